@@ -1,0 +1,39 @@
+//! The Tidings domain, free of I/O.
+//!
+//! Tidings is a notification platform whose unit of isolation is the
+//! *environment* (`development`, `staging`, `production`, …). This crate holds
+//! everything that can be decided without touching a network, a clock or a
+//! random number generator:
+//!
+//! - [`environment`]: environment names and types;
+//! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
+//!   their storage hashes;
+//! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
+//! - [`message`]: message identifiers that sort by creation time;
+//! - [`workflow`]: workflows and the starter set;
+//! - [`query`]: URL query and path decoding;
+//! - [`timestamp`]: RFC 3339 rendering;
+//! - [`template`]: rendering of workflow text against a trigger's context;
+//! - [`trigger`]: validation of trigger requests;
+//! - [`feed`]: feed queries and pagination;
+//! - [`wire`]: the versioned request and response types of the HTTP API,
+//!   shared by the worker and the browser SDK.
+//!
+//! Time and randomness are always arguments, so every function here is
+//! deterministic and every test reproducible. The crate builds for the host
+//! and for `wasm32-unknown-unknown`.
+
+#![forbid(unsafe_code)]
+
+mod base32;
+pub mod environment;
+pub mod feed;
+pub mod key;
+pub mod message;
+pub mod query;
+pub mod subscriber;
+pub mod template;
+pub mod timestamp;
+pub mod trigger;
+pub mod wire;
+pub mod workflow;

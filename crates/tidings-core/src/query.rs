@@ -1,0 +1,79 @@
+//! Decoding of URL query strings and path segments, without a URL parser.
+
+/// Why a query string or path segment cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// A `%` not followed by two hex digits.
+    #[error("invalid percent-encoding")]
+    Escape,
+    /// The decoded bytes are not UTF-8.
+    #[error("the decoded text is not valid UTF-8")]
+    Utf8,
+}
+
+/// Splits `raw` (the part after `?`, without `#`) into decoded pairs.
+/// `+` means space in values, as HTML forms send it.
+pub fn parse_pairs(raw: &str) -> Result<Vec<(String, String)>, QueryError> {
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode_form(name)?, decode_form(value)?))
+        })
+        .collect()
+}
+
+/// Decodes a percent-encoded path segment (`+` stays `+`).
+pub fn decode_segment(segment: &str) -> Result<String, QueryError> {
+    decode(segment.as_bytes(), false)
+}
+
+fn decode_form(text: &str) -> Result<String, QueryError> {
+    decode(text.as_bytes(), true)
+}
+
+fn decode(bytes: &[u8], plus_is_space: bool) -> Result<String, QueryError> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'%' => {
+                let hex = bytes.get(index + 1..index + 3).ok_or(QueryError::Escape)?;
+                let digit = |byte: u8| char::from(byte).to_digit(16).ok_or(QueryError::Escape);
+                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
+                index += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                index += 1;
+            }
+            byte => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| QueryError::Utf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_pairs() {
+        let pairs = parse_pairs("limit=5&data.name=Ada+L%C3%BCb&flag&&x=").unwrap();
+        let expected = [("limit", "5"), ("data.name", "Ada Lüb"), ("flag", ""), ("x", "")];
+        assert_eq!(pairs, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        assert_eq!(parse_pairs(""), Ok(vec![]));
+    }
+
+    #[test]
+    fn refuses_bad_escapes() {
+        assert_eq!(parse_pairs("a=%zz"), Err(QueryError::Escape));
+        assert_eq!(parse_pairs("a=%4"), Err(QueryError::Escape));
+        assert_eq!(parse_pairs("a=%ff"), Err(QueryError::Utf8));
+        assert_eq!(decode_segment("ada%40example.com+x"), Ok("ada@example.com+x".to_owned()));
+    }
+}

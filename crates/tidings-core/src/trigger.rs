@@ -1,0 +1,193 @@
+//! Triggers: a server asks for a workflow to run for some subscribers.
+
+use serde_json::{json, Value};
+
+use crate::message::{Message, MessageId, ID_RANDOM_BYTES};
+use crate::subscriber::{SubscriberError, SubscriberId};
+use crate::wire::{Recipients, TriggerRequest};
+use crate::workflow::{self, Workflow, WorkflowError};
+
+/// The most recipients one trigger may name.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// Why a trigger request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TriggerError {
+    /// The workflow key is malformed.
+    #[error("{0}")]
+    Workflow(WorkflowError),
+    /// `to` is empty.
+    #[error("a trigger needs at least one recipient")]
+    NoRecipients,
+    /// `to` names more than [`MAX_RECIPIENTS`] subscribers.
+    #[error("a trigger may name at most {MAX_RECIPIENTS} recipients; use the bulk route for more")]
+    TooManyRecipients,
+    /// One recipient id is invalid.
+    #[error("recipient {index}: {source}")]
+    Recipient {
+        /// Position in `to`.
+        index: usize,
+        /// What is wrong with it.
+        source: SubscriberError,
+    },
+    /// `payload` or `actor` is present but not a JSON object.
+    #[error("{0} must be a JSON object")]
+    NotAnObject(&'static str),
+    /// A template could not be rendered for this trigger.
+    #[error("{0}")]
+    Render(WorkflowError),
+}
+
+impl TriggerError {
+    /// The request field at fault, as a dotted path.
+    pub fn field(&self) -> String {
+        match self {
+            Self::Workflow(_) => "workflow".to_owned(),
+            Self::NoRecipients | Self::TooManyRecipients => "to".to_owned(),
+            Self::Recipient { index, .. } => format!("to.{index}"),
+            Self::NotAnObject(field) => (*field).to_owned(),
+            Self::Render(_) => "payload".to_owned(),
+        }
+    }
+}
+
+/// A trigger whose every field has been checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidTrigger {
+    /// The workflow key.
+    pub workflow: String,
+    /// Distinct recipients, in the order given.
+    pub recipients: Vec<SubscriberId>,
+    /// The payload object (empty when none was sent).
+    pub payload: Value,
+    /// The actor object, if any.
+    pub actor: Option<Value>,
+}
+
+/// Checks a trigger request.
+pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
+    workflow::validate_key(&request.workflow).map_err(TriggerError::Workflow)?;
+    let ids = match request.to {
+        Recipients::One(id) => vec![id],
+        Recipients::Many(ids) => ids,
+    };
+    if ids.is_empty() {
+        return Err(TriggerError::NoRecipients);
+    }
+    if ids.len() > MAX_RECIPIENTS {
+        return Err(TriggerError::TooManyRecipients);
+    }
+    let mut recipients: Vec<SubscriberId> = Vec::with_capacity(ids.len());
+    for (index, id) in ids.iter().enumerate() {
+        let id = SubscriberId::parse(id).map_err(|source| TriggerError::Recipient { index, source })?;
+        if !recipients.contains(&id) {
+            recipients.push(id);
+        }
+    }
+    let payload = match request.payload {
+        None | Some(Value::Null) => json!({}),
+        Some(object @ Value::Object(_)) => object,
+        Some(_) => return Err(TriggerError::NotAnObject("payload")),
+    };
+    let actor = match request.actor {
+        None | Some(Value::Null) => None,
+        Some(object @ Value::Object(_)) => Some(object),
+        Some(_) => return Err(TriggerError::NotAnObject("actor")),
+    };
+    Ok(ValidTrigger { workflow: request.workflow, recipients, payload, actor })
+}
+
+/// Renders one message per recipient. `random` supplies the random part of
+/// each message id.
+pub fn compose(
+    trigger: &ValidTrigger,
+    workflow: &Workflow,
+    transaction_id: &str,
+    now_ms: u64,
+    mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
+) -> Result<Vec<Message>, TriggerError> {
+    trigger
+        .recipients
+        .iter()
+        .map(|subscriber| {
+            let context = json!({
+                "payload": trigger.payload,
+                "subscriber": {"id": subscriber.as_str()},
+                "actor": trigger.actor,
+            });
+            let rendered = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
+            Ok(Message {
+                id: MessageId::generate(now_ms, random()),
+                subscriber: subscriber.clone(),
+                workflow: workflow.key.clone(),
+                transaction_id: transaction_id.to_owned(),
+                subject: rendered.subject,
+                body: rendered.body,
+                payload: trigger.payload.clone(),
+                created_at: now_ms,
+                seen_at: None,
+                read_at: None,
+                archived_at: None,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::starter_workflows;
+
+    fn request(value: Value) -> TriggerRequest {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn valid_trigger_composes_one_message_per_distinct_recipient() {
+        let trigger =
+            validate(request(json!({"workflow": "welcome", "to": ["a", "b", "a"], "payload": {"name": "Ada"}})))
+                .unwrap();
+        assert_eq!(trigger.recipients.len(), 2);
+        let mut counter = 0u8;
+        let messages = compose(&trigger, &starter_workflows()[0], "tx", 1_000, || {
+            counter += 1;
+            [counter; ID_RANDOM_BYTES]
+        })
+        .unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].subject, "Welcome, Ada!");
+        assert_eq!(messages[1].subscriber.as_str(), "b");
+        assert_ne!(messages[0].id, messages[1].id);
+    }
+
+    #[test]
+    fn single_recipient_and_missing_payload() {
+        let trigger = validate(request(json!({"workflow": "welcome", "to": "a"}))).unwrap();
+        assert_eq!(trigger.payload, json!({}));
+        let error = compose(&trigger, &starter_workflows()[0], "tx", 0, || [0; 10]).unwrap_err();
+        assert_eq!(error.field(), "payload");
+        assert!(error.to_string().contains("payload.name"));
+    }
+
+    #[test]
+    fn refusals_name_their_field() {
+        let cases = [
+            (json!({"workflow": "Bad Key", "to": "a"}), "workflow"),
+            (json!({"workflow": "w", "to": []}), "to"),
+            (json!({"workflow": "w", "to": vec!["x"; 101]}), "to"),
+            (json!({"workflow": "w", "to": ["ok", "not ok"]}), "to.1"),
+            (json!({"workflow": "w", "to": "a", "payload": [1]}), "payload"),
+            (json!({"workflow": "w", "to": "a", "actor": "me"}), "actor"),
+        ];
+        for (body, field) in cases {
+            assert_eq!(validate(request(body.clone())).unwrap_err().field(), field, "{body}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let result = serde_json::from_value::<TriggerRequest>(json!({"workflow": "w", "to": "a", "paylod": {}}));
+        assert!(result.is_err());
+    }
+}

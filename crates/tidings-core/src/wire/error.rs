@@ -1,0 +1,21 @@
+use serde::{Deserialize, Serialize};
+
+/// The body of every error response:
+/// `{"error": {"code": "…", "message": "…", "field": "…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// One error: a stable code to branch on and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `unknown_key`.
+    pub code: String,
+    /// A human sentence; may change between releases.
+    pub message: String,
+    /// The request field at fault, as a dotted path, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}

@@ -1,0 +1,16 @@
+//! The HTTP API's request and response bodies, version 1.
+//!
+//! These are the only serde types of the crate. The worker renders them and
+//! the SDK reads them, so the two cannot drift apart. Domain types convert
+//! to and from them explicitly. Request types refuse unknown fields, so a
+//! misspelt field is reported instead of silently ignored.
+
+mod environment;
+mod error;
+mod feed;
+mod trigger;
+
+pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
+pub use error::{ErrorBody, ErrorDetail};
+pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};
+pub use trigger::{Recipients, TriggerRequest, TriggerResponse, TriggeredMessage};

@@ -1,0 +1,50 @@
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/events/trigger`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerRequest {
+    /// The key of the workflow to run.
+    pub workflow: String,
+    /// One subscriber id or a list of them.
+    pub to: Recipients,
+    /// Data for the templates, available as `payload.…`.
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    /// Who caused the notification, available as `actor.…`.
+    #[serde(default)]
+    pub actor: Option<serde_json::Value>,
+    /// The customer's tenant, if they partition their users.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// The `to` of a trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Recipients {
+    /// A single subscriber id.
+    One(String),
+    /// Several subscriber ids.
+    Many(Vec<String>),
+}
+
+/// The answer to a trigger, sent once every message is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerResponse {
+    /// Identifies this trigger in logs.
+    pub transaction_id: String,
+    /// `processed`: every message below is stored.
+    pub status: String,
+    /// One message per recipient.
+    pub messages: Vec<TriggeredMessage>,
+}
+
+/// A message created by a trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggeredMessage {
+    /// The message id.
+    pub id: String,
+    /// Whose feed it is in.
+    pub subscriber_id: String,
+}

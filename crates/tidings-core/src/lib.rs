@@ -11,6 +11,7 @@
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
+//! - [`origin`]: which browser origins may use a publishable key;
 //! - [`query`]: URL query and path decoding;
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`template`]: rendering of workflow text against a trigger's context;
@@ -30,6 +31,7 @@ pub mod environment;
 pub mod feed;
 pub mod key;
 pub mod message;
+pub mod origin;
 pub mod query;
 pub mod subscriber;
 pub mod template;

@@ -64,7 +64,12 @@ mod tests {
     #[test]
     fn decodes_pairs() {
         let pairs = parse_pairs("limit=5&data.name=Ada+L%C3%BCb&flag&&x=").unwrap();
-        let expected = [("limit", "5"), ("data.name", "Ada Lüb"), ("flag", ""), ("x", "")];
+        let expected = [
+            ("limit", "5"),
+            ("data.name", "Ada Lüb"),
+            ("flag", ""),
+            ("x", ""),
+        ];
         assert_eq!(pairs, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
         assert_eq!(parse_pairs(""), Ok(vec![]));
     }
@@ -74,6 +79,9 @@ mod tests {
         assert_eq!(parse_pairs("a=%zz"), Err(QueryError::Escape));
         assert_eq!(parse_pairs("a=%4"), Err(QueryError::Escape));
         assert_eq!(parse_pairs("a=%ff"), Err(QueryError::Utf8));
-        assert_eq!(decode_segment("ada%40example.com+x"), Ok("ada@example.com+x".to_owned()));
+        assert_eq!(
+            decode_segment("ada%40example.com+x"),
+            Ok("ada@example.com+x".to_owned())
+        );
     }
 }

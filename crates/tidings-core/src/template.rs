@@ -50,7 +50,9 @@ pub fn render(template: &str, context: &Value) -> Result<String, RenderError> {
 }
 
 fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
-    let missing = || RenderError::MissingVariable { path: path.to_owned() };
+    let missing = || RenderError::MissingVariable {
+        path: path.to_owned(),
+    };
     if path.is_empty() {
         return Err(missing());
     }
@@ -58,7 +60,10 @@ fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
     for segment in path.split('.') {
         value = match value {
             Value::Object(map) => map.get(segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|index| items.get(index)),
+            Value::Array(items) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|index| items.get(index)),
             _ => None,
         }
         .ok_or_else(missing)?;
@@ -68,7 +73,9 @@ fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
         Value::Null => Ok(String::new()),
-        Value::Array(_) | Value::Object(_) => Err(RenderError::NotText { path: path.to_owned() }),
+        Value::Array(_) | Value::Object(_) => Err(RenderError::NotText {
+            path: path.to_owned(),
+        }),
     }
 }
 
@@ -82,10 +89,16 @@ mod tests {
     fn substitutes_nested_values() {
         let context = json!({"payload": {"name": "Ada", "order": {"id": 42, "items": ["tea"]}}});
         assert_eq!(
-            render("Hi {{payload.name}}, order {{ payload.order.id }}: {{payload.order.items.0}}", &context),
+            render(
+                "Hi {{payload.name}}, order {{ payload.order.id }}: {{payload.order.items.0}}",
+                &context
+            ),
             Ok("Hi Ada, order 42: tea".to_owned())
         );
-        assert_eq!(render("no placeholders", &context), Ok("no placeholders".to_owned()));
+        assert_eq!(
+            render("no placeholders", &context),
+            Ok("no placeholders".to_owned())
+        );
     }
 
     #[test]
@@ -93,13 +106,23 @@ mod tests {
         let context = json!({"payload": {"order": {}}});
         assert_eq!(
             render("{{ payload.name }}", &context),
-            Err(RenderError::MissingVariable { path: "payload.name".to_owned() })
+            Err(RenderError::MissingVariable {
+                path: "payload.name".to_owned()
+            })
         );
         assert_eq!(
             render("{{ payload.order }}", &context),
-            Err(RenderError::NotText { path: "payload.order".to_owned() })
+            Err(RenderError::NotText {
+                path: "payload.order".to_owned()
+            })
         );
-        assert_eq!(render("ab {{ oops", &context), Err(RenderError::Unclosed { offset: 3 }));
-        assert!(matches!(render("{{}}", &context), Err(RenderError::MissingVariable { .. })));
+        assert_eq!(
+            render("ab {{ oops", &context),
+            Err(RenderError::Unclosed { offset: 3 })
+        );
+        assert!(matches!(
+            render("{{}}", &context),
+            Err(RenderError::MissingVariable { .. })
+        ));
     }
 }

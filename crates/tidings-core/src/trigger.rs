@@ -80,7 +80,8 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
     }
     let mut recipients: Vec<SubscriberId> = Vec::with_capacity(ids.len());
     for (index, id) in ids.iter().enumerate() {
-        let id = SubscriberId::parse(id).map_err(|source| TriggerError::Recipient { index, source })?;
+        let id =
+            SubscriberId::parse(id).map_err(|source| TriggerError::Recipient { index, source })?;
         if !recipients.contains(&id) {
             recipients.push(id);
         }
@@ -95,7 +96,17 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
         Some(object @ Value::Object(_)) => Some(object),
         Some(_) => return Err(TriggerError::NotAnObject("actor")),
     };
-    Ok(ValidTrigger { workflow: request.workflow, recipients, payload, actor })
+    Ok(ValidTrigger {
+        workflow: request.workflow,
+        recipients,
+        payload,
+        actor,
+    })
+}
+
+/// Makes the id of one trigger request, shared by all its messages.
+pub fn transaction_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
+    format!("tx_{}", MessageId::generate(now_ms, random))
 }
 
 /// Renders one message per recipient. `random` supplies the random part of
@@ -116,7 +127,9 @@ pub fn compose(
                 "subscriber": {"id": subscriber.as_str()},
                 "actor": trigger.actor,
             });
-            let rendered = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
+            let rendered = workflow
+                .render_in_app(&context)
+                .map_err(TriggerError::Render)?;
             Ok(Message {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
@@ -145,9 +158,10 @@ mod tests {
 
     #[test]
     fn valid_trigger_composes_one_message_per_distinct_recipient() {
-        let trigger =
-            validate(request(json!({"workflow": "welcome", "to": ["a", "b", "a"], "payload": {"name": "Ada"}})))
-                .unwrap();
+        let trigger = validate(request(
+            json!({"workflow": "welcome", "to": ["a", "b", "a"], "payload": {"name": "Ada"}}),
+        ))
+        .unwrap();
         assert_eq!(trigger.recipients.len(), 2);
         let mut counter = 0u8;
         let messages = compose(&trigger, &starter_workflows()[0], "tx", 1_000, || {
@@ -177,17 +191,26 @@ mod tests {
             (json!({"workflow": "w", "to": []}), "to"),
             (json!({"workflow": "w", "to": vec!["x"; 101]}), "to"),
             (json!({"workflow": "w", "to": ["ok", "not ok"]}), "to.1"),
-            (json!({"workflow": "w", "to": "a", "payload": [1]}), "payload"),
+            (
+                json!({"workflow": "w", "to": "a", "payload": [1]}),
+                "payload",
+            ),
             (json!({"workflow": "w", "to": "a", "actor": "me"}), "actor"),
         ];
         for (body, field) in cases {
-            assert_eq!(validate(request(body.clone())).unwrap_err().field(), field, "{body}");
+            assert_eq!(
+                validate(request(body.clone())).unwrap_err().field(),
+                field,
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn unknown_fields_are_refused() {
-        let result = serde_json::from_value::<TriggerRequest>(json!({"workflow": "w", "to": "a", "paylod": {}}));
+        let result = serde_json::from_value::<TriggerRequest>(
+            json!({"workflow": "w", "to": "a", "paylod": {}}),
+        );
         assert!(result.is_err());
     }
 }

@@ -1,1 +1,28 @@
-//! placeholder
+//! The Tidings worker.
+//!
+//! Runs on Cloudflare Workers (and locally in workerd through `wrangler
+//! dev`). Every request is authenticated by an API key; the key names exactly
+//! one environment, and [`store`] hands the route only that environment's
+//! bindings. Routes translate HTTP to calls into `tidings_core` and back.
+
+mod auth;
+mod cors;
+mod error;
+mod http;
+mod platform;
+mod routes;
+mod store;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+/// The fetch handler: routes the request and renders any error once.
+#[event(fetch)]
+pub async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let origin = request.headers().get("Origin").ok().flatten();
+    let outcome = routes::handle(request, &env).await;
+    let response = match outcome {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    Ok(cors::decorate(response, origin.as_deref()))
+}

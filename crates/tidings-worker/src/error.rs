@@ -1,0 +1,143 @@
+//! The one error type of the API, rendered once as
+//! `{"error": {"code", "message", "field"}}` with its HTTP status.
+
+use tidings_core::feed::FeedError;
+use tidings_core::key::KeyError;
+use tidings_core::query::QueryError;
+use tidings_core::subscriber::SubscriberError;
+use tidings_core::trigger::TriggerError;
+use tidings_core::wire::{ErrorBody, ErrorDetail};
+use worker::Response;
+
+/// An answer other than success, with a stable snake_case code.
+#[derive(Debug)]
+pub struct ApiError {
+    status: u16,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+    retry_after: Option<u32>,
+}
+
+impl ApiError {
+    /// An error with the given status, code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// Names the request field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// 400 `validation_failed` for `field`.
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(400, "validation_failed", message).with_field(field)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    /// A failure of the platform: logged in full, answered with nothing
+    /// that could leak internals.
+    pub fn internal(context: &str, error: impl core::fmt::Display) -> Self {
+        worker::console_error!("internal error: {context}: {error}");
+        Self::new(
+            500,
+            "internal_error",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+
+    /// Storage is briefly unavailable; the client should retry.
+    pub fn unavailable(context: &str, error: impl core::fmt::Display) -> Self {
+        worker::console_error!("storage unavailable: {context}: {error}");
+        let mut error = Self::new(
+            503,
+            "unavailable",
+            "storage is briefly unavailable; retry shortly",
+        );
+        error.retry_after = Some(1);
+        error
+    }
+
+    /// Renders the error as a JSON response.
+    pub fn into_response(self) -> worker::Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let text = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
+        let mut response = crate::http::json_text(text, self.status);
+        if let Some(seconds) = self.retry_after {
+            let _ = response
+                .headers_mut()
+                .set("Retry-After", &seconds.to_string());
+        }
+        response
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(error: KeyError) -> Self {
+        Self::new(
+            401,
+            "malformed_key",
+            format!("the API key is malformed: {error}"),
+        )
+    }
+}
+
+impl From<SubscriberError> for ApiError {
+    fn from(error: SubscriberError) -> Self {
+        match error {
+            SubscriberError::HashMismatch => {
+                Self::new(401, "subscriber_credential_invalid", error.to_string())
+            }
+            _ => Self::validation("subscriber_id", error.to_string()),
+        }
+    }
+}
+
+impl From<FeedError> for ApiError {
+    fn from(error: FeedError) -> Self {
+        Self::validation(error.field(), error.to_string())
+    }
+}
+
+impl From<TriggerError> for ApiError {
+    fn from(error: TriggerError) -> Self {
+        let status = if matches!(error, TriggerError::Render(_)) {
+            422
+        } else {
+            400
+        };
+        let code = if status == 422 {
+            "template_render_failed"
+        } else {
+            "validation_failed"
+        };
+        Self::new(status, code, error.to_string()).with_field(error.field())
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        Self::validation("query", format!("the URL could not be decoded: {error}"))
+    }
+}
+
+/// What every route returns.
+pub type ApiResult<T = Response> = Result<T, ApiError>;

@@ -1,0 +1,82 @@
+//! Reading requests and writing JSON responses.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::error::Category;
+use tidings_core::query;
+use worker::{Headers, Request, Response, ResponseBuilder};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A JSON response from a wire value.
+pub fn json<T: Serialize>(value: &T, status: u16) -> ApiResult {
+    let text = serde_json::to_string(value)
+        .map_err(|error| ApiError::internal("serialize response", error))?;
+    Ok(json_text(text, status))
+}
+
+/// A JSON response from already serialized text.
+pub fn json_text(text: String, status: u16) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", "application/json; charset=utf-8");
+    let _ = headers.set("Cache-Control", "no-store");
+    ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(text.into_bytes())
+}
+
+/// The request's decoded query parameters, parsed without a URL parser.
+pub fn query_pairs(request: &Request) -> ApiResult<Vec<(String, String)>> {
+    let url = request.inner().url();
+    let without_fragment = url.split('#').next().unwrap_or_default();
+    let raw = without_fragment
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default();
+    Ok(query::parse_pairs(raw)?)
+}
+
+/// Reads a JSON body of at most [`MAX_BODY_BYTES`] into a wire type.
+pub async fn read_json<T: DeserializeOwned>(request: &mut Request) -> ApiResult<T> {
+    let declared =
+        header(request, "Content-Length").and_then(|length| length.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = request.bytes().await.map_err(|error| {
+        ApiError::validation("body", format!("the body could not be read: {error}"))
+    })?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    serde_json::from_slice(&bytes).map_err(|error| match error.classify() {
+        Category::Data => ApiError::validation(
+            "body",
+            format!("the body does not match the expected shape: {error}"),
+        ),
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            400,
+            "malformed_json",
+            format!("the body is not valid JSON: {error}"),
+        )
+        .with_field("body"),
+    })
+}
+
+/// A request header's value, if present and readable.
+pub fn header(request: &Request, name: &str) -> Option<String> {
+    request.headers().get(name).ok().flatten()
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        413,
+        "payload_too_large",
+        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+    .with_field("body")
+}

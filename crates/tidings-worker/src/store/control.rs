@@ -1,0 +1,109 @@
+//! The control plane: creating the registry of environments.
+
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::key::ApiKey;
+use worker::Env;
+
+use super::{control_db, number, statement, storage_error, text, workflows};
+use crate::error::ApiError;
+
+/// An environment about to be registered, with its first keys.
+pub struct NewEnvironment {
+    /// Its name.
+    pub name: EnvironmentName,
+    /// Its type.
+    pub environment_type: EnvironmentType,
+    /// Its place in the promotion chain.
+    pub position: u32,
+    /// Its first keys; only their hashes are stored.
+    pub keys: Vec<ApiKey>,
+    /// The secret behind its subscriber hashes.
+    pub signing_secret: String,
+}
+
+/// Registers the first environments, once. Each environment's database gets
+/// the starter workflows first, so a retry after a failure is safe.
+pub async fn bootstrap(
+    env: &Env,
+    now_ms: u64,
+    environments: &[NewEnvironment],
+) -> Result<(), ApiError> {
+    let control = control_db(env)?;
+    let existing: Option<f64> =
+        statement(&control, "SELECT COUNT(*) AS count FROM environments", &[])?
+            .first(Some("count"))
+            .await
+            .map_err(|error| storage_error("count environments", error))?;
+    if existing.unwrap_or(0.0) > 0.0 {
+        return Err(already_bootstrapped());
+    }
+    let mut writes = Vec::new();
+    for environment in environments {
+        let suffix = environment.name.binding_suffix();
+        let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
+        let missing = |binding: &str, error: worker::Error| {
+            ApiError::internal(
+                "bootstrap bindings",
+                format!("binding {binding} is missing from wrangler.toml: {error}"),
+            )
+        };
+        let db = env
+            .d1(&db_binding)
+            .map_err(|error| missing(&db_binding, error))?;
+        env.kv(&kv_binding)
+            .map_err(|error| missing(&kv_binding, error))?;
+        workflows::seed_starters(&db, now_ms).await?;
+        writes.push(statement(
+            &control,
+            "INSERT INTO environments (name, type, status, position, db_binding, kv_binding, \
+             requires_subscriber_credential, subscriber_signing_secret, created_at) \
+             VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                text(environment.name.as_str()),
+                text(environment.environment_type.as_str()),
+                number(u64::from(environment.position)),
+                text(&db_binding),
+                text(&kv_binding),
+                number(u64::from(
+                    environment
+                        .environment_type
+                        .requires_subscriber_credential_by_default(),
+                )),
+                text(&environment.signing_secret),
+                number(now_ms),
+            ],
+        )?);
+        for key in &environment.keys {
+            let hash = key.hash();
+            writes.push(statement(
+                &control,
+                "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    text(&format!("key_{}", &hash[..16])),
+                    text(environment.name.as_str()),
+                    text(key.kind().as_str()),
+                    text(&hash),
+                    text(&key.masked()),
+                    number(now_ms),
+                ],
+            )?);
+        }
+    }
+    // One batch is one transaction: either every environment exists or none.
+    control.batch(writes).await.map_err(|error| {
+        if error.to_string().contains("UNIQUE constraint failed") {
+            already_bootstrapped()
+        } else {
+            storage_error("register environments", error)
+        }
+    })?;
+    Ok(())
+}
+
+fn already_bootstrapped() -> ApiError {
+    ApiError::new(
+        409,
+        "already_bootstrapped",
+        "environments already exist; bootstrap runs only once",
+    )
+}

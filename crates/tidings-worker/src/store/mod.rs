@@ -1,0 +1,66 @@
+//! The only module that touches `Env`, KV or D1.
+//!
+//! Environment isolation lives here: an [`EnvironmentScope`] can only be
+//! opened from an [`ApiKey`] whose hash is registered for the environment the
+//! key names, and it holds that one environment's database and nothing else.
+//! Binding names come from the registry, never from a request.
+
+mod control;
+mod messages;
+mod scope;
+mod workflows;
+
+pub use control::{bootstrap, NewEnvironment};
+pub use scope::EnvironmentScope;
+
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use crate::error::ApiError;
+
+/// The binding of the control-plane database: the registry of environments
+/// and the hashes of their keys.
+const CONTROL_DB: &str = "DB_CONTROL";
+
+fn control_db(env: &Env) -> Result<D1Database, ApiError> {
+    env.d1(CONTROL_DB)
+        .map_err(|error| ApiError::internal("control database binding", error))
+}
+
+/// Maps a D1 failure to 503 when D1 documents it as transient, else 500.
+fn storage_error(context: &str, error: worker::Error) -> ApiError {
+    let text = error.to_string();
+    let transient = [
+        "Network connection lost",
+        "reset",
+        "overloaded",
+        "timed out",
+        "Cannot resolve D1 DB due to transient issue",
+    ];
+    if transient.iter().any(|needle| text.contains(needle)) {
+        ApiError::unavailable(context, text)
+    } else {
+        ApiError::internal(context, text)
+    }
+}
+
+/// Prepares `sql` with positional arguments.
+fn statement(
+    db: &D1Database,
+    sql: &str,
+    arguments: &[JsValue],
+) -> Result<D1PreparedStatement, ApiError> {
+    db.prepare(sql)
+        .bind(arguments)
+        .map_err(|error| storage_error("bind", error))
+}
+
+/// A text argument.
+fn text(value: &str) -> JsValue {
+    JsValue::from_str(value)
+}
+
+/// An integer argument (D1 numbers are JavaScript numbers).
+fn number(value: u64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}

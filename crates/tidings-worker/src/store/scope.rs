@@ -1,0 +1,126 @@
+//! One environment's storage, opened from a validated key.
+
+use serde::Deserialize;
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::origin;
+use tidings_core::wire::EnvironmentInfo;
+use worker::{D1Database, Env};
+
+use super::{control_db, statement, storage_error, text};
+use crate::error::ApiError;
+
+/// One environment's registry entry and database. Only [`EnvironmentScope::open`]
+/// builds it, from a key whose hash the registry knows for that environment.
+pub struct EnvironmentScope {
+    name: EnvironmentName,
+    environment_type: EnvironmentType,
+    status: String,
+    position: u32,
+    requires_subscriber_credential: bool,
+    allowed_origins: Vec<String>,
+    signing_secret: String,
+    pub(super) db: D1Database,
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    kind: String,
+    revoked_at: Option<f64>,
+    environment: String,
+    environment_type: String,
+    status: String,
+    position: f64,
+    db_binding: String,
+    requires_subscriber_credential: f64,
+    allowed_origins: String,
+    subscriber_signing_secret: String,
+}
+
+const LOOKUP: &str = "SELECT k.kind, k.revoked_at, e.name AS environment, e.type AS environment_type, e.status, \
+    e.position, e.db_binding, e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret \
+    FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
+
+impl EnvironmentScope {
+    /// Looks `key` up by its hash and opens its environment.
+    pub async fn open(env: &Env, key: &ApiKey) -> Result<Self, ApiError> {
+        let control = control_db(env)?;
+        let row: Option<KeyRow> = statement(&control, LOOKUP, &[text(&key.hash())])?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("key lookup", error))?;
+        let unknown = || {
+            ApiError::new(
+                401,
+                "unknown_key",
+                "this API key does not exist; check that it was copied whole",
+            )
+        };
+        let row = row.ok_or_else(unknown)?;
+        // The hash matched, so the key text matched; these guard the registry itself.
+        if row.environment != key.environment().as_str()
+            || KeyKind::parse(&row.kind) != Some(key.kind())
+        {
+            return Err(ApiError::internal(
+                "key lookup",
+                "registry entry disagrees with key",
+            ));
+        }
+        if row.revoked_at.is_some() {
+            return Err(ApiError::new(
+                401,
+                "key_revoked",
+                "this API key has been revoked; use a current key",
+            ));
+        }
+        let environment_type = EnvironmentType::parse(&row.environment_type)
+            .map_err(|error| ApiError::internal("registry type", error))?;
+        let db = env.d1(&row.db_binding).map_err(|error| {
+            ApiError::unavailable(
+                "environment database binding",
+                format!("{}: {error}", row.db_binding),
+            )
+        })?;
+        Ok(Self {
+            name: key.environment().clone(),
+            environment_type,
+            status: row.status,
+            position: row.position as u32,
+            requires_subscriber_credential: row.requires_subscriber_credential != 0.0,
+            allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
+            signing_secret: row.subscriber_signing_secret,
+            db,
+        })
+    }
+
+    /// The environment's name.
+    pub fn name(&self) -> &EnvironmentName {
+        &self.name
+    }
+
+    /// Whether feed requests need a subscriber credential.
+    pub fn requires_subscriber_credential(&self) -> bool {
+        self.requires_subscriber_credential
+    }
+
+    /// The secret behind subscriber hashes.
+    pub fn signing_secret(&self) -> &[u8] {
+        self.signing_secret.as_bytes()
+    }
+
+    /// Whether a page at `origin` may use this environment's publishable key.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        origin::is_allowed(origin, self.environment_type, &self.allowed_origins)
+    }
+
+    /// The environment as the API describes it.
+    pub fn info(&self) -> EnvironmentInfo {
+        EnvironmentInfo {
+            name: self.name.to_string(),
+            environment_type: self.environment_type.as_str().to_owned(),
+            status: self.status.clone(),
+            position: self.position,
+            requires_subscriber_credential: self.requires_subscriber_credential,
+        }
+    }
+}

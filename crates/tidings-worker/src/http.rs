@@ -53,7 +53,10 @@ pub async fn read_json<T: DeserializeOwned>(request: &mut Request) -> ApiResult<
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    serde_json::from_slice(&bytes).map_err(|error| match error.classify() {
+    let text = core::str::from_utf8(&bytes).map_err(|_| {
+        ApiError::new(400, "malformed_json", "the body is not valid UTF-8").with_field("body")
+    })?;
+    serde_json::from_str(text).map_err(|error| match error.classify() {
         Category::Data => ApiError::validation(
             "body",
             format!("the body does not match the expected shape: {error}"),

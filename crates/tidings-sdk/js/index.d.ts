@@ -1,0 +1,77 @@
+// Types of @tidings/sdk. The response shapes mirror tidings_core::wire.
+
+/** Options of {@link createTidings}. */
+export interface TidingsOptions {
+  /** Base URL of the Tidings API, e.g. `http://127.0.0.1:8787`. */
+  apiUrl: string;
+  /** The environment's publishable key (`pk_…`). Never a secret key. */
+  publishableKey: string;
+  /** The subscriber whose feed to show, as your app names them. */
+  subscriberId: string;
+  /** HMAC-SHA256 of the subscriber id, computed by your server; required outside development. */
+  subscriberHash?: string;
+  /** Where to load the SDK's `.wasm` from, if not next to the package's JS. */
+  wasmUrl?: string | URL;
+}
+
+/** Options of {@link TidingsClient.feed}. */
+export interface FeedOptions {
+  /** Page size, 1–100 (default 20). */
+  limit?: number;
+  /** Continue after this cursor (`page_info.after` of the previous page). */
+  after?: string;
+}
+
+/** A notification in the feed. Times are RFC 3339 strings. */
+export interface FeedItem {
+  id: string;
+  workflow: string;
+  subject: string;
+  body: string;
+  payload: Record<string, unknown>;
+  created_at: string;
+  seen_at: string | null;
+  read_at: string | null;
+  archived_at: string | null;
+}
+
+/** One page of a feed, newest first, with exact counts over the whole feed. */
+export interface FeedPage {
+  items: FeedItem[];
+  page_info: { after: string | null; before: string | null; has_more: boolean };
+  counts: { total: number; unread: number; unseen: number };
+}
+
+/** The environment a publishable key opens. */
+export interface EnvironmentInfo {
+  name: string;
+  type: "development" | "staging" | "production";
+  status: string;
+  position: number;
+  requires_subscriber_credential: boolean;
+}
+
+/**
+ * Every rejection of the SDK is an `Error` with a stable `code`: the API's
+ * code (e.g. `unknown_key`, `origin_not_allowed`,
+ * `subscriber_credential_required`) or the SDK's own (`invalid_options`,
+ * `network_error`, `unexpected_response`).
+ */
+export interface TidingsError extends Error {
+  name: "TidingsError";
+  code: string;
+  status?: number;
+  field?: string;
+}
+
+/** A client for one subscriber's feed in one environment. */
+export declare class TidingsClient {
+  constructor(options: Omit<TidingsOptions, "wasmUrl">);
+  readonly subscriberId: string;
+  environment(): Promise<EnvironmentInfo>;
+  feed(options?: FeedOptions): Promise<FeedPage>;
+  free(): void;
+}
+
+/** Loads the SDK once and creates a client. Rejects with a {@link TidingsError}. */
+export declare function createTidings(options: TidingsOptions): Promise<TidingsClient>;

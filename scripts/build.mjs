@@ -1,0 +1,76 @@
+// Builds the worker (worker-build) and the browser SDK (cargo + wasm-bindgen
+// + wasm-opt), each only when its sources changed since the last build.
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { root, run, step } from "./lib.mjs";
+
+const shared = ["Cargo.toml", "Cargo.lock", "crates/tidings-core"];
+const WASM_OPT_FEATURES = [
+  "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
+  "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
+];
+
+/** Newest modification time under `paths`, skipping build outputs. */
+function newest(paths) {
+  let latest = 0;
+  const visit = (path) => {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (!stats) return;
+    if (stats.isDirectory()) {
+      for (const entry of readdirSync(path)) {
+        if (!["build", "pkg", "node_modules", "target"].includes(entry)) visit(join(path, entry));
+      }
+    } else {
+      latest = Math.max(latest, stats.mtimeMs);
+    }
+  };
+  paths.forEach((path) => visit(join(root, path)));
+  return latest;
+}
+
+function isFresh(output, inputs) {
+  const stats = statSync(join(root, output), { throwIfNoEntry: false });
+  return stats !== undefined && stats.mtimeMs >= newest(inputs);
+}
+
+export function sizeOf(path) {
+  const bytes = readFileSync(join(root, path));
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+
+export function buildWorker({ force = false } = {}) {
+  const output = "crates/tidings-worker/build/index_bg.wasm";
+  if (!force && isFresh(output, [...shared, "crates/tidings-worker", "openapi.json"])) return;
+  step("building the worker (worker-build --release)");
+  run("worker-build", ["--release"], { cwd: join(root, "crates/tidings-worker") });
+  const size = sizeOf(output);
+  console.log(`worker wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
+}
+
+export function buildSdk({ force = false } = {}) {
+  const output = "crates/tidings-sdk/pkg/tidings_sdk_bg.wasm";
+  if (!force && isFresh(output, [...shared, "crates/tidings-sdk/src", "crates/tidings-sdk/Cargo.toml"])) return;
+  step("building the browser SDK (cargo, wasm-bindgen, wasm-opt)");
+  run("cargo", ["build", "-p", "tidings-sdk", "--target", "wasm32-unknown-unknown", "--release"]);
+  const pkg = join(root, "crates/tidings-sdk/pkg");
+  mkdirSync(pkg, { recursive: true });
+  run("wasm-bindgen", [
+    "--target", "web", "--out-dir", pkg, "--out-name", "tidings_sdk",
+    join(root, "target/wasm32-unknown-unknown/release/tidings_sdk.wasm"),
+  ]);
+  const wasm = join(pkg, "tidings_sdk_bg.wasm");
+  run("wasm-opt", ["-Oz", ...WASM_OPT_FEATURES, wasm, "-o", `${wasm}.opt`]);
+  renameSync(`${wasm}.opt`, wasm);
+  const size = sizeOf(output);
+  console.log(`sdk wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
+}
+
+export function build(options) {
+  buildWorker(options);
+  buildSdk(options);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  build({ force: process.argv.includes("--force") });
+}

@@ -1,0 +1,57 @@
+// Installs whatever is missing, and nothing that is already there:
+// npm packages, the wasm32 target, worker-build, wasm-bindgen-cli and, for
+// tests, Debian's Chromium. Versions are pinned; see README.md.
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { capture, cargoBin, exists, root, run, step } from "./lib.mjs";
+
+const WORKER_BUILD = "0.8.7";
+const WASM_BINDGEN = "0.2.130";
+
+export function setup({ browser = false } = {}) {
+  installNpmPackages();
+  installRustTarget();
+  installCargoTool("worker-build", WORKER_BUILD, ["--locked"], "worker-build");
+  // wasm-bindgen-cli's locked set names a crate version the registry mirror lacks.
+  installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, [], "wasm-bindgen");
+  if (browser) installChromium();
+}
+
+function installNpmPackages() {
+  const marker = join(root, "node_modules", ".package-lock.json");
+  const newest = Math.max(...["package.json", "package-lock.json", "crates/tidings-sdk/package.json", "www/package.json"]
+    .filter(exists)
+    .map((file) => statSync(join(root, file)).mtimeMs));
+  if (exists("node_modules/.package-lock.json") && statSync(marker).mtimeMs >= newest) return;
+  step("installing npm packages");
+  run("npm", ["install", "--no-audit", "--no-fund"]);
+}
+
+function installRustTarget() {
+  const installed = capture("rustup", ["target", "list", "--installed"]) ?? "";
+  if (installed.split("\n").includes("wasm32-unknown-unknown")) return;
+  step("adding the wasm32-unknown-unknown target");
+  run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+}
+
+function installCargoTool(crate, version, flags, binary) {
+  const current = capture(join(cargoBin, binary), ["--version"]) ?? "";
+  if (current.includes(version)) return;
+  step(`installing ${crate} ${version} (a few minutes, once)`);
+  run("cargo", ["install", crate, "--version", version, "--force", ...flags]);
+}
+
+function installChromium() {
+  if (capture("/usr/bin/chromium", ["--version"]) && capture("/usr/bin/chromedriver", ["--version"])) return;
+  step("installing Debian's chromium and chromium-driver for browser tests");
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+  const apt = (args) => run(sudo[0] ?? "apt-get", sudo.length ? ["apt-get", ...args] : args, {
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  apt(["update"]);
+  apt(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  setup({ browser: process.argv.includes("--browser") });
+}

@@ -1,0 +1,136 @@
+// The local stack: D1 migrations, the worker in workerd (`wrangler dev`),
+// the one-time bootstrap of the default environments, and the www server.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { root, run, start, step, stop } from "./lib.mjs";
+import { serveWww } from "./serve-www.mjs";
+
+/** Every D1 binding declared in wrangler.toml. */
+export function d1Bindings() {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+  return [...toml.matchAll(/\[\[d1_databases\]\]\s*\nbinding\s*=\s*"([A-Z0-9_]+)"/g)].map((match) => match[1]);
+}
+
+/** The bootstrap token wrangler dev reads from .dev.vars; created once. */
+function bootstrapToken() {
+  const file = join(root, ".dev.vars");
+  if (!existsSync(file)) {
+    writeFileSync(file, `TIDINGS_BOOTSTRAP_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
+  }
+  const match = readFileSync(file, "utf8").match(/^TIDINGS_BOOTSTRAP_TOKEN=(.+)$/m);
+  if (!match) throw new Error(".dev.vars has no TIDINGS_BOOTSTRAP_TOKEN line");
+  return match[1].trim();
+}
+
+/** A TCP port that is free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function migrate(persistTo) {
+  step(`applying D1 migrations (${d1Bindings().length} databases)`);
+  for (const binding of d1Bindings()) {
+    run("wrangler", ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
+}
+
+async function waitForHealth(apiUrl, child, log) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const response = await fetch(`${apiUrl}/health`);
+      if (response.ok) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the worker did not become healthy at ${apiUrl}:\n${log.join("")}`);
+}
+
+/** Bootstraps the default environments unless `keysFile` holds keys the worker accepts. */
+async function ensureKeys(apiUrl, keysFile) {
+  if (existsSync(keysFile)) {
+    const saved = JSON.parse(readFileSync(keysFile, "utf8"));
+    const key = saved.environments?.development?.publishable_key;
+    const check = await fetch(`${apiUrl}/v1/environments/current`, { headers: { Authorization: `Bearer ${key}` } });
+    if (check.ok) return { ...saved, api_url: apiUrl };
+  }
+  const response = await fetch(`${apiUrl}/v1/bootstrap`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${bootstrapToken()}` },
+  });
+  const body = await response.json();
+  if (response.status === 409) {
+    throw new Error(
+      `local state already has environments but ${keysFile} does not hold their keys.\n` +
+        "Run `npm run reset` to delete local state and start over.",
+    );
+  }
+  if (!response.ok) throw new Error(`bootstrap failed: ${response.status} ${JSON.stringify(body)}`);
+  const keys = { api_url: apiUrl, environments: {} };
+  for (const environment of body.environments) {
+    keys.environments[environment.name] = {
+      type: environment.type,
+      publishable_key: environment.publishable_key,
+      secret_key: environment.secret_key,
+      subscriber_signing_secret: environment.subscriber_signing_secret,
+    };
+  }
+  mkdirSync(dirname(keysFile), { recursive: true });
+  writeFileSync(keysFile, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+  return keys;
+}
+
+/**
+ * Starts the worker and the www server. Returns { apiUrl, wwwUrl, keys, stop }.
+ * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
+ */
+export async function startStack({ persistTo, keysFile, apiPort, wwwPort, quiet = false }) {
+  bootstrapToken();
+  migrate(persistTo);
+  const inspectorPort = await freePort();
+  step(`starting the worker in workerd on 127.0.0.1:${apiPort}`);
+  const worker = start("wrangler", [
+    "dev", "--ip", "127.0.0.1", "--port", String(apiPort), "--inspector-port", String(inspectorPort),
+    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet ? "warn" : "log",
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  const log = [];
+  const keep = (chunk) => {
+    log.push(chunk.toString());
+    if (log.length > 200) log.shift();
+    if (!quiet) process.stdout.write(chunk);
+  };
+  worker.stdout.on("data", keep);
+  worker.stderr.on("data", keep);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  let www;
+  try {
+    await waitForHealth(apiUrl, worker, log);
+    const keys = await ensureKeys(apiUrl, keysFile);
+    www = await serveWww({ port: wwwPort, apiUrl, publishableKey: keys.environments.development.publishable_key });
+    return {
+      apiUrl,
+      wwwUrl: `http://127.0.0.1:${wwwPort}`,
+      keys,
+      workerLog: () => log.join(""),
+      stop: async () => {
+        await new Promise((resolve) => (www ? www.close(resolve) : resolve()));
+        await stop(worker);
+      },
+    };
+  } catch (error) {
+    await stop(worker);
+    throw error;
+  }
+}

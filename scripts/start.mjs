@@ -1,0 +1,39 @@
+// `npm start`: install what is missing, build, migrate, seed the default
+// environments once, and serve the worker and the demo on 127.0.0.1.
+import { build } from "./build.mjs";
+import { setup } from "./setup.mjs";
+import { startStack } from "./stack.mjs";
+
+setup();
+build();
+const apiPort = Number(process.env.TIDINGS_PORT ?? 8787);
+const wwwPort = Number(process.env.TIDINGS_WWW_PORT ?? 8788);
+const stack = await startStack({ persistTo: ".wrangler/state", keysFile: ".tidings/local-keys.json", apiPort, wwwPort });
+
+const { environments } = stack.keys;
+console.log(`
+Tidings is running.
+  API   ${stack.apiUrl}    (OpenAPI: ${stack.apiUrl}/openapi.json)
+  Demo  ${stack.wwwUrl}    (the development feed of subscriber user-1)
+
+Keys (also in .tidings/local-keys.json):`);
+for (const [name, keys] of Object.entries(environments)) {
+  console.log(`  ${name.padEnd(12)} ${keys.publishable_key}\n  ${"".padEnd(12)} ${keys.secret_key}`);
+}
+console.log(`
+Send a notification:
+  curl -X POST ${stack.apiUrl}/v1/events/trigger \\
+    -H "Authorization: Bearer ${environments.development.secret_key}" \\
+    -d '{"workflow":"welcome","to":["user-1"],"payload":{"name":"Ada"}}'
+
+Stop with Ctrl+C.`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    await stack.stop();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,80 @@
+// `npm test`: install what is missing, then run every check and test:
+// formatting, lints (host and wasm32), the core's boundary and unit tests,
+// then the end-to-end tests against the worker in workerd and the SDK in
+// headless Chromium. Exits non-zero on the first failure.
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "./build.mjs";
+import { capture, root, run, runAsync, step } from "./lib.mjs";
+import { setup } from "./setup.mjs";
+import { freePort, startStack } from "./stack.mjs";
+
+const PLATFORM_CRATES = ["wasm-bindgen", "js-sys", "web-sys", "worker", "getrandom", "gloo"];
+
+function checkCoreBoundary() {
+  step("checking that tidings-core depends on no platform crate");
+  for (const target of [[], ["--target", "wasm32-unknown-unknown"]]) {
+    const tree = capture("cargo", ["tree", "-p", "tidings-core", "-e", "normal", "--prefix", "none", ...target]);
+    if (tree === null) throw new Error("cargo tree failed");
+    const names = tree.split("\n").map((line) => line.split(" ")[0]);
+    const leaked = names.filter((name) => PLATFORM_CRATES.some((platform) => name === platform || name.startsWith(`${platform}-`)));
+    if (leaked.length) throw new Error(`tidings-core depends on platform crates: ${[...new Set(leaked)].join(", ")}`);
+  }
+}
+
+async function main() {
+  const started = Date.now();
+  setup({ browser: true });
+
+  step("cargo fmt --check");
+  run("cargo", ["fmt", "--all", "--check"]);
+  step("cargo clippy (host: core with tests)");
+  run("cargo", ["clippy", "-p", "tidings-core", "--all-targets", "--", "-D", "warnings"]);
+  step("cargo clippy (wasm32: whole workspace)");
+  run("cargo", ["clippy", "--workspace", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
+  checkCoreBoundary();
+  step("core unit tests");
+  run("cargo", ["test", "-p", "tidings-core"]);
+
+  build();
+
+  const stateDir = join(root, ".tidings", `test-${process.pid}`);
+  mkdirSync(stateDir, { recursive: true });
+  const stack = await startStack({
+    persistTo: join(stateDir, "state"),
+    keysFile: join(stateDir, "keys.json"),
+    apiPort: await freePort(),
+    wwwPort: await freePort(),
+    quiet: true,
+  });
+  let failed = false;
+  try {
+    step("end-to-end tests (worker in workerd, SDK in headless Chromium)");
+    const files = readdirSync(join(root, "tests")).filter((file) => file.endsWith(".test.mjs")).sort();
+    // Asynchronous: the www server runs in this process and must keep serving.
+    await runAsync("node", ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files.map((file) => join("tests", file))], {
+      env: {
+        ...process.env,
+        PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
+        TIDINGS_TEST_API_URL: stack.apiUrl,
+        TIDINGS_TEST_WWW_URL: stack.wwwUrl,
+        TIDINGS_TEST_KEYS: join(stateDir, "keys.json"),
+        TIDINGS_TEST_ARTIFACTS: join(root, ".tidings", "test-artifacts"),
+      },
+    });
+  } catch (error) {
+    failed = true;
+    console.error(error.message);
+    console.error(`\nworker log (last lines):\n${stack.workerLog().slice(-4000)}`);
+  } finally {
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  console.log(`\nnpm test took ${Math.round((Date.now() - started) / 1000)} s`);
+  if (failed) process.exit(1);
+}
+
+main().catch((error) => {
+  console.error(`\n✖ ${error.message}`);
+  process.exit(1);
+});

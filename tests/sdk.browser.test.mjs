@@ -1,0 +1,109 @@
+// The @tidings/sdk npm package in headless Chromium: the demo page imports
+// it as an app would, fetches the feed cross-origin from the worker in
+// workerd, and shows it. Error states are shown with their codes.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
+import { api, freshSubscriber, keys, subscriberHash, wwwUrl } from "./support/context.mjs";
+
+const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
+let context;
+let profile;
+
+before(async () => {
+  profile = mkdtempSync(join(tmpdir(), "tidings-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+/** Opens the demo with URL parameters and waits until it has loaded or failed. */
+async function openDemo(params) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(`${wwwUrl}/?${new URLSearchParams(params)}`);
+  await page.waitForSelector("body[data-loaded]", { timeout: 20_000 });
+  return { page, problems };
+}
+
+async function screenshot(page, name) {
+  if (!artifacts) return;
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+describe("the demo inbox on the npm package", () => {
+  it("shows a triggered notification with the environment badge and unread count", async () => {
+    const subscriber = freshSubscriber("browser");
+    for (const name of ["Ada", "Grace"]) {
+      const response = await api("/v1/events/trigger", {
+        key: keys.development.secret_key,
+        method: "POST",
+        body: { workflow: "welcome", to: [subscriber], payload: { name } },
+      });
+      assert.equal(response.status, 201);
+    }
+    const { page, problems } = await openDemo({ subscriber });
+    await screenshot(page, "demo-feed");
+    assert.equal(await page.getAttribute("body", "data-loaded"), "true", await page.textContent("#error"));
+    const subjects = await page.$$eval("#feed li h2", (nodes) => nodes.map((node) => node.textContent));
+    assert.deepEqual(subjects, ["Welcome, Grace!", "Welcome, Ada!"]);
+    assert.equal((await page.textContent("#environment")).trim(), "development");
+    assert.equal(await page.getAttribute("#environment", "data-type"), "development");
+    assert.equal((await page.textContent("#unread")).trim(), "2");
+    assert.deepEqual(problems, []);
+
+    await api("/v1/events/trigger", {
+      key: keys.development.secret_key,
+      method: "POST",
+      body: { workflow: "welcome", to: [subscriber], payload: { name: "Linus" } },
+    });
+    await page.click("#refresh");
+    await page.waitForFunction(() => document.querySelectorAll("#feed li").length === 3);
+    assert.equal((await page.textContent("#feed li h2")).trim(), "Welcome, Linus!");
+    await page.close();
+  });
+
+  it("sees nothing of development's data with a staging key", async () => {
+    const subscriber = freshSubscriber("browser-staging");
+    await api("/v1/events/trigger", {
+      key: keys.development.secret_key,
+      method: "POST",
+      body: { workflow: "welcome", to: [subscriber], payload: { name: "Ada" } },
+    });
+    // Staging allows no browser origin until one is configured.
+    const { page } = await openDemo({ subscriber, key: keys.staging.publishable_key, hash: subscriberHash("staging", subscriber) });
+    assert.equal(await page.getAttribute("#error", "data-code"), "origin_not_allowed");
+    assert.equal(await page.$$eval("#feed li", (nodes) => nodes.length), 0);
+    await page.close();
+  });
+
+  it("shows typed errors instead of spinners", async () => {
+    const cases = [
+      [{ key: "pk_development_oops" }, "malformed_key"],
+      [{ key: keys.development.secret_key }, "secret_key_in_browser"],
+      [{ key: keys.production.publishable_key }, "origin_not_allowed"],
+      [{ subscriber: "not valid!" }, "invalid_options"],
+      [{ api: "http://127.0.0.1:9" }, "network_error"],
+    ];
+    for (const [params, code] of cases) {
+      const { page } = await openDemo(params);
+      assert.equal(await page.getAttribute("body", "data-loaded"), "error", JSON.stringify(params));
+      assert.equal(await page.getAttribute("#error", "data-code"), code, JSON.stringify(params));
+      if (code === "origin_not_allowed") await screenshot(page, "demo-error");
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,68 @@
+// What the test run started: the API and www URLs and the seeded keys.
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+export const apiUrl = required("TIDINGS_TEST_API_URL");
+export const wwwUrl = required("TIDINGS_TEST_WWW_URL");
+export const keys = JSON.parse(readFileSync(required("TIDINGS_TEST_KEYS"), "utf8")).environments;
+export const environmentNames = Object.keys(keys);
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run these tests through \`npm test\``);
+  return value;
+}
+
+/** Calls the API; returns { status, headers, body } with the body parsed as JSON when it is JSON. */
+export async function api(path, { key, method = "GET", body, headers = {} } = {}) {
+  const response = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { ...(key ? { Authorization: `Bearer ${key}` } : {}), ...headers },
+    body: body === undefined || typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A subscriber id no other test uses. */
+export function freshSubscriber(label) {
+  return `${label}-${randomBytes(6).toString("hex")}`;
+}
+
+/** The subscriber hash credential, as a customer's server computes it. */
+export function subscriberHash(environment, subscriberId) {
+  return createHmac("sha256", keys[environment].subscriber_signing_secret).update(subscriberId).digest("hex");
+}
+
+const BASE32 = "0123456789abcdefghjkmnpqrstvwxyz";
+
+/**
+ * A key with a valid checksum that was never issued: what a forger who knows
+ * the key format can produce.
+ */
+export function forgeKey(prefix, environment) {
+  const secret = Array.from(randomBytes(32), (byte) => BASE32[byte & 31]).join("");
+  const body = `${prefix}_${environment}_${secret}`;
+  const digest = createHash("sha256").update(body).digest();
+  let value = digest.readUInt32BE(0) >>> 2;
+  let checksum = "";
+  for (let index = 0; index < 6; index += 1) {
+    checksum = BASE32[value & 31] + checksum;
+    value = Math.floor(value / 32);
+  }
+  return body + checksum;
+}
+
+/** Checks the error shape of the API and returns the error. */
+export function expectError(assert, response, status, code) {
+  assert.equal(response.status, status, JSON.stringify(response.body));
+  assert.equal(typeof response.body, "object");
+  assert.equal(response.body.error.code, code);
+  assert.equal(typeof response.body.error.message, "string");
+  assert.ok(response.body.error.message.length > 0);
+  return response.body.error;
+}

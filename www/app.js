@@ -24,6 +24,8 @@ function showError(error) {
   code.textContent = error.code ?? "error";
   box.append(code, document.createTextNode(`: ${error.message}`));
   $("status").textContent = "Notifications could not be loaded.";
+  const badge = $("environment");
+  if (badge.dataset.state === "loading") badge.hidden = true;
 }
 
 function renderItem(item) {

@@ -52,6 +52,14 @@ impl fmt::Display for SubscriberId {
     }
 }
 
+/// Random bytes needed by [`signing_secret`].
+pub const SIGNING_SECRET_BYTES: usize = 32;
+
+/// A new subscriber signing secret for an environment, as 64 hex digits.
+pub fn signing_secret(random: [u8; SIGNING_SECRET_BYTES]) -> String {
+    crate::key::hex(&random)
+}
+
 /// The subscriber hash credential: lowercase hex HMAC-SHA256 of the
 /// subscriber id under the environment's subscriber signing secret.
 pub fn subscriber_hash(signing_secret: &[u8], subscriber: &SubscriberId) -> String {
@@ -109,6 +117,14 @@ mod tests {
                 "{id:?}"
             );
         }
+    }
+
+    #[test]
+    fn signing_secrets_are_hex() {
+        assert_eq!(
+            signing_secret([0xab; SIGNING_SECRET_BYTES]),
+            "ab".repeat(32)
+        );
     }
 
     #[test]

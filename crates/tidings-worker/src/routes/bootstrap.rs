@@ -3,6 +3,7 @@
 
 use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::subscriber;
 use tidings_core::wire::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 use worker::{Env, Request};
 
@@ -47,7 +48,7 @@ pub async fn bootstrap(request: &mut Request, env: &Env) -> ApiResult {
             ApiKey::generate(KeyKind::Publishable, &name, random()?),
             ApiKey::generate(KeyKind::Secret, &name, random()?),
         ];
-        let signing_secret = hex(&random::<32>()?);
+        let signing_secret = subscriber::signing_secret(random()?);
         environments.push(NewEnvironment {
             name,
             environment_type,
@@ -89,8 +90,4 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
             .zip(right)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -49,7 +49,7 @@ function installChromium() {
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
   apt(["update"]);
-  apt(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"]);
+  apt(["install", "-y", "chromium", "chromium-driver"]);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
-import { root, run, start, step, stop } from "./lib.mjs";
+import { root, runAsync, start, step, stop } from "./lib.mjs";
 import { serveWww } from "./serve-www.mjs";
 
 /** Every D1 binding declared in wrangler.toml. */
@@ -36,13 +36,13 @@ export function freePort() {
   });
 }
 
-export function migrate(persistTo) {
+/** Applies pending migrations to every local D1 database, all at once. */
+export async function migrate(persistTo) {
   step(`applying D1 migrations (${d1Bindings().length} databases)`);
-  for (const binding of d1Bindings()) {
-    run("wrangler", ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
+  await Promise.all(d1Bindings().map((binding) =>
+    runAsync("wrangler", ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
       stdio: ["ignore", "ignore", "inherit"],
-    });
-  }
+    })));
 }
 
 async function waitForHealth(apiUrl, child, log) {
@@ -98,7 +98,7 @@ async function ensureKeys(apiUrl, keysFile) {
  */
 export async function startStack({ persistTo, keysFile, apiPort, wwwPort, quiet = false }) {
   bootstrapToken();
-  migrate(persistTo);
+  await migrate(persistTo);
   const inspectorPort = await freePort();
   step(`starting the worker in workerd on 127.0.0.1:${apiPort}`);
   const worker = start("wrangler", [

@@ -13,15 +13,19 @@ export function d1Bindings() {
   return [...toml.matchAll(/\[\[d1_databases\]\]\s*\nbinding\s*=\s*"([A-Z0-9_]+)"/g)].map((match) => match[1]);
 }
 
-/** The bootstrap token wrangler dev reads from .dev.vars; created once. */
-function bootstrapToken() {
+/**
+ * The admin token (control plane and one-time bootstrap) that wrangler dev
+ * reads from .dev.vars; created once per checkout.
+ */
+export function adminToken() {
   const file = join(root, ".dev.vars");
-  if (!existsSync(file)) {
-    writeFileSync(file, `TIDINGS_BOOTSTRAP_TOKEN=${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
-  }
-  const match = readFileSync(file, "utf8").match(/^TIDINGS_BOOTSTRAP_TOKEN=(.+)$/m);
-  if (!match) throw new Error(".dev.vars has no TIDINGS_BOOTSTRAP_TOKEN line");
-  return match[1].trim();
+  const current = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const match = current.match(/^TIDINGS_ADMIN_TOKEN=(.+)$/m);
+  if (match) return match[1].trim();
+  const token = randomBytes(24).toString("hex");
+  const separator = current && !current.endsWith("\n") ? "\n" : "";
+  writeFileSync(file, `${current}${separator}TIDINGS_ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
+  return token;
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */
@@ -36,13 +40,17 @@ export function freePort() {
   });
 }
 
-/** Applies pending migrations to every local D1 database, all at once. */
+/**
+ * Applies pending migrations to every local D1 database, one at a time:
+ * concurrent runs share workerd's local state and fail with SQLITE_BUSY.
+ */
 export async function migrate(persistTo) {
   step(`applying D1 migrations (${d1Bindings().length} databases)`);
-  await Promise.all(d1Bindings().map((binding) =>
-    runAsync("wrangler", ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
+  for (const binding of d1Bindings()) {
+    await runAsync("wrangler", ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
       stdio: ["ignore", "ignore", "inherit"],
-    })));
+    });
+  }
 }
 
 async function waitForHealth(apiUrl, child, log) {
@@ -64,11 +72,11 @@ async function ensureKeys(apiUrl, keysFile) {
     const saved = JSON.parse(readFileSync(keysFile, "utf8"));
     const key = saved.environments?.development?.publishable_key;
     const check = await fetch(`${apiUrl}/v1/environments/current`, { headers: { Authorization: `Bearer ${key}` } });
-    if (check.ok) return { ...saved, api_url: apiUrl };
+    if (check.ok) return { ...saved, api_url: apiUrl, admin: { token: adminToken() } };
   }
   const response = await fetch(`${apiUrl}/v1/bootstrap`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${bootstrapToken()}` },
+    headers: { Authorization: `Bearer ${adminToken()}` },
   });
   const body = await response.json();
   if (response.status === 409) {
@@ -78,7 +86,7 @@ async function ensureKeys(apiUrl, keysFile) {
     );
   }
   if (!response.ok) throw new Error(`bootstrap failed: ${response.status} ${JSON.stringify(body)}`);
-  const keys = { api_url: apiUrl, environments: {} };
+  const keys = { api_url: apiUrl, environments: {}, admin: { token: adminToken() } };
   for (const environment of body.environments) {
     keys.environments[environment.name] = {
       type: environment.type,
@@ -97,7 +105,7 @@ async function ensureKeys(apiUrl, keysFile) {
  * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
  */
 export async function startStack({ persistTo, keysFile, apiPort, wwwPort, quiet = false }) {
-  bootstrapToken();
+  adminToken();
   await migrate(persistTo);
   const inspectorPort = await freePort();
   step(`starting the worker in workerd on 127.0.0.1:${apiPort}`);

@@ -4,7 +4,10 @@ import { readFileSync } from "node:fs";
 
 export const apiUrl = required("TIDINGS_TEST_API_URL");
 export const wwwUrl = required("TIDINGS_TEST_WWW_URL");
-export const keys = JSON.parse(readFileSync(required("TIDINGS_TEST_KEYS"), "utf8")).environments;
+const saved = JSON.parse(readFileSync(required("TIDINGS_TEST_KEYS"), "utf8"));
+export const keys = saved.environments;
+/** The control-plane credential of the test deployment. */
+export const adminToken = saved.admin.token;
 export const environmentNames = Object.keys(keys);
 
 function required(name) {
@@ -26,6 +29,11 @@ export async function api(path, { key, method = "GET", body, headers = {} } = {}
     parsed = JSON.parse(text);
   } catch {}
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** Calls a control-plane route with the admin token. */
+export function admin(path, options = {}) {
+  return api(path, { key: adminToken, ...options });
 }
 
 /** A subscriber id no other test uses. */

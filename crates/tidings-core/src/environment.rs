@@ -113,19 +113,13 @@ mod tests {
     #[test]
     fn accepts_slugs() {
         for name in ["development", "qa", "preview-42", "a"] {
-            assert_eq!(
-                EnvironmentName::parse(name).map(|n| n.to_string()),
-                Ok(name.to_owned())
-            );
+            assert_eq!(EnvironmentName::parse(name).map(|n| n.to_string()), Ok(name.to_owned()));
         }
     }
 
     #[test]
     fn refuses_other_names() {
-        assert_eq!(
-            EnvironmentName::parse(""),
-            Err(EnvironmentError::NameLength)
-        );
+        assert_eq!(EnvironmentName::parse(""), Err(EnvironmentError::NameLength));
         assert_eq!(
             EnvironmentName::parse(&"a".repeat(33)),
             Err(EnvironmentError::NameLength)

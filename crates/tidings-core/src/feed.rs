@@ -46,9 +46,7 @@ pub struct FeedQuery {
 
 impl FeedQuery {
     /// Reads decoded query parameters.
-    pub fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Self, FeedError> {
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, FeedError> {
         let mut query = Self {
             limit: DEFAULT_LIMIT,
             after: None,
@@ -62,9 +60,7 @@ impl FeedQuery {
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
                         .ok_or(FeedError::Limit)?;
                 }
-                "after" => {
-                    query.after = Some(MessageId::parse(value).map_err(|_| FeedError::Cursor)?)
-                }
+                "after" => query.after = Some(MessageId::parse(value).map_err(|_| FeedError::Cursor)?),
                 other => return Err(FeedError::UnknownParameter(other.to_owned())),
             }
         }
@@ -140,42 +136,23 @@ mod tests {
                 after: None
             })
         );
-        assert_eq!(
-            FeedQuery::from_pairs([("limit", "100")]).map(|q| q.limit),
-            Ok(100)
-        );
+        assert_eq!(FeedQuery::from_pairs([("limit", "100")]).map(|q| q.limit), Ok(100));
         for bad in ["0", "101", "-1", "ten", ""] {
-            assert_eq!(
-                FeedQuery::from_pairs([("limit", bad)]),
-                Err(FeedError::Limit),
-                "{bad}"
-            );
+            assert_eq!(FeedQuery::from_pairs([("limit", bad)]), Err(FeedError::Limit), "{bad}");
         }
-        assert_eq!(
-            FeedQuery::from_pairs([("after", "nope")]),
-            Err(FeedError::Cursor)
-        );
-        assert_eq!(
-            FeedQuery::from_pairs([("sort", "x")]).unwrap_err().field(),
-            "sort"
-        );
+        assert_eq!(FeedQuery::from_pairs([("after", "nope")]), Err(FeedError::Cursor));
+        assert_eq!(FeedQuery::from_pairs([("sort", "x")]).unwrap_err().field(), "sort");
     }
 
     #[test]
     fn pages_carry_cursors() {
-        let query = FeedQuery {
-            limit: 2,
-            after: None,
-        };
+        let query = FeedQuery { limit: 2, after: None };
         let (items, info) = page(&query, vec![message(3), message(2), message(1)]);
         assert_eq!(items.len(), 2);
         assert!(info.has_more);
         assert_eq!(info.after.as_deref(), Some(items[1].id.as_str()));
         assert_eq!(info.before, None);
-        assert_eq!(
-            items[0].read_at.as_deref(),
-            Some("1970-01-01T00:00:00.004Z")
-        );
+        assert_eq!(items[0].read_at.as_deref(), Some("1970-01-01T00:00:00.004Z"));
 
         let next = FeedQuery {
             limit: 2,

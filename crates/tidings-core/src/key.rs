@@ -89,17 +89,8 @@ pub struct ApiKey {
 
 impl ApiKey {
     /// Makes a new key for `environment` from fresh random bytes.
-    pub fn generate(
-        kind: KeyKind,
-        environment: &EnvironmentName,
-        random: [u8; SECRET_BYTES],
-    ) -> Self {
-        let body = format!(
-            "{}_{}_{}",
-            kind.prefix(),
-            environment,
-            base32::encode(&random)
-        );
+    pub fn generate(kind: KeyKind, environment: &EnvironmentName, random: [u8; SECRET_BYTES]) -> Self {
+        let body = format!("{}_{}_{}", kind.prefix(), environment, base32::encode(&random));
         let text = format!("{body}{}", checksum(&body));
         Self {
             kind,
@@ -157,14 +148,11 @@ impl ApiKey {
     }
 
     /// A form safe to show in lists and logs: prefix, environment and the
-    /// last four symbols, e.g. `sk_staging_…x7k2`.
+    /// six checksum symbols, which reveal nothing of the secret, e.g.
+    /// `sk_staging_…x7k2pq`.
     pub fn masked(&self) -> String {
-        format!(
-            "{}_{}_…{}",
-            self.kind.prefix(),
-            self.environment,
-            &self.text[self.text.len() - 4..]
-        )
+        let checksum = &self.text[self.text.len() - CHECKSUM_SYMBOLS..];
+        format!("{}_{}_…{checksum}", self.kind.prefix(), self.environment)
     }
 }
 
@@ -192,9 +180,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 fn checksum(body: &str) -> String {
     let digest = Sha256::digest(body.as_bytes());
-    let value = u128::from(u32::from_be_bytes([
-        digest[0], digest[1], digest[2], digest[3],
-    ]));
+    let value = u128::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]));
     base32::encode_u128(value >> 2, CHECKSUM_SYMBOLS as u32)
 }
 
@@ -214,9 +200,7 @@ mod tests {
             assert_eq!(parsed, key);
             assert_eq!(parsed.kind(), kind);
             assert_eq!(parsed.environment().as_str(), "development");
-            assert!(key
-                .expose()
-                .starts_with(&format!("{}_development_", kind.prefix())));
+            assert!(key.expose().starts_with(&format!("{}_development_", kind.prefix())));
             assert!(key.expose().len() <= MAX_KEY_LEN);
         }
     }
@@ -249,18 +233,12 @@ mod tests {
     #[test]
     fn malformed_keys_get_precise_errors() {
         assert_eq!(ApiKey::parse(""), Err(KeyError::UnknownPrefix));
-        assert_eq!(
-            ApiKey::parse("rk_development_x"),
-            Err(KeyError::UnknownPrefix)
-        );
+        assert_eq!(ApiKey::parse("rk_development_x"), Err(KeyError::UnknownPrefix));
         assert_eq!(ApiKey::parse("pk_development"), Err(KeyError::Shape));
         assert_eq!(ApiKey::parse("pk_development_short"), Err(KeyError::Shape));
         assert_eq!(ApiKey::parse(&"pk_".repeat(100)), Err(KeyError::Shape));
         let bad_env = format!("pk_Dev_{}", "0".repeat(38));
-        assert!(matches!(
-            ApiKey::parse(&bad_env),
-            Err(KeyError::Environment(_))
-        ));
+        assert!(matches!(ApiKey::parse(&bad_env), Err(KeyError::Environment(_))));
     }
 
     #[test]

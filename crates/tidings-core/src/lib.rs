@@ -8,6 +8,8 @@
 //! - [`environment`]: environment names and types;
 //! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
 //!   their storage hashes;
+//! - [`key_lifecycle`]: active, expiring and revoked keys; rotation rules;
+//! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
@@ -30,9 +32,11 @@ mod base32;
 pub mod environment;
 pub mod feed;
 pub mod key;
+pub mod key_lifecycle;
 pub mod message;
 pub mod origin;
 pub mod query;
+pub mod settings;
 pub mod subscriber;
 pub mod template;
 pub mod timestamp;

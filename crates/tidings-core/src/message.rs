@@ -100,13 +100,7 @@ mod tests {
         assert_eq!(id.as_str().len(), 26);
         assert_eq!(MessageId::parse(id.as_str()), Ok(id));
         assert_eq!(MessageId::parse("short"), Err(MessageError::MalformedId));
-        assert_eq!(
-            MessageId::parse(&"u".repeat(26)),
-            Err(MessageError::MalformedId)
-        );
-        assert_eq!(
-            MessageId::parse(&"z".repeat(26)),
-            Err(MessageError::MalformedId)
-        );
+        assert_eq!(MessageId::parse(&"u".repeat(26)), Err(MessageError::MalformedId));
+        assert_eq!(MessageId::parse(&"z".repeat(26)), Err(MessageError::MalformedId));
     }
 }

@@ -8,10 +8,7 @@ use crate::environment::EnvironmentType;
 /// (`localhost`, `127.0.0.1`, `[::1]`, any port); every environment also
 /// accepts the origins in its allow-list, compared exactly.
 pub fn is_allowed(origin: &str, environment_type: EnvironmentType, allow_list: &[String]) -> bool {
-    if allow_list
-        .iter()
-        .any(|allowed| allowed == origin || allowed == "*")
-    {
+    if allow_list.iter().any(|allowed| allowed == origin || allowed == "*") {
         return true;
     }
     environment_type == EnvironmentType::Development && is_loopback(origin)
@@ -31,9 +28,7 @@ fn is_loopback(origin: &str) -> bool {
     };
     let port_ok = match rest[host.len()..].strip_prefix(':') {
         None => rest.len() == host.len(),
-        Some(port) => {
-            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
-        }
+        Some(port) => !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()),
     };
     port_ok && matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
@@ -67,11 +62,7 @@ mod tests {
     #[test]
     fn other_environments_need_the_allow_list() {
         let list = vec!["https://app.example.com".to_owned()];
-        assert!(!is_allowed(
-            "http://localhost:5173",
-            EnvironmentType::Production,
-            &[]
-        ));
+        assert!(!is_allowed("http://localhost:5173", EnvironmentType::Production, &[]));
         assert!(is_allowed(
             "https://app.example.com",
             EnvironmentType::Production,

@@ -64,12 +64,7 @@ mod tests {
     #[test]
     fn decodes_pairs() {
         let pairs = parse_pairs("limit=5&data.name=Ada+L%C3%BCb&flag&&x=").unwrap();
-        let expected = [
-            ("limit", "5"),
-            ("data.name", "Ada Lüb"),
-            ("flag", ""),
-            ("x", ""),
-        ];
+        let expected = [("limit", "5"), ("data.name", "Ada Lüb"), ("flag", ""), ("x", "")];
         assert_eq!(pairs, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
         assert_eq!(parse_pairs(""), Ok(vec![]));
     }

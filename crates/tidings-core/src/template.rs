@@ -50,9 +50,7 @@ pub fn render(template: &str, context: &Value) -> Result<String, RenderError> {
 }
 
 fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
-    let missing = || RenderError::MissingVariable {
-        path: path.to_owned(),
-    };
+    let missing = || RenderError::MissingVariable { path: path.to_owned() };
     if path.is_empty() {
         return Err(missing());
     }
@@ -60,10 +58,7 @@ fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
     for segment in path.split('.') {
         value = match value {
             Value::Object(map) => map.get(segment),
-            Value::Array(items) => segment
-                .parse::<usize>()
-                .ok()
-                .and_then(|index| items.get(index)),
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|index| items.get(index)),
             _ => None,
         }
         .ok_or_else(missing)?;
@@ -73,9 +68,7 @@ fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
         Value::Null => Ok(String::new()),
-        Value::Array(_) | Value::Object(_) => Err(RenderError::NotText {
-            path: path.to_owned(),
-        }),
+        Value::Array(_) | Value::Object(_) => Err(RenderError::NotText { path: path.to_owned() }),
     }
 }
 
@@ -95,10 +88,7 @@ mod tests {
             ),
             Ok("Hi Ada, order 42: tea".to_owned())
         );
-        assert_eq!(
-            render("no placeholders", &context),
-            Ok("no placeholders".to_owned())
-        );
+        assert_eq!(render("no placeholders", &context), Ok("no placeholders".to_owned()));
     }
 
     #[test]
@@ -116,10 +106,7 @@ mod tests {
                 path: "payload.order".to_owned()
             })
         );
-        assert_eq!(
-            render("ab {{ oops", &context),
-            Err(RenderError::Unclosed { offset: 3 })
-        );
+        assert_eq!(render("ab {{ oops", &context), Err(RenderError::Unclosed { offset: 3 }));
         assert!(matches!(
             render("{{}}", &context),
             Err(RenderError::MissingVariable { .. })

@@ -80,8 +80,7 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
     }
     let mut recipients: Vec<SubscriberId> = Vec::with_capacity(ids.len());
     for (index, id) in ids.iter().enumerate() {
-        let id =
-            SubscriberId::parse(id).map_err(|source| TriggerError::Recipient { index, source })?;
+        let id = SubscriberId::parse(id).map_err(|source| TriggerError::Recipient { index, source })?;
         if !recipients.contains(&id) {
             recipients.push(id);
         }
@@ -127,9 +126,7 @@ pub fn compose(
                 "subscriber": {"id": subscriber.as_str()},
                 "actor": trigger.actor,
             });
-            let rendered = workflow
-                .render_in_app(&context)
-                .map_err(TriggerError::Render)?;
+            let rendered = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
             Ok(Message {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
@@ -191,26 +188,17 @@ mod tests {
             (json!({"workflow": "w", "to": []}), "to"),
             (json!({"workflow": "w", "to": vec!["x"; 101]}), "to"),
             (json!({"workflow": "w", "to": ["ok", "not ok"]}), "to.1"),
-            (
-                json!({"workflow": "w", "to": "a", "payload": [1]}),
-                "payload",
-            ),
+            (json!({"workflow": "w", "to": "a", "payload": [1]}), "payload"),
             (json!({"workflow": "w", "to": "a", "actor": "me"}), "actor"),
         ];
         for (body, field) in cases {
-            assert_eq!(
-                validate(request(body.clone())).unwrap_err().field(),
-                field,
-                "{body}"
-            );
+            assert_eq!(validate(request(body.clone())).unwrap_err().field(), field, "{body}");
         }
     }
 
     #[test]
     fn unknown_fields_are_refused() {
-        let result = serde_json::from_value::<TriggerRequest>(
-            json!({"workflow": "w", "to": "a", "paylod": {}}),
-        );
+        let result = serde_json::from_value::<TriggerRequest>(json!({"workflow": "w", "to": "a", "paylod": {}}));
         assert!(result.is_err());
     }
 }

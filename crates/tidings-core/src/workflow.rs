@@ -23,9 +23,7 @@ pub enum WorkflowError {
 
 /// Checks a workflow key such as `welcome` or `order-shipped`.
 pub fn validate_key(key: &str) -> Result<(), WorkflowError> {
-    let allowed = |byte: u8| {
-        byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_'
-    };
+    let allowed = |byte: u8| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_';
     if key.is_empty() || key.len() > 64 || !key.bytes().all(allowed) {
         return Err(WorkflowError::MalformedKey);
     }
@@ -57,10 +55,7 @@ pub struct RenderedInApp {
 impl Workflow {
     /// Renders the in-app step against `context` (`payload`, `subscriber`,
     /// `actor`).
-    pub fn render_in_app(
-        &self,
-        context: &serde_json::Value,
-    ) -> Result<RenderedInApp, WorkflowError> {
+    pub fn render_in_app(&self, context: &serde_json::Value) -> Result<RenderedInApp, WorkflowError> {
         let render = |field: &'static str, text: &str| {
             template::render(text, context).map_err(|source| WorkflowError::Render {
                 step: "in_app".to_owned(),
@@ -81,8 +76,7 @@ pub fn starter_workflows() -> Vec<Workflow> {
         key: "welcome".to_owned(),
         name: "Welcome".to_owned(),
         subject: "Welcome, {{ payload.name }}!".to_owned(),
-        body: "Thanks for joining, {{ payload.name }}. Your notifications will appear here."
-            .to_owned(),
+        body: "Thanks for joining, {{ payload.name }}. Your notifications will appear here.".to_owned(),
     }]
 }
 
@@ -96,25 +90,16 @@ mod tests {
     fn keys() {
         assert_eq!(validate_key("order-shipped_v2"), Ok(()));
         for key in ["", "Welcome", "a b", &"a".repeat(65)] {
-            assert_eq!(
-                validate_key(key),
-                Err(WorkflowError::MalformedKey),
-                "{key:?}"
-            );
+            assert_eq!(validate_key(key), Err(WorkflowError::MalformedKey), "{key:?}");
         }
     }
 
     #[test]
     fn starter_welcome_renders_and_names_missing_variables() {
         let welcome = &starter_workflows()[0];
-        let rendered = welcome
-            .render_in_app(&json!({"payload": {"name": "Ada"}}))
-            .unwrap();
+        let rendered = welcome.render_in_app(&json!({"payload": {"name": "Ada"}})).unwrap();
         assert_eq!(rendered.subject, "Welcome, Ada!");
         let error = welcome.render_in_app(&json!({"payload": {}})).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "step in_app, subject: missing variable payload.name"
-        );
+        assert_eq!(error.to_string(), "step in_app, subject: missing variable payload.name");
     }
 }

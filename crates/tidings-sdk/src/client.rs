@@ -56,10 +56,7 @@ impl TidingsClient {
                 )
             })?
         };
-        let mut path = format!(
-            "/v1/subscribers/{}/feed",
-            encode(self.options.subscriber.as_str())
-        );
+        let mut path = format!("/v1/subscribers/{}/feed", encode(self.options.subscriber.as_str()));
         let mut separator = '?';
         if let Some(limit) = options.limit {
             if limit == 0 || limit > MAX_LIMIT {
@@ -129,8 +126,7 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, JsValue> {
     if ok {
         serde_wasm_bindgen::from_value(body).map_err(|error| unexpected(&error.to_string()))
     } else {
-        let body: ErrorBody =
-            serde_wasm_bindgen::from_value(body).map_err(|error| unexpected(&error.to_string()))?;
+        let body: ErrorBody = serde_wasm_bindgen::from_value(body).map_err(|error| unexpected(&error.to_string()))?;
         Err(error::from_api(body, status))
     }
 }

@@ -33,10 +33,5 @@ pub fn js_error(code: &str, message: &str, status: Option<u16>, field: Option<&s
 /// The JavaScript error for an API error body.
 pub fn from_api(body: ErrorBody, status: u16) -> JsValue {
     let detail = body.error;
-    js_error(
-        &detail.code,
-        &detail.message,
-        Some(status),
-        detail.field.as_deref(),
-    )
+    js_error(&detail.code, &detail.message, Some(status), detail.field.as_deref())
 }

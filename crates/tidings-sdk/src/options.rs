@@ -33,16 +33,12 @@ pub struct ClientOptions {
 impl ClientOptions {
     /// Reads and checks the JavaScript options object.
     pub fn from_js(value: JsValue) -> Result<Self, JsValue> {
-        let invalid =
-            |field: &str, message: String| js_error(INVALID_OPTIONS, &message, None, Some(field));
+        let invalid = |field: &str, message: String| js_error(INVALID_OPTIONS, &message, None, Some(field));
         let raw: RawOptions = serde_wasm_bindgen::from_value(value)
             .map_err(|error| invalid("options", format!("invalid client options: {error}")))?;
         let api_url = raw.api_url.trim_end_matches('/').to_owned();
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-            return Err(invalid(
-                "apiUrl",
-                "apiUrl must be an http(s) URL".to_owned(),
-            ));
+            return Err(invalid("apiUrl", "apiUrl must be an http(s) URL".to_owned()));
         }
         let publishable_key = ApiKey::parse(raw.publishable_key.trim()).map_err(|error| {
             js_error(

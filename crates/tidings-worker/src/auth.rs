@@ -7,6 +7,7 @@ use worker::{Env, Request};
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::header;
+use crate::platform::now_ms;
 use crate::store::EnvironmentScope;
 
 /// An authenticated caller: the kind of key and its environment's storage.
@@ -21,15 +22,15 @@ pub struct Caller {
 /// environment's browser-origin policy.
 pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
     let key = ApiKey::parse(&bearer(request)?)?;
-    let scope = EnvironmentScope::open(env, &key).await?;
+    if key.kind() == KeyKind::Secret && from_browser(request) {
+        return Err(ApiError::new(
+            403,
+            "secret_key_in_browser",
+            "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
+        ));
+    }
+    let scope = EnvironmentScope::open(env, &key, now_ms()).await?;
     if let Some(origin) = header(request, "Origin") {
-        if key.kind() == KeyKind::Secret {
-            return Err(ApiError::new(
-                403,
-                "secret_key_in_browser",
-                "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
-            ));
-        }
         if !scope.allows_origin(&origin) {
             return Err(ApiError::new(
                 403,
@@ -45,6 +46,44 @@ pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
         kind: key.kind(),
         scope,
     })
+}
+
+/// The secret that opens the control plane until members exist, and allows
+/// the one-time bootstrap (`wrangler secret put`, or `.dev.vars` locally).
+pub const ADMIN_TOKEN_BINDING: &str = "TIDINGS_ADMIN_TOKEN";
+
+/// Checks the control-plane credential: the deployment's admin token.
+pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
+    let expected = env
+        .secret(ADMIN_TOKEN_BINDING)
+        .map(|secret| secret.to_string())
+        .map_err(|_| {
+            ApiError::new(
+                403,
+                "forbidden",
+                format!("the control plane is disabled: set the {ADMIN_TOKEN_BINDING} secret"),
+            )
+        })?;
+    let presented = bearer(request)?;
+    if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        return Err(ApiError::new(
+            403,
+            "forbidden",
+            "this credential does not open the control plane",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the request comes from a web browser: it names a page origin, or
+/// its User-Agent is a browser's (they all begin `Mozilla/`).
+fn from_browser(request: &Request) -> bool {
+    header(request, "Origin").is_some()
+        || header(request, "User-Agent").is_some_and(|agent| agent.trim_start().starts_with("Mozilla/"))
+}
+
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// The bearer token of the `Authorization` header.
@@ -81,11 +120,7 @@ impl Caller {
     /// Checks that the caller may act as `subscriber`. Secret keys may act
     /// as anyone; publishable keys need a subscriber credential where the
     /// environment requires one, and a presented credential must be valid.
-    pub fn authorize_subscriber(
-        &self,
-        request: &Request,
-        subscriber: &SubscriberId,
-    ) -> ApiResult<()> {
+    pub fn authorize_subscriber(&self, request: &Request, subscriber: &SubscriberId) -> ApiResult<()> {
         if self.kind == KeyKind::Secret {
             return Ok(());
         }

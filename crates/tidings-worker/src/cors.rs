@@ -7,8 +7,7 @@
 
 use worker::{Headers, Response, ResponseBuilder};
 
-const ALLOWED_HEADERS: &str =
-    "Authorization, Content-Type, Idempotency-Key, X-Subscriber-Token, X-Subscriber-Hash";
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-Subscriber-Token, X-Subscriber-Hash";
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// The answer to an `OPTIONS` preflight.
@@ -17,10 +16,7 @@ pub fn preflight() -> Response {
     let _ = headers.set("Access-Control-Allow-Methods", ALLOWED_METHODS);
     let _ = headers.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);
     let _ = headers.set("Access-Control-Max-Age", "600");
-    ResponseBuilder::new()
-        .with_status(204)
-        .with_headers(headers)
-        .empty()
+    ResponseBuilder::new().with_status(204).with_headers(headers).empty()
 }
 
 /// Adds the cross-origin headers to a response for a request from `origin`.

@@ -3,7 +3,9 @@
 
 use tidings_core::feed::FeedError;
 use tidings_core::key::KeyError;
+use tidings_core::key_lifecycle::KeyLifecycleError;
 use tidings_core::query::QueryError;
+use tidings_core::settings::SettingsError;
 use tidings_core::subscriber::SubscriberError;
 use tidings_core::trigger::TriggerError;
 use tidings_core::wire::{ErrorBody, ErrorDetail};
@@ -61,11 +63,7 @@ impl ApiError {
     /// Storage is briefly unavailable; the client should retry.
     pub fn unavailable(context: &str, error: impl core::fmt::Display) -> Self {
         worker::console_error!("storage unavailable: {context}: {error}");
-        let mut error = Self::new(
-            503,
-            "unavailable",
-            "storage is briefly unavailable; retry shortly",
-        );
+        let mut error = Self::new(503, "unavailable", "storage is briefly unavailable; retry shortly");
         error.retry_after = Some(1);
         error
     }
@@ -82,9 +80,7 @@ impl ApiError {
         let text = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
         let mut response = crate::http::json_text(text, self.status);
         if let Some(seconds) = self.retry_after {
-            let _ = response
-                .headers_mut()
-                .set("Retry-After", &seconds.to_string());
+            let _ = response.headers_mut().set("Retry-After", &seconds.to_string());
         }
         response
     }
@@ -92,20 +88,14 @@ impl ApiError {
 
 impl From<KeyError> for ApiError {
     fn from(error: KeyError) -> Self {
-        Self::new(
-            401,
-            "malformed_key",
-            format!("the API key is malformed: {error}"),
-        )
+        Self::new(401, "malformed_key", format!("the API key is malformed: {error}"))
     }
 }
 
 impl From<SubscriberError> for ApiError {
     fn from(error: SubscriberError) -> Self {
         match error {
-            SubscriberError::HashMismatch => {
-                Self::new(401, "subscriber_credential_invalid", error.to_string())
-            }
+            SubscriberError::HashMismatch => Self::new(401, "subscriber_credential_invalid", error.to_string()),
             _ => Self::validation("subscriber_id", error.to_string()),
         }
     }
@@ -130,6 +120,22 @@ impl From<TriggerError> for ApiError {
             "validation_failed"
         };
         Self::new(status, code, error.to_string()).with_field(error.field())
+    }
+}
+
+impl From<KeyLifecycleError> for ApiError {
+    fn from(error: KeyLifecycleError) -> Self {
+        match error {
+            KeyLifecycleError::TooManySecretKeys => Self::new(409, "too_many_secret_keys", error.to_string()),
+            KeyLifecycleError::GracePeriod => Self::validation("grace_period_seconds", error.to_string()),
+            _ => Self::new(409, "key_already_revoked", error.to_string()),
+        }
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(error: SettingsError) -> Self {
+        Self::validation(error.field(), error.to_string())
     }
 }
 

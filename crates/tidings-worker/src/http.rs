@@ -13,8 +13,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A JSON response from a wire value.
 pub fn json<T: Serialize>(value: &T, status: u16) -> ApiResult {
-    let text = serde_json::to_string(value)
-        .map_err(|error| ApiError::internal("serialize response", error))?;
+    let text = serde_json::to_string(value).map_err(|error| ApiError::internal("serialize response", error))?;
     Ok(json_text(text, status))
 }
 
@@ -42,31 +41,24 @@ pub fn query_pairs(request: &Request) -> ApiResult<Vec<(String, String)>> {
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] into a wire type.
 pub async fn read_json<T: DeserializeOwned>(request: &mut Request) -> ApiResult<T> {
-    let declared =
-        header(request, "Content-Length").and_then(|length| length.parse::<usize>().ok());
+    let declared = header(request, "Content-Length").and_then(|length| length.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = request.bytes().await.map_err(|error| {
-        ApiError::validation("body", format!("the body could not be read: {error}"))
-    })?;
+    let bytes = request
+        .bytes()
+        .await
+        .map_err(|error| ApiError::validation("body", format!("the body could not be read: {error}")))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    let text = core::str::from_utf8(&bytes).map_err(|_| {
-        ApiError::new(400, "malformed_json", "the body is not valid UTF-8").with_field("body")
-    })?;
+    let text = core::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::new(400, "malformed_json", "the body is not valid UTF-8").with_field("body"))?;
     serde_json::from_str(text).map_err(|error| match error.classify() {
-        Category::Data => ApiError::validation(
-            "body",
-            format!("the body does not match the expected shape: {error}"),
-        ),
-        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
-            400,
-            "malformed_json",
-            format!("the body is not valid JSON: {error}"),
-        )
-        .with_field("body"),
+        Category::Data => ApiError::validation("body", format!("the body does not match the expected shape: {error}")),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::new(400, "malformed_json", format!("the body is not valid JSON: {error}")).with_field("body")
+        }
     })
 }
 

@@ -13,18 +13,13 @@ pub fn now_ms() -> u64 {
 /// `N` bytes from the runtime's cryptographic random source.
 pub fn random<const N: usize>() -> Result<[u8; N], ApiError> {
     fill(N)
-        .and_then(|bytes| {
-            bytes
-                .try_into()
-                .map_err(|_| JsValue::from_str("short read"))
-        })
+        .and_then(|bytes| bytes.try_into().map_err(|_| JsValue::from_str("short read")))
         .map_err(|error| ApiError::internal("crypto.getRandomValues", format!("{error:?}")))
 }
 
 fn fill(length: usize) -> Result<Vec<u8>, JsValue> {
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
-    let get_random_values: Function =
-        Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))?.dyn_into()?;
+    let get_random_values: Function = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))?.dyn_into()?;
     let array = Uint8Array::new_with_length(length as u32);
     get_random_values.call1(&crypto, &array)?;
     Ok(array.to_vec())

@@ -5,11 +5,16 @@
 //! to and from them explicitly. Request types refuse unknown fields, so a
 //! misspelt field is reported instead of silently ignored.
 
+mod control;
 mod environment;
 mod error;
 mod feed;
 mod trigger;
 
+pub use control::{
+    CreateKeyRequest, EnvironmentDetails, EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList,
+    RegenerateKeyRequest, RegeneratedKey,
+};
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};

@@ -1,5 +1,5 @@
 //! `POST /v1/bootstrap`: creates the default environments and their first
-//! keys, once, for the holder of the deployment's bootstrap token.
+//! keys, once, for the holder of the deployment's admin token.
 
 use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -7,43 +7,20 @@ use tidings_core::subscriber;
 use tidings_core::wire::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 use worker::{Env, Request};
 
-use crate::auth::bearer;
+use crate::auth::authenticate_admin;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{header, json};
+use crate::http::json;
 use crate::platform::{now_ms, random};
 use crate::store::{self, NewEnvironment};
 
-/// The secret that allows bootstrap (`wrangler secret put`, or `.dev.vars`).
-const TOKEN_BINDING: &str = "TIDINGS_BOOTSTRAP_TOKEN";
-
 /// Creates `development`, `staging` and `production` with one publishable
 /// and one secret key each, and returns the keys this one time.
-pub async fn bootstrap(request: &mut Request, env: &Env) -> ApiResult {
-    let expected = env
-        .secret(TOKEN_BINDING)
-        .map(|secret| secret.to_string())
-        .map_err(|_| {
-            ApiError::new(
-                403,
-                "forbidden",
-                format!("bootstrap is disabled: set the {TOKEN_BINDING} secret first"),
-            )
-        })?;
-    let presented = bearer(request)?;
-    if header(request, "Origin").is_some()
-        || !constant_time_eq(presented.as_bytes(), expected.as_bytes())
-    {
-        return Err(ApiError::new(
-            403,
-            "forbidden",
-            "the bootstrap token is wrong",
-        ));
-    }
+pub async fn bootstrap(request: &Request, env: &Env) -> ApiResult {
+    authenticate_admin(request, env)?;
     let now = now_ms();
     let mut environments = Vec::new();
     for (position, (name, environment_type)) in DEFAULT_ENVIRONMENTS.into_iter().enumerate() {
-        let name = EnvironmentName::parse(name)
-            .map_err(|error| ApiError::internal("default environment", error))?;
+        let name = EnvironmentName::parse(name).map_err(|error| ApiError::internal("default environment", error))?;
         let keys = vec![
             ApiKey::generate(KeyKind::Publishable, &name, random()?),
             ApiKey::generate(KeyKind::Secret, &name, random()?),
@@ -75,19 +52,5 @@ pub async fn bootstrap(request: &mut Request, env: &Env) -> ApiResult {
             subscriber_signing_secret: environment.signing_secret,
         })
         .collect();
-    json(
-        &BootstrapResponse {
-            environments: issued,
-        },
-        201,
-    )
-}
-
-fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len()
-        && left
-            .iter()
-            .zip(right)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    json(&BootstrapResponse { environments: issued }, 201)
 }

@@ -14,11 +14,7 @@ use crate::http::{json, query_pairs};
 pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = SubscriberId::parse(&decode_segment(raw_subscriber)?)?;
     let pairs = query_pairs(request)?;
-    let query = FeedQuery::from_pairs(
-        pairs
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    )?;
+    let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate(request, env).await?;
     caller.authorize_subscriber(request, &subscriber)?;
     let (messages, counts) = caller.scope.feed(&subscriber, &query).await?;

@@ -2,7 +2,9 @@
 
 mod bootstrap;
 mod environment;
+mod environments;
 mod feed;
+mod keys;
 mod meta;
 mod trigger;
 
@@ -22,25 +24,39 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => meta::health(),
         (Method::Get, ["openapi.json"]) => meta::openapi(),
-        (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&mut request, env).await,
-        (Method::Get, ["v1", "environments", "current"]) => {
-            environment::current(&request, env).await
+        (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&request, env).await,
+        (Method::Get, ["v1", "environments", "current"]) => environment::current(&request, env).await,
+        (Method::Get, ["v1", "environments"]) => environments::list(&request, env).await,
+        (Method::Get, ["v1", "environments", name]) => environments::get(&request, env, name).await,
+        (Method::Patch, ["v1", "environments", name]) => environments::update(&mut request, env, name).await,
+        (Method::Get, ["v1", "environments", name, "keys"]) => keys::list(&request, env, name).await,
+        (Method::Post, ["v1", "environments", name, "keys"]) => keys::create(&mut request, env, name).await,
+        (Method::Post, ["v1", "environments", name, "keys", id, "regenerate"]) => {
+            keys::regenerate(&mut request, env, name, id).await
         }
+        (Method::Delete, ["v1", "environments", name, "keys", id]) => keys::revoke(&request, env, name, id).await,
         (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env).await,
-        (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => {
-            feed::list(&request, env, subscriber).await
-        }
-        (
-            _,
-            ["health" | "openapi.json"] | ["v1", "bootstrap"] | ["v1", "environments", "current"],
-        )
-        | (_, ["v1", "events", "trigger"] | ["v1", "subscribers", _, "feed"]) => {
-            Err(ApiError::new(
-                405,
-                "method_not_allowed",
-                "this route does not accept that method",
-            ))
-        }
+        (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
+        (_, segments) if is_known_path(segments) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            "this route does not accept that method",
+        )),
         _ => Err(ApiError::not_found(format!("no route for {path}"))),
     }
+}
+
+/// Whether some method is routed for this path.
+fn is_known_path(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["health" | "openapi.json"]
+            | ["v1", "bootstrap" | "environments"]
+            | ["v1", "environments", _]
+            | ["v1", "environments", _, "keys"]
+            | ["v1", "environments", _, "keys", _]
+            | ["v1", "environments", _, "keys", _, "regenerate"]
+            | ["v1", "events", "trigger"]
+            | ["v1", "subscribers", _, "feed"]
+    )
 }

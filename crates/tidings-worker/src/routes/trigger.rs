@@ -16,22 +16,18 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
     caller.require_secret()?;
     let body: TriggerRequest = read_json(request).await?;
     let valid = trigger::validate(body)?;
-    let workflow = caller
-        .scope
-        .workflow(&valid.workflow)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                404,
-                "workflow_not_found",
-                format!(
-                    "the {} environment has no workflow {:?}",
-                    caller.scope.name(),
-                    valid.workflow
-                ),
-            )
-            .with_field("workflow")
-        })?;
+    let workflow = caller.scope.workflow(&valid.workflow).await?.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "workflow_not_found",
+            format!(
+                "the {} environment has no workflow {:?}",
+                caller.scope.name(),
+                valid.workflow
+            ),
+        )
+        .with_field("workflow")
+    })?;
     let now = now_ms();
     let transaction_id = trigger::transaction_id(now, random()?);
     let mut randomness = Vec::with_capacity(valid.recipients.len());

@@ -23,17 +23,12 @@ pub struct NewEnvironment {
 
 /// Registers the first environments, once. Each environment's database gets
 /// the starter workflows first, so a retry after a failure is safe.
-pub async fn bootstrap(
-    env: &Env,
-    now_ms: u64,
-    environments: &[NewEnvironment],
-) -> Result<(), ApiError> {
+pub async fn bootstrap(env: &Env, now_ms: u64, environments: &[NewEnvironment]) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    let existing: Option<f64> =
-        statement(&control, "SELECT COUNT(*) AS count FROM environments", &[])?
-            .first(Some("count"))
-            .await
-            .map_err(|error| storage_error("count environments", error))?;
+    let existing: Option<f64> = statement(&control, "SELECT COUNT(*) AS count FROM environments", &[])?
+        .first(Some("count"))
+        .await
+        .map_err(|error| storage_error("count environments", error))?;
     if existing.unwrap_or(0.0) > 0.0 {
         return Err(already_bootstrapped());
     }
@@ -47,11 +42,8 @@ pub async fn bootstrap(
                 format!("binding {binding} is missing from wrangler.toml: {error}"),
             )
         };
-        let db = env
-            .d1(&db_binding)
-            .map_err(|error| missing(&db_binding, error))?;
-        env.kv(&kv_binding)
-            .map_err(|error| missing(&kv_binding, error))?;
+        let db = env.d1(&db_binding).map_err(|error| missing(&db_binding, error))?;
+        env.kv(&kv_binding).map_err(|error| missing(&kv_binding, error))?;
         workflows::seed_starters(&db, now_ms).await?;
         writes.push(statement(
             &control,
@@ -65,9 +57,7 @@ pub async fn bootstrap(
                 text(&db_binding),
                 text(&kv_binding),
                 number(u64::from(
-                    environment
-                        .environment_type
-                        .requires_subscriber_credential_by_default(),
+                    environment.environment_type.requires_subscriber_credential_by_default(),
                 )),
                 text(&environment.signing_secret),
                 number(now_ms),

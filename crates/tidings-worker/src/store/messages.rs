@@ -80,18 +80,11 @@ impl EnvironmentScope {
         subscriber: &SubscriberId,
         query: &FeedQuery,
     ) -> Result<(Vec<Message>, FeedCounts), ApiError> {
-        let after = query
-            .after
-            .as_ref()
-            .map_or(JsValue::NULL, |id| text(id.as_str()));
+        let after = query.after.as_ref().map_or(JsValue::NULL, |id| text(id.as_str()));
         let page = statement(
             &self.db,
             PAGE,
-            &[
-                text(subscriber.as_str()),
-                after,
-                number(u64::from(query.limit) + 1),
-            ],
+            &[text(subscriber.as_str()), after, number(u64::from(query.limit) + 1)],
         )?;
         let counts = statement(&self.db, COUNTS, &[text(subscriber.as_str())])?;
         let results = self
@@ -99,37 +92,27 @@ impl EnvironmentScope {
             .batch(vec![page, counts])
             .await
             .map_err(|error| storage_error("read feed", error))?;
-        let [page, counts] = <[_; 2]>::try_from(results).map_err(|_| {
-            ApiError::internal("read feed", "batch returned the wrong number of results")
-        })?;
-        let rows: Vec<MessageRow> = page
-            .results()
-            .map_err(|error| storage_error("decode feed", error))?;
+        let [page, counts] = <[_; 2]>::try_from(results)
+            .map_err(|_| ApiError::internal("read feed", "batch returned the wrong number of results"))?;
+        let rows: Vec<MessageRow> = page.results().map_err(|error| storage_error("decode feed", error))?;
         let counts: Vec<CountsRow> = counts
             .results()
             .map_err(|error| storage_error("decode counts", error))?;
-        let counts = counts
-            .first()
-            .map_or_else(FeedCounts::default, |row| FeedCounts {
-                total: row.total as u64,
-                unread: row.unread as u64,
-                unseen: row.unseen as u64,
-            });
-        let messages = rows
-            .into_iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?;
+        let counts = counts.first().map_or_else(FeedCounts::default, |row| FeedCounts {
+            total: row.total as u64,
+            unread: row.unread as u64,
+            unseen: row.unseen as u64,
+        });
+        let messages = rows.into_iter().map(message_from_row).collect::<Result<_, _>>()?;
         Ok((messages, counts))
     }
 }
 
 fn message_from_row(row: MessageRow) -> Result<Message, ApiError> {
-    let corrupt =
-        |what: &str| ApiError::internal("decode message", format!("stored {what} is invalid"));
+    let corrupt = |what: &str| ApiError::internal("decode message", format!("stored {what} is invalid"));
     Ok(Message {
         id: MessageId::parse(&row.id).map_err(|_| corrupt("id"))?,
-        subscriber: SubscriberId::parse(&row.subscriber_id)
-            .map_err(|_| corrupt("subscriber id"))?,
+        subscriber: SubscriberId::parse(&row.subscriber_id).map_err(|_| corrupt("subscriber id"))?,
         workflow: row.workflow,
         transaction_id: row.transaction_id,
         subject: row.subject,

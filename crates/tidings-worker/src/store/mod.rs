@@ -3,14 +3,21 @@
 //! Environment isolation lives here: an [`EnvironmentScope`] can only be
 //! opened from an [`ApiKey`] whose hash is registered for the environment the
 //! key names, and it holds that one environment's database and nothing else.
-//! Binding names come from the registry, never from a request.
+//! Binding names come from the registry, never from a request; the one
+//! exception is the key cache, read from the KV namespace of the environment
+//! a checksum-valid key names, and only ever trusted for that key's hash.
 
 mod control;
+mod key_cache;
 mod messages;
+mod registry;
 mod scope;
 mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};
+pub use registry::{
+    end_key, environment, issue_key, list_environments, list_keys, update_environment, usable_key_kind, KeyEnd,
+};
 pub use scope::EnvironmentScope;
 
 use wasm_bindgen::JsValue;
@@ -45,11 +52,7 @@ fn storage_error(context: &str, error: worker::Error) -> ApiError {
 }
 
 /// Prepares `sql` with positional arguments.
-fn statement(
-    db: &D1Database,
-    sql: &str,
-    arguments: &[JsValue],
-) -> Result<D1PreparedStatement, ApiError> {
+fn statement(db: &D1Database, sql: &str, arguments: &[JsValue]) -> Result<D1PreparedStatement, ApiError> {
     db.prepare(sql)
         .bind(arguments)
         .map_err(|error| storage_error("bind", error))

@@ -1,12 +1,13 @@
 //! One environment's storage, opened from a validated key.
 
-use serde::Deserialize;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::key_lifecycle::KeyStatus;
 use tidings_core::origin;
 use tidings_core::wire::EnvironmentInfo;
 use worker::{D1Database, Env};
 
+use super::key_cache::{self, CachedKey};
 use super::{control_db, statement, storage_error, text};
 use crate::error::ApiError;
 
@@ -23,50 +24,51 @@ pub struct EnvironmentScope {
     pub(super) db: D1Database,
 }
 
-#[derive(Deserialize)]
-struct KeyRow {
-    kind: String,
-    revoked_at: Option<f64>,
-    environment: String,
-    environment_type: String,
-    status: String,
-    position: f64,
-    db_binding: String,
-    requires_subscriber_credential: f64,
-    allowed_origins: String,
-    subscriber_signing_secret: String,
-}
-
-const LOOKUP: &str = "SELECT k.kind, k.revoked_at, e.name AS environment, e.type AS environment_type, e.status, \
-    e.position, e.db_binding, e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret \
+const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
+    e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
+    e.allowed_origins, e.subscriber_signing_secret \
     FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 impl EnvironmentScope {
-    /// Looks `key` up by its hash and opens its environment.
-    pub async fn open(env: &Env, key: &ApiKey) -> Result<Self, ApiError> {
-        let control = control_db(env)?;
-        let row: Option<KeyRow> = statement(&control, LOOKUP, &[text(&key.hash())])?
-            .first(None)
-            .await
-            .map_err(|error| storage_error("key lookup", error))?;
-        let unknown = || {
-            ApiError::new(
-                401,
-                "unknown_key",
-                "this API key does not exist; check that it was copied whole",
-            )
+    /// Looks `key` up by its hash (KV cache first, then the D1 registry) and
+    /// opens its environment.
+    pub async fn open(env: &Env, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
+        let hash = key.hash();
+        let cache = env.kv(&format!("KV_{}", key.environment().binding_suffix())).ok();
+        let cached = match &cache {
+            Some(kv) => key_cache::get(kv, &hash).await,
+            None => None,
         };
-        let row = row.ok_or_else(unknown)?;
+        let row = match cached {
+            Some(row) => row,
+            None => {
+                let row: CachedKey = statement(&control_db(env)?, LOOKUP, &[text(&hash)])?
+                    .first(None)
+                    .await
+                    .map_err(|error| storage_error("key lookup", error))?
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            401,
+                            "unknown_key",
+                            "this API key does not exist; check that it was copied whole",
+                        )
+                    })?;
+                if let Some(kv) = &cache {
+                    key_cache::put(kv, &hash, &row, now_ms).await;
+                }
+                row
+            }
+        };
         // The hash matched, so the key text matched; these guard the registry itself.
-        if row.environment != key.environment().as_str()
-            || KeyKind::parse(&row.kind) != Some(key.kind())
-        {
-            return Err(ApiError::internal(
-                "key lookup",
-                "registry entry disagrees with key",
-            ));
+        if row.environment != key.environment().as_str() || KeyKind::parse(&row.kind) != Some(key.kind()) {
+            return Err(ApiError::internal("key lookup", "registry entry disagrees with key"));
         }
-        if row.revoked_at.is_some() {
+        let status = KeyStatus::at(
+            row.revoked_at.map(|at| at as u64),
+            row.expires_at.map(|at| at as u64),
+            now_ms,
+        );
+        if !status.is_usable() {
             return Err(ApiError::new(
                 401,
                 "key_revoked",
@@ -76,10 +78,7 @@ impl EnvironmentScope {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
         let db = env.d1(&row.db_binding).map_err(|error| {
-            ApiError::unavailable(
-                "environment database binding",
-                format!("{}: {error}", row.db_binding),
-            )
+            ApiError::unavailable("environment database binding", format!("{}: {error}", row.db_binding))
         })?;
         Ok(Self {
             name: key.environment().clone(),

@@ -23,7 +23,13 @@ pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), Ap
             db,
             "INSERT INTO workflows (key, name, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
              ON CONFLICT (key) DO NOTHING",
-            &[text(&workflow.key), text(&workflow.name), text(&workflow.subject), text(&workflow.body), number(now_ms)],
+            &[
+                text(&workflow.key),
+                text(&workflow.name),
+                text(&workflow.subject),
+                text(&workflow.body),
+                number(now_ms),
+            ],
         )?);
     }
     db.batch(writes)

@@ -1,0 +1,109 @@
+use serde::{Deserialize, Serialize};
+
+use super::EnvironmentInfo;
+
+/// An environment with its settings, as the control plane shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentDetails {
+    /// Name, type, status, position.
+    #[serde(flatten)]
+    pub environment: EnvironmentInfo,
+    /// Display label, e.g. `QA`.
+    pub label: Option<String>,
+    /// Display colour, `#rrggbb`.
+    pub colour: Option<String>,
+    /// Browser origins allowed to use the publishable keys, besides the
+    /// loopback pages development always accepts.
+    pub allowed_origins: Vec<String>,
+    /// Why the status is `failed`, when it is.
+    pub status_reason: Option<String>,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+}
+
+/// `GET /v1/environments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentList {
+    /// In promotion order.
+    pub environments: Vec<EnvironmentDetails>,
+}
+
+/// `PATCH /v1/environments/{name}`: only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentPatch {
+    /// New display label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// New display colour.
+    #[serde(default)]
+    pub colour: Option<String>,
+    /// New origin allow-list (replaces the old one).
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Whether feed requests need a subscriber credential.
+    #[serde(default)]
+    pub requires_subscriber_credential: Option<bool>,
+}
+
+/// A key as lists show it: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// Stable id, for regenerate and revoke.
+    pub id: String,
+    /// `publishable` or `secret`.
+    pub kind: String,
+    /// Prefix, environment and the checksum, e.g. `sk_staging_…x7k2pq`.
+    pub masked: String,
+    /// `active`, `expiring` or `revoked`.
+    pub status: String,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// When an expiring key stops working.
+    pub expires_at: Option<String>,
+    /// When the key was revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// `GET /v1/environments/{name}/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyList {
+    /// Newest first.
+    pub keys: Vec<KeyInfo>,
+}
+
+/// `POST /v1/environments/{name}/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    /// `publishable` or `secret`.
+    pub kind: String,
+}
+
+/// A newly issued key: the only time the key is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedKey {
+    /// The key's listing.
+    #[serde(flatten)]
+    pub info: KeyInfo,
+    /// The key itself. Store it now; it is never shown again.
+    pub key: String,
+}
+
+/// `POST /v1/environments/{name}/keys/{id}/regenerate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegenerateKeyRequest {
+    /// How long the old key keeps working; 0 revokes it at once.
+    #[serde(default)]
+    pub grace_period_seconds: u64,
+}
+
+/// The answer to a regenerate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegeneratedKey {
+    /// The replacement, shown this once.
+    pub new_key: IssuedKey,
+    /// The old key, now expiring or revoked.
+    pub old_key: KeyInfo,
+}

@@ -1,0 +1,51 @@
+//! Control plane: `GET /v1/environments`, `GET|PATCH /v1/environments/{name}`.
+
+use tidings_core::environment::EnvironmentName;
+use tidings_core::query::decode_segment;
+use tidings_core::settings;
+use tidings_core::wire::{EnvironmentList, EnvironmentPatch};
+use worker::{Env, Request};
+
+use crate::auth::authenticate_admin;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::store;
+
+/// Every environment with its settings, in promotion order.
+pub async fn list(request: &Request, env: &Env) -> ApiResult {
+    authenticate_admin(request, env)?;
+    json(
+        &EnvironmentList {
+            environments: store::list_environments(env).await?,
+        },
+        200,
+    )
+}
+
+/// One environment with its settings.
+pub async fn get(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    json(&store::environment(env, &parse_name(raw_name)?).await?, 200)
+}
+
+/// Changes labels, colours, allowed origins or the credential requirement.
+pub async fn update(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let name = parse_name(raw_name)?;
+    let patch: EnvironmentPatch = read_json(request).await?;
+    if let Some(label) = &patch.label {
+        settings::validate_label(label)?;
+    }
+    if let Some(colour) = &patch.colour {
+        settings::validate_colour(colour)?;
+    }
+    if let Some(origins) = &patch.allowed_origins {
+        settings::validate_origins(origins)?;
+    }
+    json(&store::update_environment(env, &name, &patch).await?, 200)
+}
+
+/// An environment name from a path segment.
+pub fn parse_name(raw: &str) -> ApiResult<EnvironmentName> {
+    EnvironmentName::parse(&decode_segment(raw)?).map_err(|error| ApiError::validation("name", error.to_string()))
+}

@@ -1,0 +1,87 @@
+//! Control plane: an environment's keys. `GET|POST /v1/environments/{name}/keys`,
+//! `POST …/keys/{id}/regenerate`, `DELETE …/keys/{id}`.
+
+use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::key_lifecycle::rotation_end;
+use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
+use worker::{Env, Request};
+
+use super::environments::parse_name;
+use crate::auth::authenticate_admin;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::{now_ms, random};
+use crate::store::{self, KeyEnd};
+
+/// The environment's keys, masked, newest first.
+pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let keys = store::list_keys(env, &parse_name(raw_name)?, now_ms()).await?;
+    json(&KeyList { keys }, 200)
+}
+
+/// Issues a key of the requested kind; the key is in this answer only.
+pub async fn create(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let name = parse_name(raw_name)?;
+    let body: CreateKeyRequest = read_json(request).await?;
+    let kind = KeyKind::parse(&body.kind)
+        .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
+    let key = ApiKey::generate(kind, &name, random()?);
+    let info = store::issue_key(env, &name, &key, now_ms()).await?;
+    json(
+        &IssuedKey {
+            info,
+            key: key.expose().to_owned(),
+        },
+        201,
+    )
+}
+
+/// Issues a replacement key and lets the old one work for the grace period
+/// (0 revokes it at once).
+pub async fn regenerate(request: &mut Request, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let name = parse_name(raw_name)?;
+    let body: RegenerateKeyRequest = read_json(request).await?;
+    let now = now_ms();
+    let end = rotation_end(now, body.grace_period_seconds)?;
+    let kind = store::usable_key_kind(env, &name, key_id, now).await?;
+    // Revoke first when there is no grace period, so the replacement fits.
+    let end = match end {
+        None => {
+            store::end_key(env, &name, key_id, KeyEnd::RevokeNow, now).await?;
+            None
+        }
+        Some(at) => Some(at),
+    };
+    let key = ApiKey::generate(kind, &name, random()?);
+    let info = store::issue_key(env, &name, &key, now).await?;
+    let old_key = match end {
+        Some(at) => store::end_key(env, &name, key_id, KeyEnd::ExpireAt(at), now).await?,
+        None => store::list_keys(env, &name, now)
+            .await?
+            .into_iter()
+            .find(|listed| listed.id == key_id)
+            .ok_or_else(|| ApiError::internal("regenerate", "old key vanished"))?,
+    };
+    json(
+        &RegeneratedKey {
+            new_key: IssuedKey {
+                info,
+                key: key.expose().to_owned(),
+            },
+            old_key,
+        },
+        201,
+    )
+}
+
+/// Revokes a key at once.
+pub async fn revoke(request: &Request, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let name = parse_name(raw_name)?;
+    let now = now_ms();
+    store::usable_key_kind(env, &name, key_id, now).await?;
+    json(&store::end_key(env, &name, key_id, KeyEnd::RevokeNow, now).await?, 200)
+}

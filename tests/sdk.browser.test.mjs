@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { api, freshSubscriber, keys, subscriberHash, wwwUrl } from "./support/context.mjs";
+import { admin, api, freshSubscriber, keys, subscriberHash, wwwUrl } from "./support/context.mjs";
 
 const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
 let context;
@@ -83,11 +83,25 @@ describe("the demo inbox on the npm package", () => {
       method: "POST",
       body: { workflow: "welcome", to: [subscriber], payload: { name: "Ada" } },
     });
-    // Staging allows no browser origin until one is configured.
-    const { page } = await openDemo({ subscriber, key: keys.staging.publishable_key, hash: subscriberHash("staging", subscriber) });
-    assert.equal(await page.getAttribute("#error", "data-code"), "origin_not_allowed");
-    assert.equal(await page.$$eval("#feed li", (nodes) => nodes.length), 0);
-    await page.close();
+    const params = { subscriber, key: keys.staging.publishable_key, hash: subscriberHash("staging", subscriber) };
+    // Staging allows no browser origin until one is configured…
+    const refused = await openDemo(params);
+    assert.equal(await refused.page.getAttribute("#error", "data-code"), "origin_not_allowed");
+    await refused.page.close();
+    // …and once the demo's origin is allowed, it shows staging's own (empty) feed.
+    try {
+      const allowed = await admin("/v1/environments/staging", { method: "PATCH", body: { allowed_origins: [wwwUrl] } });
+      assert.equal(allowed.status, 200);
+      const { page } = await openDemo(params);
+      assert.equal(await page.getAttribute("body", "data-loaded"), "true", await page.textContent("#error"));
+      assert.equal((await page.textContent("#environment")).trim(), "staging");
+      assert.equal(await page.$$eval("#feed li", (nodes) => nodes.length), 0);
+      assert.match(await page.textContent("#status"), /No notifications yet/);
+      await screenshot(page, "demo-staging-empty");
+      await page.close();
+    } finally {
+      await admin("/v1/environments/staging", { method: "PATCH", body: { allowed_origins: [] } });
+    }
   });
 
   it("shows typed errors instead of spinners", async () => {

@@ -1,0 +1,147 @@
+// The isolation matrix, generated from the OpenAPI description the worker
+// serves: every operation × every environment × every kind of credential
+// (own pk, own sk, each foreign pk and sk, forged, revoked, missing).
+// A route added to the API without declaring its key kinds fails this test.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { admin, api, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
+
+const METHODS = ["get", "put", "post", "patch", "delete"];
+const tag = randomBytes(4).toString("hex");
+let operations = [];
+const markers = {};
+const revoked = {};
+const keyIds = {};
+const writes = [];
+
+before(async () => {
+  const spec = (await api("/openapi.json")).body;
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of METHODS.filter((name) => item[name])) {
+      const operation = item[method];
+      const security = operation.security ?? spec.security;
+      const scheme = security.length === 0 ? "public" : Object.keys(security[0])[0];
+      operations.push({ path, method: method.toUpperCase(), operation, scheme });
+    }
+  }
+  for (const environment of environmentNames) {
+    // One message per environment, to recognise its data anywhere.
+    const subscriber = `matrix-${environment}-${tag}`;
+    const response = await api("/v1/events/trigger", {
+      key: keys[environment].secret_key,
+      method: "POST",
+      body: { workflow: "welcome", to: [subscriber], payload: { name: `marker-${environment}-${tag}` } },
+    });
+    assert.equal(response.status, 201);
+    markers[environment] = { subscriber, name: `marker-${environment}-${tag}` };
+    // A publishable and a secret key, issued and revoked.
+    revoked[environment] = [];
+    for (const kind of ["publishable", "secret"]) {
+      const issued = (await admin(`/v1/environments/${environment}/keys`, { method: "POST", body: { kind } })).body;
+      await admin(`/v1/environments/${environment}/keys/${issued.id}`, { method: "DELETE" });
+      revoked[environment].push(issued.key);
+    }
+    keyIds[environment] = (await admin(`/v1/environments/${environment}/keys`)).body.keys[0].id;
+  }
+});
+
+/** Every credential to try against `target`, with the environment it belongs to. */
+function credentials(target) {
+  const list = [
+    { label: "own pk", kind: "publishable", owner: target, key: keys[target].publishable_key },
+    { label: "own sk", kind: "secret", owner: target, key: keys[target].secret_key },
+  ];
+  for (const other of environmentNames.filter((name) => name !== target)) {
+    list.push({ label: `${other} pk`, kind: "publishable", owner: other, key: keys[other].publishable_key });
+    list.push({ label: `${other} sk`, kind: "secret", owner: other, key: keys[other].secret_key });
+  }
+  list.push({ label: "forged pk", refusal: [401, "unknown_key"], key: forgeKey("pk", target) });
+  list.push({ label: "forged sk", refusal: [401, "unknown_key"], key: forgeKey("sk", target) });
+  list.push({ label: "revoked pk", refusal: [401, "key_revoked"], key: revoked[target][0] });
+  list.push({ label: "revoked sk", refusal: [401, "key_revoked"], key: revoked[target][1] });
+  list.push({ label: "missing", refusal: [401, "missing_credentials"], key: undefined });
+  return list;
+}
+
+/** A concrete request for `operation` addressing `target`'s resources. */
+function request({ path, method, operation }, target, credential) {
+  const concrete = path
+    .replace("{subscriber_id}", markers[target].subscriber)
+    .replace("{name}", target)
+    .replace("{key_id}", keyIds[target]);
+  let body = operation.requestBody?.content?.["application/json"]?.example;
+  if (body?.workflow) {
+    const subscriber = `matrix-write-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
+    body = { ...body, to: [subscriber] };
+  }
+  const headers = {};
+  if (credential.owner && credential.kind === "publishable" && concrete.includes("/subscribers/")) {
+    // A valid subscriber credential for the key's own environment.
+    headers["X-Subscriber-Hash"] = subscriberHash(credential.owner, markers[target].subscriber);
+  }
+  return { path: concrete, options: { key: credential.key, method, body, headers } };
+}
+
+describe("isolation matrix", () => {
+  it("every API-key operation declares the key kinds it accepts", () => {
+    assert.ok(operations.length >= 10, `only ${operations.length} operations found`);
+    for (const { path, method, operation, scheme } of operations) {
+      if (scheme !== "apiKey") continue;
+      const kinds = operation["x-tidings-keys"];
+      assert.ok(Array.isArray(kinds) && kinds.length > 0, `${method} ${path} lacks x-tidings-keys`);
+    }
+  });
+
+  it("every operation × environment × credential gets exactly what it may", async () => {
+    let checked = 0;
+    for (const entry of operations) {
+      const { path, method, operation, scheme } = entry;
+      if (scheme === "public") continue;
+      for (const target of environmentNames) {
+        for (const credential of credentials(target)) {
+          const { path: concrete, options } = request(entry, target, credential);
+          const response = await api(concrete, options);
+          if (options.body?.to) {
+            writes.push({ subscriber: options.body.to[0], writer: response.status === 201 ? credential.owner : null });
+          }
+          const where = `${method} ${concrete} with ${credential.label} (target ${target})`;
+          const code = response.body?.error?.code;
+          checked += 1;
+          if (scheme !== "apiKey") {
+            // The control plane opens only with the admin token: no API key, valid or not, opens it.
+            const expected = credential.key === undefined ? [401, "missing_credentials"] : [403, "forbidden"];
+            assert.deepEqual([response.status, code], expected, where);
+          } else if (credential.refusal) {
+            assert.deepEqual([response.status, code], credential.refusal, where);
+          } else if (!operation["x-tidings-keys"].includes(credential.kind)) {
+            assert.deepEqual([response.status, code], [403, "secret_key_required"], where);
+          } else {
+            assert.ok(response.status >= 200 && response.status < 300, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
+            const text = JSON.stringify(response.body);
+            for (const environment of environmentNames) {
+              const visible = text.includes(markers[environment].name);
+              assert.equal(visible, environment === credential.owner && environment === target && concrete.includes("/feed"),
+                `${where}: ${environment}'s data ${visible ? "visible" : "missing"}`);
+            }
+            if (response.body?.name && concrete.endsWith("/environments/current")) {
+              assert.equal(response.body.name, credential.owner, where);
+            }
+          }
+        }
+      }
+    }
+    assert.ok(checked > 100, `only ${checked} cases`);
+  });
+
+  it("writes landed only in the database of the key's own environment", async () => {
+    assert.ok(writes.length > 0);
+    for (const { subscriber, writer } of writes) {
+      for (const environment of environmentNames) {
+        const feed = await api(`/v1/subscribers/${subscriber}/feed`, { key: keys[environment].secret_key });
+        assert.equal(feed.status, 200);
+        assert.equal(feed.body.counts.total, environment === writer ? 1 : 0, `${subscriber} in ${environment}`);
+      }
+    }
+  });
+});

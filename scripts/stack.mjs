@@ -7,9 +7,11 @@ import { dirname, join } from "node:path";
 import { root, runAsync, start, step, stop } from "./lib.mjs";
 import { serveWww } from "./serve-www.mjs";
 
-/** Every D1 binding declared in wrangler.toml. */
-export function d1Bindings() {
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+export const defaultConfig = join(root, "wrangler.toml");
+
+/** Every D1 binding declared in a wrangler configuration. */
+export function d1Bindings(config = defaultConfig) {
+  const toml = readFileSync(config, "utf8");
   return [...toml.matchAll(/\[\[d1_databases\]\]\s*\nbinding\s*=\s*"([A-Z0-9_]+)"/g)].map((match) => match[1]);
 }
 
@@ -44,13 +46,28 @@ export function freePort() {
  * Applies pending migrations to every local D1 database, one at a time:
  * concurrent runs share workerd's local state and fail with SQLITE_BUSY.
  */
-export async function migrate(persistTo) {
-  step(`applying D1 migrations (${d1Bindings().length} databases)`);
-  for (const binding of d1Bindings()) {
-    await runAsync("wrangler", ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+export async function migrate(persistTo, config = defaultConfig, bindings = d1Bindings(config)) {
+  step(`applying D1 migrations (${bindings.length} database${bindings.length === 1 ? "" : "s"})`);
+  for (const binding of bindings) {
+    const args = ["d1", "migrations", "apply", binding, "--local", "--config", config, "--persist-to", persistTo];
+    await runAsync("wrangler", args, { stdio: ["ignore", "ignore", "inherit"] });
   }
+}
+
+/**
+ * A copy of wrangler.toml for an isolated run (tests): absolute paths, and
+ * the .dev.vars beside it, so commands may edit it without touching the repo.
+ */
+export function isolatedConfig(directory) {
+  adminToken();
+  mkdirSync(directory, { recursive: true });
+  const toml = readFileSync(defaultConfig, "utf8")
+    .replace(/^main = "(.+)"$/m, (_, path) => `main = "${join(root, path)}"`)
+    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`);
+  const config = join(directory, "wrangler.toml");
+  writeFileSync(config, toml);
+  writeFileSync(join(directory, ".dev.vars"), readFileSync(join(root, ".dev.vars")), { mode: 0o600 });
+  return config;
 }
 
 async function waitForHealth(apiUrl, child, log) {
@@ -64,6 +81,14 @@ async function waitForHealth(apiUrl, child, log) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the worker did not become healthy at ${apiUrl}:\n${log.join("")}`);
+}
+
+/** Reads the admin token from the .dev.vars beside a configuration. */
+export function adminTokenFor(config) {
+  const file = join(dirname(config), ".dev.vars");
+  const match = existsSync(file) && readFileSync(file, "utf8").match(/^TIDINGS_ADMIN_TOKEN=(.+)$/m);
+  if (!match) throw new Error(`${file} has no TIDINGS_ADMIN_TOKEN line; run npm start once`);
+  return match[1].trim();
 }
 
 /** Bootstraps the default environments unless `keysFile` holds keys the worker accepts. */
@@ -104,13 +129,13 @@ async function ensureKeys(apiUrl, keysFile) {
  * Starts the worker and the www server. Returns { apiUrl, wwwUrl, keys, stop }.
  * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
  */
-export async function startStack({ persistTo, keysFile, apiPort, wwwPort, quiet = false }) {
+export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false }) {
   adminToken();
-  await migrate(persistTo);
+  await migrate(persistTo, config);
   const inspectorPort = await freePort();
   step(`starting the worker in workerd on 127.0.0.1:${apiPort}`);
   const worker = start("wrangler", [
-    "dev", "--ip", "127.0.0.1", "--port", String(apiPort), "--inspector-port", String(inspectorPort),
+    "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(apiPort), "--inspector-port", String(inspectorPort),
     "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet ? "warn" : "log",
   ], { stdio: ["ignore", "pipe", "pipe"] });
   const log = [];

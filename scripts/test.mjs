@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, root, run, runAsync, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
-import { freePort, startStack } from "./stack.mjs";
+import { freePort, isolatedConfig, startStack } from "./stack.mjs";
 
 const PLATFORM_CRATES = ["wasm-bindgen", "js-sys", "web-sys", "worker", "getrandom", "gloo"];
 
@@ -40,7 +40,9 @@ async function main() {
 
   const stateDir = join(root, ".tidings", `test-${process.pid}`);
   mkdirSync(stateDir, { recursive: true });
+  const config = isolatedConfig(join(stateDir, "config"));
   const stack = await startStack({
+    config,
     persistTo: join(stateDir, "state"),
     keysFile: join(stateDir, "keys.json"),
     apiPort: await freePort(),
@@ -59,6 +61,8 @@ async function main() {
         TIDINGS_TEST_API_URL: stack.apiUrl,
         TIDINGS_TEST_WWW_URL: stack.wwwUrl,
         TIDINGS_TEST_KEYS: join(stateDir, "keys.json"),
+        TIDINGS_TEST_CONFIG: config,
+        TIDINGS_TEST_STATE: join(stateDir, "state"),
         TIDINGS_TEST_ARTIFACTS: join(root, ".tidings", "test-artifacts"),
       },
     });

@@ -9,6 +9,7 @@
 //! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
 //!   their storage hashes;
 //! - [`key_lifecycle`]: active, expiring and revoked keys; rotation rules;
+//! - [`lifecycle`]: environment statuses, reserved and protected names, the promotion chain;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`message`]: message identifiers that sort by creation time;
@@ -33,6 +34,7 @@ pub mod environment;
 pub mod feed;
 pub mod key;
 pub mod key_lifecycle;
+pub mod lifecycle;
 pub mod message;
 pub mod origin;
 pub mod query;

@@ -4,6 +4,7 @@
 use tidings_core::feed::FeedError;
 use tidings_core::key::KeyError;
 use tidings_core::key_lifecycle::KeyLifecycleError;
+use tidings_core::lifecycle::LifecycleError;
 use tidings_core::query::QueryError;
 use tidings_core::settings::SettingsError;
 use tidings_core::subscriber::SubscriberError;
@@ -129,6 +130,18 @@ impl From<KeyLifecycleError> for ApiError {
             KeyLifecycleError::TooManySecretKeys => Self::new(409, "too_many_secret_keys", error.to_string()),
             KeyLifecycleError::GracePeriod => Self::validation("grace_period_seconds", error.to_string()),
             _ => Self::new(409, "key_already_revoked", error.to_string()),
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(error: LifecycleError) -> Self {
+        let message = error.to_string();
+        match error {
+            LifecycleError::Exists(_) => Self::new(409, "environment_exists", message).with_field("name"),
+            LifecycleError::Protected(_) => Self::new(409, "environment_protected", message),
+            LifecycleError::UnknownAfter(_) | LifecycleError::AfterProduction => Self::validation("after", message),
+            _ => Self::validation("name", message),
         }
     }
 }

@@ -107,3 +107,45 @@ pub struct RegeneratedKey {
     /// The old key, now expiring or revoked.
     pub old_key: KeyInfo,
 }
+
+/// `POST /v1/environments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnvironmentRequest {
+    /// Lowercase slug, e.g. `qa` or `preview-42`.
+    pub name: String,
+    /// `development`, `staging` or `production`.
+    #[serde(rename = "type")]
+    pub environment_type: String,
+    /// Place it right after this environment (default: right before production).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Display label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Display colour, `#rrggbb`.
+    #[serde(default)]
+    pub colour: Option<String>,
+}
+
+/// The answer to `POST /v1/environments`: the environment, and its
+/// subscriber signing secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedEnvironment {
+    /// The new environment.
+    #[serde(flatten)]
+    pub environment: EnvironmentDetails,
+    /// The key servers use to compute subscriber hashes (HMAC-SHA256).
+    pub subscriber_signing_secret: String,
+}
+
+/// The answer to `DELETE /v1/environments/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedEnvironment {
+    /// The environment.
+    pub name: String,
+    /// `deleted`.
+    pub status: String,
+    /// Keys revoked by the deletion.
+    pub revoked_keys: u64,
+}

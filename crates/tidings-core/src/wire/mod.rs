@@ -12,8 +12,8 @@ mod feed;
 mod trigger;
 
 pub use control::{
-    CreateKeyRequest, EnvironmentDetails, EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList,
-    RegenerateKeyRequest, RegeneratedKey,
+    CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment, EnvironmentDetails,
+    EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, RegenerateKeyRequest, RegeneratedKey,
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};

@@ -1,14 +1,16 @@
-//! Control plane: `GET /v1/environments`, `GET|PATCH /v1/environments/{name}`.
+//! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`.
 
 use tidings_core::environment::EnvironmentName;
 use tidings_core::query::decode_segment;
 use tidings_core::settings;
-use tidings_core::wire::{EnvironmentList, EnvironmentPatch};
+use tidings_core::subscriber;
+use tidings_core::wire::{CreateEnvironmentRequest, CreatedEnvironment, EnvironmentList, EnvironmentPatch};
 use worker::{Env, Request};
 
 use crate::auth::authenticate_admin;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
+use crate::platform::{now_ms, random};
 use crate::store;
 
 /// Every environment with its settings, in promotion order.
@@ -43,6 +45,42 @@ pub async fn update(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
         settings::validate_origins(origins)?;
     }
     json(&store::update_environment(env, &name, &patch).await?, 200)
+}
+
+/// Registers a custom environment: 201 when its bindings are already there
+/// (`ready`), 202 while it waits for them (`creating`).
+pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let body: CreateEnvironmentRequest = read_json(request).await?;
+    if let Some(label) = &body.label {
+        settings::validate_label(label)?;
+    }
+    if let Some(colour) = &body.colour {
+        settings::validate_colour(colour)?;
+    }
+    let secret = subscriber::signing_secret(random()?);
+    let environment = store::create_environment(env, &body, &secret, now_ms()).await?;
+    let status = if environment.environment.status == "creating" {
+        202
+    } else {
+        201
+    };
+    json(
+        &CreatedEnvironment {
+            environment,
+            subscriber_signing_secret: secret,
+        },
+        status,
+    )
+}
+
+/// Deletes a custom environment: keys revoked first, then its data.
+pub async fn delete(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    json(
+        &store::delete_environment(env, &parse_name(raw_name)?, now_ms()).await?,
+        200,
+    )
 }
 
 /// An environment name from a path segment.

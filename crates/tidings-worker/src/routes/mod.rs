@@ -27,6 +27,8 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
         (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&request, env).await,
         (Method::Get, ["v1", "environments", "current"]) => environment::current(&request, env).await,
         (Method::Get, ["v1", "environments"]) => environments::list(&request, env).await,
+        (Method::Post, ["v1", "environments"]) => environments::create(&mut request, env).await,
+        (Method::Delete, ["v1", "environments", name]) => environments::delete(&request, env, name).await,
         (Method::Get, ["v1", "environments", name]) => environments::get(&request, env, name).await,
         (Method::Patch, ["v1", "environments", name]) => environments::update(&mut request, env, name).await,
         (Method::Get, ["v1", "environments", name, "keys"]) => keys::list(&request, env, name).await,

@@ -16,7 +16,8 @@ mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};
 pub use registry::{
-    end_key, environment, issue_key, list_environments, list_keys, update_environment, usable_key_kind, KeyEnd,
+    create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
+    update_environment, usable_key_kind, KeyEnd,
 };
 pub use scope::EnvironmentScope;
 

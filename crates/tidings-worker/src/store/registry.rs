@@ -2,11 +2,14 @@
 //! and their keys. Only control-plane routes call this.
 
 use serde::Deserialize;
-use tidings_core::environment::EnvironmentName;
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::{check_secret_key_capacity, KeyStatus};
+use tidings_core::lifecycle::{self, ChainEntry, Status};
 use tidings_core::timestamp::rfc3339;
-use tidings_core::wire::{EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo};
+use tidings_core::wire::{
+    CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
+};
 use wasm_bindgen::JsValue;
 use worker::Env;
 
@@ -25,6 +28,7 @@ struct EnvironmentRow {
     requires_subscriber_credential: f64,
     status_reason: Option<String>,
     created_at: f64,
+    db_binding: String,
     kv_binding: String,
 }
 
@@ -40,7 +44,7 @@ struct KeyRow {
 }
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
-    requires_subscriber_credential, status_reason, created_at, kv_binding";
+    requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding";
 
 /// How a key stops working.
 pub enum KeyEnd {
@@ -53,18 +57,155 @@ pub enum KeyEnd {
 /// Every environment, in promotion order.
 pub async fn list_environments(env: &Env) -> Result<Vec<EnvironmentDetails>, ApiError> {
     let control = control_db(env)?;
-    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments ORDER BY position");
+    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE status != 'deleted' ORDER BY position");
     let rows: Vec<EnvironmentRow> = statement(&control, &sql, &[])?
         .all()
         .await
         .and_then(|result| result.results())
         .map_err(|error| storage_error("list environments", error))?;
-    Ok(rows.into_iter().map(details).collect())
+    let mut environments = Vec::with_capacity(rows.len());
+    for row in rows {
+        environments.push(details(refresh_status(env, row).await?));
+    }
+    Ok(environments)
 }
 
 /// One environment, or 404 `environment_not_found`.
 pub async fn environment(env: &Env, name: &EnvironmentName) -> Result<EnvironmentDetails, ApiError> {
-    Ok(details(environment_row(env, name).await?))
+    let row = environment_row(env, name).await?;
+    Ok(details(refresh_status(env, row).await?))
+}
+
+/// Registers a new environment in the chain. It starts `creating` and
+/// becomes `ready` as soon as its bindings exist and its schema is applied.
+pub async fn create_environment(
+    env: &Env,
+    request: &CreateEnvironmentRequest,
+    signing_secret: &str,
+    now_ms: u64,
+) -> Result<EnvironmentDetails, ApiError> {
+    let control = control_db(env)?;
+    let chain = chain(env).await?;
+    let name = lifecycle::validate_new_name(&request.name, &chain)?;
+    let environment_type = EnvironmentType::parse(&request.environment_type)
+        .map_err(|error| ApiError::validation("type", error.to_string()))?;
+    let position = lifecycle::insert_position(&chain, request.after.as_deref())?;
+    let suffix = name.binding_suffix();
+    let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
+    let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+    let writes = vec![
+        // Make room: positions at or past the new one move down by one (in two
+        // steps, since SQLite checks the UNIQUE position row by row).
+        statement(
+            &control,
+            "UPDATE environments SET position = -position - 1 WHERE position >= ?1 AND status != 'deleted'",
+            &[number(u64::from(position))],
+        )?,
+        statement(
+            &control,
+            "UPDATE environments SET position = -position WHERE position < 0 AND status != 'deleted'",
+            &[],
+        )?,
+        // A deleted environment's tombstone with this name is reused; its revoked keys stay revoked.
+        statement(
+            &control,
+            "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
+             requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at) \
+             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+             ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
+             status_reason = excluded.status_reason, position = excluded.position, \
+             requires_subscriber_credential = excluded.requires_subscriber_credential, \
+             subscriber_signing_secret = excluded.subscriber_signing_secret, label = excluded.label, \
+             colour = excluded.colour, allowed_origins = '[]', created_at = excluded.created_at \
+             WHERE environments.status = 'deleted'",
+            &[
+                text(name.as_str()),
+                text(environment_type.as_str()),
+                text(&waiting_for_bindings(&db_binding, &kv_binding)),
+                number(u64::from(position)),
+                text(&db_binding),
+                text(&kv_binding),
+                number(u64::from(environment_type.requires_subscriber_credential_by_default())),
+                text(signing_secret),
+                optional(&request.label),
+                optional(&request.colour),
+                number(now_ms),
+            ],
+        )?,
+    ];
+    control
+        .batch(writes)
+        .await
+        .map_err(|error| storage_error("create environment", error))?;
+    environment(env, &name).await
+}
+
+/// Deletes an environment: revokes its keys first, then removes its data,
+/// and keeps a `deleted` tombstone so its old keys answer `key_revoked`.
+/// A deletion interrupted half-way is finished by calling it again.
+pub async fn delete_environment(
+    env: &Env,
+    name: &EnvironmentName,
+    now_ms: u64,
+) -> Result<DeletedEnvironment, ApiError> {
+    lifecycle::check_deletable(name.as_str())?;
+    let control = control_db(env)?;
+    let row = environment_row(env, name).await?;
+    set_status(env, name, Status::Deleting, None).await?;
+    let revoked = statement(
+        &control,
+        "UPDATE api_keys SET revoked_at = ?2 WHERE environment = ?1 AND revoked_at IS NULL",
+        &[text(name.as_str()), number(now_ms)],
+    )?
+    .run()
+    .await
+    .map_err(|error| storage_error("revoke keys", error))?;
+    let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
+    forget_cached_keys(env, name, &row.kv_binding).await?;
+    if let Ok(db) = env.d1(&row.db_binding) {
+        let wipe = [
+            "DELETE FROM messages",
+            "DELETE FROM subscribers",
+            "DELETE FROM workflows",
+        ]
+        .into_iter()
+        .map(|sql| statement(&db, sql, &[]))
+        .collect::<Result<Vec<_>, _>>()?;
+        if let Err(error) = db.batch(wipe).await {
+            // A database that was never migrated has nothing to remove.
+            if !error.to_string().contains("no such table") {
+                return Err(storage_error("remove environment data", error));
+            }
+        }
+    }
+    // Tombstone, then close the gap in the chain (two steps: UNIQUE position).
+    let finish = vec![
+        statement(
+            &control,
+            "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
+             allowed_origins = '[]' WHERE name = ?1",
+            &[text(name.as_str())],
+        )?,
+        statement(
+            &control,
+            "UPDATE environments SET position = -(position - 1) WHERE position > ?1 AND status != 'deleted'",
+            &[number(row.position as u64)],
+        )?,
+        statement(
+            &control,
+            "UPDATE environments SET position = -position WHERE position < 0 AND status != 'deleted'",
+            &[],
+        )?,
+    ];
+    control
+        .batch(finish)
+        .await
+        .map_err(|error| storage_error("finish deletion", error))?;
+    Ok(DeletedEnvironment {
+        name: name.to_string(),
+        status: Status::Deleted.as_str().to_owned(),
+        revoked_keys,
+    })
 }
 
 /// Applies a settings change and drops cached keys so it takes effect.
@@ -115,7 +256,18 @@ pub async fn list_keys(env: &Env, name: &EnvironmentName, now_ms: u64) -> Result
 /// Stores a new key's hash. A secret key is refused when the environment
 /// already has the most active secret keys allowed.
 pub async fn issue_key(env: &Env, name: &EnvironmentName, key: &ApiKey, now_ms: u64) -> Result<KeyInfo, ApiError> {
-    environment_row(env, name).await?;
+    let row = refresh_status(env, environment_row(env, name).await?).await?;
+    let environment_status = Status::parse(&row.status).unwrap_or(Status::Failed);
+    if !environment_status.accepts_new_keys() {
+        return Err(ApiError::new(
+            409,
+            "environment_not_ready",
+            format!(
+                "the {name} environment is {}; keys can be issued once it is ready",
+                environment_status.as_str()
+            ),
+        ));
+    }
     if key.kind() == KeyKind::Secret {
         let usable = key_rows(env, name)
             .await?
@@ -141,6 +293,9 @@ pub async fn issue_key(env: &Env, name: &EnvironmentName, key: &ApiKey, now_ms: 
     .run()
     .await
     .map_err(|error| storage_error("issue key", error))?;
+    if environment_status == Status::Ready {
+        set_status(env, name, Status::Active, None).await?;
+    }
     let row = KeyRow {
         id,
         kind: key.kind().as_str().to_owned(),
@@ -196,7 +351,7 @@ pub async fn end_key(
 }
 
 async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
-    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1");
+    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1 AND status != 'deleted'");
     statement(&control_db(env)?, &sql, &[text(name.as_str())])?
         .first(None)
         .await
@@ -208,6 +363,99 @@ async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<Environmen
                 format!("there is no environment named {name}"),
             )
         })
+}
+
+/// The environments of the chain (deleted ones excluded).
+async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
+    #[derive(Deserialize)]
+    struct ChainRow {
+        name: String,
+        environment_type: String,
+        position: f64,
+    }
+    let rows: Vec<ChainRow> = statement(
+        &control_db(env)?,
+        "SELECT name, type AS environment_type, position FROM environments WHERE status != 'deleted' ORDER BY position",
+        &[],
+    )?
+    .all()
+    .await
+    .and_then(|result| result.results())
+    .map_err(|error| storage_error("read chain", error))?;
+    rows.into_iter()
+        .map(|row| {
+            let environment_type = EnvironmentType::parse(&row.environment_type)
+                .map_err(|error| ApiError::internal("registry type", error))?;
+            Ok(ChainEntry {
+                name: row.name,
+                environment_type,
+                position: row.position as u32,
+            })
+        })
+        .collect()
+}
+
+/// Moves a provisioning environment forward once its bindings and schema
+/// exist: `creating` → `ready`, or `failed` with the reason.
+async fn refresh_status(env: &Env, mut row: EnvironmentRow) -> Result<EnvironmentRow, ApiError> {
+    let status = Status::parse(&row.status).unwrap_or(Status::Failed);
+    if !status.is_provisioning() {
+        return Ok(row);
+    }
+    let (next, reason) = match (env.d1(&row.db_binding), env.kv(&row.kv_binding)) {
+        (Ok(db), Ok(_)) => match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?
+            .first::<f64>(Some("count"))
+            .await
+        {
+            // Every environment starts with the starter workflows, as the first ones did.
+            Ok(_) => {
+                super::workflows::seed_starters(&db, crate::platform::now_ms()).await?;
+                (Status::Ready, None)
+            }
+            Err(error) if error.to_string().contains("no such table") => (
+                Status::Creating,
+                Some(format!(
+                    "database {} has no schema yet: apply the migrations in migrations/environment",
+                    row.db_binding
+                )),
+            ),
+            Err(error) => (
+                Status::Failed,
+                Some(format!("database {} cannot be read: {error}", row.db_binding)),
+            ),
+        },
+        _ => (
+            Status::Creating,
+            Some(waiting_for_bindings(&row.db_binding, &row.kv_binding)),
+        ),
+    };
+    if next != status || reason != row.status_reason {
+        let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
+        set_status(env, &name, next, reason.as_deref()).await?;
+        row.status = next.as_str().to_owned();
+        row.status_reason = reason;
+    }
+    Ok(row)
+}
+
+async fn set_status(env: &Env, name: &EnvironmentName, status: Status, reason: Option<&str>) -> Result<(), ApiError> {
+    statement(
+        &control_db(env)?,
+        "UPDATE environments SET status = ?2, status_reason = ?3 WHERE name = ?1",
+        &[
+            text(name.as_str()),
+            text(status.as_str()),
+            reason.map_or(JsValue::NULL, text),
+        ],
+    )?
+    .run()
+    .await
+    .map_err(|error| storage_error("set environment status", error))?;
+    Ok(())
+}
+
+fn waiting_for_bindings(db_binding: &str, kv_binding: &str) -> String {
+    format!("waiting for the bindings {db_binding} and {kv_binding}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
 }
 
 async fn key_rows(env: &Env, name: &EnvironmentName) -> Result<Vec<KeyRow>, ApiError> {

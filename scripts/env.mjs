@@ -1,0 +1,184 @@
+// `npm run env -- <list|create|delete> …`: manage environments.
+//
+//   npm run env -- list
+//   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
+//   npm run env -- delete qa
+//
+// `create` registers the environment with the running worker, adds its D1
+// database and KV namespace bindings to wrangler.toml (local ids, or real
+// ones created with wrangler when --remote is given), applies the
+// migrations, waits until the worker reports it `ready`, issues a
+// publishable and a secret key, and saves them with the other local keys.
+// `delete` revokes its keys, removes its data and its bindings.
+// Options: --config <wrangler.toml> --persist-to <dir> --keys <file> --api <url>
+import { randomUUID, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { capture, root, runAsync } from "./lib.mjs";
+import { adminTokenFor, defaultConfig, migrate } from "./stack.mjs";
+
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    type: { type: "string" },
+    after: { type: "string" },
+    label: { type: "string" },
+    colour: { type: "string" },
+    remote: { type: "boolean", default: false },
+    config: { type: "string", default: defaultConfig },
+    "persist-to": { type: "string", default: join(root, ".wrangler", "state") },
+    keys: { type: "string", default: join(root, ".tidings", "local-keys.json") },
+    api: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+
+class CommandError extends Error {}
+
+const savedKeys = () => (existsSync(options.keys) ? JSON.parse(readFileSync(options.keys, "utf8")) : { environments: {} });
+const apiUrl = options.api ?? savedKeys().api_url ?? `http://127.0.0.1:${process.env.TIDINGS_PORT ?? 8787}`;
+const token = adminTokenFor(options.config);
+
+async function call(method, path, body) {
+  let response;
+  try {
+    response = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new CommandError(`the worker is not reachable at ${apiUrl}; start it with \`npm start\` first`);
+  }
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = payload.error ?? {};
+    throw new CommandError(`${error.code ?? response.status}: ${error.message ?? "request failed"}`);
+  }
+  return payload;
+}
+
+const suffix = (name) => name.toUpperCase().replaceAll("-", "_");
+
+/** Appends the environment's D1 and KV bindings to the configuration, once. */
+async function addBindings(name) {
+  const config = readFileSync(options.config, "utf8");
+  if (config.includes(`binding = "DB_${suffix(name)}"`)) return;
+  let databaseId = randomUUID();
+  let namespaceId = randomBytes(16).toString("hex");
+  if (options.remote) {
+    const created = capture("wrangler", ["d1", "create", `tidings-${name}`]);
+    const namespace = capture("wrangler", ["kv", "namespace", "create", `tidings-${name}`]);
+    databaseId = created?.match(/database_id\s*=\s*"([^"]+)"/)?.[1];
+    namespaceId = namespace?.match(/id\s*=\s*"([^"]+)"/)?.[1];
+    if (!databaseId || !namespaceId) throw new CommandError("wrangler could not create the Cloudflare resources (logged in? online?)");
+  }
+  const block = `
+# environment: ${name}
+[[d1_databases]]
+binding = "DB_${suffix(name)}"
+database_name = "tidings-${name}"
+database_id = "${databaseId}"
+migrations_dir = "${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?? "migrations/"}environment"
+
+[[kv_namespaces]]
+binding = "KV_${suffix(name)}"
+id = "${namespaceId}"
+`;
+  writeFileSync(options.config, config.trimEnd() + "\n" + block);
+}
+
+/** Removes the environment's bindings (and their comment) from the configuration. */
+function removeBindings(name) {
+  const tables = readFileSync(options.config, "utf8").split(/\n(?=\[\[|\[[a-z]|# environment: )/);
+  const kept = tables.filter((table) =>
+    table.trim() !== `# environment: ${name}` &&
+    !table.includes(`binding = "DB_${suffix(name)}"`) &&
+    !table.includes(`binding = "KV_${suffix(name)}"`));
+  writeFileSync(options.config, kept.join("\n").trimEnd() + "\n");
+}
+
+async function waitUntilReady(name) {
+  const deadline = Date.now() + 60_000;
+  let environment;
+  while (Date.now() < deadline) {
+    try {
+      environment = await call("GET", `/v1/environments/${name}`);
+      if (["ready", "active"].includes(environment.status)) return environment;
+      if (environment.status === "failed") throw new CommandError(`${name} failed: ${environment.status_reason}`);
+    } catch (error) {
+      if (error instanceof CommandError && !error.message.includes("not reachable")) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new CommandError(`${name} is still ${environment?.status ?? "unknown"}: ${environment?.status_reason ?? "no answer"}`);
+}
+
+async function create(name) {
+  if (!name || !options.type) throw new CommandError("usage: npm run env -- create <name> --type <development|staging|production>");
+  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour };
+  const created = await call("POST", "/v1/environments", body);
+  await addBindings(name);
+  // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await migrate(options["persist-to"], options.config, [`DB_${suffix(name)}`]);
+      if (options.remote) {
+        await runAsync("wrangler", ["d1", "migrations", "apply", `DB_${suffix(name)}`, "--remote", "--config", options.config]);
+      }
+      break;
+    } catch (error) {
+      if (attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+  const environment = await waitUntilReady(name);
+  const publishable = await call("POST", `/v1/environments/${name}/keys`, { kind: "publishable" });
+  const secret = await call("POST", `/v1/environments/${name}/keys`, { kind: "secret" });
+  const keys = savedKeys();
+  keys.environments[name] = {
+    type: environment.type,
+    publishable_key: publishable.key,
+    secret_key: secret.key,
+    subscriber_signing_secret: created.subscriber_signing_secret,
+  };
+  writeFileSync(options.keys, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+  const result = { ...(await call("GET", `/v1/environments/${name}`)), ...keys.environments[name] };
+  if (options.json) return console.log(JSON.stringify(result));
+  console.log(`created ${name} (${result.type}), position ${result.position}, status ${result.status}
+  ${publishable.key}
+  ${secret.key}
+keys saved to ${options.keys}`);
+}
+
+async function remove(name) {
+  if (!name) throw new CommandError("usage: npm run env -- delete <name>");
+  const deleted = await call("DELETE", `/v1/environments/${name}`);
+  removeBindings(name);
+  const keys = savedKeys();
+  delete keys.environments[name];
+  if (existsSync(options.keys)) writeFileSync(options.keys, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+  if (options.json) return console.log(JSON.stringify(deleted));
+  console.log(`deleted ${name}: ${deleted.revoked_keys} key(s) revoked, data removed, bindings removed from ${options.config}`);
+  if (options.remote) console.log(`remove the Cloudflare resources with: npx wrangler d1 delete tidings-${name}; npx wrangler kv namespace delete …`);
+}
+
+async function list() {
+  const { environments } = await call("GET", "/v1/environments");
+  if (options.json) return console.log(JSON.stringify(environments));
+  for (const environment of environments) {
+    const reason = environment.status_reason ? `  (${environment.status_reason})` : "";
+    console.log(`${String(environment.position).padStart(2)}  ${environment.name.padEnd(20)} ${environment.type.padEnd(12)} ${environment.status}${reason}`);
+  }
+}
+
+const [command, name] = positionals;
+const commands = { list: () => list(), create: () => create(name), delete: () => remove(name) };
+try {
+  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete> [name] [--type …]");
+  await commands[command]();
+} catch (error) {
+  console.error(`✖ ${error.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,114 @@
+// Custom environments through `npm run env` and the control-plane API:
+// creation with its own D1 and KV bindings, its place in the chain, its
+// isolation, and deletion (keys revoked first, then data and bindings).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { admin, api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
+
+const config = process.env.TIDINGS_TEST_CONFIG;
+const persistTo = process.env.TIDINGS_TEST_STATE;
+const scratch = mkdtempSync(join(tmpdir(), "tidings-env-"));
+const keysFile = join(scratch, "keys.json");
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs `npm run env -- …` (the script behind it) against the test deployment. */
+function envCommand(...args) {
+  const script = join(import.meta.dirname, "..", "scripts", "env.mjs");
+  const child = spawn(process.execPath, [script, ...args, "--config", config, "--persist-to", persistTo, "--keys", keysFile, "--api", apiUrl, "--json"]);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout.trim().split("\n").at(-1)) })));
+}
+
+const names = async () => (await admin("/v1/environments")).body.environments.map((environment) => `${environment.name}@${environment.position}`);
+
+describe("custom environments", () => {
+  it("creates one with its own bindings, places it before production, and isolates it", { timeout: 120_000 }, async () => {
+    const created = await envCommand("create", "qa", "--type", "staging", "--label", "QA", "--colour", "#7048e8");
+    assert.equal(created.code, 0, created.stderr + created.stdout);
+    const qa = created.json();
+    assert.equal(qa.name, "qa");
+    assert.equal(qa.type, "staging");
+    assert.equal(qa.status, "active");
+    assert.equal(qa.label, "QA");
+    assert.match(qa.publishable_key, /^pk_qa_/);
+    assert.match(qa.secret_key, /^sk_qa_/);
+    assert.deepEqual(await names(), ["development@0", "staging@1", "qa@2", "production@3"]);
+    const toml = readFileSync(config, "utf8");
+    assert.match(toml, /binding = "DB_QA"/);
+    assert.match(toml, /binding = "KV_QA"/);
+
+    const current = await api("/v1/environments/current", { key: qa.publishable_key });
+    assert.deepEqual([current.status, current.body.name, current.body.type, current.body.position], [200, "qa", "staging", 2]);
+
+    const subscriber = freshSubscriber("qa");
+    const triggered = await api("/v1/events/trigger", {
+      key: qa.secret_key,
+      method: "POST",
+      body: { workflow: "welcome", to: [subscriber], payload: { name: "Quinn" } },
+    });
+    assert.equal(triggered.status, 201, JSON.stringify(triggered.body));
+    assert.equal((await api(`/v1/subscribers/${subscriber}/feed`, { key: qa.secret_key })).body.counts.total, 1);
+    for (const other of Object.keys(keys)) {
+      const feed = await api(`/v1/subscribers/${subscriber}/feed`, { key: keys[other].secret_key });
+      assert.equal(feed.body.counts.total, 0, `${other} sees qa's data`);
+    }
+    // A staging-type environment needs subscriber credentials by default.
+    expectError(assert, await api(`/v1/subscribers/${subscriber}/feed`, { key: qa.publishable_key }), 401, "subscriber_credential_required");
+  });
+
+  it("lists environments with their status", async () => {
+    const listed = await envCommand("list");
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.json().map((environment) => [environment.name, environment.status]),
+      [["development", "active"], ["staging", "active"], ["qa", "active"], ["production", "active"]]);
+  });
+
+  it("reports a registered environment without bindings as creating, and refuses its keys", async () => {
+    const created = await admin("/v1/environments", { method: "POST", body: { name: "preview-42", type: "development", after: "development" } });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    assert.equal(created.body.status, "creating");
+    assert.match(created.body.status_reason, /DB_PREVIEW_42/);
+    assert.equal(created.body.position, 1);
+    assert.match(created.body.subscriber_signing_secret, /^[0-9a-f]{64}$/);
+    expectError(assert, await admin("/v1/environments/preview-42/keys", { method: "POST", body: { kind: "secret" } }), 409, "environment_not_ready");
+    expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "preview-42", type: "development" } }), 409, "environment_exists");
+    const deleted = await admin("/v1/environments/preview-42", { method: "DELETE" });
+    assert.deepEqual([deleted.status, deleted.body.status, deleted.body.revoked_keys], [200, "deleted", 0]);
+    assert.deepEqual(await names(), ["development@0", "staging@1", "qa@2", "production@3"]);
+  });
+
+  it("refuses bad names, placements and protected deletions with typed errors", async () => {
+    const post = (body) => admin("/v1/environments", { method: "POST", body });
+    assert.equal(expectError(assert, await post({ name: "current", type: "staging" }), 400, "validation_failed").field, "name");
+    assert.equal(expectError(assert, await post({ name: "Bad Name", type: "staging" }), 400, "validation_failed").field, "name");
+    assert.equal(expectError(assert, await post({ name: "x1", type: "qa" }), 400, "validation_failed").field, "type");
+    assert.equal(expectError(assert, await post({ name: "x1", type: "staging", after: "production" }), 400, "validation_failed").field, "after");
+    assert.equal(expectError(assert, await post({ name: "x1", type: "staging", after: "nope" }), 400, "validation_failed").field, "after");
+    expectError(assert, await post({ name: "staging", type: "staging" }), 409, "environment_exists");
+    for (const name of ["development", "production"]) {
+      expectError(assert, await admin(`/v1/environments/${name}`, { method: "DELETE" }), 409, "environment_protected");
+    }
+    expectError(assert, await admin("/v1/environments/nope", { method: "DELETE" }), 404, "environment_not_found");
+  });
+
+  it("deletes one: keys revoked, data and bindings removed, chain closed up", { timeout: 60_000 }, async () => {
+    const qa = JSON.parse(readFileSync(keysFile, "utf8")).environments.qa;
+    const deleted = await envCommand("delete", "qa");
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.deepEqual([deleted.json().status, deleted.json().revoked_keys], ["deleted", 2]);
+    expectError(assert, await api("/v1/environments/current", { key: qa.secret_key }), 401, "key_revoked");
+    expectError(assert, await api("/v1/environments/current", { key: qa.publishable_key }), 401, "key_revoked");
+    expectError(assert, await admin("/v1/environments/qa"), 404, "environment_not_found");
+    assert.deepEqual(await names(), ["development@0", "staging@1", "production@2"]);
+    assert.doesNotMatch(readFileSync(config, "utf8"), /DB_QA|KV_QA|environment: qa/);
+    assert.equal(JSON.parse(readFileSync(keysFile, "utf8")).environments.qa, undefined);
+  });
+});

@@ -3,6 +3,7 @@
 // (own pk, own sk, each foreign pk and sk, forged, revoked, missing).
 // A route added to the API without declaring its key kinds fails this test.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { admin, api, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
@@ -142,6 +143,33 @@ describe("isolation matrix", () => {
         assert.equal(feed.status, 200);
         assert.equal(feed.body.counts.total, environment === writer ? 1 : 0, `${subscriber} in ${environment}`);
       }
+    }
+  });
+
+  it("each environment's own local D1 and KV hold nothing of another environment", async () => {
+    const config = process.env.TIDINGS_TEST_CONFIG;
+    const state = process.env.TIDINGS_TEST_STATE;
+    const wrangler = (...args) =>
+      JSON.parse(execFileSync("wrangler", [...args, "--local", "--config", config, "--persist-to", state], {
+        encoding: "utf8",
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      }));
+    for (const environment of environmentNames) {
+      const suffix = environment.toUpperCase().replaceAll("-", "_");
+      // KV: only cached validations of this environment's own keys.
+      const ownIds = new Set((await admin(`/v1/environments/${environment}/keys`)).body.keys.map((key) => key.id));
+      const cached = wrangler("kv", "key", "list", "--binding", `KV_${suffix}`);
+      assert.ok(cached.length > 0, `KV_${suffix} holds no cached key`);
+      for (const { name } of cached) {
+        assert.match(name, /^key:[0-9a-f]{64}$/);
+        assert.ok(ownIds.has(`key_${name.slice(4, 20)}`), `KV_${suffix} caches a key of another environment: ${name}`);
+      }
+      // D1: of this suite's subscribers, only those written with this environment's keys.
+      const [result] = wrangler("d1", "execute", `DB_${suffix}`, "--json", "--command",
+        `SELECT DISTINCT subscriber_id FROM messages WHERE subscriber_id LIKE 'matrix-%-${tag}'`);
+      const stored = result.results.map((row) => row.subscriber_id).sort();
+      const expected = [markers[environment].subscriber, ...writes.filter((write) => write.writer === environment).map((write) => write.subscriber)].sort();
+      assert.deepEqual(stored, expected, `DB_${suffix}`);
     }
   });
 });

@@ -12,6 +12,7 @@
 //! - [`lifecycle`]: environment statuses, reserved and protected names, the promotion chain;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
+//! - [`profile`]: subscriber profiles and bulk upserts;
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
 //! - [`origin`]: which browser origins may use a publishable key;
@@ -37,6 +38,7 @@ pub mod key_lifecycle;
 pub mod lifecycle;
 pub mod message;
 pub mod origin;
+pub mod profile;
 pub mod query;
 pub mod settings;
 pub mod subscriber;

@@ -5,6 +5,7 @@ use tidings_core::feed::FeedError;
 use tidings_core::key::KeyError;
 use tidings_core::key_lifecycle::KeyLifecycleError;
 use tidings_core::lifecycle::LifecycleError;
+use tidings_core::profile::ProfileError;
 use tidings_core::query::QueryError;
 use tidings_core::settings::SettingsError;
 use tidings_core::subscriber::SubscriberError;
@@ -143,6 +144,12 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::UnknownAfter(_) | LifecycleError::AfterProduction => Self::validation("after", message),
             _ => Self::validation("name", message),
         }
+    }
+}
+
+impl From<ProfileError> for ApiError {
+    fn from(error: ProfileError) -> Self {
+        Self::validation(error.field(), error.to_string())
     }
 }
 

@@ -9,6 +9,7 @@ mod control;
 mod environment;
 mod error;
 mod feed;
+mod subscribers;
 mod trigger;
 
 pub use control::{
@@ -18,4 +19,7 @@ pub use control::{
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};
+pub use subscribers::{
+    BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
+};
 pub use trigger::{Recipients, TriggerRequest, TriggerResponse, TriggeredMessage};

@@ -6,6 +6,7 @@ mod environments;
 mod feed;
 mod keys;
 mod meta;
+mod subscribers;
 mod trigger;
 
 use worker::{Env, Method, Request};
@@ -39,6 +40,11 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
         (Method::Delete, ["v1", "environments", name, "keys", id]) => keys::revoke(&request, env, name, id).await,
         (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env).await,
         (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
+        (Method::Get, ["v1", "subscribers"]) => subscribers::list(&request, env).await,
+        (Method::Post, ["v1", "subscribers", "bulk"]) => subscribers::bulk(&mut request, env).await,
+        (Method::Put, ["v1", "subscribers", id]) => subscribers::upsert(&mut request, env, id).await,
+        (Method::Get, ["v1", "subscribers", id]) => subscribers::get(&request, env, id).await,
+        (Method::Delete, ["v1", "subscribers", id]) => subscribers::delete(&request, env, id).await,
         (_, segments) if is_known_path(segments) => Err(ApiError::new(
             405,
             "method_not_allowed",
@@ -60,5 +66,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "environments", _, "keys", _, "regenerate"]
             | ["v1", "events", "trigger"]
             | ["v1", "subscribers", _, "feed"]
+            | ["v1", "subscribers"]
+            | ["v1", "subscribers", _]
     )
 }

@@ -12,6 +12,7 @@ mod key_cache;
 mod messages;
 mod registry;
 mod scope;
+mod subscribers;
 mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};

@@ -1,0 +1,97 @@
+use serde::{Deserialize, Serialize};
+
+/// A subscriber's profile as sent to `PUT /v1/subscribers/{id}` (which
+/// replaces the whole profile) or as one entry of a bulk upsert.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberInput {
+    /// Required in bulk upserts; optional with PUT, where it must match the path.
+    #[serde(default)]
+    pub subscriber_id: Option<String>,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number, E.164.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Avatar URL.
+    #[serde(default)]
+    pub avatar: Option<String>,
+    /// Language tag.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// IANA time zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Free-form object, available to templates as `subscriber.data`.
+    #[serde(default)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// A stored subscriber.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscriber {
+    /// The customer's id for them.
+    pub subscriber_id: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Avatar URL.
+    pub avatar: Option<String>,
+    /// Language tag.
+    pub locale: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// Free-form data.
+    pub data: serde_json::Value,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// RFC 3339 time of the last upsert.
+    pub updated_at: String,
+}
+
+/// `GET /v1/subscribers`: one page, ordered by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriberList {
+    /// The page.
+    pub items: Vec<Subscriber>,
+    /// Pass `after` for the next page.
+    pub page_info: SubscriberPageInfo,
+}
+
+/// Cursor of a subscriber list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberPageInfo {
+    /// The last id of this page, when more follow.
+    pub after: Option<String>,
+    /// Whether more subscribers follow.
+    pub has_more: bool,
+}
+
+/// `POST /v1/subscribers/bulk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSubscribersRequest {
+    /// 1 to 500 profiles, each with its `subscriber_id`.
+    pub subscribers: Vec<SubscriberInput>,
+}
+
+/// The answer to a bulk upsert, once every profile is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkSubscribersResponse {
+    /// Ids that did not exist before.
+    pub created: Vec<String>,
+    /// Ids whose profile was replaced.
+    pub updated: Vec<String>,
+}

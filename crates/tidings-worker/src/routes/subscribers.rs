@@ -1,0 +1,95 @@
+//! Subscribers (secret key): `GET /v1/subscribers`, `PUT|GET|DELETE
+//! /v1/subscribers/{id}`, `POST /v1/subscribers/bulk`.
+
+use serde::Serialize;
+use tidings_core::profile::{self, ListQuery};
+use tidings_core::query::decode_segment;
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput};
+use worker::{Env, Request};
+
+use crate::auth::{authenticate, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, query_pairs, read_json};
+use crate::platform::now_ms;
+
+/// A page of subscribers, ordered by id.
+pub async fn list(request: &Request, env: &Env) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let pairs = query_pairs(request)?;
+    let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
+    json(&caller.scope.subscribers(&query).await?, 200)
+}
+
+/// Creates (201) or replaces (200) a subscriber's profile.
+pub async fn upsert(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    let input: SubscriberInput = read_json(request).await?;
+    let (id, profile) = profile::validate(input, Some(&id))?;
+    let outcome = caller
+        .scope
+        .upsert_subscribers(&[(id.clone(), profile)], now_ms())
+        .await?;
+    let stored = caller
+        .scope
+        .subscriber(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal("upsert", "subscriber vanished"))?;
+    json(&stored, if outcome.created.is_empty() { 200 } else { 201 })
+}
+
+/// One subscriber's profile.
+pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    let subscriber = caller.scope.subscriber(&id).await?.ok_or_else(|| not_found(&id))?;
+    json(&subscriber, 200)
+}
+
+/// Deletes a subscriber and their messages.
+pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Deleted {
+        subscriber_id: String,
+        deleted: bool,
+    }
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    if !caller.scope.delete_subscriber(&id).await? {
+        return Err(not_found(&id));
+    }
+    json(
+        &Deleted {
+            subscriber_id: id.to_string(),
+            deleted: true,
+        },
+        200,
+    )
+}
+
+/// Creates or replaces up to 500 profiles in one write.
+pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let body: BulkSubscribersRequest = read_json(request).await?;
+    let profiles = profile::validate_bulk(body.subscribers)?;
+    json(&caller.scope.upsert_subscribers(&profiles, now_ms()).await?, 200)
+}
+
+async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
+    let caller = authenticate(request, env).await?;
+    caller.require_secret()?;
+    Ok(caller)
+}
+
+fn parse_id(raw: &str) -> ApiResult<SubscriberId> {
+    Ok(SubscriberId::parse(&decode_segment(raw)?)?)
+}
+
+fn not_found(id: &SubscriberId) -> ApiError {
+    ApiError::new(
+        404,
+        "subscriber_not_found",
+        format!("there is no subscriber {id} in this environment"),
+    )
+}

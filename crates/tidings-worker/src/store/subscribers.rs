@@ -1,0 +1,172 @@
+//! Subscribers of one environment.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tidings_core::profile::{ListQuery, Profile};
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{BulkSubscribersResponse, Subscriber, SubscriberList, SubscriberPageInfo};
+
+use super::{number, statement, storage_error, text, EnvironmentScope};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+struct SubscriberRow {
+    id: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    avatar: Option<String>,
+    locale: Option<String>,
+    timezone: Option<String>,
+    data: String,
+    created_at: f64,
+    updated_at: Option<f64>,
+}
+
+const COLUMNS: &str = "id, first_name, last_name, email, phone, avatar, locale, timezone, data, created_at, updated_at";
+
+/// One statement upserts every profile of a JSON array (`json_each`), so a
+/// bulk upsert of 500 is a single D1 query.
+const UPSERT: &str =
+    "INSERT INTO subscribers (id, first_name, last_name, email, phone, avatar, locale, timezone, data, \
+    created_at, updated_at) \
+    SELECT value ->> '$.id', value ->> '$.first_name', value ->> '$.last_name', value ->> '$.email', \
+    value ->> '$.phone', value ->> '$.avatar', value ->> '$.locale', value ->> '$.timezone', value -> '$.data', ?2, ?2 \
+    FROM json_each(?1) WHERE true \
+    ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, \
+    email = excluded.email, phone = excluded.phone, avatar = excluded.avatar, locale = excluded.locale, \
+    timezone = excluded.timezone, data = excluded.data, updated_at = excluded.updated_at";
+
+impl EnvironmentScope {
+    /// Creates or replaces profiles; says which ids were new. One D1 read and
+    /// one D1 write, whatever the number of profiles.
+    pub async fn upsert_subscribers(
+        &self,
+        profiles: &[(SubscriberId, Profile)],
+        now_ms: u64,
+    ) -> Result<BulkSubscribersResponse, ApiError> {
+        let ids: Vec<&str> = profiles.iter().map(|(id, _)| id.as_str()).collect();
+        let existing: Vec<IdRow> = statement(
+            &self.db,
+            "SELECT id FROM subscribers WHERE id IN (SELECT value FROM json_each(?1))",
+            &[text(&json!(ids).to_string())],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read subscribers", error))?;
+        let rows: Vec<Value> = profiles.iter().map(|(id, profile)| profile_json(id, profile)).collect();
+        statement(
+            &self.db,
+            UPSERT,
+            &[text(&Value::Array(rows).to_string()), number(now_ms)],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("upsert subscribers", error))?;
+        let (updated, created) = ids
+            .iter()
+            .map(|id| id.to_string())
+            .partition(|id| existing.iter().any(|row| &row.id == id));
+        Ok(BulkSubscribersResponse { created, updated })
+    }
+
+    /// One subscriber's profile.
+    pub async fn subscriber(&self, id: &SubscriberId) -> Result<Option<Subscriber>, ApiError> {
+        let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE id = ?1");
+        let row: Option<SubscriberRow> = statement(&self.db, &sql, &[text(id.as_str())])?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("read subscriber", error))?;
+        row.map(subscriber_from_row).transpose()
+    }
+
+    /// A page of subscribers ordered by id.
+    pub async fn subscribers(&self, query: &ListQuery) -> Result<SubscriberList, ApiError> {
+        let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2");
+        let after = query
+            .after
+            .as_ref()
+            .map_or(wasm_bindgen::JsValue::NULL, |id| text(id.as_str()));
+        let mut rows: Vec<SubscriberRow> = statement(&self.db, &sql, &[after, number(u64::from(query.limit) + 1)])?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("list subscribers", error))?;
+        let has_more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let items = rows
+            .into_iter()
+            .map(subscriber_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let after = if has_more {
+            items.last().map(|item| item.subscriber_id.clone())
+        } else {
+            None
+        };
+        Ok(SubscriberList {
+            items,
+            page_info: SubscriberPageInfo { after, has_more },
+        })
+    }
+
+    /// Deletes a subscriber and their messages in one transaction; false when
+    /// there was no such subscriber.
+    pub async fn delete_subscriber(&self, id: &SubscriberId) -> Result<bool, ApiError> {
+        let results = self
+            .db
+            .batch(vec![
+                statement(
+                    &self.db,
+                    "DELETE FROM messages WHERE subscriber_id = ?1",
+                    &[text(id.as_str())],
+                )?,
+                statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &[text(id.as_str())])?,
+            ])
+            .await
+            .map_err(|error| storage_error("delete subscriber", error))?;
+        let deleted = results
+            .get(1)
+            .and_then(|result| result.meta().ok().flatten())
+            .and_then(|meta| meta.changes);
+        Ok(deleted.unwrap_or(0) > 0)
+    }
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+fn profile_json(id: &SubscriberId, profile: &Profile) -> Value {
+    json!({
+        "id": id.as_str(),
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "email": profile.email,
+        "phone": profile.phone,
+        "avatar": profile.avatar,
+        "locale": profile.locale,
+        "timezone": profile.timezone,
+        "data": profile.data,
+    })
+}
+
+fn subscriber_from_row(row: SubscriberRow) -> Result<Subscriber, ApiError> {
+    Ok(Subscriber {
+        subscriber_id: row.id,
+        first_name: row.first_name,
+        last_name: row.last_name,
+        email: row.email,
+        phone: row.phone,
+        avatar: row.avatar,
+        locale: row.locale,
+        timezone: row.timezone,
+        data: serde_json::from_str(&row.data)
+            .map_err(|_| ApiError::internal("decode subscriber", "stored data is not JSON"))?,
+        created_at: rfc3339(row.created_at as u64),
+        updated_at: rfc3339(row.updated_at.unwrap_or(row.created_at) as u64),
+    })
+}

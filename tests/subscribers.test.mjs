@@ -1,0 +1,95 @@
+// Subscribers over HTTP: upsert, get, list with cursors, delete, bulk upsert
+// of 500 in one call, typed refusals.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+
+const key = keys.development.secret_key;
+const call = (path, options = {}) => api(path, { key, ...options });
+
+describe("subscribers", () => {
+  it("creates, replaces, reads and deletes a profile", async () => {
+    const id = freshSubscriber("profile");
+    const profile = {
+      first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone: "+447700900123",
+      avatar: "https://example.com/ada.png", locale: "en-GB", timezone: "Europe/London", data: { plan: "pro", seats: 3 },
+    };
+    const created = await call(`/v1/subscribers/${id}`, { method: "PUT", body: profile });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.subscriber_id, id);
+    assert.deepEqual(created.body.data, { plan: "pro", seats: 3 });
+    assert.equal(created.body.created_at, created.body.updated_at);
+
+    const replaced = await call(`/v1/subscribers/${id}`, { method: "PUT", body: { first_name: "Augusta", subscriber_id: id } });
+    assert.equal(replaced.status, 200);
+    assert.equal(replaced.body.first_name, "Augusta");
+    assert.equal(replaced.body.email, null, "PUT replaces the whole profile");
+    assert.equal((await call(`/v1/subscribers/${id}`)).body.first_name, "Augusta");
+
+    // Messages go with the subscriber.
+    await call("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: id, payload: { name: "x" } } });
+    const deleted = await call(`/v1/subscribers/${id}`, { method: "DELETE" });
+    assert.deepEqual(deleted.body, { subscriber_id: id, deleted: true });
+    expectError(assert, await call(`/v1/subscribers/${id}`), 404, "subscriber_not_found");
+    expectError(assert, await call(`/v1/subscribers/${id}`, { method: "DELETE" }), 404, "subscriber_not_found");
+    assert.equal((await call(`/v1/subscribers/${id}/feed`)).body.counts.total, 0);
+  });
+
+  it("creates bare subscribers on trigger", async () => {
+    const id = freshSubscriber("bare");
+    await call("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: id, payload: { name: "x" } } });
+    const bare = await call(`/v1/subscribers/${id}`);
+    assert.equal(bare.status, 200);
+    assert.deepEqual([bare.body.first_name, bare.body.data], [null, {}]);
+  });
+
+  it("upserts 500 subscribers in one call and pages through them", async () => {
+    const prefix = freshSubscriber("bulk");
+    const subscribers = Array.from({ length: 500 }, (_, index) => ({
+      subscriber_id: `${prefix}-${String(index).padStart(3, "0")}`,
+      first_name: `Person ${index}`,
+      data: { index },
+    }));
+    await call(`/v1/subscribers/${subscribers[0].subscriber_id}`, { method: "PUT", body: {} });
+    const bulk = await call("/v1/subscribers/bulk", { method: "POST", body: { subscribers } });
+    assert.equal(bulk.status, 200, JSON.stringify(bulk.body).slice(0, 300));
+    assert.equal(bulk.body.created.length, 499);
+    assert.deepEqual(bulk.body.updated, [subscribers[0].subscriber_id]);
+    assert.equal((await call(`/v1/subscribers/${subscribers[499].subscriber_id}`)).body.data.index, 499);
+
+    const seen = [];
+    let after = `${prefix}-`;
+    // Start just before the batch (ids sort as text) and read it in pages of 100.
+    for (let page = 0; page < 5; page += 1) {
+      const response = await call(`/v1/subscribers?limit=100&after=${encodeURIComponent(after)}`);
+      assert.equal(response.status, 200);
+      seen.push(...response.body.items.map((item) => item.subscriber_id).filter((id) => id.startsWith(prefix)));
+      after = response.body.page_info.after;
+    }
+    assert.deepEqual(seen, subscribers.map((subscriber) => subscriber.subscriber_id));
+  });
+
+  it("refuses bad profiles with the field named, storing nothing", async () => {
+    const id = freshSubscriber("bad");
+    const cases = [
+      [{ email: "nope" }, "email"],
+      [{ phone: "12345" }, "phone"],
+      [{ data: "text" }, "data"],
+      [{ subscriber_id: "someone-else" }, "subscriber_id"],
+    ];
+    for (const [body, field] of cases) {
+      assert.equal(expectError(assert, await call(`/v1/subscribers/${id}`, { method: "PUT", body }), 400, "validation_failed").field, field);
+    }
+    expectError(assert, await call(`/v1/subscribers/${id}`, { method: "PUT", body: { nickname: "x" } }), 400, "validation_failed");
+    expectError(assert, await call(`/v1/subscribers/${id}`), 404, "subscriber_not_found");
+    const bulk = (subscribers) => call("/v1/subscribers/bulk", { method: "POST", body: { subscribers } });
+    assert.equal(expectError(assert, await bulk([]), 400, "validation_failed").field, "subscribers");
+    const tooMany = Array.from({ length: 501 }, (_, index) => ({ subscriber_id: `${id}-${index}` }));
+    assert.equal(expectError(assert, await bulk(tooMany), 400, "validation_failed").field, "subscribers");
+    const oneBad = [{ subscriber_id: `${id}-a` }, { subscriber_id: `${id}-b`, email: "x" }];
+    assert.equal(expectError(assert, await bulk(oneBad), 400, "validation_failed").field, "subscribers.1.email");
+    expectError(assert, await call(`/v1/subscribers/${id}-a`), 404, "subscriber_not_found");
+    assert.equal(expectError(assert, await call("/v1/subscribers?limit=500"), 400, "validation_failed").field, "limit");
+    expectError(assert, await api("/v1/subscribers", { key: keys.development.publishable_key }), 403, "secret_key_required");
+  });
+});

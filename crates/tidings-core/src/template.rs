@@ -1,74 +1,94 @@
-//! Rendering workflow text against a trigger's context.
+//! Rendering workflow text with [minijinja](https://docs.rs/minijinja), a
+//! maintained Jinja2 implementation: `{{ subscriber.first_name }}`,
+//! `{{ payload.order.id }}`, filters (`{{ actor.name | default("Someone") }}`,
+//! `| upper`, `| truncate(40)`, …) and `{% if %}`/`{% for %}` blocks.
 //!
-//! Placeholders are `{{ path.to.value }}`, looked up in a JSON context with
-//! the roots `payload`, `subscriber` and `actor`. This is deliberately the
-//! smallest useful subset; filters and conditionals come with the full
-//! template language.
+//! Rendering is strict: a variable the context lacks is an error naming it,
+//! never silently empty text. A `null` value renders as empty text.
 
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
 
-/// Why a template could not be rendered.
+/// Why a template could not be compiled or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {
-    /// A `{{` without its closing `}}`.
-    #[error("unclosed placeholder starting at byte {offset}")]
-    Unclosed {
-        /// Byte offset of the opening braces.
-        offset: usize,
+    /// The template is not valid template syntax.
+    #[error("syntax error on line {line}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// What the parser said.
+        message: String,
     },
-    /// A placeholder names a value the context lacks.
+    /// The template uses a variable the context lacks.
     #[error("missing variable {path}")]
     MissingVariable {
-        /// The dotted path as written.
+        /// The failing expression as written, e.g. `payload.order.id`.
         path: String,
     },
-    /// A placeholder names an object or array, which has no text form.
-    #[error("variable {path} is not a string, number or boolean")]
-    NotText {
-        /// The dotted path as written.
-        path: String,
+    /// Any other rendering failure (a filter given the wrong type, …).
+    #[error("{message}")]
+    Failed {
+        /// What the engine said.
+        message: String,
     },
 }
 
-/// Renders `template`, replacing each `{{ path }}` with the value at `path`.
+/// Checks that `template` compiles, without rendering it.
+pub fn check(template: &str) -> Result<(), RenderError> {
+    environment()
+        .template_from_str(template)
+        .map(|_| ())
+        .map_err(|error| describe(template, &error))
+}
+
+/// Renders `template` against a JSON context.
 pub fn render(template: &str, context: &Value) -> Result<String, RenderError> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after_open = &rest[start + 2..];
-        let end = after_open.find("}}").ok_or(RenderError::Unclosed {
-            offset: template.len() - rest.len() + start,
-        })?;
-        let path = after_open[..end].trim();
-        out.push_str(&lookup(context, path)?);
-        rest = &after_open[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    let environment = environment();
+    let compiled = environment
+        .template_from_str(template)
+        .map_err(|error| describe(template, &error))?;
+    compiled
+        .render(minijinja::value::Value::from(minijinja::value::Serde(context)))
+        .map_err(|error| describe(template, &error))
 }
 
-fn lookup(context: &Value, path: &str) -> Result<String, RenderError> {
-    let missing = || RenderError::MissingVariable { path: path.to_owned() };
-    if path.is_empty() {
-        return Err(missing());
-    }
-    let mut value = context;
-    for segment in path.split('.') {
-        value = match value {
-            Value::Object(map) => map.get(segment),
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|index| items.get(index)),
-            _ => None,
+fn environment() -> Environment<'static> {
+    let mut environment = Environment::new();
+    environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    environment.set_debug(true);
+    environment.set_formatter(|out, state, value| {
+        if value.is_none() {
+            Ok(())
+        } else {
+            minijinja::escape_formatter(out, state, value)
         }
-        .ok_or_else(missing)?;
-    }
-    match value {
-        Value::String(text) => Ok(text.clone()),
-        Value::Number(number) => Ok(number.to_string()),
-        Value::Bool(flag) => Ok(flag.to_string()),
-        Value::Null => Ok(String::new()),
-        Value::Array(_) | Value::Object(_) => Err(RenderError::NotText { path: path.to_owned() }),
+    });
+    environment
+}
+
+fn describe(source: &str, error: &minijinja::Error) -> RenderError {
+    let detail = error.detail().unwrap_or("invalid template").to_owned();
+    match error.kind() {
+        ErrorKind::SyntaxError | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownFunction => {
+            RenderError::Syntax {
+                line: error.line().unwrap_or(1),
+                message: detail,
+            }
+        }
+        ErrorKind::UndefinedError => {
+            let path = error
+                .range()
+                .and_then(|range| source.get(range))
+                .unwrap_or("a variable")
+                .trim()
+                .to_owned();
+            RenderError::MissingVariable { path }
+        }
+        _ => RenderError::Failed {
+            message: error.to_string(),
+        },
     }
 }
 
@@ -80,36 +100,68 @@ mod tests {
 
     #[test]
     fn substitutes_nested_values() {
-        let context = json!({"payload": {"name": "Ada", "order": {"id": 42, "items": ["tea"]}}});
+        let context = json!({"payload": {"name": "Ada", "order": {"id": 42, "items": ["tea"]}}, "actor": null});
         assert_eq!(
             render(
-                "Hi {{payload.name}}, order {{ payload.order.id }}: {{payload.order.items.0}}",
+                "Hi {{payload.name}}, order {{ payload.order.id }}: {{payload.order.items[0]}}",
                 &context
             ),
             Ok("Hi Ada, order 42: tea".to_owned())
         );
         assert_eq!(render("no placeholders", &context), Ok("no placeholders".to_owned()));
+        assert_eq!(render("[{{ actor }}]", &context), Ok("[]".to_owned()));
+    }
+
+    #[test]
+    fn filters_and_conditionals() {
+        let context = json!({"payload": {"name": "ada", "count": 3}, "actor": {"name": null}});
+        assert_eq!(render("{{ payload.name | upper }}", &context), Ok("ADA".to_owned()));
+        assert_eq!(
+            render("{{ payload.missing | default('friend') }}", &context),
+            Ok("friend".to_owned())
+        );
+        assert_eq!(
+            render(
+                "{% if payload.count > 1 %}{{ payload.count }} items{% else %}one item{% endif %}",
+                &context
+            ),
+            Ok("3 items".to_owned())
+        );
+        assert_eq!(
+            render("{% for n in [1, 2] %}{{ n }}{% endfor %}", &context),
+            Ok("12".to_owned())
+        );
+        assert_eq!(
+            render("<b>{{ payload.name }}</b>", &context),
+            Ok("<b>ada</b>".to_owned())
+        );
     }
 
     #[test]
     fn names_what_is_wrong() {
         let context = json!({"payload": {"order": {}}});
         assert_eq!(
-            render("{{ payload.name }}", &context),
+            render("Hello {{ payload.name }}", &context),
             Err(RenderError::MissingVariable {
                 path: "payload.name".to_owned()
             })
         );
         assert_eq!(
-            render("{{ payload.order }}", &context),
-            Err(RenderError::NotText {
-                path: "payload.order".to_owned()
+            render("{{ payload.order.id }}", &context),
+            Err(RenderError::MissingVariable {
+                path: "payload.order.id".to_owned()
             })
         );
-        assert_eq!(render("ab {{ oops", &context), Err(RenderError::Unclosed { offset: 3 }));
         assert!(matches!(
-            render("{{}}", &context),
-            Err(RenderError::MissingVariable { .. })
+            render("ab {{ oops", &context),
+            Err(RenderError::Syntax { line: 1, .. })
         ));
+        assert!(matches!(check("{% if %}"), Err(RenderError::Syntax { .. })));
+        // Filters are resolved when rendering, so an unknown one surfaces then.
+        assert!(matches!(
+            render("{{ 1 | no_such_filter }}", &context),
+            Err(RenderError::Syntax { .. })
+        ));
+        assert_eq!(check("{{ anything.goes }}"), Ok(()));
     }
 }

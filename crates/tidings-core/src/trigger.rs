@@ -108,22 +108,31 @@ pub fn transaction_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
     format!("tx_{}", MessageId::generate(now_ms, random))
 }
 
-/// Renders one message per recipient. `random` supplies the random part of
-/// each message id.
+/// Renders one message per recipient. `profile` gives each recipient's
+/// profile as templates see it (`subscriber.first_name`, …); `random`
+/// supplies the random part of each message id.
 pub fn compose(
     trigger: &ValidTrigger,
     workflow: &Workflow,
     transaction_id: &str,
     now_ms: u64,
+    profile: impl Fn(&SubscriberId) -> Value,
     mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
 ) -> Result<Vec<Message>, TriggerError> {
     trigger
         .recipients
         .iter()
         .map(|subscriber| {
+            let mut subscriber_context = profile(subscriber);
+            if let Value::Object(map) = &mut subscriber_context {
+                map.insert("id".to_owned(), Value::from(subscriber.as_str()));
+                map.insert("subscriber_id".to_owned(), Value::from(subscriber.as_str()));
+            } else {
+                subscriber_context = json!({"id": subscriber.as_str(), "subscriber_id": subscriber.as_str()});
+            }
             let context = json!({
                 "payload": trigger.payload,
-                "subscriber": {"id": subscriber.as_str()},
+                "subscriber": subscriber_context,
                 "actor": trigger.actor,
             });
             let rendered = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
@@ -161,10 +170,17 @@ mod tests {
         .unwrap();
         assert_eq!(trigger.recipients.len(), 2);
         let mut counter = 0u8;
-        let messages = compose(&trigger, &starter_workflows()[0], "tx", 1_000, || {
-            counter += 1;
-            [counter; ID_RANDOM_BYTES]
-        })
+        let messages = compose(
+            &trigger,
+            &starter_workflows()[0],
+            "tx",
+            1_000,
+            |_| json!({}),
+            || {
+                counter += 1;
+                [counter; ID_RANDOM_BYTES]
+            },
+        )
         .unwrap();
         assert_eq!(messages.len(), 2);
         assert_eq!(messages[0].subject, "Welcome, Ada!");
@@ -176,9 +192,31 @@ mod tests {
     fn single_recipient_and_missing_payload() {
         let trigger = validate(request(json!({"workflow": "welcome", "to": "a"}))).unwrap();
         assert_eq!(trigger.payload, json!({}));
-        let error = compose(&trigger, &starter_workflows()[0], "tx", 0, || [0; 10]).unwrap_err();
+        let error = compose(&trigger, &starter_workflows()[0], "tx", 0, |_| json!({}), || [0; 10]).unwrap_err();
         assert_eq!(error.field(), "payload");
         assert!(error.to_string().contains("payload.name"));
+    }
+
+    #[test]
+    fn templates_see_the_subscriber_profile() {
+        let workflow = Workflow {
+            key: "w".to_owned(),
+            name: "W".to_owned(),
+            subject: "Hi {{ subscriber.first_name | default('there') }} ({{ subscriber.id }})".to_owned(),
+            body: "{{ subscriber.data.plan | upper }}".to_owned(),
+        };
+        let trigger = validate(request(json!({"workflow": "w", "to": ["ada", "bob"]}))).unwrap();
+        let profile = |id: &SubscriberId| {
+            if id.as_str() == "ada" {
+                json!({"first_name": "Ada", "data": {"plan": "pro"}})
+            } else {
+                json!({"first_name": null, "data": {"plan": "free"}})
+            }
+        };
+        let messages = compose(&trigger, &workflow, "tx", 0, profile, || [0; 10]).unwrap();
+        assert_eq!(messages[0].subject, "Hi Ada (ada)");
+        assert_eq!(messages[0].body, "PRO");
+        assert_eq!(messages[1].subject, "Hi  (bob)");
     }
 
     #[test]

@@ -34,10 +34,21 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
     for _ in &valid.recipients {
         randomness.push(random()?);
     }
+    let profiles = caller.scope.template_profiles(&valid.recipients).await?;
     let mut supply = randomness.into_iter();
-    let messages = trigger::compose(&valid, &workflow, &transaction_id, now, || {
-        supply.next().unwrap_or_default()
-    })?;
+    let messages = trigger::compose(
+        &valid,
+        &workflow,
+        &transaction_id,
+        now,
+        |id| {
+            profiles
+                .get(id.as_str())
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}))
+        },
+        || supply.next().unwrap_or_default(),
+    )?;
     caller.scope.insert_messages(&messages, now).await?;
     let response = TriggerResponse {
         transaction_id,

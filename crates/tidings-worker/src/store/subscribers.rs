@@ -1,5 +1,7 @@
 //! Subscribers of one environment.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidings_core::profile::{ListQuery, Profile};
@@ -71,6 +73,25 @@ impl EnvironmentScope {
             .map(|id| id.to_string())
             .partition(|id| existing.iter().any(|row| &row.id == id));
         Ok(BulkSubscribersResponse { created, updated })
+    }
+
+    /// The profiles of `ids` as templates see them, keyed by id; unknown ids
+    /// are absent. One D1 query.
+    pub async fn template_profiles(&self, ids: &[SubscriberId]) -> Result<BTreeMap<String, Value>, ApiError> {
+        let ids: Vec<&str> = ids.iter().map(SubscriberId::as_str).collect();
+        let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE id IN (SELECT value FROM json_each(?1))");
+        let rows: Vec<SubscriberRow> = statement(&self.db, &sql, &[text(&json!(ids).to_string())])?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("read profiles", error))?;
+        rows.into_iter()
+            .map(|row| {
+                let subscriber = subscriber_from_row(row)?;
+                let value = serde_json::to_value(&subscriber).map_err(|error| ApiError::internal("profile", error))?;
+                Ok((subscriber.subscriber_id, value))
+            })
+            .collect()
     }
 
     /// One subscriber's profile.

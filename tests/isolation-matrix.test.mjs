@@ -44,8 +44,42 @@ before(async () => {
       revoked[environment].push(issued.key);
     }
     keyIds[environment] = (await admin(`/v1/environments/${environment}/keys`)).body.keys[0].id;
+    // A workflow to address by key, where workflows may be written.
+    if (!isProduction(environment)) await saveWorkflow(environment, workflowKey(environment));
   }
 });
+
+const isProduction = (environment) => keys[environment].type === "production";
+const workflowKey = (target) => `matrix-wf-${target}-${tag}`;
+
+async function saveWorkflow(environment, key) {
+  const response = await api(`/v1/workflows/${key}`, {
+    key: keys[environment].secret_key,
+    method: "PUT",
+    body: { name: "Matrix", steps: [{ type: "in_app", subject: "s", body: "b" }] },
+  });
+  assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
+}
+
+/**
+ * For a destructive operation, a throwaway resource of `target` to work on
+ * instead of the shared one: `{ from, to, path }` (the path segment to swap and
+ * the resource's own path), or null when `target` cannot hold one.
+ */
+async function makeVictim(path, target) {
+  if (path.includes("{subscriber_id}")) {
+    const id = `matrix-victim-${target}-${tag}`;
+    const put = await api(`/v1/subscribers/${id}`, { key: keys[target].secret_key, method: "PUT", body: {} });
+    assert.equal(put.status, 201);
+    return { from: markers[target].subscriber, to: id, path: `/v1/subscribers/${id}` };
+  }
+  if (path.includes("{key}") && !isProduction(target)) {
+    const key = `matrix-wfv-${target}-${tag}`;
+    await saveWorkflow(target, key);
+    return { from: workflowKey(target), to: key, path: `/v1/workflows/${key}` };
+  }
+  return null;
+}
 
 /** Every credential to try against `target`, with the environment it belongs to. */
 function credentials(target) {
@@ -70,8 +104,13 @@ function request({ path, method, operation }, target, credential) {
   const concrete = path
     .replace("{subscriber_id}", markers[target].subscriber)
     .replace("{name}", target)
-    .replace("{key_id}", keyIds[target]);
+    .replace("{key_id}", keyIds[target])
+    .replace("{key}", workflowKey(target));
   let body = operation.requestBody?.content?.["application/json"]?.example;
+  if (body?.key && method === "POST") {
+    // Creations get a key of their own, so no two attempts collide.
+    body = { ...body, key: `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}` };
+  }
   if (body?.workflow) {
     const subscriber = `matrix-write-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
     body = { ...body, to: [subscriber] };
@@ -100,23 +139,17 @@ describe("isolation matrix", () => {
       const { path, method, operation, scheme } = entry;
       if (scheme === "public") continue;
       for (const target of environmentNames) {
-        // A destructive operation on a subscriber works on a throwaway one: every
-        // other credential tries first, then the owner's secret key deletes it.
-        const destructive = method === "DELETE" && path.includes("{subscriber_id}");
-        let victim;
-        if (destructive) {
-          victim = `matrix-victim-${target}-${tag}`;
-          const put = await api(`/v1/subscribers/${victim}`, { key: keys[target].secret_key, method: "PUT", body: {} });
-          assert.equal(put.status, 201);
-        }
+        // A destructive operation works on a throwaway resource: every other
+        // credential tries first, then the owner's secret key deletes it.
+        const victim = method === "DELETE" ? await makeVictim(path, target) : null;
         const ordered = credentials(target).sort((a, b) => Number(a.label === "own sk") - Number(b.label === "own sk"));
         for (const credential of ordered) {
-          if (destructive && credential.label === "own sk") {
-            const survived = await api(`/v1/subscribers/${victim}`, { key: keys[target].secret_key });
-            assert.equal(survived.status, 200, `${target}'s subscriber was deleted by another credential`);
+          if (victim && credential.label === "own sk") {
+            const survived = await api(victim.path, { key: keys[target].secret_key });
+            assert.equal(survived.status, 200, `${target}'s ${victim.to} was deleted by another credential`);
           }
           const built = request(entry, target, credential);
-          const concrete = victim ? built.path.replace(markers[target].subscriber, victim) : built.path;
+          const concrete = victim ? built.path.replace(victim.from, victim.to) : built.path;
           const options = built.options;
           const response = await api(concrete, options);
           if (options.body?.to) {
@@ -133,11 +166,16 @@ describe("isolation matrix", () => {
             assert.deepEqual([response.status, code], credential.refusal, where);
           } else if (!operation["x-tidings-keys"].includes(credential.kind)) {
             assert.deepEqual([response.status, code], [403, "secret_key_required"], where);
+          } else if (operation["x-tidings-read-only-in-production"] && isProduction(credential.owner)) {
+            // Content changes in production only by promotion, whatever the key.
+            assert.deepEqual([response.status, code], [403, "environment_read_only"], where);
           } else {
-            // The owner gets a success; a foreign key acts in its own environment, where the
+            // The owner gets a success, unless the resource cannot exist in its environment
+            // (workflows in production); a foreign key acts in its own environment, where the
             // resource may not exist.
-            const foreignMiss = credential.owner !== target && response.status === 404 && /_not_found$/.test(code ?? "");
-            assert.ok((response.status >= 200 && response.status < 300) || foreignMiss, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
+            const cannotExist = path.includes("{key}") && isProduction(target);
+            const miss = (credential.owner !== target || cannotExist) && response.status === 404 && /_not_found$/.test(code ?? "");
+            assert.ok((response.status >= 200 && response.status < 300) || miss, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
             const text = JSON.stringify(response.body);
             for (const environment of environmentNames) {
               const visible = text.includes(markers[environment].name);

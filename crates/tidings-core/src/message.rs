@@ -70,6 +70,10 @@ pub struct Message {
     pub subject: String,
     /// Rendered body text.
     pub body: String,
+    /// Rendered avatar URL.
+    pub avatar: Option<String>,
+    /// Rendered buttons.
+    pub actions: Vec<crate::wire::ActionInput>,
     /// The trigger payload, kept for the app's own use.
     pub payload: serde_json::Value,
     /// Creation time, Unix milliseconds.

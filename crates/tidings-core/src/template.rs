@@ -80,16 +80,31 @@ fn describe(source: &str, error: &minijinja::Error) -> RenderError {
         ErrorKind::UndefinedError => {
             let path = error
                 .range()
-                .and_then(|range| source.get(range))
-                .unwrap_or("a variable")
-                .trim()
-                .to_owned();
-            RenderError::MissingVariable { path }
+                .map(|range| whole_path(source, range))
+                .filter(|path| !path.is_empty());
+            RenderError::MissingVariable {
+                path: path.unwrap_or_else(|| "a variable".to_owned()),
+            }
         }
         _ => RenderError::Failed {
             message: error.to_string(),
         },
     }
+}
+
+/// The dotted path around `range` as written: the engine's span may cover
+/// only part of it (`.order` of `payload.order.id`).
+fn whole_path(source: &str, range: std::ops::Range<usize>) -> String {
+    let is_path = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'[' | b']' | b'\'' | b'"');
+    let bytes = source.as_bytes();
+    let (mut start, mut end) = (range.start.min(bytes.len()), range.end.min(bytes.len()));
+    while start > 0 && is_path(bytes[start - 1]) {
+        start -= 1;
+    }
+    while end < bytes.len() && is_path(bytes[end]) {
+        end += 1;
+    }
+    source.get(start..end).unwrap_or_default().trim_matches('.').to_owned()
 }
 
 #[cfg(test)]
@@ -134,6 +149,16 @@ mod tests {
         assert_eq!(
             render("<b>{{ payload.name }}</b>", &context),
             Ok("<b>ada</b>".to_owned())
+        );
+    }
+
+    #[test]
+    fn names_the_whole_path_of_a_missing_parent() {
+        assert_eq!(
+            render("Track {{ payload.order.id }}", &json!({"payload": {}})),
+            Err(RenderError::MissingVariable {
+                path: "payload.order.id".to_owned()
+            })
         );
     }
 

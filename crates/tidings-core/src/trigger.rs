@@ -34,6 +34,9 @@ pub enum TriggerError {
     /// `payload` or `actor` is present but not a JSON object.
     #[error("{0} must be a JSON object")]
     NotAnObject(&'static str),
+    /// The workflow has nothing to deliver.
+    #[error("the workflow has no in_app step")]
+    NoInAppStep,
     /// A template could not be rendered for this trigger.
     #[error("{0}")]
     Render(WorkflowError),
@@ -48,6 +51,7 @@ impl TriggerError {
             Self::Recipient { index, .. } => format!("to.{index}"),
             Self::NotAnObject(field) => (*field).to_owned(),
             Self::Render(_) => "payload".to_owned(),
+            Self::NoInAppStep => "workflow".to_owned(),
         }
     }
 }
@@ -136,6 +140,8 @@ pub fn compose(
                 "actor": trigger.actor,
             });
             let rendered = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
+            // Only in-app steps exist so far, and a workflow has at most one.
+            let rendered = rendered.ok_or(TriggerError::NoInAppStep)?;
             Ok(Message {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
@@ -143,6 +149,8 @@ pub fn compose(
                 transaction_id: transaction_id.to_owned(),
                 subject: rendered.subject,
                 body: rendered.body,
+                avatar: rendered.avatar,
+                actions: rendered.actions,
                 payload: trigger.payload.clone(),
                 created_at: now_ms,
                 seen_at: None,
@@ -199,12 +207,14 @@ mod tests {
 
     #[test]
     fn templates_see_the_subscriber_profile() {
-        let workflow = Workflow {
-            key: "w".to_owned(),
-            name: "W".to_owned(),
-            subject: "Hi {{ subscriber.first_name | default('there') }} ({{ subscriber.id }})".to_owned(),
-            body: "{{ subscriber.data.plan | upper }}".to_owned(),
-        };
+        let workflow = Workflow::from_input(
+            serde_json::from_value(json!({"key": "w", "name": "W", "steps": [{"type": "in_app",
+                "subject": "Hi {{ subscriber.first_name | default('there') }} ({{ subscriber.id }})",
+                "body": "{{ subscriber.data.plan | upper }}"}]}))
+            .unwrap(),
+            None,
+        )
+        .unwrap();
         let trigger = validate(request(json!({"workflow": "w", "to": ["ada", "bob"]}))).unwrap();
         let profile = |id: &SubscriberId| {
             if id.as_str() == "ada" {

@@ -1,6 +1,14 @@
 //! Workflows: what a trigger turns into, per recipient.
 
+use serde_json::Value;
+
 use crate::template::{self, RenderError};
+use crate::wire::{ActionInput, StepInput, WorkflowInput};
+
+/// The most steps a workflow may have.
+pub const MAX_STEPS: usize = 20;
+/// The most buttons an in-app message may have.
+pub const MAX_ACTIONS: usize = 3;
 
 /// Why a workflow key or workflow is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,16 +17,46 @@ pub enum WorkflowError {
     /// The key is empty, too long, or has characters outside `a-z 0-9 - _`.
     #[error("workflow key must be 1 to 64 characters of a-z, 0-9, - and _")]
     MalformedKey,
+    /// The body names another key than the path.
+    #[error("key in the body does not match the path")]
+    KeyMismatch,
+    /// A field is out of bounds.
+    #[error("{field}: {reason}")]
+    Field {
+        /// Dotted path of the field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A step type this version cannot execute yet.
+    #[error("{field}: {kind} steps are not available yet")]
+    UnsupportedStep {
+        /// Dotted path of the step.
+        field: String,
+        /// The step type.
+        kind: &'static str,
+    },
     /// A step's text could not be rendered.
     #[error("step {step}, {field}: {source}")]
     Render {
-        /// The step's name.
+        /// The step, e.g. `in_app`.
         step: String,
-        /// `subject` or `body`.
-        field: &'static str,
+        /// `subject`, `body`, `avatar`, `actions.0.url`, …
+        field: String,
         /// What the template engine said.
         source: RenderError,
     },
+}
+
+impl WorkflowError {
+    /// The request field at fault.
+    pub fn field(&self) -> String {
+        match self {
+            Self::MalformedKey | Self::KeyMismatch => "key".to_owned(),
+            Self::Field { field, .. } | Self::UnsupportedStep { field, .. } => field.clone(),
+            Self::Render { field, .. } => field.clone(),
+        }
+    }
 }
 
 /// Checks a workflow key such as `welcome` or `order-shipped`.
@@ -30,17 +68,13 @@ pub fn validate_key(key: &str) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-/// A workflow with a single in-app step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated workflow.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Workflow {
     /// Stable key, used by triggers.
     pub key: String,
-    /// Display name.
-    pub name: String,
-    /// Template of the in-app subject.
-    pub subject: String,
-    /// Template of the in-app body.
-    pub body: String,
+    /// The definition, every template checked.
+    pub definition: WorkflowInput,
 }
 
 /// A rendered in-app notification.
@@ -50,33 +84,178 @@ pub struct RenderedInApp {
     pub subject: String,
     /// Body text.
     pub body: String,
+    /// Avatar URL.
+    pub avatar: Option<String>,
+    /// Buttons.
+    pub actions: Vec<ActionInput>,
 }
 
 impl Workflow {
+    /// Checks a definition for `key`. `path_key` is the key named by the URL.
+    pub fn from_input(input: WorkflowInput, path_key: Option<&str>) -> Result<Self, WorkflowError> {
+        let key = match (input.key.as_deref(), path_key) {
+            (Some(body), Some(path)) if body != path => return Err(WorkflowError::KeyMismatch),
+            (_, Some(path)) => path.to_owned(),
+            (Some(body), None) => body.to_owned(),
+            (None, None) => return Err(WorkflowError::MalformedKey),
+        };
+        validate_key(&key)?;
+        let field = |field: &str, reason: &str| WorkflowError::Field {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        };
+        bounded("name", &input.name, 1, 100)?;
+        if let Some(description) = &input.description {
+            bounded("description", description, 0, 1000)?;
+        }
+        if input.tags.len() > 20 {
+            return Err(field("tags", "at most 20 tags"));
+        }
+        for (index, tag) in input.tags.iter().enumerate() {
+            bounded(&format!("tags.{index}"), tag, 1, 50)?;
+        }
+        if let Some(category) = &input.category {
+            bounded("category", category, 1, 50)?;
+        }
+        if input.payload_schema.as_ref().is_some_and(|schema| !schema.is_object()) {
+            return Err(field("payload_schema", "must be a JSON Schema object"));
+        }
+        if input.steps.is_empty() || input.steps.len() > MAX_STEPS {
+            return Err(field("steps", "a workflow has 1 to 20 steps"));
+        }
+        let mut in_app_steps = 0;
+        for (index, step) in input.steps.iter().enumerate() {
+            let at = |name: &str| format!("steps.{index}.{name}");
+            match step {
+                StepInput::InApp {
+                    subject,
+                    body,
+                    avatar,
+                    actions,
+                } => {
+                    in_app_steps += 1;
+                    if in_app_steps > 1 {
+                        return Err(field(
+                            &format!("steps.{index}"),
+                            "a workflow has at most one in_app step",
+                        ));
+                    }
+                    compiles(&at("subject"), subject, 1000)?;
+                    compiles(&at("body"), body, 10_000)?;
+                    if let Some(avatar) = avatar {
+                        compiles(&at("avatar"), avatar, 2048)?;
+                    }
+                    if actions.len() > MAX_ACTIONS {
+                        return Err(field(&at("actions"), "at most 3 actions"));
+                    }
+                    for (number, action) in actions.iter().enumerate() {
+                        compiles(&at(&format!("actions.{number}.label")), &action.label, 50)?;
+                        compiles(&at(&format!("actions.{number}.url")), &action.url, 2048)?;
+                    }
+                }
+                StepInput::Webhook { .. } => {
+                    return Err(WorkflowError::UnsupportedStep {
+                        field: format!("steps.{index}"),
+                        kind: "webhook",
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            key,
+            definition: WorkflowInput { key: None, ..input },
+        })
+    }
+
+    /// The in-app step, if the workflow has one.
+    fn in_app(&self) -> Option<(&String, &String, &Option<String>, &Vec<ActionInput>)> {
+        self.definition.steps.iter().find_map(|step| match step {
+            StepInput::InApp {
+                subject,
+                body,
+                avatar,
+                actions,
+            } => Some((subject, body, avatar, actions)),
+            StepInput::Webhook { .. } => None,
+        })
+    }
+
     /// Renders the in-app step against `context` (`payload`, `subscriber`,
-    /// `actor`).
-    pub fn render_in_app(&self, context: &serde_json::Value) -> Result<RenderedInApp, WorkflowError> {
-        let render = |field: &'static str, text: &str| {
+    /// `actor`); `None` when the workflow has no in-app step.
+    pub fn render_in_app(&self, context: &Value) -> Result<Option<RenderedInApp>, WorkflowError> {
+        let Some((subject, body, avatar, actions)) = self.in_app() else {
+            return Ok(None);
+        };
+        let render = |field: String, text: &str| {
             template::render(text, context).map_err(|source| WorkflowError::Render {
                 step: "in_app".to_owned(),
                 field,
                 source,
             })
         };
-        Ok(RenderedInApp {
-            subject: render("subject", &self.subject)?,
-            body: render("body", &self.body)?,
-        })
+        // In reading order, so an error names the first problem a person would see.
+        let subject = render("subject".to_owned(), subject)?;
+        let body = render("body".to_owned(), body)?;
+        let avatar = avatar
+            .as_deref()
+            .map(|avatar| render("avatar".to_owned(), avatar))
+            .transpose()?;
+        let actions = actions
+            .iter()
+            .enumerate()
+            .map(|(index, action)| {
+                Ok(ActionInput {
+                    label: render(format!("actions.{index}.label"), &action.label)?,
+                    url: render(format!("actions.{index}.url"), &action.url)?,
+                })
+            })
+            .collect::<Result<Vec<_>, WorkflowError>>()?;
+        Ok(Some(RenderedInApp {
+            subject,
+            body,
+            avatar: avatar.filter(|url| !url.is_empty()),
+            actions,
+        }))
     }
 }
 
-/// The workflows a new installation starts with, so the first trigger works.
+fn bounded(field: &str, text: &str, min: usize, max: usize) -> Result<(), WorkflowError> {
+    let length = text.chars().count();
+    if length < min || length > max {
+        return Err(WorkflowError::Field {
+            field: field.to_owned(),
+            reason: format!("must be {min} to {max} characters"),
+        });
+    }
+    Ok(())
+}
+
+fn compiles(field: &str, text: &str, max: usize) -> Result<(), WorkflowError> {
+    bounded(field, text, 1, max)?;
+    template::check(text).map_err(|error| WorkflowError::Field {
+        field: field.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+/// The workflows a new environment starts with, so the first trigger works.
 pub fn starter_workflows() -> Vec<Workflow> {
     vec![Workflow {
         key: "welcome".to_owned(),
-        name: "Welcome".to_owned(),
-        subject: "Welcome, {{ payload.name }}!".to_owned(),
-        body: "Thanks for joining, {{ payload.name }}. Your notifications will appear here.".to_owned(),
+        definition: WorkflowInput {
+            key: None,
+            name: "Welcome".to_owned(),
+            description: Some("Greets a new subscriber.".to_owned()),
+            tags: vec!["onboarding".to_owned()],
+            category: None,
+            payload_schema: None,
+            steps: vec![StepInput::InApp {
+                subject: "Welcome, {{ payload.name }}!".to_owned(),
+                body: "Thanks for joining, {{ payload.name }}. Your notifications will appear here.".to_owned(),
+                avatar: None,
+                actions: vec![],
+            }],
+        },
     }]
 }
 
@@ -85,6 +264,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn input(value: Value) -> WorkflowInput {
+        serde_json::from_value(value).unwrap()
+    }
 
     #[test]
     fn keys() {
@@ -97,9 +280,70 @@ mod tests {
     #[test]
     fn starter_welcome_renders_and_names_missing_variables() {
         let welcome = &starter_workflows()[0];
-        let rendered = welcome.render_in_app(&json!({"payload": {"name": "Ada"}})).unwrap();
+        let rendered = welcome
+            .render_in_app(&json!({"payload": {"name": "Ada"}}))
+            .unwrap()
+            .unwrap();
         assert_eq!(rendered.subject, "Welcome, Ada!");
         let error = welcome.render_in_app(&json!({"payload": {}})).unwrap_err();
         assert_eq!(error.to_string(), "step in_app, subject: missing variable payload.name");
+    }
+
+    #[test]
+    fn full_definitions_render_actions_and_avatars() {
+        let workflow = Workflow::from_input(
+            input(
+                json!({"key": "order", "name": "Order", "tags": ["billing"], "steps": [{"type": "in_app",
+                "subject": "Order {{ payload.id }}", "body": "Shipped", "avatar": "{{ payload.avatar }}",
+                "actions": [{"label": "Track", "url": "https://example.com/o/{{ payload.id }}"}]}]}),
+            ),
+            None,
+        )
+        .unwrap();
+        let rendered = workflow
+            .render_in_app(&json!({"payload": {"id": 7, "avatar": ""}}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(rendered.actions[0].url, "https://example.com/o/7");
+        assert_eq!(rendered.avatar, None);
+    }
+
+    #[test]
+    fn refusals_name_their_field() {
+        let step = json!({"type": "in_app", "subject": "s", "body": "b"});
+        let cases = [
+            (json!({"key": "Bad", "name": "n", "steps": [step]}), "key"),
+            (json!({"key": "k", "name": "", "steps": [step]}), "name"),
+            (json!({"key": "k", "name": "n", "steps": []}), "steps"),
+            (
+                json!({"key": "k", "name": "n", "tags": [""], "steps": [step]}),
+                "tags.0",
+            ),
+            (
+                json!({"key": "k", "name": "n", "payload_schema": [1], "steps": [step]}),
+                "payload_schema",
+            ),
+            (
+                json!({"key": "k", "name": "n", "steps": [{"type": "in_app", "subject": "{% if %}", "body": "b"}]}),
+                "steps.0.subject",
+            ),
+            (json!({"key": "k", "name": "n", "steps": [step, step]}), "steps.1"),
+            (
+                json!({"key": "k", "name": "n", "steps": [{"type": "webhook", "integration": "i", "body": "{}"}]}),
+                "steps.0",
+            ),
+        ];
+        for (body, field) in cases {
+            assert_eq!(
+                Workflow::from_input(input(body.clone()), None).unwrap_err().field(),
+                field,
+                "{body}"
+            );
+        }
+        assert_eq!(
+            Workflow::from_input(input(json!({"key": "a", "name": "n", "steps": [step]})), Some("b")),
+            Err(WorkflowError::KeyMismatch)
+        );
+        assert!(serde_json::from_value::<WorkflowInput>(json!({"name": "n", "steps": [], "colour": 1})).is_err());
     }
 }

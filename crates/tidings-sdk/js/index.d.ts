@@ -28,6 +28,10 @@ export interface FeedItem {
   workflow: string;
   subject: string;
   body: string;
+  /** Avatar URL, when the workflow sets one. */
+  avatar: string | null;
+  /** Up to three buttons. */
+  actions: { label: string; url: string }[];
   payload: Record<string, unknown>;
   created_at: string;
   seen_at: string | null;

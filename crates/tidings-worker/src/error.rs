@@ -11,6 +11,7 @@ use tidings_core::settings::SettingsError;
 use tidings_core::subscriber::SubscriberError;
 use tidings_core::trigger::TriggerError;
 use tidings_core::wire::{ErrorBody, ErrorDetail};
+use tidings_core::workflow::WorkflowError;
 use worker::Response;
 
 /// An answer other than success, with a stable snake_case code.
@@ -156,6 +157,18 @@ impl From<ProfileError> for ApiError {
 impl From<SettingsError> for ApiError {
     fn from(error: SettingsError) -> Self {
         Self::validation(error.field(), error.to_string())
+    }
+}
+
+impl From<WorkflowError> for ApiError {
+    fn from(error: WorkflowError) -> Self {
+        let field = error.field();
+        match error {
+            WorkflowError::UnsupportedStep { .. } => {
+                Self::new(422, "step_not_supported", error.to_string()).with_field(field)
+            }
+            _ => Self::validation(field, error.to_string()),
+        }
     }
 }
 

@@ -22,6 +22,10 @@ pub struct FeedItem {
     pub subject: String,
     /// Rendered body.
     pub body: String,
+    /// Rendered avatar URL, if the workflow has one.
+    pub avatar: Option<String>,
+    /// Rendered buttons.
+    pub actions: Vec<super::ActionInput>,
     /// The trigger payload.
     pub payload: serde_json::Value,
     /// RFC 3339 creation time.

@@ -11,6 +11,7 @@ mod error;
 mod feed;
 mod subscribers;
 mod trigger;
+mod workflows;
 
 pub use control::{
     CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment, EnvironmentDetails,
@@ -23,3 +24,4 @@ pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
 };
 pub use trigger::{Recipients, TriggerRequest, TriggerResponse, TriggeredMessage};
+pub use workflows::{ActionInput, StepInput, WorkflowInput, WorkflowList, WorkflowResponse};

@@ -8,6 +8,7 @@ mod keys;
 mod meta;
 mod subscribers;
 mod trigger;
+mod workflows;
 
 use worker::{Env, Method, Request};
 
@@ -40,6 +41,12 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
         (Method::Delete, ["v1", "environments", name, "keys", id]) => keys::revoke(&request, env, name, id).await,
         (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env).await,
         (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
+        (Method::Get, ["v1", "workflows"]) => workflows::list(&request, env).await,
+        (Method::Post, ["v1", "workflows"]) => workflows::create(&mut request, env).await,
+        (Method::Get, ["v1", "workflows", key]) => workflows::get(&request, env, key).await,
+        (Method::Put, ["v1", "workflows", key]) => workflows::put(&mut request, env, key).await,
+        (Method::Delete, ["v1", "workflows", key]) => workflows::delete(&request, env, key).await,
+        (Method::Get, ["v1", "workflows", key, "versions"]) => workflows::versions(&request, env, key).await,
         (Method::Get, ["v1", "subscribers"]) => subscribers::list(&request, env).await,
         (Method::Post, ["v1", "subscribers", "bulk"]) => subscribers::bulk(&mut request, env).await,
         (Method::Put, ["v1", "subscribers", id]) => subscribers::upsert(&mut request, env, id).await,
@@ -67,6 +74,9 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "events", "trigger"]
             | ["v1", "subscribers", _, "feed"]
             | ["v1", "subscribers"]
+            | ["v1", "workflows"]
+            | ["v1", "workflows", _]
+            | ["v1", "workflows", _, "versions"]
             | ["v1", "subscribers", _]
     )
 }

@@ -18,6 +18,8 @@ struct MessageRow {
     transaction_id: String,
     subject: String,
     body: String,
+    avatar: Option<String>,
+    actions: String,
     payload: String,
     created_at: f64,
     seen_at: Option<f64>,
@@ -32,7 +34,8 @@ struct CountsRow {
     unseen: f64,
 }
 
-const PAGE: &str = "SELECT id, subscriber_id, workflow, transaction_id, subject, body, payload, created_at, \
+const PAGE: &str =
+    "SELECT id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, payload, created_at, \
     seen_at, read_at, archived_at FROM messages \
     WHERE subscriber_id = ?1 AND archived_at IS NULL AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3";
 
@@ -52,8 +55,8 @@ impl EnvironmentScope {
             )?);
             writes.push(statement(
                 &self.db,
-                "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, payload, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, payload, created_at, \
+                 avatar, actions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 &[
                     text(message.id.as_str()),
                     text(message.subscriber.as_str()),
@@ -63,6 +66,8 @@ impl EnvironmentScope {
                     text(&message.body),
                     text(&message.payload.to_string()),
                     number(message.created_at),
+                    message.avatar.as_deref().map_or(JsValue::NULL, text),
+                    text(&serde_json::to_string(&message.actions).unwrap_or_else(|_| "[]".to_owned())),
                 ],
             )?);
         }
@@ -117,6 +122,8 @@ fn message_from_row(row: MessageRow) -> Result<Message, ApiError> {
         transaction_id: row.transaction_id,
         subject: row.subject,
         body: row.body,
+        avatar: row.avatar,
+        actions: serde_json::from_str(&row.actions).map_err(|_| corrupt("actions"))?,
         payload: serde_json::from_str(&row.payload).map_err(|_| corrupt("payload"))?,
         created_at: row.created_at as u64,
         seen_at: row.seen_at.map(|at| at as u64),

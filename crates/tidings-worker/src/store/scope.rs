@@ -97,6 +97,11 @@ impl EnvironmentScope {
         &self.name
     }
 
+    /// The environment's type.
+    pub fn environment_type(&self) -> EnvironmentType {
+        self.environment_type
+    }
+
     /// Whether feed requests need a subscriber credential.
     pub fn requires_subscriber_credential(&self) -> bool {
         self.requires_subscriber_credential

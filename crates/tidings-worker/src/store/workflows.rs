@@ -1,8 +1,10 @@
-//! Workflows of one environment.
+//! Workflows of one environment, with their version history.
 
 use serde::Deserialize;
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{StepInput, WorkflowInput, WorkflowResponse};
 use tidings_core::workflow::{starter_workflows, Workflow};
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 use super::{number, statement, storage_error, text, EnvironmentScope};
 use crate::error::ApiError;
@@ -10,50 +12,165 @@ use crate::error::ApiError;
 #[derive(Deserialize)]
 struct WorkflowRow {
     key: String,
-    name: String,
-    subject: String,
-    body: String,
+    definition: String,
+    version: f64,
+    created_at: f64,
+    updated_at: f64,
 }
 
-/// Stores the starter workflows unless they exist.
-pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), ApiError> {
-    let mut writes = Vec::new();
-    for workflow in starter_workflows() {
-        writes.push(statement(
+/// Writes a new version of `workflow` (version 1 when it is new) and
+/// records it in the history, in one transaction.
+fn save_statements(db: &D1Database, workflow: &Workflow, now_ms: u64) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let definition =
+        serde_json::to_string(&workflow.definition).map_err(|error| ApiError::internal("encode workflow", error))?;
+    // The first columns predate steps; they keep the in-app text for older readers.
+    let (subject, body) = workflow
+        .definition
+        .steps
+        .iter()
+        .find_map(|step| match step {
+            StepInput::InApp { subject, body, .. } => Some((subject.as_str(), body.as_str())),
+            StepInput::Webhook { .. } => None,
+        })
+        .unwrap_or(("", ""));
+    Ok(vec![
+        statement(
             db,
-            "INSERT INTO workflows (key, name, subject, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO workflows (key, name, subject, body, definition, version, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6) \
+             ON CONFLICT (key) DO UPDATE SET name = excluded.name, subject = excluded.subject, body = excluded.body, \
+             definition = excluded.definition, version = workflows.version + 1, updated_at = excluded.updated_at",
             &[
                 text(&workflow.key),
-                text(&workflow.name),
-                text(&workflow.subject),
-                text(&workflow.body),
+                text(&workflow.definition.name),
+                text(subject),
+                text(body),
+                text(&definition),
                 number(now_ms),
             ],
-        )?);
-    }
-    db.batch(writes)
+        )?,
+        statement(
+            db,
+            "INSERT INTO workflow_versions (workflow_key, version, definition, created_at) \
+             SELECT key, version, definition, updated_at FROM workflows WHERE key = ?1",
+            &[text(&workflow.key)],
+        )?,
+    ])
+}
+
+/// Stores the starter workflows in a new environment's database unless it has them.
+pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), ApiError> {
+    for workflow in starter_workflows() {
+        let exists: Option<f64> = statement(
+            db,
+            "SELECT 1 AS found FROM workflows WHERE key = ?1",
+            &[text(&workflow.key)],
+        )?
+        .first(Some("found"))
         .await
         .map_err(|error| storage_error("seed workflows", error))?;
+        if exists.is_none() {
+            db.batch(save_statements(db, &workflow, now_ms)?)
+                .await
+                .map_err(|error| storage_error("seed workflows", error))?;
+        }
+    }
     Ok(())
 }
 
 impl EnvironmentScope {
-    /// The workflow with `key`, if this environment has it.
+    /// The current version of the workflow with `key`, if this environment has it.
     pub async fn workflow(&self, key: &str) -> Result<Option<Workflow>, ApiError> {
+        Ok(self.workflow_version(key).await?.map(|response| Workflow {
+            key: response.key,
+            definition: response.definition,
+        }))
+    }
+
+    /// The current version with its metadata.
+    pub async fn workflow_version(&self, key: &str) -> Result<Option<WorkflowResponse>, ApiError> {
         let row: Option<WorkflowRow> = statement(
             &self.db,
-            "SELECT key, name, subject, body FROM workflows WHERE key = ?1",
+            "SELECT key, definition, version, created_at, updated_at FROM workflows WHERE key = ?1",
             &[text(key)],
         )?
         .first(None)
         .await
         .map_err(|error| storage_error("read workflow", error))?;
-        Ok(row.map(|row| Workflow {
-            key: row.key,
-            name: row.name,
-            subject: row.subject,
-            body: row.body,
-        }))
+        row.map(response_from_row).transpose()
     }
+
+    /// Every workflow's current version, by key.
+    pub async fn workflows(&self) -> Result<Vec<WorkflowResponse>, ApiError> {
+        let rows: Vec<WorkflowRow> = statement(
+            &self.db,
+            "SELECT key, definition, version, created_at, updated_at FROM workflows ORDER BY key",
+            &[],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("list workflows", error))?;
+        rows.into_iter().map(response_from_row).collect()
+    }
+
+    /// Every version of a workflow, newest first.
+    pub async fn workflow_history(&self, key: &str) -> Result<Vec<WorkflowResponse>, ApiError> {
+        let rows: Vec<WorkflowRow> = statement(
+            &self.db,
+            "SELECT v.workflow_key AS key, v.definition, v.version, w.created_at, v.created_at AS updated_at \
+             FROM workflow_versions v JOIN workflows w ON w.key = v.workflow_key \
+             WHERE v.workflow_key = ?1 ORDER BY v.version DESC",
+            &[text(key)],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("list workflow versions", error))?;
+        rows.into_iter().map(response_from_row).collect()
+    }
+
+    /// Saves a new version and returns it.
+    pub async fn save_workflow(&self, workflow: &Workflow, now_ms: u64) -> Result<WorkflowResponse, ApiError> {
+        self.db
+            .batch(save_statements(&self.db, workflow, now_ms)?)
+            .await
+            .map_err(|error| storage_error("save workflow", error))?;
+        self.workflow_version(&workflow.key)
+            .await?
+            .ok_or_else(|| ApiError::internal("save workflow", "vanished"))
+    }
+
+    /// Deletes a workflow and its history; false when there was none.
+    pub async fn delete_workflow(&self, key: &str) -> Result<bool, ApiError> {
+        let results = self
+            .db
+            .batch(vec![
+                statement(
+                    &self.db,
+                    "DELETE FROM workflow_versions WHERE workflow_key = ?1",
+                    &[text(key)],
+                )?,
+                statement(&self.db, "DELETE FROM workflows WHERE key = ?1", &[text(key)])?,
+            ])
+            .await
+            .map_err(|error| storage_error("delete workflow", error))?;
+        let deleted = results
+            .get(1)
+            .and_then(|result| result.meta().ok().flatten())
+            .and_then(|meta| meta.changes);
+        Ok(deleted.unwrap_or(0) > 0)
+    }
+}
+
+fn response_from_row(row: WorkflowRow) -> Result<WorkflowResponse, ApiError> {
+    let definition: WorkflowInput = serde_json::from_str(&row.definition)
+        .map_err(|error| ApiError::internal("decode workflow", format!("{}: {error}", row.key)))?;
+    Ok(WorkflowResponse {
+        key: row.key,
+        version: row.version as u32,
+        definition,
+        created_at: rfc3339(row.created_at as u64),
+        updated_at: rfc3339(row.updated_at as u64),
+    })
 }

@@ -1,0 +1,87 @@
+use serde::{Deserialize, Serialize};
+
+/// A workflow as written by `POST /v1/workflows` (with `key`) or
+/// `PUT /v1/workflows/{key}`; each save makes a new version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowInput {
+    /// Required with POST; with PUT it must match the path if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// What the workflow is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Free labels, e.g. `billing`; feeds can filter on them.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A grouping for preferences, e.g. `account`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// A JSON Schema the trigger payload must satisfy.
+    #[serde(default)]
+    pub payload_schema: Option<serde_json::Value>,
+    /// What happens, in order.
+    pub steps: Vec<StepInput>,
+}
+
+/// One step of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepInput {
+    /// A message in the subscriber's in-app feed.
+    InApp {
+        /// Subject template.
+        subject: String,
+        /// Body template.
+        body: String,
+        /// Avatar URL template.
+        #[serde(default)]
+        avatar: Option<String>,
+        /// Up to three buttons.
+        #[serde(default)]
+        actions: Vec<ActionInput>,
+    },
+    /// A JSON POST to a configured webhook integration.
+    Webhook {
+        /// The integration's id.
+        integration: String,
+        /// JSON body template.
+        body: String,
+    },
+}
+
+/// A button of an in-app message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionInput {
+    /// Button label template.
+    pub label: String,
+    /// Link template.
+    pub url: String,
+}
+
+/// A stored workflow version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowResponse {
+    /// Stable key.
+    pub key: String,
+    /// This version's number, from 1.
+    pub version: u32,
+    /// The definition.
+    #[serde(flatten)]
+    pub definition: WorkflowInput,
+    /// RFC 3339 time of the first version.
+    pub created_at: String,
+    /// RFC 3339 time of this version.
+    pub updated_at: String,
+}
+
+/// `GET /v1/workflows` (current versions) or `GET /v1/workflows/{key}/versions`
+/// (newest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowList {
+    /// The workflows or versions.
+    pub items: Vec<WorkflowResponse>,
+}

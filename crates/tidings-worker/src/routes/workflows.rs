@@ -1,0 +1,134 @@
+//! Workflows (secret key): `GET|POST /v1/workflows`, `GET|PUT|DELETE
+//! /v1/workflows/{key}`, `GET /v1/workflows/{key}/versions`. Production
+//! environments are read-only here: their content arrives by promotion.
+
+use serde::Serialize;
+use tidings_core::environment::EnvironmentType;
+use tidings_core::query::decode_segment;
+use tidings_core::wire::{WorkflowInput, WorkflowList};
+use tidings_core::workflow::{self, Workflow};
+use worker::{Env, Request};
+
+use crate::auth::{authenticate, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::now_ms;
+
+/// Every workflow's current version.
+pub async fn list(request: &Request, env: &Env) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    json(
+        &WorkflowList {
+            items: caller.scope.workflows().await?,
+        },
+        200,
+    )
+}
+
+/// Creates a workflow; 409 `workflow_exists` when the key is taken.
+pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = writer(request, env).await?;
+    let input: WorkflowInput = read_json(request).await?;
+    let workflow = Workflow::from_input(input, None)?;
+    if caller.scope.workflow_version(&workflow.key).await?.is_some() {
+        return Err(ApiError::new(
+            409,
+            "workflow_exists",
+            format!(
+                "a workflow with key {} exists; PUT it to save a new version",
+                workflow.key
+            ),
+        )
+        .with_field("key"));
+    }
+    json(&caller.scope.save_workflow(&workflow, now_ms()).await?, 201)
+}
+
+/// The current version of one workflow.
+pub async fn get(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let key = parse_key(raw_key)?;
+    json(
+        &caller
+            .scope
+            .workflow_version(&key)
+            .await?
+            .ok_or_else(|| not_found(&key))?,
+        200,
+    )
+}
+
+/// Saves a new version, creating the workflow if needed (201) or not (200).
+pub async fn put(request: &mut Request, env: &Env, raw_key: &str) -> ApiResult {
+    let caller = writer(request, env).await?;
+    let key = parse_key(raw_key)?;
+    let input: WorkflowInput = read_json(request).await?;
+    let workflow = Workflow::from_input(input, Some(&key))?;
+    let existed = caller.scope.workflow_version(&key).await?.is_some();
+    json(
+        &caller.scope.save_workflow(&workflow, now_ms()).await?,
+        if existed { 200 } else { 201 },
+    )
+}
+
+/// Every version, newest first.
+pub async fn versions(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let key = parse_key(raw_key)?;
+    let items = caller.scope.workflow_history(&key).await?;
+    if items.is_empty() {
+        return Err(not_found(&key));
+    }
+    json(&WorkflowList { items }, 200)
+}
+
+/// Deletes a workflow and its history. Messages it produced stay.
+pub async fn delete(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Deleted {
+        key: String,
+        deleted: bool,
+    }
+    let caller = writer(request, env).await?;
+    let key = parse_key(raw_key)?;
+    if !caller.scope.delete_workflow(&key).await? {
+        return Err(not_found(&key));
+    }
+    json(&Deleted { key, deleted: true }, 200)
+}
+
+async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
+    let caller = authenticate(request, env).await?;
+    caller.require_secret()?;
+    Ok(caller)
+}
+
+/// A caller allowed to change workflows: secret key, environment not production.
+async fn writer(request: &Request, env: &Env) -> ApiResult<Caller> {
+    let caller = secret_caller(request, env).await?;
+    if caller.scope.environment_type() == EnvironmentType::Production {
+        return Err(ApiError::new(
+            403,
+            "environment_read_only",
+            format!(
+                "workflows in {} change only by promotion; edit them in a non-production environment",
+                caller.scope.name()
+            ),
+        ));
+    }
+    Ok(caller)
+}
+
+fn parse_key(raw: &str) -> ApiResult<String> {
+    let key = decode_segment(raw)?;
+    workflow::validate_key(&key)?;
+    Ok(key)
+}
+
+fn not_found(key: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "workflow_not_found",
+        format!("there is no workflow {key:?} in this environment"),
+    )
+}

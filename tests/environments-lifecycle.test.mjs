@@ -54,7 +54,7 @@ describe("custom environments", () => {
       method: "POST",
       body: { workflow: "welcome", to: [subscriber], payload: { name: "Quinn" } },
     });
-    assert.equal(triggered.status, 201, JSON.stringify(triggered.body));
+    assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
     assert.equal((await api(`/v1/subscribers/${subscriber}/feed`, { key: qa.secret_key })).body.counts.total, 1);
     for (const other of Object.keys(keys)) {
       const feed = await api(`/v1/subscribers/${subscriber}/feed`, { key: keys[other].secret_key });

@@ -34,7 +34,7 @@ before(async () => {
       method: "POST",
       body: { workflow: "welcome", to: [subscriber], payload: { name: `marker-${environment}-${tag}` } },
     });
-    assert.equal(response.status, 201);
+    assert.equal(response.status, 202);
     markers[environment] = { subscriber, name: `marker-${environment}-${tag}` };
     // A publishable and a secret key, issued and revoked.
     revoked[environment] = [];
@@ -153,7 +153,7 @@ describe("isolation matrix", () => {
           const options = built.options;
           const response = await api(concrete, options);
           if (options.body?.to) {
-            writes.push({ subscriber: options.body.to[0], writer: response.status === 201 ? credential.owner : null });
+            writes.push({ subscriber: options.body.to[0], writer: response.status === 202 ? credential.owner : null });
           }
           const where = `${method} ${concrete} with ${credential.label} (target ${target})`;
           const code = response.body?.error?.code;

@@ -36,7 +36,7 @@ describe("environment isolation", () => {
         method: "POST",
         body: { workflow: "welcome", to: [subscriber], payload: { name: writer } },
       });
-      assert.equal(response.status, 201);
+      assert.equal(response.status, 202);
       for (const reader of environmentNames) {
         for (const read of [() => readFeed(reader, subscriber), () => api(`/v1/subscribers/${subscriber}/feed`, { key: keys[reader].secret_key })]) {
           const feed = await read();

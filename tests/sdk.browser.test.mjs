@@ -53,7 +53,7 @@ describe("the demo inbox on the npm package", () => {
         method: "POST",
         body: { workflow: "welcome", to: [subscriber], payload: { name } },
       });
-      assert.equal(response.status, 201);
+      assert.equal(response.status, 202);
     }
     const { page, problems } = await openDemo({ subscriber });
     await screenshot(page, "demo-feed");

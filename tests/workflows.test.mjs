@@ -56,7 +56,7 @@ describe("workflows", () => {
       method: "POST",
       body: { workflow: workflowKey, to: subscriber, payload: { order: { id: 77 }, express: true }, actor: { name: "Shop" } },
     });
-    assert.equal(triggered.status, 201, JSON.stringify(triggered.body));
+    assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
     const [item] = (await call(`/v1/subscribers/${subscriber}/feed`)).body.items;
     assert.equal(item.subject, "Hi Grace, order 77 shipped");
     assert.equal(item.body, "Express delivery to ARLINGTON");

@@ -27,10 +27,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 
 /// Encodes the low `symbols * 5` bits of `value`, most significant first.
 pub(crate) fn encode_u128(value: u128, symbols: u32) -> String {
-    (0..symbols)
-        .rev()
-        .map(|index| symbol(((value >> (index * 5)) & 31) as u32))
-        .collect()
+    (0..symbols).rev().map(|index| symbol(((value >> (index * 5)) & 31) as u32)).collect()
 }
 
 /// Whether `text` uses only symbols of the alphabet.

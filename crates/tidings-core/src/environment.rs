@@ -120,16 +120,9 @@ mod tests {
     #[test]
     fn refuses_other_names() {
         assert_eq!(EnvironmentName::parse(""), Err(EnvironmentError::NameLength));
-        assert_eq!(
-            EnvironmentName::parse(&"a".repeat(33)),
-            Err(EnvironmentError::NameLength)
-        );
+        assert_eq!(EnvironmentName::parse(&"a".repeat(33)), Err(EnvironmentError::NameLength));
         for name in ["Prod", "dev_1", "-qa", "qa-", "q a", "é"] {
-            assert_eq!(
-                EnvironmentName::parse(name),
-                Err(EnvironmentError::NameCharacters),
-                "{name}"
-            );
+            assert_eq!(EnvironmentName::parse(name), Err(EnvironmentError::NameCharacters), "{name}");
         }
     }
 

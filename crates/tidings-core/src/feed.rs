@@ -47,18 +47,11 @@ pub struct FeedQuery {
 impl FeedQuery {
     /// Reads decoded query parameters.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, FeedError> {
-        let mut query = Self {
-            limit: DEFAULT_LIMIT,
-            after: None,
-        };
+        let mut query = Self { limit: DEFAULT_LIMIT, after: None };
         for (name, value) in pairs {
             match name {
                 "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or(FeedError::Limit)?;
+                    query.limit = value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or(FeedError::Limit)?;
                 }
                 "after" => query.after = Some(MessageId::parse(value).map_err(|_| FeedError::Cursor)?),
                 other => return Err(FeedError::UnknownParameter(other.to_owned())),
@@ -74,16 +67,8 @@ pub fn page(query: &FeedQuery, mut fetched: Vec<Message>) -> (Vec<FeedItem>, Pag
     fetched.truncate(query.limit as usize);
     let items: Vec<FeedItem> = fetched.iter().map(feed_item).collect();
     let page_info = PageInfo {
-        after: if has_more {
-            items.last().map(|item| item.id.clone())
-        } else {
-            None
-        },
-        before: if query.after.is_some() {
-            items.first().map(|item| item.id.clone())
-        } else {
-            None
-        },
+        after: if has_more { items.last().map(|item| item.id.clone()) } else { None },
+        before: if query.after.is_some() { items.first().map(|item| item.id.clone()) } else { None },
         has_more,
     };
     (items, page_info)
@@ -133,13 +118,7 @@ mod tests {
 
     #[test]
     fn query_defaults_and_limits() {
-        assert_eq!(
-            FeedQuery::from_pairs([]),
-            Ok(FeedQuery {
-                limit: DEFAULT_LIMIT,
-                after: None
-            })
-        );
+        assert_eq!(FeedQuery::from_pairs([]), Ok(FeedQuery { limit: DEFAULT_LIMIT, after: None }));
         assert_eq!(FeedQuery::from_pairs([("limit", "100")]).map(|q| q.limit), Ok(100));
         for bad in ["0", "101", "-1", "ten", ""] {
             assert_eq!(FeedQuery::from_pairs([("limit", bad)]), Err(FeedError::Limit), "{bad}");
@@ -158,10 +137,7 @@ mod tests {
         assert_eq!(info.before, None);
         assert_eq!(items[0].read_at.as_deref(), Some("1970-01-01T00:00:00.004Z"));
 
-        let next = FeedQuery {
-            limit: 2,
-            after: MessageId::parse(&items[1].id).ok(),
-        };
+        let next = FeedQuery { limit: 2, after: MessageId::parse(&items[1].id).ok() };
         let (items, info) = page(&next, vec![message(1)]);
         assert!(!info.has_more);
         assert_eq!(info.after, None);

@@ -92,11 +92,7 @@ impl ApiKey {
     pub fn generate(kind: KeyKind, environment: &EnvironmentName, random: [u8; SECRET_BYTES]) -> Self {
         let body = format!("{}_{}_{}", kind.prefix(), environment, base32::encode(&random));
         let text = format!("{body}{}", checksum(&body));
-        Self {
-            kind,
-            environment: environment.clone(),
-            text,
-        }
+        Self { kind, environment: environment.clone(), text }
     }
 
     /// Checks the shape and checksum of `text`.
@@ -120,11 +116,7 @@ impl ApiKey {
         if checksum(body) != sum {
             return Err(KeyError::Checksum);
         }
-        Ok(Self {
-            kind,
-            environment,
-            text: text.to_owned(),
-        })
+        Ok(Self { kind, environment, text: text.to_owned() })
     }
 
     /// Publishable or secret.

@@ -103,9 +103,6 @@ mod tests {
     fn grace_periods() {
         assert_eq!(rotation_end(1_000, 0), Ok(None));
         assert_eq!(rotation_end(1_000, 60), Ok(Some(61_000)));
-        assert_eq!(
-            rotation_end(0, MAX_GRACE_PERIOD_SECONDS + 1),
-            Err(KeyLifecycleError::GracePeriod)
-        );
+        assert_eq!(rotation_end(0, MAX_GRACE_PERIOD_SECONDS + 1), Err(KeyLifecycleError::GracePeriod));
     }
 }

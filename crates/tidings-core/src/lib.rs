@@ -20,6 +20,7 @@
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`template`]: rendering of workflow text against a trigger's context;
 //! - [`trigger`]: validation of trigger requests;
+//! - [`idempotency`]: idempotency keys and replay decisions;
 //! - [`feed`]: feed queries and pagination;
 //! - [`wire`]: the versioned request and response types of the HTTP API,
 //!   shared by the worker and the browser SDK.
@@ -33,6 +34,7 @@
 mod base32;
 pub mod environment;
 pub mod feed;
+pub mod idempotency;
 pub mod key;
 pub mod key_lifecycle;
 pub mod lifecycle;

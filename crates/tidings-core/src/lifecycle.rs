@@ -39,16 +39,9 @@ impl Status {
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Creating,
-            Self::Ready,
-            Self::Active,
-            Self::Failed,
-            Self::Deleting,
-            Self::Deleted,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
+        [Self::Creating, Self::Ready, Self::Active, Self::Failed, Self::Deleting, Self::Deleted]
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 
     /// Whether keys may be issued: the environment is provisioned.
@@ -174,18 +167,9 @@ mod tests {
     #[test]
     fn new_names() {
         assert!(validate_new_name("qa", &chain()).is_ok());
-        assert_eq!(
-            validate_new_name("staging", &chain()),
-            Err(LifecycleError::Exists("staging".to_owned()))
-        );
-        assert_eq!(
-            validate_new_name("current", &chain()),
-            Err(LifecycleError::Reserved("current".to_owned()))
-        );
-        assert!(matches!(
-            validate_new_name("Q A", &chain()),
-            Err(LifecycleError::Name(_))
-        ));
+        assert_eq!(validate_new_name("staging", &chain()), Err(LifecycleError::Exists("staging".to_owned())));
+        assert_eq!(validate_new_name("current", &chain()), Err(LifecycleError::Reserved("current".to_owned())));
+        assert!(matches!(validate_new_name("Q A", &chain()), Err(LifecycleError::Name(_))));
     }
 
     #[test]
@@ -193,14 +177,8 @@ mod tests {
         assert_eq!(insert_position(&chain(), None), Ok(2));
         assert_eq!(insert_position(&chain(), Some("development")), Ok(1));
         assert_eq!(insert_position(&chain(), Some("staging")), Ok(2));
-        assert_eq!(
-            insert_position(&chain(), Some("production")),
-            Err(LifecycleError::AfterProduction)
-        );
-        assert_eq!(
-            insert_position(&chain(), Some("nope")),
-            Err(LifecycleError::UnknownAfter("nope".to_owned()))
-        );
+        assert_eq!(insert_position(&chain(), Some("production")), Err(LifecycleError::AfterProduction));
+        assert_eq!(insert_position(&chain(), Some("nope")), Err(LifecycleError::UnknownAfter("nope".to_owned())));
         assert_eq!(insert_position(&chain()[..2], None), Ok(2));
         assert_eq!(insert_position(&[], None), Ok(0));
     }

@@ -15,10 +15,7 @@ pub fn is_allowed(origin: &str, environment_type: EnvironmentType, allow_list: &
 }
 
 fn is_loopback(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
+    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
         return false;
     };
     let host = if rest.starts_with('[') {
@@ -40,21 +37,12 @@ mod tests {
     #[test]
     fn development_accepts_loopback_pages_only() {
         let dev = EnvironmentType::Development;
-        for origin in [
-            "http://localhost:5173",
-            "http://127.0.0.1:8788",
-            "https://localhost",
-            "http://[::1]:3000",
-        ] {
+        for origin in ["http://localhost:5173", "http://127.0.0.1:8788", "https://localhost", "http://[::1]:3000"] {
             assert!(is_allowed(origin, dev, &[]), "{origin}");
         }
-        for origin in [
-            "http://localhost.evil.com",
-            "http://127.0.0.1.nip.io",
-            "https://example.com",
-            "null",
-            "http://localhost:",
-        ] {
+        for origin in
+            ["http://localhost.evil.com", "http://127.0.0.1.nip.io", "https://example.com", "null", "http://localhost:"]
+        {
             assert!(!is_allowed(origin, dev, &[]), "{origin}");
         }
     }
@@ -63,15 +51,7 @@ mod tests {
     fn other_environments_need_the_allow_list() {
         let list = vec!["https://app.example.com".to_owned()];
         assert!(!is_allowed("http://localhost:5173", EnvironmentType::Production, &[]));
-        assert!(is_allowed(
-            "https://app.example.com",
-            EnvironmentType::Production,
-            &list
-        ));
-        assert!(!is_allowed(
-            "https://app.example.com.evil",
-            EnvironmentType::Staging,
-            &list
-        ));
+        assert!(is_allowed("https://app.example.com", EnvironmentType::Production, &list));
+        assert!(!is_allowed("https://app.example.com.evil", EnvironmentType::Staging, &list));
     }
 }

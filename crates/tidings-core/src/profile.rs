@@ -79,6 +79,23 @@ pub struct Profile {
     pub data: Map<String, Value>,
 }
 
+impl Profile {
+    /// The profile as JSON, as stored and as templates see it (`subscriber.…`).
+    pub fn to_json(&self, id: &SubscriberId) -> Value {
+        serde_json::json!({
+            "subscriber_id": id.as_str(),
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "phone": self.phone,
+            "avatar": self.avatar,
+            "locale": self.locale,
+            "timezone": self.timezone,
+            "data": self.data,
+        })
+    }
+}
+
 /// Checks the profile for `id`. `path_id` is the id named by the URL, if any.
 pub fn validate(
     input: SubscriberInput,
@@ -102,19 +119,11 @@ pub fn validate(
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => {
                 if Value::Object(map.clone()).to_string().len() > MAX_DATA_BYTES {
-                    return Err(ProfileError::Field {
-                        field: "data",
-                        reason: "must be at most 16 KiB of JSON",
-                    });
+                    return Err(ProfileError::Field { field: "data", reason: "must be at most 16 KiB of JSON" });
                 }
                 map
             }
-            Some(_) => {
-                return Err(ProfileError::Field {
-                    field: "data",
-                    reason: "must be a JSON object",
-                })
-            }
+            Some(_) => return Err(ProfileError::Field { field: "data", reason: "must be a JSON object" }),
         },
     };
     Ok((id, profile))
@@ -128,10 +137,8 @@ pub fn validate_bulk(inputs: Vec<SubscriberInput>) -> Result<Vec<(SubscriberId, 
     let mut seen = std::collections::BTreeSet::new();
     let mut valid = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.into_iter().enumerate() {
-        let (id, profile) = validate(input, None).map_err(|source| ProfileError::Entry {
-            index,
-            source: Box::new(source),
-        })?;
+        let (id, profile) =
+            validate(input, None).map_err(|source| ProfileError::Entry { index, source: Box::new(source) })?;
         if !seen.insert(id.clone()) {
             return Err(ProfileError::Duplicate(id.to_string()));
         }
@@ -155,22 +162,15 @@ pub struct ListQuery {
 impl ListQuery {
     /// Reads decoded query parameters.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ProfileError> {
-        let mut query = Self {
-            limit: DEFAULT_LIST_LIMIT,
-            after: None,
-        };
+        let mut query = Self { limit: DEFAULT_LIST_LIMIT, after: None };
         for (name, value) in pairs {
             match name {
                 "limit" => {
                     query.limit =
-                        value
-                            .parse()
-                            .ok()
-                            .filter(|limit| (1..=100).contains(limit))
-                            .ok_or(ProfileError::Field {
-                                field: "limit",
-                                reason: "must be a whole number from 1 to 100",
-                            })?;
+                        value.parse().ok().filter(|limit| (1..=100).contains(limit)).ok_or(ProfileError::Field {
+                            field: "limit",
+                            reason: "must be a whole number from 1 to 100",
+                        })?;
                 }
                 "after" => {
                     query.after = Some(SubscriberId::parse(value).map_err(|_| ProfileError::Field {
@@ -195,9 +195,7 @@ type Check = fn(&str) -> Result<(), &'static str>;
 fn check(value: Option<String>, field: &'static str, rule: Check) -> Result<Option<String>, ProfileError> {
     match value {
         None => Ok(None),
-        Some(text) => rule(&text)
-            .map(|()| Some(text))
-            .map_err(|reason| ProfileError::Field { field, reason }),
+        Some(text) => rule(&text).map(|()| Some(text)).map_err(|reason| ProfileError::Field { field, reason }),
     }
 }
 
@@ -236,10 +234,7 @@ fn is_phone(text: &str) -> Result<(), &'static str> {
 }
 
 fn is_url(text: &str) -> Result<(), &'static str> {
-    let rest = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("http://"))
-        .unwrap_or("");
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or("");
     if !rest.is_empty() && text.len() <= 2048 && !text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Ok(())
     } else {
@@ -315,11 +310,7 @@ mod tests {
             (json!({"subscriber_id": "bob"}), "subscriber_id"),
         ];
         for (body, field) in cases {
-            assert_eq!(
-                validate(input(body.clone()), Some(&path)).unwrap_err().field(),
-                field,
-                "{body}"
-            );
+            assert_eq!(validate(input(body.clone()), Some(&path)).unwrap_err().field(), field, "{body}");
         }
         assert!(serde_json::from_value::<SubscriberInput>(json!({"nickname": "x"})).is_err());
     }
@@ -327,24 +318,13 @@ mod tests {
     #[test]
     fn bulk_rules() {
         assert_eq!(validate_bulk(vec![]), Err(ProfileError::BulkSize));
-        let many = (0..=MAX_BULK)
-            .map(|n| input(json!({"subscriber_id": format!("s{n}")})))
-            .collect();
+        let many = (0..=MAX_BULK).map(|n| input(json!({"subscriber_id": format!("s{n}")}))).collect();
         assert_eq!(validate_bulk(many), Err(ProfileError::BulkSize));
-        let twice = vec![
-            input(json!({"subscriber_id": "a"})),
-            input(json!({"subscriber_id": "a"})),
-        ];
+        let twice = vec![input(json!({"subscriber_id": "a"})), input(json!({"subscriber_id": "a"}))];
         assert_eq!(validate_bulk(twice).unwrap_err().field(), "subscribers");
-        let bad = vec![
-            input(json!({"subscriber_id": "a"})),
-            input(json!({"subscriber_id": "b", "email": "x"})),
-        ];
+        let bad = vec![input(json!({"subscriber_id": "a"})), input(json!({"subscriber_id": "b", "email": "x"}))];
         assert_eq!(validate_bulk(bad).unwrap_err().field(), "subscribers.1.email");
         let missing = vec![input(json!({"email": "a@b.co"}))];
-        assert_eq!(
-            validate_bulk(missing).unwrap_err().field(),
-            "subscribers.0.subscriber_id"
-        );
+        assert_eq!(validate_bulk(missing).unwrap_err().field(), "subscribers.0.subscriber_id");
     }
 }

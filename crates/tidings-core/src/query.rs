@@ -74,9 +74,6 @@ mod tests {
         assert_eq!(parse_pairs("a=%zz"), Err(QueryError::Escape));
         assert_eq!(parse_pairs("a=%4"), Err(QueryError::Escape));
         assert_eq!(parse_pairs("a=%ff"), Err(QueryError::Utf8));
-        assert_eq!(
-            decode_segment("ada%40example.com+x"),
-            Ok("ada@example.com+x".to_owned())
-        );
+        assert_eq!(decode_segment("ada%40example.com+x"), Ok("ada@example.com+x".to_owned()));
     }
 }

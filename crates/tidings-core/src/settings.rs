@@ -104,12 +104,7 @@ mod tests {
 
     #[test]
     fn origins() {
-        let good = [
-            "https://app.example.com",
-            "http://localhost:5173",
-            "http://[::1]:8080",
-            "https://a-b.c",
-        ];
+        let good = ["https://app.example.com", "http://localhost:5173", "http://[::1]:8080", "https://a-b.c"];
         assert_eq!(validate_origins(&good.map(String::from)), Ok(()));
         for (bad, index) in [
             ("https://app.example.com/", 0),
@@ -119,11 +114,7 @@ mod tests {
             ("https://A.com", 0),
             ("ftp://a.com", 0),
         ] {
-            assert_eq!(
-                validate_origins(&[bad.to_owned()]),
-                Err(SettingsError::Origin { index }),
-                "{bad}"
-            );
+            assert_eq!(validate_origins(&[bad.to_owned()]), Err(SettingsError::Origin { index }), "{bad}");
         }
         let many = vec!["https://a.com".to_owned(); 51];
         assert_eq!(validate_origins(&many), Err(SettingsError::TooManyOrigins));

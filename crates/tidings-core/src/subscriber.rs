@@ -73,9 +73,7 @@ pub fn verify_subscriber_hash(
     presented_hex: &str,
 ) -> Result<(), SubscriberError> {
     let presented = decode_hex(presented_hex).ok_or(SubscriberError::HashMismatch)?;
-    mac(signing_secret, subscriber)
-        .verify_slice(&presented)
-        .map_err(|_| SubscriberError::HashMismatch)
+    mac(signing_secret, subscriber).verify_slice(&presented).map_err(|_| SubscriberError::HashMismatch)
 }
 
 fn mac(signing_secret: &[u8], subscriber: &SubscriberId) -> Hmac<Sha256> {
@@ -91,10 +89,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         return None;
     }
     let digit = |byte: u8| char::from(byte).to_digit(16);
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
-        .collect()
+    text.as_bytes().chunks(2).map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)).collect()
 }
 
 #[cfg(test)]
@@ -125,17 +120,8 @@ mod tests {
         let ada_hash = subscriber_hash(secret, &ada);
         assert_eq!(verify_subscriber_hash(secret, &ada, &ada_hash), Ok(()));
         assert_eq!(verify_subscriber_hash(secret, &ada, &ada_hash.to_uppercase()), Ok(()));
-        assert_eq!(
-            verify_subscriber_hash(secret, &bob, &ada_hash),
-            Err(SubscriberError::HashMismatch)
-        );
-        assert_eq!(
-            verify_subscriber_hash(b"other environment", &ada, &ada_hash),
-            Err(SubscriberError::HashMismatch)
-        );
-        assert_eq!(
-            verify_subscriber_hash(secret, &ada, "zz"),
-            Err(SubscriberError::HashMismatch)
-        );
+        assert_eq!(verify_subscriber_hash(secret, &bob, &ada_hash), Err(SubscriberError::HashMismatch));
+        assert_eq!(verify_subscriber_hash(b"other environment", &ada, &ada_hash), Err(SubscriberError::HashMismatch));
+        assert_eq!(verify_subscriber_hash(secret, &ada, "zz"), Err(SubscriberError::HashMismatch));
     }
 }

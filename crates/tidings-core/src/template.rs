@@ -37,34 +37,59 @@ pub enum RenderError {
 
 /// Checks that `template` compiles, without rendering it.
 pub fn check(template: &str) -> Result<(), RenderError> {
-    environment()
-        .template_from_str(template)
-        .map(|_| ())
-        .map_err(|error| describe(template, &error))
+    environment().template_from_str(template).map(|_| ()).map_err(|error| describe(template, &error))
 }
 
 /// Renders `template` against a JSON context.
 pub fn render(template: &str, context: &Value) -> Result<String, RenderError> {
     let environment = environment();
-    let compiled = environment
-        .template_from_str(template)
-        .map_err(|error| describe(template, &error))?;
+    let compiled = environment.template_from_str(template).map_err(|error| describe(template, &error))?;
     compiled
         .render(minijinja::value::Value::from(minijinja::value::Serde(context)))
         .map_err(|error| describe(template, &error))
+}
+
+/// Several templates compiled once, rendered many times (one per recipient).
+pub struct Renderer {
+    environment: Environment<'static>,
+    sources: Vec<String>,
+}
+
+impl Renderer {
+    /// Compiles `sources`; template `i` is rendered with [`Renderer::render`]`(i, …)`.
+    pub fn new(sources: Vec<String>) -> Result<Self, (usize, RenderError)> {
+        let mut environment = environment();
+        for (index, source) in sources.iter().enumerate() {
+            environment
+                .add_template_owned(index.to_string(), source.clone())
+                .map_err(|error| (index, describe(source, &error)))?;
+        }
+        Ok(Self { environment, sources })
+    }
+
+    /// Renders template `index` against a JSON context.
+    pub fn render(&self, index: usize, context: &Value) -> Result<String, RenderError> {
+        let source = self.sources.get(index).map_or("", String::as_str);
+        let template = self.environment.get_template(&index.to_string()).map_err(|error| describe(source, &error))?;
+        template
+            .render(minijinja::value::Value::from(minijinja::value::Serde(context)))
+            .map_err(|error| describe(source, &error))
+    }
 }
 
 fn environment() -> Environment<'static> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     environment.set_debug(true);
-    environment.set_formatter(|out, state, value| {
-        if value.is_none() {
-            Ok(())
-        } else {
-            minijinja::escape_formatter(out, state, value)
-        }
-    });
+    environment.set_formatter(
+        |out, state, value| {
+            if value.is_none() {
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        },
+    );
     environment
 }
 
@@ -72,23 +97,13 @@ fn describe(source: &str, error: &minijinja::Error) -> RenderError {
     let detail = error.detail().unwrap_or("invalid template").to_owned();
     match error.kind() {
         ErrorKind::SyntaxError | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownFunction => {
-            RenderError::Syntax {
-                line: error.line().unwrap_or(1),
-                message: detail,
-            }
+            RenderError::Syntax { line: error.line().unwrap_or(1), message: detail }
         }
         ErrorKind::UndefinedError => {
-            let path = error
-                .range()
-                .map(|range| whole_path(source, range))
-                .filter(|path| !path.is_empty());
-            RenderError::MissingVariable {
-                path: path.unwrap_or_else(|| "a variable".to_owned()),
-            }
+            let path = error.range().map(|range| whole_path(source, range)).filter(|path| !path.is_empty());
+            RenderError::MissingVariable { path: path.unwrap_or_else(|| "a variable".to_owned()) }
         }
-        _ => RenderError::Failed {
-            message: error.to_string(),
-        },
+        _ => RenderError::Failed { message: error.to_string() },
     }
 }
 
@@ -117,10 +132,7 @@ mod tests {
     fn substitutes_nested_values() {
         let context = json!({"payload": {"name": "Ada", "order": {"id": 42, "items": ["tea"]}}, "actor": null});
         assert_eq!(
-            render(
-                "Hi {{payload.name}}, order {{ payload.order.id }}: {{payload.order.items[0]}}",
-                &context
-            ),
+            render("Hi {{payload.name}}, order {{ payload.order.id }}: {{payload.order.items[0]}}", &context),
             Ok("Hi Ada, order 42: tea".to_owned())
         );
         assert_eq!(render("no placeholders", &context), Ok("no placeholders".to_owned()));
@@ -131,34 +143,20 @@ mod tests {
     fn filters_and_conditionals() {
         let context = json!({"payload": {"name": "ada", "count": 3}, "actor": {"name": null}});
         assert_eq!(render("{{ payload.name | upper }}", &context), Ok("ADA".to_owned()));
+        assert_eq!(render("{{ payload.missing | default('friend') }}", &context), Ok("friend".to_owned()));
         assert_eq!(
-            render("{{ payload.missing | default('friend') }}", &context),
-            Ok("friend".to_owned())
-        );
-        assert_eq!(
-            render(
-                "{% if payload.count > 1 %}{{ payload.count }} items{% else %}one item{% endif %}",
-                &context
-            ),
+            render("{% if payload.count > 1 %}{{ payload.count }} items{% else %}one item{% endif %}", &context),
             Ok("3 items".to_owned())
         );
-        assert_eq!(
-            render("{% for n in [1, 2] %}{{ n }}{% endfor %}", &context),
-            Ok("12".to_owned())
-        );
-        assert_eq!(
-            render("<b>{{ payload.name }}</b>", &context),
-            Ok("<b>ada</b>".to_owned())
-        );
+        assert_eq!(render("{% for n in [1, 2] %}{{ n }}{% endfor %}", &context), Ok("12".to_owned()));
+        assert_eq!(render("<b>{{ payload.name }}</b>", &context), Ok("<b>ada</b>".to_owned()));
     }
 
     #[test]
     fn names_the_whole_path_of_a_missing_parent() {
         assert_eq!(
             render("Track {{ payload.order.id }}", &json!({"payload": {}})),
-            Err(RenderError::MissingVariable {
-                path: "payload.order.id".to_owned()
-            })
+            Err(RenderError::MissingVariable { path: "payload.order.id".to_owned() })
         );
     }
 
@@ -167,26 +165,16 @@ mod tests {
         let context = json!({"payload": {"order": {}}});
         assert_eq!(
             render("Hello {{ payload.name }}", &context),
-            Err(RenderError::MissingVariable {
-                path: "payload.name".to_owned()
-            })
+            Err(RenderError::MissingVariable { path: "payload.name".to_owned() })
         );
         assert_eq!(
             render("{{ payload.order.id }}", &context),
-            Err(RenderError::MissingVariable {
-                path: "payload.order.id".to_owned()
-            })
+            Err(RenderError::MissingVariable { path: "payload.order.id".to_owned() })
         );
-        assert!(matches!(
-            render("ab {{ oops", &context),
-            Err(RenderError::Syntax { line: 1, .. })
-        ));
+        assert!(matches!(render("ab {{ oops", &context), Err(RenderError::Syntax { line: 1, .. })));
         assert!(matches!(check("{% if %}"), Err(RenderError::Syntax { .. })));
         // Filters are resolved when rendering, so an unknown one surfaces then.
-        assert!(matches!(
-            render("{{ 1 | no_such_filter }}", &context),
-            Err(RenderError::Syntax { .. })
-        ));
+        assert!(matches!(render("{{ 1 | no_such_filter }}", &context), Err(RenderError::Syntax { .. })));
         assert_eq!(check("{{ anything.goes }}"), Ok(()));
     }
 }

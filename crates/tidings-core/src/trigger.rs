@@ -3,12 +3,15 @@
 use serde_json::{json, Value};
 
 use crate::message::{Message, MessageId, ID_RANDOM_BYTES};
+use std::collections::BTreeSet;
+
+use crate::profile::{self, Profile, ProfileError};
 use crate::subscriber::{SubscriberError, SubscriberId};
-use crate::wire::{Recipients, TriggerRequest};
+use crate::wire::{Recipient, Recipients, TriggerRequest};
 use crate::workflow::{self, Workflow, WorkflowError};
 
 /// The most recipients one trigger may name.
-pub const MAX_RECIPIENTS: usize = 100;
+pub const MAX_RECIPIENTS: usize = 1_000;
 
 /// Why a trigger request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +34,14 @@ pub enum TriggerError {
         /// What is wrong with it.
         source: SubscriberError,
     },
+    /// One recipient object's profile is invalid.
+    #[error("recipient {index}: {source}")]
+    RecipientProfile {
+        /// Position in `to`.
+        index: usize,
+        /// What is wrong with it.
+        source: ProfileError,
+    },
     /// `payload` or `actor` is present but not a JSON object.
     #[error("{0} must be a JSON object")]
     NotAnObject(&'static str),
@@ -49,6 +60,7 @@ impl TriggerError {
             Self::Workflow(_) => "workflow".to_owned(),
             Self::NoRecipients | Self::TooManyRecipients => "to".to_owned(),
             Self::Recipient { index, .. } => format!("to.{index}"),
+            Self::RecipientProfile { index, source } => format!("to.{index}.{}", source.field()),
             Self::NotAnObject(field) => (*field).to_owned(),
             Self::Render(_) => "payload".to_owned(),
             Self::NoInAppStep => "workflow".to_owned(),
@@ -63,6 +75,8 @@ pub struct ValidTrigger {
     pub workflow: String,
     /// Distinct recipients, in the order given.
     pub recipients: Vec<SubscriberId>,
+    /// Profiles given as recipient objects, to store before delivering.
+    pub profiles: Vec<(SubscriberId, Profile)>,
     /// The payload object (empty when none was sent).
     pub payload: Value,
     /// The actor object, if any.
@@ -72,20 +86,32 @@ pub struct ValidTrigger {
 /// Checks a trigger request.
 pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
     workflow::validate_key(&request.workflow).map_err(TriggerError::Workflow)?;
-    let ids = match request.to {
-        Recipients::One(id) => vec![id],
-        Recipients::Many(ids) => ids,
+    let given = match request.to {
+        Recipients::One(id) => vec![Recipient::Id(id)],
+        Recipients::Many(recipients) => recipients,
     };
-    if ids.is_empty() {
+    if given.is_empty() {
         return Err(TriggerError::NoRecipients);
     }
-    if ids.len() > MAX_RECIPIENTS {
+    if given.len() > MAX_RECIPIENTS {
         return Err(TriggerError::TooManyRecipients);
     }
-    let mut recipients: Vec<SubscriberId> = Vec::with_capacity(ids.len());
-    for (index, id) in ids.iter().enumerate() {
-        let id = SubscriberId::parse(id).map_err(|source| TriggerError::Recipient { index, source })?;
-        if !recipients.contains(&id) {
+    let mut recipients: Vec<SubscriberId> = Vec::with_capacity(given.len());
+    let mut seen = BTreeSet::new();
+    let mut profiles = Vec::new();
+    for (index, recipient) in given.into_iter().enumerate() {
+        let id = match recipient {
+            Recipient::Id(id) => {
+                SubscriberId::parse(&id).map_err(|source| TriggerError::Recipient { index, source })?
+            }
+            Recipient::Subscriber(input) => {
+                let (id, profile) = profile::validate(input, None)
+                    .map_err(|source| TriggerError::RecipientProfile { index, source })?;
+                profiles.push((id.clone(), profile));
+                id
+            }
+        };
+        if seen.insert(id.clone()) {
             recipients.push(id);
         }
     }
@@ -99,12 +125,7 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
         Some(object @ Value::Object(_)) => Some(object),
         Some(_) => return Err(TriggerError::NotAnObject("actor")),
     };
-    Ok(ValidTrigger {
-        workflow: request.workflow,
-        recipients,
-        payload,
-        actor,
-    })
+    Ok(ValidTrigger { workflow: request.workflow, recipients, profiles, payload, actor })
 }
 
 /// Makes the id of one trigger request, shared by all its messages.
@@ -123,6 +144,8 @@ pub fn compose(
     profile: impl Fn(&SubscriberId) -> Value,
     mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
 ) -> Result<Vec<Message>, TriggerError> {
+    // Only in-app steps exist so far, and a workflow has at most one.
+    let renderer = workflow.in_app_renderer().map_err(TriggerError::Render)?.ok_or(TriggerError::NoInAppStep)?;
     trigger
         .recipients
         .iter()
@@ -139,9 +162,7 @@ pub fn compose(
                 "subscriber": subscriber_context,
                 "actor": trigger.actor,
             });
-            let rendered = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
-            // Only in-app steps exist so far, and a workflow has at most one.
-            let rendered = rendered.ok_or(TriggerError::NoInAppStep)?;
+            let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
             Ok(Message {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
@@ -172,10 +193,9 @@ mod tests {
 
     #[test]
     fn valid_trigger_composes_one_message_per_distinct_recipient() {
-        let trigger = validate(request(
-            json!({"workflow": "welcome", "to": ["a", "b", "a"], "payload": {"name": "Ada"}}),
-        ))
-        .unwrap();
+        let trigger =
+            validate(request(json!({"workflow": "welcome", "to": ["a", "b", "a"], "payload": {"name": "Ada"}})))
+                .unwrap();
         assert_eq!(trigger.recipients.len(), 2);
         let mut counter = 0u8;
         let messages = compose(
@@ -234,7 +254,8 @@ mod tests {
         let cases = [
             (json!({"workflow": "Bad Key", "to": "a"}), "workflow"),
             (json!({"workflow": "w", "to": []}), "to"),
-            (json!({"workflow": "w", "to": vec!["x"; 101]}), "to"),
+            (json!({"workflow": "w", "to": vec!["x"; 1001]}), "to"),
+            (json!({"workflow": "w", "to": [{"subscriber_id": "a", "email": "nope"}]}), "to.0.email"),
             (json!({"workflow": "w", "to": ["ok", "not ok"]}), "to.1"),
             (json!({"workflow": "w", "to": "a", "payload": [1]}), "payload"),
             (json!({"workflow": "w", "to": "a", "actor": "me"}), "actor"),
@@ -242,6 +263,16 @@ mod tests {
         for (body, field) in cases {
             assert_eq!(validate(request(body.clone())).unwrap_err().field(), field, "{body}");
         }
+    }
+
+    #[test]
+    fn recipient_objects_carry_profiles() {
+        let trigger =
+            validate(request(json!({"workflow": "w", "to": ["a", {"subscriber_id": "b", "first_name": "Bo"}, "b"]})))
+                .unwrap();
+        assert_eq!(trigger.recipients.iter().map(SubscriberId::as_str).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(trigger.profiles.len(), 1);
+        assert_eq!(trigger.profiles[0].1.first_name.as_deref(), Some("Bo"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::template::{self, RenderError};
+use crate::template::{self, RenderError, Renderer};
 use crate::wire::{ActionInput, StepInput, WorkflowInput};
 
 /// The most steps a workflow may have.
@@ -100,10 +100,8 @@ impl Workflow {
             (None, None) => return Err(WorkflowError::MalformedKey),
         };
         validate_key(&key)?;
-        let field = |field: &str, reason: &str| WorkflowError::Field {
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let field =
+            |field: &str, reason: &str| WorkflowError::Field { field: field.to_owned(), reason: reason.to_owned() };
         bounded("name", &input.name, 1, 100)?;
         if let Some(description) = &input.description {
             bounded("description", description, 0, 1000)?;
@@ -127,18 +125,10 @@ impl Workflow {
         for (index, step) in input.steps.iter().enumerate() {
             let at = |name: &str| format!("steps.{index}.{name}");
             match step {
-                StepInput::InApp {
-                    subject,
-                    body,
-                    avatar,
-                    actions,
-                } => {
+                StepInput::InApp { subject, body, avatar, actions } => {
                     in_app_steps += 1;
                     if in_app_steps > 1 {
-                        return Err(field(
-                            &format!("steps.{index}"),
-                            "a workflow has at most one in_app step",
-                        ));
+                        return Err(field(&format!("steps.{index}"), "a workflow has at most one in_app step"));
                     }
                     compiles(&at("subject"), subject, 1000)?;
                     compiles(&at("body"), body, 10_000)?;
@@ -154,68 +144,86 @@ impl Workflow {
                     }
                 }
                 StepInput::Webhook { .. } => {
-                    return Err(WorkflowError::UnsupportedStep {
-                        field: format!("steps.{index}"),
-                        kind: "webhook",
-                    });
+                    return Err(WorkflowError::UnsupportedStep { field: format!("steps.{index}"), kind: "webhook" });
                 }
             }
         }
-        Ok(Self {
-            key,
-            definition: WorkflowInput { key: None, ..input },
-        })
+        Ok(Self { key, definition: WorkflowInput { key: None, ..input } })
     }
 
     /// The in-app step, if the workflow has one.
     fn in_app(&self) -> Option<(&String, &String, &Option<String>, &Vec<ActionInput>)> {
         self.definition.steps.iter().find_map(|step| match step {
-            StepInput::InApp {
-                subject,
-                body,
-                avatar,
-                actions,
-            } => Some((subject, body, avatar, actions)),
+            StepInput::InApp { subject, body, avatar, actions } => Some((subject, body, avatar, actions)),
             StepInput::Webhook { .. } => None,
         })
+    }
+
+    /// Compiles the in-app step's templates once; `None` when the workflow
+    /// has no in-app step.
+    pub fn in_app_renderer(&self) -> Result<Option<InAppRenderer>, WorkflowError> {
+        let Some((subject, body, avatar, actions)) = self.in_app() else {
+            return Ok(None);
+        };
+        // Templates in reading order, so an error names the first problem a person would see.
+        let mut fields = vec![("subject".to_owned(), subject.clone()), ("body".to_owned(), body.clone())];
+        if let Some(avatar) = avatar {
+            fields.push(("avatar".to_owned(), avatar.clone()));
+        }
+        for (index, action) in actions.iter().enumerate() {
+            fields.push((format!("actions.{index}.label"), action.label.clone()));
+            fields.push((format!("actions.{index}.url"), action.url.clone()));
+        }
+        let renderer =
+            Renderer::new(fields.iter().map(|(_, source)| source.clone()).collect()).map_err(|(index, source)| {
+                WorkflowError::Render { step: "in_app".to_owned(), field: fields[index].0.clone(), source }
+            })?;
+        Ok(Some(InAppRenderer {
+            renderer,
+            fields: fields.into_iter().map(|(field, _)| field).collect(),
+            has_avatar: avatar.is_some(),
+            actions: actions.len(),
+        }))
     }
 
     /// Renders the in-app step against `context` (`payload`, `subscriber`,
     /// `actor`); `None` when the workflow has no in-app step.
     pub fn render_in_app(&self, context: &Value) -> Result<Option<RenderedInApp>, WorkflowError> {
-        let Some((subject, body, avatar, actions)) = self.in_app() else {
-            return Ok(None);
-        };
-        let render = |field: String, text: &str| {
-            template::render(text, context).map_err(|source| WorkflowError::Render {
+        self.in_app_renderer()?.map(|renderer| renderer.render(context)).transpose()
+    }
+}
+
+/// A workflow's in-app step, compiled: render it once per recipient.
+pub struct InAppRenderer {
+    renderer: Renderer,
+    fields: Vec<String>,
+    has_avatar: bool,
+    actions: usize,
+}
+
+impl InAppRenderer {
+    /// Renders subject, body, avatar and buttons against `context`.
+    pub fn render(&self, context: &Value) -> Result<RenderedInApp, WorkflowError> {
+        let render = |index: usize| {
+            self.renderer.render(index, context).map_err(|source| WorkflowError::Render {
                 step: "in_app".to_owned(),
-                field,
+                field: self.fields[index].clone(),
                 source,
             })
         };
-        // In reading order, so an error names the first problem a person would see.
-        let subject = render("subject".to_owned(), subject)?;
-        let body = render("body".to_owned(), body)?;
-        let avatar = avatar
-            .as_deref()
-            .map(|avatar| render("avatar".to_owned(), avatar))
-            .transpose()?;
-        let actions = actions
-            .iter()
-            .enumerate()
-            .map(|(index, action)| {
+        let subject = render(0)?;
+        let body = render(1)?;
+        let first_action = if self.has_avatar { 3 } else { 2 };
+        let avatar = if self.has_avatar { Some(render(2)?).filter(|url| !url.is_empty()) } else { None };
+        let actions = (0..self.actions)
+            .map(|number| {
                 Ok(ActionInput {
-                    label: render(format!("actions.{index}.label"), &action.label)?,
-                    url: render(format!("actions.{index}.url"), &action.url)?,
+                    label: render(first_action + 2 * number)?,
+                    url: render(first_action + 2 * number + 1)?,
                 })
             })
             .collect::<Result<Vec<_>, WorkflowError>>()?;
-        Ok(Some(RenderedInApp {
-            subject,
-            body,
-            avatar: avatar.filter(|url| !url.is_empty()),
-            actions,
-        }))
+        Ok(RenderedInApp { subject, body, avatar, actions })
     }
 }
 
@@ -232,10 +240,7 @@ fn bounded(field: &str, text: &str, min: usize, max: usize) -> Result<(), Workfl
 
 fn compiles(field: &str, text: &str, max: usize) -> Result<(), WorkflowError> {
     bounded(field, text, 1, max)?;
-    template::check(text).map_err(|error| WorkflowError::Field {
-        field: field.to_owned(),
-        reason: error.to_string(),
-    })
+    template::check(text).map_err(|error| WorkflowError::Field { field: field.to_owned(), reason: error.to_string() })
 }
 
 /// The workflows a new environment starts with, so the first trigger works.
@@ -280,10 +285,7 @@ mod tests {
     #[test]
     fn starter_welcome_renders_and_names_missing_variables() {
         let welcome = &starter_workflows()[0];
-        let rendered = welcome
-            .render_in_app(&json!({"payload": {"name": "Ada"}}))
-            .unwrap()
-            .unwrap();
+        let rendered = welcome.render_in_app(&json!({"payload": {"name": "Ada"}})).unwrap().unwrap();
         assert_eq!(rendered.subject, "Welcome, Ada!");
         let error = welcome.render_in_app(&json!({"payload": {}})).unwrap_err();
         assert_eq!(error.to_string(), "step in_app, subject: missing variable payload.name");
@@ -292,18 +294,13 @@ mod tests {
     #[test]
     fn full_definitions_render_actions_and_avatars() {
         let workflow = Workflow::from_input(
-            input(
-                json!({"key": "order", "name": "Order", "tags": ["billing"], "steps": [{"type": "in_app",
+            input(json!({"key": "order", "name": "Order", "tags": ["billing"], "steps": [{"type": "in_app",
                 "subject": "Order {{ payload.id }}", "body": "Shipped", "avatar": "{{ payload.avatar }}",
-                "actions": [{"label": "Track", "url": "https://example.com/o/{{ payload.id }}"}]}]}),
-            ),
+                "actions": [{"label": "Track", "url": "https://example.com/o/{{ payload.id }}"}]}]})),
             None,
         )
         .unwrap();
-        let rendered = workflow
-            .render_in_app(&json!({"payload": {"id": 7, "avatar": ""}}))
-            .unwrap()
-            .unwrap();
+        let rendered = workflow.render_in_app(&json!({"payload": {"id": 7, "avatar": ""}})).unwrap().unwrap();
         assert_eq!(rendered.actions[0].url, "https://example.com/o/7");
         assert_eq!(rendered.avatar, None);
     }
@@ -315,14 +312,8 @@ mod tests {
             (json!({"key": "Bad", "name": "n", "steps": [step]}), "key"),
             (json!({"key": "k", "name": "", "steps": [step]}), "name"),
             (json!({"key": "k", "name": "n", "steps": []}), "steps"),
-            (
-                json!({"key": "k", "name": "n", "tags": [""], "steps": [step]}),
-                "tags.0",
-            ),
-            (
-                json!({"key": "k", "name": "n", "payload_schema": [1], "steps": [step]}),
-                "payload_schema",
-            ),
+            (json!({"key": "k", "name": "n", "tags": [""], "steps": [step]}), "tags.0"),
+            (json!({"key": "k", "name": "n", "payload_schema": [1], "steps": [step]}), "payload_schema"),
             (
                 json!({"key": "k", "name": "n", "steps": [{"type": "in_app", "subject": "{% if %}", "body": "b"}]}),
                 "steps.0.subject",
@@ -334,11 +325,7 @@ mod tests {
             ),
         ];
         for (body, field) in cases {
-            assert_eq!(
-                Workflow::from_input(input(body.clone()), None).unwrap_err().field(),
-                field,
-                "{body}"
-            );
+            assert_eq!(Workflow::from_input(input(body.clone()), None).unwrap_err().field(), field, "{body}");
         }
         assert_eq!(
             Workflow::from_input(input(json!({"key": "a", "name": "n", "steps": [step]})), Some("b")),

@@ -23,9 +23,7 @@ impl TidingsClient {
     /// Throws a `TidingsError` when an option is unusable.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<TidingsClient, JsValue> {
-        Ok(Self {
-            options: ClientOptions::from_js(options)?,
-        })
+        Ok(Self { options: ClientOptions::from_js(options)? })
     }
 
     /// The subscriber this client acts for.
@@ -48,24 +46,14 @@ impl TidingsClient {
             FeedOptions::default()
         } else {
             serde_wasm_bindgen::from_value(options).map_err(|error| {
-                js_error(
-                    "validation_failed",
-                    &format!("feed options: {error}"),
-                    None,
-                    Some("options"),
-                )
+                js_error("validation_failed", &format!("feed options: {error}"), None, Some("options"))
             })?
         };
         let mut path = format!("/v1/subscribers/{}/feed", encode(self.options.subscriber.as_str()));
         let mut separator = '?';
         if let Some(limit) = options.limit {
             if limit == 0 || limit > MAX_LIMIT {
-                return Err(js_error(
-                    "validation_failed",
-                    "limit must be from 1 to 100",
-                    None,
-                    Some("limit"),
-                ));
+                return Err(js_error("validation_failed", "limit must be from 1 to 100", None, Some("limit")));
             }
             path.push_str(&format!("{separator}limit={limit}"));
             separator = '&';
@@ -88,20 +76,13 @@ struct FeedOptions {
 
 impl TidingsClient {
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, JsValue> {
-        let mut request = Request::get(&format!("{}{path}", self.options.api_url)).header(
-            "Authorization",
-            &format!("Bearer {}", self.options.publishable_key.expose()),
-        );
+        let mut request = Request::get(&format!("{}{path}", self.options.api_url))
+            .header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
         if let Some(hash) = &self.options.subscriber_hash {
             request = request.header("X-Subscriber-Hash", hash);
         }
         let response = request.send().await.map_err(|error| {
-            js_error(
-                NETWORK_ERROR,
-                &format!("could not reach {}: {error}", self.options.api_url),
-                None,
-                None,
-            )
+            js_error(NETWORK_ERROR, &format!("could not reach {}: {error}", self.options.api_url), None, None)
         })?;
         read(response).await
     }
@@ -110,19 +91,12 @@ impl TidingsClient {
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, JsValue> {
     let status = response.status();
     let unexpected = |detail: &str| {
-        js_error(
-            UNEXPECTED_RESPONSE,
-            &format!("unexpected response (HTTP {status}): {detail}"),
-            Some(status),
-            None,
-        )
+        js_error(UNEXPECTED_RESPONSE, &format!("unexpected response (HTTP {status}): {detail}"), Some(status), None)
     };
     let ok = response.ok();
     let raw = web_sys::Response::from(response);
     let promise = raw.json().map_err(|_| unexpected("no body"))?;
-    let body = JsFuture::from(promise)
-        .await
-        .map_err(|_| unexpected("the body is not JSON"))?;
+    let body = JsFuture::from(promise).await.map_err(|_| unexpected("the body is not JSON"))?;
     if ok {
         serde_wasm_bindgen::from_value(body).map_err(|error| unexpected(&error.to_string()))
     } else {

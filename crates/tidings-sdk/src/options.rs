@@ -41,12 +41,7 @@ impl ClientOptions {
             return Err(invalid("apiUrl", "apiUrl must be an http(s) URL".to_owned()));
         }
         let publishable_key = ApiKey::parse(raw.publishable_key.trim()).map_err(|error| {
-            js_error(
-                "malformed_key",
-                &format!("publishableKey: {error}"),
-                None,
-                Some("publishableKey"),
-            )
+            js_error("malformed_key", &format!("publishableKey: {error}"), None, Some("publishableKey"))
         })?;
         if publishable_key.kind() != KeyKind::Publishable {
             return Err(js_error(
@@ -58,11 +53,6 @@ impl ClientOptions {
         }
         let subscriber = SubscriberId::parse(&raw.subscriber_id)
             .map_err(|error| invalid("subscriberId", format!("subscriberId: {error}")))?;
-        Ok(Self {
-            api_url,
-            publishable_key,
-            subscriber,
-            subscriber_hash: raw.subscriber_hash,
-        })
+        Ok(Self { api_url, publishable_key, subscriber, subscriber_hash: raw.subscriber_hash })
     }
 }

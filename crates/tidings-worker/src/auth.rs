@@ -35,17 +35,11 @@ pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
             return Err(ApiError::new(
                 403,
                 "origin_not_allowed",
-                format!(
-                    "the origin {origin} is not allowed to use the {} environment",
-                    scope.name()
-                ),
+                format!("the origin {origin} is not allowed to use the {} environment", scope.name()),
             ));
         }
     }
-    Ok(Caller {
-        kind: key.kind(),
-        scope,
-    })
+    Ok(Caller { kind: key.kind(), scope })
 }
 
 /// The secret that opens the control plane until members exist, and allows
@@ -54,23 +48,12 @@ pub const ADMIN_TOKEN_BINDING: &str = "TIDINGS_ADMIN_TOKEN";
 
 /// Checks the control-plane credential: the deployment's admin token.
 pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
-    let expected = env
-        .secret(ADMIN_TOKEN_BINDING)
-        .map(|secret| secret.to_string())
-        .map_err(|_| {
-            ApiError::new(
-                403,
-                "forbidden",
-                format!("the control plane is disabled: set the {ADMIN_TOKEN_BINDING} secret"),
-            )
-        })?;
+    let expected = env.secret(ADMIN_TOKEN_BINDING).map(|secret| secret.to_string()).map_err(|_| {
+        ApiError::new(403, "forbidden", format!("the control plane is disabled: set the {ADMIN_TOKEN_BINDING} secret"))
+    })?;
     let presented = bearer(request)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::new(
-            403,
-            "forbidden",
-            "this credential does not open the control plane",
-        ));
+        return Err(ApiError::new(403, "forbidden", "this credential does not open the control plane"));
     }
     Ok(())
 }
@@ -88,13 +71,7 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 
 /// The bearer token of the `Authorization` header.
 pub fn bearer(request: &Request) -> ApiResult<String> {
-    let missing = || {
-        ApiError::new(
-            401,
-            "missing_credentials",
-            "send the API key as Authorization: Bearer <key>",
-        )
-    };
+    let missing = || ApiError::new(401, "missing_credentials", "send the API key as Authorization: Bearer <key>");
     let value = header(request, "Authorization").ok_or_else(missing)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -109,11 +86,7 @@ impl Caller {
         if self.kind == KeyKind::Secret {
             Ok(())
         } else {
-            Err(ApiError::new(
-                403,
-                "secret_key_required",
-                "this route needs the environment's secret key (sk_…)",
-            ))
+            Err(ApiError::new(403, "secret_key_required", "this route needs the environment's secret key (sk_…)"))
         }
     }
 
@@ -125,11 +98,7 @@ impl Caller {
             return Ok(());
         }
         if let Some(hash) = header(request, "X-Subscriber-Hash") {
-            return Ok(verify_subscriber_hash(
-                self.scope.signing_secret(),
-                subscriber,
-                hash.trim(),
-            )?);
+            return Ok(verify_subscriber_hash(self.scope.signing_secret(), subscriber, hash.trim())?);
         }
         if header(request, "X-Subscriber-Token").is_some() {
             return Err(ApiError::new(
@@ -142,10 +111,7 @@ impl Caller {
             return Err(ApiError::new(
                 401,
                 "subscriber_credential_required",
-                format!(
-                    "the {} environment requires X-Subscriber-Hash on feed requests",
-                    self.scope.name()
-                ),
+                format!("the {} environment requires X-Subscriber-Hash on feed requests", self.scope.name()),
             ));
         }
         Ok(())

@@ -27,13 +27,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with the given status, code and message.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// Names the request field at fault.
@@ -56,11 +50,13 @@ impl ApiError {
     /// that could leak internals.
     pub fn internal(context: &str, error: impl core::fmt::Display) -> Self {
         worker::console_error!("internal error: {context}: {error}");
-        Self::new(
-            500,
-            "internal_error",
-            "something went wrong on our side; it has been logged",
-        )
+        Self::new(500, "internal_error", "something went wrong on our side; it has been logged")
+    }
+
+    /// Asks the client to retry after `seconds`.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// Storage is briefly unavailable; the client should retry.
@@ -73,13 +69,8 @@ impl ApiError {
 
     /// Renders the error as a JSON response.
     pub fn into_response(self) -> worker::Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-                field: self.field,
-            },
-        };
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
         let text = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
         let mut response = crate::http::json_text(text, self.status);
         if let Some(seconds) = self.retry_after {
@@ -112,16 +103,8 @@ impl From<FeedError> for ApiError {
 
 impl From<TriggerError> for ApiError {
     fn from(error: TriggerError) -> Self {
-        let status = if matches!(error, TriggerError::Render(_)) {
-            422
-        } else {
-            400
-        };
-        let code = if status == 422 {
-            "template_render_failed"
-        } else {
-            "validation_failed"
-        };
+        let status = if matches!(error, TriggerError::Render(_)) { 422 } else { 400 };
+        let code = if status == 422 { "template_render_failed" } else { "validation_failed" };
         Self::new(status, code, error.to_string()).with_field(error.field())
     }
 }

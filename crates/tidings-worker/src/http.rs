@@ -22,25 +22,24 @@ pub fn json_text(text: String, status: u16) -> Response {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/json; charset=utf-8");
     let _ = headers.set("Cache-Control", "no-store");
-    ResponseBuilder::new()
-        .with_status(status)
-        .with_headers(headers)
-        .fixed(text.into_bytes())
+    ResponseBuilder::new().with_status(status).with_headers(headers).fixed(text.into_bytes())
 }
 
 /// The request's decoded query parameters, parsed without a URL parser.
 pub fn query_pairs(request: &Request) -> ApiResult<Vec<(String, String)>> {
     let url = request.inner().url();
     let without_fragment = url.split('#').next().unwrap_or_default();
-    let raw = without_fragment
-        .split_once('?')
-        .map(|(_, query)| query)
-        .unwrap_or_default();
+    let raw = without_fragment.split_once('?').map(|(_, query)| query).unwrap_or_default();
     Ok(query::parse_pairs(raw)?)
 }
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] into a wire type.
 pub async fn read_json<T: DeserializeOwned>(request: &mut Request) -> ApiResult<T> {
+    parse_json(&read_body(request).await?)
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`].
+pub async fn read_body(request: &mut Request) -> ApiResult<Vec<u8>> {
     let declared = header(request, "Content-Length").and_then(|length| length.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(too_large());
@@ -52,7 +51,12 @@ pub async fn read_json<T: DeserializeOwned>(request: &mut Request) -> ApiResult<
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    let text = core::str::from_utf8(&bytes)
+    Ok(bytes)
+}
+
+/// Parses a JSON body into a wire type, with typed errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let text = core::str::from_utf8(bytes)
         .map_err(|_| ApiError::new(400, "malformed_json", "the body is not valid UTF-8").with_field("body"))?;
     serde_json::from_str(text).map_err(|error| match error.classify() {
         Category::Data => ApiError::validation("body", format!("the body does not match the expected shape: {error}")),
@@ -68,10 +72,6 @@ pub fn header(request: &Request, name: &str) -> Option<String> {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(
-        413,
-        "payload_too_large",
-        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-    )
-    .with_field("body")
+    ApiError::new(413, "payload_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+        .with_field("body")
 }

@@ -23,5 +23,5 @@ pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
 };
-pub use trigger::{Recipients, TriggerRequest, TriggerResponse, TriggeredMessage};
+pub use trigger::{Recipient, Recipients, TriggerRequest, TriggerResponse, TriggeredMessage};
 pub use workflows::{ActionInput, StepInput, WorkflowInput, WorkflowList, WorkflowResponse};

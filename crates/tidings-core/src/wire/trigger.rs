@@ -20,13 +20,24 @@ pub struct TriggerRequest {
 }
 
 /// The `to` of a trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Recipients {
     /// A single subscriber id.
     One(String),
-    /// Several subscriber ids.
-    Many(Vec<String>),
+    /// Several recipients.
+    Many(Vec<Recipient>),
+}
+
+/// One recipient: a subscriber id, or a subscriber object (with
+/// `subscriber_id`) whose profile is created or replaced first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Recipient {
+    /// An id; an unknown id becomes an empty subscriber.
+    Id(String),
+    /// A profile to upsert.
+    Subscriber(super::SubscriberInput),
 }
 
 /// The answer to a trigger, sent once every message is stored.
@@ -38,6 +49,8 @@ pub struct TriggerResponse {
     pub status: String,
     /// One message per recipient.
     pub messages: Vec<TriggeredMessage>,
+    /// Recipients given as bare ids that did not exist and were created empty.
+    pub created_subscribers: Vec<String>,
 }
 
 /// A message created by a trigger.

@@ -26,13 +26,7 @@ pub async fn bootstrap(request: &Request, env: &Env) -> ApiResult {
             ApiKey::generate(KeyKind::Secret, &name, random()?),
         ];
         let signing_secret = subscriber::signing_secret(random()?);
-        environments.push(NewEnvironment {
-            name,
-            environment_type,
-            position: position as u32,
-            keys,
-            signing_secret,
-        });
+        environments.push(NewEnvironment { name, environment_type, position: position as u32, keys, signing_secret });
     }
     store::bootstrap(env, now, &environments).await?;
     let issued = environments

@@ -16,12 +16,7 @@ use crate::store;
 /// Every environment with its settings, in promotion order.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
     authenticate_admin(request, env)?;
-    json(
-        &EnvironmentList {
-            environments: store::list_environments(env).await?,
-        },
-        200,
-    )
+    json(&EnvironmentList { environments: store::list_environments(env).await? }, 200)
 }
 
 /// One environment with its settings.
@@ -60,27 +55,14 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
     }
     let secret = subscriber::signing_secret(random()?);
     let environment = store::create_environment(env, &body, &secret, now_ms()).await?;
-    let status = if environment.environment.status == "creating" {
-        202
-    } else {
-        201
-    };
-    json(
-        &CreatedEnvironment {
-            environment,
-            subscriber_signing_secret: secret,
-        },
-        status,
-    )
+    let status = if environment.environment.status == "creating" { 202 } else { 201 };
+    json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
 }
 
 /// Deletes a custom environment: keys revoked first, then its data.
 pub async fn delete(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
     authenticate_admin(request, env)?;
-    json(
-        &store::delete_environment(env, &parse_name(raw_name)?, now_ms()).await?,
-        200,
-    )
+    json(&store::delete_environment(env, &parse_name(raw_name)?, now_ms()).await?, 200)
 }
 
 /// An environment name from a path segment.

@@ -19,12 +19,5 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     caller.authorize_subscriber(request, &subscriber)?;
     let (messages, counts) = caller.scope.feed(&subscriber, &query).await?;
     let (items, page_info) = feed::page(&query, messages);
-    json(
-        &FeedResponse {
-            items,
-            page_info,
-            counts,
-        },
-        200,
-    )
+    json(&FeedResponse { items, page_info, counts }, 200)
 }

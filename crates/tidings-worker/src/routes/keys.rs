@@ -29,13 +29,7 @@ pub async fn create(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
         .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
     let key = ApiKey::generate(kind, &name, random()?);
     let info = store::issue_key(env, &name, &key, now_ms()).await?;
-    json(
-        &IssuedKey {
-            info,
-            key: key.expose().to_owned(),
-        },
-        201,
-    )
+    json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
 
 /// Issues a replacement key and lets the old one work for the grace period
@@ -65,16 +59,7 @@ pub async fn regenerate(request: &mut Request, env: &Env, raw_name: &str, key_id
             .find(|listed| listed.id == key_id)
             .ok_or_else(|| ApiError::internal("regenerate", "old key vanished"))?,
     };
-    json(
-        &RegeneratedKey {
-            new_key: IssuedKey {
-                info,
-                key: key.expose().to_owned(),
-            },
-            old_key,
-        },
-        201,
-    )
+    json(&RegeneratedKey { new_key: IssuedKey { info, key: key.expose().to_owned() }, old_key }, 201)
 }
 
 /// Revokes a key at once.

@@ -52,11 +52,9 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
         (Method::Put, ["v1", "subscribers", id]) => subscribers::upsert(&mut request, env, id).await,
         (Method::Get, ["v1", "subscribers", id]) => subscribers::get(&request, env, id).await,
         (Method::Delete, ["v1", "subscribers", id]) => subscribers::delete(&request, env, id).await,
-        (_, segments) if is_known_path(segments) => Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            "this route does not accept that method",
-        )),
+        (_, segments) if is_known_path(segments) => {
+            Err(ApiError::new(405, "method_not_allowed", "this route does not accept that method"))
+        }
         _ => Err(ApiError::not_found(format!("no route for {path}"))),
     }
 }

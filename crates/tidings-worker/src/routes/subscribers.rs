@@ -27,15 +27,9 @@ pub async fn upsert(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult
     let id = parse_id(raw_id)?;
     let input: SubscriberInput = read_json(request).await?;
     let (id, profile) = profile::validate(input, Some(&id))?;
-    let outcome = caller
-        .scope
-        .upsert_subscribers(&[(id.clone(), profile)], now_ms())
-        .await?;
-    let stored = caller
-        .scope
-        .subscriber(&id)
-        .await?
-        .ok_or_else(|| ApiError::internal("upsert", "subscriber vanished"))?;
+    let outcome = caller.scope.upsert_subscribers(&[(id.clone(), profile)], now_ms()).await?;
+    let stored =
+        caller.scope.subscriber(&id).await?.ok_or_else(|| ApiError::internal("upsert", "subscriber vanished"))?;
     json(&stored, if outcome.created.is_empty() { 200 } else { 201 })
 }
 
@@ -59,13 +53,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
     if !caller.scope.delete_subscriber(&id).await? {
         return Err(not_found(&id));
     }
-    json(
-        &Deleted {
-            subscriber_id: id.to_string(),
-            deleted: true,
-        },
-        200,
-    )
+    json(&Deleted { subscriber_id: id.to_string(), deleted: true }, 200)
 }
 
 /// Creates or replaces up to 500 profiles in one write.
@@ -87,9 +75,5 @@ fn parse_id(raw: &str) -> ApiResult<SubscriberId> {
 }
 
 fn not_found(id: &SubscriberId) -> ApiError {
-    ApiError::new(
-        404,
-        "subscriber_not_found",
-        format!("there is no subscriber {id} in this environment"),
-    )
+    ApiError::new(404, "subscriber_not_found", format!("there is no subscriber {id} in this environment"))
 }

@@ -1,56 +1,92 @@
 //! `POST /v1/events/trigger`.
 
-use tidings_core::trigger;
+use std::collections::BTreeSet;
+
+use tidings_core::idempotency::{self, IdempotencyError, Outcome};
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::wire::{TriggerRequest, TriggerResponse, TriggeredMessage};
-use worker::{Env, Request};
+use worker::{Env, Request, Response};
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, Caller};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, read_json};
+use crate::http::{header, json_text, parse_json, read_body};
 use crate::platform::{now_ms, random};
+use crate::store::{Claim, Delivery};
 
-/// Renders the workflow for every recipient and stores the messages; answers
-/// 201 only after D1 has committed them.
+/// The status of a processed trigger: accepted, every message durably stored.
+const ACCEPTED: u16 = 202;
+
+/// Renders the workflow for every recipient and stores everything in one
+/// transaction; answers 202 only after D1 has committed. With an
+/// `Idempotency-Key`, a retry gets the first answer again.
 pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
     let caller = authenticate(request, env).await?;
     caller.require_secret()?;
-    let body: TriggerRequest = read_json(request).await?;
-    let valid = trigger::validate(body)?;
+    let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
+    if let Some(key) = &idempotency_key {
+        idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
+    }
+    let body = read_body(request).await?;
+    let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
+    let now = now_ms();
+    let Some(key) = idempotency_key else {
+        return run(&caller, &valid, None, now).await;
+    };
+    let hash = idempotency::request_hash(&body);
+    match caller.scope.claim_idempotency_key(&key, &hash, now).await? {
+        Claim::Claimed => {
+            let outcome = run(&caller, &valid, Some(&key), now).await;
+            if outcome.is_err() {
+                caller.scope.release_idempotency_key(&key).await;
+            }
+            outcome
+        }
+        Claim::Taken(stored) => match idempotency::decide(&stored, &hash).map_err(idempotency_error)? {
+            Outcome::Replay(status, body) => {
+                let mut response = json_text(body, status);
+                let _ = response.headers_mut().set("Idempotency-Replay", "true");
+                Ok(response)
+            }
+        },
+    }
+}
+
+async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Response> {
     let workflow = caller.scope.workflow(&valid.workflow).await?.ok_or_else(|| {
         ApiError::new(
             404,
             "workflow_not_found",
-            format!(
-                "the {} environment has no workflow {:?}",
-                caller.scope.name(),
-                valid.workflow
-            ),
+            format!("the {} environment has no workflow {:?}", caller.scope.name(), valid.workflow),
         )
         .with_field("workflow")
     })?;
-    let now = now_ms();
     let transaction_id = trigger::transaction_id(now, random()?);
+    let mut profiles = caller.scope.template_profiles(&valid.recipients).await?;
+    let given: BTreeSet<&SubscriberId> = valid.profiles.iter().map(|(id, _)| id).collect();
+    let bare_new: Vec<SubscriberId> = valid
+        .recipients
+        .iter()
+        .filter(|id| !given.contains(id) && !profiles.contains_key(id.as_str()))
+        .cloned()
+        .collect();
+    for (id, profile) in &valid.profiles {
+        profiles.insert(id.to_string(), profile.to_json(id));
+    }
     let mut randomness = Vec::with_capacity(valid.recipients.len());
     for _ in &valid.recipients {
         randomness.push(random()?);
     }
-    let profiles = caller.scope.template_profiles(&valid.recipients).await?;
     let mut supply = randomness.into_iter();
     let messages = trigger::compose(
-        &valid,
+        valid,
         &workflow,
         &transaction_id,
         now,
-        |id| {
-            profiles
-                .get(id.as_str())
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({}))
-        },
+        |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
         || supply.next().unwrap_or_default(),
     )?;
-    caller.scope.insert_messages(&messages, now).await?;
-    let response = TriggerResponse {
+    let answer = TriggerResponse {
         transaction_id,
         status: "processed".to_owned(),
         messages: messages
@@ -60,6 +96,25 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
                 subscriber_id: message.subscriber.to_string(),
             })
             .collect(),
+        created_subscribers: bare_new.iter().map(ToString::to_string).collect(),
     };
-    json(&response, 201)
+    let text = serde_json::to_string(&answer).map_err(|error| ApiError::internal("serialize trigger answer", error))?;
+    let delivery = Delivery {
+        profiles: &valid.profiles,
+        bare_recipients: &valid.recipients,
+        messages: &messages,
+        payload: &valid.payload,
+        idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
+    };
+    caller.scope.deliver(delivery, now).await?;
+    Ok(json_text(text, ACCEPTED))
+}
+
+fn idempotency_error(error: IdempotencyError) -> ApiError {
+    match error {
+        IdempotencyError::MalformedKey => ApiError::validation("Idempotency-Key", error.to_string()),
+        IdempotencyError::Reused => ApiError::new(422, "idempotency_key_reused", error.to_string()),
+        IdempotencyError::InProgress => ApiError::new(409, "request_in_progress", error.to_string()).retry_after(1),
+        _ => ApiError::internal("idempotency", error),
+    }
 }

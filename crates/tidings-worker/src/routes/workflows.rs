@@ -17,12 +17,7 @@ use crate::platform::now_ms;
 /// Every workflow's current version.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
     let caller = secret_caller(request, env).await?;
-    json(
-        &WorkflowList {
-            items: caller.scope.workflows().await?,
-        },
-        200,
-    )
+    json(&WorkflowList { items: caller.scope.workflows().await? }, 200)
 }
 
 /// Creates a workflow; 409 `workflow_exists` when the key is taken.
@@ -34,10 +29,7 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
         return Err(ApiError::new(
             409,
             "workflow_exists",
-            format!(
-                "a workflow with key {} exists; PUT it to save a new version",
-                workflow.key
-            ),
+            format!("a workflow with key {} exists; PUT it to save a new version", workflow.key),
         )
         .with_field("key"));
     }
@@ -48,14 +40,7 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 pub async fn get(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
     let caller = secret_caller(request, env).await?;
     let key = parse_key(raw_key)?;
-    json(
-        &caller
-            .scope
-            .workflow_version(&key)
-            .await?
-            .ok_or_else(|| not_found(&key))?,
-        200,
-    )
+    json(&caller.scope.workflow_version(&key).await?.ok_or_else(|| not_found(&key))?, 200)
 }
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
@@ -65,10 +50,7 @@ pub async fn put(request: &mut Request, env: &Env, raw_key: &str) -> ApiResult {
     let input: WorkflowInput = read_json(request).await?;
     let workflow = Workflow::from_input(input, Some(&key))?;
     let existed = caller.scope.workflow_version(&key).await?.is_some();
-    json(
-        &caller.scope.save_workflow(&workflow, now_ms()).await?,
-        if existed { 200 } else { 201 },
-    )
+    json(&caller.scope.save_workflow(&workflow, now_ms()).await?, if existed { 200 } else { 201 })
 }
 
 /// Every version, newest first.
@@ -126,9 +108,5 @@ fn parse_key(raw: &str) -> ApiResult<String> {
 }
 
 fn not_found(key: &str) -> ApiError {
-    ApiError::new(
-        404,
-        "workflow_not_found",
-        format!("there is no workflow {key:?} in this environment"),
-    )
+    ApiError::new(404, "workflow_not_found", format!("there is no workflow {key:?} in this environment"))
 }

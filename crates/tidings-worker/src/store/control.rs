@@ -56,9 +56,7 @@ pub async fn bootstrap(env: &Env, now_ms: u64, environments: &[NewEnvironment]) 
                 number(u64::from(environment.position)),
                 text(&db_binding),
                 text(&kv_binding),
-                number(u64::from(
-                    environment.environment_type.requires_subscriber_credential_by_default(),
-                )),
+                number(u64::from(environment.environment_type.requires_subscriber_credential_by_default())),
                 text(&environment.signing_secret),
                 number(now_ms),
             ],
@@ -91,9 +89,5 @@ pub async fn bootstrap(env: &Env, now_ms: u64, environments: &[NewEnvironment]) 
 }
 
 fn already_bootstrapped() -> ApiError {
-    ApiError::new(
-        409,
-        "already_bootstrapped",
-        "environments already exist; bootstrap runs only once",
-    )
+    ApiError::new(409, "already_bootstrapped", "environments already exist; bootstrap runs only once")
 }

@@ -42,10 +42,7 @@ pub async fn get(kv: &KvStore, hash: &str) -> Option<CachedKey> {
 /// Caches a validation; a failure only costs the next request a D1 read.
 pub async fn put(kv: &KvStore, hash: &str, entry: &CachedKey, now_ms: u64) {
     // A key that expires within the TTL is not cached, so expiry stays exact.
-    if entry
-        .expires_at
-        .is_some_and(|end| (end as u64) < now_ms + TTL_SECONDS * 1000)
-    {
+    if entry.expires_at.is_some_and(|end| (end as u64) < now_ms + TTL_SECONDS * 1000) {
         return;
     }
     if let Ok(builder) = kv.put(&cache_key(hash), entry) {

@@ -43,41 +43,6 @@ const COUNTS: &str = "SELECT COUNT(*) AS total, COALESCE(SUM(read_at IS NULL), 0
     COALESCE(SUM(seen_at IS NULL), 0) AS unseen FROM messages WHERE subscriber_id = ?1 AND archived_at IS NULL";
 
 impl EnvironmentScope {
-    /// Stores the messages of one trigger, creating unknown subscribers, in
-    /// one transaction. Returns once D1 has committed.
-    pub async fn insert_messages(&self, messages: &[Message], now_ms: u64) -> Result<(), ApiError> {
-        let mut writes = Vec::with_capacity(messages.len() * 2);
-        for message in messages {
-            writes.push(statement(
-                &self.db,
-                "INSERT INTO subscribers (id, created_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                &[text(message.subscriber.as_str()), number(now_ms)],
-            )?);
-            writes.push(statement(
-                &self.db,
-                "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, payload, created_at, \
-                 avatar, actions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                &[
-                    text(message.id.as_str()),
-                    text(message.subscriber.as_str()),
-                    text(&message.workflow),
-                    text(&message.transaction_id),
-                    text(&message.subject),
-                    text(&message.body),
-                    text(&message.payload.to_string()),
-                    number(message.created_at),
-                    message.avatar.as_deref().map_or(JsValue::NULL, text),
-                    text(&serde_json::to_string(&message.actions).unwrap_or_else(|_| "[]".to_owned())),
-                ],
-            )?);
-        }
-        self.db
-            .batch(writes)
-            .await
-            .map_err(|error| storage_error("insert messages", error))?;
-        Ok(())
-    }
-
     /// Up to `query.limit + 1` messages of a feed, newest first, and the
     /// feed's counts, read in one transaction so they agree.
     pub async fn feed(
@@ -86,23 +51,13 @@ impl EnvironmentScope {
         query: &FeedQuery,
     ) -> Result<(Vec<Message>, FeedCounts), ApiError> {
         let after = query.after.as_ref().map_or(JsValue::NULL, |id| text(id.as_str()));
-        let page = statement(
-            &self.db,
-            PAGE,
-            &[text(subscriber.as_str()), after, number(u64::from(query.limit) + 1)],
-        )?;
+        let page = statement(&self.db, PAGE, &[text(subscriber.as_str()), after, number(u64::from(query.limit) + 1)])?;
         let counts = statement(&self.db, COUNTS, &[text(subscriber.as_str())])?;
-        let results = self
-            .db
-            .batch(vec![page, counts])
-            .await
-            .map_err(|error| storage_error("read feed", error))?;
+        let results = self.db.batch(vec![page, counts]).await.map_err(|error| storage_error("read feed", error))?;
         let [page, counts] = <[_; 2]>::try_from(results)
             .map_err(|_| ApiError::internal("read feed", "batch returned the wrong number of results"))?;
         let rows: Vec<MessageRow> = page.results().map_err(|error| storage_error("decode feed", error))?;
-        let counts: Vec<CountsRow> = counts
-            .results()
-            .map_err(|error| storage_error("decode counts", error))?;
+        let counts: Vec<CountsRow> = counts.results().map_err(|error| storage_error("decode counts", error))?;
         let counts = counts.first().map_or_else(FeedCounts::default, |row| FeedCounts {
             total: row.total as u64,
             unread: row.unread as u64,

@@ -13,6 +13,7 @@ mod messages;
 mod registry;
 mod scope;
 mod subscribers;
+mod triggers;
 mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};
@@ -21,6 +22,7 @@ pub use registry::{
     update_environment, usable_key_kind, KeyEnd,
 };
 pub use scope::EnvironmentScope;
+pub use triggers::{Claim, Delivery};
 
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
@@ -32,20 +34,14 @@ use crate::error::ApiError;
 const CONTROL_DB: &str = "DB_CONTROL";
 
 fn control_db(env: &Env) -> Result<D1Database, ApiError> {
-    env.d1(CONTROL_DB)
-        .map_err(|error| ApiError::internal("control database binding", error))
+    env.d1(CONTROL_DB).map_err(|error| ApiError::internal("control database binding", error))
 }
 
 /// Maps a D1 failure to 503 when D1 documents it as transient, else 500.
 fn storage_error(context: &str, error: worker::Error) -> ApiError {
     let text = error.to_string();
-    let transient = [
-        "Network connection lost",
-        "reset",
-        "overloaded",
-        "timed out",
-        "Cannot resolve D1 DB due to transient issue",
-    ];
+    let transient =
+        ["Network connection lost", "reset", "overloaded", "timed out", "Cannot resolve D1 DB due to transient issue"];
     if transient.iter().any(|needle| text.contains(needle)) {
         ApiError::unavailable(context, text)
     } else {
@@ -55,9 +51,7 @@ fn storage_error(context: &str, error: worker::Error) -> ApiError {
 
 /// Prepares `sql` with positional arguments.
 fn statement(db: &D1Database, sql: &str, arguments: &[JsValue]) -> Result<D1PreparedStatement, ApiError> {
-    db.prepare(sql)
-        .bind(arguments)
-        .map_err(|error| storage_error("bind", error))
+    db.prepare(sql).bind(arguments).map_err(|error| storage_error("bind", error))
 }
 
 /// A text argument.

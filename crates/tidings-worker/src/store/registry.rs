@@ -133,10 +133,7 @@ pub async fn create_environment(
             ],
         )?,
     ];
-    control
-        .batch(writes)
-        .await
-        .map_err(|error| storage_error("create environment", error))?;
+    control.batch(writes).await.map_err(|error| storage_error("create environment", error))?;
     environment(env, &name).await
 }
 
@@ -163,14 +160,10 @@ pub async fn delete_environment(
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name, &row.kv_binding).await?;
     if let Ok(db) = env.d1(&row.db_binding) {
-        let wipe = [
-            "DELETE FROM messages",
-            "DELETE FROM subscribers",
-            "DELETE FROM workflows",
-        ]
-        .into_iter()
-        .map(|sql| statement(&db, sql, &[]))
-        .collect::<Result<Vec<_>, _>>()?;
+        let wipe = ["DELETE FROM messages", "DELETE FROM subscribers", "DELETE FROM workflows"]
+            .into_iter()
+            .map(|sql| statement(&db, sql, &[]))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Err(error) = db.batch(wipe).await {
             // A database that was never migrated has nothing to remove.
             if !error.to_string().contains("no such table") {
@@ -197,15 +190,8 @@ pub async fn delete_environment(
             &[],
         )?,
     ];
-    control
-        .batch(finish)
-        .await
-        .map_err(|error| storage_error("finish deletion", error))?;
-    Ok(DeletedEnvironment {
-        name: name.to_string(),
-        status: Status::Deleted.as_str().to_owned(),
-        revoked_keys,
-    })
+    control.batch(finish).await.map_err(|error| storage_error("finish deletion", error))?;
+    Ok(DeletedEnvironment { name: name.to_string(), status: Status::Deleted.as_str().to_owned(), revoked_keys })
 }
 
 /// Applies a settings change and drops cached keys so it takes effect.
@@ -216,25 +202,14 @@ pub async fn update_environment(
 ) -> Result<EnvironmentDetails, ApiError> {
     let row = environment_row(env, name).await?;
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
-    let origins = patch
-        .allowed_origins
-        .as_ref()
-        .map(|origins| serde_json::Value::from(origins.clone()).to_string());
-    let credential = patch
-        .requires_subscriber_credential
-        .map_or(JsValue::NULL, |flag| number(u64::from(flag)));
+    let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
+    let credential = patch.requires_subscriber_credential.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
     statement(
         &control_db(env)?,
         "UPDATE environments SET label = COALESCE(?2, label), colour = COALESCE(?3, colour), \
          allowed_origins = COALESCE(?4, allowed_origins), \
          requires_subscriber_credential = COALESCE(?5, requires_subscriber_credential) WHERE name = ?1",
-        &[
-            text(name.as_str()),
-            optional(&patch.label),
-            optional(&patch.colour),
-            optional(&origins),
-            credential,
-        ],
+        &[text(name.as_str()), optional(&patch.label), optional(&patch.colour), optional(&origins), credential],
     )?
     .run()
     .await
@@ -246,11 +221,7 @@ pub async fn update_environment(
 /// The keys of an environment, newest first.
 pub async fn list_keys(env: &Env, name: &EnvironmentName, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
     environment_row(env, name).await?;
-    Ok(key_rows(env, name)
-        .await?
-        .iter()
-        .map(|row| key_info(row, now_ms))
-        .collect())
+    Ok(key_rows(env, name).await?.iter().map(|row| key_info(row, now_ms)).collect())
 }
 
 /// Stores a new key's hash. A secret key is refused when the environment
@@ -262,10 +233,7 @@ pub async fn issue_key(env: &Env, name: &EnvironmentName, key: &ApiKey, now_ms: 
         return Err(ApiError::new(
             409,
             "environment_not_ready",
-            format!(
-                "the {name} environment is {}; keys can be issued once it is ready",
-                environment_status.as_str()
-            ),
+            format!("the {name} environment is {}; keys can be issued once it is ready", environment_status.as_str()),
         ));
     }
     if key.kind() == KeyKind::Secret {
@@ -281,14 +249,7 @@ pub async fn issue_key(env: &Env, name: &EnvironmentName, key: &ApiKey, now_ms: 
     statement(
         &control_db(env)?,
         "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[
-            text(&id),
-            text(name.as_str()),
-            text(key.kind().as_str()),
-            text(&hash),
-            text(&key.masked()),
-            number(now_ms),
-        ],
+        &[text(&id), text(name.as_str()), text(key.kind().as_str()), text(&hash), text(&key.masked()), number(now_ms)],
     )?
     .run()
     .await
@@ -333,14 +294,8 @@ pub async fn end_key(
 ) -> Result<KeyInfo, ApiError> {
     let environment = environment_row(env, name).await?;
     let (sql, at) = match end {
-        KeyEnd::RevokeNow => (
-            "UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2",
-            now_ms,
-        ),
-        KeyEnd::ExpireAt(at) => (
-            "UPDATE api_keys SET expires_at = ?3 WHERE environment = ?1 AND id = ?2",
-            at,
-        ),
+        KeyEnd::RevokeNow => ("UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2", now_ms),
+        KeyEnd::ExpireAt(at) => ("UPDATE api_keys SET expires_at = ?3 WHERE environment = ?1 AND id = ?2", at),
     };
     statement(&control_db(env)?, sql, &[text(name.as_str()), text(key_id), number(at)])?
         .run()
@@ -356,13 +311,7 @@ async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<Environmen
         .first(None)
         .await
         .map_err(|error| storage_error("read environment", error))?
-        .ok_or_else(|| {
-            ApiError::new(
-                404,
-                "environment_not_found",
-                format!("there is no environment named {name}"),
-            )
-        })
+        .ok_or_else(|| ApiError::new(404, "environment_not_found", format!("there is no environment named {name}")))
 }
 
 /// The environments of the chain (deleted ones excluded).
@@ -386,11 +335,7 @@ async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
         .map(|row| {
             let environment_type = EnvironmentType::parse(&row.environment_type)
                 .map_err(|error| ApiError::internal("registry type", error))?;
-            Ok(ChainEntry {
-                name: row.name,
-                environment_type,
-                position: row.position as u32,
-            })
+            Ok(ChainEntry { name: row.name, environment_type, position: row.position as u32 })
         })
         .collect()
 }
@@ -403,31 +348,24 @@ async fn refresh_status(env: &Env, mut row: EnvironmentRow) -> Result<Environmen
         return Ok(row);
     }
     let (next, reason) = match (env.d1(&row.db_binding), env.kv(&row.kv_binding)) {
-        (Ok(db), Ok(_)) => match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?
-            .first::<f64>(Some("count"))
-            .await
-        {
-            // Every environment starts with the starter workflows, as the first ones did.
-            Ok(_) => {
-                super::workflows::seed_starters(&db, crate::platform::now_ms()).await?;
-                (Status::Ready, None)
+        (Ok(db), Ok(_)) => {
+            match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
+                // Every environment starts with the starter workflows, as the first ones did.
+                Ok(_) => {
+                    super::workflows::seed_starters(&db, crate::platform::now_ms()).await?;
+                    (Status::Ready, None)
+                }
+                Err(error) if error.to_string().contains("no such table") => (
+                    Status::Creating,
+                    Some(format!(
+                        "database {} has no schema yet: apply the migrations in migrations/environment",
+                        row.db_binding
+                    )),
+                ),
+                Err(error) => (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding))),
             }
-            Err(error) if error.to_string().contains("no such table") => (
-                Status::Creating,
-                Some(format!(
-                    "database {} has no schema yet: apply the migrations in migrations/environment",
-                    row.db_binding
-                )),
-            ),
-            Err(error) => (
-                Status::Failed,
-                Some(format!("database {} cannot be read: {error}", row.db_binding)),
-            ),
-        },
-        _ => (
-            Status::Creating,
-            Some(waiting_for_bindings(&row.db_binding, &row.kv_binding)),
-        ),
+        }
+        _ => (Status::Creating, Some(waiting_for_bindings(&row.db_binding, &row.kv_binding))),
     };
     if next != status || reason != row.status_reason {
         let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
@@ -442,11 +380,7 @@ async fn set_status(env: &Env, name: &EnvironmentName, status: Status, reason: O
     statement(
         &control_db(env)?,
         "UPDATE environments SET status = ?2, status_reason = ?3 WHERE name = ?1",
-        &[
-            text(name.as_str()),
-            text(status.as_str()),
-            reason.map_or(JsValue::NULL, text),
-        ],
+        &[text(name.as_str()), text(status.as_str()), reason.map_or(JsValue::NULL, text)],
     )?
     .run()
     .await
@@ -481,13 +415,7 @@ async fn key_row(env: &Env, name: &EnvironmentName, key_id: &str) -> Result<KeyR
     .first(None)
     .await
     .map_err(|error| storage_error("read key", error))?
-    .ok_or_else(|| {
-        ApiError::new(
-            404,
-            "key_not_found",
-            format!("the {name} environment has no key {key_id}"),
-        )
-    })
+    .ok_or_else(|| ApiError::new(404, "key_not_found", format!("the {name} environment has no key {key_id}")))
 }
 
 /// Deletes the cached validation of every key of an environment.
@@ -504,11 +432,7 @@ async fn forget_cached_keys(env: &Env, name: &EnvironmentName, kv_binding: &str)
 }
 
 fn status(row: &KeyRow, now_ms: u64) -> KeyStatus {
-    KeyStatus::at(
-        row.revoked_at.map(|at| at as u64),
-        row.expires_at.map(|at| at as u64),
-        now_ms,
-    )
+    KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms)
 }
 
 fn key_info(row: &KeyRow, now_ms: u64) -> KeyInfo {

@@ -47,11 +47,7 @@ impl EnvironmentScope {
                     .await
                     .map_err(|error| storage_error("key lookup", error))?
                     .ok_or_else(|| {
-                        ApiError::new(
-                            401,
-                            "unknown_key",
-                            "this API key does not exist; check that it was copied whole",
-                        )
+                        ApiError::new(401, "unknown_key", "this API key does not exist; check that it was copied whole")
                     })?;
                 if let Some(kv) = &cache {
                     key_cache::put(kv, &hash, &row, now_ms).await;
@@ -63,17 +59,9 @@ impl EnvironmentScope {
         if row.environment != key.environment().as_str() || KeyKind::parse(&row.kind) != Some(key.kind()) {
             return Err(ApiError::internal("key lookup", "registry entry disagrees with key"));
         }
-        let status = KeyStatus::at(
-            row.revoked_at.map(|at| at as u64),
-            row.expires_at.map(|at| at as u64),
-            now_ms,
-        );
+        let status = KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms);
         if !status.is_usable() {
-            return Err(ApiError::new(
-                401,
-                "key_revoked",
-                "this API key has been revoked; use a current key",
-            ));
+            return Err(ApiError::new(401, "key_revoked", "this API key has been revoked; use a current key"));
         }
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;

@@ -29,12 +29,12 @@ struct SubscriberRow {
 
 const COLUMNS: &str = "id, first_name, last_name, email, phone, avatar, locale, timezone, data, created_at, updated_at";
 
-/// One statement upserts every profile of a JSON array (`json_each`), so a
+/// One statement upserts every profile (`Profile::to_json` objects) of a JSON array (`json_each`), so a
 /// bulk upsert of 500 is a single D1 query.
 const UPSERT: &str =
     "INSERT INTO subscribers (id, first_name, last_name, email, phone, avatar, locale, timezone, data, \
     created_at, updated_at) \
-    SELECT value ->> '$.id', value ->> '$.first_name', value ->> '$.last_name', value ->> '$.email', \
+    SELECT value ->> '$.subscriber_id', value ->> '$.first_name', value ->> '$.last_name', value ->> '$.email', \
     value ->> '$.phone', value ->> '$.avatar', value ->> '$.locale', value ->> '$.timezone', value -> '$.data', ?2, ?2 \
     FROM json_each(?1) WHERE true \
     ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, \
@@ -59,19 +59,13 @@ impl EnvironmentScope {
         .await
         .and_then(|result| result.results())
         .map_err(|error| storage_error("read subscribers", error))?;
-        let rows: Vec<Value> = profiles.iter().map(|(id, profile)| profile_json(id, profile)).collect();
-        statement(
-            &self.db,
-            UPSERT,
-            &[text(&Value::Array(rows).to_string()), number(now_ms)],
-        )?
-        .run()
-        .await
-        .map_err(|error| storage_error("upsert subscribers", error))?;
-        let (updated, created) = ids
-            .iter()
-            .map(|id| id.to_string())
-            .partition(|id| existing.iter().any(|row| &row.id == id));
+        let rows: Vec<Value> = profiles.iter().map(|(id, profile)| profile.to_json(id)).collect();
+        statement(&self.db, UPSERT, &[text(&Value::Array(rows).to_string()), number(now_ms)])?
+            .run()
+            .await
+            .map_err(|error| storage_error("upsert subscribers", error))?;
+        let (updated, created) =
+            ids.iter().map(|id| id.to_string()).partition(|id| existing.iter().any(|row| &row.id == id));
         Ok(BulkSubscribersResponse { created, updated })
     }
 
@@ -94,6 +88,16 @@ impl EnvironmentScope {
             .collect()
     }
 
+    /// The statement that upserts `profiles`, for a caller's own batch.
+    pub(super) fn upsert_statement(
+        &self,
+        profiles: &[(SubscriberId, Profile)],
+        now_ms: u64,
+    ) -> Result<worker::D1PreparedStatement, ApiError> {
+        let rows: Vec<Value> = profiles.iter().map(|(id, profile)| profile.to_json(id)).collect();
+        statement(&self.db, UPSERT, &[text(&Value::Array(rows).to_string()), number(now_ms)])
+    }
+
     /// One subscriber's profile.
     pub async fn subscriber(&self, id: &SubscriberId) -> Result<Option<Subscriber>, ApiError> {
         let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE id = ?1");
@@ -107,10 +111,7 @@ impl EnvironmentScope {
     /// A page of subscribers ordered by id.
     pub async fn subscribers(&self, query: &ListQuery) -> Result<SubscriberList, ApiError> {
         let sql = format!("SELECT {COLUMNS} FROM subscribers WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2");
-        let after = query
-            .after
-            .as_ref()
-            .map_or(wasm_bindgen::JsValue::NULL, |id| text(id.as_str()));
+        let after = query.after.as_ref().map_or(wasm_bindgen::JsValue::NULL, |id| text(id.as_str()));
         let mut rows: Vec<SubscriberRow> = statement(&self.db, &sql, &[after, number(u64::from(query.limit) + 1)])?
             .all()
             .await
@@ -118,19 +119,9 @@ impl EnvironmentScope {
             .map_err(|error| storage_error("list subscribers", error))?;
         let has_more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
-        let items = rows
-            .into_iter()
-            .map(subscriber_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let after = if has_more {
-            items.last().map(|item| item.subscriber_id.clone())
-        } else {
-            None
-        };
-        Ok(SubscriberList {
-            items,
-            page_info: SubscriberPageInfo { after, has_more },
-        })
+        let items = rows.into_iter().map(subscriber_from_row).collect::<Result<Vec<_>, _>>()?;
+        let after = if has_more { items.last().map(|item| item.subscriber_id.clone()) } else { None };
+        Ok(SubscriberList { items, page_info: SubscriberPageInfo { after, has_more } })
     }
 
     /// Deletes a subscriber and their messages in one transaction; false when
@@ -139,19 +130,12 @@ impl EnvironmentScope {
         let results = self
             .db
             .batch(vec![
-                statement(
-                    &self.db,
-                    "DELETE FROM messages WHERE subscriber_id = ?1",
-                    &[text(id.as_str())],
-                )?,
+                statement(&self.db, "DELETE FROM messages WHERE subscriber_id = ?1", &[text(id.as_str())])?,
                 statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &[text(id.as_str())])?,
             ])
             .await
             .map_err(|error| storage_error("delete subscriber", error))?;
-        let deleted = results
-            .get(1)
-            .and_then(|result| result.meta().ok().flatten())
-            .and_then(|meta| meta.changes);
+        let deleted = results.get(1).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
         Ok(deleted.unwrap_or(0) > 0)
     }
 }
@@ -159,20 +143,6 @@ impl EnvironmentScope {
 #[derive(Deserialize)]
 struct IdRow {
     id: String,
-}
-
-fn profile_json(id: &SubscriberId, profile: &Profile) -> Value {
-    json!({
-        "id": id.as_str(),
-        "first_name": profile.first_name,
-        "last_name": profile.last_name,
-        "email": profile.email,
-        "phone": profile.phone,
-        "avatar": profile.avatar,
-        "locale": profile.locale,
-        "timezone": profile.timezone,
-        "data": profile.data,
-    })
 }
 
 fn subscriber_from_row(row: SubscriberRow) -> Result<Subscriber, ApiError> {

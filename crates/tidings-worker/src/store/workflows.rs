@@ -61,14 +61,11 @@ fn save_statements(db: &D1Database, workflow: &Workflow, now_ms: u64) -> Result<
 /// Stores the starter workflows in a new environment's database unless it has them.
 pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), ApiError> {
     for workflow in starter_workflows() {
-        let exists: Option<f64> = statement(
-            db,
-            "SELECT 1 AS found FROM workflows WHERE key = ?1",
-            &[text(&workflow.key)],
-        )?
-        .first(Some("found"))
-        .await
-        .map_err(|error| storage_error("seed workflows", error))?;
+        let exists: Option<f64> =
+            statement(db, "SELECT 1 AS found FROM workflows WHERE key = ?1", &[text(&workflow.key)])?
+                .first(Some("found"))
+                .await
+                .map_err(|error| storage_error("seed workflows", error))?;
         if exists.is_none() {
             db.batch(save_statements(db, &workflow, now_ms)?)
                 .await
@@ -81,10 +78,10 @@ pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), Ap
 impl EnvironmentScope {
     /// The current version of the workflow with `key`, if this environment has it.
     pub async fn workflow(&self, key: &str) -> Result<Option<Workflow>, ApiError> {
-        Ok(self.workflow_version(key).await?.map(|response| Workflow {
-            key: response.key,
-            definition: response.definition,
-        }))
+        Ok(self
+            .workflow_version(key)
+            .await?
+            .map(|response| Workflow { key: response.key, definition: response.definition }))
     }
 
     /// The current version with its metadata.
@@ -136,9 +133,7 @@ impl EnvironmentScope {
             .batch(save_statements(&self.db, workflow, now_ms)?)
             .await
             .map_err(|error| storage_error("save workflow", error))?;
-        self.workflow_version(&workflow.key)
-            .await?
-            .ok_or_else(|| ApiError::internal("save workflow", "vanished"))
+        self.workflow_version(&workflow.key).await?.ok_or_else(|| ApiError::internal("save workflow", "vanished"))
     }
 
     /// Deletes a workflow and its history; false when there was none.
@@ -146,19 +141,12 @@ impl EnvironmentScope {
         let results = self
             .db
             .batch(vec![
-                statement(
-                    &self.db,
-                    "DELETE FROM workflow_versions WHERE workflow_key = ?1",
-                    &[text(key)],
-                )?,
+                statement(&self.db, "DELETE FROM workflow_versions WHERE workflow_key = ?1", &[text(key)])?,
                 statement(&self.db, "DELETE FROM workflows WHERE key = ?1", &[text(key)])?,
             ])
             .await
             .map_err(|error| storage_error("delete workflow", error))?;
-        let deleted = results
-            .get(1)
-            .and_then(|result| result.meta().ok().flatten())
-            .and_then(|meta| meta.changes);
+        let deleted = results.get(1).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
         Ok(deleted.unwrap_or(0) > 0)
     }
 }

@@ -1,0 +1,92 @@
+//! Idempotency keys: a retried request with the same key and body gets the
+//! first answer again instead of acting twice.
+
+use sha2::{Digest, Sha256};
+
+/// How long a key is remembered: 24 hours.
+pub const RETENTION_MS: u64 = 24 * 3600 * 1000;
+/// After this long, a request that claimed a key and never finished is
+/// considered abandoned and the key may be claimed again.
+pub const ABANDONED_AFTER_MS: u64 = 60 * 1000;
+/// The longest key.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// Why an idempotency key cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdempotencyError {
+    /// Empty, too long, or not printable ASCII.
+    #[error("Idempotency-Key must be 1 to 255 printable ASCII characters")]
+    MalformedKey,
+    /// The key was used with a different body.
+    #[error("this Idempotency-Key was used with a different request body; use a new key for a new request")]
+    Reused,
+    /// The first request with this key is still running.
+    #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
+    InProgress,
+}
+
+/// Checks a key from the `Idempotency-Key` header.
+pub fn validate_key(key: &str) -> Result<(), IdempotencyError> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+        return Err(IdempotencyError::MalformedKey);
+    }
+    Ok(())
+}
+
+/// The fingerprint of a request body: byte-identical bodies match.
+pub fn request_hash(body: &[u8]) -> String {
+    crate::key::hex(&Sha256::digest(body))
+}
+
+/// What storage remembers of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// Fingerprint of the first body.
+    pub request_hash: String,
+    /// The first answer, once the request finished: status and body.
+    pub response: Option<(u16, String)>,
+}
+
+/// What to do with a request whose key storage already knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answer again with the first response.
+    Replay(u16, String),
+}
+
+/// Decides for a request with fingerprint `request_hash` whose key is `stored`
+/// and could not be claimed.
+pub fn decide(stored: &StoredKey, request_hash: &str) -> Result<Outcome, IdempotencyError> {
+    if stored.request_hash != request_hash {
+        return Err(IdempotencyError::Reused);
+    }
+    match &stored.response {
+        Some((status, body)) => Ok(Outcome::Replay(*status, body.clone())),
+        None => Err(IdempotencyError::InProgress),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(validate_key("order-42:v1"), Ok(()));
+        for key in ["", "has space", "é", &"k".repeat(256)] {
+            assert_eq!(validate_key(key), Err(IdempotencyError::MalformedKey), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let hash = request_hash(b"{}");
+        assert_ne!(hash, request_hash(b"{ }"));
+        let done = StoredKey { request_hash: hash.clone(), response: Some((202, "{}".to_owned())) };
+        assert_eq!(decide(&done, &hash), Ok(Outcome::Replay(202, "{}".to_owned())));
+        assert_eq!(decide(&done, "other"), Err(IdempotencyError::Reused));
+        let running = StoredKey { request_hash: hash.clone(), response: None };
+        assert_eq!(decide(&running, &hash), Err(IdempotencyError::InProgress));
+    }
+}

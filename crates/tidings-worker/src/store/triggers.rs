@@ -1,0 +1,177 @@
+//! Delivering a trigger: idempotency claims and the one transaction that
+//! stores a trigger's profiles, subscribers, messages and answer.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tidings_core::idempotency::{StoredKey, ABANDONED_AFTER_MS, RETENTION_MS};
+use tidings_core::message::Message;
+use tidings_core::profile::Profile;
+use tidings_core::subscriber::SubscriberId;
+use worker::D1PreparedStatement;
+
+use super::{number, statement, storage_error, text, EnvironmentScope};
+use crate::error::ApiError;
+
+/// D1 allows about 2 MB per bound value; messages are sent in JSON chunks well below it.
+const CHUNK_BYTES: usize = 512 * 1024;
+
+/// The outcome of claiming an idempotency key.
+pub enum Claim {
+    /// This request owns the key and must finish or release it.
+    Claimed,
+    /// Another request used the key first.
+    Taken(StoredKey),
+}
+
+/// What [`EnvironmentScope::deliver`] stores, all or nothing.
+pub struct Delivery<'a> {
+    /// Profiles given as recipient objects.
+    pub profiles: &'a [(SubscriberId, Profile)],
+    /// Recipients to create empty if they do not exist.
+    pub bare_recipients: &'a [SubscriberId],
+    /// The rendered messages.
+    pub messages: &'a [Message],
+    /// The trigger's payload (the same for every message).
+    pub payload: &'a Value,
+    /// The claimed idempotency key and the answer to remember with it.
+    pub idempotency: Option<(&'a str, u16, &'a str)>,
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    request_hash: String,
+    status: Option<f64>,
+    response: Option<String>,
+}
+
+impl EnvironmentScope {
+    /// Claims `key` for a request with fingerprint `hash`: atomically, so of
+    /// concurrent identical requests exactly one gets [`Claim::Claimed`]. An
+    /// expired key, or one abandoned by a request that never finished, is
+    /// claimed anew.
+    pub async fn claim_idempotency_key(&self, key: &str, hash: &str, now_ms: u64) -> Result<Claim, ApiError> {
+        let claimed = statement(
+            &self.db,
+            "INSERT INTO idempotency_keys (key, request_hash, state, created_at) VALUES (?1, ?2, 'in_flight', ?3) \
+             ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', status = NULL, \
+             response = NULL, created_at = excluded.created_at \
+             WHERE idempotency_keys.created_at < ?4 \
+             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.created_at < ?5)",
+            &[
+                text(key),
+                text(hash),
+                number(now_ms),
+                number(now_ms.saturating_sub(RETENTION_MS)),
+                number(now_ms.saturating_sub(ABANDONED_AFTER_MS)),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("claim idempotency key", error))?;
+        if claimed.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0 {
+            return Ok(Claim::Claimed);
+        }
+        let row: KeyRow = statement(
+            &self.db,
+            "SELECT request_hash, status, response FROM idempotency_keys WHERE key = ?1",
+            &[text(key)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read idempotency key", error))?
+        .ok_or_else(|| ApiError::unavailable("read idempotency key", "claimed key vanished"))?;
+        let response = row.status.zip(row.response).map(|(status, body)| (status as u16, body));
+        Ok(Claim::Taken(StoredKey { request_hash: row.request_hash, response }))
+    }
+
+    /// Gives up a claimed key after a failure, so a retry can run.
+    pub async fn release_idempotency_key(&self, key: &str) {
+        if let Ok(release) =
+            statement(&self.db, "DELETE FROM idempotency_keys WHERE key = ?1 AND state = 'in_flight'", &[text(key)])
+        {
+            let _ = release.run().await;
+        }
+    }
+
+    /// Stores everything a trigger produced in one D1 transaction: profiles,
+    /// new subscribers, messages, and the idempotency answer. Returns only
+    /// once D1 has committed.
+    pub async fn deliver(&self, delivery: Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
+        let mut writes: Vec<D1PreparedStatement> = Vec::new();
+        if !delivery.profiles.is_empty() {
+            writes.push(self.upsert_statement(delivery.profiles, now_ms)?);
+        }
+        if !delivery.bare_recipients.is_empty() {
+            let ids: Vec<&str> = delivery.bare_recipients.iter().map(SubscriberId::as_str).collect();
+            writes.push(statement(
+                &self.db,
+                "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (id) DO NOTHING",
+                &[text(&json!(ids).to_string()), number(now_ms)],
+            )?);
+        }
+        let payload = delivery.payload.to_string();
+        for chunk in chunks(delivery.messages) {
+            let Some(first) = chunk.first() else { continue };
+            writes.push(statement(
+                &self.db,
+                "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
+                 payload, created_at) \
+                 SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', value ->> '$.body', \
+                 value ->> '$.avatar', value -> '$.actions', ?4, ?5 FROM json_each(?1) WHERE true",
+                &[
+                    text(&Value::Array(chunk.iter().map(message_json).collect()).to_string()),
+                    text(&first.workflow),
+                    text(&first.transaction_id),
+                    text(&payload),
+                    number(first.created_at),
+                ],
+            )?);
+        }
+        if let Some((key, status, response)) = delivery.idempotency {
+            writes.push(statement(
+                &self.db,
+                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1",
+                &[text(key), number(u64::from(status)), text(response)],
+            )?);
+            // Forget keys past their retention, a few at a time.
+            writes.push(statement(
+                &self.db,
+                "DELETE FROM idempotency_keys WHERE key IN \
+                 (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)",
+                &[number(now_ms.saturating_sub(RETENTION_MS))],
+            )?);
+        }
+        self.db.batch(writes).await.map_err(|error| storage_error("deliver trigger", error))?;
+        Ok(())
+    }
+}
+
+fn message_json(message: &Message) -> Value {
+    json!({
+        "id": message.id.as_str(),
+        "subscriber_id": message.subscriber.as_str(),
+        "subject": message.subject,
+        "body": message.body,
+        "avatar": message.avatar,
+        "actions": message.actions,
+    })
+}
+
+/// Splits messages into runs whose JSON stays under [`CHUNK_BYTES`].
+fn chunks(messages: &[Message]) -> Vec<&[Message]> {
+    let mut runs = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (index, message) in messages.iter().enumerate() {
+        let estimate = message.subject.len() + message.body.len() + 200;
+        if index > start && size + estimate > CHUNK_BYTES {
+            runs.push(&messages[start..index]);
+            (start, size) = (index, 0);
+        }
+        size += estimate;
+    }
+    if start < messages.len() {
+        runs.push(&messages[start..]);
+    }
+    runs
+}

@@ -1,0 +1,92 @@
+// Triggers over HTTP: 1,000 recipients given as ids or subscriber objects,
+// 202 only once stored, and idempotency keys, also under concurrency.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+
+const key = keys.development.secret_key;
+const call = (path, options = {}) => api(path, { key, ...options });
+const workflow = `greeting-${randomBytes(4).toString("hex")}`;
+const trigger = (body, headers = {}) => call("/v1/events/trigger", { method: "POST", body, headers });
+
+before(async () => {
+  const saved = await call(`/v1/workflows/${workflow}`, {
+    method: "PUT",
+    body: { name: "Greeting", steps: [{ type: "in_app", subject: "Hello {{ subscriber.first_name | default('you', true) }}", body: "{{ payload.text }}" }] },
+  });
+  assert.equal(saved.status, 201, JSON.stringify(saved.body));
+});
+
+describe("triggers", () => {
+  it("delivers to 1,000 recipients given as ids and objects, creating the unknown ones", { timeout: 60_000 }, async () => {
+    const prefix = freshSubscriber("fanout");
+    const known = `${prefix}-known`;
+    await call(`/v1/subscribers/${known}`, { method: "PUT", body: { first_name: "Known" } });
+    const to = [known];
+    for (let index = 0; index < 999; index += 1) {
+      to.push(index % 2 ? `${prefix}-${index}` : { subscriber_id: `${prefix}-${index}`, first_name: `Obj${index}` });
+    }
+    const response = await trigger({ workflow, to, payload: { text: "Hi all" } });
+    assert.equal(response.status, 202, JSON.stringify(response.body).slice(0, 300));
+    assert.equal(response.body.status, "processed");
+    assert.equal(response.body.messages.length, 1000);
+    // Bare ids that did not exist: the 499 odd indexes (objects are upserted, "known" existed).
+    assert.equal(response.body.created_subscribers.length, 499);
+    assert.ok(!response.body.created_subscribers.includes(known));
+
+    const subject = async (id) => (await call(`/v1/subscribers/${id}/feed`)).body.items[0].subject;
+    assert.equal(await subject(known), "Hello Known");
+    assert.equal(await subject(`${prefix}-0`), "Hello Obj0");
+    assert.equal(await subject(`${prefix}-1`), "Hello you");
+    assert.equal((await call(`/v1/subscribers/${prefix}-998`)).body.first_name, "Obj998");
+    assert.equal((await call(`/v1/subscribers/${prefix}-997`)).status, 200);
+  });
+
+  it("names the failing recipient field", async () => {
+    const bad = await trigger({ workflow, to: ["ok", { subscriber_id: "x", phone: "123" }], payload: { text: "t" } });
+    assert.equal(expectError(assert, bad, 400, "validation_failed").field, "to.1.phone");
+  });
+
+  it("replays a retried request with the same Idempotency-Key, and refuses the key for another body", async () => {
+    const subscriber = freshSubscriber("idem");
+    const idempotencyKey = `order-${randomBytes(6).toString("hex")}`;
+    const body = { workflow, to: [subscriber], payload: { text: "once" } };
+    const first = await trigger(body, { "Idempotency-Key": idempotencyKey });
+    assert.equal(first.status, 202);
+    assert.equal(first.headers.get("idempotency-replay"), null);
+    const again = await trigger(body, { "Idempotency-Key": idempotencyKey });
+    assert.equal(again.status, 202);
+    assert.equal(again.headers.get("idempotency-replay"), "true");
+    assert.deepEqual(again.body, first.body);
+    assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.counts.total, 1);
+
+    const other = await trigger({ ...body, payload: { text: "twice" } }, { "Idempotency-Key": idempotencyKey });
+    expectError(assert, other, 422, "idempotency_key_reused");
+    const malformed = await trigger(body, { "Idempotency-Key": "has spaces in it" });
+    assert.equal(expectError(assert, malformed, 400, "validation_failed").field, "Idempotency-Key");
+    assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.counts.total, 1);
+  });
+
+  it("creates exactly one set of messages for concurrent identical triggers", async () => {
+    const subscribers = [freshSubscriber("race-a"), freshSubscriber("race-b")];
+    const idempotencyKey = `race-${randomBytes(6).toString("hex")}`;
+    const body = { workflow, to: subscribers, payload: { text: "race" } };
+    const responses = await Promise.all(Array.from({ length: 12 }, () => trigger(body, { "Idempotency-Key": idempotencyKey })));
+    const statuses = responses.map((response) => response.status);
+    assert.ok(statuses.every((status) => status === 202 || status === 409), statuses.join(","));
+    assert.ok(statuses.includes(202));
+    for (const response of responses.filter((response) => response.status === 409)) {
+      assert.equal(response.body.error.code, "request_in_progress");
+      assert.equal(response.headers.get("retry-after"), "1");
+    }
+    const transactions = new Set(responses.filter((response) => response.status === 202).map((response) => response.body.transaction_id));
+    assert.equal(transactions.size, 1);
+    for (const subscriber of subscribers) {
+      assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.counts.total, 1, subscriber);
+    }
+    // Once finished, every retry is a replay.
+    const late = await trigger(body, { "Idempotency-Key": idempotencyKey });
+    assert.deepEqual([late.status, late.headers.get("idempotency-replay")], [202, "true"]);
+  });
+});

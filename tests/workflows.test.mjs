@@ -89,6 +89,42 @@ describe("workflows", () => {
     expectError(assert, await call("/v1/workflows/Not%20A%20Key"), 400, "validation_failed");
   });
 
+  it("validates trigger payloads against the workflow's schema, naming the failing path", async () => {
+    const workflowKey = freshKey("schema");
+    const payload_schema = {
+      type: "object",
+      required: ["order"],
+      properties: { order: { type: "object", required: ["id"], properties: { id: { type: "integer", minimum: 1 } } } },
+    };
+    const saved = await call(`/v1/workflows/${workflowKey}`, {
+      method: "PUT",
+      body: { name: "Schema", payload_schema, steps: [inApp("Order {{ payload.order.id }}")] },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const subscriber = freshSubscriber("schema");
+    const send = (payload) => call("/v1/events/trigger", { method: "POST", body: { workflow: workflowKey, to: subscriber, payload } });
+    const cases = [
+      [{}, "payload.order"],
+      [{ order: { id: "7" } }, "payload.order.id"],
+      [{ order: { id: 0 } }, "payload.order.id"],
+    ];
+    for (const [payload, field] of cases) {
+      assert.equal(expectError(assert, await send(payload), 422, "payload_invalid").field, field, JSON.stringify(payload));
+    }
+    assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).status, 200);
+    assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.counts.total, 0);
+    assert.equal((await send({ order: { id: 7 } })).status, 202);
+    assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.items[0].subject, "Order 7");
+
+    const unsupported = await call(`/v1/workflows/${workflowKey}`, {
+      method: "PUT",
+      body: { name: "Schema", payload_schema: { type: "object", properties: { id: { pattern: "^a" } } }, steps: [inApp("s")] },
+    });
+    const error = expectError(assert, unsupported, 400, "validation_failed");
+    assert.equal(error.field, "payload_schema");
+    assert.match(error.message, /pattern/);
+  });
+
   it("keeps production read-only", async () => {
     const production = (path, options = {}) => api(path, { key: keys.production.secret_key, ...options });
     const body = { name: "Sneaky", steps: [inApp("s")] };

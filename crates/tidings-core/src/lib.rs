@@ -16,6 +16,7 @@
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
 //! - [`origin`]: which browser origins may use a publishable key;
+//! - [`schema`]: the JSON Schema subset of workflow payloads;
 //! - [`query`]: URL query and path decoding;
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`template`]: rendering of workflow text against a trigger's context;
@@ -42,6 +43,7 @@ pub mod message;
 pub mod origin;
 pub mod profile;
 pub mod query;
+pub mod schema;
 pub mod settings;
 pub mod subscriber;
 pub mod template;

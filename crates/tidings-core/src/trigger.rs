@@ -6,6 +6,7 @@ use crate::message::{Message, MessageId, ID_RANDOM_BYTES};
 use std::collections::BTreeSet;
 
 use crate::profile::{self, Profile, ProfileError};
+use crate::schema::{self, Violation};
 use crate::subscriber::{SubscriberError, SubscriberId};
 use crate::wire::{Recipient, Recipients, TriggerRequest};
 use crate::workflow::{self, Workflow, WorkflowError};
@@ -45,6 +46,9 @@ pub enum TriggerError {
     /// `payload` or `actor` is present but not a JSON object.
     #[error("{0} must be a JSON object")]
     NotAnObject(&'static str),
+    /// The payload breaks the workflow's payload schema.
+    #[error("the payload does not match the workflow's schema: {0}")]
+    Payload(Violation),
     /// The workflow has nothing to deliver.
     #[error("the workflow has no in_app step")]
     NoInAppStep,
@@ -64,6 +68,7 @@ impl TriggerError {
             Self::NotAnObject(field) => (*field).to_owned(),
             Self::Render(_) => "payload".to_owned(),
             Self::NoInAppStep => "workflow".to_owned(),
+            Self::Payload(violation) => violation.path.clone(),
         }
     }
 }
@@ -144,6 +149,9 @@ pub fn compose(
     profile: impl Fn(&SubscriberId) -> Value,
     mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
 ) -> Result<Vec<Message>, TriggerError> {
+    if let Some(schema) = &workflow.definition.payload_schema {
+        schema::validate(schema, &trigger.payload).map_err(TriggerError::Payload)?;
+    }
     // Only in-app steps exist so far, and a workflow has at most one.
     let renderer = workflow.in_app_renderer().map_err(TriggerError::Render)?.ok_or(TriggerError::NoInAppStep)?;
     trigger
@@ -273,6 +281,26 @@ mod tests {
         assert_eq!(trigger.recipients.iter().map(SubscriberId::as_str).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(trigger.profiles.len(), 1);
         assert_eq!(trigger.profiles[0].1.first_name.as_deref(), Some("Bo"));
+    }
+
+    #[test]
+    fn payloads_are_checked_against_the_schema() {
+        let workflow = Workflow::from_input(
+            serde_json::from_value(
+                json!({"key": "w", "name": "W", "payload_schema": {"type": "object", "required": ["id"]},
+                "steps": [{"type": "in_app", "subject": "{{ payload.id }}", "body": "b"}]}),
+            )
+            .unwrap(),
+            None,
+        )
+        .unwrap();
+        let trigger = validate(request(json!({"workflow": "w", "to": "a", "payload": {}}))).unwrap();
+        let error = compose(&trigger, &workflow, "tx", 0, |_| json!({}), || [0; 10]).unwrap_err();
+        assert_eq!(error.field(), "payload.id");
+        let bad_schema = serde_json::from_value(json!({"key": "w", "name": "W", "payload_schema": {"pattern": "x"},
+            "steps": [{"type": "in_app", "subject": "s", "body": "b"}]}))
+        .unwrap();
+        assert_eq!(Workflow::from_input(bad_schema, None).unwrap_err().field(), "payload_schema");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::schema;
 use crate::template::{self, RenderError, Renderer};
 use crate::wire::{ActionInput, StepInput, WorkflowInput};
 
@@ -115,8 +116,11 @@ impl Workflow {
         if let Some(category) = &input.category {
             bounded("category", category, 1, 50)?;
         }
-        if input.payload_schema.as_ref().is_some_and(|schema| !schema.is_object()) {
-            return Err(field("payload_schema", "must be a JSON Schema object"));
+        if let Some(schema) = &input.payload_schema {
+            if !schema.is_object() {
+                return Err(field("payload_schema", "must be a JSON Schema object"));
+            }
+            schema::check(schema).map_err(|error| field("payload_schema", &error.to_string()))?;
         }
         if input.steps.is_empty() || input.steps.len() > MAX_STEPS {
             return Err(field("steps", "a workflow has 1 to 20 steps"));

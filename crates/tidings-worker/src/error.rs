@@ -103,8 +103,11 @@ impl From<FeedError> for ApiError {
 
 impl From<TriggerError> for ApiError {
     fn from(error: TriggerError) -> Self {
-        let status = if matches!(error, TriggerError::Render(_)) { 422 } else { 400 };
-        let code = if status == 422 { "template_render_failed" } else { "validation_failed" };
+        let (status, code) = match error {
+            TriggerError::Render(_) => (422, "template_render_failed"),
+            TriggerError::Payload(_) => (422, "payload_invalid"),
+            _ => (400, "validation_failed"),
+        };
         Self::new(status, code, error.to_string()).with_field(error.field())
     }
 }

@@ -10,6 +10,7 @@
 //!   their storage hashes;
 //! - [`key_lifecycle`]: active, expiring and revoked keys; rotation rules;
 //! - [`lifecycle`]: environment statuses, reserved and protected names, the promotion chain;
+//! - [`logs`]: execution log statuses, queries and retention;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`profile`]: subscriber profiles and bulk upserts;
@@ -39,6 +40,7 @@ pub mod idempotency;
 pub mod key;
 pub mod key_lifecycle;
 pub mod lifecycle;
+pub mod logs;
 pub mod message;
 pub mod origin;
 pub mod profile;

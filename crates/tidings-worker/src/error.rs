@@ -53,6 +53,16 @@ impl ApiError {
         Self::new(500, "internal_error", "something went wrong on our side; it has been logged")
     }
 
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The human message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Asks the client to retry after `seconds`.
     pub fn retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);

@@ -17,6 +17,8 @@ pub struct EnvironmentDetails {
     pub allowed_origins: Vec<String>,
     /// Why the status is `failed`, when it is.
     pub status_reason: Option<String>,
+    /// How many days execution logs are kept.
+    pub log_retention_days: u32,
     /// RFC 3339 creation time.
     pub created_at: String,
 }
@@ -44,6 +46,9 @@ pub struct EnvironmentPatch {
     /// Whether feed requests need a subscriber credential.
     #[serde(default)]
     pub requires_subscriber_credential: Option<bool>,
+    /// How many days execution logs are kept (1–365).
+    #[serde(default)]
+    pub log_retention_days: Option<u32>,
 }
 
 /// A key as lists show it: never the key itself.

@@ -9,6 +9,7 @@ mod control;
 mod environment;
 mod error;
 mod feed;
+mod logs;
 mod subscribers;
 mod trigger;
 mod workflows;
@@ -20,6 +21,7 @@ pub use control::{
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};
+pub use logs::{LogEntry, LogList};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
 };

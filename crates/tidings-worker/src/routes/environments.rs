@@ -1,6 +1,7 @@
 //! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`.
 
 use tidings_core::environment::EnvironmentName;
+use tidings_core::logs;
 use tidings_core::query::decode_segment;
 use tidings_core::settings;
 use tidings_core::subscriber;
@@ -38,6 +39,9 @@ pub async fn update(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
     }
     if let Some(origins) = &patch.allowed_origins {
         settings::validate_origins(origins)?;
+    }
+    if let Some(days) = patch.log_retention_days {
+        logs::validate_retention(days).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
     }
     json(&store::update_environment(env, &name, &patch).await?, 200)
 }

@@ -5,6 +5,7 @@ mod environment;
 mod environments;
 mod feed;
 mod keys;
+mod logs;
 mod meta;
 mod subscribers;
 mod trigger;
@@ -41,6 +42,7 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
         (Method::Delete, ["v1", "environments", name, "keys", id]) => keys::revoke(&request, env, name, id).await,
         (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env).await,
         (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
+        (Method::Get, ["v1", "logs"]) => logs::list(&request, env).await,
         (Method::Get, ["v1", "workflows"]) => workflows::list(&request, env).await,
         (Method::Post, ["v1", "workflows"]) => workflows::create(&mut request, env).await,
         (Method::Get, ["v1", "workflows", key]) => workflows::get(&request, env, key).await,
@@ -72,6 +74,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "events", "trigger"]
             | ["v1", "subscribers", _, "feed"]
             | ["v1", "subscribers"]
+            | ["v1", "logs"]
             | ["v1", "workflows"]
             | ["v1", "workflows", _]
             | ["v1", "workflows", _, "versions"]

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use tidings_core::idempotency::{self, IdempotencyError, Outcome};
+use tidings_core::message::MessageId;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::wire::{TriggerRequest, TriggerResponse, TriggeredMessage};
@@ -53,15 +54,16 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
 }
 
 async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Response> {
-    let workflow = caller.scope.workflow(&valid.workflow).await?.ok_or_else(|| {
-        ApiError::new(
+    let transaction_id = trigger::transaction_id(now, random()?);
+    let Some(workflow) = caller.scope.workflow(&valid.workflow).await? else {
+        let error = ApiError::new(
             404,
             "workflow_not_found",
             format!("the {} environment has no workflow {:?}", caller.scope.name(), valid.workflow),
         )
-        .with_field("workflow")
-    })?;
-    let transaction_id = trigger::transaction_id(now, random()?);
+        .with_field("workflow");
+        return Err(log_refusal(caller, &transaction_id, &valid.workflow, error, now).await);
+    };
     let mut profiles = caller.scope.template_profiles(&valid.recipients).await?;
     let given: BTreeSet<&SubscriberId> = valid.profiles.iter().map(|(id, _)| id).collect();
     let bare_new: Vec<SubscriberId> = valid
@@ -78,14 +80,18 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
         randomness.push(random()?);
     }
     let mut supply = randomness.into_iter();
-    let messages = trigger::compose(
+    let composed = trigger::compose(
         valid,
         &workflow,
         &transaction_id,
         now,
         |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
         || supply.next().unwrap_or_default(),
-    )?;
+    );
+    let messages = match composed {
+        Ok(messages) => messages,
+        Err(error) => return Err(log_refusal(caller, &transaction_id, &valid.workflow, error.into(), now).await),
+    };
     let answer = TriggerResponse {
         transaction_id,
         status: "processed".to_owned(),
@@ -108,6 +114,16 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     };
     caller.scope.deliver(delivery, now).await?;
     Ok(json_text(text, ACCEPTED))
+}
+
+/// Records a trigger refused after validation (unknown workflow, payload or
+/// template failure) in the execution log, and returns the refusal.
+async fn log_refusal(caller: &Caller, transaction_id: &str, workflow: &str, error: ApiError, now: u64) -> ApiError {
+    if let Ok(random) = random() {
+        let id = MessageId::generate(now, random);
+        caller.scope.log_failure(id.as_str(), transaction_id, workflow, error.code(), error.message(), now).await;
+    }
+    error
 }
 
 fn idempotency_error(error: IdempotencyError) -> ApiError {

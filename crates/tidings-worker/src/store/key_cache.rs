@@ -27,6 +27,12 @@ pub struct CachedKey {
     pub requires_subscriber_credential: f64,
     pub allowed_origins: String,
     pub subscriber_signing_secret: String,
+    #[serde(default = "default_retention")]
+    pub log_retention_days: f64,
+}
+
+fn default_retention() -> f64 {
+    f64::from(tidings_core::logs::DEFAULT_RETENTION_DAYS)
 }
 
 /// The KV key under which a key hash's validation is cached.

@@ -9,6 +9,7 @@
 
 mod control;
 mod key_cache;
+mod logs;
 mod messages;
 mod registry;
 mod scope;

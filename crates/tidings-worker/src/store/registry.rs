@@ -30,6 +30,7 @@ struct EnvironmentRow {
     created_at: f64,
     db_binding: String,
     kv_binding: String,
+    log_retention_days: f64,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +45,7 @@ struct KeyRow {
 }
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
-    requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding";
+    requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days";
 
 /// How a key stops working.
 pub enum KeyEnd {
@@ -204,12 +205,21 @@ pub async fn update_environment(
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
     let credential = patch.requires_subscriber_credential.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
+    let retention = patch.log_retention_days.map_or(JsValue::NULL, |days| number(u64::from(days)));
     statement(
         &control_db(env)?,
         "UPDATE environments SET label = COALESCE(?2, label), colour = COALESCE(?3, colour), \
          allowed_origins = COALESCE(?4, allowed_origins), \
-         requires_subscriber_credential = COALESCE(?5, requires_subscriber_credential) WHERE name = ?1",
-        &[text(name.as_str()), optional(&patch.label), optional(&patch.colour), optional(&origins), credential],
+         requires_subscriber_credential = COALESCE(?5, requires_subscriber_credential), \
+         log_retention_days = COALESCE(?6, log_retention_days) WHERE name = ?1",
+        &[
+            text(name.as_str()),
+            optional(&patch.label),
+            optional(&patch.colour),
+            optional(&origins),
+            credential,
+            retention,
+        ],
     )?
     .run()
     .await
@@ -460,6 +470,7 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         colour: row.colour,
         allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
         status_reason: row.status_reason,
+        log_retention_days: row.log_retention_days as u32,
         created_at: rfc3339(row.created_at as u64),
     }
 }

@@ -20,13 +20,14 @@ pub struct EnvironmentScope {
     position: u32,
     requires_subscriber_credential: bool,
     allowed_origins: Vec<String>,
+    log_retention_days: u32,
     signing_secret: String,
     pub(super) db: D1Database,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
     e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
-    e.allowed_origins, e.subscriber_signing_secret \
+    e.allowed_origins, e.subscriber_signing_secret, e.log_retention_days \
     FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 impl EnvironmentScope {
@@ -76,6 +77,7 @@ impl EnvironmentScope {
             requires_subscriber_credential: row.requires_subscriber_credential != 0.0,
             allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
             signing_secret: row.subscriber_signing_secret,
+            log_retention_days: row.log_retention_days as u32,
             db,
         })
     }
@@ -88,6 +90,11 @@ impl EnvironmentScope {
     /// The environment's type.
     pub fn environment_type(&self) -> EnvironmentType {
         self.environment_type
+    }
+
+    /// How many days execution logs are kept.
+    pub fn log_retention_days(&self) -> u32 {
+        self.log_retention_days
     }
 
     /// Whether feed requests need a subscriber credential.

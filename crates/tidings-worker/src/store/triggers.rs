@@ -113,6 +113,8 @@ impl EnvironmentScope {
         let payload = delivery.payload.to_string();
         for chunk in chunks(delivery.messages) {
             let Some(first) = chunk.first() else { continue };
+            let chunk_json = Value::Array(chunk.iter().map(message_json).collect()).to_string();
+            writes.push(self.stored_log_statement(&chunk_json, &first.workflow, &first.transaction_id, now_ms)?);
             writes.push(statement(
                 &self.db,
                 "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
@@ -120,7 +122,7 @@ impl EnvironmentScope {
                  SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', value ->> '$.body', \
                  value ->> '$.avatar', value -> '$.actions', ?4, ?5 FROM json_each(?1) WHERE true",
                 &[
-                    text(&Value::Array(chunk.iter().map(message_json).collect()).to_string()),
+                    text(&chunk_json),
                     text(&first.workflow),
                     text(&first.transaction_id),
                     text(&payload),
@@ -128,6 +130,7 @@ impl EnvironmentScope {
                 ],
             )?);
         }
+        writes.push(self.log_retention_statement(now_ms)?);
         if let Some((key, status, response)) = delivery.idempotency {
             writes.push(statement(
                 &self.db,

@@ -1,0 +1,145 @@
+//! Execution logs: what happened to every trigger, per recipient and step.
+
+use crate::subscriber::SubscriberId;
+use crate::timestamp;
+use crate::workflow;
+
+/// Default retention of log entries, in days.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// The longest retention a setting may ask for.
+pub const MAX_RETENTION_DAYS: u32 = 365;
+
+/// What became of one step for one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStatus {
+    /// The in-app message was rendered and stored in the feed.
+    Stored,
+    /// The trigger was refused; the detail says why.
+    Failed,
+}
+
+impl LogStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Stored, Self::Failed].into_iter().find(|status| status.as_str() == text)
+    }
+}
+
+/// Why log query parameters are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct LogQueryError {
+    /// The parameter at fault.
+    pub field: &'static str,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// A validated `GET /v1/logs` query.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogQuery {
+    /// Page size, 1–100 (default 50).
+    pub limit: u32,
+    /// Continue after (older than) this entry id.
+    pub after: Option<String>,
+    /// Only this workflow.
+    pub workflow: Option<String>,
+    /// Only this subscriber.
+    pub subscriber: Option<SubscriberId>,
+    /// Only this status.
+    pub status: Option<LogStatus>,
+    /// Only entries at or after this Unix millisecond.
+    pub since: Option<u64>,
+    /// Only entries before this Unix millisecond.
+    pub until: Option<u64>,
+}
+
+impl LogQuery {
+    /// Reads decoded query parameters.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, LogQueryError> {
+        let mut query = Self { limit: 50, ..Self::default() };
+        let fail = |field, reason| LogQueryError { field, reason };
+        for (name, value) in pairs {
+            match name {
+                "limit" => {
+                    query.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|limit| (1..=100).contains(limit))
+                        .ok_or(fail("limit", "must be a whole number from 1 to 100"))?;
+                }
+                "after" => {
+                    crate::message::MessageId::parse(value)
+                        .map_err(|_| fail("after", "must be an id from page_info"))?;
+                    query.after = Some(value.to_owned());
+                }
+                "workflow" => {
+                    workflow::validate_key(value).map_err(|_| fail("workflow", "must be a workflow key"))?;
+                    query.workflow = Some(value.to_owned());
+                }
+                "subscriber_id" => {
+                    query.subscriber =
+                        Some(SubscriberId::parse(value).map_err(|_| fail("subscriber_id", "must be a subscriber id"))?);
+                }
+                "status" => {
+                    query.status = Some(LogStatus::parse(value).ok_or(fail("status", "must be stored or failed"))?)
+                }
+                "since" => {
+                    query.since = Some(timestamp::parse(value).ok_or(fail("since", "must be an RFC 3339 time"))?)
+                }
+                "until" => {
+                    query.until = Some(timestamp::parse(value).ok_or(fail("until", "must be an RFC 3339 time"))?)
+                }
+                _ => {
+                    return Err(fail(
+                        "query",
+                        "unknown parameter; use limit, after, workflow, subscriber_id, status, since, until",
+                    ))
+                }
+            }
+        }
+        Ok(query)
+    }
+}
+
+/// Checks a retention setting.
+pub fn validate_retention(days: u32) -> Result<(), LogQueryError> {
+    if (1..=MAX_RETENTION_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(LogQueryError { field: "log_retention_days", reason: "must be from 1 to 365" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries() {
+        let query = LogQuery::from_pairs([
+            ("workflow", "welcome"),
+            ("status", "failed"),
+            ("since", "2026-01-01T00:00:00Z"),
+            ("subscriber_id", "ada"),
+        ])
+        .unwrap();
+        assert_eq!(query.limit, 50);
+        assert_eq!(query.status, Some(LogStatus::Failed));
+        assert_eq!(query.since, Some(1_767_225_600_000));
+        for (name, value, field) in
+            [("limit", "0", "limit"), ("status", "lost", "status"), ("since", "soon", "since"), ("x", "1", "query")]
+        {
+            assert_eq!(LogQuery::from_pairs([(name, value)]).unwrap_err().field, field);
+        }
+        assert!(validate_retention(30).is_ok() && validate_retention(0).is_err() && validate_retention(366).is_err());
+    }
+}

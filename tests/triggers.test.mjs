@@ -68,6 +68,38 @@ describe("triggers", () => {
     assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.counts.total, 1);
   });
 
+  it("runs up to 100 events in one bulk call, each with its own result", async () => {
+    const subscriber = freshSubscriber("bulk-trigger");
+    const events = [
+      { workflow, to: [subscriber], payload: { text: "one" } },
+      { workflow: "no-such-workflow", to: [subscriber], payload: {} },
+      { workflow, to: [subscriber], payload: { text: "three" } },
+    ];
+    const idempotencyKey = `bulk-${randomBytes(6).toString("hex")}`;
+    const bulk = (body) => call("/v1/events/trigger/bulk", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey } });
+    const first = await bulk({ events });
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    assert.deepEqual(first.body.results.map((result) => [result.status, result.replay]), [[202, false], [404, false], [202, false]]);
+    assert.equal(first.body.results[1].body.error.code, "workflow_not_found");
+    const subjects = async () => (await call(`/v1/subscribers/${subscriber}/feed`)).body.items.map((item) => item.body).sort();
+    assert.deepEqual(await subjects(), ["one", "three"]);
+
+    // A retry replays the finished events and sends nothing twice.
+    const retry = await bulk({ events });
+    assert.deepEqual(retry.body.results.map((result) => [result.status, result.replay]), [[202, true], [404, false], [202, true]]);
+    assert.equal(retry.body.results[0].body.transaction_id, first.body.results[0].body.transaction_id);
+    assert.deepEqual(await subjects(), ["one", "three"]);
+
+    const invalid = await call("/v1/events/trigger/bulk", { method: "POST", body: { events: [events[0], { workflow, to: [] }] } });
+    assert.equal(expectError(assert, invalid, 400, "validation_failed").field, "events.1.to");
+    const tooMany = await call("/v1/events/trigger/bulk", { method: "POST", body: { events: Array(101).fill(events[0]) } });
+    assert.equal(expectError(assert, tooMany, 400, "validation_failed").field, "events");
+    const everyone = Array.from({ length: 600 }, (_, index) => `${subscriber}-${index}`);
+    const tooWide = await call("/v1/events/trigger/bulk", { method: "POST", body: { events: [{ workflow, to: everyone }, { workflow, to: everyone }] } });
+    assert.equal(expectError(assert, tooWide, 400, "validation_failed").field, "events");
+    assert.deepEqual(await subjects(), ["one", "three"]);
+  });
+
   it("creates exactly one set of messages for concurrent identical triggers", async () => {
     const subscribers = [freshSubscriber("race-a"), freshSubscriber("race-b")];
     const idempotencyKey = `race-${randomBytes(6).toString("hex")}`;

@@ -53,6 +53,27 @@ impl ApiError {
         Self::new(500, "internal_error", "something went wrong on our side; it has been logged")
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The error as the API renders it.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail { code: self.code.to_owned(), message: self.message.clone(), field: self.field.clone() },
+        }
+    }
+
+    /// Puts `prefix.` before the field, e.g. `events.3.` for one event of a bulk request.
+    pub fn prefix_field(mut self, prefix: &str) -> Self {
+        self.field = Some(match self.field {
+            Some(field) => format!("{prefix}.{field}"),
+            None => prefix.to_owned(),
+        });
+        self
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.code

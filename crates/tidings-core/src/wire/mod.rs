@@ -25,5 +25,8 @@ pub use logs::{LogEntry, LogList};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
 };
-pub use trigger::{Recipient, Recipients, TriggerRequest, TriggerResponse, TriggeredMessage};
+pub use trigger::{
+    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TriggerRequest, TriggerResponse,
+    TriggeredMessage,
+};
 pub use workflows::{ActionInput, StepInput, WorkflowInput, WorkflowList, WorkflowResponse};

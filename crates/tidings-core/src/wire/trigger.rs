@@ -53,6 +53,32 @@ pub struct TriggerResponse {
     pub created_subscribers: Vec<String>,
 }
 
+/// `POST /v1/events/trigger/bulk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkTriggerRequest {
+    /// 1 to 100 triggers.
+    pub events: Vec<TriggerRequest>,
+}
+
+/// The answer to a bulk trigger: one result per event, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkTriggerResponse {
+    /// Per event.
+    pub results: Vec<BulkTriggerResult>,
+}
+
+/// One event's result: what the single-trigger route would have answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkTriggerResult {
+    /// The HTTP status it would have had (202, or an error status).
+    pub status: u16,
+    /// Whether this replays an earlier answer (same Idempotency-Key).
+    pub replay: bool,
+    /// A trigger response or an error body.
+    pub body: serde_json::Value,
+}
+
 /// A message created by a trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggeredMessage {

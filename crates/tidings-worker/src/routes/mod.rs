@@ -41,6 +41,7 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
         }
         (Method::Delete, ["v1", "environments", name, "keys", id]) => keys::revoke(&request, env, name, id).await,
         (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env).await,
+        (Method::Post, ["v1", "events", "trigger", "bulk"]) => trigger::bulk(&mut request, env).await,
         (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
         (Method::Get, ["v1", "logs"]) => logs::list(&request, env).await,
         (Method::Get, ["v1", "workflows"]) => workflows::list(&request, env).await,
@@ -72,6 +73,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "environments", _, "keys", _]
             | ["v1", "environments", _, "keys", _, "regenerate"]
             | ["v1", "events", "trigger"]
+            | ["v1", "events", "trigger", "bulk"]
             | ["v1", "subscribers", _, "feed"]
             | ["v1", "subscribers"]
             | ["v1", "logs"]

@@ -6,17 +6,21 @@ use tidings_core::idempotency::{self, IdempotencyError, Outcome};
 use tidings_core::message::MessageId;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::{self, ValidTrigger};
-use tidings_core::wire::{TriggerRequest, TriggerResponse, TriggeredMessage};
-use worker::{Env, Request, Response};
+use tidings_core::wire::{
+    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredMessage,
+};
+use worker::{Env, Request};
 
 use crate::auth::{authenticate, Caller};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{header, json_text, parse_json, read_body};
+use crate::http::{header, json, json_text, parse_json, read_body, read_json};
 use crate::platform::{now_ms, random};
 use crate::store::{Claim, Delivery};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 const ACCEPTED: u16 = 202;
+/// The most events one bulk trigger may carry.
+const MAX_BULK_EVENTS: usize = 100;
 
 /// Renders the workflow for every recipient and stores everything in one
 /// transaction; answers 202 only after D1 has committed. With an
@@ -30,30 +34,95 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
     }
     let body = read_body(request).await?;
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
-    let now = now_ms();
-    let Some(key) = idempotency_key else {
-        return run(&caller, &valid, None, now).await;
-    };
     let hash = idempotency::request_hash(&body);
-    match caller.scope.claim_idempotency_key(&key, &hash, now).await? {
-        Claim::Claimed => {
-            let outcome = run(&caller, &valid, Some(&key), now).await;
-            if outcome.is_err() {
-                caller.scope.release_idempotency_key(&key).await;
-            }
-            outcome
+    let answer = process(&caller, &valid, idempotency_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
+    let mut response = json_text(answer.body, answer.status);
+    if answer.replay {
+        let _ = response.headers_mut().set("Idempotency-Replay", "true");
+    }
+    Ok(response)
+}
+
+/// `POST /v1/events/trigger/bulk`: up to 100 events (1,000 recipients in
+/// all), each its own transaction with its own result. With an
+/// `Idempotency-Key`, event `i` uses the key `<key>:<i>`, so a retried bulk
+/// request replays the events that finished and runs only the others.
+pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = authenticate(request, env).await?;
+    caller.require_secret()?;
+    let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
+    if let Some(key) = &idempotency_key {
+        idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
+        if key.len() + 4 > idempotency::MAX_KEY_LEN {
+            return Err(ApiError::validation("Idempotency-Key", "a bulk Idempotency-Key has at most 251 characters"));
         }
-        Claim::Taken(stored) => match idempotency::decide(&stored, &hash).map_err(idempotency_error)? {
-            Outcome::Replay(status, body) => {
-                let mut response = json_text(body, status);
-                let _ = response.headers_mut().set("Idempotency-Replay", "true");
-                Ok(response)
+    }
+    let request_body: BulkTriggerRequest = read_json(request).await?;
+    if request_body.events.is_empty() || request_body.events.len() > MAX_BULK_EVENTS {
+        return Err(ApiError::validation("events", format!("a bulk trigger carries 1 to {MAX_BULK_EVENTS} events")));
+    }
+    let mut events = Vec::with_capacity(request_body.events.len());
+    for (index, event) in request_body.events.into_iter().enumerate() {
+        let hash = idempotency::request_hash(&serde_json::to_vec(&event).unwrap_or_default());
+        let valid =
+            trigger::validate(event).map_err(|error| ApiError::from(error).prefix_field(&format!("events.{index}")))?;
+        events.push((hash, valid));
+    }
+    let recipients: usize = events.iter().map(|(_, valid)| valid.recipients.len()).sum();
+    if recipients > trigger::MAX_RECIPIENTS {
+        return Err(ApiError::validation(
+            "events",
+            format!("a bulk trigger reaches at most {} recipients in all", trigger::MAX_RECIPIENTS),
+        ));
+    }
+    let now = now_ms();
+    let mut results = Vec::with_capacity(events.len());
+    for (index, (hash, valid)) in events.iter().enumerate() {
+        let key = idempotency_key.as_ref().map(|key| format!("{key}:{index}"));
+        let result = match process(&caller, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
+            Ok(answer) => BulkTriggerResult {
+                status: answer.status,
+                replay: answer.replay,
+                body: serde_json::from_str(&answer.body).unwrap_or(serde_json::Value::Null),
+            },
+            Err(error) => BulkTriggerResult {
+                status: error.status(),
+                replay: false,
+                body: serde_json::to_value(error.body()).unwrap_or(serde_json::Value::Null),
+            },
+        };
+        results.push(result);
+    }
+    json(&BulkTriggerResponse { results }, ACCEPTED)
+}
+
+/// A trigger's answer: status, JSON text, and whether it replays an earlier one.
+struct Answer {
+    status: u16,
+    body: String,
+    replay: bool,
+}
+
+/// Runs one validated trigger, through its idempotency key when it has one.
+async fn process(caller: &Caller, valid: &ValidTrigger, key: Option<(&str, &str)>, now: u64) -> ApiResult<Answer> {
+    let Some((key, hash)) = key else {
+        return Ok(Answer { status: ACCEPTED, body: run(caller, valid, None, now).await?, replay: false });
+    };
+    match caller.scope.claim_idempotency_key(key, hash, now).await? {
+        Claim::Claimed => match run(caller, valid, Some(key), now).await {
+            Ok(body) => Ok(Answer { status: ACCEPTED, body, replay: false }),
+            Err(error) => {
+                caller.scope.release_idempotency_key(key).await;
+                Err(error)
             }
+        },
+        Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
+            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true }),
         },
     }
 }
 
-async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Response> {
+async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<String> {
     let transaction_id = trigger::transaction_id(now, random()?);
     let Some(workflow) = caller.scope.workflow(&valid.workflow).await? else {
         let error = ApiError::new(
@@ -113,7 +182,7 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
         idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
     };
     caller.scope.deliver(delivery, now).await?;
-    Ok(json_text(text, ACCEPTED))
+    Ok(text)
 }
 
 /// Records a trigger refused after validation (unknown workflow, payload or

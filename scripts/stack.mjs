@@ -17,17 +17,24 @@ export function d1Bindings(config = defaultConfig) {
 
 /**
  * The admin token (control plane and one-time bootstrap) that wrangler dev
- * reads from .dev.vars; created once per checkout.
+ * reads from .dev.vars, beside the key that seals integration secrets; both
+ * are created once per checkout.
  */
 export function adminToken() {
+  devVar("TIDINGS_ENCRYPTION_KEY", () => randomBytes(32).toString("hex"));
+  return devVar("TIDINGS_ADMIN_TOKEN", () => randomBytes(24).toString("hex"));
+}
+
+/** A variable of .dev.vars (local secrets), created with `make` when missing. */
+function devVar(name, make) {
   const file = join(root, ".dev.vars");
   const current = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const match = current.match(/^TIDINGS_ADMIN_TOKEN=(.+)$/m);
+  const match = current.match(new RegExp(`^${name}=(.+)$`, "m"));
   if (match) return match[1].trim();
-  const token = randomBytes(24).toString("hex");
+  const value = make();
   const separator = current && !current.endsWith("\n") ? "\n" : "";
-  writeFileSync(file, `${current}${separator}TIDINGS_ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
-  return token;
+  writeFileSync(file, `${current}${separator}${name}=${value}\n`, { mode: 0o600 });
+  return value;
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */

@@ -46,11 +46,23 @@ before(async () => {
     keyIds[environment] = (await admin(`/v1/environments/${environment}/keys`)).body.keys[0].id;
     // A workflow to address by key, where workflows may be written.
     if (!isProduction(environment)) await saveWorkflow(environment, workflowKey(environment));
+    // An integration to address by id (integrations may be written everywhere).
+    await saveIntegration(environment, integrationId(environment));
   }
 });
 
 const isProduction = (environment) => keys[environment].type === "production";
 const workflowKey = (target) => `matrix-wf-${target}-${tag}`;
+const integrationId = (target) => `matrix-int-${target}-${tag}`;
+
+async function saveIntegration(environment, id) {
+  const response = await api(`/v1/integrations/${id}`, {
+    key: keys[environment].secret_key,
+    method: "PUT",
+    body: { kind: "webhook", name: "Matrix", url: "http://127.0.0.1:9/matrix", signing_secret: "whsec_matrix_0123456789" },
+  });
+  assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
+}
 
 async function saveWorkflow(environment, key) {
   const response = await api(`/v1/workflows/${key}`, {
@@ -72,6 +84,11 @@ async function makeVictim(path, target) {
     const put = await api(`/v1/subscribers/${id}`, { key: keys[target].secret_key, method: "PUT", body: {} });
     assert.equal(put.status, 201);
     return { from: markers[target].subscriber, to: id, path: `/v1/subscribers/${id}` };
+  }
+  if (path.includes("{integration_id}")) {
+    const id = `matrix-intv-${target}-${tag}`;
+    await saveIntegration(target, id);
+    return { from: integrationId(target), to: id, path: `/v1/integrations/${id}` };
   }
   if (path.includes("{key}") && !isProduction(target)) {
     const key = `matrix-wfv-${target}-${tag}`;
@@ -105,11 +122,13 @@ function request({ path, method, operation }, target, credential) {
     .replace("{subscriber_id}", markers[target].subscriber)
     .replace("{name}", target)
     .replace("{key_id}", keyIds[target])
-    .replace("{key}", workflowKey(target));
+    .replace("{key}", workflowKey(target))
+    .replace("{integration_id}", integrationId(target));
   let body = operation.requestBody?.content?.["application/json"]?.example;
-  if (body?.key && method === "POST") {
-    // Creations get a key of their own, so no two attempts collide.
-    body = { ...body, key: `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}` };
+  if (method === "POST" && (body?.key || body?.id)) {
+    // Creations get a key or id of their own, so no two attempts collide.
+    const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
+    body = body.key ? { ...body, key: unique } : { ...body, id: unique };
   }
   if (body?.workflow) {
     const subscriber = `matrix-write-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;

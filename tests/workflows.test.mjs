@@ -83,8 +83,10 @@ describe("workflows", () => {
       assert.equal(expectError(assert, await put(body), 400, "validation_failed").field, field, JSON.stringify(body));
     }
     expectError(assert, await put({ name: "x", steps: [{ type: "sms", body: "b" }] }), 400, "validation_failed");
-    const webhook = await put({ name: "x", steps: [{ type: "webhook", integration: "hook", body: "{}" }] });
-    assert.equal(expectError(assert, webhook, 422, "step_not_supported").field, "steps.0");
+    const webhook = await put({ name: "x", steps: [{ type: "webhook", integration: "Not An Id", body: "{}" }] });
+    assert.equal(expectError(assert, webhook, 400, "validation_failed").field, "steps.0.integration");
+    const notTemplate = await put({ name: "x", steps: [{ type: "webhook", integration: "hook", body: "{{ open" }] });
+    assert.equal(expectError(assert, notTemplate, 400, "validation_failed").field, "steps.0.body");
     expectError(assert, await call(`/v1/workflows/${workflowKey}`), 404, "workflow_not_found");
     expectError(assert, await call("/v1/workflows/Not%20A%20Key"), 400, "validation_failed");
   });

@@ -24,6 +24,8 @@
 //! - [`trigger`]: validation of trigger requests;
 //! - [`idempotency`]: idempotency keys and replay decisions;
 //! - [`feed`]: feed queries and pagination;
+//! - [`sealed`]: integration secrets sealed at rest;
+//! - [`webhook`]: webhook signatures, integration checks, retry schedule;
 //! - [`wire`]: the versioned request and response types of the HTTP API,
 //!   shared by the worker and the browser SDK.
 //!
@@ -46,10 +48,12 @@ pub mod origin;
 pub mod profile;
 pub mod query;
 pub mod schema;
+pub mod sealed;
 pub mod settings;
 pub mod subscriber;
 pub mod template;
 pub mod timestamp;
 pub mod trigger;
+pub mod webhook;
 pub mod wire;
 pub mod workflow;

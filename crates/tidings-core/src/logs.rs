@@ -14,8 +14,10 @@ pub const MAX_RETENTION_DAYS: u32 = 365;
 pub enum LogStatus {
     /// The in-app message was rendered and stored in the feed.
     Stored,
-    /// The trigger was refused; the detail says why.
+    /// The trigger was refused, or a webhook delivery gave up; the detail says why.
     Failed,
+    /// A webhook delivery was accepted by its endpoint.
+    Delivered,
 }
 
 impl LogStatus {
@@ -24,12 +26,13 @@ impl LogStatus {
         match self {
             Self::Stored => "stored",
             Self::Failed => "failed",
+            Self::Delivered => "delivered",
         }
     }
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Stored, Self::Failed].into_iter().find(|status| status.as_str() == text)
+        [Self::Stored, Self::Failed, Self::Delivered].into_iter().find(|status| status.as_str() == text)
     }
 }
 
@@ -90,7 +93,8 @@ impl LogQuery {
                         Some(SubscriberId::parse(value).map_err(|_| fail("subscriber_id", "must be a subscriber id"))?);
                 }
                 "status" => {
-                    query.status = Some(LogStatus::parse(value).ok_or(fail("status", "must be stored or failed"))?)
+                    query.status =
+                        Some(LogStatus::parse(value).ok_or(fail("status", "must be stored, delivered or failed"))?)
                 }
                 "since" => {
                     query.since = Some(timestamp::parse(value).ok_or(fail("since", "must be an RFC 3339 time"))?)

@@ -138,9 +138,31 @@ pub fn transaction_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
     format!("tx_{}", MessageId::generate(now_ms, random))
 }
 
-/// Renders one message per recipient. `profile` gives each recipient's
+/// A webhook POST to make for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookJob {
+    /// The delivery's id (time-ordered).
+    pub id: MessageId,
+    /// The recipient.
+    pub subscriber: SubscriberId,
+    /// The integration to POST to.
+    pub integration: String,
+    /// The rendered JSON body.
+    pub body: String,
+}
+
+/// What a trigger produces: feed messages and webhook deliveries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Composed {
+    /// One in-app message per recipient, when the workflow has an in-app step.
+    pub messages: Vec<Message>,
+    /// One delivery per recipient and webhook step.
+    pub webhooks: Vec<WebhookJob>,
+}
+
+/// Renders every step for every recipient. `profile` gives each recipient's
 /// profile as templates see it (`subscriber.first_name`, …); `random`
-/// supplies the random part of each message id.
+/// supplies the random part of each message and delivery id.
 pub fn compose(
     trigger: &ValidTrigger,
     workflow: &Workflow,
@@ -148,30 +170,21 @@ pub fn compose(
     now_ms: u64,
     profile: impl Fn(&SubscriberId) -> Value,
     mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
-) -> Result<Vec<Message>, TriggerError> {
+) -> Result<Composed, TriggerError> {
     if let Some(schema) = &workflow.definition.payload_schema {
         schema::validate(schema, &trigger.payload).map_err(TriggerError::Payload)?;
     }
-    // Only in-app steps exist so far, and a workflow has at most one.
-    let renderer = workflow.in_app_renderer().map_err(TriggerError::Render)?.ok_or(TriggerError::NoInAppStep)?;
-    trigger
-        .recipients
-        .iter()
-        .map(|subscriber| {
-            let mut subscriber_context = profile(subscriber);
-            if let Value::Object(map) = &mut subscriber_context {
-                map.insert("id".to_owned(), Value::from(subscriber.as_str()));
-                map.insert("subscriber_id".to_owned(), Value::from(subscriber.as_str()));
-            } else {
-                subscriber_context = json!({"id": subscriber.as_str(), "subscriber_id": subscriber.as_str()});
-            }
-            let context = json!({
-                "payload": trigger.payload,
-                "subscriber": subscriber_context,
-                "actor": trigger.actor,
-            });
+    let in_app = workflow.in_app_renderer().map_err(TriggerError::Render)?;
+    let webhooks = workflow.webhook_renderer().map_err(TriggerError::Render)?;
+    if in_app.is_none() && webhooks.is_empty() {
+        return Err(TriggerError::NoInAppStep);
+    }
+    let mut composed = Composed::default();
+    for subscriber in &trigger.recipients {
+        let context = recipient_context(trigger, subscriber, profile(subscriber));
+        if let Some(renderer) = &in_app {
             let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
-            Ok(Message {
+            composed.messages.push(Message {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
                 workflow: workflow.key.clone(),
@@ -185,9 +198,30 @@ pub fn compose(
                 seen_at: None,
                 read_at: None,
                 archived_at: None,
-            })
-        })
-        .collect()
+            });
+        }
+        for index in 0..webhooks.len() {
+            let (integration, body) = webhooks.render(index, &context).map_err(TriggerError::Render)?;
+            composed.webhooks.push(WebhookJob {
+                id: MessageId::generate(now_ms, random()),
+                subscriber: subscriber.clone(),
+                integration,
+                body,
+            });
+        }
+    }
+    Ok(composed)
+}
+
+fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile: Value) -> Value {
+    let mut subscriber_context = profile;
+    if let Value::Object(map) = &mut subscriber_context {
+        map.insert("id".to_owned(), Value::from(subscriber.as_str()));
+        map.insert("subscriber_id".to_owned(), Value::from(subscriber.as_str()));
+    } else {
+        subscriber_context = json!({"id": subscriber.as_str(), "subscriber_id": subscriber.as_str()});
+    }
+    json!({"payload": trigger.payload, "subscriber": subscriber_context, "actor": trigger.actor})
 }
 
 #[cfg(test)]
@@ -217,7 +251,8 @@ mod tests {
                 [counter; ID_RANDOM_BYTES]
             },
         )
-        .unwrap();
+        .unwrap()
+        .messages;
         assert_eq!(messages.len(), 2);
         assert_eq!(messages[0].subject, "Welcome, Ada!");
         assert_eq!(messages[1].subscriber.as_str(), "b");
@@ -251,7 +286,7 @@ mod tests {
                 json!({"first_name": null, "data": {"plan": "free"}})
             }
         };
-        let messages = compose(&trigger, &workflow, "tx", 0, profile, || [0; 10]).unwrap();
+        let messages = compose(&trigger, &workflow, "tx", 0, profile, || [0; 10]).unwrap().messages;
         assert_eq!(messages[0].subject, "Hi Ada (ada)");
         assert_eq!(messages[0].body, "PRO");
         assert_eq!(messages[1].subject, "Hi  (bob)");

@@ -147,8 +147,10 @@ impl Workflow {
                         compiles(&at(&format!("actions.{number}.url")), &action.url, 2048)?;
                     }
                 }
-                StepInput::Webhook { .. } => {
-                    return Err(WorkflowError::UnsupportedStep { field: format!("steps.{index}"), kind: "webhook" });
+                StepInput::Webhook { integration, body } => {
+                    crate::webhook::validate_id(integration)
+                        .map_err(|error| field(&at("integration"), error.reason))?;
+                    compiles(&at("body"), body, 10_000)?;
                 }
             }
         }
@@ -190,10 +192,72 @@ impl Workflow {
         }))
     }
 
+    /// Compiles the body templates of the webhook steps once.
+    pub fn webhook_renderer(&self) -> Result<WebhookRenderer, WorkflowError> {
+        let steps: Vec<(usize, String, String)> = self
+            .definition
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(index, step)| match step {
+                StepInput::Webhook { integration, body } => Some((index, integration.clone(), body.clone())),
+                StepInput::InApp { .. } => None,
+            })
+            .collect();
+        let renderer =
+            Renderer::new(steps.iter().map(|(_, _, body)| body.clone()).collect()).map_err(|(index, source)| {
+                WorkflowError::Render { step: format!("steps.{}", steps[index].0), field: "body".to_owned(), source }
+            })?;
+        Ok(WebhookRenderer {
+            renderer,
+            steps: steps.into_iter().map(|(index, integration, _)| (index, integration)).collect(),
+        })
+    }
+
     /// Renders the in-app step against `context` (`payload`, `subscriber`,
     /// `actor`); `None` when the workflow has no in-app step.
     pub fn render_in_app(&self, context: &Value) -> Result<Option<RenderedInApp>, WorkflowError> {
         self.in_app_renderer()?.map(|renderer| renderer.render(context)).transpose()
+    }
+}
+
+/// A workflow's webhook steps, compiled: render each once per recipient.
+pub struct WebhookRenderer {
+    renderer: Renderer,
+    /// Step position and integration of each webhook step.
+    steps: Vec<(usize, String)>,
+}
+
+impl WebhookRenderer {
+    /// How many webhook steps there are.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Renders webhook step `index`: its integration and a JSON body.
+    pub fn render(&self, index: usize, context: &Value) -> Result<(String, String), WorkflowError> {
+        let (step, integration) = &self.steps[index];
+        let step_name = format!("steps.{step}");
+        let body = self.renderer.render(index, context).map_err(|source| WorkflowError::Render {
+            step: step_name.clone(),
+            field: "body".to_owned(),
+            source,
+        })?;
+        if serde_json::from_str::<Value>(&body).is_err() {
+            return Err(WorkflowError::Render {
+                step: step_name,
+                field: "body".to_owned(),
+                source: RenderError::Failed {
+                    message: "the rendered body is not JSON; use the tojson filter for values".to_owned(),
+                },
+            });
+        }
+        Ok((integration.clone(), body))
     }
 }
 
@@ -310,6 +374,24 @@ mod tests {
     }
 
     #[test]
+    fn webhook_bodies_render_to_json() {
+        let workflow = Workflow::from_input(
+            input(json!({"key": "hooked", "name": "H", "steps": [{"type": "webhook", "integration": "crm",
+                "body": "{\"user\": {{ subscriber.id | tojson }}, \"total\": {{ payload.total }}}"}]})),
+            None,
+        )
+        .unwrap();
+        let renderer = workflow.webhook_renderer().unwrap();
+        assert_eq!(renderer.len(), 1);
+        let context = json!({"subscriber": {"id": "ada \"the\" first"}, "payload": {"total": 12.5}});
+        let (integration, body) = renderer.render(0, &context).unwrap();
+        assert_eq!(integration, "crm");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": "ada \"the\" first", "total": 12.5}));
+        let broken = json!({"subscriber": {"id": "x"}, "payload": {"total": "not a number"}});
+        assert!(matches!(renderer.render(0, &broken), Err(WorkflowError::Render { .. })));
+    }
+
+    #[test]
     fn refusals_name_their_field() {
         let step = json!({"type": "in_app", "subject": "s", "body": "b"});
         let cases = [
@@ -324,8 +406,12 @@ mod tests {
             ),
             (json!({"key": "k", "name": "n", "steps": [step, step]}), "steps.1"),
             (
-                json!({"key": "k", "name": "n", "steps": [{"type": "webhook", "integration": "i", "body": "{}"}]}),
-                "steps.0",
+                json!({"key": "k", "name": "n", "steps": [{"type": "webhook", "integration": "Bad Id", "body": "{}"}]}),
+                "steps.0.integration",
+            ),
+            (
+                json!({"key": "k", "name": "n", "steps": [{"type": "webhook", "integration": "hook", "body": "{% if %}"}]}),
+                "steps.0.body",
             ),
         ];
         for (body, field) in cases {

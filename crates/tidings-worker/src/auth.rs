@@ -8,7 +8,7 @@ use worker::{Env, Request};
 use crate::error::{ApiError, ApiResult};
 use crate::http::header;
 use crate::platform::now_ms;
-use crate::store::EnvironmentScope;
+use crate::store::{self, EnvironmentScope};
 
 /// An authenticated caller: the kind of key and its environment's storage.
 pub struct Caller {
@@ -42,15 +42,9 @@ pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
     Ok(Caller { kind: key.kind(), scope })
 }
 
-/// The secret that opens the control plane until members exist, and allows
-/// the one-time bootstrap (`wrangler secret put`, or `.dev.vars` locally).
-pub const ADMIN_TOKEN_BINDING: &str = "TIDINGS_ADMIN_TOKEN";
-
 /// Checks the control-plane credential: the deployment's admin token.
 pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
-    let expected = env.secret(ADMIN_TOKEN_BINDING).map(|secret| secret.to_string()).map_err(|_| {
-        ApiError::new(403, "forbidden", format!("the control plane is disabled: set the {ADMIN_TOKEN_BINDING} secret"))
-    })?;
+    let expected = store::admin_token(env)?;
     let presented = bearer(request)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
         return Err(ApiError::new(403, "forbidden", "this credential does not open the control plane"));

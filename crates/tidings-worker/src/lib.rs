@@ -7,6 +7,7 @@
 
 mod auth;
 mod cors;
+mod delivery;
 mod error;
 mod http;
 mod platform;
@@ -17,9 +18,9 @@ use worker::{event, Context, Env, Request, Response, Result};
 
 /// The fetch handler: routes the request and renders any error once.
 #[event(fetch)]
-pub async fn fetch(request: Request, env: Env, _ctx: Context) -> Result<Response> {
+pub async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
     let origin = request.headers().get("Origin").ok().flatten();
-    let outcome = routes::handle(request, &env).await;
+    let outcome = routes::handle(request, &env, &ctx).await;
     let response = match outcome {
         Ok(response) => response,
         Err(error) => error.into_response(),

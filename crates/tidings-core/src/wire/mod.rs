@@ -9,6 +9,7 @@ mod control;
 mod environment;
 mod error;
 mod feed;
+mod integrations;
 mod logs;
 mod subscribers;
 mod trigger;
@@ -21,12 +22,13 @@ pub use control::{
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};
+pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
 };
 pub use trigger::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TriggerRequest, TriggerResponse,
-    TriggeredMessage,
+    TriggeredDelivery, TriggeredMessage,
 };
 pub use workflows::{ActionInput, StepInput, WorkflowInput, WorkflowList, WorkflowResponse};

@@ -51,6 +51,19 @@ pub struct TriggerResponse {
     pub messages: Vec<TriggeredMessage>,
     /// Recipients given as bare ids that did not exist and were created empty.
     pub created_subscribers: Vec<String>,
+    /// Webhook deliveries, stored as pending and sent right after this answer.
+    pub deliveries: Vec<TriggeredDelivery>,
+}
+
+/// A webhook delivery created by a trigger; its outcome appears in the logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggeredDelivery {
+    /// The delivery id (also its log entry id).
+    pub id: String,
+    /// The recipient it is about.
+    pub subscriber_id: String,
+    /// The integration it goes to.
+    pub integration: String,
 }
 
 /// `POST /v1/events/trigger/bulk`.

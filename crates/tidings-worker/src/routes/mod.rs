@@ -4,6 +4,7 @@ mod bootstrap;
 mod environment;
 mod environments;
 mod feed;
+mod integrations;
 mod keys;
 mod logs;
 mod meta;
@@ -11,13 +12,13 @@ mod subscribers;
 mod trigger;
 mod workflows;
 
-use worker::{Env, Method, Request};
+use worker::{Context, Env, Method, Request};
 
 use crate::cors;
 use crate::error::{ApiError, ApiResult};
 
 /// Answers one request.
-pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
+pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult {
     let method = request.method();
     if method == Method::Options {
         return Ok(cors::preflight());
@@ -40,10 +41,15 @@ pub async fn handle(mut request: Request, env: &Env) -> ApiResult {
             keys::regenerate(&mut request, env, name, id).await
         }
         (Method::Delete, ["v1", "environments", name, "keys", id]) => keys::revoke(&request, env, name, id).await,
-        (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env).await,
-        (Method::Post, ["v1", "events", "trigger", "bulk"]) => trigger::bulk(&mut request, env).await,
+        (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env, ctx).await,
+        (Method::Post, ["v1", "events", "trigger", "bulk"]) => trigger::bulk(&mut request, env, ctx).await,
         (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
         (Method::Get, ["v1", "logs"]) => logs::list(&request, env).await,
+        (Method::Get, ["v1", "integrations"]) => integrations::list(&request, env).await,
+        (Method::Post, ["v1", "integrations"]) => integrations::create(&mut request, env).await,
+        (Method::Get, ["v1", "integrations", id]) => integrations::get(&request, env, id).await,
+        (Method::Put, ["v1", "integrations", id]) => integrations::put(&mut request, env, id).await,
+        (Method::Delete, ["v1", "integrations", id]) => integrations::delete(&request, env, id).await,
         (Method::Get, ["v1", "workflows"]) => workflows::list(&request, env).await,
         (Method::Post, ["v1", "workflows"]) => workflows::create(&mut request, env).await,
         (Method::Get, ["v1", "workflows", key]) => workflows::get(&request, env, key).await,
@@ -77,6 +83,8 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "subscribers", _, "feed"]
             | ["v1", "subscribers"]
             | ["v1", "logs"]
+            | ["v1", "integrations"]
+            | ["v1", "integrations", _]
             | ["v1", "workflows"]
             | ["v1", "workflows", _]
             | ["v1", "workflows", _, "versions"]

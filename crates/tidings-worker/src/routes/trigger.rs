@@ -7,11 +7,13 @@ use tidings_core::message::MessageId;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::wire::{
-    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredMessage,
+    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredDelivery,
+    TriggeredMessage,
 };
-use worker::{Env, Request};
+use worker::{Context, Env, Request};
 
 use crate::auth::{authenticate, Caller};
+use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
 use crate::platform::{now_ms, random};
@@ -25,7 +27,7 @@ const MAX_BULK_EVENTS: usize = 100;
 /// Renders the workflow for every recipient and stores everything in one
 /// transaction; answers 202 only after D1 has committed. With an
 /// `Idempotency-Key`, a retry gets the first answer again.
-pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn trigger(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult {
     let caller = authenticate(request, env).await?;
     caller.require_secret()?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
@@ -36,6 +38,7 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
     let hash = idempotency::request_hash(&body);
     let answer = process(&caller, &valid, idempotency_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
+    send_after_answer(env, ctx, &caller, answer.webhooks);
     let mut response = json_text(answer.body, answer.status);
     if answer.replay {
         let _ = response.headers_mut().set("Idempotency-Replay", "true");
@@ -47,7 +50,7 @@ pub async fn trigger(request: &mut Request, env: &Env) -> ApiResult {
 /// all), each its own transaction with its own result. With an
 /// `Idempotency-Key`, event `i` uses the key `<key>:<i>`, so a retried bulk
 /// request replays the events that finished and runs only the others.
-pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn bulk(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult {
     let caller = authenticate(request, env).await?;
     caller.require_secret()?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
@@ -80,11 +83,14 @@ pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
     for (index, (hash, valid)) in events.iter().enumerate() {
         let key = idempotency_key.as_ref().map(|key| format!("{key}:{index}"));
         let result = match process(&caller, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
-            Ok(answer) => BulkTriggerResult {
-                status: answer.status,
-                replay: answer.replay,
-                body: serde_json::from_str(&answer.body).unwrap_or(serde_json::Value::Null),
-            },
+            Ok(answer) => {
+                send_after_answer(env, ctx, &caller, answer.webhooks);
+                BulkTriggerResult {
+                    status: answer.status,
+                    replay: answer.replay,
+                    body: serde_json::from_str(&answer.body).unwrap_or(serde_json::Value::Null),
+                }
+            }
             Err(error) => BulkTriggerResult {
                 status: error.status(),
                 replay: false,
@@ -96,33 +102,36 @@ pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
     json(&BulkTriggerResponse { results }, ACCEPTED)
 }
 
-/// A trigger's answer: status, JSON text, and whether it replays an earlier one.
+/// A trigger's answer: status, JSON text, whether it replays an earlier one,
+/// and the transaction whose webhook deliveries are waiting.
 struct Answer {
     status: u16,
     body: String,
     replay: bool,
+    webhooks: Option<String>,
 }
 
 /// Runs one validated trigger, through its idempotency key when it has one.
 async fn process(caller: &Caller, valid: &ValidTrigger, key: Option<(&str, &str)>, now: u64) -> ApiResult<Answer> {
     let Some((key, hash)) = key else {
-        return Ok(Answer { status: ACCEPTED, body: run(caller, valid, None, now).await?, replay: false });
+        let ran = run(caller, valid, None, now).await?;
+        return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, webhooks: ran.webhooks });
     };
     match caller.scope.claim_idempotency_key(key, hash, now).await? {
         Claim::Claimed => match run(caller, valid, Some(key), now).await {
-            Ok(body) => Ok(Answer { status: ACCEPTED, body, replay: false }),
+            Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, webhooks: ran.webhooks }),
             Err(error) => {
                 caller.scope.release_idempotency_key(key).await;
                 Err(error)
             }
         },
         Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
-            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true }),
+            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true, webhooks: None }),
         },
     }
 }
 
-async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<String> {
+async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Ran> {
     let transaction_id = trigger::transaction_id(now, random()?);
     let Some(workflow) = caller.scope.workflow(&valid.workflow).await? else {
         let error = ApiError::new(
@@ -157,14 +166,29 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
         |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
         || supply.next().unwrap_or_default(),
     );
-    let messages = match composed {
-        Ok(messages) => messages,
+    let composed = match composed {
+        Ok(composed) => composed,
         Err(error) => return Err(log_refusal(caller, &transaction_id, &valid.workflow, error.into(), now).await),
     };
+    let mut integrations: Vec<String> = composed.webhooks.iter().map(|job| job.integration.clone()).collect();
+    integrations.sort();
+    integrations.dedup();
+    let missing =
+        if integrations.is_empty() { vec![] } else { caller.scope.missing_integrations(&integrations).await? };
+    if !missing.is_empty() {
+        let error = ApiError::new(
+            422,
+            "integration_not_found",
+            format!("the workflow uses integrations this environment lacks: {}", missing.join(", ")),
+        )
+        .with_field("workflow");
+        return Err(log_refusal(caller, &transaction_id, &valid.workflow, error, now).await);
+    }
     let answer = TriggerResponse {
-        transaction_id,
+        transaction_id: transaction_id.clone(),
         status: "processed".to_owned(),
-        messages: messages
+        messages: composed
+            .messages
             .iter()
             .map(|message| TriggeredMessage {
                 id: message.id.to_string(),
@@ -172,17 +196,46 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
             })
             .collect(),
         created_subscribers: bare_new.iter().map(ToString::to_string).collect(),
+        deliveries: composed
+            .webhooks
+            .iter()
+            .map(|job| TriggeredDelivery {
+                id: job.id.to_string(),
+                subscriber_id: job.subscriber.to_string(),
+                integration: job.integration.clone(),
+            })
+            .collect(),
     };
     let text = serde_json::to_string(&answer).map_err(|error| ApiError::internal("serialize trigger answer", error))?;
     let delivery = Delivery {
         profiles: &valid.profiles,
         bare_recipients: &valid.recipients,
-        messages: &messages,
+        messages: &composed.messages,
+        webhooks: &composed.webhooks,
+        workflow: &workflow.key,
+        transaction_id: &transaction_id,
         payload: &valid.payload,
         idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
     };
     caller.scope.deliver(delivery, now).await?;
-    Ok(text)
+    let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);
+    Ok(Ran { body: text, webhooks })
+}
+
+/// What running a trigger produced: the answer, and the transaction whose
+/// webhook deliveries are waiting to be sent.
+struct Ran {
+    body: String,
+    webhooks: Option<String>,
+}
+
+/// Sends a transaction's pending webhook deliveries after the answer.
+fn send_after_answer(env: &Env, ctx: &Context, caller: &Caller, transaction_id: Option<String>) {
+    let Some(transaction_id) = transaction_id else { return };
+    match caller.scope.reopen(env) {
+        Ok(scope) => ctx.wait_until(delivery::send_pending(env.clone(), scope, transaction_id)),
+        Err(error) => worker::console_error!("deliveries of {transaction_id} wait: {error:?}"),
+    }
 }
 
 /// Records a trigger refused after validation (unknown workflow, payload or

@@ -8,21 +8,27 @@
 //! a checksum-valid key names, and only ever trusted for that key's hash.
 
 mod control;
+mod deliveries;
+mod integrations;
 mod key_cache;
 mod logs;
 mod messages;
 mod registry;
 mod scope;
+mod secrets;
 mod subscribers;
 mod triggers;
 mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};
+pub use deliveries::{DeliveryOutcome, PendingDelivery};
+pub use integrations::IntegrationRecord;
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
     update_environment, usable_key_kind, KeyEnd,
 };
 pub use scope::EnvironmentScope;
+pub use secrets::{admin_token, encryption_key};
 pub use triggers::{Claim, Delivery};
 
 use wasm_bindgen::JsValue;

@@ -22,6 +22,7 @@ pub struct EnvironmentScope {
     allowed_origins: Vec<String>,
     log_retention_days: u32,
     signing_secret: String,
+    db_binding: String,
     pub(super) db: D1Database,
 }
 
@@ -78,6 +79,25 @@ impl EnvironmentScope {
             allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
             signing_secret: row.subscriber_signing_secret,
             log_retention_days: row.log_retention_days as u32,
+            db_binding: row.db_binding,
+            db,
+        })
+    }
+
+    /// The same scope with its own database handle, for work that outlives
+    /// the request (`wait_until`).
+    pub fn reopen(&self, env: &Env) -> Result<Self, ApiError> {
+        let db = env.d1(&self.db_binding).map_err(|error| ApiError::internal("reopen environment", error))?;
+        Ok(Self {
+            name: self.name.clone(),
+            environment_type: self.environment_type,
+            status: self.status.clone(),
+            position: self.position,
+            requires_subscriber_credential: self.requires_subscriber_credential,
+            allowed_origins: self.allowed_origins.clone(),
+            log_retention_days: self.log_retention_days,
+            signing_secret: self.signing_secret.clone(),
+            db_binding: self.db_binding.clone(),
             db,
         })
     }

@@ -7,6 +7,7 @@ use tidings_core::idempotency::{StoredKey, ABANDONED_AFTER_MS, RETENTION_MS};
 use tidings_core::message::Message;
 use tidings_core::profile::Profile;
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::trigger::WebhookJob;
 use worker::D1PreparedStatement;
 
 use super::{number, statement, storage_error, text, EnvironmentScope};
@@ -31,6 +32,12 @@ pub struct Delivery<'a> {
     pub bare_recipients: &'a [SubscriberId],
     /// The rendered messages.
     pub messages: &'a [Message],
+    /// The rendered webhook deliveries, stored pending.
+    pub webhooks: &'a [WebhookJob],
+    /// The workflow key.
+    pub workflow: &'a str,
+    /// The trigger's transaction id.
+    pub transaction_id: &'a str,
     /// The trigger's payload (the same for every message).
     pub payload: &'a Value,
     /// The claimed idempotency key and the answer to remember with it.
@@ -127,6 +134,28 @@ impl EnvironmentScope {
                     text(&first.transaction_id),
                     text(&payload),
                     number(first.created_at),
+                ],
+            )?);
+        }
+        if !delivery.webhooks.is_empty() {
+            let jobs: Vec<Value> = delivery
+                .webhooks
+                .iter()
+                .map(|job| {
+                    json!({"id": job.id.as_str(), "subscriber_id": job.subscriber.as_str(),
+                        "integration": job.integration, "body": job.body})
+                })
+                .collect();
+            writes.push(statement(
+                &self.db,
+                "INSERT INTO deliveries (id, transaction_id, workflow, subscriber_id, integration, body, created_at, \
+                 updated_at) SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.integration', \
+                 value ->> '$.body', ?4, ?4 FROM json_each(?1) WHERE true",
+                &[
+                    text(&Value::Array(jobs).to_string()),
+                    text(delivery.transaction_id),
+                    text(delivery.workflow),
+                    number(now_ms),
                 ],
             )?);
         }

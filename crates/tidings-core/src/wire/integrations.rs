@@ -1,0 +1,46 @@
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/integrations` (with `id`) or `PUT /v1/integrations/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationInput {
+    /// Required with POST; with PUT it must match the path if present.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// `webhook`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// Signs deliveries (HMAC-SHA256). Write-only: never returned. Required
+    /// when creating; left out on PUT, the stored secret is kept.
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+}
+
+/// An integration as the API shows it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    /// Stable id, used by workflow steps.
+    pub id: String,
+    /// `webhook`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// Whether a signing secret is stored.
+    pub has_signing_secret: bool,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// RFC 3339 time of the last change.
+    pub updated_at: String,
+}
+
+/// `GET /v1/integrations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationList {
+    /// By id.
+    pub items: Vec<Integration>,
+}

@@ -1,0 +1,121 @@
+//! Integrations (secret key): `GET|POST /v1/integrations`,
+//! `GET|PUT|DELETE /v1/integrations/{id}`. Signing secrets are write-only.
+
+use serde::Serialize;
+use tidings_core::query::decode_segment;
+use tidings_core::sealed;
+use tidings_core::webhook::{self, IntegrationError};
+use tidings_core::wire::{IntegrationInput, IntegrationList};
+use worker::{Env, Request};
+
+use crate::auth::{authenticate, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::{now_ms, random};
+use crate::store::{self, IntegrationRecord};
+
+/// Every integration, secrets left out.
+pub async fn list(request: &Request, env: &Env) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    json(&IntegrationList { items: caller.scope.integrations().await? }, 200)
+}
+
+/// Creates an integration; 409 `integration_exists` when the id is taken.
+pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let input: IntegrationInput = read_json(request).await?;
+    let id = input.id.clone().ok_or_else(|| ApiError::validation("id", "id is required"))?;
+    if caller.scope.integration(&id).await?.is_some() {
+        return Err(ApiError::new(
+            409,
+            "integration_exists",
+            format!("an integration {id} exists; PUT it to change it"),
+        )
+        .with_field("id"));
+    }
+    if input.signing_secret.is_none() {
+        return Err(ApiError::validation("signing_secret", "a new integration needs a signing_secret"));
+    }
+    save(&caller, env, &id, input, 201).await
+}
+
+/// One integration, secret left out.
+pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    json(&caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?, 200)
+}
+
+/// Creates or replaces an integration; without `signing_secret`, the stored one is kept.
+pub async fn put(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    let input: IntegrationInput = read_json(request).await?;
+    if input.id.as_deref().is_some_and(|body| body != id) {
+        return Err(ApiError::validation("id", "id in the body does not match the path"));
+    }
+    let exists = caller.scope.integration(&id).await?.is_some();
+    if !exists && input.signing_secret.is_none() {
+        return Err(ApiError::validation("signing_secret", "a new integration needs a signing_secret"));
+    }
+    save(&caller, env, &id, input, if exists { 200 } else { 201 }).await
+}
+
+/// Deletes an integration.
+pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Deleted {
+        id: String,
+        deleted: bool,
+    }
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    if !caller.scope.delete_integration(&id).await? {
+        return Err(not_found(&id));
+    }
+    json(&Deleted { id, deleted: true }, 200)
+}
+
+async fn save(caller: &Caller, env: &Env, id: &str, input: IntegrationInput, status: u16) -> ApiResult {
+    webhook::validate_id(id).map_err(invalid)?;
+    if input.kind != "webhook" {
+        return Err(ApiError::validation("kind", "kind must be \"webhook\""));
+    }
+    if input.name.is_empty() || input.name.chars().count() > 100 {
+        return Err(ApiError::validation("name", "name must be 1 to 100 characters"));
+    }
+    webhook::validate_url(&input.url).map_err(invalid)?;
+    let sealed_secret = match &input.signing_secret {
+        Some(secret) => {
+            webhook::validate_secret(secret).map_err(invalid)?;
+            let key = store::encryption_key(env)?;
+            Some(sealed::seal(&key, random()?, secret).map_err(|error| ApiError::internal("seal secret", error))?)
+        }
+        None => None,
+    };
+    let record = IntegrationRecord { id, kind: &input.kind, name: &input.name, url: &input.url, sealed_secret };
+    caller.scope.save_integration(record, now_ms()).await?;
+    let stored =
+        caller.scope.integration(id).await?.ok_or_else(|| ApiError::internal("save integration", "vanished"))?;
+    json(&stored, status)
+}
+
+async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
+    let caller = authenticate(request, env).await?;
+    caller.require_secret()?;
+    Ok(caller)
+}
+
+fn parse_id(raw: &str) -> ApiResult<String> {
+    let id = decode_segment(raw)?;
+    webhook::validate_id(&id).map_err(invalid)?;
+    Ok(id)
+}
+
+fn invalid(error: IntegrationError) -> ApiError {
+    ApiError::validation(error.field, error.to_string())
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(404, "integration_not_found", format!("there is no integration {id:?} in this environment"))
+}

@@ -1,0 +1,30 @@
+//! The deployment's own secrets (`wrangler secret put`, or `.dev.vars` locally).
+
+use tidings_core::sealed;
+use worker::Env;
+
+use crate::error::ApiError;
+
+/// Opens the control plane until members exist, and allows the one-time bootstrap.
+const ADMIN_TOKEN: &str = "TIDINGS_ADMIN_TOKEN";
+/// Seals integration secrets at rest: 64 hex digits.
+const ENCRYPTION_KEY: &str = "TIDINGS_ENCRYPTION_KEY";
+
+/// The admin token, or 403 `forbidden` when the deployment has none.
+pub fn admin_token(env: &Env) -> Result<String, ApiError> {
+    env.secret(ADMIN_TOKEN).map(|secret| secret.to_string()).map_err(|_| {
+        ApiError::new(403, "forbidden", format!("the control plane is disabled: set the {ADMIN_TOKEN} secret"))
+    })
+}
+
+/// The key that seals integration secrets.
+pub fn encryption_key(env: &Env) -> Result<[u8; 32], ApiError> {
+    let text = env.secret(ENCRYPTION_KEY).map(|secret| secret.to_string()).map_err(|_| {
+        ApiError::new(
+            503,
+            "encryption_unavailable",
+            format!("set the {ENCRYPTION_KEY} secret to store integration secrets"),
+        )
+    })?;
+    sealed::parse_key(&text).map_err(|error| ApiError::internal(ENCRYPTION_KEY, error))
+}

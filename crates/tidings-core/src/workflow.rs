@@ -29,14 +29,6 @@ pub enum WorkflowError {
         /// What is wrong.
         reason: String,
     },
-    /// A step type this version cannot execute yet.
-    #[error("{field}: {kind} steps are not available yet")]
-    UnsupportedStep {
-        /// Dotted path of the step.
-        field: String,
-        /// The step type.
-        kind: &'static str,
-    },
     /// A step's text could not be rendered.
     #[error("step {step}, {field}: {source}")]
     Render {
@@ -54,7 +46,7 @@ impl WorkflowError {
     pub fn field(&self) -> String {
         match self {
             Self::MalformedKey | Self::KeyMismatch => "key".to_owned(),
-            Self::Field { field, .. } | Self::UnsupportedStep { field, .. } => field.clone(),
+            Self::Field { field, .. } => field.clone(),
             Self::Render { field, .. } => field.clone(),
         }
     }

@@ -179,13 +179,7 @@ impl From<SettingsError> for ApiError {
 
 impl From<WorkflowError> for ApiError {
     fn from(error: WorkflowError) -> Self {
-        let field = error.field();
-        match error {
-            WorkflowError::UnsupportedStep { .. } => {
-                Self::new(422, "step_not_supported", error.to_string()).with_field(field)
-            }
-            _ => Self::validation(field, error.to_string()),
-        }
+        Self::validation(error.field(), error.to_string())
     }
 }
 

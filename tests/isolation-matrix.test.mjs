@@ -198,7 +198,7 @@ describe("isolation matrix", () => {
             const text = JSON.stringify(response.body);
             for (const environment of environmentNames) {
               const visible = text.includes(markers[environment].name);
-              assert.equal(visible, environment === credential.owner && environment === target && concrete.includes("/feed"),
+              assert.equal(visible, environment === credential.owner && environment === target && concrete.endsWith("/feed"),
                 `${where}: ${environment}'s data ${visible ? "visible" : "missing"}`);
             }
             if (response.body?.name && concrete.endsWith("/environments/current")) {

@@ -1,5 +1,6 @@
 //! Reading a subscriber's feed: query parameters, pages and counts.
 
+use crate::feed_filter::{FeedFilter, FilterError};
 use crate::message::{Message, MessageId};
 use crate::timestamp::rfc3339;
 use crate::wire::{FeedItem, PageInfo};
@@ -22,6 +23,12 @@ pub enum FeedError {
     /// A parameter this route does not know.
     #[error("unknown query parameter {0:?}")]
     UnknownParameter(String),
+    /// A filter parameter is invalid.
+    #[error("{0}")]
+    Filter(FilterError),
+    /// Both `after` and `before` were given.
+    #[error("give after or before, not both")]
+    BothCursors,
 }
 
 impl FeedError {
@@ -31,45 +38,70 @@ impl FeedError {
             Self::Limit => "limit".to_owned(),
             Self::Cursor => "after".to_owned(),
             Self::UnknownParameter(name) => name.clone(),
+            Self::Filter(error) => error.field.clone(),
+            Self::BothCursors => "before".to_owned(),
         }
     }
 }
 
 /// A validated feed request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeedQuery {
     /// How many messages to return.
     pub limit: u32,
     /// Return only messages older than this one.
     pub after: Option<MessageId>,
+    /// Return only messages newer than this one (the previous page).
+    pub before: Option<MessageId>,
+    /// Which messages.
+    pub filter: FeedFilter,
 }
 
 impl FeedQuery {
     /// Reads decoded query parameters.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, FeedError> {
-        let mut query = Self { limit: DEFAULT_LIMIT, after: None };
+        let mut query = Self { limit: DEFAULT_LIMIT, after: None, before: None, filter: FeedFilter::default() };
         for (name, value) in pairs {
             match name {
                 "limit" => {
                     query.limit = value.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or(FeedError::Limit)?;
                 }
                 "after" => query.after = Some(MessageId::parse(value).map_err(|_| FeedError::Cursor)?),
-                other => return Err(FeedError::UnknownParameter(other.to_owned())),
+                "before" => {
+                    query.before = Some(MessageId::parse(value).map_err(|_| {
+                        FeedError::Filter(FilterError { field: "before".to_owned(), reason: "must be a message id" })
+                    })?);
+                }
+                other => {
+                    if !query.filter.apply_param(other, value).map_err(FeedError::Filter)? {
+                        return Err(FeedError::UnknownParameter(other.to_owned()));
+                    }
+                }
             }
+        }
+        if query.after.is_some() && query.before.is_some() {
+            return Err(FeedError::BothCursors);
         }
         Ok(query)
     }
 }
 
-/// Builds a page from up to `limit + 1` messages fetched newest first.
+/// Builds a page from up to `limit + 1` messages, fetched newest first, or
+/// oldest first when paging back with `before`.
 pub fn page(query: &FeedQuery, mut fetched: Vec<Message>) -> (Vec<FeedItem>, PageInfo) {
-    let has_more = fetched.len() > query.limit as usize;
+    let beyond = fetched.len() > query.limit as usize;
     fetched.truncate(query.limit as usize);
+    if query.before.is_some() {
+        fetched.reverse();
+    }
     let items: Vec<FeedItem> = fetched.iter().map(feed_item).collect();
+    // Older messages exist past this page when more were fetched going back
+    // in time, or when this page was reached from older ones with `before`.
+    let (older, newer) = if query.before.is_some() { (true, beyond) } else { (beyond, query.after.is_some()) };
     let page_info = PageInfo {
-        after: if has_more { items.last().map(|item| item.id.clone()) } else { None },
-        before: if query.after.is_some() { items.first().map(|item| item.id.clone()) } else { None },
-        has_more,
+        after: if older { items.last().map(|item| item.id.clone()) } else { None },
+        before: if newer { items.first().map(|item| item.id.clone()) } else { None },
+        has_more: older && !items.is_empty(),
     };
     (items, page_info)
 }
@@ -83,6 +115,7 @@ pub fn feed_item(message: &Message) -> FeedItem {
         body: message.body.clone(),
         avatar: message.avatar.clone(),
         actions: message.actions.clone(),
+        tags: message.tags.clone(),
         payload: message.payload.clone(),
         created_at: rfc3339(message.created_at),
         seen_at: message.seen_at.map(rfc3339),
@@ -108,6 +141,7 @@ mod tests {
             body: "b".to_owned(),
             avatar: None,
             actions: vec![],
+            tags: vec![],
             payload: json!({}),
             created_at: at,
             seen_at: None,
@@ -118,7 +152,8 @@ mod tests {
 
     #[test]
     fn query_defaults_and_limits() {
-        assert_eq!(FeedQuery::from_pairs([]), Ok(FeedQuery { limit: DEFAULT_LIMIT, after: None }));
+        let defaults = FeedQuery { limit: DEFAULT_LIMIT, after: None, before: None, filter: FeedFilter::default() };
+        assert_eq!(FeedQuery::from_pairs([]), Ok(defaults));
         assert_eq!(FeedQuery::from_pairs([("limit", "100")]).map(|q| q.limit), Ok(100));
         for bad in ["0", "101", "-1", "ten", ""] {
             assert_eq!(FeedQuery::from_pairs([("limit", bad)]), Err(FeedError::Limit), "{bad}");
@@ -129,7 +164,7 @@ mod tests {
 
     #[test]
     fn pages_carry_cursors() {
-        let query = FeedQuery { limit: 2, after: None };
+        let query = FeedQuery { limit: 2, after: None, before: None, filter: FeedFilter::default() };
         let (items, info) = page(&query, vec![message(3), message(2), message(1)]);
         assert_eq!(items.len(), 2);
         assert!(info.has_more);
@@ -137,7 +172,12 @@ mod tests {
         assert_eq!(info.before, None);
         assert_eq!(items[0].read_at.as_deref(), Some("1970-01-01T00:00:00.004Z"));
 
-        let next = FeedQuery { limit: 2, after: MessageId::parse(&items[1].id).ok() };
+        let next = FeedQuery {
+            limit: 2,
+            after: MessageId::parse(&items[1].id).ok(),
+            before: None,
+            filter: FeedFilter::default(),
+        };
         let (items, info) = page(&next, vec![message(1)]);
         assert!(!info.has_more);
         assert_eq!(info.after, None);

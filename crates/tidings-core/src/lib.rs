@@ -24,6 +24,7 @@
 //! - [`trigger`]: validation of trigger requests;
 //! - [`idempotency`]: idempotency keys and replay decisions;
 //! - [`feed`]: feed queries and pagination;
+//! - [`feed_filter`], [`feed_action`]: which messages a request is about, and marking them;
 //! - [`sealed`]: integration secrets sealed at rest;
 //! - [`webhook`]: webhook signatures, integration checks, retry schedule;
 //! - [`wire`]: the versioned request and response types of the HTTP API,
@@ -38,6 +39,8 @@
 mod base32;
 pub mod environment;
 pub mod feed;
+pub mod feed_action;
+pub mod feed_filter;
 pub mod idempotency;
 pub mod key;
 pub mod key_lifecycle;

@@ -74,6 +74,8 @@ pub struct Message {
     pub avatar: Option<String>,
     /// Rendered buttons.
     pub actions: Vec<crate::wire::ActionInput>,
+    /// The workflow's tags when the message was made.
+    pub tags: Vec<String>,
     /// The trigger payload, kept for the app's own use.
     pub payload: serde_json::Value,
     /// Creation time, Unix milliseconds.

@@ -193,6 +193,7 @@ pub fn compose(
                 body: rendered.body,
                 avatar: rendered.avatar,
                 actions: rendered.actions,
+                tags: workflow.definition.tags.clone(),
                 payload: trigger.payload.clone(),
                 created_at: now_ms,
                 seen_at: None,

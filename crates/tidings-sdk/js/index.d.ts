@@ -32,6 +32,8 @@ export interface FeedItem {
   avatar: string | null;
   /** Up to three buttons. */
   actions: { label: string; url: string }[];
+  /** The workflow's tags. */
+  tags: string[];
   payload: Record<string, unknown>;
   created_at: string;
   seen_at: string | null;

@@ -26,6 +26,8 @@ pub struct FeedItem {
     pub avatar: Option<String>,
     /// Rendered buttons.
     pub actions: Vec<super::ActionInput>,
+    /// The workflow's tags.
+    pub tags: Vec<String>,
     /// The trigger payload.
     pub payload: serde_json::Value,
     /// RFC 3339 creation time.
@@ -58,4 +60,61 @@ pub struct FeedCounts {
     pub unread: u64,
     /// Not archived and not seen.
     pub unseen: u64,
+}
+
+/// A feed filter in JSON, for actions and multi-filter counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedFilterInput {
+    /// Only read (`true`) or unread (`false`).
+    #[serde(default)]
+    pub read: Option<bool>,
+    /// Only seen (`true`) or unseen (`false`).
+    #[serde(default)]
+    pub seen: Option<bool>,
+    /// `exclude` (default), `include` or `only`.
+    #[serde(default)]
+    pub archived: Option<String>,
+    /// Messages carrying every one of these tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Messages carrying at least one of these tags.
+    #[serde(default)]
+    pub tags_any: Option<Vec<String>>,
+    /// Only this workflow.
+    #[serde(default)]
+    pub workflow: Option<String>,
+    /// Payload fields by dotted path, each equal to the value.
+    #[serde(default)]
+    pub data: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `POST /v1/subscribers/{id}/feed/actions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedActionRequest {
+    /// `seen`, `read`, `unread`, `archive`, `unarchive` or `delete`.
+    pub action: String,
+    /// Up to 100 message ids…
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    /// …or every message matching this filter.
+    #[serde(default)]
+    pub filter: Option<FeedFilterInput>,
+}
+
+/// The answer to an action, with the feed's counts after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedActionResponse {
+    /// Messages changed (or deleted).
+    pub updated: u64,
+    /// Counts of the feed after the action.
+    pub counts: FeedCounts,
+}
+
+/// `GET /v1/subscribers/{id}/feed/counts?filters=[…]`: one result per filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedCountsList {
+    /// In the order of the filters asked for.
+    pub results: Vec<FeedCounts>,
 }

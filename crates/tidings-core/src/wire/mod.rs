@@ -21,7 +21,10 @@ pub use control::{
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};
-pub use feed::{FeedCounts, FeedItem, FeedResponse, PageInfo};
+pub use feed::{
+    FeedActionRequest, FeedActionResponse, FeedCounts, FeedCountsList, FeedFilterInput, FeedItem, FeedResponse,
+    PageInfo,
+};
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use subscribers::{

@@ -44,6 +44,12 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Post, ["v1", "events", "trigger"]) => trigger::trigger(&mut request, env, ctx).await,
         (Method::Post, ["v1", "events", "trigger", "bulk"]) => trigger::bulk(&mut request, env, ctx).await,
         (Method::Get, ["v1", "subscribers", subscriber, "feed"]) => feed::list(&request, env, subscriber).await,
+        (Method::Get, ["v1", "subscribers", subscriber, "feed", "counts"]) => {
+            feed::counts(&request, env, subscriber).await
+        }
+        (Method::Post, ["v1", "subscribers", subscriber, "feed", "actions"]) => {
+            feed::actions(&mut request, env, subscriber).await
+        }
         (Method::Get, ["v1", "logs"]) => logs::list(&request, env).await,
         (Method::Get, ["v1", "integrations"]) => integrations::list(&request, env).await,
         (Method::Post, ["v1", "integrations"]) => integrations::create(&mut request, env).await,
@@ -81,6 +87,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "events", "trigger"]
             | ["v1", "events", "trigger", "bulk"]
             | ["v1", "subscribers", _, "feed"]
+            | ["v1", "subscribers", _, "feed", "counts" | "actions"]
             | ["v1", "subscribers"]
             | ["v1", "logs"]
             | ["v1", "integrations"]

@@ -9,6 +9,7 @@
 
 mod control;
 mod deliveries;
+mod feed_sql;
 mod integrations;
 mod key_cache;
 mod logs;

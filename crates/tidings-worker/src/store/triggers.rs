@@ -125,15 +125,16 @@ impl EnvironmentScope {
             writes.push(statement(
                 &self.db,
                 "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
-                 payload, created_at) \
+                 payload, created_at, tags) \
                  SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', value ->> '$.body', \
-                 value ->> '$.avatar', value -> '$.actions', ?4, ?5 FROM json_each(?1) WHERE true",
+                 value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6 FROM json_each(?1) WHERE true",
                 &[
                     text(&chunk_json),
                     text(&first.workflow),
                     text(&first.transaction_id),
                     text(&payload),
                     number(first.created_at),
+                    text(&serde_json::to_string(&first.tags).unwrap_or_else(|_| "[]".to_owned())),
                 ],
             )?);
         }

@@ -1,0 +1,122 @@
+// The feed API over HTTP: filters, cursors both ways, exact counts for
+// several filters at once, and actions (read implies seen) by ids or filter.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { api, expectError, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
+
+const key = keys.development.secret_key;
+const call = (path, options = {}) => api(path, { key, ...options });
+const suffix = randomBytes(4).toString("hex");
+const billing = `billing-${suffix}`;
+const social = `social-${suffix}`;
+let subscriber;
+let ids = [];
+
+before(async () => {
+  for (const [workflow, tags] of [[billing, ["billing", "money"]], [social, ["social"]]]) {
+    const saved = await call(`/v1/workflows/${workflow}`, {
+      method: "PUT",
+      body: { name: workflow, tags, steps: [{ type: "in_app", subject: "{{ payload.n }}", body: "b" }] },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+  }
+  subscriber = freshSubscriber("feed");
+  // Oldest first: 0..5, alternating workflows; payload.vip on even ones.
+  for (let n = 0; n < 6; n += 1) {
+    const response = await call("/v1/events/trigger", {
+      method: "POST",
+      body: { workflow: n % 2 ? social : billing, to: subscriber, payload: { n, vip: n % 2 === 0, order: { id: 100 + n } } },
+    });
+    assert.equal(response.status, 202);
+    ids.push(response.body.messages[0].id);
+  }
+});
+
+const feed = async (query = "") => {
+  const response = await call(`/v1/subscribers/${subscriber}/feed${query ? `?${query}` : ""}`);
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body;
+};
+const subjects = (page) => page.items.map((item) => Number(item.subject));
+const act = (body, options = {}) => call(`/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body, ...options });
+
+describe("feed", () => {
+  it("filters by workflow, tags (all and any) and payload fields", async () => {
+    assert.deepEqual(subjects(await feed(`workflow=${billing}`)), [4, 2, 0]);
+    assert.deepEqual(subjects(await feed("tags=billing,money")), [4, 2, 0]);
+    assert.deepEqual(subjects(await feed("tags=billing,social")), []);
+    assert.deepEqual(subjects(await feed("tags_any=social,nothing")), [5, 3, 1]);
+    assert.deepEqual(subjects(await feed("data.vip=true")), [4, 2, 0]);
+    assert.deepEqual(subjects(await feed("data.order.id=103")), [3]);
+    assert.deepEqual((await feed()).items[0].tags, ["social"]);
+  });
+
+  it("pages back and forth with cursors", async () => {
+    const first = await feed("limit=2");
+    assert.deepEqual(subjects(first), [5, 4]);
+    const second = await feed(`limit=2&after=${first.page_info.after}`);
+    assert.deepEqual(subjects(second), [3, 2]);
+    const back = await feed(`limit=2&before=${second.page_info.before}`);
+    assert.deepEqual(subjects(back), [5, 4]);
+    assert.equal(back.page_info.before, null);
+    assert.equal(back.page_info.after, first.page_info.after);
+    expectError(assert, await call(`/v1/subscribers/${subscriber}/feed?after=${ids[0]}&before=${ids[1]}`), 400, "validation_failed");
+  });
+
+  it("marks read (and so seen), unread, archived and back, with exact counts", async () => {
+    const read = await act({ action: "read", ids: [ids[5], ids[4]] });
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.deepEqual(read.body, { updated: 2, counts: { total: 6, unread: 4, unseen: 4 } });
+    const item = (await feed()).items[0];
+    assert.ok(item.read_at && item.seen_at, "read implies seen");
+    assert.deepEqual(subjects(await feed("read=false")), [3, 2, 1, 0]);
+    assert.deepEqual(subjects(await feed("seen=true")), [5, 4]);
+
+    const unread = await act({ action: "unread", ids: [ids[5]] });
+    assert.deepEqual(unread.body.counts, { total: 6, unread: 5, unseen: 4 });
+    const archived = await act({ action: "archive", filter: { workflow: social } });
+    // Left: billing 4 (read), 2 and 0.
+    assert.deepEqual(archived.body, { updated: 3, counts: { total: 3, unread: 2, unseen: 2 } });
+    assert.deepEqual(subjects(await feed()), [4, 2, 0]);
+    assert.deepEqual(subjects(await feed("archived=only")), [5, 3, 1]);
+    assert.deepEqual(subjects(await feed("archived=include")), [5, 4, 3, 2, 1, 0]);
+    await act({ action: "unarchive", filter: { archived: "only" } });
+
+    const all = await act({ action: "read", filter: {} });
+    assert.deepEqual(all.body.counts, { total: 6, unread: 0, unseen: 0 });
+    // Idempotent: nothing left to change, counts never go negative.
+    assert.deepEqual((await act({ action: "read", filter: {} })).body, { updated: 0, counts: { total: 6, unread: 0, unseen: 0 } });
+  });
+
+  it("counts several filters at once", async () => {
+    await act({ action: "unread", filter: { workflow: billing } });
+    const filters = encodeURIComponent(JSON.stringify([{}, { read: false }, { tags: ["social"] }, { archived: "only" }]));
+    const response = await call(`/v1/subscribers/${subscriber}/feed/counts?filters=${filters}`);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.deepEqual(response.body.results.map((counts) => counts.total), [6, 3, 3, 0]);
+    assert.deepEqual((await call(`/v1/subscribers/${subscriber}/feed/counts?read=false`)).body, { total: 3, unread: 3, unseen: 0 });
+    const bad = await call(`/v1/subscribers/${subscriber}/feed/counts?filters=${encodeURIComponent('[{"archived":"all"}]')}`);
+    assert.equal(expectError(assert, bad, 400, "validation_failed").field, "filters.0.archived");
+  });
+
+  it("acts only on the subscriber's own messages, with a publishable key and credential", async () => {
+    const other = freshSubscriber("other");
+    const hash = subscriberHash("development", other);
+    const stranger = await api(`/v1/subscribers/${other}/feed/actions`, {
+      key: keys.development.publishable_key,
+      method: "POST",
+      headers: { "X-Subscriber-Hash": hash },
+      body: { action: "delete", ids },
+    });
+    assert.deepEqual(stranger.body, { updated: 0, counts: { total: 0, unread: 0, unseen: 0 } });
+    assert.equal((await feed("archived=include")).items.length, 6);
+
+    const deleted = await act({ action: "delete", ids: [ids[0]] });
+    assert.equal(deleted.body.updated, 1);
+    assert.equal((await feed("archived=include")).items.length, 5);
+    for (const [body, field] of [[{ action: "explode", ids }, "action"], [{ action: "read" }, "ids"], [{ action: "read", ids: ["x"] }, "ids.0"]]) {
+      assert.equal(expectError(assert, await act(body), 400, "validation_failed").field, field);
+    }
+  });
+});

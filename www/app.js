@@ -1,5 +1,5 @@
 // The demo inbox: uses @tidings/sdk exactly as an app would.
-// URL parameters override the local defaults: ?subscriber=…&key=…&api=…
+// URL parameters override the local defaults: ?subscriber=…&key=…&api=…&token=…
 import { createTidings } from "@tidings/sdk";
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +12,7 @@ async function loadConfig() {
     publishableKey: params.get("key") ?? defaults.publishableKey,
     subscriberId: params.get("subscriber") ?? defaults.subscriberId,
     ...(params.get("hash") ? { subscriberHash: params.get("hash") } : {}),
+    ...(params.get("token") ? { subscriberToken: params.get("token") } : {}),
   };
 }
 

@@ -20,6 +20,7 @@
 //! - [`schema`]: the JSON Schema subset of workflow payloads;
 //! - [`query`]: URL query and path decoding;
 //! - [`timestamp`]: RFC 3339 rendering;
+//! - [`token`]: subscriber tokens (signed, expiring, scoped);
 //! - [`template`]: rendering of workflow text against a trigger's context;
 //! - [`trigger`]: validation of trigger requests;
 //! - [`idempotency`]: idempotency keys and replay decisions;
@@ -56,6 +57,7 @@ pub mod settings;
 pub mod subscriber;
 pub mod template;
 pub mod timestamp;
+pub mod token;
 pub mod trigger;
 pub mod webhook;
 pub mod wire;

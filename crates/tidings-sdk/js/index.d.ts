@@ -8,7 +8,9 @@ export interface TidingsOptions {
   publishableKey: string;
   /** The subscriber whose feed to show, as your app names them. */
   subscriberId: string;
-  /** HMAC-SHA256 of the subscriber id, computed by your server; required outside development. */
+  /** A subscriber token from your server (`POST /v1/subscribers/{id}/token` or `signSubscriberToken`). */
+  subscriberToken?: string;
+  /** Or: HMAC-SHA256 of the subscriber id, computed by your server. One credential is required outside development. */
   subscriberHash?: string;
   /** Where to load the SDK's `.wasm` from, if not next to the package's JS. */
   wasmUrl?: string | URL;

@@ -78,7 +78,9 @@ impl TidingsClient {
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, JsValue> {
         let mut request = Request::get(&format!("{}{path}", self.options.api_url))
             .header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
-        if let Some(hash) = &self.options.subscriber_hash {
+        if let Some(token) = &self.options.subscriber_token {
+            request = request.header("X-Subscriber-Token", token);
+        } else if let Some(hash) = &self.options.subscriber_hash {
             request = request.header("X-Subscriber-Hash", hash);
         }
         let response = request.send().await.map_err(|error| {

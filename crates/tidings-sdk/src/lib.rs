@@ -10,5 +10,7 @@
 mod client;
 pub mod error;
 mod options;
+mod server;
 
 pub use client::TidingsClient;
+pub use server::sign_subscriber_token;

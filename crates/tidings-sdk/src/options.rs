@@ -16,6 +16,8 @@ struct RawOptions {
     subscriber_id: String,
     #[serde(default)]
     subscriber_hash: Option<String>,
+    #[serde(default)]
+    subscriber_token: Option<String>,
 }
 
 /// Validated client options.
@@ -28,6 +30,8 @@ pub struct ClientOptions {
     pub subscriber: SubscriberId,
     /// The subscriber hash credential, if the app has one.
     pub subscriber_hash: Option<String>,
+    /// The subscriber token, if the app has one (preferred over the hash).
+    pub subscriber_token: Option<String>,
 }
 
 impl ClientOptions {
@@ -53,6 +57,12 @@ impl ClientOptions {
         }
         let subscriber = SubscriberId::parse(&raw.subscriber_id)
             .map_err(|error| invalid("subscriberId", format!("subscriberId: {error}")))?;
-        Ok(Self { api_url, publishable_key, subscriber, subscriber_hash: raw.subscriber_hash })
+        Ok(Self {
+            api_url,
+            publishable_key,
+            subscriber,
+            subscriber_hash: raw.subscriber_hash,
+            subscriber_token: raw.subscriber_token,
+        })
     }
 }

@@ -3,6 +3,7 @@
 
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber::{verify_subscriber_hash, SubscriberId};
+use tidings_core::token::{self, Scope, TokenError};
 use worker::{Env, Request};
 
 use crate::error::{ApiError, ApiResult};
@@ -59,6 +60,16 @@ fn from_browser(request: &Request) -> bool {
         || header(request, "User-Agent").is_some_and(|agent| agent.trim_start().starts_with("Mozilla/"))
 }
 
+fn token_error(error: TokenError) -> ApiError {
+    let code = match error {
+        TokenError::Expired => "subscriber_credential_expired",
+        TokenError::WrongEnvironment => "subscriber_credential_wrong_environment",
+        TokenError::WrongSubscriber => "subscriber_credential_wrong_subscriber",
+        _ => "subscriber_credential_invalid",
+    };
+    ApiError::new(401, code, error.to_string())
+}
+
 fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
@@ -87,25 +98,37 @@ impl Caller {
     /// Checks that the caller may act as `subscriber`. Secret keys may act
     /// as anyone; publishable keys need a subscriber credential where the
     /// environment requires one, and a presented credential must be valid.
-    pub fn authorize_subscriber(&self, request: &Request, subscriber: &SubscriberId) -> ApiResult<()> {
+    ///
+    /// `write` says whether the route changes anything: a read-only token
+    /// is refused there.
+    pub fn authorize_subscriber(&self, request: &Request, subscriber: &SubscriberId, write: bool) -> ApiResult<()> {
         if self.kind == KeyKind::Secret {
+            return Ok(());
+        }
+        if let Some(token) = header(request, "X-Subscriber-Token") {
+            let claims =
+                token::verify(self.scope.signing_secret(), token.trim(), self.scope.name(), subscriber, now_ms())
+                    .map_err(token_error)?;
+            if write && claims.scope == Scope::Read {
+                return Err(ApiError::new(
+                    403,
+                    "subscriber_token_read_only",
+                    "this subscriber token may only read; ask your server for a write token",
+                ));
+            }
             return Ok(());
         }
         if let Some(hash) = header(request, "X-Subscriber-Hash") {
             return Ok(verify_subscriber_hash(self.scope.signing_secret(), subscriber, hash.trim())?);
         }
-        if header(request, "X-Subscriber-Token").is_some() {
-            return Err(ApiError::new(
-                401,
-                "subscriber_credential_invalid",
-                "subscriber tokens are not accepted yet; send X-Subscriber-Hash instead",
-            ));
-        }
         if self.scope.requires_subscriber_credential() {
             return Err(ApiError::new(
                 401,
                 "subscriber_credential_required",
-                format!("the {} environment requires X-Subscriber-Hash on feed requests", self.scope.name()),
+                format!(
+                    "the {} environment requires X-Subscriber-Token (or X-Subscriber-Hash) on feed requests",
+                    self.scope.name()
+                ),
             ));
         }
         Ok(())

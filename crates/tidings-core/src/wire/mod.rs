@@ -29,6 +29,7 @@ pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
+    TokenRequest, TokenResponse,
 };
 pub use trigger::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TriggerRequest, TriggerResponse,

@@ -87,6 +87,29 @@ pub struct BulkSubscribersRequest {
     pub subscribers: Vec<SubscriberInput>,
 }
 
+/// `POST /v1/subscribers/{id}/token`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Lifetime, 1 to 86,400 seconds (default 3,600).
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+    /// `write` (default: read, mark, preferences) or `read` (feed and counts only).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// A subscriber token for a browser (`X-Subscriber-Token`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The token.
+    pub token: String,
+    /// RFC 3339 expiry.
+    pub expires_at: String,
+    /// `read` or `write`.
+    pub scope: String,
+}
+
 /// The answer to a bulk upsert, once every profile is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BulkSubscribersResponse {

@@ -19,7 +19,7 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
-    let caller = subscriber_caller(request, env, &subscriber).await?;
+    let caller = subscriber_caller(request, env, &subscriber, false).await?;
     let (messages, counts) = caller.scope.feed(&subscriber, &query).await?;
     let (items, page_info) = feed::page(&query, messages);
     json(&FeedResponse { items, page_info, counts }, 200)
@@ -66,7 +66,7 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
             vec![filter]
         }
     };
-    let caller = subscriber_caller(request, env, &subscriber).await?;
+    let caller = subscriber_caller(request, env, &subscriber, false).await?;
     let results = caller.scope.counts(&subscriber, &filters).await?;
     if several {
         json(&FeedCountsList { results }, 200)
@@ -78,7 +78,7 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them.
 pub async fn actions(request: &mut Request, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = subscriber_caller(request, env, &subscriber).await?;
+    let caller = subscriber_caller(request, env, &subscriber, true).await?;
     let body: FeedActionRequest = read_json(request).await?;
     let action =
         feed_action::validate(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
@@ -90,8 +90,8 @@ fn parse_subscriber(raw: &str) -> ApiResult<SubscriberId> {
     Ok(SubscriberId::parse(&decode_segment(raw)?)?)
 }
 
-async fn subscriber_caller(request: &Request, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+async fn subscriber_caller(request: &Request, env: &Env, subscriber: &SubscriberId, write: bool) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
-    caller.authorize_subscriber(request, subscriber)?;
+    caller.authorize_subscriber(request, subscriber, write)?;
     Ok(caller)
 }

@@ -5,7 +5,9 @@ use serde::Serialize;
 use tidings_core::profile::{self, ListQuery};
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput};
+use tidings_core::timestamp::rfc3339;
+use tidings_core::token::{self, Scope};
+use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse};
 use worker::{Env, Request};
 
 use crate::auth::{authenticate, Caller};
@@ -63,6 +65,32 @@ pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
     let profiles = profile::validate_bulk(body.subscribers)?;
     json(&caller.scope.upsert_subscribers(&profiles, now_ms()).await?, 200)
 }
+
+/// Mints a subscriber token for a browser: bound to this environment and
+/// subscriber, expiring, read or write.
+pub async fn token(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
+    let caller = secret_caller(request, env).await?;
+    let id = parse_id(raw_id)?;
+    let body: TokenRequest = read_json(request).await?;
+    let scope = match body.scope.as_deref() {
+        None | Some("write") => Scope::Write,
+        Some("read") => Scope::Read,
+        Some(_) => return Err(ApiError::validation("scope", "scope must be \"read\" or \"write\"")),
+    };
+    let ttl = body.ttl_seconds.unwrap_or(token::DEFAULT_TTL_SECONDS);
+    let now = now_ms();
+    let minted = token::sign(caller.scope.signing_secret(), SIGNING_KEY_ID, caller.scope.name(), &id, scope, now, ttl)
+        .map_err(|error| ApiError::validation("ttl_seconds", error.to_string()))?;
+    let response = TokenResponse {
+        token: minted,
+        expires_at: rfc3339((now / 1000 + ttl) * 1000),
+        scope: scope.as_str().to_owned(),
+    };
+    json(&response, 201)
+}
+
+/// The slot of the environment's signing secret that signs tokens.
+const SIGNING_KEY_ID: &str = "s1";
 
 async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;

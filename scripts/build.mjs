@@ -66,9 +66,30 @@ export function buildSdk({ force = false } = {}) {
   console.log(`sdk wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
 }
 
+/**
+ * The Node.js entry's wasm (`@tidings/sdk/server`: token signing), built with
+ * the `server` feature into its own target directory so the browser build
+ * stays lean and neither build invalidates the other.
+ */
+export function buildSdkServer({ force = false } = {}) {
+  const output = "crates/tidings-sdk/pkg-server/tidings_sdk_server_bg.wasm";
+  if (!force && isFresh(output, [...shared, "crates/tidings-sdk/src", "crates/tidings-sdk/Cargo.toml"])) return;
+  step("building the SDK's Node.js entry (token signing)");
+  const targetDir = join(root, "target", "sdk-server");
+  run("cargo", [
+    "build", "-p", "tidings-sdk", "--features", "server", "--target", "wasm32-unknown-unknown", "--release",
+    "--target-dir", targetDir,
+  ]);
+  run("wasm-bindgen", [
+    "--target", "web", "--out-dir", join(root, "crates/tidings-sdk/pkg-server"), "--out-name", "tidings_sdk_server",
+    join(targetDir, "wasm32-unknown-unknown/release/tidings_sdk.wasm"),
+  ]);
+}
+
 export function build(options) {
   buildWorker(options);
   buildSdk(options);
+  buildSdkServer(options);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

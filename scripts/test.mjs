@@ -32,6 +32,8 @@ async function main() {
   run("cargo", ["clippy", "-p", "tidings-core", "--all-targets", "--", "-D", "warnings"]);
   step("cargo clippy (wasm32: whole workspace)");
   run("cargo", ["clippy", "--workspace", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
+  step("cargo clippy (wasm32: the SDK's Node.js entry)");
+  run("cargo", ["clippy", "-p", "tidings-sdk", "--features", "server", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
   checkCoreBoundary();
   step("core unit tests");
   run("cargo", ["test", "-p", "tidings-core"]);

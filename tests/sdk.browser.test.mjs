@@ -73,6 +73,28 @@ describe("the demo inbox on the npm package", () => {
     await page.click("#refresh");
     await page.waitForFunction(() => document.querySelectorAll("#feed li").length === 3);
     assert.equal((await page.textContent("#feed li h2")).trim(), "Welcome, Linus!");
+
+    // Opening a notification marks it read; "Mark all read" clears the badge.
+    await page.click("#feed li:first-child");
+    await page.waitForFunction(() => document.querySelector("#unread").textContent === "2");
+    assert.equal(await page.getAttribute("#feed li:first-child", "class"), "read");
+    await page.click("#read-all");
+    await page.waitForFunction(() => document.querySelector("#unread").hidden);
+    const counts = await page.evaluate(async (subscriberId) => {
+      const { Tidings } = await import("@tidings/sdk");
+      const config = await (await fetch("/demo-config.json")).json();
+      const tidings = await Tidings.connect({ ...config, subscriberId });
+      const unread = await tidings.feed.counts({ read: false });
+      const all = await tidings.feed.counts();
+      const error = await tidings.feed.markRead("not-an-id").catch((failure) => failure.code);
+      return { unread, all, error };
+    }, subscriber);
+    assert.deepEqual(counts, {
+      unread: { total: 0, unread: 0, unseen: 0 },
+      all: { total: 3, unread: 0, unseen: 0 },
+      error: "validation_failed",
+    });
+    await screenshot(page, "demo-read");
     await page.close();
   });
 

@@ -45,7 +45,7 @@ function renderItem(item) {
 }
 
 async function refresh(client) {
-  const page = await client.feed({ limit: 20 });
+  const page = await client.feed.list({ limit: 20 });
   $("feed").replaceChildren(...page.items.map(renderItem));
   const unread = $("unread");
   unread.hidden = page.counts.unread === 0;
@@ -67,6 +67,13 @@ async function main() {
     badge.dataset.state = "ready";
     await refresh(client);
     $("refresh").addEventListener("click", () => refresh(client).catch(showError));
+    $("read-all").addEventListener("click", () =>
+      client.feed.markAllRead().then(() => refresh(client)).catch(showError));
+    // Opening a notification marks it read.
+    $("feed").addEventListener("click", (event) => {
+      const item = event.target.closest("li.unread");
+      if (item) client.feed.markRead(item.dataset.id).then(() => refresh(client)).catch(showError);
+    });
   } catch (error) {
     showError(error);
     document.body.dataset.loaded = "error";

@@ -16,12 +16,42 @@ export interface TidingsOptions {
   wasmUrl?: string | URL;
 }
 
-/** Options of {@link TidingsClient.feed}. */
-export interface FeedOptions {
+/** Options of `feed.list`. */
+export interface FeedOptions extends FeedFilter {
   /** Page size, 1–100 (default 20). */
   limit?: number;
-  /** Continue after this cursor (`page_info.after` of the previous page). */
+  /** Older messages: `page_info.after` of the previous page. */
   after?: string;
+  /** Newer messages: `page_info.before` of a later page. */
+  before?: string;
+}
+
+/** Which messages: by read/seen/archive state, tags, workflow or payload fields. */
+export interface FeedFilter {
+  read?: boolean;
+  seen?: boolean;
+  /** Default `exclude`. */
+  archived?: "exclude" | "include" | "only";
+  /** Messages carrying all of these tags. */
+  tags?: string[];
+  /** Messages carrying any of these tags. */
+  tags_any?: string[];
+  workflow?: string;
+  /** Payload fields by dotted path, each equal to the value (actions and counts only). */
+  data?: Record<string, string | number | boolean>;
+}
+
+/** Exact counts. */
+export interface FeedCounts {
+  total: number;
+  unread: number;
+  unseen: number;
+}
+
+/** What an action changed, and the feed's counts after it. */
+export interface ActionResult {
+  updated: number;
+  counts: FeedCounts;
 }
 
 /** A notification in the feed. Times are RFC 3339 strings. */
@@ -72,14 +102,41 @@ export interface TidingsError extends Error {
   field?: string;
 }
 
-/** A client for one subscriber's feed in one environment. */
+/** The subscriber's feed. */
+export interface Feed {
+  list(options?: FeedOptions): Promise<FeedPage>;
+  counts(filter?: FeedFilter): Promise<FeedCounts>;
+  markSeen(ids: string | string[]): Promise<ActionResult>;
+  markRead(ids: string | string[]): Promise<ActionResult>;
+  markUnread(ids: string | string[]): Promise<ActionResult>;
+  archive(ids: string | string[]): Promise<ActionResult>;
+  unarchive(ids: string | string[]): Promise<ActionResult>;
+  delete(ids: string | string[]): Promise<ActionResult>;
+  markAllSeen(filter?: FeedFilter): Promise<ActionResult>;
+  markAllRead(filter?: FeedFilter): Promise<ActionResult>;
+  archiveAll(filter?: FeedFilter): Promise<ActionResult>;
+}
+
+/** One subscriber's connection. */
+export interface Session {
+  readonly subscriberId: string;
+  environment(): Promise<EnvironmentInfo>;
+  readonly feed: Feed;
+}
+
+/** The low-level client behind a session. */
 export declare class TidingsClient {
   constructor(options: Omit<TidingsOptions, "wasmUrl">);
   readonly subscriberId: string;
   environment(): Promise<EnvironmentInfo>;
   feed(options?: FeedOptions): Promise<FeedPage>;
+  counts(filter?: FeedFilter): Promise<FeedCounts>;
+  act(body: { action: string; ids?: string[]; filter?: FeedFilter }): Promise<ActionResult>;
   free(): void;
 }
 
-/** Loads the SDK once and creates a client. Rejects with a {@link TidingsError}. */
-export declare function createTidings(options: TidingsOptions): Promise<TidingsClient>;
+/** Loads the SDK once and connects. Rejects with a {@link TidingsError}. */
+export declare function createTidings(options: TidingsOptions): Promise<Session>;
+
+/** `Tidings.connect(options)`: the same as {@link createTidings}. */
+export declare const Tidings: { connect(options: TidingsOptions): Promise<Session> };

@@ -1,7 +1,7 @@
 // @tidings/sdk/server: for Node.js servers. Mints subscriber tokens offline
 // with the same code the Tidings worker verifies them with.
 import { readFileSync } from "node:fs";
-import { initSync, signSubscriberToken as sign } from "../pkg/tidings_sdk.js";
+import { initSync, signSubscriberToken as sign } from "../pkg-server/tidings_sdk_server.js";
 
 let ready = false;
 
@@ -11,7 +11,7 @@ let ready = false;
  */
 export function signSubscriberToken(options) {
   if (!ready) {
-    initSync({ module: readFileSync(new URL("../pkg/tidings_sdk_bg.wasm", import.meta.url)) });
+    initSync({ module: readFileSync(new URL("../pkg-server/tidings_sdk_server_bg.wasm", import.meta.url)) });
     ready = true;
   }
   return sign(options);

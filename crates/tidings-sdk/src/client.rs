@@ -1,10 +1,10 @@
 //! `TidingsClient`: one subscriber's feed in one environment.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tidings_core::feed::MAX_LIMIT;
-use tidings_core::wire::{EnvironmentInfo, ErrorBody, FeedResponse};
+use tidings_core::wire::{EnvironmentInfo, ErrorBody, FeedActionResponse, FeedCountsList, FeedResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -34,7 +34,7 @@ impl TidingsClient {
 
     /// The environment the publishable key opens (`name`, `type`, `status`, …).
     pub async fn environment(&self) -> Result<JsValue, JsValue> {
-        let info: EnvironmentInfo = self.get("/v1/environments/current").await?;
+        let info: EnvironmentInfo = self.send(Request::get(&self.url("/v1/environments/current"))).await?;
         to_js(&info)
     }
 
@@ -49,44 +49,116 @@ impl TidingsClient {
                 js_error("validation_failed", &format!("feed options: {error}"), None, Some("options"))
             })?
         };
-        let mut path = format!("/v1/subscribers/{}/feed", encode(self.options.subscriber.as_str()));
+        let mut path = self.feed_path("");
         let mut separator = '?';
+        let mut push = |name: &str, value: &str| {
+            path.push_str(&format!("{separator}{name}={}", encode(value)));
+            separator = '&';
+        };
         if let Some(limit) = options.limit {
             if limit == 0 || limit > MAX_LIMIT {
                 return Err(js_error("validation_failed", "limit must be from 1 to 100", None, Some("limit")));
             }
-            path.push_str(&format!("{separator}limit={limit}"));
-            separator = '&';
+            push("limit", &limit.to_string());
         }
-        if let Some(after) = options.after {
-            path.push_str(&format!("{separator}after={}", encode(&after)));
+        for (name, flag) in [("read", options.read), ("seen", options.seen)] {
+            if let Some(flag) = flag {
+                push(name, if flag { "true" } else { "false" });
+            }
         }
-        let page: FeedResponse = self.get(&path).await?;
+        let texts = [
+            ("after", options.after),
+            ("before", options.before),
+            ("archived", options.archived),
+            ("workflow", options.workflow),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                push(name, &value);
+            }
+        }
+        if let Some(tags) = options.tags {
+            push("tags", &tags.join(","));
+        }
+        if let Some(tags) = options.tags_any {
+            push("tags_any", &tags.join(","));
+        }
+        let page: FeedResponse = self.send(Request::get(&self.url(&path))).await?;
         to_js(&page)
+    }
+
+    /// Exact counts `{ total, unread, unseen }` for a filter (`{}`: the whole feed).
+    pub async fn counts(&self, filter: JsValue) -> Result<JsValue, JsValue> {
+        // The worker checks the filter and answers typed errors; checking it
+        // here too would cost the SDK ~15 KB of deserializer.
+        let filter = if filter.is_undefined() || filter.is_null() { js_sys::Object::new().into() } else { filter };
+        let filters = js_sys::JSON::stringify(&js_sys::Array::of1(&filter))
+            .map(String::from)
+            .map_err(|_| js_error("validation_failed", "the filter cannot be sent", None, Some("filter")))?;
+        let path = format!("{}?filters={}", self.feed_path("/counts"), encode(&filters));
+        let list: FeedCountsList = self.send(Request::get(&self.url(&path))).await?;
+        to_js(&list.results.first().copied().unwrap_or_default())
+    }
+
+    /// Applies `{ action, ids } | { action, filter }` and answers `{ updated, counts }`.
+    pub async fn act(&self, body: JsValue) -> Result<JsValue, JsValue> {
+        let text = js_sys::JSON::stringify(&body)
+            .map(String::from)
+            .map_err(|_| js_error("validation_failed", "the action cannot be sent", None, Some("action")))?;
+        let request = Request::post(&self.url(&self.feed_path("/actions"))).header("Content-Type", "application/json");
+        let answer: FeedActionResponse = self.send_body(request, text).await?;
+        to_js(&answer)
     }
 }
 
-/// Options of [`TidingsClient::feed`]: `{ limit?, after? }`.
+/// Options of [`TidingsClient::feed`].
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FeedOptions {
     limit: Option<u32>,
     after: Option<String>,
+    before: Option<String>,
+    read: Option<bool>,
+    seen: Option<bool>,
+    archived: Option<String>,
+    tags: Option<Vec<String>>,
+    tags_any: Option<Vec<String>>,
+    workflow: Option<String>,
 }
 
 impl TidingsClient {
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, JsValue> {
-        let mut request = Request::get(&format!("{}{path}", self.options.api_url))
-            .header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
+    fn feed_path(&self, rest: &str) -> String {
+        format!("/v1/subscribers/{}/feed{rest}", encode(self.options.subscriber.as_str()))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.options.api_url)
+    }
+
+    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
+        let request = request.header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
         if let Some(token) = &self.options.subscriber_token {
-            request = request.header("X-Subscriber-Token", token);
+            request.header("X-Subscriber-Token", token)
         } else if let Some(hash) = &self.options.subscriber_hash {
-            request = request.header("X-Subscriber-Hash", hash);
+            request.header("X-Subscriber-Hash", hash)
+        } else {
+            request
         }
-        let response = request.send().await.map_err(|error| {
-            js_error(NETWORK_ERROR, &format!("could not reach {}: {error}", self.options.api_url), None, None)
-        })?;
+    }
+
+    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, JsValue> {
+        let response = self.authorize(request).send().await.map_err(|error| self.unreachable(error))?;
         read(response).await
+    }
+
+    async fn send_body<T: DeserializeOwned>(&self, request: RequestBuilder, body: String) -> Result<T, JsValue> {
+        let request = self.authorize(request).body(body).map_err(|error| self.unreachable(error))?;
+        let response = request.send().await.map_err(|error| self.unreachable(error))?;
+        read(response).await
+    }
+
+    fn unreachable(&self, error: gloo_net::Error) -> JsValue {
+        js_error(NETWORK_ERROR, &format!("could not reach {}: {error}", self.options.api_url), None, None)
     }
 }
 

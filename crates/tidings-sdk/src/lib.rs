@@ -10,7 +10,9 @@
 mod client;
 pub mod error;
 mod options;
+#[cfg(feature = "server")]
 mod server;
 
 pub use client::TidingsClient;
+#[cfg(feature = "server")]
 pub use server::sign_subscriber_token;

@@ -36,7 +36,7 @@ pub fn validate_key(key: &str) -> Result<(), IdempotencyError> {
 
 /// The fingerprint of a request body: byte-identical bodies match.
 pub fn request_hash(body: &[u8]) -> String {
-    crate::key::hex(&Sha256::digest(body))
+    crate::hex::encode(&Sha256::digest(body))
 }
 
 /// What storage remembers of a key.

@@ -157,17 +157,7 @@ impl fmt::Debug for ApiKey {
 /// The lowercase hex SHA-256 of a key: what storage keeps and looks up.
 /// Keys carry 160 random bits, so a plain hash is as strong as a slow one.
 pub fn hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 15)]));
-    }
-    out
+    crate::hex::encode(&Sha256::digest(key.as_bytes()))
 }
 
 fn checksum(body: &str) -> String {

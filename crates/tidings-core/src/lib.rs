@@ -42,6 +42,7 @@ pub mod environment;
 pub mod feed;
 pub mod feed_action;
 pub mod feed_filter;
+mod hex;
 pub mod idempotency;
 pub mod key;
 pub mod key_lifecycle;

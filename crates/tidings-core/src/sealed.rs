@@ -22,23 +22,14 @@ pub enum SealError {
 
 /// Parses a 64-hex-digit encryption key.
 pub fn parse_key(hex: &str) -> Result<[u8; 32], SealError> {
-    let hex = hex.trim();
-    if hex.len() != 64 {
-        return Err(SealError::Key);
-    }
-    let mut key = [0u8; 32];
-    for (index, pair) in hex.as_bytes().chunks(2).enumerate() {
-        let digit = |byte: u8| char::from(byte).to_digit(16).ok_or(SealError::Key);
-        key[index] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
-    }
-    Ok(key)
+    crate::hex::decode(hex.trim()).and_then(|bytes| bytes.try_into().ok()).ok_or(SealError::Key)
 }
 
 /// Seals `secret`: returns `v1.<hex nonce>.<hex ciphertext>`.
 pub fn seal(key: &[u8; 32], nonce: [u8; NONCE_BYTES], secret: &str) -> Result<String, SealError> {
     let cipher = ChaCha20Poly1305::new(&Key::from(*key));
     let sealed = cipher.encrypt(&Nonce::from(nonce), secret.as_bytes()).map_err(|_| SealError::Key)?;
-    Ok(format!("v1.{}.{}", crate::key::hex(&nonce), crate::key::hex(&sealed)))
+    Ok(format!("v1.{}.{}", crate::hex::encode(&nonce), crate::hex::encode(&sealed)))
 }
 
 /// Opens what [`seal`] produced.
@@ -48,19 +39,12 @@ pub fn open(key: &[u8; 32], sealed: &str) -> Result<String, SealError> {
     else {
         return Err(SealError::Open);
     };
-    let nonce: [u8; NONCE_BYTES] = unhex(nonce).and_then(|nonce| nonce.try_into().ok()).ok_or(SealError::Open)?;
-    let ciphertext = unhex(ciphertext).ok_or(SealError::Open)?;
+    let nonce: [u8; NONCE_BYTES] =
+        crate::hex::decode(nonce).and_then(|nonce| nonce.try_into().ok()).ok_or(SealError::Open)?;
+    let ciphertext = crate::hex::decode(ciphertext).ok_or(SealError::Open)?;
     let cipher = ChaCha20Poly1305::new(&Key::from(*key));
     let plain = cipher.decrypt(&Nonce::from(nonce), ciphertext.as_slice()).map_err(|_| SealError::Open)?;
     String::from_utf8(plain).map_err(|_| SealError::Open)
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    let digit = |byte: u8| char::from(byte).to_digit(16);
-    text.as_bytes().chunks(2).map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)).collect()
 }
 
 #[cfg(test)]

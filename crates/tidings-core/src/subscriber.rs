@@ -57,13 +57,13 @@ pub const SIGNING_SECRET_BYTES: usize = 32;
 
 /// A new subscriber signing secret for an environment, as 64 hex digits.
 pub fn signing_secret(random: [u8; SIGNING_SECRET_BYTES]) -> String {
-    crate::key::hex(&random)
+    crate::hex::encode(&random)
 }
 
 /// The subscriber hash credential: lowercase hex HMAC-SHA256 of the
 /// subscriber id under the environment's subscriber signing secret.
 pub fn subscriber_hash(signing_secret: &[u8], subscriber: &SubscriberId) -> String {
-    crate::key::hex(&mac(signing_secret, subscriber).finalize().into_bytes())
+    crate::hex::encode(&mac(signing_secret, subscriber).finalize().into_bytes())
 }
 
 /// Checks a subscriber hash in constant time.
@@ -72,7 +72,8 @@ pub fn verify_subscriber_hash(
     subscriber: &SubscriberId,
     presented_hex: &str,
 ) -> Result<(), SubscriberError> {
-    let presented = decode_hex(presented_hex).ok_or(SubscriberError::HashMismatch)?;
+    let presented =
+        crate::hex::decode(presented_hex).filter(|bytes| bytes.len() == 32).ok_or(SubscriberError::HashMismatch)?;
     mac(signing_secret, subscriber).verify_slice(&presented).map_err(|_| SubscriberError::HashMismatch)
 }
 
@@ -82,14 +83,6 @@ fn mac(signing_secret: &[u8], subscriber: &SubscriberId) -> Hmac<Sha256> {
         .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
     mac.update(subscriber.as_str().as_bytes());
     mac
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() != 64 {
-        return None;
-    }
-    let digit = |byte: u8| char::from(byte).to_digit(16);
-    text.as_bytes().chunks(2).map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)).collect()
 }
 
 #[cfg(test)]

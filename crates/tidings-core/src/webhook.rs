@@ -47,7 +47,7 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("hmac takes keys of any length"));
     mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!("t={timestamp},v1={}", crate::key::hex(&mac.finalize().into_bytes()))
+    format!("t={timestamp},v1={}", crate::hex::encode(&mac.finalize().into_bytes()))
 }
 
 /// How long to wait before attempt `attempt` (2, 3, …): 250 ms, then 1 s.

@@ -43,6 +43,13 @@ pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
     Ok(Caller { kind: key.kind(), scope })
 }
 
+/// Authenticates a server route: the key must be a secret key.
+pub async fn authenticate_secret(request: &Request, env: &Env) -> ApiResult<Caller> {
+    let caller = authenticate(request, env).await?;
+    caller.require_secret()?;
+    Ok(caller)
+}
+
 /// Checks the control-plane credential: the deployment's admin token.
 pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
     let expected = store::admin_token(env)?;

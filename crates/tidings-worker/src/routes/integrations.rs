@@ -8,7 +8,7 @@ use tidings_core::webhook::{self, IntegrationError};
 use tidings_core::wire::{IntegrationInput, IntegrationList};
 use worker::{Env, Request};
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
@@ -16,13 +16,13 @@ use crate::store::{self, IntegrationRecord};
 
 /// Every integration, secrets left out.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     json(&IntegrationList { items: caller.scope.integrations().await? }, 200)
 }
 
 /// Creates an integration; 409 `integration_exists` when the id is taken.
 pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let input: IntegrationInput = read_json(request).await?;
     let id = input.id.clone().ok_or_else(|| ApiError::validation("id", "id is required"))?;
     if caller.scope.integration(&id).await?.is_some() {
@@ -41,14 +41,14 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 
 /// One integration, secret left out.
 pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     json(&caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?, 200)
 }
 
 /// Creates or replaces an integration; without `signing_secret`, the stored one is kept.
 pub async fn put(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let input: IntegrationInput = read_json(request).await?;
     if input.id.as_deref().is_some_and(|body| body != id) {
@@ -68,7 +68,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
         id: String,
         deleted: bool,
     }
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     if !caller.scope.delete_integration(&id).await? {
         return Err(not_found(&id));
@@ -98,12 +98,6 @@ async fn save(caller: &Caller, env: &Env, id: &str, input: IntegrationInput, sta
     let stored =
         caller.scope.integration(id).await?.ok_or_else(|| ApiError::internal("save integration", "vanished"))?;
     json(&stored, status)
-}
-
-async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
-    caller.require_secret()?;
-    Ok(caller)
 }
 
 fn parse_id(raw: &str) -> ApiResult<String> {

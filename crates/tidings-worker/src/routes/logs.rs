@@ -3,14 +3,13 @@
 use tidings_core::logs::LogQuery;
 use worker::{Env, Request};
 
-use crate::auth::authenticate;
+use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 
 /// A page of log entries, filtered by workflow, subscriber, status and time.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
-    let caller = authenticate(request, env).await?;
-    caller.require_secret()?;
+    let caller = authenticate_secret(request, env).await?;
     let pairs = query_pairs(request)?;
     let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
         .map_err(|error| ApiError::validation(error.field, error.to_string()))?;

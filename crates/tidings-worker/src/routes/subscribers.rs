@@ -10,14 +10,14 @@ use tidings_core::token::{self, Scope};
 use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse};
 use worker::{Env, Request};
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs, read_json};
 use crate::platform::now_ms;
 
 /// A page of subscribers, ordered by id.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let pairs = query_pairs(request)?;
     let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     json(&caller.scope.subscribers(&query).await?, 200)
@@ -25,7 +25,7 @@ pub async fn list(request: &Request, env: &Env) -> ApiResult {
 
 /// Creates (201) or replaces (200) a subscriber's profile.
 pub async fn upsert(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let input: SubscriberInput = read_json(request).await?;
     let (id, profile) = profile::validate(input, Some(&id))?;
@@ -37,7 +37,7 @@ pub async fn upsert(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult
 
 /// One subscriber's profile.
 pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let subscriber = caller.scope.subscriber(&id).await?.ok_or_else(|| not_found(&id))?;
     json(&subscriber, 200)
@@ -50,7 +50,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
         subscriber_id: String,
         deleted: bool,
     }
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     if !caller.scope.delete_subscriber(&id).await? {
         return Err(not_found(&id));
@@ -60,7 +60,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
 
 /// Creates or replaces up to 500 profiles in one write.
 pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let body: BulkSubscribersRequest = read_json(request).await?;
     let profiles = profile::validate_bulk(body.subscribers)?;
     json(&caller.scope.upsert_subscribers(&profiles, now_ms()).await?, 200)
@@ -69,7 +69,7 @@ pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
 /// Mints a subscriber token for a browser: bound to this environment and
 /// subscriber, expiring, read or write.
 pub async fn token(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let body: TokenRequest = read_json(request).await?;
     let scope = match body.scope.as_deref() {
@@ -91,12 +91,6 @@ pub async fn token(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult 
 
 /// The slot of the environment's signing secret that signs tokens.
 const SIGNING_KEY_ID: &str = "s1";
-
-async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
-    caller.require_secret()?;
-    Ok(caller)
-}
 
 fn parse_id(raw: &str) -> ApiResult<SubscriberId> {
     Ok(SubscriberId::parse(&decode_segment(raw)?)?)

@@ -12,7 +12,7 @@ use tidings_core::wire::{
 };
 use worker::{Context, Env, Request};
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::{authenticate_secret, Caller};
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
@@ -28,8 +28,7 @@ const MAX_BULK_EVENTS: usize = 100;
 /// transaction; answers 202 only after D1 has committed. With an
 /// `Idempotency-Key`, a retry gets the first answer again.
 pub async fn trigger(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult {
-    let caller = authenticate(request, env).await?;
-    caller.require_secret()?;
+    let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
         idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
@@ -51,8 +50,7 @@ pub async fn trigger(request: &mut Request, env: &Env, ctx: &Context) -> ApiResu
 /// `Idempotency-Key`, event `i` uses the key `<key>:<i>`, so a retried bulk
 /// request replays the events that finished and runs only the others.
 pub async fn bulk(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult {
-    let caller = authenticate(request, env).await?;
-    caller.require_secret()?;
+    let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
         idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;

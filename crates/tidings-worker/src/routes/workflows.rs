@@ -9,14 +9,14 @@ use tidings_core::wire::{WorkflowInput, WorkflowList};
 use tidings_core::workflow::{self, Workflow};
 use worker::{Env, Request};
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
 
 /// Every workflow's current version.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     json(&WorkflowList { items: caller.scope.workflows().await? }, 200)
 }
 
@@ -38,7 +38,7 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 
 /// The current version of one workflow.
 pub async fn get(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let key = parse_key(raw_key)?;
     json(&caller.scope.workflow_version(&key).await?.ok_or_else(|| not_found(&key))?, 200)
 }
@@ -55,7 +55,7 @@ pub async fn put(request: &mut Request, env: &Env, raw_key: &str) -> ApiResult {
 
 /// Every version, newest first.
 pub async fn versions(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     let key = parse_key(raw_key)?;
     let items = caller.scope.workflow_history(&key).await?;
     if items.is_empty() {
@@ -79,15 +79,9 @@ pub async fn delete(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
     json(&Deleted { key, deleted: true }, 200)
 }
 
-async fn secret_caller(request: &Request, env: &Env) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
-    caller.require_secret()?;
-    Ok(caller)
-}
-
 /// A caller allowed to change workflows: secret key, environment not production.
 async fn writer(request: &Request, env: &Env) -> ApiResult<Caller> {
-    let caller = secret_caller(request, env).await?;
+    let caller = authenticate_secret(request, env).await?;
     if caller.scope.environment_type() == EnvironmentType::Production {
         return Err(ApiError::new(
             403,

@@ -87,12 +87,16 @@ describe("the demo inbox on the npm package", () => {
       const unread = await tidings.feed.counts({ read: false });
       const all = await tidings.feed.counts();
       const error = await tidings.feed.markRead("not-an-id").catch((failure) => failure.code);
-      return { unread, all, error };
+      const preferences = await tidings.preferences.update({ workflows: { welcome: { in_app: false } } });
+      const back = await tidings.preferences.update({ workflows: { welcome: { in_app: null } } });
+      return { unread, all, error, preferences, back };
     }, subscriber);
     assert.deepEqual(counts, {
       unread: { total: 0, unread: 0, unseen: 0 },
       all: { total: 3, unread: 0, unseen: 0 },
       error: "validation_failed",
+      preferences: { global: { in_app: true, webhook: true }, workflows: { welcome: { in_app: false } } },
+      back: { global: { in_app: true, webhook: true }, workflows: {} },
     });
     await screenshot(page, "demo-read");
     await page.close();

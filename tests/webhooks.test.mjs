@@ -110,6 +110,18 @@ describe("integrations and webhooks", () => {
     assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.items[0].subject, "Order 42");
   });
 
+  it("delivers to many recipients, each with its own delivery", async () => {
+    const recipients = [freshSubscriber("many-a"), freshSubscriber("many-b"), freshSubscriber("many-c")];
+    const sent = await call("/v1/events/trigger", { method: "POST", body: { workflow, to: recipients, payload: { order: 9 } } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const ids = sent.body.deliveries.map((delivery) => delivery.id);
+    assert.equal(new Set(ids).size, 3);
+    for (const id of ids) {
+      const entry = await waitFor(async () => (await call(`/v1/logs?workflow=${workflow}&status=delivered`)).body.items.find((item) => item.id === id), "each delivery");
+      assert.equal(entry.detail.status_code, 200);
+    }
+  });
+
   it("retries with backoff, and records a delivery that keeps failing", async () => {
     failuresLeft = 2;
     const sent = await call("/v1/events/trigger", { method: "POST", body: { workflow, to: freshSubscriber("retry"), payload: { order: 7 } } });

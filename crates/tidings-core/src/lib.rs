@@ -13,6 +13,7 @@
 //! - [`logs`]: execution log statuses, queries and retention;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
+//! - [`preferences`]: which channels a subscriber receives;
 //! - [`profile`]: subscriber profiles and bulk upserts;
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
@@ -50,6 +51,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod message;
 pub mod origin;
+pub mod preferences;
 pub mod profile;
 pub mod query;
 pub mod schema;

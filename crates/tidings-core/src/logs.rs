@@ -18,6 +18,8 @@ pub enum LogStatus {
     Failed,
     /// A webhook delivery was accepted by its endpoint.
     Delivered,
+    /// The recipient's preferences turned the channel off.
+    Skipped,
 }
 
 impl LogStatus {
@@ -27,12 +29,13 @@ impl LogStatus {
             Self::Stored => "stored",
             Self::Failed => "failed",
             Self::Delivered => "delivered",
+            Self::Skipped => "skipped",
         }
     }
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Stored, Self::Failed, Self::Delivered].into_iter().find(|status| status.as_str() == text)
+        [Self::Stored, Self::Failed, Self::Delivered, Self::Skipped].into_iter().find(|status| status.as_str() == text)
     }
 }
 
@@ -93,8 +96,10 @@ impl LogQuery {
                         Some(SubscriberId::parse(value).map_err(|_| fail("subscriber_id", "must be a subscriber id"))?);
                 }
                 "status" => {
-                    query.status =
-                        Some(LogStatus::parse(value).ok_or(fail("status", "must be stored, delivered or failed"))?)
+                    query.status = Some(
+                        LogStatus::parse(value)
+                            .ok_or(fail("status", "must be stored, delivered, skipped or failed"))?,
+                    )
                 }
                 "since" => {
                     query.since = Some(timestamp::parse(value).ok_or(fail("since", "must be an RFC 3339 time"))?)

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use crate::message::{Message, MessageId, ID_RANDOM_BYTES};
 use std::collections::BTreeSet;
 
+use crate::preferences::Channel;
 use crate::profile::{self, Profile, ProfileError};
 use crate::schema::{self, Violation};
 use crate::subscriber::{SubscriberError, SubscriberId};
@@ -158,6 +159,8 @@ pub struct Composed {
     pub messages: Vec<Message>,
     /// One delivery per recipient and webhook step.
     pub webhooks: Vec<WebhookJob>,
+    /// Steps left out because the recipient turned the channel off.
+    pub skipped: Vec<(SubscriberId, Channel)>,
 }
 
 /// Renders every step for every recipient. `profile` gives each recipient's
@@ -169,6 +172,7 @@ pub fn compose(
     transaction_id: &str,
     now_ms: u64,
     profile: impl Fn(&SubscriberId) -> Value,
+    allows: impl Fn(&SubscriberId, Channel) -> bool,
     mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
 ) -> Result<Composed, TriggerError> {
     if let Some(schema) = &workflow.definition.payload_schema {
@@ -182,7 +186,9 @@ pub fn compose(
     let mut composed = Composed::default();
     for subscriber in &trigger.recipients {
         let context = recipient_context(trigger, subscriber, profile(subscriber));
-        if let Some(renderer) = &in_app {
+        if in_app.is_some() && !allows(subscriber, Channel::InApp) {
+            composed.skipped.push((subscriber.clone(), Channel::InApp));
+        } else if let Some(renderer) = &in_app {
             let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
             composed.messages.push(Message {
                 id: MessageId::generate(now_ms, random()),
@@ -200,6 +206,10 @@ pub fn compose(
                 read_at: None,
                 archived_at: None,
             });
+        }
+        if !webhooks.is_empty() && !allows(subscriber, Channel::Webhook) {
+            composed.skipped.push((subscriber.clone(), Channel::Webhook));
+            continue;
         }
         for index in 0..webhooks.len() {
             let (integration, body) = webhooks.render(index, &context).map_err(TriggerError::Render)?;
@@ -247,6 +257,7 @@ mod tests {
             "tx",
             1_000,
             |_| json!({}),
+            |_, _| true,
             || {
                 counter += 1;
                 [counter; ID_RANDOM_BYTES]
@@ -261,10 +272,23 @@ mod tests {
     }
 
     #[test]
+    fn a_channel_turned_off_is_skipped_and_reported() {
+        let trigger =
+            validate(request(json!({"workflow": "welcome", "to": ["a", "b"], "payload": {"name": "x"}}))).unwrap();
+        let composed =
+            compose(&trigger, &starter_workflows()[0], "tx", 0, |_| json!({}), |id, _| id.as_str() != "b", || [0; 10])
+                .unwrap();
+        assert_eq!(composed.messages.len(), 1);
+        assert_eq!(composed.messages[0].subscriber.as_str(), "a");
+        assert_eq!(composed.skipped, [(SubscriberId::parse("b").unwrap(), Channel::InApp)]);
+    }
+
+    #[test]
     fn single_recipient_and_missing_payload() {
         let trigger = validate(request(json!({"workflow": "welcome", "to": "a"}))).unwrap();
         assert_eq!(trigger.payload, json!({}));
-        let error = compose(&trigger, &starter_workflows()[0], "tx", 0, |_| json!({}), || [0; 10]).unwrap_err();
+        let error =
+            compose(&trigger, &starter_workflows()[0], "tx", 0, |_| json!({}), |_, _| true, || [0; 10]).unwrap_err();
         assert_eq!(error.field(), "payload");
         assert!(error.to_string().contains("payload.name"));
     }
@@ -287,7 +311,7 @@ mod tests {
                 json!({"first_name": null, "data": {"plan": "free"}})
             }
         };
-        let messages = compose(&trigger, &workflow, "tx", 0, profile, || [0; 10]).unwrap().messages;
+        let messages = compose(&trigger, &workflow, "tx", 0, profile, |_, _| true, || [0; 10]).unwrap().messages;
         assert_eq!(messages[0].subject, "Hi Ada (ada)");
         assert_eq!(messages[0].body, "PRO");
         assert_eq!(messages[1].subject, "Hi  (bob)");
@@ -331,7 +355,7 @@ mod tests {
         )
         .unwrap();
         let trigger = validate(request(json!({"workflow": "w", "to": "a", "payload": {}}))).unwrap();
-        let error = compose(&trigger, &workflow, "tx", 0, |_| json!({}), || [0; 10]).unwrap_err();
+        let error = compose(&trigger, &workflow, "tx", 0, |_| json!({}), |_, _| true, || [0; 10]).unwrap_err();
         assert_eq!(error.field(), "payload.id");
         let bad_schema = serde_json::from_value(json!({"key": "w", "name": "W", "payload_schema": {"pattern": "x"},
             "steps": [{"type": "in_app", "subject": "s", "body": "b"}]}))

@@ -117,11 +117,28 @@ export interface Feed {
   archiveAll(filter?: FeedFilter): Promise<ActionResult>;
 }
 
+/** On/off per channel; unset means on (or, for a workflow, "as global"). */
+export interface ChannelSettings {
+  in_app?: boolean | null;
+  webhook?: boolean | null;
+}
+
+/** Channel preferences: global, and per workflow (which beat global). */
+export interface Preferences {
+  global?: ChannelSettings;
+  workflows?: Record<string, ChannelSettings>;
+}
+
 /** One subscriber's connection. */
 export interface Session {
   readonly subscriberId: string;
   environment(): Promise<EnvironmentInfo>;
   readonly feed: Feed;
+  readonly preferences: {
+    get(): Promise<Preferences>;
+    /** Only the settings given change; `null` removes a workflow override. */
+    update(changes: Preferences): Promise<Preferences>;
+  };
 }
 
 /** The low-level client behind a session. */

@@ -26,6 +26,10 @@ class Session {
   constructor(client) {
     this.#client = client;
     this.feed = new Feed(client);
+    this.preferences = {
+      get: () => client.preferences(),
+      update: (changes) => client.updatePreferences(changes),
+    };
   }
 
   /** The subscriber this session acts for. */

@@ -100,6 +100,25 @@ impl TidingsClient {
         to_js(&list.results.first().copied().unwrap_or_default())
     }
 
+    /// The subscriber's preferences: `{ global, workflows }`.
+    pub async fn preferences(&self) -> Result<JsValue, JsValue> {
+        let path = format!("/v1/subscribers/{}/preferences", encode(self.options.subscriber.as_str()));
+        let Raw(preferences) = self.send(Request::get(&self.url(&path))).await?;
+        Ok(preferences)
+    }
+
+    /// Changes some preferences (`null` removes a workflow override); answers them all.
+    #[wasm_bindgen(js_name = updatePreferences)]
+    pub async fn update_preferences(&self, changes: JsValue) -> Result<JsValue, JsValue> {
+        let text = js_sys::JSON::stringify(&changes)
+            .map(String::from)
+            .map_err(|_| js_error("validation_failed", "the preferences cannot be sent", None, Some("preferences")))?;
+        let path = format!("/v1/subscribers/{}/preferences", encode(self.options.subscriber.as_str()));
+        let request = Request::patch(&self.url(&path)).header("Content-Type", "application/json");
+        let Raw(preferences) = self.send_body(request, text).await?;
+        Ok(preferences)
+    }
+
     /// Applies `{ action, ids } | { action, filter }` and answers `{ updated, counts }`.
     pub async fn act(&self, body: JsValue) -> Result<JsValue, JsValue> {
         let text = js_sys::JSON::stringify(&body)
@@ -178,6 +197,12 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, JsValue> {
         Err(error::from_api(body, status))
     }
 }
+
+/// A response passed to JavaScript as it came: its shape is the worker's
+/// contract (`wire::PreferencesInput`), and checking it here would cost size.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Raw(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value

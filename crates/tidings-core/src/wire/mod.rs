@@ -11,6 +11,7 @@ mod error;
 mod feed;
 mod integrations;
 mod logs;
+mod preferences;
 mod subscribers;
 mod trigger;
 mod workflows;
@@ -27,6 +28,7 @@ pub use feed::{
 };
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
+pub use preferences::{ChannelSettings, PreferencesInput};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
     TokenRequest, TokenResponse,

@@ -4,9 +4,12 @@
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
+use tidings_core::preferences;
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::wire::{FeedActionRequest, FeedActionResponse, FeedCountsList, FeedFilterInput, FeedResponse};
+use tidings_core::wire::{
+    FeedActionRequest, FeedActionResponse, FeedCountsList, FeedFilterInput, FeedResponse, PreferencesInput,
+};
 use worker::{Env, Request};
 
 use crate::auth::{authenticate, Caller};
@@ -84,6 +87,29 @@ pub async fn actions(request: &mut Request, env: &Env, raw_subscriber: &str) -> 
         feed_action::validate(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
     let (updated, counts) = caller.scope.apply_action(&subscriber, &action, now_ms()).await?;
     json(&FeedActionResponse { updated, counts }, 200)
+}
+
+/// The subscriber's preferences: every channel globally, and workflow overrides.
+pub async fn preferences(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let caller = subscriber_caller(request, env, &subscriber, false).await?;
+    preferences_after(&caller, &subscriber).await
+}
+
+/// Changes some preferences; `null` removes a workflow override.
+pub async fn update_preferences(request: &mut Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let caller = subscriber_caller(request, env, &subscriber, true).await?;
+    let body: PreferencesInput = read_json(request).await?;
+    let changes =
+        preferences::changes(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
+    caller.scope.update_preferences(&subscriber, &changes, now_ms()).await?;
+    preferences_after(&caller, &subscriber).await
+}
+
+async fn preferences_after(caller: &Caller, subscriber: &SubscriberId) -> ApiResult {
+    let stored = caller.scope.preferences_of(std::slice::from_ref(subscriber)).await?;
+    json(&stored.get(subscriber.as_str()).cloned().unwrap_or_default().to_wire(), 200)
 }
 
 fn parse_subscriber(raw: &str) -> ApiResult<SubscriberId> {

@@ -64,6 +64,12 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["v1", "workflows", key, "versions"]) => workflows::versions(&request, env, key).await,
         (Method::Get, ["v1", "subscribers"]) => subscribers::list(&request, env).await,
         (Method::Post, ["v1", "subscribers", "bulk"]) => subscribers::bulk(&mut request, env).await,
+        (Method::Get, ["v1", "subscribers", subscriber, "preferences"]) => {
+            feed::preferences(&request, env, subscriber).await
+        }
+        (Method::Patch, ["v1", "subscribers", subscriber, "preferences"]) => {
+            feed::update_preferences(&mut request, env, subscriber).await
+        }
         (Method::Post, ["v1", "subscribers", id, "token"]) => subscribers::token(&mut request, env, id).await,
         (Method::Put, ["v1", "subscribers", id]) => subscribers::upsert(&mut request, env, id).await,
         (Method::Get, ["v1", "subscribers", id]) => subscribers::get(&request, env, id).await,
@@ -89,7 +95,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "events", "trigger", "bulk"]
             | ["v1", "subscribers", _, "feed"]
             | ["v1", "subscribers", _, "feed", "counts" | "actions"]
-            | ["v1", "subscribers", _, "token"]
+            | ["v1", "subscribers", _, "token" | "preferences"]
             | ["v1", "subscribers"]
             | ["v1", "logs"]
             | ["v1", "integrations"]

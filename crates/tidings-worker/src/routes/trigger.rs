@@ -16,7 +16,7 @@ use crate::auth::{authenticate_secret, Caller};
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
-use crate::platform::{now_ms, random};
+use crate::platform::{now_ms, random, random_ids};
 use crate::store::{Claim, Delivery};
 
 /// The status of a processed trigger: accepted, every message durably stored.
@@ -151,17 +151,18 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     for (id, profile) in &valid.profiles {
         profiles.insert(id.to_string(), profile.to_json(id));
     }
-    let mut randomness = Vec::with_capacity(valid.recipients.len());
-    for _ in &valid.recipients {
-        randomness.push(random()?);
-    }
-    let mut supply = randomness.into_iter();
+    let preferences = caller.scope.preferences_of(&valid.recipients).await?;
+    // One id per message, per webhook delivery and per skipped step: at most
+    // one per step and recipient, plus the in-app message.
+    let ids_needed = valid.recipients.len() * (workflow.definition.steps.len() + 1);
+    let mut supply = random_ids(ids_needed)?.into_iter();
     let composed = trigger::compose(
         valid,
         &workflow,
         &transaction_id,
         now,
         |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
+        |id, channel| preferences.get(id.as_str()).is_none_or(|preferences| preferences.allows(&workflow.key, channel)),
         || supply.next().unwrap_or_default(),
     );
     let composed = match composed {
@@ -205,7 +206,15 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
             .collect(),
     };
     let text = serde_json::to_string(&answer).map_err(|error| ApiError::internal("serialize trigger answer", error))?;
+    let skipped: Vec<(MessageId, &SubscriberId, &'static str)> = composed
+        .skipped
+        .iter()
+        .map(|(subscriber, channel)| {
+            (MessageId::generate(now, supply.next().unwrap_or_default()), subscriber, channel.as_str())
+        })
+        .collect();
     let delivery = Delivery {
+        skipped: &skipped,
         profiles: &valid.profiles,
         bare_recipients: &valid.recipients,
         messages: &composed.messages,

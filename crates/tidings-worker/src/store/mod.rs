@@ -14,6 +14,7 @@ mod integrations;
 mod key_cache;
 mod logs;
 mod messages;
+mod preferences;
 mod registry;
 mod scope;
 mod secrets;

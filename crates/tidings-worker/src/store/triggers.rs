@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidings_core::idempotency::{StoredKey, ABANDONED_AFTER_MS, RETENTION_MS};
-use tidings_core::message::Message;
+use tidings_core::message::{Message, MessageId};
 use tidings_core::profile::Profile;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::WebhookJob;
@@ -34,6 +34,8 @@ pub struct Delivery<'a> {
     pub messages: &'a [Message],
     /// The rendered webhook deliveries, stored pending.
     pub webhooks: &'a [WebhookJob],
+    /// Steps a recipient's preferences turned off: log id, recipient, channel.
+    pub skipped: &'a [(MessageId, &'a SubscriberId, &'static str)],
     /// The workflow key.
     pub workflow: &'a str,
     /// The trigger's transaction id.
@@ -154,6 +156,25 @@ impl EnvironmentScope {
                  value ->> '$.body', ?4, ?4 FROM json_each(?1) WHERE true",
                 &[
                     text(&Value::Array(jobs).to_string()),
+                    text(delivery.transaction_id),
+                    text(delivery.workflow),
+                    number(now_ms),
+                ],
+            )?);
+        }
+        if !delivery.skipped.is_empty() {
+            let rows: Vec<Value> = delivery
+                .skipped
+                .iter()
+                .map(|(id, subscriber, channel)| json!({"id": id.as_str(), "subscriber_id": subscriber.as_str(), "channel": channel}))
+                .collect();
+            writes.push(statement(
+                &self.db,
+                "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
+                 SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.channel', 'skipped', \
+                 json_object('reason', 'preference'), ?4 FROM json_each(?1) WHERE true",
+                &[
+                    text(&Value::Array(rows).to_string()),
                     text(delivery.transaction_id),
                     text(delivery.workflow),
                     number(now_ms),

@@ -1,0 +1,154 @@
+//! Subscriber preferences: which channels a subscriber receives, globally
+//! and per workflow. A workflow's setting beats the global one; anything
+//! unset is on.
+
+use std::collections::BTreeMap;
+
+use crate::wire::{ChannelSettings, PreferencesInput};
+use crate::workflow;
+
+/// A delivery channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Channel {
+    /// The in-app feed.
+    InApp,
+    /// Webhook deliveries.
+    Webhook,
+}
+
+impl Channel {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InApp => "in_app",
+            Self::Webhook => "webhook",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "in_app" => Some(Self::InApp),
+            "webhook" => Some(Self::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// One stored setting: workflow (`None` = global), channel, on or off.
+pub type Setting = (Option<String>, Channel, bool);
+
+/// A subscriber's preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Preferences {
+    global: BTreeMap<Channel, bool>,
+    workflows: BTreeMap<String, BTreeMap<Channel, bool>>,
+}
+
+impl Preferences {
+    /// Builds preferences from stored settings.
+    pub fn from_settings(settings: impl IntoIterator<Item = Setting>) -> Self {
+        let mut preferences = Self::default();
+        for (workflow, channel, enabled) in settings {
+            match workflow {
+                None => preferences.global.insert(channel, enabled),
+                Some(key) => preferences.workflows.entry(key).or_default().insert(channel, enabled),
+            };
+        }
+        preferences
+    }
+
+    /// Whether `channel` is on for `workflow`.
+    pub fn allows(&self, workflow: &str, channel: Channel) -> bool {
+        self.workflows
+            .get(workflow)
+            .and_then(|settings| settings.get(&channel))
+            .or_else(|| self.global.get(&channel))
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// The wire form: every channel globally, and each workflow's overrides.
+    pub fn to_wire(&self) -> PreferencesInput {
+        let settings = |map: &BTreeMap<Channel, bool>, all: bool| ChannelSettings {
+            in_app: map.get(&Channel::InApp).copied().or(all.then_some(true)),
+            webhook: map.get(&Channel::Webhook).copied().or(all.then_some(true)),
+        };
+        PreferencesInput {
+            global: Some(settings(&self.global, true)),
+            workflows: Some(self.workflows.iter().map(|(key, map)| (key.clone(), settings(map, false))).collect()),
+        }
+    }
+}
+
+/// Why a preferences change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct PreferencesError {
+    /// The field at fault.
+    pub field: String,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// One change: workflow (`None` = global), channel, and the new value
+/// (`None` removes the setting).
+pub type Change = (Option<String>, Channel, Option<bool>);
+
+/// The settings a change writes.
+pub fn changes(input: PreferencesInput) -> Result<Vec<Change>, PreferencesError> {
+    let mut out = Vec::new();
+    let mut push = |workflow: Option<String>, settings: ChannelSettings| {
+        out.push((workflow.clone(), Channel::InApp, settings.in_app));
+        out.push((workflow, Channel::Webhook, settings.webhook));
+    };
+    if let Some(global) = input.global {
+        push(None, global);
+    }
+    let workflows = input.workflows.unwrap_or_default();
+    if workflows.len() > 100 {
+        return Err(PreferencesError { field: "workflows".to_owned(), reason: "at most 100 workflows per change" });
+    }
+    for (key, settings) in workflows {
+        workflow::validate_key(&key)
+            .map_err(|_| PreferencesError { field: format!("workflows.{key}"), reason: "must be a workflow key" })?;
+        push(Some(key), settings);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn workflow_settings_beat_global_ones_and_unset_is_on() {
+        let preferences = Preferences::from_settings([
+            (None, Channel::InApp, false),
+            (Some("billing".to_owned()), Channel::InApp, true),
+            (Some("digest".to_owned()), Channel::Webhook, false),
+        ]);
+        assert!(!preferences.allows("welcome", Channel::InApp));
+        assert!(preferences.allows("billing", Channel::InApp));
+        assert!(preferences.allows("welcome", Channel::Webhook));
+        assert!(!preferences.allows("digest", Channel::Webhook));
+        assert!(Preferences::default().allows("any", Channel::InApp));
+        let wire = preferences.to_wire();
+        assert_eq!(wire.global.unwrap().in_app, Some(false));
+        assert_eq!(wire.workflows.unwrap()["digest"].in_app, None);
+    }
+
+    #[test]
+    fn changes_name_bad_workflows() {
+        let input: PreferencesInput =
+            serde_json::from_value(json!({"global": {"in_app": false}, "workflows": {"Bad Key": {"webhook": true}}}))
+                .unwrap();
+        assert_eq!(changes(input).unwrap_err().field, "workflows.Bad Key");
+        let input: PreferencesInput =
+            serde_json::from_value(json!({"workflows": {"billing": {"in_app": null}}})).unwrap();
+        assert_eq!(changes(input).unwrap()[0], (Some("billing".to_owned()), Channel::InApp, None));
+        assert!(serde_json::from_value::<PreferencesInput>(json!({"global": {"email": true}})).is_err());
+    }
+}

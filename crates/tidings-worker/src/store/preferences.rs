@@ -1,0 +1,80 @@
+//! Subscriber preferences of one environment.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::json;
+use tidings_core::preferences::{Change, Channel, Preferences};
+use tidings_core::subscriber::SubscriberId;
+
+use super::{number, statement, storage_error, text, EnvironmentScope};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+struct PreferenceRow {
+    subscriber_id: String,
+    workflow: String,
+    channel: String,
+    enabled: f64,
+}
+
+impl EnvironmentScope {
+    /// The preferences of each of `ids` (absent ids have none: everything on). One query.
+    pub async fn preferences_of(&self, ids: &[SubscriberId]) -> Result<BTreeMap<String, Preferences>, ApiError> {
+        let ids: Vec<&str> = ids.iter().map(SubscriberId::as_str).collect();
+        let rows: Vec<PreferenceRow> = statement(
+            &self.db,
+            "SELECT subscriber_id, workflow, channel, enabled FROM preferences \
+             WHERE subscriber_id IN (SELECT value FROM json_each(?1))",
+            &[text(&json!(ids).to_string())],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read preferences", error))?;
+        let mut settings: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for row in rows {
+            let Some(channel) = Channel::parse(&row.channel) else { continue };
+            let workflow = (!row.workflow.is_empty()).then_some(row.workflow);
+            settings.entry(row.subscriber_id).or_default().push((workflow, channel, row.enabled != 0.0));
+        }
+        Ok(settings.into_iter().map(|(id, settings)| (id, Preferences::from_settings(settings))).collect())
+    }
+
+    /// Applies preference changes in one transaction.
+    pub async fn update_preferences(
+        &self,
+        subscriber: &SubscriberId,
+        changes: &[Change],
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        let mut writes = Vec::with_capacity(changes.len());
+        for (workflow, channel, value) in changes {
+            let workflow = text(workflow.as_deref().unwrap_or(""));
+            writes.push(match value {
+                Some(enabled) => statement(
+                    &self.db,
+                    "INSERT INTO preferences (subscriber_id, workflow, channel, enabled, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (subscriber_id, workflow, channel) \
+                     DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                    &[
+                        text(subscriber.as_str()),
+                        workflow,
+                        text(channel.as_str()),
+                        number(u64::from(*enabled)),
+                        number(now_ms),
+                    ],
+                )?,
+                None => statement(
+                    &self.db,
+                    "DELETE FROM preferences WHERE subscriber_id = ?1 AND workflow = ?2 AND channel = ?3",
+                    &[text(subscriber.as_str()), workflow, text(channel.as_str())],
+                )?,
+            });
+        }
+        if !writes.is_empty() {
+            self.db.batch(writes).await.map_err(|error| storage_error("update preferences", error))?;
+        }
+        Ok(())
+    }
+}

@@ -50,6 +50,19 @@ pub async fn authenticate_secret(request: &Request, env: &Env) -> ApiResult<Call
     Ok(caller)
 }
 
+/// Authenticates a feed route for `subscriber`: any key, plus the subscriber
+/// credential the environment requires (a write token when `write`).
+pub async fn authenticate_subscriber(
+    request: &Request,
+    env: &Env,
+    subscriber: &SubscriberId,
+    write: bool,
+) -> ApiResult<Caller> {
+    let caller = authenticate(request, env).await?;
+    caller.authorize_subscriber(request, subscriber, write)?;
+    Ok(caller)
+}
+
 /// Checks the control-plane credential: the deployment's admin token.
 pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
     let expected = store::admin_token(env)?;

@@ -4,15 +4,12 @@
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
-use tidings_core::preferences;
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::wire::{
-    FeedActionRequest, FeedActionResponse, FeedCountsList, FeedFilterInput, FeedResponse, PreferencesInput,
-};
+use tidings_core::wire::{FeedActionRequest, FeedActionResponse, FeedCountsList, FeedFilterInput, FeedResponse};
 use worker::{Env, Request};
 
-use crate::auth::{authenticate, Caller};
+use crate::auth::authenticate_subscriber;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs, read_json};
 use crate::platform::now_ms;
@@ -22,7 +19,7 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
-    let caller = subscriber_caller(request, env, &subscriber, false).await?;
+    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
     let (messages, counts) = caller.scope.feed(&subscriber, &query).await?;
     let (items, page_info) = feed::page(&query, messages);
     json(&FeedResponse { items, page_info, counts }, 200)
@@ -69,7 +66,7 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
             vec![filter]
         }
     };
-    let caller = subscriber_caller(request, env, &subscriber, false).await?;
+    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
     let results = caller.scope.counts(&subscriber, &filters).await?;
     if several {
         json(&FeedCountsList { results }, 200)
@@ -81,7 +78,7 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them.
 pub async fn actions(request: &mut Request, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = subscriber_caller(request, env, &subscriber, true).await?;
+    let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
     let body: FeedActionRequest = read_json(request).await?;
     let action =
         feed_action::validate(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
@@ -89,35 +86,6 @@ pub async fn actions(request: &mut Request, env: &Env, raw_subscriber: &str) -> 
     json(&FeedActionResponse { updated, counts }, 200)
 }
 
-/// The subscriber's preferences: every channel globally, and workflow overrides.
-pub async fn preferences(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
-    let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = subscriber_caller(request, env, &subscriber, false).await?;
-    preferences_after(&caller, &subscriber).await
-}
-
-/// Changes some preferences; `null` removes a workflow override.
-pub async fn update_preferences(request: &mut Request, env: &Env, raw_subscriber: &str) -> ApiResult {
-    let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = subscriber_caller(request, env, &subscriber, true).await?;
-    let body: PreferencesInput = read_json(request).await?;
-    let changes =
-        preferences::changes(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
-    caller.scope.update_preferences(&subscriber, &changes, now_ms()).await?;
-    preferences_after(&caller, &subscriber).await
-}
-
-async fn preferences_after(caller: &Caller, subscriber: &SubscriberId) -> ApiResult {
-    let stored = caller.scope.preferences_of(std::slice::from_ref(subscriber)).await?;
-    json(&stored.get(subscriber.as_str()).cloned().unwrap_or_default().to_wire(), 200)
-}
-
-fn parse_subscriber(raw: &str) -> ApiResult<SubscriberId> {
+pub(super) fn parse_subscriber(raw: &str) -> ApiResult<SubscriberId> {
     Ok(SubscriberId::parse(&decode_segment(raw)?)?)
-}
-
-async fn subscriber_caller(request: &Request, env: &Env, subscriber: &SubscriberId, write: bool) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
-    caller.authorize_subscriber(request, subscriber, write)?;
-    Ok(caller)
 }

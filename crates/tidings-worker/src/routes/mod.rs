@@ -8,6 +8,7 @@ mod integrations;
 mod keys;
 mod logs;
 mod meta;
+mod preferences;
 mod subscribers;
 mod trigger;
 mod workflows;
@@ -65,10 +66,10 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["v1", "subscribers"]) => subscribers::list(&request, env).await,
         (Method::Post, ["v1", "subscribers", "bulk"]) => subscribers::bulk(&mut request, env).await,
         (Method::Get, ["v1", "subscribers", subscriber, "preferences"]) => {
-            feed::preferences(&request, env, subscriber).await
+            preferences::get(&request, env, subscriber).await
         }
         (Method::Patch, ["v1", "subscribers", subscriber, "preferences"]) => {
-            feed::update_preferences(&mut request, env, subscriber).await
+            preferences::update(&mut request, env, subscriber).await
         }
         (Method::Post, ["v1", "subscribers", id, "token"]) => subscribers::token(&mut request, env, id).await,
         (Method::Put, ["v1", "subscribers", id]) => subscribers::upsert(&mut request, env, id).await,

@@ -11,7 +11,7 @@ use tidings_core::wire::{
     CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
 };
 use wasm_bindgen::JsValue;
-use worker::Env;
+use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
@@ -94,23 +94,12 @@ pub async fn create_environment(
     let suffix = name.binding_suffix();
     let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
-    let writes = vec![
-        // Make room: positions at or past the new one move down by one (in two
-        // steps, since SQLite checks the UNIQUE position row by row).
-        statement(
-            &control,
-            "UPDATE environments SET position = -position - 1 WHERE position >= ?1 AND status != 'deleted'",
-            &[number(u64::from(position))],
-        )?,
-        statement(
-            &control,
-            "UPDATE environments SET position = -position WHERE position < 0 AND status != 'deleted'",
-            &[],
-        )?,
-        // A deleted environment's tombstone with this name is reused; its revoked keys stay revoked.
-        statement(
-            &control,
-            "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
+    // Make room: positions at or past the new one move down by one.
+    let mut writes = shift_chain(&control, u64::from(position), 1)?;
+    // A deleted environment's tombstone with this name is reused; its revoked keys stay revoked.
+    writes.push(statement(
+        &control,
+        "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
              requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at) \
              VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
              ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
@@ -119,21 +108,20 @@ pub async fn create_environment(
              subscriber_signing_secret = excluded.subscriber_signing_secret, label = excluded.label, \
              colour = excluded.colour, allowed_origins = '[]', created_at = excluded.created_at \
              WHERE environments.status = 'deleted'",
-            &[
-                text(name.as_str()),
-                text(environment_type.as_str()),
-                text(&waiting_for_bindings(&db_binding, &kv_binding)),
-                number(u64::from(position)),
-                text(&db_binding),
-                text(&kv_binding),
-                number(u64::from(environment_type.requires_subscriber_credential_by_default())),
-                text(signing_secret),
-                optional(&request.label),
-                optional(&request.colour),
-                number(now_ms),
-            ],
-        )?,
-    ];
+        &[
+            text(name.as_str()),
+            text(environment_type.as_str()),
+            text(&waiting_for_bindings(&db_binding, &kv_binding)),
+            number(u64::from(position)),
+            text(&db_binding),
+            text(&kv_binding),
+            number(u64::from(environment_type.requires_subscriber_credential_by_default())),
+            text(signing_secret),
+            optional(&request.label),
+            optional(&request.colour),
+            number(now_ms),
+        ],
+    )?);
     control.batch(writes).await.map_err(|error| storage_error("create environment", error))?;
     environment(env, &name).await
 }
@@ -172,25 +160,14 @@ pub async fn delete_environment(
             }
         }
     }
-    // Tombstone, then close the gap in the chain (two steps: UNIQUE position).
-    let finish = vec![
-        statement(
-            &control,
-            "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
+    // Tombstone, then close the gap the environment leaves in the chain.
+    let mut finish = vec![statement(
+        &control,
+        "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
              allowed_origins = '[]' WHERE name = ?1",
-            &[text(name.as_str())],
-        )?,
-        statement(
-            &control,
-            "UPDATE environments SET position = -(position - 1) WHERE position > ?1 AND status != 'deleted'",
-            &[number(row.position as u64)],
-        )?,
-        statement(
-            &control,
-            "UPDATE environments SET position = -position WHERE position < 0 AND status != 'deleted'",
-            &[],
-        )?,
-    ];
+        &[text(name.as_str())],
+    )?];
+    finish.extend(shift_chain(&control, row.position as u64 + 1, -1)?);
     control.batch(finish).await.map_err(|error| storage_error("finish deletion", error))?;
     Ok(DeletedEnvironment { name: name.to_string(), status: Status::Deleted.as_str().to_owned(), revoked_keys })
 }
@@ -322,6 +299,24 @@ async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<Environmen
         .await
         .map_err(|error| storage_error("read environment", error))?
         .ok_or_else(|| ApiError::new(404, "environment_not_found", format!("there is no environment named {name}")))
+}
+
+/// Moves every live environment at `from` or later by `delta` places in the
+/// chain. Two statements, because SQLite checks the UNIQUE position row by
+/// row: first to negative positions, then back.
+fn shift_chain(control: &D1Database, from: u64, delta: i8) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    Ok(vec![
+        statement(
+            control,
+            "UPDATE environments SET position = -(position + ?2) WHERE position >= ?1 AND status != 'deleted'",
+            &[number(from), JsValue::from_f64(f64::from(delta))],
+        )?,
+        statement(
+            control,
+            "UPDATE environments SET position = -position WHERE position < 0 AND status != 'deleted'",
+            &[],
+        )?,
+    ])
 }
 
 /// The environments of the chain (deleted ones excluded).

@@ -1,0 +1,37 @@
+//! `GET|PATCH /v1/subscribers/{id}/preferences` (publishable key +
+//! subscriber credential, or secret key).
+
+use tidings_core::preferences;
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::wire::PreferencesInput;
+use worker::{Env, Request};
+
+use super::feed::parse_subscriber;
+use crate::auth::{authenticate_subscriber, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::now_ms;
+
+/// The subscriber's preferences: every channel globally, and workflow overrides.
+pub async fn get(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
+    answer_current(&caller, &subscriber).await
+}
+
+/// Changes some preferences; `null` removes a workflow override.
+pub async fn update(request: &mut Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
+    let body: PreferencesInput = read_json(request).await?;
+    let changes =
+        preferences::changes(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
+    caller.scope.update_preferences(&subscriber, &changes, now_ms()).await?;
+    answer_current(&caller, &subscriber).await
+}
+
+/// Answers the subscriber's stored preferences as they are now.
+async fn answer_current(caller: &Caller, subscriber: &SubscriberId) -> ApiResult {
+    let stored = caller.scope.preferences_of(std::slice::from_ref(subscriber)).await?;
+    json(&stored.get(subscriber.as_str()).cloned().unwrap_or_default().to_wire(), 200)
+}

@@ -2,6 +2,9 @@
 // formatting, lints (host and wasm32), the core's boundary and unit tests,
 // then the end-to-end tests against the worker in workerd and the SDK in
 // headless Chromium. Exits non-zero on the first failure.
+//
+// `npm test -- tests/feed.test.mjs …` runs only the named end-to-end files
+// and skips the lints and core tests (a quick loop while developing).
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
@@ -22,10 +25,8 @@ function checkCoreBoundary() {
   }
 }
 
-async function main() {
-  const started = Date.now();
-  setup({ browser: true });
-
+/** Formatting, lints (host and wasm32), the core's boundary and its tests. */
+function checkSources() {
   step("cargo fmt --check");
   run("cargo", ["fmt", "--all", "--check"]);
   step("cargo clippy (host: core with tests)");
@@ -37,6 +38,13 @@ async function main() {
   checkCoreBoundary();
   step("core unit tests");
   run("cargo", ["test", "-p", "tidings-core"]);
+}
+
+async function main() {
+  const started = Date.now();
+  const only = process.argv.slice(2);
+  setup({ browser: true });
+  if (only.length === 0) checkSources();
 
   build();
 
@@ -54,9 +62,11 @@ async function main() {
   let failed = false;
   try {
     step("end-to-end tests (worker in workerd, SDK in headless Chromium)");
-    const files = readdirSync(join(root, "tests")).filter((file) => file.endsWith(".test.mjs")).sort();
+    const files = only.length
+      ? only
+      : readdirSync(join(root, "tests")).filter((file) => file.endsWith(".test.mjs")).sort().map((file) => join("tests", file));
     // Asynchronous: the www server runs in this process and must keep serving.
-    await runAsync("node", ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files.map((file) => join("tests", file))], {
+    await runAsync("node", ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files], {
       env: {
         ...process.env,
         PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,

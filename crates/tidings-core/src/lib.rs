@@ -20,6 +20,7 @@
 //! - [`origin`]: which browser origins may use a publishable key;
 //! - [`schema`]: the JSON Schema subset of workflow payloads;
 //! - [`query`]: URL query and path decoding;
+//! - [`realtime`]: which hub holds a subscriber's sockets, and what they hear;
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`token`]: subscriber tokens (signed, expiring, scoped);
 //! - [`template`]: rendering of workflow text against a trigger's context;
@@ -27,6 +28,7 @@
 //! - [`idempotency`]: idempotency keys and replay decisions;
 //! - [`feed`]: feed queries and pagination;
 //! - [`feed_filter`], [`feed_action`]: which messages a request is about, and marking them;
+//! - [`feed_sync`]: delta sync: watermarks and pages of changes;
 //! - [`sealed`]: integration secrets sealed at rest;
 //! - [`webhook`]: webhook signatures, integration checks, retry schedule;
 //! - [`wire`]: the versioned request and response types of the HTTP API,
@@ -43,6 +45,7 @@ pub mod environment;
 pub mod feed;
 pub mod feed_action;
 pub mod feed_filter;
+pub mod feed_sync;
 mod hex;
 pub mod idempotency;
 pub mod key;
@@ -54,6 +57,7 @@ pub mod origin;
 pub mod preferences;
 pub mod profile;
 pub mod query;
+pub mod realtime;
 pub mod schema;
 pub mod sealed;
 pub mod settings;

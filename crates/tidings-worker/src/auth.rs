@@ -7,7 +7,7 @@ use tidings_core::token::{self, Scope, TokenError};
 use worker::{Env, Request};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::header;
+use crate::http::{header, query_pairs};
 use crate::platform::now_ms;
 use crate::store::{self, EnvironmentScope};
 
@@ -22,7 +22,12 @@ pub struct Caller {
 /// Validates the bearer key, opens its environment and applies the
 /// environment's browser-origin policy.
 pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
-    let key = ApiKey::parse(&bearer(request)?)?;
+    authenticate_key(request, env, &bearer(request)?).await
+}
+
+/// [`authenticate`] with the key given apart from the request.
+async fn authenticate_key(request: &Request, env: &Env, key: &str) -> ApiResult<Caller> {
+    let key = ApiKey::parse(key)?;
     if key.kind() == KeyKind::Secret && from_browser(request) {
         return Err(ApiError::new(
             403,
@@ -60,6 +65,28 @@ pub async fn authenticate_subscriber(
 ) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
     caller.authorize_subscriber(request, subscriber, write)?;
+    Ok(caller)
+}
+
+/// Authenticates a realtime connection for `subscriber`. Browsers cannot
+/// set headers on a WebSocket, so the publishable key and the subscriber
+/// credential come as the query parameters `key` and `token` (or `hash`).
+/// Secret keys are refused here: they must never travel in a URL.
+pub async fn authenticate_stream(request: &Request, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+    let pairs = query_pairs(request)?;
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    let key = get("key").ok_or_else(|| {
+        ApiError::new(401, "missing_credentials", "pass the publishable key as the query parameter key=pk_…")
+    })?;
+    let caller = authenticate_key(request, env, key).await?;
+    if caller.kind == KeyKind::Secret {
+        return Err(ApiError::new(
+            403,
+            "secret_key_in_url",
+            "secret keys must never travel in a URL; open realtime connections with the publishable key",
+        ));
+    }
+    caller.authorize_credential(subscriber, get("token"), get("hash"), false)?;
     Ok(caller)
 }
 
@@ -122,10 +149,23 @@ impl Caller {
     /// `write` says whether the route changes anything: a read-only token
     /// is refused there.
     pub fn authorize_subscriber(&self, request: &Request, subscriber: &SubscriberId, write: bool) -> ApiResult<()> {
+        let token = header(request, "X-Subscriber-Token");
+        let hash = header(request, "X-Subscriber-Hash");
+        self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write)
+    }
+
+    /// [`Caller::authorize_subscriber`] with the credential given apart from the request.
+    fn authorize_credential(
+        &self,
+        subscriber: &SubscriberId,
+        token: Option<&str>,
+        hash: Option<&str>,
+        write: bool,
+    ) -> ApiResult<()> {
         if self.kind == KeyKind::Secret {
             return Ok(());
         }
-        if let Some(token) = header(request, "X-Subscriber-Token") {
+        if let Some(token) = token {
             let claims =
                 token::verify(self.scope.signing_secret(), token.trim(), self.scope.name(), subscriber, now_ms())
                     .map_err(token_error)?;
@@ -138,7 +178,7 @@ impl Caller {
             }
             return Ok(());
         }
-        if let Some(hash) = header(request, "X-Subscriber-Hash") {
+        if let Some(hash) = hash {
             return Ok(verify_subscriber_hash(self.scope.signing_secret(), subscriber, hash.trim())?);
         }
         if self.scope.requires_subscriber_credential() {

@@ -10,6 +10,7 @@ mod cors;
 mod delivery;
 mod error;
 mod http;
+mod hub;
 mod platform;
 mod routes;
 mod store;

@@ -9,6 +9,49 @@ pub struct FeedResponse {
     pub page_info: PageInfo,
     /// Exact counts over the whole feed, not only this page.
     pub counts: FeedCounts,
+    /// Pass as `since` to `…/feed/changes` to hear of every change after this page was read.
+    pub watermark: String,
+}
+
+/// `GET /v1/subscribers/{id}/feed/changes?since=…`: what changed, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedChangesResponse {
+    /// Changes in the order they happened; apply them in turn.
+    pub changes: Vec<FeedChange>,
+    /// Pass as `since` next time.
+    pub watermark: String,
+    /// Whether more changes wait: ask again at once with `watermark`.
+    pub has_more: bool,
+    /// Exact counts over the whole feed now.
+    pub counts: FeedCounts,
+}
+
+/// One change of a feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeedChange {
+    /// A message is new or changed and belongs in the view: insert or replace it.
+    Upsert {
+        /// The message as it is now.
+        item: Box<FeedItem>,
+    },
+    /// A message left the view: drop it.
+    Remove {
+        /// Its id.
+        id: String,
+        /// Why.
+        reason: RemovalReason,
+    },
+}
+
+/// Why a message left a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    /// It was deleted.
+    Deleted,
+    /// It changed and no longer matches the view's filter (for example, archived).
+    Filtered,
 }
 
 /// A message as the feed shows it.

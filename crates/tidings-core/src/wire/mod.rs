@@ -23,8 +23,8 @@ pub use control::{
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{
-    FeedActionRequest, FeedActionResponse, FeedCounts, FeedCountsList, FeedFilterInput, FeedItem, FeedResponse,
-    PageInfo,
+    FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,
+    FeedFilterInput, FeedItem, FeedResponse, PageInfo, RemovalReason,
 };
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};

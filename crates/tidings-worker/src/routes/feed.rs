@@ -1,28 +1,74 @@
 //! The subscriber's feed (publishable key + subscriber credential, or secret
-//! key): `GET …/feed`, `GET …/feed/counts`, `POST …/feed/actions`.
+//! key): `GET …/feed`, `GET …/feed/counts`, `POST …/feed/actions`,
+//! `GET …/feed/changes` (delta sync) and `GET …/feed/stream` (realtime).
 
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
+use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::wire::{FeedActionRequest, FeedActionResponse, FeedCountsList, FeedFilterInput, FeedResponse};
-use worker::{Env, Request};
+use tidings_core::wire::{
+    FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput, FeedResponse,
+};
+use worker::{Context, Env, Request};
 
-use crate::auth::authenticate_subscriber;
+use crate::auth::{authenticate_stream, authenticate_subscriber};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, query_pairs, read_json};
+use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::now_ms;
 
-/// One page of a subscriber's feed with its counts.
+/// One page of a subscriber's feed with its counts and watermark.
 pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
-    let (messages, counts) = caller.scope.feed(&subscriber, &query).await?;
+    let (messages, counts, clock) = caller.scope.feed(&subscriber, &query).await?;
     let (items, page_info) = feed::page(&query, messages);
-    json(&FeedResponse { items, page_info, counts }, 200)
+    json(&FeedResponse { items, page_info, counts, watermark: Watermark::at(clock).to_string() }, 200)
+}
+
+/// Delta sync: every change to the feed after `since`, in order.
+pub async fn changes(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let pairs = query_pairs(request)?;
+    let query = ChangesQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+        .map_err(|error| ApiError::validation(error.field(), error.to_string()))?;
+    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
+    let found = caller.scope.changes(&subscriber, &query).await?;
+    if query.since.version < found.purged_through {
+        return Err(ApiError::new(
+            410,
+            "watermark_expired",
+            "this watermark is older than the deletions remembered for sync; read the feed again from the start",
+        ));
+    }
+    if query.since.version > found.clock {
+        return Err(ApiError::validation("since", "this watermark is ahead of the feed; it belongs to another feed"));
+    }
+    let page = feed_sync::changes_page(&query, found.changes, found.clock);
+    json(
+        &FeedChangesResponse {
+            changes: page.changes,
+            watermark: page.watermark.to_string(),
+            has_more: page.has_more,
+            counts: found.counts,
+        },
+        200,
+    )
+}
+
+/// Opens the subscriber's realtime socket: it hears `{"type":"changed"}`
+/// after every committed change to the feed, and the client then reads
+/// `…/feed/changes`.
+pub async fn stream(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    if !header(request, "Upgrade").is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::new(426, "websocket_required", "open this route as a WebSocket (Upgrade: websocket)"));
+    }
+    let caller = authenticate_stream(request, env, &subscriber).await?;
+    caller.scope.open_stream(env, &subscriber).await
 }
 
 /// Exact counts: for the filter given as query parameters, or for each
@@ -76,13 +122,17 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
 }
 
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them.
-pub async fn actions(request: &mut Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn actions(request: &mut Request, env: &Env, ctx: &Context, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
     let body: FeedActionRequest = read_json(request).await?;
     let action =
         feed_action::validate(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
     let (updated, counts) = caller.scope.apply_action(&subscriber, &action, now_ms()).await?;
+    if updated > 0 {
+        let env = env.clone();
+        ctx.wait_until(async move { caller.scope.announce(&env, &[subscriber]).await });
+    }
     json(&FeedActionResponse { updated, counts }, 200)
 }
 

@@ -49,7 +49,13 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
             feed::counts(&request, env, subscriber).await
         }
         (Method::Post, ["v1", "subscribers", subscriber, "feed", "actions"]) => {
-            feed::actions(&mut request, env, subscriber).await
+            feed::actions(&mut request, env, ctx, subscriber).await
+        }
+        (Method::Get, ["v1", "subscribers", subscriber, "feed", "changes"]) => {
+            feed::changes(&request, env, subscriber).await
+        }
+        (Method::Get, ["v1", "subscribers", subscriber, "feed", "stream"]) => {
+            feed::stream(&request, env, subscriber).await
         }
         (Method::Get, ["v1", "logs"]) => logs::list(&request, env).await,
         (Method::Get, ["v1", "integrations"]) => integrations::list(&request, env).await,
@@ -95,7 +101,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "events", "trigger"]
             | ["v1", "events", "trigger", "bulk"]
             | ["v1", "subscribers", _, "feed"]
-            | ["v1", "subscribers", _, "feed", "counts" | "actions"]
+            | ["v1", "subscribers", _, "feed", "counts" | "actions" | "changes" | "stream"]
             | ["v1", "subscribers", _, "token" | "preferences"]
             | ["v1", "subscribers"]
             | ["v1", "logs"]

@@ -37,7 +37,7 @@ pub async fn trigger(request: &mut Request, env: &Env, ctx: &Context) -> ApiResu
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
     let hash = idempotency::request_hash(&body);
     let answer = process(&caller, &valid, idempotency_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
-    send_after_answer(env, ctx, &caller, answer.webhooks);
+    follow_up(env, ctx, &caller, answer.follow_up);
     let mut response = json_text(answer.body, answer.status);
     if answer.replay {
         let _ = response.headers_mut().set("Idempotency-Replay", "true");
@@ -82,7 +82,7 @@ pub async fn bulk(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult 
         let key = idempotency_key.as_ref().map(|key| format!("{key}:{index}"));
         let result = match process(&caller, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
             Ok(answer) => {
-                send_after_answer(env, ctx, &caller, answer.webhooks);
+                follow_up(env, ctx, &caller, answer.follow_up);
                 BulkTriggerResult {
                     status: answer.status,
                     replay: answer.replay,
@@ -101,30 +101,38 @@ pub async fn bulk(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult 
 }
 
 /// A trigger's answer: status, JSON text, whether it replays an earlier one,
-/// and the transaction whose webhook deliveries are waiting.
+/// and what to do once it is sent.
 struct Answer {
     status: u16,
     body: String,
     replay: bool,
+    follow_up: FollowUp,
+}
+
+/// Work after a trigger committed: webhook deliveries to send, feeds whose
+/// realtime sockets should hear of their new messages.
+#[derive(Default)]
+struct FollowUp {
     webhooks: Option<String>,
+    feeds: Vec<SubscriberId>,
 }
 
 /// Runs one validated trigger, through its idempotency key when it has one.
 async fn process(caller: &Caller, valid: &ValidTrigger, key: Option<(&str, &str)>, now: u64) -> ApiResult<Answer> {
     let Some((key, hash)) = key else {
         let ran = run(caller, valid, None, now).await?;
-        return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, webhooks: ran.webhooks });
+        return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
     match caller.scope.claim_idempotency_key(key, hash, now).await? {
         Claim::Claimed => match run(caller, valid, Some(key), now).await {
-            Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, webhooks: ran.webhooks }),
+            Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
             Err(error) => {
                 caller.scope.release_idempotency_key(key).await;
                 Err(error)
             }
         },
         Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
-            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true, webhooks: None }),
+            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true, follow_up: FollowUp::default() }),
         },
     }
 }
@@ -226,19 +234,29 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     };
     caller.scope.deliver(delivery, now).await?;
     let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);
-    Ok(Ran { body: text, webhooks })
+    let feeds = composed.messages.iter().map(|message| message.subscriber.clone()).collect();
+    Ok(Ran { body: text, follow_up: FollowUp { webhooks, feeds } })
 }
 
-/// What running a trigger produced: the answer, and the transaction whose
-/// webhook deliveries are waiting to be sent.
+/// What running a trigger produced: the answer, and the work after it.
 struct Ran {
     body: String,
-    webhooks: Option<String>,
+    follow_up: FollowUp,
 }
 
-/// Sends a transaction's pending webhook deliveries after the answer.
-fn send_after_answer(env: &Env, ctx: &Context, caller: &Caller, transaction_id: Option<String>) {
-    let Some(transaction_id) = transaction_id else { return };
+/// After the answer: sends a transaction's pending webhook deliveries, and
+/// tells the recipients' realtime sockets about their new messages.
+fn follow_up(env: &Env, ctx: &Context, caller: &Caller, follow_up: FollowUp) {
+    if !follow_up.feeds.is_empty() {
+        match caller.scope.reopen(env) {
+            Ok(scope) => {
+                let env = env.clone();
+                ctx.wait_until(async move { scope.announce(&env, &follow_up.feeds).await });
+            }
+            Err(error) => worker::console_error!("realtime announcement skipped: {error:?}"),
+        }
+    }
+    let Some(transaction_id) = follow_up.webhooks else { return };
     match caller.scope.reopen(env) {
         Ok(scope) => ctx.wait_until(delivery::send_pending(env.clone(), scope, transaction_id)),
         Err(error) => worker::console_error!("deliveries of {transaction_id} wait: {error:?}"),

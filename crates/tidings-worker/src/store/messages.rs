@@ -4,6 +4,7 @@ use serde::Deserialize;
 use tidings_core::feed::FeedQuery;
 use tidings_core::feed_action::{ActionKind, ActionTarget, FeedAction};
 use tidings_core::feed_filter::FeedFilter;
+use tidings_core::feed_sync::{ChangesQuery, StoredChange, TOMBSTONE_RETENTION_MS};
 use tidings_core::message::{Message, MessageId};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::FeedCounts;
@@ -38,18 +39,58 @@ struct CountsRow {
     unseen: f64,
 }
 
+#[derive(Deserialize)]
+struct ChangedRow {
+    #[serde(flatten)]
+    message: MessageRow,
+    version: f64,
+    matches: f64,
+}
+
+#[derive(Deserialize)]
+struct TombstoneRow {
+    id: String,
+    version: f64,
+}
+
+#[derive(Deserialize)]
+struct ClockRow {
+    version: f64,
+    purged_through: f64,
+}
+
 const COLUMNS: &str = "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, \
     created_at, seen_at, read_at, archived_at";
 
+/// Advances the environment's feed clock; the writes after it in the same
+/// batch stamp [`CLOCK`] on the rows they change.
+pub(super) const TICK: &str = "UPDATE feed_clock SET version = version + 1 WHERE id = 1";
+/// The current version of the feed clock, as an SQL expression.
+pub(super) const CLOCK: &str = "(SELECT version FROM feed_clock WHERE id = 1)";
+const READ_CLOCK: &str = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
+
+/// What delta sync found: changes (up to `limit + 1` of each kind), counts,
+/// the clock, and how far tombstones have been forgotten.
+pub struct FoundChanges {
+    /// Changed messages and tombstones after the watermark.
+    pub changes: Vec<StoredChange>,
+    /// The feed's counts.
+    pub counts: FeedCounts,
+    /// The feed clock when they were read.
+    pub clock: u64,
+    /// Watermarks below this version may have missed deletions.
+    pub purged_through: u64,
+}
+
 impl EnvironmentScope {
     /// Up to `query.limit + 1` messages of a feed (newest first; oldest first
-    /// when paging back) and the feed's counts, read in one transaction so
-    /// they agree.
+    /// when paging back), the feed's counts and the feed clock, read in one
+    /// transaction so they agree.
     pub async fn feed(
         &self,
         subscriber: &SubscriberId,
         query: &FeedQuery,
-    ) -> Result<(Vec<Message>, FeedCounts), ApiError> {
+    ) -> Result<(Vec<Message>, FeedCounts, u64), ApiError> {
         let mut params = vec![text(subscriber.as_str())];
         let mut sql = format!(
             "SELECT {COLUMNS} FROM messages WHERE subscriber_id = ? AND {}",
@@ -72,12 +113,78 @@ impl EnvironmentScope {
         params.push(number(u64::from(query.limit) + 1));
         let page = statement(&self.db, &sql, &params)?;
         let counts = self.counts_statement(subscriber, &FeedFilter::default())?;
-        let results = self.db.batch(vec![page, counts]).await.map_err(|error| storage_error("read feed", error))?;
-        let [page, counts] = <[_; 2]>::try_from(results)
+        let clock = statement(&self.db, READ_CLOCK, &[])?;
+        let results =
+            self.db.batch(vec![page, counts, clock]).await.map_err(|error| storage_error("read feed", error))?;
+        let [page, counts, clock] = <[_; 3]>::try_from(results)
             .map_err(|_| ApiError::internal("read feed", "batch returned the wrong number of results"))?;
         let rows: Vec<MessageRow> = page.results().map_err(|error| storage_error("decode feed", error))?;
         let messages = rows.into_iter().map(message_from_row).collect::<Result<_, _>>()?;
-        Ok((messages, counts_from(&counts)?))
+        Ok((messages, counts_from(&counts)?, clock_from(&clock)?.version as u64))
+    }
+
+    /// What changed in a feed after `query.since`, with counts and the clock,
+    /// read in one transaction.
+    pub async fn changes(&self, subscriber: &SubscriberId, query: &ChangesQuery) -> Result<FoundChanges, ApiError> {
+        let mut params = Vec::new();
+        let matches = feed_sql::conditions(&query.filter, &mut params);
+        params.push(text(subscriber.as_str()));
+        let (after, after_params) = match &query.since.after {
+            Some(id) => ("(version, id) > (?, ?)", vec![number(query.since.version), text(id.as_str())]),
+            None => ("version > ?", vec![number(query.since.version)]),
+        };
+        params.extend(after_params.iter().cloned());
+        params.push(number(u64::from(query.limit) + 1));
+        let changed = statement(
+            &self.db,
+            &format!(
+                "SELECT {COLUMNS}, version, CASE WHEN {matches} THEN 1 ELSE 0 END AS matches FROM messages \
+                 WHERE subscriber_id = ? AND {after} ORDER BY version, id LIMIT ?"
+            ),
+            &params,
+        )?;
+        let mut tombstone_params = vec![text(subscriber.as_str())];
+        tombstone_params.extend(after_params);
+        tombstone_params.push(number(u64::from(query.limit) + 1));
+        let deleted = statement(
+            &self.db,
+            &format!(
+                "SELECT id, version FROM message_tombstones WHERE subscriber_id = ? AND {after} \
+                 ORDER BY version, id LIMIT ?"
+            ),
+            &tombstone_params,
+        )?;
+        let counts = self.counts_statement(subscriber, &FeedFilter::default())?;
+        let clock = statement(&self.db, READ_CLOCK, &[])?;
+        let results = self
+            .db
+            .batch(vec![changed, deleted, counts, clock])
+            .await
+            .map_err(|error| storage_error("read changes", error))?;
+        let [changed, deleted, counts, clock] = <[_; 4]>::try_from(results)
+            .map_err(|_| ApiError::internal("read changes", "batch returned the wrong number of results"))?;
+        let changed: Vec<ChangedRow> = changed.results().map_err(|error| storage_error("decode changes", error))?;
+        let deleted: Vec<TombstoneRow> = deleted.results().map_err(|error| storage_error("decode changes", error))?;
+        let mut changes = Vec::with_capacity(changed.len() + deleted.len());
+        for row in changed {
+            changes.push(StoredChange::Upserted {
+                message: Box::new(message_from_row(row.message)?),
+                version: row.version as u64,
+                matches: row.matches != 0.0,
+            });
+        }
+        for row in deleted {
+            let id = MessageId::parse(&row.id)
+                .map_err(|_| ApiError::internal("decode changes", "stored tombstone id is invalid"))?;
+            changes.push(StoredChange::Deleted { id, version: row.version as u64 });
+        }
+        let clock = clock_from(&clock)?;
+        Ok(FoundChanges {
+            changes,
+            counts: counts_from(&counts)?,
+            clock: clock.version as u64,
+            purged_through: clock.purged_through as u64,
+        })
     }
 
     /// Exact counts for each filter, read in one transaction.
@@ -128,15 +235,40 @@ impl EnvironmentScope {
             ActionKind::Unarchive => "archived_at IS NOT NULL",
             ActionKind::Delete => "1",
         };
-        let sql = format!("{change} WHERE subscriber_id = ? AND {target} AND {changing}");
-        let update = statement(&self.db, &sql, &params)?;
-        let counts = self.counts_statement(subscriber, &FeedFilter::default())?;
-        let results =
-            self.db.batch(vec![update, counts]).await.map_err(|error| storage_error("apply action", error))?;
-        let [update, counts] = <[_; 2]>::try_from(results)
-            .map_err(|_| ApiError::internal("apply action", "batch returned the wrong number of results"))?;
+        let conditions = format!("WHERE subscriber_id = ? AND {target} AND {changing}");
+        let mut writes = vec![statement(&self.db, TICK, &[])?];
+        if action.kind == ActionKind::Delete {
+            // Deleted messages leave tombstones for delta sync; old ones are forgotten.
+            writes.push(statement(
+                &self.db,
+                &format!(
+                    "INSERT OR REPLACE INTO message_tombstones (id, subscriber_id, version, deleted_at) \
+                     SELECT id, subscriber_id, {CLOCK}, ? FROM messages {conditions}"
+                ),
+                &[&[number(now_ms)][..], &params].concat(),
+            )?);
+            let horizon = number(now_ms.saturating_sub(TOMBSTONE_RETENTION_MS));
+            writes.push(statement(
+                &self.db,
+                "UPDATE feed_clock SET purged_through = MAX(purged_through, \
+                 COALESCE((SELECT MAX(version) FROM message_tombstones WHERE deleted_at < ?), 0)) WHERE id = 1",
+                std::slice::from_ref(&horizon),
+            )?);
+            writes.push(statement(&self.db, "DELETE FROM message_tombstones WHERE deleted_at < ?", &[horizon])?);
+        }
+        let update_index = writes.len();
+        let sql = match change.strip_prefix("UPDATE messages SET ") {
+            Some(sets) => format!("UPDATE messages SET {sets}, version = {CLOCK} {conditions}"),
+            None => format!("{change} {conditions}"),
+        };
+        writes.push(statement(&self.db, &sql, &params)?);
+        writes.push(self.counts_statement(subscriber, &FeedFilter::default())?);
+        let results = self.db.batch(writes).await.map_err(|error| storage_error("apply action", error))?;
+        let (Some(update), Some(counts)) = (results.get(update_index), results.last()) else {
+            return Err(ApiError::internal("apply action", "batch returned the wrong number of results"));
+        };
         let changed = update.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
-        Ok((changed, counts_from(&counts)?))
+        Ok((changed, counts_from(counts)?))
     }
 
     fn counts_statement(
@@ -161,6 +293,11 @@ fn counts_from(result: &D1Result) -> Result<FeedCounts, ApiError> {
         unread: row.unread as u64,
         unseen: row.unseen as u64,
     }))
+}
+
+fn clock_from(result: &D1Result) -> Result<ClockRow, ApiError> {
+    let rows: Vec<ClockRow> = result.results().map_err(|error| storage_error("decode feed clock", error))?;
+    rows.into_iter().next().ok_or_else(|| ApiError::internal("read feed clock", "the feed clock row is missing"))
 }
 
 fn message_from_row(row: MessageRow) -> Result<Message, ApiError> {

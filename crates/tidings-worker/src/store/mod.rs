@@ -15,6 +15,7 @@ mod key_cache;
 mod logs;
 mod messages;
 mod preferences;
+mod realtime;
 mod registry;
 mod scope;
 mod secrets;

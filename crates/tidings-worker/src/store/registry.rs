@@ -149,10 +149,15 @@ pub async fn delete_environment(
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name, &row.kv_binding).await?;
     if let Ok(db) = env.d1(&row.db_binding) {
-        let wipe = ["DELETE FROM messages", "DELETE FROM subscribers", "DELETE FROM workflows"]
-            .into_iter()
-            .map(|sql| statement(&db, sql, &[]))
-            .collect::<Result<Vec<_>, _>>()?;
+        let wipe = [
+            "DELETE FROM messages",
+            "DELETE FROM message_tombstones",
+            "DELETE FROM subscribers",
+            "DELETE FROM workflows",
+        ]
+        .into_iter()
+        .map(|sql| statement(&db, sql, &[]))
+        .collect::<Result<Vec<_>, _>>()?;
         if let Err(error) = db.batch(wipe).await {
             // A database that was never migrated has nothing to remove.
             if !error.to_string().contains("no such table") {

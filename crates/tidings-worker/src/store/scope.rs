@@ -22,7 +22,7 @@ pub struct EnvironmentScope {
     allowed_origins: Vec<String>,
     log_retention_days: u32,
     signing_secret: String,
-    db_binding: String,
+    pub(super) db_binding: String,
     pub(super) db: D1Database,
 }
 

@@ -120,16 +120,23 @@ impl EnvironmentScope {
             )?);
         }
         let payload = delivery.payload.to_string();
+        if !delivery.messages.is_empty() {
+            writes.push(statement(&self.db, super::messages::TICK, &[])?);
+        }
         for chunk in chunks(delivery.messages) {
             let Some(first) = chunk.first() else { continue };
             let chunk_json = Value::Array(chunk.iter().map(message_json).collect()).to_string();
             writes.push(self.stored_log_statement(&chunk_json, &first.workflow, &first.transaction_id, now_ms)?);
             writes.push(statement(
                 &self.db,
-                "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
-                 payload, created_at, tags) \
-                 SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', value ->> '$.body', \
-                 value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6 FROM json_each(?1) WHERE true",
+                &format!(
+                    "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
+                     payload, created_at, tags, version) \
+                     SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
+                     value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, {} \
+                     FROM json_each(?1) WHERE true",
+                    super::messages::CLOCK
+                ),
                 &[
                     text(&chunk_json),
                     text(&first.workflow),

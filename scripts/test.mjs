@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, root, run, runAsync, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
+import { checkSdkSize } from "./size.mjs";
 import { freePort, isolatedConfig, startStack } from "./stack.mjs";
 
 const PLATFORM_CRATES = ["wasm-bindgen", "js-sys", "web-sys", "worker", "getrandom", "gloo"];
@@ -47,6 +48,8 @@ async function main() {
   if (only.length === 0) checkSources();
 
   build();
+  step("SDK size budget");
+  checkSdkSize();
 
   const stateDir = join(root, ".tidings", `test-${process.pid}`);
   mkdirSync(stateDir, { recursive: true });

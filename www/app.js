@@ -44,17 +44,27 @@ function renderItem(item) {
   return li;
 }
 
-async function refresh(client) {
-  const page = await client.feed.list({ limit: 20 });
-  $("feed").replaceChildren(...page.items.map(renderItem));
+/** Renders a state of the live feed: items, exact counts, connection status. */
+function render(client, state, known) {
+  if (state.error && !state.items.length) return showError(state.error);
+  $("feed").replaceChildren(
+    ...state.items.map((item) => {
+      const li = renderItem(item);
+      // New arrivals slide in; the first render does not animate.
+      if (known.size && !known.has(item.id)) li.classList.add("arrived");
+      return li;
+    }),
+  );
+  known.clear();
+  for (const item of state.items) known.add(item.id);
   const unread = $("unread");
-  unread.hidden = page.counts.unread === 0;
-  unread.textContent = String(page.counts.unread);
-  unread.title = `${page.counts.unread} unread`;
-  $("status").textContent = page.items.length
-    ? `${page.counts.total} notification${page.counts.total === 1 ? "" : "s"} for ${client.subscriberId}`
+  unread.hidden = state.counts.unread === 0;
+  unread.textContent = String(state.counts.unread);
+  unread.title = `${state.counts.unread} unread`;
+  $("status").textContent = state.items.length
+    ? `${state.counts.total} notification${state.counts.total === 1 ? "" : "s"} for ${client.subscriberId}`
     : `No notifications yet for ${client.subscriberId}.`;
-  document.body.dataset.loaded = "true";
+  document.body.dataset.status = state.status;
 }
 
 async function main() {
@@ -65,14 +75,16 @@ async function main() {
     badge.textContent = environment.name;
     badge.dataset.type = environment.type;
     badge.dataset.state = "ready";
-    await refresh(client);
-    $("refresh").addEventListener("click", () => refresh(client).catch(showError));
-    $("read-all").addEventListener("click", () =>
-      client.feed.markAllRead().then(() => refresh(client)).catch(showError));
+    const known = new Set();
+    const live = client.feed.subscribe((state) => render(client, state, known), { limit: 20 });
+    await live.ready;
+    document.body.dataset.loaded = "true";
+    $("refresh").addEventListener("click", () => live.sync());
+    $("read-all").addEventListener("click", () => client.feed.markAllRead().catch(showError));
     // Opening a notification marks it read.
     $("feed").addEventListener("click", (event) => {
       const item = event.target.closest("li.unread");
-      if (item) client.feed.markRead(item.dataset.id).then(() => refresh(client)).catch(showError);
+      if (item) client.feed.markRead(item.dataset.id).catch(showError);
     });
   } catch (error) {
     showError(error);

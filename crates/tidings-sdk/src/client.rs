@@ -1,14 +1,17 @@
 //! `TidingsClient`: one subscriber's feed in one environment.
+//!
+//! Requests are checked here with the core's parsers (keys, subscriber ids,
+//! limits), sent with the global `fetch`, and answered with the API's JSON
+//! as it came: its shapes are `tidings_core::wire`, described for
+//! TypeScript in `js/index.d.ts`. Error bodies become `TidingsError`s.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use js_sys::{Object, Promise};
 use tidings_core::feed::MAX_LIMIT;
-use tidings_core::wire::{EnvironmentInfo, ErrorBody, FeedActionResponse, FeedCountsList, FeedResponse};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{self, js_error, NETWORK_ERROR, UNEXPECTED_RESPONSE};
+use crate::js::{self, encode, get, is_absent, keys, set, stringify, strings};
 use crate::options::ClientOptions;
 
 /// A client for one subscriber's in-app feed.
@@ -17,13 +20,22 @@ pub struct TidingsClient {
     options: ClientOptions,
 }
 
+/// Which query parameters a request takes from its options object.
+#[derive(Clone, Copy, PartialEq)]
+enum Options {
+    /// `feed.list`: filters, `limit`, `after`, `before`.
+    Page,
+    /// `feed.changes`: filters and `limit`.
+    Changes,
+}
+
 #[wasm_bindgen]
 impl TidingsClient {
-    /// Creates a client from `{ apiUrl, publishableKey, subscriberId, subscriberHash? }`.
+    /// Creates a client from `{ apiUrl, publishableKey, subscriberId, subscriberToken?, subscriberHash? }`.
     /// Throws a `TidingsError` when an option is unusable.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<TidingsClient, JsValue> {
-        Ok(Self { options: ClientOptions::from_js(options)? })
+        Ok(Self { options: ClientOptions::from_js(&options)? })
     }
 
     /// The subscriber this client acts for.
@@ -32,117 +44,82 @@ impl TidingsClient {
         self.options.subscriber.to_string()
     }
 
-    /// The environment the publishable key opens (`name`, `type`, `status`, …).
-    pub async fn environment(&self) -> Result<JsValue, JsValue> {
-        let info: EnvironmentInfo = self.send(Request::get(&self.url("/v1/environments/current"))).await?;
-        to_js(&info)
+    /// The environment the publishable key names (from the key itself, no request).
+    #[wasm_bindgen(getter, js_name = environmentName)]
+    pub fn environment_name(&self) -> String {
+        self.options.publishable_key.environment().to_string()
     }
 
-    /// One page of the feed, newest first: `{ items, page_info, counts }`.
-    /// `options` may hold `limit` (1–100) and `after` (a cursor from
-    /// `page_info.after`).
+    /// The environment the publishable key opens (`name`, `type`, `status`, …).
+    pub async fn environment(&self) -> Result<JsValue, JsValue> {
+        self.send("GET", "/v1/environments/current".to_owned(), None).await
+    }
+
+    /// One page of the feed, newest first: `{ items, page_info, counts, watermark }`.
     pub async fn feed(&self, options: JsValue) -> Result<JsValue, JsValue> {
-        let options: FeedOptions = if options.is_undefined() || options.is_null() {
-            FeedOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|error| {
-                js_error("validation_failed", &format!("feed options: {error}"), None, Some("options"))
-            })?
-        };
-        let mut path = self.feed_path("");
-        let mut separator = '?';
-        let mut push = |name: &str, value: &str| {
-            path.push_str(&format!("{separator}{name}={}", encode(value)));
-            separator = '&';
-        };
-        if let Some(limit) = options.limit {
-            if limit == 0 || limit > MAX_LIMIT {
-                return Err(js_error("validation_failed", "limit must be from 1 to 100", None, Some("limit")));
-            }
-            push("limit", &limit.to_string());
-        }
-        for (name, flag) in [("read", options.read), ("seen", options.seen)] {
-            if let Some(flag) = flag {
-                push(name, if flag { "true" } else { "false" });
-            }
-        }
-        let texts = [
-            ("after", options.after),
-            ("before", options.before),
-            ("archived", options.archived),
-            ("workflow", options.workflow),
-        ];
-        for (name, value) in texts {
-            if let Some(value) = value {
-                push(name, &value);
-            }
-        }
-        if let Some(tags) = options.tags {
-            push("tags", &tags.join(","));
-        }
-        if let Some(tags) = options.tags_any {
-            push("tags_any", &tags.join(","));
-        }
-        let page: FeedResponse = self.send(Request::get(&self.url(&path))).await?;
-        to_js(&page)
+        let query = query(&options, Options::Page)?;
+        self.send("GET", self.feed_path(&query), None).await
+    }
+
+    /// Changes after `since`: `{ changes, watermark, has_more, counts }`.
+    pub async fn changes(&self, since: String, options: JsValue) -> Result<JsValue, JsValue> {
+        let query = query(&options, Options::Changes)?;
+        let separator = if query.is_empty() { '?' } else { '&' };
+        let path = self.feed_path(&format!("/changes{query}{separator}since={}", encode(&since)));
+        self.send("GET", path, None).await
     }
 
     /// Exact counts `{ total, unread, unseen }` for a filter (`{}`: the whole feed).
     pub async fn counts(&self, filter: JsValue) -> Result<JsValue, JsValue> {
-        // The worker checks the filter and answers typed errors; checking it
-        // here too would cost the SDK ~15 KB of deserializer.
-        let filter = if filter.is_undefined() || filter.is_null() { js_sys::Object::new().into() } else { filter };
-        let filters = js_sys::JSON::stringify(&js_sys::Array::of1(&filter))
-            .map(String::from)
-            .map_err(|_| js_error("validation_failed", "the filter cannot be sent", None, Some("filter")))?;
-        let path = format!("{}?filters={}", self.feed_path("/counts"), encode(&filters));
-        let list: FeedCountsList = self.send(Request::get(&self.url(&path))).await?;
-        to_js(&list.results.first().copied().unwrap_or_default())
+        // The worker checks the filter and answers typed errors.
+        let filter = if is_absent(&filter) { Object::new().into() } else { filter };
+        let filters = stringify(&js_sys::Array::of1(&filter))
+            .ok_or_else(|| js_error("validation_failed", "the filter cannot be sent", None, Some("filter")))?;
+        let list = self.send("GET", self.feed_path(&format!("/counts?filters={}", encode(&filters))), None).await?;
+        Ok(js_sys::Array::from(&get(&list, "results")).get(0))
     }
 
     /// The subscriber's preferences: `{ global, workflows }`.
     pub async fn preferences(&self) -> Result<JsValue, JsValue> {
-        let path = format!("/v1/subscribers/{}/preferences", encode(self.options.subscriber.as_str()));
-        let Raw(preferences) = self.send(Request::get(&self.url(&path))).await?;
-        Ok(preferences)
+        self.send("GET", self.preferences_path(), None).await
     }
 
     /// Changes some preferences (`null` removes a workflow override); answers them all.
     #[wasm_bindgen(js_name = updatePreferences)]
     pub async fn update_preferences(&self, changes: JsValue) -> Result<JsValue, JsValue> {
-        let text = js_sys::JSON::stringify(&changes)
-            .map(String::from)
-            .map_err(|_| js_error("validation_failed", "the preferences cannot be sent", None, Some("preferences")))?;
-        let path = format!("/v1/subscribers/{}/preferences", encode(self.options.subscriber.as_str()));
-        let request = Request::patch(&self.url(&path)).header("Content-Type", "application/json");
-        let Raw(preferences) = self.send_body(request, text).await?;
-        Ok(preferences)
+        let body = stringify(&changes).ok_or_else(|| {
+            js_error("validation_failed", "the preferences cannot be sent", None, Some("preferences"))
+        })?;
+        self.send("PATCH", self.preferences_path(), Some(body)).await
     }
 
     /// Applies `{ action, ids } | { action, filter }` and answers `{ updated, counts }`.
     pub async fn act(&self, body: JsValue) -> Result<JsValue, JsValue> {
-        let text = js_sys::JSON::stringify(&body)
-            .map(String::from)
-            .map_err(|_| js_error("validation_failed", "the action cannot be sent", None, Some("action")))?;
-        let request = Request::post(&self.url(&self.feed_path("/actions"))).header("Content-Type", "application/json");
-        let answer: FeedActionResponse = self.send_body(request, text).await?;
-        to_js(&answer)
+        let body = stringify(&body)
+            .ok_or_else(|| js_error("validation_failed", "the action cannot be sent", None, Some("action")))?;
+        self.send("POST", self.feed_path("/actions"), Some(body)).await
     }
-}
 
-/// Options of [`TidingsClient::feed`].
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FeedOptions {
-    limit: Option<u32>,
-    after: Option<String>,
-    before: Option<String>,
-    read: Option<bool>,
-    seen: Option<bool>,
-    archived: Option<String>,
-    tags: Option<Vec<String>>,
-    tags_any: Option<Vec<String>>,
-    workflow: Option<String>,
+    /// The URL of the subscriber's realtime socket (`ws://` or `wss://`),
+    /// with the publishable key and the subscriber credential.
+    #[wasm_bindgen(js_name = streamUrl)]
+    pub fn stream_url(&self) -> String {
+        let base = match self.options.api_url.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}"),
+            None => self.options.api_url.clone(),
+        };
+        let mut url = format!(
+            "{base}/v1/subscribers/{}/feed/stream?key={}",
+            encode(self.options.subscriber.as_str()),
+            encode(self.options.publishable_key.expose())
+        );
+        if let Some(token) = &self.options.subscriber_token {
+            url.push_str(&format!("&token={}", encode(token)));
+        } else if let Some(hash) = &self.options.subscriber_hash {
+            url.push_str(&format!("&hash={}", encode(hash)));
+        }
+        url
+    }
 }
 
 impl TidingsClient {
@@ -150,66 +127,105 @@ impl TidingsClient {
         format!("/v1/subscribers/{}/feed{rest}", encode(self.options.subscriber.as_str()))
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.options.api_url)
+    fn preferences_path(&self) -> String {
+        format!("/v1/subscribers/{}/preferences", encode(self.options.subscriber.as_str()))
     }
 
-    fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
-        let request = request.header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
+    /// Sends a request with the key and subscriber credential; answers the
+    /// parsed JSON body, or rejects with a `TidingsError`.
+    async fn send(&self, method: &str, path: String, body: Option<String>) -> Result<JsValue, JsValue> {
+        let headers = Object::new();
+        let header = |name: &str, value: &str| set(&headers, name, &JsValue::from_str(value));
+        header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
         if let Some(token) = &self.options.subscriber_token {
-            request.header("X-Subscriber-Token", token)
+            header("X-Subscriber-Token", token);
         } else if let Some(hash) = &self.options.subscriber_hash {
-            request.header("X-Subscriber-Hash", hash)
+            header("X-Subscriber-Hash", hash);
+        }
+        let init = Object::new();
+        set(&init, "method", &JsValue::from_str(method));
+        if let Some(body) = body {
+            header("Content-Type", "application/json");
+            set(&init, "body", &JsValue::from_str(&body));
+        }
+        set(&init, "headers", &headers);
+        let url = format!("{}{path}", self.options.api_url);
+        let response = JsFuture::from(js::fetch(&url, &init))
+            .await
+            .map_err(|_| js_error(NETWORK_ERROR, &format!("could not reach {}", self.options.api_url), None, None))?;
+        let response: web_sys::Response = response.unchecked_into();
+        let status = response.status();
+        let unexpected = |detail: &str| {
+            js_error(UNEXPECTED_RESPONSE, &format!("unexpected response (HTTP {status}): {detail}"), Some(status), None)
+        };
+        let parsed: Promise = response.json().map_err(|_| unexpected("no body"))?;
+        let body = JsFuture::from(parsed).await.map_err(|_| unexpected("the body is not JSON"))?;
+        if response.ok() {
+            Ok(body)
         } else {
-            request
+            Err(error::from_api(&body, status))
         }
     }
-
-    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, JsValue> {
-        let response = self.authorize(request).send().await.map_err(|error| self.unreachable(error))?;
-        read(response).await
-    }
-
-    async fn send_body<T: DeserializeOwned>(&self, request: RequestBuilder, body: String) -> Result<T, JsValue> {
-        let request = self.authorize(request).body(body).map_err(|error| self.unreachable(error))?;
-        let response = request.send().await.map_err(|error| self.unreachable(error))?;
-        read(response).await
-    }
-
-    fn unreachable(&self, error: gloo_net::Error) -> JsValue {
-        js_error(NETWORK_ERROR, &format!("could not reach {}: {error}", self.options.api_url), None, None)
-    }
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, JsValue> {
-    let status = response.status();
-    let unexpected = |detail: &str| {
-        js_error(UNEXPECTED_RESPONSE, &format!("unexpected response (HTTP {status}): {detail}"), Some(status), None)
-    };
-    let ok = response.ok();
-    let raw = web_sys::Response::from(response);
-    let promise = raw.json().map_err(|_| unexpected("no body"))?;
-    let body = JsFuture::from(promise).await.map_err(|_| unexpected("the body is not JSON"))?;
-    if ok {
-        serde_wasm_bindgen::from_value(body).map_err(|error| unexpected(&error.to_string()))
-    } else {
-        let body: ErrorBody = serde_wasm_bindgen::from_value(body).map_err(|error| unexpected(&error.to_string()))?;
-        Err(error::from_api(body, status))
+/// The query string (`?a=1&b=2`, or empty) of a feed options object,
+/// checking each option's name and type.
+fn query(options: &JsValue, kind: Options) -> Result<String, JsValue> {
+    let invalid = |field: &str, message: &str| js_error("validation_failed", message, None, Some(field));
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for name in keys(options) {
+        let value = get(options, &name);
+        if is_absent(&value) {
+            continue;
+        }
+        let text = match name.as_str() {
+            "limit" => match value.as_f64() {
+                Some(limit) if limit.fract() == 0.0 && (1.0..=f64::from(MAX_LIMIT)).contains(&limit) => {
+                    (limit as u32).to_string()
+                }
+                _ => return Err(invalid("limit", "limit must be a whole number from 1 to 100")),
+            },
+            "after" | "before" if kind == Options::Changes => {
+                return Err(invalid(&name, "changes follow a watermark, not page cursors"));
+            }
+            "after" | "before" | "archived" | "workflow" => {
+                value.as_string().ok_or_else(|| invalid(&name, &format!("{name} must be a string")))?
+            }
+            "read" | "seen" => match value.as_bool() {
+                Some(flag) => flag.to_string(),
+                None => return Err(invalid(&name, &format!("{name} must be true or false"))),
+            },
+            "tags" | "tags_any" => {
+                strings(&value).ok_or_else(|| invalid(&name, &format!("{name} must be an array of strings")))?.join(",")
+            }
+            "data" => {
+                for path in keys(&value) {
+                    let field = get(&value, &path);
+                    // Numbers and booleans as JavaScript writes them (no float formatting in wasm).
+                    let text = match field.as_string() {
+                        Some(text) => text,
+                        None if field.as_f64().is_some() || field.as_bool().is_some() => {
+                            stringify(&field).unwrap_or_default()
+                        }
+                        _ => {
+                            let field = format!("data.{path}");
+                            return Err(invalid(&field, "data values must be strings, numbers or booleans"));
+                        }
+                    };
+                    pairs.push((format!("data.{path}"), text));
+                }
+                continue;
+            }
+            _ => return Err(invalid(&name, &format!("unknown option \"{name}\""))),
+        };
+        pairs.push((name, text));
     }
-}
-
-/// A response passed to JavaScript as it came: its shape is the worker's
-/// contract (`wire::PreferencesInput`), and checking it here would cost size.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Raw(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|error| js_error(UNEXPECTED_RESPONSE, &error.to_string(), None, None))
-}
-
-fn encode(text: &str) -> String {
-    String::from(js_sys::encode_uri_component(text))
+    let mut query = String::new();
+    for (name, value) in pairs {
+        query.push(if query.is_empty() { '?' } else { '&' });
+        query.push_str(&encode(&name));
+        query.push('=');
+        query.push_str(&encode(&value));
+    }
+    Ok(query)
 }

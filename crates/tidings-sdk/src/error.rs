@@ -2,9 +2,10 @@
 //! (the API's snake_case code, or one of the SDK's own below), the HTTP
 //! `status` when there was a response, and the request `field` at fault.
 
-use js_sys::{Error, Reflect};
-use tidings_core::wire::ErrorBody;
+use js_sys::Error;
 use wasm_bindgen::JsValue;
+
+use crate::js::{get, set};
 
 /// The options passed to the client are unusable.
 pub const INVALID_OPTIONS: &str = "invalid_options";
@@ -17,21 +18,24 @@ pub const UNEXPECTED_RESPONSE: &str = "unexpected_response";
 pub fn js_error(code: &str, message: &str, status: Option<u16>, field: Option<&str>) -> JsValue {
     let error = Error::new(message);
     error.set_name("TidingsError");
-    let set = |name: &str, value: JsValue| {
-        let _ = Reflect::set(&error, &JsValue::from_str(name), &value);
-    };
-    set("code", JsValue::from_str(code));
+    set(&error, "code", &JsValue::from_str(code));
     if let Some(status) = status {
-        set("status", JsValue::from(status));
+        set(&error, "status", &JsValue::from(status));
     }
     if let Some(field) = field {
-        set("field", JsValue::from_str(field));
+        set(&error, "field", &JsValue::from_str(field));
     }
     error.into()
 }
 
-/// The JavaScript error for an API error body.
-pub fn from_api(body: ErrorBody, status: u16) -> JsValue {
-    let detail = body.error;
-    js_error(&detail.code, &detail.message, Some(status), detail.field.as_deref())
+/// The JavaScript error for an API error body `{error: {code, message, field?}}`
+/// (see `tidings_core::wire::ErrorBody`).
+pub fn from_api(body: &JsValue, status: u16) -> JsValue {
+    let detail = get(body, "error");
+    match (get(&detail, "code").as_string(), get(&detail, "message").as_string()) {
+        (Some(code), Some(message)) => {
+            js_error(&code, &message, Some(status), get(&detail, "field").as_string().as_deref())
+        }
+        _ => js_error(UNEXPECTED_RESPONSE, &format!("HTTP {status} without an error body"), Some(status), None),
+    }
 }

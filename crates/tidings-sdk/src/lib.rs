@@ -2,13 +2,16 @@
 //!
 //! Compiled to wasm and published as the `@tidings/sdk` npm package. A
 //! [`TidingsClient`] holds an environment's publishable key and one
-//! subscriber's identity, and reads that subscriber's feed from the Tidings
-//! API. Responses are checked against `tidings_core::wire`, the same types
-//! the worker renders, and failures reach JavaScript as `Error` objects with a
-//! stable `code` (see [`error`]).
+//! subscriber's identity, checked with the core's parsers, and calls that
+//! subscriber's feed routes. Responses reach JavaScript as the API sent them
+//! (their shapes are `tidings_core::wire`), and failures as `Error` objects
+//! with a stable `code` (see [`error`]). `js/` adds the session, the local
+//! feed store with optimistic updates, and the realtime connection shared by
+//! the tabs of an origin.
 
 mod client;
 pub mod error;
+mod js;
 mod options;
 #[cfg(feature = "server")]
 mod server;

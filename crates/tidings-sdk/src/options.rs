@@ -1,24 +1,14 @@
 //! The options object passed to `new TidingsClient(…)`, checked up front so
 //! mistakes surface at construction, not at the first request.
 
-use serde::Deserialize;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber::SubscriberId;
 use wasm_bindgen::JsValue;
 
 use crate::error::{js_error, INVALID_OPTIONS};
+use crate::js::{get, is_absent, keys};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawOptions {
-    api_url: String,
-    publishable_key: String,
-    subscriber_id: String,
-    #[serde(default)]
-    subscriber_hash: Option<String>,
-    #[serde(default)]
-    subscriber_token: Option<String>,
-}
+const KNOWN: [&str; 5] = ["apiUrl", "publishableKey", "subscriberId", "subscriberHash", "subscriberToken"];
 
 /// Validated client options.
 pub struct ClientOptions {
@@ -36,17 +26,30 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     /// Reads and checks the JavaScript options object.
-    pub fn from_js(value: JsValue) -> Result<Self, JsValue> {
-        let invalid = |field: &str, message: String| js_error(INVALID_OPTIONS, &message, None, Some(field));
-        let raw: RawOptions = serde_wasm_bindgen::from_value(value)
-            .map_err(|error| invalid("options", format!("invalid client options: {error}")))?;
-        let api_url = raw.api_url.trim_end_matches('/').to_owned();
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-            return Err(invalid("apiUrl", "apiUrl must be an http(s) URL".to_owned()));
+    pub fn from_js(value: &JsValue) -> Result<Self, JsValue> {
+        let invalid = |field: &str, message: &str| js_error(INVALID_OPTIONS, message, None, Some(field));
+        if !value.is_object() {
+            return Err(invalid("options", "pass an options object: { apiUrl, publishableKey, subscriberId, … }"));
         }
-        let publishable_key = ApiKey::parse(raw.publishable_key.trim()).map_err(|error| {
-            js_error("malformed_key", &format!("publishableKey: {error}"), None, Some("publishableKey"))
-        })?;
+        if let Some(unknown) = keys(value).into_iter().find(|key| !KNOWN.contains(&key.as_str())) {
+            return Err(invalid(&unknown, &format!("unknown option \"{unknown}\"")));
+        }
+        let text = |field: &str, required: bool| -> Result<Option<String>, JsValue> {
+            let raw = get(value, field);
+            match raw.as_string() {
+                Some(text) => Ok(Some(text)),
+                None if is_absent(&raw) && !required => Ok(None),
+                None => Err(invalid(field, &format!("{field} must be a string"))),
+            }
+        };
+        let api_url = text("apiUrl", true)?.unwrap_or_default().trim_end_matches('/').to_owned();
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(invalid("apiUrl", "apiUrl must be an http(s) URL"));
+        }
+        let publishable_key =
+            ApiKey::parse(text("publishableKey", true)?.unwrap_or_default().trim()).map_err(|error| {
+                js_error("malformed_key", &format!("publishableKey: {error}"), None, Some("publishableKey"))
+            })?;
         if publishable_key.kind() != KeyKind::Publishable {
             return Err(js_error(
                 "secret_key_in_browser",
@@ -55,14 +58,14 @@ impl ClientOptions {
                 Some("publishableKey"),
             ));
         }
-        let subscriber = SubscriberId::parse(&raw.subscriber_id)
-            .map_err(|error| invalid("subscriberId", format!("subscriberId: {error}")))?;
+        let subscriber = SubscriberId::parse(&text("subscriberId", true)?.unwrap_or_default())
+            .map_err(|error| invalid("subscriberId", &format!("subscriberId: {error}")))?;
         Ok(Self {
             api_url,
             publishable_key,
             subscriber,
-            subscriber_hash: raw.subscriber_hash,
-            subscriber_token: raw.subscriber_token,
+            subscriber_hash: text("subscriberHash", false)?,
+            subscriber_token: text("subscriberToken", false)?,
         })
     }
 }

@@ -15,8 +15,10 @@ use worker::{
     WebSocketPair,
 };
 
-/// The path a hub accepts a socket on (`?subscriber=<id>`).
+/// The path a hub accepts a socket on, for the subscriber in [`SUBSCRIBER_HEADER`].
 pub const CONNECT_PATH: &str = "/connect";
+/// The header naming the subscriber of a socket.
+pub const SUBSCRIBER_HEADER: &str = "X-Tidings-Subscriber";
 /// The path a hub is told of changes on (a JSON array of subscriber ids).
 pub const ANNOUNCE_PATH: &str = "/announce";
 
@@ -35,14 +37,13 @@ impl DurableObject for FeedHub {
     }
 
     async fn fetch(&self, mut request: Request) -> Result<Response> {
-        let url = request.url()?;
-        match url.path() {
+        match request.path().as_str() {
             CONNECT_PATH => {
-                let Some((_, subscriber)) = url.query_pairs().find(|(name, _)| name == "subscriber") else {
+                let Some(subscriber) = request.headers().get(SUBSCRIBER_HEADER)? else {
                     return Response::error("subscriber missing", 400);
                 };
                 let pair = WebSocketPair::new()?;
-                self.state.accept_websocket_with_tags(&pair.server, &[subscriber.as_ref()]);
+                self.state.accept_websocket_with_tags(&pair.server, &[subscriber.as_str()]);
                 pair.server.send_with_str(READY)?;
                 Response::from_websocket(pair.client)
             }

@@ -8,7 +8,7 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 use super::EnvironmentScope;
 use crate::error::ApiError;
-use crate::hub::{ANNOUNCE_PATH, CONNECT_PATH};
+use crate::hub::{ANNOUNCE_PATH, CONNECT_PATH, SUBSCRIBER_HEADER};
 
 /// The Durable Object namespace binding of the hubs.
 const HUB_BINDING: &str = "FEED_HUB";
@@ -17,15 +17,15 @@ impl EnvironmentScope {
     /// Hands an authenticated WebSocket upgrade for `subscriber` to their hub.
     pub async fn open_stream(&self, env: &Env, subscriber: &SubscriberId) -> Result<Response, ApiError> {
         let headers = Headers::new();
-        headers.set("Upgrade", "websocket").map_err(|error| ApiError::internal("open stream", error))?;
-        let mut url =
-            worker::Url::parse("https://hub.invalid").map_err(|error| ApiError::internal("open stream", error))?;
-        url.set_path(CONNECT_PATH);
-        url.query_pairs_mut().append_pair("subscriber", subscriber.as_str());
+        let set = |name: &str, value: &str| {
+            headers.set(name, value).map_err(|error| ApiError::internal("open stream", error))
+        };
+        set("Upgrade", "websocket")?;
+        set(SUBSCRIBER_HEADER, subscriber.as_str())?;
         let mut init = RequestInit::new();
         init.with_headers(headers);
-        let request =
-            Request::new_with_init(url.as_str(), &init).map_err(|error| ApiError::internal("open stream", error))?;
+        let request = Request::new_with_init(&format!("https://hub.invalid{CONNECT_PATH}"), &init)
+            .map_err(|error| ApiError::internal("open stream", error))?;
         let hub = env
             .durable_object(HUB_BINDING)
             .and_then(|namespace| namespace.get_by_name(&hub_name(&self.db_binding, subscriber)))

@@ -1,0 +1,249 @@
+// The live feed: a local copy of one view of the feed, kept exact by delta
+// sync, woken by one realtime socket per origin, and changed optimistically.
+//
+// One tab of an origin holds the subscriber's socket (the Web Lock
+// `tidings:<environment>:<subscriber>`); it relays each `changed` event to the
+// other tabs over a BroadcastChannel of the same name. Every tab then reads
+// `…/feed/changes` from its own watermark, so each tab's items and counts are
+// exact whatever it missed. When the holding tab closes, the lock passes to
+// another tab, which opens the socket and catches up.
+
+const BACKOFF_MS = [500, 1000, 2000, 5000, 10000, 30000];
+const newestFirst = (a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** One shared socket per origin and subscriber, with its listeners in this tab. */
+class Relay {
+  #client;
+  #name;
+  #channel;
+  #listeners = new Set();
+  #socket = null;
+  #attempt = 0;
+  #release = null;
+  #closed = false;
+  status = "connecting";
+
+  constructor(client) {
+    this.#client = client;
+    this.#name = `tidings:${client.environmentName}:${client.subscriberId}`;
+    this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(this.#name) : null;
+    this.#channel?.addEventListener("message", (event) => this.#emit(event.data));
+    if (globalThis.navigator?.locks) {
+      navigator.locks.request(this.#name, () => new Promise((release) => {
+        this.#release = release;
+        if (this.#closed) return release();
+        this.#connect();
+      }));
+    } else {
+      this.#connect();
+    }
+    globalThis.addEventListener?.("online", this.#online);
+  }
+
+  /** `listener({ type })`: `changed` on every committed change, `status` when the connection changes. */
+  listen(listener) {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close() {
+    this.#closed = true;
+    globalThis.removeEventListener?.("online", this.#online);
+    this.#socket?.close();
+    this.#release?.();
+    this.#channel?.close();
+  }
+
+  #online = () => {
+    // Back online: reconnect now rather than at the end of the backoff, and let every tab catch up.
+    this.#attempt = 0;
+    if (this.#release && !this.#socket) this.#connect();
+    this.#broadcast({ type: "changed" });
+  };
+
+  #connect() {
+    if (this.#closed) return;
+    const socket = new WebSocket(this.#client.streamUrl());
+    this.#socket = socket;
+    let ping;
+    socket.addEventListener("message", (event) => {
+      if (event.data === "pong") return;
+      const type = JSON.parse(event.data).type;
+      if (type === "ready") {
+        this.#attempt = 0;
+        ping = setInterval(() => socket.readyState === 1 && socket.send("ping"), 25000);
+        this.#broadcast({ type: "status", status: "live" });
+      }
+      // Ready too: whatever happened while the socket was away is caught up now.
+      this.#broadcast({ type: "changed" });
+    });
+    socket.addEventListener("close", () => {
+      clearInterval(ping);
+      if (this.#socket === socket) this.#socket = null;
+      if (this.#closed) return;
+      this.#broadcast({ type: "status", status: "reconnecting" });
+      const wait = BACKOFF_MS[Math.min(this.#attempt, BACKOFF_MS.length - 1)] * (0.75 + Math.random() / 2);
+      this.#attempt += 1;
+      setTimeout(() => this.#socket || this.#connect(), wait);
+    });
+  }
+
+  #broadcast(event) {
+    this.#channel?.postMessage(event);
+    this.#emit(event);
+  }
+
+  #emit(event) {
+    if (event.type === "status") this.status = event.status;
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/**
+ * A live view: `{ items, counts, hasMore, status, error }`, newest first,
+ * passed to `listener` after every change. Actions made through the feed
+ * show at once and are undone if the API refuses them.
+ */
+export class LiveFeed {
+  #client;
+  #filter;
+  #limit;
+  #relay;
+  #listener;
+  #watermark = null;
+  #syncing = null;
+  #again = false;
+  #stop;
+  state = { items: [], counts: { total: 0, unread: 0, unseen: 0 }, hasMore: false, status: "connecting", error: null };
+  #after = null;
+
+  constructor(client, listener, { limit = 20, ...filter } = {}) {
+    this.#client = client;
+    this.#listener = listener;
+    this.#filter = filter;
+    this.#limit = limit;
+    this.#relay = new Relay(client);
+    this.#stop = this.#relay.listen((event) => {
+      if (event.type === "status") this.#publish({ status: event.status });
+      else this.sync();
+    });
+    this.ready = this.#load();
+  }
+
+  async #load() {
+    try {
+      const page = await this.#client.feed({ ...this.#filter, limit: this.#limit });
+      this.#watermark = page.watermark;
+      this.#after = page.page_info.after;
+      this.#publish({ items: page.items, counts: page.counts, hasMore: page.page_info.has_more, error: null,
+        status: this.#relay.status });
+    } catch (error) {
+      this.#publish({ error });
+      throw error;
+    }
+  }
+
+  /** Loads the next, older page into the view (infinite scroll). */
+  async loadMore() {
+    if (!this.#after) return;
+    const page = await this.#client.feed({ ...this.#filter, limit: this.#limit, after: this.#after });
+    this.#after = page.page_info.after;
+    const known = new Set(this.state.items.map((item) => item.id));
+    const items = [...this.state.items, ...page.items.filter((item) => !known.has(item.id))];
+    this.#publish({ items, counts: page.counts, hasMore: page.page_info.has_more });
+  }
+
+  /** Catches up with every change since the last one seen (runs one at a time). */
+  async sync() {
+    if (this.#watermark === null) return;
+    if (this.#syncing) {
+      this.#again = true;
+      return this.#syncing;
+    }
+    this.#syncing = (async () => {
+      try {
+        do {
+          this.#again = false;
+          let page;
+          do {
+            page = await this.#client.changes(this.#watermark, this.#filter);
+            this.#apply(page.changes);
+            this.#watermark = page.watermark;
+            const { counts, error } = this.state;
+            const same = error === null && ["total", "unread", "unseen"].every((name) => counts[name] === page.counts[name]);
+            if (!same) this.#publish({ counts: page.counts, error: null });
+          } while (page.has_more);
+        } while (this.#again);
+      } catch (error) {
+        if (error.code === "watermark_expired") await this.#load();
+        else this.#publish({ error });
+      } finally {
+        this.#syncing = null;
+      }
+    })();
+    return this.#syncing;
+  }
+
+  #apply(changes) {
+    if (changes.length === 0) return;
+    const byId = new Map(this.state.items.map((item) => [item.id, item]));
+    const oldest = this.state.hasMore ? this.state.items.at(-1)?.id : undefined;
+    for (const change of changes) {
+      if (change.kind === "remove") byId.delete(change.id);
+      // Older than the loaded pages and not shown: it will come with loadMore.
+      else if (byId.has(change.item.id) || oldest === undefined || change.item.id > oldest) byId.set(change.item.id, change.item);
+    }
+    this.#publish({ items: [...byId.values()].sort(newestFirst) });
+  }
+
+  /**
+   * Shows `change(item)` (null: gone) on the items `ids` names, or on every
+   * loaded item when `ids` is null, at once. Returns a function that puts
+   * the view back, for when the API refuses.
+   */
+  show(ids, change) {
+    const before = this.state;
+    const chosen = ids ? new Set(ids) : null;
+    const all = before.items.map((item) => (chosen && !chosen.has(item.id) ? item : change(item))).filter(Boolean);
+    this.#publish({ items: all.filter((item) => this.#inView(item)), counts: estimate(before, all) });
+    return () => this.#publish({ items: before.items, counts: before.counts });
+  }
+
+  /** Takes the API's exact counts after an action, then reconciles with the server. */
+  settle(counts) {
+    this.#publish({ counts });
+    this.sync();
+  }
+
+  #inView(item) {
+    const archived = this.#filter.archived ?? "exclude";
+    if (archived === "exclude" && item.archived_at) return false;
+    if (archived === "only" && !item.archived_at) return false;
+    if (this.#filter.read !== undefined && Boolean(item.read_at) !== this.#filter.read) return false;
+    if (this.#filter.seen !== undefined && Boolean(item.seen_at) !== this.#filter.seen) return false;
+    return true;
+  }
+
+  #publish(patch) {
+    this.state = { ...this.state, ...patch };
+    this.#listener(this.state);
+  }
+
+  close() {
+    this.#stop();
+    this.#relay.close();
+  }
+}
+
+/** Counts after an optimistic change, from the loaded items' differences (the API's answer replaces them). */
+function estimate(before, after) {
+  const tally = (list) => ({
+    total: list.filter((item) => !item.archived_at).length,
+    unread: list.filter((item) => !item.archived_at && !item.read_at).length,
+    unseen: list.filter((item) => !item.archived_at && !item.seen_at).length,
+  });
+  const [was, now] = [tally(before.items), tally(after)];
+  const counts = {};
+  for (const name of ["total", "unread", "unseen"]) counts[name] = Math.max(0, before.counts[name] + now[name] - was[name]);
+  return counts;
+}

@@ -3,11 +3,13 @@
 // isolation, and deletion (keys revoked first, then data and bindings).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { signSubscriberToken } from "@tidings/sdk/server";
 import { admin, api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
 
 const config = process.env.TIDINGS_TEST_CONFIG;
@@ -62,6 +64,55 @@ describe("custom environments", () => {
     }
     // A staging-type environment needs subscriber credentials by default.
     expectError(assert, await api(`/v1/subscribers/${subscriber}/feed`, { key: qa.publishable_key }), 401, "subscriber_credential_required");
+  });
+
+  it("rotates the subscriber signing secret: the old one verifies through the grace period only", async () => {
+    const qa = JSON.parse(readFileSync(keysFile, "utf8")).environments.qa;
+    assert.match(qa.subscriber_signing_secret, /^[0-9a-f]{64}$/);
+    const subscriber = freshSubscriber("rotate");
+    const feed = (headers) => api(`/v1/subscribers/${subscriber}/feed`, { key: qa.publishable_key, headers });
+    const hashWith = (secret) => createHmac("sha256", secret).update(subscriber).digest("hex");
+    const kidOf = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url")).kid;
+    const oldToken = signSubscriberToken({ signingSecret: qa.subscriber_signing_secret, environment: "qa", subscriberId: subscriber });
+    assert.equal(kidOf(oldToken), "s1");
+
+    const rotated = await admin("/v1/environments/qa/signing-secret/rotate", { method: "POST", body: { grace_period_seconds: 2 } });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.equal(rotated.body.key_id, "s2");
+    assert.equal(rotated.body.previous_key_id, "s1");
+    assert.match(rotated.body.subscriber_signing_secret, /^[0-9a-f]{64}$/);
+    assert.notEqual(rotated.body.subscriber_signing_secret, qa.subscriber_signing_secret);
+    const fresh = rotated.body.subscriber_signing_secret;
+
+    // During the grace period both secrets verify; new tokens carry the new key id.
+    const minted = await api(`/v1/subscribers/${subscriber}/token`, { key: qa.secret_key, method: "POST", body: {} });
+    assert.equal(kidOf(minted.body.token), "s2");
+    const offline = signSubscriberToken({ signingSecret: fresh, environment: "qa", subscriberId: subscriber, keyId: "s2" });
+    for (const headers of [
+      { "X-Subscriber-Token": oldToken },
+      { "X-Subscriber-Hash": hashWith(qa.subscriber_signing_secret) },
+      { "X-Subscriber-Token": minted.body.token },
+      { "X-Subscriber-Token": offline },
+      { "X-Subscriber-Hash": hashWith(fresh) },
+    ]) {
+      assert.equal((await feed(headers)).status, 200, JSON.stringify(headers));
+    }
+
+    // After it, only the new secret opens the feed.
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expectError(assert, await feed({ "X-Subscriber-Token": oldToken }), 401, "subscriber_credential_invalid");
+    expectError(assert, await feed({ "X-Subscriber-Hash": hashWith(qa.subscriber_signing_secret) }), 401, "subscriber_credential_invalid");
+    assert.equal((await feed({ "X-Subscriber-Token": minted.body.token })).status, 200);
+
+    // A rotation with no grace stops the previous secret at once.
+    const abrupt = await admin("/v1/environments/qa/signing-secret/rotate", { method: "POST", body: { grace_period_seconds: 0 } });
+    assert.deepEqual([abrupt.body.key_id, abrupt.body.previous_key_id], ["s3", null]);
+    expectError(assert, await feed({ "X-Subscriber-Token": minted.body.token }), 401, "subscriber_credential_invalid");
+
+    const tooLong = await admin("/v1/environments/qa/signing-secret/rotate", { method: "POST", body: { grace_period_seconds: 8 * 86400 } });
+    assert.equal(expectError(assert, tooLong, 400, "validation_failed").field, "grace_period_seconds");
+    expectError(assert, await admin("/v1/environments/nowhere/signing-secret/rotate", { method: "POST", body: {} }), 404, "environment_not_found");
+    expectError(assert, await api("/v1/environments/qa/signing-secret/rotate", { key: qa.secret_key, method: "POST", body: {} }), 403, "forbidden");
   });
 
   it("lists environments with their status", async () => {

@@ -23,6 +23,7 @@
 //! - [`realtime`]: which hub holds a subscriber's sockets, and what they hear;
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`token`]: subscriber tokens (signed, expiring, scoped);
+//! - [`signing`]: the two slots of an environment's signing secrets, and their rotation;
 //! - [`template`]: rendering of workflow text against a trigger's context;
 //! - [`trigger`]: validation of trigger requests;
 //! - [`idempotency`]: idempotency keys and replay decisions;
@@ -61,6 +62,7 @@ pub mod realtime;
 pub mod schema;
 pub mod sealed;
 pub mod settings;
+pub mod signing;
 pub mod subscriber;
 pub mod template;
 pub mod timestamp;

@@ -10,6 +10,8 @@ export interface SignSubscriberTokenOptions {
   ttlSeconds?: number;
   /** `write` (default) or `read` (feed and counts only). */
   scope?: "read" | "write";
+  /** The signing secret's key id (`key_id` of its rotation; default `s1`). A stale id still verifies, a little slower. */
+  keyId?: string;
 }
 
 /** Signs a subscriber token for `X-Subscriber-Token` / the `subscriberToken` client option. */

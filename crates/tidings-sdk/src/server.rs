@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use tidings_core::environment::EnvironmentName;
+use tidings_core::signing;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{self, Scope};
 use wasm_bindgen::prelude::*;
@@ -19,10 +20,12 @@ struct SignOptions {
     ttl_seconds: Option<u64>,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    key_id: Option<String>,
 }
 
 /// Signs a subscriber token from `{ signingSecret, environment, subscriberId,
-/// ttlSeconds?, scope? }`, valid from now. Throws a `TidingsError`.
+/// ttlSeconds?, scope?, keyId? }`, valid from now. Throws a `TidingsError`.
 #[wasm_bindgen(js_name = signSubscriberToken)]
 pub fn sign_subscriber_token(options: JsValue) -> Result<String, JsValue> {
     let invalid = |field: &str, message: String| js_error(INVALID_OPTIONS, &message, None, Some(field));
@@ -39,6 +42,7 @@ pub fn sign_subscriber_token(options: JsValue) -> Result<String, JsValue> {
     };
     let now_ms = js_sys::Date::now() as u64;
     let ttl = options.ttl_seconds.unwrap_or(token::DEFAULT_TTL_SECONDS);
-    token::sign(options.signing_secret.as_bytes(), "s1", &environment, &subscriber, scope, now_ms, ttl)
+    let key_id = options.key_id.as_deref().unwrap_or(signing::FIRST_KEY_ID);
+    token::sign(options.signing_secret.as_bytes(), key_id, &environment, &subscriber, scope, now_ms, ttl)
         .map_err(|error| invalid("ttlSeconds", error.to_string()))
 }

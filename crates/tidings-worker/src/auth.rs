@@ -2,8 +2,8 @@
 //! subscriber credential.
 
 use tidings_core::key::{ApiKey, KeyKind};
-use tidings_core::subscriber::{verify_subscriber_hash, SubscriberId};
-use tidings_core::token::{self, Scope, TokenError};
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::token::{Scope, TokenError};
 use worker::{Env, Request};
 
 use crate::error::{ApiError, ApiResult};
@@ -166,9 +166,11 @@ impl Caller {
             return Ok(());
         }
         if let Some(token) = token {
-            let claims =
-                token::verify(self.scope.signing_secret(), token.trim(), self.scope.name(), subscriber, now_ms())
-                    .map_err(token_error)?;
+            let claims = self
+                .scope
+                .signing()
+                .verify_token(token.trim(), self.scope.name(), subscriber, now_ms())
+                .map_err(token_error)?;
             if write && claims.scope == Scope::Read {
                 return Err(ApiError::new(
                     403,
@@ -179,7 +181,7 @@ impl Caller {
             return Ok(());
         }
         if let Some(hash) = hash {
-            return Ok(verify_subscriber_hash(self.scope.signing_secret(), subscriber, hash.trim())?);
+            return Ok(self.scope.signing().verify_hash(subscriber, hash.trim(), now_ms())?);
         }
         if self.scope.requires_subscriber_credential() {
             return Err(ApiError::new(

@@ -154,3 +154,25 @@ pub struct DeletedEnvironment {
     /// Keys revoked by the deletion.
     pub revoked_keys: u64,
 }
+
+/// `POST /v1/environments/{name}/signing-secret/rotate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSigningSecretRequest {
+    /// How long the current secret keeps verifying (default 24 hours, at most 7 days; 0: stop at once).
+    #[serde(default)]
+    pub grace_period_seconds: Option<u64>,
+}
+
+/// The answer to a signing-secret rotation; the new secret is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedSigningSecret {
+    /// The new secret's key id, carried by the tokens it signs.
+    pub key_id: String,
+    /// The new subscriber signing secret.
+    pub subscriber_signing_secret: String,
+    /// The previous secret's key id, while it still verifies.
+    pub previous_key_id: Option<String>,
+    /// RFC 3339 time the previous secret stops verifying.
+    pub previous_expires_at: Option<String>,
+}

@@ -19,6 +19,7 @@ mod workflows;
 pub use control::{
     CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment, EnvironmentDetails,
     EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, RegenerateKeyRequest, RegeneratedKey,
+    RotateSigningSecretRequest, RotatedSigningSecret,
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
 pub use error::{ErrorBody, ErrorDetail};

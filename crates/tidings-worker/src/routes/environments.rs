@@ -1,11 +1,17 @@
-//! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`.
+//! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`,
+//! `POST /v1/environments/{name}/signing-secret/rotate`.
 
 use tidings_core::environment::EnvironmentName;
 use tidings_core::logs;
 use tidings_core::query::decode_segment;
 use tidings_core::settings;
+use tidings_core::signing;
 use tidings_core::subscriber;
-use tidings_core::wire::{CreateEnvironmentRequest, CreatedEnvironment, EnvironmentList, EnvironmentPatch};
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{
+    CreateEnvironmentRequest, CreatedEnvironment, EnvironmentList, EnvironmentPatch, RotateSigningSecretRequest,
+    RotatedSigningSecret,
+};
 use worker::{Env, Request};
 
 use crate::auth::authenticate_admin;
@@ -61,6 +67,28 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
     let environment = store::create_environment(env, &body, &secret, now_ms()).await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
     json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
+}
+
+/// Rotates the subscriber signing secret: a new current secret (shown
+/// once), the old one verifying for the grace period.
+pub async fn rotate_signing_secret(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let name = parse_name(raw_name)?;
+    let body: RotateSigningSecretRequest = read_json(request).await?;
+    let grace = body.grace_period_seconds.unwrap_or(signing::DEFAULT_GRACE_SECONDS);
+    let rotated =
+        store::rotate_signing_secret(env, &name, subscriber::signing_secret(random()?), now_ms(), grace).await?;
+    let (previous_key_id, previous_expires_at) = match rotated.previous {
+        Some((secret, until)) => (Some(secret.key_id), Some(rfc3339(until))),
+        None => (None, None),
+    };
+    let answer = RotatedSigningSecret {
+        key_id: rotated.current.key_id,
+        subscriber_signing_secret: rotated.current.secret,
+        previous_key_id,
+        previous_expires_at,
+    };
+    json(&answer, 200)
 }
 
 /// Deletes a custom environment: keys revoked first, then its data.

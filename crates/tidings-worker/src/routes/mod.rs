@@ -36,6 +36,9 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Delete, ["v1", "environments", name]) => environments::delete(&request, env, name).await,
         (Method::Get, ["v1", "environments", name]) => environments::get(&request, env, name).await,
         (Method::Patch, ["v1", "environments", name]) => environments::update(&mut request, env, name).await,
+        (Method::Post, ["v1", "environments", name, "signing-secret", "rotate"]) => {
+            environments::rotate_signing_secret(&mut request, env, name).await
+        }
         (Method::Get, ["v1", "environments", name, "keys"]) => keys::list(&request, env, name).await,
         (Method::Post, ["v1", "environments", name, "keys"]) => keys::create(&mut request, env, name).await,
         (Method::Post, ["v1", "environments", name, "keys", id, "regenerate"]) => {
@@ -96,6 +99,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "bootstrap" | "environments"]
             | ["v1", "environments", _]
             | ["v1", "environments", _, "keys"]
+            | ["v1", "environments", _, "signing-secret", "rotate"]
             | ["v1", "environments", _, "keys", _]
             | ["v1", "environments", _, "keys", _, "regenerate"]
             | ["v1", "events", "trigger"]

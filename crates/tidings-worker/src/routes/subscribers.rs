@@ -79,7 +79,8 @@ pub async fn token(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult 
     };
     let ttl = body.ttl_seconds.unwrap_or(token::DEFAULT_TTL_SECONDS);
     let now = now_ms();
-    let minted = token::sign(caller.scope.signing_secret(), SIGNING_KEY_ID, caller.scope.name(), &id, scope, now, ttl)
+    let current = &caller.scope.signing().current;
+    let minted = token::sign(current.secret.as_bytes(), &current.key_id, caller.scope.name(), &id, scope, now, ttl)
         .map_err(|error| ApiError::validation("ttl_seconds", error.to_string()))?;
     let response = TokenResponse {
         token: minted,
@@ -88,9 +89,6 @@ pub async fn token(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult 
     };
     json(&response, 201)
 }
-
-/// The slot of the environment's signing secret that signs tokens.
-const SIGNING_KEY_ID: &str = "s1";
 
 fn parse_id(raw: &str) -> ApiResult<SubscriberId> {
     Ok(SubscriberId::parse(&decode_segment(raw)?)?)

@@ -27,8 +27,20 @@ pub struct CachedKey {
     pub requires_subscriber_credential: f64,
     pub allowed_origins: String,
     pub subscriber_signing_secret: String,
+    #[serde(default = "first_key_id")]
+    pub signing_key_id: String,
+    #[serde(default)]
+    pub previous_signing_secret: Option<String>,
+    #[serde(default)]
+    pub previous_signing_key_id: Option<String>,
+    #[serde(default)]
+    pub previous_signing_expires_at: Option<f64>,
     #[serde(default = "default_retention")]
     pub log_retention_days: f64,
+}
+
+fn first_key_id() -> String {
+    tidings_core::signing::FIRST_KEY_ID.to_owned()
 }
 
 fn default_retention() -> f64 {

@@ -28,7 +28,7 @@ pub use deliveries::{DeliveryOutcome, PendingDelivery};
 pub use integrations::IntegrationRecord;
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
-    update_environment, usable_key_kind, KeyEnd,
+    rotate_signing_secret, update_environment, usable_key_kind, KeyEnd,
 };
 pub use scope::EnvironmentScope;
 pub use secrets::{admin_token, encryption_key};

@@ -6,6 +6,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::{check_secret_key_capacity, KeyStatus};
 use tidings_core::lifecycle::{self, ChainEntry, Status};
+use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{
     CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
@@ -426,6 +427,81 @@ async fn key_row(env: &Env, name: &EnvironmentName, key_id: &str) -> Result<KeyR
     .await
     .map_err(|error| storage_error("read key", error))?
     .ok_or_else(|| ApiError::new(404, "key_not_found", format!("the {name} environment has no key {key_id}")))
+}
+
+#[derive(Deserialize)]
+struct SigningRow {
+    subscriber_signing_secret: String,
+    signing_key_id: String,
+    previous_signing_secret: Option<String>,
+    previous_signing_key_id: Option<String>,
+    previous_signing_expires_at: Option<f64>,
+    kv_binding: String,
+}
+
+/// Makes `new_secret` the environment's current subscriber signing secret;
+/// the current one keeps verifying for `grace_seconds`. Cached key
+/// validations (which carry the secrets) are forgotten.
+pub async fn rotate_signing_secret(
+    env: &Env,
+    name: &EnvironmentName,
+    new_secret: String,
+    now_ms: u64,
+    grace_seconds: u64,
+) -> Result<SigningSecrets, ApiError> {
+    let control = control_db(env)?;
+    let row: SigningRow = statement(
+        &control,
+        "SELECT subscriber_signing_secret, signing_key_id, previous_signing_secret, previous_signing_key_id, \
+         previous_signing_expires_at, kv_binding FROM environments WHERE name = ?1 AND status != 'deleted'",
+        &[text(name.as_str())],
+    )?
+    .first(None)
+    .await
+    .map_err(|error| storage_error("read signing secrets", error))?
+    .ok_or_else(|| ApiError::new(404, "environment_not_found", format!("there is no environment {name}")))?;
+    let previous = match (row.previous_signing_secret, row.previous_signing_key_id, row.previous_signing_expires_at) {
+        (Some(secret), Some(key_id), Some(until)) => Some((SigningSecret { key_id, secret }, until as u64)),
+        _ => None,
+    };
+    let current = SigningSecrets {
+        current: SigningSecret { key_id: row.signing_key_id, secret: row.subscriber_signing_secret },
+        previous,
+    };
+    let rotated = current
+        .rotate(new_secret, now_ms, grace_seconds)
+        .map_err(|error| ApiError::validation("grace_period_seconds", error.to_string()))?;
+    let (previous_secret, previous_key_id, previous_until) = match &rotated.previous {
+        Some((secret, until)) => (text(&secret.secret), text(&secret.key_id), number(*until)),
+        None => (JsValue::NULL, JsValue::NULL, JsValue::NULL),
+    };
+    // Compare-and-set on the key id: of two rotations at once, one wins and the other is told.
+    let updated = statement(
+        &control,
+        "UPDATE environments SET subscriber_signing_secret = ?3, signing_key_id = ?4, previous_signing_secret = ?5, \
+         previous_signing_key_id = ?6, previous_signing_expires_at = ?7 WHERE name = ?1 AND signing_key_id = ?2",
+        &[
+            text(name.as_str()),
+            text(&current.current.key_id),
+            text(&rotated.current.secret),
+            text(&rotated.current.key_id),
+            previous_secret,
+            previous_key_id,
+            previous_until,
+        ],
+    )?
+    .run()
+    .await
+    .map_err(|error| storage_error("rotate signing secret", error))?;
+    if updated.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) == 0 {
+        return Err(ApiError::new(
+            409,
+            "rotation_conflict",
+            "another rotation of this secret finished first; read it and retry",
+        ));
+    }
+    forget_cached_keys(env, name, &row.kv_binding).await?;
+    Ok(rotated)
 }
 
 /// Deletes the cached validation of every key of an environment.

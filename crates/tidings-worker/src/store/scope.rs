@@ -4,6 +4,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
 use tidings_core::origin;
+use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::wire::EnvironmentInfo;
 use worker::{D1Database, Env};
 
@@ -21,14 +22,15 @@ pub struct EnvironmentScope {
     requires_subscriber_credential: bool,
     allowed_origins: Vec<String>,
     log_retention_days: u32,
-    signing_secret: String,
+    signing: SigningSecrets,
     pub(super) db_binding: String,
     pub(super) db: D1Database,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
     e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
-    e.allowed_origins, e.subscriber_signing_secret, e.log_retention_days \
+    e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
+    e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days \
     FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 impl EnvironmentScope {
@@ -70,6 +72,7 @@ impl EnvironmentScope {
         let db = env.d1(&row.db_binding).map_err(|error| {
             ApiError::unavailable("environment database binding", format!("{}: {error}", row.db_binding))
         })?;
+        let signing = signing_secrets(&row);
         Ok(Self {
             name: key.environment().clone(),
             environment_type,
@@ -77,7 +80,7 @@ impl EnvironmentScope {
             position: row.position as u32,
             requires_subscriber_credential: row.requires_subscriber_credential != 0.0,
             allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
-            signing_secret: row.subscriber_signing_secret,
+            signing,
             log_retention_days: row.log_retention_days as u32,
             db_binding: row.db_binding,
             db,
@@ -96,7 +99,7 @@ impl EnvironmentScope {
             requires_subscriber_credential: self.requires_subscriber_credential,
             allowed_origins: self.allowed_origins.clone(),
             log_retention_days: self.log_retention_days,
-            signing_secret: self.signing_secret.clone(),
+            signing: self.signing.clone(),
             db_binding: self.db_binding.clone(),
             db,
         })
@@ -122,9 +125,9 @@ impl EnvironmentScope {
         self.requires_subscriber_credential
     }
 
-    /// The secret behind subscriber hashes.
-    pub fn signing_secret(&self) -> &[u8] {
-        self.signing_secret.as_bytes()
+    /// The secrets behind subscriber tokens and hashes.
+    pub fn signing(&self) -> &SigningSecrets {
+        &self.signing
     }
 
     /// Whether a page at `origin` may use this environment's publishable key.
@@ -141,5 +144,19 @@ impl EnvironmentScope {
             position: self.position,
             requires_subscriber_credential: self.requires_subscriber_credential,
         }
+    }
+}
+
+/// The signing-secret slots of a registry row.
+fn signing_secrets(row: &CachedKey) -> SigningSecrets {
+    let previous = match (&row.previous_signing_secret, &row.previous_signing_key_id, row.previous_signing_expires_at) {
+        (Some(secret), Some(key_id), Some(until)) => {
+            Some((SigningSecret { key_id: key_id.clone(), secret: secret.clone() }, until as u64))
+        }
+        _ => None,
+    };
+    SigningSecrets {
+        current: SigningSecret { key_id: row.signing_key_id.clone(), secret: row.subscriber_signing_secret.clone() },
+        previous,
     }
 }

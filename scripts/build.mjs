@@ -1,9 +1,9 @@
 // Builds the worker (worker-build) and the browser SDK (cargo + wasm-bindgen
 // + wasm-opt), each only when its sources changed since the last build.
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { root, run, step } from "./lib.mjs";
+import { root, run, step, toolEnv } from "./lib.mjs";
 
 const shared = ["Cargo.toml", "Cargo.lock", "crates/tidings-core"];
 const WASM_OPT_FEATURES = [
@@ -86,8 +86,36 @@ export function buildSdkServer({ force = false } = {}) {
   ]);
 }
 
+/**
+ * The SDK's TypeScript declarations for the API's shapes, generated from the
+ * core's wire types (ts-rs, cargo feature `typescript`) into `js/wire.d.ts`.
+ */
+export function buildTypes({ force = false } = {}) {
+  const output = "crates/tidings-sdk/js/wire.d.ts";
+  if (!force && isFresh(output, ["crates/tidings-core/src/wire", "crates/tidings-core/Cargo.toml"])) return;
+  step("generating the SDK's TypeScript types from tidings_core::wire");
+  const exportDir = join(root, "target", "ts-wire");
+  rmSync(exportDir, { recursive: true, force: true });
+  run("cargo", ["test", "-p", "tidings-core", "--features", "typescript", "--lib", "--quiet", "export_bindings"], {
+    env: toolEnv({ TS_RS_EXPORT_DIR: exportDir }),
+  });
+  const declarations = readdirSync(exportDir)
+    .filter((file) => file.endsWith(".ts"))
+    .sort()
+    .map((file) =>
+      readFileSync(join(exportDir, file), "utf8")
+        .split("\n")
+        .filter((line) => !line.startsWith("import type") && !line.startsWith("// This file was generated"))
+        .join("\n")
+        .trim(),
+    );
+  const header = "// The API's shapes, generated from tidings_core::wire by `npm run build`. Do not edit.\n\n";
+  writeFileSync(join(root, output), `${header}${declarations.join("\n\n")}\n`);
+}
+
 export function build(options) {
   buildWorker(options);
+  buildTypes(options);
   buildSdk(options);
   buildSdkServer(options);
 }

@@ -31,7 +31,7 @@ function checkSources() {
   step("cargo fmt --check");
   run("cargo", ["fmt", "--all", "--check"]);
   step("cargo clippy (host: core with tests)");
-  run("cargo", ["clippy", "-p", "tidings-core", "--all-targets", "--", "-D", "warnings"]);
+  run("cargo", ["clippy", "-p", "tidings-core", "--all-targets", "--features", "typescript", "--", "-D", "warnings"]);
   step("cargo clippy (wasm32: whole workspace)");
   run("cargo", ["clippy", "--workspace", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
   step("cargo clippy (wasm32: the SDK's Node.js entry)");
@@ -50,6 +50,8 @@ async function main() {
   build();
   step("SDK size budget");
   checkSdkSize();
+  step("TypeScript: the package's declarations, as a strict consumer uses them");
+  run("tsc", ["-p", "tests/types"]);
 
   const stateDir = join(root, ".tidings", `test-${process.pid}`);
   mkdirSync(stateDir, { recursive: true });

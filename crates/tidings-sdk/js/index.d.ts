@@ -1,4 +1,35 @@
-// Types of @tidings/sdk. The response shapes mirror tidings_core::wire.
+// Types of @tidings/sdk. The API's shapes (FeedItem, FeedCounts, …) are
+// generated from the Rust wire types into ./wire.d.ts; this file describes
+// the package's own surface.
+import type {
+  ChannelSettings,
+  EnvironmentInfo,
+  FeedActionResponse,
+  FeedChangesResponse,
+  FeedCounts,
+  FeedFilterInput,
+  FeedItem,
+  FeedResponse,
+  PreferencesInput,
+} from "./wire.js";
+
+export type {
+  ActionInput,
+  ChannelSettings,
+  EnvironmentInfo,
+  ErrorBody,
+  ErrorDetail,
+  FeedActionResponse,
+  FeedChange,
+  FeedChangesResponse,
+  FeedCounts,
+  FeedFilterInput,
+  FeedItem,
+  FeedResponse,
+  PageInfo,
+  PreferencesInput,
+  RemovalReason,
+} from "./wire.js";
 
 /** Options of {@link createTidings}. */
 export interface TidingsOptions {
@@ -16,6 +47,9 @@ export interface TidingsOptions {
   wasmUrl?: string | URL;
 }
 
+/** Which messages: by read/seen/archive state, tags, workflow or payload fields. */
+export type FeedFilter = FeedFilterInput;
+
 /** Options of `feed.list`. */
 export interface FeedOptions extends FeedFilter {
   /** Page size, 1–100 (default 20). */
@@ -26,67 +60,45 @@ export interface FeedOptions extends FeedFilter {
   before?: string;
 }
 
-/** Which messages: by read/seen/archive state, tags, workflow or payload fields. */
-export interface FeedFilter {
-  read?: boolean;
-  seen?: boolean;
-  /** Default `exclude`. */
-  archived?: "exclude" | "include" | "only";
-  /** Messages carrying all of these tags. */
-  tags?: string[];
-  /** Messages carrying any of these tags. */
-  tags_any?: string[];
-  workflow?: string;
-  /** Payload fields by dotted path, each equal to the value (actions and counts only). */
-  data?: Record<string, string | number | boolean>;
+/** Options of `feed.changes` and `feed.subscribe`: a page size and the view's filter. */
+export interface ViewOptions extends FeedFilter {
+  /** Changes (or, for `subscribe`, items of the first page) per request, 1–100. */
+  limit?: number;
 }
 
-/** Exact counts. */
-export interface FeedCounts {
-  total: number;
-  unread: number;
-  unseen: number;
-}
-
+/** One page of a feed, newest first, with exact counts and the watermark for delta sync. */
+export type FeedPage = FeedResponse;
 /** What an action changed, and the feed's counts after it. */
-export interface ActionResult {
-  updated: number;
-  counts: FeedCounts;
-}
+export type ActionResult = FeedActionResponse;
+/** Channel preferences: global, and per workflow (which beat global). */
+export type Preferences = PreferencesInput;
 
-/** A notification in the feed. Times are RFC 3339 strings. */
-export interface FeedItem {
-  id: string;
-  workflow: string;
-  subject: string;
-  body: string;
-  /** Avatar URL, when the workflow sets one. */
-  avatar: string | null;
-  /** Up to three buttons. */
-  actions: { label: string; url: string }[];
-  /** The workflow's tags. */
-  tags: string[];
-  payload: Record<string, unknown>;
-  created_at: string;
-  seen_at: string | null;
-  read_at: string | null;
-  archived_at: string | null;
-}
+/** The realtime connection of a live view. */
+export type LiveStatus = "connecting" | "live" | "reconnecting";
 
-/** One page of a feed, newest first, with exact counts over the whole feed. */
-export interface FeedPage {
+/** What a live view's listener receives after every change. */
+export interface LiveState {
+  /** The view's items, newest first. */
   items: FeedItem[];
-  page_info: { after: string | null; before: string | null; has_more: boolean };
-  counts: { total: number; unread: number; unseen: number };
+  /** Exact counts over the whole feed. */
+  counts: FeedCounts;
+  /** Whether older items can be loaded with `loadMore()`. */
+  hasMore: boolean;
+  status: LiveStatus;
+  /** The last failure (e.g. `network_error` while offline), cleared by the next success. */
+  error: TidingsError | null;
 }
 
-/** The environment a publishable key opens. */
-export interface EnvironmentInfo {
-  name: string;
-  type: "development" | "staging" | "production";
-  status: string;
-  position: number;
-  requires_subscriber_credential: boolean;
+/** A live view of the feed. */
+export interface LiveFeed {
+  /** Resolves when the first page is shown; rejects with a {@link TidingsError}. */
+  readonly ready: Promise<void>;
+  /** Loads the next, older page into the view. */
+  loadMore(): Promise<void>;
+  /** Catches up with the server now (it also does so on every realtime event). */
+  sync(): Promise<void>;
+  /** Stops listening; the shared socket closes when no tab needs it. */
+  close(): void;
 }
 
 /**
@@ -105,7 +117,11 @@ export interface TidingsError extends Error {
 /** The subscriber's feed. */
 export interface Feed {
   list(options?: FeedOptions): Promise<FeedPage>;
+  /** Delta sync: every change after `since` (a `watermark`), in order. */
+  changes(since: string, options?: ViewOptions): Promise<FeedChangesResponse>;
   counts(filter?: FeedFilter): Promise<FeedCounts>;
+  /** Keeps `listener` up to date with a view of the feed, in real time, in every tab. */
+  subscribe(listener: (state: LiveState) => void, options?: ViewOptions): LiveFeed;
   markSeen(ids: string | string[]): Promise<ActionResult>;
   markRead(ids: string | string[]): Promise<ActionResult>;
   markUnread(ids: string | string[]): Promise<ActionResult>;
@@ -117,18 +133,6 @@ export interface Feed {
   archiveAll(filter?: FeedFilter): Promise<ActionResult>;
 }
 
-/** On/off per channel; unset means on (or, for a workflow, "as global"). */
-export interface ChannelSettings {
-  in_app?: boolean | null;
-  webhook?: boolean | null;
-}
-
-/** Channel preferences: global, and per workflow (which beat global). */
-export interface Preferences {
-  global?: ChannelSettings;
-  workflows?: Record<string, ChannelSettings>;
-}
-
 /** One subscriber's connection. */
 export interface Session {
   readonly subscriberId: string;
@@ -137,7 +141,7 @@ export interface Session {
   readonly preferences: {
     get(): Promise<Preferences>;
     /** Only the settings given change; `null` removes a workflow override. */
-    update(changes: Preferences): Promise<Preferences>;
+    update(changes: { global?: ChannelSettings; workflows?: Record<string, ChannelSettings | null> }): Promise<Preferences>;
   };
 }
 
@@ -145,10 +149,17 @@ export interface Session {
 export declare class TidingsClient {
   constructor(options: Omit<TidingsOptions, "wasmUrl">);
   readonly subscriberId: string;
+  /** The environment the key names (no request). */
+  readonly environmentName: string;
   environment(): Promise<EnvironmentInfo>;
   feed(options?: FeedOptions): Promise<FeedPage>;
+  changes(since: string, options?: ViewOptions): Promise<FeedChangesResponse>;
   counts(filter?: FeedFilter): Promise<FeedCounts>;
   act(body: { action: string; ids?: string[]; filter?: FeedFilter }): Promise<ActionResult>;
+  preferences(): Promise<Preferences>;
+  updatePreferences(changes: object): Promise<Preferences>;
+  /** The realtime socket's URL (carries the publishable key and the subscriber credential). */
+  streamUrl(): string;
   free(): void;
 }
 

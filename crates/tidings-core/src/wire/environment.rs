@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `GET /v1/environments/current`: the environment a key opens.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentInfo {
     /// The environment's name, e.g. `staging`.
@@ -11,6 +12,7 @@ pub struct EnvironmentInfo {
     /// Lifecycle status, e.g. `active`.
     pub status: String,
     /// Place in the promotion chain; `development` is 0.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub position: u32,
     /// Whether feed requests must carry a subscriber credential.
     pub requires_subscriber_credential: bool,

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of every error response:
 /// `{"error": {"code": "…", "message": "…", "field": "…"}}`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// What went wrong.
@@ -9,6 +10,7 @@ pub struct ErrorBody {
 }
 
 /// One error: a stable code to branch on and a sentence for people.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable snake_case code, e.g. `unknown_key`.

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `GET /v1/subscribers/{id}/feed`: one page, newest first.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedResponse {
     /// The messages of this page.
@@ -14,6 +15,7 @@ pub struct FeedResponse {
 }
 
 /// `GET /v1/subscribers/{id}/feed/changes?since=…`: what changed, in order.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedChangesResponse {
     /// Changes in the order they happened; apply them in turn.
@@ -27,6 +29,7 @@ pub struct FeedChangesResponse {
 }
 
 /// One change of a feed.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FeedChange {
@@ -45,6 +48,7 @@ pub enum FeedChange {
 }
 
 /// Why a message left a view.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RemovalReason {
@@ -55,6 +59,7 @@ pub enum RemovalReason {
 }
 
 /// A message as the feed shows it.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedItem {
     /// The message id; also its cursor.
@@ -72,6 +77,7 @@ pub struct FeedItem {
     /// The workflow's tags.
     pub tags: Vec<String>,
     /// The trigger payload.
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, unknown>"))]
     pub payload: serde_json::Value,
     /// RFC 3339 creation time.
     pub created_at: String,
@@ -84,6 +90,7 @@ pub struct FeedItem {
 }
 
 /// Cursors for moving through a feed.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageInfo {
     /// Pass as `after` to get the next (older) page.
@@ -95,40 +102,52 @@ pub struct PageInfo {
 }
 
 /// Exact counts over a feed.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FeedCounts {
     /// Messages not archived.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub total: u64,
     /// Not archived and not read.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub unread: u64,
     /// Not archived and not seen.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub unseen: u64,
 }
 
 /// A feed filter in JSON, for actions and multi-filter counts.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedFilterInput {
     /// Only read (`true`) or unread (`false`).
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub read: Option<bool>,
     /// Only seen (`true`) or unseen (`false`).
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub seen: Option<bool>,
     /// `exclude` (default), `include` or `only`.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional, type = "\"exclude\" | \"include\" | \"only\""))]
     pub archived: Option<String>,
     /// Messages carrying every one of these tags.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub tags: Option<Vec<String>>,
     /// Messages carrying at least one of these tags.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub tags_any: Option<Vec<String>>,
     /// Only this workflow.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub workflow: Option<String>,
     /// Payload fields by dotted path, each equal to the value.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional, type = "Record<string, string | number | boolean>"))]
     pub data: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -147,9 +166,11 @@ pub struct FeedActionRequest {
 }
 
 /// The answer to an action, with the feed's counts after it.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedActionResponse {
     /// Messages changed (or deleted).
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub updated: u64,
     /// Counts of the feed after the action.
     pub counts: FeedCounts,

@@ -53,6 +53,7 @@ pub enum StepInput {
 }
 
 /// A button of an in-app message.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionInput {

@@ -146,6 +146,33 @@ describe("delta sync", () => {
     assert.deepEqual(quiet.changes, []);
   });
 
+  it("keeps counts consistent under concurrent actions: read implies seen, nothing negative", async () => {
+    const ada = freshSubscriber("sync-race");
+    const ids = [];
+    for (let n = 0; n < 8; n += 1) ids.push(...(await trigger(ada, n)));
+    const start = (await feedCall(ada, "?limit=100")).body;
+    const actions = ["seen", "read", "unread", "archive", "unarchive"];
+    const bodies = Array.from({ length: 40 }, (_, index) => {
+      const action = actions[index % actions.length];
+      return index % 7 === 0 ? { action, filter: {} } : { action, ids: ids.filter((_, position) => (position + index) % 3 === 0) };
+    });
+    const answers = await Promise.all(bodies.map((body) => act(ada, body)));
+    for (const { counts } of answers) {
+      assert.ok(counts.unseen >= 0 && counts.unseen <= counts.unread && counts.unread <= counts.total && counts.total <= 8, JSON.stringify(counts));
+    }
+    const truth = (await feedCall(ada, "?limit=100&archived=include")).body;
+    for (const item of truth.items) assert.ok(!item.read_at || item.seen_at, "read implies seen");
+    const visible = truth.items.filter((item) => !item.archived_at);
+    assert.deepEqual(truth.counts, {
+      total: visible.length,
+      unread: visible.filter((item) => !item.read_at).length,
+      unseen: visible.filter((item) => !item.seen_at).length,
+    });
+    // A replica that follows the changes agrees with the final state.
+    const { replica } = await follow(ada, start.watermark, 7, new Map(start.items.map((item) => [item.id, item])));
+    assert.deepEqual([...replica.keys()].sort(), visible.map((item) => item.id).sort());
+  });
+
   it("refuses malformed, future and foreign watermarks with typed errors", async () => {
     const ada = freshSubscriber("sync-errors");
     await trigger(ada, 1);

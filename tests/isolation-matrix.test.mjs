@@ -46,10 +46,12 @@ before(async () => {
       revoked[environment].push(issued.key);
     }
     keyIds[environment] = (await admin(`/v1/environments/${environment}/keys`)).body.keys[0].id;
-    // A workflow to address by key, where workflows may be written.
-    if (!isProduction(environment)) await saveWorkflow(environment, workflowKey(environment));
-    // An integration to address by id (integrations may be written everywhere).
-    await saveIntegration(environment, integrationId(environment));
+    // A workflow and an integration to address, where content may be written
+    // (production's content arrives only by promotion).
+    if (!isProduction(environment)) {
+      await saveWorkflow(environment, workflowKey(environment));
+      await saveIntegration(environment, integrationId(environment));
+    }
   }
 });
 
@@ -87,7 +89,7 @@ async function makeVictim(path, target) {
     assert.equal(put.status, 201);
     return { from: markers[target].subscriber, to: id, path: `/v1/subscribers/${id}` };
   }
-  if (path.includes("{integration_id}")) {
+  if (path.includes("{integration_id}") && !isProduction(target)) {
     const id = `matrix-intv-${target}-${tag}`;
     await saveIntegration(target, id);
     return { from: integrationId(target), to: id, path: `/v1/integrations/${id}` };
@@ -195,7 +197,7 @@ describe("isolation matrix", () => {
             // The owner gets a success, unless the resource cannot exist in its environment
             // (workflows in production); a foreign key acts in its own environment, where the
             // resource may not exist.
-            const cannotExist = path.includes("{key}") && isProduction(target);
+            const cannotExist = (path.includes("{key}") || path.includes("{integration_id}")) && isProduction(target);
             const miss = (credential.owner !== target || cannotExist) && response.status === 404 && /_not_found$/.test(code ?? "");
             assert.ok((response.status >= 200 && response.status < 300) || miss, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
             const text = JSON.stringify(response.body);

@@ -1,6 +1,7 @@
 // The worker over HTTP, in workerd with real local D1: triggers, feeds,
 // credentials and typed errors.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
 
@@ -30,6 +31,25 @@ describe("health and description", () => {
     for (const path of ["/v1/events/trigger", "/v1/subscribers/{subscriber_id}/feed", "/v1/environments/current", "/v1/bootstrap"]) {
       assert.ok(response.body.paths[path], `missing ${path}`);
     }
+  });
+
+  it("describes exactly the routes the worker serves", async () => {
+    // The router's match arms, e.g. `(Method::Get, ["v1", "environments", name, "keys"])`.
+    const router = readFileSync(new URL("../crates/tidings-worker/src/routes/mod.rs", import.meta.url), "utf8");
+    const served = [...router.matchAll(/\(Method::(\w+), \[([^\]]*)\]\)/g)]
+      .map(([, method, segments]) => {
+        const path = segments.split(",").map((segment) => segment.trim()).filter(Boolean)
+          .map((segment) => (segment.startsWith('"') ? JSON.parse(segment) : "{}")).join("/");
+        return `${method.toUpperCase()} /${path}`;
+      })
+      .sort();
+    const spec = (await api("/openapi.json")).body;
+    const described = Object.entries(spec.paths)
+      .flatMap(([path, item]) => ["get", "post", "put", "patch", "delete"].filter((method) => item[method])
+        .map((method) => `${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, "{}")}`))
+      .sort();
+    assert.ok(served.length > 30, `only ${served.length} routes found in the router`);
+    assert.deepEqual(described, served);
   });
 
   it("answers unknown routes and methods with typed errors", async () => {

@@ -15,6 +15,7 @@
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`preferences`]: which channels a subscriber receives;
 //! - [`profile`]: subscriber profiles and bulk upserts;
+//! - [`promotion`]: typed field-level diffs between environments, and applying them;
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
 //! - [`origin`]: which browser origins may use a publishable key;
@@ -57,6 +58,7 @@ pub mod message;
 pub mod origin;
 pub mod preferences;
 pub mod profile;
+pub mod promotion;
 pub mod query;
 pub mod realtime;
 pub mod schema;

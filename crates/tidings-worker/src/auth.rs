@@ -1,6 +1,7 @@
 //! Who is calling: the API key, its environment, and for feed routes the
 //! subscriber credential.
 
+use tidings_core::environment::EnvironmentType;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
@@ -133,6 +134,22 @@ pub fn bearer(request: &Request) -> ApiResult<String> {
 }
 
 impl Caller {
+    /// Refuses content writes (workflows, integration configuration) in a
+    /// production-type environment: content there changes only by promotion.
+    pub fn require_content_writable(&self, what: &str) -> ApiResult<()> {
+        if self.scope.environment_type() == EnvironmentType::Production {
+            return Err(ApiError::new(
+                403,
+                "environment_read_only",
+                format!(
+                    "{what} in {} change only by promotion; edit them in a non-production environment",
+                    self.scope.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses publishable keys on server routes.
     pub fn require_secret(&self) -> ApiResult<()> {
         if self.kind == KeyKind::Secret {

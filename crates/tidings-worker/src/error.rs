@@ -21,18 +21,25 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    details: Option<serde_json::Value>,
     retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// An error with the given status, code and message.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None }
+        Self { status, code, message: message.into(), field: None, details: None, retry_after: None }
     }
 
     /// Names the request field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    /// Adds structured particulars (`error.details`).
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
         self
     }
 
@@ -61,7 +68,12 @@ impl ApiError {
     /// The error as the API renders it.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            error: ErrorDetail { code: self.code.to_owned(), message: self.message.clone(), field: self.field.clone() },
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+                details: self.details.clone(),
+            },
         }
     }
 
@@ -100,9 +112,7 @@ impl ApiError {
 
     /// Renders the error as a JSON response.
     pub fn into_response(self) -> worker::Response {
-        let body =
-            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
-        let text = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
+        let text = serde_json::to_string(&self.body()).unwrap_or_else(|_| String::from("{}"));
         let mut response = crate::http::json_text(text, self.status);
         if let Some(seconds) = self.retry_after {
             let _ = response.headers_mut().set("Retry-After", &seconds.to_string());

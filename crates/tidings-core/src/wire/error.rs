@@ -20,4 +20,8 @@ pub struct ErrorDetail {
     /// The request field at fault, as a dotted path, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Structured particulars, when the code has them (e.g. the problems of `preflight_failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional, type = "unknown"))]
+    pub details: Option<serde_json::Value>,
 }

@@ -12,6 +12,7 @@ mod feed;
 mod integrations;
 mod logs;
 mod preferences;
+mod promotion;
 mod subscribers;
 mod trigger;
 mod workflows;
@@ -30,6 +31,10 @@ pub use feed::{
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use preferences::{ChannelSettings, PreferencesInput};
+pub use promotion::{
+    AuditEntry, AuditLog, ChangeList, ChangeSelection, FieldDiff, PendingChange, PromotionProblem, PromotionRequest,
+    PromotionResponse, Release, ReleaseList,
+};
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
     TokenRequest, TokenResponse,

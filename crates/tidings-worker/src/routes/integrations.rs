@@ -1,5 +1,8 @@
 //! Integrations (secret key): `GET|POST /v1/integrations`,
 //! `GET|PUT|DELETE /v1/integrations/{id}`. Signing secrets are write-only.
+//!
+//! In production the configuration changes only by promotion; a PUT there
+//! may only set the signing secret of an integration (secrets never move).
 
 use serde::Serialize;
 use tidings_core::query::decode_segment;
@@ -23,6 +26,7 @@ pub async fn list(request: &Request, env: &Env) -> ApiResult {
 /// Creates an integration; 409 `integration_exists` when the id is taken.
 pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
+    caller.require_content_writable("integrations")?;
     let input: IntegrationInput = read_json(request).await?;
     let id = input.id.clone().ok_or_else(|| ApiError::validation("id", "id is required"))?;
     if caller.scope.integration(&id).await?.is_some() {
@@ -54,7 +58,16 @@ pub async fn put(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
     if input.id.as_deref().is_some_and(|body| body != id) {
         return Err(ApiError::validation("id", "id in the body does not match the path"));
     }
-    let exists = caller.scope.integration(&id).await?.is_some();
+    let existing = caller.scope.integration(&id).await?;
+    let secret_only = existing.as_ref().is_some_and(|stored| {
+        (stored.kind.as_str(), stored.name.as_str(), stored.url.as_str())
+            == (input.kind.as_str(), input.name.as_str(), input.url.as_str())
+            && input.signing_secret.is_some()
+    });
+    if !secret_only {
+        caller.require_content_writable("integrations")?;
+    }
+    let exists = existing.is_some();
     if !exists && input.signing_secret.is_none() {
         return Err(ApiError::validation("signing_secret", "a new integration needs a signing_secret"));
     }
@@ -69,6 +82,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
         deleted: bool,
     }
     let caller = authenticate_secret(request, env).await?;
+    caller.require_content_writable("integrations")?;
     let id = parse_id(raw_id)?;
     if !caller.scope.delete_integration(&id).await? {
         return Err(not_found(&id));

@@ -9,6 +9,7 @@ mod keys;
 mod logs;
 mod meta;
 mod preferences;
+mod promotions;
 mod subscribers;
 mod trigger;
 mod workflows;
@@ -38,6 +39,16 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Patch, ["v1", "environments", name]) => environments::update(&mut request, env, name).await,
         (Method::Post, ["v1", "environments", name, "signing-secret", "rotate"]) => {
             environments::rotate_signing_secret(&mut request, env, name).await
+        }
+        (Method::Get, ["v1", "changes"]) => promotions::changes(&request, env).await,
+        (Method::Post, ["v1", "promotions"]) => promotions::promote(&mut request, env).await,
+        (Method::Get, ["v1", "environments", name, "audit-log"]) => promotions::audit_log(&request, env, name).await,
+        (Method::Get, ["v1", "environments", name, "releases"]) => promotions::releases(&request, env, name).await,
+        (Method::Get, ["v1", "environments", name, "releases", id]) => {
+            promotions::release(&request, env, name, id).await
+        }
+        (Method::Post, ["v1", "environments", name, "releases", id, "rollback"]) => {
+            promotions::rollback(&request, env, name, id).await
         }
         (Method::Get, ["v1", "environments", name, "keys"]) => keys::list(&request, env, name).await,
         (Method::Post, ["v1", "environments", name, "keys"]) => keys::create(&mut request, env, name).await,
@@ -100,6 +111,10 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "environments", _]
             | ["v1", "environments", _, "keys"]
             | ["v1", "environments", _, "signing-secret", "rotate"]
+            | ["v1", "changes" | "promotions"]
+            | ["v1", "environments", _, "releases" | "audit-log"]
+            | ["v1", "environments", _, "releases", _]
+            | ["v1", "environments", _, "releases", _, "rollback"]
             | ["v1", "environments", _, "keys", _]
             | ["v1", "environments", _, "keys", _, "regenerate"]
             | ["v1", "events", "trigger"]

@@ -3,7 +3,6 @@
 //! environments are read-only here: their content arrives by promotion.
 
 use serde::Serialize;
-use tidings_core::environment::EnvironmentType;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::{WorkflowInput, WorkflowList};
 use tidings_core::workflow::{self, Workflow};
@@ -82,16 +81,7 @@ pub async fn delete(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
 /// A caller allowed to change workflows: secret key, environment not production.
 async fn writer(request: &Request, env: &Env) -> ApiResult<Caller> {
     let caller = authenticate_secret(request, env).await?;
-    if caller.scope.environment_type() == EnvironmentType::Production {
-        return Err(ApiError::new(
-            403,
-            "environment_read_only",
-            format!(
-                "workflows in {} change only by promotion; edit them in a non-production environment",
-                caller.scope.name()
-            ),
-        ));
-    }
+    caller.require_content_writable("workflows")?;
     Ok(caller)
 }
 

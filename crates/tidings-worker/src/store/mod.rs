@@ -15,6 +15,7 @@ mod key_cache;
 mod logs;
 mod messages;
 mod preferences;
+mod promotion;
 mod realtime;
 mod registry;
 mod scope;
@@ -26,6 +27,7 @@ mod workflows;
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
 pub use integrations::IntegrationRecord;
+pub use promotion::{open_for_promotion, ContentState, NewRelease, PromotionEnvironment};
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
     rotate_signing_secret, update_environment, usable_key_kind, KeyEnd,

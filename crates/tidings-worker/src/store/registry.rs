@@ -298,6 +298,26 @@ pub async fn end_key(
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
 
+/// An environment's type and database, by name, for control-plane work
+/// that spans environments (promotion). It must be ready for use.
+pub(super) async fn environment_database(
+    env: &Env,
+    name: &EnvironmentName,
+) -> Result<(EnvironmentType, D1Database), ApiError> {
+    let row = refresh_status(env, environment_row(env, name).await?).await?;
+    if !Status::parse(&row.status).is_some_and(|status| status.accepts_new_keys()) {
+        return Err(ApiError::new(
+            409,
+            "environment_not_ready",
+            format!("the {name} environment is {}; wait until it is ready", row.status),
+        ));
+    }
+    let environment_type =
+        EnvironmentType::parse(&row.environment_type).map_err(|error| ApiError::internal("registry type", error))?;
+    let db = env.d1(&row.db_binding).map_err(|error| ApiError::unavailable("environment database binding", error))?;
+    Ok((environment_type, db))
+}
+
 async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
     let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1 AND status != 'deleted'");
     statement(&control_db(env)?, &sql, &[text(name.as_str())])?

@@ -20,7 +20,11 @@ struct WorkflowRow {
 
 /// Writes a new version of `workflow` (version 1 when it is new) and
 /// records it in the history, in one transaction.
-fn save_statements(db: &D1Database, workflow: &Workflow, now_ms: u64) -> Result<Vec<D1PreparedStatement>, ApiError> {
+pub(super) fn save_statements(
+    db: &D1Database,
+    workflow: &Workflow,
+    now_ms: u64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let definition =
         serde_json::to_string(&workflow.definition).map_err(|error| ApiError::internal("encode workflow", error))?;
     // The first columns predate steps; they keep the in-app text for older readers.

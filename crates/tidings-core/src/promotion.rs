@@ -1,0 +1,688 @@
+//! Promotion: what differs between two adjacent environments, field by
+//! field, and applying a chosen part of it.
+//!
+//! A [`Snapshot`] holds an environment's promotable content as JSON: the
+//! current definition of each workflow, and each integration's
+//! configuration without its secret. [`diff`] lists what the target must
+//! change to match the source, one [`Change`] per resource with a typed
+//! field-level diff; [`apply`] makes those changes. Secrets, subscribers,
+//! messages and logs are never part of a snapshot, so they never move.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::hex;
+use crate::message::{MessageId, ID_RANDOM_BYTES};
+use crate::wire::{ChangeSelection, FieldDiff, PendingChange, PromotionProblem};
+
+/// The kinds of promotable resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceKind {
+    /// A workflow's current definition.
+    Workflow,
+    /// An integration's configuration (kind, name, url), never its secret.
+    Integration,
+}
+
+impl ResourceKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::Integration => "integration",
+        }
+    }
+}
+
+/// An environment's promotable content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Workflow definitions by key.
+    pub workflows: BTreeMap<String, Value>,
+    /// Integration configurations by id (`{kind, name, url}`).
+    pub integrations: BTreeMap<String, Value>,
+}
+
+impl Snapshot {
+    fn resources(&self, kind: ResourceKind) -> &BTreeMap<String, Value> {
+        match kind {
+            ResourceKind::Workflow => &self.workflows,
+            ResourceKind::Integration => &self.integrations,
+        }
+    }
+
+    fn resources_mut(&mut self, kind: ResourceKind) -> &mut BTreeMap<String, Value> {
+        match kind {
+            ResourceKind::Workflow => &mut self.workflows,
+            ResourceKind::Integration => &mut self.integrations,
+        }
+    }
+
+    /// The integrations the workflows' webhook steps use.
+    fn used_integrations(&self) -> BTreeMap<String, Vec<String>> {
+        let mut used: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (key, definition) in &self.workflows {
+            for integration in step_integrations(definition) {
+                used.entry(integration).or_default().push(key.clone());
+            }
+        }
+        used
+    }
+}
+
+/// What happens to a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The target lacks it.
+    Added,
+    /// Both have it, differently.
+    Modified,
+    /// The source no longer has it.
+    Deleted,
+}
+
+impl ChangeKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Modified => "modified",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// What a changed field affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FieldKind {
+    /// What people read: names, subjects, bodies, buttons, tags.
+    Content,
+    /// Where notifications go: steps, channels, integrations, URLs.
+    Routing,
+    /// What triggers must send: the payload schema.
+    Schema,
+}
+
+impl FieldKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Content => "content",
+            Self::Routing => "routing",
+            Self::Schema => "schema",
+        }
+    }
+}
+
+/// One changed field: its path (`steps.0.subject`), both values (absent
+/// when the field is new or gone) and what it affects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// Dot-separated path; array indexes are numbers.
+    pub path: String,
+    /// The target's value now.
+    pub from: Option<Value>,
+    /// The value after promotion.
+    pub to: Option<Value>,
+    /// What it affects.
+    pub kind: FieldKind,
+}
+
+/// One resource's pending change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Names this change and both sides' content, so a change listed earlier
+    /// no longer matches once either side has moved on.
+    pub id: String,
+    /// Which kind of resource.
+    pub resource: ResourceKind,
+    /// Its key (workflow) or id (integration).
+    pub key: String,
+    /// Added, modified or deleted.
+    pub kind: ChangeKind,
+    /// The target's content now (absent when added).
+    pub before: Option<Value>,
+    /// The content after promotion (absent when deleted).
+    pub after: Option<Value>,
+    /// Field by field.
+    pub fields: Vec<FieldChange>,
+}
+
+/// Lists what `target` must change to match `source`, resources in order
+/// (integrations first, so a workflow's new integration arrives with it).
+pub fn diff(source: &Snapshot, target: &Snapshot) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for resource in [ResourceKind::Integration, ResourceKind::Workflow] {
+        let (from, to) = (target.resources(resource), source.resources(resource));
+        let keys: BTreeSet<&String> = from.keys().chain(to.keys()).collect();
+        for key in keys {
+            let (before, after) = (from.get(key), to.get(key));
+            let kind = match (before, after) {
+                (None, Some(_)) => ChangeKind::Added,
+                (Some(_), None) => ChangeKind::Deleted,
+                (Some(before), Some(after)) if before != after => ChangeKind::Modified,
+                _ => continue,
+            };
+            let mut fields = Vec::new();
+            field_changes(resource, "", before, after, &mut fields);
+            changes.push(Change {
+                id: change_id(resource, key, before, after),
+                resource,
+                key: key.clone(),
+                kind,
+                before: before.cloned(),
+                after: after.cloned(),
+                fields,
+            });
+        }
+    }
+    changes
+}
+
+/// Applies changes to a snapshot: each resource takes its `after` content.
+pub fn apply(changes: &[Change], target: &Snapshot) -> Snapshot {
+    let mut result = target.clone();
+    for change in changes {
+        let resources = result.resources_mut(change.resource);
+        match &change.after {
+            Some(after) => resources.insert(change.key.clone(), after.clone()),
+            None => resources.remove(&change.key),
+        };
+    }
+    result
+}
+
+/// The changes that undo `changes` on the snapshot they were applied to.
+pub fn inverse(changes: &[Change]) -> Vec<Change> {
+    changes
+        .iter()
+        .rev()
+        .map(|change| {
+            let kind = match change.kind {
+                ChangeKind::Added => ChangeKind::Deleted,
+                ChangeKind::Deleted => ChangeKind::Added,
+                ChangeKind::Modified => ChangeKind::Modified,
+            };
+            let mut fields = Vec::new();
+            field_changes(change.resource, "", change.after.as_ref(), change.before.as_ref(), &mut fields);
+            Change {
+                id: change_id(change.resource, &change.key, change.after.as_ref(), change.before.as_ref()),
+                resource: change.resource,
+                key: change.key.clone(),
+                kind,
+                before: change.after.clone(),
+                after: change.before.clone(),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// Why a change would break the target, or what the target lacks for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    /// A workflow step uses an integration the target would not have.
+    MissingIntegration {
+        /// The workflow.
+        workflow: String,
+        /// The integration it needs.
+        integration: String,
+    },
+    /// The payload schema now refuses payloads it accepted: triggers that
+    /// worked may fail.
+    StricterSchema {
+        /// The workflow.
+        workflow: String,
+        /// What became stricter (`required: order_id`, `type of amount`).
+        detail: String,
+    },
+    /// An integration the promoted workflows use has no signing secret in
+    /// the target (secrets never move; set it there).
+    MissingSecret {
+        /// The integration.
+        integration: String,
+    },
+}
+
+impl Problem {
+    /// A stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingIntegration { .. } => "missing_integration",
+            Self::StricterSchema { .. } => "stricter_schema",
+            Self::MissingSecret { .. } => "missing_integration_secret",
+        }
+    }
+
+    /// The resource it is about (`workflow:<key>` or `integration:<id>`).
+    pub fn resource(&self) -> String {
+        match self {
+            Self::MissingIntegration { workflow, .. } | Self::StricterSchema { workflow, .. } => {
+                format!("workflow:{workflow}")
+            }
+            Self::MissingSecret { integration } => format!("integration:{integration}"),
+        }
+    }
+
+    /// A sentence for people.
+    pub fn message(&self) -> String {
+        match self {
+            Self::MissingIntegration { workflow, integration } => {
+                format!("workflow {workflow} uses integration {integration}, which the target would not have")
+            }
+            Self::StricterSchema { workflow, detail } => {
+                format!("workflow {workflow}'s payload schema becomes stricter ({detail}); triggers that worked may be refused")
+            }
+            Self::MissingSecret { integration } => format!(
+                "integration {integration} has no signing secret in the target; set it there (secrets never move)"
+            ),
+        }
+    }
+
+    /// Whether it blocks a promotion into a production environment.
+    pub fn blocks_production(&self) -> bool {
+        !matches!(self, Self::StricterSchema { .. })
+    }
+}
+
+/// What would be wrong after applying `chosen` to `target`: workflows
+/// needing integrations the target would lack or that have no secret
+/// there (`with_secret`: integrations that have one), and stricter schemas.
+pub fn problems(chosen: &[Change], target: &Snapshot, with_secret: &BTreeSet<String>) -> Vec<Problem> {
+    let after = apply(chosen, target);
+    let touched: BTreeSet<&str> =
+        chosen.iter().filter(|change| change.resource == ResourceKind::Workflow).map(|c| c.key.as_str()).collect();
+    let mut found = BTreeSet::new();
+    for (integration, workflows) in after.used_integrations() {
+        for workflow in workflows.iter().filter(|workflow| touched.contains(workflow.as_str())) {
+            if !after.integrations.contains_key(&integration) {
+                found.insert(Problem::MissingIntegration {
+                    workflow: workflow.clone(),
+                    integration: integration.clone(),
+                });
+            } else if !with_secret.contains(&integration) {
+                found.insert(Problem::MissingSecret { integration: integration.clone() });
+            }
+        }
+    }
+    for change in chosen.iter().filter(|change| change.resource == ResourceKind::Workflow) {
+        let schema =
+            |side: &Option<Value>| side.as_ref().and_then(|definition| definition.get("payload_schema")).cloned();
+        // A new workflow breaks no trigger that worked before.
+        if change.before.is_some() && change.after.is_some() {
+            if let Some(detail) = stricter(schema(&change.before).as_ref(), schema(&change.after).as_ref()) {
+                found.insert(Problem::StricterSchema { workflow: change.key.clone(), detail });
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// How `after` refuses payloads `before` accepted, if it does.
+fn stricter(before: Option<&Value>, after: Option<&Value>) -> Option<String> {
+    let after = after.filter(|schema| !schema.is_null())?;
+    let Some(before) = before.filter(|schema| !schema.is_null()) else {
+        return Some("a schema now applies".to_owned());
+    };
+    let required = |schema: &Value| -> BTreeSet<String> {
+        schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    if let Some(field) = required(after).difference(&required(before)).next() {
+        return Some(format!("required: {field}"));
+    }
+    if before.get("type") != after.get("type") && after.get("type").is_some() {
+        return Some("type".to_owned());
+    }
+    let closed = |schema: &Value| schema.get("additionalProperties") == Some(&Value::Bool(false));
+    if closed(after) && !closed(before) {
+        return Some("additionalProperties: false".to_owned());
+    }
+    if let Some(allowed) = after.get("enum").and_then(Value::as_array) {
+        let narrowed = match before.get("enum").and_then(Value::as_array) {
+            Some(earlier) => earlier.iter().any(|value| !allowed.contains(value)),
+            None => true,
+        };
+        if narrowed {
+            return Some("enum".to_owned());
+        }
+    }
+    // Properties both sides describe; a new property only matters once required (above).
+    let properties = |schema: &Value| schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    let (old, new) = (properties(before), properties(after));
+    new.iter().find_map(|(name, rule)| {
+        let detail = stricter(old.get(name), Some(rule)).filter(|_| old.contains_key(name))?;
+        Some(format!("{name}.{detail}"))
+    })
+}
+
+/// The integrations a workflow definition's webhook steps name.
+fn step_integrations(definition: &Value) -> Vec<String> {
+    definition
+        .get("steps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|step| step.get("integration").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn change_id(resource: ResourceKind, key: &str, before: Option<&Value>, after: Option<&Value>) -> String {
+    let text = |side: Option<&Value>| side.map_or_else(|| "-".to_owned(), Value::to_string);
+    let digest = Sha256::digest(format!("{}\n{key}\n{}\n{}", resource.as_str(), text(before), text(after)).as_bytes());
+    format!("chg_{}", &hex::encode(&digest)[..20])
+}
+
+/// Appends the field changes between two values under `path`.
+fn field_changes(
+    resource: ResourceKind,
+    path: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match (before, after) {
+        (Some(Value::Object(old)), Some(Value::Object(new))) if !is_schema(path) => {
+            let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+            for key in keys {
+                field_changes(resource, &join(key), old.get(key), new.get(key), out);
+            }
+        }
+        (Some(Value::Array(old)), Some(Value::Array(new))) if !is_schema(path) && path != "tags" => {
+            for index in 0..old.len().max(new.len()) {
+                field_changes(resource, &join(&index.to_string()), old.get(index), new.get(index), out);
+            }
+        }
+        (old, new) if old != new => out.push(FieldChange {
+            path: if path.is_empty() { "$".to_owned() } else { path.to_owned() },
+            from: old.cloned(),
+            to: new.cloned(),
+            kind: classify(resource, path),
+        }),
+        _ => {}
+    }
+}
+
+/// The payload schema is compared as a whole: its parts mean little alone.
+fn is_schema(path: &str) -> bool {
+    path == "payload_schema"
+}
+
+fn classify(resource: ResourceKind, path: &str) -> FieldKind {
+    let segments: Vec<&str> = path.split('.').collect();
+    match (resource, segments.as_slice()) {
+        (ResourceKind::Workflow, ["payload_schema", ..]) => FieldKind::Schema,
+        (ResourceKind::Workflow, ["steps", _, "type" | "integration"] | ["steps", _] | ["category"] | [""]) => {
+            FieldKind::Routing
+        }
+        (ResourceKind::Integration, ["url" | "kind"] | [""]) => FieldKind::Routing,
+        _ => FieldKind::Content,
+    }
+}
+
+/// A release id: `rel_` and a time-ordered id, so releases sort by time.
+pub fn release_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
+    format!("rel_{}", MessageId::generate(now_ms, random))
+}
+
+/// An audit entry id: `aud_` and a time-ordered id.
+pub fn audit_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
+    format!("aud_{}", MessageId::generate(now_ms, random))
+}
+
+/// What makes a promotion request the same request again: the client's
+/// `Idempotency-Key`, or else the environments and the chosen change ids
+/// (ids name both sides' content, so the same ids mean the same changes).
+/// `"all"` without a key has none: retried, it finds nothing pending.
+pub fn request_key(idempotency_key: Option<&str>, from: &str, to: &str, selection: &ChangeSelection) -> Option<String> {
+    if let Some(key) = idempotency_key {
+        return Some(format!("key:{from}>{to}:{key}"));
+    }
+    match selection {
+        ChangeSelection::Ids(ids) => {
+            let mut ids = ids.clone();
+            ids.sort();
+            ids.dedup();
+            let digest = Sha256::digest(format!("{from}>{to}:{}", ids.join(",")).as_bytes());
+            Some(format!("ids:{}", hex::encode(&digest)))
+        }
+        ChangeSelection::All(_) => None,
+    }
+}
+
+/// Why a promotion request is refused before anything is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PromotionError {
+    /// An environment is not in the chain.
+    #[error("there is no environment {0}")]
+    UnknownEnvironment(String),
+    /// `to` is not the environment right after `from`.
+    #[error("promote one step at a time: {from} promotes into {next}, not {to}")]
+    NotAdjacent {
+        /// The source.
+        from: String,
+        /// The refused target.
+        to: String,
+        /// The environment after `from`, or `nothing` at the end of the chain.
+        next: String,
+    },
+    /// `changes` names ids that are not pending (stale, or already promoted).
+    #[error("these changes are not pending (already promoted, or either side changed since they were listed): {}", .0.join(", "))]
+    NotPending(Vec<String>),
+    /// `changes` is neither `"all"` nor a list of ids.
+    #[error("changes must be \"all\" or a non-empty list of change ids")]
+    Selection,
+}
+
+/// Checks that `to` comes right after `from` in `chain` (names in promotion order).
+pub fn check_adjacent(chain: &[&str], from: &str, to: &str) -> Result<(), PromotionError> {
+    let position = |name: &str| {
+        chain.iter().position(|entry| *entry == name).ok_or_else(|| PromotionError::UnknownEnvironment(name.to_owned()))
+    };
+    let source = position(from)?;
+    position(to)?;
+    match chain.get(source + 1) {
+        Some(next) if *next == to => Ok(()),
+        next => Err(PromotionError::NotAdjacent {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            next: next.map_or_else(|| "nothing".to_owned(), |next| (*next).to_owned()),
+        }),
+    }
+}
+
+/// The pending changes a request chose: all of them, or those with the given ids.
+pub fn select(pending: &[Change], selection: &ChangeSelection) -> Result<Vec<Change>, PromotionError> {
+    match selection {
+        ChangeSelection::All(word) if word == "all" => Ok(pending.to_vec()),
+        ChangeSelection::Ids(ids) if !ids.is_empty() => {
+            let missing: Vec<String> =
+                ids.iter().filter(|id| !pending.iter().any(|change| &change.id == *id)).cloned().collect();
+            if !missing.is_empty() {
+                return Err(PromotionError::NotPending(missing));
+            }
+            Ok(pending.iter().filter(|change| ids.contains(&change.id)).cloned().collect())
+        }
+        _ => Err(PromotionError::Selection),
+    }
+}
+
+/// The wire form of a change.
+pub fn to_wire(change: &Change) -> PendingChange {
+    PendingChange {
+        id: change.id.clone(),
+        resource: change.resource.as_str().to_owned(),
+        key: change.key.clone(),
+        change: change.kind.as_str().to_owned(),
+        fields: change
+            .fields
+            .iter()
+            .map(|field| FieldDiff {
+                path: field.path.clone(),
+                from: field.from.clone(),
+                to: field.to.clone(),
+                kind: field.kind.as_str().to_owned(),
+            })
+            .collect(),
+        before: change.before.clone(),
+        after: change.after.clone(),
+    }
+}
+
+/// A change read back from its wire form (a stored release); `None` when it is not one.
+pub fn from_wire(change: &PendingChange) -> Option<Change> {
+    let resource = match change.resource.as_str() {
+        "workflow" => ResourceKind::Workflow,
+        "integration" => ResourceKind::Integration,
+        _ => return None,
+    };
+    let kind = match change.change.as_str() {
+        "added" => ChangeKind::Added,
+        "modified" => ChangeKind::Modified,
+        "deleted" => ChangeKind::Deleted,
+        _ => return None,
+    };
+    let mut fields = Vec::new();
+    field_changes(resource, "", change.before.as_ref(), change.after.as_ref(), &mut fields);
+    Some(Change {
+        id: change.id.clone(),
+        resource,
+        key: change.key.clone(),
+        kind,
+        before: change.before.clone(),
+        after: change.after.clone(),
+        fields,
+    })
+}
+
+/// The wire form of a problem; `production` says whether the target is production-type.
+pub fn problem_to_wire(problem: &Problem, production: bool) -> PromotionProblem {
+    PromotionProblem {
+        code: problem.code().to_owned(),
+        resource: problem.resource(),
+        message: problem.message(),
+        blocking: production && problem.blocks_production(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn workflow(subject: &str, integration: Option<&str>) -> Value {
+        let mut steps = vec![json!({"type": "in_app", "subject": subject, "body": "b", "avatar": null, "actions": []})];
+        if let Some(id) = integration {
+            steps.push(json!({"type": "webhook", "integration": id, "body": "{}"}));
+        }
+        json!({"name": "W", "description": null, "tags": [], "category": null, "payload_schema": null, "steps": steps})
+    }
+
+    fn snapshot(workflows: &[(&str, Value)], integrations: &[&str]) -> Snapshot {
+        Snapshot {
+            workflows: workflows.iter().map(|(key, value)| ((*key).to_owned(), value.clone())).collect(),
+            integrations: integrations
+                .iter()
+                .map(|id| ((*id).to_owned(), json!({"kind": "webhook", "name": id, "url": "https://x.test/hook"})))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn lists_typed_field_changes() {
+        let source = snapshot(
+            &[("welcome", workflow("Hi {{ payload.name }}", Some("crm"))), ("new", workflow("N", None))],
+            &["crm"],
+        );
+        let target = snapshot(&[("welcome", workflow("Hello", None)), ("gone", workflow("G", None))], &[]);
+        let changes = diff(&source, &target);
+        let summary: Vec<(&str, &str, ChangeKind)> =
+            changes.iter().map(|change| (change.resource.as_str(), change.key.as_str(), change.kind)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("integration", "crm", ChangeKind::Added),
+                ("workflow", "gone", ChangeKind::Deleted),
+                ("workflow", "new", ChangeKind::Added),
+                ("workflow", "welcome", ChangeKind::Modified),
+            ]
+        );
+        let welcome = &changes[3];
+        let fields: Vec<(&str, FieldKind)> =
+            welcome.fields.iter().map(|field| (field.path.as_str(), field.kind)).collect();
+        assert_eq!(fields, [("steps.0.subject", FieldKind::Content), ("steps.1", FieldKind::Routing)]);
+        assert_eq!(welcome.fields[0].from, Some(json!("Hello")));
+        assert_eq!(welcome.fields[0].to, Some(json!("Hi {{ payload.name }}")));
+        assert!(changes.iter().all(|change| change.id.starts_with("chg_")));
+    }
+
+    #[test]
+    fn flags_missing_integrations_secrets_and_stricter_schemas() {
+        let mut strict = workflow("Hi", Some("crm"));
+        strict["payload_schema"] = json!({"type": "object", "required": ["order_id"]});
+        let mut loose = workflow("Hi", None);
+        loose["payload_schema"] = json!({"type": "object"});
+        let source = snapshot(&[("order", strict)], &["crm"]);
+        let target = snapshot(&[("order", loose)], &[]);
+        let changes = diff(&source, &target);
+        let workflow_only: Vec<Change> =
+            changes.iter().filter(|c| c.resource == ResourceKind::Workflow).cloned().collect();
+        let codes = |problems: Vec<Problem>| problems.iter().map(Problem::code).collect::<Vec<_>>();
+        assert_eq!(
+            codes(problems(&workflow_only, &target, &BTreeSet::new())),
+            ["missing_integration", "stricter_schema"]
+        );
+        assert_eq!(
+            codes(problems(&changes, &target, &BTreeSet::new())),
+            ["stricter_schema", "missing_integration_secret"]
+        );
+        let secret: BTreeSet<String> = ["crm".to_owned()].into();
+        assert_eq!(codes(problems(&changes, &target, &secret)), ["stricter_schema"]);
+    }
+
+    #[test]
+    fn promotes_one_step_at_a_time_and_only_pending_changes() {
+        let chain = ["development", "staging", "qa", "production"];
+        assert_eq!(check_adjacent(&chain, "development", "staging"), Ok(()));
+        assert_eq!(check_adjacent(&chain, "staging", "qa"), Ok(()));
+        assert!(
+            matches!(check_adjacent(&chain, "development", "production"), Err(PromotionError::NotAdjacent { next, .. }) if next == "staging")
+        );
+        assert!(
+            matches!(check_adjacent(&chain, "production", "development"), Err(PromotionError::NotAdjacent { next, .. }) if next == "nothing")
+        );
+        assert_eq!(check_adjacent(&chain, "dev", "staging"), Err(PromotionError::UnknownEnvironment("dev".to_owned())));
+        let changes = diff(&snapshot(&[("w", workflow("A", None))], &[]), &Snapshot::default());
+        assert_eq!(select(&changes, &ChangeSelection::All("all".to_owned())), Ok(changes.clone()));
+        assert_eq!(select(&changes, &ChangeSelection::Ids(vec![changes[0].id.clone()])), Ok(changes.clone()));
+        assert_eq!(
+            select(&changes, &ChangeSelection::Ids(vec!["chg_gone".to_owned()])),
+            Err(PromotionError::NotPending(vec!["chg_gone".to_owned()]))
+        );
+        assert_eq!(select(&changes, &ChangeSelection::All("everything".to_owned())), Err(PromotionError::Selection));
+        assert_eq!(select(&changes, &ChangeSelection::Ids(vec![])), Err(PromotionError::Selection));
+        assert_eq!(from_wire(&to_wire(&changes[0])), Some(changes[0].clone()));
+    }
+
+    #[test]
+    fn change_ids_follow_both_sides() {
+        let source = snapshot(&[("w", workflow("A", None))], &[]);
+        let target = snapshot(&[("w", workflow("B", None))], &[]);
+        let moved_on = snapshot(&[("w", workflow("C", None))], &[]);
+        assert_ne!(diff(&source, &target)[0].id, diff(&moved_on, &target)[0].id);
+        assert_ne!(diff(&source, &target)[0].id, diff(&source, &moved_on)[0].id);
+        assert_eq!(diff(&source, &target)[0].id, diff(&source.clone(), &target.clone())[0].id);
+    }
+}

@@ -1,0 +1,155 @@
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `GET /v1/changes?from=…&to=…`: what promoting `from` into `to` would change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeList {
+    /// The source environment.
+    pub from: String,
+    /// The target: the next environment in the chain.
+    pub to: String,
+    /// One entry per resource that differs.
+    pub changes: Vec<PendingChange>,
+    /// What would be wrong in the target after promoting every change.
+    pub problems: Vec<PromotionProblem>,
+}
+
+/// One resource's change, with a field-level diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// Pass in `POST /v1/promotions` `changes`; it changes when either side does.
+    pub id: String,
+    /// `workflow` or `integration`.
+    pub resource: String,
+    /// The workflow key or integration id.
+    pub key: String,
+    /// `added`, `modified` or `deleted`.
+    pub change: String,
+    /// Field by field.
+    pub fields: Vec<FieldDiff>,
+    /// The target's content now (null when added).
+    pub before: Option<Value>,
+    /// The content after promotion (null when deleted).
+    pub after: Option<Value>,
+}
+
+/// One changed field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// Dot-separated path, e.g. `steps.0.subject` (`$`: the whole resource).
+    pub path: String,
+    /// The target's value now (absent when the field is new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Value>,
+    /// The value after promotion (absent when the field goes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Value>,
+    /// `content`, `routing` or `schema`.
+    pub kind: String,
+}
+
+/// Something a promotion would break, or that the target lacks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionProblem {
+    /// `missing_integration`, `missing_integration_secret` or `stricter_schema`.
+    pub code: String,
+    /// `workflow:<key>` or `integration:<id>`.
+    pub resource: String,
+    /// A sentence for people.
+    pub message: String,
+    /// Whether it blocks promotion into this (production) target.
+    pub blocking: bool,
+}
+
+/// `POST /v1/promotions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionRequest {
+    /// The source environment.
+    pub from: String,
+    /// The next environment in the chain.
+    pub to: String,
+    /// `"all"`, or change ids from `GET /v1/changes`.
+    pub changes: ChangeSelection,
+    /// Answer what would happen, and write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Which pending changes to promote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChangeSelection {
+    /// `"all"`.
+    All(String),
+    /// These change ids.
+    Ids(Vec<String>),
+}
+
+/// The answer to a promotion: the release made (none on a dry run), and
+/// the changes and problems it covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromotionResponse {
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// The release recorded in the target; null on a dry run.
+    pub release: Option<Release>,
+    /// What was (or would be) applied.
+    pub changes: Vec<PendingChange>,
+    /// Non-blocking problems (blocking ones refuse the promotion with `preflight_failed`).
+    pub problems: Vec<PromotionProblem>,
+}
+
+/// A release: one promotion or rollback applied to an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    /// `rel_…`.
+    pub id: String,
+    /// The environment it changed.
+    pub environment: String,
+    /// `promotion` or `rollback`.
+    pub kind: String,
+    /// The source environment of a promotion.
+    pub source: Option<String>,
+    /// Who made it.
+    pub actor: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// The release a rollback undid.
+    pub reverts: Option<String>,
+    /// The rollback that undid this release, if any.
+    pub rolled_back_by: Option<String>,
+    /// What it changed, with each resource's content before and after.
+    pub changes: Vec<PendingChange>,
+}
+
+/// `GET /v1/environments/{name}/releases`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseList {
+    /// The releases.
+    pub items: Vec<Release>,
+}
+
+/// One entry of an environment's audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// `aud_…`.
+    pub id: String,
+    /// Who did it.
+    pub actor: String,
+    /// What, e.g. `release.promotion`.
+    pub action: String,
+    /// On what, e.g. `release:rel_…`.
+    pub resource: String,
+    /// Before/after summary; never secrets.
+    pub summary: Value,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `GET /v1/environments/{name}/audit-log`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditLog {
+    /// The entries.
+    pub items: Vec<AuditEntry>,
+}

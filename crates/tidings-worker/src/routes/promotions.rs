@@ -1,0 +1,218 @@
+//! Promotion (control plane): `GET /v1/changes`, `POST /v1/promotions`,
+//! `GET /v1/environments/{name}/releases[/{id}]` and
+//! `POST /v1/environments/{name}/releases/{id}/rollback`, and the audit log
+//! those write: `GET /v1/environments/{name}/audit-log`.
+
+use serde_json::json;
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::promotion::{self, Change, PromotionError};
+use tidings_core::wire::{AuditLog, ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, ReleaseList};
+use worker::{Env, Request};
+
+use crate::auth::authenticate_admin;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{header, json, query_pairs, read_json};
+use crate::platform::{now_ms, random};
+use crate::routes::environments::parse_name;
+use crate::store::{self, NewRelease, PromotionEnvironment};
+
+/// Who makes releases until members exist: the holder of the admin token.
+const ACTOR: &str = "admin";
+/// The most releases one listing returns.
+const RELEASES_PER_PAGE: u32 = 100;
+
+/// What promoting `from` into `to` would change, with problems.
+pub async fn changes(request: &Request, env: &Env) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let (mut from, mut to) = (None, None);
+    for (name, value) in query_pairs(request)? {
+        match name.as_str() {
+            "from" => from = Some(value),
+            "to" => to = Some(value),
+            _ => return Err(ApiError::validation(name.clone(), format!("unknown query parameter {name:?}"))),
+        }
+    }
+    let from = from.ok_or_else(|| ApiError::validation("from", "name the source environment: from=<name>"))?;
+    let to = to.ok_or_else(|| ApiError::validation("to", "name the target environment: to=<name>"))?;
+    let (source, target) = open_pair(env, &from, &to).await?;
+    let (source_state, target_state) = (source.content().await?, target.content().await?);
+    let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
+    let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.with_secret);
+    let production = target.environment_type == EnvironmentType::Production;
+    json(
+        &ChangeList {
+            from,
+            to,
+            changes: pending.iter().map(promotion::to_wire).collect(),
+            problems: problems.iter().map(|problem| promotion::problem_to_wire(problem, production)).collect(),
+        },
+        200,
+    )
+}
+
+/// Applies chosen changes to the next environment as one release (or, with
+/// `dry_run`, answers what would happen). A retried request gets its
+/// release again.
+pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let idempotency_key = header(request, "Idempotency-Key");
+    let body: PromotionRequest = read_json(request).await?;
+    let (source, target) = open_pair(env, &body.from, &body.to).await?;
+    let request_key = promotion::request_key(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
+    if let (false, Some(key)) = (body.dry_run, &request_key) {
+        if let Some(release) = target.release_by_request_key(key).await? {
+            let answer = PromotionResponse {
+                dry_run: false,
+                changes: release.changes.clone(),
+                release: Some(release),
+                problems: vec![],
+            };
+            let mut response = json(&answer, 200)?;
+            let _ = response.headers_mut().set("Idempotency-Replay", "true");
+            return Ok(response);
+        }
+    }
+    let (source_state, target_state) = (source.content().await?, target.content().await?);
+    let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
+    let chosen = promotion::select(&pending, &body.changes).map_err(selection_error)?;
+    let problems = problems_of(&chosen, &target, &target_state);
+    let blocking: Vec<&PromotionProblem> = problems.iter().filter(|problem| problem.blocking).collect();
+    if !blocking.is_empty() {
+        let list = blocking.iter().map(|problem| problem.message.clone()).collect::<Vec<_>>().join("; ");
+        return Err(ApiError::new(
+            422,
+            "preflight_failed",
+            format!("{} lacks what these changes need: {list}", target.name),
+        )
+        .with_details(json!({ "problems": blocking })));
+    }
+    let changes = chosen.iter().map(promotion::to_wire).collect();
+    if body.dry_run || chosen.is_empty() {
+        return json(&PromotionResponse { dry_run: body.dry_run, release: None, changes, problems }, 200);
+    }
+    let now = now_ms();
+    let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
+    let release = NewRelease {
+        id: &id,
+        kind: "promotion",
+        source: Some(&body.from),
+        actor: ACTOR,
+        request_key: request_key.as_deref(),
+        reverts: None,
+        audit_id: &audit_id,
+    };
+    target.release(&release, &chosen, &target_state, now).await?;
+    let release = target.find_release(&id).await?.ok_or_else(|| ApiError::internal("promote", "release vanished"))?;
+    json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)
+}
+
+/// An environment's releases, newest first.
+pub async fn releases(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    json(&ReleaseList { items: target.releases(RELEASES_PER_PAGE).await? }, 200)
+}
+
+/// One release, with each touched resource's content before and after.
+pub async fn release(request: &Request, env: &Env, raw_name: &str, id: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    json(&target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?, 200)
+}
+
+/// The environment's audit log, newest first.
+pub async fn audit_log(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    json(&AuditLog { items: target.audit_log(RELEASES_PER_PAGE).await? }, 200)
+}
+
+/// Restores what a release changed to its state before the release, as a
+/// new release. Refused when a touched resource changed since.
+pub async fn rollback(request: &Request, env: &Env, raw_name: &str, id: &str) -> ApiResult {
+    authenticate_admin(request, env)?;
+    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    let release = target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?;
+    if let Some(by) = &release.rolled_back_by {
+        return Err(ApiError::new(409, "release_already_rolled_back", format!("release {id} was rolled back by {by}")));
+    }
+    let applied: Vec<Change> = release
+        .changes
+        .iter()
+        .map(|change| {
+            promotion::from_wire(change).ok_or_else(|| ApiError::internal("rollback", "stored change unreadable"))
+        })
+        .collect::<Result<_, _>>()?;
+    let state = target.content().await?;
+    let superseded: Vec<String> = applied
+        .iter()
+        .filter(|change| {
+            let current = match change.resource {
+                promotion::ResourceKind::Workflow => state.snapshot.workflows.get(&change.key),
+                promotion::ResourceKind::Integration => state.snapshot.integrations.get(&change.key),
+            };
+            current != change.after.as_ref()
+        })
+        .map(|change| format!("{}:{}", change.resource.as_str(), change.key))
+        .collect();
+    if !superseded.is_empty() {
+        return Err(ApiError::new(
+            409,
+            "release_superseded",
+            format!("these resources changed after release {id}, so it cannot be undone: {}", superseded.join(", ")),
+        )
+        .with_details(json!({ "resources": superseded })));
+    }
+    let undo = promotion::inverse(&applied);
+    let now = now_ms();
+    let (rollback_id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
+    let new_release = NewRelease {
+        id: &rollback_id,
+        kind: "rollback",
+        source: None,
+        actor: ACTOR,
+        request_key: None,
+        reverts: Some(id),
+        audit_id: &audit_id,
+    };
+    target.release(&new_release, &undo, &state, now).await?;
+    json(
+        &target.find_release(&rollback_id).await?.ok_or_else(|| ApiError::internal("rollback", "release vanished"))?,
+        201,
+    )
+}
+
+/// Opens two environments for promotion after checking that `to` comes right after `from`.
+async fn open_pair(env: &Env, from: &str, to: &str) -> ApiResult<(PromotionEnvironment, PromotionEnvironment)> {
+    let from_name = EnvironmentName::parse(from).map_err(|error| ApiError::validation("from", error.to_string()))?;
+    let to_name = EnvironmentName::parse(to).map_err(|error| ApiError::validation("to", error.to_string()))?;
+    let chain = store::list_environments(env).await?;
+    let names: Vec<&str> = chain.iter().map(|environment| environment.environment.name.as_str()).collect();
+    promotion::check_adjacent(&names, from, to).map_err(|error| match &error {
+        PromotionError::UnknownEnvironment(name) => ApiError::new(404, "environment_not_found", error.to_string())
+            .with_field(if name == from { "from" } else { "to" }),
+        _ => ApiError::new(422, "promotion_not_adjacent", error.to_string()).with_field("to"),
+    })?;
+    Ok((store::open_for_promotion(env, &from_name).await?, store::open_for_promotion(env, &to_name).await?))
+}
+
+fn problems_of(chosen: &[Change], target: &PromotionEnvironment, state: &store::ContentState) -> Vec<PromotionProblem> {
+    let production = target.environment_type == EnvironmentType::Production;
+    promotion::problems(chosen, &state.snapshot, &state.with_secret)
+        .iter()
+        .map(|problem| promotion::problem_to_wire(problem, production))
+        .collect()
+}
+
+fn selection_error(error: PromotionError) -> ApiError {
+    match &error {
+        PromotionError::NotPending(ids) => ApiError::new(409, "change_not_pending", error.to_string())
+            .with_field("changes")
+            .with_details(json!({ "ids": ids })),
+        _ => ApiError::validation("changes", error.to_string()),
+    }
+}
+
+fn release_not_found(environment: &EnvironmentName, id: &str) -> ApiError {
+    ApiError::new(404, "release_not_found", format!("the {environment} environment has no release {id}"))
+}

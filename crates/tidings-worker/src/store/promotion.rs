@@ -1,0 +1,374 @@
+//! Promotion across environments: snapshots of promotable content, and
+//! releases written to the target in one transaction.
+//!
+//! A release touches one database only, the target's: the source is only
+//! read. So the content, the release record (with every touched resource's
+//! content before and after) and its audit entry commit together or not at
+//! all; a promotion is never half-applied. Guards at the head of the batch
+//! abort it when the target changed since its snapshot was read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::promotion::{self, Change, ResourceKind, Snapshot};
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{AuditEntry, PendingChange, Release, WorkflowInput};
+use tidings_core::workflow::Workflow;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use super::{number, registry, statement, storage_error, text, workflows};
+use crate::error::ApiError;
+
+/// An environment opened by name for promotion (control plane only).
+pub struct PromotionEnvironment {
+    /// Its name.
+    pub name: EnvironmentName,
+    /// Its type: production refuses blocking problems.
+    pub environment_type: EnvironmentType,
+    db: D1Database,
+}
+
+/// An environment's promotable content, with what guards a write against
+/// concurrent changes, and which integrations have a secret.
+pub struct ContentState {
+    /// The content.
+    pub snapshot: Snapshot,
+    /// Integrations with a signing secret in this environment.
+    pub with_secret: BTreeSet<String>,
+    workflow_versions: BTreeMap<String, f64>,
+    integration_updates: BTreeMap<String, f64>,
+}
+
+/// A release to record.
+pub struct NewRelease<'a> {
+    /// `rel_…`.
+    pub id: &'a str,
+    /// `promotion` or `rollback`.
+    pub kind: &'a str,
+    /// The source environment of a promotion.
+    pub source: Option<&'a str>,
+    /// Who made it.
+    pub actor: &'a str,
+    /// Finds a retried request's release.
+    pub request_key: Option<&'a str>,
+    /// The release a rollback undoes.
+    pub reverts: Option<&'a str>,
+    /// The id of its audit entry.
+    pub audit_id: &'a str,
+}
+
+#[derive(Deserialize)]
+struct WorkflowRow {
+    key: String,
+    definition: String,
+    version: f64,
+}
+
+#[derive(Deserialize)]
+struct IntegrationRow {
+    id: String,
+    kind: String,
+    name: String,
+    url: String,
+    has_secret: f64,
+    updated_at: f64,
+}
+
+#[derive(Deserialize)]
+struct ReleaseRow {
+    id: String,
+    kind: String,
+    source: Option<String>,
+    actor: String,
+    changes: String,
+    reverts: Option<String>,
+    rolled_back_by: Option<String>,
+    created_at: f64,
+}
+
+#[derive(Deserialize)]
+struct AuditRow {
+    id: String,
+    actor: String,
+    action: String,
+    resource: String,
+    summary: String,
+    created_at: f64,
+}
+
+const RELEASE_COLUMNS: &str = "id, kind, source, actor, changes, reverts, rolled_back_by, created_at";
+/// What a guard raises to abort its batch; recognised in the error text.
+const STALE: &str = "tidings: target changed";
+
+/// Opens an environment by name for promotion.
+pub async fn open_for_promotion(env: &Env, name: &EnvironmentName) -> Result<PromotionEnvironment, ApiError> {
+    let (environment_type, db) = registry::environment_database(env, name).await?;
+    Ok(PromotionEnvironment { name: name.clone(), environment_type, db })
+}
+
+impl PromotionEnvironment {
+    /// Reads the promotable content: current workflow definitions and
+    /// integration configurations (never secrets), in one transaction.
+    pub async fn content(&self) -> Result<ContentState, ApiError> {
+        let results = self
+            .db
+            .batch(vec![
+                statement(&self.db, "SELECT key, definition, version FROM workflows ORDER BY key", &[])?,
+                statement(
+                    &self.db,
+                    "SELECT id, kind, name, url, secret IS NOT NULL AS has_secret, updated_at FROM integrations \
+                     ORDER BY id",
+                    &[],
+                )?,
+            ])
+            .await
+            .map_err(|error| storage_error("read content", error))?;
+        let [workflows, integrations] = <[_; 2]>::try_from(results)
+            .map_err(|_| ApiError::internal("read content", "batch returned the wrong number of results"))?;
+        let workflows: Vec<WorkflowRow> =
+            workflows.results().map_err(|error| storage_error("decode content", error))?;
+        let integrations: Vec<IntegrationRow> =
+            integrations.results().map_err(|error| storage_error("decode content", error))?;
+        let mut state = ContentState {
+            snapshot: Snapshot::default(),
+            with_secret: BTreeSet::new(),
+            workflow_versions: BTreeMap::new(),
+            integration_updates: BTreeMap::new(),
+        };
+        for row in workflows {
+            // The stored text is canonicalised, so equal definitions compare equal.
+            let mut definition: WorkflowInput = serde_json::from_str(&row.definition)
+                .map_err(|error| ApiError::internal("decode workflow", format!("{}: {error}", row.key)))?;
+            definition.key = None;
+            let value =
+                serde_json::to_value(&definition).map_err(|error| ApiError::internal("encode workflow", error))?;
+            state.workflow_versions.insert(row.key.clone(), row.version);
+            state.snapshot.workflows.insert(row.key, value);
+        }
+        for row in integrations {
+            if row.has_secret != 0.0 {
+                state.with_secret.insert(row.id.clone());
+            }
+            state.integration_updates.insert(row.id.clone(), row.updated_at);
+            state.snapshot.integrations.insert(row.id, json!({"kind": row.kind, "name": row.name, "url": row.url}));
+        }
+        Ok(state)
+    }
+
+    /// Applies `changes` and records the release and its audit entry, in one
+    /// transaction that aborts if the target moved on since `state` was read.
+    pub async fn release(
+        &self,
+        release: &NewRelease<'_>,
+        changes: &[Change],
+        state: &ContentState,
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        let mut writes = Vec::new();
+        for change in changes {
+            writes.push(self.guard(change, state)?);
+        }
+        if let Some(reverted) = release.reverts {
+            // A release is rolled back once.
+            writes.push(statement(
+                &self.db,
+                &format!(
+                    "SELECT CASE WHEN (SELECT rolled_back_by FROM releases WHERE id = ?1) IS NULL THEN 1 \
+                     ELSE json('{STALE}') END"
+                ),
+                &[text(reverted)],
+            )?);
+            writes.push(statement(
+                &self.db,
+                "UPDATE releases SET rolled_back_by = ?2 WHERE id = ?1",
+                &[text(reverted), text(release.id)],
+            )?);
+        }
+        for change in changes {
+            writes.extend(self.write(change, now_ms)?);
+        }
+        let wire: Vec<PendingChange> = changes.iter().map(promotion::to_wire).collect();
+        let changes_json = serde_json::to_string(&wire).map_err(|error| ApiError::internal("encode release", error))?;
+        let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+        writes.push(statement(
+            &self.db,
+            "INSERT INTO releases (id, kind, source, actor, request_key, changes, reverts, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                text(release.id),
+                text(release.kind),
+                optional(release.source),
+                text(release.actor),
+                optional(release.request_key),
+                text(&changes_json),
+                optional(release.reverts),
+                number(now_ms),
+            ],
+        )?);
+        // The audit summary names what changed, never content or secrets.
+        let summary = json!({
+            "source": release.source,
+            "reverts": release.reverts,
+            "changes": changes.iter().map(|change| json!({
+                "resource": change.resource.as_str(), "key": change.key, "change": change.kind.as_str(),
+                "fields": change.fields.iter().map(|field| field.path.clone()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        writes.push(statement(
+            &self.db,
+            "INSERT INTO audit_log (id, actor, action, resource, summary, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                text(release.audit_id),
+                text(release.actor),
+                text(&format!("release.{}", release.kind)),
+                text(&format!("release:{}", release.id)),
+                text(&summary.to_string()),
+                number(now_ms),
+            ],
+        )?);
+        match self.db.batch(writes).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.to_string().contains(STALE) || error.to_string().contains("malformed JSON") => {
+                Err(ApiError::new(
+                    409,
+                    "release_conflict",
+                    format!("{} changed while this release was being applied; list the changes again", self.name),
+                ))
+            }
+            Err(error) if error.to_string().contains("UNIQUE constraint failed: releases.request_key") => {
+                Err(ApiError::new(409, "request_in_progress", "the same promotion is being applied; retry shortly")
+                    .retry_after(1))
+            }
+            Err(error) => Err(storage_error("apply release", error)),
+        }
+    }
+
+    /// Aborts the batch unless the resource is as the snapshot read it.
+    fn guard(&self, change: &Change, state: &ContentState) -> Result<D1PreparedStatement, ApiError> {
+        let (sql, expected) = match change.resource {
+            ResourceKind::Workflow => (
+                "SELECT version FROM workflows WHERE key = ?1",
+                state.workflow_versions.get(&change.key).map_or(JsValue::NULL, |version| JsValue::from_f64(*version)),
+            ),
+            ResourceKind::Integration => (
+                "SELECT updated_at FROM integrations WHERE id = ?1",
+                state.integration_updates.get(&change.key).map_or(JsValue::NULL, |at| JsValue::from_f64(*at)),
+            ),
+        };
+        statement(
+            &self.db,
+            &format!("SELECT CASE WHEN ({sql}) IS ?2 THEN 1 ELSE json('{STALE}') END"),
+            &[text(&change.key), expected],
+        )
+    }
+
+    /// The statements that give a resource its `after` content.
+    fn write(&self, change: &Change, now_ms: u64) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        let key = text(&change.key);
+        Ok(match (change.resource, &change.after) {
+            (ResourceKind::Workflow, Some(after)) => {
+                let definition: WorkflowInput = serde_json::from_value(after.clone())
+                    .map_err(|error| ApiError::internal("decode promoted workflow", error))?;
+                workflows::save_statements(&self.db, &Workflow { key: change.key.clone(), definition }, now_ms)?
+            }
+            (ResourceKind::Workflow, None) => vec![
+                statement(
+                    &self.db,
+                    "DELETE FROM workflow_versions WHERE workflow_key = ?1",
+                    std::slice::from_ref(&key),
+                )?,
+                statement(&self.db, "DELETE FROM workflows WHERE key = ?1", &[key])?,
+            ],
+            (ResourceKind::Integration, Some(after)) => {
+                let field = |name: &str| text(after.get(name).and_then(Value::as_str).unwrap_or_default());
+                // The configuration moves; the target's own secret stays.
+                vec![statement(
+                    &self.db,
+                    "INSERT INTO integrations (id, kind, name, url, secret, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5) \
+                     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, url = excluded.url, \
+                     updated_at = excluded.updated_at",
+                    &[key, field("kind"), field("name"), field("url"), number(now_ms)],
+                )?]
+            }
+            (ResourceKind::Integration, None) => {
+                vec![statement(&self.db, "DELETE FROM integrations WHERE id = ?1", &[key])?]
+            }
+        })
+    }
+
+    /// The release a retried request made, if any.
+    pub async fn release_by_request_key(&self, request_key: &str) -> Result<Option<Release>, ApiError> {
+        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE request_key = ?1");
+        let row: Option<ReleaseRow> = statement(&self.db, &sql, &[text(request_key)])?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("read release", error))?;
+        row.map(|row| self.release_from_row(row)).transpose()
+    }
+
+    /// One release.
+    pub async fn find_release(&self, id: &str) -> Result<Option<Release>, ApiError> {
+        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE id = ?1");
+        let row: Option<ReleaseRow> = statement(&self.db, &sql, &[text(id)])?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("read release", error))?;
+        row.map(|row| self.release_from_row(row)).transpose()
+    }
+
+    /// Releases, newest first.
+    pub async fn releases(&self, limit: u32) -> Result<Vec<Release>, ApiError> {
+        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases ORDER BY created_at DESC, id DESC LIMIT ?1");
+        let rows: Vec<ReleaseRow> = statement(&self.db, &sql, &[number(u64::from(limit))])?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("list releases", error))?;
+        rows.into_iter().map(|row| self.release_from_row(row)).collect()
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, ApiError> {
+        let rows: Vec<AuditRow> = statement(
+            &self.db,
+            "SELECT id, actor, action, resource, summary, created_at FROM audit_log \
+             ORDER BY created_at DESC, id DESC LIMIT ?1",
+            &[number(u64::from(limit))],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read audit log", error))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| AuditEntry {
+                id: row.id,
+                actor: row.actor,
+                action: row.action,
+                resource: row.resource,
+                summary: serde_json::from_str(&row.summary).unwrap_or(Value::Null),
+                created_at: rfc3339(row.created_at as u64),
+            })
+            .collect())
+    }
+
+    fn release_from_row(&self, row: ReleaseRow) -> Result<Release, ApiError> {
+        let changes: Vec<PendingChange> = serde_json::from_str(&row.changes)
+            .map_err(|error| ApiError::internal("decode release", format!("{}: {error}", row.id)))?;
+        Ok(Release {
+            id: row.id,
+            environment: self.name.to_string(),
+            kind: row.kind,
+            source: row.source,
+            actor: row.actor,
+            created_at: rfc3339(row.created_at as u64),
+            reverts: row.reverts,
+            rolled_back_by: row.rolled_back_by,
+            changes,
+        })
+    }
+}

@@ -51,6 +51,7 @@ before(async () => {
     if (!isProduction(environment)) {
       await saveWorkflow(environment, workflowKey(environment));
       await saveIntegration(environment, integrationId(environment));
+      await saveVariable(environment, variableName(environment));
     }
   }
 });
@@ -58,6 +59,12 @@ before(async () => {
 const isProduction = (environment) => keys[environment].type === "production";
 const workflowKey = (target) => `matrix-wf-${target}-${tag}`;
 const integrationId = (target) => `matrix-int-${target}-${tag}`;
+const variableName = (target) => `MATRIX_${target.toUpperCase().replaceAll("-", "_")}_${tag.toUpperCase()}`;
+
+async function saveVariable(environment, name) {
+  const response = await api(`/v1/variables/${name}`, { key: keys[environment].secret_key, method: "PUT", body: { value: "matrix" } });
+  assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
+}
 
 async function saveIntegration(environment, id) {
   const response = await api(`/v1/integrations/${id}`, {
@@ -94,6 +101,11 @@ async function makeVictim(path, target) {
     await saveIntegration(target, id);
     return { from: integrationId(target), to: id, path: `/v1/integrations/${id}` };
   }
+  if (path.includes("{variable_name}") && !isProduction(target)) {
+    const name = `${variableName(target)}_VICTIM`;
+    await saveVariable(target, name);
+    return { from: variableName(target), to: name, path: `/v1/variables/${name}` };
+  }
   if (path.includes("{key}") && !isProduction(target)) {
     const key = `matrix-wfv-${target}-${tag}`;
     await saveWorkflow(target, key);
@@ -128,6 +140,7 @@ function request({ path, method, operation }, target, credential) {
     .replace("{key_id}", keyIds[target])
     .replace("{key}", workflowKey(target))
     .replace("{integration_id}", integrationId(target))
+    .replace("{variable_name}", variableName(target))
     .concat(operation["x-tidings-example-query"] ? `?${operation["x-tidings-example-query"]}` : "");
   let body = operation.requestBody?.content?.["application/json"]?.example;
   if (method === "POST" && (body?.key || body?.id)) {
@@ -197,7 +210,7 @@ describe("isolation matrix", () => {
             // The owner gets a success, unless the resource cannot exist in its environment
             // (workflows in production); a foreign key acts in its own environment, where the
             // resource may not exist.
-            const cannotExist = (path.includes("{key}") || path.includes("{integration_id}")) && isProduction(target);
+            const cannotExist = ["{key}", "{integration_id}", "{variable_name}"].some((part) => path.includes(part)) && isProduction(target);
             const miss = (credential.owner !== target || cannotExist) && response.status === 404 && /_not_found$/.test(code ?? "");
             assert.ok((response.status >= 200 && response.status < 300) || miss, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
             const text = JSON.stringify(response.body);

@@ -141,6 +141,87 @@ describe("promotion", () => {
     expectError(assert, await api(`/v1/workflows/${workflow}`, { key: secret("production"), method: "DELETE" }), 403, "environment_read_only");
   });
 
+  it("moves variable names but never values, and checks production has values before promoting", async () => {
+    const flow = `vars-${tag}`;
+    const variable = `SUPPORT_URL_${tag.toUpperCase()}`;
+    const setValue = (environment, value) =>
+      api(`/v1/variables/${variable}`, { key: secret(environment), method: "PUT", body: { value } });
+    assert.equal((await setValue("development", "https://dev.example.test/help")).status, 201);
+    const saved = await api(`/v1/workflows/${flow}`, {
+      key: secret("development"),
+      method: "PUT",
+      body: { name: "Vars", steps: [{ type: "in_app", subject: `{{ vars.${variable} }}`, body: "b" }] },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const trigger = (environment) =>
+      api("/v1/events/trigger", { key: secret(environment), method: "POST", body: { workflow: flow, to: freshSubscriber("vars"), payload: {} } });
+    const subjectOf = async (environment) => {
+      const triggered = await trigger(environment);
+      assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
+      const feed = await api(`/v1/subscribers/${triggered.body.messages[0].subscriber_id}/feed`, { key: secret(environment) });
+      return feed.body.items[0].subject;
+    };
+    assert.equal(await subjectOf("development"), "https://dev.example.test/help");
+
+    const list = await pending("development", "staging");
+    const [name, workflowChange] = [changeOf(list, "variable", variable), changeOf(list, "workflow", flow)];
+    assert.deepEqual([name.change, name.after], ["added", {}], "the value does not move");
+    await promoteOne("development", "staging", [name.id, workflowChange.id]);
+    const staged = (await api("/v1/variables", { key: secret("staging") })).body.items.find((item) => item.name === variable);
+    assert.equal(staged.value, null);
+    // Without a value in staging the template cannot render: a typed refusal, nothing stored.
+    expectError(assert, await trigger("staging"), 422, "template_render_failed");
+    assert.equal((await setValue("staging", "https://staging.example.test/help")).status, 200);
+    assert.equal(await subjectOf("staging"), "https://staging.example.test/help");
+
+    const next = await pending("staging", "production");
+    const [nameNext, flowNext] = [changeOf(next, "variable", variable), changeOf(next, "workflow", flow)];
+    const blocked = expectError(assert, await promote({ from: "staging", to: "production", changes: [nameNext.id, flowNext.id] }), 422, "preflight_failed");
+    assert.deepEqual(blocked.details.problems.map((problem) => problem.code), ["missing_variable_value"]);
+    await promoteOne("staging", "production", [nameNext.id]);
+    // Production sets its own value, but takes no new names except by promotion.
+    assert.equal((await setValue("production", "https://example.test/help")).status, 200);
+    const invented = await api("/v1/variables/INVENTED", { key: secret("production"), method: "PUT", body: { value: "x" } });
+    expectError(assert, invented, 403, "environment_read_only");
+    await promoteOne("staging", "production", [changeOf(await pending("staging", "production"), "workflow", flow).id]);
+    assert.equal(await subjectOf("production"), "https://example.test/help");
+  });
+
+  it("moves default preferences, which triggers honour where a subscriber set nothing", async () => {
+    const quiet = `quiet-${tag}`;
+    for (const environment of ["development"]) {
+      const saved = await api(`/v1/workflows/${quiet}`, {
+        key: secret(environment),
+        method: "PUT",
+        body: { name: "Quiet", steps: [{ type: "in_app", subject: "s", body: "b" }] },
+      });
+      assert.equal(saved.status, 201);
+    }
+    const defaults = { workflows: { [quiet]: { in_app: false } } };
+    const put = await api("/v1/preferences/defaults", { key: secret("development"), method: "PUT", body: defaults });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual(put.body.workflows[quiet], { in_app: false });
+    const deliver = async (environment) => {
+      const response = await api("/v1/events/trigger", { key: secret(environment), method: "POST", body: { workflow: quiet, to: freshSubscriber("quiet") } });
+      assert.equal(response.status, 202, JSON.stringify(response.body));
+      return response.body.messages.length;
+    };
+    assert.equal(await deliver("development"), 0, "off by default");
+    // A subscriber's own choice beats the default.
+    const keen = freshSubscriber("keen");
+    await api(`/v1/subscribers/${keen}/preferences`, { key: secret("development"), method: "PATCH", body: { global: { in_app: true } } });
+    const response = await api("/v1/events/trigger", { key: secret("development"), method: "POST", body: { workflow: quiet, to: keen } });
+    assert.equal(response.body.messages.length, 1);
+
+    const list = await pending("development", "staging");
+    const [defaultsChange, flowChange] = [changeOf(list, "preference_defaults", "defaults"), changeOf(list, "workflow", quiet)];
+    assert.ok(defaultsChange.fields.some((field) => field.kind === "routing"));
+    await promoteOne("development", "staging", [defaultsChange.id, flowChange.id]);
+    assert.equal(await deliver("staging"), 0, "the defaults moved with the workflow");
+    const inProduction = await api("/v1/preferences/defaults", { key: secret("production"), method: "PUT", body: defaults });
+    expectError(assert, inProduction, 403, "environment_read_only");
+  });
+
   it("promotes one step at a time, with typed errors", async () => {
     const skip = await promote({ from: "development", to: "production", changes: "all" });
     assert.equal(expectError(assert, skip, 422, "promotion_not_adjacent").field, "to");

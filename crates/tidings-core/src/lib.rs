@@ -27,6 +27,7 @@
 //! - [`signing`]: the two slots of an environment's signing secrets, and their rotation;
 //! - [`template`]: rendering of workflow text against a trigger's context;
 //! - [`trigger`]: validation of trigger requests;
+//! - [`variables`]: environment variables (names promoted, values per environment);
 //! - [`idempotency`]: idempotency keys and replay decisions;
 //! - [`feed`]: feed queries and pagination;
 //! - [`feed_filter`], [`feed_action`]: which messages a request is about, and marking them;
@@ -70,6 +71,7 @@ pub mod template;
 pub mod timestamp;
 pub mod token;
 pub mod trigger;
+pub mod variables;
 pub mod webhook;
 pub mod wire;
 pub mod workflow;

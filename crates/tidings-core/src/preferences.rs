@@ -60,12 +60,59 @@ impl Preferences {
 
     /// Whether `channel` is on for `workflow`.
     pub fn allows(&self, workflow: &str, channel: Channel) -> bool {
+        self.allows_over(&Self::default(), workflow, channel)
+    }
+
+    /// Whether `channel` is on for `workflow`, these (a subscriber's) settings
+    /// first, then the environment's `defaults`: the subscriber's workflow
+    /// setting, their global one, the default for the workflow, the global
+    /// default; on when none is set.
+    pub fn allows_over(&self, defaults: &Self, workflow: &str, channel: Channel) -> bool {
+        self.setting(workflow, channel).or_else(|| defaults.setting(workflow, channel)).unwrap_or(true)
+    }
+
+    fn setting(&self, workflow: &str, channel: Channel) -> Option<bool> {
         self.workflows
             .get(workflow)
             .and_then(|settings| settings.get(&channel))
             .or_else(|| self.global.get(&channel))
             .copied()
-            .unwrap_or(true)
+    }
+
+    /// Every stored setting.
+    pub fn settings(&self) -> Vec<Setting> {
+        let global = self.global.iter().map(|(channel, enabled)| (None, *channel, *enabled));
+        let workflows = self
+            .workflows
+            .iter()
+            .flat_map(|(key, map)| map.iter().map(move |(channel, enabled)| (Some(key.clone()), *channel, *enabled)));
+        global.chain(workflows).collect()
+    }
+
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.global.is_empty() && self.workflows.values().all(BTreeMap::is_empty)
+    }
+
+    /// The wire form of what is set, and nothing else (environment defaults).
+    pub fn to_explicit_wire(&self) -> PreferencesInput {
+        let settings = |map: &BTreeMap<Channel, bool>| ChannelSettings {
+            in_app: map.get(&Channel::InApp).copied(),
+            webhook: map.get(&Channel::Webhook).copied(),
+        };
+        PreferencesInput {
+            global: Some(settings(&self.global)),
+            workflows: Some(self.workflows.iter().map(|(key, map)| (key.clone(), settings(map))).collect()),
+        }
+    }
+
+    /// Reads a complete set of settings (a PUT of environment defaults):
+    /// what is absent or null is unset.
+    pub fn from_input(input: PreferencesInput) -> Result<Self, PreferencesError> {
+        let settings = changes(input)?
+            .into_iter()
+            .filter_map(|(workflow, channel, value)| value.map(|enabled| (workflow, channel, enabled)));
+        Ok(Self::from_settings(settings))
     }
 
     /// The wire form: every channel globally, and each workflow's overrides.
@@ -122,6 +169,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_subscriber_setting_beats_the_environment_defaults() {
+        let defaults = Preferences::from_settings([
+            (Some("digest".to_owned()), Channel::InApp, false),
+            (None, Channel::Webhook, false),
+        ]);
+        let nobody = Preferences::default();
+        assert!(!nobody.allows_over(&defaults, "digest", Channel::InApp));
+        assert!(nobody.allows_over(&defaults, "welcome", Channel::InApp));
+        assert!(!nobody.allows_over(&defaults, "welcome", Channel::Webhook));
+        let keen = Preferences::from_settings([(None, Channel::InApp, true)]);
+        assert!(keen.allows_over(&defaults, "digest", Channel::InApp));
+        let round_trip = Preferences::from_input(defaults.to_explicit_wire()).unwrap();
+        assert_eq!(round_trip, defaults);
+        assert_eq!(Preferences::from_settings(defaults.settings()), defaults);
+    }
 
     #[test]
     fn workflow_settings_beat_global_ones_and_unset_is_on() {

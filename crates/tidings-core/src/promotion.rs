@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::hex;
 use crate::message::{MessageId, ID_RANDOM_BYTES};
+use crate::variables;
 use crate::wire::{ChangeSelection, FieldDiff, PendingChange, PromotionProblem};
 
 /// The kinds of promotable resources.
@@ -24,7 +25,16 @@ pub enum ResourceKind {
     Workflow,
     /// An integration's configuration (kind, name, url), never its secret.
     Integration,
+    /// A variable's name (its value stays in each environment).
+    Variable,
+    /// The environment's default preferences (one resource, key `defaults`).
+    PreferenceDefaults,
 }
+
+/// Every kind, in the order changes are listed and applied: what workflows
+/// use comes before the workflows.
+pub const RESOURCE_KINDS: [ResourceKind; 4] =
+    [ResourceKind::Integration, ResourceKind::Variable, ResourceKind::PreferenceDefaults, ResourceKind::Workflow];
 
 impl ResourceKind {
     /// The wire name.
@@ -32,7 +42,14 @@ impl ResourceKind {
         match self {
             Self::Workflow => "workflow",
             Self::Integration => "integration",
+            Self::Variable => "variable",
+            Self::PreferenceDefaults => "preference_defaults",
         }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        RESOURCE_KINDS.into_iter().find(|kind| kind.as_str() == text)
     }
 }
 
@@ -43,13 +60,20 @@ pub struct Snapshot {
     pub workflows: BTreeMap<String, Value>,
     /// Integration configurations by id (`{kind, name, url}`).
     pub integrations: BTreeMap<String, Value>,
+    /// Variable names (each `{}`: values never move).
+    pub variables: BTreeMap<String, Value>,
+    /// The default preferences under `defaults`, when any are set.
+    pub preference_defaults: BTreeMap<String, Value>,
 }
 
 impl Snapshot {
-    fn resources(&self, kind: ResourceKind) -> &BTreeMap<String, Value> {
+    /// The resources of one kind.
+    pub fn resources(&self, kind: ResourceKind) -> &BTreeMap<String, Value> {
         match kind {
             ResourceKind::Workflow => &self.workflows,
             ResourceKind::Integration => &self.integrations,
+            ResourceKind::Variable => &self.variables,
+            ResourceKind::PreferenceDefaults => &self.preference_defaults,
         }
     }
 
@@ -57,6 +81,8 @@ impl Snapshot {
         match kind {
             ResourceKind::Workflow => &mut self.workflows,
             ResourceKind::Integration => &mut self.integrations,
+            ResourceKind::Variable => &mut self.variables,
+            ResourceKind::PreferenceDefaults => &mut self.preference_defaults,
         }
     }
 
@@ -150,11 +176,11 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
 }
 
-/// Lists what `target` must change to match `source`, resources in order
-/// (integrations first, so a workflow's new integration arrives with it).
+/// Lists what `target` must change to match `source`, resources in the
+/// order of [`RESOURCE_KINDS`] (what a workflow uses arrives before it).
 pub fn diff(source: &Snapshot, target: &Snapshot) -> Vec<Change> {
     let mut changes = Vec::new();
-    for resource in [ResourceKind::Integration, ResourceKind::Workflow] {
+    for resource in RESOURCE_KINDS {
         let (from, to) = (target.resources(resource), source.resources(resource));
         let keys: BTreeSet<&String> = from.keys().chain(to.keys()).collect();
         for key in keys {
@@ -244,6 +270,28 @@ pub enum Problem {
         /// The integration.
         integration: String,
     },
+    /// A workflow's templates read a variable the target would not have.
+    MissingVariable {
+        /// The workflow.
+        workflow: String,
+        /// The variable.
+        variable: String,
+    },
+    /// A variable the promoted workflows read has no value in the target
+    /// (values never move; set it there).
+    MissingVariableValue {
+        /// The variable.
+        variable: String,
+    },
+}
+
+/// What the target has that snapshots do not show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetFacts {
+    /// Integrations with a signing secret.
+    pub with_secret: BTreeSet<String>,
+    /// Variables with a value.
+    pub with_value: BTreeSet<String>,
 }
 
 impl Problem {
@@ -253,16 +301,19 @@ impl Problem {
             Self::MissingIntegration { .. } => "missing_integration",
             Self::StricterSchema { .. } => "stricter_schema",
             Self::MissingSecret { .. } => "missing_integration_secret",
+            Self::MissingVariable { .. } => "missing_variable",
+            Self::MissingVariableValue { .. } => "missing_variable_value",
         }
     }
 
     /// The resource it is about (`workflow:<key>` or `integration:<id>`).
     pub fn resource(&self) -> String {
         match self {
-            Self::MissingIntegration { workflow, .. } | Self::StricterSchema { workflow, .. } => {
-                format!("workflow:{workflow}")
-            }
+            Self::MissingIntegration { workflow, .. }
+            | Self::StricterSchema { workflow, .. }
+            | Self::MissingVariable { workflow, .. } => format!("workflow:{workflow}"),
             Self::MissingSecret { integration } => format!("integration:{integration}"),
+            Self::MissingVariableValue { variable } => format!("variable:{variable}"),
         }
     }
 
@@ -278,6 +329,12 @@ impl Problem {
             Self::MissingSecret { integration } => format!(
                 "integration {integration} has no signing secret in the target; set it there (secrets never move)"
             ),
+            Self::MissingVariable { workflow, variable } => {
+                format!("workflow {workflow} reads variable {variable}, which the target would not have")
+            }
+            Self::MissingVariableValue { variable } => {
+                format!("variable {variable} has no value in the target; set it there (values never move)")
+            }
         }
     }
 
@@ -288,9 +345,9 @@ impl Problem {
 }
 
 /// What would be wrong after applying `chosen` to `target`: workflows
-/// needing integrations the target would lack or that have no secret
-/// there (`with_secret`: integrations that have one), and stricter schemas.
-pub fn problems(chosen: &[Change], target: &Snapshot, with_secret: &BTreeSet<String>) -> Vec<Problem> {
+/// needing integrations or variables the target would lack, or that have no
+/// secret or value there, and stricter schemas.
+pub fn problems(chosen: &[Change], target: &Snapshot, facts: &TargetFacts) -> Vec<Problem> {
     let after = apply(chosen, target);
     let touched: BTreeSet<&str> =
         chosen.iter().filter(|change| change.resource == ResourceKind::Workflow).map(|c| c.key.as_str()).collect();
@@ -302,8 +359,18 @@ pub fn problems(chosen: &[Change], target: &Snapshot, with_secret: &BTreeSet<Str
                     workflow: workflow.clone(),
                     integration: integration.clone(),
                 });
-            } else if !with_secret.contains(&integration) {
+            } else if !facts.with_secret.contains(&integration) {
                 found.insert(Problem::MissingSecret { integration: integration.clone() });
+            }
+        }
+    }
+    for workflow in &touched {
+        let Some(definition) = after.workflows.get(*workflow) else { continue };
+        for variable in variables::referenced(definition) {
+            if !after.variables.contains_key(&variable) {
+                found.insert(Problem::MissingVariable { workflow: (*workflow).to_owned(), variable });
+            } else if !facts.with_value.contains(&variable) {
+                found.insert(Problem::MissingVariableValue { variable });
             }
         }
     }
@@ -426,6 +493,7 @@ fn classify(resource: ResourceKind, path: &str) -> FieldKind {
             FieldKind::Routing
         }
         (ResourceKind::Integration, ["url" | "kind"] | [""]) => FieldKind::Routing,
+        (ResourceKind::PreferenceDefaults, _) => FieldKind::Routing,
         _ => FieldKind::Content,
     }
 }
@@ -542,11 +610,7 @@ pub fn to_wire(change: &Change) -> PendingChange {
 
 /// A change read back from its wire form (a stored release); `None` when it is not one.
 pub fn from_wire(change: &PendingChange) -> Option<Change> {
-    let resource = match change.resource.as_str() {
-        "workflow" => ResourceKind::Workflow,
-        "integration" => ResourceKind::Integration,
-        _ => return None,
-    };
+    let resource = ResourceKind::parse(&change.resource)?;
     let kind = match change.change.as_str() {
         "added" => ChangeKind::Added,
         "modified" => ChangeKind::Modified,
@@ -597,6 +661,7 @@ mod tests {
                 .iter()
                 .map(|id| ((*id).to_owned(), json!({"kind": "webhook", "name": id, "url": "https://x.test/hook"})))
                 .collect(),
+            ..Snapshot::default()
         }
     }
 
@@ -641,15 +706,34 @@ mod tests {
             changes.iter().filter(|c| c.resource == ResourceKind::Workflow).cloned().collect();
         let codes = |problems: Vec<Problem>| problems.iter().map(Problem::code).collect::<Vec<_>>();
         assert_eq!(
-            codes(problems(&workflow_only, &target, &BTreeSet::new())),
+            codes(problems(&workflow_only, &target, &TargetFacts::default())),
             ["missing_integration", "stricter_schema"]
         );
         assert_eq!(
-            codes(problems(&changes, &target, &BTreeSet::new())),
+            codes(problems(&changes, &target, &TargetFacts::default())),
             ["stricter_schema", "missing_integration_secret"]
         );
-        let secret: BTreeSet<String> = ["crm".to_owned()].into();
-        assert_eq!(codes(problems(&changes, &target, &secret)), ["stricter_schema"]);
+        let facts = TargetFacts { with_secret: ["crm".to_owned()].into(), ..TargetFacts::default() };
+        assert_eq!(codes(problems(&changes, &target, &facts)), ["stricter_schema"]);
+    }
+
+    #[test]
+    fn flags_variables_the_target_lacks_or_has_no_value_for() {
+        let mut source = snapshot(&[("w", workflow("{{ vars.HOST }}/{{ vars.PATH }}", None))], &[]);
+        source.variables = [("HOST".to_owned(), json!({})), ("PATH".to_owned(), json!({}))].into();
+        let target = Snapshot::default();
+        let all = diff(&source, &target);
+        let only_workflow: Vec<Change> = all.iter().filter(|c| c.resource == ResourceKind::Workflow).cloned().collect();
+        let codes = |problems: Vec<Problem>| problems.iter().map(Problem::code).collect::<Vec<_>>();
+        assert_eq!(
+            codes(problems(&only_workflow, &target, &TargetFacts::default())),
+            ["missing_variable", "missing_variable"]
+        );
+        let facts = TargetFacts { with_value: ["HOST".to_owned()].into(), ..TargetFacts::default() };
+        let found = problems(&all, &target, &facts);
+        assert_eq!(found, [Problem::MissingVariableValue { variable: "PATH".to_owned() }]);
+        assert!(found[0].blocks_production());
+        assert_eq!(all.iter().map(|c| c.resource.as_str()).collect::<Vec<_>>(), ["variable", "variable", "workflow"]);
     }
 
     #[test]

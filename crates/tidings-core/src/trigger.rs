@@ -163,12 +163,17 @@ pub struct Composed {
     pub skipped: Vec<(SubscriberId, Channel)>,
 }
 
-/// Renders every step for every recipient. `profile` gives each recipient's
-/// profile as templates see it (`subscriber.first_name`, …); `random`
-/// supplies the random part of each message and delivery id.
+/// Renders every step for every recipient. `variables` are the
+/// environment's variables (`vars.NAME` in templates); `profile` gives each
+/// recipient's profile as templates see it (`subscriber.first_name`, …);
+/// `random` supplies the random part of each message and delivery id.
+// Each argument comes from a different place (request, storage, clock,
+// randomness); a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn compose(
     trigger: &ValidTrigger,
     workflow: &Workflow,
+    variables: &Value,
     transaction_id: &str,
     now_ms: u64,
     profile: impl Fn(&SubscriberId) -> Value,
@@ -185,7 +190,7 @@ pub fn compose(
     }
     let mut composed = Composed::default();
     for subscriber in &trigger.recipients {
-        let context = recipient_context(trigger, subscriber, profile(subscriber));
+        let context = recipient_context(trigger, subscriber, profile(subscriber), variables);
         if in_app.is_some() && !allows(subscriber, Channel::InApp) {
             composed.skipped.push((subscriber.clone(), Channel::InApp));
         } else if let Some(renderer) = &in_app {
@@ -224,7 +229,7 @@ pub fn compose(
     Ok(composed)
 }
 
-fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile: Value) -> Value {
+fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile: Value, variables: &Value) -> Value {
     let mut subscriber_context = profile;
     if let Value::Object(map) = &mut subscriber_context {
         map.insert("id".to_owned(), Value::from(subscriber.as_str()));
@@ -232,7 +237,7 @@ fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile:
     } else {
         subscriber_context = json!({"id": subscriber.as_str(), "subscriber_id": subscriber.as_str()});
     }
-    json!({"payload": trigger.payload, "subscriber": subscriber_context, "actor": trigger.actor})
+    json!({"payload": trigger.payload, "subscriber": subscriber_context, "actor": trigger.actor, "vars": variables})
 }
 
 #[cfg(test)]
@@ -254,6 +259,7 @@ mod tests {
         let messages = compose(
             &trigger,
             &starter_workflows()[0],
+            &json!({}),
             "tx",
             1_000,
             |_| json!({}),
@@ -275,9 +281,17 @@ mod tests {
     fn a_channel_turned_off_is_skipped_and_reported() {
         let trigger =
             validate(request(json!({"workflow": "welcome", "to": ["a", "b"], "payload": {"name": "x"}}))).unwrap();
-        let composed =
-            compose(&trigger, &starter_workflows()[0], "tx", 0, |_| json!({}), |id, _| id.as_str() != "b", || [0; 10])
-                .unwrap();
+        let composed = compose(
+            &trigger,
+            &starter_workflows()[0],
+            &json!({}),
+            "tx",
+            0,
+            |_| json!({}),
+            |id, _| id.as_str() != "b",
+            || [0; 10],
+        )
+        .unwrap();
         assert_eq!(composed.messages.len(), 1);
         assert_eq!(composed.messages[0].subscriber.as_str(), "a");
         assert_eq!(composed.skipped, [(SubscriberId::parse("b").unwrap(), Channel::InApp)]);
@@ -288,7 +302,8 @@ mod tests {
         let trigger = validate(request(json!({"workflow": "welcome", "to": "a"}))).unwrap();
         assert_eq!(trigger.payload, json!({}));
         let error =
-            compose(&trigger, &starter_workflows()[0], "tx", 0, |_| json!({}), |_, _| true, || [0; 10]).unwrap_err();
+            compose(&trigger, &starter_workflows()[0], &json!({}), "tx", 0, |_| json!({}), |_, _| true, || [0; 10])
+                .unwrap_err();
         assert_eq!(error.field(), "payload");
         assert!(error.to_string().contains("payload.name"));
     }
@@ -311,7 +326,8 @@ mod tests {
                 json!({"first_name": null, "data": {"plan": "free"}})
             }
         };
-        let messages = compose(&trigger, &workflow, "tx", 0, profile, |_, _| true, || [0; 10]).unwrap().messages;
+        let messages =
+            compose(&trigger, &workflow, &json!({}), "tx", 0, profile, |_, _| true, || [0; 10]).unwrap().messages;
         assert_eq!(messages[0].subject, "Hi Ada (ada)");
         assert_eq!(messages[0].body, "PRO");
         assert_eq!(messages[1].subject, "Hi  (bob)");
@@ -355,7 +371,8 @@ mod tests {
         )
         .unwrap();
         let trigger = validate(request(json!({"workflow": "w", "to": "a", "payload": {}}))).unwrap();
-        let error = compose(&trigger, &workflow, "tx", 0, |_| json!({}), |_, _| true, || [0; 10]).unwrap_err();
+        let error =
+            compose(&trigger, &workflow, &json!({}), "tx", 0, |_| json!({}), |_, _| true, || [0; 10]).unwrap_err();
         assert_eq!(error.field(), "payload.id");
         let bad_schema = serde_json::from_value(json!({"key": "w", "name": "W", "payload_schema": {"pattern": "x"},
             "steps": [{"type": "in_app", "subject": "s", "body": "b"}]}))

@@ -41,11 +41,19 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
     let keys = prop_oneof![Just("welcome"), Just("digest"), Just("order"), Just("reset")];
     let integration = (text(), prop_oneof![Just("https://a.test"), Just("https://b.test")])
         .prop_map(|(name, url)| json!({"kind": "webhook", "name": name, "url": url}));
+    let defaults = prop::option::of(any::<bool>().prop_map(|on| json!({"global": {"in_app": on}, "workflows": {}})));
     (
         prop::collection::btree_map(keys.prop_map(str::to_owned), workflow(), 0..4),
         prop::collection::btree_map(prop_oneof![Just("crm".to_owned()), Just("ops".to_owned())], integration, 0..3),
+        prop::collection::btree_set(prop_oneof![Just("HOST"), Just("BRAND"), Just("LIST_ID")], 0..3),
+        defaults,
     )
-        .prop_map(|(workflows, integrations)| Snapshot { workflows, integrations })
+        .prop_map(|(workflows, integrations, variables, defaults)| Snapshot {
+            workflows,
+            integrations,
+            variables: variables.into_iter().map(|name| (name.to_owned(), json!({}))).collect(),
+            preference_defaults: defaults.into_iter().map(|value| ("defaults".to_owned(), value)).collect(),
+        })
 }
 
 proptest! {

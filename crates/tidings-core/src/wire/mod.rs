@@ -33,7 +33,7 @@ pub use logs::{LogEntry, LogList};
 pub use preferences::{ChannelSettings, PreferencesInput};
 pub use promotion::{
     AuditEntry, AuditLog, ChangeList, ChangeSelection, FieldDiff, PendingChange, PromotionProblem, PromotionRequest,
-    PromotionResponse, Release, ReleaseList,
+    PromotionResponse, Release, ReleaseList, Variable, VariableInput, VariableList,
 };
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,

@@ -153,3 +153,29 @@ pub struct AuditLog {
     /// The entries.
     pub items: Vec<AuditEntry>,
 }
+
+/// `PUT /v1/variables/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableInput {
+    /// This environment's value (null: none yet).
+    pub value: Option<String>,
+}
+
+/// A variable of this environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variable {
+    /// `UPPER_SNAKE_CASE`; templates read `vars.NAME`.
+    pub name: String,
+    /// This environment's value; null until set.
+    pub value: Option<String>,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `GET /v1/variables`: by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariableList {
+    /// The variables.
+    pub items: Vec<Variable>,
+}

@@ -12,6 +12,7 @@ mod preferences;
 mod promotions;
 mod subscribers;
 mod trigger;
+mod variables;
 mod workflows;
 
 use worker::{Context, Env, Method, Request};
@@ -77,6 +78,10 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["v1", "integrations", id]) => integrations::get(&request, env, id).await,
         (Method::Put, ["v1", "integrations", id]) => integrations::put(&mut request, env, id).await,
         (Method::Delete, ["v1", "integrations", id]) => integrations::delete(&request, env, id).await,
+        (Method::Get, ["v1", "variables"]) => variables::list(&request, env).await,
+        (Method::Get, ["v1", "variables", name]) => variables::get(&request, env, name).await,
+        (Method::Put, ["v1", "variables", name]) => variables::put(&mut request, env, name).await,
+        (Method::Delete, ["v1", "variables", name]) => variables::delete(&request, env, name).await,
         (Method::Get, ["v1", "workflows"]) => workflows::list(&request, env).await,
         (Method::Post, ["v1", "workflows"]) => workflows::create(&mut request, env).await,
         (Method::Get, ["v1", "workflows", key]) => workflows::get(&request, env, key).await,
@@ -85,6 +90,8 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["v1", "workflows", key, "versions"]) => workflows::versions(&request, env, key).await,
         (Method::Get, ["v1", "subscribers"]) => subscribers::list(&request, env).await,
         (Method::Post, ["v1", "subscribers", "bulk"]) => subscribers::bulk(&mut request, env).await,
+        (Method::Get, ["v1", "preferences", "defaults"]) => preferences::defaults(&request, env).await,
+        (Method::Put, ["v1", "preferences", "defaults"]) => preferences::replace_defaults(&mut request, env).await,
         (Method::Get, ["v1", "subscribers", subscriber, "preferences"]) => {
             preferences::get(&request, env, subscriber).await
         }
@@ -112,6 +119,7 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "environments", _, "keys"]
             | ["v1", "environments", _, "signing-secret", "rotate"]
             | ["v1", "changes" | "promotions"]
+            | ["v1", "preferences", "defaults"]
             | ["v1", "environments", _, "releases" | "audit-log"]
             | ["v1", "environments", _, "releases", _]
             | ["v1", "environments", _, "releases", _, "rollback"]
@@ -126,7 +134,8 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "logs"]
             | ["v1", "integrations"]
             | ["v1", "integrations", _]
-            | ["v1", "workflows"]
+            | ["v1", "workflows" | "variables"]
+            | ["v1", "variables", _]
             | ["v1", "workflows", _]
             | ["v1", "workflows", _, "versions"]
             | ["v1", "subscribers", _]

@@ -1,13 +1,14 @@
 //! `GET|PATCH /v1/subscribers/{id}/preferences` (publishable key +
-//! subscriber credential, or secret key).
+//! subscriber credential, or secret key), and the environment's defaults:
+//! `GET|PUT /v1/preferences/defaults` (secret key; promoted into production).
 
-use tidings_core::preferences;
+use tidings_core::preferences::{self, Preferences};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::PreferencesInput;
 use worker::{Env, Request};
 
 use super::feed::parse_subscriber;
-use crate::auth::{authenticate_subscriber, Caller};
+use crate::auth::{authenticate_secret, authenticate_subscriber, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
@@ -32,6 +33,23 @@ pub async fn update(request: &mut Request, env: &Env, raw_subscriber: &str) -> A
 
 /// Answers the subscriber's stored preferences as they are now.
 async fn answer_current(caller: &Caller, subscriber: &SubscriberId) -> ApiResult {
-    let stored = caller.scope.preferences_of(std::slice::from_ref(subscriber)).await?;
+    let (stored, _) = caller.scope.preferences_of(std::slice::from_ref(subscriber)).await?;
     json(&stored.get(subscriber.as_str()).cloned().unwrap_or_default().to_wire(), 200)
+}
+
+/// The environment's default preferences: what applies where a subscriber set nothing.
+pub async fn defaults(request: &Request, env: &Env) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    json(&caller.scope.preference_defaults().await?.to_explicit_wire(), 200)
+}
+
+/// Replaces the environment's default preferences (content: refused in production).
+pub async fn replace_defaults(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    caller.require_content_writable("default preferences")?;
+    let body: PreferencesInput = read_json(request).await?;
+    let defaults =
+        Preferences::from_input(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
+    caller.scope.replace_preference_defaults(&defaults, now_ms()).await?;
+    json(&caller.scope.preference_defaults().await?.to_explicit_wire(), 200)
 }

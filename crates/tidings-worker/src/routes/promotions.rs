@@ -37,7 +37,7 @@ pub async fn changes(request: &Request, env: &Env) -> ApiResult {
     let (source, target) = open_pair(env, &from, &to).await?;
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
-    let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.with_secret);
+    let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.facts);
     let production = target.environment_type == EnvironmentType::Production;
     json(
         &ChangeList {
@@ -147,10 +147,7 @@ pub async fn rollback(request: &Request, env: &Env, raw_name: &str, id: &str) ->
     let superseded: Vec<String> = applied
         .iter()
         .filter(|change| {
-            let current = match change.resource {
-                promotion::ResourceKind::Workflow => state.snapshot.workflows.get(&change.key),
-                promotion::ResourceKind::Integration => state.snapshot.integrations.get(&change.key),
-            };
+            let current = state.snapshot.resources(change.resource).get(&change.key);
             current != change.after.as_ref()
         })
         .map(|change| format!("{}:{}", change.resource.as_str(), change.key))
@@ -198,7 +195,7 @@ async fn open_pair(env: &Env, from: &str, to: &str) -> ApiResult<(PromotionEnvir
 
 fn problems_of(chosen: &[Change], target: &PromotionEnvironment, state: &store::ContentState) -> Vec<PromotionProblem> {
     let production = target.environment_type == EnvironmentType::Production;
-    promotion::problems(chosen, &state.snapshot, &state.with_secret)
+    promotion::problems(chosen, &state.snapshot, &state.facts)
         .iter()
         .map(|problem| promotion::problem_to_wire(problem, production))
         .collect()

@@ -4,8 +4,10 @@ use std::collections::BTreeSet;
 
 use tidings_core::idempotency::{self, IdempotencyError, Outcome};
 use tidings_core::message::MessageId;
+use tidings_core::preferences::Preferences;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::{self, ValidTrigger};
+use tidings_core::variables;
 use tidings_core::wire::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredDelivery,
     TriggeredMessage,
@@ -159,7 +161,12 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     for (id, profile) in &valid.profiles {
         profiles.insert(id.to_string(), profile.to_json(id));
     }
-    let preferences = caller.scope.preferences_of(&valid.recipients).await?;
+    let (preferences, defaults) = caller.scope.preferences_of(&valid.recipients).await?;
+    // Variables cost a read only for workflows whose templates use them.
+    let uses_variables = serde_json::to_value(&workflow.definition)
+        .is_ok_and(|definition| !variables::referenced(&definition).is_empty());
+    let variables = if uses_variables { caller.scope.variable_values().await? } else { serde_json::json!({}) };
+    let nobody = Preferences::default();
     // One id per message, per webhook delivery and per skipped step: at most
     // one per step and recipient, plus the in-app message.
     let ids_needed = valid.recipients.len() * (workflow.definition.steps.len() + 1);
@@ -167,10 +174,11 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     let composed = trigger::compose(
         valid,
         &workflow,
+        &variables,
         &transaction_id,
         now,
         |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
-        |id, channel| preferences.get(id.as_str()).is_none_or(|preferences| preferences.allows(&workflow.key, channel)),
+        |id, channel| preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel),
         || supply.next().unwrap_or_default(),
     );
     let composed = match composed {

@@ -22,6 +22,7 @@ mod scope;
 mod secrets;
 mod subscribers;
 mod triggers;
+mod variables;
 mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};

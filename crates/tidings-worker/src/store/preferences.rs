@@ -1,4 +1,6 @@
-//! Subscriber preferences of one environment.
+//! Subscriber preferences of one environment, and the environment's
+//! default preferences (stored as the settings of the empty subscriber id,
+//! which no subscriber can have).
 
 use std::collections::BTreeMap;
 
@@ -6,6 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tidings_core::preferences::{Change, Channel, Preferences};
 use tidings_core::subscriber::SubscriberId;
+
+use worker::{D1Database, D1PreparedStatement};
 
 use super::{number, statement, storage_error, text, EnvironmentScope};
 use crate::error::ApiError;
@@ -18,15 +22,67 @@ struct PreferenceRow {
     enabled: f64,
 }
 
+/// The subscriber id under which the environment's defaults are stored.
+pub(super) const DEFAULTS: &str = "";
+
+/// The statements that replace an environment's default preferences.
+pub(super) fn replace_defaults_statements(
+    db: &D1Database,
+    defaults: &Preferences,
+    now_ms: u64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let mut writes = vec![statement(db, "DELETE FROM preferences WHERE subscriber_id = ?1", &[text(DEFAULTS)])?];
+    for (workflow, channel, enabled) in defaults.settings() {
+        writes.push(statement(
+            db,
+            "INSERT INTO preferences (subscriber_id, workflow, channel, enabled, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[
+                text(DEFAULTS),
+                text(workflow.as_deref().unwrap_or("")),
+                text(channel.as_str()),
+                number(u64::from(enabled)),
+                number(now_ms),
+            ],
+        )?);
+    }
+    Ok(writes)
+}
+
 impl EnvironmentScope {
-    /// The preferences of each of `ids` (absent ids have none: everything on). One query.
-    pub async fn preferences_of(&self, ids: &[SubscriberId]) -> Result<BTreeMap<String, Preferences>, ApiError> {
+    /// The environment's default preferences.
+    pub async fn preference_defaults(&self) -> Result<Preferences, ApiError> {
+        let mut found = self.stored_preferences(&[]).await?;
+        Ok(found.remove(DEFAULTS).unwrap_or_default())
+    }
+
+    /// Replaces the environment's default preferences.
+    pub async fn replace_preference_defaults(&self, defaults: &Preferences, now_ms: u64) -> Result<(), ApiError> {
+        self.db
+            .batch(replace_defaults_statements(&self.db, defaults, now_ms)?)
+            .await
+            .map_err(|error| storage_error("replace default preferences", error))?;
+        Ok(())
+    }
+
+    /// The preferences of each of `ids` (absent ids have none) and the
+    /// environment's defaults, in one query.
+    pub async fn preferences_of(
+        &self,
+        ids: &[SubscriberId],
+    ) -> Result<(BTreeMap<String, Preferences>, Preferences), ApiError> {
+        let mut found = self.stored_preferences(ids).await?;
+        let defaults = found.remove(DEFAULTS).unwrap_or_default();
+        Ok((found, defaults))
+    }
+
+    /// Stored settings of `ids` and of the defaults (under [`DEFAULTS`]).
+    async fn stored_preferences(&self, ids: &[SubscriberId]) -> Result<BTreeMap<String, Preferences>, ApiError> {
         let ids: Vec<&str> = ids.iter().map(SubscriberId::as_str).collect();
         let rows: Vec<PreferenceRow> = statement(
             &self.db,
             "SELECT subscriber_id, workflow, channel, enabled FROM preferences \
-             WHERE subscriber_id IN (SELECT value FROM json_each(?1))",
-            &[text(&json!(ids).to_string())],
+             WHERE subscriber_id IN (SELECT value FROM json_each(?1)) OR subscriber_id = ?2",
+            &[text(&json!(ids).to_string()), text(DEFAULTS)],
         )?
         .all()
         .await

@@ -7,18 +7,20 @@
 //! all; a promotion is never half-applied. Guards at the head of the batch
 //! abort it when the target changed since its snapshot was read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
-use tidings_core::promotion::{self, Change, ResourceKind, Snapshot};
+use tidings_core::preferences::{Channel, Preferences};
+use tidings_core::promotion::{self, Change, ResourceKind, Snapshot, TargetFacts};
 use tidings_core::timestamp::rfc3339;
-use tidings_core::wire::{AuditEntry, PendingChange, Release, WorkflowInput};
+use tidings_core::wire::{AuditEntry, PendingChange, PreferencesInput, Release, WorkflowInput};
 use tidings_core::workflow::Workflow;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
+use super::preferences::{self, DEFAULTS};
 use super::{number, registry, statement, storage_error, text, workflows};
 use crate::error::ApiError;
 
@@ -31,15 +33,15 @@ pub struct PromotionEnvironment {
     db: D1Database,
 }
 
-/// An environment's promotable content, with what guards a write against
-/// concurrent changes, and which integrations have a secret.
+/// An environment's promotable content, what it has that content does not
+/// show (secrets, variable values), and what guards a write against
+/// concurrent changes: each resource's version or last update.
 pub struct ContentState {
     /// The content.
     pub snapshot: Snapshot,
-    /// Integrations with a signing secret in this environment.
-    pub with_secret: BTreeSet<String>,
-    workflow_versions: BTreeMap<String, f64>,
-    integration_updates: BTreeMap<String, f64>,
+    /// Integrations with a secret, variables with a value.
+    pub facts: TargetFacts,
+    revisions: BTreeMap<(ResourceKind, String), f64>,
 }
 
 /// A release to record.
@@ -78,6 +80,21 @@ struct IntegrationRow {
 }
 
 #[derive(Deserialize)]
+struct VariableRow {
+    name: String,
+    has_value: f64,
+    updated_at: f64,
+}
+
+#[derive(Deserialize)]
+struct DefaultsRow {
+    workflow: String,
+    channel: String,
+    enabled: f64,
+    updated_at: f64,
+}
+
+#[derive(Deserialize)]
 struct ReleaseRow {
     id: String,
     kind: String,
@@ -99,6 +116,9 @@ struct AuditRow {
     created_at: f64,
 }
 
+/// The key of the one default-preferences resource.
+const DEFAULTS_KEY: &str = "defaults";
+
 const RELEASE_COLUMNS: &str = "id, kind, source, actor, changes, reverts, rolled_back_by, created_at";
 /// What a guard raises to abort its batch; recognised in the error text.
 const STALE: &str = "tidings: target changed";
@@ -110,8 +130,9 @@ pub async fn open_for_promotion(env: &Env, name: &EnvironmentName) -> Result<Pro
 }
 
 impl PromotionEnvironment {
-    /// Reads the promotable content: current workflow definitions and
-    /// integration configurations (never secrets), in one transaction.
+    /// Reads the promotable content (workflow definitions, integration
+    /// configurations, variable names, default preferences; never secrets or
+    /// values) in one transaction.
     pub async fn content(&self) -> Result<ContentState, ApiError> {
         let results = self
             .db
@@ -123,21 +144,28 @@ impl PromotionEnvironment {
                      ORDER BY id",
                     &[],
                 )?,
+                statement(
+                    &self.db,
+                    "SELECT name, value IS NOT NULL AS has_value, updated_at FROM variables ORDER BY name",
+                    &[],
+                )?,
+                statement(
+                    &self.db,
+                    "SELECT workflow, channel, enabled, updated_at FROM preferences WHERE subscriber_id = ?1",
+                    &[text(DEFAULTS)],
+                )?,
             ])
             .await
             .map_err(|error| storage_error("read content", error))?;
-        let [workflows, integrations] = <[_; 2]>::try_from(results)
+        let [workflows, integrations, variables, defaults] = <[_; 4]>::try_from(results)
             .map_err(|_| ApiError::internal("read content", "batch returned the wrong number of results"))?;
-        let workflows: Vec<WorkflowRow> =
-            workflows.results().map_err(|error| storage_error("decode content", error))?;
-        let integrations: Vec<IntegrationRow> =
-            integrations.results().map_err(|error| storage_error("decode content", error))?;
-        let mut state = ContentState {
-            snapshot: Snapshot::default(),
-            with_secret: BTreeSet::new(),
-            workflow_versions: BTreeMap::new(),
-            integration_updates: BTreeMap::new(),
-        };
+        let decode = |error| storage_error("decode content", error);
+        let workflows: Vec<WorkflowRow> = workflows.results().map_err(decode)?;
+        let integrations: Vec<IntegrationRow> = integrations.results().map_err(decode)?;
+        let variables: Vec<VariableRow> = variables.results().map_err(decode)?;
+        let defaults: Vec<DefaultsRow> = defaults.results().map_err(decode)?;
+        let mut state =
+            ContentState { snapshot: Snapshot::default(), facts: TargetFacts::default(), revisions: BTreeMap::new() };
         for row in workflows {
             // The stored text is canonicalised, so equal definitions compare equal.
             let mut definition: WorkflowInput = serde_json::from_str(&row.definition)
@@ -145,15 +173,34 @@ impl PromotionEnvironment {
             definition.key = None;
             let value =
                 serde_json::to_value(&definition).map_err(|error| ApiError::internal("encode workflow", error))?;
-            state.workflow_versions.insert(row.key.clone(), row.version);
+            state.revisions.insert((ResourceKind::Workflow, row.key.clone()), row.version);
             state.snapshot.workflows.insert(row.key, value);
         }
         for row in integrations {
             if row.has_secret != 0.0 {
-                state.with_secret.insert(row.id.clone());
+                state.facts.with_secret.insert(row.id.clone());
             }
-            state.integration_updates.insert(row.id.clone(), row.updated_at);
+            state.revisions.insert((ResourceKind::Integration, row.id.clone()), row.updated_at);
             state.snapshot.integrations.insert(row.id, json!({"kind": row.kind, "name": row.name, "url": row.url}));
+        }
+        for row in variables {
+            if row.has_value != 0.0 {
+                state.facts.with_value.insert(row.name.clone());
+            }
+            state.revisions.insert((ResourceKind::Variable, row.name.clone()), row.updated_at);
+            state.snapshot.variables.insert(row.name, json!({}));
+        }
+        let latest = defaults.iter().map(|row| row.updated_at).reduce(f64::max);
+        let settings = defaults.into_iter().filter_map(|row| {
+            let channel = Channel::parse(&row.channel)?;
+            Some(((!row.workflow.is_empty()).then_some(row.workflow), channel, row.enabled != 0.0))
+        });
+        let preferences = Preferences::from_settings(settings);
+        if let Some(latest) = latest.filter(|_| !preferences.is_empty()) {
+            let value = serde_json::to_value(preferences.to_explicit_wire())
+                .map_err(|error| ApiError::internal("encode defaults", error))?;
+            state.revisions.insert((ResourceKind::PreferenceDefaults, DEFAULTS_KEY.to_owned()), latest);
+            state.snapshot.preference_defaults.insert(DEFAULTS_KEY.to_owned(), value);
         }
         Ok(state)
     }
@@ -248,19 +295,21 @@ impl PromotionEnvironment {
 
     /// Aborts the batch unless the resource is as the snapshot read it.
     fn guard(&self, change: &Change, state: &ContentState) -> Result<D1PreparedStatement, ApiError> {
-        let (sql, expected) = match change.resource {
-            ResourceKind::Workflow => (
-                "SELECT version FROM workflows WHERE key = ?1",
-                state.workflow_versions.get(&change.key).map_or(JsValue::NULL, |version| JsValue::from_f64(*version)),
-            ),
-            ResourceKind::Integration => (
-                "SELECT updated_at FROM integrations WHERE id = ?1",
-                state.integration_updates.get(&change.key).map_or(JsValue::NULL, |at| JsValue::from_f64(*at)),
-            ),
+        let current = match change.resource {
+            ResourceKind::Workflow => "SELECT version FROM workflows WHERE key = ?1",
+            ResourceKind::Integration => "SELECT updated_at FROM integrations WHERE id = ?1",
+            ResourceKind::Variable => "SELECT updated_at FROM variables WHERE name = ?1",
+            ResourceKind::PreferenceDefaults => {
+                "SELECT MAX(updated_at) FROM preferences WHERE subscriber_id = '' AND ?1 IS NOT NULL"
+            }
         };
+        let expected = state
+            .revisions
+            .get(&(change.resource, change.key.clone()))
+            .map_or(JsValue::NULL, |revision| JsValue::from_f64(*revision));
         statement(
             &self.db,
-            &format!("SELECT CASE WHEN ({sql}) IS ?2 THEN 1 ELSE json('{STALE}') END"),
+            &format!("SELECT CASE WHEN ({current}) IS ?2 THEN 1 ELSE json('{STALE}') END"),
             &[text(&change.key), expected],
         )
     }
@@ -296,6 +345,27 @@ impl PromotionEnvironment {
             }
             (ResourceKind::Integration, None) => {
                 vec![statement(&self.db, "DELETE FROM integrations WHERE id = ?1", &[key])?]
+            }
+            // A name arrives without a value: values are each environment's own.
+            (ResourceKind::Variable, Some(_)) => vec![statement(
+                &self.db,
+                "INSERT INTO variables (name, value, updated_at) VALUES (?1, NULL, ?2) ON CONFLICT (name) DO NOTHING",
+                &[key, number(now_ms)],
+            )?],
+            (ResourceKind::Variable, None) => {
+                vec![statement(&self.db, "DELETE FROM variables WHERE name = ?1", &[key])?]
+            }
+            (ResourceKind::PreferenceDefaults, after) => {
+                let defaults = match after {
+                    Some(value) => {
+                        let input: PreferencesInput = serde_json::from_value(value.clone())
+                            .map_err(|error| ApiError::internal("decode promoted defaults", error))?;
+                        Preferences::from_input(input)
+                            .map_err(|error| ApiError::internal("promoted defaults", error))?
+                    }
+                    None => Preferences::default(),
+                };
+                preferences::replace_defaults_statements(&self.db, &defaults, now_ms)?
             }
         })
     }

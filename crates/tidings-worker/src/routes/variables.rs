@@ -1,0 +1,83 @@
+//! Environment variables (secret key): `GET /v1/variables`,
+//! `GET|PUT|DELETE /v1/variables/{name}`. Names are content: in production they
+//! arrive only by promotion, and only their values may be set there.
+
+use serde::Serialize;
+use tidings_core::query::decode_segment;
+use tidings_core::variables::{self, MAX_VARIABLES};
+use tidings_core::wire::{VariableInput, VariableList};
+use worker::{Env, Request};
+
+use crate::auth::authenticate_secret;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::now_ms;
+
+/// Every variable with this environment's value.
+pub async fn list(request: &Request, env: &Env) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    json(&VariableList { items: caller.scope.variables().await? }, 200)
+}
+
+/// One variable.
+pub async fn get(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    let name = parse_name(raw_name)?;
+    json(&caller.scope.variable(&name).await?.ok_or_else(|| not_found(&name))?, 200)
+}
+
+/// Creates a variable or sets its value (201 when new).
+pub async fn put(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    let name = parse_name(raw_name)?;
+    let body: VariableInput = read_json(request).await?;
+    if let Some(value) = &body.value {
+        variables::validate_value(value).map_err(|error| ApiError::validation("value", error.to_string()))?;
+    }
+    let existing = caller.scope.variables().await?;
+    let exists = existing.iter().any(|variable| variable.name == name);
+    if !exists {
+        // A new name is content; a value is the environment's own.
+        caller.require_content_writable("variable names")?;
+        if existing.len() >= MAX_VARIABLES {
+            return Err(ApiError::new(
+                409,
+                "too_many_variables",
+                format!("an environment has at most {MAX_VARIABLES} variables"),
+            ));
+        }
+    }
+    caller.scope.save_variable(&name, body.value.as_deref(), now_ms()).await?;
+    let saved = caller.scope.variable(&name).await?.ok_or_else(|| ApiError::internal("save variable", "vanished"))?;
+    json(&saved, if exists { 200 } else { 201 })
+}
+
+/// Deletes a variable.
+pub async fn delete(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Deleted {
+        name: String,
+        deleted: bool,
+    }
+    let caller = authenticate_secret(request, env).await?;
+    caller.require_content_writable("variable names")?;
+    let name = parse_name(raw_name)?;
+    if !caller.scope.delete_variable(&name).await? {
+        return Err(ApiError::new(
+            404,
+            "variable_not_found",
+            format!("there is no variable {name} in this environment"),
+        ));
+    }
+    json(&Deleted { name, deleted: true }, 200)
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::new(404, "variable_not_found", format!("there is no variable {name} in this environment"))
+}
+
+fn parse_name(raw: &str) -> ApiResult<String> {
+    let name = decode_segment(raw)?;
+    variables::validate_name(&name).map_err(|error| ApiError::validation("name", error.to_string()))?;
+    Ok(name)
+}

@@ -52,6 +52,7 @@ before(async () => {
       await saveWorkflow(environment, workflowKey(environment));
       await saveIntegration(environment, integrationId(environment));
       await saveVariable(environment, variableName(environment));
+      await saveBrand(environment);
     }
   }
 });
@@ -60,6 +61,13 @@ const isProduction = (environment) => keys[environment].type === "production";
 const workflowKey = (target) => `matrix-wf-${target}-${tag}`;
 const integrationId = (target) => `matrix-int-${target}-${tag}`;
 const variableName = (target) => `MATRIX_${target.toUpperCase().replaceAll("-", "_")}_${tag.toUpperCase()}`;
+
+async function saveBrand(environment) {
+  const key = keys[environment].secret_key;
+  assert.equal((await api("/v1/brand", { key, method: "PUT", body: { name: "Matrix", primary_colour: "#123456" } })).status, 200);
+  const logo = await api("/v1/brand/logo", { key, method: "PUT", body: "<svg/>", headers: { "Content-Type": "image/svg+xml" } });
+  assert.equal(logo.status, 200, JSON.stringify(logo.body));
+}
 
 async function saveVariable(environment, name) {
   const response = await api(`/v1/variables/${name}`, { key: keys[environment].secret_key, method: "PUT", body: { value: "matrix" } });
@@ -143,6 +151,7 @@ function request({ path, method, operation }, target, credential) {
     .replace("{variable_name}", variableName(target))
     .concat(operation["x-tidings-example-query"] ? `?${operation["x-tidings-example-query"]}` : "");
   let body = operation.requestBody?.content?.["application/json"]?.example;
+  const image = operation.requestBody?.content?.["image/svg+xml"]?.example;
   if (method === "POST" && (body?.key || body?.id)) {
     // Creations get a key or id of their own, so no two attempts collide.
     const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
@@ -152,7 +161,8 @@ function request({ path, method, operation }, target, credential) {
     const subscriber = `matrix-write-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
     body = { ...body, to: [subscriber] };
   }
-  const headers = {};
+  const headers = image ? { "Content-Type": "image/svg+xml" } : {};
+  if (image) body = image;
   if (credential.owner && credential.kind === "publishable" && concrete.includes("/subscribers/")) {
     // A valid subscriber credential for the key's own environment.
     headers["X-Subscriber-Hash"] = subscriberHash(credential.owner, markers[target].subscriber);
@@ -210,7 +220,7 @@ describe("isolation matrix", () => {
             // The owner gets a success, unless the resource cannot exist in its environment
             // (workflows in production); a foreign key acts in its own environment, where the
             // resource may not exist.
-            const cannotExist = ["{key}", "{integration_id}", "{variable_name}"].some((part) => path.includes(part)) && isProduction(target);
+            const cannotExist = ["{key}", "{integration_id}", "{variable_name}", "/v1/brand"].some((part) => path.includes(part)) && isProduction(target);
             const miss = (credential.owner !== target || cannotExist) && response.status === 404 && /_not_found$/.test(code ?? "");
             assert.ok((response.status >= 200 && response.status < 300) || miss, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
             const text = JSON.stringify(response.body);
@@ -250,9 +260,10 @@ describe("isolation matrix", () => {
       }));
     for (const environment of environmentNames) {
       const suffix = environment.toUpperCase().replaceAll("-", "_");
-      // KV: only cached validations of this environment's own keys.
+      // KV: only cached validations of this environment's own keys, and brand logos by hash.
       const ownIds = new Set((await admin(`/v1/environments/${environment}/keys`)).body.keys.map((key) => key.id));
-      const cached = wrangler("kv", "key", "list", "--binding", `KV_${suffix}`);
+      const entries = wrangler("kv", "key", "list", "--binding", `KV_${suffix}`);
+      const cached = entries.filter(({ name }) => !/^brand:logo:[0-9a-f]{64}$/.test(name));
       assert.ok(cached.length > 0, `KV_${suffix} holds no cached key`);
       for (const { name } of cached) {
         assert.match(name, /^key:[0-9a-f]{64}$/);

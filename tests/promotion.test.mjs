@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { admin, api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
 
 const tag = randomBytes(4).toString("hex");
 const workflow = `promo-${tag}`;
@@ -220,6 +220,30 @@ describe("promotion", () => {
     assert.equal(await deliver("staging"), 0, "the defaults moved with the workflow");
     const inProduction = await api("/v1/preferences/defaults", { key: secret("production"), method: "PUT", body: defaults });
     expectError(assert, inProduction, 403, "environment_read_only");
+  });
+
+  it("moves brand settings and the logo file between the environments' own stores", async () => {
+    const dev = secret("development");
+    const name = `Acme ${tag}`;
+    const saved = await api("/v1/brand", { key: dev, method: "PUT", body: { name, primary_colour: "#3b5bdb", accent_colour: "#f59f00" } });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><title>${tag}</title></svg>`;
+    const uploaded = await api("/v1/brand/logo", { key: dev, method: "PUT", body: svg, headers: { "Content-Type": "image/svg+xml" } });
+    assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+    assert.match(uploaded.body.logo.id, /^[0-9a-f]{64}$/);
+    expectError(assert, await api("/v1/brand/logo", { key: dev, method: "PUT", body: "GIF89a", headers: { "Content-Type": "image/gif" } }), 415, "unsupported_media_type");
+
+    const change = changeOf(await pending("development", "staging"), "brand", "brand");
+    assert.ok(change.fields.some((field) => field.path === "logo.id" || field.path === "$" || field.path === "logo"), JSON.stringify(change.fields));
+    await promoteOne("development", "staging", [change.id]);
+    // Staging's own KV now holds the logo; a browser with staging's publishable key reads both.
+    const staged = await api("/v1/brand", { key: keys.staging.publishable_key });
+    assert.deepEqual(staged.body, uploaded.body);
+    const logo = await fetch(`${apiUrl}/v1/brand/logo`, { headers: { Authorization: `Bearer ${keys.staging.publishable_key}` } });
+    assert.equal(logo.status, 200);
+    assert.equal(logo.headers.get("content-type"), "image/svg+xml");
+    assert.equal(await logo.text(), svg);
+    expectError(assert, await api("/v1/brand", { key: secret("production"), method: "PUT", body: { name, primary_colour: "#000000" } }), 403, "environment_read_only");
   });
 
   it("promotes one step at a time, with typed errors", async () => {

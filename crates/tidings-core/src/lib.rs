@@ -5,6 +5,7 @@
 //! everything that can be decided without touching a network, a clock or a
 //! random number generator:
 //!
+//! - [`brand`]: an environment's brand settings and logo;
 //! - [`environment`]: environment names and types;
 //! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
 //!   their storage hashes;
@@ -44,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 mod base32;
+pub mod brand;
 pub mod environment;
 pub mod feed;
 pub mod feed_action;

@@ -29,12 +29,19 @@ pub enum ResourceKind {
     Variable,
     /// The environment's default preferences (one resource, key `defaults`).
     PreferenceDefaults,
+    /// The brand settings and logo (one resource, key `brand`).
+    Brand,
 }
 
 /// Every kind, in the order changes are listed and applied: what workflows
 /// use comes before the workflows.
-pub const RESOURCE_KINDS: [ResourceKind; 4] =
-    [ResourceKind::Integration, ResourceKind::Variable, ResourceKind::PreferenceDefaults, ResourceKind::Workflow];
+pub const RESOURCE_KINDS: [ResourceKind; 5] = [
+    ResourceKind::Brand,
+    ResourceKind::Integration,
+    ResourceKind::Variable,
+    ResourceKind::PreferenceDefaults,
+    ResourceKind::Workflow,
+];
 
 impl ResourceKind {
     /// The wire name.
@@ -44,6 +51,7 @@ impl ResourceKind {
             Self::Integration => "integration",
             Self::Variable => "variable",
             Self::PreferenceDefaults => "preference_defaults",
+            Self::Brand => "brand",
         }
     }
 
@@ -64,6 +72,8 @@ pub struct Snapshot {
     pub variables: BTreeMap<String, Value>,
     /// The default preferences under `defaults`, when any are set.
     pub preference_defaults: BTreeMap<String, Value>,
+    /// The brand settings under `brand`, when set (the logo by id and type).
+    pub brand: BTreeMap<String, Value>,
 }
 
 impl Snapshot {
@@ -74,6 +84,7 @@ impl Snapshot {
             ResourceKind::Integration => &self.integrations,
             ResourceKind::Variable => &self.variables,
             ResourceKind::PreferenceDefaults => &self.preference_defaults,
+            ResourceKind::Brand => &self.brand,
         }
     }
 
@@ -83,6 +94,7 @@ impl Snapshot {
             ResourceKind::Integration => &mut self.integrations,
             ResourceKind::Variable => &mut self.variables,
             ResourceKind::PreferenceDefaults => &mut self.preference_defaults,
+            ResourceKind::Brand => &mut self.brand,
         }
     }
 

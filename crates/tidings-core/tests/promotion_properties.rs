@@ -53,6 +53,7 @@ fn snapshot() -> impl Strategy<Value = Snapshot> {
             integrations,
             variables: variables.into_iter().map(|name| (name.to_owned(), json!({}))).collect(),
             preference_defaults: defaults.into_iter().map(|value| ("defaults".to_owned(), value)).collect(),
+            brand: Default::default(),
         })
 }
 

@@ -32,8 +32,8 @@ pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use preferences::{ChannelSettings, PreferencesInput};
 pub use promotion::{
-    AuditEntry, AuditLog, ChangeList, ChangeSelection, FieldDiff, PendingChange, PromotionProblem, PromotionRequest,
-    PromotionResponse, Release, ReleaseList, Variable, VariableInput, VariableList,
+    AuditEntry, AuditLog, Brand, BrandInput, ChangeList, ChangeSelection, FieldDiff, LogoInfo, PendingChange,
+    PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList, Variable, VariableInput, VariableList,
 };
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,

@@ -179,3 +179,38 @@ pub struct VariableList {
     /// The variables.
     pub items: Vec<Variable>,
 }
+
+/// `PUT /v1/brand`: how inboxes present this environment's notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrandInput {
+    /// The product's name.
+    pub name: String,
+    /// `#rrggbb`.
+    pub primary_colour: String,
+    /// `#rrggbb`, optional.
+    #[serde(default)]
+    pub accent_colour: Option<String>,
+}
+
+/// Brand settings as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brand {
+    /// The product's name.
+    pub name: String,
+    /// `#rrggbb`.
+    pub primary_colour: String,
+    /// `#rrggbb`, or null.
+    pub accent_colour: Option<String>,
+    /// The logo, when one was uploaded (`GET /v1/brand/logo`).
+    pub logo: Option<LogoInfo>,
+}
+
+/// A logo's identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoInfo {
+    /// Hex SHA-256 of its bytes.
+    pub id: String,
+    /// Its image type.
+    pub content_type: String,
+}

@@ -1,6 +1,7 @@
 //! Routing: method and path to a handler.
 
 mod bootstrap;
+mod brand;
 mod environment;
 mod environments;
 mod feed;
@@ -78,6 +79,10 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["v1", "integrations", id]) => integrations::get(&request, env, id).await,
         (Method::Put, ["v1", "integrations", id]) => integrations::put(&mut request, env, id).await,
         (Method::Delete, ["v1", "integrations", id]) => integrations::delete(&request, env, id).await,
+        (Method::Get, ["v1", "brand"]) => brand::get(&request, env).await,
+        (Method::Put, ["v1", "brand"]) => brand::put(&mut request, env).await,
+        (Method::Get, ["v1", "brand", "logo"]) => brand::get_logo(&request, env).await,
+        (Method::Put, ["v1", "brand", "logo"]) => brand::put_logo(&mut request, env).await,
         (Method::Get, ["v1", "variables"]) => variables::list(&request, env).await,
         (Method::Get, ["v1", "variables", name]) => variables::get(&request, env, name).await,
         (Method::Put, ["v1", "variables", name]) => variables::put(&mut request, env, name).await,
@@ -134,7 +139,8 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "logs"]
             | ["v1", "integrations"]
             | ["v1", "integrations", _]
-            | ["v1", "workflows" | "variables"]
+            | ["v1", "workflows" | "variables" | "brand"]
+            | ["v1", "brand", "logo"]
             | ["v1", "variables", _]
             | ["v1", "workflows", _]
             | ["v1", "workflows", _, "versions"]

@@ -101,6 +101,7 @@ pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
         reverts: None,
         audit_id: &audit_id,
     };
+    target.copy_logos(&source, &chosen).await?;
     target.release(&release, &chosen, &target_state, now).await?;
     let release = target.find_release(&id).await?.ok_or_else(|| ApiError::internal("promote", "release vanished"))?;
     json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)

@@ -7,6 +7,7 @@
 //! exception is the key cache, read from the KV namespace of the environment
 //! a checksum-valid key names, and only ever trusted for that key's hash.
 
+mod brand;
 mod control;
 mod deliveries;
 mod feed_sql;

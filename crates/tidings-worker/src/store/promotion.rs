@@ -15,11 +15,13 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::preferences::{Channel, Preferences};
 use tidings_core::promotion::{self, Change, ResourceKind, Snapshot, TargetFacts};
 use tidings_core::timestamp::rfc3339;
-use tidings_core::wire::{AuditEntry, PendingChange, PreferencesInput, Release, WorkflowInput};
+use tidings_core::wire::{AuditEntry, Brand, LogoInfo, PendingChange, PreferencesInput, Release, WorkflowInput};
 use tidings_core::workflow::Workflow;
 use wasm_bindgen::JsValue;
+use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement, Env};
 
+use super::brand::{self, BrandRow, SELECT_BRAND};
 use super::preferences::{self, DEFAULTS};
 use super::{number, registry, statement, storage_error, text, workflows};
 use crate::error::ApiError;
@@ -31,6 +33,7 @@ pub struct PromotionEnvironment {
     /// Its type: production refuses blocking problems.
     pub environment_type: EnvironmentType,
     db: D1Database,
+    kv: KvStore,
 }
 
 /// An environment's promotable content, what it has that content does not
@@ -118,6 +121,8 @@ struct AuditRow {
 
 /// The key of the one default-preferences resource.
 const DEFAULTS_KEY: &str = "defaults";
+/// The key of the one brand resource.
+const BRAND_KEY: &str = "brand";
 
 const RELEASE_COLUMNS: &str = "id, kind, source, actor, changes, reverts, rolled_back_by, created_at";
 /// What a guard raises to abort its batch; recognised in the error text.
@@ -125,8 +130,8 @@ const STALE: &str = "tidings: target changed";
 
 /// Opens an environment by name for promotion.
 pub async fn open_for_promotion(env: &Env, name: &EnvironmentName) -> Result<PromotionEnvironment, ApiError> {
-    let (environment_type, db) = registry::environment_database(env, name).await?;
-    Ok(PromotionEnvironment { name: name.clone(), environment_type, db })
+    let (environment_type, db, kv) = registry::environment_database(env, name).await?;
+    Ok(PromotionEnvironment { name: name.clone(), environment_type, db, kv })
 }
 
 impl PromotionEnvironment {
@@ -154,16 +159,18 @@ impl PromotionEnvironment {
                     "SELECT workflow, channel, enabled, updated_at FROM preferences WHERE subscriber_id = ?1",
                     &[text(DEFAULTS)],
                 )?,
+                statement(&self.db, SELECT_BRAND, &[])?,
             ])
             .await
             .map_err(|error| storage_error("read content", error))?;
-        let [workflows, integrations, variables, defaults] = <[_; 4]>::try_from(results)
+        let [workflows, integrations, variables, defaults, brand] = <[_; 5]>::try_from(results)
             .map_err(|_| ApiError::internal("read content", "batch returned the wrong number of results"))?;
         let decode = |error| storage_error("decode content", error);
         let workflows: Vec<WorkflowRow> = workflows.results().map_err(decode)?;
         let integrations: Vec<IntegrationRow> = integrations.results().map_err(decode)?;
         let variables: Vec<VariableRow> = variables.results().map_err(decode)?;
         let defaults: Vec<DefaultsRow> = defaults.results().map_err(decode)?;
+        let brand: Vec<BrandRow> = brand.results().map_err(decode)?;
         let mut state =
             ContentState { snapshot: Snapshot::default(), facts: TargetFacts::default(), revisions: BTreeMap::new() };
         for row in workflows {
@@ -202,7 +209,37 @@ impl PromotionEnvironment {
             state.revisions.insert((ResourceKind::PreferenceDefaults, DEFAULTS_KEY.to_owned()), latest);
             state.snapshot.preference_defaults.insert(DEFAULTS_KEY.to_owned(), value);
         }
+        if let Some(row) = brand.first() {
+            let value =
+                serde_json::to_value(row.to_wire()).map_err(|error| ApiError::internal("encode brand", error))?;
+            state.revisions.insert((ResourceKind::Brand, BRAND_KEY.to_owned()), row.updated_at);
+            state.snapshot.brand.insert(BRAND_KEY.to_owned(), value);
+        }
         Ok(state)
+    }
+
+    /// Copies the logos `changes` bring from `source`'s KV namespace into
+    /// this one's, before the release that points at them is written.
+    /// Logos are content-addressed, so a copy never overwrites anything.
+    pub async fn copy_logos(&self, source: &PromotionEnvironment, changes: &[Change]) -> Result<(), ApiError> {
+        for change in changes.iter().filter(|change| change.resource == ResourceKind::Brand) {
+            let Some(after) = &change.after else { continue };
+            let Some(logo) = after.get("logo").filter(|logo| !logo.is_null()) else { continue };
+            let logo: LogoInfo =
+                serde_json::from_value(logo.clone()).map_err(|error| ApiError::internal("decode logo", error))?;
+            if brand::get_logo(&self.kv, &logo.id).await?.is_some() {
+                continue;
+            }
+            let bytes = brand::get_logo(&source.kv, &logo.id).await?.ok_or_else(|| {
+                ApiError::new(
+                    409,
+                    "logo_missing",
+                    format!("{}'s logo {} is not stored; upload it again", source.name, logo.id),
+                )
+            })?;
+            brand::put_logo(&self.kv, &logo, &bytes).await?;
+        }
+        Ok(())
     }
 
     /// Applies `changes` and records the release and its audit entry, in one
@@ -302,6 +339,7 @@ impl PromotionEnvironment {
             ResourceKind::PreferenceDefaults => {
                 "SELECT MAX(updated_at) FROM preferences WHERE subscriber_id = '' AND ?1 IS NOT NULL"
             }
+            ResourceKind::Brand => "SELECT updated_at FROM brand WHERE id = 1 AND ?1 IS NOT NULL",
         };
         let expected = state
             .revisions
@@ -367,6 +405,25 @@ impl PromotionEnvironment {
                 };
                 preferences::replace_defaults_statements(&self.db, &defaults, now_ms)?
             }
+            (ResourceKind::Brand, Some(after)) => {
+                let brand: Brand =
+                    serde_json::from_value(after.clone()).map_err(|error| ApiError::internal("decode brand", error))?;
+                let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+                vec![statement(
+                    &self.db,
+                    "INSERT OR REPLACE INTO brand (id, name, primary_colour, accent_colour, logo_id, logo_type, updated_at) \
+                     VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+                    &[
+                        text(&brand.name),
+                        text(&brand.primary_colour),
+                        optional(brand.accent_colour.as_deref()),
+                        optional(brand.logo.as_ref().map(|logo| logo.id.as_str())),
+                        optional(brand.logo.as_ref().map(|logo| logo.content_type.as_str())),
+                        number(now_ms),
+                    ],
+                )?]
+            }
+            (ResourceKind::Brand, None) => vec![statement(&self.db, "DELETE FROM brand", &[])?],
         })
     }
 

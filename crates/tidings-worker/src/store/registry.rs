@@ -12,6 +12,7 @@ use tidings_core::wire::{
     CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
 };
 use wasm_bindgen::JsValue;
+use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::{control_db, number, statement, storage_error, text};
@@ -303,7 +304,7 @@ pub async fn end_key(
 pub(super) async fn environment_database(
     env: &Env,
     name: &EnvironmentName,
-) -> Result<(EnvironmentType, D1Database), ApiError> {
+) -> Result<(EnvironmentType, D1Database, KvStore), ApiError> {
     let row = refresh_status(env, environment_row(env, name).await?).await?;
     if !Status::parse(&row.status).is_some_and(|status| status.accepts_new_keys()) {
         return Err(ApiError::new(
@@ -315,7 +316,8 @@ pub(super) async fn environment_database(
     let environment_type =
         EnvironmentType::parse(&row.environment_type).map_err(|error| ApiError::internal("registry type", error))?;
     let db = env.d1(&row.db_binding).map_err(|error| ApiError::unavailable("environment database binding", error))?;
-    Ok((environment_type, db))
+    let kv = env.kv(&row.kv_binding).map_err(|error| ApiError::unavailable("environment KV binding", error))?;
+    Ok((environment_type, db, kv))
 }
 
 async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {

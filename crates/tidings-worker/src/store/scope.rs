@@ -24,6 +24,7 @@ pub struct EnvironmentScope {
     log_retention_days: u32,
     signing: SigningSecrets,
     pub(super) db_binding: String,
+    pub(super) kv_binding: String,
     pub(super) db: D1Database,
 }
 
@@ -38,7 +39,8 @@ impl EnvironmentScope {
     /// opens its environment.
     pub async fn open(env: &Env, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
         let hash = key.hash();
-        let cache = env.kv(&format!("KV_{}", key.environment().binding_suffix())).ok();
+        let kv_binding = format!("KV_{}", key.environment().binding_suffix());
+        let cache = env.kv(&kv_binding).ok();
         let cached = match &cache {
             Some(kv) => key_cache::get(kv, &hash).await,
             None => None,
@@ -83,6 +85,7 @@ impl EnvironmentScope {
             signing,
             log_retention_days: row.log_retention_days as u32,
             db_binding: row.db_binding,
+            kv_binding,
             db,
         })
     }
@@ -101,6 +104,7 @@ impl EnvironmentScope {
             log_retention_days: self.log_retention_days,
             signing: self.signing.clone(),
             db_binding: self.db_binding.clone(),
+            kv_binding: self.kv_binding.clone(),
             db,
         })
     }

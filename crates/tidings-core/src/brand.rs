@@ -1,0 +1,94 @@
+//! Brand settings of an environment: a name, colours and a logo, shown by
+//! inboxes. They are content (they move with promotion); the logo's bytes
+//! live in the environment's KV namespace under a key made from their hash.
+
+use sha2::{Digest, Sha256};
+
+use crate::hex;
+use crate::settings;
+use crate::wire::BrandInput;
+
+/// The largest logo.
+pub const MAX_LOGO_BYTES: usize = 128 * 1024;
+/// Image types a logo may have.
+pub const LOGO_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/webp", "image/svg+xml"];
+
+/// Why brand settings are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrandError {
+    /// The name is empty or longer than 100 characters.
+    #[error("name must be 1 to 100 characters")]
+    Name,
+    /// A colour is not `#rrggbb`.
+    #[error("{0} must be a #rrggbb colour")]
+    Colour(&'static str),
+    /// The logo is not one of [`LOGO_TYPES`].
+    #[error("a logo is image/png, image/jpeg, image/webp or image/svg+xml")]
+    LogoType,
+    /// The logo is empty or larger than [`MAX_LOGO_BYTES`].
+    #[error("a logo is 1 byte to 128 KiB")]
+    LogoSize,
+}
+
+impl BrandError {
+    /// The field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Colour(field) => field,
+            Self::LogoType => "Content-Type",
+            Self::LogoSize => "body",
+        }
+    }
+}
+
+/// Checks brand settings.
+pub fn validate(input: &BrandInput) -> Result<(), BrandError> {
+    if input.name.trim().is_empty() || input.name.chars().count() > 100 {
+        return Err(BrandError::Name);
+    }
+    settings::validate_colour(&input.primary_colour).map_err(|_| BrandError::Colour("primary_colour"))?;
+    if let Some(colour) = &input.accent_colour {
+        settings::validate_colour(colour).map_err(|_| BrandError::Colour("accent_colour"))?;
+    }
+    Ok(())
+}
+
+/// Checks a logo upload and names it: the hex SHA-256 of its bytes.
+pub fn logo_id(content_type: &str, bytes: &[u8]) -> Result<String, BrandError> {
+    if !LOGO_TYPES.contains(&content_type) {
+        return Err(BrandError::LogoType);
+    }
+    if bytes.is_empty() || bytes.len() > MAX_LOGO_BYTES {
+        return Err(BrandError::LogoSize);
+    }
+    Ok(hex::encode(&Sha256::digest(bytes)))
+}
+
+/// The KV key holding a logo's bytes.
+pub fn logo_kv_key(logo_id: &str) -> String {
+    format!("brand:logo:{logo_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, colour: &str) -> BrandInput {
+        BrandInput { name: name.to_owned(), primary_colour: colour.to_owned(), accent_colour: None }
+    }
+
+    #[test]
+    fn checks_names_colours_and_logos() {
+        assert_eq!(validate(&input("Acme", "#112233")), Ok(()));
+        assert_eq!(validate(&input("", "#112233")), Err(BrandError::Name));
+        assert_eq!(validate(&input("Acme", "red")).map_err(|error| error.field()), Err("primary_colour"));
+        assert_eq!(logo_id("image/gif", b"GIF89a"), Err(BrandError::LogoType));
+        assert_eq!(logo_id("image/png", b""), Err(BrandError::LogoSize));
+        assert_eq!(logo_id("image/png", &vec![0; MAX_LOGO_BYTES + 1]), Err(BrandError::LogoSize));
+        let id = logo_id("image/svg+xml", b"<svg/>").unwrap();
+        assert_eq!(id.len(), 64);
+        assert_eq!(logo_kv_key(&id), format!("brand:logo:{id}"));
+    }
+}

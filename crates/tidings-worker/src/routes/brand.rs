@@ -1,0 +1,65 @@
+//! Brand settings: `GET /v1/brand` and `GET /v1/brand/logo` (any key, so
+//! inboxes can show them), `PUT /v1/brand` and `PUT /v1/brand/logo` (secret
+//! key; content, so refused in production, where it arrives by promotion).
+
+use tidings_core::brand::{self, BrandError};
+use tidings_core::wire::{BrandInput, LogoInfo};
+use worker::{Env, Headers, Request, ResponseBuilder};
+
+use crate::auth::{authenticate, authenticate_secret};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{header, json, read_body, read_json};
+use crate::platform::now_ms;
+
+/// The brand settings.
+pub async fn get(request: &Request, env: &Env) -> ApiResult {
+    let caller = authenticate(request, env).await?;
+    json(&caller.scope.brand().await?.ok_or_else(not_set)?, 200)
+}
+
+/// Saves the brand settings (the logo is kept).
+pub async fn put(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    caller.require_content_writable("brand settings")?;
+    let input: BrandInput = read_json(request).await?;
+    brand::validate(&input).map_err(invalid)?;
+    caller.scope.save_brand(&input, now_ms()).await?;
+    json(&caller.scope.brand().await?.ok_or_else(|| ApiError::internal("save brand", "vanished"))?, 200)
+}
+
+/// Uploads the logo: the body is the image, `Content-Type` its type.
+pub async fn put_logo(request: &mut Request, env: &Env) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    caller.require_content_writable("brand settings")?;
+    let content_type = header(request, "Content-Type").unwrap_or_default().trim().to_ascii_lowercase();
+    let bytes = read_body(request).await?;
+    let logo = LogoInfo { id: brand::logo_id(&content_type, &bytes).map_err(invalid)?, content_type };
+    if !caller.scope.save_logo(env, &logo, &bytes, now_ms()).await? {
+        return Err(not_set());
+    }
+    json(&caller.scope.brand().await?.ok_or_else(|| ApiError::internal("save logo", "vanished"))?, 200)
+}
+
+/// The logo's bytes.
+pub async fn get_logo(request: &Request, env: &Env) -> ApiResult {
+    let caller = authenticate(request, env).await?;
+    let (content_type, bytes) = caller
+        .scope
+        .logo(env)
+        .await?
+        .ok_or_else(|| ApiError::new(404, "logo_not_found", "this environment has no logo"))?;
+    let headers = Headers::new();
+    let _ = headers.set("Content-Type", &content_type);
+    let _ = headers.set("Cache-Control", "private, max-age=300");
+    Ok(ResponseBuilder::new().with_status(200).with_headers(headers).fixed(bytes))
+}
+
+fn not_set() -> ApiError {
+    ApiError::new(404, "brand_not_found", "this environment has no brand settings yet; PUT /v1/brand first")
+}
+
+fn invalid(error: BrandError) -> ApiError {
+    let status = if matches!(error, BrandError::LogoType) { 415 } else { 400 };
+    let code = if status == 415 { "unsupported_media_type" } else { "validation_failed" };
+    ApiError::new(status, code, error.to_string()).with_field(error.field())
+}

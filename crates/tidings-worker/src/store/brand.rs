@@ -1,0 +1,114 @@
+//! Brand settings of one environment: a D1 row, and the logo's bytes in the
+//! environment's KV namespace (content-addressed, so never overwritten).
+
+use serde::Deserialize;
+use tidings_core::brand::logo_kv_key;
+use tidings_core::wire::{Brand, BrandInput, LogoInfo};
+use wasm_bindgen::JsValue;
+use worker::kv::KvStore;
+use worker::Env;
+
+use super::{number, statement, storage_error, text, EnvironmentScope};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+pub(super) struct BrandRow {
+    pub name: String,
+    pub primary_colour: String,
+    pub accent_colour: Option<String>,
+    pub logo_id: Option<String>,
+    pub logo_type: Option<String>,
+    pub updated_at: f64,
+}
+
+impl BrandRow {
+    pub(super) fn to_wire(&self) -> Brand {
+        Brand {
+            name: self.name.clone(),
+            primary_colour: self.primary_colour.clone(),
+            accent_colour: self.accent_colour.clone(),
+            logo: self
+                .logo_id
+                .clone()
+                .zip(self.logo_type.clone())
+                .map(|(id, content_type)| LogoInfo { id, content_type }),
+        }
+    }
+}
+
+pub(super) const SELECT_BRAND: &str =
+    "SELECT name, primary_colour, accent_colour, logo_id, logo_type, updated_at FROM brand WHERE id = 1";
+
+/// Stores a logo's bytes under their id; the same bytes always land at the same key.
+pub(super) async fn put_logo(kv: &KvStore, logo: &LogoInfo, bytes: &[u8]) -> Result<(), ApiError> {
+    kv.put_bytes(&logo_kv_key(&logo.id), bytes)
+        .map_err(|error| ApiError::internal("store logo", error))?
+        .metadata(&logo.content_type)
+        .map_err(|error| ApiError::internal("store logo", error))?
+        .execute()
+        .await
+        .map_err(|error| ApiError::unavailable("store logo", error))
+}
+
+/// A logo's bytes, if stored.
+pub(super) async fn get_logo(kv: &KvStore, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    kv.get(&logo_kv_key(id)).bytes().await.map_err(|error| ApiError::unavailable("read logo", error))
+}
+
+impl EnvironmentScope {
+    /// The brand settings, if set.
+    pub async fn brand(&self) -> Result<Option<Brand>, ApiError> {
+        let row: Option<BrandRow> = statement(&self.db, SELECT_BRAND, &[])?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("read brand", error))?;
+        Ok(row.map(|row| row.to_wire()))
+    }
+
+    /// Saves the brand settings, keeping the logo.
+    pub async fn save_brand(&self, input: &BrandInput, now_ms: u64) -> Result<(), ApiError> {
+        statement(
+            &self.db,
+            "INSERT INTO brand (id, name, primary_colour, accent_colour, updated_at) VALUES (1, ?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, primary_colour = excluded.primary_colour, \
+             accent_colour = excluded.accent_colour, updated_at = excluded.updated_at",
+            &[
+                text(&input.name),
+                text(&input.primary_colour),
+                input.accent_colour.as_deref().map_or(JsValue::NULL, text),
+                number(now_ms),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("save brand", error))?;
+        Ok(())
+    }
+
+    /// Stores a logo (bytes in KV first, then the settings point at it);
+    /// false when no brand settings exist yet.
+    pub async fn save_logo(&self, env: &Env, logo: &LogoInfo, bytes: &[u8], now_ms: u64) -> Result<bool, ApiError> {
+        put_logo(&self.kv(env)?, logo, bytes).await?;
+        let result = statement(
+            &self.db,
+            "UPDATE brand SET logo_id = ?1, logo_type = ?2, updated_at = ?3 WHERE id = 1",
+            &[text(&logo.id), text(&logo.content_type), number(now_ms)],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("save logo", error))?;
+        Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+    }
+
+    /// The current logo's type and bytes.
+    pub async fn logo(&self, env: &Env) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let Some(LogoInfo { id, content_type }) = self.brand().await?.and_then(|brand| brand.logo) else {
+            return Ok(None);
+        };
+        Ok(get_logo(&self.kv(env)?, &id).await?.map(|bytes| (content_type, bytes)))
+    }
+
+    fn kv(&self, env: &Env) -> Result<KvStore, ApiError> {
+        env.kv(&self.kv_binding).map_err(|error| ApiError::unavailable("environment KV binding", error))
+    }
+}

@@ -106,9 +106,11 @@ async function ensureKeys(apiUrl, keysFile) {
     const check = await fetch(`${apiUrl}/v1/environments/current`, { headers: { Authorization: `Bearer ${key}` } });
     if (check.ok) return { ...saved, api_url: apiUrl, admin: { token: adminToken() } };
   }
+  // The first owner gets a personal access token: how a person signs in to the console and API.
   const response = await fetch(`${apiUrl}/v1/bootstrap`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${adminToken()}` },
+    headers: { Authorization: `Bearer ${adminToken()}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ owner: { name: "Local owner", email: "owner@tidings.local" } }),
   });
   const body = await response.json();
   if (response.status === 409) {
@@ -118,7 +120,7 @@ async function ensureKeys(apiUrl, keysFile) {
     );
   }
   if (!response.ok) throw new Error(`bootstrap failed: ${response.status} ${JSON.stringify(body)}`);
-  const keys = { api_url: apiUrl, environments: {}, admin: { token: adminToken() } };
+  const keys = { api_url: apiUrl, environments: {}, admin: { token: adminToken() }, owner: body.owner };
   for (const environment of body.environments) {
     keys.environments[environment.name] = {
       type: environment.type,

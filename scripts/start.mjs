@@ -20,6 +20,12 @@ Keys (also in .tidings/local-keys.json):`);
 for (const [name, keys] of Object.entries(environments)) {
   console.log(`  ${name.padEnd(12)} ${keys.publishable_key}\n  ${"".padEnd(12)} ${keys.secret_key}`);
 }
+if (stack.keys.owner) {
+  console.log(`
+Sign in as the owner (${stack.keys.owner.email}) with this personal access token:
+  ${stack.keys.owner.token}
+  curl ${stack.apiUrl}/v1/me -H "Authorization: Bearer ${stack.keys.owner.token}"`);
+}
 console.log(`
 Send a notification:
   curl -X POST ${stack.apiUrl}/v1/events/trigger \\

@@ -5,6 +5,7 @@
 //! everything that can be decided without touching a network, a clock or a
 //! random number generator:
 //!
+//! - [`access`]: members' roles, per-environment grants, what each action needs;
 //! - [`brand`]: an environment's brand settings and logo;
 //! - [`environment`]: environment names and types;
 //! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
@@ -44,6 +45,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 mod base32;
 pub mod brand;
 pub mod environment;

@@ -1,10 +1,12 @@
 //! Who is calling: the API key, its environment, and for feed routes the
 //! subscriber credential.
 
-use tidings_core::environment::EnvironmentType;
+use tidings_core::access::{self, Action, DeploymentAction, Grants, Role};
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
+use tidings_core::wire::EnvironmentDetails;
 use worker::{Env, Request};
 
 use crate::error::{ApiError, ApiResult};
@@ -89,6 +91,91 @@ pub async fn authenticate_stream(request: &Request, env: &Env, subscriber: &Subs
     }
     caller.authorize_credential(subscriber, get("token"), get("hash"), false)?;
     Ok(caller)
+}
+
+/// Who is using the control plane: a member, or the holder of the
+/// deployment's admin token (who acts as an owner, as `admin`).
+pub struct Actor {
+    /// Member id, or `admin`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Roles and grants.
+    pub grants: Grants,
+}
+
+/// Authenticates a control-plane request: a member token (`mt_…`) or the
+/// deployment's admin token.
+pub async fn authenticate_actor(request: &Request, env: &Env) -> ApiResult<Actor> {
+    let presented = bearer(request)?;
+    if access::is_member_token(&presented) {
+        let hash = access::member_token_hash(&presented);
+        return match store::member_by_token(env, &hash, now_ms()).await? {
+            Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants }),
+            None => Err(ApiError::new(
+                401,
+                "member_token_invalid",
+                "this member token is unknown, expired or revoked; ask an admin for a new one",
+            )),
+        };
+    }
+    authenticate_admin(request, env)?;
+    Ok(Actor { id: "admin".to_owned(), name: "Admin token".to_owned(), grants: Grants::role(Role::Owner) })
+}
+
+/// Authenticates a control-plane request about one environment and checks
+/// that the caller may do `action` there. An environment the caller has no
+/// access to does not exist for them (404).
+pub async fn authorize_environment(
+    request: &Request,
+    env: &Env,
+    name: &EnvironmentName,
+    action: Action,
+) -> ApiResult<(Actor, EnvironmentDetails)> {
+    let actor = authenticate_actor(request, env).await?;
+    let details = store::environment(env, name).await?;
+    actor.require(&details, action)?;
+    Ok((actor, details))
+}
+
+impl Actor {
+    /// Checks that the actor may do `action` in an environment.
+    pub fn require(&self, environment: &EnvironmentDetails, action: Action) -> ApiResult<()> {
+        let name = &environment.environment.name;
+        let Some(role) = self.grants.role_in(name) else {
+            return Err(ApiError::new(404, "environment_not_found", format!("there is no environment named {name}")));
+        };
+        let environment_type = EnvironmentType::parse(&environment.environment.environment_type)
+            .map_err(|error| ApiError::internal("registry type", error))?;
+        if self.grants.allows(name, environment_type, action) {
+            Ok(())
+        } else {
+            Err(ApiError::new(403, "forbidden", format!("a {} in {name} may not {}", role.as_str(), describe(action))))
+        }
+    }
+
+    /// Checks that the actor may do a deployment-wide action.
+    pub fn require_deployment(&self, action: DeploymentAction) -> ApiResult<()> {
+        if self.grants.allows_deployment(action) {
+            return Ok(());
+        }
+        let what = match action {
+            DeploymentAction::ManageEnvironments => "create or delete environments",
+            DeploymentAction::ManageMembers => "manage members",
+        };
+        Err(ApiError::new(403, "forbidden", format!("a {} may not {what}", self.grants.role.as_str())))
+    }
+}
+
+fn describe(action: Action) -> &'static str {
+    match action {
+        Action::View => "see it",
+        Action::Configure => "change its settings",
+        Action::ManageKeys => "manage its keys",
+        Action::PromoteInto => "promote into it or roll it back",
+        Action::ReadAudit => "read its audit log",
+        Action::ViewPersonalData => "see personal data",
+    }
 }
 
 /// Checks the control-plane credential: the deployment's admin token.

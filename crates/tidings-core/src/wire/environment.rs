@@ -24,6 +24,20 @@ pub struct EnvironmentInfo {
 pub struct BootstrapResponse {
     /// One entry per created environment, in promotion order.
     pub environments: Vec<IssuedEnvironment>,
+    /// The first owner and their personal access token, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<IssuedOwner>,
+}
+
+/// The first owner, with a personal access token shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedOwner {
+    /// `mem_…`.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// `mt_…`.
+    pub token: String,
 }
 
 /// An environment with its newly issued credentials.

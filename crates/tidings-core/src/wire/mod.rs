@@ -11,6 +11,7 @@ mod error;
 mod feed;
 mod integrations;
 mod logs;
+mod members;
 mod preferences;
 mod promotion;
 mod subscribers;
@@ -22,7 +23,7 @@ pub use control::{
     EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, RegenerateKeyRequest, RegeneratedKey,
     RotateSigningSecretRequest, RotatedSigningSecret,
 };
-pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
+pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{
     FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,
@@ -30,6 +31,10 @@ pub use feed::{
 };
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
+pub use members::{
+    BootstrapRequest, EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch,
+    MemberTokenRequest, OwnerInput,
+};
 pub use preferences::{ChannelSettings, PreferencesInput};
 pub use promotion::{
     AuditEntry, AuditLog, Brand, BrandInput, ChangeList, ChangeSelection, FieldDiff, LogoInfo, PendingChange,

@@ -1,22 +1,27 @@
 //! `POST /v1/bootstrap`: creates the default environments and their first
 //! keys, once, for the holder of the deployment's admin token.
 
+use tidings_core::access::{self, Grants, Role};
 use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber;
-use tidings_core::wire::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment};
+use tidings_core::wire::{BootstrapRequest, BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
 use worker::{Env, Request};
 
 use crate::auth::authenticate_admin;
 use crate::error::{ApiError, ApiResult};
-use crate::http::json;
+use crate::http::{json, parse_json, read_body};
 use crate::platform::{now_ms, random};
-use crate::store::{self, NewEnvironment};
+use crate::routes::members;
+use crate::store::{self, NewEnvironment, NewMember, NewMemberToken};
 
 /// Creates `development`, `staging` and `production` with one publishable
 /// and one secret key each, and returns the keys this one time.
-pub async fn bootstrap(request: &Request, env: &Env) -> ApiResult {
+pub async fn bootstrap(request: &mut Request, env: &Env) -> ApiResult {
     authenticate_admin(request, env)?;
+    let body = read_body(request).await?;
+    let input: BootstrapRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { BootstrapRequest::default() } else { parse_json(&body)? };
     let now = now_ms();
     let mut environments = Vec::new();
     for (position, (name, environment_type)) in DEFAULT_ENVIRONMENTS.into_iter().enumerate() {
@@ -28,7 +33,27 @@ pub async fn bootstrap(request: &Request, env: &Env) -> ApiResult {
         let signing_secret = subscriber::signing_secret(random()?);
         environments.push(NewEnvironment { name, environment_type, position: position as u32, keys, signing_secret });
     }
-    store::bootstrap(env, now, &environments).await?;
+    // The first owner, with a personal access token shown this once.
+    let owner_grants = Grants::role(Role::Owner);
+    let owner = match &input.owner {
+        Some(owner) => {
+            members::validate(&owner.name, &owner.email)?;
+            Some((
+                access::member_id(now, random()?),
+                owner.email.trim().to_ascii_lowercase(),
+                members::mint_token(now, 365)?,
+            ))
+        }
+        None => None,
+    };
+    let records = match (&input.owner, &owner) {
+        (Some(input), Some((id, email, token))) => Some((
+            NewMember { id, name: input.name.trim(), email, grants: &owner_grants },
+            NewMemberToken { id: &token.id, hash: &token.hash, name: "bootstrap", expires_at: token.expires_at },
+        )),
+        _ => None,
+    };
+    store::bootstrap(env, now, &environments, records.as_ref().map(|(member, token)| (member, token))).await?;
     let issued = environments
         .into_iter()
         .map(|environment| IssuedEnvironment {
@@ -46,5 +71,6 @@ pub async fn bootstrap(request: &Request, env: &Env) -> ApiResult {
             subscriber_signing_secret: environment.signing_secret,
         })
         .collect();
-    json(&BootstrapResponse { environments: issued }, 201)
+    let owner = owner.map(|(id, email, token)| IssuedOwner { id, email, token: token.token });
+    json(&BootstrapResponse { environments: issued, owner }, 201)
 }

@@ -1,6 +1,8 @@
 //! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`,
 //! `POST /v1/environments/{name}/signing-secret/rotate`.
 
+use serde_json::json;
+use tidings_core::access::{Action, DeploymentAction};
 use tidings_core::environment::EnvironmentName;
 use tidings_core::logs;
 use tidings_core::query::decode_segment;
@@ -9,33 +11,40 @@ use tidings_core::signing;
 use tidings_core::subscriber;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{
-    CreateEnvironmentRequest, CreatedEnvironment, EnvironmentList, EnvironmentPatch, RotateSigningSecretRequest,
-    RotatedSigningSecret,
+    CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList, EnvironmentPatch,
+    RotateSigningSecretRequest, RotatedSigningSecret,
 };
 use worker::{Env, Request};
 
-use crate::auth::authenticate_admin;
+use crate::auth::{authenticate_actor, authorize_environment};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
+use crate::routes::audit;
 use crate::store;
 
 /// Every environment with its settings, in promotion order.
+/// Environments a member has no access to are left out.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
-    authenticate_admin(request, env)?;
-    json(&EnvironmentList { environments: store::list_environments(env).await? }, 200)
+    let actor = authenticate_actor(request, env).await?;
+    let environments = store::list_environments(env)
+        .await?
+        .into_iter()
+        .filter(|details| actor.grants.role_in(&details.environment.name).is_some())
+        .collect();
+    json(&EnvironmentList { environments }, 200)
 }
 
 /// One environment with its settings.
 pub async fn get(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    json(&store::environment(env, &parse_name(raw_name)?).await?, 200)
+    let (_, details) = authorize_environment(request, env, &parse_name(raw_name)?, Action::View).await?;
+    json(&details, 200)
 }
 
 /// Changes labels, colours, allowed origins or the credential requirement.
 pub async fn update(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
     let name = parse_name(raw_name)?;
+    let (actor, before) = authorize_environment(request, env, &name, Action::Configure).await?;
     let patch: EnvironmentPatch = read_json(request).await?;
     if let Some(label) = &patch.label {
         settings::validate_label(label)?;
@@ -49,13 +58,27 @@ pub async fn update(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
     if let Some(days) = patch.log_retention_days {
         logs::validate_retention(days).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
     }
-    json(&store::update_environment(env, &name, &patch).await?, 200)
+    let after = store::update_environment(env, &name, &patch).await?;
+    let change = json!({"before": settings_summary(&before), "after": settings_summary(&after)});
+    audit::record(env, &actor, "environment.update", Some(name.as_str()), &format!("environment:{name}"), change)
+        .await?;
+    json(&after, 200)
+}
+
+/// The settings an audit entry records (no secrets live among them).
+fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
+    json!({
+        "label": details.label, "colour": details.colour, "allowed_origins": details.allowed_origins,
+        "requires_subscriber_credential": details.environment.requires_subscriber_credential,
+        "log_retention_days": details.log_retention_days,
+    })
 }
 
 /// Registers a custom environment: 201 when its bindings are already there
 /// (`ready`), 202 while it waits for them (`creating`).
 pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
-    authenticate_admin(request, env)?;
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageEnvironments)?;
     let body: CreateEnvironmentRequest = read_json(request).await?;
     if let Some(label) = &body.label {
         settings::validate_label(label)?;
@@ -66,14 +89,17 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
     let secret = subscriber::signing_secret(random()?);
     let environment = store::create_environment(env, &body, &secret, now_ms()).await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
+    let name = environment.environment.name.clone();
+    let summary = json!({"after": {"type": environment.environment.environment_type, "position": environment.environment.position}});
+    audit::record(env, &actor, "environment.create", Some(&name), &format!("environment:{name}"), summary).await?;
     json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
 }
 
 /// Rotates the subscriber signing secret: a new current secret (shown
 /// once), the old one verifying for the grace period.
 pub async fn rotate_signing_secret(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
     let name = parse_name(raw_name)?;
+    let (actor, _) = authorize_environment(request, env, &name, Action::Configure).await?;
     let body: RotateSigningSecretRequest = read_json(request).await?;
     let grace = body.grace_period_seconds.unwrap_or(signing::DEFAULT_GRACE_SECONDS);
     let rotated =
@@ -82,6 +108,10 @@ pub async fn rotate_signing_secret(request: &mut Request, env: &Env, raw_name: &
         Some((secret, until)) => (Some(secret.key_id), Some(rfc3339(until))),
         None => (None, None),
     };
+    // The audit entry names the slots, never the secret.
+    let summary = json!({"after": {"key_id": rotated.current.key_id, "previous_key_id": previous_key_id}});
+    audit::record(env, &actor, "signing_secret.rotate", Some(name.as_str()), &format!("environment:{name}"), summary)
+        .await?;
     let answer = RotatedSigningSecret {
         key_id: rotated.current.key_id,
         subscriber_signing_secret: rotated.current.secret,
@@ -93,8 +123,14 @@ pub async fn rotate_signing_secret(request: &mut Request, env: &Env, raw_name: &
 
 /// Deletes a custom environment: keys revoked first, then its data.
 pub async fn delete(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    json(&store::delete_environment(env, &parse_name(raw_name)?, now_ms()).await?, 200)
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageEnvironments)?;
+    let name = parse_name(raw_name)?;
+    let deleted = store::delete_environment(env, &name, now_ms()).await?;
+    let summary = json!({"after": {"status": "deleted", "revoked_keys": deleted.revoked_keys}});
+    audit::record(env, &actor, "environment.delete", Some(name.as_str()), &format!("environment:{name}"), summary)
+        .await?;
+    json(&deleted, 200)
 }
 
 /// An environment name from a path segment.

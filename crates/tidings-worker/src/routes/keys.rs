@@ -1,42 +1,49 @@
 //! Control plane: an environment's keys. `GET|POST /v1/environments/{name}/keys`,
 //! `POST …/keys/{id}/regenerate`, `DELETE …/keys/{id}`.
 
+use serde_json::json;
+use tidings_core::access::Action;
+use tidings_core::environment::EnvironmentName;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::rotation_end;
 use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
 use worker::{Env, Request};
 
 use super::environments::parse_name;
-use crate::auth::authenticate_admin;
+use crate::auth::{authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
+use crate::routes::audit;
 use crate::store::{self, KeyEnd};
 
 /// The environment's keys, masked, newest first.
 pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    let keys = store::list_keys(env, &parse_name(raw_name)?, now_ms()).await?;
+    let name = parse_name(raw_name)?;
+    authorize_environment(request, env, &name, Action::ManageKeys).await?;
+    let keys = store::list_keys(env, &name, now_ms()).await?;
     json(&KeyList { keys }, 200)
 }
 
 /// Issues a key of the requested kind; the key is in this answer only.
 pub async fn create(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
     let name = parse_name(raw_name)?;
+    let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let body: CreateKeyRequest = read_json(request).await?;
     let kind = KeyKind::parse(&body.kind)
         .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
     let key = ApiKey::generate(kind, &name, random()?);
     let info = store::issue_key(env, &name, &key, now_ms()).await?;
+    record(env, &actor, "key.create", &name, &info.id, json!({"after": {"kind": info.kind, "masked": info.masked}}))
+        .await?;
     json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
 
 /// Issues a replacement key and lets the old one work for the grace period
 /// (0 revokes it at once).
 pub async fn regenerate(request: &mut Request, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
     let name = parse_name(raw_name)?;
+    let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let body: RegenerateKeyRequest = read_json(request).await?;
     let now = now_ms();
     let end = rotation_end(now, body.grace_period_seconds)?;
@@ -59,14 +66,30 @@ pub async fn regenerate(request: &mut Request, env: &Env, raw_name: &str, key_id
             .find(|listed| listed.id == key_id)
             .ok_or_else(|| ApiError::internal("regenerate", "old key vanished"))?,
     };
+    let summary = json!({"after": {"new_key": info.id, "old_key_expires_at": old_key.expires_at}});
+    record(env, &actor, "key.regenerate", &name, key_id, summary).await?;
     json(&RegeneratedKey { new_key: IssuedKey { info, key: key.expose().to_owned() }, old_key }, 201)
 }
 
 /// Revokes a key at once.
 pub async fn revoke(request: &Request, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
     let name = parse_name(raw_name)?;
+    let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let now = now_ms();
     store::usable_key_kind(env, &name, key_id, now).await?;
-    json(&store::end_key(env, &name, key_id, KeyEnd::RevokeNow, now).await?, 200)
+    let revoked = store::end_key(env, &name, key_id, KeyEnd::RevokeNow, now).await?;
+    record(env, &actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": revoked.revoked_at}})).await?;
+    json(&revoked, 200)
+}
+
+/// Records a key change; keys themselves never reach the audit log.
+async fn record(
+    env: &Env,
+    actor: &Actor,
+    action: &str,
+    environment: &EnvironmentName,
+    key_id: &str,
+    summary: serde_json::Value,
+) -> ApiResult<()> {
+    audit::record(env, actor, action, Some(environment.as_str()), &format!("key:{key_id}"), summary).await
 }

@@ -1,5 +1,6 @@
 //! Routing: method and path to a handler.
 
+mod audit;
 mod bootstrap;
 mod brand;
 mod environment;
@@ -8,6 +9,7 @@ mod feed;
 mod integrations;
 mod keys;
 mod logs;
+mod members;
 mod meta;
 mod preferences;
 mod promotions;
@@ -32,7 +34,16 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => meta::health(),
         (Method::Get, ["openapi.json"]) => meta::openapi(),
-        (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&request, env).await,
+        (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&mut request, env).await,
+        (Method::Get, ["v1", "me"]) => members::me(&request, env).await,
+        (Method::Get, ["v1", "members"]) => members::list(&request, env).await,
+        (Method::Post, ["v1", "members"]) => members::create(&mut request, env).await,
+        (Method::Patch, ["v1", "members", id]) => members::update(&mut request, env, id).await,
+        (Method::Delete, ["v1", "members", id]) => members::remove(&request, env, id).await,
+        (Method::Post, ["v1", "members", id, "tokens"]) => members::issue_token(&mut request, env, id).await,
+        (Method::Delete, ["v1", "members", id, "tokens", token_id]) => {
+            members::revoke_token(&request, env, id, token_id).await
+        }
         (Method::Get, ["v1", "environments", "current"]) => environment::current(&request, env).await,
         (Method::Get, ["v1", "environments"]) => environments::list(&request, env).await,
         (Method::Post, ["v1", "environments"]) => environments::create(&mut request, env).await,
@@ -119,7 +130,10 @@ fn is_known_path(segments: &[&str]) -> bool {
     matches!(
         segments,
         ["health" | "openapi.json"]
-            | ["v1", "bootstrap" | "environments"]
+            | ["v1", "bootstrap" | "environments" | "me" | "members"]
+            | ["v1", "members", _]
+            | ["v1", "members", _, "tokens"]
+            | ["v1", "members", _, "tokens", _]
             | ["v1", "environments", _]
             | ["v1", "environments", _, "keys"]
             | ["v1", "environments", _, "signing-secret", "rotate"]

@@ -4,26 +4,25 @@
 //! those write: `GET /v1/environments/{name}/audit-log`.
 
 use serde_json::json;
+use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::promotion::{self, Change, PromotionError};
 use tidings_core::wire::{AuditLog, ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, ReleaseList};
 use worker::{Env, Request};
 
-use crate::auth::authenticate_admin;
+use crate::auth::{authenticate_actor, authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::{now_ms, random};
 use crate::routes::environments::parse_name;
 use crate::store::{self, NewRelease, PromotionEnvironment};
 
-/// Who makes releases until members exist: the holder of the admin token.
-const ACTOR: &str = "admin";
 /// The most releases one listing returns.
 const RELEASES_PER_PAGE: u32 = 100;
 
 /// What promoting `from` into `to` would change, with problems.
 pub async fn changes(request: &Request, env: &Env) -> ApiResult {
-    authenticate_admin(request, env)?;
+    let actor = authenticate_actor(request, env).await?;
     let (mut from, mut to) = (None, None);
     for (name, value) in query_pairs(request)? {
         match name.as_str() {
@@ -34,7 +33,7 @@ pub async fn changes(request: &Request, env: &Env) -> ApiResult {
     }
     let from = from.ok_or_else(|| ApiError::validation("from", "name the source environment: from=<name>"))?;
     let to = to.ok_or_else(|| ApiError::validation("to", "name the target environment: to=<name>"))?;
-    let (source, target) = open_pair(env, &from, &to).await?;
+    let (source, target) = open_pair(env, &actor, &from, &to, Action::View).await?;
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
     let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.facts);
@@ -54,10 +53,10 @@ pub async fn changes(request: &Request, env: &Env) -> ApiResult {
 /// `dry_run`, answers what would happen). A retried request gets its
 /// release again.
 pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
-    authenticate_admin(request, env)?;
+    let actor = authenticate_actor(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key");
     let body: PromotionRequest = read_json(request).await?;
-    let (source, target) = open_pair(env, &body.from, &body.to).await?;
+    let (source, target) = open_pair(env, &actor, &body.from, &body.to, Action::PromoteInto).await?;
     let request_key = promotion::request_key(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
     if let (false, Some(key)) = (body.dry_run, &request_key) {
         if let Some(release) = target.release_by_request_key(key).await? {
@@ -96,7 +95,7 @@ pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
         id: &id,
         kind: "promotion",
         source: Some(&body.from),
-        actor: ACTOR,
+        actor: &actor.id,
         request_key: request_key.as_deref(),
         reverts: None,
         audit_id: &audit_id,
@@ -109,30 +108,41 @@ pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
 
 /// An environment's releases, newest first.
 pub async fn releases(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    let name = parse_name(raw_name)?;
+    authorize_environment(request, env, &name, Action::View).await?;
+    let target = store::open_for_promotion(env, &name).await?;
     json(&ReleaseList { items: target.releases(RELEASES_PER_PAGE).await? }, 200)
 }
 
 /// One release, with each touched resource's content before and after.
 pub async fn release(request: &Request, env: &Env, raw_name: &str, id: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    let name = parse_name(raw_name)?;
+    authorize_environment(request, env, &name, Action::View).await?;
+    let target = store::open_for_promotion(env, &name).await?;
     json(&target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?, 200)
 }
 
 /// The environment's audit log, newest first.
+/// Releases and rollbacks (from the environment's database) and the
+/// control plane's writes to it (keys, settings, …), merged newest first.
 pub async fn audit_log(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
-    json(&AuditLog { items: target.audit_log(RELEASES_PER_PAGE).await? }, 200)
+    let name = parse_name(raw_name)?;
+    authorize_environment(request, env, &name, Action::ReadAudit).await?;
+    let target = store::open_for_promotion(env, &name).await?;
+    let mut items = target.audit_log(RELEASES_PER_PAGE).await?;
+    items.extend(store::control_audit(env, Some(name.as_str()), RELEASES_PER_PAGE).await?);
+    // Ids are time-ordered, so sorting them sorts by time.
+    items.sort_by(|left, right| right.id[4..].cmp(&left.id[4..]));
+    items.truncate(RELEASES_PER_PAGE as usize);
+    json(&AuditLog { items }, 200)
 }
 
 /// Restores what a release changed to its state before the release, as a
 /// new release. Refused when a touched resource changed since.
 pub async fn rollback(request: &Request, env: &Env, raw_name: &str, id: &str) -> ApiResult {
-    authenticate_admin(request, env)?;
-    let target = store::open_for_promotion(env, &parse_name(raw_name)?).await?;
+    let name = parse_name(raw_name)?;
+    let (actor, _) = authorize_environment(request, env, &name, Action::PromoteInto).await?;
+    let target = store::open_for_promotion(env, &name).await?;
     let release = target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?;
     if let Some(by) = &release.rolled_back_by {
         return Err(ApiError::new(409, "release_already_rolled_back", format!("release {id} was rolled back by {by}")));
@@ -168,7 +178,7 @@ pub async fn rollback(request: &Request, env: &Env, raw_name: &str, id: &str) ->
         id: &rollback_id,
         kind: "rollback",
         source: None,
-        actor: ACTOR,
+        actor: &actor.id,
         request_key: None,
         reverts: Some(id),
         audit_id: &audit_id,
@@ -180,17 +190,33 @@ pub async fn rollback(request: &Request, env: &Env, raw_name: &str, id: &str) ->
     )
 }
 
-/// Opens two environments for promotion after checking that `to` comes right after `from`.
-async fn open_pair(env: &Env, from: &str, to: &str) -> ApiResult<(PromotionEnvironment, PromotionEnvironment)> {
+/// Opens two environments for promotion after checking that `to` comes
+/// right after `from`, that the actor sees `from` and may do `action` in `to`.
+async fn open_pair(
+    env: &Env,
+    actor: &Actor,
+    from: &str,
+    to: &str,
+    action: Action,
+) -> ApiResult<(PromotionEnvironment, PromotionEnvironment)> {
     let from_name = EnvironmentName::parse(from).map_err(|error| ApiError::validation("from", error.to_string()))?;
     let to_name = EnvironmentName::parse(to).map_err(|error| ApiError::validation("to", error.to_string()))?;
     let chain = store::list_environments(env).await?;
-    let names: Vec<&str> = chain.iter().map(|environment| environment.environment.name.as_str()).collect();
+    // Environments the actor cannot see are not part of their chain.
+    let visible: Vec<_> =
+        chain.iter().filter(|details| actor.grants.role_in(&details.environment.name).is_some()).collect();
+    let names: Vec<&str> = visible.iter().map(|environment| environment.environment.name.as_str()).collect();
     promotion::check_adjacent(&names, from, to).map_err(|error| match &error {
         PromotionError::UnknownEnvironment(name) => ApiError::new(404, "environment_not_found", error.to_string())
             .with_field(if name == from { "from" } else { "to" }),
         _ => ApiError::new(422, "promotion_not_adjacent", error.to_string()).with_field("to"),
     })?;
+    for (details, needed) in visible.iter().filter_map(|details| {
+        let name = details.environment.name.as_str();
+        (name == from).then_some((details, Action::View)).or((name == to).then_some((details, action)))
+    }) {
+        actor.require(details, needed)?;
+    }
     Ok((store::open_for_promotion(env, &from_name).await?, store::open_for_promotion(env, &to_name).await?))
 }
 

@@ -4,6 +4,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::ApiKey;
 use worker::Env;
 
+use super::members::{self, NewMember, NewMemberToken};
 use super::{control_db, number, statement, storage_error, text, workflows};
 use crate::error::ApiError;
 
@@ -23,7 +24,12 @@ pub struct NewEnvironment {
 
 /// Registers the first environments, once. Each environment's database gets
 /// the starter workflows first, so a retry after a failure is safe.
-pub async fn bootstrap(env: &Env, now_ms: u64, environments: &[NewEnvironment]) -> Result<(), ApiError> {
+pub async fn bootstrap(
+    env: &Env,
+    now_ms: u64,
+    environments: &[NewEnvironment],
+    owner: Option<(&NewMember<'_>, &NewMemberToken<'_>)>,
+) -> Result<(), ApiError> {
     let control = control_db(env)?;
     let existing: Option<f64> = statement(&control, "SELECT COUNT(*) AS count FROM environments", &[])?
         .first(Some("count"))
@@ -77,7 +83,11 @@ pub async fn bootstrap(env: &Env, now_ms: u64, environments: &[NewEnvironment]) 
             )?);
         }
     }
-    // One batch is one transaction: either every environment exists or none.
+    if let Some((member, token)) = owner {
+        writes.extend(members::member_statements(&control, member, now_ms)?);
+        writes.push(members::token_statement(&control, member.id, token, now_ms)?);
+    }
+    // One batch is one transaction: either every environment (and the owner) exists or none.
     control.batch(writes).await.map_err(|error| {
         if error.to_string().contains("UNIQUE constraint failed") {
             already_bootstrapped()

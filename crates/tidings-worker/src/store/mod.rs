@@ -14,6 +14,7 @@ mod feed_sql;
 mod integrations;
 mod key_cache;
 mod logs;
+mod members;
 mod messages;
 mod preferences;
 mod promotion;
@@ -29,6 +30,10 @@ mod workflows;
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
 pub use integrations::IntegrationRecord;
+pub use members::{
+    audit, control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
+    revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
+};
 pub use promotion::{open_for_promotion, ContentState, NewRelease, PromotionEnvironment};
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,

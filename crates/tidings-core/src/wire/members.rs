@@ -1,0 +1,134 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    /// Display name.
+    pub name: String,
+    /// Unique per deployment.
+    pub email: String,
+    /// `owner`, `admin`, `developer`, `viewer` or `support`.
+    pub role: String,
+    /// Per environment: another role, or `none` (invisible).
+    #[serde(default)]
+    pub environments: BTreeMap<String, String>,
+    /// Environments the member may promote into whatever their role.
+    #[serde(default)]
+    pub promote_into: Vec<String>,
+}
+
+/// `PATCH /v1/members/{id}`: what is given changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The deployment-wide role.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Per environment: a role, `none`, or null to fall back to the deployment role.
+    #[serde(default)]
+    pub environments: Option<BTreeMap<String, Option<String>>>,
+    /// Replaces the environments the member may promote into.
+    #[serde(default)]
+    pub promote_into: Option<Vec<String>>,
+}
+
+/// A member as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// `mem_…`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// The deployment-wide role.
+    pub role: String,
+    /// Per-environment grants (a role or `none`).
+    pub environments: BTreeMap<String, String>,
+    /// Environments the member may promote into whatever their role.
+    pub promote_into: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `GET /v1/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    /// By creation.
+    pub items: Vec<Member>,
+}
+
+/// `POST /v1/members/{id}/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberTokenRequest {
+    /// What the token is for, e.g. `laptop`.
+    pub name: String,
+    /// Days until it expires (1–365; default 90).
+    #[serde(default)]
+    pub ttl_days: Option<u32>,
+}
+
+/// A new personal access token, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedMemberToken {
+    /// `mtk_…`, to revoke it.
+    pub id: String,
+    /// `mt_…`: send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// What it is for.
+    pub name: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// `GET /v1/me`: who the credential is, and what they see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// The member id, or `admin` for the deployment's admin token.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The deployment-wide role.
+    pub role: String,
+    /// Each environment the member can see, with their role there.
+    pub environments: Vec<EnvironmentAccess>,
+}
+
+/// A member's access to one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentAccess {
+    /// The environment.
+    pub name: String,
+    /// The member's role there.
+    pub role: String,
+    /// Whether they may promote into it.
+    pub may_promote: bool,
+    /// Whether they may manage its keys.
+    pub may_manage_keys: bool,
+}
+
+/// `POST /v1/bootstrap` body: optionally, the first owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapRequest {
+    /// Creates this owner with a personal access token.
+    #[serde(default)]
+    pub owner: Option<OwnerInput>,
+}
+
+/// The first owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerInput {
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}

@@ -1,0 +1,285 @@
+//! Members (control plane): `GET /v1/me`, `GET|POST /v1/members`,
+//! `PATCH|DELETE /v1/members/{id}`, `POST /v1/members/{id}/tokens` and
+//! `DELETE /v1/members/{id}/tokens/{token_id}`.
+
+use serde::Serialize;
+use serde_json::json;
+use tidings_core::access::{self, Action, DeploymentAction, Grants, Role};
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::message::MessageId;
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{
+    EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch, MemberTokenRequest,
+};
+use worker::{Env, Request};
+
+use crate::auth::{authenticate_actor, Actor};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::{now_ms, random};
+use crate::routes::audit;
+use crate::store::{self, NewMember, NewMemberToken};
+
+/// Token lifetime when none is asked for.
+const DEFAULT_TOKEN_DAYS: u32 = 90;
+/// The longest token lifetime.
+const MAX_TOKEN_DAYS: u32 = 365;
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+/// A new personal access token: the token (shown once) and what is stored.
+pub struct MintedToken {
+    /// `mtk_…`.
+    pub id: String,
+    /// `mt_…`.
+    pub token: String,
+    /// Its SHA-256.
+    pub hash: String,
+    /// Unix milliseconds.
+    pub expires_at: u64,
+}
+
+/// Mints a token valid for `days`.
+pub fn mint_token(now_ms: u64, days: u32) -> ApiResult<MintedToken> {
+    let token = access::member_token(random()?);
+    Ok(MintedToken {
+        id: format!("mtk_{}", MessageId::generate(now_ms, random()?)),
+        hash: access::member_token_hash(&token),
+        token,
+        expires_at: now_ms + u64::from(days) * DAY_MS,
+    })
+}
+
+/// Checks a member's name and email.
+pub fn validate(name: &str, email: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::validation("name", "name must be 1 to 100 characters"));
+    }
+    let valid_email = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(char::is_whitespace);
+    if !valid_email {
+        return Err(ApiError::validation("email", "email must be an address like ada@example.com"));
+    }
+    Ok(())
+}
+
+/// Who the credential is, and each environment they can see.
+pub async fn me(request: &Request, env: &Env) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
+    let mut environments = Vec::new();
+    for details in store::list_environments(env).await? {
+        let name = &details.environment.name;
+        let Some(role) = actor.grants.role_in(name) else { continue };
+        let environment_type =
+            EnvironmentType::parse(&details.environment.environment_type).unwrap_or(EnvironmentType::Production);
+        environments.push(EnvironmentAccess {
+            name: name.clone(),
+            role: role.as_str().to_owned(),
+            may_promote: actor.grants.allows(name, environment_type, Action::PromoteInto),
+            may_manage_keys: actor.grants.allows(name, environment_type, Action::ManageKeys),
+        });
+    }
+    json(&Me { id: actor.id, name: actor.name, role: actor.grants.role.as_str().to_owned(), environments }, 200)
+}
+
+/// Every member.
+pub async fn list(request: &Request, env: &Env) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    json(&MemberList { items: store::members(env).await?.into_iter().map(|(member, _)| member).collect() }, 200)
+}
+
+/// Adds a member with a role and grants.
+pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    let input: MemberInput = read_json(request).await?;
+    validate(&input.name, &input.email)?;
+    let role = parse_role("role", &input.role)?;
+    let mut grants = Grants::role(role);
+    for (name, granted) in &input.environments {
+        grants.environments.insert(environment_name(name)?, parse_access(name, granted)?);
+    }
+    for name in &input.promote_into {
+        grants.promote_into.insert(environment_name(name)?);
+    }
+    check_grantable(&actor, &grants)?;
+    let now = now_ms();
+    let id = access::member_id(now, random()?);
+    let email = input.email.trim().to_ascii_lowercase();
+    store::create_member(env, &NewMember { id: &id, name: input.name.trim(), email: &email, grants: &grants }, now)
+        .await?;
+    audit::record(
+        env,
+        &actor,
+        "member.create",
+        None,
+        &format!("member:{id}"),
+        json!({"after": summary(&input.name, &email, &grants)}),
+    )
+    .await?;
+    json(&find(env, &id).await?.0, 201)
+}
+
+/// Changes a member's name, role or grants.
+pub async fn update(request: &mut Request, env: &Env, id: &str) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    let patch: MemberPatch = read_json(request).await?;
+    let (member, before) = find(env, id).await?;
+    check_grantable(&actor, &before)?;
+    let mut grants = before.clone();
+    if let Some(role) = &patch.role {
+        grants.role = parse_role("role", role)?;
+    }
+    for (name, granted) in patch.environments.iter().flatten() {
+        let name = environment_name(name)?;
+        match granted {
+            Some(granted) => grants.environments.insert(name.clone(), parse_access(&name, granted)?),
+            None => grants.environments.remove(&name),
+        };
+    }
+    if let Some(names) = &patch.promote_into {
+        grants.promote_into = names.iter().map(|name| environment_name(name)).collect::<Result<_, _>>()?;
+    }
+    check_grantable(&actor, &grants)?;
+    let name = patch.name.as_deref().unwrap_or(&member.name);
+    validate(name, &member.email)?;
+    store::update_member(env, id, name.trim(), &grants).await?;
+    let change = json!({"before": summary(&member.name, &member.email, &before), "after": summary(name, &member.email, &grants)});
+    audit::record(env, &actor, "member.update", None, &format!("member:{id}"), change).await?;
+    json(&find(env, id).await?.0, 200)
+}
+
+/// Removes a member; their tokens stop working at once.
+pub async fn remove(request: &Request, env: &Env, id: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Removed<'a> {
+        id: &'a str,
+        removed: bool,
+    }
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    let (member, grants) = find(env, id).await?;
+    check_grantable(&actor, &grants)?;
+    store::remove_member(env, id, now_ms()).await?;
+    audit::record(
+        env,
+        &actor,
+        "member.remove",
+        None,
+        &format!("member:{id}"),
+        json!({"before": summary(&member.name, &member.email, &grants)}),
+    )
+    .await?;
+    json(&Removed { id, removed: true }, 200)
+}
+
+/// Issues a personal access token: to oneself, or by a member manager.
+pub async fn issue_token(request: &mut Request, env: &Env, id: &str) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
+    let body: MemberTokenRequest = read_json(request).await?;
+    let (_, grants) = find(env, id).await?;
+    if actor.id != id {
+        actor.require_deployment(DeploymentAction::ManageMembers)?;
+        check_grantable(&actor, &grants)?;
+    }
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
+        return Err(ApiError::validation("name", "name must be 1 to 100 characters"));
+    }
+    let days = body.ttl_days.unwrap_or(DEFAULT_TOKEN_DAYS);
+    if days == 0 || days > MAX_TOKEN_DAYS {
+        return Err(ApiError::validation("ttl_days", "ttl_days must be from 1 to 365"));
+    }
+    let now = now_ms();
+    let minted = mint_token(now, days)?;
+    let stored =
+        NewMemberToken { id: &minted.id, hash: &minted.hash, name: body.name.trim(), expires_at: minted.expires_at };
+    store::issue_member_token(env, id, &stored, now).await?;
+    audit::record(
+        env,
+        &actor,
+        "member.token.issue",
+        None,
+        &format!("member:{id}"),
+        json!({"token": minted.id, "name": body.name}),
+    )
+    .await?;
+    let issued = IssuedMemberToken {
+        id: minted.id,
+        token: minted.token,
+        name: body.name,
+        expires_at: rfc3339(minted.expires_at),
+    };
+    json(&issued, 201)
+}
+
+/// Revokes a personal access token: one's own, or by a member manager.
+pub async fn revoke_token(request: &Request, env: &Env, id: &str, token_id: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Revoked<'a> {
+        id: &'a str,
+        revoked: bool,
+    }
+    let actor = authenticate_actor(request, env).await?;
+    let (_, grants) = find(env, id).await?;
+    if actor.id != id {
+        actor.require_deployment(DeploymentAction::ManageMembers)?;
+        check_grantable(&actor, &grants)?;
+    }
+    if !store::revoke_member_token(env, id, token_id, now_ms()).await? {
+        return Err(ApiError::new(404, "token_not_found", format!("member {id} has no live token {token_id}")));
+    }
+    audit::record(env, &actor, "member.token.revoke", None, &format!("member:{id}"), json!({"token": token_id}))
+        .await?;
+    json(&Revoked { id: token_id, revoked: true }, 200)
+}
+
+fn summary(name: &str, email: &str, grants: &Grants) -> serde_json::Value {
+    json!({
+        "name": name, "email": email, "role": grants.role.as_str(),
+        "environments": store::grants_to_wire(grants), "promote_into": grants.promote_into,
+    })
+}
+
+async fn find(env: &Env, id: &str) -> ApiResult<(Member, Grants)> {
+    store::members(env)
+        .await?
+        .into_iter()
+        .find(|(member, _)| member.id == id)
+        .ok_or_else(|| ApiError::new(404, "member_not_found", format!("there is no member {id}")))
+}
+
+/// Only owners hand out, change or take away owner rights.
+fn check_grantable(actor: &Actor, grants: &Grants) -> ApiResult<()> {
+    let roles = std::iter::once(grants.role).chain(grants.environments.values().flatten().copied());
+    for role in roles {
+        if !actor.grants.may_grant(role) {
+            return Err(ApiError::new(
+                403,
+                "forbidden",
+                format!("a {} may not grant or change {}", actor.grants.role.as_str(), role.as_str()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_role(field: &str, text: &str) -> ApiResult<Role> {
+    Role::parse(text)
+        .ok_or_else(|| ApiError::validation(field, "role must be owner, admin, developer, viewer or support"))
+}
+
+fn parse_access(environment: &str, text: &str) -> ApiResult<Option<Role>> {
+    if text == "none" {
+        Ok(None)
+    } else {
+        parse_role(&format!("environments.{environment}"), text).map(Some)
+    }
+}
+
+fn environment_name(name: &str) -> ApiResult<String> {
+    EnvironmentName::parse(name)
+        .map(|name| name.to_string())
+        .map_err(|error| ApiError::validation("environments", error.to_string()))
+}

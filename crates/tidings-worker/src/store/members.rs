@@ -1,0 +1,355 @@
+//! Members, their grants and personal access tokens, and the control
+//! plane's audit log: all in the control database.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+use tidings_core::access::{Grants, Role};
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{AuditEntry, Member};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use super::{control_db, number, statement, storage_error, text};
+use crate::error::ApiError;
+
+/// A member to create, with their grants.
+pub struct NewMember<'a> {
+    /// `mem_…`.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Email (unique).
+    pub email: &'a str,
+    /// Their grants.
+    pub grants: &'a Grants,
+}
+
+/// A personal access token to store (only its hash).
+pub struct NewMemberToken<'a> {
+    /// `mtk_…`.
+    pub id: &'a str,
+    /// SHA-256 of the token.
+    pub hash: &'a str,
+    /// What it is for.
+    pub name: &'a str,
+    /// Unix milliseconds.
+    pub expires_at: u64,
+}
+
+/// One control-plane write, for the audit log.
+pub struct AuditRecord<'a> {
+    /// `aud_…`.
+    pub id: &'a str,
+    /// Member id, or `admin`.
+    pub actor: &'a str,
+    /// E.g. `key.revoke`.
+    pub action: &'a str,
+    /// The environment, or none for deployment-wide actions.
+    pub environment: Option<&'a str>,
+    /// E.g. `key:key_…`.
+    pub resource: &'a str,
+    /// Before/after, never secrets.
+    pub summary: Value,
+}
+
+#[derive(Deserialize)]
+struct MemberRow {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+    created_at: f64,
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    member_id: String,
+    environment: String,
+    role: Option<String>,
+    promote: f64,
+}
+
+#[derive(Deserialize)]
+struct AuditRow {
+    id: String,
+    actor: String,
+    action: String,
+    resource: String,
+    summary: String,
+    created_at: f64,
+}
+
+const MEMBER_COLUMNS: &str = "id, name, email, role, created_at";
+
+/// The statements that create a member and their grants.
+pub(super) fn member_statements(
+    control: &D1Database,
+    member: &NewMember<'_>,
+    now_ms: u64,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let mut writes = vec![statement(
+        control,
+        "INSERT INTO members (id, name, email, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[text(member.id), text(member.name), text(member.email), text(member.grants.role.as_str()), number(now_ms)],
+    )?];
+    writes.extend(grant_statements(control, member.id, member.grants)?);
+    Ok(writes)
+}
+
+/// The statements that store a member token.
+pub(super) fn token_statement(
+    control: &D1Database,
+    member_id: &str,
+    token: &NewMemberToken<'_>,
+    now_ms: u64,
+) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        control,
+        "INSERT INTO member_tokens (id, hash, member_id, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[
+            text(token.id),
+            text(token.hash),
+            text(member_id),
+            text(token.name),
+            number(now_ms),
+            number(token.expires_at),
+        ],
+    )
+}
+
+fn grant_statements(
+    control: &D1Database,
+    member_id: &str,
+    grants: &Grants,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let mut writes = vec![statement(control, "DELETE FROM member_grants WHERE member_id = ?1", &[text(member_id)])?];
+    let names: BTreeSet<&String> = grants.environments.keys().chain(grants.promote_into.iter()).collect();
+    for name in names {
+        let role = match grants.environments.get(name) {
+            Some(Some(role)) => text(role.as_str()),
+            Some(None) => text("none"),
+            None => JsValue::NULL,
+        };
+        writes.push(statement(
+            control,
+            "INSERT INTO member_grants (member_id, environment, role, promote) VALUES (?1, ?2, ?3, ?4)",
+            &[text(member_id), text(name), role, number(u64::from(grants.promote_into.contains(name)))],
+        )?);
+    }
+    Ok(writes)
+}
+
+fn member_error(error: worker::Error) -> ApiError {
+    if error.to_string().contains("UNIQUE constraint failed: members.email") {
+        ApiError::new(409, "member_exists", "a member with this email exists").with_field("email")
+    } else {
+        storage_error("save member", error)
+    }
+}
+
+/// Creates a member with grants, in one transaction.
+pub async fn create_member(env: &Env, member: &NewMember<'_>, now_ms: u64) -> Result<(), ApiError> {
+    let control = control_db(env)?;
+    control.batch(member_statements(&control, member, now_ms)?).await.map_err(member_error)?;
+    Ok(())
+}
+
+/// Replaces a member's name, role and grants.
+pub async fn update_member(env: &Env, id: &str, name: &str, grants: &Grants) -> Result<(), ApiError> {
+    let control = control_db(env)?;
+    let mut writes = vec![statement(
+        &control,
+        "UPDATE members SET name = ?2, role = ?3 WHERE id = ?1 AND removed_at IS NULL",
+        &[text(id), text(name), text(grants.role.as_str())],
+    )?];
+    writes.extend(grant_statements(&control, id, grants)?);
+    control.batch(writes).await.map_err(member_error)?;
+    Ok(())
+}
+
+/// Removes a member: their tokens stop working at once.
+pub async fn remove_member(env: &Env, id: &str, now_ms: u64) -> Result<(), ApiError> {
+    let control = control_db(env)?;
+    control
+        .batch(vec![
+            statement(&control, "UPDATE members SET removed_at = ?2 WHERE id = ?1", &[text(id), number(now_ms)])?,
+            statement(
+                &control,
+                "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
+                &[text(id), number(now_ms)],
+            )?,
+        ])
+        .await
+        .map_err(|error| storage_error("remove member", error))?;
+    Ok(())
+}
+
+/// Stores a personal access token.
+pub async fn issue_member_token(
+    env: &Env,
+    member_id: &str,
+    token: &NewMemberToken<'_>,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    let control = control_db(env)?;
+    token_statement(&control, member_id, token, now_ms)?
+        .run()
+        .await
+        .map_err(|error| storage_error("issue member token", error))?;
+    Ok(())
+}
+
+/// Revokes one of a member's tokens; false when there was no such live token.
+pub async fn revoke_member_token(env: &Env, member_id: &str, token_id: &str, now_ms: u64) -> Result<bool, ApiError> {
+    let result = statement(
+        &control_db(env)?,
+        "UPDATE member_tokens SET revoked_at = ?3 WHERE id = ?1 AND member_id = ?2 AND revoked_at IS NULL",
+        &[text(token_id), text(member_id), number(now_ms)],
+    )?
+    .run()
+    .await
+    .map_err(|error| storage_error("revoke member token", error))?;
+    Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+}
+
+/// The live member a token hash belongs to, with their grants; `None` for an
+/// unknown, expired or revoked token, or a removed member.
+pub async fn member_by_token(env: &Env, hash: &str, now_ms: u64) -> Result<Option<(Member, Grants)>, ApiError> {
+    let control = control_db(env)?;
+    let results = control
+        .batch(vec![
+            statement(
+                &control,
+                &format!(
+                    "SELECT {MEMBER_COLUMNS} FROM members WHERE removed_at IS NULL AND id = \
+                     (SELECT member_id FROM member_tokens WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2)"
+                ),
+                &[text(hash), number(now_ms)],
+            )?,
+            statement(
+                &control,
+                "SELECT member_id, environment, role, promote FROM member_grants WHERE member_id = \
+                 (SELECT member_id FROM member_tokens WHERE hash = ?1)",
+                &[text(hash)],
+            )?,
+        ])
+        .await
+        .map_err(|error| storage_error("read member", error))?;
+    let [members, grants] = <[_; 2]>::try_from(results)
+        .map_err(|_| ApiError::internal("read member", "batch returned the wrong number of results"))?;
+    let members: Vec<MemberRow> = members.results().map_err(|error| storage_error("decode member", error))?;
+    let grants: Vec<GrantRow> = grants.results().map_err(|error| storage_error("decode grants", error))?;
+    Ok(members.into_iter().next().map(|row| assemble(row, &grants)))
+}
+
+/// Every live member.
+pub async fn members(env: &Env) -> Result<Vec<(Member, Grants)>, ApiError> {
+    let control = control_db(env)?;
+    let results = control
+        .batch(vec![
+            statement(
+                &control,
+                &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE removed_at IS NULL ORDER BY created_at, id"),
+                &[],
+            )?,
+            statement(&control, "SELECT member_id, environment, role, promote FROM member_grants", &[])?,
+        ])
+        .await
+        .map_err(|error| storage_error("list members", error))?;
+    let [members, grants] = <[_; 2]>::try_from(results)
+        .map_err(|_| ApiError::internal("list members", "batch returned the wrong number of results"))?;
+    let members: Vec<MemberRow> = members.results().map_err(|error| storage_error("decode members", error))?;
+    let grants: Vec<GrantRow> = grants.results().map_err(|error| storage_error("decode grants", error))?;
+    Ok(members.into_iter().map(|row| assemble(row, &grants)).collect())
+}
+
+fn assemble(row: MemberRow, grants: &[GrantRow]) -> (Member, Grants) {
+    let role = Role::parse(&row.role).unwrap_or(Role::Viewer);
+    let mut access = Grants::role(role);
+    for grant in grants.iter().filter(|grant| grant.member_id == row.id) {
+        match grant.role.as_deref() {
+            Some("none") => {
+                access.environments.insert(grant.environment.clone(), None);
+            }
+            Some(name) => {
+                access.environments.insert(grant.environment.clone(), Some(Role::parse(name).unwrap_or(Role::Viewer)));
+            }
+            None => {}
+        }
+        if grant.promote != 0.0 {
+            access.promote_into.insert(grant.environment.clone());
+        }
+    }
+    let member = Member {
+        id: row.id,
+        name: row.name,
+        email: row.email,
+        role: row.role,
+        environments: access
+            .environments
+            .iter()
+            .map(|(name, role)| (name.clone(), role.map_or("none", Role::as_str).to_owned()))
+            .collect(),
+        promote_into: access.promote_into.iter().cloned().collect(),
+        created_at: rfc3339(row.created_at as u64),
+    };
+    (member, access)
+}
+
+/// Appends an entry to the control plane's audit log.
+pub async fn audit(env: &Env, record: &AuditRecord<'_>, now_ms: u64) -> Result<(), ApiError> {
+    statement(
+        &control_db(env)?,
+        "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            text(record.id),
+            text(record.actor),
+            text(record.action),
+            record.environment.map_or(JsValue::NULL, text),
+            text(record.resource),
+            text(&record.summary.to_string()),
+            number(now_ms),
+        ],
+    )?
+    .run()
+    .await
+    .map_err(|error| storage_error("write audit log", error))?;
+    Ok(())
+}
+
+/// Control-plane audit entries of an environment (or of the deployment, for `None`), newest first.
+pub async fn control_audit(env: &Env, environment: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, ApiError> {
+    let rows: Vec<AuditRow> = statement(
+        &control_db(env)?,
+        "SELECT id, actor, action, resource, summary, created_at FROM audit_log WHERE environment IS ?1 \
+         ORDER BY created_at DESC, id DESC LIMIT ?2",
+        &[environment.map_or(JsValue::NULL, text), number(u64::from(limit))],
+    )?
+    .all()
+    .await
+    .and_then(|result| result.results())
+    .map_err(|error| storage_error("read audit log", error))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| AuditEntry {
+            id: row.id,
+            actor: row.actor,
+            action: row.action,
+            resource: row.resource,
+            summary: serde_json::from_str(&row.summary).unwrap_or(Value::Null),
+            created_at: rfc3339(row.created_at as u64),
+        })
+        .collect())
+}
+
+/// Grants as the wire shows them: environment → role or `none`.
+pub fn grants_to_wire(grants: &Grants) -> BTreeMap<String, String> {
+    grants
+        .environments
+        .iter()
+        .map(|(name, role)| (name.clone(), role.map_or("none", Role::as_str).to_owned()))
+        .collect()
+}

@@ -1,0 +1,126 @@
+// Members and roles over HTTP: personal access tokens, per-environment
+// grants, and a permission matrix (route × role × environment) against the
+// control plane in workerd. Writes use bodies that fail validation after
+// the permission check, so an allowed call answers 400 and changes nothing.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { before, describe, it } from "node:test";
+import { admin, api, expectError } from "./support/context.mjs";
+
+const tag = randomBytes(4).toString("hex");
+const saved = JSON.parse(readFileSync(process.env.TIDINGS_TEST_KEYS, "utf8"));
+const tokens = {};
+const ids = {};
+const as = (who, path, options = {}) => api(path, { key: tokens[who], ...options });
+
+async function addMember(label, body) {
+  const created = await admin("/v1/members", { method: "POST", body: { name: label, email: `${label}-${tag}@example.com`, ...body } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  ids[label] = created.body.id;
+  const token = await admin(`/v1/members/${created.body.id}/tokens`, { method: "POST", body: { name: "tests" } });
+  assert.equal(token.status, 201, JSON.stringify(token.body));
+  assert.match(token.body.token, /^mt_/);
+  tokens[label] = token.body.token;
+}
+
+before(async () => {
+  tokens.owner = saved.owner.token;
+  for (const role of ["admin", "developer", "viewer", "support"]) await addMember(role, { role });
+  // A developer kept out of production, allowed to promote into staging only by default rules.
+  await addMember("contractor", { role: "developer", environments: { production: "none" } });
+  // A viewer who may nevertheless promote into staging.
+  await addMember("releaser", { role: "viewer", promote_into: ["staging"] });
+});
+
+/** What each call needs, with a request whose allowed answer is known. */
+const routes = [
+  { name: "see", call: (environment) => ["GET", `/v1/environments/${environment}`], allowed: 200 },
+  { name: "configure", call: (environment) => ["PATCH", `/v1/environments/${environment}`, { colour: "not-a-colour" }], allowed: 400 },
+  { name: "keys", call: (environment) => ["GET", `/v1/environments/${environment}/keys`], allowed: 200 },
+  { name: "audit", call: (environment) => ["GET", `/v1/environments/${environment}/audit-log`], allowed: 200 },
+  { name: "releases", call: (environment) => ["GET", `/v1/environments/${environment}/releases`], allowed: 200 },
+];
+const previous = { staging: "development", production: "staging" };
+const environments = ["development", "staging", "production"];
+
+// The expected matrix, written out: ✓ allowed, ✗ forbidden (403), – invisible (404).
+const matrix = {
+  //             see        configure   keys       audit      releases   promote-into (staging, production)
+  owner:      { see: "✓✓✓", configure: "✓✓✓", keys: "✓✓✓", audit: "✓✓✓", releases: "✓✓✓", promote: "✓✓" },
+  admin:      { see: "✓✓✓", configure: "✓✓✓", keys: "✓✓✓", audit: "✓✓✓", releases: "✓✓✓", promote: "✓✓" },
+  developer:  { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✓✗" },
+  viewer:     { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✗✗" },
+  support:    { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✗✗" },
+  contractor: { see: "✓✓–", configure: "✗✗–", keys: "✗✗–", audit: "✗✗–", releases: "✓✓–", promote: "✓–" },
+  releaser:   { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✓✗" },
+};
+
+const outcome = (expected, allowed) => ({ "✓": allowed, "✗": 403, "–": 404 })[expected];
+
+describe("members and roles", () => {
+  it("each role gets exactly its permissions in each environment", async () => {
+    let checked = 0;
+    for (const [who, row] of Object.entries(matrix)) {
+      for (const route of routes) {
+        for (const [index, environment] of environments.entries()) {
+          const [method, path, body] = route.call(environment);
+          const response = await as(who, path, { method, body });
+          const expected = outcome(row[route.name][index], route.allowed);
+          assert.equal(response.status, expected, `${who} ${route.name} ${environment}: ${JSON.stringify(response.body)}`);
+          if (expected === 403) assert.equal(response.body.error.code, "forbidden");
+          if (expected === 404) assert.equal(response.body.error.code, "environment_not_found");
+          checked += 1;
+        }
+      }
+      for (const [index, target] of ["staging", "production"].entries()) {
+        const response = await as(who, "/v1/promotions", { method: "POST", body: { from: previous[target], to: target, changes: "all", dry_run: true } });
+        const expected = outcome(row.promote[index], 200);
+        assert.equal(response.status, expected, `${who} promote into ${target}: ${JSON.stringify(response.body)}`);
+        checked += 1;
+      }
+    }
+    assert.ok(checked >= 100, `${checked} cases`);
+  });
+
+  it("lists only visible environments, and says who the caller is", async () => {
+    const listed = await as("contractor", "/v1/environments");
+    assert.deepEqual(listed.body.environments.map((environment) => environment.name), ["development", "staging"]);
+    const me = await as("developer", "/v1/me");
+    assert.equal(me.status, 200);
+    assert.deepEqual([me.body.id, me.body.role], [ids.developer, "developer"]);
+    assert.deepEqual(me.body.environments.map((access) => [access.name, access.may_promote, access.may_manage_keys]), [
+      ["development", true, false], ["staging", true, false], ["production", false, false],
+    ]);
+  });
+
+  it("manages members: only admins and owners, only owners make owners", async () => {
+    expectError(assert, await as("developer", "/v1/members"), 403, "forbidden");
+    expectError(assert, await as("admin", "/v1/members", { method: "POST", body: { name: "Boss", email: `boss-${tag}@example.com`, role: "owner" } }), 403, "forbidden");
+    const made = await as("owner", "/v1/members", { method: "POST", body: { name: "Second owner", email: `boss-${tag}@example.com`, role: "owner" } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    expectError(assert, await as("owner", "/v1/members", { method: "POST", body: { name: "Again", email: `boss-${tag}@example.com`, role: "viewer" } }), 409, "member_exists");
+    expectError(assert, await as("owner", "/v1/members", { method: "POST", body: { name: "Bad", email: "nope", role: "viewer" } }), 400, "validation_failed");
+    expectError(assert, await as("owner", "/v1/members", { method: "POST", body: { name: "Bad", email: `x-${tag}@example.com`, role: "god" } }), 400, "validation_failed");
+    // A changed grant takes effect at once.
+    const patched = await as("admin", `/v1/members/${ids.viewer}`, { method: "PATCH", body: { environments: { staging: "none" } } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    expectError(assert, await as("viewer", "/v1/environments/staging"), 404, "environment_not_found");
+    // A removed member's tokens stop working.
+    const removed = await as("admin", `/v1/members/${ids.support}`, { method: "DELETE" });
+    assert.equal(removed.status, 200);
+    expectError(assert, await as("support", "/v1/me"), 401, "member_token_invalid");
+    expectError(assert, await api("/v1/me", { key: `mt_${"a".repeat(52)}` }), 401, "member_token_invalid");
+  });
+
+  it("records every control-plane write with its actor, never a secret", async () => {
+    const issued = await as("admin", "/v1/environments/staging/keys", { method: "POST", body: { kind: "publishable" } });
+    assert.equal(issued.status, 201, JSON.stringify(issued.body));
+    const revoked = await as("admin", `/v1/environments/staging/keys/${issued.body.id}`, { method: "DELETE" });
+    assert.equal(revoked.status, 200);
+    const audit = (await as("admin", "/v1/environments/staging/audit-log")).body.items;
+    const mine = audit.filter((entry) => entry.actor === ids.admin && entry.resource === `key:${issued.body.id}`);
+    assert.deepEqual(mine.map((entry) => entry.action), ["key.revoke", "key.create"]);
+    assert.ok(!JSON.stringify(audit).includes(issued.body.key), "a key reached the audit log");
+  });
+});

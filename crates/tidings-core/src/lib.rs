@@ -16,6 +16,7 @@
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`preferences`]: which channels a subscriber receives;
+//! - [`privacy`]: masking personal data and hiding message contents;
 //! - [`profile`]: subscriber profiles and bulk upserts;
 //! - [`promotion`]: typed field-level diffs between environments, and applying them;
 //! - [`message`]: message identifiers that sort by creation time;
@@ -62,6 +63,7 @@ pub mod logs;
 pub mod message;
 pub mod origin;
 pub mod preferences;
+pub mod privacy;
 pub mod profile;
 pub mod promotion;
 pub mod query;

@@ -19,6 +19,11 @@ pub struct EnvironmentDetails {
     pub status_reason: Option<String>,
     /// How many days execution logs are kept.
     pub log_retention_days: u32,
+    /// Whether the console masks subscribers' personal fields for members
+    /// without the right to see them (default: on in production).
+    pub obfuscate_subscriber_data: bool,
+    /// Whether the console hides message contents for them (default: on in production).
+    pub hide_message_contents: bool,
     /// RFC 3339 creation time.
     pub created_at: String,
 }
@@ -49,6 +54,12 @@ pub struct EnvironmentPatch {
     /// How many days execution logs are kept (1–365).
     #[serde(default)]
     pub log_retention_days: Option<u32>,
+    /// Mask subscribers' personal fields in the console.
+    #[serde(default)]
+    pub obfuscate_subscriber_data: Option<bool>,
+    /// Hide message contents in the console.
+    #[serde(default)]
+    pub hide_message_contents: Option<bool>,
 }
 
 /// A key as lists show it: never the key itself.

@@ -71,6 +71,8 @@ fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
         "label": details.label, "colour": details.colour, "allowed_origins": details.allowed_origins,
         "requires_subscriber_credential": details.environment.requires_subscriber_credential,
         "log_retention_days": details.log_retention_days,
+        "obfuscate_subscriber_data": details.obfuscate_subscriber_data,
+        "hide_message_contents": details.hide_message_contents,
     })
 }
 

@@ -3,6 +3,7 @@
 mod audit;
 mod bootstrap;
 mod brand;
+mod console;
 mod environment;
 mod environments;
 mod feed;
@@ -55,6 +56,11 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         }
         (Method::Get, ["v1", "changes"]) => promotions::changes(&request, env).await,
         (Method::Post, ["v1", "promotions"]) => promotions::promote(&mut request, env).await,
+        (Method::Get, ["v1", "environments", name, "subscribers"]) => console::subscribers(&request, env, name).await,
+        (Method::Get, ["v1", "environments", name, "subscribers", subscriber, "messages"]) => {
+            console::messages(&request, env, name, subscriber).await
+        }
+        (Method::Get, ["v1", "environments", name, "logs"]) => console::logs(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "audit-log"]) => promotions::audit_log(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases"]) => promotions::releases(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases", id]) => {
@@ -139,7 +145,8 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "environments", _, "signing-secret", "rotate"]
             | ["v1", "changes" | "promotions"]
             | ["v1", "preferences", "defaults"]
-            | ["v1", "environments", _, "releases" | "audit-log"]
+            | ["v1", "environments", _, "releases" | "audit-log" | "subscribers" | "logs"]
+            | ["v1", "environments", _, "subscribers", _, "messages"]
             | ["v1", "environments", _, "releases", _]
             | ["v1", "environments", _, "releases", _, "rollback"]
             | ["v1", "environments", _, "keys", _]

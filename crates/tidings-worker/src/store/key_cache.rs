@@ -35,6 +35,10 @@ pub struct CachedKey {
     pub previous_signing_key_id: Option<String>,
     #[serde(default)]
     pub previous_signing_expires_at: Option<f64>,
+    #[serde(default)]
+    pub obfuscate_subscriber_data: Option<f64>,
+    #[serde(default)]
+    pub hide_message_contents: Option<f64>,
     #[serde(default = "default_retention")]
     pub log_retention_days: f64,
 }

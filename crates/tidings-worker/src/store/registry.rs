@@ -6,6 +6,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::{check_secret_key_capacity, KeyStatus};
 use tidings_core::lifecycle::{self, ChainEntry, Status};
+use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{
@@ -33,6 +34,8 @@ struct EnvironmentRow {
     db_binding: String,
     kv_binding: String,
     log_retention_days: f64,
+    obfuscate_subscriber_data: Option<f64>,
+    hide_message_contents: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -47,7 +50,8 @@ struct KeyRow {
 }
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
-    requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days";
+    requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
+    obfuscate_subscriber_data, hide_message_contents";
 
 /// How a key stops working.
 pub enum KeyEnd {
@@ -190,12 +194,15 @@ pub async fn update_environment(
     let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
     let credential = patch.requires_subscriber_credential.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
     let retention = patch.log_retention_days.map_or(JsValue::NULL, |days| number(u64::from(days)));
+    let flag = |value: Option<bool>| value.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
     statement(
         &control_db(env)?,
         "UPDATE environments SET label = COALESCE(?2, label), colour = COALESCE(?3, colour), \
          allowed_origins = COALESCE(?4, allowed_origins), \
          requires_subscriber_credential = COALESCE(?5, requires_subscriber_credential), \
-         log_retention_days = COALESCE(?6, log_retention_days) WHERE name = ?1",
+         log_retention_days = COALESCE(?6, log_retention_days), \
+         obfuscate_subscriber_data = COALESCE(?7, obfuscate_subscriber_data), \
+         hide_message_contents = COALESCE(?8, hide_message_contents) WHERE name = ?1",
         &[
             text(name.as_str()),
             optional(&patch.label),
@@ -203,6 +210,8 @@ pub async fn update_environment(
             optional(&origins),
             credential,
             retention,
+            flag(patch.obfuscate_subscriber_data),
+            flag(patch.hide_message_contents),
         ],
     )?
     .run()
@@ -556,6 +565,10 @@ fn key_info(row: &KeyRow, now_ms: u64) -> KeyInfo {
 }
 
 fn details(row: EnvironmentRow) -> EnvironmentDetails {
+    let environment_type = EnvironmentType::parse(&row.environment_type).unwrap_or(EnvironmentType::Production);
+    let flag = |value: Option<f64>| value.map(|value| value != 0.0);
+    let privacy =
+        Privacy::resolve(environment_type, flag(row.obfuscate_subscriber_data), flag(row.hide_message_contents));
     EnvironmentDetails {
         environment: EnvironmentInfo {
             name: row.name,
@@ -569,6 +582,8 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
         status_reason: row.status_reason,
         log_retention_days: row.log_retention_days as u32,
+        obfuscate_subscriber_data: privacy.obfuscate_subscriber_data,
+        hide_message_contents: privacy.hide_message_contents,
         created_at: rfc3339(row.created_at as u64),
     }
 }

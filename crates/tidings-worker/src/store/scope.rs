@@ -4,6 +4,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
 use tidings_core::origin;
+use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::wire::EnvironmentInfo;
 use worker::{D1Database, Env};
@@ -25,14 +26,24 @@ pub struct EnvironmentScope {
     signing: SigningSecrets,
     pub(super) db_binding: String,
     pub(super) kv_binding: String,
+    privacy: Privacy,
     pub(super) db: D1Database,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
     e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
-    e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days \
+    e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
+    e.obfuscate_subscriber_data, e.hide_message_contents \
     FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
+
+/// The same row for an environment by name, as if through a secret key.
+const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL AS expires_at, \
+    e.name AS environment, e.type AS environment_type, e.status, e.position, e.db_binding, \
+    e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
+    e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
+    e.obfuscate_subscriber_data, e.hide_message_contents \
+    FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl EnvironmentScope {
     /// Looks `key` up by its hash (KV cache first, then the D1 registry) and
@@ -69,14 +80,36 @@ impl EnvironmentScope {
         if !status.is_usable() {
             return Err(ApiError::new(401, "key_revoked", "this API key has been revoked; use a current key"));
         }
+        Self::from_row(env, key.environment().clone(), row, kv_binding)
+    }
+
+    /// Opens an environment by name for the console: only after the
+    /// control plane has checked the member's right to see it.
+    pub async fn open_by_name(env: &Env, name: &EnvironmentName) -> Result<Self, ApiError> {
+        let row: CachedKey = statement(&control_db(env)?, LOOKUP_BY_NAME, &[text(name.as_str())])?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("environment lookup", error))?
+            .ok_or_else(|| {
+                ApiError::new(404, "environment_not_found", format!("there is no environment named {name}"))
+            })?;
+        let kv_binding = format!("KV_{}", name.binding_suffix());
+        Self::from_row(env, name.clone(), row, kv_binding)
+    }
+
+    fn from_row(env: &Env, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
         let db = env.d1(&row.db_binding).map_err(|error| {
             ApiError::unavailable("environment database binding", format!("{}: {error}", row.db_binding))
         })?;
         let signing = signing_secrets(&row);
+        let flag = |value: Option<f64>| value.map(|value| value != 0.0);
+        let privacy =
+            Privacy::resolve(environment_type, flag(row.obfuscate_subscriber_data), flag(row.hide_message_contents));
         Ok(Self {
-            name: key.environment().clone(),
+            name,
+            privacy,
             environment_type,
             status: row.status,
             position: row.position as u32,
@@ -105,6 +138,7 @@ impl EnvironmentScope {
             signing: self.signing.clone(),
             db_binding: self.db_binding.clone(),
             kv_binding: self.kv_binding.clone(),
+            privacy: self.privacy,
             db,
         })
     }
@@ -127,6 +161,11 @@ impl EnvironmentScope {
     /// Whether feed requests need a subscriber credential.
     pub fn requires_subscriber_credential(&self) -> bool {
         self.requires_subscriber_credential
+    }
+
+    /// Whether the console masks personal data and hides message contents here.
+    pub fn privacy(&self) -> Privacy {
+        self.privacy
     }
 
     /// The secrets behind subscriber tokens and hashes.

@@ -1,0 +1,122 @@
+//! Privacy of an environment: whether people without the right to see
+//! personal data get subscribers' personal fields masked and message
+//! contents hidden. On by default in production. Subscribers reading their
+//! own feed are never affected.
+
+use serde_json::Value;
+
+use crate::environment::EnvironmentType;
+use crate::wire::{FeedItem, Subscriber};
+
+/// What stands in for hidden text.
+pub const HIDDEN: &str = "•••";
+
+/// An environment's privacy settings, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Privacy {
+    /// Mask subscribers' personal fields.
+    pub obfuscate_subscriber_data: bool,
+    /// Hide message subjects, bodies and payloads.
+    pub hide_message_contents: bool,
+}
+
+impl Privacy {
+    /// The settings, each unset one following the type's default (on in production).
+    pub fn resolve(environment_type: EnvironmentType, obfuscate: Option<bool>, hide: Option<bool>) -> Self {
+        let default = environment_type == EnvironmentType::Production;
+        Self { obfuscate_subscriber_data: obfuscate.unwrap_or(default), hide_message_contents: hide.unwrap_or(default) }
+    }
+}
+
+/// Masks a text: its first character, then dots (`Ada` → `A••`).
+pub fn mask(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '•')).collect(),
+        None => String::new(),
+    }
+}
+
+/// Masks an email's local part and domain name, keeping the top-level domain
+/// (`ada@example.com` → `a••@e••••••.com`).
+pub fn mask_email(email: &str) -> String {
+    let Some((local, domain)) = email.split_once('@') else { return mask(email) };
+    let (name, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
+    let tld = if tld.is_empty() { String::new() } else { format!(".{tld}") };
+    format!("{}@{}{tld}", mask(local), mask(name))
+}
+
+/// Keeps a phone number's first three and last two characters.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 5 {
+        return mask(phone);
+    }
+    chars.iter().enumerate().map(|(index, c)| if index < 3 || index + 2 >= chars.len() { *c } else { '•' }).collect()
+}
+
+/// A subscriber with personal fields masked: names, email, phone; the avatar
+/// and every custom data value hidden. Ids, locale and time zone stay.
+pub fn redact_subscriber(mut subscriber: Subscriber) -> Subscriber {
+    subscriber.first_name = subscriber.first_name.as_deref().map(mask);
+    subscriber.last_name = subscriber.last_name.as_deref().map(mask);
+    subscriber.email = subscriber.email.as_deref().map(mask_email);
+    subscriber.phone = subscriber.phone.as_deref().map(mask_phone);
+    subscriber.avatar = subscriber.avatar.map(|_| HIDDEN.to_owned());
+    if let Value::Object(data) = &mut subscriber.data {
+        for value in data.values_mut() {
+            *value = Value::String(HIDDEN.to_owned());
+        }
+    }
+    subscriber
+}
+
+/// A message with its contents hidden: subject, body, avatar, buttons and
+/// payload; its id, workflow, tags and times stay.
+pub fn hide_message(mut item: FeedItem) -> FeedItem {
+    item.subject = HIDDEN.to_owned();
+    item.body = HIDDEN.to_owned();
+    item.avatar = item.avatar.map(|_| HIDDEN.to_owned());
+    item.actions.clear();
+    item.payload = Value::Object(serde_json::Map::new());
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn production_hides_by_default() {
+        assert!(Privacy::resolve(EnvironmentType::Production, None, None).obfuscate_subscriber_data);
+        assert!(!Privacy::resolve(EnvironmentType::Development, None, None).hide_message_contents);
+        assert!(!Privacy::resolve(EnvironmentType::Production, Some(false), None).obfuscate_subscriber_data);
+    }
+
+    #[test]
+    fn masks_names_emails_phones_and_data() {
+        assert_eq!(mask("Ada"), "A••");
+        assert_eq!(mask_email("ada@example.com"), "a••@e••••••.com");
+        assert_eq!(mask_phone("+4915112345678"), "+49•••••••••78");
+        let subscriber = Subscriber {
+            subscriber_id: "u1".into(),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            email: Some("ada@example.com".into()),
+            phone: None,
+            avatar: Some("https://x.test/a.png".into()),
+            locale: Some("en".into()),
+            timezone: None,
+            data: json!({"plan": "pro"}),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        let masked = redact_subscriber(subscriber);
+        assert_eq!(masked.last_name.as_deref(), Some("L•••••••"));
+        assert_eq!(masked.data, json!({"plan": HIDDEN}));
+        assert_eq!(masked.locale.as_deref(), Some("en"));
+        assert_eq!(masked.subscriber_id, "u1");
+    }
+}

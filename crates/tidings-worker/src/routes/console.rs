@@ -1,0 +1,71 @@
+//! What members read of an environment's data in the console:
+//! `GET /v1/environments/{name}/subscribers`, `…/subscribers/{id}/messages`
+//! and `…/logs`. Where the environment's privacy settings say so, personal
+//! fields are masked and message contents hidden for members whose role
+//! there does not include seeing personal data.
+
+use tidings_core::access::Action;
+use tidings_core::feed::{self, FeedQuery};
+use tidings_core::feed_filter::Archived;
+use tidings_core::feed_sync::Watermark;
+use tidings_core::logs::LogQuery;
+use tidings_core::privacy;
+use tidings_core::profile::ListQuery;
+use tidings_core::wire::{EnvironmentDetails, FeedResponse, SubscriberList};
+use worker::{Env, Request};
+
+use super::environments::parse_name;
+use super::feed::parse_subscriber;
+use crate::auth::{authorize_environment, Actor};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, query_pairs};
+use crate::store::EnvironmentScope;
+
+/// Opens an environment the member may see, and says whether they see its personal data.
+async fn open(request: &Request, env: &Env, raw_name: &str) -> ApiResult<(EnvironmentScope, bool)> {
+    let name = parse_name(raw_name)?;
+    let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
+    Ok((EnvironmentScope::open_by_name(env, &name).await?, sees_personal_data(&actor, &details)))
+}
+
+fn sees_personal_data(actor: &Actor, details: &EnvironmentDetails) -> bool {
+    actor.require(details, Action::ViewPersonalData).is_ok()
+}
+
+/// Subscribers, ordered by id; personal fields masked where the environment says so.
+pub async fn subscribers(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    let (scope, personal) = open(request, env, raw_name).await?;
+    let pairs = query_pairs(request)?;
+    let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
+    let mut list: SubscriberList = scope.subscribers(&query).await?;
+    if scope.privacy().obfuscate_subscriber_data && !personal {
+        list.items = list.items.into_iter().map(privacy::redact_subscriber).collect();
+    }
+    json(&list, 200)
+}
+
+/// A subscriber's messages (archived included), newest first; contents hidden where the environment says so.
+pub async fn messages(request: &Request, env: &Env, raw_name: &str, raw_subscriber: &str) -> ApiResult {
+    let (scope, personal) = open(request, env, raw_name).await?;
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let pairs = query_pairs(request)?;
+    let mut query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
+    if !pairs.iter().any(|(name, _)| name == "archived") {
+        query.filter.archived = Archived::Include;
+    }
+    let (messages, counts, clock) = scope.feed(&subscriber, &query).await?;
+    let (mut items, page_info) = feed::page(&query, messages);
+    if scope.privacy().hide_message_contents && !personal {
+        items = items.into_iter().map(privacy::hide_message).collect();
+    }
+    json(&FeedResponse { items, page_info, counts, watermark: Watermark::at(clock).to_string() }, 200)
+}
+
+/// Execution logs: they hold ids, statuses and errors, never personal data.
+pub async fn logs(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    let (scope, _) = open(request, env, raw_name).await?;
+    let pairs = query_pairs(request)?;
+    let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+        .map_err(|error| ApiError::validation(error.field, error.to_string()))?;
+    json(&scope.logs(&query).await?, 200)
+}

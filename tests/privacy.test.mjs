@@ -1,0 +1,80 @@
+// Privacy per environment, over HTTP: what each role sees of subscribers
+// and messages in the console routes, in production (masked and hidden by
+// default) and development (shown), and that subscribers' own feeds are
+// unaffected.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { admin, api, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
+
+const tag = randomBytes(4).toString("hex");
+const tokens = {};
+const subscriber = freshSubscriber("private");
+const profile = { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone: "+4915112345678", data: { plan: "pro" } };
+
+before(async () => {
+  for (const role of ["viewer", "support", "admin"]) {
+    const member = await admin("/v1/members", { method: "POST", body: { name: role, email: `${role}-privacy-${tag}@example.com`, role } });
+    assert.equal(member.status, 201, JSON.stringify(member.body));
+    tokens[role] = (await admin(`/v1/members/${member.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+  }
+  for (const environment of ["development", "production"]) {
+    const key = keys[environment].secret_key;
+    assert.equal((await api(`/v1/subscribers/${subscriber}`, { key, method: "PUT", body: profile })).status, 201);
+    const triggered = await api("/v1/events/trigger", { key, method: "POST", body: { workflow: "welcome", to: subscriber, payload: { name: "Ada" } } });
+    assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
+  }
+});
+
+const read = async (role, environment, path) => {
+  const response = await api(`/v1/environments/${environment}${path}`, { key: tokens[role] });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body;
+};
+const seen = async (role, environment) => {
+  const list = await read(role, environment, `/subscribers?limit=100&after=${subscriber.slice(0, -1)}`);
+  const person = list.items.find((item) => item.subscriber_id === subscriber);
+  const messages = await read(role, environment, `/subscribers/${subscriber}/messages`);
+  return { email: person.email, name: person.first_name, plan: person.data.plan, subject: messages.items[0].subject };
+};
+
+const shown = { email: "ada@example.com", name: "Ada", plan: "pro", subject: "Welcome, Ada!" };
+const masked = { email: "a••@e••••••.com", name: "A••", plan: "•••", subject: "•••" };
+
+describe("privacy per environment", () => {
+  it("masks personal data and hides contents in production for roles without the right to see them", async () => {
+    const expected = {
+      development: { viewer: shown, support: shown, admin: shown },
+      production: { viewer: masked, support: shown, admin: shown },
+    };
+    for (const [environment, byRole] of Object.entries(expected)) {
+      for (const [role, view] of Object.entries(byRole)) {
+        assert.deepEqual(await seen(role, environment), view, `${role} in ${environment}`);
+      }
+    }
+    const settings = (await admin("/v1/environments/production")).body;
+    assert.deepEqual([settings.obfuscate_subscriber_data, settings.hide_message_contents], [true, true]);
+  });
+
+  it("never touches the subscriber's own feed", async () => {
+    const feed = await api(`/v1/subscribers/${subscriber}/feed`, {
+      key: keys.production.publishable_key,
+      headers: { "X-Subscriber-Hash": subscriberHash("production", subscriber) },
+    });
+    assert.equal(feed.status, 200);
+    assert.equal(feed.body.items[0].subject, "Welcome, Ada!");
+  });
+
+  it("follows the environment's settings when an admin changes them", async () => {
+    const changed = await admin("/v1/environments/production", { method: "PATCH", body: { hide_message_contents: false } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    try {
+      assert.deepEqual(await seen("viewer", "production"), { ...masked, subject: "Welcome, Ada!" });
+    } finally {
+      await admin("/v1/environments/production", { method: "PATCH", body: { hide_message_contents: true } });
+    }
+    const logs = await read("viewer", "production", `/logs?subscriber_id=${subscriber}`);
+    assert.ok(logs.items.length > 0);
+    assert.ok(!JSON.stringify(logs).includes("ada@example.com"));
+  });
+});

@@ -122,5 +122,17 @@ describe("members and roles", () => {
     const mine = audit.filter((entry) => entry.actor === ids.admin && entry.resource === `key:${issued.body.id}`);
     assert.deepEqual(mine.map((entry) => entry.action), ["key.revoke", "key.create"]);
     assert.ok(!JSON.stringify(audit).includes(issued.body.key), "a key reached the audit log");
+    // Filters and pages.
+    const keyOnly = (await as("admin", `/v1/environments/staging/audit-log?action=key&actor=${ids.admin}`)).body;
+    assert.deepEqual(keyOnly.items.map((entry) => entry.action), ["key.revoke", "key.create"]);
+    const first = (await as("admin", `/v1/environments/staging/audit-log?action=key&actor=${ids.admin}&limit=1`)).body;
+    assert.equal(first.items[0].action, "key.revoke");
+    const second = (await as("admin", `/v1/environments/staging/audit-log?action=key&actor=${ids.admin}&limit=1&before=${first.next_before}`)).body;
+    assert.deepEqual([second.items[0].action, second.next_before], ["key.create", null]);
+    expectError(assert, await as("admin", "/v1/environments/staging/audit-log?limit=0"), 400, "validation_failed");
+    // Member changes are deployment-wide entries, for admins and owners.
+    const deployment = (await as("owner", "/v1/audit-log?action=member.create")).body.items;
+    assert.ok(deployment.some((entry) => entry.resource === `member:${ids.developer}` && entry.summary.after.role === "developer"));
+    expectError(assert, await as("viewer", "/v1/audit-log"), 403, "forbidden");
   });
 });

@@ -87,12 +87,14 @@ pub struct Grants {
     pub environments: BTreeMap<String, Option<Role>>,
     /// Environments the member may promote into whatever their role.
     pub promote_into: BTreeSet<String>,
+    /// Environments where the member sees personal data whatever their role.
+    pub personal_data: BTreeSet<String>,
 }
 
 impl Grants {
     /// Grants of a member with one role everywhere.
     pub fn role(role: Role) -> Self {
-        Self { role, environments: BTreeMap::new(), promote_into: BTreeSet::new() }
+        Self { role, environments: BTreeMap::new(), promote_into: BTreeSet::new(), personal_data: BTreeSet::new() }
     }
 
     /// The member's role in an environment; `None` when it is invisible to them.
@@ -113,7 +115,7 @@ impl Grants {
             Action::PromoteInto => {
                 role.is_admin() || self.promote_into.contains(name) || (role == Role::Developer && !production)
             }
-            Action::ViewPersonalData => role.is_admin() || role == Role::Support,
+            Action::ViewPersonalData => role.is_admin() || role == Role::Support || self.personal_data.contains(name),
         }
     }
 
@@ -195,6 +197,9 @@ mod tests {
         assert!(!grants.allows("staging", Staging, Action::PromoteInto));
         grants.promote_into.insert("staging".to_owned());
         assert!(grants.allows("staging", Staging, Action::PromoteInto));
+        assert!(!grants.allows("staging", Staging, Action::ViewPersonalData));
+        grants.personal_data.insert("staging".to_owned());
+        assert!(grants.allows("staging", Staging, Action::ViewPersonalData));
         assert!(grants.allows("development", Development, Action::PromoteInto));
     }
 

@@ -6,6 +6,7 @@
 //! random number generator:
 //!
 //! - [`access`]: members' roles, per-environment grants, what each action needs;
+//! - [`audit`]: audit-log filters and pages;
 //! - [`brand`]: an environment's brand settings and logo;
 //! - [`environment`]: environment names and types;
 //! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
@@ -47,6 +48,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod audit;
 mod base32;
 pub mod brand;
 pub mod environment;

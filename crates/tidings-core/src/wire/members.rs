@@ -18,6 +18,9 @@ pub struct MemberInput {
     /// Environments the member may promote into whatever their role.
     #[serde(default)]
     pub promote_into: Vec<String>,
+    /// Environments where the member sees personal data whatever their role.
+    #[serde(default)]
+    pub personal_data_in: Vec<String>,
 }
 
 /// `PATCH /v1/members/{id}`: what is given changes.
@@ -36,6 +39,9 @@ pub struct MemberPatch {
     /// Replaces the environments the member may promote into.
     #[serde(default)]
     pub promote_into: Option<Vec<String>>,
+    /// Replaces the environments where the member sees personal data.
+    #[serde(default)]
+    pub personal_data_in: Option<Vec<String>>,
 }
 
 /// A member as the API shows them.
@@ -53,6 +59,8 @@ pub struct Member {
     pub environments: BTreeMap<String, String>,
     /// Environments the member may promote into whatever their role.
     pub promote_into: Vec<String>,
+    /// Environments where the member sees personal data whatever their role.
+    pub personal_data_in: Vec<String>,
     /// RFC 3339.
     pub created_at: String,
 }

@@ -147,11 +147,13 @@ pub struct AuditEntry {
     pub created_at: String,
 }
 
-/// `GET /v1/environments/{name}/audit-log`: newest first.
+/// `GET /v1/environments/{name}/audit-log` or `GET /v1/audit-log`: newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditLog {
     /// The entries.
     pub items: Vec<AuditEntry>,
+    /// Pass as `before` for older entries; null on the last page.
+    pub next_before: Option<String>,
 }
 
 /// `PUT /v1/variables/{name}`.

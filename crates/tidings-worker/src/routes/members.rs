@@ -103,6 +103,9 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
     for name in &input.promote_into {
         grants.promote_into.insert(environment_name(name)?);
     }
+    for name in &input.personal_data_in {
+        grants.personal_data.insert(environment_name(name)?);
+    }
     check_grantable(&actor, &grants)?;
     let now = now_ms();
     let id = access::member_id(now, random()?);
@@ -141,6 +144,9 @@ pub async fn update(request: &mut Request, env: &Env, id: &str) -> ApiResult {
     }
     if let Some(names) = &patch.promote_into {
         grants.promote_into = names.iter().map(|name| environment_name(name)).collect::<Result<_, _>>()?;
+    }
+    if let Some(names) = &patch.personal_data_in {
+        grants.personal_data = names.iter().map(|name| environment_name(name)).collect::<Result<_, _>>()?;
     }
     check_grantable(&actor, &grants)?;
     let name = patch.name.as_deref().unwrap_or(&member.name);
@@ -239,6 +245,7 @@ fn summary(name: &str, email: &str, grants: &Grants) -> serde_json::Value {
     json!({
         "name": name, "email": email, "role": grants.role.as_str(),
         "environments": store::grants_to_wire(grants), "promote_into": grants.promote_into,
+        "personal_data_in": grants.personal_data,
     })
 }
 

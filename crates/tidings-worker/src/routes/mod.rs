@@ -37,6 +37,7 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["openapi.json"]) => meta::openapi(),
         (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&mut request, env).await,
         (Method::Get, ["v1", "me"]) => members::me(&request, env).await,
+        (Method::Get, ["v1", "audit-log"]) => promotions::deployment_audit_log(&request, env).await,
         (Method::Get, ["v1", "members"]) => members::list(&request, env).await,
         (Method::Post, ["v1", "members"]) => members::create(&mut request, env).await,
         (Method::Patch, ["v1", "members", id]) => members::update(&mut request, env, id).await,
@@ -136,7 +137,7 @@ fn is_known_path(segments: &[&str]) -> bool {
     matches!(
         segments,
         ["health" | "openapi.json"]
-            | ["v1", "bootstrap" | "environments" | "me" | "members"]
+            | ["v1", "bootstrap" | "environments" | "me" | "members" | "audit-log"]
             | ["v1", "members", _]
             | ["v1", "members", _, "tokens"]
             | ["v1", "members", _, "tokens", _]

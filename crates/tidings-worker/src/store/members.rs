@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 use tidings_core::access::{Grants, Role};
+use tidings_core::audit::AuditQuery;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{AuditEntry, Member};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
-use super::{control_db, number, statement, storage_error, text};
+use super::{control_db, number, statement, storage_error, text, AuditRow};
 use crate::error::ApiError;
 
 /// A member to create, with their grants.
@@ -69,16 +70,7 @@ struct GrantRow {
     environment: String,
     role: Option<String>,
     promote: f64,
-}
-
-#[derive(Deserialize)]
-struct AuditRow {
-    id: String,
-    actor: String,
-    action: String,
-    resource: String,
-    summary: String,
-    created_at: f64,
+    personal_data: f64,
 }
 
 const MEMBER_COLUMNS: &str = "id, name, email, role, created_at";
@@ -125,7 +117,8 @@ fn grant_statements(
     grants: &Grants,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let mut writes = vec![statement(control, "DELETE FROM member_grants WHERE member_id = ?1", &[text(member_id)])?];
-    let names: BTreeSet<&String> = grants.environments.keys().chain(grants.promote_into.iter()).collect();
+    let names: BTreeSet<&String> =
+        grants.environments.keys().chain(grants.promote_into.iter()).chain(grants.personal_data.iter()).collect();
     for name in names {
         let role = match grants.environments.get(name) {
             Some(Some(role)) => text(role.as_str()),
@@ -134,8 +127,14 @@ fn grant_statements(
         };
         writes.push(statement(
             control,
-            "INSERT INTO member_grants (member_id, environment, role, promote) VALUES (?1, ?2, ?3, ?4)",
-            &[text(member_id), text(name), role, number(u64::from(grants.promote_into.contains(name)))],
+            "INSERT INTO member_grants (member_id, environment, role, promote, personal_data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[
+                text(member_id),
+                text(name),
+                role,
+                number(u64::from(grants.promote_into.contains(name))),
+                number(u64::from(grants.personal_data.contains(name))),
+            ],
         )?);
     }
     Ok(writes)
@@ -230,7 +229,7 @@ pub async fn member_by_token(env: &Env, hash: &str, now_ms: u64) -> Result<Optio
             )?,
             statement(
                 &control,
-                "SELECT member_id, environment, role, promote FROM member_grants WHERE member_id = \
+                "SELECT member_id, environment, role, promote, personal_data FROM member_grants WHERE member_id = \
                  (SELECT member_id FROM member_tokens WHERE hash = ?1)",
                 &[text(hash)],
             )?,
@@ -254,7 +253,7 @@ pub async fn members(env: &Env) -> Result<Vec<(Member, Grants)>, ApiError> {
                 &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE removed_at IS NULL ORDER BY created_at, id"),
                 &[],
             )?,
-            statement(&control, "SELECT member_id, environment, role, promote FROM member_grants", &[])?,
+            statement(&control, "SELECT member_id, environment, role, promote, personal_data FROM member_grants", &[])?,
         ])
         .await
         .map_err(|error| storage_error("list members", error))?;
@@ -281,6 +280,9 @@ fn assemble(row: MemberRow, grants: &[GrantRow]) -> (Member, Grants) {
         if grant.promote != 0.0 {
             access.promote_into.insert(grant.environment.clone());
         }
+        if grant.personal_data != 0.0 {
+            access.personal_data.insert(grant.environment.clone());
+        }
     }
     let member = Member {
         id: row.id,
@@ -293,6 +295,7 @@ fn assemble(row: MemberRow, grants: &[GrantRow]) -> (Member, Grants) {
             .map(|(name, role)| (name.clone(), role.map_or("none", Role::as_str).to_owned()))
             .collect(),
         promote_into: access.promote_into.iter().cloned().collect(),
+        personal_data_in: access.personal_data.iter().cloned().collect(),
         created_at: rfc3339(row.created_at as u64),
     };
     (member, access)
@@ -320,29 +323,24 @@ pub async fn audit(env: &Env, record: &AuditRecord<'_>, now_ms: u64) -> Result<(
     Ok(())
 }
 
-/// Control-plane audit entries of an environment (or of the deployment, for `None`), newest first.
-pub async fn control_audit(env: &Env, environment: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, ApiError> {
-    let rows: Vec<AuditRow> = statement(
-        &control_db(env)?,
-        "SELECT id, actor, action, resource, summary, created_at FROM audit_log WHERE environment IS ?1 \
-         ORDER BY created_at DESC, id DESC LIMIT ?2",
-        &[environment.map_or(JsValue::NULL, text), number(u64::from(limit))],
-    )?
-    .all()
-    .await
-    .and_then(|result| result.results())
-    .map_err(|error| storage_error("read audit log", error))?;
-    Ok(rows
-        .into_iter()
-        .map(|row| AuditEntry {
-            id: row.id,
-            actor: row.actor,
-            action: row.action,
-            resource: row.resource,
-            summary: serde_json::from_str(&row.summary).unwrap_or(Value::Null),
-            created_at: rfc3339(row.created_at as u64),
-        })
-        .collect())
+/// Control-plane audit entries of an environment (or of the deployment, for
+/// `None`), newest first: up to `query.limit + 1`.
+pub async fn control_audit(
+    env: &Env,
+    environment: Option<&str>,
+    query: &AuditQuery,
+) -> Result<Vec<AuditEntry>, ApiError> {
+    let (filter, mut params) = super::audit_filter(query, 1);
+    params.insert(0, environment.map_or(JsValue::NULL, text));
+    let sql = format!(
+        "SELECT id, actor, action, resource, summary, created_at FROM audit_log WHERE environment IS ?1 AND {filter}"
+    );
+    let rows: Vec<AuditRow> = statement(&control_db(env)?, &sql, &params)?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read audit log", error))?;
+    Ok(rows.into_iter().map(AuditRow::into_entry).collect())
 }
 
 /// Grants as the wire shows them: environment → role or `none`.

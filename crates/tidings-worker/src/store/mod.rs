@@ -43,6 +43,7 @@ pub use scope::EnvironmentScope;
 pub use secrets::{admin_token, encryption_key};
 pub use triggers::{Claim, Delivery};
 
+use tidings_core::audit::AuditQuery;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -71,6 +72,51 @@ fn storage_error(context: &str, error: worker::Error) -> ApiError {
 /// Prepares `sql` with positional arguments.
 fn statement(db: &D1Database, sql: &str, arguments: &[JsValue]) -> Result<D1PreparedStatement, ApiError> {
     db.prepare(sql).bind(arguments).map_err(|error| storage_error("bind", error))
+}
+
+/// The `WHERE` conditions of an audit-log query over `audit_log`, after
+/// `first` other parameters, and its parameters.
+fn audit_filter(query: &AuditQuery, first: usize) -> (String, Vec<JsValue>) {
+    let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+    let sql = format!(
+        "(?{a} IS NULL OR id < ?{a}) AND (?{b} IS NULL OR action = ?{b} OR action LIKE ?{b} || '.%') \
+         AND (?{c} IS NULL OR actor = ?{c}) ORDER BY id DESC LIMIT ?{d}",
+        a = first + 1,
+        b = first + 2,
+        c = first + 3,
+        d = first + 4
+    );
+    let params = vec![
+        optional(&query.before),
+        optional(&query.action),
+        optional(&query.actor),
+        number(u64::from(query.limit) + 1),
+    ];
+    (sql, params)
+}
+
+/// An audit-log row, in the control database or an environment's.
+#[derive(serde::Deserialize)]
+struct AuditRow {
+    id: String,
+    actor: String,
+    action: String,
+    resource: String,
+    summary: String,
+    created_at: f64,
+}
+
+impl AuditRow {
+    fn into_entry(self) -> tidings_core::wire::AuditEntry {
+        tidings_core::wire::AuditEntry {
+            id: self.id,
+            actor: self.actor,
+            action: self.action,
+            resource: self.resource,
+            summary: serde_json::from_str(&self.summary).unwrap_or(serde_json::Value::Null),
+            created_at: tidings_core::timestamp::rfc3339(self.created_at as u64),
+        }
+    }
 }
 
 /// A text argument.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tidings_core::audit::AuditQuery;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::preferences::{Channel, Preferences};
 use tidings_core::promotion::{self, Change, ResourceKind, Snapshot, TargetFacts};
@@ -23,7 +24,7 @@ use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::brand::{self, BrandRow, SELECT_BRAND};
 use super::preferences::{self, DEFAULTS};
-use super::{number, registry, statement, storage_error, text, workflows};
+use super::{number, registry, statement, storage_error, text, workflows, AuditRow};
 use crate::error::ApiError;
 
 /// An environment opened by name for promotion (control plane only).
@@ -106,16 +107,6 @@ struct ReleaseRow {
     changes: String,
     reverts: Option<String>,
     rolled_back_by: Option<String>,
-    created_at: f64,
-}
-
-#[derive(Deserialize)]
-struct AuditRow {
-    id: String,
-    actor: String,
-    action: String,
-    resource: String,
-    summary: String,
     created_at: f64,
 }
 
@@ -458,29 +449,16 @@ impl PromotionEnvironment {
         rows.into_iter().map(|row| self.release_from_row(row)).collect()
     }
 
-    /// The audit log, newest first.
-    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, ApiError> {
-        let rows: Vec<AuditRow> = statement(
-            &self.db,
-            "SELECT id, actor, action, resource, summary, created_at FROM audit_log \
-             ORDER BY created_at DESC, id DESC LIMIT ?1",
-            &[number(u64::from(limit))],
-        )?
-        .all()
-        .await
-        .and_then(|result| result.results())
-        .map_err(|error| storage_error("read audit log", error))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| AuditEntry {
-                id: row.id,
-                actor: row.actor,
-                action: row.action,
-                resource: row.resource,
-                summary: serde_json::from_str(&row.summary).unwrap_or(Value::Null),
-                created_at: rfc3339(row.created_at as u64),
-            })
-            .collect())
+    /// Audit entries of releases, newest first: up to `query.limit + 1`.
+    pub async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
+        let (filter, params) = super::audit_filter(query, 0);
+        let sql = format!("SELECT id, actor, action, resource, summary, created_at FROM audit_log WHERE {filter}");
+        let rows: Vec<AuditRow> = statement(&self.db, &sql, &params)?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("read audit log", error))?;
+        Ok(rows.into_iter().map(AuditRow::into_entry).collect())
     }
 
     fn release_from_row(&self, row: ReleaseRow) -> Result<Release, ApiError> {

@@ -68,6 +68,35 @@ describe("privacy per environment", () => {
     assert.equal(feed.body.items[0].subject, "Welcome, Ada!");
   });
 
+  it("hides payload fields a workflow marks x-personal even where contents are shown", async () => {
+    const flow = `secretive-${tag}`;
+    const key = keys.development.secret_key;
+    const saved = await api(`/v1/workflows/${flow}`, {
+      key,
+      method: "PUT",
+      body: {
+        name: "Secretive",
+        payload_schema: { type: "object", properties: { email: { type: "string", "x-personal": true }, order: { type: "string" } } },
+        steps: [{ type: "in_app", subject: "Order {{ payload.order }}", body: "b" }],
+      },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const someone = freshSubscriber("secretive");
+    const triggered = await api("/v1/events/trigger", { key, method: "POST", body: { workflow: flow, to: someone, payload: { email: "ada@example.com", order: "A-7" } } });
+    assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
+    const settings = { obfuscate_subscriber_data: true, hide_message_contents: false };
+    assert.equal((await admin("/v1/environments/development", { method: "PATCH", body: settings })).status, 200);
+    try {
+      const viewed = await read("viewer", "development", `/subscribers/${someone}/messages`);
+      assert.deepEqual(viewed.items[0].payload, { email: "•••", order: "A-7" });
+      assert.equal(viewed.items[0].subject, "Order A-7");
+      const trusted = await read("support", "development", `/subscribers/${someone}/messages`);
+      assert.equal(trusted.items[0].payload.email, "ada@example.com");
+    } finally {
+      await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: false } });
+    }
+  });
+
   it("follows the environment's settings when an admin changes them", async () => {
     const changed = await admin("/v1/environments/production", { method: "PATCH", body: { hide_message_contents: false } });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));

@@ -82,11 +82,40 @@ pub fn hide_message(mut item: FeedItem) -> FeedItem {
     item
 }
 
+/// Replaces the payload fields at `paths` (from
+/// [`crate::schema::personal_paths`]) with [`HIDDEN`]; absent ones stay absent.
+pub fn redact_paths(payload: &mut Value, paths: &[Vec<String>]) {
+    for path in paths {
+        let pointer: String =
+            path.iter().map(|name| format!("/{}", name.replace('~', "~0").replace('/', "~1"))).collect();
+        if let Some(field) = payload.pointer_mut(&pointer) {
+            *field = Value::String(HIDDEN.to_owned());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn redacts_the_fields_a_schema_marks_personal() {
+        let schema = json!({"type": "object", "properties": {
+            "order": {"type": "object", "properties": {"id": {}, "address": {"x-personal": true}}},
+            "email": {"type": "string", "x-personal": true},
+            "total": {"type": "number"}
+        }});
+        let paths = crate::schema::personal_paths(&schema);
+        assert_eq!(paths, [vec!["email".to_owned()], vec!["order".to_owned(), "address".to_owned()]]);
+        let mut payload = json!({"email": "ada@example.com", "order": {"id": 7, "address": "1 Main St"}, "total": 3});
+        redact_paths(&mut payload, &paths);
+        assert_eq!(payload, json!({"email": HIDDEN, "order": {"id": 7, "address": HIDDEN}, "total": 3}));
+        let mut partial = json!({"total": 1});
+        redact_paths(&mut partial, &paths);
+        assert_eq!(partial, json!({"total": 1}));
+    }
 
     #[test]
     fn production_hides_by_default() {

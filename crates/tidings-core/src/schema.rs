@@ -202,6 +202,28 @@ fn validate_at(schema: &Value, value: &Value, path: &str) -> Result<(), Violatio
     Ok(())
 }
 
+/// The payload fields a schema marks `"x-personal": true`, as paths of
+/// property names (objects only; an array's items are not followed).
+pub fn personal_paths(schema: &Value) -> Vec<Vec<String>> {
+    let mut paths = Vec::new();
+    collect_personal(schema, &mut Vec::new(), &mut paths);
+    paths
+}
+
+fn collect_personal(schema: &Value, at: &mut Vec<String>, paths: &mut Vec<Vec<String>>) {
+    if schema.get("x-personal") == Some(&Value::Bool(true)) && !at.is_empty() {
+        paths.push(at.clone());
+        return;
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            at.push(name.clone());
+            collect_personal(property, at, paths);
+            at.pop();
+        }
+    }
+}
+
 fn number(map: &Map<String, Value>, keyword: &str) -> Option<f64> {
     map.get(keyword).and_then(Value::as_f64)
 }

@@ -4,6 +4,8 @@
 //! fields are masked and message contents hidden for members whose role
 //! there does not include seeing personal data.
 
+use std::collections::BTreeMap;
+
 use tidings_core::access::Action;
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::feed_filter::Archived;
@@ -11,6 +13,7 @@ use tidings_core::feed_sync::Watermark;
 use tidings_core::logs::LogQuery;
 use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
+use tidings_core::schema;
 use tidings_core::wire::{EnvironmentDetails, FeedResponse, SubscriberList};
 use worker::{Env, Request};
 
@@ -55,8 +58,21 @@ pub async fn messages(request: &Request, env: &Env, raw_name: &str, raw_subscrib
     }
     let (messages, counts, clock) = scope.feed(&subscriber, &query).await?;
     let (mut items, page_info) = feed::page(&query, messages);
-    if scope.privacy().hide_message_contents && !personal {
+    let privacy_settings = scope.privacy();
+    if privacy_settings.hide_message_contents && !personal {
         items = items.into_iter().map(privacy::hide_message).collect();
+    } else if privacy_settings.obfuscate_subscriber_data && !personal {
+        // Contents are shown, but payload fields the workflow marks `x-personal` are not.
+        let mut personal_paths: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+        for item in &mut items {
+            if !personal_paths.contains_key(&item.workflow) {
+                let schema =
+                    scope.workflow(&item.workflow).await?.and_then(|workflow| workflow.definition.payload_schema);
+                personal_paths
+                    .insert(item.workflow.clone(), schema.as_ref().map(schema::personal_paths).unwrap_or_default());
+            }
+            privacy::redact_paths(&mut item.payload, &personal_paths[&item.workflow]);
+        }
     }
     json(&FeedResponse { items, page_info, counts, watermark: Watermark::at(clock).to_string() }, 200)
 }

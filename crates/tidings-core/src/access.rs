@@ -22,7 +22,7 @@ pub enum Role {
     Developer,
     /// Reads.
     Viewer,
-    /// Reads, and sees subscribers' personal data to help them.
+    /// Reads; the role to give, with a personal-data grant, to people who help subscribers.
     Support,
 }
 
@@ -65,7 +65,7 @@ pub enum Action {
     /// Read its audit log.
     ReadAudit,
     /// See subscribers' personal data and message contents where the
-    /// environment hides them.
+    /// environment hides them: only with an explicit grant, whatever the role.
     ViewPersonalData,
 }
 
@@ -115,7 +115,8 @@ impl Grants {
             Action::PromoteInto => {
                 role.is_admin() || self.promote_into.contains(name) || (role == Role::Developer && !production)
             }
-            Action::ViewPersonalData => role.is_admin() || role == Role::Support || self.personal_data.contains(name),
+            // Never by role alone: only an explicit grant for the environment.
+            Action::ViewPersonalData => self.personal_data.contains(name),
         }
     }
 
@@ -172,7 +173,8 @@ mod tests {
             (Role::Developer, Production, Action::View, true),
             (Role::Viewer, Development, Action::PromoteInto, false),
             (Role::Viewer, Production, Action::ViewPersonalData, false),
-            (Role::Support, Production, Action::ViewPersonalData, true),
+            (Role::Support, Production, Action::ViewPersonalData, false),
+            (Role::Owner, Production, Action::ViewPersonalData, false),
             (Role::Support, Production, Action::Configure, false),
             (Role::Admin, Production, Action::PromoteInto, true),
             (Role::Admin, Production, Action::ManageKeys, true),

@@ -102,6 +102,54 @@ describe("the demo inbox on the npm package", () => {
     await page.close();
   });
 
+  it("switches between all, unread and archived, archives, scrolls for more and saves preferences", async () => {
+    const subscriber = freshSubscriber("browser-inbox");
+    const sent = await api("/v1/events/trigger/bulk", {
+      key: keys.development.secret_key,
+      method: "POST",
+      body: { events: Array.from({ length: 25 }, (_, n) => ({ workflow: "welcome", to: [subscriber], payload: { name: `N${n}` } })) },
+    });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const { page, problems } = await openDemo({ subscriber });
+    const count = () => page.$$eval("#feed li", (nodes) => nodes.length);
+    assert.equal(await count(), 20, "one page first");
+    // Infinite scroll: bringing the end of the list into view loads the rest.
+    await page.locator("#more").scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => document.querySelectorAll("#feed li").length === 25 && document.querySelector("#more").hidden);
+
+    // Read one, archive another: the tabs show the right subsets.
+    await page.click("#feed li:nth-child(1) h2");
+    await page.waitForFunction(() => document.querySelector("#unread").textContent === "24");
+    await page.click("#feed li:nth-child(2) button.archive");
+    await page.waitForFunction(() => document.querySelectorAll("#feed li").length === 24);
+    await page.click('#views [data-view="unread"]');
+    await page.waitForFunction(() => document.body.dataset.view === "unread");
+    assert.equal(await count(), 20, "unread, first page");
+    await page.click('#views [data-view="archived"]');
+    await page.waitForFunction(() => document.body.dataset.view === "archived" && document.querySelectorAll("#feed li").length === 1);
+    await page.click("#feed li button.archive");
+    await page.waitForFunction(() => document.querySelectorAll("#feed li").length === 0);
+    assert.equal(await page.getAttribute('#views [data-view="archived"]', "aria-selected"), "true");
+
+    // Preferences: the switch saves through the package.
+    await page.waitForSelector("#preferences[data-ready]", { state: "attached" });
+    await page.click("#preferences summary");
+    assert.equal(await page.isChecked("#pref-in_app"), true);
+    await page.uncheck("#pref-in_app");
+    await page.waitForFunction(async (id) => {
+      const response = await fetch(`${(await (await fetch("/demo-config.json")).json()).apiUrl}/v1/subscribers/${id}/preferences`, {
+        headers: { Authorization: `Bearer ${(await (await fetch("/demo-config.json")).json()).publishableKey}` },
+      });
+      return (await response.json()).global.in_app === false;
+    }, subscriber, { timeout: 10_000 });
+    await screenshot(page, "demo-tabs");
+    // A phone-width screen still shows the inbox.
+    await page.setViewportSize({ width: 360, height: 740 });
+    await screenshot(page, "demo-phone");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it("sees nothing of development's data with a staging key", async () => {
     const subscriber = freshSubscriber("browser-staging");
     await api("/v1/events/trigger", {

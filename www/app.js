@@ -33,6 +33,12 @@ function renderItem(item) {
   const li = document.createElement("li");
   li.className = item.read_at ? "read" : "unread";
   li.dataset.id = item.id;
+  const archive = document.createElement("button");
+  archive.type = "button";
+  archive.className = "archive";
+  archive.dataset.action = item.archived_at ? "unarchive" : "archive";
+  archive.textContent = item.archived_at ? "Unarchive" : "Archive";
+  archive.setAttribute("aria-label", `${archive.textContent}: ${item.subject}`);
   const title = document.createElement("h2");
   title.textContent = item.subject;
   const body = document.createElement("p");
@@ -40,7 +46,7 @@ function renderItem(item) {
   const time = document.createElement("time");
   time.dateTime = item.created_at;
   time.textContent = new Date(item.created_at).toLocaleString();
-  li.append(title, body, time);
+  li.append(archive, title, body, time);
   return li;
 }
 
@@ -67,6 +73,9 @@ function render(client, state, known) {
   document.body.dataset.status = state.status;
 }
 
+/** The filter of each tab. */
+const VIEWS = { all: {}, unread: { read: false }, archived: { archived: "only" } };
+
 async function main() {
   try {
     const client = await createTidings(await loadConfig());
@@ -75,17 +84,51 @@ async function main() {
     badge.textContent = environment.name;
     badge.dataset.type = environment.type;
     badge.dataset.state = "ready";
-    const known = new Set();
-    const live = client.feed.subscribe((state) => render(client, state, known), { limit: 20 });
-    await live.ready;
+    let live;
+    const open = async (view) => {
+      live?.close();
+      for (const tab of document.querySelectorAll("#views [data-view]")) {
+        tab.setAttribute("aria-selected", String(tab.dataset.view === view));
+      }
+      const known = new Set();
+      live = client.feed.subscribe((state) => {
+        render(client, state, known);
+        $("more").hidden = !state.hasMore;
+      }, { limit: 20, ...VIEWS[view] });
+      await live.ready;
+      document.body.dataset.view = view;
+    };
+    await open("all");
     document.body.dataset.loaded = "true";
+    $("views").addEventListener("click", (event) => {
+      const tab = event.target.closest("[data-view]");
+      if (tab) open(tab.dataset.view).catch(showError);
+    });
     $("refresh").addEventListener("click", () => live.sync());
     $("read-all").addEventListener("click", () => client.feed.markAllRead().catch(showError));
-    // Opening a notification marks it read.
+    $("more").addEventListener("click", () => live.loadMore().catch(showError));
+    // Infinite scroll: the button loads the next page as it comes into view.
+    new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting) && !$("more").hidden) live.loadMore().catch(showError);
+    }).observe($("more"));
     $("feed").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (button) {
+        const id = button.closest("li").dataset.id;
+        (button.dataset.action === "archive" ? client.feed.archive(id) : client.feed.unarchive(id)).catch(showError);
+        return;
+      }
+      // Opening a notification marks it read.
       const item = event.target.closest("li.unread");
       if (item) client.feed.markRead(item.dataset.id).catch(showError);
     });
+    const preferences = await client.preferences.get();
+    for (const box of document.querySelectorAll("#preferences input[data-channel]")) {
+      box.checked = preferences.global?.[box.dataset.channel] !== false;
+      box.addEventListener("change", () =>
+        client.preferences.update({ global: { [box.dataset.channel]: box.checked } }).catch(showError));
+    }
+    $("preferences").dataset.ready = "true";
   } catch (error) {
     showError(error);
     document.body.dataset.loaded = "error";

@@ -1,11 +1,17 @@
-//! Recording control-plane writes in the audit log.
+//! The audit log: recording control-plane writes, and reading them:
+//! `GET /v1/environments/{name}/audit-log` and `GET /v1/audit-log`.
 
 use serde_json::Value;
+use tidings_core::access::{Action, DeploymentAction};
+use tidings_core::audit::AuditQuery;
 use tidings_core::promotion;
-use worker::Env;
+use tidings_core::wire::{AuditEntry, AuditLog};
+use worker::{Env, Request};
 
-use crate::auth::Actor;
-use crate::error::ApiResult;
+use super::environments::parse_name;
+use crate::auth::{authenticate_actor, authorize_environment, Actor};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, query_pairs};
 use crate::platform::{now_ms, random};
 use crate::store::{self, AuditRecord};
 
@@ -22,4 +28,41 @@ pub async fn record(
     let now = now_ms();
     let id = promotion::audit_id(now, random()?);
     store::audit(env, &AuditRecord { id: &id, actor: &actor.id, action, environment, resource, summary }, now).await
+}
+
+/// Releases and rollbacks (from the environment's database) and the
+/// control plane's writes to it (keys, settings, …), merged newest first;
+/// filtered by `action` and `actor`, paged with `limit` and `before`.
+pub async fn audit_log(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    authorize_environment(request, env, &name, Action::ReadAudit).await?;
+    let query = audit_query(request)?;
+    let target = store::open_for_promotion(env, &name).await?;
+    let mut items = target.audit_log(&query).await?;
+    items.extend(store::control_audit(env, Some(name.as_str()), &query).await?);
+    json(&audit_page(items, &query), 200)
+}
+
+/// Deployment-wide audit entries (members, tokens): admins and owners.
+pub async fn deployment_audit_log(request: &Request, env: &Env) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
+    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    let query = audit_query(request)?;
+    json(&audit_page(store::control_audit(env, None, &query).await?, &query), 200)
+}
+
+fn audit_query(request: &Request) -> ApiResult<AuditQuery> {
+    let pairs = query_pairs(request)?;
+    AuditQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+        .map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))
+}
+
+/// One page from entries of one or more sources, each fetched `limit + 1` deep.
+fn audit_page(mut items: Vec<AuditEntry>, query: &AuditQuery) -> AuditLog {
+    // Ids are time-ordered, so sorting them sorts by time.
+    items.sort_by(|left, right| right.id.cmp(&left.id));
+    let has_more = items.len() > query.limit as usize;
+    items.truncate(query.limit as usize);
+    let next_before = if has_more { items.last().map(|entry| entry.id.clone()) } else { None };
+    AuditLog { items, next_before }
 }

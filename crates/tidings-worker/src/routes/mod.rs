@@ -37,7 +37,7 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         (Method::Get, ["openapi.json"]) => meta::openapi(),
         (Method::Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&mut request, env).await,
         (Method::Get, ["v1", "me"]) => members::me(&request, env).await,
-        (Method::Get, ["v1", "audit-log"]) => promotions::deployment_audit_log(&request, env).await,
+        (Method::Get, ["v1", "audit-log"]) => audit::deployment_audit_log(&request, env).await,
         (Method::Get, ["v1", "members"]) => members::list(&request, env).await,
         (Method::Post, ["v1", "members"]) => members::create(&mut request, env).await,
         (Method::Patch, ["v1", "members", id]) => members::update(&mut request, env, id).await,
@@ -62,7 +62,7 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
             console::messages(&request, env, name, subscriber).await
         }
         (Method::Get, ["v1", "environments", name, "logs"]) => console::logs(&request, env, name).await,
-        (Method::Get, ["v1", "environments", name, "audit-log"]) => promotions::audit_log(&request, env, name).await,
+        (Method::Get, ["v1", "environments", name, "audit-log"]) => audit::audit_log(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases"]) => promotions::releases(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases", id]) => {
             promotions::release(&request, env, name, id).await

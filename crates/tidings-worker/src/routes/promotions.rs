@@ -1,16 +1,12 @@
 //! Promotion (control plane): `GET /v1/changes`, `POST /v1/promotions`,
 //! `GET /v1/environments/{name}/releases[/{id}]` and
-//! `POST /v1/environments/{name}/releases/{id}/rollback`, and the audit log
-//! those write: `GET /v1/environments/{name}/audit-log`.
+//! `POST /v1/environments/{name}/releases/{id}/rollback`.
 
 use serde_json::json;
-use tidings_core::access::{Action, DeploymentAction};
-use tidings_core::audit::AuditQuery;
+use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::promotion::{self, Change, PromotionError};
-use tidings_core::wire::{
-    AuditEntry, AuditLog, ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, ReleaseList,
-};
+use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, ReleaseList};
 use worker::{Env, Request};
 
 use crate::auth::{authenticate_actor, authorize_environment, Actor};
@@ -123,44 +119,6 @@ pub async fn release(request: &Request, env: &Env, raw_name: &str, id: &str) -> 
     authorize_environment(request, env, &name, Action::View).await?;
     let target = store::open_for_promotion(env, &name).await?;
     json(&target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?, 200)
-}
-
-/// The environment's audit log, newest first.
-/// Releases and rollbacks (from the environment's database) and the
-/// control plane's writes to it (keys, settings, …), merged newest first;
-/// filtered by `action` and `actor`, paged with `limit` and `before`.
-pub async fn audit_log(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    let name = parse_name(raw_name)?;
-    authorize_environment(request, env, &name, Action::ReadAudit).await?;
-    let query = audit_query(request)?;
-    let target = store::open_for_promotion(env, &name).await?;
-    let mut items = target.audit_log(&query).await?;
-    items.extend(store::control_audit(env, Some(name.as_str()), &query).await?);
-    json(&audit_page(items, &query), 200)
-}
-
-/// Deployment-wide audit entries (members, tokens): admins and owners.
-pub async fn deployment_audit_log(request: &Request, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageMembers)?;
-    let query = audit_query(request)?;
-    json(&audit_page(store::control_audit(env, None, &query).await?, &query), 200)
-}
-
-fn audit_query(request: &Request) -> ApiResult<AuditQuery> {
-    let pairs = query_pairs(request)?;
-    AuditQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
-        .map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))
-}
-
-/// One page from entries of one or more sources, each fetched `limit + 1` deep.
-fn audit_page(mut items: Vec<AuditEntry>, query: &AuditQuery) -> AuditLog {
-    // Ids are time-ordered, so sorting them sorts by time.
-    items.sort_by(|left, right| right.id.cmp(&left.id));
-    let has_more = items.len() > query.limit as usize;
-    items.truncate(query.limit as usize);
-    let next_before = if has_more { items.last().map(|entry| entry.id.clone()) } else { None };
-    AuditLog { items, next_before }
 }
 
 /// Restores what a release changed to its state before the release, as a

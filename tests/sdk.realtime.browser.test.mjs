@@ -60,6 +60,8 @@ describe("the live feed across tabs", () => {
     const first = await openTab(subscriber);
     const second = await openTab(subscriber);
     await waitFor(first.page, () => document.body.dataset.status === "live");
+    // The tab without the socket learns its state from the tab that holds it.
+    await waitFor(second.page, () => document.body.dataset.status === "live");
     // One tab holds the socket; the other waits for the lock.
     const locks = await second.page.evaluate(async () => {
       const { held, pending } = await navigator.locks.query();

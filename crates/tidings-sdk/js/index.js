@@ -135,10 +135,11 @@ class Feed {
   async #act(action, ids, filter) {
     // A filter the loaded items cannot be checked against waits for the server's answer.
     const local = ids !== null || Object.keys(filter).length === 0;
-    const undo = local ? [...this.#live].map((live) => live.show(ids, TRANSITIONS[action])) : [];
+    const shown = local ? [...this.#live] : [];
+    const undo = shown.map((live) => live.show(ids, TRANSITIONS[action]));
     try {
       const result = await this.#client.act(ids ? { action, ids } : { action, filter });
-      for (const live of this.#live) live.settle(result.counts);
+      for (const live of this.#live) live.settle(result.counts, shown.includes(live));
       return result;
     } catch (error) {
       for (const putBack of undo) putBack();

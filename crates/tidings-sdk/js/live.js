@@ -27,7 +27,15 @@ class Relay {
     this.#client = client;
     this.#name = `tidings:${client.environmentName}:${client.subscriberId}`;
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(this.#name) : null;
-    this.#channel?.addEventListener("message", (event) => this.#emit(event.data));
+    this.#channel?.addEventListener("message", (event) => {
+      // A tab that just opened asks how the shared socket is doing; the holder answers.
+      if (event.data.type === "hello") {
+        if (this.#socket) this.#channel.postMessage({ type: "status", status: this.status });
+        return;
+      }
+      this.#emit(event.data);
+    });
+    this.#channel?.postMessage({ type: "hello" });
     if (globalThis.navigator?.locks) {
       navigator.locks.request(this.#name, () => new Promise((release) => {
         this.#release = release;
@@ -113,6 +121,10 @@ export class LiveFeed {
   #watermark = null;
   #syncing = null;
   #again = false;
+  // Advanced by every optimistic change, so sync answers read before it are not applied over it.
+  #epoch = 0;
+  // Optimistic changes not yet answered by the API.
+  #pending = 0;
   #stop;
   state = { items: [], counts: { total: 0, unread: 0, unseen: 0 }, hasMore: false, status: "connecting", error: null };
   #after = null;
@@ -166,7 +178,18 @@ export class LiveFeed {
           this.#again = false;
           let page;
           do {
+            const epoch = this.#epoch;
             page = await this.#client.changes(this.#watermark, this.#filter);
+            // While an action is shown but not answered, the server lags the view: settle() syncs after it.
+            if (this.#pending > 0) {
+              this.#again = false;
+              break;
+            }
+            // An action shown meanwhile makes this answer stale: ask again rather than undo it.
+            if (epoch !== this.#epoch) {
+              this.#again = true;
+              break;
+            }
             this.#apply(page.changes);
             this.#watermark = page.watermark;
             const { counts, error } = this.state;
@@ -202,15 +225,21 @@ export class LiveFeed {
    * the view back, for when the API refuses.
    */
   show(ids, change) {
+    this.#epoch += 1;
+    this.#pending += 1;
     const before = this.state;
     const chosen = ids ? new Set(ids) : null;
     const all = before.items.map((item) => (chosen && !chosen.has(item.id) ? item : change(item))).filter(Boolean);
     this.#publish({ items: all.filter((item) => this.#inView(item)), counts: estimate(before, all) });
-    return () => this.#publish({ items: before.items, counts: before.counts });
+    return () => {
+      this.#pending -= 1;
+      this.#publish({ items: before.items, counts: before.counts });
+    };
   }
 
-  /** Takes the API's exact counts after an action, then reconciles with the server. */
-  settle(counts) {
+  /** Takes the API's exact counts after an action (`shown`: one it showed), then reconciles with the server. */
+  settle(counts, shown) {
+    if (shown) this.#pending -= 1;
     this.#publish({ counts });
     this.sync();
   }

@@ -2,30 +2,23 @@
 // it as an app would, fetches the feed cross-origin from the worker in
 // workerd, and shows it. Error states are shown with their codes.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./support/browser.mjs";
 import { admin, api, freshSubscriber, keys, subscriberHash, wwwUrl } from "./support/context.mjs";
 
 const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
 let context;
-let profile;
+let chromium;
 
 before(async () => {
-  profile = mkdtempSync(join(tmpdir(), "tidings-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  chromium = await launchChromium();
+  context = chromium.context;
 });
 
 after(async () => {
-  await context?.close();
-  rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
 });
 
 /** Opens the demo with URL parameters and waits until it has loaded or failed. */

@@ -4,30 +4,21 @@
 // closes; a tab that was offline catches up by delta sync; credentials fail
 // with typed errors.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { chromium } from "playwright-core";
 import { signSubscriberToken } from "@tidings/sdk/server";
+import { launchChromium } from "./support/browser.mjs";
 import { api, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
 
 let browser;
-let profile;
+let chromium;
 
 before(async () => {
-  profile = mkdtempSync(join(tmpdir(), "tidings-chromium-live-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  chromium = await launchChromium();
+  browser = chromium.context;
 });
 
 after(async () => {
-  await browser?.close();
-  rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
 });
 
 const trigger = async (subscriber, name) => {

@@ -1,0 +1,24 @@
+// Debian's Chromium, headless, through playwright-core: one persistent
+// profile per test file, removed afterwards.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+/** Launches Chromium with a fresh profile; `close()` ends it and removes the profile. */
+export async function launchChromium() {
+  const profile = mkdtempSync(join(tmpdir(), "tidings-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -40,23 +40,26 @@ const routes = [
   { name: "keys", call: (environment) => ["GET", `/v1/environments/${environment}/keys`], allowed: 200 },
   { name: "audit", call: (environment) => ["GET", `/v1/environments/${environment}/audit-log`], allowed: 200 },
   { name: "releases", call: (environment) => ["GET", `/v1/environments/${environment}/releases`], allowed: 200 },
+  { name: "workflows", call: (environment) => ["GET", `/v1/environments/${environment}/workflows`], allowed: 200 },
+  { name: "edit", call: (environment) => ["PUT", `/v1/environments/${environment}/workflows/access-probe`, { name: "" }], allowed: 400 },
 ];
 const previous = { staging: "development", production: "staging" };
 const environments = ["development", "staging", "production"];
 
-// The expected matrix, written out: ✓ allowed, ✗ forbidden (403), – invisible (404).
+// The expected matrix, written out: ✓ allowed, ✗ forbidden (403), – invisible (404),
+// R read-only (403 `environment_read_only`: production content changes only by promotion).
 const matrix = {
-  //             see        configure   keys       audit      releases   promote-into (staging, production)
-  owner:      { see: "✓✓✓", configure: "✓✓✓", keys: "✓✓✓", audit: "✓✓✓", releases: "✓✓✓", promote: "✓✓" },
-  admin:      { see: "✓✓✓", configure: "✓✓✓", keys: "✓✓✓", audit: "✓✓✓", releases: "✓✓✓", promote: "✓✓" },
-  developer:  { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✓✗" },
-  viewer:     { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✗✗" },
-  support:    { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✗✗" },
-  contractor: { see: "✓✓–", configure: "✗✗–", keys: "✗✗–", audit: "✗✗–", releases: "✓✓–", promote: "✓–" },
-  releaser:   { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", promote: "✓✗" },
+  //             see        configure   keys       audit      releases   workflows  edit       promote-into (staging, production)
+  owner:      { see: "✓✓✓", configure: "✓✓✓", keys: "✓✓✓", audit: "✓✓✓", releases: "✓✓✓", workflows: "✓✓✓", edit: "✓✓R", promote: "✓✓" },
+  admin:      { see: "✓✓✓", configure: "✓✓✓", keys: "✓✓✓", audit: "✓✓✓", releases: "✓✓✓", workflows: "✓✓✓", edit: "✓✓R", promote: "✓✓" },
+  developer:  { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", workflows: "✓✓✓", edit: "✓✗R", promote: "✓✗" },
+  viewer:     { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", workflows: "✓✓✓", edit: "✗✗R", promote: "✗✗" },
+  support:    { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", workflows: "✓✓✓", edit: "✗✗R", promote: "✗✗" },
+  contractor: { see: "✓✓–", configure: "✗✗–", keys: "✗✗–", audit: "✗✗–", releases: "✓✓–", workflows: "✓✓–", edit: "✓✗–", promote: "✓–" },
+  releaser:   { see: "✓✓✓", configure: "✗✗✗", keys: "✗✗✗", audit: "✗✗✗", releases: "✓✓✓", workflows: "✓✓✓", edit: "✗✗R", promote: "✓✗" },
 };
 
-const outcome = (expected, allowed) => ({ "✓": allowed, "✗": 403, "–": 404 })[expected];
+const outcome = (expected, allowed) => ({ "✓": allowed, "✗": 403, "R": 403, "–": 404 })[expected];
 
 describe("members and roles", () => {
   it("each role gets exactly its permissions in each environment", async () => {
@@ -68,7 +71,8 @@ describe("members and roles", () => {
           const response = await as(who, path, { method, body });
           const expected = outcome(row[route.name][index], route.allowed);
           assert.equal(response.status, expected, `${who} ${route.name} ${environment}: ${JSON.stringify(response.body)}`);
-          if (expected === 403) assert.equal(response.body.error.code, "forbidden");
+          const mark = row[route.name][index];
+          if (expected === 403) assert.equal(response.body.error.code, mark === "R" ? "environment_read_only" : "forbidden");
           if (expected === 404) assert.equal(response.body.error.code, "environment_not_found");
           checked += 1;
         }
@@ -89,9 +93,10 @@ describe("members and roles", () => {
     const me = await as("developer", "/v1/me");
     assert.equal(me.status, 200);
     assert.deepEqual([me.body.id, me.body.role], [ids.developer, "developer"]);
-    assert.deepEqual(me.body.environments.map((access) => [access.name, access.may_promote, access.may_manage_keys]), [
-      ["development", true, false], ["staging", true, false], ["production", false, false],
-    ]);
+    assert.deepEqual(
+      me.body.environments.map((access) => [access.name, access.may_promote, access.may_manage_keys, access.may_edit_content]),
+      [["development", true, false, true], ["staging", true, false, false], ["production", false, false, false]],
+    );
   });
 
   it("manages members: only admins and owners, only owners make owners", async () => {

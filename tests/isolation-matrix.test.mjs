@@ -157,8 +157,8 @@ function request({ path, method, operation }, target, credential) {
     const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
     body = body.key ? { ...body, key: unique } : { ...body, id: unique };
   }
-  if (body?.workflow) {
-    const subscriber = `matrix-write-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
+  if (body?.workflow || body?.to) {
+    const subscriber = `matrix-write-${target}-${operation.operationId}-${credential.label.replace(/\W/g, "")}-${tag}`.toLowerCase();
     body = { ...body, to: [subscriber] };
   }
   const headers = image ? { "Content-Type": "image/svg+xml" } : {};

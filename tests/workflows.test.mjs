@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -137,5 +137,42 @@ describe("workflows", () => {
     assert.equal(welcome.status, 200);
     assert.equal(welcome.body.name, "Welcome");
     assert.equal(welcome.body.version, 1);
+  });
+
+  it("lets members edit and test-send workflows from the console, never in production", async () => {
+    const workflowKey = freshKey("console");
+    const body = { name: "From the console", steps: [inApp("Hello {{ payload.name }}")] };
+    const saved = await admin(`/v1/environments/development/workflows/${workflowKey}`, { method: "PUT", body });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const listed = await admin("/v1/environments/development/workflows");
+    assert.ok(listed.body.items.some((workflow) => workflow.key === workflowKey));
+    // The same workflow, seen with the environment's secret key.
+    assert.equal((await call(`/v1/workflows/${workflowKey}`)).body.name, "From the console");
+
+    const subscriber = freshSubscriber("console");
+    const sent = await admin(`/v1/environments/development/workflows/${workflowKey}/test`, {
+      method: "POST",
+      body: { to: [subscriber], payload: { name: "Ada" } },
+    });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const feed = await call(`/v1/subscribers/${subscriber}/feed`);
+    assert.deepEqual(feed.body.items.map((item) => item.subject), ["Hello Ada"]);
+    expectError(assert, await admin(`/v1/environments/development/workflows/${workflowKey}/test`, {
+      method: "POST",
+      body: { to: [subscriber], payload: {} },
+    }), 422, "template_render_failed");
+    expectError(assert, await admin(`/v1/environments/development/workflows/${workflowKey}/test`, {
+      method: "POST",
+      body: { workflow: "other", to: [subscriber] },
+    }), 400, "validation_failed");
+
+    expectError(assert, await admin(`/v1/environments/production/workflows/${workflowKey}`, { method: "PUT", body }), 403, "environment_read_only");
+    expectError(assert, await admin(`/v1/environments/production/workflows/welcome/test`, {
+      method: "POST",
+      body: { to: [subscriber] },
+    }), 403, "environment_read_only");
+    const deleted = await admin(`/v1/environments/development/workflows/${workflowKey}`, { method: "DELETE" });
+    assert.equal(deleted.status, 200);
+    expectError(assert, await admin(`/v1/environments/development/workflows/${workflowKey}`, { method: "DELETE" }), 404, "workflow_not_found");
   });
 });

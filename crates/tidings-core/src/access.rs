@@ -64,6 +64,10 @@ pub enum Action {
     PromoteInto,
     /// Read its audit log.
     ReadAudit,
+    /// Write its content (workflows) and send test notifications: never in
+    /// production, where content arrives by promotion; developers only in
+    /// development environments.
+    EditContent,
     /// See subscribers' personal data and message contents where the
     /// environment hides them: only with an explicit grant, whatever the role.
     ViewPersonalData,
@@ -115,6 +119,11 @@ impl Grants {
             Action::PromoteInto => {
                 role.is_admin() || self.promote_into.contains(name) || (role == Role::Developer && !production)
             }
+            Action::EditContent => match environment_type {
+                EnvironmentType::Production => false,
+                EnvironmentType::Development => role.is_admin() || role == Role::Developer,
+                EnvironmentType::Staging => role.is_admin(),
+            },
             // Never by role alone: only an explicit grant for the environment.
             Action::ViewPersonalData => self.personal_data.contains(name),
         }
@@ -179,6 +188,11 @@ mod tests {
             (Role::Admin, Production, Action::PromoteInto, true),
             (Role::Admin, Production, Action::ManageKeys, true),
             (Role::Owner, Production, Action::ReadAudit, true),
+            (Role::Developer, Development, Action::EditContent, true),
+            (Role::Developer, Staging, Action::EditContent, false),
+            (Role::Admin, Staging, Action::EditContent, true),
+            (Role::Owner, Production, Action::EditContent, false),
+            (Role::Viewer, Development, Action::EditContent, false),
         ];
         for (role, environment_type, action, allowed) in expected {
             assert_eq!(

@@ -10,7 +10,7 @@ use crate::profile::{self, Profile, ProfileError};
 use crate::schema::{self, Violation};
 use crate::subscriber::{SubscriberError, SubscriberId};
 use crate::wire::{Recipient, Recipients, TriggerRequest};
-use crate::workflow::{self, Workflow, WorkflowError};
+use crate::workflow::{self, RenderedInApp, Workflow, WorkflowError};
 
 /// The most recipients one trigger may name.
 pub const MAX_RECIPIENTS: usize = 1_000;
@@ -229,6 +229,43 @@ pub fn compose(
     Ok(composed)
 }
 
+/// What the first recipient of a trigger would receive: rendered, checked
+/// against the payload schema, never stored. The console's live preview runs
+/// this in the browser, compiled to wasm, so it shows exactly what a trigger
+/// would send.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Preview {
+    /// The in-app notification, when the workflow has an in-app step.
+    pub in_app: Option<RenderedInApp>,
+    /// Each webhook step's integration and rendered JSON body.
+    pub webhooks: Vec<(String, String)>,
+}
+
+/// Renders `workflow` for the first recipient of `trigger`, whose profile is
+/// the one the trigger gives (or just the id); `variables` stand for the
+/// environment's variables.
+pub fn preview(workflow: &Workflow, trigger: &ValidTrigger, variables: &Value) -> Result<Preview, TriggerError> {
+    if let Some(schema) = &workflow.definition.payload_schema {
+        schema::validate(schema, &trigger.payload).map_err(TriggerError::Payload)?;
+    }
+    let subscriber = trigger.recipients.first().ok_or(TriggerError::NoRecipients)?;
+    let profile = trigger
+        .profiles
+        .iter()
+        .find(|(id, _)| id == subscriber)
+        .map_or_else(|| json!({}), |(id, profile)| profile.to_json(id));
+    let context = recipient_context(trigger, subscriber, profile, variables);
+    let in_app = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
+    let renderer = workflow.webhook_renderer().map_err(TriggerError::Render)?;
+    let webhooks = (0..renderer.len())
+        .map(|index| renderer.render(index, &context).map_err(TriggerError::Render))
+        .collect::<Result<Vec<_>, _>>()?;
+    if in_app.is_none() && webhooks.is_empty() {
+        return Err(TriggerError::NoInAppStep);
+    }
+    Ok(Preview { in_app, webhooks })
+}
+
 fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile: Value, variables: &Value) -> Value {
     let mut subscriber_context = profile;
     if let Value::Object(map) = &mut subscriber_context {
@@ -247,6 +284,34 @@ mod tests {
 
     fn request(value: Value) -> TriggerRequest {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn preview_renders_what_the_first_recipient_would_receive() {
+        let trigger = validate(request(json!({
+            "workflow": "welcome",
+            "to": [{"subscriber_id": "ada", "first_name": "Ada"}, "bob"],
+            "payload": {"name": "Ada"}
+        })))
+        .unwrap();
+        let workflow = starter_workflows().into_iter().find(|workflow| workflow.key == "welcome").unwrap();
+        let preview = preview(&workflow, &trigger, &json!({})).unwrap();
+        let in_app = preview.in_app.unwrap();
+        assert!(in_app.subject.contains("Ada") || in_app.body.contains("Ada"), "{in_app:?}");
+        assert!(preview.webhooks.is_empty());
+    }
+
+    #[test]
+    fn preview_names_the_missing_variable() {
+        let input = serde_json::from_value(json!({
+            "name": "Order",
+            "steps": [{"type": "in_app", "subject": "Order {{ payload.order.id }}", "body": "Thanks"}]
+        }))
+        .unwrap();
+        let workflow = Workflow::from_input(input, Some("order")).unwrap();
+        let trigger = validate(request(json!({"workflow": "order", "to": "ada", "payload": {}}))).unwrap();
+        let error = preview(&workflow, &trigger, &json!({})).unwrap_err();
+        assert!(error.to_string().contains("payload.order"), "{error}");
     }
 
     #[test]

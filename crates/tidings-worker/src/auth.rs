@@ -175,6 +175,7 @@ fn describe(action: Action) -> &'static str {
         Action::PromoteInto => "promote into it or roll it back",
         Action::ReadAudit => "read its audit log",
         Action::ViewPersonalData => "see personal data",
+        Action::EditContent => "edit its workflows or send test notifications",
     }
 }
 

@@ -120,6 +120,8 @@ pub struct EnvironmentAccess {
     pub may_promote: bool,
     /// Whether they may manage its keys.
     pub may_manage_keys: bool,
+    /// Whether they may edit its workflows and send test notifications.
+    pub may_edit_content: bool,
 }
 
 /// `POST /v1/bootstrap` body: optionally, the first owner.

@@ -77,6 +77,7 @@ pub async fn me(request: &Request, env: &Env) -> ApiResult {
             role: role.as_str().to_owned(),
             may_promote: actor.grants.allows(name, environment_type, Action::PromoteInto),
             may_manage_keys: actor.grants.allows(name, environment_type, Action::ManageKeys),
+            may_edit_content: actor.grants.allows(name, environment_type, Action::EditContent),
         });
     }
     json(&Me { id: actor.id, name: actor.name, role: actor.grants.role.as_str().to_owned(), environments }, 200)

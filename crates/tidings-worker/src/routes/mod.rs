@@ -4,6 +4,7 @@ mod audit;
 mod bootstrap;
 mod brand;
 mod console;
+mod console_workflows;
 mod environment;
 mod environments;
 mod feed;
@@ -62,6 +63,16 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
             console::messages(&request, env, name, subscriber).await
         }
         (Method::Get, ["v1", "environments", name, "logs"]) => console::logs(&request, env, name).await,
+        (Method::Get, ["v1", "environments", name, "workflows"]) => console_workflows::list(&request, env, name).await,
+        (Method::Put, ["v1", "environments", name, "workflows", key]) => {
+            console_workflows::put(&mut request, env, name, key).await
+        }
+        (Method::Delete, ["v1", "environments", name, "workflows", key]) => {
+            console_workflows::delete(&request, env, name, key).await
+        }
+        (Method::Post, ["v1", "environments", name, "workflows", key, "test"]) => {
+            console_workflows::test(&mut request, env, ctx, name, key).await
+        }
         (Method::Get, ["v1", "environments", name, "audit-log"]) => audit::audit_log(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases"]) => promotions::releases(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases", id]) => {
@@ -146,7 +157,9 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["v1", "environments", _, "signing-secret", "rotate"]
             | ["v1", "changes" | "promotions"]
             | ["v1", "preferences", "defaults"]
-            | ["v1", "environments", _, "releases" | "audit-log" | "subscribers" | "logs"]
+            | ["v1", "environments", _, "releases" | "audit-log" | "subscribers" | "logs" | "workflows"]
+            | ["v1", "environments", _, "workflows", _]
+            | ["v1", "environments", _, "workflows", _, "test"]
             | ["v1", "environments", _, "subscribers", _, "messages"]
             | ["v1", "environments", _, "releases", _]
             | ["v1", "environments", _, "releases", _, "rollback"]

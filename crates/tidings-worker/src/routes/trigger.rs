@@ -102,6 +102,14 @@ pub async fn bulk(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult 
     json(&BulkTriggerResponse { results }, ACCEPTED)
 }
 
+/// Runs a trigger in an environment opened another way than by its key:
+/// the console's test send, after the member's permission was checked.
+pub(super) async fn trigger_in(caller: &Caller, env: &Env, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
+    let answer = process(caller, valid, None, now_ms()).await?;
+    follow_up(env, ctx, caller, answer.follow_up);
+    Ok(json_text(answer.body, answer.status))
+}
+
 /// A trigger's answer: status, JSON text, whether it replays an earlier one,
 /// and what to do once it is sent.
 struct Answer {

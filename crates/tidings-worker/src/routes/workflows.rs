@@ -85,12 +85,12 @@ async fn writer(request: &Request, env: &Env) -> ApiResult<Caller> {
     Ok(caller)
 }
 
-fn parse_key(raw: &str) -> ApiResult<String> {
+pub(super) fn parse_key(raw: &str) -> ApiResult<String> {
     let key = decode_segment(raw)?;
     workflow::validate_key(&key)?;
     Ok(key)
 }
 
-fn not_found(key: &str) -> ApiError {
+pub(super) fn not_found(key: &str) -> ApiError {
     ApiError::new(404, "workflow_not_found", format!("there is no workflow {key:?} in this environment"))
 }

@@ -1,0 +1,87 @@
+//! Workflows as members edit them in the console:
+//! `GET /v1/environments/{name}/workflows`,
+//! `PUT|DELETE /v1/environments/{name}/workflows/{key}` and
+//! `POST /v1/environments/{name}/workflows/{key}/test`. Reading needs only
+//! access to the environment; writing and test sends need
+//! [`Action::EditContent`], which production never grants.
+
+use serde::Serialize;
+use tidings_core::access::Action;
+use tidings_core::key::KeyKind;
+use tidings_core::trigger;
+use tidings_core::wire::{TriggerRequest, WorkflowInput, WorkflowList};
+use tidings_core::workflow::Workflow;
+use worker::{Context, Env, Request};
+
+use super::environments::parse_name;
+use super::trigger::trigger_in;
+use super::workflows::{not_found, parse_key};
+use crate::auth::{authorize_environment, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{json, read_json};
+use crate::platform::now_ms;
+use crate::store::EnvironmentScope;
+
+/// Opens an environment after checking that the member may do `action`
+/// there. Writes to production answer `environment_read_only`, as they do
+/// with a secret key, before the member's role is considered.
+async fn open(request: &Request, env: &Env, raw_name: &str, action: Action) -> ApiResult<EnvironmentScope> {
+    let name = parse_name(raw_name)?;
+    let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
+    let caller = Caller { kind: KeyKind::Secret, scope: EnvironmentScope::open_by_name(env, &name).await? };
+    if action != Action::View {
+        caller.require_content_writable("workflows")?;
+        actor.require(&details, action)?;
+    }
+    Ok(caller.scope)
+}
+
+/// Every workflow's current version.
+pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    let scope = open(request, env, raw_name, Action::View).await?;
+    json(&WorkflowList { items: scope.workflows().await? }, 200)
+}
+
+/// Saves a new version, creating the workflow if needed (201) or not (200).
+pub async fn put(request: &mut Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
+    let scope = open(request, env, raw_name, Action::EditContent).await?;
+    let key = parse_key(raw_key)?;
+    let input: WorkflowInput = read_json(request).await?;
+    let workflow = Workflow::from_input(input, Some(&key))?;
+    let existed = scope.workflow_version(&key).await?.is_some();
+    json(&scope.save_workflow(&workflow, now_ms()).await?, if existed { 200 } else { 201 })
+}
+
+/// Deletes a workflow and its history. Messages it produced stay.
+pub async fn delete(request: &Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
+    #[derive(Serialize)]
+    struct Deleted {
+        key: String,
+        deleted: bool,
+    }
+    let scope = open(request, env, raw_name, Action::EditContent).await?;
+    let key = parse_key(raw_key)?;
+    if !scope.delete_workflow(&key).await? {
+        return Err(not_found(&key));
+    }
+    json(&Deleted { key, deleted: true }, 200)
+}
+
+/// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),
+/// so its author sees it arrive; answers like `POST /v1/events/trigger`.
+pub async fn test(request: &mut Request, env: &Env, ctx: &Context, raw_name: &str, raw_key: &str) -> ApiResult {
+    let scope = open(request, env, raw_name, Action::EditContent).await?;
+    let key = parse_key(raw_key)?;
+    let mut body: serde_json::Value = read_json(request).await?;
+    let serde_json::Value::Object(fields) = &mut body else {
+        return Err(ApiError::validation("body", "the body must be a JSON object with to, payload and actor"));
+    };
+    if fields.get("workflow").is_some_and(|workflow| workflow.as_str() != Some(key.as_str())) {
+        return Err(ApiError::validation("workflow", "the workflow is named by the URL; leave it out of the body"));
+    }
+    fields.insert("workflow".to_owned(), key.into());
+    let request_body: TriggerRequest = serde_json::from_value(body)
+        .map_err(|error| ApiError::validation("body", format!("the body is not a trigger: {error}")))?;
+    let valid = trigger::validate(request_body)?;
+    trigger_in(&Caller { kind: KeyKind::Secret, scope }, env, ctx, &valid).await
+}

@@ -113,11 +113,34 @@ export function buildTypes({ force = false } = {}) {
   writeFileSync(join(root, output), `${header}${declarations.join("\n\n")}\n`);
 }
 
+/**
+ * The console's live workflow preview: the core's template rendering
+ * compiled to wasm (`crates/tidings-console`), served under /console/pkg/.
+ */
+export function buildConsole({ force = false } = {}) {
+  const output = "crates/tidings-console/pkg/tidings_console_bg.wasm";
+  if (!force && isFresh(output, [...shared, "crates/tidings-console/src", "crates/tidings-console/Cargo.toml"])) return;
+  step("building the console's workflow preview (cargo, wasm-bindgen, wasm-opt)");
+  run("cargo", ["build", "-p", "tidings-console", "--target", "wasm32-unknown-unknown", "--release"]);
+  const pkg = join(root, "crates/tidings-console/pkg");
+  mkdirSync(pkg, { recursive: true });
+  run("wasm-bindgen", [
+    "--target", "web", "--out-dir", pkg, "--out-name", "tidings_console",
+    join(root, "target/wasm32-unknown-unknown/release/tidings_console.wasm"),
+  ]);
+  const wasm = join(pkg, "tidings_console_bg.wasm");
+  run("wasm-opt", ["-Oz", ...WASM_OPT_FEATURES, wasm, "-o", `${wasm}.opt`]);
+  renameSync(`${wasm}.opt`, wasm);
+  const size = sizeOf(output);
+  console.log(`console preview wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
+}
+
 export function build(options) {
   buildWorker(options);
   buildTypes(options);
   buildSdk(options);
   buildSdkServer(options);
+  buildConsole(options);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

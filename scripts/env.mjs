@@ -118,7 +118,13 @@ async function waitUntilReady(name) {
 async function create(name) {
   if (!name || !options.type) throw new CommandError("usage: npm run env -- create <name> --type <development|staging|production>");
   const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour };
-  const created = await call("POST", "/v1/environments", body);
+  // An environment registered elsewhere (the console) and waiting for its bindings is provisioned as it is.
+  // (Its subscriber signing secret was shown there, once.)
+  const created = await call("POST", "/v1/environments", body).catch(async (error) => {
+    const waiting = error.message.startsWith("environment_exists") && (await call("GET", `/v1/environments/${name}`)).status === "creating";
+    if (!waiting) throw error;
+    return {};
+  });
   await addBindings(name);
   // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
   for (let attempt = 1; ; attempt += 1) {

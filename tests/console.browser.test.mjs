@@ -1,0 +1,218 @@
+// The admin console in headless Chromium against the worker in workerd:
+// sign in as the owner, manage environments and keys, write a workflow in
+// development with the wasm live preview, send it and watch it arrive in the
+// demo inbox, promote it to staging and production, roll production back;
+// and the same pages for a viewer, at phone width, with labelled controls.
+// Screenshots of each screen go to TIDINGS_TEST_ARTIFACTS.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { launchChromium } from "./support/browser.mjs";
+import { admin, api, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
+
+const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
+const ownerToken = JSON.parse(readFileSync(process.env.TIDINGS_TEST_KEYS, "utf8")).owner.token;
+const tag = randomBytes(3).toString("hex");
+const workflowKey = `console-${tag}`;
+const subscriber = freshSubscriber("console");
+let chromium;
+let page;
+const problems = [];
+
+before(async () => {
+  chromium = await launchChromium();
+  page = await chromium.context.newPage();
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("dialog", (dialog) => dialog.accept());
+});
+
+after(async () => {
+  await chromium?.close();
+});
+
+async function screenshot(name) {
+  if (!artifacts) return;
+  mkdirSync(join(artifacts, "console"), { recursive: true });
+  await page.screenshot({ path: join(artifacts, "console", `${name}.png`), fullPage: true });
+}
+
+async function signIn(token) {
+  await page.goto(`${wwwUrl}/console/#/environments`);
+  await page.fill("#token", token);
+  await page.click("button[type=submit]");
+}
+
+async function open(hash, heading) {
+  await page.goto(`${wwwUrl}/console/${hash}`);
+  await page.waitForFunction((text) => document.querySelector("main h1")?.textContent.startsWith(text), heading);
+}
+
+/** Every form control on the page has a label a screen reader announces. */
+async function assertLabelled(where) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((control) => control.type !== "checkbox" || !control.labels?.length)
+      .filter((control) => !control.labels?.length && !control.getAttribute("aria-label"))
+      .map((control) => control.outerHTML));
+  assert.deepEqual(unlabelled, [], where);
+}
+
+describe("the admin console", () => {
+  it("refuses a bad token with its code, then signs the owner in", async () => {
+    await signIn(`mt_${"a".repeat(52)}`);
+    await page.waitForSelector(".error[data-code=member_token_invalid]");
+    await assertLabelled("login");
+    await screenshot("01-login-refused");
+    await page.fill("#token", ownerToken);
+    await page.click("button[type=submit]");
+    await page.waitForFunction(() => document.querySelector("main h1")?.textContent === "Environments");
+    const tabs = await page.$$eval("#environments-nav a[data-environment]", (links) => links.map((link) => link.dataset.environment));
+    assert.deepEqual(tabs.slice(0, 3), ["development", "staging", "production"]);
+    await assertLabelled("environments");
+    await screenshot("02-environments");
+  });
+
+  it("creates a custom environment, shows it waiting for its bindings, and deletes it", async () => {
+    const name = `qa-${tag}`;
+    await page.fill("#new-name", name);
+    await page.selectOption("#new-type", "staging");
+    await page.click("text=Create environment");
+    await page.waitForSelector("#signing-secret");
+    assert.match(await page.textContent("#signing-secret"), /^[0-9a-f]{64}$/);
+    const row = page.locator("#environment-list tr", { hasText: name });
+    await row.locator(".status[data-status=creating]").waitFor();
+    assert.match(await row.textContent(), /waiting for the bindings/);
+    await screenshot("03-environment-creating");
+    await page.click(`button[aria-label="Delete ${name}"]`);
+    await page.waitForFunction((gone) => ![...document.querySelectorAll("#environment-list tr")].some((tr) => tr.textContent.includes(gone)), name);
+    assert.equal((await admin(`/v1/environments/${name}`)).status, 404);
+  });
+
+  it("issues a key shown once, and revokes it", async () => {
+    await open("#/development/keys", "Keys");
+    await page.selectOption("#key-kind", "publishable");
+    await page.click("text=Create key");
+    const key = await page.textContent("#new-key");
+    assert.match(key, /^pk_development_/);
+    assert.equal((await api("/v1/environments/current", { key })).body.name, "development");
+    await assertLabelled("keys");
+    await screenshot("04-key-shown-once");
+    await page.click("text=I have stored it");
+    assert.equal(await page.$("#new-key"), null);
+    const masked = `pk_development_…${key.slice(-6)}`;
+    await page.click(`button[aria-label="Revoke ${masked}"]`);
+    await page.locator("tr", { hasText: masked }).locator(".status[data-status=revoked]").waitFor();
+    assert.equal((await api("/v1/environments/current", { key })).body.error.code, "key_revoked");
+  });
+
+  it("writes a workflow with a live wasm preview, sends it, and the demo inbox shows it live", async () => {
+    await open("#/development/workflows/new", "New workflow");
+    await page.fill("#workflow-key", workflowKey);
+    await page.fill("#workflow-name", "Deploy finished");
+    await page.fill("#workflow-subject", "Deploy {{ payload.version }} finished");
+    await page.fill("#workflow-body", "{{ payload.message }}");
+    await page.fill("#sample-payload", JSON.stringify({ version: "1.2", message: "All green" }));
+    await page.waitForFunction(() => document.querySelector("#preview h3")?.textContent === "Deploy 1.2 finished");
+    // The preview names what the template lacks, with the API's code.
+    await page.fill("#workflow-subject", "Deploy {{ payload.build.id }}");
+    await page.waitForSelector("#preview .error[data-code=template_render_failed]");
+    assert.match(await page.textContent("#preview"), /payload\.build/);
+    await page.fill("#workflow-subject", "Deploy {{ payload.version }} finished");
+    await page.waitForFunction(() => document.querySelector("#preview h3")?.textContent === "Deploy 1.2 finished");
+    await assertLabelled("editor");
+    await screenshot("05-workflow-editor");
+    await page.click("text=Create workflow");
+    await page.waitForFunction(() => /version 1/.test(document.querySelector("main [role=status]")?.textContent ?? ""));
+
+    const inbox = await chromium.context.newPage();
+    inbox.on("pageerror", (error) => problems.push(error.message));
+    await inbox.goto(`${wwwUrl}/?subscriber=${subscriber}`);
+    await inbox.waitForSelector("body[data-loaded]", { timeout: 20_000 });
+    await page.fill("#sample-subscriber", subscriber);
+    await page.click("#send-test");
+    await inbox.waitForFunction(() => [...document.querySelectorAll("#feed li h2")].some((title) => title.textContent === "Deploy 1.2 finished"));
+    await inbox.screenshot({ path: artifacts ? join(artifacts, "console", "06-demo-inbox-live.png") : undefined });
+    await inbox.close();
+  });
+
+  it("promotes the workflow to staging and production with a dry run, then rolls production back", async () => {
+    for (const target of ["staging", "production"]) {
+      await open(`#/${target}/changes`, "Changes");
+      const ours = page.locator(`article.change[data-key="${workflowKey}"]`);
+      await ours.waitFor();
+      assert.equal(await ours.getAttribute("data-change"), "added");
+      assert.match(await ours.textContent(), /steps\.0\.subject|steps/);
+      // Promote only this change: others pending may belong to other tests.
+      for (const box of await page.$$("article.change input[type=checkbox]")) await box.uncheck();
+      await ours.locator("input[type=checkbox]").check();
+      await page.click("text=Preview (dry run)");
+      await page.waitForFunction(() => /Dry run: 1 change/.test(document.querySelector("main [role=status]")?.textContent ?? ""));
+      await screenshot(`07-changes-${target}`);
+      await page.click("text=Promote selected");
+      await page.waitForFunction(() => /Release .* applied 1 change/.test(document.querySelector("main [role=status]")?.textContent ?? ""));
+      await page.locator(`article.change[data-key="${workflowKey}"]`).waitFor({ state: "detached" });
+    }
+    const secret = keys.production.secret_key;
+    assert.equal((await api(`/v1/workflows/${workflowKey}`, { key: secret })).body.name, "Deploy finished");
+
+    // Production is read-only in the editor.
+    await open(`#/production/workflows/${workflowKey}`, "Deploy finished");
+    await page.waitForSelector(".readonly");
+    assert.equal(await page.$("text=Save new version"), null);
+    assert.equal(await page.$("#send-test"), null);
+    await screenshot("08-production-read-only");
+
+    await open("#/production/changes", "Changes");
+    const release = page.locator("tr", { hasText: `added workflow ${workflowKey}` });
+    await release.locator("button", { hasText: "Roll back" }).click();
+    await page.waitForFunction(() => /Rolled back/.test(document.querySelector("main [role=status]")?.textContent ?? ""));
+    await page.locator("tr", { hasText: `added workflow ${workflowKey}` }).locator("text=rolled back by").waitFor();
+    await screenshot("09-rolled-back");
+    assert.equal((await api(`/v1/workflows/${workflowKey}`, { key: secret })).body.error.code, "workflow_not_found");
+  });
+
+  it("shows subscribers, messages, logs and the audit log, masked where the environment says so", async () => {
+    await open("#/development/subscribers", "Subscribers");
+    await page.click(`a:has-text("${subscriber}")`);
+    await page.waitForFunction(() => /Messages of/.test(document.querySelector("main h1")?.textContent ?? ""));
+    assert.match(await page.textContent("main table"), /Deploy 1\.2 finished/);
+    await screenshot("10-subscriber-messages");
+    await open("#/development/logs", "Logs");
+    assert.match(await page.textContent("main table"), new RegExp(workflowKey));
+    await screenshot("11-logs");
+    await open("#/development/audit", "Audit log");
+    assert.match(await page.textContent("main table"), /key/);
+    await screenshot("12-audit-log");
+    await open("#/production/subscribers", "Subscribers");
+    assert.match(await page.textContent("main .notice"), /hides message contents/);
+  });
+
+  it("gives a viewer read-only pages without keys or audit log", async () => {
+    const member = await admin("/v1/members", { method: "POST", body: { name: "Vera Viewer", email: `vera-${tag}@example.com`, role: "viewer" } });
+    const issued = await admin(`/v1/members/${member.body.id}/tokens`, { method: "POST", body: { name: "console test" } });
+    await page.click("#sign-out");
+    await signIn(issued.body.token);
+    await page.waitForFunction(() => document.querySelector("main h1")?.textContent === "Environments");
+    assert.equal(await page.$("text=Create environment"), null);
+    await open("#/development/workflows", "Workflows");
+    const pages = await page.$$eval("#pages-nav a", (links) => links.map((link) => link.textContent));
+    assert.deepEqual(pages, ["Workflows", "Changes", "Subscribers", "Logs"]);
+    await page.waitForSelector(".readonly");
+    await open("#/development/workflows/welcome", "Welcome");
+    assert.equal(await page.$("text=Save new version"), null);
+    await screenshot("13-viewer");
+  });
+
+  it("fits a phone's width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [hash, heading] of [["#/environments", "Environments"], ["#/development/workflows/welcome", "Welcome"], ["#/staging/changes", "Changes"]]) {
+      await open(hash, heading);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the phone`);
+    }
+    await screenshot("14-phone");
+    assert.deepEqual(problems, []);
+  });
+});

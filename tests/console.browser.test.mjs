@@ -1,22 +1,27 @@
 // The admin console in headless Chromium against the worker in workerd:
-// sign in as the owner, manage environments and keys, write a workflow in
+// sign in as the owner, create an environment and watch it provisioned,
+// manage keys, write a workflow in
 // development with the wasm live preview, send it and watch it arrive in the
 // demo inbox, promote it to staging and production, roll production back;
 // and the same pages for a viewer, at phone width, with labelled controls.
 // Screenshots of each screen go to TIDINGS_TEST_ARTIFACTS.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { launchChromium } from "./support/browser.mjs";
 import { admin, api, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
+import { envCommand } from "./support/env-command.mjs";
 
 const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
 const ownerToken = JSON.parse(readFileSync(process.env.TIDINGS_TEST_KEYS, "utf8")).owner.token;
 const tag = randomBytes(3).toString("hex");
 const workflowKey = `console-${tag}`;
 const subscriber = freshSubscriber("console");
+const scratch = mkdtempSync(join(tmpdir(), "tidings-console-"));
+const keysFile = join(scratch, "keys.json");
 let chromium;
 let page;
 const problems = [];
@@ -30,6 +35,7 @@ before(async () => {
 
 after(async () => {
   await chromium?.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 async function screenshot(name) {
@@ -74,7 +80,7 @@ describe("the admin console", () => {
     await screenshot("02-environments");
   });
 
-  it("creates a custom environment, shows it waiting for its bindings, and deletes it", async () => {
+  it("creates a custom environment and watches its status move as it is provisioned, then deletes it", { timeout: 120_000 }, async () => {
     const name = `qa-${tag}`;
     await page.fill("#new-name", name);
     await page.selectOption("#new-type", "staging");
@@ -85,9 +91,18 @@ describe("the admin console", () => {
     await row.locator(".status[data-status=creating]").waitFor();
     assert.match(await row.textContent(), /waiting for the bindings/);
     await screenshot("03-environment-creating");
+    // What the page tells the reader to run: bindings, migrations, keys.
+    const provisioned = await envCommand(keysFile, "create", name, "--type", "staging");
+    assert.equal(provisioned.code, 0, provisioned.stderr + provisioned.stdout);
+    await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 30_000 });
+    await screenshot("03-environment-ready");
     await page.click(`button[aria-label="Delete ${name}"]`);
     await page.waitForFunction((gone) => ![...document.querySelectorAll("#environment-list tr")].some((tr) => tr.textContent.includes(gone)), name);
     assert.equal((await admin(`/v1/environments/${name}`)).status, 404);
+    // Deleted from the console; the command removes what is left locally: the bindings.
+    const cleaned = await envCommand(keysFile, "delete", name);
+    assert.equal(cleaned.code, 0, cleaned.stderr + cleaned.stdout);
+    assert.doesNotMatch(readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8"), new RegExp(`DB_QA_${tag.toUpperCase()}`));
   });
 
   it("issues a key shown once, and revokes it", async () => {

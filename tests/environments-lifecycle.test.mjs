@@ -2,7 +2,6 @@
 // creation with its own D1 and KV bindings, its place in the chain, its
 // isolation, and deletion (keys revoked first, then data and bindings).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,24 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { signSubscriberToken } from "@tidings/sdk/server";
-import { admin, api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { envCommand as runEnvCommand } from "./support/env-command.mjs";
 
 const config = process.env.TIDINGS_TEST_CONFIG;
-const persistTo = process.env.TIDINGS_TEST_STATE;
 const scratch = mkdtempSync(join(tmpdir(), "tidings-env-"));
 const keysFile = join(scratch, "keys.json");
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Runs `npm run env -- …` (the script behind it) against the test deployment. */
-function envCommand(...args) {
-  const script = join(import.meta.dirname, "..", "scripts", "env.mjs");
-  const child = spawn(process.execPath, [script, ...args, "--config", config, "--persist-to", persistTo, "--keys", keysFile, "--api", apiUrl, "--json"]);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout.trim().split("\n").at(-1)) })));
-}
+const envCommand = (...args) => runEnvCommand(keysFile, ...args);
 
 const names = async () => (await admin("/v1/environments")).body.environments.map((environment) => `${environment.name}@${environment.position}`);
 

@@ -105,7 +105,7 @@ describe("the admin console", () => {
     assert.doesNotMatch(readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8"), new RegExp(`DB_QA_${tag.toUpperCase()}`));
   });
 
-  it("issues a key shown once, and revokes it", async () => {
+  it("issues a key shown once, regenerates it with a grace period, and revokes it", async () => {
     await open("#/development/keys", "Keys");
     await page.selectOption("#key-kind", "publishable");
     await page.click("text=Create key");
@@ -116,10 +116,21 @@ describe("the admin console", () => {
     await screenshot("04-key-shown-once");
     await page.click("text=I have stored it");
     assert.equal(await page.$("#new-key"), null);
+    // Regenerate with an hour's grace: a new key, shown once; the old one keeps working meanwhile.
     const masked = `pk_development_…${key.slice(-6)}`;
-    await page.click(`button[aria-label="Revoke ${masked}"]`);
-    await page.locator("tr", { hasText: masked }).locator(".status[data-status=revoked]").waitFor();
-    assert.equal((await api("/v1/environments/current", { key })).body.error.code, "key_revoked");
+    await page.selectOption(`select[aria-label="Grace period for ${masked}"]`, "3600");
+    await page.click(`button[aria-label="Regenerate ${masked}"]`);
+    await page.waitForFunction((old) => document.querySelector("#new-key")?.textContent !== old, key);
+    const regenerated = await page.textContent("#new-key");
+    assert.match(regenerated, /^pk_development_/);
+    await page.locator("tr", { hasText: masked }).locator(".status[data-status=expiring]").waitFor();
+    assert.equal((await api("/v1/environments/current", { key })).body.name, "development");
+    await screenshot("04-key-regenerated");
+    await page.click("text=I have stored it");
+    const newMasked = `pk_development_…${regenerated.slice(-6)}`;
+    await page.click(`button[aria-label="Revoke ${newMasked}"]`);
+    await page.locator("tr", { hasText: newMasked }).locator(".status[data-status=revoked]").waitFor();
+    assert.equal((await api("/v1/environments/current", { key: regenerated })).body.error.code, "key_revoked");
   });
 
   it("writes a workflow with a live wasm preview, sends it, and the demo inbox shows it live", async () => {

@@ -48,22 +48,31 @@ export function buildWorker({ force = false } = {}) {
   console.log(`worker wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
 }
 
-export function buildSdk({ force = false } = {}) {
-  const output = "crates/tidings-sdk/pkg/tidings_sdk_bg.wasm";
-  if (!force && isFresh(output, [...shared, "crates/tidings-sdk/src", "crates/tidings-sdk/Cargo.toml"])) return;
-  step("building the browser SDK (cargo, wasm-bindgen, wasm-opt)");
-  run("cargo", ["build", "-p", "tidings-sdk", "--target", "wasm32-unknown-unknown", "--release"]);
-  const pkg = join(root, "crates/tidings-sdk/pkg");
+/**
+ * A browser wasm crate: cargo (release, wasm32), wasm-bindgen `--target web`
+ * into `crates/<crate>/pkg/`, then wasm-opt -Oz; skipped when up to date.
+ */
+function buildBrowserCrate(crate, what, { force = false } = {}) {
+  const name = crate.replaceAll("-", "_");
+  const output = `crates/${crate}/pkg/${name}_bg.wasm`;
+  if (!force && isFresh(output, [...shared, `crates/${crate}/src`, `crates/${crate}/Cargo.toml`])) return;
+  step(`building ${what} (cargo, wasm-bindgen, wasm-opt)`);
+  run("cargo", ["build", "-p", crate, "--target", "wasm32-unknown-unknown", "--release"]);
+  const pkg = join(root, `crates/${crate}/pkg`);
   mkdirSync(pkg, { recursive: true });
   run("wasm-bindgen", [
-    "--target", "web", "--out-dir", pkg, "--out-name", "tidings_sdk",
-    join(root, "target/wasm32-unknown-unknown/release/tidings_sdk.wasm"),
+    "--target", "web", "--out-dir", pkg, "--out-name", name,
+    join(root, `target/wasm32-unknown-unknown/release/${name}.wasm`),
   ]);
-  const wasm = join(pkg, "tidings_sdk_bg.wasm");
+  const wasm = join(root, output);
   run("wasm-opt", ["-Oz", ...WASM_OPT_FEATURES, wasm, "-o", `${wasm}.opt`]);
   renameSync(`${wasm}.opt`, wasm);
   const size = sizeOf(output);
-  console.log(`sdk wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
+  console.log(`${what}: ${size.raw} B raw, ${size.gzip} B gzip`);
+}
+
+export function buildSdk(options) {
+  buildBrowserCrate("tidings-sdk", "the browser SDK", options);
 }
 
 /**
@@ -117,22 +126,8 @@ export function buildTypes({ force = false } = {}) {
  * The console's live workflow preview: the core's template rendering
  * compiled to wasm (`crates/tidings-console`), served under /console/pkg/.
  */
-export function buildConsole({ force = false } = {}) {
-  const output = "crates/tidings-console/pkg/tidings_console_bg.wasm";
-  if (!force && isFresh(output, [...shared, "crates/tidings-console/src", "crates/tidings-console/Cargo.toml"])) return;
-  step("building the console's workflow preview (cargo, wasm-bindgen, wasm-opt)");
-  run("cargo", ["build", "-p", "tidings-console", "--target", "wasm32-unknown-unknown", "--release"]);
-  const pkg = join(root, "crates/tidings-console/pkg");
-  mkdirSync(pkg, { recursive: true });
-  run("wasm-bindgen", [
-    "--target", "web", "--out-dir", pkg, "--out-name", "tidings_console",
-    join(root, "target/wasm32-unknown-unknown/release/tidings_console.wasm"),
-  ]);
-  const wasm = join(pkg, "tidings_console_bg.wasm");
-  run("wasm-opt", ["-Oz", ...WASM_OPT_FEATURES, wasm, "-o", `${wasm}.opt`]);
-  renameSync(`${wasm}.opt`, wasm);
-  const size = sizeOf(output);
-  console.log(`console preview wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
+export function buildConsole(options) {
+  buildBrowserCrate("tidings-console", "the console's workflow preview", options);
 }
 
 export function build(options) {

@@ -173,6 +173,13 @@ describe("workflows", () => {
     }), 403, "environment_read_only");
     const deleted = await admin(`/v1/environments/development/workflows/${workflowKey}`, { method: "DELETE" });
     assert.equal(deleted.status, 200);
+    // Each member write and test send is in the audit log, with who did it; recipients only counted.
+    const audit = await admin("/v1/environments/development/audit-log?limit=100");
+    const ours = audit.body.items.filter((entry) => entry.resource === `workflow:${workflowKey}`);
+    assert.deepEqual(ours.map((entry) => [entry.action, entry.actor]).reverse(), [
+      ["workflow.save", "admin"], ["workflow.test", "admin"], ["workflow.delete", "admin"],
+    ]);
+    assert.ok(!JSON.stringify(ours).includes(subscriber), "a subscriber id reached the audit log");
     expectError(assert, await admin(`/v1/environments/development/workflows/${workflowKey}`, { method: "DELETE" }), 404, "workflow_not_found");
   });
 });

@@ -3,9 +3,11 @@
 //! `PUT|DELETE /v1/environments/{name}/workflows/{key}` and
 //! `POST /v1/environments/{name}/workflows/{key}/test`. Reading needs only
 //! access to the environment; writing and test sends need
-//! [`Action::EditContent`], which production never grants.
+//! [`Action::EditContent`], which production never grants. Each write and
+//! test send is recorded in the environment's audit log with the member.
 
 use serde::Serialize;
+use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::key::KeyKind;
 use tidings_core::trigger;
@@ -13,10 +15,11 @@ use tidings_core::wire::{TriggerRequest, WorkflowInput, WorkflowList};
 use tidings_core::workflow::Workflow;
 use worker::{Context, Env, Request};
 
+use super::audit;
 use super::environments::parse_name;
 use super::trigger::trigger_in;
 use super::workflows::{not_found, parse_key};
-use crate::auth::{authorize_environment, Caller};
+use crate::auth::{authorize_environment, Actor, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
@@ -25,7 +28,7 @@ use crate::store::EnvironmentScope;
 /// Opens an environment after checking that the member may do `action`
 /// there. Writes to production answer `environment_read_only`, as they do
 /// with a secret key, before the member's role is considered.
-async fn open(request: &Request, env: &Env, raw_name: &str, action: Action) -> ApiResult<EnvironmentScope> {
+async fn open(request: &Request, env: &Env, raw_name: &str, action: Action) -> ApiResult<(Actor, EnvironmentScope)> {
     let name = parse_name(raw_name)?;
     let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
     let caller = Caller { kind: KeyKind::Secret, scope: EnvironmentScope::open_by_name(env, &name).await? };
@@ -33,23 +36,37 @@ async fn open(request: &Request, env: &Env, raw_name: &str, action: Action) -> A
         caller.require_content_writable("workflows")?;
         actor.require(&details, action)?;
     }
-    Ok(caller.scope)
+    Ok((actor, caller.scope))
+}
+
+/// Records a member's change to a workflow in the environment's audit log.
+async fn record(
+    env: &Env,
+    actor: &Actor,
+    action: &str,
+    scope: &EnvironmentScope,
+    key: &str,
+    summary: serde_json::Value,
+) -> ApiResult<()> {
+    audit::record(env, actor, action, Some(scope.name().as_str()), &format!("workflow:{key}"), summary).await
 }
 
 /// Every workflow's current version.
 pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
-    let scope = open(request, env, raw_name, Action::View).await?;
+    let (_, scope) = open(request, env, raw_name, Action::View).await?;
     json(&WorkflowList { items: scope.workflows().await? }, 200)
 }
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
-    let scope = open(request, env, raw_name, Action::EditContent).await?;
+    let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let key = parse_key(raw_key)?;
     let input: WorkflowInput = read_json(request).await?;
     let workflow = Workflow::from_input(input, Some(&key))?;
     let existed = scope.workflow_version(&key).await?.is_some();
-    json(&scope.save_workflow(&workflow, now_ms()).await?, if existed { 200 } else { 201 })
+    let saved = scope.save_workflow(&workflow, now_ms()).await?;
+    record(env, &actor, "workflow.save", &scope, &key, json!({"after": {"version": saved.version}})).await?;
+    json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
@@ -59,18 +76,19 @@ pub async fn delete(request: &Request, env: &Env, raw_name: &str, raw_key: &str)
         key: String,
         deleted: bool,
     }
-    let scope = open(request, env, raw_name, Action::EditContent).await?;
+    let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let key = parse_key(raw_key)?;
     if !scope.delete_workflow(&key).await? {
         return Err(not_found(&key));
     }
+    record(env, &actor, "workflow.delete", &scope, &key, json!({})).await?;
     json(&Deleted { key, deleted: true }, 200)
 }
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),
 /// so its author sees it arrive; answers like `POST /v1/events/trigger`.
 pub async fn test(request: &mut Request, env: &Env, ctx: &Context, raw_name: &str, raw_key: &str) -> ApiResult {
-    let scope = open(request, env, raw_name, Action::EditContent).await?;
+    let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let key = parse_key(raw_key)?;
     let mut body: serde_json::Value = read_json(request).await?;
     let serde_json::Value::Object(fields) = &mut body else {
@@ -79,9 +97,17 @@ pub async fn test(request: &mut Request, env: &Env, ctx: &Context, raw_name: &st
     if fields.get("workflow").is_some_and(|workflow| workflow.as_str() != Some(key.as_str())) {
         return Err(ApiError::validation("workflow", "the workflow is named by the URL; leave it out of the body"));
     }
-    fields.insert("workflow".to_owned(), key.into());
+    fields.insert("workflow".to_owned(), key.clone().into());
     let request_body: TriggerRequest = serde_json::from_value(body)
         .map_err(|error| ApiError::validation("body", format!("the body is not a trigger: {error}")))?;
     let valid = trigger::validate(request_body)?;
-    trigger_in(&Caller { kind: KeyKind::Secret, scope }, env, ctx, &valid).await
+    let caller = Caller { kind: KeyKind::Secret, scope };
+    let response = trigger_in(&caller, env, ctx, &valid).await?;
+    // Recipients are counted, never named: subscriber ids may be personal data. The
+    // messages are stored already, so a failed audit write is logged, not answered.
+    let summary = json!({"recipients": valid.recipients.len()});
+    if let Err(error) = record(env, &actor, "workflow.test", &caller.scope, &key, summary).await {
+        worker::console_error!("audit of a test send in {} failed: {error:?}", caller.scope.name());
+    }
+    Ok(response)
 }

@@ -7,7 +7,8 @@ import init, { preview } from "/console/pkg/tidings_console.js";
 import { api } from "../api.js";
 import { act, errorBox, h, table, time, fill } from "../ui.js";
 
-const ready = init();
+/** The preview's wasm, fetched the first time an editor opens. */
+let ready = null;
 /** The fields of a saved workflow that a save sends back (WorkflowInput). */
 const INPUT_FIELDS = ["name", "description", "tags", "category", "payload_schema", "steps"];
 const BLANK = {
@@ -76,7 +77,7 @@ async function renderEditor(main, { environment, access, argument }) {
   }
 
   async function refreshPreview() {
-    await ready;
+    await (ready ??= init());
     let sample;
     try {
       sample = { to: { subscriber_id: subscriber.value || "preview-subscriber", first_name: "Ada" }, payload: JSON.parse(payload.value || "{}") };

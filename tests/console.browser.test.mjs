@@ -91,17 +91,20 @@ describe("the admin console", () => {
     await row.locator(".status[data-status=creating]").waitFor();
     assert.match(await row.textContent(), /waiting for the bindings/);
     await screenshot("03-environment-creating");
-    // What the page tells the reader to run: bindings, migrations, keys.
-    const provisioned = await envCommand(keysFile, "create", name, "--type", "staging");
-    assert.equal(provisioned.code, 0, provisioned.stderr + provisioned.stdout);
-    await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 30_000 });
-    await screenshot("03-environment-ready");
-    await page.click(`button[aria-label="Delete ${name}"]`);
-    await page.waitForFunction((gone) => ![...document.querySelectorAll("#environment-list tr")].some((tr) => tr.textContent.includes(gone)), name);
-    assert.equal((await admin(`/v1/environments/${name}`)).status, 404);
-    // Deleted from the console; the command removes what is left locally: the bindings.
-    const cleaned = await envCommand(keysFile, "delete", name);
-    assert.equal(cleaned.code, 0, cleaned.stderr + cleaned.stdout);
+    try {
+      // What the page tells the reader to run: bindings, migrations, keys.
+      const provisioned = await envCommand(keysFile, "create", name, "--type", "staging");
+      assert.equal(provisioned.code, 0, provisioned.stderr + provisioned.stdout);
+      await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 30_000 });
+      await screenshot("03-environment-ready");
+      await page.click(`button[aria-label="Delete ${name}"]`);
+      await page.waitForFunction((gone) => ![...document.querySelectorAll("#environment-list tr")].some((tr) => tr.textContent.includes(gone)), name);
+      assert.equal((await admin(`/v1/environments/${name}`)).status, 404);
+    } finally {
+      // Deleted from the console (or left behind by a failure): the command removes what is left.
+      const cleaned = await envCommand(keysFile, "delete", name);
+      assert.equal(cleaned.code, 0, cleaned.stderr + cleaned.stdout);
+    }
     assert.doesNotMatch(readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8"), new RegExp(`DB_QA_${tag.toUpperCase()}`));
   });
 

@@ -31,10 +31,15 @@ export async function renderEnvironments(main, { session, refresh }) {
             onclick: (event) => remove(event.currentTarget, environment.name) }, "Delete")
           : "",
       ])));
+    poll(environments.some((environment) => SETTLING.includes(environment.status)));
+  }
+
+  /** Reads the list again in 2 s while a status is still moving and this page is shown. */
+  function poll(settling) {
     clearTimeout(timer);
-    if (environments.some((environment) => SETTLING.includes(environment.status)) && main.contains(list)) {
-      timer = setTimeout(() => draw().catch(() => {}), 2000);
-    }
+    if (!settling || !main.contains(list)) return;
+    // A failed read (the worker restarting as it picks up new bindings) is tried again.
+    timer = setTimeout(() => draw().catch(() => poll(true)), 2000);
   }
 
   async function remove(button, name) {

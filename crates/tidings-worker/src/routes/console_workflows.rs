@@ -6,23 +6,20 @@
 //! [`Action::EditContent`], which production never grants. Each write and
 //! test send is recorded in the environment's audit log with the member.
 
-use serde::Serialize;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::key::KeyKind;
 use tidings_core::trigger;
-use tidings_core::wire::{TriggerRequest, WorkflowInput, WorkflowList};
-use tidings_core::workflow::Workflow;
+use tidings_core::wire::{TriggerRequest, WorkflowList};
 use worker::{Context, Env, Request};
 
 use super::audit;
 use super::environments::parse_name;
 use super::trigger::trigger_in;
-use super::workflows::{not_found, parse_key};
+use super::workflows::{delete_in, parse_key, save_in};
 use crate::auth::{authorize_environment, Actor, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
-use crate::platform::now_ms;
 use crate::store::EnvironmentScope;
 
 /// Opens an environment after checking that the member may do `action`
@@ -60,29 +57,17 @@ pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
     let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
-    let key = parse_key(raw_key)?;
-    let input: WorkflowInput = read_json(request).await?;
-    let workflow = Workflow::from_input(input, Some(&key))?;
-    let existed = scope.workflow_version(&key).await?.is_some();
-    let saved = scope.save_workflow(&workflow, now_ms()).await?;
-    record(env, &actor, "workflow.save", &scope, &key, json!({"after": {"version": saved.version}})).await?;
+    let (saved, existed) = save_in(&scope, request, raw_key).await?;
+    record(env, &actor, "workflow.save", &scope, &saved.key, json!({"after": {"version": saved.version}})).await?;
     json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
-    #[derive(Serialize)]
-    struct Deleted {
-        key: String,
-        deleted: bool,
-    }
     let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
-    let key = parse_key(raw_key)?;
-    if !scope.delete_workflow(&key).await? {
-        return Err(not_found(&key));
-    }
+    let (key, response) = delete_in(&scope, raw_key).await?;
     record(env, &actor, "workflow.delete", &scope, &key, json!({})).await?;
-    json(&Deleted { key, deleted: true }, 200)
+    Ok(response)
 }
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),

@@ -4,14 +4,15 @@
 
 use serde::Serialize;
 use tidings_core::query::decode_segment;
-use tidings_core::wire::{WorkflowInput, WorkflowList};
+use tidings_core::wire::{WorkflowInput, WorkflowList, WorkflowResponse};
 use tidings_core::workflow::{self, Workflow};
-use worker::{Env, Request};
+use worker::{Env, Request, Response};
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
+use crate::store::EnvironmentScope;
 
 /// Every workflow's current version.
 pub async fn list(request: &Request, env: &Env) -> ApiResult {
@@ -45,11 +46,21 @@ pub async fn get(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut Request, env: &Env, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
+    let (saved, existed) = save_in(&caller.scope, request, raw_key).await?;
+    json(&saved, if existed { 200 } else { 201 })
+}
+
+/// Saves the body as a new version of `raw_key` in `scope`; says whether the workflow existed.
+pub(super) async fn save_in(
+    scope: &EnvironmentScope,
+    request: &mut Request,
+    raw_key: &str,
+) -> ApiResult<(WorkflowResponse, bool)> {
     let key = parse_key(raw_key)?;
     let input: WorkflowInput = read_json(request).await?;
     let workflow = Workflow::from_input(input, Some(&key))?;
-    let existed = caller.scope.workflow_version(&key).await?.is_some();
-    json(&caller.scope.save_workflow(&workflow, now_ms()).await?, if existed { 200 } else { 201 })
+    let existed = scope.workflow_version(&key).await?.is_some();
+    Ok((scope.save_workflow(&workflow, now_ms()).await?, existed))
 }
 
 /// Every version, newest first.
@@ -65,17 +76,23 @@ pub async fn versions(request: &Request, env: &Env, raw_key: &str) -> ApiResult 
 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+    let caller = writer(request, env).await?;
+    delete_in(&caller.scope, raw_key).await.map(|(_, response)| response)
+}
+
+/// Deletes `raw_key` from `scope`; answers with the key and the response.
+pub(super) async fn delete_in(scope: &EnvironmentScope, raw_key: &str) -> ApiResult<(String, Response)> {
     #[derive(Serialize)]
-    struct Deleted {
-        key: String,
+    struct Deleted<'a> {
+        key: &'a str,
         deleted: bool,
     }
-    let caller = writer(request, env).await?;
     let key = parse_key(raw_key)?;
-    if !caller.scope.delete_workflow(&key).await? {
+    if !scope.delete_workflow(&key).await? {
         return Err(not_found(&key));
     }
-    json(&Deleted { key, deleted: true }, 200)
+    let response = json(&Deleted { key: &key, deleted: true }, 200)?;
+    Ok((key, response))
 }
 
 /// A caller allowed to change workflows: secret key, environment not production.

@@ -73,7 +73,9 @@ export function isolatedConfig(directory) {
     .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`);
   const config = join(directory, "wrangler.toml");
   writeFileSync(config, toml);
-  writeFileSync(join(directory, ".dev.vars"), readFileSync(join(root, ".dev.vars")), { mode: 0o600 });
+  // Tests may inject storage faults (crates/tidings-worker/src/store/faults.rs); never a deployment.
+  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\nTIDINGS_FAULT_INJECTION=enabled\n`;
+  writeFileSync(join(directory, ".dev.vars"), vars, { mode: 0o600 });
   return config;
 }
 

@@ -39,6 +39,12 @@ pub fn request_hash(body: &[u8]) -> String {
     crate::hex::encode(&Sha256::digest(body))
 }
 
+/// The id of one request's claim on a key, from 16 random bytes: a request
+/// may retry its own claim and release only its own.
+pub fn claim_id(random: [u8; 16]) -> String {
+    crate::hex::encode(&random)
+}
+
 /// What storage remembers of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {

@@ -38,7 +38,8 @@ async fn authenticate_key(request: &Request, env: &Env, key: &str) -> ApiResult<
             "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
         ));
     }
-    let scope = EnvironmentScope::open(env, &key, now_ms()).await?;
+    let mut scope = EnvironmentScope::open(env, &key, now_ms()).await?;
+    scope.inject_faults(store::FaultPlan::of(request, env));
     if let Some(origin) = header(request, "Origin") {
         if !scope.allows_origin(&origin) {
             return Err(ApiError::new(

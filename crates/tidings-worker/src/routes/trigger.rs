@@ -133,11 +133,12 @@ async fn process(caller: &Caller, valid: &ValidTrigger, key: Option<(&str, &str)
         let ran = run(caller, valid, None, now).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
-    match caller.scope.claim_idempotency_key(key, hash, now).await? {
+    let claim_id = idempotency::claim_id(random()?);
+    match caller.scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
         Claim::Claimed => match run(caller, valid, Some(key), now).await {
             Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
             Err(error) => {
-                caller.scope.release_idempotency_key(key).await;
+                caller.scope.release_idempotency_key(key, &claim_id).await;
                 Err(error)
             }
         },

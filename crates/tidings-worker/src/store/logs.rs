@@ -39,7 +39,7 @@ impl EnvironmentScope {
             &self.db,
             "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
              SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', 'in_app', 'stored', \
-             json_object('message_id', value ->> '$.id'), ?4 FROM json_each(?1) WHERE true",
+             json_object('message_id', value ->> '$.id'), ?4 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
             &[text(messages_json), text(transaction_id), text(workflow), number(now_ms)],
         )
     }

@@ -263,7 +263,7 @@ impl EnvironmentScope {
         };
         writes.push(statement(&self.db, &sql, &params)?);
         writes.push(self.counts_statement(subscriber, &FeedFilter::default())?);
-        let results = self.db.batch(writes).await.map_err(|error| storage_error("apply action", error))?;
+        let results = self.write_batch("feed-action", writes).await?;
         let (Some(update), Some(counts)) = (results.get(update_index), results.last()) else {
             return Err(ApiError::internal("apply action", "batch returned the wrong number of results"));
         };

@@ -10,6 +10,7 @@
 mod brand;
 mod control;
 mod deliveries;
+mod faults;
 mod feed_sql;
 mod integrations;
 mod key_cache;
@@ -20,6 +21,7 @@ mod preferences;
 mod promotion;
 mod realtime;
 mod registry;
+mod retry;
 mod scope;
 mod secrets;
 mod subscribers;
@@ -29,6 +31,7 @@ mod workflows;
 
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
+pub use faults::FaultPlan;
 pub use integrations::IntegrationRecord;
 pub use members::{
     audit, control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
@@ -60,9 +63,7 @@ fn control_db(env: &Env) -> Result<D1Database, ApiError> {
 /// Maps a D1 failure to 503 when D1 documents it as transient, else 500.
 fn storage_error(context: &str, error: worker::Error) -> ApiError {
     let text = error.to_string();
-    let transient =
-        ["Network connection lost", "reset", "overloaded", "timed out", "Cannot resolve D1 DB due to transient issue"];
-    if transient.iter().any(|needle| text.contains(needle)) {
+    if retry::is_transient(&text) {
         ApiError::unavailable(context, text)
     } else {
         ApiError::internal(context, text)

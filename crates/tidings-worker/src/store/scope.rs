@@ -7,10 +7,11 @@ use tidings_core::origin;
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::wire::EnvironmentInfo;
-use worker::{D1Database, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
+use super::faults::FaultPlan;
 use super::key_cache::{self, CachedKey};
-use super::{control_db, statement, storage_error, text};
+use super::{control_db, retry, statement, storage_error, text};
 use crate::error::ApiError;
 
 /// One environment's registry entry and database. Only [`EnvironmentScope::open`]
@@ -28,6 +29,7 @@ pub struct EnvironmentScope {
     pub(super) kv_binding: String,
     privacy: Privacy,
     pub(super) db: D1Database,
+    faults: FaultPlan,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
@@ -120,6 +122,7 @@ impl EnvironmentScope {
             db_binding: row.db_binding,
             kv_binding,
             db,
+            faults: FaultPlan::default(),
         })
     }
 
@@ -140,7 +143,37 @@ impl EnvironmentScope {
             kv_binding: self.kv_binding.clone(),
             privacy: self.privacy,
             db,
+            faults: FaultPlan::default(),
         })
+    }
+
+    /// Applies a request's injected faults to this scope's writes (tests only).
+    pub fn inject_faults(&mut self, faults: FaultPlan) {
+        self.faults = faults;
+    }
+
+    /// Runs `statements` as one D1 transaction, retrying transient failures;
+    /// only for writes that are safe to apply twice.
+    pub(super) async fn write_batch(
+        &self,
+        operation: &'static str,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1Result>, ApiError> {
+        retry::write(&self.faults, operation, || self.db.batch(statements.clone())).await
+    }
+
+    /// Runs one statement, retrying transient failures; only for writes
+    /// that are safe to apply twice.
+    pub(super) async fn write_one(
+        &self,
+        operation: &'static str,
+        statement: D1PreparedStatement,
+    ) -> Result<D1Result, ApiError> {
+        retry::write(&self.faults, operation, || {
+            let statement = statement.clone();
+            async move { statement.run().await }
+        })
+        .await
     }
 
     /// The environment's name.

@@ -57,26 +57,34 @@ impl EnvironmentScope {
     /// Claims `key` for a request with fingerprint `hash`: atomically, so of
     /// concurrent identical requests exactly one gets [`Claim::Claimed`]. An
     /// expired key, or one abandoned by a request that never finished, is
-    /// claimed anew.
-    pub async fn claim_idempotency_key(&self, key: &str, hash: &str, now_ms: u64) -> Result<Claim, ApiError> {
-        let claimed = statement(
+    /// claimed anew. `claim_id` is this request's own: retrying the claim
+    /// after an answer lost in transit finds the key already ours.
+    pub async fn claim_idempotency_key(
+        &self,
+        key: &str,
+        hash: &str,
+        claim_id: &str,
+        now_ms: u64,
+    ) -> Result<Claim, ApiError> {
+        let claim = statement(
             &self.db,
-            "INSERT INTO idempotency_keys (key, request_hash, state, created_at) VALUES (?1, ?2, 'in_flight', ?3) \
+            "INSERT INTO idempotency_keys (key, request_hash, state, created_at, claim_id) \
+             VALUES (?1, ?2, 'in_flight', ?3, ?6) \
              ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', status = NULL, \
-             response = NULL, created_at = excluded.created_at \
+             response = NULL, created_at = excluded.created_at, claim_id = excluded.claim_id \
              WHERE idempotency_keys.created_at < ?4 \
-             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.created_at < ?5)",
+             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.created_at < ?5) \
+             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.claim_id = ?6)",
             &[
                 text(key),
                 text(hash),
                 number(now_ms),
                 number(now_ms.saturating_sub(RETENTION_MS)),
                 number(now_ms.saturating_sub(ABANDONED_AFTER_MS)),
+                text(claim_id),
             ],
-        )?
-        .run()
-        .await
-        .map_err(|error| storage_error("claim idempotency key", error))?;
+        )?;
+        let claimed = self.write_one("claim", claim).await?;
         if claimed.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0 {
             return Ok(Claim::Claimed);
         }
@@ -93,18 +101,25 @@ impl EnvironmentScope {
         Ok(Claim::Taken(StoredKey { request_hash: row.request_hash, response }))
     }
 
-    /// Gives up a claimed key after a failure, so a retry can run.
-    pub async fn release_idempotency_key(&self, key: &str) {
-        if let Ok(release) =
-            statement(&self.db, "DELETE FROM idempotency_keys WHERE key = ?1 AND state = 'in_flight'", &[text(key)])
-        {
-            let _ = release.run().await;
+    /// Gives up this request's claim on a key after a failure, so a retry
+    /// can run. A key whose answer was stored stays.
+    pub async fn release_idempotency_key(&self, key: &str, claim_id: &str) {
+        let release = statement(
+            &self.db,
+            "DELETE FROM idempotency_keys WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
+            &[text(key), text(claim_id)],
+        );
+        if let Ok(release) = release {
+            if let Err(error) = self.write_one("release", release).await {
+                worker::console_warn!("could not release idempotency key: {}", error.message());
+            }
         }
     }
 
     /// Stores everything a trigger produced in one D1 transaction: profiles,
     /// new subscribers, messages, and the idempotency answer. Returns only
-    /// once D1 has committed.
+    /// once D1 has committed. Every statement may run twice (a retry after
+    /// a lost answer): rows are keyed by their ids and inserted only once.
     pub async fn deliver(&self, delivery: Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
         let mut writes: Vec<D1PreparedStatement> = Vec::new();
         if !delivery.profiles.is_empty() {
@@ -134,7 +149,7 @@ impl EnvironmentScope {
                      payload, created_at, tags, version) \
                      SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
                      value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, {} \
-                     FROM json_each(?1) WHERE true",
+                     FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
                     super::messages::CLOCK
                 ),
                 &[
@@ -160,7 +175,7 @@ impl EnvironmentScope {
                 &self.db,
                 "INSERT INTO deliveries (id, transaction_id, workflow, subscriber_id, integration, body, created_at, \
                  updated_at) SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.integration', \
-                 value ->> '$.body', ?4, ?4 FROM json_each(?1) WHERE true",
+                 value ->> '$.body', ?4, ?4 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
                 &[
                     text(&Value::Array(jobs).to_string()),
                     text(delivery.transaction_id),
@@ -179,7 +194,7 @@ impl EnvironmentScope {
                 &self.db,
                 "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
                  SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.channel', 'skipped', \
-                 json_object('reason', 'preference'), ?4 FROM json_each(?1) WHERE true",
+                 json_object('reason', 'preference'), ?4 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
                 &[
                     text(&Value::Array(rows).to_string()),
                     text(delivery.transaction_id),
@@ -203,7 +218,7 @@ impl EnvironmentScope {
                 &[number(now_ms.saturating_sub(RETENTION_MS))],
             )?);
         }
-        self.db.batch(writes).await.map_err(|error| storage_error("deliver trigger", error))?;
+        self.write_batch("deliver", writes).await?;
         Ok(())
     }
 }

@@ -1,0 +1,83 @@
+//! Test-only fault injection: makes chosen D1 writes of one request fail the
+//! way D1 documents transient failures, so tests can prove that retries,
+//! idempotency keys and 503 answers lose and duplicate nothing.
+//!
+//! Inert unless the worker's `TIDINGS_FAULT_INJECTION` variable is
+//! `enabled`, which only the test stack sets (in its own `.dev.vars`); a
+//! deployment never has it. A request then names its faults in the
+//! `Tidings-Inject-Faults` header: `operation=fault,fault,…;operation=…`,
+//! where each fault is taken by one attempt at that operation, in order:
+//! - `fail`: the attempt fails before D1 runs it (nothing is written);
+//! - `lost`: D1 runs and commits it, then the answer is lost, as with
+//!   "Network connection lost" after the commit;
+//! - `ok`: the attempt runs normally.
+//!
+//! Attempts past the end of the list run normally.
+
+use std::cell::RefCell;
+
+use worker::{Env, Request};
+
+/// The variable that turns fault injection on.
+const SWITCH: &str = "TIDINGS_FAULT_INJECTION";
+/// The request header naming the faults.
+const HEADER: &str = "Tidings-Inject-Faults";
+/// The message of an injected failure: one D1 documents as retryable.
+pub(super) const INJECTED: &str = "D1_ERROR: Network connection lost. (injected fault)";
+
+/// What happens to one attempt at a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fault {
+    /// Fails before running.
+    Fail,
+    /// Runs and commits, then reports failure.
+    Lost,
+    /// Runs normally.
+    None,
+}
+
+/// The faults one request asked for, consumed attempt by attempt.
+#[derive(Debug, Default)]
+pub struct FaultPlan {
+    remaining: RefCell<Vec<(String, Vec<Fault>)>>,
+}
+
+impl FaultPlan {
+    /// The plan of `request`: empty unless fault injection is enabled.
+    pub fn of(request: &Request, env: &Env) -> Self {
+        let enabled = env.var(SWITCH).is_ok_and(|value| value.to_string() == "enabled");
+        if !enabled {
+            return Self::default();
+        }
+        let header = request.headers().get(HEADER).ok().flatten().unwrap_or_default();
+        Self::parse(&header)
+    }
+
+    fn parse(header: &str) -> Self {
+        let mut remaining = Vec::new();
+        for part in header.split(';').map(str::trim).filter(|part| !part.is_empty()) {
+            let Some((operation, faults)) = part.split_once('=') else { continue };
+            let faults = faults
+                .split(',')
+                .map(|fault| match fault.trim() {
+                    "fail" => Fault::Fail,
+                    "lost" => Fault::Lost,
+                    _ => Fault::None,
+                })
+                .rev()
+                .collect();
+            remaining.push((operation.trim().to_owned(), faults));
+        }
+        Self { remaining: RefCell::new(remaining) }
+    }
+
+    /// The fault for the next attempt at `operation`.
+    pub(super) fn next(&self, operation: &str) -> Fault {
+        let mut remaining = self.remaining.borrow_mut();
+        remaining
+            .iter_mut()
+            .find(|(name, _)| name == operation)
+            .and_then(|(_, faults)| faults.pop())
+            .unwrap_or(Fault::None)
+    }
+}

@@ -34,7 +34,7 @@ function installRustTarget() {
   run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
 }
 
-function installCargoTool(crate, version, flags, binary) {
+export function installCargoTool(crate, version, flags, binary) {
   const current = capture(join(cargoBin, binary), ["--version"]) ?? "";
   if (current.includes(version)) return;
   step(`installing ${crate} ${version} (a few minutes, once)`);

@@ -25,6 +25,7 @@
 //! - [`origin`]: which browser origins may use a publishable key;
 //! - [`schema`]: the JSON Schema subset of workflow payloads;
 //! - [`query`]: URL query and path decoding;
+//! - [`rate_limit`]: rate-limit tiers and their counters;
 //! - [`realtime`]: which hub holds a subscriber's sockets, and what they hear;
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`token`]: subscriber tokens (signed, expiring, scoped);
@@ -69,6 +70,7 @@ pub mod privacy;
 pub mod profile;
 pub mod promotion;
 pub mod query;
+pub mod rate_limit;
 pub mod realtime;
 pub mod schema;
 pub mod sealed;

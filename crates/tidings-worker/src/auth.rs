@@ -4,6 +4,7 @@
 use tidings_core::access::{self, Action, DeploymentAction, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::rate_limit::Tier;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
 use tidings_core::wire::EnvironmentDetails;
@@ -49,6 +50,10 @@ async fn authenticate_key(request: &Request, env: &Env, key: &str) -> ApiResult<
             ));
         }
     }
+    if key.kind() == KeyKind::Secret {
+        let tier = if request.path().starts_with("/v1/events/trigger") { Tier::Triggers } else { Tier::Management };
+        store::draw_rate_limit(env, tier, scope.name().as_str(), &key.hash()[..16]).await?;
+    }
     Ok(Caller { kind: key.kind(), scope })
 }
 
@@ -69,6 +74,7 @@ pub async fn authenticate_subscriber(
 ) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
     caller.authorize_subscriber(request, subscriber, write)?;
+    caller.draw_feed_budget(env, subscriber).await?;
     Ok(caller)
 }
 
@@ -91,6 +97,7 @@ pub async fn authenticate_stream(request: &Request, env: &Env, subscriber: &Subs
         ));
     }
     caller.authorize_credential(subscriber, get("token"), get("hash"), false)?;
+    caller.draw_feed_budget(env, subscriber).await?;
     Ok(caller)
 }
 
@@ -258,6 +265,15 @@ impl Caller {
         let token = header(request, "X-Subscriber-Token");
         let hash = header(request, "X-Subscriber-Hash");
         self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write)
+    }
+
+    /// Counts a browser's feed request against the subscriber's budget
+    /// (secret keys count against their own, in [`authenticate`]).
+    async fn draw_feed_budget(&self, env: &Env, subscriber: &SubscriberId) -> ApiResult<()> {
+        if self.kind == KeyKind::Secret {
+            return Ok(());
+        }
+        store::draw_rate_limit(env, Tier::Feed, self.scope.name().as_str(), subscriber.as_str()).await
     }
 
     /// [`Caller::authorize_subscriber`] with the credential given apart from the request.

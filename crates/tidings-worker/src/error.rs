@@ -23,12 +23,21 @@ pub struct ApiError {
     field: Option<String>,
     details: Option<serde_json::Value>,
     retry_after: Option<u32>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
     /// An error with the given status, code and message.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, details: None, retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            details: None,
+            retry_after: None,
+            headers: Vec::new(),
+        }
     }
 
     /// Names the request field at fault.
@@ -102,6 +111,24 @@ impl ApiError {
         self
     }
 
+    /// 429 `rate_limited`: `tier`'s budget is spent until its window ends.
+    pub fn rate_limited(tier: tidings_core::rate_limit::Tier) -> Self {
+        let mut error = Self::new(
+            429,
+            "rate_limited",
+            format!(
+                "too many requests: the {} limit is {} per {} seconds; retry after the Retry-After delay",
+                tier.name(),
+                tier.limit(),
+                tier.period_seconds()
+            ),
+        )
+        .retry_after(tier.period_seconds());
+        error.headers.push(("RateLimit-Policy", tier.policy_header()));
+        error.headers.push(("RateLimit", tier.exhausted_header()));
+        error
+    }
+
     /// Storage is briefly unavailable; the client should retry.
     pub fn unavailable(context: &str, error: impl core::fmt::Display) -> Self {
         worker::console_error!("storage unavailable: {context}: {error}");
@@ -116,6 +143,9 @@ impl ApiError {
         let mut response = crate::http::json_text(text, self.status);
         if let Some(seconds) = self.retry_after {
             let _ = response.headers_mut().set("Retry-After", &seconds.to_string());
+        }
+        for (name, value) in &self.headers {
+            let _ = response.headers_mut().set(name, value);
         }
         response
     }

@@ -19,6 +19,7 @@ mod members;
 mod messages;
 mod preferences;
 mod promotion;
+mod rate_limits;
 mod realtime;
 mod registry;
 mod retry;
@@ -38,6 +39,7 @@ pub use members::{
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
 };
 pub use promotion::{open_for_promotion, ContentState, NewRelease, PromotionEnvironment};
+pub use rate_limits::draw as draw_rate_limit;
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
     rotate_signing_secret, update_environment, usable_key_kind, KeyEnd,

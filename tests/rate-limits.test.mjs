@@ -1,0 +1,93 @@
+// Rate limits: per secret key for server routes, per subscriber for feed
+// routes, every counter within one environment; 429 `rate_limited` with
+// Retry-After and RateLimit-* headers. Counted by the Workers Rate Limiting
+// binding, which workerd enforces locally.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, describe, it } from "node:test";
+import { admin, api, expectError, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
+
+const issuedKeys = [];
+
+/** The `simple = { limit, period }` of each [[ratelimits]] binding in wrangler.toml. */
+function configuredLimits() {
+  const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
+  const limits = {};
+  for (const match of toml.matchAll(/name = "(RATE_LIMIT_\w+)"\s*\nnamespace_id = "\d+"\s*\nsimple = \{ limit = (\d+), period = (\d+) \}/g)) {
+    limits[match[1]] = { limit: Number(match[2]), period: Number(match[3]) };
+  }
+  return limits;
+}
+
+/**
+ * Sends `send()` in waves of 20 until one answers 429 or `most` were sent.
+ * Returns the successes before the first 429 and that 429.
+ */
+async function exhaust(send, most) {
+  let succeeded = 0;
+  for (let sent = 0; sent < most; sent += 20) {
+    const wave = await Promise.all(Array.from({ length: 20 }, send));
+    const limited = wave.find((response) => response.status === 429);
+    succeeded += wave.filter((response) => response.status !== 429).length;
+    if (limited) return { succeeded, limited };
+  }
+  return { succeeded, limited: null };
+}
+
+/** Checks a 429 answer against the tier's configured budget. */
+function expectLimited(limited, tier, { limit, period }) {
+  assert.ok(limited, `the ${tier} budget ran out`);
+  const error = expectError(assert, limited, 429, "rate_limited");
+  assert.match(error.message, new RegExp(`${limit} per ${period} seconds`));
+  assert.equal(limited.headers.get("retry-after"), String(period));
+  assert.equal(limited.headers.get("ratelimit-policy"), `"${tier}";q=${limit};w=${period}`);
+  assert.equal(limited.headers.get("ratelimit"), `"${tier}";r=0;t=${period}`);
+}
+
+async function freshSecretKey(environment) {
+  const issued = await admin(`/v1/environments/${environment}/keys`, { method: "POST", body: { kind: "secret" } });
+  assert.equal(issued.status, 201, JSON.stringify(issued.body));
+  issuedKeys.push([environment, issued.body.id]);
+  return issued.body.key;
+}
+
+after(async () => {
+  for (const [environment, id] of issuedKeys) await admin(`/v1/environments/${environment}/keys/${id}`, { method: "DELETE" });
+});
+
+describe("rate limits", () => {
+  const limits = configuredLimits();
+
+  it("declares one binding per tier in wrangler.toml", () => {
+    assert.deepEqual(Object.keys(limits).sort(), ["RATE_LIMIT_FEED", "RATE_LIMIT_MANAGEMENT", "RATE_LIMIT_TRIGGERS"]);
+  });
+
+  it("limits feed requests per subscriber, and never another subscriber or environment", { timeout: 60_000 }, async () => {
+    const subscriber = freshSubscriber("busy");
+    const feedOf = (environment, id) => () =>
+      api(`/v1/subscribers/${id}/feed/counts`, { key: keys[environment].publishable_key, headers: { "X-Subscriber-Hash": subscriberHash(environment, id) } });
+    const { succeeded, limited } = await exhaust(feedOf("development", subscriber), 4 * limits.RATE_LIMIT_FEED.limit);
+    expectLimited(limited, "feed", limits.RATE_LIMIT_FEED);
+    assert.ok(succeeded >= limits.RATE_LIMIT_FEED.limit, `${succeeded} requests passed before the first 429`);
+    assert.equal((await feedOf("development", freshSubscriber("calm"))()).status, 200, "another subscriber");
+    assert.equal((await feedOf("staging", subscriber)()).status, 200, "the same subscriber id in another environment");
+  });
+
+  it("limits server routes per secret key, and never another key", { timeout: 60_000 }, async () => {
+    const busy = await freshSecretKey("development");
+    const { succeeded, limited } = await exhaust(() => api("/v1/workflows", { key: busy }), 4 * limits.RATE_LIMIT_MANAGEMENT.limit);
+    expectLimited(limited, "management", limits.RATE_LIMIT_MANAGEMENT);
+    assert.ok(succeeded >= limits.RATE_LIMIT_MANAGEMENT.limit);
+    assert.equal((await api("/v1/workflows", { key: keys.development.secret_key })).status, 200, "another key");
+  });
+
+  it("gives triggers their own, larger budget per secret key", { timeout: 60_000 }, async () => {
+    const busy = await freshSecretKey("staging");
+    // Bodies the worker refuses after counting them: the budget is spent without storing anything.
+    const send = () => api("/v1/events/trigger", { key: busy, method: "POST", body: { workflow: "" } });
+    const { succeeded, limited } = await exhaust(send, 4 * limits.RATE_LIMIT_TRIGGERS.limit);
+    expectLimited(limited, "triggers", limits.RATE_LIMIT_TRIGGERS);
+    assert.ok(succeeded >= limits.RATE_LIMIT_TRIGGERS.limit);
+    assert.equal((await api("/v1/workflows", { key: busy })).status, 200, "the key's management budget is separate");
+  });
+});

@@ -5,6 +5,9 @@
 //!
 //! Rendering is strict: a variable the context lacks is an error naming it,
 //! never silently empty text. A `null` value renders as empty text.
+//!
+//! Every render is bounded by [`FUEL`]: a template that loops too long fails
+//! with a typed error instead of running into the platform's CPU limit.
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
@@ -77,8 +80,13 @@ impl Renderer {
     }
 }
 
+/// The engine's instruction budget for one render: a notification's text
+/// takes a few hundred; this allows loops over a few thousand items.
+pub const FUEL: u64 = 100_000;
+
 fn environment() -> Environment<'static> {
     let mut environment = Environment::new();
+    environment.set_fuel(Some(FUEL));
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     environment.set_debug(true);
     environment.set_formatter(
@@ -127,6 +135,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn stops_a_template_that_runs_too_long() {
+        let endless = "{% for a in range(1000) %}{% for b in range(1000) %}{{ b }}{% endfor %}{% endfor %}";
+        let error = render(endless, &json!({})).unwrap_err();
+        assert!(error.to_string().contains("ran out of fuel"), "{error}");
+        let looped = render(
+            "{% for item in payload.items %}{{ item }}{% endfor %}",
+            &json!({"payload": {"items": vec![1; 2000]}}),
+        );
+        assert!(looped.is_ok(), "{looped:?}");
+    }
 
     #[test]
     fn substitutes_nested_values() {

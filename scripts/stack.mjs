@@ -1,7 +1,7 @@
 // The local stack: D1 migrations, the worker in workerd (`wrangler dev`),
 // the one-time bootstrap of the default environments, and the www server.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { root, runAsync, start, step, stop } from "./lib.mjs";
@@ -140,17 +140,19 @@ async function ensureKeys(apiUrl, keysFile) {
  * Starts the worker and the www server. Returns { apiUrl, wwwUrl, keys, stop }.
  * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
  */
-export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false }) {
+export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile }) {
   adminToken();
   await migrate(persistTo, config);
   const inspectorPort = await freePort();
   step(`starting the worker in workerd on 127.0.0.1:${apiPort}`);
   const worker = start("wrangler", [
     "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(apiPort), "--inspector-port", String(inspectorPort),
-    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet ? "warn" : "log",
+    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet && !logFile ? "warn" : "log",
   ], { stdio: ["ignore", "pipe", "pipe"] });
   const log = [];
+  const logStream = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
   const keep = (chunk) => {
+    logStream?.write(chunk);
     log.push(chunk.toString());
     if (log.length > 200) log.shift();
     if (!quiet) process.stdout.write(chunk);
@@ -171,6 +173,7 @@ export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config
       stop: async () => {
         await new Promise((resolve) => (www ? www.close(resolve) : resolve()));
         await stop(worker);
+        await new Promise((resolve) => (logStream ? logStream.end(resolve) : resolve()));
       },
     };
   } catch (error) {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, root, run, runAsync, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
+import { scanForSecrets } from "./scan-secrets.mjs";
 import { checkSdkSize } from "./size.mjs";
 import { freePort, isolatedConfig, startStack } from "./stack.mjs";
 
@@ -56,7 +57,10 @@ async function main() {
   const stateDir = join(root, ".tidings", `test-${process.pid}`);
   mkdirSync(stateDir, { recursive: true });
   const config = isolatedConfig(join(stateDir, "config"));
+  const logFile = join(stateDir, "worker.log");
+  const recordFile = join(stateDir, "exchanges.jsonl");
   const stack = await startStack({
+    logFile,
     config,
     persistTo: join(stateDir, "state"),
     keysFile: join(stateDir, "keys.json"),
@@ -81,6 +85,7 @@ async function main() {
         TIDINGS_TEST_CONFIG: config,
         TIDINGS_TEST_STATE: join(stateDir, "state"),
         TIDINGS_TEST_ARTIFACTS: join(root, ".tidings", "test-artifacts"),
+        TIDINGS_TEST_RECORD: recordFile,
       },
     });
   } catch (error) {
@@ -89,8 +94,18 @@ async function main() {
     console.error(`\nworker log (last lines):\n${stack.workerLog().slice(-4000)}`);
   } finally {
     await stack.stop();
-    rmSync(stateDir, { recursive: true, force: true });
   }
+  if (!failed) {
+    step("scanning the worker log and every recorded answer for key material");
+    try {
+      const scanned = scanForSecrets({ logFile, recordFile, keysFile: join(stateDir, "keys.json") });
+      console.log(`  ${scanned.secrets} secrets, ${scanned.responses} answers, ${Math.round(scanned.logBytes / 1024)} KiB of log: no leak`);
+    } catch (error) {
+      failed = true;
+      console.error(error.message);
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
   console.log(`\nnpm test took ${Math.round((Date.now() - started) / 1000)} s`);
   if (failed) process.exit(1);
 }

@@ -1,6 +1,6 @@
 // What the test run started: the API and www URLs and the seeded keys.
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 
 export const apiUrl = required("TIDINGS_TEST_API_URL");
 export const wwwUrl = required("TIDINGS_TEST_WWW_URL");
@@ -24,11 +24,23 @@ export async function api(path, { key, method = "GET", body, headers = {} } = {}
     body: body === undefined || typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   const text = await response.text();
+  record(method, path, body, response.status, text);
   let parsed = text;
   try {
     parsed = JSON.parse(text);
   } catch {}
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/**
+ * Appends an exchange to the run's record, which `npm test` scans for key
+ * material in the end (scripts/scan-secrets.mjs).
+ */
+function record(method, path, body, status, text) {
+  const file = process.env.TIDINGS_TEST_RECORD;
+  if (!file) return;
+  const request = body === undefined || body instanceof Uint8Array ? "" : typeof body === "string" ? body : JSON.stringify(body);
+  appendFileSync(file, JSON.stringify({ method, path: path.split("?")[0], status, request, response: text }) + "\n");
 }
 
 /** Calls a control-plane route with the admin token. */

@@ -1,0 +1,177 @@
+// `npm run load [-- --triggers N --clients C --readers R]`: a bounded load
+// test on 127.0.0.1. It starts its own stack (worker in workerd, local D1/KV,
+// fresh state), sends N triggers from C concurrent clients while R readers
+// keep reading feeds, then checks that every acknowledged notification is in
+// the right feed exactly once, that counts match the items, and that the
+// environment next door holds none of it. Prints throughput, error rates and
+// latency percentiles.
+//
+// Rate limits are raised for this run (a trigger budget of 1,000 per 10 s
+// per key would cap it at 100 triggers/s); tests/rate-limits.test.mjs tests
+// the limits themselves.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "./build.mjs";
+import { root, step } from "./lib.mjs";
+import { setup } from "./setup.mjs";
+import { freePort, isolatedConfig, startStack } from "./stack.mjs";
+
+function options() {
+  const args = process.argv.slice(2);
+  const value = (name, fallback) => {
+    const at = args.indexOf(`--${name}`);
+    const number = at >= 0 ? Number(args[at + 1]) : fallback;
+    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} takes a whole number`);
+    return number;
+  };
+  return { triggers: value("triggers", 20_000), clients: value("clients", 64), readers: value("readers", 4), subscribers: value("subscribers", 500) };
+}
+
+const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
+
+async function call(apiUrl, key, path, { method = "GET", body, headers = {} } = {}) {
+  const started = performance.now();
+  const response = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, ms: performance.now() - started, headers: response.headers };
+}
+
+async function main() {
+  const { triggers, clients, readers, subscribers } = options();
+  setup();
+  build();
+  const stateDir = join(root, ".tidings", `load-${process.pid}`);
+  mkdirSync(stateDir, { recursive: true });
+  const config = isolatedConfig(join(stateDir, "config"));
+  writeFileSync(config, readFileSync(config, "utf8").replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }"));
+  const stack = await startStack({
+    config,
+    persistTo: join(stateDir, "state"),
+    keysFile: join(stateDir, "keys.json"),
+    apiPort: await freePort(),
+    wwwPort: await freePort(),
+    quiet: true,
+  });
+  try {
+    await run(stack, { triggers, clients, readers, subscribers });
+  } finally {
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function run(stack, { triggers, clients, readers, subscribers }) {
+  const { apiUrl } = stack;
+  const development = stack.keys.environments.development;
+  const staging = stack.keys.environments.staging;
+  const tag = randomBytes(3).toString("hex");
+  const workflow = `load-${tag}`;
+  const recipients = Array.from({ length: subscribers }, (_, index) => `load-${tag}-${index}`);
+  const saved = await call(apiUrl, development.secret_key, `/v1/workflows/${workflow}`, {
+    method: "PUT",
+    body: { name: "Load", steps: [{ type: "in_app", subject: "Order {{ payload.order }}", body: "for {{ subscriber.id }}" }] },
+  });
+  if (saved.status !== 201) throw new Error(`could not save the workflow: ${JSON.stringify(saved.body)}`);
+
+  step(`${triggers} triggers from ${clients} clients, ${readers} feed readers, ${subscribers} subscribers`);
+  const acknowledged = new Map();
+  const statuses = new Map();
+  const triggerMs = [];
+  const readMs = [];
+  let next = 0;
+  let running = true;
+  const count = (status) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  async function client() {
+    while (next < triggers) {
+      const order = next++;
+      const body = { workflow, to: [recipients[order % subscribers]], payload: { order } };
+      const idempotencyKey = `load-${tag}-${order}`;
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        const answer = await call(apiUrl, development.secret_key, "/v1/events/trigger", {
+          method: "POST",
+          body,
+          headers: { "Idempotency-Key": idempotencyKey },
+        }).catch((error) => ({ status: `network: ${error.cause?.code ?? error.message}`, ms: 0 }));
+        count(answer.status);
+        if (answer.status === 202) {
+          triggerMs.push(answer.ms);
+          acknowledged.set(order, answer.body.messages[0]);
+          break;
+        }
+        const wait = Number(answer.headers?.get("retry-after") ?? 0.05) * 1000;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 1000)));
+      }
+    }
+  }
+  const readStatuses = new Map();
+  async function reader() {
+    while (running) {
+      const subscriber = recipients[Math.floor(Math.random() * subscribers)];
+      const answer = await call(apiUrl, development.publishable_key, `/v1/subscribers/${subscriber}/feed?limit=20`).catch(() => ({ status: "network", ms: 0 }));
+      readStatuses.set(answer.status, (readStatuses.get(answer.status) ?? 0) + 1);
+      if (answer.status === 200) readMs.push(answer.ms);
+    }
+  }
+  const started = performance.now();
+  const reading = Promise.all(Array.from({ length: readers }, reader));
+  await Promise.all(Array.from({ length: clients }, client));
+  const seconds = (performance.now() - started) / 1000;
+  running = false;
+  await reading;
+
+  step("checking every feed");
+  const expected = new Map(recipients.map((recipient) => [recipient, new Set()]));
+  for (const message of acknowledged.values()) expected.get(message.subscriber_id)?.add(message.id);
+  const problems = [];
+  let stored = 0;
+  for (const recipient of recipients) {
+    const ids = [];
+    let after = "";
+    let total = null;
+    do {
+      const page = await call(apiUrl, development.secret_key, `/v1/subscribers/${recipient}/feed?limit=100${after ? `&after=${after}` : ""}`);
+      if (page.status !== 200) throw new Error(`feed read failed: ${page.status} ${JSON.stringify(page.body)}`);
+      ids.push(...page.body.items.map((item) => item.id));
+      total ??= page.body.counts.total;
+      after = page.body.page_info.has_more ? page.body.page_info.after : "";
+    } while (after);
+    stored += ids.length;
+    const unique = new Set(ids);
+    if (unique.size !== ids.length) problems.push(`${recipient}: ${ids.length - unique.size} duplicate messages`);
+    const want = expected.get(recipient);
+    const missing = [...want].filter((id) => !unique.has(id));
+    const extra = [...unique].filter((id) => !want.has(id));
+    if (missing.length) problems.push(`${recipient}: ${missing.length} acknowledged messages missing`);
+    if (extra.length) problems.push(`${recipient}: ${extra.length} messages nobody acknowledged`);
+    if (total !== ids.length) problems.push(`${recipient}: counts say ${total}, the feed holds ${ids.length}`);
+  }
+  for (const recipient of recipients.slice(0, 50)) {
+    const foreign = await call(apiUrl, staging.secret_key, `/v1/subscribers/${recipient}/feed?limit=1`);
+    if (foreign.status !== 200 || foreign.body.items.length) problems.push(`staging shows ${recipient}'s feed: ${foreign.status}`);
+  }
+
+  triggerMs.sort((a, b) => a - b);
+  readMs.sort((a, b) => a - b);
+  const format = (map) => [...map].map(([status, times]) => `${status}: ${times}`).join(", ");
+  console.log(`
+Load test on 127.0.0.1 (wrangler dev, workerd, local D1/KV), ${new Date().toISOString().slice(0, 10)}
+  triggers acknowledged   ${acknowledged.size} of ${triggers} in ${seconds.toFixed(1)} s = ${(acknowledged.size / seconds).toFixed(0)} triggers/s
+  trigger answers         ${format(statuses)}
+  trigger latency         p50 ${percentile(triggerMs, 50).toFixed(1)} ms, p99 ${percentile(triggerMs, 99).toFixed(1)} ms, max ${triggerMs.at(-1)?.toFixed(1)} ms
+  feed reads              ${readMs.length} (${(readMs.length / seconds).toFixed(0)}/s); answers ${format(readStatuses)}
+  feed read latency       p50 ${percentile(readMs, 50).toFixed(1)} ms, p99 ${percentile(readMs, 99).toFixed(1)} ms
+  messages in feeds       ${stored}, expected ${acknowledged.size}
+  verification            ${problems.length ? `${problems.length} problems` : "every acknowledged message is in its feed exactly once; counts match; staging untouched"}`);
+  if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
+  if (acknowledged.size !== triggers) throw new Error(`${triggers - acknowledged.size} triggers were never acknowledged`);
+}
+
+main().catch((error) => {
+  console.error(`\n✖ ${error.message}`);
+  process.exit(1);
+});

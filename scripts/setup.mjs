@@ -7,14 +7,27 @@ import { capture, cargoBin, exists, root, run, step } from "./lib.mjs";
 
 const WORKER_BUILD = "0.8.7";
 const WASM_BINDGEN = "0.2.130";
+const SCHEMATHESIS = "4.32.5";
+/** Where `npm test` keeps its Python tools (schemathesis), apart from the system's. */
+export const pythonTools = join(root, ".tidings", "tools", "python");
 
-export function setup({ browser = false } = {}) {
+export function setup({ browser = false, schemathesis = false } = {}) {
   installNpmPackages();
   installRustTarget();
   installCargoTool("worker-build", WORKER_BUILD, ["--locked"], "worker-build");
   // wasm-bindgen-cli's locked set names a crate version the registry mirror lacks.
   installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, [], "wasm-bindgen");
   if (browser) installChromium();
+  if (schemathesis) installSchemathesis();
+}
+
+/** schemathesis from PyPI, in a virtual environment of its own. */
+function installSchemathesis() {
+  const binary = join(pythonTools, "bin", "schemathesis");
+  if ((capture(binary, ["--version"]) ?? "").includes(SCHEMATHESIS)) return;
+  step(`installing schemathesis ${SCHEMATHESIS} from PyPI into .tidings/tools/python`);
+  run("python3", ["-m", "venv", pythonTools]);
+  run(join(pythonTools, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", `schemathesis==${SCHEMATHESIS}`]);
 }
 
 function installNpmPackages() {

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, root, run, runAsync, step } from "./lib.mjs";
-import { setup } from "./setup.mjs";
+import { pythonTools, setup } from "./setup.mjs";
 import { scanForSecrets } from "./scan-secrets.mjs";
 import { checkSdkSize } from "./size.mjs";
 import { freePort, isolatedConfig, startStack } from "./stack.mjs";
@@ -42,10 +42,39 @@ function checkSources() {
   run("cargo", ["test", "-p", "tidings-core"]);
 }
 
+/**
+ * schemathesis generates requests from openapi.json for every operation and
+ * checks the answers: no server error, only documented statuses, bodies
+ * and content types that match the description. Once with a secret key
+ * (paced under its rate limit, so the routes' logic is reached) and once
+ * with the admin token for the control plane. Runs after the other tests:
+ * it writes random content.
+ */
+async function propertyTests(stack) {
+  const schemathesis = join(pythonTools, "bin", "schemathesis");
+  const common = [
+    "run", join(root, "openapi.json"), "--url", stack.apiUrl, "--workers", "2", "--max-examples", "5",
+    "--phases", "examples,coverage,fuzzing", "--seed", "20261124", "--warnings", "off",
+    "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance",
+  ];
+  const passes = [
+    ["API-key routes, with a secret key", stack.keys.environments.development.secret_key,
+      ["--exclude-path-regex", "^/v1/(me|members|audit-log|bootstrap|changes|promotions|environments(?!/current))", "--rate-limit", "25/s"]],
+    ["control-plane routes, with the admin token", stack.keys.admin.token,
+      ["--include-path-regex", "^/v1/(me|members|audit-log|bootstrap|changes|promotions|environments(?!/current))"]],
+  ];
+  for (const [label, credential, filter] of passes) {
+    step(`schemathesis: ${label}`);
+    await runAsync(schemathesis, [...common, ...filter, "--header", `Authorization: Bearer ${credential}`], {
+      env: { ...process.env, SCHEMATHESIS_HOOKS: "", NO_COLOR: "1" },
+    });
+  }
+}
+
 async function main() {
   const started = Date.now();
   const only = process.argv.slice(2);
-  setup({ browser: true });
+  setup({ browser: true, schemathesis: only.length === 0 });
   if (only.length === 0) checkSources();
 
   build();
@@ -88,6 +117,7 @@ async function main() {
         TIDINGS_TEST_RECORD: recordFile,
       },
     });
+    if (only.length === 0) await propertyTests(stack);
   } catch (error) {
     failed = true;
     console.error(error.message);

@@ -8,10 +8,11 @@ import { capture, cargoBin, exists, root, run, step } from "./lib.mjs";
 const WORKER_BUILD = "0.8.7";
 const WASM_BINDGEN = "0.2.130";
 const SCHEMATHESIS = "4.32.5";
+const CARGO_DENY = "0.20.2";
 /** Where `npm test` keeps its Python tools (schemathesis), apart from the system's. */
 export const pythonTools = join(root, ".tidings", "tools", "python");
 
-export function setup({ browser = false, schemathesis = false } = {}) {
+export function setup({ browser = false, schemathesis = false, deny = false } = {}) {
   installNpmPackages();
   installRustTarget();
   installCargoTool("worker-build", WORKER_BUILD, ["--locked"], "worker-build");
@@ -19,6 +20,7 @@ export function setup({ browser = false, schemathesis = false } = {}) {
   installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, [], "wasm-bindgen");
   if (browser) installChromium();
   if (schemathesis) installSchemathesis();
+  if (deny) installCargoTool("cargo-deny", CARGO_DENY, ["--locked"], "cargo-deny");
 }
 
 /** schemathesis from PyPI, in a virtual environment of its own. */
@@ -66,5 +68,5 @@ function installChromium() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  setup({ browser: process.argv.includes("--browser") });
+  setup({ browser: process.argv.includes("--browser"), deny: process.argv.includes("--deny") });
 }

@@ -38,6 +38,9 @@ function checkSources() {
   step("cargo clippy (wasm32: the SDK's Node.js entry)");
   run("cargo", ["clippy", "-p", "tidings-sdk", "--features", "server", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
   checkCoreBoundary();
+  // Advisories need RustSec's database from GitHub: `npm run deny` checks them where it is reachable.
+  step("cargo deny: dependency licences, bans and sources (deny.toml)");
+  run("cargo", ["deny", "--log-level", "error", "check", "licenses", "bans", "sources"]);
   step("core unit tests");
   run("cargo", ["test", "-p", "tidings-core"]);
 }
@@ -74,7 +77,7 @@ async function propertyTests(stack) {
 async function main() {
   const started = Date.now();
   const only = process.argv.slice(2);
-  setup({ browser: true, schemathesis: only.length === 0 });
+  setup({ browser: true, schemathesis: only.length === 0, deny: only.length === 0 });
   if (only.length === 0) checkSources();
 
   build();

@@ -1,9 +1,36 @@
 // `npm run size`: what a browser downloads for @tidings/sdk (the .wasm, the
 // wasm-bindgen glue and the package's own JavaScript), raw and gzip, checked
-// against the budget of 50 KB gzip. Run after a build (`npm run build`).
-import { readdirSync } from "node:fs";
+// against the budget of 50 KB gzip; and the worker's upload as `wrangler
+// deploy --dry-run` bundles it, against 1 MB gzip. Run after a build.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { sizeOf } from "./build.mjs";
+import { capture } from "./lib.mjs";
+
+/** The budget for the worker's upload, gzip, as `wrangler deploy` measures it. */
+export const WORKER_BUDGET_GZIP_KIB = 1024;
+
+/**
+ * Bundles the worker as `wrangler deploy` would, offline (`--dry-run`), and
+ * checks the upload size wrangler prints against the budget. Run after a build.
+ */
+export function checkWorkerBundle() {
+  const outdir = mkdtempSync(join(tmpdir(), "tidings-deploy-"));
+  try {
+    const output = capture("wrangler", ["deploy", "--dry-run", "--outdir", outdir], { stdio: ["ignore", "pipe", "pipe"] });
+    if (output === null) throw new Error("wrangler deploy --dry-run failed; run `npx wrangler deploy --dry-run --outdir /tmp/x` to see why");
+    const sizes = output.match(/Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/);
+    if (!sizes) throw new Error(`wrangler deploy --dry-run printed no upload size:\n${output}`);
+    const [raw, gzip] = [Number(sizes[1]), Number(sizes[2])];
+    const share = ((gzip / WORKER_BUDGET_GZIP_KIB) * 100).toFixed(0);
+    console.log(`worker upload (wrangler deploy --dry-run): ${raw} KiB raw, ${gzip} KiB gzip (${share} % of the ${WORKER_BUDGET_GZIP_KIB} KiB budget)`);
+    if (gzip > WORKER_BUDGET_GZIP_KIB) throw new Error(`the worker is ${gzip} KiB gzip, over its budget of ${WORKER_BUDGET_GZIP_KIB} KiB`);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
 
 /** The budget for everything a browser loads from the package, gzip. */
 export const SDK_BUDGET_GZIP = 50 * 1024;
@@ -12,7 +39,8 @@ const BROWSER_FILES = [
   "crates/tidings-sdk/pkg/tidings_sdk_bg.wasm",
   "crates/tidings-sdk/pkg/tidings_sdk.js",
   ...readdirSync(new URL("../crates/tidings-sdk/js/", import.meta.url))
-    .filter((file) => file.endsWith(".js") && file !== "server.js")
+    // The server entry never reaches a browser; the React bindings are optional and counted apart.
+    .filter((file) => file.endsWith(".js") && file !== "server.js" && file !== "react.js")
     .map((file) => `crates/tidings-sdk/js/${file}`),
 ];
 
@@ -28,12 +56,15 @@ export function checkSdkSize() {
   }
   const share = ((gzip / SDK_BUDGET_GZIP) * 100).toFixed(0);
   console.log(`@tidings/sdk in a browser: ${raw} B raw, ${gzip} B gzip (${share} % of the ${SDK_BUDGET_GZIP} B budget)`);
+  const react = sizeOf("crates/tidings-sdk/js/react.js");
+  console.log(`  plus @tidings/sdk/react, for React apps: ${react.raw} B raw, ${react.gzip} B gzip`);
   if (gzip > SDK_BUDGET_GZIP) throw new Error(`the SDK is ${gzip} B gzip, over its budget of ${SDK_BUDGET_GZIP} B`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     checkSdkSize();
+    checkWorkerBundle();
   } catch (error) {
     console.error(`✖ ${error.message}`);
     process.exit(1);

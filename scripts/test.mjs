@@ -11,7 +11,7 @@ import { build } from "./build.mjs";
 import { capture, root, run, runAsync, step } from "./lib.mjs";
 import { pythonTools, setup } from "./setup.mjs";
 import { scanForSecrets } from "./scan-secrets.mjs";
-import { checkSdkSize } from "./size.mjs";
+import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
 import { freePort, isolatedConfig, startStack } from "./stack.mjs";
 
 const PLATFORM_CRATES = ["wasm-bindgen", "js-sys", "web-sys", "worker", "getrandom", "gloo"];
@@ -83,6 +83,8 @@ async function main() {
   build();
   step("SDK size budget");
   checkSdkSize();
+  step("deploy bundle: wrangler deploy --dry-run, offline, and the worker's size budget");
+  checkWorkerBundle();
   step("TypeScript: the package's declarations, as a strict consumer uses them");
   run("tsc", ["-p", "tests/types"]);
 

@@ -1,9 +1,10 @@
 // The SDK's live feed in headless Chromium against the worker in workerd:
 // two tabs of one origin share one realtime socket and both stay exact; an
 // action in one tab shows in the other; the socket moves when its tab
-// closes; a tab that was offline catches up by delta sync; credentials fail
-// with typed errors.
+// closes; a tab that was offline, or whose runtime restarted, catches up by
+// delta sync; credentials fail with typed errors.
 import assert from "node:assert/strict";
+import { appendFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { signSubscriberToken } from "@tidings/sdk/server";
 import { launchChromium } from "./support/browser.mjs";
@@ -29,6 +30,22 @@ const trigger = async (subscriber, name) => {
   });
   assert.equal(response.status, 202, JSON.stringify(response.body));
 };
+
+/** Triggers until the worker acknowledges, while it may be restarting. */
+async function triggerEventually(subscriber, name) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const response = await api("/v1/events/trigger", {
+      key: keys.development.secret_key,
+      method: "POST",
+      body: { workflow: "welcome", to: [subscriber], payload: { name } },
+      headers: { "Idempotency-Key": `${subscriber}-${name}` },
+    }).catch((error) => ({ status: error.cause?.code ?? "network" }));
+    if (response.status === 202) return;
+    if (Date.now() > deadline) throw new Error(`the trigger never got through: ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 /** Opens the demo inbox for `subscriber` and waits until it is live. */
 async function openTab(subscriber) {
@@ -111,6 +128,22 @@ describe("the live feed across tabs", () => {
     assert.equal(outcome.refused, "validation_failed");
     assert.equal(outcome.during[0], 0, "shown at once");
     assert.equal(outcome.during.at(-1), 1, "then put back");
+    await page.close();
+  });
+
+  it("catches up after the runtime restarts, taking every hub and socket with it", { timeout: 120_000 }, async () => {
+    const subscriber = freshSubscriber("restart");
+    await trigger(subscriber, "Ada");
+    const { page } = await openTab(subscriber);
+    await waitFor(page, () => document.body.dataset.status === "live");
+    // wrangler dev restarts workerd when its configuration changes: Durable Objects and sockets die.
+    appendFileSync(process.env.TIDINGS_TEST_CONFIG, `\n# restarted by a realtime test (${subscriber})\n`);
+    await page.waitForFunction(() => document.body.dataset.status !== "live", null, { timeout: 30_000 });
+    // Triggers sent while the runtime comes back are retried until acknowledged.
+    for (const name of ["Grace", "Linus"]) await triggerEventually(subscriber, name);
+    await page.waitForFunction(() => document.querySelectorAll("#feed li").length === 3, null, { timeout: 60_000 });
+    await waitFor(page, () => document.body.dataset.status === "live");
+    assert.equal(await badge(page), "3");
     await page.close();
   });
 

@@ -1,0 +1,123 @@
+// @tidings/sdk/react: React bindings. <TidingsProvider> connects one
+// subscriber's session; useFeed(), useCounts() and usePreferences() keep
+// components in step with it, live. React is a peer dependency.
+import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { createTidings } from "./index.js";
+
+const SessionContext = createContext(null);
+const EMPTY_FEED = { items: [], counts: { total: 0, unread: 0, unseen: 0 }, hasMore: false, status: "connecting", error: null };
+
+/**
+ * Connects to one subscriber's feed for the components inside it. Props:
+ * the options of `Tidings.connect` (`apiUrl`, `publishableKey`,
+ * `subscriberId`, `subscriberToken` or `subscriberHash`, `wasmUrl`).
+ * Changing any of them connects anew.
+ */
+export function TidingsProvider({ children, apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, wasmUrl }) {
+  const [value, setValue] = useState({ session: null, error: null });
+  useEffect(() => {
+    let current = true;
+    setValue({ session: null, error: null });
+    createTidings({ apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, wasmUrl }).then(
+      (session) => current && setValue({ session, error: null }),
+      (error) => current && setValue({ session: null, error }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, String(wasmUrl ?? "")]);
+  return createElement(SessionContext.Provider, { value }, children);
+}
+
+/** `{ session, error }`: the provider's session (null while it connects) and why it could not connect. */
+export function useTidings() {
+  const value = useContext(SessionContext);
+  if (!value) throw new Error("useTidings(), useFeed(), useCounts() and usePreferences() need a <TidingsProvider> around them");
+  return value;
+}
+
+const notReady = () => Promise.reject(Object.assign(new Error("the Tidings session is still connecting"), { name: "TidingsError", code: "not_connected" }));
+
+/**
+ * A live view of the feed: `{ items, counts, hasMore, status, error }`, and
+ * the feed's actions (`markRead(ids)`, `archive(ids)`, `markAllRead()`, …,
+ * `loadMore()`), which show at once and are undone if the API refuses them.
+ * `options`: `limit` and the filters of `feed.list` (`archived`, `read`, `tags`, …).
+ */
+export function useFeed(options) {
+  const { session, error } = useTidings();
+  const [state, setState] = useState(EMPTY_FEED);
+  const live = useRef(null);
+  const key = JSON.stringify(options ?? {});
+  useEffect(() => {
+    if (!session) return undefined;
+    const view = session.feed.subscribe(setState, JSON.parse(key));
+    live.current = view;
+    return () => {
+      live.current = null;
+      view.close();
+      setState(EMPTY_FEED);
+    };
+  }, [session, key]);
+  const actions = useMemo(() => {
+    const feed = session?.feed;
+    const act = (name) => (feed ? (...args) => feed[name](...args) : notReady);
+    return {
+      markSeen: act("markSeen"),
+      markRead: act("markRead"),
+      markUnread: act("markUnread"),
+      archive: act("archive"),
+      unarchive: act("unarchive"),
+      delete: act("delete"),
+      markAllSeen: act("markAllSeen"),
+      markAllRead: act("markAllRead"),
+      archiveAll: act("archiveAll"),
+      loadMore: () => live.current?.loadMore() ?? notReady(),
+    };
+  }, [session]);
+  return { ...state, error: state.error ?? error, ...actions };
+}
+
+/** The live counts `{ total, unread, unseen }` of the feed (or of a filtered view). */
+export function useCounts(filter) {
+  const { counts } = useFeed({ ...filter, limit: 1 });
+  return counts;
+}
+
+/**
+ * The subscriber's preferences: `{ preferences, loading, error, update(changes) }`.
+ * `update({ global: { in_app: false } })` saves and answers the new settings.
+ */
+export function usePreferences() {
+  const { session, error: connectError } = useTidings();
+  const [state, setState] = useState({ preferences: null, loading: true, error: null });
+  useEffect(() => {
+    if (!session) return undefined;
+    let current = true;
+    setState((before) => ({ ...before, loading: true }));
+    session.preferences.get().then(
+      (preferences) => current && setState({ preferences, loading: false, error: null }),
+      (error) => current && setState({ preferences: null, loading: false, error }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [session]);
+  const update = useMemo(
+    () =>
+      session
+        ? async (changes) => {
+            try {
+              const preferences = await session.preferences.update(changes);
+              setState({ preferences, loading: false, error: null });
+              return preferences;
+            } catch (error) {
+              setState((before) => ({ ...before, error }));
+              throw error;
+            }
+          }
+        : notReady,
+    [session],
+  );
+  return { ...state, error: state.error ?? connectError, update };
+}

@@ -1,0 +1,154 @@
+// The npm package as a user gets it: `npm pack`, installed into a fresh Vite
+// app with React, built with `vite build`, served and opened in headless
+// Chromium. The app uses only the React bindings (`@tidings/sdk/react`): a
+// live feed, counts and preferences against the worker in workerd.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { launchChromium } from "./support/browser.mjs";
+import { api, apiUrl, freshSubscriber, keys } from "./support/context.mjs";
+
+const root = new URL("..", import.meta.url).pathname;
+const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const app = mkdtempSync(join(tmpdir(), "tidings-vite-app-"));
+let chromium;
+let server;
+let appUrl;
+let packed;
+
+const MAIN = `
+import { createElement as h } from "react";
+import { createRoot } from "react-dom/client";
+import { TidingsProvider, useCounts, useFeed, usePreferences } from "@tidings/sdk/react";
+
+function Bell() {
+  const { unread } = useCounts();
+  return h("output", { id: "unread" }, String(unread));
+}
+
+function Inbox() {
+  const feed = useFeed({ limit: 10 });
+  document.body.dataset.status = feed.status;
+  return h("ul", { id: "items" }, feed.items.map((item) =>
+    h("li", { key: item.id, "data-read": item.read_at ? "yes" : "no", onClick: () => feed.markRead(item.id) }, item.subject)));
+}
+
+function InAppSwitch() {
+  const { preferences, loading, update } = usePreferences();
+  const on = preferences?.global?.in_app ?? true;
+  return h("button", { id: "in-app", disabled: loading, onClick: () => update({ global: { in_app: !on } }) }, on ? "on" : "off");
+}
+
+const params = new URLSearchParams(location.search);
+createRoot(document.getElementById("root")).render(
+  h(TidingsProvider, { apiUrl: params.get("api"), publishableKey: params.get("key"), subscriberId: params.get("subscriber") },
+    h(Bell), h(Inbox), h(InAppSwitch)));
+`;
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
+
+function serve(directory) {
+  return new Promise((resolve) => {
+    const files = createServer((request, response) => {
+      const path = new URL(request.url, "http://x").pathname;
+      try {
+        const body = readFileSync(join(directory, path === "/" ? "index.html" : path));
+        response.writeHead(200, { "Content-Type": TYPES[extname(path) || ".html"] ?? "application/octet-stream" });
+        response.end(body);
+      } catch {
+        response.writeHead(404).end();
+      }
+    });
+    files.listen(0, "127.0.0.1", () => resolve(files));
+  });
+}
+
+const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+before(async () => {
+  [packed] = JSON.parse(npm(["pack", join(root, "crates/tidings-sdk"), "--pack-destination", app, "--json"], app));
+  const dependency = (name) => rootPackage.devDependencies[name];
+  writeFileSync(join(app, "package.json"), JSON.stringify({
+    name: "tidings-vite-app",
+    private: true,
+    type: "module",
+    dependencies: { "@tidings/sdk": `file:./${packed.filename}`, react: dependency("react"), "react-dom": dependency("react-dom") },
+    devDependencies: { vite: dependency("vite") },
+  }));
+  writeFileSync(join(app, "index.html"), '<!doctype html><html><body><div id="root"></div><script type="module" src="/src/main.js"></script></body></html>');
+  mkdirSync(join(app, "src"));
+  writeFileSync(join(app, "src/main.js"), MAIN);
+  npm(["install", "--prefer-offline", "--no-audit", "--no-fund"], app);
+  execFileSync(join(app, "node_modules/.bin/vite"), ["build", "--logLevel", "warn"], { cwd: app, stdio: ["ignore", "pipe", "pipe"] });
+  server = await serve(join(app, "dist"));
+  appUrl = `http://127.0.0.1:${server.address().port}`;
+  chromium = await launchChromium();
+});
+
+after(async () => {
+  await chromium?.close();
+  server?.close();
+  rmSync(app, { recursive: true, force: true });
+});
+
+const trigger = async (subscriber, name) => {
+  const response = await api("/v1/events/trigger", {
+    key: keys.development.secret_key,
+    method: "POST",
+    body: { workflow: "welcome", to: [subscriber], payload: { name } },
+  });
+  assert.equal(response.status, 202, JSON.stringify(response.body));
+};
+
+describe("the npm package in a fresh Vite app with React", () => {
+  it("packs what a user needs and nothing else", () => {
+    const files = packed.files.map((file) => file.path);
+    for (const needed of ["package.json", "README.md", "CHANGELOG.md", "js/index.js", "js/index.d.ts", "js/react.js", "js/react.d.ts",
+      "js/server.js", "js/wire.d.ts", "pkg/tidings_sdk.js", "pkg/tidings_sdk_bg.wasm", "pkg-server/tidings_sdk_server_bg.wasm"]) {
+      assert.ok(files.includes(needed), `the package holds ${needed}`);
+    }
+    assert.ok(!files.some((file) => file.startsWith("src/") || file.endsWith(".rs") || file === "Cargo.toml"), files.join(", "));
+    const manifest = JSON.parse(readFileSync(join(app, "node_modules/@tidings/sdk/package.json"), "utf8"));
+    assert.deepEqual(Object.keys(manifest.exports), [".", "./react", "./server"]);
+    assert.equal(manifest.sideEffects, false);
+    assert.equal(manifest.peerDependenciesMeta.react.optional, true);
+  });
+
+  it("builds with vite, bundling the SDK's WebAssembly as an asset", () => {
+    const assets = readdirSync(join(app, "dist/assets"));
+    assert.ok(assets.some((file) => file.endsWith(".wasm")), assets.join(", "));
+  });
+
+  it("shows a live feed, counts and preferences through the React hooks", { timeout: 60_000 }, async () => {
+    const subscriber = freshSubscriber("react");
+    await trigger(subscriber, "Ada");
+    const page = await chromium.context.newPage();
+    const problems = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    const query = new URLSearchParams({ api: apiUrl, key: keys.development.publishable_key, subscriber });
+    await page.goto(`${appUrl}/?${query}`);
+    await page.waitForFunction(() => document.body.dataset.status === "live" && document.querySelectorAll("#items li").length === 1, null, { timeout: 20_000 });
+    assert.equal(await page.textContent("#unread"), "1");
+
+    await trigger(subscriber, "Grace");
+    await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#unread").textContent === "2", null, { timeout: 10_000 });
+
+    await page.click("#items li:first-child");
+    await page.waitForFunction(() => document.querySelector("#unread").textContent === "1", null, { timeout: 10_000 });
+    assert.equal(await page.getAttribute("#items li:first-child", "data-read"), "yes");
+
+    await page.waitForSelector("#in-app:not([disabled])");
+    assert.equal(await page.textContent("#in-app"), "on");
+    await page.click("#in-app");
+    await page.waitForFunction(() => document.querySelector("#in-app").textContent === "off", null, { timeout: 10_000 });
+    const saved = await api(`/v1/subscribers/${subscriber}/preferences`, { key: keys.development.secret_key });
+    assert.equal(saved.body.global.in_app, false, JSON.stringify(saved.body));
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});

@@ -1,9 +1,18 @@
-// `npm run env -- <list|create|delete> …`: manage environments.
+// `npm run env -- <list|create|delete|export|import|clone> …`: manage environments.
 //
 //   npm run env -- list
 //   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
 //   npm run env -- delete qa
+//   npm run env -- export staging [--out staging.tidings.json]      (or > staging.tidings.json)
+//   npm run env -- import staging.tidings.json --into development [--apply] [--prune]
+//   npm run env -- clone staging qa [--type staging] [--after …]
 //
+// `export` writes an environment's promotable content (workflows,
+// integrations without secrets, variable names, default preferences) as a
+// stable file; `import` shows the typed diff of applying one (a dry run)
+// and with --apply writes it as a release; `clone` creates an environment
+// with another's settings and content, never its subscribers, messages,
+// keys or secrets.
 // `create` registers the environment with the running worker, adds its D1
 // database and KV namespace bindings to wrangler.toml (local ids, or real
 // ones created with wrangler when --remote is given), applies the
@@ -12,7 +21,7 @@
 // `delete` revokes its keys, removes its data and its bindings.
 // Options: --config <wrangler.toml> --persist-to <dir> --keys <file> --api <url>
 import { randomUUID, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, fstatSync, ftruncateSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
@@ -31,6 +40,10 @@ const { values: options, positionals } = parseArgs({
     keys: { type: "string", default: join(root, ".tidings", "local-keys.json") },
     api: { type: "string" },
     json: { type: "boolean", default: false },
+    out: { type: "string" },
+    into: { type: "string" },
+    apply: { type: "boolean", default: false },
+    prune: { type: "boolean", default: false },
   },
 });
 
@@ -54,7 +67,8 @@ async function call(method, path, body) {
   const payload = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = payload.error ?? {};
-    throw new CommandError(`${error.code ?? response.status}: ${error.message ?? "request failed"}`);
+    const field = error.field ? ` (${error.field})` : "";
+    throw new CommandError(`${error.code ?? response.status}: ${error.message ?? "request failed"}${field}`);
   }
   return payload;
 }
@@ -184,10 +198,92 @@ async function list() {
   }
 }
 
-const [command, name] = positionals;
-const commands = { list: () => list(), create: () => create(name), delete: () => remove(name) };
+/**
+ * Writes `text` to stdout. When stdout is a file opened for writing from its
+ * start (`> file`), the file is rewritten from its start, so the banner npm
+ * printed before this script ran does not end up in it.
+ */
+function writeOutput(text) {
+  if (options.out) return writeFileSync(options.out, text);
+  let appending = true;
+  try {
+    const flags = readFileSync("/proc/self/fdinfo/1", "utf8").match(/^flags:\s*(\d+)/m)?.[1];
+    appending = flags === undefined || (parseInt(flags, 8) & 0o2000) !== 0;
+  } catch {}
+  if (!appending && fstatSync(1).isFile()) {
+    ftruncateSync(1, 0);
+    writeSync(1, text, 0);
+  } else {
+    process.stdout.write(text);
+  }
+}
+
+async function exportFile(name) {
+  if (!name) throw new CommandError("usage: npm run env -- export <name> [--out <file>]");
+  const response = await fetch(`${apiUrl}/v1/environments/${name}/export`, { headers: { Authorization: `Bearer ${token}` } })
+    .catch(() => { throw new CommandError(`the worker is not reachable at ${apiUrl}; start it with \`npm start\` first`); });
+  const text = await response.text();
+  if (!response.ok) {
+    const error = JSON.parse(text).error ?? {};
+    throw new CommandError(`${error.code ?? response.status}: ${error.message ?? "export failed"}`);
+  }
+  writeOutput(text);
+}
+
+const show = (value) => (value === undefined ? "∅" : JSON.stringify(value));
+
+/** Prints an import's (or a promotion's) changes and problems for a person to review. */
+function printChanges({ changes, problems }) {
+  const sign = { added: "+", modified: "~", deleted: "-" };
+  if (changes.length === 0) console.log("no changes");
+  for (const change of changes) {
+    console.log(`${sign[change.change] ?? "?"} ${change.resource} ${change.key} (${change.change})`);
+    if (change.change !== "modified") continue;
+    for (const field of change.fields) console.log(`    ${field.path}: ${show(field.from)} → ${show(field.to)} [${field.kind}]`);
+  }
+  for (const problem of problems) console.log(`! ${problem.code}: ${problem.message}`);
+}
+
+async function importFile(file, into = options.into) {
+  if (!file || !into) throw new CommandError("usage: npm run env -- import <file> --into <name> [--apply] [--prune]");
+  let parsed;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new CommandError(`${file} is not a readable JSON file: ${error.message}`);
+  }
+  const result = await call("POST", `/v1/environments/${into}/import`, { file: parsed, dry_run: !options.apply, prune: options.prune });
+  if (options.json) return console.log(JSON.stringify(result));
+  printChanges(result);
+  if (result.release) console.log(`applied to ${into} as release ${result.release.id}`);
+  else if (result.dry_run && result.changes.length) console.log(`dry run: nothing written; add --apply to apply ${result.changes.length} change(s) to ${into}`);
+}
+
+async function clone(source, name) {
+  if (!source || !name) throw new CommandError("usage: npm run env -- clone <source> <name> [--type <type>] [--after <name>]");
+  const original = await call("GET", `/v1/environments/${source}`);
+  options.type ??= original.type === "production" ? "staging" : original.type;
+  if (options.type === "production") throw new CommandError("a production environment gets its content by promotion only; clone into a development or staging environment");
+  const file = await (await fetch(`${apiUrl}/v1/environments/${source}/export`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  await create(name);
+  const settings = ["allowed_origins", "requires_subscriber_credential", "log_retention_days", "obfuscate_subscriber_data", "hide_message_contents"];
+  const patch = Object.fromEntries(settings.filter((key) => original[key] !== undefined && original[key] !== null).map((key) => [key, original[key]]));
+  if (Object.keys(patch).length) await call("PATCH", `/v1/environments/${name}`, patch);
+  const result = await call("POST", `/v1/environments/${name}/import`, { file, dry_run: false, prune: false });
+  if (!options.json) console.log(`cloned ${source} into ${name}: ${result.changes.length} resource(s), settings copied; no subscribers, messages, keys or secrets`);
+}
+
+const [command, name, second] = positionals;
+const commands = {
+  list: () => list(),
+  create: () => create(name),
+  delete: () => remove(name),
+  export: () => exportFile(name),
+  import: () => importFile(name),
+  clone: () => clone(name, second),
+};
 try {
-  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete> [name] [--type …]");
+  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete|export|import|clone> … (see scripts/env.mjs)");
   await commands[command]();
 } catch (error) {
   console.error(`✖ ${error.message}`);

@@ -9,6 +9,7 @@
 //! - [`audit`]: audit-log filters and pages;
 //! - [`brand`]: an environment's brand settings and logo;
 //! - [`environment`]: environment names and types;
+//! - [`environment_file`]: environments as code: export files and what applying one changes;
 //! - [`key`]: self-describing API keys (`pk_…`/`sk_…`) with a checksum, and
 //!   their storage hashes;
 //! - [`key_lifecycle`]: active, expiring and revoked keys; rotation rules;
@@ -53,6 +54,7 @@ pub mod audit;
 mod base32;
 pub mod brand;
 pub mod environment;
+pub mod environment_file;
 pub mod feed;
 pub mod feed_action;
 pub mod feed_filter;

@@ -24,6 +24,17 @@ pub fn validate_id(id: &str) -> Result<(), IntegrationError> {
         .map_err(|_| IntegrationError { field: "id", reason: "must be 1 to 64 characters of a-z, 0-9, - and _" })
 }
 
+/// Checks an integration's promotable settings: kind, name and URL.
+pub fn validate_config(kind: &str, name: &str, url: &str) -> Result<(), IntegrationError> {
+    if kind != "webhook" {
+        return Err(IntegrationError { field: "kind", reason: "must be \"webhook\"" });
+    }
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(IntegrationError { field: "name", reason: "must be 1 to 100 characters" });
+    }
+    validate_url(url)
+}
+
 /// Checks a webhook URL: http or https, no spaces, at most 2048 characters.
 pub fn validate_url(url: &str) -> Result<(), IntegrationError> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or("");

@@ -7,6 +7,7 @@
 
 mod control;
 mod environment;
+mod environment_file;
 mod error;
 mod feed;
 mod integrations;
@@ -24,6 +25,7 @@ pub use control::{
     RotateSigningSecretRequest, RotatedSigningSecret,
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
+pub use environment_file::{EnvironmentFile, ImportRequest, ImportResponse};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{
     FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,

@@ -92,13 +92,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
 
 async fn save(caller: &Caller, env: &Env, id: &str, input: IntegrationInput, status: u16) -> ApiResult {
     webhook::validate_id(id).map_err(invalid)?;
-    if input.kind != "webhook" {
-        return Err(ApiError::validation("kind", "kind must be \"webhook\""));
-    }
-    if input.name.is_empty() || input.name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "name must be 1 to 100 characters"));
-    }
-    webhook::validate_url(&input.url).map_err(invalid)?;
+    webhook::validate_config(&input.kind, &input.name, &input.url).map_err(invalid)?;
     let sealed_secret = match &input.signing_secret {
         Some(secret) => {
             webhook::validate_secret(secret).map_err(invalid)?;

@@ -6,6 +6,7 @@ mod brand;
 mod console;
 mod console_workflows;
 mod environment;
+mod environment_files;
 mod environments;
 mod feed;
 mod integrations;
@@ -72,6 +73,10 @@ pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult
         }
         (Method::Post, ["v1", "environments", name, "workflows", key, "test"]) => {
             console_workflows::test(&mut request, env, ctx, name, key).await
+        }
+        (Method::Get, ["v1", "environments", name, "export"]) => environment_files::export(&request, env, name).await,
+        (Method::Post, ["v1", "environments", name, "import"]) => {
+            environment_files::import(&mut request, env, name).await
         }
         (Method::Get, ["v1", "environments", name, "audit-log"]) => audit::audit_log(&request, env, name).await,
         (Method::Get, ["v1", "environments", name, "releases"]) => promotions::releases(&request, env, name).await,

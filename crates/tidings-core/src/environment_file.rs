@@ -1,0 +1,167 @@
+//! Environments as code: an environment's promotable content as a file
+//! ([`EnvironmentFile`]), and the content a file asks for once applied to
+//! an environment. Applying goes through the promotion diff, so an import
+//! is reviewed and recorded like a promotion.
+
+use serde_json::Value;
+
+use crate::preferences::Preferences;
+use crate::promotion::Snapshot;
+use crate::wire::{EnvironmentFile, PreferencesInput, WorkflowInput};
+use crate::workflow::Workflow;
+use crate::{variables, webhook};
+
+/// The format this version writes and reads.
+pub const FORMAT: &str = "tidings.environment/1";
+/// The key of the default preferences and of the brand settings in a [`Snapshot`].
+const DEFAULTS_KEY: &str = "defaults";
+
+/// Why a file cannot be applied: the field at fault (`workflows.welcome.steps.0.subject`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FileError {
+    /// The path of the field in the file.
+    pub field: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn fail(field: impl Into<String>, reason: impl ToString) -> FileError {
+    FileError { field: field.into(), reason: reason.to_string() }
+}
+
+/// The file of an environment's content. Brand settings stay behind: their
+/// logo is a file in the environment's own store.
+pub fn export(snapshot: &Snapshot, environment: &str) -> EnvironmentFile {
+    EnvironmentFile {
+        format: FORMAT.to_owned(),
+        exported_from: Some(environment.to_owned()),
+        workflows: snapshot.workflows.clone(),
+        integrations: snapshot.integrations.clone(),
+        variables: snapshot.variables.keys().cloned().collect(),
+        preference_defaults: snapshot.preference_defaults.get(DEFAULTS_KEY).cloned(),
+    }
+}
+
+/// The content `target` has once `file` is applied: every resource of the
+/// file checked as its own route checks it and written in the form the
+/// environment stores. Without `prune`, what the file does not name stays;
+/// with it, it goes. Brand settings are never touched.
+pub fn desired(file: &EnvironmentFile, target: &Snapshot, prune: bool) -> Result<Snapshot, FileError> {
+    if file.format != FORMAT {
+        return Err(fail("format", format!("must be {FORMAT:?}; this file says {:?}", file.format)));
+    }
+    let mut content =
+        if prune { Snapshot { brand: target.brand.clone(), ..Snapshot::default() } } else { target.clone() };
+    for (key, definition) in &file.workflows {
+        let at = format!("workflows.{key}");
+        let input: WorkflowInput = serde_json::from_value(definition.clone()).map_err(|error| fail(&at, error))?;
+        let workflow = Workflow::from_input(input, Some(key)).map_err(|error| match error {
+            crate::workflow::WorkflowError::Field { field, reason } => fail(format!("{at}.{field}"), reason),
+            other => fail(&at, other),
+        })?;
+        let value = serde_json::to_value(&workflow.definition).map_err(|error| fail(&at, error))?;
+        content.workflows.insert(key.clone(), value);
+    }
+    for (id, config) in &file.integrations {
+        let at = format!("integrations.{id}");
+        webhook::validate_id(id).map_err(|error| fail(&at, error.reason))?;
+        let field = |name: &str| config.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(extra) = config
+            .as_object()
+            .and_then(|object| object.keys().find(|name| !matches!(name.as_str(), "kind" | "name" | "url")).cloned())
+        {
+            return Err(fail(
+                format!("{at}.{extra}"),
+                "an integration in a file has kind, name and url only; secrets never travel in files",
+            ));
+        }
+        let (kind, name, url) = (field("kind"), field("name"), field("url"));
+        webhook::validate_config(&kind, &name, &url)
+            .map_err(|error| fail(format!("{at}.{}", error.field), error.reason))?;
+        content.integrations.insert(id.clone(), serde_json::json!({"kind": kind, "name": name, "url": url}));
+    }
+    for (index, name) in file.variables.iter().enumerate() {
+        variables::validate_name(name).map_err(|error| fail(format!("variables.{index}"), error))?;
+        content.variables.insert(name.clone(), serde_json::json!({}));
+    }
+    if let Some(defaults) = &file.preference_defaults {
+        let input: PreferencesInput =
+            serde_json::from_value(defaults.clone()).map_err(|error| fail("preference_defaults", error))?;
+        let preferences = Preferences::from_input(input)
+            .map_err(|error| fail(format!("preference_defaults.{}", error.field), error.reason))?;
+        content.preference_defaults.clear();
+        if !preferences.is_empty() {
+            let value = serde_json::to_value(preferences.to_explicit_wire())
+                .map_err(|error| fail("preference_defaults", error))?;
+            content.preference_defaults.insert(DEFAULTS_KEY.to_owned(), value);
+        }
+    }
+    Ok(content)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::promotion;
+
+    fn file(value: Value) -> EnvironmentFile {
+        serde_json::from_value(value).expect("a file")
+    }
+
+    fn staging() -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        let welcome = json!({"name": "Welcome", "steps": [{"type": "in_app", "subject": "Hi", "body": "Hello"}]});
+        let workflow = Workflow::from_input(serde_json::from_value(welcome).unwrap(), Some("welcome")).unwrap();
+        snapshot.workflows.insert("welcome".into(), serde_json::to_value(&workflow.definition).unwrap());
+        snapshot
+            .integrations
+            .insert("hook".into(), json!({"kind": "webhook", "name": "Hook", "url": "https://x.io/h"}));
+        snapshot.variables.insert("API_HOST".into(), json!({}));
+        snapshot.brand.insert("brand".into(), json!({"colour": "#123456"}));
+        snapshot
+    }
+
+    #[test]
+    fn an_export_applied_to_an_empty_environment_recreates_everything_but_the_brand() {
+        let source = staging();
+        let exported = export(&source, "staging");
+        let text = serde_json::to_string(&exported).unwrap();
+        let read: EnvironmentFile = serde_json::from_str(&text).unwrap();
+        let content = desired(&read, &Snapshot::default(), false).unwrap();
+        assert_eq!(content, Snapshot { brand: Default::default(), ..source.clone() });
+        assert!(promotion::diff(&content, &Snapshot { brand: Default::default(), ..source }).is_empty());
+    }
+
+    #[test]
+    fn keeps_what_the_file_does_not_name_unless_pruning() {
+        let target = staging();
+        let only_variables = file(json!({"format": FORMAT, "variables": ["REGION"]}));
+        let kept = desired(&only_variables, &target, false).unwrap();
+        assert!(kept.workflows.contains_key("welcome") && kept.variables.contains_key("REGION"));
+        let pruned = desired(&only_variables, &target, true).unwrap();
+        assert!(pruned.workflows.is_empty() && pruned.integrations.is_empty());
+        assert_eq!(pruned.variables.keys().collect::<Vec<_>>(), ["REGION"]);
+        assert_eq!(pruned.brand, target.brand, "brand settings are never touched");
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        let check = |value: Value| desired(&file(value), &Snapshot::default(), false).unwrap_err().field;
+        assert_eq!(check(json!({"format": "other/9"})), "format");
+        let bad_subject = json!({"name": "W", "steps": [{"type": "in_app", "subject": "{{ oops", "body": "b"}]});
+        assert_eq!(check(json!({"format": FORMAT, "workflows": {"w": bad_subject}})), "workflows.w.steps.0.subject");
+        let secret =
+            json!({"kind": "webhook", "name": "H", "url": "https://x.io", "signing_secret": "s3cret-s3cret-s3cret"});
+        assert_eq!(check(json!({"format": FORMAT, "integrations": {"h": secret}})), "integrations.h.signing_secret");
+        assert_eq!(
+            check(
+                json!({"format": FORMAT, "integrations": {"h": {"kind": "sms", "name": "H", "url": "https://x.io"}}})
+            ),
+            "integrations.h.kind"
+        );
+        assert_eq!(check(json!({"format": FORMAT, "variables": ["OK", "NOT OK"]})), "variables.1");
+    }
+}

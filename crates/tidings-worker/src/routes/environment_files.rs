@@ -1,0 +1,88 @@
+//! Environments as code: `GET /v1/environments/{name}/export` writes an
+//! environment's promotable content as a file; `POST
+//! /v1/environments/{name}/import` applies one as a release (a dry run by
+//! default), through the same diff, preflight and release as a promotion.
+
+use tidings_core::access::Action;
+use tidings_core::environment_file;
+use tidings_core::key::KeyKind;
+use tidings_core::promotion;
+use tidings_core::wire::{ImportRequest, ImportResponse};
+use worker::{Env, Request};
+
+use crate::auth::{authorize_environment, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{header, json, json_text, read_json};
+use crate::platform::{now_ms, random};
+use crate::routes::environments::parse_name;
+use crate::store::{self, EnvironmentScope, NewRelease};
+
+/// The environment's workflows, integrations (without secrets), variable
+/// names and default preferences, as a stable, pretty-printed file.
+pub async fn export(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    authorize_environment(request, env, &name, Action::View).await?;
+    let environment = store::open_for_promotion(env, &name).await?;
+    let state = environment.content().await?;
+    let file = environment_file::export(&state.snapshot, name.as_str());
+    let text = serde_json::to_string_pretty(&file).map_err(|error| ApiError::internal("export", error))?;
+    let mut response = json_text(format!("{text}\n"), 200);
+    let disposition = format!("attachment; filename=\"{name}.tidings.json\"");
+    let _ = response.headers_mut().set("Content-Disposition", &disposition);
+    Ok(response)
+}
+
+/// Applies a file to a non-production environment: answers the typed diff
+/// and its problems, and unless `dry_run` (the default) writes it as one
+/// release of kind `import`. A retried request with the same
+/// `Idempotency-Key` gets its release again.
+pub async fn import(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
+    let scope = EnvironmentScope::open_by_name(env, &name).await?;
+    Caller { kind: KeyKind::Secret, scope }.require_content_writable("imports")?;
+    actor.require(&details, Action::EditContent)?;
+    let idempotency_key = header(request, "Idempotency-Key");
+    let body: ImportRequest = read_json(request).await?;
+    let target = store::open_for_promotion(env, &name).await?;
+    let request_key = idempotency_key.map(|key| format!("import:{key}"));
+    if let (false, Some(key)) = (body.dry_run, &request_key) {
+        if let Some(release) = target.release_by_request_key(key).await? {
+            let answer = ImportResponse {
+                dry_run: false,
+                changes: release.changes.clone(),
+                problems: vec![],
+                release: Some(release),
+            };
+            let mut response = json(&answer, 200)?;
+            let _ = response.headers_mut().set("Idempotency-Replay", "true");
+            return Ok(response);
+        }
+    }
+    let state = target.content().await?;
+    let wanted = environment_file::desired(&body.file, &state.snapshot, body.prune)
+        .map_err(|error| ApiError::validation(format!("file.{}", error.field), error.to_string()))?;
+    let changes = promotion::diff(&wanted, &state.snapshot);
+    let problems = promotion::problems(&changes, &state.snapshot, &state.facts)
+        .iter()
+        .map(|problem| promotion::problem_to_wire(problem, false))
+        .collect();
+    let listed = changes.iter().map(promotion::to_wire).collect();
+    if body.dry_run || changes.is_empty() {
+        return json(&ImportResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
+    }
+    let now = now_ms();
+    let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
+    let release = NewRelease {
+        id: &id,
+        kind: "import",
+        source: None,
+        actor: &actor.id,
+        request_key: request_key.as_deref(),
+        reverts: None,
+        audit_id: &audit_id,
+    };
+    target.release(&release, &changes, &state, now).await?;
+    let release = target.find_release(&id).await?.ok_or_else(|| ApiError::internal("import", "release vanished"))?;
+    json(&ImportResponse { dry_run: false, changes: listed, problems, release: Some(release) }, 201)
+}

@@ -1,8 +1,9 @@
 // Builds the worker (worker-build) and the browser SDK (cargo + wasm-bindgen
 // + wasm-opt), each only when its sources changed since the last build.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { headersFile } from "./console-headers.mjs";
 import { root, run, step, toolEnv } from "./lib.mjs";
 
 const shared = ["Cargo.toml", "Cargo.lock", "crates/tidings-core"];
@@ -128,6 +129,23 @@ export function buildTypes({ force = false } = {}) {
  */
 export function buildConsole(options) {
   buildBrowserCrate("tidings-console", "the console's workflow preview", options);
+  buildConsoleAssets();
+}
+
+/**
+ * The console as the worker's static assets (`[assets]` in wrangler.toml):
+ * `build/assets/console/` holds www/console and the preview's wasm, and
+ * `build/assets/_headers` its security headers. A deployed worker serves
+ * it at /console/, on the API's own origin.
+ */
+function buildConsoleAssets() {
+  const assets = join(root, "build", "assets");
+  rmSync(assets, { recursive: true, force: true });
+  cpSync(join(root, "www", "console"), join(assets, "console"), { recursive: true });
+  for (const file of ["tidings_console.js", "tidings_console_bg.wasm"]) {
+    cpSync(join(root, "crates", "tidings-console", "pkg", file), join(assets, "console", "pkg", file));
+  }
+  writeFileSync(join(assets, "_headers"), headersFile());
 }
 
 export function build(options) {

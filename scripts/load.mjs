@@ -10,12 +10,12 @@
 // per key would cap it at 100 triggers/s); tests/rate-limits.test.mjs tests
 // the limits themselves.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
 import { root, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
-import { freePort, isolatedConfig, startStack } from "./stack.mjs";
+import { startIsolatedStack } from "./stack.mjs";
 
 function options() {
   const args = process.argv.slice(2);
@@ -46,17 +46,8 @@ async function main() {
   setup();
   build();
   const stateDir = join(root, ".tidings", `load-${process.pid}`);
-  mkdirSync(stateDir, { recursive: true });
-  const config = isolatedConfig(join(stateDir, "config"));
-  writeFileSync(config, readFileSync(config, "utf8").replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }"));
-  const stack = await startStack({
-    config,
-    persistTo: join(stateDir, "state"),
-    keysFile: join(stateDir, "keys.json"),
-    apiPort: await freePort(),
-    wwwPort: await freePort(),
-    quiet: true,
-  });
+  const raiseLimits = (toml) => toml.replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }");
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseLimits });
   try {
     await run(stack, { triggers, clients, readers, subscribers });
   } finally {

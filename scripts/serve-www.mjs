@@ -8,6 +8,7 @@ import { createReadStream, realpathSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, sep } from "node:path";
 import { root } from "./lib.mjs";
+import { CONSOLE_HEADERS } from "./console-headers.mjs";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -18,16 +19,6 @@ const TYPES = {
   ".wasm": "application/wasm",
   ".svg": "image/svg+xml",
   ".ts": "text/plain; charset=utf-8",
-};
-
-/** What console pages may load: only this origin, wasm compiled from it, no framing. */
-const CONSOLE_HEADERS = {
-  "Content-Security-Policy":
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  "X-Content-Type-Options": "nosniff",
-  "X-Frame-Options": "DENY",
-  "Referrer-Policy": "no-referrer",
 };
 
 /** Passes one request through to the worker and its answer back. */

@@ -70,7 +70,8 @@ export function isolatedConfig(directory) {
   mkdirSync(directory, { recursive: true });
   const toml = readFileSync(defaultConfig, "utf8")
     .replace(/^main = "(.+)"$/m, (_, path) => `main = "${join(root, path)}"`)
-    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`);
+    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`)
+    .replace(/^directory = "(.+)"$/m, (_, path) => `directory = "${join(root, path)}"`);
   const config = join(directory, "wrangler.toml");
   writeFileSync(config, toml);
   // Tests may inject storage faults (crates/tidings-worker/src/store/faults.rs); never a deployment.
@@ -134,6 +135,29 @@ async function ensureKeys(apiUrl, keysFile) {
   mkdirSync(dirname(keysFile), { recursive: true });
   writeFileSync(keysFile, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
   return keys;
+}
+
+/**
+ * A stack of its own under `stateDir` (tests, load tests): a generated
+ * configuration (`editConfig(text)` may change it), fresh state, free ports.
+ * Returns what `startStack` does, plus `config`, `keysFile` and `persistTo`.
+ */
+export async function startIsolatedStack(stateDir, { logFile, editConfig } = {}) {
+  mkdirSync(stateDir, { recursive: true });
+  const config = isolatedConfig(join(stateDir, "config"));
+  if (editConfig) writeFileSync(config, editConfig(readFileSync(config, "utf8")));
+  const keysFile = join(stateDir, "keys.json");
+  const persistTo = join(stateDir, "state");
+  const stack = await startStack({
+    logFile,
+    config,
+    persistTo,
+    keysFile,
+    apiPort: await freePort(),
+    wwwPort: await freePort(),
+    quiet: true,
+  });
+  return { ...stack, config, keysFile, persistTo };
 }
 
 /**

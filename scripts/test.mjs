@@ -5,14 +5,14 @@
 //
 // `npm test -- tests/feed.test.mjs …` runs only the named end-to-end files
 // and skips the lints and core tests (a quick loop while developing).
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, root, run, runAsync, step } from "./lib.mjs";
 import { pythonTools, setup } from "./setup.mjs";
 import { scanForSecrets } from "./scan-secrets.mjs";
 import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
-import { freePort, isolatedConfig, startStack } from "./stack.mjs";
+import { startIsolatedStack } from "./stack.mjs";
 
 const PLATFORM_CRATES = ["wasm-bindgen", "js-sys", "web-sys", "worker", "getrandom", "gloo"];
 
@@ -56,7 +56,9 @@ function checkSources() {
 async function propertyTests(stack) {
   const schemathesis = join(pythonTools, "bin", "schemathesis");
   const common = [
-    "run", join(root, "openapi.json"), "--url", stack.apiUrl, "--workers", "2", "--max-examples", "5",
+    // One worker: with two, Python 3.11's AST constructor failed once under schemathesis's threads
+    // ("SystemError: AST constructor recursion depth mismatch"), an error of the tool, not the API.
+    "run", join(root, "openapi.json"), "--url", stack.apiUrl, "--workers", "1", "--max-examples", "5",
     "--phases", "examples,coverage,fuzzing", "--seed", "20261124", "--warnings", "off",
     "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance",
   ];
@@ -68,8 +70,11 @@ async function propertyTests(stack) {
   ];
   for (const [label, credential, filter] of passes) {
     step(`schemathesis: ${label}`);
+    // The failure names the pass, never the command line: it carries the credential.
     await runAsync(schemathesis, [...common, ...filter, "--header", `Authorization: Bearer ${credential}`], {
       env: { ...process.env, SCHEMATHESIS_HOOKS: "", NO_COLOR: "1" },
+    }).catch(() => {
+      throw new Error(`schemathesis found problems in the ${label} (its report is above)`);
     });
   }
 }
@@ -89,19 +94,9 @@ async function main() {
   run("tsc", ["-p", "tests/types"]);
 
   const stateDir = join(root, ".tidings", `test-${process.pid}`);
-  mkdirSync(stateDir, { recursive: true });
-  const config = isolatedConfig(join(stateDir, "config"));
   const logFile = join(stateDir, "worker.log");
   const recordFile = join(stateDir, "exchanges.jsonl");
-  const stack = await startStack({
-    logFile,
-    config,
-    persistTo: join(stateDir, "state"),
-    keysFile: join(stateDir, "keys.json"),
-    apiPort: await freePort(),
-    wwwPort: await freePort(),
-    quiet: true,
-  });
+  const stack = await startIsolatedStack(stateDir, { logFile });
   let failed = false;
   try {
     step("end-to-end tests (worker in workerd, SDK in headless Chromium)");
@@ -115,9 +110,9 @@ async function main() {
         PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
         TIDINGS_TEST_API_URL: stack.apiUrl,
         TIDINGS_TEST_WWW_URL: stack.wwwUrl,
-        TIDINGS_TEST_KEYS: join(stateDir, "keys.json"),
-        TIDINGS_TEST_CONFIG: config,
-        TIDINGS_TEST_STATE: join(stateDir, "state"),
+        TIDINGS_TEST_KEYS: stack.keysFile,
+        TIDINGS_TEST_CONFIG: stack.config,
+        TIDINGS_TEST_STATE: stack.persistTo,
         TIDINGS_TEST_ARTIFACTS: join(root, ".tidings", "test-artifacts"),
         TIDINGS_TEST_RECORD: recordFile,
       },
@@ -133,7 +128,7 @@ async function main() {
   if (!failed) {
     step("scanning the worker log and every recorded answer for key material");
     try {
-      const scanned = scanForSecrets({ logFile, recordFile, keysFile: join(stateDir, "keys.json") });
+      const scanned = scanForSecrets({ logFile, recordFile, keysFile: stack.keysFile });
       console.log(`  ${scanned.secrets} secrets, ${scanned.responses} answers, ${Math.round(scanned.logBytes / 1024)} KiB of log: no leak`);
     } catch (error) {
       failed = true;

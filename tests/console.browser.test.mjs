@@ -1,4 +1,5 @@
-// The admin console in headless Chromium against the worker in workerd:
+// The admin console in headless Chromium, served by the worker in workerd
+// as static assets on the API's own origin, as a deployment serves it:
 // sign in as the owner, create an environment and watch it provisioned,
 // manage keys, write a workflow in
 // development with the wasm live preview, send it and watch it arrive in the
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { launchChromium } from "./support/browser.mjs";
-import { admin, api, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
+import { admin, api, apiUrl, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
 import { envCommand } from "./support/env-command.mjs";
 
 const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
@@ -45,13 +46,13 @@ async function screenshot(name) {
 }
 
 async function signIn(token) {
-  await page.goto(`${wwwUrl}/console/#/environments`);
+  await page.goto(`${apiUrl}/console/#/environments`);
   await page.fill("#token", token);
   await page.click("button[type=submit]");
 }
 
 async function open(hash, heading) {
-  await page.goto(`${wwwUrl}/console/${hash}`);
+  await page.goto(`${apiUrl}/console/${hash}`);
   await page.waitForFunction((text) => document.querySelector("main h1")?.textContent.startsWith(text), heading);
 }
 
@@ -66,6 +67,18 @@ async function assertLabelled(where) {
 }
 
 describe("the admin console", () => {
+  it("is served by the worker with its security headers, and its wasm as application/wasm", async () => {
+    const pageResponse = await fetch(`${apiUrl}/console/`);
+    assert.equal(pageResponse.status, 200);
+    assert.match(pageResponse.headers.get("content-security-policy"), /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
+    assert.equal(pageResponse.headers.get("x-frame-options"), "DENY");
+    assert.equal(pageResponse.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(pageResponse.headers.get("referrer-policy"), "no-referrer");
+    const wasm = await fetch(`${apiUrl}/console/pkg/tidings_console_bg.wasm`);
+    assert.equal(wasm.headers.get("content-type"), "application/wasm");
+    assert.equal((await fetch(`${apiUrl}/_headers`)).status, 404, "the headers file is configuration, not content");
+  });
+
   it("refuses a bad token with its code, then signs the owner in", async () => {
     await signIn(`mt_${"a".repeat(52)}`);
     await page.waitForSelector(".error[data-code=member_token_invalid]");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { launchChromium } from "./support/browser.mjs";
-import { api, apiUrl, freshSubscriber, keys } from "./support/context.mjs";
+import { api, apiUrl, freshSubscriber, keys, welcome } from "./support/context.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -95,15 +95,6 @@ after(async () => {
   rmSync(app, { recursive: true, force: true });
 });
 
-const trigger = async (subscriber, name) => {
-  const response = await api("/v1/events/trigger", {
-    key: keys.development.secret_key,
-    method: "POST",
-    body: { workflow: "welcome", to: [subscriber], payload: { name } },
-  });
-  assert.equal(response.status, 202, JSON.stringify(response.body));
-};
-
 describe("the npm package in a fresh Vite app with React", () => {
   it("packs what a user needs and nothing else", () => {
     const files = packed.files.map((file) => file.path);
@@ -125,7 +116,7 @@ describe("the npm package in a fresh Vite app with React", () => {
 
   it("shows a live feed, counts and preferences through the React hooks", { timeout: 60_000 }, async () => {
     const subscriber = freshSubscriber("react");
-    await trigger(subscriber, "Ada");
+    await welcome(subscriber, "Ada");
     const page = await chromium.context.newPage();
     const problems = [];
     page.on("pageerror", (error) => problems.push(error.message));
@@ -134,7 +125,7 @@ describe("the npm package in a fresh Vite app with React", () => {
     await page.waitForFunction(() => document.body.dataset.status === "live" && document.querySelectorAll("#items li").length === 1, null, { timeout: 20_000 });
     assert.equal(await page.textContent("#unread"), "1");
 
-    await trigger(subscriber, "Grace");
+    await welcome(subscriber, "Grace");
     await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 10_000 });
     await page.waitForFunction(() => document.querySelector("#unread").textContent === "2", null, { timeout: 10_000 });
 

@@ -8,7 +8,7 @@ import { appendFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { signSubscriberToken } from "@tidings/sdk/server";
 import { launchChromium } from "./support/browser.mjs";
-import { api, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
+import { freshSubscriber, keys, wwwUrl, welcome } from "./support/context.mjs";
 
 let browser;
 let chromium;
@@ -22,28 +22,16 @@ after(async () => {
   await chromium?.close();
 });
 
-const trigger = async (subscriber, name) => {
-  const response = await api("/v1/events/trigger", {
-    key: keys.development.secret_key,
-    method: "POST",
-    body: { workflow: "welcome", to: [subscriber], payload: { name } },
-  });
-  assert.equal(response.status, 202, JSON.stringify(response.body));
-};
-
 /** Triggers until the worker acknowledges, while it may be restarting. */
 async function triggerEventually(subscriber, name) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const response = await api("/v1/events/trigger", {
-      key: keys.development.secret_key,
-      method: "POST",
-      body: { workflow: "welcome", to: [subscriber], payload: { name } },
-      headers: { "Idempotency-Key": `${subscriber}-${name}` },
-    }).catch((error) => ({ status: error.cause?.code ?? "network" }));
-    if (response.status === 202) return;
-    if (Date.now() > deadline) throw new Error(`the trigger never got through: ${response.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    try {
+      return await welcome(subscriber, name, { "Idempotency-Key": `${subscriber}-${name}` });
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`the trigger never got through: ${error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 
@@ -64,7 +52,7 @@ const badge = (page) => page.evaluate(() => (document.querySelector("#unread").h
 describe("the live feed across tabs", () => {
   it("shows a new notification and exact counts in every tab, over one shared socket", async () => {
     const subscriber = freshSubscriber("tabs");
-    await trigger(subscriber, "Ada");
+    await welcome(subscriber, "Ada");
     const first = await openTab(subscriber);
     const second = await openTab(subscriber);
     await waitFor(first.page, () => document.body.dataset.status === "live");
@@ -78,7 +66,7 @@ describe("the live feed across tabs", () => {
     assert.deepEqual(locks, { held: 1, pending: 1 });
 
     const sent = Date.now();
-    await trigger(subscriber, "Grace");
+    await welcome(subscriber, "Grace");
     await Promise.all([first.page, second.page].map((page) => showsItems(page, 2)));
     const latency = Date.now() - sent;
     console.log(`# a new notification reached both tabs ${latency} ms after the trigger answered`);
@@ -94,7 +82,7 @@ describe("the live feed across tabs", () => {
 
     // The socket's tab closes: the other tab takes the lock, opens the socket and stays live.
     await first.page.close();
-    await trigger(subscriber, "Linus");
+    await welcome(subscriber, "Linus");
     await showsItems(second.page, 3);
     assert.equal(await badge(second.page), "1");
     assert.deepEqual([...first.problems, ...second.problems], []);
@@ -103,7 +91,7 @@ describe("the live feed across tabs", () => {
 
   it("shows an action at once and puts it back when the API refuses it", async () => {
     const subscriber = freshSubscriber("optimistic");
-    await trigger(subscriber, "Ada");
+    await welcome(subscriber, "Ada");
     const { page } = await openTab(subscriber);
     const outcome = await page.evaluate(async (subscriberId) => {
       const { Tidings } = await import("@tidings/sdk");
@@ -133,7 +121,7 @@ describe("the live feed across tabs", () => {
 
   it("catches up after the runtime restarts, taking every hub and socket with it", { timeout: 120_000 }, async () => {
     const subscriber = freshSubscriber("restart");
-    await trigger(subscriber, "Ada");
+    await welcome(subscriber, "Ada");
     const { page } = await openTab(subscriber);
     await waitFor(page, () => document.body.dataset.status === "live");
     // wrangler dev restarts workerd when its configuration changes: Durable Objects and sockets die.
@@ -149,12 +137,12 @@ describe("the live feed across tabs", () => {
 
   it("catches up by delta sync after being offline", async () => {
     const subscriber = freshSubscriber("offline");
-    await trigger(subscriber, "Ada");
+    await welcome(subscriber, "Ada");
     const { page } = await openTab(subscriber);
     await waitFor(page, () => document.body.dataset.status === "live");
     await browser.setOffline(true);
-    await trigger(subscriber, "Grace");
-    await trigger(subscriber, "Linus");
+    await welcome(subscriber, "Grace");
+    await welcome(subscriber, "Linus");
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(await page.$$eval("#feed li", (nodes) => nodes.length), 1, "nothing can arrive while offline");
     await browser.setOffline(false);

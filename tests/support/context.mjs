@@ -48,6 +48,18 @@ export function admin(path, options = {}) {
   return api(path, { key: adminToken, ...options });
 }
 
+/** Sends the starter `welcome` workflow to `subscriber` in development; expects 202. */
+export async function welcome(subscriber, name, headers = {}) {
+  const response = await api("/v1/events/trigger", {
+    key: keys.development.secret_key,
+    method: "POST",
+    body: { workflow: "welcome", to: [subscriber], payload: { name } },
+    headers,
+  });
+  if (response.status !== 202) throw new Error(`trigger answered ${response.status}: ${JSON.stringify(response.body)}`);
+  return response;
+}
+
 /** A subscriber id no other test uses. */
 export function freshSubscriber(label) {
   return `${label}-${randomBytes(6).toString("hex")}`;

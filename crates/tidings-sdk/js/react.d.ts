@@ -1,7 +1,7 @@
 // Types of @tidings/sdk/react.
 import type { ReactElement, ReactNode } from "react";
 import type {
-  ActionResult,
+  Feed,
   FeedCounts,
   FeedFilter,
   LiveState,
@@ -22,19 +22,14 @@ export declare function TidingsProvider(props: TidingsProviderProps): ReactEleme
 /** The provider's session (null while it connects) and why it could not connect. */
 export declare function useTidings(): { session: Session | null; error: TidingsError | null };
 
-export interface FeedActions {
-  markSeen(ids: string | string[]): Promise<ActionResult>;
-  markRead(ids: string | string[]): Promise<ActionResult>;
-  markUnread(ids: string | string[]): Promise<ActionResult>;
-  archive(ids: string | string[]): Promise<ActionResult>;
-  unarchive(ids: string | string[]): Promise<ActionResult>;
-  delete(ids: string | string[]): Promise<ActionResult>;
-  markAllSeen(filter?: FeedFilter): Promise<ActionResult>;
-  markAllRead(filter?: FeedFilter): Promise<ActionResult>;
-  archiveAll(filter?: FeedFilter): Promise<ActionResult>;
+/** The feed's actions, as on `session.feed`, and `loadMore()` for the view. */
+export type FeedActions = Pick<
+  Feed,
+  "markSeen" | "markRead" | "markUnread" | "archive" | "unarchive" | "delete" | "markAllSeen" | "markAllRead" | "archiveAll"
+> & {
   /** Loads the next, older page into the view. */
   loadMore(): Promise<void>;
-}
+};
 
 /** A live view of the feed and its actions. */
 export declare function useFeed(options?: ViewOptions): LiveState & FeedActions;

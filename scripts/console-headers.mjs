@@ -1,0 +1,18 @@
+// The security headers of console pages, wherever they are served: by
+// `npm start`'s www server, and by the worker as static assets (`_headers`).
+
+/** What console pages may load: only this origin, wasm compiled from it, no framing. */
+export const CONSOLE_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "no-referrer",
+};
+
+/** The same headers as a Workers static assets `_headers` file, for every console path. */
+export function headersFile() {
+  const lines = Object.entries(CONSOLE_HEADERS).map(([name, value]) => `  ${name}: ${value}`).join("\n");
+  return ["/console", "/console/*"].map((pattern) => `${pattern}\n${lines}\n`).join("\n");
+}

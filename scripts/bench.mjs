@@ -1,0 +1,272 @@
+// `npm run bench [-- --seconds N --rounds R]`: the feed route of three
+// contenders served the same way (`wrangler dev`, workerd, the same local
+// D1/KV state), measured with wrk on 127.0.0.1 in alternating rounds, and
+// reported as medians and ratios to the empty worker (the runtime's
+// ceiling). Also: scaling with the size of a feed, rows D1 reads, trigger
+// fan-out, key validation, and sizes. Prints figures; asserts nothing.
+//
+// Contenders: benches/empty (fixed JSON), benches/typescript (what a team
+// would hand-write), and the Tidings worker (release build) with its real
+// key validation, subscriber credential check and feed route.
+import { spawnSync } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "./build.mjs";
+import { root, run, start, step, stop } from "./lib.mjs";
+import { setup } from "./setup.mjs";
+import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
+import { freePort, startIsolatedStack } from "./stack.mjs";
+
+const MESSAGES = 200_000;
+/** Subscribers whose feeds are measured, by their number of messages. */
+const FEEDS = { "bench-1k": 1_000, "bench-10k": 10_000, "bench-100k": 100_000 };
+
+function options() {
+  const args = process.argv.slice(2);
+  const value = (name, fallback) => {
+    const at = args.indexOf(`--${name}`);
+    const number = at >= 0 ? Number(args[at + 1]) : fallback;
+    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} takes a whole number`);
+    return number;
+  };
+  return { seconds: value("seconds", 5), rounds: value("rounds", 3) };
+}
+
+function installWrk() {
+  if (spawnSync("wrk", ["--version"]).error === undefined) return;
+  step("installing wrk (Debian) for load generation");
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+  const apt = (args) => run(sudo[0] ?? "apt-get", sudo.length ? ["apt-get", ...args] : args, { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  apt(["update"]);
+  apt(["install", "-y", "wrk"]);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+/** Runs wrk; answers requests/s and the p50/p99 latencies in ms. */
+function wrk(url, headers, connections, seconds) {
+  const args = ["-t", connections > 1 ? "2" : "1", "-c", String(connections), "-d", `${seconds}s`, "--latency"];
+  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}: ${value}`);
+  const result = spawnSync("wrk", [...args, url], { encoding: "utf8" });
+  const output = result.stdout ?? "";
+  const ms = (text) => {
+    const [, number, unit] = text.match(/([\d.]+)(us|ms|s)/) ?? [];
+    return Number(number) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? NaN);
+  };
+  const errors = Number(output.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0) + Number(output.match(/Socket errors: connect (\d+)/)?.[1] ?? 0);
+  return {
+    rps: Number(output.match(/Requests\/sec:\s+([\d.]+)/)?.[1] ?? NaN),
+    // The distribution's own lines: "+/- Stdev" columns end in "%" too.
+    p50: ms(output.match(/^\s+50%\s+(\S+)$/m)?.[1] ?? ""),
+    p99: ms(output.match(/^\s+99%\s+(\S+)$/m)?.[1] ?? ""),
+    errors,
+  };
+}
+
+/** Starts `wrangler dev` on a configuration; resolves once it answers. */
+async function serve(config, persistTo) {
+  const port = await freePort();
+  const child = start("wrangler", [
+    "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
+    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn",
+  ], { stdio: ["ignore", "ignore", "inherit"] });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await fetch(url).catch(() => null)) !== null) return { url, child };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await stop(child);
+  throw new Error(`${config} did not start`);
+}
+
+/**
+ * `fetch`, retried when a pooled connection turns out closed (workerd closes
+ * idle keep-alive connections while wrk runs).
+ */
+async function request(url, init = {}) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+/** The id of a binding in the Tidings configuration. */
+function bindingId(toml, binding, key) {
+  const table = toml.split(/\n(?=\[\[)/).find((part) => part.includes(`binding = "${binding}"`));
+  return table?.match(new RegExp(`^${key} = "([^"]+)"`, "m"))?.[1];
+}
+
+function seed(stack) {
+  step(`seeding ${MESSAGES.toLocaleString("en")} messages into development (feeds of 1k, 10k and 100k messages)`);
+  const others = 890;
+  const sql = `
+INSERT INTO subscribers (id, created_at) VALUES ('bench-1k', 0), ('bench-10k', 0), ('bench-100k', 0);
+INSERT INTO subscribers (id, created_at)
+  WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < ${others - 1}) SELECT 'bench-other-' || n, 0 FROM s;
+INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, payload, created_at, version)
+  WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${MESSAGES})
+  SELECT printf('%026d', n),
+    CASE WHEN n <= 1000 THEN 'bench-1k' WHEN n <= 11000 THEN 'bench-10k' WHEN n <= 111000 THEN 'bench-100k'
+      ELSE 'bench-other-' || (n % ${others}) END,
+    'bench', 'tx' || n, 'Order ' || n || ' shipped', 'Your order is on its way.', '{"order":' || n || '}',
+    1790000000000 + n, 0
+  FROM s;`;
+  const file = join(stack.persistTo, "..", "seed.sql");
+  writeFileSync(file, sql);
+  run("wrangler", ["d1", "execute", "DB_DEVELOPMENT", "--local", "--config", stack.config, "--persist-to", stack.persistTo, "--file", file], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function main() {
+  const { seconds, rounds } = options();
+  setup();
+  installWrk();
+  build();
+  const stateDir = join(root, ".tidings", `bench-${process.pid}`);
+  const raiseLimits = (toml) => toml.replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }");
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseLimits });
+  const contenders = [];
+  try {
+    seed(stack);
+    const toml = readFileSync(stack.config, "utf8");
+    const database = bindingId(toml, "DB_DEVELOPMENT", "database_id");
+    const namespace = bindingId(toml, "KV_DEVELOPMENT", "id");
+    const date = toml.match(/^compatibility_date = "(.+)"$/m)[1];
+    const configs = {
+      empty: `name = "bench-empty"\nmain = "${join(root, "benches/empty/index.js")}"\ncompatibility_date = "${date}"\n`,
+      typescript: `name = "bench-typescript"\nmain = "${join(root, "benches/typescript/index.ts")}"\ncompatibility_date = "${date}"\n\n` +
+        `[[d1_databases]]\nbinding = "DB"\ndatabase_name = "tidings-development"\ndatabase_id = "${database}"\n\n` +
+        `[[kv_namespaces]]\nbinding = "KV"\nid = "${namespace}"\n`,
+    };
+    const development = stack.keys.environments.development;
+    const keyHash = createHash("sha256").update(development.publishable_key).digest("hex");
+    const typescriptConfig = join(stateDir, "typescript.toml");
+    writeFileSync(typescriptConfig, configs.typescript);
+    run("wrangler", ["kv", "key", "put", `bench-key:${keyHash}`, "development", "--binding", "KV", "--local", "--config", typescriptConfig, "--persist-to", stack.persistTo], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const emptyConfig = join(stateDir, "empty.toml");
+    writeFileSync(emptyConfig, configs.empty);
+    step("starting the empty and the TypeScript workers beside Tidings");
+    const empty = await serve(emptyConfig, stack.persistTo);
+    const typescript = await serve(typescriptConfig, stack.persistTo);
+    contenders.push(empty.child, typescript.child);
+
+    const hash = (subscriber) => createHmac("sha256", development.subscriber_signing_secret).update(subscriber).digest("hex");
+    const feed = (base, subscriber) => `${base}/v1/subscribers/${subscriber}/feed?limit=20`;
+    const auth = { Authorization: `Bearer ${development.publishable_key}` };
+    const targets = {
+      empty: { url: feed(empty.url, "bench-10k"), headers: auth },
+      typescript: { url: feed(typescript.url, "bench-10k"), headers: auth },
+      tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
+    };
+    for (const [name, target] of Object.entries(targets)) {
+      const check = await request(target.url, { headers: target.headers });
+      if (!check.ok) throw new Error(`${name} answered ${check.status}: ${await check.text()}`);
+    }
+
+    const results = {};
+    for (const connections of [1, 32]) {
+      step(`feed page of 20 for a subscriber with 10,000 messages, concurrency ${connections}: ${rounds} rounds of ${seconds} s each, alternating`);
+      for (const name of Object.keys(targets)) wrk(targets[name].url, targets[name].headers, connections, 1);
+      for (let round = 0; round < rounds; round += 1) {
+        for (const [name, target] of Object.entries(targets)) {
+          (results[`${name}@${connections}`] ??= []).push(wrk(target.url, target.headers, connections, seconds));
+        }
+      }
+    }
+    const summary = (name, connections) => {
+      const runs = results[`${name}@${connections}`];
+      return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((sum, r) => sum + r.errors, 0) };
+    };
+
+    step("scaling: Tidings feed page at concurrency 1 for feeds of 1k, 10k and 100k messages");
+    const scaling = {};
+    for (const subscriber of Object.keys(FEEDS)) {
+      const url = feed(stack.apiUrl, subscriber);
+      const headers = { ...auth, "X-Subscriber-Hash": hash(subscriber) };
+      wrk(url, headers, 1, 1);
+      const runs = Array.from({ length: rounds }, () => wrk(url, headers, 1, seconds));
+      const rowsRead = Number((await request(feed(typescript.url, subscriber), { headers: auth })).headers.get("x-rows-read"));
+      scaling[subscriber] = { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), rowsRead };
+    }
+
+    step("trigger fan-out: one trigger to 1,000 recipients, then 10 at once");
+    const secret = { Authorization: `Bearer ${development.secret_key}`, "Content-Type": "application/json" };
+    const fanOut = async (tag) => {
+      const to = Array.from({ length: 1000 }, (_, index) => `fan-${tag}-${index}`);
+      const started = performance.now();
+      const headers = { ...secret, "Idempotency-Key": `fan-${tag}` };
+      const response = await request(`${stack.apiUrl}/v1/events/trigger`, { method: "POST", headers, body: JSON.stringify({ workflow: "welcome", to, payload: { name: "Bench" } }) });
+      if (response.status !== 202) throw new Error(`fan-out answered ${response.status}: ${await response.text()}`);
+      return performance.now() - started;
+    };
+    await fanOut("warm");
+    const singles = [];
+    for (let n = 0; n < 3; n += 1) singles.push(await fanOut(`one-${n}`));
+    const single = median(singles);
+    const startedTen = performance.now();
+    await Promise.all(Array.from({ length: 10 }, (_, n) => fanOut(`ten-${n}`)));
+    const ten = performance.now() - startedTen;
+
+    step("key validation: a new key's first request (cold cache), its next ones (warm), malformed keys");
+    const cold = [];
+    const warm = [];
+    for (let n = 0; n < 5; n += 1) {
+      const issued = await (await request(`${stack.apiUrl}/v1/environments/development/keys`, { method: "POST", headers: { Authorization: `Bearer ${stack.keys.admin.token}`, "Content-Type": "application/json" }, body: JSON.stringify({ kind: "publishable" }) })).json();
+      const timed = async () => {
+        const started = performance.now();
+        await (await request(`${stack.apiUrl}/v1/environments/current`, { headers: { Authorization: `Bearer ${issued.key}` } })).text();
+        return performance.now() - started;
+      };
+      cold.push(await timed());
+      for (let again = 0; again < 5; again += 1) warm.push(await timed());
+    }
+    const malformed = wrk(`${stack.apiUrl}/v1/environments/current`, { Authorization: "Bearer pk_development_not-a-key" }, 1, seconds);
+    const emptyRoot = wrk(`${empty.url}/`, {}, 1, seconds);
+
+    const table = (rows) => rows.map((row) => row.map((cell, index) => (index ? String(cell).padStart(14) : String(cell).padEnd(34))).join("")).join("\n");
+    const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+    const lines = [];
+    for (const connections of [1, 32]) {
+      const [e, t, s] = ["empty", "typescript", "tidings"].map((name) => summary(name, connections));
+      lines.push(`\nFeed page (20 items), subscriber with 10,000 messages, environment with ${MESSAGES.toLocaleString("en")}; concurrency ${connections}; medians of ${rounds} × ${seconds} s`);
+      lines.push(table([
+        ["", "requests/s", "p50 ms", "p99 ms", "errors"],
+        ["empty worker (ceiling)", e.rps.toFixed(0), e.p50.toFixed(2), e.p99.toFixed(2), e.errors],
+        ["hand-written TypeScript", t.rps.toFixed(0), t.p50.toFixed(2), t.p99.toFixed(2), t.errors],
+        ["Tidings", s.rps.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.errors],
+        ["Tidings / empty", ratio(s.rps, e.rps), ratio(s.p50, e.p50), ratio(s.p99, e.p99), ""],
+        ["Tidings / TypeScript", ratio(s.rps, t.rps), ratio(s.p50, t.p50), ratio(s.p99, t.p99), ""],
+      ]));
+    }
+    lines.push(`\nScaling (Tidings, concurrency 1); rows read by the same page + counts queries (TypeScript contender's X-Rows-Read)`);
+    lines.push(table([["", "requests/s", "p50 ms", "rows read", ""], ...Object.entries(scaling).map(([name, r]) => [name, r.rps.toFixed(0), r.p50.toFixed(2), r.rowsRead, ""])]));
+    const flat = scaling["bench-100k"].rps / scaling["bench-1k"].rps;
+    lines.push(`  100k vs 1k throughput: ${(flat * 100).toFixed(0)} %`);
+    lines.push(`\nTrigger fan-out: 1,000 recipients in ${single.toFixed(0)} ms (${(1000 / (single / 1000)).toFixed(0)} messages/s); 10 such triggers at once in ${ten.toFixed(0)} ms (${(10000 / (ten / 1000)).toFixed(0)} messages/s)`);
+    lines.push(`Key validation: first request of a new key ${median(cold).toFixed(2)} ms (registry read, cache filled), next ones ${median(warm).toFixed(2)} ms (KV cache); malformed key rejected at p50 ${malformed.p50.toFixed(2)} ms, ${malformed.rps.toFixed(0)} requests/s (empty worker: ${emptyRoot.p50.toFixed(2)} ms, ${emptyRoot.rps.toFixed(0)}/s)`);
+    console.log(lines.join("\n"));
+    step("sizes");
+    checkSdkSize();
+    checkWorkerBundle();
+  } finally {
+    for (const child of contenders) await stop(child);
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(`\n✖ ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ""}`);
+  process.exit(1);
+});

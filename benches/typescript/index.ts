@@ -52,8 +52,8 @@ export default {
         limit + 1,
       ),
       env.DB.prepare(
-        "SELECT COUNT(*) AS total, COALESCE(SUM(read_at IS NULL), 0) AS unread, COALESCE(SUM(seen_at IS NULL), 0) AS unseen " +
-          "FROM messages WHERE subscriber_id = ? AND archived_at IS NULL",
+        "SELECT COALESCE(MAX(total), 0) AS total, COALESCE(MAX(unread), 0) AS unread, COALESCE(MAX(unseen), 0) AS unseen " +
+          "FROM feed_counts WHERE subscriber_id = ?",
       ).bind(subscriber),
     ]);
     const rows = page.results as unknown as MessageRow[];

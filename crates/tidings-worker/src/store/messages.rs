@@ -257,9 +257,11 @@ impl EnvironmentScope {
             writes.push(statement(&self.db, "DELETE FROM message_tombstones WHERE deleted_at < ?", &[horizon])?);
         }
         let update_index = writes.len();
+        // `RETURNING` counts the rows changed: D1's `changes` also counts the
+        // feed counters the triggers update.
         let sql = match change.strip_prefix("UPDATE messages SET ") {
-            Some(sets) => format!("UPDATE messages SET {sets}, version = {CLOCK} {conditions}"),
-            None => format!("{change} {conditions}"),
+            Some(sets) => format!("UPDATE messages SET {sets}, version = {CLOCK} {conditions} RETURNING id"),
+            None => format!("{change} {conditions} RETURNING id"),
         };
         writes.push(statement(&self.db, &sql, &params)?);
         writes.push(self.counts_statement(subscriber, &FeedFilter::default())?);
@@ -267,15 +269,27 @@ impl EnvironmentScope {
         let (Some(update), Some(counts)) = (results.get(update_index), results.last()) else {
             return Err(ApiError::internal("apply action", "batch returned the wrong number of results"));
         };
-        let changed = update.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
+        let changed =
+            update.results::<serde_json::Value>().map_err(|error| storage_error("decode action", error))?.len() as u64;
         Ok((changed, counts_from(counts)?))
     }
 
+    /// The counts of a view of a feed. The whole feed's (the default
+    /// filter) are read from `feed_counts`, which triggers keep in step with
+    /// `messages`; a filtered view counts its rows.
     fn counts_statement(
         &self,
         subscriber: &SubscriberId,
         filter: &FeedFilter,
     ) -> Result<D1PreparedStatement, ApiError> {
+        if *filter == FeedFilter::default() {
+            return statement(
+                &self.db,
+                "SELECT COALESCE(MAX(total), 0) AS total, COALESCE(MAX(unread), 0) AS unread, \
+                 COALESCE(MAX(unseen), 0) AS unseen FROM feed_counts WHERE subscriber_id = ?",
+                &[text(subscriber.as_str())],
+            );
+        }
         let mut params = vec![text(subscriber.as_str())];
         let sql = format!(
             "SELECT COUNT(*) AS total, COALESCE(SUM(read_at IS NULL), 0) AS unread, \

@@ -13,25 +13,14 @@ import { createHash, createHmac } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
-import { root, run, start, step, stop } from "./lib.mjs";
+import { numberOptions, root, run, start, step, stop } from "./lib.mjs";
 import { setup } from "./setup.mjs";
 import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
-import { freePort, startIsolatedStack } from "./stack.mjs";
+import { freePort, raiseRateLimits, startIsolatedStack } from "./stack.mjs";
 
 const MESSAGES = 200_000;
 /** Subscribers whose feeds are measured, by their number of messages. */
 const FEEDS = { "bench-1k": 1_000, "bench-10k": 10_000, "bench-100k": 100_000 };
-
-function options() {
-  const args = process.argv.slice(2);
-  const value = (name, fallback) => {
-    const at = args.indexOf(`--${name}`);
-    const number = at >= 0 ? Number(args[at + 1]) : fallback;
-    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} takes a whole number`);
-    return number;
-  };
-  return { seconds: value("seconds", 5), rounds: value("rounds", 3) };
-}
 
 function installWrk() {
   if (spawnSync("wrk", ["--version"]).error === undefined) return;
@@ -127,13 +116,12 @@ INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body
 }
 
 async function main() {
-  const { seconds, rounds } = options();
+  const { seconds, rounds } = numberOptions({ seconds: 5, rounds: 3 });
   setup();
   installWrk();
   build();
   const stateDir = join(root, ".tidings", `bench-${process.pid}`);
-  const raiseLimits = (toml) => toml.replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }");
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseLimits });
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits });
   const contenders = [];
   try {
     seed(stack);

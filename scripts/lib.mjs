@@ -78,3 +78,15 @@ export function step(message) {
 }
 
 export const exists = (path) => existsSync(join(root, path));
+
+/** Whole-number options `--name N` from the command line, each with its default. */
+export function numberOptions(defaults, args = process.argv.slice(2)) {
+  return Object.fromEntries(
+    Object.entries(defaults).map(([name, fallback]) => {
+      const at = args.indexOf(`--${name}`);
+      const value = at >= 0 ? Number(args[at + 1]) : fallback;
+      if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a whole number`);
+      return [name, value];
+    }),
+  );
+}

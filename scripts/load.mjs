@@ -13,20 +13,9 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
-import { root, step } from "./lib.mjs";
+import { numberOptions, root, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
-import { startIsolatedStack } from "./stack.mjs";
-
-function options() {
-  const args = process.argv.slice(2);
-  const value = (name, fallback) => {
-    const at = args.indexOf(`--${name}`);
-    const number = at >= 0 ? Number(args[at + 1]) : fallback;
-    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} takes a whole number`);
-    return number;
-  };
-  return { triggers: value("triggers", 20_000), clients: value("clients", 64), readers: value("readers", 4), subscribers: value("subscribers", 500) };
-}
+import { raiseRateLimits, startIsolatedStack } from "./stack.mjs";
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
@@ -42,12 +31,11 @@ async function call(apiUrl, key, path, { method = "GET", body, headers = {} } = 
 }
 
 async function main() {
-  const { triggers, clients, readers, subscribers } = options();
+  const { triggers, clients, readers, subscribers } = numberOptions({ triggers: 20_000, clients: 64, readers: 4, subscribers: 500 });
   setup();
   build();
   const stateDir = join(root, ".tidings", `load-${process.pid}`);
-  const raiseLimits = (toml) => toml.replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }");
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseLimits });
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits });
   try {
     await run(stack, { triggers, clients, readers, subscribers });
   } finally {

@@ -3,8 +3,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{PendingChange, PromotionProblem, Release};
-
 /// An environment's promotable content as a file (`tidings.environment/1`):
 /// what `GET /v1/environments/{name}/export` answers and
 /// `POST /v1/environments/{name}/import` applies. Keys are sorted, so two
@@ -49,17 +47,4 @@ pub struct ImportRequest {
 
 fn yes() -> bool {
     true
-}
-
-/// What an import changed, or would change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportResponse {
-    /// Whether this was only a preview.
-    pub dry_run: bool,
-    /// The changes, field by field.
-    pub changes: Vec<PendingChange>,
-    /// What would be wrong in the environment afterwards.
-    pub problems: Vec<PromotionProblem>,
-    /// The release written (absent for a dry run or when nothing changed).
-    pub release: Option<Release>,
 }

@@ -25,7 +25,7 @@ pub use control::{
     RotateSigningSecretRequest, RotatedSigningSecret,
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
-pub use environment_file::{EnvironmentFile, ImportRequest, ImportResponse};
+pub use environment_file::{EnvironmentFile, ImportRequest};
 pub use error::{ErrorBody, ErrorDetail};
 pub use feed::{
     FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,

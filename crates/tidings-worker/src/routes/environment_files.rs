@@ -7,15 +7,15 @@ use tidings_core::access::Action;
 use tidings_core::environment_file;
 use tidings_core::key::KeyKind;
 use tidings_core::promotion;
-use tidings_core::wire::{ImportRequest, ImportResponse};
+use tidings_core::wire::{ImportRequest, PromotionResponse};
 use worker::{Env, Request};
 
 use crate::auth::{authorize_environment, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, read_json};
-use crate::platform::{now_ms, random};
 use crate::routes::environments::parse_name;
-use crate::store::{self, EnvironmentScope, NewRelease};
+use crate::routes::promotions::{replayed, write_release, ReleaseOrigin};
+use crate::store::{self, EnvironmentScope};
 
 /// The environment's workflows, integrations (without secrets), variable
 /// names and default preferences, as a stable, pretty-printed file.
@@ -46,18 +46,8 @@ pub async fn import(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
     let body: ImportRequest = read_json(request).await?;
     let target = store::open_for_promotion(env, &name).await?;
     let request_key = idempotency_key.map(|key| format!("import:{key}"));
-    if let (false, Some(key)) = (body.dry_run, &request_key) {
-        if let Some(release) = target.release_by_request_key(key).await? {
-            let answer = ImportResponse {
-                dry_run: false,
-                changes: release.changes.clone(),
-                problems: vec![],
-                release: Some(release),
-            };
-            let mut response = json(&answer, 200)?;
-            let _ = response.headers_mut().set("Idempotency-Replay", "true");
-            return Ok(response);
-        }
+    if let Some(replay) = replayed(&target, body.dry_run, request_key.as_deref()).await? {
+        return Ok(replay);
     }
     let state = target.content().await?;
     let wanted = environment_file::desired(&body.file, &state.snapshot, body.prune)
@@ -69,20 +59,9 @@ pub async fn import(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
         .collect();
     let listed = changes.iter().map(promotion::to_wire).collect();
     if body.dry_run || changes.is_empty() {
-        return json(&ImportResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
+        return json(&PromotionResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
     }
-    let now = now_ms();
-    let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
-    let release = NewRelease {
-        id: &id,
-        kind: "import",
-        source: None,
-        actor: &actor.id,
-        request_key: request_key.as_deref(),
-        reverts: None,
-        audit_id: &audit_id,
-    };
-    target.release(&release, &changes, &state, now).await?;
-    let release = target.find_release(&id).await?.ok_or_else(|| ApiError::internal("import", "release vanished"))?;
-    json(&ImportResponse { dry_run: false, changes: listed, problems, release: Some(release) }, 201)
+    let origin = ReleaseOrigin { kind: "import", source: None, actor: &actor.id, request_key: request_key.as_deref() };
+    let release = write_release(&target, origin, &changes, &state).await?;
+    json(&PromotionResponse { dry_run: false, changes: listed, problems, release: Some(release) }, 201)
 }

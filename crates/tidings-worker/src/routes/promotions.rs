@@ -6,7 +6,7 @@ use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::promotion::{self, Change, PromotionError};
-use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, ReleaseList};
+use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
 use worker::{Env, Request};
 
 use crate::auth::{authenticate_actor, authorize_environment, Actor};
@@ -57,18 +57,8 @@ pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
     let body: PromotionRequest = read_json(request).await?;
     let (source, target) = open_pair(env, &actor, &body.from, &body.to, Action::PromoteInto).await?;
     let request_key = promotion::request_key(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
-    if let (false, Some(key)) = (body.dry_run, &request_key) {
-        if let Some(release) = target.release_by_request_key(key).await? {
-            let answer = PromotionResponse {
-                dry_run: false,
-                changes: release.changes.clone(),
-                release: Some(release),
-                problems: vec![],
-            };
-            let mut response = json(&answer, 200)?;
-            let _ = response.headers_mut().set("Idempotency-Replay", "true");
-            return Ok(response);
-        }
+    if let Some(replay) = replayed(&target, body.dry_run, request_key.as_deref()).await? {
+        return Ok(replay);
     }
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
@@ -88,21 +78,66 @@ pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
     if body.dry_run || chosen.is_empty() {
         return json(&PromotionResponse { dry_run: body.dry_run, release: None, changes, problems }, 200);
     }
-    let now = now_ms();
-    let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
-    let release = NewRelease {
-        id: &id,
+    target.copy_logos(&source, &chosen).await?;
+    let origin = ReleaseOrigin {
         kind: "promotion",
         source: Some(&body.from),
         actor: &actor.id,
         request_key: request_key.as_deref(),
+    };
+    let release = write_release(&target, origin, &chosen, &target_state).await?;
+    json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)
+}
+
+/// Where a release comes from: its kind, source environment, actor and
+/// idempotency key.
+pub(super) struct ReleaseOrigin<'a> {
+    pub kind: &'a str,
+    pub source: Option<&'a str>,
+    pub actor: &'a str,
+    pub request_key: Option<&'a str>,
+}
+
+/// Writes `changes` to `target` as one release over `state` and answers it.
+pub(super) async fn write_release(
+    target: &PromotionEnvironment,
+    origin: ReleaseOrigin<'_>,
+    changes: &[Change],
+    state: &store::ContentState,
+) -> ApiResult<Release> {
+    let now = now_ms();
+    let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
+    let release = NewRelease {
+        id: &id,
+        kind: origin.kind,
+        source: origin.source,
+        actor: origin.actor,
+        request_key: origin.request_key,
         reverts: None,
         audit_id: &audit_id,
     };
-    target.copy_logos(&source, &chosen).await?;
-    target.release(&release, &chosen, &target_state, now).await?;
-    let release = target.find_release(&id).await?.ok_or_else(|| ApiError::internal("promote", "release vanished"))?;
-    json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)
+    target.release(&release, changes, state, now).await?;
+    target.find_release(&id).await?.ok_or_else(|| ApiError::internal(origin.kind, "release vanished"))
+}
+
+/// The release a retried request already made (same idempotency key), as
+/// its answer with `Idempotency-Replay: true`; none for a dry run.
+pub(super) async fn replayed(
+    target: &PromotionEnvironment,
+    dry_run: bool,
+    request_key: Option<&str>,
+) -> ApiResult<Option<worker::Response>> {
+    let (false, Some(key)) = (dry_run, request_key) else { return Ok(None) };
+    let Some(release) = target.release_by_request_key(key).await? else { return Ok(None) };
+    let answer = PromotionResponse {
+        dry_run: false,
+        changes: release.changes.clone(),
+        release: Some(release),
+        problems: vec![],
+    };
+    let mut response = json(&answer, 200)?;
+    let _ = response.headers_mut().set("Idempotency-Replay", "true");
+    Ok(Some(response))
 }
 
 /// An environment's releases, newest first.

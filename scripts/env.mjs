@@ -1,4 +1,5 @@
-// `npm run env -- <list|create|delete|export|import|clone> …`: manage environments.
+// `npm run env -- <list|create|delete|export|import|clone|provision|deployments> …`:
+// manage environments, and make wrangler.toml ready for a Cloudflare account.
 //
 //   npm run env -- list
 //   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
@@ -6,6 +7,8 @@
 //   npm run env -- export staging [--out staging.tidings.json]      (or > staging.tidings.json)
 //   npm run env -- import staging.tidings.json --into development [--apply] [--prune]
 //   npm run env -- clone staging qa [--type staging] [--after …]
+//   npm run env -- provision            (creates the Cloudflare resources, fills in their ids)
+//   npm run env -- deployments          (writes one [env.<name>] section per environment)
 //
 // `export` writes an environment's promotable content (workflows,
 // integrations without secrets, variable names, default preferences) as a
@@ -19,13 +22,24 @@
 // migrations, waits until the worker reports it `ready`, issues a
 // publishable and a secret key, and saves them with the other local keys.
 // `delete` revokes its keys, removes its data and its bindings.
+// `provision` replaces every local placeholder id in wrangler.toml with the
+// id of a D1 database or KV namespace it creates with wrangler on the
+// account you are logged in to (finding those an earlier run created), then
+// applies the migrations to the remote databases. `deployments` derives
+// wrangler `[env.<name>]` sections from the top of wrangler.toml, one per
+// environment; `create` and `delete` keep them in step once they exist.
+// TIDINGS_WRANGLER names another wrangler command (tests stand one in for
+// Cloudflare's API, which they cannot reach).
 // Options: --config <wrangler.toml> --persist-to <dir> --keys <file> --api <url>
-import { randomUUID, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, fstatSync, ftruncateSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
 import { adminTokenFor, defaultConfig, migrate } from "./stack.mjs";
+import {
+  createdId, listedId, placeholderId, placeholders, renderDeployments, replaceId, splitDeployments, withDeployments,
+} from "./wrangler-config.mjs";
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
@@ -51,14 +65,17 @@ class CommandError extends Error {}
 
 const savedKeys = () => (existsSync(options.keys) ? JSON.parse(readFileSync(options.keys, "utf8")) : { environments: {} });
 const apiUrl = options.api ?? savedKeys().api_url ?? `http://127.0.0.1:${process.env.TIDINGS_PORT ?? 8787}`;
-const token = adminTokenFor(options.config);
+let adminToken;
+const token = () => (adminToken ??= adminTokenFor(options.config));
+/** The wrangler command; `TIDINGS_WRANGLER` replaces it where Cloudflare's API cannot be reached (tests). */
+const wrangler = process.env.TIDINGS_WRANGLER ?? "wrangler";
 
 async function call(method, path, body) {
   let response;
   try {
     response = await fetch(`${apiUrl}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      headers: { Authorization: `Bearer ${token()}`, ...(body ? { "Content-Type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch {
@@ -79,15 +96,13 @@ const suffix = (name) => name.toUpperCase().replaceAll("-", "_");
 async function addBindings(name) {
   const config = readFileSync(options.config, "utf8");
   if (config.includes(`binding = "DB_${suffix(name)}"`)) return;
-  let databaseId = randomUUID();
-  let namespaceId = randomBytes(16).toString("hex");
+  let databaseId = placeholderId("d1", randomBytes(8).toString("hex"));
+  let namespaceId = placeholderId("kv", randomBytes(8).toString("hex"));
   if (options.remote) {
-    const created = capture("wrangler", ["d1", "create", `tidings-${name}`]);
-    const namespace = capture("wrangler", ["kv", "namespace", "create", `tidings-${name}`]);
-    databaseId = created?.match(/database_id\s*=\s*"([^"]+)"/)?.[1];
-    namespaceId = namespace?.match(/id\s*=\s*"([^"]+)"/)?.[1];
-    if (!databaseId || !namespaceId) throw new CommandError("wrangler could not create the Cloudflare resources (logged in? online?)");
+    databaseId = createResource({ kind: "d1", name: `tidings-${name}` });
+    namespaceId = createResource({ kind: "kv", name: `tidings-${name}` });
   }
+  const { head, generated } = splitDeployments(config);
   const block = `
 # environment: ${name}
 [[d1_databases]]
@@ -100,17 +115,62 @@ migrations_dir = "${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?
 binding = "KV_${suffix(name)}"
 id = "${namespaceId}"
 `;
-  writeFileSync(options.config, config.trimEnd() + "\n" + block);
+  writeFileSync(options.config, withDeployments(head.trimEnd() + "\n" + block, { add: generated }));
 }
 
 /** Removes the environment's bindings (and their comment) from the configuration. */
 function removeBindings(name) {
-  const tables = readFileSync(options.config, "utf8").split(/\n(?=\[\[|\[[a-z]|# environment: )/);
+  const { head, generated } = splitDeployments(readFileSync(options.config, "utf8"));
+  const tables = head.split(/\n(?=\[\[|\[[a-z]|# environment: )/);
   const kept = tables.filter((table) =>
     table.trim() !== `# environment: ${name}` &&
     !table.includes(`binding = "DB_${suffix(name)}"`) &&
     !table.includes(`binding = "KV_${suffix(name)}"`));
-  writeFileSync(options.config, kept.join("\n").trimEnd() + "\n");
+  writeFileSync(options.config, withDeployments(kept.join("\n").trimEnd() + "\n", { add: generated }));
+}
+
+/**
+ * Creates a D1 database or KV namespace on the Cloudflare account wrangler
+ * is logged in to, or finds the one of that name made by an earlier run,
+ * and answers its id.
+ */
+function createResource({ kind, name }) {
+  const [create, list] = kind === "d1"
+    ? [["d1", "create", name], ["d1", "list", "--json"]]
+    : [["kv", "namespace", "create", name], ["kv", "namespace", "list"]];
+  const id = createdId(kind, capture(wrangler, create, { stdio: ["ignore", "pipe", "inherit"] })) ??
+    listedId(kind, capture(wrangler, list), name);
+  if (!id) throw new CommandError(`wrangler could not create the ${kind === "d1" ? "D1 database" : "KV namespace"} ${name} (logged in with \`npx wrangler login\`? online?)`);
+  return id;
+}
+
+/**
+ * Makes wrangler.toml ready for a real account: every D1 database and KV
+ * namespace whose id is still a local placeholder is created on Cloudflare
+ * (or found, when an earlier run created it) and its id written in; then
+ * the migrations are applied to the remote databases.
+ */
+async function provision() {
+  let config = readFileSync(options.config, "utf8");
+  const waiting = placeholders(splitDeployments(config).head);
+  for (const resource of waiting) {
+    const id = createResource(resource);
+    config = replaceId(config, resource.id, id);
+    writeFileSync(options.config, config);
+    console.log(`${resource.binding}: ${resource.name} ${id}`);
+  }
+  if (waiting.length === 0) console.log(`every D1 database and KV namespace in ${options.config} has a real id`);
+  for (const binding of [...config.matchAll(/^binding = "(DB_[A-Z0-9_]+)"$/gm)].map((match) => match[1])) {
+    await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
+  }
+  console.log(`ready to deploy: npx wrangler deploy${splitDeployments(config).generated ? " (or --env <name>, one deployment per environment)" : ""}`);
+}
+
+/** Writes (or rewrites) the `[env.<name>]` section of every environment into wrangler.toml. */
+function deployments() {
+  const { head } = splitDeployments(readFileSync(options.config, "utf8"));
+  writeFileSync(options.config, `${head}\n${renderDeployments(head)}`);
+  console.log(`wrote one [env.<name>] section per environment into ${options.config}; deploy one with npx wrangler deploy --env <name>`);
 }
 
 async function waitUntilReady(name) {
@@ -145,7 +205,7 @@ async function create(name) {
     try {
       await migrate(options["persist-to"], options.config, [`DB_${suffix(name)}`]);
       if (options.remote) {
-        await runAsync("wrangler", ["d1", "migrations", "apply", `DB_${suffix(name)}`, "--remote", "--config", options.config]);
+        await runAsync(wrangler, ["d1", "migrations", "apply", `DB_${suffix(name)}`, "--remote", "--config", options.config]);
       }
       break;
     } catch (error) {
@@ -220,7 +280,7 @@ function writeOutput(text) {
 
 async function exportFile(name) {
   if (!name) throw new CommandError("usage: npm run env -- export <name> [--out <file>]");
-  const response = await fetch(`${apiUrl}/v1/environments/${name}/export`, { headers: { Authorization: `Bearer ${token}` } })
+  const response = await fetch(`${apiUrl}/v1/environments/${name}/export`, { headers: { Authorization: `Bearer ${token()}` } })
     .catch(() => { throw new CommandError(`the worker is not reachable at ${apiUrl}; start it with \`npm start\` first`); });
   const text = await response.text();
   if (!response.ok) {
@@ -264,7 +324,7 @@ async function clone(source, name) {
   const original = await call("GET", `/v1/environments/${source}`);
   options.type ??= original.type === "production" ? "staging" : original.type;
   if (options.type === "production") throw new CommandError("a production environment gets its content by promotion only; clone into a development or staging environment");
-  const file = await (await fetch(`${apiUrl}/v1/environments/${source}/export`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const file = await (await fetch(`${apiUrl}/v1/environments/${source}/export`, { headers: { Authorization: `Bearer ${token()}` } })).json();
   await create(name);
   const settings = ["allowed_origins", "requires_subscriber_credential", "log_retention_days", "obfuscate_subscriber_data", "hide_message_contents"];
   const patch = Object.fromEntries(settings.filter((key) => original[key] !== undefined && original[key] !== null).map((key) => [key, original[key]]));
@@ -281,9 +341,11 @@ const commands = {
   export: () => exportFile(name),
   import: () => importFile(name),
   clone: () => clone(name, second),
+  provision: () => provision(),
+  deployments: () => deployments(),
 };
 try {
-  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete|export|import|clone> … (see scripts/env.mjs)");
+  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete|export|import|clone|provision|deployments> … (see scripts/env.mjs)");
   await commands[command]();
 } catch (error) {
   console.error(`✖ ${error.message}`);

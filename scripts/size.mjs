@@ -2,12 +2,14 @@
 // wasm-bindgen glue and the package's own JavaScript), raw and gzip, checked
 // against the budget of 50 KB gzip; and the worker's upload as `wrangler
 // deploy --dry-run` bundles it, against 1 MB gzip. Run after a build.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { sizeOf } from "./build.mjs";
 import { capture } from "./lib.mjs";
+import { defaultConfig, withAbsolutePaths } from "./stack.mjs";
+import { renderDeployments, splitDeployments } from "./wrangler-config.mjs";
 
 /** The budget for the worker's upload, gzip, as `wrangler deploy` measures it. */
 export const WORKER_BUDGET_GZIP_KIB = 1024;
@@ -16,20 +18,34 @@ export const WORKER_BUDGET_GZIP_KIB = 1024;
  * Bundles the worker as `wrangler deploy` would, offline (`--dry-run`), and
  * checks the upload size wrangler prints against the budget. Run after a build.
  */
-export function checkWorkerBundle() {
+export function checkWorkerBundle({ deployments = false } = {}) {
   const outdir = mkdtempSync(join(tmpdir(), "tidings-deploy-"));
   try {
-    const output = capture("wrangler", ["deploy", "--dry-run", "--outdir", outdir], { stdio: ["ignore", "pipe", "pipe"] });
-    if (output === null) throw new Error("wrangler deploy --dry-run failed; run `npx wrangler deploy --dry-run --outdir /tmp/x` to see why");
+    const output = dryRun(["--outdir", join(outdir, "all")]);
     const sizes = output.match(/Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/);
     if (!sizes) throw new Error(`wrangler deploy --dry-run printed no upload size:\n${output}`);
     const [raw, gzip] = [Number(sizes[1]), Number(sizes[2])];
     const share = ((gzip / WORKER_BUDGET_GZIP_KIB) * 100).toFixed(0);
     console.log(`worker upload (wrangler deploy --dry-run): ${raw} KiB raw, ${gzip} KiB gzip (${share} % of the ${WORKER_BUDGET_GZIP_KIB} KiB budget)`);
     if (gzip > WORKER_BUDGET_GZIP_KIB) throw new Error(`the worker is ${gzip} KiB gzip, over its budget of ${WORKER_BUDGET_GZIP_KIB} KiB`);
+    if (deployments) {
+      // The [env.*] sections `npm run env -- deployments` writes, for one deployment per environment.
+      const config = join(outdir, "wrangler.toml");
+      const { head } = splitDeployments(withAbsolutePaths(readFileSync(defaultConfig, "utf8")));
+      writeFileSync(config, `${head}\n${renderDeployments(head)}`);
+      const production = dryRun(["--config", config, "--env", "production", "--outdir", join(outdir, "production")]);
+      if (!/TIDINGS_ENVIRONMENTS.*production/.test(production)) throw new Error(`the production deployment lacks its TIDINGS_ENVIRONMENTS variable:\n${production}`);
+      console.log("per-environment deployment (wrangler deploy --dry-run --env production): bundles, serves production only");
+    }
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+function dryRun(args) {
+  const output = capture("wrangler", ["deploy", "--dry-run", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  if (output === null) throw new Error(`wrangler deploy --dry-run ${args.join(" ")} failed; run \`npx wrangler deploy --dry-run --outdir /tmp/x\` to see why`);
+  return output;
 }
 
 /** The budget for everything a browser loads from the package, gzip. */

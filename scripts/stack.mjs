@@ -61,6 +61,14 @@ export async function migrate(persistTo, config = defaultConfig, bindings = d1Bi
   }
 }
 
+/** A wrangler configuration whose paths (relative to the repository) are made absolute, so it works from any directory. */
+export function withAbsolutePaths(toml) {
+  return toml
+    .replace(/^main = "(.+)"$/m, (_, path) => `main = "${join(root, path)}"`)
+    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`)
+    .replace(/^directory = "(.+)"$/m, (_, path) => `directory = "${join(root, path)}"`);
+}
+
 /**
  * A copy of wrangler.toml for an isolated run (tests): absolute paths, and
  * the .dev.vars beside it, so commands may edit it without touching the repo.
@@ -68,12 +76,8 @@ export async function migrate(persistTo, config = defaultConfig, bindings = d1Bi
 export function isolatedConfig(directory) {
   adminToken();
   mkdirSync(directory, { recursive: true });
-  const toml = readFileSync(defaultConfig, "utf8")
-    .replace(/^main = "(.+)"$/m, (_, path) => `main = "${join(root, path)}"`)
-    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`)
-    .replace(/^directory = "(.+)"$/m, (_, path) => `directory = "${join(root, path)}"`);
   const config = join(directory, "wrangler.toml");
-  writeFileSync(config, toml);
+  writeFileSync(config, withAbsolutePaths(readFileSync(defaultConfig, "utf8")));
   // Tests may inject storage faults (crates/tidings-worker/src/store/faults.rs); never a deployment.
   const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\nTIDINGS_FAULT_INJECTION=enabled\n`;
   writeFileSync(join(directory, ".dev.vars"), vars, { mode: 0o600 });
@@ -171,26 +175,9 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig } = {})
 export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile }) {
   adminToken();
   await migrate(persistTo, config);
-  const inspectorPort = await freePort();
-  step(`starting the worker in workerd on 127.0.0.1:${apiPort}`);
-  const worker = start("wrangler", [
-    "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(apiPort), "--inspector-port", String(inspectorPort),
-    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet && !logFile ? "warn" : "log",
-  ], { stdio: ["ignore", "pipe", "pipe"] });
-  const log = [];
-  const logStream = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
-  const keep = (chunk) => {
-    logStream?.write(chunk);
-    log.push(chunk.toString());
-    if (log.length > 200) log.shift();
-    if (!quiet) process.stdout.write(chunk);
-  };
-  worker.stdout.on("data", keep);
-  worker.stderr.on("data", keep);
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const { worker, apiUrl, log, logStream } = await startWorker({ config, persistTo, port: apiPort, quiet, logFile });
   let www;
   try {
-    await waitForHealth(apiUrl, worker, log);
     const keys = await ensureKeys(apiUrl, keysFile);
     www = await serveWww({ port: wwwPort, apiUrl, publishableKey: keys.environments.development.publishable_key });
     return {
@@ -208,4 +195,37 @@ export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config
     await stop(worker);
     throw error;
   }
+}
+
+/**
+ * Starts the worker alone in workerd (`wrangler dev`, with `--env` when a
+ * per-environment `deployment` is named) and waits until it answers.
+ * Returns { worker, apiUrl, log, logStream }; `stop(worker)` ends it.
+ */
+export async function startWorker({ config, persistTo, port, deployment, quiet = true, logFile }) {
+  const inspectorPort = await freePort();
+  step(`starting the worker${deployment ? ` (deployment ${deployment})` : ""} in workerd on 127.0.0.1:${port}`);
+  const worker = start("wrangler", [
+    "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet && !logFile ? "warn" : "log",
+    ...(deployment ? ["--env", deployment] : []),
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  const log = [];
+  const logStream = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
+  const keep = (chunk) => {
+    logStream?.write(chunk);
+    log.push(chunk.toString());
+    if (log.length > 200) log.shift();
+    if (!quiet) process.stdout.write(chunk);
+  };
+  worker.stdout.on("data", keep);
+  worker.stderr.on("data", keep);
+  const apiUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealth(apiUrl, worker, log);
+  } catch (error) {
+    await stop(worker);
+    throw error;
+  }
+  return { worker, apiUrl, log, logStream };
 }

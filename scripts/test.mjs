@@ -88,8 +88,8 @@ async function main() {
   build();
   step("SDK size budget");
   checkSdkSize();
-  step("deploy bundle: wrangler deploy --dry-run, offline, and the worker's size budget");
-  checkWorkerBundle();
+  step("deploy bundle: wrangler deploy --dry-run, offline (one deployment, and one per environment), and the worker's size budget");
+  checkWorkerBundle({ deployments: true });
   step("TypeScript: the package's declarations, as a strict consumer uses them");
   run("tsc", ["-p", "tests/types"]);
 

@@ -53,6 +53,7 @@ pub mod access;
 pub mod audit;
 mod base32;
 pub mod brand;
+pub mod deployment;
 pub mod environment;
 pub mod environment_file;
 pub mod feed;

@@ -1,17 +1,36 @@
-//! Validated keys cached in the environment's KV namespace.
+//! Validated keys cached in the isolate's memory and in the environment's
+//! KV namespace.
 //!
 //! D1's registry is the source of truth. A key found there is cached in
 //! the KV namespace of the environment it names for [`TTL_SECONDS`], so
-//! most requests skip the control database. Revoking a key deletes its
-//! entry; on Cloudflare that deletion, like any KV write, can take up to a
-//! minute to reach every location, which bounds the revocation window.
-//! Expiry after a rotation is exact: the cached entry carries `expires_at`.
+//! most requests skip the control database, and in the isolate's memory
+//! for [`MEMORY_TTL_MS`], so a busy isolate skips KV too. Revoking a key
+//! deletes both entries; on Cloudflare the KV deletion, like any KV write,
+//! can take up to a minute to reach every location, and other isolates keep
+//! their memory entry up to [`MEMORY_TTL_MS`] longer, which bounds the
+//! revocation window. Expiry after a rotation is exact: the cached entry
+//! carries `expires_at`, checked on every request.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use worker::kv::KvStore;
 
-/// How long a validated key stays cached (KV's minimum expiration TTL).
+/// How long a validated key stays cached in KV (KV's minimum expiration TTL).
 pub const TTL_SECONDS: u64 = 60;
+
+/// How long a validated key stays cached in an isolate's memory.
+pub const MEMORY_TTL_MS: u64 = 10_000;
+
+/// At most this many keys are held in memory; a full cache starts over.
+const MEMORY_CAPACITY: usize = 1_024;
+
+thread_local! {
+    /// Key hash → (validation, when it was remembered). Workers run one
+    /// request at a time per thread, so a `RefCell` is enough.
+    static MEMORY: RefCell<HashMap<String, (CachedKey, u64)>> = RefCell::new(HashMap::new());
+}
 
 /// The registry's answer for one key, as cached.
 #[derive(Clone, Serialize, Deserialize)]
@@ -64,10 +83,41 @@ pub async fn get(kv: &KvStore, hash: &str) -> Option<CachedKey> {
 /// Caches a validation; a failure only costs the next request a D1 read.
 pub async fn put(kv: &KvStore, hash: &str, entry: &CachedKey, now_ms: u64) {
     // A key that expires within the TTL is not cached, so expiry stays exact.
-    if entry.expires_at.is_some_and(|end| (end as u64) < now_ms + TTL_SECONDS * 1000) {
+    if expires_within(entry, now_ms, TTL_SECONDS * 1000) {
         return;
     }
     if let Ok(builder) = kv.put(&cache_key(hash), entry) {
         let _ = builder.expiration_ttl(TTL_SECONDS).execute().await;
     }
+}
+
+/// The validation of `hash` this isolate remembered less than
+/// [`MEMORY_TTL_MS`] ago, if any.
+pub fn recall(hash: &str, now_ms: u64) -> Option<CachedKey> {
+    MEMORY.with_borrow(|memory| {
+        let (entry, at) = memory.get(hash)?;
+        (now_ms.saturating_sub(*at) < MEMORY_TTL_MS).then(|| entry.clone())
+    })
+}
+
+/// Remembers a validation in this isolate's memory.
+pub fn remember(hash: &str, entry: &CachedKey, now_ms: u64) {
+    if expires_within(entry, now_ms, MEMORY_TTL_MS) {
+        return;
+    }
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() >= MEMORY_CAPACITY && !memory.contains_key(hash) {
+            memory.clear();
+        }
+        memory.insert(hash.to_owned(), (entry.clone(), now_ms));
+    });
+}
+
+/// Forgets a validation in this isolate's memory.
+pub fn forget(hash: &str) {
+    MEMORY.with_borrow_mut(|memory| memory.remove(hash));
+}
+
+fn expires_within(entry: &CachedKey, now_ms: u64, window_ms: u64) -> bool {
+    entry.expires_at.is_some_and(|end| (end as u64) < now_ms + window_ms)
 }

@@ -59,6 +59,13 @@ struct ClockRow {
     purged_through: f64,
 }
 
+#[derive(Deserialize)]
+struct CountsAndClockRow {
+    #[serde(flatten)]
+    counts: CountsRow,
+    version: Option<f64>,
+}
+
 const COLUMNS: &str = "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, \
     created_at, seen_at, read_at, archived_at";
 
@@ -68,6 +75,11 @@ pub(super) const TICK: &str = "UPDATE feed_clock SET version = version + 1 WHERE
 /// The current version of the feed clock, as an SQL expression.
 pub(super) const CLOCK: &str = "(SELECT version FROM feed_clock WHERE id = 1)";
 const READ_CLOCK: &str = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
+/// A feed's counters and the feed clock in one row (an aggregate always
+/// answers one row, also for a subscriber without messages).
+const READ_COUNTS_AND_CLOCK: &str = "SELECT COALESCE(MAX(total), 0) AS total, \
+    COALESCE(MAX(unread), 0) AS unread, COALESCE(MAX(unseen), 0) AS unseen, \
+    (SELECT version FROM feed_clock WHERE id = 1) AS version FROM feed_counts WHERE subscriber_id = ?";
 
 /// What delta sync found: changes (up to `limit + 1` of each kind), counts,
 /// the clock, and how far tombstones have been forgotten.
@@ -112,15 +124,17 @@ impl EnvironmentScope {
         sql.push_str(&format!(" ORDER BY id {order} LIMIT ?"));
         params.push(number(u64::from(query.limit) + 1));
         let page = statement(&self.db, &sql, &params)?;
-        let counts = self.counts_statement(subscriber, &FeedFilter::default())?;
-        let clock = statement(&self.db, READ_CLOCK, &[])?;
-        let results =
-            self.db.batch(vec![page, counts, clock]).await.map_err(|error| storage_error("read feed", error))?;
-        let [page, counts, clock] = <[_; 3]>::try_from(results)
+        let counts = statement(&self.db, READ_COUNTS_AND_CLOCK, &[text(subscriber.as_str())])?;
+        let results = self.db.batch(vec![page, counts]).await.map_err(|error| storage_error("read feed", error))?;
+        let [page, counts] = <[_; 2]>::try_from(results)
             .map_err(|_| ApiError::internal("read feed", "batch returned the wrong number of results"))?;
         let rows: Vec<MessageRow> = page.results().map_err(|error| storage_error("decode feed", error))?;
         let messages = rows.into_iter().map(message_from_row).collect::<Result<_, _>>()?;
-        Ok((messages, counts_from(&counts)?, clock_from(&clock)?.version as u64))
+        let rows: Vec<CountsAndClockRow> = counts.results().map_err(|error| storage_error("decode counts", error))?;
+        let row = rows.first().ok_or_else(|| ApiError::internal("read feed", "the counts row is missing"))?;
+        let version =
+            row.version.ok_or_else(|| ApiError::internal("read feed clock", "the feed clock row is missing"))?;
+        Ok((messages, counts_of(&row.counts), version as u64))
     }
 
     /// What changed in a feed after `query.since`, with counts and the clock,
@@ -302,11 +316,11 @@ impl EnvironmentScope {
 
 fn counts_from(result: &D1Result) -> Result<FeedCounts, ApiError> {
     let rows: Vec<CountsRow> = result.results().map_err(|error| storage_error("decode counts", error))?;
-    Ok(rows.first().map_or_else(FeedCounts::default, |row| FeedCounts {
-        total: row.total as u64,
-        unread: row.unread as u64,
-        unseen: row.unseen as u64,
-    }))
+    Ok(rows.first().map_or_else(FeedCounts::default, counts_of))
+}
+
+fn counts_of(row: &CountsRow) -> FeedCounts {
+    FeedCounts { total: row.total as u64, unread: row.unread as u64, unseen: row.unseen as u64 }
 }
 
 fn clock_from(result: &D1Result) -> Result<ClockRow, ApiError> {

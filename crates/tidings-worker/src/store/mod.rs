@@ -10,6 +10,7 @@
 mod brand;
 mod control;
 mod deliveries;
+mod deployment;
 mod faults;
 mod feed_sql;
 mod integrations;

@@ -535,12 +535,14 @@ pub async fn rotate_signing_secret(
     Ok(rotated)
 }
 
-/// Deletes the cached validation of every key of an environment.
+/// Deletes the cached validation of every key of an environment, in KV
+/// and in this isolate's memory.
 async fn forget_cached_keys(env: &Env, name: &EnvironmentName, kv_binding: &str) -> Result<(), ApiError> {
     let Ok(kv) = env.kv(kv_binding) else {
         return Ok(());
     };
     for row in key_rows(env, name).await? {
+        super::key_cache::forget(&row.hash);
         kv.delete(&super::key_cache::cache_key(&row.hash))
             .await
             .map_err(|error| ApiError::unavailable("forget cached key", error))?;

@@ -48,15 +48,18 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
     FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl EnvironmentScope {
-    /// Looks `key` up by its hash (KV cache first, then the D1 registry) and
-    /// opens its environment.
+    /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
+    /// then the D1 registry) and opens its environment, if this deployment
+    /// serves it.
     pub async fn open(env: &Env, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
+        super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
         let kv_binding = format!("KV_{}", key.environment().binding_suffix());
         let cache = env.kv(&kv_binding).ok();
-        let cached = match &cache {
-            Some(kv) => key_cache::get(kv, &hash).await,
-            None => None,
+        let cached = match (key_cache::recall(&hash, now_ms), &cache) {
+            (Some(row), _) => Some(row),
+            (None, Some(kv)) => key_cache::get(kv, &hash).await.inspect(|row| key_cache::remember(&hash, row, now_ms)),
+            (None, None) => None,
         };
         let row = match cached {
             Some(row) => row,
@@ -70,6 +73,7 @@ impl EnvironmentScope {
                     })?;
                 if let Some(kv) = &cache {
                     key_cache::put(kv, &hash, &row, now_ms).await;
+                    key_cache::remember(&hash, &row, now_ms);
                 }
                 row
             }

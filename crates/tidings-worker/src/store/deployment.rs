@@ -1,0 +1,29 @@
+//! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`).
+
+use tidings_core::deployment::ServedEnvironments;
+use tidings_core::environment::EnvironmentName;
+use worker::Env;
+
+use crate::error::ApiError;
+
+/// The variable naming the environments this deployment answers keys for.
+const SERVED: &str = "TIDINGS_ENVIRONMENTS";
+
+/// Refuses a key of an environment this deployment does not serve, before
+/// any storage is read: 421 `environment_not_served`.
+pub(super) fn ensure_served(env: &Env, environment: &EnvironmentName) -> Result<(), ApiError> {
+    let setting = env.var(SERVED).ok().map(|value| value.to_string());
+    let served = ServedEnvironments::parse(setting.as_deref())
+        .map_err(|error| ApiError::internal("deployment configuration", error))?;
+    if served.serves(environment) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        421,
+        "environment_not_served",
+        format!(
+            "this deployment serves {}; send requests with {environment} keys to the {environment} deployment's URL",
+            served.describe()
+        ),
+    ))
+}

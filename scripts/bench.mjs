@@ -56,9 +56,13 @@ function wrk(url, headers, connections, seconds) {
   };
 }
 
-/** Starts `wrangler dev` on a configuration; resolves once it answers. */
+/**
+ * Starts `wrangler dev` on a configuration; resolves once it answers, with
+ * the time from the start to that first answer.
+ */
 async function serve(config, persistTo) {
   const port = await freePort();
+  const began = performance.now();
   const child = start("wrangler", [
     "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
     "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn",
@@ -66,7 +70,7 @@ async function serve(config, persistTo) {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if ((await fetch(url).catch(() => null)) !== null) return { url, child };
+    if ((await fetch(`${url}/health`).catch(() => null)) !== null) return { url, child, startMs: performance.now() - began };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await stop(child);
@@ -177,6 +181,18 @@ async function main() {
       return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((sum, r) => sum + r.errors, 0) };
     };
 
+    step("where a Tidings feed request's time goes, at concurrency 1: each step on top of the previous one");
+    const steps = {
+      "empty worker": { url: `${empty.url}/`, headers: {} },
+      "Tidings: /health (routing, no storage)": { url: `${stack.apiUrl}/health`, headers: {} },
+      "Tidings: + key check (GET /v1/environments/current)": { url: `${stack.apiUrl}/v1/environments/current`, headers: auth },
+      "Tidings: + credential, rate limit, feed queries": targets.tidings,
+    };
+    const breakdown = {};
+    for (let round = 0; round < rounds; round += 1) {
+      for (const [name, target] of Object.entries(steps)) (breakdown[name] ??= []).push(wrk(target.url, target.headers, 1, seconds));
+    }
+
     step("scaling: Tidings feed page at concurrency 1 for feeds of 1k, 10k and 100k messages");
     const scaling = {};
     for (const subscriber of Object.keys(FEEDS)) {
@@ -222,7 +238,7 @@ async function main() {
     const malformed = wrk(`${stack.apiUrl}/v1/environments/current`, { Authorization: "Bearer pk_development_not-a-key" }, 1, seconds);
     const emptyRoot = wrk(`${empty.url}/`, {}, 1, seconds);
 
-    const table = (rows) => rows.map((row) => row.map((cell, index) => (index ? String(cell).padStart(14) : String(cell).padEnd(34))).join("")).join("\n");
+    const table = (rows) => rows.map((row) => row.map((cell, index) => (index ? String(cell).padStart(14) : String(cell).padEnd(54))).join("")).join("\n");
     const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
     const lines = [];
     for (const connections of [1, 32]) {
@@ -237,12 +253,15 @@ async function main() {
         ["Tidings / TypeScript", ratio(s.rps, t.rps), ratio(s.p50, t.p50), ratio(s.p99, t.p99), ""],
       ]));
     }
+    lines.push(`\nWhere the time of a Tidings feed request goes (concurrency 1; medians of ${rounds} × ${seconds} s)`);
+    lines.push(table([["", "requests/s", "p50 ms", "", ""], ...Object.entries(breakdown).map(([name, runs]) => [name, median(runs.map((r) => r.rps)).toFixed(0), median(runs.map((r) => r.p50)).toFixed(2), "", ""])]));
     lines.push(`\nScaling (Tidings, concurrency 1); rows read by the same page + counts queries (TypeScript contender's X-Rows-Read)`);
     lines.push(table([["", "requests/s", "p50 ms", "rows read", ""], ...Object.entries(scaling).map(([name, r]) => [name, r.rps.toFixed(0), r.p50.toFixed(2), r.rowsRead, ""])]));
     const flat = scaling["bench-100k"].rps / scaling["bench-1k"].rps;
     lines.push(`  100k vs 1k throughput: ${(flat * 100).toFixed(0)} %`);
     lines.push(`\nTrigger fan-out: 1,000 recipients in ${single.toFixed(0)} ms (${(1000 / (single / 1000)).toFixed(0)} messages/s); 10 such triggers at once in ${ten.toFixed(0)} ms (${(10000 / (ten / 1000)).toFixed(0)} messages/s)`);
     lines.push(`Key validation: first request of a new key ${median(cold).toFixed(2)} ms (registry read, cache filled), next ones ${median(warm).toFixed(2)} ms (cached in isolate memory and KV); malformed key rejected at p50 ${malformed.p50.toFixed(2)} ms, ${malformed.rps.toFixed(0)} requests/s (empty worker: ${emptyRoot.p50.toFixed(2)} ms, ${emptyRoot.rps.toFixed(0)}/s)`);
+    lines.push(startUp(empty, await serve(stack.config, stack.persistTo), contenders));
     console.log(lines.join("\n"));
     step("sizes");
     checkSdkSize();
@@ -252,6 +271,24 @@ async function main() {
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Start-up: from `wrangler dev` starting to the first answer, for the empty
+ * worker and a second Tidings worker started the same way (workerd compiles
+ * and instantiates a worker's code before it answers); and how long V8
+ * takes to compile the worker's WebAssembly, the part of that which is ours.
+ */
+function startUp(empty, tidings, contenders) {
+  contenders.push(tidings.child);
+  const wasm = readFileSync(join(root, "crates/tidings-worker/build/index_bg.wasm"));
+  const compile = [];
+  for (let run = 0; run < 5; run += 1) {
+    const began = performance.now();
+    new WebAssembly.Module(wasm);
+    compile.push(performance.now() - began);
+  }
+  return `Start-up in workerd (wrangler dev started → first answer): empty worker ${(empty.startMs / 1000).toFixed(2)} s, Tidings ${(tidings.startMs / 1000).toFixed(2)} s; the worker's ${(wasm.length / 1024).toFixed(0)} KiB of WebAssembly compiles in V8 in ${median(compile).toFixed(1)} ms (median of 5)`;
 }
 
 main().catch((error) => {

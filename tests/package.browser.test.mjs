@@ -1,7 +1,9 @@
 // The npm package as a user gets it: `npm pack`, installed into a fresh Vite
 // app with React, built with `vite build`, served and opened in headless
 // Chromium. The app uses only the React bindings (`@tidings/sdk/react`): a
-// live feed, counts and preferences against the worker in workerd.
+// live feed, counts and preferences against the worker in workerd. The same
+// installed package also serves a plain HTML page, through an import map
+// and no build step.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +20,22 @@ const app = mkdtempSync(join(tmpdir(), "tidings-vite-app-"));
 let chromium;
 let server;
 let appUrl;
+let plainServer;
+let plainUrl;
 let packed;
+
+/** A page with no bundler: the installed package's files, mapped by an import map. */
+const PLAIN_PAGE = `<!doctype html><html><head>
+<script type="importmap">{ "imports": { "@tidings/sdk": "/node_modules/@tidings/sdk/js/index.js" } }</script>
+<script type="module">
+import { Tidings } from "@tidings/sdk";
+const params = new URLSearchParams(location.search);
+const tidings = await Tidings.connect({ apiUrl: params.get("api"), publishableKey: params.get("key"), subscriberId: params.get("subscriber") });
+tidings.feed.subscribe(({ items, counts }) => {
+  document.querySelector("#items").replaceChildren(...items.map((item) => Object.assign(document.createElement("li"), { textContent: item.subject })));
+  document.querySelector("#unread").textContent = String(counts.unread);
+});
+</script></head><body><output id="unread"></output><ul id="items"></ul></body></html>`;
 
 const MAIN = `
 import { createElement as h } from "react";
@@ -86,12 +103,16 @@ before(async () => {
   execFileSync(join(app, "node_modules/.bin/vite"), ["build", "--logLevel", "warn"], { cwd: app, stdio: ["ignore", "pipe", "pipe"] });
   server = await serve(join(app, "dist"));
   appUrl = `http://127.0.0.1:${server.address().port}`;
+  writeFileSync(join(app, "plain.html"), PLAIN_PAGE);
+  plainServer = await serve(app);
+  plainUrl = `http://127.0.0.1:${plainServer.address().port}/plain.html`;
   chromium = await launchChromium();
 });
 
 after(async () => {
   await chromium?.close();
   server?.close();
+  plainServer?.close();
   rmSync(app, { recursive: true, force: true });
 });
 
@@ -140,6 +161,24 @@ describe("the npm package in a fresh Vite app with React", () => {
     await page.waitForFunction(() => document.querySelector("#in-app").textContent === "off", null, { timeout: 10_000 });
     const saved = await api(`/v1/subscribers/${subscriber}/preferences`, { key: keys.development.secret_key });
     assert.equal(saved.body.global.in_app, false, JSON.stringify(saved.body));
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
+
+describe("the npm package in a plain HTML page", () => {
+  it("loads through an import map, with no build step, and shows the feed", { timeout: 60_000 }, async () => {
+    const subscriber = freshSubscriber("plain");
+    await welcome(subscriber, "Ada");
+    const page = await chromium.context.newPage();
+    const problems = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    const query = new URLSearchParams({ api: apiUrl, key: keys.development.publishable_key, subscriber });
+    await page.goto(`${plainUrl}?${query}`);
+    await page.waitForFunction(() => document.querySelectorAll("#items li").length === 1, null, { timeout: 20_000 });
+    assert.equal(await page.textContent("#unread"), "1");
+    await welcome(subscriber, "Grace");
+    await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 10_000 });
     assert.deepEqual(problems, []);
     await page.close();
   });

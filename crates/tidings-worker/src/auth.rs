@@ -1,6 +1,9 @@
 //! Who is calling: the API key, its environment, and for feed routes the
 //! subscriber credential.
 
+use core::future::Future;
+
+use futures_util::future::join;
 use tidings_core::access::{self, Action, DeploymentAction, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -75,6 +78,15 @@ pub async fn authenticate_subscriber(
     let caller = authenticate(request, env).await?;
     caller.authorize_subscriber(request, subscriber, write)?;
     caller.draw_feed_budget(env, subscriber).await?;
+    Ok(caller)
+}
+
+/// Authenticates a read of `subscriber`'s feed, like
+/// [`authenticate_subscriber`] but leaving the rate-limit budget to
+/// [`Caller::read_within_budget`].
+pub async fn authenticate_reader(request: &Request, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+    let caller = authenticate(request, env).await?;
+    caller.authorize_subscriber(request, subscriber, false)?;
     Ok(caller)
 }
 
@@ -269,6 +281,20 @@ impl Caller {
 
     /// Counts a browser's feed request against the subscriber's budget
     /// (secret keys count against their own, in [`authenticate`]).
+    /// Runs `read` while drawing `subscriber`'s feed budget: a read changes
+    /// nothing, so both wait at once, and its answer is dropped (429) when
+    /// the budget is spent.
+    pub async fn read_within_budget<T>(
+        &self,
+        env: &Env,
+        subscriber: &SubscriberId,
+        read: impl Future<Output = ApiResult<T>>,
+    ) -> ApiResult<T> {
+        let (budget, answer) = join(self.draw_feed_budget(env, subscriber), read).await;
+        budget?;
+        answer
+    }
+
     async fn draw_feed_budget(&self, env: &Env, subscriber: &SubscriberId) -> ApiResult<()> {
         if self.kind == KeyKind::Secret {
             return Ok(());

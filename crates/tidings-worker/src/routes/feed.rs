@@ -13,7 +13,7 @@ use tidings_core::wire::{
 };
 use worker::{Context, Env, Request};
 
-use crate::auth::{authenticate_stream, authenticate_subscriber};
+use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::now_ms;
@@ -23,8 +23,9 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
-    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
-    let (messages, counts, clock) = caller.scope.feed(&subscriber, &query).await?;
+    let caller = authenticate_reader(request, env, &subscriber).await?;
+    let (messages, counts, clock) =
+        caller.read_within_budget(env, &subscriber, caller.scope.feed(&subscriber, &query)).await?;
     let (items, page_info) = feed::page(&query, messages);
     json(&FeedResponse { items, page_info, counts, watermark: Watermark::at(clock).to_string() }, 200)
 }
@@ -35,8 +36,8 @@ pub async fn changes(request: &Request, env: &Env, raw_subscriber: &str) -> ApiR
     let pairs = query_pairs(request)?;
     let query = ChangesQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
         .map_err(|error| ApiError::validation(error.field(), error.to_string()))?;
-    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
-    let found = caller.scope.changes(&subscriber, &query).await?;
+    let caller = authenticate_reader(request, env, &subscriber).await?;
+    let found = caller.read_within_budget(env, &subscriber, caller.scope.changes(&subscriber, &query)).await?;
     if query.since.version < found.purged_through {
         return Err(ApiError::new(
             410,
@@ -112,8 +113,8 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
             vec![filter]
         }
     };
-    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
-    let results = caller.scope.counts(&subscriber, &filters).await?;
+    let caller = authenticate_reader(request, env, &subscriber).await?;
+    let results = caller.read_within_budget(env, &subscriber, caller.scope.counts(&subscriber, &filters)).await?;
     if several {
         json(&FeedCountsList { results }, 200)
     } else {

@@ -172,8 +172,12 @@ describe("the demo inbox on the npm package", () => {
   });
 
   it("shows typed errors instead of spinners", async () => {
+    // A typo in the key's last symbol keeps its shape: the worker's checksum catches it.
+    const last = keys.development.publishable_key.at(-1) === "a" ? "b" : "a";
+    const typo = keys.development.publishable_key.slice(0, -1) + last;
     const cases = [
       [{ key: "pk_development_oops" }, "malformed_key"],
+      [{ key: typo }, "malformed_key"],
       [{ key: keys.development.secret_key }, "secret_key_in_browser"],
       [{ key: keys.production.publishable_key }, "origin_not_allowed"],
       [{ subscriber: "not valid!" }, "invalid_options"],

@@ -5,10 +5,12 @@
 //! as it came: its shapes are `tidings_core::wire`, described for
 //! TypeScript in `js/index.d.ts`. Error bodies become `TidingsError`s.
 
+use std::rc::Rc;
+
 use js_sys::{Object, Promise};
 use tidings_core::feed::MAX_LIMIT;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::error::{self, js_error, NETWORK_ERROR, UNEXPECTED_RESPONSE};
 use crate::js::{self, encode, get, is_absent, keys, set, stringify, strings};
@@ -17,7 +19,7 @@ use crate::options::ClientOptions;
 /// A client for one subscriber's in-app feed.
 #[wasm_bindgen]
 pub struct TidingsClient {
-    options: ClientOptions,
+    options: Rc<ClientOptions>,
 }
 
 /// Which query parameters a request takes from its options object.
@@ -29,13 +31,26 @@ enum Options {
     Changes,
 }
 
+/// What a request answers: the body as the API sent it, or the first of its `results`.
+#[derive(Clone, Copy)]
+enum Answer {
+    Body,
+    FirstResult,
+}
+
+/// A request's path and JSON body, or why it cannot be sent.
+type Prepared = Result<(String, Option<String>), JsValue>;
+
+// The methods answer promises made by one `request`, not `async fn`s: each
+// async method would compile to a state machine and a promise adapter of
+// its own, and the SDK's size is a budget.
 #[wasm_bindgen]
 impl TidingsClient {
     /// Creates a client from `{ apiUrl, publishableKey, subscriberId, subscriberToken?, subscriberHash? }`.
     /// Throws a `TidingsError` when an option is unusable.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<TidingsClient, JsValue> {
-        Ok(Self { options: ClientOptions::from_js(&options)? })
+        Ok(Self { options: Rc::new(ClientOptions::from_js(&options)?) })
     }
 
     /// The subscriber this client acts for.
@@ -51,53 +66,55 @@ impl TidingsClient {
     }
 
     /// The environment the publishable key opens (`name`, `type`, `status`, …).
-    pub async fn environment(&self) -> Result<JsValue, JsValue> {
-        self.send("GET", "/v1/environments/current".to_owned(), None).await
+    pub fn environment(&self) -> Promise {
+        self.request("GET", Ok(("/v1/environments/current".to_owned(), None)), Answer::Body)
     }
 
     /// One page of the feed, newest first: `{ items, page_info, counts, watermark }`.
-    pub async fn feed(&self, options: JsValue) -> Result<JsValue, JsValue> {
-        let query = query(&options, Options::Page)?;
-        self.send("GET", self.feed_path(&query), None).await
+    pub fn feed(&self, options: JsValue) -> Promise {
+        let prepared = query(&options, Options::Page).map(|query| (self.feed_path(&query), None));
+        self.request("GET", prepared, Answer::Body)
     }
 
     /// Changes after `since`: `{ changes, watermark, has_more, counts }`.
-    pub async fn changes(&self, since: String, options: JsValue) -> Result<JsValue, JsValue> {
-        let query = query(&options, Options::Changes)?;
-        let separator = if query.is_empty() { '?' } else { '&' };
-        let path = self.feed_path(&format!("/changes{query}{separator}since={}", encode(&since)));
-        self.send("GET", path, None).await
+    pub fn changes(&self, since: String, options: JsValue) -> Promise {
+        let prepared = query(&options, Options::Changes).map(|query| {
+            let separator = if query.is_empty() { '?' } else { '&' };
+            (self.feed_path(&format!("/changes{query}{separator}since={}", encode(&since))), None)
+        });
+        self.request("GET", prepared, Answer::Body)
     }
 
     /// Exact counts `{ total, unread, unseen }` for a filter (`{}`: the whole feed).
-    pub async fn counts(&self, filter: JsValue) -> Result<JsValue, JsValue> {
+    pub fn counts(&self, filter: JsValue) -> Promise {
         // The worker checks the filter and answers typed errors.
         let filter = if is_absent(&filter) { Object::new().into() } else { filter };
-        let filters = stringify(&js_sys::Array::of1(&filter))
-            .ok_or_else(|| js_error("validation_failed", "the filter cannot be sent", None, Some("filter")))?;
-        let list = self.send("GET", self.feed_path(&format!("/counts?filters={}", encode(&filters))), None).await?;
-        Ok(js_sys::Array::from(&get(&list, "results")).get(0))
+        let prepared = stringify(&js_sys::Array::of1(&filter))
+            .map(|filters| (self.feed_path(&format!("/counts?filters={}", encode(&filters))), None))
+            .ok_or_else(|| js_error("validation_failed", "the filter cannot be sent", None, Some("filter")));
+        self.request("GET", prepared, Answer::FirstResult)
     }
 
     /// The subscriber's preferences: `{ global, workflows }`.
-    pub async fn preferences(&self) -> Result<JsValue, JsValue> {
-        self.send("GET", self.preferences_path(), None).await
+    pub fn preferences(&self) -> Promise {
+        self.request("GET", Ok((self.preferences_path(), None)), Answer::Body)
     }
 
     /// Changes some preferences (`null` removes a workflow override); answers them all.
     #[wasm_bindgen(js_name = updatePreferences)]
-    pub async fn update_preferences(&self, changes: JsValue) -> Result<JsValue, JsValue> {
-        let body = stringify(&changes).ok_or_else(|| {
-            js_error("validation_failed", "the preferences cannot be sent", None, Some("preferences"))
-        })?;
-        self.send("PATCH", self.preferences_path(), Some(body)).await
+    pub fn update_preferences(&self, changes: JsValue) -> Promise {
+        let prepared = stringify(&changes)
+            .map(|body| (self.preferences_path(), Some(body)))
+            .ok_or_else(|| js_error("validation_failed", "the preferences cannot be sent", None, Some("preferences")));
+        self.request("PATCH", prepared, Answer::Body)
     }
 
     /// Applies `{ action, ids } | { action, filter }` and answers `{ updated, counts }`.
-    pub async fn act(&self, body: JsValue) -> Result<JsValue, JsValue> {
-        let body = stringify(&body)
-            .ok_or_else(|| js_error("validation_failed", "the action cannot be sent", None, Some("action")))?;
-        self.send("POST", self.feed_path("/actions"), Some(body)).await
+    pub fn act(&self, body: JsValue) -> Promise {
+        let prepared = stringify(&body)
+            .map(|body| (self.feed_path("/actions"), Some(body)))
+            .ok_or_else(|| js_error("validation_failed", "the action cannot be sent", None, Some("action")));
+        self.request("POST", prepared, Answer::Body)
     }
 
     /// The URL of the subscriber's realtime socket (`ws://` or `wss://`),
@@ -131,40 +148,54 @@ impl TidingsClient {
         format!("/v1/subscribers/{}/preferences", encode(self.options.subscriber.as_str()))
     }
 
-    /// Sends a request with the key and subscriber credential; answers the
-    /// parsed JSON body, or rejects with a `TidingsError`.
-    async fn send(&self, method: &str, path: String, body: Option<String>) -> Result<JsValue, JsValue> {
-        let headers = Object::new();
-        let header = |name: &str, value: &str| set(&headers, name, &JsValue::from_str(value));
-        header("Authorization", &format!("Bearer {}", self.options.publishable_key.expose()));
-        if let Some(token) = &self.options.subscriber_token {
-            header("X-Subscriber-Token", token);
-        } else if let Some(hash) = &self.options.subscriber_hash {
-            header("X-Subscriber-Hash", hash);
-        }
-        let init = Object::new();
-        set(&init, "method", &JsValue::from_str(method));
-        if let Some(body) = body {
-            header("Content-Type", "application/json");
-            set(&init, "body", &JsValue::from_str(&body));
-        }
-        set(&init, "headers", &headers);
-        let url = format!("{}{path}", self.options.api_url);
-        let response = JsFuture::from(js::fetch(&url, &init))
-            .await
-            .map_err(|_| js_error(NETWORK_ERROR, &format!("could not reach {}", self.options.api_url), None, None))?;
-        let response: web_sys::Response = response.unchecked_into();
-        let status = response.status();
-        let unexpected = |detail: &str| {
-            js_error(UNEXPECTED_RESPONSE, &format!("unexpected response (HTTP {status}): {detail}"), Some(status), None)
-        };
-        let parsed: Promise = response.json().map_err(|_| unexpected("no body"))?;
-        let body = JsFuture::from(parsed).await.map_err(|_| unexpected("the body is not JSON"))?;
-        if response.ok() {
-            Ok(body)
-        } else {
-            Err(error::from_api(&body, status))
-        }
+    /// A promise of the answer to a prepared request; it rejects with the
+    /// preparation's error, or with a `TidingsError` from [`send`].
+    fn request(&self, method: &'static str, prepared: Prepared, answer: Answer) -> Promise {
+        let options = Rc::clone(&self.options);
+        future_to_promise(async move {
+            let (path, body) = prepared?;
+            let body = send(&options, method, path, body).await?;
+            Ok(match answer {
+                Answer::Body => body,
+                Answer::FirstResult => js_sys::Array::from(&get(&body, "results")).get(0),
+            })
+        })
+    }
+}
+
+/// Sends a request with the key and subscriber credential; answers the
+/// parsed JSON body, or rejects with a `TidingsError`.
+async fn send(options: &ClientOptions, method: &str, path: String, body: Option<String>) -> Result<JsValue, JsValue> {
+    let headers = Object::new();
+    let header = |name: &str, value: &str| set(&headers, name, &JsValue::from_str(value));
+    header("Authorization", &format!("Bearer {}", options.publishable_key.expose()));
+    if let Some(token) = &options.subscriber_token {
+        header("X-Subscriber-Token", token);
+    } else if let Some(hash) = &options.subscriber_hash {
+        header("X-Subscriber-Hash", hash);
+    }
+    let init = Object::new();
+    set(&init, "method", &JsValue::from_str(method));
+    if let Some(body) = body {
+        header("Content-Type", "application/json");
+        set(&init, "body", &JsValue::from_str(&body));
+    }
+    set(&init, "headers", &headers);
+    let url = format!("{}{path}", options.api_url);
+    let response = JsFuture::from(js::fetch(&url, &init))
+        .await
+        .map_err(|_| js_error(NETWORK_ERROR, &format!("could not reach {}", options.api_url), None, None))?;
+    let response: web_sys::Response = response.unchecked_into();
+    let status = response.status();
+    let unexpected = |detail: &str| {
+        js_error(UNEXPECTED_RESPONSE, &format!("unexpected response (HTTP {status}): {detail}"), Some(status), None)
+    };
+    let parsed: Promise = response.json().map_err(|_| unexpected("no body"))?;
+    let body = JsFuture::from(parsed).await.map_err(|_| unexpected("the body is not JSON"))?;
+    if response.ok() {
+        Ok(body)
+    } else {
+        Err(error::from_api(&body, status))
     }
 }
 

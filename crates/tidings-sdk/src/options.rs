@@ -47,7 +47,7 @@ impl ClientOptions {
             return Err(invalid("apiUrl", "apiUrl must be an http(s) URL"));
         }
         let publishable_key =
-            ApiKey::parse(text("publishableKey", true)?.unwrap_or_default().trim()).map_err(|error| {
+            ApiKey::parse_shape(text("publishableKey", true)?.unwrap_or_default().trim()).map_err(|error| {
                 js_error("malformed_key", &format!("publishableKey: {error}"), None, Some("publishableKey"))
             })?;
         if publishable_key.kind() != KeyKind::Publishable {

@@ -38,7 +38,7 @@ import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
 import { adminTokenFor, defaultConfig, migrate } from "./stack.mjs";
 import {
-  createdId, listedId, placeholderId, placeholders, renderDeployments, replaceId, splitDeployments, withDeployments,
+  createdId, listedId, placeholderId, placeholders, replaceId, splitDeployments, withDeployments,
 } from "./wrangler-config.mjs";
 
 const { values: options, positionals } = parseArgs({
@@ -168,8 +168,7 @@ async function provision() {
 
 /** Writes (or rewrites) the `[env.<name>]` section of every environment into wrangler.toml. */
 function deployments() {
-  const { head } = splitDeployments(readFileSync(options.config, "utf8"));
-  writeFileSync(options.config, `${head}\n${renderDeployments(head)}`);
+  writeFileSync(options.config, withDeployments(readFileSync(options.config, "utf8"), { add: true }));
   console.log(`wrote one [env.<name>] section per environment into ${options.config}; deploy one with npx wrangler deploy --env <name>`);
 }
 

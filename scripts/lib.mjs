@@ -74,7 +74,10 @@ export async function stop(child) {
 }
 
 export function step(message) {
-  console.log(`\n▶ ${message}`);
+  // Inside a `node --test` file, stdout carries the runner's serialized
+  // reports, and other writes there can corrupt them: use stderr.
+  const out = process.env.NODE_TEST_CONTEXT ? process.stderr : process.stdout;
+  out.write(`\n▶ ${message}\n`);
 }
 
 export const exists = (path) => existsSync(join(root, path));

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { sizeOf } from "./build.mjs";
 import { capture } from "./lib.mjs";
 import { defaultConfig, withAbsolutePaths } from "./stack.mjs";
-import { renderDeployments, splitDeployments } from "./wrangler-config.mjs";
+import { withDeployments } from "./wrangler-config.mjs";
 
 /** The budget for the worker's upload, gzip, as `wrangler deploy` measures it. */
 export const WORKER_BUDGET_GZIP_KIB = 1024;
@@ -31,8 +31,7 @@ export function checkWorkerBundle({ deployments = false } = {}) {
     if (deployments) {
       // The [env.*] sections `npm run env -- deployments` writes, for one deployment per environment.
       const config = join(outdir, "wrangler.toml");
-      const { head } = splitDeployments(withAbsolutePaths(readFileSync(defaultConfig, "utf8")));
-      writeFileSync(config, `${head}\n${renderDeployments(head)}`);
+      writeFileSync(config, withDeployments(withAbsolutePaths(readFileSync(defaultConfig, "utf8")), { add: true }));
       const production = dryRun(["--config", config, "--env", "production", "--outdir", join(outdir, "production")]);
       if (!/TIDINGS_ENVIRONMENTS.*production/.test(production)) throw new Error(`the production deployment lacks its TIDINGS_ENVIRONMENTS variable:\n${production}`);
       console.log("per-environment deployment (wrangler deploy --dry-run --env production): bundles, serves production only");

@@ -68,6 +68,17 @@ struct CountsAndClockRow {
 
 const COLUMNS: &str = "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, \
     created_at, seen_at, read_at, archived_at";
+/// [`COLUMNS`] as the arguments of SQLite's `json_object`, for [`MessageRow`].
+const JSON_COLUMNS: &str = "'id', id, 'subscriber_id', subscriber_id, 'workflow', workflow, \
+    'transaction_id', transaction_id, 'subject', subject, 'body', body, 'avatar', avatar, 'actions', actions, \
+    'tags', tags, 'payload', payload, 'created_at', created_at, 'seen_at', seen_at, 'read_at', read_at, \
+    'archived_at', archived_at";
+
+/// Rows that SQLite wrote as one JSON array of [`MessageRow`]s.
+#[derive(Deserialize)]
+struct JsonRows {
+    rows: String,
+}
 
 /// Advances the environment's feed clock; the writes after it in the same
 /// batch stamp [`CLOCK`] on the rows they change.
@@ -123,12 +134,20 @@ impl EnvironmentScope {
         };
         sql.push_str(&format!(" ORDER BY id {order} LIMIT ?"));
         params.push(number(u64::from(query.limit) + 1));
+        // SQLite writes the page as one JSON text: one value crosses into
+        // wasm, not a JavaScript object per row.
+        let sql = format!("SELECT json_group_array(json_object({JSON_COLUMNS})) AS rows FROM ({sql})");
         let page = statement(&self.db, &sql, &params)?;
         let counts = statement(&self.db, READ_COUNTS_AND_CLOCK, &[text(subscriber.as_str())])?;
         let results = self.db.batch(vec![page, counts]).await.map_err(|error| storage_error("read feed", error))?;
         let [page, counts] = <[_; 2]>::try_from(results)
             .map_err(|_| ApiError::internal("read feed", "batch returned the wrong number of results"))?;
-        let rows: Vec<MessageRow> = page.results().map_err(|error| storage_error("decode feed", error))?;
+        let page: Vec<JsonRows> = page.results().map_err(|error| storage_error("decode feed", error))?;
+        let json = page.first().map_or("[]", |page| page.rows.as_str());
+        let mut rows: Vec<MessageRow> =
+            serde_json::from_str(json).map_err(|error| ApiError::internal("decode feed", error))?;
+        // An aggregate's input order is SQLite's to choose: restore the page's.
+        rows.sort_unstable_by(|a, b| if order == "DESC" { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
         let messages = rows.into_iter().map(message_from_row).collect::<Result<_, _>>()?;
         let rows: Vec<CountsAndClockRow> = counts.results().map_err(|error| storage_error("decode counts", error))?;
         let row = rows.first().ok_or_else(|| ApiError::internal("read feed", "the counts row is missing"))?;
@@ -297,12 +316,8 @@ impl EnvironmentScope {
         filter: &FeedFilter,
     ) -> Result<D1PreparedStatement, ApiError> {
         if *filter == FeedFilter::default() {
-            return statement(
-                &self.db,
-                "SELECT COALESCE(MAX(total), 0) AS total, COALESCE(MAX(unread), 0) AS unread, \
-                 COALESCE(MAX(unseen), 0) AS unseen FROM feed_counts WHERE subscriber_id = ?",
-                &[text(subscriber.as_str())],
-            );
+            // The clock column goes unread here.
+            return statement(&self.db, READ_COUNTS_AND_CLOCK, &[text(subscriber.as_str())]);
         }
         let mut params = vec![text(subscriber.as_str())];
         let sql = format!(

@@ -13,10 +13,10 @@ import { createHash, createHmac } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
-import { numberOptions, root, run, start, step, stop } from "./lib.mjs";
+import { numberOptions, root, run, step, stop } from "./lib.mjs";
 import { setup } from "./setup.mjs";
 import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
-import { freePort, raiseRateLimits, startIsolatedStack } from "./stack.mjs";
+import { freePort, raiseRateLimits, startIsolatedStack, startWorker } from "./stack.mjs";
 
 const MESSAGES = 200_000;
 /** Subscribers whose feeds are measured, by their number of messages. */
@@ -63,18 +63,8 @@ function wrk(url, headers, connections, seconds) {
 async function serve(config, persistTo) {
   const port = await freePort();
   const began = performance.now();
-  const child = start("wrangler", [
-    "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()),
-    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn",
-  ], { stdio: ["ignore", "ignore", "inherit"] });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if ((await fetch(`${url}/health`).catch(() => null)) !== null) return { url, child, startMs: performance.now() - began };
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  await stop(child);
-  throw new Error(`${config} did not start`);
+  const { worker, apiUrl } = await startWorker({ config, persistTo, port });
+  return { url: apiUrl, child: worker, startMs: performance.now() - began };
 }
 
 /**

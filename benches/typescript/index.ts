@@ -38,6 +38,7 @@ async function sha256(text: string): Promise<string> {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === "/health") return Response.json({ status: "ok" });
     const route = FEED_ROUTE.exec(url.pathname);
     if (!route || request.method !== "GET") return error(404, "not_found", "no such route");
     const key = request.headers.get("Authorization")?.replace(/^Bearer /, "") ?? "";

@@ -1,4 +1,4 @@
-// Builds the worker (worker-build) and the browser SDK (cargo + wasm-bindgen
+// Builds the worker and the browser SDK (cargo + wasm-bindgen
 // + wasm-opt), each only when its sources changed since the last build.
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,11 +40,31 @@ export function sizeOf(path) {
   return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
+/**
+ * The worker: cargo (release, wasm32), wasm-bindgen's module output (with
+ * its reset-after-trap support) into `crates/tidings-worker/build/`, then
+ * wasm-opt -O keeping function names for stack traces. The entry module
+ * `crates/tidings-worker/js/entry.mjs` (wrangler's `main`) imports it.
+ */
 export function buildWorker({ force = false } = {}) {
   const output = "crates/tidings-worker/build/index_bg.wasm";
-  if (!force && isFresh(output, [...shared, "crates/tidings-worker", "openapi.json"])) return;
-  step("building the worker (worker-build --release)");
-  run("worker-build", ["--release"], { cwd: join(root, "crates/tidings-worker") });
+  const inputs = [...shared, "crates/tidings-worker/src", "crates/tidings-worker/Cargo.toml", "openapi.json"];
+  if (!force && isFresh(output, inputs)) return;
+  step("building the worker (cargo, wasm-bindgen, wasm-opt)");
+  run("cargo", ["build", "-p", "tidings-worker", "--target", "wasm32-unknown-unknown", "--release"]);
+  const out = join(root, "crates/tidings-worker/build");
+  rmSync(out, { recursive: true, force: true });
+  run("wasm-bindgen", [
+    "--target", "module", "--out-dir", out, "--out-name", "index", "--no-typescript",
+    "--experimental-reset-state-function", "--force-enable-abort-handler",
+    join(root, "target/wasm32-unknown-unknown/release/tidings_worker.wasm"),
+  ]);
+  // wrangler's bundler takes `import wasm from "….wasm"`, not the source-phase form.
+  const glue = join(out, "index.js");
+  writeFileSync(glue, readFileSync(glue, "utf8").replace("import source ", "import "));
+  const wasm = join(root, output);
+  run("wasm-opt", ["-O", ...WASM_OPT_FEATURES, "--enable-exception-handling", "--debuginfo", wasm, "-o", `${wasm}.opt`]);
+  renameSync(`${wasm}.opt`, wasm);
   const size = sizeOf(output);
   console.log(`worker wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
 }

@@ -17,9 +17,6 @@ export function toolEnv(extra = {}) {
     PATH: [nodeBin, cargoBin, process.env.PATH].join(":"),
     WRANGLER_SEND_METRICS: "false",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WASM_BINDGEN_BIN: join(cargoBin, "wasm-bindgen"),
-    WASM_OPT_BIN: join(nodeBin, "wasm-opt"),
-    ESBUILD_BIN: join(root, "node_modules", "@esbuild", "linux-x64", "bin", "esbuild"),
     ...extra,
   };
 }

@@ -1,11 +1,10 @@
 // Installs whatever is missing, and nothing that is already there:
-// npm packages, the wasm32 target, worker-build, wasm-bindgen-cli and, for
+// npm packages, the wasm32 target, wasm-bindgen-cli and, for
 // tests, Debian's Chromium. Versions are pinned; see README.md.
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { capture, cargoBin, exists, root, run, step } from "./lib.mjs";
 
-const WORKER_BUILD = "0.8.7";
 const WASM_BINDGEN = "0.2.130";
 const SCHEMATHESIS = "4.32.5";
 const CARGO_DENY = "0.20.2";
@@ -15,7 +14,6 @@ export const pythonTools = join(root, ".tidings", "tools", "python");
 export function setup({ browser = false, schemathesis = false, deny = false } = {}) {
   installNpmPackages();
   installRustTarget();
-  installCargoTool("worker-build", WORKER_BUILD, ["--locked"], "worker-build");
   // wasm-bindgen-cli's locked set names a crate version the registry mirror lacks.
   installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, [], "wasm-bindgen");
   if (browser) installChromium();

@@ -19,3 +19,7 @@ mod server;
 pub use client::TidingsClient;
 #[cfg(feature = "server")]
 pub use server::sign_subscriber_token;
+
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

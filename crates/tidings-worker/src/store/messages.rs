@@ -59,13 +59,6 @@ struct ClockRow {
     purged_through: f64,
 }
 
-#[derive(Deserialize)]
-struct CountsAndClockRow {
-    #[serde(flatten)]
-    counts: CountsRow,
-    version: Option<f64>,
-}
-
 const COLUMNS: &str = "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, \
     created_at, seen_at, read_at, archived_at";
 /// [`COLUMNS`] as the arguments of SQLite's `json_object`, for [`MessageRow`].
@@ -74,10 +67,14 @@ const JSON_COLUMNS: &str = "'id', id, 'subscriber_id', subscriber_id, 'workflow'
     'tags', tags, 'payload', payload, 'created_at', created_at, 'seen_at', seen_at, 'read_at', read_at, \
     'archived_at', archived_at";
 
-/// Rows that SQLite wrote as one JSON array of [`MessageRow`]s.
+/// A feed page that SQLite wrote as one JSON array of [`MessageRow`]s,
+/// with the feed's counters and clock.
 #[derive(Deserialize)]
-struct JsonRows {
+struct FeedRow {
     rows: String,
+    #[serde(flatten)]
+    counts: CountsRow,
+    version: Option<f64>,
 }
 
 /// Advances the environment's feed clock; the writes after it in the same
@@ -86,11 +83,18 @@ pub(super) const TICK: &str = "UPDATE feed_clock SET version = version + 1 WHERE
 /// The current version of the feed clock, as an SQL expression.
 pub(super) const CLOCK: &str = "(SELECT version FROM feed_clock WHERE id = 1)";
 const READ_CLOCK: &str = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
+macro_rules! counts_and_clock {
+    () => {
+        "COALESCE(MAX(total), 0) AS total, COALESCE(MAX(unread), 0) AS unread, \
+         COALESCE(MAX(unseen), 0) AS unseen, (SELECT version FROM feed_clock WHERE id = 1) AS version"
+    };
+}
 /// A feed's counters and the feed clock in one row (an aggregate always
 /// answers one row, also for a subscriber without messages).
-const READ_COUNTS_AND_CLOCK: &str = "SELECT COALESCE(MAX(total), 0) AS total, \
-    COALESCE(MAX(unread), 0) AS unread, COALESCE(MAX(unseen), 0) AS unseen, \
-    (SELECT version FROM feed_clock WHERE id = 1) AS version FROM feed_counts WHERE subscriber_id = ?";
+const READ_COUNTS_AND_CLOCK: &str =
+    concat!("SELECT ", counts_and_clock!(), " FROM feed_counts WHERE subscriber_id = ?");
+/// The columns of [`READ_COUNTS_AND_CLOCK`], over `feed_counts`.
+const COUNTS_AND_CLOCK: &str = counts_and_clock!();
 
 /// What delta sync found: changes (up to `limit + 1` of each kind), counts,
 /// the clock, and how far tombstones have been forgotten.
@@ -134,23 +138,22 @@ impl EnvironmentScope {
         };
         sql.push_str(&format!(" ORDER BY id {order} LIMIT ?"));
         params.push(number(u64::from(query.limit) + 1));
-        // SQLite writes the page as one JSON text: one value crosses into
-        // wasm, not a JavaScript object per row.
-        let sql = format!("SELECT json_group_array(json_object({JSON_COLUMNS})) AS rows FROM ({sql})");
-        let page = statement(&self.db, &sql, &params)?;
-        let counts = statement(&self.db, READ_COUNTS_AND_CLOCK, &[text(subscriber.as_str())])?;
-        let results = self.db.batch(vec![page, counts]).await.map_err(|error| storage_error("read feed", error))?;
-        let [page, counts] = <[_; 2]>::try_from(results)
-            .map_err(|_| ApiError::internal("read feed", "batch returned the wrong number of results"))?;
-        let page: Vec<JsonRows> = page.results().map_err(|error| storage_error("decode feed", error))?;
-        let json = page.first().map_or("[]", |page| page.rows.as_str());
+        // One statement, so one snapshot: SQLite writes the page as one JSON
+        // text (one value crosses into wasm, not a JavaScript object per
+        // row) beside the feed's counters and the feed clock.
+        params.push(text(subscriber.as_str()));
+        let sql = format!(
+            "SELECT (SELECT json_group_array(json_object({JSON_COLUMNS})) FROM ({sql})) AS rows, \
+             {COUNTS_AND_CLOCK} FROM feed_counts WHERE subscriber_id = ?"
+        );
+        let found: Option<FeedRow> =
+            statement(&self.db, &sql, &params)?.first(None).await.map_err(|error| storage_error("read feed", error))?;
+        let row = found.ok_or_else(|| ApiError::internal("read feed", "the feed row is missing"))?;
         let mut rows: Vec<MessageRow> =
-            serde_json::from_str(json).map_err(|error| ApiError::internal("decode feed", error))?;
+            serde_json::from_str(&row.rows).map_err(|error| ApiError::internal("decode feed", error))?;
         // An aggregate's input order is SQLite's to choose: restore the page's.
         rows.sort_unstable_by(|a, b| if order == "DESC" { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
         let messages = rows.into_iter().map(message_from_row).collect::<Result<_, _>>()?;
-        let rows: Vec<CountsAndClockRow> = counts.results().map_err(|error| storage_error("decode counts", error))?;
-        let row = rows.first().ok_or_else(|| ApiError::internal("read feed", "the counts row is missing"))?;
         let version =
             row.version.ok_or_else(|| ApiError::internal("read feed clock", "the feed clock row is missing"))?;
         Ok((messages, counts_of(&row.counts), version as u64))

@@ -1,6 +1,8 @@
 //! Drawing from rate-limit budgets, counted by the Workers Rate Limiting
 //! bindings that [`Tier::binding`] names.
 
+use std::cell::RefCell;
+
 use tidings_core::rate_limit::{counter_key, Tier};
 use worker::Env;
 
@@ -14,7 +16,7 @@ pub async fn draw(env: &Env, tier: Tier, environment: &str, owner: &str) -> Resu
     let limiter = match env.rate_limiter(tier.binding()) {
         Ok(limiter) => limiter,
         Err(_) => {
-            worker::console_warn!("no {} binding: the {} tier is not limited", tier.binding(), tier.name());
+            warn_once(tier);
             return Ok(());
         }
     };
@@ -25,5 +27,25 @@ pub async fn draw(env: &Env, tier: Tier, environment: &str, owner: &str) -> Resu
             worker::console_warn!("rate limiter {} failed: {error}", tier.binding());
             Ok(())
         }
+    }
+}
+
+thread_local! {
+    /// Tiers whose missing binding this isolate has already reported.
+    static REPORTED: RefCell<Vec<Tier>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Says once per isolate, not on every request, that a tier is unlimited.
+fn warn_once(tier: Tier) {
+    let first = REPORTED.with(|reported| {
+        let mut reported = reported.borrow_mut();
+        let first = !reported.contains(&tier);
+        if first {
+            reported.push(tier);
+        }
+        first
+    });
+    if first {
+        worker::console_warn!("no {} binding: the {} tier is not limited", tier.binding(), tier.name());
     }
 }

@@ -1,0 +1,93 @@
+// The worker's entry module: the Rust `fetch` handler (wasm-bindgen's module
+// output in ../build, made by `npm run build`) behind a plain exported
+// handler object, and the realtime Durable Object class.
+//
+// A plain object costs nothing per request. An entry class (a
+// `WorkerEntrypoint` wrapped in a Proxy, as worker-build 0.8.7 generates)
+// is constructed for every request, and its methods are wrapped again on
+// every access: about a tenth of the worker's CPU time per feed request
+// (docs/performance.md).
+//
+// Recovery after a trap is kept: a `WebAssembly.RuntimeError` (a panic,
+// with panic = "abort") marks the instance broken, and the next call
+// starts a fresh instance first. Durable Object instances made before the
+// reset are rebuilt on their next use.
+import * as wasm from "../build/index.js";
+
+Error.stackTraceLimit = 100;
+const state = wasm.__worker_init_state();
+
+function resetIfBroken() {
+  if (state.criticalError) {
+    console.log("Reinitializing Wasm application");
+    wasm.__wbg_reset_state();
+    state.criticalError = false;
+    state.instanceId += 1;
+  }
+}
+
+function noteFailure(error) {
+  if (error instanceof WebAssembly.RuntimeError) {
+    console.error("Critical", error);
+    state.criticalError = true;
+  }
+}
+
+addEventListener("error", (event) => noteFailure(event.error));
+
+export default {
+  async fetch(request, env, ctx) {
+    resetIfBroken();
+    try {
+      return await wasm.fetch(request, env, ctx);
+    } catch (error) {
+      noteFailure(error);
+      throw error;
+    }
+  },
+};
+
+/**
+ * A wasm-bindgen class whose instances are rebuilt, from the arguments
+ * they were made with, when the Wasm instance behind them was reset.
+ */
+function survivingResets(Class) {
+  return new Proxy(Class, {
+    construct(target, args, newTarget) {
+      const made = { instance: Reflect.construct(target, args, newTarget), instanceId: state.instanceId };
+      return new Proxy(made, {
+        get(_, property) {
+          resetIfBroken();
+          if (made.instanceId !== state.instanceId) {
+            made.instance = Reflect.construct(target, args, newTarget);
+            made.instanceId = state.instanceId;
+          }
+          const value = Reflect.get(made.instance, property);
+          if (typeof value !== "function") return value;
+          if (value.constructor === Function) {
+            return (...callArgs) => {
+              try {
+                return value.apply(made.instance, callArgs);
+              } catch (error) {
+                noteFailure(error);
+                throw error;
+              }
+            };
+          }
+          return async (...callArgs) => {
+            try {
+              return await value.apply(made.instance, callArgs);
+            } catch (error) {
+              noteFailure(error);
+              throw error;
+            }
+          };
+        },
+        set: (_, property, value) => Reflect.set(made.instance, property, value),
+        has: (_, property) => Reflect.has(made.instance, property),
+      });
+    },
+  });
+}
+
+export const FeedHub = survivingResets(wasm.FeedHub);

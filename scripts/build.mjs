@@ -1,10 +1,12 @@
 // Builds the worker and the browser SDK (cargo + wasm-bindgen
 // + wasm-opt), each only when its sources changed since the last build.
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { headersFile } from "./console-headers.mjs";
 import { root, run, step, toolEnv } from "./lib.mjs";
+import { hasSmallestToolchain, NIGHTLY } from "./setup.mjs";
 
 const shared = ["Cargo.toml", "Cargo.lock", "crates/tidings-core"];
 const WASM_OPT_FEATURES = [
@@ -72,19 +74,18 @@ export function buildWorker({ force = false } = {}) {
 /**
  * A browser wasm crate: cargo (release, wasm32), wasm-bindgen `--target web`
  * into `crates/<crate>/pkg/`, then wasm-opt -Oz; skipped when up to date.
+ * With `smallest`, the standard library is rebuilt on nightly Rust with
+ * panics that abort at once, without their messages and formatting (about
+ * 4.4 KB gzip less); without a nightly toolchain it builds on stable.
  */
-function buildBrowserCrate(crate, what, { force = false } = {}) {
+function buildBrowserCrate(crate, what, { force = false, smallest = false } = {}) {
   const name = crate.replaceAll("-", "_");
   const output = `crates/${crate}/pkg/${name}_bg.wasm`;
   if (!force && isFresh(output, [...shared, `crates/${crate}/src`, `crates/${crate}/Cargo.toml`])) return;
   step(`building ${what} (cargo, wasm-bindgen, wasm-opt)`);
-  run("cargo", ["build", "-p", crate, "--target", "wasm32-unknown-unknown", "--release"]);
   const pkg = join(root, `crates/${crate}/pkg`);
   mkdirSync(pkg, { recursive: true });
-  run("wasm-bindgen", [
-    "--target", "web", "--out-dir", pkg, "--out-name", name,
-    join(root, `target/wasm32-unknown-unknown/release/${name}.wasm`),
-  ]);
+  run("wasm-bindgen", ["--target", "web", "--out-dir", pkg, "--out-name", name, compileWasm(crate, smallest)]);
   const wasm = join(root, output);
   run("wasm-opt", ["-Oz", ...WASM_OPT_FEATURES, wasm, "-o", `${wasm}.opt`]);
   renameSync(`${wasm}.opt`, wasm);
@@ -92,8 +93,24 @@ function buildBrowserCrate(crate, what, { force = false } = {}) {
   console.log(`${what}: ${size.raw} B raw, ${size.gzip} B gzip`);
 }
 
+/** Compiles a crate to wasm32 (release); answers the path of its `.wasm`. */
+function compileWasm(crate, smallest) {
+  const file = `wasm32-unknown-unknown/release/${crate.replaceAll("-", "_")}.wasm`;
+  if (smallest && hasSmallestToolchain()) {
+    const targetDir = join(root, "target", "nightly");
+    const built = spawnSync("cargo", [
+      `+${NIGHTLY}`, "build", "-Zbuild-std=std,panic_abort", "-p", crate,
+      "--target", "wasm32-unknown-unknown", "--release", "--target-dir", targetDir,
+    ], { cwd: root, stdio: "inherit", env: toolEnv({ RUSTFLAGS: "-Zunstable-options -Cpanic=immediate-abort" }) });
+    if (built.status === 0) return join(targetDir, file);
+    console.warn(`the ${NIGHTLY} build of ${crate} failed: building it on stable Rust instead (larger)`);
+  }
+  run("cargo", ["build", "-p", crate, "--target", "wasm32-unknown-unknown", "--release"]);
+  return join(root, "target", file);
+}
+
 export function buildSdk(options) {
-  buildBrowserCrate("tidings-sdk", "the browser SDK", options);
+  buildBrowserCrate("tidings-sdk", "the browser SDK", { ...options, smallest: true });
 }
 
 /**

@@ -1,6 +1,7 @@
 // Installs whatever is missing, and nothing that is already there:
 // npm packages, the wasm32 target, wasm-bindgen-cli and, for
 // tests, Debian's Chromium. Versions are pinned; see README.md.
+import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { capture, cargoBin, exists, root, run, step } from "./lib.mjs";
@@ -14,6 +15,7 @@ export const pythonTools = join(root, ".tidings", "tools", "python");
 export function setup({ browser = false, schemathesis = false, deny = false } = {}) {
   installNpmPackages();
   installRustTarget();
+  installSmallestToolchain();
   // wasm-bindgen-cli's locked set names a crate version the registry mirror lacks.
   installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, [], "wasm-bindgen");
   if (browser) installChromium();
@@ -45,6 +47,27 @@ function installRustTarget() {
   if (installed.split("\n").includes("wasm32-unknown-unknown")) return;
   step("adding the wasm32-unknown-unknown target");
   run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+}
+
+/** The toolchain that builds the smallest browser SDK (see build.mjs). */
+export const NIGHTLY = "nightly";
+
+/** Whether the nightly toolchain and its standard library sources are installed. */
+export function hasSmallestToolchain() {
+  const components = capture("rustup", ["component", "list", "--toolchain", NIGHTLY, "--installed"]) ?? "";
+  return components.split("\n").some((line) => line.startsWith("rust-src"));
+}
+
+/**
+ * Nightly Rust with the standard library's sources, to rebuild it for the
+ * SDK with panics that abort at once. Optional: without it the SDK builds
+ * on stable, larger.
+ */
+function installSmallestToolchain() {
+  if (hasSmallestToolchain()) return;
+  step(`installing ${NIGHTLY} Rust with rust-src (for the smallest browser SDK)`);
+  const installed = spawnSync("rustup", ["toolchain", "install", NIGHTLY, "--profile", "minimal", "--component", "rust-src"], { stdio: "inherit" });
+  if (installed.status !== 0) console.warn(`could not install ${NIGHTLY} Rust: the browser SDK builds on stable, larger`);
 }
 
 export function installCargoTool(crate, version, flags, binary) {

@@ -1,13 +1,16 @@
 // `npm run size`: what a browser downloads for @tidings/sdk (the .wasm, the
 // wasm-bindgen glue and the package's own JavaScript), raw and gzip, checked
-// against the budget of 50 KB gzip; and the worker's upload as `wrangler
+// against the budget of 50 KB gzip as published, and measured against the
+// goal of 30 KB in an app's minified production bundle; and the worker's upload as `wrangler
 // deploy --dry-run` bundles it, against 1 MB gzip. Run after a build.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import { buildSync } from "esbuild";
 import { sizeOf } from "./build.mjs";
-import { capture } from "./lib.mjs";
+import { capture, root } from "./lib.mjs";
 import { defaultConfig, withAbsolutePaths } from "./stack.mjs";
 import { withDeployments } from "./wrangler-config.mjs";
 
@@ -47,8 +50,11 @@ function dryRun(args) {
   return output;
 }
 
-/** The budget for everything a browser loads from the package, gzip. */
+/** The budget for everything a browser loads from the package, gzip, as published. */
 export const SDK_BUDGET_GZIP = 50 * 1024;
+
+/** The size goal for the SDK in an app's production bundle, gzip. */
+export const SDK_GOAL_GZIP = 30 * 1000;
 
 const BROWSER_FILES = [
   "crates/tidings-sdk/pkg/tidings_sdk_bg.wasm",
@@ -71,9 +77,31 @@ export function checkSdkSize() {
   }
   const share = ((gzip / SDK_BUDGET_GZIP) * 100).toFixed(0);
   console.log(`@tidings/sdk in a browser: ${raw} B raw, ${gzip} B gzip (${share} % of the ${SDK_BUDGET_GZIP} B budget)`);
+  const bundled = bundledSdkSize();
+  const met = bundled.gzip <= SDK_GOAL_GZIP ? "within" : "over";
+  console.log(`@tidings/sdk in an app's production bundle (its entry bundled and minified by esbuild, as bundlers do, plus the .wasm): ${bundled.raw} B raw, ${bundled.gzip} B gzip (${met} the ${SDK_GOAL_GZIP} B goal)`);
   const react = sizeOf("crates/tidings-sdk/js/react.js");
   console.log(`  plus @tidings/sdk/react, for React apps: ${react.raw} B raw, ${react.gzip} B gzip`);
   if (gzip > SDK_BUDGET_GZIP) throw new Error(`the SDK is ${gzip} B gzip, over its budget of ${SDK_BUDGET_GZIP} B`);
+}
+
+/**
+ * What an app's production build carries for the SDK: the package's entry
+ * with the wasm-bindgen glue and the live feed, bundled and minified the
+ * way Vite and other bundlers do, and the `.wasm` beside it.
+ */
+function bundledSdkSize() {
+  const { outputFiles } = buildSync({
+    entryPoints: [join(root, "crates/tidings-sdk/js/index.js")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    write: false,
+    logLevel: "error",
+  });
+  const script = outputFiles[0].contents;
+  const wasm = sizeOf("crates/tidings-sdk/pkg/tidings_sdk_bg.wasm");
+  return { raw: script.length + wasm.raw, gzip: gzipSync(script, { level: 9 }).length + wasm.gzip };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -7,11 +7,13 @@
 //
 // Contenders: benches/empty (fixed JSON), benches/typescript (what a team
 // would hand-write), and the Tidings worker (release build) with its real
-// key validation, subscriber credential check and feed route.
+// key validation, subscriber credential check and feed route; and, to show
+// what the local rate limiter costs, Tidings without the feed's rate-limit
+// binding.
 import { spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "./build.mjs";
 import { numberOptions, root, run, step, stop } from "./lib.mjs";
 import { setup } from "./setup.mjs";
@@ -115,7 +117,7 @@ async function main() {
   installWrk();
   build();
   const stateDir = join(root, ".tidings", `bench-${process.pid}`);
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits });
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false });
   const contenders = [];
   try {
     seed(stack);
@@ -142,6 +144,13 @@ async function main() {
     const empty = await serve(emptyConfig, stack.persistTo);
     const typescript = await serve(typescriptConfig, stack.persistTo);
     contenders.push(empty.child, typescript.child);
+    // Tidings without the feed's rate-limit binding (it then draws no budget), beside its
+    // .dev.vars: locally each draw is a round trip to a Durable Object, on Cloudflare a local counter.
+    const unlimitedConfig = join(dirname(stack.config), "unlimited.toml");
+    writeFileSync(unlimitedConfig, toml.replace(/\[\[ratelimits\]\]\nname = "RATE_LIMIT_FEED"\n[^\n]*\n[^\n]*\n/, ""));
+    if (readFileSync(unlimitedConfig, "utf8").includes("RATE_LIMIT_FEED")) throw new Error("could not unbind RATE_LIMIT_FEED");
+    const unlimited = await serve(unlimitedConfig, stack.persistTo);
+    contenders.push(unlimited.child);
 
     const hash = (subscriber) => createHmac("sha256", development.subscriber_signing_secret).update(subscriber).digest("hex");
     const feed = (base, subscriber) => `${base}/v1/subscribers/${subscriber}/feed?limit=20`;
@@ -150,6 +159,7 @@ async function main() {
       empty: { url: feed(empty.url, "bench-10k"), headers: auth },
       typescript: { url: feed(typescript.url, "bench-10k"), headers: auth },
       tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
+      unlimited: { url: feed(unlimited.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
     };
     for (const [name, target] of Object.entries(targets)) {
       const check = await request(target.url, { headers: target.headers });
@@ -232,7 +242,7 @@ async function main() {
     const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
     const lines = [];
     for (const connections of [1, 32]) {
-      const [e, t, s] = ["empty", "typescript", "tidings"].map((name) => summary(name, connections));
+      const [e, t, s, u] = ["empty", "typescript", "tidings", "unlimited"].map((name) => summary(name, connections));
       lines.push(`\nFeed page (20 items), subscriber with 10,000 messages, environment with ${MESSAGES.toLocaleString("en")}; concurrency ${connections}; medians of ${rounds} × ${seconds} s`);
       lines.push(table([
         ["", "requests/s", "p50 ms", "p99 ms", "errors"],
@@ -241,6 +251,9 @@ async function main() {
         ["Tidings", s.rps.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.errors],
         ["Tidings / empty", ratio(s.rps, e.rps), ratio(s.p50, e.p50), ratio(s.p99, e.p99), ""],
         ["Tidings / TypeScript", ratio(s.rps, t.rps), ratio(s.p50, t.p50), ratio(s.p99, t.p99), ""],
+        ["Tidings, feed rate limiter unbound", u.rps.toFixed(0), u.p50.toFixed(2), u.p99.toFixed(2), u.errors],
+        ["  / empty", ratio(u.rps, e.rps), ratio(u.p50, e.p50), ratio(u.p99, e.p99), ""],
+        ["  / TypeScript", ratio(u.rps, t.rps), ratio(u.p50, t.p50), ratio(u.p99, t.p99), ""],
       ]));
     }
     lines.push(`\nWhere the time of a Tidings feed request goes (concurrency 1; medians of ${rounds} × ${seconds} s)`);

@@ -72,14 +72,16 @@ export function withAbsolutePaths(toml) {
 /**
  * A copy of wrangler.toml for an isolated run (tests): absolute paths, and
  * the .dev.vars beside it, so commands may edit it without touching the repo.
+ * `faults: false` leaves storage fault injection off, as in a deployment.
  */
-export function isolatedConfig(directory) {
+export function isolatedConfig(directory, { faults = true } = {}) {
   adminToken();
   mkdirSync(directory, { recursive: true });
   const config = join(directory, "wrangler.toml");
   writeFileSync(config, withAbsolutePaths(readFileSync(defaultConfig, "utf8")));
   // Tests may inject storage faults (crates/tidings-worker/src/store/faults.rs); never a deployment.
-  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\nTIDINGS_FAULT_INJECTION=enabled\n`;
+  const injection = faults ? "TIDINGS_FAULT_INJECTION=enabled\n" : "";
+  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\n${injection}`;
   writeFileSync(join(directory, ".dev.vars"), vars, { mode: 0o600 });
   return config;
 }
@@ -150,9 +152,9 @@ export const raiseRateLimits = (toml) =>
  * configuration (`editConfig(text)` may change it), fresh state, free ports.
  * Returns what `startStack` does, plus `config`, `keysFile` and `persistTo`.
  */
-export async function startIsolatedStack(stateDir, { logFile, editConfig } = {}) {
+export async function startIsolatedStack(stateDir, { logFile, editConfig, faults } = {}) {
   mkdirSync(stateDir, { recursive: true });
-  const config = isolatedConfig(join(stateDir, "config"));
+  const config = isolatedConfig(join(stateDir, "config"), { faults });
   if (editConfig) writeFileSync(config, editConfig(readFileSync(config, "utf8")));
   const keysFile = join(stateDir, "keys.json");
   const persistTo = join(stateDir, "state");

@@ -167,6 +167,19 @@ describe("storage faults", () => {
     }
   });
 
+  it("starts a fresh Wasm instance after a trap: the next requests, triggers and feeds work", async () => {
+    const trapped = await call("/v1/environments/current", { headers: { [FAULTS]: "worker=trap" } });
+    assert.ok(trapped.status >= 500, `a request whose worker trapped answered ${trapped.status}`);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const next = await call("/v1/environments/current");
+      assert.equal(next.status, 200, JSON.stringify(next.body));
+    }
+    const subscriber = freshSubscriber("after-trap");
+    const sent = await trigger({ workflow, to: [subscriber], payload: { order: 9 } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    assert.deepEqual((await feed(subscriber)).map((item) => item.subject), ["Order 9"]);
+  });
+
   it("is switched on only by the test stack, never by the deployment's configuration", () => {
     const config = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
     assert.ok(!config.includes("TIDINGS_FAULT_INJECTION"));

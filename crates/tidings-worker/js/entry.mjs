@@ -10,8 +10,10 @@
 //
 // Recovery after a trap is kept: a `WebAssembly.RuntimeError` (a panic,
 // with panic = "abort") marks the instance broken, and the next call
-// starts a fresh instance first. Durable Object instances made before the
-// reset are rebuilt on their next use.
+// starts a fresh instance first (wasm-bindgen's glue would also reset it on
+// its next call). Durable Object instances made before the reset are
+// rebuilt on their next use. tests/faults.test.mjs traps the worker on
+// purpose (`Tidings-Inject-Faults: worker=trap`) and checks what follows.
 import * as wasm from "../build/index.js";
 
 Error.stackTraceLimit = 100;

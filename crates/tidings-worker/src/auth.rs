@@ -43,7 +43,9 @@ async fn authenticate_key(request: &Request, env: &Env, key: &str) -> ApiResult<
         ));
     }
     let mut scope = EnvironmentScope::open(env, &key, now_ms()).await?;
-    scope.inject_faults(store::FaultPlan::of(request, env));
+    let faults = store::FaultPlan::of(request, env);
+    faults.trap_if_asked();
+    scope.inject_faults(faults);
     if let Some(origin) = header(request, "Origin") {
         if !scope.allows_origin(&origin) {
             return Err(ApiError::new(

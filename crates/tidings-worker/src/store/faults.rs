@@ -13,6 +13,10 @@
 //! - `ok`: the attempt runs normally.
 //!
 //! Attempts past the end of the list run normally.
+//!
+//! `worker=trap` makes the worker panic once the request is authenticated:
+//! with `panic = "abort"` its Wasm instance traps, and the entry module
+//! (`js/entry.mjs`) starts a fresh instance for the next request.
 
 use std::cell::RefCell;
 
@@ -40,6 +44,7 @@ pub(super) enum Fault {
 #[derive(Debug, Default)]
 pub struct FaultPlan {
     remaining: RefCell<Vec<(String, Vec<Fault>)>>,
+    trap: bool,
 }
 
 impl FaultPlan {
@@ -55,8 +60,13 @@ impl FaultPlan {
 
     fn parse(header: &str) -> Self {
         let mut remaining = Vec::new();
+        let mut trap = false;
         for part in header.split(';').map(str::trim).filter(|part| !part.is_empty()) {
             let Some((operation, faults)) = part.split_once('=') else { continue };
+            if operation.trim() == "worker" {
+                trap |= faults.trim() == "trap";
+                continue;
+            }
             let faults = faults
                 .split(',')
                 .map(|fault| match fault.trim() {
@@ -68,7 +78,14 @@ impl FaultPlan {
                 .collect();
             remaining.push((operation.trim().to_owned(), faults));
         }
-        Self { remaining: RefCell::new(remaining) }
+        Self { remaining: RefCell::new(remaining), trap }
+    }
+
+    /// Panics when the request asked for `worker=trap`.
+    pub fn trap_if_asked(&self) {
+        if self.trap {
+            panic!("injected trap (Tidings-Inject-Faults: worker=trap)");
+        }
     }
 
     /// The fault for the next attempt at `operation`.

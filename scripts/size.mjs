@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
-import { buildSync } from "esbuild";
 import { sizeOf } from "./build.mjs";
 import { capture, root } from "./lib.mjs";
 import { defaultConfig, withAbsolutePaths } from "./stack.mjs";
@@ -91,6 +91,8 @@ export function checkSdkSize() {
  * way Vite and other bundlers do, and the `.wasm` beside it.
  */
 function bundledSdkSize() {
+  // Loaded here, not at the top: on a fresh clone npm packages are installed after this module loads.
+  const { buildSync } = createRequire(import.meta.url)("esbuild");
   const { outputFiles } = buildSync({
     entryPoints: [join(root, "crates/tidings-sdk/js/index.js")],
     bundle: true,

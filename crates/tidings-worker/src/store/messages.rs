@@ -83,6 +83,9 @@ pub(super) const TICK: &str = "UPDATE feed_clock SET version = version + 1 WHERE
 /// The current version of the feed clock, as an SQL expression.
 pub(super) const CLOCK: &str = "(SELECT version FROM feed_clock WHERE id = 1)";
 const READ_CLOCK: &str = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
+
+/// The columns of a feed's counters and the feed clock over `feed_counts`,
+/// written once for the statements that read them.
 macro_rules! counts_and_clock {
     () => {
         "COALESCE(MAX(total), 0) AS total, COALESCE(MAX(unread), 0) AS unread, \

@@ -76,7 +76,7 @@ export function buildWorker({ force = false } = {}) {
  * into `crates/<crate>/pkg/`, then wasm-opt -Oz; skipped when up to date.
  * With `smallest`, the standard library is rebuilt on nightly Rust with
  * panics that abort at once, without their messages and formatting (about
- * 4.4 KB gzip less); without a nightly toolchain it builds on stable.
+ * 3.4 KB gzip less); without a nightly toolchain it builds on stable.
  */
 function buildBrowserCrate(crate, what, { force = false, smallest = false } = {}) {
   const name = crate.replaceAll("-", "_");

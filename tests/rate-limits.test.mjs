@@ -9,12 +9,21 @@ import { admin, api, expectError, freshSubscriber, keys, subscriberHash } from "
 
 const issuedKeys = [];
 
-/** The `simple = { limit, period }` of each [[ratelimits]] binding in wrangler.toml. */
+/**
+ * Requests one draw pays for, per binding: feed requests are drawn in units
+ * (`Tier::requests_per_draw` in crates/tidings-core/src/rate_limit.rs).
+ */
+const REQUESTS_PER_DRAW = { RATE_LIMIT_FEED: 4 };
+
+/**
+ * The budget of each [[ratelimits]] binding in wrangler.toml, in requests:
+ * its `simple = { limit, period }`, with the limit counted in draws.
+ */
 function configuredLimits() {
   const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
   const limits = {};
   for (const match of toml.matchAll(/name = "(RATE_LIMIT_\w+)"\s*\nnamespace_id = "\d+"\s*\nsimple = \{ limit = (\d+), period = (\d+) \}/g)) {
-    limits[match[1]] = { limit: Number(match[2]), period: Number(match[3]) };
+    limits[match[1]] = { limit: Number(match[2]) * (REQUESTS_PER_DRAW[match[1]] ?? 1), period: Number(match[3]) };
   }
   return limits;
 }

@@ -1,12 +1,14 @@
 //! Drawing from rate-limit budgets, counted by the Workers Rate Limiting
-//! bindings that [`Tier::binding`] names.
+//! bindings that [`Tier::binding`] names. Feed requests are drawn in units
+//! of several requests, kept in this isolate's [`Ledger`].
 
 use std::cell::RefCell;
 
-use tidings_core::rate_limit::{counter_key, Tier};
+use tidings_core::rate_limit::{counter_key, Decision, Ledger, Tier};
 use worker::Env;
 
 use crate::error::ApiError;
+use crate::platform::now_ms;
 
 /// Counts one request against `owner`'s budget of `tier` in `environment`;
 /// 429 `rate_limited` once it is spent. A deployment without the binding
@@ -20,9 +22,21 @@ pub async fn draw(env: &Env, tier: Tier, environment: &str, owner: &str) -> Resu
             return Ok(());
         }
     };
-    match limiter.limit(counter_key(tier, environment, owner)).await {
-        Ok(outcome) if !outcome.success => Err(ApiError::rate_limited(tier)),
-        Ok(_) => Ok(()),
+    let counter = counter_key(tier, environment, owner);
+    match LEDGER.with(|ledger| ledger.borrow_mut().decide(tier, &counter, now_ms())) {
+        Decision::Allow => return Ok(()),
+        Decision::Refuse => return Err(ApiError::rate_limited(tier)),
+        Decision::Draw => {}
+    }
+    match limiter.limit(counter.clone()).await {
+        Ok(outcome) => {
+            LEDGER.with(|ledger| ledger.borrow_mut().settle(tier, &counter, outcome.success, now_ms()));
+            if outcome.success {
+                Ok(())
+            } else {
+                Err(ApiError::rate_limited(tier))
+            }
+        }
         Err(error) => {
             worker::console_warn!("rate limiter {} failed: {error}", tier.binding());
             Ok(())
@@ -31,6 +45,9 @@ pub async fn draw(env: &Env, tier: Tier, environment: &str, owner: &str) -> Resu
 }
 
 thread_local! {
+    /// The units of feed budgets this isolate drew. An isolate's requests
+    /// interleave only at `await`s, and no borrow lives across one.
+    static LEDGER: RefCell<Ledger> = RefCell::new(Ledger::default());
     /// Tiers whose missing binding this isolate has already reported.
     static REPORTED: RefCell<Vec<Tier>> = const { RefCell::new(Vec::new()) };
 }

@@ -27,8 +27,9 @@ pub const MEMORY_TTL_MS: u64 = 10_000;
 const MEMORY_CAPACITY: usize = 1_024;
 
 thread_local! {
-    /// Key hash → (validation, when it was remembered). Workers run one
-    /// request at a time per thread, so a `RefCell` is enough.
+    /// Key hash → (validation, when it was remembered). An isolate's
+    /// requests interleave only at `await`s and no borrow lives across one,
+    /// so a `RefCell` is enough.
     static MEMORY: RefCell<HashMap<String, (CachedKey, u64)>> = RefCell::new(HashMap::new());
 }
 

@@ -50,6 +50,20 @@ export default {
   },
 };
 
+/** Everything but `get` goes to the current instance behind a holder. */
+const forwardToInstance = {
+  set: (holder, property, value, receiver) => Reflect.set(holder.instance, property, value, receiver),
+  has: (holder, property) => Reflect.has(holder.instance, property),
+  deleteProperty: (holder, property) => Reflect.deleteProperty(holder.instance, property),
+  getPrototypeOf: (holder) => Reflect.getPrototypeOf(holder.instance),
+  setPrototypeOf: (holder, prototype) => Reflect.setPrototypeOf(holder.instance, prototype),
+  isExtensible: (holder) => Reflect.isExtensible(holder.instance),
+  preventExtensions: (holder) => Reflect.preventExtensions(holder.instance),
+  getOwnPropertyDescriptor: (holder, property) => Reflect.getOwnPropertyDescriptor(holder.instance, property),
+  defineProperty: (holder, property, descriptor) => Reflect.defineProperty(holder.instance, property, descriptor),
+  ownKeys: (holder) => Reflect.ownKeys(holder.instance),
+};
+
 /**
  * A wasm-bindgen class whose instances are rebuilt, from the arguments
  * they were made with, when the Wasm instance behind them was reset.
@@ -57,37 +71,42 @@ export default {
 function survivingResets(Class) {
   return new Proxy(Class, {
     construct(target, args, newTarget) {
-      const made = { instance: Reflect.construct(target, args, newTarget), instanceId: state.instanceId };
-      return new Proxy(made, {
-        get(_, property) {
-          resetIfBroken();
-          if (made.instanceId !== state.instanceId) {
-            made.instance = Reflect.construct(target, args, newTarget);
-            made.instanceId = state.instanceId;
+      resetIfBroken();
+      const holder = { instance: Reflect.construct(target, args, newTarget), instanceId: state.instanceId };
+      return new Proxy(holder, {
+        ...forwardToInstance,
+        get(_, property, receiver) {
+          if (holder.instanceId !== state.instanceId) {
+            holder.instance = Reflect.construct(target, args, newTarget);
+            holder.instanceId = state.instanceId;
           }
-          const value = Reflect.get(made.instance, property);
+          const value = Reflect.get(holder.instance, property, receiver);
           if (typeof value !== "function") return value;
           if (value.constructor === Function) {
-            return (...callArgs) => {
+            return new Proxy(value, {
+              apply(method, self, callArgs) {
+                resetIfBroken();
+                try {
+                  return method.apply(self, callArgs);
+                } catch (error) {
+                  noteFailure(error);
+                  throw error;
+                }
+              },
+            });
+          }
+          return new Proxy(value, {
+            async apply(method, self, callArgs) {
+              resetIfBroken();
               try {
-                return value.apply(made.instance, callArgs);
+                return await method.apply(self, callArgs);
               } catch (error) {
                 noteFailure(error);
                 throw error;
               }
-            };
-          }
-          return async (...callArgs) => {
-            try {
-              return await value.apply(made.instance, callArgs);
-            } catch (error) {
-              noteFailure(error);
-              throw error;
-            }
-          };
+            },
+          });
         },
-        set: (_, property, value) => Reflect.set(made.instance, property, value),
-        has: (_, property) => Reflect.has(made.instance, property),
       });
     },
   });

@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds N --rounds R]`: the feed route of three
+// `npm run bench [-- --seconds N --rounds R]`: the feed route of the
 // contenders served the same way (`wrangler dev`, workerd, the same local
 // D1/KV state), measured with wrk on 127.0.0.1 in alternating rounds, and
 // reported as medians and ratios to the empty worker (the runtime's
@@ -7,9 +7,10 @@
 //
 // Contenders: benches/empty (fixed JSON), benches/typescript (what a team
 // would hand-write), and the Tidings worker (release build) with its real
-// key validation, subscriber credential check and feed route; and, to show
-// what the local rate limiter costs, Tidings without the feed's rate-limit
-// binding.
+// key validation, subscriber credential check and feed route; to show what
+// the local rate limiter costs, Tidings without the feed's rate-limit
+// binding; and benches/d1-floor, the floor for any worker that reads D1 once
+// per request (Tidings' feed statement alone, in plain JavaScript).
 import { spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -130,6 +131,8 @@ async function main() {
       typescript: `name = "bench-typescript"\nmain = "${join(root, "benches/typescript/index.ts")}"\ncompatibility_date = "${date}"\n\n` +
         `[[d1_databases]]\nbinding = "DB"\ndatabase_name = "tidings-development"\ndatabase_id = "${database}"\n\n` +
         `[[kv_namespaces]]\nbinding = "KV"\nid = "${namespace}"\n`,
+      floor: `name = "bench-d1-floor"\nmain = "${join(root, "benches/d1-floor/index.js")}"\ncompatibility_date = "${date}"\n\n` +
+        `[[d1_databases]]\nbinding = "DB"\ndatabase_name = "tidings-development"\ndatabase_id = "${database}"\n`,
     };
     const development = stack.keys.environments.development;
     const keyHash = createHash("sha256").update(development.publishable_key).digest("hex");
@@ -140,17 +143,23 @@ async function main() {
     });
     const emptyConfig = join(stateDir, "empty.toml");
     writeFileSync(emptyConfig, configs.empty);
-    step("starting the empty and the TypeScript workers beside Tidings");
-    const empty = await serve(emptyConfig, stack.persistTo);
-    const typescript = await serve(typescriptConfig, stack.persistTo);
-    contenders.push(empty.child, typescript.child);
+    const floorConfig = join(stateDir, "d1-floor.toml");
+    writeFileSync(floorConfig, configs.floor);
+    step("starting the empty, the TypeScript and the D1 floor workers beside Tidings");
+    const served = async (config) => {
+      const worker = await serve(config, stack.persistTo);
+      contenders.push(worker.child);
+      return worker;
+    };
+    const empty = await served(emptyConfig);
+    const typescript = await served(typescriptConfig);
+    const floor = await served(floorConfig);
     // Tidings without the feed's rate-limit binding (it then draws no budget), beside its
     // .dev.vars: locally each draw is a round trip to a Durable Object, on Cloudflare a local counter.
     const unlimitedConfig = join(dirname(stack.config), "unlimited.toml");
     writeFileSync(unlimitedConfig, toml.replace(/\[\[ratelimits\]\]\nname = "RATE_LIMIT_FEED"\n[^\n]*\n[^\n]*\n/, ""));
     if (readFileSync(unlimitedConfig, "utf8").includes("RATE_LIMIT_FEED")) throw new Error("could not unbind RATE_LIMIT_FEED");
-    const unlimited = await serve(unlimitedConfig, stack.persistTo);
-    contenders.push(unlimited.child);
+    const unlimited = await served(unlimitedConfig);
 
     const hash = (subscriber) => createHmac("sha256", development.subscriber_signing_secret).update(subscriber).digest("hex");
     const feed = (base, subscriber) => `${base}/v1/subscribers/${subscriber}/feed?limit=20`;
@@ -158,6 +167,7 @@ async function main() {
     const targets = {
       empty: { url: feed(empty.url, "bench-10k"), headers: auth },
       typescript: { url: feed(typescript.url, "bench-10k"), headers: auth },
+      floor: { url: feed(floor.url, "bench-10k"), headers: {} },
       tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       unlimited: { url: feed(unlimited.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
     };
@@ -242,18 +252,22 @@ async function main() {
     const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
     const lines = [];
     for (const connections of [1, 32]) {
-      const [e, t, s, u] = ["empty", "typescript", "tidings", "unlimited"].map((name) => summary(name, connections));
+      const [e, t, f, s, u] = ["empty", "typescript", "floor", "tidings", "unlimited"].map((name) => summary(name, connections));
       lines.push(`\nFeed page (20 items), subscriber with 10,000 messages, environment with ${MESSAGES.toLocaleString("en")}; concurrency ${connections}; medians of ${rounds} × ${seconds} s`);
       lines.push(table([
         ["", "requests/s", "p50 ms", "p99 ms", "errors"],
         ["empty worker (ceiling)", e.rps.toFixed(0), e.p50.toFixed(2), e.p99.toFixed(2), e.errors],
+        ["one D1 statement, nothing else (floor)", f.rps.toFixed(0), f.p50.toFixed(2), f.p99.toFixed(2), f.errors],
+        ["  / empty", ratio(f.rps, e.rps), ratio(f.p50, e.p50), ratio(f.p99, e.p99), ""],
         ["hand-written TypeScript", t.rps.toFixed(0), t.p50.toFixed(2), t.p99.toFixed(2), t.errors],
         ["Tidings", s.rps.toFixed(0), s.p50.toFixed(2), s.p99.toFixed(2), s.errors],
         ["Tidings / empty", ratio(s.rps, e.rps), ratio(s.p50, e.p50), ratio(s.p99, e.p99), ""],
         ["Tidings / TypeScript", ratio(s.rps, t.rps), ratio(s.p50, t.p50), ratio(s.p99, t.p99), ""],
+        ["Tidings / D1 floor", ratio(s.rps, f.rps), ratio(s.p50, f.p50), ratio(s.p99, f.p99), ""],
         ["Tidings, feed rate limiter unbound", u.rps.toFixed(0), u.p50.toFixed(2), u.p99.toFixed(2), u.errors],
         ["  / empty", ratio(u.rps, e.rps), ratio(u.p50, e.p50), ratio(u.p99, e.p99), ""],
         ["  / TypeScript", ratio(u.rps, t.rps), ratio(u.p50, t.p50), ratio(u.p99, t.p99), ""],
+        ["  / D1 floor", ratio(u.rps, f.rps), ratio(u.p50, f.p50), ratio(u.p99, f.p99), ""],
       ]));
     }
     lines.push(`\nWhere the time of a Tidings feed request goes (concurrency 1; medians of ${rounds} × ${seconds} s)`);

@@ -170,10 +170,10 @@ export function buildConsole(options) {
 }
 
 /**
- * The console as the worker's static assets (`[assets]` in wrangler.toml):
+ * The console as the static assets of its own worker (www/console.wrangler.toml):
  * `build/assets/console/` holds www/console and the preview's wasm, and
- * `build/assets/_headers` its security headers. A deployed worker serves
- * it at /console/, on the API's own origin.
+ * `build/assets/_headers` its security headers. The API worker hands it
+ * /console/ requests, so it is served on the API's own origin.
  */
 function buildConsoleAssets() {
   const assets = join(root, "build", "assets");

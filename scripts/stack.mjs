@@ -4,10 +4,22 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
-import { root, runAsync, start, step, stop } from "./lib.mjs";
+import { root, runAsync, start, step, stop, toolEnv } from "./lib.mjs";
 import { serveWww } from "./serve-www.mjs";
 
 export const defaultConfig = join(root, "wrangler.toml");
+/** The admin console's worker (static assets only), which the API worker's CONSOLE binding serves. */
+export const defaultConsoleConfig = join(root, "www", "console.wrangler.toml");
+
+/**
+ * The console worker's configuration that goes with an API worker's:
+ * www/console.wrangler.toml for wrangler.toml, and for a copy made by
+ * `isolatedConfig` the console's copy beside it (in `console/`, away from
+ * the API's .dev.vars, so the console worker gets no secrets).
+ */
+export function consoleConfigFor(config) {
+  return config === defaultConfig ? defaultConsoleConfig : join(dirname(config), "console", "wrangler.toml");
+}
 
 /** Every D1 binding declared in a wrangler configuration. */
 export function d1Bindings(config = defaultConfig) {
@@ -61,12 +73,15 @@ export async function migrate(persistTo, config = defaultConfig, bindings = d1Bi
   }
 }
 
-/** A wrangler configuration whose paths (relative to the repository) are made absolute, so it works from any directory. */
-export function withAbsolutePaths(toml) {
+/**
+ * A wrangler configuration whose paths (relative to `base`, the directory
+ * of the file it was read from) are made absolute, so it works from any directory.
+ */
+export function withAbsolutePaths(toml, base = root) {
   return toml
-    .replace(/^main = "(.+)"$/m, (_, path) => `main = "${join(root, path)}"`)
-    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(root, path)}"`)
-    .replace(/^directory = "(.+)"$/m, (_, path) => `directory = "${join(root, path)}"`);
+    .replace(/^main = "(.+)"$/m, (_, path) => `main = "${join(base, path)}"`)
+    .replace(/^migrations_dir = "(.+)"$/gm, (_, path) => `migrations_dir = "${join(base, path)}"`)
+    .replace(/^directory = "(.+)"$/m, (_, path) => `directory = "${join(base, path)}"`);
 }
 
 /**
@@ -79,6 +94,9 @@ export function isolatedConfig(directory, { faults = true } = {}) {
   mkdirSync(directory, { recursive: true });
   const config = join(directory, "wrangler.toml");
   writeFileSync(config, withAbsolutePaths(readFileSync(defaultConfig, "utf8")));
+  const consoleConfig = consoleConfigFor(config);
+  mkdirSync(dirname(consoleConfig), { recursive: true });
+  writeFileSync(consoleConfig, withAbsolutePaths(readFileSync(defaultConsoleConfig, "utf8"), dirname(defaultConsoleConfig)));
   // Tests may inject storage faults (crates/tidings-worker/src/store/faults.rs); never a deployment.
   const injection = faults ? "TIDINGS_FAULT_INJECTION=enabled\n" : "";
   const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\n${injection}`;
@@ -177,7 +195,9 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig, faults
 export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile }) {
   adminToken();
   await migrate(persistTo, config);
-  const { worker, apiUrl, log, logStream } = await startWorker({ config, persistTo, port: apiPort, quiet, logFile });
+  const { worker, apiUrl, log, logStream } = await startWorker({
+    config, consoleConfig: consoleConfigFor(config), persistTo, port: apiPort, quiet, logFile,
+  });
   let www;
   try {
     const keys = await ensureKeys(apiUrl, keysFile);
@@ -200,18 +220,24 @@ export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config
 }
 
 /**
- * Starts the worker alone in workerd (`wrangler dev`, with `--env` when a
- * per-environment `deployment` is named) and waits until it answers.
+ * Starts the worker in workerd (`wrangler dev`, with `--env` when a
+ * per-environment `deployment` is named), with the console's worker beside
+ * it when a `consoleConfig` is given (one session: the first configuration's
+ * worker answers on `port`), and waits until it answers. Each session has a
+ * dev registry of its own: its workers reach each other within the session,
+ * and another session starting or stopping (a test's stack) never makes it
+ * reload (a reload rebinds its sockets, which can race the other's exit).
  * Returns { worker, apiUrl, log, logStream }; `stop(worker)` ends it.
  */
-export async function startWorker({ config, persistTo, port, deployment, quiet = true, logFile }) {
+export async function startWorker({ config, consoleConfig, persistTo, port, deployment, quiet = true, logFile }) {
   const inspectorPort = await freePort();
   step(`starting the worker${deployment ? ` (deployment ${deployment})` : ""} in workerd on 127.0.0.1:${port}`);
   const worker = start("wrangler", [
-    "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    "dev", "--config", config, ...(consoleConfig ? ["--config", consoleConfig] : []),
+    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet && !logFile ? "warn" : "log",
     ...(deployment ? ["--env", deployment] : []),
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  ], { stdio: ["ignore", "pipe", "pipe"], env: toolEnv({ WRANGLER_REGISTRY_PATH: join(dirname(persistTo), "dev-registry", String(port)) }) });
   const log = [];
   const logStream = logFile ? createWriteStream(logFile, { flags: "a" }) : null;
   const keep = (chunk) => {

@@ -15,7 +15,7 @@ console.log(`
 Tidings is running.
   API   ${stack.apiUrl}    (OpenAPI: ${stack.apiUrl}/openapi.json)
   Demo  ${stack.wwwUrl}    (the development feed of subscriber user-1)
-  Console ${stack.apiUrl}/console/    (served by the worker, as in a deployment)
+  Console ${stack.apiUrl}/console/    (the console's worker behind the API's, as in a deployment)
 
 Keys (also in .tidings/local-keys.json):`);
 for (const [name, keys] of Object.entries(environments)) {

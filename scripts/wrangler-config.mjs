@@ -65,6 +65,7 @@ export function boundEnvironments(head) {
 export function renderDeployments(head) {
   const all = tables(head);
   const workerName = head.match(/^name = "([^"]+)"$/m)?.[1] ?? "tidings";
+  const services = inline(all, "[[services]]");
   const list = (items) => `[\n${items.map((item) => `  ${item},`).join("\n")}\n]`;
   const sections = boundEnvironments(head).map((environment) =>
     [
@@ -75,6 +76,7 @@ export function renderDeployments(head) {
       `kv_namespaces = ${list(inline(all, "[[kv_namespaces]]"))}`,
       `durable_objects = { bindings = ${list(inline(all, "[[durable_objects.bindings]]"))} }`,
       `ratelimits = ${list(inline(all, "[[ratelimits]]"))}`,
+      ...(services.length > 0 ? [`services = ${list(services)}`] : []),
     ].join("\n"),
   );
   return `${DEPLOYMENTS_HEADER}\n${sections.join("\n\n")}\n`;

@@ -1,5 +1,6 @@
-// The admin console in headless Chromium, served by the worker in workerd
-// as static assets on the API's own origin, as a deployment serves it:
+// The admin console in headless Chromium, served in workerd on the API's own
+// origin (its own assets-only worker behind the API worker's CONSOLE binding),
+// as a deployment serves it:
 // sign in as the owner, create an environment and watch it provisioned,
 // manage keys, write a workflow in
 // development with the wasm live preview, send it and watch it arrive in the
@@ -67,7 +68,7 @@ async function assertLabelled(where) {
 }
 
 describe("the admin console", () => {
-  it("is served by the worker with its security headers, and its wasm as application/wasm", async () => {
+  it("is served on the API's origin with its security headers, and its wasm as application/wasm", async () => {
     const pageResponse = await fetch(`${apiUrl}/console/`);
     assert.equal(pageResponse.status, 200);
     assert.match(pageResponse.headers.get("content-security-policy"), /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { openSocket } from "./support/realtime.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -167,7 +168,11 @@ describe("storage faults", () => {
     }
   });
 
-  it("starts a fresh Wasm instance after a trap: the next requests, triggers and feeds work", async () => {
+  it("starts a fresh Wasm instance after a trap: the next requests, triggers, feeds and realtime sockets work", async () => {
+    // A socket the feed's hub registered before the trap, and one opened after it.
+    const earlier = { subscriber: freshSubscriber("before-trap") };
+    earlier.live = openSocket("development", earlier.subscriber);
+    await earlier.live.ready;
     const trapped = await call("/v1/environments/current", { headers: { [FAULTS]: "worker=trap" } });
     assert.ok(trapped.status >= 500, `a request whose worker trapped answered ${trapped.status}`);
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -175,9 +180,15 @@ describe("storage faults", () => {
       assert.equal(next.status, 200, JSON.stringify(next.body));
     }
     const subscriber = freshSubscriber("after-trap");
-    const sent = await trigger({ workflow, to: [subscriber], payload: { order: 9 } });
+    const live = openSocket("development", subscriber);
+    await live.ready;
+    const sent = await trigger({ workflow, to: [subscriber, earlier.subscriber], payload: { order: 9 } });
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    await live.next("changed");
+    await earlier.live.next("changed");
     assert.deepEqual((await feed(subscriber)).map((item) => item.subject), ["Order 9"]);
+    live.socket.close();
+    earlier.live.socket.close();
   });
 
   it("is switched on only by the test stack, never by the deployment's configuration", () => {

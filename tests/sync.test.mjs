@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { before, describe, it } from "node:test";
 import { api, apiUrl, expectError, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
+import { openSocket } from "./support/realtime.mjs";
 
 const environment = "staging";
 const secret = keys[environment].secret_key;
@@ -47,34 +48,6 @@ async function follow(subscriber, since, limit, replica = new Map()) {
     watermark = page.watermark;
     if (!page.has_more) return { replica, watermark, counts: page.counts };
   }
-}
-
-/** Opens the subscriber's realtime socket; resolves once the hub registered it. */
-function openSocket(subscriber, { key = keys[environment].publishable_key, credential } = {}) {
-  const query = new URLSearchParams({ key, ...(credential ?? { hash: subscriberHash(environment, subscriber) }) });
-  const socket = new WebSocket(`${apiUrl.replace(/^http/, "ws")}/v1/subscribers/${subscriber}/feed/stream?${query}`);
-  const heard = [];
-  const waiters = [];
-  socket.addEventListener("message", (event) => {
-    if (event.data === "pong") return;
-    heard.push(JSON.parse(event.data));
-    for (const waiter of waiters.splice(0)) waiter();
-  });
-  const next = (type, timeoutMs = 5000) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const index = heard.findIndex((event) => event.type === type);
-        if (index >= 0) return resolve(heard.splice(index, 1)[0]);
-        waiters.push(check);
-      };
-      setTimeout(() => reject(new Error(`no ${type} event within ${timeoutMs} ms (heard ${JSON.stringify(heard)})`)), timeoutMs);
-      check();
-    });
-  const ready = new Promise((resolve, reject) => {
-    socket.addEventListener("error", () => reject(new Error("the socket failed to open")));
-    next("ready").then(resolve, reject);
-  });
-  return { socket, ready, next, heard };
 }
 
 /** A WebSocket handshake that is expected to be refused: resolves with { status, body }. */
@@ -192,9 +165,9 @@ describe("realtime", () => {
     const ada = freshSubscriber("live");
     await trigger(ada, 0);
     const start = (await feedCall(ada, "")).body;
-    const live = openSocket(ada);
+    const live = openSocket(environment, ada);
     await live.ready;
-    const other = openSocket(freshSubscriber("live-other"));
+    const other = openSocket(environment, freshSubscriber("live-other"));
     await other.ready;
 
     const [fresh] = await trigger(ada, 1);
@@ -220,7 +193,7 @@ describe("realtime", () => {
 
   it("keeps a hibernating socket alive with ping/pong", async () => {
     const ada = freshSubscriber("live-ping");
-    const live = openSocket(ada);
+    const live = openSocket(environment, ada);
     await live.ready;
     const pong = new Promise((resolve) => live.socket.addEventListener("message", (event) => event.data === "pong" && resolve()));
     live.socket.send("ping");
@@ -240,7 +213,7 @@ describe("realtime", () => {
     expectError(assert, await refusedUpgrade(streamPath({ key: publishable, hash: bobHash })), 401, "subscriber_credential_invalid");
     expectError(assert, await refusedUpgrade(streamPath({ key: publishable, token: "st1.forged.token" })), 401, "subscriber_credential_invalid");
     // Another environment's key with its own valid hash opens that environment's hub, never this one's.
-    const foreign = openSocket(ada, { key: keys.production.publishable_key, credential: { hash: subscriberHash("production", ada) } });
+    const foreign = openSocket("production", ada);
     await foreign.ready;
     await trigger(ada, 1);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,6 +1,7 @@
 // The worker's entry module: the Rust `fetch` handler (wasm-bindgen's module
 // output in ../build, made by `npm run build`) behind a plain exported
-// handler object, and the realtime Durable Object class.
+// handler object, and the realtime Durable Object class. Requests for the
+// admin console go to its own worker before any Wasm runs.
 //
 // A plain object costs nothing per request. An entry class (a
 // `WorkerEntrypoint` wrapped in a Proxy, as worker-build 0.8.7 generates)
@@ -38,8 +39,12 @@ function noteFailure(error) {
 
 addEventListener("error", (event) => noteFailure(event.error));
 
+/** Whether a path is the admin console's, served by the CONSOLE worker (www/console.wrangler.toml). */
+const isConsolePath = (path) => path === "/console" || path.startsWith("/console/");
+
 export default {
   async fetch(request, env, ctx) {
+    if (env.CONSOLE && isConsolePath(new URL(request.url).pathname)) return env.CONSOLE.fetch(request);
     resetIfBroken();
     try {
       return await wasm.fetch(request, env, ctx);

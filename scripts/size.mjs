@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { sizeOf } from "./build.mjs";
 import { capture, root } from "./lib.mjs";
-import { defaultConfig, withAbsolutePaths } from "./stack.mjs";
+import { defaultConfig, defaultConsoleConfig, withAbsolutePaths } from "./stack.mjs";
 import { withDeployments } from "./wrangler-config.mjs";
 
 /** The budget for the worker's upload, gzip, as `wrangler deploy` measures it. */
@@ -31,6 +31,12 @@ export function checkWorkerBundle({ deployments = false } = {}) {
     const share = ((gzip / WORKER_BUDGET_GZIP_KIB) * 100).toFixed(0);
     console.log(`worker upload (wrangler deploy --dry-run): ${raw} KiB raw, ${gzip} KiB gzip (${share} % of the ${WORKER_BUDGET_GZIP_KIB} KiB budget)`);
     if (gzip > WORKER_BUDGET_GZIP_KIB) throw new Error(`the worker is ${gzip} KiB gzip, over its budget of ${WORKER_BUDGET_GZIP_KIB} KiB`);
+    if (!/env\.CONSOLE \(tidings-console\)/.test(output)) throw new Error(`the worker lacks its CONSOLE service binding:\n${output}`);
+    // The console's own worker: static assets only, deployed beside the API worker.
+    const consoleWorker = dryRun(["--config", defaultConsoleConfig]);
+    const files = consoleWorker.match(/Read (\d+) files from the assets directory/)?.[1];
+    if (!files) throw new Error(`the console's worker uploads no assets:\n${consoleWorker}`);
+    console.log(`console worker (wrangler deploy --dry-run --config www/console.wrangler.toml): ${files} asset files`);
     if (deployments) {
       // The [env.*] sections `npm run env -- deployments` writes, for one deployment per environment.
       const config = join(outdir, "wrangler.toml");

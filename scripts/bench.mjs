@@ -114,6 +114,10 @@ INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body
 
 async function main() {
   const { seconds, rounds } = numberOptions({ seconds: 5, rounds: 3 });
+  // wrangler dev records every request, and each binding call in it, in a local trace store for
+  // its local explorer (X_LOCAL_OBSERVABILITY, on by default): wrangler's tooling, not the
+  // runtime, and written to SQLite per request. Every contender is served without it.
+  process.env.X_LOCAL_OBSERVABILITY = "false";
   setup();
   installWrk();
   build();

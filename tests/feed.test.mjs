@@ -1,5 +1,6 @@
 // The feed API over HTTP: filters, cursors both ways, exact counts for
-// several filters at once, and actions (read implies seen) by ids or filter.
+// several filters at once, actions (read implies seen) by ids or filter, and
+// pages written by SQLite exactly as the API writes each item elsewhere.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
@@ -98,6 +99,68 @@ describe("feed", () => {
     assert.deepEqual((await call(`/v1/subscribers/${subscriber}/feed/counts?read=false`)).body, { total: 3, unread: 3, unseen: 0 });
     const bad = await call(`/v1/subscribers/${subscriber}/feed/counts?filters=${encodeURIComponent('[{"archived":"all"}]')}`);
     assert.equal(expectError(assert, bad, 400, "validation_failed").field, "filters.0.archived");
+  });
+
+  it("writes each item of a page as delta sync does, whatever the message holds", async () => {
+    // A feed page's items are written by SQLite (crates/tidings-worker/src/store/feed_page.rs);
+    // delta sync writes the same items from parsed messages. Both must agree, field for field.
+    const workflow = `awkward-${suffix}`;
+    const saved = await call(`/v1/workflows/${workflow}`, {
+      method: "PUT",
+      body: {
+        name: workflow,
+        tags: ["ünïcode", "quote\"d"],
+        steps: [{
+          type: "in_app",
+          subject: "{{ payload.text }}",
+          body: "Line one\nline two\t«{{ payload.n }}» \\ end",
+          avatar: "https://example.com/{{ payload.n }}.png",
+          actions: [{ label: "Open {{ payload.n }}", url: "https://example.com/o/{{ payload.n }}" }],
+        }],
+      },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const awkward = freshSubscriber("awkward");
+    const texts = ["plain", "quotes \" and \\ backslash", "control \u0001\u001e\u001f chars", "emoji 📬 and 中文", "</script><b>&amp;"];
+    const sent = [];
+    for (const [n, text] of texts.entries()) {
+      const payload = { n, text, nested: { list: [1, 2.5, -0, 1e21, null, true, { deep: "ü" }], "key with spaces": "v" }, big: 9007199254740991 };
+      const response = await call("/v1/events/trigger", { method: "POST", body: { workflow, to: awkward, payload } });
+      assert.equal(response.status, 202, JSON.stringify(response.body));
+      sent.push(response.body.messages[0].id);
+    }
+    const acted = (body) => call(`/v1/subscribers/${awkward}/feed/actions`, { method: "POST", body });
+    assert.equal((await acted({ action: "read", ids: [sent[1]] })).status, 200);
+    assert.equal((await acted({ action: "seen", ids: [sent[2]] })).status, 200);
+    assert.equal((await acted({ action: "archive", ids: [sent[3]] })).status, 200);
+
+    const changes = await call(`/v1/subscribers/${awkward}/feed/changes?since=0&archived=include&limit=100`);
+    assert.equal(changes.status, 200, JSON.stringify(changes.body));
+    const synced = new Map(changes.body.changes.filter((change) => change.kind === "upsert").map(({ item }) => [item.id, item]));
+    assert.equal(synced.size, texts.length);
+    const read = async (query) => {
+      const response = await call(`/v1/subscribers/${awkward}/feed?archived=include&${query}`);
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return response.body;
+    };
+    const whole = await read("limit=100");
+    assert.deepEqual(whole.items.map((item) => item.id), [...sent].reverse());
+    for (const item of whole.items) assert.deepEqual(item, synced.get(item.id));
+    assert.ok(whole.items.find((item) => item.id === sent[1]).read_at.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/));
+    // Cursors both ways over the same items.
+    const first = await read("limit=2");
+    assert.deepEqual(first.items, whole.items.slice(0, 2));
+    assert.deepEqual(first.page_info, { after: sent[3], before: null, has_more: true });
+    const next = await read(`limit=2&after=${first.page_info.after}`);
+    assert.deepEqual(next.items, whole.items.slice(2, 4));
+    const last = await read(`limit=2&after=${next.page_info.after}`);
+    assert.deepEqual(last.items, whole.items.slice(4));
+    assert.deepEqual(last.page_info, { after: null, before: sent[0], has_more: false });
+    const back = await read(`limit=2&before=${last.page_info.before}`);
+    assert.deepEqual(back.items, whole.items.slice(2, 4));
+    assert.deepEqual(back.page_info, { after: sent[1], before: sent[2], has_more: true });
+    const empty = await read(`limit=2&before=${sent[4]}`);
+    assert.deepEqual(empty, { ...empty, items: [], page_info: { after: null, before: null, has_more: false } });
   });
 
   it("acts only on the subscriber's own messages, with a publishable key and credential", async () => {

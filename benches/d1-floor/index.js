@@ -1,18 +1,22 @@
 // The floor for any worker that reads D1 once per request: no key check, no
 // credential, no rate limit, no parsing. It sends the one statement the
 // Tidings worker sends for a first feed page (crates/tidings-worker/src/
-// store/messages.rs, `EnvironmentScope::feed`: the page as SQLite's JSON,
-// the counters and the feed clock) and answers SQLite's JSON as it is.
+// store/feed_page.rs, `EnvironmentScope::feed_page`: each item in its wire
+// form as SQLite writes it, their ids, the counters and the feed clock) and
+// answers the items as they come.
 // Benchmark contender only; never shipped.
 
-const COLUMNS =
-  "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at";
-const JSON_COLUMNS = COLUMNS.split(", ")
-  .map((column) => `'${column}', ${column}`)
-  .join(", ");
+const time = (column) =>
+  `strftime('%Y-%m-%dT%H:%M:%S', ${column} / 1000, 'unixepoch') || printf('.%03dZ', ${column} % 1000)`;
+const WIRE_ITEM =
+  "json_object('id', id, 'workflow', workflow, 'subject', subject, 'body', body, 'avatar', avatar, " +
+  "'actions', json(actions), 'tags', json(tags), 'payload', json(payload), " +
+  `'created_at', ${time("created_at")}, 'seen_at', ${time("seen_at")}, 'read_at', ${time("read_at")}, ` +
+  `'archived_at', ${time("archived_at")})`;
+const PAGE_COLUMNS = "id, workflow, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at";
 const STATEMENT =
-  `SELECT (SELECT json_group_array(json_object(${JSON_COLUMNS})) FROM ` +
-  `(SELECT ${COLUMNS} FROM messages WHERE subscriber_id = ? AND archived_at IS NULL ORDER BY id DESC LIMIT ?)) AS rows, ` +
+  `SELECT (SELECT COALESCE(group_concat(${WIRE_ITEM}, char(30)), '') || char(10) || COALESCE(group_concat(id, ','), '') ` +
+  `FROM (SELECT ${PAGE_COLUMNS} FROM messages WHERE subscriber_id = ? AND archived_at IS NULL ORDER BY id DESC LIMIT ?)) AS page, ` +
   "COALESCE(MAX(total), 0) AS total, COALESCE(MAX(unread), 0) AS unread, COALESCE(MAX(unseen), 0) AS unseen, " +
   "(SELECT version FROM feed_clock WHERE id = 1) AS version FROM feed_counts WHERE subscriber_id = ?";
 const FEED_ROUTE = /^\/v1\/subscribers\/([^/]+)\/feed$/;
@@ -26,8 +30,9 @@ export default {
     const subscriber = decodeURIComponent(route[1]);
     const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 20) || 20, 1), 100);
     const row = await env.DB.prepare(STATEMENT).bind(subscriber, limit + 1, subscriber).first();
-    const { rows, ...counts } = row;
-    return new Response(`{"items":${rows},"counts":${JSON.stringify(counts)}}`, {
+    const { page, ...counts } = row;
+    const items = page.slice(0, page.lastIndexOf("\n")).replaceAll("\x1e", ",");
+    return new Response(`{"items":[${items}],"counts":${JSON.stringify(counts)}}`, {
       headers: { "Content-Type": "application/json" },
     });
   },

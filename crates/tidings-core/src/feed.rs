@@ -95,15 +95,24 @@ pub fn page(query: &FeedQuery, mut fetched: Vec<Message>) -> (Vec<FeedItem>, Pag
         fetched.reverse();
     }
     let items: Vec<FeedItem> = fetched.iter().map(feed_item).collect();
-    // Older messages exist past this page when more were fetched going back
+    let newest = items.first().map(|item| item.id.as_str());
+    let oldest = items.last().map(|item| item.id.as_str());
+    let page_info = page_info(query, beyond, newest, oldest);
+    (items, page_info)
+}
+
+/// The cursors of a page whose newest and oldest items have these ids;
+/// `beyond` says whether the feed goes on past the page in the direction it
+/// was read (older messages, or newer ones when paging back with `before`).
+pub fn page_info(query: &FeedQuery, beyond: bool, newest: Option<&str>, oldest: Option<&str>) -> PageInfo {
+    // Older messages exist past this page when more were found going back
     // in time, or when this page was reached from older ones with `before`.
     let (older, newer) = if query.before.is_some() { (true, beyond) } else { (beyond, query.after.is_some()) };
-    let page_info = PageInfo {
-        after: if older { items.last().map(|item| item.id.clone()) } else { None },
-        before: if newer { items.first().map(|item| item.id.clone()) } else { None },
-        has_more: older && !items.is_empty(),
-    };
-    (items, page_info)
+    PageInfo {
+        after: if older { oldest.map(str::to_owned) } else { None },
+        before: if newer { newest.map(str::to_owned) } else { None },
+        has_more: older && oldest.is_some(),
+    }
 }
 
 /// The feed's view of a message.

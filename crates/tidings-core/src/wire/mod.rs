@@ -10,6 +10,7 @@ mod environment;
 mod environment_file;
 mod error;
 mod feed;
+mod feed_text;
 mod integrations;
 mod logs;
 mod members;
@@ -31,6 +32,7 @@ pub use feed::{
     FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,
     FeedFilterInput, FeedItem, FeedResponse, PageInfo, RemovalReason,
 };
+pub use feed_text::{assemble_page, feed_response_json, PageText, PageTextError, ITEM_SEPARATOR};
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use members::{

@@ -9,13 +9,13 @@ use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::{
-    FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput, FeedResponse,
+    feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
 };
 use worker::{Context, Env, Request};
 
 use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{header, json, query_pairs, read_json};
+use crate::http::{header, json, json_text, query_pairs, read_json};
 use crate::platform::now_ms;
 
 /// One page of a subscriber's feed with its counts and watermark.
@@ -24,10 +24,12 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate_reader(request, env, &subscriber).await?;
-    let (messages, counts, clock) =
-        caller.read_within_budget(env, &subscriber, caller.scope.feed(&subscriber, &query)).await?;
-    let (items, page_info) = feed::page(&query, messages);
-    json(&FeedResponse { items, page_info, counts, watermark: Watermark::at(clock).to_string() }, 200)
+    let page = caller.read_within_budget(env, &subscriber, caller.scope.feed_page(&subscriber, &query)).await?;
+    let newest = page.text.ids.first().map(String::as_str);
+    let oldest = page.text.ids.last().map(String::as_str);
+    let page_info = feed::page_info(&query, page.text.beyond, newest, oldest);
+    let watermark = Watermark::at(page.clock).to_string();
+    Ok(json_text(feed_response_json(&page.text.items_json, &page_info, &page.counts, &watermark), 200))
 }
 
 /// Delta sync: every change to the feed after `since`, in order.

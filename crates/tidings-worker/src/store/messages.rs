@@ -33,7 +33,7 @@ struct MessageRow {
 }
 
 #[derive(Deserialize)]
-struct CountsRow {
+pub(super) struct CountsRow {
     total: f64,
     unread: f64,
     unseen: f64,
@@ -97,7 +97,7 @@ macro_rules! counts_and_clock {
 const READ_COUNTS_AND_CLOCK: &str =
     concat!("SELECT ", counts_and_clock!(), " FROM feed_counts WHERE subscriber_id = ?");
 /// The columns of [`READ_COUNTS_AND_CLOCK`], over `feed_counts`.
-const COUNTS_AND_CLOCK: &str = counts_and_clock!();
+pub(super) const COUNTS_AND_CLOCK: &str = counts_and_clock!();
 
 /// What delta sync found: changes (up to `limit + 1` of each kind), counts,
 /// the clock, and how far tombstones have been forgotten.
@@ -340,7 +340,7 @@ fn counts_from(result: &D1Result) -> Result<FeedCounts, ApiError> {
     Ok(rows.first().map_or_else(FeedCounts::default, counts_of))
 }
 
-fn counts_of(row: &CountsRow) -> FeedCounts {
+pub(super) fn counts_of(row: &CountsRow) -> FeedCounts {
     FeedCounts { total: row.total as u64, unread: row.unread as u64, unseen: row.unseen as u64 }
 }
 

@@ -12,6 +12,7 @@ mod control;
 mod deliveries;
 mod deployment;
 mod faults;
+mod feed_page;
 mod feed_sql;
 mod integrations;
 mod key_cache;

@@ -207,14 +207,17 @@ async function main() {
       for (const [name, target] of Object.entries(steps)) (breakdown[name] ??= []).push(wrk(target.url, target.headers, 1, seconds));
     }
 
-    step("scaling: Tidings feed page at concurrency 1 for feeds of 1k, 10k and 100k messages, alternating");
+    step("scaling: Tidings feed page at concurrency 1 for feeds of 1k, 10k and 100k messages, alternating, each round starting at the next feed");
     const feeds = Object.fromEntries(
       Object.keys(FEEDS).map((subscriber) => [subscriber, { url: feed(stack.apiUrl, subscriber), headers: { ...auth, "X-Subscriber-Hash": hash(subscriber) } }]),
     );
     for (const { url, headers } of Object.values(feeds)) wrk(url, headers, 1, 1);
     const feedRuns = {};
+    // Each round starts at the next feed, so no feed is always measured first.
+    const feedOrder = Object.entries(feeds);
     for (let round = 0; round < rounds; round += 1) {
-      for (const [subscriber, { url, headers }] of Object.entries(feeds)) (feedRuns[subscriber] ??= []).push(wrk(url, headers, 1, seconds));
+      const rotated = [...feedOrder.slice(round % feedOrder.length), ...feedOrder.slice(0, round % feedOrder.length)];
+      for (const [subscriber, { url, headers }] of rotated) (feedRuns[subscriber] ??= []).push(wrk(url, headers, 1, seconds));
     }
     const scaling = {};
     for (const [subscriber, runs] of Object.entries(feedRuns)) {

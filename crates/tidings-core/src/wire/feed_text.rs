@@ -75,11 +75,15 @@ pub fn assemble_page(text: &str, limit: u32, reading_back: bool) -> Result<PageT
 
 /// The JSON of a [`FeedResponse`](super::FeedResponse) with these items,
 /// field for field as serde writes it.
-pub fn feed_response_json(items_json: &str, page_info: &PageInfo, counts: &FeedCounts, watermark: &str) -> String {
-    let rest = FeedResponseRest { page_info, counts, watermark };
-    let rest = serde_json::to_string(&rest).unwrap_or_default();
+pub fn feed_response_json(
+    items_json: &str,
+    page_info: &PageInfo,
+    counts: &FeedCounts,
+    watermark: &str,
+) -> Result<String, serde_json::Error> {
+    let rest = serde_json::to_string(&FeedResponseRest { page_info, counts, watermark })?;
     // `rest` is `{"page_info":…}`: the items go in front of its first field.
-    format!("{{\"items\":{items_json},{}", &rest[1..])
+    Ok(format!("{{\"items\":{items_json},{}", rest.strip_prefix('{').unwrap_or(&rest)))
 }
 
 /// The fields of a [`FeedResponse`](super::FeedResponse) after `items`.
@@ -179,6 +183,6 @@ mod tests {
         })
         .unwrap();
         let items_json = serde_json::to_string(&items).unwrap();
-        assert_eq!(feed_response_json(&items_json, &page_info, &counts, "7"), expected);
+        assert_eq!(feed_response_json(&items_json, &page_info, &counts, "7").unwrap(), expected);
     }
 }

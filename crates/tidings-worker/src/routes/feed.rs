@@ -29,7 +29,9 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     let oldest = page.text.ids.last().map(String::as_str);
     let page_info = feed::page_info(&query, page.text.beyond, newest, oldest);
     let watermark = Watermark::at(page.clock).to_string();
-    Ok(json_text(feed_response_json(&page.text.items_json, &page_info, &page.counts, &watermark), 200))
+    let body = feed_response_json(&page.text.items_json, &page_info, &page.counts, &watermark)
+        .map_err(|error| ApiError::internal("serialize response", error))?;
+    Ok(json_text(body, 200))
 }
 
 /// Delta sync: every change to the feed after `since`, in order.

@@ -86,21 +86,6 @@ impl FeedQuery {
     }
 }
 
-/// Builds a page from up to `limit + 1` messages, fetched newest first, or
-/// oldest first when paging back with `before`.
-pub fn page(query: &FeedQuery, mut fetched: Vec<Message>) -> (Vec<FeedItem>, PageInfo) {
-    let beyond = fetched.len() > query.limit as usize;
-    fetched.truncate(query.limit as usize);
-    if query.before.is_some() {
-        fetched.reverse();
-    }
-    let items: Vec<FeedItem> = fetched.iter().map(feed_item).collect();
-    let newest = items.first().map(|item| item.id.as_str());
-    let oldest = items.last().map(|item| item.id.as_str());
-    let page_info = page_info(query, beyond, newest, oldest);
-    (items, page_info)
-}
-
 /// The cursors of a page whose newest and oldest items have these ids;
 /// `beyond` says whether the feed goes on past the page in the direction it
 /// was read (older messages, or newer ones when paging back with `before`).
@@ -173,23 +158,25 @@ mod tests {
 
     #[test]
     fn pages_carry_cursors() {
-        let query = FeedQuery { limit: 2, after: None, before: None, filter: FeedFilter::default() };
-        let (items, info) = page(&query, vec![message(3), message(2), message(1)]);
-        assert_eq!(items.len(), 2);
-        assert!(info.has_more);
-        assert_eq!(info.after.as_deref(), Some(items[1].id.as_str()));
-        assert_eq!(info.before, None);
-        assert_eq!(items[0].read_at.as_deref(), Some("1970-01-01T00:00:00.004Z"));
+        let first = FeedQuery { limit: 2, after: None, before: None, filter: FeedFilter::default() };
+        let info = page_info(&first, true, Some("03"), Some("02"));
+        assert_eq!(info, PageInfo { after: Some("02".to_owned()), before: None, has_more: true });
 
-        let next = FeedQuery {
-            limit: 2,
-            after: MessageId::parse(&items[1].id).ok(),
-            before: None,
-            filter: FeedFilter::default(),
-        };
-        let (items, info) = page(&next, vec![message(1)]);
-        assert!(!info.has_more);
-        assert_eq!(info.after, None);
-        assert_eq!(info.before.as_deref(), Some(items[0].id.as_str()));
+        let next = FeedQuery { after: Some(message(2).id), ..first.clone() };
+        let info = page_info(&next, false, Some("01"), Some("01"));
+        assert_eq!(info, PageInfo { after: None, before: Some("01".to_owned()), has_more: false });
+
+        let back = FeedQuery { before: Some(message(1).id), ..first.clone() };
+        let info = page_info(&back, false, Some("03"), Some("02"));
+        assert_eq!(info, PageInfo { after: Some("02".to_owned()), before: None, has_more: true });
+        let info = page_info(&back, true, Some("03"), Some("02"));
+        assert_eq!(info.before.as_deref(), Some("03"));
+
+        assert_eq!(page_info(&first, false, None, None), PageInfo { after: None, before: None, has_more: false });
+    }
+
+    #[test]
+    fn items_show_times_as_rfc3339() {
+        assert_eq!(feed_item(&message(3)).read_at.as_deref(), Some("1970-01-01T00:00:00.004Z"));
     }
 }

@@ -7,18 +7,18 @@
 use std::collections::BTreeMap;
 
 use tidings_core::access::Action;
-use tidings_core::feed::{self, FeedQuery};
+use tidings_core::feed::FeedQuery;
 use tidings_core::feed_filter::Archived;
 use tidings_core::feed_sync::Watermark;
 use tidings_core::logs::LogQuery;
 use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
 use tidings_core::schema;
-use tidings_core::wire::{EnvironmentDetails, FeedResponse, SubscriberList};
+use tidings_core::wire::{EnvironmentDetails, FeedItem, FeedResponse, SubscriberList};
 use worker::{Env, Request};
 
 use super::environments::parse_name;
-use super::feed::parse_subscriber;
+use super::feed::{page_info, parse_subscriber};
 use crate::auth::{authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
@@ -56,8 +56,11 @@ pub async fn messages(request: &Request, env: &Env, raw_name: &str, raw_subscrib
     if !pairs.iter().any(|(name, _)| name == "archived") {
         query.filter.archived = Archived::Include;
     }
-    let (messages, counts, clock) = scope.feed(&subscriber, &query).await?;
-    let (mut items, page_info) = feed::page(&query, messages);
+    let page = scope.feed_page(&subscriber, &query).await?;
+    let page_info = page_info(&query, &page);
+    // Redaction works on items, so the console parses the page the feed route passes through.
+    let mut items: Vec<FeedItem> =
+        serde_json::from_str(&page.text.items_json).map_err(|error| ApiError::internal("decode feed", error))?;
     let privacy_settings = scope.privacy();
     if privacy_settings.hide_message_contents && !personal {
         items = items.into_iter().map(privacy::hide_message).collect();
@@ -74,7 +77,7 @@ pub async fn messages(request: &Request, env: &Env, raw_name: &str, raw_subscrib
             privacy::redact_paths(&mut item.payload, &personal_paths[&item.workflow]);
         }
     }
-    json(&FeedResponse { items, page_info, counts, watermark: Watermark::at(clock).to_string() }, 200)
+    json(&FeedResponse { items, page_info, counts: page.counts, watermark: Watermark::at(page.clock).to_string() }, 200)
 }
 
 /// Execution logs: they hold ids, statuses and errors, never personal data.

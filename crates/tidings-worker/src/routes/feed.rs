@@ -10,6 +10,7 @@ use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::{
     feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
+    PageInfo,
 };
 use worker::{Context, Env, Request};
 
@@ -17,6 +18,7 @@ use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscri
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, query_pairs, read_json};
 use crate::platform::now_ms;
+use crate::store::FeedPage;
 
 /// One page of a subscriber's feed with its counts and watermark.
 pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
@@ -25,13 +27,18 @@ pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResu
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate_reader(request, env, &subscriber).await?;
     let page = caller.read_within_budget(env, &subscriber, caller.scope.feed_page(&subscriber, &query)).await?;
-    let newest = page.text.ids.first().map(String::as_str);
-    let oldest = page.text.ids.last().map(String::as_str);
-    let page_info = feed::page_info(&query, page.text.beyond, newest, oldest);
+    let page_info = page_info(&query, &page);
     let watermark = Watermark::at(page.clock).to_string();
     let body = feed_response_json(&page.text.items_json, &page_info, &page.counts, &watermark)
         .map_err(|error| ApiError::internal("serialize response", error))?;
     Ok(json_text(body, 200))
+}
+
+/// The cursors of a page read for `query`.
+pub(super) fn page_info(query: &FeedQuery, page: &FeedPage) -> PageInfo {
+    let newest = page.text.ids.first().map(String::as_str);
+    let oldest = page.text.ids.last().map(String::as_str);
+    feed::page_info(query, page.text.beyond, newest, oldest)
 }
 
 /// Delta sync: every change to the feed after `since`, in order.

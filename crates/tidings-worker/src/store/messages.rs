@@ -1,7 +1,6 @@
 //! Messages and feeds of one environment.
 
 use serde::Deserialize;
-use tidings_core::feed::FeedQuery;
 use tidings_core::feed_action::{ActionKind, ActionTarget, FeedAction};
 use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{ChangesQuery, StoredChange, TOMBSTONE_RETENTION_MS};
@@ -61,22 +60,6 @@ struct ClockRow {
 
 const COLUMNS: &str = "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, \
     created_at, seen_at, read_at, archived_at";
-/// [`COLUMNS`] as the arguments of SQLite's `json_object`, for [`MessageRow`].
-const JSON_COLUMNS: &str = "'id', id, 'subscriber_id', subscriber_id, 'workflow', workflow, \
-    'transaction_id', transaction_id, 'subject', subject, 'body', body, 'avatar', avatar, 'actions', actions, \
-    'tags', tags, 'payload', payload, 'created_at', created_at, 'seen_at', seen_at, 'read_at', read_at, \
-    'archived_at', archived_at";
-
-/// A feed page that SQLite wrote as one JSON array of [`MessageRow`]s,
-/// with the feed's counters and clock.
-#[derive(Deserialize)]
-struct FeedRow {
-    rows: String,
-    #[serde(flatten)]
-    counts: CountsRow,
-    version: Option<f64>,
-}
-
 /// Advances the environment's feed clock; the writes after it in the same
 /// batch stamp [`CLOCK`] on the rows they change.
 pub(super) const TICK: &str = "UPDATE feed_clock SET version = version + 1 WHERE id = 1";
@@ -113,55 +96,6 @@ pub struct FoundChanges {
 }
 
 impl EnvironmentScope {
-    /// Up to `query.limit + 1` messages of a feed (newest first; oldest first
-    /// when paging back), the feed's counts and the feed clock, read in one
-    /// transaction so they agree.
-    pub async fn feed(
-        &self,
-        subscriber: &SubscriberId,
-        query: &FeedQuery,
-    ) -> Result<(Vec<Message>, FeedCounts, u64), ApiError> {
-        let mut params = vec![text(subscriber.as_str())];
-        let mut sql = format!(
-            "SELECT {COLUMNS} FROM messages WHERE subscriber_id = ? AND {}",
-            feed_sql::conditions(&query.filter, &mut params)
-        );
-        let order = match (&query.after, &query.before) {
-            (Some(after), _) => {
-                params.push(text(after.as_str()));
-                sql.push_str(" AND id < ?");
-                "DESC"
-            }
-            (None, Some(before)) => {
-                params.push(text(before.as_str()));
-                sql.push_str(" AND id > ?");
-                "ASC"
-            }
-            (None, None) => "DESC",
-        };
-        sql.push_str(&format!(" ORDER BY id {order} LIMIT ?"));
-        params.push(number(u64::from(query.limit) + 1));
-        // One statement, so one snapshot: SQLite writes the page as one JSON
-        // text (one value crosses into wasm, not a JavaScript object per
-        // row) beside the feed's counters and the feed clock.
-        params.push(text(subscriber.as_str()));
-        let sql = format!(
-            "SELECT (SELECT json_group_array(json_object({JSON_COLUMNS})) FROM ({sql})) AS rows, \
-             {COUNTS_AND_CLOCK} FROM feed_counts WHERE subscriber_id = ?"
-        );
-        let found: Option<FeedRow> =
-            statement(&self.db, &sql, &params)?.first(None).await.map_err(|error| storage_error("read feed", error))?;
-        let row = found.ok_or_else(|| ApiError::internal("read feed", "the feed row is missing"))?;
-        let mut rows: Vec<MessageRow> =
-            serde_json::from_str(&row.rows).map_err(|error| ApiError::internal("decode feed", error))?;
-        // An aggregate's input order is SQLite's to choose: restore the page's.
-        rows.sort_unstable_by(|a, b| if order == "DESC" { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
-        let messages = rows.into_iter().map(message_from_row).collect::<Result<_, _>>()?;
-        let version =
-            row.version.ok_or_else(|| ApiError::internal("read feed clock", "the feed clock row is missing"))?;
-        Ok((messages, counts_of(&row.counts), version as u64))
-    }
-
     /// What changed in a feed after `query.since`, with counts and the clock,
     /// read in one transaction.
     pub async fn changes(&self, subscriber: &SubscriberId, query: &ChangesQuery) -> Result<FoundChanges, ApiError> {

@@ -35,6 +35,7 @@ mod workflows;
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
 pub use faults::FaultPlan;
+pub use feed_page::FeedPage;
 pub use integrations::IntegrationRecord;
 pub use members::{
     audit, control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,

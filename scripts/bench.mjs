@@ -34,6 +34,17 @@ function installWrk() {
   apt(["install", "-y", "wrk"]);
 }
 
+/**
+ * The entries of `targets` in the order of a round: each round starts one
+ * further on, so no contender is always measured first, and a drift of the
+ * machine within a round falls on a different contender each round.
+ */
+const inRoundOrder = (targets, round) => {
+  const entries = Object.entries(targets);
+  const start = round % entries.length;
+  return [...entries.slice(start), ...entries.slice(0, start)];
+};
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -175,17 +186,24 @@ async function main() {
       tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       unlimited: { url: feed(unlimited.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
     };
+    // Every contender that reads the feed must answer the same items as Tidings, or the
+    // comparison is not of the same work (the floor repeats Tidings' statement by hand).
+    const pages = {};
     for (const [name, target] of Object.entries(targets)) {
       const check = await request(target.url, { headers: target.headers });
       if (!check.ok) throw new Error(`${name} answered ${check.status}: ${await check.text()}`);
+      if (name !== "empty") pages[name] = JSON.stringify((await check.json()).items);
+    }
+    for (const [name, items] of Object.entries(pages)) {
+      if (items !== pages.tidings) throw new Error(`${name} answered other feed items than Tidings:\n${items.slice(0, 400)}\n${pages.tidings.slice(0, 400)}`);
     }
 
     const results = {};
     for (const connections of [1, 32]) {
-      step(`feed page of 20 for a subscriber with 10,000 messages, concurrency ${connections}: ${rounds} rounds of ${seconds} s each, alternating`);
+      step(`feed page of 20 for a subscriber with 10,000 messages, concurrency ${connections}: ${rounds} rounds of ${seconds} s each, alternating, each round starting at the next contender`);
       for (const name of Object.keys(targets)) wrk(targets[name].url, targets[name].headers, connections, 1);
       for (let round = 0; round < rounds; round += 1) {
-        for (const [name, target] of Object.entries(targets)) {
+        for (const [name, target] of inRoundOrder(targets, round)) {
           (results[`${name}@${connections}`] ??= []).push(wrk(target.url, target.headers, connections, seconds));
         }
       }
@@ -204,7 +222,7 @@ async function main() {
     };
     const breakdown = {};
     for (let round = 0; round < rounds; round += 1) {
-      for (const [name, target] of Object.entries(steps)) (breakdown[name] ??= []).push(wrk(target.url, target.headers, 1, seconds));
+      for (const [name, target] of inRoundOrder(steps, round)) (breakdown[name] ??= []).push(wrk(target.url, target.headers, 1, seconds));
     }
 
     step("scaling: Tidings feed page at concurrency 1 for feeds of 1k, 10k and 100k messages, alternating, each round starting at the next feed");
@@ -213,11 +231,8 @@ async function main() {
     );
     for (const { url, headers } of Object.values(feeds)) wrk(url, headers, 1, 1);
     const feedRuns = {};
-    // Each round starts at the next feed, so no feed is always measured first.
-    const feedOrder = Object.entries(feeds);
     for (let round = 0; round < rounds; round += 1) {
-      const rotated = [...feedOrder.slice(round % feedOrder.length), ...feedOrder.slice(0, round % feedOrder.length)];
-      for (const [subscriber, { url, headers }] of rotated) (feedRuns[subscriber] ??= []).push(wrk(url, headers, 1, seconds));
+      for (const [subscriber, { url, headers }] of inRoundOrder(feeds, round)) (feedRuns[subscriber] ??= []).push(wrk(url, headers, 1, seconds));
     }
     const scaling = {};
     for (const [subscriber, runs] of Object.entries(feedRuns)) {

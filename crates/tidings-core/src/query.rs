@@ -24,6 +24,27 @@ pub fn parse_pairs(raw: &str) -> Result<Vec<(String, String)>, QueryError> {
         .collect()
 }
 
+/// The path of a serialized URL (as the platform's `Request.url` gives it):
+/// from the first `/` after the host to the query or fragment. WHATWG
+/// serialization never leaves a special URL's path empty and always
+/// percent-encodes `?` and `#` within it, so no parsing is needed.
+pub fn path_of_url(url: &str) -> &str {
+    let Some((_, after_scheme)) = url.split_once("://") else {
+        return url.split(['?', '#']).next().unwrap_or_default();
+    };
+    match after_scheme.find('/') {
+        Some(start) => after_scheme[start..].split(['?', '#']).next().unwrap_or("/"),
+        None => "/",
+    }
+}
+
+/// The query of a serialized URL: what follows `?`, without the fragment;
+/// empty when there is none.
+pub fn query_of_url(url: &str) -> &str {
+    let without_fragment = url.split('#').next().unwrap_or_default();
+    without_fragment.split_once('?').map(|(_, query)| query).unwrap_or_default()
+}
+
 /// Decodes a percent-encoded path segment (`+` stays `+`).
 pub fn decode_segment(segment: &str) -> Result<String, QueryError> {
     decode(segment.as_bytes(), false)
@@ -60,6 +81,19 @@ fn decode(bytes: &[u8], plus_is_space: bool) -> Result<String, QueryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_splits_into_path_and_query() {
+        let url = "https://api.example.com/v1/subscribers/ada%3F/feed?limit=20&after=x#top";
+        assert_eq!(path_of_url(url), "/v1/subscribers/ada%3F/feed");
+        assert_eq!(query_of_url(url), "limit=20&after=x");
+        assert_eq!(path_of_url("http://127.0.0.1:8787/health"), "/health");
+        assert_eq!(query_of_url("http://127.0.0.1:8787/health"), "");
+        assert_eq!(path_of_url("http://127.0.0.1:8787"), "/");
+        assert_eq!(path_of_url("http://127.0.0.1:8787?x=1"), "/");
+        assert_eq!(query_of_url("http://127.0.0.1:8787/a#b?c"), "");
+        assert_eq!(path_of_url("/relative?x"), "/relative");
+    }
 
     #[test]
     fn decodes_pairs() {

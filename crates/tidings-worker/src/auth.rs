@@ -11,11 +11,12 @@ use tidings_core::rate_limit::Tier;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
 use tidings_core::wire::EnvironmentDetails;
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, query_pairs};
 use crate::platform::now_ms;
+use crate::request::IncomingRequest;
 use crate::store::{self, EnvironmentScope};
 
 /// An authenticated caller: the kind of key and its environment's storage.
@@ -28,12 +29,12 @@ pub struct Caller {
 
 /// Validates the bearer key, opens its environment and applies the
 /// environment's browser-origin policy.
-pub async fn authenticate(request: &Request, env: &Env) -> ApiResult<Caller> {
+pub async fn authenticate(request: &IncomingRequest, env: &Env) -> ApiResult<Caller> {
     authenticate_key(request, env, &bearer(request)?).await
 }
 
 /// [`authenticate`] with the key given apart from the request.
-async fn authenticate_key(request: &Request, env: &Env, key: &str) -> ApiResult<Caller> {
+async fn authenticate_key(request: &IncomingRequest, env: &Env, key: &str) -> ApiResult<Caller> {
     let key = ApiKey::parse(key)?;
     if key.kind() == KeyKind::Secret && from_browser(request) {
         return Err(ApiError::new(
@@ -63,7 +64,7 @@ async fn authenticate_key(request: &Request, env: &Env, key: &str) -> ApiResult<
 }
 
 /// Authenticates a server route: the key must be a secret key.
-pub async fn authenticate_secret(request: &Request, env: &Env) -> ApiResult<Caller> {
+pub async fn authenticate_secret(request: &IncomingRequest, env: &Env) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
     caller.require_secret()?;
     Ok(caller)
@@ -72,7 +73,7 @@ pub async fn authenticate_secret(request: &Request, env: &Env) -> ApiResult<Call
 /// Authenticates a feed route for `subscriber`: any key, plus the subscriber
 /// credential the environment requires (a write token when `write`).
 pub async fn authenticate_subscriber(
-    request: &Request,
+    request: &IncomingRequest,
     env: &Env,
     subscriber: &SubscriberId,
     write: bool,
@@ -86,7 +87,7 @@ pub async fn authenticate_subscriber(
 /// Authenticates a read of `subscriber`'s feed, like
 /// [`authenticate_subscriber`] but leaving the rate-limit budget to
 /// [`Caller::read_within_budget`].
-pub async fn authenticate_reader(request: &Request, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+pub async fn authenticate_reader(request: &IncomingRequest, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
     caller.authorize_subscriber(request, subscriber, false)?;
     Ok(caller)
@@ -96,7 +97,7 @@ pub async fn authenticate_reader(request: &Request, env: &Env, subscriber: &Subs
 /// set headers on a WebSocket, so the publishable key and the subscriber
 /// credential come as the query parameters `key` and `token` (or `hash`).
 /// Secret keys are refused here: they must never travel in a URL.
-pub async fn authenticate_stream(request: &Request, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+pub async fn authenticate_stream(request: &IncomingRequest, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
     let pairs = query_pairs(request)?;
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
     let key = get("key").ok_or_else(|| {
@@ -128,7 +129,7 @@ pub struct Actor {
 
 /// Authenticates a control-plane request: a member token (`mt_…`) or the
 /// deployment's admin token.
-pub async fn authenticate_actor(request: &Request, env: &Env) -> ApiResult<Actor> {
+pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResult<Actor> {
     let presented = bearer(request)?;
     if access::is_member_token(&presented) {
         let hash = access::member_token_hash(&presented);
@@ -149,7 +150,7 @@ pub async fn authenticate_actor(request: &Request, env: &Env) -> ApiResult<Actor
 /// that the caller may do `action` there. An environment the caller has no
 /// access to does not exist for them (404).
 pub async fn authorize_environment(
-    request: &Request,
+    request: &IncomingRequest,
     env: &Env,
     name: &EnvironmentName,
     action: Action,
@@ -202,7 +203,7 @@ fn describe(action: Action) -> &'static str {
 }
 
 /// Checks the control-plane credential: the deployment's admin token.
-pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
+pub fn authenticate_admin(request: &IncomingRequest, env: &Env) -> ApiResult<()> {
     let expected = store::admin_token(env)?;
     let presented = bearer(request)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
@@ -213,7 +214,7 @@ pub fn authenticate_admin(request: &Request, env: &Env) -> ApiResult<()> {
 
 /// Whether the request comes from a web browser: it names a page origin, or
 /// its User-Agent is a browser's (they all begin `Mozilla/`).
-fn from_browser(request: &Request) -> bool {
+fn from_browser(request: &IncomingRequest) -> bool {
     header(request, "Origin").is_some()
         || header(request, "User-Agent").is_some_and(|agent| agent.trim_start().starts_with("Mozilla/"))
 }
@@ -233,7 +234,7 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 }
 
 /// The bearer token of the `Authorization` header.
-pub fn bearer(request: &Request) -> ApiResult<String> {
+pub fn bearer(request: &IncomingRequest) -> ApiResult<String> {
     let missing = || ApiError::new(401, "missing_credentials", "send the API key as Authorization: Bearer <key>");
     let value = header(request, "Authorization").ok_or_else(missing)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
@@ -275,7 +276,12 @@ impl Caller {
     ///
     /// `write` says whether the route changes anything: a read-only token
     /// is refused there.
-    pub fn authorize_subscriber(&self, request: &Request, subscriber: &SubscriberId, write: bool) -> ApiResult<()> {
+    pub fn authorize_subscriber(
+        &self,
+        request: &IncomingRequest,
+        subscriber: &SubscriberId,
+        write: bool,
+    ) -> ApiResult<()> {
         let token = header(request, "X-Subscriber-Token");
         let hash = header(request, "X-Subscriber-Hash");
         self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write)

@@ -4,9 +4,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::error::Category;
 use tidings_core::query;
-use worker::{Headers, Request, Response, ResponseBuilder};
+use worker::{Headers, Response, ResponseBuilder};
 
 use crate::error::{ApiError, ApiResult};
+use crate::request::IncomingRequest;
 
 /// The largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -26,20 +27,17 @@ pub fn json_text(text: String, status: u16) -> Response {
 }
 
 /// The request's decoded query parameters, parsed without a URL parser.
-pub fn query_pairs(request: &Request) -> ApiResult<Vec<(String, String)>> {
-    let url = request.inner().url();
-    let without_fragment = url.split('#').next().unwrap_or_default();
-    let raw = without_fragment.split_once('?').map(|(_, query)| query).unwrap_or_default();
-    Ok(query::parse_pairs(raw)?)
+pub fn query_pairs(request: &IncomingRequest) -> ApiResult<Vec<(String, String)>> {
+    Ok(query::parse_pairs(query::query_of_url(&request.inner().url()))?)
 }
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] into a wire type.
-pub async fn read_json<T: DeserializeOwned>(request: &mut Request) -> ApiResult<T> {
+pub async fn read_json<T: DeserializeOwned>(request: &mut IncomingRequest) -> ApiResult<T> {
     parse_json(&read_body(request).await?)
 }
 
 /// Reads a body of at most [`MAX_BODY_BYTES`].
-pub async fn read_body(request: &mut Request) -> ApiResult<Vec<u8>> {
+pub async fn read_body(request: &mut IncomingRequest) -> ApiResult<Vec<u8>> {
     let declared = header(request, "Content-Length").and_then(|length| length.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(too_large());
@@ -67,7 +65,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 }
 
 /// A request header's value, if present and readable.
-pub fn header(request: &Request, name: &str) -> Option<String> {
+pub fn header(request: &IncomingRequest, name: &str) -> Option<String> {
     request.headers().get(name).ok().flatten()
 }
 

@@ -12,14 +12,17 @@ mod error;
 mod http;
 mod hub;
 mod platform;
+mod request;
 mod routes;
 mod store;
 
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Response, Result};
+
+use crate::request::IncomingRequest;
 
 /// The fetch handler: routes the request and renders any error once.
 #[event(fetch)]
-pub async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
+pub async fn fetch(request: IncomingRequest, env: Env, ctx: Context) -> Result<Response> {
     let origin = request.headers().get("Origin").ok().flatten();
     let outcome = routes::handle(request, &env, &ctx).await;
     let response = match outcome {

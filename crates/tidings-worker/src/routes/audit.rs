@@ -6,13 +6,14 @@ use tidings_core::access::{Action, DeploymentAction};
 use tidings_core::audit::AuditQuery;
 use tidings_core::promotion;
 use tidings_core::wire::{AuditEntry, AuditLog};
-use worker::{Env, Request};
+use worker::Env;
 
 use super::environments::parse_name;
 use crate::auth::{authenticate_actor, authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::store::{self, AuditRecord};
 
 /// Appends an audit entry: who did `action` to `resource`, in `environment`
@@ -33,7 +34,7 @@ pub async fn record(
 /// Releases and rollbacks (from the environment's database) and the
 /// control plane's writes to it (keys, settings, …), merged newest first;
 /// filtered by `action` and `actor`, paged with `limit` and `before`.
-pub async fn audit_log(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn audit_log(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     authorize_environment(request, env, &name, Action::ReadAudit).await?;
     let query = audit_query(request)?;
@@ -44,14 +45,14 @@ pub async fn audit_log(request: &Request, env: &Env, raw_name: &str) -> ApiResul
 }
 
 /// Deployment-wide audit entries (members, tokens): admins and owners.
-pub async fn deployment_audit_log(request: &Request, env: &Env) -> ApiResult {
+pub async fn deployment_audit_log(request: &IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     actor.require_deployment(DeploymentAction::ManageMembers)?;
     let query = audit_query(request)?;
     json(&audit_page(store::control_audit(env, None, &query).await?, &query), 200)
 }
 
-fn audit_query(request: &Request) -> ApiResult<AuditQuery> {
+fn audit_query(request: &IncomingRequest) -> ApiResult<AuditQuery> {
     let pairs = query_pairs(request)?;
     AuditQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
         .map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))

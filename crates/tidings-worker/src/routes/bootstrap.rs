@@ -6,18 +6,19 @@ use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber;
 use tidings_core::wire::{BootstrapRequest, BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::authenticate_admin;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, parse_json, read_body};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::routes::members;
 use crate::store::{self, NewEnvironment, NewMember, NewMemberToken};
 
 /// Creates `development`, `staging` and `production` with one publishable
 /// and one secret key each, and returns the keys this one time.
-pub async fn bootstrap(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn bootstrap(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     authenticate_admin(request, env)?;
     let body = read_body(request).await?;
     let input: BootstrapRequest =

@@ -4,21 +4,22 @@
 
 use tidings_core::brand::{self, BrandError};
 use tidings_core::wire::{BrandInput, LogoInfo};
-use worker::{Env, Headers, Request, ResponseBuilder};
+use worker::{Env, Headers, ResponseBuilder};
 
 use crate::auth::{authenticate, authenticate_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, read_body, read_json};
 use crate::platform::now_ms;
+use crate::request::IncomingRequest;
 
 /// The brand settings.
-pub async fn get(request: &Request, env: &Env) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate(request, env).await?;
     json(&caller.scope.brand().await?.ok_or_else(not_set)?, 200)
 }
 
 /// Saves the brand settings (the logo is kept).
-pub async fn put(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("brand settings")?;
     let input: BrandInput = read_json(request).await?;
@@ -28,7 +29,7 @@ pub async fn put(request: &mut Request, env: &Env) -> ApiResult {
 }
 
 /// Uploads the logo: the body is the image, `Content-Type` its type.
-pub async fn put_logo(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn put_logo(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("brand settings")?;
     let content_type = header(request, "Content-Type").unwrap_or_default().trim().to_ascii_lowercase();
@@ -41,7 +42,7 @@ pub async fn put_logo(request: &mut Request, env: &Env) -> ApiResult {
 }
 
 /// The logo's bytes.
-pub async fn get_logo(request: &Request, env: &Env) -> ApiResult {
+pub async fn get_logo(request: &IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate(request, env).await?;
     let (content_type, bytes) = caller
         .scope

@@ -15,17 +15,18 @@ use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
 use tidings_core::schema;
 use tidings_core::wire::{EnvironmentDetails, FeedItem, FeedResponse, SubscriberList};
-use worker::{Env, Request};
+use worker::Env;
 
 use super::environments::parse_name;
 use super::feed::{page_info, parse_subscriber};
 use crate::auth::{authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
+use crate::request::IncomingRequest;
 use crate::store::EnvironmentScope;
 
 /// Opens an environment the member may see, and says whether they see its personal data.
-async fn open(request: &Request, env: &Env, raw_name: &str) -> ApiResult<(EnvironmentScope, bool)> {
+async fn open(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult<(EnvironmentScope, bool)> {
     let name = parse_name(raw_name)?;
     let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
     Ok((EnvironmentScope::open_by_name(env, &name).await?, sees_personal_data(&actor, &details)))
@@ -36,7 +37,7 @@ fn sees_personal_data(actor: &Actor, details: &EnvironmentDetails) -> bool {
 }
 
 /// Subscribers, ordered by id; personal fields masked where the environment says so.
-pub async fn subscribers(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn subscribers(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let (scope, personal) = open(request, env, raw_name).await?;
     let pairs = query_pairs(request)?;
     let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
@@ -48,7 +49,7 @@ pub async fn subscribers(request: &Request, env: &Env, raw_name: &str) -> ApiRes
 }
 
 /// A subscriber's messages (archived included), newest first; contents hidden where the environment says so.
-pub async fn messages(request: &Request, env: &Env, raw_name: &str, raw_subscriber: &str) -> ApiResult {
+pub async fn messages(request: &IncomingRequest, env: &Env, raw_name: &str, raw_subscriber: &str) -> ApiResult {
     let (scope, personal) = open(request, env, raw_name).await?;
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
@@ -81,7 +82,7 @@ pub async fn messages(request: &Request, env: &Env, raw_name: &str, raw_subscrib
 }
 
 /// Execution logs: they hold ids, statuses and errors, never personal data.
-pub async fn logs(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn logs(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let (scope, _) = open(request, env, raw_name).await?;
     let pairs = query_pairs(request)?;
     let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))

@@ -11,7 +11,7 @@ use tidings_core::access::Action;
 use tidings_core::key::KeyKind;
 use tidings_core::trigger;
 use tidings_core::wire::{TriggerRequest, WorkflowList};
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 use super::audit;
 use super::environments::parse_name;
@@ -20,12 +20,18 @@ use super::workflows::{delete_in, parse_key, save_in};
 use crate::auth::{authorize_environment, Actor, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
+use crate::request::IncomingRequest;
 use crate::store::EnvironmentScope;
 
 /// Opens an environment after checking that the member may do `action`
 /// there. Writes to production answer `environment_read_only`, as they do
 /// with a secret key, before the member's role is considered.
-async fn open(request: &Request, env: &Env, raw_name: &str, action: Action) -> ApiResult<(Actor, EnvironmentScope)> {
+async fn open(
+    request: &IncomingRequest,
+    env: &Env,
+    raw_name: &str,
+    action: Action,
+) -> ApiResult<(Actor, EnvironmentScope)> {
     let name = parse_name(raw_name)?;
     let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
     let caller = Caller { kind: KeyKind::Secret, scope: EnvironmentScope::open_by_name(env, &name).await? };
@@ -49,13 +55,13 @@ async fn record(
 }
 
 /// Every workflow's current version.
-pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let (_, scope) = open(request, env, raw_name, Action::View).await?;
     json(&WorkflowList { items: scope.workflows().await? }, 200)
 }
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
-pub async fn put(request: &mut Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
     let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let (saved, existed) = save_in(&scope, request, raw_key).await?;
     record(env, &actor, "workflow.save", &scope, &saved.key, json!({"after": {"version": saved.version}})).await?;
@@ -63,7 +69,7 @@ pub async fn put(request: &mut Request, env: &Env, raw_name: &str, raw_key: &str
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
-pub async fn delete(request: &Request, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
     let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let (key, response) = delete_in(&scope, raw_key).await?;
     record(env, &actor, "workflow.delete", &scope, &key, json!({})).await?;
@@ -72,7 +78,7 @@ pub async fn delete(request: &Request, env: &Env, raw_name: &str, raw_key: &str)
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),
 /// so its author sees it arrive; answers like `POST /v1/events/trigger`.
-pub async fn test(request: &mut Request, env: &Env, ctx: &Context, raw_name: &str, raw_key: &str) -> ApiResult {
+pub async fn test(request: &mut IncomingRequest, env: &Env, ctx: &Context, raw_name: &str, raw_key: &str) -> ApiResult {
     let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let key = parse_key(raw_key)?;
     let mut body: serde_json::Value = read_json(request).await?;

@@ -8,18 +8,19 @@ use tidings_core::environment_file;
 use tidings_core::key::KeyKind;
 use tidings_core::promotion;
 use tidings_core::wire::{ImportRequest, PromotionResponse};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::{authorize_environment, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, read_json};
+use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
 use crate::routes::promotions::{replayed, write_release, ReleaseOrigin};
 use crate::store::{self, EnvironmentScope};
 
 /// The environment's workflows, integrations (without secrets), variable
 /// names and default preferences, as a stable, pretty-printed file.
-pub async fn export(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn export(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     authorize_environment(request, env, &name, Action::View).await?;
     let environment = store::open_for_promotion(env, &name).await?;
@@ -36,7 +37,7 @@ pub async fn export(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
 /// and its problems, and unless `dry_run` (the default) writes it as one
 /// release of kind `import`. A retried request with the same
 /// `Idempotency-Key` gets its release again.
-pub async fn import(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn import(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
     let scope = EnvironmentScope::open_by_name(env, &name).await?;

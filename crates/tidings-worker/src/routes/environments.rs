@@ -14,18 +14,19 @@ use tidings_core::wire::{
     CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList, EnvironmentPatch,
     RotateSigningSecretRequest, RotatedSigningSecret,
 };
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::{authenticate_actor, authorize_environment};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::routes::audit;
 use crate::store;
 
 /// Every environment with its settings, in promotion order.
 /// Environments a member has no access to are left out.
-pub async fn list(request: &Request, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let environments = store::list_environments(env)
         .await?
@@ -36,13 +37,13 @@ pub async fn list(request: &Request, env: &Env) -> ApiResult {
 }
 
 /// One environment with its settings.
-pub async fn get(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let (_, details) = authorize_environment(request, env, &parse_name(raw_name)?, Action::View).await?;
     json(&details, 200)
 }
 
 /// Changes labels, colours, allowed origins or the credential requirement.
-pub async fn update(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn update(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, before) = authorize_environment(request, env, &name, Action::Configure).await?;
     let patch: EnvironmentPatch = read_json(request).await?;
@@ -78,7 +79,7 @@ fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
 
 /// Registers a custom environment: 201 when its bindings are already there
 /// (`ready`), 202 while it waits for them (`creating`).
-pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     actor.require_deployment(DeploymentAction::ManageEnvironments)?;
     let body: CreateEnvironmentRequest = read_json(request).await?;
@@ -99,7 +100,7 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 
 /// Rotates the subscriber signing secret: a new current secret (shown
 /// once), the old one verifying for the grace period.
-pub async fn rotate_signing_secret(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, _) = authorize_environment(request, env, &name, Action::Configure).await?;
     let body: RotateSigningSecretRequest = read_json(request).await?;
@@ -124,7 +125,7 @@ pub async fn rotate_signing_secret(request: &mut Request, env: &Env, raw_name: &
 }
 
 /// Deletes a custom environment: keys revoked first, then its data.
-pub async fn delete(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     actor.require_deployment(DeploymentAction::ManageEnvironments)?;
     let name = parse_name(raw_name)?;

@@ -12,16 +12,17 @@ use tidings_core::wire::{
     feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
     PageInfo,
 };
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, query_pairs, read_json};
 use crate::platform::now_ms;
+use crate::request::IncomingRequest;
 use crate::store::FeedPage;
 
 /// One page of a subscriber's feed with its counts and watermark.
-pub async fn list(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
@@ -42,7 +43,7 @@ pub(super) fn page_info(query: &FeedQuery, page: &FeedPage) -> PageInfo {
 }
 
 /// Delta sync: every change to the feed after `since`, in order.
-pub async fn changes(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn changes(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = ChangesQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
@@ -74,7 +75,7 @@ pub async fn changes(request: &Request, env: &Env, raw_subscriber: &str) -> ApiR
 /// Opens the subscriber's realtime socket: it hears `{"type":"changed"}`
 /// after every committed change to the feed, and the client then reads
 /// `…/feed/changes`.
-pub async fn stream(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn stream(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     if !header(request, "Upgrade").is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::new(426, "websocket_required", "open this route as a WebSocket (Upgrade: websocket)"));
@@ -85,7 +86,7 @@ pub async fn stream(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
 
 /// Exact counts: for the filter given as query parameters, or for each
 /// filter of `filters=<JSON array>` at once (then `{results: […]}`).
-pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn counts(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let many = pairs.iter().find(|(name, _)| name == "filters").map(|(_, value)| value.clone());
@@ -134,7 +135,7 @@ pub async fn counts(request: &Request, env: &Env, raw_subscriber: &str) -> ApiRe
 }
 
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them.
-pub async fn actions(request: &mut Request, env: &Env, ctx: &Context, raw_subscriber: &str) -> ApiResult {
+pub async fn actions(request: &mut IncomingRequest, env: &Env, ctx: &Context, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
     let body: FeedActionRequest = read_json(request).await?;

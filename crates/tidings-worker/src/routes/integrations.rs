@@ -9,22 +9,23 @@ use tidings_core::query::decode_segment;
 use tidings_core::sealed;
 use tidings_core::webhook::{self, IntegrationError};
 use tidings_core::wire::{IntegrationInput, IntegrationList};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::store::{self, IntegrationRecord};
 
 /// Every integration, secrets left out.
-pub async fn list(request: &Request, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     json(&IntegrationList { items: caller.scope.integrations().await? }, 200)
 }
 
 /// Creates an integration; 409 `integration_exists` when the id is taken.
-pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("integrations")?;
     let input: IntegrationInput = read_json(request).await?;
@@ -44,14 +45,14 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 }
 
 /// One integration, secret left out.
-pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     json(&caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?, 200)
 }
 
 /// Creates or replaces an integration; without `signing_secret`, the stored one is kept.
-pub async fn put(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let input: IntegrationInput = read_json(request).await?;
@@ -75,7 +76,7 @@ pub async fn put(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
 }
 
 /// Deletes an integration.
-pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted {
         id: String,

@@ -7,18 +7,19 @@ use tidings_core::environment::EnvironmentName;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::rotation_end;
 use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
-use worker::{Env, Request};
+use worker::Env;
 
 use super::environments::parse_name;
 use crate::auth::{authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::routes::audit;
 use crate::store::{self, KeyEnd};
 
 /// The environment's keys, masked, newest first.
-pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let keys = store::list_keys(env, &name, now_ms()).await?;
@@ -26,7 +27,7 @@ pub async fn list(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
 }
 
 /// Issues a key of the requested kind; the key is in this answer only.
-pub async fn create(request: &mut Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let body: CreateKeyRequest = read_json(request).await?;
@@ -41,7 +42,7 @@ pub async fn create(request: &mut Request, env: &Env, raw_name: &str) -> ApiResu
 
 /// Issues a replacement key and lets the old one work for the grace period
 /// (0 revokes it at once).
-pub async fn regenerate(request: &mut Request, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
+pub async fn regenerate(request: &mut IncomingRequest, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let body: RegenerateKeyRequest = read_json(request).await?;
@@ -72,7 +73,7 @@ pub async fn regenerate(request: &mut Request, env: &Env, raw_name: &str, key_id
 }
 
 /// Revokes a key at once.
-pub async fn revoke(request: &Request, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
+pub async fn revoke(request: &IncomingRequest, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
     let now = now_ms();

@@ -1,14 +1,15 @@
 //! `GET /v1/logs` (secret key): execution logs, newest first.
 
 use tidings_core::logs::LogQuery;
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
+use crate::request::IncomingRequest;
 
 /// A page of log entries, filtered by workflow, subscriber, status and time.
-pub async fn list(request: &Request, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let pairs = query_pairs(request)?;
     let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))

@@ -11,12 +11,13 @@ use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{
     EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch, MemberTokenRequest,
 };
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::{authenticate_actor, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::routes::audit;
 use crate::store::{self, NewMember, NewMemberToken};
 
@@ -64,7 +65,7 @@ pub fn validate(name: &str, email: &str) -> ApiResult<()> {
 }
 
 /// Who the credential is, and each environment they can see.
-pub async fn me(request: &Request, env: &Env) -> ApiResult {
+pub async fn me(request: &IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let mut environments = Vec::new();
     for details in store::list_environments(env).await? {
@@ -84,14 +85,14 @@ pub async fn me(request: &Request, env: &Env) -> ApiResult {
 }
 
 /// Every member.
-pub async fn list(request: &Request, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     actor.require_deployment(DeploymentAction::ManageMembers)?;
     json(&MemberList { items: store::members(env).await?.into_iter().map(|(member, _)| member).collect() }, 200)
 }
 
 /// Adds a member with a role and grants.
-pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     actor.require_deployment(DeploymentAction::ManageMembers)?;
     let input: MemberInput = read_json(request).await?;
@@ -126,7 +127,7 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 }
 
 /// Changes a member's name, role or grants.
-pub async fn update(request: &mut Request, env: &Env, id: &str) -> ApiResult {
+pub async fn update(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     actor.require_deployment(DeploymentAction::ManageMembers)?;
     let patch: MemberPatch = read_json(request).await?;
@@ -159,7 +160,7 @@ pub async fn update(request: &mut Request, env: &Env, id: &str) -> ApiResult {
 }
 
 /// Removes a member; their tokens stop working at once.
-pub async fn remove(request: &Request, env: &Env, id: &str) -> ApiResult {
+pub async fn remove(request: &IncomingRequest, env: &Env, id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Removed<'a> {
         id: &'a str,
@@ -183,7 +184,7 @@ pub async fn remove(request: &Request, env: &Env, id: &str) -> ApiResult {
 }
 
 /// Issues a personal access token: to oneself, or by a member manager.
-pub async fn issue_token(request: &mut Request, env: &Env, id: &str) -> ApiResult {
+pub async fn issue_token(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let body: MemberTokenRequest = read_json(request).await?;
     let (_, grants) = find(env, id).await?;
@@ -222,7 +223,7 @@ pub async fn issue_token(request: &mut Request, env: &Env, id: &str) -> ApiResul
 }
 
 /// Revokes a personal access token: one's own, or by a member manager.
-pub async fn revoke_token(request: &Request, env: &Env, id: &str, token_id: &str) -> ApiResult {
+pub async fn revoke_token(request: &IncomingRequest, env: &Env, id: &str, token_id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Revoked<'a> {
         id: &'a str,

@@ -21,18 +21,19 @@ mod trigger;
 mod variables;
 mod workflows;
 
-use worker::{Context, Env, Method, Request};
+use worker::{Context, Env, Method};
 
 use crate::cors;
 use crate::error::{ApiError, ApiResult};
+use crate::request::IncomingRequest;
 
 /// Answers one request.
-pub async fn handle(mut request: Request, env: &Env, ctx: &Context) -> ApiResult {
+pub async fn handle(mut request: IncomingRequest, env: &Env, ctx: &Context) -> ApiResult {
     let method = request.method();
     if method == Method::Options {
         return Ok(cors::preflight());
     }
-    let path = request.path();
+    let path = request.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => meta::health(),

@@ -7,12 +7,13 @@ use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::promotion::{self, Change, PromotionError};
 use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::{authenticate_actor, authorize_environment, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::{now_ms, random};
+use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
 use crate::store::{self, NewRelease, PromotionEnvironment};
 
@@ -20,7 +21,7 @@ use crate::store::{self, NewRelease, PromotionEnvironment};
 const RELEASES_PER_PAGE: u32 = 100;
 
 /// What promoting `from` into `to` would change, with problems.
-pub async fn changes(request: &Request, env: &Env) -> ApiResult {
+pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let (mut from, mut to) = (None, None);
     for (name, value) in query_pairs(request)? {
@@ -51,7 +52,7 @@ pub async fn changes(request: &Request, env: &Env) -> ApiResult {
 /// Applies chosen changes to the next environment as one release (or, with
 /// `dry_run`, answers what would happen). A retried request gets its
 /// release again.
-pub async fn promote(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn promote(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key");
     let body: PromotionRequest = read_json(request).await?;
@@ -141,7 +142,7 @@ pub(super) async fn replayed(
 }
 
 /// An environment's releases, newest first.
-pub async fn releases(request: &Request, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn releases(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     authorize_environment(request, env, &name, Action::View).await?;
     let target = store::open_for_promotion(env, &name).await?;
@@ -149,7 +150,7 @@ pub async fn releases(request: &Request, env: &Env, raw_name: &str) -> ApiResult
 }
 
 /// One release, with each touched resource's content before and after.
-pub async fn release(request: &Request, env: &Env, raw_name: &str, id: &str) -> ApiResult {
+pub async fn release(request: &IncomingRequest, env: &Env, raw_name: &str, id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     authorize_environment(request, env, &name, Action::View).await?;
     let target = store::open_for_promotion(env, &name).await?;
@@ -158,7 +159,7 @@ pub async fn release(request: &Request, env: &Env, raw_name: &str, id: &str) -> 
 
 /// Restores what a release changed to its state before the release, as a
 /// new release. Refused when a touched resource changed since.
-pub async fn rollback(request: &Request, env: &Env, raw_name: &str, id: &str) -> ApiResult {
+pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let (actor, _) = authorize_environment(request, env, &name, Action::PromoteInto).await?;
     let target = store::open_for_promotion(env, &name).await?;

@@ -8,15 +8,16 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::token::{self, Scope};
 use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs, read_json};
 use crate::platform::now_ms;
+use crate::request::IncomingRequest;
 
 /// A page of subscribers, ordered by id.
-pub async fn list(request: &Request, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let pairs = query_pairs(request)?;
     let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
@@ -24,7 +25,7 @@ pub async fn list(request: &Request, env: &Env) -> ApiResult {
 }
 
 /// Creates (201) or replaces (200) a subscriber's profile.
-pub async fn upsert(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn upsert(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let input: SubscriberInput = read_json(request).await?;
@@ -36,7 +37,7 @@ pub async fn upsert(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult
 }
 
 /// One subscriber's profile.
-pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let subscriber = caller.scope.subscriber(&id).await?.ok_or_else(|| not_found(&id))?;
@@ -44,7 +45,7 @@ pub async fn get(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
 }
 
 /// Deletes a subscriber and their messages.
-pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted {
         subscriber_id: String,
@@ -59,7 +60,7 @@ pub async fn delete(request: &Request, env: &Env, raw_id: &str) -> ApiResult {
 }
 
 /// Creates or replaces up to 500 profiles in one write.
-pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn bulk(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let body: BulkSubscribersRequest = read_json(request).await?;
     let profiles = profile::validate_bulk(body.subscribers)?;
@@ -68,7 +69,7 @@ pub async fn bulk(request: &mut Request, env: &Env) -> ApiResult {
 
 /// Mints a subscriber token for a browser: bound to this environment and
 /// subscriber, expiring, read or write.
-pub async fn token(request: &mut Request, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn token(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let body: TokenRequest = read_json(request).await?;

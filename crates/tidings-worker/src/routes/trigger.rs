@@ -12,13 +12,14 @@ use tidings_core::wire::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredDelivery,
     TriggeredMessage,
 };
-use worker::{Context, Env, Request};
+use worker::{Context, Env};
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
 use crate::platform::{now_ms, random, random_ids};
+use crate::request::IncomingRequest;
 use crate::store::{Claim, Delivery};
 
 /// The status of a processed trigger: accepted, every message durably stored.
@@ -29,7 +30,7 @@ const MAX_BULK_EVENTS: usize = 100;
 /// Renders the workflow for every recipient and stores everything in one
 /// transaction; answers 202 only after D1 has committed. With an
 /// `Idempotency-Key`, a retry gets the first answer again.
-pub async fn trigger(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult {
+pub async fn trigger(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
@@ -51,7 +52,7 @@ pub async fn trigger(request: &mut Request, env: &Env, ctx: &Context) -> ApiResu
 /// all), each its own transaction with its own result. With an
 /// `Idempotency-Key`, event `i` uses the key `<key>:<i>`, so a retried bulk
 /// request replays the events that finished and runs only the others.
-pub async fn bulk(request: &mut Request, env: &Env, ctx: &Context) -> ApiResult {
+pub async fn bulk(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {

@@ -6,22 +6,23 @@ use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::{WorkflowInput, WorkflowList, WorkflowResponse};
 use tidings_core::workflow::{self, Workflow};
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
+use crate::request::IncomingRequest;
 use crate::store::EnvironmentScope;
 
 /// Every workflow's current version.
-pub async fn list(request: &Request, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     json(&WorkflowList { items: caller.scope.workflows().await? }, 200)
 }
 
 /// Creates a workflow; 409 `workflow_exists` when the key is taken.
-pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let caller = writer(request, env).await?;
     let input: WorkflowInput = read_json(request).await?;
     let workflow = Workflow::from_input(input, None)?;
@@ -37,14 +38,14 @@ pub async fn create(request: &mut Request, env: &Env) -> ApiResult {
 }
 
 /// The current version of one workflow.
-pub async fn get(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let key = parse_key(raw_key)?;
     json(&caller.scope.workflow_version(&key).await?.ok_or_else(|| not_found(&key))?, 200)
 }
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
-pub async fn put(request: &mut Request, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
     let (saved, existed) = save_in(&caller.scope, request, raw_key).await?;
     json(&saved, if existed { 200 } else { 201 })
@@ -53,7 +54,7 @@ pub async fn put(request: &mut Request, env: &Env, raw_key: &str) -> ApiResult {
 /// Saves the body as a new version of `raw_key` in `scope`; says whether the workflow existed.
 pub(super) async fn save_in(
     scope: &EnvironmentScope,
-    request: &mut Request,
+    request: &mut IncomingRequest,
     raw_key: &str,
 ) -> ApiResult<(WorkflowResponse, bool)> {
     let key = parse_key(raw_key)?;
@@ -64,7 +65,7 @@ pub(super) async fn save_in(
 }
 
 /// Every version, newest first.
-pub async fn versions(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn versions(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let key = parse_key(raw_key)?;
     let items = caller.scope.workflow_history(&key).await?;
@@ -75,7 +76,7 @@ pub async fn versions(request: &Request, env: &Env, raw_key: &str) -> ApiResult 
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
-pub async fn delete(request: &Request, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
     delete_in(&caller.scope, raw_key).await.map(|(_, response)| response)
 }
@@ -96,7 +97,7 @@ pub(super) async fn delete_in(scope: &EnvironmentScope, raw_key: &str) -> ApiRes
 }
 
 /// A caller allowed to change workflows: secret key, environment not production.
-async fn writer(request: &Request, env: &Env) -> ApiResult<Caller> {
+async fn writer(request: &IncomingRequest, env: &Env) -> ApiResult<Caller> {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("workflows")?;
     Ok(caller)

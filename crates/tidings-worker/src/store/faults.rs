@@ -20,7 +20,9 @@
 
 use std::cell::RefCell;
 
-use worker::{Env, Request};
+use worker::Env;
+
+use crate::request::IncomingRequest;
 
 /// The variable that turns fault injection on.
 const SWITCH: &str = "TIDINGS_FAULT_INJECTION";
@@ -49,7 +51,7 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// The plan of `request`: empty unless fault injection is enabled.
-    pub fn of(request: &Request, env: &Env) -> Self {
+    pub fn of(request: &IncomingRequest, env: &Env) -> Self {
         let enabled = env.var(SWITCH).is_ok_and(|value| value.to_string() == "enabled");
         if !enabled {
             return Self::default();

@@ -28,7 +28,7 @@ pub fn json_text(text: String, status: u16) -> Response {
 
 /// The request's decoded query parameters, parsed without a URL parser.
 pub fn query_pairs(request: &IncomingRequest) -> ApiResult<Vec<(String, String)>> {
-    Ok(query::parse_pairs(query::query_of_url(&request.inner().url()))?)
+    Ok(query::parse_pairs(request.query())?)
 }
 
 /// Reads a JSON body of at most [`MAX_BODY_BYTES`] into a wire type.

@@ -4,18 +4,18 @@
 //! platform's request, for every request. workerd builds that object from
 //! JSON on each read, and no route uses it: side by side, not reading it
 //! served a few per cent more feed pages (docs/performance.md). This type
-//! reads the method, the path and the headers once, and nothing else.
+//! reads the method, the URL and the headers once, and nothing else.
 
 use tidings_core::query;
 use worker::worker_sys::web_sys;
 use worker::{FromRequest, Headers, Method};
 
-/// An incoming request: its method, path and headers, and the platform's
-/// request for the rest (the URL, the body).
+/// An incoming request: its method, URL and headers, and the platform's
+/// request for the body.
 #[derive(Debug)]
 pub struct IncomingRequest {
     method: Method,
-    path: String,
+    url: String,
     headers: Headers,
     inner: web_sys::Request,
     body_used: bool,
@@ -23,10 +23,9 @@ pub struct IncomingRequest {
 
 impl From<web_sys::Request> for IncomingRequest {
     fn from(inner: web_sys::Request) -> Self {
-        let url = inner.url();
         IncomingRequest {
             method: Method::from(inner.method()),
-            path: query::path_of_url(&url).to_owned(),
+            url: inner.url(),
             headers: Headers(inner.headers()),
             inner,
             body_used: false,
@@ -48,17 +47,17 @@ impl IncomingRequest {
 
     /// The URL's path, still percent-encoded.
     pub fn path(&self) -> &str {
-        &self.path
+        query::path_of_url(&self.url)
+    }
+
+    /// The URL's query (after `?`, without the fragment), still encoded.
+    pub fn query(&self) -> &str {
+        query::query_of_url(&self.url)
     }
 
     /// The request's headers.
     pub fn headers(&self) -> &Headers {
         &self.headers
-    }
-
-    /// The platform's request.
-    pub fn inner(&self) -> &web_sys::Request {
-        &self.inner
     }
 
     /// Reads the whole body; a body can be read once.

@@ -25,14 +25,16 @@ pub enum PageTextError {
     },
 }
 
-/// A page's items as a JSON array, newest first, their ids in the same
-/// order, and whether the feed goes on past the page.
+/// A page's items as a JSON array, newest first, the ids at its two ends,
+/// and whether the feed goes on past the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageText {
     /// A JSON array of [`FeedItem`](super::FeedItem)s.
     pub items_json: String,
-    /// The items' ids.
-    pub ids: Vec<String>,
+    /// The id of the page's newest item; `None` for an empty page.
+    pub newest: Option<String>,
+    /// The id of the page's oldest item; `None` for an empty page.
+    pub oldest: Option<String>,
     /// Whether more items were found past the page, in the direction it was
     /// read (older ones, or newer ones when reading back).
     pub beyond: bool,
@@ -70,7 +72,9 @@ pub fn assemble_page(text: &str, limit: u32, reading_back: bool) -> Result<PageT
         items_json.push_str(item);
     }
     items_json.push(']');
-    Ok(PageText { items_json, ids: found.into_iter().map(|(id, _)| id.to_owned()).collect(), beyond })
+    let newest = found.first().map(|(id, _)| (*id).to_owned());
+    let oldest = found.last().map(|(id, _)| (*id).to_owned());
+    Ok(PageText { items_json, newest, oldest, beyond })
 }
 
 /// The JSON of a [`FeedResponse`](super::FeedResponse) with these items,
@@ -128,11 +132,16 @@ mod tests {
         serde_json::to_string(&ids.iter().map(|id| item(id)).collect::<Vec<_>>()).unwrap()
     }
 
+    /// The ids at a page's two ends: newest, oldest.
+    fn ends(page: &PageText) -> (Option<&str>, Option<&str>) {
+        (page.newest.as_deref(), page.oldest.as_deref())
+    }
+
     #[test]
     fn keeps_a_page_read_newest_first_and_drops_the_item_past_it() {
         let page = assemble_page(&stored(&["04", "03", "02"]), 2, false).unwrap();
         assert_eq!(page.items_json, items_json(&["04", "03"]));
-        assert_eq!(page.ids, ["04", "03"]);
+        assert_eq!(ends(&page), (Some("04"), Some("03")));
         assert!(page.beyond);
         let page = assemble_page(&stored(&["04", "03"]), 2, false).unwrap();
         assert!(!page.beyond);
@@ -141,7 +150,7 @@ mod tests {
     #[test]
     fn turns_a_page_read_back_newest_first() {
         let page = assemble_page(&stored(&["02", "03", "04"]), 2, true).unwrap();
-        assert_eq!(page.ids, ["03", "02"]);
+        assert_eq!(ends(&page), (Some("03"), Some("02")));
         assert_eq!(page.items_json, items_json(&["03", "02"]));
         assert!(page.beyond);
     }
@@ -149,17 +158,18 @@ mod tests {
     #[test]
     fn orders_items_storage_gave_out_of_order() {
         let page = assemble_page(&stored(&["02", "04", "03"]), 2, false).unwrap();
-        assert_eq!(page.ids, ["04", "03"]);
+        assert_eq!(ends(&page), (Some("04"), Some("03")));
         assert_eq!(page.items_json, items_json(&["04", "03"]));
         let page = assemble_page(&stored(&["04", "02", "03"]), 5, true).unwrap();
-        assert_eq!(page.ids, ["04", "03", "02"]);
+        assert_eq!(ends(&page), (Some("04"), Some("02")));
+        assert_eq!(page.items_json, items_json(&["04", "03", "02"]));
     }
 
     #[test]
     fn reads_an_empty_page() {
         let page = assemble_page("\n", 20, false).unwrap();
         assert_eq!(page.items_json, "[]");
-        assert!(page.ids.is_empty());
+        assert_eq!(ends(&page), (None, None));
         assert!(!page.beyond);
     }
 

@@ -37,9 +37,7 @@ pub async fn list(request: &IncomingRequest, env: &Env, raw_subscriber: &str) ->
 
 /// The cursors of a page read for `query`.
 pub(super) fn page_info(query: &FeedQuery, page: &FeedPage) -> PageInfo {
-    let newest = page.text.ids.first().map(String::as_str);
-    let oldest = page.text.ids.last().map(String::as_str);
-    feed::page_info(query, page.text.beyond, newest, oldest)
+    feed::page_info(query, page.text.beyond, page.text.newest.as_deref(), page.text.oldest.as_deref())
 }
 
 /// Delta sync: every change to the feed after `since`, in order.

@@ -70,11 +70,18 @@ export async function stop(child) {
   clearTimeout(timer);
 }
 
+/** Minutes and seconds since this process started, as m:ss. */
+function elapsed() {
+  const seconds = Math.round(process.uptime());
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** Prints the name of the step about to run, and when it starts. */
 export function step(message) {
   // Inside a `node --test` file, stdout carries the runner's serialized
   // reports, and other writes there can corrupt them: use stderr.
   const out = process.env.NODE_TEST_CONTEXT ? process.stderr : process.stdout;
-  out.write(`\n▶ ${message}\n`);
+  out.write(`\n▶ ${message}  · ${elapsed()}\n`);
 }
 
 export const exists = (path) => existsSync(join(root, path));

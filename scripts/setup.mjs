@@ -17,10 +17,10 @@ export function setup({ browser = false, schemathesis = false, deny = false } = 
   installRustTarget();
   installSmallestToolchain();
   // wasm-bindgen-cli's locked set names a crate version the registry mirror lacks.
-  installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, [], "wasm-bindgen");
+  installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, ["--debug"], "wasm-bindgen");
   if (browser) installChromium();
   if (schemathesis) installSchemathesis();
-  if (deny) installCargoTool("cargo-deny", CARGO_DENY, ["--locked"], "cargo-deny");
+  if (deny) installCargoTool("cargo-deny", CARGO_DENY, ["--locked", "--debug"], "cargo-deny");
 }
 
 /** schemathesis from PyPI, in a virtual environment of its own. */
@@ -70,6 +70,14 @@ function installSmallestToolchain() {
   if (installed.status !== 0) console.warn(`could not install ${NIGHTLY} Rust: the browser SDK builds on stable, larger`);
 }
 
+/**
+ * `cargo install`s a pinned tool unless that version is already there.
+ * The two tools `npm test` needs are built without optimisation (`--debug`):
+ * on 2 cores that halves their first build (wasm-bindgen-cli 3:00 → 1:26,
+ * cargo-deny, whose release profile adds fat LTO, 2:56 → 1:06) and costs
+ * about a second per run (wasm-bindgen on the worker 0.3 → 1.4 s, with the
+ * same output; `cargo deny check` 0.5 → 1.2 s).
+ */
 export function installCargoTool(crate, version, flags, binary) {
   const current = capture(join(cargoBin, binary), ["--version"]) ?? "";
   if (current.includes(version)) return;

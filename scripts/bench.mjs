@@ -129,7 +129,7 @@ async function main() {
   // its local explorer (X_LOCAL_OBSERVABILITY, on by default): wrangler's tooling, not the
   // runtime, and written to SQLite per request. Every contender is served without it.
   process.env.X_LOCAL_OBSERVABILITY = "false";
-  setup();
+  await setup();
   installWrk();
   build();
   const stateDir = join(root, ".tidings", `bench-${process.pid}`);

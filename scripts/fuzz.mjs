@@ -28,11 +28,11 @@ function ensureNightly() {
   run("rustup", ["toolchain", "install", "nightly", "--profile", "minimal"]);
 }
 
-function main() {
+async function main() {
   const { seconds, targets } = options();
-  setup();
+  await setup();
   ensureNightly();
-  installCargoTool("cargo-fuzz", CARGO_FUZZ, ["--locked"], "cargo-fuzz");
+  await installCargoTool("cargo-fuzz", CARGO_FUZZ, ["--locked"], "cargo-fuzz");
   const fuzz = join(root, "fuzz");
   step("building the fuzz targets");
   run("cargo", ["+nightly", "fuzz", "build", "-O"], { cwd: fuzz });
@@ -64,9 +64,7 @@ function main() {
   console.log("no crashes, no timeouts");
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error) => {
   console.error(`\n✖ ${error.message}`);
   process.exit(1);
-}
+});

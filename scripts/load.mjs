@@ -32,7 +32,7 @@ async function call(apiUrl, key, path, { method = "GET", body, headers = {} } = 
 
 async function main() {
   const { triggers, clients, readers, subscribers } = numberOptions({ triggers: 20_000, clients: 64, readers: 4, subscribers: 500 });
-  setup();
+  await setup();
   build();
   const stateDir = join(root, ".tidings", `load-${process.pid}`);
   const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits });

@@ -4,7 +4,7 @@ import { build } from "./build.mjs";
 import { setup } from "./setup.mjs";
 import { startStack } from "./stack.mjs";
 
-setup();
+await setup();
 build();
 const apiPort = Number(process.env.TIDINGS_PORT ?? 8787);
 const wwwPort = Number(process.env.TIDINGS_WWW_PORT ?? 8788);

@@ -82,7 +82,7 @@ async function propertyTests(stack) {
 async function main() {
   const started = Date.now();
   const only = process.argv.slice(2);
-  setup({ browser: true, schemathesis: only.length === 0, deny: only.length === 0 });
+  await setup({ browser: true, schemathesis: only.length === 0, deny: only.length === 0 });
   if (only.length === 0) checkSources();
 
   build();

@@ -182,14 +182,17 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig, faults
     persistTo,
     keysFile,
     apiPort: await freePort(),
-    wwwPort: await freePort(),
+    // The www server asks the OS for a port when it starts: one picked now could be taken by
+    // then (workerd binds ports of its own as it starts) and fail with EADDRINUSE.
+    wwwPort: 0,
     quiet: true,
   });
   return { ...stack, config, keysFile, persistTo };
 }
 
 /**
- * Starts the worker and the www server. Returns { apiUrl, wwwUrl, keys, stop }.
+ * Starts the worker and the www server (on `wwwPort`, or on a port the OS
+ * picks when it is 0). Returns { apiUrl, wwwUrl, keys, stop }.
  * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
  */
 export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile }) {
@@ -204,7 +207,7 @@ export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config
     www = await serveWww({ port: wwwPort, apiUrl, publishableKey: keys.environments.development.publishable_key });
     return {
       apiUrl,
-      wwwUrl: `http://127.0.0.1:${wwwPort}`,
+      wwwUrl: `http://127.0.0.1:${www.address().port}`,
       keys,
       workerLog: () => log.join(""),
       stop: async () => {

@@ -20,6 +20,7 @@
 //! - [`preferences`]: which channels a subscriber receives;
 //! - [`privacy`]: masking personal data and hiding message contents;
 //! - [`profile`]: subscriber profiles and bulk upserts;
+//! - [`policy`]: the one authorization policy of the control plane;
 //! - [`promotion`]: typed field-level diffs between environments, and applying them;
 //! - [`message`]: message identifiers that sort by creation time;
 //! - [`workflow`]: workflows and the starter set;
@@ -68,6 +69,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod message;
 pub mod origin;
+pub mod policy;
 pub mod preferences;
 pub mod privacy;
 pub mod profile;

@@ -1,0 +1,539 @@
+//! The one authorization policy of the control plane.
+//!
+//! Every control-plane action, on an environment, on the promotion chain or
+//! on members, is decided here by [`decide`], a pure function of who asks,
+//! the members of the deployment, the full promotion chain and the action.
+//! The worker's only way to obtain its `Authorized` proof is through this
+//! function, so a rule written here holds for every route.
+//!
+//! Rules beyond the role matrix of [`crate::access`]:
+//! - nobody changes their own grants (a `none` is never lifted by its holder);
+//! - a member grants, creates or hands a token for only what they hold
+//!   themselves, in every environment concerned;
+//! - personal data is granted only by someone who holds it there (or the
+//!   deployment's break-glass admin token);
+//! - promotion adjacency is computed over the whole chain, whatever the
+//!   caller can see;
+//! - the deployment keeps at least one owner who can sign in: the last one
+//!   can neither be removed nor demoted, nor lose their last token.
+
+use std::collections::BTreeSet;
+
+use crate::access::{Action, DeploymentAction, Grants, Role};
+use crate::environment::EnvironmentType;
+use crate::lifecycle::ChainEntry;
+
+/// Who asks: a member, or the holder of the deployment's admin token.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Member id (`mem_…`), or `admin` for the admin token.
+    pub id: &'a str,
+    /// Their roles and grants.
+    pub grants: &'a Grants,
+    /// The deployment's admin token: the root of trust, which may grant
+    /// anything (it is how the first personal-data grant is made).
+    pub break_glass: bool,
+}
+
+/// A member of the deployment as the policy needs to see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    /// `mem_…`.
+    pub id: String,
+    /// Their roles and grants.
+    pub grants: Grants,
+    /// How many of their tokens work now.
+    pub live_tokens: u32,
+}
+
+/// A control-plane action.
+#[derive(Debug, Clone, Copy)]
+pub enum ControlAction<'a> {
+    /// An action inside one environment.
+    InEnvironment {
+        /// The environment's name.
+        environment: &'a str,
+        /// What is done there.
+        action: Action,
+    },
+    /// Create an environment.
+    CreateEnvironment,
+    /// Delete an environment.
+    DeleteEnvironment {
+        /// The environment's name.
+        environment: &'a str,
+    },
+    /// See what promoting `from` into `to` would change.
+    PreviewPromotion {
+        /// Source.
+        from: &'a str,
+        /// Target.
+        to: &'a str,
+    },
+    /// Promote `from` into `to`.
+    Promote {
+        /// Source.
+        from: &'a str,
+        /// Target.
+        to: &'a str,
+    },
+    /// List members, read the deployment's audit log.
+    ReadMembers,
+    /// Add a member with these grants.
+    CreateMember {
+        /// The new member's grants.
+        grants: &'a Grants,
+    },
+    /// Change a member's grants (or only their name: `after` equal to theirs).
+    UpdateMember {
+        /// The member's id.
+        member: &'a str,
+        /// Their grants after the change.
+        after: &'a Grants,
+    },
+    /// Remove a member.
+    RemoveMember {
+        /// The member's id.
+        member: &'a str,
+    },
+    /// Issue a personal access token to a member.
+    IssueToken {
+        /// The member's id.
+        member: &'a str,
+    },
+    /// Revoke one of a member's live tokens.
+    RevokeToken {
+        /// The member's id.
+        member: &'a str,
+    },
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// The environment does not exist for the caller (no access, or no such
+    /// environment): the same answer either way.
+    EnvironmentHidden(String),
+    /// The member does not exist.
+    MemberUnknown(String),
+    /// The caller's role does not allow it.
+    Forbidden(String),
+    /// Content of a production environment changes only by promotion.
+    ReadOnly(String),
+    /// Nobody changes their own grants.
+    OwnGrants,
+    /// The target is not the environment right after the source in the chain.
+    NotAdjacent {
+        /// Source.
+        from: String,
+        /// Target asked for.
+        to: String,
+        /// The environment after `from`, when the caller may see it.
+        next: Option<String>,
+    },
+    /// The action would leave the deployment without an owner who can sign in.
+    LastOwner,
+}
+
+impl Denial {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::EnvironmentHidden(_) | Self::MemberUnknown(_) => 404,
+            Self::Forbidden(_) | Self::ReadOnly(_) | Self::OwnGrants => 403,
+            Self::NotAdjacent { .. } => 422,
+            Self::LastOwner => 409,
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::EnvironmentHidden(_) => "environment_not_found",
+            Self::MemberUnknown(_) => "member_not_found",
+            Self::Forbidden(_) => "forbidden",
+            Self::ReadOnly(_) => "environment_read_only",
+            Self::OwnGrants => "own_grants_immutable",
+            Self::NotAdjacent { .. } => "promotion_not_adjacent",
+            Self::LastOwner => "last_owner",
+        }
+    }
+
+    /// A message for people.
+    pub fn message(&self) -> String {
+        match self {
+            Self::EnvironmentHidden(name) => format!("there is no environment named {name}"),
+            Self::MemberUnknown(id) => format!("there is no member {id}"),
+            Self::Forbidden(reason) => reason.clone(),
+            Self::ReadOnly(name) => {
+                format!("content in {name} changes only by promotion; edit it in a non-production environment")
+            }
+            Self::OwnGrants => "nobody changes their own role or grants; ask another admin or owner".to_owned(),
+            Self::NotAdjacent { from, to, next: Some(next) } => {
+                format!("promote one step at a time: {from} promotes into {next}, not {to}")
+            }
+            Self::NotAdjacent { from, to, next: None } => {
+                format!("promote one step at a time: {to} is not the environment right after {from}")
+            }
+            Self::LastOwner => {
+                "the deployment must keep at least one owner who can sign in; make another owner first".to_owned()
+            }
+        }
+    }
+}
+
+/// The policy's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Refused, and why.
+    Deny(Denial),
+}
+
+impl Decision {
+    /// Whether the action is allowed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allow)
+    }
+}
+
+/// Decides whether `subject` may do `action`, given every member of the
+/// deployment and the full promotion chain (every live environment).
+pub fn decide(
+    subject: Subject<'_>,
+    members: &[MemberState],
+    chain: &[ChainEntry],
+    action: ControlAction<'_>,
+) -> Decision {
+    match check(subject, members, chain, action) {
+        Ok(()) => Decision::Allow,
+        Err(denial) => Decision::Deny(denial),
+    }
+}
+
+fn check(
+    subject: Subject<'_>,
+    members: &[MemberState],
+    chain: &[ChainEntry],
+    action: ControlAction<'_>,
+) -> Result<(), Denial> {
+    let grants = subject.grants;
+    match action {
+        ControlAction::InEnvironment { environment, action } => in_environment(grants, chain, environment, action),
+        ControlAction::CreateEnvironment => deployment(grants, DeploymentAction::ManageEnvironments),
+        ControlAction::DeleteEnvironment { environment } => {
+            visible(grants, chain, environment)?;
+            deployment(grants, DeploymentAction::ManageEnvironments)?;
+            in_environment(grants, chain, environment, Action::Configure)
+        }
+        ControlAction::PreviewPromotion { from, to } => promotion(grants, chain, from, to, Action::View),
+        ControlAction::Promote { from, to } => promotion(grants, chain, from, to, Action::PromoteInto),
+        ControlAction::ReadMembers => deployment(grants, DeploymentAction::ManageMembers),
+        ControlAction::CreateMember { grants: wanted } => {
+            deployment(grants, DeploymentAction::ManageMembers)?;
+            covers(subject, chain, None, wanted)?;
+            Ok(())
+        }
+        ControlAction::UpdateMember { member, after } => {
+            let target = find(members, member)?;
+            let own = member == subject.id;
+            if own && &target.grants != after {
+                return Err(Denial::OwnGrants);
+            }
+            deployment(grants, DeploymentAction::ManageMembers)?;
+            dominates(subject, &target.grants)?;
+            covers(subject, chain, Some(&target.grants), after)?;
+            keeps_an_owner(members, member, |state| {
+                state.grants = after.clone();
+            })
+        }
+        ControlAction::RemoveMember { member } => {
+            let target = find(members, member)?;
+            deployment(grants, DeploymentAction::ManageMembers)?;
+            dominates(subject, &target.grants)?;
+            keeps_an_owner(members, member, |state| state.live_tokens = 0)
+        }
+        ControlAction::IssueToken { member } => {
+            let target = find(members, member)?;
+            if member == subject.id {
+                return Ok(());
+            }
+            // A token acts as its member: handing one out hands out their rights.
+            deployment(grants, DeploymentAction::ManageMembers)?;
+            dominates(subject, &target.grants)?;
+            covers(subject, chain, None, &target.grants)
+        }
+        ControlAction::RevokeToken { member } => {
+            let target = find(members, member)?;
+            if member != subject.id {
+                deployment(grants, DeploymentAction::ManageMembers)?;
+                dominates(subject, &target.grants)?;
+            }
+            keeps_an_owner(members, member, |state| state.live_tokens = state.live_tokens.saturating_sub(1))
+        }
+    }
+}
+
+fn entry<'c>(chain: &'c [ChainEntry], name: &str) -> Option<&'c ChainEntry> {
+    chain.iter().find(|entry| entry.name == name)
+}
+
+/// The environment's type, when it exists and the caller may see it.
+fn visible(grants: &Grants, chain: &[ChainEntry], name: &str) -> Result<EnvironmentType, Denial> {
+    match entry(chain, name) {
+        Some(entry) if grants.role_in(name).is_some() => Ok(entry.environment_type),
+        _ => Err(Denial::EnvironmentHidden(name.to_owned())),
+    }
+}
+
+fn in_environment(grants: &Grants, chain: &[ChainEntry], name: &str, action: Action) -> Result<(), Denial> {
+    let environment_type = visible(grants, chain, name)?;
+    if action == Action::EditContent && environment_type == EnvironmentType::Production {
+        return Err(Denial::ReadOnly(name.to_owned()));
+    }
+    if grants.allows(name, environment_type, action) {
+        return Ok(());
+    }
+    let role = grants.role_in(name).map_or("member", Role::as_str);
+    Err(Denial::Forbidden(format!("a {role} in {name} may not {}", describe(action))))
+}
+
+fn deployment(grants: &Grants, action: DeploymentAction) -> Result<(), Denial> {
+    if grants.allows_deployment(action) {
+        return Ok(());
+    }
+    let what = match action {
+        DeploymentAction::ManageEnvironments => "create or delete environments",
+        DeploymentAction::ManageMembers => "manage members",
+    };
+    Err(Denial::Forbidden(format!("a {} may not {what}", grants.role.as_str())))
+}
+
+fn promotion(grants: &Grants, chain: &[ChainEntry], from: &str, to: &str, action: Action) -> Result<(), Denial> {
+    visible(grants, chain, from)?;
+    visible(grants, chain, to)?;
+    // Adjacency over the whole chain, hidden environments included.
+    let mut ordered: Vec<&ChainEntry> = chain.iter().collect();
+    ordered.sort_by_key(|entry| entry.position);
+    let source = ordered.iter().position(|entry| entry.name == from);
+    let next = source.and_then(|index| ordered.get(index + 1));
+    if next.is_none_or(|next| next.name != to) {
+        return Err(Denial::NotAdjacent {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            next: next.filter(|next| grants.role_in(&next.name).is_some()).map(|next| next.name.clone()),
+        });
+    }
+    in_environment(grants, chain, from, Action::View)?;
+    in_environment(grants, chain, to, action)
+}
+
+fn find<'m>(members: &'m [MemberState], id: &str) -> Result<&'m MemberState, Denial> {
+    members.iter().find(|member| member.id == id).ok_or_else(|| Denial::MemberUnknown(id.to_owned()))
+}
+
+/// How much a role may do; a member may only grant roles at most their own.
+pub fn rank(role: Role) -> u8 {
+    match role {
+        Role::Owner => 4,
+        Role::Admin => 3,
+        Role::Developer => 2,
+        Role::Viewer | Role::Support => 1,
+    }
+}
+
+/// Only owners manage owners; admins manage admins and below.
+fn dominates(subject: Subject<'_>, target: &Grants) -> Result<(), Denial> {
+    if subject.break_glass || rank(target.role) <= rank(subject.grants.role) {
+        return Ok(());
+    }
+    Err(Denial::Forbidden(format!(
+        "a {} may not manage a member whose role is {}",
+        subject.grants.role.as_str(),
+        target.role.as_str()
+    )))
+}
+
+/// Checks that every right `after` gives that `before` did not give (all of
+/// `after` when there is no `before`) is one the subject holds.
+fn covers(subject: Subject<'_>, chain: &[ChainEntry], before: Option<&Grants>, after: &Grants) -> Result<(), Denial> {
+    if subject.break_glass {
+        return Ok(());
+    }
+    let mine = subject.grants;
+    let refuse = |what: String| Err(Denial::Forbidden(format!("you may only grant what you hold yourself: {what}")));
+    if before.is_none_or(|before| before.role != after.role) && rank(after.role) > rank(mine.role) {
+        return refuse(format!("the role {}", after.role.as_str()));
+    }
+    let mut concerned: BTreeSet<&str> = chain.iter().map(|entry| entry.name.as_str()).collect();
+    concerned.extend(after.environments.keys().map(String::as_str));
+    concerned.extend(mine.environments.keys().map(String::as_str));
+    if let Some(before) = before {
+        concerned.extend(before.environments.keys().map(String::as_str));
+    }
+    for name in concerned {
+        let wanted = after.role_in(name);
+        if before.is_some_and(|before| before.role_in(name) == wanted) {
+            continue;
+        }
+        let Some(wanted) = wanted else { continue };
+        match mine.role_in(name) {
+            Some(held) if rank(wanted) <= rank(held) => {}
+            _ => return refuse(format!("{} in {name}", wanted.as_str())),
+        }
+    }
+    for name in &after.promote_into {
+        if before.is_some_and(|before| before.promote_into.contains(name)) {
+            continue;
+        }
+        // An environment not yet in the chain is judged as the strictest type.
+        let environment_type = entry(chain, name).map_or(EnvironmentType::Production, |entry| entry.environment_type);
+        if !mine.allows(name, environment_type, Action::PromoteInto) {
+            return refuse(format!("promoting into {name}"));
+        }
+    }
+    for name in &after.personal_data {
+        if before.is_some_and(|before| before.personal_data.contains(name)) {
+            continue;
+        }
+        if !mine.personal_data.contains(name) {
+            return refuse(format!("personal data in {name}"));
+        }
+    }
+    Ok(())
+}
+
+/// Members who are owners and can sign in.
+fn owners_with_access(members: &[MemberState]) -> usize {
+    members.iter().filter(|member| member.grants.role == Role::Owner && member.live_tokens > 0).count()
+}
+
+/// Refuses a change to `member` that leaves no owner able to sign in where there was one.
+fn keeps_an_owner(members: &[MemberState], member: &str, change: impl FnOnce(&mut MemberState)) -> Result<(), Denial> {
+    let before = owners_with_access(members);
+    let mut after: Vec<MemberState> = members.to_vec();
+    if let Some(state) = after.iter_mut().find(|state| state.id == member) {
+        change(state);
+    }
+    if before > 0 && owners_with_access(&after) == 0 {
+        return Err(Denial::LastOwner);
+    }
+    Ok(())
+}
+
+/// What an action is, for messages.
+pub fn describe(action: Action) -> &'static str {
+    match action {
+        Action::View => "see it",
+        Action::Configure => "change its settings",
+        Action::ManageKeys => "manage its keys",
+        Action::PromoteInto => "promote into it or roll it back",
+        Action::ReadAudit => "read its audit log",
+        Action::ViewPersonalData => "see personal data",
+        Action::EditContent => "edit its workflows or send test notifications",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain() -> Vec<ChainEntry> {
+        [
+            ("development", EnvironmentType::Development),
+            ("staging", EnvironmentType::Staging),
+            ("production", EnvironmentType::Production),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(position, (name, environment_type))| ChainEntry {
+            name: name.to_owned(),
+            environment_type,
+            position: position as u32,
+        })
+        .collect()
+    }
+
+    fn member(id: &str, grants: Grants) -> MemberState {
+        MemberState { id: id.to_owned(), grants, live_tokens: 1 }
+    }
+
+    #[test]
+    fn an_admin_kept_out_of_production_cannot_let_themself_in() {
+        let mut limited = Grants::role(Role::Admin);
+        limited.environments.insert("production".to_owned(), None);
+        let members = vec![member("mem_a", limited.clone()), member("mem_o", Grants::role(Role::Owner))];
+        let subject = Subject { id: "mem_a", grants: &limited, break_glass: false };
+        let mut widened = limited.clone();
+        widened.environments.clear();
+        widened.personal_data.insert("production".to_owned());
+        let update = ControlAction::UpdateMember { member: "mem_a", after: &widened };
+        assert_eq!(decide(subject, &members, &chain(), update), Decision::Deny(Denial::OwnGrants));
+        // Nor through a new admin, nor a token for someone who holds production.
+        let fresh = Grants::role(Role::Admin);
+        let create = ControlAction::CreateMember { grants: &fresh };
+        assert!(matches!(decide(subject, &members, &chain(), create), Decision::Deny(Denial::Forbidden(_))));
+        let developer = member("mem_d", Grants::role(Role::Developer));
+        let with_developer = [members.clone(), vec![developer]].concat();
+        let token = ControlAction::IssueToken { member: "mem_d" };
+        assert!(matches!(decide(subject, &with_developer, &chain(), token), Decision::Deny(Denial::Forbidden(_))));
+        // A member like themself is fine.
+        let create = ControlAction::CreateMember { grants: &limited };
+        assert_eq!(decide(subject, &members, &chain(), create), Decision::Allow);
+        // Deleting production is hidden from them.
+        let delete = ControlAction::DeleteEnvironment { environment: "production" };
+        assert_eq!(
+            decide(subject, &members, &chain(), delete),
+            Decision::Deny(Denial::EnvironmentHidden("production".to_owned()))
+        );
+    }
+
+    #[test]
+    fn staging_cannot_be_skipped_by_hiding_it() {
+        let mut grants = Grants::role(Role::Developer);
+        grants.environments.insert("staging".to_owned(), None);
+        grants.promote_into.insert("production".to_owned());
+        let subject = Subject { id: "mem_d", grants: &grants, break_glass: false };
+        let promote = ControlAction::Promote { from: "development", to: "production" };
+        assert_eq!(
+            decide(subject, &[], &chain(), promote),
+            Decision::Deny(Denial::NotAdjacent {
+                from: "development".to_owned(),
+                to: "production".to_owned(),
+                next: None
+            })
+        );
+    }
+
+    #[test]
+    fn the_last_owner_stays() {
+        let owner = Grants::role(Role::Owner);
+        let members = vec![member("mem_o", owner.clone()), member("mem_v", Grants::role(Role::Viewer))];
+        let subject = Subject { id: "mem_o", grants: &owner, break_glass: false };
+        for action in [
+            ControlAction::RemoveMember { member: "mem_o" },
+            ControlAction::RevokeToken { member: "mem_o" },
+            ControlAction::UpdateMember { member: "mem_o", after: &Grants::role(Role::Admin) },
+        ] {
+            let decision = decide(subject, &members, &chain(), action);
+            assert!(
+                matches!(decision, Decision::Deny(Denial::LastOwner | Denial::OwnGrants)),
+                "{action:?}: {decision:?}"
+            );
+        }
+        let admin_token = Subject { id: "admin", grants: &owner, break_glass: true };
+        let remove = ControlAction::RemoveMember { member: "mem_o" };
+        assert_eq!(decide(admin_token, &members, &chain(), remove), Decision::Deny(Denial::LastOwner));
+        let second = [members.clone(), vec![member("mem_p", owner.clone())]].concat();
+        assert_eq!(decide(subject, &second, &chain(), remove), Decision::Allow);
+    }
+
+    #[test]
+    fn production_content_is_read_only_first() {
+        let grants = Grants::role(Role::Viewer);
+        let subject = Subject { id: "mem_v", grants: &grants, break_glass: false };
+        let edit = ControlAction::InEnvironment { environment: "production", action: Action::EditContent };
+        assert_eq!(decide(subject, &[], &chain(), edit), Decision::Deny(Denial::ReadOnly("production".to_owned())));
+    }
+}

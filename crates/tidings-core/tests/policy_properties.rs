@@ -1,0 +1,266 @@
+//! Properties of the control plane's one authorization policy over random
+//! members, grants, environments and actions: nobody changes their own
+//! grants, nobody grants what they do not hold, a `none` is never lifted by
+//! its holder, promotion adjacency follows the whole chain, personal data
+//! is never implied by a role, and the deployment keeps an owner.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use tidings_core::access::{Action, Grants, Role, ROLES};
+use tidings_core::environment::EnvironmentType;
+use tidings_core::lifecycle::ChainEntry;
+use tidings_core::policy::{decide, rank, ControlAction, Decision, MemberState, Subject};
+
+/// Environments a grant may name; `preview` is never in the chain.
+const NAMES: [&str; 5] = ["development", "staging", "qa", "production", "preview"];
+const ACTIONS: [Action; 7] = [
+    Action::View,
+    Action::Configure,
+    Action::ManageKeys,
+    Action::PromoteInto,
+    Action::ReadAudit,
+    Action::EditContent,
+    Action::ViewPersonalData,
+];
+
+fn chain(with_qa: bool) -> Vec<ChainEntry> {
+    let mut entries = vec![("development", EnvironmentType::Development), ("staging", EnvironmentType::Staging)];
+    if with_qa {
+        entries.push(("qa", EnvironmentType::Staging));
+    }
+    entries.push(("production", EnvironmentType::Production));
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(position, (name, environment_type))| ChainEntry {
+            name: name.to_owned(),
+            environment_type,
+            position: position as u32,
+        })
+        .collect()
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop::sample::select(ROLES.to_vec())
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop::sample::select(NAMES.to_vec()).prop_map(str::to_owned)
+}
+
+fn grants() -> impl Strategy<Value = Grants> {
+    (
+        role(),
+        prop::collection::btree_map(name(), prop::option::of(role()), 0..3),
+        prop::collection::btree_set(name(), 0..3),
+        prop::collection::btree_set(name(), 0..3),
+    )
+        .prop_map(|(role, environments, promote_into, personal_data)| Grants {
+            role,
+            environments,
+            promote_into,
+            personal_data,
+        })
+}
+
+fn members() -> impl Strategy<Value = Vec<MemberState>> {
+    prop::collection::vec((grants(), 0u32..3), 1..5).prop_map(|list| {
+        list.into_iter()
+            .enumerate()
+            .map(|(index, (grants, live_tokens))| MemberState { id: format!("mem_{index}"), grants, live_tokens })
+            .collect()
+    })
+}
+
+/// An action, with members named by index into the member list.
+#[derive(Debug, Clone)]
+enum Act {
+    In(String, Action),
+    Delete(String),
+    Promote(String, String),
+    Create(Grants),
+    Update(usize, Grants),
+    Remove(usize),
+    Issue(usize),
+    Revoke(usize),
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::In(name, action)),
+        name().prop_map(Act::Delete),
+        (name(), name()).prop_map(|(from, to)| Act::Promote(from, to)),
+        grants().prop_map(Act::Create),
+        (0usize..5, grants()).prop_map(|(index, grants)| Act::Update(index, grants)),
+        (0usize..5).prop_map(Act::Remove),
+        (0usize..5).prop_map(Act::Issue),
+        (0usize..5).prop_map(Act::Revoke),
+    ]
+}
+
+fn id(members: &[MemberState], index: usize) -> String {
+    members.get(index).map_or_else(|| "mem_missing".to_owned(), |member| member.id.clone())
+}
+
+fn owners_with_access(members: &[MemberState]) -> usize {
+    members.iter().filter(|member| member.grants.role == Role::Owner && member.live_tokens > 0).count()
+}
+
+/// Every right `after` gives that `before` did not is held by `holder`.
+fn held_by(holder: &Grants, chain: &[ChainEntry], before: Option<&Grants>, after: &Grants) -> Result<(), String> {
+    let mut concerned: BTreeSet<&str> = NAMES.into_iter().collect();
+    concerned.extend(after.environments.keys().map(String::as_str));
+    for name in concerned {
+        let wanted = after.role_in(name);
+        if before.is_some_and(|before| before.role_in(name) == wanted) {
+            continue;
+        }
+        if let Some(wanted) = wanted {
+            match holder.role_in(name) {
+                Some(held) if rank(held) >= rank(wanted) => {}
+                held => return Err(format!("{wanted:?} in {name} granted by a holder of {held:?}")),
+            }
+        }
+    }
+    for name in after.personal_data.iter().filter(|name| !before.is_some_and(|b| b.personal_data.contains(*name))) {
+        if !holder.personal_data.contains(name) {
+            return Err(format!("personal data in {name} granted by someone without it"));
+        }
+    }
+    for name in after.promote_into.iter().filter(|name| !before.is_some_and(|b| b.promote_into.contains(*name))) {
+        let environment_type = chain
+            .iter()
+            .find(|entry| &entry.name == name)
+            .map_or(EnvironmentType::Production, |entry| entry.environment_type);
+        if !holder.allows(name, environment_type, Action::PromoteInto) {
+            return Err(format!("promotion into {name} granted by someone who may not"));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn the_policy_holds(members in members(), who in 0usize..5, break_glass in any::<bool>(), with_qa in any::<bool>(), act in act()) {
+        let chain = chain(with_qa);
+        let admin_grants = Grants::role(Role::Owner);
+        let (subject_id, subject_grants) = if break_glass {
+            ("admin".to_owned(), admin_grants.clone())
+        } else {
+            let member = &members[who % members.len()];
+            (member.id.clone(), member.grants.clone())
+        };
+        let subject = Subject { id: &subject_id, grants: &subject_grants, break_glass };
+        let ids: Vec<String> = (0..5).map(|index| id(&members, index)).collect();
+        let action = match &act {
+            Act::In(name, action) => ControlAction::InEnvironment { environment: name, action: *action },
+            Act::Delete(name) => ControlAction::DeleteEnvironment { environment: name },
+            Act::Promote(from, to) => ControlAction::Promote { from, to },
+            Act::Create(grants) => ControlAction::CreateMember { grants },
+            Act::Update(index, grants) => ControlAction::UpdateMember { member: &ids[*index], after: grants },
+            Act::Remove(index) => ControlAction::RemoveMember { member: &ids[*index] },
+            Act::Issue(index) => ControlAction::IssueToken { member: &ids[*index] },
+            Act::Revoke(index) => ControlAction::RevokeToken { member: &ids[*index] },
+        };
+        let decision = decide(subject, &members, &chain, action);
+        if decision != Decision::Allow {
+            return Ok(());
+        }
+        let target = |index: usize| members.iter().find(|member| member.id == ids[index]).unwrap();
+        let mut after = members.clone();
+        match &act {
+            Act::In(name, action) => {
+                let entry = chain.iter().find(|entry| &entry.name == name);
+                prop_assert!(entry.is_some(), "an action in {name}, which is not in the chain");
+                prop_assert!(subject_grants.role_in(name).is_some(), "an action in {name}, hidden from the subject");
+                if *action == Action::ViewPersonalData {
+                    prop_assert!(subject_grants.personal_data.contains(name), "personal data implied by a role");
+                }
+                if *action == Action::EditContent {
+                    prop_assert_ne!(entry.unwrap().environment_type, EnvironmentType::Production);
+                }
+            }
+            Act::Delete(name) => {
+                prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)));
+            }
+            Act::Promote(from, to) => {
+                let from_at = chain.iter().position(|entry| &entry.name == from).unwrap();
+                prop_assert_eq!(chain.get(from_at + 1).map(|entry| entry.name.as_str()), Some(to.as_str()), "not adjacent over the full chain");
+                prop_assert!(subject_grants.role_in(from).is_some() && subject_grants.role_in(to).is_some());
+            }
+            Act::Create(grants) => {
+                if !break_glass {
+                    let check = held_by(&subject_grants, &chain, None, grants);
+                    prop_assert!(check.is_ok(), "{:?}", check);
+                }
+            }
+            Act::Update(index, grants) => {
+                let before = target(*index);
+                if before.id == subject_id {
+                    prop_assert_eq!(&before.grants, grants, "a member changed their own grants");
+                }
+                if !break_glass {
+                    let check = held_by(&subject_grants, &chain, Some(&before.grants), grants);
+                    prop_assert!(check.is_ok(), "{:?}", check);
+                    prop_assert!(rank(before.grants.role) <= rank(subject_grants.role));
+                }
+                after.iter_mut().find(|member| member.id == before.id).unwrap().grants = grants.clone();
+            }
+            Act::Remove(index) => {
+                let removed = target(*index).id.clone();
+                after.retain(|member| member.id != removed);
+            }
+            Act::Issue(index) => {
+                let holder = target(*index);
+                if holder.id != subject_id && !break_glass {
+                    let check = held_by(&subject_grants, &chain, None, &holder.grants);
+                    prop_assert!(check.is_ok(), "a token hands out rights the issuer lacks: {:?}", check);
+                }
+            }
+            Act::Revoke(index) => {
+                let holder = target(*index).id.clone();
+                let state = after.iter_mut().find(|member| member.id == holder).unwrap();
+                state.live_tokens = state.live_tokens.saturating_sub(1);
+            }
+        }
+        if owners_with_access(&members) > 0 {
+            prop_assert!(owners_with_access(&after) > 0, "the deployment lost its last owner");
+        }
+    }
+
+    #[test]
+    fn nobody_lifts_their_own_none(members in members(), who in 0usize..5, environment in name(), after in grants()) {
+        let subject = &members[who % members.len()];
+        let mut kept_out = subject.grants.clone();
+        kept_out.environments.insert(environment.clone(), None);
+        let mut members = members.clone();
+        let index = who % members.len();
+        members[index].grants = kept_out.clone();
+        let subject = Subject { id: &members[index].id, grants: &kept_out, break_glass: false };
+        let update = ControlAction::UpdateMember { member: subject.id, after: &after };
+        let decision = decide(subject, &members, &chain(true), update);
+        if decision == Decision::Allow {
+            prop_assert_eq!(after.role_in(&environment), None);
+            prop_assert_eq!(&after, &kept_out);
+        }
+    }
+}
+
+#[test]
+fn every_role_in_every_environment_is_decided() {
+    // No combination panics or allows an action in an environment outside the chain.
+    let chain = chain(false);
+    for role in ROLES {
+        let grants = Grants { environments: BTreeMap::new(), ..Grants::role(role) };
+        let subject = Subject { id: "mem_x", grants: &grants, break_glass: false };
+        for action in ACTIONS {
+            let outside = ControlAction::InEnvironment { environment: "preview", action };
+            assert_ne!(decide(subject, &[], &chain, outside), Decision::Allow);
+        }
+    }
+}

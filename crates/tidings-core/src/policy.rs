@@ -236,12 +236,14 @@ fn check(
             Ok(())
         }
         ControlAction::UpdateMember { member, after } => {
-            let target = find(members, member)?;
-            let own = member == subject.id;
-            if own && &target.grants != after {
-                return Err(Denial::OwnGrants);
+            if member == subject.id {
+                if find(members, member)?.grants != *after {
+                    return Err(Denial::OwnGrants);
+                }
+                return deployment(grants, DeploymentAction::ManageMembers);
             }
             deployment(grants, DeploymentAction::ManageMembers)?;
+            let target = find(members, member)?;
             dominates(subject, &target.grants)?;
             covers(subject, chain, Some(&target.grants), after)?;
             keeps_an_owner(members, member, |state| {
@@ -249,27 +251,27 @@ fn check(
             })
         }
         ControlAction::RemoveMember { member } => {
-            let target = find(members, member)?;
             deployment(grants, DeploymentAction::ManageMembers)?;
+            let target = find(members, member)?;
             dominates(subject, &target.grants)?;
             keeps_an_owner(members, member, |state| state.live_tokens = 0)
         }
         ControlAction::IssueToken { member } => {
-            let target = find(members, member)?;
             if member == subject.id {
-                return Ok(());
+                return find(members, member).map(|_| ());
             }
             // A token acts as its member: handing one out hands out their rights.
             deployment(grants, DeploymentAction::ManageMembers)?;
+            let target = find(members, member)?;
             dominates(subject, &target.grants)?;
             covers(subject, chain, None, &target.grants)
         }
         ControlAction::RevokeToken { member } => {
-            let target = find(members, member)?;
             if member != subject.id {
                 deployment(grants, DeploymentAction::ManageMembers)?;
-                dominates(subject, &target.grants)?;
+                dominates(subject, &find(members, member)?.grants)?;
             }
+            find(members, member)?;
             keeps_an_owner(members, member, |state| state.live_tokens = state.live_tokens.saturating_sub(1))
         }
     }

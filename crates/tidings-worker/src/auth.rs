@@ -4,27 +4,28 @@
 use core::future::Future;
 
 use futures_util::future::join;
-use tidings_core::access::{self, Action, DeploymentAction, Grants, Role};
+use tidings_core::access::{self, Action, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
-use tidings_core::wire::EnvironmentDetails;
 use worker::Env;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, query_pairs};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
-use crate::store::{self, EnvironmentScope};
+use crate::store::{self, Environment};
+pub use crate::store::{Actor, Authorized};
 
 /// An authenticated caller: the kind of key and its environment's storage.
 pub struct Caller {
     /// Publishable or secret.
     pub kind: KeyKind,
     /// The one environment the key opens.
-    pub scope: EnvironmentScope,
+    pub scope: Environment,
 }
 
 /// Validates the bearer key, opens its environment and applies the
@@ -43,7 +44,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Env, key: &str) -> Ap
             "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
         ));
     }
-    let mut scope = EnvironmentScope::open(env, &key, now_ms()).await?;
+    let mut scope = Environment::open(env, &key, now_ms()).await?;
     let faults = store::FaultPlan::of(request, env);
     faults.trap_if_asked();
     scope.inject_faults(faults);
@@ -116,17 +117,6 @@ pub async fn authenticate_stream(request: &IncomingRequest, env: &Env, subscribe
     Ok(caller)
 }
 
-/// Who is using the control plane: a member, or the holder of the
-/// deployment's admin token (who acts as an owner, as `admin`).
-pub struct Actor {
-    /// Member id, or `admin`.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Roles and grants.
-    pub grants: Grants,
-}
-
 /// Authenticates a control-plane request: a member token (`mt_…`) or the
 /// deployment's admin token.
 pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResult<Actor> {
@@ -134,7 +124,7 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResu
     if access::is_member_token(&presented) {
         let hash = access::member_token_hash(&presented);
         return match store::member_by_token(env, &hash, now_ms()).await? {
-            Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants }),
+            Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants, break_glass: false }),
             None => Err(ApiError::new(
                 401,
                 "member_token_invalid",
@@ -143,63 +133,30 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResu
         };
     }
     authenticate_admin(request, env)?;
-    Ok(Actor { id: "admin".to_owned(), name: "Admin token".to_owned(), grants: Grants::role(Role::Owner) })
+    Ok(Actor {
+        id: "admin".to_owned(),
+        name: "Admin token".to_owned(),
+        grants: Grants::role(Role::Owner),
+        break_glass: true,
+    })
 }
 
-/// Authenticates a control-plane request about one environment and checks
-/// that the caller may do `action` there. An environment the caller has no
-/// access to does not exist for them (404).
-pub async fn authorize_environment(
+/// Authenticates a control-plane request and asks the one policy whether
+/// its actor may do `action`: the only way routes obtain an [`Authorized`].
+pub async fn authorize(request: &IncomingRequest, env: &Env, action: ControlAction<'_>) -> ApiResult<Authorized> {
+    let actor = authenticate_actor(request, env).await?;
+    store::authorize(env, actor, action).await
+}
+
+/// [`authorize`] for an action inside one environment. An environment the
+/// caller has no access to does not exist for them (404).
+pub async fn authorize_in(
     request: &IncomingRequest,
     env: &Env,
     name: &EnvironmentName,
     action: Action,
-) -> ApiResult<(Actor, EnvironmentDetails)> {
-    let actor = authenticate_actor(request, env).await?;
-    let details = store::environment(env, name).await?;
-    actor.require(&details, action)?;
-    Ok((actor, details))
-}
-
-impl Actor {
-    /// Checks that the actor may do `action` in an environment.
-    pub fn require(&self, environment: &EnvironmentDetails, action: Action) -> ApiResult<()> {
-        let name = &environment.environment.name;
-        let Some(role) = self.grants.role_in(name) else {
-            return Err(ApiError::new(404, "environment_not_found", format!("there is no environment named {name}")));
-        };
-        let environment_type = EnvironmentType::parse(&environment.environment.environment_type)
-            .map_err(|error| ApiError::internal("registry type", error))?;
-        if self.grants.allows(name, environment_type, action) {
-            Ok(())
-        } else {
-            Err(ApiError::new(403, "forbidden", format!("a {} in {name} may not {}", role.as_str(), describe(action))))
-        }
-    }
-
-    /// Checks that the actor may do a deployment-wide action.
-    pub fn require_deployment(&self, action: DeploymentAction) -> ApiResult<()> {
-        if self.grants.allows_deployment(action) {
-            return Ok(());
-        }
-        let what = match action {
-            DeploymentAction::ManageEnvironments => "create or delete environments",
-            DeploymentAction::ManageMembers => "manage members",
-        };
-        Err(ApiError::new(403, "forbidden", format!("a {} may not {what}", self.grants.role.as_str())))
-    }
-}
-
-fn describe(action: Action) -> &'static str {
-    match action {
-        Action::View => "see it",
-        Action::Configure => "change its settings",
-        Action::ManageKeys => "manage its keys",
-        Action::PromoteInto => "promote into it or roll it back",
-        Action::ReadAudit => "read its audit log",
-        Action::ViewPersonalData => "see personal data",
-        Action::EditContent => "edit its workflows or send test notifications",
-    }
+) -> ApiResult<Authorized> {
+    authorize(request, env, ControlAction::InEnvironment { environment: name.as_str(), action }).await
 }
 
 /// Checks the control-plane credential: the deployment's admin token.

@@ -9,11 +9,11 @@ use wasm_bindgen::JsValue;
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::platform::now_ms;
-use crate::store::{self, DeliveryOutcome, EnvironmentScope, PendingDelivery};
+use crate::store::{self, DeliveryOutcome, Environment, PendingDelivery};
 
 /// Sends every pending delivery of a trigger. Runs in `wait_until`, so
 /// failures are logged, never raised.
-pub async fn send_pending(env: Env, scope: EnvironmentScope, transaction_id: String) {
+pub async fn send_pending(env: Env, scope: Environment, transaction_id: String) {
     let pending = match scope.pending_deliveries(&transaction_id).await {
         Ok(pending) => pending,
         Err(error) => {
@@ -33,7 +33,7 @@ pub async fn send_pending(env: Env, scope: EnvironmentScope, transaction_id: Str
 /// Tries a delivery up to [`MAX_ATTEMPTS`] times: (delivered, attempts, last status, error).
 async fn attempt_all(
     env: &Env,
-    scope: &EnvironmentScope,
+    scope: &Environment,
     delivery: &PendingDelivery,
 ) -> (bool, u32, Option<u16>, Option<String>) {
     let target = match store::encryption_key(env) {

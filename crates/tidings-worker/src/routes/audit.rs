@@ -2,14 +2,15 @@
 //! `GET /v1/environments/{name}/audit-log` and `GET /v1/audit-log`.
 
 use serde_json::Value;
-use tidings_core::access::{Action, DeploymentAction};
+use tidings_core::access::Action;
 use tidings_core::audit::AuditQuery;
+use tidings_core::policy::ControlAction;
 use tidings_core::promotion;
 use tidings_core::wire::{AuditEntry, AuditLog};
 use worker::Env;
 
 use super::environments::parse_name;
-use crate::auth::{authenticate_actor, authorize_environment, Actor};
+use crate::auth::{authorize, authorize_in, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 use crate::platform::{now_ms, random};
@@ -36,9 +37,9 @@ pub async fn record(
 /// filtered by `action` and `actor`, paged with `limit` and `before`.
 pub async fn audit_log(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    authorize_environment(request, env, &name, Action::ReadAudit).await?;
+    let authorized = authorize_in(request, env, &name, Action::ReadAudit).await?;
     let query = audit_query(request)?;
-    let target = store::open_for_promotion(env, &name).await?;
+    let target = super::promotions::open_for_releases(env, &authorized).await?;
     let mut items = target.audit_log(&query).await?;
     items.extend(store::control_audit(env, Some(name.as_str()), &query).await?);
     json(&audit_page(items, &query), 200)
@@ -46,8 +47,7 @@ pub async fn audit_log(request: &IncomingRequest, env: &Env, raw_name: &str) -> 
 
 /// Deployment-wide audit entries (members, tokens): admins and owners.
 pub async fn deployment_audit_log(request: &IncomingRequest, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    authorize(request, env, ControlAction::ReadMembers).await?;
     let query = audit_query(request)?;
     json(&audit_page(store::control_audit(env, None, &query).await?, &query), 200)
 }

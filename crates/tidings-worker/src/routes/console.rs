@@ -14,26 +14,23 @@ use tidings_core::logs::LogQuery;
 use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
 use tidings_core::schema;
-use tidings_core::wire::{EnvironmentDetails, FeedItem, FeedResponse, SubscriberList};
+use tidings_core::wire::{FeedItem, FeedResponse, SubscriberList};
 use worker::Env;
 
 use super::environments::parse_name;
 use super::feed::{page_info, parse_subscriber};
-use crate::auth::{authorize_environment, Actor};
+use crate::auth::authorize_in;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 use crate::request::IncomingRequest;
-use crate::store::EnvironmentScope;
+use crate::store::Environment;
 
 /// Opens an environment the member may see, and says whether they see its personal data.
-async fn open(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult<(EnvironmentScope, bool)> {
+async fn open(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult<(Environment, bool)> {
     let name = parse_name(raw_name)?;
-    let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
-    Ok((EnvironmentScope::open_by_name(env, &name).await?, sees_personal_data(&actor, &details)))
-}
-
-fn sees_personal_data(actor: &Actor, details: &EnvironmentDetails) -> bool {
-    actor.require(details, Action::ViewPersonalData).is_ok()
+    let authorized = authorize_in(request, env, &name, Action::View).await?;
+    let personal = authorized.permits(Action::ViewPersonalData);
+    Ok((Environment::open_authorized(env, &authorized).await?, personal))
 }
 
 /// Subscribers, ordered by id; personal fields masked where the environment says so.

@@ -8,7 +8,6 @@
 
 use serde_json::json;
 use tidings_core::access::Action;
-use tidings_core::key::KeyKind;
 use tidings_core::trigger;
 use tidings_core::wire::{TriggerRequest, WorkflowList};
 use worker::{Context, Env};
@@ -17,13 +16,13 @@ use super::audit;
 use super::environments::parse_name;
 use super::trigger::trigger_in;
 use super::workflows::{delete_in, parse_key, save_in};
-use crate::auth::{authorize_environment, Actor, Caller};
+use crate::auth::{authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::request::IncomingRequest;
-use crate::store::EnvironmentScope;
+use crate::store::Environment;
 
-/// Opens an environment after checking that the member may do `action`
+/// Opens an environment after the policy allowed the member `action`
 /// there. Writes to production answer `environment_read_only`, as they do
 /// with a secret key, before the member's role is considered.
 async fn open(
@@ -31,15 +30,11 @@ async fn open(
     env: &Env,
     raw_name: &str,
     action: Action,
-) -> ApiResult<(Actor, EnvironmentScope)> {
+) -> ApiResult<(Authorized, Environment)> {
     let name = parse_name(raw_name)?;
-    let (actor, details) = authorize_environment(request, env, &name, Action::View).await?;
-    let caller = Caller { kind: KeyKind::Secret, scope: EnvironmentScope::open_by_name(env, &name).await? };
-    if action != Action::View {
-        caller.require_content_writable("workflows")?;
-        actor.require(&details, action)?;
-    }
-    Ok((actor, caller.scope))
+    let authorized = authorize_in(request, env, &name, action).await?;
+    let environment = Environment::open_authorized(env, &authorized).await?;
+    Ok((authorized, environment))
 }
 
 /// Records a member's change to a workflow in the environment's audit log.
@@ -47,7 +42,7 @@ async fn record(
     env: &Env,
     actor: &Actor,
     action: &str,
-    scope: &EnvironmentScope,
+    scope: &Environment,
     key: &str,
     summary: serde_json::Value,
 ) -> ApiResult<()> {
@@ -62,24 +57,25 @@ pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiRe
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
-    let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
+    let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let (saved, existed) = save_in(&scope, request, raw_key).await?;
-    record(env, &actor, "workflow.save", &scope, &saved.key, json!({"after": {"version": saved.version}})).await?;
+    record(env, authorized.actor(), "workflow.save", &scope, &saved.key, json!({"after": {"version": saved.version}}))
+        .await?;
     json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
-    let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
+    let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let (key, response) = delete_in(&scope, raw_key).await?;
-    record(env, &actor, "workflow.delete", &scope, &key, json!({})).await?;
+    record(env, authorized.actor(), "workflow.delete", &scope, &key, json!({})).await?;
     Ok(response)
 }
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),
 /// so its author sees it arrive; answers like `POST /v1/events/trigger`.
 pub async fn test(request: &mut IncomingRequest, env: &Env, ctx: &Context, raw_name: &str, raw_key: &str) -> ApiResult {
-    let (actor, scope) = open(request, env, raw_name, Action::EditContent).await?;
+    let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let key = parse_key(raw_key)?;
     let mut body: serde_json::Value = read_json(request).await?;
     let serde_json::Value::Object(fields) = &mut body else {
@@ -92,13 +88,12 @@ pub async fn test(request: &mut IncomingRequest, env: &Env, ctx: &Context, raw_n
     let request_body: TriggerRequest = serde_json::from_value(body)
         .map_err(|error| ApiError::validation("body", format!("the body is not a trigger: {error}")))?;
     let valid = trigger::validate(request_body)?;
-    let caller = Caller { kind: KeyKind::Secret, scope };
-    let response = trigger_in(&caller, env, ctx, &valid).await?;
+    let response = trigger_in(&scope, env, ctx, &valid).await?;
     // Recipients are counted, never named: subscriber ids may be personal data. The
     // messages are stored already, so a failed audit write is logged, not answered.
     let summary = json!({"recipients": valid.recipients.len()});
-    if let Err(error) = record(env, &actor, "workflow.test", &caller.scope, &key, summary).await {
-        worker::console_error!("audit of a test send in {} failed: {error:?}", caller.scope.name());
+    if let Err(error) = record(env, authorized.actor(), "workflow.test", &scope, &key, summary).await {
+        worker::console_error!("audit of a test send in {} failed: {error:?}", scope.name());
     }
     Ok(response)
 }

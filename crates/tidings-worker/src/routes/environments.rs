@@ -2,9 +2,10 @@
 //! `POST /v1/environments/{name}/signing-secret/rotate`.
 
 use serde_json::json;
-use tidings_core::access::{Action, DeploymentAction};
+use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::logs;
+use tidings_core::policy::ControlAction;
 use tidings_core::query::decode_segment;
 use tidings_core::settings;
 use tidings_core::signing;
@@ -16,7 +17,7 @@ use tidings_core::wire::{
 };
 use worker::Env;
 
-use crate::auth::{authenticate_actor, authorize_environment};
+use crate::auth::{authenticate_actor, authorize, authorize_in};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
@@ -33,19 +34,21 @@ pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
         .into_iter()
         .filter(|details| actor.grants.role_in(&details.environment.name).is_some())
         .collect();
+    // Listing is not an action on any one environment: each is shown only where the actor may see it.
     json(&EnvironmentList { environments }, 200)
 }
 
 /// One environment with its settings.
 pub async fn get(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
-    let (_, details) = authorize_environment(request, env, &parse_name(raw_name)?, Action::View).await?;
-    json(&details, 200)
+    let authorized = authorize_in(request, env, &parse_name(raw_name)?, Action::View).await?;
+    json(&store::environment(env, &authorized).await?, 200)
 }
 
 /// Changes labels, colours, allowed origins or the credential requirement.
 pub async fn update(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let (actor, before) = authorize_environment(request, env, &name, Action::Configure).await?;
+    let authorized = authorize_in(request, env, &name, Action::Configure).await?;
+    let before = store::environment(env, &authorized).await?;
     let patch: EnvironmentPatch = read_json(request).await?;
     if let Some(label) = &patch.label {
         settings::validate_label(label)?;
@@ -59,10 +62,17 @@ pub async fn update(request: &mut IncomingRequest, env: &Env, raw_name: &str) ->
     if let Some(days) = patch.log_retention_days {
         logs::validate_retention(days).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
     }
-    let after = store::update_environment(env, &name, &patch).await?;
+    let after = store::update_environment(env, &authorized, &patch).await?;
     let change = json!({"before": settings_summary(&before), "after": settings_summary(&after)});
-    audit::record(env, &actor, "environment.update", Some(name.as_str()), &format!("environment:{name}"), change)
-        .await?;
+    audit::record(
+        env,
+        authorized.actor(),
+        "environment.update",
+        Some(name.as_str()),
+        &format!("environment:{name}"),
+        change,
+    )
+    .await?;
     json(&after, 200)
 }
 
@@ -80,8 +90,7 @@ fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
 /// Registers a custom environment: 201 when its bindings are already there
 /// (`ready`), 202 while it waits for them (`creating`).
 pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageEnvironments)?;
+    let authorized = authorize(request, env, ControlAction::CreateEnvironment).await?;
     let body: CreateEnvironmentRequest = read_json(request).await?;
     if let Some(label) = &body.label {
         settings::validate_label(label)?;
@@ -94,7 +103,8 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
     let name = environment.environment.name.clone();
     let summary = json!({"after": {"type": environment.environment.environment_type, "position": environment.environment.position}});
-    audit::record(env, &actor, "environment.create", Some(&name), &format!("environment:{name}"), summary).await?;
+    audit::record(env, authorized.actor(), "environment.create", Some(&name), &format!("environment:{name}"), summary)
+        .await?;
     json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
 }
 
@@ -102,19 +112,26 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 /// once), the old one verifying for the grace period.
 pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let (actor, _) = authorize_environment(request, env, &name, Action::Configure).await?;
+    let authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let body: RotateSigningSecretRequest = read_json(request).await?;
     let grace = body.grace_period_seconds.unwrap_or(signing::DEFAULT_GRACE_SECONDS);
     let rotated =
-        store::rotate_signing_secret(env, &name, subscriber::signing_secret(random()?), now_ms(), grace).await?;
+        store::rotate_signing_secret(env, &authorized, subscriber::signing_secret(random()?), now_ms(), grace).await?;
     let (previous_key_id, previous_expires_at) = match rotated.previous {
         Some((secret, until)) => (Some(secret.key_id), Some(rfc3339(until))),
         None => (None, None),
     };
     // The audit entry names the slots, never the secret.
     let summary = json!({"after": {"key_id": rotated.current.key_id, "previous_key_id": previous_key_id}});
-    audit::record(env, &actor, "signing_secret.rotate", Some(name.as_str()), &format!("environment:{name}"), summary)
-        .await?;
+    audit::record(
+        env,
+        authorized.actor(),
+        "signing_secret.rotate",
+        Some(name.as_str()),
+        &format!("environment:{name}"),
+        summary,
+    )
+    .await?;
     let answer = RotatedSigningSecret {
         key_id: rotated.current.key_id,
         subscriber_signing_secret: rotated.current.secret,
@@ -124,15 +141,23 @@ pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Env, raw
     json(&answer, 200)
 }
 
-/// Deletes a custom environment: keys revoked first, then its data.
+/// Deletes a custom environment (the caller must administer it): keys
+/// revoked first, then every table and KV entry of its data.
 pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageEnvironments)?;
     let name = parse_name(raw_name)?;
-    let deleted = store::delete_environment(env, &name, now_ms()).await?;
+    let action = ControlAction::DeleteEnvironment { environment: name.as_str() };
+    let authorized = authorize(request, env, action).await?;
+    let deleted = store::delete_environment(env, &authorized, now_ms()).await?;
     let summary = json!({"after": {"status": "deleted", "revoked_keys": deleted.revoked_keys}});
-    audit::record(env, &actor, "environment.delete", Some(name.as_str()), &format!("environment:{name}"), summary)
-        .await?;
+    audit::record(
+        env,
+        authorized.actor(),
+        "environment.delete",
+        Some(name.as_str()),
+        &format!("environment:{name}"),
+        summary,
+    )
+    .await?;
     json(&deleted, 200)
 }
 

@@ -10,7 +10,7 @@ use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequ
 use worker::Env;
 
 use super::environments::parse_name;
-use crate::auth::{authorize_environment, Actor};
+use crate::auth::{authorize_in, Actor};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
@@ -21,21 +21,22 @@ use crate::store::{self, KeyEnd};
 /// The environment's keys, masked, newest first.
 pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    authorize_environment(request, env, &name, Action::ManageKeys).await?;
-    let keys = store::list_keys(env, &name, now_ms()).await?;
+    let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
+    let keys = store::list_keys(env, &authorized, now_ms()).await?;
     json(&KeyList { keys }, 200)
 }
 
 /// Issues a key of the requested kind; the key is in this answer only.
 pub async fn create(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
+    let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
+    let actor = authorized.actor();
     let body: CreateKeyRequest = read_json(request).await?;
     let kind = KeyKind::parse(&body.kind)
         .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
     let key = ApiKey::generate(kind, &name, random()?);
-    let info = store::issue_key(env, &name, &key, now_ms()).await?;
-    record(env, &actor, "key.create", &name, &info.id, json!({"after": {"kind": info.kind, "masked": info.masked}}))
+    let info = store::issue_key(env, &authorized, &key, now_ms()).await?;
+    record(env, actor, "key.create", &name, &info.id, json!({"after": {"kind": info.kind, "masked": info.masked}}))
         .await?;
     json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
@@ -44,42 +45,44 @@ pub async fn create(request: &mut IncomingRequest, env: &Env, raw_name: &str) ->
 /// (0 revokes it at once).
 pub async fn regenerate(request: &mut IncomingRequest, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
+    let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
+    let actor = authorized.actor();
     let body: RegenerateKeyRequest = read_json(request).await?;
     let now = now_ms();
     let end = rotation_end(now, body.grace_period_seconds)?;
-    let kind = store::usable_key_kind(env, &name, key_id, now).await?;
+    let kind = store::usable_key_kind(env, &authorized, key_id, now).await?;
     // Revoke first when there is no grace period, so the replacement fits.
     let end = match end {
         None => {
-            store::end_key(env, &name, key_id, KeyEnd::RevokeNow, now).await?;
+            store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, now).await?;
             None
         }
         Some(at) => Some(at),
     };
     let key = ApiKey::generate(kind, &name, random()?);
-    let info = store::issue_key(env, &name, &key, now).await?;
+    let info = store::issue_key(env, &authorized, &key, now).await?;
     let old_key = match end {
-        Some(at) => store::end_key(env, &name, key_id, KeyEnd::ExpireAt(at), now).await?,
-        None => store::list_keys(env, &name, now)
+        Some(at) => store::end_key(env, &authorized, key_id, KeyEnd::ExpireAt(at), now).await?,
+        None => store::list_keys(env, &authorized, now)
             .await?
             .into_iter()
             .find(|listed| listed.id == key_id)
             .ok_or_else(|| ApiError::internal("regenerate", "old key vanished"))?,
     };
     let summary = json!({"after": {"new_key": info.id, "old_key_expires_at": old_key.expires_at}});
-    record(env, &actor, "key.regenerate", &name, key_id, summary).await?;
+    record(env, actor, "key.regenerate", &name, key_id, summary).await?;
     json(&RegeneratedKey { new_key: IssuedKey { info, key: key.expose().to_owned() }, old_key }, 201)
 }
 
 /// Revokes a key at once.
 pub async fn revoke(request: &IncomingRequest, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let (actor, _) = authorize_environment(request, env, &name, Action::ManageKeys).await?;
+    let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
+    let actor = authorized.actor();
     let now = now_ms();
-    store::usable_key_kind(env, &name, key_id, now).await?;
-    let revoked = store::end_key(env, &name, key_id, KeyEnd::RevokeNow, now).await?;
-    record(env, &actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": revoked.revoked_at}})).await?;
+    store::usable_key_kind(env, &authorized, key_id, now).await?;
+    let revoked = store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, now).await?;
+    record(env, actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": revoked.revoked_at}})).await?;
     json(&revoked, 200)
 }
 

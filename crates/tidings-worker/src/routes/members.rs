@@ -4,16 +4,18 @@
 
 use serde::Serialize;
 use serde_json::json;
-use tidings_core::access::{self, Action, DeploymentAction, Grants, Role};
+use tidings_core::access::{self, Action, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::lifecycle::ChainEntry;
 use tidings_core::message::MessageId;
+use tidings_core::policy::{self, ControlAction};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{
     EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch, MemberTokenRequest,
 };
 use worker::Env;
 
-use crate::auth::{authenticate_actor, Actor};
+use crate::auth::{authenticate_actor, authorize};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
@@ -67,18 +69,29 @@ pub fn validate(name: &str, email: &str) -> ApiResult<()> {
 /// Who the credential is, and each environment they can see.
 pub async fn me(request: &IncomingRequest, env: &Env) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
+    let listed = store::list_environments(env).await?;
+    let chain: Vec<ChainEntry> = listed
+        .iter()
+        .map(|details| ChainEntry {
+            name: details.environment.name.clone(),
+            environment_type: EnvironmentType::parse(&details.environment.environment_type)
+                .unwrap_or(EnvironmentType::Production),
+            position: details.environment.position,
+        })
+        .collect();
+    let subject = policy::Subject { id: &actor.id, grants: &actor.grants, break_glass: actor.break_glass };
+    let may = |environment: &str, action: Action| {
+        policy::decide(subject, &[], &chain, ControlAction::InEnvironment { environment, action }).is_allowed()
+    };
     let mut environments = Vec::new();
-    for details in store::list_environments(env).await? {
-        let name = &details.environment.name;
-        let Some(role) = actor.grants.role_in(name) else { continue };
-        let environment_type =
-            EnvironmentType::parse(&details.environment.environment_type).unwrap_or(EnvironmentType::Production);
+    for entry in &chain {
+        let Some(role) = actor.grants.role_in(&entry.name) else { continue };
         environments.push(EnvironmentAccess {
-            name: name.clone(),
+            name: entry.name.clone(),
             role: role.as_str().to_owned(),
-            may_promote: actor.grants.allows(name, environment_type, Action::PromoteInto),
-            may_manage_keys: actor.grants.allows(name, environment_type, Action::ManageKeys),
-            may_edit_content: actor.grants.allows(name, environment_type, Action::EditContent),
+            may_promote: may(&entry.name, Action::PromoteInto),
+            may_manage_keys: may(&entry.name, Action::ManageKeys),
+            may_edit_content: may(&entry.name, Action::EditContent),
         });
     }
     json(&Me { id: actor.id, name: actor.name, role: actor.grants.role.as_str().to_owned(), environments }, 200)
@@ -86,15 +99,14 @@ pub async fn me(request: &IncomingRequest, env: &Env) -> ApiResult {
 
 /// Every member.
 pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    authorize(request, env, ControlAction::ReadMembers).await?;
     json(&MemberList { items: store::members(env).await?.into_iter().map(|(member, _)| member).collect() }, 200)
 }
 
 /// Adds a member with a role and grants.
 pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageMembers)?;
+    // Member managers only, before the body is read; then the grants asked for.
+    let manager = authorize(request, env, ControlAction::ReadMembers).await?.into_actor();
     let input: MemberInput = read_json(request).await?;
     validate(&input.name, &input.email)?;
     let role = parse_role("role", &input.role)?;
@@ -108,7 +120,8 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     for name in &input.personal_data_in {
         grants.personal_data.insert(environment_name(name)?);
     }
-    check_grantable(&actor, &grants)?;
+    let authorized = store::authorize(env, manager, ControlAction::CreateMember { grants: &grants }).await?;
+    let actor = authorized.actor();
     let now = now_ms();
     let id = access::member_id(now, random()?);
     let email = input.email.trim().to_ascii_lowercase();
@@ -116,23 +129,25 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
         .await?;
     audit::record(
         env,
-        &actor,
+        actor,
         "member.create",
         None,
         &format!("member:{id}"),
         json!({"after": summary(&input.name, &email, &grants)}),
     )
     .await?;
-    json(&find(env, &id).await?.0, 201)
+    json(&find(env, &id).await?.ok_or_else(|| member_not_found(&id))?.0, 201)
 }
 
 /// Changes a member's name, role or grants.
 pub async fn update(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageMembers)?;
     let patch: MemberPatch = read_json(request).await?;
-    let (member, before) = find(env, id).await?;
-    check_grantable(&actor, &before)?;
+    let Some((member, before)) = find(env, id).await? else {
+        // Unknown to a manager (404); refused to anyone else (403).
+        store::authorize(env, actor, ControlAction::RemoveMember { member: id }).await?;
+        return Err(member_not_found(id));
+    };
     let mut grants = before.clone();
     if let Some(role) = &patch.role {
         grants.role = parse_role("role", role)?;
@@ -150,13 +165,13 @@ pub async fn update(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiRe
     if let Some(names) = &patch.personal_data_in {
         grants.personal_data = names.iter().map(|name| environment_name(name)).collect::<Result<_, _>>()?;
     }
-    check_grantable(&actor, &grants)?;
+    let authorized = store::authorize(env, actor, ControlAction::UpdateMember { member: id, after: &grants }).await?;
     let name = patch.name.as_deref().unwrap_or(&member.name);
     validate(name, &member.email)?;
     store::update_member(env, id, name.trim(), &grants).await?;
     let change = json!({"before": summary(&member.name, &member.email, &before), "after": summary(name, &member.email, &grants)});
-    audit::record(env, &actor, "member.update", None, &format!("member:{id}"), change).await?;
-    json(&find(env, id).await?.0, 200)
+    audit::record(env, authorized.actor(), "member.update", None, &format!("member:{id}"), change).await?;
+    json(&find(env, id).await?.ok_or_else(|| member_not_found(id))?.0, 200)
 }
 
 /// Removes a member; their tokens stop working at once.
@@ -166,14 +181,12 @@ pub async fn remove(request: &IncomingRequest, env: &Env, id: &str) -> ApiResult
         id: &'a str,
         removed: bool,
     }
-    let actor = authenticate_actor(request, env).await?;
-    actor.require_deployment(DeploymentAction::ManageMembers)?;
-    let (member, grants) = find(env, id).await?;
-    check_grantable(&actor, &grants)?;
+    let authorized = authorize(request, env, ControlAction::RemoveMember { member: id }).await?;
+    let (member, grants) = find(env, id).await?.ok_or_else(|| member_not_found(id))?;
     store::remove_member(env, id, now_ms()).await?;
     audit::record(
         env,
-        &actor,
+        authorized.actor(),
         "member.remove",
         None,
         &format!("member:{id}"),
@@ -185,13 +198,8 @@ pub async fn remove(request: &IncomingRequest, env: &Env, id: &str) -> ApiResult
 
 /// Issues a personal access token: to oneself, or by a member manager.
 pub async fn issue_token(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
+    let authorized = authorize(request, env, ControlAction::IssueToken { member: id }).await?;
     let body: MemberTokenRequest = read_json(request).await?;
-    let (_, grants) = find(env, id).await?;
-    if actor.id != id {
-        actor.require_deployment(DeploymentAction::ManageMembers)?;
-        check_grantable(&actor, &grants)?;
-    }
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         return Err(ApiError::validation("name", "name must be 1 to 100 characters"));
     }
@@ -206,7 +214,7 @@ pub async fn issue_token(request: &mut IncomingRequest, env: &Env, id: &str) -> 
     store::issue_member_token(env, id, &stored, now).await?;
     audit::record(
         env,
-        &actor,
+        authorized.actor(),
         "member.token.issue",
         None,
         &format!("member:{id}"),
@@ -229,17 +237,19 @@ pub async fn revoke_token(request: &IncomingRequest, env: &Env, id: &str, token_
         id: &'a str,
         revoked: bool,
     }
-    let actor = authenticate_actor(request, env).await?;
-    let (_, grants) = find(env, id).await?;
-    if actor.id != id {
-        actor.require_deployment(DeploymentAction::ManageMembers)?;
-        check_grantable(&actor, &grants)?;
-    }
+    let authorized = authorize(request, env, ControlAction::RevokeToken { member: id }).await?;
     if !store::revoke_member_token(env, id, token_id, now_ms()).await? {
         return Err(ApiError::new(404, "token_not_found", format!("member {id} has no live token {token_id}")));
     }
-    audit::record(env, &actor, "member.token.revoke", None, &format!("member:{id}"), json!({"token": token_id}))
-        .await?;
+    audit::record(
+        env,
+        authorized.actor(),
+        "member.token.revoke",
+        None,
+        &format!("member:{id}"),
+        json!({"token": token_id}),
+    )
+    .await?;
     json(&Revoked { id: token_id, revoked: true }, 200)
 }
 
@@ -251,27 +261,12 @@ fn summary(name: &str, email: &str, grants: &Grants) -> serde_json::Value {
     })
 }
 
-async fn find(env: &Env, id: &str) -> ApiResult<(Member, Grants)> {
-    store::members(env)
-        .await?
-        .into_iter()
-        .find(|(member, _)| member.id == id)
-        .ok_or_else(|| ApiError::new(404, "member_not_found", format!("there is no member {id}")))
+async fn find(env: &Env, id: &str) -> ApiResult<Option<(Member, Grants)>> {
+    Ok(store::members(env).await?.into_iter().find(|(member, _)| member.id == id))
 }
 
-/// Only owners hand out, change or take away owner rights.
-fn check_grantable(actor: &Actor, grants: &Grants) -> ApiResult<()> {
-    let roles = std::iter::once(grants.role).chain(grants.environments.values().flatten().copied());
-    for role in roles {
-        if !actor.grants.may_grant(role) {
-            return Err(ApiError::new(
-                403,
-                "forbidden",
-                format!("a {} may not grant or change {}", actor.grants.role.as_str(), role.as_str()),
-            ));
-        }
-    }
-    Ok(())
+fn member_not_found(id: &str) -> ApiError {
+    ApiError::new(404, "member_not_found", format!("there is no member {id}"))
 }
 
 fn parse_role(field: &str, text: &str) -> ApiResult<Role> {

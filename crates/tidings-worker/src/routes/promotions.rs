@@ -5,24 +5,24 @@
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
-use tidings_core::promotion::{self, Change, PromotionError};
+use tidings_core::policy::ControlAction;
+use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity};
 use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
 use worker::Env;
 
-use crate::auth::{authenticate_actor, authorize_environment, Actor};
+use crate::auth::{authorize, authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
-use crate::store::{self, NewRelease, PromotionEnvironment};
+use crate::store::{self, Environment, NewRelease, PromotionEnvironment};
 
 /// The most releases one listing returns.
 const RELEASES_PER_PAGE: u32 = 100;
 
 /// What promoting `from` into `to` would change, with problems.
 pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
     let (mut from, mut to) = (None, None);
     for (name, value) in query_pairs(request)? {
         match name.as_str() {
@@ -33,7 +33,7 @@ pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
     }
     let from = from.ok_or_else(|| ApiError::validation("from", "name the source environment: from=<name>"))?;
     let to = to.ok_or_else(|| ApiError::validation("to", "name the target environment: to=<name>"))?;
-    let (source, target) = open_pair(env, &actor, &from, &to, Action::View).await?;
+    let (source, target) = open_pair(request, env, &from, &to, false).await?.1;
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
     let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.facts);
@@ -53,12 +53,11 @@ pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
 /// `dry_run`, answers what would happen). A retried request gets its
 /// release again.
 pub async fn promote(request: &mut IncomingRequest, env: &Env) -> ApiResult {
-    let actor = authenticate_actor(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key");
     let body: PromotionRequest = read_json(request).await?;
-    let (source, target) = open_pair(env, &actor, &body.from, &body.to, Action::PromoteInto).await?;
-    let request_key = promotion::request_key(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
-    if let Some(replay) = replayed(&target, body.dry_run, request_key.as_deref()).await? {
+    let (authorized, (source, target)) = open_pair(request, env, &body.from, &body.to, true).await?;
+    let identity = promotion::request_identity(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
+    if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
         return Ok(replay);
     }
     let (source_state, target_state) = (source.content().await?, target.content().await?);
@@ -83,20 +82,20 @@ pub async fn promote(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let origin = ReleaseOrigin {
         kind: "promotion",
         source: Some(&body.from),
-        actor: &actor.id,
-        request_key: request_key.as_deref(),
+        actor: &authorized.actor().id,
+        identity: &identity,
     };
     let release = write_release(&target, origin, &chosen, &target_state).await?;
     json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)
 }
 
 /// Where a release comes from: its kind, source environment, actor and
-/// idempotency key.
+/// the identity of the request that asked for it.
 pub(super) struct ReleaseOrigin<'a> {
     pub kind: &'a str,
     pub source: Option<&'a str>,
     pub actor: &'a str,
-    pub request_key: Option<&'a str>,
+    pub identity: &'a RequestIdentity,
 }
 
 /// Writes `changes` to `target` as one release over `state` and answers it.
@@ -108,12 +107,14 @@ pub(super) async fn write_release(
 ) -> ApiResult<Release> {
     let now = now_ms();
     let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
+    let request_key = origin.identity.stored_key(&id);
     let release = NewRelease {
         id: &id,
         kind: origin.kind,
         source: origin.source,
         actor: origin.actor,
-        request_key: origin.request_key,
+        request_key: request_key.as_deref(),
+        request_fingerprint: origin.identity.fingerprint(),
         reverts: None,
         audit_id: &audit_id,
     };
@@ -121,39 +122,58 @@ pub(super) async fn write_release(
     target.find_release(&id).await?.ok_or_else(|| ApiError::internal(origin.kind, "release vanished"))
 }
 
-/// The release a retried request already made (same idempotency key), as
-/// its answer with `Idempotency-Replay: true`; none for a dry run.
+/// The release a retried request already made, as its answer with
+/// `Idempotency-Replay: true`: only for the same request (same key and
+/// body, or the same chosen changes while their release is still the
+/// target's latest and not rolled back). None for a dry run.
 pub(super) async fn replayed(
     target: &PromotionEnvironment,
     dry_run: bool,
-    request_key: Option<&str>,
+    identity: &RequestIdentity,
 ) -> ApiResult<Option<worker::Response>> {
-    let (false, Some(key)) = (dry_run, request_key) else { return Ok(None) };
-    let Some(release) = target.release_by_request_key(key).await? else { return Ok(None) };
-    let answer = PromotionResponse {
-        dry_run: false,
-        changes: release.changes.clone(),
-        release: Some(release),
-        problems: vec![],
-    };
-    let mut response = json(&answer, 200)?;
-    let _ = response.headers_mut().set("Idempotency-Replay", "true");
-    Ok(Some(response))
+    if dry_run {
+        return Ok(None);
+    }
+    let Some((release, earlier)) = target.earlier_release(identity).await? else { return Ok(None) };
+    match promotion::replay(identity, Some(&earlier)) {
+        Replay::Apply => Ok(None),
+        Replay::KeyReused => Err(ApiError::new(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with another request body; use a new key for a new request",
+        )),
+        Replay::Replay => {
+            let answer = PromotionResponse {
+                dry_run: false,
+                changes: release.changes.clone(),
+                release: Some(release),
+                problems: vec![],
+            };
+            let mut response = json(&answer, 200)?;
+            let _ = response.headers_mut().set("Idempotency-Replay", "true");
+            Ok(Some(response))
+        }
+    }
+}
+
+/// Opens the environment an authorization names, for its releases and content.
+pub(super) async fn open_for_releases(env: &Env, authorized: &Authorized) -> ApiResult<PromotionEnvironment> {
+    PromotionEnvironment::of(env, &Environment::open_authorized(env, authorized).await?)
 }
 
 /// An environment's releases, newest first.
 pub async fn releases(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    authorize_environment(request, env, &name, Action::View).await?;
-    let target = store::open_for_promotion(env, &name).await?;
+    let authorized = authorize_in(request, env, &name, Action::View).await?;
+    let target = open_for_releases(env, &authorized).await?;
     json(&ReleaseList { items: target.releases(RELEASES_PER_PAGE).await? }, 200)
 }
 
 /// One release, with each touched resource's content before and after.
 pub async fn release(request: &IncomingRequest, env: &Env, raw_name: &str, id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    authorize_environment(request, env, &name, Action::View).await?;
-    let target = store::open_for_promotion(env, &name).await?;
+    let authorized = authorize_in(request, env, &name, Action::View).await?;
+    let target = open_for_releases(env, &authorized).await?;
     json(&target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?, 200)
 }
 
@@ -161,8 +181,8 @@ pub async fn release(request: &IncomingRequest, env: &Env, raw_name: &str, id: &
 /// new release. Refused when a touched resource changed since.
 pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let (actor, _) = authorize_environment(request, env, &name, Action::PromoteInto).await?;
-    let target = store::open_for_promotion(env, &name).await?;
+    let authorized = authorize_in(request, env, &name, Action::PromoteInto).await?;
+    let target = open_for_releases(env, &authorized).await?;
     let release = target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?;
     if let Some(by) = &release.rolled_back_by {
         return Err(ApiError::new(409, "release_already_rolled_back", format!("release {id} was rolled back by {by}")));
@@ -198,8 +218,9 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
         id: &rollback_id,
         kind: "rollback",
         source: None,
-        actor: &actor.id,
+        actor: &authorized.actor().id,
         request_key: None,
+        request_fingerprint: None,
         reverts: Some(id),
         audit_id: &audit_id,
     };
@@ -210,34 +231,28 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
     )
 }
 
-/// Opens two environments for promotion after checking that `to` comes
-/// right after `from`, that the actor sees `from` and may do `action` in `to`.
+/// Asks the policy whether the caller may promote `from` into `to` (or,
+/// with `apply` false, only look at what it would change; either way `to`
+/// must come right after `from` in the whole chain) and opens both.
 async fn open_pair(
+    request: &IncomingRequest,
     env: &Env,
-    actor: &Actor,
     from: &str,
     to: &str,
-    action: Action,
-) -> ApiResult<(PromotionEnvironment, PromotionEnvironment)> {
+    apply: bool,
+) -> ApiResult<(Authorized, (PromotionEnvironment, PromotionEnvironment))> {
     let from_name = EnvironmentName::parse(from).map_err(|error| ApiError::validation("from", error.to_string()))?;
     let to_name = EnvironmentName::parse(to).map_err(|error| ApiError::validation("to", error.to_string()))?;
-    let chain = store::list_environments(env).await?;
-    // Environments the actor cannot see are not part of their chain.
-    let visible: Vec<_> =
-        chain.iter().filter(|details| actor.grants.role_in(&details.environment.name).is_some()).collect();
-    let names: Vec<&str> = visible.iter().map(|environment| environment.environment.name.as_str()).collect();
-    promotion::check_adjacent(&names, from, to).map_err(|error| match &error {
-        PromotionError::UnknownEnvironment(name) => ApiError::new(404, "environment_not_found", error.to_string())
-            .with_field(if name == from { "from" } else { "to" }),
-        _ => ApiError::new(422, "promotion_not_adjacent", error.to_string()).with_field("to"),
+    let (from, to) = (from_name.as_str(), to_name.as_str());
+    let action = if apply { ControlAction::Promote { from, to } } else { ControlAction::PreviewPromotion { from, to } };
+    let authorized = authorize(request, env, action).await.map_err(|error| match error.code() {
+        "environment_not_found" if error.message().ends_with(from) => error.with_field("from"),
+        "environment_not_found" => error.with_field("to"),
+        _ => error,
     })?;
-    for (details, needed) in visible.iter().filter_map(|details| {
-        let name = details.environment.name.as_str();
-        (name == from).then_some((details, Action::View)).or((name == to).then_some((details, action)))
-    }) {
-        actor.require(details, needed)?;
-    }
-    Ok((store::open_for_promotion(env, &from_name).await?, store::open_for_promotion(env, &to_name).await?))
+    let (source, target) = Environment::open_pair(env, &authorized).await?;
+    let pair = (PromotionEnvironment::of(env, &source)?, PromotionEnvironment::of(env, &target)?);
+    Ok((authorized, pair))
 }
 
 fn problems_of(chosen: &[Change], target: &PromotionEnvironment, state: &store::ContentState) -> Vec<PromotionProblem> {

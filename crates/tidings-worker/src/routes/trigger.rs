@@ -14,13 +14,13 @@ use tidings_core::wire::{
 };
 use worker::{Context, Env};
 
-use crate::auth::{authenticate_secret, Caller};
+use crate::auth::authenticate_secret;
 use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
 use crate::platform::{now_ms, random, random_ids};
 use crate::request::IncomingRequest;
-use crate::store::{Claim, Delivery};
+use crate::store::{Claim, Delivery, Environment};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 const ACCEPTED: u16 = 202;
@@ -39,8 +39,9 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Env, ctx: &Context) ->
     let body = read_body(request).await?;
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
     let hash = idempotency::request_hash(&body);
-    let answer = process(&caller, &valid, idempotency_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
-    follow_up(env, ctx, &caller, answer.follow_up);
+    let answer =
+        process(&caller.scope, &valid, idempotency_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
+    follow_up(env, ctx, &caller.scope, answer.follow_up);
     let mut response = json_text(answer.body, answer.status);
     if answer.replay {
         let _ = response.headers_mut().set("Idempotency-Replay", "true");
@@ -83,9 +84,9 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> Ap
     let mut results = Vec::with_capacity(events.len());
     for (index, (hash, valid)) in events.iter().enumerate() {
         let key = idempotency_key.as_ref().map(|key| format!("{key}:{index}"));
-        let result = match process(&caller, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
+        let result = match process(&caller.scope, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
             Ok(answer) => {
-                follow_up(env, ctx, &caller, answer.follow_up);
+                follow_up(env, ctx, &caller.scope, answer.follow_up);
                 BulkTriggerResult {
                     status: answer.status,
                     replay: answer.replay,
@@ -105,9 +106,9 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> Ap
 
 /// Runs a trigger in an environment opened another way than by its key:
 /// the console's test send, after the member's permission was checked.
-pub(super) async fn trigger_in(caller: &Caller, env: &Env, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
-    let answer = process(caller, valid, None, now_ms()).await?;
-    follow_up(env, ctx, caller, answer.follow_up);
+pub(super) async fn trigger_in(scope: &Environment, env: &Env, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
+    let answer = process(scope, valid, None, now_ms()).await?;
+    follow_up(env, ctx, scope, answer.follow_up);
     Ok(json_text(answer.body, answer.status))
 }
 
@@ -129,17 +130,17 @@ struct FollowUp {
 }
 
 /// Runs one validated trigger, through its idempotency key when it has one.
-async fn process(caller: &Caller, valid: &ValidTrigger, key: Option<(&str, &str)>, now: u64) -> ApiResult<Answer> {
+async fn process(scope: &Environment, valid: &ValidTrigger, key: Option<(&str, &str)>, now: u64) -> ApiResult<Answer> {
     let Some((key, hash)) = key else {
-        let ran = run(caller, valid, None, now).await?;
+        let ran = run(scope, valid, None, now).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
     let claim_id = idempotency::claim_id(random()?);
-    match caller.scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
-        Claim::Claimed => match run(caller, valid, Some(key), now).await {
+    match scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
+        Claim::Claimed => match run(scope, valid, Some(key), now).await {
             Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
             Err(error) => {
-                caller.scope.release_idempotency_key(key, &claim_id).await;
+                scope.release_idempotency_key(key, &claim_id).await;
                 Err(error)
             }
         },
@@ -149,18 +150,18 @@ async fn process(caller: &Caller, valid: &ValidTrigger, key: Option<(&str, &str)
     }
 }
 
-async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Ran> {
+async fn run(scope: &Environment, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Ran> {
     let transaction_id = trigger::transaction_id(now, random()?);
-    let Some(workflow) = caller.scope.workflow(&valid.workflow).await? else {
+    let Some(workflow) = scope.workflow(&valid.workflow).await? else {
         let error = ApiError::new(
             404,
             "workflow_not_found",
-            format!("the {} environment has no workflow {:?}", caller.scope.name(), valid.workflow),
+            format!("the {} environment has no workflow {:?}", scope.name(), valid.workflow),
         )
         .with_field("workflow");
-        return Err(log_refusal(caller, &transaction_id, &valid.workflow, error, now).await);
+        return Err(log_refusal(scope, &transaction_id, &valid.workflow, error, now).await);
     };
-    let mut profiles = caller.scope.template_profiles(&valid.recipients).await?;
+    let mut profiles = scope.template_profiles(&valid.recipients).await?;
     let given: BTreeSet<&SubscriberId> = valid.profiles.iter().map(|(id, _)| id).collect();
     let bare_new: Vec<SubscriberId> = valid
         .recipients
@@ -171,11 +172,11 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     for (id, profile) in &valid.profiles {
         profiles.insert(id.to_string(), profile.to_json(id));
     }
-    let (preferences, defaults) = caller.scope.preferences_of(&valid.recipients).await?;
+    let (preferences, defaults) = scope.preferences_of(&valid.recipients).await?;
     // Variables cost a read only for workflows whose templates use them.
     let uses_variables = serde_json::to_value(&workflow.definition)
         .is_ok_and(|definition| !variables::referenced(&definition).is_empty());
-    let variables = if uses_variables { caller.scope.variable_values().await? } else { serde_json::json!({}) };
+    let variables = if uses_variables { scope.variable_values().await? } else { serde_json::json!({}) };
     let nobody = Preferences::default();
     // One id per message, per webhook delivery and per skipped step: at most
     // one per step and recipient, plus the in-app message.
@@ -193,13 +194,12 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
     );
     let composed = match composed {
         Ok(composed) => composed,
-        Err(error) => return Err(log_refusal(caller, &transaction_id, &valid.workflow, error.into(), now).await),
+        Err(error) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, error.into(), now).await),
     };
     let mut integrations: Vec<String> = composed.webhooks.iter().map(|job| job.integration.clone()).collect();
     integrations.sort();
     integrations.dedup();
-    let missing =
-        if integrations.is_empty() { vec![] } else { caller.scope.missing_integrations(&integrations).await? };
+    let missing = if integrations.is_empty() { vec![] } else { scope.missing_integrations(&integrations).await? };
     if !missing.is_empty() {
         let error = ApiError::new(
             422,
@@ -207,7 +207,7 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
             format!("the workflow uses integrations this environment lacks: {}", missing.join(", ")),
         )
         .with_field("workflow");
-        return Err(log_refusal(caller, &transaction_id, &valid.workflow, error, now).await);
+        return Err(log_refusal(scope, &transaction_id, &valid.workflow, error, now).await);
     }
     let answer = TriggerResponse {
         transaction_id: transaction_id.clone(),
@@ -250,7 +250,7 @@ async fn run(caller: &Caller, valid: &ValidTrigger, idempotency_key: Option<&str
         payload: &valid.payload,
         idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
     };
-    caller.scope.deliver(delivery, now).await?;
+    scope.deliver(delivery, now).await?;
     let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);
     let feeds = composed.messages.iter().map(|message| message.subscriber.clone()).collect();
     Ok(Ran { body: text, follow_up: FollowUp { webhooks, feeds } })
@@ -264,9 +264,9 @@ struct Ran {
 
 /// After the answer: sends a transaction's pending webhook deliveries, and
 /// tells the recipients' realtime sockets about their new messages.
-fn follow_up(env: &Env, ctx: &Context, caller: &Caller, follow_up: FollowUp) {
+fn follow_up(env: &Env, ctx: &Context, scope: &Environment, follow_up: FollowUp) {
     if !follow_up.feeds.is_empty() {
-        match caller.scope.reopen(env) {
+        match scope.reopen(env) {
             Ok(scope) => {
                 let env = env.clone();
                 ctx.wait_until(async move { scope.announce(&env, &follow_up.feeds).await });
@@ -275,7 +275,7 @@ fn follow_up(env: &Env, ctx: &Context, caller: &Caller, follow_up: FollowUp) {
         }
     }
     let Some(transaction_id) = follow_up.webhooks else { return };
-    match caller.scope.reopen(env) {
+    match scope.reopen(env) {
         Ok(scope) => ctx.wait_until(delivery::send_pending(env.clone(), scope, transaction_id)),
         Err(error) => worker::console_error!("deliveries of {transaction_id} wait: {error:?}"),
     }
@@ -283,10 +283,10 @@ fn follow_up(env: &Env, ctx: &Context, caller: &Caller, follow_up: FollowUp) {
 
 /// Records a trigger refused after validation (unknown workflow, payload or
 /// template failure) in the execution log, and returns the refusal.
-async fn log_refusal(caller: &Caller, transaction_id: &str, workflow: &str, error: ApiError, now: u64) -> ApiError {
+async fn log_refusal(scope: &Environment, transaction_id: &str, workflow: &str, error: ApiError, now: u64) -> ApiError {
     if let Ok(random) = random() {
         let id = MessageId::generate(now, random);
-        caller.scope.log_failure(id.as_str(), transaction_id, workflow, error.code(), error.message(), now).await;
+        scope.log_failure(id.as_str(), transaction_id, workflow, error.code(), error.message(), now).await;
     }
     error
 }

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
-use crate::store::EnvironmentScope;
+use crate::store::Environment;
 
 /// Every workflow's current version.
 pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
@@ -53,7 +53,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Env, raw_key: &str) -> Api
 
 /// Saves the body as a new version of `raw_key` in `scope`; says whether the workflow existed.
 pub(super) async fn save_in(
-    scope: &EnvironmentScope,
+    scope: &Environment,
     request: &mut IncomingRequest,
     raw_key: &str,
 ) -> ApiResult<(WorkflowResponse, bool)> {
@@ -82,7 +82,7 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiR
 }
 
 /// Deletes `raw_key` from `scope`; answers with the key and the response.
-pub(super) async fn delete_in(scope: &EnvironmentScope, raw_key: &str) -> ApiResult<(String, Response)> {
+pub(super) async fn delete_in(scope: &Environment, raw_key: &str) -> ApiResult<(String, Response)> {
     #[derive(Serialize)]
     struct Deleted<'a> {
         key: &'a str,

@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 use worker::Env;
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -55,7 +55,7 @@ pub(super) async fn get_logo(kv: &KvStore, id: &str) -> Result<Option<Vec<u8>>, 
     kv.get(&logo_kv_key(id)).bytes().await.map_err(|error| ApiError::unavailable("read logo", error))
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// The brand settings, if set.
     pub async fn brand(&self) -> Result<Option<Brand>, ApiError> {
         let row: Option<BrandRow> = statement(&self.db, SELECT_BRAND, &[])?

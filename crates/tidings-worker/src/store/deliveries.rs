@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 /// A delivery waiting to be sent.
@@ -36,7 +36,7 @@ pub struct DeliveryOutcome<'a> {
     pub error: Option<&'a str>,
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// The pending deliveries of a trigger.
     pub async fn pending_deliveries(&self, transaction_id: &str) -> Result<Vec<PendingDelivery>, ApiError> {
         statement(

@@ -13,7 +13,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::{assemble_page, FeedCounts, PageText};
 
 use super::messages::{counts_of, CountsRow, COUNTS_AND_CLOCK};
-use super::{feed_sql, number, statement, storage_error, text, EnvironmentScope};
+use super::{feed_sql, number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 /// A stored time in Unix milliseconds as `tidings_core::timestamp::rfc3339`
@@ -69,7 +69,7 @@ pub struct FeedPage {
     pub clock: u64,
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// Up to `query.limit` items of a feed, whether more follow, the feed's
     /// counts and the feed clock, in one statement (one snapshot). D1 reads
     /// the page's rows, one more if there is one, and the counters' row.

@@ -8,7 +8,7 @@ use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::Integration;
 use wasm_bindgen::JsValue;
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -46,7 +46,7 @@ pub struct IntegrationRecord<'a> {
 
 const COLUMNS: &str = "id, kind, name, url, secret, created_at, updated_at";
 
-impl EnvironmentScope {
+impl Environment {
     /// Creates or replaces an integration; true when it is new.
     pub async fn save_integration(&self, record: IntegrationRecord<'_>, now_ms: u64) -> Result<bool, ApiError> {
         let existed = self.integration(record.id).await?.is_some();

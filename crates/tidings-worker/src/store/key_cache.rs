@@ -61,6 +61,9 @@ pub struct CachedKey {
     pub hide_message_contents: Option<f64>,
     #[serde(default = "default_retention")]
     pub log_retention_days: f64,
+    /// The registry's KV binding (cached validations written before it was read have none).
+    #[serde(default)]
+    pub kv_binding: Option<String>,
 }
 
 fn first_key_id() -> String {

@@ -8,7 +8,7 @@ use tidings_core::wire::{LogEntry, LogList, SubscriberPageInfo};
 use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -25,7 +25,7 @@ struct LogRow {
 
 const DAY_MS: u64 = 86_400_000;
 
-impl EnvironmentScope {
+impl Environment {
     /// Log rows for a chunk of stored in-app messages (bound as the same JSON
     /// array the messages are inserted from), for the trigger's own batch.
     pub(super) fn stored_log_statement(

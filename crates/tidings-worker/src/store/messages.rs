@@ -10,7 +10,7 @@ use tidings_core::wire::FeedCounts;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
-use super::{feed_sql, number, statement, storage_error, text, EnvironmentScope};
+use super::{feed_sql, number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -95,7 +95,7 @@ pub struct FoundChanges {
     pub purged_through: u64,
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// What changed in a feed after `query.since`, with counts and the clock,
     /// read in one transaction.
     pub async fn changes(&self, subscriber: &SubscriberId, query: &ChangesQuery) -> Result<FoundChanges, ApiError> {

@@ -1,12 +1,13 @@
 //! The only module that touches `Env`, KV or D1.
 //!
-//! Environment isolation lives here: an [`EnvironmentScope`] can only be
+//! Environment isolation lives here: an [`Environment`] can only be
 //! opened from an [`ApiKey`] whose hash is registered for the environment the
 //! key names, and it holds that one environment's database and nothing else.
 //! Binding names come from the registry, never from a request; the one
 //! exception is the key cache, read from the KV namespace of the environment
 //! a checksum-valid key names, and only ever trusted for that key's hash.
 
+mod authorized;
 mod brand;
 mod control;
 mod deliveries;
@@ -32,6 +33,7 @@ mod triggers;
 mod variables;
 mod workflows;
 
+pub use authorized::{authorize, Actor, Authorized};
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
 pub use faults::FaultPlan;
@@ -41,13 +43,13 @@ pub use members::{
     audit, control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
 };
-pub use promotion::{open_for_promotion, ContentState, NewRelease, PromotionEnvironment};
+pub use promotion::{ContentState, NewRelease, PromotionEnvironment};
 pub use rate_limits::draw as draw_rate_limit;
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
     rotate_signing_secret, update_environment, usable_key_kind, KeyEnd,
 };
-pub use scope::EnvironmentScope;
+pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
 pub use triggers::{Claim, Delivery};
 

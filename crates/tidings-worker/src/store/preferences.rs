@@ -11,7 +11,7 @@ use tidings_core::subscriber::SubscriberId;
 
 use worker::{D1Database, D1PreparedStatement};
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -48,7 +48,7 @@ pub(super) fn replace_defaults_statements(
     Ok(writes)
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// The environment's default preferences.
     pub async fn preference_defaults(&self) -> Result<Preferences, ApiError> {
         let mut found = self.stored_preferences(&[]).await?;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tidings_core::audit::AuditQuery;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::preferences::{Channel, Preferences};
-use tidings_core::promotion::{self, Change, ResourceKind, Snapshot, TargetFacts};
+use tidings_core::promotion::{self, Change, EarlierRelease, RequestIdentity, ResourceKind, Snapshot, TargetFacts};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{AuditEntry, Brand, LogoInfo, PendingChange, PreferencesInput, Release, WorkflowInput};
 use tidings_core::workflow::Workflow;
@@ -24,7 +24,7 @@ use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::brand::{self, BrandRow, SELECT_BRAND};
 use super::preferences::{self, DEFAULTS};
-use super::{number, registry, statement, storage_error, text, workflows, AuditRow};
+use super::{number, statement, storage_error, text, workflows, AuditRow};
 use crate::error::ApiError;
 
 /// An environment opened by name for promotion (control plane only).
@@ -60,6 +60,8 @@ pub struct NewRelease<'a> {
     pub actor: &'a str,
     /// Finds a retried request's release.
     pub request_key: Option<&'a str>,
+    /// The fingerprint of a keyed request's body.
+    pub request_fingerprint: Option<&'a str>,
     /// The release a rollback undoes.
     pub reverts: Option<&'a str>,
     /// The id of its audit entry.
@@ -108,6 +110,8 @@ struct ReleaseRow {
     reverts: Option<String>,
     rolled_back_by: Option<String>,
     created_at: f64,
+    request_key: Option<String>,
+    request_fingerprint: Option<String>,
 }
 
 /// The key of the one default-preferences resource.
@@ -115,14 +119,26 @@ const DEFAULTS_KEY: &str = "defaults";
 /// The key of the one brand resource.
 const BRAND_KEY: &str = "brand";
 
-const RELEASE_COLUMNS: &str = "id, kind, source, actor, changes, reverts, rolled_back_by, created_at";
+const RELEASE_COLUMNS: &str =
+    "id, kind, source, actor, changes, reverts, rolled_back_by, created_at, request_key, request_fingerprint";
 /// What a guard raises to abort its batch; recognised in the error text.
 const STALE: &str = "tidings: target changed";
 
-/// Opens an environment by name for promotion.
-pub async fn open_for_promotion(env: &Env, name: &EnvironmentName) -> Result<PromotionEnvironment, ApiError> {
-    let (environment_type, db, kv) = registry::environment_database(env, name).await?;
-    Ok(PromotionEnvironment { name: name.clone(), environment_type, db, kv })
+impl PromotionEnvironment {
+    /// The promotable content of an opened environment.
+    pub fn of(env: &Env, environment: &super::Environment) -> Result<Self, ApiError> {
+        let kv = env.kv(&environment.kv_binding).map_err(|error| {
+            ApiError::unavailable("environment KV binding", format!("{}: {error}", environment.kv_binding))
+        })?;
+        Ok(Self {
+            name: environment.name().clone(),
+            environment_type: environment.environment_type(),
+            db: env.d1(&environment.db_binding).map_err(|error| {
+                ApiError::unavailable("environment database binding", format!("{}: {error}", environment.db_binding))
+            })?,
+            kv,
+        })
+    }
 }
 
 impl PromotionEnvironment {
@@ -270,8 +286,8 @@ impl PromotionEnvironment {
         let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
         writes.push(statement(
             &self.db,
-            "INSERT INTO releases (id, kind, source, actor, request_key, changes, reverts, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO releases (id, kind, source, actor, request_key, changes, reverts, created_at, \
+             request_fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             &[
                 text(release.id),
                 text(release.kind),
@@ -281,6 +297,7 @@ impl PromotionEnvironment {
                 text(&changes_json),
                 optional(release.reverts),
                 number(now_ms),
+                optional(release.request_fingerprint),
             ],
         )?);
         // The audit summary names what changed, never content or secrets.
@@ -418,14 +435,33 @@ impl PromotionEnvironment {
         })
     }
 
-    /// The release a retried request made, if any.
-    pub async fn release_by_request_key(&self, request_key: &str) -> Result<Option<Release>, ApiError> {
-        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE request_key = ?1");
-        let row: Option<ReleaseRow> = statement(&self.db, &sql, &[text(request_key)])?
+    /// The release that may answer a request with this identity again:
+    /// a keyed request's release stored under its key, or else the
+    /// target's latest release; with what [`promotion::replay`] needs.
+    pub async fn earlier_release(
+        &self,
+        identity: &RequestIdentity,
+    ) -> Result<Option<(Release, EarlierRelease)>, ApiError> {
+        let (sql, arguments) = match identity {
+            RequestIdentity::Keyed { key, .. } => {
+                (format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE request_key = ?1"), vec![text(key)])
+            }
+            RequestIdentity::Selection { .. } => {
+                (format!("SELECT {RELEASE_COLUMNS} FROM releases ORDER BY created_at DESC, id DESC LIMIT 1"), vec![])
+            }
+            RequestIdentity::Unrecognised => return Ok(None),
+        };
+        let row: Option<ReleaseRow> = statement(&self.db, &sql, &arguments)?
             .first(None)
             .await
             .map_err(|error| storage_error("read release", error))?;
-        row.map(|row| self.release_from_row(row)).transpose()
+        let Some(row) = row else { return Ok(None) };
+        let earlier = EarlierRelease {
+            request_key: row.request_key.clone(),
+            fingerprint: row.request_fingerprint.clone(),
+            rolled_back: row.rolled_back_by.is_some(),
+        };
+        Ok(Some((self.release_from_row(row)?, earlier)))
     }
 
     /// One release.

@@ -6,14 +6,14 @@ use tidings_core::realtime::{group_by_hub, hub_name};
 use tidings_core::subscriber::SubscriberId;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
-use super::EnvironmentScope;
+use super::Environment;
 use crate::error::ApiError;
 use crate::hub::{ANNOUNCE_PATH, CONNECT_PATH, SUBSCRIBER_HEADER};
 
 /// The Durable Object namespace binding of the hubs.
 const HUB_BINDING: &str = "FEED_HUB";
 
-impl EnvironmentScope {
+impl Environment {
     /// Hands an authenticated WebSocket upgrade for `subscriber` to their hub.
     pub async fn open_stream(&self, env: &Env, subscriber: &SubscriberId) -> Result<Response, ApiError> {
         let headers = Headers::new();

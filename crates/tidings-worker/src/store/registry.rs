@@ -13,13 +13,13 @@ use tidings_core::wire::{
     CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
 };
 use wasm_bindgen::JsValue;
-use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement, Env};
 
+use super::authorized::Authorized;
 use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct EnvironmentRow {
     name: String,
     environment_type: String,
@@ -72,13 +72,18 @@ pub async fn list_environments(env: &Env) -> Result<Vec<EnvironmentDetails>, Api
         .map_err(|error| storage_error("list environments", error))?;
     let mut environments = Vec::with_capacity(rows.len());
     for row in rows {
-        environments.push(details(refresh_status(env, row).await?));
+        environments.push(details(refresh_status_or_report(env, row).await));
     }
     Ok(environments)
 }
 
+/// The environment an [`Authorized`] proof names, with its settings.
+pub async fn environment(env: &Env, authorized: &Authorized) -> Result<EnvironmentDetails, ApiError> {
+    environment_details(env, authorized.environment()?).await
+}
+
 /// One environment, or 404 `environment_not_found`.
-pub async fn environment(env: &Env, name: &EnvironmentName) -> Result<EnvironmentDetails, ApiError> {
+async fn environment_details(env: &Env, name: &EnvironmentName) -> Result<EnvironmentDetails, ApiError> {
     let row = environment_row(env, name).await?;
     Ok(details(refresh_status(env, row).await?))
 }
@@ -129,17 +134,19 @@ pub async fn create_environment(
         ],
     )?);
     control.batch(writes).await.map_err(|error| storage_error("create environment", error))?;
-    environment(env, &name).await
+    environment_details(env, &name).await
 }
 
-/// Deletes an environment: revokes its keys first, then removes its data,
-/// and keeps a `deleted` tombstone so its old keys answer `key_revoked`.
-/// A deletion interrupted half-way is finished by calling it again.
+/// Deletes an environment: revokes its keys first, then removes its data
+/// (every table of its database, every entry of its KV namespace), and
+/// keeps a `deleted` tombstone so its old keys answer `key_revoked`. A
+/// deletion interrupted half-way is finished by calling it again.
 pub async fn delete_environment(
     env: &Env,
-    name: &EnvironmentName,
+    authorized: &Authorized,
     now_ms: u64,
 ) -> Result<DeletedEnvironment, ApiError> {
+    let name = authorized.environment()?;
     lifecycle::check_deletable(name.as_str())?;
     let control = control_db(env)?;
     let row = environment_row(env, name).await?;
@@ -154,23 +161,8 @@ pub async fn delete_environment(
     .map_err(|error| storage_error("revoke keys", error))?;
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name, &row.kv_binding).await?;
-    if let Ok(db) = env.d1(&row.db_binding) {
-        let wipe = [
-            "DELETE FROM messages",
-            "DELETE FROM message_tombstones",
-            "DELETE FROM subscribers",
-            "DELETE FROM workflows",
-        ]
-        .into_iter()
-        .map(|sql| statement(&db, sql, &[]))
-        .collect::<Result<Vec<_>, _>>()?;
-        if let Err(error) = db.batch(wipe).await {
-            // A database that was never migrated has nothing to remove.
-            if !error.to_string().contains("no such table") {
-                return Err(storage_error("remove environment data", error));
-            }
-        }
-    }
+    wipe_database(env, &row.db_binding).await?;
+    wipe_namespace(env, &row.kv_binding).await?;
     // Tombstone, then close the gap the environment leaves in the chain.
     let mut finish = vec![statement(
         &control,
@@ -186,9 +178,10 @@ pub async fn delete_environment(
 /// Applies a settings change and drops cached keys so it takes effect.
 pub async fn update_environment(
     env: &Env,
-    name: &EnvironmentName,
+    authorized: &Authorized,
     patch: &EnvironmentPatch,
 ) -> Result<EnvironmentDetails, ApiError> {
+    let name = authorized.environment()?;
     let row = environment_row(env, name).await?;
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
@@ -218,18 +211,23 @@ pub async fn update_environment(
     .await
     .map_err(|error| storage_error("update environment", error))?;
     forget_cached_keys(env, name, &row.kv_binding).await?;
-    environment(env, name).await
+    environment_details(env, name).await
 }
 
 /// The keys of an environment, newest first.
-pub async fn list_keys(env: &Env, name: &EnvironmentName, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
+pub async fn list_keys(env: &Env, authorized: &Authorized, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
+    let name = authorized.environment()?;
     environment_row(env, name).await?;
     Ok(key_rows(env, name).await?.iter().map(|row| key_info(row, now_ms)).collect())
 }
 
 /// Stores a new key's hash. A secret key is refused when the environment
 /// already has the most active secret keys allowed.
-pub async fn issue_key(env: &Env, name: &EnvironmentName, key: &ApiKey, now_ms: u64) -> Result<KeyInfo, ApiError> {
+pub async fn issue_key(env: &Env, authorized: &Authorized, key: &ApiKey, now_ms: u64) -> Result<KeyInfo, ApiError> {
+    let name = authorized.environment()?;
+    if key.environment() != name {
+        return Err(ApiError::internal("issue key", "the key names another environment"));
+    }
     let row = refresh_status(env, environment_row(env, name).await?).await?;
     let environment_status = Status::parse(&row.status).unwrap_or(Status::Failed);
     if !environment_status.accepts_new_keys() {
@@ -276,10 +274,11 @@ pub async fn issue_key(env: &Env, name: &EnvironmentName, key: &ApiKey, now_ms: 
 /// `key_already_revoked` when it no longer works.
 pub async fn usable_key_kind(
     env: &Env,
-    name: &EnvironmentName,
+    authorized: &Authorized,
     key_id: &str,
     now_ms: u64,
 ) -> Result<KeyKind, ApiError> {
+    let name = authorized.environment()?;
     let row = key_row(env, name, key_id).await?;
     if !status(&row, now_ms).is_usable() {
         return Err(ApiError::new(409, "key_already_revoked", "this key is already revoked"));
@@ -290,11 +289,12 @@ pub async fn usable_key_kind(
 /// Ends a key now or at a set time, and drops it from the cache.
 pub async fn end_key(
     env: &Env,
-    name: &EnvironmentName,
+    authorized: &Authorized,
     key_id: &str,
     end: KeyEnd,
     now_ms: u64,
 ) -> Result<KeyInfo, ApiError> {
+    let name = authorized.environment()?;
     let environment = environment_row(env, name).await?;
     let (sql, at) = match end {
         KeyEnd::RevokeNow => ("UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2", now_ms),
@@ -306,27 +306,6 @@ pub async fn end_key(
         .map_err(|error| storage_error("end key", error))?;
     forget_cached_keys(env, name, &environment.kv_binding).await?;
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
-}
-
-/// An environment's type and database, by name, for control-plane work
-/// that spans environments (promotion). It must be ready for use.
-pub(super) async fn environment_database(
-    env: &Env,
-    name: &EnvironmentName,
-) -> Result<(EnvironmentType, D1Database, KvStore), ApiError> {
-    let row = refresh_status(env, environment_row(env, name).await?).await?;
-    if !Status::parse(&row.status).is_some_and(|status| status.accepts_new_keys()) {
-        return Err(ApiError::new(
-            409,
-            "environment_not_ready",
-            format!("the {name} environment is {}; wait until it is ready", row.status),
-        ));
-    }
-    let environment_type =
-        EnvironmentType::parse(&row.environment_type).map_err(|error| ApiError::internal("registry type", error))?;
-    let db = env.d1(&row.db_binding).map_err(|error| ApiError::unavailable("environment database binding", error))?;
-    let kv = env.kv(&row.kv_binding).map_err(|error| ApiError::unavailable("environment KV binding", error))?;
-    Ok((environment_type, db, kv))
 }
 
 async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
@@ -357,7 +336,7 @@ fn shift_chain(control: &D1Database, from: u64, delta: i8) -> Result<Vec<D1Prepa
 }
 
 /// The environments of the chain (deleted ones excluded).
-async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
+pub(super) async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
     #[derive(Deserialize)]
     struct ChainRow {
         name: String,
@@ -380,6 +359,25 @@ async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
             Ok(ChainEntry { name: row.name, environment_type, position: row.position as u32 })
         })
         .collect()
+}
+
+/// [`refresh_status`], with a failure shown on the environment itself
+/// (`failed` and its reason) instead of failing the whole listing: one
+/// broken environment never breaks the others or the control plane.
+async fn refresh_status_or_report(env: &Env, row: EnvironmentRow) -> EnvironmentRow {
+    let fallback =
+        EnvironmentRow { status_reason: row.status_reason.clone(), status: row.status.clone(), ..row.clone() };
+    match refresh_status(env, row).await {
+        Ok(row) => row,
+        Err(error) => {
+            worker::console_error!("environment {}: status check failed: {error:?}", fallback.name);
+            EnvironmentRow {
+                status: Status::Failed.as_str().to_owned(),
+                status_reason: Some(format!("its status could not be checked: {}", error.message())),
+                ..fallback
+            }
+        }
+    }
 }
 
 /// Moves a provisioning environment forward once its bindings and schema
@@ -475,11 +473,12 @@ struct SigningRow {
 /// validations (which carry the secrets) are forgotten.
 pub async fn rotate_signing_secret(
     env: &Env,
-    name: &EnvironmentName,
+    authorized: &Authorized,
     new_secret: String,
     now_ms: u64,
     grace_seconds: u64,
 ) -> Result<SigningSecrets, ApiError> {
+    let name = authorized.environment()?;
     let control = control_db(env)?;
     let row: SigningRow = statement(
         &control,
@@ -533,6 +532,94 @@ pub async fn rotate_signing_secret(
     }
     forget_cached_keys(env, name, &row.kv_binding).await?;
     Ok(rotated)
+}
+
+/// Tables that are not an environment's data: SQLite's, D1's and the migrations ledger.
+const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'";
+
+/// Removes every row of every table of an environment's database, the list
+/// read from `sqlite_master` (so a table a later migration adds is covered).
+/// Triggers may write while rows go (the feed counts), so it repeats until
+/// every table is empty. The feed clock is set back to one row whose
+/// version goes on from where it was, with everything before it purged:
+/// a watermark from before the deletion is told to sync again.
+async fn wipe_database(env: &Env, binding: &str) -> Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Table {
+        name: String,
+    }
+    let Ok(db) = env.d1(binding) else {
+        // No binding: nothing of the environment is reachable to remove.
+        return Ok(());
+    };
+    let listing = format!("SELECT name FROM sqlite_master WHERE type = 'table' AND {NOT_DATA} ORDER BY name");
+    let tables: Vec<Table> = match statement(&db, &listing, &[])?.all().await.and_then(|result| result.results()) {
+        Ok(tables) => tables,
+        Err(error) => return Err(storage_error("list environment tables", error)),
+    };
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let has_clock = tables.iter().any(|table| table.name == "feed_clock");
+    let clock: Option<f64> = if has_clock {
+        statement(&db, "SELECT version FROM feed_clock WHERE id = 1", &[])?
+            .first(Some("version"))
+            .await
+            .map_err(|error| storage_error("read feed clock", error))?
+    } else {
+        None
+    };
+    for _ in 0..3 {
+        let mut wipe = vec![statement(&db, "PRAGMA defer_foreign_keys = ON", &[])?];
+        for table in &tables {
+            wipe.push(statement(&db, &format!("DELETE FROM \"{}\"", table.name.replace('"', "\"\"")), &[])?);
+        }
+        if has_clock {
+            let version = number(clock.unwrap_or(0.0) as u64);
+            wipe.push(statement(
+                &db,
+                "INSERT INTO feed_clock (id, version, purged_through) VALUES (1, ?1, ?1)",
+                &[version],
+            )?);
+        }
+        db.batch(wipe).await.map_err(|error| storage_error("remove environment data", error))?;
+        let counts = tables
+            .iter()
+            .filter(|table| table.name != "feed_clock")
+            .map(|table| format!("SELECT COUNT(*) AS count FROM \"{}\"", table.name.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let left: Vec<serde_json::Value> = statement(&db, &format!("SELECT SUM(count) AS left FROM ({counts})"), &[])?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("check environment data", error))?;
+        if left.first().and_then(|row| row.get("left")).and_then(serde_json::Value::as_f64).unwrap_or(0.0) == 0.0 {
+            return Ok(());
+        }
+    }
+    Err(ApiError::unavailable("remove environment data", "rows kept reappearing; delete the environment again"))
+}
+
+/// Removes every entry of an environment's KV namespace (logos, cached key
+/// validations), a page of keys at a time.
+async fn wipe_namespace(env: &Env, binding: &str) -> Result<(), ApiError> {
+    let Ok(kv) = env.kv(binding) else { return Ok(()) };
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut list = kv.list().limit(1000);
+        if let Some(cursor) = cursor.take() {
+            list = list.cursor(cursor);
+        }
+        let page = list.execute().await.map_err(|error| ApiError::unavailable("list environment KV", error))?;
+        for key in &page.keys {
+            kv.delete(&key.name).await.map_err(|error| ApiError::unavailable("remove environment KV", error))?;
+        }
+        match page.cursor {
+            Some(next) if !page.list_complete && !next.is_empty() => cursor = Some(next),
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Deletes the cached validation of every key of an environment, in KV

@@ -1,22 +1,30 @@
-//! One environment's storage, opened from a validated key.
+//! One environment's storage: the only handle on an environment's bindings.
+//!
+//! An [`Environment`] is built from one registry row, and its D1 and KV
+//! binding names come from that row, never from a request. It has exactly
+//! two constructors: [`Environment::open`] from a validated API key, and
+//! [`Environment::open_authorized`] (with [`Environment::open_pair`] for
+//! promotion) from the control plane's [`Authorized`] proof.
 
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
+use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::wire::EnvironmentInfo;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
+use super::authorized::Authorized;
 use super::faults::FaultPlan;
 use super::key_cache::{self, CachedKey};
 use super::{control_db, retry, statement, storage_error, text};
 use crate::error::ApiError;
 
-/// One environment's registry entry and database. Only [`EnvironmentScope::open`]
-/// builds it, from a key whose hash the registry knows for that environment.
-pub struct EnvironmentScope {
+/// One environment's registry entry and database, opened from a validated
+/// key or an [`Authorized`] proof.
+pub struct Environment {
     name: EnvironmentName,
     environment_type: EnvironmentType,
     status: String,
@@ -36,7 +44,7 @@ const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS envir
     e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
     e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
-    e.obfuscate_subscriber_data, e.hide_message_contents \
+    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding \
     FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 /// The same row for an environment by name, as if through a secret key.
@@ -44,10 +52,10 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
     e.name AS environment, e.type AS environment_type, e.status, e.position, e.db_binding, \
     e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
     e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
-    e.obfuscate_subscriber_data, e.hide_message_contents \
+    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding \
     FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
-impl EnvironmentScope {
+impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
     /// then the D1 registry) and opens its environment, if this deployment
     /// serves it.
@@ -86,12 +94,23 @@ impl EnvironmentScope {
         if !status.is_usable() {
             return Err(ApiError::new(401, "key_revoked", "this API key has been revoked; use a current key"));
         }
+        let kv_binding = row.kv_binding.clone().unwrap_or(kv_binding);
         Self::from_row(env, key.environment().clone(), row, kv_binding)
     }
 
-    /// Opens an environment by name for the console: only after the
-    /// control plane has checked the member's right to see it.
-    pub async fn open_by_name(env: &Env, name: &EnvironmentName) -> Result<Self, ApiError> {
+    /// Opens the environment an [`Authorized`] proof names. It must be
+    /// provisioned: otherwise 409 `environment_not_ready`.
+    pub async fn open_authorized(env: &Env, authorized: &Authorized) -> Result<Self, ApiError> {
+        Self::open_named(env, authorized.environment()?).await
+    }
+
+    /// Opens the source and the target of an allowed promotion.
+    pub async fn open_pair(env: &Env, authorized: &Authorized) -> Result<(Self, Self), ApiError> {
+        let (from, to) = authorized.pair()?;
+        Ok((Self::open_named(env, from).await?, Self::open_named(env, to).await?))
+    }
+
+    async fn open_named(env: &Env, name: &EnvironmentName) -> Result<Self, ApiError> {
         let row: CachedKey = statement(&control_db(env)?, LOOKUP_BY_NAME, &[text(name.as_str())])?
             .first(None)
             .await
@@ -99,7 +118,14 @@ impl EnvironmentScope {
             .ok_or_else(|| {
                 ApiError::new(404, "environment_not_found", format!("there is no environment named {name}"))
             })?;
-        let kv_binding = format!("KV_{}", name.binding_suffix());
+        if !Status::parse(&row.status).is_some_and(Status::accepts_new_keys) {
+            return Err(ApiError::new(
+                409,
+                "environment_not_ready",
+                format!("the {name} environment is {}; its storage can be used once it is ready", row.status),
+            ));
+        }
+        let kv_binding = row.kv_binding.clone().unwrap_or_else(|| format!("KV_{}", name.binding_suffix()));
         Self::from_row(env, name.clone(), row, kv_binding)
     }
 

@@ -9,7 +9,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{BulkSubscribersResponse, Subscriber, SubscriberList, SubscriberPageInfo};
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -41,7 +41,7 @@ const UPSERT: &str =
     email = excluded.email, phone = excluded.phone, avatar = excluded.avatar, locale = excluded.locale, \
     timezone = excluded.timezone, data = excluded.data, updated_at = excluded.updated_at";
 
-impl EnvironmentScope {
+impl Environment {
     /// Creates or replaces profiles; says which ids were new. One D1 read and
     /// one D1 write, whatever the number of profiles.
     pub async fn upsert_subscribers(

@@ -10,7 +10,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::WebhookJob;
 use worker::D1PreparedStatement;
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 /// D1 allows about 2 MB per bound value; messages are sent in JSON chunks well below it.
@@ -24,7 +24,7 @@ pub enum Claim {
     Taken(StoredKey),
 }
 
-/// What [`EnvironmentScope::deliver`] stores, all or nothing.
+/// What [`Environment::deliver`] stores, all or nothing.
 pub struct Delivery<'a> {
     /// Profiles given as recipient objects.
     pub profiles: &'a [(SubscriberId, Profile)],
@@ -53,7 +53,7 @@ struct KeyRow {
     response: Option<String>,
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// Claims `key` for a request with fingerprint `hash`: atomically, so of
     /// concurrent identical requests exactly one gets [`Claim::Claimed`]. An
     /// expired key, or one abandoned by a request that never finished, is

@@ -6,7 +6,7 @@ use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::Variable;
 use wasm_bindgen::JsValue;
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -16,7 +16,7 @@ struct VariableRow {
     updated_at: f64,
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// Every variable, by name.
     pub async fn variables(&self) -> Result<Vec<Variable>, ApiError> {
         let rows: Vec<VariableRow> =

@@ -6,7 +6,7 @@ use tidings_core::wire::{StepInput, WorkflowInput, WorkflowResponse};
 use tidings_core::workflow::{starter_workflows, Workflow};
 use worker::{D1Database, D1PreparedStatement};
 
-use super::{number, statement, storage_error, text, EnvironmentScope};
+use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -79,7 +79,7 @@ pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), Ap
     Ok(())
 }
 
-impl EnvironmentScope {
+impl Environment {
     /// The current version of the workflow with `key`, if this environment has it.
     pub async fn workflow(&self, key: &str) -> Result<Option<Workflow>, ApiError> {
         Ok(self

@@ -1,0 +1,149 @@
+//! The control plane's one gate. [`authorize`] reads the full promotion
+//! chain (and, for member management, every member), asks the core's one
+//! policy ([`tidings_core::policy::decide`]) and answers an [`Authorized`]
+//! proof. Nothing else builds one, and the control plane's store functions
+//! and [`super::Environment::open_authorized`] take it instead of a name, so
+//! no route can reach an environment's registry row or storage without the
+//! policy's yes.
+
+use serde::Deserialize;
+use tidings_core::access::{Action, Grants};
+use tidings_core::environment::EnvironmentName;
+use tidings_core::lifecycle::ChainEntry;
+use tidings_core::policy::{self, ControlAction, Decision, Denial, MemberState, Subject};
+use worker::Env;
+
+use super::{control_db, number, registry, statement, storage_error};
+use crate::error::ApiError;
+
+/// Who is using the control plane: a member, or the holder of the
+/// deployment's admin token (who acts as an owner, as `admin`).
+pub struct Actor {
+    /// Member id, or `admin`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Roles and grants.
+    pub grants: Grants,
+    /// The deployment's admin token, not a member.
+    pub break_glass: bool,
+}
+
+impl Actor {
+    fn subject(&self) -> Subject<'_> {
+        Subject { id: &self.id, grants: &self.grants, break_glass: self.break_glass }
+    }
+}
+
+/// What an [`Authorized`] proof is about.
+enum Target {
+    Deployment,
+    Environment(EnvironmentName),
+    Pair(EnvironmentName, EnvironmentName),
+}
+
+/// Proof that the policy allowed an actor an action, and on what.
+pub struct Authorized {
+    actor: Actor,
+    chain: Vec<ChainEntry>,
+    target: Target,
+}
+
+impl Authorized {
+    /// Who was allowed.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Who was allowed, to ask the policy about a further action.
+    pub fn into_actor(self) -> Actor {
+        self.actor
+    }
+
+    /// The one environment the proof is about.
+    pub fn environment(&self) -> Result<&EnvironmentName, ApiError> {
+        match &self.target {
+            Target::Environment(name) => Ok(name),
+            _ => Err(ApiError::internal("authorization", "this proof names no single environment")),
+        }
+    }
+
+    /// The source and target of an allowed promotion.
+    pub(super) fn pair(&self) -> Result<(&EnvironmentName, &EnvironmentName), ApiError> {
+        match &self.target {
+            Target::Pair(from, to) => Ok((from, to)),
+            _ => Err(ApiError::internal("authorization", "this proof names no promotion")),
+        }
+    }
+
+    /// Whether the policy also allows `action` on the same environment
+    /// (e.g. seeing personal data where the route only needed to look).
+    pub fn permits(&self, action: Action) -> bool {
+        let Ok(name) = self.environment() else { return false };
+        let asked = ControlAction::InEnvironment { environment: name.as_str(), action };
+        policy::decide(self.actor.subject(), &[], &self.chain, asked).is_allowed()
+    }
+}
+
+/// Asks the policy whether `actor` may do `action`; the only way to an [`Authorized`].
+pub async fn authorize(env: &Env, actor: Actor, action: ControlAction<'_>) -> Result<Authorized, ApiError> {
+    let chain = registry::chain(env).await?;
+    let members = match action {
+        ControlAction::UpdateMember { .. }
+        | ControlAction::RemoveMember { .. }
+        | ControlAction::IssueToken { .. }
+        | ControlAction::RevokeToken { .. } => member_states(env, crate::platform::now_ms()).await?,
+        _ => Vec::new(),
+    };
+    if let Decision::Deny(denial) = policy::decide(actor.subject(), &members, &chain, action) {
+        return Err(refusal(&denial));
+    }
+    let name = |text: &str| EnvironmentName::parse(text).map_err(|error| ApiError::internal("authorize", error));
+    let target = match action {
+        ControlAction::InEnvironment { environment, .. } | ControlAction::DeleteEnvironment { environment } => {
+            Target::Environment(name(environment)?)
+        }
+        ControlAction::Promote { from, to } | ControlAction::PreviewPromotion { from, to } => {
+            Target::Pair(name(from)?, name(to)?)
+        }
+        _ => Target::Deployment,
+    };
+    Ok(Authorized { actor, chain, target })
+}
+
+/// The API error of a denial.
+pub fn refusal(denial: &Denial) -> ApiError {
+    let error = ApiError::new(denial.status(), denial.code(), denial.message());
+    match denial {
+        Denial::NotAdjacent { .. } => error.with_field("to"),
+        _ => error,
+    }
+}
+
+/// Every live member with their grants and how many of their tokens work now.
+async fn member_states(env: &Env, now_ms: u64) -> Result<Vec<MemberState>, ApiError> {
+    #[derive(Deserialize)]
+    struct TokenCount {
+        member_id: String,
+        live: f64,
+    }
+    let counts: Vec<TokenCount> = statement(
+        &control_db(env)?,
+        "SELECT member_id, COUNT(*) AS live FROM member_tokens WHERE revoked_at IS NULL AND expires_at > ?1 \
+         GROUP BY member_id",
+        &[number(now_ms)],
+    )?
+    .all()
+    .await
+    .and_then(|result| result.results())
+    .map_err(|error| storage_error("count member tokens", error))?;
+    Ok(super::members(env)
+        .await?
+        .into_iter()
+        .map(|(member, grants)| {
+            let live_tokens =
+                counts.iter().find(|count| count.member_id == member.id).map_or(0, |count| count.live as u32);
+            MemberState { id: member.id, grants, live_tokens }
+        })
+        .collect())
+}

@@ -1,0 +1,427 @@
+// Adversarial checks of the control plane, over HTTP: members trying to get
+// more than they were given, and requests built to slip past a rule.
+//
+// - Self-escalation: an admin kept out of production edits their own
+//   record, creates a member wider than themself, hands themself a wider
+//   member's token, or widens somebody else; an owner grants themself
+//   personal data; admins touch owners; developers and viewers manage
+//   members. Each is refused, and the member read back is unchanged.
+// - Hidden environments: a member who cannot see staging tries to promote
+//   development straight into production; the refusal must not name staging.
+// - A custom environment that is still `creating`: deleting it needs the
+//   right role there, and its content routes answer `environment_not_ready`.
+// - Owners: one may leave, or drop their only token, while another owner
+//   can still sign in; nobody demotes themself.
+// - Promotion replays: a change promoted, rolled back and promoted again is
+//   a new release (not a replay of the rolled-back one), and an
+//   Idempotency-Key reused for a different request is refused.
+//
+// The deployment's bootstrap owner is never removed or demoted here; every
+// member, workflow and environment this file makes has a unique name.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { admin, api, expectError, keys } from "./support/context.mjs";
+
+const tag = randomBytes(4).toString("hex");
+const saved = JSON.parse(readFileSync(process.env.TIDINGS_TEST_KEYS, "utf8"));
+const tokens = { owner: saved.owner.token };
+const tokenIds = {};
+const ids = {};
+const as = (who, path, options = {}) => api(path, { key: tokens[who], ...options });
+const emailOf = (label) => `${label}-adv-${tag}@example.com`;
+
+/** Adds a member through the admin token, with a token of their own unless told not to. */
+async function addMember(label, body, { withToken = true } = {}) {
+  const created = await admin("/v1/members", { method: "POST", body: { name: label, email: emailOf(label), ...body } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  ids[label] = created.body.id;
+  if (!withToken) return;
+  const token = await admin(`/v1/members/${created.body.id}/tokens`, { method: "POST", body: { name: "adversarial" } });
+  assert.equal(token.status, 201, JSON.stringify(token.body));
+  assert.match(token.body.token, /^mt_/);
+  tokens[label] = token.body.token;
+  tokenIds[label] = token.body.id;
+}
+
+/** Every member as the admin token reads them. */
+async function members() {
+  const listed = await admin("/v1/members");
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  return listed.body.items;
+}
+const memberRecord = async (id) => (await members()).find((member) => member.id === id);
+const memberWithEmail = async (email) => (await members()).find((member) => member.email === email);
+
+/** Asserts a refusal with its status and code, naming the attempt when it fails. */
+function refused(response, status, code, what) {
+  assert.equal(`${response.status} ${response.body?.error?.code}`, `${status} ${code}`, `${what}: ${JSON.stringify(response.body)}`);
+  return expectError(assert, response, status, code);
+}
+
+/** Runs `attempt`, expects it refused, and checks the member reads back exactly as before. */
+async function refusedAndUnchanged(id, attempt, status, code, what) {
+  const before = await memberRecord(id);
+  assert.ok(before, `member ${id} exists before: ${what}`);
+  refused(await attempt(), status, code, what);
+  assert.deepEqual(await memberRecord(id), before, `${what} changed the member`);
+}
+
+before(async () => {
+  const me = await as("owner", "/v1/me");
+  assert.equal(me.status, 200, JSON.stringify(me.body));
+  assert.equal(me.body.role, "owner");
+  ids.owner = me.body.id;
+  // An admin kept out of production: the attacker of most of this file.
+  await addMember("limited", { role: "admin", environments: { production: "none" } });
+  await addMember("admin", { role: "admin" });
+  await addMember("developer", { role: "developer" });
+  await addMember("viewer", { role: "viewer" });
+  // A developer kept out of production, whom nobody without production may let in.
+  await addMember("fenced", { role: "developer", environments: { production: "none" } }, { withToken: false });
+  // A second owner, without personal data anywhere.
+  await addMember("coowner", { role: "owner", personal_data_in: [] });
+});
+
+describe("self-escalation", () => {
+  it("an admin kept out of production cannot edit their own grants", async () => {
+    const own = `/v1/members/${ids.limited}`;
+    const attempts = [
+      ["removing their production override", { environments: { production: null } }],
+      ["making themself admin in production", { environments: { production: "admin" } }],
+      ["granting themself personal data in production", { personal_data_in: ["production"] }],
+      ["letting themself promote into production", { promote_into: ["production"] }],
+      ["making themself owner", { role: "owner" }],
+      ["renaming themself while widening", { name: "Still limited", environments: { production: "developer" } }],
+    ];
+    for (const [what, body] of attempts) {
+      await refusedAndUnchanged(ids.limited, () => as("limited", own, { method: "PATCH", body }), 403, "own_grants_immutable", what);
+    }
+    // Their own name is theirs to change, and nothing else moves with it.
+    const before = await memberRecord(ids.limited);
+    const renamed = await as("limited", own, { method: "PATCH", body: { name: `Limited ${tag}` } });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.equal(renamed.body.name, `Limited ${tag}`);
+    assert.deepEqual(await memberRecord(ids.limited), { ...before, name: `Limited ${tag}` });
+    assert.deepEqual(before.environments, { production: "none" });
+  });
+
+  it("an owner cannot grant themself personal data", async () => {
+    assert.deepEqual((await memberRecord(ids.coowner)).personal_data_in, []);
+    for (const environment of ["production", "development"]) {
+      await refusedAndUnchanged(
+        ids.coowner,
+        () => as("coowner", `/v1/members/${ids.coowner}`, { method: "PATCH", body: { personal_data_in: [environment] } }),
+        403,
+        "own_grants_immutable",
+        `an owner granting themself personal data in ${environment}`,
+      );
+    }
+  });
+
+  it("an admin kept out of production creates, widens and hands tokens for only what they hold", async () => {
+    const create = (label, body) => as("limited", "/v1/members", { method: "POST", body: { name: label, email: emailOf(label), ...body } });
+    const unlimited = await create("limited-unlimited", { role: "admin" });
+    refused(unlimited, 403, "forbidden", "creating an admin with production");
+    assert.equal(await memberWithEmail(emailOf("limited-unlimited")), undefined);
+    const nosy = await create("limited-nosy", { role: "viewer", environments: { production: "none" }, personal_data_in: ["production"] });
+    refused(nosy, 403, "forbidden", "creating a member with personal data in production");
+    assert.equal(await memberWithEmail(emailOf("limited-nosy")), undefined);
+    const developer = await create("limited-developer", { role: "developer" });
+    refused(developer, 403, "forbidden", "creating a developer, who holds production");
+    assert.equal(await memberWithEmail(emailOf("limited-developer")), undefined);
+
+    // A token acts as its member: handing out one of a member who holds production hands out production.
+    await refusedAndUnchanged(
+      ids.developer,
+      () => as("limited", `/v1/members/${ids.developer}/tokens`, { method: "POST", body: { name: "borrowed" } }),
+      403,
+      "forbidden",
+      "issuing a token for a developer with production",
+    );
+    await refusedAndUnchanged(
+      ids.fenced,
+      () => as("limited", `/v1/members/${ids.fenced}`, { method: "PATCH", body: { environments: { production: null } } }),
+      403,
+      "forbidden",
+      "lifting another member's production: none",
+    );
+    await refusedAndUnchanged(
+      ids.fenced,
+      () => as("limited", `/v1/members/${ids.fenced}`, { method: "PATCH", body: { environments: { production: "viewer" } } }),
+      403,
+      "forbidden",
+      "giving another member a role in production",
+    );
+    await refusedAndUnchanged(
+      ids.developer,
+      () => as("limited", `/v1/members/${ids.developer}`, { method: "PATCH", body: { role: "admin" } }),
+      403,
+      "forbidden",
+      "making a developer admin, hence admin in production",
+    );
+
+    // Someone exactly like themself is fine.
+    const twin = await create("limited-twin", { role: "admin", environments: { production: "none" } });
+    assert.equal(twin.status, 201, JSON.stringify(twin.body));
+    assert.deepEqual([twin.body.role, twin.body.environments, twin.body.personal_data_in], ["admin", { production: "none" }, []]);
+  });
+
+  it("production stays invisible to them: no key minted, no deletion", async () => {
+    const keysBefore = await admin("/v1/environments/production/keys");
+    assert.equal(keysBefore.status, 200, JSON.stringify(keysBefore.body));
+    for (const kind of ["secret", "publishable"]) {
+      const minted = await as("limited", "/v1/environments/production/keys", { method: "POST", body: { kind } });
+      refused(minted, 404, "environment_not_found", `minting a ${kind} production key`);
+    }
+    refused(await as("limited", "/v1/environments/production", { method: "DELETE" }), 404, "environment_not_found", "deleting production");
+    refused(await as("limited", "/v1/environments/production"), 404, "environment_not_found", "reading production");
+    const keysAfter = await admin("/v1/environments/production/keys");
+    const idsOf = (listed) => listed.body.keys.map((key) => key.id);
+    assert.deepEqual(idsOf(keysAfter), idsOf(keysBefore), "a production key was minted or removed");
+    const production = await admin("/v1/environments/production");
+    assert.equal(production.status, 200, JSON.stringify(production.body));
+    assert.equal(production.body.status, "active");
+  });
+
+  it("an admin cannot make, change or remove an owner", async () => {
+    const made = await as("admin", "/v1/members", { method: "POST", body: { name: "Boss", email: emailOf("boss"), role: "owner" } });
+    refused(made, 403, "forbidden", "an admin creating an owner");
+    assert.equal(await memberWithEmail(emailOf("boss")), undefined);
+    for (const [what, body] of [["demoting an owner", { role: "viewer" }], ["renaming an owner", { name: "Renamed" }], ["fencing an owner", { environments: { production: "none" } }]]) {
+      await refusedAndUnchanged(ids.coowner, () => as("admin", `/v1/members/${ids.coowner}`, { method: "PATCH", body }), 403, "forbidden", `an admin ${what}`);
+    }
+    await refusedAndUnchanged(ids.coowner, () => as("admin", `/v1/members/${ids.coowner}`, { method: "DELETE" }), 403, "forbidden", "an admin removing an owner");
+  });
+
+  it("developers and viewers manage no members, themselves included", async () => {
+    for (const who of ["developer", "viewer"]) {
+      refused(await as(who, "/v1/members"), 403, "forbidden", `a ${who} listing members`);
+      const made = await as(who, "/v1/members", { method: "POST", body: { name: "Friend", email: emailOf(`${who}-friend`), role: "viewer" } });
+      refused(made, 403, "forbidden", `a ${who} creating a member`);
+      assert.equal(await memberWithEmail(emailOf(`${who}-friend`)), undefined);
+      const other = `/v1/members/${ids.fenced}`;
+      await refusedAndUnchanged(ids.fenced, () => as(who, other, { method: "PATCH", body: { environments: { production: null } } }), 403, "forbidden", `a ${who} widening another member`);
+      await refusedAndUnchanged(ids.fenced, () => as(who, other, { method: "DELETE" }), 403, "forbidden", `a ${who} removing another member`);
+      await refusedAndUnchanged(ids.fenced, () => as(who, `${other}/tokens`, { method: "POST", body: { name: "borrowed" } }), 403, "forbidden", `a ${who} issuing another member's token`);
+
+      // Their own role: refused, by either rule.
+      for (const role of ["admin", "owner"]) {
+        const before = await memberRecord(ids[who]);
+        const promoted = await as(who, `/v1/members/${ids[who]}`, { method: "PATCH", body: { role } });
+        assert.equal(promoted.status, 403, `a ${who} making themself ${role}: ${JSON.stringify(promoted.body)}`);
+        assert.ok(["own_grants_immutable", "forbidden"].includes(promoted.body.error.code), JSON.stringify(promoted.body));
+        assert.deepEqual(await memberRecord(ids[who]), before, `a ${who} making themself ${role} changed them`);
+      }
+    }
+  });
+
+  it("personal data is granted only by someone who holds it, or by the admin token", async () => {
+    const owner = await memberRecord(ids.owner);
+    assert.ok(!owner.personal_data_in.includes("production"), "the bootstrap owner should hold no personal-data grant in production");
+    const body = (label) => ({ name: label, email: emailOf(label), role: "viewer", personal_data_in: ["production"] });
+    refused(await as("owner", "/v1/members", { method: "POST", body: body("owner-nosy") }), 403, "forbidden", "an owner granting personal data they lack");
+    assert.equal(await memberWithEmail(emailOf("owner-nosy")), undefined);
+    const granted = await admin("/v1/members", { method: "POST", body: body("trusted") });
+    assert.equal(granted.status, 201, JSON.stringify(granted.body));
+    assert.deepEqual(granted.body.personal_data_in, ["production"]);
+  });
+});
+
+describe("hidden environments", () => {
+  before(async () => {
+    // Cannot see staging, yet may promote into production: the shape of an attempt to skip staging.
+    await addMember("skipper", { role: "developer", environments: { staging: "none" }, promote_into: ["production"] });
+  });
+
+  it("cannot promote development straight into production by not seeing staging, and is not told staging exists", async () => {
+    const listed = await as("skipper", "/v1/environments");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.ok(!listed.body.environments.some((environment) => environment.name === "staging"));
+
+    const skip = await as("skipper", "/v1/promotions", { method: "POST", body: { from: "development", to: "production", changes: "all", dry_run: true } });
+    const error = refused(skip, 422, "promotion_not_adjacent", "promoting development into production");
+    assert.doesNotMatch(error.message, /staging/i);
+    assert.doesNotMatch(JSON.stringify(skip.body), /staging/i);
+
+    const preview = await as("skipper", "/v1/changes?from=development&to=production");
+    refused(preview, 422, "promotion_not_adjacent", "previewing development → production");
+    assert.doesNotMatch(JSON.stringify(preview.body), /staging/i);
+
+    // From the hidden environment itself: it does not exist for them.
+    const fromStaging = await as("skipper", "/v1/promotions", { method: "POST", body: { from: "staging", to: "production", changes: "all", dry_run: true } });
+    refused(fromStaging, 404, "environment_not_found", "promoting from hidden staging");
+    refused(await as("skipper", "/v1/changes?from=staging&to=production"), 404, "environment_not_found", "previewing from hidden staging");
+  });
+});
+
+describe("an environment still being created", () => {
+  const environment = `adv${tag}`;
+  let deleted = false;
+  after(async () => {
+    // Never leave it behind: later files count the environments.
+    if (!deleted) await admin(`/v1/environments/${environment}`, { method: "DELETE" });
+  });
+
+  it("is registered without bindings and stays creating", async () => {
+    const created = await admin("/v1/environments", { method: "POST", body: { name: environment, type: "staging" } });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    assert.equal(created.body.status, "creating");
+    await addMember("env-viewer", { role: "admin", environments: { [environment]: "viewer" } });
+    await addMember("env-blind", { role: "admin", environments: { [environment]: "none" } });
+  });
+
+  it("answers environment_not_ready on its content routes, while the deployment keeps working", async () => {
+    const workflow = { name: "Not yet", steps: [{ type: "in_app", subject: "Hello {{ payload.name }}", body: "Body" }] };
+    const saved = await admin(`/v1/environments/${environment}/workflows/x`, { method: "PUT", body: workflow });
+    refused(saved, 409, "environment_not_ready", "saving a workflow in a creating environment");
+    refused(await admin(`/v1/environments/${environment}/subscribers`), 409, "environment_not_ready", "listing subscribers of a creating environment");
+
+    const me = await as("owner", "/v1/me");
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    assert.ok(me.body.environments.some((access) => access.name === environment), JSON.stringify(me.body.environments));
+    for (const [who, call] of [["owner", (path) => as("owner", path)], ["admin token", (path) => admin(path)]]) {
+      const listed = await call("/v1/environments");
+      assert.equal(listed.status, 200, `${who}: ${JSON.stringify(listed.body)}`);
+      const entry = listed.body.environments.find((item) => item.name === environment);
+      assert.equal(entry?.status, "creating", `${who}: ${JSON.stringify(listed.body.environments)}`);
+    }
+  });
+
+  it("is deleted only by someone whose role there allows it", async () => {
+    const stillThere = async (what) => {
+      const read = await admin(`/v1/environments/${environment}`);
+      assert.equal(read.status, 200, `${what}: ${JSON.stringify(read.body)}`);
+      assert.equal(read.body.status, "creating", `${what} touched the environment`);
+    };
+    refused(await as("env-viewer", `/v1/environments/${environment}`, { method: "DELETE" }), 403, "forbidden", "an admin who is a viewer there deleting it");
+    await stillThere("a viewer's deletion");
+    refused(await as("env-blind", `/v1/environments/${environment}`, { method: "DELETE" }), 404, "environment_not_found", "an admin who cannot see it deleting it");
+    await stillThere("a blind deletion");
+
+    const removed = await admin(`/v1/environments/${environment}`, { method: "DELETE" });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.deepEqual([removed.body.status, removed.body.revoked_keys], ["deleted", 0]);
+    deleted = true;
+    refused(await admin(`/v1/environments/${environment}`), 404, "environment_not_found", "reading a deleted environment");
+  });
+});
+
+describe("owners", () => {
+  it("an owner may remove themself while another owner remains", async () => {
+    await addMember("leaving", { role: "owner" });
+    assert.equal((await memberRecord(ids.owner))?.role, "owner", "the bootstrap owner remains");
+    const left = await as("leaving", `/v1/members/${ids.leaving}`, { method: "DELETE" });
+    assert.equal(left.status, 200, JSON.stringify(left.body));
+    assert.deepEqual(left.body, { id: ids.leaving, removed: true });
+    assert.equal(await memberRecord(ids.leaving), undefined);
+    refused(await as("leaving", "/v1/me"), 401, "member_token_invalid", "a removed owner's token");
+  });
+
+  it("nobody demotes themself, the bootstrap owner included", async () => {
+    await refusedAndUnchanged(
+      ids.owner,
+      () => as("owner", `/v1/members/${ids.owner}`, { method: "PATCH", body: { role: "admin" } }),
+      403,
+      "own_grants_immutable",
+      "the bootstrap owner demoting themself",
+    );
+    const me = await as("owner", "/v1/me");
+    assert.deepEqual([me.status, me.body.role], [200, "owner"]);
+  });
+
+  it("an owner may revoke their only token while another owner can still sign in", async () => {
+    await addMember("revoker", { role: "owner" });
+    const revoked = await as("revoker", `/v1/members/${ids.revoker}/tokens/${tokenIds.revoker}`, { method: "DELETE" });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    assert.deepEqual(revoked.body, { id: tokenIds.revoker, revoked: true });
+    refused(await as("revoker", "/v1/me"), 401, "member_token_invalid", "a revoked token");
+    assert.equal((await memberRecord(ids.revoker))?.role, "owner", "revoking a token keeps the member");
+    assert.equal((await as("owner", "/v1/me")).status, 200);
+  });
+});
+
+describe("promotion replays", () => {
+  const saveInDevelopment = async (workflow, subject) => {
+    const response = await api(`/v1/workflows/${workflow}`, {
+      key: keys.development.secret_key,
+      method: "PUT",
+      body: { name: "Adversarial", steps: [{ type: "in_app", subject, body: "b" }] },
+    });
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+  };
+  const pendingChange = async (workflow) => {
+    const listed = await as("owner", "/v1/changes?from=development&to=staging");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    return listed.body.changes.find((change) => change.resource === "workflow" && change.key === workflow);
+  };
+  const stagingWorkflows = async () => {
+    const listed = await as("owner", "/v1/environments/staging/workflows");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    return listed.body.items.map((item) => item.key);
+  };
+  const promote = (body, headers = {}) => as("owner", "/v1/promotions", { method: "POST", body, headers });
+
+  it("promotes a change again after its release was rolled back: a new release, not a replay", async () => {
+    const workflow = `adv-${tag}-again`;
+    await saveInDevelopment(workflow, "Again {{ payload.name }}");
+    const change = await pendingChange(workflow);
+    assert.ok(change, `no pending change for ${workflow}`);
+    assert.equal(change.change, "added");
+    const body = { from: "development", to: "staging", changes: [change.id] };
+
+    const first = await promote(body);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.match(first.body.release.id, /^rel_/);
+    assert.ok((await stagingWorkflows()).includes(workflow));
+
+    const rolledBack = await as("owner", `/v1/environments/staging/releases/${first.body.release.id}/rollback`, { method: "POST" });
+    assert.equal(rolledBack.status, 201, JSON.stringify(rolledBack.body));
+    assert.deepEqual([rolledBack.body.kind, rolledBack.body.reverts], ["rollback", first.body.release.id]);
+    assert.ok(!(await stagingWorkflows()).includes(workflow), "the rollback left the workflow in staging");
+    assert.ok(await pendingChange(workflow), "the change is not pending again after the rollback");
+
+    // The same request as the first: the workflow is missing again, so it is promoted again.
+    const again = await promote(body);
+    assert.equal(again.status, 201, `a replay of a rolled-back release: ${JSON.stringify(again.body)}`);
+    assert.notEqual(again.headers.get("idempotency-replay"), "true");
+    assert.match(again.body.release.id, /^rel_/);
+    assert.notEqual(again.body.release.id, first.body.release.id);
+    assert.notEqual(again.body.release.id, rolledBack.body.id);
+    assert.ok((await stagingWorkflows()).includes(workflow), "the workflow is not in staging again");
+    assert.equal(await pendingChange(workflow), undefined);
+
+    // Retrying that request right away replays the new release.
+    const retried = await promote(body);
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get("idempotency-replay"), "true");
+    assert.equal(retried.body.release.id, again.body.release.id);
+  });
+
+  it("refuses an Idempotency-Key reused for a different request, and applies nothing", async () => {
+    const [first, second] = [`adv-${tag}-a`, `adv-${tag}-b`];
+    await saveInDevelopment(first, "A");
+    await saveInDevelopment(second, "B");
+    const [changeA, changeB] = [await pendingChange(first), await pendingChange(second)];
+    assert.ok(changeA && changeB, "both workflows are pending");
+    const headers = { "Idempotency-Key": `k-${tag}` };
+
+    const promoted = await promote({ from: "development", to: "staging", changes: [changeA.id], dry_run: false }, headers);
+    assert.equal(promoted.status, 201, JSON.stringify(promoted.body));
+    // The same request again is a replay…
+    const replayed = await promote({ from: "development", to: "staging", changes: [changeA.id], dry_run: false }, headers);
+    assert.equal(replayed.status, 200, JSON.stringify(replayed.body));
+    assert.equal(replayed.headers.get("idempotency-replay"), "true");
+    assert.equal(replayed.body.release.id, promoted.body.release.id);
+    // …but the same key on a different request is a mistake, not a replay.
+    const reused = await promote({ from: "development", to: "staging", changes: [changeB.id], dry_run: false }, headers);
+    refused(reused, 422, "idempotency_key_reused", "an Idempotency-Key reused with other changes");
+    assert.notEqual(reused.headers.get("idempotency-replay"), "true");
+
+    const inStaging = await stagingWorkflows();
+    assert.ok(inStaging.includes(first));
+    assert.ok(!inStaging.includes(second), "the refused request promoted its change");
+    assert.equal((await pendingChange(second))?.id, changeB.id, "the refused change is no longer pending as it was");
+  });
+});

@@ -583,18 +583,23 @@ async fn wipe_database(env: &Env, binding: &str) -> Result<(), ApiError> {
             )?);
         }
         db.batch(wipe).await.map_err(|error| storage_error("remove environment data", error))?;
+        // One query per table: D1 limits how many terms a compound SELECT may have.
         let counts = tables
             .iter()
             .filter(|table| table.name != "feed_clock")
-            .map(|table| format!("SELECT COUNT(*) AS count FROM \"{}\"", table.name.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let left: Vec<serde_json::Value> = statement(&db, &format!("SELECT SUM(count) AS left FROM ({counts})"), &[])?
-            .all()
-            .await
-            .and_then(|result| result.results())
-            .map_err(|error| storage_error("check environment data", error))?;
-        if left.first().and_then(|row| row.get("left")).and_then(serde_json::Value::as_f64).unwrap_or(0.0) == 0.0 {
+            .map(|table| {
+                statement(&db, &format!("SELECT COUNT(*) AS count FROM \"{}\"", table.name.replace('"', "\"\"")), &[])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let results = db.batch(counts).await.map_err(|error| storage_error("check environment data", error))?;
+        let mut remaining = 0.0;
+        for result in results {
+            let rows: Vec<serde_json::Value> =
+                result.results().map_err(|error| storage_error("check environment data", error))?;
+            remaining +=
+                rows.first().and_then(|row| row.get("count")).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        }
+        if remaining == 0.0 {
             return Ok(());
         }
     }

@@ -80,7 +80,13 @@ impl Environment {
                         ApiError::new(401, "unknown_key", "this API key does not exist; check that it was copied whole")
                     })?;
                 if let Some(kv) = &cache {
-                    key_cache::put(kv, &hash, &row, now_ms).await;
+                    // A revoked key is remembered by this isolate only: a deleted
+                    // environment's namespace must stay empty.
+                    let status =
+                        KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms);
+                    if status.is_usable() {
+                        key_cache::put(kv, &hash, &row, now_ms).await;
+                    }
                     key_cache::remember(&hash, &row, now_ms);
                 }
                 row

@@ -17,8 +17,48 @@ use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::store::{self, AuditRecord};
 
-/// Appends an audit entry: who did `action` to `resource`, in `environment`
+/// An audit entry drafted before the change it records, so the store writes
+/// both in one transaction: the answer is never an error for a change that
+/// happened, and no change happens without its entry.
+pub struct Draft {
+    id: String,
+    actor: String,
+    action: &'static str,
+    environment: Option<String>,
+    resource: String,
+    summary: Value,
+}
+
+impl Draft {
+    /// The record the store writes.
+    pub fn record(&self) -> AuditRecord<'_> {
+        AuditRecord {
+            id: &self.id,
+            actor: &self.actor,
+            action: self.action,
+            environment: self.environment.as_deref(),
+            resource: &self.resource,
+            summary: self.summary.clone(),
+        }
+    }
+}
+
+/// Drafts an entry: who does `action` to `resource`, in `environment`
 /// (none: deployment-wide), with a before/after summary that holds no secret.
+pub fn draft(
+    actor: &Actor,
+    action: &'static str,
+    environment: Option<&str>,
+    resource: String,
+    summary: Value,
+) -> ApiResult<Draft> {
+    let id = promotion::audit_id(now_ms(), random()?);
+    Ok(Draft { id, actor: actor.id.clone(), action, environment: environment.map(str::to_owned), resource, summary })
+}
+
+/// Appends an audit entry on its own, for a change stored in an
+/// environment's database (which the control plane's log cannot share a
+/// transaction with): who did `action` to `resource`, in `environment`.
 pub async fn record(
     env: &Env,
     actor: &Actor,

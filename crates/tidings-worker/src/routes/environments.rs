@@ -62,17 +62,10 @@ pub async fn update(request: &mut IncomingRequest, env: &Env, raw_name: &str) ->
     if let Some(days) = patch.log_retention_days {
         logs::validate_retention(days).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
     }
-    let after = store::update_environment(env, &authorized, &patch).await?;
-    let change = json!({"before": settings_summary(&before), "after": settings_summary(&after)});
-    audit::record(
-        env,
-        authorized.actor(),
-        "environment.update",
-        Some(name.as_str()),
-        &format!("environment:{name}"),
-        change,
-    )
-    .await?;
+    let change = json!({"before": settings_summary(&before), "after": patched_summary(&before, &patch)});
+    let resource = format!("environment:{name}");
+    let entry = audit::draft(authorized.actor(), "environment.update", Some(name.as_str()), resource, change)?;
+    let after = store::update_environment(env, &authorized, &patch, &entry.record(), now_ms()).await?;
     json(&after, 200)
 }
 
@@ -87,6 +80,26 @@ fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
     })
 }
 
+/// The settings summary once `patch` is applied to `before`.
+fn patched_summary(before: &EnvironmentDetails, patch: &EnvironmentPatch) -> serde_json::Value {
+    let mut summary = settings_summary(before);
+    let changes = [
+        ("label", patch.label.clone().map(serde_json::Value::from)),
+        ("colour", patch.colour.clone().map(serde_json::Value::from)),
+        ("allowed_origins", patch.allowed_origins.clone().map(serde_json::Value::from)),
+        ("requires_subscriber_credential", patch.requires_subscriber_credential.map(serde_json::Value::from)),
+        ("log_retention_days", patch.log_retention_days.map(serde_json::Value::from)),
+        ("obfuscate_subscriber_data", patch.obfuscate_subscriber_data.map(serde_json::Value::from)),
+        ("hide_message_contents", patch.hide_message_contents.map(serde_json::Value::from)),
+    ];
+    for (field, value) in changes {
+        if let Some(value) = value {
+            summary[field] = value;
+        }
+    }
+    summary
+}
+
 /// Registers a custom environment: 201 when its bindings are already there
 /// (`ready`), 202 while it waits for them (`creating`).
 pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
@@ -99,12 +112,11 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
         settings::validate_colour(colour)?;
     }
     let secret = subscriber::signing_secret(random()?);
-    let environment = store::create_environment(env, &body, &secret, now_ms()).await?;
+    // The store completes the entry with the environment's type and place.
+    let entry =
+        audit::draft(authorized.actor(), "environment.create", None, format!("environment:{}", body.name), json!({}))?;
+    let environment = store::create_environment(env, &body, &secret, &entry.record(), now_ms()).await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
-    let name = environment.environment.name.clone();
-    let summary = json!({"after": {"type": environment.environment.environment_type, "position": environment.environment.position}});
-    audit::record(env, authorized.actor(), "environment.create", Some(&name), &format!("environment:{name}"), summary)
-        .await?;
     json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
 }
 
@@ -115,23 +127,15 @@ pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Env, raw
     let authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let body: RotateSigningSecretRequest = read_json(request).await?;
     let grace = body.grace_period_seconds.unwrap_or(signing::DEFAULT_GRACE_SECONDS);
-    let rotated =
-        store::rotate_signing_secret(env, &authorized, subscriber::signing_secret(random()?), now_ms(), grace).await?;
+    // The store completes the entry with the slots (never the secret).
+    let resource = format!("environment:{name}");
+    let entry = audit::draft(authorized.actor(), "signing_secret.rotate", Some(name.as_str()), resource, json!({}))?;
+    let secret = subscriber::signing_secret(random()?);
+    let rotated = store::rotate_signing_secret(env, &authorized, secret, now_ms(), grace, &entry.record()).await?;
     let (previous_key_id, previous_expires_at) = match rotated.previous {
         Some((secret, until)) => (Some(secret.key_id), Some(rfc3339(until))),
         None => (None, None),
     };
-    // The audit entry names the slots, never the secret.
-    let summary = json!({"after": {"key_id": rotated.current.key_id, "previous_key_id": previous_key_id}});
-    audit::record(
-        env,
-        authorized.actor(),
-        "signing_secret.rotate",
-        Some(name.as_str()),
-        &format!("environment:{name}"),
-        summary,
-    )
-    .await?;
     let answer = RotatedSigningSecret {
         key_id: rotated.current.key_id,
         subscriber_signing_secret: rotated.current.secret,
@@ -147,17 +151,10 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> Api
     let name = parse_name(raw_name)?;
     let action = ControlAction::DeleteEnvironment { environment: name.as_str() };
     let authorized = authorize(request, env, action).await?;
-    let deleted = store::delete_environment(env, &authorized, now_ms()).await?;
-    let summary = json!({"after": {"status": "deleted", "revoked_keys": deleted.revoked_keys}});
-    audit::record(
-        env,
-        authorized.actor(),
-        "environment.delete",
-        Some(name.as_str()),
-        &format!("environment:{name}"),
-        summary,
-    )
-    .await?;
+    // The store completes the entry with the number of keys it revoked.
+    let resource = format!("environment:{name}");
+    let entry = audit::draft(authorized.actor(), "environment.delete", Some(name.as_str()), resource, json!({}))?;
+    let deleted = store::delete_environment(env, &authorized, &entry.record(), now_ms()).await?;
     json(&deleted, 200)
 }
 

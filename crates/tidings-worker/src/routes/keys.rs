@@ -6,6 +6,7 @@ use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::rotation_end;
+use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
 use worker::Env;
 
@@ -35,9 +36,9 @@ pub async fn create(request: &mut IncomingRequest, env: &Env, raw_name: &str) ->
     let kind = KeyKind::parse(&body.kind)
         .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
     let key = ApiKey::generate(kind, &name, random()?);
-    let info = store::issue_key(env, &authorized, &key, now_ms()).await?;
-    record(env, actor, "key.create", &name, &info.id, json!({"after": {"kind": info.kind, "masked": info.masked}}))
-        .await?;
+    let summary = json!({"after": {"kind": kind.as_str(), "masked": key.masked()}});
+    let entry = draft(actor, "key.create", &name, &key_id_of(&key), summary)?;
+    let info = store::issue_key(env, &authorized, &key, Some(&entry.record()), now_ms()).await?;
     json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
 
@@ -54,23 +55,28 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Env, raw_name: &str
     // Revoke first when there is no grace period, so the replacement fits.
     let end = match end {
         None => {
-            store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, now).await?;
+            store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, None, now).await?;
             None
         }
         Some(at) => Some(at),
     };
     let key = ApiKey::generate(kind, &name, random()?);
-    let info = store::issue_key(env, &authorized, &key, now).await?;
+    // The entry is written with the regeneration's last write.
+    let summary = json!({"after": {"new_key": key_id_of(&key), "old_key_expires_at": end.map(rfc3339)}});
+    let entry = draft(actor, "key.regenerate", &name, key_id, summary)?;
+    let (issued_audit, ended_audit) = match end {
+        Some(_) => (None, Some(entry.record())),
+        None => (Some(entry.record()), None),
+    };
+    let info = store::issue_key(env, &authorized, &key, issued_audit.as_ref(), now).await?;
     let old_key = match end {
-        Some(at) => store::end_key(env, &authorized, key_id, KeyEnd::ExpireAt(at), now).await?,
+        Some(at) => store::end_key(env, &authorized, key_id, KeyEnd::ExpireAt(at), ended_audit.as_ref(), now).await?,
         None => store::list_keys(env, &authorized, now)
             .await?
             .into_iter()
             .find(|listed| listed.id == key_id)
             .ok_or_else(|| ApiError::internal("regenerate", "old key vanished"))?,
     };
-    let summary = json!({"after": {"new_key": info.id, "old_key_expires_at": old_key.expires_at}});
-    record(env, actor, "key.regenerate", &name, key_id, summary).await?;
     json(&RegeneratedKey { new_key: IssuedKey { info, key: key.expose().to_owned() }, old_key }, 201)
 }
 
@@ -81,19 +87,23 @@ pub async fn revoke(request: &IncomingRequest, env: &Env, raw_name: &str, key_id
     let actor = authorized.actor();
     let now = now_ms();
     store::usable_key_kind(env, &authorized, key_id, now).await?;
-    let revoked = store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, now).await?;
-    record(env, actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": revoked.revoked_at}})).await?;
+    let entry = draft(actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": rfc3339(now)}}))?;
+    let revoked = store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, Some(&entry.record()), now).await?;
     json(&revoked, 200)
 }
 
-/// Records a key change; keys themselves never reach the audit log.
-async fn record(
-    env: &Env,
+/// Drafts the audit entry of a key change; keys themselves never reach the audit log.
+fn draft(
     actor: &Actor,
-    action: &str,
+    action: &'static str,
     environment: &EnvironmentName,
     key_id: &str,
     summary: serde_json::Value,
-) -> ApiResult<()> {
-    audit::record(env, actor, action, Some(environment.as_str()), &format!("key:{key_id}"), summary).await
+) -> ApiResult<audit::Draft> {
+    audit::draft(actor, action, Some(environment.as_str()), format!("key:{key_id}"), summary)
+}
+
+/// The id a key is stored under.
+fn key_id_of(key: &ApiKey) -> String {
+    format!("key_{}", &key.hash()[..16])
 }

@@ -125,17 +125,15 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     let now = now_ms();
     let id = access::member_id(now, random()?);
     let email = input.email.trim().to_ascii_lowercase();
-    store::create_member(env, &NewMember { id: &id, name: input.name.trim(), email: &email, grants: &grants }, now)
-        .await?;
-    audit::record(
-        env,
+    let entry = audit::draft(
         actor,
         "member.create",
         None,
-        &format!("member:{id}"),
+        format!("member:{id}"),
         json!({"after": summary(&input.name, &email, &grants)}),
-    )
-    .await?;
+    )?;
+    let member = NewMember { id: &id, name: input.name.trim(), email: &email, grants: &grants };
+    store::create_member(env, &member, &entry.record(), now).await?;
     json(&find(env, &id).await?.ok_or_else(|| member_not_found(&id))?.0, 201)
 }
 
@@ -168,9 +166,10 @@ pub async fn update(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiRe
     let authorized = store::authorize(env, actor, ControlAction::UpdateMember { member: id, after: &grants }).await?;
     let name = patch.name.as_deref().unwrap_or(&member.name);
     validate(name, &member.email)?;
-    store::update_member(env, id, name.trim(), &grants).await?;
     let change = json!({"before": summary(&member.name, &member.email, &before), "after": summary(name, &member.email, &grants)});
-    audit::record(env, authorized.actor(), "member.update", None, &format!("member:{id}"), change).await?;
+    let entry = audit::draft(authorized.actor(), "member.update", None, format!("member:{id}"), change)?;
+    let was_owner = before.role == Role::Owner;
+    store::update_member(env, id, name.trim(), &grants, was_owner, &entry.record(), now_ms()).await?;
     json(&find(env, id).await?.ok_or_else(|| member_not_found(id))?.0, 200)
 }
 
@@ -183,16 +182,14 @@ pub async fn remove(request: &IncomingRequest, env: &Env, id: &str) -> ApiResult
     }
     let authorized = authorize(request, env, ControlAction::RemoveMember { member: id }).await?;
     let (member, grants) = find(env, id).await?.ok_or_else(|| member_not_found(id))?;
-    store::remove_member(env, id, now_ms()).await?;
-    audit::record(
-        env,
+    let entry = audit::draft(
         authorized.actor(),
         "member.remove",
         None,
-        &format!("member:{id}"),
+        format!("member:{id}"),
         json!({"before": summary(&member.name, &member.email, &grants)}),
-    )
-    .await?;
+    )?;
+    store::remove_member(env, id, grants.role == Role::Owner, &entry.record(), now_ms()).await?;
     json(&Removed { id, removed: true }, 200)
 }
 
@@ -211,16 +208,9 @@ pub async fn issue_token(request: &mut IncomingRequest, env: &Env, id: &str) -> 
     let minted = mint_token(now, days)?;
     let stored =
         NewMemberToken { id: &minted.id, hash: &minted.hash, name: body.name.trim(), expires_at: minted.expires_at };
-    store::issue_member_token(env, id, &stored, now).await?;
-    audit::record(
-        env,
-        authorized.actor(),
-        "member.token.issue",
-        None,
-        &format!("member:{id}"),
-        json!({"token": minted.id, "name": body.name}),
-    )
-    .await?;
+    let summary = json!({"token": minted.id, "name": body.name});
+    let entry = audit::draft(authorized.actor(), "member.token.issue", None, format!("member:{id}"), summary)?;
+    store::issue_member_token(env, id, &stored, &entry.record(), now).await?;
     let issued = IssuedMemberToken {
         id: minted.id,
         token: minted.token,
@@ -238,18 +228,10 @@ pub async fn revoke_token(request: &IncomingRequest, env: &Env, id: &str, token_
         revoked: bool,
     }
     let authorized = authorize(request, env, ControlAction::RevokeToken { member: id }).await?;
-    if !store::revoke_member_token(env, id, token_id, now_ms()).await? {
-        return Err(ApiError::new(404, "token_not_found", format!("member {id} has no live token {token_id}")));
-    }
-    audit::record(
-        env,
-        authorized.actor(),
-        "member.token.revoke",
-        None,
-        &format!("member:{id}"),
-        json!({"token": token_id}),
-    )
-    .await?;
+    let was_owner = find(env, id).await?.is_some_and(|(_, grants)| grants.role == Role::Owner);
+    let summary = json!({"token": token_id});
+    let entry = audit::draft(authorized.actor(), "member.token.revoke", None, format!("member:{id}"), summary)?;
+    store::revoke_member_token(env, id, token_id, was_owner, &entry.record(), now_ms()).await?;
     json(&Revoked { id: token_id, revoked: true }, 200)
 }
 

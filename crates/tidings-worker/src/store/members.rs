@@ -148,15 +148,28 @@ fn member_error(error: worker::Error) -> ApiError {
     }
 }
 
-/// Creates a member with grants, in one transaction.
-pub async fn create_member(env: &Env, member: &NewMember<'_>, now_ms: u64) -> Result<(), ApiError> {
+/// Creates a member with grants, and its audit entry, in one transaction.
+pub async fn create_member(
+    env: &Env,
+    member: &NewMember<'_>,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    control.batch(member_statements(&control, member, now_ms)?).await.map_err(member_error)?;
-    Ok(())
+    commit(&control, member_statements(&control, member, now_ms)?, audit, false, now_ms).await
 }
 
-/// Replaces a member's name, role and grants.
-pub async fn update_member(env: &Env, id: &str, name: &str, grants: &Grants) -> Result<(), ApiError> {
+/// Replaces a member's name, role and grants, with its audit entry; an
+/// owner's change is refused if it left no owner who can sign in.
+pub async fn update_member(
+    env: &Env,
+    id: &str,
+    name: &str,
+    grants: &Grants,
+    was_owner: bool,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+) -> Result<(), ApiError> {
     let control = control_db(env)?;
     let mut writes = vec![statement(
         &control,
@@ -164,53 +177,69 @@ pub async fn update_member(env: &Env, id: &str, name: &str, grants: &Grants) -> 
         &[text(id), text(name), text(grants.role.as_str())],
     )?];
     writes.extend(grant_statements(&control, id, grants)?);
-    control.batch(writes).await.map_err(member_error)?;
-    Ok(())
+    commit(&control, writes, audit, was_owner, now_ms).await
 }
 
-/// Removes a member: their tokens stop working at once.
-pub async fn remove_member(env: &Env, id: &str, now_ms: u64) -> Result<(), ApiError> {
+/// Removes a member (their tokens stop working at once), with its audit entry.
+pub async fn remove_member(
+    env: &Env,
+    id: &str,
+    was_owner: bool,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    control
-        .batch(vec![
-            statement(&control, "UPDATE members SET removed_at = ?2 WHERE id = ?1", &[text(id), number(now_ms)])?,
-            statement(
-                &control,
-                "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
-                &[text(id), number(now_ms)],
-            )?,
-        ])
-        .await
-        .map_err(|error| storage_error("remove member", error))?;
-    Ok(())
+    let writes = vec![
+        statement(&control, "UPDATE members SET removed_at = ?2 WHERE id = ?1", &[text(id), number(now_ms)])?,
+        statement(
+            &control,
+            "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
+            &[text(id), number(now_ms)],
+        )?,
+    ];
+    commit(&control, writes, audit, was_owner, now_ms).await
 }
 
-/// Stores a personal access token.
+/// Stores a personal access token, with its audit entry.
 pub async fn issue_member_token(
     env: &Env,
     member_id: &str,
     token: &NewMemberToken<'_>,
+    audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    token_statement(&control, member_id, token, now_ms)?
-        .run()
-        .await
-        .map_err(|error| storage_error("issue member token", error))?;
-    Ok(())
+    commit(&control, vec![token_statement(&control, member_id, token, now_ms)?], audit, false, now_ms).await
 }
 
-/// Revokes one of a member's tokens; false when there was no such live token.
-pub async fn revoke_member_token(env: &Env, member_id: &str, token_id: &str, now_ms: u64) -> Result<bool, ApiError> {
-    let result = statement(
-        &control_db(env)?,
+/// Revokes one of a member's live tokens, with its audit entry; 404
+/// `token_not_found` when there is no such live token.
+pub async fn revoke_member_token(
+    env: &Env,
+    member_id: &str,
+    token_id: &str,
+    was_owner: bool,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    let control = control_db(env)?;
+    let live: Option<f64> = statement(
+        &control,
+        "SELECT COUNT(*) AS count FROM member_tokens WHERE id = ?1 AND member_id = ?2 AND revoked_at IS NULL",
+        &[text(token_id), text(member_id)],
+    )?
+    .first(Some("count"))
+    .await
+    .map_err(|error| storage_error("read member token", error))?;
+    if live.unwrap_or(0.0) == 0.0 {
+        return Err(ApiError::new(404, "token_not_found", format!("member {member_id} has no live token {token_id}")));
+    }
+    let revoke = statement(
+        &control,
         "UPDATE member_tokens SET revoked_at = ?3 WHERE id = ?1 AND member_id = ?2 AND revoked_at IS NULL",
         &[text(token_id), text(member_id), number(now_ms)],
-    )?
-    .run()
-    .await
-    .map_err(|error| storage_error("revoke member token", error))?;
-    Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+    )?;
+    commit(&control, vec![revoke], audit, was_owner, now_ms).await
 }
 
 /// The live member a token hash belongs to, with their grants; `None` for an
@@ -301,7 +330,104 @@ fn assemble(row: MemberRow, grants: &[GrantRow]) -> (Member, Grants) {
     (member, access)
 }
 
-/// Appends an entry to the control plane's audit log.
+/// The statement that appends `record` to the control plane's audit log,
+/// to run in the same batch as the change it records.
+pub(super) fn audit_statement(
+    control: &D1Database,
+    record: &AuditRecord<'_>,
+    now_ms: u64,
+) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        control,
+        "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            text(record.id),
+            text(record.actor),
+            text(record.action),
+            record.environment.map_or(JsValue::NULL, text),
+            text(record.resource),
+            text(&record.summary.to_string()),
+            number(now_ms),
+        ],
+    )
+}
+
+/// [`audit_statement`], written only if `condition` (SQL over `?8`…) holds
+/// once the statements before it in the batch have run.
+pub(super) fn audit_statement_if(
+    control: &D1Database,
+    record: &AuditRecord<'_>,
+    now_ms: u64,
+    condition: &str,
+    arguments: &[JsValue],
+) -> Result<D1PreparedStatement, ApiError> {
+    let mut all = vec![
+        text(record.id),
+        text(record.actor),
+        text(record.action),
+        record.environment.map_or(JsValue::NULL, text),
+        text(record.resource),
+        text(&record.summary.to_string()),
+        number(now_ms),
+    ];
+    all.extend_from_slice(arguments);
+    statement(
+        control,
+        &format!(
+            "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE {condition}"
+        ),
+        &all,
+    )
+}
+
+/// What [`owner_guard`] raises to abort its batch; recognised in the error text.
+const LAST_OWNER: &str = "tidings: last owner";
+
+/// A statement that aborts its batch (and so the change before it) when no
+/// owner who can sign in would be left. It runs inside the transaction, so
+/// two concurrent requests cannot each remove "the other" last owner.
+fn owner_guard(control: &D1Database, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        control,
+        &format!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM members m WHERE m.role = 'owner' AND m.removed_at IS NULL \
+             AND EXISTS (SELECT 1 FROM member_tokens t WHERE t.member_id = m.id AND t.revoked_at IS NULL \
+             AND t.expires_at > ?1)) THEN 1 ELSE json('{LAST_OWNER}') END"
+        ),
+        &[number(now_ms)],
+    )
+}
+
+/// Runs a member change with its audit entry as one transaction; with
+/// `guard_owners`, aborted (409 `last_owner`) if it left no owner who can sign in.
+async fn commit(
+    control: &D1Database,
+    mut writes: Vec<D1PreparedStatement>,
+    audit: &AuditRecord<'_>,
+    guard_owners: bool,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    writes.push(audit_statement(control, audit, now_ms)?);
+    if guard_owners {
+        writes.push(owner_guard(control, now_ms)?);
+    }
+    match control.batch(writes).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.to_string().contains(LAST_OWNER) || error.to_string().contains("malformed JSON") => {
+            Err(ApiError::new(
+                409,
+                "last_owner",
+                "the deployment must keep at least one owner who can sign in; make another owner first",
+            ))
+        }
+        Err(error) => Err(member_error(error)),
+    }
+}
+
+/// Appends an entry to the control plane's audit log on its own, for
+/// changes stored elsewhere (an environment's database).
 pub async fn audit(env: &Env, record: &AuditRecord<'_>, now_ms: u64) -> Result<(), ApiError> {
     statement(
         &control_db(env)?,

@@ -16,6 +16,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use super::authorized::Authorized;
+use super::members::{audit_statement, audit_statement_if, AuditRecord};
 use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 
@@ -94,6 +95,7 @@ pub async fn create_environment(
     env: &Env,
     request: &CreateEnvironmentRequest,
     signing_secret: &str,
+    audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<EnvironmentDetails, ApiError> {
     let control = control_db(env)?;
@@ -133,6 +135,9 @@ pub async fn create_environment(
             number(now_ms),
         ],
     )?);
+    let summary = serde_json::json!({"after": {"type": environment_type.as_str(), "position": position}});
+    let audit = AuditRecord { environment: Some(name.as_str()), summary, ..*audit };
+    writes.push(audit_statement(&control, &audit, now_ms)?);
     control.batch(writes).await.map_err(|error| storage_error("create environment", error))?;
     environment_details(env, &name).await
 }
@@ -144,6 +149,7 @@ pub async fn create_environment(
 pub async fn delete_environment(
     env: &Env,
     authorized: &Authorized,
+    audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<DeletedEnvironment, ApiError> {
     let name = authorized.environment()?;
@@ -171,6 +177,8 @@ pub async fn delete_environment(
         &[text(name.as_str())],
     )?];
     finish.extend(shift_chain(&control, row.position as u64 + 1, -1)?);
+    let summary = serde_json::json!({"after": {"status": "deleted", "revoked_keys": revoked_keys}});
+    finish.push(audit_statement(&control, &AuditRecord { summary, ..*audit }, now_ms)?);
     control.batch(finish).await.map_err(|error| storage_error("finish deletion", error))?;
     Ok(DeletedEnvironment { name: name.to_string(), status: Status::Deleted.as_str().to_owned(), revoked_keys })
 }
@@ -180,6 +188,8 @@ pub async fn update_environment(
     env: &Env,
     authorized: &Authorized,
     patch: &EnvironmentPatch,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
 ) -> Result<EnvironmentDetails, ApiError> {
     let name = authorized.environment()?;
     let row = environment_row(env, name).await?;
@@ -188,8 +198,9 @@ pub async fn update_environment(
     let credential = patch.requires_subscriber_credential.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
     let retention = patch.log_retention_days.map_or(JsValue::NULL, |days| number(u64::from(days)));
     let flag = |value: Option<bool>| value.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
-    statement(
-        &control_db(env)?,
+    let control = control_db(env)?;
+    let update = statement(
+        &control,
         "UPDATE environments SET label = COALESCE(?2, label), colour = COALESCE(?3, colour), \
          allowed_origins = COALESCE(?4, allowed_origins), \
          requires_subscriber_credential = COALESCE(?5, requires_subscriber_credential), \
@@ -206,10 +217,11 @@ pub async fn update_environment(
             flag(patch.obfuscate_subscriber_data),
             flag(patch.hide_message_contents),
         ],
-    )?
-    .run()
-    .await
-    .map_err(|error| storage_error("update environment", error))?;
+    )?;
+    control
+        .batch(vec![update, audit_statement(&control, audit, now_ms)?])
+        .await
+        .map_err(|error| storage_error("update environment", error))?;
     forget_cached_keys(env, name, &row.kv_binding).await?;
     environment_details(env, name).await
 }
@@ -223,7 +235,13 @@ pub async fn list_keys(env: &Env, authorized: &Authorized, now_ms: u64) -> Resul
 
 /// Stores a new key's hash. A secret key is refused when the environment
 /// already has the most active secret keys allowed.
-pub async fn issue_key(env: &Env, authorized: &Authorized, key: &ApiKey, now_ms: u64) -> Result<KeyInfo, ApiError> {
+pub async fn issue_key(
+    env: &Env,
+    authorized: &Authorized,
+    key: &ApiKey,
+    audit: Option<&AuditRecord<'_>>,
+    now_ms: u64,
+) -> Result<KeyInfo, ApiError> {
     let name = authorized.environment()?;
     if key.environment() != name {
         return Err(ApiError::internal("issue key", "the key names another environment"));
@@ -247,14 +265,16 @@ pub async fn issue_key(env: &Env, authorized: &Authorized, key: &ApiKey, now_ms:
     }
     let hash = key.hash();
     let id = format!("key_{}", &hash[..16]);
-    statement(
-        &control_db(env)?,
+    let control = control_db(env)?;
+    let mut writes = vec![statement(
+        &control,
         "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         &[text(&id), text(name.as_str()), text(key.kind().as_str()), text(&hash), text(&key.masked()), number(now_ms)],
-    )?
-    .run()
-    .await
-    .map_err(|error| storage_error("issue key", error))?;
+    )?];
+    if let Some(audit) = audit {
+        writes.push(audit_statement(&control, audit, now_ms)?);
+    }
+    control.batch(writes).await.map_err(|error| storage_error("issue key", error))?;
     if environment_status == Status::Ready {
         set_status(env, name, Status::Active, None).await?;
     }
@@ -292,6 +312,7 @@ pub async fn end_key(
     authorized: &Authorized,
     key_id: &str,
     end: KeyEnd,
+    audit: Option<&AuditRecord<'_>>,
     now_ms: u64,
 ) -> Result<KeyInfo, ApiError> {
     let name = authorized.environment()?;
@@ -300,10 +321,12 @@ pub async fn end_key(
         KeyEnd::RevokeNow => ("UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2", now_ms),
         KeyEnd::ExpireAt(at) => ("UPDATE api_keys SET expires_at = ?3 WHERE environment = ?1 AND id = ?2", at),
     };
-    statement(&control_db(env)?, sql, &[text(name.as_str()), text(key_id), number(at)])?
-        .run()
-        .await
-        .map_err(|error| storage_error("end key", error))?;
+    let control = control_db(env)?;
+    let mut writes = vec![statement(&control, sql, &[text(name.as_str()), text(key_id), number(at)])?];
+    if let Some(audit) = audit {
+        writes.push(audit_statement(&control, audit, now_ms)?);
+    }
+    control.batch(writes).await.map_err(|error| storage_error("end key", error))?;
     forget_cached_keys(env, name, &environment.kv_binding).await?;
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
@@ -477,6 +500,7 @@ pub async fn rotate_signing_secret(
     new_secret: String,
     now_ms: u64,
     grace_seconds: u64,
+    audit: &AuditRecord<'_>,
 ) -> Result<SigningSecrets, ApiError> {
     let name = authorized.environment()?;
     let control = control_db(env)?;
@@ -506,7 +530,7 @@ pub async fn rotate_signing_secret(
         None => (JsValue::NULL, JsValue::NULL, JsValue::NULL),
     };
     // Compare-and-set on the key id: of two rotations at once, one wins and the other is told.
-    let updated = statement(
+    let update = statement(
         &control,
         "UPDATE environments SET subscriber_signing_secret = ?3, signing_key_id = ?4, previous_signing_secret = ?5, \
          previous_signing_key_id = ?6, previous_signing_expires_at = ?7 WHERE name = ?1 AND signing_key_id = ?2",
@@ -519,10 +543,20 @@ pub async fn rotate_signing_secret(
             previous_key_id,
             previous_until,
         ],
-    )?
-    .run()
-    .await
-    .map_err(|error| storage_error("rotate signing secret", error))?;
+    )?;
+    // The audit entry names the slots, never the secret; it is written only by the rotation that won.
+    let previous_key_id = rotated.previous.as_ref().map(|(secret, _)| secret.key_id.clone());
+    let summary = serde_json::json!({"after": {"key_id": rotated.current.key_id, "previous_key_id": previous_key_id}});
+    let record = audit_statement_if(
+        &control,
+        &AuditRecord { summary, ..*audit },
+        now_ms,
+        "EXISTS (SELECT 1 FROM environments WHERE name = ?8 AND subscriber_signing_secret = ?9)",
+        &[text(name.as_str()), text(&rotated.current.secret)],
+    )?;
+    let results =
+        control.batch(vec![update, record]).await.map_err(|error| storage_error("rotate signing secret", error))?;
+    let updated = results.into_iter().next().ok_or_else(|| ApiError::internal("rotate", "no result"))?;
     if updated.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) == 0 {
         return Err(ApiError::new(
             409,

@@ -270,6 +270,7 @@ describe("an environment still being created", () => {
     assert.equal(created.body.status, "creating");
     await addMember("env-viewer", { role: "admin", environments: { [environment]: "viewer" } });
     await addMember("env-blind", { role: "admin", environments: { [environment]: "none" } });
+    await addMember("env-trusted", { role: "viewer", personal_data_in: [environment], promote_into: [environment] }, { withToken: false });
   });
 
   it("answers environment_not_ready on its content routes, while the deployment keeps working", async () => {
@@ -305,6 +306,46 @@ describe("an environment still being created", () => {
     assert.deepEqual([removed.body.status, removed.body.revoked_keys], ["deleted", 0]);
     deleted = true;
     refused(await admin(`/v1/environments/${environment}`), 404, "environment_not_found", "reading a deleted environment");
+  });
+
+  it("brings back no grant that gave something when its name is created again, and keeps every none", async () => {
+    const again = await admin("/v1/environments", { method: "POST", body: { name: environment, type: "production" } });
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    deleted = false;
+    // Production defaults, not the old environment's settings.
+    assert.deepEqual([again.body.obfuscate_subscriber_data, again.body.hide_message_contents, again.body.log_retention_days], [true, true, 30]);
+    const trusted = await memberRecord(ids["env-trusted"]);
+    assert.ok(!trusted.personal_data_in.includes(environment), `personal data came back: ${JSON.stringify(trusted)}`);
+    assert.ok(!trusted.promote_into.includes(environment), `a promotion right came back: ${JSON.stringify(trusted)}`);
+    const blind = await memberRecord(ids["env-blind"]);
+    assert.equal(blind.environments[environment], "none", `a none was lifted: ${JSON.stringify(blind)}`);
+    refused(await as("env-blind", `/v1/environments/${environment}`), 404, "environment_not_found", "the kept-out admin reading the new environment");
+    const removed = await admin(`/v1/environments/${environment}`, { method: "DELETE" });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    deleted = true;
+  });
+});
+
+describe("personal data", () => {
+  it("masking is turned off only by someone who may see what it hides", async () => {
+    const settings = async () => (await admin("/v1/environments/production")).body;
+    const before = await settings();
+    assert.equal(before.obfuscate_subscriber_data, true);
+    for (const body of [{ obfuscate_subscriber_data: false }, { hide_message_contents: false }, { hide_message_contents: false, label: "Prod" }]) {
+      refused(await as("admin", "/v1/environments/production", { method: "PATCH", body }), 403, "forbidden", `an admin without personal data sending ${JSON.stringify(body)}`);
+      assert.deepEqual(await settings(), before, `${JSON.stringify(body)} changed production`);
+    }
+    // Turning it on, or other settings, need no personal-data grant.
+    const relabelled = await as("admin", "/v1/environments/production", { method: "PATCH", body: { obfuscate_subscriber_data: true } });
+    assert.equal(relabelled.status, 200, JSON.stringify(relabelled.body));
+  });
+
+  it("payload filters are refused where payloads are masked, so they cannot tell what masking hides", async () => {
+    const subscribers = await as("viewer", "/v1/environments/production/subscribers");
+    assert.equal(subscribers.status, 200, JSON.stringify(subscribers.body));
+    const path = "/v1/environments/production/subscribers/anyone/messages?data.email=ada%40example.com";
+    refused(await as("viewer", path), 403, "forbidden", "a viewer filtering production messages by a payload field");
+    assert.equal((await as("viewer", "/v1/environments/production/subscribers/anyone/messages")).status, 200);
   });
 });
 

@@ -56,6 +56,13 @@ pub enum ControlAction<'a> {
         /// What is done there.
         action: Action,
     },
+    /// Turn off an environment's masking of personal data (settings that
+    /// would show it to every member): needs the environment's settings and
+    /// a personal-data grant there (or the break-glass token).
+    RelaxPrivacy {
+        /// The environment's name.
+        environment: &'a str,
+    },
     /// Create an environment.
     CreateEnvironment,
     /// Delete an environment.
@@ -221,6 +228,16 @@ fn check(
     let grants = subject.grants;
     match action {
         ControlAction::InEnvironment { environment, action } => in_environment(grants, chain, environment, action),
+        ControlAction::RelaxPrivacy { environment } => {
+            in_environment(grants, chain, environment, Action::Configure)?;
+            if subject.break_glass || grants.personal_data.contains(environment) {
+                Ok(())
+            } else {
+                Err(Denial::Forbidden(format!(
+                    "turning off masking in {environment} shows personal data; it needs a personal-data grant there"
+                )))
+            }
+        }
         ControlAction::CreateEnvironment => deployment(grants, DeploymentAction::ManageEnvironments),
         ControlAction::DeleteEnvironment { environment } => {
             visible(grants, chain, environment)?;

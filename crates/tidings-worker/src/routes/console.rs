@@ -50,6 +50,17 @@ pub async fn messages(request: &IncomingRequest, env: &Env, raw_name: &str, raw_
     let (scope, personal) = open(request, env, raw_name).await?;
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
+    let privacy_settings = scope.privacy();
+    let masked = !personal && (privacy_settings.hide_message_contents || privacy_settings.obfuscate_subscriber_data);
+    if masked && pairs.iter().any(|(name, _)| name.starts_with("data.")) {
+        // A filter on payload values would tell, by what it finds, what masking hides.
+        return Err(ApiError::new(
+            403,
+            "forbidden",
+            "filtering messages by payload fields needs a personal-data grant in this environment",
+        )
+        .with_field("data"));
+    }
     let mut query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     if !pairs.iter().any(|(name, _)| name == "archived") {
         query.filter.archived = Archived::Include;
@@ -59,20 +70,23 @@ pub async fn messages(request: &IncomingRequest, env: &Env, raw_name: &str, raw_
     // Redaction works on items, so the console parses the page the feed route passes through.
     let mut items: Vec<FeedItem> =
         serde_json::from_str(&page.text.items_json).map_err(|error| ApiError::internal("decode feed", error))?;
-    let privacy_settings = scope.privacy();
     if privacy_settings.hide_message_contents && !personal {
         items = items.into_iter().map(privacy::hide_message).collect();
     } else if privacy_settings.obfuscate_subscriber_data && !personal {
         // Contents are shown, but payload fields the workflow marks `x-personal` are not.
-        let mut personal_paths: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+        // A message whose workflow is gone has no schema to say what is personal: its payload is hidden.
+        let mut personal_paths: BTreeMap<String, Option<Vec<Vec<String>>>> = BTreeMap::new();
         for item in &mut items {
             if !personal_paths.contains_key(&item.workflow) {
-                let schema =
-                    scope.workflow(&item.workflow).await?.and_then(|workflow| workflow.definition.payload_schema);
-                personal_paths
-                    .insert(item.workflow.clone(), schema.as_ref().map(schema::personal_paths).unwrap_or_default());
+                let paths = scope.workflow(&item.workflow).await?.map(|workflow| {
+                    workflow.definition.payload_schema.as_ref().map(schema::personal_paths).unwrap_or_default()
+                });
+                personal_paths.insert(item.workflow.clone(), paths);
             }
-            privacy::redact_paths(&mut item.payload, &personal_paths[&item.workflow]);
+            match &personal_paths[&item.workflow] {
+                Some(paths) => privacy::redact_paths(&mut item.payload, paths),
+                None => item.payload = serde_json::json!({}),
+            }
         }
     }
     json(&FeedResponse { items, page_info, counts: page.counts, watermark: Watermark::at(page.clock).to_string() }, 200)

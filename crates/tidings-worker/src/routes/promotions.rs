@@ -10,7 +10,7 @@ use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdent
 use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
 use worker::Env;
 
-use crate::auth::{authorize, authorize_in, Authorized};
+use crate::auth::{authenticate_actor, authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::{now_ms, random};
@@ -23,6 +23,7 @@ const RELEASES_PER_PAGE: u32 = 100;
 
 /// What promoting `from` into `to` would change, with problems.
 pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
     let (mut from, mut to) = (None, None);
     for (name, value) in query_pairs(request)? {
         match name.as_str() {
@@ -33,7 +34,7 @@ pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
     }
     let from = from.ok_or_else(|| ApiError::validation("from", "name the source environment: from=<name>"))?;
     let to = to.ok_or_else(|| ApiError::validation("to", "name the target environment: to=<name>"))?;
-    let (source, target) = open_pair(request, env, &from, &to, false).await?.1;
+    let (source, target) = open_pair(env, actor, &from, &to, false).await?.1;
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
     let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.facts);
@@ -53,9 +54,10 @@ pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
 /// `dry_run`, answers what would happen). A retried request gets its
 /// release again.
 pub async fn promote(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+    let actor = authenticate_actor(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key");
     let body: PromotionRequest = read_json(request).await?;
-    let (authorized, (source, target)) = open_pair(request, env, &body.from, &body.to, true).await?;
+    let (authorized, (source, target)) = open_pair(env, actor, &body.from, &body.to, true).await?;
     let identity = promotion::request_identity(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
     if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
         return Ok(replay);
@@ -235,8 +237,8 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
 /// with `apply` false, only look at what it would change; either way `to`
 /// must come right after `from` in the whole chain) and opens both.
 async fn open_pair(
-    request: &IncomingRequest,
     env: &Env,
+    actor: Actor,
     from: &str,
     to: &str,
     apply: bool,
@@ -245,7 +247,7 @@ async fn open_pair(
     let to_name = EnvironmentName::parse(to).map_err(|error| ApiError::validation("to", error.to_string()))?;
     let (from, to) = (from_name.as_str(), to_name.as_str());
     let action = if apply { ControlAction::Promote { from, to } } else { ControlAction::PreviewPromotion { from, to } };
-    let authorized = authorize(request, env, action).await.map_err(|error| match error.code() {
+    let authorized = store::authorize(env, actor, action).await.map_err(|error| match error.code() {
         "environment_not_found" if error.message().ends_with(from) => error.with_field("from"),
         "environment_not_found" => error.with_field("to"),
         _ => error,

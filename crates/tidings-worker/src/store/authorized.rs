@@ -100,9 +100,9 @@ pub async fn authorize(env: &Env, actor: Actor, action: ControlAction<'_>) -> Re
     }
     let name = |text: &str| EnvironmentName::parse(text).map_err(|error| ApiError::internal("authorize", error));
     let target = match action {
-        ControlAction::InEnvironment { environment, .. } | ControlAction::DeleteEnvironment { environment } => {
-            Target::Environment(name(environment)?)
-        }
+        ControlAction::InEnvironment { environment, .. }
+        | ControlAction::DeleteEnvironment { environment }
+        | ControlAction::RelaxPrivacy { environment } => Target::Environment(name(environment)?),
         ControlAction::Promote { from, to } | ControlAction::PreviewPromotion { from, to } => {
             Target::Pair(name(from)?, name(to)?)
         }

@@ -159,13 +159,15 @@ pub async fn create_member(
     commit(&control, member_statements(&control, member, now_ms)?, audit, false, now_ms).await
 }
 
-/// Replaces a member's name, role and grants, with its audit entry; an
-/// owner's change is refused if it left no owner who can sign in.
+/// Changes a member's name and, when `grants` is given, replaces their role
+/// and grants, with its audit entry; an owner's change is refused if it left
+/// no owner who can sign in. A name-only change writes no grant, so it can
+/// never put back grants another request changed meanwhile.
 pub async fn update_member(
     env: &Env,
     id: &str,
     name: &str,
-    grants: &Grants,
+    grants: Option<&Grants>,
     was_owner: bool,
     audit: &AuditRecord<'_>,
     now_ms: u64,
@@ -173,10 +175,17 @@ pub async fn update_member(
     let control = control_db(env)?;
     let mut writes = vec![statement(
         &control,
-        "UPDATE members SET name = ?2, role = ?3 WHERE id = ?1 AND removed_at IS NULL",
-        &[text(id), text(name), text(grants.role.as_str())],
+        "UPDATE members SET name = ?2 WHERE id = ?1 AND removed_at IS NULL",
+        &[text(id), text(name)],
     )?];
-    writes.extend(grant_statements(&control, id, grants)?);
+    if let Some(grants) = grants {
+        writes.push(statement(
+            &control,
+            "UPDATE members SET role = ?2 WHERE id = ?1 AND removed_at IS NULL",
+            &[text(id), text(grants.role.as_str())],
+        )?);
+        writes.extend(grant_statements(&control, id, grants)?);
+    }
     commit(&control, writes, audit, was_owner, now_ms).await
 }
 

@@ -109,7 +109,9 @@ pub async fn create_environment(
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     // Make room: positions at or past the new one move down by one.
     let mut writes = shift_chain(&control, u64::from(position), 1)?;
-    // A deleted environment's tombstone with this name is reused; its revoked keys stay revoked.
+    // A deleted environment's tombstone with this name is reused, every setting back to its
+    // default (no old signing secret, privacy choice or retention comes back); its revoked keys
+    // stay revoked.
     writes.push(statement(
         &control,
         "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
@@ -119,7 +121,10 @@ pub async fn create_environment(
              status_reason = excluded.status_reason, position = excluded.position, \
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
              subscriber_signing_secret = excluded.subscriber_signing_secret, label = excluded.label, \
-             colour = excluded.colour, allowed_origins = '[]', created_at = excluded.created_at \
+             colour = excluded.colour, allowed_origins = '[]', created_at = excluded.created_at, \
+             log_retention_days = 30, signing_key_id = 's1', previous_signing_secret = NULL, \
+             previous_signing_key_id = NULL, previous_signing_expires_at = NULL, \
+             obfuscate_subscriber_data = NULL, hide_message_contents = NULL \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),
@@ -170,12 +175,27 @@ pub async fn delete_environment(
     wipe_database(env, &row.db_binding).await?;
     wipe_namespace(env, &row.kv_binding).await?;
     // Tombstone, then close the gap the environment leaves in the chain.
-    let mut finish = vec![statement(
-        &control,
-        "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
-             allowed_origins = '[]' WHERE name = ?1",
-        &[text(name.as_str())],
-    )?];
+    let mut finish = vec![
+        statement(
+            &control,
+            "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
+             allowed_origins = '[]', previous_signing_secret = NULL, previous_signing_key_id = NULL, \
+             previous_signing_expires_at = NULL WHERE name = ?1",
+            &[text(name.as_str())],
+        )?,
+        // Grants that give something there go with it; a `none` stays, so a new environment
+        // of the same name never opens to someone kept out of the old one.
+        statement(
+            &control,
+            "DELETE FROM member_grants WHERE environment = ?1 AND (role IS NULL OR role != 'none')",
+            &[text(name.as_str())],
+        )?,
+        statement(
+            &control,
+            "UPDATE member_grants SET promote = 0, personal_data = 0 WHERE environment = ?1",
+            &[text(name.as_str())],
+        )?,
+    ];
     finish.extend(shift_chain(&control, row.position as u64 + 1, -1)?);
     let summary = serde_json::json!({"after": {"status": "deleted", "revoked_keys": revoked_keys}});
     finish.push(audit_statement(&control, &AuditRecord { summary, ..*audit }, now_ms)?);
@@ -414,11 +434,19 @@ async fn refresh_status(env: &Env, mut row: EnvironmentRow) -> Result<Environmen
         (Ok(db), Ok(_)) => {
             match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
                 // Every environment starts with the starter workflows, as the first ones did.
-                Ok(_) => {
-                    super::workflows::seed_starters(&db, crate::platform::now_ms()).await?;
-                    (Status::Ready, None)
-                }
-                Err(error) if error.to_string().contains("no such table") => (
+                Ok(_) => match super::workflows::seed_starters_raw(&db, crate::platform::now_ms()).await {
+                    Ok(()) => (Status::Ready, None),
+                    // Migrations are still being applied: the schema is there in part.
+                    Err(error) if is_incomplete_schema(&error.to_string()) => (
+                        Status::Creating,
+                        Some(format!(
+                            "database {} has part of its schema: apply every migration in migrations/environment",
+                            row.db_binding
+                        )),
+                    ),
+                    Err(error) => (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}"))),
+                },
+                Err(error) if is_incomplete_schema(&error.to_string()) => (
                     Status::Creating,
                     Some(format!(
                         "database {} has no schema yet: apply the migrations in migrations/environment",
@@ -437,6 +465,11 @@ async fn refresh_status(env: &Env, mut row: EnvironmentRow) -> Result<Environmen
         row.status_reason = reason;
     }
     Ok(row)
+}
+
+/// Whether a D1 error says the schema is not all there yet.
+fn is_incomplete_schema(error: &str) -> bool {
+    ["no such table", "no such column", "has no column"].iter().any(|sign| error.contains(sign))
 }
 
 async fn set_status(env: &Env, name: &EnvironmentName, status: Status, reason: Option<&str>) -> Result<(), ApiError> {

@@ -1,6 +1,6 @@
 // Compiled (not run) by `npm test` with `tsc --strict`: what an app written
 // in TypeScript does with @tidings/sdk must type-check, and misuse must not.
-import { Tidings, type FeedItem, type LiveState, type TidingsError } from "@tidings/sdk";
+import { Tidings, type ErrorCode, type FeedItem, type LiveState, type TidingsError } from "@tidings/sdk";
 import { signSubscriberToken } from "@tidings/sdk/server";
 
 export async function inbox(render: (items: FeedItem[], unread: number) => void): Promise<() => void> {
@@ -26,7 +26,13 @@ export async function inbox(render: (items: FeedItem[], unread: number) => void)
   console.log(first, updated, environment.type, environment.position + 1);
 
   const live = tidings.feed.subscribe((state: LiveState) => {
-    if (state.error) console.warn((state.error satisfies TidingsError).code);
+    if (state.error) {
+      const code: ErrorCode = (state.error satisfies TidingsError).code;
+      // Codes are a union: a branch on a code that does not exist fails to compile.
+      if (code === "origin_not_allowed" || code === "network_error") console.warn(code);
+      // @ts-expect-error there is no such code
+      if (code === "origin_forbidden") console.warn(code);
+    }
     render(state.items, state.counts.unread);
   }, { archived: "exclude" });
   await live.ready;

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 use tidings_core::trigger::{self, TriggerError};
-use tidings_core::wire::{TriggerRequest, WorkflowInput};
+use tidings_core::wire::{ErrorCode, TriggerRequest, WorkflowInput};
 use tidings_core::workflow::Workflow;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -29,15 +29,17 @@ pub fn preview(key: &str, workflow: &str, sample: &str) -> String {
     .to_string()
 }
 
-type Failure = (&'static str, String, String);
+type Failure = (ErrorCode, String, String);
 
 fn render(key: &str, workflow: &str, sample: &str) -> Result<Value, Failure> {
-    let input: WorkflowInput = serde_json::from_str(workflow)
-        .map_err(|error| ("invalid_json", format!("the workflow is not valid: {error}"), "workflow".to_owned()))?;
+    let input: WorkflowInput = serde_json::from_str(workflow).map_err(|error| {
+        (ErrorCode::MalformedJson, format!("the workflow is not valid: {error}"), "workflow".to_owned())
+    })?;
     let workflow = Workflow::from_input(input, Some(key))
-        .map_err(|error| ("validation_failed", error.to_string(), error.field()))?;
-    let mut sample: Value = serde_json::from_str(sample)
-        .map_err(|error| ("invalid_json", format!("the sample is not valid JSON: {error}"), "sample".to_owned()))?;
+        .map_err(|error| (ErrorCode::ValidationFailed, error.to_string(), error.field()))?;
+    let mut sample: Value = serde_json::from_str(sample).map_err(|error| {
+        (ErrorCode::MalformedJson, format!("the sample is not valid JSON: {error}"), "sample".to_owned())
+    })?;
     let mut variables = json!({});
     if let Value::Object(map) = &mut sample {
         variables = map.remove("vars").unwrap_or(variables);
@@ -47,8 +49,9 @@ fn render(key: &str, workflow: &str, sample: &str) -> Result<Value, Failure> {
             *to = Value::Array(vec![to.take()]);
         }
     }
-    let request: TriggerRequest = serde_json::from_value(sample)
-        .map_err(|error| ("validation_failed", format!("the sample is not a trigger: {error}"), "sample".to_owned()))?;
+    let request: TriggerRequest = serde_json::from_value(sample).map_err(|error| {
+        (ErrorCode::ValidationFailed, format!("the sample is not a trigger: {error}"), "sample".to_owned())
+    })?;
     let trigger = trigger::validate(request).map_err(failure)?;
     let preview = trigger::preview(&workflow, &trigger, &variables).map_err(failure)?;
     let in_app = preview.in_app.map(|in_app| {
@@ -70,9 +73,9 @@ fn render(key: &str, workflow: &str, sample: &str) -> Result<Value, Failure> {
 /// The API's code for a trigger error (see the worker's `error.rs`).
 fn failure(error: TriggerError) -> Failure {
     let code = match error {
-        TriggerError::Render(_) => "template_render_failed",
-        TriggerError::Payload(_) => "payload_invalid",
-        _ => "validation_failed",
+        TriggerError::Render(_) => ErrorCode::TemplateRenderFailed,
+        TriggerError::Payload(_) => ErrorCode::PayloadInvalid,
+        _ => ErrorCode::ValidationFailed,
     };
     (code, error.to_string(), error.field())
 }
@@ -101,6 +104,6 @@ mod tests {
         assert_eq!(answer["error"]["code"], "template_render_failed");
         let answer = parse(preview("hi", r#"{"name":"","steps":[]}"#, "{}"));
         assert_eq!(answer["error"]["code"], "validation_failed");
-        assert_eq!(parse(preview("hi", "{", "{}"))["error"]["code"], "invalid_json");
+        assert_eq!(parse(preview("hi", "{", "{}"))["error"]["code"], "malformed_json");
     }
 }

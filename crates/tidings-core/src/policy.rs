@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use crate::access::{Action, DeploymentAction, Grants, Role};
 use crate::environment::EnvironmentType;
 use crate::lifecycle::ChainEntry;
+use crate::wire::ErrorCode;
 
 /// Who asks: a member, or the holder of the deployment's admin token.
 #[derive(Debug, Clone, Copy)]
@@ -154,15 +155,15 @@ impl Denial {
     }
 
     /// The stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::EnvironmentHidden(_) => "environment_not_found",
-            Self::MemberUnknown(_) => "member_not_found",
-            Self::Forbidden(_) => "forbidden",
-            Self::ReadOnly(_) => "environment_read_only",
-            Self::OwnGrants => "own_grants_immutable",
-            Self::NotAdjacent { .. } => "promotion_not_adjacent",
-            Self::LastOwner => "last_owner",
+            Self::EnvironmentHidden(_) => ErrorCode::EnvironmentNotFound,
+            Self::MemberUnknown(_) => ErrorCode::MemberNotFound,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::ReadOnly(_) => ErrorCode::EnvironmentReadOnly,
+            Self::OwnGrants => ErrorCode::OwnGrantsImmutable,
+            Self::NotAdjacent { .. } => ErrorCode::PromotionNotAdjacent,
+            Self::LastOwner => ErrorCode::LastOwner,
         }
     }
 

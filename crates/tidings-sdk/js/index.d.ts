@@ -4,6 +4,7 @@
 import type {
   ChannelSettings,
   EnvironmentInfo,
+  ErrorCode,
   FeedActionResponse,
   FeedChangesResponse,
   FeedCounts,
@@ -18,6 +19,7 @@ export type {
   ChannelSettings,
   EnvironmentInfo,
   ErrorBody,
+  ErrorCode,
   ErrorDetail,
   FeedActionResponse,
   FeedChange,
@@ -105,11 +107,12 @@ export interface LiveFeed {
  * Every rejection of the SDK is an `Error` with a stable `code`: the API's
  * code (e.g. `unknown_key`, `origin_not_allowed`,
  * `subscriber_credential_required`) or the SDK's own (`invalid_options`,
- * `network_error`, `unexpected_response`).
+ * `network_error`, `unexpected_response`), one of the `ErrorCode` union
+ * generated from the Rust type the worker, the SDK and the console share.
  */
 export interface TidingsError extends Error {
   name: "TidingsError";
-  code: string;
+  code: ErrorCode;
   status?: number;
   field?: string;
 }

@@ -91,7 +91,7 @@ impl TidingsClient {
         let filter = if is_absent(&filter) { Object::new().into() } else { filter };
         let prepared = stringify(&js_sys::Array::of1(&filter))
             .map(|filters| (self.feed_path(&format!("/counts?filters={}", encode(&filters))), None))
-            .ok_or_else(|| js_error("validation_failed", "the filter cannot be sent", None, Some("filter")));
+            .ok_or_else(|| js_error(error::VALIDATION_FAILED, "the filter cannot be sent", None, Some("filter")));
         self.request("GET", prepared, Answer::FirstResult)
     }
 
@@ -103,9 +103,9 @@ impl TidingsClient {
     /// Changes some preferences (`null` removes a workflow override); answers them all.
     #[wasm_bindgen(js_name = updatePreferences)]
     pub fn update_preferences(&self, changes: JsValue) -> Promise {
-        let prepared = stringify(&changes)
-            .map(|body| (self.preferences_path(), Some(body)))
-            .ok_or_else(|| js_error("validation_failed", "the preferences cannot be sent", None, Some("preferences")));
+        let prepared = stringify(&changes).map(|body| (self.preferences_path(), Some(body))).ok_or_else(|| {
+            js_error(error::VALIDATION_FAILED, "the preferences cannot be sent", None, Some("preferences"))
+        });
         self.request("PATCH", prepared, Answer::Body)
     }
 
@@ -113,7 +113,7 @@ impl TidingsClient {
     pub fn act(&self, body: JsValue) -> Promise {
         let prepared = stringify(&body)
             .map(|body| (self.feed_path("/actions"), Some(body)))
-            .ok_or_else(|| js_error("validation_failed", "the action cannot be sent", None, Some("action")));
+            .ok_or_else(|| js_error(error::VALIDATION_FAILED, "the action cannot be sent", None, Some("action")));
         self.request("POST", prepared, Answer::Body)
     }
 
@@ -202,7 +202,7 @@ async fn send(options: &ClientOptions, method: &str, path: String, body: Option<
 /// The query string (`?a=1&b=2`, or empty) of a feed options object,
 /// checking each option's name and type.
 fn query(options: &JsValue, kind: Options) -> Result<String, JsValue> {
-    let invalid = |field: &str, message: &str| js_error("validation_failed", message, None, Some(field));
+    let invalid = |field: &str, message: &str| js_error(error::VALIDATION_FAILED, message, None, Some(field));
     let mut pairs: Vec<(String, String)> = Vec::new();
     for name in keys(options) {
         let value = get(options, &name);

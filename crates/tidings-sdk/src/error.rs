@@ -3,16 +3,25 @@
 //! `status` when there was a response, and the request `field` at fault.
 
 use js_sys::Error;
+use tidings_core::wire::ErrorCode;
 use wasm_bindgen::JsValue;
 
 use crate::js::{get, set};
 
+// Codes are taken from the one `ErrorCode` type at compile time (`const`), so
+// only the strings used here reach the SDK's wasm, not the whole list.
 /// The options passed to the client are unusable.
-pub const INVALID_OPTIONS: &str = "invalid_options";
+pub const INVALID_OPTIONS: &str = ErrorCode::InvalidOptions.as_str();
 /// The API could not be reached (offline, DNS, CORS refusal).
-pub const NETWORK_ERROR: &str = "network_error";
+pub const NETWORK_ERROR: &str = ErrorCode::NetworkError.as_str();
 /// The API answered with something that is not the documented shape.
-pub const UNEXPECTED_RESPONSE: &str = "unexpected_response";
+pub const UNEXPECTED_RESPONSE: &str = ErrorCode::UnexpectedResponse.as_str();
+/// A field of a request is invalid.
+pub const VALIDATION_FAILED: &str = ErrorCode::ValidationFailed.as_str();
+/// The text is not an API key.
+pub const MALFORMED_KEY: &str = ErrorCode::MalformedKey.as_str();
+/// A secret key was given to the browser SDK.
+pub const SECRET_KEY_IN_BROWSER: &str = ErrorCode::SecretKeyInBrowser.as_str();
 
 /// Builds a JavaScript `Error` carrying `code`, and `status`/`field` when known.
 pub fn js_error(code: &str, message: &str, status: Option<u16>, field: Option<&str>) -> JsValue {

@@ -5,7 +5,7 @@ use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber::SubscriberId;
 use wasm_bindgen::JsValue;
 
-use crate::error::{js_error, INVALID_OPTIONS};
+use crate::error::{self, js_error, INVALID_OPTIONS};
 use crate::js::{get, is_absent, keys};
 
 const KNOWN: [&str; 5] = ["apiUrl", "publishableKey", "subscriberId", "subscriberHash", "subscriberToken"];
@@ -48,11 +48,11 @@ impl ClientOptions {
         }
         let publishable_key =
             ApiKey::parse_shape(text("publishableKey", true)?.unwrap_or_default().trim()).map_err(|error| {
-                js_error("malformed_key", &format!("publishableKey: {error}"), None, Some("publishableKey"))
+                js_error(error::MALFORMED_KEY, &format!("publishableKey: {error}"), None, Some("publishableKey"))
             })?;
         if publishable_key.kind() != KeyKind::Publishable {
             return Err(js_error(
-                "secret_key_in_browser",
+                error::SECRET_KEY_IN_BROWSER,
                 "a secret key (sk_…) must never be used in a browser; pass the publishable key (pk_…)",
                 None,
                 Some("publishableKey"),

@@ -2,6 +2,7 @@
 //! subscriber credential.
 
 use core::future::Future;
+use tidings_core::wire::ErrorCode;
 
 use futures_util::future::join;
 use tidings_core::access::{self, Action, Grants, Role};
@@ -40,7 +41,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Env, key: &str) -> Ap
     if key.kind() == KeyKind::Secret && from_browser(request) {
         return Err(ApiError::new(
             403,
-            "secret_key_in_browser",
+            ErrorCode::SecretKeyInBrowser,
             "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
         ));
     }
@@ -52,7 +53,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Env, key: &str) -> Ap
         if !scope.allows_origin(&origin) {
             return Err(ApiError::new(
                 403,
-                "origin_not_allowed",
+                ErrorCode::OriginNotAllowed,
                 format!("the origin {origin} is not allowed to use the {} environment", scope.name()),
             ));
         }
@@ -102,13 +103,13 @@ pub async fn authenticate_stream(request: &IncomingRequest, env: &Env, subscribe
     let pairs = query_pairs(request)?;
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
     let key = get("key").ok_or_else(|| {
-        ApiError::new(401, "missing_credentials", "pass the publishable key as the query parameter key=pk_…")
+        ApiError::new(401, ErrorCode::MissingCredentials, "pass the publishable key as the query parameter key=pk_…")
     })?;
     let caller = authenticate_key(request, env, key).await?;
     if caller.kind == KeyKind::Secret {
         return Err(ApiError::new(
             403,
-            "secret_key_in_url",
+            ErrorCode::SecretKeyInUrl,
             "secret keys must never travel in a URL; open realtime connections with the publishable key",
         ));
     }
@@ -127,7 +128,7 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResu
             Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants, break_glass: false }),
             None => Err(ApiError::new(
                 401,
-                "member_token_invalid",
+                ErrorCode::MemberTokenInvalid,
                 "this member token is unknown, expired or revoked; ask an admin for a new one",
             )),
         };
@@ -164,7 +165,7 @@ pub fn authenticate_admin(request: &IncomingRequest, env: &Env) -> ApiResult<()>
     let expected = store::admin_token(env)?;
     let presented = bearer(request)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
-        return Err(ApiError::new(403, "forbidden", "this credential does not open the control plane"));
+        return Err(ApiError::new(403, ErrorCode::Forbidden, "this credential does not open the control plane"));
     }
     Ok(())
 }
@@ -178,10 +179,10 @@ fn from_browser(request: &IncomingRequest) -> bool {
 
 fn token_error(error: TokenError) -> ApiError {
     let code = match error {
-        TokenError::Expired => "subscriber_credential_expired",
-        TokenError::WrongEnvironment => "subscriber_credential_wrong_environment",
-        TokenError::WrongSubscriber => "subscriber_credential_wrong_subscriber",
-        _ => "subscriber_credential_invalid",
+        TokenError::Expired => ErrorCode::SubscriberCredentialExpired,
+        TokenError::WrongEnvironment => ErrorCode::SubscriberCredentialWrongEnvironment,
+        TokenError::WrongSubscriber => ErrorCode::SubscriberCredentialWrongSubscriber,
+        _ => ErrorCode::SubscriberCredentialInvalid,
     };
     ApiError::new(401, code, error.to_string())
 }
@@ -192,7 +193,8 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 
 /// The bearer token of the `Authorization` header.
 pub fn bearer(request: &IncomingRequest) -> ApiResult<String> {
-    let missing = || ApiError::new(401, "missing_credentials", "send the API key as Authorization: Bearer <key>");
+    let missing =
+        || ApiError::new(401, ErrorCode::MissingCredentials, "send the API key as Authorization: Bearer <key>");
     let value = header(request, "Authorization").ok_or_else(missing)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -208,7 +210,7 @@ impl Caller {
         if self.scope.environment_type() == EnvironmentType::Production {
             return Err(ApiError::new(
                 403,
-                "environment_read_only",
+                ErrorCode::EnvironmentReadOnly,
                 format!(
                     "{what} in {} change only by promotion; edit them in a non-production environment",
                     self.scope.name()
@@ -223,7 +225,11 @@ impl Caller {
         if self.kind == KeyKind::Secret {
             Ok(())
         } else {
-            Err(ApiError::new(403, "secret_key_required", "this route needs the environment's secret key (sk_…)"))
+            Err(ApiError::new(
+                403,
+                ErrorCode::SecretKeyRequired,
+                "this route needs the environment's secret key (sk_…)",
+            ))
         }
     }
 
@@ -287,7 +293,7 @@ impl Caller {
             if write && claims.scope == Scope::Read {
                 return Err(ApiError::new(
                     403,
-                    "subscriber_token_read_only",
+                    ErrorCode::SubscriberTokenReadOnly,
                     "this subscriber token may only read; ask your server for a write token",
                 ));
             }
@@ -299,7 +305,7 @@ impl Caller {
         if self.scope.requires_subscriber_credential() {
             return Err(ApiError::new(
                 401,
-                "subscriber_credential_required",
+                ErrorCode::SubscriberCredentialRequired,
                 format!(
                     "the {} environment requires X-Subscriber-Token (or X-Subscriber-Hash) on feed requests",
                     self.scope.name()

@@ -10,6 +10,7 @@ use tidings_core::query::QueryError;
 use tidings_core::settings::SettingsError;
 use tidings_core::subscriber::SubscriberError;
 use tidings_core::trigger::TriggerError;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{ErrorBody, ErrorDetail};
 use tidings_core::workflow::WorkflowError;
 use worker::Response;
@@ -18,7 +19,7 @@ use worker::Response;
 #[derive(Debug)]
 pub struct ApiError {
     status: u16,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     field: Option<String>,
     details: Option<serde_json::Value>,
@@ -28,7 +29,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with the given status, code and message.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -54,19 +55,19 @@ impl ApiError {
 
     /// 400 `validation_failed` for `field`.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(400, "validation_failed", message).with_field(field)
+        Self::new(400, ErrorCode::ValidationFailed, message).with_field(field)
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, "not_found", message)
+        Self::new(404, ErrorCode::NotFound, message)
     }
 
     /// A failure of the platform: logged in full, answered with nothing
     /// that could leak internals.
     pub fn internal(context: &str, error: impl core::fmt::Display) -> Self {
         worker::console_error!("internal error: {context}: {error}");
-        Self::new(500, "internal_error", "something went wrong on our side; it has been logged")
+        Self::new(500, ErrorCode::InternalError, "something went wrong on our side; it has been logged")
     }
 
     /// The HTTP status.
@@ -78,7 +79,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code,
                 message: self.message.clone(),
                 field: self.field.clone(),
                 details: self.details.clone(),
@@ -96,7 +97,7 @@ impl ApiError {
     }
 
     /// The stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -115,7 +116,7 @@ impl ApiError {
     pub fn rate_limited(tier: tidings_core::rate_limit::Tier) -> Self {
         let mut error = Self::new(
             429,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!(
                 "too many requests: the {} limit is {} per {} seconds; retry after the Retry-After delay",
                 tier.name(),
@@ -132,7 +133,7 @@ impl ApiError {
     /// Storage is briefly unavailable; the client should retry.
     pub fn unavailable(context: &str, error: impl core::fmt::Display) -> Self {
         worker::console_error!("storage unavailable: {context}: {error}");
-        let mut error = Self::new(503, "unavailable", "storage is briefly unavailable; retry shortly");
+        let mut error = Self::new(503, ErrorCode::Unavailable, "storage is briefly unavailable; retry shortly");
         error.retry_after = Some(1);
         error
     }
@@ -153,14 +154,14 @@ impl ApiError {
 
 impl From<KeyError> for ApiError {
     fn from(error: KeyError) -> Self {
-        Self::new(401, "malformed_key", format!("the API key is malformed: {error}"))
+        Self::new(401, ErrorCode::MalformedKey, format!("the API key is malformed: {error}"))
     }
 }
 
 impl From<SubscriberError> for ApiError {
     fn from(error: SubscriberError) -> Self {
         match error {
-            SubscriberError::HashMismatch => Self::new(401, "subscriber_credential_invalid", error.to_string()),
+            SubscriberError::HashMismatch => Self::new(401, ErrorCode::SubscriberCredentialInvalid, error.to_string()),
             _ => Self::validation("subscriber_id", error.to_string()),
         }
     }
@@ -175,9 +176,9 @@ impl From<FeedError> for ApiError {
 impl From<TriggerError> for ApiError {
     fn from(error: TriggerError) -> Self {
         let (status, code) = match error {
-            TriggerError::Render(_) => (422, "template_render_failed"),
-            TriggerError::Payload(_) => (422, "payload_invalid"),
-            _ => (400, "validation_failed"),
+            TriggerError::Render(_) => (422, ErrorCode::TemplateRenderFailed),
+            TriggerError::Payload(_) => (422, ErrorCode::PayloadInvalid),
+            _ => (400, ErrorCode::ValidationFailed),
         };
         Self::new(status, code, error.to_string()).with_field(error.field())
     }
@@ -186,9 +187,9 @@ impl From<TriggerError> for ApiError {
 impl From<KeyLifecycleError> for ApiError {
     fn from(error: KeyLifecycleError) -> Self {
         match error {
-            KeyLifecycleError::TooManySecretKeys => Self::new(409, "too_many_secret_keys", error.to_string()),
+            KeyLifecycleError::TooManySecretKeys => Self::new(409, ErrorCode::TooManySecretKeys, error.to_string()),
             KeyLifecycleError::GracePeriod => Self::validation("grace_period_seconds", error.to_string()),
-            _ => Self::new(409, "key_already_revoked", error.to_string()),
+            _ => Self::new(409, ErrorCode::KeyAlreadyRevoked, error.to_string()),
         }
     }
 }
@@ -197,8 +198,8 @@ impl From<LifecycleError> for ApiError {
     fn from(error: LifecycleError) -> Self {
         let message = error.to_string();
         match error {
-            LifecycleError::Exists(_) => Self::new(409, "environment_exists", message).with_field("name"),
-            LifecycleError::Protected(_) => Self::new(409, "environment_protected", message),
+            LifecycleError::Exists(_) => Self::new(409, ErrorCode::EnvironmentExists, message).with_field("name"),
+            LifecycleError::Protected(_) => Self::new(409, ErrorCode::EnvironmentProtected, message),
             LifecycleError::UnknownAfter(_) | LifecycleError::AfterProduction => Self::validation("after", message),
             _ => Self::validation("name", message),
         }

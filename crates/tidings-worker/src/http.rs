@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::error::Category;
 use tidings_core::query;
+use tidings_core::wire::ErrorCode;
 use worker::{Headers, Response, ResponseBuilder};
 
 use crate::error::{ApiError, ApiResult};
@@ -55,11 +56,12 @@ pub async fn read_body(request: &mut IncomingRequest) -> ApiResult<Vec<u8>> {
 /// Parses a JSON body into a wire type, with typed errors.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let text = core::str::from_utf8(bytes)
-        .map_err(|_| ApiError::new(400, "malformed_json", "the body is not valid UTF-8").with_field("body"))?;
+        .map_err(|_| ApiError::new(400, ErrorCode::MalformedJson, "the body is not valid UTF-8").with_field("body"))?;
     serde_json::from_str(text).map_err(|error| match error.classify() {
         Category::Data => ApiError::validation("body", format!("the body does not match the expected shape: {error}")),
         Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::new(400, "malformed_json", format!("the body is not valid JSON: {error}")).with_field("body")
+            ApiError::new(400, ErrorCode::MalformedJson, format!("the body is not valid JSON: {error}"))
+                .with_field("body")
         }
     })
 }
@@ -70,6 +72,6 @@ pub fn header(request: &IncomingRequest, name: &str) -> Option<String> {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(413, "payload_too_large", format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+    ApiError::new(413, ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
         .with_field("body")
 }

@@ -82,7 +82,7 @@ async function renderEditor(main, { environment, access, argument }) {
     try {
       sample = { to: { subscriber_id: subscriber.value || "preview-subscriber", first_name: "Ada" }, payload: JSON.parse(payload.value || "{}") };
     } catch (error) {
-      fill(rendered, errorBox({ code: "invalid_json", message: `the sample payload is not JSON: ${error.message}` }));
+      fill(rendered, errorBox({ code: "malformed_json", message: `the sample payload is not JSON: ${error.message}` }));
       return;
     }
     const answer = JSON.parse(preview(key.value || "preview", JSON.stringify(current()), JSON.stringify(sample)));

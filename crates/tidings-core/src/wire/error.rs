@@ -14,7 +14,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable snake_case code, e.g. `unknown_key`.
-    pub code: String,
+    pub code: ErrorCode,
     /// A human sentence; may change between releases.
     pub message: String,
     /// The request field at fault, as a dotted path, when there is one.
@@ -24,4 +24,200 @@ pub struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional, type = "unknown"))]
     pub details: Option<serde_json::Value>,
+}
+
+/// Defines [`ErrorCode`] from one list of variants and their wire names.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $wire:literal,)*) => {
+        /// Every error code of the API and the SDK: the `code` of an error
+        /// body, serialized as its snake_case name. The worker, the SDK and
+        /// the console's wasm use this one type; TypeScript sees it as a
+        /// union of string literals.
+        #[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $wire)] $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                }
+            }
+
+            /// The code with this wire name.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|code| code.as_str() == text)
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Bootstrap ran already.
+    AlreadyBootstrapped => "already_bootstrapped",
+    /// The environment has no brand settings.
+    BrandNotFound => "brand_not_found",
+    /// A chosen change is no longer pending.
+    ChangeNotPending => "change_not_pending",
+    /// The key that seals integration secrets is not set.
+    EncryptionUnavailable => "encryption_unavailable",
+    /// An environment with this name exists.
+    EnvironmentExists => "environment_exists",
+    /// No such environment, or none the caller may see.
+    EnvironmentNotFound => "environment_not_found",
+    /// The environment is not provisioned yet.
+    EnvironmentNotReady => "environment_not_ready",
+    /// This deployment does not serve the key's environment.
+    EnvironmentNotServed => "environment_not_served",
+    /// development and production cannot be deleted.
+    EnvironmentProtected => "environment_protected",
+    /// Production content changes only by promotion.
+    EnvironmentReadOnly => "environment_read_only",
+    /// The credential does not allow this.
+    Forbidden => "forbidden",
+    /// The Idempotency-Key was used with another body.
+    IdempotencyKeyReused => "idempotency_key_reused",
+    /// An integration with this id exists.
+    IntegrationExists => "integration_exists",
+    /// No such integration.
+    IntegrationNotFound => "integration_not_found",
+    /// A failure on the server's side.
+    InternalError => "internal_error",
+    /// The SDK was given options it cannot use.
+    InvalidOptions => "invalid_options",
+    /// The key is revoked already.
+    KeyAlreadyRevoked => "key_already_revoked",
+    /// No such key.
+    KeyNotFound => "key_not_found",
+    /// The key is revoked.
+    KeyRevoked => "key_revoked",
+    /// The deployment would lose its last owner who can sign in.
+    LastOwner => "last_owner",
+    /// The brand names a logo that is not stored.
+    LogoMissing => "logo_missing",
+    /// No logo is stored.
+    LogoNotFound => "logo_not_found",
+    /// The body is not JSON.
+    MalformedJson => "malformed_json",
+    /// The text is not an API key.
+    MalformedKey => "malformed_key",
+    /// A member with this email exists.
+    MemberExists => "member_exists",
+    /// No such member.
+    MemberNotFound => "member_not_found",
+    /// The member token is unknown, expired or revoked.
+    MemberTokenInvalid => "member_token_invalid",
+    /// The route does not accept this method.
+    MethodNotAllowed => "method_not_allowed",
+    /// No credential was sent.
+    MissingCredentials => "missing_credentials",
+    /// The SDK could not reach the API.
+    NetworkError => "network_error",
+    /// The SDK session is not connected.
+    NotConnected => "not_connected",
+    /// No such route or resource.
+    NotFound => "not_found",
+    /// The page's origin may not use this key.
+    OriginNotAllowed => "origin_not_allowed",
+    /// Nobody changes their own grants.
+    OwnGrantsImmutable => "own_grants_immutable",
+    /// The trigger's payload does not match the workflow's schema.
+    PayloadInvalid => "payload_invalid",
+    /// The body is too large.
+    PayloadTooLarge => "payload_too_large",
+    /// The target lacks what the changes need.
+    PreflightFailed => "preflight_failed",
+    /// The target is not the next environment in the chain.
+    PromotionNotAdjacent => "promotion_not_adjacent",
+    /// The budget is spent; retry after Retry-After.
+    RateLimited => "rate_limited",
+    /// The release was rolled back already.
+    ReleaseAlreadyRolledBack => "release_already_rolled_back",
+    /// The target changed while the release was applied.
+    ReleaseConflict => "release_conflict",
+    /// No such release.
+    ReleaseNotFound => "release_not_found",
+    /// A resource changed after the release.
+    ReleaseSuperseded => "release_superseded",
+    /// The same request is being applied.
+    RequestInProgress => "request_in_progress",
+    /// Another rotation finished first.
+    RotationConflict => "rotation_conflict",
+    /// A secret key reached a browser.
+    SecretKeyInBrowser => "secret_key_in_browser",
+    /// A secret key travelled in a URL.
+    SecretKeyInUrl => "secret_key_in_url",
+    /// The route needs a secret key.
+    SecretKeyRequired => "secret_key_required",
+    /// The subscriber token has expired.
+    SubscriberCredentialExpired => "subscriber_credential_expired",
+    /// The subscriber credential does not verify.
+    SubscriberCredentialInvalid => "subscriber_credential_invalid",
+    /// The environment requires a subscriber credential.
+    SubscriberCredentialRequired => "subscriber_credential_required",
+    /// The subscriber token is for another environment.
+    SubscriberCredentialWrongEnvironment => "subscriber_credential_wrong_environment",
+    /// The subscriber token is for another subscriber.
+    SubscriberCredentialWrongSubscriber => "subscriber_credential_wrong_subscriber",
+    /// No such subscriber.
+    SubscriberNotFound => "subscriber_not_found",
+    /// The subscriber token may only read.
+    SubscriberTokenReadOnly => "subscriber_token_read_only",
+    /// A template could not be rendered.
+    TemplateRenderFailed => "template_render_failed",
+    /// No such live member token.
+    TokenNotFound => "token_not_found",
+    /// The environment has the most secret keys allowed.
+    TooManySecretKeys => "too_many_secret_keys",
+    /// The environment has the most variables allowed.
+    TooManyVariables => "too_many_variables",
+    /// Storage is briefly unavailable; retry.
+    Unavailable => "unavailable",
+    /// The API answered something the SDK cannot read.
+    UnexpectedResponse => "unexpected_response",
+    /// The API key does not exist.
+    UnknownKey => "unknown_key",
+    /// The content type is not accepted.
+    UnsupportedMediaType => "unsupported_media_type",
+    /// A field is invalid.
+    ValidationFailed => "validation_failed",
+    /// No such variable.
+    VariableNotFound => "variable_not_found",
+    /// The watermark is older than remembered deletions.
+    WatermarkExpired => "watermark_expired",
+    /// The route needs a WebSocket upgrade.
+    WebsocketRequired => "websocket_required",
+    /// A workflow with this key exists.
+    WorkflowExists => "workflow_exists",
+    /// No such workflow.
+    WorkflowNotFound => "workflow_not_found",
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_snake_case_unique_and_serde_agrees() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            let wire = code.as_str();
+            assert!(wire.chars().all(|character| character.is_ascii_lowercase() || character == '_'), "{wire}");
+            assert!(seen.insert(wire), "{wire} twice");
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::Value::from(wire));
+            assert_eq!(ErrorCode::parse(wire), Some(*code));
+        }
+    }
 }

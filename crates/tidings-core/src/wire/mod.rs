@@ -27,7 +27,7 @@ pub use control::{
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
 pub use environment_file::{EnvironmentFile, ImportRequest};
-pub use error::{ErrorBody, ErrorDetail};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use feed::{
     FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,
     FeedFilterInput, FeedItem, FeedResponse, PageInfo, RemovalReason,

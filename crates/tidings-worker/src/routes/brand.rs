@@ -3,6 +3,7 @@
 //! key; content, so refused in production, where it arrives by promotion).
 
 use tidings_core::brand::{self, BrandError};
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BrandInput, LogoInfo};
 use worker::{Env, Headers, ResponseBuilder};
 
@@ -48,7 +49,7 @@ pub async fn get_logo(request: &IncomingRequest, env: &Env) -> ApiResult {
         .scope
         .logo(env)
         .await?
-        .ok_or_else(|| ApiError::new(404, "logo_not_found", "this environment has no logo"))?;
+        .ok_or_else(|| ApiError::new(404, ErrorCode::LogoNotFound, "this environment has no logo"))?;
     let headers = Headers::new();
     let _ = headers.set("Content-Type", &content_type);
     let _ = headers.set("Cache-Control", "private, max-age=300");
@@ -56,11 +57,11 @@ pub async fn get_logo(request: &IncomingRequest, env: &Env) -> ApiResult {
 }
 
 fn not_set() -> ApiError {
-    ApiError::new(404, "brand_not_found", "this environment has no brand settings yet; PUT /v1/brand first")
+    ApiError::new(404, ErrorCode::BrandNotFound, "this environment has no brand settings yet; PUT /v1/brand first")
 }
 
 fn invalid(error: BrandError) -> ApiError {
     let status = if matches!(error, BrandError::LogoType) { 415 } else { 400 };
-    let code = if status == 415 { "unsupported_media_type" } else { "validation_failed" };
+    let code = if status == 415 { ErrorCode::UnsupportedMediaType } else { ErrorCode::ValidationFailed };
     ApiError::new(status, code, error.to_string()).with_field(error.field())
 }

@@ -5,6 +5,7 @@
 //! there does not include seeing personal data.
 
 use std::collections::BTreeMap;
+use tidings_core::wire::ErrorCode;
 
 use tidings_core::access::Action;
 use tidings_core::feed::FeedQuery;
@@ -56,7 +57,7 @@ pub async fn messages(request: &IncomingRequest, env: &Env, raw_name: &str, raw_
         // A filter on payload values would tell, by what it finds, what masking hides.
         return Err(ApiError::new(
             403,
-            "forbidden",
+            ErrorCode::Forbidden,
             "filtering messages by payload fields needs a personal-data grant in this environment",
         )
         .with_field("data"));

@@ -8,6 +8,7 @@ use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
     PageInfo,
@@ -51,7 +52,7 @@ pub async fn changes(request: &IncomingRequest, env: &Env, raw_subscriber: &str)
     if query.since.version < found.purged_through {
         return Err(ApiError::new(
             410,
-            "watermark_expired",
+            ErrorCode::WatermarkExpired,
             "this watermark is older than the deletions remembered for sync; read the feed again from the start",
         ));
     }
@@ -76,7 +77,11 @@ pub async fn changes(request: &IncomingRequest, env: &Env, raw_subscriber: &str)
 pub async fn stream(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     if !header(request, "Upgrade").is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
-        return Err(ApiError::new(426, "websocket_required", "open this route as a WebSocket (Upgrade: websocket)"));
+        return Err(ApiError::new(
+            426,
+            ErrorCode::WebsocketRequired,
+            "open this route as a WebSocket (Upgrade: websocket)",
+        ));
     }
     let caller = authenticate_stream(request, env, &subscriber).await?;
     caller.scope.open_stream(env, &subscriber).await

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::sealed;
 use tidings_core::webhook::{self, IntegrationError};
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{IntegrationInput, IntegrationList};
 use worker::Env;
 
@@ -33,7 +34,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     if caller.scope.integration(&id).await?.is_some() {
         return Err(ApiError::new(
             409,
-            "integration_exists",
+            ErrorCode::IntegrationExists,
             format!("an integration {id} exists; PUT it to change it"),
         )
         .with_field("id"));
@@ -120,5 +121,5 @@ fn invalid(error: IntegrationError) -> ApiError {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::new(404, "integration_not_found", format!("there is no integration {id:?} in this environment"))
+    ApiError::new(404, ErrorCode::IntegrationNotFound, format!("there is no integration {id:?} in this environment"))
 }

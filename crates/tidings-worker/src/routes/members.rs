@@ -10,6 +10,7 @@ use tidings_core::lifecycle::ChainEntry;
 use tidings_core::message::MessageId;
 use tidings_core::policy::{self, ControlAction};
 use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch, MemberTokenRequest,
 };
@@ -249,7 +250,7 @@ async fn find(env: &Env, id: &str) -> ApiResult<Option<(Member, Grants)>> {
 }
 
 fn member_not_found(id: &str) -> ApiError {
-    ApiError::new(404, "member_not_found", format!("there is no member {id}"))
+    ApiError::new(404, ErrorCode::MemberNotFound, format!("there is no member {id}"))
 }
 
 fn parse_role(field: &str, text: &str) -> ApiResult<Role> {

@@ -21,6 +21,7 @@ mod trigger;
 mod variables;
 mod workflows;
 
+use tidings_core::wire::ErrorCode;
 use worker::{Context, Env, Method};
 
 use crate::cors;
@@ -39,7 +40,7 @@ pub async fn handle(request: IncomingRequest, env: &Env, ctx: &Context) -> ApiRe
         return answer;
     }
     if METHODS.into_iter().any(|other| is_routed(other, &segments)) {
-        return Err(ApiError::new(405, "method_not_allowed", "this route does not accept that method"));
+        return Err(ApiError::new(405, ErrorCode::MethodNotAllowed, "this route does not accept that method"));
     }
     Err(ApiError::not_found(format!("no route for {path}")))
 }

@@ -7,6 +7,7 @@ use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::policy::ControlAction;
 use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity};
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
 use worker::Env;
 
@@ -71,7 +72,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Env) -> ApiResult {
         let list = blocking.iter().map(|problem| problem.message.clone()).collect::<Vec<_>>().join("; ");
         return Err(ApiError::new(
             422,
-            "preflight_failed",
+            ErrorCode::PreflightFailed,
             format!("{} lacks what these changes need: {list}", target.name),
         )
         .with_details(json!({ "problems": blocking })));
@@ -141,7 +142,7 @@ pub(super) async fn replayed(
         Replay::Apply => Ok(None),
         Replay::KeyReused => Err(ApiError::new(
             422,
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used with another request body; use a new key for a new request",
         )),
         Replay::Replay => {
@@ -187,7 +188,11 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
     let target = open_for_releases(env, &authorized).await?;
     let release = target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?;
     if let Some(by) = &release.rolled_back_by {
-        return Err(ApiError::new(409, "release_already_rolled_back", format!("release {id} was rolled back by {by}")));
+        return Err(ApiError::new(
+            409,
+            ErrorCode::ReleaseAlreadyRolledBack,
+            format!("release {id} was rolled back by {by}"),
+        ));
     }
     let applied: Vec<Change> = release
         .changes
@@ -208,7 +213,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
     if !superseded.is_empty() {
         return Err(ApiError::new(
             409,
-            "release_superseded",
+            ErrorCode::ReleaseSuperseded,
             format!("these resources changed after release {id}, so it cannot be undone: {}", superseded.join(", ")),
         )
         .with_details(json!({ "resources": superseded })));
@@ -248,8 +253,8 @@ async fn open_pair(
     let (from, to) = (from_name.as_str(), to_name.as_str());
     let action = if apply { ControlAction::Promote { from, to } } else { ControlAction::PreviewPromotion { from, to } };
     let authorized = store::authorize(env, actor, action).await.map_err(|error| match error.code() {
-        "environment_not_found" if error.message().ends_with(from) => error.with_field("from"),
-        "environment_not_found" => error.with_field("to"),
+        ErrorCode::EnvironmentNotFound if error.message().ends_with(from) => error.with_field("from"),
+        ErrorCode::EnvironmentNotFound => error.with_field("to"),
         _ => error,
     })?;
     let (source, target) = Environment::open_pair(env, &authorized).await?;
@@ -267,7 +272,7 @@ fn problems_of(chosen: &[Change], target: &PromotionEnvironment, state: &store::
 
 fn selection_error(error: PromotionError) -> ApiError {
     match &error {
-        PromotionError::NotPending(ids) => ApiError::new(409, "change_not_pending", error.to_string())
+        PromotionError::NotPending(ids) => ApiError::new(409, ErrorCode::ChangeNotPending, error.to_string())
             .with_field("changes")
             .with_details(json!({ "ids": ids })),
         _ => ApiError::validation("changes", error.to_string()),
@@ -275,5 +280,5 @@ fn selection_error(error: PromotionError) -> ApiError {
 }
 
 fn release_not_found(environment: &EnvironmentName, id: &str) -> ApiError {
-    ApiError::new(404, "release_not_found", format!("the {environment} environment has no release {id}"))
+    ApiError::new(404, ErrorCode::ReleaseNotFound, format!("the {environment} environment has no release {id}"))
 }

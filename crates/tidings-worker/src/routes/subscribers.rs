@@ -7,6 +7,7 @@ use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::token::{self, Scope};
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse};
 use worker::Env;
 
@@ -96,5 +97,5 @@ fn parse_id(raw: &str) -> ApiResult<SubscriberId> {
 }
 
 fn not_found(id: &SubscriberId) -> ApiError {
-    ApiError::new(404, "subscriber_not_found", format!("there is no subscriber {id} in this environment"))
+    ApiError::new(404, ErrorCode::SubscriberNotFound, format!("there is no subscriber {id} in this environment"))
 }

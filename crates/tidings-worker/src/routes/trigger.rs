@@ -1,6 +1,7 @@
 //! `POST /v1/events/trigger`.
 
 use std::collections::BTreeSet;
+use tidings_core::wire::ErrorCode;
 
 use tidings_core::idempotency::{self, IdempotencyError, Outcome};
 use tidings_core::message::MessageId;
@@ -155,7 +156,7 @@ async fn run(scope: &Environment, valid: &ValidTrigger, idempotency_key: Option<
     let Some(workflow) = scope.workflow(&valid.workflow).await? else {
         let error = ApiError::new(
             404,
-            "workflow_not_found",
+            ErrorCode::WorkflowNotFound,
             format!("the {} environment has no workflow {:?}", scope.name(), valid.workflow),
         )
         .with_field("workflow");
@@ -203,7 +204,7 @@ async fn run(scope: &Environment, valid: &ValidTrigger, idempotency_key: Option<
     if !missing.is_empty() {
         let error = ApiError::new(
             422,
-            "integration_not_found",
+            ErrorCode::IntegrationNotFound,
             format!("the workflow uses integrations this environment lacks: {}", missing.join(", ")),
         )
         .with_field("workflow");
@@ -286,7 +287,7 @@ fn follow_up(env: &Env, ctx: &Context, scope: &Environment, follow_up: FollowUp)
 async fn log_refusal(scope: &Environment, transaction_id: &str, workflow: &str, error: ApiError, now: u64) -> ApiError {
     if let Ok(random) = random() {
         let id = MessageId::generate(now, random);
-        scope.log_failure(id.as_str(), transaction_id, workflow, error.code(), error.message(), now).await;
+        scope.log_failure(id.as_str(), transaction_id, workflow, error.code().as_str(), error.message(), now).await;
     }
     error
 }
@@ -294,8 +295,10 @@ async fn log_refusal(scope: &Environment, transaction_id: &str, workflow: &str, 
 fn idempotency_error(error: IdempotencyError) -> ApiError {
     match error {
         IdempotencyError::MalformedKey => ApiError::validation("Idempotency-Key", error.to_string()),
-        IdempotencyError::Reused => ApiError::new(422, "idempotency_key_reused", error.to_string()),
-        IdempotencyError::InProgress => ApiError::new(409, "request_in_progress", error.to_string()).retry_after(1),
+        IdempotencyError::Reused => ApiError::new(422, ErrorCode::IdempotencyKeyReused, error.to_string()),
+        IdempotencyError::InProgress => {
+            ApiError::new(409, ErrorCode::RequestInProgress, error.to_string()).retry_after(1)
+        }
         _ => ApiError::internal("idempotency", error),
     }
 }

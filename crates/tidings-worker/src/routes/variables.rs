@@ -5,6 +5,7 @@
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::variables::{self, MAX_VARIABLES};
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{VariableInput, VariableList};
 use worker::Env;
 
@@ -43,7 +44,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> Ap
         if existing.len() >= MAX_VARIABLES {
             return Err(ApiError::new(
                 409,
-                "too_many_variables",
+                ErrorCode::TooManyVariables,
                 format!("an environment has at most {MAX_VARIABLES} variables"),
             ));
         }
@@ -66,7 +67,7 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> Api
     if !caller.scope.delete_variable(&name).await? {
         return Err(ApiError::new(
             404,
-            "variable_not_found",
+            ErrorCode::VariableNotFound,
             format!("there is no variable {name} in this environment"),
         ));
     }
@@ -74,7 +75,7 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> Api
 }
 
 fn not_found(name: &str) -> ApiError {
-    ApiError::new(404, "variable_not_found", format!("there is no variable {name} in this environment"))
+    ApiError::new(404, ErrorCode::VariableNotFound, format!("there is no variable {name} in this environment"))
 }
 
 fn parse_name(raw: &str) -> ApiResult<String> {

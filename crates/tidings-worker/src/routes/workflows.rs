@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use tidings_core::query::decode_segment;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{WorkflowInput, WorkflowList, WorkflowResponse};
 use tidings_core::workflow::{self, Workflow};
 use worker::{Env, Response};
@@ -29,7 +30,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
     if caller.scope.workflow_version(&workflow.key).await?.is_some() {
         return Err(ApiError::new(
             409,
-            "workflow_exists",
+            ErrorCode::WorkflowExists,
             format!("a workflow with key {} exists; PUT it to save a new version", workflow.key),
         )
         .with_field("key"));
@@ -110,5 +111,5 @@ pub(super) fn parse_key(raw: &str) -> ApiResult<String> {
 }
 
 pub(super) fn not_found(key: &str) -> ApiError {
-    ApiError::new(404, "workflow_not_found", format!("there is no workflow {key:?} in this environment"))
+    ApiError::new(404, ErrorCode::WorkflowNotFound, format!("there is no workflow {key:?} in this environment"))
 }

@@ -2,6 +2,7 @@
 
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::ApiKey;
+use tidings_core::wire::ErrorCode;
 use worker::Env;
 
 use super::members::{self, NewMember, NewMemberToken};
@@ -99,5 +100,5 @@ pub async fn bootstrap(
 }
 
 fn already_bootstrapped() -> ApiError {
-    ApiError::new(409, "already_bootstrapped", "environments already exist; bootstrap runs only once")
+    ApiError::new(409, ErrorCode::AlreadyBootstrapped, "environments already exist; bootstrap runs only once")
 }

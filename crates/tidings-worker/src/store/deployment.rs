@@ -2,6 +2,7 @@
 
 use tidings_core::deployment::ServedEnvironments;
 use tidings_core::environment::EnvironmentName;
+use tidings_core::wire::ErrorCode;
 use worker::Env;
 
 use crate::error::ApiError;
@@ -20,7 +21,7 @@ pub(super) fn ensure_served(env: &Env, environment: &EnvironmentName) -> Result<
     }
     Err(ApiError::new(
         421,
-        "environment_not_served",
+        ErrorCode::EnvironmentNotServed,
         format!(
             "this deployment serves {}; send requests with {environment} keys to the {environment} deployment's URL",
             served.describe()

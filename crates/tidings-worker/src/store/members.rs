@@ -2,6 +2,7 @@
 //! plane's audit log: all in the control database.
 
 use std::collections::{BTreeMap, BTreeSet};
+use tidings_core::wire::ErrorCode;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -142,7 +143,7 @@ fn grant_statements(
 
 fn member_error(error: worker::Error) -> ApiError {
     if error.to_string().contains("UNIQUE constraint failed: members.email") {
-        ApiError::new(409, "member_exists", "a member with this email exists").with_field("email")
+        ApiError::new(409, ErrorCode::MemberExists, "a member with this email exists").with_field("email")
     } else {
         storage_error("save member", error)
     }
@@ -241,7 +242,11 @@ pub async fn revoke_member_token(
     .await
     .map_err(|error| storage_error("read member token", error))?;
     if live.unwrap_or(0.0) == 0.0 {
-        return Err(ApiError::new(404, "token_not_found", format!("member {member_id} has no live token {token_id}")));
+        return Err(ApiError::new(
+            404,
+            ErrorCode::TokenNotFound,
+            format!("member {member_id} has no live token {token_id}"),
+        ));
     }
     let revoke = statement(
         &control,
@@ -427,7 +432,7 @@ async fn commit(
         Err(error) if error.to_string().contains(LAST_OWNER) || error.to_string().contains("malformed JSON") => {
             Err(ApiError::new(
                 409,
-                "last_owner",
+                ErrorCode::LastOwner,
                 "the deployment must keep at least one owner who can sign in; make another owner first",
             ))
         }

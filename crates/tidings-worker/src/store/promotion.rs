@@ -8,6 +8,7 @@
 //! abort it when the target changed since its snapshot was read.
 
 use std::collections::BTreeMap;
+use tidings_core::wire::ErrorCode;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -240,7 +241,7 @@ impl PromotionEnvironment {
             let bytes = brand::get_logo(&source.kv, &logo.id).await?.ok_or_else(|| {
                 ApiError::new(
                     409,
-                    "logo_missing",
+                    ErrorCode::LogoMissing,
                     format!("{}'s logo {} is not stored; upload it again", source.name, logo.id),
                 )
             })?;
@@ -326,14 +327,14 @@ impl PromotionEnvironment {
             Err(error) if error.to_string().contains(STALE) || error.to_string().contains("malformed JSON") => {
                 Err(ApiError::new(
                     409,
-                    "release_conflict",
+                    ErrorCode::ReleaseConflict,
                     format!("{} changed while this release was being applied; list the changes again", self.name),
                 ))
             }
-            Err(error) if error.to_string().contains("UNIQUE constraint failed: releases.request_key") => {
-                Err(ApiError::new(409, "request_in_progress", "the same promotion is being applied; retry shortly")
-                    .retry_after(1))
-            }
+            Err(error) if error.to_string().contains("UNIQUE constraint failed: releases.request_key") => Err(
+                ApiError::new(409, ErrorCode::RequestInProgress, "the same promotion is being applied; retry shortly")
+                    .retry_after(1),
+            ),
             Err(error) => Err(storage_error("apply release", error)),
         }
     }

@@ -9,6 +9,7 @@ use tidings_core::lifecycle::{self, ChainEntry, Status};
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
 };
@@ -271,7 +272,7 @@ pub async fn issue_key(
     if !environment_status.accepts_new_keys() {
         return Err(ApiError::new(
             409,
-            "environment_not_ready",
+            ErrorCode::EnvironmentNotReady,
             format!("the {name} environment is {}; keys can be issued once it is ready", environment_status.as_str()),
         ));
     }
@@ -321,7 +322,7 @@ pub async fn usable_key_kind(
     let name = authorized.environment()?;
     let row = key_row(env, name, key_id).await?;
     if !status(&row, now_ms).is_usable() {
-        return Err(ApiError::new(409, "key_already_revoked", "this key is already revoked"));
+        return Err(ApiError::new(409, ErrorCode::KeyAlreadyRevoked, "this key is already revoked"));
     }
     KeyKind::parse(&row.kind).ok_or_else(|| ApiError::internal("key kind", &row.kind))
 }
@@ -357,7 +358,9 @@ async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<Environmen
         .first(None)
         .await
         .map_err(|error| storage_error("read environment", error))?
-        .ok_or_else(|| ApiError::new(404, "environment_not_found", format!("there is no environment named {name}")))
+        .ok_or_else(|| {
+            ApiError::new(404, ErrorCode::EnvironmentNotFound, format!("there is no environment named {name}"))
+        })
 }
 
 /// Moves every live environment at `from` or later by `delta` places in the
@@ -511,7 +514,7 @@ async fn key_row(env: &Env, name: &EnvironmentName, key_id: &str) -> Result<KeyR
     .first(None)
     .await
     .map_err(|error| storage_error("read key", error))?
-    .ok_or_else(|| ApiError::new(404, "key_not_found", format!("the {name} environment has no key {key_id}")))
+    .ok_or_else(|| ApiError::new(404, ErrorCode::KeyNotFound, format!("the {name} environment has no key {key_id}")))
 }
 
 #[derive(Deserialize)]
@@ -546,7 +549,7 @@ pub async fn rotate_signing_secret(
     .first(None)
     .await
     .map_err(|error| storage_error("read signing secrets", error))?
-    .ok_or_else(|| ApiError::new(404, "environment_not_found", format!("there is no environment {name}")))?;
+    .ok_or_else(|| ApiError::new(404, ErrorCode::EnvironmentNotFound, format!("there is no environment {name}")))?;
     let previous = match (row.previous_signing_secret, row.previous_signing_key_id, row.previous_signing_expires_at) {
         (Some(secret), Some(key_id), Some(until)) => Some((SigningSecret { key_id, secret }, until as u64)),
         _ => None,
@@ -593,7 +596,7 @@ pub async fn rotate_signing_secret(
     if updated.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) == 0 {
         return Err(ApiError::new(
             409,
-            "rotation_conflict",
+            ErrorCode::RotationConflict,
             "another rotation of this secret finished first; read it and retry",
         ));
     }

@@ -14,6 +14,7 @@ use tidings_core::origin;
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::wire::EnvironmentInfo;
+use tidings_core::wire::ErrorCode;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 use super::authorized::Authorized;
@@ -77,7 +78,11 @@ impl Environment {
                     .await
                     .map_err(|error| storage_error("key lookup", error))?
                     .ok_or_else(|| {
-                        ApiError::new(401, "unknown_key", "this API key does not exist; check that it was copied whole")
+                        ApiError::new(
+                            401,
+                            ErrorCode::UnknownKey,
+                            "this API key does not exist; check that it was copied whole",
+                        )
                     })?;
                 if let Some(kv) = &cache {
                     // A revoked key is remembered by this isolate only: a deleted
@@ -98,7 +103,7 @@ impl Environment {
         }
         let status = KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms);
         if !status.is_usable() {
-            return Err(ApiError::new(401, "key_revoked", "this API key has been revoked; use a current key"));
+            return Err(ApiError::new(401, ErrorCode::KeyRevoked, "this API key has been revoked; use a current key"));
         }
         let kv_binding = row.kv_binding.clone().unwrap_or(kv_binding);
         Self::from_row(env, key.environment().clone(), row, kv_binding)
@@ -122,12 +127,12 @@ impl Environment {
             .await
             .map_err(|error| storage_error("environment lookup", error))?
             .ok_or_else(|| {
-                ApiError::new(404, "environment_not_found", format!("there is no environment named {name}"))
+                ApiError::new(404, ErrorCode::EnvironmentNotFound, format!("there is no environment named {name}"))
             })?;
         if !Status::parse(&row.status).is_some_and(Status::accepts_new_keys) {
             return Err(ApiError::new(
                 409,
-                "environment_not_ready",
+                ErrorCode::EnvironmentNotReady,
                 format!("the {name} environment is {}; its storage can be used once it is ready", row.status),
             ));
         }

@@ -1,6 +1,7 @@
 //! The deployment's own secrets (`wrangler secret put`, or `.dev.vars` locally).
 
 use tidings_core::sealed;
+use tidings_core::wire::ErrorCode;
 use worker::Env;
 
 use crate::error::ApiError;
@@ -13,7 +14,7 @@ const ENCRYPTION_KEY: &str = "TIDINGS_ENCRYPTION_KEY";
 /// The admin token, or 403 `forbidden` when the deployment has none.
 pub fn admin_token(env: &Env) -> Result<String, ApiError> {
     env.secret(ADMIN_TOKEN).map(|secret| secret.to_string()).map_err(|_| {
-        ApiError::new(403, "forbidden", format!("the control plane is disabled: set the {ADMIN_TOKEN} secret"))
+        ApiError::new(403, ErrorCode::Forbidden, format!("the control plane is disabled: set the {ADMIN_TOKEN} secret"))
     })
 }
 
@@ -22,7 +23,7 @@ pub fn encryption_key(env: &Env) -> Result<[u8; 32], ApiError> {
     let text = env.secret(ENCRYPTION_KEY).map(|secret| secret.to_string()).map_err(|_| {
         ApiError::new(
             503,
-            "encryption_unavailable",
+            ErrorCode::EncryptionUnavailable,
             format!("set the {ENCRYPTION_KEY} secret to store integration secrets"),
         )
     })?;

@@ -232,6 +232,17 @@ pub fn apply(changes: &[Change], target: &Snapshot) -> Snapshot {
     result
 }
 
+/// The resources a release changed that no longer hold what it wrote
+/// (`kind:key`, e.g. `workflow:welcome`): a rollback would overwrite a
+/// later change, so it is refused while any remain.
+pub fn superseded(applied: &[Change], current: &Snapshot) -> Vec<String> {
+    applied
+        .iter()
+        .filter(|change| current.resources(change.resource).get(&change.key) != change.after.as_ref())
+        .map(|change| format!("{}:{}", change.resource.as_str(), change.key))
+        .collect()
+}
+
 /// The changes that undo `changes` on the snapshot they were applied to.
 pub fn inverse(changes: &[Change]) -> Vec<Change> {
     changes

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use tidings_core::promotion::{apply, diff, inverse, Snapshot};
+use tidings_core::promotion::{apply, diff, inverse, superseded, Snapshot};
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![Just("Hi".to_owned()), Just("Hello {{ payload.name }}".to_owned()), "[a-z]{0,6}"]
@@ -75,6 +75,11 @@ proptest! {
         let changes = diff(&source, &target);
         let chosen: Vec<_> = changes.iter().enumerate().filter(|(index, _)| pick >> (index % 64) & 1 == 1).map(|(_, c)| c.clone()).collect();
         let released = apply(&chosen, &target);
+        // Right after the release nothing it wrote has changed, so it may be rolled back;
+        // once the source's state replaces what it wrote, every changed resource blocks it.
+        prop_assert!(superseded(&chosen, &released).is_empty());
+        let later = apply(&inverse(&chosen), &released);
+        prop_assert_eq!(superseded(&chosen, &later).len(), chosen.iter().filter(|c| c.before != c.after).count());
         prop_assert_eq!(apply(&inverse(&chosen), &released), target.clone());
         // What was not chosen is still pending, with the same ids.
         let pending: BTreeMap<String, String> = diff(&source, &released).into_iter().map(|c| (c.key.clone() + c.resource.as_str(), c.id)).collect();

@@ -1,6 +1,7 @@
 //! Who is calling: the API key, its environment, and for feed routes the
 //! subscriber credential.
 
+use crate::store::Platform;
 use core::future::Future;
 use tidings_core::wire::ErrorCode;
 
@@ -12,7 +13,6 @@ use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
-use worker::Env;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, query_pairs};
@@ -31,12 +31,12 @@ pub struct Caller {
 
 /// Validates the bearer key, opens its environment and applies the
 /// environment's browser-origin policy.
-pub async fn authenticate(request: &IncomingRequest, env: &Env) -> ApiResult<Caller> {
+pub async fn authenticate(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
     authenticate_key(request, env, &bearer(request)?).await
 }
 
 /// [`authenticate`] with the key given apart from the request.
-async fn authenticate_key(request: &IncomingRequest, env: &Env, key: &str) -> ApiResult<Caller> {
+async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) -> ApiResult<Caller> {
     let key = ApiKey::parse(key)?;
     if key.kind() == KeyKind::Secret && from_browser(request) {
         return Err(ApiError::new(
@@ -66,7 +66,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Env, key: &str) -> Ap
 }
 
 /// Authenticates a server route: the key must be a secret key.
-pub async fn authenticate_secret(request: &IncomingRequest, env: &Env) -> ApiResult<Caller> {
+pub async fn authenticate_secret(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
     caller.require_secret()?;
     Ok(caller)
@@ -76,7 +76,7 @@ pub async fn authenticate_secret(request: &IncomingRequest, env: &Env) -> ApiRes
 /// credential the environment requires (a write token when `write`).
 pub async fn authenticate_subscriber(
     request: &IncomingRequest,
-    env: &Env,
+    env: &Platform,
     subscriber: &SubscriberId,
     write: bool,
 ) -> ApiResult<Caller> {
@@ -89,7 +89,11 @@ pub async fn authenticate_subscriber(
 /// Authenticates a read of `subscriber`'s feed, like
 /// [`authenticate_subscriber`] but leaving the rate-limit budget to
 /// [`Caller::read_within_budget`].
-pub async fn authenticate_reader(request: &IncomingRequest, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+pub async fn authenticate_reader(
+    request: &IncomingRequest,
+    env: &Platform,
+    subscriber: &SubscriberId,
+) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
     caller.authorize_subscriber(request, subscriber, false)?;
     Ok(caller)
@@ -99,7 +103,11 @@ pub async fn authenticate_reader(request: &IncomingRequest, env: &Env, subscribe
 /// set headers on a WebSocket, so the publishable key and the subscriber
 /// credential come as the query parameters `key` and `token` (or `hash`).
 /// Secret keys are refused here: they must never travel in a URL.
-pub async fn authenticate_stream(request: &IncomingRequest, env: &Env, subscriber: &SubscriberId) -> ApiResult<Caller> {
+pub async fn authenticate_stream(
+    request: &IncomingRequest,
+    env: &Platform,
+    subscriber: &SubscriberId,
+) -> ApiResult<Caller> {
     let pairs = query_pairs(request)?;
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
     let key = get("key").ok_or_else(|| {
@@ -120,7 +128,7 @@ pub async fn authenticate_stream(request: &IncomingRequest, env: &Env, subscribe
 
 /// Authenticates a control-plane request: a member token (`mt_…`) or the
 /// deployment's admin token.
-pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResult<Actor> {
+pub async fn authenticate_actor(request: &IncomingRequest, env: &Platform) -> ApiResult<Actor> {
     let presented = bearer(request)?;
     if access::is_member_token(&presented) {
         let hash = access::member_token_hash(&presented);
@@ -144,7 +152,7 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Env) -> ApiResu
 
 /// Authenticates a control-plane request and asks the one policy whether
 /// its actor may do `action`: the only way routes obtain an [`Authorized`].
-pub async fn authorize(request: &IncomingRequest, env: &Env, action: ControlAction<'_>) -> ApiResult<Authorized> {
+pub async fn authorize(request: &IncomingRequest, env: &Platform, action: ControlAction<'_>) -> ApiResult<Authorized> {
     let actor = authenticate_actor(request, env).await?;
     store::authorize(env, actor, action).await
 }
@@ -153,7 +161,7 @@ pub async fn authorize(request: &IncomingRequest, env: &Env, action: ControlActi
 /// caller has no access to does not exist for them (404).
 pub async fn authorize_in(
     request: &IncomingRequest,
-    env: &Env,
+    env: &Platform,
     name: &EnvironmentName,
     action: Action,
 ) -> ApiResult<Authorized> {
@@ -161,7 +169,7 @@ pub async fn authorize_in(
 }
 
 /// Checks the control-plane credential: the deployment's admin token.
-pub fn authenticate_admin(request: &IncomingRequest, env: &Env) -> ApiResult<()> {
+pub fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> ApiResult<()> {
     let expected = store::admin_token(env)?;
     let presented = bearer(request)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
@@ -257,7 +265,7 @@ impl Caller {
     /// the budget is spent.
     pub async fn read_within_budget<T>(
         &self,
-        env: &Env,
+        env: &Platform,
         subscriber: &SubscriberId,
         read: impl Future<Output = ApiResult<T>>,
     ) -> ApiResult<T> {
@@ -266,7 +274,7 @@ impl Caller {
         answer
     }
 
-    async fn draw_feed_budget(&self, env: &Env, subscriber: &SubscriberId) -> ApiResult<()> {
+    async fn draw_feed_budget(&self, env: &Platform, subscriber: &SubscriberId) -> ApiResult<()> {
         if self.kind == KeyKind::Secret {
             return Ok(());
         }

@@ -2,18 +2,19 @@
 //! delivery is POSTed to its integration, signed, retried with backoff, and
 //! its outcome recorded and logged.
 
+use crate::store::Platform;
 use std::time::Duration;
 
 use tidings_core::webhook::{self, MAX_ATTEMPTS, SIGNATURE_HEADER};
 use wasm_bindgen::JsValue;
-use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::platform::now_ms;
 use crate::store::{self, DeliveryOutcome, Environment, PendingDelivery};
 
 /// Sends every pending delivery of a trigger. Runs in `wait_until`, so
 /// failures are logged, never raised.
-pub async fn send_pending(env: Env, scope: Environment, transaction_id: String) {
+pub async fn send_pending(env: Platform, scope: Environment, transaction_id: String) {
     let pending = match scope.pending_deliveries(&transaction_id).await {
         Ok(pending) => pending,
         Err(error) => {
@@ -32,7 +33,7 @@ pub async fn send_pending(env: Env, scope: Environment, transaction_id: String) 
 
 /// Tries a delivery up to [`MAX_ATTEMPTS`] times: (delivered, attempts, last status, error).
 async fn attempt_all(
-    env: &Env,
+    env: &Platform,
     scope: &Environment,
     delivery: &PendingDelivery,
 ) -> (bool, u32, Option<u16>, Option<String>) {

@@ -8,6 +8,9 @@
 //! ([`crate::routes`]), and announces changes after they are committed
 //! ([`crate::store`]). A hub stores nothing.
 
+// The runtime constructs Durable Objects with its `Env`; the hub uses no binding.
+#![allow(clippy::disallowed_types)]
+
 use tidings_core::realtime::{CHANGED, READY};
 use worker::worker_sys::WebSocketRequestResponsePair;
 use worker::{

@@ -1,13 +1,13 @@
 //! The audit log: recording control-plane writes, and reading them:
 //! `GET /v1/environments/{name}/audit-log` and `GET /v1/audit-log`.
 
+use crate::store::Platform;
 use serde_json::Value;
 use tidings_core::access::Action;
 use tidings_core::audit::AuditQuery;
 use tidings_core::policy::ControlAction;
 use tidings_core::promotion;
 use tidings_core::wire::{AuditEntry, AuditLog};
-use worker::Env;
 
 use super::environments::parse_name;
 use crate::auth::{authorize, authorize_in, Actor};
@@ -60,7 +60,7 @@ pub fn draft(
 /// environment's database (which the control plane's log cannot share a
 /// transaction with): who did `action` to `resource`, in `environment`.
 pub async fn record(
-    env: &Env,
+    env: &Platform,
     actor: &Actor,
     action: &str,
     environment: Option<&str>,
@@ -75,7 +75,7 @@ pub async fn record(
 /// Releases and rollbacks (from the environment's database) and the
 /// control plane's writes to it (keys, settings, …), merged newest first;
 /// filtered by `action` and `actor`, paged with `limit` and `before`.
-pub async fn audit_log(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn audit_log(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ReadAudit).await?;
     let query = audit_query(request)?;
@@ -86,7 +86,7 @@ pub async fn audit_log(request: &IncomingRequest, env: &Env, raw_name: &str) -> 
 }
 
 /// Deployment-wide audit entries (members, tokens): admins and owners.
-pub async fn deployment_audit_log(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn deployment_audit_log(request: &IncomingRequest, env: &Platform) -> ApiResult {
     authorize(request, env, ControlAction::ReadMembers).await?;
     let query = audit_query(request)?;
     json(&audit_page(store::control_audit(env, None, &query).await?, &query), 200)

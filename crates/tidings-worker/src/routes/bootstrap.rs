@@ -1,12 +1,12 @@
 //! `POST /v1/bootstrap`: creates the default environments and their first
 //! keys, once, for the holder of the deployment's admin token.
 
+use crate::store::Platform;
 use tidings_core::access::{self, Grants, Role};
 use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber;
 use tidings_core::wire::{BootstrapRequest, BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
-use worker::Env;
 
 use crate::auth::authenticate_admin;
 use crate::error::{ApiError, ApiResult};
@@ -18,7 +18,7 @@ use crate::store::{self, NewEnvironment, NewMember, NewMemberToken};
 
 /// Creates `development`, `staging` and `production` with one publishable
 /// and one secret key each, and returns the keys this one time.
-pub async fn bootstrap(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     authenticate_admin(request, env)?;
     let body = read_body(request).await?;
     let input: BootstrapRequest =

@@ -2,10 +2,11 @@
 //! inboxes can show them), `PUT /v1/brand` and `PUT /v1/brand/logo` (secret
 //! key; content, so refused in production, where it arrives by promotion).
 
+use crate::store::Platform;
 use tidings_core::brand::{self, BrandError};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BrandInput, LogoInfo};
-use worker::{Env, Headers, ResponseBuilder};
+use worker::{Headers, ResponseBuilder};
 
 use crate::auth::{authenticate, authenticate_secret};
 use crate::error::{ApiError, ApiResult};
@@ -14,13 +15,13 @@ use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 
 /// The brand settings.
-pub async fn get(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate(request, env).await?;
     json(&caller.scope.brand().await?.ok_or_else(not_set)?, 200)
 }
 
 /// Saves the brand settings (the logo is kept).
-pub async fn put(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("brand settings")?;
     let input: BrandInput = read_json(request).await?;
@@ -30,7 +31,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// Uploads the logo: the body is the image, `Content-Type` its type.
-pub async fn put_logo(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn put_logo(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("brand settings")?;
     let content_type = header(request, "Content-Type").unwrap_or_default().trim().to_ascii_lowercase();
@@ -43,7 +44,7 @@ pub async fn put_logo(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// The logo's bytes.
-pub async fn get_logo(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn get_logo(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate(request, env).await?;
     let (content_type, bytes) = caller
         .scope

@@ -4,6 +4,7 @@
 //! fields are masked and message contents hidden for members whose role
 //! there does not include seeing personal data.
 
+use crate::store::Platform;
 use std::collections::BTreeMap;
 use tidings_core::wire::ErrorCode;
 
@@ -16,7 +17,6 @@ use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
 use tidings_core::schema;
 use tidings_core::wire::{FeedItem, FeedResponse, SubscriberList};
-use worker::Env;
 
 use super::environments::parse_name;
 use super::feed::{page_info, parse_subscriber};
@@ -27,7 +27,7 @@ use crate::request::IncomingRequest;
 use crate::store::Environment;
 
 /// Opens an environment the member may see, and says whether they see its personal data.
-async fn open(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult<(Environment, bool)> {
+async fn open(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult<(Environment, bool)> {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let personal = authorized.permits(Action::ViewPersonalData);
@@ -35,7 +35,7 @@ async fn open(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult
 }
 
 /// Subscribers, ordered by id; personal fields masked where the environment says so.
-pub async fn subscribers(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn subscribers(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let (scope, personal) = open(request, env, raw_name).await?;
     let pairs = query_pairs(request)?;
     let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
@@ -47,7 +47,7 @@ pub async fn subscribers(request: &IncomingRequest, env: &Env, raw_name: &str) -
 }
 
 /// A subscriber's messages (archived included), newest first; contents hidden where the environment says so.
-pub async fn messages(request: &IncomingRequest, env: &Env, raw_name: &str, raw_subscriber: &str) -> ApiResult {
+pub async fn messages(request: &IncomingRequest, env: &Platform, raw_name: &str, raw_subscriber: &str) -> ApiResult {
     let (scope, personal) = open(request, env, raw_name).await?;
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
@@ -94,7 +94,7 @@ pub async fn messages(request: &IncomingRequest, env: &Env, raw_name: &str, raw_
 }
 
 /// Execution logs: they hold ids, statuses and errors, never personal data.
-pub async fn logs(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn logs(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let (scope, _) = open(request, env, raw_name).await?;
     let pairs = query_pairs(request)?;
     let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))

@@ -6,11 +6,12 @@
 //! [`Action::EditContent`], which production never grants. Each write and
 //! test send is recorded in the environment's audit log with the member.
 
+use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::trigger;
 use tidings_core::wire::{TriggerRequest, WorkflowList};
-use worker::{Context, Env};
+use worker::Context;
 
 use super::audit;
 use super::environments::parse_name;
@@ -27,7 +28,7 @@ use crate::store::Environment;
 /// with a secret key, before the member's role is considered.
 async fn open(
     request: &IncomingRequest,
-    env: &Env,
+    env: &Platform,
     raw_name: &str,
     action: Action,
 ) -> ApiResult<(Authorized, Environment)> {
@@ -39,7 +40,7 @@ async fn open(
 
 /// Records a member's change to a workflow in the environment's audit log.
 async fn record(
-    env: &Env,
+    env: &Platform,
     actor: &Actor,
     action: &str,
     scope: &Environment,
@@ -50,13 +51,13 @@ async fn record(
 }
 
 /// Every workflow's current version.
-pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let (_, scope) = open(request, env, raw_name, Action::View).await?;
     json(&WorkflowList { items: scope.workflows().await? }, 200)
 }
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
-pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str, raw_key: &str) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let (saved, existed) = save_in(&scope, request, raw_key).await?;
     record(env, authorized.actor(), "workflow.save", &scope, &saved.key, json!({"after": {"version": saved.version}}))
@@ -65,7 +66,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str, raw_k
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
-pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str, raw_key: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str, raw_key: &str) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let (key, response) = delete_in(&scope, raw_key).await?;
     record(env, authorized.actor(), "workflow.delete", &scope, &key, json!({})).await?;
@@ -74,7 +75,13 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str, raw_ke
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),
 /// so its author sees it arrive; answers like `POST /v1/events/trigger`.
-pub async fn test(request: &mut IncomingRequest, env: &Env, ctx: &Context, raw_name: &str, raw_key: &str) -> ApiResult {
+pub async fn test(
+    request: &mut IncomingRequest,
+    env: &Platform,
+    ctx: &Context,
+    raw_name: &str,
+    raw_key: &str,
+) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
     let key = parse_key(raw_key)?;
     let mut body: serde_json::Value = read_json(request).await?;

@@ -1,14 +1,13 @@
 //! `GET /v1/environments/current`.
 
-use worker::Env;
-
 use crate::auth::authenticate;
 use crate::error::ApiResult;
 use crate::http::json;
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// The environment of the caller's key.
-pub async fn current(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn current(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate(request, env).await?;
     json(&caller.scope.info(), 200)
 }

@@ -3,11 +3,11 @@
 //! /v1/environments/{name}/import` applies one as a release (a dry run by
 //! default), through the same diff, preflight and release as a promotion.
 
+use crate::store::Platform;
 use tidings_core::access::Action;
 use tidings_core::environment_file;
 use tidings_core::promotion;
 use tidings_core::wire::{ImportRequest, PromotionResponse};
-use worker::Env;
 
 use crate::auth::authorize_in;
 use crate::error::{ApiError, ApiResult};
@@ -18,7 +18,7 @@ use crate::routes::promotions::{open_for_releases, replayed, write_release, Rele
 
 /// The environment's workflows, integrations (without secrets), variable
 /// names and default preferences, as a stable, pretty-printed file.
-pub async fn export(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn export(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let environment = open_for_releases(env, &authorized).await?;
@@ -35,7 +35,7 @@ pub async fn export(request: &IncomingRequest, env: &Env, raw_name: &str) -> Api
 /// and its problems, and unless `dry_run` (the default) writes it as one
 /// release of kind `import`. A retried request with the same
 /// `Idempotency-Key` gets its release again.
-pub async fn import(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     // Production answers `environment_read_only` before the role is considered.
     let authorized = authorize_in(request, env, &name, Action::EditContent).await?;

@@ -1,6 +1,7 @@
 //! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`,
 //! `POST /v1/environments/{name}/signing-secret/rotate`.
 
+use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
@@ -15,7 +16,6 @@ use tidings_core::wire::{
     CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList, EnvironmentPatch,
     RotateSigningSecretRequest, RotatedSigningSecret,
 };
-use worker::Env;
 
 use crate::auth::{authenticate_actor, authorize, authorize_in};
 use crate::error::{ApiError, ApiResult};
@@ -27,7 +27,7 @@ use crate::store;
 
 /// Every environment with its settings, in promotion order.
 /// Environments a member has no access to are left out.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let environments = store::list_environments(env)
         .await?
@@ -39,13 +39,13 @@ pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// One environment with its settings.
-pub async fn get(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let authorized = authorize_in(request, env, &parse_name(raw_name)?, Action::View).await?;
     json(&store::environment(env, &authorized).await?, 200)
 }
 
 /// Changes labels, colours, allowed origins or the credential requirement.
-pub async fn update(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let mut authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let before = store::environment(env, &authorized).await?;
@@ -107,7 +107,7 @@ fn patched_summary(before: &EnvironmentDetails, patch: &EnvironmentPatch) -> ser
 
 /// Registers a custom environment: 201 when its bindings are already there
 /// (`ready`), 202 while it waits for them (`creating`).
-pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let authorized = authorize(request, env, ControlAction::CreateEnvironment).await?;
     let body: CreateEnvironmentRequest = read_json(request).await?;
     if let Some(label) = &body.label {
@@ -127,7 +127,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 
 /// Rotates the subscriber signing secret: a new current secret (shown
 /// once), the old one verifying for the grace period.
-pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let body: RotateSigningSecretRequest = read_json(request).await?;
@@ -152,7 +152,7 @@ pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Env, raw
 
 /// Deletes a custom environment (the caller must administer it): keys
 /// revoked first, then every table and KV entry of its data.
-pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let action = ControlAction::DeleteEnvironment { environment: name.as_str() };
     let authorized = authorize(request, env, action).await?;

@@ -2,6 +2,7 @@
 //! key): `GET …/feed`, `GET …/feed/counts`, `POST …/feed/actions`,
 //! `GET …/feed/changes` (delta sync) and `GET …/feed/stream` (realtime).
 
+use crate::store::Platform;
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
@@ -13,7 +14,7 @@ use tidings_core::wire::{
     feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
     PageInfo,
 };
-use worker::{Context, Env};
+use worker::Context;
 
 use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber};
 use crate::error::{ApiError, ApiResult};
@@ -23,7 +24,7 @@ use crate::request::IncomingRequest;
 use crate::store::FeedPage;
 
 /// One page of a subscriber's feed with its counts and watermark.
-pub async fn list(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
@@ -42,7 +43,7 @@ pub(super) fn page_info(query: &FeedQuery, page: &FeedPage) -> PageInfo {
 }
 
 /// Delta sync: every change to the feed after `since`, in order.
-pub async fn changes(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = ChangesQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
@@ -74,7 +75,7 @@ pub async fn changes(request: &IncomingRequest, env: &Env, raw_subscriber: &str)
 /// Opens the subscriber's realtime socket: it hears `{"type":"changed"}`
 /// after every committed change to the feed, and the client then reads
 /// `…/feed/changes`.
-pub async fn stream(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn stream(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     if !header(request, "Upgrade").is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::new(
@@ -89,7 +90,7 @@ pub async fn stream(request: &IncomingRequest, env: &Env, raw_subscriber: &str) 
 
 /// Exact counts: for the filter given as query parameters, or for each
 /// filter of `filters=<JSON array>` at once (then `{results: […]}`).
-pub async fn counts(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn counts(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let many = pairs.iter().find(|(name, _)| name == "filters").map(|(_, value)| value.clone());
@@ -138,7 +139,7 @@ pub async fn counts(request: &IncomingRequest, env: &Env, raw_subscriber: &str) 
 }
 
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them.
-pub async fn actions(request: &mut IncomingRequest, env: &Env, ctx: &Context, raw_subscriber: &str) -> ApiResult {
+pub async fn actions(request: &mut IncomingRequest, env: &Platform, ctx: &Context, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
     let body: FeedActionRequest = read_json(request).await?;

@@ -4,13 +4,13 @@
 //! In production the configuration changes only by promotion; a PUT there
 //! may only set the signing secret of an integration (secrets never move).
 
+use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::sealed;
 use tidings_core::webhook::{self, IntegrationError};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{IntegrationInput, IntegrationList};
-use worker::Env;
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -20,13 +20,13 @@ use crate::request::IncomingRequest;
 use crate::store::{self, IntegrationRecord};
 
 /// Every integration, secrets left out.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     json(&IntegrationList { items: caller.scope.integrations().await? }, 200)
 }
 
 /// Creates an integration; 409 `integration_exists` when the id is taken.
-pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("integrations")?;
     let input: IntegrationInput = read_json(request).await?;
@@ -46,14 +46,14 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// One integration, secret left out.
-pub async fn get(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     json(&caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?, 200)
 }
 
 /// Creates or replaces an integration; without `signing_secret`, the stored one is kept.
-pub async fn put(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let input: IntegrationInput = read_json(request).await?;
@@ -77,7 +77,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiR
 }
 
 /// Deletes an integration.
-pub async fn delete(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted {
         id: String,
@@ -92,7 +92,7 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiRe
     json(&Deleted { id, deleted: true }, 200)
 }
 
-async fn save(caller: &Caller, env: &Env, id: &str, input: IntegrationInput, status: u16) -> ApiResult {
+async fn save(caller: &Caller, env: &Platform, id: &str, input: IntegrationInput, status: u16) -> ApiResult {
     webhook::validate_id(id).map_err(invalid)?;
     webhook::validate_config(&input.kind, &input.name, &input.url).map_err(invalid)?;
     let sealed_secret = match &input.signing_secret {

@@ -1,6 +1,7 @@
 //! Control plane: an environment's keys. `GET|POST /v1/environments/{name}/keys`,
 //! `POST …/keys/{id}/regenerate`, `DELETE …/keys/{id}`.
 
+use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
@@ -8,7 +9,6 @@ use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::rotation_end;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
-use worker::Env;
 
 use super::environments::parse_name;
 use crate::auth::{authorize_in, Actor};
@@ -20,7 +20,7 @@ use crate::routes::audit;
 use crate::store::{self, KeyEnd};
 
 /// The environment's keys, masked, newest first.
-pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
     let keys = store::list_keys(env, &authorized, now_ms()).await?;
@@ -28,7 +28,7 @@ pub async fn list(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiRe
 }
 
 /// Issues a key of the requested kind; the key is in this answer only.
-pub async fn create(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
     let actor = authorized.actor();
@@ -44,7 +44,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Env, raw_name: &str) ->
 
 /// Issues a replacement key and lets the old one work for the grace period
 /// (0 revokes it at once).
-pub async fn regenerate(request: &mut IncomingRequest, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
+pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
     let actor = authorized.actor();
@@ -81,7 +81,7 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Env, raw_name: &str
 }
 
 /// Revokes a key at once.
-pub async fn revoke(request: &IncomingRequest, env: &Env, raw_name: &str, key_id: &str) -> ApiResult {
+pub async fn revoke(request: &IncomingRequest, env: &Platform, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
     let actor = authorized.actor();

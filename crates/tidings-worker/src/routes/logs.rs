@@ -1,7 +1,7 @@
 //! `GET /v1/logs` (secret key): execution logs, newest first.
 
+use crate::store::Platform;
 use tidings_core::logs::LogQuery;
-use worker::Env;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
@@ -9,7 +9,7 @@ use crate::http::{json, query_pairs};
 use crate::request::IncomingRequest;
 
 /// A page of log entries, filtered by workflow, subscriber, status and time.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let pairs = query_pairs(request)?;
     let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))

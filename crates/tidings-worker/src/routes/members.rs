@@ -2,6 +2,7 @@
 //! `PATCH|DELETE /v1/members/{id}`, `POST /v1/members/{id}/tokens` and
 //! `DELETE /v1/members/{id}/tokens/{token_id}`.
 
+use crate::store::Platform;
 use serde::Serialize;
 use serde_json::json;
 use tidings_core::access::{self, Action, Grants, Role};
@@ -14,7 +15,6 @@ use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch, MemberTokenRequest,
 };
-use worker::Env;
 
 use crate::auth::{authenticate_actor, authorize};
 use crate::error::{ApiError, ApiResult};
@@ -68,7 +68,7 @@ pub fn validate(name: &str, email: &str) -> ApiResult<()> {
 }
 
 /// Who the credential is, and each environment they can see.
-pub async fn me(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn me(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let listed = store::list_environments(env).await?;
     let chain: Vec<ChainEntry> = listed
@@ -99,13 +99,13 @@ pub async fn me(request: &IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// Every member.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     authorize(request, env, ControlAction::ReadMembers).await?;
     json(&MemberList { items: store::members(env).await?.into_iter().map(|(member, _)| member).collect() }, 200)
 }
 
 /// Adds a member with a role and grants.
-pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     // Member managers only, before the body is read; then the grants asked for.
     let manager = authorize(request, env, ControlAction::ReadMembers).await?.into_actor();
     let input: MemberInput = read_json(request).await?;
@@ -139,7 +139,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// Changes a member's name, role or grants.
-pub async fn update(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiResult {
+pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let patch: MemberPatch = read_json(request).await?;
     let Some((member, before)) = find(env, id).await? else {
@@ -176,7 +176,7 @@ pub async fn update(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiRe
 }
 
 /// Removes a member; their tokens stop working at once.
-pub async fn remove(request: &IncomingRequest, env: &Env, id: &str) -> ApiResult {
+pub async fn remove(request: &IncomingRequest, env: &Platform, id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Removed<'a> {
         id: &'a str,
@@ -196,7 +196,7 @@ pub async fn remove(request: &IncomingRequest, env: &Env, id: &str) -> ApiResult
 }
 
 /// Issues a personal access token: to oneself, or by a member manager.
-pub async fn issue_token(request: &mut IncomingRequest, env: &Env, id: &str) -> ApiResult {
+pub async fn issue_token(request: &mut IncomingRequest, env: &Platform, id: &str) -> ApiResult {
     let authorized = authorize(request, env, ControlAction::IssueToken { member: id }).await?;
     let body: MemberTokenRequest = read_json(request).await?;
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
@@ -223,7 +223,7 @@ pub async fn issue_token(request: &mut IncomingRequest, env: &Env, id: &str) -> 
 }
 
 /// Revokes a personal access token: one's own, or by a member manager.
-pub async fn revoke_token(request: &IncomingRequest, env: &Env, id: &str, token_id: &str) -> ApiResult {
+pub async fn revoke_token(request: &IncomingRequest, env: &Platform, id: &str, token_id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Revoked<'a> {
         id: &'a str,
@@ -245,7 +245,7 @@ fn summary(name: &str, email: &str, grants: &Grants) -> serde_json::Value {
     })
 }
 
-async fn find(env: &Env, id: &str) -> ApiResult<Option<(Member, Grants)>> {
+async fn find(env: &Platform, id: &str) -> ApiResult<Option<(Member, Grants)>> {
     Ok(store::members(env).await?.into_iter().find(|(member, _)| member.id == id))
 }
 

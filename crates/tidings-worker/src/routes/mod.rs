@@ -21,15 +21,16 @@ mod trigger;
 mod variables;
 mod workflows;
 
+use crate::store::Platform;
 use tidings_core::wire::ErrorCode;
-use worker::{Context, Env, Method};
+use worker::{Context, Method};
 
 use crate::cors;
 use crate::error::{ApiError, ApiResult};
 use crate::request::IncomingRequest;
 
 /// Answers one request.
-pub async fn handle(request: IncomingRequest, env: &Env, ctx: &Context) -> ApiResult {
+pub async fn handle(request: IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
     let method = request.method();
     if method == Method::Options {
         return Ok(cors::preflight());
@@ -59,7 +60,7 @@ macro_rules! route_table {
             method: Method,
             segments: &[&str],
             mut $request: IncomingRequest,
-            $env: &Env,
+            $env: &Platform,
             $ctx: &Context,
         ) -> Option<ApiResult> {
             Some(match (method, segments) {

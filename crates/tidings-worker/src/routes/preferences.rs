@@ -2,10 +2,10 @@
 //! subscriber credential, or secret key), and the environment's defaults:
 //! `GET|PUT /v1/preferences/defaults` (secret key; promoted into production).
 
+use crate::store::Platform;
 use tidings_core::preferences::{self, Preferences};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::PreferencesInput;
-use worker::Env;
 
 use super::feed::parse_subscriber;
 use crate::auth::{authenticate_secret, authenticate_subscriber, Caller};
@@ -15,14 +15,14 @@ use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 
 /// The subscriber's preferences: every channel globally, and workflow overrides.
-pub async fn get(request: &IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
     answer_current(&caller, &subscriber).await
 }
 
 /// Changes some preferences; `null` removes a workflow override.
-pub async fn update(request: &mut IncomingRequest, env: &Env, raw_subscriber: &str) -> ApiResult {
+pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
     let body: PreferencesInput = read_json(request).await?;
@@ -39,13 +39,13 @@ async fn answer_current(caller: &Caller, subscriber: &SubscriberId) -> ApiResult
 }
 
 /// The environment's default preferences: what applies where a subscriber set nothing.
-pub async fn defaults(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn defaults(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     json(&caller.scope.preference_defaults().await?.to_explicit_wire(), 200)
 }
 
 /// Replaces the environment's default preferences (content: refused in production).
-pub async fn replace_defaults(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn replace_defaults(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("default preferences")?;
     let body: PreferencesInput = read_json(request).await?;

@@ -2,6 +2,7 @@
 //! `GET /v1/environments/{name}/releases[/{id}]` and
 //! `POST /v1/environments/{name}/releases/{id}/rollback`.
 
+use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
@@ -9,7 +10,6 @@ use tidings_core::policy::ControlAction;
 use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
-use worker::Env;
 
 use crate::auth::{authenticate_actor, authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
@@ -23,7 +23,7 @@ use crate::store::{self, Environment, NewRelease, PromotionEnvironment};
 const RELEASES_PER_PAGE: u32 = 100;
 
 /// What promoting `from` into `to` would change, with problems.
-pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn changes(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let (mut from, mut to) = (None, None);
     for (name, value) in query_pairs(request)? {
@@ -54,7 +54,7 @@ pub async fn changes(request: &IncomingRequest, env: &Env) -> ApiResult {
 /// Applies chosen changes to the next environment as one release (or, with
 /// `dry_run`, answers what would happen). A retried request gets its
 /// release again.
-pub async fn promote(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let actor = authenticate_actor(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key");
     let body: PromotionRequest = read_json(request).await?;
@@ -160,12 +160,12 @@ pub(super) async fn replayed(
 }
 
 /// Opens the environment an authorization names, for its releases and content.
-pub(super) async fn open_for_releases(env: &Env, authorized: &Authorized) -> ApiResult<PromotionEnvironment> {
+pub(super) async fn open_for_releases(env: &Platform, authorized: &Authorized) -> ApiResult<PromotionEnvironment> {
     PromotionEnvironment::of(env, &Environment::open_authorized(env, authorized).await?)
 }
 
 /// An environment's releases, newest first.
-pub async fn releases(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn releases(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
@@ -173,7 +173,7 @@ pub async fn releases(request: &IncomingRequest, env: &Env, raw_name: &str) -> A
 }
 
 /// One release, with each touched resource's content before and after.
-pub async fn release(request: &IncomingRequest, env: &Env, raw_name: &str, id: &str) -> ApiResult {
+pub async fn release(request: &IncomingRequest, env: &Platform, raw_name: &str, id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
@@ -182,7 +182,7 @@ pub async fn release(request: &IncomingRequest, env: &Env, raw_name: &str, id: &
 
 /// Restores what a release changed to its state before the release, as a
 /// new release. Refused when a touched resource changed since.
-pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: &str) -> ApiResult {
+pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str, id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::PromoteInto).await?;
     let target = open_for_releases(env, &authorized).await?;
@@ -202,14 +202,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
         })
         .collect::<Result<_, _>>()?;
     let state = target.content().await?;
-    let superseded: Vec<String> = applied
-        .iter()
-        .filter(|change| {
-            let current = state.snapshot.resources(change.resource).get(&change.key);
-            current != change.after.as_ref()
-        })
-        .map(|change| format!("{}:{}", change.resource.as_str(), change.key))
-        .collect();
+    let superseded = promotion::superseded(&applied, &state.snapshot);
     if !superseded.is_empty() {
         return Err(ApiError::new(
             409,
@@ -242,7 +235,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Env, raw_name: &str, id: 
 /// with `apply` false, only look at what it would change; either way `to`
 /// must come right after `from` in the whole chain) and opens both.
 async fn open_pair(
-    env: &Env,
+    env: &Platform,
     actor: Actor,
     from: &str,
     to: &str,

@@ -1,6 +1,7 @@
 //! Subscribers (secret key): `GET /v1/subscribers`, `PUT|GET|DELETE
 //! /v1/subscribers/{id}`, `POST /v1/subscribers/bulk`.
 
+use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::profile::{self, ListQuery};
 use tidings_core::query::decode_segment;
@@ -9,7 +10,6 @@ use tidings_core::timestamp::rfc3339;
 use tidings_core::token::{self, Scope};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse};
-use worker::Env;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
@@ -18,7 +18,7 @@ use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 
 /// A page of subscribers, ordered by id.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let pairs = query_pairs(request)?;
     let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
@@ -26,7 +26,7 @@ pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// Creates (201) or replaces (200) a subscriber's profile.
-pub async fn upsert(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn upsert(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let input: SubscriberInput = read_json(request).await?;
@@ -38,7 +38,7 @@ pub async fn upsert(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> A
 }
 
 /// One subscriber's profile.
-pub async fn get(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let subscriber = caller.scope.subscriber(&id).await?.ok_or_else(|| not_found(&id))?;
@@ -46,7 +46,7 @@ pub async fn get(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResul
 }
 
 /// Deletes a subscriber and their messages.
-pub async fn delete(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted {
         subscriber_id: String,
@@ -61,7 +61,7 @@ pub async fn delete(request: &IncomingRequest, env: &Env, raw_id: &str) -> ApiRe
 }
 
 /// Creates or replaces up to 500 profiles in one write.
-pub async fn bulk(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn bulk(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let body: BulkSubscribersRequest = read_json(request).await?;
     let profiles = profile::validate_bulk(body.subscribers)?;
@@ -70,7 +70,7 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 
 /// Mints a subscriber token for a browser: bound to this environment and
 /// subscriber, expiring, read or write.
-pub async fn token(request: &mut IncomingRequest, env: &Env, raw_id: &str) -> ApiResult {
+pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
     let body: TokenRequest = read_json(request).await?;

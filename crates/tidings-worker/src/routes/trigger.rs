@@ -1,5 +1,6 @@
 //! `POST /v1/events/trigger`.
 
+use crate::store::Platform;
 use std::collections::BTreeSet;
 use tidings_core::wire::ErrorCode;
 
@@ -13,7 +14,7 @@ use tidings_core::wire::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredDelivery,
     TriggeredMessage,
 };
-use worker::{Context, Env};
+use worker::Context;
 
 use crate::auth::authenticate_secret;
 use crate::delivery;
@@ -31,7 +32,7 @@ const MAX_BULK_EVENTS: usize = 100;
 /// Renders the workflow for every recipient and stores everything in one
 /// transaction; answers 202 only after D1 has committed. With an
 /// `Idempotency-Key`, a retry gets the first answer again.
-pub async fn trigger(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> ApiResult {
+pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
@@ -54,7 +55,7 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Env, ctx: &Context) ->
 /// all), each its own transaction with its own result. With an
 /// `Idempotency-Key`, event `i` uses the key `<key>:<i>`, so a retried bulk
 /// request replays the events that finished and runs only the others.
-pub async fn bulk(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> ApiResult {
+pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
@@ -107,7 +108,7 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Env, ctx: &Context) -> Ap
 
 /// Runs a trigger in an environment opened another way than by its key:
 /// the console's test send, after the member's permission was checked.
-pub(super) async fn trigger_in(scope: &Environment, env: &Env, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
+pub(super) async fn trigger_in(scope: &Environment, env: &Platform, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
     let answer = process(scope, valid, None, now_ms()).await?;
     follow_up(env, ctx, scope, answer.follow_up);
     Ok(json_text(answer.body, answer.status))
@@ -265,7 +266,7 @@ struct Ran {
 
 /// After the answer: sends a transaction's pending webhook deliveries, and
 /// tells the recipients' realtime sockets about their new messages.
-fn follow_up(env: &Env, ctx: &Context, scope: &Environment, follow_up: FollowUp) {
+fn follow_up(env: &Platform, ctx: &Context, scope: &Environment, follow_up: FollowUp) {
     if !follow_up.feeds.is_empty() {
         match scope.reopen(env) {
             Ok(scope) => {

@@ -2,12 +2,12 @@
 //! `GET|PUT|DELETE /v1/variables/{name}`. Names are content: in production they
 //! arrive only by promotion, and only their values may be set there.
 
+use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::variables::{self, MAX_VARIABLES};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{VariableInput, VariableList};
-use worker::Env;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
@@ -16,20 +16,20 @@ use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 
 /// Every variable with this environment's value.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     json(&VariableList { items: caller.scope.variables().await? }, 200)
 }
 
 /// One variable.
-pub async fn get(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let name = parse_name(raw_name)?;
     json(&caller.scope.variable(&name).await?.ok_or_else(|| not_found(&name))?, 200)
 }
 
 /// Creates a variable or sets its value (201 when new).
-pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let name = parse_name(raw_name)?;
     let body: VariableInput = read_json(request).await?;
@@ -55,7 +55,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Env, raw_name: &str) -> Ap
 }
 
 /// Deletes a variable.
-pub async fn delete(request: &IncomingRequest, env: &Env, raw_name: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted {
         name: String,

@@ -2,12 +2,13 @@
 //! /v1/workflows/{key}`, `GET /v1/workflows/{key}/versions`. Production
 //! environments are read-only here: their content arrives by promotion.
 
+use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{WorkflowInput, WorkflowList, WorkflowResponse};
 use tidings_core::workflow::{self, Workflow};
-use worker::{Env, Response};
+use worker::Response;
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -17,13 +18,13 @@ use crate::request::IncomingRequest;
 use crate::store::Environment;
 
 /// Every workflow's current version.
-pub async fn list(request: &IncomingRequest, env: &Env) -> ApiResult {
+pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     json(&WorkflowList { items: caller.scope.workflows().await? }, 200)
 }
 
 /// Creates a workflow; 409 `workflow_exists` when the key is taken.
-pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
+pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let caller = writer(request, env).await?;
     let input: WorkflowInput = read_json(request).await?;
     let workflow = Workflow::from_input(input, None)?;
@@ -39,14 +40,14 @@ pub async fn create(request: &mut IncomingRequest, env: &Env) -> ApiResult {
 }
 
 /// The current version of one workflow.
-pub async fn get(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn get(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let key = parse_key(raw_key)?;
     json(&caller.scope.workflow_version(&key).await?.ok_or_else(|| not_found(&key))?, 200)
 }
 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
-pub async fn put(request: &mut IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
     let (saved, existed) = save_in(&caller.scope, request, raw_key).await?;
     json(&saved, if existed { 200 } else { 201 })
@@ -66,7 +67,7 @@ pub(super) async fn save_in(
 }
 
 /// Every version, newest first.
-pub async fn versions(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn versions(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let key = parse_key(raw_key)?;
     let items = caller.scope.workflow_history(&key).await?;
@@ -77,7 +78,7 @@ pub async fn versions(request: &IncomingRequest, env: &Env, raw_key: &str) -> Ap
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
-pub async fn delete(request: &IncomingRequest, env: &Env, raw_key: &str) -> ApiResult {
+pub async fn delete(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
     delete_in(&caller.scope, raw_key).await.map(|(_, response)| response)
 }
@@ -98,7 +99,7 @@ pub(super) async fn delete_in(scope: &Environment, raw_key: &str) -> ApiResult<(
 }
 
 /// A caller allowed to change workflows: secret key, environment not production.
-async fn writer(request: &IncomingRequest, env: &Env) -> ApiResult<Caller> {
+async fn writer(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("workflows")?;
     Ok(caller)

@@ -6,12 +6,12 @@
 //! no route can reach an environment's registry row or storage without the
 //! policy's yes.
 
+use super::platform::Platform;
 use serde::Deserialize;
 use tidings_core::access::{Action, Grants};
 use tidings_core::environment::EnvironmentName;
 use tidings_core::lifecycle::ChainEntry;
 use tidings_core::policy::{self, ControlAction, Decision, Denial, MemberState, Subject};
-use worker::Env;
 
 use super::{control_db, number, registry, statement, storage_error};
 use crate::error::ApiError;
@@ -86,7 +86,7 @@ impl Authorized {
 }
 
 /// Asks the policy whether `actor` may do `action`; the only way to an [`Authorized`].
-pub async fn authorize(env: &Env, actor: Actor, action: ControlAction<'_>) -> Result<Authorized, ApiError> {
+pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) -> Result<Authorized, ApiError> {
     let chain = registry::chain(env).await?;
     let members = match action {
         ControlAction::UpdateMember { .. }
@@ -121,7 +121,7 @@ pub fn refusal(denial: &Denial) -> ApiError {
 }
 
 /// Every live member with their grants and how many of their tokens work now.
-async fn member_states(env: &Env, now_ms: u64) -> Result<Vec<MemberState>, ApiError> {
+async fn member_states(env: &Platform, now_ms: u64) -> Result<Vec<MemberState>, ApiError> {
     #[derive(Deserialize)]
     struct TokenCount {
         member_id: String,

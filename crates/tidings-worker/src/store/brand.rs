@@ -1,12 +1,12 @@
 //! Brand settings of one environment: a D1 row, and the logo's bytes in the
 //! environment's KV namespace (content-addressed, so never overwritten).
 
+use super::platform::Platform;
 use serde::Deserialize;
 use tidings_core::brand::logo_kv_key;
 use tidings_core::wire::{Brand, BrandInput, LogoInfo};
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
-use worker::Env;
 
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
@@ -87,7 +87,13 @@ impl Environment {
 
     /// Stores a logo (bytes in KV first, then the settings point at it);
     /// false when no brand settings exist yet.
-    pub async fn save_logo(&self, env: &Env, logo: &LogoInfo, bytes: &[u8], now_ms: u64) -> Result<bool, ApiError> {
+    pub async fn save_logo(
+        &self,
+        env: &Platform,
+        logo: &LogoInfo,
+        bytes: &[u8],
+        now_ms: u64,
+    ) -> Result<bool, ApiError> {
         put_logo(&self.kv(env)?, logo, bytes).await?;
         let result = statement(
             &self.db,
@@ -101,14 +107,14 @@ impl Environment {
     }
 
     /// The current logo's type and bytes.
-    pub async fn logo(&self, env: &Env) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    pub async fn logo(&self, env: &Platform) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let Some(LogoInfo { id, content_type }) = self.brand().await?.and_then(|brand| brand.logo) else {
             return Ok(None);
         };
         Ok(get_logo(&self.kv(env)?, &id).await?.map(|bytes| (content_type, bytes)))
     }
 
-    fn kv(&self, env: &Env) -> Result<KvStore, ApiError> {
-        env.kv(&self.kv_binding).map_err(|error| ApiError::unavailable("environment KV binding", error))
+    fn kv(&self, env: &Platform) -> Result<KvStore, ApiError> {
+        env.env().kv(&self.kv_binding).map_err(|error| ApiError::unavailable("environment KV binding", error))
     }
 }

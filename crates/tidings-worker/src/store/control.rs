@@ -1,9 +1,9 @@
 //! The control plane: creating the registry of environments.
 
+use super::platform::Platform;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::ApiKey;
 use tidings_core::wire::ErrorCode;
-use worker::Env;
 
 use super::members::{self, NewMember, NewMemberToken};
 use super::{control_db, number, statement, storage_error, text, workflows};
@@ -26,7 +26,7 @@ pub struct NewEnvironment {
 /// Registers the first environments, once. Each environment's database gets
 /// the starter workflows first, so a retry after a failure is safe.
 pub async fn bootstrap(
-    env: &Env,
+    env: &Platform,
     now_ms: u64,
     environments: &[NewEnvironment],
     owner: Option<(&NewMember<'_>, &NewMemberToken<'_>)>,
@@ -49,8 +49,8 @@ pub async fn bootstrap(
                 format!("binding {binding} is missing from wrangler.toml: {error}"),
             )
         };
-        let db = env.d1(&db_binding).map_err(|error| missing(&db_binding, error))?;
-        env.kv(&kv_binding).map_err(|error| missing(&kv_binding, error))?;
+        let db = env.env().d1(&db_binding).map_err(|error| missing(&db_binding, error))?;
+        env.env().kv(&kv_binding).map_err(|error| missing(&kv_binding, error))?;
         workflows::seed_starters(&db, now_ms).await?;
         writes.push(statement(
             &control,

@@ -1,9 +1,9 @@
 //! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`).
 
+use super::platform::Platform;
 use tidings_core::deployment::ServedEnvironments;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::wire::ErrorCode;
-use worker::Env;
 
 use crate::error::ApiError;
 
@@ -12,8 +12,8 @@ const SERVED: &str = "TIDINGS_ENVIRONMENTS";
 
 /// Refuses a key of an environment this deployment does not serve, before
 /// any storage is read: 421 `environment_not_served`.
-pub(super) fn ensure_served(env: &Env, environment: &EnvironmentName) -> Result<(), ApiError> {
-    let setting = env.var(SERVED).ok().map(|value| value.to_string());
+pub(super) fn ensure_served(env: &Platform, environment: &EnvironmentName) -> Result<(), ApiError> {
+    let setting = env.env().var(SERVED).ok().map(|value| value.to_string());
     let served = ServedEnvironments::parse(setting.as_deref())
         .map_err(|error| ApiError::internal("deployment configuration", error))?;
     if served.serves(environment) {

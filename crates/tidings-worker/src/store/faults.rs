@@ -18,9 +18,8 @@
 //! with `panic = "abort"` its Wasm instance traps, and the entry module
 //! (`js/entry.mjs`) starts a fresh instance for the next request.
 
+use super::platform::Platform;
 use std::cell::RefCell;
-
-use worker::Env;
 
 use crate::request::IncomingRequest;
 
@@ -51,8 +50,8 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// The plan of `request`: empty unless fault injection is enabled.
-    pub fn of(request: &IncomingRequest, env: &Env) -> Self {
-        let enabled = env.var(SWITCH).is_ok_and(|value| value.to_string() == "enabled");
+    pub fn of(request: &IncomingRequest, env: &Platform) -> Self {
+        let enabled = env.env().var(SWITCH).is_ok_and(|value| value.to_string() == "enabled");
         if !enabled {
             return Self::default();
         }

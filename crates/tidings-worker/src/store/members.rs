@@ -1,6 +1,7 @@
 //! Members, their grants and personal access tokens, and the control
 //! plane's audit log: all in the control database.
 
+use super::platform::Platform;
 use std::collections::{BTreeMap, BTreeSet};
 use tidings_core::wire::ErrorCode;
 
@@ -11,7 +12,7 @@ use tidings_core::audit::AuditQuery;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{AuditEntry, Member};
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement};
 
 use super::{control_db, number, statement, storage_error, text, AuditRow};
 use crate::error::ApiError;
@@ -151,7 +152,7 @@ fn member_error(error: worker::Error) -> ApiError {
 
 /// Creates a member with grants, and its audit entry, in one transaction.
 pub async fn create_member(
-    env: &Env,
+    env: &Platform,
     member: &NewMember<'_>,
     audit: &AuditRecord<'_>,
     now_ms: u64,
@@ -165,7 +166,7 @@ pub async fn create_member(
 /// no owner who can sign in. A name-only change writes no grant, so it can
 /// never put back grants another request changed meanwhile.
 pub async fn update_member(
-    env: &Env,
+    env: &Platform,
     id: &str,
     name: &str,
     grants: Option<&Grants>,
@@ -192,7 +193,7 @@ pub async fn update_member(
 
 /// Removes a member (their tokens stop working at once), with its audit entry.
 pub async fn remove_member(
-    env: &Env,
+    env: &Platform,
     id: &str,
     was_owner: bool,
     audit: &AuditRecord<'_>,
@@ -212,7 +213,7 @@ pub async fn remove_member(
 
 /// Stores a personal access token, with its audit entry.
 pub async fn issue_member_token(
-    env: &Env,
+    env: &Platform,
     member_id: &str,
     token: &NewMemberToken<'_>,
     audit: &AuditRecord<'_>,
@@ -225,7 +226,7 @@ pub async fn issue_member_token(
 /// Revokes one of a member's live tokens, with its audit entry; 404
 /// `token_not_found` when there is no such live token.
 pub async fn revoke_member_token(
-    env: &Env,
+    env: &Platform,
     member_id: &str,
     token_id: &str,
     was_owner: bool,
@@ -258,7 +259,7 @@ pub async fn revoke_member_token(
 
 /// The live member a token hash belongs to, with their grants; `None` for an
 /// unknown, expired or revoked token, or a removed member.
-pub async fn member_by_token(env: &Env, hash: &str, now_ms: u64) -> Result<Option<(Member, Grants)>, ApiError> {
+pub async fn member_by_token(env: &Platform, hash: &str, now_ms: u64) -> Result<Option<(Member, Grants)>, ApiError> {
     let control = control_db(env)?;
     let results = control
         .batch(vec![
@@ -287,7 +288,7 @@ pub async fn member_by_token(env: &Env, hash: &str, now_ms: u64) -> Result<Optio
 }
 
 /// Every live member.
-pub async fn members(env: &Env) -> Result<Vec<(Member, Grants)>, ApiError> {
+pub async fn members(env: &Platform) -> Result<Vec<(Member, Grants)>, ApiError> {
     let control = control_db(env)?;
     let results = control
         .batch(vec![
@@ -442,7 +443,7 @@ async fn commit(
 
 /// Appends an entry to the control plane's audit log on its own, for
 /// changes stored elsewhere (an environment's database).
-pub async fn audit(env: &Env, record: &AuditRecord<'_>, now_ms: u64) -> Result<(), ApiError> {
+pub async fn audit(env: &Platform, record: &AuditRecord<'_>, now_ms: u64) -> Result<(), ApiError> {
     statement(
         &control_db(env)?,
         "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
@@ -466,7 +467,7 @@ pub async fn audit(env: &Env, record: &AuditRecord<'_>, now_ms: u64) -> Result<(
 /// Control-plane audit entries of an environment (or of the deployment, for
 /// `None`), newest first: up to `query.limit + 1`.
 pub async fn control_audit(
-    env: &Env,
+    env: &Platform,
     environment: Option<&str>,
     query: &AuditQuery,
 ) -> Result<Vec<AuditEntry>, ApiError> {

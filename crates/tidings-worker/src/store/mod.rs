@@ -20,6 +20,7 @@ mod key_cache;
 mod logs;
 mod members;
 mod messages;
+mod platform;
 mod preferences;
 mod promotion;
 mod rate_limits;
@@ -43,6 +44,7 @@ pub use members::{
     audit, control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
 };
+pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};
 pub use rate_limits::draw as draw_rate_limit;
 pub use registry::{
@@ -55,7 +57,7 @@ pub use triggers::{Claim, Delivery};
 
 use tidings_core::audit::AuditQuery;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::ApiError;
 
@@ -63,8 +65,8 @@ use crate::error::ApiError;
 /// and the hashes of their keys.
 const CONTROL_DB: &str = "DB_CONTROL";
 
-fn control_db(env: &Env) -> Result<D1Database, ApiError> {
-    env.d1(CONTROL_DB).map_err(|error| ApiError::internal("control database binding", error))
+fn control_db(env: &Platform) -> Result<D1Database, ApiError> {
+    env.env().d1(CONTROL_DB).map_err(|error| ApiError::internal("control database binding", error))
 }
 
 /// Maps a D1 failure to 503 when D1 documents it as transient, else 500.

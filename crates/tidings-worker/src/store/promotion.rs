@@ -7,6 +7,7 @@
 //! all; a promotion is never half-applied. Guards at the head of the batch
 //! abort it when the target changed since its snapshot was read.
 
+use super::platform::Platform;
 use std::collections::BTreeMap;
 use tidings_core::wire::ErrorCode;
 
@@ -21,7 +22,7 @@ use tidings_core::wire::{AuditEntry, Brand, LogoInfo, PendingChange, Preferences
 use tidings_core::workflow::Workflow;
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement};
 
 use super::brand::{self, BrandRow, SELECT_BRAND};
 use super::preferences::{self, DEFAULTS};
@@ -127,14 +128,14 @@ const STALE: &str = "tidings: target changed";
 
 impl PromotionEnvironment {
     /// The promotable content of an opened environment.
-    pub fn of(env: &Env, environment: &super::Environment) -> Result<Self, ApiError> {
-        let kv = env.kv(&environment.kv_binding).map_err(|error| {
+    pub fn of(env: &Platform, environment: &super::Environment) -> Result<Self, ApiError> {
+        let kv = env.env().kv(&environment.kv_binding).map_err(|error| {
             ApiError::unavailable("environment KV binding", format!("{}: {error}", environment.kv_binding))
         })?;
         Ok(Self {
             name: environment.name().clone(),
             environment_type: environment.environment_type(),
-            db: env.d1(&environment.db_binding).map_err(|error| {
+            db: env.env().d1(&environment.db_binding).map_err(|error| {
                 ApiError::unavailable("environment database binding", format!("{}: {error}", environment.db_binding))
             })?,
             kv,

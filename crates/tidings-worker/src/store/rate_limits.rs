@@ -2,10 +2,10 @@
 //! bindings that [`Tier::binding`] names. Feed requests are drawn in units
 //! of several requests, kept in this isolate's [`Ledger`].
 
+use super::platform::Platform;
 use std::cell::RefCell;
 
 use tidings_core::rate_limit::{counter_key, Decision, Ledger, Tier};
-use worker::Env;
 
 use crate::error::ApiError;
 use crate::platform::now_ms;
@@ -14,8 +14,8 @@ use crate::platform::now_ms;
 /// 429 `rate_limited` once it is spent. A deployment without the binding
 /// is not limited (and says so in its log); a binding that fails lets the
 /// request through, as the platform itself does.
-pub async fn draw(env: &Env, tier: Tier, environment: &str, owner: &str) -> Result<(), ApiError> {
-    let limiter = match env.rate_limiter(tier.binding()) {
+pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) -> Result<(), ApiError> {
+    let limiter = match env.env().rate_limiter(tier.binding()) {
         Ok(limiter) => limiter,
         Err(_) => {
             warn_once(tier);

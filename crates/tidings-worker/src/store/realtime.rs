@@ -2,9 +2,10 @@
 //! Object namespace): opening a subscriber's socket, and announcing that
 //! feeds changed.
 
+use super::platform::Platform;
 use tidings_core::realtime::{group_by_hub, hub_name};
 use tidings_core::subscriber::SubscriberId;
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use worker::{Headers, Method, Request, RequestInit, Response};
 
 use super::Environment;
 use crate::error::ApiError;
@@ -15,7 +16,7 @@ const HUB_BINDING: &str = "FEED_HUB";
 
 impl Environment {
     /// Hands an authenticated WebSocket upgrade for `subscriber` to their hub.
-    pub async fn open_stream(&self, env: &Env, subscriber: &SubscriberId) -> Result<Response, ApiError> {
+    pub async fn open_stream(&self, env: &Platform, subscriber: &SubscriberId) -> Result<Response, ApiError> {
         let headers = Headers::new();
         let set = |name: &str, value: &str| {
             headers.set(name, value).map_err(|error| ApiError::internal("open stream", error))
@@ -27,6 +28,7 @@ impl Environment {
         let request = Request::new_with_init(&format!("https://hub.invalid{CONNECT_PATH}"), &init)
             .map_err(|error| ApiError::internal("open stream", error))?;
         let hub = env
+            .env()
             .durable_object(HUB_BINDING)
             .and_then(|namespace| namespace.get_by_name(&hub_name(&self.db_binding, subscriber)))
             .map_err(|error| ApiError::unavailable("realtime hub", error.to_string()))?;
@@ -36,8 +38,8 @@ impl Environment {
     /// Tells the hubs of `subscribers` that their feeds changed. Runs after
     /// the write committed, in `wait_until`; failures are logged, and the
     /// clients' delta sync covers anything a socket missed.
-    pub async fn announce(&self, env: &Env, subscribers: &[SubscriberId]) {
-        let namespace = match env.durable_object(HUB_BINDING) {
+    pub async fn announce(&self, env: &Platform, subscribers: &[SubscriberId]) {
+        let namespace = match env.env().durable_object(HUB_BINDING) {
             Ok(namespace) => namespace,
             Err(error) => {
                 worker::console_error!("realtime hubs unavailable: {error}");

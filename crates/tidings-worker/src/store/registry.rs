@@ -1,6 +1,7 @@
 //! The control plane's view of the registry: environments, their settings
 //! and their keys. Only control-plane routes call this.
 
+use super::platform::Platform;
 use serde::Deserialize;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -14,7 +15,7 @@ use tidings_core::wire::{
     CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
 };
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1PreparedStatement};
 
 use super::authorized::Authorized;
 use super::members::{audit_statement, audit_statement_if, AuditRecord};
@@ -64,7 +65,7 @@ pub enum KeyEnd {
 }
 
 /// Every environment, in promotion order.
-pub async fn list_environments(env: &Env) -> Result<Vec<EnvironmentDetails>, ApiError> {
+pub async fn list_environments(env: &Platform) -> Result<Vec<EnvironmentDetails>, ApiError> {
     let control = control_db(env)?;
     let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE status != 'deleted' ORDER BY position");
     let rows: Vec<EnvironmentRow> = statement(&control, &sql, &[])?
@@ -80,12 +81,12 @@ pub async fn list_environments(env: &Env) -> Result<Vec<EnvironmentDetails>, Api
 }
 
 /// The environment an [`Authorized`] proof names, with its settings.
-pub async fn environment(env: &Env, authorized: &Authorized) -> Result<EnvironmentDetails, ApiError> {
+pub async fn environment(env: &Platform, authorized: &Authorized) -> Result<EnvironmentDetails, ApiError> {
     environment_details(env, authorized.environment()?).await
 }
 
 /// One environment, or 404 `environment_not_found`.
-async fn environment_details(env: &Env, name: &EnvironmentName) -> Result<EnvironmentDetails, ApiError> {
+async fn environment_details(env: &Platform, name: &EnvironmentName) -> Result<EnvironmentDetails, ApiError> {
     let row = environment_row(env, name).await?;
     Ok(details(refresh_status(env, row).await?))
 }
@@ -93,7 +94,7 @@ async fn environment_details(env: &Env, name: &EnvironmentName) -> Result<Enviro
 /// Registers a new environment in the chain. It starts `creating` and
 /// becomes `ready` as soon as its bindings exist and its schema is applied.
 pub async fn create_environment(
-    env: &Env,
+    env: &Platform,
     request: &CreateEnvironmentRequest,
     signing_secret: &str,
     audit: &AuditRecord<'_>,
@@ -153,7 +154,7 @@ pub async fn create_environment(
 /// keeps a `deleted` tombstone so its old keys answer `key_revoked`. A
 /// deletion interrupted half-way is finished by calling it again.
 pub async fn delete_environment(
-    env: &Env,
+    env: &Platform,
     authorized: &Authorized,
     audit: &AuditRecord<'_>,
     now_ms: u64,
@@ -206,7 +207,7 @@ pub async fn delete_environment(
 
 /// Applies a settings change and drops cached keys so it takes effect.
 pub async fn update_environment(
-    env: &Env,
+    env: &Platform,
     authorized: &Authorized,
     patch: &EnvironmentPatch,
     audit: &AuditRecord<'_>,
@@ -248,7 +249,7 @@ pub async fn update_environment(
 }
 
 /// The keys of an environment, newest first.
-pub async fn list_keys(env: &Env, authorized: &Authorized, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
+pub async fn list_keys(env: &Platform, authorized: &Authorized, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
     let name = authorized.environment()?;
     environment_row(env, name).await?;
     Ok(key_rows(env, name).await?.iter().map(|row| key_info(row, now_ms)).collect())
@@ -257,7 +258,7 @@ pub async fn list_keys(env: &Env, authorized: &Authorized, now_ms: u64) -> Resul
 /// Stores a new key's hash. A secret key is refused when the environment
 /// already has the most active secret keys allowed.
 pub async fn issue_key(
-    env: &Env,
+    env: &Platform,
     authorized: &Authorized,
     key: &ApiKey,
     audit: Option<&AuditRecord<'_>>,
@@ -314,7 +315,7 @@ pub async fn issue_key(
 /// The kind of an environment's key, or 404 `key_not_found`; 409
 /// `key_already_revoked` when it no longer works.
 pub async fn usable_key_kind(
-    env: &Env,
+    env: &Platform,
     authorized: &Authorized,
     key_id: &str,
     now_ms: u64,
@@ -329,7 +330,7 @@ pub async fn usable_key_kind(
 
 /// Ends a key now or at a set time, and drops it from the cache.
 pub async fn end_key(
-    env: &Env,
+    env: &Platform,
     authorized: &Authorized,
     key_id: &str,
     end: KeyEnd,
@@ -352,7 +353,7 @@ pub async fn end_key(
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
 
-async fn environment_row(env: &Env, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
+async fn environment_row(env: &Platform, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
     let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1 AND status != 'deleted'");
     statement(&control_db(env)?, &sql, &[text(name.as_str())])?
         .first(None)
@@ -382,7 +383,7 @@ fn shift_chain(control: &D1Database, from: u64, delta: i8) -> Result<Vec<D1Prepa
 }
 
 /// The environments of the chain (deleted ones excluded).
-pub(super) async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
+pub(super) async fn chain(env: &Platform) -> Result<Vec<ChainEntry>, ApiError> {
     #[derive(Deserialize)]
     struct ChainRow {
         name: String,
@@ -410,7 +411,7 @@ pub(super) async fn chain(env: &Env) -> Result<Vec<ChainEntry>, ApiError> {
 /// [`refresh_status`], with a failure shown on the environment itself
 /// (`failed` and its reason) instead of failing the whole listing: one
 /// broken environment never breaks the others or the control plane.
-async fn refresh_status_or_report(env: &Env, row: EnvironmentRow) -> EnvironmentRow {
+async fn refresh_status_or_report(env: &Platform, row: EnvironmentRow) -> EnvironmentRow {
     let fallback =
         EnvironmentRow { status_reason: row.status_reason.clone(), status: row.status.clone(), ..row.clone() };
     match refresh_status(env, row).await {
@@ -428,12 +429,12 @@ async fn refresh_status_or_report(env: &Env, row: EnvironmentRow) -> Environment
 
 /// Moves a provisioning environment forward once its bindings and schema
 /// exist: `creating` → `ready`, or `failed` with the reason.
-async fn refresh_status(env: &Env, mut row: EnvironmentRow) -> Result<EnvironmentRow, ApiError> {
+async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<EnvironmentRow, ApiError> {
     let status = Status::parse(&row.status).unwrap_or(Status::Failed);
     if !status.is_provisioning() {
         return Ok(row);
     }
-    let (next, reason) = match (env.d1(&row.db_binding), env.kv(&row.kv_binding)) {
+    let (next, reason) = match (env.env().d1(&row.db_binding), env.env().kv(&row.kv_binding)) {
         (Ok(db), Ok(_)) => {
             match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
                 // Every environment starts with the starter workflows, as the first ones did.
@@ -475,7 +476,12 @@ fn is_incomplete_schema(error: &str) -> bool {
     ["no such table", "no such column", "has no column"].iter().any(|sign| error.contains(sign))
 }
 
-async fn set_status(env: &Env, name: &EnvironmentName, status: Status, reason: Option<&str>) -> Result<(), ApiError> {
+async fn set_status(
+    env: &Platform,
+    name: &EnvironmentName,
+    status: Status,
+    reason: Option<&str>,
+) -> Result<(), ApiError> {
     statement(
         &control_db(env)?,
         "UPDATE environments SET status = ?2, status_reason = ?3 WHERE name = ?1",
@@ -491,7 +497,7 @@ fn waiting_for_bindings(db_binding: &str, kv_binding: &str) -> String {
     format!("waiting for the bindings {db_binding} and {kv_binding}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
 }
 
-async fn key_rows(env: &Env, name: &EnvironmentName) -> Result<Vec<KeyRow>, ApiError> {
+async fn key_rows(env: &Platform, name: &EnvironmentName) -> Result<Vec<KeyRow>, ApiError> {
     statement(
         &control_db(env)?,
         "SELECT id, kind, masked, hash, created_at, expires_at, revoked_at FROM api_keys \
@@ -504,7 +510,7 @@ async fn key_rows(env: &Env, name: &EnvironmentName) -> Result<Vec<KeyRow>, ApiE
     .map_err(|error| storage_error("list keys", error))
 }
 
-async fn key_row(env: &Env, name: &EnvironmentName, key_id: &str) -> Result<KeyRow, ApiError> {
+async fn key_row(env: &Platform, name: &EnvironmentName, key_id: &str) -> Result<KeyRow, ApiError> {
     statement(
         &control_db(env)?,
         "SELECT id, kind, masked, hash, created_at, expires_at, revoked_at FROM api_keys \
@@ -531,7 +537,7 @@ struct SigningRow {
 /// the current one keeps verifying for `grace_seconds`. Cached key
 /// validations (which carry the secrets) are forgotten.
 pub async fn rotate_signing_secret(
-    env: &Env,
+    env: &Platform,
     authorized: &Authorized,
     new_secret: String,
     now_ms: u64,
@@ -613,12 +619,12 @@ const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND n
 /// every table is empty. The feed clock is set back to one row whose
 /// version goes on from where it was, with everything before it purged:
 /// a watermark from before the deletion is told to sync again.
-async fn wipe_database(env: &Env, binding: &str) -> Result<(), ApiError> {
+async fn wipe_database(env: &Platform, binding: &str) -> Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Table {
         name: String,
     }
-    let Ok(db) = env.d1(binding) else {
+    let Ok(db) = env.env().d1(binding) else {
         // No binding: nothing of the environment is reachable to remove.
         return Ok(());
     };
@@ -678,8 +684,8 @@ async fn wipe_database(env: &Env, binding: &str) -> Result<(), ApiError> {
 
 /// Removes every entry of an environment's KV namespace (logos, cached key
 /// validations), a page of keys at a time.
-async fn wipe_namespace(env: &Env, binding: &str) -> Result<(), ApiError> {
-    let Ok(kv) = env.kv(binding) else { return Ok(()) };
+async fn wipe_namespace(env: &Platform, binding: &str) -> Result<(), ApiError> {
+    let Ok(kv) = env.env().kv(binding) else { return Ok(()) };
     let mut cursor: Option<String> = None;
     loop {
         let mut list = kv.list().limit(1000);
@@ -699,8 +705,8 @@ async fn wipe_namespace(env: &Env, binding: &str) -> Result<(), ApiError> {
 
 /// Deletes the cached validation of every key of an environment, in KV
 /// and in this isolate's memory.
-async fn forget_cached_keys(env: &Env, name: &EnvironmentName, kv_binding: &str) -> Result<(), ApiError> {
-    let Ok(kv) = env.kv(kv_binding) else {
+async fn forget_cached_keys(env: &Platform, name: &EnvironmentName, kv_binding: &str) -> Result<(), ApiError> {
+    let Ok(kv) = env.env().kv(kv_binding) else {
         return Ok(());
     };
     for row in key_rows(env, name).await? {

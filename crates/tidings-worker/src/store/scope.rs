@@ -6,6 +6,7 @@
 //! [`Environment::open_authorized`] (with [`Environment::open_pair`] for
 //! promotion) from the control plane's [`Authorized`] proof.
 
+use super::platform::Platform;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
@@ -15,7 +16,7 @@ use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::wire::EnvironmentInfo;
 use tidings_core::wire::ErrorCode;
-use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use super::authorized::Authorized;
 use super::faults::FaultPlan;
@@ -60,11 +61,11 @@ impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
     /// then the D1 registry) and opens its environment, if this deployment
     /// serves it.
-    pub async fn open(env: &Env, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
+    pub async fn open(env: &Platform, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
         super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
         let kv_binding = format!("KV_{}", key.environment().binding_suffix());
-        let cache = env.kv(&kv_binding).ok();
+        let cache = env.env().kv(&kv_binding).ok();
         let cached = match (key_cache::recall(&hash, now_ms), &cache) {
             (Some(row), _) => Some(row),
             (None, Some(kv)) => key_cache::get(kv, &hash).await.inspect(|row| key_cache::remember(&hash, row, now_ms)),
@@ -111,17 +112,17 @@ impl Environment {
 
     /// Opens the environment an [`Authorized`] proof names. It must be
     /// provisioned: otherwise 409 `environment_not_ready`.
-    pub async fn open_authorized(env: &Env, authorized: &Authorized) -> Result<Self, ApiError> {
+    pub async fn open_authorized(env: &Platform, authorized: &Authorized) -> Result<Self, ApiError> {
         Self::open_named(env, authorized.environment()?).await
     }
 
     /// Opens the source and the target of an allowed promotion.
-    pub async fn open_pair(env: &Env, authorized: &Authorized) -> Result<(Self, Self), ApiError> {
+    pub async fn open_pair(env: &Platform, authorized: &Authorized) -> Result<(Self, Self), ApiError> {
         let (from, to) = authorized.pair()?;
         Ok((Self::open_named(env, from).await?, Self::open_named(env, to).await?))
     }
 
-    async fn open_named(env: &Env, name: &EnvironmentName) -> Result<Self, ApiError> {
+    async fn open_named(env: &Platform, name: &EnvironmentName) -> Result<Self, ApiError> {
         let row: CachedKey = statement(&control_db(env)?, LOOKUP_BY_NAME, &[text(name.as_str())])?
             .first(None)
             .await
@@ -140,10 +141,10 @@ impl Environment {
         Self::from_row(env, name.clone(), row, kv_binding)
     }
 
-    fn from_row(env: &Env, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
+    fn from_row(env: &Platform, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
-        let db = env.d1(&row.db_binding).map_err(|error| {
+        let db = env.env().d1(&row.db_binding).map_err(|error| {
             ApiError::unavailable("environment database binding", format!("{}: {error}", row.db_binding))
         })?;
         let signing = signing_secrets(&row);
@@ -169,8 +170,8 @@ impl Environment {
 
     /// The same scope with its own database handle, for work that outlives
     /// the request (`wait_until`).
-    pub fn reopen(&self, env: &Env) -> Result<Self, ApiError> {
-        let db = env.d1(&self.db_binding).map_err(|error| ApiError::internal("reopen environment", error))?;
+    pub fn reopen(&self, env: &Platform) -> Result<Self, ApiError> {
+        let db = env.env().d1(&self.db_binding).map_err(|error| ApiError::internal("reopen environment", error))?;
         Ok(Self {
             name: self.name.clone(),
             environment_type: self.environment_type,

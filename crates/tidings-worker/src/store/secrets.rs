@@ -1,8 +1,8 @@
 //! The deployment's own secrets (`wrangler secret put`, or `.dev.vars` locally).
 
+use super::platform::Platform;
 use tidings_core::sealed;
 use tidings_core::wire::ErrorCode;
-use worker::Env;
 
 use crate::error::ApiError;
 
@@ -12,15 +12,15 @@ const ADMIN_TOKEN: &str = "TIDINGS_ADMIN_TOKEN";
 const ENCRYPTION_KEY: &str = "TIDINGS_ENCRYPTION_KEY";
 
 /// The admin token, or 403 `forbidden` when the deployment has none.
-pub fn admin_token(env: &Env) -> Result<String, ApiError> {
-    env.secret(ADMIN_TOKEN).map(|secret| secret.to_string()).map_err(|_| {
+pub fn admin_token(env: &Platform) -> Result<String, ApiError> {
+    env.env().secret(ADMIN_TOKEN).map(|secret| secret.to_string()).map_err(|_| {
         ApiError::new(403, ErrorCode::Forbidden, format!("the control plane is disabled: set the {ADMIN_TOKEN} secret"))
     })
 }
 
 /// The key that seals integration secrets.
-pub fn encryption_key(env: &Env) -> Result<[u8; 32], ApiError> {
-    let text = env.secret(ENCRYPTION_KEY).map(|secret| secret.to_string()).map_err(|_| {
+pub fn encryption_key(env: &Platform) -> Result<[u8; 32], ApiError> {
+    let text = env.env().secret(ENCRYPTION_KEY).map(|secret| secret.to_string()).map_err(|_| {
         ApiError::new(
             503,
             ErrorCode::EncryptionUnavailable,

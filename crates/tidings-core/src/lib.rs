@@ -15,6 +15,7 @@
 //! - [`key_lifecycle`]: active, expiring and revoked keys; rotation rules;
 //! - [`lifecycle`]: environment statuses, reserved and protected names, the promotion chain;
 //! - [`logs`]: execution log statuses, queries and retention;
+//! - [`member`]: members' names, emails and the grants a request asks for;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`preferences`]: which channels a subscriber receives;
@@ -67,6 +68,7 @@ pub mod key;
 pub mod key_lifecycle;
 pub mod lifecycle;
 pub mod logs;
+pub mod member;
 pub mod message;
 pub mod origin;
 pub mod policy;

@@ -6,8 +6,9 @@ use crate::store::Platform;
 use serde::Serialize;
 use serde_json::json;
 use tidings_core::access::{self, Action, Grants, Role};
-use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::environment::EnvironmentType;
 use tidings_core::lifecycle::ChainEntry;
+use tidings_core::member::{self, MemberError};
 use tidings_core::message::MessageId;
 use tidings_core::policy::{self, ControlAction};
 use tidings_core::timestamp::rfc3339;
@@ -55,16 +56,11 @@ pub fn mint_token(now_ms: u64, days: u32) -> ApiResult<MintedToken> {
 
 /// Checks a member's name and email.
 pub fn validate(name: &str, email: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "name must be 1 to 100 characters"));
-    }
-    let valid_email = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(char::is_whitespace);
-    if !valid_email {
-        return Err(ApiError::validation("email", "email must be an address like ada@example.com"));
-    }
-    Ok(())
+    member::validate(name, email).map_err(invalid)
+}
+
+fn invalid(error: MemberError) -> ApiError {
+    ApiError::validation(error.field, error.message)
 }
 
 /// Who the credential is, and each environment they can see.
@@ -110,17 +106,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
     let manager = authorize(request, env, ControlAction::ReadMembers).await?.into_actor();
     let input: MemberInput = read_json(request).await?;
     validate(&input.name, &input.email)?;
-    let role = parse_role("role", &input.role)?;
-    let mut grants = Grants::role(role);
-    for (name, granted) in &input.environments {
-        grants.environments.insert(environment_name(name)?, parse_access(name, granted)?);
-    }
-    for name in &input.promote_into {
-        grants.promote_into.insert(environment_name(name)?);
-    }
-    for name in &input.personal_data_in {
-        grants.personal_data.insert(environment_name(name)?);
-    }
+    let grants = member::grants_of(&input).map_err(invalid)?;
     let authorized = store::authorize(env, manager, ControlAction::CreateMember { grants: &grants }).await?;
     let actor = authorized.actor();
     let now = now_ms();
@@ -147,23 +133,7 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
         store::authorize(env, actor, ControlAction::RemoveMember { member: id }).await?;
         return Err(member_not_found(id));
     };
-    let mut grants = before.clone();
-    if let Some(role) = &patch.role {
-        grants.role = parse_role("role", role)?;
-    }
-    for (name, granted) in patch.environments.iter().flatten() {
-        let name = environment_name(name)?;
-        match granted {
-            Some(granted) => grants.environments.insert(name.clone(), parse_access(&name, granted)?),
-            None => grants.environments.remove(&name),
-        };
-    }
-    if let Some(names) = &patch.promote_into {
-        grants.promote_into = names.iter().map(|name| environment_name(name)).collect::<Result<_, _>>()?;
-    }
-    if let Some(names) = &patch.personal_data_in {
-        grants.personal_data = names.iter().map(|name| environment_name(name)).collect::<Result<_, _>>()?;
-    }
+    let grants = member::patched(&before, &patch).map_err(invalid)?;
     let authorized = store::authorize(env, actor, ControlAction::UpdateMember { member: id, after: &grants }).await?;
     let name = patch.name.as_deref().unwrap_or(&member.name);
     validate(name, &member.email)?;
@@ -251,23 +221,4 @@ async fn find(env: &Platform, id: &str) -> ApiResult<Option<(Member, Grants)>> {
 
 fn member_not_found(id: &str) -> ApiError {
     ApiError::new(404, ErrorCode::MemberNotFound, format!("there is no member {id}"))
-}
-
-fn parse_role(field: &str, text: &str) -> ApiResult<Role> {
-    Role::parse(text)
-        .ok_or_else(|| ApiError::validation(field, "role must be owner, admin, developer, viewer or support"))
-}
-
-fn parse_access(environment: &str, text: &str) -> ApiResult<Option<Role>> {
-    if text == "none" {
-        Ok(None)
-    } else {
-        parse_role(&format!("environments.{environment}"), text).map(Some)
-    }
-}
-
-fn environment_name(name: &str) -> ApiResult<String> {
-    EnvironmentName::parse(name)
-        .map(|name| name.to_string())
-        .map_err(|error| ApiError::validation("environments", error.to_string()))
 }

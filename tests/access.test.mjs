@@ -87,6 +87,33 @@ describe("members and roles", () => {
     assert.ok(checked >= 100, `${checked} cases`);
   });
 
+  // Self-escalation and hidden environments, for every role: what a member may never do to
+  // their own grants, and a promotion that skips an environment by not seeing it.
+  // Each changes the member's grants (a no-op change would be allowed, as a rename is).
+  const selfEscalations = [
+    ["lift a none or set one", (who) => ({ environments: { production: who === "contractor" ? null : "none" } })],
+    ["raise a role", () => ({ environments: { staging: "owner" } })],
+    ["take personal data", () => ({ personal_data_in: ["production"] })],
+    ["take a promotion right", () => ({ promote_into: ["production"] })],
+    ["change role", (who) => ({ role: who === "owner" ? "admin" : "owner" })],
+  ];
+  // Skipping staging: 422 for whoever sees both ends, 404 for whoever cannot see one.
+  const skip = { owner: 422, admin: 422, developer: 422, viewer: 422, support: 422, contractor: 404, releaser: 422 };
+
+  it("nobody changes their own grants, and nobody skips an environment, whatever their role", async () => {
+    for (const who of Object.keys(matrix)) {
+      const id = who === "owner" ? (await as("owner", "/v1/me")).body.id : ids[who];
+      for (const [what, body] of selfEscalations) {
+        const response = await as(who, `/v1/members/${id}`, { method: "PATCH", body: body(who) });
+        assert.equal(response.status, 403, `${who} ${what}: ${JSON.stringify(response.body)}`);
+        assert.equal(response.body.error.code, "own_grants_immutable", `${who} ${what}`);
+      }
+      const skipped = await as(who, "/v1/promotions", { method: "POST", body: { from: "development", to: "production", changes: "all", dry_run: true } });
+      assert.equal(skipped.status, skip[who], `${who} skipping staging: ${JSON.stringify(skipped.body)}`);
+      assert.equal(skipped.body.error.code, skip[who] === 422 ? "promotion_not_adjacent" : "environment_not_found");
+    }
+  });
+
   it("lists only visible environments, and says who the caller is", async () => {
     const listed = await as("contractor", "/v1/environments");
     assert.deepEqual(listed.body.environments.map((environment) => environment.name), ["development", "staging"]);

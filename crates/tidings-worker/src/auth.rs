@@ -1,7 +1,6 @@
 //! Who is calling: the API key, its environment, and for feed routes the
 //! subscriber credential.
 
-use crate::store::Platform;
 use core::future::Future;
 use tidings_core::wire::ErrorCode;
 
@@ -18,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, query_pairs};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 use crate::store::{self, Environment};
 pub use crate::store::{Actor, Authorized};
 

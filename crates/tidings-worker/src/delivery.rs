@@ -2,7 +2,6 @@
 //! delivery is POSTed to its integration, signed, retried with backoff, and
 //! its outcome recorded and logged.
 
-use crate::store::Platform;
 use std::time::Duration;
 
 use tidings_core::webhook::{self, MAX_ATTEMPTS, SIGNATURE_HEADER};
@@ -10,6 +9,7 @@ use wasm_bindgen::JsValue;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::platform::now_ms;
+use crate::store::Platform;
 use crate::store::{self, DeliveryOutcome, Environment, PendingDelivery};
 
 /// Sends every pending delivery of a trigger. Runs in `wait_until`, so

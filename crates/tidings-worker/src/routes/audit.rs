@@ -1,7 +1,6 @@
 //! The audit log: recording control-plane writes, and reading them:
 //! `GET /v1/environments/{name}/audit-log` and `GET /v1/audit-log`.
 
-use crate::store::Platform;
 use serde_json::Value;
 use tidings_core::access::Action;
 use tidings_core::audit::AuditQuery;
@@ -15,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 use crate::store::{self, AuditRecord};
 
 /// An audit entry drafted before the change it records, so the store writes

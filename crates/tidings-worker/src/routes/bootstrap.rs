@@ -1,7 +1,6 @@
 //! `POST /v1/bootstrap`: creates the default environments and their first
 //! keys, once, for the holder of the deployment's admin token.
 
-use crate::store::Platform;
 use tidings_core::access::{self, Grants, Role};
 use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -14,6 +13,7 @@ use crate::http::{json, parse_json, read_body};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::members;
+use crate::store::Platform;
 use crate::store::{self, NewEnvironment, NewMember, NewMemberToken};
 
 /// Creates `development`, `staging` and `production` with one publishable

@@ -2,7 +2,6 @@
 //! inboxes can show them), `PUT /v1/brand` and `PUT /v1/brand/logo` (secret
 //! key; content, so refused in production, where it arrives by promotion).
 
-use crate::store::Platform;
 use tidings_core::brand::{self, BrandError};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BrandInput, LogoInfo};
@@ -13,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, read_body, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// The brand settings.
 pub async fn get(request: &IncomingRequest, env: &Platform) -> ApiResult {

@@ -4,7 +4,6 @@
 //! fields are masked and message contents hidden for members whose role
 //! there does not include seeing personal data.
 
-use crate::store::Platform;
 use std::collections::BTreeMap;
 use tidings_core::wire::ErrorCode;
 
@@ -25,6 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 use crate::request::IncomingRequest;
 use crate::store::Environment;
+use crate::store::Platform;
 
 /// Opens an environment the member may see, and says whether they see its personal data.
 async fn open(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult<(Environment, bool)> {

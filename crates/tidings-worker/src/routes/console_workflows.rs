@@ -6,7 +6,6 @@
 //! [`Action::EditContent`], which production never grants. Each write and
 //! test send is recorded in the environment's audit log with the member.
 
-use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::trigger;
@@ -22,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::request::IncomingRequest;
 use crate::store::Environment;
+use crate::store::Platform;
 
 /// Opens an environment after the policy allowed the member `action`
 /// there. Writes to production answer `environment_read_only`, as they do

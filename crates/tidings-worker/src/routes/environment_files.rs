@@ -3,7 +3,6 @@
 //! /v1/environments/{name}/import` applies one as a release (a dry run by
 //! default), through the same diff, preflight and release as a promotion.
 
-use crate::store::Platform;
 use tidings_core::access::Action;
 use tidings_core::environment_file;
 use tidings_core::promotion;
@@ -15,6 +14,7 @@ use crate::http::{header, json, json_text, parse_json, read_body};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
 use crate::routes::promotions::{open_for_releases, replayed, write_release, ReleaseOrigin};
+use crate::store::Platform;
 
 /// The environment's workflows, integrations (without secrets), variable
 /// names and default preferences, as a stable, pretty-printed file.

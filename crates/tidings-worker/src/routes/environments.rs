@@ -1,7 +1,6 @@
 //! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`,
 //! `POST /v1/environments/{name}/signing-secret/rotate`.
 
-use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
@@ -24,6 +23,7 @@ use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
 use crate::store;
+use crate::store::Platform;
 
 /// Every environment with its settings, in promotion order.
 /// Environments a member has no access to are left out.

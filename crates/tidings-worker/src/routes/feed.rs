@@ -2,7 +2,6 @@
 //! key): `GET …/feed`, `GET …/feed/counts`, `POST …/feed/actions`,
 //! `GET …/feed/changes` (delta sync) and `GET …/feed/stream` (realtime).
 
-use crate::store::Platform;
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
@@ -22,6 +21,7 @@ use crate::http::{header, json, json_text, query_pairs, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 use crate::store::FeedPage;
+use crate::store::Platform;
 
 /// One page of a subscriber's feed with its counts and watermark.
 pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {

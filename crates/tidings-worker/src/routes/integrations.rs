@@ -4,7 +4,6 @@
 //! In production the configuration changes only by promotion; a PUT there
 //! may only set the signing secret of an integration (secrets never move).
 
-use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::sealed;
@@ -17,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 use crate::store::{self, IntegrationRecord};
 
 /// Every integration, secrets left out.

@@ -1,7 +1,6 @@
 //! Control plane: an environment's keys. `GET|POST /v1/environments/{name}/keys`,
 //! `POST …/keys/{id}/regenerate`, `DELETE …/keys/{id}`.
 
-use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
@@ -17,6 +16,7 @@ use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
+use crate::store::Platform;
 use crate::store::{self, KeyEnd};
 
 /// The environment's keys, masked, newest first.

@@ -1,12 +1,12 @@
 //! `GET /v1/logs` (secret key): execution logs, newest first.
 
-use crate::store::Platform;
 use tidings_core::logs::LogQuery;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs};
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// A page of log entries, filtered by workflow, subscriber, status and time.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {

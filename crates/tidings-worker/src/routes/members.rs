@@ -2,7 +2,6 @@
 //! `PATCH|DELETE /v1/members/{id}`, `POST /v1/members/{id}/tokens` and
 //! `DELETE /v1/members/{id}/tokens/{token_id}`.
 
-use crate::store::Platform;
 use serde::Serialize;
 use serde_json::json;
 use tidings_core::access::{self, Action, Grants, Role};
@@ -23,6 +22,7 @@ use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
+use crate::store::Platform;
 use crate::store::{self, NewMember, NewMemberToken};
 
 /// Token lifetime when none is asked for.

@@ -21,13 +21,13 @@ mod trigger;
 mod variables;
 mod workflows;
 
-use crate::store::Platform;
 use tidings_core::wire::ErrorCode;
 use worker::{Context, Method};
 
 use crate::cors;
 use crate::error::{ApiError, ApiResult};
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// Answers one request.
 pub async fn handle(request: IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {

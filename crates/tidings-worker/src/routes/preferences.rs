@@ -2,7 +2,6 @@
 //! subscriber credential, or secret key), and the environment's defaults:
 //! `GET|PUT /v1/preferences/defaults` (secret key; promoted into production).
 
-use crate::store::Platform;
 use tidings_core::preferences::{self, Preferences};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::PreferencesInput;
@@ -13,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// The subscriber's preferences: every channel globally, and workflow overrides.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {

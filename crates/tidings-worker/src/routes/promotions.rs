@@ -2,7 +2,6 @@
 //! `GET /v1/environments/{name}/releases[/{id}]` and
 //! `POST /v1/environments/{name}/releases/{id}/rollback`.
 
-use crate::store::Platform;
 use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
@@ -17,6 +16,7 @@ use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
+use crate::store::Platform;
 use crate::store::{self, Environment, NewRelease, PromotionEnvironment};
 
 /// The most releases one listing returns.

@@ -1,7 +1,6 @@
 //! Subscribers (secret key): `GET /v1/subscribers`, `PUT|GET|DELETE
 //! /v1/subscribers/{id}`, `POST /v1/subscribers/bulk`.
 
-use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::profile::{self, ListQuery};
 use tidings_core::query::decode_segment;
@@ -16,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// A page of subscribers, ordered by id.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {

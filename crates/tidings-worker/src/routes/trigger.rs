@@ -1,6 +1,5 @@
 //! `POST /v1/events/trigger`.
 
-use crate::store::Platform;
 use std::collections::BTreeSet;
 use tidings_core::wire::ErrorCode;
 
@@ -22,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
 use crate::platform::{now_ms, random, random_ids};
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 use crate::store::{Claim, Delivery, Environment};
 
 /// The status of a processed trigger: accepted, every message durably stored.

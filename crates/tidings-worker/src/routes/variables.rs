@@ -2,7 +2,6 @@
 //! `GET|PUT|DELETE /v1/variables/{name}`. Names are content: in production they
 //! arrive only by promotion, and only their values may be set there.
 
-use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::variables::{self, MAX_VARIABLES};
@@ -14,6 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
+use crate::store::Platform;
 
 /// Every variable with this environment's value.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {

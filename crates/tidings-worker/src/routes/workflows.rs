@@ -2,7 +2,6 @@
 //! /v1/workflows/{key}`, `GET /v1/workflows/{key}/versions`. Production
 //! environments are read-only here: their content arrives by promotion.
 
-use crate::store::Platform;
 use serde::Serialize;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::ErrorCode;
@@ -16,6 +15,7 @@ use crate::http::{json, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 use crate::store::Environment;
+use crate::store::Platform;
 
 /// Every workflow's current version.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {

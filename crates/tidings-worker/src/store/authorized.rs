@@ -6,13 +6,13 @@
 //! no route can reach an environment's registry row or storage without the
 //! policy's yes.
 
-use super::platform::Platform;
 use serde::Deserialize;
 use tidings_core::access::{Action, Grants};
 use tidings_core::environment::EnvironmentName;
 use tidings_core::lifecycle::ChainEntry;
 use tidings_core::policy::{self, ControlAction, Decision, Denial, MemberState, Subject};
 
+use super::platform::Platform;
 use super::{control_db, number, registry, statement, storage_error};
 use crate::error::ApiError;
 

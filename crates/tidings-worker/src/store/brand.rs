@@ -1,13 +1,13 @@
 //! Brand settings of one environment: a D1 row, and the logo's bytes in the
 //! environment's KV namespace (content-addressed, so never overwritten).
 
-use super::platform::Platform;
 use serde::Deserialize;
 use tidings_core::brand::logo_kv_key;
 use tidings_core::wire::{Brand, BrandInput, LogoInfo};
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 
+use super::platform::Platform;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 

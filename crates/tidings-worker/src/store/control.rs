@@ -1,11 +1,11 @@
 //! The control plane: creating the registry of environments.
 
-use super::platform::Platform;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::ApiKey;
 use tidings_core::wire::ErrorCode;
 
 use super::members::{self, NewMember, NewMemberToken};
+use super::platform::Platform;
 use super::{control_db, number, statement, storage_error, text, workflows};
 use crate::error::ApiError;
 

@@ -1,10 +1,10 @@
 //! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`).
 
-use super::platform::Platform;
 use tidings_core::deployment::ServedEnvironments;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::wire::ErrorCode;
 
+use super::platform::Platform;
 use crate::error::ApiError;
 
 /// The variable naming the environments this deployment answers keys for.

@@ -18,9 +18,9 @@
 //! with `panic = "abort"` its Wasm instance traps, and the entry module
 //! (`js/entry.mjs`) starts a fresh instance for the next request.
 
-use super::platform::Platform;
 use std::cell::RefCell;
 
+use super::platform::Platform;
 use crate::request::IncomingRequest;
 
 /// The variable that turns fault injection on.

@@ -1,7 +1,6 @@
 //! Members, their grants and personal access tokens, and the control
 //! plane's audit log: all in the control database.
 
-use super::platform::Platform;
 use std::collections::{BTreeMap, BTreeSet};
 use tidings_core::wire::ErrorCode;
 
@@ -14,6 +13,7 @@ use tidings_core::wire::{AuditEntry, Member};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::platform::Platform;
 use super::{control_db, number, statement, storage_error, text, AuditRow};
 use crate::error::ApiError;
 

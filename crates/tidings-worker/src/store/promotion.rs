@@ -7,7 +7,6 @@
 //! all; a promotion is never half-applied. Guards at the head of the batch
 //! abort it when the target changed since its snapshot was read.
 
-use super::platform::Platform;
 use std::collections::BTreeMap;
 use tidings_core::wire::ErrorCode;
 
@@ -25,6 +24,7 @@ use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::brand::{self, BrandRow, SELECT_BRAND};
+use super::platform::Platform;
 use super::preferences::{self, DEFAULTS};
 use super::{number, statement, storage_error, text, workflows, AuditRow};
 use crate::error::ApiError;

@@ -2,11 +2,11 @@
 //! bindings that [`Tier::binding`] names. Feed requests are drawn in units
 //! of several requests, kept in this isolate's [`Ledger`].
 
-use super::platform::Platform;
 use std::cell::RefCell;
 
 use tidings_core::rate_limit::{counter_key, Decision, Ledger, Tier};
 
+use super::platform::Platform;
 use crate::error::ApiError;
 use crate::platform::now_ms;
 

@@ -2,11 +2,11 @@
 //! Object namespace): opening a subscriber's socket, and announcing that
 //! feeds changed.
 
-use super::platform::Platform;
 use tidings_core::realtime::{group_by_hub, hub_name};
 use tidings_core::subscriber::SubscriberId;
 use worker::{Headers, Method, Request, RequestInit, Response};
 
+use super::platform::Platform;
 use super::Environment;
 use crate::error::ApiError;
 use crate::hub::{ANNOUNCE_PATH, CONNECT_PATH, SUBSCRIBER_HEADER};

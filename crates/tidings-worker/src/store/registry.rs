@@ -1,7 +1,6 @@
 //! The control plane's view of the registry: environments, their settings
 //! and their keys. Only control-plane routes call this.
 
-use super::platform::Platform;
 use serde::Deserialize;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -19,6 +18,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::authorized::Authorized;
 use super::members::{audit_statement, audit_statement_if, AuditRecord};
+use super::platform::Platform;
 use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 

@@ -6,7 +6,6 @@
 //! [`Environment::open_authorized`] (with [`Environment::open_pair`] for
 //! promotion) from the control plane's [`Authorized`] proof.
 
-use super::platform::Platform;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
@@ -21,6 +20,7 @@ use worker::{D1Database, D1PreparedStatement, D1Result};
 use super::authorized::Authorized;
 use super::faults::FaultPlan;
 use super::key_cache::{self, CachedKey};
+use super::platform::Platform;
 use super::{control_db, retry, statement, storage_error, text};
 use crate::error::ApiError;
 

@@ -1,9 +1,9 @@
 //! The deployment's own secrets (`wrangler secret put`, or `.dev.vars` locally).
 
-use super::platform::Platform;
 use tidings_core::sealed;
 use tidings_core::wire::ErrorCode;
 
+use super::platform::Platform;
 use crate::error::ApiError;
 
 /// Opens the control plane until members exist, and allows the one-time bootstrap.

@@ -271,6 +271,7 @@ describe("an environment still being created", () => {
     await addMember("env-viewer", { role: "admin", environments: { [environment]: "viewer" } });
     await addMember("env-blind", { role: "admin", environments: { [environment]: "none" } });
     await addMember("env-trusted", { role: "viewer", personal_data_in: [environment], promote_into: [environment] }, { withToken: false });
+    await addMember("env-raised", { role: "viewer", environments: { [environment]: "admin" } }, { withToken: false });
   });
 
   it("answers environment_not_ready on its content routes, while the deployment keeps working", async () => {
@@ -317,8 +318,13 @@ describe("an environment still being created", () => {
     const trusted = await memberRecord(ids["env-trusted"]);
     assert.ok(!trusted.personal_data_in.includes(environment), `personal data came back: ${JSON.stringify(trusted)}`);
     assert.ok(!trusted.promote_into.includes(environment), `a promotion right came back: ${JSON.stringify(trusted)}`);
+    const raised = await memberRecord(ids["env-raised"]);
+    assert.equal(raised.environments[environment], undefined, `a role above the member's own came back: ${JSON.stringify(raised)}`);
+    // Restrictions stay: a none, and a role below the member's own.
     const blind = await memberRecord(ids["env-blind"]);
     assert.equal(blind.environments[environment], "none", `a none was lifted: ${JSON.stringify(blind)}`);
+    const lowered = await memberRecord(ids["env-viewer"]);
+    assert.equal(lowered.environments[environment], "viewer", `a lower role was lifted: ${JSON.stringify(lowered)}`);
     refused(await as("env-blind", `/v1/environments/${environment}`), 404, "environment_not_found", "the kept-out admin reading the new environment");
     const removed = await admin(`/v1/environments/${environment}`, { method: "DELETE" });
     assert.equal(removed.status, 200, JSON.stringify(removed.body));

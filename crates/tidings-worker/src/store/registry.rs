@@ -185,16 +185,22 @@ pub async fn delete_environment(
              previous_signing_expires_at = NULL WHERE name = ?1",
             &[text(name.as_str())],
         )?,
-        // Grants that give something there go with it; a `none` stays, so a new environment
-        // of the same name never opens to someone kept out of the old one.
+        // Grants that give something there go with it (promotion, personal data, a role above
+        // the member's own); restrictions stay (`none`, a lower role), so a new environment of
+        // the same name never opens wider to anyone than the old one did.
         statement(
             &control,
-            "DELETE FROM member_grants WHERE environment = ?1 AND (role IS NULL OR role != 'none')",
+            "UPDATE member_grants SET promote = 0, personal_data = 0 WHERE environment = ?1",
             &[text(name.as_str())],
         )?,
         statement(
             &control,
-            "UPDATE member_grants SET promote = 0, personal_data = 0 WHERE environment = ?1",
+            &format!(
+                "DELETE FROM member_grants WHERE environment = ?1 AND (role IS NULL OR (role != 'none' AND \
+                 {} > (SELECT {} FROM members WHERE members.id = member_grants.member_id)))",
+                role_rank("role"),
+                role_rank("members.role")
+            ),
             &[text(name.as_str())],
         )?,
     ];
@@ -469,6 +475,16 @@ async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<Envir
         row.status_reason = reason;
     }
     Ok(row)
+}
+
+/// SQL ranking a role column as [`tidings_core::policy::rank`] does.
+fn role_rank(column: &str) -> String {
+    let ranks = tidings_core::access::ROLES
+        .iter()
+        .map(|role| format!("WHEN '{}' THEN {}", role.as_str(), tidings_core::policy::rank(*role)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("(CASE {column} {ranks} ELSE 0 END)")
 }
 
 /// Whether a D1 error says the schema is not all there yet.

@@ -2,7 +2,6 @@
 //! subscriber credential.
 
 use core::future::Future;
-use tidings_core::wire::ErrorCode;
 
 use futures_util::future::join;
 use tidings_core::access::{self, Action, Grants, Role};
@@ -12,6 +11,7 @@ use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
+use tidings_core::wire::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, query_pairs};

@@ -15,4 +15,5 @@ mod platform;
 mod request;
 mod routes;
 mod runtime;
+mod services;
 mod store;

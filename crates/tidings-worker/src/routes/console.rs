@@ -5,7 +5,6 @@
 //! there does not include seeing personal data.
 
 use std::collections::BTreeMap;
-use tidings_core::wire::ErrorCode;
 
 use tidings_core::access::Action;
 use tidings_core::feed::FeedQuery;
@@ -15,6 +14,7 @@ use tidings_core::logs::LogQuery;
 use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
 use tidings_core::schema;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{FeedItem, FeedResponse, SubscriberList};
 
 use super::environments::parse_name;

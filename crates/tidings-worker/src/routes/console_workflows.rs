@@ -14,12 +14,12 @@ use worker::Context;
 
 use super::audit;
 use super::environments::parse_name;
-use super::trigger::trigger_in;
 use super::workflows::{delete_in, parse_key, save_in};
 use crate::auth::{authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::request::IncomingRequest;
+use crate::services::trigger::trigger_in;
 use crate::store::Environment;
 use crate::store::Platform;
 

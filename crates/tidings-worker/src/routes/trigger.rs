@@ -1,31 +1,19 @@
-//! `POST /v1/events/trigger`.
+//! `POST /v1/events/trigger` and `POST /v1/events/trigger/bulk`: parse,
+//! authenticate, hand each trigger to [`crate::services::trigger`], render.
 
-use std::collections::BTreeSet;
-use tidings_core::wire::ErrorCode;
-
-use tidings_core::idempotency::{self, IdempotencyError, Outcome};
-use tidings_core::message::MessageId;
-use tidings_core::preferences::Preferences;
-use tidings_core::subscriber::SubscriberId;
-use tidings_core::trigger::{self, ValidTrigger};
-use tidings_core::variables;
-use tidings_core::wire::{
-    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest, TriggerResponse, TriggeredDelivery,
-    TriggeredMessage,
-};
+use tidings_core::idempotency;
+use tidings_core::trigger;
+use tidings_core::wire::{BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest};
 use worker::Context;
 
 use crate::auth::authenticate_secret;
-use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body, read_json};
-use crate::platform::{now_ms, random, random_ids};
+use crate::platform::now_ms;
 use crate::request::IncomingRequest;
+use crate::services::trigger::{follow_up, idempotency_error, process, ACCEPTED};
 use crate::store::Platform;
-use crate::store::{Claim, Delivery, Environment};
 
-/// The status of a processed trigger: accepted, every message durably stored.
-const ACCEPTED: u16 = 202;
 /// The most events one bulk trigger may carry.
 const MAX_BULK_EVENTS: usize = 100;
 
@@ -104,202 +92,4 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) 
         results.push(result);
     }
     json(&BulkTriggerResponse { results }, ACCEPTED)
-}
-
-/// Runs a trigger in an environment opened another way than by its key:
-/// the console's test send, after the member's permission was checked.
-pub(super) async fn trigger_in(scope: &Environment, env: &Platform, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
-    let answer = process(scope, valid, None, now_ms()).await?;
-    follow_up(env, ctx, scope, answer.follow_up);
-    Ok(json_text(answer.body, answer.status))
-}
-
-/// A trigger's answer: status, JSON text, whether it replays an earlier one,
-/// and what to do once it is sent.
-struct Answer {
-    status: u16,
-    body: String,
-    replay: bool,
-    follow_up: FollowUp,
-}
-
-/// Work after a trigger committed: webhook deliveries to send, feeds whose
-/// realtime sockets should hear of their new messages.
-#[derive(Default)]
-struct FollowUp {
-    webhooks: Option<String>,
-    feeds: Vec<SubscriberId>,
-}
-
-/// Runs one validated trigger, through its idempotency key when it has one.
-async fn process(scope: &Environment, valid: &ValidTrigger, key: Option<(&str, &str)>, now: u64) -> ApiResult<Answer> {
-    let Some((key, hash)) = key else {
-        let ran = run(scope, valid, None, now).await?;
-        return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
-    };
-    let claim_id = idempotency::claim_id(random()?);
-    match scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
-        Claim::Claimed => match run(scope, valid, Some(key), now).await {
-            Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
-            Err(error) => {
-                scope.release_idempotency_key(key, &claim_id).await;
-                Err(error)
-            }
-        },
-        Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
-            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true, follow_up: FollowUp::default() }),
-        },
-    }
-}
-
-async fn run(scope: &Environment, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Ran> {
-    let transaction_id = trigger::transaction_id(now, random()?);
-    let Some(workflow) = scope.workflow(&valid.workflow).await? else {
-        let error = ApiError::new(
-            404,
-            ErrorCode::WorkflowNotFound,
-            format!("the {} environment has no workflow {:?}", scope.name(), valid.workflow),
-        )
-        .with_field("workflow");
-        return Err(log_refusal(scope, &transaction_id, &valid.workflow, error, now).await);
-    };
-    let mut profiles = scope.template_profiles(&valid.recipients).await?;
-    let given: BTreeSet<&SubscriberId> = valid.profiles.iter().map(|(id, _)| id).collect();
-    let bare_new: Vec<SubscriberId> = valid
-        .recipients
-        .iter()
-        .filter(|id| !given.contains(id) && !profiles.contains_key(id.as_str()))
-        .cloned()
-        .collect();
-    for (id, profile) in &valid.profiles {
-        profiles.insert(id.to_string(), profile.to_json(id));
-    }
-    let (preferences, defaults) = scope.preferences_of(&valid.recipients).await?;
-    // Variables cost a read only for workflows whose templates use them.
-    let uses_variables = serde_json::to_value(&workflow.definition)
-        .is_ok_and(|definition| !variables::referenced(&definition).is_empty());
-    let variables = if uses_variables { scope.variable_values().await? } else { serde_json::json!({}) };
-    let nobody = Preferences::default();
-    // One id per message, per webhook delivery and per skipped step: at most
-    // one per step and recipient, plus the in-app message.
-    let ids_needed = valid.recipients.len() * (workflow.definition.steps.len() + 1);
-    let mut supply = random_ids(ids_needed)?.into_iter();
-    let composed = trigger::compose(
-        valid,
-        &workflow,
-        &variables,
-        &transaction_id,
-        now,
-        |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
-        |id, channel| preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel),
-        || supply.next().unwrap_or_default(),
-    );
-    let composed = match composed {
-        Ok(composed) => composed,
-        Err(error) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, error.into(), now).await),
-    };
-    let mut integrations: Vec<String> = composed.webhooks.iter().map(|job| job.integration.clone()).collect();
-    integrations.sort();
-    integrations.dedup();
-    let missing = if integrations.is_empty() { vec![] } else { scope.missing_integrations(&integrations).await? };
-    if !missing.is_empty() {
-        let error = ApiError::new(
-            422,
-            ErrorCode::IntegrationNotFound,
-            format!("the workflow uses integrations this environment lacks: {}", missing.join(", ")),
-        )
-        .with_field("workflow");
-        return Err(log_refusal(scope, &transaction_id, &valid.workflow, error, now).await);
-    }
-    let answer = TriggerResponse {
-        transaction_id: transaction_id.clone(),
-        status: "processed".to_owned(),
-        messages: composed
-            .messages
-            .iter()
-            .map(|message| TriggeredMessage {
-                id: message.id.to_string(),
-                subscriber_id: message.subscriber.to_string(),
-            })
-            .collect(),
-        created_subscribers: bare_new.iter().map(ToString::to_string).collect(),
-        deliveries: composed
-            .webhooks
-            .iter()
-            .map(|job| TriggeredDelivery {
-                id: job.id.to_string(),
-                subscriber_id: job.subscriber.to_string(),
-                integration: job.integration.clone(),
-            })
-            .collect(),
-    };
-    let text = serde_json::to_string(&answer).map_err(|error| ApiError::internal("serialize trigger answer", error))?;
-    let skipped: Vec<(MessageId, &SubscriberId, &'static str)> = composed
-        .skipped
-        .iter()
-        .map(|(subscriber, channel)| {
-            (MessageId::generate(now, supply.next().unwrap_or_default()), subscriber, channel.as_str())
-        })
-        .collect();
-    let delivery = Delivery {
-        skipped: &skipped,
-        profiles: &valid.profiles,
-        bare_recipients: &valid.recipients,
-        messages: &composed.messages,
-        webhooks: &composed.webhooks,
-        workflow: &workflow.key,
-        transaction_id: &transaction_id,
-        payload: &valid.payload,
-        idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
-    };
-    scope.deliver(delivery, now).await?;
-    let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);
-    let feeds = composed.messages.iter().map(|message| message.subscriber.clone()).collect();
-    Ok(Ran { body: text, follow_up: FollowUp { webhooks, feeds } })
-}
-
-/// What running a trigger produced: the answer, and the work after it.
-struct Ran {
-    body: String,
-    follow_up: FollowUp,
-}
-
-/// After the answer: sends a transaction's pending webhook deliveries, and
-/// tells the recipients' realtime sockets about their new messages.
-fn follow_up(env: &Platform, ctx: &Context, scope: &Environment, follow_up: FollowUp) {
-    if !follow_up.feeds.is_empty() {
-        match scope.reopen(env) {
-            Ok(scope) => {
-                let env = env.clone();
-                ctx.wait_until(async move { scope.announce(&env, &follow_up.feeds).await });
-            }
-            Err(error) => worker::console_error!("realtime announcement skipped: {error:?}"),
-        }
-    }
-    let Some(transaction_id) = follow_up.webhooks else { return };
-    match scope.reopen(env) {
-        Ok(scope) => ctx.wait_until(delivery::send_pending(env.clone(), scope, transaction_id)),
-        Err(error) => worker::console_error!("deliveries of {transaction_id} wait: {error:?}"),
-    }
-}
-
-/// Records a trigger refused after validation (unknown workflow, payload or
-/// template failure) in the execution log, and returns the refusal.
-async fn log_refusal(scope: &Environment, transaction_id: &str, workflow: &str, error: ApiError, now: u64) -> ApiError {
-    if let Ok(random) = random() {
-        let id = MessageId::generate(now, random);
-        scope.log_failure(id.as_str(), transaction_id, workflow, error.code().as_str(), error.message(), now).await;
-    }
-    error
-}
-
-fn idempotency_error(error: IdempotencyError) -> ApiError {
-    match error {
-        IdempotencyError::MalformedKey => ApiError::validation("Idempotency-Key", error.to_string()),
-        IdempotencyError::Reused => ApiError::new(422, ErrorCode::IdempotencyKeyReused, error.to_string()),
-        IdempotencyError::InProgress => {
-            ApiError::new(409, ErrorCode::RequestInProgress, error.to_string()).retry_after(1)
-        }
-        _ => ApiError::internal("idempotency", error),
-    }
 }

@@ -2,13 +2,13 @@
 //! plane's audit log: all in the control database.
 
 use std::collections::{BTreeMap, BTreeSet};
-use tidings_core::wire::ErrorCode;
 
 use serde::Deserialize;
 use serde_json::Value;
 use tidings_core::access::{Grants, Role};
 use tidings_core::audit::AuditQuery;
 use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{AuditEntry, Member};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};

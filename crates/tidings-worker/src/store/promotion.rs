@@ -8,7 +8,6 @@
 //! abort it when the target changed since its snapshot was read.
 
 use std::collections::BTreeMap;
-use tidings_core::wire::ErrorCode;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,6 +16,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::preferences::{Channel, Preferences};
 use tidings_core::promotion::{self, Change, EarlierRelease, RequestIdentity, ResourceKind, Snapshot, TargetFacts};
 use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{AuditEntry, Brand, LogoInfo, PendingChange, PreferencesInput, Release, WorkflowInput};
 use tidings_core::workflow::Workflow;
 use wasm_bindgen::JsValue;

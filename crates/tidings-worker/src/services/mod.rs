@@ -1,0 +1,4 @@
+//! Services: the domain work routes call once a request is parsed and its
+//! caller known. A route parses, calls a service, renders.
+
+pub mod trigger;

@@ -129,15 +129,17 @@ const STALE: &str = "tidings: target changed";
 impl PromotionEnvironment {
     /// The promotable content of an opened environment.
     pub fn of(env: &Platform, environment: &super::Environment) -> Result<Self, ApiError> {
-        let kv = env.env().kv(&environment.kv_binding).map_err(|error| {
-            ApiError::unavailable("environment KV binding", format!("{}: {error}", environment.kv_binding))
-        })?;
+        let kv = env
+            .env()
+            .kv(&environment.kv_binding)
+            .map_err(|_| super::scope::missing_binding(environment.name(), &environment.kv_binding))?;
         Ok(Self {
             name: environment.name().clone(),
             environment_type: environment.environment_type(),
-            db: env.env().d1(&environment.db_binding).map_err(|error| {
-                ApiError::unavailable("environment database binding", format!("{}: {error}", environment.db_binding))
-            })?,
+            db: env
+                .env()
+                .d1(&environment.db_binding)
+                .map_err(|_| super::scope::missing_binding(environment.name(), &environment.db_binding))?,
             kv,
         })
     }

@@ -107,7 +107,14 @@ impl Environment {
             return Err(ApiError::new(401, ErrorCode::KeyRevoked, "this API key has been revoked; use a current key"));
         }
         let kv_binding = row.kv_binding.clone().unwrap_or(kv_binding);
-        Self::from_row(env, key.environment().clone(), row, kv_binding)
+        // A key's request to a deployment without the environment's bindings belongs elsewhere.
+        Self::from_row(env, key.environment().clone(), row, kv_binding).map_err(|error| {
+            if error.code() == ErrorCode::EnvironmentNotReady {
+                ApiError::new(421, ErrorCode::EnvironmentNotServed, error.message().to_owned())
+            } else {
+                error
+            }
+        })
     }
 
     /// Opens the environment an [`Authorized`] proof names. It must be
@@ -144,9 +151,7 @@ impl Environment {
     fn from_row(env: &Platform, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
-        let db = env.env().d1(&row.db_binding).map_err(|error| {
-            ApiError::unavailable("environment database binding", format!("{}: {error}", row.db_binding))
-        })?;
+        let db = env.env().d1(&row.db_binding).map_err(|_| missing_binding(&name, &row.db_binding))?;
         let signing = signing_secrets(&row);
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);
         let privacy =
@@ -263,6 +268,17 @@ impl Environment {
             requires_subscriber_credential: self.requires_subscriber_credential,
         }
     }
+}
+
+/// A binding this deployment lacks: a lasting condition (the environment is
+/// not provisioned here), answered 409 `environment_not_ready`, not a 503 to retry.
+pub(super) fn missing_binding(name: &EnvironmentName, binding: &str) -> ApiError {
+    worker::console_error!("environment {name}: binding {binding} is missing");
+    ApiError::new(
+        409,
+        ErrorCode::EnvironmentNotReady,
+        format!("the {name} environment is not provisioned in this deployment: its binding {binding} is missing"),
+    )
 }
 
 /// The signing-secret slots of a registry row.

@@ -57,12 +57,15 @@ pub enum ControlAction<'a> {
         /// What is done there.
         action: Action,
     },
-    /// Turn off an environment's masking of personal data (settings that
-    /// would show it to every member): needs the environment's settings and
-    /// a personal-data grant there (or the break-glass token).
-    RelaxPrivacy {
+    /// An action that would hand out what the environment's masking hides
+    /// (turning masking off, a secret key, the signing secret, feeds without
+    /// credentials, a test send rendering profiles): the action's own right
+    /// and a personal-data grant there (or the break-glass token).
+    WithPersonalData {
         /// The environment's name.
         environment: &'a str,
+        /// What is done there.
+        action: Action,
     },
     /// Create an environment.
     CreateEnvironment,
@@ -229,13 +232,13 @@ fn check(
     let grants = subject.grants;
     match action {
         ControlAction::InEnvironment { environment, action } => in_environment(grants, chain, environment, action),
-        ControlAction::RelaxPrivacy { environment } => {
-            in_environment(grants, chain, environment, Action::Configure)?;
+        ControlAction::WithPersonalData { environment, action } => {
+            in_environment(grants, chain, environment, action)?;
             if subject.break_glass || grants.personal_data.contains(environment) {
                 Ok(())
             } else {
                 Err(Denial::Forbidden(format!(
-                    "turning off masking in {environment} shows personal data; it needs a personal-data grant there"
+                    "{environment} masks personal data, and this would show it; it needs a personal-data grant there"
                 )))
             }
         }

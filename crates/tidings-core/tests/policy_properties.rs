@@ -80,7 +80,7 @@ fn members() -> impl Strategy<Value = Vec<MemberState>> {
 enum Act {
     In(String, Action),
     Delete(String),
-    RelaxPrivacy(String),
+    WithPersonalData(String, Action),
     Promote(String, String),
     Create(Grants),
     Update(usize, Grants),
@@ -93,7 +93,7 @@ fn act() -> impl Strategy<Value = Act> {
     prop_oneof![
         (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::In(name, action)),
         name().prop_map(Act::Delete),
-        name().prop_map(Act::RelaxPrivacy),
+        (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::WithPersonalData(name, action)),
         (name(), name()).prop_map(|(from, to)| Act::Promote(from, to)),
         grants().prop_map(Act::Create),
         (0usize..5, grants()).prop_map(|(index, grants)| Act::Update(index, grants)),
@@ -162,7 +162,7 @@ proptest! {
         let action = match &act {
             Act::In(name, action) => ControlAction::InEnvironment { environment: name, action: *action },
             Act::Delete(name) => ControlAction::DeleteEnvironment { environment: name },
-            Act::RelaxPrivacy(name) => ControlAction::RelaxPrivacy { environment: name },
+            Act::WithPersonalData(name, action) => ControlAction::WithPersonalData { environment: name, action: *action },
             Act::Promote(from, to) => ControlAction::Promote { from, to },
             Act::Create(grants) => ControlAction::CreateMember { grants },
             Act::Update(index, grants) => ControlAction::UpdateMember { member: &ids[*index], after: grants },
@@ -191,9 +191,10 @@ proptest! {
             Act::Delete(name) => {
                 prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)));
             }
-            Act::RelaxPrivacy(name) => {
-                prop_assert!(break_glass || subject_grants.personal_data.contains(name), "masking lifted without the right to see what it hides");
-                prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)));
+            Act::WithPersonalData(name, action) => {
+                prop_assert!(break_glass || subject_grants.personal_data.contains(name), "personal data handed out without the grant");
+                let entry = chain.iter().find(|entry| &entry.name == name).unwrap();
+                prop_assert!(subject_grants.allows(name, entry.environment_type, *action), "without the action's own right");
             }
             Act::Promote(from, to) => {
                 let from_at = chain.iter().position(|entry| &entry.name == from).unwrap();

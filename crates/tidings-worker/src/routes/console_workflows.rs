@@ -13,15 +13,15 @@ use tidings_core::wire::{TriggerRequest, WorkflowList};
 use worker::Context;
 
 use super::audit;
-use super::environments::parse_name;
+use super::environments::{exposing, masks, parse_name};
 use super::workflows::{delete_in, parse_key, save_in};
 use crate::auth::{authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::request::IncomingRequest;
 use crate::services::trigger::trigger_in;
-use crate::store::Environment;
 use crate::store::Platform;
+use crate::store::{self, Environment};
 
 /// Opens an environment after the policy allowed the member `action`
 /// there. Writes to production answer `environment_read_only`, as they do
@@ -83,6 +83,10 @@ pub async fn test(
     raw_key: &str,
 ) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
+    // A test send renders the recipients' profiles where the sender reads them back: where the
+    // environment masks personal data, only for those who may see it.
+    let masked = masks(&store::environment(env, &authorized).await?);
+    let authorized = exposing(env, authorized, Action::EditContent, masked).await?;
     let key = parse_key(raw_key)?;
     let mut body: serde_json::Value = read_json(request).await?;
     let serde_json::Value::Object(fields) = &mut body else {

@@ -16,7 +16,7 @@ use tidings_core::wire::{
     RotateSigningSecretRequest, RotatedSigningSecret,
 };
 
-use crate::auth::{authenticate_actor, authorize, authorize_in};
+use crate::auth::{authenticate_actor, authorize, authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
@@ -47,14 +47,16 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str) -> A
 /// Changes labels, colours, allowed origins or the credential requirement.
 pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let mut authorized = authorize_in(request, env, &name, Action::Configure).await?;
+    let authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let before = store::environment(env, &authorized).await?;
     let patch: EnvironmentPatch = read_json(request).await?;
-    // Turning masking off shows personal data: only for those who may see it there.
-    if patch.obfuscate_subscriber_data == Some(false) || patch.hide_message_contents == Some(false) {
-        let relax = ControlAction::RelaxPrivacy { environment: name.as_str() };
-        authorized = store::authorize(env, authorized.into_actor(), relax).await?;
-    }
+    // Turning masking off, or letting any page read any feed where masking is on, shows
+    // personal data: only for those who may see it there.
+    let unmasks = (before.obfuscate_subscriber_data && patch.obfuscate_subscriber_data == Some(false))
+        || (before.hide_message_contents && patch.hide_message_contents == Some(false));
+    let opens_feeds =
+        before.environment.requires_subscriber_credential && patch.requires_subscriber_credential == Some(false);
+    let authorized = exposing(env, authorized, Action::Configure, unmasks || (opens_feeds && masks(&before))).await?;
     if let Some(label) = &patch.label {
         settings::validate_label(label)?;
     }
@@ -72,6 +74,29 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let entry = audit::draft(authorized.actor(), "environment.update", Some(name.as_str()), resource, change)?;
     let after = store::update_environment(env, &authorized, &patch, &entry.record(), now_ms()).await?;
     json(&after, 200)
+}
+
+/// Whether the environment hides personal data from members (either masking setting on).
+pub(super) fn masks(details: &EnvironmentDetails) -> bool {
+    details.obfuscate_subscriber_data || details.hide_message_contents
+}
+
+/// When `exposes` (doing `action` would hand out what the environment's masking hides: its
+/// masking turned off, a secret key, the signing secret, feeds without credentials, a test
+/// send), asks the policy again for [`ControlAction::WithPersonalData`]: the action's own
+/// right and a personal-data grant there.
+pub(super) async fn exposing(
+    env: &Platform,
+    authorized: Authorized,
+    action: Action,
+    exposes: bool,
+) -> ApiResult<Authorized> {
+    if !exposes {
+        return Ok(authorized);
+    }
+    let name = authorized.environment()?.clone();
+    let asked = ControlAction::WithPersonalData { environment: name.as_str(), action };
+    store::authorize(env, authorized.into_actor(), asked).await
 }
 
 /// The settings an audit entry records (no secrets live among them).
@@ -130,6 +155,9 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
 pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::Configure).await?;
+    // The signing secret signs any subscriber's token: where masking is on, it needs the grant.
+    let masked = masks(&store::environment(env, &authorized).await?);
+    let authorized = exposing(env, authorized, Action::Configure, masked).await?;
     let body: RotateSigningSecretRequest = read_json(request).await?;
     let grace = body.grace_period_seconds.unwrap_or(signing::DEFAULT_GRACE_SECONDS);
     // The store completes the entry with the slots (never the secret).

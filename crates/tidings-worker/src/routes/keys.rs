@@ -9,8 +9,8 @@ use tidings_core::key_lifecycle::rotation_end;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
 
-use super::environments::parse_name;
-use crate::auth::{authorize_in, Actor};
+use super::environments::{exposing, masks, parse_name};
+use crate::auth::{authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::{now_ms, random};
@@ -31,10 +31,11 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> 
 pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
-    let actor = authorized.actor();
     let body: CreateKeyRequest = read_json(request).await?;
     let kind = KeyKind::parse(&body.kind)
         .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
+    let authorized = secret_key_rights(env, authorized, kind).await?;
+    let actor = authorized.actor();
     let key = ApiKey::generate(kind, &name, random()?);
     let summary = json!({"after": {"kind": kind.as_str(), "masked": key.masked()}});
     let entry = draft(actor, "key.create", &name, &key_id_of(&key), summary)?;
@@ -47,11 +48,12 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &st
 pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
-    let actor = authorized.actor();
     let body: RegenerateKeyRequest = read_json(request).await?;
     let now = now_ms();
     let end = rotation_end(now, body.grace_period_seconds)?;
     let kind = store::usable_key_kind(env, &authorized, key_id, now).await?;
+    let authorized = secret_key_rights(env, authorized, kind).await?;
+    let actor = authorized.actor();
     // Revoke first when there is no grace period, so the replacement fits.
     let end = match end {
         None => {
@@ -90,6 +92,13 @@ pub async fn revoke(request: &IncomingRequest, env: &Platform, raw_name: &str, k
     let entry = draft(actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": rfc3339(now)}}))?;
     let revoked = store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, Some(&entry.record()), now).await?;
     json(&revoked, 200)
+}
+
+/// A secret key reads every subscriber's profile and feed unmasked: where the
+/// environment masks personal data, issuing one needs a personal-data grant there.
+async fn secret_key_rights(env: &Platform, authorized: Authorized, kind: KeyKind) -> ApiResult<Authorized> {
+    let masked = kind == KeyKind::Secret && masks(&store::environment(env, &authorized).await?);
+    exposing(env, authorized, Action::ManageKeys, masked).await
 }
 
 /// Drafts the audit entry of a key change; keys themselves never reach the audit log.

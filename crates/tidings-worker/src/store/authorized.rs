@@ -102,7 +102,7 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
     let target = match action {
         ControlAction::InEnvironment { environment, .. }
         | ControlAction::DeleteEnvironment { environment }
-        | ControlAction::RelaxPrivacy { environment } => Target::Environment(name(environment)?),
+        | ControlAction::WithPersonalData { environment, .. } => Target::Environment(name(environment)?),
         ControlAction::Promote { from, to } | ControlAction::PreviewPromotion { from, to } => {
             Target::Pair(name(from)?, name(to)?)
         }

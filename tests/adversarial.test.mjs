@@ -355,6 +355,81 @@ describe("personal data", () => {
   });
 });
 
+describe("what masking hides stays hidden", () => {
+  it("a secret key, the signing secret or open feeds are handed out only with a personal-data grant", async () => {
+    // Production masks personal data by default; the plain admin holds no grant there.
+    refused(await as("admin", "/v1/environments/production/keys", { method: "POST", body: { kind: "secret" } }), 403, "forbidden", "an admin minting a production secret key");
+    refused(await as("admin", "/v1/environments/production/signing-secret/rotate", { method: "POST", body: {} }), 403, "forbidden", "an admin rotating production's signing secret");
+    refused(await as("admin", "/v1/environments/production", { method: "PATCH", body: { requires_subscriber_credential: false } }), 403, "forbidden", "an admin opening production's feeds");
+    // What exposes nothing is still theirs: a publishable key (then revoked).
+    const publishable = await as("admin", "/v1/environments/production/keys", { method: "POST", body: { kind: "publishable" } });
+    assert.equal(publishable.status, 201, JSON.stringify(publishable.body));
+    assert.equal((await as("admin", `/v1/environments/production/keys/${publishable.body.id}`, { method: "DELETE" })).status, 200);
+  });
+
+  it("a test send that would render masked profiles needs the grant", async () => {
+    const workflow = `adv-${tag}-probe`;
+    const saved = await admin(`/v1/environments/development/workflows/${workflow}`, {
+      method: "PUT",
+      body: { name: "Probe", steps: [{ type: "in_app", subject: "{{ subscriber.email }}", body: "b" }] },
+    });
+    assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+    const masked = await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: true } });
+    assert.equal(masked.status, 200, JSON.stringify(masked.body));
+    try {
+      const test = () => as("admin", `/v1/environments/development/workflows/${workflow}/test`, { method: "POST", body: { to: ["someone"], payload: {} } });
+      refused(await test(), 403, "forbidden", "an admin without the grant test-sending where profiles are masked");
+    } finally {
+      const unmasked = await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: false } });
+      assert.equal(unmasked.status, 200, JSON.stringify(unmasked.body));
+    }
+    const sent = await as("admin", `/v1/environments/development/workflows/${workflow}/test`, { method: "POST", body: { to: ["someone"], payload: {} } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  });
+});
+
+describe("races and repeats", () => {
+  it("two creations of one name at once: one registers it, the other is told it exists", async () => {
+    const name = `race${tag}`;
+    const create = () => admin("/v1/environments", { method: "POST", body: { name, type: "development", after: "development" } });
+    const answers = await Promise.all([create(), create()]);
+    const statuses = answers.map((answer) => answer.status).sort();
+    assert.deepEqual(statuses, [202, 409], JSON.stringify(answers.map((answer) => answer.body)));
+    const positions = async () => (await admin("/v1/environments")).body.environments.map((environment) => environment.position);
+    const listed = await positions();
+    assert.deepEqual(listed, listed.map((_, index) => index), "a gap in the chain");
+    // Two deletions at once: both succeed or one finds nothing; the chain closes up once.
+    const removals = await Promise.all([1, 2].map(() => admin(`/v1/environments/${name}`, { method: "DELETE" })));
+    for (const removal of removals) assert.ok([200, 404].includes(removal.status), JSON.stringify(removal.body));
+    assert.ok(removals.some((removal) => removal.status === 200));
+    const after = await positions();
+    assert.deepEqual(after, after.map((_, index) => index), "a gap in the chain after the deletions");
+    refused(await admin(`/v1/environments/${name}`), 404, "environment_not_found", "the deleted environment");
+  });
+
+  it("a removed member can be invited again", async () => {
+    const email = `again-adv-${tag}@example.com`;
+    const first = await admin("/v1/members", { method: "POST", body: { name: "Again", email, role: "viewer" } });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal((await admin(`/v1/members/${first.body.id}`, { method: "DELETE" })).status, 200);
+    const second = await admin("/v1/members", { method: "POST", body: { name: "Again", email, role: "viewer" } });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    assert.notEqual(second.body.id, first.body.id);
+  });
+
+  it("revoking a revoked key changes nothing and records nothing", async () => {
+    const key = await admin("/v1/environments/development/keys", { method: "POST", body: { kind: "publishable" } });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+    const revoke = () => admin(`/v1/environments/development/keys/${key.body.id}`, { method: "DELETE" });
+    const answers = await Promise.all([revoke(), revoke()]);
+    for (const answer of answers) assert.ok([200, 409].includes(answer.status), JSON.stringify(answer.body));
+    assert.ok(answers.some((answer) => answer.status === 200));
+    const entries = (await admin("/v1/environments/development/audit-log?action=key.revoke&limit=100")).body.items
+      .filter((entry) => entry.resource === `key:${key.body.id}`);
+    assert.equal(entries.length, 1, JSON.stringify(entries));
+  });
+});
+
 describe("owners", () => {
   it("an owner may remove themself while another owner remains", async () => {
     await addMember("leaving", { role: "owner" });
@@ -444,6 +519,14 @@ describe("promotion replays", () => {
     assert.equal(retried.status, 200, JSON.stringify(retried.body));
     assert.equal(retried.headers.get("idempotency-replay"), "true");
     assert.equal(retried.body.release.id, again.body.release.id);
+
+    // Staging edited back by hand: the same change is pending again, so the same request applies it.
+    const removed = await api(`/v1/workflows/${workflow}`, { key: keys.staging.secret_key, method: "DELETE" });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.ok(await pendingChange(workflow), "the change is not pending after the hand edit");
+    const reapplied = await promote(body);
+    assert.equal(reapplied.status, 201, `a replay of a change that is pending again: ${JSON.stringify(reapplied.body)}`);
+    assert.ok((await stagingWorkflows()).includes(workflow));
   });
 
   it("refuses an Idempotency-Key reused for a different request, and applies nothing", async () => {

@@ -109,6 +109,8 @@ error_codes! {
     MalformedKey => "malformed_key",
     /// A member with this email exists.
     MemberExists => "member_exists",
+    /// The member changed since the request read them.
+    MemberChanged => "member_changed",
     /// No such member.
     MemberNotFound => "member_not_found",
     /// The member token is unknown, expired or revoked.

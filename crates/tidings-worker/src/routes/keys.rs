@@ -57,7 +57,14 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
     // Revoke first when there is no grace period, so the replacement fits.
     let end = match end {
         None => {
-            store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, None, now).await?;
+            let revoked = draft(
+                actor,
+                "key.revoke",
+                &name,
+                key_id,
+                json!({"after": {"revoked_at": rfc3339(now), "by": "regenerate"}}),
+            )?;
+            store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, Some(&revoked.record()), now).await?;
             None
         }
         Some(at) => Some(at),

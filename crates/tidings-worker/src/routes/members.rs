@@ -140,7 +140,7 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
     let change = json!({"before": summary(&member.name, &member.email, &before), "after": summary(name, &member.email, &grants)});
     let entry = audit::draft(authorized.actor(), "member.update", None, format!("member:{id}"), change)?;
     let was_owner = before.role == Role::Owner;
-    let changed = (grants != before).then_some(&grants);
+    let changed = (grants != before).then_some((&before, &grants));
     store::update_member(env, id, name.trim(), changed, was_owner, &entry.record(), now_ms()).await?;
     json(&find(env, id).await?.ok_or_else(|| member_not_found(id))?.0, 200)
 }

@@ -60,12 +60,27 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     let body: PromotionRequest = read_json(request).await?;
     let (authorized, (source, target)) = open_pair(env, actor, &body.from, &body.to, true).await?;
     let identity = promotion::request_identity(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
-    if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
-        return Ok(replay);
+    let keyed = matches!(identity, RequestIdentity::Keyed { .. });
+    if keyed {
+        if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
+            return Ok(replay);
+        }
     }
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
-    let chosen = promotion::select(&pending, &body.changes).map_err(selection_error)?;
+    let chosen = match promotion::select(&pending, &body.changes) {
+        Ok(chosen) => chosen,
+        // Without a key, a retry is recognised only once its changes are no longer pending:
+        // changes pending again (edited back by hand) are applied again, never answered as done.
+        Err(error) => {
+            if !keyed {
+                if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
+                    return Ok(replay);
+                }
+            }
+            return Err(selection_error(error));
+        }
+    };
     let problems = problems_of(&chosen, &target, &target_state);
     let blocking: Vec<&PromotionProblem> = problems.iter().filter(|problem| problem.blocking).collect();
     if !blocking.is_empty() {

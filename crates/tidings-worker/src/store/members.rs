@@ -113,6 +113,36 @@ pub(super) fn token_statement(
     )
 }
 
+/// A member's stored grant rows as one text, for [`grants_fingerprint`] to compare with.
+const STORED_GRANTS: &str = "SELECT group_concat(line, ',') FROM (SELECT environment || ':' || \
+    COALESCE(role, '') || ':' || promote || ':' || personal_data AS line FROM member_grants \
+    WHERE member_id = ?1 ORDER BY environment)";
+
+/// What a guard evaluates to abort its batch when the member changed since the policy judged
+/// the change: an integer overflow, an error of its own kind, told apart from the owner
+/// guard's malformed JSON.
+const CHANGED: &str = "abs(-9223372036854775807 - 1)";
+
+/// The text [`STORED_GRANTS`] reads for these grants, as [`grant_statements`] writes them;
+/// `None` when they write no row.
+fn grants_fingerprint(grants: &Grants) -> Option<String> {
+    let names: BTreeSet<&String> =
+        grants.environments.keys().chain(grants.promote_into.iter()).chain(grants.personal_data.iter()).collect();
+    let lines: Vec<String> = names
+        .into_iter()
+        .map(|name| {
+            let role = match grants.environments.get(name) {
+                Some(Some(role)) => role.as_str(),
+                Some(None) => "none",
+                None => "",
+            };
+            let flag = |set: &BTreeSet<String>| u8::from(set.contains(name));
+            format!("{name}:{role}:{}:{}", flag(&grants.promote_into), flag(&grants.personal_data))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(","))
+}
+
 fn grant_statements(
     control: &D1Database,
     member_id: &str,
@@ -169,18 +199,36 @@ pub async fn update_member(
     env: &Platform,
     id: &str,
     name: &str,
-    grants: Option<&Grants>,
+    change: Option<(&Grants, &Grants)>,
     was_owner: bool,
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    let mut writes = vec![statement(
-        &control,
-        "UPDATE members SET name = ?2 WHERE id = ?1 AND removed_at IS NULL",
-        &[text(id), text(name)],
-    )?];
-    if let Some(grants) = grants {
+    // The member must still be there, with the grants the policy judged the change against:
+    // a change made meanwhile (a revocation, say) is never undone by writing a stale copy.
+    let (role, stored) = match change {
+        Some((before, _)) => {
+            (text(before.role.as_str()), grants_fingerprint(before).map_or(JsValue::NULL, |print| text(&print)))
+        }
+        None => (JsValue::NULL, JsValue::NULL),
+    };
+    let mut writes = vec![
+        statement(
+            &control,
+            &format!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM members WHERE id = ?1 AND removed_at IS NULL \
+                 AND (?2 IS NULL OR (role = ?2 AND ({STORED_GRANTS}) IS ?3))) THEN 1 ELSE {CHANGED} END"
+            ),
+            &[text(id), role, stored],
+        )?,
+        statement(
+            &control,
+            "UPDATE members SET name = ?2 WHERE id = ?1 AND removed_at IS NULL",
+            &[text(id), text(name)],
+        )?,
+    ];
+    if let Some((_, grants)) = change {
         writes.push(statement(
             &control,
             "UPDATE members SET role = ?2 WHERE id = ?1 AND removed_at IS NULL",
@@ -201,7 +249,12 @@ pub async fn remove_member(
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
     let writes = vec![
-        statement(&control, "UPDATE members SET removed_at = ?2 WHERE id = ?1", &[text(id), number(now_ms)])?,
+        // The email is freed (it is unique among members), so the person can be invited again.
+        statement(
+            &control,
+            "UPDATE members SET removed_at = ?2, email = 'removed:' || id || ':' || email WHERE id = ?1",
+            &[text(id), number(now_ms)],
+        )?,
         statement(
             &control,
             "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
@@ -430,6 +483,11 @@ async fn commit(
     }
     match control.batch(writes).await {
         Ok(_) => Ok(()),
+        Err(error) if error.to_string().contains("integer overflow") => Err(ApiError::new(
+            409,
+            ErrorCode::MemberChanged,
+            "this member was changed or removed meanwhile; read them again and retry",
+        )),
         Err(error) if error.to_string().contains(LAST_OWNER) || error.to_string().contains("malformed JSON") => {
             Err(ApiError::new(
                 409,

@@ -142,10 +142,26 @@ pub async fn create_environment(
             number(now_ms),
         ],
     )?);
+    // Of two creations of one name at once, one registers it; the other's batch stops here.
+    writes.push(statement(
+        &control,
+        &format!(
+            "SELECT CASE WHEN (SELECT subscriber_signing_secret FROM environments WHERE name = ?1) = ?2 \
+             THEN 1 ELSE json('{TAKEN}') END"
+        ),
+        &[text(name.as_str()), text(signing_secret)],
+    )?);
     let summary = serde_json::json!({"after": {"type": environment_type.as_str(), "position": position}});
     let audit = AuditRecord { environment: Some(name.as_str()), summary, ..*audit };
     writes.push(audit_statement(&control, &audit, now_ms)?);
-    control.batch(writes).await.map_err(|error| storage_error("create environment", error))?;
+    control.batch(writes).await.map_err(|error| {
+        if error.to_string().contains(TAKEN) || error.to_string().contains("malformed JSON") {
+            ApiError::new(409, ErrorCode::EnvironmentExists, format!("an environment named {name} exists"))
+                .with_field("name")
+        } else {
+            storage_error("create environment", error)
+        }
+    })?;
     environment_details(env, &name).await
 }
 
@@ -163,7 +179,7 @@ pub async fn delete_environment(
     lifecycle::check_deletable(name.as_str())?;
     let control = control_db(env)?;
     let row = environment_row(env, name).await?;
-    set_status(env, name, Status::Deleting, None).await?;
+    set_status(env, name, Status::Deleting, None, None).await?;
     let revoked = statement(
         &control,
         "UPDATE api_keys SET revoked_at = ?2 WHERE environment = ?1 AND revoked_at IS NULL",
@@ -176,8 +192,17 @@ pub async fn delete_environment(
     forget_cached_keys(env, name, &row.kv_binding).await?;
     wipe_database(env, &row.db_binding).await?;
     wipe_namespace(env, &row.kv_binding).await?;
-    // Tombstone, then close the gap the environment leaves in the chain.
+    // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
+    // that finished first stops this batch at its guard.
     let mut finish = vec![
+        statement(
+            &control,
+            &format!(
+                "SELECT CASE WHEN (SELECT status FROM environments WHERE name = ?1) = 'deleting' \
+                 THEN 1 ELSE json('{GONE}') END"
+            ),
+            &[text(name.as_str())],
+        )?,
         statement(
             &control,
             "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
@@ -207,7 +232,11 @@ pub async fn delete_environment(
     finish.extend(shift_chain(&control, row.position as u64 + 1, -1)?);
     let summary = serde_json::json!({"after": {"status": "deleted", "revoked_keys": revoked_keys}});
     finish.push(audit_statement(&control, &AuditRecord { summary, ..*audit }, now_ms)?);
-    control.batch(finish).await.map_err(|error| storage_error("finish deletion", error))?;
+    match control.batch(finish).await {
+        Ok(_) => {}
+        Err(error) if error.to_string().contains(GONE) || error.to_string().contains("malformed JSON") => {}
+        Err(error) => return Err(storage_error("finish deletion", error)),
+    }
     Ok(DeletedEnvironment { name: name.to_string(), status: Status::Deleted.as_str().to_owned(), revoked_keys })
 }
 
@@ -294,17 +323,29 @@ pub async fn issue_key(
     let hash = key.hash();
     let id = format!("key_{}", &hash[..16]);
     let control = control_db(env)?;
+    // Only while the environment can take keys: a deletion that began since must not be outrun.
     let mut writes = vec![statement(
         &control,
-        "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM environments WHERE name = ?2 \
+         AND status IN ('ready', 'active'))",
         &[text(&id), text(name.as_str()), text(key.kind().as_str()), text(&hash), text(&key.masked()), number(now_ms)],
     )?];
     if let Some(audit) = audit {
-        writes.push(audit_statement(&control, audit, now_ms)?);
+        let issued = "EXISTS (SELECT 1 FROM api_keys WHERE id = ?8)";
+        writes.push(audit_statement_if(&control, audit, now_ms, issued, &[text(&id)])?);
     }
-    control.batch(writes).await.map_err(|error| storage_error("issue key", error))?;
+    let results = control.batch(writes).await.map_err(|error| storage_error("issue key", error))?;
+    let inserted = results.first().and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
+    if inserted == Some(0) {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::EnvironmentNotReady,
+            format!("the {name} environment is no longer ready for keys (a deletion began)"),
+        ));
+    }
     if environment_status == Status::Ready {
-        set_status(env, name, Status::Active, None).await?;
+        set_status(env, name, Status::Active, None, Some(Status::Ready)).await?;
     }
     let row = KeyRow {
         id,
@@ -345,14 +386,25 @@ pub async fn end_key(
 ) -> Result<KeyInfo, ApiError> {
     let name = authorized.environment()?;
     let environment = environment_row(env, name).await?;
-    let (sql, at) = match end {
-        KeyEnd::RevokeNow => ("UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2", now_ms),
-        KeyEnd::ExpireAt(at) => ("UPDATE api_keys SET expires_at = ?3 WHERE environment = ?1 AND id = ?2", at),
+    // A revoked key stays revoked when it was; an expiry only ever comes sooner.
+    let (sql, check, at) = match end {
+        KeyEnd::RevokeNow => (
+            "UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL",
+            "EXISTS (SELECT 1 FROM api_keys WHERE id = ?8 AND revoked_at = ?9)",
+            now_ms,
+        ),
+        KeyEnd::ExpireAt(at) => (
+            "UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, ?3), ?3) \
+             WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL",
+            "EXISTS (SELECT 1 FROM api_keys WHERE id = ?8 AND expires_at = ?9)",
+            at,
+        ),
     };
     let control = control_db(env)?;
     let mut writes = vec![statement(&control, sql, &[text(name.as_str()), text(key_id), number(at)])?];
     if let Some(audit) = audit {
-        writes.push(audit_statement(&control, audit, now_ms)?);
+        // Written only for the change this request made.
+        writes.push(audit_statement_if(&control, audit, now_ms, check, &[text(key_id), number(at)])?);
     }
     control.batch(writes).await.map_err(|error| storage_error("end key", error))?;
     forget_cached_keys(env, name, &environment.kv_binding).await?;
@@ -470,7 +522,7 @@ async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<Envir
     };
     if next != status || reason != row.status_reason {
         let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
-        set_status(env, &name, next, reason.as_deref()).await?;
+        set_status(env, &name, next, reason.as_deref(), Some(status)).await?;
         row.status = next.as_str().to_owned();
         row.status_reason = reason;
     }
@@ -492,16 +544,26 @@ fn is_incomplete_schema(error: &str) -> bool {
     ["no such table", "no such column", "has no column"].iter().any(|sign| error.contains(sign))
 }
 
+/// Moves an environment to `status`, only from `from` when given (a status
+/// read earlier may be stale: a deletion may have begun since), and never
+/// out of `deleted`.
 async fn set_status(
     env: &Platform,
     name: &EnvironmentName,
     status: Status,
     reason: Option<&str>,
+    from: Option<Status>,
 ) -> Result<(), ApiError> {
     statement(
         &control_db(env)?,
-        "UPDATE environments SET status = ?2, status_reason = ?3 WHERE name = ?1",
-        &[text(name.as_str()), text(status.as_str()), reason.map_or(JsValue::NULL, text)],
+        "UPDATE environments SET status = ?2, status_reason = ?3 WHERE name = ?1 AND status != 'deleted' \
+         AND (?4 IS NULL OR status = ?4)",
+        &[
+            text(name.as_str()),
+            text(status.as_str()),
+            reason.map_or(JsValue::NULL, text),
+            from.map_or(JsValue::NULL, |from| text(from.as_str())),
+        ],
     )?
     .run()
     .await
@@ -625,6 +687,11 @@ pub async fn rotate_signing_secret(
     forget_cached_keys(env, name, &row.kv_binding).await?;
     Ok(rotated)
 }
+
+/// What the guard of a creation raises when another took the name first.
+const TAKEN: &str = "tidings: name taken";
+/// What the guard of a deletion raises when another finished it first.
+const GONE: &str = "tidings: deleted already";
 
 /// Tables that are not an environment's data: SQLite's, D1's and the migrations ledger.
 const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'";

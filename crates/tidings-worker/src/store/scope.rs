@@ -103,7 +103,8 @@ impl Environment {
             return Err(ApiError::internal("key lookup", "registry entry disagrees with key"));
         }
         let status = KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms);
-        if !status.is_usable() {
+        let leaving = matches!(Status::parse(&row.status), Some(Status::Deleting | Status::Deleted));
+        if !status.is_usable() || leaving {
             return Err(ApiError::new(401, ErrorCode::KeyRevoked, "this API key has been revoked; use a current key"));
         }
         let kv_binding = row.kv_binding.clone().unwrap_or(kv_binding);

@@ -371,7 +371,7 @@ describe("what masking hides stays hidden", () => {
     const workflow = `adv-${tag}-probe`;
     const saved = await admin(`/v1/environments/development/workflows/${workflow}`, {
       method: "PUT",
-      body: { name: "Probe", steps: [{ type: "in_app", subject: "{{ subscriber.email }}", body: "b" }] },
+      body: { name: "Probe", steps: [{ type: "in_app", subject: "Hi {{ subscriber.id }}", body: "b" }] },
     });
     assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
     const masked = await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: true } });

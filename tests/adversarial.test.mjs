@@ -254,6 +254,25 @@ describe("hidden environments", () => {
     refused(fromStaging, 404, "environment_not_found", "promoting from hidden staging");
     refused(await as("skipper", "/v1/changes?from=staging&to=production"), 404, "environment_not_found", "previewing from hidden staging");
   });
+
+  it("production's releases do not name the hidden environment they came from", async () => {
+    // A release into production from staging, as the owner makes it.
+    const workflow = `adv-${tag}-hidden`;
+    const saved = await api(`/v1/workflows/${workflow}`, { key: keys.staging.secret_key, method: "PUT", body: { name: "Hidden", steps: [{ type: "in_app", subject: "s", body: "b" }] } });
+    assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+    const pending = (await as("owner", "/v1/changes?from=staging&to=production")).body.changes.find((change) => change.key === workflow);
+    assert.ok(pending, "no pending change into production");
+    const promoted = await as("owner", "/v1/promotions", { method: "POST", body: { from: "staging", to: "production", changes: [pending.id] } });
+    assert.equal(promoted.status, 201, JSON.stringify(promoted.body));
+    const seenByOwner = await as("owner", `/v1/environments/production/releases/${promoted.body.release.id}`);
+    assert.equal(seenByOwner.body.source, "staging");
+    const listed = await as("skipper", "/v1/environments/production/releases");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.doesNotMatch(JSON.stringify(listed.body), /"source":"staging"/);
+    const one = await as("skipper", `/v1/environments/production/releases/${promoted.body.release.id}`);
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal(one.body.source ?? null, null);
+  });
 });
 
 describe("an environment still being created", () => {

@@ -184,7 +184,9 @@ pub async fn releases(request: &IncomingRequest, env: &Platform, raw_name: &str)
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
-    json(&ReleaseList { items: target.releases(RELEASES_PER_PAGE).await? }, 200)
+    let items =
+        target.releases(RELEASES_PER_PAGE).await?.into_iter().map(|release| visible_source(&authorized, release));
+    json(&ReleaseList { items: items.collect() }, 200)
 }
 
 /// One release, with each touched resource's content before and after.
@@ -192,7 +194,8 @@ pub async fn release(request: &IncomingRequest, env: &Platform, raw_name: &str, 
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
-    json(&target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?, 200)
+    let release = target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?;
+    json(&visible_source(&authorized, release), 200)
 }
 
 /// Restores what a release changed to its state before the release, as a
@@ -285,6 +288,15 @@ fn selection_error(error: PromotionError) -> ApiError {
             .with_details(json!({ "ids": ids })),
         _ => ApiError::validation("changes", error.to_string()),
     }
+}
+
+/// A release as the caller may see it: the source environment of a promotion is
+/// left out where that environment is hidden from them.
+fn visible_source(authorized: &Authorized, mut release: Release) -> Release {
+    if release.source.as_deref().is_some_and(|source| !authorized.permits_in(source, Action::View)) {
+        release.source = None;
+    }
+    release
 }
 
 fn release_not_found(environment: &EnvironmentName, id: &str) -> ApiError {

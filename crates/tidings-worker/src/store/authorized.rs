@@ -76,6 +76,13 @@ impl Authorized {
         }
     }
 
+    /// Whether the policy allows `action` in another environment of the chain read for this
+    /// proof (e.g. whether a release's source may be named to the caller).
+    pub fn permits_in(&self, environment: &str, action: Action) -> bool {
+        let asked = ControlAction::InEnvironment { environment, action };
+        policy::decide(self.actor.subject(), &[], &self.chain, asked).is_allowed()
+    }
+
     /// Whether the policy also allows `action` on the same environment
     /// (e.g. seeing personal data where the route only needed to look).
     pub fn permits(&self, action: Action) -> bool {

@@ -387,24 +387,21 @@ pub async fn end_key(
     let name = authorized.environment()?;
     let environment = environment_row(env, name).await?;
     // A revoked key stays revoked when it was; an expiry only ever comes sooner.
-    let (sql, check, at) = match end {
-        KeyEnd::RevokeNow => (
-            "UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL",
-            "EXISTS (SELECT 1 FROM api_keys WHERE id = ?8 AND revoked_at = ?9)",
-            now_ms,
-        ),
+    let (sql, at) = match end {
+        KeyEnd::RevokeNow => {
+            ("UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL", now_ms)
+        }
         KeyEnd::ExpireAt(at) => (
             "UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, ?3), ?3) \
              WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL",
-            "EXISTS (SELECT 1 FROM api_keys WHERE id = ?8 AND expires_at = ?9)",
             at,
         ),
     };
     let control = control_db(env)?;
     let mut writes = vec![statement(&control, sql, &[text(name.as_str()), text(key_id), number(at)])?];
     if let Some(audit) = audit {
-        // Written only for the change this request made.
-        writes.push(audit_statement_if(&control, audit, now_ms, check, &[text(key_id), number(at)])?);
+        // Written only if the statement before it in this transaction changed the key.
+        writes.push(audit_statement_if(&control, audit, now_ms, "changes() > 0", &[])?);
     }
     control.batch(writes).await.map_err(|error| storage_error("end key", error))?;
     forget_cached_keys(env, name, &environment.kv_binding).await?;

@@ -183,6 +183,12 @@ describe("self-escalation", () => {
     const production = await admin("/v1/environments/production");
     assert.equal(production.status, 200, JSON.stringify(production.body));
     assert.equal(production.body.status, "active");
+    // Nor is it named to them through other members' grants.
+    const listed = await as("limited", "/v1/members");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    for (const member of listed.body.items) {
+      assert.ok(!("production" in member.environments) && !member.promote_into.includes("production") && !member.personal_data_in.includes("production"), JSON.stringify(member));
+    }
   });
 
   it("an admin cannot make, change or remove an owner", async () => {

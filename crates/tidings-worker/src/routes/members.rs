@@ -95,9 +95,21 @@ pub async fn me(request: &IncomingRequest, env: &Platform) -> ApiResult {
 }
 
 /// Every member.
+/// Grants that name environments hidden from the caller are left out of what they see.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    authorize(request, env, ControlAction::ReadMembers).await?;
-    json(&MemberList { items: store::members(env).await?.into_iter().map(|(member, _)| member).collect() }, 200)
+    let authorized = authorize(request, env, ControlAction::ReadMembers).await?;
+    let sees = |name: &str| authorized.actor().grants.role_in(name).is_some();
+    let items = store::members(env)
+        .await?
+        .into_iter()
+        .map(|(mut member, _)| {
+            member.environments.retain(|name, _| sees(name));
+            member.promote_into.retain(|name| sees(name));
+            member.personal_data_in.retain(|name| sees(name));
+            member
+        })
+        .collect();
+    json(&MemberList { items }, 200)
 }
 
 /// Adds a member with a role and grants.

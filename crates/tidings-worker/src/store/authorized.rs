@@ -47,6 +47,10 @@ pub struct Authorized {
     actor: Actor,
     chain: Vec<ChainEntry>,
     target: Target,
+    /// The action allowed inside the environment, when the proof is for one.
+    action: Option<Action>,
+    /// Whether the proof allows deleting the environment.
+    deletion: bool,
 }
 
 impl Authorized {
@@ -66,6 +70,23 @@ impl Authorized {
             Target::Environment(name) => Ok(name),
             _ => Err(ApiError::internal("authorization", "this proof names no single environment")),
         }
+    }
+
+    /// Checks that the proof was given for `action` in its environment, so a store function
+    /// that changes something cannot be reached with a proof for less (e.g. a `View`).
+    pub(super) fn require(&self, action: Action) -> Result<&EnvironmentName, ApiError> {
+        if self.action == Some(action) {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", format!("this proof does not allow {action:?}")))
+    }
+
+    /// Checks that the proof allows deleting its environment.
+    pub(super) fn require_deletion(&self) -> Result<&EnvironmentName, ApiError> {
+        if self.deletion {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", "this proof does not allow a deletion"))
     }
 
     /// The source and target of an allowed promotion.
@@ -115,7 +136,14 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         }
         _ => Target::Deployment,
     };
-    Ok(Authorized { actor, chain, target })
+    let (action, deletion) = match action {
+        ControlAction::InEnvironment { action, .. } | ControlAction::WithPersonalData { action, .. } => {
+            (Some(action), false)
+        }
+        ControlAction::DeleteEnvironment { .. } => (None, true),
+        _ => (None, false),
+    };
+    Ok(Authorized { actor, chain, target, action, deletion })
 }
 
 /// The API error of a denial.

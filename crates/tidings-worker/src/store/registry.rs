@@ -2,6 +2,7 @@
 //! and their keys. Only control-plane routes call this.
 
 use serde::Deserialize;
+use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::{check_secret_key_capacity, KeyStatus};
@@ -175,7 +176,7 @@ pub async fn delete_environment(
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<DeletedEnvironment, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require_deletion()?;
     lifecycle::check_deletable(name.as_str())?;
     let control = control_db(env)?;
     let row = environment_row(env, name).await?;
@@ -248,7 +249,7 @@ pub async fn update_environment(
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<EnvironmentDetails, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require(Action::Configure)?;
     let row = environment_row(env, name).await?;
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
@@ -285,7 +286,7 @@ pub async fn update_environment(
 
 /// The keys of an environment, newest first.
 pub async fn list_keys(env: &Platform, authorized: &Authorized, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require(Action::ManageKeys)?;
     environment_row(env, name).await?;
     Ok(key_rows(env, name).await?.iter().map(|row| key_info(row, now_ms)).collect())
 }
@@ -299,7 +300,7 @@ pub async fn issue_key(
     audit: Option<&AuditRecord<'_>>,
     now_ms: u64,
 ) -> Result<KeyInfo, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require(Action::ManageKeys)?;
     if key.environment() != name {
         return Err(ApiError::internal("issue key", "the key names another environment"));
     }
@@ -367,7 +368,7 @@ pub async fn usable_key_kind(
     key_id: &str,
     now_ms: u64,
 ) -> Result<KeyKind, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require(Action::ManageKeys)?;
     let row = key_row(env, name, key_id).await?;
     if !status(&row, now_ms).is_usable() {
         return Err(ApiError::new(409, ErrorCode::KeyAlreadyRevoked, "this key is already revoked"));
@@ -384,7 +385,7 @@ pub async fn end_key(
     audit: Option<&AuditRecord<'_>>,
     now_ms: u64,
 ) -> Result<KeyInfo, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require(Action::ManageKeys)?;
     let environment = environment_row(env, name).await?;
     // A revoked key stays revoked when it was; an expiry only ever comes sooner.
     let (sql, at) = match end {
@@ -619,7 +620,7 @@ pub async fn rotate_signing_secret(
     grace_seconds: u64,
     audit: &AuditRecord<'_>,
 ) -> Result<SigningSecrets, ApiError> {
-    let name = authorized.environment()?;
+    let name = authorized.require(Action::Configure)?;
     let control = control_db(env)?;
     let row: SigningRow = statement(
         &control,

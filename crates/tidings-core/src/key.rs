@@ -148,6 +148,12 @@ impl ApiKey {
         hash(&self.text)
     }
 
+    /// The id the key is listed and managed by: `key_` and the first 16
+    /// symbols of its hash (never enough to find the key).
+    pub fn id(&self) -> String {
+        format!("key_{}", &self.hash()[..16])
+    }
+
     /// A form safe to show in lists and logs: prefix, environment and the
     /// six checksum symbols, which reveal nothing of the secret, e.g.
     /// `sk_staging_…x7k2pq`.

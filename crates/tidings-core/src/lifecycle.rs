@@ -90,6 +90,19 @@ pub struct ChainEntry {
     pub position: u32,
 }
 
+/// A chain of the given environments, in this order (positions 0, 1, …).
+pub fn chain_of(environments: &[(&str, EnvironmentType)]) -> Vec<ChainEntry> {
+    environments
+        .iter()
+        .zip(0..)
+        .map(|((name, environment_type), position)| ChainEntry {
+            name: (*name).to_owned(),
+            environment_type: *environment_type,
+            position,
+        })
+        .collect()
+}
+
 /// Checks a new environment's name against the reserved names and `chain`.
 pub fn validate_new_name(name: &str, chain: &[ChainEntry]) -> Result<EnvironmentName, LifecycleError> {
     let parsed = EnvironmentName::parse(name).map_err(LifecycleError::Name)?;
@@ -140,19 +153,11 @@ mod tests {
     use super::*;
 
     fn chain() -> Vec<ChainEntry> {
-        [
+        chain_of(&[
             ("development", EnvironmentType::Development),
             ("staging", EnvironmentType::Staging),
             ("production", EnvironmentType::Production),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(position, (name, environment_type))| ChainEntry {
-            name: name.to_owned(),
-            environment_type,
-            position: position as u32,
-        })
-        .collect()
+        ])
     }
 
     #[test]

@@ -446,7 +446,7 @@ fn keeps_an_owner(members: &[MemberState], member: &str, change: impl FnOnce(&mu
 }
 
 /// What an action is, for messages.
-pub fn describe(action: Action) -> &'static str {
+fn describe(action: Action) -> &'static str {
     match action {
         Action::View => "see it",
         Action::Configure => "change its settings",
@@ -463,19 +463,11 @@ mod tests {
     use super::*;
 
     fn chain() -> Vec<ChainEntry> {
-        [
+        crate::lifecycle::chain_of(&[
             ("development", EnvironmentType::Development),
             ("staging", EnvironmentType::Staging),
             ("production", EnvironmentType::Production),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(position, (name, environment_type))| ChainEntry {
-            name: name.to_owned(),
-            environment_type,
-            position: position as u32,
-        })
-        .collect()
+        ])
     }
 
     fn member(id: &str, grants: Grants) -> MemberState {

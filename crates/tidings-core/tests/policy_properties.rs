@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use tidings_core::access::{Action, Grants, Role, ROLES};
 use tidings_core::environment::EnvironmentType;
-use tidings_core::lifecycle::ChainEntry;
+use tidings_core::lifecycle::{chain_of, ChainEntry};
 use tidings_core::policy::{decide, rank, ControlAction, Decision, MemberState, Subject};
 
 /// Environments a grant may name; `preview` is never in the chain.
@@ -32,15 +32,7 @@ fn chain(with_qa: bool) -> Vec<ChainEntry> {
         entries.push(("qa", EnvironmentType::Staging));
     }
     entries.push(("production", EnvironmentType::Production));
-    entries
-        .into_iter()
-        .enumerate()
-        .map(|(position, (name, environment_type))| ChainEntry {
-            name: name.to_owned(),
-            environment_type,
-            position: position as u32,
-        })
-        .collect()
+    chain_of(&entries)
 }
 
 fn role() -> impl Strategy<Value = Role> {

@@ -38,7 +38,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let actor = authorized.actor();
     let key = ApiKey::generate(kind, &name, random()?);
     let summary = json!({"after": {"kind": kind.as_str(), "masked": key.masked()}});
-    let entry = draft(actor, "key.create", &name, &key_id_of(&key), summary)?;
+    let entry = draft(actor, "key.create", &name, &key.id(), summary)?;
     let info = store::issue_key(env, &authorized, &key, Some(&entry.record()), now_ms()).await?;
     json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
@@ -71,7 +71,7 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
     };
     let key = ApiKey::generate(kind, &name, random()?);
     // The entry is written with the regeneration's last write.
-    let summary = json!({"after": {"new_key": key_id_of(&key), "old_key_expires_at": end.map(rfc3339)}});
+    let summary = json!({"after": {"new_key": key.id(), "old_key_expires_at": end.map(rfc3339)}});
     let entry = draft(actor, "key.regenerate", &name, key_id, summary)?;
     let (issued_audit, ended_audit) = match end {
         Some(_) => (None, Some(entry.record())),
@@ -117,9 +117,4 @@ fn draft(
     summary: serde_json::Value,
 ) -> ApiResult<audit::Draft> {
     audit::draft(actor, action, Some(environment.as_str()), format!("key:{key_id}"), summary)
-}
-
-/// The id a key is stored under.
-fn key_id_of(key: &ApiKey) -> String {
-    format!("key_{}", &key.hash()[..16])
 }

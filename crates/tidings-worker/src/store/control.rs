@@ -74,7 +74,7 @@ pub async fn bootstrap(
                 &control,
                 "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 &[
-                    text(&format!("key_{}", &hash[..16])),
+                    text(&key.id()),
                     text(environment.name.as_str()),
                     text(key.kind().as_str()),
                     text(&hash),

@@ -398,6 +398,22 @@ fn assemble(row: MemberRow, grants: &[GrantRow]) -> (Member, Grants) {
     (member, access)
 }
 
+/// The columns of an audit entry, `?1` to `?7`.
+const AUDIT_INSERT: &str = "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at)";
+
+/// The values of `record`, `?1` to `?7`.
+fn audit_values(record: &AuditRecord<'_>, now_ms: u64) -> Vec<JsValue> {
+    vec![
+        text(record.id),
+        text(record.actor),
+        text(record.action),
+        record.environment.map_or(JsValue::NULL, text),
+        text(record.resource),
+        text(&record.summary.to_string()),
+        number(now_ms),
+    ]
+}
+
 /// The statement that appends `record` to the control plane's audit log,
 /// to run in the same batch as the change it records.
 pub(super) fn audit_statement(
@@ -405,20 +421,7 @@ pub(super) fn audit_statement(
     record: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<D1PreparedStatement, ApiError> {
-    statement(
-        control,
-        "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        &[
-            text(record.id),
-            text(record.actor),
-            text(record.action),
-            record.environment.map_or(JsValue::NULL, text),
-            text(record.resource),
-            text(&record.summary.to_string()),
-            number(now_ms),
-        ],
-    )
+    statement(control, &format!("{AUDIT_INSERT} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"), &audit_values(record, now_ms))
 }
 
 /// [`audit_statement`], written only if `condition` (SQL over `?8`…) holds
@@ -430,24 +433,9 @@ pub(super) fn audit_statement_if(
     condition: &str,
     arguments: &[JsValue],
 ) -> Result<D1PreparedStatement, ApiError> {
-    let mut all = vec![
-        text(record.id),
-        text(record.actor),
-        text(record.action),
-        record.environment.map_or(JsValue::NULL, text),
-        text(record.resource),
-        text(&record.summary.to_string()),
-        number(now_ms),
-    ];
-    all.extend_from_slice(arguments);
-    statement(
-        control,
-        &format!(
-            "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE {condition}"
-        ),
-        &all,
-    )
+    let mut values = audit_values(record, now_ms);
+    values.extend_from_slice(arguments);
+    statement(control, &format!("{AUDIT_INSERT} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE {condition}"), &values)
 }
 
 /// What [`owner_guard`] raises to abort its batch; recognised in the error text.
@@ -502,23 +490,10 @@ async fn commit(
 /// Appends an entry to the control plane's audit log on its own, for
 /// changes stored elsewhere (an environment's database).
 pub async fn audit(env: &Platform, record: &AuditRecord<'_>, now_ms: u64) -> Result<(), ApiError> {
-    statement(
-        &control_db(env)?,
-        "INSERT INTO audit_log (id, actor, action, environment, resource, summary, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        &[
-            text(record.id),
-            text(record.actor),
-            text(record.action),
-            record.environment.map_or(JsValue::NULL, text),
-            text(record.resource),
-            text(&record.summary.to_string()),
-            number(now_ms),
-        ],
-    )?
-    .run()
-    .await
-    .map_err(|error| storage_error("write audit log", error))?;
+    audit_statement(&control_db(env)?, record, now_ms)?
+        .run()
+        .await
+        .map_err(|error| storage_error("write audit log", error))?;
     Ok(())
 }
 

@@ -32,6 +32,7 @@ mod secrets;
 mod subscribers;
 mod triggers;
 mod variables;
+mod wipe;
 mod workflows;
 
 pub use authorized::{authorize, Actor, Authorized};

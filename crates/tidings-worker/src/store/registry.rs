@@ -191,8 +191,8 @@ pub async fn delete_environment(
     .map_err(|error| storage_error("revoke keys", error))?;
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name, &row.kv_binding).await?;
-    wipe_database(env, &row.db_binding).await?;
-    wipe_namespace(env, &row.kv_binding).await?;
+    super::wipe::wipe_database(env, &row.db_binding).await?;
+    super::wipe::wipe_namespace(env, &row.kv_binding).await?;
     // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
     // that finished first stops this batch at its guard.
     let mut finish = vec![
@@ -322,7 +322,7 @@ pub async fn issue_key(
         check_secret_key_capacity(usable)?;
     }
     let hash = key.hash();
-    let id = format!("key_{}", &hash[..16]);
+    let id = key.id();
     let control = control_db(env)?;
     // Only while the environment can take keys: a deletion that began since must not be outrun.
     let mut writes = vec![statement(
@@ -468,8 +468,7 @@ pub(super) async fn chain(env: &Platform) -> Result<Vec<ChainEntry>, ApiError> {
 /// (`failed` and its reason) instead of failing the whole listing: one
 /// broken environment never breaks the others or the control plane.
 async fn refresh_status_or_report(env: &Platform, row: EnvironmentRow) -> EnvironmentRow {
-    let fallback =
-        EnvironmentRow { status_reason: row.status_reason.clone(), status: row.status.clone(), ..row.clone() };
+    let fallback = row.clone();
     match refresh_status(env, row).await {
         Ok(row) => row,
         Err(error) => {
@@ -690,99 +689,6 @@ pub async fn rotate_signing_secret(
 const TAKEN: &str = "tidings: name taken";
 /// What the guard of a deletion raises when another finished it first.
 const GONE: &str = "tidings: deleted already";
-
-/// Tables that are not an environment's data: SQLite's, D1's and the migrations ledger.
-const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'";
-
-/// Removes every row of every table of an environment's database, the list
-/// read from `sqlite_master` (so a table a later migration adds is covered).
-/// Triggers may write while rows go (the feed counts), so it repeats until
-/// every table is empty. The feed clock is set back to one row whose
-/// version goes on from where it was, with everything before it purged:
-/// a watermark from before the deletion is told to sync again.
-async fn wipe_database(env: &Platform, binding: &str) -> Result<(), ApiError> {
-    #[derive(Deserialize)]
-    struct Table {
-        name: String,
-    }
-    let Ok(db) = env.env().d1(binding) else {
-        // No binding: nothing of the environment is reachable to remove.
-        return Ok(());
-    };
-    let listing = format!("SELECT name FROM sqlite_master WHERE type = 'table' AND {NOT_DATA} ORDER BY name");
-    let tables: Vec<Table> = match statement(&db, &listing, &[])?.all().await.and_then(|result| result.results()) {
-        Ok(tables) => tables,
-        Err(error) => return Err(storage_error("list environment tables", error)),
-    };
-    if tables.is_empty() {
-        return Ok(());
-    }
-    let has_clock = tables.iter().any(|table| table.name == "feed_clock");
-    let clock: Option<f64> = if has_clock {
-        statement(&db, "SELECT version FROM feed_clock WHERE id = 1", &[])?
-            .first(Some("version"))
-            .await
-            .map_err(|error| storage_error("read feed clock", error))?
-    } else {
-        None
-    };
-    for _ in 0..3 {
-        let mut wipe = vec![statement(&db, "PRAGMA defer_foreign_keys = ON", &[])?];
-        for table in &tables {
-            wipe.push(statement(&db, &format!("DELETE FROM \"{}\"", table.name.replace('"', "\"\"")), &[])?);
-        }
-        if has_clock {
-            let version = number(clock.unwrap_or(0.0) as u64);
-            wipe.push(statement(
-                &db,
-                "INSERT INTO feed_clock (id, version, purged_through) VALUES (1, ?1, ?1)",
-                &[version],
-            )?);
-        }
-        db.batch(wipe).await.map_err(|error| storage_error("remove environment data", error))?;
-        // One query per table: D1 limits how many terms a compound SELECT may have.
-        let counts = tables
-            .iter()
-            .filter(|table| table.name != "feed_clock")
-            .map(|table| {
-                statement(&db, &format!("SELECT COUNT(*) AS count FROM \"{}\"", table.name.replace('"', "\"\"")), &[])
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = db.batch(counts).await.map_err(|error| storage_error("check environment data", error))?;
-        let mut remaining = 0.0;
-        for result in results {
-            let rows: Vec<serde_json::Value> =
-                result.results().map_err(|error| storage_error("check environment data", error))?;
-            remaining +=
-                rows.first().and_then(|row| row.get("count")).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-        }
-        if remaining == 0.0 {
-            return Ok(());
-        }
-    }
-    Err(ApiError::unavailable("remove environment data", "rows kept reappearing; delete the environment again"))
-}
-
-/// Removes every entry of an environment's KV namespace (logos, cached key
-/// validations), a page of keys at a time.
-async fn wipe_namespace(env: &Platform, binding: &str) -> Result<(), ApiError> {
-    let Ok(kv) = env.env().kv(binding) else { return Ok(()) };
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut list = kv.list().limit(1000);
-        if let Some(cursor) = cursor.take() {
-            list = list.cursor(cursor);
-        }
-        let page = list.execute().await.map_err(|error| ApiError::unavailable("list environment KV", error))?;
-        for key in &page.keys {
-            kv.delete(&key.name).await.map_err(|error| ApiError::unavailable("remove environment KV", error))?;
-        }
-        match page.cursor {
-            Some(next) if !page.list_complete && !next.is_empty() => cursor = Some(next),
-            _ => return Ok(()),
-        }
-    }
-}
 
 /// Deletes the cached validation of every key of an environment, in KV
 /// and in this isolate's memory.

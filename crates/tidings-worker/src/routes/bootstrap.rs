@@ -54,14 +54,15 @@ pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResu
         )),
         _ => None,
     };
-    store::bootstrap(env, now, &environments, records.as_ref().map(|(member, token)| (member, token))).await?;
+    let statuses = store::bootstrap(env, now, &environments, records.as_ref().map(|(member, token)| (member, token))).await?;
     let issued = environments
         .into_iter()
-        .map(|environment| IssuedEnvironment {
+        .zip(statuses)
+        .map(|(environment, status)| IssuedEnvironment {
             environment: EnvironmentInfo {
                 name: environment.name.to_string(),
                 environment_type: environment.environment_type.as_str().to_owned(),
-                status: "active".to_owned(),
+                status: status.as_str().to_owned(),
                 position: environment.position,
                 requires_subscriber_credential: environment
                     .environment_type

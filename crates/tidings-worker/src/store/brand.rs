@@ -115,6 +115,6 @@ impl Environment {
     }
 
     fn kv(&self, env: &Platform) -> Result<KvStore, ApiError> {
-        env.env().kv(&self.kv_binding).map_err(|error| ApiError::unavailable("environment KV binding", error))
+        env.environment_kv(&self.bindings).map_err(|error| ApiError::unavailable("environment KV binding", error))
     }
 }

@@ -2,11 +2,12 @@
 
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::ApiKey;
+use tidings_core::lifecycle::Status;
 use tidings_core::wire::ErrorCode;
 
 use super::members::{self, NewMember, NewMemberToken};
 use super::platform::Platform;
-use super::{control_db, number, statement, storage_error, text, workflows};
+use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 
 /// An environment about to be registered, with its first keys.
@@ -23,14 +24,16 @@ pub struct NewEnvironment {
     pub signing_secret: String,
 }
 
-/// Registers the first environments, once. Each environment's database gets
-/// the starter workflows first, so a retry after a failure is safe.
+/// Registers the first environments, once, with their keys (and the first
+/// owner) in one transaction. Each then goes through the provisioning check
+/// every environment does (bindings, schema, starter workflows) and is
+/// `active` when it passes; answers each one's status, in order.
 pub async fn bootstrap(
     env: &Platform,
     now_ms: u64,
     environments: &[NewEnvironment],
     owner: Option<(&NewMember<'_>, &NewMemberToken<'_>)>,
-) -> Result<(), ApiError> {
+) -> Result<Vec<Status>, ApiError> {
     let control = control_db(env)?;
     let existing: Option<f64> = statement(&control, "SELECT COUNT(*) AS count FROM environments", &[])?
         .first(Some("count"))
@@ -43,20 +46,11 @@ pub async fn bootstrap(
     for environment in environments {
         let suffix = environment.name.binding_suffix();
         let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
-        let missing = |binding: &str, error: worker::Error| {
-            ApiError::internal(
-                "bootstrap bindings",
-                format!("binding {binding} is missing from wrangler.toml: {error}"),
-            )
-        };
-        let db = env.env().d1(&db_binding).map_err(|error| missing(&db_binding, error))?;
-        env.env().kv(&kv_binding).map_err(|error| missing(&kv_binding, error))?;
-        workflows::seed_starters(&db, now_ms).await?;
         writes.push(statement(
             &control,
             "INSERT INTO environments (name, type, status, position, db_binding, kv_binding, \
              requires_subscriber_credential, subscriber_signing_secret, created_at) \
-             VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8)",
             &[
                 text(environment.name.as_str()),
                 text(environment.environment_type.as_str()),
@@ -96,7 +90,11 @@ pub async fn bootstrap(
             storage_error("register environments", error)
         }
     })?;
-    Ok(())
+    let mut statuses = Vec::with_capacity(environments.len());
+    for environment in environments {
+        statuses.push(super::registry::settle_bootstrapped(env, &environment.name).await?);
+    }
+    Ok(statuses)
 }
 
 fn already_bootstrapped() -> ApiError {

@@ -13,7 +13,7 @@ const SERVED: &str = "TIDINGS_ENVIRONMENTS";
 /// Refuses a key of an environment this deployment does not serve, before
 /// any storage is read: 421 `environment_not_served`.
 pub(super) fn ensure_served(env: &Platform, environment: &EnvironmentName) -> Result<(), ApiError> {
-    let setting = env.env().var(SERVED).ok().map(|value| value.to_string());
+    let setting = env.var(SERVED);
     let served = ServedEnvironments::parse(setting.as_deref())
         .map_err(|error| ApiError::internal("deployment configuration", error))?;
     if served.serves(environment) {

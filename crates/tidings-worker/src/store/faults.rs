@@ -51,7 +51,7 @@ pub struct FaultPlan {
 impl FaultPlan {
     /// The plan of `request`: empty unless fault injection is enabled.
     pub fn of(request: &IncomingRequest, env: &Platform) -> Self {
-        let enabled = env.env().var(SWITCH).is_ok_and(|value| value.to_string() == "enabled");
+        let enabled = env.var(SWITCH).is_some_and(|value| value == "enabled");
         if !enabled {
             return Self::default();
         }

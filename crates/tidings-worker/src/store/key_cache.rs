@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use tidings_core::environment::EnvironmentName;
 use worker::kv::KvStore;
 
 /// How long a validated key stays cached in KV (KV's minimum expiration TTL).
@@ -75,23 +76,46 @@ fn default_retention() -> f64 {
 }
 
 /// The KV key under which a key hash's validation is cached.
-pub fn cache_key(hash: &str) -> String {
+fn cache_key(hash: &str) -> String {
     format!("key:{hash}")
 }
 
-/// The cached validation of `hash`, if any. A cache failure is a miss.
-pub async fn get(kv: &KvStore, hash: &str) -> Option<CachedKey> {
-    kv.get(&cache_key(hash)).json::<CachedKey>().await.ok().flatten()
+/// The KV binding where an environment's key validations are cached.
+pub fn namespace_of(environment: &EnvironmentName) -> String {
+    format!("KV_{}", environment.binding_suffix())
 }
 
-/// Caches a validation; a failure only costs the next request a D1 read.
-pub async fn put(kv: &KvStore, hash: &str, entry: &CachedKey, now_ms: u64) {
-    // A key that expires within the TTL is not cached, so expiry stays exact.
-    if expires_within(entry, now_ms, TTL_SECONDS * 1000) {
-        return;
+/// The key-validation entries of one environment's KV namespace, and
+/// nothing else of it: what the key path reads before a key is known.
+pub struct KeyCache {
+    kv: KvStore,
+}
+
+impl KeyCache {
+    /// Wraps the namespace; [`super::Platform::key_cache`] builds it.
+    pub(super) fn new(kv: KvStore) -> Self {
+        Self { kv }
     }
-    if let Ok(builder) = kv.put(&cache_key(hash), entry) {
-        let _ = builder.expiration_ttl(TTL_SECONDS).execute().await;
+
+    /// The cached validation of `hash`, if any. A cache failure is a miss.
+    pub async fn get(&self, hash: &str) -> Option<CachedKey> {
+        self.kv.get(&cache_key(hash)).json::<CachedKey>().await.ok().flatten()
+    }
+
+    /// Caches a validation; a failure only costs the next request a D1 read.
+    pub async fn put(&self, hash: &str, entry: &CachedKey, now_ms: u64) {
+        // A key that expires within the TTL is not cached, so expiry stays exact.
+        if expires_within(entry, now_ms, TTL_SECONDS * 1000) {
+            return;
+        }
+        if let Ok(builder) = self.kv.put(&cache_key(hash), entry) {
+            let _ = builder.expiration_ttl(TTL_SECONDS).execute().await;
+        }
+    }
+
+    /// Deletes the cached validation of `hash`.
+    pub async fn delete(&self, hash: &str) -> Result<(), worker::Error> {
+        self.kv.delete(&cache_key(hash)).await.map_err(Into::into)
     }
 }
 

@@ -62,12 +62,8 @@ use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::ApiError;
 
-/// The binding of the control-plane database: the registry of environments
-/// and the hashes of their keys.
-const CONTROL_DB: &str = "DB_CONTROL";
-
 fn control_db(env: &Platform) -> Result<D1Database, ApiError> {
-    env.env().d1(CONTROL_DB).map_err(|error| ApiError::internal("control database binding", error))
+    env.control_db()
 }
 
 /// Maps a D1 failure to 503 when D1 documents it as transient, else 500.

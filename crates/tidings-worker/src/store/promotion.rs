@@ -129,17 +129,16 @@ const STALE: &str = "tidings: target changed";
 impl PromotionEnvironment {
     /// The promotable content of an opened environment.
     pub fn of(env: &Platform, environment: &super::Environment) -> Result<Self, ApiError> {
+        let bindings = &environment.bindings;
         let kv = env
-            .env()
-            .kv(&environment.kv_binding)
-            .map_err(|_| super::scope::missing_binding(environment.name(), &environment.kv_binding))?;
+            .environment_kv(bindings)
+            .map_err(|_| super::scope::missing_binding(environment.name(), bindings.kv()))?;
         Ok(Self {
             name: environment.name().clone(),
             environment_type: environment.environment_type(),
             db: env
-                .env()
-                .d1(&environment.db_binding)
-                .map_err(|_| super::scope::missing_binding(environment.name(), &environment.db_binding))?,
+                .environment_db(bindings)
+                .map_err(|_| super::scope::missing_binding(environment.name(), bindings.db()))?,
             kv,
         })
     }

@@ -15,7 +15,7 @@ use crate::platform::now_ms;
 /// is not limited (and says so in its log); a binding that fails lets the
 /// request through, as the platform itself does.
 pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) -> Result<(), ApiError> {
-    let limiter = match env.env().rate_limiter(tier.binding()) {
+    let limiter = match env.rate_limiter(tier.binding()) {
         Ok(limiter) => limiter,
         Err(_) => {
             warn_once(tier);

@@ -28,9 +28,8 @@ impl Environment {
         let request = Request::new_with_init(&format!("https://hub.invalid{CONNECT_PATH}"), &init)
             .map_err(|error| ApiError::internal("open stream", error))?;
         let hub = env
-            .env()
             .durable_object(HUB_BINDING)
-            .and_then(|namespace| namespace.get_by_name(&hub_name(&self.db_binding, subscriber)))
+            .and_then(|namespace| namespace.get_by_name(&hub_name(self.bindings.db(), subscriber)))
             .map_err(|error| ApiError::unavailable("realtime hub", error.to_string()))?;
         hub.fetch_with_request(request).await.map_err(|error| ApiError::unavailable("realtime hub", error.to_string()))
     }
@@ -39,14 +38,14 @@ impl Environment {
     /// the write committed, in `wait_until`; failures are logged, and the
     /// clients' delta sync covers anything a socket missed.
     pub async fn announce(&self, env: &Platform, subscribers: &[SubscriberId]) {
-        let namespace = match env.env().durable_object(HUB_BINDING) {
+        let namespace = match env.durable_object(HUB_BINDING) {
             Ok(namespace) => namespace,
             Err(error) => {
                 worker::console_error!("realtime hubs unavailable: {error}");
                 return;
             }
         };
-        for (hub, members) in group_by_hub(&self.db_binding, subscribers) {
+        for (hub, members) in group_by_hub(self.bindings.db(), subscribers) {
             let body = serde_json::to_string(&members).unwrap_or_else(|_| "[]".to_owned());
             let sent = async {
                 let stub = namespace.get_by_name(&hub)?;

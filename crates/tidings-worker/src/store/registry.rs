@@ -19,7 +19,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::authorized::Authorized;
 use super::members::{audit_statement, audit_statement_if, AuditRecord};
-use super::platform::Platform;
+use super::platform::{Bindings, Platform};
 use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 
@@ -190,9 +190,10 @@ pub async fn delete_environment(
     .await
     .map_err(|error| storage_error("revoke keys", error))?;
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
-    forget_cached_keys(env, name, &row.kv_binding).await?;
-    super::wipe::wipe_database(env, &row.db_binding).await?;
-    super::wipe::wipe_namespace(env, &row.kv_binding).await?;
+    forget_cached_keys(env, name).await?;
+    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding)?;
+    super::wipe::wipe_database(env, &bindings).await?;
+    super::wipe::wipe_namespace(env, &bindings).await?;
     // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
     // that finished first stops this batch at its guard.
     let mut finish = vec![
@@ -250,7 +251,7 @@ pub async fn update_environment(
     now_ms: u64,
 ) -> Result<EnvironmentDetails, ApiError> {
     let name = authorized.require(Action::Configure)?;
-    let row = environment_row(env, name).await?;
+    environment_row(env, name).await?;
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
     let credential = patch.requires_subscriber_credential.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
@@ -280,7 +281,7 @@ pub async fn update_environment(
         .batch(vec![update, audit_statement(&control, audit, now_ms)?])
         .await
         .map_err(|error| storage_error("update environment", error))?;
-    forget_cached_keys(env, name, &row.kv_binding).await?;
+    forget_cached_keys(env, name).await?;
     environment_details(env, name).await
 }
 
@@ -386,7 +387,7 @@ pub async fn end_key(
     now_ms: u64,
 ) -> Result<KeyInfo, ApiError> {
     let name = authorized.require(Action::ManageKeys)?;
-    let environment = environment_row(env, name).await?;
+    environment_row(env, name).await?;
     // A revoked key stays revoked when it was; an expiry only ever comes sooner.
     let (sql, at) = match end {
         KeyEnd::RevokeNow => {
@@ -405,7 +406,7 @@ pub async fn end_key(
         writes.push(audit_statement_if(&control, audit, now_ms, "changes() > 0", &[])?);
     }
     control.batch(writes).await.map_err(|error| storage_error("end key", error))?;
-    forget_cached_keys(env, name, &environment.kv_binding).await?;
+    forget_cached_keys(env, name).await?;
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
 
@@ -464,6 +465,18 @@ pub(super) async fn chain(env: &Platform) -> Result<Vec<ChainEntry>, ApiError> {
         .collect()
 }
 
+/// Brings an environment the bootstrap registered (`creating`, its keys
+/// already issued) through the same provisioning check as any other, and
+/// on to `active` once it is ready; answers its status.
+pub(super) async fn settle_bootstrapped(env: &Platform, name: &EnvironmentName) -> Result<Status, ApiError> {
+    let row = refresh_status(env, environment_row(env, name).await?).await?;
+    if Status::parse(&row.status) == Some(Status::Ready) {
+        set_status(env, name, Status::Active, None, Some(Status::Ready)).await?;
+        return Ok(Status::Active);
+    }
+    Ok(Status::parse(&row.status).unwrap_or(Status::Failed))
+}
+
 /// [`refresh_status`], with a failure shown on the environment itself
 /// (`failed` and its reason) instead of failing the whole listing: one
 /// broken environment never breaks the others or the control plane.
@@ -489,11 +502,13 @@ async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<Envir
     if !status.is_provisioning() {
         return Ok(row);
     }
-    let (next, reason) = match (env.env().d1(&row.db_binding), env.env().kv(&row.kv_binding)) {
+    let bindings = Bindings::while_provisioning(status, &row.db_binding, &row.kv_binding)
+        .ok_or_else(|| ApiError::internal("provisioning", "the environment is not being provisioned"))?;
+    let (next, reason) = match (env.environment_db(&bindings), env.environment_kv(&bindings)) {
         (Ok(db), Ok(_)) => {
             match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
                 // Every environment starts with the starter workflows, as the first ones did.
-                Ok(_) => match super::workflows::seed_starters_raw(&db, crate::platform::now_ms()).await {
+                Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
                     Ok(()) => (Status::Ready, None),
                     // Migrations are still being applied: the schema is there in part.
                     Err(error) if is_incomplete_schema(&error.to_string()) => (
@@ -605,7 +620,6 @@ struct SigningRow {
     previous_signing_secret: Option<String>,
     previous_signing_key_id: Option<String>,
     previous_signing_expires_at: Option<f64>,
-    kv_binding: String,
 }
 
 /// Makes `new_secret` the environment's current subscriber signing secret;
@@ -624,7 +638,7 @@ pub async fn rotate_signing_secret(
     let row: SigningRow = statement(
         &control,
         "SELECT subscriber_signing_secret, signing_key_id, previous_signing_secret, previous_signing_key_id, \
-         previous_signing_expires_at, kv_binding FROM environments WHERE name = ?1 AND status != 'deleted'",
+         previous_signing_expires_at FROM environments WHERE name = ?1 AND status != 'deleted'",
         &[text(name.as_str())],
     )?
     .first(None)
@@ -681,7 +695,7 @@ pub async fn rotate_signing_secret(
             "another rotation of this secret finished first; read it and retry",
         ));
     }
-    forget_cached_keys(env, name, &row.kv_binding).await?;
+    forget_cached_keys(env, name).await?;
     Ok(rotated)
 }
 
@@ -692,13 +706,14 @@ const GONE: &str = "tidings: deleted already";
 
 /// Deletes the cached validation of every key of an environment, in KV
 /// and in this isolate's memory.
-async fn forget_cached_keys(env: &Platform, name: &EnvironmentName, kv_binding: &str) -> Result<(), ApiError> {
-    let Ok(kv) = env.env().kv(kv_binding) else {
+async fn forget_cached_keys(env: &Platform, name: &EnvironmentName) -> Result<(), ApiError> {
+    let Some(cache) = env.key_cache(name) else {
         return Ok(());
     };
     for row in key_rows(env, name).await? {
         super::key_cache::forget(&row.hash);
-        kv.delete(&super::key_cache::cache_key(&row.hash))
+        cache
+            .delete(&row.hash)
             .await
             .map_err(|error| ApiError::unavailable("forget cached key", error))?;
     }

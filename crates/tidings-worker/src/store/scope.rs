@@ -5,6 +5,11 @@
 //! two constructors: [`Environment::open`] from a validated API key, and
 //! [`Environment::open_authorized`] (with [`Environment::open_pair`] for
 //! promotion) from the control plane's [`Authorized`] proof.
+//!
+//! The names of an environment's bindings travel as [`Bindings`], the only
+//! thing [`Platform`] opens an environment's D1 or KV with. Besides the
+//! handle, only a deletion proof ([`Bindings::for_deletion`]) and a registry
+//! row still provisioning ([`Bindings::while_provisioning`]) give them.
 
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -24,6 +29,42 @@ use super::platform::Platform;
 use super::{control_db, retry, statement, storage_error, text};
 use crate::error::ApiError;
 
+/// The names of one environment's D1 database and KV namespace, as its
+/// registry row records them; what [`Platform`] opens them with.
+#[derive(Clone, Debug)]
+pub struct Bindings {
+    db: String,
+    kv: String,
+}
+
+impl Bindings {
+    /// The bindings of an environment being deleted, for wiping its data:
+    /// only with the policy's permission to delete it.
+    pub(super) fn for_deletion(authorized: &Authorized, name: &str, db: &str, kv: &str) -> Result<Self, ApiError> {
+        if authorized.require_deletion()?.as_str() != name {
+            return Err(ApiError::internal("authorization", "this proof is for the deletion of another environment"));
+        }
+        Ok(Self { db: db.to_owned(), kv: kv.to_owned() })
+    }
+
+    /// The bindings of an environment the registry says is still being
+    /// provisioned (nothing stored yet), for checking that they exist and
+    /// seeding its starters; `None` for any other status.
+    pub(super) fn while_provisioning(status: Status, db: &str, kv: &str) -> Option<Self> {
+        status.is_provisioning().then(|| Self { db: db.to_owned(), kv: kv.to_owned() })
+    }
+
+    /// The database binding's name.
+    pub(super) fn db(&self) -> &str {
+        &self.db
+    }
+
+    /// The KV namespace binding's name.
+    pub(super) fn kv(&self) -> &str {
+        &self.kv
+    }
+}
+
 /// One environment's registry entry and database, opened from a validated
 /// key or an [`Authorized`] proof.
 pub struct Environment {
@@ -35,8 +76,7 @@ pub struct Environment {
     allowed_origins: Vec<String>,
     log_retention_days: u32,
     signing: SigningSecrets,
-    pub(super) db_binding: String,
-    pub(super) kv_binding: String,
+    pub(super) bindings: Bindings,
     privacy: Privacy,
     pub(super) db: D1Database,
     faults: FaultPlan,
@@ -64,11 +104,10 @@ impl Environment {
     pub async fn open(env: &Platform, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
         super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
-        let kv_binding = format!("KV_{}", key.environment().binding_suffix());
-        let cache = env.env().kv(&kv_binding).ok();
+        let cache = env.key_cache(key.environment());
         let cached = match (key_cache::recall(&hash, now_ms), &cache) {
             (Some(row), _) => Some(row),
-            (None, Some(kv)) => key_cache::get(kv, &hash).await.inspect(|row| key_cache::remember(&hash, row, now_ms)),
+            (None, Some(cache)) => cache.get(&hash).await.inspect(|row| key_cache::remember(&hash, row, now_ms)),
             (None, None) => None,
         };
         let row = match cached {
@@ -85,13 +124,13 @@ impl Environment {
                             "this API key does not exist; check that it was copied whole",
                         )
                     })?;
-                if let Some(kv) = &cache {
+                if let Some(cache) = &cache {
                     // A revoked key is remembered by this isolate only: a deleted
                     // environment's namespace must stay empty.
                     let status =
                         KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms);
                     if status.is_usable() {
-                        key_cache::put(kv, &hash, &row, now_ms).await;
+                        cache.put(&hash, &row, now_ms).await;
                     }
                     key_cache::remember(&hash, &row, now_ms);
                 }
@@ -107,7 +146,7 @@ impl Environment {
         if !status.is_usable() || leaving {
             return Err(ApiError::new(401, ErrorCode::KeyRevoked, "this API key has been revoked; use a current key"));
         }
-        let kv_binding = row.kv_binding.clone().unwrap_or(kv_binding);
+        let kv_binding = row.kv_binding.clone().unwrap_or_else(|| key_cache::namespace_of(key.environment()));
         // A key's request to a deployment without the environment's bindings belongs elsewhere.
         Self::from_row(env, key.environment().clone(), row, kv_binding).map_err(|error| {
             if error.code() == ErrorCode::EnvironmentNotReady {
@@ -145,14 +184,15 @@ impl Environment {
                 format!("the {name} environment is {}; its storage can be used once it is ready", row.status),
             ));
         }
-        let kv_binding = row.kv_binding.clone().unwrap_or_else(|| format!("KV_{}", name.binding_suffix()));
+        let kv_binding = row.kv_binding.clone().unwrap_or_else(|| key_cache::namespace_of(name));
         Self::from_row(env, name.clone(), row, kv_binding)
     }
 
     fn from_row(env: &Platform, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
-        let db = env.env().d1(&row.db_binding).map_err(|_| missing_binding(&name, &row.db_binding))?;
+        let bindings = Bindings { db: row.db_binding.clone(), kv: kv_binding };
+        let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
         let signing = signing_secrets(&row);
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);
         let privacy =
@@ -167,8 +207,7 @@ impl Environment {
             allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
             signing,
             log_retention_days: row.log_retention_days as u32,
-            db_binding: row.db_binding,
-            kv_binding,
+            bindings,
             db,
             faults: FaultPlan::default(),
         })
@@ -177,7 +216,7 @@ impl Environment {
     /// The same scope with its own database handle, for work that outlives
     /// the request (`wait_until`).
     pub fn reopen(&self, env: &Platform) -> Result<Self, ApiError> {
-        let db = env.env().d1(&self.db_binding).map_err(|error| ApiError::internal("reopen environment", error))?;
+        let db = env.environment_db(&self.bindings).map_err(|error| ApiError::internal("reopen environment", error))?;
         Ok(Self {
             name: self.name.clone(),
             environment_type: self.environment_type,
@@ -187,8 +226,7 @@ impl Environment {
             allowed_origins: self.allowed_origins.clone(),
             log_retention_days: self.log_retention_days,
             signing: self.signing.clone(),
-            db_binding: self.db_binding.clone(),
-            kv_binding: self.kv_binding.clone(),
+            bindings: self.bindings.clone(),
             privacy: self.privacy,
             db,
             faults: FaultPlan::default(),

@@ -13,14 +13,14 @@ const ENCRYPTION_KEY: &str = "TIDINGS_ENCRYPTION_KEY";
 
 /// The admin token, or 403 `forbidden` when the deployment has none.
 pub fn admin_token(env: &Platform) -> Result<String, ApiError> {
-    env.env().secret(ADMIN_TOKEN).map(|secret| secret.to_string()).map_err(|_| {
+    env.secret(ADMIN_TOKEN).ok_or_else(|| {
         ApiError::new(403, ErrorCode::Forbidden, format!("the control plane is disabled: set the {ADMIN_TOKEN} secret"))
     })
 }
 
 /// The key that seals integration secrets.
 pub fn encryption_key(env: &Platform) -> Result<[u8; 32], ApiError> {
-    let text = env.env().secret(ENCRYPTION_KEY).map(|secret| secret.to_string()).map_err(|_| {
+    let text = env.secret(ENCRYPTION_KEY).ok_or_else(|| {
         ApiError::new(
             503,
             ErrorCode::EncryptionUnavailable,

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::platform::Platform;
+use super::platform::{Bindings, Platform};
 use super::{number, statement, storage_error};
 use crate::error::ApiError;
 
@@ -16,12 +16,12 @@ const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND n
 /// every table is empty. The feed clock is set back to one row whose
 /// version goes on from where it was, with everything before it purged:
 /// a watermark from before the deletion is told to sync again.
-pub(super) async fn wipe_database(env: &Platform, binding: &str) -> Result<(), ApiError> {
+pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Table {
         name: String,
     }
-    let Ok(db) = env.env().d1(binding) else {
+    let Ok(db) = env.environment_db(bindings) else {
         // No binding: nothing of the environment is reachable to remove.
         return Ok(());
     };
@@ -81,8 +81,8 @@ pub(super) async fn wipe_database(env: &Platform, binding: &str) -> Result<(), A
 
 /// Removes every entry of an environment's KV namespace (logos, cached key
 /// validations), a page of keys at a time.
-pub(super) async fn wipe_namespace(env: &Platform, binding: &str) -> Result<(), ApiError> {
-    let Ok(kv) = env.env().kv(binding) else { return Ok(()) };
+pub(super) async fn wipe_namespace(env: &Platform, bindings: &Bindings) -> Result<(), ApiError> {
+    let Ok(kv) = env.environment_kv(bindings) else { return Ok(()) };
     let mut cursor: Option<String> = None;
     loop {
         let mut list = kv.list().limit(1000);

@@ -62,14 +62,10 @@ pub(super) fn save_statements(
     ])
 }
 
-/// Stores the starter workflows in a new environment's database unless it has them.
-pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), ApiError> {
-    seed_starters_raw(db, now_ms).await.map_err(|error| storage_error("seed workflows", error))
-}
-
-/// [`seed_starters`] with D1's own error, for callers that tell an
+/// Stores the starter workflows in a new environment's database unless it
+/// has them; answers D1's own error, so the provisioning check can tell an
 /// incomplete schema (migrations still being applied) from a failure.
-pub(super) async fn seed_starters_raw(db: &D1Database, now_ms: u64) -> Result<(), worker::Error> {
+pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), worker::Error> {
     for workflow in starter_workflows() {
         let exists: Option<f64> = db
             .prepare("SELECT 1 AS found FROM workflows WHERE key = ?1")

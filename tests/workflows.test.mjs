@@ -180,6 +180,11 @@ describe("workflows", () => {
       ["workflow.save", "admin"], ["workflow.test", "admin"], ["workflow.delete", "admin"],
     ]);
     assert.ok(!JSON.stringify(ours).includes(subscriber), "a subscriber id reached the audit log");
+    // Each entry is written in the transaction of its change: the save's names the version it stored.
+    assert.deepEqual(ours.map((entry) => entry.summary).reverse(), [{ after: { version: 1 } }, { recipients: 1 }, {}]);
     expectError(assert, await admin(`/v1/environments/development/workflows/${workflowKey}`, { method: "DELETE" }), 404, "workflow_not_found");
+    // Refused writes and test sends leave no entry.
+    const after = await admin("/v1/environments/development/audit-log?limit=100");
+    assert.equal(after.body.items.filter((entry) => entry.resource === `workflow:${workflowKey}`).length, 3);
   });
 });

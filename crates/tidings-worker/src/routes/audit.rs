@@ -56,22 +56,6 @@ pub fn draft(
     Ok(Draft { id, actor: actor.id.clone(), action, environment: environment.map(str::to_owned), resource, summary })
 }
 
-/// Appends an audit entry on its own, for a change stored in an
-/// environment's database (which the control plane's log cannot share a
-/// transaction with): who did `action` to `resource`, in `environment`.
-pub async fn record(
-    env: &Platform,
-    actor: &Actor,
-    action: &str,
-    environment: Option<&str>,
-    resource: &str,
-    summary: Value,
-) -> ApiResult<()> {
-    let now = now_ms();
-    let id = promotion::audit_id(now, random()?);
-    store::audit(env, &AuditRecord { id: &id, actor: &actor.id, action, environment, resource, summary }, now).await
-}
-
 /// Releases and rollbacks (from the environment's database) and the
 /// control plane's writes to it (keys, settings, …), merged newest first;
 /// filtered by `action` and `actor`, paged with `limit` and `before`.

@@ -4,7 +4,8 @@
 //! `POST /v1/environments/{name}/workflows/{key}/test`. Reading needs only
 //! access to the environment; writing and test sends need
 //! [`Action::EditContent`], which production never grants. Each write and
-//! test send is recorded in the environment's audit log with the member.
+//! test send is recorded in the environment's audit log with the member, in
+//! the transaction of the change.
 
 use serde_json::json;
 use tidings_core::access::Action;
@@ -12,10 +13,9 @@ use tidings_core::trigger;
 use tidings_core::wire::{TriggerRequest, WorkflowList};
 use worker::Context;
 
-use super::audit;
 use super::environments::{exposing, masks, parse_name};
-use super::workflows::{delete_in, parse_key, save_in};
-use crate::auth::{authorize_in, Actor, Authorized};
+use super::workflows::{audited, delete_in, parse_key, save_in};
+use crate::auth::{authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::request::IncomingRequest;
@@ -38,18 +38,6 @@ async fn open(
     Ok((authorized, environment))
 }
 
-/// Records a member's change to a workflow in the environment's audit log.
-async fn record(
-    env: &Platform,
-    actor: &Actor,
-    action: &str,
-    scope: &Environment,
-    key: &str,
-    summary: serde_json::Value,
-) -> ApiResult<()> {
-    audit::record(env, actor, action, Some(scope.name().as_str()), &format!("workflow:{key}"), summary).await
-}
-
 /// Every workflow's current version.
 pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let (_, scope) = open(request, env, raw_name, Action::View).await?;
@@ -59,18 +47,14 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str, raw_key: &str) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
-    let (saved, existed) = save_in(&scope, request, raw_key).await?;
-    record(env, authorized.actor(), "workflow.save", &scope, &saved.key, json!({"after": {"version": saved.version}}))
-        .await?;
+    let (saved, existed) = save_in(&scope, request, raw_key, Some(authorized.actor())).await?;
     json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str, raw_key: &str) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
-    let (key, response) = delete_in(&scope, raw_key).await?;
-    record(env, authorized.actor(), "workflow.delete", &scope, &key, json!({})).await?;
-    Ok(response)
+    delete_in(&scope, raw_key, Some(authorized.actor())).await
 }
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),
@@ -99,12 +83,9 @@ pub async fn test(
     let request_body: TriggerRequest = serde_json::from_value(body)
         .map_err(|error| ApiError::validation("body", format!("the body is not a trigger: {error}")))?;
     let valid = trigger::validate(request_body)?;
-    let response = trigger_in(&scope, env, ctx, &valid).await?;
-    // Recipients are counted, never named: subscriber ids may be personal data. The
-    // messages are stored already, so a failed audit write is logged, not answered.
+    // Recipients are counted, never named: subscriber ids may be personal data. The entry is
+    // written with the messages, in one transaction.
     let summary = json!({"recipients": valid.recipients.len()});
-    if let Err(error) = record(env, authorized.actor(), "workflow.test", &scope, &key, summary).await {
-        worker::console_error!("audit of a test send in {} failed: {error:?}", scope.name());
-    }
-    Ok(response)
+    let draft = audited(authorized.actor(), "workflow.test", &scope, &key, summary)?;
+    trigger_in(&scope, env, ctx, &valid, &draft.record()).await
 }

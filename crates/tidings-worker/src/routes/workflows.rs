@@ -3,13 +3,14 @@
 //! environments are read-only here: their content arrives by promotion.
 
 use serde::Serialize;
+use serde_json::json;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{WorkflowInput, WorkflowList, WorkflowResponse};
 use tidings_core::workflow::{self, Workflow};
-use worker::Response;
 
-use crate::auth::{authenticate_secret, Caller};
+use super::audit::{self, Draft};
+use crate::auth::{authenticate_secret, Actor, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
 use crate::platform::now_ms;
@@ -36,7 +37,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
         )
         .with_field("key"));
     }
-    json(&caller.scope.save_workflow(&workflow, now_ms()).await?, 201)
+    json(&caller.scope.save_workflow(&workflow, now_ms(), None).await?, 201)
 }
 
 /// The current version of one workflow.
@@ -49,21 +50,35 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_key: &str) -> Ap
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
-    let (saved, existed) = save_in(&caller.scope, request, raw_key).await?;
+    let (saved, existed) = save_in(&caller.scope, request, raw_key, None).await?;
     json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Saves the body as a new version of `raw_key` in `scope`; says whether the workflow existed.
+/// A `member`'s save is audited in the same transaction.
 pub(super) async fn save_in(
     scope: &Environment,
     request: &mut IncomingRequest,
     raw_key: &str,
+    member: Option<&Actor>,
 ) -> ApiResult<(WorkflowResponse, bool)> {
     let key = parse_key(raw_key)?;
     let input: WorkflowInput = read_json(request).await?;
     let workflow = Workflow::from_input(input, Some(&key))?;
     let existed = scope.workflow_version(&key).await?.is_some();
-    Ok((scope.save_workflow(&workflow, now_ms()).await?, existed))
+    let draft = member.map(|actor| audited(actor, "workflow.save", scope, &key, json!({"after": {}}))).transpose()?;
+    Ok((scope.save_workflow(&workflow, now_ms(), draft.as_ref().map(Draft::record).as_ref()).await?, existed))
+}
+
+/// The audit entry of a member's change to the workflow `key` of `scope`.
+pub(super) fn audited(
+    actor: &Actor,
+    action: &'static str,
+    scope: &Environment,
+    key: &str,
+    summary: serde_json::Value,
+) -> ApiResult<Draft> {
+    audit::draft(actor, action, Some(scope.name().as_str()), format!("workflow:{key}"), summary)
 }
 
 /// Every version, newest first.
@@ -80,22 +95,22 @@ pub async fn versions(request: &IncomingRequest, env: &Platform, raw_key: &str) 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
-    delete_in(&caller.scope, raw_key).await.map(|(_, response)| response)
+    delete_in(&caller.scope, raw_key, None).await
 }
 
-/// Deletes `raw_key` from `scope`; answers with the key and the response.
-pub(super) async fn delete_in(scope: &Environment, raw_key: &str) -> ApiResult<(String, Response)> {
+/// Deletes `raw_key` from `scope`. A `member`'s deletion is audited in the same transaction.
+pub(super) async fn delete_in(scope: &Environment, raw_key: &str, member: Option<&Actor>) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted<'a> {
         key: &'a str,
         deleted: bool,
     }
     let key = parse_key(raw_key)?;
-    if !scope.delete_workflow(&key).await? {
+    let draft = member.map(|actor| audited(actor, "workflow.delete", scope, &key, json!({}))).transpose()?;
+    if !scope.delete_workflow(&key, now_ms(), draft.as_ref().map(Draft::record).as_ref()).await? {
         return Err(not_found(&key));
     }
-    let response = json(&Deleted { key: &key, deleted: true }, 200)?;
-    Ok((key, response))
+    json(&Deleted { key: &key, deleted: true }, 200)
 }
 
 /// A caller allowed to change workflows: secret key, environment not production.

@@ -23,17 +23,24 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::json_text;
 use crate::platform::{now_ms, random, random_ids};
 use crate::store::Platform;
-use crate::store::{Claim, Delivery, Environment};
+use crate::store::{AuditRecord, Claim, Delivery, Environment};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 pub const ACCEPTED: u16 = 202;
 
 /// Runs a trigger in an environment opened another way than by its key:
-/// the console's test send, after the member's permission was checked.
-pub async fn trigger_in(scope: &Environment, env: &Platform, ctx: &Context, valid: &ValidTrigger) -> ApiResult {
-    let answer = process(scope, valid, None, now_ms()).await?;
-    follow_up(env, ctx, scope, answer.follow_up);
-    Ok(json_text(answer.body, answer.status))
+/// the console's test send, after the member's permission was checked,
+/// with its audit entry written in the trigger's transaction.
+pub async fn trigger_in(
+    scope: &Environment,
+    env: &Platform,
+    ctx: &Context,
+    valid: &ValidTrigger,
+    audit: &AuditRecord<'_>,
+) -> ApiResult {
+    let ran = run(scope, valid, None, now_ms(), Some(audit)).await?;
+    follow_up(env, ctx, scope, ran.follow_up);
+    Ok(json_text(ran.body, ACCEPTED))
 }
 
 /// A trigger's answer: status, JSON text, whether it replays an earlier one,
@@ -65,12 +72,12 @@ pub async fn process(
     now: u64,
 ) -> ApiResult<Answer> {
     let Some((key, hash)) = key else {
-        let ran = run(scope, valid, None, now).await?;
+        let ran = run(scope, valid, None, now, None).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
     let claim_id = idempotency::claim_id(random()?);
     match scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
-        Claim::Claimed => match run(scope, valid, Some(key), now).await {
+        Claim::Claimed => match run(scope, valid, Some(key), now, None).await {
             Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
             Err(error) => {
                 scope.release_idempotency_key(key, &claim_id).await;
@@ -83,7 +90,13 @@ pub async fn process(
     }
 }
 
-async fn run(scope: &Environment, valid: &ValidTrigger, idempotency_key: Option<&str>, now: u64) -> ApiResult<Ran> {
+async fn run(
+    scope: &Environment,
+    valid: &ValidTrigger,
+    idempotency_key: Option<&str>,
+    now: u64,
+    audit: Option<&AuditRecord<'_>>,
+) -> ApiResult<Ran> {
     let transaction_id = trigger::transaction_id(now, random()?);
     let Some(workflow) = scope.workflow(&valid.workflow).await? else {
         let error = ApiError::new(
@@ -182,6 +195,7 @@ async fn run(scope: &Environment, valid: &ValidTrigger, idempotency_key: Option<
         transaction_id: &transaction_id,
         payload: &valid.payload,
         idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
+        audit,
     };
     scope.deliver(delivery, now).await?;
     let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);

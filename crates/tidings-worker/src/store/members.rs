@@ -487,16 +487,6 @@ async fn commit(
     }
 }
 
-/// Appends an entry to the control plane's audit log on its own, for
-/// changes stored elsewhere (an environment's database).
-pub async fn audit(env: &Platform, record: &AuditRecord<'_>, now_ms: u64) -> Result<(), ApiError> {
-    audit_statement(&control_db(env)?, record, now_ms)?
-        .run()
-        .await
-        .map_err(|error| storage_error("write audit log", error))?;
-    Ok(())
-}
-
 /// Control-plane audit entries of an environment (or of the deployment, for
 /// `None`), newest first: up to `query.limit + 1`.
 pub async fn control_audit(

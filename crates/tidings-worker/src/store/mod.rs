@@ -42,7 +42,7 @@ pub use faults::FaultPlan;
 pub use feed_page::FeedPage;
 pub use integrations::IntegrationRecord;
 pub use members::{
-    audit, control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
+    control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
 };
 pub use platform::Platform;
@@ -124,6 +124,36 @@ impl AuditRow {
             created_at: tidings_core::timestamp::rfc3339(self.created_at as u64),
         }
     }
+}
+
+/// The statement appending `record` to an environment's own audit log
+/// (merged on read with the control plane's), to run in the batch of the
+/// change it records, so the change and its entry commit together. It is
+/// written only if `guard` (SQL, e.g. `changes() > 0`) holds when it runs;
+/// `summary` is the SQL of the summary, over `?5` (the record's summary)
+/// and `arguments` from `?7` on. A retried batch writes it once.
+fn environment_audit_statement(
+    db: &D1Database,
+    record: &AuditRecord<'_>,
+    now_ms: u64,
+    summary: &str,
+    guard: &str,
+    arguments: &[JsValue],
+) -> Result<D1PreparedStatement, ApiError> {
+    let sql = format!(
+        "INSERT OR IGNORE INTO audit_log (id, actor, action, resource, summary, created_at) \
+         SELECT ?1, ?2, ?3, ?4, {summary}, ?6 WHERE {guard}"
+    );
+    let mut values = vec![
+        text(record.id),
+        text(record.actor),
+        text(record.action),
+        text(record.resource),
+        text(&record.summary.to_string()),
+        number(now_ms),
+    ];
+    values.extend_from_slice(arguments);
+    statement(db, &sql, &values)
 }
 
 /// A text argument.

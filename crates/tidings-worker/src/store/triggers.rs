@@ -10,7 +10,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::WebhookJob;
 use worker::D1PreparedStatement;
 
-use super::{number, statement, storage_error, text, Environment};
+use super::{number, statement, storage_error, text, AuditRecord, Environment};
 use crate::error::ApiError;
 
 /// D1 allows about 2 MB per bound value; messages are sent in JSON chunks well below it.
@@ -44,6 +44,8 @@ pub struct Delivery<'a> {
     pub payload: &'a Value,
     /// The claimed idempotency key and the answer to remember with it.
     pub idempotency: Option<(&'a str, u16, &'a str)>,
+    /// The audit entry of a member's test send, written with the messages.
+    pub audit: Option<&'a AuditRecord<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +219,9 @@ impl Environment {
                  (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)",
                 &[number(now_ms.saturating_sub(RETENTION_MS))],
             )?);
+        }
+        if let Some(audit) = delivery.audit {
+            writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
         }
         self.write_batch("deliver", writes).await?;
         Ok(())

@@ -6,7 +6,7 @@ use tidings_core::wire::{StepInput, WorkflowInput, WorkflowResponse};
 use tidings_core::workflow::{starter_workflows, Workflow};
 use worker::{D1Database, D1PreparedStatement};
 
-use super::{number, statement, storage_error, text, Environment};
+use super::{number, statement, storage_error, text, AuditRecord, Environment};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -134,22 +134,50 @@ impl Environment {
     }
 
     /// Saves a new version and returns it.
-    pub async fn save_workflow(&self, workflow: &Workflow, now_ms: u64) -> Result<WorkflowResponse, ApiError> {
+    /// With `audit`, the entry (its summary's `after.version` set to the
+    /// version saved) is written in the same transaction.
+    pub async fn save_workflow(
+        &self,
+        workflow: &Workflow,
+        now_ms: u64,
+        audit: Option<&AuditRecord<'_>>,
+    ) -> Result<WorkflowResponse, ApiError> {
+        let mut writes = save_statements(&self.db, workflow, now_ms)?;
+        if let Some(audit) = audit {
+            writes.push(super::environment_audit_statement(
+                &self.db,
+                audit,
+                now_ms,
+                "json_set(?5, '$.after.version', (SELECT version FROM workflows WHERE key = ?7))",
+                "1",
+                &[text(&workflow.key)],
+            )?);
+        }
         self.db
-            .batch(save_statements(&self.db, workflow, now_ms)?)
+            .batch(writes)
             .await
             .map_err(|error| storage_error("save workflow", error))?;
         self.workflow_version(&workflow.key).await?.ok_or_else(|| ApiError::internal("save workflow", "vanished"))
     }
 
-    /// Deletes a workflow and its history; false when there was none.
-    pub async fn delete_workflow(&self, key: &str) -> Result<bool, ApiError> {
+    /// Deletes a workflow and its history; false when there was none. With
+    /// `audit`, the entry is written in the same transaction, if it deleted.
+    pub async fn delete_workflow(
+        &self,
+        key: &str,
+        now_ms: u64,
+        audit: Option<&AuditRecord<'_>>,
+    ) -> Result<bool, ApiError> {
+        let mut writes = vec![
+            statement(&self.db, "DELETE FROM workflow_versions WHERE workflow_key = ?1", &[text(key)])?,
+            statement(&self.db, "DELETE FROM workflows WHERE key = ?1", &[text(key)])?,
+        ];
+        if let Some(audit) = audit {
+            writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "changes() > 0", &[])?);
+        }
         let results = self
             .db
-            .batch(vec![
-                statement(&self.db, "DELETE FROM workflow_versions WHERE workflow_key = ?1", &[text(key)])?,
-                statement(&self.db, "DELETE FROM workflows WHERE key = ?1", &[text(key)])?,
-            ])
+            .batch(writes)
             .await
             .map_err(|error| storage_error("delete workflow", error))?;
         let deleted = results.get(1).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);

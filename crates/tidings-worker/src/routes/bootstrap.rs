@@ -54,7 +54,8 @@ pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResu
         )),
         _ => None,
     };
-    let statuses = store::bootstrap(env, now, &environments, records.as_ref().map(|(member, token)| (member, token))).await?;
+    let statuses =
+        store::bootstrap(env, now, &environments, records.as_ref().map(|(member, token)| (member, token))).await?;
     let issued = environments
         .into_iter()
         .zip(statuses)

@@ -2,7 +2,7 @@
 //! key): `GET …/feed`, `GET …/feed/counts`, `POST …/feed/actions`,
 //! `GET …/feed/changes` (delta sync) and `GET …/feed/stream` (realtime).
 
-use tidings_core::feed::{self, FeedQuery};
+use tidings_core::feed::FeedQuery;
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
@@ -11,7 +11,6 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
-    PageInfo,
 };
 use worker::Context;
 
@@ -20,7 +19,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, query_pairs, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
-use crate::store::FeedPage;
 use crate::store::Platform;
 
 /// One page of a subscriber's feed with its counts and watermark.
@@ -30,16 +28,11 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &st
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate_reader(request, env, &subscriber).await?;
     let page = caller.read_within_budget(env, &subscriber, caller.scope.feed_page(&subscriber, &query)).await?;
-    let page_info = page_info(&query, &page);
+    let page_info = page.page_info(&query);
     let watermark = Watermark::at(page.clock).to_string();
     let body = feed_response_json(&page.text.items_json, &page_info, &page.counts, &watermark)
         .map_err(|error| ApiError::internal("serialize response", error))?;
     Ok(json_text(body, 200))
-}
-
-/// The cursors of a page read for `query`.
-pub(super) fn page_info(query: &FeedQuery, page: &FeedPage) -> PageInfo {
-    feed::page_info(query, page.text.beyond, page.text.newest.as_deref(), page.text.oldest.as_deref())
 }
 
 /// Delta sync: every change to the feed after `since`, in order.

@@ -1,4 +1,5 @@
 //! Services: the domain work routes call once a request is parsed and its
 //! caller known. A route parses, calls a service, renders.
 
+pub mod member_view;
 pub mod trigger;

@@ -8,9 +8,9 @@
 //! ([`tidings_core::wire::assemble_page`]).
 
 use serde::Deserialize;
-use tidings_core::feed::FeedQuery;
+use tidings_core::feed::{self, FeedQuery};
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::wire::{assemble_page, FeedCounts, PageText};
+use tidings_core::wire::{assemble_page, FeedCounts, PageInfo, PageText};
 
 use super::messages::{counts_of, CountsRow, COUNTS_AND_CLOCK};
 use super::{feed_sql, number, statement, storage_error, text, Environment};
@@ -67,6 +67,13 @@ pub struct FeedPage {
     pub counts: FeedCounts,
     /// The feed clock, read in the same statement.
     pub clock: u64,
+}
+
+impl FeedPage {
+    /// The cursors of this page, read for `query`.
+    pub fn page_info(&self, query: &FeedQuery) -> PageInfo {
+        feed::page_info(query, self.text.beyond, self.text.newest.as_deref(), self.text.oldest.as_deref())
+    }
 }
 
 impl Environment {

@@ -39,7 +39,6 @@ pub use authorized::{authorize, Actor, Authorized};
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
 pub use faults::FaultPlan;
-pub use feed_page::FeedPage;
 pub use integrations::IntegrationRecord;
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,

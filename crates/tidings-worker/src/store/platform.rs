@@ -15,7 +15,6 @@
 
 use worker::{D1Database, Env, KvStore, ObjectNamespace, RateLimiter};
 
-
 use tidings_core::environment::EnvironmentName;
 
 use super::key_cache::KeyCache;

@@ -712,10 +712,7 @@ async fn forget_cached_keys(env: &Platform, name: &EnvironmentName) -> Result<()
     };
     for row in key_rows(env, name).await? {
         super::key_cache::forget(&row.hash);
-        cache
-            .delete(&row.hash)
-            .await
-            .map_err(|error| ApiError::unavailable("forget cached key", error))?;
+        cache.delete(&row.hash).await.map_err(|error| ApiError::unavailable("forget cached key", error))?;
     }
     Ok(())
 }

@@ -153,10 +153,7 @@ impl Environment {
                 &[text(&workflow.key)],
             )?);
         }
-        self.db
-            .batch(writes)
-            .await
-            .map_err(|error| storage_error("save workflow", error))?;
+        self.db.batch(writes).await.map_err(|error| storage_error("save workflow", error))?;
         self.workflow_version(&workflow.key).await?.ok_or_else(|| ApiError::internal("save workflow", "vanished"))
     }
 
@@ -175,11 +172,7 @@ impl Environment {
         if let Some(audit) = audit {
             writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "changes() > 0", &[])?);
         }
-        let results = self
-            .db
-            .batch(writes)
-            .await
-            .map_err(|error| storage_error("delete workflow", error))?;
+        let results = self.db.batch(writes).await.map_err(|error| storage_error("delete workflow", error))?;
         let deleted = results.get(1).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
         Ok(deleted.unwrap_or(0) > 0)
     }

@@ -31,7 +31,8 @@
 //! - [`rate_limit`]: rate-limit tiers and their counters;
 //! - [`realtime`]: which hub holds a subscriber's sockets, and what they hear;
 //! - [`timestamp`]: RFC 3339 rendering;
-//! - [`token`]: subscriber tokens (signed, expiring, scoped);
+//! - [`token`]: subscriber tokens (signed with a derived key, bounded, revocable, scoped);
+//! - [`derive`]: one key per purpose from an environment's signing secret (HKDF);
 //! - [`signing`]: the two slots of an environment's signing secrets, and their rotation;
 //! - [`template`]: rendering of workflow text against a trigger's context;
 //! - [`trigger`]: validation of trigger requests;
@@ -56,6 +57,7 @@ pub mod audit;
 mod base32;
 pub mod brand;
 pub mod deployment;
+pub mod derive;
 pub mod environment;
 pub mod environment_file;
 pub mod feed;

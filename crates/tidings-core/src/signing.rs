@@ -48,19 +48,22 @@ impl SigningSecrets {
     }
 
     /// Verifies a subscriber token with the secret its `kid` names, or else
-    /// any usable secret (tokens signed offline may carry a stale `kid`).
+    /// any usable secret (tokens signed offline may carry a stale `kid`);
+    /// its lifetime may be at most `max_lifetime_seconds`.
     pub fn verify_token(
         &self,
         token: &str,
         environment: &EnvironmentName,
         subscriber: &SubscriberId,
         now_ms: u64,
+        max_lifetime_seconds: u64,
     ) -> Result<Claims, TokenError> {
         let named = token::key_id(token);
         let mut secrets: Vec<&SigningSecret> = self.usable(now_ms).collect();
         secrets.sort_by_key(|secret| Some(&secret.key_id) != named.as_ref());
         for secret in secrets {
-            match token::verify(secret.secret.as_bytes(), token, environment, subscriber, now_ms) {
+            match token::verify(secret.secret.as_bytes(), token, environment, subscriber, now_ms, max_lifetime_seconds)
+            {
                 // Only a signature that does not match is worth another secret.
                 Err(TokenError::Invalid) => continue,
                 outcome => return outcome,
@@ -134,13 +137,20 @@ mod tests {
         let new_token = sign(&after.current, "s2");
         let (environment, subscriber) = ids();
         for token in [&old_token, &new_token] {
-            assert!(after.verify_token(token, &environment, &subscriber, NOW + 59_000).is_ok());
+            assert!(after
+                .verify_token(token, &environment, &subscriber, NOW + 59_000, token::MAX_LIFETIME_SECONDS)
+                .is_ok());
         }
         assert!(after.verify_hash(&subscriber, &old_hash, NOW + 59_000).is_ok());
         // Past the grace period the old secret opens nothing.
-        assert_eq!(after.verify_token(&old_token, &environment, &subscriber, NOW + 60_000), Err(TokenError::Invalid));
+        assert_eq!(
+            after.verify_token(&old_token, &environment, &subscriber, NOW + 60_000, token::MAX_LIFETIME_SECONDS),
+            Err(TokenError::Invalid)
+        );
         assert!(after.verify_hash(&subscriber, &old_hash, NOW + 60_000).is_err());
-        assert!(after.verify_token(&new_token, &environment, &subscriber, NOW + 60_000).is_ok());
+        assert!(after
+            .verify_token(&new_token, &environment, &subscriber, NOW + 60_000, token::MAX_LIFETIME_SECONDS)
+            .is_ok());
     }
 
     #[test]
@@ -149,7 +159,9 @@ mod tests {
         assert_eq!(after.previous, None);
         let signed_offline_with_default_kid = sign(&after.current, FIRST_KEY_ID);
         let (environment, subscriber) = ids();
-        assert!(after.verify_token(&signed_offline_with_default_kid, &environment, &subscriber, NOW).is_ok());
+        assert!(after
+            .verify_token(&signed_offline_with_default_kid, &environment, &subscriber, NOW, token::MAX_LIFETIME_SECONDS)
+            .is_ok());
     }
 
     #[test]

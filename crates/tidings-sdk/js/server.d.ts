@@ -6,7 +6,7 @@ export interface SignSubscriberTokenOptions {
   environment: string;
   /** The subscriber the token is for. */
   subscriberId: string;
-  /** Lifetime, 1–86,400 seconds (default 3,600). */
+  /** Lifetime, 1 to 2,592,000 seconds (30 days; default 3,600), and at most the environment's `subscriber_token_max_ttl_seconds`. */
   ttlSeconds?: number;
   /** `write` (default) or `read` (feed and counts only). */
   scope?: "read" | "write";

@@ -81,7 +81,7 @@ pub async fn authenticate_subscriber(
     write: bool,
 ) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
-    caller.authorize_subscriber(request, subscriber, write)?;
+    caller.authorize_subscriber(request, subscriber, write).await?;
     caller.draw_feed_budget(env, subscriber).await?;
     Ok(caller)
 }
@@ -95,7 +95,7 @@ pub async fn authenticate_reader(
     subscriber: &SubscriberId,
 ) -> ApiResult<Caller> {
     let caller = authenticate(request, env).await?;
-    caller.authorize_subscriber(request, subscriber, false)?;
+    caller.authorize_subscriber(request, subscriber, false).await?;
     Ok(caller)
 }
 
@@ -121,7 +121,7 @@ pub async fn authenticate_stream(
             "secret keys must never travel in a URL; open realtime connections with the publishable key",
         ));
     }
-    caller.authorize_credential(subscriber, get("token"), get("hash"), false)?;
+    caller.authorize_credential(subscriber, get("token"), get("hash"), false).await?;
     caller.draw_feed_budget(env, subscriber).await?;
     Ok(caller)
 }
@@ -190,6 +190,7 @@ fn token_error(error: TokenError) -> ApiError {
         TokenError::Expired => ErrorCode::SubscriberCredentialExpired,
         TokenError::WrongEnvironment => ErrorCode::SubscriberCredentialWrongEnvironment,
         TokenError::WrongSubscriber => ErrorCode::SubscriberCredentialWrongSubscriber,
+        TokenError::Revoked => ErrorCode::SubscriberCredentialRevoked,
         _ => ErrorCode::SubscriberCredentialInvalid,
     };
     ApiError::new(401, code, error.to_string())
@@ -247,7 +248,7 @@ impl Caller {
     ///
     /// `write` says whether the route changes anything: a read-only token
     /// is refused there.
-    pub fn authorize_subscriber(
+    pub async fn authorize_subscriber(
         &self,
         request: &IncomingRequest,
         subscriber: &SubscriberId,
@@ -255,7 +256,7 @@ impl Caller {
     ) -> ApiResult<()> {
         let token = header(request, "X-Subscriber-Token");
         let hash = header(request, "X-Subscriber-Hash");
-        self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write)
+        self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write).await
     }
 
     /// Counts a browser's feed request against the subscriber's budget
@@ -282,7 +283,7 @@ impl Caller {
     }
 
     /// [`Caller::authorize_subscriber`] with the credential given apart from the request.
-    fn authorize_credential(
+    async fn authorize_credential(
         &self,
         subscriber: &SubscriberId,
         token: Option<&str>,
@@ -296,8 +297,9 @@ impl Caller {
             let claims = self
                 .scope
                 .signing()
-                .verify_token(token.trim(), self.scope.name(), subscriber, now_ms())
+                .verify_token(token.trim(), self.scope.name(), subscriber, now_ms(), self.scope.token_max_ttl_seconds())
                 .map_err(token_error)?;
+            claims.check_not_revoked(self.scope.tokens_not_before(subscriber).await?).map_err(token_error)?;
             if write && claims.scope == Scope::Read {
                 return Err(ApiError::new(
                     403,

@@ -19,6 +19,9 @@ pub struct EnvironmentDetails {
     pub status_reason: Option<String>,
     /// How many days execution logs are kept.
     pub log_retention_days: u32,
+    /// The longest lifetime a subscriber token may have here, in seconds
+    /// (at most 30 days, the default).
+    pub subscriber_token_max_ttl_seconds: u64,
     /// Whether the console masks subscribers' personal fields for members
     /// without the right to see them (default: on in production).
     pub obfuscate_subscriber_data: bool,
@@ -54,6 +57,10 @@ pub struct EnvironmentPatch {
     /// How many days execution logs are kept (1–365).
     #[serde(default)]
     pub log_retention_days: Option<u32>,
+    /// The longest lifetime of a subscriber token (60 s to 30 days). Tokens
+    /// already issued for longer stop verifying.
+    #[serde(default)]
+    pub subscriber_token_max_ttl_seconds: Option<u64>,
     /// Mask subscribers' personal fields in the console.
     #[serde(default)]
     pub obfuscate_subscriber_data: Option<bool>,

@@ -161,6 +161,8 @@ error_codes! {
     SubscriberCredentialExpired => "subscriber_credential_expired",
     /// The subscriber credential does not verify.
     SubscriberCredentialInvalid => "subscriber_credential_invalid",
+    /// The subscriber's tokens were revoked after this one was issued.
+    SubscriberCredentialRevoked => "subscriber_credential_revoked",
     /// The environment requires a subscriber credential.
     SubscriberCredentialRequired => "subscriber_credential_required",
     /// The subscriber token is for another environment.

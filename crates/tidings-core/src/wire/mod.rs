@@ -46,7 +46,7 @@ pub use promotion::{
 };
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
-    TokenRequest, TokenResponse,
+    TokenRequest, TokenResponse, TokenRevocation,
 };
 pub use trigger::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TriggerRequest, TriggerResponse,

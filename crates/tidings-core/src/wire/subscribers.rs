@@ -91,7 +91,8 @@ pub struct BulkSubscribersRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// Lifetime, 1 to 86,400 seconds (default 3,600).
+    /// Lifetime in seconds, from 1 to the environment's
+    /// `subscriber_token_max_ttl_seconds` (at most 30 days; default 3,600).
     #[serde(default)]
     pub ttl_seconds: Option<u64>,
     /// `write` (default: read, mark, preferences) or `read` (feed and counts only).
@@ -108,6 +109,16 @@ pub struct TokenResponse {
     pub expires_at: String,
     /// `read` or `write`.
     pub scope: String,
+}
+
+/// `DELETE /v1/subscribers/{id}/token`: every token issued for the
+/// subscriber until now stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRevocation {
+    /// The subscriber.
+    pub subscriber_id: String,
+    /// RFC 3339: tokens issued before this are refused.
+    pub tokens_not_before: String,
 }
 
 /// The answer to a bulk upsert, once every profile is stored.

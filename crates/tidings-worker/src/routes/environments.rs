@@ -11,6 +11,7 @@ use tidings_core::settings;
 use tidings_core::signing;
 use tidings_core::subscriber;
 use tidings_core::timestamp::rfc3339;
+use tidings_core::token;
 use tidings_core::wire::{
     CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList, EnvironmentPatch,
     RotateSigningSecretRequest, RotatedSigningSecret,
@@ -69,6 +70,10 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     if let Some(days) = patch.log_retention_days {
         logs::validate_retention(days).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
     }
+    if let Some(seconds) = patch.subscriber_token_max_ttl_seconds {
+        token::validate_lifetime_limit(seconds)
+            .map_err(|message| ApiError::validation("subscriber_token_max_ttl_seconds", message))?;
+    }
     let change = json!({"before": settings_summary(&before), "after": patched_summary(&before, &patch)});
     let resource = format!("environment:{name}");
     let entry = audit::draft(authorized.actor(), "environment.update", Some(name.as_str()), resource, change)?;
@@ -105,6 +110,7 @@ fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
         "label": details.label, "colour": details.colour, "allowed_origins": details.allowed_origins,
         "requires_subscriber_credential": details.environment.requires_subscriber_credential,
         "log_retention_days": details.log_retention_days,
+        "subscriber_token_max_ttl_seconds": details.subscriber_token_max_ttl_seconds,
         "obfuscate_subscriber_data": details.obfuscate_subscriber_data,
         "hide_message_contents": details.hide_message_contents,
     })
@@ -119,6 +125,7 @@ fn patched_summary(before: &EnvironmentDetails, patch: &EnvironmentPatch) -> ser
         ("allowed_origins", patch.allowed_origins.clone().map(serde_json::Value::from)),
         ("requires_subscriber_credential", patch.requires_subscriber_credential.map(serde_json::Value::from)),
         ("log_retention_days", patch.log_retention_days.map(serde_json::Value::from)),
+        ("subscriber_token_max_ttl_seconds", patch.subscriber_token_max_ttl_seconds.map(serde_json::Value::from)),
         ("obfuscate_subscriber_data", patch.obfuscate_subscriber_data.map(serde_json::Value::from)),
         ("hide_message_contents", patch.hide_message_contents.map(serde_json::Value::from)),
     ];

@@ -184,6 +184,7 @@ route_table! { request, env, ctx;
             preferences::update(&mut request, env, subscriber).await
         },
         (Post, ["v1", "subscribers", id, "token"]) => subscribers::token(&mut request, env, id).await,
+        (Delete, ["v1", "subscribers", id, "token"]) => subscribers::revoke_tokens(&request, env, id).await,
         (Put, ["v1", "subscribers", id]) => subscribers::upsert(&mut request, env, id).await,
         (Get, ["v1", "subscribers", id]) => subscribers::get(&request, env, id).await,
         (Delete, ["v1", "subscribers", id]) => subscribers::delete(&request, env, id).await,

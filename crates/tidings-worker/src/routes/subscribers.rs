@@ -8,7 +8,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::token::{self, Scope};
 use tidings_core::wire::ErrorCode;
-use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse};
+use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, TokenResponse, TokenRevocation};
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
@@ -54,7 +54,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
     }
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
-    if !caller.scope.delete_subscriber(&id).await? {
+    if !caller.scope.delete_subscriber(&id, now_ms()).await? {
         return Err(not_found(&id));
     }
     json(&Deleted { subscriber_id: id.to_string(), deleted: true }, 200)
@@ -80,16 +80,29 @@ pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) 
         Some(_) => return Err(ApiError::validation("scope", "scope must be \"read\" or \"write\"")),
     };
     let ttl = body.ttl_seconds.unwrap_or(token::DEFAULT_TTL_SECONDS);
-    let now = now_ms();
+    let ttl_error = |error: token::TokenError| ApiError::validation("ttl_seconds", error.to_string());
+    token::check_lifetime(ttl, caller.scope.token_max_ttl_seconds()).map_err(ttl_error)?;
+    // Issued no earlier than the second after the subscriber's last revocation, so a token
+    // minted right after a revocation works.
+    let issued = now_ms().max(caller.scope.tokens_not_before(&id).await?.div_ceil(1000) * 1000);
     let current = &caller.scope.signing().current;
-    let minted = token::sign(current.secret.as_bytes(), &current.key_id, caller.scope.name(), &id, scope, now, ttl)
-        .map_err(|error| ApiError::validation("ttl_seconds", error.to_string()))?;
+    let minted = token::sign(current.secret.as_bytes(), &current.key_id, caller.scope.name(), &id, scope, issued, ttl)
+        .map_err(ttl_error)?;
     let response = TokenResponse {
         token: minted,
-        expires_at: rfc3339((now / 1000 + ttl) * 1000),
+        expires_at: rfc3339((issued / 1000 + ttl) * 1000),
         scope: scope.as_str().to_owned(),
     };
     json(&response, 201)
+}
+
+/// Revokes every token issued for a subscriber until now, without
+/// rotating the environment's signing secret. Tokens minted afterwards work.
+pub async fn revoke_tokens(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
+    let caller = authenticate_secret(request, env).await?;
+    let id = parse_id(raw_id)?;
+    let stamp = caller.scope.revoke_tokens(&id, now_ms()).await?;
+    json(&TokenRevocation { subscriber_id: id.to_string(), tokens_not_before: rfc3339(stamp) }, 200)
 }
 
 fn parse_id(raw: &str) -> ApiResult<SubscriberId> {

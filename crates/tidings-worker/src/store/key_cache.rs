@@ -62,6 +62,9 @@ pub struct CachedKey {
     pub hide_message_contents: Option<f64>,
     #[serde(default = "default_retention")]
     pub log_retention_days: f64,
+    /// The longest lifetime of the environment's subscriber tokens.
+    #[serde(default = "default_token_lifetime")]
+    pub subscriber_token_max_ttl_seconds: f64,
     /// The registry's KV binding (cached validations written before it was read have none).
     #[serde(default)]
     pub kv_binding: Option<String>,
@@ -69,6 +72,10 @@ pub struct CachedKey {
 
 fn first_key_id() -> String {
     tidings_core::signing::FIRST_KEY_ID.to_owned()
+}
+
+fn default_token_lifetime() -> f64 {
+    tidings_core::token::MAX_LIFETIME_SECONDS as f64
 }
 
 fn default_retention() -> f64 {

@@ -40,6 +40,7 @@ struct EnvironmentRow {
     log_retention_days: f64,
     obfuscate_subscriber_data: Option<f64>,
     hide_message_contents: Option<f64>,
+    subscriber_token_max_ttl_seconds: f64,
 }
 
 #[derive(Deserialize)]
@@ -55,7 +56,7 @@ struct KeyRow {
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
     requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
-    obfuscate_subscriber_data, hide_message_contents";
+    obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds";
 
 /// How a key stops working.
 pub enum KeyEnd {
@@ -125,7 +126,7 @@ pub async fn create_environment(
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
              subscriber_signing_secret = excluded.subscriber_signing_secret, label = excluded.label, \
              colour = excluded.colour, allowed_origins = '[]', created_at = excluded.created_at, \
-             log_retention_days = 30, signing_key_id = 's1', previous_signing_secret = NULL, \
+             log_retention_days = 30, subscriber_token_max_ttl_seconds = 2592000, signing_key_id = 's1', previous_signing_secret = NULL, \
              previous_signing_key_id = NULL, previous_signing_expires_at = NULL, \
              obfuscate_subscriber_data = NULL, hide_message_contents = NULL \
              WHERE environments.status = 'deleted'",
@@ -256,6 +257,7 @@ pub async fn update_environment(
     let origins = patch.allowed_origins.as_ref().map(|origins| serde_json::Value::from(origins.clone()).to_string());
     let credential = patch.requires_subscriber_credential.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
     let retention = patch.log_retention_days.map_or(JsValue::NULL, |days| number(u64::from(days)));
+    let token_ttl = patch.subscriber_token_max_ttl_seconds.map_or(JsValue::NULL, number);
     let flag = |value: Option<bool>| value.map_or(JsValue::NULL, |flag| number(u64::from(flag)));
     let control = control_db(env)?;
     let update = statement(
@@ -265,7 +267,8 @@ pub async fn update_environment(
          requires_subscriber_credential = COALESCE(?5, requires_subscriber_credential), \
          log_retention_days = COALESCE(?6, log_retention_days), \
          obfuscate_subscriber_data = COALESCE(?7, obfuscate_subscriber_data), \
-         hide_message_contents = COALESCE(?8, hide_message_contents) WHERE name = ?1",
+         hide_message_contents = COALESCE(?8, hide_message_contents), \
+         subscriber_token_max_ttl_seconds = COALESCE(?9, subscriber_token_max_ttl_seconds) WHERE name = ?1",
         &[
             text(name.as_str()),
             optional(&patch.label),
@@ -275,6 +278,7 @@ pub async fn update_environment(
             retention,
             flag(patch.obfuscate_subscriber_data),
             flag(patch.hide_message_contents),
+            token_ttl,
         ],
     )?;
     control
@@ -751,6 +755,7 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
         status_reason: row.status_reason,
         log_retention_days: row.log_retention_days as u32,
+        subscriber_token_max_ttl_seconds: row.subscriber_token_max_ttl_seconds as u64,
         obfuscate_subscriber_data: privacy.obfuscate_subscriber_data,
         hide_message_contents: privacy.hide_message_contents,
         created_at: rfc3339(row.created_at as u64),

@@ -75,6 +75,7 @@ pub struct Environment {
     requires_subscriber_credential: bool,
     allowed_origins: Vec<String>,
     log_retention_days: u32,
+    token_max_ttl_seconds: u64,
     signing: SigningSecrets,
     pub(super) bindings: Bindings,
     privacy: Privacy,
@@ -86,7 +87,7 @@ const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS envir
     e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
     e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
-    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding \
+    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds \
     FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 /// The same row for an environment by name, as if through a secret key.
@@ -94,7 +95,7 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
     e.name AS environment, e.type AS environment_type, e.status, e.position, e.db_binding, \
     e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
     e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
-    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding \
+    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds \
     FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl Environment {
@@ -207,6 +208,7 @@ impl Environment {
             allowed_origins: serde_json::from_str(&row.allowed_origins).unwrap_or_default(),
             signing,
             log_retention_days: row.log_retention_days as u32,
+            token_max_ttl_seconds: row.subscriber_token_max_ttl_seconds as u64,
             bindings,
             db,
             faults: FaultPlan::default(),
@@ -225,6 +227,7 @@ impl Environment {
             requires_subscriber_credential: self.requires_subscriber_credential,
             allowed_origins: self.allowed_origins.clone(),
             log_retention_days: self.log_retention_days,
+            token_max_ttl_seconds: self.token_max_ttl_seconds,
             signing: self.signing.clone(),
             bindings: self.bindings.clone(),
             privacy: self.privacy,
@@ -275,6 +278,11 @@ impl Environment {
     /// How many days execution logs are kept.
     pub fn log_retention_days(&self) -> u32 {
         self.log_retention_days
+    }
+
+    /// The longest lifetime of a subscriber token here, in seconds.
+    pub fn token_max_ttl_seconds(&self) -> u64 {
+        self.token_max_ttl_seconds
     }
 
     /// Whether feed requests need a subscriber credential.

@@ -9,6 +9,8 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{BulkSubscribersResponse, Subscriber, SubscriberList, SubscriberPageInfo};
 
+use worker::{D1Database, D1PreparedStatement};
+
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -124,20 +126,58 @@ impl Environment {
         Ok(SubscriberList { items, page_info: SubscriberPageInfo { after, has_more } })
     }
 
-    /// Deletes a subscriber and their messages in one transaction; false when
-    /// there was no such subscriber.
-    pub async fn delete_subscriber(&self, id: &SubscriberId) -> Result<bool, ApiError> {
+    /// Deletes a subscriber and their messages in one transaction, and
+    /// revokes every token issued for them so far (an id used again does not
+    /// bring them back); false when there was no such subscriber.
+    pub async fn delete_subscriber(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
         let results = self
             .db
             .batch(vec![
                 statement(&self.db, "DELETE FROM messages WHERE subscriber_id = ?1", &[text(id.as_str())])?,
                 statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &[text(id.as_str())])?,
+                revocation_statement(&self.db, id, now_ms)?,
             ])
             .await
             .map_err(|error| storage_error("delete subscriber", error))?;
         let deleted = results.get(1).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
         Ok(deleted.unwrap_or(0) > 0)
     }
+}
+
+impl Environment {
+    /// When `subscriber`'s tokens were last revoked (Unix ms; 0: never):
+    /// tokens issued before it are refused.
+    pub async fn tokens_not_before(&self, subscriber: &SubscriberId) -> Result<u64, ApiError> {
+        let stamp: Option<f64> = statement(
+            &self.db,
+            "SELECT not_before FROM subscriber_token_revocations WHERE subscriber_id = ?1",
+            &[text(subscriber.as_str())],
+        )?
+        .first(Some("not_before"))
+        .await
+        .map_err(|error| storage_error("read token revocation", error))?;
+        Ok(stamp.map_or(0, |stamp| stamp as u64))
+    }
+
+    /// Revokes every token issued for `subscriber` until `now_ms`; answers the stamp.
+    pub async fn revoke_tokens(&self, subscriber: &SubscriberId, now_ms: u64) -> Result<u64, ApiError> {
+        self.write_one("revoke tokens", revocation_statement(&self.db, subscriber, now_ms)?).await?;
+        self.tokens_not_before(subscriber).await
+    }
+}
+
+/// Moves `subscriber`'s revocation stamp to `now_ms` (never back).
+fn revocation_statement(
+    db: &D1Database,
+    subscriber: &SubscriberId,
+    now_ms: u64,
+) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        db,
+        "INSERT INTO subscriber_token_revocations (subscriber_id, not_before) VALUES (?1, ?2) \
+         ON CONFLICT (subscriber_id) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)",
+        &[text(subscriber.as_str()), number(now_ms)],
+    )
 }
 
 #[derive(Deserialize)]

@@ -72,7 +72,7 @@ describe("subscriber tokens", () => {
     const now = Math.floor(Date.now() / 1000);
     for (const [prefix, claims] of [
       ["st2", { env: "staging", sub: victim, iat: now, exp: now + 3600, scope: "write" }],
-      ["st2", { env: "staging", sub: victim, iat: now, exp: now + 86_400, scope: "write", kid: "s1" }],
+      ["st2", { env: "staging", sub: victim, iat: now - 60, exp: now + 86_400, scope: "write" }],
       ["st1", { env: "staging", sub: victim, exp: 4_102_444_800, scope: "write", kid: "s1" }],
     ]) {
       const body = `${prefix}.${base64url(JSON.stringify(claims))}`;

@@ -171,7 +171,7 @@ describe("storage faults", () => {
   it("starts a fresh Wasm instance after a trap: the next requests, triggers, feeds and realtime sockets work", async () => {
     // A socket the feed's hub registered before the trap, and one opened after it.
     const earlier = { subscriber: freshSubscriber("before-trap") };
-    earlier.live = openSocket("development", earlier.subscriber);
+    earlier.live = await openSocket("development", earlier.subscriber);
     await earlier.live.ready;
     const trapped = await call("/v1/environments/current", { headers: { [FAULTS]: "worker=trap" } });
     assert.ok(trapped.status >= 500, `a request whose worker trapped answered ${trapped.status}`);
@@ -180,7 +180,7 @@ describe("storage faults", () => {
       assert.equal(next.status, 200, JSON.stringify(next.body));
     }
     const subscriber = freshSubscriber("after-trap");
-    const live = openSocket("development", subscriber);
+    const live = await openSocket("development", subscriber);
     await live.ready;
     const sent = await trigger({ workflow, to: [subscriber, earlier.subscriber], payload: { order: 9 } });
     assert.equal(sent.status, 202, JSON.stringify(sent.body));

@@ -4,10 +4,9 @@
 // only the right subscriber, in the right environment, can open it.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import { before, describe, it } from "node:test";
-import { api, apiUrl, expectError, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
-import { openSocket } from "./support/realtime.mjs";
+import { api, expectError, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
+import { openSocket, refusedUpgrade } from "./support/realtime.mjs";
 
 const environment = "staging";
 const secret = keys[environment].secret_key;
@@ -48,26 +47,6 @@ async function follow(subscriber, since, limit, replica = new Map()) {
     watermark = page.watermark;
     if (!page.has_more) return { replica, watermark, counts: page.counts };
   }
-}
-
-/** A WebSocket handshake that is expected to be refused: resolves with { status, body }. */
-function refusedUpgrade(path) {
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(`${apiUrl}${path}`, {
-      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": randomBytes(16).toString("base64") },
-    });
-    outgoing.on("upgrade", (_response, socket) => {
-      socket.destroy();
-      reject(new Error(`${path} was upgraded`));
-    });
-    outgoing.on("response", (response) => {
-      let text = "";
-      response.on("data", (chunk) => (text += chunk));
-      response.on("end", () => resolve({ status: response.statusCode, body: JSON.parse(text) }));
-    });
-    outgoing.on("error", reject);
-    outgoing.end();
-  });
 }
 
 before(async () => {
@@ -165,9 +144,9 @@ describe("realtime", () => {
     const ada = freshSubscriber("live");
     await trigger(ada, 0);
     const start = (await feedCall(ada, "")).body;
-    const live = openSocket(environment, ada);
+    const live = await openSocket(environment, ada);
     await live.ready;
-    const other = openSocket(environment, freshSubscriber("live-other"));
+    const other = await openSocket(environment, freshSubscriber("live-other"));
     await other.ready;
 
     const [fresh] = await trigger(ada, 1);
@@ -193,7 +172,7 @@ describe("realtime", () => {
 
   it("keeps a hibernating socket alive with ping/pong", async () => {
     const ada = freshSubscriber("live-ping");
-    const live = openSocket(environment, ada);
+    const live = await openSocket(environment, ada);
     await live.ready;
     const pong = new Promise((resolve) => live.socket.addEventListener("message", (event) => event.data === "pong" && resolve()));
     live.socket.send("ping");
@@ -201,19 +180,18 @@ describe("realtime", () => {
     live.socket.close();
   });
 
-  it("opens only with the subscriber's own credential and a publishable key of the environment", async () => {
+  it("opens only with a ticket, never with a credential in the URL", async () => {
     const ada = freshSubscriber("live-guard");
     const streamPath = (query) => `/v1/subscribers/${ada}/feed/stream?${new URLSearchParams(query)}`;
     const publishable = keys[environment].publishable_key;
-    expectError(assert, await api(streamPath({ key: publishable })), 426, "websocket_required");
+    expectError(assert, await api(streamPath({ ticket: "stk_staging_x" })), 426, "websocket_required");
     expectError(assert, await refusedUpgrade(streamPath({})), 401, "missing_credentials");
     expectError(assert, await refusedUpgrade(streamPath({ key: secret })), 403, "secret_key_in_url");
-    expectError(assert, await refusedUpgrade(streamPath({ key: publishable })), 401, "subscriber_credential_required");
-    const bobHash = subscriberHash(environment, "bob");
-    expectError(assert, await refusedUpgrade(streamPath({ key: publishable, hash: bobHash })), 401, "subscriber_credential_invalid");
-    expectError(assert, await refusedUpgrade(streamPath({ key: publishable, token: "st1.forged.token" })), 401, "subscriber_credential_invalid");
+    // The old form (key and credential in the URL) opens nothing.
+    expectError(assert, await refusedUpgrade(streamPath({ key: publishable, hash: subscriberHash(environment, ada) })), 401, "missing_credentials");
+    expectError(assert, await refusedUpgrade(streamPath({ ticket: "stk_staging_forged" })), 401, "stream_ticket_invalid");
     // Another environment's key with its own valid hash opens that environment's hub, never this one's.
-    const foreign = openSocket("production", ada);
+    const foreign = await openSocket("production", ada);
     await foreign.ready;
     await trigger(ada, 1);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -30,6 +30,7 @@
 //! - [`query`]: URL query and path decoding;
 //! - [`rate_limit`]: rate-limit tiers and their counters;
 //! - [`realtime`]: which hub holds a subscriber's sockets, and what they hear;
+//! - [`stream_ticket`]: one-time tickets that open realtime sockets, so no credential goes in a URL;
 //! - [`timestamp`]: RFC 3339 rendering;
 //! - [`token`]: subscriber tokens (signed with a derived key, bounded, revocable, scoped);
 //! - [`derive`]: one key per purpose from an environment's signing secret (HKDF);
@@ -85,6 +86,7 @@ pub mod schema;
 pub mod sealed;
 pub mod settings;
 pub mod signing;
+pub mod stream_ticket;
 pub mod subscriber;
 pub mod template;
 pub mod timestamp;

@@ -27,6 +27,11 @@ pub fn hub_name(environment_binding: &str, subscriber: &SubscriberId) -> String 
     format!("{environment_binding}/{}", shard(subscriber))
 }
 
+/// Every hub of the environment whose storage is `environment_binding`.
+pub fn all_hubs(environment_binding: &str) -> Vec<String> {
+    (0..HUB_SHARDS).map(|shard| format!("{environment_binding}/{shard}")).collect()
+}
+
 /// Groups subscribers by hub, each subscriber once.
 pub fn group_by_hub<'a>(
     environment_binding: &str,
@@ -71,5 +76,13 @@ mod tests {
         let hubs = group_by_hub("DB_X", ids.iter().chain(ids.iter()));
         assert_eq!(hubs.len(), HUB_SHARDS as usize);
         assert_eq!(hubs.values().map(Vec::len).sum::<usize>(), 1000);
+    }
+
+    #[test]
+    fn every_hub_of_an_environment_is_listed() {
+        let ids: Vec<SubscriberId> = (0..1000).map(|n| id(&format!("user-{n}"))).collect();
+        let all = all_hubs("DB_X");
+        assert_eq!(all.len(), HUB_SHARDS as usize);
+        assert!(ids.iter().all(|subscriber| all.contains(&hub_name("DB_X", subscriber))));
     }
 }

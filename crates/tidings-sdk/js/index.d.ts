@@ -161,8 +161,11 @@ export declare class TidingsClient {
   act(body: { action: string; ids?: string[]; filter?: FeedFilter }): Promise<ActionResult>;
   preferences(): Promise<Preferences>;
   updatePreferences(changes: object): Promise<Preferences>;
-  /** The realtime socket's URL (carries the publishable key and the subscriber credential). */
-  streamUrl(): string;
+  /**
+   * The realtime socket's URL: the key and subscriber credential are exchanged (in headers) for a
+   * one-time ticket valid 60 s, and only the ticket is in the URL. Ask again for every connection.
+   */
+  streamUrl(): Promise<string>;
   free(): void;
 }
 

@@ -21,6 +21,7 @@ class Relay {
   #attempt = 0;
   #release = null;
   #closed = false;
+  #connecting = false;
   status = "connecting";
 
   constructor(client) {
@@ -65,13 +66,25 @@ class Relay {
   #online = () => {
     // Back online: reconnect now rather than at the end of the backoff, and let every tab catch up.
     this.#attempt = 0;
-    if (this.#release && !this.#socket) this.#connect();
+    if (this.#release && !this.#socket && !this.#connecting) this.#connect();
     this.#broadcast({ type: "changed" });
   };
 
-  #connect() {
+  async #connect() {
+    if (this.#closed || this.#connecting) return;
+    // Each connection exchanges the credentials for a one-time ticket first: no credential in the URL.
+    this.#connecting = true;
+    let url;
+    try {
+      url = await this.#client.streamUrl();
+    } catch {
+      url = null;
+    } finally {
+      this.#connecting = false;
+    }
     if (this.#closed) return;
-    const socket = new WebSocket(this.#client.streamUrl());
+    if (!url) return this.#retry();
+    const socket = new WebSocket(url);
     this.#socket = socket;
     let ping;
     socket.addEventListener("message", (event) => {
@@ -88,12 +101,15 @@ class Relay {
     socket.addEventListener("close", () => {
       clearInterval(ping);
       if (this.#socket === socket) this.#socket = null;
-      if (this.#closed) return;
-      this.#broadcast({ type: "status", status: "reconnecting" });
-      const wait = BACKOFF_MS[Math.min(this.#attempt, BACKOFF_MS.length - 1)] * (0.75 + Math.random() / 2);
-      this.#attempt += 1;
-      setTimeout(() => this.#socket || this.#connect(), wait);
+      if (!this.#closed) this.#retry();
     });
+  }
+
+  #retry() {
+    this.#broadcast({ type: "status", status: "reconnecting" });
+    const wait = BACKOFF_MS[Math.min(this.#attempt, BACKOFF_MS.length - 1)] * (0.75 + Math.random() / 2);
+    this.#attempt += 1;
+    setTimeout(() => this.#socket || this.#connect(), wait);
   }
 
   #broadcast(event) {

@@ -117,25 +117,28 @@ impl TidingsClient {
         self.request("POST", prepared, Answer::Body)
     }
 
-    /// The URL of the subscriber's realtime socket (`ws://` or `wss://`),
-    /// with the publishable key and the subscriber credential.
+    /// A promise of the URL of the subscriber's realtime socket (`ws://` or
+    /// `wss://`): the key and subscriber credential are exchanged (in
+    /// headers) for a one-time ticket, valid 60 seconds, and only the ticket
+    /// goes in the URL. Ask again for every connection.
     #[wasm_bindgen(js_name = streamUrl)]
-    pub fn stream_url(&self) -> String {
-        let base = match self.options.api_url.strip_prefix("http") {
-            Some(rest) => format!("ws{rest}"),
-            None => self.options.api_url.clone(),
-        };
-        let mut url = format!(
-            "{base}/v1/subscribers/{}/feed/stream?key={}",
-            encode(self.options.subscriber.as_str()),
-            encode(self.options.publishable_key.expose())
-        );
-        if let Some(token) = &self.options.subscriber_token {
-            url.push_str(&format!("&token={}", encode(token)));
-        } else if let Some(hash) = &self.options.subscriber_hash {
-            url.push_str(&format!("&hash={}", encode(hash)));
-        }
-        url
+    pub fn stream_url(&self) -> Promise {
+        let options = Rc::clone(&self.options);
+        let path = self.feed_path("/stream-ticket");
+        future_to_promise(async move {
+            let body = send(&options, "POST", path, None).await?;
+            let ticket = get(&body, "ticket").as_string().unwrap_or_default();
+            let base = match options.api_url.strip_prefix("http") {
+                Some(rest) => format!("ws{rest}"),
+                None => options.api_url.clone(),
+            };
+            let url = format!(
+                "{base}/v1/subscribers/{}/feed/stream?ticket={}",
+                encode(options.subscriber.as_str()),
+                encode(&ticket)
+            );
+            Ok(JsValue::from_str(&url))
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
+use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::token::{Scope, TokenError};
 use tidings_core::wire::ErrorCode;
@@ -18,13 +19,15 @@ use crate::http::{header, query_pairs};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 use crate::store::Platform;
-use crate::store::{self, Environment};
+use crate::store::{self, Environment, StreamGrant};
 pub use crate::store::{Actor, Authorized};
 
 /// An authenticated caller: the kind of key and its environment's storage.
 pub struct Caller {
     /// Publishable or secret.
     pub kind: KeyKind,
+    /// The key's id (never the key).
+    pub key_id: String,
     /// The one environment the key opens.
     pub scope: Environment,
 }
@@ -62,7 +65,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) 
         let tier = if request.path().starts_with("/v1/events/trigger") { Tier::Triggers } else { Tier::Management };
         store::draw_rate_limit(env, tier, scope.name().as_str(), &key.hash()[..16]).await?;
     }
-    Ok(Caller { kind: key.kind(), scope })
+    Ok(Caller { kind: key.kind(), key_id: key.id(), scope })
 }
 
 /// Authenticates a server route: the key must be a secret key.
@@ -86,6 +89,20 @@ pub async fn authenticate_subscriber(
     Ok(caller)
 }
 
+/// Authenticates a stream-ticket request for `subscriber`, like
+/// [`authenticate_subscriber`] for a read; also answers when the subscriber
+/// token presented expires (Unix ms), if one was.
+pub async fn authenticate_ticket_request(
+    request: &IncomingRequest,
+    env: &Platform,
+    subscriber: &SubscriberId,
+) -> ApiResult<(Caller, Option<u64>)> {
+    let caller = authenticate(request, env).await?;
+    let expires_at = caller.authorize_subscriber(request, subscriber, false).await?;
+    caller.draw_feed_budget(env, subscriber).await?;
+    Ok((caller, expires_at))
+}
+
 /// Authenticates a read of `subscriber`'s feed, like
 /// [`authenticate_subscriber`] but leaving the rate-limit budget to
 /// [`Caller::read_within_budget`].
@@ -100,30 +117,46 @@ pub async fn authenticate_reader(
 }
 
 /// Authenticates a realtime connection for `subscriber`. Browsers cannot
-/// set headers on a WebSocket, so the publishable key and the subscriber
-/// credential come as the query parameters `key` and `token` (or `hash`).
-/// Secret keys are refused here: they must never travel in a URL.
+/// set headers on a WebSocket, so the only credential in its URL is a
+/// one-time stream ticket (`?ticket=stk_…`), obtained with the headers'
+/// credentials from `POST …/feed/stream-ticket`; the ticket is consumed
+/// here. A key in the URL is refused (a secret one with
+/// `secret_key_in_url`). Answers the environment and what the socket may
+/// hold on to.
 pub async fn authenticate_stream(
     request: &IncomingRequest,
     env: &Platform,
     subscriber: &SubscriberId,
-) -> ApiResult<Caller> {
+) -> ApiResult<(Environment, StreamGrant)> {
     let pairs = query_pairs(request)?;
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
-    let key = get("key").ok_or_else(|| {
-        ApiError::new(401, ErrorCode::MissingCredentials, "pass the publishable key as the query parameter key=pk_…")
-    })?;
-    let caller = authenticate_key(request, env, key).await?;
-    if caller.kind == KeyKind::Secret {
+    if get("key").is_some_and(|key| key.starts_with("sk_")) {
         return Err(ApiError::new(
             403,
             ErrorCode::SecretKeyInUrl,
-            "secret keys must never travel in a URL; open realtime connections with the publishable key",
+            "secret keys must never travel in a URL; rotate this key, then open realtime connections with a stream ticket",
         ));
     }
-    caller.authorize_credential(subscriber, get("token"), get("hash"), false).await?;
-    caller.draw_feed_budget(env, subscriber).await?;
-    Ok(caller)
+    let ticket = get("ticket").ok_or_else(|| {
+        ApiError::new(
+            401,
+            ErrorCode::MissingCredentials,
+            "open realtime connections with ?ticket=…, from POST /v1/subscribers/{id}/feed/stream-ticket",
+        )
+    })?;
+    let ticket = StreamTicket::parse(ticket)
+        .map_err(|error| ApiError::new(401, ErrorCode::StreamTicketInvalid, error.to_string()))?;
+    let (scope, grant) = Environment::open_with_ticket(env, &ticket, subscriber, now_ms()).await?;
+    if let Some(origin) = header(request, "Origin") {
+        if !scope.allows_origin(&origin) {
+            return Err(ApiError::new(
+                403,
+                ErrorCode::OriginNotAllowed,
+                format!("the origin {origin} is not allowed to use the {} environment", scope.name()),
+            ));
+        }
+    }
+    Ok((scope, grant))
 }
 
 /// Authenticates a control-plane request: a member token (`mt_…`) or the
@@ -248,12 +281,13 @@ impl Caller {
     ///
     /// `write` says whether the route changes anything: a read-only token
     /// is refused there.
+    /// Answers when the subscriber token presented expires (Unix ms), if one was.
     pub async fn authorize_subscriber(
         &self,
         request: &IncomingRequest,
         subscriber: &SubscriberId,
         write: bool,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<Option<u64>> {
         let token = header(request, "X-Subscriber-Token");
         let hash = header(request, "X-Subscriber-Hash");
         self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write).await
@@ -289,9 +323,9 @@ impl Caller {
         token: Option<&str>,
         hash: Option<&str>,
         write: bool,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<Option<u64>> {
         if self.kind == KeyKind::Secret {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(token) = token {
             let claims = self
@@ -307,10 +341,11 @@ impl Caller {
                     "this subscriber token may only read; ask your server for a write token",
                 ));
             }
-            return Ok(());
+            return Ok(Some(claims.expires_at * 1000));
         }
         if let Some(hash) = hash {
-            return Ok(self.scope.signing().verify_hash(subscriber, hash.trim(), now_ms())?);
+            self.scope.signing().verify_hash(subscriber, hash.trim(), now_ms())?;
+            return Ok(None);
         }
         if self.scope.requires_subscriber_credential() {
             return Err(ApiError::new(
@@ -322,6 +357,6 @@ impl Caller {
                 ),
             ));
         }
-        Ok(())
+        Ok(None)
     }
 }

@@ -1,20 +1,27 @@
 //! `FeedHub`: the Durable Object that holds realtime sockets.
 //!
 //! Each hub holds the sockets of the subscribers [`tidings_core::realtime`]
-//! assigns to it, tagged with the subscriber id, through the hibernation
-//! API: an idle hub is evicted from memory while its sockets stay open, and
-//! `ping` is answered by the runtime without waking it. The worker opens
-//! sockets here only after authenticating the subscriber
-//! ([`crate::routes`]), and announces changes after they are committed
-//! ([`crate::store`]). A hub stores nothing.
+//! assigns to it, tagged with the subscriber id and the id of the key the
+//! socket's ticket was issued with, through the hibernation API: an idle
+//! hub is evicted from memory while its sockets stay open, and `ping` is
+//! answered by the runtime without waking it. The worker opens sockets here
+//! only after consuming a stream ticket ([`crate::routes`]), and announces
+//! changes after they are committed ([`crate::store`]).
+//!
+//! A socket lives no longer than the credentials behind it: each carries a
+//! deadline (when its subscriber token or key expires), and an alarm closes
+//! it then (code [`CREDENTIAL_EXPIRED`]); a revoked key's sockets are closed
+//! when the worker tells the hub ([`CLOSE_PATH`], code [`KEY_REVOKED`]).
+//! A hub stores nothing but its alarm.
 
 // The runtime constructs Durable Objects with its `Env`; the hub uses no binding.
 #![allow(clippy::disallowed_types)]
 
+use serde::{Deserialize, Serialize};
 use tidings_core::realtime::{CHANGED, READY};
 use worker::worker_sys::WebSocketRequestResponsePair;
 use worker::{
-    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+    durable_object, Date, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
     WebSocketPair,
 };
 
@@ -22,8 +29,35 @@ use worker::{
 pub const CONNECT_PATH: &str = "/connect";
 /// The header naming the subscriber of a socket.
 pub const SUBSCRIBER_HEADER: &str = "X-Tidings-Subscriber";
+/// The header naming the id of the key behind a socket.
+pub const KEY_HEADER: &str = "X-Tidings-Key";
+/// The header giving when a socket's credentials stop working (Unix ms), if they do.
+pub const DEADLINE_HEADER: &str = "X-Tidings-Deadline";
 /// The path a hub is told of changes on (a JSON array of subscriber ids).
 pub const ANNOUNCE_PATH: &str = "/announce";
+/// The path a hub is told a key stops working on ([`KeyEnd`]).
+pub const CLOSE_PATH: &str = "/close";
+/// The close code of a socket whose token or key expired.
+pub const CREDENTIAL_EXPIRED: u16 = 4001;
+/// The close code of a socket whose key was revoked.
+pub const KEY_REVOKED: u16 = 4003;
+
+/// A key that stops working: its sockets close at `at` (Unix ms); with no
+/// key, every socket of the hub (the environment is being deleted).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct KeyEnd {
+    /// The key's id, or none for every socket.
+    pub key: Option<String>,
+    /// When, Unix ms.
+    pub at: f64,
+}
+
+/// What a socket remembers across hibernation.
+#[derive(Debug, Serialize, Deserialize)]
+struct Attachment {
+    /// When its credentials stop working, Unix ms.
+    deadline: Option<f64>,
+}
 
 /// Holds the realtime sockets of some subscribers of one environment.
 #[durable_object]
@@ -42,12 +76,18 @@ impl DurableObject for FeedHub {
     async fn fetch(&self, mut request: Request) -> Result<Response> {
         match request.path().as_str() {
             CONNECT_PATH => {
-                let Some(subscriber) = request.headers().get(SUBSCRIBER_HEADER)? else {
-                    return Response::error("subscriber missing", 400);
+                let headers = request.headers();
+                let (Some(subscriber), Some(key)) = (headers.get(SUBSCRIBER_HEADER)?, headers.get(KEY_HEADER)?) else {
+                    return Response::error("subscriber or key missing", 400);
                 };
+                let deadline = headers.get(DEADLINE_HEADER)?.and_then(|text| text.parse::<f64>().ok());
                 let pair = WebSocketPair::new()?;
-                self.state.accept_websocket_with_tags(&pair.server, &[subscriber.as_str()]);
+                self.state.accept_websocket_with_tags(&pair.server, &[subscriber.as_str(), &key_tag(&key)]);
+                pair.server.serialize_attachment(Attachment { deadline })?;
                 pair.server.send_with_str(READY)?;
+                if let Some(deadline) = deadline {
+                    self.wake_by(deadline).await?;
+                }
                 Response::from_websocket(pair.client)
             }
             ANNOUNCE_PATH => {
@@ -63,8 +103,50 @@ impl DurableObject for FeedHub {
                 }
                 Response::ok(reached.to_string())
             }
+            CLOSE_PATH => {
+                let end: KeyEnd = request.json().await?;
+                let sockets = match &end.key {
+                    Some(key) => self.state.get_websockets_with_tag(&key_tag(key)),
+                    None => self.state.get_websockets(),
+                };
+                let count = sockets.len();
+                if end.at <= Date::now().as_millis() as f64 {
+                    for socket in sockets {
+                        let _ = socket.close(Some(KEY_REVOKED), Some("the key was revoked"));
+                    }
+                } else {
+                    for socket in sockets {
+                        let current = socket.deserialize_attachment::<Attachment>().ok().flatten();
+                        let deadline =
+                            current.and_then(|attachment| attachment.deadline).map_or(end.at, |at| at.min(end.at));
+                        socket.serialize_attachment(Attachment { deadline: Some(deadline) })?;
+                    }
+                    self.wake_by(end.at).await?;
+                }
+                Response::ok(count.to_string())
+            }
             _ => Response::error("not found", 404),
         }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now = Date::now().as_millis() as f64;
+        let mut next: Option<f64> = None;
+        for socket in self.state.get_websockets() {
+            let Some(deadline) = socket.deserialize_attachment::<Attachment>().ok().flatten().and_then(|a| a.deadline)
+            else {
+                continue;
+            };
+            if deadline <= now {
+                let _ = socket.close(Some(CREDENTIAL_EXPIRED), Some("the credential expired"));
+            } else {
+                next = Some(next.map_or(deadline, |next: f64| next.min(deadline)));
+            }
+        }
+        if let Some(next) = next {
+            self.state.storage().set_alarm(next as i64).await?;
+        }
+        Response::ok("")
     }
 
     async fn websocket_message(&self, _socket: WebSocket, _message: WebSocketIncomingMessage) -> Result<()> {
@@ -81,5 +163,34 @@ impl DurableObject for FeedHub {
 
     async fn websocket_error(&self, _socket: WebSocket, _error: worker::Error) -> Result<()> {
         Ok(())
+    }
+}
+
+impl FeedHub {
+    /// Makes sure the alarm goes off by `deadline`.
+    async fn wake_by(&self, deadline: f64) -> Result<()> {
+        let storage = self.state.storage();
+        match storage.get_alarm().await? {
+            Some(alarm) if (alarm as f64) <= deadline => Ok(()),
+            _ => storage.set_alarm(deadline as i64).await,
+        }
+    }
+}
+
+/// The tag of the sockets opened with the key `key_id`. `#` is not allowed
+/// in subscriber ids, so no subscriber's tag is ever a key's.
+fn key_tag(key_id: &str) -> String {
+    format!("#key {key_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_tags_are_never_subscriber_ids() {
+        for key in ["key_abc", "", "x"] {
+            assert!(tidings_core::subscriber::SubscriberId::parse(&key_tag(key)).is_err());
+        }
     }
 }

@@ -157,6 +157,8 @@ error_codes! {
     SecretKeyInUrl => "secret_key_in_url",
     /// The route needs a secret key.
     SecretKeyRequired => "secret_key_required",
+    /// The stream ticket is unknown, used, expired or for another subscriber.
+    StreamTicketInvalid => "stream_ticket_invalid",
     /// The subscriber token has expired.
     SubscriberCredentialExpired => "subscriber_credential_expired",
     /// The subscriber credential does not verify.

@@ -45,8 +45,8 @@ pub use promotion::{
     PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList, Variable, VariableInput, VariableList,
 };
 pub use subscribers::{
-    BulkSubscribersRequest, BulkSubscribersResponse, Subscriber, SubscriberInput, SubscriberList, SubscriberPageInfo,
-    TokenRequest, TokenResponse, TokenRevocation,
+    BulkSubscribersRequest, BulkSubscribersResponse, StreamTicketResponse, Subscriber, SubscriberInput, SubscriberList,
+    SubscriberPageInfo, TokenRequest, TokenResponse, TokenRevocation,
 };
 pub use trigger::{
     BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TriggerRequest, TriggerResponse,

@@ -111,6 +111,16 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// `POST /v1/subscribers/{id}/feed/stream-ticket`: what opens one realtime
+/// socket (`…/feed/stream?ticket=…`), once, within 60 seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicketResponse {
+    /// `stk_<environment>_…`.
+    pub ticket: String,
+    /// RFC 3339: the ticket is refused after this.
+    pub expires_at: String,
+}
+
 /// `DELETE /v1/subscribers/{id}/token`: every token issued for the
 /// subscriber until now stops working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,17 +7,20 @@ use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
 use tidings_core::query::decode_segment;
+use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     feed_response_json, FeedActionRequest, FeedActionResponse, FeedChangesResponse, FeedCountsList, FeedFilterInput,
+    StreamTicketResponse,
 };
 use worker::Context;
 
-use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber};
+use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber, authenticate_ticket_request};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, query_pairs, read_json};
-use crate::platform::now_ms;
+use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::store::Platform;
 
@@ -65,9 +68,22 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
     )
 }
 
-/// Opens the subscriber's realtime socket: it hears `{"type":"changed"}`
-/// after every committed change to the feed, and the client then reads
-/// `…/feed/changes`.
+/// Exchanges the headers' credentials for a one-time stream ticket, valid
+/// 60 s, which is all the socket's URL carries.
+pub async fn stream_ticket(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
+    let subscriber = parse_subscriber(raw_subscriber)?;
+    let (caller, token_expires_at) = authenticate_ticket_request(request, env, &subscriber).await?;
+    let ticket = StreamTicket::generate(caller.scope.name(), random()?);
+    let now = now_ms();
+    let expires_at =
+        caller.scope.issue_stream_ticket(&ticket, &subscriber, &caller.key_id, token_expires_at, now).await?;
+    json(&StreamTicketResponse { ticket: ticket.expose().to_owned(), expires_at: rfc3339(expires_at) }, 201)
+}
+
+/// Opens the subscriber's realtime socket, consuming its ticket: it hears
+/// `{"type":"changed"}` after every committed change to the feed, and the
+/// client then reads `…/feed/changes`. It closes (4001) when the token or
+/// key behind the ticket expires and (4003) when the key is revoked.
 pub async fn stream(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     if !header(request, "Upgrade").is_some_and(|value| value.eq_ignore_ascii_case("websocket")) {
@@ -77,8 +93,8 @@ pub async fn stream(request: &IncomingRequest, env: &Platform, raw_subscriber: &
             "open this route as a WebSocket (Upgrade: websocket)",
         ));
     }
-    let caller = authenticate_stream(request, env, &subscriber).await?;
-    caller.scope.open_stream(env, &subscriber).await
+    let (scope, grant) = authenticate_stream(request, env, &subscriber).await?;
+    scope.open_stream(env, &subscriber, &grant).await
 }
 
 /// Exact counts: for the filter given as query parameters, or for each

@@ -150,6 +150,9 @@ route_table! { request, env, ctx;
         (Get, ["v1", "subscribers", subscriber, "feed", "changes"]) => {
             feed::changes(&request, env, subscriber).await
         },
+        (Post, ["v1", "subscribers", subscriber, "feed", "stream-ticket"]) => {
+            feed::stream_ticket(&request, env, subscriber).await
+        },
         (Get, ["v1", "subscribers", subscriber, "feed", "stream"]) => {
             feed::stream(&request, env, subscriber).await
         },

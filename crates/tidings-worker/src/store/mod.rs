@@ -29,6 +29,7 @@ mod registry;
 mod retry;
 mod scope;
 mod secrets;
+mod stream_tickets;
 mod subscribers;
 mod triggers;
 mod variables;
@@ -47,6 +48,7 @@ pub use members::{
 pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};
 pub use rate_limits::draw as draw_rate_limit;
+pub use realtime::StreamGrant;
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
     rotate_signing_secret, update_environment, usable_key_kind, KeyEnd,

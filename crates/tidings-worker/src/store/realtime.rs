@@ -2,27 +2,38 @@
 //! Object namespace): opening a subscriber's socket, and announcing that
 //! feeds changed.
 
-use tidings_core::realtime::{group_by_hub, hub_name};
+use tidings_core::realtime::{all_hubs, group_by_hub, hub_name};
 use tidings_core::subscriber::SubscriberId;
 use worker::{Headers, Method, Request, RequestInit, Response};
 
 use super::platform::Platform;
 use super::Environment;
 use crate::error::ApiError;
-use crate::hub::{ANNOUNCE_PATH, CONNECT_PATH, SUBSCRIBER_HEADER};
+use crate::hub::{KeyEnd, ANNOUNCE_PATH, CLOSE_PATH, CONNECT_PATH, DEADLINE_HEADER, KEY_HEADER, SUBSCRIBER_HEADER};
 
 /// The Durable Object namespace binding of the hubs.
 const HUB_BINDING: &str = "FEED_HUB";
 
 impl Environment {
-    /// Hands an authenticated WebSocket upgrade for `subscriber` to their hub.
-    pub async fn open_stream(&self, env: &Platform, subscriber: &SubscriberId) -> Result<Response, ApiError> {
+    /// Hands a WebSocket upgrade, whose ticket was consumed, for
+    /// `subscriber` to their hub, which closes it when `grant`'s
+    /// credentials stop working.
+    pub async fn open_stream(
+        &self,
+        env: &Platform,
+        subscriber: &SubscriberId,
+        grant: &StreamGrant,
+    ) -> Result<Response, ApiError> {
         let headers = Headers::new();
         let set = |name: &str, value: &str| {
             headers.set(name, value).map_err(|error| ApiError::internal("open stream", error))
         };
         set("Upgrade", "websocket")?;
         set(SUBSCRIBER_HEADER, subscriber.as_str())?;
+        set(KEY_HEADER, &grant.key_id)?;
+        if let Some(deadline) = grant.deadline {
+            set(DEADLINE_HEADER, &deadline.to_string())?;
+        }
         let mut init = RequestInit::new();
         init.with_headers(headers);
         let request = Request::new_with_init(&format!("https://hub.invalid{CONNECT_PATH}"), &init)
@@ -57,6 +68,43 @@ impl Environment {
             if let Err(error) = sent.await {
                 worker::console_error!("could not announce to hub {hub}: {error}");
             }
+        }
+    }
+}
+
+/// What a consumed stream ticket allows a socket: the key it was issued
+/// with, and when its credentials stop working (Unix ms), if they do.
+pub struct StreamGrant {
+    /// The id of the key behind the socket.
+    pub key_id: String,
+    /// The earlier of the subscriber token's and the key's expiry.
+    pub deadline: Option<u64>,
+}
+
+/// Tells every hub of the environment whose storage is `db_binding` that
+/// the key `key_id` (none: every key) stops working at `at_ms`: its sockets
+/// close then. Failures are logged: a socket a hub missed still closes when
+/// its own deadline passes, and cannot open again without a new ticket.
+pub(super) async fn close_sockets(env: &Platform, db_binding: &str, key_id: Option<&str>, at_ms: u64) {
+    let namespace = match env.durable_object(HUB_BINDING) {
+        Ok(namespace) => namespace,
+        Err(error) => {
+            worker::console_error!("realtime hubs unavailable: {error}");
+            return;
+        }
+    };
+    let end = KeyEnd { key: key_id.map(str::to_owned), at: at_ms as f64 };
+    let body = serde_json::to_string(&end).unwrap_or_default();
+    for hub in all_hubs(db_binding) {
+        let sent = async {
+            let stub = namespace.get_by_name(&hub)?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(body.clone().into()));
+            let request = Request::new_with_init(&format!("https://hub.invalid{CLOSE_PATH}"), &init)?;
+            stub.fetch_with_request(request).await
+        };
+        if let Err(error) = sent.await {
+            worker::console_error!("could not tell hub {hub} a key ended: {error}");
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! An [`Environment`] is built from one registry row, and its D1 and KV
 //! binding names come from that row, never from a request. It has exactly
-//! two constructors: [`Environment::open`] from a validated API key, and
+//! three constructors: [`Environment::open`] from a validated API key,
+//! [`Environment::open_with_ticket`] from a stream ticket it consumes (one
+//! issued against a validated key, whose key must still work), and
 //! [`Environment::open_authorized`] (with [`Environment::open_pair`] for
 //! promotion) from the control plane's [`Authorized`] proof.
 //!
@@ -11,6 +13,7 @@
 //! handle, only a deletion proof ([`Bindings::for_deletion`]) and a registry
 //! row still provisioning ([`Bindings::while_provisioning`]) give them.
 
+use serde::Deserialize;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
@@ -18,6 +21,8 @@ use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
+use tidings_core::stream_ticket::StreamTicket;
+use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::EnvironmentInfo;
 use tidings_core::wire::ErrorCode;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -26,6 +31,7 @@ use super::authorized::Authorized;
 use super::faults::FaultPlan;
 use super::key_cache::{self, CachedKey};
 use super::platform::Platform;
+use super::realtime::StreamGrant;
 use super::{control_db, retry, statement, storage_error, text};
 use crate::error::ApiError;
 
@@ -156,6 +162,78 @@ impl Environment {
                 error
             }
         })
+    }
+
+    /// Opens the environment a stream ticket names and consumes the ticket
+    /// for `subscriber` (one use: a second try finds nothing). The key it
+    /// was issued with must still work; the grant says which key it was and
+    /// when the socket's credentials stop working. A ticket that is unknown,
+    /// used, expired or for another subscriber: 401 `stream_ticket_invalid`.
+    pub async fn open_with_ticket(
+        env: &Platform,
+        ticket: &StreamTicket,
+        subscriber: &SubscriberId,
+        now_ms: u64,
+    ) -> Result<(Self, StreamGrant), ApiError> {
+        #[derive(Deserialize)]
+        struct TicketRow {
+            subscriber_id: String,
+            key_id: String,
+            credential_expires_at: Option<f64>,
+            expires_at: f64,
+        }
+        #[derive(Deserialize)]
+        struct KeyRow {
+            revoked_at: Option<f64>,
+            expires_at: Option<f64>,
+        }
+        let invalid = |why: &str| {
+            ApiError::new(
+                401,
+                ErrorCode::StreamTicketInvalid,
+                format!("this stream ticket {why}; ask for a new one with POST …/feed/stream-ticket"),
+            )
+        };
+        super::deployment::ensure_served(env, ticket.environment())?;
+        let environment = Self::open_named(env, ticket.environment()).await?;
+        let used: Option<TicketRow> = statement(
+            &environment.db,
+            "DELETE FROM stream_tickets WHERE hash = ?1 \
+             RETURNING subscriber_id, key_id, credential_expires_at, expires_at",
+            &[text(&ticket.hash())],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("use stream ticket", error))?;
+        let used = used.ok_or_else(|| invalid("is unknown or was used already"))?;
+        if used.expires_at as u64 <= now_ms {
+            return Err(invalid("has expired"));
+        }
+        if used.subscriber_id != subscriber.as_str() {
+            return Err(invalid("was issued for another subscriber"));
+        }
+        let key: KeyRow = statement(
+            &control_db(env)?,
+            "SELECT revoked_at, expires_at FROM api_keys WHERE id = ?1 AND environment = ?2",
+            &[text(&used.key_id), text(ticket.environment().as_str())],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read ticket key", error))?
+        .ok_or_else(|| invalid("names a key that does not exist"))?;
+        let key_expiry = key.expires_at.map(|at| at as u64);
+        if !KeyStatus::at(key.revoked_at.map(|at| at as u64), key_expiry, now_ms).is_usable() {
+            return Err(ApiError::new(
+                401,
+                ErrorCode::KeyRevoked,
+                "the key this ticket was issued with has been revoked",
+            ));
+        }
+        let deadline = match (used.credential_expires_at.map(|at| at as u64), key_expiry) {
+            (Some(token), Some(key)) => Some(token.min(key)),
+            (token, key) => token.or(key),
+        };
+        Ok((environment, StreamGrant { key_id: used.key_id, deadline }))
     }
 
     /// Opens the environment an [`Authorized`] proof names. It must be

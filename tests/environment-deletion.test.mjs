@@ -70,7 +70,7 @@ describe("deleting an environment", () => {
     const integration = `crm-${tag}`;
     const made = await call("/v1/integrations", {
       method: "POST",
-      body: { id: integration, kind: "webhook", name: "CRM", url: "http://127.0.0.1:9/hook", signing_secret: "s".repeat(32) },
+      body: { id: integration, kind: "webhook", name: "CRM", url: "https://hooks.example.com/hook", signing_secret: "s".repeat(32) },
     });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.ok([200, 201].includes((await call("/v1/variables/PLAN", { method: "PUT", body: { value: "gold" } })).status));

@@ -50,9 +50,13 @@ describe("stream tickets", () => {
     const ada = freshSubscriber("ticket-token");
     const minted = await api(`/v1/subscribers/${ada}/token`, { key: keys.staging.secret_key, method: "POST", body: { ttl_seconds: 2 } });
     const live = await openSocket(environment, ada, { headers: { "X-Subscriber-Token": minted.body.token } });
-    await live.ready;
-    const closed = await within(live.closed, 10_000, "the socket did not close at the token's expiry");
-    assert.equal(closed.code, 4001);
+    try {
+      await live.ready;
+      const closed = await within(live.closed, 10_000, "the socket did not close at the token's expiry");
+      assert.equal(closed.code, 4001);
+    } finally {
+      live.socket.close();
+    }
   });
 
   it("close the socket when its key is revoked, and a revoked key gets no ticket and opens no socket", async () => {
@@ -61,12 +65,16 @@ describe("stream tickets", () => {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const key = created.body.key;
     const live = await openSocket(environment, ada, { key });
-    await live.ready;
     const waiting = (await streamTicket(environment, ada, { key })).body.ticket;
-    const revoked = await admin(`/v1/environments/${environment}/keys/${created.body.id}`, { method: "DELETE" });
-    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
-    const closed = await within(live.closed, 5_000, "the socket did not close when its key was revoked");
-    assert.equal(closed.code, 4003);
+    try {
+      await live.ready;
+      const revoked = await admin(`/v1/environments/${environment}/keys/${created.body.id}`, { method: "DELETE" });
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      const closed = await within(live.closed, 5_000, "the socket did not close when its key was revoked");
+      assert.equal(closed.code, 4003);
+    } finally {
+      live.socket.close();
+    }
     expectError(assert, await refusedUpgrade(streamPath(ada, waiting)), 401, "key_revoked");
     expectError(assert, await streamTicket(environment, ada, { key }), 401, "key_revoked");
   });

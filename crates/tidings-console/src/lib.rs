@@ -72,11 +72,7 @@ fn render(key: &str, workflow: &str, sample: &str) -> Result<Value, Failure> {
 
 /// The API's code for a trigger error (see the worker's `error.rs`).
 fn failure(error: TriggerError) -> Failure {
-    let code = match error {
-        TriggerError::Render(_) => ErrorCode::TemplateRenderFailed,
-        TriggerError::Payload(_) => ErrorCode::PayloadInvalid,
-        _ => ErrorCode::ValidationFailed,
-    };
+    let (_, code) = error.status_and_code();
     (code, error.to_string(), error.field())
 }
 

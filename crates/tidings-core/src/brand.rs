@@ -29,6 +29,10 @@ pub enum BrandError {
     /// The logo is empty or larger than [`MAX_LOGO_BYTES`].
     #[error("a logo is 1 byte to 128 KiB")]
     LogoSize,
+    /// The bytes are not an image of the declared type, or an SVG carries
+    /// active content (scripts, event handlers, embedded documents).
+    #[error("the logo is not a plain {0} image (SVG logos may not carry scripts, event handlers, links to scripts or embedded documents)")]
+    LogoContent(String),
 }
 
 impl BrandError {
@@ -38,7 +42,7 @@ impl BrandError {
             Self::Name => "name",
             Self::Colour(field) => field,
             Self::LogoType => "Content-Type",
-            Self::LogoSize => "body",
+            Self::LogoSize | Self::LogoContent(_) => "body",
         }
     }
 }
@@ -63,7 +67,39 @@ pub fn logo_id(content_type: &str, bytes: &[u8]) -> Result<String, BrandError> {
     if bytes.is_empty() || bytes.len() > MAX_LOGO_BYTES {
         return Err(BrandError::LogoSize);
     }
+    if !is_plain_image(content_type, bytes) {
+        return Err(BrandError::LogoContent(content_type.to_owned()));
+    }
     Ok(hex::encode(&Sha256::digest(bytes)))
+}
+
+/// Whether `bytes` are an image of `content_type`: the format's signature
+/// for raster images; for SVG, UTF-8 with an `<svg` element and none of the
+/// markers of active content (browsers run an SVG's scripts when it is
+/// opened as a document).
+fn is_plain_image(content_type: &str, bytes: &[u8]) -> bool {
+    match content_type {
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
+        "image/webp" => bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
+        "image/svg+xml" => {
+            let Ok(text) = std::str::from_utf8(bytes) else { return false };
+            let text = text.to_ascii_lowercase();
+            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            let active =
+                ["<script", "javascript:", "<foreignobject", "<iframe", "<embed", "<object", "<!entity", "data:text"];
+            let handler =
+                text.match_indices(" on").chain(text.match_indices("\non")).chain(text.match_indices("\ton")).any(
+                    |(at, _)| {
+                        let rest = &text[at + 3..];
+                        let name_end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+                        name_end > 0 && rest[name_end..].trim_start().starts_with('=')
+                    },
+                );
+            compact.contains("<svg") && !active.iter().any(|marker| compact.contains(marker)) && !handler
+        }
+        _ => false,
+    }
 }
 
 /// The KV key holding a logo's bytes.
@@ -88,6 +124,24 @@ mod tests {
         assert_eq!(logo_id("image/png", b""), Err(BrandError::LogoSize));
         assert_eq!(logo_id("image/png", &vec![0; MAX_LOGO_BYTES + 1]), Err(BrandError::LogoSize));
         let id = logo_id("image/svg+xml", b"<svg/>").unwrap();
+        assert!(logo_id("image/png", b"\x89PNG\r\n\x1a\nrest").is_ok());
+        assert!(logo_id("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]).is_ok());
+        assert!(logo_id("image/webp", b"RIFF\0\0\0\0WEBPVP8 ").is_ok());
+        assert!(logo_id("image/svg+xml", b"<svg><title>turn on it</title><rect style='fill:red'/></svg>").is_ok());
+        for (content_type, bytes) in [
+            ("image/png", b"<html><script>alert(1)</script>".as_slice()),
+            ("image/jpeg", b"GIF89a".as_slice()),
+            ("image/webp", b"RIFF".as_slice()),
+            ("image/svg+xml", b"<svg><script>alert(1)</script></svg>".as_slice()),
+            ("image/svg+xml", b"<svg onload=alert(1)/>".as_slice()),
+            ("image/svg+xml", b"<svg><rect\nonclick = 'x'/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><a href='javascript:alert(1)'/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><a href='java\tscript:alert(1)'/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><foreignObject><iframe/></foreignObject></svg>".as_slice()),
+            ("image/svg+xml", b"<html>not an svg</html>".as_slice()),
+        ] {
+            assert!(matches!(logo_id(content_type, bytes), Err(BrandError::LogoContent(_))), "{content_type}");
+        }
         assert_eq!(id.len(), 64);
         assert_eq!(logo_kv_key(&id), format!("brand:logo:{id}"));
     }

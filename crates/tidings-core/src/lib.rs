@@ -14,6 +14,7 @@
 //!   their storage hashes;
 //! - [`key_lifecycle`]: active, expiring and revoked keys; rotation rules;
 //! - [`lifecycle`]: environment statuses, reserved and protected names, the promotion chain;
+//! - [`link`]: which URLs may reach a feed (links) or a webhook sender (targets);
 //! - [`logs`]: execution log statuses, queries and retention;
 //! - [`member`]: members' names, emails and the grants a request asks for;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
@@ -70,6 +71,7 @@ pub mod idempotency;
 pub mod key;
 pub mod key_lifecycle;
 pub mod lifecycle;
+pub mod link;
 pub mod logs;
 pub mod member;
 pub mod message;

@@ -5,11 +5,12 @@ use serde_json::{json, Value};
 use crate::message::{Message, MessageId, ID_RANDOM_BYTES};
 use std::collections::BTreeSet;
 
+use crate::link::{self, LinkError};
 use crate::preferences::Channel;
 use crate::profile::{self, Profile, ProfileError};
 use crate::schema::{self, Violation};
 use crate::subscriber::{SubscriberError, SubscriberId};
-use crate::wire::{Recipient, Recipients, TriggerRequest};
+use crate::wire::{ErrorCode, Recipient, Recipients, TriggerRequest};
 use crate::workflow::{self, RenderedInApp, Workflow, WorkflowError};
 
 /// The most recipients one trigger may name.
@@ -56,9 +57,28 @@ pub enum TriggerError {
     /// A template could not be rendered for this trigger.
     #[error("{0}")]
     Render(WorkflowError),
+    /// A rendered link (avatar or action URL) is not one a feed may carry.
+    #[error("step in_app, {field}: the rendered URL {source}")]
+    UnsafeLink {
+        /// `avatar`, `actions.0.url`, …
+        field: String,
+        /// Why it is refused.
+        source: LinkError,
+    },
 }
 
 impl TriggerError {
+    /// The HTTP status and API code of this refusal: one mapping for the
+    /// worker and the console.
+    pub fn status_and_code(&self) -> (u16, ErrorCode) {
+        match self {
+            Self::Render(_) => (422, ErrorCode::TemplateRenderFailed),
+            Self::UnsafeLink { .. } => (422, ErrorCode::UnsafeLink),
+            Self::Payload(_) => (422, ErrorCode::PayloadInvalid),
+            _ => (400, ErrorCode::ValidationFailed),
+        }
+    }
+
     /// The request field at fault, as a dotted path.
     pub fn field(&self) -> String {
         match self {
@@ -67,7 +87,7 @@ impl TriggerError {
             Self::Recipient { index, .. } => format!("to.{index}"),
             Self::RecipientProfile { index, source } => format!("to.{index}.{}", source.field()),
             Self::NotAnObject(field) => (*field).to_owned(),
-            Self::Render(_) => "payload".to_owned(),
+            Self::Render(_) | Self::UnsafeLink { .. } => "payload".to_owned(),
             Self::NoInAppStep => "workflow".to_owned(),
             Self::Payload(violation) => violation.path.clone(),
         }
@@ -167,6 +187,8 @@ pub struct Composed {
 /// environment's variables (`vars.NAME` in templates); `profile` gives each
 /// recipient's profile as templates see it (`subscriber.first_name`, …);
 /// `random` supplies the random part of each message and delivery id.
+/// Rendered links must be https (http too where `allows_http`: development)
+/// or relative ([`link::check_link`]).
 // Each argument comes from a different place (request, storage, clock,
 // randomness); a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -176,6 +198,7 @@ pub fn compose(
     variables: &Value,
     transaction_id: &str,
     now_ms: u64,
+    allows_http: bool,
     profile: impl Fn(&SubscriberId) -> Value,
     allows: impl Fn(&SubscriberId, Channel) -> bool,
     mut random: impl FnMut() -> [u8; ID_RANDOM_BYTES],
@@ -195,6 +218,7 @@ pub fn compose(
             composed.skipped.push((subscriber.clone(), Channel::InApp));
         } else if let Some(renderer) = &in_app {
             let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
+            check_links(&rendered, allows_http)?;
             composed.messages.push(Message {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
@@ -256,6 +280,9 @@ pub fn preview(workflow: &Workflow, trigger: &ValidTrigger, variables: &Value) -
         .map_or_else(|| json!({}), |(id, profile)| profile.to_json(id));
     let context = recipient_context(trigger, subscriber, profile, variables);
     let in_app = workflow.render_in_app(&context).map_err(TriggerError::Render)?;
+    if let Some(rendered) = &in_app {
+        check_links(rendered, true)?;
+    }
     let renderer = workflow.webhook_renderer().map_err(TriggerError::Render)?;
     let webhooks = (0..renderer.len())
         .map(|index| renderer.render(index, &context).map_err(TriggerError::Render))
@@ -264,6 +291,17 @@ pub fn preview(workflow: &Workflow, trigger: &ValidTrigger, variables: &Value) -
         return Err(TriggerError::NoInAppStep);
     }
     Ok(Preview { in_app, webhooks })
+}
+
+/// Refuses a rendered avatar or action URL a feed may not carry.
+fn check_links(rendered: &RenderedInApp, allows_http: bool) -> Result<(), TriggerError> {
+    let avatar = rendered.avatar.iter().map(|url| ("avatar".to_owned(), url));
+    let actions =
+        rendered.actions.iter().enumerate().map(|(index, action)| (format!("actions.{index}.url"), &action.url));
+    for (field, url) in avatar.chain(actions) {
+        link::check_link(url, allows_http).map_err(|source| TriggerError::UnsafeLink { field, source })?;
+    }
+    Ok(())
 }
 
 fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile: Value, variables: &Value) -> Value {
@@ -327,6 +365,7 @@ mod tests {
             &json!({}),
             "tx",
             1_000,
+            false,
             |_| json!({}),
             |_, _| true,
             || {
@@ -352,6 +391,7 @@ mod tests {
             &json!({}),
             "tx",
             0,
+            false,
             |_| json!({}),
             |id, _| id.as_str() != "b",
             || [0; 10],
@@ -366,9 +406,18 @@ mod tests {
     fn single_recipient_and_missing_payload() {
         let trigger = validate(request(json!({"workflow": "welcome", "to": "a"}))).unwrap();
         assert_eq!(trigger.payload, json!({}));
-        let error =
-            compose(&trigger, &starter_workflows()[0], &json!({}), "tx", 0, |_| json!({}), |_, _| true, || [0; 10])
-                .unwrap_err();
+        let error = compose(
+            &trigger,
+            &starter_workflows()[0],
+            &json!({}),
+            "tx",
+            0,
+            false,
+            |_| json!({}),
+            |_, _| true,
+            || [0; 10],
+        )
+        .unwrap_err();
         assert_eq!(error.field(), "payload");
         assert!(error.to_string().contains("payload.name"));
     }
@@ -391,8 +440,9 @@ mod tests {
                 json!({"first_name": null, "data": {"plan": "free"}})
             }
         };
-        let messages =
-            compose(&trigger, &workflow, &json!({}), "tx", 0, profile, |_, _| true, || [0; 10]).unwrap().messages;
+        let messages = compose(&trigger, &workflow, &json!({}), "tx", 0, false, profile, |_, _| true, || [0; 10])
+            .unwrap()
+            .messages;
         assert_eq!(messages[0].subject, "Hi Ada (ada)");
         assert_eq!(messages[0].body, "PRO");
         assert_eq!(messages[1].subject, "Hi  (bob)");
@@ -436,8 +486,8 @@ mod tests {
         )
         .unwrap();
         let trigger = validate(request(json!({"workflow": "w", "to": "a", "payload": {}}))).unwrap();
-        let error =
-            compose(&trigger, &workflow, &json!({}), "tx", 0, |_| json!({}), |_, _| true, || [0; 10]).unwrap_err();
+        let error = compose(&trigger, &workflow, &json!({}), "tx", 0, false, |_| json!({}), |_, _| true, || [0; 10])
+            .unwrap_err();
         assert_eq!(error.field(), "payload.id");
         let bad_schema = serde_json::from_value(json!({"key": "w", "name": "W", "payload_schema": {"pattern": "x"},
             "steps": [{"type": "in_app", "subject": "s", "body": "b"}]}))
@@ -449,5 +499,39 @@ mod tests {
     fn unknown_fields_are_refused() {
         let result = serde_json::from_value::<TriggerRequest>(json!({"workflow": "w", "to": "a", "paylod": {}}));
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn rendered_links_a_feed_may_not_carry_are_refused() {
+        let workflow = Workflow::from_input(
+            serde_json::from_value(json!({
+                "name": "Links",
+                "steps": [{"type": "in_app", "subject": "s", "body": "b", "avatar": "{{ payload.avatar }}",
+                           "actions": [{"label": "Open", "url": "{{ payload.url }}"}]}]
+            }))
+            .unwrap(),
+            Some("links"),
+        )
+        .unwrap();
+        let run = |payload: Value, allows_http: bool| {
+            let trigger = validate(request(json!({"workflow": "links", "to": ["a"], "payload": payload}))).unwrap();
+            compose(&trigger, &workflow, &json!({}), "tx", 0, allows_http, |_| json!({}), |_, _| true, || [0; 10])
+        };
+        assert!(run(json!({"avatar": "https://cdn.example/a.png", "url": "/orders/1"}), false).is_ok());
+        assert!(run(json!({"avatar": "http://localhost/a.png", "url": "/x"}), true).is_ok());
+        for (payload, field) in [
+            (json!({"avatar": "https://a", "url": "javascript:alert(1)"}), "actions.0.url"),
+            (json!({"avatar": "data:image/svg+xml,<svg onload=alert(1)>", "url": "/x"}), "avatar"),
+            (json!({"avatar": "http://cdn.example/a.png", "url": "/x"}), "avatar"),
+            (json!({"avatar": "https://a", "url": "//evil.example"}), "actions.0.url"),
+        ] {
+            match run(payload, false) {
+                Err(error @ TriggerError::UnsafeLink { .. }) => {
+                    assert_eq!(error.status_and_code(), (422, ErrorCode::UnsafeLink));
+                    assert!(error.to_string().contains(field), "{error}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

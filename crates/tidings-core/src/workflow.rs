@@ -130,6 +130,7 @@ impl Workflow {
                     compiles(&at("body"), body, 10_000)?;
                     if let Some(avatar) = avatar {
                         compiles(&at("avatar"), avatar, 2048)?;
+                        safe_link(&at("avatar"), avatar)?;
                     }
                     if actions.len() > MAX_ACTIONS {
                         return Err(field(&at("actions"), "at most 3 actions"));
@@ -137,6 +138,7 @@ impl Workflow {
                     for (number, action) in actions.iter().enumerate() {
                         compiles(&at(&format!("actions.{number}.label")), &action.label, 50)?;
                         compiles(&at(&format!("actions.{number}.url")), &action.url, 2048)?;
+                        safe_link(&at(&format!("actions.{number}.url")), &action.url)?;
                     }
                 }
                 StepInput::Webhook { integration, body } => {
@@ -285,6 +287,12 @@ impl InAppRenderer {
             .collect::<Result<Vec<_>, WorkflowError>>()?;
         Ok(RenderedInApp { subject, body, avatar, actions })
     }
+}
+
+/// Refuses a link template whose literal start is already a link no feed may carry.
+fn safe_link(field: &str, template: &str) -> Result<(), WorkflowError> {
+    crate::link::check_link_template(template)
+        .map_err(|error| WorkflowError::Field { field: field.to_owned(), reason: error.to_string() })
 }
 
 fn bounded(field: &str, text: &str, min: usize, max: usize) -> Result<(), WorkflowError> {

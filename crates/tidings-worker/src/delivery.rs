@@ -1,12 +1,19 @@
 //! Sending webhook deliveries: after a trigger has answered, each pending
 //! delivery is POSTed to its integration, signed, retried with backoff, and
 //! its outcome recorded and logged.
+//!
+//! Outside development a target in a private network is refused before any
+//! request (an integration promoted or imported with one), redirects are
+//! not followed, and what is stored and shown is a failure class
+//! (`address_refused`, `connection_failed`, `http_status_503`, …), never
+//! the upstream's own words, which go to the worker's log only.
 
 use std::time::Duration;
 
+use tidings_core::link;
 use tidings_core::webhook::{self, MAX_ATTEMPTS, SIGNATURE_HEADER};
 use wasm_bindgen::JsValue;
-use worker::{Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use crate::platform::now_ms;
 use crate::store::Platform;
@@ -43,9 +50,15 @@ async fn attempt_all(
     };
     let target = match target {
         Ok(Some(target)) => target,
-        Ok(None) => return (false, 0, None, Some(format!("integration {} no longer exists", delivery.integration))),
-        Err(error) => return (false, 0, None, Some(format!("integration unavailable: {}", error.message()))),
+        Ok(None) => return (false, 0, None, Some("integration_missing".to_owned())),
+        Err(error) => {
+            worker::console_error!("integration {} unavailable: {error:?}", delivery.integration);
+            return (false, 0, None, Some("integration_unavailable".to_owned()));
+        }
     };
+    if link::check_webhook_target(&target.url, scope.environment_type()).is_err() {
+        return (false, 0, None, Some("address_refused".to_owned()));
+    }
     let mut last = (None, None);
     for attempt in 1..=MAX_ATTEMPTS {
         let wait = webhook::backoff_ms(attempt);
@@ -54,8 +67,11 @@ async fn attempt_all(
         }
         match post(&target.url, target.signing_secret.as_deref(), delivery).await {
             Ok(status) if (200..300).contains(&status) => return (true, attempt, Some(status), None),
+            Ok(status) if (300..400).contains(&status) => {
+                return (false, attempt, Some(status), Some("redirect_refused".to_owned()));
+            }
             Ok(status) => {
-                last = (Some(status), Some(format!("the endpoint answered {status}")));
+                last = (Some(status), Some(format!("http_status_{status}")));
                 if !webhook::is_retryable(status) {
                     return (false, attempt, last.0, last.1);
                 }
@@ -78,8 +94,17 @@ async fn post(url: &str, secret: Option<&str>, delivery: &PendingDelivery) -> Re
         set(SIGNATURE_HEADER, &webhook::signature(secret, now_ms() / 1000, &delivery.body))?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&delivery.body)));
-    let request = Request::new_with_init(url, &init).map_err(|error| error.to_string())?;
-    let response = Fetch::Request(request).send().await.map_err(|error| format!("no response: {error}"))?;
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&delivery.body)))
+        .with_redirect(RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(|error| {
+        worker::console_error!("delivery {}: bad request: {error}", delivery.id);
+        "request_refused".to_owned()
+    })?;
+    let response = Fetch::Request(request).send().await.map_err(|error| {
+        worker::console_error!("delivery {}: no response: {error}", delivery.id);
+        "connection_failed".to_owned()
+    })?;
     Ok(response.status_code())
 }

@@ -175,11 +175,7 @@ impl From<FeedError> for ApiError {
 
 impl From<TriggerError> for ApiError {
     fn from(error: TriggerError) -> Self {
-        let (status, code) = match error {
-            TriggerError::Render(_) => (422, ErrorCode::TemplateRenderFailed),
-            TriggerError::Payload(_) => (422, ErrorCode::PayloadInvalid),
-            _ => (400, ErrorCode::ValidationFailed),
-        };
+        let (status, code) = error.status_and_code();
         Self::new(status, code, error.to_string()).with_field(error.field())
     }
 }

@@ -144,7 +144,7 @@ impl DurableObject for FeedHub {
             }
         }
         if let Some(next) = next {
-            self.state.storage().set_alarm(next as i64).await?;
+            self.state.storage().set_alarm(offset_from_now(next)).await?;
         }
         Response::ok("")
     }
@@ -167,14 +167,21 @@ impl DurableObject for FeedHub {
 }
 
 impl FeedHub {
-    /// Makes sure the alarm goes off by `deadline`.
+    /// Makes sure the alarm goes off by `deadline` (Unix ms).
     async fn wake_by(&self, deadline: f64) -> Result<()> {
         let storage = self.state.storage();
         match storage.get_alarm().await? {
+            // `get_alarm` answers a time; `set_alarm` takes an offset from now.
             Some(alarm) if (alarm as f64) <= deadline => Ok(()),
-            _ => storage.set_alarm(deadline as i64).await,
+            _ => storage.set_alarm(offset_from_now(deadline)).await,
         }
     }
+}
+
+/// The offset from now, in ms, of `deadline` (Unix ms), never negative:
+/// what `set_alarm` takes.
+fn offset_from_now(deadline: f64) -> i64 {
+    (deadline - Date::now().as_millis() as f64).max(0.0) as i64
 }
 
 /// The tag of the sockets opened with the key `key_id`. `#` is not allowed

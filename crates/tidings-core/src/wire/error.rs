@@ -189,6 +189,8 @@ error_codes! {
     UnexpectedResponse => "unexpected_response",
     /// The API key does not exist.
     UnknownKey => "unknown_key",
+    /// A rendered avatar or action URL is not one a feed may carry.
+    UnsafeLink => "unsafe_link",
     /// The content type is not accepted.
     UnsupportedMediaType => "unsupported_media_type",
     /// A field is invalid.

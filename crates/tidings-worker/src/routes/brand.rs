@@ -54,6 +54,10 @@ pub async fn get_logo(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", &content_type);
     let _ = headers.set("Cache-Control", "private, max-age=300");
+    // Opened as a document (an SVG can be), the logo runs nothing and loads nothing.
+    let _ = headers.set("X-Content-Type-Options", "nosniff");
+    let _ = headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    let _ = headers.set("Content-Disposition", "inline; filename=\"logo\"");
     Ok(ResponseBuilder::new().with_status(200).with_headers(headers).fixed(bytes))
 }
 

@@ -5,6 +5,7 @@
 //! may only set the signing secret of an integration (secrets never move).
 
 use serde::Serialize;
+use tidings_core::link;
 use tidings_core::query::decode_segment;
 use tidings_core::sealed;
 use tidings_core::webhook::{self, IntegrationError};
@@ -95,6 +96,8 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
 async fn save(caller: &Caller, env: &Platform, id: &str, input: IntegrationInput, status: u16) -> ApiResult {
     webhook::validate_id(id).map_err(invalid)?;
     webhook::validate_config(&input.kind, &input.name, &input.url).map_err(invalid)?;
+    link::check_webhook_target(&input.url, caller.scope.environment_type())
+        .map_err(|error| ApiError::validation("url", error.to_string()))?;
     let sealed_secret = match &input.signing_secret {
         Some(secret) => {
             webhook::validate_secret(secret).map_err(invalid)?;

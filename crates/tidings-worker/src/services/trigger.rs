@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use tidings_core::idempotency::{self, IdempotencyError, Outcome};
+use tidings_core::link;
 use tidings_core::message::MessageId;
 use tidings_core::preferences::Preferences;
 use tidings_core::subscriber::SubscriberId;
@@ -134,6 +135,7 @@ async fn run(
         &variables,
         &transaction_id,
         now,
+        link::allows_http(scope.environment_type()),
         |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
         |id, channel| preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel),
         || supply.next().unwrap_or_default(),

@@ -181,8 +181,11 @@ impl PromotionEnvironment {
         let variables: Vec<VariableRow> = variables.results().map_err(decode)?;
         let defaults: Vec<DefaultsRow> = defaults.results().map_err(decode)?;
         let brand: Vec<BrandRow> = brand.results().map_err(decode)?;
-        let mut state =
-            ContentState { snapshot: Snapshot::default(), facts: TargetFacts::default(), revisions: BTreeMap::new() };
+        let facts = TargetFacts {
+            allows_private_targets: self.environment_type == EnvironmentType::Development,
+            ..TargetFacts::default()
+        };
+        let mut state = ContentState { snapshot: Snapshot::default(), facts, revisions: BTreeMap::new() };
         for row in workflows {
             // The stored text is canonicalised, so equal definitions compare equal.
             let mut definition: WorkflowInput = serde_json::from_str(&row.definition)

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
 
 const tag = randomBytes(4).toString("hex");
+const SIGNING = `whsec_${randomBytes(12).toString("hex")}`;
 const secretOf = (environment) => keys[environment].secret_key;
 const call = (environment, path, options = {}) => api(path, { key: secretOf(environment), ...options });
 const inApp = (extra) => ({ type: "in_app", subject: "s", body: "b", ...extra });
@@ -109,18 +110,18 @@ describe("webhook targets", () => {
       "http://2130706433/hook",
       "http://metadata.google.internal/computeMetadata/v1/",
     ]) {
-      const saved = await call("staging", `/v1/integrations/private-${tag}`, { method: "PUT", body: { kind: "webhook", name: "P", url } });
+      const saved = await call("staging", `/v1/integrations/private-${tag}`, { method: "PUT", body: { kind: "webhook", name: "P", url, signing_secret: SIGNING } });
       assert.equal(expectError(assert, saved, 400, "validation_failed").field, "url", url);
     }
-    const public_ = await call("staging", `/v1/integrations/public-${tag}`, { method: "PUT", body: { kind: "webhook", name: "P", url: "https://hooks.example.com/in" } });
+    const public_ = await call("staging", `/v1/integrations/public-${tag}`, { method: "PUT", body: { kind: "webhook", name: "P", url: "https://hooks.example.com/in", signing_secret: SIGNING } });
     assert.ok([200, 201].includes(public_.status), JSON.stringify(public_.body));
-    const local = await call("development", `/v1/integrations/local-${tag}`, { method: "PUT", body: { kind: "webhook", name: "L", url: `${receiverUrl}/hook` } });
+    const local = await call("development", `/v1/integrations/local-${tag}`, { method: "PUT", body: { kind: "webhook", name: "L", url: `${receiverUrl}/hook`, signing_secret: SIGNING } });
     assert.ok([200, 201].includes(local.status), JSON.stringify(local.body));
   });
 
   it("follows no redirect and logs failure classes, not upstream details", async () => {
     const send = async (integration, url) => {
-      const saved = await call("development", `/v1/integrations/${integration}`, { method: "PUT", body: { kind: "webhook", name: "R", url } });
+      const saved = await call("development", `/v1/integrations/${integration}`, { method: "PUT", body: { kind: "webhook", name: "R", url, signing_secret: SIGNING } });
       assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
       const workflow = `${integration}-flow`;
       await call("development", `/v1/workflows/${workflow}`, { method: "PUT", body: { name: "R", steps: [{ type: "webhook", integration, body: "{}" }] } });

@@ -73,6 +73,18 @@ pub fn decide(stored: &StoredKey, request_hash: &str) -> Result<Outcome, Idempot
     }
 }
 
+/// The stored key of a single trigger's `Idempotency-Key`.
+pub fn single_trigger_key(key: &str) -> String {
+    format!("trigger:{key}")
+}
+
+/// The stored key of event `index` of a bulk trigger sent with `key`: a
+/// namespace of its own, so no single trigger's key, whatever its text, is
+/// ever a bulk event's (`abc:0` sent alone is not event 0 of `abc`).
+pub fn bulk_event_key(key: &str, index: usize) -> String {
+    format!("bulk:{index}:{key}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +106,14 @@ mod tests {
         assert_eq!(decide(&done, "other"), Err(IdempotencyError::Reused));
         let running = StoredKey { request_hash: hash.clone(), response: None };
         assert_eq!(decide(&running, &hash), Err(IdempotencyError::InProgress));
+    }
+
+    #[test]
+    fn single_and_bulk_keys_never_meet() {
+        assert_ne!(single_trigger_key("abc:0"), bulk_event_key("abc", 0));
+        assert_ne!(single_trigger_key("bulk:0:abc"), bulk_event_key("abc", 0));
+        assert_ne!(bulk_event_key("1:abc", 0), bulk_event_key("abc", 10));
+        assert_ne!(bulk_event_key("a", 1), bulk_event_key("a", 11));
+        assert_eq!(bulk_event_key("abc", 2), bulk_event_key("abc", 2));
     }
 }

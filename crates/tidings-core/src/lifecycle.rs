@@ -2,8 +2,10 @@
 
 use crate::environment::{EnvironmentError, EnvironmentName, EnvironmentType};
 
-/// Names that cannot be environments because routes use them.
-pub const RESERVED_NAMES: [&str; 1] = ["current"];
+/// Names that cannot be environments: `current` is a route
+/// (`/v1/environments/current`), and `control` would take the bindings
+/// `DB_CONTROL`/`KV_CONTROL`, the control plane's own database.
+pub const RESERVED_NAMES: [&str; 2] = ["current", "control"];
 /// Environments that exist in every installation and cannot be deleted.
 pub const PROTECTED_NAMES: [&str; 2] = ["development", "production"];
 
@@ -62,7 +64,7 @@ pub enum LifecycleError {
     /// The name is invalid.
     #[error("{0}")]
     Name(EnvironmentError),
-    /// The name is used by a route.
+    /// The name is used by a route or by the control plane's bindings.
     #[error("{0:?} is reserved and cannot name an environment")]
     Reserved(String),
     /// An environment with this name exists.
@@ -174,6 +176,7 @@ mod tests {
         assert!(validate_new_name("qa", &chain()).is_ok());
         assert_eq!(validate_new_name("staging", &chain()), Err(LifecycleError::Exists("staging".to_owned())));
         assert_eq!(validate_new_name("current", &chain()), Err(LifecycleError::Reserved("current".to_owned())));
+        assert_eq!(validate_new_name("control", &chain()), Err(LifecycleError::Reserved("control".to_owned())));
         assert!(matches!(validate_new_name("Q A", &chain()), Err(LifecycleError::Name(_))));
     }
 

@@ -117,6 +117,12 @@ pub enum ControlAction<'a> {
         /// The member's id.
         member: &'a str,
     },
+    /// Change the deployment's settings: owners only. Turning the
+    /// break-glass admin token off needs an owner who can sign in without it.
+    ConfigureDeployment {
+        /// Whether the change turns the admin token off.
+        disables_admin_token: bool,
+    },
 }
 
 /// Why an action is refused.
@@ -286,6 +292,17 @@ fn check(
             let target = find(members, member)?;
             dominates(subject, &target.grants)?;
             covers(subject, chain, None, &target.grants)
+        }
+        ControlAction::ConfigureDeployment { disables_admin_token } => {
+            if !subject.break_glass && grants.role != Role::Owner {
+                return Err(Denial::Forbidden("only owners change the deployment's settings".to_owned()));
+            }
+            let owner_can_sign_in =
+                members.iter().any(|state| state.grants.role == Role::Owner && state.live_tokens > 0);
+            if disables_admin_token && !owner_can_sign_in {
+                return Err(Denial::LastOwner);
+            }
+            Ok(())
         }
         ControlAction::RevokeToken { member } => {
             if member != subject.id {

@@ -22,6 +22,14 @@ pub const CHANGED: &str = r#"{"type":"changed"}"#;
 /// What a socket receives once it is registered: changes from here on will be announced.
 pub const READY: &str = r#"{"type":"ready"}"#;
 
+/// What a socket receives just before the hub closes it because the token
+/// or key behind it expired (close code 4001).
+pub const CREDENTIAL_EXPIRED: &str = r#"{"type":"closed","reason":"credential_expired"}"#;
+
+/// What a socket receives just before the hub closes it because its key
+/// was revoked (close code 4003).
+pub const KEY_REVOKED: &str = r#"{"type":"closed","reason":"key_revoked"}"#;
+
 /// The hub of `subscriber` in the environment whose storage is `environment_binding`.
 pub fn hub_name(environment_binding: &str, subscriber: &SubscriberId) -> String {
     format!("{environment_binding}/{}", shard(subscriber))

@@ -79,6 +79,7 @@ enum Act {
     Remove(usize),
     Issue(usize),
     Revoke(usize),
+    ConfigureDeployment(bool),
 }
 
 fn act() -> impl Strategy<Value = Act> {
@@ -92,6 +93,7 @@ fn act() -> impl Strategy<Value = Act> {
         (0usize..5).prop_map(Act::Remove),
         (0usize..5).prop_map(Act::Issue),
         (0usize..5).prop_map(Act::Revoke),
+        any::<bool>().prop_map(Act::ConfigureDeployment),
     ]
 }
 
@@ -161,6 +163,7 @@ proptest! {
             Act::Remove(index) => ControlAction::RemoveMember { member: &ids[*index] },
             Act::Issue(index) => ControlAction::IssueToken { member: &ids[*index] },
             Act::Revoke(index) => ControlAction::RevokeToken { member: &ids[*index] },
+            Act::ConfigureDeployment(disables) => ControlAction::ConfigureDeployment { disables_admin_token: *disables },
         };
         let decision = decide(subject, &members, &chain, action);
         if decision != Decision::Allow {
@@ -226,6 +229,13 @@ proptest! {
                 let holder = target(*index).id.clone();
                 let state = after.iter_mut().find(|member| member.id == holder).unwrap();
                 state.live_tokens = state.live_tokens.saturating_sub(1);
+            }
+            Act::ConfigureDeployment(disables) => {
+                prop_assert!(break_glass || subject_grants.role == Role::Owner, "a non-owner changed the deployment");
+                // The break-glass token goes only when an owner can still sign in without it.
+                if *disables {
+                    prop_assert!(owners_with_access(&members) > 0, "the admin token was turned off with no owner to sign in");
+                }
             }
         }
         if owners_with_access(&members) > 0 {

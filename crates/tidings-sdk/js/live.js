@@ -87,9 +87,22 @@ class Relay {
     const socket = new WebSocket(url);
     this.#socket = socket;
     let ping;
+    let ended = false;
+    // Once: the hub's "closed" message (its credentials ended) or the close event, whichever comes first.
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(ping);
+      if (this.#socket === socket) this.#socket = null;
+      if (!this.#closed) this.#retry();
+    };
     socket.addEventListener("message", (event) => {
       if (event.data === "pong") return;
       const type = JSON.parse(event.data).type;
+      if (type === "closed") {
+        socket.close();
+        return end();
+      }
       if (type === "ready") {
         this.#attempt = 0;
         ping = setInterval(() => socket.readyState === 1 && socket.send("ping"), 25000);
@@ -98,11 +111,7 @@ class Relay {
       // Ready too: whatever happened while the socket was away is caught up now.
       this.#broadcast({ type: "changed" });
     });
-    socket.addEventListener("close", () => {
-      clearInterval(ping);
-      if (this.#socket === socket) this.#socket = null;
-      if (!this.#closed) this.#retry();
-    });
+    socket.addEventListener("close", end);
   }
 
   #retry() {

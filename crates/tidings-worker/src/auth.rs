@@ -174,7 +174,7 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Platform) -> Ap
             )),
         };
     }
-    authenticate_admin(request, env)?;
+    authenticate_admin(request, env).await?;
     Ok(Actor {
         id: "admin".to_owned(),
         name: "Admin token".to_owned(),
@@ -201,14 +201,34 @@ pub async fn authorize_in(
     authorize(request, env, ControlAction::InEnvironment { environment: name.as_str(), action }).await
 }
 
-/// Checks the control-plane credential: the deployment's admin token.
-pub fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> ApiResult<()> {
+/// Checks the break-glass credential, the deployment's admin token: it
+/// must match, the deployment must not have turned it off, and each use is
+/// written to the audit log before the request does anything.
+pub async fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> ApiResult<()> {
     let expected = store::admin_token(env)?;
     let presented = bearer(request)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
         return Err(ApiError::new(403, ErrorCode::Forbidden, "this credential does not open the control plane"));
     }
-    Ok(())
+    if !store::deployment_settings(env).await?.admin_token_enabled {
+        return Err(ApiError::new(
+            403,
+            ErrorCode::AdminTokenDisabled,
+            "the deployment's admin token is turned off; sign in with a member token",
+        ));
+    }
+    let now = now_ms();
+    let id = tidings_core::promotion::audit_id(now, crate::platform::random()?);
+    let resource = format!("request:{:?} {}", request.method(), request.path());
+    let record = store::AuditRecord {
+        id: &id,
+        actor: "admin",
+        action: "admin_token.use",
+        environment: None,
+        resource: &resource,
+        summary: serde_json::json!({}),
+    };
+    store::record_admin_use(env, &record, now).await
 }
 
 /// Whether the request comes from a web browser: it names a page origin, or

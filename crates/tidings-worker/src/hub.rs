@@ -18,7 +18,7 @@
 #![allow(clippy::disallowed_types)]
 
 use serde::{Deserialize, Serialize};
-use tidings_core::realtime::{CHANGED, READY};
+use tidings_core::realtime::{self, CHANGED, READY};
 use worker::worker_sys::WebSocketRequestResponsePair;
 use worker::{
     durable_object, Date, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
@@ -112,7 +112,7 @@ impl DurableObject for FeedHub {
                 let count = sockets.len();
                 if end.at <= Date::now().as_millis() as f64 {
                     for socket in sockets {
-                        let _ = socket.close(Some(KEY_REVOKED), Some("the key was revoked"));
+                        end_socket(&socket, KEY_REVOKED);
                     }
                 } else {
                     for socket in sockets {
@@ -138,7 +138,7 @@ impl DurableObject for FeedHub {
                 continue;
             };
             if deadline <= now {
-                let _ = socket.close(Some(CREDENTIAL_EXPIRED), Some("the credential expired"));
+                end_socket(&socket, CREDENTIAL_EXPIRED);
             } else {
                 next = Some(next.map_or(deadline, |next: f64| next.min(deadline)));
             }
@@ -182,6 +182,19 @@ impl FeedHub {
 /// what `set_alarm` takes.
 fn offset_from_now(deadline: f64) -> i64 {
     (deadline - Date::now().as_millis() as f64).max(0.0) as i64
+}
+
+/// Tells a socket why it ends, then closes it with `code`: the message
+/// comes first so a client learns the reason even where its runtime reports
+/// the close late; from here on the socket hears nothing more.
+fn end_socket(socket: &WebSocket, code: u16) {
+    let (message, reason) = if code == KEY_REVOKED {
+        (realtime::KEY_REVOKED, "the key was revoked")
+    } else {
+        (realtime::CREDENTIAL_EXPIRED, "the credential expired")
+    };
+    let _ = socket.send_with_str(message);
+    let _ = socket.close(Some(code), Some(reason));
 }
 
 /// The tag of the sockets opened with the key `key_id`. `#` is not allowed

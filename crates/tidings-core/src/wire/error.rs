@@ -59,6 +59,8 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    /// The deployment's admin token is turned off.
+    AdminTokenDisabled => "admin_token_disabled",
     /// Bootstrap ran already.
     AlreadyBootstrapped => "already_bootstrapped",
     /// The environment has no brand settings.

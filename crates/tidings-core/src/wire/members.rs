@@ -101,6 +101,9 @@ pub struct IssuedMemberToken {
 pub struct Me {
     /// The member id, or `admin` for the deployment's admin token.
     pub id: String,
+    /// Whether the credential is the deployment's break-glass admin token
+    /// (every use of it is in the audit log), not a member token.
+    pub break_glass: bool,
     /// Display name.
     pub name: String,
     /// The deployment-wide role.
@@ -141,4 +144,20 @@ pub struct OwnerInput {
     pub name: String,
     /// Email.
     pub email: String,
+}
+
+/// `GET|PATCH /v1/deployment`: deployment-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSettings {
+    /// Whether the break-glass `TIDINGS_ADMIN_TOKEN` opens the control plane.
+    pub admin_token_enabled: bool,
+}
+
+/// `PATCH /v1/deployment`: only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentPatch {
+    /// Turn the admin token on or off (off needs an owner who can sign in).
+    #[serde(default)]
+    pub admin_token_enabled: Option<bool>,
 }

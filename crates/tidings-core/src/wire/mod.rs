@@ -36,8 +36,8 @@ pub use feed_text::{assemble_page, feed_response_json, PageText, PageTextError, 
 pub use integrations::{Integration, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use members::{
-    BootstrapRequest, EnvironmentAccess, IssuedMemberToken, Me, Member, MemberInput, MemberList, MemberPatch,
-    MemberTokenRequest, OwnerInput,
+    BootstrapRequest, DeploymentPatch, DeploymentSettings, EnvironmentAccess, IssuedMemberToken, Me, Member,
+    MemberInput, MemberList, MemberPatch, MemberTokenRequest, OwnerInput,
 };
 pub use preferences::{ChannelSettings, PreferencesInput};
 pub use promotion::{

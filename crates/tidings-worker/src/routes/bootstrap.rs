@@ -19,7 +19,7 @@ use crate::store::{self, NewEnvironment, NewMember, NewMemberToken};
 /// Creates `development`, `staging` and `production` with one publishable
 /// and one secret key each, and returns the keys this one time.
 pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    authenticate_admin(request, env)?;
+    authenticate_admin(request, env).await?;
     let body = read_body(request).await?;
     let input: BootstrapRequest =
         if body.iter().all(u8::is_ascii_whitespace) { BootstrapRequest::default() } else { parse_json(&body)? };

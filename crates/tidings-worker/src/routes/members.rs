@@ -91,7 +91,8 @@ pub async fn me(request: &IncomingRequest, env: &Platform) -> ApiResult {
             may_edit_content: may(&entry.name, Action::EditContent),
         });
     }
-    json(&Me { id: actor.id, name: actor.name, role: actor.grants.role.as_str().to_owned(), environments }, 200)
+    let role = actor.grants.role.as_str().to_owned();
+    json(&Me { id: actor.id, name: actor.name, break_glass: actor.break_glass, role, environments }, 200)
 }
 
 /// Every member.

@@ -5,6 +5,7 @@ mod bootstrap;
 mod brand;
 mod console;
 mod console_workflows;
+mod deployment;
 mod environment;
 mod environment_files;
 mod environments;
@@ -85,6 +86,8 @@ route_table! { request, env, ctx;
         (Get, ["openapi.json"]) => meta::openapi(),
         (Post, ["v1", "bootstrap"]) => bootstrap::bootstrap(&mut request, env).await,
         (Get, ["v1", "me"]) => members::me(&request, env).await,
+        (Get, ["v1", "deployment"]) => deployment::get(&request, env).await,
+        (Patch, ["v1", "deployment"]) => deployment::patch(&mut request, env).await,
         (Get, ["v1", "audit-log"]) => audit::deployment_audit_log(&request, env).await,
         (Get, ["v1", "members"]) => members::list(&request, env).await,
         (Post, ["v1", "members"]) => members::create(&mut request, env).await,

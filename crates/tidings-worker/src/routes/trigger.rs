@@ -29,8 +29,9 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
     let body = read_body(request).await?;
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
     let hash = idempotency::request_hash(&body);
+    let stored_key = idempotency_key.as_deref().map(idempotency::single_trigger_key);
     let answer =
-        process(&caller.scope, &valid, idempotency_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
+        process(&caller.scope, &valid, stored_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
     follow_up(env, ctx, &caller.scope, answer.follow_up);
     let mut response = json_text(answer.body, answer.status);
     if answer.replay {
@@ -41,8 +42,10 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
 
 /// `POST /v1/events/trigger/bulk`: up to 100 events (1,000 recipients in
 /// all), each its own transaction with its own result. With an
-/// `Idempotency-Key`, event `i` uses the key `<key>:<i>`, so a retried bulk
-/// request replays the events that finished and runs only the others.
+/// `Idempotency-Key`, event `i` is stored under its own key
+/// ([`idempotency::bulk_event_key`]), so a retried bulk request replays the
+/// events that finished and runs only the others, and no single trigger's
+/// key is ever one of them.
 pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
@@ -73,7 +76,7 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) 
     let now = now_ms();
     let mut results = Vec::with_capacity(events.len());
     for (index, (hash, valid)) in events.iter().enumerate() {
-        let key = idempotency_key.as_ref().map(|key| format!("{key}:{index}"));
+        let key = idempotency_key.as_deref().map(|key| idempotency::bulk_event_key(key, index));
         let result = match process(&caller.scope, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
             Ok(answer) => {
                 follow_up(env, ctx, &caller.scope, answer.follow_up);

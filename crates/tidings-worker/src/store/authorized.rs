@@ -49,6 +49,8 @@ pub struct Authorized {
     target: Target,
     /// The action allowed inside the environment, when the proof is for one.
     action: Option<Action>,
+    /// For a change to the deployment's settings: whether it may turn the admin token off.
+    deployment_change: Option<bool>,
     /// Whether the proof allows deleting the environment.
     deletion: bool,
 }
@@ -89,6 +91,15 @@ impl Authorized {
         Err(ApiError::internal("authorization", "this proof does not allow a deletion"))
     }
 
+    /// Checks that the proof allows changing the deployment's settings (and
+    /// turning the admin token off, when `disables_admin_token`).
+    pub(super) fn require_deployment_configuration(&self, disables_admin_token: bool) -> Result<(), ApiError> {
+        match self.deployment_change {
+            Some(allowed) if allowed || !disables_admin_token => Ok(()),
+            _ => Err(ApiError::internal("authorization", "this proof does not allow this deployment change")),
+        }
+    }
+
     /// The source and target of an allowed promotion.
     pub(super) fn pair(&self) -> Result<(&EnvironmentName, &EnvironmentName), ApiError> {
         match &self.target {
@@ -120,9 +131,11 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::UpdateMember { .. }
         | ControlAction::RemoveMember { .. }
         | ControlAction::IssueToken { .. }
-        | ControlAction::RevokeToken { .. } => member_states(env, crate::platform::now_ms()).await?,
+        | ControlAction::RevokeToken { .. }
+        | ControlAction::ConfigureDeployment { .. } => member_states(env, crate::platform::now_ms()).await?,
         _ => Vec::new(),
     };
+    let action_asked = action;
     if let Decision::Deny(denial) = policy::decide(actor.subject(), &members, &chain, action) {
         return Err(refusal(&denial));
     }
@@ -143,7 +156,11 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::DeleteEnvironment { .. } => (None, true),
         _ => (None, false),
     };
-    Ok(Authorized { actor, chain, target, action, deletion })
+    let deployment_change = match action_asked {
+        ControlAction::ConfigureDeployment { disables_admin_token } => Some(disables_admin_token),
+        _ => None,
+    };
+    Ok(Authorized { actor, chain, target, action, deletion, deployment_change })
 }
 
 /// The API error of a denial.

@@ -12,6 +12,7 @@ mod brand;
 mod control;
 mod deliveries;
 mod deployment;
+mod deployment_settings;
 mod faults;
 mod feed_page;
 mod feed_sql;
@@ -39,6 +40,7 @@ mod workflows;
 pub use authorized::{authorize, Actor, Authorized};
 pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{DeliveryOutcome, PendingDelivery};
+pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
 pub use faults::FaultPlan;
 pub use integrations::IntegrationRecord;
 pub use members::{

@@ -260,10 +260,15 @@ describe("isolation matrix", () => {
       }));
     for (const environment of environmentNames) {
       const suffix = environment.toUpperCase().replaceAll("-", "_");
-      // KV: only cached validations of this environment's own keys, and brand logos by hash.
+      // KV: only cached validations of this environment's own keys, hashes of forged keys
+      // remembered as unknown (never a real key's), and brand logos by hash.
       const ownIds = new Set((await admin(`/v1/environments/${environment}/keys`)).body.keys.map((key) => key.id));
       const entries = wrangler("kv", "key", "list", "--binding", `KV_${suffix}`);
-      const cached = entries.filter(({ name }) => !/^brand:logo:[0-9a-f]{64}$/.test(name));
+      for (const { name } of entries.filter(({ name }) => name.startsWith("unknown:"))) {
+        assert.match(name, /^unknown:[0-9a-f]{64}$/);
+        assert.ok(!ownIds.has(`key_${name.slice(8, 24)}`), `KV_${suffix} remembers a real key as unknown: ${name}`);
+      }
+      const cached = entries.filter(({ name }) => !/^brand:logo:[0-9a-f]{64}$/.test(name) && !name.startsWith("unknown:"));
       assert.ok(cached.length > 0, `KV_${suffix} holds no cached key`);
       for (const { name } of cached) {
         assert.match(name, /^key:[0-9a-f]{64}$/);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
-import { admin, api, expectError, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
+import { admin, api, expectError, forgeKey, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
 
 const issuedKeys = [];
 
@@ -68,7 +68,7 @@ describe("rate limits", () => {
   const limits = configuredLimits();
 
   it("declares one binding per tier in wrangler.toml", () => {
-    assert.deepEqual(Object.keys(limits).sort(), ["RATE_LIMIT_FEED", "RATE_LIMIT_MANAGEMENT", "RATE_LIMIT_TRIGGERS"]);
+    assert.deepEqual(Object.keys(limits).sort(), ["RATE_LIMIT_FEED", "RATE_LIMIT_KEY_LOOKUPS", "RATE_LIMIT_MANAGEMENT", "RATE_LIMIT_TRIGGERS"]);
   });
 
   it("limits feed requests per subscriber, and never another subscriber or environment", { timeout: 60_000 }, async () => {
@@ -98,5 +98,24 @@ describe("rate limits", () => {
     expectLimited(limited, "triggers", limits.RATE_LIMIT_TRIGGERS);
     assert.ok(succeeded >= limits.RATE_LIMIT_TRIGGERS.limit);
     assert.equal((await api("/v1/workflows", { key: busy })).status, 200, "the key's management budget is separate");
+  });
+
+  it("remembers forged keys as unknown, and limits registry lookups of uncached keys per client", { timeout: 60_000 }, async () => {
+    const current = (key) => api("/v1/environments/current", { key });
+    const forged = forgeKey("pk", "staging");
+    expectError(assert, await current(forged), 401, "unknown_key");
+    // Sixty more tries of the same forged key exceed the lookup budget only if each reads the registry.
+    for (let wave = 0; wave < 3; wave += 1) {
+      for (const answer of await Promise.all(Array.from({ length: 20 }, () => current(forged)))) {
+        expectError(assert, answer, 401, "unknown_key");
+      }
+    }
+    // A flood of distinct well-formed keys that were never issued runs out of the budget.
+    const { limited } = await exhaust(() => current(forgeKey("pk", "staging")), 4 * limits.RATE_LIMIT_KEY_LOOKUPS.limit);
+    expectLimited(limited, "key_lookups", limits.RATE_LIMIT_KEY_LOOKUPS);
+    // Keys already validated are cached, so they are not refused meanwhile.
+    assert.equal((await current(keys.staging.publishable_key)).status, 200);
+    // Let the window pass, so the next suites' first lookups are not refused.
+    await new Promise((resolve) => setTimeout(resolve, (limits.RATE_LIMIT_KEY_LOOKUPS.period + 1) * 1000));
   });
 });

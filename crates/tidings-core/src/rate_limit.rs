@@ -17,11 +17,15 @@ pub enum Tier {
     Management,
     /// Feed, preference and realtime routes, per subscriber of an environment.
     Feed,
+    /// Registry lookups of keys found in no cache, per client address: a
+    /// flood of well-formed keys that were never issued cannot become a
+    /// flood of database reads.
+    KeyLookups,
 }
 
 impl Tier {
     /// Every tier, for documentation and tests.
-    pub const ALL: [Tier; 3] = [Tier::Triggers, Tier::Management, Tier::Feed];
+    pub const ALL: [Tier; 4] = [Tier::Triggers, Tier::Management, Tier::Feed, Tier::KeyLookups];
 
     /// The tier's name in `RateLimit-Policy` headers and errors.
     pub fn name(self) -> &'static str {
@@ -29,6 +33,7 @@ impl Tier {
             Tier::Triggers => "triggers",
             Tier::Management => "management",
             Tier::Feed => "feed",
+            Tier::KeyLookups => "key_lookups",
         }
     }
 
@@ -38,6 +43,7 @@ impl Tier {
             Tier::Triggers => "RATE_LIMIT_TRIGGERS",
             Tier::Management => "RATE_LIMIT_MANAGEMENT",
             Tier::Feed => "RATE_LIMIT_FEED",
+            Tier::KeyLookups => "RATE_LIMIT_KEY_LOOKUPS",
         }
     }
 
@@ -47,6 +53,7 @@ impl Tier {
             Tier::Triggers => 1000,
             Tier::Management => 300,
             Tier::Feed => 100,
+            Tier::KeyLookups => 50,
         }
     }
 
@@ -61,7 +68,7 @@ impl Tier {
     pub fn requests_per_draw(self) -> u32 {
         match self {
             Tier::Feed => 4,
-            Tier::Triggers | Tier::Management => 1,
+            Tier::Triggers | Tier::Management | Tier::KeyLookups => 1,
         }
     }
 

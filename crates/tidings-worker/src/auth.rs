@@ -48,7 +48,8 @@ async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) 
             "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
         ));
     }
-    let mut scope = Environment::open(env, &key, now_ms()).await?;
+    let client = header(request, "CF-Connecting-IP").unwrap_or_else(|| "unknown".to_owned());
+    let mut scope = Environment::open(env, &key, &client, now_ms()).await?;
     let faults = store::FaultPlan::of(request, env);
     faults.trap_if_asked();
     scope.inject_faults(faults);

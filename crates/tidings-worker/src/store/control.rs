@@ -58,7 +58,7 @@ pub async fn bootstrap(
                 text(&db_binding),
                 text(&kv_binding),
                 number(u64::from(environment.environment_type.requires_subscriber_credential_by_default())),
-                text(&environment.signing_secret),
+                text(&super::secrets::seal_signing_secret(env, &environment.signing_secret)?),
                 number(now_ms),
             ],
         )?);

@@ -32,6 +32,8 @@ thread_local! {
     /// requests interleave only at `await`s and no borrow lives across one,
     /// so a `RefCell` is enough.
     static MEMORY: RefCell<HashMap<String, (CachedKey, u64)>> = RefCell::new(HashMap::new());
+    /// Key hash → when the registry said it does not exist.
+    static UNKNOWN: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
 }
 
 /// The registry's answer for one key, as cached.
@@ -120,10 +122,42 @@ impl KeyCache {
         }
     }
 
+    /// Whether the registry said `hash` is no key, less than [`TTL_SECONDS`] ago.
+    pub async fn is_known_unknown(&self, hash: &str) -> bool {
+        self.kv.get(&unknown_key(hash)).text().await.ok().flatten().is_some()
+    }
+
+    /// Remembers that the registry has no key `hash`, for [`TTL_SECONDS`].
+    pub async fn put_unknown(&self, hash: &str) {
+        if let Ok(builder) = self.kv.put(&unknown_key(hash), "1") {
+            let _ = builder.expiration_ttl(TTL_SECONDS).execute().await;
+        }
+    }
+
     /// Deletes the cached validation of `hash`.
     pub async fn delete(&self, hash: &str) -> Result<(), worker::Error> {
         self.kv.delete(&cache_key(hash)).await.map_err(Into::into)
     }
+}
+
+/// The KV key under which a hash the registry does not know is remembered.
+fn unknown_key(hash: &str) -> String {
+    format!("unknown:{hash}")
+}
+
+/// Whether this isolate learned less than [`MEMORY_TTL_MS`] ago that `hash` is no key.
+pub fn recall_unknown(hash: &str, now_ms: u64) -> bool {
+    UNKNOWN.with_borrow(|unknown| unknown.get(hash).is_some_and(|at| now_ms.saturating_sub(*at) < MEMORY_TTL_MS))
+}
+
+/// Remembers in this isolate's memory that `hash` is no key.
+pub fn remember_unknown(hash: &str, now_ms: u64) {
+    UNKNOWN.with_borrow_mut(|unknown| {
+        if unknown.len() >= MEMORY_CAPACITY && !unknown.contains_key(hash) {
+            unknown.clear();
+        }
+        unknown.insert(hash.to_owned(), now_ms);
+    });
 }
 
 /// The validation of `hash` this isolate remembered less than

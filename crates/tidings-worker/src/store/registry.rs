@@ -111,6 +111,7 @@ pub async fn create_environment(
     let suffix = name.binding_suffix();
     let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
+    let signing_secret = &super::secrets::seal_signing_secret(env, signing_secret)?;
     // Make room: positions at or past the new one move down by one.
     let mut writes = shift_chain(&control, u64::from(position), 1)?;
     // A deleted environment's tombstone with this name is reused, every setting back to its
@@ -668,6 +669,7 @@ pub async fn rotate_signing_secret(
         None => (JsValue::NULL, JsValue::NULL, JsValue::NULL),
     };
     // Compare-and-set on the key id: of two rotations at once, one wins and the other is told.
+    let stored_new = super::secrets::seal_signing_secret(env, &rotated.current.secret)?;
     let update = statement(
         &control,
         "UPDATE environments SET subscriber_signing_secret = ?3, signing_key_id = ?4, previous_signing_secret = ?5, \
@@ -675,7 +677,7 @@ pub async fn rotate_signing_secret(
         &[
             text(name.as_str()),
             text(&current.current.key_id),
-            text(&rotated.current.secret),
+            text(&stored_new),
             text(&rotated.current.key_id),
             previous_secret,
             previous_key_id,
@@ -690,7 +692,7 @@ pub async fn rotate_signing_secret(
         &AuditRecord { summary, ..*audit },
         now_ms,
         "EXISTS (SELECT 1 FROM environments WHERE name = ?8 AND subscriber_signing_secret = ?9)",
-        &[text(name.as_str()), text(&rotated.current.secret)],
+        &[text(name.as_str()), text(&stored_new)],
     )?;
     let results =
         control.batch(vec![update, record]).await.map_err(|error| storage_error("rotate signing secret", error))?;

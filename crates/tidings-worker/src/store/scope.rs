@@ -20,6 +20,7 @@ use tidings_core::key_lifecycle::KeyStatus;
 use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
+use tidings_core::rate_limit::Tier;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
@@ -107,10 +108,18 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
 impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
     /// then the D1 registry) and opens its environment, if this deployment
-    /// serves it.
-    pub async fn open(env: &Platform, key: &ApiKey, now_ms: u64) -> Result<Self, ApiError> {
+    /// serves it. A hash the registry does not know is remembered as such
+    /// (memory and KV, like a known one), and registry reads of keys no
+    /// cache holds are drawn from `client`'s key-lookup budget, so forged
+    /// keys cost no database read.
+    pub async fn open(env: &Platform, key: &ApiKey, client: &str, now_ms: u64) -> Result<Self, ApiError> {
         super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
+        let unknown =
+            || ApiError::new(401, ErrorCode::UnknownKey, "this API key does not exist; check that it was copied whole");
+        if key_cache::recall_unknown(&hash, now_ms) {
+            return Err(unknown());
+        }
         let cache = env.key_cache(key.environment());
         let cached = match (key_cache::recall(&hash, now_ms), &cache) {
             (Some(row), _) => Some(row),
@@ -120,17 +129,24 @@ impl Environment {
         let row = match cached {
             Some(row) => row,
             None => {
-                let row: CachedKey = statement(&control_db(env)?, LOOKUP, &[text(&hash)])?
+                if let Some(cache) = &cache {
+                    if cache.is_known_unknown(&hash).await {
+                        key_cache::remember_unknown(&hash, now_ms);
+                        return Err(unknown());
+                    }
+                }
+                super::rate_limits::draw(env, Tier::KeyLookups, "*", client).await?;
+                let found: Option<CachedKey> = statement(&control_db(env)?, LOOKUP, &[text(&hash)])?
                     .first(None)
                     .await
-                    .map_err(|error| storage_error("key lookup", error))?
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            401,
-                            ErrorCode::UnknownKey,
-                            "this API key does not exist; check that it was copied whole",
-                        )
-                    })?;
+                    .map_err(|error| storage_error("key lookup", error))?;
+                let Some(row) = found else {
+                    key_cache::remember_unknown(&hash, now_ms);
+                    if let Some(cache) = &cache {
+                        cache.put_unknown(&hash).await;
+                    }
+                    return Err(unknown());
+                };
                 if let Some(cache) = &cache {
                     // A revoked key is remembered by this isolate only: a deleted
                     // environment's namespace must stay empty.
@@ -272,7 +288,7 @@ impl Environment {
             .map_err(|error| ApiError::internal("registry type", error))?;
         let bindings = Bindings { db: row.db_binding.clone(), kv: kv_binding };
         let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
-        let signing = signing_secrets(&row);
+        let signing = signing_secrets(env, &row)?;
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);
         let privacy =
             Privacy::resolve(environment_type, flag(row.obfuscate_subscriber_data), flag(row.hide_message_contents));
@@ -406,16 +422,18 @@ pub(super) fn missing_binding(name: &EnvironmentName, binding: &str) -> ApiError
     )
 }
 
-/// The signing-secret slots of a registry row.
-fn signing_secrets(row: &CachedKey) -> SigningSecrets {
+/// The signing-secret slots of a registry row, opened (the registry and
+/// the KV cache hold them sealed).
+fn signing_secrets(env: &Platform, row: &CachedKey) -> Result<SigningSecrets, ApiError> {
+    let open = |stored: &str| super::secrets::open_signing_secret(env, stored);
     let previous = match (&row.previous_signing_secret, &row.previous_signing_key_id, row.previous_signing_expires_at) {
         (Some(secret), Some(key_id), Some(until)) => {
-            Some((SigningSecret { key_id: key_id.clone(), secret: secret.clone() }, until as u64))
+            Some((SigningSecret { key_id: key_id.clone(), secret: open(secret)? }, until as u64))
         }
         _ => None,
     };
-    SigningSecrets {
-        current: SigningSecret { key_id: row.signing_key_id.clone(), secret: row.subscriber_signing_secret.clone() },
+    Ok(SigningSecrets {
+        current: SigningSecret { key_id: row.signing_key_id.clone(), secret: open(&row.subscriber_signing_secret)? },
         previous,
-    }
+    })
 }

@@ -1,4 +1,5 @@
-//! The deployment's own secrets (`wrangler secret put`, or `.dev.vars` locally).
+//! The deployment's own secrets (`wrangler secret put`, or `.dev.vars` locally),
+//! and the sealing of the secrets the registry keeps with them.
 
 use tidings_core::sealed;
 use tidings_core::wire::ErrorCode;
@@ -28,4 +29,23 @@ pub fn encryption_key(env: &Platform) -> Result<[u8; 32], ApiError> {
         )
     })?;
     sealed::parse_key(&text).map_err(|error| ApiError::internal(ENCRYPTION_KEY, error))
+}
+
+/// Seals an environment's subscriber signing secret for the registry (and
+/// so for the KV cache, which copies registry rows): at rest it is never
+/// plaintext.
+pub(super) fn seal_signing_secret(env: &Platform, secret: &str) -> Result<String, ApiError> {
+    let key = encryption_key(env)?;
+    sealed::seal(&key, crate::platform::random()?, secret)
+        .map_err(|error| ApiError::internal("seal signing secret", error))
+}
+
+/// Opens a signing secret as the registry keeps it; one stored before
+/// secrets were sealed (64 hex digits) is read as it is.
+pub(super) fn open_signing_secret(env: &Platform, stored: &str) -> Result<String, ApiError> {
+    if !stored.starts_with("v1.") {
+        return Ok(stored.to_owned());
+    }
+    let key = encryption_key(env)?;
+    sealed::open(&key, stored).map_err(|error| ApiError::internal("open signing secret", error))
 }

@@ -1,0 +1,36 @@
+// Secrets at rest: the registry keeps every subscriber signing secret
+// sealed with the deployment's encryption key, and the KV cache of key
+// validations (copies of registry rows) never holds one in plaintext.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { api, environmentNames, keys } from "./support/context.mjs";
+import { queryLocal, wranglerLocal } from "./support/local-state.mjs";
+
+describe("secrets at rest", () => {
+  it("are sealed in the registry and never plaintext in the key cache", async () => {
+    const rows = queryLocal("DB_CONTROL",
+      "SELECT name, subscriber_signing_secret AS current, previous_signing_secret AS previous FROM environments WHERE status != 'deleted'");
+    assert.ok(rows.length >= 3);
+    const plaintexts = environmentNames.map((environment) => keys[environment].subscriber_signing_secret);
+    for (const row of rows) {
+      for (const stored of [row.current, row.previous].filter(Boolean)) {
+        assert.match(stored, /^v1\.[0-9a-f]{24}\.[0-9a-f]+$/, `${row.name}'s signing secret is not sealed`);
+        assert.ok(!plaintexts.some((secret) => stored.includes(secret)), `${row.name}'s signing secret is stored in plaintext`);
+      }
+    }
+    for (const environment of environmentNames) {
+      // A validated key is cached in the environment's KV namespace: what is cached holds no plaintext secret.
+      assert.equal((await api("/v1/environments/current", { key: keys[environment].publishable_key })).status, 200);
+      const suffix = environment.toUpperCase().replaceAll("-", "_");
+      const cached = JSON.parse(wranglerLocal("kv", "key", "list", "--binding", `KV_${suffix}`))
+        .map(({ name }) => name)
+        .filter((name) => name.startsWith("key:"));
+      assert.ok(cached.length > 0, `KV_${suffix} holds no cached key`);
+      for (const name of cached) {
+        const value = wranglerLocal("kv", "key", "get", "--binding", `KV_${suffix}`, name);
+        assert.ok(!plaintexts.some((secret) => value.includes(secret)), `${name} in KV_${suffix} holds a signing secret in plaintext`);
+        assert.match(JSON.parse(value).subscriber_signing_secret, /^v1\./);
+      }
+    }
+  });
+});

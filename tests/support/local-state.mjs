@@ -1,0 +1,18 @@
+// The test deployment's local storage (D1 databases, KV namespaces), read
+// directly with wrangler, as an operator or an attacker with the disk would.
+import { execFileSync } from "node:child_process";
+
+/** Runs `wrangler <args> --local` against the test deployment's state; answers its output. */
+export function wranglerLocal(...args) {
+  return execFileSync(
+    "wrangler",
+    [...args, "--local", "--config", process.env.TIDINGS_TEST_CONFIG, "--persist-to", process.env.TIDINGS_TEST_STATE],
+    { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+}
+
+/** The rows `sql` selects from the local database `binding`. */
+export function queryLocal(binding, sql) {
+  const [result] = JSON.parse(wranglerLocal("d1", "execute", binding, "--json", "--command", sql));
+  return result.results;
+}

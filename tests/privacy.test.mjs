@@ -79,22 +79,35 @@ describe("privacy per environment", () => {
       method: "PUT",
       body: {
         name: "Secretive",
-        payload_schema: { type: "object", properties: { email: { type: "string", "x-personal": true }, order: { type: "string" } } },
+        payload_schema: { type: "object", properties: {
+          email: { type: "string", "x-personal": true },
+          order: { type: "string" },
+          guests: { type: "array", items: { type: "object", properties: { name: { type: "string", "x-personal": true }, seat: { type: "number" } } } },
+        } },
         steps: [{ type: "in_app", subject: "Order {{ payload.order }}", body: "b" }],
       },
     });
     assert.equal(saved.status, 201, JSON.stringify(saved.body));
     const someone = freshSubscriber("secretive");
-    const triggered = await api("/v1/events/trigger", { key, method: "POST", body: { workflow: flow, to: someone, payload: { email: "ada@example.com", order: "A-7" } } });
+    const payload = { email: "ada@example.com", order: "A-7", guests: [{ name: "Bob", seat: 1 }, { name: "Cy", seat: 2 }] };
+    const triggered = await api("/v1/events/trigger", { key, method: "POST", body: { workflow: flow, to: someone, payload } });
     assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
     const settings = { obfuscate_subscriber_data: true, hide_message_contents: false };
     assert.equal((await admin("/v1/environments/development", { method: "PATCH", body: settings })).status, 200);
     try {
+      const masked = { email: "•••", order: "A-7", guests: [{ name: "•••", seat: 1 }, { name: "•••", seat: 2 }] };
       const viewed = await read("viewer", "development", `/subscribers/${someone}/messages`);
-      assert.deepEqual(viewed.items[0].payload, { email: "•••", order: "A-7" });
+      assert.deepEqual(viewed.items[0].payload, masked);
       assert.equal(viewed.items[0].subject, "Order A-7");
       const trusted = await read("trusted", "development", `/subscribers/${someone}/messages`);
-      assert.equal(trusted.items[0].payload.email, "ada@example.com");
+      assert.deepEqual(trusted.items[0].payload, payload);
+      // What was personal when the message was written stays masked: the workflow's schema
+      // loosened, then the workflow deleted, change nothing.
+      const loosened = await api(`/v1/workflows/${flow}`, { key, method: "PUT", body: { name: "Secretive", payload_schema: { type: "object" }, steps: [{ type: "in_app", subject: "s", body: "b" }] } });
+      assert.equal(loosened.status, 200, JSON.stringify(loosened.body));
+      assert.deepEqual((await read("viewer", "development", `/subscribers/${someone}/messages`)).items[0].payload, masked);
+      assert.equal((await api(`/v1/workflows/${flow}`, { key, method: "DELETE" })).status, 200);
+      assert.deepEqual((await read("viewer", "development", `/subscribers/${someone}/messages`)).items[0].payload, masked);
     } finally {
       await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: false } });
     }

@@ -83,14 +83,29 @@ pub fn hide_message(mut item: FeedItem) -> FeedItem {
 }
 
 /// Replaces the payload fields at `paths` (from
-/// [`crate::schema::personal_paths`]) with [`HIDDEN`]; absent ones stay absent.
+/// [`crate::schema::personal_paths`]) with [`HIDDEN`]: [`crate::schema::ANY`]
+/// stands for every element or value there, the empty path for the whole
+/// payload; absent fields stay absent.
 pub fn redact_paths(payload: &mut Value, paths: &[Vec<String>]) {
     for path in paths {
-        let pointer: String =
-            path.iter().map(|name| format!("/{}", name.replace('~', "~0").replace('/', "~1"))).collect();
-        if let Some(field) = payload.pointer_mut(&pointer) {
-            *field = Value::String(HIDDEN.to_owned());
+        redact_at(payload, path);
+    }
+}
+
+fn redact_at(value: &mut Value, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else {
+        *value = Value::String(HIDDEN.to_owned());
+        return;
+    };
+    match value {
+        Value::Object(map) if first == crate::schema::ANY => map.values_mut().for_each(|inner| redact_at(inner, rest)),
+        Value::Object(map) => {
+            if let Some(inner) = map.get_mut(first) {
+                redact_at(inner, rest);
+            }
         }
+        Value::Array(items) if first == crate::schema::ANY => items.iter_mut().for_each(|inner| redact_at(inner, rest)),
+        _ => {}
     }
 }
 
@@ -147,5 +162,36 @@ mod tests {
         assert_eq!(masked.data, json!({"plan": HIDDEN}));
         assert_eq!(masked.locale.as_deref(), Some("en"));
         assert_eq!(masked.subscriber_id, "u1");
+    }
+
+    #[test]
+    fn redacts_array_items_other_properties_and_a_personal_root() {
+        let schema = json!({"type": "object", "properties": {
+            "guests": {"type": "array", "items": {"type": "object", "properties": {"name": {"x-personal": true}, "seat": {}}}},
+            "phones": {"type": "array", "items": {"type": "string", "x-personal": true}},
+            "notes": {"type": "object", "additionalProperties": {"x-personal": true}}
+        }});
+        let paths = crate::schema::personal_paths(&schema);
+        let mut payload = json!({
+            "guests": [{"name": "Ada", "seat": 1}, {"name": "Bob", "seat": 2}],
+            "phones": ["+441", "+442"],
+            "notes": {"a": "x", "b": "y"},
+            "total": 3
+        });
+        redact_paths(&mut payload, &paths);
+        assert_eq!(
+            payload,
+            json!({
+                "guests": [{"name": HIDDEN, "seat": 1}, {"name": HIDDEN, "seat": 2}],
+                "phones": [HIDDEN, HIDDEN],
+                "notes": {"a": HIDDEN, "b": HIDDEN},
+                "total": 3
+            })
+        );
+        let root = crate::schema::personal_paths(&json!({"type": "object", "x-personal": true}));
+        assert_eq!(root, vec![Vec::<String>::new()]);
+        let mut whole = json!({"anything": 1});
+        redact_paths(&mut whole, &root);
+        assert_eq!(whole, json!(HIDDEN));
     }
 }

@@ -202,8 +202,13 @@ fn validate_at(schema: &Value, value: &Value, path: &str) -> Result<(), Violatio
     Ok(())
 }
 
+/// The segment of a personal path that stands for every element of an
+/// array (`items`) or every value of an object (`additionalProperties`).
+pub const ANY: &str = "*";
+
 /// The payload fields a schema marks `"x-personal": true`, as paths of
-/// property names (objects only; an array's items are not followed).
+/// property names, [`ANY`] for an array's items or an object's other
+/// properties; the empty path when the root itself is personal.
 pub fn personal_paths(schema: &Value) -> Vec<Vec<String>> {
     let mut paths = Vec::new();
     collect_personal(schema, &mut Vec::new(), &mut paths);
@@ -211,7 +216,7 @@ pub fn personal_paths(schema: &Value) -> Vec<Vec<String>> {
 }
 
 fn collect_personal(schema: &Value, at: &mut Vec<String>, paths: &mut Vec<Vec<String>>) {
-    if schema.get("x-personal") == Some(&Value::Bool(true)) && !at.is_empty() {
+    if schema.get("x-personal") == Some(&Value::Bool(true)) {
         paths.push(at.clone());
         return;
     }
@@ -219,6 +224,13 @@ fn collect_personal(schema: &Value, at: &mut Vec<String>, paths: &mut Vec<Vec<St
         for (name, property) in properties {
             at.push(name.clone());
             collect_personal(property, at, paths);
+            at.pop();
+        }
+    }
+    for nested in [schema.get("items"), schema.get("additionalProperties")].into_iter().flatten() {
+        if nested.is_object() {
+            at.push(ANY.to_owned());
+            collect_personal(nested, at, paths);
             at.pop();
         }
     }

@@ -3,15 +3,12 @@
 //! message contents hidden for members whose role there does not include
 //! seeing personal data. Routes parse and render; masking lives here only.
 
-use std::collections::BTreeMap;
-
 use tidings_core::feed::FeedQuery;
 use tidings_core::feed_filter::Archived;
 use tidings_core::feed_sync::Watermark;
 use tidings_core::logs::LogQuery;
 use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
-use tidings_core::schema;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{FeedItem, FeedResponse, LogList, SubscriberList};
@@ -81,21 +78,17 @@ impl MemberView {
         Ok(FeedResponse { items, page_info, counts: page.counts, watermark: Watermark::at(page.clock).to_string() })
     }
 
-    /// Masks the payload fields each message's workflow marks `x-personal`;
-    /// a message whose workflow is gone has no schema to say what is
-    /// personal, so its whole payload is hidden.
+    /// Masks the payload fields each message's schema marked `x-personal`
+    /// when it was written (stored with the message, so a later edit or
+    /// deletion of the workflow changes nothing); a message written before
+    /// they were recorded has its whole payload hidden.
     async fn mask_personal_payload(&self, items: &mut [FeedItem]) -> ApiResult<()> {
-        let mut personal_paths: BTreeMap<String, Option<Vec<Vec<String>>>> = BTreeMap::new();
+        let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
+        let personal_paths = self.scope.personal_paths_of(&ids).await?;
         for item in items {
-            if !personal_paths.contains_key(&item.workflow) {
-                let paths = self.scope.workflow(&item.workflow).await?.map(|workflow| {
-                    workflow.definition.payload_schema.as_ref().map(schema::personal_paths).unwrap_or_default()
-                });
-                personal_paths.insert(item.workflow.clone(), paths);
-            }
-            match &personal_paths[&item.workflow] {
-                Some(paths) => privacy::redact_paths(&mut item.payload, paths),
-                None => item.payload = serde_json::json!({}),
+            match personal_paths.get(&item.id).cloned().flatten() {
+                Some(paths) => privacy::redact_paths(&mut item.payload, &paths),
+                None => item.payload = serde_json::Value::String(privacy::HIDDEN.to_owned()),
             }
         }
         Ok(())

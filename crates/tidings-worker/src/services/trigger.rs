@@ -12,6 +12,7 @@ use tidings_core::idempotency::{self, IdempotencyError, Outcome};
 use tidings_core::link;
 use tidings_core::message::MessageId;
 use tidings_core::preferences::Preferences;
+use tidings_core::schema;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::variables;
@@ -187,6 +188,8 @@ async fn run(
             (MessageId::generate(now, supply.next().unwrap_or_default()), subscriber, channel.as_str())
         })
         .collect();
+    // What is personal is decided now, with the schema the message was written under.
+    let personal_paths = workflow.definition.payload_schema.as_ref().map(schema::personal_paths).unwrap_or_default();
     let delivery = Delivery {
         skipped: &skipped,
         profiles: &valid.profiles,
@@ -198,6 +201,7 @@ async fn run(
         payload: &valid.payload,
         idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
         audit,
+        personal_paths: &personal_paths,
     };
     scope.deliver(delivery, now).await?;
     let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);

@@ -7,6 +7,8 @@
 //! give the page's cursors and show the items' order
 //! ([`tidings_core::wire::assemble_page`]).
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use tidings_core::feed::{self, FeedQuery};
 use tidings_core::subscriber::SubscriberId;
@@ -111,5 +113,33 @@ impl Environment {
         let version =
             row.version.ok_or_else(|| ApiError::internal("read feed clock", "the feed clock row is missing"))?;
         Ok(FeedPage { text, counts: counts_of(&row.counts), clock: version as u64 })
+    }
+}
+
+impl Environment {
+    /// The personal payload paths each message of `ids` was written with:
+    /// `None` for one written before they were recorded (or not found).
+    pub async fn personal_paths_of(
+        &self,
+        ids: &[&str],
+    ) -> Result<BTreeMap<String, Option<Vec<Vec<String>>>>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            personal_paths: Option<String>,
+        }
+        let rows: Vec<Row> = statement(
+            &self.db,
+            "SELECT id, personal_paths FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
+            &[text(&serde_json::Value::from(ids.to_vec()).to_string())],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read personal paths", error))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.id, row.personal_paths.and_then(|paths| serde_json::from_str(&paths).ok())))
+            .collect())
     }
 }

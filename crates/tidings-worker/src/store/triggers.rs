@@ -46,6 +46,9 @@ pub struct Delivery<'a> {
     pub idempotency: Option<(&'a str, u16, &'a str)>,
     /// The audit entry of a member's test send, written with the messages.
     pub audit: Option<&'a AuditRecord<'a>>,
+    /// The payload fields the workflow's schema marks personal, stored with
+    /// each message (see [`tidings_core::schema::personal_paths`]).
+    pub personal_paths: &'a [Vec<String>],
 }
 
 #[derive(Deserialize)]
@@ -137,6 +140,7 @@ impl Environment {
             )?);
         }
         let payload = delivery.payload.to_string();
+        let personal_paths = serde_json::to_string(delivery.personal_paths).unwrap_or_else(|_| "[]".to_owned());
         if !delivery.messages.is_empty() {
             writes.push(statement(&self.db, super::messages::TICK, &[])?);
         }
@@ -148,9 +152,9 @@ impl Environment {
                 &self.db,
                 &format!(
                     "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
-                     payload, created_at, tags, version) \
+                     payload, created_at, tags, personal_paths, version) \
                      SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
-                     value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, {} \
+                     value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, ?7, {} \
                      FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
                     super::messages::CLOCK
                 ),
@@ -161,6 +165,7 @@ impl Environment {
                     text(&payload),
                     number(first.created_at),
                     text(&serde_json::to_string(&first.tags).unwrap_or_else(|_| "[]".to_owned())),
+                    text(&personal_paths),
                 ],
             )?);
         }

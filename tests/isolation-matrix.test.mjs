@@ -122,6 +122,13 @@ async function makeVictim(path, target) {
   return null;
 }
 
+/**
+ * One forged key of each kind per environment, for the whole matrix: each is read from the
+ * registry once and then remembered as unknown (a fresh forgery per operation would spend the
+ * per-client key-lookup budget, which `tests/rate-limits.test.mjs` checks on its own).
+ */
+const forged = Object.fromEntries(environmentNames.map((name) => [name, { pk: forgeKey("pk", name), sk: forgeKey("sk", name) }]));
+
 /** Every credential to try against `target`, with the environment it belongs to. */
 function credentials(target) {
   const list = [
@@ -132,8 +139,8 @@ function credentials(target) {
     list.push({ label: `${other} pk`, kind: "publishable", owner: other, key: keys[other].publishable_key });
     list.push({ label: `${other} sk`, kind: "secret", owner: other, key: keys[other].secret_key });
   }
-  list.push({ label: "forged pk", refusal: [401, "unknown_key"], key: forgeKey("pk", target) });
-  list.push({ label: "forged sk", refusal: [401, "unknown_key"], key: forgeKey("sk", target) });
+  list.push({ label: "forged pk", refusal: [401, "unknown_key"], key: forged[target].pk });
+  list.push({ label: "forged sk", refusal: [401, "unknown_key"], key: forged[target].sk });
   list.push({ label: "revoked pk", refusal: [401, "key_revoked"], key: revoked[target][0] });
   list.push({ label: "revoked sk", refusal: [401, "key_revoked"], key: revoked[target][1] });
   list.push({ label: "missing", refusal: [401, "missing_credentials"], key: undefined });

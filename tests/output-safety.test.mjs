@@ -66,6 +66,9 @@ describe("links in feeds", () => {
       { avatar: "data:text/html,<script>alert(1)</script>", url: "/x" },
       { avatar: "https://cdn.example/a.png", url: " javascript:alert(1)" },
       { avatar: "http://cdn.example/a.png", url: "/x" },
+      { avatar: "https://cdn.example/a.png", url: "javascript&#58;alert(1)" },
+      { avatar: "https://cdn.example/a.png", url: "&#106;avascript:alert(1)" },
+      { avatar: "https://cdn.example/a.png", url: "/\\evil.example" },
     ]) {
       expectError(assert, await send("staging", ada, payload), 422, "unsafe_link");
     }
@@ -85,6 +88,11 @@ describe("brand logos", () => {
       [`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`, "image/svg+xml"],
       [`<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:alert(1)"><text>x</text></a></svg>`, "image/svg+xml"],
       ["<html><script>alert(1)</script></html>", "image/png"],
+      [`<svg xmlns="http://www.w3.org/2000/svg"\ronload="alert(1)"/>`, "image/svg+xml"],
+      ["<svg/onload=alert(1)>", "image/svg+xml"],
+      [`<svg xmlns="http://www.w3.org/2000/svg"><a href="&#106;avascript:alert(1)"><text>x</text></a></svg>`, "image/svg+xml"],
+      [`<svg xmlns="http://www.w3.org/2000/svg"><h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script></svg>`, "image/svg+xml"],
+      [`<svg xmlns="http://www.w3.org/2000/svg"><image href="https://evil.example/a.svg"/></svg>`, "image/svg+xml"],
     ]) {
       assert.equal(expectError(assert, await put(body, type), 400, "validation_failed").field, "body");
     }
@@ -109,6 +117,13 @@ describe("webhook targets", () => {
       "http://[::1]:9/hook",
       "http://2130706433/hook",
       "http://metadata.google.internal/computeMetadata/v1/",
+      // Forms a URL parser reads as loopback while a naive reading does not.
+      "http://127.0.0.1:9\\@hooks.example.com/backslash",
+      "http://１２７.０.０.１:9/fullwidth",
+      "http://127。0。0。1:9/ideographic",
+      "http://[::127.0.0.1]/compat",
+      "http://[2002:7f00:1::]/6to4",
+      "http://kubernetes.default.svc/x",
     ]) {
       const saved = await call("staging", `/v1/integrations/private-${tag}`, { method: "PUT", body: { kind: "webhook", name: "P", url, signing_secret: SIGNING } });
       assert.equal(expectError(assert, saved, 400, "validation_failed").field, "url", url);

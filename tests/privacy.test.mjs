@@ -9,7 +9,8 @@ import { admin, api, freshSubscriber, keys, subscriberHash } from "./support/con
 
 const tag = randomBytes(4).toString("hex");
 const tokens = {};
-const subscriber = freshSubscriber("private");
+// Ids sort first (`0-…`), so the subscriber is on the first page whoever lists.
+const subscriber = `0-private-${randomBytes(6).toString("hex")}`;
 const profile = { first_name: "Ada", last_name: "Lovelace", email: "ada@example.com", phone: "+4915112345678", data: { plan: "pro" } };
 
 before(async () => {
@@ -37,15 +38,24 @@ const read = async (role, environment, path) => {
   assert.equal(response.status, 200, JSON.stringify(response.body));
   return response.body;
 };
+/** What `role` is shown as the subscriber's id: the list is in id order for everyone, so its place in the list a member with the grant sees finds it. */
+const shownId = async (role, environment) => {
+  const reference = await read("trusted", environment, "/subscribers?limit=100");
+  const index = reference.items.findIndex((item) => item.subscriber_id === subscriber);
+  assert.ok(index >= 0, "the subscriber is on the first page");
+  return (await read(role, environment, "/subscribers?limit=100")).items[index].subscriber_id;
+};
 const seen = async (role, environment) => {
-  const list = await read(role, environment, `/subscribers?limit=100&after=${subscriber.slice(0, -1)}`);
-  const person = list.items.find((item) => item.subscriber_id === subscriber);
-  const messages = await read(role, environment, `/subscribers/${subscriber}/messages`);
-  return { email: person.email, name: person.first_name, plan: person.data.plan, subject: messages.items[0].subject };
+  const id = await shownId(role, environment);
+  const list = await read(role, environment, "/subscribers?limit=100");
+  const person = list.items.find((item) => item.subscriber_id === id);
+  const messages = await read(role, environment, `/subscribers/${encodeURIComponent(id)}/messages`);
+  const idShown = id === subscriber ? "id" : /^sh~[0-9a-f]+$/.test(id) ? "handle" : id;
+  return { id: idShown, email: person.email, name: person.first_name, plan: person.data.plan, subject: messages.items[0].subject };
 };
 
-const shown = { email: "ada@example.com", name: "Ada", plan: "pro", subject: "Welcome, Ada!" };
-const masked = { email: "a••@e••••••.com", name: "A••", plan: "•••", subject: "•••" };
+const shown = { id: "id", email: "ada@example.com", name: "Ada", plan: "pro", subject: "Welcome, Ada!" };
+const masked = { id: "handle", email: "a••@e••••••.com", name: "A••", plan: "•••", subject: "•••" };
 
 describe("privacy per environment", () => {
   it("masks personal data and hides contents in production for roles without the right to see them", async () => {
@@ -60,6 +70,33 @@ describe("privacy per environment", () => {
     }
     const settings = (await admin("/v1/environments/production")).body;
     assert.deepEqual([settings.obfuscate_subscriber_data, settings.hide_message_contents], [true, true]);
+  });
+
+  it("shows members without the grant handles, never ids, and takes only handles from them", async () => {
+    const viewerList = await read("viewer", "production", "/subscribers?limit=100");
+    const ids = new Set((await read("trusted", "production", "/subscribers?limit=100")).items.map((item) => item.subscriber_id));
+    assert.ok(viewerList.items.length > 0);
+    for (const item of viewerList.items) {
+      assert.match(item.subscriber_id, /^sh~[0-9a-f]+$/);
+      assert.ok(!ids.has(item.subscriber_id));
+    }
+    const handle = await shownId("viewer", "production");
+    assert.equal(await shownId("viewer", "production"), handle, "a handle is stable");
+    // Every place an id would go takes the handle, and refuses the id: an answer would tell who is a subscriber.
+    const refusedId = async (path, field) => {
+      const response = await api(`/v1/environments/production${path}`, { key: tokens.viewer });
+      assert.equal(response.status, 403, `${path}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.error.field, field);
+    };
+    await refusedId(`/subscribers/${subscriber}/messages`, "subscriber_id");
+    await refusedId(`/subscribers/no-such-person/messages`, "subscriber_id");
+    await refusedId(`/subscribers?after=${subscriber}`, "after");
+    await refusedId(`/logs?subscriber_id=${subscriber}`, "subscriber_id");
+    const page = await read("viewer", "production", `/subscribers?limit=1&after=${encodeURIComponent(handle)}`);
+    assert.ok(page.items.every((item) => item.subscriber_id !== handle));
+    // A handle opens nothing in another environment.
+    const elsewhere = await api(`/v1/environments/staging/subscribers/${encodeURIComponent(handle)}/messages`, { key: tokens.trusted });
+    assert.notEqual(elsewhere.status, 200);
   });
 
   it("never touches the subscriber's own feed", async () => {
@@ -121,8 +158,11 @@ describe("privacy per environment", () => {
     } finally {
       await admin("/v1/environments/production", { method: "PATCH", body: { hide_message_contents: true } });
     }
-    const logs = await read("viewer", "production", `/logs?subscriber_id=${subscriber}`);
+    const handle = await shownId("viewer", "production");
+    const logs = await read("viewer", "production", `/logs?subscriber_id=${encodeURIComponent(handle)}`);
     assert.ok(logs.items.length > 0);
+    assert.ok(logs.items.every((entry) => entry.subscriber_id === handle), "log entries show the handle");
     assert.ok(!JSON.stringify(logs).includes("ada@example.com"));
+    assert.ok(!JSON.stringify(logs).includes(subscriber), "a log entry names the subscriber");
   });
 });

@@ -3,6 +3,7 @@
 // Retry-After and RateLimit-* headers. Counted by the Workers Rate Limiting
 // binding, which workerd enforces locally.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { admin, api, expectError, forgeKey, freshSubscriber, keys, subscriberHash } from "./support/context.mjs";
@@ -116,6 +117,16 @@ describe("rate limits", () => {
     // Keys already validated are cached, so they are not refused meanwhile.
     assert.equal((await current(keys.staging.publishable_key)).status, 200);
     // Let the window pass, so the next suites' first lookups are not refused.
+    await new Promise((resolve) => setTimeout(resolve, (limits.RATE_LIMIT_KEY_LOOKUPS.period + 1) * 1000));
+  });
+
+  it("limits lookups of forged member tokens and stream tickets the same way", { timeout: 60_000 }, async () => {
+    const base32 = "0123456789abcdefghjkmnpqrstvwxyz";
+    const random = (length) => Array.from(randomBytes(length), (byte) => base32[byte & 31]).join("");
+    const me = () => api("/v1/me", { key: `mt_${random(52)}` });
+    expectError(assert, await me(), 401, "member_token_invalid");
+    const { limited } = await exhaust(me, 4 * limits.RATE_LIMIT_KEY_LOOKUPS.limit);
+    expectLimited(limited, "key_lookups", limits.RATE_LIMIT_KEY_LOOKUPS);
     await new Promise((resolve) => setTimeout(resolve, (limits.RATE_LIMIT_KEY_LOOKUPS.period + 1) * 1000));
   });
 });

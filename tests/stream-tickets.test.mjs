@@ -82,7 +82,7 @@ describe("stream tickets", () => {
       const revoked = await admin(`/v1/environments/${environment}/keys/${created.body.id}`, { method: "DELETE" });
       assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
       const ended = await live.next("closed", 5_000);
-      assert.equal(ended.reason, "key_revoked");
+      assert.equal(ended.reason, "revoked");
       await closing(live);
       // The hub no longer speaks to it: a new message for the subscriber is not announced there.
       const sent = await api("/v1/events/trigger", { key: keys.staging.secret_key, method: "POST", body: { workflow: "welcome", to: ada, payload: { name: "x" } } });
@@ -94,5 +94,33 @@ describe("stream tickets", () => {
     }
     expectError(assert, await refusedUpgrade(streamPath(ada, waiting)), 401, "key_revoked");
     expectError(assert, await streamTicket(environment, ada, { key }), 401, "key_revoked");
+  });
+
+  it("end with the subscriber's tokens: a revocation closes the sockets and refuses tickets issued before it", async () => {
+    const ada = freshSubscriber("ticket-revoked");
+    const token = (await api(`/v1/subscribers/${ada}/token`, { key: keys.staging.secret_key, method: "POST", body: {} })).body.token;
+    const headers = { "X-Subscriber-Token": token };
+    const live = await openSocket(environment, ada, { headers });
+    const waiting = (await streamTicket(environment, ada, { headers })).body.ticket;
+    try {
+      await live.ready;
+      assert.equal((await api(`/v1/subscribers/${ada}/token`, { key: keys.staging.secret_key, method: "DELETE" })).status, 200);
+      const ended = await live.next("closed", 5_000);
+      assert.equal(ended.reason, "revoked");
+      await closing(live);
+      expectError(assert, await refusedUpgrade(streamPath(ada, waiting)), 401, "subscriber_credential_revoked");
+    } finally {
+      live.socket.close();
+    }
+    // A socket opened with the subscriber hash ends when the subscriber is deleted.
+    await api(`/v1/subscribers/${ada}`, { key: keys.staging.secret_key, method: "PUT", body: {} });
+    const hashed = await openSocket(environment, ada);
+    try {
+      await hashed.ready;
+      assert.equal((await api(`/v1/subscribers/${ada}`, { key: keys.staging.secret_key, method: "DELETE" })).status, 200);
+      assert.equal((await hashed.next("closed", 5_000)).reason, "revoked");
+    } finally {
+      hashed.socket.close();
+    }
   });
 });

@@ -74,32 +74,67 @@ pub fn logo_id(content_type: &str, bytes: &[u8]) -> Result<String, BrandError> {
 }
 
 /// Whether `bytes` are an image of `content_type`: the format's signature
-/// for raster images; for SVG, UTF-8 with an `<svg` element and none of the
-/// markers of active content (browsers run an SVG's scripts when it is
-/// opened as a document).
+/// for raster images; for SVG, a plain drawing (browsers run an SVG's
+/// scripts when it is opened as a document, and an HTML renderer inlining
+/// it would too). The SVG test refuses rather than cleans: any `script`,
+/// `javascript`, embedded document, `data:` URL, character reference,
+/// entity declaration, event-handler attribute, or link that is not to a
+/// fragment of the same drawing (`href="#…"`).
 fn is_plain_image(content_type: &str, bytes: &[u8]) -> bool {
     match content_type {
         "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
         "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
         "image/webp" => bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
-        "image/svg+xml" => {
-            let Ok(text) = std::str::from_utf8(bytes) else { return false };
-            let text = text.to_ascii_lowercase();
-            let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            let active =
-                ["<script", "javascript:", "<foreignobject", "<iframe", "<embed", "<object", "<!entity", "data:text"];
-            let handler =
-                text.match_indices(" on").chain(text.match_indices("\non")).chain(text.match_indices("\ton")).any(
-                    |(at, _)| {
-                        let rest = &text[at + 3..];
-                        let name_end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
-                        name_end > 0 && rest[name_end..].trim_start().starts_with('=')
-                    },
-                );
-            compact.contains("<svg") && !active.iter().any(|marker| compact.contains(marker)) && !handler
-        }
+        "image/svg+xml" => std::str::from_utf8(bytes).is_ok_and(is_plain_svg),
         _ => false,
     }
+}
+
+fn is_plain_svg(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    // Element names are matched with and without a namespace prefix (`<h:script>`).
+    const ACTIVE: [&str; 16] = [
+        "script",
+        "iframe",
+        "embed",
+        "<object",
+        ":object",
+        "foreignobject",
+        "<!entity",
+        "<!doctype",
+        "data:",
+        "&#",
+        "<use",
+        ":use",
+        "<animate",
+        ":animate",
+        "<set",
+        ":set",
+    ];
+    if !compact.contains("<svg") || ACTIVE.iter().any(|marker| compact.contains(marker)) {
+        return false;
+    }
+    // Named references other than XML's own five.
+    let named = compact.match_indices('&').any(|(at, _)| {
+        let rest = &compact[at + 1..];
+        !["amp;", "lt;", "gt;", "quot;", "apos;"].iter().any(|known| rest.starts_with(known))
+    });
+    // `on…=` after anything but a letter or digit: an event handler however it is spaced.
+    let handler = lower.match_indices("on").any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let rest = &lower[at + 2..];
+        let name_end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        before.is_some_and(|c| !c.is_ascii_alphanumeric())
+            && name_end > 0
+            && rest[name_end..].trim_start().starts_with('=')
+    });
+    // Every link points into the drawing itself.
+    let foreign_link = compact.match_indices("href=").any(|(at, _)| {
+        let value = compact[at + 5..].trim_start_matches(['"', '\'']);
+        !value.starts_with('#')
+    });
+    !named && !handler && !foreign_link
 }
 
 /// The KV key holding a logo's bytes.
@@ -128,6 +163,8 @@ mod tests {
         assert!(logo_id("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]).is_ok());
         assert!(logo_id("image/webp", b"RIFF\0\0\0\0WEBPVP8 ").is_ok());
         assert!(logo_id("image/svg+xml", b"<svg><title>turn on it</title><rect style='fill:red'/></svg>").is_ok());
+        let gradient = b"<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink'><defs><linearGradient id='g'/></defs><rect fill='url(#g)' xlink:href='#g' data-x='1'/><text>A &amp; B</text></svg>";
+        assert!(logo_id("image/svg+xml", gradient).is_ok());
         for (content_type, bytes) in [
             ("image/png", b"<html><script>alert(1)</script>".as_slice()),
             ("image/jpeg", b"GIF89a".as_slice()),
@@ -139,8 +176,24 @@ mod tests {
             ("image/svg+xml", b"<svg><a href='java\tscript:alert(1)'/></svg>".as_slice()),
             ("image/svg+xml", b"<svg><foreignObject><iframe/></foreignObject></svg>".as_slice()),
             ("image/svg+xml", b"<html>not an svg</html>".as_slice()),
+            ("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'\ronload='alert(1)'/>".as_slice()),
+            ("image/svg+xml", b"<svg/onload=alert(1)>".as_slice()),
+            ("image/svg+xml", b"<svg><a xlink:href='&#106;avascript:alert(1)'/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><animate attributeName='href' to='x'/></svg>".as_slice()),
+            (
+                "image/svg+xml",
+                b"<svg><h:script xmlns:h='http://www.w3.org/1999/xhtml'>alert(1)</h:script></svg>".as_slice(),
+            ),
+            ("image/svg+xml", b"<svg><x:iframe xmlns:x='http://www.w3.org/1999/xhtml'/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><use href='data:image/svg+xml;base64,PHN2Zz4='/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><image href='https://evil.example/a.svg'/></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><text>&nbsp;</text></svg>".as_slice()),
         ] {
-            assert!(matches!(logo_id(content_type, bytes), Err(BrandError::LogoContent(_))), "{content_type}");
+            assert!(
+                matches!(logo_id(content_type, bytes), Err(BrandError::LogoContent(_))),
+                "{content_type}: {}",
+                String::from_utf8_lossy(bytes)
+            );
         }
         assert_eq!(id.len(), 64);
         assert_eq!(logo_kv_key(&id), format!("brand:logo:{id}"));

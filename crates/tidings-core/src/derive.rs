@@ -20,6 +20,8 @@ const SALT: &[u8] = b"tidings key derivation v1";
 pub enum Purpose {
     /// Signing subscriber tokens (`st2.…`).
     SubscriberToken,
+    /// Sealing subscriber handles (from the deployment's encryption key).
+    SubscriberHandle,
 }
 
 impl Purpose {
@@ -27,11 +29,12 @@ impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Self::SubscriberToken => b"tidings/subscriber-token/v2",
+            Self::SubscriberHandle => b"tidings/subscriber-handle/v1",
         }
     }
 
     /// Every purpose, for tests.
-    pub const ALL: [Purpose; 1] = [Self::SubscriberToken];
+    pub const ALL: [Purpose; 2] = [Self::SubscriberToken, Self::SubscriberHandle];
 }
 
 /// The 32-byte key `secret` gives for `purpose`: HKDF-SHA256 with one

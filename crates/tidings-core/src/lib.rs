@@ -19,6 +19,7 @@
 //! - [`member`]: members' names, emails and the grants a request asks for;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
+//! - [`subscriber_handle`]: opaque, environment-bound handles standing for subscriber ids where they are masked;
 //! - [`preferences`]: which channels a subscriber receives;
 //! - [`privacy`]: masking personal data and hiding message contents;
 //! - [`profile`]: subscriber profiles and bulk upserts;
@@ -90,6 +91,7 @@ pub mod settings;
 pub mod signing;
 pub mod stream_ticket;
 pub mod subscriber;
+pub mod subscriber_handle;
 pub mod template;
 pub mod timestamp;
 pub mod token;

@@ -9,8 +9,11 @@
 //! - **Webhook targets** outside development may not name loopback,
 //!   private, link-local, shared or cloud-metadata addresses
 //!   ([`check_webhook_target`]), so an integration cannot be aimed at the
-//!   platform's own network. Names are checked as written; numeric hosts in
-//!   any other form than dotted decimal are refused rather than decoded.
+//!   platform's own network. The URL must be plain ASCII without `\` (so the
+//!   host read here is the host a URL parser reads: no full-width digits, no
+//!   ideographic dots, no backslash authority tricks; IDN hosts in punycode);
+//!   numeric hosts in any other form than dotted decimal are refused rather
+//!   than decoded, and IPv6 forms that embed an IPv4 address are judged by it.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -37,6 +40,12 @@ pub enum LinkError {
     /// A webhook target in the platform's own network.
     #[error("must not point at a loopback, private, link-local or metadata address outside development ({0})")]
     PrivateAddress(String),
+    /// A webhook URL that is not plain ASCII, or holds a backslash.
+    #[error("must be plain ASCII without backslashes outside development (write IDN hosts in punycode)")]
+    NotPlain,
+    /// A character reference (`&#58;`, `&colon;`), which an HTML renderer would decode.
+    #[error("must not contain HTML character references")]
+    CharacterReference,
 }
 
 /// Whether links may use plain `http:` in an environment of `environment_type`.
@@ -55,6 +64,9 @@ fn scheme(url: &str) -> Option<String> {
 pub fn check_link(url: &str, allows_http: bool) -> Result<(), LinkError> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(LinkError::Characters);
+    }
+    if has_character_reference(url) {
+        return Err(LinkError::CharacterReference);
     }
     if url.starts_with("//") || url.starts_with("\\\\") || url.starts_with("/\\") || url.starts_with("\\/") {
         return Err(LinkError::ProtocolRelative);
@@ -75,7 +87,10 @@ pub fn check_link_template(template: &str) -> Result<(), LinkError> {
     if literal.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(LinkError::Characters);
     }
-    if literal.starts_with("//") {
+    if has_character_reference(literal) {
+        return Err(LinkError::CharacterReference);
+    }
+    if ["//", "\\", "/\\", "\\/"].iter().any(|start| literal.starts_with(start)) {
         return Err(LinkError::ProtocolRelative);
     }
     if literal.len() < template.len() && scheme(literal).is_none() && !literal.contains(['/', '?', '#']) {
@@ -97,6 +112,9 @@ pub fn check_webhook_target(url: &str, environment_type: EnvironmentType) -> Res
     if environment_type == EnvironmentType::Development {
         return Ok(());
     }
+    if !url.is_ascii() || url.contains('\\') {
+        return Err(LinkError::NotPlain);
+    }
     let host = host_of(url).to_ascii_lowercase();
     let refused = || Err(LinkError::PrivateAddress(host.clone()));
     let name = host.trim_end_matches('.');
@@ -105,6 +123,7 @@ pub fn check_webhook_target(url: &str, environment_type: EnvironmentType) -> Res
         || name.ends_with(".localhost")
         || name.ends_with(".internal")
         || name.ends_with(".local")
+        || name.ends_with(".svc")
         || name == "metadata"
         || name == "instance-data"
     {
@@ -160,13 +179,36 @@ fn is_public_v6(address: Ipv6Addr) -> bool {
     if let Some(v4) = address.to_ipv4_mapped() {
         return is_public_v4(v4);
     }
-    let first = address.segments()[0];
+    let segments = address.segments();
+    let first = segments[0];
+    // IPv4-compatible (::a.b.c.d) and SIIT (::ffff:0:a.b.c.d) forms carry an IPv4 address.
+    let embeds_v4 = segments[..5].iter().all(|segment| *segment == 0) && (segments[5] == 0 || segments[5] == 0xffff)
+        || segments[..4].iter().all(|segment| *segment == 0) && segments[4] == 0xffff && segments[5] == 0;
+    if embeds_v4 {
+        let [.., a, b] = segments;
+        return is_public_v4(Ipv4Addr::new((a >> 8) as u8, a as u8, (b >> 8) as u8, b as u8));
+    }
     !(address.is_loopback()
         || address.is_unspecified()
         || address.is_multicast()
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
-        || first == 0x64 && address.segments()[1] == 0xff9b)
+        || first == 0x2002
+        || first == 0x2001 && segments[1] == 0
+        || first == 0x64 && segments[1] == 0xff9b)
+}
+
+/// Whether `text` holds an HTML character reference (`&#…` or `&name;`),
+/// which an HTML renderer would decode into what the check did not see.
+fn has_character_reference(text: &str) -> bool {
+    text.match_indices('&').any(|(at, _)| {
+        let rest = &text[at + 1..];
+        if rest.starts_with('#') {
+            return true;
+        }
+        let name_end = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        name_end > 0 && rest[name_end..].starts_with(';')
+    })
 }
 
 #[cfg(test)]
@@ -182,6 +224,7 @@ mod tests {
             assert_eq!(check_link(good, false), Ok(()), "{good}");
         }
         assert_eq!(check_link("http://localhost:3000/x", true), Ok(()));
+        assert_eq!(check_link("https://shop.example/o?a=1&b=2", false), Ok(()));
         for bad in [
             "http://example.com",
             "javascript:alert(1)",
@@ -195,6 +238,10 @@ mod tests {
             "java\tscript:alert(1)",
             "java\nscript:alert(1)",
             "mailto:x@y",
+            "javascript&#58;alert(1)",
+            "javascript&colon;alert(1)",
+            "&#106;avascript:alert(1)",
+            "&#x2F;/evil.com",
         ] {
             assert!(check_link(bad, false).is_err(), "{bad:?}");
         }
@@ -212,7 +259,16 @@ mod tests {
         ] {
             assert_eq!(check_link_template(good), Ok(()), "{good}");
         }
-        for bad in ["javascript:{{ x }}", "data:text/html,{{ x }}", "//{{ host }}/x", "javascript:alert(1)"] {
+        for bad in [
+            "javascript:{{ x }}",
+            "data:text/html,{{ x }}",
+            "//{{ host }}/x",
+            "javascript:alert(1)",
+            "\\\\evil.com/{{ x }}",
+            "/\\evil.com",
+            "\\/evil.com",
+            "&#106;avascript:{{ x }}",
+        ] {
             assert!(check_link_template(bad).is_err(), "{bad}");
         }
         // `java{{ x }}` may render `javascript:`: the rendered check catches it.
@@ -245,6 +301,15 @@ mod tests {
             "http://127.1/x",
             "http://user:pass@127.0.0.1/x",
             "https://LOCALHOST./x",
+            "http://127.0.0.1:9911\\@evil.com/backslash",
+            "http://１２７.０.０.１:9911/fullwidth",
+            "http://127。0。0。1:9911/ideodot",
+            "https://①②⑦.0.0.1/",
+            "http://[::127.0.0.1]/x",
+            "http://[::ffff:0:127.0.0.1]/x",
+            "http://[2002:7f00:1::]/x",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x",
+            "http://kubernetes.default.svc/x",
         ] {
             assert!(check_webhook_target(bad, Staging).is_err(), "{bad}");
             assert!(check_webhook_target(bad, Production).is_err(), "{bad}");

@@ -26,9 +26,9 @@ pub const READY: &str = r#"{"type":"ready"}"#;
 /// or key behind it expired (close code 4001).
 pub const CREDENTIAL_EXPIRED: &str = r#"{"type":"closed","reason":"credential_expired"}"#;
 
-/// What a socket receives just before the hub closes it because its key
-/// was revoked (close code 4003).
-pub const KEY_REVOKED: &str = r#"{"type":"closed","reason":"key_revoked"}"#;
+/// What a socket receives just before the hub closes it because its key,
+/// or its subscriber's tokens, were revoked (close code 4003).
+pub const REVOKED: &str = r#"{"type":"closed","reason":"revoked"}"#;
 
 /// The hub of `subscriber` in the environment whose storage is `environment_binding`.
 pub fn hub_name(environment_binding: &str, subscriber: &SubscriberId) -> String {

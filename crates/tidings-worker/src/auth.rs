@@ -11,7 +11,7 @@ use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
 use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::token::{Scope, TokenError};
+use tidings_core::token::{Claims, Scope, TokenError};
 use tidings_core::wire::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
@@ -48,8 +48,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) 
             "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
         ));
     }
-    let client = header(request, "CF-Connecting-IP").unwrap_or_else(|| "unknown".to_owned());
-    let mut scope = Environment::open(env, &key, &client, now_ms()).await?;
+    let mut scope = Environment::open(env, &key, &client_of(request), now_ms()).await?;
     let faults = store::FaultPlan::of(request, env);
     faults.trap_if_asked();
     scope.inject_faults(faults);
@@ -91,17 +90,17 @@ pub async fn authenticate_subscriber(
 }
 
 /// Authenticates a stream-ticket request for `subscriber`, like
-/// [`authenticate_subscriber`] for a read; also answers when the subscriber
-/// token presented expires (Unix ms), if one was.
+/// [`authenticate_subscriber`] for a read; also answers the claims of the
+/// subscriber token presented, if one was.
 pub async fn authenticate_ticket_request(
     request: &IncomingRequest,
     env: &Platform,
     subscriber: &SubscriberId,
-) -> ApiResult<(Caller, Option<u64>)> {
+) -> ApiResult<(Caller, Option<Claims>)> {
     let caller = authenticate(request, env).await?;
-    let expires_at = caller.authorize_subscriber(request, subscriber, false).await?;
+    let claims = caller.authorize_subscriber(request, subscriber, false).await?;
     caller.draw_feed_budget(env, subscriber).await?;
-    Ok((caller, expires_at))
+    Ok((caller, claims))
 }
 
 /// Authenticates a read of `subscriber`'s feed, like
@@ -147,7 +146,13 @@ pub async fn authenticate_stream(
     })?;
     let ticket = StreamTicket::parse(ticket)
         .map_err(|error| ApiError::new(401, ErrorCode::StreamTicketInvalid, error.to_string()))?;
-    let (scope, grant) = Environment::open_with_ticket(env, &ticket, subscriber, now_ms()).await?;
+    let (client, now) = (client_of(request), now_ms());
+    store::guard_lookup(env, &client, now).await?;
+    let (scope, grant) = Environment::open_with_ticket(env, &ticket, subscriber, now).await.inspect_err(|error| {
+        if error.code() == ErrorCode::StreamTicketInvalid {
+            store::note_failed_lookup(&client, now);
+        }
+    })?;
     if let Some(origin) = header(request, "Origin") {
         if !scope.allows_origin(&origin) {
             return Err(ApiError::new(
@@ -166,13 +171,18 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Platform) -> Ap
     let presented = bearer(request)?;
     if access::is_member_token(&presented) {
         let hash = access::member_token_hash(&presented);
-        return match store::member_by_token(env, &hash, now_ms()).await? {
+        let (client, now) = (client_of(request), now_ms());
+        store::guard_lookup(env, &client, now).await?;
+        return match store::member_by_token(env, &hash, now).await? {
             Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants, break_glass: false }),
-            None => Err(ApiError::new(
-                401,
-                ErrorCode::MemberTokenInvalid,
-                "this member token is unknown, expired or revoked; ask an admin for a new one",
-            )),
+            None => {
+                store::note_failed_lookup(&client, now);
+                Err(ApiError::new(
+                    401,
+                    ErrorCode::MemberTokenInvalid,
+                    "this member token is unknown, expired or revoked; ask an admin for a new one",
+                ))
+            }
         };
     }
     authenticate_admin(request, env).await?;
@@ -230,6 +240,12 @@ pub async fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> Ap
         summary: serde_json::json!({}),
     };
     store::record_admin_use(env, &record, now).await
+}
+
+/// Who is asking, for the budgets of failed lookups: the client address
+/// Cloudflare gives (`unknown` where there is none).
+fn client_of(request: &IncomingRequest) -> String {
+    header(request, "CF-Connecting-IP").unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Whether the request comes from a web browser: it names a page origin, or
@@ -302,13 +318,13 @@ impl Caller {
     ///
     /// `write` says whether the route changes anything: a read-only token
     /// is refused there.
-    /// Answers when the subscriber token presented expires (Unix ms), if one was.
+    /// Answers the claims of the subscriber token presented, if one was.
     pub async fn authorize_subscriber(
         &self,
         request: &IncomingRequest,
         subscriber: &SubscriberId,
         write: bool,
-    ) -> ApiResult<Option<u64>> {
+    ) -> ApiResult<Option<Claims>> {
         let token = header(request, "X-Subscriber-Token");
         let hash = header(request, "X-Subscriber-Hash");
         self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write).await
@@ -344,7 +360,7 @@ impl Caller {
         token: Option<&str>,
         hash: Option<&str>,
         write: bool,
-    ) -> ApiResult<Option<u64>> {
+    ) -> ApiResult<Option<Claims>> {
         if self.kind == KeyKind::Secret {
             return Ok(None);
         }
@@ -362,7 +378,7 @@ impl Caller {
                     "this subscriber token may only read; ask your server for a write token",
                 ));
             }
-            return Ok(Some(claims.expires_at * 1000));
+            return Ok(Some(claims));
         }
         if let Some(hash) = hash {
             self.scope.signing().verify_hash(subscriber, hash.trim(), now_ms())?;

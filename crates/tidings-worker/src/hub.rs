@@ -10,8 +10,9 @@
 //!
 //! A socket lives no longer than the credentials behind it: each carries a
 //! deadline (when its subscriber token or key expires), and an alarm closes
-//! it then (code [`CREDENTIAL_EXPIRED`]); a revoked key's sockets are closed
-//! when the worker tells the hub ([`CLOSE_PATH`], code [`KEY_REVOKED`]).
+//! it then (code [`CREDENTIAL_EXPIRED`]); a revoked key's sockets, and a
+//! subscriber's whose tokens were revoked, are closed when the worker tells
+//! the hub ([`CLOSE_PATH`], code [`REVOKED`]).
 //! A hub stores nothing but its alarm.
 
 // The runtime constructs Durable Objects with its `Env`; the hub uses no binding.
@@ -35,19 +36,22 @@ pub const KEY_HEADER: &str = "X-Tidings-Key";
 pub const DEADLINE_HEADER: &str = "X-Tidings-Deadline";
 /// The path a hub is told of changes on (a JSON array of subscriber ids).
 pub const ANNOUNCE_PATH: &str = "/announce";
-/// The path a hub is told a key stops working on ([`KeyEnd`]).
+/// The path a hub is told credentials stop working on ([`SocketEnd`]).
 pub const CLOSE_PATH: &str = "/close";
 /// The close code of a socket whose token or key expired.
 pub const CREDENTIAL_EXPIRED: u16 = 4001;
-/// The close code of a socket whose key was revoked.
-pub const KEY_REVOKED: u16 = 4003;
+/// The close code of a socket whose key, or whose subscriber's tokens, were revoked.
+pub const REVOKED: u16 = 4003;
 
-/// A key that stops working: its sockets close at `at` (Unix ms); with no
-/// key, every socket of the hub (the environment is being deleted).
+/// Credentials that stop working at `at` (Unix ms): a key's sockets, a
+/// subscriber's (their tokens were revoked, or they were deleted), or with
+/// neither, every socket of the hub (the environment is being deleted).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct KeyEnd {
-    /// The key's id, or none for every socket.
+pub struct SocketEnd {
+    /// The key's id.
     pub key: Option<String>,
+    /// The subscriber's id.
+    pub subscriber: Option<String>,
     /// When, Unix ms.
     pub at: f64,
 }
@@ -104,15 +108,16 @@ impl DurableObject for FeedHub {
                 Response::ok(reached.to_string())
             }
             CLOSE_PATH => {
-                let end: KeyEnd = request.json().await?;
-                let sockets = match &end.key {
-                    Some(key) => self.state.get_websockets_with_tag(&key_tag(key)),
-                    None => self.state.get_websockets(),
+                let end: SocketEnd = request.json().await?;
+                let sockets = match (&end.key, &end.subscriber) {
+                    (Some(key), _) => self.state.get_websockets_with_tag(&key_tag(key)),
+                    (None, Some(subscriber)) => self.state.get_websockets_with_tag(subscriber),
+                    (None, None) => self.state.get_websockets(),
                 };
                 let count = sockets.len();
                 if end.at <= Date::now().as_millis() as f64 {
                     for socket in sockets {
-                        end_socket(&socket, KEY_REVOKED);
+                        end_socket(&socket, REVOKED);
                     }
                 } else {
                     for socket in sockets {
@@ -188,8 +193,8 @@ fn offset_from_now(deadline: f64) -> i64 {
 /// comes first so a client learns the reason even where its runtime reports
 /// the close late; from here on the socket hears nothing more.
 fn end_socket(socket: &WebSocket, code: u16) {
-    let (message, reason) = if code == KEY_REVOKED {
-        (realtime::KEY_REVOKED, "the key was revoked")
+    let (message, reason) = if code == REVOKED {
+        (realtime::REVOKED, "the credentials were revoked")
     } else {
         (realtime::CREDENTIAL_EXPIRED, "the credential expired")
     };

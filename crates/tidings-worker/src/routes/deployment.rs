@@ -23,14 +23,19 @@ pub async fn get(request: &IncomingRequest, env: &Platform) -> ApiResult {
 
 /// Changes the deployment's settings; the change is audited in its batch.
 pub async fn patch(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
+    // Who asks is checked before the body is read.
+    let allowed = authorize(request, env, ControlAction::ConfigureDeployment { disables_admin_token: false }).await?;
     let body: DeploymentPatch = read_json(request).await?;
     let before = store::deployment_settings(env).await?;
     let Some(enabled) = body.admin_token_enabled else {
-        authorize(request, env, ControlAction::ConfigureDeployment { disables_admin_token: false }).await?;
         return json(&before, 200);
     };
     let disables_admin_token = before.admin_token_enabled && !enabled;
-    let authorized = authorize(request, env, ControlAction::ConfigureDeployment { disables_admin_token }).await?;
+    let authorized = if disables_admin_token {
+        store::authorize(env, allowed.into_actor(), ControlAction::ConfigureDeployment { disables_admin_token }).await?
+    } else {
+        allowed
+    };
     let change = json!({"before": {"admin_token_enabled": before.admin_token_enabled},
                         "after": {"admin_token_enabled": enabled}});
     let entry = audit::draft(authorized.actor(), "deployment.update", None, "deployment".to_owned(), change)?;

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, query_pairs, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
-use crate::store::Platform;
+use crate::store::{Platform, TicketCredential};
 
 /// One page of a subscriber's feed with its counts and watermark.
 pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
@@ -72,11 +72,12 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
 /// 60 s, which is all the socket's URL carries.
 pub async fn stream_ticket(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
-    let (caller, token_expires_at) = authenticate_ticket_request(request, env, &subscriber).await?;
+    let (caller, token) = authenticate_ticket_request(request, env, &subscriber).await?;
     let ticket = StreamTicket::generate(caller.scope.name(), random()?);
     let now = now_ms();
-    let expires_at =
-        caller.scope.issue_stream_ticket(&ticket, &subscriber, &caller.key_id, token_expires_at, now).await?;
+    let credential = token
+        .map(|claims| TicketCredential { issued_at: claims.issued_at * 1000, expires_at: claims.expires_at * 1000 });
+    let expires_at = caller.scope.issue_stream_ticket(&ticket, &subscriber, &caller.key_id, credential, now).await?;
     json(&StreamTicketResponse { ticket: ticket.expose().to_owned(), expires_at: rfc3339(expires_at) }, 201)
 }
 

@@ -54,9 +54,11 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
     }
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
-    if !caller.scope.delete_subscriber(&id, now_ms()).await? {
+    let now = now_ms();
+    if !caller.scope.delete_subscriber(&id, now).await? {
         return Err(not_found(&id));
     }
+    caller.scope.close_subscriber_sockets(env, &id, now).await;
     json(&Deleted { subscriber_id: id.to_string(), deleted: true }, 200)
 }
 
@@ -101,7 +103,9 @@ pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) 
 pub async fn revoke_tokens(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
     let id = parse_id(raw_id)?;
-    let stamp = caller.scope.revoke_tokens(&id, now_ms()).await?;
+    let now = now_ms();
+    let stamp = caller.scope.revoke_tokens(&id, now).await?;
+    caller.scope.close_subscriber_sockets(env, &id, now).await;
     json(&TokenRevocation { subscriber_id: id.to_string(), tokens_not_before: rfc3339(stamp) }, 200)
 }
 

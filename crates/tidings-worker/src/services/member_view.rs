@@ -1,8 +1,13 @@
 //! What a member reads of an environment's data in the console, with the
 //! environment's privacy settings applied: personal fields masked and
 //! message contents hidden for members whose role there does not include
-//! seeing personal data. Routes parse and render; masking lives here only.
+//! seeing personal data. Where subscriber data is obfuscated, such a member
+//! never sees a subscriber id either: every id they are shown (the list,
+//! its cursor, execution logs) is an opaque handle
+//! ([`tidings_core::subscriber_handle`]), and every id they send must be
+//! one. Routes parse and render; masking lives here only.
 
+use tidings_core::access::Action;
 use tidings_core::feed::FeedQuery;
 use tidings_core::feed_filter::Archived;
 use tidings_core::feed_sync::Watermark;
@@ -10,23 +15,60 @@ use tidings_core::logs::LogQuery;
 use tidings_core::privacy;
 use tidings_core::profile::ListQuery;
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::subscriber_handle;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{FeedItem, FeedResponse, LogList, SubscriberList};
 
+use crate::auth::Authorized;
 use crate::error::{ApiError, ApiResult};
-use crate::store::Environment;
+use crate::store::{self, Environment, Platform};
 
 /// An environment as one member sees it.
 pub struct MemberView {
     scope: Environment,
     /// Whether the member may see personal data here.
     personal: bool,
+    /// The deployment's encryption key, when subscriber ids are shown as handles.
+    handles: Option<[u8; 32]>,
 }
 
 impl MemberView {
-    /// `scope`, seen by a member who may (`personal`) or may not see its personal data.
-    pub fn new(scope: Environment, personal: bool) -> Self {
-        Self { scope, personal }
+    /// The environment `authorized` names, as its member sees it.
+    pub async fn open(env: &Platform, authorized: &Authorized) -> ApiResult<Self> {
+        let personal = authorized.permits(Action::ViewPersonalData);
+        let scope = Environment::open_authorized(env, authorized).await?;
+        let handles = if scope.privacy().obfuscate_subscriber_data && !personal {
+            Some(store::encryption_key(env)?)
+        } else {
+            None
+        };
+        Ok(Self { scope, personal, handles })
+    }
+
+    /// What the member is shown for `id`: the id, or its handle.
+    fn shown(&self, id: &str) -> String {
+        match (&self.handles, SubscriberId::parse(id)) {
+            (Some(key), Ok(id)) => subscriber_handle::seal(key, self.scope.name(), &id),
+            (Some(_), Err(_)) => privacy::HIDDEN.to_owned(),
+            (None, _) => id.to_owned(),
+        }
+    }
+
+    /// The subscriber a member named in `field`: an id, or where ids are
+    /// masked for them, only a handle this environment gave out (an id
+    /// would tell them, by the answer, whether that person is a subscriber).
+    pub fn subscriber(&self, field: &str, raw: &str) -> ApiResult<SubscriberId> {
+        let Some(key) = &self.handles else {
+            return Ok(SubscriberId::parse(raw)?);
+        };
+        subscriber_handle::open(key, self.scope.name(), raw).ok_or_else(|| {
+            ApiError::new(
+                403,
+                ErrorCode::Forbidden,
+                "subscriber ids are masked in this environment: use the handle (sh~…) the console lists, or ask for a personal-data grant",
+            )
+            .with_field(field)
+        })
     }
 
     fn masks_subscribers(&self) -> bool {
@@ -39,11 +81,21 @@ impl MemberView {
 
     /// Subscribers, ordered by id; personal fields masked where the environment says so.
     pub async fn subscribers(&self, pairs: &[(String, String)]) -> ApiResult<SubscriberList> {
+        let mut pairs = pairs.to_vec();
+        for (name, value) in &mut pairs {
+            if name == "after" {
+                *value = self.subscriber("after", value)?.to_string();
+            }
+        }
         let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
         let mut list = self.scope.subscribers(&query).await?;
         if self.masks_subscribers() {
             list.items = list.items.into_iter().map(privacy::redact_subscriber).collect();
         }
+        for item in &mut list.items {
+            item.subscriber_id = self.shown(&item.subscriber_id);
+        }
+        list.page_info.after = list.page_info.after.as_deref().map(|after| self.shown(after));
         Ok(list)
     }
 
@@ -94,10 +146,21 @@ impl MemberView {
         Ok(())
     }
 
-    /// Execution logs: they hold ids, statuses and errors, never personal data.
+    /// Execution logs: ids (subscribers' shown as handles where masked),
+    /// statuses and error classes, never personal data.
     pub async fn logs(&self, pairs: &[(String, String)]) -> ApiResult<LogList> {
+        let mut pairs = pairs.to_vec();
+        for (name, value) in &mut pairs {
+            if name == "subscriber_id" {
+                *value = self.subscriber("subscriber_id", value)?.to_string();
+            }
+        }
         let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
             .map_err(|error| ApiError::validation(error.field, error.to_string()))?;
-        self.scope.logs(&query).await
+        let mut list = self.scope.logs(&query).await?;
+        for entry in &mut list.items {
+            entry.subscriber_id = entry.subscriber_id.as_deref().map(|id| self.shown(id));
+        }
+        Ok(list)
     }
 }

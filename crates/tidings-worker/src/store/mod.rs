@@ -49,7 +49,7 @@ pub use members::{
 };
 pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};
-pub use rate_limits::draw as draw_rate_limit;
+pub use rate_limits::{draw as draw_rate_limit, guard_lookup, note_failed_lookup};
 pub use realtime::StreamGrant;
 pub use registry::{
     create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
@@ -57,6 +57,7 @@ pub use registry::{
 };
 pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
+pub use stream_tickets::TicketCredential;
 pub use triggers::{Claim, Delivery};
 
 use tidings_core::audit::AuditQuery;

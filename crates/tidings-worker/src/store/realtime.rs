@@ -9,7 +9,7 @@ use worker::{Headers, Method, Request, RequestInit, Response};
 use super::platform::Platform;
 use super::Environment;
 use crate::error::ApiError;
-use crate::hub::{KeyEnd, ANNOUNCE_PATH, CLOSE_PATH, CONNECT_PATH, DEADLINE_HEADER, KEY_HEADER, SUBSCRIBER_HEADER};
+use crate::hub::{SocketEnd, ANNOUNCE_PATH, CLOSE_PATH, CONNECT_PATH, DEADLINE_HEADER, KEY_HEADER, SUBSCRIBER_HEADER};
 
 /// The Durable Object namespace binding of the hubs.
 const HUB_BINDING: &str = "FEED_HUB";
@@ -72,6 +72,26 @@ impl Environment {
     }
 }
 
+impl Environment {
+    /// Closes `subscriber`'s open sockets now: their tokens were revoked, or
+    /// they were deleted. Failures are logged (a socket opened with a token
+    /// still closes at the token's expiry).
+    pub async fn close_subscriber_sockets(&self, env: &Platform, subscriber: &SubscriberId, now_ms: u64) {
+        let end = SocketEnd { key: None, subscriber: Some(subscriber.to_string()), at: now_ms as f64 };
+        let body = serde_json::to_string(&end).unwrap_or_default();
+        let sent = async {
+            let stub = env.durable_object(HUB_BINDING)?.get_by_name(&hub_name(self.bindings.db(), subscriber))?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(body.into()));
+            let request = Request::new_with_init(&format!("https://hub.invalid{CLOSE_PATH}"), &init)?;
+            stub.fetch_with_request(request).await
+        };
+        if let Err(error) = sent.await {
+            worker::console_error!("could not close the sockets of {subscriber}: {error}");
+        }
+    }
+}
+
 /// What a consumed stream ticket allows a socket: the key it was issued
 /// with, and when its credentials stop working (Unix ms), if they do.
 pub struct StreamGrant {
@@ -81,11 +101,23 @@ pub struct StreamGrant {
     pub deadline: Option<u64>,
 }
 
+/// Whose sockets to close.
+pub(super) enum Sockets<'a> {
+    /// Those opened with the key of this id.
+    OfKey(&'a str),
+    /// Every socket of the environment.
+    All,
+}
+
 /// Tells every hub of the environment whose storage is `db_binding` that
-/// the key `key_id` (none: every key) stops working at `at_ms`: its sockets
-/// close then. Failures are logged: a socket a hub missed still closes when
-/// its own deadline passes, and cannot open again without a new ticket.
-pub(super) async fn close_sockets(env: &Platform, db_binding: &str, key_id: Option<&str>, at_ms: u64) {
+/// `sockets` stop working at `at_ms`: they close then. Failures are logged:
+/// a socket a hub missed still closes when its own deadline passes, and
+/// cannot open again without a new ticket.
+pub(super) async fn close_sockets(env: &Platform, db_binding: &str, sockets: Sockets<'_>, at_ms: u64) {
+    let key_id = match sockets {
+        Sockets::OfKey(key) => Some(key),
+        Sockets::All => None,
+    };
     let namespace = match env.durable_object(HUB_BINDING) {
         Ok(namespace) => namespace,
         Err(error) => {
@@ -93,7 +125,7 @@ pub(super) async fn close_sockets(env: &Platform, db_binding: &str, key_id: Opti
             return;
         }
     };
-    let end = KeyEnd { key: key_id.map(str::to_owned), at: at_ms as f64 };
+    let end = SocketEnd { key: key_id.map(str::to_owned), subscriber: None, at: at_ms as f64 };
     let body = serde_json::to_string(&end).unwrap_or_default();
     for hub in all_hubs(db_binding) {
         let sent = async {

@@ -193,7 +193,7 @@ pub async fn delete_environment(
     .map_err(|error| storage_error("revoke keys", error))?;
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name).await?;
-    super::realtime::close_sockets(env, &row.db_binding, None, now_ms).await;
+    super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
     let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding)?;
     super::wipe::wipe_database(env, &bindings).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;
@@ -414,7 +414,7 @@ pub async fn end_key(
     control.batch(writes).await.map_err(|error| storage_error("end key", error))?;
     forget_cached_keys(env, name).await?;
     // Its open realtime sockets close then too.
-    super::realtime::close_sockets(env, &row.db_binding, Some(key_id), at).await;
+    super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::OfKey(key_id), at).await;
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
 

@@ -20,7 +20,6 @@ use tidings_core::key_lifecycle::KeyStatus;
 use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
-use tidings_core::rate_limit::Tier;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
@@ -109,9 +108,9 @@ impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
     /// then the D1 registry) and opens its environment, if this deployment
     /// serves it. A hash the registry does not know is remembered as such
-    /// (memory and KV, like a known one), and registry reads of keys no
-    /// cache holds are drawn from `client`'s key-lookup budget, so forged
-    /// keys cost no database read.
+    /// (memory and KV, like a known one), and once a key `client` sent was
+    /// unknown, its registry reads of keys no cache holds are drawn from its
+    /// key-lookup budget, so forged keys cost almost no database reads.
     pub async fn open(env: &Platform, key: &ApiKey, client: &str, now_ms: u64) -> Result<Self, ApiError> {
         super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
@@ -135,12 +134,13 @@ impl Environment {
                         return Err(unknown());
                     }
                 }
-                super::rate_limits::draw(env, Tier::KeyLookups, "*", client).await?;
+                super::rate_limits::guard_lookup(env, client, now_ms).await?;
                 let found: Option<CachedKey> = statement(&control_db(env)?, LOOKUP, &[text(&hash)])?
                     .first(None)
                     .await
                     .map_err(|error| storage_error("key lookup", error))?;
                 let Some(row) = found else {
+                    super::rate_limits::note_failed_lookup(client, now_ms);
                     key_cache::remember_unknown(&hash, now_ms);
                     if let Some(cache) = &cache {
                         cache.put_unknown(&hash).await;
@@ -195,6 +195,7 @@ impl Environment {
         struct TicketRow {
             subscriber_id: String,
             key_id: String,
+            credential_issued_at: Option<f64>,
             credential_expires_at: Option<f64>,
             expires_at: f64,
         }
@@ -215,7 +216,7 @@ impl Environment {
         let used: Option<TicketRow> = statement(
             &environment.db,
             "DELETE FROM stream_tickets WHERE hash = ?1 \
-             RETURNING subscriber_id, key_id, credential_expires_at, expires_at",
+             RETURNING subscriber_id, key_id, credential_issued_at, credential_expires_at, expires_at",
             &[text(&ticket.hash())],
         )?
         .first(None)
@@ -227,6 +228,15 @@ impl Environment {
         }
         if used.subscriber_id != subscriber.as_str() {
             return Err(invalid("was issued for another subscriber"));
+        }
+        if let Some(issued_at) = used.credential_issued_at {
+            if (issued_at as u64) < environment.tokens_not_before(subscriber).await? {
+                return Err(ApiError::new(
+                    401,
+                    ErrorCode::SubscriberCredentialRevoked,
+                    "the subscriber's tokens were revoked after the one this ticket was issued with",
+                ));
+            }
         }
         let key: KeyRow = statement(
             &control_db(env)?,

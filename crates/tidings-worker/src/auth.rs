@@ -147,12 +147,12 @@ pub async fn authenticate_stream(
     let ticket = StreamTicket::parse(ticket)
         .map_err(|error| ApiError::new(401, ErrorCode::StreamTicketInvalid, error.to_string()))?;
     let (client, now) = (client_of(request), now_ms());
-    store::guard_lookup(env, &client, now).await?;
-    let (scope, grant) = Environment::open_with_ticket(env, &ticket, subscriber, now).await.inspect_err(|error| {
-        if error.code() == ErrorCode::StreamTicketInvalid {
-            store::note_failed_lookup(&client, now);
-        }
-    })?;
+    store::guard_lookup(&client, now)?;
+    let opened = Environment::open_with_ticket(env, &ticket, subscriber, now).await;
+    if opened.as_ref().is_err_and(|error| error.code() == ErrorCode::StreamTicketInvalid) {
+        store::note_failed_lookup(env, &client, now).await;
+    }
+    let (scope, grant) = opened?;
     if let Some(origin) = header(request, "Origin") {
         if !scope.allows_origin(&origin) {
             return Err(ApiError::new(
@@ -172,11 +172,11 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Platform) -> Ap
     if access::is_member_token(&presented) {
         let hash = access::member_token_hash(&presented);
         let (client, now) = (client_of(request), now_ms());
-        store::guard_lookup(env, &client, now).await?;
+        store::guard_lookup(&client, now)?;
         return match store::member_by_token(env, &hash, now).await? {
             Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants, break_glass: false }),
             None => {
-                store::note_failed_lookup(&client, now);
+                store::note_failed_lookup(env, &client, now).await;
                 Err(ApiError::new(
                     401,
                     ErrorCode::MemberTokenInvalid,

@@ -45,39 +45,39 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
     }
 }
 
-/// How long a client whose credential lookup failed is remembered.
-const FAILED_LOOKUP_MEMORY_MS: u64 = 60_000;
-/// The most clients remembered; past it, the memory starts over.
-const FAILED_LOOKUP_CAPACITY: usize = 10_000;
+/// The most clients remembered as blocked; past it, the memory starts over.
+const BLOCKED_CAPACITY: usize = 10_000;
 
 /// Before a storage lookup of a credential no cache holds (an API key, a
-/// member token, a stream ticket): a client whose lookups failed in the
-/// last minute draws from its [`Tier::KeyLookups`] budget, so a flood of
-/// forged credentials from one client cannot become a flood of database
-/// reads, while clients whose credentials are good are never counted.
-pub async fn guard_lookup(env: &Platform, client: &str, now_ms: u64) -> Result<(), ApiError> {
-    let failed_lately = FAILED_LOOKUPS.with_borrow(|failed| {
-        failed.get(client).is_some_and(|at| now_ms.saturating_sub(*at) < FAILED_LOOKUP_MEMORY_MS)
-    });
-    if failed_lately {
-        return draw(env, Tier::KeyLookups, "*", client).await;
+/// member token, a stream ticket): refuses a client whose failed lookups
+/// spent its [`Tier::KeyLookups`] budget, until the budget's window ends,
+/// without reading storage. Good credentials never count.
+pub fn guard_lookup(client: &str, now_ms: u64) -> Result<(), ApiError> {
+    let blocked = BLOCKED.with_borrow(|blocked| blocked.get(client).is_some_and(|until| *until > now_ms));
+    if blocked {
+        return Err(ApiError::rate_limited(Tier::KeyLookups));
     }
     Ok(())
 }
 
-/// Remembers that a credential `client` presented does not exist.
-pub fn note_failed_lookup(client: &str, now_ms: u64) {
-    FAILED_LOOKUPS.with_borrow_mut(|failed| {
-        if failed.len() >= FAILED_LOOKUP_CAPACITY && !failed.contains_key(client) {
-            failed.clear();
-        }
-        failed.insert(client.to_owned(), now_ms);
-    });
+/// Counts a lookup of a credential that does not exist against `client`'s
+/// [`Tier::KeyLookups`] budget; once it is spent, [`guard_lookup`] refuses
+/// the client for the rest of the window.
+pub async fn note_failed_lookup(env: &Platform, client: &str, now_ms: u64) {
+    if draw(env, Tier::KeyLookups, "*", client).await.is_err() {
+        let until = now_ms + u64::from(Tier::KeyLookups.period_seconds()) * 1000;
+        BLOCKED.with_borrow_mut(|blocked| {
+            if blocked.len() >= BLOCKED_CAPACITY && !blocked.contains_key(client) {
+                blocked.clear();
+            }
+            blocked.insert(client.to_owned(), until);
+        });
+    }
 }
 
 thread_local! {
-    /// Clients whose credential lookups failed lately: client → when.
-    static FAILED_LOOKUPS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    /// Clients whose failed lookups spent their budget: client → until when.
+    static BLOCKED: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
     /// The units of feed budgets this isolate drew. An isolate's requests
     /// interleave only at `await`s, and no borrow lives across one.
     static LEDGER: RefCell<Ledger> = RefCell::new(Ledger::default());

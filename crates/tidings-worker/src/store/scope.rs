@@ -108,9 +108,9 @@ impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
     /// then the D1 registry) and opens its environment, if this deployment
     /// serves it. A hash the registry does not know is remembered as such
-    /// (memory and KV, like a known one), and once a key `client` sent was
-    /// unknown, its registry reads of keys no cache holds are drawn from its
-    /// key-lookup budget, so forged keys cost almost no database reads.
+    /// (memory and KV, like a known one) and counted against `client`'s
+    /// key-lookup budget; once that is spent, the client's lookups of keys
+    /// no cache holds are refused without a database read.
     pub async fn open(env: &Platform, key: &ApiKey, client: &str, now_ms: u64) -> Result<Self, ApiError> {
         super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
@@ -134,13 +134,13 @@ impl Environment {
                         return Err(unknown());
                     }
                 }
-                super::rate_limits::guard_lookup(env, client, now_ms).await?;
+                super::rate_limits::guard_lookup(client, now_ms)?;
                 let found: Option<CachedKey> = statement(&control_db(env)?, LOOKUP, &[text(&hash)])?
                     .first(None)
                     .await
                     .map_err(|error| storage_error("key lookup", error))?;
                 let Some(row) = found else {
-                    super::rate_limits::note_failed_lookup(client, now_ms);
+                    super::rate_limits::note_failed_lookup(env, client, now_ms).await;
                     key_cache::remember_unknown(&hash, now_ms);
                     if let Some(cache) = &cache {
                         cache.put_unknown(&hash).await;

@@ -124,6 +124,7 @@ describe("webhook targets", () => {
       "http://[::127.0.0.1]/compat",
       "http://[2002:7f00:1::]/6to4",
       "http://kubernetes.default.svc/x",
+      "http://%31%32%37.0.0.1:9/percent",
     ]) {
       const saved = await call("staging", `/v1/integrations/private-${tag}`, { method: "PUT", body: { kind: "webhook", name: "P", url, signing_secret: SIGNING } });
       assert.equal(expectError(assert, saved, 400, "validation_failed").field, "url", url);

@@ -132,6 +132,10 @@ describe("subscriber tokens", () => {
     assert.equal(hashed.status, 200);
     const fresh = (await mint("staging", ada)).body.token;
     assert.equal((await feedWith("staging", ada, fresh)).status, 200);
+    // A second revocation, within the same second, ends the token minted after the first.
+    assert.equal((await api(`/v1/subscribers/${ada}/token`, { key: keys.staging.secret_key, method: "DELETE" })).status, 200);
+    expectError(assert, await feedWith("staging", ada, fresh), 401, "subscriber_credential_revoked");
+    assert.equal((await feedWith("staging", ada, (await mint("staging", ada)).body.token)).status, 200);
     // Revocation needs the secret key.
     expectError(assert, await api(`/v1/subscribers/${ada}/token`, { key: keys.staging.publishable_key, method: "DELETE" }), 403, "secret_key_required");
 

@@ -91,10 +91,14 @@ fn is_plain_image(content_type: &str, bytes: &[u8]) -> bool {
 }
 
 fn is_plain_svg(text: &str) -> bool {
+    // Escape sequences (ISO-2022) and other control bytes can hide a marker from the tests below.
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        return false;
+    }
     let lower = text.to_ascii_lowercase();
     let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     // Element names are matched with and without a namespace prefix (`<h:script>`).
-    const ACTIVE: [&str; 16] = [
+    const ACTIVE: [&str; 22] = [
         "script",
         "iframe",
         "embed",
@@ -111,6 +115,12 @@ fn is_plain_svg(text: &str) -> bool {
         ":animate",
         "<set",
         ":set",
+        "<form",
+        ":form",
+        "action=",
+        "src=",
+        "<meta",
+        ":meta",
     ];
     if !compact.contains("<svg") || ACTIVE.iter().any(|marker| compact.contains(marker)) {
         return false;
@@ -188,6 +198,9 @@ mod tests {
             ("image/svg+xml", b"<svg><use href='data:image/svg+xml;base64,PHN2Zz4='/></svg>".as_slice()),
             ("image/svg+xml", b"<svg><image href='https://evil.example/a.svg'/></svg>".as_slice()),
             ("image/svg+xml", b"<svg><text>&nbsp;</text></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><h:form xmlns:h='http://www.w3.org/1999/xhtml' action='javascript:alert(1)'><h:button/></h:form></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><scr\x1b(Bipt>alert(1)</scr\x1b(Bipt></svg>".as_slice()),
+            ("image/svg+xml", b"<svg><h:img xmlns:h='http://www.w3.org/1999/xhtml' src='x'/></svg>".as_slice()),
         ] {
             assert!(
                 matches!(logo_id(content_type, bytes), Err(BrandError::LogoContent(_))),

@@ -11,7 +11,8 @@
 //!   ([`check_webhook_target`]), so an integration cannot be aimed at the
 //!   platform's own network. The URL must be plain ASCII without `\` (so the
 //!   host read here is the host a URL parser reads: no full-width digits, no
-//!   ideographic dots, no backslash authority tricks; IDN hosts in punycode);
+//!   ideographic dots, no backslash authority tricks, no percent-encoded
+//!   host; IDN hosts in punycode);
 //!   numeric hosts in any other form than dotted decimal are refused rather
 //!   than decoded, and IPv6 forms that embed an IPv4 address are judged by it.
 
@@ -116,6 +117,10 @@ pub fn check_webhook_target(url: &str, environment_type: EnvironmentType) -> Res
         return Err(LinkError::NotPlain);
     }
     let host = host_of(url).to_ascii_lowercase();
+    // A URL parser percent-decodes the host (`%31%32%37.0.0.1` is 127.0.0.1).
+    if host.contains('%') {
+        return Err(LinkError::NotPlain);
+    }
     let refused = || Err(LinkError::PrivateAddress(host.clone()));
     let name = host.trim_end_matches('.');
     if name.is_empty()
@@ -310,6 +315,8 @@ mod tests {
             "http://[2002:7f00:1::]/x",
             "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x",
             "http://kubernetes.default.svc/x",
+            "http://%31%32%37.0.0.1:8787/",
+            "http://user@%6c%6f%63%61%6c%68%6f%73%74/",
         ] {
             assert!(check_webhook_target(bad, Staging).is_err(), "{bad}");
             assert!(check_webhook_target(bad, Production).is_err(), "{bad}");

@@ -218,7 +218,10 @@ pub async fn authorize_in(
 pub async fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> ApiResult<()> {
     let expected = store::admin_token(env)?;
     let presented = bearer(request)?;
+    let (client, now) = (client_of(request), now_ms());
+    store::guard_lookup(&client, now)?;
     if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        store::note_failed_lookup(env, &client, now).await;
         return Err(ApiError::new(403, ErrorCode::Forbidden, "this credential does not open the control plane"));
     }
     if !store::deployment_settings(env).await?.admin_token_enabled {
@@ -228,7 +231,6 @@ pub async fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> Ap
             "the deployment's admin token is turned off; sign in with a member token",
         ));
     }
-    let now = now_ms();
     let id = tidings_core::promotion::audit_id(now, crate::platform::random()?);
     let resource = format!("request:{:?} {}", request.method(), request.path());
     let record = store::AuditRecord {

@@ -84,9 +84,9 @@ pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) 
     let ttl = body.ttl_seconds.unwrap_or(token::DEFAULT_TTL_SECONDS);
     let ttl_error = |error: token::TokenError| ApiError::validation("ttl_seconds", error.to_string());
     token::check_lifetime(ttl, caller.scope.token_max_ttl_seconds()).map_err(ttl_error)?;
-    // Issued no earlier than the second after the subscriber's last revocation, so a token
-    // minted right after a revocation works.
-    let issued = now_ms().max(caller.scope.tokens_not_before(&id).await?.div_ceil(1000) * 1000);
+    // Issued no earlier than the subscriber's revocation stamp (a whole second), so a token
+    // minted right after a revocation works, and the next revocation ends it.
+    let issued = now_ms().max(caller.scope.tokens_not_before(&id).await?);
     let current = &caller.scope.signing().current;
     let minted = token::sign(current.secret.as_bytes(), &current.key_id, caller.scope.name(), &id, scope, issued, ttl)
         .map_err(ttl_error)?;

@@ -35,7 +35,8 @@ pub async fn set_admin_token(
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<DeploymentSettings, ApiError> {
-    authorized.require_deployment_configuration(!enabled)?;
+    let disables = deployment_settings(env).await?.admin_token_enabled && !enabled;
+    authorized.require_deployment_configuration(disables)?;
     let control = control_db(env)?;
     let update = statement(
         &control,

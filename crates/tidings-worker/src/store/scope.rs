@@ -21,7 +21,7 @@ use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
-use tidings_core::stream_ticket::StreamTicket;
+use tidings_core::stream_ticket::{StreamTicket, TTL_MS};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::EnvironmentInfo;
 use tidings_core::wire::ErrorCode;
@@ -229,14 +229,15 @@ impl Environment {
         if used.subscriber_id != subscriber.as_str() {
             return Err(invalid("was issued for another subscriber"));
         }
-        if let Some(issued_at) = used.credential_issued_at {
-            if (issued_at as u64) < environment.tokens_not_before(subscriber).await? {
-                return Err(ApiError::new(
-                    401,
-                    ErrorCode::SubscriberCredentialRevoked,
-                    "the subscriber's tokens were revoked after the one this ticket was issued with",
-                ));
-            }
+        // A ticket issued with a token is as old as the token; one issued with a hash, as old as
+        // itself: either way, a revocation (or the subscriber's deletion) since refuses it.
+        let issued_at = used.credential_issued_at.map_or(used.expires_at as u64 - TTL_MS, |at| at as u64);
+        if issued_at < environment.tokens_not_before(subscriber).await? {
+            return Err(ApiError::new(
+                401,
+                ErrorCode::SubscriberCredentialRevoked,
+                "the subscriber's credentials were revoked after this ticket was issued",
+            ));
         }
         let key: KeyRow = statement(
             &control_db(env)?,

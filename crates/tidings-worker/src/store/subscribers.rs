@@ -166,7 +166,11 @@ impl Environment {
     }
 }
 
-/// Moves `subscriber`'s revocation stamp to `now_ms` (never back).
+/// Moves `subscriber`'s revocation stamp past every token issued until
+/// `now_ms`. Token `iat`s are whole seconds, and a token minted after a
+/// revocation is issued at the stamp, so the stamp is a whole second: the
+/// next one after `now_ms`, or, when an earlier revocation already set it
+/// that far (tokens may have been minted at it since), one second further.
 fn revocation_statement(
     db: &D1Database,
     subscriber: &SubscriberId,
@@ -175,8 +179,9 @@ fn revocation_statement(
     statement(
         db,
         "INSERT INTO subscriber_token_revocations (subscriber_id, not_before) VALUES (?1, ?2) \
-         ON CONFLICT (subscriber_id) DO UPDATE SET not_before = MAX(not_before, excluded.not_before)",
-        &[text(subscriber.as_str()), number(now_ms)],
+         ON CONFLICT (subscriber_id) DO UPDATE SET not_before = CASE \
+           WHEN not_before >= excluded.not_before THEN not_before + 1000 ELSE excluded.not_before END",
+        &[text(subscriber.as_str()), number(now_ms / 1000 * 1000 + 1000)],
     )
 }
 

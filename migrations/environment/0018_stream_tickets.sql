@@ -1,9 +1,9 @@
 -- One-time tickets for realtime sockets (`POST …/feed/stream-ticket`): the
 -- SHA-256 of the ticket, whose subscriber it opens, the key it was issued
--- with (its socket closes when that key is revoked), when the subscriber
--- token behind it was issued (checked against the subscriber's revocation
--- stamp when the ticket is used) and stops working (Unix ms; NULL: no
--- token), and when the ticket expires.
+-- with (its socket closes when that key is revoked), when the credential
+-- behind it was issued (checked against the subscriber's revocation stamp
+-- when the ticket is used) and stops working (Unix ms; NULL: never), and
+-- when the ticket expires.
 -- A ticket is deleted when it is used.
 CREATE TABLE stream_tickets (
   hash TEXT PRIMARY KEY,

@@ -75,8 +75,17 @@ pub async fn stream_ticket(request: &IncomingRequest, env: &Platform, raw_subscr
     let (caller, token) = authenticate_ticket_request(request, env, &subscriber).await?;
     let ticket = StreamTicket::generate(caller.scope.name(), random()?);
     let now = now_ms();
-    let credential = token
-        .map(|claims| TicketCredential { issued_at: claims.issued_at * 1000, expires_at: claims.expires_at * 1000 });
+    let credential = match token {
+        Some(claims) => {
+            TicketCredential { issued_at: claims.issued_at * 1000, expires_at: Some(claims.expires_at * 1000) }
+        }
+        // Without a token (a hash, a secret key) the ticket is as old as the subscriber's
+        // revocation stamp at least, so only a later revocation (or deletion) ends it.
+        None => TicketCredential {
+            issued_at: now.max(caller.scope.tokens_not_before(&subscriber).await?),
+            expires_at: None,
+        },
+    };
     let expires_at = caller.scope.issue_stream_ticket(&ticket, &subscriber, &caller.key_id, credential, now).await?;
     json(&StreamTicketResponse { ticket: ticket.expose().to_owned(), expires_at: rfc3339(expires_at) }, 201)
 }

@@ -229,8 +229,8 @@ impl Environment {
         if used.subscriber_id != subscriber.as_str() {
             return Err(invalid("was issued for another subscriber"));
         }
-        // A ticket issued with a token is as old as the token; one issued with a hash, as old as
-        // itself: either way, a revocation (or the subscriber's deletion) since refuses it.
+        // A ticket is as old as the credential it was issued with (a hash: the revocation stamp
+        // then, at least): a revocation (or the subscriber's deletion) since refuses it.
         let issued_at = used.credential_issued_at.map_or(used.expires_at as u64 - TTL_MS, |at| at as u64);
         if issued_at < environment.tokens_not_before(subscriber).await? {
             return Err(ApiError::new(

@@ -9,26 +9,27 @@ use wasm_bindgen::JsValue;
 use super::{number, statement, text, Environment};
 use crate::error::ApiError;
 
-/// The subscriber token a ticket was issued against: when it was issued
-/// (checked again against the subscriber's revocation stamp when the
-/// ticket is used) and when it expires (the socket's deadline), Unix ms.
+/// The credential a ticket was issued against: when it was issued (the
+/// token's `iat`, or for a hash the later of now and the subscriber's
+/// revocation stamp; checked again against the stamp when the ticket is
+/// used) and when it expires (a token's `exp`: the socket's deadline), Unix ms.
 pub struct TicketCredential {
-    /// `iat`, in ms.
+    /// When the credential was issued, in ms.
     pub issued_at: u64,
-    /// `exp`, in ms.
-    pub expires_at: u64,
+    /// When it expires, in ms, if it does.
+    pub expires_at: Option<u64>,
 }
 
 impl Environment {
-    /// Stores `ticket` for `subscriber`, issued with the key `key_id` and the
-    /// subscriber token `credential`, if one; expired tickets are cleared on
-    /// the way. Answers when the ticket expires.
+    /// Stores `ticket` for `subscriber`, issued with the key `key_id` and
+    /// `credential`; expired tickets are cleared on the way. Answers when the
+    /// ticket expires.
     pub async fn issue_stream_ticket(
         &self,
         ticket: &StreamTicket,
         subscriber: &SubscriberId,
         key_id: &str,
-        credential: Option<TicketCredential>,
+        credential: TicketCredential,
         now_ms: u64,
     ) -> Result<u64, ApiError> {
         let expires_at = now_ms + TTL_MS;
@@ -48,8 +49,8 @@ impl Environment {
                     text(&ticket.hash()),
                     text(subscriber.as_str()),
                     text(key_id),
-                    credential.as_ref().map_or(JsValue::NULL, |credential| number(credential.issued_at)),
-                    credential.as_ref().map_or(JsValue::NULL, |credential| number(credential.expires_at)),
+                    number(credential.issued_at),
+                    credential.expires_at.map_or(JsValue::NULL, number),
                     number(expires_at),
                 ],
             )?,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
 
 const tag = randomBytes(4).toString("hex");
 const SIGNING = `whsec_${randomBytes(12).toString("hex")}`;
@@ -27,16 +27,6 @@ before(async () => {
   receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
 });
 after(() => new Promise((resolve) => receiver.close(resolve)));
-
-async function waitFor(check, what) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("links in feeds", () => {
   it("refuses link templates that are already unsafe when saved", async () => {

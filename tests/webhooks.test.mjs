@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { api, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -33,16 +33,6 @@ before(async () => {
   receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
 });
 after(() => new Promise((resolve) => receiver.close(resolve)));
-
-async function waitFor(check, what) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("integrations and webhooks", () => {
   const integration = `crm-${randomBytes(4).toString("hex")}`;

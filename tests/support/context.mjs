@@ -98,3 +98,14 @@ export function expectError(assert, response, status, code) {
   assert.ok(response.body.error.message.length > 0);
   return response.body.error;
 }
+
+/** Polls `check` every 100 ms until it answers something truthy (within 20 s), and answers that. */
+export async function waitFor(check, what) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

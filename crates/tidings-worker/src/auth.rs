@@ -52,15 +52,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) 
     let faults = store::FaultPlan::of(request, env);
     faults.trap_if_asked();
     scope.inject_faults(faults);
-    if let Some(origin) = header(request, "Origin") {
-        if !scope.allows_origin(&origin) {
-            return Err(ApiError::new(
-                403,
-                ErrorCode::OriginNotAllowed,
-                format!("the origin {origin} is not allowed to use the {} environment", scope.name()),
-            ));
-        }
-    }
+    check_origin(request, &scope)?;
     if key.kind() == KeyKind::Secret {
         let tier = if request.path().starts_with("/v1/events/trigger") { Tier::Triggers } else { Tier::Management };
         store::draw_rate_limit(env, tier, scope.name().as_str(), &key.hash()[..16]).await?;
@@ -153,15 +145,7 @@ pub async fn authenticate_stream(
         store::note_failed_lookup(env, &client, now).await;
     }
     let (scope, grant) = opened?;
-    if let Some(origin) = header(request, "Origin") {
-        if !scope.allows_origin(&origin) {
-            return Err(ApiError::new(
-                403,
-                ErrorCode::OriginNotAllowed,
-                format!("the origin {origin} is not allowed to use the {} environment", scope.name()),
-            ));
-        }
-    }
+    check_origin(request, &scope)?;
     Ok((scope, grant))
 }
 
@@ -242,6 +226,20 @@ pub async fn authenticate_admin(request: &IncomingRequest, env: &Platform) -> Ap
         summary: serde_json::json!({}),
     };
     store::record_admin_use(env, &record, now).await
+}
+
+/// Refuses a page at an origin the environment does not allow.
+fn check_origin(request: &IncomingRequest, scope: &Environment) -> ApiResult<()> {
+    if let Some(origin) = header(request, "Origin") {
+        if !scope.allows_origin(&origin) {
+            return Err(ApiError::new(
+                403,
+                ErrorCode::OriginNotAllowed,
+                format!("the origin {origin} is not allowed to use the {} environment", scope.name()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Who is asking, for the budgets of failed lookups: the client address

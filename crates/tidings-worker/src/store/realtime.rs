@@ -49,26 +49,10 @@ impl Environment {
     /// the write committed, in `wait_until`; failures are logged, and the
     /// clients' delta sync covers anything a socket missed.
     pub async fn announce(&self, env: &Platform, subscribers: &[SubscriberId]) {
-        let namespace = match env.durable_object(HUB_BINDING) {
-            Ok(namespace) => namespace,
-            Err(error) => {
-                worker::console_error!("realtime hubs unavailable: {error}");
-                return;
-            }
-        };
-        for (hub, members) in group_by_hub(self.bindings.db(), subscribers) {
-            let body = serde_json::to_string(&members).unwrap_or_else(|_| "[]".to_owned());
-            let sent = async {
-                let stub = namespace.get_by_name(&hub)?;
-                let mut init = RequestInit::new();
-                init.with_method(Method::Post).with_body(Some(body.into()));
-                let request = Request::new_with_init(&format!("https://hub.invalid{ANNOUNCE_PATH}"), &init)?;
-                stub.fetch_with_request(request).await
-            };
-            if let Err(error) = sent.await {
-                worker::console_error!("could not announce to hub {hub}: {error}");
-            }
-        }
+        let posts = group_by_hub(self.bindings.db(), subscribers)
+            .into_iter()
+            .map(|(hub, members)| (hub, serde_json::to_string(&members).unwrap_or_else(|_| "[]".to_owned())));
+        post_to_hubs(env, ANNOUNCE_PATH, posts).await;
     }
 }
 
@@ -79,16 +63,7 @@ impl Environment {
     pub async fn close_subscriber_sockets(&self, env: &Platform, subscriber: &SubscriberId, now_ms: u64) {
         let end = SocketEnd { key: None, subscriber: Some(subscriber.to_string()), at: now_ms as f64 };
         let body = serde_json::to_string(&end).unwrap_or_default();
-        let sent = async {
-            let stub = env.durable_object(HUB_BINDING)?.get_by_name(&hub_name(self.bindings.db(), subscriber))?;
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(body.into()));
-            let request = Request::new_with_init(&format!("https://hub.invalid{CLOSE_PATH}"), &init)?;
-            stub.fetch_with_request(request).await
-        };
-        if let Err(error) = sent.await {
-            worker::console_error!("could not close the sockets of {subscriber}: {error}");
-        }
+        post_to_hubs(env, CLOSE_PATH, [(hub_name(self.bindings.db(), subscriber), body)]).await;
     }
 }
 
@@ -118,6 +93,14 @@ pub(super) async fn close_sockets(env: &Platform, db_binding: &str, sockets: Soc
         Sockets::OfKey(key) => Some(key),
         Sockets::All => None,
     };
+    let end = SocketEnd { key: key_id.map(str::to_owned), subscriber: None, at: at_ms as f64 };
+    let body = serde_json::to_string(&end).unwrap_or_default();
+    post_to_hubs(env, CLOSE_PATH, all_hubs(db_binding).into_iter().map(|hub| (hub, body.clone()))).await;
+}
+
+/// POSTs each body to `path` of its hub. Runs after the write it reports
+/// committed: failures are logged, never raised.
+async fn post_to_hubs(env: &Platform, path: &str, posts: impl IntoIterator<Item = (String, String)>) {
     let namespace = match env.durable_object(HUB_BINDING) {
         Ok(namespace) => namespace,
         Err(error) => {
@@ -125,18 +108,16 @@ pub(super) async fn close_sockets(env: &Platform, db_binding: &str, sockets: Soc
             return;
         }
     };
-    let end = SocketEnd { key: key_id.map(str::to_owned), subscriber: None, at: at_ms as f64 };
-    let body = serde_json::to_string(&end).unwrap_or_default();
-    for hub in all_hubs(db_binding) {
+    for (hub, body) in posts {
         let sent = async {
             let stub = namespace.get_by_name(&hub)?;
             let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(body.clone().into()));
-            let request = Request::new_with_init(&format!("https://hub.invalid{CLOSE_PATH}"), &init)?;
+            init.with_method(Method::Post).with_body(Some(body.into()));
+            let request = Request::new_with_init(&format!("https://hub.invalid{path}"), &init)?;
             stub.fetch_with_request(request).await
         };
         if let Err(error) = sent.await {
-            worker::console_error!("could not tell hub {hub} a key ended: {error}");
+            worker::console_error!("could not reach hub {hub} ({path}): {error}");
         }
     }
 }

@@ -5,16 +5,21 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodePathEntries } from "./node-runtime.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const cargoBin = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin");
 const nodeBin = join(root, "node_modules", ".bin");
 
-/** Environment for every tool: our Node 22 and cargo's bin first on PATH, no telemetry, no downloads. */
+/**
+ * Environment for every tool: the pinned Node first on PATH when the
+ * machine's is too old for wrangler (see node-runtime.mjs), then the npm
+ * packages' and cargo's bins; no telemetry, no downloads.
+ */
 export function toolEnv(extra = {}) {
   return {
     ...process.env,
-    PATH: [nodeBin, cargoBin, process.env.PATH].join(":"),
+    PATH: [...nodePathEntries(), nodeBin, cargoBin, process.env.PATH].join(":"),
     WRANGLER_SEND_METRICS: "false",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
     ...extra,

@@ -1,9 +1,12 @@
-// Installs whatever is missing, and nothing that is already there:
-// npm packages, the wasm32 target, wasm-bindgen-cli and, for
-// tests, Debian's Chromium. Versions are pinned; see README.md.
+// Installs whatever is missing, and nothing that is already there: Node
+// for wrangler where the machine's is too old, npm packages, the wasm32
+// target, wasm-bindgen-cli and, for tests, a browser. Versions are pinned;
+// see README.md.
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { aptHasChromium, findBrowser, missingBrowserMessage } from "./browser.mjs";
 import { capture, cargoBin, exists, root, run, runAsync, step } from "./lib.mjs";
+import { installNodeRuntime } from "./node-runtime.mjs";
 
 const WASM_BINDGEN = "0.2.130";
 const SCHEMATHESIS = "4.32.5";
@@ -19,32 +22,52 @@ const setupLogs = join(root, ".tidings", "setup");
  * while cargo compiles the tools.
  */
 export async function setup({ browser = false, schemathesis = false, deny = false } = {}) {
+  const node = installNodeRuntime({ step });
+  console.log(`  wrangler and the tests run on ${node}`);
   installNpmPackages();
   installRustTarget();
   const downloads = Promise.all([
     installSmallestToolchain(),
-    browser && installChromium(),
+    browser && installBrowser(),
     schemathesis && installSchemathesis(),
   ]);
   downloads.catch(() => {}); // awaited below, once the tools are compiled
   // wasm-bindgen-cli's locked set names a crate version the registry mirror lacks.
   await installCargoTool("wasm-bindgen-cli", WASM_BINDGEN, ["--debug"], "wasm-bindgen");
   if (deny) await installCargoTool("cargo-deny", CARGO_DENY, ["--locked", "--debug"], "cargo-deny");
-  await downloads;
+  const [, found] = await downloads;
+  if (found) console.log(`  browser tests use ${found.version} (${found.path})`);
+  return { browser: found || null };
 }
 
 /**
  * Runs `commands` one after the other without blocking this process, their
  * output in `.tidings/setup/<name>.log`; on failure, throws with the log's end.
+ * A command that fails with output matching `retryWhile` (a lock another
+ * process holds) is tried again every 5 s for up to `retryFor` seconds.
  */
-async function inBackground(name, label, commands, options = {}) {
+async function inBackground(name, label, commands, { retryWhile = null, retryFor = 0, ...options } = {}) {
   step(`${label} (in the background; output in .tidings/setup/${name}.log)`);
   mkdirSync(setupLogs, { recursive: true });
   const log = join(setupLogs, `${name}.log`);
   const output = openSync(log, "w");
   const started = Date.now();
   try {
-    for (const [command, args] of commands) await runAsync(command, args, { stdio: ["ignore", output, output], ...options });
+    for (const [command, args] of commands) {
+      const deadline = Date.now() + retryFor * 1000;
+      for (;;) {
+        const before = statSync(log).size;
+        try {
+          await runAsync(command, args, { stdio: ["ignore", output, output], ...options });
+          break;
+        } catch (error) {
+          const said = readFileSync(log, "utf8").slice(before);
+          if (!retryWhile?.test(said) || Date.now() > deadline) throw error;
+          console.log(`  ${label}: another process holds the lock; waiting`);
+          await new Promise((resolve) => setTimeout(resolve, 5000));
+        }
+      }
+    }
   } catch (error) {
     const end = readFileSync(log, "utf8").split("\n").slice(-30).join("\n");
     throw new Error(`${label} failed: ${error.message}\n${end}`);
@@ -117,20 +140,36 @@ export async function installCargoTool(crate, version, flags, binary) {
   await runAsync("cargo", ["install", crate, "--version", version, "--force", ...flags]);
 }
 
-async function installChromium() {
-  if (capture("/usr/bin/chromium", ["--version"]) && capture("/usr/bin/chromedriver", ["--version"])) return;
+/** How long apt waits for another install (unattended upgrades, say) to release dpkg's and apt's locks. */
+const APT_LOCK_WAIT_SECONDS = 600;
+const APT_LOCKED = /Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock (the )?directory|is held by process/i;
+
+/**
+ * A browser for the browser tests: `CHROME_PATH`, or a Chrome or Chromium
+ * already installed, or Debian's chromium installed with apt (waiting for
+ * the locks another install holds). Anywhere else, stops with the one
+ * command to run. Answers `{ path, version }`.
+ */
+async function installBrowser() {
+  const found = findBrowser();
+  if (found) return found;
+  if (!aptHasChromium() || capture("apt-get", ["--version"]) === null) throw new Error(missingBrowserMessage());
   const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
-  const apt = (args) => [sudo[0] ?? "apt-get", sudo.length ? ["apt-get", ...args] : args];
-  const commands = [apt(["update"]), apt(["install", "-y", "chromium", "chromium-driver"])];
-  const label = "installing Debian's chromium and chromium-driver for browser tests";
+  const lockWait = ["-o", `DPkg::Lock::Timeout=${APT_LOCK_WAIT_SECONDS}`];
+  const apt = (args) => [sudo[0] ?? "apt-get", [...(sudo.length ? ["apt-get"] : []), ...lockWait, ...args]];
+  const commands = [apt(["update"]), apt(["install", "-y", "--no-install-recommends", "chromium"])];
+  const label = "installing Debian's chromium for the browser tests";
   const options = { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } };
   if (sudo.length && capture("sudo", ["-n", "true"]) === null) {
     // sudo will ask for a password: in the foreground, where it can.
-    step(label);
+    step(`${label} (sudo asks for your password)`);
     for (const [command, args] of commands) run(command, args, options);
-    return;
+  } else {
+    await inBackground("chromium", label, commands, { ...options, retryWhile: APT_LOCKED, retryFor: APT_LOCK_WAIT_SECONDS });
   }
-  await inBackground("chromium", label, commands, options);
+  const installed = findBrowser();
+  if (!installed) throw new Error(missingBrowserMessage("apt installed chromium, but it does not run"));
+  return installed;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,5 +1,6 @@
 // `npm test`: install what is missing, then run every check and test:
 // formatting, lints (host and wasm32), the core's boundary and unit tests,
+// the npm packages' platform check,
 // then the end-to-end tests against the worker in workerd and the SDK in
 // headless Chromium. Exits non-zero on the first failure.
 //
@@ -8,8 +9,9 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
-import { capture, root, run, runAsync, step } from "./lib.mjs";
+import { capture, root, run, runAsync, step, toolEnv } from "./lib.mjs";
 import { CONTROL_PLANE, schemathesis } from "./api-fuzz.mjs";
+import { checkPlatforms } from "./platforms.mjs";
 import { setup } from "./setup.mjs";
 import { scanForSecrets } from "./scan-secrets.mjs";
 import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
@@ -39,6 +41,8 @@ function checkSources() {
   step("cargo clippy (wasm32: the SDK's Node.js entry)");
   run("cargo", ["clippy", "-p", "tidings-sdk", "--features", "server", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
   checkCoreBoundary();
+  step("npm packages on every supported platform (Linux and macOS, x64 and arm64): platform-bound ones optional, dry runs");
+  checkPlatforms();
   // Advisories need RustSec's database from GitHub: `npm run deny` checks them where it is reachable.
   step("cargo deny: dependency licences, bans and sources (deny.toml)");
   run("cargo", ["deny", "--log-level", "error", "check", "licenses", "bans", "sources"]);
@@ -67,7 +71,7 @@ async function propertyTests(stack) {
 async function main() {
   const started = Date.now();
   const only = process.argv.slice(2);
-  await setup({ browser: true, schemathesis: only.length === 0, deny: only.length === 0 });
+  const tools = await setup({ browser: true, schemathesis: only.length === 0, deny: only.length === 0 });
   if (only.length === 0) checkSources();
 
   build();
@@ -91,8 +95,8 @@ async function main() {
     // Asynchronous: the www server runs in this process and must keep serving.
     await runAsync("node", ["--test", "--test-reporter=spec", "--test-concurrency=1", ...files], {
       env: {
-        ...process.env,
-        PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
+        ...toolEnv(),
+        CHROME_PATH: tools.browser.path,
         TIDINGS_TEST_API_URL: stack.apiUrl,
         TIDINGS_TEST_WWW_URL: stack.wwwUrl,
         TIDINGS_TEST_KEYS: stack.keysFile,

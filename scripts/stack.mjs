@@ -238,7 +238,7 @@ export async function startWorker({ config, consoleConfig, persistTo, port, depl
   const worker = start("wrangler", [
     "dev", "--config", config, ...(consoleConfig ? ["--config", consoleConfig] : []),
     "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", quiet && !logFile ? "warn" : "log",
+    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", quiet && !logFile ? "warn" : "log",
     ...(deployment ? ["--env", deployment] : []),
   ], { stdio: ["ignore", "pipe", "pipe"], env: toolEnv({ WRANGLER_REGISTRY_PATH: join(dirname(persistTo), "dev-registry", String(port)) }) });
   const log = [];

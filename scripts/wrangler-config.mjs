@@ -66,6 +66,11 @@ export function renderDeployments(head) {
   const all = tables(head);
   const workerName = head.match(/^name = "([^"]+)"$/m)?.[1] ?? "tidings";
   const services = inline(all, "[[services]]");
+  // Each deployment has its own deliveries queue: a queue has one consumer.
+  const ownQueue = (environment) => (table) => table.replace(/queue = "([^"]+)"/, `queue = "$1-${environment}"`);
+  const producers = inline(all, "[[queues.producers]]");
+  const consumers = inline(all, "[[queues.consumers]]");
+  const crons = all.find((table) => table.header === "[triggers]")?.entries.find((entry) => entry.startsWith("crons ="));
   const list = (items) => `[\n${items.map((item) => `  ${item},`).join("\n")}\n]`;
   const sections = boundEnvironments(head).map((environment) =>
     [
@@ -76,6 +81,10 @@ export function renderDeployments(head) {
       `kv_namespaces = ${list(inline(all, "[[kv_namespaces]]"))}`,
       `durable_objects = { bindings = ${list(inline(all, "[[durable_objects.bindings]]"))} }`,
       `ratelimits = ${list(inline(all, "[[ratelimits]]"))}`,
+      ...(producers.length > 0
+        ? [`queues = { producers = ${list(producers.map(ownQueue(environment)))}, consumers = ${list(consumers.map(ownQueue(environment)))} }`]
+        : []),
+      ...(crons ? [`triggers = { ${crons} }`] : []),
       ...(services.length > 0 ? [`services = ${list(services)}`] : []),
     ].join("\n"),
   );

@@ -15,6 +15,7 @@ const markers = {};
 const revoked = {};
 const keyIds = {};
 const writes = [];
+const deliveryIds = {};
 
 before(async () => {
   const spec = (await api("/openapi.json")).body;
@@ -53,6 +54,7 @@ before(async () => {
       await saveIntegration(environment, integrationId(environment));
       await saveVariable(environment, variableName(environment));
       await saveBrand(environment);
+      deliveryIds[environment] = await makeDelivery(environment, integrationId(environment));
     }
   }
 });
@@ -81,6 +83,17 @@ async function saveIntegration(environment, id) {
     body: { kind: "webhook", name: "Matrix", url: "https://hooks.example.com/matrix", signing_secret: "whsec_matrix_0123456789" },
   });
   assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
+}
+
+/** A webhook delivery of `environment` (to an unreachable receiver: it stays pending). */
+async function makeDelivery(environment, integration) {
+  const key = keys[environment].secret_key;
+  const workflow = `matrix-hook-${environment}-${tag}`;
+  const saved = await api(`/v1/workflows/${workflow}`, { key, method: "PUT", body: { name: "Hook", steps: [{ type: "webhook", integration, body: "{}" }] } });
+  assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+  const sent = await api("/v1/events/trigger", { key, method: "POST", body: { workflow, to: [`matrix-hook-${tag}`] } });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  return sent.body.deliveries[0].id;
 }
 
 async function saveWorkflow(environment, key) {
@@ -156,6 +169,7 @@ function request({ path, method, operation }, target, credential) {
     .replace("{key}", workflowKey(target))
     .replace("{integration_id}", integrationId(target))
     .replace("{variable_name}", variableName(target))
+    .replace("{delivery_id}", deliveryIds[target] ?? "none")
     .concat(operation["x-tidings-example-query"] ? `?${operation["x-tidings-example-query"]}` : "");
   let body = operation.requestBody?.content?.["application/json"]?.example;
   const image = operation.requestBody?.content?.["image/svg+xml"]?.example;
@@ -227,7 +241,7 @@ describe("isolation matrix", () => {
             // The owner gets a success, unless the resource cannot exist in its environment
             // (workflows in production); a foreign key acts in its own environment, where the
             // resource may not exist.
-            const cannotExist = ["{key}", "{integration_id}", "{variable_name}", "/v1/brand"].some((part) => path.includes(part)) && isProduction(target);
+            const cannotExist = ["{key}", "{integration_id}", "{variable_name}", "{delivery_id}", "/v1/brand"].some((part) => path.includes(part)) && isProduction(target);
             const miss = (credential.owner !== target || cannotExist) && response.status === 404 && /_not_found$/.test(code ?? "");
             assert.ok((response.status >= 200 && response.status < 300) || miss, `${where}: ${response.status} ${JSON.stringify(response.body)}`);
             const text = JSON.stringify(response.body);

@@ -22,6 +22,8 @@ pub enum Purpose {
     SubscriberToken,
     /// Sealing subscriber handles (from the deployment's encryption key).
     SubscriberHandle,
+    /// Sealing webhook deliveries handed to the queue (from the deployment's encryption key).
+    DeliveryHandOff,
 }
 
 impl Purpose {
@@ -30,11 +32,12 @@ impl Purpose {
         match self {
             Self::SubscriberToken => b"tidings/subscriber-token/v2",
             Self::SubscriberHandle => b"tidings/subscriber-handle/v1",
+            Self::DeliveryHandOff => b"tidings/delivery-hand-off/v1",
         }
     }
 
     /// Every purpose, for tests.
-    pub const ALL: [Purpose; 2] = [Self::SubscriberToken, Self::SubscriberHandle];
+    pub const ALL: [Purpose; 3] = [Self::SubscriberToken, Self::SubscriberHandle, Self::DeliveryHandOff];
 }
 
 /// The 32-byte key `secret` gives for `purpose`: HKDF-SHA256 with one

@@ -59,6 +59,7 @@ pub mod access;
 pub mod audit;
 mod base32;
 pub mod brand;
+pub mod delivery;
 pub mod deployment;
 pub mod derive;
 pub mod environment;

@@ -1,4 +1,4 @@
-// The worker's entry module: the Rust `fetch` handler (wasm-bindgen's module
+// The worker's entry module: the Rust `fetch`, `queue` and `scheduled` handlers (wasm-bindgen's module
 // output in ../build, made by `npm run build`) behind a plain exported
 // handler object, and the realtime Durable Object class. Requests for the
 // admin console go to its own worker before any Wasm runs.
@@ -42,16 +42,29 @@ addEventListener("error", (event) => noteFailure(event.error));
 /** Whether a path is the admin console's, served by the CONSOLE worker (www/console.wrangler.toml). */
 const isConsolePath = (path) => path === "/console" || path.startsWith("/console/");
 
+/** Calls a Rust event handler on a working instance, noting a trap. */
+async function run(handler, ...args) {
+  resetIfBroken();
+  try {
+    return await handler(...args);
+  } catch (error) {
+    noteFailure(error);
+    throw error;
+  }
+}
+
 export default {
   async fetch(request, env, ctx) {
     if (env.CONSOLE && isConsolePath(new URL(request.url).pathname)) return env.CONSOLE.fetch(request);
-    resetIfBroken();
-    try {
-      return await wasm.fetch(request, env, ctx);
-    } catch (error) {
-      noteFailure(error);
-      throw error;
-    }
+    return run(wasm.fetch, request, env, ctx);
+  },
+  /** The deliveries queue's consumer (crates/tidings-worker/src/delivery.rs). */
+  async queue(batch, env, ctx) {
+    return run(wasm.queue, batch, env, ctx);
+  },
+  /** The Cron Trigger: the deliveries sweep. */
+  async scheduled(controller, env, ctx) {
+    return run(wasm.scheduled, controller, env, ctx);
   },
 };
 

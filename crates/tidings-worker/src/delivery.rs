@@ -1,110 +1,318 @@
-//! Sending webhook deliveries: after a trigger has answered, each pending
-//! delivery is POSTed to its integration, signed, retried with backoff, and
-//! its outcome recorded and logged.
+//! Sending webhook deliveries: handed to the queue after the trigger's
+//! commit, sent by the queue's consumer one claimed attempt at a time,
+//! retried on the schedule of [`tidings_core::delivery`], held while an
+//! integration's circuit breaker is open, and found again by the scheduled
+//! sweep when a hand-off was lost.
 //!
 //! Outside development a target in a private network is refused before any
 //! request (an integration promoted or imported with one), redirects are
 //! not followed, and what is stored and shown is a failure class
-//! (`address_refused`, `connection_failed`, `http_status_503`, …), never
-//! the upstream's own words, which go to the worker's log only.
+//! (`address_refused`, `connection_failed`, `timeout`, `http_status_503`,
+//! …), never the upstream's own words, which go to the worker's log only.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures_util::future::{join_all, select, Either};
+use tidings_core::delivery::{
+    after_failure, classify, parse_retry_after, AttemptClass, HandOff, Next, MAX_IN_FLIGHT_PER_INTEGRATION,
+    REQUEST_TIMEOUT_MS,
+};
 use tidings_core::link;
-use tidings_core::webhook::{self, MAX_ATTEMPTS, SIGNATURE_HEADER};
+use tidings_core::webhook::{self, SIGNATURE_HEADER};
 use wasm_bindgen::JsValue;
-use worker::{Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
-use crate::platform::now_ms;
-use crate::store::Platform;
-use crate::store::{self, DeliveryOutcome, Environment, PendingDelivery};
+use crate::platform::{now_ms, random};
+use crate::runtime::SweepTick;
+use crate::store::{self, AttemptRecord, ClaimedDelivery, Environment, HandOffFault, Platform, Refusal};
 
-/// Sends every pending delivery of a trigger. Runs in `wait_until`, so
-/// failures are logged, never raised.
-pub async fn send_pending(env: Platform, scope: Environment, transaction_id: String) {
-    let pending = match scope.pending_deliveries(&transaction_id).await {
-        Ok(pending) => pending,
-        Err(error) => {
-            worker::console_error!("could not read deliveries of {transaction_id}: {error:?}");
-            return;
+/// Hands a trigger's pending deliveries to the queue (after its commit).
+pub async fn hand_off_trigger(env: Platform, scope: Environment, transaction_id: String, fault: HandOffFault) {
+    match scope.deliveries_to_hand_off(&transaction_id).await {
+        Ok(due) => {
+            let due: Vec<(String, u32)> = due.into_iter().map(|delivery| (delivery.id, delivery.attempts)).collect();
+            scope.hand_off_as(&env, &due, now_ms(), 0, fault).await;
         }
+        Err(error) => worker::console_error!("deliveries of {transaction_id} wait for the sweep: {error:?}"),
+    }
+}
+
+/// The scheduled sweep: hands off again every pending delivery, in every
+/// environment this deployment serves, whose attempt is overdue (its
+/// hand-off was lost, or its attempt's lease ran out). `now_ms` is the
+/// event's scheduled time (or, in the test stack, the time the test named:
+/// see [`store::injected_clock`]).
+pub async fn sweep(env: &Platform, tick: &SweepTick, now_ms: u64) {
+    let names = match store::sweepable_environments(env, tick).await {
+        Ok(names) => names,
+        Err(error) => return worker::console_error!("sweep: cannot list environments: {error:?}"),
     };
-    for delivery in pending {
-        let (delivered, attempts, status, error) = attempt_all(&env, &scope, &delivery).await;
-        let outcome = DeliveryOutcome { delivered, attempts, status, error: error.as_deref() };
-        if let Err(error) = scope.finish_delivery(&delivery, &outcome, now_ms()).await {
-            worker::console_error!("could not record delivery {}: {error:?}", delivery.id);
+    for name in names {
+        // One environment's failure never stops the others'.
+        let scope = match Environment::open_for_sweep(env, tick, &name).await {
+            Ok(scope) => scope,
+            Err(error) => {
+                worker::console_error!("sweep: {name} skipped: {error:?}");
+                continue;
+            }
+        };
+        match scope.overdue_deliveries(now_ms).await {
+            Ok(overdue) if !overdue.is_empty() => {
+                worker::console_log!("sweep: handing off {} overdue deliveries of {name}", overdue.len());
+                let due: Vec<(String, u32)> =
+                    overdue.into_iter().map(|delivery| (delivery.id, delivery.attempts)).collect();
+                scope.hand_off(env, &due, now_ms, 0).await;
+            }
+            Ok(_) => {}
+            Err(error) => worker::console_error!("sweep: {name}: {error:?}"),
         }
     }
 }
 
-/// Tries a delivery up to [`MAX_ATTEMPTS`] times: (delivered, attempts, last status, error).
-async fn attempt_all(
-    env: &Platform,
-    scope: &Environment,
-    delivery: &PendingDelivery,
-) -> (bool, u32, Option<u16>, Option<String>) {
+/// What the consumer did with one queue message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Done with it (sent, recorded, stale, or refused): acknowledge.
+    Done,
+    /// Storage failed before anything was recorded: let the queue retry it.
+    Again,
+}
+
+/// The queue's consumer: every message of a batch, grouped by
+/// integration so a slow or dead receiver holds back only its own
+/// deliveries: groups run side by side, each with at most
+/// [`MAX_IN_FLIGHT_PER_INTEGRATION`] attempts in flight.
+pub async fn consume(env: &Platform, bodies: Vec<String>) -> Vec<Handled> {
+    let mut verdicts: Vec<Option<Handled>> = (0..bodies.len()).map(|_| None).collect();
+    let mut groups: BTreeMap<String, Vec<(usize, store::VerifiedHandOff, Environment)>> = BTreeMap::new();
+    for (index, body) in bodies.iter().enumerate() {
+        match prepare(env, body).await {
+            Ok((verified, scope, integration)) => groups.entry(integration).or_default().push((index, verified, scope)),
+            Err(handled) => verdicts[index] = Some(handled),
+        }
+    }
+    let runs = groups.into_values().map(|group| async move {
+        let mut done = Vec::with_capacity(group.len());
+        let mut pending = group.into_iter();
+        loop {
+            let wave: Vec<_> = pending.by_ref().take(MAX_IN_FLIGHT_PER_INTEGRATION).collect();
+            if wave.is_empty() {
+                break done;
+            }
+            let results =
+                join_all(wave.iter().map(|(_, verified, scope)| attempt(env, scope, verified.hand_off()))).await;
+            done.extend(wave.iter().map(|(index, _, _)| *index).zip(results));
+        }
+    });
+    for (index, handled) in join_all(runs).await.into_iter().flatten() {
+        verdicts[index] = Some(handled);
+    }
+    verdicts.into_iter().map(|verdict| verdict.unwrap_or(Handled::Done)).collect()
+}
+
+/// Checks a message and opens its environment: the hand-off, the
+/// environment, and the delivery's integration; or what to do instead.
+async fn prepare(env: &Platform, body: &str) -> Result<(store::VerifiedHandOff, Environment, String), Handled> {
+    let verified = store::verify_hand_off(env, body).map_err(|refusal| {
+        let why = match refusal {
+            Refusal::Malformed => "not a delivery hand-off",
+            Refusal::BadSeal => "its seal is not this deployment's",
+            Refusal::NotServed => "it names an environment this deployment does not serve",
+        };
+        worker::console_error!("deliveries queue: message refused: {why}");
+        Handled::Done
+    })?;
+    let hand_off = verified.hand_off();
+    let scope = Environment::open_for_hand_off(env, &verified).await.map_err(|error| {
+        worker::console_error!("deliveries queue: {} unavailable: {error:?}", hand_off.environment);
+        Handled::Done
+    })?;
+    match scope.delivery_state(&hand_off.delivery).await {
+        Ok(Some(state)) => Ok((verified, scope, state.integration)),
+        Ok(None) => {
+            worker::console_error!(
+                "deliveries queue: message refused: {} has no delivery {}",
+                hand_off.environment,
+                hand_off.delivery
+            );
+            Err(Handled::Done)
+        }
+        Err(_) => Err(Handled::Again),
+    }
+}
+
+/// One hand-off: checks it is current, honours the integration's breaker,
+/// claims the attempt, sends it, records it and schedules what follows.
+async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Handled {
+    // The consumer never runs earlier than the hand-off's clock: a sweep
+    // fired for a given time runs the schedule at that time.
+    let now = now_ms().max(hand_off.at_ms);
+    let state = match scope.delivery_state(&hand_off.delivery).await {
+        Ok(Some(state)) => state,
+        Ok(None) => return Handled::Done,
+        Err(_) => return Handled::Again,
+    };
+    if state.status != "pending" || state.attempts != hand_off.attempts {
+        return Handled::Done; // stale: another hand-off made this attempt
+    }
+    let due = state.next_attempt_at as u64;
+    if due > now + 2_000 {
+        // Early (a breaker hold moved it): come back when it is due.
+        let delay = ((due - now) / 1000) as u32;
+        scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], due, delay.max(1)).await;
+        return Handled::Done;
+    }
+    let (failures, open_until) = match scope.integration_health(&state.integration).await {
+        Ok(health) => health,
+        Err(_) => return Handled::Again,
+    };
+    if open_until > now {
+        // The breaker is open: hold without an attempt, and come back then.
+        let delay = ((open_until - now) / 1000 + 1) as u32;
+        if scope.hold_delivery(&hand_off.delivery, hand_off.attempts, open_until, now).await.is_err() {
+            return Handled::Again;
+        }
+        scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], open_until, delay).await;
+        return Handled::Done;
+    }
+    let claimed = match scope.claim_attempt(&hand_off.delivery, hand_off.attempts, now).await {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => return Handled::Done,
+        Err(_) => return Handled::Again,
+    };
+    let started = now_ms();
+    let sent = send(env, scope, &claimed).await;
+    let latency_ms = now_ms().saturating_sub(started);
+    let class = match &sent {
+        Sent::Answer { status, .. } => classify(Some(*status)),
+        Sent::NoAnswer(_) => AttemptClass::Retryable,
+        Sent::Refused(_) => AttemptClass::Final,
+    };
+    let (status_code, error, retry_after) = match &sent {
+        Sent::Answer { status, retry_after } => {
+            let error = match class {
+                AttemptClass::Delivered => None,
+                _ if (300..400).contains(status) => Some("redirect_refused".to_owned()),
+                _ => Some(format!("http_status_{status}")),
+            };
+            (Some(*status), error, *retry_after)
+        }
+        Sent::NoAnswer(error) | Sent::Refused(error) => (None, Some((*error).to_owned()), None),
+    };
+    let now = now_ms().max(hand_off.at_ms);
+    let retry_in = match class {
+        AttemptClass::Retryable => match after_failure(claimed.attempt_in_series(), retry_after, jitter()) {
+            Next::RetryIn(seconds) => Some(seconds),
+            Next::Dead => None,
+        },
+        _ => None,
+    };
+    let record = AttemptRecord {
+        started_at: now.saturating_sub(latency_ms),
+        latency_ms,
+        status_code,
+        error: error.as_deref(),
+        class,
+        retry_at: retry_in.map(|seconds| now + u64::from(seconds) * 1000),
+        failures_before: failures,
+    };
+    if let Err(error) = scope.record_attempt(&claimed, &record, now).await {
+        // The lease runs out and the sweep hands it off again.
+        worker::console_error!("delivery {}: attempt not recorded: {error:?}", claimed.id);
+        return Handled::Done;
+    }
+    if let (Some(seconds), Some(at)) = (retry_in, record.retry_at) {
+        scope.hand_off(env, &[(claimed.id.clone(), claimed.attempts)], at, seconds).await;
+    }
+    Handled::Done
+}
+
+/// A random number for the schedule's jitter.
+fn jitter() -> u32 {
+    random::<4>().map(u32::from_le_bytes).unwrap_or(0)
+}
+
+/// How sending one attempt went.
+enum Sent {
+    /// The receiver answered.
+    Answer { status: u16, retry_after: Option<u32> },
+    /// No answer came (a class: `connection_failed`, `timeout`).
+    NoAnswer(&'static str),
+    /// Not sent, and sending again would not help (`address_refused`, …).
+    Refused(&'static str),
+}
+
+/// Looks up the target and POSTs the delivery once, signed.
+async fn send(env: &Platform, scope: &Environment, delivery: &ClaimedDelivery) -> Sent {
     let target = match store::encryption_key(env) {
         Ok(key) => scope.webhook_target(&delivery.integration, &key).await,
         Err(error) => Err(error),
     };
     let target = match target {
         Ok(Some(target)) => target,
-        Ok(None) => return (false, 0, None, Some("integration_missing".to_owned())),
+        Ok(None) => return Sent::Refused("integration_missing"),
         Err(error) => {
             worker::console_error!("integration {} unavailable: {error:?}", delivery.integration);
-            return (false, 0, None, Some("integration_unavailable".to_owned()));
+            return Sent::NoAnswer("integration_unavailable");
         }
     };
     if link::check_webhook_target(&target.url, scope.environment_type()).is_err() {
-        return (false, 0, None, Some("address_refused".to_owned()));
+        return Sent::Refused("address_refused");
     }
-    let mut last = (None, None);
-    for attempt in 1..=MAX_ATTEMPTS {
-        let wait = webhook::backoff_ms(attempt);
-        if wait > 0 {
-            Delay::from(Duration::from_millis(wait)).await;
-        }
-        match post(&target.url, target.signing_secret.as_deref(), delivery).await {
-            Ok(status) if (200..300).contains(&status) => return (true, attempt, Some(status), None),
-            Ok(status) if (300..400).contains(&status) => {
-                return (false, attempt, Some(status), Some("redirect_refused".to_owned()));
-            }
-            Ok(status) => {
-                last = (Some(status), Some(format!("http_status_{status}")));
-                if !webhook::is_retryable(status) {
-                    return (false, attempt, last.0, last.1);
-                }
-            }
-            Err(error) => last = (None, Some(error)),
-        }
-    }
-    (false, MAX_ATTEMPTS, last.0, last.1)
+    post(&target.url, target.signing_secret.as_deref(), delivery).await
 }
 
-/// One signed POST; the HTTP status, or why no response came.
-async fn post(url: &str, secret: Option<&str>, delivery: &PendingDelivery) -> Result<u16, String> {
+/// One signed POST with a timeout, redirects not followed.
+async fn post(url: &str, secret: Option<&str>, delivery: &ClaimedDelivery) -> Sent {
     let headers = Headers::new();
-    let set = |name: &str, value: &str| headers.set(name, value).map_err(|error| error.to_string());
-    set("Content-Type", "application/json")?;
-    set("User-Agent", "Tidings-Webhooks/1")?;
-    set("Tidings-Delivery-Id", &delivery.id)?;
-    set("Tidings-Transaction-Id", &delivery.transaction_id)?;
+    let set = |name: &str, value: &str| headers.set(name, value).is_ok();
+    let mut ok = set("Content-Type", "application/json")
+        && set("User-Agent", "Tidings-Webhooks/1")
+        && set("Tidings-Delivery-Id", &delivery.id)
+        && set("Tidings-Transaction-Id", &delivery.transaction_id)
+        && set("Tidings-Delivery-Attempt", &delivery.attempts.to_string());
     if let Some(secret) = secret {
-        set(SIGNATURE_HEADER, &webhook::signature(secret, now_ms() / 1000, &delivery.body))?;
+        ok &= set(SIGNATURE_HEADER, &webhook::signature(secret, now_ms() / 1000, &delivery.body));
+    }
+    if !ok {
+        return Sent::Refused("request_refused");
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(JsValue::from_str(&delivery.body)))
         .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(|error| {
-        worker::console_error!("delivery {}: bad request: {error}", delivery.id);
-        "request_refused".to_owned()
-    })?;
-    let response = Fetch::Request(request).send().await.map_err(|error| {
-        worker::console_error!("delivery {}: no response: {error}", delivery.id);
-        "connection_failed".to_owned()
-    })?;
-    Ok(response.status_code())
+    let request = match Request::new_with_init(url, &init) {
+        Ok(request) => request,
+        Err(error) => {
+            worker::console_error!("delivery {}: bad request: {error}", delivery.id);
+            return Sent::Refused("request_refused");
+        }
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Box::pin(Delay::from(Duration::from_millis(REQUEST_TIMEOUT_MS)));
+    let outcome = match select(sending, timeout).await {
+        Either::Left((result, _)) => Some(result),
+        Either::Right(_) => None,
+    };
+    let sent = match outcome {
+        Some(Ok(response)) => {
+            let retry_after =
+                response.headers().get("Retry-After").ok().flatten().as_deref().and_then(parse_retry_after);
+            Sent::Answer { status: response.status_code(), retry_after }
+        }
+        Some(Err(error)) => {
+            worker::console_error!("delivery {}: no response: {error}", delivery.id);
+            Sent::NoAnswer("connection_failed")
+        }
+        None => {
+            controller.abort();
+            Sent::NoAnswer("timeout")
+        }
+    };
+    sent
 }

@@ -1,14 +1,58 @@
-//! The runtime's entry point: the fetch event. The runtime hands over its
-//! `Env` here, and it is wrapped in [`Platform`] at once; `worker::Env` is
-//! a disallowed type everywhere else (`clippy.toml`).
+//! The runtime's entry points: the fetch event, the deliveries queue's
+//! batches and the scheduled sweep. The runtime hands over its `Env` here,
+//! and it is wrapped in [`Platform`] at once; `worker::Env` is a disallowed
+//! type everywhere else (`clippy.toml`).
 
 #![allow(clippy::disallowed_types)]
 
-use worker::{event, Context, Env, Response, Result};
+use worker::{event, Context, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, Response, Result};
+use worker::{ScheduleContext, ScheduledEvent};
 
+use crate::delivery::{self, Handled};
 use crate::request::IncomingRequest;
 use crate::store::Platform;
 use crate::{cors, routes};
+
+/// Proof that code runs for the scheduled event: only this module can make
+/// one (its field is private), and the store opens environments for the
+/// sweep only with it.
+pub struct SweepTick(());
+
+/// The deliveries queue's consumer. Never returns an error (that would
+/// reset the Wasm instance): each message is acknowledged once handled, or
+/// retried after a pause when storage failed before anything was recorded.
+#[event(queue)]
+pub async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    let platform = Platform::new(env);
+    let messages = batch.raw_iter().collect::<Vec<_>>();
+    let bodies = messages
+        .iter()
+        .map(|message| message.body().as_string().unwrap_or_else(|| json_text(&message.body())))
+        .collect();
+    let verdicts = delivery::consume(&platform, bodies).await;
+    for (message, verdict) in messages.iter().zip(verdicts) {
+        match verdict {
+            Handled::Done => message.ack(),
+            Handled::Again => {
+                message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(30).build())
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A message body that arrived as a structured value, as JSON text.
+fn json_text(value: &wasm_bindgen::JsValue) -> String {
+    js_sys::JSON::stringify(value).ok().and_then(|text| text.as_string()).unwrap_or_default()
+}
+
+/// The Cron Trigger: the deliveries sweep, at the event's scheduled time.
+#[event(scheduled)]
+pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let platform = Platform::new(env);
+    let now = crate::store::injected_clock(&platform, &event.cron()).unwrap_or(event.schedule() as u64);
+    delivery::sweep(&platform, &SweepTick(()), now).await;
+}
 
 /// The fetch handler: routes the request and renders any error once.
 #[event(fetch)]

@@ -6,6 +6,7 @@
 //! misspelt field is reported instead of silently ignored.
 
 mod control;
+mod deliveries;
 mod environment;
 mod environment_file;
 mod error;
@@ -24,6 +25,9 @@ pub use control::{
     CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment, EnvironmentDetails,
     EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, RegenerateKeyRequest, RegeneratedKey,
     RotateSigningSecretRequest, RotatedSigningSecret,
+};
+pub use deliveries::{
+    Delivery, DeliveryAttempt, DeliveryDetail, DeliveryHandOffMessage, DeliveryList, ReplayFilter, ReplayResult,
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
 pub use environment_file::{EnvironmentFile, ImportRequest};

@@ -5,6 +5,7 @@ mod bootstrap;
 mod brand;
 mod console;
 mod console_workflows;
+mod deliveries;
 mod deployment;
 mod environment;
 mod environment_files;
@@ -160,6 +161,10 @@ route_table! { request, env, ctx;
             feed::stream(&request, env, subscriber).await
         },
         (Get, ["v1", "logs"]) => logs::list(&request, env).await,
+        (Get, ["v1", "deliveries"]) => deliveries::list(&request, env).await,
+        (Post, ["v1", "deliveries", "replay"]) => deliveries::replay_many(&mut request, env, ctx).await,
+        (Get, ["v1", "deliveries", id]) => deliveries::get(&request, env, id).await,
+        (Post, ["v1", "deliveries", id, "replay"]) => deliveries::replay(&request, env, ctx, id).await,
         (Get, ["v1", "integrations"]) => integrations::list(&request, env).await,
         (Post, ["v1", "integrations"]) => integrations::create(&mut request, env).await,
         (Get, ["v1", "integrations", id]) => integrations::get(&request, env, id).await,

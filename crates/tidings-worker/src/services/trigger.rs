@@ -215,7 +215,8 @@ struct Ran {
     follow_up: FollowUp,
 }
 
-/// After the answer: sends a transaction's pending webhook deliveries, and
+/// After the answer: hands a transaction's pending webhook deliveries to
+/// the queue (the sweep finds them if this never runs), and
 /// tells the recipients' realtime sockets about their new messages.
 pub fn follow_up(env: &Platform, ctx: &Context, scope: &Environment, follow_up: FollowUp) {
     if !follow_up.feeds.is_empty() {
@@ -228,9 +229,10 @@ pub fn follow_up(env: &Platform, ctx: &Context, scope: &Environment, follow_up: 
         }
     }
     let Some(transaction_id) = follow_up.webhooks else { return };
+    let fault = scope.hand_off_fault();
     match scope.reopen(env) {
-        Ok(scope) => ctx.wait_until(delivery::send_pending(env.clone(), scope, transaction_id)),
-        Err(error) => worker::console_error!("deliveries of {transaction_id} wait: {error:?}"),
+        Ok(scope) => ctx.wait_until(delivery::hand_off_trigger(env.clone(), scope, transaction_id, fault)),
+        Err(error) => worker::console_error!("deliveries of {transaction_id} wait for the sweep: {error:?}"),
     }
 }
 

@@ -1,15 +1,24 @@
 //! Webhook deliveries of one environment: stored pending with the trigger,
-//! then updated with each outcome and logged.
+//! then claimed attempt by attempt, each attempt recorded with what
+//! follows (delivered, retried at a time, dead) in one transaction, and
+//! listed, inspected and replayed by operators.
 
 use serde::Deserialize;
 use serde_json::json;
+use tidings_core::delivery::{
+    breaker_hold_secs, AttemptClass, CheckedReplayFilter, DeliveryQuery, DeliveryStatus, ATTEMPT_LEASE_MS,
+    HANDOFF_GRACE_MS, SWEEP_LIMIT,
+};
+use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::{Delivery, DeliveryAttempt, DeliveryDetail, DeliveryList, SubscriberPageInfo};
+use wasm_bindgen::JsValue;
 
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
-/// A delivery waiting to be sent.
+/// A delivery whose attempt this isolate has claimed.
 #[derive(Deserialize)]
-pub struct PendingDelivery {
+pub struct ClaimedDelivery {
     /// Its id.
     pub id: String,
     /// The trigger.
@@ -22,82 +31,404 @@ pub struct PendingDelivery {
     pub integration: String,
     /// The JSON body.
     pub body: String,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+    /// Attempts made before this series (the last replay).
+    pub series_start: u32,
 }
 
-/// How a delivery ended.
-pub struct DeliveryOutcome<'a> {
-    /// Whether the endpoint accepted it.
-    pub delivered: bool,
+impl ClaimedDelivery {
+    /// Which attempt of its series this is (1 for the first).
+    pub fn attempt_in_series(&self) -> u32 {
+        self.attempts.saturating_sub(self.series_start)
+    }
+}
+
+/// Where a delivery stands, for a hand-off to check against.
+#[derive(Deserialize)]
+pub struct DeliveryState {
+    /// `pending`, `delivered`, `dead`, `failed`.
+    pub status: String,
     /// Attempts made.
     pub attempts: u32,
-    /// The last HTTP status, if any response came.
-    pub status: Option<u16>,
-    /// Why it failed, if it did.
-    pub error: Option<&'a str>,
+    /// When the next attempt is due (ms).
+    pub next_attempt_at: f64,
+    /// Where it goes.
+    pub integration: String,
 }
 
+/// A pending delivery to hand off: its id and attempts made.
+#[derive(Deserialize)]
+pub struct DueDelivery {
+    /// Its id.
+    pub id: String,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// What one attempt gave, and what follows it.
+pub struct AttemptRecord<'a> {
+    /// When it started (ms).
+    pub started_at: u64,
+    /// How long the receiver took.
+    pub latency_ms: u64,
+    /// The HTTP status, when an answer came.
+    pub status_code: Option<u16>,
+    /// Why it failed, as a class.
+    pub error: Option<&'a str>,
+    /// How it ended.
+    pub class: AttemptClass,
+    /// When the next attempt is due (ms), or `None` when the delivery is over.
+    pub retry_at: Option<u64>,
+    /// The integration's consecutive failures before this attempt.
+    pub failures_before: u32,
+}
+
+#[derive(Deserialize)]
+struct DeliveryRow {
+    id: String,
+    transaction_id: String,
+    workflow: String,
+    subscriber_id: String,
+    integration: String,
+    status: String,
+    attempts: u32,
+    replays: u32,
+    last_status: Option<f64>,
+    last_error: Option<String>,
+    next_attempt_at: f64,
+    created_at: f64,
+    updated_at: f64,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(row: DeliveryRow) -> Self {
+        let pending = row.status == DeliveryStatus::Pending.as_str();
+        Self {
+            id: row.id,
+            transaction_id: row.transaction_id,
+            workflow: row.workflow,
+            subscriber_id: row.subscriber_id,
+            integration: row.integration,
+            status: row.status,
+            attempts: row.attempts,
+            replays: row.replays,
+            last_status: row.last_status.map(|status| status as u16),
+            last_error: row.last_error,
+            next_attempt_at: pending.then(|| rfc3339(row.next_attempt_at as u64)),
+            created_at: rfc3339(row.created_at as u64),
+            updated_at: rfc3339(row.updated_at as u64),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AttemptRow {
+    attempt: u32,
+    started_at: f64,
+    status_code: Option<f64>,
+    latency_ms: f64,
+    outcome: String,
+    error: Option<String>,
+}
+
+const DELIVERY_COLUMNS: &str = "id, transaction_id, workflow, subscriber_id, integration, status, attempts, replays, \
+    last_status, last_error, next_attempt_at, created_at, updated_at";
+
 impl Environment {
-    /// The pending deliveries of a trigger.
-    pub async fn pending_deliveries(&self, transaction_id: &str) -> Result<Vec<PendingDelivery>, ApiError> {
+    /// The pending deliveries of a trigger, to hand off after its commit.
+    pub async fn deliveries_to_hand_off(&self, transaction_id: &str) -> Result<Vec<DueDelivery>, ApiError> {
+        self.due_rows(
+            "SELECT id, attempts FROM deliveries WHERE transaction_id = ?1 AND status = 'pending' ORDER BY id",
+            &[text(transaction_id)],
+        )
+        .await
+    }
+
+    /// Pending deliveries due longer ago than the grace: their hand-off was
+    /// lost, or their attempt's lease ran out.
+    pub async fn overdue_deliveries(&self, now_ms: u64) -> Result<Vec<DueDelivery>, ApiError> {
+        self.due_rows(
+            "SELECT id, attempts FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1 \
+             ORDER BY next_attempt_at LIMIT ?2",
+            &[number(now_ms.saturating_sub(HANDOFF_GRACE_MS)), number(u64::from(SWEEP_LIMIT))],
+        )
+        .await
+    }
+
+    async fn due_rows(&self, sql: &str, bindings: &[JsValue]) -> Result<Vec<DueDelivery>, ApiError> {
+        statement(&self.db, sql, bindings)?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("read deliveries", error))
+    }
+
+    /// Where a delivery stands, if this environment has it.
+    pub async fn delivery_state(&self, id: &str) -> Result<Option<DeliveryState>, ApiError> {
         statement(
             &self.db,
-            "SELECT id, transaction_id, workflow, subscriber_id, integration, body FROM deliveries \
-             WHERE transaction_id = ?1 AND status = 'pending' ORDER BY id",
-            &[text(transaction_id)],
+            "SELECT status, attempts, next_attempt_at, integration FROM deliveries WHERE id = ?1",
+            &[text(id)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read delivery", error))
+    }
+
+    /// An integration's consecutive failures and until when its breaker holds (ms).
+    pub async fn integration_health(&self, integration: &str) -> Result<(u32, u64), ApiError> {
+        #[derive(Deserialize)]
+        struct Health {
+            consecutive_failures: u32,
+            open_until: f64,
+        }
+        let health: Option<Health> = statement(
+            &self.db,
+            "SELECT consecutive_failures, open_until FROM integration_health WHERE integration = ?1",
+            &[text(integration)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read integration health", error))?;
+        Ok(health.map_or((0, 0), |health| (health.consecutive_failures, health.open_until as u64)))
+    }
+
+    /// Claims the attempt after `attempts` of a delivery that is pending and
+    /// due at `now_ms`: counts it and leases it. `None` when another hand-off
+    /// claimed it first, or it is no longer pending. Not retried: a claim
+    /// whose answer was lost is a lost attempt, which the sweep re-hands.
+    pub async fn claim_attempt(
+        &self,
+        id: &str,
+        attempts: u32,
+        now_ms: u64,
+    ) -> Result<Option<ClaimedDelivery>, ApiError> {
+        statement(
+            &self.db,
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3 + ?4, updated_at = ?3 \
+             WHERE id = ?1 AND status = 'pending' AND attempts = ?2 AND next_attempt_at <= ?3 + 2000 \
+             RETURNING id, transaction_id, workflow, subscriber_id, integration, body, attempts, series_start",
+            &[text(id), number(u64::from(attempts)), number(now_ms), number(ATTEMPT_LEASE_MS)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("claim delivery", error))
+    }
+
+    /// Moves a pending delivery's next attempt to `until` without making
+    /// one (its integration's breaker is open).
+    pub async fn hold_delivery(&self, id: &str, attempts: u32, until: u64, now_ms: u64) -> Result<(), ApiError> {
+        let hold = statement(
+            &self.db,
+            "UPDATE deliveries SET next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1 AND status = 'pending' AND attempts = ?2",
+            &[text(id), number(u64::from(attempts)), number(until), number(now_ms)],
+        )?;
+        self.write_one("hold delivery", hold).await.map(|_| ())
+    }
+
+    /// Records an attempt, what follows it, the integration's health, and
+    /// (when the delivery is over) its log entry, in one transaction.
+    pub async fn record_attempt(
+        &self,
+        delivery: &ClaimedDelivery,
+        record: &AttemptRecord<'_>,
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        let (status, outcome) = match (record.class, record.retry_at) {
+            (AttemptClass::Delivered, _) => ("delivered", "delivered"),
+            (AttemptClass::Retryable, Some(_)) => ("pending", "retryable"),
+            (AttemptClass::Retryable, None) => ("dead", "retryable"),
+            (AttemptClass::Final, _) => ("dead", "final"),
+        };
+        let optional_number = |value: Option<u64>| value.map_or(JsValue::NULL, number);
+        let status_code = optional_number(record.status_code.map(u64::from));
+        let error = record.error.map_or(JsValue::NULL, text);
+        let mut writes = vec![
+            statement(
+                &self.db,
+                "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, status_code, latency_ms, outcome, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (delivery_id, attempt) DO NOTHING",
+                &[
+                    text(&delivery.id),
+                    number(u64::from(delivery.attempts)),
+                    number(record.started_at),
+                    status_code.clone(),
+                    number(record.latency_ms),
+                    text(outcome),
+                    error.clone(),
+                ],
+            )?,
+            statement(
+                &self.db,
+                "UPDATE deliveries SET status = ?3, last_status = ?4, last_error = ?5, next_attempt_at = ?6, updated_at = ?7 \
+                 WHERE id = ?1 AND attempts = ?2",
+                &[
+                    text(&delivery.id),
+                    number(u64::from(delivery.attempts)),
+                    text(status),
+                    status_code.clone(),
+                    error.clone(),
+                    number(record.retry_at.unwrap_or(now_ms)),
+                    number(now_ms),
+                ],
+            )?,
+            self.health_statement(&delivery.integration, record, now_ms)?,
+        ];
+        if status != "pending" {
+            let detail = json!({
+                "integration": delivery.integration,
+                "attempts": delivery.attempts,
+                "status_code": record.status_code,
+                "error": record.error,
+                "delivery_status": status,
+            });
+            writes.push(statement(
+                &self.db,
+                "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'webhook', ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+                 detail = excluded.detail, created_at = excluded.created_at",
+                &[
+                    text(&delivery.id),
+                    text(&delivery.transaction_id),
+                    text(&delivery.workflow),
+                    text(&delivery.subscriber_id),
+                    text(if status == "delivered" { "delivered" } else { "failed" }),
+                    text(&detail.to_string()),
+                    number(now_ms),
+                ],
+            )?);
+        }
+        self.write_batch("record delivery attempt", writes).await.map(|_| ())
+    }
+
+    /// The integration's health after an attempt: reset by a success,
+    /// counted up by a failure, its breaker opened at the threshold.
+    fn health_statement(
+        &self,
+        integration: &str,
+        record: &AttemptRecord<'_>,
+        now_ms: u64,
+    ) -> Result<worker::D1PreparedStatement, ApiError> {
+        if record.class == AttemptClass::Delivered {
+            return statement(
+                &self.db,
+                "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_success_at, updated_at) \
+                 VALUES (?1, 0, 0, ?2, ?2) ON CONFLICT (integration) DO UPDATE SET consecutive_failures = 0, \
+                 open_until = 0, last_success_at = ?2, updated_at = ?2",
+                &[text(integration), number(now_ms)],
+            );
+        }
+        let failures = record.failures_before.saturating_add(1);
+        let open_until = breaker_hold_secs(failures).map_or(0, |hold| now_ms + u64::from(hold) * 1000);
+        statement(
+            &self.db,
+            "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_failure_at, updated_at) \
+             VALUES (?1, 1, ?3, ?2, ?2) ON CONFLICT (integration) DO UPDATE SET \
+             consecutive_failures = consecutive_failures + 1, open_until = max(open_until, ?3), last_failure_at = ?2, \
+             updated_at = ?2",
+            &[text(integration), number(now_ms), number(open_until)],
+        )
+    }
+
+    /// A page of deliveries, newest first.
+    pub async fn deliveries(&self, query: &DeliveryQuery) -> Result<DeliveryList, ApiError> {
+        let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR status = ?2) \
+             AND (?3 IS NULL OR integration = ?3) AND (?4 IS NULL OR workflow = ?4) AND (?5 IS NULL OR created_at >= ?5) \
+             ORDER BY id DESC LIMIT ?6"
+        );
+        let mut rows: Vec<DeliveryRow> = statement(
+            &self.db,
+            &sql,
+            &[
+                optional(query.after.as_deref()),
+                optional(query.status.map(DeliveryStatus::as_str)),
+                optional(query.integration.as_deref()),
+                optional(query.workflow.as_deref()),
+                query.since.map_or(JsValue::NULL, number),
+                number(u64::from(query.limit) + 1),
+            ],
         )?
         .all()
         .await
         .and_then(|result| result.results())
-        .map_err(|error| storage_error("read deliveries", error))
+        .map_err(|error| storage_error("read deliveries", error))?;
+        let has_more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let items: Vec<Delivery> = rows.into_iter().map(Delivery::from).collect();
+        let after = if has_more { items.last().map(|item| item.id.clone()) } else { None };
+        Ok(DeliveryList { items, page_info: SubscriberPageInfo { after, has_more } })
     }
 
-    /// Records how a delivery ended, and logs it, in one transaction.
-    pub async fn finish_delivery(
+    /// One delivery with every attempt.
+    pub async fn delivery(&self, id: &str) -> Result<Option<DeliveryDetail>, ApiError> {
+        let row: Option<DeliveryRow> =
+            statement(&self.db, &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"), &[text(id)])?
+                .first(None)
+                .await
+                .map_err(|error| storage_error("read delivery", error))?;
+        let Some(row) = row else { return Ok(None) };
+        let attempts: Vec<AttemptRow> = statement(
+            &self.db,
+            "SELECT attempt, started_at, status_code, latency_ms, outcome, error FROM delivery_attempts \
+             WHERE delivery_id = ?1 ORDER BY attempt",
+            &[text(id)],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read delivery attempts", error))?;
+        let history = attempts
+            .into_iter()
+            .map(|attempt| DeliveryAttempt {
+                attempt: attempt.attempt,
+                at: rfc3339(attempt.started_at as u64),
+                status_code: attempt.status_code.map(|status| status as u16),
+                latency_ms: attempt.latency_ms as u64,
+                outcome: attempt.outcome,
+                error: attempt.error,
+            })
+            .collect();
+        Ok(Some(DeliveryDetail { delivery: row.into(), history }))
+    }
+
+    /// Puts dead deliveries back on the schedule: the one named by `id`, or
+    /// those `filter` selects. A new series starts at the next attempt.
+    /// Pending and delivered ones are left alone, so a replay repeated
+    /// changes nothing. Answers the replayed deliveries and their attempts.
+    pub async fn replay_deliveries(
         &self,
-        delivery: &PendingDelivery,
-        outcome: &DeliveryOutcome<'_>,
+        id: Option<&str>,
+        filter: Option<&CheckedReplayFilter>,
         now_ms: u64,
-    ) -> Result<(), ApiError> {
-        let status = if outcome.delivered { "delivered" } else { "failed" };
-        let detail = json!({
-            "integration": delivery.integration,
-            "attempts": outcome.attempts,
-            "status_code": outcome.status,
-            "error": outcome.error,
-        });
-        let status_code = outcome.status.map_or(wasm_bindgen::JsValue::NULL, |code| number(u64::from(code)));
-        self.db
-            .batch(vec![
-                statement(
-                    &self.db,
-                    "UPDATE deliveries SET status = ?2, attempts = ?3, last_status = ?4, last_error = ?5, updated_at = ?6 \
-                     WHERE id = ?1",
-                    &[
-                        text(&delivery.id),
-                        text(status),
-                        number(u64::from(outcome.attempts)),
-                        status_code,
-                        outcome.error.map_or(wasm_bindgen::JsValue::NULL, text),
-                        number(now_ms),
-                    ],
-                )?,
-                statement(
-                    &self.db,
-                    "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, 'webhook', ?5, ?6, ?7)",
-                    &[
-                        text(&delivery.id),
-                        text(&delivery.transaction_id),
-                        text(&delivery.workflow),
-                        text(&delivery.subscriber_id),
-                        text(status),
-                        text(&detail.to_string()),
-                        number(now_ms),
-                    ],
-                )?,
-            ])
-            .await
-            .map_err(|error| storage_error("record delivery", error))?;
-        Ok(())
+    ) -> Result<Vec<DueDelivery>, ApiError> {
+        let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
+        let replay = statement(
+            &self.db,
+            "UPDATE deliveries SET status = 'pending', series_start = attempts, replays = replays + 1, \
+             next_attempt_at = ?6, updated_at = ?6 WHERE id IN (SELECT id FROM deliveries \
+             WHERE status IN ('dead', 'failed') AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR integration = ?2) \
+             AND (?3 IS NULL OR workflow = ?3) AND (?4 IS NULL OR created_at >= ?4) ORDER BY id LIMIT ?5) \
+             RETURNING id, attempts",
+            &[
+                optional(id),
+                optional(filter.and_then(|filter| filter.integration.as_deref())),
+                optional(filter.and_then(|filter| filter.workflow.as_deref())),
+                filter.and_then(|filter| filter.since).map_or(JsValue::NULL, number),
+                number(filter.map_or(1, |filter| u64::from(filter.limit))),
+                number(now_ms),
+            ],
+        )?;
+        let results = self.write_batch("replay deliveries", vec![replay]).await?;
+        let replayed: Vec<DueDelivery> = results
+            .into_iter()
+            .next()
+            .map(|result| result.results())
+            .transpose()
+            .map_err(|error| storage_error("replay deliveries", error))?
+            .unwrap_or_default();
+        Ok(replayed)
     }
 }

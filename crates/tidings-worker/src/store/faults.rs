@@ -14,6 +14,17 @@
 //!
 //! Attempts past the end of the list run normally.
 //!
+//! `handoff=drop` makes a trigger skip handing its webhook deliveries to
+//! the queue, as when the isolate ends right after the commit;
+//! `handoff=misroute` hands them off naming another environment, and
+//! `handoff=forge` with a seal that is not the deployment's, so tests can
+//! check what the sweep and the queue's consumer do.
+//!
+//! The scheduled sweep's clock can be set too: `wrangler dev
+//! --test-scheduled` fires the Cron Trigger on `GET /__scheduled?cron=…`
+//! (it drops a `time` parameter), and a cron text `clock <ms>` runs the sweep
+//! as if it were that time ([`injected_clock`]).
+//!
 //! `worker=trap` makes the worker panic once the request is authenticated:
 //! with `panic = "abort"` its Wasm instance traps, and the entry module
 //! (`js/entry.mjs`) starts a fresh instance for the next request.
@@ -30,6 +41,13 @@ const HEADER: &str = "Tidings-Inject-Faults";
 /// The message of an injected failure: one D1 documents as retryable.
 pub(super) const INJECTED: &str = "D1_ERROR: Network connection lost. (injected fault)";
 
+/// The time a test asked the sweep to run at (`clock <ms>` as the cron
+/// text), when fault injection is on; `None` otherwise.
+pub fn injected_clock(env: &Platform, cron: &str) -> Option<u64> {
+    env.var(SWITCH).filter(|value| value == "enabled")?;
+    cron.strip_prefix("clock ")?.trim().parse().ok()
+}
+
 /// What happens to one attempt at a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fault {
@@ -41,11 +59,26 @@ pub(super) enum Fault {
     None,
 }
 
+/// What a trigger does with its webhook deliveries after the commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HandOffFault {
+    /// Hands them off.
+    #[default]
+    None,
+    /// Does not hand them off.
+    Drop,
+    /// Names another environment.
+    Misroute,
+    /// Seals them with another key.
+    Forge,
+}
+
 /// The faults one request asked for, consumed attempt by attempt.
 #[derive(Debug, Default)]
 pub struct FaultPlan {
     remaining: RefCell<Vec<(String, Vec<Fault>)>>,
     trap: bool,
+    hand_off: HandOffFault,
 }
 
 impl FaultPlan {
@@ -62,10 +95,20 @@ impl FaultPlan {
     fn parse(header: &str) -> Self {
         let mut remaining = Vec::new();
         let mut trap = false;
+        let mut hand_off = HandOffFault::None;
         for part in header.split(';').map(str::trim).filter(|part| !part.is_empty()) {
             let Some((operation, faults)) = part.split_once('=') else { continue };
             if operation.trim() == "worker" {
                 trap |= faults.trim() == "trap";
+                continue;
+            }
+            if operation.trim() == "handoff" {
+                hand_off = match faults.trim() {
+                    "drop" => HandOffFault::Drop,
+                    "misroute" => HandOffFault::Misroute,
+                    "forge" => HandOffFault::Forge,
+                    _ => HandOffFault::None,
+                };
                 continue;
             }
             let faults = faults
@@ -79,7 +122,12 @@ impl FaultPlan {
                 .collect();
             remaining.push((operation.trim().to_owned(), faults));
         }
-        Self { remaining: RefCell::new(remaining), trap }
+        Self { remaining: RefCell::new(remaining), trap, hand_off }
+    }
+
+    /// What the request asked its webhook deliveries' hand-off to do.
+    pub fn hand_off(&self) -> HandOffFault {
+        self.hand_off
     }
 
     /// Panics when the request asked for `worker=trap`.

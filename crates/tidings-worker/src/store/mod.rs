@@ -11,6 +11,7 @@ mod authorized;
 mod brand;
 mod control;
 mod deliveries;
+mod delivery_queue;
 mod deployment;
 mod deployment_settings;
 mod faults;
@@ -39,9 +40,11 @@ mod workflows;
 
 pub use authorized::{authorize, Actor, Authorized};
 pub use control::{bootstrap, NewEnvironment};
-pub use deliveries::{DeliveryOutcome, PendingDelivery};
+pub use deliveries::{AttemptRecord, ClaimedDelivery, DueDelivery};
+pub use delivery_queue::{sweepable_environments, verify_hand_off, Refusal, VerifiedHandOff};
 pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
 pub use faults::FaultPlan;
+pub use faults::{injected_clock, HandOffFault};
 pub use integrations::IntegrationRecord;
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,

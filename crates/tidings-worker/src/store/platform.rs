@@ -13,7 +13,7 @@
 
 #![allow(clippy::disallowed_types)]
 
-use worker::{D1Database, Env, KvStore, ObjectNamespace, RateLimiter};
+use worker::{D1Database, Env, KvStore, ObjectNamespace, Queue, RateLimiter};
 
 use tidings_core::environment::EnvironmentName;
 
@@ -67,6 +67,11 @@ impl Platform {
     /// A Durable Object namespace.
     pub(in crate::store) fn durable_object(&self, binding: &str) -> Result<ObjectNamespace, worker::Error> {
         self.env.durable_object(binding)
+    }
+
+    /// A queue producer binding.
+    pub(in crate::store) fn queue(&self, binding: &str) -> Result<Queue, worker::Error> {
+        self.env.queue(binding)
     }
 
     /// A secret of the deployment (`wrangler secret put`, `.dev.vars`).

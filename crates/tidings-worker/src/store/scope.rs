@@ -275,7 +275,7 @@ impl Environment {
         Ok((Self::open_named(env, from).await?, Self::open_named(env, to).await?))
     }
 
-    async fn open_named(env: &Platform, name: &EnvironmentName) -> Result<Self, ApiError> {
+    pub(super) async fn open_named(env: &Platform, name: &EnvironmentName) -> Result<Self, ApiError> {
         let row: CachedKey = statement(&control_db(env)?, LOOKUP_BY_NAME, &[text(name.as_str())])?
             .first(None)
             .await
@@ -344,6 +344,11 @@ impl Environment {
     /// Applies a request's injected faults to this scope's writes (tests only).
     pub fn inject_faults(&mut self, faults: FaultPlan) {
         self.faults = faults;
+    }
+
+    /// What the request's injected faults ask of the deliveries' hand-off (tests only).
+    pub fn hand_off_fault(&self) -> super::faults::HandOffFault {
+        self.faults.hand_off()
     }
 
     /// Runs `statements` as one D1 transaction, retrying transient failures;

@@ -181,8 +181,9 @@ impl Environment {
             writes.push(statement(
                 &self.db,
                 "INSERT INTO deliveries (id, transaction_id, workflow, subscriber_id, integration, body, created_at, \
-                 updated_at) SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.integration', \
-                 value ->> '$.body', ?4, ?4 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
+                 updated_at, next_attempt_at) SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', \
+                 value ->> '$.integration', value ->> '$.body', ?4, ?4, ?4 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (id) DO NOTHING",
                 &[
                     text(&Value::Array(jobs).to_string()),
                     text(delivery.transaction_id),

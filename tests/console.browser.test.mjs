@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -223,13 +224,54 @@ describe("the admin console", () => {
     assert.match(await page.textContent("main table"), /Deploy 1\.2 finished/);
     await screenshot("10-subscriber-messages");
     await open("#/development/logs", "Logs");
-    assert.match(await page.textContent("main table"), new RegExp(workflowKey));
+    assert.match(await page.textContent('main table:has(caption:has-text("Execution logs"))'), new RegExp(workflowKey));
     await screenshot("11-logs");
     await open("#/development/audit", "Audit log");
     assert.match(await page.textContent("main table"), /key/);
     await screenshot("12-audit-log");
     await open("#/production/subscribers", "Subscribers");
     assert.match(await page.textContent("main .notice"), /hides message contents/);
+  });
+
+  it("shows webhook deliveries with a Replay button for dead ones, and flags an integration that keeps failing", async () => {
+    let status = 410;
+    const receiver = createServer((request, response) => request.resume().on("end", () => response.writeHead(status).end()));
+    await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const secret = keys.development.secret_key;
+      const integration = `console-hook-${tag}`;
+      const url = `http://127.0.0.1:${receiver.address().port}/hooks/private-path`;
+      await api("/v1/integrations", { key: secret, method: "POST", body: { id: integration, kind: "webhook", name: "Console hook", url, signing_secret: `whsec_${tag}_0123456789` } });
+      const hooked = `console-hooked-${tag}`;
+      await api(`/v1/workflows/${hooked}`, { key: secret, method: "PUT", body: { name: "Hooked", steps: [{ type: "webhook", integration, body: "{}" }] } });
+      const ids = [];
+      for (let index = 0; index < 5; index += 1) {
+        const sent = await api("/v1/events/trigger", { key: secret, method: "POST", body: { workflow: hooked, to: [freshSubscriber("console-hook")] } });
+        ids.push(sent.body.deliveries[0].id);
+      }
+      const deadline = Date.now() + 20_000;
+      while ((await api(`/v1/deliveries?status=dead&integration=${integration}`, { key: secret })).body.items.length < 5) {
+        assert.ok(Date.now() < deadline, "the deliveries did not die");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await open("#/development/integrations", "Integrations");
+      const row = page.locator(`main tr:has(code:has-text("${integration}"))`);
+      assert.match(await row.textContent(), /failing/);
+      assert.match(await row.textContent(), /hooks\/private-path/, "an owner sees the whole URL");
+      await screenshot("11b-integrations");
+
+      status = 200;
+      await open("#/development/logs", "Logs");
+      const deliveries = 'main table:has(caption:has-text("Webhook deliveries"))';
+      assert.match(await page.textContent(deliveries), /dead/);
+      await page.click(`button[aria-label="Replay delivery ${ids[0]}"]`);
+      await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Replay delivery ${id}"]`), ids[0]);
+      const replayed = await api(`/v1/deliveries/${ids[0]}`, { key: secret });
+      assert.equal(replayed.body.replays, 1);
+      await screenshot("11c-deliveries");
+    } finally {
+      receiver.close();
+    }
   });
 
   it("gives a viewer read-only pages without keys or audit log", async () => {
@@ -241,8 +283,14 @@ describe("the admin console", () => {
     assert.equal(await page.$("text=Create environment"), null);
     await open("#/development/workflows", "Workflows");
     const pages = await page.$$eval("#pages-nav a", (links) => links.map((link) => link.textContent));
-    assert.deepEqual(pages, ["Workflows", "Changes", "Subscribers", "Logs"]);
+    assert.deepEqual(pages, ["Workflows", "Changes", "Subscribers", "Logs", "Integrations"]);
     await page.waitForSelector(".readonly");
+    await open("#/development/integrations", "Integrations");
+    const hook = await page.textContent(`main tr:has(code:has-text("console-hook-${tag}"))`);
+    assert.match(hook, /127\.0\.0\.1:\d+\/…/);
+    assert.doesNotMatch(hook, /private-path/, "a viewer sees only the integration's host");
+    await open("#/development/logs", "Logs");
+    assert.equal(await page.$("button[aria-label^='Replay delivery']"), null, "a viewer cannot replay");
     await open("#/development/workflows/welcome", "Welcome");
     assert.equal(await page.$("text=Save new version"), null);
     await screenshot("13-viewer");

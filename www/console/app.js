@@ -8,7 +8,7 @@ import { renderEnvironments } from "./pages/environments.js";
 import { renderKeys } from "./pages/keys.js";
 import { renderChanges } from "./pages/changes.js";
 import { renderWorkflows } from "./pages/workflows.js";
-import { renderSubscribers, renderLogs, renderAudit } from "./pages/data.js";
+import { renderSubscribers, renderLogs, renderIntegrations, renderAudit } from "./pages/data.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,6 +19,7 @@ const PAGES = [
   { id: "keys", label: "Keys", render: renderKeys, shown: (access) => access.may_manage_keys },
   { id: "subscribers", label: "Subscribers", render: renderSubscribers, shown: () => true },
   { id: "logs", label: "Logs", render: renderLogs, shown: () => true },
+  { id: "integrations", label: "Integrations", render: renderIntegrations, shown: () => true },
   // Reading the audit log needs the same admin rights as managing keys.
   { id: "audit", label: "Audit log", render: renderAudit, shown: (access) => access.may_manage_keys },
 ];

@@ -109,8 +109,26 @@ fn redact_at(value: &mut Value, path: &[String]) {
     }
 }
 
+/// The scheme and host of a URL, the rest (path, query, user info: where
+/// credentials sit, as in Slack's webhook URLs) cut: `https://host/…`.
+pub fn url_origin(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return HIDDEN.to_owned() };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}/…")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn url_origins_keep_only_scheme_and_host() {
+        use super::{url_origin, HIDDEN};
+        assert_eq!(url_origin("https://hooks.slack.com/services/T0/B0/secret"), "https://hooks.slack.com/…");
+        assert_eq!(url_origin("https://user:pass@example.com:8443/x?token=1"), "https://example.com:8443/…");
+        assert_eq!(url_origin("https://example.com?token=1"), "https://example.com/…");
+        assert_eq!(url_origin("not a url"), HIDDEN);
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -1,12 +1,11 @@
-//! Webhook deliveries: signatures, integration settings, retry schedule.
+//! Webhooks: signatures, integration settings, which statuses are worth
+//! another attempt (the schedule is in [`crate::delivery`]).
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "Tidings-Signature";
-/// Attempts per delivery before it is recorded as failed.
-pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Why an integration is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,15 +60,6 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     format!("t={timestamp},v1={}", crate::hex::encode(&mac.finalize().into_bytes()))
 }
 
-/// How long to wait before attempt `attempt` (2, 3, …): 250 ms, then 1 s.
-pub fn backoff_ms(attempt: u32) -> u64 {
-    match attempt {
-        0 | 1 => 0,
-        2 => 250,
-        _ => 1000,
-    }
-}
-
 /// Whether an HTTP status is worth another attempt.
 pub fn is_retryable(status: u16) -> bool {
     status == 408 || status == 429 || status >= 500
@@ -96,6 +86,5 @@ mod tests {
         assert!(validate_secret("whsec_0123456789abcdef").is_ok());
         assert!(validate_id("Bad Id").is_err());
         assert!(is_retryable(503) && is_retryable(429) && !is_retryable(400));
-        assert_eq!([1, 2, 3].map(backoff_ms), [0, 250, 1000]);
     }
 }

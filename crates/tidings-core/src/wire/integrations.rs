@@ -32,10 +32,23 @@ pub struct Integration {
     pub url: String,
     /// Whether a signing secret is stored.
     pub has_signing_secret: bool,
+    /// How its deliveries have been going.
+    pub health: IntegrationHealth,
     /// RFC 3339 creation time.
     pub created_at: String,
     /// RFC 3339 time of the last change.
     pub updated_at: String,
+}
+
+/// How an integration's deliveries have been going: its circuit breaker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationHealth {
+    /// Failed attempts in a row (0 after a success).
+    pub consecutive_failures: u32,
+    /// Whether it keeps failing: the breaker opened (5 failures in a row).
+    pub failing: bool,
+    /// While failing: when the breaker lets the next attempt through (RFC 3339).
+    pub held_until: Option<String>,
 }
 
 /// `GET /v1/integrations`.

@@ -37,7 +37,7 @@ pub use feed::{
     FeedFilterInput, FeedItem, FeedResponse, PageInfo, RemovalReason,
 };
 pub use feed_text::{assemble_page, feed_response_json, PageText, PageTextError, ITEM_SEPARATOR};
-pub use integrations::{Integration, IntegrationInput, IntegrationList};
+pub use integrations::{Integration, IntegrationHealth, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use members::{
     BootstrapRequest, DeploymentPatch, DeploymentSettings, EnvironmentAccess, IssuedMemberToken, Me, Member,

@@ -6,15 +6,15 @@
 
 use tidings_core::delivery::{CheckedReplayFilter, DeliveryQuery};
 use tidings_core::message::MessageId;
-use tidings_core::wire::{ErrorCode, ReplayFilter, ReplayResult};
+use tidings_core::wire::{ErrorCode, ReplayFilter};
 use worker::Context;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, query_pairs, read_json};
-use crate::platform::now_ms;
 use crate::request::IncomingRequest;
-use crate::store::{Environment, Platform};
+use crate::services::{self, replay::Selection};
+use crate::store::Platform;
 
 /// A page of deliveries, filtered by status, integration, workflow and time.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
@@ -35,12 +35,7 @@ pub async fn get(request: &IncomingRequest, env: &Platform, id: &str) -> ApiResu
 /// Replays one dead delivery; a pending or delivered one is left as it is.
 pub async fn replay(request: &IncomingRequest, env: &Platform, ctx: &Context, id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
-    let id = checked_id(id)?;
-    if caller.scope.delivery_state(id).await?.is_none() {
-        return Err(not_found(id));
-    }
-    let replayed = caller.scope.replay_deliveries(Some(id), None, now_ms()).await?;
-    answer(env, ctx, &caller.scope, replayed)
+    json(&services::replay::replay(env, ctx, &caller.scope, Selection::One(id)).await?, 200)
 }
 
 /// Replays the dead deliveries a filter selects (at most `limit`).
@@ -49,21 +44,7 @@ pub async fn replay_many(request: &mut IncomingRequest, env: &Platform, ctx: &Co
     let filter: ReplayFilter = read_json(request).await?;
     let filter =
         CheckedReplayFilter::check(&filter).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
-    let replayed = caller.scope.replay_deliveries(None, Some(&filter), now_ms()).await?;
-    answer(env, ctx, &caller.scope, replayed)
-}
-
-/// Hands the replayed deliveries to the queue after the answer is decided
-/// (they are already pending and durable: the sweep finds any hand-off lost).
-fn answer(env: &Platform, ctx: &Context, scope: &Environment, replayed: Vec<crate::store::DueDelivery>) -> ApiResult {
-    let due: Vec<(String, u32)> = replayed.into_iter().map(|delivery| (delivery.id, delivery.attempts)).collect();
-    let body = ReplayResult { replayed: due.iter().map(|(id, _)| id.clone()).collect() };
-    if !due.is_empty() {
-        let scope = scope.reopen(env)?;
-        let env = env.clone();
-        ctx.wait_until(async move { scope.hand_off(&env, &due, now_ms(), 0).await });
-    }
-    json(&body, 200)
+    json(&services::replay::replay(env, ctx, &caller.scope, Selection::Matching(&filter)).await?, 200)
 }
 
 fn checked_id(id: &str) -> ApiResult<&str> {

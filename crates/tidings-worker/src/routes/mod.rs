@@ -4,6 +4,7 @@ mod audit;
 mod bootstrap;
 mod brand;
 mod console;
+mod console_deliveries;
 mod console_workflows;
 mod deliveries;
 mod deployment;
@@ -114,6 +115,13 @@ route_table! { request, env, ctx;
             console::messages(&request, env, name, subscriber).await
         },
         (Get, ["v1", "environments", name, "logs"]) => console::logs(&request, env, name).await,
+        (Get, ["v1", "environments", name, "deliveries"]) => console_deliveries::list(&request, env, name).await,
+        (Post, ["v1", "environments", name, "deliveries", id, "replay"]) => {
+            console_deliveries::replay(&request, env, ctx, name, id).await
+        },
+        (Get, ["v1", "environments", name, "integrations"]) => {
+            console_deliveries::integrations(&request, env, name).await
+        },
         (Get, ["v1", "environments", name, "workflows"]) => console_workflows::list(&request, env, name).await,
         (Put, ["v1", "environments", name, "workflows", key]) => {
             console_workflows::put(&mut request, env, name, key).await

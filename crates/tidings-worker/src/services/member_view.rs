@@ -8,6 +8,7 @@
 //! one. Routes parse and render; masking lives here only.
 
 use tidings_core::access::Action;
+use tidings_core::delivery::DeliveryQuery;
 use tidings_core::feed::FeedQuery;
 use tidings_core::feed_filter::Archived;
 use tidings_core::feed_sync::Watermark;
@@ -17,7 +18,7 @@ use tidings_core::profile::ListQuery;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::subscriber_handle;
 use tidings_core::wire::ErrorCode;
-use tidings_core::wire::{FeedItem, FeedResponse, LogList, SubscriberList};
+use tidings_core::wire::{DeliveryList, FeedItem, FeedResponse, IntegrationList, LogList, SubscriberList};
 
 use crate::auth::Authorized;
 use crate::error::{ApiError, ApiResult};
@@ -28,6 +29,8 @@ pub struct MemberView {
     scope: Environment,
     /// Whether the member may see personal data here.
     personal: bool,
+    /// Whether the member administers it (sees integration URLs, which can be credentials).
+    administers: bool,
     /// The deployment's encryption key, when subscriber ids are shown as handles.
     handles: Option<[u8; 32]>,
 }
@@ -42,7 +45,8 @@ impl MemberView {
         } else {
             None
         };
-        Ok(Self { scope, personal, handles })
+        let administers = authorized.permits(Action::Configure);
+        Ok(Self { scope, personal, administers, handles })
     }
 
     /// What the member is shown for `id`: the id, or its handle.
@@ -162,5 +166,30 @@ impl MemberView {
             entry.subscriber_id = entry.subscriber_id.as_deref().map(|id| self.shown(id));
         }
         Ok(list)
+    }
+
+    /// Webhook deliveries, newest first: ids (subscribers' shown as handles
+    /// where masked), statuses, attempts and failure classes; never bodies.
+    pub async fn deliveries(&self, pairs: &[(String, String)]) -> ApiResult<DeliveryList> {
+        let query = DeliveryQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+            .map_err(|error| ApiError::validation(error.field, error.to_string()))?;
+        let mut list = self.scope.deliveries(&query).await?;
+        for delivery in &mut list.items {
+            delivery.subscriber_id = self.shown(&delivery.subscriber_id);
+        }
+        Ok(list)
+    }
+
+    /// Integrations with their health. Their URLs (which can carry a
+    /// credential, as Slack's do) only for members who administer the
+    /// environment; others see the scheme and host.
+    pub async fn integrations(&self) -> ApiResult<IntegrationList> {
+        let mut integrations = self.scope.integrations().await?;
+        if !self.administers {
+            for integration in &mut integrations {
+                integration.url = privacy::url_origin(&integration.url);
+            }
+        }
+        Ok(IntegrationList { items: integrations })
     }
 }

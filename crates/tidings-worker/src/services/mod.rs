@@ -2,4 +2,5 @@
 //! caller known. A route parses, calls a service, renders.
 
 pub mod member_view;
+pub mod replay;
 pub mod trigger;

@@ -3,9 +3,10 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tidings_core::delivery::BREAKER_THRESHOLD;
 use tidings_core::sealed;
 use tidings_core::timestamp::rfc3339;
-use tidings_core::wire::Integration;
+use tidings_core::wire::{Integration, IntegrationHealth};
 use wasm_bindgen::JsValue;
 
 use super::{number, statement, storage_error, text, Environment};
@@ -20,6 +21,8 @@ struct IntegrationRow {
     secret: Option<String>,
     created_at: f64,
     updated_at: f64,
+    consecutive_failures: Option<f64>,
+    open_until: Option<f64>,
 }
 
 /// Where and how to deliver to an integration.
@@ -44,7 +47,9 @@ pub struct IntegrationRecord<'a> {
     pub sealed_secret: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, name, url, secret, created_at, updated_at";
+const COLUMNS: &str = "id, kind, name, url, secret, created_at, updated_at, \
+    (SELECT consecutive_failures FROM integration_health WHERE integration = integrations.id) AS consecutive_failures, \
+    (SELECT open_until FROM integration_health WHERE integration = integrations.id) AS open_until";
 
 impl Environment {
     /// Creates or replaces an integration; true when it is new.
@@ -87,13 +92,19 @@ impl Environment {
         Ok(rows.into_iter().map(integration_from_row).collect())
     }
 
-    /// Deletes an integration; false when there was none.
+    /// Deletes an integration and its health (an integration made again
+    /// under the same id starts with a closed breaker); false when there was none.
     pub async fn delete_integration(&self, id: &str) -> Result<bool, ApiError> {
-        let result = statement(&self.db, "DELETE FROM integrations WHERE id = ?1", &[text(id)])?
-            .run()
+        let results = self
+            .db
+            .batch(vec![
+                statement(&self.db, "DELETE FROM integrations WHERE id = ?1", &[text(id)])?,
+                statement(&self.db, "DELETE FROM integration_health WHERE integration = ?1", &[text(id)])?,
+            ])
             .await
             .map_err(|error| storage_error("delete integration", error))?;
-        Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+        let changes = results.first().and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
+        Ok(changes.unwrap_or(0) > 0)
     }
 
     /// The ids among `ids` that name no integration here.
@@ -137,7 +148,11 @@ impl Environment {
 }
 
 fn integration_from_row(row: IntegrationRow) -> Integration {
+    let consecutive_failures = row.consecutive_failures.unwrap_or(0.0) as u32;
+    let failing = consecutive_failures >= BREAKER_THRESHOLD;
+    let held_until = row.open_until.filter(|until| failing && *until > 0.0).map(|until| rfc3339(until as u64));
     Integration {
+        health: IntegrationHealth { consecutive_failures, failing, held_until },
         id: row.id,
         kind: row.kind,
         name: row.name,

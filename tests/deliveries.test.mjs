@@ -168,7 +168,7 @@ describe("deliveries", () => {
     assert.deepEqual(arrivals.get(id).map((arrival) => arrival.attempt), ["1", "2", "3"]);
   });
 
-  it("runs the whole schedule to dead, keeps every attempt, and a replay then delivers it", async () => {
+  it("runs the whole schedule to dead, keeps every attempt, holds the integration's next deliveries, and a replay then delivers it", async () => {
     const down = await webhookWorkflow("down");
     answer(down.path, [], 500);
     const [id] = await trigger(down.workflow, { n: 6 });
@@ -187,6 +187,15 @@ describe("deliveries", () => {
     const listed = await call(`/v1/deliveries?status=dead&integration=${down.integration}`);
     assert.deepEqual(listed.body.items.map((item) => item.id), [id]);
 
+    // Nine failures in a row opened the integration's breaker: a new delivery waits, unsent.
+    const health = (await call(`/v1/integrations/${down.integration}`)).body.health;
+    assert.deepEqual([health.consecutive_failures, health.failing], [9, true]);
+    const [held] = await trigger(down.workflow, { n: 60 });
+    await sleep(1500);
+    const waiting = await delivery(held);
+    assert.deepEqual([waiting.status, waiting.attempts, received(held)], ["pending", 0, 0]);
+    assert.equal(waiting.next_attempt_at, health.held_until, "held until the breaker lets it through");
+
     answer(down.path, [], 200);
     const replayed = await call(`/v1/deliveries/${id}/replay`, { method: "POST" });
     assert.deepEqual([replayed.status, replayed.body.replayed], [200, [id]]);
@@ -195,6 +204,10 @@ describe("deliveries", () => {
     const back = await until(id, (state) => state.status === "delivered", "the replayed delivery");
     assert.deepEqual([back.attempts, back.replays], [10, 1]);
     assert.equal(received(id), 10);
+    await until(held, (state) => state.status === "delivered", "the held delivery, once the breaker let it through");
+    assert.equal(received(held), 1);
+    const healed = (await call(`/v1/integrations/${down.integration}`)).body.health;
+    assert.deepEqual([healed.consecutive_failures, healed.failing, healed.held_until], [0, false, null]);
     // The same replay again changes nothing.
     const again = await call(`/v1/deliveries/${id}/replay`, { method: "POST" });
     assert.deepEqual([again.status, again.body.replayed], [200, []]);

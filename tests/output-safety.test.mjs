@@ -140,7 +140,17 @@ describe("webhook targets", () => {
     assert.equal(redirected.detail.error, "redirect_refused");
     assert.equal(redirected.detail.status_code, 302);
     assert.ok(!received.includes("/landed"), "the redirect was followed");
-    const refused = await send(`closed-${tag}`, "http://127.0.0.1:9/closed");
-    assert.equal(refused.detail.error, "connection_failed");
+    // No answer is worth retrying: the delivery waits for its next attempt, its error a class.
+    const closed = `closed-${tag}`;
+    await call("development", `/v1/integrations/${closed}`, { method: "PUT", body: { kind: "webhook", name: "R", url: "http://127.0.0.1:9/closed", signing_secret: SIGNING } });
+    await call("development", `/v1/workflows/${closed}-flow`, { method: "PUT", body: { name: "R", steps: [{ type: "webhook", integration: closed, body: "{}" }] } });
+    const sent = await call("development", "/v1/events/trigger", { method: "POST", body: { workflow: `${closed}-flow`, to: freshSubscriber("hook") } });
+    const id = sent.body.deliveries[0].id;
+    const refused = await waitFor(async () => {
+      const state = (await call("development", `/v1/deliveries/${id}`)).body;
+      return state.attempts >= 1 ? state : null;
+    }, `delivery ${id}`);
+    assert.deepEqual([refused.status, refused.last_error, refused.last_status], ["pending", "connection_failed", null]);
+    assert.equal(refused.history[0].error, "connection_failed");
   });
 });

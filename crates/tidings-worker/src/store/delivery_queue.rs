@@ -4,7 +4,7 @@
 //! deployment and only for the environment the seal names.
 
 use serde::Deserialize;
-use tidings_core::delivery::HandOff;
+use tidings_core::delivery::{HandOff, MAX_QUEUE_DELAY_SECS};
 use tidings_core::environment::EnvironmentName;
 use tidings_core::lifecycle::Status;
 use tidings_core::wire::DeliveryHandOffMessage;
@@ -80,7 +80,7 @@ impl Environment {
 
     /// Hands deliveries of this environment to the queue, each to claim the
     /// attempt after `attempts`, not before `at_ms`, and delivered by the
-    /// queue after `delay_secs`. A failure is logged: the sweep finds every
+    /// queue after `delay_secs` (at most the queue's 12 hours). A failure is logged: the sweep finds every
     /// pending delivery whose hand-off did not arrive.
     pub async fn hand_off(&self, env: &Platform, deliveries: &[(String, u32)], at_ms: u64, delay_secs: u32) {
         self.hand_off_as(env, deliveries, at_ms, delay_secs, HandOffFault::None).await;
@@ -98,6 +98,8 @@ impl Environment {
         if deliveries.is_empty() || fault == HandOffFault::Drop {
             return;
         }
+        // A later due time comes back early and is handed off again for the rest.
+        let delay_secs = delay_secs.min(MAX_QUEUE_DELAY_SECS);
         let key = match secrets::encryption_key(env) {
             Ok(key) => key,
             Err(error) => {

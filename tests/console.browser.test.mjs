@@ -234,40 +234,51 @@ describe("the admin console", () => {
   });
 
   it("shows webhook deliveries with a Replay button for dead ones, and flags an integration that keeps failing", async () => {
-    let status = 410;
-    const receiver = createServer((request, response) => request.resume().on("end", () => response.writeHead(status).end()));
+    let goneStatus = 410;
+    const receiver = createServer((request, response) => request.resume().on("end", () => {
+      response.writeHead(request.url.startsWith("/gone") ? goneStatus : 503).end();
+    }));
     await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    try {
-      const secret = keys.development.secret_key;
-      const integration = `console-hook-${tag}`;
-      const url = `http://127.0.0.1:${receiver.address().port}/hooks/private-path`;
-      await api("/v1/integrations", { key: secret, method: "POST", body: { id: integration, kind: "webhook", name: "Console hook", url, signing_secret: `whsec_${tag}_0123456789` } });
-      const hooked = `console-hooked-${tag}`;
-      await api(`/v1/workflows/${hooked}`, { key: secret, method: "PUT", body: { name: "Hooked", steps: [{ type: "webhook", integration, body: "{}" }] } });
-      const ids = [];
-      for (let index = 0; index < 5; index += 1) {
-        const sent = await api("/v1/events/trigger", { key: secret, method: "POST", body: { workflow: hooked, to: [freshSubscriber("console-hook")] } });
-        ids.push(sent.body.deliveries[0].id);
-      }
+    const secret = keys.development.secret_key;
+    const base = `http://127.0.0.1:${receiver.address().port}`;
+    const hook = async (integration, path) => {
+      await api("/v1/integrations", { key: secret, method: "POST", body: { id: integration, kind: "webhook", name: integration, url: `${base}${path}`, signing_secret: `whsec_${tag}_0123456789` } });
+      const workflow = `${integration}-flow`;
+      await api(`/v1/workflows/${workflow}`, { key: secret, method: "PUT", body: { name: "Hooked", steps: [{ type: "webhook", integration, body: "{}" }] } });
+      return async () => (await api("/v1/events/trigger", { key: secret, method: "POST", body: { workflow, to: [freshSubscriber("console-hook")] } })).body.deliveries[0].id;
+    };
+    const waitUntil = async (check, what) => {
       const deadline = Date.now() + 20_000;
-      while ((await api(`/v1/deliveries?status=dead&integration=${integration}`, { key: secret })).body.items.length < 5) {
-        assert.ok(Date.now() < deadline, "the deliveries did not die");
+      while (!(await check())) {
+        assert.ok(Date.now() < deadline, what);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+    };
+    try {
+      // Five answers of 503 in a row open the breaker of the first integration.
+      const failing = `console-hook-${tag}`;
+      const sendFailing = await hook(failing, "/hooks/private-path");
+      for (let index = 0; index < 5; index += 1) await sendFailing();
+      await waitUntil(async () => (await api(`/v1/integrations/${failing}`, { key: secret })).body.health.failing, "the breaker did not open");
+      // A 410 ends a delivery of the second at once: dead, and replayable.
+      const sendGone = await hook(`console-gone-${tag}`, "/gone");
+      const dead = await sendGone();
+      await waitUntil(async () => (await api(`/v1/deliveries/${dead}`, { key: secret })).body.status === "dead", "the delivery did not die");
+
       await open("#/development/integrations", "Integrations");
-      const row = page.locator(`main tr:has(code:has-text("${integration}"))`);
+      const row = page.locator(`main tr:has(code:has-text("${failing}"))`);
       assert.match(await row.textContent(), /failing/);
       assert.match(await row.textContent(), /hooks\/private-path/, "an owner sees the whole URL");
       await screenshot("11b-integrations");
 
-      status = 200;
+      goneStatus = 200;
       await open("#/development/logs", "Logs");
-      const deliveries = 'main table:has(caption:has-text("Webhook deliveries"))';
-      assert.match(await page.textContent(deliveries), /dead/);
-      await page.click(`button[aria-label="Replay delivery ${ids[0]}"]`);
-      await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Replay delivery ${id}"]`), ids[0]);
-      const replayed = await api(`/v1/deliveries/${ids[0]}`, { key: secret });
-      assert.equal(replayed.body.replays, 1);
+      assert.match(await page.textContent('main table:has(caption:has-text("Webhook deliveries"))'), /dead/);
+      await page.click(`button[aria-label="Replay delivery ${dead}"]`);
+      await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Replay delivery ${id}"]`), dead);
+      await waitUntil(async () => (await api(`/v1/deliveries/${dead}`, { key: secret })).body.status === "delivered", "the replay was not delivered");
+      const audit = await admin(`/v1/environments/development/audit-log?action=delivery.replay`);
+      assert.ok(audit.body.items.some((entry) => entry.resource === `delivery:${dead}`), "the replay was not audited");
       await screenshot("11c-deliveries");
     } finally {
       receiver.close();

@@ -231,6 +231,18 @@ describe("deliveries", () => {
     assert.deepEqual(second.body.replayed, []);
     for (const id of ids) await until(id, (state) => state.status === "delivered", "the replayed deliveries");
     assert.deepEqual(ids.map(received), [2, 2]);
+    // A refusal about one payload (410) says nothing of the receiver's health.
+    assert.equal((await call(`/v1/integrations/${gone.integration}`)).body.health.consecutive_failures, 0);
+  });
+
+  it("forgets a deleted subscriber's deliveries: nothing is sent, listed or replayed for them afterwards", async () => {
+    const subscriber = freshSubscriber("forgotten");
+    const [id] = await trigger(quick.workflow, { to: [subscriber], n: 9 });
+    await until(id, (state) => state.status === "delivered", "the delivery");
+    assert.equal((await call(`/v1/subscribers/${subscriber}`, { method: "DELETE" })).status, 200);
+    expectError(assert, await call(`/v1/deliveries/${id}`), 404, "delivery_not_found");
+    const listed = await call(`/v1/deliveries?integration=${quick.integration}&limit=100`);
+    assert.ok(!listed.body.items.some((item) => item.id === id));
   });
 
   it("refuses bad filters, unknown deliveries and other environments' deliveries with typed errors", async () => {

@@ -40,7 +40,8 @@ pub async fn hand_off_trigger(env: Platform, scope: Environment, transaction_id:
 
 /// The scheduled sweep: hands off again every pending delivery, in every
 /// environment this deployment serves, whose attempt is overdue (its
-/// hand-off was lost, or its attempt's lease ran out). `now_ms` is the
+/// hand-off was lost, or its attempt's lease ran out), and deletes finished
+/// deliveries older than the environment's log retention. `now_ms` is the
 /// event's scheduled time (or, in the test stack, the time the test named:
 /// see [`store::injected_clock`]).
 pub async fn sweep(env: &Platform, tick: &SweepTick, now_ms: u64) {
@@ -67,6 +68,9 @@ pub async fn sweep(env: &Platform, tick: &SweepTick, now_ms: u64) {
             Ok(_) => {}
             Err(error) => worker::console_error!("sweep: {name}: {error:?}"),
         }
+        if let Err(error) = scope.prune_deliveries(now_ms).await {
+            worker::console_error!("sweep: {name}: finished deliveries not pruned: {error:?}");
+        }
     }
 }
 
@@ -79,16 +83,25 @@ pub enum Handled {
     Again,
 }
 
-/// The queue's consumer: every message of a batch, grouped by
-/// integration so a slow or dead receiver holds back only its own
-/// deliveries: groups run side by side, each with at most
-/// [`MAX_IN_FLIGHT_PER_INTEGRATION`] attempts in flight.
+/// A checked message of a batch: its index, hand-off and environment.
+type Prepared = (usize, store::VerifiedHandOff, Environment);
+
+/// The queue's consumer: every message of a batch, grouped by environment
+/// and integration so a slow or dead receiver holds back only its own
+/// deliveries (another environment's integration of the same id included):
+/// groups run side by side, each with at most
+/// [`MAX_IN_FLIGHT_PER_INTEGRATION`] attempts in flight. Each environment is
+/// looked up once per batch.
 pub async fn consume(env: &Platform, bodies: Vec<String>) -> Vec<Handled> {
     let mut verdicts: Vec<Option<Handled>> = (0..bodies.len()).map(|_| None).collect();
-    let mut groups: BTreeMap<String, Vec<(usize, store::VerifiedHandOff, Environment)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Prepared>> = BTreeMap::new();
+    let mut opened: BTreeMap<String, Option<Environment>> = BTreeMap::new();
     for (index, body) in bodies.iter().enumerate() {
-        match prepare(env, body).await {
-            Ok((verified, scope, integration)) => groups.entry(integration).or_default().push((index, verified, scope)),
+        match prepare(env, body, &mut opened).await {
+            Ok((verified, scope, integration)) => {
+                let key = (verified.hand_off().environment.clone(), integration);
+                groups.entry(key).or_default().push((index, verified, scope));
+            }
             Err(handled) => verdicts[index] = Some(handled),
         }
     }
@@ -111,9 +124,14 @@ pub async fn consume(env: &Platform, bodies: Vec<String>) -> Vec<Handled> {
     verdicts.into_iter().map(|verdict| verdict.unwrap_or(Handled::Done)).collect()
 }
 
-/// Checks a message and opens its environment: the hand-off, the
-/// environment, and the delivery's integration; or what to do instead.
-async fn prepare(env: &Platform, body: &str) -> Result<(store::VerifiedHandOff, Environment, String), Handled> {
+/// Checks a message and opens its environment (once per batch: `opened`):
+/// the hand-off, the environment, and the delivery's integration; or what
+/// to do instead.
+async fn prepare(
+    env: &Platform,
+    body: &str,
+    opened: &mut BTreeMap<String, Option<Environment>>,
+) -> Result<(store::VerifiedHandOff, Environment, String), Handled> {
     let verified = store::verify_hand_off(env, body).map_err(|refusal| {
         let why = match refusal {
             Refusal::Malformed => "not a delivery hand-off",
@@ -124,10 +142,19 @@ async fn prepare(env: &Platform, body: &str) -> Result<(store::VerifiedHandOff, 
         Handled::Done
     })?;
     let hand_off = verified.hand_off();
-    let scope = Environment::open_for_hand_off(env, &verified).await.map_err(|error| {
-        worker::console_error!("deliveries queue: {} unavailable: {error:?}", hand_off.environment);
-        Handled::Done
-    })?;
+    if !opened.contains_key(&hand_off.environment) {
+        let scope = Environment::open_for_hand_off(env, &verified)
+            .await
+            .inspect_err(|error| {
+                worker::console_error!("deliveries queue: {} unavailable: {error:?}", hand_off.environment)
+            })
+            .ok();
+        opened.insert(hand_off.environment.clone(), scope);
+    }
+    let scope = match opened.get(&hand_off.environment) {
+        Some(Some(scope)) => scope.reopen(env).map_err(|_| Handled::Again)?,
+        _ => return Err(Handled::Done),
+    };
     match scope.delivery_state(&hand_off.delivery).await {
         Ok(Some(state)) => Ok((verified, scope, state.integration)),
         Ok(None) => {
@@ -145,9 +172,7 @@ async fn prepare(env: &Platform, body: &str) -> Result<(store::VerifiedHandOff, 
 /// One hand-off: checks it is current, honours the integration's breaker,
 /// claims the attempt, sends it, records it and schedules what follows.
 async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Handled {
-    // The consumer never runs earlier than the hand-off's clock: a sweep
-    // fired for a given time runs the schedule at that time.
-    let now = now_ms().max(hand_off.at_ms);
+    let now = clock(env, hand_off);
     let state = match scope.delivery_state(&hand_off.delivery).await {
         Ok(Some(state)) => state,
         Ok(None) => return Handled::Done,
@@ -168,8 +193,9 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Han
         Err(_) => return Handled::Again,
     };
     if open_until > now {
-        // The breaker is open: hold without an attempt, and come back then.
-        let delay = ((open_until - now) / 1000 + 1) as u32;
+        // The breaker is open: hold without an attempt, and come back then
+        // (spread over 30 s, so a recovering receiver is not hit all at once).
+        let delay = ((open_until - now) / 1000 + 1) as u32 + jitter() % 30;
         if scope.hold_delivery(&hand_off.delivery, hand_off.attempts, open_until, now).await.is_err() {
             return Handled::Again;
         }
@@ -200,7 +226,7 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Han
         }
         Sent::NoAnswer(error) | Sent::Refused(error) => (None, Some((*error).to_owned()), None),
     };
-    let now = now_ms().max(hand_off.at_ms);
+    let now = clock(env, hand_off);
     let retry_in = match class {
         AttemptClass::Retryable => match after_failure(claimed.attempt_in_series(), retry_after, jitter()) {
             Next::RetryIn(seconds) => Some(seconds),
@@ -226,6 +252,17 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Han
         scope.hand_off(env, &[(claimed.id.clone(), claimed.attempts)], at, seconds).await;
     }
     Handled::Done
+}
+
+/// The consumer's clock: the real one; in the test stack never earlier than
+/// the hand-off's own clock, so a sweep fired for a given time runs the
+/// schedule at that time (see [`store::injected_clock`]).
+fn clock(env: &Platform, hand_off: &HandOff) -> u64 {
+    if store::clock_injection_enabled(env) {
+        now_ms().max(hand_off.at_ms)
+    } else {
+        now_ms()
+    }
 }
 
 /// A random number for the schedule's jitter.

@@ -29,6 +29,9 @@ pub const MAX_QUEUE_DELAY_SECS: u32 = 43_200;
 /// isolate ended between the commit and the queue, or during an attempt):
 /// the sweep hands it off again.
 pub const HANDOFF_GRACE_MS: u64 = 60_000;
+/// How long after the sweep handed a delivery off it may hand it off again
+/// (while a lagging queue still holds the first hand-off).
+pub const SWEEP_REHAND_MS: u64 = 5 * 60_000;
 /// How long a claimed attempt may take before the sweep counts it lost.
 pub const ATTEMPT_LEASE_MS: u64 = 60_000;
 /// How long one attempt waits for the receiver's answer.

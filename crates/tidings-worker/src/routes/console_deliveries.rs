@@ -3,11 +3,13 @@
 //! who may see the environment, through [`MemberView`]: subscriber ids as
 //! handles where masked, integration URLs cut to their host for members who
 //! do not administer it), and `POST …/deliveries/{id}/replay` (members who
-//! may configure the environment: owners and admins).
+//! may configure the environment: owners and admins; audited in the same
+//! transaction as the replay).
 
 use tidings_core::access::Action;
 use worker::Context;
 
+use super::audit;
 use super::environments::parse_name;
 use crate::auth::authorize_in;
 use crate::error::ApiResult;
@@ -40,5 +42,9 @@ pub async fn replay(request: &IncomingRequest, env: &Platform, ctx: &Context, ra
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let scope = Environment::open_authorized(env, &authorized).await?;
-    json(&services::replay::replay(env, ctx, &scope, Selection::One(id)).await?, 200)
+    let summary = serde_json::json!({ "delivery": id });
+    let draft =
+        audit::draft(authorized.actor(), "delivery.replay", Some(name.as_str()), format!("delivery:{id}"), summary)?;
+    let record = draft.record();
+    json(&services::replay::replay(env, ctx, &scope, Selection::One(id), Some(&record)).await?, 200)
 }

@@ -35,7 +35,7 @@ pub async fn get(request: &IncomingRequest, env: &Platform, id: &str) -> ApiResu
 /// Replays one dead delivery; a pending or delivered one is left as it is.
 pub async fn replay(request: &IncomingRequest, env: &Platform, ctx: &Context, id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env).await?;
-    json(&services::replay::replay(env, ctx, &caller.scope, Selection::One(id)).await?, 200)
+    json(&services::replay::replay(env, ctx, &caller.scope, Selection::One(id), None).await?, 200)
 }
 
 /// Replays the dead deliveries a filter selects (at most `limit`).
@@ -44,7 +44,7 @@ pub async fn replay_many(request: &mut IncomingRequest, env: &Platform, ctx: &Co
     let filter: ReplayFilter = read_json(request).await?;
     let filter =
         CheckedReplayFilter::check(&filter).map_err(|error| ApiError::validation(error.field, error.to_string()))?;
-    json(&services::replay::replay(env, ctx, &caller.scope, Selection::Matching(&filter)).await?, 200)
+    json(&services::replay::replay(env, ctx, &caller.scope, Selection::Matching(&filter), None).await?, 200)
 }
 
 fn checked_id(id: &str) -> ApiResult<&str> {

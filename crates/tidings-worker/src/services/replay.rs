@@ -10,7 +10,7 @@ use worker::Context;
 
 use crate::error::{ApiError, ApiResult};
 use crate::platform::now_ms;
-use crate::store::{Environment, Platform};
+use crate::store::{AuditRecord, Environment, Platform};
 
 /// What to replay.
 pub enum Selection<'a> {
@@ -21,12 +21,14 @@ pub enum Selection<'a> {
 }
 
 /// Replays the dead deliveries `selection` names; pending and delivered
-/// ones are left alone, so a replay repeated sends nothing twice.
+/// ones are left alone, so a replay repeated sends nothing twice. A
+/// member's replay (`audit`) is audited in the same transaction.
 pub async fn replay(
     env: &Platform,
     ctx: &Context,
     scope: &Environment,
     selection: Selection<'_>,
+    audit: Option<&AuditRecord<'_>>,
 ) -> ApiResult<ReplayResult> {
     let replayed = match selection {
         Selection::One(id) => {
@@ -36,9 +38,9 @@ pub async fn replay(
             if scope.delivery_state(id).await?.is_none() {
                 return Err(missing());
             }
-            scope.replay_deliveries(Some(id), None, now_ms()).await?
+            scope.replay_deliveries(Some(id), None, audit, now_ms()).await?
         }
-        Selection::Matching(filter) => scope.replay_deliveries(None, Some(filter), now_ms()).await?,
+        Selection::Matching(filter) => scope.replay_deliveries(None, Some(filter), audit, now_ms()).await?,
     };
     let due: Vec<(String, u32)> = replayed.into_iter().map(|delivery| (delivery.id, delivery.attempts)).collect();
     let answer = ReplayResult { replayed: due.iter().map(|(id, _)| id.clone()).collect() };

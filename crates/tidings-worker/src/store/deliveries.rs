@@ -7,13 +7,14 @@ use serde::Deserialize;
 use serde_json::json;
 use tidings_core::delivery::{
     breaker_hold_secs, AttemptClass, CheckedReplayFilter, DeliveryQuery, DeliveryStatus, ATTEMPT_LEASE_MS,
-    HANDOFF_GRACE_MS, SWEEP_LIMIT,
+    HANDOFF_GRACE_MS, SWEEP_LIMIT, SWEEP_REHAND_MS,
 };
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{Delivery, DeliveryAttempt, DeliveryDetail, DeliveryList, SubscriberPageInfo};
 use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
 
-use super::{number, statement, storage_error, text, Environment};
+use super::{environment_audit_statement, number, statement, storage_error, text, AuditRecord, Environment};
 use crate::error::ApiError;
 
 /// A delivery whose attempt this isolate has claimed.
@@ -146,14 +147,41 @@ impl Environment {
     }
 
     /// Pending deliveries due longer ago than the grace: their hand-off was
-    /// lost, or their attempt's lease ran out.
+    /// lost, or their attempt's lease ran out. Each is marked handed off, so
+    /// while the queue catches up a later sweep does not hand it off again
+    /// for [`SWEEP_REHAND_MS`].
     pub async fn overdue_deliveries(&self, now_ms: u64) -> Result<Vec<DueDelivery>, ApiError> {
-        self.due_rows(
-            "SELECT id, attempts FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1 \
-             ORDER BY next_attempt_at LIMIT ?2",
-            &[number(now_ms.saturating_sub(HANDOFF_GRACE_MS)), number(u64::from(SWEEP_LIMIT))],
-        )
-        .await
+        let mark = statement(
+            &self.db,
+            "UPDATE deliveries SET handed_off_at = ?1 WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' \
+             AND next_attempt_at <= ?2 AND (handed_off_at IS NULL OR handed_off_at <= ?3) \
+             ORDER BY next_attempt_at LIMIT ?4) RETURNING id, attempts",
+            &[
+                number(now_ms),
+                number(now_ms.saturating_sub(HANDOFF_GRACE_MS)),
+                number(now_ms.saturating_sub(SWEEP_REHAND_MS)),
+                number(u64::from(SWEEP_LIMIT)),
+            ],
+        )?;
+        mark.all().await.and_then(|result| result.results()).map_err(|error| storage_error("sweep deliveries", error))
+    }
+
+    /// Deletes finished deliveries (and their attempts) last changed longer
+    /// ago than the log retention, at most 500 a time (the sweep calls it
+    /// every minute); pending ones stay.
+    pub async fn prune_deliveries(&self, now_ms: u64) -> Result<(), ApiError> {
+        let cutoff = number(now_ms.saturating_sub(u64::from(self.log_retention_days()) * 86_400_000));
+        let expired = "SELECT id FROM deliveries WHERE status IN ('delivered', 'dead', 'failed') AND updated_at < ?1 \
+            ORDER BY updated_at LIMIT 500";
+        let prune = vec![
+            statement(
+                &self.db,
+                &format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({expired})"),
+                std::slice::from_ref(&cutoff),
+            )?,
+            statement(&self.db, &format!("DELETE FROM deliveries WHERE id IN ({expired})"), &[cutoff])?,
+        ];
+        self.write_batch("prune deliveries", prune).await.map(|_| ())
     }
 
     async fn due_rows(&self, sql: &str, bindings: &[JsValue]) -> Result<Vec<DueDelivery>, ApiError> {
@@ -228,7 +256,10 @@ impl Environment {
     }
 
     /// Records an attempt, what follows it, the integration's health, and
-    /// (when the delivery is over) its log entry, in one transaction.
+    /// (when the delivery is over) its log entry, in one transaction, and
+    /// only while the claim holds (still pending with this attempt's count:
+    /// an attempt that outlived its lease, whose delivery was handed off
+    /// and attempted again, records nothing).
     pub async fn record_attempt(
         &self,
         delivery: &ClaimedDelivery,
@@ -244,37 +275,27 @@ impl Environment {
         let optional_number = |value: Option<u64>| value.map_or(JsValue::NULL, number);
         let status_code = optional_number(record.status_code.map(u64::from));
         let error = record.error.map_or(JsValue::NULL, text);
-        let mut writes = vec![
-            statement(
-                &self.db,
+        // Every statement but the last runs only while the claim holds; the last ends it.
+        let claim = "EXISTS (SELECT 1 FROM deliveries WHERE id = ?1 AND attempts = ?2 AND status = 'pending')";
+        let mut writes = vec![statement(
+            &self.db,
+            &format!(
                 "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, status_code, latency_ms, outcome, error) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (delivery_id, attempt) DO NOTHING",
-                &[
-                    text(&delivery.id),
-                    number(u64::from(delivery.attempts)),
-                    number(record.started_at),
-                    status_code.clone(),
-                    number(record.latency_ms),
-                    text(outcome),
-                    error.clone(),
-                ],
-            )?,
-            statement(
-                &self.db,
-                "UPDATE deliveries SET status = ?3, last_status = ?4, last_error = ?5, next_attempt_at = ?6, updated_at = ?7 \
-                 WHERE id = ?1 AND attempts = ?2",
-                &[
-                    text(&delivery.id),
-                    number(u64::from(delivery.attempts)),
-                    text(status),
-                    status_code.clone(),
-                    error.clone(),
-                    number(record.retry_at.unwrap_or(now_ms)),
-                    number(now_ms),
-                ],
-            )?,
-            self.health_statement(&delivery.integration, record, now_ms)?,
-        ];
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE {claim} ON CONFLICT (delivery_id, attempt) DO NOTHING"
+            ),
+            &[
+                text(&delivery.id),
+                number(u64::from(delivery.attempts)),
+                number(record.started_at),
+                status_code.clone(),
+                number(record.latency_ms),
+                text(outcome),
+                error.clone(),
+            ],
+        )?];
+        if let Some(health) = self.health_statement(delivery, record, claim, now_ms)? {
+            writes.push(health);
+        }
         if status != "pending" {
             let detail = json!({
                 "integration": delivery.integration,
@@ -285,11 +306,14 @@ impl Environment {
             });
             writes.push(statement(
                 &self.db,
-                "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'webhook', ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-                 detail = excluded.detail, created_at = excluded.created_at",
+                &format!(
+                    "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
+                     SELECT ?1, ?3, ?4, ?5, 'webhook', ?6, ?7, ?8 WHERE {claim} ON CONFLICT (id) DO UPDATE SET \
+                     status = excluded.status, detail = excluded.detail, created_at = excluded.created_at"
+                ),
                 &[
                     text(&delivery.id),
+                    number(u64::from(delivery.attempts)),
                     text(&delivery.transaction_id),
                     text(&delivery.workflow),
                     text(&delivery.subscriber_id),
@@ -299,36 +323,65 @@ impl Environment {
                 ],
             )?);
         }
+        writes.push(statement(
+            &self.db,
+            "UPDATE deliveries SET status = ?3, last_status = ?4, last_error = ?5, next_attempt_at = ?6, updated_at = ?7 \
+             WHERE id = ?1 AND attempts = ?2 AND status = 'pending'",
+            &[
+                text(&delivery.id),
+                number(u64::from(delivery.attempts)),
+                text(status),
+                status_code,
+                error,
+                number(record.retry_at.unwrap_or(now_ms)),
+                number(now_ms),
+            ],
+        )?);
         self.write_batch("record delivery attempt", writes).await.map(|_| ())
     }
 
-    /// The integration's health after an attempt: reset by a success,
-    /// counted up by a failure, its breaker opened at the threshold.
+    /// The integration's health after an attempt, while the claim holds:
+    /// reset by a success, counted up by a failure worth retrying (no
+    /// answer, 408, 429, 5xx), its breaker opened at the threshold. A final
+    /// refusal (a 4xx about one payload, a missing integration) says nothing
+    /// about the receiver's health and changes nothing.
     fn health_statement(
         &self,
-        integration: &str,
+        delivery: &ClaimedDelivery,
         record: &AttemptRecord<'_>,
+        claim: &str,
         now_ms: u64,
-    ) -> Result<worker::D1PreparedStatement, ApiError> {
-        if record.class == AttemptClass::Delivered {
-            return statement(
+    ) -> Result<Option<D1PreparedStatement>, ApiError> {
+        let (id, attempts, integration) =
+            (text(&delivery.id), number(u64::from(delivery.attempts)), text(&delivery.integration));
+        match record.class {
+            AttemptClass::Final => Ok(None),
+            AttemptClass::Delivered => statement(
                 &self.db,
-                "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_success_at, updated_at) \
-                 VALUES (?1, 0, 0, ?2, ?2) ON CONFLICT (integration) DO UPDATE SET consecutive_failures = 0, \
-                 open_until = 0, last_success_at = ?2, updated_at = ?2",
-                &[text(integration), number(now_ms)],
-            );
+                &format!(
+                    "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_success_at, \
+                     updated_at) SELECT ?3, 0, 0, ?4, ?4 WHERE {claim} ON CONFLICT (integration) DO UPDATE SET \
+                     consecutive_failures = 0, open_until = 0, last_success_at = ?4, updated_at = ?4"
+                ),
+                &[id, attempts, integration, number(now_ms)],
+            )
+            .map(Some),
+            AttemptClass::Retryable => {
+                let failures = record.failures_before.saturating_add(1);
+                let open_until = breaker_hold_secs(failures).map_or(0, |hold| now_ms + u64::from(hold) * 1000);
+                statement(
+                    &self.db,
+                    &format!(
+                        "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_failure_at, \
+                         updated_at) SELECT ?3, 1, ?5, ?4, ?4 WHERE {claim} ON CONFLICT (integration) DO UPDATE SET \
+                         consecutive_failures = consecutive_failures + 1, open_until = max(open_until, ?5), \
+                         last_failure_at = ?4, updated_at = ?4"
+                    ),
+                    &[id, attempts, integration, number(now_ms), number(open_until)],
+                )
+                .map(Some)
+            }
         }
-        let failures = record.failures_before.saturating_add(1);
-        let open_until = breaker_hold_secs(failures).map_or(0, |hold| now_ms + u64::from(hold) * 1000);
-        statement(
-            &self.db,
-            "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_failure_at, updated_at) \
-             VALUES (?1, 1, ?3, ?2, ?2) ON CONFLICT (integration) DO UPDATE SET \
-             consecutive_failures = consecutive_failures + 1, open_until = max(open_until, ?3), last_failure_at = ?2, \
-             updated_at = ?2",
-            &[text(integration), number(now_ms), number(open_until)],
-        )
     }
 
     /// A page of deliveries, newest first.
@@ -397,18 +450,21 @@ impl Environment {
     /// Puts dead deliveries back on the schedule: the one named by `id`, or
     /// those `filter` selects. A new series starts at the next attempt.
     /// Pending and delivered ones are left alone, so a replay repeated
-    /// changes nothing. Answers the replayed deliveries and their attempts.
+    /// changes nothing. With `audit` (a member's replay), the entry is
+    /// written in the same transaction when anything was replayed. Answers
+    /// the replayed deliveries and their attempts.
     pub async fn replay_deliveries(
         &self,
         id: Option<&str>,
         filter: Option<&CheckedReplayFilter>,
+        audit: Option<&AuditRecord<'_>>,
         now_ms: u64,
     ) -> Result<Vec<DueDelivery>, ApiError> {
         let optional = |value: Option<&str>| value.map_or(JsValue::NULL, text);
-        let replay = statement(
+        let mut writes = vec![statement(
             &self.db,
             "UPDATE deliveries SET status = 'pending', series_start = attempts, replays = replays + 1, \
-             next_attempt_at = ?6, updated_at = ?6 WHERE id IN (SELECT id FROM deliveries \
+             next_attempt_at = ?6, handed_off_at = NULL, updated_at = ?6 WHERE id IN (SELECT id FROM deliveries \
              WHERE status IN ('dead', 'failed') AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR integration = ?2) \
              AND (?3 IS NULL OR workflow = ?3) AND (?4 IS NULL OR created_at >= ?4) ORDER BY id LIMIT ?5) \
              RETURNING id, attempts",
@@ -420,8 +476,11 @@ impl Environment {
                 number(filter.map_or(1, |filter| u64::from(filter.limit))),
                 number(now_ms),
             ],
-        )?;
-        let results = self.write_batch("replay deliveries", vec![replay]).await?;
+        )?];
+        if let Some(audit) = audit {
+            writes.push(environment_audit_statement(&self.db, audit, now_ms, "?5", "changes() > 0", &[])?);
+        }
+        let results = self.write_batch("replay deliveries", writes).await?;
         let replayed: Vec<DueDelivery> = results
             .into_iter()
             .next()

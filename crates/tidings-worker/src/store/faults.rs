@@ -44,8 +44,16 @@ pub(super) const INJECTED: &str = "D1_ERROR: Network connection lost. (injected 
 /// The time a test asked the sweep to run at (`clock <ms>` as the cron
 /// text), when fault injection is on; `None` otherwise.
 pub fn injected_clock(env: &Platform, cron: &str) -> Option<u64> {
-    env.var(SWITCH).filter(|value| value == "enabled")?;
+    if !clock_injection_enabled(env) {
+        return None;
+    }
     cron.strip_prefix("clock ")?.trim().parse().ok()
+}
+
+/// Whether tests may set the clock (fault injection is on): then the
+/// deliveries consumer runs no earlier than a hand-off's own time.
+pub fn clock_injection_enabled(env: &Platform) -> bool {
+    env.var(SWITCH).is_some_and(|value| value == "enabled")
 }
 
 /// What happens to one attempt at a write.

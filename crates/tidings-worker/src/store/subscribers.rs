@@ -126,15 +126,23 @@ impl Environment {
         Ok(SubscriberList { items, page_info: SubscriberPageInfo { after, has_more } })
     }
 
-    /// Deletes a subscriber and their messages in one transaction, and
-    /// revokes every token issued for them so far (an id used again does not
-    /// bring them back); false when there was no such subscriber.
+    /// Deletes a subscriber, their messages and their webhook deliveries
+    /// (rendered bodies are personal data: nothing is sent or replayed for
+    /// them afterwards) in one transaction, and revokes every token issued
+    /// for them so far (an id used again does not bring them back); false
+    /// when there was no such subscriber.
     pub async fn delete_subscriber(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
         let results = self
             .db
             .batch(vec![
                 statement(&self.db, "DELETE FROM messages WHERE subscriber_id = ?1", &[text(id.as_str())])?,
                 statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &[text(id.as_str())])?,
+                statement(
+                    &self.db,
+                    "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE subscriber_id = ?1)",
+                    &[text(id.as_str())],
+                )?,
+                statement(&self.db, "DELETE FROM deliveries WHERE subscriber_id = ?1", &[text(id.as_str())])?,
                 revocation_statement(&self.db, id, now_ms)?,
             ])
             .await

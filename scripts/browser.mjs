@@ -99,11 +99,15 @@ function readOsRelease() {
   }
 }
 
-/** Whether apt installs a real `chromium` package here: Debian and its derivatives other than Ubuntu (a snap there). */
-export function aptHasChromium(platform = process.platform, distribution = linuxDistribution()) {
-  if (platform !== "linux") return false;
-  if (distribution.id === "ubuntu" || distribution.like.includes("ubuntu")) return false;
-  return distribution.id === "debian" || distribution.like.includes("debian");
+/**
+ * The apt package that gives a Chromium here: Debian's `chromium` on Debian
+ * and its derivatives; on Ubuntu and its derivatives `chromium-browser`
+ * (which installs the snap, and so needs snapd); `null` elsewhere.
+ */
+export function aptChromiumPackage(platform = process.platform, distribution = linuxDistribution()) {
+  if (platform !== "linux") return null;
+  if (distribution.id === "ubuntu" || distribution.like.includes("ubuntu")) return "chromium-browser";
+  return distribution.id === "debian" || distribution.like.includes("debian") ? "chromium" : null;
 }
 
 /** The one command to run where this script does not install a browser itself. */
@@ -113,7 +117,7 @@ export function installAdvice(platform = process.platform, distribution = linuxD
     return `install Google Chrome (https://www.google.com/chrome/) or run \`brew install --cask chromium\`, or ${playwright}`;
   }
   if (distribution.id === "ubuntu" || distribution.like.includes("ubuntu")) {
-    return `run \`sudo apt-get install -y chromium-browser\` (a snap) or ${playwright}`;
+    return `install Google Chrome's .deb, or run ${playwright} (Ubuntu's chromium-browser is a snap, which needs snapd)`;
   }
   if (distribution.id === "fedora" || distribution.like.includes("fedora")) return `run \`sudo dnf install -y chromium\` or ${playwright}`;
   if (distribution.id === "arch" || distribution.like.includes("arch")) return `run \`sudo pacman -S chromium\` or ${playwright}`;

@@ -4,7 +4,7 @@
 // see README.md.
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { aptHasChromium, findBrowser, missingBrowserMessage } from "./browser.mjs";
+import { aptChromiumPackage, findBrowser, missingBrowserMessage } from "./browser.mjs";
 import { capture, cargoBin, exists, root, run, runAsync, step } from "./lib.mjs";
 import { installNodeRuntime } from "./node-runtime.mjs";
 
@@ -98,6 +98,10 @@ function installNpmPackages() {
 }
 
 function installRustTarget() {
+  if (capture("rustup", ["--version"]) === null || capture("cargo", ["--version"]) === null) {
+    throw new Error("Rust is missing: install it with rustup (https://rustup.rs: `curl --proto '=https' --tlsv1.2 -sSf " +
+      "https://sh.rustup.rs | sh`), open a new shell so cargo is on PATH, and run the command again");
+  }
   const installed = capture("rustup", ["target", "list", "--installed"]) ?? "";
   if (installed.split("\n").includes("wasm32-unknown-unknown")) return;
   step("adding the wasm32-unknown-unknown target");
@@ -146,19 +150,20 @@ const APT_LOCKED = /Could not get lock|Unable to acquire the dpkg frontend lock|
 
 /**
  * A browser for the browser tests: `CHROME_PATH`, or a Chrome or Chromium
- * already installed, or Debian's chromium installed with apt (waiting for
- * the locks another install holds). Anywhere else, stops with the one
+ * already installed, or one installed with apt on Debian, Ubuntu and their
+ * derivatives (waiting for the locks another install holds). Anywhere else, stops with the one
  * command to run. Answers `{ path, version }`.
  */
 async function installBrowser() {
   const found = findBrowser();
   if (found) return found;
-  if (!aptHasChromium() || capture("apt-get", ["--version"]) === null) throw new Error(missingBrowserMessage());
+  const aptPackage = aptChromiumPackage();
+  if (!aptPackage || capture("apt-get", ["--version"]) === null) throw new Error(missingBrowserMessage());
   const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
   const lockWait = ["-o", `DPkg::Lock::Timeout=${APT_LOCK_WAIT_SECONDS}`];
   const apt = (args) => [sudo[0] ?? "apt-get", [...(sudo.length ? ["apt-get"] : []), ...lockWait, ...args]];
-  const commands = [apt(["update"]), apt(["install", "-y", "--no-install-recommends", "chromium"])];
-  const label = "installing Debian's chromium for the browser tests";
+  const commands = [apt(["update"]), apt(["install", "-y", "--no-install-recommends", aptPackage])];
+  const label = `installing ${aptPackage} with apt for the browser tests`;
   const options = { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } };
   if (sudo.length && capture("sudo", ["-n", "true"]) === null) {
     // sudo will ask for a password: in the foreground, where it can.
@@ -168,7 +173,7 @@ async function installBrowser() {
     await inBackground("chromium", label, commands, { ...options, retryWhile: APT_LOCKED, retryFor: APT_LOCK_WAIT_SECONDS });
   }
   const installed = findBrowser();
-  if (!installed) throw new Error(missingBrowserMessage("apt installed chromium, but it does not run"));
+  if (!installed) throw new Error(missingBrowserMessage(`apt installed ${aptPackage}, but it does not run`));
   return installed;
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { aptHasChromium, candidatePaths, findBrowser, installAdvice, linuxDistribution } from "../scripts/browser.mjs";
+import { aptChromiumPackage, candidatePaths, findBrowser, installAdvice, linuxDistribution } from "../scripts/browser.mjs";
 import { atLeast, needsPinnedRuntime, REQUIRED_NODE } from "../scripts/node-runtime.mjs";
 import { checkDryRun, fieldAdmits, installsOn, misplacedPlatformPackages, SUPPORTED_PLATFORMS } from "../scripts/platforms.mjs";
 
@@ -96,19 +96,20 @@ describe("the browser for the tests", () => {
     for (const path of ["/usr/bin/chromium", "/usr/bin/google-chrome", "/snap/bin/chromium"]) assert.ok(linux.includes(path), path);
   });
 
-  test("apt installs Chromium only where it is a real package; elsewhere the advice is one command", () => {
+  test("apt installs Chromium on Debian and Ubuntu and their derivatives; elsewhere the advice is one command", () => {
     const debian = linuxDistribution('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n');
     const ubuntu = linuxDistribution("ID=ubuntu\nID_LIKE=debian\n");
     const mint = linuxDistribution("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n");
     const fedora = linuxDistribution("ID=fedora\n");
-    assert.equal(aptHasChromium("linux", debian), true);
-    assert.equal(aptHasChromium("linux", linuxDistribution("ID=raspbian\nID_LIKE=debian\n")), true);
-    assert.equal(aptHasChromium("linux", ubuntu), false, "Ubuntu's chromium is a snap");
-    assert.equal(aptHasChromium("linux", mint), false);
-    assert.equal(aptHasChromium("darwin", debian), false);
+    assert.equal(aptChromiumPackage("linux", debian), "chromium");
+    assert.equal(aptChromiumPackage("linux", linuxDistribution("ID=raspbian\nID_LIKE=debian\n")), "chromium");
+    assert.equal(aptChromiumPackage("linux", ubuntu), "chromium-browser", "Ubuntu's chromium is the snap's package");
+    assert.equal(aptChromiumPackage("linux", mint), "chromium-browser");
+    assert.equal(aptChromiumPackage("linux", fedora), null);
+    assert.equal(aptChromiumPackage("darwin", debian), null);
     assert.match(installAdvice("darwin", { id: "", like: [] }), /brew install --cask chromium/);
     assert.match(installAdvice("linux", fedora), /dnf install -y chromium/);
-    assert.match(installAdvice("linux", ubuntu), /chromium-browser/);
+    assert.match(installAdvice("linux", ubuntu), /snap/);
     assert.match(installAdvice("linux", { id: "gentoo", like: [] }), /npx playwright-core install chromium/);
   });
 });

@@ -221,6 +221,8 @@ describe("deliveries", () => {
       const dead = await until(id, (state) => state.status === "dead", "a delivery refused for good");
       assert.deepEqual([dead.attempts, dead.last_error, dead.history[0].outcome], [1, "http_status_410", "final"]);
     }
+    // A refusal about one payload (410) says nothing of the receiver's health.
+    assert.equal((await call(`/v1/integrations/${gone.integration}`)).body.health.consecutive_failures, 0);
     const filter = { integration: gone.integration, since: new Date(Date.now() - HOUR).toISOString() };
     const [first, second] = [
       await call("/v1/deliveries/replay", { method: "POST", body: filter }),
@@ -231,18 +233,24 @@ describe("deliveries", () => {
     assert.deepEqual(second.body.replayed, []);
     for (const id of ids) await until(id, (state) => state.status === "delivered", "the replayed deliveries");
     assert.deepEqual(ids.map(received), [2, 2]);
-    // A refusal about one payload (410) says nothing of the receiver's health.
-    assert.equal((await call(`/v1/integrations/${gone.integration}`)).body.health.consecutive_failures, 0);
   });
 
   it("forgets a deleted subscriber's deliveries: nothing is sent, listed or replayed for them afterwards", async () => {
     const subscriber = freshSubscriber("forgotten");
-    const [id] = await trigger(quick.workflow, { to: [subscriber], n: 9 });
-    await until(id, (state) => state.status === "delivered", "the delivery");
+    const [delivered] = await trigger(quick.workflow, { to: [subscriber], n: 9 });
+    await until(delivered, (state) => state.status === "delivered", "the delivery");
+    // A second one waits for the sweep (its hand-off dropped) when the subscriber is deleted.
+    const [waiting] = await trigger(quick.workflow, { to: [subscriber], faults: "handoff=drop", n: 10 });
     assert.equal((await call(`/v1/subscribers/${subscriber}`, { method: "DELETE" })).status, 200);
-    expectError(assert, await call(`/v1/deliveries/${id}`), 404, "delivery_not_found");
+    await sweep(Date.now() + 2 * 60_000);
+    await sleep(1500);
+    assert.equal(received(waiting), 0, "a deleted subscriber's delivery was sent");
+    for (const id of [delivered, waiting]) {
+      expectError(assert, await call(`/v1/deliveries/${id}`), 404, "delivery_not_found");
+      expectError(assert, await call(`/v1/deliveries/${id}/replay`, { method: "POST" }), 404, "delivery_not_found");
+    }
     const listed = await call(`/v1/deliveries?integration=${quick.integration}&limit=100`);
-    assert.ok(!listed.body.items.some((item) => item.id === id));
+    assert.ok(!listed.body.items.some((item) => [delivered, waiting].includes(item.id)));
   });
 
   it("refuses bad filters, unknown deliveries and other environments' deliveries with typed errors", async () => {

@@ -188,7 +188,7 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Han
         scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], due, delay.max(1)).await;
         return Handled::Done;
     }
-    let (failures, open_until) = match scope.integration_health(&state.integration).await {
+    let (_, open_until) = match scope.integration_health(&state.integration).await {
         Ok(health) => health,
         Err(_) => return Handled::Again,
     };
@@ -202,13 +202,26 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Han
         scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], open_until, delay).await;
         return Handled::Done;
     }
+    // The target is read before the claim: a failure on this side costs
+    // the receiver no attempt and its breaker no failure.
+    let target = match store::encryption_key(env) {
+        Ok(key) => scope.webhook_target(&state.integration, &key).await,
+        Err(error) => Err(error),
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(error) => {
+            worker::console_error!("integration {} unavailable: {error:?}", state.integration);
+            return Handled::Again;
+        }
+    };
     let claimed = match scope.claim_attempt(&hand_off.delivery, hand_off.attempts, now).await {
         Ok(Some(claimed)) => claimed,
         Ok(None) => return Handled::Done,
         Err(_) => return Handled::Again,
     };
     let started = now_ms();
-    let sent = send(env, scope, &claimed).await;
+    let sent = send(scope, target, &claimed).await;
     let latency_ms = now_ms().saturating_sub(started);
     let class = match &sent {
         Sent::Answer { status, .. } => classify(Some(*status)),
@@ -241,7 +254,6 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Han
         error: error.as_deref(),
         class,
         retry_at: retry_in.map(|seconds| now + u64::from(seconds) * 1000),
-        failures_before: failures,
     };
     if let Err(error) = scope.record_attempt(&claimed, &record, now).await {
         // The lease runs out and the sweep hands it off again.
@@ -280,20 +292,9 @@ enum Sent {
     Refused(&'static str),
 }
 
-/// Looks up the target and POSTs the delivery once, signed.
-async fn send(env: &Platform, scope: &Environment, delivery: &ClaimedDelivery) -> Sent {
-    let target = match store::encryption_key(env) {
-        Ok(key) => scope.webhook_target(&delivery.integration, &key).await,
-        Err(error) => Err(error),
-    };
-    let target = match target {
-        Ok(Some(target)) => target,
-        Ok(None) => return Sent::Refused("integration_missing"),
-        Err(error) => {
-            worker::console_error!("integration {} unavailable: {error:?}", delivery.integration);
-            return Sent::NoAnswer("integration_unavailable");
-        }
-    };
+/// Checks the target (gone, or in a private network) and POSTs the delivery once, signed.
+async fn send(scope: &Environment, target: Option<store::WebhookTarget>, delivery: &ClaimedDelivery) -> Sent {
+    let Some(target) = target else { return Sent::Refused("integration_missing") };
     if link::check_webhook_target(&target.url, scope.environment_type()).is_err() {
         return Sent::Refused("address_refused");
     }

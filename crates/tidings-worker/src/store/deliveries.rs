@@ -6,8 +6,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use tidings_core::delivery::{
-    breaker_hold_secs, AttemptClass, CheckedReplayFilter, DeliveryQuery, DeliveryStatus, ATTEMPT_LEASE_MS,
-    HANDOFF_GRACE_MS, SWEEP_LIMIT, SWEEP_REHAND_MS,
+    AttemptClass, CheckedReplayFilter, DeliveryQuery, DeliveryStatus, ATTEMPT_LEASE_MS, BREAKER_MAX_HOLD_SECS,
+    BREAKER_THRESHOLD, HANDOFF_GRACE_MS, SWEEP_LIMIT, SWEEP_REHAND_MS,
 };
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{Delivery, DeliveryAttempt, DeliveryDetail, DeliveryList, SubscriberPageInfo};
@@ -81,8 +81,6 @@ pub struct AttemptRecord<'a> {
     pub class: AttemptClass,
     /// When the next attempt is due (ms), or `None` when the delivery is over.
     pub retry_at: Option<u64>,
-    /// The integration's consecutive failures before this attempt.
-    pub failures_before: u32,
 }
 
 #[derive(Deserialize)]
@@ -172,7 +170,7 @@ impl Environment {
     pub async fn prune_deliveries(&self, now_ms: u64) -> Result<(), ApiError> {
         let cutoff = number(now_ms.saturating_sub(u64::from(self.log_retention_days()) * 86_400_000));
         let expired = "SELECT id FROM deliveries WHERE status IN ('delivered', 'dead', 'failed') AND updated_at < ?1 \
-            ORDER BY updated_at LIMIT 500";
+            ORDER BY updated_at, id LIMIT 500";
         let prune = vec![
             statement(
                 &self.db,
@@ -234,7 +232,7 @@ impl Environment {
     ) -> Result<Option<ClaimedDelivery>, ApiError> {
         statement(
             &self.db,
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3 + ?4, updated_at = ?3 \
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3 + ?4, handed_off_at = NULL, updated_at = ?3 \
              WHERE id = ?1 AND status = 'pending' AND attempts = ?2 AND next_attempt_at <= ?3 + 2000 \
              RETURNING id, transaction_id, workflow, subscriber_id, integration, body, attempts, series_start",
             &[text(id), number(u64::from(attempts)), number(now_ms), number(ATTEMPT_LEASE_MS)],
@@ -366,21 +364,28 @@ impl Environment {
                 &[id, attempts, integration, number(now_ms)],
             )
             .map(Some),
-            AttemptClass::Retryable => {
-                let failures = record.failures_before.saturating_add(1);
-                let open_until = breaker_hold_secs(failures).map_or(0, |hold| now_ms + u64::from(hold) * 1000);
-                statement(
-                    &self.db,
-                    &format!(
-                        "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_failure_at, \
-                         updated_at) SELECT ?3, 1, ?5, ?4, ?4 WHERE {claim} ON CONFLICT (integration) DO UPDATE SET \
-                         consecutive_failures = consecutive_failures + 1, open_until = max(open_until, ?5), \
-                         last_failure_at = ?4, updated_at = ?4"
-                    ),
-                    &[id, attempts, integration, number(now_ms), number(open_until)],
-                )
-                .map(Some)
-            }
+            AttemptClass::Retryable => statement(
+                &self.db,
+                // The hold follows the stored count (concurrent attempts each
+                // add theirs): `breaker_hold_secs` of the new count, in SQL.
+                &format!(
+                    "INSERT INTO integration_health (integration, consecutive_failures, open_until, last_failure_at, \
+                     updated_at) SELECT ?3, 1, 0, ?4, ?4 WHERE {claim} ON CONFLICT (integration) DO UPDATE SET \
+                     consecutive_failures = consecutive_failures + 1, open_until = CASE \
+                     WHEN consecutive_failures + 1 >= ?5 THEN max(open_until, ?4 + 1000 * min(?6, \
+                     30 * (1 << min(consecutive_failures + 1 - ?5, 16)))) ELSE open_until END, \
+                     last_failure_at = ?4, updated_at = ?4"
+                ),
+                &[
+                    id,
+                    attempts,
+                    integration,
+                    number(now_ms),
+                    number(u64::from(BREAKER_THRESHOLD)),
+                    number(u64::from(BREAKER_MAX_HOLD_SECS)),
+                ],
+            )
+            .map(Some),
         }
     }
 

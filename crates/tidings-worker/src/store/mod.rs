@@ -45,7 +45,7 @@ pub use delivery_queue::{sweepable_environments, verify_hand_off, Refusal, Verif
 pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
 pub use faults::FaultPlan;
 pub use faults::{clock_injection_enabled, injected_clock, HandOffFault};
-pub use integrations::IntegrationRecord;
+pub use integrations::{IntegrationRecord, WebhookTarget};
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,

@@ -110,25 +110,26 @@ async function saveWorkflow(environment, key) {
  * instead of the shared one: `{ from, to, path }` (the path segment to swap and
  * the resource's own path), or null when `target` cannot hold one.
  */
-async function makeVictim(path, target) {
+async function makeVictim(path, target, second = false) {
+  const suffix = second ? "-h" : "";
   if (path.includes("{subscriber_id}")) {
-    const id = `matrix-victim-${target}-${tag}`;
+    const id = `matrix-victim-${target}-${tag}${suffix}`;
     const put = await api(`/v1/subscribers/${id}`, { key: keys[target].secret_key, method: "PUT", body: {} });
     assert.equal(put.status, 201);
     return { from: markers[target].subscriber, to: id, path: `/v1/subscribers/${id}` };
   }
   if (path.includes("{integration_id}") && !isProduction(target)) {
-    const id = `matrix-intv-${target}-${tag}`;
+    const id = `matrix-intv-${target}-${tag}${suffix}`;
     await saveIntegration(target, id);
     return { from: integrationId(target), to: id, path: `/v1/integrations/${id}` };
   }
   if (path.includes("{variable_name}") && !isProduction(target)) {
-    const name = `${variableName(target)}_VICTIM`;
+    const name = `${variableName(target)}_VICTIM${second ? "_H" : ""}`;
     await saveVariable(target, name);
     return { from: variableName(target), to: name, path: `/v1/variables/${name}` };
   }
   if (path.includes("{key}") && !isProduction(target)) {
-    const key = `matrix-wfv-${target}-${tag}`;
+    const key = `matrix-wfv-${target}-${tag}${suffix}`;
     await saveWorkflow(target, key);
     return { from: workflowKey(target), to: key, path: `/v1/workflows/${key}` };
   }
@@ -156,6 +157,9 @@ function credentials(target) {
   list.push({ label: "forged sk", refusal: [401, "unknown_key"], key: forged[target].sk });
   list.push({ label: "revoked pk", refusal: [401, "key_revoked"], key: revoked[target][0] });
   list.push({ label: "revoked sk", refusal: [401, "key_revoked"], key: revoked[target][1] });
+  // Every credential again as `X-API-Key: <key>` instead of `Authorization: Bearer <key>`.
+  const inHeader = list.map((credential) => ({ ...credential, label: `${credential.label} (X-API-Key)`, form: "x-api-key" }));
+  list.push(...inHeader);
   list.push({ label: "missing", refusal: [401, "missing_credentials"], key: undefined });
   return list;
 }
@@ -175,7 +179,7 @@ function request({ path, method, operation }, target, credential) {
   const image = operation.requestBody?.content?.["image/svg+xml"]?.example;
   if (method === "POST" && (body?.key || body?.id)) {
     // Creations get a key or id of their own, so no two attempts collide.
-    const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`;
+    const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`.toLowerCase();
     body = body.key ? { ...body, key: unique } : { ...body, id: unique };
   }
   if (body?.workflow || body?.to) {
@@ -183,12 +187,14 @@ function request({ path, method, operation }, target, credential) {
     body = { ...body, to: [subscriber] };
   }
   const headers = image ? { "Content-Type": "image/svg+xml" } : {};
+  if (credential.form === "x-api-key") headers["X-API-Key"] = credential.key;
   if (image) body = image;
   if (credential.owner && credential.kind === "publishable" && concrete.includes("/subscribers/")) {
     // A valid subscriber credential for the key's own environment.
     headers["X-Subscriber-Hash"] = subscriberHash(credential.owner, markers[target].subscriber);
   }
-  return { path: concrete, options: { key: credential.key, method, body, headers } };
+  const key = credential.form === "x-api-key" ? undefined : credential.key;
+  return { path: concrete, options: { key, method, body, headers } };
 }
 
 describe("isolation matrix", () => {
@@ -209,9 +215,11 @@ describe("isolation matrix", () => {
       for (const target of environmentNames) {
         // A destructive operation works on a throwaway resource: every other
         // credential tries first, then the owner's secret key deletes it.
-        const victim = method === "DELETE" ? await makeVictim(path, target) : null;
+        const shared = method === "DELETE" ? await makeVictim(path, target) : null;
         const ordered = credentials(target).sort((a, b) => Number(a.label === "own sk") - Number(b.label === "own sk"));
         for (const credential of ordered) {
+          // The owner's X-API-Key form deletes a throwaway resource of its own.
+          const victim = shared && credential.label === "own sk (X-API-Key)" ? await makeVictim(path, target, true) : shared;
           if (victim && credential.label === "own sk") {
             const survived = await api(victim.path, { key: keys[target].secret_key });
             assert.equal(survived.status, 200, `${target}'s ${victim.to} was deleted by another credential`);

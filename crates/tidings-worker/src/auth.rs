@@ -270,16 +270,42 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-/// The bearer token of the `Authorization` header.
+/// The header that may carry an API key instead of `Authorization: Bearer`.
+pub const API_KEY_HEADER: &str = "X-API-Key";
+
+/// The credential a request presents: `Authorization: Bearer <credential>`
+/// or `X-API-Key: <credential>`, under the same rules wherever either is
+/// read. Both headers with different values answer 400
+/// `conflicting_credentials`: which one counts is never guessed.
 pub fn bearer(request: &IncomingRequest) -> ApiResult<String> {
-    let missing =
-        || ApiError::new(401, ErrorCode::MissingCredentials, "send the API key as Authorization: Bearer <key>");
-    let value = header(request, "Authorization").ok_or_else(missing)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(missing());
+    let missing = || {
+        ApiError::new(
+            401,
+            ErrorCode::MissingCredentials,
+            "send the API key as Authorization: Bearer <key> or as X-API-Key: <key>",
+        )
+    };
+    let from_authorization = match header(request, "Authorization") {
+        Some(value) => {
+            let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
+            if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+                return Err(missing());
+            }
+            Some(token.trim().to_owned())
+        }
+        None => None,
+    };
+    let from_api_key_header =
+        header(request, API_KEY_HEADER).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+    match (from_authorization, from_api_key_header) {
+        (Some(bearer), Some(api_key)) if bearer != api_key => Err(ApiError::new(
+            400,
+            ErrorCode::ConflictingCredentials,
+            "Authorization and X-API-Key name different credentials; send one of them",
+        )),
+        (Some(credential), _) | (None, Some(credential)) => Ok(credential),
+        (None, None) => Err(missing()),
     }
-    Ok(token.trim().to_owned())
 }
 
 impl Caller {

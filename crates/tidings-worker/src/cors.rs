@@ -7,7 +7,8 @@
 
 use worker::{Headers, Response, ResponseBuilder};
 
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-Subscriber-Token, X-Subscriber-Hash";
+const ALLOWED_HEADERS: &str =
+    "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Subscriber-Token, X-Subscriber-Hash";
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// The answer to an `OPTIONS` preflight.

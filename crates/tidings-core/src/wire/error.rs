@@ -67,6 +67,8 @@ error_codes! {
     BrandNotFound => "brand_not_found",
     /// A chosen change is no longer pending.
     ChangeNotPending => "change_not_pending",
+    /// `Authorization` and `X-API-Key` name different credentials.
+    ConflictingCredentials => "conflicting_credentials",
     /// No such webhook delivery in this environment.
     DeliveryNotFound => "delivery_not_found",
     /// The key that seals integration secrets is not set.

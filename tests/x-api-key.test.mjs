@@ -36,6 +36,10 @@ describe("the X-API-Key header", () => {
     const same = await api("/v1/environments/current", { key: dev.secret_key, headers: { "X-API-Key": dev.secret_key } });
     assert.equal(same.status, 200, "the same key twice is one credential");
     expectError(assert, await api("/v1/environments/current", { headers: { "X-API-Key": "  " } }), 401, "missing_credentials");
+    // An Authorization that carries no bearer credential (a proxy's Basic) does not hide X-API-Key.
+    const behindProxy = await api("/v1/environments/current", { headers: { Authorization: "Basic dXNlcjpwYXNz", "X-API-Key": dev.secret_key } });
+    assert.equal(behindProxy.status, 200, JSON.stringify(behindProxy.body));
+    expectError(assert, await api("/v1/environments/current", { headers: { Authorization: "Basic dXNlcjpwYXNz" } }), 401, "missing_credentials");
   });
 
   it("keeps the browser rules: a secret key in it is refused from a page, a publishable key is allowed by origin", async () => {
@@ -53,9 +57,12 @@ describe("the X-API-Key header", () => {
     expectError(assert, refused, 403, "origin_not_allowed");
   });
 
-  it("never opens the control plane with an API key", async () => {
+  it("never opens the control plane with an API key, and carries a member's token like Authorization", async () => {
     for (const key of [dev.publishable_key, dev.secret_key]) {
       expectError(assert, await api("/v1/environments", { headers: { "X-API-Key": key } }), 403, "forbidden");
     }
+    const me = await api("/v1/me", { headers: { "X-API-Key": adminToken } });
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    assert.equal(me.body.break_glass, true);
   });
 });

@@ -285,18 +285,20 @@ pub fn bearer(request: &IncomingRequest) -> ApiResult<String> {
             "send the API key as Authorization: Bearer <key> or as X-API-Key: <key>",
         )
     };
-    let from_authorization = match header(request, "Authorization") {
-        Some(value) => {
-            let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
-            if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-                return Err(missing());
-            }
-            Some(token.trim().to_owned())
-        }
-        None => None,
-    };
     let from_api_key_header =
         header(request, API_KEY_HEADER).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+    // An `Authorization` that carries no bearer credential (`Basic …` from a
+    // proxy, empty) is not a credential here: with `X-API-Key` it is ignored.
+    let from_authorization = match header(request, "Authorization") {
+        Some(value) => match value.trim().split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Some(token.trim().to_owned())
+            }
+            _ if from_api_key_header.is_some() => None,
+            _ => return Err(missing()),
+        },
+        None => None,
+    };
     match (from_authorization, from_api_key_header) {
         (Some(bearer), Some(api_key)) if bearer != api_key => Err(ApiError::new(
             400,

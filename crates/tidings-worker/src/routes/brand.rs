@@ -54,6 +54,8 @@ pub async fn get_logo(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let headers = Headers::new();
     let _ = headers.set("Content-Type", &content_type);
     let _ = headers.set("Cache-Control", "private, max-age=300");
+    // The same URL answers each environment's key with its own logo.
+    let _ = headers.set("Vary", "Authorization, X-API-Key");
     // Opened as a document (an SVG can be), the logo runs nothing and loads nothing.
     let _ = headers.set("X-Content-Type-Options", "nosniff");
     let _ = headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { launchChromium } from "./support/browser.mjs";
-import { admin, api, apiUrl, freshSubscriber, keys, wwwUrl } from "./support/context.mjs";
+import { admin, api, apiUrl, freshSubscriber, keys, waitFor, wwwUrl } from "./support/context.mjs";
 import { envCommand } from "./support/env-command.mjs";
 
 const artifacts = process.env.TIDINGS_TEST_ARTIFACTS;
@@ -247,23 +247,16 @@ describe("the admin console", () => {
       await api(`/v1/workflows/${workflow}`, { key: secret, method: "PUT", body: { name: "Hooked", steps: [{ type: "webhook", integration, body: "{}" }] } });
       return async () => (await api("/v1/events/trigger", { key: secret, method: "POST", body: { workflow, to: [freshSubscriber("console-hook")] } })).body.deliveries[0].id;
     };
-    const waitUntil = async (check, what) => {
-      const deadline = Date.now() + 20_000;
-      while (!(await check())) {
-        assert.ok(Date.now() < deadline, what);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    };
     try {
       // Five answers of 503 in a row open the breaker of the first integration.
       const failing = `console-hook-${tag}`;
       const sendFailing = await hook(failing, "/hooks/private-path");
       for (let index = 0; index < 5; index += 1) await sendFailing();
-      await waitUntil(async () => (await api(`/v1/integrations/${failing}`, { key: secret })).body.health.failing, "the breaker did not open");
+      await waitFor(async () => (await api(`/v1/integrations/${failing}`, { key: secret })).body.health.failing, "the breaker did not open");
       // A 410 ends a delivery of the second at once: dead, and replayable.
       const sendGone = await hook(`console-gone-${tag}`, "/gone");
       const dead = await sendGone();
-      await waitUntil(async () => (await api(`/v1/deliveries/${dead}`, { key: secret })).body.status === "dead", "the delivery did not die");
+      await waitFor(async () => (await api(`/v1/deliveries/${dead}`, { key: secret })).body.status === "dead", "the delivery did not die");
 
       await open("#/development/integrations", "Integrations");
       const row = page.locator(`main tr:has(code:has-text("${failing}"))`);
@@ -276,7 +269,7 @@ describe("the admin console", () => {
       assert.match(await page.textContent('main table:has(caption:has-text("Webhook deliveries"))'), /dead/);
       await page.click(`button[aria-label="Replay delivery ${dead}"]`);
       await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Replay delivery ${id}"]`), dead);
-      await waitUntil(async () => (await api(`/v1/deliveries/${dead}`, { key: secret })).body.status === "delivered", "the replay was not delivered");
+      await waitFor(async () => (await api(`/v1/deliveries/${dead}`, { key: secret })).body.status === "delivered", "the replay was not delivered");
       const audit = await admin(`/v1/environments/development/audit-log?action=delivery.replay`);
       assert.ok(audit.body.items.some((entry) => entry.resource === `delivery:${dead}`), "the replay was not audited");
       await screenshot("11c-deliveries");

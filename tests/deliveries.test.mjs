@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { api, apiUrl, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -74,17 +74,11 @@ const delivery = async (id) => {
   return response.body;
 };
 
-/** Polls a delivery until `check` holds (up to 20 s). */
-async function until(id, check, what) {
-  const deadline = Date.now() + 20_000;
-  let last;
-  while (Date.now() < deadline) {
-    last = await delivery(id);
-    if (check(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-}
+/** Polls a delivery until `check` holds (up to 20 s), and answers it. */
+const until = (id, check, what) => waitFor(async () => {
+  const state = await delivery(id);
+  return check(state) ? state : null;
+}, what);
 
 /** Fires the Cron Trigger as if it ran at `time` (ms): the test stack's clock, `clock <ms>` as the cron text. */
 async function sweep(time) {

@@ -25,7 +25,7 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 
 use crate::platform::{now_ms, random};
 use crate::runtime::SweepTick;
-use crate::store::{self, AttemptRecord, ClaimedDelivery, Environment, HandOffFault, Platform, Refusal};
+use crate::store::{self, AttemptRecord, ClaimedDelivery, DeliveryState, Environment, HandOffFault, Platform, Refusal};
 
 /// Hands a trigger's pending deliveries to the queue (after its commit).
 pub async fn hand_off_trigger(env: Platform, scope: Environment, transaction_id: String, fault: HandOffFault) {
@@ -83,8 +83,14 @@ pub enum Handled {
     Again,
 }
 
-/// A checked message of a batch: its index, hand-off and environment.
-type Prepared = (usize, store::VerifiedHandOff, Environment);
+/// A checked message of a batch: its index, hand-off, environment and delivery.
+struct Prepared {
+    index: usize,
+    verified: store::VerifiedHandOff,
+    scope: Environment,
+    /// The delivery as read when the message was checked.
+    state: DeliveryState,
+}
 
 /// The queue's consumer: every message of a batch, grouped by environment
 /// and integration so a slow or dead receiver holds back only its own
@@ -98,9 +104,9 @@ pub async fn consume(env: &Platform, bodies: Vec<String>) -> Vec<Handled> {
     let mut opened: BTreeMap<String, Option<Environment>> = BTreeMap::new();
     for (index, body) in bodies.iter().enumerate() {
         match prepare(env, body, &mut opened).await {
-            Ok((verified, scope, integration)) => {
-                let key = (verified.hand_off().environment.clone(), integration);
-                groups.entry(key).or_default().push((index, verified, scope));
+            Ok((verified, scope, state)) => {
+                let key = (verified.hand_off().environment.clone(), state.integration.clone());
+                groups.entry(key).or_default().push(Prepared { index, verified, scope, state });
             }
             Err(handled) => verdicts[index] = Some(handled),
         }
@@ -113,9 +119,10 @@ pub async fn consume(env: &Platform, bodies: Vec<String>) -> Vec<Handled> {
             if wave.is_empty() {
                 break done;
             }
-            let results =
-                join_all(wave.iter().map(|(_, verified, scope)| attempt(env, scope, verified.hand_off()))).await;
-            done.extend(wave.iter().map(|(index, _, _)| *index).zip(results));
+            let attempts =
+                wave.iter().map(|message| attempt(env, &message.scope, message.verified.hand_off(), &message.state));
+            let results = join_all(attempts).await;
+            done.extend(wave.iter().map(|message| message.index).zip(results));
         }
     });
     for (index, handled) in join_all(runs).await.into_iter().flatten() {
@@ -125,13 +132,13 @@ pub async fn consume(env: &Platform, bodies: Vec<String>) -> Vec<Handled> {
 }
 
 /// Checks a message and opens its environment (once per batch: `opened`):
-/// the hand-off, the environment, and the delivery's integration; or what
-/// to do instead.
+/// the hand-off, the environment, and the delivery as it stands; or what to
+/// do instead.
 async fn prepare(
     env: &Platform,
     body: &str,
     opened: &mut BTreeMap<String, Option<Environment>>,
-) -> Result<(store::VerifiedHandOff, Environment, String), Handled> {
+) -> Result<(store::VerifiedHandOff, Environment, DeliveryState), Handled> {
     let verified = store::verify_hand_off(env, body).map_err(|refusal| {
         let why = match refusal {
             Refusal::Malformed => "not a delivery hand-off",
@@ -143,20 +150,26 @@ async fn prepare(
     })?;
     let hand_off = verified.hand_off();
     if !opened.contains_key(&hand_off.environment) {
-        let scope = Environment::open_for_hand_off(env, &verified)
-            .await
-            .inspect_err(|error| {
-                worker::console_error!("deliveries queue: {} unavailable: {error:?}", hand_off.environment)
-            })
-            .ok();
-        opened.insert(hand_off.environment.clone(), scope);
+        match Environment::open_for_hand_off(env, &verified).await {
+            Ok(scope) => {
+                opened.insert(hand_off.environment.clone(), Some(scope));
+            }
+            // Gone or not ready: nothing to send for it (a deleted
+            // environment's deliveries went with it).
+            Err(error) if matches!(error.status(), 404 | 409) => {
+                worker::console_error!("deliveries queue: {} unavailable: {error:?}", hand_off.environment);
+                opened.insert(hand_off.environment.clone(), None);
+            }
+            // A storage failure: the queue tries again.
+            Err(_) => return Err(Handled::Again),
+        }
     }
     let scope = match opened.get(&hand_off.environment) {
         Some(Some(scope)) => scope.reopen(env).map_err(|_| Handled::Again)?,
         _ => return Err(Handled::Done),
     };
     match scope.delivery_state(&hand_off.delivery).await {
-        Ok(Some(state)) => Ok((verified, scope, state.integration)),
+        Ok(Some(state)) => Ok((verified, scope, state)),
         Ok(None) => {
             worker::console_error!(
                 "deliveries queue: message refused: {} has no delivery {}",
@@ -171,13 +184,8 @@ async fn prepare(
 
 /// One hand-off: checks it is current, honours the integration's breaker,
 /// claims the attempt, sends it, records it and schedules what follows.
-async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Handled {
+async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff, state: &DeliveryState) -> Handled {
     let now = clock(env, hand_off);
-    let state = match scope.delivery_state(&hand_off.delivery).await {
-        Ok(Some(state)) => state,
-        Ok(None) => return Handled::Done,
-        Err(_) => return Handled::Again,
-    };
     if state.status != "pending" || state.attempts != hand_off.attempts {
         return Handled::Done; // stale: another hand-off made this attempt
     }

@@ -17,7 +17,7 @@ use crate::services::member_view::MemberView;
 use crate::store::Platform;
 
 /// Opens an environment the member may see, as they see it.
-async fn open(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult<MemberView> {
+pub(super) async fn open(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult<MemberView> {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     MemberView::open(env, &authorized).await

@@ -1,6 +1,6 @@
 //! Webhook deliveries and integrations in the console:
 //! `GET /v1/environments/{name}/deliveries` and `…/integrations` (members
-//! who may see the environment, through [`MemberView`]: subscriber ids as
+//! who may see the environment, through `MemberView`: subscriber ids as
 //! handles where masked, integration URLs cut to their host for members who
 //! do not administer it), and `POST …/deliveries/{id}/replay` (members who
 //! may configure the environment: owners and admins; audited in the same
@@ -9,31 +9,24 @@
 use tidings_core::access::Action;
 use worker::Context;
 
-use super::audit;
 use super::environments::parse_name;
+use super::{audit, console};
 use crate::auth::authorize_in;
 use crate::error::ApiResult;
 use crate::http::{json, query_pairs};
 use crate::request::IncomingRequest;
-use crate::services::member_view::MemberView;
 use crate::services::{self, replay::Selection};
 use crate::store::{Environment, Platform};
 
-async fn view(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult<MemberView> {
-    let name = parse_name(raw_name)?;
-    let authorized = authorize_in(request, env, &name, Action::View).await?;
-    MemberView::open(env, &authorized).await
-}
-
 /// Deliveries, newest first.
 pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
-    let view = view(request, env, raw_name).await?;
+    let view = console::open(request, env, raw_name).await?;
     json(&view.deliveries(&query_pairs(request)?).await?, 200)
 }
 
 /// Integrations and how their deliveries go.
 pub async fn integrations(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
-    let view = view(request, env, raw_name).await?;
+    let view = console::open(request, env, raw_name).await?;
     json(&view.integrations().await?, 200)
 }
 

@@ -40,7 +40,7 @@ mod workflows;
 
 pub use authorized::{authorize, Actor, Authorized};
 pub use control::{bootstrap, NewEnvironment};
-pub use deliveries::{AttemptRecord, ClaimedDelivery};
+pub use deliveries::{AttemptRecord, ClaimedDelivery, DeliveryState};
 pub use delivery_queue::{sweepable_environments, verify_hand_off, Refusal, VerifiedHandOff};
 pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
 pub use faults::FaultPlan;

@@ -3,7 +3,10 @@
 //
 //   npm run env -- list
 //   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
+//   npm run env -- create pr-42 --type development --from development --ttl 72h   (a preview environment)
 //   npm run env -- delete qa
+//   npm run env -- lock staging --reason "release freeze"  |  unlock staging
+//   npm run env -- archive qa [--retention-days 30]  |  restore qa  |  purge qa
 //   npm run env -- export staging [--out staging.tidings.json]      (or > staging.tidings.json)
 //   npm run env -- import staging.tidings.json --into development [--apply] [--prune]
 //   npm run env -- clone staging qa [--type staging] [--after …]
@@ -31,6 +34,7 @@
 // TIDINGS_WRANGLER names another wrangler command (tests stand one in for
 // Cloudflare's API, which they cannot reach).
 // Options: --config <wrangler.toml> --persist-to <dir> --keys <file> --api <url>
+// (the admin token: TIDINGS_ADMIN_TOKEN, else the .dev.vars next to the configuration)
 import { randomBytes } from "node:crypto";
 import { existsSync, fstatSync, ftruncateSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -58,6 +62,10 @@ const { values: options, positionals } = parseArgs({
     into: { type: "string" },
     apply: { type: "boolean", default: false },
     prune: { type: "boolean", default: false },
+    from: { type: "string" },
+    ttl: { type: "string" },
+    reason: { type: "string" },
+    "retention-days": { type: "string" },
   },
 });
 
@@ -66,7 +74,7 @@ class CommandError extends Error {}
 const savedKeys = () => (existsSync(options.keys) ? JSON.parse(readFileSync(options.keys, "utf8")) : { environments: {} });
 const apiUrl = options.api ?? savedKeys().api_url ?? `http://127.0.0.1:${process.env.TIDINGS_PORT ?? 8787}`;
 let adminToken;
-const token = () => (adminToken ??= adminTokenFor(options.config));
+const token = () => (adminToken ??= process.env.TIDINGS_ADMIN_TOKEN || adminTokenFor(options.config));
 /** The wrangler command; `TIDINGS_WRANGLER` replaces it where Cloudflare's API cannot be reached (tests). */
 const wrangler = process.env.TIDINGS_WRANGLER ?? "wrangler";
 
@@ -188,9 +196,19 @@ async function waitUntilReady(name) {
   throw new CommandError(`${name} is still ${environment?.status ?? "unknown"}: ${environment?.status_reason ?? "no answer"}`);
 }
 
+/** Seconds in a duration such as `90m`, `72h` or `7d` (plain numbers are seconds). */
+function durationSeconds(text) {
+  const match = /^(\d+)([smhd]?)$/.exec(String(text).trim());
+  if (!match) throw new CommandError(`--ttl takes a duration such as 90m, 72h or 7d, not ${JSON.stringify(text)}`);
+  return Number(match[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2]];
+}
+
 async function create(name) {
-  if (!name || !options.type) throw new CommandError("usage: npm run env -- create <name> --type <development|staging|production>");
-  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour };
+  if (options.from) options.type ??= "development";
+  if (!name || !options.type) throw new CommandError("usage: npm run env -- create <name> --type <development|staging|production> [--from <name> --ttl <72h>]");
+  if (options.ttl && !options.from) throw new CommandError("--ttl is for preview environments: give --from as well");
+  const preview = options.from ? { from: options.from, ttl_seconds: durationSeconds(options.ttl ?? "72h") } : {};
+  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour, ...preview };
   // An environment registered elsewhere (the console) and waiting for its bindings is provisioned as it is.
   // (Its subscriber signing secret was shown there, once.)
   const created = await call("POST", "/v1/environments", body).catch(async (error) => {
@@ -253,7 +271,13 @@ async function list() {
   if (options.json) return console.log(JSON.stringify(environments));
   for (const environment of environments) {
     const reason = environment.status_reason ? `  (${environment.status_reason})` : "";
-    console.log(`${String(environment.position).padStart(2)}  ${environment.name.padEnd(20)} ${environment.type.padEnd(12)} ${environment.status}${reason}`);
+    const notes = [
+      environment.lock && `locked: ${environment.lock.reason}`,
+      environment.preview_of && `preview of ${environment.preview_of}, expires ${environment.expires_at ?? "never"}`,
+      environment.purge_at && `purged ${environment.purge_at}`,
+    ].filter(Boolean).map((note) => `  [${note}]`).join("");
+    const position = environment.preview_of ? "  -" : String(environment.position).padStart(3);
+    console.log(`${position}  ${environment.name.padEnd(20)} ${environment.type.padEnd(12)} ${environment.status}${reason}${notes}`);
   }
 }
 
@@ -332,6 +356,25 @@ async function clone(source, name) {
   if (!options.json) console.log(`cloned ${source} into ${name}: ${result.changes.length} resource(s), settings copied; no subscribers, messages, keys or secrets`);
 }
 
+/** Lock, unlock, archive, restore or purge: one control-plane call, the environment as it is after. */
+async function lifecycle(step, name) {
+  if (!name) throw new CommandError(`usage: npm run env -- ${step} <name>`);
+  if (step === "lock" && !options.reason) throw new CommandError('usage: npm run env -- lock <name> --reason "why"');
+  const body = step === "lock"
+    ? { reason: options.reason }
+    : step === "archive" && options["retention-days"] ? { retention_days: Number(options["retention-days"]) } : undefined;
+  const result = await call("POST", `/v1/environments/${name}/${step}`, body);
+  if (step === "purge") {
+    removeBindings(name);
+    const keys = savedKeys();
+    delete keys.environments[name];
+    if (existsSync(options.keys)) writeFileSync(options.keys, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+  }
+  if (options.json) return console.log(JSON.stringify(result));
+  const detail = result.purge_at ? `, purged ${result.purge_at} unless restored` : result.lock ? `: ${result.lock.reason}` : "";
+  console.log(`${name}: ${step === "purge" ? "purged, bindings removed" : `${result.status}${result.lock ? ", locked" : ""}${detail}`}`);
+}
+
 const [command, name, second] = positionals;
 const commands = {
   list: () => list(),
@@ -341,10 +384,15 @@ const commands = {
   import: () => importFile(name),
   clone: () => clone(name, second),
   provision: () => provision(),
+  lock: () => lifecycle("lock", name),
+  unlock: () => lifecycle("unlock", name),
+  archive: () => lifecycle("archive", name),
+  restore: () => lifecycle("restore", name),
+  purge: () => lifecycle("purge", name),
   deployments: () => deployments(),
 };
 try {
-  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete|export|import|clone|provision|deployments> … (see scripts/env.mjs)");
+  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete|lock|unlock|archive|restore|purge|export|import|clone|provision|deployments> … (see scripts/env.mjs)");
   await commands[command]();
 } catch (error) {
   console.error(`✖ ${error.message}`);

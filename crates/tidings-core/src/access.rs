@@ -71,6 +71,8 @@ pub enum Action {
     /// See subscribers' personal data and message contents where the
     /// environment hides them: only with an explicit grant, whatever the role.
     ViewPersonalData,
+    /// Lock or unlock its content (a change freeze): owners and admins.
+    Lock,
 }
 
 /// Deployment-wide actions, on no environment in particular.
@@ -115,7 +117,7 @@ impl Grants {
         let production = environment_type == EnvironmentType::Production;
         match action {
             Action::View => true,
-            Action::Configure | Action::ManageKeys | Action::ReadAudit => role.is_admin(),
+            Action::Configure | Action::ManageKeys | Action::ReadAudit | Action::Lock => role.is_admin(),
             Action::PromoteInto => {
                 role.is_admin() || self.promote_into.contains(name) || (role == Role::Developer && !production)
             }
@@ -193,6 +195,10 @@ mod tests {
             (Role::Admin, Staging, Action::EditContent, true),
             (Role::Owner, Production, Action::EditContent, false),
             (Role::Viewer, Development, Action::EditContent, false),
+            (Role::Admin, Production, Action::Lock, true),
+            (Role::Owner, Staging, Action::Lock, true),
+            (Role::Developer, Development, Action::Lock, false),
+            (Role::Support, Production, Action::Lock, false),
         ];
         for (role, environment_type, action, allowed) in expected {
             assert_eq!(

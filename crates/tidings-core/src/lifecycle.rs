@@ -24,6 +24,9 @@ pub enum Status {
     Deleting,
     /// Deleted: keys revoked and data removed; kept so old keys get `key_revoked`.
     Deleted,
+    /// Archived: keys refused (`environment_archived`), data kept until its
+    /// purge date; a restore brings it back as it was.
+    Archived,
 }
 
 impl Status {
@@ -36,12 +39,13 @@ impl Status {
             Self::Failed => "failed",
             Self::Deleting => "deleting",
             Self::Deleted => "deleted",
+            Self::Archived => "archived",
         }
     }
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Creating, Self::Ready, Self::Active, Self::Failed, Self::Deleting, Self::Deleted]
+        [Self::Creating, Self::Ready, Self::Active, Self::Failed, Self::Deleting, Self::Deleted, Self::Archived]
             .into_iter()
             .find(|status| status.as_str() == text)
     }
@@ -79,6 +83,108 @@ pub enum LifecycleError {
     /// `development` and `production` are permanent.
     #[error("the {0} environment cannot be deleted")]
     Protected(String),
+    /// `development` and `production` can be locked, never archived.
+    #[error("the {0} environment cannot be archived; lock it to freeze its content")]
+    ProtectedFromArchive(String),
+    /// A lock needs a reason people can read.
+    #[error("a lock needs a reason of 1 to {MAX_LOCK_REASON_CHARS} characters, without control characters")]
+    LockReason,
+    /// Archive retention out of bounds.
+    #[error("retention_days must be between 1 and {MAX_ARCHIVE_RETENTION_DAYS}")]
+    Retention,
+    /// A preview's lifetime out of bounds.
+    #[error(
+        "a preview environment lives between {MIN_PREVIEW_TTL_SECONDS} seconds and {MAX_PREVIEW_TTL_SECONDS} seconds"
+    )]
+    PreviewTtl,
+    /// A preview is made from a non-production environment of the chain, and is not production itself.
+    #[error("{0}")]
+    PreviewSource(String),
+    /// Previews sit off the promotion chain: nothing is placed after one.
+    #[error("{0} is a preview environment, off the promotion chain; nothing can be placed after it")]
+    AfterPreview(String),
+}
+
+/// The longest lock reason, in characters.
+pub const MAX_LOCK_REASON_CHARS: usize = 500;
+/// How long an archived environment is kept before it is purged, by default.
+pub const DEFAULT_ARCHIVE_RETENTION_DAYS: u32 = 30;
+/// The longest an archived environment may be kept.
+pub const MAX_ARCHIVE_RETENTION_DAYS: u32 = 365;
+/// The shortest lifetime of a preview environment (ten minutes).
+pub const MIN_PREVIEW_TTL_SECONDS: u64 = 600;
+/// The longest lifetime of a preview environment (90 days).
+pub const MAX_PREVIEW_TTL_SECONDS: u64 = 90 * 86_400;
+/// Preview environments take positions from here on, off the promotion chain.
+pub const PREVIEW_POSITIONS: u32 = 1_000_000;
+
+/// Checks a lock's reason: trimmed, 1 to [`MAX_LOCK_REASON_CHARS`] characters, no control characters.
+pub fn lock_reason(text: &str) -> Result<String, LifecycleError> {
+    let trimmed = text.trim();
+    let length = trimmed.chars().count();
+    if length == 0 || length > MAX_LOCK_REASON_CHARS || trimmed.chars().any(char::is_control) {
+        return Err(LifecycleError::LockReason);
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Checks that an environment may be archived: `development` and `production` may not.
+pub fn check_archivable(name: &str) -> Result<(), LifecycleError> {
+    if PROTECTED_NAMES.contains(&name) {
+        Err(LifecycleError::ProtectedFromArchive(name.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// When an environment archived at `archived_at_ms` and kept `retention_days`
+/// (default [`DEFAULT_ARCHIVE_RETENTION_DAYS`]) is purged.
+pub fn purge_at(archived_at_ms: u64, retention_days: Option<u32>) -> Result<u64, LifecycleError> {
+    let days = retention_days.unwrap_or(DEFAULT_ARCHIVE_RETENTION_DAYS);
+    if days == 0 || days > MAX_ARCHIVE_RETENTION_DAYS {
+        return Err(LifecycleError::Retention);
+    }
+    Ok(archived_at_ms + u64::from(days) * 86_400_000)
+}
+
+/// When a preview created at `now_ms` with a lifetime of `ttl_seconds` expires.
+pub fn preview_expiry(now_ms: u64, ttl_seconds: u64) -> Result<u64, LifecycleError> {
+    if !(MIN_PREVIEW_TTL_SECONDS..=MAX_PREVIEW_TTL_SECONDS).contains(&ttl_seconds) {
+        return Err(LifecycleError::PreviewTtl);
+    }
+    Ok(now_ms + ttl_seconds * 1000)
+}
+
+/// Checks a new preview environment: made from `from`, an environment of
+/// the chain that is neither production nor a preview, and not production itself.
+pub fn check_preview(
+    chain: &[ChainEntry],
+    from: &str,
+    environment_type: EnvironmentType,
+) -> Result<(), LifecycleError> {
+    if environment_type == EnvironmentType::Production {
+        return Err(LifecycleError::PreviewSource("a preview environment cannot be of type production".to_owned()));
+    }
+    match chain.iter().find(|entry| entry.name == from) {
+        None => Err(LifecycleError::PreviewSource(format!("from names no environment: {from}"))),
+        Some(entry) if entry.preview_of.is_some() => {
+            Err(LifecycleError::PreviewSource(format!("{from} is a preview itself; make previews from the chain")))
+        }
+        Some(entry) if entry.environment_type == EnvironmentType::Production => Err(LifecycleError::PreviewSource(
+            format!("{from} is a production environment; previews come from development or staging"),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Where the next preview goes: after every other preview, off the chain.
+pub fn preview_position(chain: &[ChainEntry]) -> u32 {
+    chain
+        .iter()
+        .map(|entry| entry.position + 1)
+        .filter(|position| *position > PREVIEW_POSITIONS)
+        .max()
+        .unwrap_or(PREVIEW_POSITIONS)
 }
 
 /// An environment in the chain: name, type and position.
@@ -90,6 +196,17 @@ pub struct ChainEntry {
     pub environment_type: EnvironmentType,
     /// Its position; 0 is first.
     pub position: u32,
+    /// For a preview environment: the environment it was made from, the
+    /// only one it promotes into. Previews are off the chain: nothing
+    /// promotes into them.
+    pub preview_of: Option<String>,
+}
+
+impl ChainEntry {
+    /// Whether it is on the promotion chain (not a preview).
+    pub fn on_chain(&self) -> bool {
+        self.preview_of.is_none()
+    }
 }
 
 /// A chain of the given environments, in this order (positions 0, 1, …).
@@ -101,6 +218,7 @@ pub fn chain_of(environments: &[(&str, EnvironmentType)]) -> Vec<ChainEntry> {
             name: (*name).to_owned(),
             environment_type: *environment_type,
             position,
+            preview_of: None,
         })
         .collect()
 }
@@ -120,7 +238,8 @@ pub fn validate_new_name(name: &str, chain: &[ChainEntry]) -> Result<Environment
 /// The position of a new environment placed right after `after`, or by
 /// default right before the first production environment. Entries at or
 /// past the returned position move one place down.
-pub fn insert_position(chain: &[ChainEntry], after: Option<&str>) -> Result<u32, LifecycleError> {
+pub fn insert_position(all: &[ChainEntry], after: Option<&str>) -> Result<u32, LifecycleError> {
+    let chain: Vec<&ChainEntry> = all.iter().filter(|entry| entry.on_chain()).collect();
     let first_production = chain
         .iter()
         .filter(|entry| entry.environment_type == EnvironmentType::Production)
@@ -128,10 +247,13 @@ pub fn insert_position(chain: &[ChainEntry], after: Option<&str>) -> Result<u32,
         .min();
     match after {
         Some(name) => {
-            let entry = chain
-                .iter()
-                .find(|entry| entry.name == name)
-                .ok_or_else(|| LifecycleError::UnknownAfter(name.to_owned()))?;
+            let entry = chain.iter().find(|entry| entry.name == name).ok_or_else(|| {
+                if all.iter().any(|entry| entry.name == name) {
+                    LifecycleError::AfterPreview(name.to_owned())
+                } else {
+                    LifecycleError::UnknownAfter(name.to_owned())
+                }
+            })?;
             if first_production.is_some_and(|production| entry.position >= production) {
                 return Err(LifecycleError::AfterProduction);
             }
@@ -189,6 +311,43 @@ mod tests {
         assert_eq!(insert_position(&chain(), Some("nope")), Err(LifecycleError::UnknownAfter("nope".to_owned())));
         assert_eq!(insert_position(&chain()[..2], None), Ok(2));
         assert_eq!(insert_position(&[], None), Ok(0));
+    }
+
+    #[test]
+    fn previews_sit_off_the_chain() {
+        let mut all = chain();
+        all.push(ChainEntry {
+            name: "pr-1".to_owned(),
+            environment_type: EnvironmentType::Development,
+            position: PREVIEW_POSITIONS,
+            preview_of: Some("development".to_owned()),
+        });
+        assert_eq!(insert_position(&all, None), Ok(2));
+        assert_eq!(insert_position(&all, Some("pr-1")), Err(LifecycleError::AfterPreview("pr-1".to_owned())));
+        assert_eq!(preview_position(&chain()), PREVIEW_POSITIONS);
+        assert_eq!(preview_position(&all), PREVIEW_POSITIONS + 1);
+        assert_eq!(check_preview(&all, "development", EnvironmentType::Development), Ok(()));
+        assert!(check_preview(&all, "production", EnvironmentType::Development).is_err());
+        assert!(check_preview(&all, "pr-1", EnvironmentType::Development).is_err());
+        assert!(check_preview(&all, "nope", EnvironmentType::Development).is_err());
+        assert!(check_preview(&all, "staging", EnvironmentType::Production).is_err());
+        assert!(preview_expiry(0, 599).is_err() && preview_expiry(0, MAX_PREVIEW_TTL_SECONDS + 1).is_err());
+        assert_eq!(preview_expiry(1000, 3600), Ok(3_601_000));
+    }
+
+    #[test]
+    fn locks_and_archives() {
+        assert_eq!(lock_reason("  release freeze "), Ok("release freeze".to_owned()));
+        assert_eq!(lock_reason("   "), Err(LifecycleError::LockReason));
+        assert_eq!(lock_reason("a\u{0}b"), Err(LifecycleError::LockReason));
+        assert!(lock_reason(&"x".repeat(MAX_LOCK_REASON_CHARS + 1)).is_err());
+        assert!(check_archivable("development").is_err() && check_archivable("production").is_err());
+        assert_eq!(check_archivable("staging"), Ok(()));
+        assert_eq!(purge_at(0, None), Ok(30 * 86_400_000));
+        assert_eq!(purge_at(0, Some(0)), Err(LifecycleError::Retention));
+        assert_eq!(purge_at(0, Some(MAX_ARCHIVE_RETENTION_DAYS + 1)), Err(LifecycleError::Retention));
+        assert_eq!(Status::parse("archived"), Some(Status::Archived));
+        assert!(!Status::Archived.accepts_new_keys());
     }
 
     #[test]

@@ -69,10 +69,22 @@ pub enum ControlAction<'a> {
     },
     /// Create an environment.
     CreateEnvironment,
-    /// Delete an environment.
+    /// Delete an environment, or purge an archived one.
     DeleteEnvironment {
         /// The environment's name.
         environment: &'a str,
+    },
+    /// Archive an environment (keys refused, data kept), or restore one:
+    /// the same rights as deleting it.
+    ArchiveEnvironment {
+        /// The environment's name.
+        environment: &'a str,
+    },
+    /// Create a preview environment seeded with the content of `from`:
+    /// creating environments, and seeing `from`.
+    CreatePreview {
+        /// The environment whose content it starts with.
+        from: &'a str,
     },
     /// See what promoting `from` into `to` would change.
     PreviewPromotion {
@@ -150,6 +162,14 @@ pub enum Denial {
     },
     /// The action would leave the deployment without an owner who can sign in.
     LastOwner,
+    /// Nothing promotes into a preview environment; a preview promotes only
+    /// into the environment it was made from.
+    PreviewOffChain {
+        /// Source.
+        from: String,
+        /// Target asked for.
+        to: String,
+    },
 }
 
 impl Denial {
@@ -158,7 +178,7 @@ impl Denial {
         match self {
             Self::EnvironmentHidden(_) | Self::MemberUnknown(_) => 404,
             Self::Forbidden(_) | Self::ReadOnly(_) | Self::OwnGrants => 403,
-            Self::NotAdjacent { .. } => 422,
+            Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => 422,
             Self::LastOwner => 409,
         }
     }
@@ -171,7 +191,7 @@ impl Denial {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::ReadOnly(_) => ErrorCode::EnvironmentReadOnly,
             Self::OwnGrants => ErrorCode::OwnGrantsImmutable,
-            Self::NotAdjacent { .. } => ErrorCode::PromotionNotAdjacent,
+            Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => ErrorCode::PromotionNotAdjacent,
             Self::LastOwner => ErrorCode::LastOwner,
         }
     }
@@ -192,6 +212,10 @@ impl Denial {
             Self::NotAdjacent { from, to, next: None } => {
                 format!("promote one step at a time: {to} is not the environment right after {from}")
             }
+            Self::PreviewOffChain { from, to } => format!(
+                "preview environments are off the promotion chain: a preview promotes only into the environment it \
+                 was made from, and nothing promotes into one ({from} → {to})"
+            ),
             Self::LastOwner => {
                 "the deployment must keep at least one owner who can sign in; make another owner first".to_owned()
             }
@@ -249,10 +273,14 @@ fn check(
             }
         }
         ControlAction::CreateEnvironment => deployment(grants, DeploymentAction::ManageEnvironments),
-        ControlAction::DeleteEnvironment { environment } => {
+        ControlAction::DeleteEnvironment { environment } | ControlAction::ArchiveEnvironment { environment } => {
             visible(grants, chain, environment)?;
             deployment(grants, DeploymentAction::ManageEnvironments)?;
             in_environment(grants, chain, environment, Action::Configure)
+        }
+        ControlAction::CreatePreview { from } => {
+            deployment(grants, DeploymentAction::ManageEnvironments)?;
+            in_environment(grants, chain, from, Action::View)
         }
         ControlAction::PreviewPromotion { from, to } => promotion(grants, chain, from, to, Action::View),
         ControlAction::Promote { from, to } => promotion(grants, chain, from, to, Action::PromoteInto),
@@ -353,8 +381,17 @@ fn deployment(grants: &Grants, action: DeploymentAction) -> Result<(), Denial> {
 fn promotion(grants: &Grants, chain: &[ChainEntry], from: &str, to: &str, action: Action) -> Result<(), Denial> {
     visible(grants, chain, from)?;
     visible(grants, chain, to)?;
+    let source = entry(chain, from).and_then(|entry| entry.preview_of.as_deref());
+    let target_is_preview = entry(chain, to).is_some_and(|entry| !entry.on_chain());
+    if target_is_preview || source.is_some_and(|source| source != to) {
+        return Err(Denial::PreviewOffChain { from: from.to_owned(), to: to.to_owned() });
+    }
+    if source.is_some() {
+        in_environment(grants, chain, from, Action::View)?;
+        return in_environment(grants, chain, to, action);
+    }
     // Adjacency over the whole chain, hidden environments included.
-    let mut ordered: Vec<&ChainEntry> = chain.iter().collect();
+    let mut ordered: Vec<&ChainEntry> = chain.iter().filter(|entry| entry.on_chain()).collect();
     ordered.sort_by_key(|entry| entry.position);
     let source = ordered.iter().position(|entry| entry.name == from);
     let next = source.and_then(|index| ordered.get(index + 1));
@@ -472,6 +509,7 @@ fn describe(action: Action) -> &'static str {
         Action::ReadAudit => "read its audit log",
         Action::ViewPersonalData => "see personal data",
         Action::EditContent => "edit its workflows or send test notifications",
+        Action::Lock => "lock or unlock it",
     }
 }
 

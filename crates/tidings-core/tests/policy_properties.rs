@@ -14,9 +14,11 @@ use tidings_core::environment::EnvironmentType;
 use tidings_core::lifecycle::{chain_of, ChainEntry};
 use tidings_core::policy::{decide, rank, ControlAction, Decision, MemberState, Subject};
 
-/// Environments a grant may name; `preview` is never in the chain.
-const NAMES: [&str; 5] = ["development", "staging", "qa", "production", "preview"];
-const ACTIONS: [Action; 7] = [
+/// Environments a grant may name; `preview` is never in the chain, `pr-1`
+/// is a preview environment of `development` (off the chain) when present.
+const NAMES: [&str; 6] = ["development", "staging", "qa", "production", "preview", "pr-1"];
+const ACTIONS: [Action; 8] = [
+    Action::Lock,
     Action::View,
     Action::Configure,
     Action::ManageKeys,
@@ -33,6 +35,20 @@ fn chain(with_qa: bool) -> Vec<ChainEntry> {
     }
     entries.push(("production", EnvironmentType::Production));
     chain_of(&entries)
+}
+
+/// The chain, with the preview `pr-1` of `development` when `with_preview`.
+fn chain_with(with_qa: bool, with_preview: bool) -> Vec<ChainEntry> {
+    let mut entries = chain(with_qa);
+    if with_preview {
+        entries.push(ChainEntry {
+            name: "pr-1".to_owned(),
+            environment_type: EnvironmentType::Development,
+            position: tidings_core::lifecycle::PREVIEW_POSITIONS,
+            preview_of: Some("development".to_owned()),
+        });
+    }
+    entries
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -72,6 +88,8 @@ fn members() -> impl Strategy<Value = Vec<MemberState>> {
 enum Act {
     In(String, Action),
     Delete(String),
+    Archive(String),
+    CreatePreview(String),
     WithPersonalData(String, Action),
     Promote(String, String),
     Create(Grants),
@@ -86,6 +104,8 @@ fn act() -> impl Strategy<Value = Act> {
     prop_oneof![
         (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::In(name, action)),
         name().prop_map(Act::Delete),
+        name().prop_map(Act::Archive),
+        name().prop_map(Act::CreatePreview),
         (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::WithPersonalData(name, action)),
         (name(), name()).prop_map(|(from, to)| Act::Promote(from, to)),
         grants().prop_map(Act::Create),
@@ -142,8 +162,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
     #[test]
-    fn the_policy_holds(members in members(), who in 0usize..5, break_glass in any::<bool>(), with_qa in any::<bool>(), act in act()) {
-        let chain = chain(with_qa);
+    fn the_policy_holds(members in members(), who in 0usize..5, break_glass in any::<bool>(), with_qa in any::<bool>(), with_preview in any::<bool>(), act in act()) {
+        let chain = chain_with(with_qa, with_preview);
         let admin_grants = Grants::role(Role::Owner);
         let (subject_id, subject_grants) = if break_glass {
             ("admin".to_owned(), admin_grants.clone())
@@ -156,6 +176,8 @@ proptest! {
         let action = match &act {
             Act::In(name, action) => ControlAction::InEnvironment { environment: name, action: *action },
             Act::Delete(name) => ControlAction::DeleteEnvironment { environment: name },
+            Act::Archive(name) => ControlAction::ArchiveEnvironment { environment: name },
+            Act::CreatePreview(from) => ControlAction::CreatePreview { from },
             Act::WithPersonalData(name, action) => ControlAction::WithPersonalData { environment: name, action: *action },
             Act::Promote(from, to) => ControlAction::Promote { from, to },
             Act::Create(grants) => ControlAction::CreateMember { grants },
@@ -182,9 +204,18 @@ proptest! {
                 if *action == Action::EditContent {
                     prop_assert_ne!(entry.unwrap().environment_type, EnvironmentType::Production);
                 }
+                if *action == Action::Lock {
+                    prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)), "a lock by a non-admin");
+                }
             }
-            Act::Delete(name) => {
+            Act::Delete(name) | Act::Archive(name) => {
                 prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)));
+                prop_assert!(rank(subject_grants.role) >= rank(Role::Admin), "environments removed by a non-admin");
+            }
+            Act::CreatePreview(from) => {
+                prop_assert!(chain.iter().any(|entry| &entry.name == from), "a preview of an environment not in the chain");
+                prop_assert!(subject_grants.role_in(from).is_some(), "a preview copies content the subject cannot see");
+                prop_assert!(rank(subject_grants.role) >= rank(Role::Admin));
             }
             Act::WithPersonalData(name, action) => {
                 prop_assert!(break_glass || subject_grants.personal_data.contains(name), "personal data handed out without the grant");
@@ -192,8 +223,16 @@ proptest! {
                 prop_assert!(subject_grants.allows(name, entry.environment_type, *action), "without the action's own right");
             }
             Act::Promote(from, to) => {
-                let from_at = chain.iter().position(|entry| &entry.name == from).unwrap();
-                prop_assert_eq!(chain.get(from_at + 1).map(|entry| entry.name.as_str()), Some(to.as_str()), "not adjacent over the full chain");
+                let preview_of = |name: &str| chain.iter().find(|entry| entry.name == name).and_then(|entry| entry.preview_of.clone());
+                prop_assert!(preview_of(to).is_none(), "a promotion into a preview environment");
+                let on_chain: Vec<&ChainEntry> = chain.iter().filter(|entry| entry.on_chain()).collect();
+                match preview_of(from) {
+                    Some(source) => prop_assert_eq!(&source, to, "a preview promoted somewhere other than its source"),
+                    None => {
+                        let from_at = on_chain.iter().position(|entry| &entry.name == from).unwrap();
+                        prop_assert_eq!(on_chain.get(from_at + 1).map(|entry| entry.name.as_str()), Some(to.as_str()), "not adjacent over the full chain");
+                    }
+                }
                 prop_assert!(subject_grants.role_in(from).is_some() && subject_grants.role_in(to).is_some());
             }
             Act::Create(grants) => {

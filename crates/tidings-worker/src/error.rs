@@ -196,7 +196,14 @@ impl From<LifecycleError> for ApiError {
         match error {
             LifecycleError::Exists(_) => Self::new(409, ErrorCode::EnvironmentExists, message).with_field("name"),
             LifecycleError::Protected(_) => Self::new(409, ErrorCode::EnvironmentProtected, message),
-            LifecycleError::UnknownAfter(_) | LifecycleError::AfterProduction => Self::validation("after", message),
+            LifecycleError::ProtectedFromArchive(_) => Self::new(409, ErrorCode::EnvironmentProtected, message),
+            LifecycleError::UnknownAfter(_) | LifecycleError::AfterProduction | LifecycleError::AfterPreview(_) => {
+                Self::validation("after", message)
+            }
+            LifecycleError::LockReason => Self::validation("reason", message),
+            LifecycleError::Retention => Self::validation("retention_days", message),
+            LifecycleError::PreviewTtl => Self::validation("ttl_seconds", message),
+            LifecycleError::PreviewSource(_) => Self::validation("from", message),
             _ => Self::validation("name", message),
         }
     }

@@ -46,12 +46,15 @@ fn json_text(value: &wasm_bindgen::JsValue) -> String {
     js_sys::JSON::stringify(value).ok().and_then(|text| text.as_string()).unwrap_or_default()
 }
 
-/// The Cron Trigger: the deliveries sweep, at the event's scheduled time.
+/// The Cron Trigger, at the event's scheduled time: environments' lives (expired previews
+/// archived, archives past their date purged), then the deliveries sweep.
 #[event(scheduled)]
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let platform = Platform::new(env);
     let now = crate::store::injected_clock(&platform, &event.cron()).unwrap_or(event.schedule() as u64);
-    delivery::sweep(&platform, &SweepTick(()), now).await;
+    let tick = SweepTick(());
+    crate::store::sweep_lifecycles(&platform, &tick, now).await;
+    delivery::sweep(&platform, &tick, now).await;
 }
 
 /// The fetch handler: routes the request and renders any error once.

@@ -1,6 +1,8 @@
-// Every environment the member sees, with type, status and creation time;
-// admins create and delete custom environments here and watch the status
-// move (creating → ready → active, deleting → deleted).
+// Every environment the member sees, with type, status and creation time:
+// the promotion chain, then preview environments in their own group. Admins
+// create environments (and previews, with a lifetime), lock and unlock their
+// content, archive, restore, purge and delete them here, and watch the status
+// move (creating → ready → active, archived, deleting → deleted).
 import { api } from "../api.js";
 import { act, errorBox, h, status, table, time, fill } from "../ui.js";
 
@@ -13,25 +15,76 @@ export async function renderEnvironments(main, { session, refresh }) {
   const announcements = h("div", { role: "status", "aria-live": "polite" });
   let timer = null;
 
+  const row = (environment) => [
+    h("a", { href: `#/${environment.name}/workflows` }, environment.label ?? environment.name),
+    environment.preview_of ? `${environment.type}, preview of ${environment.preview_of}` : environment.type,
+    h("span", {}, status(environment.status),
+      environment.lock ? h("div", { class: "badge locked", "data-lock": environment.name }, `Locked: ${environment.lock.reason}`) : null,
+      environment.purge_at ? h("div", { class: "muted" }, "Purged ", time(environment.purge_at), " unless restored") : null,
+      environment.expires_at && environment.status !== "archived" ? h("div", { class: "muted" }, "Expires ", time(environment.expires_at)) : null,
+      environment.status_reason ? h("div", { class: "muted" }, environment.status_reason) : null,
+      environment.status === "creating"
+        ? h("div", { class: "muted" }, "Locally: ", h("code", {}, `npm run env -- create ${environment.name} --type ${environment.type}`))
+        : null),
+    time(environment.created_at),
+    h("span", { class: "actions" }, ...actions(environment)),
+  ];
+
+  /** The buttons for what the member may do to the environment in its present state. */
+  function actions(environment) {
+    const button = (label, onclick, danger = false) => h("button", { type: "button", class: danger ? "danger" : "",
+      "aria-label": `${label} ${environment.name}`, onclick: (event) => onclick(event.currentTarget, environment.name) }, label);
+    const may = session.environments.find((entry) => entry.name === environment.name);
+    const live = ["ready", "active"].includes(environment.status);
+    const custom = !PROTECTED.includes(environment.name);
+    return [
+      may?.may_lock && live ? (environment.lock ? button("Unlock", unlock) : button("Lock", lock)) : null,
+      admin && custom && live ? button("Archive", archive) : null,
+      admin && environment.status === "archived" ? button("Restore", restore) : null,
+      admin && environment.status === "archived" ? button("Purge", purge, true) : null,
+      admin && custom && environment.status !== "deleted" && environment.status !== "archived" ? button("Delete", remove, true) : null,
+    ].filter(Boolean);
+  }
+
   async function draw() {
     const { environments } = await api("/v1/environments");
     environments.sort((a, b) => a.position - b.position);
-    fill(list, table("Environments, in promotion order", ["Name", "Type", "Status", "Created", ""],
-      environments.map((environment) => [
-        h("a", { href: `#/${environment.name}/workflows` }, environment.label ?? environment.name),
-        environment.type,
-        h("span", {}, status(environment.status),
-          environment.status_reason ? h("div", { class: "muted" }, environment.status_reason) : null,
-          environment.status === "creating"
-            ? h("div", { class: "muted" }, "Locally: ", h("code", {}, `npm run env -- create ${environment.name} --type ${environment.type}`))
-            : null),
-        time(environment.created_at),
-        admin && !PROTECTED.includes(environment.name) && environment.status !== "deleted"
-          ? h("button", { type: "button", class: "danger", "aria-label": `Delete ${environment.name}`,
-            onclick: (event) => remove(event.currentTarget, environment.name) }, "Delete")
-          : "",
-      ])));
+    const previews = environments.filter((environment) => environment.preview_of);
+    fill(list,
+      table("Environments, in promotion order", ["Name", "Type", "Status", "Created", ""],
+        environments.filter((environment) => !environment.preview_of).map(row)),
+      previews.length ? table("Preview environments (off the chain; each promotes into its source only)", ["Name", "Type", "Status", "Created", ""], previews.map(row)) : null);
     poll(environments.some((environment) => SETTLING.includes(environment.status)));
+  }
+
+  /** Runs a lifecycle call, says what happened, and draws the list again. */
+  async function change(button, name, step, body, said) {
+    await act(button, main, async () => {
+      const after = await api(`/v1/environments/${name}/${step}`, { method: "POST", body });
+      announcements.textContent = said(after);
+      await refresh();
+      await draw();
+    });
+  }
+
+  function lock(button, name) {
+    const reason = prompt(`Lock ${name}: its content (workflows, integrations, variables, brand, promotions into it) is frozen until unlocked. Why?`);
+    if (!reason) return;
+    return change(button, name, "lock", { reason }, () => `${name} is locked: ${reason}`);
+  }
+
+  const unlock = (button, name) => change(button, name, "unlock", undefined, () => `${name} is unlocked.`);
+
+  function archive(button, name) {
+    if (!confirm(`Archive ${name}? Its keys stop working at once; its data is kept 30 days, and a restore brings it back as it was.`)) return;
+    return change(button, name, "archive", {}, (after) => `${name} is archived; it is purged ${after.purge_at} unless restored.`);
+  }
+
+  const restore = (button, name) => change(button, name, "restore", undefined, (after) => `${name} is ${after.status} again; its keys work.`);
+
+  function purge(button, name) {
+    if (!confirm(`Purge ${name} now? Its keys are revoked and all its data removed; this cannot be undone.`)) return;
+    return change(button, name, "purge", undefined, (after) => `${name} is ${after.status}; ${after.revoked_keys} keys revoked.`);
   }
 
   /** Reads the list again in 2 s while a status is still moving and this page is shown. */
@@ -70,6 +123,11 @@ function createForm(main, session, announcements, done) {
     h("option", { value: "" }, "(by type)"),
     session.environments.filter((environment) => environment.type !== "production")
       .map((environment) => h("option", { value: environment.name }, environment.name)));
+  const from = h("select", { id: "new-from", name: "from" },
+    h("option", { value: "" }, "(none: on the chain)"),
+    session.environments.filter((environment) => environment.type !== "production")
+      .map((environment) => h("option", { value: environment.name }, environment.name)));
+  const ttl = h("input", { id: "new-ttl", name: "ttl", type: "number", min: 1, max: 2160, value: 72 });
   const label = h("input", { id: "new-label", name: "label", maxlength: 40 });
   const colour = h("input", { id: "new-colour", name: "colour", type: "color", value: "#7048e8" });
   const submit = h("button", { class: "primary", type: "submit" }, "Create environment");
@@ -77,13 +135,17 @@ function createForm(main, session, announcements, done) {
   const form = h("form", { class: "panel inline", "aria-labelledby": "create-title" },
     h("h2", { id: "create-title", style: "flex-basis: 100%; margin: 0" }, "Create an environment"),
     field("new-name", "Name", name), field("new-type", "Type", type), field("new-after", "After", after),
+    field("new-from", "Preview of", from), field("new-ttl", "Preview lifetime (hours)", ttl),
     field("new-label", "Label (optional)", label), field("new-colour", "Colour", colour), submit);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     act(submit, form, async () => {
       const created = await api("/v1/environments", {
         method: "POST",
-        body: { name: name.value, type: type.value, after: after.value || null, label: label.value || null, colour: colour.value },
+        body: {
+          name: name.value, type: type.value, label: label.value || null, colour: colour.value,
+          ...(from.value ? { from: from.value, ttl_seconds: Number(ttl.value) * 3600 } : { after: after.value || null }),
+        },
       });
       fill(result, h("div", { class: "secret", role: "alert" },
         h("strong", {}, `${created.name} is ${created.status}. Its subscriber signing secret is shown only now:`),

@@ -29,6 +29,49 @@ pub struct EnvironmentDetails {
     pub hide_message_contents: bool,
     /// RFC 3339 creation time.
     pub created_at: String,
+    /// The lock freezing its content, when it is locked.
+    #[serde(default)]
+    pub lock: Option<EnvironmentLock>,
+    /// RFC 3339: when it was archived (status `archived`).
+    #[serde(default)]
+    pub archived_at: Option<String>,
+    /// RFC 3339: when an archived environment is purged.
+    #[serde(default)]
+    pub purge_at: Option<String>,
+    /// For a preview environment: the environment it was made from, the only one it promotes into.
+    #[serde(default)]
+    pub preview_of: Option<String>,
+    /// RFC 3339: when a preview environment expires (it is then archived, and purged later).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// A change freeze on an environment's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentLock {
+    /// Why, as the person who locked it wrote it.
+    pub reason: String,
+    /// RFC 3339: since when.
+    pub locked_at: String,
+    /// Member id (`mem_…`) or `admin`.
+    pub locked_by: String,
+}
+
+/// `POST /v1/environments/{name}/lock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockRequest {
+    /// Why the content is frozen (1 to 500 characters); shown with every refusal.
+    pub reason: String,
+}
+
+/// `POST /v1/environments/{name}/archive`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveRequest {
+    /// Days to keep the data before it is purged (1 to 365, default 30).
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 /// `GET /v1/environments`.
@@ -149,6 +192,15 @@ pub struct CreateEnvironmentRequest {
     /// Display colour, `#rrggbb`.
     #[serde(default)]
     pub colour: Option<String>,
+    /// Makes a preview environment seeded with this environment's content
+    /// (workflows, integrations without secrets, variable names, brand,
+    /// default preferences), off the promotion chain.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// A preview's lifetime in seconds (600 to 7,776,000); it is archived
+    /// when it ends. Only with `from`.
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
 }
 
 /// The answer to `POST /v1/environments`: the environment, and its

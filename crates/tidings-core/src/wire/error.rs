@@ -75,6 +75,12 @@ error_codes! {
     EncryptionUnavailable => "encryption_unavailable",
     /// An environment with this name exists.
     EnvironmentExists => "environment_exists",
+    /// The environment is archived: its keys are refused until it is restored.
+    EnvironmentArchived => "environment_archived",
+    /// The environment is locked: its content is frozen (the message gives the reason).
+    EnvironmentLocked => "environment_locked",
+    /// Only an archived environment can be restored or purged.
+    EnvironmentNotArchived => "environment_not_archived",
     /// No such environment, or none the caller may see.
     EnvironmentNotFound => "environment_not_found",
     /// The environment is not provisioned yet.

@@ -125,6 +125,9 @@ pub struct EnvironmentAccess {
     pub may_manage_keys: bool,
     /// Whether they may edit its workflows and send test notifications.
     pub may_edit_content: bool,
+    /// Whether they may lock or unlock its content.
+    #[serde(default)]
+    pub may_lock: bool,
 }
 
 /// `POST /v1/bootstrap` body: optionally, the first owner.

@@ -22,9 +22,9 @@ mod trigger;
 mod workflows;
 
 pub use control::{
-    CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment, EnvironmentDetails,
-    EnvironmentList, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, RegenerateKeyRequest, RegeneratedKey,
-    RotateSigningSecretRequest, RotatedSigningSecret,
+    ArchiveRequest, CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment,
+    EnvironmentDetails, EnvironmentList, EnvironmentLock, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, LockRequest,
+    RegenerateKeyRequest, RegeneratedKey, RotateSigningSecretRequest, RotatedSigningSecret,
 };
 pub use deliveries::{
     Delivery, DeliveryAttempt, DeliveryDetail, DeliveryHandOffMessage, DeliveryList, ReplayFilter, ReplayResult,

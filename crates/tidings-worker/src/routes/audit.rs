@@ -6,6 +6,7 @@ use tidings_core::access::Action;
 use tidings_core::audit::AuditQuery;
 use tidings_core::policy::ControlAction;
 use tidings_core::promotion;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{AuditEntry, AuditLog};
 
 use super::environments::parse_name;
@@ -63,8 +64,12 @@ pub async fn audit_log(request: &IncomingRequest, env: &Platform, raw_name: &str
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ReadAudit).await?;
     let query = audit_query(request)?;
-    let target = super::promotions::open_for_releases(env, &authorized).await?;
-    let mut items = target.audit_log(&query).await?;
+    // An archived environment's database is closed; its control-plane entries (the archive itself) still show.
+    let mut items = match super::promotions::open_for_releases(env, &authorized).await {
+        Ok(target) => target.audit_log(&query).await?,
+        Err(error) if error.code() == ErrorCode::EnvironmentArchived => Vec::new(),
+        Err(error) => return Err(error),
+    };
     items.extend(store::control_audit(env, Some(name.as_str()), &query).await?);
     json(&audit_page(items, &query), 200)
 }

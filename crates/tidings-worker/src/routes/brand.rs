@@ -26,7 +26,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     caller.require_content_writable("brand settings")?;
     let input: BrandInput = read_json(request).await?;
     brand::validate(&input).map_err(invalid)?;
-    caller.scope.save_brand(&input, now_ms()).await?;
+    caller.scope.save_brand(&caller.scope.unlocked(env).await?, &input, now_ms()).await?;
     json(&caller.scope.brand().await?.ok_or_else(|| ApiError::internal("save brand", "vanished"))?, 200)
 }
 
@@ -37,7 +37,7 @@ pub async fn put_logo(request: &mut IncomingRequest, env: &Platform) -> ApiResul
     let content_type = header(request, "Content-Type").unwrap_or_default().trim().to_ascii_lowercase();
     let bytes = read_body(request).await?;
     let logo = LogoInfo { id: brand::logo_id(&content_type, &bytes).map_err(invalid)?, content_type };
-    if !caller.scope.save_logo(env, &logo, &bytes, now_ms()).await? {
+    if !caller.scope.save_logo(&caller.scope.unlocked(env).await?, env, &logo, &bytes, now_ms()).await? {
         return Err(not_set());
     }
     json(&caller.scope.brand().await?.ok_or_else(|| ApiError::internal("save logo", "vanished"))?, 200)

@@ -47,14 +47,14 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> 
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str, raw_key: &str) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
-    let (saved, existed) = save_in(&scope, request, raw_key, Some(authorized.actor())).await?;
+    let (saved, existed) = save_in(env, &scope, request, raw_key, Some(authorized.actor())).await?;
     json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str, raw_key: &str) -> ApiResult {
     let (authorized, scope) = open(request, env, raw_name, Action::EditContent).await?;
-    delete_in(&scope, raw_key, Some(authorized.actor())).await
+    delete_in(env, &scope, raw_key, Some(authorized.actor())).await
 }
 
 /// Runs the workflow as a trigger would (body: `to`, `payload`, `actor`),

@@ -60,6 +60,6 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         return json(&PromotionResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
     }
     let origin = ReleaseOrigin { kind: "import", source: None, actor: &authorized.actor().id, identity: &identity };
-    let release = write_release(&target, origin, &changes, &state).await?;
+    let release = write_release(env, &target, origin, &changes, &state).await?;
     json(&PromotionResponse { dry_run: false, changes: listed, problems, release: Some(release) }, 201)
 }

@@ -1,5 +1,6 @@
 //! Control plane: `GET|POST /v1/environments`, `GET|PATCH|DELETE /v1/environments/{name}`,
-//! `POST /v1/environments/{name}/signing-secret/rotate`.
+//! `POST /v1/environments/{name}/signing-secret/rotate`, and an environment's life:
+//! `POST /v1/environments/{name}/lock|unlock|archive|restore|purge`.
 
 use serde_json::json;
 use tidings_core::access::Action;
@@ -12,14 +13,15 @@ use tidings_core::signing;
 use tidings_core::subscriber;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::token;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
-    CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList, EnvironmentPatch,
-    RotateSigningSecretRequest, RotatedSigningSecret,
+    ArchiveRequest, CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList,
+    EnvironmentPatch, LockRequest, RotateSigningSecretRequest, RotatedSigningSecret,
 };
 
 use crate::auth::{authenticate_actor, authorize, authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, read_json};
+use crate::http::{json, parse_json, read_body, read_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
@@ -142,6 +144,28 @@ fn patched_summary(before: &EnvironmentDetails, patch: &EnvironmentPatch) -> ser
 pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let authorized = authorize(request, env, ControlAction::CreateEnvironment).await?;
     let body: CreateEnvironmentRequest = read_json(request).await?;
+    // A preview copies its source's content: the policy is asked again, about the source.
+    let (authorized, ttl) = match (&body.from, body.ttl_seconds) {
+        (Some(from), ttl) => {
+            let from = EnvironmentName::parse(from).map_err(|error| ApiError::validation("from", error.to_string()))?;
+            let ttl = ttl.ok_or_else(|| {
+                ApiError::validation("ttl_seconds", "a preview environment needs a lifetime: ttl_seconds")
+            })?;
+            let asked = ControlAction::CreatePreview { from: from.as_str() };
+            let proof = store::authorize(env, authorized.into_actor(), asked).await.map_err(|error| {
+                if error.code() == ErrorCode::EnvironmentNotFound {
+                    error.with_field("from")
+                } else {
+                    error
+                }
+            })?;
+            (proof, Some(ttl))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::validation("ttl_seconds", "only preview environments expire: give from as well"))
+        }
+        (None, None) => (authorized, None),
+    };
     if let Some(label) = &body.label {
         settings::validate_label(label)?;
     }
@@ -152,7 +176,8 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
     // The store completes the entry with the environment's type and place.
     let entry =
         audit::draft(authorized.actor(), "environment.create", None, format!("environment:{}", body.name), json!({}))?;
-    let environment = store::create_environment(env, &body, &secret, &entry.record(), now_ms()).await?;
+    let preview = ttl.map(|ttl| (&authorized, ttl));
+    let environment = store::create_environment(env, &body, preview, &secret, &entry.record(), now_ms()).await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
     json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
 }
@@ -201,4 +226,56 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str) -
 /// An environment name from a path segment.
 pub fn parse_name(raw: &str) -> ApiResult<EnvironmentName> {
     EnvironmentName::parse(&decode_segment(raw)?).map_err(|error| ApiError::validation("name", error.to_string()))
+}
+
+/// Locks an environment's content (a change freeze) with a reason: owners and admins.
+pub async fn lock(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let authorized = authorize_in(request, env, &name, Action::Lock).await?;
+    let body: LockRequest = read_json(request).await?;
+    let entry = audit::draft(authorized.actor(), "environment.lock", Some(name.as_str()), resource(&name), json!({}))?;
+    json(&store::lock_environment(env, &authorized, &body.reason, &entry.record(), now_ms()).await?, 200)
+}
+
+/// Lifts the lock.
+pub async fn unlock(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let authorized = authorize_in(request, env, &name, Action::Lock).await?;
+    let entry =
+        audit::draft(authorized.actor(), "environment.unlock", Some(name.as_str()), resource(&name), json!({}))?;
+    json(&store::unlock_environment(env, &authorized, &entry.record(), now_ms()).await?, 200)
+}
+
+/// Archives an environment: keys refused, data kept until its purge date.
+pub async fn archive(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let authorized = authorize(request, env, ControlAction::ArchiveEnvironment { environment: name.as_str() }).await?;
+    // An empty body keeps the default retention.
+    let bytes = read_body(request).await?;
+    let body: ArchiveRequest = if bytes.is_empty() { ArchiveRequest::default() } else { parse_json(&bytes)? };
+    let entry =
+        audit::draft(authorized.actor(), "environment.archive", Some(name.as_str()), resource(&name), json!({}))?;
+    let archived = store::archive_environment(env, &authorized, body.retention_days, &entry.record(), now_ms()).await?;
+    json(&archived, 200)
+}
+
+/// Restores an archived environment as it was, keys included.
+pub async fn restore(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let authorized = authorize(request, env, ControlAction::ArchiveEnvironment { environment: name.as_str() }).await?;
+    let entry =
+        audit::draft(authorized.actor(), "environment.restore", Some(name.as_str()), resource(&name), json!({}))?;
+    json(&store::restore_environment(env, &authorized, &entry.record(), now_ms()).await?, 200)
+}
+
+/// Purges an archived environment now, as a deletion does.
+pub async fn purge(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let authorized = authorize(request, env, ControlAction::DeleteEnvironment { environment: name.as_str() }).await?;
+    let entry = audit::draft(authorized.actor(), "environment.purge", Some(name.as_str()), resource(&name), json!({}))?;
+    json(&store::purge_environment(env, &authorized, &entry.record(), now_ms()).await?, 200)
+}
+
+fn resource(name: &EnvironmentName) -> String {
+    format!("environment:{name}")
 }

@@ -87,7 +87,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("integrations")?;
     let id = parse_id(raw_id)?;
-    if !caller.scope.delete_integration(&id).await? {
+    if !caller.scope.delete_integration(&caller.scope.unlocked(env).await?, &id).await? {
         return Err(not_found(&id));
     }
     json(&Deleted { id, deleted: true }, 200)
@@ -107,7 +107,7 @@ async fn save(caller: &Caller, env: &Platform, id: &str, input: IntegrationInput
         None => None,
     };
     let record = IntegrationRecord { id, kind: &input.kind, name: &input.name, url: &input.url, sealed_secret };
-    caller.scope.save_integration(record, now_ms()).await?;
+    caller.scope.save_integration(&caller.scope.unlocked(env).await?, record, now_ms()).await?;
     let stored =
         caller.scope.integration(id).await?.ok_or_else(|| ApiError::internal("save integration", "vanished"))?;
     json(&stored, status)

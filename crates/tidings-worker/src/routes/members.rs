@@ -74,6 +74,7 @@ pub async fn me(request: &IncomingRequest, env: &Platform) -> ApiResult {
             environment_type: EnvironmentType::parse(&details.environment.environment_type)
                 .unwrap_or(EnvironmentType::Production),
             position: details.environment.position,
+            preview_of: details.preview_of.clone(),
         })
         .collect();
     let subject = policy::Subject { id: &actor.id, grants: &actor.grants, break_glass: actor.break_glass };
@@ -89,6 +90,7 @@ pub async fn me(request: &IncomingRequest, env: &Platform) -> ApiResult {
             may_promote: may(&entry.name, Action::PromoteInto),
             may_manage_keys: may(&entry.name, Action::ManageKeys),
             may_edit_content: may(&entry.name, Action::EditContent),
+            may_lock: may(&entry.name, Action::Lock),
         });
     }
     let role = actor.grants.role.as_str().to_owned();

@@ -105,6 +105,11 @@ route_table! { request, env, ctx;
         (Delete, ["v1", "environments", name]) => environments::delete(&request, env, name).await,
         (Get, ["v1", "environments", name]) => environments::get(&request, env, name).await,
         (Patch, ["v1", "environments", name]) => environments::update(&mut request, env, name).await,
+        (Post, ["v1", "environments", name, "lock"]) => environments::lock(&mut request, env, name).await,
+        (Post, ["v1", "environments", name, "unlock"]) => environments::unlock(&request, env, name).await,
+        (Post, ["v1", "environments", name, "archive"]) => environments::archive(&mut request, env, name).await,
+        (Post, ["v1", "environments", name, "restore"]) => environments::restore(&request, env, name).await,
+        (Post, ["v1", "environments", name, "purge"]) => environments::purge(&request, env, name).await,
         (Post, ["v1", "environments", name, "signing-secret", "rotate"]) => {
             environments::rotate_signing_secret(&mut request, env, name).await
         },

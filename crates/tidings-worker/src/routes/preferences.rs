@@ -51,6 +51,6 @@ pub async fn replace_defaults(request: &mut IncomingRequest, env: &Platform) -> 
     let body: PreferencesInput = read_json(request).await?;
     let defaults =
         Preferences::from_input(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
-    caller.scope.replace_preference_defaults(&defaults, now_ms()).await?;
+    caller.scope.replace_preference_defaults(&caller.scope.unlocked(env).await?, &defaults, now_ms()).await?;
     json(&caller.scope.preference_defaults().await?.to_explicit_wire(), 200)
 }

@@ -103,7 +103,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
         actor: &authorized.actor().id,
         identity: &identity,
     };
-    let release = write_release(&target, origin, &chosen, &target_state).await?;
+    let release = write_release(env, &target, origin, &chosen, &target_state).await?;
     json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)
 }
 
@@ -118,6 +118,7 @@ pub(super) struct ReleaseOrigin<'a> {
 
 /// Writes `changes` to `target` as one release over `state` and answers it.
 pub(super) async fn write_release(
+    env: &Platform,
     target: &PromotionEnvironment,
     origin: ReleaseOrigin<'_>,
     changes: &[Change],
@@ -136,7 +137,7 @@ pub(super) async fn write_release(
         reverts: None,
         audit_id: &audit_id,
     };
-    target.release(&release, changes, state, now).await?;
+    target.release(&target.unlocked(env).await?, &release, changes, state, now).await?;
     target.find_release(&id).await?.ok_or_else(|| ApiError::internal(origin.kind, "release vanished"))
 }
 
@@ -242,7 +243,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
         reverts: Some(id),
         audit_id: &audit_id,
     };
-    target.release(&new_release, &undo, &state, now).await?;
+    target.release(&target.unlocked(env).await?, &new_release, &undo, &state, now).await?;
     json(
         &target.find_release(&rollback_id).await?.ok_or_else(|| ApiError::internal("rollback", "release vanished"))?,
         201,

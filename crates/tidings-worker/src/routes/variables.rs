@@ -49,7 +49,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str) 
             ));
         }
     }
-    caller.scope.save_variable(&name, body.value.as_deref(), now_ms()).await?;
+    caller.scope.save_variable(&caller.scope.unlocked(env).await?, &name, body.value.as_deref(), now_ms()).await?;
     let saved = caller.scope.variable(&name).await?.ok_or_else(|| ApiError::internal("save variable", "vanished"))?;
     json(&saved, if exists { 200 } else { 201 })
 }
@@ -64,7 +64,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str) -
     let caller = authenticate_secret(request, env).await?;
     caller.require_content_writable("variable names")?;
     let name = parse_name(raw_name)?;
-    if !caller.scope.delete_variable(&name).await? {
+    if !caller.scope.delete_variable(&caller.scope.unlocked(env).await?, &name).await? {
         return Err(ApiError::new(
             404,
             ErrorCode::VariableNotFound,

@@ -37,7 +37,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
         )
         .with_field("key"));
     }
-    json(&caller.scope.save_workflow(&workflow, now_ms(), None).await?, 201)
+    json(&caller.scope.save_workflow(&caller.scope.unlocked(env).await?, &workflow, now_ms(), None).await?, 201)
 }
 
 /// The current version of one workflow.
@@ -50,13 +50,14 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_key: &str) -> Ap
 /// Saves a new version, creating the workflow if needed (201) or not (200).
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
-    let (saved, existed) = save_in(&caller.scope, request, raw_key, None).await?;
+    let (saved, existed) = save_in(env, &caller.scope, request, raw_key, None).await?;
     json(&saved, if existed { 200 } else { 201 })
 }
 
 /// Saves the body as a new version of `raw_key` in `scope`; says whether the workflow existed.
 /// A `member`'s save is audited in the same transaction.
 pub(super) async fn save_in(
+    env: &Platform,
     scope: &Environment,
     request: &mut IncomingRequest,
     raw_key: &str,
@@ -67,7 +68,12 @@ pub(super) async fn save_in(
     let workflow = Workflow::from_input(input, Some(&key))?;
     let existed = scope.workflow_version(&key).await?.is_some();
     let draft = member.map(|actor| audited(actor, "workflow.save", scope, &key, json!({"after": {}}))).transpose()?;
-    Ok((scope.save_workflow(&workflow, now_ms(), draft.as_ref().map(Draft::record).as_ref()).await?, existed))
+    Ok((
+        scope
+            .save_workflow(&scope.unlocked(env).await?, &workflow, now_ms(), draft.as_ref().map(Draft::record).as_ref())
+            .await?,
+        existed,
+    ))
 }
 
 /// The audit entry of a member's change to the workflow `key` of `scope`.
@@ -95,11 +101,11 @@ pub async fn versions(request: &IncomingRequest, env: &Platform, raw_key: &str) 
 /// Deletes a workflow and its history. Messages it produced stay.
 pub async fn delete(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
     let caller = writer(request, env).await?;
-    delete_in(&caller.scope, raw_key, None).await
+    delete_in(env, &caller.scope, raw_key, None).await
 }
 
 /// Deletes `raw_key` from `scope`. A `member`'s deletion is audited in the same transaction.
-pub(super) async fn delete_in(scope: &Environment, raw_key: &str, member: Option<&Actor>) -> ApiResult {
+pub(super) async fn delete_in(env: &Platform, scope: &Environment, raw_key: &str, member: Option<&Actor>) -> ApiResult {
     #[derive(Serialize)]
     struct Deleted<'a> {
         key: &'a str,
@@ -107,7 +113,10 @@ pub(super) async fn delete_in(scope: &Environment, raw_key: &str, member: Option
     }
     let key = parse_key(raw_key)?;
     let draft = member.map(|actor| audited(actor, "workflow.delete", scope, &key, json!({}))).transpose()?;
-    if !scope.delete_workflow(&key, now_ms(), draft.as_ref().map(Draft::record).as_ref()).await? {
+    if !scope
+        .delete_workflow(&scope.unlocked(env).await?, &key, now_ms(), draft.as_ref().map(Draft::record).as_ref())
+        .await?
+    {
         return Err(not_found(&key));
     }
     json(&Deleted { key: &key, deleted: true }, 200)

@@ -15,6 +15,7 @@ use tidings_core::policy::{self, ControlAction, Decision, Denial, MemberState, S
 use super::platform::Platform;
 use super::{control_db, number, registry, statement, storage_error};
 use crate::error::ApiError;
+use crate::runtime::SweepTick;
 
 /// Who is using the control plane: a member, or the holder of the
 /// deployment's admin token (who acts as an owner, as `admin`).
@@ -53,6 +54,10 @@ pub struct Authorized {
     deployment_change: Option<bool>,
     /// Whether the proof allows deleting the environment.
     deletion: bool,
+    /// Whether the proof allows archiving or restoring the environment.
+    archive: bool,
+    /// Whether the proof allows making a preview of the environment.
+    preview: bool,
 }
 
 impl Authorized {
@@ -89,6 +94,22 @@ impl Authorized {
             return self.environment();
         }
         Err(ApiError::internal("authorization", "this proof does not allow a deletion"))
+    }
+
+    /// Checks that the proof allows archiving or restoring its environment.
+    pub(super) fn require_archive(&self) -> Result<&EnvironmentName, ApiError> {
+        if self.archive {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", "this proof does not allow archiving"))
+    }
+
+    /// The environment a preview may be made from, when the proof allows one.
+    pub(super) fn preview_source(&self) -> Result<&EnvironmentName, ApiError> {
+        if self.preview {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", "this proof does not allow a preview"))
     }
 
     /// Checks that the proof allows changing the deployment's settings (and
@@ -143,7 +164,9 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
     let target = match action {
         ControlAction::InEnvironment { environment, .. }
         | ControlAction::DeleteEnvironment { environment }
+        | ControlAction::ArchiveEnvironment { environment }
         | ControlAction::WithPersonalData { environment, .. } => Target::Environment(name(environment)?),
+        ControlAction::CreatePreview { from } => Target::Environment(name(from)?),
         ControlAction::Promote { from, to } | ControlAction::PreviewPromotion { from, to } => {
             Target::Pair(name(from)?, name(to)?)
         }
@@ -160,7 +183,47 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::ConfigureDeployment { disables_admin_token } => Some(disables_admin_token),
         _ => None,
     };
-    Ok(Authorized { actor, chain, target, action, deletion, deployment_change })
+    let archive = matches!(action_asked, ControlAction::ArchiveEnvironment { .. });
+    let preview = matches!(action_asked, ControlAction::CreatePreview { .. });
+    Ok(Authorized { actor, chain, target, action, deletion, deployment_change, archive, preview })
+}
+
+/// The proof the scheduled sweep acts with on one environment that is due:
+/// archiving an expired preview (`archive`) or purging an environment past
+/// its purge date (`delete`). Only the runtime's scheduled event holds a
+/// [`SweepTick`]; the actor is `system`, and the proof allows nothing else.
+pub(super) async fn for_sweep(
+    env: &Platform,
+    _tick: &SweepTick,
+    name: &EnvironmentName,
+    step: SweepStep,
+) -> Result<Authorized, ApiError> {
+    let chain = registry::chain(env).await?;
+    let actor = Actor {
+        id: "system".to_owned(),
+        name: "Tidings".to_owned(),
+        grants: Grants::role(tidings_core::access::Role::Owner),
+        break_glass: false,
+    };
+    Ok(Authorized {
+        actor,
+        chain,
+        target: Target::Environment(name.clone()),
+        action: None,
+        deployment_change: None,
+        deletion: step == SweepStep::Purge,
+        archive: step == SweepStep::Archive,
+        preview: false,
+    })
+}
+
+/// What the sweep does to a due environment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum SweepStep {
+    /// A preview whose lifetime ended: archive it.
+    Archive,
+    /// An archived environment past its purge date: remove everything.
+    Purge,
 }
 
 /// The API error of a denial.

@@ -7,6 +7,7 @@ use tidings_core::wire::{Brand, BrandInput, LogoInfo};
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
 
+use super::lock::Unlocked;
 use super::platform::Platform;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
@@ -66,7 +67,8 @@ impl Environment {
     }
 
     /// Saves the brand settings, keeping the logo.
-    pub async fn save_brand(&self, input: &BrandInput, now_ms: u64) -> Result<(), ApiError> {
+    pub async fn save_brand(&self, unlocked: &Unlocked, input: &BrandInput, now_ms: u64) -> Result<(), ApiError> {
+        unlocked.check(self.name())?;
         statement(
             &self.db,
             "INSERT INTO brand (id, name, primary_colour, accent_colour, updated_at) VALUES (1, ?1, ?2, ?3, ?4) \
@@ -89,11 +91,13 @@ impl Environment {
     /// false when no brand settings exist yet.
     pub async fn save_logo(
         &self,
+        unlocked: &Unlocked,
         env: &Platform,
         logo: &LogoInfo,
         bytes: &[u8],
         now_ms: u64,
     ) -> Result<bool, ApiError> {
+        unlocked.check(self.name())?;
         put_logo(&self.kv(env)?, logo, bytes).await?;
         let result = statement(
             &self.db,

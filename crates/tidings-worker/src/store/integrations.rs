@@ -9,6 +9,7 @@ use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{Integration, IntegrationHealth};
 use wasm_bindgen::JsValue;
 
+use super::lock::Unlocked;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -53,7 +54,13 @@ const COLUMNS: &str = "id, kind, name, url, secret, created_at, updated_at, \
 
 impl Environment {
     /// Creates or replaces an integration; true when it is new.
-    pub async fn save_integration(&self, record: IntegrationRecord<'_>, now_ms: u64) -> Result<bool, ApiError> {
+    pub async fn save_integration(
+        &self,
+        unlocked: &Unlocked,
+        record: IntegrationRecord<'_>,
+        now_ms: u64,
+    ) -> Result<bool, ApiError> {
+        unlocked.check(self.name())?;
         let existed = self.integration(record.id).await?.is_some();
         statement(
             &self.db,
@@ -94,7 +101,8 @@ impl Environment {
 
     /// Deletes an integration and its health (an integration made again
     /// under the same id starts with a closed breaker); false when there was none.
-    pub async fn delete_integration(&self, id: &str) -> Result<bool, ApiError> {
+    pub async fn delete_integration(&self, unlocked: &Unlocked, id: &str) -> Result<bool, ApiError> {
+        unlocked.check(self.name())?;
         let results = self
             .db
             .batch(vec![

@@ -19,6 +19,8 @@ mod feed_page;
 mod feed_sql;
 mod integrations;
 mod key_cache;
+mod lifecycle;
+mod lock;
 mod logs;
 mod members;
 mod messages;
@@ -46,6 +48,10 @@ pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_t
 pub use faults::FaultPlan;
 pub use faults::{clock_injection_enabled, injected_clock, HandOffFault};
 pub use integrations::{IntegrationRecord, WebhookTarget};
+pub use lifecycle::{
+    archive_environment, delete_environment, lock_environment, purge_environment, restore_environment,
+    sweep_lifecycles, unlock_environment,
+};
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
@@ -55,8 +61,8 @@ pub use promotion::{ContentState, NewRelease, PromotionEnvironment};
 pub use rate_limits::{draw as draw_rate_limit, guard_lookup, note_failed_lookup};
 pub use realtime::StreamGrant;
 pub use registry::{
-    create_environment, delete_environment, end_key, environment, issue_key, list_environments, list_keys,
-    rotate_signing_secret, update_environment, usable_key_kind, KeyEnd,
+    create_environment, end_key, environment, issue_key, list_environments, list_keys, rotate_signing_secret,
+    update_environment, usable_key_kind, KeyEnd,
 };
 pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};

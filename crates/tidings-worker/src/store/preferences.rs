@@ -11,6 +11,7 @@ use tidings_core::subscriber::SubscriberId;
 
 use worker::{D1Database, D1PreparedStatement};
 
+use super::lock::Unlocked;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -56,7 +57,13 @@ impl Environment {
     }
 
     /// Replaces the environment's default preferences.
-    pub async fn replace_preference_defaults(&self, defaults: &Preferences, now_ms: u64) -> Result<(), ApiError> {
+    pub async fn replace_preference_defaults(
+        &self,
+        unlocked: &Unlocked,
+        defaults: &Preferences,
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        unlocked.check(self.name())?;
         self.db
             .batch(replace_defaults_statements(&self.db, defaults, now_ms)?)
             .await

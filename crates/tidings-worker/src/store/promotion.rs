@@ -24,6 +24,7 @@ use worker::kv::KvStore;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::brand::{self, BrandRow, SELECT_BRAND};
+use super::lock::Unlocked;
 use super::platform::Platform;
 use super::preferences::{self, DEFAULTS};
 use super::{number, statement, storage_error, text, workflows, AuditRow};
@@ -259,11 +260,13 @@ impl PromotionEnvironment {
     /// transaction that aborts if the target moved on since `state` was read.
     pub async fn release(
         &self,
+        unlocked: &Unlocked,
         release: &NewRelease<'_>,
         changes: &[Change],
         state: &ContentState,
         now_ms: u64,
     ) -> Result<(), ApiError> {
+        unlocked.check(&self.name)?;
         let mut writes = Vec::new();
         for change in changes {
             writes.push(self.guard(change, state)?);

@@ -12,7 +12,7 @@ use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
-    CreateEnvironmentRequest, DeletedEnvironment, EnvironmentDetails, EnvironmentInfo, EnvironmentPatch, KeyInfo,
+    CreateEnvironmentRequest, EnvironmentDetails, EnvironmentInfo, EnvironmentLock, EnvironmentPatch, KeyInfo,
 };
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -24,23 +24,30 @@ use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 
 #[derive(Clone, Deserialize)]
-struct EnvironmentRow {
-    name: String,
-    environment_type: String,
-    status: String,
-    position: f64,
-    label: Option<String>,
-    colour: Option<String>,
-    allowed_origins: String,
-    requires_subscriber_credential: f64,
-    status_reason: Option<String>,
-    created_at: f64,
-    db_binding: String,
-    kv_binding: String,
-    log_retention_days: f64,
-    obfuscate_subscriber_data: Option<f64>,
-    hide_message_contents: Option<f64>,
-    subscriber_token_max_ttl_seconds: f64,
+pub(super) struct EnvironmentRow {
+    pub(super) name: String,
+    pub(super) environment_type: String,
+    pub(super) status: String,
+    pub(super) position: f64,
+    pub(super) label: Option<String>,
+    pub(super) colour: Option<String>,
+    pub(super) allowed_origins: String,
+    pub(super) requires_subscriber_credential: f64,
+    pub(super) status_reason: Option<String>,
+    pub(super) created_at: f64,
+    pub(super) db_binding: String,
+    pub(super) kv_binding: String,
+    pub(super) log_retention_days: f64,
+    pub(super) obfuscate_subscriber_data: Option<f64>,
+    pub(super) hide_message_contents: Option<f64>,
+    pub(super) subscriber_token_max_ttl_seconds: f64,
+    pub(super) locked_reason: Option<String>,
+    pub(super) locked_at: Option<f64>,
+    pub(super) locked_by: Option<String>,
+    pub(super) archived_at: Option<f64>,
+    pub(super) purge_at: Option<f64>,
+    pub(super) preview_of: Option<String>,
+    pub(super) expires_at: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -56,7 +63,8 @@ struct KeyRow {
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
     requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
-    obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds";
+    obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds, locked_reason, locked_at, \
+    locked_by, archived_at, purge_at, preview_of, expires_at";
 
 /// How a key stops working.
 pub enum KeyEnd {
@@ -88,7 +96,10 @@ pub async fn environment(env: &Platform, authorized: &Authorized) -> Result<Envi
 }
 
 /// One environment, or 404 `environment_not_found`.
-async fn environment_details(env: &Platform, name: &EnvironmentName) -> Result<EnvironmentDetails, ApiError> {
+pub(super) async fn environment_details(
+    env: &Platform,
+    name: &EnvironmentName,
+) -> Result<EnvironmentDetails, ApiError> {
     let row = environment_row(env, name).await?;
     Ok(details(refresh_status(env, row).await?))
 }
@@ -98,6 +109,7 @@ async fn environment_details(env: &Platform, name: &EnvironmentName) -> Result<E
 pub async fn create_environment(
     env: &Platform,
     request: &CreateEnvironmentRequest,
+    preview: Option<(&Authorized, u64)>,
     signing_secret: &str,
     audit: &AuditRecord<'_>,
     now_ms: u64,
@@ -107,21 +119,36 @@ pub async fn create_environment(
     let name = lifecycle::validate_new_name(&request.name, &chain)?;
     let environment_type = EnvironmentType::parse(&request.environment_type)
         .map_err(|error| ApiError::validation("type", error.to_string()))?;
-    let position = lifecycle::insert_position(&chain, request.after.as_deref())?;
+    let preview = preview
+        .map(|(proof, ttl)| Ok::<_, ApiError>((proof.preview_source()?, lifecycle::preview_expiry(now_ms, ttl)?)))
+        .transpose()?;
+    let position = match &preview {
+        Some((source, _)) => {
+            if request.after.is_some() {
+                return Err(ApiError::validation(
+                    "after",
+                    "a preview environment is off the promotion chain: leave out after",
+                ));
+            }
+            lifecycle::check_preview(&chain, source.as_str(), environment_type)?;
+            lifecycle::preview_position(&chain)
+        }
+        None => lifecycle::insert_position(&chain, request.after.as_deref())?,
+    };
     let suffix = name.binding_suffix();
     let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let signing_secret = &super::secrets::seal_signing_secret(env, signing_secret)?;
-    // Make room: positions at or past the new one move down by one.
-    let mut writes = shift_chain(&control, u64::from(position), 1)?;
+    // Make room: positions at or past the new one move down by one (previews need none).
+    let mut writes = if preview.is_some() { Vec::new() } else { shift_chain(&control, u64::from(position), 1)? };
     // A deleted environment's tombstone with this name is reused, every setting back to its
     // default (no old signing secret, privacy choice or retention comes back); its revoked keys
     // stay revoked.
     writes.push(statement(
         &control,
         "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
-             requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at) \
-             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+             requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at, preview_of, \
+             expires_at) VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
              ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
              status_reason = excluded.status_reason, position = excluded.position, \
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
@@ -129,7 +156,9 @@ pub async fn create_environment(
              colour = excluded.colour, allowed_origins = '[]', created_at = excluded.created_at, \
              log_retention_days = 30, subscriber_token_max_ttl_seconds = 2592000, signing_key_id = 's1', previous_signing_secret = NULL, \
              previous_signing_key_id = NULL, previous_signing_expires_at = NULL, \
-             obfuscate_subscriber_data = NULL, hide_message_contents = NULL \
+             obfuscate_subscriber_data = NULL, hide_message_contents = NULL, locked_reason = NULL, \
+             locked_at = NULL, locked_by = NULL, archived_at = NULL, purge_at = NULL, status_before_archive = NULL, \
+             preview_of = excluded.preview_of, expires_at = excluded.expires_at \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),
@@ -143,6 +172,8 @@ pub async fn create_environment(
             optional(&request.label),
             optional(&request.colour),
             number(now_ms),
+            preview.as_ref().map_or(JsValue::NULL, |(source, _)| text(source.as_str())),
+            preview.as_ref().map_or(JsValue::NULL, |(_, expires_at)| number(*expires_at)),
         ],
     )?);
     // Of two creations of one name at once, one registers it; the other's batch stops here.
@@ -154,7 +185,11 @@ pub async fn create_environment(
         ),
         &[text(name.as_str()), text(signing_secret)],
     )?);
-    let summary = serde_json::json!({"after": {"type": environment_type.as_str(), "position": position}});
+    let summary = match &preview {
+        Some((source, expires_at)) => serde_json::json!({"after": {"type": environment_type.as_str(),
+            "preview_of": source.as_str(), "expires_at": rfc3339(*expires_at)}}),
+        None => serde_json::json!({"after": {"type": environment_type.as_str(), "position": position}}),
+    };
     let audit = AuditRecord { environment: Some(name.as_str()), summary, ..*audit };
     writes.push(audit_statement(&control, &audit, now_ms)?);
     control.batch(writes).await.map_err(|error| {
@@ -166,83 +201,6 @@ pub async fn create_environment(
         }
     })?;
     environment_details(env, &name).await
-}
-
-/// Deletes an environment: revokes its keys first, then removes its data
-/// (every table of its database, every entry of its KV namespace), and
-/// keeps a `deleted` tombstone so its old keys answer `key_revoked`. A
-/// deletion interrupted half-way is finished by calling it again.
-pub async fn delete_environment(
-    env: &Platform,
-    authorized: &Authorized,
-    audit: &AuditRecord<'_>,
-    now_ms: u64,
-) -> Result<DeletedEnvironment, ApiError> {
-    let name = authorized.require_deletion()?;
-    lifecycle::check_deletable(name.as_str())?;
-    let control = control_db(env)?;
-    let row = environment_row(env, name).await?;
-    set_status(env, name, Status::Deleting, None, None).await?;
-    let revoked = statement(
-        &control,
-        "UPDATE api_keys SET revoked_at = ?2 WHERE environment = ?1 AND revoked_at IS NULL",
-        &[text(name.as_str()), number(now_ms)],
-    )?
-    .run()
-    .await
-    .map_err(|error| storage_error("revoke keys", error))?;
-    let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
-    forget_cached_keys(env, name).await?;
-    super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
-    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding)?;
-    super::wipe::wipe_database(env, &bindings).await?;
-    super::wipe::wipe_namespace(env, &bindings).await?;
-    // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
-    // that finished first stops this batch at its guard.
-    let mut finish = vec![
-        statement(
-            &control,
-            &format!(
-                "SELECT CASE WHEN (SELECT status FROM environments WHERE name = ?1) = 'deleting' \
-                 THEN 1 ELSE json('{GONE}') END"
-            ),
-            &[text(name.as_str())],
-        )?,
-        statement(
-            &control,
-            "UPDATE environments SET status = 'deleted', status_reason = NULL, position = -1000000 - rowid, \
-             allowed_origins = '[]', previous_signing_secret = NULL, previous_signing_key_id = NULL, \
-             previous_signing_expires_at = NULL WHERE name = ?1",
-            &[text(name.as_str())],
-        )?,
-        // Grants that give something there go with it (promotion, personal data, a role above
-        // the member's own); restrictions stay (`none`, a lower role), so a new environment of
-        // the same name never opens wider to anyone than the old one did.
-        statement(
-            &control,
-            "UPDATE member_grants SET promote = 0, personal_data = 0 WHERE environment = ?1",
-            &[text(name.as_str())],
-        )?,
-        statement(
-            &control,
-            &format!(
-                "DELETE FROM member_grants WHERE environment = ?1 AND (role IS NULL OR (role != 'none' AND \
-                 {} > (SELECT {} FROM members WHERE members.id = member_grants.member_id)))",
-                role_rank("role"),
-                role_rank("members.role")
-            ),
-            &[text(name.as_str())],
-        )?,
-    ];
-    finish.extend(shift_chain(&control, row.position as u64 + 1, -1)?);
-    let summary = serde_json::json!({"after": {"status": "deleted", "revoked_keys": revoked_keys}});
-    finish.push(audit_statement(&control, &AuditRecord { summary, ..*audit }, now_ms)?);
-    match control.batch(finish).await {
-        Ok(_) => {}
-        Err(error) if error.to_string().contains(GONE) || error.to_string().contains("malformed JSON") => {}
-        Err(error) => return Err(storage_error("finish deletion", error)),
-    }
-    Ok(DeletedEnvironment { name: name.to_string(), status: Status::Deleted.as_str().to_owned(), revoked_keys })
 }
 
 /// Applies a settings change and drops cached keys so it takes effect.
@@ -418,7 +376,7 @@ pub async fn end_key(
     Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
 
-async fn environment_row(env: &Platform, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
+pub(super) async fn environment_row(env: &Platform, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
     let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1 AND status != 'deleted'");
     statement(&control_db(env)?, &sql, &[text(name.as_str())])?
         .first(None)
@@ -432,12 +390,13 @@ async fn environment_row(env: &Platform, name: &EnvironmentName) -> Result<Envir
 /// Moves every live environment at `from` or later by `delta` places in the
 /// chain. Two statements, because SQLite checks the UNIQUE position row by
 /// row: first to negative positions, then back.
-fn shift_chain(control: &D1Database, from: u64, delta: i8) -> Result<Vec<D1PreparedStatement>, ApiError> {
+pub(super) fn shift_chain(control: &D1Database, from: u64, delta: i8) -> Result<Vec<D1PreparedStatement>, ApiError> {
     Ok(vec![
         statement(
             control,
-            "UPDATE environments SET position = -(position + ?2) WHERE position >= ?1 AND status != 'deleted'",
-            &[number(from), JsValue::from_f64(f64::from(delta))],
+            "UPDATE environments SET position = -(position + ?2) WHERE position >= ?1 AND position < ?3 \
+             AND status != 'deleted'",
+            &[number(from), JsValue::from_f64(f64::from(delta)), number(u64::from(lifecycle::PREVIEW_POSITIONS))],
         )?,
         statement(
             control,
@@ -454,10 +413,12 @@ pub(super) async fn chain(env: &Platform) -> Result<Vec<ChainEntry>, ApiError> {
         name: String,
         environment_type: String,
         position: f64,
+        preview_of: Option<String>,
     }
     let rows: Vec<ChainRow> = statement(
         &control_db(env)?,
-        "SELECT name, type AS environment_type, position FROM environments WHERE status != 'deleted' ORDER BY position",
+        "SELECT name, type AS environment_type, position, preview_of FROM environments WHERE status != 'deleted' \
+         ORDER BY position",
         &[],
     )?
     .all()
@@ -468,7 +429,12 @@ pub(super) async fn chain(env: &Platform) -> Result<Vec<ChainEntry>, ApiError> {
         .map(|row| {
             let environment_type = EnvironmentType::parse(&row.environment_type)
                 .map_err(|error| ApiError::internal("registry type", error))?;
-            Ok(ChainEntry { name: row.name, environment_type, position: row.position as u32 })
+            Ok(ChainEntry {
+                name: row.name,
+                environment_type,
+                position: row.position as u32,
+                preview_of: row.preview_of,
+            })
         })
         .collect()
 }
@@ -545,12 +511,21 @@ async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<Envir
         set_status(env, &name, next, reason.as_deref(), Some(status)).await?;
         row.status = next.as_str().to_owned();
         row.status_reason = reason;
+        // A preview starts with its source's content, once its storage is ready.
+        if let (Status::Ready, Some(source)) = (next, &row.preview_of) {
+            if let Err(error) = super::lifecycle::seed_preview(env, &name, source).await {
+                let reason = format!("its content could not be copied from {source}: {}", error.message());
+                set_status(env, &name, Status::Failed, Some(&reason), Some(Status::Ready)).await?;
+                row.status = Status::Failed.as_str().to_owned();
+                row.status_reason = Some(reason);
+            }
+        }
     }
     Ok(row)
 }
 
 /// SQL ranking a role column as [`tidings_core::policy::rank`] does.
-fn role_rank(column: &str) -> String {
+pub(super) fn role_rank(column: &str) -> String {
     let ranks = tidings_core::access::ROLES
         .iter()
         .map(|role| format!("WHEN '{}' THEN {}", role.as_str(), tidings_core::policy::rank(*role)))
@@ -567,7 +542,7 @@ fn is_incomplete_schema(error: &str) -> bool {
 /// Moves an environment to `status`, only from `from` when given (a status
 /// read earlier may be stale: a deletion may have begun since), and never
 /// out of `deleted`.
-async fn set_status(
+pub(super) async fn set_status(
     env: &Platform,
     name: &EnvironmentName,
     status: Status,
@@ -711,11 +686,11 @@ pub async fn rotate_signing_secret(
 /// What the guard of a creation raises when another took the name first.
 const TAKEN: &str = "tidings: name taken";
 /// What the guard of a deletion raises when another finished it first.
-const GONE: &str = "tidings: deleted already";
+pub(super) const GONE: &str = "tidings: deleted already";
 
 /// Deletes the cached validation of every key of an environment, in KV
 /// and in this isolate's memory.
-async fn forget_cached_keys(env: &Platform, name: &EnvironmentName) -> Result<(), ApiError> {
+pub(super) async fn forget_cached_keys(env: &Platform, name: &EnvironmentName) -> Result<(), ApiError> {
     let Some(cache) = env.key_cache(name) else {
         return Ok(());
     };
@@ -764,5 +739,14 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         obfuscate_subscriber_data: privacy.obfuscate_subscriber_data,
         hide_message_contents: privacy.hide_message_contents,
         created_at: rfc3339(row.created_at as u64),
+        lock: row.locked_reason.map(|reason| EnvironmentLock {
+            reason,
+            locked_at: rfc3339(row.locked_at.unwrap_or_default() as u64),
+            locked_by: row.locked_by.unwrap_or_default(),
+        }),
+        archived_at: row.archived_at.map(|at| rfc3339(at as u64)),
+        purge_at: row.purge_at.map(|at| rfc3339(at as u64)),
+        preview_of: row.preview_of,
+        expires_at: row.expires_at.map(|at| rfc3339(at as u64)),
     }
 }

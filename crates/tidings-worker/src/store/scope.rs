@@ -169,6 +169,13 @@ impl Environment {
         if !status.is_usable() || leaving {
             return Err(ApiError::new(401, ErrorCode::KeyRevoked, "this API key has been revoked; use a current key"));
         }
+        if Status::parse(&row.status) == Some(Status::Archived) {
+            return Err(ApiError::new(
+                401,
+                ErrorCode::EnvironmentArchived,
+                format!("the {} environment is archived; its keys work again if it is restored", key.environment()),
+            ));
+        }
         let kv_binding = row.kv_binding.clone().unwrap_or_else(|| key_cache::namespace_of(key.environment()));
         // A key's request to a deployment without the environment's bindings belongs elsewhere.
         Self::from_row(env, key.environment().clone(), row, kv_binding).map_err(|error| {
@@ -283,6 +290,9 @@ impl Environment {
             .ok_or_else(|| {
                 ApiError::new(404, ErrorCode::EnvironmentNotFound, format!("there is no environment named {name}"))
             })?;
+        if Status::parse(&row.status) == Some(Status::Archived) {
+            return Err(super::lifecycle::archived(name));
+        }
         if !Status::parse(&row.status).is_some_and(Status::accepts_new_keys) {
             return Err(ApiError::new(
                 409,

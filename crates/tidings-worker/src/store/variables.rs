@@ -6,6 +6,7 @@ use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::Variable;
 use wasm_bindgen::JsValue;
 
+use super::lock::Unlocked;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -48,7 +49,14 @@ impl Environment {
     }
 
     /// Creates a variable or sets its value.
-    pub async fn save_variable(&self, name: &str, value: Option<&str>, now_ms: u64) -> Result<(), ApiError> {
+    pub async fn save_variable(
+        &self,
+        unlocked: &Unlocked,
+        name: &str,
+        value: Option<&str>,
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        unlocked.check(self.name())?;
         statement(
             &self.db,
             "INSERT INTO variables (name, value, updated_at) VALUES (?1, ?2, ?3) \
@@ -62,7 +70,8 @@ impl Environment {
     }
 
     /// Deletes a variable; false when there was none.
-    pub async fn delete_variable(&self, name: &str) -> Result<bool, ApiError> {
+    pub async fn delete_variable(&self, unlocked: &Unlocked, name: &str) -> Result<bool, ApiError> {
+        unlocked.check(self.name())?;
         let result = statement(&self.db, "DELETE FROM variables WHERE name = ?1", &[text(name)])?
             .run()
             .await

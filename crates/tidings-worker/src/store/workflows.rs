@@ -6,6 +6,7 @@ use tidings_core::wire::{StepInput, WorkflowInput, WorkflowResponse};
 use tidings_core::workflow::{starter_workflows, Workflow};
 use worker::{D1Database, D1PreparedStatement};
 
+use super::lock::Unlocked;
 use super::{number, statement, storage_error, text, AuditRecord, Environment};
 use crate::error::ApiError;
 
@@ -138,10 +139,12 @@ impl Environment {
     /// version saved) is written in the same transaction.
     pub async fn save_workflow(
         &self,
+        unlocked: &Unlocked,
         workflow: &Workflow,
         now_ms: u64,
         audit: Option<&AuditRecord<'_>>,
     ) -> Result<WorkflowResponse, ApiError> {
+        unlocked.check(self.name())?;
         let mut writes = save_statements(&self.db, workflow, now_ms)?;
         if let Some(audit) = audit {
             writes.push(super::environment_audit_statement(
@@ -161,10 +164,12 @@ impl Environment {
     /// `audit`, the entry is written in the same transaction, if it deleted.
     pub async fn delete_workflow(
         &self,
+        unlocked: &Unlocked,
         key: &str,
         now_ms: u64,
         audit: Option<&AuditRecord<'_>>,
     ) -> Result<bool, ApiError> {
+        unlocked.check(self.name())?;
         let mut writes = vec![
             statement(&self.db, "DELETE FROM workflow_versions WHERE workflow_key = ?1", &[text(key)])?,
             statement(&self.db, "DELETE FROM workflows WHERE key = ?1", &[text(key)])?,

@@ -3,7 +3,7 @@
 //
 //   npm run env -- list
 //   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
-//   npm run env -- create pr-42 --type development --from development --ttl 72h   (a preview environment)
+//   npm run env -- create pr-42 --from development --ttl 72h   (a preview environment, of its source's type)
 //   npm run env -- delete qa
 //   npm run env -- lock staging --reason "release freeze"  |  unlock staging
 //   npm run env -- archive qa [--retention-days 30]  |  restore qa  |  purge qa
@@ -42,7 +42,7 @@ import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
 import { adminTokenFor, defaultConfig, migrate } from "./stack.mjs";
 import {
-  createdId, listedId, placeholderId, placeholders, replaceId, splitDeployments, withDeployments,
+  buckets, createdId, listedBuckets, listedId, placeholderId, placeholders, replaceId, splitDeployments, withDeployments,
 } from "./wrangler-config.mjs";
 
 const { values: options, positionals } = parseArgs({
@@ -109,6 +109,7 @@ async function addBindings(name) {
   if (options.remote) {
     databaseId = createResource({ kind: "d1", name: `tidings-${name}` });
     namespaceId = createResource({ kind: "kv", name: `tidings-${name}` });
+    createBuckets([`tidings-files-${name}`]);
   }
   const { head, generated } = splitDeployments(config);
   const block = `
@@ -122,6 +123,10 @@ migrations_dir = "${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?
 [[kv_namespaces]]
 binding = "KV_${suffix(name)}"
 id = "${namespaceId}"
+
+[[r2_buckets]]
+binding = "FILES_${suffix(name)}"
+bucket_name = "tidings-files-${name}"
 `;
   writeFileSync(options.config, withDeployments(head.trimEnd() + "\n" + block, { add: generated }));
 }
@@ -133,7 +138,8 @@ function removeBindings(name) {
   const kept = tables.filter((table) =>
     table.trim() !== `# environment: ${name}` &&
     !table.includes(`binding = "DB_${suffix(name)}"`) &&
-    !table.includes(`binding = "KV_${suffix(name)}"`));
+    !table.includes(`binding = "KV_${suffix(name)}"`) &&
+    !table.includes(`binding = "FILES_${suffix(name)}"`));
   writeFileSync(options.config, withDeployments(kept.join("\n").trimEnd() + "\n", { add: generated }));
 }
 
@@ -152,6 +158,18 @@ function createResource({ kind, name }) {
   return id;
 }
 
+/** Creates the R2 buckets of these names that the account does not have yet. */
+function createBuckets(names) {
+  const existing = new Set(listedBuckets(capture(wrangler, ["r2", "bucket", "list"])));
+  for (const name of names.filter((name) => !existing.has(name))) {
+    capture(wrangler, ["r2", "bucket", "create", name], { stdio: ["ignore", "pipe", "inherit"] });
+    if (!listedBuckets(capture(wrangler, ["r2", "bucket", "list"])).includes(name)) {
+      throw new CommandError(`wrangler could not create the R2 bucket ${name} (logged in with \`npx wrangler login\`? online?)`);
+    }
+    console.log(`R2 bucket: ${name}`);
+  }
+}
+
 /**
  * Makes wrangler.toml ready for a real account: every D1 database and KV
  * namespace whose id is still a local placeholder is created on Cloudflare
@@ -168,6 +186,7 @@ async function provision() {
     console.log(`${resource.binding}: ${resource.name} ${id}`);
   }
   if (waiting.length === 0) console.log(`every D1 database and KV namespace in ${options.config} has a real id`);
+  createBuckets(buckets(splitDeployments(config).head).map((bucket) => bucket.name));
   for (const binding of [...config.matchAll(/^binding = "(DB_[A-Z0-9_]+)"$/gm)].map((match) => match[1])) {
     await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
   }
@@ -204,7 +223,8 @@ function durationSeconds(text) {
 }
 
 async function create(name) {
-  if (options.from) options.type ??= "development";
+  // A preview has its source's type.
+  if (options.from) options.type ??= (await call("GET", `/v1/environments/${options.from}`)).type;
   if (!name || !options.type) throw new CommandError("usage: npm run env -- create <name> --type <development|staging|production> [--from <name> --ttl <72h>]");
   if (options.ttl && !options.from) throw new CommandError("--ttl is for preview environments: give --from as well");
   const preview = options.from ? { from: options.from, ttl_seconds: durationSeconds(options.ttl ?? "72h") } : {};

@@ -79,6 +79,7 @@ export function renderDeployments(head) {
       `vars = { TIDINGS_ENVIRONMENTS = "${environment}" }`,
       `d1_databases = ${list(inline(all, "[[d1_databases]]"))}`,
       `kv_namespaces = ${list(inline(all, "[[kv_namespaces]]"))}`,
+      ...(inline(all, "[[r2_buckets]]").length > 0 ? [`r2_buckets = ${list(inline(all, "[[r2_buckets]]"))}`] : []),
       `durable_objects = { bindings = ${list(inline(all, "[[durable_objects.bindings]]"))} }`,
       `ratelimits = ${list(inline(all, "[[ratelimits]]"))}`,
       ...(producers.length > 0
@@ -109,6 +110,19 @@ export function placeholders(head) {
     }
     return [];
   });
+}
+
+/** The R2 buckets of `head`, by bucket name (buckets have no ids: provisioning creates the missing ones by name). */
+export function buckets(head) {
+  return tables(head)
+    .filter((table) => table.header === "[[r2_buckets]]")
+    .map((table) => ({ binding: value(table, "binding"), name: value(table, "bucket_name") }))
+    .filter((bucket) => bucket.binding && bucket.name);
+}
+
+/** The bucket names `wrangler r2 bucket list` printed (`name: …` lines). */
+export function listedBuckets(output) {
+  return [...(output ?? "").matchAll(/^name:\s+(\S+)/gm)].map((match) => match[1]);
 }
 
 /** The id wrangler printed after creating a D1 database or KV namespace (its config snippet). */

@@ -121,6 +121,14 @@ To access your new KV Namespace in your Worker, add the following snippet to you
 [[kv_namespaces]]
 binding = "\${args[3].replaceAll("-", "_")}"
 id = "\${hex(args[3]).slice(0, 32)}"\`);
+} else if (group === "r2" && verb === "bucket" && args[2] === "create") {
+  appendFileSync(${JSON.stringify(calls + ".buckets")}, args[3] + "\\n");
+  console.log(\`Creating bucket '\${args[3]}'...\\nCreated bucket '\${args[3]}' with default storage class of Standard.\`);
+} else if (group === "r2" && verb === "bucket" && args[2] === "list") {
+  const { existsSync, readFileSync } = await import("node:fs");
+  const file = ${JSON.stringify(calls + ".buckets")};
+  const made = existsSync(file) ? readFileSync(file, "utf8").split("\\n").filter(Boolean) : [];
+  console.log(made.map((name) => \`name:           \${name}\\ncreation_date:  2026-12-04T00:00:00.000Z\\n\`).join("\\n"));
 } else if (group === "d1" && verb === "migrations") {
   console.log("✅ Applied migrations");
 } else {
@@ -146,6 +154,9 @@ id = "\${hex(args[3]).slice(0, 32)}"\`);
       assert.ok(log.includes(`d1 migrations apply ${binding} --remote --config ${config}`), log.join("\n"));
     }
     assert.equal(log.filter((line) => line.startsWith("kv namespace create")).length, 3);
+    assert.deepEqual(log.filter((line) => line.startsWith("r2 bucket create")).sort(),
+      ["development", "production", "staging"].map((name) => `r2 bucket create tidings-files-${name}`));
+    assert.match(toml, /r2_buckets = \[/, "each [env.*] section binds the buckets too");
 
     writeFileSync(calls, "");
     const again = envCommand(config, ["provision"], { TIDINGS_WRANGLER: fake });

@@ -26,6 +26,7 @@ const name = "freeze";
 const preview = `pr-${tag}`;
 let freeze;
 let member;
+let outsider;
 
 async function sweep(time) {
   const response = await fetch(`${apiUrl}/__scheduled?cron=clock+${time}`);
@@ -45,6 +46,10 @@ before(async () => {
   const made = await admin("/v1/members", { method: "POST", body: { name: "Dev", email: `dev-${tag}@example.com`, role: "developer" } });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   member = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+  // A developer kept out of freeze: kept out of its previews too.
+  const kept = await admin("/v1/members", { method: "POST", body: { name: "Out", email: `out-${tag}@example.com`, role: "developer", environments: { [name]: "none" } } });
+  assert.equal(kept.status, 201, JSON.stringify(kept.body));
+  outsider = (await admin(`/v1/members/${kept.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
 });
 
 after(async () => {
@@ -97,6 +102,9 @@ describe("lock", () => {
     assert.equal((await api(`/v1/subscribers/${subscriber}/feed`, { key: sk })).body.counts.total, 1);
     assert.equal((await admin(`/v1/environments/${name}`, { method: "PATCH", body: { label: "Frozen" } })).status, 200);
 
+    // A locked environment is not archived, purged or deleted either.
+    expectError(assert, await admin(`/v1/environments/${name}/archive`, { method: "POST" }), 423, "environment_locked");
+    expectError(assert, await admin(`/v1/environments/${name}`, { method: "DELETE" }), 423, "environment_locked");
     const unlocked = await admin(`/v1/environments/${name}/unlock`, { method: "POST" });
     assert.equal(unlocked.status, 200);
     assert.equal(unlocked.body.lock, null);
@@ -171,6 +179,8 @@ describe("preview environments", () => {
     const sk = freeze.secret_key;
     const set = await api("/v1/variables/SUPPORT_URL", { key: sk, method: "PUT", body: { value: "https://support.example.com" } });
     assert.ok([200, 201].includes(set.status), JSON.stringify(set.body));
+    const hook = await api("/v1/integrations/hook", { key: sk, method: "PUT", body: { kind: "webhook", name: "Hook", url: "https://hooks.example.test/in", signing_secret: "s".repeat(32) } });
+    assert.ok([200, 201].includes(hook.status), JSON.stringify(hook.body));
     const subscriber = freshSubscriber("source");
     await api(`/v1/subscribers/${subscriber}`, { key: sk, method: "PUT", body: { first_name: "Source" } });
 
@@ -178,6 +188,8 @@ describe("preview environments", () => {
     expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "development", from: name, ttl_seconds: 60 } }), 400, "validation_failed");
     expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "development", ttl_seconds: 7200 } }), 400, "validation_failed");
     expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "production", from: name, ttl_seconds: 7200 } }), 400, "validation_failed");
+    expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "staging", from: name, ttl_seconds: 7200 } }), 400, "validation_failed");
+    expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "development", from: "pr-missing", ttl_seconds: 7200 } }), 404, "environment_not_found");
 
     const created = await envCommand("create", preview, "--from", name, "--ttl", "2h");
     assert.equal(created.code, 0, created.stderr + created.stdout);
@@ -187,7 +199,10 @@ describe("preview environments", () => {
     const lifetime = Date.parse(pr.expires_at) - Date.parse(pr.created_at);
     assert.ok(Math.abs(lifetime - 2 * HOUR) < 60_000, `${lifetime}`);
 
-    // Content came along; subscribers, messages and secret values did not.
+    // Whoever is kept out of the source is kept out of its preview.
+    expectError(assert, await api(`/v1/environments/${preview}`, { key: outsider }), 404, "environment_not_found");
+    assert.equal((await api(`/v1/environments/${preview}`, { key: member })).body.preview_of, name);
+    // Content came along; subscribers, messages, integrations and secret values did not.
     const workflows = (await api("/v1/workflows", { key: pr.secret_key })).body.items.map((item) => item.key).sort();
     const source = (await api("/v1/workflows", { key: sk })).body.items.map((item) => item.key).sort();
     assert.deepEqual(workflows, source);
@@ -195,6 +210,8 @@ describe("preview environments", () => {
     assert.equal(variable.status, 200);
     assert.notEqual(variable.body.value, "https://support.example.com", "a variable's value never travels");
     assert.equal((await api("/v1/subscribers", { key: pr.secret_key })).body.items.length, 0);
+    assert.equal((await api("/v1/integrations/hook", { key: sk })).status, 200, "the source has an integration");
+    expectError(assert, await api("/v1/integrations/hook", { key: pr.secret_key }), 404, "integration_not_found");
     const releases = (await admin(`/v1/environments/${preview}/releases`)).body.items;
     assert.equal(releases.at(-1).source, name);
 

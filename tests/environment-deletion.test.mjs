@@ -3,7 +3,7 @@
 // integrations, logs, releases, idempotency answers, preferences, workflow
 // versions, brand and logo), deleted through the API, and then every table
 // of its database, listed from `sqlite_master` so a later migration's table
-// is covered too, must be empty, and its KV namespace too. Re-creating the
+// is covered too, must be empty, and its KV namespace and R2 bucket too. Re-creating the
 // same name works, and `GET /v1/me` and `GET /v1/environments` keep
 // answering throughout.
 import assert from "node:assert/strict";
@@ -48,6 +48,15 @@ function tableCounts() {
   // One statement per table: D1 limits how many terms a compound SELECT may have.
   const counts = sql(tables.map((table) => `SELECT '${table}' AS name, COUNT(*) AS count FROM "${table}"`).join("; "));
   return Object.fromEntries(counts.map((result) => [result.results[0].name, result.results[0].count]));
+}
+
+/** Whether the environment's local R2 bucket holds an object at `path`. */
+function inBucket(path) {
+  const result = spawnSync("wrangler", ["r2", "object", "get", `tidings-files-${name}/${path}`, "--pipe", "--local", "--config", process.env.TIDINGS_TEST_CONFIG, "--persist-to", process.env.TIDINGS_TEST_STATE], {
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  return result.status === 0 && result.stdout.length > 0;
 }
 
 function kvKeys() {
@@ -99,13 +108,17 @@ describe("deleting an environment", () => {
     const logo = await call("/v1/brand/logo", { method: "PUT", body: svg, headers: { "Content-Type": "image/svg+xml" } });
     assert.equal(logo.status, 200, JSON.stringify(logo.body));
     assert.equal((await call(`/v1/subscribers/bob-${tag}`, { method: "DELETE" })).status, 200);
+    const upload = await call(`/v1/files/docs/${tag}.txt`, { method: "PUT", body: `file ${tag}`, headers: { "Content-Type": "text/plain" } });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    const logoPath = `brand/${logo.body.logo.id}`;
 
     const before = tableCounts();
     const filled = Object.entries(before).filter(([table, count]) => count > 0 && table !== "feed_clock").map(([table]) => table);
-    for (const table of ["messages", "subscribers", "workflows", "workflow_versions", "integrations", "deliveries", "variables", "logs", "idempotency_keys", "preferences", "brand", "releases", "audit_log", "feed_counts"]) {
+    for (const table of ["messages", "subscribers", "workflows", "workflow_versions", "integrations", "deliveries", "variables", "logs", "idempotency_keys", "preferences", "brand", "releases", "audit_log", "feed_counts", "files"]) {
       assert.ok(filled.includes(table), `${table} should hold rows before the deletion: ${JSON.stringify(before)}`);
     }
-    assert.ok(kvKeys().length > 0, "the logo and cached keys live in KV");
+    assert.ok(kvKeys().length > 0, "cached keys live in KV");
+    assert.ok(inBucket(`docs/${tag}.txt`) && inBucket(logoPath), "the file and the logo live in the bucket");
 
     const deleted = await admin(`/v1/environments/${name}`, { method: "DELETE" });
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
@@ -115,6 +128,7 @@ describe("deleting an environment", () => {
       assert.equal(count, table === "feed_clock" ? 1 : 0, `${table} still holds rows after the deletion`);
     }
     assert.deepEqual(kvKeys(), []);
+    assert.ok(!inBucket(`docs/${tag}.txt`) && !inBucket(logoPath), "the bucket is empty after the deletion");
 
     // The same name again: registered, ready at once (its bindings are still there), empty but for the starters.
     const again = await admin("/v1/environments", { method: "POST", body: { name, type: "staging", after: "staging" } });

@@ -3,10 +3,10 @@
 // (own pk, own sk, each foreign pk and sk, forged, revoked, missing).
 // A route added to the API without declaring its key kinds fails this test.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
-import { admin, api, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
+import { admin, api, apiUrl, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
 
 const METHODS = ["get", "put", "post", "patch", "delete"];
 const tag = randomBytes(4).toString("hex");
@@ -47,6 +47,9 @@ before(async () => {
       revoked[environment].push(issued.key);
     }
     keyIds[environment] = (await admin(`/v1/environments/${environment}/keys`)).body.keys[0].id;
+    // A file to address (files are data: production holds them too), and one only this environment has.
+    await saveFile(environment, FILE_PATH);
+    await saveFile(environment, onlyFile(environment));
     // A workflow and an integration to address, where content may be written
     // (production's content arrives only by promotion).
     if (!isProduction(environment)) {
@@ -60,6 +63,14 @@ before(async () => {
 });
 
 const isProduction = (environment) => keys[environment].type === "production";
+/** The file every environment has (the example path of openapi.json's file operations). */
+const FILE_PATH = "matrix/example.txt";
+const onlyFile = (environment) => `matrix/only-${environment}-${tag}.txt`;
+
+async function saveFile(environment, path) {
+  const response = await api(`/v1/files/${path}`, { key: keys[environment].secret_key, method: "PUT", body: `file of ${environment}`, headers: { "Content-Type": "text/plain" } });
+  assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
+}
 const workflowKey = (target) => `matrix-wf-${target}-${tag}`;
 const integrationId = (target) => `matrix-int-${target}-${tag}`;
 const variableName = (target) => `MATRIX_${target.toUpperCase().replaceAll("-", "_")}_${tag.toUpperCase()}`;
@@ -118,6 +129,11 @@ async function makeVictim(path, target, second = false) {
     assert.equal(put.status, 201);
     return { from: markers[target].subscriber, to: id, path: `/v1/subscribers/${id}` };
   }
+  if (path.includes("{path}")) {
+    const victim = `matrix/victim-${target}-${tag}${suffix}.txt`;
+    await saveFile(target, victim);
+    return { from: FILE_PATH, to: victim, path: `/v1/files/${victim}` };
+  }
   if (path.includes("{integration_id}") && !isProduction(target)) {
     const id = `matrix-intv-${target}-${tag}${suffix}`;
     await saveIntegration(target, id);
@@ -174,9 +190,11 @@ function request({ path, method, operation }, target, credential) {
     .replace("{integration_id}", integrationId(target))
     .replace("{variable_name}", variableName(target))
     .replace("{delivery_id}", deliveryIds[target] ?? "none")
+    .replace("{path}", FILE_PATH)
     .concat(operation["x-tidings-example-query"] ? `?${operation["x-tidings-example-query"]}` : "");
   let body = operation.requestBody?.content?.["application/json"]?.example;
   const image = operation.requestBody?.content?.["image/svg+xml"]?.example;
+  const plain = operation.requestBody?.content?.["text/plain"]?.example;
   if (method === "POST" && (body?.key || body?.id)) {
     // Creations get a key or id of their own, so no two attempts collide.
     const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`.toLowerCase();
@@ -186,9 +204,10 @@ function request({ path, method, operation }, target, credential) {
     const subscriber = `matrix-write-${target}-${operation.operationId}-${credential.label.replace(/\W/g, "")}-${tag}`.toLowerCase();
     body = { ...body, to: [subscriber] };
   }
-  const headers = image ? { "Content-Type": "image/svg+xml" } : {};
+  const headers = image ? { "Content-Type": "image/svg+xml" } : plain ? { "Content-Type": "text/plain" } : {};
   if (credential.form === "x-api-key") headers["X-API-Key"] = credential.key;
   if (image) body = image;
+  if (plain) body = plain;
   if (credential.owner && credential.kind === "publishable" && concrete.includes("/subscribers/")) {
     // A valid subscriber credential for the key's own environment.
     headers["X-Subscriber-Hash"] = subscriberHash(credential.owner, markers[target].subscriber);
@@ -268,6 +287,22 @@ describe("isolation matrix", () => {
     assert.ok(checked > 100, `only ${checked} cases`);
   });
 
+  it("a signed file URL opens only its own environment's object", async () => {
+    for (const environment of environmentNames) {
+      const urls = await api("/v1/files/urls", { key: keys[environment].secret_key, method: "POST", body: { paths: [FILE_PATH] } });
+      assert.equal(urls.status, 200, JSON.stringify(urls.body));
+      const url = urls.body.urls[FILE_PATH];
+      const own = await fetch(`${apiUrl}${url}`);
+      assert.equal(own.status, 200);
+      assert.ok((await own.text()).length > 0);
+      for (const other of environmentNames.filter((name) => name !== environment)) {
+        const swapped = await fetch(`${apiUrl}${url.replace(`/signed-files/${environment}/`, `/signed-files/${other}/`)}`);
+        assert.equal(swapped.status, 403, `${environment}'s URL opened ${other}'s file`);
+        assert.equal((await swapped.json()).error.code, "signed_url_invalid");
+      }
+    }
+  });
+
   it("writes landed only in the database of the key's own environment", async () => {
     assert.ok(writes.length > 0);
     for (const { subscriber, writer } of writes) {
@@ -302,6 +337,12 @@ describe("isolation matrix", () => {
       for (const { name } of cached) {
         assert.match(name, /^key:[0-9a-f]{64}$/);
         assert.ok(ownIds.has(`key_${name.slice(4, 20)}`), `KV_${suffix} caches a key of another environment: ${name}`);
+      }
+      // R2: this environment's own file, never another's.
+      for (const other of environmentNames) {
+        const held = spawnSync("wrangler", ["r2", "object", "get", `tidings-files-${environment}/${onlyFile(other)}`, "--pipe", "--local", "--config", config, "--persist-to", state],
+          { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+        assert.equal(held.status === 0 && held.stdout.length > 0, other === environment, `tidings-files-${environment} and ${onlyFile(other)}`);
       }
       // D1: of this suite's subscribers, only those written with this environment's keys.
       const [result] = wrangler("d1", "execute", `DB_${suffix}`, "--json", "--command",

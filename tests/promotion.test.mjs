@@ -236,9 +236,11 @@ describe("promotion", () => {
     const change = changeOf(await pending("development", "staging"), "brand", "brand");
     assert.ok(change.fields.some((field) => field.path === "logo.id" || field.path === "$" || field.path === "logo"), JSON.stringify(change.fields));
     await promoteOne("development", "staging", [change.id]);
-    // Staging's own KV now holds the logo; a browser with staging's publishable key reads both.
+    // Staging's own bucket now holds the logo; a browser with staging's publishable key reads both.
     const staged = await api("/v1/brand", { key: keys.staging.publishable_key });
-    assert.deepEqual(staged.body, uploaded.body);
+    const withoutUrl = ({ logo: { url, ...logo }, ...brand }) => ({ ...brand, logo });
+    assert.deepEqual(withoutUrl(staged.body), withoutUrl(uploaded.body));
+    assert.match(staged.body.logo.url, /^\/v1\/signed-files\/staging\/brand\/[0-9a-f]{64}\?/, "staging's own signed URL");
     const logo = await fetch(`${apiUrl}/v1/brand/logo`, { headers: { Authorization: `Bearer ${keys.staging.publishable_key}` } });
     assert.equal(logo.status, 200);
     assert.equal(logo.headers.get("content-type"), "image/svg+xml");

@@ -80,7 +80,7 @@ pub fn logo_id(content_type: &str, bytes: &[u8]) -> Result<String, BrandError> {
 /// `javascript`, embedded document, `data:` URL, character reference,
 /// entity declaration, event-handler attribute, or link that is not to a
 /// fragment of the same drawing (`href="#…"`).
-fn is_plain_image(content_type: &str, bytes: &[u8]) -> bool {
+pub(crate) fn is_plain_image(content_type: &str, bytes: &[u8]) -> bool {
     match content_type {
         "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
         "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),

@@ -24,6 +24,8 @@ pub enum Purpose {
     SubscriberHandle,
     /// Sealing webhook deliveries handed to the queue (from the deployment's encryption key).
     DeliveryHandOff,
+    /// Signing the short-lived URLs of an environment's files.
+    FileUrl,
 }
 
 impl Purpose {
@@ -33,11 +35,12 @@ impl Purpose {
             Self::SubscriberToken => b"tidings/subscriber-token/v2",
             Self::SubscriberHandle => b"tidings/subscriber-handle/v1",
             Self::DeliveryHandOff => b"tidings/delivery-hand-off/v1",
+            Self::FileUrl => b"tidings/file-url/v1",
         }
     }
 
     /// Every purpose, for tests.
-    pub const ALL: [Purpose; 3] = [Self::SubscriberToken, Self::SubscriberHandle, Self::DeliveryHandOff];
+    pub const ALL: [Purpose; 4] = [Self::SubscriberToken, Self::SubscriberHandle, Self::DeliveryHandOff, Self::FileUrl];
 }
 
 /// The 32-byte key `secret` gives for `purpose`: HKDF-SHA256 with one

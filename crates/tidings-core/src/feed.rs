@@ -115,6 +115,7 @@ pub fn feed_item(message: &Message) -> FeedItem {
         seen_at: message.seen_at.map(rfc3339),
         read_at: message.read_at.map(rfc3339),
         archived_at: message.archived_at.map(rfc3339),
+        attachments: message.attachments.clone(),
     }
 }
 
@@ -141,6 +142,7 @@ mod tests {
             seen_at: None,
             read_at: Some(at + 1),
             archived_at: None,
+            attachments: vec![],
         }
     }
 

@@ -58,6 +58,7 @@
 pub mod access;
 pub mod audit;
 mod base32;
+pub mod base64;
 pub mod brand;
 pub mod delivery;
 pub mod deployment;
@@ -68,6 +69,7 @@ pub mod feed;
 pub mod feed_action;
 pub mod feed_filter;
 pub mod feed_sync;
+pub mod files;
 mod hex;
 pub mod idempotency;
 pub mod key;

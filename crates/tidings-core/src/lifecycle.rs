@@ -156,7 +156,9 @@ pub fn preview_expiry(now_ms: u64, ttl_seconds: u64) -> Result<u64, LifecycleErr
 }
 
 /// Checks a new preview environment: made from `from`, an environment of
-/// the chain that is neither production nor a preview, and not production itself.
+/// the chain that is neither production nor a preview, and of `from`'s type
+/// (so it gives nobody rights there that `from` does not: a developer edits a
+/// preview of staging no more than staging itself).
 pub fn check_preview(
     chain: &[ChainEntry],
     from: &str,
@@ -173,6 +175,10 @@ pub fn check_preview(
         Some(entry) if entry.environment_type == EnvironmentType::Production => Err(LifecycleError::PreviewSource(
             format!("{from} is a production environment; previews come from development or staging"),
         )),
+        Some(entry) if entry.environment_type != environment_type => Err(LifecycleError::PreviewSource(format!(
+            "a preview has its source's type: {from} is {}",
+            entry.environment_type.as_str()
+        ))),
         Some(_) => Ok(()),
     }
 }
@@ -331,6 +337,8 @@ mod tests {
         assert!(check_preview(&all, "pr-1", EnvironmentType::Development).is_err());
         assert!(check_preview(&all, "nope", EnvironmentType::Development).is_err());
         assert!(check_preview(&all, "staging", EnvironmentType::Production).is_err());
+        assert!(check_preview(&all, "staging", EnvironmentType::Development).is_err(), "a type of its own");
+        assert_eq!(check_preview(&all, "staging", EnvironmentType::Staging), Ok(()));
         assert!(preview_expiry(0, 599).is_err() && preview_expiry(0, MAX_PREVIEW_TTL_SECONDS + 1).is_err());
         assert_eq!(preview_expiry(1000, 3600), Ok(3_601_000));
     }

@@ -86,6 +86,8 @@ pub struct Message {
     pub read_at: Option<u64>,
     /// When the subscriber archived it.
     pub archived_at: Option<u64>,
+    /// Files of the environment it carries (paths; URLs are signed when read).
+    pub attachments: Vec<crate::wire::Attachment>,
 }
 
 #[cfg(test)]

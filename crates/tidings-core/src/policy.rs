@@ -162,6 +162,8 @@ pub enum Denial {
     },
     /// The action would leave the deployment without an owner who can sign in.
     LastOwner,
+    /// A preview is made from a development or staging environment of the chain only.
+    PreviewSource(String),
     /// Nothing promotes into a preview environment; a preview promotes only
     /// into the environment it was made from.
     PreviewOffChain {
@@ -179,6 +181,7 @@ impl Denial {
             Self::EnvironmentHidden(_) | Self::MemberUnknown(_) => 404,
             Self::Forbidden(_) | Self::ReadOnly(_) | Self::OwnGrants => 403,
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => 422,
+            Self::PreviewSource(_) => 400,
             Self::LastOwner => 409,
         }
     }
@@ -192,6 +195,7 @@ impl Denial {
             Self::ReadOnly(_) => ErrorCode::EnvironmentReadOnly,
             Self::OwnGrants => ErrorCode::OwnGrantsImmutable,
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => ErrorCode::PromotionNotAdjacent,
+            Self::PreviewSource(_) => ErrorCode::ValidationFailed,
             Self::LastOwner => ErrorCode::LastOwner,
         }
     }
@@ -211,6 +215,9 @@ impl Denial {
             }
             Self::NotAdjacent { from, to, next: None } => {
                 format!("promote one step at a time: {to} is not the environment right after {from}")
+            }
+            Self::PreviewSource(from) => {
+                format!("previews are made from a development or staging environment of the chain, not {from}")
             }
             Self::PreviewOffChain { from, to } => format!(
                 "preview environments are off the promotion chain: a preview promotes only into the environment it \
@@ -280,7 +287,11 @@ fn check(
         }
         ControlAction::CreatePreview { from } => {
             deployment(grants, DeploymentAction::ManageEnvironments)?;
-            in_environment(grants, chain, from, Action::View)
+            in_environment(grants, chain, from, Action::View)?;
+            match entry(chain, from) {
+                Some(source) if source.on_chain() && source.environment_type != EnvironmentType::Production => Ok(()),
+                _ => Err(Denial::PreviewSource(from.to_owned())),
+            }
         }
         ControlAction::PreviewPromotion { from, to } => promotion(grants, chain, from, to, Action::View),
         ControlAction::Promote { from, to } => promotion(grants, chain, from, to, Action::PromoteInto),
@@ -381,11 +392,24 @@ fn deployment(grants: &Grants, action: DeploymentAction) -> Result<(), Denial> {
 fn promotion(grants: &Grants, chain: &[ChainEntry], from: &str, to: &str, action: Action) -> Result<(), Denial> {
     visible(grants, chain, from)?;
     visible(grants, chain, to)?;
-    let source = entry(chain, from).and_then(|entry| entry.preview_of.as_deref());
-    let target_is_preview = entry(chain, to).is_some_and(|entry| !entry.on_chain());
-    if target_is_preview || source.is_some_and(|source| source != to) {
+    let preview = entry(chain, from).filter(|entry| !entry.on_chain());
+    let target = entry(chain, to);
+    let target_is_preview = target.is_some_and(|entry| !entry.on_chain());
+    // A preview promotes into its source only while the source is what it was made from:
+    // on the chain, of the preview's type, never production (a name re-created as
+    // production is not the source any more).
+    let into_source = |preview: &ChainEntry| {
+        preview.preview_of.as_deref() == Some(to)
+            && target.is_some_and(|target| {
+                target.on_chain()
+                    && target.environment_type == preview.environment_type
+                    && target.environment_type != EnvironmentType::Production
+            })
+    };
+    if target_is_preview || preview.is_some_and(|preview| !into_source(preview)) {
         return Err(Denial::PreviewOffChain { from: from.to_owned(), to: to.to_owned() });
     }
+    let source = preview.and_then(|preview| preview.preview_of.as_deref());
     if source.is_some() {
         in_environment(grants, chain, from, Action::View)?;
         return in_environment(grants, chain, to, action);

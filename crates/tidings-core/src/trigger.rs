@@ -212,6 +212,7 @@ pub fn compose(
         return Err(TriggerError::NoInAppStep);
     }
     let mut composed = Composed::default();
+    let attachments = workflow.attachments();
     for subscriber in &trigger.recipients {
         let context = recipient_context(trigger, subscriber, profile(subscriber), variables);
         if in_app.is_some() && !allows(subscriber, Channel::InApp) {
@@ -234,6 +235,7 @@ pub fn compose(
                 seen_at: None,
                 read_at: None,
                 archived_at: None,
+                attachments: attachments.clone(),
             });
         }
         if !webhooks.is_empty() && !allows(subscriber, Channel::Webhook) {

@@ -10,6 +10,8 @@ use crate::wire::{ActionInput, StepInput, WorkflowInput};
 pub const MAX_STEPS: usize = 20;
 /// The most buttons an in-app message may have.
 pub const MAX_ACTIONS: usize = 3;
+/// The most files an in-app step attaches.
+pub const MAX_ATTACHMENTS: usize = 10;
 
 /// Why a workflow key or workflow is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,8 +123,15 @@ impl Workflow {
         for (index, step) in input.steps.iter().enumerate() {
             let at = |name: &str| format!("steps.{index}.{name}");
             match step {
-                StepInput::InApp { subject, body, avatar, actions } => {
+                StepInput::InApp { subject, body, avatar, actions, attachments } => {
                     in_app_steps += 1;
+                    if attachments.len() > MAX_ATTACHMENTS {
+                        return Err(field(&at("attachments"), "at most 10 attachments"));
+                    }
+                    for (number, path) in attachments.iter().enumerate() {
+                        crate::files::FilePath::parse(path)
+                            .map_err(|error| field(&at(&format!("attachments.{number}")), &error.to_string()))?;
+                    }
                     if in_app_steps > 1 {
                         return Err(field(&format!("steps.{index}"), "a workflow has at most one in_app step"));
                     }
@@ -154,9 +163,28 @@ impl Workflow {
     /// The in-app step, if the workflow has one.
     fn in_app(&self) -> Option<(&String, &String, &Option<String>, &Vec<ActionInput>)> {
         self.definition.steps.iter().find_map(|step| match step {
-            StepInput::InApp { subject, body, avatar, actions } => Some((subject, body, avatar, actions)),
+            StepInput::InApp { subject, body, avatar, actions, .. } => Some((subject, body, avatar, actions)),
             StepInput::Webhook { .. } => None,
         })
+    }
+
+    /// The files the in-app step attaches to every message (no URLs yet:
+    /// those are signed when the feed is read).
+    pub fn attachments(&self) -> Vec<crate::wire::Attachment> {
+        let paths = self.definition.steps.iter().find_map(|step| match step {
+            StepInput::InApp { attachments, .. } => Some(attachments),
+            StepInput::Webhook { .. } => None,
+        });
+        paths
+            .into_iter()
+            .flatten()
+            .filter_map(|path| crate::files::FilePath::parse(path).ok())
+            .map(|path| crate::wire::Attachment {
+                path: path.as_str().to_owned(),
+                name: path.file_name().to_owned(),
+                url: None,
+            })
+            .collect()
     }
 
     /// Compiles the in-app step's templates once; `None` when the workflow
@@ -323,6 +351,7 @@ pub fn starter_workflows() -> Vec<Workflow> {
             category: None,
             payload_schema: None,
             steps: vec![StepInput::InApp {
+                attachments: vec![],
                 subject: "Welcome, {{ payload.name }}!".to_owned(),
                 body: "Thanks for joining, {{ payload.name }}. Your notifications will appear here.".to_owned(),
                 avatar: None,

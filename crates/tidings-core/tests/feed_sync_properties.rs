@@ -84,6 +84,7 @@ impl Server {
                         seen_at: None,
                         read_at: None,
                         archived_at: None,
+                        attachments: vec![],
                     };
                     self.messages.insert(id, (message, self.clock));
                 }

@@ -37,18 +37,25 @@ fn chain(with_qa: bool) -> Vec<ChainEntry> {
     chain_of(&entries)
 }
 
-/// The chain, with the preview `pr-1` of `development` when `with_preview`.
-fn chain_with(with_qa: bool, with_preview: bool) -> Vec<ChainEntry> {
+/// The chain, with the preview `pr-1` when `preview` names its source and
+/// type: any name (one missing from the chain, production, the preview
+/// itself), any type, as a registry after deletions and re-creations may hold.
+fn chain_with(with_qa: bool, preview: Option<(&str, EnvironmentType)>) -> Vec<ChainEntry> {
     let mut entries = chain(with_qa);
-    if with_preview {
+    if let Some((source, environment_type)) = preview {
         entries.push(ChainEntry {
             name: "pr-1".to_owned(),
-            environment_type: EnvironmentType::Development,
+            environment_type,
             position: tidings_core::lifecycle::PREVIEW_POSITIONS,
-            preview_of: Some("development".to_owned()),
+            preview_of: Some(source.to_owned()),
         });
     }
     entries
+}
+
+fn preview() -> impl Strategy<Value = Option<(&'static str, EnvironmentType)>> {
+    let types = [EnvironmentType::Development, EnvironmentType::Staging, EnvironmentType::Production];
+    prop::option::of((prop::sample::select(NAMES.to_vec()), prop::sample::select(types.to_vec())))
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -162,8 +169,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
     #[test]
-    fn the_policy_holds(members in members(), who in 0usize..5, break_glass in any::<bool>(), with_qa in any::<bool>(), with_preview in any::<bool>(), act in act()) {
-        let chain = chain_with(with_qa, with_preview);
+    fn the_policy_holds(members in members(), who in 0usize..5, break_glass in any::<bool>(), with_qa in any::<bool>(), preview in preview(), act in act()) {
+        let chain = chain_with(with_qa, preview);
         let admin_grants = Grants::role(Role::Owner);
         let (subject_id, subject_grants) = if break_glass {
             ("admin".to_owned(), admin_grants.clone())
@@ -213,7 +220,9 @@ proptest! {
                 prop_assert!(rank(subject_grants.role) >= rank(Role::Admin), "environments removed by a non-admin");
             }
             Act::CreatePreview(from) => {
-                prop_assert!(chain.iter().any(|entry| &entry.name == from), "a preview of an environment not in the chain");
+                let source = chain.iter().find(|entry| &entry.name == from);
+                prop_assert!(source.is_some_and(|source| source.on_chain() && source.environment_type != EnvironmentType::Production),
+                    "a preview of production, of a preview, or of an environment not in the chain");
                 prop_assert!(subject_grants.role_in(from).is_some(), "a preview copies content the subject cannot see");
                 prop_assert!(rank(subject_grants.role) >= rank(Role::Admin));
             }
@@ -226,8 +235,15 @@ proptest! {
                 let preview_of = |name: &str| chain.iter().find(|entry| entry.name == name).and_then(|entry| entry.preview_of.clone());
                 prop_assert!(preview_of(to).is_none(), "a promotion into a preview environment");
                 let on_chain: Vec<&ChainEntry> = chain.iter().filter(|entry| entry.on_chain()).collect();
+                let entry = |name: &str| chain.iter().find(|entry| entry.name == name).unwrap();
                 match preview_of(from) {
-                    Some(source) => prop_assert_eq!(&source, to, "a preview promoted somewhere other than its source"),
+                    Some(source) => {
+                        prop_assert_eq!(&source, to, "a preview promoted somewhere other than its source");
+                        let (from, to) = (entry(from), entry(to));
+                        prop_assert!(to.on_chain(), "into a preview");
+                        prop_assert_eq!(from.environment_type, to.environment_type, "a preview into a source of another type");
+                        prop_assert_ne!(to.environment_type, EnvironmentType::Production, "a preview straight into production");
+                    }
                     None => {
                         let from_at = on_chain.iter().position(|entry| &entry.name == from).unwrap();
                         prop_assert_eq!(on_chain.get(from_at + 1).map(|entry| entry.name.as_str()), Some(to.as_str()), "not adjacent over the full chain");
@@ -279,6 +295,29 @@ proptest! {
         }
         if owners_with_access(&members) > 0 {
             prop_assert!(owners_with_access(&after) > 0, "the deployment lost its last owner");
+        }
+    }
+
+    #[test]
+    fn previews_reach_only_their_source_and_never_production(
+        with_qa in any::<bool>(),
+        source in prop::sample::select(NAMES.to_vec()),
+        preview_type in prop::sample::select(vec![EnvironmentType::Development, EnvironmentType::Staging, EnvironmentType::Production]),
+        to in prop::sample::select(NAMES.to_vec()),
+    ) {
+        let chain = chain_with(with_qa, Some((source, preview_type)));
+        let owner = Grants::role(Role::Owner);
+        let subject = Subject { id: "admin", grants: &owner, break_glass: true };
+        if decide(subject, &[], &chain, ControlAction::Promote { from: "pr-1", to }).is_allowed() {
+            let target = chain.iter().find(|entry| entry.name == to).unwrap();
+            prop_assert_eq!(to, source);
+            prop_assert!(target.on_chain());
+            prop_assert_eq!(target.environment_type, preview_type);
+            prop_assert_ne!(target.environment_type, EnvironmentType::Production);
+        }
+        for into_preview in ["development", "staging", "production"] {
+            let asked = ControlAction::Promote { from: into_preview, to: "pr-1" };
+            prop_assert!(!decide(subject, &[], &chain, asked).is_allowed(), "a promotion into a preview");
         }
     }
 

@@ -27,6 +27,13 @@ pub struct EnvironmentFile {
     /// Default preferences, as `PUT /v1/preferences/defaults` takes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preference_defaults: Option<Value>,
+    /// Brand settings (`name`, colours, `logo: {id, content_type}`), as `GET /v1/brand` shows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<Value>,
+    /// The brand assets the file's content names (the logo, workflows' `brand/`
+    /// attachments), by path: their bytes travel with the file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assets: BTreeMap<String, FileAsset>,
 }
 
 /// `POST /v1/environments/{name}/import`.
@@ -47,4 +54,14 @@ pub struct ImportRequest {
 
 fn yes() -> bool {
     true
+}
+
+/// A brand asset's bytes in an environment file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAsset {
+    /// Its media type.
+    pub content_type: String,
+    /// Its bytes, base64 (standard alphabet, padded).
+    pub base64: String,
 }

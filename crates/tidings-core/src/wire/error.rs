@@ -75,6 +75,16 @@ error_codes! {
     EncryptionUnavailable => "encryption_unavailable",
     /// An environment with this name exists.
     EnvironmentExists => "environment_exists",
+    /// No file at this path.
+    FileNotFound => "file_not_found",
+    /// The file is larger than a file may be.
+    FileTooLarge => "file_too_large",
+    /// The environment's files would exceed its storage quota.
+    StorageQuotaExceeded => "storage_quota_exceeded",
+    /// A signed file URL whose time has passed.
+    SignedUrlExpired => "signed_url_expired",
+    /// A signed file URL that is not this environment's for this file.
+    SignedUrlInvalid => "signed_url_invalid",
     /// The environment is archived: its keys are refused until it is restored.
     EnvironmentArchived => "environment_archived",
     /// The environment is locked: its content is frozen (the message gives the reason).

@@ -87,6 +87,9 @@ pub struct FeedItem {
     pub read_at: Option<String>,
     /// RFC 3339 time archived, or null.
     pub archived_at: Option<String>,
+    /// Files the message carries, each with a short-lived signed URL.
+    #[serde(default)]
+    pub attachments: Vec<super::Attachment>,
 }
 
 /// Cursors for moving through a feed.

@@ -119,6 +119,7 @@ mod tests {
             seen_at: Some("2026-01-01T00:00:01.001Z".to_owned()),
             read_at: None,
             archived_at: None,
+            attachments: vec![],
         }
     }
 

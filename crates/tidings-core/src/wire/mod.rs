@@ -12,6 +12,7 @@ mod environment_file;
 mod error;
 mod feed;
 mod feed_text;
+mod files;
 mod integrations;
 mod logs;
 mod members;
@@ -30,13 +31,14 @@ pub use deliveries::{
     Delivery, DeliveryAttempt, DeliveryDetail, DeliveryHandOffMessage, DeliveryList, ReplayFilter, ReplayResult,
 };
 pub use environment::{BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
-pub use environment_file::{EnvironmentFile, ImportRequest};
+pub use environment_file::{EnvironmentFile, FileAsset, ImportRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use feed::{
     FeedActionRequest, FeedActionResponse, FeedChange, FeedChangesResponse, FeedCounts, FeedCountsList,
     FeedFilterInput, FeedItem, FeedResponse, PageInfo, RemovalReason,
 };
 pub use feed_text::{assemble_page, feed_response_json, PageText, PageTextError, ITEM_SEPARATOR};
+pub use files::{Attachment, FileInfo, FileList, SignFilesRequest, SignedFileUrls};
 pub use integrations::{Integration, IntegrationHealth, IntegrationInput, IntegrationList};
 pub use logs::{LogEntry, LogList};
 pub use members::{

@@ -215,4 +215,7 @@ pub struct LogoInfo {
     pub id: String,
     /// Its image type.
     pub content_type: String,
+    /// A short-lived signed URL a browser shows it through (`GET /v1/brand` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }

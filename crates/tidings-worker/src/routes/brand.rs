@@ -1,8 +1,10 @@
-//! Brand settings: `GET /v1/brand` and `GET /v1/brand/logo` (any key, so
-//! inboxes can show them), `PUT /v1/brand` and `PUT /v1/brand/logo` (secret
+//! Brand settings: `GET /v1/brand` (with the logo's signed URL) and `GET
+//! /v1/brand/logo` (any key, so inboxes can show them); the logo is the
+//! brand asset `brand/<sha-256>` of the environment's files, `PUT /v1/brand` and `PUT /v1/brand/logo` (secret
 //! key; content, so refused in production, where it arrives by promotion).
 
 use tidings_core::brand::{self, BrandError};
+use tidings_core::files::{FilePath, BRAND_PREFIX, DEFAULT_URL_TTL_SECONDS};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BrandInput, LogoInfo};
 use worker::{Headers, ResponseBuilder};
@@ -12,12 +14,23 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, read_body, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
-use crate::store::Platform;
+use crate::store::{Environment, Platform};
 
-/// The brand settings.
+/// The brand settings; the logo with a short-lived signed URL an `<img>` can load.
 pub async fn get(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate(request, env).await?;
-    json(&caller.scope.brand().await?.ok_or_else(not_set)?, 200)
+    answer(&caller.scope).await
+}
+
+/// The brand settings as every brand route answers them: the logo with its signed URL.
+async fn answer(scope: &Environment) -> ApiResult {
+    let mut brand = scope.brand().await?.ok_or_else(not_set)?;
+    if let Some(logo) = &mut brand.logo {
+        let path =
+            FilePath::parse(&format!("{BRAND_PREFIX}{}", logo.id)).map_err(|_| ApiError::internal("logo", "id"))?;
+        logo.url = Some(scope.signed_file_url(&path, now_ms(), DEFAULT_URL_TTL_SECONDS));
+    }
+    json(&brand, 200)
 }
 
 /// Saves the brand settings (the logo is kept).
@@ -27,7 +40,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let input: BrandInput = read_json(request).await?;
     brand::validate(&input).map_err(invalid)?;
     caller.scope.save_brand(&caller.scope.unlocked(env).await?, &input, now_ms()).await?;
-    json(&caller.scope.brand().await?.ok_or_else(|| ApiError::internal("save brand", "vanished"))?, 200)
+    answer(&caller.scope).await
 }
 
 /// Uploads the logo: the body is the image, `Content-Type` its type.
@@ -36,11 +49,11 @@ pub async fn put_logo(request: &mut IncomingRequest, env: &Platform) -> ApiResul
     caller.require_content_writable("brand settings")?;
     let content_type = header(request, "Content-Type").unwrap_or_default().trim().to_ascii_lowercase();
     let bytes = read_body(request).await?;
-    let logo = LogoInfo { id: brand::logo_id(&content_type, &bytes).map_err(invalid)?, content_type };
+    let logo = LogoInfo { id: brand::logo_id(&content_type, &bytes).map_err(invalid)?, content_type, url: None };
     if !caller.scope.save_logo(&caller.scope.unlocked(env).await?, env, &logo, &bytes, now_ms()).await? {
         return Err(not_set());
     }
-    json(&caller.scope.brand().await?.ok_or_else(|| ApiError::internal("save logo", "vanished"))?, 200)
+    answer(&caller.scope).await
 }
 
 /// The logo's bytes.

@@ -4,8 +4,11 @@
 //! default), through the same diff, preflight and release as a promotion.
 
 use tidings_core::access::Action;
+use tidings_core::base64;
 use tidings_core::environment_file;
+use tidings_core::files::FilePath;
 use tidings_core::promotion;
+use tidings_core::wire::FileAsset;
 use tidings_core::wire::{ImportRequest, PromotionResponse};
 
 use crate::auth::authorize_in;
@@ -23,7 +26,15 @@ pub async fn export(request: &IncomingRequest, env: &Platform, raw_name: &str) -
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let environment = open_for_releases(env, &authorized).await?;
     let state = environment.content().await?;
-    let file = environment_file::export(&state.snapshot, name.as_str());
+    let mut file = environment_file::export(&state.snapshot, name.as_str());
+    // The brand assets the content names travel with it (a missing one is left out; an
+    // import then reports it).
+    for path in environment_file::referenced_assets(&state.snapshot) {
+        let Ok(parsed) = FilePath::parse(&path) else { continue };
+        if let Some((content_type, bytes)) = environment.asset(&parsed).await? {
+            file.assets.insert(path, FileAsset { content_type, base64: base64::encode(&bytes) });
+        }
+    }
     let text = serde_json::to_string_pretty(&file).map_err(|error| ApiError::internal("export", error))?;
     let mut response = json_text(format!("{text}\n"), 200);
     let disposition = format!("attachment; filename=\"{name}.tidings.json\"");
@@ -50,6 +61,8 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let state = target.content().await?;
     let wanted = environment_file::desired(&body.file, &state.snapshot, body.prune)
         .map_err(|error| ApiError::validation(format!("file.{}", error.field), error.to_string()))?;
+    let assets = environment_file::assets(&body.file)
+        .map_err(|error| ApiError::validation(format!("file.{}", error.field), error.to_string()))?;
     let changes = promotion::diff(&wanted, &state.snapshot);
     let problems = promotion::problems(&changes, &state.snapshot, &state.facts)
         .iter()
@@ -58,6 +71,18 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let listed = changes.iter().map(promotion::to_wire).collect();
     if body.dry_run || changes.is_empty() {
         return json(&PromotionResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
+    }
+    // Brand assets first (content-addressed), then every asset the new content names must be there.
+    let carried: std::collections::BTreeSet<String> =
+        assets.iter().map(|(path, _, _)| path.as_str().to_owned()).collect();
+    target.store_assets(&target.unlocked(env).await?, assets).await?;
+    let named = environment_file::referenced_assets(&wanted).into_iter().filter(|path| !carried.contains(path));
+    let missing = target.missing_assets(named).await?;
+    if !missing.is_empty() {
+        return Err(ApiError::validation(
+            "file.assets",
+            format!("the file names brand assets it does not carry and {name} lacks: {}", missing.join(", ")),
+        ));
     }
     let origin = ReleaseOrigin { kind: "import", source: None, actor: &authorized.actor().id, identity: &identity };
     let release = write_release(env, &target, origin, &changes, &state).await?;

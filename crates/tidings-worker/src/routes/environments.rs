@@ -36,6 +36,7 @@ pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
         .await?
         .into_iter()
         .filter(|details| actor.grants.role_in(&details.environment.name).is_some())
+        .map(|details| hide_hidden_source(details, |source| actor.grants.role_in(source).is_some()))
         .collect();
     // Listing is not an action on any one environment: each is shown only where the actor may see it.
     json(&EnvironmentList { environments }, 200)
@@ -44,7 +45,16 @@ pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
 /// One environment with its settings.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let authorized = authorize_in(request, env, &parse_name(raw_name)?, Action::View).await?;
-    json(&store::environment(env, &authorized).await?, 200)
+    let details = store::environment(env, &authorized).await?;
+    json(&hide_hidden_source(details, |source| authorized.permits_in(source, Action::View)), 200)
+}
+
+/// A preview's source, left out where the caller may not see that environment.
+fn hide_hidden_source(mut details: EnvironmentDetails, sees: impl Fn(&str) -> bool) -> EnvironmentDetails {
+    if details.preview_of.as_deref().is_some_and(|source| !sees(source)) {
+        details.preview_of = None;
+    }
+    details
 }
 
 /// Changes labels, colours, allowed origins or the credential requirement.

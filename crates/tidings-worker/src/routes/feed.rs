@@ -33,7 +33,8 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &st
     let page = caller.read_within_budget(env, &subscriber, caller.scope.feed_page(&subscriber, &query)).await?;
     let page_info = page.page_info(&query);
     let watermark = Watermark::at(page.clock).to_string();
-    let body = feed_response_json(&page.text.items_json, &page_info, &page.counts, &watermark)
+    let items = super::attachments::sign_items_json(&caller.scope, page.text.items_json, now_ms())?;
+    let body = feed_response_json(&items, &page_info, &page.counts, &watermark)
         .map_err(|error| ApiError::internal("serialize response", error))?;
     Ok(json_text(body, 200))
 }
@@ -56,7 +57,8 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
     if query.since.version > found.clock {
         return Err(ApiError::validation("since", "this watermark is ahead of the feed; it belongs to another feed"));
     }
-    let page = feed_sync::changes_page(&query, found.changes, found.clock);
+    let mut page = feed_sync::changes_page(&query, found.changes, found.clock);
+    super::attachments::sign_changes(&caller.scope, &mut page.changes, now_ms());
     json(
         &FeedChangesResponse {
             changes: page.changes,

@@ -1,5 +1,6 @@
 //! Routing: method and path to a handler.
 
+mod attachments;
 mod audit;
 mod bootstrap;
 mod brand;
@@ -12,6 +13,7 @@ mod environment;
 mod environment_files;
 mod environments;
 mod feed;
+mod files;
 mod integrations;
 mod keys;
 mod logs;
@@ -183,6 +185,14 @@ route_table! { request, env, ctx;
         (Get, ["v1", "integrations", id]) => integrations::get(&request, env, id).await,
         (Put, ["v1", "integrations", id]) => integrations::put(&mut request, env, id).await,
         (Delete, ["v1", "integrations", id]) => integrations::delete(&request, env, id).await,
+        (Get, ["v1", "files"]) => files::list(&request, env).await,
+        (Post, ["v1", "files", "urls"]) => files::sign(&mut request, env).await,
+        (Put, ["v1", "files", path @ ..]) => files::put(&mut request, env, path).await,
+        (Get, ["v1", "files", path @ ..]) => files::get(&request, env, path).await,
+        (Delete, ["v1", "files", path @ ..]) => files::delete(&request, env, path).await,
+        (Get, ["v1", "signed-files", environment, path @ ..]) => {
+            files::signed(&request, env, environment, path).await
+        },
         (Get, ["v1", "brand"]) => brand::get(&request, env).await,
         (Put, ["v1", "brand"]) => brand::put(&mut request, env).await,
         (Get, ["v1", "brand", "logo"]) => brand::get_logo(&request, env).await,

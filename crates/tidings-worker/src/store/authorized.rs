@@ -211,7 +211,7 @@ pub(super) async fn for_sweep(
         target: Target::Environment(name.clone()),
         action: None,
         deployment_change: None,
-        deletion: step == SweepStep::Purge,
+        deletion: matches!(step, SweepStep::Purge | SweepStep::Discard),
         archive: step == SweepStep::Archive,
         preview: false,
     })
@@ -224,6 +224,8 @@ pub(super) enum SweepStep {
     Archive,
     /// An archived environment past its purge date: remove everything.
     Purge,
+    /// An expired preview whose storage never became ready: delete it.
+    Discard,
 }
 
 /// The API error of a denial.
@@ -231,6 +233,7 @@ pub fn refusal(denial: &Denial) -> ApiError {
     let error = ApiError::new(denial.status(), denial.code(), denial.message());
     match denial {
         Denial::NotAdjacent { .. } => error.with_field("to"),
+        Denial::PreviewSource(_) => error.with_field("from"),
         _ => error,
     }
 }

@@ -1,8 +1,11 @@
-//! Brand settings of one environment: a D1 row, and the logo's bytes in the
-//! environment's KV namespace (content-addressed, so never overwritten).
+//! Brand settings of one environment: a D1 row, and the logo's bytes as the
+//! brand asset `brand/<sha-256>` in the environment's bucket of files
+//! (content-addressed, so never overwritten; logos stored earlier are read
+//! from its KV namespace).
 
 use serde::Deserialize;
 use tidings_core::brand::logo_kv_key;
+use tidings_core::files::{FilePath, BRAND_PREFIX};
 use tidings_core::wire::{Brand, BrandInput, LogoInfo};
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
@@ -28,11 +31,11 @@ impl BrandRow {
             name: self.name.clone(),
             primary_colour: self.primary_colour.clone(),
             accent_colour: self.accent_colour.clone(),
-            logo: self
-                .logo_id
-                .clone()
-                .zip(self.logo_type.clone())
-                .map(|(id, content_type)| LogoInfo { id, content_type }),
+            logo: self.logo_id.clone().zip(self.logo_type.clone()).map(|(id, content_type)| LogoInfo {
+                id,
+                content_type,
+                url: None,
+            }),
         }
     }
 }
@@ -40,18 +43,12 @@ impl BrandRow {
 pub(super) const SELECT_BRAND: &str =
     "SELECT name, primary_colour, accent_colour, logo_id, logo_type, updated_at FROM brand WHERE id = 1";
 
-/// Stores a logo's bytes under their id; the same bytes always land at the same key.
-pub(super) async fn put_logo(kv: &KvStore, logo: &LogoInfo, bytes: &[u8]) -> Result<(), ApiError> {
-    kv.put_bytes(&logo_kv_key(&logo.id), bytes)
-        .map_err(|error| ApiError::internal("store logo", error))?
-        .metadata(&logo.content_type)
-        .map_err(|error| ApiError::internal("store logo", error))?
-        .execute()
-        .await
-        .map_err(|error| ApiError::unavailable("store logo", error))
+/// The brand asset a logo is stored as: `brand/<its id>`.
+pub(super) fn logo_path(id: &str) -> Result<FilePath, ApiError> {
+    FilePath::parse(&format!("{BRAND_PREFIX}{id}")).map_err(|_| ApiError::internal("logo", "stored logo id is invalid"))
 }
 
-/// A logo's bytes, if stored.
+/// A logo's bytes stored in KV before logos moved to the environment's bucket, if any.
 pub(super) async fn get_logo(kv: &KvStore, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
     kv.get(&logo_kv_key(id)).bytes().await.map_err(|error| ApiError::unavailable("read logo", error))
 }
@@ -98,7 +95,9 @@ impl Environment {
         now_ms: u64,
     ) -> Result<bool, ApiError> {
         unlocked.check(self.name())?;
-        put_logo(&self.kv(env)?, logo, bytes).await?;
+        // The bytes first, as the brand asset `brand/<id>`; then the settings point at it.
+        let path = logo_path(&logo.id)?;
+        self.put_file(env, Some(unlocked), &path, &logo.content_type, bytes.to_vec(), &logo.id, now_ms).await?;
         let result = statement(
             &self.db,
             "UPDATE brand SET logo_id = ?1, logo_type = ?2, updated_at = ?3 WHERE id = 1",
@@ -112,9 +111,13 @@ impl Environment {
 
     /// The current logo's type and bytes.
     pub async fn logo(&self, env: &Platform) -> Result<Option<(String, Vec<u8>)>, ApiError> {
-        let Some(LogoInfo { id, content_type }) = self.brand().await?.and_then(|brand| brand.logo) else {
+        let Some(LogoInfo { id, content_type, .. }) = self.brand().await?.and_then(|brand| brand.logo) else {
             return Ok(None);
         };
+        if let Some((_, bytes)) = self.file_bytes(env, &logo_path(&id)?).await? {
+            return Ok(Some((content_type, bytes)));
+        }
+        // A logo stored before files moved to the environment's bucket.
         Ok(get_logo(&self.kv(env)?, &id).await?.map(|bytes| (content_type, bytes)))
     }
 

@@ -43,12 +43,13 @@ const WIRE_ITEM: &str = concat!(
     wire_time!("read_at"),
     ", 'archived_at', ",
     wire_time!("archived_at"),
+    ", 'attachments', json(COALESCE(attachments, '[]'))",
     ")"
 );
 
 /// The columns [`WIRE_ITEM`] reads.
 const PAGE_COLUMNS: &str =
-    "id, workflow, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at";
+    "id, workflow, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at, attachments";
 
 /// The statement's one row.
 #[derive(Deserialize)]

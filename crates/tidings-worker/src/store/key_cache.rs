@@ -70,6 +70,9 @@ pub struct CachedKey {
     /// The registry's KV binding (cached validations written before it was read have none).
     #[serde(default)]
     pub kv_binding: Option<String>,
+    /// The registry's R2 binding (none: `FILES_<NAME>`).
+    #[serde(default)]
+    pub files_binding: Option<String>,
 }
 
 fn first_key_id() -> String {

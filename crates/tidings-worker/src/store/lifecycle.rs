@@ -79,6 +79,7 @@ pub async fn archive_environment(
     lifecycle::check_archivable(name.as_str())?;
     let purge_at = lifecycle::purge_at(now_ms, retention_days)?;
     let row = environment_row(env, name).await?;
+    super::lock::unlocked(env, name).await?;
     match Status::parse(&row.status) {
         Some(Status::Archived) => return Err(archived(name)),
         Some(status) if status.accepts_new_keys() => {}
@@ -107,7 +108,7 @@ pub async fn archive_environment(
 }
 
 /// Brings an archived environment back as it was: its status, keys, data
-/// and settings. A preview whose lifetime has ended comes back without one.
+/// and settings. A preview whose lifetime has ended gets a new one, as long as its first.
 pub async fn restore_environment(
     env: &Platform,
     authorized: &Authorized,
@@ -120,7 +121,8 @@ pub async fn restore_environment(
     let update = statement(
         &control,
         "UPDATE environments SET status = COALESCE(status_before_archive, 'active'), status_before_archive = NULL, \
-         archived_at = NULL, purge_at = NULL, expires_at = CASE WHEN expires_at <= ?2 THEN NULL ELSE expires_at END \
+         archived_at = NULL, purge_at = NULL, \
+         expires_at = CASE WHEN expires_at <= ?2 THEN ?2 + (expires_at - created_at) ELSE expires_at END \
          WHERE name = ?1 AND status = 'archived'",
         &[text(name.as_str()), number(now_ms)],
     )?;
@@ -138,8 +140,8 @@ pub async fn purge_environment(
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<DeletedEnvironment, ApiError> {
-    require_archived(env, authorized.require_deletion()?).await?;
-    delete_environment(env, authorized, audit, now_ms).await
+    // An interrupted purge (`deleting`) is finished by purging again.
+    remove(env, authorized, audit, now_ms, Some(&[Status::Archived, Status::Deleting])).await
 }
 
 async fn require_archived(env: &Platform, name: &EnvironmentName) -> Result<(), ApiError> {
@@ -147,11 +149,15 @@ async fn require_archived(env: &Platform, name: &EnvironmentName) -> Result<(), 
     if Status::parse(&row.status) == Some(Status::Archived) {
         return Ok(());
     }
-    Err(ApiError::new(
+    Err(not_archived(name, &row.status))
+}
+
+fn not_archived(name: &EnvironmentName, status: &str) -> ApiError {
+    ApiError::new(
         409,
         ErrorCode::EnvironmentNotArchived,
-        format!("the {name} environment is {}, not archived; archive it first", row.status),
-    ))
+        format!("the {name} environment is {status}, not archived; archive it first"),
+    )
 }
 
 /// 409 `environment_archived`: the control plane's answer for an archived environment's storage.
@@ -170,13 +176,31 @@ pub(super) fn archived(name: &EnvironmentName) -> ApiError {
 pub(super) async fn seed_preview(env: &Platform, name: &EnvironmentName, source: &str) -> Result<(), ApiError> {
     let source_name = EnvironmentName::parse(source).map_err(|error| ApiError::internal("preview source", error))?;
     let (from, into) = (Environment::open_named(env, &source_name).await?, Environment::open_named(env, name).await?);
+    // The source must still be what the preview was made from (a name re-created since is not).
+    let chain = super::registry::chain(env).await?;
+    let source_entry = chain.iter().find(|entry| entry.name == source).filter(|entry| entry.on_chain());
+    if source_entry.is_none_or(|entry| entry.environment_type != into.environment_type()) {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::EnvironmentNotFound,
+            format!(
+                "{source} is no longer the {} environment this preview was made from",
+                into.environment_type().as_str()
+            ),
+        ));
+    }
     let (from, into) = (PromotionEnvironment::of(env, &from)?, PromotionEnvironment::of(env, &into)?);
     let (wanted, state) = (from.content().await?, into.content().await?);
-    let changes = promotion::diff(&wanted.snapshot, &state.snapshot);
+    // Integrations stay behind: without their secrets they would sign nothing, and their
+    // receivers are the source's.
+    let changes: Vec<_> = promotion::diff(&wanted.snapshot, &state.snapshot)
+        .into_iter()
+        .filter(|change| change.resource != promotion::ResourceKind::Integration)
+        .collect();
     if changes.is_empty() {
         return Ok(());
     }
-    into.copy_logos(&from, &changes).await?;
+    into.copy_assets(&from, &changes).await?;
     let now = crate::platform::now_ms();
     let (id, audit_id) =
         (promotion::release_id(now, crate::platform::random()?), promotion::audit_id(now, crate::platform::random()?));
@@ -209,7 +233,12 @@ pub async fn sweep_lifecycles(env: &Platform, tick: &SweepTick, now_ms: u64) {
     };
     for row in due {
         let Ok(name) = EnvironmentName::parse(&row.name) else { continue };
-        let step = if row.status == Status::Archived.as_str() { SweepStep::Purge } else { SweepStep::Archive };
+        let step = match Status::parse(&row.status) {
+            Some(Status::Archived | Status::Deleting) => SweepStep::Purge,
+            // A preview whose storage never came: nothing to keep.
+            Some(Status::Creating | Status::Failed) => SweepStep::Discard,
+            _ => SweepStep::Archive,
+        };
         if let Err(error) = sweep_one(env, tick, &name, step, now_ms).await {
             worker::console_error!("lifecycle sweep: {name}: {error:?}");
         }
@@ -218,8 +247,9 @@ pub async fn sweep_lifecycles(env: &Platform, tick: &SweepTick, now_ms: u64) {
     async fn statement_due(env: &Platform, now_ms: u64) -> Result<Vec<Due>, ApiError> {
         statement(
             &control_db(env)?,
-            "SELECT name, status FROM environments WHERE (status = 'archived' AND purge_at <= ?1) \
-             OR (status IN ('ready', 'active') AND preview_of IS NOT NULL AND expires_at <= ?1) ORDER BY name",
+            "SELECT name, status FROM environments WHERE locked_reason IS NULL AND ((status = 'archived' AND \
+             purge_at <= ?1) OR (status = 'deleting' AND purge_at <= ?1) OR (preview_of IS NOT NULL AND \
+             expires_at <= ?1 AND status IN ('ready', 'active', 'creating', 'failed'))) ORDER BY name",
             &[number(now_ms)],
         )?
         .all()
@@ -237,7 +267,11 @@ async fn sweep_one(
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let authorized = for_sweep(env, tick, name, step).await?;
-    let (action, now) = (if step == SweepStep::Purge { "environment.purge" } else { "environment.expire" }, now_ms);
+    let action = match step {
+        SweepStep::Archive => "environment.expire",
+        SweepStep::Purge | SweepStep::Discard => "environment.purge",
+    };
+    let now = now_ms;
     let id = promotion::audit_id(now, crate::platform::random()?);
     let resource = format!("environment:{name}");
     let audit = AuditRecord {
@@ -251,6 +285,7 @@ async fn sweep_one(
     match step {
         SweepStep::Archive => archive_environment(env, &authorized, None, &audit, now).await.map(|_| ()),
         SweepStep::Purge => purge_environment(env, &authorized, &audit, now).await.map(|_| ()),
+        SweepStep::Discard => delete_environment(env, &authorized, &audit, now).await.map(|_| ()),
     }
 }
 
@@ -264,11 +299,41 @@ pub async fn delete_environment(
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<DeletedEnvironment, ApiError> {
+    remove(env, authorized, audit, now_ms, None).await
+}
+
+/// Deletes an environment, from one of the statuses `from` when given (a
+/// purge: archived, or a deletion already under way), refusing a locked one.
+async fn remove(
+    env: &Platform,
+    authorized: &Authorized,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+    from: Option<&[Status]>,
+) -> Result<DeletedEnvironment, ApiError> {
     let name = authorized.require_deletion()?;
     lifecycle::check_deletable(name.as_str())?;
     let control = control_db(env)?;
     let row = environment_row(env, name).await?;
-    set_status(env, name, Status::Deleting, None, None).await?;
+    super::lock::unlocked(env, name).await?;
+    match from {
+        None => set_status(env, name, Status::Deleting, None, None).await?,
+        Some(statuses) => {
+            // Only from these statuses: a restore that committed first keeps the environment.
+            let listed = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect::<Vec<_>>().join(", ");
+            let moved = statement(
+                &control,
+                &format!("UPDATE environments SET status = 'deleting' WHERE name = ?1 AND status IN ({listed})"),
+                &[text(name.as_str())],
+            )?
+            .run()
+            .await
+            .map_err(|error| storage_error("begin purge", error))?;
+            if moved.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) == 0 {
+                return Err(not_archived(name, &row.status));
+            }
+        }
+    }
     let revoked = statement(
         &control,
         "UPDATE api_keys SET revoked_at = ?2 WHERE environment = ?1 AND revoked_at IS NULL",
@@ -280,7 +345,9 @@ pub async fn delete_environment(
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name).await?;
     super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
-    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding)?;
+    let files = row.files_binding.as_deref();
+    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files)?;
+    super::wipe::wipe_bucket(env, &bindings).await?;
     super::wipe::wipe_database(env, &bindings).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;
     // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion

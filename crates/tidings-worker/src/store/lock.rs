@@ -49,22 +49,21 @@ pub(super) async fn unlocked(env: &Platform, name: &EnvironmentName) -> Result<U
     #[derive(Deserialize)]
     struct LockRow {
         locked_reason: Option<String>,
-        locked_by: Option<String>,
         locked_at: Option<f64>,
     }
     let row: Option<LockRow> = statement(
         &control_db(env)?,
-        "SELECT locked_reason, locked_by, locked_at FROM environments WHERE name = ?1 AND status != 'deleted'",
+        "SELECT locked_reason, locked_at FROM environments WHERE name = ?1 AND status != 'deleted'",
         &[text(name.as_str())],
     )?
     .first(None)
     .await
     .map_err(|error| storage_error("read lock", error))?;
     match row {
-        Some(LockRow { locked_reason: Some(reason), locked_by, locked_at }) => {
+        // Who locked it stays in the control plane: a key holder learns why, and since when.
+        Some(LockRow { locked_reason: Some(reason), locked_at }) => {
             Err(locked(name, &reason).with_details(serde_json::json!({
                 "reason": reason,
-                "locked_by": locked_by,
                 "locked_at": locked_at.map(|at| tidings_core::timestamp::rfc3339(at as u64)),
             })))
         }

@@ -29,6 +29,8 @@ struct MessageRow {
     seen_at: Option<f64>,
     read_at: Option<f64>,
     archived_at: Option<f64>,
+    #[serde(default)]
+    attachments: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +61,7 @@ struct ClockRow {
 }
 
 const COLUMNS: &str = "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, \
-    created_at, seen_at, read_at, archived_at";
+    created_at, seen_at, read_at, archived_at, attachments";
 /// Advances the environment's feed clock; the writes after it in the same
 /// batch stamp [`CLOCK`] on the rows they change.
 pub(super) const TICK: &str = "UPDATE feed_clock SET version = version + 1 WHERE id = 1";
@@ -300,5 +302,9 @@ fn message_from_row(row: MessageRow) -> Result<Message, ApiError> {
         seen_at: row.seen_at.map(|at| at as u64),
         read_at: row.read_at.map(|at| at as u64),
         archived_at: row.archived_at.map(|at| at as u64),
+        attachments: match row.attachments.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|_| corrupt("attachments"))?,
+            None => Vec::new(),
+        },
     })
 }

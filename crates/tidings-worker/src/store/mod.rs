@@ -17,6 +17,7 @@ mod deployment_settings;
 mod faults;
 mod feed_page;
 mod feed_sql;
+mod files;
 mod integrations;
 mod key_cache;
 mod lifecycle;
@@ -52,6 +53,7 @@ pub use lifecycle::{
     archive_environment, delete_environment, lock_environment, purge_environment, restore_environment,
     sweep_lifecycles, unlock_environment,
 };
+pub use lock::Unlocked;
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
     revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,

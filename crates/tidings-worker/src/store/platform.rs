@@ -13,7 +13,7 @@
 
 #![allow(clippy::disallowed_types)]
 
-use worker::{D1Database, Env, KvStore, ObjectNamespace, Queue, RateLimiter};
+use worker::{Bucket, D1Database, Env, KvStore, ObjectNamespace, Queue, RateLimiter};
 
 use tidings_core::environment::EnvironmentName;
 
@@ -50,6 +50,11 @@ impl Platform {
     /// An environment's KV namespace, when this deployment has its binding.
     pub(in crate::store) fn environment_kv(&self, bindings: &Bindings) -> Result<KvStore, worker::Error> {
         self.env.kv(bindings.kv())
+    }
+
+    /// An environment's R2 bucket of files, when this deployment has its binding.
+    pub(in crate::store) fn environment_files(&self, bindings: &Bindings) -> Result<Bucket, worker::Error> {
+        self.env.bucket(bindings.files())
     }
 
     /// The key-validation cache of `environment`'s KV namespace, when this

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tidings_core::audit::AuditQuery;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
+use tidings_core::files::{FilePath, BRAND_PREFIX};
 use tidings_core::preferences::{Channel, Preferences};
 use tidings_core::promotion::{self, Change, EarlierRelease, RequestIdentity, ResourceKind, Snapshot, TargetFacts};
 use tidings_core::timestamp::rfc3339;
@@ -21,7 +22,7 @@ use tidings_core::wire::{AuditEntry, Brand, LogoInfo, PendingChange, Preferences
 use tidings_core::workflow::Workflow;
 use wasm_bindgen::JsValue;
 use worker::kv::KvStore;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{Bucket, D1Database, D1PreparedStatement};
 
 use super::brand::{self, BrandRow, SELECT_BRAND};
 use super::lock::Unlocked;
@@ -38,6 +39,7 @@ pub struct PromotionEnvironment {
     pub environment_type: EnvironmentType,
     db: D1Database,
     kv: KvStore,
+    files: Bucket,
 }
 
 /// An environment's promotable content, what it has that content does not
@@ -69,6 +71,33 @@ pub struct NewRelease<'a> {
     pub reverts: Option<&'a str>,
     /// The id of its audit entry.
     pub audit_id: &'a str,
+}
+
+/// The brand assets `changes` bring: the logo of a brand change, and the
+/// `brand/` attachments of workflow changes.
+fn brand_assets(changes: &[Change]) -> Result<Vec<FilePath>, ApiError> {
+    let mut paths = std::collections::BTreeSet::new();
+    for change in changes {
+        let Some(after) = &change.after else { continue };
+        match change.resource {
+            ResourceKind::Brand => {
+                if let Some(logo) = after.get("logo").filter(|logo| !logo.is_null()) {
+                    let logo: LogoInfo = serde_json::from_value(logo.clone())
+                        .map_err(|error| ApiError::internal("decode logo", error))?;
+                    paths.insert(format!("{BRAND_PREFIX}{}", logo.id));
+                }
+            }
+            ResourceKind::Workflow => {
+                let steps = after.get("steps").and_then(Value::as_array).into_iter().flatten();
+                let attached = steps.filter_map(|step| step.get("attachments").and_then(Value::as_array)).flatten();
+                paths.extend(
+                    attached.filter_map(Value::as_str).filter(|path| path.starts_with(BRAND_PREFIX)).map(str::to_owned),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(paths.iter().filter_map(|path| FilePath::parse(path).ok()).collect())
 }
 
 #[derive(Deserialize)]
@@ -134,6 +163,9 @@ impl PromotionEnvironment {
         let kv = env
             .environment_kv(bindings)
             .map_err(|_| super::scope::missing_binding(environment.name(), bindings.kv()))?;
+        let files = env
+            .environment_files(bindings)
+            .map_err(|_| super::scope::missing_binding(environment.name(), bindings.files()))?;
         Ok(Self {
             name: environment.name().clone(),
             environment_type: environment.environment_type(),
@@ -141,6 +173,7 @@ impl PromotionEnvironment {
                 .environment_db(bindings)
                 .map_err(|_| super::scope::missing_binding(environment.name(), bindings.db()))?,
             kv,
+            files,
         })
     }
 }
@@ -232,28 +265,111 @@ impl PromotionEnvironment {
         Ok(state)
     }
 
-    /// Copies the logos `changes` bring from `source`'s KV namespace into
-    /// this one's, before the release that points at them is written.
-    /// Logos are content-addressed, so a copy never overwrites anything.
-    pub async fn copy_logos(&self, source: &PromotionEnvironment, changes: &[Change]) -> Result<(), ApiError> {
-        for change in changes.iter().filter(|change| change.resource == ResourceKind::Brand) {
-            let Some(after) = &change.after else { continue };
-            let Some(logo) = after.get("logo").filter(|logo| !logo.is_null()) else { continue };
-            let logo: LogoInfo =
-                serde_json::from_value(logo.clone()).map_err(|error| ApiError::internal("decode logo", error))?;
-            if brand::get_logo(&self.kv, &logo.id).await?.is_some() {
+    /// Copies the brand assets `changes` name (the logo, and workflows'
+    /// attachments under `brand/`) from `source`'s bucket into this one's,
+    /// before the release that points at them is written. Brand assets are
+    /// content-addressed, so a copy never overwrites anything; other files
+    /// (subscribers' and the app's own) are never copied.
+    pub async fn copy_assets(&self, source: &PromotionEnvironment, changes: &[Change]) -> Result<(), ApiError> {
+        for path in brand_assets(changes)? {
+            let present: Option<f64> =
+                statement(&self.db, "SELECT 1 AS present FROM files WHERE path = ?1", &[text(path.as_str())])?
+                    .first(Some("present"))
+                    .await
+                    .map_err(|error| storage_error("read file", error))?;
+            if present.is_some() {
                 continue;
             }
-            let bytes = brand::get_logo(&source.kv, &logo.id).await?.ok_or_else(|| {
+            let (content_type, bytes) = source.asset(&path).await?.ok_or_else(|| {
                 ApiError::new(
                     409,
                     ErrorCode::LogoMissing,
-                    format!("{}'s logo {} is not stored; upload it again", source.name, logo.id),
+                    format!("{}'s brand asset {} is not stored; upload it again", source.name, path.as_str()),
                 )
             })?;
-            brand::put_logo(&self.kv, &logo, &bytes).await?;
+            self.put_asset(&path, &content_type, bytes).await?;
         }
         Ok(())
+    }
+
+    /// Stores the brand assets an environment file carries (checked, named by
+    /// their hash), before the release that names them is written.
+    pub async fn store_assets(
+        &self,
+        unlocked: &Unlocked,
+        assets: Vec<(FilePath, String, Vec<u8>)>,
+    ) -> Result<(), ApiError> {
+        unlocked.check(&self.name)?;
+        for (path, content_type, bytes) in assets {
+            self.put_asset(&path, &content_type, bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// The brand assets of `paths` this environment lacks.
+    pub async fn missing_assets(&self, paths: impl IntoIterator<Item = String>) -> Result<Vec<String>, ApiError> {
+        let mut missing = Vec::new();
+        for path in paths {
+            let Ok(parsed) = FilePath::parse(&path) else {
+                missing.push(path);
+                continue;
+            };
+            if self.asset(&parsed).await?.is_none() {
+                missing.push(path);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Writes a brand asset (content-addressed: an existing one is kept as it is).
+    async fn put_asset(&self, path: &FilePath, content_type: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
+        let size = bytes.len() as u64;
+        let sha256 = path.as_str().trim_start_matches(BRAND_PREFIX).to_owned();
+        self.files
+            .put(path.as_str(), bytes)
+            .execute()
+            .await
+            .map_err(|error| ApiError::unavailable("store brand asset", error))?;
+        statement(
+            &self.db,
+            "INSERT INTO files (path, size, content_type, sha256, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (path) DO NOTHING",
+            &[text(path.as_str()), number(size), text(content_type), text(&sha256), number(crate::platform::now_ms())],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("record brand asset", error))?;
+        Ok(())
+    }
+
+    /// A brand asset's type and bytes: from the bucket, or for a logo stored
+    /// before logos moved there, from the KV namespace.
+    pub async fn asset(&self, path: &FilePath) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let content_type: Option<String> =
+            statement(&self.db, "SELECT content_type FROM files WHERE path = ?1", &[text(path.as_str())])?
+                .first(Some("content_type"))
+                .await
+                .map_err(|error| storage_error("read file", error))?;
+        if let Some(content_type) = content_type {
+            let object = self
+                .files
+                .get(path.as_str())
+                .execute()
+                .await
+                .map_err(|error| ApiError::unavailable("read file", error))?;
+            if let Some(body) = object.as_ref().and_then(|object| object.body()) {
+                let bytes = body.bytes().await.map_err(|error| ApiError::unavailable("read file", error))?;
+                return Ok(Some((content_type, bytes)));
+            }
+        }
+        let id = path.as_str().trim_start_matches(BRAND_PREFIX);
+        let Some(bytes) = brand::get_logo(&self.kv, id).await? else { return Ok(None) };
+        let content_type: Option<String> =
+            statement(&self.db, "SELECT logo_type FROM brand WHERE logo_id = ?1", &[text(id)])?
+                .first(Some("logo_type"))
+                .await
+                .map_err(|error| storage_error("read logo", error))?;
+        Ok(content_type.map(|content_type| (content_type, bytes)))
     }
 
     /// Applies `changes` and records the release and its audit entry, in one

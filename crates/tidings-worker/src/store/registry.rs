@@ -48,6 +48,7 @@ pub(super) struct EnvironmentRow {
     pub(super) purge_at: Option<f64>,
     pub(super) preview_of: Option<String>,
     pub(super) expires_at: Option<f64>,
+    pub(super) files_binding: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,7 +65,7 @@ struct KeyRow {
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
     requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
     obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds, locked_reason, locked_at, \
-    locked_by, archived_at, purge_at, preview_of, expires_at";
+    locked_by, archived_at, purge_at, preview_of, expires_at, files_binding";
 
 /// How a key stops working.
 pub enum KeyEnd {
@@ -136,7 +137,8 @@ pub async fn create_environment(
         None => lifecycle::insert_position(&chain, request.after.as_deref())?,
     };
     let suffix = name.binding_suffix();
-    let (db_binding, kv_binding) = (format!("DB_{suffix}"), format!("KV_{suffix}"));
+    let (db_binding, kv_binding, files_binding) =
+        (format!("DB_{suffix}"), format!("KV_{suffix}"), format!("FILES_{suffix}"));
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let signing_secret = &super::secrets::seal_signing_secret(env, signing_secret)?;
     // Make room: positions at or past the new one move down by one (previews need none).
@@ -148,7 +150,7 @@ pub async fn create_environment(
         &control,
         "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
              requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at, preview_of, \
-             expires_at) VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             expires_at, files_binding) VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
              ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
              status_reason = excluded.status_reason, position = excluded.position, \
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
@@ -158,12 +160,12 @@ pub async fn create_environment(
              previous_signing_key_id = NULL, previous_signing_expires_at = NULL, \
              obfuscate_subscriber_data = NULL, hide_message_contents = NULL, locked_reason = NULL, \
              locked_at = NULL, locked_by = NULL, archived_at = NULL, purge_at = NULL, status_before_archive = NULL, \
-             preview_of = excluded.preview_of, expires_at = excluded.expires_at \
+             preview_of = excluded.preview_of, expires_at = excluded.expires_at, files_binding = excluded.files_binding \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),
             text(environment_type.as_str()),
-            text(&waiting_for_bindings(&db_binding, &kv_binding)),
+            text(&waiting_for_bindings(&db_binding, &kv_binding, &files_binding)),
             number(u64::from(position)),
             text(&db_binding),
             text(&kv_binding),
@@ -174,8 +176,20 @@ pub async fn create_environment(
             number(now_ms),
             preview.as_ref().map_or(JsValue::NULL, |(source, _)| text(source.as_str())),
             preview.as_ref().map_or(JsValue::NULL, |(_, expires_at)| number(*expires_at)),
+            text(&files_binding),
         ],
     )?);
+    // A preview is seen by each member as its source is: their role there (a `none` included)
+    // is copied, never a promotion or personal-data grant. Restrictions a deleted environment
+    // of this name left stay.
+    if let Some((source, _)) = &preview {
+        writes.push(statement(
+            &control,
+            "INSERT INTO member_grants (member_id, environment, role) SELECT member_id, ?1, role FROM member_grants \
+             WHERE environment = ?2 AND role IS NOT NULL ON CONFLICT (member_id, environment) DO NOTHING",
+            &[text(name.as_str()), text(source.as_str())],
+        )?);
+    }
     // Of two creations of one name at once, one registers it; the other's batch stops here.
     writes.push(statement(
         &control,
@@ -476,36 +490,42 @@ async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<Envir
     if !status.is_provisioning() {
         return Ok(row);
     }
-    let bindings = Bindings::while_provisioning(status, &row.db_binding, &row.kv_binding)
+    let bindings = Bindings::while_provisioning(status, &row.db_binding, &row.kv_binding, row.files_binding.as_deref())
         .ok_or_else(|| ApiError::internal("provisioning", "the environment is not being provisioned"))?;
-    let (next, reason) = match (env.environment_db(&bindings), env.environment_kv(&bindings)) {
-        (Ok(db), Ok(_)) => {
-            match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
-                // Every environment starts with the starter workflows, as the first ones did.
-                Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
-                    Ok(()) => (Status::Ready, None),
-                    // Migrations are still being applied: the schema is there in part.
+    let waiting = || waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files());
+    let (next, reason) =
+        match (env.environment_db(&bindings), env.environment_kv(&bindings), env.environment_files(&bindings)) {
+            (Ok(db), Ok(_), Ok(_)) => {
+                match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
+                    // Every environment starts with the starter workflows, as the first ones did.
+                    Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
+                        Ok(()) => (Status::Ready, None),
+                        // Migrations are still being applied: the schema is there in part.
+                        Err(error) if is_incomplete_schema(&error.to_string()) => (
+                            Status::Creating,
+                            Some(format!(
+                                "database {} has part of its schema: apply every migration in migrations/environment",
+                                row.db_binding
+                            )),
+                        ),
+                        Err(error) => {
+                            (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}")))
+                        }
+                    },
                     Err(error) if is_incomplete_schema(&error.to_string()) => (
                         Status::Creating,
                         Some(format!(
-                            "database {} has part of its schema: apply every migration in migrations/environment",
+                            "database {} has no schema yet: apply the migrations in migrations/environment",
                             row.db_binding
                         )),
                     ),
-                    Err(error) => (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}"))),
-                },
-                Err(error) if is_incomplete_schema(&error.to_string()) => (
-                    Status::Creating,
-                    Some(format!(
-                        "database {} has no schema yet: apply the migrations in migrations/environment",
-                        row.db_binding
-                    )),
-                ),
-                Err(error) => (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding))),
+                    Err(error) => {
+                        (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding)))
+                    }
+                }
             }
-        }
-        _ => (Status::Creating, Some(waiting_for_bindings(&row.db_binding, &row.kv_binding))),
-    };
+            _ => (Status::Creating, Some(waiting())),
+        };
     if next != status || reason != row.status_reason {
         let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
         set_status(env, &name, next, reason.as_deref(), Some(status)).await?;
@@ -566,8 +586,8 @@ pub(super) async fn set_status(
     Ok(())
 }
 
-fn waiting_for_bindings(db_binding: &str, kv_binding: &str) -> String {
-    format!("waiting for the bindings {db_binding} and {kv_binding}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
+fn waiting_for_bindings(db_binding: &str, kv_binding: &str, files_binding: &str) -> String {
+    format!("waiting for the bindings {db_binding}, {kv_binding} and {files_binding}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
 }
 
 async fn key_rows(env: &Platform, name: &EnvironmentName) -> Result<Vec<KeyRow>, ApiError> {

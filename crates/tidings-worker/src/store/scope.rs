@@ -41,23 +41,30 @@ use crate::error::ApiError;
 pub struct Bindings {
     db: String,
     kv: String,
+    files: String,
 }
 
 impl Bindings {
     /// The bindings of an environment being deleted, for wiping its data:
     /// only with the policy's permission to delete it.
-    pub(super) fn for_deletion(authorized: &Authorized, name: &str, db: &str, kv: &str) -> Result<Self, ApiError> {
+    pub(super) fn for_deletion(
+        authorized: &Authorized,
+        name: &str,
+        db: &str,
+        kv: &str,
+        files: Option<&str>,
+    ) -> Result<Self, ApiError> {
         if authorized.require_deletion()?.as_str() != name {
             return Err(ApiError::internal("authorization", "this proof is for the deletion of another environment"));
         }
-        Ok(Self { db: db.to_owned(), kv: kv.to_owned() })
+        Ok(Self { db: db.to_owned(), kv: kv.to_owned(), files: files_binding(files, db) })
     }
 
     /// The bindings of an environment the registry says is still being
     /// provisioned (nothing stored yet), for checking that they exist and
     /// seeding its starters; `None` for any other status.
-    pub(super) fn while_provisioning(status: Status, db: &str, kv: &str) -> Option<Self> {
-        status.is_provisioning().then(|| Self { db: db.to_owned(), kv: kv.to_owned() })
+    pub(super) fn while_provisioning(status: Status, db: &str, kv: &str, files: Option<&str>) -> Option<Self> {
+        status.is_provisioning().then(|| Self { db: db.to_owned(), kv: kv.to_owned(), files: files_binding(files, db) })
     }
 
     /// The database binding's name.
@@ -69,6 +76,17 @@ impl Bindings {
     pub(super) fn kv(&self) -> &str {
         &self.kv
     }
+
+    /// The R2 bucket binding's name.
+    pub(super) fn files(&self) -> &str {
+        &self.files
+    }
+}
+
+/// The registry's files binding, or for rows written before it was recorded,
+/// `FILES_<NAME>` beside the row's `DB_<NAME>`.
+pub(super) fn files_binding(recorded: Option<&str>, db_binding: &str) -> String {
+    recorded.map_or_else(|| format!("FILES_{}", db_binding.trim_start_matches("DB_")), str::to_owned)
 }
 
 /// One environment's registry entry and database, opened from a validated
@@ -93,16 +111,16 @@ const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS envir
     e.type AS environment_type, e.status, e.position, e.db_binding, e.requires_subscriber_credential, \
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
     e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
-    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds \
-    FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
+    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
+    e.files_binding FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 /// The same row for an environment by name, as if through a secret key.
 const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL AS expires_at, \
     e.name AS environment, e.type AS environment_type, e.status, e.position, e.db_binding, \
     e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
     e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
-    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds \
-    FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
+    e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
+    e.files_binding FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
@@ -219,7 +237,14 @@ impl Environment {
             )
         };
         super::deployment::ensure_served(env, ticket.environment())?;
-        let environment = Self::open_named(env, ticket.environment()).await?;
+        let environment = Self::open_named(env, ticket.environment()).await.map_err(|error| {
+            // A socket's ticket answers as a key would.
+            if error.code() == ErrorCode::EnvironmentArchived {
+                ApiError::new(401, ErrorCode::EnvironmentArchived, error.message().to_owned())
+            } else {
+                error
+            }
+        })?;
         let used: Option<TicketRow> = statement(
             &environment.db,
             "DELETE FROM stream_tickets WHERE hash = ?1 \
@@ -307,7 +332,8 @@ impl Environment {
     fn from_row(env: &Platform, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
-        let bindings = Bindings { db: row.db_binding.clone(), kv: kv_binding };
+        let files = files_binding(row.files_binding.as_deref(), &row.db_binding);
+        let bindings = Bindings { db: row.db_binding.clone(), kv: kv_binding, files };
         let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
         let signing = signing_secrets(env, &row)?;
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);

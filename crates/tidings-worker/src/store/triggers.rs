@@ -152,9 +152,10 @@ impl Environment {
                 &self.db,
                 &format!(
                     "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
-                     payload, created_at, tags, personal_paths, version) \
+                     payload, created_at, tags, personal_paths, attachments, version) \
                      SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
-                     value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, ?7, {} \
+                     value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, ?7, \
+                     CASE WHEN json_array_length(value -> '$.attachments') > 0 THEN value -> '$.attachments' END, {} \
                      FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
                     super::messages::CLOCK
                 ),
@@ -242,6 +243,7 @@ fn message_json(message: &Message) -> Value {
         "body": message.body,
         "avatar": message.avatar,
         "actions": message.actions,
+        "attachments": message.attachments,
     })
 }
 

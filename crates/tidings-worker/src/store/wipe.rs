@@ -1,5 +1,6 @@
 //! Removing everything an environment holds, for its deletion: every row of
-//! every table of its database and every entry of its KV namespace.
+//! every table of its database, every entry of its KV namespace and every
+//! object of its R2 bucket.
 
 use serde::Deserialize;
 
@@ -98,4 +99,20 @@ pub(super) async fn wipe_namespace(env: &Platform, bindings: &Bindings) -> Resul
             _ => return Ok(()),
         }
     }
+}
+
+/// Deletes every object of the environment's R2 bucket (its files and brand
+/// assets), a page of listed keys at a time, until a listing finds none.
+pub(super) async fn wipe_bucket(env: &Platform, bindings: &Bindings) -> Result<(), ApiError> {
+    let Ok(bucket) = env.environment_files(bindings) else { return Ok(()) };
+    for _ in 0..10_000 {
+        let listed =
+            bucket.list().limit(1000).execute().await.map_err(|error| ApiError::unavailable("list files", error))?;
+        let keys: Vec<String> = listed.objects().iter().map(|object| object.key()).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        bucket.delete_multiple(keys).await.map_err(|error| ApiError::unavailable("remove files", error))?;
+    }
+    Err(ApiError::unavailable("remove files", "objects kept reappearing; delete the environment again"))
 }

@@ -119,12 +119,16 @@ describe("files", () => {
   });
 
   it("gives in-app messages their attachments, each with a signed URL", async () => {
-    const guide = `attachments/${tag}/guide.pdf`;
+    // Attachments are content: brand assets, named by their bytes, promoted with the workflow.
+    const guide = `brand/${sha256(PDF)}`;
     assert.equal((await put(dev, guide, PDF, "application/pdf")).status, 201);
+    await put(dev, `private/${tag}.txt`, "private", "text/plain");
     const workflow = `attach-${tag}`;
-    const bad = await api(`/v1/workflows/${workflow}`, { key: dev, method: "PUT", body: { name: "A", steps: [{ type: "in_app", subject: "s", body: "b", attachments: ["../x"] }] } });
-    expectError(assert, bad, 400, "validation_failed");
-    assert.equal(bad.body.error.field, "steps.0.attachments.0");
+    for (const attachment of ["../x", `private/${tag}.txt`]) {
+      const bad = await api(`/v1/workflows/${workflow}`, { key: dev, method: "PUT", body: { name: "A", steps: [{ type: "in_app", subject: "s", body: "b", attachments: [attachment] }] } });
+      expectError(assert, bad, 400, "validation_failed");
+      assert.equal(bad.body.error.field, "steps.0.attachments.0");
+    }
     const saved = await api(`/v1/workflows/${workflow}`, { key: dev, method: "PUT", body: { name: "A", steps: [{ type: "in_app", subject: "Your guide", body: "Attached", attachments: [guide] }] } });
     assert.equal(saved.status, 201, JSON.stringify(saved.body));
     const subscriber = freshSubscriber("attach");
@@ -134,10 +138,11 @@ describe("files", () => {
     const feed = await api(`/v1/subscribers/${subscriber}/feed`, { key: dev });
     const [item] = feed.body.items;
     assert.equal(item.attachments.length, 1);
-    assert.deepEqual([item.attachments[0].path, item.attachments[0].name], [guide, "guide.pdf"]);
+    assert.deepEqual([item.attachments[0].path, item.attachments[0].name], [guide, sha256(PDF)]);
     const file = await open(item.attachments[0].url);
     assert.equal(file.status, 200);
     assert.deepEqual(file.bytes, PDF);
+    assert.match(file.headers.get("content-disposition"), /^attachment;/, "a PDF downloads");
     assert.equal(item.payload.note, `"attachments":[{"path":"secret"}]`, "the payload is untouched");
     const changes = await api(`/v1/subscribers/${subscriber}/feed/changes?since=0`, { key: dev });
     assert.match(changes.body.changes[0].item.attachments[0].url, /^\/v1\/signed-files\/development\//);
@@ -149,6 +154,8 @@ describe("files", () => {
     expectError(assert, await put(dev, `brand/logo-${tag}.svg`, svg, "image/svg+xml"), 400, "validation_failed");
     const asset = `brand/${sha256(svg)}`;
     assert.equal((await put(dev, asset, svg, "image/svg+xml")).status, 201);
+    const retyped = await put(dev, asset, svg, "text/plain");
+    assert.deepEqual([retyped.status, retyped.body.content_type], [200, "image/svg+xml"], "a brand asset keeps its first type");
     expectError(assert, await put(production, asset, svg, "image/svg+xml"), 403, "environment_read_only");
     assert.equal((await put(production, `avatars/${tag}.png`, PNG, "image/png")).status, 201, "other files are data, in production too");
 
@@ -156,7 +163,7 @@ describe("files", () => {
     const plain = `handbook/${tag}.txt`;
     await put(dev, plain, "handbook", "text/plain");
     const workflow = `brand-attach-${tag}`;
-    const saved = await api(`/v1/workflows/${workflow}`, { key: dev, method: "PUT", body: { name: "B", steps: [{ type: "in_app", subject: "s", body: "b", attachments: [asset, plain] }] } });
+    const saved = await api(`/v1/workflows/${workflow}`, { key: dev, method: "PUT", body: { name: "B", steps: [{ type: "in_app", subject: "s", body: "b", attachments: [asset] }] } });
     assert.equal(saved.status, 201, JSON.stringify(saved.body));
     const pending = (await admin("/v1/changes?from=development&to=staging")).body.changes.filter((change) => change.key === workflow);
     assert.equal(pending.length, 1);
@@ -165,6 +172,7 @@ describe("files", () => {
     const copied = await api(`/v1/files/${asset}`, { key: staging });
     assert.equal(copied.status, 200, "the brand asset came along");
     assert.equal(copied.body, svg);
+    // Other files stay where they are.
     expectError(assert, await api(`/v1/files/${plain}`, { key: staging }), 404, "file_not_found");
 
     // The logo: a brand asset too, shown through a signed URL.

@@ -70,6 +70,12 @@ pub fn referenced_assets(snapshot: &Snapshot) -> BTreeSet<String> {
 /// The brand assets a file carries, decoded and checked as an upload is
 /// (type, bytes, and a path that is the SHA-256 of the bytes).
 pub fn assets(file: &EnvironmentFile) -> Result<Vec<(FilePath, String, Vec<u8>)>, FileError> {
+    // The logo's bytes must be the image its settings say they are.
+    let logo = file.brand.as_ref().and_then(|brand| {
+        let id = brand.pointer("/logo/id").and_then(Value::as_str)?;
+        let content_type = brand.pointer("/logo/content_type").and_then(Value::as_str)?;
+        Some((format!("{BRAND_PREFIX}{id}"), content_type.to_owned()))
+    });
     file.assets
         .iter()
         .map(|(path, asset)| {
@@ -81,6 +87,9 @@ pub fn assets(file: &EnvironmentFile) -> Result<Vec<(FilePath, String, Vec<u8>)>
             let bytes =
                 crate::base64::decode(&asset.base64).ok_or_else(|| fail(format!("{at}.base64"), "not base64"))?;
             let content_type = files::essence(&asset.content_type);
+            if logo.as_ref().is_some_and(|(logo, declared)| logo == path && *declared != content_type) {
+                return Err(fail(format!("{at}.content_type"), "the logo's bytes must have the type brand.logo names"));
+            }
             files::check(&parsed, &content_type, &bytes).map_err(|error| fail(&at, error))?;
             Ok((parsed, content_type, bytes))
         })

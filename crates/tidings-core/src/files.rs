@@ -160,9 +160,10 @@ pub const SAFE_HEADERS: [(&str, &str); 2] = [
     ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox"),
 ];
 
-/// Whether a browser may show the type inline; others download.
+/// Whether a browser may show the type inline; others download (PDFs too:
+/// a sandboxed document is no place for a PDF viewer).
 pub fn inline(content_type: &str) -> bool {
-    content_type.starts_with("image/") || content_type == "application/pdf" || content_type == "text/plain"
+    content_type.starts_with("image/") || content_type == "text/plain"
 }
 
 /// A signed URL's parts, as the query carries them.

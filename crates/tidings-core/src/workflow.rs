@@ -129,8 +129,17 @@ impl Workflow {
                         return Err(field(&at("attachments"), "at most 10 attachments"));
                     }
                     for (number, path) in attachments.iter().enumerate() {
-                        crate::files::FilePath::parse(path)
-                            .map_err(|error| field(&at(&format!("attachments.{number}")), &error.to_string()))?;
+                        let at = at(&format!("attachments.{number}"));
+                        let parsed =
+                            crate::files::FilePath::parse(path).map_err(|error| field(&at, &error.to_string()))?;
+                        // Content names content: an asset promoted with the workflow, never a file
+                        // of the environment's data (which would mean another file in the next one).
+                        if !parsed.is_brand_asset() {
+                            return Err(field(
+                                &at,
+                                "attachments are brand assets: upload with PUT /v1/files/brand/<sha-256>",
+                            ));
+                        }
                     }
                     if in_app_steps > 1 {
                         return Err(field(&format!("steps.{index}"), "a workflow has at most one in_app step"));

@@ -73,10 +73,13 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         return json(&PromotionResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
     }
     // Brand assets first (content-addressed), then every asset the new content names must be there.
+    // Only what the new content names is stored: a file cannot fill the bucket with anything else.
+    let referenced = environment_file::referenced_assets(&wanted);
+    let assets: Vec<_> = assets.into_iter().filter(|(path, _, _)| referenced.contains(path.as_str())).collect();
     let carried: std::collections::BTreeSet<String> =
         assets.iter().map(|(path, _, _)| path.as_str().to_owned()).collect();
     target.store_assets(&target.unlocked(env).await?, assets).await?;
-    let named = environment_file::referenced_assets(&wanted).into_iter().filter(|path| !carried.contains(path));
+    let named = referenced.into_iter().filter(|path| !carried.contains(path));
     let missing = target.missing_assets(named).await?;
     if !missing.is_empty() {
         return Err(ApiError::validation(

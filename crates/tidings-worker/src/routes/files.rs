@@ -19,7 +19,7 @@ use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
-use crate::store::{Environment, Platform};
+use crate::store::{Environment, NewFile, Platform};
 
 /// The most files one listing returns.
 const MAX_PAGE: u32 = 100;
@@ -45,8 +45,15 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, segments: &[&str
     }
     let sha256 = files::check(&path, &content_type, &bytes).map_err(invalid)?;
     let now = now_ms();
-    let (row, created) =
-        caller.scope.put_file(env, unlocked.as_ref(), &path, &content_type, bytes, &sha256, now).await?;
+    let (row, created) = caller
+        .scope
+        .put_file(
+            env,
+            unlocked.as_ref(),
+            NewFile { path: &path, content_type: &content_type, bytes, sha256: &sha256 },
+            now,
+        )
+        .await?;
     let url = caller.scope.signed_file_url(&path, now, files::DEFAULT_URL_TTL_SECONDS);
     json(&row.to_wire(Some(url)), if created { 201 } else { 200 })
 }
@@ -129,7 +136,7 @@ pub async fn signed(request: &IncomingRequest, env: &Platform, environment: &str
     let name = parse_name(environment).map_err(|_| invalid())?;
     let path = file_path(segments).map_err(|_| invalid())?;
     let (mut expires_at, mut key_id, mut signature) = (None, None, None);
-    for (key, value) in query_pairs(request)? {
+    for (key, value) in query_pairs(request).map_err(|_| invalid())? {
         match key.as_str() {
             "exp" => expires_at = value.parse::<u64>().ok(),
             "kid" => key_id = Some(value),
@@ -140,8 +147,16 @@ pub async fn signed(request: &IncomingRequest, env: &Platform, environment: &str
     let (Some(expires_at), Some(key_id), Some(signature)) = (expires_at, key_id, signature) else {
         return Err(invalid());
     };
-    let signed = SignedUrl { expires_at, key_id, signature };
     let now = now_ms();
+    // What needs no storage is checked first: the shape of the signature and the expiry's range.
+    let well_formed = signature.len() == 64 && signature.bytes().all(|byte| byte.is_ascii_hexdigit());
+    if !well_formed || expires_at > now / 1000 + files::MAX_URL_TTL_SECONDS + 300 {
+        return Err(invalid());
+    }
+    if expires_at <= now / 1000 {
+        return Err(ApiError::new(403, ErrorCode::SignedUrlExpired, "this file URL has expired; ask for a fresh one"));
+    }
+    let signed = SignedUrl { expires_at, key_id, signature };
     let scope = Environment::open_for_signed_file(env, &name, &path, &signed, now).await?;
     let remaining = expires_at.saturating_sub(now / 1000);
     serve(&scope, env, &path, &format!("private, max-age={remaining}")).await
@@ -150,7 +165,13 @@ pub async fn signed(request: &IncomingRequest, env: &Platform, environment: &str
 async fn serve(scope: &Environment, env: &Platform, path: &FilePath, cache: &str) -> ApiResult {
     let (row, bytes) = scope.file_bytes(env, path).await?.ok_or_else(|| not_found(path))?;
     let headers = Headers::new();
-    let _ = headers.set("Content-Type", &row.content_type);
+    // Text is stored only when it is UTF-8, and says so.
+    let content_type = if row.content_type.starts_with("text/") {
+        format!("{}; charset=utf-8", row.content_type)
+    } else {
+        row.content_type.clone()
+    };
+    let _ = headers.set("Content-Type", &content_type);
     let _ = headers.set("Cache-Control", cache);
     for (name, value) in files::SAFE_HEADERS {
         let _ = headers.set(name, value);

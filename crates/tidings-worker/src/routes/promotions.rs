@@ -96,7 +96,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     if body.dry_run || chosen.is_empty() {
         return json(&PromotionResponse { dry_run: body.dry_run, release: None, changes, problems }, 200);
     }
-    target.copy_assets(&source, &chosen).await?;
+    target.copy_assets(&target.unlocked(env).await?, &source, &chosen).await?;
     let origin = ReleaseOrigin {
         kind: "promotion",
         source: Some(&body.from),

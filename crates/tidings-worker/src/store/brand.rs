@@ -97,7 +97,9 @@ impl Environment {
         unlocked.check(self.name())?;
         // The bytes first, as the brand asset `brand/<id>`; then the settings point at it.
         let path = logo_path(&logo.id)?;
-        self.put_file(env, Some(unlocked), &path, &logo.content_type, bytes.to_vec(), &logo.id, now_ms).await?;
+        let file =
+            super::NewFile { path: &path, content_type: &logo.content_type, bytes: bytes.to_vec(), sha256: &logo.id };
+        self.put_file(env, Some(unlocked), file, now_ms).await?;
         let result = statement(
             &self.db,
             "UPDATE brand SET logo_id = ?1, logo_type = ?2, updated_at = ?3 WHERE id = 1",

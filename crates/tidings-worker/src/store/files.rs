@@ -31,6 +31,18 @@ pub struct FileRow {
 
 const COLUMNS: &str = "path, size, content_type, sha256, created_at, updated_at";
 
+/// A file to store, checked with [`files::check`].
+pub struct NewFile<'a> {
+    /// Where.
+    pub path: &'a FilePath,
+    /// Its media type.
+    pub content_type: &'a str,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: &'a str,
+}
+
 impl Environment {
     /// Stores a file (its bytes checked by the caller with [`files::check`]),
     /// within the environment's quota; answers its row and whether it is new.
@@ -38,12 +50,10 @@ impl Environment {
         &self,
         env: &Platform,
         unlocked: Option<&Unlocked>,
-        path: &FilePath,
-        content_type: &str,
-        bytes: Vec<u8>,
-        sha256: &str,
+        file: NewFile<'_>,
         now_ms: u64,
     ) -> Result<(FileRow, bool), ApiError> {
+        let NewFile { path, content_type, bytes, sha256 } = file;
         brand_asset_unlocked(self, unlocked, path)?;
         let size = bytes.len() as u64;
         let used: f64 = statement(
@@ -66,7 +76,12 @@ impl Environment {
                 ),
             ));
         }
-        let existed = self.file(path).await?.is_some();
+        let existing = self.file(path).await?;
+        // A brand asset is named by its bytes: the first one stored stays as it is (type included).
+        if let (true, Some(row)) = (path.is_brand_asset(), &existing) {
+            return Ok((row.clone(), false));
+        }
+        let existed = existing.is_some();
         self.bucket(env)?
             .put(path.as_str(), bytes)
             .execute()

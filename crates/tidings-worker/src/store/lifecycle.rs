@@ -200,7 +200,8 @@ pub(super) async fn seed_preview(env: &Platform, name: &EnvironmentName, source:
     if changes.is_empty() {
         return Ok(());
     }
-    into.copy_assets(&from, &changes).await?;
+    let unlocked = super::lock::unlocked(env, name).await?;
+    into.copy_assets(&unlocked, &from, &changes).await?;
     let now = crate::platform::now_ms();
     let (id, audit_id) =
         (promotion::release_id(now, crate::platform::random()?), promotion::audit_id(now, crate::platform::random()?));
@@ -214,7 +215,6 @@ pub(super) async fn seed_preview(env: &Platform, name: &EnvironmentName, source:
         reverts: None,
         audit_id: &audit_id,
     };
-    let unlocked = super::lock::unlocked(env, name).await?;
     into.release(&unlocked, &release, &changes, &state, now).await
 }
 

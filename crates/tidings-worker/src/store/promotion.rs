@@ -270,7 +270,13 @@ impl PromotionEnvironment {
     /// before the release that points at them is written. Brand assets are
     /// content-addressed, so a copy never overwrites anything; other files
     /// (subscribers' and the app's own) are never copied.
-    pub async fn copy_assets(&self, source: &PromotionEnvironment, changes: &[Change]) -> Result<(), ApiError> {
+    pub async fn copy_assets(
+        &self,
+        unlocked: &Unlocked,
+        source: &PromotionEnvironment,
+        changes: &[Change],
+    ) -> Result<(), ApiError> {
+        unlocked.check(&self.name)?;
         for path in brand_assets(changes)? {
             let present: Option<f64> =
                 statement(&self.db, "SELECT 1 AS present FROM files WHERE path = ?1", &[text(path.as_str())])?

@@ -283,7 +283,7 @@ async function remove(name) {
   if (existsSync(options.keys)) writeFileSync(options.keys, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
   if (options.json) return console.log(JSON.stringify(deleted));
   console.log(`deleted ${name}: ${deleted.revoked_keys} key(s) revoked, data removed, bindings removed from ${options.config}`);
-  if (options.remote) console.log(`remove the Cloudflare resources with: npx wrangler d1 delete tidings-${name}; npx wrangler kv namespace delete …`);
+  if (options.remote) console.log(`remove the Cloudflare resources with: npx wrangler d1 delete tidings-${name}; npx wrangler kv namespace delete …; npx wrangler r2 bucket delete tidings-files-${name}`);
 }
 
 async function list() {

@@ -33,7 +33,8 @@ before(async () => {
   chromium = await launchChromium();
   page = await chromium.context.newPage();
   page.on("pageerror", (error) => problems.push(error.message));
-  page.on("dialog", (dialog) => dialog.accept());
+  // Confirmations are accepted; a prompt (a lock's reason) gets this answer.
+  page.on("dialog", (dialog) => dialog.accept(dialog.type() === "prompt" ? `frozen by the console test ${tag}` : undefined));
 });
 
 after(async () => {
@@ -56,6 +57,12 @@ async function signIn(token) {
 async function open(hash, heading) {
   await page.goto(`${apiUrl}/console/${hash}`);
   await page.waitForFunction((text) => document.querySelector("main h1")?.textContent.startsWith(text), heading);
+}
+
+/** Loads the page again (the session, kept in the tab, reads the environments anew). */
+async function reload() {
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector("main h1")?.textContent === "Environments");
 }
 
 /** Every form control on the page has a label a screen reader announces. */
@@ -112,11 +119,35 @@ describe("the admin console", () => {
       assert.equal(provisioned.code, 0, provisioned.stderr + provisioned.stdout);
       await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 30_000 });
       await screenshot("03-environment-ready");
+      // Lock: the reason shows on the environment; unlock lifts it.
+      await page.click(`button[aria-label="Lock ${name}"]`);
+      await row.locator(`[data-lock="${name}"]`, { hasText: `frozen by the console test ${tag}` }).waitFor();
+      assert.equal((await admin(`/v1/environments/${name}`)).body.lock.reason, `frozen by the console test ${tag}`);
+      await screenshot("03-environment-locked");
+      await page.click(`button[aria-label="Unlock ${name}"]`);
+      await page.waitForSelector(`[data-lock="${name}"]`, { state: "detached" });
+      // Archive shows the purge date; restore brings it back.
+      await page.click(`button[aria-label="Archive ${name}"]`);
+      await row.locator(".status[data-status=archived]").waitFor();
+      assert.match(await row.textContent(), /Purged/);
+      await page.click(`button[aria-label="Restore ${name}"]`);
+      await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor();
+      // A preview (waiting for its bindings here) is listed in its own group, with its source.
+      const preview = await admin("/v1/environments", { method: "POST", body: { name: `pr-${tag}`, type: "development", from: "development", ttl_seconds: 3600 } });
+      assert.equal(preview.status, 202, JSON.stringify(preview.body));
+      await reload();
+      const group = page.locator("#environment-list table", { hasText: "Preview environments" });
+      await group.locator("tr", { hasText: `pr-${tag}` }).waitFor();
+      assert.match(await group.textContent(), /preview of development/);
+      assert.equal((await admin(`/v1/environments/pr-${tag}`, { method: "DELETE" })).status, 200);
+      await reload();
       await page.click(`button[aria-label="Delete ${name}"]`);
       await page.waitForFunction((gone) => ![...document.querySelectorAll("#environment-list tr")].some((tr) => tr.textContent.includes(gone)), name);
       assert.equal((await admin(`/v1/environments/${name}`)).status, 404);
     } finally {
-      // Deleted from the console (or left behind by a failure): the command removes what is left.
+      // Deleted from the console (or left behind by a failure, perhaps locked): the command removes what is left.
+      await admin(`/v1/environments/${name}/unlock`, { method: "POST" });
+      await admin(`/v1/environments/pr-${tag}`, { method: "DELETE" });
       const cleaned = await envCommand(keysFile, "delete", name);
       assert.equal(cleaned.code, 0, cleaned.stderr + cleaned.stdout);
     }

@@ -124,28 +124,105 @@ pub fn valid_prefix(prefix: &str) -> bool {
 /// Checks a file's declared type, size and bytes; answers its SHA-256 (hex).
 /// A brand asset's path must be `brand/<that hash>`.
 pub fn check(path: &FilePath, content_type: &str, bytes: &[u8]) -> Result<String, FileError> {
-    let content_type = essence(content_type);
-    if !ALLOWED_TYPES.contains(&content_type.as_str()) {
-        return Err(FileError::Type);
+    let mut inspector = Inspector::new(path, content_type)?;
+    inspector.feed(bytes)?;
+    inspector.finish().map(|(hash, _)| hash)
+}
+
+/// Checks a file as its bytes stream in, chunk by chunk, without holding
+/// them (except SVG and JSON, which are checked whole, within the size limit):
+/// the size, the type's magic bytes, UTF-8 for text, and the SHA-256.
+pub struct Inspector {
+    path: FilePath,
+    content_type: String,
+    hasher: Sha256,
+    head: Vec<u8>,
+    size: u64,
+    /// The end of the last chunk when it stops inside a UTF-8 sequence.
+    carry: Vec<u8>,
+    /// The whole body, for the types checked whole.
+    whole: Option<Vec<u8>>,
+}
+
+/// How many leading bytes the magic-byte checks read.
+const HEAD_BYTES: usize = 16;
+
+impl Inspector {
+    /// Starts checking a file declared as `content_type` (refused at once when not accepted).
+    pub fn new(path: &FilePath, content_type: &str) -> Result<Self, FileError> {
+        let content_type = essence(content_type);
+        if !ALLOWED_TYPES.contains(&content_type.as_str()) {
+            return Err(FileError::Type);
+        }
+        let whole = matches!(content_type.as_str(), "image/svg+xml" | "application/json").then(Vec::new);
+        Ok(Self {
+            path: path.clone(),
+            content_type,
+            hasher: Sha256::new(),
+            head: Vec::new(),
+            size: 0,
+            carry: Vec::new(),
+            whole,
+        })
     }
-    if bytes.is_empty() || bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(FileError::Size);
+
+    /// The declared type, without parameters.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
     }
-    let plain = match content_type.as_str() {
-        "image/gif" => bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a"),
-        "application/pdf" => bytes.starts_with(b"%PDF-"),
-        "text/plain" | "text/csv" => std::str::from_utf8(bytes).is_ok(),
-        "application/json" => serde_json::from_slice::<serde_json::Value>(bytes).is_ok(),
-        image => crate::brand::is_plain_image(image, bytes),
-    };
-    if !plain {
-        return Err(FileError::Content(content_type));
+
+    /// Takes the next chunk of the body.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), FileError> {
+        self.size += chunk.len() as u64;
+        if self.size > MAX_FILE_BYTES {
+            return Err(FileError::Size);
+        }
+        self.hasher.update(chunk);
+        let wanted = HEAD_BYTES.saturating_sub(self.head.len()).min(chunk.len());
+        self.head.extend_from_slice(&chunk[..wanted]);
+        if let Some(whole) = &mut self.whole {
+            whole.extend_from_slice(chunk);
+        }
+        if matches!(self.content_type.as_str(), "text/plain" | "text/csv") {
+            let mut text = std::mem::take(&mut self.carry);
+            text.extend_from_slice(chunk);
+            match std::str::from_utf8(&text) {
+                Ok(_) => {}
+                // A sequence cut by the chunk's end: kept for the next chunk.
+                Err(error) if error.error_len().is_none() => self.carry = text[error.valid_up_to()..].to_vec(),
+                Err(_) => return Err(FileError::Content(self.content_type.clone())),
+            }
+        }
+        Ok(())
     }
-    let hash = hex::encode(&Sha256::digest(bytes));
-    if path.is_brand_asset() && path.as_str() != format!("{BRAND_PREFIX}{hash}") {
-        return Err(FileError::BrandAddress(hash));
+
+    /// Ends the check: answers the SHA-256 (hex) and the size.
+    pub fn finish(self) -> Result<(String, u64), FileError> {
+        if self.size == 0 {
+            return Err(FileError::Size);
+        }
+        let head = self.head.as_slice();
+        let plain = match self.content_type.as_str() {
+            "image/gif" => head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a"),
+            "application/pdf" => head.starts_with(b"%PDF-"),
+            "text/plain" | "text/csv" => self.carry.is_empty(),
+            "application/json" => {
+                self.whole.as_deref().is_some_and(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).is_ok())
+            }
+            "image/svg+xml" => {
+                self.whole.as_deref().is_some_and(|bytes| crate::brand::is_plain_image("image/svg+xml", bytes))
+            }
+            image => crate::brand::is_plain_image(image, head),
+        };
+        if !plain {
+            return Err(FileError::Content(self.content_type));
+        }
+        let hash = hex::encode(&self.hasher.finalize());
+        if self.path.is_brand_asset() && self.path.as_str() != format!("{BRAND_PREFIX}{hash}") {
+            return Err(FileError::BrandAddress(hash));
+        }
+        Ok((hash, self.size))
     }
-    Ok(hash)
 }
 
 /// The media type without parameters, lowercase (`text/plain; charset=utf-8` → `text/plain`).
@@ -278,6 +355,32 @@ mod tests {
         let hash = check(&path("x.png"), "image/png", png).unwrap_or_default();
         assert!(check(&path(&format!("brand/{hash}")), "image/png", png).is_ok());
         assert_eq!(check(&path("brand/logo.png"), "image/png", png), Err(FileError::BrandAddress(hash)));
+    }
+
+    #[test]
+    fn a_streamed_check_agrees_with_a_whole_one_whatever_the_chunks() {
+        let text = "héllo, wörld — ✓".repeat(50);
+        for size in [1, 2, 3, 7, 64] {
+            let mut inspector = Inspector::new(&path("a.txt"), "text/plain").unwrap();
+            for chunk in text.as_bytes().chunks(size) {
+                inspector.feed(chunk).unwrap();
+            }
+            assert_eq!(inspector.finish().unwrap().0, check(&path("a.txt"), "text/plain", text.as_bytes()).unwrap());
+        }
+        let mut cut = Inspector::new(&path("a.txt"), "text/plain").unwrap();
+        cut.feed(&"é".as_bytes()[..1]).unwrap();
+        assert!(matches!(cut.finish(), Err(FileError::Content(_))), "a body ending inside a character");
+        let mut bad = Inspector::new(&path("a.txt"), "text/plain").unwrap();
+        assert!(bad.feed(&[0xff, 0xfe]).is_err());
+        let mut big = Inspector::new(&path("a.bin.txt"), "text/plain").unwrap();
+        big.feed(&vec![b'a'; MAX_FILE_BYTES as usize]).unwrap();
+        assert_eq!(big.feed(b"a"), Err(FileError::Size));
+        let png = b"\x89PNG\r\n\x1a\nrest of the image";
+        let mut image = Inspector::new(&path("a.png"), "image/png").unwrap();
+        for chunk in png.chunks(3) {
+            image.feed(chunk).unwrap();
+        }
+        assert!(image.finish().is_ok());
     }
 
     #[test]

@@ -60,6 +60,14 @@ impl IncomingRequest {
         &self.headers
     }
 
+    /// The body as a stream, to read chunk by chunk (`None` for an empty body); a body can be read once.
+    pub fn body_stream(&mut self) -> worker::Result<Option<web_sys::ReadableStream>> {
+        if std::mem::replace(&mut self.body_used, true) {
+            return Err(worker::Error::BodyUsed);
+        }
+        Ok(self.inner.body())
+    }
+
     /// Reads the whole body; a body can be read once.
     pub async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
         if std::mem::replace(&mut self.body_used, true) {

@@ -30,11 +30,13 @@ export async function renderEnvironments(main, { session, refresh }) {
     h("span", { class: "actions" }, ...actions(environment)),
   ];
 
+  let access = session.me.environments;
+
   /** The buttons for what the member may do to the environment in its present state. */
   function actions(environment) {
     const button = (label, onclick, danger = false) => h("button", { type: "button", class: danger ? "danger" : "",
       "aria-label": `${label} ${environment.name}`, onclick: (event) => onclick(event.currentTarget, environment.name) }, label);
-    const may = session.environments.find((entry) => entry.name === environment.name);
+    const may = access.find((entry) => entry.name === environment.name);
     const live = ["ready", "active"].includes(environment.status);
     const custom = !PROTECTED.includes(environment.name);
     return [
@@ -47,7 +49,9 @@ export async function renderEnvironments(main, { session, refresh }) {
   }
 
   async function draw() {
-    const { environments } = await api("/v1/environments");
+    // What the member may do is read again with the list: environments come and go.
+    const [{ environments }, me] = await Promise.all([api("/v1/environments"), api("/v1/me")]);
+    access = me.environments;
     environments.sort((a, b) => a.position - b.position);
     const previews = environments.filter((environment) => environment.preview_of);
     fill(list,

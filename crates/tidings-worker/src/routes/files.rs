@@ -7,7 +7,7 @@
 //! the content that names them, so written only where content may be
 //! (never in production, never while the environment is locked).
 
-use tidings_core::files::{self, FileError, FilePath, SignedUrl};
+use tidings_core::files::{self, FileError, FilePath, Inspector, SignedUrl};
 use tidings_core::query::decode_segment;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{FileList, SignFilesRequest, SignedFileUrls};
@@ -19,7 +19,7 @@ use crate::http::{header, json, query_pairs, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
-use crate::store::{Environment, NewFile, Platform};
+use crate::store::{file_error, Body, Environment, NewFile, Platform};
 
 /// The most files one listing returns.
 const MAX_PAGE: u32 = 100;
@@ -36,24 +36,17 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, segments: &[&str
     if declared > files::MAX_FILE_BYTES {
         return Err(too_large());
     }
-    let content_type = files::essence(&header(request, "Content-Type").unwrap_or_default());
+    let content_type = header(request, "Content-Type").unwrap_or_default();
+    // The declared type is refused before a byte is read.
+    let inspector = Inspector::new(&path, &content_type).map_err(file_error)?;
     let unlocked = brand_write(&caller, env, &path).await?;
-    let bytes =
-        request.bytes().await.map_err(|error| ApiError::validation("body", format!("unreadable body: {error}")))?;
-    if bytes.len() as u64 > files::MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    let sha256 = files::check(&path, &content_type, &bytes).map_err(invalid)?;
+    let stream = request
+        .body_stream()
+        .map_err(|error| ApiError::validation("body", format!("unreadable body: {error}")))?
+        .ok_or_else(|| file_error(FileError::Size))?;
     let now = now_ms();
-    let (row, created) = caller
-        .scope
-        .put_file(
-            env,
-            unlocked.as_ref(),
-            NewFile { path: &path, content_type: &content_type, bytes, sha256: &sha256 },
-            now,
-        )
-        .await?;
+    let file = NewFile { path: &path, body: Body::Stream(stream, declared), inspector };
+    let (row, created) = caller.scope.put_file(env, unlocked.as_ref(), file, now).await?;
     let url = caller.scope.signed_file_url(&path, now, files::DEFAULT_URL_TTL_SECONDS);
     json(&row.to_wire(Some(url)), if created { 201 } else { 200 })
 }
@@ -193,16 +186,7 @@ async fn brand_write(caller: &Caller, env: &Platform, path: &FilePath) -> ApiRes
 /// A file path from the URL's segments, each percent-decoded.
 fn file_path(segments: &[&str]) -> ApiResult<FilePath> {
     let decoded = segments.iter().map(|segment| decode_segment(segment)).collect::<Result<Vec<_>, _>>()?;
-    FilePath::parse(&decoded.join("/")).map_err(invalid)
-}
-
-fn invalid(error: FileError) -> ApiError {
-    let (status, code) = match error {
-        FileError::Type => (415, ErrorCode::UnsupportedMediaType),
-        FileError::Size => (413, ErrorCode::FileTooLarge),
-        _ => (400, ErrorCode::ValidationFailed),
-    };
-    ApiError::new(status, code, error.to_string()).with_field(error.field())
+    FilePath::parse(&decoded.join("/")).map_err(file_error)
 }
 
 fn too_large() -> ApiError {

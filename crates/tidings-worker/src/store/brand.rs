@@ -97,8 +97,9 @@ impl Environment {
         unlocked.check(self.name())?;
         // The bytes first, as the brand asset `brand/<id>`; then the settings point at it.
         let path = logo_path(&logo.id)?;
-        let file =
-            super::NewFile { path: &path, content_type: &logo.content_type, bytes: bytes.to_vec(), sha256: &logo.id };
+        let inspector =
+            tidings_core::files::Inspector::new(&path, &logo.content_type).map_err(super::files::file_error)?;
+        let file = super::NewFile { path: &path, body: super::Body::Bytes(bytes.to_vec()), inspector };
         self.put_file(env, Some(unlocked), file, now_ms).await?;
         let result = statement(
             &self.db,

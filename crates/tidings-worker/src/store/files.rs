@@ -4,10 +4,15 @@
 //! its object, so a listed file always has its bytes.
 
 use serde::Deserialize;
-use tidings_core::files::{self, FilePath, SignedUrl, UrlRefusal};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use tidings_core::files::{self, FilePath, Inspector, SignedUrl, UrlRefusal};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{ErrorCode, FileInfo};
-use worker::Bucket;
+use worker::worker_sys::web_sys;
+use worker::{Bucket, ByteStream, Data, FixedLengthStream};
 
 use super::lock::Unlocked;
 use super::platform::Platform;
@@ -31,16 +36,32 @@ pub struct FileRow {
 
 const COLUMNS: &str = "path, size, content_type, sha256, created_at, updated_at";
 
-/// A file to store, checked with [`files::check`].
+/// A file to store: where, and its body with the [`Inspector`] that checks
+/// it as it streams into the bucket.
 pub struct NewFile<'a> {
     /// Where.
     pub path: &'a FilePath,
-    /// Its media type.
-    pub content_type: &'a str,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
-    /// SHA-256 of the bytes, hex.
-    pub sha256: &'a str,
+    /// The body.
+    pub body: Body,
+    /// Checks the body (type, size, bytes, hash) as it passes.
+    pub inspector: Inspector,
+}
+
+/// A file's body.
+pub enum Body {
+    /// Bytes at hand (a logo, a brand asset of an environment file).
+    Bytes(Vec<u8>),
+    /// A request's body of the declared length, streamed into the bucket without being held.
+    Stream(web_sys::ReadableStream, u64),
+}
+
+impl Body {
+    fn len(&self) -> u64 {
+        match self {
+            Self::Bytes(bytes) => bytes.len() as u64,
+            Self::Stream(_, length) => *length,
+        }
+    }
 }
 
 impl Environment {
@@ -53,9 +74,28 @@ impl Environment {
         file: NewFile<'_>,
         now_ms: u64,
     ) -> Result<(FileRow, bool), ApiError> {
-        let NewFile { path, content_type, bytes, sha256 } = file;
+        let NewFile { path, body, inspector } = file;
+        let content_type = inspector.content_type().to_owned();
         brand_asset_unlocked(self, unlocked, path)?;
-        let size = bytes.len() as u64;
+        // A key validated from a cache may outlive its environment by a few seconds: the bucket
+        // is written only while the registry says the environment serves, so nothing lands in
+        // it after a deletion (or an archive) has begun.
+        let live: Option<String> = statement(
+            &super::control_db(env)?,
+            "SELECT status FROM environments WHERE name = ?1 AND status IN ('ready', 'active')",
+            &[text(self.name().as_str())],
+        )?
+        .first(Some("status"))
+        .await
+        .map_err(|error| storage_error("read environment status", error))?;
+        if live.is_none() {
+            return Err(ApiError::new(
+                401,
+                ErrorCode::KeyRevoked,
+                "this environment no longer serves its keys (archived or deleted)",
+            ));
+        }
+        let size = body.len();
         let used: f64 = statement(
             &self.db,
             "SELECT COALESCE(SUM(size), 0) - COALESCE((SELECT size FROM files WHERE path = ?1), 0) AS used FROM files",
@@ -82,11 +122,7 @@ impl Environment {
             return Ok((row.clone(), false));
         }
         let existed = existing.is_some();
-        self.bucket(env)?
-            .put(path.as_str(), bytes)
-            .execute()
-            .await
-            .map_err(|error| ApiError::unavailable("store file", error))?;
+        let (sha256, size) = self.stream_into_bucket(env, path, body, inspector).await?;
         self.write_one(
             "record file",
             statement(
@@ -94,7 +130,7 @@ impl Environment {
                 "INSERT INTO files (path, size, content_type, sha256, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
                  content_type = excluded.content_type, sha256 = excluded.sha256, updated_at = excluded.updated_at",
-                &[text(path.as_str()), number(size), text(content_type), text(sha256), number(now_ms)],
+                &[text(path.as_str()), number(size), text(&content_type), text(&sha256), number(now_ms)],
             )?,
         )
         .await?;
@@ -203,6 +239,79 @@ fn brand_asset_unlocked(scope: &Environment, unlocked: Option<&Unlocked>, path: 
         (true, Some(unlocked)) => unlocked.check(scope.name()),
         (true, None) => Err(ApiError::internal("files", "a brand asset written without the lock's proof")),
     }
+}
+
+impl Environment {
+    /// Streams a body into the bucket at `path` through `inspector`: a check
+    /// that fails stops the stream, so the upload never completes, and an
+    /// object whose check fails at its end is removed before the error is answered.
+    async fn stream_into_bucket(
+        &self,
+        env: &Platform,
+        path: &FilePath,
+        body: Body,
+        inspector: Inspector,
+    ) -> Result<(String, u64), ApiError> {
+        let bucket = self.bucket(env)?;
+        let (data, inspector) = match body {
+            Body::Bytes(bytes) => {
+                let mut inspector = inspector;
+                inspector.feed(&bytes).map_err(file_error)?;
+                (Data::Bytes(bytes), Rc::new(RefCell::new(Checked::Running(inspector))))
+            }
+            Body::Stream(stream, length) => {
+                let state = Rc::new(RefCell::new(Checked::Running(inspector)));
+                let watch = Rc::clone(&state);
+                let checked = ByteStream::from(stream).map(move |chunk| {
+                    let chunk = chunk?;
+                    let mut state = watch.borrow_mut();
+                    if let Checked::Running(inspector) = &mut *state {
+                        if let Err(error) = inspector.feed(&chunk) {
+                            *state = Checked::Refused(error);
+                        }
+                    }
+                    match &*state {
+                        Checked::Refused(error) => Err(worker::Error::RustError(error.to_string())),
+                        Checked::Running(_) | Checked::Taken => Ok(chunk),
+                    }
+                });
+                (Data::Stream(FixedLengthStream::wrap(checked, length)), state)
+            }
+        };
+        let stored = bucket.put(path.as_str(), data).execute().await;
+        let state = std::mem::replace(&mut *inspector.borrow_mut(), Checked::Taken);
+        let outcome = match (state, stored) {
+            (Checked::Refused(error), _) => Err(file_error(error)),
+            (_, Err(error)) => Err(ApiError::validation(
+                "body",
+                format!("the body did not arrive whole (its Content-Length must be its size): {error}"),
+            )),
+            (Checked::Running(inspector), Ok(_)) => inspector.finish().map_err(file_error),
+            (Checked::Taken, Ok(_)) => Err(ApiError::internal("store file", "checked twice")),
+        };
+        if outcome.is_err() {
+            // Nothing lists it; it must not be served later either.
+            let _ = bucket.delete(path.as_str()).await;
+        }
+        outcome
+    }
+}
+
+/// Where the check of a streaming body stands.
+enum Checked {
+    Running(Inspector),
+    Refused(files::FileError),
+    Taken,
+}
+
+/// The API error of a refused file.
+pub fn file_error(error: files::FileError) -> ApiError {
+    let (status, code) = match error {
+        files::FileError::Type => (415, ErrorCode::UnsupportedMediaType),
+        files::FileError::Size => (413, ErrorCode::FileTooLarge),
+        _ => (400, ErrorCode::ValidationFailed),
+    };
+    ApiError::new(status, code, error.to_string()).with_field(error.field())
 }
 
 impl FileRow {

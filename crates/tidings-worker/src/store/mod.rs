@@ -48,7 +48,7 @@ pub use delivery_queue::{sweepable_environments, verify_hand_off, Refusal, Verif
 pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
 pub use faults::FaultPlan;
 pub use faults::{clock_injection_enabled, injected_clock, HandOffFault};
-pub use files::NewFile;
+pub use files::{file_error, Body, NewFile};
 pub use integrations::{IntegrationRecord, WebhookTarget};
 pub use lifecycle::{
     archive_environment, delete_environment, lock_environment, purge_environment, restore_environment,

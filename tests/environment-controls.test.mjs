@@ -160,6 +160,9 @@ describe("archive, restore, purge", () => {
     expectError(assert, await api("/v1/environments/current", { headers: { "X-API-Key": freeze.secret_key } }), 401, "environment_archived");
     expectError(assert, await admin(`/v1/environments/${name}/subscribers`), 409, "environment_archived");
     expectError(assert, await admin(`/v1/environments/${name}/archive`, { method: "POST" }), 409, "environment_archived");
+    // Regenerating a key while archived leaves the old one as it was.
+    const [secretKey] = (await admin(`/v1/environments/${name}/keys`)).body.keys.filter((key) => key.kind === "secret" && key.status === "active");
+    expectError(assert, await admin(`/v1/environments/${name}/keys/${secretKey.id}/regenerate`, { method: "POST", body: { grace_period_seconds: 0 } }), 409, "environment_archived");
     const listed = (await admin("/v1/environments")).body.environments.find((environment) => environment.name === name);
     assert.equal(listed.status, "archived");
     assert.equal(listed.purge_at, archived.body.purge_at);

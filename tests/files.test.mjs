@@ -74,6 +74,14 @@ describe("files", () => {
     expectError(assert, await put(dev, `evil-${tag}.svg`, script, "image/svg+xml"), 400, "validation_failed");
     expectError(assert, await put(dev, `big-${tag}.txt`, Buffer.alloc(10 * 1024 * 1024 + 1, 97), "text/plain"), 413, "file_too_large");
     expectError(assert, await put(dev, `empty-${tag}.txt`, "", "text/plain"), 413, "file_too_large");
+    // A refused upload over an existing file leaves it as it was, whether the check fails at
+    // the first bytes or only at the last (a body ending inside a UTF-8 character).
+    const kept = `kept-${tag}.txt`;
+    assert.equal((await put(dev, kept, "the original", "text/plain")).status, 201);
+    expectError(assert, await put(dev, kept, Buffer.concat([Buffer.from("new text "), Buffer.from([0xc3])]), "text/plain"), 400, "validation_failed");
+    expectError(assert, await put(dev, kept, "<svg/>", "image/png"), 400, "validation_failed");
+    const still = await api(`/v1/files/${kept}`, { key: dev });
+    assert.deepEqual([still.status, still.body], [200, "the original"]);
     const listed = (await api(`/v1/files?limit=100`, { key: dev })).body.items.map((item) => item.path);
     const refused = [`${tag}.txt`, `.hidden-${tag}`, `page-${tag}.html`, `fake-${tag}.png`, `evil-${tag}.svg`, `big-${tag}.txt`, `empty-${tag}.txt`];
     assert.ok(!listed.some((path) => refused.some((name) => path.endsWith(name))), listed.join(","));

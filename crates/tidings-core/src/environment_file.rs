@@ -99,7 +99,8 @@ pub fn assets(file: &EnvironmentFile) -> Result<Vec<(FilePath, String, Vec<u8>)>
 /// The content `target` has once `file` is applied: every resource of the
 /// file checked as its own route checks it and written in the form the
 /// environment stores. Without `prune`, what the file does not name stays;
-/// with it, it goes. Brand settings are never touched.
+/// with it, it goes. Brand settings change only when the file carries them
+/// (pruning never removes them).
 pub fn desired(file: &EnvironmentFile, target: &Snapshot, prune: bool) -> Result<Snapshot, FileError> {
     if file.format != FORMAT {
         return Err(fail("format", format!("must be {FORMAT:?}; this file says {:?}", file.format)));
@@ -248,7 +249,7 @@ mod tests {
         let pruned = desired(&only_variables, &target, true).unwrap();
         assert!(pruned.workflows.is_empty() && pruned.integrations.is_empty());
         assert_eq!(pruned.variables.keys().collect::<Vec<_>>(), ["REGION"]);
-        assert_eq!(pruned.brand, target.brand, "brand settings are never touched");
+        assert_eq!(pruned.brand, target.brand, "a file without brand settings leaves them");
     }
 
     #[test]

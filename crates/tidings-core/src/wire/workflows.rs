@@ -42,8 +42,8 @@ pub enum StepInput {
         /// Up to three buttons.
         #[serde(default)]
         actions: Vec<ActionInput>,
-        /// Up to ten file paths of this environment (`PUT /v1/files/{path}`),
-        /// shown in the feed item with short-lived signed URLs.
+        /// Up to ten brand assets of this environment (`brand/<sha-256>`,
+        /// `PUT /v1/files/{path}`), shown in the feed item with short-lived signed URLs.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<String>,
     },

@@ -28,7 +28,10 @@ async fn answer(scope: &Environment) -> ApiResult {
     if let Some(logo) = &mut brand.logo {
         let path =
             FilePath::parse(&format!("{BRAND_PREFIX}{}", logo.id)).map_err(|_| ApiError::internal("logo", "id"))?;
-        logo.url = Some(scope.signed_file_url(&path, now_ms(), DEFAULT_URL_TTL_SECONDS));
+        // A logo stored before logos moved to the bucket has no file to sign: `GET /v1/brand/logo` serves it.
+        if scope.file(&path).await?.is_some() {
+            logo.url = Some(scope.signed_file_url(&path, now_ms(), DEFAULT_URL_TTL_SECONDS));
+        }
     }
     json(&brand, 200)
 }

@@ -122,7 +122,8 @@ pub async fn sign(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
 }
 
 /// A file through its signed URL: no key, the signature is the credential.
-/// Any refusal says only that the URL is not valid (or has expired).
+/// A refusal says only that the URL is not valid, or has expired; a URL
+/// of a file removed since answers 404.
 pub async fn signed(request: &IncomingRequest, env: &Platform, environment: &str, segments: &[&str]) -> ApiResult {
     let invalid =
         || ApiError::new(403, ErrorCode::SignedUrlInvalid, "this file URL is not valid for this environment and file");

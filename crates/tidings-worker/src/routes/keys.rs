@@ -6,7 +6,9 @@ use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::rotation_end;
+use tidings_core::lifecycle::Status;
 use tidings_core::timestamp::rfc3339;
+use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequest, RegeneratedKey};
 
 use super::environments::{exposing, masks, parse_name};
@@ -54,6 +56,16 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
     let kind = store::usable_key_kind(env, &authorized, key_id, now).await?;
     let authorized = secret_key_rights(env, authorized, kind).await?;
     let actor = authorized.actor();
+    // A replacement can be issued only where keys can: never revoke the old one for nothing.
+    let status = store::environment(env, &authorized).await?.environment.status;
+    if !Status::parse(&status).is_some_and(Status::accepts_new_keys) {
+        let code = if status == "archived" { ErrorCode::EnvironmentArchived } else { ErrorCode::EnvironmentNotReady };
+        return Err(ApiError::new(
+            409,
+            code,
+            format!("the {name} environment is {status}: no key can be issued, so its keys are left as they are"),
+        ));
+    }
     // Revoke first when there is no grace period, so the replacement fits.
     let end = match end {
         None => {

@@ -65,7 +65,7 @@ impl Body {
 }
 
 impl Environment {
-    /// Stores a file (its bytes checked by the caller with [`files::check`]),
+    /// Stores a file (its bytes checked on the way by its [`Inspector`]),
     /// within the environment's quota; answers its row and whether it is new.
     pub async fn put_file(
         &self,
@@ -242,9 +242,11 @@ fn brand_asset_unlocked(scope: &Environment, unlocked: Option<&Unlocked>, path: 
 }
 
 impl Environment {
-    /// Streams a body into the bucket at `path` through `inspector`: a check
-    /// that fails stops the stream, so the upload never completes, and an
-    /// object whose check fails at its end is removed before the error is answered.
+    /// Streams a body into the bucket at `path` through `inspector`. Each
+    /// chunk is held back until the next one arrives, and the last one is
+    /// passed on only once the whole body has passed the check: a body that
+    /// fails never completes the upload, so whatever the path held before
+    /// stays as it was.
     async fn stream_into_bucket(
         &self,
         env: &Platform,
@@ -253,54 +255,84 @@ impl Environment {
         inspector: Inspector,
     ) -> Result<(String, u64), ApiError> {
         let bucket = self.bucket(env)?;
-        let (data, inspector) = match body {
+        let (data, state) = match body {
             Body::Bytes(bytes) => {
                 let mut inspector = inspector;
                 inspector.feed(&bytes).map_err(file_error)?;
-                (Data::Bytes(bytes), Rc::new(RefCell::new(Checked::Running(inspector))))
+                let checked = inspector.finish().map_err(file_error)?;
+                (Data::Bytes(bytes), Rc::new(RefCell::new(Checked::Passed(checked))))
             }
             Body::Stream(stream, length) => {
                 let state = Rc::new(RefCell::new(Checked::Running(inspector)));
-                let watch = Rc::clone(&state);
-                let checked = ByteStream::from(stream).map(move |chunk| {
-                    let chunk = chunk?;
-                    let mut state = watch.borrow_mut();
-                    if let Checked::Running(inspector) = &mut *state {
-                        if let Err(error) = inspector.feed(&chunk) {
-                            *state = Checked::Refused(error);
-                        }
-                    }
-                    match &*state {
-                        Checked::Refused(error) => Err(worker::Error::RustError(error.to_string())),
-                        Checked::Running(_) | Checked::Taken => Ok(chunk),
-                    }
-                });
+                let checked = held_back(ByteStream::from(stream), Rc::clone(&state));
                 (Data::Stream(FixedLengthStream::wrap(checked, length)), state)
             }
         };
         let stored = bucket.put(path.as_str(), data).execute().await;
-        let state = std::mem::replace(&mut *inspector.borrow_mut(), Checked::Taken);
-        let outcome = match (state, stored) {
+        let state = std::mem::replace(&mut *state.borrow_mut(), Checked::Taken);
+        match (state, stored) {
             (Checked::Refused(error), _) => Err(file_error(error)),
             (_, Err(error)) => Err(ApiError::validation(
                 "body",
                 format!("the body did not arrive whole (its Content-Length must be its size): {error}"),
             )),
-            (Checked::Running(inspector), Ok(_)) => inspector.finish().map_err(file_error),
-            (Checked::Taken, Ok(_)) => Err(ApiError::internal("store file", "checked twice")),
-        };
-        if outcome.is_err() {
-            // Nothing lists it; it must not be served later either.
-            let _ = bucket.delete(path.as_str()).await;
+            (Checked::Passed(checked), Ok(_)) => Ok(checked),
+            (Checked::Running(_) | Checked::Taken, Ok(_)) => {
+                Err(ApiError::internal("store file", "the upload completed before its check"))
+            }
         }
-        outcome
     }
 }
 
-/// Where the check of a streaming body stands.
+/// `chunks`, checked by the inspector in `state`, each chunk passed on when
+/// the next arrives and the last only after the check of the whole body
+/// passed; a failed check ends the stream with an error instead.
+fn held_back(
+    chunks: ByteStream,
+    state: Rc<RefCell<Checked>>,
+) -> impl futures_util::Stream<Item = worker::Result<Vec<u8>>> + 'static {
+    futures_util::stream::unfold(Some((chunks, None::<Vec<u8>>, state)), |step| async move {
+        let (mut chunks, held, state) = step?;
+        let refuse = |error: files::FileError| {
+            let message = error.to_string();
+            *state.borrow_mut() = Checked::Refused(error);
+            worker::Error::RustError(message)
+        };
+        match chunks.next().await {
+            Some(Ok(chunk)) => {
+                let fed = match &mut *state.borrow_mut() {
+                    Checked::Running(inspector) => inspector.feed(&chunk),
+                    _ => Ok(()),
+                };
+                if let Err(error) = fed {
+                    return Some((Err(refuse(error)), None));
+                }
+                // The chunk before goes on (nothing, for the first); this one waits.
+                Some((Ok(held.unwrap_or_default()), Some((chunks, Some(chunk), state))))
+            }
+            Some(Err(error)) => Some((Err(error), None)),
+            None => {
+                let taken = std::mem::replace(&mut *state.borrow_mut(), Checked::Taken);
+                let Checked::Running(inspector) = taken else { return None };
+                match inspector.finish() {
+                    Ok(checked) => {
+                        *state.borrow_mut() = Checked::Passed(checked);
+                        // The last chunk, now that the whole body passed; then the end.
+                        held.map(|chunk| (Ok(chunk), None))
+                    }
+                    Err(error) => Some((Err(refuse(error)), None)),
+                }
+            }
+        }
+    })
+}
+
+/// Where the check of a body stands.
 enum Checked {
     Running(Inspector),
     Refused(files::FileError),
+    /// The whole body passed: its SHA-256 and size.
+    Passed((String, u64)),
     Taken,
 }
 

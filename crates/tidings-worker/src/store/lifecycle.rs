@@ -32,6 +32,15 @@ pub async fn lock_environment(
 ) -> Result<EnvironmentDetails, ApiError> {
     let name = authorized.require(Action::Lock)?;
     let reason = lifecycle::lock_reason(reason)?;
+    // A deletion under way is finished, never frozen half-way.
+    let row = environment_row(env, name).await?;
+    if Status::parse(&row.status) == Some(Status::Deleting) {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::EnvironmentNotReady,
+            format!("the {name} environment is being deleted; delete it again to finish"),
+        ));
+    }
     let control = control_db(env)?;
     let update = statement(
         &control,
@@ -122,7 +131,8 @@ pub async fn restore_environment(
         &control,
         "UPDATE environments SET status = COALESCE(status_before_archive, 'active'), status_before_archive = NULL, \
          archived_at = NULL, purge_at = NULL, \
-         expires_at = CASE WHEN expires_at <= ?2 THEN ?2 + (expires_at - created_at) ELSE expires_at END \
+         expires_at = CASE WHEN expires_at <= ?2 \
+           THEN ?2 + COALESCE(preview_ttl_seconds * 1000, expires_at - created_at) ELSE expires_at END \
          WHERE name = ?1 AND status = 'archived'",
         &[text(name.as_str()), number(now_ms)],
     )?;
@@ -182,7 +192,7 @@ pub(super) async fn seed_preview(env: &Platform, name: &EnvironmentName, source:
     if source_entry.is_none_or(|entry| entry.environment_type != into.environment_type()) {
         return Err(ApiError::new(
             409,
-            ErrorCode::EnvironmentNotFound,
+            ErrorCode::EnvironmentNotReady,
             format!(
                 "{source} is no longer the {} environment this preview was made from",
                 into.environment_type().as_str()
@@ -317,7 +327,9 @@ async fn remove(
     let row = environment_row(env, name).await?;
     super::lock::unlocked(env, name).await?;
     match from {
-        None => set_status(env, name, Status::Deleting, None, None).await?,
+        None => {
+            set_status(env, name, Status::Deleting, None, None).await?;
+        }
         Some(statuses) => {
             // Only from these statuses: a restore that committed first keeps the environment.
             let listed = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect::<Vec<_>>().join(", ");

@@ -120,6 +120,7 @@ pub async fn create_environment(
     let name = lifecycle::validate_new_name(&request.name, &chain)?;
     let environment_type = EnvironmentType::parse(&request.environment_type)
         .map_err(|error| ApiError::validation("type", error.to_string()))?;
+    let ttl = preview.map(|(_, ttl)| ttl);
     let preview = preview
         .map(|(proof, ttl)| Ok::<_, ApiError>((proof.preview_source()?, lifecycle::preview_expiry(now_ms, ttl)?)))
         .transpose()?;
@@ -150,7 +151,8 @@ pub async fn create_environment(
         &control,
         "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
              requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at, preview_of, \
-             expires_at, files_binding) VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             expires_at, files_binding, preview_ttl_seconds) \
+             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
              ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
              status_reason = excluded.status_reason, position = excluded.position, \
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
@@ -160,7 +162,8 @@ pub async fn create_environment(
              previous_signing_key_id = NULL, previous_signing_expires_at = NULL, \
              obfuscate_subscriber_data = NULL, hide_message_contents = NULL, locked_reason = NULL, \
              locked_at = NULL, locked_by = NULL, archived_at = NULL, purge_at = NULL, status_before_archive = NULL, \
-             preview_of = excluded.preview_of, expires_at = excluded.expires_at, files_binding = excluded.files_binding \
+             preview_of = excluded.preview_of, expires_at = excluded.expires_at, files_binding = excluded.files_binding, \
+             preview_ttl_seconds = excluded.preview_ttl_seconds \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),
@@ -177,6 +180,7 @@ pub async fn create_environment(
             preview.as_ref().map_or(JsValue::NULL, |(source, _)| text(source.as_str())),
             preview.as_ref().map_or(JsValue::NULL, |(_, expires_at)| number(*expires_at)),
             text(&files_binding),
+            ttl.map_or(JsValue::NULL, number),
         ],
     )?);
     // A preview is seen by each member as its source is: their role there (a `none` included)
@@ -528,11 +532,12 @@ async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<Envir
         };
     if next != status || reason != row.status_reason {
         let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
-        set_status(env, &name, next, reason.as_deref(), Some(status)).await?;
+        let moved = set_status(env, &name, next, reason.as_deref(), Some(status)).await?;
         row.status = next.as_str().to_owned();
         row.status_reason = reason;
-        // A preview starts with its source's content, once its storage is ready.
-        if let (Status::Ready, Some(source)) = (next, &row.preview_of) {
+        // A preview starts with its source's content, once its storage is ready: seeded by the
+        // one check that moved it there (two checks at once never both seed it).
+        if let (true, Status::Ready, Some(source)) = (moved, next, &row.preview_of) {
             if let Err(error) = super::lifecycle::seed_preview(env, &name, source).await {
                 let reason = format!("its content could not be copied from {source}: {}", error.message());
                 set_status(env, &name, Status::Failed, Some(&reason), Some(Status::Ready)).await?;
@@ -561,15 +566,15 @@ fn is_incomplete_schema(error: &str) -> bool {
 
 /// Moves an environment to `status`, only from `from` when given (a status
 /// read earlier may be stale: a deletion may have begun since), and never
-/// out of `deleted`.
+/// out of `deleted`; answers whether it moved.
 pub(super) async fn set_status(
     env: &Platform,
     name: &EnvironmentName,
     status: Status,
     reason: Option<&str>,
     from: Option<Status>,
-) -> Result<(), ApiError> {
-    statement(
+) -> Result<bool, ApiError> {
+    let result = statement(
         &control_db(env)?,
         "UPDATE environments SET status = ?2, status_reason = ?3 WHERE name = ?1 AND status != 'deleted' \
          AND (?4 IS NULL OR status = ?4)",
@@ -583,7 +588,7 @@ pub(super) async fn set_status(
     .run()
     .await
     .map_err(|error| storage_error("set environment status", error))?;
-    Ok(())
+    Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
 }
 
 fn waiting_for_bindings(db_binding: &str, kv_binding: &str, files_binding: &str) -> String {

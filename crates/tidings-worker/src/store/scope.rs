@@ -1,12 +1,14 @@
 //! One environment's storage: the only handle on an environment's bindings.
 //!
-//! An [`Environment`] is built from one registry row, and its D1 and KV
-//! binding names come from that row, never from a request. It has exactly
-//! three constructors: [`Environment::open`] from a validated API key,
+//! An [`Environment`] is built from one registry row, and its D1, KV and R2
+//! binding names come from that row, never from a request. Its constructors:
+//! [`Environment::open`] from a validated API key,
 //! [`Environment::open_with_ticket`] from a stream ticket it consumes (one
-//! issued against a validated key, whose key must still work), and
+//! issued against a validated key, whose key must still work),
 //! [`Environment::open_authorized`] (with [`Environment::open_pair`] for
-//! promotion) from the control plane's [`Authorized`] proof.
+//! promotion) from the control plane's [`Authorized`] proof; and, elsewhere in
+//! the store, from a verified queue hand-off, the scheduled sweep's tick and a
+//! verified signed file URL (`files.rs`).
 //!
 //! The names of an environment's bindings travel as [`Bindings`], the only
 //! thing [`Platform`] opens an environment's D1 or KV with. Besides the

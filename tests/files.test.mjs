@@ -84,7 +84,8 @@ describe("files", () => {
     assert.deepEqual([still.status, still.body], [200, "the original"]);
     const listed = (await api(`/v1/files?limit=100`, { key: dev })).body.items.map((item) => item.path);
     const refused = [`${tag}.txt`, `.hidden-${tag}`, `page-${tag}.html`, `fake-${tag}.png`, `evil-${tag}.svg`, `big-${tag}.txt`, `empty-${tag}.txt`];
-    assert.ok(!listed.some((path) => refused.some((name) => path.endsWith(name))), listed.join(","));
+    // Exact names: `kept-${tag}.txt` also ends with `${tag}.txt` and is meant to stay.
+    assert.ok(!listed.some((path) => refused.some((name) => path === name || path.endsWith(`/${name}`))), listed.join(","));
   });
 
   it("serves a file through its signed URL, and that URL opens nothing else", async () => {

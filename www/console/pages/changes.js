@@ -5,8 +5,11 @@ import { api } from "../api.js";
 import { act, h, json, table, time, fill } from "../ui.js";
 
 export async function renderChanges(main, { session, environment, access }) {
-  const index = session.environments.findIndex((candidate) => candidate.name === environment.name);
-  const source = index > 0 ? session.environments[index - 1] : null;
+  // The chain alone: previews (off the chain, from position 1,000,000) are never a source or a target.
+  const preview = (candidate) => candidate.preview_of || candidate.position >= 1_000_000;
+  const chain = session.environments.filter((candidate) => !preview(candidate));
+  const index = chain.findIndex((candidate) => candidate.name === environment.name);
+  const source = index > 0 ? chain[index - 1] : null;
   const pending = h("section", { "aria-labelledby": "pending-title" });
   const outcome = h("div", { role: "status", "aria-live": "polite" });
   const releases = h("section", { "aria-labelledby": "releases-title" });
@@ -14,7 +17,9 @@ export async function renderChanges(main, { session, environment, access }) {
   async function drawPending() {
     if (!source) {
       fill(pending, h("h2", { id: "pending-title" }, "Pending changes"),
-        h("p", { class: "notice" }, `${environment.name} is where changes start; nothing is promoted into it.`));
+        h("p", { class: "notice" }, preview(environment)
+          ? `${environment.name} is a preview environment: nothing is promoted into it; it promotes into ${environment.preview_of ?? "its source"} through the API.`
+          : `${environment.name} is where changes start; nothing is promoted into it.`));
       return;
     }
     const list = await api(`/v1/changes?from=${encodeURIComponent(source.name)}&to=${encodeURIComponent(environment.name)}`);

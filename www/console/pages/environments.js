@@ -8,6 +8,8 @@ import { act, errorBox, h, status, table, time, fill } from "../ui.js";
 
 const PROTECTED = ["development", "production"];
 const SETTLING = ["creating", "deleting"];
+/** Where preview environments' positions start (`tidings_core::lifecycle::PREVIEW_POSITIONS`). */
+const PREVIEW_POSITIONS = 1_000_000;
 
 export async function renderEnvironments(main, { session, refresh }) {
   const admin = ["owner", "admin"].includes(session.me.role);
@@ -17,7 +19,7 @@ export async function renderEnvironments(main, { session, refresh }) {
 
   const row = (environment) => [
     h("a", { href: `#/${environment.name}/workflows` }, environment.label ?? environment.name),
-    environment.preview_of ? `${environment.type}, preview of ${environment.preview_of}` : environment.type,
+    environment.preview_of ? `${environment.type}, preview of ${environment.preview_of}` : environment.position >= PREVIEW_POSITIONS ? `${environment.type}, preview` : environment.type,
     h("span", {}, status(environment.status),
       environment.lock ? h("div", { class: "badge locked", "data-lock": environment.name }, `Locked: ${environment.lock.reason}`) : null,
       environment.purge_at ? h("div", { class: "muted" }, "Purged ", time(environment.purge_at), " unless restored") : null,
@@ -53,10 +55,12 @@ export async function renderEnvironments(main, { session, refresh }) {
     const [{ environments }, me] = await Promise.all([api("/v1/environments"), api("/v1/me")]);
     access = me.environments;
     environments.sort((a, b) => a.position - b.position);
-    const previews = environments.filter((environment) => environment.preview_of);
+    // Previews sit off the chain, from position 1,000,000 (their source may be hidden from this member).
+    const isPreview = (environment) => environment.preview_of || environment.position >= PREVIEW_POSITIONS;
+    const previews = environments.filter(isPreview);
     fill(list,
       table("Environments, in promotion order", ["Name", "Type", "Status", "Created", ""],
-        environments.filter((environment) => !environment.preview_of).map(row)),
+        environments.filter((environment) => !isPreview(environment)).map(row)),
       previews.length ? table("Preview environments (off the chain; each promotes into its source only)", ["Name", "Type", "Status", "Created", ""], previews.map(row)) : null);
     poll(environments.some((environment) => SETTLING.includes(environment.status)));
   }

@@ -4,6 +4,7 @@
 //   npm run env -- list
 //   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
 //   npm run env -- create pr-42 --from development --ttl 72h   (a preview environment, of its source's type)
+//   npm run env -- create qa --type staging --deliver-only-to qa-1,@example.com   (test mode: webhooks reach only these)
 //   npm run env -- delete qa
 //   npm run env -- lock staging --reason "release freeze"  |  unlock staging
 //   npm run env -- archive qa [--retention-days 30]  |  restore qa  |  purge qa
@@ -64,6 +65,7 @@ const { values: options, positionals } = parseArgs({
     prune: { type: "boolean", default: false },
     from: { type: "string" },
     ttl: { type: "string" },
+    "deliver-only-to": { type: "string" },
     reason: { type: "string" },
     "retention-days": { type: "string" },
   },
@@ -228,7 +230,10 @@ async function create(name) {
   if (!name || !options.type) throw new CommandError("usage: npm run env -- create <name> --type <development|staging|production> [--from <name> --ttl <72h>]");
   if (options.ttl && !options.from) throw new CommandError("--ttl is for preview environments: give --from as well");
   const preview = options.from ? { from: options.from, ttl_seconds: durationSeconds(options.ttl ?? "72h") } : {};
-  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour, ...preview };
+  const testMode = options["deliver-only-to"] !== undefined
+    ? { deliver_only_to: options["deliver-only-to"].split(",").map((entry) => entry.trim()).filter(Boolean) }
+    : {};
+  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour, ...preview, ...testMode };
   // An environment registered elsewhere (the console) and waiting for its bindings is provisioned as it is.
   // (Its subscriber signing secret was shown there, once.)
   const created = await call("POST", "/v1/environments", body).catch(async (error) => {

@@ -125,8 +125,11 @@ export function adminTokenFor(config) {
   return match[1].trim();
 }
 
-/** Bootstraps the default environments unless `keysFile` holds keys the worker accepts. */
-async function ensureKeys(apiUrl, keysFile) {
+/**
+ * Bootstraps the default environments unless `keysFile` holds keys the worker accepts.
+ * Production starts with four-eyes approval unless `productionRequiresApproval` is false.
+ */
+async function ensureKeys(apiUrl, keysFile, { productionRequiresApproval = true } = {}) {
   if (existsSync(keysFile)) {
     const saved = JSON.parse(readFileSync(keysFile, "utf8"));
     const key = saved.environments?.development?.publishable_key;
@@ -137,7 +140,10 @@ async function ensureKeys(apiUrl, keysFile) {
   const response = await fetch(`${apiUrl}/v1/bootstrap`, {
     method: "POST",
     headers: { Authorization: `Bearer ${adminToken()}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ owner: { name: "Local owner", email: "owner@tidings.local" } }),
+    body: JSON.stringify({
+      owner: { name: "Local owner", email: "owner@tidings.local" },
+      production_requires_approval: productionRequiresApproval,
+    }),
   });
   const body = await response.json();
   if (response.status === 409) {
@@ -170,7 +176,7 @@ export const raiseRateLimits = (toml) =>
  * configuration (`editConfig(text)` may change it), fresh state, free ports.
  * Returns what `startStack` does, plus `config`, `keysFile` and `persistTo`.
  */
-export async function startIsolatedStack(stateDir, { logFile, editConfig, faults } = {}) {
+export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, productionRequiresApproval } = {}) {
   mkdirSync(stateDir, { recursive: true });
   const config = isolatedConfig(join(stateDir, "config"), { faults });
   if (editConfig) writeFileSync(config, editConfig(readFileSync(config, "utf8")));
@@ -181,6 +187,7 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig, faults
     config,
     persistTo,
     keysFile,
+    productionRequiresApproval,
     apiPort: await freePort(),
     // The www server asks the OS for a port when it starts: one picked now could be taken by
     // then (workerd binds ports of its own as it starts) and fail with EADDRINUSE.
@@ -195,7 +202,9 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig, faults
  * picks when it is 0). Returns { apiUrl, wwwUrl, keys, stop }.
  * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
  */
-export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile }) {
+export async function startStack({
+  persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile, productionRequiresApproval,
+}) {
   adminToken();
   await migrate(persistTo, config);
   const { worker, apiUrl, log, logStream } = await startWorker({
@@ -203,7 +212,7 @@ export async function startStack({ persistTo, keysFile, apiPort, wwwPort, config
   });
   let www;
   try {
-    const keys = await ensureKeys(apiUrl, keysFile);
+    const keys = await ensureKeys(apiUrl, keysFile, { productionRequiresApproval });
     www = await serveWww({ port: wwwPort, apiUrl, publishableKey: keys.environments.development.publishable_key });
     return {
       apiUrl,

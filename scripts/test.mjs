@@ -85,7 +85,10 @@ async function main() {
   const stateDir = join(root, ".tidings", `test-${process.pid}`);
   const logFile = join(stateDir, "worker.log");
   const recordFile = join(stateDir, "exchanges.jsonl");
-  const stack = await startIsolatedStack(stateDir, { logFile });
+  // A fresh deployment's production waits for a second member's approval. The suites promote
+  // into production directly, so the test deployment is bootstrapped without it;
+  // tests/approvals.test.mjs turns it on where it tests it.
+  const stack = await startIsolatedStack(stateDir, { logFile, productionRequiresApproval: false });
   let failed = false;
   try {
     step("end-to-end tests (worker in workerd, SDK in headless Chromium)");

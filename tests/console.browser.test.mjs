@@ -180,6 +180,20 @@ describe("the admin console", () => {
     await page.click(`button[aria-label="Revoke ${newMasked}"]`);
     await page.locator("tr", { hasText: newMasked }).locator(".status[data-status=revoked]").waitFor();
     assert.equal((await api("/v1/environments/current", { key: regenerated })).body.error.code, "key_revoked");
+    // A restricted secret key: its scopes in the list, refused outside them, then revoked.
+    await page.selectOption("#key-kind", "secret");
+    await page.fill("#key-scopes", "trigger, logs:read");
+    await page.click("text=Create key");
+    const restricted = await page.textContent("#new-key");
+    assert.match(restricted, /^sk_development_/);
+    await page.click("text=I have stored it");
+    const restrictedMasked = `sk_development_…${restricted.slice(-6)}`;
+    const row = page.locator("tr", { hasText: restrictedMasked });
+    assert.equal(await row.locator("[data-scopes]").getAttribute("data-scopes"), "trigger,logs:read");
+    assert.equal((await api("/v1/logs", { key: restricted })).status, 200);
+    assert.equal((await api("/v1/subscribers", { key: restricted })).body.error.code, "key_scope_insufficient");
+    await page.click(`button[aria-label="Revoke ${restrictedMasked}"]`);
+    await row.locator(".status[data-status=revoked]").waitFor();
   });
 
   it("writes a workflow with a live wasm preview, sends it, and the demo inbox shows it live", async () => {
@@ -304,8 +318,75 @@ describe("the admin console", () => {
       const audit = await admin(`/v1/environments/development/audit-log?action=delivery.replay`);
       assert.ok(audit.body.items.some((entry) => entry.resource === `delivery:${dead}`), "the replay was not audited");
       await screenshot("11c-deliveries");
+      // Development has integrations and no test mode: every page of it says so.
+      const banner = 'p[data-banner="external-deliveries"]';
+      await page.waitForSelector(banner);
+      assert.match(await page.textContent(banner), /test mode/);
+      await screenshot("11d-delivery-banner");
+      // With test mode on the banner goes; production never shows it.
+      assert.equal((await admin("/v1/environments/development", { method: "PATCH", body: { deliver_only_to: ["qa-1"] } })).status, 200);
+      await open("#/environments", "Environments");
+      await reload();
+      await open("#/development/logs", "Logs");
+      assert.equal(await page.$(banner), null);
+      const production = Object.keys(keys).find((name) => keys[name].type === "production");
+      await open(`#/${production}/workflows`, "Workflows");
+      assert.equal(await page.$(banner), null);
     } finally {
+      await admin("/v1/environments/development", { method: "PATCH", body: { deliver_only_to: null } });
       receiver.close();
+    }
+  });
+
+  it("asks for approval into production, and a second member approves it on the Changes page", async () => {
+    const key = `approval-${tag}`;
+    const saved = await api(`/v1/workflows/${key}`, { key: keys.staging.secret_key, method: "PUT", body: { name: "Four eyes", steps: [{ type: "in_app", subject: "Checked twice", body: "b" }] } });
+    assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+    const tokenOf = async (name) => {
+      const made = await admin("/v1/members", { method: "POST", body: { name, email: `${name.toLowerCase()}-${tag}@example.com`, role: "admin" } });
+      return (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "console test" } })).body.token;
+    };
+    const [alice, bob] = [await tokenOf("Alice"), await tokenOf("Bob")];
+    assert.equal((await admin("/v1/environments/production", { method: "PATCH", body: { require_approval: true } })).status, 200);
+    try {
+      await page.click("#sign-out");
+      await signIn(alice);
+      await page.waitForFunction(() => document.querySelector("main h1")?.textContent === "Environments");
+      await open("#/production/changes", "Changes");
+      const ours = page.locator(`article.change[data-key="${key}"]`);
+      await ours.waitFor();
+      for (const box of await page.$$("article.change input[type=checkbox]")) await box.uncheck();
+      await ours.locator("input[type=checkbox]").check();
+      await page.click("text=Promote selected");
+      await page.waitForFunction(() => /requires approval: request rr_/.test(document.querySelector("main [role=status]")?.textContent ?? ""));
+      const id = await page.getAttribute("main [role=status] [data-request]", "data-request");
+      const card = page.locator(`article.request[data-request="${id}"]`);
+      await card.waitFor();
+      assert.match(await card.textContent(), /Another member who may promote here must approve it/);
+      assert.equal(await card.locator("button").count(), 0, "the requester gets no approve button");
+      assert.equal((await api(`/v1/workflows/${key}`, { key: keys.production.secret_key })).status, 404);
+      await screenshot("12b-approval-requested");
+
+      await page.click("#sign-out");
+      await signIn(bob);
+      await page.waitForFunction(() => document.querySelector("main h1")?.textContent === "Environments");
+      await open("#/production/changes", "Changes");
+      const reviewed = page.locator(`article.request[data-request="${id}"]`);
+      await reviewed.locator(`button[aria-label="Reject ${id}"]`).waitFor();
+      assert.match(await reviewed.textContent(), /Checked twice/, "the reviewer sees the diff");
+      await screenshot("12c-approval-review");
+      await reviewed.locator(`button[aria-label="Approve ${id}"]`).click();
+      await page.waitForFunction((request) => new RegExp(`Approved ${request}: release rel_`).test(document.querySelector("main [role=status]")?.textContent ?? ""), id);
+      await page.locator(`article.request[data-request="${id}"][data-status="approved"]`).waitFor();
+      assert.equal((await api(`/v1/workflows/${key}`, { key: keys.production.secret_key })).body.name, "Four eyes");
+    } finally {
+      // Off again as it must be: one member asks, another approves.
+      const asked = await api("/v1/environments/production", { key: alice, method: "PATCH", body: { require_approval: false } });
+      await api(`/v1/environments/production/release-requests/${asked.body.id}/approve`, { key: bob, method: "POST", body: {} });
+      assert.equal((await admin("/v1/environments/production")).body.require_approval, false);
+      await page.click("#sign-out").catch(() => {});
+      await signIn(ownerToken);
+      await page.waitForFunction(() => document.querySelector("main h1")?.textContent === "Environments");
     }
   });
 

@@ -40,9 +40,11 @@ const workflow = (key, title) => ({
 });
 
 before(async () => {
-  const created = await envCommand("create", name, "--type", "development", "--after", "staging");
+  // Created in test mode, as a CI job would: webhooks reach only these recipients.
+  const created = await envCommand("create", name, "--type", "development", "--after", "staging", "--deliver-only-to", "qa-1, @QA.example.com");
   assert.equal(created.code, 0, created.stderr + created.stdout);
   freeze = created.json();
+  assert.deepEqual((await admin(`/v1/environments/${name}`)).body.deliver_only_to, ["qa-1", "@qa.example.com"]);
   const made = await admin("/v1/members", { method: "POST", body: { name: "Dev", email: `dev-${tag}@example.com`, role: "developer" } });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   member = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;

@@ -4,8 +4,8 @@
 // A route added to the API without declaring its key kinds fails this test.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { before, describe, it } from "node:test";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
 import { admin, api, apiUrl, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
 
 const METHODS = ["get", "put", "post", "patch", "delete"];
@@ -16,6 +16,10 @@ const revoked = {};
 const keyIds = {};
 const writes = [];
 const deliveryIds = {};
+/** Per environment and scope: a restricted key with only that scope, and one with every other. */
+const onlyScope = {};
+const allButScope = {};
+let scopeNames = [];
 
 before(async () => {
   const spec = (await api("/openapi.json")).body;
@@ -27,6 +31,16 @@ before(async () => {
       const security = operation.security ?? spec.security;
       const scheme = security.length === 0 ? "public" : Object.keys(security[0])[0];
       operations.push({ path, method: method.toUpperCase(), operation, scheme });
+    }
+  }
+  // The scope dimension: restricted keys derived from the scopes openapi.json names.
+  scopeNames = spec.components.schemas.KeyScope.enum;
+  for (const environment of environmentNames) {
+    onlyScope[environment] = {};
+    allButScope[environment] = {};
+    for (const scope of scopeNames) {
+      onlyScope[environment][scope] = await restrictedKey(environment, [scope]);
+      allButScope[environment][scope] = await restrictedKey(environment, scopeNames.filter((other) => other !== scope));
     }
   }
   for (const environment of environmentNames) {
@@ -61,6 +75,22 @@ before(async () => {
     }
   }
 });
+
+after(async () => {
+  // The restricted keys go, so a later run in the same state has room for its own.
+  for (const environment of environmentNames) {
+    for (const issued of [...Object.values(onlyScope[environment] ?? {}), ...Object.values(allButScope[environment] ?? {})]) {
+      await admin(`/v1/environments/${environment}/keys/${issued.id}`, { method: "DELETE" });
+    }
+  }
+});
+
+async function restrictedKey(environment, scopes) {
+  const issued = await admin(`/v1/environments/${environment}/keys`, { method: "POST", body: { kind: "secret", scopes } });
+  assert.equal(issued.status, 201, JSON.stringify(issued.body));
+  assert.deepEqual(issued.body.scopes, [...scopes].sort((a, b) => scopeNames.indexOf(a) - scopeNames.indexOf(b)));
+  return issued.body;
+}
 
 const isProduction = (environment) => keys[environment].type === "production";
 /** The file every environment has (the example path of openapi.json's file operations). */
@@ -121,8 +151,8 @@ async function saveWorkflow(environment, key) {
  * instead of the shared one: `{ from, to, path }` (the path segment to swap and
  * the resource's own path), or null when `target` cannot hold one.
  */
-async function makeVictim(path, target, second = false) {
-  const suffix = second ? "-h" : "";
+async function makeVictim(path, target, variant = "") {
+  const suffix = variant ? `-${variant}` : "";
   if (path.includes("{subscriber_id}")) {
     const id = `matrix-victim-${target}-${tag}${suffix}`;
     const put = await api(`/v1/subscribers/${id}`, { key: keys[target].secret_key, method: "PUT", body: {} });
@@ -140,7 +170,7 @@ async function makeVictim(path, target, second = false) {
     return { from: integrationId(target), to: id, path: `/v1/integrations/${id}` };
   }
   if (path.includes("{variable_name}") && !isProduction(target)) {
-    const name = `${variableName(target)}_VICTIM${second ? "_H" : ""}`;
+    const name = `${variableName(target)}_VICTIM${variant ? `_${variant.toUpperCase()}` : ""}`;
     await saveVariable(target, name);
     return { from: variableName(target), to: name, path: `/v1/variables/${name}` };
   }
@@ -159,8 +189,8 @@ async function makeVictim(path, target, second = false) {
  */
 const forged = Object.fromEntries(environmentNames.map((name) => [name, { pk: forgeKey("pk", name), sk: forgeKey("sk", name) }]));
 
-/** Every credential to try against `target`, with the environment it belongs to. */
-function credentials(target) {
+/** Every credential to try against `target` for `operation`, with the environment it belongs to. */
+function credentials(target, operation) {
   const list = [
     { label: "own pk", kind: "publishable", owner: target, key: keys[target].publishable_key },
     { label: "own sk", kind: "secret", owner: target, key: keys[target].secret_key },
@@ -173,12 +203,29 @@ function credentials(target) {
   list.push({ label: "forged sk", refusal: [401, "unknown_key"], key: forged[target].sk });
   list.push({ label: "revoked pk", refusal: [401, "key_revoked"], key: revoked[target][0] });
   list.push({ label: "revoked sk", refusal: [401, "key_revoked"], key: revoked[target][1] });
+  // The scope dimension: the target's restricted key with only the route's declared scope
+  // opens it as a full-access key would; the one with every other scope is refused.
+  const scope = operation["x-tidings-scope"];
+  if (scope && scope !== "none") {
+    list.push({ label: `own sk only ${scope}`, kind: "secret", owner: target, key: onlyScope[target][scope].key, ownVictim: "s" });
+    list.push({ label: `own sk without ${scope}`, refusal: [403, "key_scope_insufficient"], missingScope: scope, key: allButScope[target][scope].key });
+  } else if (scope === "none") {
+    list.push({ label: "own sk restricted", kind: "secret", owner: target, key: onlyScope[target][scopeNames[0]].key });
+  }
   // Every credential again as `X-API-Key: <key>` instead of `Authorization: Bearer <key>`.
-  const inHeader = list.map((credential) => ({ ...credential, label: `${credential.label} (X-API-Key)`, form: "x-api-key" }));
+  const inHeader = list.map((credential) => ({
+    ...credential,
+    label: `${credential.label} (X-API-Key)`,
+    form: "x-api-key",
+    ownVictim: credential.ownVictim && `${credential.ownVictim}h`,
+  }));
   list.push(...inHeader);
   list.push({ label: "missing", refusal: [401, "missing_credentials"], key: undefined });
   return list;
 }
+
+/** A short id of a credential's label, for the names of what it creates (ids are at most 64 characters). */
+const labelId = (credential) => createHash("sha256").update(credential.label).digest("hex").slice(0, 10);
 
 /** A concrete request for `operation` addressing `target`'s resources. */
 function request({ path, method, operation }, target, credential) {
@@ -197,11 +244,11 @@ function request({ path, method, operation }, target, credential) {
   const plain = operation.requestBody?.content?.["text/plain"]?.example;
   if (method === "POST" && (body?.key || body?.id)) {
     // Creations get a key or id of their own, so no two attempts collide.
-    const unique = `matrix-post-${target}-${credential.label.replace(/\W/g, "")}-${tag}`.toLowerCase();
+    const unique = `matrix-post-${target}-${labelId(credential)}-${tag}`.toLowerCase();
     body = body.key ? { ...body, key: unique } : { ...body, id: unique };
   }
   if (body?.workflow || body?.to) {
-    const subscriber = `matrix-write-${target}-${operation.operationId}-${credential.label.replace(/\W/g, "")}-${tag}`.toLowerCase();
+    const subscriber = `matrix-write-${target}-${operation.operationId}-${labelId(credential)}-${tag}`.toLowerCase();
     body = { ...body, to: [subscriber] };
   }
   const headers = image ? { "Content-Type": "image/svg+xml" } : plain ? { "Content-Type": "text/plain" } : {};
@@ -217,12 +264,16 @@ function request({ path, method, operation }, target, credential) {
 }
 
 describe("isolation matrix", () => {
-  it("every API-key operation declares the key kinds it accepts", () => {
+  it("every API-key operation declares the key kinds it accepts, and a secret-key one its scope", () => {
     assert.ok(operations.length >= 10, `only ${operations.length} operations found`);
+    assert.ok(scopeNames.length >= 10, `only ${scopeNames.length} scopes`);
     for (const { path, method, operation, scheme } of operations) {
       if (scheme !== "apiKey") continue;
       const kinds = operation["x-tidings-keys"];
       assert.ok(Array.isArray(kinds) && kinds.length > 0, `${method} ${path} lacks x-tidings-keys`);
+      if (!kinds.includes("secret")) continue;
+      const scope = operation["x-tidings-scope"];
+      assert.ok(scope === "none" || scopeNames.includes(scope), `${method} ${path} declares no known x-tidings-scope (${scope})`);
     }
   });
 
@@ -235,10 +286,11 @@ describe("isolation matrix", () => {
         // A destructive operation works on a throwaway resource: every other
         // credential tries first, then the owner's secret key deletes it.
         const shared = method === "DELETE" ? await makeVictim(path, target) : null;
-        const ordered = credentials(target).sort((a, b) => Number(a.label === "own sk") - Number(b.label === "own sk"));
+        const ordered = credentials(target, operation).sort((a, b) => Number(a.label === "own sk") - Number(b.label === "own sk"));
         for (const credential of ordered) {
-          // The owner's X-API-Key form deletes a throwaway resource of its own.
-          const victim = shared && credential.label === "own sk (X-API-Key)" ? await makeVictim(path, target, true) : shared;
+          // The owner's X-API-Key form and restricted key each delete a throwaway resource of their own.
+          const variant = credential.label === "own sk (X-API-Key)" ? "h" : credential.ownVictim;
+          const victim = shared && variant ? await makeVictim(path, target, variant) : shared;
           if (victim && credential.label === "own sk") {
             const survived = await api(victim.path, { key: keys[target].secret_key });
             assert.equal(survived.status, 200, `${target}'s ${victim.to} was deleted by another credential`);
@@ -259,6 +311,7 @@ describe("isolation matrix", () => {
             assert.deepEqual([response.status, code], expected, where);
           } else if (credential.refusal) {
             assert.deepEqual([response.status, code], credential.refusal, where);
+            if (credential.missingScope) assert.equal(response.body.error.details?.missing_scope, credential.missingScope, where);
           } else if (!operation["x-tidings-keys"].includes(credential.kind)) {
             assert.deepEqual([response.status, code], [403, "secret_key_required"], where);
           } else if (operation["x-tidings-read-only-in-production"] && isProduction(credential.owner)) {

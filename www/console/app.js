@@ -104,6 +104,8 @@ async function route() {
   const [first, page = "workflows", ...rest] = location.hash.replace(/^#\//, "").split("/").map(decodeURIComponent);
   const main = $("main");
   const pagesNav = $("pages-nav");
+  fill($("environment-banner"));
+  $("environment-banner").hidden = true;
   if (first === "environments" || !first) {
     renderTabs(null);
     pagesNav.hidden = true;
@@ -126,12 +128,29 @@ async function route() {
     h("a", { href: `#/${first}/${candidate.id}`, "aria-current": candidate === current ? "page" : undefined }, candidate.label)));
   document.title = `${current.label} · ${first} · Tidings console`;
   fill(main, h("p", { role: "status" }, "Loading…"));
+  showDeliveryBanner(environment);
   try {
     await current.render(main, { session, environment, access, argument: rest.join("/"), refresh });
   } catch (error) {
     fill(main, errorBox(error));
   }
   focusMain();
+}
+
+/**
+ * Warns on an environment that is not production and delivers webhooks to real recipients
+ * (it has integrations and no test mode): a test there can reach customers.
+ */
+async function showDeliveryBanner(environment) {
+  if (environment.type === "production" || environment.deliver_only_to) return;
+  const { items } = await api(`/v1/environments/${environment.name}/integrations`).catch(() => ({ items: [] }));
+  if (items.length === 0 || currentName() !== environment.name) return;
+  const banner = $("environment-banner");
+  fill(banner, h("p", { class: "banner warning", role: "note", dataset: { banner: "external-deliveries" } },
+    h("strong", {}, `${environment.label ?? environment.name} delivers webhooks to every recipient. `),
+    "Tests here can reach real people: turn on test mode (deliver_only_to in the environment's settings, or ",
+    h("code", {}, "npm run env -- create … --deliver-only-to"), ") so only listed recipients get them."));
+  banner.hidden = false;
 }
 
 function focusMain() {

@@ -3,6 +3,10 @@
 /// The most secret keys an environment may have active at once, so a
 /// rotation can overlap the old and the new key.
 pub const MAX_ACTIVE_SECRET_KEYS: usize = 2;
+/// The most restricted secret keys (issued with scopes) an environment may
+/// have active at once: one per server or job is the point of them, so they
+/// do not count against [`MAX_ACTIVE_SECRET_KEYS`].
+pub const MAX_ACTIVE_RESTRICTED_KEYS: usize = 40;
 /// The longest grace period a rotation may give the old key: 30 days.
 pub const MAX_GRACE_PERIOD_SECONDS: u64 = 30 * 24 * 3600;
 
@@ -15,6 +19,9 @@ pub enum KeyLifecycleError {
         "an environment may have at most {MAX_ACTIVE_SECRET_KEYS} active secret keys; revoke one or regenerate it"
     )]
     TooManySecretKeys,
+    /// Issuing another restricted key would exceed [`MAX_ACTIVE_RESTRICTED_KEYS`].
+    #[error("an environment may have at most {MAX_ACTIVE_RESTRICTED_KEYS} active restricted keys; revoke one first")]
+    TooManyRestrictedKeys,
     /// The grace period is longer than [`MAX_GRACE_PERIOD_SECONDS`].
     #[error("grace_period_seconds must be from 0 to {MAX_GRACE_PERIOD_SECONDS}")]
     GracePeriod,
@@ -70,6 +77,15 @@ pub fn check_secret_key_capacity(active: usize) -> Result<(), KeyLifecycleError>
     }
 }
 
+/// Checks that one more restricted key may be issued when `active` are usable.
+pub fn check_restricted_key_capacity(active: usize) -> Result<(), KeyLifecycleError> {
+    if active >= MAX_ACTIVE_RESTRICTED_KEYS {
+        Err(KeyLifecycleError::TooManyRestrictedKeys)
+    } else {
+        Ok(())
+    }
+}
+
 /// When a key being replaced stops working: `now` plus the grace period.
 /// `None` means at once.
 pub fn rotation_end(now_ms: u64, grace_period_seconds: u64) -> Result<Option<u64>, KeyLifecycleError> {
@@ -97,6 +113,11 @@ mod tests {
     fn at_most_two_secret_keys() {
         assert_eq!(check_secret_key_capacity(1), Ok(()));
         assert_eq!(check_secret_key_capacity(2), Err(KeyLifecycleError::TooManySecretKeys));
+        assert!(check_restricted_key_capacity(MAX_ACTIVE_RESTRICTED_KEYS - 1).is_ok());
+        assert_eq!(
+            check_restricted_key_capacity(MAX_ACTIVE_RESTRICTED_KEYS),
+            Err(KeyLifecycleError::TooManyRestrictedKeys)
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum LogStatus {
     Delivered,
     /// The recipient's preferences turned the channel off.
     Skipped,
+    /// Test mode kept an external delivery from the recipient (sent to the
+    /// catch-all integration instead, if there is one).
+    Suppressed,
 }
 
 impl LogStatus {
@@ -30,12 +33,15 @@ impl LogStatus {
             Self::Failed => "failed",
             Self::Delivered => "delivered",
             Self::Skipped => "skipped",
+            Self::Suppressed => "suppressed",
         }
     }
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Stored, Self::Failed, Self::Delivered, Self::Skipped].into_iter().find(|status| status.as_str() == text)
+        [Self::Stored, Self::Failed, Self::Delivered, Self::Skipped, Self::Suppressed]
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 }
 
@@ -98,7 +104,7 @@ impl LogQuery {
                 "status" => {
                     query.status = Some(
                         LogStatus::parse(value)
-                            .ok_or(fail("status", "must be stored, delivered, skipped or failed"))?,
+                            .ok_or(fail("status", "must be stored, delivered, skipped, suppressed or failed"))?,
                     )
                 }
                 "since" => {

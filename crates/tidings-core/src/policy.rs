@@ -15,7 +15,10 @@
 //! - promotion adjacency is computed over the whole chain, whatever the
 //!   caller can see;
 //! - the deployment keeps at least one owner who can sign in: the last one
-//!   can neither be removed nor demoted, nor lose their last token.
+//!   can neither be removed nor demoted, nor lose their last token;
+//! - a release request into an environment that requires approval is
+//!   approved or rejected only by another member allowed to promote into
+//!   it: never by its requester, never by the deployment's admin token.
 
 use std::collections::BTreeSet;
 
@@ -100,6 +103,22 @@ pub enum ControlAction<'a> {
         /// Target.
         to: &'a str,
     },
+    /// Approve or reject a release request into `environment` made by
+    /// `requester`: the right to promote into it, held by a member who is
+    /// not the requester (the admin token is nobody's second pair of eyes).
+    ReviewRelease {
+        /// The request's target.
+        environment: &'a str,
+        /// Who made the request (member id, or `admin`).
+        requester: &'a str,
+        /// When the request was made (Unix ms).
+        requested_at_ms: u64,
+        /// Since when the reviewer's credential could act: the later of the
+        /// member's creation and their token's issue. A member or token made
+        /// after the request (a second identity made for the occasion) is
+        /// nobody's second pair of eyes for it.
+        reviewer_since_ms: u64,
+    },
     /// List members, read the deployment's audit log.
     ReadMembers,
     /// Add a member with these grants.
@@ -164,6 +183,13 @@ pub enum Denial {
     LastOwner,
     /// A preview is made from a development or staging environment of the chain only.
     PreviewSource(String),
+    /// Nobody approves or rejects their own release request.
+    OwnRequest,
+    /// The deployment's admin token reviews no release request: approval
+    /// needs a second member.
+    ReviewByAdminToken,
+    /// The reviewer's member or token was made after the request.
+    ReviewerTooNew,
     /// Nothing promotes into a preview environment; a preview promotes only
     /// into the environment it was made from.
     PreviewOffChain {
@@ -179,7 +205,12 @@ impl Denial {
     pub fn status(&self) -> u16 {
         match self {
             Self::EnvironmentHidden(_) | Self::MemberUnknown(_) => 404,
-            Self::Forbidden(_) | Self::ReadOnly(_) | Self::OwnGrants => 403,
+            Self::Forbidden(_)
+            | Self::ReadOnly(_)
+            | Self::OwnGrants
+            | Self::OwnRequest
+            | Self::ReviewByAdminToken
+            | Self::ReviewerTooNew => 403,
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => 422,
             Self::PreviewSource(_) => 400,
             Self::LastOwner => 409,
@@ -197,6 +228,8 @@ impl Denial {
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => ErrorCode::PromotionNotAdjacent,
             Self::PreviewSource(_) => ErrorCode::ValidationFailed,
             Self::LastOwner => ErrorCode::LastOwner,
+            Self::OwnRequest => ErrorCode::OwnReleaseRequest,
+            Self::ReviewByAdminToken | Self::ReviewerTooNew => ErrorCode::Forbidden,
         }
     }
 
@@ -226,6 +259,16 @@ impl Denial {
             Self::LastOwner => {
                 "the deployment must keep at least one owner who can sign in; make another owner first".to_owned()
             }
+            Self::OwnRequest => {
+                "nobody approves or rejects their own release request; another member who may promote here must"
+                    .to_owned()
+            }
+            Self::ReviewByAdminToken => "the deployment's admin token cannot approve or reject release requests: \
+                 a second member who may promote into the environment must"
+                .to_owned(),
+            Self::ReviewerTooNew => "a member or token created after the request was made cannot review it; \
+                 a member who could act before it must"
+                .to_owned(),
         }
     }
 }
@@ -295,6 +338,19 @@ fn check(
         }
         ControlAction::PreviewPromotion { from, to } => promotion(grants, chain, from, to, Action::View),
         ControlAction::Promote { from, to } => promotion(grants, chain, from, to, Action::PromoteInto),
+        ControlAction::ReviewRelease { environment, requester, requested_at_ms, reviewer_since_ms } => {
+            in_environment(grants, chain, environment, Action::PromoteInto)?;
+            if subject.break_glass {
+                return Err(Denial::ReviewByAdminToken);
+            }
+            if subject.id == requester {
+                return Err(Denial::OwnRequest);
+            }
+            if reviewer_since_ms >= requested_at_ms {
+                return Err(Denial::ReviewerTooNew);
+            }
+            Ok(())
+        }
         ControlAction::ReadMembers => deployment(grants, DeploymentAction::ManageMembers),
         ControlAction::CreateMember { grants: wanted } => {
             deployment(grants, DeploymentAction::ManageMembers)?;

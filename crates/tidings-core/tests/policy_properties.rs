@@ -2,7 +2,8 @@
 //! members, grants, environments and actions: nobody changes their own
 //! grants, nobody grants what they do not hold, a `none` is never lifted by
 //! its holder, promotion adjacency follows the whole chain, personal data
-//! is never implied by a role, and the deployment keeps an owner.
+//! is never implied by a role, the deployment keeps an owner, and a release
+//! request is reviewed only by a second member.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -319,6 +320,46 @@ proptest! {
             let asked = ControlAction::Promote { from: into_preview, to: "pr-1" };
             prop_assert!(!decide(subject, &[], &chain, asked).is_allowed(), "a promotion into a preview");
         }
+    }
+
+    /// Four eyes: a release request is reviewed (and so applied, for an
+    /// environment that requires approval) only by a member other than its
+    /// requester, never by the admin token, only with a credential that
+    /// existed before the request, and only by one who may promote into the
+    /// environment themselves.
+    #[test]
+    fn a_release_request_needs_a_second_member(
+        members in members(),
+        who in 0usize..5,
+        requester in 0usize..6,
+        break_glass in any::<bool>(),
+        with_qa in any::<bool>(),
+        preview in preview(),
+        environment in name(),
+        requested_at_ms in 1u64..1000,
+        reviewer_since_ms in 0u64..1000,
+    ) {
+        let chain = chain_with(with_qa, preview);
+        let subject_state = &members[who % members.len()];
+        let subject = Subject { id: &subject_state.id, grants: &subject_state.grants, break_glass };
+        // The requester: one of the members, or the admin token (index past the list).
+        let requester = if requester < members.len() { members[requester].id.clone() } else { "admin".to_owned() };
+        let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms };
+        if decide(subject, &members, &chain, asked).is_allowed() {
+            prop_assert_ne!(subject.id, requester.as_str());
+            prop_assert!(reviewer_since_ms < requested_at_ms, "a credential made after the request reviewed it");
+            prop_assert!(!subject.break_glass);
+            let promote = ControlAction::InEnvironment { environment: &environment, action: Action::PromoteInto };
+            prop_assert!(decide(subject, &members, &chain, promote).is_allowed());
+        }
+        // Whoever asks about their own request is refused, whatever they hold.
+        let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0 };
+        prop_assert!(!decide(subject, &members, &chain, own).is_allowed());
+        // The admin token, as owner of everything, is still refused.
+        let owner = Grants::role(Role::Owner);
+        let admin = Subject { id: "admin", grants: &owner, break_glass: true };
+        let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0 };
+        prop_assert!(!decide(admin, &members, &chain, by_admin).is_allowed());
     }
 
     #[test]

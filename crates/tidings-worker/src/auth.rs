@@ -7,6 +7,7 @@ use futures_util::future::join;
 use tidings_core::access::{self, Action, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::key_scope::{KeyScope, KeyScopes};
 use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
 use tidings_core::stream_ticket::StreamTicket;
@@ -26,6 +27,8 @@ pub use crate::store::{Actor, Authorized};
 pub struct Caller {
     /// Publishable or secret.
     pub kind: KeyKind,
+    /// What the key may do (a publishable key: the feed routes its kind opens).
+    pub scopes: KeyScopes,
     /// The key's id (never the key).
     pub key_id: String,
     /// The one environment the key opens.
@@ -33,12 +36,21 @@ pub struct Caller {
 }
 
 /// Validates the bearer key, opens its environment and applies the
-/// environment's browser-origin policy.
-pub async fn authenticate(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
+/// environment's browser-origin policy, for a route that any key opens
+/// (publishable or secret) and that declares `scope` for restricted keys.
+pub async fn authenticate(request: &IncomingRequest, env: &Platform, scope: KeyScope) -> ApiResult<Caller> {
+    let caller = identify(request, env).await?;
+    caller.require_scope(scope)?;
+    Ok(caller)
+}
+
+/// [`authenticate`] for the one route every key opens whatever its scopes:
+/// `GET /v1/environments/current`, which says whose key it is.
+pub async fn identify(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
     authenticate_key(request, env, &bearer(request)?).await
 }
 
-/// [`authenticate`] with the key given apart from the request.
+/// [`identify`] with the key given apart from the request.
 async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) -> ApiResult<Caller> {
     let key = ApiKey::parse(key)?;
     if key.kind() == KeyKind::Secret && from_browser(request) {
@@ -48,7 +60,7 @@ async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) 
             "secret keys must never reach a browser; use the publishable key there and rotate this secret key",
         ));
     }
-    let mut scope = Environment::open(env, &key, &client_of(request), now_ms()).await?;
+    let (mut scope, scopes) = Environment::open(env, &key, &client_of(request), now_ms()).await?;
     let faults = store::FaultPlan::of(request, env);
     faults.trap_if_asked();
     scope.inject_faults(faults);
@@ -57,26 +69,29 @@ async fn authenticate_key(request: &IncomingRequest, env: &Platform, key: &str) 
         let tier = if request.path().starts_with("/v1/events/trigger") { Tier::Triggers } else { Tier::Management };
         store::draw_rate_limit(env, tier, scope.name().as_str(), &key.hash()[..16]).await?;
     }
-    Ok(Caller { kind: key.kind(), key_id: key.id(), scope })
+    Ok(Caller { kind: key.kind(), scopes, key_id: key.id(), scope })
 }
 
-/// Authenticates a server route: the key must be a secret key.
-pub async fn authenticate_secret(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
+/// Authenticates a server route: the key must be a secret key holding
+/// `scope`, the one the route declares (`x-tidings-scope`).
+pub async fn authenticate_secret(request: &IncomingRequest, env: &Platform, scope: KeyScope) -> ApiResult<Caller> {
+    let caller = identify(request, env).await?;
     caller.require_secret()?;
+    caller.require_scope(scope)?;
     Ok(caller)
 }
 
-/// Authenticates a feed route for `subscriber`: any key, plus the subscriber
-/// credential the environment requires (a write token when `write`).
+/// Authenticates a subscriber's route: any key (a secret one holding
+/// `scope`), plus the subscriber credential the environment requires (a
+/// write token when the scope writes).
 pub async fn authenticate_subscriber(
     request: &IncomingRequest,
     env: &Platform,
     subscriber: &SubscriberId,
-    write: bool,
+    scope: KeyScope,
 ) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
-    caller.authorize_subscriber(request, subscriber, write).await?;
+    let caller = authenticate(request, env, scope).await?;
+    caller.authorize_subscriber(request, subscriber, scope.is_write()).await?;
     caller.draw_feed_budget(env, subscriber).await?;
     Ok(caller)
 }
@@ -89,21 +104,21 @@ pub async fn authenticate_ticket_request(
     env: &Platform,
     subscriber: &SubscriberId,
 ) -> ApiResult<(Caller, Option<Claims>)> {
-    let caller = authenticate(request, env).await?;
+    let caller = authenticate(request, env, KeyScope::FeedRead).await?;
     let claims = caller.authorize_subscriber(request, subscriber, false).await?;
     caller.draw_feed_budget(env, subscriber).await?;
     Ok((caller, claims))
 }
 
 /// Authenticates a read of `subscriber`'s feed, like
-/// [`authenticate_subscriber`] but leaving the rate-limit budget to
-/// [`Caller::read_within_budget`].
+/// [`authenticate_subscriber`] with `feed:read` but leaving the rate-limit
+/// budget to [`Caller::read_within_budget`].
 pub async fn authenticate_reader(
     request: &IncomingRequest,
     env: &Platform,
     subscriber: &SubscriberId,
 ) -> ApiResult<Caller> {
-    let caller = authenticate(request, env).await?;
+    let caller = authenticate(request, env, KeyScope::FeedRead).await?;
     caller.authorize_subscriber(request, subscriber, false).await?;
     Ok(caller)
 }
@@ -158,7 +173,9 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Platform) -> Ap
         let (client, now) = (client_of(request), now_ms());
         store::guard_lookup(&client, now)?;
         return match store::member_by_token(env, &hash, now).await? {
-            Some((member, grants)) => Ok(Actor { id: member.id, name: member.name, grants, break_glass: false }),
+            Some((member, grants, since_ms)) => {
+                Ok(Actor { id: member.id, name: member.name, grants, break_glass: false, since_ms })
+            }
             None => {
                 store::note_failed_lookup(env, &client, now).await;
                 Err(ApiError::new(
@@ -175,6 +192,7 @@ pub async fn authenticate_actor(request: &IncomingRequest, env: &Platform) -> Ap
         name: "Admin token".to_owned(),
         grants: Grants::role(Role::Owner),
         break_glass: true,
+        since_ms: 0,
     })
 }
 
@@ -338,6 +356,22 @@ impl Caller {
                 "this route needs the environment's secret key (sk_…)",
             ))
         }
+    }
+
+    /// Refuses a restricted key on a route whose scope it lacks (403
+    /// `key_scope_insufficient`, naming the scope).
+    pub fn require_scope(&self, scope: KeyScope) -> ApiResult<()> {
+        if self.scopes.permits(scope) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            403,
+            ErrorCode::KeyScopeInsufficient,
+            format!(
+                "this restricted key lacks the {scope} scope this route needs; regenerate it with that scope or use a key that has it"
+            ),
+        )
+        .with_details(serde_json::json!({ "missing_scope": scope.as_str() })))
     }
 
     /// Checks that the caller may act as `subscriber`. Secret keys may act

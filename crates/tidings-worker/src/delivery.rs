@@ -19,6 +19,8 @@ use tidings_core::delivery::{
     REQUEST_TIMEOUT_MS,
 };
 use tidings_core::link;
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::test_mode::Destination;
 use tidings_core::webhook::{self, SIGNATURE_HEADER};
 use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
@@ -210,10 +212,17 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff, state:
         scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], open_until, delay).await;
         return Handled::Done;
     }
+    // Test mode, read from the registry at every attempt: a delivery made before it was
+    // turned on, retried, swept or replayed reaches only a listed recipient (or the catch-all).
+    let integration = match test_mode_destination(env, scope, state).await {
+        Ok(Some(integration)) => integration,
+        Ok(None) => return suppress(env, scope, hand_off).await,
+        Err(_) => return Handled::Again,
+    };
     // The target is read before the claim: a failure on this side costs
     // the receiver no attempt and its breaker no failure.
     let target = match store::encryption_key(env) {
-        Ok(key) => scope.webhook_target(&state.integration, &key).await,
+        Ok(key) => scope.webhook_target(&integration, &key).await,
         Err(error) => Err(error),
     };
     let target = match target {
@@ -270,6 +279,47 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff, state:
     }
     if let (Some(seconds), Some(at)) = (retry_in, record.retry_at) {
         scope.hand_off(env, &[(claimed.id.clone(), claimed.attempts)], at, seconds).await;
+    }
+    Handled::Done
+}
+
+/// The integration a delivery goes to under the environment's test mode:
+/// its own, the catch-all, or none (suppressed).
+async fn test_mode_destination(
+    env: &Platform,
+    scope: &Environment,
+    state: &DeliveryState,
+) -> Result<Option<String>, crate::error::ApiError> {
+    let Some(mode) = store::test_mode(env, scope.name()).await? else { return Ok(Some(state.integration.clone())) };
+    let subscriber = SubscriberId::parse(&state.subscriber_id)
+        .map_err(|_| crate::error::ApiError::internal("delivery", "stored subscriber id"))?;
+    let email = scope.subscriber_email(&state.subscriber_id).await?;
+    Ok(match mode.destination(&subscriber, email.as_deref()) {
+        Destination::Own => Some(state.integration.clone()),
+        Destination::CatchAll(catch_all) => Some(catch_all),
+        Destination::Suppressed => None,
+    })
+}
+
+/// Ends a delivery test mode keeps from its recipient without sending it:
+/// one final attempt with no request made, logged as suppressed.
+async fn suppress(env: &Platform, scope: &Environment, hand_off: &HandOff) -> Handled {
+    let now = clock(env, hand_off);
+    let claimed = match scope.claim_attempt(&hand_off.delivery, hand_off.attempts, now).await {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => return Handled::Done,
+        Err(_) => return Handled::Again,
+    };
+    let record = AttemptRecord {
+        started_at: now,
+        latency_ms: 0,
+        status_code: None,
+        error: Some(store::SUPPRESSED_BY_TEST_MODE),
+        class: AttemptClass::Final,
+        retry_at: None,
+    };
+    if let Err(error) = scope.record_attempt(&claimed, &record, now).await {
+        worker::console_error!("delivery {}: suppression not recorded: {error:?}", claimed.id);
     }
     Handled::Done
 }

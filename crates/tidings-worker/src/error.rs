@@ -4,6 +4,7 @@
 use tidings_core::feed::FeedError;
 use tidings_core::key::KeyError;
 use tidings_core::key_lifecycle::KeyLifecycleError;
+use tidings_core::key_scope::KeyScopeError;
 use tidings_core::lifecycle::LifecycleError;
 use tidings_core::profile::ProfileError;
 use tidings_core::query::QueryError;
@@ -180,10 +181,18 @@ impl From<TriggerError> for ApiError {
     }
 }
 
+impl From<KeyScopeError> for ApiError {
+    fn from(error: KeyScopeError) -> Self {
+        Self::validation("scopes", error.to_string())
+    }
+}
+
 impl From<KeyLifecycleError> for ApiError {
     fn from(error: KeyLifecycleError) -> Self {
         match error {
-            KeyLifecycleError::TooManySecretKeys => Self::new(409, ErrorCode::TooManySecretKeys, error.to_string()),
+            KeyLifecycleError::TooManySecretKeys | KeyLifecycleError::TooManyRestrictedKeys => {
+                Self::new(409, ErrorCode::TooManySecretKeys, error.to_string())
+            }
             KeyLifecycleError::GracePeriod => Self::validation("grace_period_seconds", error.to_string()),
             _ => Self::new(409, ErrorCode::KeyAlreadyRevoked, error.to_string()),
         }

@@ -47,7 +47,8 @@ fn json_text(value: &wasm_bindgen::JsValue) -> String {
 }
 
 /// The Cron Trigger, at the event's scheduled time: environments' lives (expired previews
-/// archived, archives past their date purged), then the deliveries sweep.
+/// archived, archives past their date purged), the deliveries sweep, then release requests
+/// nobody reviewed in time expired.
 #[event(scheduled)]
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let platform = Platform::new(env);
@@ -55,6 +56,7 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let tick = SweepTick(());
     crate::store::sweep_lifecycles(&platform, &tick, now).await;
     delivery::sweep(&platform, &tick, now).await;
+    crate::store::sweep_release_requests(&platform, &tick, now).await;
 }
 
 /// The fetch handler: routes the request and renders any error once.

@@ -23,6 +23,8 @@ export async function renderEnvironments(main, { session, refresh }) {
     h("span", {}, status(environment.status),
       environment.lock ? h("div", { class: "badge locked", "data-lock": environment.name }, `Locked: ${environment.lock.reason}`) : null,
       environment.purge_at ? h("div", { class: "muted" }, "Purged ", time(environment.purge_at), " unless restored") : null,
+      environment.deliver_only_to ? h("div", { class: "muted", "data-test-mode": environment.name },
+        `Test mode: webhooks only to ${environment.deliver_only_to.join(", ") || "nobody"}`) : null,
       environment.expires_at && environment.status !== "archived" ? h("div", { class: "muted" }, "Expires ", time(environment.expires_at)) : null,
       environment.status_reason ? h("div", { class: "muted" }, environment.status_reason) : null,
       environment.status === "creating"

@@ -44,6 +44,18 @@ pub struct EnvironmentDetails {
     /// RFC 3339: when a preview environment expires (it is then archived, and purged later).
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// Test mode: the only recipients external deliveries reach (subscriber
+    /// ids and `@domains`); `null` when off.
+    #[serde(default)]
+    pub deliver_only_to: Option<Vec<String>>,
+    /// Test mode: the integration other recipients' deliveries go to instead
+    /// (`null`: they are suppressed).
+    #[serde(default)]
+    pub catch_all_integration: Option<String>,
+    /// Whether promotions, imports and rollbacks into it wait for a second
+    /// member's approval (release requests).
+    #[serde(default)]
+    pub require_approval: bool,
 }
 
 /// A change freeze on an environment's content.
@@ -110,6 +122,17 @@ pub struct EnvironmentPatch {
     /// Hide message contents in the console.
     #[serde(default)]
     pub hide_message_contents: Option<bool>,
+    /// Turns test mode on with these recipients (subscriber ids and
+    /// `@domains`), or off with `null`. Not in production environments.
+    #[serde(default, deserialize_with = "present")]
+    pub deliver_only_to: Option<Option<Vec<String>>>,
+    /// Test mode's catch-all integration, or `null` to suppress instead.
+    #[serde(default, deserialize_with = "present")]
+    pub catch_all_integration: Option<Option<String>>,
+    /// Whether promotions, imports and rollbacks into it need a second
+    /// member's approval.
+    #[serde(default)]
+    pub require_approval: Option<bool>,
 }
 
 /// A key as lists show it: never the key itself.
@@ -129,6 +152,9 @@ pub struct KeyInfo {
     pub expires_at: Option<String>,
     /// When the key was revoked.
     pub revoked_at: Option<String>,
+    /// A restricted secret key's scopes; `null` for full access.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// `GET /v1/environments/{name}/keys`.
@@ -144,6 +170,10 @@ pub struct KeyList {
 pub struct CreateKeyRequest {
     /// `publishable` or `secret`.
     pub kind: String,
+    /// Restricts a secret key to these scopes (e.g. `["trigger"]`); omit
+    /// for full access.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A newly issued key: the only time the key is shown.
@@ -163,6 +193,19 @@ pub struct RegenerateKeyRequest {
     /// How long the old key keeps working; 0 revokes it at once.
     #[serde(default)]
     pub grace_period_seconds: u64,
+    /// The replacement's scopes (`null` for full access); omitted, it keeps
+    /// the old key's. A key's scopes change only this way.
+    #[serde(default, deserialize_with = "present")]
+    pub scopes: Option<Option<Vec<String>>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// The answer to a regenerate.
@@ -201,6 +244,9 @@ pub struct CreateEnvironmentRequest {
     /// when it ends. Only with `from`.
     #[serde(default)]
     pub ttl_seconds: Option<u64>,
+    /// Starts in test mode with these recipients (not for production).
+    #[serde(default)]
+    pub deliver_only_to: Option<Vec<String>>,
 }
 
 /// The answer to `POST /v1/environments`: the environment, and its

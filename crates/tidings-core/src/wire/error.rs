@@ -119,6 +119,8 @@ error_codes! {
     KeyNotFound => "key_not_found",
     /// The key is revoked.
     KeyRevoked => "key_revoked",
+    /// The restricted secret key lacks the scope the route declares.
+    KeyScopeInsufficient => "key_scope_insufficient",
     /// The deployment would lose its last owner who can sign in.
     LastOwner => "last_owner",
     /// The brand names a logo that is not stored.
@@ -139,6 +141,8 @@ error_codes! {
     MemberTokenInvalid => "member_token_invalid",
     /// The route does not accept this method.
     MethodNotAllowed => "method_not_allowed",
+    /// Nobody approves or rejects their own release request.
+    OwnReleaseRequest => "own_release_request",
     /// No credential was sent.
     MissingCredentials => "missing_credentials",
     /// The SDK could not reach the API.
@@ -167,6 +171,12 @@ error_codes! {
     ReleaseConflict => "release_conflict",
     /// No such release.
     ReleaseNotFound => "release_not_found",
+    /// The release request was already approved, rejected, or has expired.
+    ReleaseRequestClosed => "release_request_closed",
+    /// No such release request.
+    ReleaseRequestNotFound => "release_request_not_found",
+    /// The target changed since the release request was made.
+    ReleaseRequestStale => "release_request_stale",
     /// A resource changed after the release.
     ReleaseSuperseded => "release_superseded",
     /// The same request is being applied.

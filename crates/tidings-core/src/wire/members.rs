@@ -131,12 +131,26 @@ pub struct EnvironmentAccess {
 }
 
 /// `POST /v1/bootstrap` body: optionally, the first owner.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BootstrapRequest {
     /// Creates this owner with a personal access token.
     #[serde(default)]
     pub owner: Option<OwnerInput>,
+    /// Whether `production` starts with four-eyes approval (default: yes).
+    /// Chosen once, here: turning it off later needs a second member.
+    #[serde(default = "yes")]
+    pub production_requires_approval: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for BootstrapRequest {
+    fn default() -> Self {
+        BootstrapRequest { owner: None, production_requires_approval: true }
+    }
 }
 
 /// The first owner.

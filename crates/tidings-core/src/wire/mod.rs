@@ -47,8 +47,9 @@ pub use members::{
 };
 pub use preferences::{ChannelSettings, PreferencesInput};
 pub use promotion::{
-    AuditEntry, AuditLog, Brand, BrandInput, ChangeList, ChangeSelection, FieldDiff, LogoInfo, PendingChange,
-    PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList, Variable, VariableInput, VariableList,
+    ApprovedRequest, AuditEntry, AuditLog, Brand, BrandInput, ChangeList, ChangeSelection, FieldDiff, LogoInfo,
+    PendingChange, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList, ReleaseRequest,
+    ReleaseRequestList, ReviewRequest, Variable, VariableInput, VariableList,
 };
 pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, StreamTicketResponse, Subscriber, SubscriberInput, SubscriberList,

@@ -98,6 +98,72 @@ pub struct PromotionResponse {
     pub changes: Vec<PendingChange>,
     /// Non-blocking problems (blocking ones refuse the promotion with `preflight_failed`).
     pub problems: Vec<PromotionProblem>,
+    /// Where the target requires approval: the request made instead of a
+    /// release (answered with 202), waiting for a second member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_request: Option<ReleaseRequest>,
+}
+
+/// A promotion, import or rollback waiting for a second member's review,
+/// with exactly the changes it would apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseRequest {
+    /// `rr_…`.
+    pub id: String,
+    /// The environment it would change.
+    pub environment: String,
+    /// `promotion`, `import` or `rollback`: the kind of release it becomes;
+    /// or `approval_off`: turning the environment's approval off.
+    pub kind: String,
+    /// The source environment of a promotion.
+    pub source: Option<String>,
+    /// The release a rollback would undo.
+    pub reverts: Option<String>,
+    /// Who asked (member id, or `admin`).
+    pub requested_by: String,
+    /// `pending`, `approved`, `rejected` or `expired`.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339: a request nobody reviews by then expires.
+    pub expires_at: String,
+    /// Who approved or rejected it.
+    pub reviewed_by: Option<String>,
+    /// RFC 3339.
+    pub reviewed_at: Option<String>,
+    /// The reviewer's comment (always there on a rejection).
+    pub comment: Option<String>,
+    /// The release an approval applied.
+    pub release_id: Option<String>,
+    /// What it would change, with each resource's content before and after.
+    pub changes: Vec<PendingChange>,
+    /// The preflight's non-blocking problems when it was made.
+    pub problems: Vec<PromotionProblem>,
+}
+
+/// `GET /v1/environments/{name}/release-requests`: pending first, then newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseRequestList {
+    /// The requests.
+    pub items: Vec<ReleaseRequest>,
+}
+
+/// `POST …/release-requests/{id}/approve` and `…/reject`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// Why: required to reject, optional to approve (at most 1,000 characters).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The answer to an approval: the request, now approved, and its release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovedRequest {
+    /// The request.
+    pub request: ReleaseRequest,
+    /// The release it applied (none for `approval_off`, which changes the setting).
+    pub release: Option<Release>,
 }
 
 /// A release: one promotion or rollback applied to an environment.

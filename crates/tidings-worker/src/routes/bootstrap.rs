@@ -2,7 +2,7 @@
 //! keys, once, for the holder of the deployment's admin token.
 
 use tidings_core::access::{self, Grants, Role};
-use tidings_core::environment::{EnvironmentName, DEFAULT_ENVIRONMENTS};
+use tidings_core::environment::{EnvironmentName, EnvironmentType, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::subscriber;
 use tidings_core::wire::{BootstrapRequest, BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
@@ -32,7 +32,16 @@ pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResu
             ApiKey::generate(KeyKind::Secret, &name, random()?),
         ];
         let signing_secret = subscriber::signing_secret(random()?);
-        environments.push(NewEnvironment { name, environment_type, position: position as u32, keys, signing_secret });
+        // Production starts with four-eyes approval unless the bootstrap says otherwise.
+        let require_approval = environment_type == EnvironmentType::Production && input.production_requires_approval;
+        environments.push(NewEnvironment {
+            name,
+            environment_type,
+            position: position as u32,
+            keys,
+            signing_secret,
+            require_approval,
+        });
     }
     // The first owner, with a personal access token shown this once.
     let owner_grants = Grants::role(Role::Owner);

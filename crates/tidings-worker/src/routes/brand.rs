@@ -5,6 +5,7 @@
 
 use tidings_core::brand::{self, BrandError};
 use tidings_core::files::{FilePath, BRAND_PREFIX, DEFAULT_URL_TTL_SECONDS};
+use tidings_core::key_scope::KeyScope;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{BrandInput, LogoInfo};
 use worker::{Headers, ResponseBuilder};
@@ -18,7 +19,7 @@ use crate::store::{Environment, Platform};
 
 /// The brand settings; the logo with a short-lived signed URL an `<img>` can load.
 pub async fn get(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate(request, env).await?;
+    let caller = authenticate(request, env, KeyScope::ContentRead).await?;
     answer(&caller.scope).await
 }
 
@@ -38,7 +39,7 @@ async fn answer(scope: &Environment) -> ApiResult {
 
 /// Saves the brand settings (the logo is kept).
 pub async fn put(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentWrite).await?;
     caller.require_content_writable("brand settings")?;
     let input: BrandInput = read_json(request).await?;
     brand::validate(&input).map_err(invalid)?;
@@ -48,7 +49,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
 
 /// Uploads the logo: the body is the image, `Content-Type` its type.
 pub async fn put_logo(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentWrite).await?;
     caller.require_content_writable("brand settings")?;
     let content_type = header(request, "Content-Type").unwrap_or_default().trim().to_ascii_lowercase();
     let bytes = read_body(request).await?;
@@ -61,7 +62,7 @@ pub async fn put_logo(request: &mut IncomingRequest, env: &Platform) -> ApiResul
 
 /// The logo's bytes.
 pub async fn get_logo(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate(request, env).await?;
+    let caller = authenticate(request, env, KeyScope::ContentRead).await?;
     let (content_type, bytes) = caller
         .scope
         .logo(env)

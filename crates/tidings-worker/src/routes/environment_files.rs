@@ -8,6 +8,7 @@ use tidings_core::base64;
 use tidings_core::environment_file;
 use tidings_core::files::FilePath;
 use tidings_core::promotion;
+use tidings_core::release_request::RequestKind;
 use tidings_core::wire::FileAsset;
 use tidings_core::wire::{ImportRequest, PromotionResponse};
 
@@ -16,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
-use crate::routes::promotions::{open_for_releases, replayed, write_release, ReleaseOrigin};
+use crate::routes::promotions::{open_for_releases, replayed, write_release, ReleaseOrigin, Written};
 use crate::store::Platform;
 
 /// The environment's workflows, integrations (without secrets), variable
@@ -70,7 +71,14 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         .collect();
     let listed = changes.iter().map(promotion::to_wire).collect();
     if body.dry_run || changes.is_empty() {
-        return json(&PromotionResponse { dry_run: body.dry_run, changes: listed, problems, release: None }, 200);
+        let answer = PromotionResponse {
+            dry_run: body.dry_run,
+            changes: listed,
+            problems,
+            release: None,
+            release_request: None,
+        };
+        return json(&answer, 200);
     }
     // Brand assets first (content-addressed), then every asset the new content names must be there.
     // Only what the new content names is stored: a file cannot fill the bucket with anything else.
@@ -87,7 +95,17 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
             format!("the file names brand assets it does not carry and {name} lacks: {}", missing.join(", ")),
         ));
     }
-    let origin = ReleaseOrigin { kind: "import", source: None, actor: &authorized.actor().id, identity: &identity };
-    let release = write_release(env, &target, origin, &changes, &state).await?;
-    json(&PromotionResponse { dry_run: false, changes: listed, problems, release: Some(release) }, 201)
+    let origin =
+        ReleaseOrigin { kind: RequestKind::Import, source: None, actor: &authorized.actor().id, identity: &identity };
+    let answer = |release, release_request| PromotionResponse {
+        dry_run: false,
+        changes: listed,
+        problems: problems.clone(),
+        release,
+        release_request,
+    };
+    match write_release(env, &target, origin, &changes, &problems, &state).await? {
+        Written::Release(release) => json(&answer(Some(release), None), 201),
+        Written::Request(request) => json(&answer(None, Some(request)), 202),
+    }
 }

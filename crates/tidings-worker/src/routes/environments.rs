@@ -4,15 +4,18 @@
 
 use serde_json::json;
 use tidings_core::access::Action;
-use tidings_core::environment::EnvironmentName;
+use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::logs;
 use tidings_core::policy::ControlAction;
 use tidings_core::query::decode_segment;
+use tidings_core::release_request::RequestKind;
 use tidings_core::settings;
 use tidings_core::signing;
 use tidings_core::subscriber;
+use tidings_core::test_mode::DeliverOnlyTo;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::token;
+use tidings_core::webhook;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     ArchiveRequest, CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList,
@@ -62,7 +65,45 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::Configure).await?;
     let before = store::environment(env, &authorized).await?;
-    let patch: EnvironmentPatch = read_json(request).await?;
+    let mut patch: EnvironmentPatch = read_json(request).await?;
+    let environment_type = EnvironmentType::parse(&before.environment.environment_type)
+        .map_err(|error| ApiError::internal("registry type", error))?;
+    match patch.require_approval {
+        Some(true) if environment_type != EnvironmentType::Production => {
+            return Err(ApiError::validation(
+                "require_approval",
+                "four-eyes approval guards environments whose content changes only by promotion: production-type ones",
+            ));
+        }
+        // Lifting the need for a second member needs a second member.
+        Some(false) if before.require_approval => return request_approval_off(env, &authorized, &patch).await,
+        _ => {}
+    }
+    if let Some(Some(list)) = &patch.deliver_only_to {
+        patch.deliver_only_to = Some(Some(test_mode_entries(environment_type, list)?));
+    }
+    if let Some(Some(integration)) = &patch.catch_all_integration {
+        webhook::validate_id(integration)
+            .map_err(|error| ApiError::validation("catch_all_integration", error.to_string()))?;
+        let test_mode_after = match &patch.deliver_only_to {
+            Some(list) => list.is_some(),
+            None => before.deliver_only_to.is_some(),
+        };
+        if !test_mode_after {
+            return Err(ApiError::validation(
+                "catch_all_integration",
+                "a catch-all takes the deliveries test mode keeps from recipients: set deliver_only_to too",
+            ));
+        }
+        // A catch-all that does not exist would take deliveries nowhere: it must be there now.
+        let scope = store::Environment::open_authorized(env, &authorized).await?;
+        if !scope.missing_integrations(std::slice::from_ref(integration)).await?.is_empty() {
+            return Err(ApiError::validation(
+                "catch_all_integration",
+                format!("the {name} environment has no integration {integration}"),
+            ));
+        }
+    }
     // Turning masking off, or letting any page read any feed where masking is on, shows
     // personal data: only for those who may see it there.
     let unmasks = (before.obfuscate_subscriber_data && patch.obfuscate_subscriber_data == Some(false))
@@ -91,6 +132,44 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let entry = audit::draft(authorized.actor(), "environment.update", Some(name.as_str()), resource, change)?;
     let after = store::update_environment(env, &authorized, &patch, &entry.record(), now_ms()).await?;
     json(&after, 200)
+}
+
+/// Turning approval off where it is on: a release request of kind
+/// `approval_off` (202), which another member approves. Asked on its own, so
+/// no other setting waits with it.
+async fn request_approval_off(env: &Platform, authorized: &Authorized, patch: &EnvironmentPatch) -> ApiResult {
+    let alone = EnvironmentPatch { require_approval: Some(false), ..EnvironmentPatch::default() };
+    if *patch != alone {
+        return Err(ApiError::validation(
+            "require_approval",
+            "turning approval off waits for a second member: send it on its own, and other settings apart",
+        ));
+    }
+    let target = super::promotions::open_for_releases(env, authorized).await?;
+    let request = store::NewReleaseRequest {
+        kind: RequestKind::ApprovalOff,
+        source: None,
+        reverts: None,
+        requested_by: &authorized.actor().id,
+        changes: &[],
+        problems: &[],
+        target_fingerprint: "",
+    };
+    json(&target.request_release(request, now_ms()).await?, 202)
+}
+
+/// A `deliver_only_to` list checked and written as stored (ids, then `@domains`).
+/// Production delivers to everyone: test mode is refused there.
+fn test_mode_entries(environment_type: EnvironmentType, list: &[String]) -> ApiResult<Vec<String>> {
+    if environment_type == EnvironmentType::Production {
+        return Err(ApiError::validation(
+            "deliver_only_to",
+            "test mode is for environments that are not production: production delivers to every recipient",
+        ));
+    }
+    let rule =
+        DeliverOnlyTo::parse(list).map_err(|error| ApiError::validation("deliver_only_to", error.to_string()))?;
+    Ok(rule.entries())
 }
 
 /// Whether the environment hides personal data from members (either masking setting on).
@@ -125,6 +204,8 @@ fn settings_summary(details: &EnvironmentDetails) -> serde_json::Value {
         "subscriber_token_max_ttl_seconds": details.subscriber_token_max_ttl_seconds,
         "obfuscate_subscriber_data": details.obfuscate_subscriber_data,
         "hide_message_contents": details.hide_message_contents,
+        "deliver_only_to": details.deliver_only_to, "catch_all_integration": details.catch_all_integration,
+        "require_approval": details.require_approval,
     })
 }
 
@@ -140,6 +221,9 @@ fn patched_summary(before: &EnvironmentDetails, patch: &EnvironmentPatch) -> ser
         ("subscriber_token_max_ttl_seconds", patch.subscriber_token_max_ttl_seconds.map(serde_json::Value::from)),
         ("obfuscate_subscriber_data", patch.obfuscate_subscriber_data.map(serde_json::Value::from)),
         ("hide_message_contents", patch.hide_message_contents.map(serde_json::Value::from)),
+        ("deliver_only_to", patch.deliver_only_to.clone().map(serde_json::Value::from)),
+        ("catch_all_integration", patch.catch_all_integration.clone().map(serde_json::Value::from)),
+        ("require_approval", patch.require_approval.map(serde_json::Value::from)),
     ];
     for (field, value) in changes {
         if let Some(value) = value {
@@ -153,7 +237,12 @@ fn patched_summary(before: &EnvironmentDetails, patch: &EnvironmentPatch) -> ser
 /// (`ready`), 202 while it waits for them (`creating`).
 pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
     let authorized = authorize(request, env, ControlAction::CreateEnvironment).await?;
-    let body: CreateEnvironmentRequest = read_json(request).await?;
+    let mut body: CreateEnvironmentRequest = read_json(request).await?;
+    if let Some(list) = &body.deliver_only_to {
+        let environment_type = EnvironmentType::parse(&body.environment_type)
+            .map_err(|error| ApiError::validation("type", error.to_string()))?;
+        body.deliver_only_to = Some(test_mode_entries(environment_type, list)?);
+    }
     // A preview copies its source's content: the policy is asked again, about the source.
     let (authorized, ttl) = match (&body.from, body.ttl_seconds) {
         (Some(from), ttl) => {

@@ -6,6 +6,7 @@ use tidings_core::feed::FeedQuery;
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
+use tidings_core::key_scope::KeyScope;
 use tidings_core::query::decode_segment;
 use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
@@ -162,7 +163,7 @@ pub async fn counts(request: &IncomingRequest, env: &Platform, raw_subscriber: &
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them.
 pub async fn actions(request: &mut IncomingRequest, env: &Platform, ctx: &Context, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
+    let caller = authenticate_subscriber(request, env, &subscriber, KeyScope::FeedWrite).await?;
     let body: FeedActionRequest = read_json(request).await?;
     let action =
         feed_action::validate(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;

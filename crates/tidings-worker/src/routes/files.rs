@@ -8,6 +8,7 @@
 //! (never in production, never while the environment is locked).
 
 use tidings_core::files::{self, FileError, FilePath, Inspector, SignedUrl};
+use tidings_core::key_scope::KeyScope;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{FileList, SignFilesRequest, SignedFileUrls};
@@ -27,7 +28,7 @@ const MAX_PAGE: u32 = 100;
 /// Stores the body as the file at `segments`: `Content-Type` must be an
 /// accepted type, and the bytes must be what it says (at most 10 MiB).
 pub async fn put(request: &mut IncomingRequest, env: &Platform, segments: &[&str]) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::FilesWrite).await?;
     let path = file_path(segments)?;
     // The length comes first, so a body larger than a file may be is never read.
     let declared = header(request, "Content-Length")
@@ -53,14 +54,14 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, segments: &[&str
 
 /// The file's bytes, with headers that keep a browser from running it.
 pub async fn get(request: &IncomingRequest, env: &Platform, segments: &[&str]) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::FilesRead).await?;
     let path = file_path(segments)?;
     serve(&caller.scope, env, &path, "private, no-store").await
 }
 
 /// Removes the file.
 pub async fn delete(request: &IncomingRequest, env: &Platform, segments: &[&str]) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::FilesWrite).await?;
     let path = file_path(segments)?;
     let unlocked = brand_write(&caller, env, &path).await?;
     if !caller.scope.delete_file(env, unlocked.as_ref(), &path).await? {
@@ -71,7 +72,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, segments: &[&str]
 
 /// Files in path order: `prefix` narrows, `after` (a path) pages, `limit` 1–100 (default 50).
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::FilesRead).await?;
     let (mut prefix, mut after, mut limit) = (String::new(), None, 50);
     for (name, value) in query_pairs(request)? {
         match name.as_str() {
@@ -99,7 +100,7 @@ pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
 
 /// Signed URLs for existing files, for a server to hand to browsers (avatars, downloads).
 pub async fn sign(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::FilesRead).await?;
     let body: SignFilesRequest = read_json(request).await?;
     if body.paths.is_empty() || body.paths.len() > 100 {
         return Err(ApiError::validation("paths", "name 1 to 100 files"));
@@ -181,6 +182,8 @@ async fn brand_write(caller: &Caller, env: &Platform, path: &FilePath) -> ApiRes
         return Ok(None);
     }
     caller.require_content_writable("brand assets")?;
+    // Brand assets are content: a restricted key needs content:write as well as files:write.
+    caller.require_scope(KeyScope::ContentWrite)?;
     Ok(Some(caller.scope.unlocked(env).await?))
 }
 

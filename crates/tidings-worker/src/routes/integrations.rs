@@ -5,6 +5,7 @@
 //! may only set the signing secret of an integration (secrets never move).
 
 use serde::Serialize;
+use tidings_core::key_scope::KeyScope;
 use tidings_core::link;
 use tidings_core::query::decode_segment;
 use tidings_core::sealed;
@@ -22,13 +23,13 @@ use crate::store::{self, IntegrationRecord};
 
 /// Every integration, secrets left out.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::IntegrationsRead).await?;
     json(&IntegrationList { items: caller.scope.integrations().await? }, 200)
 }
 
 /// Creates an integration; 409 `integration_exists` when the id is taken.
 pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::IntegrationsWrite).await?;
     caller.require_content_writable("integrations")?;
     let input: IntegrationInput = read_json(request).await?;
     let id = input.id.clone().ok_or_else(|| ApiError::validation("id", "id is required"))?;
@@ -48,14 +49,14 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
 
 /// One integration, secret left out.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::IntegrationsRead).await?;
     let id = parse_id(raw_id)?;
     json(&caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?, 200)
 }
 
 /// Creates or replaces an integration; without `signing_secret`, the stored one is kept.
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::IntegrationsWrite).await?;
     let id = parse_id(raw_id)?;
     let input: IntegrationInput = read_json(request).await?;
     if input.id.as_deref().is_some_and(|body| body != id) {
@@ -84,7 +85,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
         id: String,
         deleted: bool,
     }
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::IntegrationsWrite).await?;
     caller.require_content_writable("integrations")?;
     let id = parse_id(raw_id)?;
     if !caller.scope.delete_integration(&caller.scope.unlocked(env).await?, &id).await? {

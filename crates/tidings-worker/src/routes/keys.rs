@@ -6,6 +6,7 @@ use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::rotation_end;
+use tidings_core::key_scope::{KeyScopeError, KeyScopes};
 use tidings_core::lifecycle::Status;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::ErrorCode;
@@ -36,12 +37,13 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let body: CreateKeyRequest = read_json(request).await?;
     let kind = KeyKind::parse(&body.kind)
         .ok_or_else(|| ApiError::validation("kind", "kind must be \"publishable\" or \"secret\""))?;
+    let scopes = requested_scopes(kind, body.scopes.as_deref())?;
     let authorized = secret_key_rights(env, authorized, kind).await?;
     let actor = authorized.actor();
     let key = ApiKey::generate(kind, &name, random()?);
-    let summary = json!({"after": {"kind": kind.as_str(), "masked": key.masked()}});
+    let summary = json!({"after": {"kind": kind.as_str(), "masked": key.masked(), "scopes": scopes.names()}});
     let entry = draft(actor, "key.create", &name, &key.id(), summary)?;
-    let info = store::issue_key(env, &authorized, &key, Some(&entry.record()), now_ms()).await?;
+    let info = store::issue_key(env, &authorized, &key, &scopes, Some(&entry.record()), now_ms()).await?;
     json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
 
@@ -53,7 +55,12 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
     let body: RegenerateKeyRequest = read_json(request).await?;
     let now = now_ms();
     let end = rotation_end(now, body.grace_period_seconds)?;
-    let kind = store::usable_key_kind(env, &authorized, key_id, now).await?;
+    let (kind, old_scopes) = store::usable_key(env, &authorized, key_id, now).await?;
+    // The replacement keeps the old key's scopes unless the request names others.
+    let scopes = match &body.scopes {
+        Some(names) => requested_scopes(kind, names.as_deref())?,
+        None => old_scopes,
+    };
     let authorized = secret_key_rights(env, authorized, kind).await?;
     let actor = authorized.actor();
     // A replacement can be issued only where keys can: never revoke the old one for nothing.
@@ -66,6 +73,9 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
             format!("the {name} environment is {status}: no key can be issued, so its keys are left as they are"),
         ));
     }
+    // The replacement must fit before anything is revoked (a revoked old key frees its slot).
+    let replaced_now = if end.is_none() { Some(key_id) } else { None };
+    store::ensure_replacement_fits(env, &authorized, kind, &scopes, replaced_now, now).await?;
     // Revoke first when there is no grace period, so the replacement fits.
     let end = match end {
         None => {
@@ -83,13 +93,14 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
     };
     let key = ApiKey::generate(kind, &name, random()?);
     // The entry is written with the regeneration's last write.
-    let summary = json!({"after": {"new_key": key.id(), "old_key_expires_at": end.map(rfc3339)}});
+    let summary =
+        json!({"after": {"new_key": key.id(), "old_key_expires_at": end.map(rfc3339), "scopes": scopes.names()}});
     let entry = draft(actor, "key.regenerate", &name, key_id, summary)?;
     let (issued_audit, ended_audit) = match end {
         Some(_) => (None, Some(entry.record())),
         None => (Some(entry.record()), None),
     };
-    let info = store::issue_key(env, &authorized, &key, issued_audit.as_ref(), now).await?;
+    let info = store::issue_key(env, &authorized, &key, &scopes, issued_audit.as_ref(), now).await?;
     let old_key = match end {
         Some(at) => store::end_key(env, &authorized, key_id, KeyEnd::ExpireAt(at), ended_audit.as_ref(), now).await?,
         None => store::list_keys(env, &authorized, now)
@@ -107,10 +118,18 @@ pub async fn revoke(request: &IncomingRequest, env: &Platform, raw_name: &str, k
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
     let actor = authorized.actor();
     let now = now_ms();
-    store::usable_key_kind(env, &authorized, key_id, now).await?;
+    store::usable_key(env, &authorized, key_id, now).await?;
     let entry = draft(actor, "key.revoke", &name, key_id, json!({"after": {"revoked_at": rfc3339(now)}}))?;
     let revoked = store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, Some(&entry.record()), now).await?;
     json(&revoked, 200)
+}
+
+/// The scopes a key is issued with: only secret keys take them.
+fn requested_scopes(kind: KeyKind, names: Option<&[String]>) -> ApiResult<KeyScopes> {
+    if kind == KeyKind::Publishable && names.is_some() {
+        return Err(KeyScopeError::Publishable.into());
+    }
+    Ok(KeyScopes::requested(names)?)
 }
 
 /// A secret key reads every subscriber's profile and feed unmasked: where the

@@ -1,5 +1,6 @@
 //! `GET /v1/logs` (secret key): execution logs, newest first.
 
+use tidings_core::key_scope::KeyScope;
 use tidings_core::logs::LogQuery;
 
 use crate::auth::authenticate_secret;
@@ -10,7 +11,7 @@ use crate::store::Platform;
 
 /// A page of log entries, filtered by workflow, subscriber, status and time.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::LogsRead).await?;
     let pairs = query_pairs(request)?;
     let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
         .map_err(|error| ApiError::validation(error.field, error.to_string()))?;

@@ -21,6 +21,7 @@ mod members;
 mod meta;
 mod preferences;
 mod promotions;
+mod release_requests;
 mod subscribers;
 mod trigger;
 mod variables;
@@ -150,6 +151,16 @@ route_table! { request, env, ctx;
         },
         (Post, ["v1", "environments", name, "releases", id, "rollback"]) => {
             promotions::rollback(&request, env, name, id).await
+        },
+        (Get, ["v1", "environments", name, "release-requests"]) => release_requests::list(&request, env, name).await,
+        (Get, ["v1", "environments", name, "release-requests", id]) => {
+            release_requests::get(&request, env, name, id).await
+        },
+        (Post, ["v1", "environments", name, "release-requests", id, "approve"]) => {
+            release_requests::approve(&mut request, env, name, id).await
+        },
+        (Post, ["v1", "environments", name, "release-requests", id, "reject"]) => {
+            release_requests::reject(&mut request, env, name, id).await
         },
         (Get, ["v1", "environments", name, "keys"]) => keys::list(&request, env, name).await,
         (Post, ["v1", "environments", name, "keys"]) => keys::create(&mut request, env, name).await,

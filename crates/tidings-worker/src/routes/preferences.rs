@@ -2,6 +2,7 @@
 //! subscriber credential, or secret key), and the environment's defaults:
 //! `GET|PUT /v1/preferences/defaults` (secret key; promoted into production).
 
+use tidings_core::key_scope::KeyScope;
 use tidings_core::preferences::{self, Preferences};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::PreferencesInput;
@@ -17,14 +18,14 @@ use crate::store::Platform;
 /// The subscriber's preferences: every channel globally, and workflow overrides.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = authenticate_subscriber(request, env, &subscriber, false).await?;
+    let caller = authenticate_subscriber(request, env, &subscriber, KeyScope::SubscribersRead).await?;
     answer_current(&caller, &subscriber).await
 }
 
 /// Changes some preferences; `null` removes a workflow override.
 pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
-    let caller = authenticate_subscriber(request, env, &subscriber, true).await?;
+    let caller = authenticate_subscriber(request, env, &subscriber, KeyScope::SubscribersWrite).await?;
     let body: PreferencesInput = read_json(request).await?;
     let changes =
         preferences::changes(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
@@ -40,13 +41,13 @@ async fn answer_current(caller: &Caller, subscriber: &SubscriberId) -> ApiResult
 
 /// The environment's default preferences: what applies where a subscriber set nothing.
 pub async fn defaults(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentRead).await?;
     json(&caller.scope.preference_defaults().await?.to_explicit_wire(), 200)
 }
 
 /// Replaces the environment's default preferences (content: refused in production).
 pub async fn replace_defaults(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentWrite).await?;
     caller.require_content_writable("default preferences")?;
     let body: PreferencesInput = read_json(request).await?;
     let defaults =

@@ -7,8 +7,11 @@ use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::policy::ControlAction;
 use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity};
+use tidings_core::release_request::{self, RequestKind};
 use tidings_core::wire::ErrorCode;
-use tidings_core::wire::{ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList};
+use tidings_core::wire::{
+    ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList, ReleaseRequest,
+};
 
 use crate::auth::{authenticate_actor, authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
@@ -17,7 +20,7 @@ use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
 use crate::store::Platform;
-use crate::store::{self, Environment, NewRelease, PromotionEnvironment};
+use crate::store::{self, Clearance, Environment, NewRelease, NewReleaseRequest, PromotionEnvironment};
 
 /// The most releases one listing returns.
 const RELEASES_PER_PAGE: u32 = 100;
@@ -94,51 +97,91 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     }
     let changes = chosen.iter().map(promotion::to_wire).collect();
     if body.dry_run || chosen.is_empty() {
-        return json(&PromotionResponse { dry_run: body.dry_run, release: None, changes, problems }, 200);
+        let answer =
+            PromotionResponse { dry_run: body.dry_run, release: None, changes, problems, release_request: None };
+        return json(&answer, 200);
     }
+    // Brand assets are content-addressed: copied now, they change nothing until content names them.
     target.copy_assets(&target.unlocked(env).await?, &source, &chosen).await?;
     let origin = ReleaseOrigin {
-        kind: "promotion",
+        kind: RequestKind::Promotion,
         source: Some(&body.from),
         actor: &authorized.actor().id,
         identity: &identity,
     };
-    let release = write_release(env, &target, origin, &chosen, &target_state).await?;
-    json(&PromotionResponse { dry_run: false, release: Some(release), changes, problems }, 201)
+    match write_release(env, &target, origin, &chosen, &problems, &target_state).await? {
+        Written::Release(release) => {
+            let answer =
+                PromotionResponse { dry_run: false, release: Some(release), changes, problems, release_request: None };
+            json(&answer, 201)
+        }
+        Written::Request(request) => {
+            let answer =
+                PromotionResponse { dry_run: false, release: None, changes, problems, release_request: Some(request) };
+            json(&answer, 202)
+        }
+    }
+}
+
+/// What [`write_release`] did: applied the release, or, where the target
+/// requires approval, made a release request instead.
+pub(super) enum Written {
+    Release(Release),
+    Request(ReleaseRequest),
 }
 
 /// Where a release comes from: its kind, source environment, actor and
 /// the identity of the request that asked for it.
 pub(super) struct ReleaseOrigin<'a> {
-    pub kind: &'a str,
+    pub kind: RequestKind,
     pub source: Option<&'a str>,
     pub actor: &'a str,
     pub identity: &'a RequestIdentity,
 }
 
-/// Writes `changes` to `target` as one release over `state` and answers it.
+/// Writes `changes` to `target` as one release over `state` and answers it;
+/// where the target requires approval, stores a release request instead.
 pub(super) async fn write_release(
     env: &Platform,
     target: &PromotionEnvironment,
     origin: ReleaseOrigin<'_>,
     changes: &[Change],
+    problems: &[PromotionProblem],
     state: &store::ContentState,
-) -> ApiResult<Release> {
+) -> ApiResult<Written> {
     let now = now_ms();
+    let unlocked = target.unlocked(env).await?;
+    let cleared = match target.clearance(env).await? {
+        Clearance::Cleared(cleared) => cleared,
+        Clearance::NeedsApproval => {
+            let request = NewReleaseRequest {
+                kind: origin.kind,
+                source: origin.source,
+                reverts: None,
+                requested_by: origin.actor,
+                changes,
+                problems,
+                target_fingerprint: &release_request::fingerprint(&state.snapshot),
+            };
+            return Ok(Written::Request(target.request_release(request, now).await?));
+        }
+    };
     let (id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
     let request_key = origin.identity.stored_key(&id);
     let release = NewRelease {
         id: &id,
-        kind: origin.kind,
+        kind: origin.kind.as_str(),
         source: origin.source,
         actor: origin.actor,
         request_key: request_key.as_deref(),
         request_fingerprint: origin.identity.fingerprint(),
         reverts: None,
         audit_id: &audit_id,
+        approves: None,
     };
-    target.release(&target.unlocked(env).await?, &release, changes, state, now).await?;
-    target.find_release(&id).await?.ok_or_else(|| ApiError::internal(origin.kind, "release vanished"))
+    target.release(&unlocked, &cleared, &release, changes, state, now).await?;
+    let release = target.find_release(&id).await?.ok_or_else(|| ApiError::internal("release", "release vanished"))?;
+    Ok(Written::Release(release))
 }
 
 /// The release a retried request already made, as its answer with
@@ -167,6 +210,7 @@ pub(super) async fn replayed(
                 changes: release.changes.clone(),
                 release: Some(release),
                 problems: vec![],
+                release_request: None,
             };
             let mut response = json(&answer, 200)?;
             let _ = response.headers_mut().set("Idempotency-Replay", "true");
@@ -232,6 +276,22 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
     }
     let undo = promotion::inverse(&applied);
     let now = now_ms();
+    let unlocked = target.unlocked(env).await?;
+    let cleared = match target.clearance(env).await? {
+        Clearance::Cleared(cleared) => cleared,
+        Clearance::NeedsApproval => {
+            let request = NewReleaseRequest {
+                kind: RequestKind::Rollback,
+                source: None,
+                reverts: Some(id),
+                requested_by: &authorized.actor().id,
+                changes: &undo,
+                problems: &[],
+                target_fingerprint: &release_request::fingerprint(&state.snapshot),
+            };
+            return json(&target.request_release(request, now).await?, 202);
+        }
+    };
     let (rollback_id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
     let new_release = NewRelease {
         id: &rollback_id,
@@ -242,8 +302,9 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
         request_fingerprint: None,
         reverts: Some(id),
         audit_id: &audit_id,
+        approves: None,
     };
-    target.release(&target.unlocked(env).await?, &new_release, &undo, &state, now).await?;
+    target.release(&unlocked, &cleared, &new_release, &undo, &state, now).await?;
     json(
         &target.find_release(&rollback_id).await?.ok_or_else(|| ApiError::internal("rollback", "release vanished"))?,
         201,

@@ -2,6 +2,7 @@
 //! /v1/subscribers/{id}`, `POST /v1/subscribers/bulk`.
 
 use serde::Serialize;
+use tidings_core::key_scope::KeyScope;
 use tidings_core::profile::{self, ListQuery};
 use tidings_core::query::decode_segment;
 use tidings_core::subscriber::SubscriberId;
@@ -19,7 +20,7 @@ use crate::store::Platform;
 
 /// A page of subscribers, ordered by id.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::SubscribersRead).await?;
     let pairs = query_pairs(request)?;
     let query = ListQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     json(&caller.scope.subscribers(&query).await?, 200)
@@ -27,7 +28,7 @@ pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
 
 /// Creates (201) or replaces (200) a subscriber's profile.
 pub async fn upsert(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::SubscribersWrite).await?;
     let id = parse_id(raw_id)?;
     let input: SubscriberInput = read_json(request).await?;
     let (id, profile) = profile::validate(input, Some(&id))?;
@@ -39,7 +40,7 @@ pub async fn upsert(request: &mut IncomingRequest, env: &Platform, raw_id: &str)
 
 /// One subscriber's profile.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::SubscribersRead).await?;
     let id = parse_id(raw_id)?;
     let subscriber = caller.scope.subscriber(&id).await?.ok_or_else(|| not_found(&id))?;
     json(&subscriber, 200)
@@ -52,7 +53,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
         subscriber_id: String,
         deleted: bool,
     }
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::SubscribersWrite).await?;
     let id = parse_id(raw_id)?;
     let now = now_ms();
     if !caller.scope.delete_subscriber(&id, now).await? {
@@ -64,7 +65,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
 
 /// Creates or replaces up to 500 profiles in one write.
 pub async fn bulk(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::SubscribersWrite).await?;
     let body: BulkSubscribersRequest = read_json(request).await?;
     let profiles = profile::validate_bulk(body.subscribers)?;
     json(&caller.scope.upsert_subscribers(&profiles, now_ms()).await?, 200)
@@ -73,7 +74,7 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
 /// Mints a subscriber token for a browser: bound to this environment and
 /// subscriber, expiring, read or write.
 pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::TokensMint).await?;
     let id = parse_id(raw_id)?;
     let body: TokenRequest = read_json(request).await?;
     let scope = match body.scope.as_deref() {
@@ -101,7 +102,7 @@ pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) 
 /// Revokes every token issued for a subscriber until now, without
 /// rotating the environment's signing secret. Tokens minted afterwards work.
 pub async fn revoke_tokens(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::TokensMint).await?;
     let id = parse_id(raw_id)?;
     let now = now_ms();
     let stamp = caller.scope.revoke_tokens(&id, now).await?;

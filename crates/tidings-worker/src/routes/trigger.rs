@@ -2,6 +2,7 @@
 //! authenticate, hand each trigger to [`crate::services::trigger`], render.
 
 use tidings_core::idempotency;
+use tidings_core::key_scope::KeyScope;
 use tidings_core::trigger;
 use tidings_core::wire::{BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest};
 use worker::Context;
@@ -21,7 +22,7 @@ const MAX_BULK_EVENTS: usize = 100;
 /// transaction; answers 202 only after D1 has committed. With an
 /// `Idempotency-Key`, a retry gets the first answer again.
 pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::Trigger).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
         idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
@@ -31,7 +32,7 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
     let hash = idempotency::request_hash(&body);
     let stored_key = idempotency_key.as_deref().map(idempotency::single_trigger_key);
     let answer =
-        process(&caller.scope, &valid, stored_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
+        process(env, &caller.scope, &valid, stored_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
     follow_up(env, ctx, &caller.scope, answer.follow_up);
     let mut response = json_text(answer.body, answer.status);
     if answer.replay {
@@ -47,7 +48,7 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
 /// events that finished and runs only the others, and no single trigger's
 /// key is ever one of them.
 pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::Trigger).await?;
     let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
     if let Some(key) = &idempotency_key {
         idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
@@ -77,7 +78,8 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) 
     let mut results = Vec::with_capacity(events.len());
     for (index, (hash, valid)) in events.iter().enumerate() {
         let key = idempotency_key.as_deref().map(|key| idempotency::bulk_event_key(key, index));
-        let result = match process(&caller.scope, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await {
+        let result = match process(env, &caller.scope, valid, key.as_deref().map(|key| (key, hash.as_str())), now).await
+        {
             Ok(answer) => {
                 follow_up(env, ctx, &caller.scope, answer.follow_up);
                 BulkTriggerResult {

@@ -3,6 +3,7 @@
 //! arrive only by promotion, and only their values may be set there.
 
 use serde::Serialize;
+use tidings_core::key_scope::KeyScope;
 use tidings_core::query::decode_segment;
 use tidings_core::variables::{self, MAX_VARIABLES};
 use tidings_core::wire::ErrorCode;
@@ -17,20 +18,20 @@ use crate::store::Platform;
 
 /// Every variable with this environment's value.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentRead).await?;
     json(&VariableList { items: caller.scope.variables().await? }, 200)
 }
 
 /// One variable.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentRead).await?;
     let name = parse_name(raw_name)?;
     json(&caller.scope.variable(&name).await?.ok_or_else(|| not_found(&name))?, 200)
 }
 
 /// Creates a variable or sets its value (201 when new).
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentWrite).await?;
     let name = parse_name(raw_name)?;
     let body: VariableInput = read_json(request).await?;
     if let Some(value) = &body.value {
@@ -61,7 +62,7 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_name: &str) -
         name: String,
         deleted: bool,
     }
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentWrite).await?;
     caller.require_content_writable("variable names")?;
     let name = parse_name(raw_name)?;
     if !caller.scope.delete_variable(&caller.scope.unlocked(env).await?, &name).await? {

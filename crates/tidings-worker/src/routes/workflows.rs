@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use serde_json::json;
+use tidings_core::key_scope::KeyScope;
 use tidings_core::query::decode_segment;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{WorkflowInput, WorkflowList, WorkflowResponse};
@@ -20,7 +21,7 @@ use crate::store::Platform;
 
 /// Every workflow's current version.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentRead).await?;
     json(&WorkflowList { items: caller.scope.workflows().await? }, 200)
 }
 
@@ -42,7 +43,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
 
 /// The current version of one workflow.
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentRead).await?;
     let key = parse_key(raw_key)?;
     json(&caller.scope.workflow_version(&key).await?.ok_or_else(|| not_found(&key))?, 200)
 }
@@ -89,7 +90,7 @@ pub(super) fn audited(
 
 /// Every version, newest first.
 pub async fn versions(request: &IncomingRequest, env: &Platform, raw_key: &str) -> ApiResult {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentRead).await?;
     let key = parse_key(raw_key)?;
     let items = caller.scope.workflow_history(&key).await?;
     if items.is_empty() {
@@ -124,7 +125,7 @@ pub(super) async fn delete_in(env: &Platform, scope: &Environment, raw_key: &str
 
 /// A caller allowed to change workflows: secret key, environment not production.
 async fn writer(request: &IncomingRequest, env: &Platform) -> ApiResult<Caller> {
-    let caller = authenticate_secret(request, env).await?;
+    let caller = authenticate_secret(request, env, KeyScope::ContentWrite).await?;
     caller.require_content_writable("workflows")?;
     Ok(caller)
 }

@@ -14,6 +14,7 @@ use tidings_core::message::MessageId;
 use tidings_core::preferences::Preferences;
 use tidings_core::schema;
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::test_mode::Suppressed;
 use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::variables;
 use tidings_core::wire::ErrorCode;
@@ -40,7 +41,7 @@ pub async fn trigger_in(
     valid: &ValidTrigger,
     audit: &AuditRecord<'_>,
 ) -> ApiResult {
-    let ran = run(scope, valid, None, now_ms(), Some(audit)).await?;
+    let ran = run(env, scope, valid, None, now_ms(), Some(audit)).await?;
     follow_up(env, ctx, scope, ran.follow_up);
     Ok(json_text(ran.body, ACCEPTED))
 }
@@ -68,18 +69,19 @@ pub struct FollowUp {
 
 /// Runs one validated trigger, through its idempotency key when it has one.
 pub async fn process(
+    env: &Platform,
     scope: &Environment,
     valid: &ValidTrigger,
     key: Option<(&str, &str)>,
     now: u64,
 ) -> ApiResult<Answer> {
     let Some((key, hash)) = key else {
-        let ran = run(scope, valid, None, now, None).await?;
+        let ran = run(env, scope, valid, None, now, None).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
     let claim_id = idempotency::claim_id(random()?);
     match scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
-        Claim::Claimed => match run(scope, valid, Some(key), now, None).await {
+        Claim::Claimed => match run(env, scope, valid, Some(key), now, None).await {
             Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
             Err(error) => {
                 scope.release_idempotency_key(key, &claim_id).await;
@@ -93,6 +95,7 @@ pub async fn process(
 }
 
 async fn run(
+    env: &Platform,
     scope: &Environment,
     valid: &ValidTrigger,
     idempotency_key: Option<&str>,
@@ -126,9 +129,9 @@ async fn run(
         .is_ok_and(|definition| !variables::referenced(&definition).is_empty());
     let variables = if uses_variables { scope.variable_values().await? } else { serde_json::json!({}) };
     let nobody = Preferences::default();
-    // One id per message, per webhook delivery and per skipped step: at most
-    // one per step and recipient, plus the in-app message.
-    let ids_needed = valid.recipients.len() * (workflow.definition.steps.len() + 1);
+    // One id per message, per webhook delivery, per skipped step and per
+    // suppressed delivery: at most two per step and recipient, plus the in-app message.
+    let ids_needed = valid.recipients.len() * (2 * workflow.definition.steps.len() + 1);
     let mut supply = random_ids(ids_needed)?.into_iter();
     let composed = trigger::compose(
         valid,
@@ -141,9 +144,38 @@ async fn run(
         |id, channel| preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel),
         || supply.next().unwrap_or_default(),
     );
-    let composed = match composed {
+    let mut composed = match composed {
         Ok(composed) => composed,
         Err(error) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, error.into(), now).await),
+    };
+    // Test mode keeps external deliveries from recipients it does not list (the feed is untouched),
+    // read from the registry where there is a delivery to route. A catch-all that no longer
+    // exists suppresses instead: it never costs the feed its messages.
+    let mode = if composed.webhooks.is_empty() { None } else { crate::store::test_mode(env, scope.name()).await? };
+    let mode = match mode {
+        Some(mut mode) => {
+            if let Some(catch_all) = &mode.catch_all {
+                if !scope.missing_integrations(std::slice::from_ref(catch_all)).await?.is_empty() {
+                    mode.catch_all = None;
+                }
+            }
+            Some(mode)
+        }
+        None => None,
+    };
+    let suppressed: Vec<(MessageId, Suppressed)> = match mode {
+        Some(mode) => {
+            let email_of = |id: &SubscriberId| {
+                profiles.get(id.as_str()).and_then(|profile| profile["email"].as_str()).map(str::to_owned)
+            };
+            let (kept, suppressed) = mode.route(std::mem::take(&mut composed.webhooks), email_of);
+            composed.webhooks = kept;
+            suppressed
+                .into_iter()
+                .map(|one| (MessageId::generate(now, supply.next().unwrap_or_default()), one))
+                .collect()
+        }
+        None => Vec::new(),
     };
     let mut integrations: Vec<String> = composed.webhooks.iter().map(|job| job.integration.clone()).collect();
     integrations.sort();
@@ -192,6 +224,7 @@ async fn run(
     let personal_paths = workflow.definition.payload_schema.as_ref().map(schema::personal_paths).unwrap_or_default();
     let delivery = Delivery {
         skipped: &skipped,
+        suppressed: &suppressed,
         profiles: &valid.profiles,
         bare_recipients: &valid.recipients,
         messages: &composed.messages,

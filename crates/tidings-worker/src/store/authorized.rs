@@ -28,6 +28,9 @@ pub struct Actor {
     pub grants: Grants,
     /// The deployment's admin token, not a member.
     pub break_glass: bool,
+    /// Since when this credential could act (Unix ms): the later of the
+    /// member's creation and their token's issue; 0 for the admin token.
+    pub since_ms: u64,
 }
 
 impl Actor {
@@ -58,6 +61,8 @@ pub struct Authorized {
     archive: bool,
     /// Whether the proof allows making a preview of the environment.
     preview: bool,
+    /// For a review of a release request: whose request it may review.
+    review: Option<String>,
 }
 
 impl Authorized {
@@ -102,6 +107,15 @@ impl Authorized {
             return self.environment();
         }
         Err(ApiError::internal("authorization", "this proof does not allow archiving"))
+    }
+
+    /// The environment whose release request by `requester` the proof
+    /// allows reviewing (the policy's `ReviewRelease`).
+    pub(super) fn require_review(&self, requester: &str) -> Result<&EnvironmentName, ApiError> {
+        if self.review.as_deref() == Some(requester) {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", "this proof does not allow reviewing this request"))
     }
 
     /// The environment a preview may be made from, when the proof allows one.
@@ -165,7 +179,8 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::InEnvironment { environment, .. }
         | ControlAction::DeleteEnvironment { environment }
         | ControlAction::ArchiveEnvironment { environment }
-        | ControlAction::WithPersonalData { environment, .. } => Target::Environment(name(environment)?),
+        | ControlAction::WithPersonalData { environment, .. }
+        | ControlAction::ReviewRelease { environment, .. } => Target::Environment(name(environment)?),
         ControlAction::CreatePreview { from } => Target::Environment(name(from)?),
         ControlAction::Promote { from, to } | ControlAction::PreviewPromotion { from, to } => {
             Target::Pair(name(from)?, name(to)?)
@@ -185,7 +200,11 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
     };
     let archive = matches!(action_asked, ControlAction::ArchiveEnvironment { .. });
     let preview = matches!(action_asked, ControlAction::CreatePreview { .. });
-    Ok(Authorized { actor, chain, target, action, deletion, deployment_change, archive, preview })
+    let review = match action_asked {
+        ControlAction::ReviewRelease { requester, .. } => Some(requester.to_owned()),
+        _ => None,
+    };
+    Ok(Authorized { actor, chain, target, action, deletion, deployment_change, archive, preview, review })
 }
 
 /// The proof the scheduled sweep acts with on one environment that is due:
@@ -204,6 +223,7 @@ pub(super) async fn for_sweep(
         name: "Tidings".to_owned(),
         grants: Grants::role(tidings_core::access::Role::Owner),
         break_glass: false,
+        since_ms: 0,
     };
     Ok(Authorized {
         actor,
@@ -214,6 +234,7 @@ pub(super) async fn for_sweep(
         deletion: matches!(step, SweepStep::Purge | SweepStep::Discard),
         archive: step == SweepStep::Archive,
         preview: false,
+        review: None,
     })
 }
 

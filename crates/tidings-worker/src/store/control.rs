@@ -22,6 +22,8 @@ pub struct NewEnvironment {
     pub keys: Vec<ApiKey>,
     /// The secret behind its subscriber hashes.
     pub signing_secret: String,
+    /// Whether releases into it wait for a second member's approval.
+    pub require_approval: bool,
 }
 
 /// Registers the first environments, once, with their keys (and the first
@@ -49,8 +51,8 @@ pub async fn bootstrap(
         writes.push(statement(
             &control,
             "INSERT INTO environments (name, type, status, position, db_binding, kv_binding, \
-             requires_subscriber_credential, subscriber_signing_secret, created_at) \
-             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8)",
+             requires_subscriber_credential, subscriber_signing_secret, created_at, require_approval) \
+             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             &[
                 text(environment.name.as_str()),
                 text(environment.environment_type.as_str()),
@@ -60,6 +62,7 @@ pub async fn bootstrap(
                 number(u64::from(environment.environment_type.requires_subscriber_credential_by_default())),
                 text(&super::secrets::seal_signing_secret(env, &environment.signing_secret)?),
                 number(now_ms),
+                number(u64::from(environment.require_approval)),
             ],
         )?);
         for key in &environment.keys {

@@ -56,7 +56,13 @@ pub struct DeliveryState {
     pub next_attempt_at: f64,
     /// Where it goes.
     pub integration: String,
+    /// The recipient.
+    pub subscriber_id: String,
 }
+
+/// The error of an attempt test mode stopped: the delivery ends (`dead`,
+/// replayable once the recipient is listed) and is logged as suppressed.
+pub const SUPPRESSED_BY_TEST_MODE: &str = "test_mode";
 
 /// A pending delivery to hand off: its id and attempts made.
 #[derive(Deserialize)]
@@ -194,7 +200,7 @@ impl Environment {
     pub async fn delivery_state(&self, id: &str) -> Result<Option<DeliveryState>, ApiError> {
         statement(
             &self.db,
-            "SELECT status, attempts, next_attempt_at, integration FROM deliveries WHERE id = ?1",
+            "SELECT status, attempts, next_attempt_at, integration, subscriber_id FROM deliveries WHERE id = ?1",
             &[text(id)],
         )?
         .first(None)
@@ -295,13 +301,24 @@ impl Environment {
             writes.push(health);
         }
         if status != "pending" {
-            let detail = json!({
-                "integration": delivery.integration,
-                "attempts": delivery.attempts,
-                "status_code": record.status_code,
-                "error": record.error,
-                "delivery_status": status,
-            });
+            // Test mode kept it from its recipient: logged as suppressed, as at the trigger.
+            let suppressed = record.error == Some(SUPPRESSED_BY_TEST_MODE);
+            let detail = if suppressed {
+                json!({"reason": "test_mode", "integration": delivery.integration, "redirected_to": null})
+            } else {
+                json!({
+                    "integration": delivery.integration,
+                    "attempts": delivery.attempts,
+                    "status_code": record.status_code,
+                    "error": record.error,
+                    "delivery_status": status,
+                })
+            };
+            let log_status = match status {
+                "delivered" => "delivered",
+                _ if suppressed => "suppressed",
+                _ => "failed",
+            };
             writes.push(statement(
                 &self.db,
                 &format!(
@@ -315,7 +332,7 @@ impl Environment {
                     text(&delivery.transaction_id),
                     text(&delivery.workflow),
                     text(&delivery.subscriber_id),
-                    text(if status == "delivered" { "delivered" } else { "failed" }),
+                    text(log_status),
                     text(&detail.to_string()),
                     number(now_ms),
                 ],

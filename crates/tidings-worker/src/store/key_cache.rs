@@ -73,6 +73,9 @@ pub struct CachedKey {
     /// The registry's R2 binding (none: `FILES_<NAME>`).
     #[serde(default)]
     pub files_binding: Option<String>,
+    /// A restricted key's scopes (none: full access, as every key had before scopes).
+    #[serde(default)]
+    pub scopes: Option<String>,
 }
 
 fn first_key_id() -> String {

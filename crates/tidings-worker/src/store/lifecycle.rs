@@ -12,11 +12,10 @@ use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{DeletedEnvironment, EnvironmentDetails};
 
 use super::authorized::{for_sweep, Authorized, SweepStep};
+use super::keys::forget_cached_keys;
 use super::members::{audit_statement, AuditRecord};
 use super::platform::{Bindings, Platform};
-use super::registry::{
-    environment_details, environment_row, forget_cached_keys, role_rank, set_status, shift_chain, GONE,
-};
+use super::registry::{environment_details, environment_row, role_rank, set_status, shift_chain, GONE};
 use super::{control_db, number, statement, storage_error, text, Environment, NewRelease, PromotionEnvironment};
 use crate::error::ApiError;
 use crate::runtime::SweepTick;
@@ -224,8 +223,13 @@ pub(super) async fn seed_preview(env: &Platform, name: &EnvironmentName, source:
         request_fingerprint: None,
         reverts: None,
         audit_id: &audit_id,
+        approves: None,
     };
-    into.release(&unlocked, &release, &changes, &state, now).await
+    // A preview starts without approval (only production-type environments start with it).
+    let super::Clearance::Cleared(cleared) = into.clearance(env).await? else {
+        return Err(ApiError::internal("seed preview", "a new preview requires approval"));
+    };
+    into.release(&unlocked, &cleared, &release, &changes, &state, now).await
 }
 
 /// The scheduled sweep of environments' lives: archives every preview whose

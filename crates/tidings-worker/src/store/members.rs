@@ -64,6 +64,9 @@ struct MemberRow {
     email: String,
     role: String,
     created_at: f64,
+    /// Only where the row was read through a token.
+    #[serde(default)]
+    token_created_at: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -312,14 +315,22 @@ pub async fn revoke_member_token(
 
 /// The live member a token hash belongs to, with their grants; `None` for an
 /// unknown, expired or revoked token, or a removed member.
-pub async fn member_by_token(env: &Platform, hash: &str, now_ms: u64) -> Result<Option<(Member, Grants)>, ApiError> {
+/// Also answers since when the credential could act: the later of the
+/// member's creation and the token's issue (a review of a release request
+/// made before that is refused).
+pub async fn member_by_token(
+    env: &Platform,
+    hash: &str,
+    now_ms: u64,
+) -> Result<Option<(Member, Grants, u64)>, ApiError> {
     let control = control_db(env)?;
     let results = control
         .batch(vec![
             statement(
                 &control,
                 &format!(
-                    "SELECT {MEMBER_COLUMNS} FROM members WHERE removed_at IS NULL AND id = \
+                    "SELECT {MEMBER_COLUMNS}, (SELECT created_at FROM member_tokens WHERE hash = ?1) AS token_created_at \
+                     FROM members WHERE removed_at IS NULL AND id = \
                      (SELECT member_id FROM member_tokens WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2)"
                 ),
                 &[text(hash), number(now_ms)],
@@ -337,7 +348,11 @@ pub async fn member_by_token(env: &Platform, hash: &str, now_ms: u64) -> Result<
         .map_err(|_| ApiError::internal("read member", "batch returned the wrong number of results"))?;
     let members: Vec<MemberRow> = members.results().map_err(|error| storage_error("decode member", error))?;
     let grants: Vec<GrantRow> = grants.results().map_err(|error| storage_error("decode grants", error))?;
-    Ok(members.into_iter().next().map(|row| assemble(row, &grants)))
+    Ok(members.into_iter().next().map(|row| {
+        let since = row.created_at.max(row.token_created_at.unwrap_or_default()) as u64;
+        let (member, grants) = assemble(row, &grants);
+        (member, grants, since)
+    }))
 }
 
 /// Every live member.

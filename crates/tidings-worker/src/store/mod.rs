@@ -20,6 +20,7 @@ mod feed_sql;
 mod files;
 mod integrations;
 mod key_cache;
+mod keys;
 mod lifecycle;
 mod lock;
 mod logs;
@@ -31,11 +32,13 @@ mod promotion;
 mod rate_limits;
 mod realtime;
 mod registry;
+mod release_requests;
 mod retry;
 mod scope;
 mod secrets;
 mod stream_tickets;
 mod subscribers;
+mod test_mode;
 mod triggers;
 mod variables;
 mod wipe;
@@ -43,13 +46,14 @@ mod workflows;
 
 pub use authorized::{authorize, Actor, Authorized};
 pub use control::{bootstrap, NewEnvironment};
-pub use deliveries::{AttemptRecord, ClaimedDelivery, DeliveryState};
+pub use deliveries::{AttemptRecord, ClaimedDelivery, DeliveryState, SUPPRESSED_BY_TEST_MODE};
 pub use delivery_queue::{sweepable_environments, verify_hand_off, Refusal, VerifiedHandOff};
 pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
 pub use faults::FaultPlan;
 pub use faults::{clock_injection_enabled, injected_clock, HandOffFault};
 pub use files::{file_error, Body, NewFile};
 pub use integrations::{IntegrationRecord, WebhookTarget};
+pub use keys::{end_key, ensure_replacement_fits, issue_key, list_keys, usable_key, KeyEnd};
 pub use lifecycle::{
     archive_environment, delete_environment, lock_environment, purge_environment, restore_environment,
     sweep_lifecycles, unlock_environment,
@@ -63,13 +67,15 @@ pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};
 pub use rate_limits::{draw as draw_rate_limit, guard_lookup, note_failed_lookup};
 pub use realtime::StreamGrant;
-pub use registry::{
-    create_environment, end_key, environment, issue_key, list_environments, list_keys, rotate_signing_secret,
-    update_environment, usable_key_kind, KeyEnd,
+pub use registry::{create_environment, environment, list_environments, rotate_signing_secret, update_environment};
+pub use release_requests::{
+    closed as request_closed, not_found as request_not_found, sweep_release_requests, Approval, Clearance, Cleared,
+    NewReleaseRequest, StoredRequest,
 };
 pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
 pub use stream_tickets::TicketCredential;
+pub use test_mode::test_mode;
 pub use triggers::{Claim, Delivery};
 
 use tidings_core::audit::AuditQuery;

@@ -28,6 +28,7 @@ use super::brand::{self, BrandRow, SELECT_BRAND};
 use super::lock::Unlocked;
 use super::platform::Platform;
 use super::preferences::{self, DEFAULTS};
+use super::release_requests::{Approval, Cleared};
 use super::{number, statement, storage_error, text, workflows, AuditRow};
 use crate::error::ApiError;
 
@@ -37,7 +38,7 @@ pub struct PromotionEnvironment {
     pub name: EnvironmentName,
     /// Its type: production refuses blocking problems.
     pub environment_type: EnvironmentType,
-    db: D1Database,
+    pub(super) db: D1Database,
     kv: KvStore,
     files: Bucket,
 }
@@ -71,6 +72,8 @@ pub struct NewRelease<'a> {
     pub reverts: Option<&'a str>,
     /// The id of its audit entry.
     pub audit_id: &'a str,
+    /// The review that approved it, when it comes from a release request.
+    pub approves: Option<Approval<'a>>,
 }
 
 /// The brand assets `changes` bring: the logo of a brand change, and the
@@ -383,13 +386,18 @@ impl PromotionEnvironment {
     pub async fn release(
         &self,
         unlocked: &Unlocked,
+        cleared: &Cleared,
         release: &NewRelease<'_>,
         changes: &[Change],
         state: &ContentState,
         now_ms: u64,
     ) -> Result<(), ApiError> {
         unlocked.check(&self.name)?;
+        cleared.check(&self.name)?;
         let mut writes = Vec::new();
+        if let Some(approval) = &release.approves {
+            writes.extend(self.approval_writes(approval, release.id, now_ms, STALE)?);
+        }
         for change in changes {
             writes.push(self.guard(change, state)?);
         }

@@ -4,20 +4,19 @@
 use serde::Deserialize;
 use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
-use tidings_core::key::{ApiKey, KeyKind};
-use tidings_core::key_lifecycle::{check_secret_key_capacity, KeyStatus};
 use tidings_core::lifecycle::{self, ChainEntry, Status};
 use tidings_core::privacy::Privacy;
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
-    CreateEnvironmentRequest, EnvironmentDetails, EnvironmentInfo, EnvironmentLock, EnvironmentPatch, KeyInfo,
+    CreateEnvironmentRequest, EnvironmentDetails, EnvironmentInfo, EnvironmentLock, EnvironmentPatch,
 };
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::authorized::Authorized;
+use super::keys::forget_cached_keys;
 use super::members::{audit_statement, audit_statement_if, AuditRecord};
 use super::platform::{Bindings, Platform};
 use super::{control_db, number, statement, storage_error, text};
@@ -49,31 +48,16 @@ pub(super) struct EnvironmentRow {
     pub(super) preview_of: Option<String>,
     pub(super) expires_at: Option<f64>,
     pub(super) files_binding: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct KeyRow {
-    id: String,
-    kind: String,
-    masked: String,
-    hash: String,
-    created_at: f64,
-    expires_at: Option<f64>,
-    revoked_at: Option<f64>,
+    pub(super) deliver_only_to: Option<String>,
+    pub(super) catch_all_integration: Option<String>,
+    pub(super) require_approval: f64,
 }
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
     requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
     obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds, locked_reason, locked_at, \
-    locked_by, archived_at, purge_at, preview_of, expires_at, files_binding";
-
-/// How a key stops working.
-pub enum KeyEnd {
-    /// Refused from `at` on (now).
-    RevokeNow,
-    /// Accepted until the given Unix millisecond.
-    ExpireAt(u64),
-}
+    locked_by, archived_at, purge_at, preview_of, expires_at, files_binding, deliver_only_to, catch_all_integration, \
+    require_approval";
 
 /// Every environment, in promotion order.
 pub async fn list_environments(env: &Platform) -> Result<Vec<EnvironmentDetails>, ApiError> {
@@ -146,13 +130,14 @@ pub async fn create_environment(
     let mut writes = if preview.is_some() { Vec::new() } else { shift_chain(&control, u64::from(position), 1)? };
     // A deleted environment's tombstone with this name is reused, every setting back to its
     // default (no old signing secret, privacy choice or retention comes back); its revoked keys
-    // stay revoked.
+    // stay revoked. A preview starts in its source's test mode unless the request sets one.
     writes.push(statement(
         &control,
         "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
              requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at, preview_of, \
-             expires_at, files_binding, preview_ttl_seconds) \
-             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+             expires_at, files_binding, preview_ttl_seconds, deliver_only_to, require_approval) \
+             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+             COALESCE(?16, (SELECT deliver_only_to FROM environments WHERE name = ?12)), ?17) \
              ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
              status_reason = excluded.status_reason, position = excluded.position, \
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
@@ -163,7 +148,8 @@ pub async fn create_environment(
              obfuscate_subscriber_data = NULL, hide_message_contents = NULL, locked_reason = NULL, \
              locked_at = NULL, locked_by = NULL, archived_at = NULL, purge_at = NULL, status_before_archive = NULL, \
              preview_of = excluded.preview_of, expires_at = excluded.expires_at, files_binding = excluded.files_binding, \
-             preview_ttl_seconds = excluded.preview_ttl_seconds \
+             preview_ttl_seconds = excluded.preview_ttl_seconds, deliver_only_to = excluded.deliver_only_to, \
+             catch_all_integration = NULL, require_approval = excluded.require_approval \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),
@@ -181,6 +167,9 @@ pub async fn create_environment(
             preview.as_ref().map_or(JsValue::NULL, |(_, expires_at)| number(*expires_at)),
             text(&files_binding),
             ttl.map_or(JsValue::NULL, number),
+            optional(&request.deliver_only_to.clone().map(|list| serde_json::Value::from(list).to_string())),
+            // New production environments wait for a second member's approval by default.
+            number(u64::from(environment_type == EnvironmentType::Production)),
         ],
     )?);
     // A preview is seen by each member as its source is: their role there (a `none` included)
@@ -246,7 +235,11 @@ pub async fn update_environment(
          log_retention_days = COALESCE(?6, log_retention_days), \
          obfuscate_subscriber_data = COALESCE(?7, obfuscate_subscriber_data), \
          hide_message_contents = COALESCE(?8, hide_message_contents), \
-         subscriber_token_max_ttl_seconds = COALESCE(?9, subscriber_token_max_ttl_seconds) WHERE name = ?1",
+         subscriber_token_max_ttl_seconds = COALESCE(?9, subscriber_token_max_ttl_seconds), \
+         deliver_only_to = CASE WHEN ?10 = 1 THEN ?11 ELSE deliver_only_to END, \
+         catch_all_integration = CASE WHEN ?12 = 1 THEN ?13 WHEN ?10 = 1 AND ?11 IS NULL THEN NULL \
+         ELSE catch_all_integration END, \
+         require_approval = COALESCE(?14, require_approval) WHERE name = ?1",
         &[
             text(name.as_str()),
             optional(&patch.label),
@@ -257,6 +250,11 @@ pub async fn update_environment(
             flag(patch.obfuscate_subscriber_data),
             flag(patch.hide_message_contents),
             token_ttl,
+            number(u64::from(patch.deliver_only_to.is_some())),
+            optional(&patch.deliver_only_to.clone().flatten().map(|list| serde_json::Value::from(list).to_string())),
+            number(u64::from(patch.catch_all_integration.is_some())),
+            optional(&patch.catch_all_integration.clone().flatten()),
+            flag(patch.require_approval),
         ],
     )?;
     control
@@ -265,133 +263,6 @@ pub async fn update_environment(
         .map_err(|error| storage_error("update environment", error))?;
     forget_cached_keys(env, name).await?;
     environment_details(env, name).await
-}
-
-/// The keys of an environment, newest first.
-pub async fn list_keys(env: &Platform, authorized: &Authorized, now_ms: u64) -> Result<Vec<KeyInfo>, ApiError> {
-    let name = authorized.require(Action::ManageKeys)?;
-    environment_row(env, name).await?;
-    Ok(key_rows(env, name).await?.iter().map(|row| key_info(row, now_ms)).collect())
-}
-
-/// Stores a new key's hash. A secret key is refused when the environment
-/// already has the most active secret keys allowed.
-pub async fn issue_key(
-    env: &Platform,
-    authorized: &Authorized,
-    key: &ApiKey,
-    audit: Option<&AuditRecord<'_>>,
-    now_ms: u64,
-) -> Result<KeyInfo, ApiError> {
-    let name = authorized.require(Action::ManageKeys)?;
-    if key.environment() != name {
-        return Err(ApiError::internal("issue key", "the key names another environment"));
-    }
-    let row = refresh_status(env, environment_row(env, name).await?).await?;
-    let environment_status = Status::parse(&row.status).unwrap_or(Status::Failed);
-    if !environment_status.accepts_new_keys() {
-        return Err(ApiError::new(
-            409,
-            ErrorCode::EnvironmentNotReady,
-            format!("the {name} environment is {}; keys can be issued once it is ready", environment_status.as_str()),
-        ));
-    }
-    if key.kind() == KeyKind::Secret {
-        let usable = key_rows(env, name)
-            .await?
-            .iter()
-            .filter(|row| row.kind == "secret" && status(row, now_ms).is_usable())
-            .count();
-        check_secret_key_capacity(usable)?;
-    }
-    let hash = key.hash();
-    let id = key.id();
-    let control = control_db(env)?;
-    // Only while the environment can take keys: a deletion that began since must not be outrun.
-    let mut writes = vec![statement(
-        &control,
-        "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM environments WHERE name = ?2 \
-         AND status IN ('ready', 'active'))",
-        &[text(&id), text(name.as_str()), text(key.kind().as_str()), text(&hash), text(&key.masked()), number(now_ms)],
-    )?];
-    if let Some(audit) = audit {
-        let issued = "EXISTS (SELECT 1 FROM api_keys WHERE id = ?8)";
-        writes.push(audit_statement_if(&control, audit, now_ms, issued, &[text(&id)])?);
-    }
-    let results = control.batch(writes).await.map_err(|error| storage_error("issue key", error))?;
-    let inserted = results.first().and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
-    if inserted == Some(0) {
-        return Err(ApiError::new(
-            409,
-            ErrorCode::EnvironmentNotReady,
-            format!("the {name} environment is no longer ready for keys (a deletion began)"),
-        ));
-    }
-    if environment_status == Status::Ready {
-        set_status(env, name, Status::Active, None, Some(Status::Ready)).await?;
-    }
-    let row = KeyRow {
-        id,
-        kind: key.kind().as_str().to_owned(),
-        masked: key.masked(),
-        hash,
-        created_at: now_ms as f64,
-        expires_at: None,
-        revoked_at: None,
-    };
-    Ok(key_info(&row, now_ms))
-}
-
-/// The kind of an environment's key, or 404 `key_not_found`; 409
-/// `key_already_revoked` when it no longer works.
-pub async fn usable_key_kind(
-    env: &Platform,
-    authorized: &Authorized,
-    key_id: &str,
-    now_ms: u64,
-) -> Result<KeyKind, ApiError> {
-    let name = authorized.require(Action::ManageKeys)?;
-    let row = key_row(env, name, key_id).await?;
-    if !status(&row, now_ms).is_usable() {
-        return Err(ApiError::new(409, ErrorCode::KeyAlreadyRevoked, "this key is already revoked"));
-    }
-    KeyKind::parse(&row.kind).ok_or_else(|| ApiError::internal("key kind", &row.kind))
-}
-
-/// Ends a key now or at a set time, and drops it from the cache.
-pub async fn end_key(
-    env: &Platform,
-    authorized: &Authorized,
-    key_id: &str,
-    end: KeyEnd,
-    audit: Option<&AuditRecord<'_>>,
-    now_ms: u64,
-) -> Result<KeyInfo, ApiError> {
-    let name = authorized.require(Action::ManageKeys)?;
-    let row = environment_row(env, name).await?;
-    // A revoked key stays revoked when it was; an expiry only ever comes sooner.
-    let (sql, at) = match end {
-        KeyEnd::RevokeNow => {
-            ("UPDATE api_keys SET revoked_at = ?3 WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL", now_ms)
-        }
-        KeyEnd::ExpireAt(at) => (
-            "UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, ?3), ?3) \
-             WHERE environment = ?1 AND id = ?2 AND revoked_at IS NULL",
-            at,
-        ),
-    };
-    let control = control_db(env)?;
-    let mut writes = vec![statement(&control, sql, &[text(name.as_str()), text(key_id), number(at)])?];
-    if let Some(audit) = audit {
-        // Written only if the statement before it in this transaction changed the key.
-        writes.push(audit_statement_if(&control, audit, now_ms, "changes() > 0", &[])?);
-    }
-    control.batch(writes).await.map_err(|error| storage_error("end key", error))?;
-    forget_cached_keys(env, name).await?;
-    // Its open realtime sockets close then too.
-    super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::OfKey(key_id), at).await;
-    Ok(key_info(&key_row(env, name, key_id).await?, now_ms))
 }
 
 pub(super) async fn environment_row(env: &Platform, name: &EnvironmentName) -> Result<EnvironmentRow, ApiError> {
@@ -489,7 +360,7 @@ async fn refresh_status_or_report(env: &Platform, row: EnvironmentRow) -> Enviro
 
 /// Moves a provisioning environment forward once its bindings and schema
 /// exist: `creating` → `ready`, or `failed` with the reason.
-async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<EnvironmentRow, ApiError> {
+pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> Result<EnvironmentRow, ApiError> {
     let status = Status::parse(&row.status).unwrap_or(Status::Failed);
     if !status.is_provisioning() {
         return Ok(row);
@@ -595,32 +466,6 @@ fn waiting_for_bindings(db_binding: &str, kv_binding: &str, files_binding: &str)
     format!("waiting for the bindings {db_binding}, {kv_binding} and {files_binding}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
 }
 
-async fn key_rows(env: &Platform, name: &EnvironmentName) -> Result<Vec<KeyRow>, ApiError> {
-    statement(
-        &control_db(env)?,
-        "SELECT id, kind, masked, hash, created_at, expires_at, revoked_at FROM api_keys \
-         WHERE environment = ?1 ORDER BY created_at DESC, id",
-        &[text(name.as_str())],
-    )?
-    .all()
-    .await
-    .and_then(|result| result.results())
-    .map_err(|error| storage_error("list keys", error))
-}
-
-async fn key_row(env: &Platform, name: &EnvironmentName, key_id: &str) -> Result<KeyRow, ApiError> {
-    statement(
-        &control_db(env)?,
-        "SELECT id, kind, masked, hash, created_at, expires_at, revoked_at FROM api_keys \
-         WHERE environment = ?1 AND id = ?2",
-        &[text(name.as_str()), text(key_id)],
-    )?
-    .first(None)
-    .await
-    .map_err(|error| storage_error("read key", error))?
-    .ok_or_else(|| ApiError::new(404, ErrorCode::KeyNotFound, format!("the {name} environment has no key {key_id}")))
-}
-
 #[derive(Deserialize)]
 struct SigningRow {
     subscriber_signing_secret: String,
@@ -713,35 +558,6 @@ const TAKEN: &str = "tidings: name taken";
 /// What the guard of a deletion raises when another finished it first.
 pub(super) const GONE: &str = "tidings: deleted already";
 
-/// Deletes the cached validation of every key of an environment, in KV
-/// and in this isolate's memory.
-pub(super) async fn forget_cached_keys(env: &Platform, name: &EnvironmentName) -> Result<(), ApiError> {
-    let Some(cache) = env.key_cache(name) else {
-        return Ok(());
-    };
-    for row in key_rows(env, name).await? {
-        super::key_cache::forget(&row.hash);
-        cache.delete(&row.hash).await.map_err(|error| ApiError::unavailable("forget cached key", error))?;
-    }
-    Ok(())
-}
-
-fn status(row: &KeyRow, now_ms: u64) -> KeyStatus {
-    KeyStatus::at(row.revoked_at.map(|at| at as u64), row.expires_at.map(|at| at as u64), now_ms)
-}
-
-fn key_info(row: &KeyRow, now_ms: u64) -> KeyInfo {
-    KeyInfo {
-        id: row.id.clone(),
-        kind: row.kind.clone(),
-        masked: row.masked.clone(),
-        status: status(row, now_ms).as_str().to_owned(),
-        created_at: rfc3339(row.created_at as u64),
-        expires_at: row.expires_at.map(|at| rfc3339(at as u64)),
-        revoked_at: row.revoked_at.map(|at| rfc3339(at as u64)),
-    }
-}
-
 fn details(row: EnvironmentRow) -> EnvironmentDetails {
     let environment_type = EnvironmentType::parse(&row.environment_type).unwrap_or(EnvironmentType::Production);
     let flag = |value: Option<f64>| value.map(|value| value != 0.0);
@@ -773,5 +589,9 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         purge_at: row.purge_at.map(|at| rfc3339(at as u64)),
         preview_of: row.preview_of,
         expires_at: row.expires_at.map(|at| rfc3339(at as u64)),
+        // A list that no longer reads shows as the nobody it lets through.
+        deliver_only_to: row.deliver_only_to.map(|list| serde_json::from_str(&list).unwrap_or_default()),
+        catch_all_integration: row.catch_all_integration,
+        require_approval: row.require_approval != 0.0,
     }
 }

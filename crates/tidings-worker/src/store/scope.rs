@@ -19,6 +19,7 @@ use serde::Deserialize;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
+use tidings_core::key_scope::KeyScopes;
 use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
@@ -114,7 +115,7 @@ const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS envir
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
     e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
     e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
-    e.files_binding FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
+    e.files_binding, k.scopes FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 /// The same row for an environment by name, as if through a secret key.
 const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL AS expires_at, \
@@ -122,7 +123,7 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
     e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
     e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
     e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
-    e.files_binding FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
+    e.files_binding, NULL AS scopes FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
@@ -130,8 +131,9 @@ impl Environment {
     /// serves it. A hash the registry does not know is remembered as such
     /// (memory and KV, like a known one) and counted against `client`'s
     /// key-lookup budget; once that is spent, the client's lookups of keys
-    /// no cache holds are refused without a database read.
-    pub async fn open(env: &Platform, key: &ApiKey, client: &str, now_ms: u64) -> Result<Self, ApiError> {
+    /// no cache holds are refused without a database read. Answers the
+    /// environment and what the key may do there.
+    pub async fn open(env: &Platform, key: &ApiKey, client: &str, now_ms: u64) -> Result<(Self, KeyScopes), ApiError> {
         super::deployment::ensure_served(env, key.environment())?;
         let hash = key.hash();
         let unknown =
@@ -197,14 +199,16 @@ impl Environment {
             ));
         }
         let kv_binding = row.kv_binding.clone().unwrap_or_else(|| key_cache::namespace_of(key.environment()));
+        let scopes = KeyScopes::from_stored(row.scopes.as_deref());
         // A key's request to a deployment without the environment's bindings belongs elsewhere.
-        Self::from_row(env, key.environment().clone(), row, kv_binding).map_err(|error| {
+        let scope = Self::from_row(env, key.environment().clone(), row, kv_binding).map_err(|error| {
             if error.code() == ErrorCode::EnvironmentNotReady {
                 ApiError::new(421, ErrorCode::EnvironmentNotServed, error.message().to_owned())
             } else {
                 error
             }
-        })
+        })?;
+        Ok((scope, scopes))
     }
 
     /// Opens the environment a stream ticket names and consumes the ticket

@@ -7,6 +7,7 @@ use tidings_core::idempotency::{StoredKey, ABANDONED_AFTER_MS, RETENTION_MS};
 use tidings_core::message::{Message, MessageId};
 use tidings_core::profile::Profile;
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::test_mode::Suppressed;
 use tidings_core::trigger::WebhookJob;
 use worker::D1PreparedStatement;
 
@@ -36,6 +37,8 @@ pub struct Delivery<'a> {
     pub webhooks: &'a [WebhookJob],
     /// Steps a recipient's preferences turned off: log id, recipient, channel.
     pub skipped: &'a [(MessageId, &'a SubscriberId, &'static str)],
+    /// Deliveries test mode kept from their recipients: log id and what became of each.
+    pub suppressed: &'a [(MessageId, Suppressed)],
     /// The workflow key.
     pub workflow: &'a str,
     /// The trigger's transaction id.
@@ -193,17 +196,21 @@ impl Environment {
                 ],
             )?);
         }
-        if !delivery.skipped.is_empty() {
-            let rows: Vec<Value> = delivery
-                .skipped
-                .iter()
-                .map(|(id, subscriber, channel)| json!({"id": id.as_str(), "subscriber_id": subscriber.as_str(), "channel": channel}))
-                .collect();
+        if !delivery.skipped.is_empty() || !delivery.suppressed.is_empty() {
+            let skipped = delivery.skipped.iter().map(|(id, subscriber, channel)| {
+                json!({"id": id.as_str(), "subscriber_id": subscriber.as_str(), "step": channel,
+                    "status": "skipped", "detail": {"reason": "preference"}})
+            });
+            let suppressed = delivery.suppressed.iter().map(|(id, suppressed)| {
+                json!({"id": id.as_str(), "subscriber_id": suppressed.subscriber.as_str(), "step": "webhook",
+                    "status": "suppressed", "detail": suppressed.detail()})
+            });
+            let rows: Vec<Value> = skipped.chain(suppressed).collect();
             writes.push(statement(
                 &self.db,
                 "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
-                 SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.channel', 'skipped', \
-                 json_object('reason', 'preference'), ?4 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
+                 SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', value ->> '$.step', \
+                 value ->> '$.status', value -> '$.detail', ?4 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
                 &[
                     text(&Value::Array(rows).to_string()),
                     text(delivery.transaction_id),

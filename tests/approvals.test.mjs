@@ -4,7 +4,7 @@
 // or rejects with a comment. The requester never approves their own, nor
 // does the admin token; a request the target has moved past is stale;
 // requests expire after 7 days (the sweep, with an injected clock); a member
-// or token made after a request cannot review it; turning approval off is
+// or token made (or a member's rights changed) after a request cannot review it; turning approval off is
 // itself a request; all of it audited.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -123,6 +123,10 @@ describe("four-eyes approval", () => {
     const byFresh = await api(`${requests}/${request.id}/approve`, { key: fresh.body.token, method: "POST", body: {} });
     expectError(assert, byFresh, 403, "forbidden");
     assert.match(byFresh.body.error.message, /created after the request/);
+    // A member given the right after the request: Vic, a viewer from before it, made a promoter.
+    const raised = await admin(`/v1/members/${memberIds[2]}`, { method: "PATCH", body: { promote_into: [production] } });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    expectError(assert, await as("vic", `${requests}/${request.id}/approve`, { method: "POST", body: {} }), 403, "forbidden");
     expectError(assert, await workflowIn(production, first), 404, "workflow_not_found");
   });
 
@@ -168,6 +172,31 @@ describe("four-eyes approval", () => {
     assert.deepEqual(stale.body.error.details.resources, []);
     expectError(assert, await workflowIn(production, a), 404, "workflow_not_found");
     assert.equal((await as("bob", `${requests}/${first.id}/reject`, { method: "POST", body: { comment: "ask again" } })).status, 200);
+  });
+
+  it("runs the preflight again at approval: a value production lost since blocks it", async () => {
+    const variable = `APPROVAL_${tag.toUpperCase()}`;
+    const key = `valued-${tag}`;
+    const staging = keys.staging.secret_key;
+    assert.ok([200, 201].includes((await api(`/v1/variables/${variable}`, { key: staging, method: "PUT", body: { value: "staging" } })).status));
+    const saved = await api(`/v1/workflows/${key}`, { key: staging, method: "PUT", body: { name: "Valued", steps: [{ type: "in_app", subject: `{{ vars.${variable} }}`, body: "b" }] } });
+    assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+    // The variable's name first, then its production value, then the workflow that reads it.
+    const listed = await admin(`/v1/changes?from=staging&to=${production}`);
+    const name = listed.body.changes.find((change) => change.resource === "variable" && change.key === variable);
+    const asked = await as("alice", "/v1/promotions", { method: "POST", body: { from: "staging", to: production, changes: [name.id] } });
+    assert.equal((await as("bob", `${requests}/${asked.body.release_request.id}/approve`, { method: "POST", body: {} })).status, 201);
+    const valued = await api(`/v1/variables/${variable}`, { key: keys[production].secret_key, method: "PUT", body: { value: "production" } });
+    assert.ok([200, 201].includes(valued.status), JSON.stringify(valued.body));
+    const request = await requestPromotion(key);
+    // Production's value goes (values are production's own, not content), then the review comes.
+    const cleared = await api(`/v1/variables/${variable}`, { key: keys[production].secret_key, method: "PUT", body: { value: null } });
+    assert.ok([200, 201].includes(cleared.status), JSON.stringify(cleared.body));
+    const refused = await as("bob", `${requests}/${request.id}/approve`, { method: "POST", body: {} });
+    expectError(assert, refused, 422, "preflight_failed");
+    assert.ok(refused.body.error.details.problems.some((problem) => problem.blocking), JSON.stringify(refused.body));
+    expectError(assert, await workflowIn(production, key), 404, "workflow_not_found");
+    assert.equal((await as("bob", `${requests}/${request.id}/reject`, { method: "POST", body: { comment: "set the value first" } })).status, 200);
   });
 
   it("makes a rollback a request too, applied when approved", async () => {

@@ -137,6 +137,13 @@ describe("test mode", () => {
     assert.ok(!sentTo("/main").includes(second));
     const logs = (await call(`/v1/logs?subscriber_id=${second}&status=suppressed`)).body.items;
     assert.deepEqual([logs[0].detail.integration, logs[0].detail.redirected_to], [integration, catchAll]);
+    // At send time too: the delivery suppressed earlier, replayed now, goes to the catch-all and
+    // belongs to it from then on (its breaker and history).
+    assert.equal((await call(`/v1/deliveries/${deadDelivery}/replay`, { method: "POST" })).status, 200);
+    await waitFor(() => sentTo("/catch").includes(earlier), "the replay did not reach the catch-all");
+    await waitFor(async () => (await call(`/v1/deliveries/${deadDelivery}`)).body.status === "delivered", "the replay was not recorded");
+    assert.equal((await call(`/v1/deliveries/${deadDelivery}`)).body.integration, catchAll);
+    assert.equal(sentTo("/gone").filter((to) => to === earlier).length, 1, "the original receiver was reached again");
   });
 
   it("refuses production, bad entries and a catch-all without a list, changing nothing", async () => {

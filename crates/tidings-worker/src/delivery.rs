@@ -198,7 +198,20 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff, state:
         scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], due, delay.max(1)).await;
         return Handled::Done;
     }
-    let (_, open_until) = match scope.integration_health(&state.integration).await {
+    // Test mode, read from the registry at every attempt: a delivery made before it was
+    // turned on, retried, swept or replayed reaches only a listed recipient, or the catch-all,
+    // which it then belongs to (its breaker, health and history are the catch-all's).
+    let integration = match test_mode_destination(env, scope, state).await {
+        Ok(Some(integration)) if integration == state.integration => integration,
+        Ok(Some(catch_all)) => match scope.redirect_delivery(&hand_off.delivery, hand_off.attempts, &catch_all).await {
+            Ok(true) => catch_all,
+            Ok(false) => return Handled::Done, // stale: another hand-off made this attempt
+            Err(_) => return Handled::Again,
+        },
+        Ok(None) => return suppress(env, scope, hand_off).await,
+        Err(_) => return Handled::Again,
+    };
+    let (_, open_until) = match scope.integration_health(&integration).await {
         Ok(health) => health,
         Err(_) => return Handled::Again,
     };
@@ -212,13 +225,6 @@ async fn attempt(env: &Platform, scope: &Environment, hand_off: &HandOff, state:
         scope.hand_off(env, &[(hand_off.delivery.clone(), hand_off.attempts)], open_until, delay).await;
         return Handled::Done;
     }
-    // Test mode, read from the registry at every attempt: a delivery made before it was
-    // turned on, retried, swept or replayed reaches only a listed recipient (or the catch-all).
-    let integration = match test_mode_destination(env, scope, state).await {
-        Ok(Some(integration)) => integration,
-        Ok(None) => return suppress(env, scope, hand_off).await,
-        Err(_) => return Handled::Again,
-    };
     // The target is read before the claim: a failure on this side costs
     // the receiver no attempt and its breaker no failure.
     let target = match store::encryption_key(env) {
@@ -296,8 +302,13 @@ async fn test_mode_destination(
     let email = scope.subscriber_email(&state.subscriber_id).await?;
     Ok(match mode.destination(&subscriber, email.as_deref()) {
         Destination::Own => Some(state.integration.clone()),
-        Destination::CatchAll(catch_all) => Some(catch_all),
-        Destination::Suppressed => None,
+        // A catch-all deleted since suppresses, as at the trigger.
+        Destination::CatchAll(catch_all)
+            if scope.missing_integrations(std::slice::from_ref(&catch_all)).await?.is_empty() =>
+        {
+            Some(catch_all)
+        }
+        Destination::CatchAll(_) | Destination::Suppressed => None,
     })
 }
 

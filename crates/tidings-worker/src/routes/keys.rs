@@ -43,7 +43,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let key = ApiKey::generate(kind, &name, random()?);
     let summary = json!({"after": {"kind": kind.as_str(), "masked": key.masked(), "scopes": scopes.names()}});
     let entry = draft(actor, "key.create", &name, &key.id(), summary)?;
-    let info = store::issue_key(env, &authorized, &key, &scopes, Some(&entry.record()), now_ms()).await?;
+    let info = store::issue_key(env, &authorized, &key, &scopes, None, Some(&entry.record()), now_ms()).await?;
     json(&IssuedKey { info, key: key.expose().to_owned() }, 201)
 }
 
@@ -73,41 +73,19 @@ pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name:
             format!("the {name} environment is {status}: no key can be issued, so its keys are left as they are"),
         ));
     }
-    // The replacement must fit before anything is revoked (a revoked old key frees its slot).
+    // The replacement is issued first, the old key ended after: a replacement refused (no room,
+    // say) leaves the old key as it was. Without a grace period the old key, revoked right
+    // after, does not count against the room.
     let replaced_now = if end.is_none() { Some(key_id) } else { None };
-    store::ensure_replacement_fits(env, &authorized, kind, &scopes, replaced_now, now).await?;
-    // Revoke first when there is no grace period, so the replacement fits.
-    let end = match end {
-        None => {
-            let revoked = draft(
-                actor,
-                "key.revoke",
-                &name,
-                key_id,
-                json!({"after": {"revoked_at": rfc3339(now), "by": "regenerate"}}),
-            )?;
-            store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, Some(&revoked.record()), now).await?;
-            None
-        }
-        Some(at) => Some(at),
-    };
     let key = ApiKey::generate(kind, &name, random()?);
     // The entry is written with the regeneration's last write.
     let summary =
         json!({"after": {"new_key": key.id(), "old_key_expires_at": end.map(rfc3339), "scopes": scopes.names()}});
     let entry = draft(actor, "key.regenerate", &name, key_id, summary)?;
-    let (issued_audit, ended_audit) = match end {
-        Some(_) => (None, Some(entry.record())),
-        None => (Some(entry.record()), None),
-    };
-    let info = store::issue_key(env, &authorized, &key, &scopes, issued_audit.as_ref(), now).await?;
+    let info = store::issue_key(env, &authorized, &key, &scopes, replaced_now, None, now).await?;
     let old_key = match end {
-        Some(at) => store::end_key(env, &authorized, key_id, KeyEnd::ExpireAt(at), ended_audit.as_ref(), now).await?,
-        None => store::list_keys(env, &authorized, now)
-            .await?
-            .into_iter()
-            .find(|listed| listed.id == key_id)
-            .ok_or_else(|| ApiError::internal("regenerate", "old key vanished"))?,
+        Some(at) => store::end_key(env, &authorized, key_id, KeyEnd::ExpireAt(at), Some(&entry.record()), now).await?,
+        None => store::end_key(env, &authorized, key_id, KeyEnd::RevokeNow, Some(&entry.record()), now).await?,
     };
     json(&RegeneratedKey { new_key: IssuedKey { info, key: key.expose().to_owned() }, old_key }, 201)
 }

@@ -53,13 +53,16 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
     let comment = body.comment.as_deref().map(str::trim).filter(|text| !text.is_empty());
     if stored.kind == RequestKind::ApprovalOff {
         let cleared = Cleared::by_review(&review, &stored)?;
-        let approval = Approval { request_id: &stored.wire.id, reviewer: &review.actor().id, comment };
+        let approval =
+            Approval { request_id: &stored.wire.id, reviewer: &review.actor().id, comment, latest_release: None };
         target.approve_approval_off(env, &cleared, &approval, now_ms()).await?;
         let request =
             target.find_request(id, now_ms()).await?.ok_or_else(|| ApiError::internal("approve", "no request"))?;
         return json(&ApprovedRequest { request: request.wire, release: None }, 201);
     }
     let changes = stored.changes()?;
+    // Read before the content: a release landing in between fails the batch's guard.
+    let latest_release = target.latest_release_id().await?;
     let state = target.content().await?;
     // Any change to the target since the request (touched by it or not) could change what its
     // preflight said: the request is applied only over the content it was made against.
@@ -95,7 +98,12 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
         request_fingerprint: None,
         reverts: stored.wire.reverts.as_deref(),
         audit_id: &audit_id,
-        approves: Some(Approval { request_id: &stored.wire.id, reviewer: &review.actor().id, comment }),
+        approves: Some(Approval {
+            request_id: &stored.wire.id,
+            reviewer: &review.actor().id,
+            comment,
+            latest_release: latest_release.as_deref(),
+        }),
     };
     let unlocked = target.unlocked(env).await?;
     if let Err(error) = target.release(&unlocked, &cleared, &release, &changes, &state, now).await {

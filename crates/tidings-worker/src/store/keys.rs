@@ -6,7 +6,10 @@ use serde::Deserialize;
 use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::key::{ApiKey, KeyKind};
-use tidings_core::key_lifecycle::{check_restricted_key_capacity, check_secret_key_capacity, KeyStatus};
+use tidings_core::key_lifecycle::{
+    check_restricted_key_capacity, check_secret_key_capacity, KeyStatus, MAX_ACTIVE_RESTRICTED_KEYS,
+    MAX_ACTIVE_SECRET_KEYS,
+};
 use tidings_core::key_scope::{KeyScopeError, KeyScopes};
 use tidings_core::lifecycle::Status;
 use tidings_core::timestamp::rfc3339;
@@ -55,6 +58,7 @@ pub async fn issue_key(
     authorized: &Authorized,
     key: &ApiKey,
     scopes: &KeyScopes,
+    replacing: Option<&str>,
     audit: Option<&AuditRecord<'_>>,
     now_ms: u64,
 ) -> Result<KeyInfo, ApiError> {
@@ -75,17 +79,22 @@ pub async fn issue_key(
         return Err(KeyScopeError::Publishable.into());
     }
     if key.kind() == KeyKind::Secret {
-        check_room(env, name, scopes, None, now_ms).await?;
+        check_room(env, name, scopes, replacing, now_ms).await?;
     }
     let hash = key.hash();
     let id = key.id();
     let control = control_db(env)?;
-    // Only while the environment can take keys: a deletion that began since must not be outrun.
+    // Only while the environment can take keys (a deletion that began since must not be
+    // outrun), and only while a secret key still fits: counted in the insert itself, so two
+    // issued at once never both pass (`replacing`, revoked just after, is not counted).
+    let capacity = if scopes.is_full() { MAX_ACTIVE_SECRET_KEYS } else { MAX_ACTIVE_RESTRICTED_KEYS };
     let mut writes = vec![statement(
         &control,
         "INSERT INTO api_keys (id, environment, kind, hash, masked, created_at, scopes) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM environments WHERE name = ?2 \
-         AND status IN ('ready', 'active'))",
+         AND status IN ('ready', 'active')) AND (?3 != 'secret' OR (SELECT COUNT(*) FROM api_keys \
+         WHERE environment = ?2 AND kind = 'secret' AND id IS NOT ?8 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > ?6) AND (scopes IS NULL) = (?7 IS NULL)) < ?9)",
         &[
             text(&id),
             text(name.as_str()),
@@ -94,6 +103,8 @@ pub async fn issue_key(
             text(&key.masked()),
             number(now_ms),
             scopes.stored().as_deref().map_or(JsValue::NULL, text),
+            replacing.map_or(JsValue::NULL, text),
+            number(capacity as u64),
         ],
     )?];
     if let Some(audit) = audit {
@@ -103,6 +114,9 @@ pub async fn issue_key(
     let results = control.batch(writes).await.map_err(|error| storage_error("issue key", error))?;
     let inserted = results.first().and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
     if inserted == Some(0) {
+        if key.kind() == KeyKind::Secret {
+            check_room(env, name, scopes, replacing, now_ms).await?;
+        }
         return Err(ApiError::new(
             409,
             ErrorCode::EnvironmentNotReady,
@@ -149,23 +163,6 @@ async fn check_room(
         check_secret_key_capacity(usable)?;
     } else {
         check_restricted_key_capacity(usable)?;
-    }
-    Ok(())
-}
-
-/// Checks, before a regeneration revokes anything, that its replacement
-/// will fit: a refused replacement never leaves the caller without a key.
-pub async fn ensure_replacement_fits(
-    env: &Platform,
-    authorized: &Authorized,
-    kind: KeyKind,
-    scopes: &KeyScopes,
-    replacing: Option<&str>,
-    now_ms: u64,
-) -> Result<(), ApiError> {
-    let name = authorized.require(Action::ManageKeys)?;
-    if kind == KeyKind::Secret {
-        check_room(env, name, scopes, replacing, now_ms).await?;
     }
     Ok(())
 }

@@ -67,6 +67,9 @@ struct MemberRow {
     /// Only where the row was read through a token.
     #[serde(default)]
     token_created_at: Option<f64>,
+    /// Only where the row was read through a token.
+    #[serde(default)]
+    grants_changed_at: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -234,8 +237,8 @@ pub async fn update_member(
     if let Some((_, grants)) = change {
         writes.push(statement(
             &control,
-            "UPDATE members SET role = ?2 WHERE id = ?1 AND removed_at IS NULL",
-            &[text(id), text(grants.role.as_str())],
+            "UPDATE members SET role = ?2, grants_changed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
+            &[text(id), text(grants.role.as_str()), number(now_ms)],
         )?);
         writes.extend(grant_statements(&control, id, grants)?);
     }
@@ -315,9 +318,9 @@ pub async fn revoke_member_token(
 
 /// The live member a token hash belongs to, with their grants; `None` for an
 /// unknown, expired or revoked token, or a removed member.
-/// Also answers since when the credential could act: the later of the
-/// member's creation and the token's issue (a review of a release request
-/// made before that is refused).
+/// Also answers since when the credential could act as it does: the latest
+/// of the member's creation, their last change of role or grants, and the
+/// token's issue (a review of a release request made before that is refused).
 pub async fn member_by_token(
     env: &Platform,
     hash: &str,
@@ -329,8 +332,8 @@ pub async fn member_by_token(
             statement(
                 &control,
                 &format!(
-                    "SELECT {MEMBER_COLUMNS}, (SELECT created_at FROM member_tokens WHERE hash = ?1) AS token_created_at \
-                     FROM members WHERE removed_at IS NULL AND id = \
+                    "SELECT {MEMBER_COLUMNS}, grants_changed_at, \
+                     (SELECT created_at FROM member_tokens WHERE hash = ?1) AS token_created_at FROM members WHERE removed_at IS NULL AND id = \
                      (SELECT member_id FROM member_tokens WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2)"
                 ),
                 &[text(hash), number(now_ms)],
@@ -349,7 +352,9 @@ pub async fn member_by_token(
     let members: Vec<MemberRow> = members.results().map_err(|error| storage_error("decode member", error))?;
     let grants: Vec<GrantRow> = grants.results().map_err(|error| storage_error("decode grants", error))?;
     Ok(members.into_iter().next().map(|row| {
-        let since = row.created_at.max(row.token_created_at.unwrap_or_default()) as u64;
+        let since =
+            row.created_at.max(row.token_created_at.unwrap_or_default()).max(row.grants_changed_at.unwrap_or_default())
+                as u64;
         let (member, grants) = assemble(row, &grants);
         (member, grants, since)
     }))

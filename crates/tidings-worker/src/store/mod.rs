@@ -53,7 +53,7 @@ pub use faults::FaultPlan;
 pub use faults::{clock_injection_enabled, injected_clock, HandOffFault};
 pub use files::{file_error, Body, NewFile};
 pub use integrations::{IntegrationRecord, WebhookTarget};
-pub use keys::{end_key, ensure_replacement_fits, issue_key, list_keys, usable_key, KeyEnd};
+pub use keys::{end_key, issue_key, list_keys, usable_key, KeyEnd};
 pub use lifecycle::{
     archive_environment, delete_environment, lock_environment, purge_environment, restore_environment,
     sweep_lifecycles, unlock_environment,

@@ -254,7 +254,8 @@ pub async fn update_environment(
             optional(&patch.deliver_only_to.clone().flatten().map(|list| serde_json::Value::from(list).to_string())),
             number(u64::from(patch.catch_all_integration.is_some())),
             optional(&patch.catch_all_integration.clone().flatten()),
-            flag(patch.require_approval),
+            // Only ever on here: off is `approve_approval_off`'s, after a second member's review.
+            flag(patch.require_approval.filter(|on| *on)),
         ],
     )?;
     control

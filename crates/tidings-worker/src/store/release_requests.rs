@@ -109,6 +109,10 @@ pub struct Approval<'a> {
     pub reviewer: &'a str,
     /// Why, if they said.
     pub comment: Option<&'a str>,
+    /// The target's latest release when the reviewed content was read:
+    /// another release since (touching other resources or not) aborts the
+    /// approval, so two approvals never both apply over one checked state.
+    pub latest_release: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -296,6 +300,14 @@ impl PromotionEnvironment {
         Ok(())
     }
 
+    /// The id of the newest release, if any.
+    pub async fn latest_release_id(&self) -> Result<Option<String>, ApiError> {
+        statement(&self.db, "SELECT id FROM releases ORDER BY created_at DESC, id DESC LIMIT 1", &[])?
+            .first(Some("id"))
+            .await
+            .map_err(|error| storage_error("read latest release", error))
+    }
+
     /// Marks the pending requests past their lifetime expired, each with its
     /// audit entry, in one batch.
     pub async fn expire_requests(&self, now_ms: u64) -> Result<(), ApiError> {
@@ -332,9 +344,14 @@ impl PromotionEnvironment {
             &self.db,
             &format!(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM release_requests WHERE id = ?1 AND status = 'pending' \
-                 AND expires_at > ?2) THEN 1 ELSE json('{stale}') END"
+                 AND expires_at > ?2) AND (SELECT id FROM releases ORDER BY created_at DESC, id DESC LIMIT 1) IS ?3 \
+                 THEN 1 ELSE json('{stale}') END"
             ),
-            &[text(approval.request_id), number(now_ms)],
+            &[
+                text(approval.request_id),
+                number(now_ms),
+                approval.latest_release.map_or(wasm_bindgen::JsValue::NULL, text),
+            ],
         )?;
         let optional = |value: Option<&str>| value.map_or(wasm_bindgen::JsValue::NULL, text);
         let update = statement(

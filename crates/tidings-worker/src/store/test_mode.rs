@@ -38,6 +38,20 @@ pub async fn test_mode(env: &Platform, name: &EnvironmentName) -> Result<Option<
 }
 
 impl Environment {
+    /// Moves a pending delivery to the catch-all integration test mode sends
+    /// it to; false when the attempt is no longer this hand-off's.
+    pub async fn redirect_delivery(&self, id: &str, attempts: u32, catch_all: &str) -> Result<bool, ApiError> {
+        let result = statement(
+            &self.db,
+            "UPDATE deliveries SET integration = ?3 WHERE id = ?1 AND attempts = ?2 AND status = 'pending'",
+            &[text(id), super::number(u64::from(attempts)), text(catch_all)],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("redirect delivery", error))?;
+        Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+    }
+
     /// A subscriber's profile email, for test mode's domain rule.
     pub async fn subscriber_email(&self, id: &str) -> Result<Option<String>, ApiError> {
         let email: Option<Option<String>> =

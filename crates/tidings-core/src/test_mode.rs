@@ -61,6 +61,12 @@ impl DeliverOnlyTo {
         self.subscribers.iter().cloned().chain(domains).collect()
     }
 
+    /// Whether the decision for `subscriber` needs their email: only when
+    /// they are not listed by id and there are domain rules.
+    pub fn needs_email(&self, subscriber: &SubscriberId) -> bool {
+        !self.subscribers.contains(subscriber.as_str()) && !self.domains.is_empty()
+    }
+
     /// Whether `subscriber` (whose profile email is `email`) may receive
     /// external deliveries.
     pub fn allows(&self, subscriber: &SubscriberId, email: Option<&str>) -> bool {
@@ -205,6 +211,9 @@ mod tests {
         assert!(!rule.allows(&id("ada"), None));
         assert_eq!(rule.entries(), entries(&["qa-1", "@example.com"]));
         assert!(!DeliverOnlyTo::parse(&[]).unwrap().allows(&id("qa-1"), Some("qa@example.com")));
+        assert!(!rule.needs_email(&id("qa-1")));
+        assert!(rule.needs_email(&id("ada")));
+        assert!(!DeliverOnlyTo::parse(&entries(&["qa-1"])).unwrap().needs_email(&id("ada")));
     }
 
     #[test]

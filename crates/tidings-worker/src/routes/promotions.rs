@@ -85,16 +85,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
         }
     };
     let problems = problems_of(&chosen, &target, &target_state);
-    let blocking: Vec<&PromotionProblem> = problems.iter().filter(|problem| problem.blocking).collect();
-    if !blocking.is_empty() {
-        let list = blocking.iter().map(|problem| problem.message.clone()).collect::<Vec<_>>().join("; ");
-        return Err(ApiError::new(
-            422,
-            ErrorCode::PreflightFailed,
-            format!("{} lacks what these changes need: {list}", target.name),
-        )
-        .with_details(json!({ "problems": blocking })));
-    }
+    refuse_blocking(&target, &problems)?;
     let changes = chosen.iter().map(promotion::to_wire).collect();
     if body.dry_run || chosen.is_empty() {
         let answer =
@@ -335,7 +326,27 @@ async fn open_pair(
     Ok((authorized, pair))
 }
 
-fn problems_of(chosen: &[Change], target: &PromotionEnvironment, state: &store::ContentState) -> Vec<PromotionProblem> {
+/// 422 `preflight_failed`, with the problems in `details`, when any of them blocks.
+pub(super) fn refuse_blocking(target: &PromotionEnvironment, problems: &[PromotionProblem]) -> ApiResult<()> {
+    let blocking: Vec<&PromotionProblem> = problems.iter().filter(|problem| problem.blocking).collect();
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    let list = blocking.iter().map(|problem| problem.message.clone()).collect::<Vec<_>>().join("; ");
+    Err(ApiError::new(
+        422,
+        ErrorCode::PreflightFailed,
+        format!("{} lacks what these changes need: {list}", target.name),
+    )
+    .with_details(json!({ "problems": blocking })))
+}
+
+/// The preflight's problems of `chosen` over `state`, as the API shows them.
+pub(super) fn problems_of(
+    chosen: &[Change],
+    target: &PromotionEnvironment,
+    state: &store::ContentState,
+) -> Vec<PromotionProblem> {
     let production = target.environment_type == EnvironmentType::Production;
     promotion::problems(chosen, &state.snapshot, &state.facts)
         .iter()

@@ -5,14 +5,13 @@
 
 use serde_json::json;
 use tidings_core::access::Action;
-use tidings_core::environment::EnvironmentType;
 use tidings_core::policy::ControlAction;
 use tidings_core::promotion;
 use tidings_core::release_request::{self, RequestKind, RequestStatus};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{ApprovedRequest, ReleaseRequestList, ReviewRequest};
 
-use super::promotions::open_for_releases;
+use super::promotions::{open_for_releases, problems_of, refuse_blocking};
 use crate::auth::{authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
@@ -71,21 +70,7 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
     }
     // What the snapshot does not hold (variable values, integration secrets) may have changed:
     // the preflight runs again, and what would block a promotion blocks the approval.
-    let production = target.environment_type == EnvironmentType::Production;
-    let blocking: Vec<_> = promotion::problems(&changes, &state.snapshot, &state.facts)
-        .iter()
-        .map(|problem| promotion::problem_to_wire(problem, production))
-        .filter(|problem| problem.blocking)
-        .collect();
-    if !blocking.is_empty() {
-        let list = blocking.iter().map(|problem| problem.message.clone()).collect::<Vec<_>>().join("; ");
-        return Err(ApiError::new(
-            422,
-            ErrorCode::PreflightFailed,
-            format!("{} lacks what this request needs now: {list}", target.name),
-        )
-        .with_details(json!({ "problems": blocking })));
-    }
+    refuse_blocking(&target, &problems_of(&changes, &target, &state))?;
     let cleared = Cleared::by_review(&review, &stored)?;
     let now = now_ms();
     let (release_id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));

@@ -149,22 +149,20 @@ async fn run(
         Err(error) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, error.into(), now).await),
     };
     // Test mode keeps external deliveries from recipients it does not list (the feed is untouched),
-    // read from the registry where there is a delivery to route. A catch-all that no longer
-    // exists suppresses instead: it never costs the feed its messages.
+    // read from the registry where there is a delivery to route.
     let mode = if composed.webhooks.is_empty() { None } else { crate::store::test_mode(env, scope.name()).await? };
-    let mode = match mode {
-        Some(mut mode) => {
-            if let Some(catch_all) = &mode.catch_all {
-                if !scope.missing_integrations(std::slice::from_ref(catch_all)).await?.is_empty() {
-                    mode.catch_all = None;
-                }
-            }
-            Some(mode)
-        }
-        None => None,
-    };
+    // One read for every integration the trigger may post to: its steps' and the catch-all.
+    let mut integrations: Vec<String> = composed.webhooks.iter().map(|job| job.integration.clone()).collect();
+    integrations.extend(mode.as_ref().and_then(|mode| mode.catch_all.clone()));
+    integrations.sort();
+    integrations.dedup();
+    let missing = if integrations.is_empty() { vec![] } else { scope.missing_integrations(&integrations).await? };
     let suppressed: Vec<(MessageId, Suppressed)> = match mode {
-        Some(mode) => {
+        Some(mut mode) => {
+            // A catch-all that no longer exists suppresses instead: it never costs the feed its messages.
+            if mode.catch_all.as_ref().is_some_and(|catch_all| missing.contains(catch_all)) {
+                mode.catch_all = None;
+            }
             let email_of = |id: &SubscriberId| {
                 profiles.get(id.as_str()).and_then(|profile| profile["email"].as_str()).map(str::to_owned)
             };
@@ -177,10 +175,9 @@ async fn run(
         }
         None => Vec::new(),
     };
-    let mut integrations: Vec<String> = composed.webhooks.iter().map(|job| job.integration.clone()).collect();
-    integrations.sort();
-    integrations.dedup();
-    let missing = if integrations.is_empty() { vec![] } else { scope.missing_integrations(&integrations).await? };
+    // Only what is still to be sent must exist.
+    let missing: Vec<String> =
+        missing.into_iter().filter(|name| composed.webhooks.iter().any(|job| &job.integration == name)).collect();
     if !missing.is_empty() {
         let error = ApiError::new(
             422,

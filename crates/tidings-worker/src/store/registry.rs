@@ -591,7 +591,7 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         preview_of: row.preview_of,
         expires_at: row.expires_at.map(|at| rfc3339(at as u64)),
         // A list that no longer reads shows as the nobody it lets through.
-        deliver_only_to: row.deliver_only_to.map(|list| serde_json::from_str(&list).unwrap_or_default()),
+        deliver_only_to: row.deliver_only_to.as_deref().map(super::test_mode::stored_entries),
         catch_all_integration: row.catch_all_integration,
         require_approval: row.require_approval != 0.0,
     }

@@ -199,9 +199,9 @@ impl PromotionEnvironment {
         Ok(self.find_request(&id, now_ms).await?.ok_or_else(|| ApiError::internal("request", "vanished"))?.wire)
     }
 
-    /// One request, after expiring those past their lifetime.
+    /// One request; a pending one past its lifetime reads as expired (the
+    /// listing and the sweep write that down, with its audit entry).
     pub async fn find_request(&self, id: &str, now_ms: u64) -> Result<Option<StoredRequest>, ApiError> {
-        self.expire_requests(now_ms).await?;
         let sql = format!("SELECT {COLUMNS} FROM release_requests WHERE id = ?1");
         let row: Option<RequestRow> = statement(&self.db, &sql, &[text(id)])?
             .first(None)

@@ -29,12 +29,17 @@ pub async fn test_mode(env: &Platform, name: &EnvironmentName) -> Result<Option<
     .await
     .map_err(|error| storage_error("read test mode", error))?;
     Ok(row.and_then(|row| {
-        let entries: Vec<String> = serde_json::from_str(&row.deliver_only_to?).unwrap_or_default();
+        let entries = stored_entries(&row.deliver_only_to?);
         Some(TestMode {
             only_to: DeliverOnlyTo::parse(&entries).unwrap_or_default(),
             catch_all: row.catch_all_integration,
         })
     }))
+}
+
+/// A stored `deliver_only_to` list; one that no longer reads is empty (nobody).
+pub(super) fn stored_entries(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
 }
 
 impl Environment {

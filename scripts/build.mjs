@@ -2,7 +2,7 @@
 // + wasm-opt), each only when its sources changed since the last build.
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { headersFile } from "./console-headers.mjs";
 import { root, run, step, toolEnv } from "./lib.mjs";
@@ -114,26 +114,6 @@ export function buildSdk(options) {
 }
 
 /**
- * The Node.js entry's wasm (`@tidings/sdk/server`: token signing), built with
- * the `server` feature into its own target directory so the browser build
- * stays lean and neither build invalidates the other.
- */
-export function buildSdkServer({ force = false } = {}) {
-  const output = "crates/tidings-sdk/pkg-server/tidings_sdk_server_bg.wasm";
-  if (!force && isFresh(output, [...shared, "crates/tidings-sdk/src", "crates/tidings-sdk/Cargo.toml"])) return;
-  step("building the SDK's Node.js entry (token signing)");
-  const targetDir = join(root, "target", "sdk-server");
-  run("cargo", [
-    "build", "-p", "tidings-sdk", "--features", "server", "--target", "wasm32-unknown-unknown", "--release",
-    "--target-dir", targetDir,
-  ]);
-  run("wasm-bindgen", [
-    "--target", "web", "--out-dir", join(root, "crates/tidings-sdk/pkg-server"), "--out-name", "tidings_sdk_server",
-    join(targetDir, "wasm32-unknown-unknown/release/tidings_sdk.wasm"),
-  ]);
-}
-
-/**
  * The SDK's TypeScript declarations for the API's shapes, generated from the
  * core's wire types (ts-rs, cargo feature `typescript`) into `js/wire.d.ts`.
  */
@@ -146,9 +126,10 @@ export function buildTypes({ force = false } = {}) {
   run("cargo", ["test", "-p", "tidings-core", "--features", "typescript", "--lib", "--quiet", "export_bindings"], {
     env: toolEnv({ TS_RS_EXPORT_DIR: exportDir }),
   });
-  const declarations = readdirSync(exportDir)
+  // ts-rs writes `serde_json::Value` as `serde_json/JsonValue.ts`.
+  const declarations = readdirSync(exportDir, { recursive: true })
     .filter((file) => file.endsWith(".ts"))
-    .sort()
+    .sort((a, b) => basename(a).localeCompare(basename(b)))
     .map((file) =>
       readFileSync(join(exportDir, file), "utf8")
         .split("\n")
@@ -189,7 +170,6 @@ export function build(options) {
   buildWorker(options);
   buildTypes(options);
   buildSdk(options);
-  buildSdkServer(options);
   buildConsole(options);
 }
 

@@ -38,8 +38,6 @@ function checkSources() {
   run("cargo", ["clippy", "-p", "tidings-core", "--all-targets", "--features", "typescript", "--", "-D", "warnings"]);
   step("cargo clippy (wasm32: whole workspace)");
   run("cargo", ["clippy", "--workspace", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
-  step("cargo clippy (wasm32: the SDK's Node.js entry)");
-  run("cargo", ["clippy", "-p", "tidings-sdk", "--features", "server", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
   checkCoreBoundary();
   step("npm packages on every supported platform (Linux and macOS, x64 and arm64): platform-bound ones optional, dry runs");
   checkPlatforms();

@@ -120,7 +120,7 @@ describe("the npm package in a fresh Vite app with React", () => {
   it("packs what a user needs and nothing else", () => {
     const files = packed.files.map((file) => file.path);
     for (const needed of ["package.json", "README.md", "CHANGELOG.md", "js/index.js", "js/index.d.ts", "js/react.js", "js/react.d.ts",
-      "js/server.js", "js/wire.d.ts", "pkg/tidings_sdk.js", "pkg/tidings_sdk_bg.wasm", "pkg-server/tidings_sdk_server_bg.wasm"]) {
+      "js/server.js", "js/wire.d.ts", "pkg/tidings_sdk.js", "pkg/tidings_sdk_bg.wasm", "js/server/client.js", "js/server/crypto.js"]) {
       assert.ok(files.includes(needed), `the package holds ${needed}`);
     }
     assert.ok(!files.some((file) => file.startsWith("src/") || file.endsWith(".rs") || file === "Cargo.toml"), files.join(", "));

@@ -1,18 +1,8 @@
-// @tidings/sdk/server: for Node.js servers. Mints subscriber tokens offline
-// with the same code the Tidings worker verifies them with.
-import { readFileSync } from "node:fs";
-import { initSync, signSubscriberToken as sign } from "../pkg-server/tidings_sdk_server.js";
-
-let ready = false;
-
-/**
- * Signs a subscriber token for a browser: `{ signingSecret, environment,
- * subscriberId, ttlSeconds = 3600, scope = "write" }`.
- */
-export function signSubscriberToken(options) {
-  if (!ready) {
-    initSync({ module: readFileSync(new URL("../pkg-server/tidings_sdk_server_bg.wasm", import.meta.url)) });
-    ready = true;
-  }
-  return sign(options);
-}
+// @tidings/sdk/server: for your servers, in any runtime (Node.js ≥ 20,
+// Cloudflare Workers, Deno, Bun, edge functions): a client for the
+// secret-key API, subscriber tokens and hashes signed offline, and webhook
+// signatures checked in constant time. Plain JavaScript: no `node:` import,
+// no WebAssembly to load.
+export { TidingsServer } from "./server/client.js";
+export { TidingsError } from "./server/error.js";
+export { signSubscriberToken, subscriberHash, verifyWebhook, signWebhook } from "./server/signing.js";

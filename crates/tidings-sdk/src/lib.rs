@@ -13,12 +13,8 @@ mod client;
 pub mod error;
 mod js;
 mod options;
-#[cfg(feature = "server")]
-mod server;
 
 pub use client::TidingsClient;
-#[cfg(feature = "server")]
-pub use server::sign_subscriber_token;
 
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A webhook delivery: one webhook step for one recipient.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Time-ordered id, sent to the receiver as `Tidings-Delivery-Id` on every attempt.
@@ -35,6 +36,7 @@ pub struct Delivery {
 }
 
 /// One attempt at a delivery.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryAttempt {
     /// 1 for the first attempt, counting on through replays.
@@ -52,6 +54,7 @@ pub struct DeliveryAttempt {
 }
 
 /// `GET /v1/deliveries/{id}`: the delivery and every attempt.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryDetail {
     /// The delivery.
@@ -62,6 +65,7 @@ pub struct DeliveryDetail {
 }
 
 /// `GET /v1/deliveries`: newest first.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryList {
     /// The page.
@@ -71,6 +75,7 @@ pub struct DeliveryList {
 }
 
 /// `POST /v1/deliveries/replay`: which dead deliveries to send again.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFilter {
@@ -89,6 +94,7 @@ pub struct ReplayFilter {
 }
 
 /// The answer to a replay: what was put back on the schedule.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayResult {
     /// The deliveries replayed by this request (dead ones only; a pending or

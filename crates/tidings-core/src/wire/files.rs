@@ -22,6 +22,7 @@ pub struct FileInfo {
 }
 
 /// `GET /v1/files`: in path order.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileList {
     /// The files.
@@ -31,6 +32,7 @@ pub struct FileList {
 }
 
 /// `POST /v1/files/urls`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignFilesRequest {
@@ -42,6 +44,7 @@ pub struct SignFilesRequest {
 }
 
 /// A signed URL per path.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedFileUrls {
     /// Path → URL (relative to the API's origin).

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/integrations` (with `id`) or `PUT /v1/integrations/{id}`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationInput {
@@ -20,6 +21,7 @@ pub struct IntegrationInput {
 }
 
 /// An integration as the API shows it: never its secret.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
     /// Stable id, used by workflow steps.
@@ -41,6 +43,7 @@ pub struct Integration {
 }
 
 /// How an integration's deliveries have been going: its circuit breaker.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationHealth {
     /// Failed attempts in a row (0 after a success).
@@ -52,6 +55,7 @@ pub struct IntegrationHealth {
 }
 
 /// `GET /v1/integrations`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationList {
     /// By id.

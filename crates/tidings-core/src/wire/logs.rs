@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One execution log entry: one step for one recipient, or a refused trigger.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Time-ordered id; also the cursor.
@@ -22,6 +23,7 @@ pub struct LogEntry {
 }
 
 /// `GET /v1/logs`: newest first.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogList {
     /// The page.

@@ -223,6 +223,7 @@ pub struct AuditLog {
 }
 
 /// `PUT /v1/variables/{name}`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariableInput {
@@ -231,6 +232,7 @@ pub struct VariableInput {
 }
 
 /// A variable of this environment.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variable {
     /// `UPPER_SNAKE_CASE`; templates read `vars.NAME`.
@@ -242,6 +244,7 @@ pub struct Variable {
 }
 
 /// `GET /v1/variables`: by name.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariableList {
     /// The variables.
@@ -249,6 +252,7 @@ pub struct VariableList {
 }
 
 /// `PUT /v1/brand`: how inboxes present this environment's notifications.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrandInput {
@@ -262,6 +266,7 @@ pub struct BrandInput {
 }
 
 /// Brand settings as the API shows them.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Brand {
     /// The product's name.
@@ -275,6 +280,7 @@ pub struct Brand {
 }
 
 /// A logo's identity.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogoInfo {
     /// Hex SHA-256 of its bytes.

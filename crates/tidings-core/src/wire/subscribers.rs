@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// A subscriber's profile as sent to `PUT /v1/subscribers/{id}` (which
 /// replaces the whole profile) or as one entry of a bulk upsert.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberInput {
@@ -35,6 +36,7 @@ pub struct SubscriberInput {
 }
 
 /// A stored subscriber.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscriber {
     /// The customer's id for them.
@@ -62,6 +64,7 @@ pub struct Subscriber {
 }
 
 /// `GET /v1/subscribers`: one page, ordered by id.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriberList {
     /// The page.
@@ -71,6 +74,7 @@ pub struct SubscriberList {
 }
 
 /// Cursor of a subscriber list.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberPageInfo {
     /// The last id of this page, when more follow.
@@ -80,6 +84,7 @@ pub struct SubscriberPageInfo {
 }
 
 /// `POST /v1/subscribers/bulk`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkSubscribersRequest {
@@ -88,6 +93,7 @@ pub struct BulkSubscribersRequest {
 }
 
 /// `POST /v1/subscribers/{id}/token`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
@@ -101,6 +107,7 @@ pub struct TokenRequest {
 }
 
 /// A subscriber token for a browser (`X-Subscriber-Token`).
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The token.
@@ -113,6 +120,7 @@ pub struct TokenResponse {
 
 /// `POST /v1/subscribers/{id}/feed/stream-ticket`: what opens one realtime
 /// socket (`…/feed/stream?ticket=…`), once, within 60 seconds.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamTicketResponse {
     /// `stk_<environment>_…`.
@@ -123,6 +131,7 @@ pub struct StreamTicketResponse {
 
 /// `DELETE /v1/subscribers/{id}/token`: every token issued for the
 /// subscriber until now stops working.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRevocation {
     /// The subscriber.
@@ -132,6 +141,7 @@ pub struct TokenRevocation {
 }
 
 /// The answer to a bulk upsert, once every profile is stored.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BulkSubscribersResponse {
     /// Ids that did not exist before.

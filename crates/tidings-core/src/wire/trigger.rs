@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/events/trigger`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerRequest {
@@ -20,6 +21,7 @@ pub struct TriggerRequest {
 }
 
 /// The `to` of a trigger.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Recipients {
@@ -31,6 +33,7 @@ pub enum Recipients {
 
 /// One recipient: a subscriber id, or a subscriber object (with
 /// `subscriber_id`) whose profile is created or replaced first.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Recipient {
@@ -41,6 +44,7 @@ pub enum Recipient {
 }
 
 /// The answer to a trigger, sent once every message is stored.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggerResponse {
     /// Identifies this trigger in logs.
@@ -56,6 +60,7 @@ pub struct TriggerResponse {
 }
 
 /// A webhook delivery created by a trigger; its outcome appears in the logs.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggeredDelivery {
     /// The delivery id (also its log entry id).
@@ -67,6 +72,7 @@ pub struct TriggeredDelivery {
 }
 
 /// `POST /v1/events/trigger/bulk`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkTriggerRequest {
@@ -75,6 +81,7 @@ pub struct BulkTriggerRequest {
 }
 
 /// The answer to a bulk trigger: one result per event, in order.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkTriggerResponse {
     /// Per event.
@@ -82,6 +89,7 @@ pub struct BulkTriggerResponse {
 }
 
 /// One event's result: what the single-trigger route would have answered.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkTriggerResult {
     /// The HTTP status it would have had (202, or an error status).
@@ -93,6 +101,7 @@ pub struct BulkTriggerResult {
 }
 
 /// A message created by a trigger.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggeredMessage {
     /// The message id.

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// A workflow as written by `POST /v1/workflows` (with `key`) or
 /// `PUT /v1/workflows/{key}`; each save makes a new version.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowInput {
@@ -15,6 +16,7 @@ pub struct WorkflowInput {
     pub description: Option<String>,
     /// Free labels, e.g. `billing`; feeds can filter on them.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<Vec<String>>", optional))]
     pub tags: Vec<String>,
     /// A grouping for preferences, e.g. `account`.
     #[serde(default)]
@@ -27,6 +29,7 @@ pub struct WorkflowInput {
 }
 
 /// One step of a workflow.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepInput {
@@ -38,9 +41,11 @@ pub enum StepInput {
         body: String,
         /// Avatar URL template.
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(optional))]
         avatar: Option<String>,
         /// Up to three buttons.
         #[serde(default)]
+        #[cfg_attr(feature = "typescript", ts(as = "Option<Vec<ActionInput>>", optional))]
         actions: Vec<ActionInput>,
         /// Up to ten brand assets of this environment (`brand/<sha-256>`,
         /// `PUT /v1/files/{path}`), shown in the feed item with short-lived signed URLs.
@@ -67,7 +72,9 @@ pub struct ActionInput {
     pub url: String,
 }
 
-/// A stored workflow version.
+/// A stored workflow version. (TypeScript: declared by hand in the SDK's
+/// `server.d.ts`, as ts-rs cannot express the flattened definition without
+/// repeating `key`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowResponse {
     /// Stable key.

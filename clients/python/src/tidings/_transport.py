@@ -1,0 +1,202 @@
+"""What the sync and async clients share: building a request from an
+operation, reading an answer, and deciding whether and when to retry."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from ._errors import TidingsError
+from ._operations import BINARY_ANSWERS, OPERATIONS
+
+_SECRET_KEY = re.compile(r"sk_[\x21-\x7e]+")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to send a request again. ``max_retries`` extra attempts; a
+    ``Retry-After`` longer than ``max_retry_delay_seconds`` is not waited out
+    (the error is raised with its ``retry_after``); without one, backoff
+    starts at ``base_retry_delay_seconds`` and doubles, with jitter."""
+
+    max_retries: int = 3
+    max_retry_delay_seconds: float = 30.0
+    base_retry_delay_seconds: float = 0.25
+
+
+def retryable(status: Optional[int], code: Optional[str], repeatable: bool) -> bool:
+    """Whether an answer may be waited out and the request sent again: a spent
+    rate limit (nothing was done), a trigger still running under the same
+    idempotency key, or a 503 or lost answer when repeating cannot act twice."""
+    if status == 429:
+        return True
+    if status == 409:
+        return code == "request_in_progress"
+    if status == 503 or status is None:
+        return repeatable
+    return False
+
+
+def retry_delay_seconds(
+    attempt: int, retry_after: Optional[int], base: float = 0.25, rand: Any = random.random
+) -> float:
+    """How long to wait before attempt ``attempt + 1``: the API's
+    ``Retry-After`` when it gave one, else exponential backoff with jitter."""
+    if retry_after is not None:
+        return float(retry_after)
+    return base * 2**attempt * (0.5 + rand() / 2)
+
+
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[int]:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0, int(-(-(parsed.timestamp() - current) // 1)))
+
+
+@dataclass
+class PreparedRequest:
+    """One operation, ready to send (and send again)."""
+
+    operation_id: str
+    method: str
+    url: str
+    headers: Dict[str, str]
+    content: Optional[bytes]
+    repeatable: bool
+    binary: bool = field(default=False)
+
+
+def check_options(secret_key: object, api_url: object) -> Tuple[str, str]:
+    """Validates a client's key and URL; returns them normalized."""
+    if not isinstance(secret_key, str) or not _SECRET_KEY.fullmatch(secret_key):
+        raise TidingsError("invalid_options", "secret_key must be a secret key (sk_…)", field="secret_key")
+    parts = urlsplit(api_url) if isinstance(api_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise TidingsError("invalid_options", "api_url must be an absolute http(s) URL", field="api_url")
+    return secret_key, api_url.rstrip("/")
+
+
+def _expand(template: str, params: Optional[Mapping[str, str]]) -> str:
+    def replace(match: "re.Match[str]") -> str:
+        name = match.group(1)
+        value = (params or {}).get(name)
+        if not isinstance(value, str) or value == "":
+            raise TidingsError("invalid_options", f"{name} is required", field=name)
+        # A file path keeps its slashes; every other parameter is one segment.
+        if name == "path":
+            return "/".join(quote(segment, safe="") for segment in value.split("/"))
+        return quote(value, safe="")
+
+    return re.sub(r"\{(\w+)\}", replace, template)
+
+
+def _query(query: Optional[Mapping[str, Any]]) -> str:
+    pairs = []
+    for name, value in (query or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (list, tuple)):
+            text = ",".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            text = json.dumps(value, separators=(",", ":"))
+        else:
+            text = str(value)
+        pairs.append((name, text))
+    return f"?{urlencode(pairs)}" if pairs else ""
+
+
+def prepare(
+    secret_key: str,
+    api_url: str,
+    operation_id: str,
+    *,
+    params: Optional[Mapping[str, str]] = None,
+    query: Optional[Mapping[str, Any]] = None,
+    body: Any = None,
+    content_type: Optional[str] = None,
+    idempotency_key: Optional[str] = None,
+) -> PreparedRequest:
+    """Builds the request for one operation by its openapi.json ``operationId``."""
+    if operation_id not in OPERATIONS:
+        raise TidingsError("invalid_options", f"unknown operation {operation_id}")
+    method, template, repeatable_post = OPERATIONS[operation_id]
+    headers = {"Authorization": f"Bearer {secret_key}", "Accept": "application/json"}
+    content: Optional[bytes] = None
+    if isinstance(body, (bytes, bytearray)):
+        content = bytes(body)
+        headers["Content-Type"] = content_type or "application/octet-stream"
+    elif body is not None:
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return PreparedRequest(
+        operation_id=operation_id,
+        method=method,
+        url=f"{api_url}{_expand(template, params)}{_query(query)}",
+        headers=headers,
+        content=content,
+        repeatable=method != "POST" or repeatable_post,
+        binary=operation_id in BINARY_ANSWERS,
+    )
+
+
+def network_error(request: PreparedRequest, cause: BaseException) -> TidingsError:
+    """The error for a request that got no answer (the key never appears in it)."""
+    origin = urlsplit(request.url)
+    return TidingsError("network_error", f"could not reach {origin.scheme}://{origin.netloc}: {type(cause).__name__}")
+
+
+def read_answer(request: PreparedRequest, response: httpx.Response) -> Union[Any, TidingsError]:
+    """The answer's value, or the TidingsError it amounts to."""
+    if response.is_success and request.binary:
+        return {"body": response.content, "content_type": response.headers.get("content-type", "")}
+    try:
+        parsed = response.json() if response.content else None
+        is_json = True
+    except ValueError:
+        parsed, is_json = None, False
+    if response.is_success:
+        if not is_json:
+            return TidingsError("unexpected_response", "the API answered with something that is not JSON", status=response.status_code)
+        return parsed
+    detail = parsed.get("error") if isinstance(parsed, dict) else None
+    if not isinstance(detail, dict) or not isinstance(detail.get("code"), str) or not isinstance(detail.get("message"), str):
+        return TidingsError(
+            "unexpected_response", f"HTTP {response.status_code} without an error body", status=response.status_code
+        )
+    return TidingsError(
+        detail["code"],
+        detail["message"],
+        status=response.status_code,
+        field=detail.get("field"),
+        details=detail.get("details"),
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def next_delay(policy: RetryPolicy, request: PreparedRequest, error: TidingsError, attempt: int) -> Optional[float]:
+    """Seconds to wait before sending ``request`` again, or None to raise ``error``."""
+    if attempt >= policy.max_retries or not retryable(error.status, error.code, request.repeatable):
+        return None
+    delay = retry_delay_seconds(attempt, error.retry_after, policy.base_retry_delay_seconds)
+    return None if delay > policy.max_retry_delay_seconds else delay

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { dist, preparePython, root, runPython } from "./support/python.mjs";
+import { OPERATIONS } from "../crates/tidings-sdk/js/server/operations.js";
+import { dist, preparePython, runPython } from "./support/python.mjs";
 
 before(() => preparePython());
 
@@ -14,6 +15,12 @@ describe("the Python client", () => {
     const output = runPython(["-m", "unittest", "discover", "-s", "clients/python/tests", "-v"]);
     assert.match(output, /^OK$/m, output);
     assert.doesNotMatch(output, /skipped/, output);
+  });
+
+  it("has the JavaScript client's operations and retry rules, operation for operation", () => {
+    const python = JSON.parse(runPython(["-c", "import json, tidings; print(json.dumps(tidings.OPERATIONS))"], { cwd: "/" }));
+    const javascript = Object.fromEntries(Object.entries(OPERATIONS).map(([id, [method, path, marked]]) => [id, [method, path, marked ?? method !== "POST"]]));
+    assert.deepEqual(python, javascript);
   });
 
   it("is importable from the wheel, not the source tree", () => {

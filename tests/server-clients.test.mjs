@@ -19,7 +19,7 @@ import {
   verifyWebhook,
 } from "@tidings/sdk/server";
 import { OPERATIONS } from "../crates/tidings-sdk/js/server/operations.js";
-import { parseRetryAfter, retryDelayMs, retryable } from "../crates/tidings-sdk/js/server/client.js";
+import { expandPath, parseRetryAfter, queryString, retryDelayMs, retryable } from "../crates/tidings-sdk/js/server/client.js";
 import { api, apiUrl, freshSubscriber, keys, waitFor } from "./support/context.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -42,13 +42,37 @@ describe("@tidings/sdk/server: the surface", () => {
   it("names every secret-key operation of openapi.json, with its method and path", () => {
     const table = Object.fromEntries(Object.entries(OPERATIONS).map(([id, [method, path]]) => [id, [method, path]]));
     assert.deepEqual(table, secretKeyOperations());
+    // What may be sent twice: a POST only when marked (a trigger carries an
+    // Idempotency-Key); a PUT or DELETE unless marked (a workflow save makes a version).
+    const marked = Object.entries(OPERATIONS).filter(([, [, , flag]]) => flag !== undefined).map(([id, [, , flag]]) => `${id}:${flag}`).sort();
+    assert.deepEqual(marked, [
+      "bulkUpsertSubscribers:true", "createIntegration:false", "createWorkflow:false", "feedActions:true", "feedStreamTicket:true",
+      "mintSubscriberToken:true", "replayDeliveries:false", "replayDelivery:false", "saveWorkflow:false", "signFileUrls:true",
+      "trigger:true", "triggerBulk:true",
+    ]);
+    const unmarkedPosts = Object.entries(OPERATIONS).filter(([, [method, , flag]]) => method === "POST" && flag === undefined);
+    assert.deepEqual(unmarkedPosts, [], "every POST says whether it may be repeated");
+  });
+
+  it("keeps every parameter inside its own path segments and encodes queries as the API reads them", () => {
+    assert.equal(expandPath("/v1/files/{path}", { path: "a b/c?d#e.txt" }), "/v1/files/a%20b/c%3Fd%23e.txt");
+    assert.equal(expandPath("/v1/subscribers/{subscriber_id}", { subscriber_id: "a/b" }), "/v1/subscribers/a%2Fb");
+    for (const [template, params] of [
+      ["/v1/files/{path}", { path: "../subscribers/user-1" }], ["/v1/files/{path}", { path: "a/./b" }], ["/v1/files/{path}", { path: "a//b" }],
+      ["/v1/subscribers/{subscriber_id}", { subscriber_id: ".." }], ["/v1/subscribers/{subscriber_id}", { subscriber_id: "." }],
+      ["/v1/subscribers/{subscriber_id}", { subscriber_id: "" }], ["/v1/subscribers/{subscriber_id}", {}],
+    ]) {
+      assert.throws(() => expandPath(template, params), (error) => error.code === "invalid_options", JSON.stringify(params));
+    }
+    assert.equal(queryString({ tags: ["a", "b"], read: false, limit: 5, skip: undefined }), "?tags=a%2Cb&read=false&limit=5");
+    assert.equal(queryString({ filters: [{ read: false }, { tags: ["x"] }] }), `?filters=${encodeURIComponent('[{"read":false},{"tags":["x"]}]')}`);
   });
 
   it("imports no node: module and loads no WebAssembly, so edge runtimes can run it", () => {
     const dir = join(root, "crates/tidings-sdk/js/server");
     for (const file of ["../server.js", ...readdirSync(dir)]) {
       const text = readFileSync(join(dir, file), "utf8");
-      assert.ok(!/from\s+["']node:|require\(|\.wasm|process\./.test(text), `${file} uses a runtime-specific API`);
+      assert.ok(!/["']node:|require\(|\.wasm|process\.|\bBuffer\b/.test(text), `${file} uses a runtime-specific API`);
     }
   });
 
@@ -77,7 +101,17 @@ describe("@tidings/sdk/server: the surface", () => {
       assert.throws(() => signSubscriberToken({ ...base, ...change }), (error) => error instanceof TidingsError && error.code === "invalid_options" && error.field === field);
     }
     assert.throws(() => new TidingsServer({ secretKey: keys.development.publishable_key, apiUrl }), (error) => error.field === "secretKey");
-    assert.throws(() => new TidingsServer({ secretKey: keys.development.secret_key, apiUrl: "/relative" }), (error) => error.field === "apiUrl");
+    for (const bad of ["/relative", "ftp://host", "https://host/?tenant=1", "https://host/#x", "https://user:pw@host"]) {
+      assert.throws(() => new TidingsServer({ secretKey: keys.development.secret_key, apiUrl: bad }), (error) => error.field === "apiUrl", bad);
+    }
+    for (const [name, value] of [["maxRetries", 1.5], ["maxRetries", -1], ["maxRetryDelaySeconds", NaN], ["maxRetryDelaySeconds", Infinity], ["baseRetryDelayMs", "1"], ["retries", 2]]) {
+      assert.throws(() => new TidingsServer({ secretKey: keys.development.secret_key, apiUrl, [name]: value }), (error) => error.field === name, `${name}=${value}`);
+    }
+    assert.doesNotThrow(() => new TidingsServer({ secretKey: keys.development.secret_key, apiUrl, maxRetryDelaySeconds: undefined }));
+    for (const now of [NaN, Infinity, -1, 1e25]) {
+      assert.throws(() => signSubscriberToken({ ...base, now }), (error) => error.field === "now", String(now));
+    }
+    assert.throws(() => signWebhook({ body: "{}", secret: "whsec_0123456789abcdef", timestamp: 1e12 }), (error) => error.field === "timestamp");
   });
 
   it("verifies webhook signatures in a time window and never throws on a bad header", () => {
@@ -95,6 +129,12 @@ describe("@tidings/sdk/server: the surface", () => {
     for (const header of [undefined, null, "", "garbage", "t=abc,v1=00", `v1=${signature.split("v1=")[1]}`, signature.replace(/v1=../, "v1=zz")]) {
       assert.equal(verifyWebhook({ body, signature: header, secret, now }), false, String(header));
     }
+    // A tolerance or clock that is not a number fails closed, never open.
+    for (const toleranceSeconds of [NaN, -1, Infinity, "300"]) {
+      assert.throws(() => verifyWebhook({ body, signature, secret, now, toleranceSeconds }), (error) => error.field === "toleranceSeconds");
+    }
+    assert.throws(() => verifyWebhook({ body, signature, secret, now: NaN }), (error) => error.field === "now");
+    assert.equal(verifyWebhook({ body, signature: `${signature}=junk`, secret, now }), false, "trailing junk after v1");
     // A second v1 (a rotation on the sender's side) may match.
     assert.equal(verifyWebhook({ body, signature: `${signature.replace(/v1=.*/, `v1=${"0".repeat(64)}`)},${signature.split(",")[1]}`, secret, now }), true);
   });
@@ -132,8 +172,10 @@ describe("@tidings/sdk/server against the worker", () => {
     const page = await development.feed.list(subscriber, { limit: 10 });
     assert.equal(page.items.length, 3, "one message per distinct call, none per replay");
     assert.equal((await development.feed.counts(subscriber)).unread, 3);
+    const several = await development.feed.counts(subscriber, { filters: [{ read: false }, { read: true }] });
+    assert.deepEqual(several.results.map((counts) => counts.total), [3, 0]);
     const logs = await development.logs.list({ subscriber_id: subscriber });
-    assert.ok(logs.items.length >= 3);
+    assert.equal(logs.items.filter((entry) => entry.workflow === "welcome").length, 3, JSON.stringify(logs.items));
     const bulk = await development.triggerBulk([event, { ...event, workflow: "no-such-workflow" }]);
     assert.deepEqual(bulk.results.map((result) => result.status), [202, 404]);
     assert.equal((await development.environment()).name, "development");
@@ -250,13 +292,11 @@ describe("@tidings/sdk/server against the worker", () => {
   it("verifies a real delivery's signature on the raw body", async () => {
     const secret = `whsec_${randomBytes(16).toString("hex")}`;
     const received = [];
-    const receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk) => (body += chunk));
-      request.on("end", () => {
-        received.push({ body, signature: request.headers["tidings-signature"] });
-        response.writeHead(200).end("ok");
-      });
+    const receiver = createServer(async (request, response) => {
+      const chunks = [];
+      for await (const chunk of request) chunks.push(chunk);
+      received.push({ body: Buffer.concat(chunks).toString("utf8"), signature: request.headers["tidings-signature"] });
+      response.writeHead(200).end("ok");
     });
     await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     const integration = `server-hook-${randomBytes(3).toString("hex")}`;

@@ -22,7 +22,7 @@ import httpx
 import tidings
 from tidings import AsyncTidings, RetryPolicy, Tidings, TidingsError
 from tidings._resources import _Resource
-from tidings._transport import parse_retry_after, retry_delay_seconds, retryable
+from tidings._transport import expand_path, parse_retry_after, query_string, retry_delay_seconds, retryable
 
 ROOT = Path(__file__).resolve().parents[3]
 VECTORS = json.loads((ROOT / "tests/vectors/signing.json").read_text())
@@ -160,8 +160,33 @@ class Surface(unittest.TestCase):
             self.assertEqual((caught.exception.code, caught.exception.field), ("invalid_options", field))
         with self.assertRaises(TidingsError):
             Tidings(secret_key="pk_development_abc", api_url="http://127.0.0.1:1")
-        with self.assertRaises(TidingsError):
-            Tidings(secret_key="sk_development_abc", api_url="/relative")
+        for bad in ["/relative", "ftp://host", "https://host/?tenant=1", "https://host/#x", "https://user:pw@host"]:
+            with self.assertRaises(TidingsError):
+                Tidings(secret_key="sk_development_abc", api_url=bad)
+        for name, value in [("max_retries", 1.5), ("max_retries", -1), ("max_retry_delay_seconds", float("nan")), ("base_retry_delay_seconds", float("inf"))]:
+            with self.assertRaises(TidingsError) as caught:
+                RetryPolicy(**{name: value})
+            self.assertEqual(caught.exception.field, name)
+        for now in [float("nan"), float("inf"), -1, 1e25]:
+            with self.assertRaises(TidingsError) as caught:
+                tidings.sign_subscriber_token(**base, now=now)
+            self.assertEqual(caught.exception.field, "now")
+
+    def test_keeps_parameters_inside_their_segments(self) -> None:
+        self.assertEqual(expand_path("/v1/files/{path}", {"path": "a b/c?d#e.txt"}), "/v1/files/a%20b/c%3Fd%23e.txt")
+        self.assertEqual(expand_path("/v1/subscribers/{subscriber_id}", {"subscriber_id": "a/b"}), "/v1/subscribers/a%2Fb")
+        for template, params in [
+            ("/v1/files/{path}", {"path": "../subscribers/user-1"}),
+            ("/v1/files/{path}", {"path": "a/./b"}),
+            ("/v1/files/{path}", {"path": "a//b"}),
+            ("/v1/subscribers/{subscriber_id}", {"subscriber_id": ".."}),
+            ("/v1/subscribers/{subscriber_id}", {"subscriber_id": "."}),
+            ("/v1/subscribers/{subscriber_id}", {}),
+        ]:
+            with self.assertRaises(TidingsError):
+                expand_path(template, params)
+        self.assertEqual(query_string({"tags": ["a", "b"], "read": False, "limit": 5, "skip": None}), "?tags=a%2Cb&read=false&limit=5")
+        self.assertEqual(query_string({"filters": [{"read": False}]}), "?filters=%5B%7B%22read%22%3Afalse%7D%5D")
 
     def test_verifies_webhooks_in_a_window_and_never_raises_on_a_bad_header(self) -> None:
         secret, body, now = "whsec_0123456789abcdef", '{"order":42}', 1_767_225_600
@@ -174,6 +199,11 @@ class Surface(unittest.TestCase):
         self.assertFalse(verify(body=body, signature=signature, secret=secret, now=now + 301))
         self.assertFalse(verify(body=body, signature=signature, secret=secret, now=now - 301))
         self.assertTrue(verify(body=body, signature=signature, secret=secret, now=now + 3600, tolerance_seconds=7200))
+        for tolerance in [float("nan"), -1, float("inf"), "300"]:
+            with self.assertRaises(TidingsError):
+                verify(body=body, signature=signature, secret=secret, now=now, tolerance_seconds=tolerance)
+        with self.assertRaises(TidingsError):
+            verify(body=body, signature=signature, secret=secret, now=float("nan"))
         v1 = signature.split("v1=")[1]
         for header in [None, "", "garbage", "t=abc,v1=00", f"v1={v1}", signature.replace("v1=", "v1=zz", 1), f"t={now},v1={v1}=x"]:
             self.assertFalse(verify(body=body, signature=header, secret=secret, now=now), header)
@@ -214,6 +244,8 @@ class AgainstTheWorker(unittest.TestCase):
         self.client.trigger(event)
         self.assertEqual(len(self.client.feed.list(subscriber, limit=10)["items"]), 2)
         self.assertEqual(self.client.feed.counts(subscriber)["unread"], 2)
+        several = self.client.feed.counts(subscriber, filters=[{"read": False}, {"read": True}])
+        self.assertEqual([counts["total"] for counts in several["results"]], [2, 0])
         bulk = self.client.trigger_bulk([event, {**event, "workflow": "no-such-workflow"}])
         self.assertEqual([result["status"] for result in bulk["results"]], [202, 404])
         self.assertEqual(self.client.environment()["name"], "development")

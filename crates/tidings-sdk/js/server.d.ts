@@ -19,12 +19,14 @@ import type {
   Integration,
   IntegrationInput,
   IntegrationList,
+  JsonValue,
   LogList,
   PreferencesInput,
   ReplayFilter,
   ReplayResult,
   SignedFileUrls,
   SignFilesRequest,
+  StepInput,
   StreamTicketResponse,
   Subscriber,
   SubscriberInput,
@@ -42,12 +44,18 @@ import type {
 export type * from "./wire.js";
 
 /** A stored workflow version: its definition, key, version number and times. */
-export type WorkflowResponse = Omit<WorkflowInput, "key"> & {
+export interface WorkflowResponse {
   key: string;
   version: number;
+  name: string;
+  description: string | null;
+  tags: string[];
+  category: string | null;
+  payload_schema: Record<string, JsonValue> | null;
+  steps: StepInput[];
   created_at: string;
   updated_at: string;
-};
+}
 
 /** `GET /v1/workflows` and `…/versions`. */
 export interface WorkflowList {
@@ -77,7 +85,7 @@ export interface TidingsServerOptions {
   apiUrl: string;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof fetch;
-  /** Extra attempts after a retryable failure (default 3). */
+  /** Extra attempts after a retryable failure (default 3; a whole number ≥ 0). */
   maxRetries?: number;
   /** A `Retry-After` longer than this is not waited out (default 30). */
   maxRetryDelaySeconds?: number;
@@ -103,8 +111,8 @@ export type FeedQuery = Omit<FeedFilterInput, "data"> & { limit?: number; after?
 /**
  * A client for one environment's secret-key API. Rejections are
  * {@link TidingsError}s. 429, 409 `request_in_progress`, and 503 or a lost
- * answer (when repeating cannot act twice) are retried, honouring
- * `Retry-After`.
+ * answer (when repeating cannot act twice: not creates, replays or saving a
+ * workflow, which makes a version) are retried, honouring `Retry-After`.
  */
 export declare class TidingsServer {
   constructor(options: TidingsServerOptions);
@@ -130,7 +138,9 @@ export declare class TidingsServer {
   /** A subscriber's feed, read and changed with the secret key. */
   feed: {
     list(subscriberId: string, query?: FeedQuery): Promise<FeedResponse>;
-    counts(subscriberId: string, query?: Omit<FeedFilterInput, "data"> & { filters?: FeedFilterInput[] }): Promise<FeedCounts | { counts: FeedCounts[] }>;
+    /** Counts for one filter, or for up to 10 at once with `{ filters: [...] }` (then `{ results }`, in order). */
+    counts(subscriberId: string, query?: Omit<FeedFilterInput, "data">): Promise<FeedCounts>;
+    counts(subscriberId: string, query: { filters: FeedFilterInput[] }): Promise<{ results: FeedCounts[] }>;
     changes(subscriberId: string, since: string, query?: Omit<FeedQuery, "after" | "before">): Promise<FeedChangesResponse>;
     act(subscriberId: string, action: { action: string; ids?: string[]; filter?: FeedFilterInput }): Promise<FeedActionResponse>;
     streamTicket(subscriberId: string): Promise<StreamTicketResponse>;
@@ -147,14 +157,14 @@ export declare class TidingsServer {
     list(): Promise<VariableList>;
     get(name: string): Promise<Variable>;
     put(name: string, input: VariableInput): Promise<Variable>;
-    delete(name: string): Promise<unknown>;
+    delete(name: string): Promise<{ name: string; deleted: true }>;
   };
   integrations: {
     list(): Promise<IntegrationList>;
     get(id: string): Promise<Integration>;
     create(input: IntegrationInput): Promise<Integration>;
     save(id: string, input: IntegrationInput): Promise<Integration>;
-    delete(id: string): Promise<unknown>;
+    delete(id: string): Promise<{ id: string; deleted: true }>;
   };
   preferences: {
     getDefaults(): Promise<PreferencesInput>;

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from typing import Optional, Union
@@ -84,6 +85,8 @@ def sign_subscriber_token(
         raise _invalid("scope", 'scope must be "read" or "write"')
     if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
         raise _invalid("key_id", "key_id must be s1, s2, …")
+    if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float)) or not 0 <= now < 1e12):
+        raise _invalid("now", "now must be Unix seconds")
     issued_at = int(time.time() if now is None else now)
     claims = {"env": environment, "exp": issued_at + ttl_seconds, "iat": issued_at, "kid": key_id, "scope": scope, "sub": subscriber_id}
     encoded = json.dumps(claims, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -108,7 +111,7 @@ def sign_webhook(*, body: Union[str, bytes], secret: str, timestamp: int) -> str
     """The ``Tidings-Signature`` Tidings would send for ``body`` at
     ``timestamp`` (Unix seconds): for testing a webhook handler."""
     key = _check_secret(secret, "secret")
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 10**12:
         raise _invalid("timestamp", "timestamp must be Unix seconds")
     return f"t={timestamp},v1={_hmac(key, _signed_content(timestamp, body)).hex()}"
 
@@ -130,6 +133,10 @@ def verify_webhook(
     key = _check_secret(secret, "secret")
     if not isinstance(body, (str, bytes, bytearray)):
         raise _invalid("body", "body must be the raw request body (str or bytes)")
+    if isinstance(tolerance_seconds, bool) or not isinstance(tolerance_seconds, (int, float)) or not math.isfinite(tolerance_seconds) or tolerance_seconds < 0:
+        raise _invalid("tolerance_seconds", "tolerance_seconds must be a finite number of seconds ≥ 0")
+    if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now)):
+        raise _invalid("now", "now must be Unix seconds")
     if not isinstance(signature, str):
         return False
     timestamp: Optional[str] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import random
 import re
 import time
@@ -30,6 +31,14 @@ class RetryPolicy:
     max_retries: int = 3
     max_retry_delay_seconds: float = 30.0
     base_retry_delay_seconds: float = 0.25
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise TidingsError("invalid_options", "max_retries must be a whole number ≥ 0", field="max_retries")
+        for name in ("max_retry_delay_seconds", "base_retry_delay_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise TidingsError("invalid_options", f"{name} must be a finite number ≥ 0", field=name)
 
 
 def retryable(status: Optional[int], code: Optional[str], repeatable: bool) -> bool:
@@ -88,35 +97,49 @@ def check_options(secret_key: object, api_url: object) -> Tuple[str, str]:
     if not isinstance(secret_key, str) or not _SECRET_KEY.fullmatch(secret_key):
         raise TidingsError("invalid_options", "secret_key must be a secret key (sk_…)", field="secret_key")
     parts = urlsplit(api_url) if isinstance(api_url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise TidingsError("invalid_options", "api_url must be an absolute http(s) URL", field="api_url")
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise TidingsError(
+            "invalid_options", "api_url must be an absolute http(s) URL without query, fragment or credentials", field="api_url"
+        )
     return secret_key, api_url.rstrip("/")
 
 
-def _expand(template: str, params: Optional[Mapping[str, str]]) -> str:
+def expand_path(template: str, params: Optional[Mapping[str, str]]) -> str:
+    """The path of an operation with its parameters filled in. Each parameter
+    stays inside its own segment(s): a file path keeps its slashes, and no
+    segment may be empty, ``.`` or ``..``, which URL handling would collapse
+    into another route (``files.delete("../subscribers/x")``)."""
+
     def replace(match: "re.Match[str]") -> str:
         name = match.group(1)
         value = (params or {}).get(name)
-        if not isinstance(value, str) or value == "":
-            raise TidingsError("invalid_options", f"{name} is required", field=name)
-        # A file path keeps its slashes; every other parameter is one segment.
-        if name == "path":
-            return "/".join(quote(segment, safe="") for segment in value.split("/"))
-        return quote(value, safe="")
+        segments = (value.split("/") if name == "path" else [value]) if isinstance(value, str) else [""]
+        if any(segment in ("", ".", "..") for segment in segments):
+            raise TidingsError("invalid_options", f"{name} must be a non-empty value with no empty, . or .. segment", field=name)
+        return "/".join(quote(segment, safe="") for segment in segments)
 
     return re.sub(r"\{(\w+)\}", replace, template)
 
 
-def _query(query: Optional[Mapping[str, Any]]) -> str:
+def query_string(query: Optional[Mapping[str, Any]]) -> str:
+    """A query string: lists of plain values comma-separated (``tags``),
+    dicts and lists of dicts as JSON (``filters``)."""
     pairs = []
     for name, value in (query or {}).items():
         if value is None:
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, (list, tuple)) and not any(isinstance(item, (dict, list, tuple)) for item in value):
             text = ",".join(str(item) for item in value)
-        elif isinstance(value, dict):
+        elif isinstance(value, (dict, list, tuple)):
             text = json.dumps(value, separators=(",", ":"))
         else:
             text = str(value)
@@ -138,7 +161,7 @@ def prepare(
     """Builds the request for one operation by its openapi.json ``operationId``."""
     if operation_id not in OPERATIONS:
         raise TidingsError("invalid_options", f"unknown operation {operation_id}")
-    method, template, repeatable_post = OPERATIONS[operation_id]
+    method, template, repeatable = OPERATIONS[operation_id]
     headers = {"Authorization": f"Bearer {secret_key}", "Accept": "application/json"}
     content: Optional[bytes] = None
     if isinstance(body, (bytes, bytearray)):
@@ -152,10 +175,10 @@ def prepare(
     return PreparedRequest(
         operation_id=operation_id,
         method=method,
-        url=f"{api_url}{_expand(template, params)}{_query(query)}",
+        url=f"{api_url}{expand_path(template, params)}{query_string(query)}",
         headers=headers,
         content=content,
-        repeatable=method != "POST" or repeatable_post,
+        repeatable=repeatable,
         binary=operation_id in BINARY_ANSWERS,
     )
 

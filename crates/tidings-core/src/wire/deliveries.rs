@@ -46,6 +46,7 @@ pub struct DeliveryAttempt {
     /// The HTTP status, when an answer came.
     pub status_code: Option<u16>,
     /// How long the receiver took, in milliseconds.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub latency_ms: u64,
     /// `delivered`, `retryable` or `final`.
     pub outcome: String,

@@ -7,6 +7,7 @@ pub struct FileInfo {
     /// Its path, e.g. `avatars/ada.png` or `brand/<sha-256>`.
     pub path: String,
     /// Bytes.
+    #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub size: u64,
     /// Its media type.
     pub content_type: String,
@@ -40,6 +41,7 @@ pub struct SignFilesRequest {
     pub paths: Vec<String>,
     /// How long the URLs live, 60 to 3600 seconds (default 900); expiries fall on five-minute boundaries.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional, type = "number"))]
     pub ttl_seconds: Option<u64>,
 }
 

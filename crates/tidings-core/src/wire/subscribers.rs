@@ -100,6 +100,7 @@ pub struct TokenRequest {
     /// Lifetime in seconds, from 1 to the environment's
     /// `subscriber_token_max_ttl_seconds` (at most 30 days; default 3,600).
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional, type = "number"))]
     pub ttl_seconds: Option<u64>,
     /// `write` (default: read, mark, preferences) or `read` (feed and counts only).
     #[serde(default)]

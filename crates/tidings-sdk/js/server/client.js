@@ -37,22 +37,30 @@ export function parseRetryAfter(value, nowMs = Date.now()) {
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }
 
-function expandPath(template, params) {
+/**
+ * The path of an operation with its parameters filled in. Each parameter
+ * stays inside its own segment(s): a file path keeps its slashes, and no
+ * segment may be empty, `.` or `..`, which URL parsing would collapse into
+ * another route (`files.delete("../subscribers/x")`).
+ */
+export function expandPath(template, params) {
   return template.replace(/\{(\w+)\}/g, (_, name) => {
     const value = params?.[name];
-    if (typeof value !== "string" || value === "") {
-      throw new TidingsError({ code: "invalid_options", message: `${name} is required`, field: name });
+    const segments = typeof value === "string" ? (name === "path" ? value.split("/") : [value]) : [""];
+    if (segments.some((segment) => segment === "" || segment === "." || segment === "..")) {
+      throw new TidingsError({ code: "invalid_options", message: `${name} must be a non-empty value with no empty, . or .. segment`, field: name });
     }
-    // A file path keeps its slashes; every other parameter is one segment.
-    return name === "path" ? value.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(value);
+    return segments.map(encodeURIComponent).join("/");
   });
 }
 
-function queryString(query) {
+/** A query string: lists of strings comma-separated (`tags`), objects and lists of objects as JSON (`filters`). */
+export function queryString(query) {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value === undefined || value === null) continue;
-    search.set(name, Array.isArray(value) ? value.join(",") : typeof value === "object" ? JSON.stringify(value) : String(value));
+    const plainList = Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null);
+    search.set(name, plainList ? value.join(",") : typeof value === "object" ? JSON.stringify(value) : String(value));
   }
   const text = search.toString();
   return text ? `?${text}` : "";
@@ -83,12 +91,24 @@ export class TidingsServer {
     try {
       url = new URL(apiUrl);
     } catch {
-      throw new TidingsError({ code: "invalid_options", message: "apiUrl must be an absolute URL", field: "apiUrl" });
+      url = null;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username || url.password) {
+      throw new TidingsError({ code: "invalid_options", message: "apiUrl must be an absolute http(s) URL without query, fragment or credentials", field: "apiUrl" });
     }
     this.#secretKey = secretKey;
     this.#apiUrl = url.href.replace(/\/+$/, "");
     this.#fetch = fetchImpl ?? ((...args) => globalThis.fetch(...args));
-    this.#options = { ...DEFAULTS, ...options };
+    this.#options = { ...DEFAULTS };
+    for (const [name, value] of Object.entries(options)) {
+      if (value === undefined) continue;
+      if (!(name in DEFAULTS)) throw new TidingsError({ code: "invalid_options", message: `unknown option ${name}`, field: name });
+      const whole = name === "maxRetries";
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (whole && !Number.isInteger(value))) {
+        throw new TidingsError({ code: "invalid_options", message: `${name} must be a finite number ≥ 0${whole ? " (whole)" : ""}`, field: name });
+      }
+      this.#options[name] = value;
+    }
     this.subscribers = subscribers(this);
     this.feed = feed(this);
     this.workflows = crud(this, "Workflow", "key", { versions: (key) => this.request("listWorkflowVersions", { params: { key } }) });
@@ -137,7 +157,7 @@ export class TidingsServer {
   async request(operationId, { params, query, body, contentType, idempotencyKey, headers: extra } = {}) {
     const operation = OPERATIONS[operationId];
     if (!operation) throw new TidingsError({ code: "invalid_options", message: `unknown operation ${operationId}` });
-    const [method, template, repeatablePost] = operation;
+    const [method, template, marked] = operation;
     const url = `${this.#apiUrl}${expandPath(template, params)}${queryString(query)}`;
     const headers = { Authorization: `Bearer ${this.#secretKey}`, ...extra };
     let payload;
@@ -149,7 +169,7 @@ export class TidingsServer {
       headers["Content-Type"] = "application/json";
     }
     if (idempotencyKey !== undefined) headers["Idempotency-Key"] = idempotencyKey;
-    const repeatable = method !== "POST" || Boolean(repeatablePost);
+    const repeatable = marked ?? method !== "POST";
     for (let attempt = 0; ; attempt++) {
       const error = await this.#attempt(method, url, headers, payload, BINARY_ANSWERS.has(operationId));
       if (!(error instanceof TidingsError)) return error;
@@ -166,13 +186,17 @@ export class TidingsServer {
     try {
       response = await this.#fetch(url, { method, headers, body });
     } catch (cause) {
-      return new TidingsError({ code: "network_error", message: `could not reach ${new URL(url).origin}: ${cause?.message ?? cause}` });
+      // The cause's name only: a custom fetch's message might quote the request.
+      return new TidingsError({ code: "network_error", message: `could not reach ${new URL(url).origin}: ${cause?.name ?? "error"}` });
     }
     const type = response.headers.get("content-type") ?? "";
-    if (response.ok && binary) {
-      return { body: new Uint8Array(await response.arrayBuffer()), contentType: type };
+    let text;
+    try {
+      if (response.ok && binary) return { body: new Uint8Array(await response.arrayBuffer()), contentType: type };
+      text = await response.text();
+    } catch (cause) {
+      return new TidingsError({ code: "network_error", message: `the answer from ${new URL(url).origin} broke off: ${cause?.name ?? "error"}` });
     }
-    const text = await response.text();
     let parsed;
     try {
       parsed = text === "" ? null : JSON.parse(text);

@@ -4,10 +4,11 @@
 // openapi.json, so an operation added there must be added here.
 
 /**
- * `operationId: [method, path template, repeatable]`. `repeatable` marks a
- * POST that may be sent again after a lost answer or a 503 without doing
- * anything twice (GET, PUT, PATCH and DELETE always may; a trigger may
- * because the client always sends an `Idempotency-Key`).
+ * `operationId: [method, path template, repeatable]`: whether the request
+ * may be sent again after a lost answer or a 503 without doing anything
+ * twice. GET, PUT, PATCH and DELETE may unless marked `false` (saving a
+ * workflow makes a new version each time); a POST may only when marked
+ * `true` (a trigger, because the client always sends an `Idempotency-Key`).
  */
 export const OPERATIONS = {
   currentEnvironment: ["GET", "/v1/environments/current"],
@@ -30,7 +31,7 @@ export const OPERATIONS = {
   listWorkflows: ["GET", "/v1/workflows"],
   createWorkflow: ["POST", "/v1/workflows", false],
   getWorkflow: ["GET", "/v1/workflows/{key}"],
-  saveWorkflow: ["PUT", "/v1/workflows/{key}"],
+  saveWorkflow: ["PUT", "/v1/workflows/{key}", false],
   deleteWorkflow: ["DELETE", "/v1/workflows/{key}"],
   listWorkflowVersions: ["GET", "/v1/workflows/{key}/versions"],
   listVariables: ["GET", "/v1/variables"],
@@ -51,8 +52,8 @@ export const OPERATIONS = {
   listLogs: ["GET", "/v1/logs"],
   listDeliveries: ["GET", "/v1/deliveries"],
   getDelivery: ["GET", "/v1/deliveries/{delivery_id}"],
-  replayDelivery: ["POST", "/v1/deliveries/{delivery_id}/replay", true],
-  replayDeliveries: ["POST", "/v1/deliveries/replay", true],
+  replayDelivery: ["POST", "/v1/deliveries/{delivery_id}/replay", false],
+  replayDeliveries: ["POST", "/v1/deliveries/replay", false],
   listFiles: ["GET", "/v1/files"],
   signFileUrls: ["POST", "/v1/files/urls", true],
   putFile: ["PUT", "/v1/files/{path}"],

@@ -41,6 +41,9 @@ export function signSubscriberToken(options) {
   }
   if (scope !== "read" && scope !== "write") throw invalid("scope", 'scope must be "read" or "write"');
   if (typeof keyId !== "string" || !KEY_ID.test(keyId)) throw invalid("keyId", "keyId must be s1, s2, …");
+  if (now !== undefined && (typeof now !== "number" || !Number.isFinite(now) || now < 0 || now >= 1e15)) {
+    throw invalid("now", "now must be milliseconds since the epoch");
+  }
   const issuedAt = Math.floor((now ?? Date.now()) / 1000);
   // Keys in the order the worker writes them (sorted), so tokens are byte-identical.
   const claims = { env: environment, exp: issuedAt + ttlSeconds, iat: issuedAt, kid: keyId, scope, sub: subscriberId };
@@ -73,13 +76,19 @@ export function verifyWebhook({ body, signature, secret, toleranceSeconds = DEFA
     throw invalid("body", "body must be the raw request body (a string or bytes)");
   }
   if (typeof secret !== "string" || secret.length === 0) throw invalid("secret", "secret is required");
+  if (typeof toleranceSeconds !== "number" || !Number.isFinite(toleranceSeconds) || toleranceSeconds < 0) {
+    throw invalid("toleranceSeconds", "toleranceSeconds must be a finite number of seconds ≥ 0");
+  }
+  if (now !== undefined && (typeof now !== "number" || !Number.isFinite(now))) throw invalid("now", "now must be milliseconds since the epoch");
   if (typeof signature !== "string") return false;
   let timestamp = null;
   const candidates = [];
   for (const part of signature.split(",")) {
-    const [name, value] = part.trim().split("=", 2);
-    if (name === "t" && /^\d{1,12}$/.test(value ?? "")) timestamp = value;
-    if (name === "v1" && /^[0-9a-f]{64}$/.test(value ?? "")) candidates.push(fromHex(value));
+    const trimmed = part.trim();
+    const equals = trimmed.indexOf("=");
+    const [name, value] = equals < 0 ? [trimmed, ""] : [trimmed.slice(0, equals), trimmed.slice(equals + 1)];
+    if (name === "t" && /^\d{1,12}$/.test(value)) timestamp = value;
+    if (name === "v1" && /^[0-9a-f]{64}$/.test(value)) candidates.push(fromHex(value));
   }
   if (timestamp === null || candidates.length === 0) return false;
   const nowSeconds = (now ?? Date.now()) / 1000;
@@ -95,7 +104,7 @@ export function verifyWebhook({ body, signature, secret, toleranceSeconds = DEFA
  */
 export function signWebhook({ body, secret, timestamp }) {
   if (typeof secret !== "string" || secret.length === 0) throw invalid("secret", "secret is required");
-  if (!Number.isInteger(timestamp) || timestamp < 0) throw invalid("timestamp", "timestamp must be Unix seconds");
+  if (!Number.isInteger(timestamp) || timestamp < 0 || timestamp >= 1e12) throw invalid("timestamp", "timestamp must be Unix seconds");
   if (typeof body !== "string" && !(body instanceof Uint8Array)) throw invalid("body", "body must be a string or bytes");
   return `t=${timestamp},v1=${toHex(hmacSha256(secret, signedContent(timestamp, body)))}`;
 }

@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { signWebhook } from "@tidings/sdk/server";
 import { api, apiUrl, freshSubscriber, keys, waitFor } from "./support/context.mjs";
-import { preparePython, python, root } from "./support/python.mjs";
+import { preparePython, python, root } from "../scripts/python-client.mjs";
 
 const readme = readFileSync(join(root, "README.md"), "utf8");
 const dir = join(root, ".tidings/quickstarts");

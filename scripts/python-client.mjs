@@ -1,12 +1,13 @@
-// The Python client's own virtual environment under .tidings/ (created on
-// first use, pinned tools), and its package built and installed from
-// clients/python the way a user installs it: from the wheel.
+// The Python client's tools: its own virtual environment under .tidings/
+// (created on first use, pinned tools), and its sdist and wheel built from
+// clients/python and the wheel installed the way a user installs it. Used
+// by the tests and by `npm run release`.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const root = fileURLToPath(new URL("../..", import.meta.url));
+export const root = fileURLToPath(new URL("..", import.meta.url));
 const venv = join(root, ".tidings/python");
 export const python = join(venv, "bin/python");
 export const dist = join(root, ".tidings/python-dist");

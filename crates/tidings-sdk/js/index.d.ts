@@ -45,6 +45,14 @@ export interface TidingsOptions {
   subscriberToken?: string;
   /** Or: HMAC-SHA256 of the subscriber id, computed by your server. One credential is required outside development. */
   subscriberHash?: string;
+  /**
+   * Asks your server for a fresh subscriber token. The session calls it
+   * before the current token expires (a minute ahead, or at 80 % of a
+   * shorter lifetime), when the API answers `subscriber_credential_expired`
+   * (then the refused request is sent once more), and at connect when no
+   * `subscriberToken` is given. Views and the realtime socket carry on.
+   */
+  getSubscriberToken?: () => Promise<string>;
   /** Where to load the SDK's `.wasm` from, if not next to the package's JS. */
   wasmUrl?: string | URL;
 }
@@ -146,11 +154,13 @@ export interface Session {
     /** Only the settings given change; `null` removes a workflow override. */
     update(changes: { global?: ChannelSettings; workflows?: Record<string, ChannelSettings | null> }): Promise<Preferences>;
   };
+  /** Closes every live view and stops renewing the token (on sign-out). */
+  close(): void;
 }
 
 /** The low-level client behind a session. */
 export declare class TidingsClient {
-  constructor(options: Omit<TidingsOptions, "wasmUrl">);
+  constructor(options: Omit<TidingsOptions, "wasmUrl" | "getSubscriberToken">);
   readonly subscriberId: string;
   /** The environment the key names (no request). */
   readonly environmentName: string;

@@ -3,16 +3,53 @@ import init, { TidingsClient } from "../pkg/tidings_sdk.js";
 import { LiveFeed } from "./live.js";
 
 let ready;
+const WASM = new URL("../pkg/tidings_sdk_bg.wasm", import.meta.url);
+
+/** A TidingsError with `code`, as the wasm raises them. */
+const failure = (code, message, field) => Object.assign(new Error(message), { name: "TidingsError", code, ...(field ? { field } : {}) });
+
+/**
+ * The wasm module's source: `wasmUrl`, or the file next to this one. Where
+ * `fetch` cannot read `file:` URLs (Node.js: tests, server-side loading),
+ * the file's bytes are read instead.
+ */
+async function wasmSource(wasmUrl) {
+  if (wasmUrl) return wasmUrl;
+  if (WASM.protocol !== "file:") return WASM;
+  // A specifier bundlers leave alone: this branch only runs outside browsers.
+  const fs = "node:fs/promises";
+  const { readFile } = await import(/* @vite-ignore */ /* webpackIgnore: true */ fs);
+  return readFile(WASM);
+}
+
+async function load(wasmUrl) {
+  try {
+    await init({ module_or_path: await wasmSource(wasmUrl) });
+  } catch (error) {
+    ready = undefined;
+    throw Object.assign(failure("network_error", `could not load the Tidings WebAssembly: ${error?.message ?? error}`), { cause: error });
+  }
+}
 
 /**
  * Loads the SDK's WebAssembly once (from next to this file, or from
- * `options.wasmUrl`) and connects to one subscriber's feed.
+ * `options.wasmUrl`) and connects to one subscriber's feed. With
+ * `getSubscriberToken`, the session renews its token before it expires and
+ * when the API says it has (see credentials.js).
  */
 export async function createTidings(options) {
-  const { wasmUrl, ...clientOptions } = options ?? {};
-  ready ??= init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+  const { wasmUrl, getSubscriberToken, ...clientOptions } = options ?? {};
+  if (getSubscriberToken !== undefined && typeof getSubscriberToken !== "function") {
+    throw failure("invalid_options", "getSubscriberToken must be a function answering a promise of a token", "getSubscriberToken");
+  }
+  ready ??= load(wasmUrl);
   await ready;
-  return new Session(new TidingsClient(clientOptions));
+  const make = (settings) => new TidingsClient(settings);
+  if (!getSubscriberToken) return new Session(make(clientOptions));
+  // Apps that renew tokens load the renewal code; the others never download it.
+  const { RenewingClient } = await import("./credentials.js");
+  const client = await RenewingClient.create(make, clientOptions, getSubscriberToken);
+  return new Session(client);
 }
 
 /** `Tidings.connect(options)`: the same as {@link createTidings}. */
@@ -51,6 +88,12 @@ class Session {
   /** The environment the publishable key opens: `{ name, type, status, … }`. */
   environment() {
     return this.#client.environment();
+  }
+
+  /** Closes every live view and stops renewing the token. */
+  close() {
+    this.feed.closeAll();
+    this.#client.close?.();
   }
 }
 
@@ -93,6 +136,12 @@ class Feed {
         live.close();
       },
     };
+  }
+
+  /** Closes every live view of this feed. */
+  closeAll() {
+    for (const live of this.#live) live.close();
+    this.#live.clear();
   }
 
   markSeen(ids) {

@@ -1,3 +1,4 @@
+"use client";
 // @tidings/sdk/react: React bindings. <TidingsProvider> connects one
 // subscriber's session; useFeed(), useCounts() and usePreferences() keep
 // components in step with it, live. React is a peer dependency.
@@ -10,22 +11,34 @@ const EMPTY_FEED = { items: [], counts: { total: 0, unread: 0, unseen: 0 }, hasM
 /**
  * Connects to one subscriber's feed for the components inside it. Props:
  * the options of `Tidings.connect` (`apiUrl`, `publishableKey`,
- * `subscriberId`, `subscriberToken` or `subscriberHash`, `wasmUrl`).
- * Changing any of them connects anew.
+ * `subscriberId`, `subscriberToken` or `subscriberHash`,
+ * `getSubscriberToken`, `wasmUrl`). Changing any of them connects anew,
+ * except a new `getSubscriberToken` function, which is simply used next time.
  */
-export function TidingsProvider({ children, apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, wasmUrl }) {
+export function TidingsProvider({ children, apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, getSubscriberToken, wasmUrl }) {
   const [value, setValue] = useState({ session: null, error: null });
+  // The latest callback, without reconnecting when the app passes a new function each render.
+  const tokenSource = useRef(getSubscriberToken);
+  tokenSource.current = getSubscriberToken;
+  const renews = typeof getSubscriberToken === "function";
   useEffect(() => {
     let current = true;
+    let opened = null;
     setValue({ session: null, error: null });
-    createTidings({ apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, wasmUrl }).then(
-      (session) => current && setValue({ session, error: null }),
+    const getToken = renews ? () => tokenSource.current() : undefined;
+    createTidings({ apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, getSubscriberToken: getToken, wasmUrl }).then(
+      (session) => {
+        opened = session;
+        if (current) setValue({ session, error: null });
+        else session.close();
+      },
       (error) => current && setValue({ session: null, error }),
     );
     return () => {
       current = false;
+      opened?.close();
     };
-  }, [apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, String(wasmUrl ?? "")]);
+  }, [apiUrl, publishableKey, subscriberId, subscriberToken, subscriberHash, renews, String(wasmUrl ?? "")]);
   return createElement(SessionContext.Provider, { value }, children);
 }
 

@@ -1,0 +1,152 @@
+// Subscriber tokens that renew themselves. With `getSubscriberToken`, a
+// session asks the app for a fresh token shortly before the current one
+// expires and whenever the API answers `subscriber_credential_expired`,
+// swaps it in without dropping views or the socket, and sends the refused
+// request once more.
+
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** `exp` of an `st2.` token in milliseconds, or null when it cannot be read. */
+export function tokenExpiry(token) {
+  try {
+    const claims = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(claims)).exp;
+    return Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * When to ask for the next token (milliseconds from `now`): a minute before
+ * `expiresAt`, or at 80 % of a shorter remaining lifetime.
+ */
+export function renewalDelay(expiresAt, now = Date.now()) {
+  const left = expiresAt - now;
+  return Math.max(0, left - Math.min(60_000, left * 0.2));
+}
+
+const failure = (message) => Object.assign(new Error(message), { name: "TidingsError", code: "subscriber_credential_expired" });
+
+/** A wasm client whose subscriber token is renewed through `getSubscriberToken`. */
+export class RenewingClient {
+  #make;
+  #options;
+  #getToken;
+  #client;
+  #renewing = null;
+  #timer = null;
+  #closed = false;
+
+  /** `make(options)` builds a wasm client; `options.subscriberToken` may be absent (then asked for first). */
+  static async create(make, options, getToken) {
+    const renewing = new RenewingClient(make, options, getToken);
+    if (options.subscriberToken === undefined) await renewing.renew();
+    else renewing.#use(options.subscriberToken);
+    return renewing;
+  }
+
+  constructor(make, options, getToken) {
+    this.#make = make;
+    this.#options = options;
+    this.#getToken = getToken;
+  }
+
+  get subscriberId() {
+    return this.#client.subscriberId;
+  }
+
+  get environmentName() {
+    return this.#client.environmentName;
+  }
+
+  /** Asks the app for a token now (once, however many requests wait on it) and uses it. */
+  renew() {
+    this.#renewing ??= (async () => {
+      let token;
+      try {
+        token = await this.#getToken();
+      } catch (error) {
+        throw Object.assign(failure(`getSubscriberToken failed: ${error?.message ?? error}`), { cause: error });
+      }
+      if (typeof token !== "string" || token === "") throw failure("getSubscriberToken must resolve to a subscriber token");
+      this.#use(token);
+    })().finally(() => {
+      this.#renewing = null;
+    });
+    return this.#renewing;
+  }
+
+  /** Stops renewing. */
+  close() {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
+
+  #use(token) {
+    // Throws a TidingsError (invalid_options) for an unusable token, as connecting would.
+    this.#client = this.#make({ ...this.#options, subscriberToken: token });
+    clearTimeout(this.#timer);
+    const expiresAt = tokenExpiry(token);
+    if (this.#closed || expiresAt === null) return;
+    const renewAt = Date.now() + renewalDelay(expiresAt);
+    const wake = () => {
+      if (this.#closed) return;
+      // Timers cannot wait past ~24.8 days: wake, then wait again.
+      if (Date.now() < renewAt) return this.#arm(wake, renewAt - Date.now());
+      // A failed early renewal is not an error yet: the next refused request asks again.
+      this.renew().catch(() => {});
+    };
+    this.#arm(wake, renewAt - Date.now());
+  }
+
+  #arm(wake, delay) {
+    this.#timer = setTimeout(wake, Math.min(Math.max(0, delay), LONGEST_TIMER_MS));
+    this.#timer?.unref?.();
+  }
+
+  environment(...args) {
+    return this.#send("environment", args);
+  }
+
+  feed(...args) {
+    return this.#send("feed", args);
+  }
+
+  changes(...args) {
+    return this.#send("changes", args);
+  }
+
+  counts(...args) {
+    return this.#send("counts", args);
+  }
+
+  preferences(...args) {
+    return this.#send("preferences", args);
+  }
+
+  updatePreferences(...args) {
+    return this.#send("updatePreferences", args);
+  }
+
+  act(...args) {
+    return this.#send("act", args);
+  }
+
+  streamUrl(...args) {
+    return this.#send("streamUrl", args);
+  }
+
+  async #send(name, args) {
+    if (this.#renewing) await this.#renewing.catch(() => {});
+    const client = this.#client;
+    try {
+      return await client[name](...args);
+    } catch (error) {
+      if (error?.code !== "subscriber_credential_expired" || this.#closed) throw error;
+      // Another request may have renewed meanwhile; otherwise ask now.
+      if (this.#client === client) await this.renew();
+      return this.#client[name](...args);
+    }
+  }
+}

@@ -66,8 +66,8 @@ const BROWSER_FILES = [
   "crates/tidings-sdk/pkg/tidings_sdk_bg.wasm",
   "crates/tidings-sdk/pkg/tidings_sdk.js",
   ...readdirSync(new URL("../crates/tidings-sdk/js/", import.meta.url))
-    // The server entry never reaches a browser; the React bindings are optional and counted apart.
-    .filter((file) => file.endsWith(".js") && file !== "server.js" && file !== "react.js")
+    // The server entry never reaches a browser; the React bindings and the elements are optional and counted apart.
+    .filter((file) => file.endsWith(".js") && !["server.js", "react.js", "elements.js"].includes(file))
     .map((file) => `crates/tidings-sdk/js/${file}`),
 ];
 
@@ -88,7 +88,35 @@ export function checkSdkSize() {
   console.log(`@tidings/sdk in an app's production bundle (its entry bundled and minified by esbuild, as bundlers do, plus the .wasm): ${bundled.raw} B raw, ${bundled.gzip} B gzip (${met} the ${SDK_GOAL_GZIP} B goal)`);
   const react = sizeOf("crates/tidings-sdk/js/react.js");
   console.log(`  plus @tidings/sdk/react, for React apps: ${react.raw} B raw, ${react.gzip} B gzip`);
+  const elements = elementsChunkSize();
+  const fits = elements.gzip <= ELEMENTS_BUDGET_GZIP ? "within" : "over";
+  console.log(`  plus @tidings/sdk/elements (<tidings-inbox>, <tidings-bell>), its own chunk on top of the core: ${elements.raw} B raw, ${elements.gzip} B gzip (${fits} the ${ELEMENTS_BUDGET_GZIP} B budget)`);
   if (gzip > SDK_BUDGET_GZIP) throw new Error(`the SDK is ${gzip} B gzip, over its budget of ${SDK_BUDGET_GZIP} B`);
+  if (elements.gzip > ELEMENTS_BUDGET_GZIP) throw new Error(`the elements are ${elements.gzip} B gzip, over their budget of ${ELEMENTS_BUDGET_GZIP} B`);
+}
+
+/** The budget of the elements' chunk, on top of the core SDK, gzip. */
+export const ELEMENTS_BUDGET_GZIP = 12 * 1000;
+
+/**
+ * The elements as an app's bundler emits them: the elements entry and the
+ * core entry bundled with splitting, minified; the elements' own chunk is
+ * what they add on top of the core.
+ */
+function elementsChunkSize() {
+  const { buildSync } = createRequire(import.meta.url)("esbuild");
+  const { outputFiles } = buildSync({
+    entryPoints: [join(root, "crates/tidings-sdk/js/index.js"), join(root, "crates/tidings-sdk/js/elements.js")],
+    bundle: true,
+    splitting: true,
+    outdir: join(root, "target", "size-elements"),
+    minify: true,
+    format: "esm",
+    write: false,
+    logLevel: "error",
+  });
+  const chunk = outputFiles.find((file) => file.path.endsWith("elements.js")).contents;
+  return { raw: chunk.length, gzip: gzipSync(chunk, { level: 9 }).length };
 }
 
 /**

@@ -120,13 +120,14 @@ describe("the npm package in a fresh Vite app with React", () => {
   it("packs what a user needs and nothing else", () => {
     const files = packed.files.map((file) => file.path);
     for (const needed of ["package.json", "README.md", "CHANGELOG.md", "js/index.js", "js/index.d.ts", "js/react.js", "js/react.d.ts",
-      "js/server.js", "js/wire.d.ts", "pkg/tidings_sdk.js", "pkg/tidings_sdk_bg.wasm", "js/server/client.js", "js/server/crypto.js"]) {
+      "js/server.js", "js/elements.js", "js/elements.d.ts", "js/elements/inbox.js", "js/wire.d.ts", "pkg/tidings_sdk.js", "pkg/tidings_sdk_bg.wasm", "js/server/client.js", "js/server/crypto.js"]) {
       assert.ok(files.includes(needed), `the package holds ${needed}`);
     }
     assert.ok(!files.some((file) => file.startsWith("src/") || file.endsWith(".rs") || file === "Cargo.toml"), files.join(", "));
     const manifest = JSON.parse(readFileSync(join(app, "node_modules/@tidings/sdk/package.json"), "utf8"));
-    assert.deepEqual(Object.keys(manifest.exports), [".", "./react", "./server"]);
-    assert.equal(manifest.sideEffects, false);
+    assert.deepEqual(Object.keys(manifest.exports), [".", "./react", "./elements", "./server"]);
+    // Only the elements entry has an effect (it defines the custom elements).
+    assert.deepEqual(manifest.sideEffects, ["./js/elements.js"]);
     assert.equal(manifest.peerDependenciesMeta.react.optional, true);
   });
 

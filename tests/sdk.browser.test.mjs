@@ -26,7 +26,7 @@ async function openDemo(params) {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(`${wwwUrl}/?${new URLSearchParams(params)}`);
+  await page.goto(`${wwwUrl}/feed.html?${new URLSearchParams(params)}`);
   await page.waitForSelector("body[data-loaded]", { timeout: 20_000 });
   return { page, problems };
 }

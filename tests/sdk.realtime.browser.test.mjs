@@ -40,7 +40,7 @@ async function openTab(subscriber) {
   const page = await browser.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(`${wwwUrl}/?${new URLSearchParams({ subscriber })}`);
+  await page.goto(`${wwwUrl}/feed.html?${new URLSearchParams({ subscriber })}`);
   await page.waitForSelector("body[data-loaded='true']", { timeout: 20_000 });
   return { page, problems };
 }
@@ -158,7 +158,7 @@ describe("the live feed across tabs", () => {
     const shortToken = signSubscriberToken({ signingSecret, environment: "development", subscriberId: ada, ttlSeconds: 1 });
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const page = await browser.newPage();
-    await page.goto(`${wwwUrl}/?subscriber=${ada}`);
+    await page.goto(`${wwwUrl}/feed.html?subscriber=${ada}`);
     const codes = await page.evaluate(async ({ ada, bob, adaToken, shortToken }) => {
       const { Tidings } = await import("@tidings/sdk");
       const config = await (await fetch("/demo-config.json")).json();

@@ -28,7 +28,7 @@ describe("token renewal in the browser", () => {
       minted += 1;
       return signSubscriberToken({ signingSecret: keys.development.subscriber_signing_secret, environment: "development", subscriberId, ttlSeconds: 2 });
     });
-    await page.goto(`${wwwUrl}/`);
+    await page.goto(`${wwwUrl}/feed.html`);
     await page.evaluate(async ({ subscriberId }) => {
       const { Tidings } = await import("@tidings/sdk");
       const config = await (await fetch("/demo-config.json")).json();

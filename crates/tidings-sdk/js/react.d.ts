@@ -1,5 +1,6 @@
 // Types of @tidings/sdk/react.
 import type { ReactElement, ReactNode } from "react";
+import type { InboxProperties } from "./elements.js";
 import type {
   Feed,
   FeedCounts,
@@ -46,3 +47,21 @@ export interface PreferencesState {
 
 /** The subscriber's preferences, and how to change them. */
 export declare function usePreferences(): PreferencesState;
+
+/** Props of {@link Inbox} and {@link Bell}: the connection (or none, inside a provider) and the elements' properties. */
+export interface InboxProps extends Partial<Omit<TidingsOptions, "wasmUrl">> {
+  wasmUrl?: string;
+  locale?: string;
+  limit?: number;
+  renderItem?: InboxProperties["renderItem"];
+  messages?: InboxProperties["messages"];
+  tabs?: InboxProperties["tabs"];
+  className?: string;
+  style?: import("react").CSSProperties;
+  id?: string;
+}
+
+/** The `<tidings-inbox>` custom element as a React component. */
+export declare function Inbox(props: InboxProps): ReactElement;
+/** The `<tidings-bell>` custom element as a React component. */
+export declare function Bell(props: InboxProps): ReactElement;

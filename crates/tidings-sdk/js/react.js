@@ -134,3 +134,45 @@ export function usePreferences() {
   );
   return { ...state, error: state.error ?? connectError, update };
 }
+
+const ATTRIBUTES = { apiUrl: "api-url", publishableKey: "publishable-key", subscriberId: "subscriber-id", subscriberToken: "subscriber-token",
+  subscriberHash: "subscriber-hash", wasmUrl: "wasm-url", locale: "locale", limit: "limit" };
+const PROPERTIES = ["getSubscriberToken", "renderItem", "messages", "tabs"];
+
+/**
+ * A React component over one of the custom elements (no second
+ * implementation): connection props become attributes, the others
+ * properties; inside a <TidingsProvider> without connection props it shares
+ * the provider's session. The elements' code loads on first use.
+ */
+function elementComponent(tag) {
+  return function TidingsElement(props) {
+    const context = useContext(SessionContext);
+    const node = useRef(null);
+    const [defined, setDefined] = useState(() => Boolean(globalThis.customElements?.get(tag)));
+    useEffect(() => {
+      if (defined) return undefined;
+      let current = true;
+      import("./elements.js").then(() => current && setDefined(true));
+      return () => {
+        current = false;
+      };
+    }, [defined]);
+    const ownConnection = Boolean(props.apiUrl);
+    useEffect(() => {
+      const element = node.current;
+      // Properties set before the element is defined would hide its setters.
+      if (!element || !defined) return;
+      for (const name of PROPERTIES) if (props[name] !== undefined) element[name] = props[name];
+      if (!ownConnection && context?.session && element.session !== context.session) element.session = context.session;
+    });
+    const attributes = { ref: node, className: props.className, style: props.style, id: props.id };
+    for (const [prop, attribute] of Object.entries(ATTRIBUTES)) if (props[prop] !== undefined) attributes[attribute] = String(props[prop]);
+    return createElement(tag, attributes);
+  };
+}
+
+/** `<Inbox />`: the `<tidings-inbox>` element. */
+export const Inbox = elementComponent("tidings-inbox");
+/** `<Bell />`: the `<tidings-bell>` element. */
+export const Bell = elementComponent("tidings-bell");

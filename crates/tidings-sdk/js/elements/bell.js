@@ -1,0 +1,209 @@
+// <tidings-bell>: a bell with the unread count that opens the inbox in a
+// popover (a modal dialog: focus stays inside, Escape or a click outside
+// closes it and focus returns to the bell).
+import { createTidings } from "../index.js";
+import { h, TidingsInbox } from "./inbox.js";
+import { messagesFor } from "./messages.js";
+import { BELL_STYLE } from "./style.js";
+
+const Base = globalThis.HTMLElement ?? class {};
+const SVG = "http://www.w3.org/2000/svg";
+const ICON = "M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z";
+
+function icon() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("fill", "currentColor");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", ICON);
+  svg.append(path);
+  return svg;
+}
+
+/**
+ * `<tidings-bell>` takes the attributes and properties of `<tidings-inbox>`
+ * and shares one session with the inbox it opens.
+ */
+export class TidingsBell extends Base {
+  static observedAttributes = TidingsInbox.observedAttributes;
+  #root;
+  #session = null;
+  #ownSession = false;
+  #counts = null;
+  #unread = 0;
+  #open = false;
+  #inbox = null;
+  #properties = {};
+  #connecting = 0;
+
+  constructor() {
+    super();
+    this.#root = this.attachShadow({ mode: "open" });
+  }
+
+  set session(session) {
+    this.#session = session;
+    this.#ownSession = false;
+    this.#restart();
+  }
+
+  get session() {
+    return this.#session;
+  }
+
+  set getSubscriberToken(callback) {
+    this.#properties.getSubscriberToken = callback;
+  }
+
+  set renderItem(render) {
+    this.#set("renderItem", render);
+  }
+
+  set messages(overrides) {
+    this.#set("messages", overrides);
+    this.#render();
+  }
+
+  set tabs(tabs) {
+    this.#set("tabs", tabs);
+  }
+
+  /** Whether the popover is open. */
+  get open() {
+    return this.#open;
+  }
+
+  connectedCallback() {
+    this.#render();
+    if (!this.#counts) this.#restart();
+    document.addEventListener("pointerdown", this.#outside, true);
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener("pointerdown", this.#outside, true);
+    this.#counts?.close();
+    this.#counts = null;
+    if (this.#ownSession) {
+      this.#session?.close();
+      this.#session = null;
+    }
+  }
+
+  attributeChangedCallback(name, before, after) {
+    if (before === after) return;
+    if (this.#ownSession && name !== "locale" && name !== "limit") this.#session = null;
+    if (this.isConnected) this.#restart();
+  }
+
+  /** Opens the popover and focuses the inbox. */
+  show() {
+    if (this.#open) return;
+    this.#open = true;
+    this.#render();
+    requestAnimationFrame(() => this.#inbox?.focus());
+  }
+
+  /** Closes the popover; focus returns to the bell. */
+  hide() {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#render();
+    this.#root.querySelector(".bell")?.focus();
+  }
+
+  #set(name, value) {
+    this.#properties[name] = value;
+    if (this.#inbox) this.#inbox[name] = value;
+  }
+
+  #outside = (event) => {
+    if (this.#open && !event.composedPath().includes(this)) this.hide();
+  };
+
+  async #restart() {
+    this.#counts?.close();
+    this.#counts = null;
+    const attempt = ++this.#connecting;
+    try {
+      if (!this.#session) {
+        const options = {
+          apiUrl: this.getAttribute("api-url"),
+          publishableKey: this.getAttribute("publishable-key"),
+          subscriberId: this.getAttribute("subscriber-id"),
+          subscriberToken: this.getAttribute("subscriber-token") ?? undefined,
+          subscriberHash: this.getAttribute("subscriber-hash") ?? undefined,
+          wasmUrl: this.getAttribute("wasm-url") ?? undefined,
+          getSubscriberToken: this.#properties.getSubscriberToken,
+        };
+        if (!options.apiUrl || !options.publishableKey || !options.subscriberId) return;
+        const session = await createTidings(options);
+        if (attempt !== this.#connecting) return session.close();
+        this.#session = session;
+        this.#ownSession = true;
+      }
+      if (this.#inbox) this.#inbox.session = this.#session;
+      // The smallest live view: its counts are the badge.
+      this.#counts = this.#session.feed.subscribe((state) => {
+        if (attempt !== this.#connecting) return;
+        this.#unread = state.counts.unread;
+        this.#render();
+      }, { limit: 1 });
+    } catch {
+      // The inbox shows the error when opened.
+    }
+  }
+
+  #render() {
+    const m = messagesFor(this.getAttribute("locale") ?? document.documentElement.lang, this.#properties.messages);
+    if (!this.#inbox) {
+      this.#inbox = new TidingsInbox();
+      this.#inbox.setAttribute("part", "inbox");
+      for (const [name, value] of Object.entries(this.#properties)) if (name !== "getSubscriberToken") this.#inbox[name] = value;
+    }
+    for (const name of ["locale", "limit"]) {
+      const value = this.getAttribute(name);
+      if (value === null) this.#inbox.removeAttribute(name);
+      else if (this.#inbox.getAttribute(name) !== value) this.#inbox.setAttribute(name, value);
+    }
+    if (this.#session && this.#inbox.session !== this.#session) this.#inbox.session = this.#session;
+    let style = this.#root.querySelector("style");
+    if (!style) {
+      style = h("style", {}, BELL_STYLE);
+      const button = h("button", { type: "button", class: "bell", part: "bell", "aria-haspopup": "dialog", onclick: () => (this.#open ? this.hide() : this.show()) });
+      const popover = h("div", { class: "popover", part: "popover", role: "dialog", "aria-modal": "true" }, this.#inbox);
+      popover.addEventListener("keydown", (event) => this.#trap(event));
+      this.#root.append(style, button, popover);
+    }
+    const button = this.#root.querySelector(".bell");
+    button.setAttribute("aria-label", m.bell(this.#unread));
+    button.setAttribute("aria-expanded", String(this.#open));
+    button.replaceChildren(
+      icon(),
+      this.#unread > 0 ? h("span", { class: "count", part: "badge", "aria-hidden": "true" }, this.#unread > 99 ? "99+" : String(this.#unread)) : "",
+    );
+    const popover = this.#root.querySelector(".popover");
+    popover.setAttribute("aria-label", m.title);
+    popover.hidden = !this.#open;
+  }
+
+  /** Escape closes; Tab and Shift+Tab cycle inside the popover. */
+  #trap(event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      return this.hide();
+    }
+    if (event.key !== "Tab") return;
+    const focusables = this.#inbox.focusables();
+    if (focusables.length === 0) return;
+    const active = this.#inbox.shadowRoot.activeElement;
+    const [first, last] = [focusables[0], focusables.at(-1)];
+    if (event.shiftKey && (active === first || !active)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+}

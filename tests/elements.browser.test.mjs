@@ -163,6 +163,28 @@ describe("<tidings-inbox> and <tidings-bell>", () => {
     await page.close();
   });
 
+  it("takes the app's theme through parts and custom properties, its own tabs and item markup", async () => {
+    const subscriber = freshSubscriber("element-custom");
+    for (const name of ["Ada", "Grace"]) await welcome(subscriber, name);
+    const { page } = await open({ subscriber });
+    await itemCount(page, 2);
+    await page.addStyleTag({ content: "#inbox::part(subject) { color: rgb(200, 0, 0); } #inbox { --tidings-accent: rgb(0, 120, 0); }" });
+    assert.equal(await items(page).first().locator(".subject").evaluate((node) => getComputedStyle(node).color), "rgb(200, 0, 0)");
+    assert.equal(await inbox(page).getByRole("tab", { name: "All" }).evaluate((node) => getComputedStyle(node).color), "rgb(0, 120, 0)");
+    await page.evaluate(() => {
+      const element = document.querySelector("#inbox");
+      element.tabs = [{ id: "welcome", label: "Welcome", filter: { workflow: "welcome" } }, { id: "billing", label: "Billing", filter: { workflow: "billing" } }];
+      element.renderItem = (item) => Object.assign(document.createElement("p"), { className: "custom", textContent: `custom: ${item.subject}` });
+    });
+    await waitUntil(page, () => document.querySelector("#inbox").shadowRoot.querySelectorAll("p.custom").length === 2);
+    assert.equal(await inbox(page).locator("p.custom").first().textContent(), "custom: Welcome, Grace!");
+    await inbox(page).getByRole("tab", { name: "Billing" }).click();
+    await waitUntil(page, () => document.querySelector("#inbox").shadowRoot.textContent.includes("No notifications yet"));
+    await inbox(page).getByRole("tab", { name: "Welcome" }).click();
+    await itemCount(page, 2);
+    await page.close();
+  });
+
   it("speaks French when asked, and shows empty, error and offline states", async () => {
     const empty = await open({ subscriber: freshSubscriber("element-empty"), locale: "fr" });
     await waitUntil(empty.page, () => document.querySelector("#inbox").shadowRoot.textContent.includes("Aucune notification pour l'instant"));

@@ -26,21 +26,26 @@ let packed;
 
 /** A page with no bundler: the installed package's files, mapped by an import map. */
 const PLAIN_PAGE = `<!doctype html><html><head>
-<script type="importmap">{ "imports": { "@tidings/sdk": "/node_modules/@tidings/sdk/js/index.js" } }</script>
+<script type="importmap">{ "imports": { "@tidings/sdk": "/node_modules/@tidings/sdk/js/index.js", "@tidings/sdk/elements": "/node_modules/@tidings/sdk/js/elements.js" } }</script>
 <script type="module">
 import { Tidings } from "@tidings/sdk";
+import "@tidings/sdk/elements";
 const params = new URLSearchParams(location.search);
+const element = document.querySelector("tidings-inbox");
+element.setAttribute("api-url", params.get("api"));
+element.setAttribute("publishable-key", params.get("key"));
+element.setAttribute("subscriber-id", params.get("subscriber"));
 const tidings = await Tidings.connect({ apiUrl: params.get("api"), publishableKey: params.get("key"), subscriberId: params.get("subscriber") });
 tidings.feed.subscribe(({ items, counts }) => {
   document.querySelector("#items").replaceChildren(...items.map((item) => Object.assign(document.createElement("li"), { textContent: item.subject })));
   document.querySelector("#unread").textContent = String(counts.unread);
 });
-</script></head><body><output id="unread"></output><ul id="items"></ul></body></html>`;
+</script></head><body><output id="unread"></output><ul id="items"></ul><tidings-inbox></tidings-inbox></body></html>`;
 
 const MAIN = `
 import { createElement as h } from "react";
 import { createRoot } from "react-dom/client";
-import { TidingsProvider, useCounts, useFeed, usePreferences } from "@tidings/sdk/react";
+import { Bell as BellElement, Inbox as InboxElement, TidingsProvider, useCounts, useFeed, usePreferences } from "@tidings/sdk/react";
 
 function Bell() {
   const { unread } = useCounts();
@@ -63,7 +68,9 @@ function InAppSwitch() {
 const params = new URLSearchParams(location.search);
 createRoot(document.getElementById("root")).render(
   h(TidingsProvider, { apiUrl: params.get("api"), publishableKey: params.get("key"), subscriberId: params.get("subscriber") },
-    h(Bell), h(Inbox), h(InAppSwitch)));
+    h(Bell), h(Inbox), h(InAppSwitch),
+    // The custom elements through their React wrappers, sharing the provider's session.
+    h(BellElement, { id: "element-bell" }), h(InboxElement, { id: "element-inbox", limit: 5, locale: "fr" })));
 `;
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
@@ -152,6 +159,13 @@ describe("the npm package in a fresh Vite app with React", () => {
     await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 10_000 });
     await page.waitForFunction(() => document.querySelector("#unread").textContent === "2", null, { timeout: 10_000 });
 
+    // <Inbox /> and <Bell />: the elements, loaded as their own chunk, on the provider's session.
+    await page.waitForFunction(() => document.querySelector("#element-inbox")?.shadowRoot?.querySelectorAll("li[data-id]").length === 2, null, { timeout: 10_000 });
+    assert.match(await page.locator("#element-inbox").getByRole("tab", { name: "Non lues" }).textContent(), /Non lues/);
+    await page.waitForFunction(() => document.querySelector("#element-bell")?.shadowRoot?.querySelector(".count")?.textContent === "2", null, { timeout: 10_000 });
+    const chunks = readdirSync(join(app, "dist/assets")).filter((file) => file.endsWith(".js"));
+    assert.ok(chunks.length >= 2, `the elements are a chunk of their own: ${chunks.join(", ")}`);
+
     await page.click("#items li:first-child");
     await page.waitForFunction(() => document.querySelector("#unread").textContent === "1", null, { timeout: 10_000 });
     assert.equal(await page.getAttribute("#items li:first-child", "data-read"), "yes");
@@ -180,6 +194,8 @@ describe("the npm package in a plain HTML page", () => {
     assert.equal(await page.textContent("#unread"), "1");
     await welcome(subscriber, "Grace");
     await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 10_000 });
+    // The custom element, from the installed package, with no build step.
+    await page.waitForFunction(() => document.querySelector("tidings-inbox").shadowRoot.querySelectorAll("li[data-id]").length === 2, null, { timeout: 10_000 });
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -79,12 +79,17 @@ export interface ViewOptions extends FeedFilter {
 /** One page of a feed, newest first, with exact counts and the watermark for delta sync. */
 export type FeedPage = FeedResponse;
 /** What an action changed, and the feed's counts after it. */
-export type ActionResult = FeedActionResponse;
+/**
+ * What an action answers: the API's `{ updated, counts }`, or, taken offline,
+ * `{ queued: true }` (kept in IndexedDB, sent once the browser is online).
+ */
+export type ActionResult = FeedActionResponse | { updated: 0; counts: null; queued: true };
 /** Channel preferences: global, and per workflow (which beat global). */
 export type Preferences = PreferencesInput;
 
 /** The realtime connection of a live view. */
-export type LiveStatus = "connecting" | "live" | "reconnecting";
+/** `cached`: the view shown is this device's offline copy, until the first sync after loading. */
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "cached";
 
 /** What a live view's listener receives after every change. */
 export interface LiveState {
@@ -156,6 +161,8 @@ export interface Session {
   };
   /** Closes every live view and stops renewing the token (on sign-out). */
   close(): void;
+  /** Deletes this device's offline copies of views and its queued actions (on sign-out). */
+  clearCache(): Promise<void>;
 }
 
 /** The low-level client behind a session. */

@@ -1,6 +1,6 @@
 // @tidings/sdk: an in-app notification feed backed by a Tidings environment.
 import init, { TidingsClient } from "../pkg/tidings_sdk.js";
-import { LiveFeed } from "./live.js";
+import { LiveFeed, offlineStore } from "./live.js";
 
 let ready;
 const WASM = new URL("../pkg/tidings_sdk_bg.wasm", import.meta.url);
@@ -45,11 +45,26 @@ export async function createTidings(options) {
   ready ??= load(wasmUrl);
   await ready;
   const make = (settings) => new TidingsClient(settings);
-  if (!getSubscriberToken) return new Session(make(clientOptions));
+  if (!getSubscriberToken) return new Session(make(clientOptions), cacheable(clientOptions));
   // Apps that renew tokens load the renewal code; the others never download it.
   const { RenewingClient } = await import("./credentials.js");
   const client = await RenewingClient.create(make, clientOptions, getSubscriberToken);
-  return new Session(client);
+  return new Session(client, cacheable(clientOptions));
+}
+
+/**
+ * Whether this session may read the offline cache of its subscriber: not
+ * when its token names another subscriber or environment (the API would
+ * refuse it, and the cache must not show meanwhile what the API would not).
+ */
+function cacheable({ subscriberToken, subscriberId, publishableKey }) {
+  if (!subscriberToken) return true;
+  try {
+    const claims = JSON.parse(atob(subscriberToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return claims.sub === subscriberId && publishableKey.startsWith(`pk_${claims.env}_`);
+  } catch {
+    return false;
+  }
 }
 
 /** `Tidings.connect(options)`: the same as {@link createTidings}. */
@@ -67,13 +82,24 @@ const TRANSITIONS = {
   delete: () => null,
 };
 
+const pageLocks = new Map();
+
+/** Runs `work` holding the lock `name`: a Web Lock across tabs, else a lock of this page. */
+function exclusively(name, work) {
+  if (globalThis.navigator?.locks) return navigator.locks.request(name, work);
+  const run = (pageLocks.get(name) ?? Promise.resolve()).then(work, work);
+  pageLocks.set(name, run.catch(() => {}));
+  return run;
+}
+
 /** One subscriber's connection. */
 class Session {
   #client;
 
-  constructor(client) {
+  constructor(client, cacheAllowed) {
     this.#client = client;
-    this.feed = new Feed(client);
+    // The owner of this session's offline data: one environment's one subscriber.
+    this.feed = new Feed(client, cacheAllowed ? `${client.environmentName}\u0000${client.subscriberId}` : null);
     this.preferences = {
       get: () => client.preferences(),
       update: (changes) => client.updatePreferences(changes),
@@ -95,15 +121,30 @@ class Session {
     this.feed.closeAll();
     this.#client.close?.();
   }
+
+  /** Deletes every cached view and queued action on this device (call it on sign-out, after `close()`). */
+  async clearCache() {
+    this.feed.closeAll();
+    await (await offlineStore()).clearAll();
+  }
 }
 
 /** The subscriber's feed. Every method rejects with a TidingsError (`.code`). */
 class Feed {
   #client;
   #live = new Set();
+  #owner;
+  // Undo functions of actions queued offline in this page, by queue id.
+  #queued = new Map();
+  #flushing = null;
 
-  constructor(client) {
+  constructor(client, owner) {
     this.#client = client;
+    this.#owner = owner;
+    if (owner) {
+      globalThis.addEventListener?.("online", () => this.#flush());
+      this.#flush();
+    }
   }
 
   list(options) {
@@ -124,7 +165,7 @@ class Feed {
    * Returns `{ ready, loadMore(), sync(), close() }`.
    */
   subscribe(listener, options) {
-    const live = new LiveFeed(this.#client, listener, options);
+    const live = new LiveFeed(this.#client, listener, options, this.#owner ? { owner: this.#owner } : null);
     this.#live.add(live);
     live.ready.catch(() => {});
     return {
@@ -185,15 +226,63 @@ class Feed {
     // A filter the loaded items cannot be checked against waits for the server's answer.
     const local = ids !== null || Object.keys(filter).length === 0;
     const shown = local ? [...this.#live] : [];
+    // Offline, an action on what is shown waits in the queue: by the ids shown, never by a
+    // filter that would also catch what arrives before the network returns.
+    const known = ids ?? [...new Set(shown.flatMap((live) => live.state.items.map((item) => item.id)))];
+    const offline = this.#owner && local && known.length <= 100;
     const undo = shown.map((live) => live.show(ids, TRANSITIONS[action]));
+    if (offline && globalThis.navigator?.onLine === false) return this.#queue({ action, ids: known }, shown, undo);
     try {
       const result = await this.#client.act(ids ? { action, ids } : { action, filter });
       for (const live of this.#live) live.settle(result.counts, shown.includes(live));
       return result;
     } catch (error) {
+      if (offline && error.code === "network_error") return this.#queue({ action, ids: known }, shown, undo);
       for (const putBack of undo) putBack();
       throw error;
     }
+  }
+
+  /** Queues an action taken offline; it stays shown and is sent when the browser is online. */
+  async #queue(body, shown, undo) {
+    const id = await (await offlineStore()).queueAction(this.#owner, body);
+    if (id === null) {
+      for (const putBack of undo) putBack();
+      throw Object.assign(new Error("offline, and this browser cannot keep the action for later"), { name: "TidingsError", code: "network_error" });
+    }
+    this.#queued.set(id, { shown, undo });
+    return { updated: 0, counts: null, queued: true };
+  }
+
+  /**
+   * Sends the queued actions in order, each once; one the API refuses is
+   * put back and reported. One sender at a time per subscriber, across
+   * sessions and tabs (a Web Lock; in this page only where there is none).
+   */
+  #flush() {
+    this.#flushing ??= exclusively(`tidings-queue:${this.#owner}`, async () => {
+      const { queuedActions, removeAction } = await offlineStore();
+      for (const entry of await queuedActions(this.#owner)) {
+        if (globalThis.navigator?.onLine === false) break;
+        const here = this.#queued.get(entry.id);
+        let result;
+        try {
+          result = await this.#client.act(entry.body);
+        } catch (error) {
+          if (error.code === "network_error") break;
+          await removeAction(entry.id);
+          this.#queued.delete(entry.id);
+          for (const live of this.#live) live.refuse(error, here?.shown.includes(live) ?? false);
+          continue;
+        }
+        await removeAction(entry.id);
+        this.#queued.delete(entry.id);
+        for (const live of this.#live) live.settle(result.counts, here?.shown.includes(live) ?? false);
+      }
+    }).finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
   }
 }
 

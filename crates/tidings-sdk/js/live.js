@@ -8,6 +8,10 @@
 // exact whatever it missed. When the holding tab closes, the lock passes to
 // another tab, which opens the socket and catches up.
 
+/** The offline store, loaded on first use: its own chunk in an app's bundle. */
+let store;
+export const offlineStore = () => (store ??= import("./offline.js"));
+
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10000, 30000];
 const newestFirst = (a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -153,18 +157,37 @@ export class LiveFeed {
   #stop;
   state = { items: [], counts: { total: 0, unread: 0, unseen: 0 }, hasMore: false, status: "connecting", error: null };
   #after = null;
+  // Where this view is cached ({ owner, view }), and whether what is shown is only the cache.
+  #cache;
+  #cachedOnly = false;
+  #saving = null;
 
-  constructor(client, listener, { limit = 20, ...filter } = {}) {
+  constructor(client, listener, { limit = 20, ...filter } = {}, cache = null) {
     this.#client = client;
     this.#listener = listener;
     this.#filter = filter;
     this.#limit = limit;
+    this.#cache = cache && { owner: cache.owner, view: JSON.stringify([limit, Object.entries(filter).sort()]) };
     this.#relay = new Relay(client);
     this.#stop = this.#relay.listen((event) => {
-      if (event.type === "status") this.#publish({ status: event.status });
+      // Before the first page or the cache is shown there is no view to report on.
+      if (event.type === "status") {
+        if (this.#watermark !== null) this.#publish({ status: this.#cachedOnly ? "cached" : event.status });
+      }
       else this.sync();
     });
-    this.ready = this.#load();
+    this.ready = this.#start();
+  }
+
+  /** Shows the cached view at once when there is one, then catches up by delta sync; else loads the first page. */
+  async #start() {
+    const cached = this.#cache && (await (await offlineStore()).readView(this.#cache.owner, this.#cache.view));
+    if (!cached) return this.#load();
+    this.#watermark = cached.watermark;
+    this.#after = cached.after;
+    this.#cachedOnly = true;
+    this.#publish({ items: cached.items, counts: cached.counts, hasMore: cached.hasMore, error: null, status: "cached" });
+    this.sync();
   }
 
   async #load() {
@@ -172,6 +195,7 @@ export class LiveFeed {
       const page = await this.#client.feed({ ...this.#filter, limit: this.#limit });
       this.#watermark = page.watermark;
       this.#after = page.page_info.after;
+      this.#cachedOnly = false;
       this.#publish({ items: page.items, counts: page.counts, hasMore: page.page_info.has_more, error: null,
         status: this.#relay.status });
     } catch (error) {
@@ -222,9 +246,14 @@ export class LiveFeed {
             if (!same) this.#publish({ counts: page.counts, error: null });
           } while (page.has_more);
         } while (this.#again);
+        if (this.#cachedOnly) {
+          this.#cachedOnly = false;
+          this.#publish({ status: this.#relay.status });
+        }
       } catch (error) {
         if (error.code === "watermark_expired") await this.#load();
-        else this.#publish({ error });
+        // Offline with a cached view: the cache is the view until the network returns.
+        else if (!(this.#cachedOnly && error.code === "network_error")) this.#publish({ error });
       } finally {
         this.#syncing = null;
       }
@@ -278,12 +307,35 @@ export class LiveFeed {
     return true;
   }
 
+  /**
+   * After the API refused an action replayed from the offline queue: the
+   * view is loaded afresh (the optimistic change may be long buried under
+   * newer ones), and the refusal shown as its error.
+   */
+  async refuse(error, shown) {
+    if (shown) this.#pending -= 1;
+    await this.#load().catch(() => {});
+    this.#publish({ error });
+  }
+
   #publish(patch) {
     this.state = { ...this.state, ...patch };
     this.#listener(this.state);
+    if (this.#cache && this.#watermark !== null && !this.#saving) {
+      // One write per burst of changes.
+      this.#saving = setTimeout(() => {
+        this.#saving = null;
+        const { items, counts, hasMore } = this.state;
+        const { owner, view } = this.#cache ?? {};
+        if (owner) offlineStore().then((offline) => offline.writeView(owner, view, { items, counts, hasMore, after: this.#after, watermark: this.#watermark }));
+      }, 100);
+    }
   }
 
   close() {
+    // Nothing is written after a view closes (sign-out clears the cache after closing).
+    clearTimeout(this.#saving);
+    this.#cache = null;
     this.#stop();
     this.#relay.close();
   }

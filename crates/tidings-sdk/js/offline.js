@@ -1,0 +1,78 @@
+// The offline copy of live views, and actions waiting for the network, in
+// IndexedDB. Each entry belongs to one environment and subscriber (its
+// `owner`), so no other environment or subscriber ever reads it. Bounded:
+// at most MAX_ITEMS items per view and MAX_VIEWS views in all (the least
+// recently written go first). Without IndexedDB (Node.js, some private
+// modes) every call does nothing and answers nothing.
+
+const DATABASE = "tidings";
+const MAX_ITEMS = 100;
+const MAX_VIEWS = 20;
+let opening = null;
+
+function database() {
+  if (!globalThis.indexedDB) return Promise.resolve(null);
+  opening ??= new Promise((resolve) => {
+    const request = indexedDB.open(DATABASE, 1);
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore("views", { keyPath: "key" });
+      request.result.createObjectStore("actions", { keyPath: "id", autoIncrement: true }).createIndex("owner", "owner");
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => resolve(null);
+    request.onblocked = () => resolve(null);
+  });
+  return opening;
+}
+
+/** Runs `work(store)` in one transaction; answers its request's result (or null when storage is unavailable). */
+async function run(storeName, mode, work) {
+  const db = await database();
+  if (!db) return null;
+  return new Promise((resolve) => {
+    const transaction = db.transaction(storeName, mode);
+    const request = work(transaction.objectStore(storeName));
+    transaction.oncomplete = () => resolve(request?.result ?? null);
+    transaction.onerror = () => resolve(null);
+    transaction.onabort = () => resolve(null);
+  });
+}
+
+/** The cached snapshot of a view (`{ items, counts, hasMore, after, watermark }`), or null. */
+export async function readView(owner, view) {
+  const entry = await run("views", "readonly", (store) => store.get(`${owner}\u0000${view}`));
+  return entry?.owner === owner ? entry.snapshot : null;
+}
+
+/** Stores a view's snapshot (its newest MAX_ITEMS items), then trims the oldest views past MAX_VIEWS. */
+export async function writeView(owner, view, snapshot) {
+  const items = snapshot.items.slice(0, MAX_ITEMS);
+  const trimmed = { ...snapshot, items, hasMore: snapshot.hasMore || items.length < snapshot.items.length,
+    after: items.length < snapshot.items.length ? items.at(-1)?.id ?? null : snapshot.after };
+  await run("views", "readwrite", (store) => store.put({ key: `${owner}\u0000${view}`, owner, written: Date.now(), snapshot: trimmed }));
+  const all = (await run("views", "readonly", (store) => store.getAll())) ?? [];
+  const stale = all.sort((a, b) => b.written - a.written).slice(MAX_VIEWS);
+  if (stale.length) await run("views", "readwrite", (store) => stale.forEach((entry) => store.delete(entry.key)));
+}
+
+/** Queues an action body for `owner`; answers its queue id. */
+export function queueAction(owner, body) {
+  return run("actions", "readwrite", (store) => store.add({ owner, body, queued: Date.now() }));
+}
+
+/** `owner`'s queued actions, oldest first: `[{ id, body }]`. */
+export async function queuedActions(owner) {
+  const entries = (await run("actions", "readonly", (store) => store.index("owner").getAll(owner))) ?? [];
+  return entries.sort((a, b) => a.id - b.id);
+}
+
+/** Removes one queued action. */
+export function removeAction(id) {
+  return run("actions", "readwrite", (store) => store.delete(id));
+}
+
+/** Deletes every cached view and queued action (sign-out). */
+export async function clearAll() {
+  await run("views", "readwrite", (store) => store.clear());
+  await run("actions", "readwrite", (store) => store.clear());
+}

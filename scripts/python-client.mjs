@@ -30,8 +30,12 @@ export function preparePython() {
     execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit" });
   }
   runPython(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...TOOLS]);
-  rmSync(dist, { recursive: true, force: true });
-  runPython(["-m", "build", "--sdist", "--wheel", "--outdir", dist, join(root, "clients/python")]);
+  // Leftovers of an earlier build would end up in the wheel (setuptools never clears build/).
+  for (const stale of [dist, join(root, "clients/python/build"), join(root, "clients/python/src/tidings.egg-info")]) {
+    rmSync(stale, { recursive: true, force: true });
+  }
+  // The sdist first, then the wheel built from it, as an index would.
+  runPython(["-m", "build", "--outdir", dist, join(root, "clients/python")]);
   const wheel = readdirSync(dist).find((file) => file.endsWith(".whl"));
   runPython(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--force-reinstall", "--no-deps", join(dist, wheel)]);
   ready = true;

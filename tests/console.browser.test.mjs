@@ -217,7 +217,7 @@ describe("the admin console", () => {
 
     const inbox = await chromium.context.newPage();
     inbox.on("pageerror", (error) => problems.push(error.message));
-    await inbox.goto(`${wwwUrl}/?subscriber=${subscriber}`);
+    await inbox.goto(`${wwwUrl}/feed.html?subscriber=${subscriber}`);
     await inbox.waitForSelector("body[data-loaded]", { timeout: 20_000 });
     await page.fill("#sample-subscriber", subscriber);
     await page.click("#send-test");

@@ -104,7 +104,6 @@ describe("<tidings-inbox> and <tidings-bell>", () => {
     });
     await waitUntil(page, () => document.querySelector("#inbox").shadowRoot.querySelectorAll("li[data-id]").length >= 6);
     await itemCount(page, 7);
-    await waitUntil(page, () => document.querySelector("#inbox").shadowRoot.querySelector("[data-sentinel]") !== null);
     await waitUntil(page, () => document.querySelector("#bell").shadowRoot.querySelector("button.bell").getAttribute("aria-label").includes("7 unread"));
     await welcome(subscriber, "Live");
     await itemCount(page, 8);
@@ -182,6 +181,29 @@ describe("<tidings-inbox> and <tidings-bell>", () => {
     await waitUntil(page, () => document.querySelector("#inbox").shadowRoot.textContent.includes("No notifications yet"));
     await inbox(page).getByRole("tab", { name: "Welcome" }).click();
     await itemCount(page, 2);
+    await page.close();
+  });
+
+  it("forgets the previous user at once when the subscriber changes (sign-out, switch)", async () => {
+    const first = freshSubscriber("element-user-a");
+    const second = freshSubscriber("element-user-b");
+    for (const name of ["Ada", "Grace"]) await welcome(first, name);
+    await welcome(second, "Linus");
+    const { page } = await open({ subscriber: first });
+    await itemCount(page, 2);
+    await waitUntil(page, () => document.querySelector("#bell").shadowRoot.querySelector(".count")?.textContent === "2");
+    await page.evaluate((id) => {
+      for (const element of document.querySelectorAll("#bell, #inbox")) element.setAttribute("subscriber-id", id);
+    }, second);
+    await itemCount(page, 1);
+    assert.deepEqual(await subjects(page), ["Welcome, Linus!"]);
+    await waitUntil(page, () => document.querySelector("#bell").shadowRoot.querySelector(".count")?.textContent === "1");
+    // Signed out: no subscriber, nothing of anyone shown.
+    await page.evaluate(() => {
+      for (const element of document.querySelectorAll("#bell, #inbox")) element.removeAttribute("subscriber-id");
+    });
+    await itemCount(page, 0);
+    await waitUntil(page, () => !document.querySelector("#bell").shadowRoot.querySelector(".count"));
     await page.close();
   });
 

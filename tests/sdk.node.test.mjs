@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { Tidings, createTidings } from "@tidings/sdk";
 import { signSubscriberToken } from "@tidings/sdk/server";
 import { apiUrl, freshSubscriber, keys, waitFor, welcome } from "./support/context.mjs";
-import { renewalDelay, tokenExpiry } from "../crates/tidings-sdk/js/credentials.js";
+import { MIN_RENEWAL_MS, renewalDelay, tokenLifetime } from "../crates/tidings-sdk/js/credentials.js";
 
 const base = { apiUrl, publishableKey: keys.development.publishable_key };
 const mint = (subscriberId, { ttlSeconds = 3600, ageSeconds = 0 } = {}) =>
@@ -30,6 +30,7 @@ describe("@tidings/sdk in Node.js", () => {
     await assert.rejects(createTidings({ ...base, subscriberId: "x", getSubscriberToken: "token" }), (error) => error.code === "invalid_options");
     const offline = await createTidings({ apiUrl: "http://127.0.0.1:9", publishableKey: keys.development.publishable_key, subscriberId: "x" });
     await assert.rejects(offline.feed.list(), (error) => error.code === "network_error");
+    offline.close();
     const broken = await createTidings({ ...base, subscriberId: "x", getSubscriberToken: async () => { throw new Error("signed out"); } }).catch((error) => error);
     assert.equal(broken.code, "subscriber_credential_expired");
     assert.match(broken.message, /signed out/);
@@ -64,18 +65,29 @@ describe("@tidings/sdk in Node.js", () => {
     assert.equal(issued.length, 1, "connecting without a token asks for one");
     await waitFor(() => issued.length >= 2, "an early renewal");
     assert.equal((await tidings.feed.counts()).total, 0);
+    assert.ok(issued.length <= 4, `renewals are paced, not back to back (${issued.length})`);
     tidings.close();
     const settled = issued.length;
     await new Promise((resolve) => setTimeout(resolve, 2500));
     assert.equal(issued.length, settled, "a closed session stops renewing");
   });
 
-  it("plans renewals a minute ahead, or at 80 % of a short lifetime", () => {
-    const now = 1_000_000;
-    assert.equal(renewalDelay(now + 3_600_000, now), 3_540_000);
-    assert.equal(renewalDelay(now + 10_000, now), 8_000);
-    assert.equal(renewalDelay(now - 5_000, now), 0);
-    assert.equal(tokenExpiry(mint("x", { ttlSeconds: 100 })) > Date.now(), true);
-    assert.equal(tokenExpiry("not a token"), null);
+  it("plans renewals a minute ahead, or at 80 % of a short lifetime, from arrival, never back to back", () => {
+    assert.equal(renewalDelay(3_600_000), 3_540_000);
+    assert.equal(renewalDelay(10_000), 8_000);
+    assert.equal(renewalDelay(500), MIN_RENEWAL_MS);
+    // The server's lifetime, whatever this device's clock says: a token issued two minutes "ago".
+    assert.equal(tokenLifetime(mint("x", { ttlSeconds: 100, ageSeconds: 120 })), 100_000);
+    assert.equal(tokenLifetime("not a token"), null);
+  });
+
+  it("does not ask again and again when the app hands out stale tokens", async () => {
+    const subscriberId = freshSubscriber("node-stale");
+    let asked = 0;
+    const tidings = await Tidings.connect({ ...base, subscriberId, getSubscriberToken: async () => (asked++, mint(subscriberId, { ttlSeconds: 60, ageSeconds: 120 })) });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(asked <= 2, `asked ${asked} times in 1.5 s`);
+    await assert.rejects(tidings.feed.list(), (error) => error.code === "subscriber_credential_expired");
+    tidings.close();
   });
 });

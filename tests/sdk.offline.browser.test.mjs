@@ -107,6 +107,9 @@ describe("the offline-first feed", () => {
     await page.waitForTimeout(1000);
     assert.equal(sent.length, 1, `sent exactly once: ${sent.join(" | ")}`);
     assert.equal((await last(page)).read, 1);
+    // Whichever session sent it, every view keeps up afterwards (none is left waiting on it).
+    await welcome(subscriberId, "Linus");
+    await waitUntil(page, () => window.states.at(-1).ids.length === 3);
     await page.close();
   });
 

@@ -89,6 +89,41 @@ describe("the live feed across tabs", () => {
     await second.page.close();
   });
 
+  it("falls back to one socket per tab without Web Locks or BroadcastChannel, counts exact in each", async () => {
+    const subscriber = freshSubscriber("no-locks");
+    await welcome(subscriber, "Ada");
+    const page = async () => {
+      const tab = await browser.newPage();
+      // A browser without either API (older Safari, some embedded views).
+      await tab.addInitScript(() => {
+        Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined, configurable: true });
+        delete window.BroadcastChannel;
+      });
+      const problems = [];
+      tab.on("pageerror", (error) => problems.push(error.message));
+      let sockets = 0;
+      tab.on("websocket", () => (sockets += 1));
+      await tab.goto(`${wwwUrl}/feed.html?${new URLSearchParams({ subscriber })}`);
+      await tab.waitForSelector("body[data-loaded='true']", { timeout: 20_000 });
+      return { page: tab, problems, sockets: () => sockets };
+    };
+    const first = await page();
+    const second = await page();
+    assert.equal(await first.page.evaluate(() => typeof BroadcastChannel + typeof navigator.locks), "undefinedundefined");
+    for (const tab of [first, second]) await waitFor(tab.page, () => document.body.dataset.status === "live");
+    await welcome(subscriber, "Grace");
+    for (const tab of [first, second]) {
+      await showsItems(tab.page, 2);
+      assert.equal(await badge(tab.page), "2", "counts are exact, never multiplied");
+      assert.equal(tab.sockets(), 1, "each tab holds exactly one socket");
+    }
+    await first.page.click("#read-all");
+    await waitFor(second.page, () => document.querySelector("#unread").hidden);
+    assert.deepEqual([...first.problems, ...second.problems], []);
+    await first.page.close();
+    await second.page.close();
+  });
+
   it("shows an action at once and puts it back when the API refuses it", async () => {
     const subscriber = freshSubscriber("optimistic");
     await welcome(subscriber, "Ada");

@@ -46,7 +46,7 @@ describe("token renewal in the browser", () => {
     }
     const states = await page.evaluate(() => window.states);
     assert.deepEqual(states.filter((state) => state.error !== null), [], "no error was ever shown");
-    assert.ok(minted >= 4, `tokens were renewed (${minted} minted)`);
+    assert.ok(minted >= 4 && minted <= 12, `tokens were renewed, paced (${minted} minted in ~8 s of 2-second tokens)`);
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -264,6 +264,14 @@ describe("@tidings/sdk/server against the worker", () => {
       assert.ok(answer.transaction_id);
       assert.equal((await development.feed.list(subscriber)).items.length, 1, "notified once");
 
+      // The generic request() keys a trigger too, so its retry cannot notify twice.
+      seen.length = 0;
+      failuresLeft = 1;
+      await flaky.request("trigger", { body: { workflow: "welcome", to: [subscriber], payload: { name: "R" } } });
+      assert.equal(seen.length, 2);
+      assert.ok(seen[0].idempotencyKey && seen[0].idempotencyKey === seen[1].idempotencyKey, JSON.stringify(seen));
+      assert.equal((await development.feed.list(subscriber)).items.length, 2, "one more notification, not two");
+
       seen.length = 0;
       failWith = 429;
       failuresLeft = 1;

@@ -305,7 +305,9 @@ class AgainstTheWorker(unittest.TestCase):
             answer = flaky.trigger({"workflow": "welcome", "to": [subscriber], "payload": {"name": "R"}})
             self.assertTrue(answer["transaction_id"])
             self.assertEqual(len(proxy.requests), 3)
-            self.assertEqual(len({request["headers"].get("Idempotency-Key") for request in proxy.requests}), 1)
+            keys = {request["headers"].get("Idempotency-Key") for request in proxy.requests}
+            self.assertEqual(len(keys), 1)
+            self.assertNotIn(None, keys)
             self.assertEqual(len(self.client.feed.list(subscriber)["items"]), 1)
             proxy.requests.clear()
             proxy.answers = [(503, "unavailable")]

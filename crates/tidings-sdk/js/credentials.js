@@ -6,24 +6,34 @@
 
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
-/** `exp` of an `st2.` token in milliseconds, or null when it cannot be read. */
-export function tokenExpiry(token) {
+/** The claims of an `st2.` token (`sub`, `env`, `iat`, `exp`, …), or null when it cannot be read. */
+export function tokenClaims(token) {
   try {
-    const claims = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const exp = JSON.parse(atob(claims)).exp;
-    return Number.isFinite(exp) ? exp * 1000 : null;
+    return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
   } catch {
     return null;
   }
 }
 
+/** A token's lifetime in milliseconds (`exp - iat`, the server's clock), or null. */
+export function tokenLifetime(token) {
+  const claims = tokenClaims(token);
+  const lifetime = (claims?.exp - claims?.iat) * 1000;
+  return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : null;
+}
+
+/** Never renew sooner than this after a token arrives, whatever it says. */
+export const MIN_RENEWAL_MS = 1_000;
+
 /**
- * When to ask for the next token (milliseconds from `now`): a minute before
- * `expiresAt`, or at 80 % of a shorter remaining lifetime.
+ * When to ask for the next token, in milliseconds after this one arrived:
+ * a minute before its lifetime ends, or at 80 % of a shorter lifetime. It is
+ * measured from arrival, not from `exp` against this device's clock, so a
+ * clock that is off (or a token that arrives already stale) never makes
+ * renewals run back to back.
  */
-export function renewalDelay(expiresAt, now = Date.now()) {
-  const left = expiresAt - now;
-  return Math.max(0, left - Math.min(60_000, left * 0.2));
+export function renewalDelay(lifetime) {
+  return Math.max(MIN_RENEWAL_MS, lifetime - Math.min(60_000, lifetime * 0.2));
 }
 
 const failure = (message) => Object.assign(new Error(message), { name: "TidingsError", code: "subscriber_credential_expired" });
@@ -37,6 +47,7 @@ export class RenewingClient {
   #renewing = null;
   #timer = null;
   #closed = false;
+  #token;
 
   /** `make(options)` builds a wasm client; `options.subscriberToken` may be absent (then asked for first). */
   static async create(make, options, getToken) {
@@ -83,13 +94,19 @@ export class RenewingClient {
     clearTimeout(this.#timer);
   }
 
+  /** The token in use. */
+  get token() {
+    return this.#token;
+  }
+
   #use(token) {
     // Throws a TidingsError (invalid_options) for an unusable token, as connecting would.
     this.#client = this.#make({ ...this.#options, subscriberToken: token });
+    this.#token = token;
     clearTimeout(this.#timer);
-    const expiresAt = tokenExpiry(token);
-    if (this.#closed || expiresAt === null) return;
-    const renewAt = Date.now() + renewalDelay(expiresAt);
+    const lifetime = tokenLifetime(token);
+    if (this.#closed || lifetime === null) return;
+    const renewAt = Date.now() + renewalDelay(lifetime);
     const wake = () => {
       if (this.#closed) return;
       // Timers cannot wait past ~24.8 days: wake, then wait again.

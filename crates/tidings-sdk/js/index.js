@@ -45,20 +45,26 @@ export async function createTidings(options) {
   ready ??= load(wasmUrl);
   await ready;
   const make = (settings) => new TidingsClient(settings);
-  if (!getSubscriberToken) return new Session(make(clientOptions), cacheable(clientOptions));
+  if (!getSubscriberToken) return new Session(make(clientOptions), cacheOwner(clientOptions, clientOptions.subscriberToken));
   // Apps that renew tokens load the renewal code; the others never download it.
   const { RenewingClient } = await import("./credentials.js");
   const client = await RenewingClient.create(make, clientOptions, getSubscriberToken);
-  return new Session(client, cacheable(clientOptions));
+  return new Session(client, cacheOwner(clientOptions, client.token));
 }
 
 /**
- * Whether this session may read the offline cache of its subscriber: not
- * when its token names another subscriber or environment (the API would
- * refuse it, and the cache must not show meanwhile what the API would not).
+ * Who this session's offline data belongs to: the API, the publishable key
+ * and the subscriber (so two deployments or environments never share it),
+ * or null when it must not touch the cache: its token names another
+ * subscriber or environment (the API would refuse it, and the cache must not
+ * show meanwhile what the API would not).
  */
-function cacheable({ subscriberToken, subscriberId, publishableKey }) {
-  if (!subscriberToken) return true;
+function cacheOwner(options, token) {
+  if (token && !tokenMatches(options, token)) return null;
+  return [options.apiUrl, options.publishableKey, options.subscriberId].join("\u0000");
+}
+
+function tokenMatches({ subscriberId, publishableKey }, subscriberToken) {
   try {
     const claims = JSON.parse(atob(subscriberToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
     return claims.sub === subscriberId && publishableKey.startsWith(`pk_${claims.env}_`);
@@ -92,14 +98,19 @@ function exclusively(name, work) {
   return run;
 }
 
+/** Whether the API refused an action itself (not the network, a credential or its own trouble). */
+function refusal(error) {
+  const retryable = ["network_error", "rate_limited", "unavailable", "internal_error", "subscriber_credential_expired"];
+  return !retryable.includes(error?.code) && !(error?.status >= 500);
+}
+
 /** One subscriber's connection. */
 class Session {
   #client;
 
-  constructor(client, cacheAllowed) {
+  constructor(client, owner) {
     this.#client = client;
-    // The owner of this session's offline data: one environment's one subscriber.
-    this.feed = new Feed(client, cacheAllowed ? `${client.environmentName}\u0000${client.subscriberId}` : null);
+    this.feed = new Feed(client, owner);
     this.preferences = {
       get: () => client.preferences(),
       update: (changes) => client.updatePreferences(changes),
@@ -116,16 +127,18 @@ class Session {
     return this.#client.environment();
   }
 
-  /** Closes every live view and stops renewing the token. */
+  /** Closes every live view and stops renewing the token and sending queued actions. */
   close() {
-    this.feed.closeAll();
+    this.feed.dispose();
     this.#client.close?.();
   }
 
-  /** Deletes every cached view and queued action on this device (call it on sign-out, after `close()`). */
+  /**
+   * Deletes this subscriber's cached views and queued actions on this device
+   * (sign-out), and tells its other sessions and tabs to stop caching.
+   */
   async clearCache() {
-    this.feed.closeAll();
-    await (await offlineStore()).clearAll();
+    await this.feed.clearCache();
   }
 }
 
@@ -134,17 +147,28 @@ class Feed {
   #client;
   #live = new Set();
   #owner;
-  // Undo functions of actions queued offline in this page, by queue id.
+  // The views that showed each action queued offline in this page, by queue id.
   #queued = new Map();
+  // Whether this subscriber's queue may hold actions: new ones then queue behind them, in order.
+  #backlog = false;
   #flushing = null;
+  #retry = null;
+  #retryDelay = 0;
+  #channel = null;
+  #online = () => this.#flush();
 
   constructor(client, owner) {
     this.#client = client;
     this.#owner = owner;
-    if (owner) {
-      globalThis.addEventListener?.("online", () => this.#flush());
-      this.#flush();
-    }
+    if (!owner) return;
+    globalThis.addEventListener?.("online", this.#online);
+    // A sign-out in another session or tab stops this one caching too.
+    this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("tidings-cache") : null;
+    this.#channel?.addEventListener("message", (event) => event.data?.cleared === this.#owner && this.#forget());
+    // In Node.js an open channel would keep the process alive.
+    this.#channel?.unref?.();
+    this.#backlog = true;
+    this.#flush();
   }
 
   list(options) {
@@ -183,6 +207,32 @@ class Feed {
   closeAll() {
     for (const live of this.#live) live.close();
     this.#live.clear();
+  }
+
+  /** Closes the views and stops listening and retrying (the session closes). */
+  dispose() {
+    this.closeAll();
+    globalThis.removeEventListener?.("online", this.#online);
+    clearTimeout(this.#retry);
+    this.#channel?.close();
+    this.#channel = null;
+  }
+
+  /** Deletes the owner's offline data and makes every session of it, here and in other tabs, stop caching. */
+  async clearCache() {
+    if (!this.#owner) return;
+    const owner = this.#owner;
+    this.#forget();
+    const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("tidings-cache") : null;
+    channel?.postMessage({ cleared: owner });
+    channel?.close();
+    await (await offlineStore()).clearOwner(owner);
+  }
+
+  #forget() {
+    for (const live of this.#live) live.forget();
+    this.#owner = null;
+    clearTimeout(this.#retry);
   }
 
   markSeen(ids) {
@@ -231,26 +281,45 @@ class Feed {
     const known = ids ?? [...new Set(shown.flatMap((live) => live.state.items.map((item) => item.id)))];
     const offline = this.#owner && local && known.length <= 100;
     const undo = shown.map((live) => live.show(ids, TRANSITIONS[action]));
-    if (offline && globalThis.navigator?.onLine === false) return this.#queue({ action, ids: known }, shown, undo);
+    // Offline, or behind actions still queued (so they reach the API in the order taken).
+    if (offline && (globalThis.navigator?.onLine === false || this.#backlog)) {
+      const queued = await this.#queue({ action, ids: known }, shown, undo);
+      if (queued) return queued;
+    }
     try {
       const result = await this.#client.act(ids ? { action, ids } : { action, filter });
       for (const live of this.#live) live.settle(result.counts, shown.includes(live));
       return result;
     } catch (error) {
-      if (offline && error.code === "network_error") return this.#queue({ action, ids: known }, shown, undo);
+      const queued = offline && error.code === "network_error" ? await this.#queue({ action, ids: known }, shown, undo) : null;
+      if (queued) return queued;
       for (const putBack of undo) putBack();
       throw error;
     }
   }
 
-  /** Queues an action taken offline; it stays shown and is sent when the browser is online. */
+  /**
+   * Queues an action taken offline (or behind queued ones); it stays shown
+   * and is sent when the browser is online. Answers null when it cannot be
+   * queued but can be sent now.
+   */
   async #queue(body, shown, undo) {
+    if (body.ids.length === 0) {
+      for (const live of shown) live.release(true);
+      return { updated: 0, counts: null, queued: true };
+    }
     const id = await (await offlineStore()).queueAction(this.#owner, body);
     if (id === null) {
+      // No storage: online, the caller sends it now; offline, it cannot be kept.
+      if (globalThis.navigator?.onLine !== false) return null;
       for (const putBack of undo) putBack();
       throw Object.assign(new Error("offline, and this browser cannot keep the action for later"), { name: "TidingsError", code: "network_error" });
     }
-    this.#queued.set(id, { shown, undo });
+    // Shown, but no longer holding sync answers back: it may be sent by another tab, or late.
+    for (const live of shown) live.release(true);
+    this.#queued.set(id, { shown });
+    this.#backlog = true;
+    if (globalThis.navigator?.onLine !== false) this.#flush();
     return { updated: 0, counts: null, queued: true };
   }
 
@@ -260,26 +329,44 @@ class Feed {
    * sessions and tabs (a Web Lock; in this page only where there is none).
    */
   #flush() {
-    this.#flushing ??= exclusively(`tidings-queue:${this.#owner}`, async () => {
+    const owner = this.#owner;
+    if (!owner) return Promise.resolve();
+    clearTimeout(this.#retry);
+    this.#flushing ??= exclusively(`tidings-queue:${owner}`, async () => {
       const { queuedActions, removeAction } = await offlineStore();
-      for (const entry of await queuedActions(this.#owner)) {
-        if (globalThis.navigator?.onLine === false) break;
-        const here = this.#queued.get(entry.id);
+      let left = 0;
+      for (const entry of await queuedActions(owner)) {
+        if (globalThis.navigator?.onLine === false || this.#owner !== owner) {
+          left += 1;
+          break;
+        }
         let result;
         try {
           result = await this.#client.act(entry.body);
         } catch (error) {
-          if (error.code === "network_error") break;
+          // Not a refusal of the action (no network, a credential to renew, a busy or failing
+          // API): it stays queued, first in line, for the next attempt.
+          if (!refusal(error)) {
+            left += 1;
+            break;
+          }
           await removeAction(entry.id);
           this.#queued.delete(entry.id);
-          for (const live of this.#live) live.refuse(error, here?.shown.includes(live) ?? false);
+          for (const live of this.#live) live.refuse(error, false);
           continue;
         }
         await removeAction(entry.id);
         this.#queued.delete(entry.id);
-        for (const live of this.#live) live.settle(result.counts, here?.shown.includes(live) ?? false);
+        for (const live of this.#live) live.settle(result.counts, false);
       }
-    }).finally(() => {
+      this.#backlog = left > 0;
+      // Try again later while something is left (the online event may never come).
+      this.#retryDelay = left > 0 ? Math.min(30_000, Math.max(2_000, this.#retryDelay * 2)) : 0;
+      if (left > 0 && this.#owner === owner) {
+        this.#retry = setTimeout(() => this.#flush(), this.#retryDelay);
+        this.#retry.unref?.();
+      }
+    }).catch(() => {}).finally(() => {
       this.#flushing = null;
     });
     return this.#flushing;

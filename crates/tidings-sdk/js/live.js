@@ -10,7 +10,13 @@
 
 /** The offline store, loaded on first use: its own chunk in an app's bundle. */
 let store;
-export const offlineStore = () => (store ??= import("./offline.js"));
+const NO_STORE = { readView: async () => null, writeView: async () => {}, queueAction: async () => null,
+  queuedActions: async () => [], removeAction: async () => {}, clearOwner: async () => {} };
+/** The offline store; where its chunk cannot load (a deploy replaced it), a store that keeps nothing, for now. */
+export const offlineStore = () => (store ??= import("./offline.js").catch(() => {
+  store = undefined;
+  return NO_STORE;
+}));
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10000, 30000];
 const newestFirst = (a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
@@ -161,6 +167,7 @@ export class LiveFeed {
   #cache;
   #cachedOnly = false;
   #saving = null;
+  #closed = false;
 
   constructor(client, listener, { limit = 20, ...filter } = {}, cache = null) {
     this.#client = client;
@@ -318,9 +325,30 @@ export class LiveFeed {
     this.#publish({ error });
   }
 
+  /** Lets an action queued offline stop holding sync answers back (it is sent later, maybe by another tab). */
+  release(shown) {
+    if (shown) this.#pending -= 1;
+  }
+
+  /** Stops writing this view to the offline store (the cache was cleared). */
+  forget() {
+    clearTimeout(this.#saving);
+    this.#saving = null;
+    this.#cache = null;
+  }
+
   #publish(patch) {
+    // A closed view tells nobody anything: its listener may belong to someone else now.
+    if (this.#closed) return;
     this.state = { ...this.state, ...patch };
-    this.#listener(this.state);
+    try {
+      this.#listener(this.state);
+    } catch (error) {
+      // A failing listener must not leave the view half updated; it still surfaces.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
     if (this.#cache && this.#watermark !== null && !this.#saving) {
       // One write per burst of changes.
       this.#saving = setTimeout(() => {
@@ -333,9 +361,9 @@ export class LiveFeed {
   }
 
   close() {
-    // Nothing is written after a view closes (sign-out clears the cache after closing).
-    clearTimeout(this.#saving);
-    this.#cache = null;
+    // Nothing is written or told after a view closes (sign-out clears the cache after closing).
+    this.#closed = true;
+    this.forget();
     this.#stop();
     this.#relay.close();
   }

@@ -11,9 +11,15 @@ const MAX_VIEWS = 20;
 let opening = null;
 
 function database() {
-  if (!globalThis.indexedDB) return Promise.resolve(null);
   opening ??= new Promise((resolve) => {
-    const request = indexedDB.open(DATABASE, 1);
+    // Reading `indexedDB` itself throws in some sandboxed frames.
+    let request;
+    try {
+      request = globalThis.indexedDB?.open(DATABASE, 1);
+    } catch {
+      request = null;
+    }
+    if (!request) return resolve(null);
     request.onupgradeneeded = () => {
       request.result.createObjectStore("views", { keyPath: "key" });
       request.result.createObjectStore("actions", { keyPath: "id", autoIncrement: true }).createIndex("owner", "owner");
@@ -30,8 +36,14 @@ async function run(storeName, mode, work) {
   const db = await database();
   if (!db) return null;
   return new Promise((resolve) => {
-    const transaction = db.transaction(storeName, mode);
-    const request = work(transaction.objectStore(storeName));
+    let transaction;
+    let request;
+    try {
+      transaction = db.transaction(storeName, mode);
+      request = work(transaction.objectStore(storeName));
+    } catch {
+      return resolve(null);
+    }
     transaction.oncomplete = () => resolve(request?.result ?? null);
     transaction.onerror = () => resolve(null);
     transaction.onabort = () => resolve(null);
@@ -50,6 +62,7 @@ export async function writeView(owner, view, snapshot) {
   const trimmed = { ...snapshot, items, hasMore: snapshot.hasMore || items.length < snapshot.items.length,
     after: items.length < snapshot.items.length ? items.at(-1)?.id ?? null : snapshot.after };
   await run("views", "readwrite", (store) => store.put({ key: `${owner}\u0000${view}`, owner, written: Date.now(), snapshot: trimmed }));
+  if (((await run("views", "readonly", (store) => store.count())) ?? 0) <= MAX_VIEWS) return;
   const all = (await run("views", "readonly", (store) => store.getAll())) ?? [];
   const stale = all.sort((a, b) => b.written - a.written).slice(MAX_VIEWS);
   if (stale.length) await run("views", "readwrite", (store) => stale.forEach((entry) => store.delete(entry.key)));
@@ -71,8 +84,10 @@ export function removeAction(id) {
   return run("actions", "readwrite", (store) => store.delete(id));
 }
 
-/** Deletes every cached view and queued action (sign-out). */
-export async function clearAll() {
-  await run("views", "readwrite", (store) => store.clear());
-  await run("actions", "readwrite", (store) => store.clear());
+/** Deletes `owner`'s cached views and queued actions (sign-out); other accounts on the device keep theirs. */
+export async function clearOwner(owner) {
+  const views = (await run("views", "readonly", (store) => store.getAll())) ?? [];
+  await run("views", "readwrite", (store) => views.filter((entry) => entry.owner === owner).forEach((entry) => store.delete(entry.key)));
+  const actions = (await run("actions", "readonly", (store) => store.index("owner").getAllKeys(owner))) ?? [];
+  await run("actions", "readwrite", (store) => actions.forEach((id) => store.delete(id)));
 }

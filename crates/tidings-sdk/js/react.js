@@ -159,12 +159,24 @@ function elementComponent(tag) {
       };
     }, [defined]);
     const ownConnection = Boolean(props.apiUrl);
+    const getToken = useRef(props.getSubscriberToken);
+    getToken.current = props.getSubscriberToken;
+    const renews = typeof props.getSubscriberToken === "function";
     useEffect(() => {
       const element = node.current;
       // Properties set before the element is defined would hide its setters.
       if (!element || !defined) return;
-      for (const name of PROPERTIES) if (props[name] !== undefined) element[name] = props[name];
-      if (!ownConnection && context?.session && element.session !== context.session) element.session = context.session;
+      // One stable callback, so a new function each render does not reconnect the element.
+      const wanted = { ...Object.fromEntries(PROPERTIES.map((name) => [name, props[name]])),
+        getSubscriberToken: renews ? (element.tidingsTokenSource ??= () => getToken.current()) : undefined };
+      for (const [name, value] of Object.entries(wanted)) {
+        if (element[`tidings:${name}`] !== value) {
+          element[`tidings:${name}`] = value;
+          element[name] = value;
+        }
+      }
+      // Inside a provider: its session, and none while it has none (signed out, reconnecting).
+      if (!ownConnection) element.session = context?.session ?? null;
     });
     const attributes = { ref: node, className: props.className, style: props.style, id: props.id };
     for (const [prop, attribute] of Object.entries(ATTRIBUTES)) if (props[prop] !== undefined) attributes[attribute] = String(props[prop]);

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any, List, Optional
 
 import httpx
@@ -41,11 +40,11 @@ class _Base:
         """Triggers a workflow: ``{workflow, to, payload?, actor?, tenant?}``. An
         ``Idempotency-Key`` is always sent (yours, or a fresh one per call), so
         retries never notify twice. Answers the 202 body."""
-        return self.request("trigger", body=event, idempotency_key=idempotency_key or str(uuid.uuid4()))
+        return self.request("trigger", body=event, idempotency_key=idempotency_key)
 
     def trigger_bulk(self, events: List[TriggerRequest], *, idempotency_key: Optional[str] = None) -> Any:
         """Up to 100 triggers in one request; one result per event, in order."""
-        return self.request("triggerBulk", body={"events": events}, idempotency_key=idempotency_key or str(uuid.uuid4()))
+        return self.request("triggerBulk", body={"events": events}, idempotency_key=idempotency_key)
 
     def environment(self) -> Any:
         """The environment the key belongs to: ``{name, type, …}``."""
@@ -78,7 +77,7 @@ class Tidings(_Base):
             try:
                 response = self._http.request(prepared.method, prepared.url, headers=prepared.headers, content=prepared.content)
                 answer = read_answer(prepared, response)
-            except httpx.TransportError as cause:
+            except (httpx.TransportError, httpx.DecodingError) as cause:
                 answer = network_error(prepared, cause)
             if not isinstance(answer, TidingsError):
                 return answer
@@ -123,7 +122,7 @@ class AsyncTidings(_Base):
                     prepared.method, prepared.url, headers=prepared.headers, content=prepared.content
                 )
                 answer = read_answer(prepared, response)
-            except httpx.TransportError as cause:
+            except (httpx.TransportError, httpx.DecodingError) as cause:
                 answer = network_error(prepared, cause)
             if not isinstance(answer, TidingsError):
                 return answer

@@ -113,6 +113,8 @@ def sign_webhook(*, body: Union[str, bytes], secret: str, timestamp: int) -> str
     key = _check_secret(secret, "secret")
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 10**12:
         raise _invalid("timestamp", "timestamp must be Unix seconds")
+    if not isinstance(body, (str, bytes, bytearray)):
+        raise _invalid("body", "body must be the raw body (str or bytes)")
     return f"t={timestamp},v1={_hmac(key, _signed_content(timestamp, body)).hex()}"
 
 

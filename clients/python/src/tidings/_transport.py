@@ -9,6 +9,7 @@ import math
 import random
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, urlencode, urlsplit
@@ -69,7 +70,7 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,12}", value):
         return int(value)
     try:
         parsed = email.utils.parsedate_to_datetime(value)
@@ -86,7 +87,8 @@ class PreparedRequest:
     operation_id: str
     method: str
     url: str
-    headers: Dict[str, str]
+    # Never in a repr: it carries the secret key, and error trackers record locals.
+    headers: Dict[str, str] = field(repr=False)
     content: Optional[bytes]
     repeatable: bool
     binary: bool = field(default=False)
@@ -96,9 +98,14 @@ def check_options(secret_key: object, api_url: object) -> Tuple[str, str]:
     """Validates a client's key and URL; returns them normalized."""
     if not isinstance(secret_key, str) or not _SECRET_KEY.fullmatch(secret_key):
         raise TidingsError("invalid_options", "secret_key must be a secret key (sk_…)", field="secret_key")
-    parts = urlsplit(api_url) if isinstance(api_url, str) else None
+    try:
+        parts = urlsplit(api_url) if isinstance(api_url, str) else None
+        _ = parts.port if parts else None
+    except ValueError:
+        parts = None
     if (
         parts is None
+        or any(ord(character) < 0x21 or ord(character) == 0x7F for character in str(api_url))
         or parts.scheme not in ("http", "https")
         or not parts.hostname
         or parts.query
@@ -168,9 +175,19 @@ def prepare(
         content = bytes(body)
         headers["Content-Type"] = content_type or "application/octet-stream"
     elif body is not None:
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        try:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as error:
+            raise TidingsError("invalid_options", f"the body cannot be sent as JSON: {error}", field="body") from None
         headers["Content-Type"] = "application/json"
+    # A trigger is always keyed, so sending it again never notifies twice.
+    if idempotency_key is None and operation_id in ("trigger", "triggerBulk"):
+        idempotency_key = str(uuid.uuid4())
     if idempotency_key is not None:
+        if not isinstance(idempotency_key, str) or not re.fullmatch(r"[\x21-\x7e]{1,255}", idempotency_key):
+            raise TidingsError(
+                "invalid_options", "idempotency_key must be 1 to 255 printable ASCII characters", field="idempotency_key"
+            )
         headers["Idempotency-Key"] = idempotency_key
     return PreparedRequest(
         operation_id=operation_id,

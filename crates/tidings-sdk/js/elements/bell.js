@@ -2,7 +2,7 @@
 // popover (a modal dialog: focus stays inside, Escape or a click outside
 // closes it and focus returns to the bell).
 import { createTidings } from "../index.js";
-import { h, TidingsInbox } from "./inbox.js";
+import { h, TidingsInbox, validLocale } from "./inbox.js";
 import { messagesFor } from "./messages.js";
 import { BELL_STYLE } from "./style.js";
 
@@ -43,8 +43,9 @@ export class TidingsBell extends Base {
   }
 
   set session(session) {
-    this.#session = session;
-    this.#ownSession = false;
+    if (session === this.#session) return;
+    this.#dropSession();
+    this.#session = session ?? null;
     this.#restart();
   }
 
@@ -53,7 +54,13 @@ export class TidingsBell extends Base {
   }
 
   set getSubscriberToken(callback) {
+    if (callback === this.#properties.getSubscriberToken) return;
     this.#properties.getSubscriberToken = callback;
+    // A session this element opened (or is opening) was made without it: open it again.
+    if (this.#ownSession || this.#session === null) {
+      this.#dropSession();
+      if (this.isConnected) this.#restart();
+    }
   }
 
   set renderItem(render) {
@@ -75,25 +82,45 @@ export class TidingsBell extends Base {
   }
 
   connectedCallback() {
+    // Properties set before the element was defined hide the setters: pass them through.
+    for (const name of ["session", "getSubscriberToken", "renderItem", "messages", "tabs"]) {
+      if (Object.hasOwn(this, name)) {
+        const value = this[name];
+        delete this[name];
+        this[name] = value;
+      }
+    }
     this.#render();
     if (!this.#counts) this.#restart();
     document.addEventListener("pointerdown", this.#outside, true);
   }
 
   disconnectedCallback() {
+    // A connection still under way is abandoned.
+    this.#connecting += 1;
     document.removeEventListener("pointerdown", this.#outside, true);
+    if (this.#ownSession) this.#dropSession();
     this.#counts?.close();
     this.#counts = null;
-    if (this.#ownSession) {
-      this.#session?.close();
-      this.#session = null;
-    }
   }
 
   attributeChangedCallback(name, before, after) {
     if (before === after) return;
-    if (this.#ownSession && name !== "locale" && name !== "limit") this.#session = null;
+    // Another user, key or token: nothing of the previous session stays, not even the count.
+    if (this.#ownSession && name !== "locale" && name !== "limit") this.#dropSession();
     if (this.isConnected) this.#restart();
+  }
+
+  /** Closes the session if this element opened it, forgets it, and clears the badge and the inbox. */
+  #dropSession() {
+    this.#counts?.close();
+    this.#counts = null;
+    if (this.#ownSession) this.#session?.close();
+    this.#session = null;
+    this.#ownSession = false;
+    this.#unread = 0;
+    if (this.#inbox) this.#inbox.session = null;
+    if (this.#root.querySelector(".bell")) this.#render();
   }
 
   /** Opens the popover and focuses the inbox. */
@@ -136,12 +163,13 @@ export class TidingsBell extends Base {
           wasmUrl: this.getAttribute("wasm-url") ?? undefined,
           getSubscriberToken: this.#properties.getSubscriberToken,
         };
-        if (!options.apiUrl || !options.publishableKey || !options.subscriberId) return;
+        if (!options.apiUrl || !options.publishableKey || !options.subscriberId || !this.isConnected) return;
         const session = await createTidings(options);
         if (attempt !== this.#connecting) return session.close();
         this.#session = session;
         this.#ownSession = true;
       }
+      if (attempt !== this.#connecting) return;
       if (this.#inbox) this.#inbox.session = this.#session;
       // The smallest live view: its counts are the badge.
       this.#counts = this.#session.feed.subscribe((state) => {
@@ -155,7 +183,7 @@ export class TidingsBell extends Base {
   }
 
   #render() {
-    const m = messagesFor(this.getAttribute("locale") ?? document.documentElement.lang, this.#properties.messages);
+    const m = messagesFor(validLocale(this.getAttribute("locale") ?? document.documentElement.lang), this.#properties.messages);
     if (!this.#inbox) {
       this.#inbox = new TidingsInbox();
       this.#inbox.setAttribute("part", "inbox");

@@ -21,6 +21,15 @@ export function h(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** `locale` if it is a valid language tag, else undefined (the browser's). */
+export function validLocale(locale) {
+  try {
+    return locale ? Intl.getCanonicalLocales(locale)[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** "3 minutes ago", "yesterday", … in `locale`, for an ISO time. */
 export function relativeTime(iso, locale, now = Date.now()) {
   const seconds = Math.round((Date.parse(iso) - now) / 1000);
@@ -60,6 +69,7 @@ export class TidingsInbox extends Base {
   #observer;
   #connecting = 0;
   #loadingMore = null;
+  #autoLoad = true;
 
   constructor() {
     super();
@@ -71,8 +81,9 @@ export class TidingsInbox extends Base {
   }
 
   set session(session) {
-    this.#session = session;
-    this.#ownSession = false;
+    if (session === this.#session) return;
+    this.#dropSession();
+    this.#session = session ?? null;
     this.#restart();
   }
 
@@ -81,7 +92,13 @@ export class TidingsInbox extends Base {
   }
 
   set getSubscriberToken(callback) {
+    if (callback === this.#getToken) return;
     this.#getToken = callback;
+    // A session this element opened (or is opening) was made without it: open it again.
+    if (this.#ownSession || this.#session === null) {
+      this.#dropSession();
+      if (this.isConnected) this.#restart();
+    }
   }
 
   set renderItem(render) {
@@ -100,6 +117,14 @@ export class TidingsInbox extends Base {
   }
 
   connectedCallback() {
+    // Properties set before the element was defined hide the setters: pass them through.
+    for (const name of ["session", "getSubscriberToken", "renderItem", "messages", "tabs"]) {
+      if (Object.hasOwn(this, name)) {
+        const value = this[name];
+        delete this[name];
+        this[name] = value;
+      }
+    }
     this.#render();
     // Relative times move on; going offline or online changes what is shown.
     this.#timer = setInterval(this.#rerender, 60_000);
@@ -109,6 +134,8 @@ export class TidingsInbox extends Base {
   }
 
   disconnectedCallback() {
+    // A connection still under way is abandoned.
+    this.#connecting += 1;
     clearInterval(this.#timer);
     globalThis.removeEventListener("online", this.#rerender);
     globalThis.removeEventListener("offline", this.#rerender);
@@ -118,8 +145,20 @@ export class TidingsInbox extends Base {
 
   attributeChangedCallback(name, before, after) {
     if (before === after) return;
-    if (CONNECTION.includes(name) && this.#ownSession) this.#session = null;
+    // Another user, key or token: nothing of the previous session stays, not even on screen.
+    if (CONNECTION.includes(name) && this.#ownSession) this.#dropSession();
     if (this.isConnected) this.#restart();
+  }
+
+  /** Closes the session if this element opened it, and forgets it either way. */
+  #dropSession() {
+    this.#view?.close();
+    this.#view = null;
+    if (this.#ownSession) this.#session?.close();
+    this.#session = null;
+    this.#ownSession = false;
+    this.#state = null;
+    this.#environment = null;
   }
 
   #rerender = () => this.#render();
@@ -135,12 +174,9 @@ export class TidingsInbox extends Base {
   }
 
   #stop() {
+    if (this.#ownSession) this.#dropSession();
     this.#view?.close();
     this.#view = null;
-    if (this.#ownSession) {
-      this.#session?.close();
-      this.#session = null;
-    }
   }
 
   async #restart() {
@@ -149,6 +185,7 @@ export class TidingsInbox extends Base {
     this.#state = null;
     this.#error = null;
     this.#newestSeen = null;
+    this.#autoLoad = true;
     const attempt = ++this.#connecting;
     try {
       if (!this.#session) {
@@ -161,7 +198,7 @@ export class TidingsInbox extends Base {
           wasmUrl: this.getAttribute("wasm-url") ?? undefined,
           getSubscriberToken: this.#getToken,
         };
-        if (!options.apiUrl || !options.publishableKey || !options.subscriberId) return this.#render();
+        if (!options.apiUrl || !options.publishableKey || !options.subscriberId || !this.isConnected) return this.#render();
         const session = await createTidings(options);
         if (attempt !== this.#connecting) return session.close();
         this.#session = session;
@@ -210,6 +247,7 @@ export class TidingsInbox extends Base {
   }
 
   #act(name, ...args) {
+    this.#error = null;
     this.#session?.feed[name](...args).catch((error) => {
       this.#error = error;
       this.#render();
@@ -224,9 +262,10 @@ export class TidingsInbox extends Base {
 
   #render() {
     if (!this.#root) return;
-    const m = (this.#messages = messagesFor(this.getAttribute("locale") ?? document.documentElement.lang, this.#overrides));
-    const locale = this.getAttribute("locale") ?? (document.documentElement.lang || undefined);
+    const locale = validLocale(this.getAttribute("locale") ?? document.documentElement.lang);
+    const m = (this.#messages = messagesFor(locale, this.#overrides));
     const state = this.#state;
+    const hadFocus = this.#root.activeElement !== null;
     const focusKey = this.#root.activeElement?.dataset?.focus;
     const scrolled = this.#root.querySelector(".scroll")?.scrollTop ?? 0;
     const tabs = [{ id: "all", label: m.all }, { id: "unread", label: m.unread }, { id: "archived", label: m.archived }, ...this.#tabs];
@@ -246,7 +285,7 @@ export class TidingsInbox extends Base {
       error && h("div", { class: "note", part: "error", role: "alert" }, m.error(error.code ?? "network_error"), " ",
         h("button", { type: "button", class: "link", "data-focus": "retry", onclick: () => this.#restart() }, m.retry)),
       list,
-      state?.hasMore && h("button", { type: "button", class: "more", part: "button", "data-focus": "more", onclick: () => this.#loadMore() }, m.loadMore),
+      state?.hasMore && h("button", { type: "button", class: "more", part: "button", "data-focus": "more", onclick: () => this.#loadMore(true) }, m.loadMore),
       sentinel);
     const tablist = h("div", { role: "tablist", part: "tabs", "aria-label": m.title },
       tabs.map((tab) => h("button", {
@@ -265,7 +304,8 @@ export class TidingsInbox extends Base {
         (offline || status === "reconnecting") && state && h("p", { class: "note", part: "offline", role: "status" }, offline ? m.offline : m.reconnecting),
         panel);
     panel.scrollTop = scrolled;
-    if (focusKey) this.#root.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`)?.focus();
+    // Focus stays where it was, or, when that is gone (archived, disabled), on the selected tab.
+    if (hadFocus) (focusKey && this.#root.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`) || this.#root.querySelector("[role=tab][aria-selected=true]"))?.focus();
     this.#observe(sentinel, panel);
   }
 
@@ -293,10 +333,11 @@ export class TidingsInbox extends Base {
         item.archived_at ? m.unarchive : m.archive)));
   }
 
-  /** The next, older page, one request at a time. */
-  #loadMore() {
-    if (this.#loadingMore || !this.#view) return;
+  /** The next, older page, one request at a time; after a failure only on request (Retry, Load more). */
+  #loadMore(requested = false) {
+    if (this.#loadingMore || !this.#view || (!requested && !this.#autoLoad)) return;
     this.#loadingMore = this.#view.loadMore().catch((error) => {
+      this.#autoLoad = false;
       this.#error = error;
       this.#render();
     }).finally(() => {

@@ -135,12 +135,12 @@ export class TidingsServer {
    * retries never notify twice. Resolves with the 202 answer.
    */
   trigger(event, { idempotencyKey } = {}) {
-    return this.request("trigger", { body: event, idempotencyKey: idempotencyKey ?? globalThis.crypto.randomUUID() });
+    return this.request("trigger", { body: event, idempotencyKey });
   }
 
   /** Up to 100 triggers in one request; one result per event, in order. */
   triggerBulk(events, { idempotencyKey } = {}) {
-    return this.request("triggerBulk", { body: { events }, idempotencyKey: idempotencyKey ?? globalThis.crypto.randomUUID() });
+    return this.request("triggerBulk", { body: { events }, idempotencyKey });
   }
 
   /** The environment this key belongs to: `{ name, type, … }`. */
@@ -168,7 +168,14 @@ export class TidingsServer {
       payload = JSON.stringify(body);
       headers["Content-Type"] = "application/json";
     }
-    if (idempotencyKey !== undefined) headers["Idempotency-Key"] = idempotencyKey;
+    // A trigger is always keyed, so sending it again never notifies twice.
+    const key = idempotencyKey ?? (operationId === "trigger" || operationId === "triggerBulk" ? globalThis.crypto.randomUUID() : undefined);
+    if (key !== undefined) {
+      if (typeof key !== "string" || !/^[\x21-\x7e]{1,255}$/.test(key)) {
+        throw new TidingsError({ code: "invalid_options", message: "idempotencyKey must be 1 to 255 printable ASCII characters", field: "idempotencyKey" });
+      }
+      headers["Idempotency-Key"] = key;
+    }
     const repeatable = marked ?? method !== "POST";
     for (let attempt = 0; ; attempt++) {
       const error = await this.#attempt(method, url, headers, payload, BINARY_ANSWERS.has(operationId));

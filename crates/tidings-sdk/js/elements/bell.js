@@ -2,6 +2,7 @@
 // popover (a modal dialog: focus stays inside, Escape or a click outside
 // closes it and focus returns to the bell).
 import { createTidings } from "../index.js";
+import { connectionOptions, upgradeProperties } from "./connection.js";
 import { h, TidingsInbox, validLocale } from "./inbox.js";
 import { messagesFor } from "./messages.js";
 import { BELL_STYLE } from "./style.js";
@@ -82,14 +83,7 @@ export class TidingsBell extends Base {
   }
 
   connectedCallback() {
-    // Properties set before the element was defined hide the setters: pass them through.
-    for (const name of ["session", "getSubscriberToken", "renderItem", "messages", "tabs"]) {
-      if (Object.hasOwn(this, name)) {
-        const value = this[name];
-        delete this[name];
-        this[name] = value;
-      }
-    }
+    upgradeProperties(this);
     this.#render();
     if (!this.#counts) this.#restart();
     document.addEventListener("pointerdown", this.#outside, true);
@@ -154,16 +148,8 @@ export class TidingsBell extends Base {
     const attempt = ++this.#connecting;
     try {
       if (!this.#session) {
-        const options = {
-          apiUrl: this.getAttribute("api-url"),
-          publishableKey: this.getAttribute("publishable-key"),
-          subscriberId: this.getAttribute("subscriber-id"),
-          subscriberToken: this.getAttribute("subscriber-token") ?? undefined,
-          subscriberHash: this.getAttribute("subscriber-hash") ?? undefined,
-          wasmUrl: this.getAttribute("wasm-url") ?? undefined,
-          getSubscriberToken: this.#properties.getSubscriberToken,
-        };
-        if (!options.apiUrl || !options.publishableKey || !options.subscriberId || !this.isConnected) return;
+        const options = connectionOptions(this, this.#properties.getSubscriberToken);
+        if (!options) return;
         const session = await createTidings(options);
         if (attempt !== this.#connecting) return session.close();
         this.#session = session;

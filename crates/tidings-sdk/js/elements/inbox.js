@@ -2,11 +2,11 @@
 // connects from its attributes (or uses the `session` property), keeps a
 // live view per tab, and renders it in its own shadow root.
 import { createTidings } from "../index.js";
+import { CONNECTION, connectionOptions, upgradeProperties } from "./connection.js";
 import { messagesFor } from "./messages.js";
 import { INBOX_STYLE } from "./style.js";
 
 const Base = globalThis.HTMLElement ?? class {};
-const CONNECTION = ["api-url", "publishable-key", "subscriber-id", "subscriber-token", "subscriber-hash", "wasm-url"];
 const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
 
 /** `h("li", { class: "x", onclick }, child…)`: an element; strings become text, never markup. */
@@ -117,14 +117,7 @@ export class TidingsInbox extends Base {
   }
 
   connectedCallback() {
-    // Properties set before the element was defined hide the setters: pass them through.
-    for (const name of ["session", "getSubscriberToken", "renderItem", "messages", "tabs"]) {
-      if (Object.hasOwn(this, name)) {
-        const value = this[name];
-        delete this[name];
-        this[name] = value;
-      }
-    }
+    upgradeProperties(this);
     this.#render();
     // Relative times move on; going offline or online changes what is shown.
     this.#timer = setInterval(this.#rerender, 60_000);
@@ -189,16 +182,8 @@ export class TidingsInbox extends Base {
     const attempt = ++this.#connecting;
     try {
       if (!this.#session) {
-        const options = {
-          apiUrl: this.getAttribute("api-url"),
-          publishableKey: this.getAttribute("publishable-key"),
-          subscriberId: this.getAttribute("subscriber-id"),
-          subscriberToken: this.getAttribute("subscriber-token") ?? undefined,
-          subscriberHash: this.getAttribute("subscriber-hash") ?? undefined,
-          wasmUrl: this.getAttribute("wasm-url") ?? undefined,
-          getSubscriberToken: this.#getToken,
-        };
-        if (!options.apiUrl || !options.publishableKey || !options.subscriberId || !this.isConnected) return this.#render();
+        const options = connectionOptions(this, this.#getToken);
+        if (!options) return this.#render();
         const session = await createTidings(options);
         if (attempt !== this.#connecting) return session.close();
         this.#session = session;

@@ -207,9 +207,8 @@ export async function startStack({
 }) {
   adminToken();
   await migrate(persistTo, config);
-  const { worker, apiUrl, log, logStream } = await startWorker({
-    config, consoleConfig: consoleConfigFor(config), persistTo, port: apiPort, quiet, logFile,
-  });
+  const workerOptions = { config, consoleConfig: consoleConfigFor(config), persistTo, port: apiPort, quiet, logFile };
+  let { worker, apiUrl, log, logStream } = await startWorker(workerOptions);
   let www;
   try {
     const keys = await ensureKeys(apiUrl, keysFile, { productionRequiresApproval });
@@ -219,9 +218,19 @@ export async function startStack({
       wwwUrl: `http://127.0.0.1:${www.address().port}`,
       keys,
       workerLog: () => log.join(""),
+      /** Stops workerd alone (the API's port then refuses connections); the www server stays. */
+      stopWorker: async () => {
+        await stop(worker);
+        await new Promise((resolve) => (logStream ? logStream.end(resolve) : resolve()));
+        worker = null;
+      },
+      /** Starts workerd again after `stopWorker`, on the same port with the same state. */
+      restartWorker: async () => {
+        ({ worker, log, logStream } = await startWorker(workerOptions));
+      },
       stop: async () => {
         await new Promise((resolve) => (www ? www.close(resolve) : resolve()));
-        await stop(worker);
+        if (worker) await stop(worker);
         await new Promise((resolve) => (logStream ? logStream.end(resolve) : resolve()));
       },
     };

@@ -163,6 +163,51 @@ describe("feed", () => {
     assert.deepEqual(empty, { ...empty, items: [], page_info: { after: null, before: null, has_more: false } });
   });
 
+  it("applies an action sent with an Idempotency-Key once, in the subscriber's own key space", async () => {
+    const owner = freshSubscriber("keyed-actions");
+    for (const n of [1, 2]) {
+      const sent = await call("/v1/events/trigger", { method: "POST", body: { workflow: billing, to: owner, payload: { n } } });
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    }
+    const [first] = (await call(`/v1/subscribers/${owner}/feed`)).body.items.map((item) => item.id);
+    const browser = (subscriberId, body, headers = {}) => api(`/v1/subscribers/${subscriberId}/feed/actions`, {
+      key: keys.development.publishable_key, method: "POST", body,
+      headers: { "X-Subscriber-Hash": subscriberHash("development", subscriberId), ...headers },
+    });
+    const key = `action-${suffix}`;
+    const read = { action: "read", ids: [first] };
+
+    const applied = await browser(owner, read, { "Idempotency-Key": key });
+    assert.equal(applied.status, 200, JSON.stringify(applied.body));
+    assert.deepEqual(applied.body, { updated: 1, counts: { total: 2, unread: 1, unseen: 1 } });
+    assert.equal(applied.headers.get("idempotency-replay"), null);
+    assert.equal((await browser(owner, { action: "unread", ids: [first] })).body.updated, 1, "undone without a key");
+
+    // The retry of the first request: its first answer, today's counts, nothing applied again.
+    const retried = await browser(owner, read, { "Idempotency-Key": key });
+    assert.equal(retried.status, 200);
+    assert.equal(retried.headers.get("idempotency-replay"), "true");
+    assert.deepEqual(retried.body, { updated: 1, counts: { total: 2, unread: 2, unseen: 1 } });
+    const bySecretKey = await call(`/v1/subscribers/${owner}/feed/actions`, { method: "POST", body: read, headers: { "Idempotency-Key": key } });
+    assert.equal(bySecretKey.headers.get("idempotency-replay"), "true", "the subscriber's key, whoever sends it");
+    assert.equal((await call(`/v1/subscribers/${owner}/feed/counts`)).body.unread, 2, "still unread");
+
+    expectError(assert, await browser(owner, { action: "archive", ids: [first] }, { "Idempotency-Key": key }), 422, "idempotency_key_reused");
+    assert.equal(expectError(assert, await browser(owner, read, { "Idempotency-Key": "has space" }), 400, "validation_failed").field, "Idempotency-Key");
+    assert.equal((await call(`/v1/subscribers/${owner}/feed?archived=only`)).body.items.length, 0, "refusals changed nothing");
+
+    // Another subscriber's key space: the same key is theirs to use, and replays nothing of the owner's.
+    const other = freshSubscriber("keyed-other");
+    const theirs = await browser(other, read, { "Idempotency-Key": key });
+    assert.equal(theirs.status, 200);
+    assert.equal(theirs.headers.get("idempotency-replay"), null);
+    assert.deepEqual(theirs.body, { updated: 0, counts: { total: 0, unread: 0, unseen: 0 } });
+    // Nor is a trigger's key an action's.
+    const triggered = await call("/v1/events/trigger", { method: "POST", body: { workflow: billing, to: owner, payload: { n: 3 } }, headers: { "Idempotency-Key": key } });
+    assert.equal(triggered.status, 202);
+    assert.equal(triggered.headers.get("idempotency-replay"), null);
+  });
+
   it("acts only on the subscriber's own messages, with a publishable key and credential", async () => {
     const other = freshSubscriber("other");
     const hash = subscriberHash("development", other);

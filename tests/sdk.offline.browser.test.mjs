@@ -1,12 +1,18 @@
 // The offline-first feed in Chromium against the worker in workerd: a
-// reload with the API unreachable shows the cached view at once (status
-// `cached`) and catches up when it returns; actions taken offline are
-// queued, shown, and sent exactly once when the browser is back online; one
+// reload with the API stopped (a workerd of the test's own, stopped and
+// started again) shows the cached view at once (status `cached`) and
+// catches up when it returns; actions taken offline are queued, shown, and
+// sent exactly once, with one Idempotency-Key, when the browser is back
+// online, and an action whose answer was lost is not applied twice; one
 // the API refuses is undone and reported; the cache is never read for
 // another subscriber and is gone after clearCache().
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { signSubscriberToken } from "@tidings/sdk/server";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startIsolatedStack } from "../scripts/stack.mjs";
 import { launchChromium } from "./support/browser.mjs";
 import { api, apiUrl, freshSubscriber, keys, welcome, wwwUrl } from "./support/context.mjs";
 
@@ -43,27 +49,45 @@ const blockApi = (page) => page.route(`${apiUrl}/**`, (route) => route.abort("in
 const last = (page) => page.evaluate(() => window.states.at(-1));
 
 describe("the offline-first feed", () => {
-  it("shows the cached view at once after a reload with the API unreachable, then catches up", async () => {
-    const subscriberId = freshSubscriber("offline-cache");
-    for (const name of ["Ada", "Grace"]) await welcome(subscriberId, name);
-    const page = await chromium.context.newPage();
-    await page.goto(`${wwwUrl}/feed.html?subscriber=${freshSubscriber("demo-page")}`);
-    await view(page, { subscriberId });
-    await waitUntil(page, () => window.states.at(-1)?.status === "live" && window.states.at(-1).ids.length === 2);
-    await page.waitForTimeout(300); // the cache is written 100 ms after the last change
+  it("shows the cached view at once after a reload with the API stopped, then catches up when it is back", async () => {
+    // An API of its own (workerd with its own state) that this test stops and starts again.
+    const directory = mkdtempSync(join(tmpdir(), "tidings-offline-"));
+    const stack = await startIsolatedStack(directory);
+    try {
+      const own = { apiUrl: stack.apiUrl, publishableKey: stack.keys.environments.development.publishable_key };
+      const trigger = async (subscriberId, name) => {
+        const response = await fetch(`${stack.apiUrl}/v1/events/trigger`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${stack.keys.environments.development.secret_key}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ workflow: "welcome", to: [subscriberId], payload: { name } }),
+        });
+        assert.equal(response.status, 202, await response.text());
+      };
+      const subscriberId = freshSubscriber("offline-cache");
+      for (const name of ["Ada", "Grace"]) await trigger(subscriberId, name);
+      const page = await chromium.context.newPage();
+      await page.goto(`${wwwUrl}/feed.html?subscriber=${freshSubscriber("demo-page")}`);
+      await view(page, { ...own, subscriberId });
+      await waitUntil(page, () => window.states.at(-1)?.status === "live" && window.states.at(-1).ids.length === 2);
+      await page.waitForTimeout(300); // the cache is written 100 ms after the last change
 
-    await blockApi(page);
-    await page.reload();
-    await view(page, { subscriberId });
-    const first = await page.evaluate(() => window.states[0]);
-    assert.equal(first.status, "cached");
-    assert.equal(first.ids.length, 2, "the cached items, with the API unreachable");
-    assert.equal((await last(page)).error, null, "no error while the cache stands in");
+      await stack.stopWorker();
+      await assert.rejects(fetch(`${stack.apiUrl}/health`), "the API is down: its port refuses connections");
+      await page.reload();
+      await view(page, { ...own, subscriberId });
+      const first = await page.evaluate(() => window.states[0]);
+      assert.equal(first.status, "cached");
+      assert.equal(first.ids.length, 2, "the cached items, with the API stopped");
+      assert.equal((await last(page)).error, null, "no error while the cache stands in");
 
-    await welcome(subscriberId, "Linus");
-    await page.unroute(`${apiUrl}/**`);
-    await waitUntil(page, () => window.states.at(-1).ids.length === 3 && window.states.at(-1).status === "live", null, 40_000);
-    await page.close();
+      await stack.restartWorker();
+      await trigger(subscriberId, "Linus");
+      await waitUntil(page, () => window.states.at(-1).ids.length === 3 && window.states.at(-1).status === "live", null, 60_000);
+      await page.close();
+    } finally {
+      await stack.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it("queues actions taken offline and sends each exactly once when back online", async () => {
@@ -71,7 +95,8 @@ describe("the offline-first feed", () => {
     for (const name of ["Ada", "Grace"]) await welcome(subscriberId, name);
     const page = await chromium.context.newPage();
     const sent = [];
-    page.on("request", (request) => request.method() === "POST" && request.url().endsWith("/feed/actions") && sent.push(request.postData()));
+    page.on("request", (request) => request.method() === "POST" && request.url().endsWith("/feed/actions")
+      && sent.push(`${request.headers()["idempotency-key"]} ${request.postData()}`));
     await page.goto(`${wwwUrl}/feed.html?subscriber=${freshSubscriber("demo-page")}`);
     await view(page, { subscriberId });
     await waitUntil(page, () => window.states.at(-1)?.ids.length === 2);
@@ -106,10 +131,51 @@ describe("the offline-first feed", () => {
     assert.equal(await readOnServer(), 1, "the queued action reached the API");
     await page.waitForTimeout(1000);
     assert.equal(sent.length, 1, `sent exactly once: ${sent.join(" | ")}`);
+    assert.match(sent[0], /^[0-9a-f-]{32,36} /, "with the Idempotency-Key it was queued with");
     assert.equal((await last(page)).read, 1);
     // Whichever session sent it, every view keeps up afterwards (none is left waiting on it).
     await welcome(subscriberId, "Linus");
     await waitUntil(page, () => window.states.at(-1).ids.length === 3);
+    await page.close();
+  });
+
+  it("applies an action whose answer was lost once, even when it was undone elsewhere before the retry", async () => {
+    const subscriberId = freshSubscriber("offline-lost-answer");
+    await welcome(subscriberId, "Ada");
+    const page = await chromium.context.newPage();
+    await page.goto(`${wwwUrl}/feed.html?subscriber=${freshSubscriber("demo-page")}`);
+    await view(page, { subscriberId });
+    await waitUntil(page, () => window.states.at(-1)?.ids.length === 1);
+    const id = (await last(page)).ids[0];
+    const sent = [];
+    let releaseRetry;
+    const retryMayGo = new Promise((resolve) => (releaseRetry = resolve));
+    await page.route("**/feed/actions", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      sent.push(route.request().headers()["idempotency-key"]);
+      if (sent.length === 1) {
+        // The API applies it; the answer never reaches the page.
+        await route.fetch();
+        return route.abort("connectionreset");
+      }
+      await retryMayGo;
+      return route.continue();
+    });
+    const answer = await page.evaluate((id) => window.tidings.feed.markRead(id), id);
+    assert.deepEqual(answer, { updated: 0, counts: null, queued: true }, "queued after the lost answer");
+    const unreadOnServer = async () => (await api(`/v1/subscribers/${subscriberId}/feed/counts`, { key: keys.development.secret_key })).body.unread;
+    assert.equal(await unreadOnServer(), 0, "the first attempt was applied");
+    // Meanwhile the subscriber marks it unread on another device.
+    const elsewhere = await api(`/v1/subscribers/${subscriberId}/feed/actions`, { key: keys.development.secret_key, method: "POST", body: { action: "unread", ids: [id] } });
+    assert.equal(elsewhere.body.updated, 1);
+    releaseRetry();
+    for (let tries = 0; tries < 100 && sent.length < 2; tries++) await page.waitForTimeout(100);
+    assert.equal(sent.length, 2, "retried from the queue");
+    assert.ok(sent[0] && sent[1] === sent[0], `the retry carries the first attempt's key: ${sent.join(" | ")}`);
+    await waitUntil(page, () => window.states.at(-1).read === 0);
+    await page.waitForTimeout(500);
+    assert.equal(await unreadOnServer(), 1, "the retry did not apply the action a second time");
+    assert.equal(await page.evaluate(() => window.states.at(-1).error), null);
     await page.close();
   });
 

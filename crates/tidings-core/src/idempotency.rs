@@ -85,6 +85,13 @@ pub fn bulk_event_key(key: &str, index: usize) -> String {
     format!("bulk:{index}:{key}")
 }
 
+/// The stored key of a feed action sent for `subscriber` with `key`: each
+/// subscriber's keys are a namespace of their own (the id is length-prefixed,
+/// so no id and key ever spell another pair's), apart from triggers'.
+pub fn feed_action_key(subscriber: &str, key: &str) -> String {
+    format!("feed:{}:{subscriber}:{key}", subscriber.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +122,14 @@ mod tests {
         assert_ne!(bulk_event_key("1:abc", 0), bulk_event_key("abc", 10));
         assert_ne!(bulk_event_key("a", 1), bulk_event_key("a", 11));
         assert_eq!(bulk_event_key("abc", 2), bulk_event_key("abc", 2));
+    }
+
+    #[test]
+    fn feed_action_keys_belong_to_one_subscriber() {
+        assert_ne!(feed_action_key("ada", "k"), feed_action_key("grace", "k"));
+        assert_ne!(feed_action_key("a:b", "c"), feed_action_key("a", "b:c"));
+        assert_ne!(feed_action_key("a", "k"), single_trigger_key("k"));
+        assert_ne!(feed_action_key("a", "k"), bulk_event_key("k", 0));
+        assert_eq!(feed_action_key("ada", "k"), feed_action_key("ada", "k"));
     }
 }

@@ -175,7 +175,8 @@ export declare class TidingsClient {
   feed(options?: FeedOptions): Promise<FeedPage>;
   changes(since: string, options?: ViewOptions): Promise<FeedChangesResponse>;
   counts(filter?: FeedFilter): Promise<FeedCounts>;
-  act(body: { action: string; ids?: string[]; filter?: FeedFilter }): Promise<ActionResult>;
+  /** With `idempotencyKey`, the API applies the action once however often it is sent. */
+  act(body: { action: string; ids?: string[]; filter?: FeedFilter }, idempotencyKey?: string): Promise<ActionResult>;
   preferences(): Promise<Preferences>;
   updatePreferences(changes: object): Promise<Preferences>;
   /**

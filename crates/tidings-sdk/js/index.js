@@ -99,8 +99,14 @@ function exclusively(name, work) {
 }
 
 /** Whether the API refused an action itself (not the network, a credential or its own trouble). */
+/** A fresh Idempotency-Key for one action: however often it is sent, the API applies it once. */
+function actionKey() {
+  const crypto = globalThis.crypto;
+  return crypto.randomUUID?.() ?? Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 function refusal(error) {
-  const retryable = ["network_error", "rate_limited", "unavailable", "internal_error", "subscriber_credential_expired"];
+  const retryable = ["network_error", "rate_limited", "unavailable", "internal_error", "subscriber_credential_expired", "request_in_progress"];
   return !retryable.includes(error?.code) && !(error?.status >= 500);
 }
 
@@ -281,17 +287,22 @@ class Feed {
     const known = ids ?? [...new Set(shown.flatMap((live) => live.state.items.map((item) => item.id)))];
     const offline = this.#owner && local && known.length <= 100;
     const undo = shown.map((live) => live.show(ids, TRANSITIONS[action]));
+    // One key for the action, wherever it is sent from: sent now with an answer lost on the
+    // way, then from the queue, it is still applied once.
+    const key = actionKey();
     // Offline, or behind actions still queued (so they reach the API in the order taken).
     if (offline && (globalThis.navigator?.onLine === false || this.#backlog)) {
-      const queued = await this.#queue({ action, ids: known }, shown, undo);
+      const queued = await this.#queue({ action, ids: known }, key, shown, undo);
       if (queued) return queued;
     }
     try {
-      const result = await this.#client.act(ids ? { action, ids } : { action, filter });
+      const result = await this.#client.act(ids ? { action, ids } : { action, filter }, key);
       for (const live of this.#live) live.settle(result.counts, shown.includes(live));
       return result;
     } catch (error) {
-      const queued = offline && error.code === "network_error" ? await this.#queue({ action, ids: known }, shown, undo) : null;
+      // A filter sent now is queued as the ids shown: another body, so another key.
+      const queued = offline && error.code === "network_error"
+        ? await this.#queue({ action, ids: known }, ids ? key : actionKey(), shown, undo) : null;
       if (queued) return queued;
       for (const putBack of undo) putBack();
       throw error;
@@ -303,12 +314,12 @@ class Feed {
    * and is sent when the browser is online. Answers null when it cannot be
    * queued but can be sent now.
    */
-  async #queue(body, shown, undo) {
+  async #queue(body, key, shown, undo) {
     if (body.ids.length === 0) {
       for (const live of shown) live.release(true);
       return { updated: 0, counts: null, queued: true };
     }
-    const id = await (await offlineStore()).queueAction(this.#owner, body);
+    const id = await (await offlineStore()).queueAction(this.#owner, body, key);
     if (id === null) {
       // No storage: online, the caller sends it now; offline, it cannot be kept.
       if (globalThis.navigator?.onLine !== false) return null;
@@ -342,7 +353,8 @@ class Feed {
         }
         let result;
         try {
-          result = await this.#client.act(entry.body);
+          // Queued before actions had keys: one now, kept for this attempt only.
+          result = await this.#client.act(entry.body, entry.key ?? actionKey());
         } catch (error) {
           // Not a refusal of the action (no network, a credential to renew, a busy or failing
           // API): it stays queued, first in line, for the next attempt.

@@ -68,12 +68,12 @@ export async function writeView(owner, view, snapshot) {
   if (stale.length) await run("views", "readwrite", (store) => stale.forEach((entry) => store.delete(entry.key)));
 }
 
-/** Queues an action body for `owner`; answers its queue id. */
-export function queueAction(owner, body) {
-  return run("actions", "readwrite", (store) => store.add({ owner, body, queued: Date.now() }));
+/** Queues an action body for `owner` with its Idempotency-Key; answers its queue id. */
+export function queueAction(owner, body, key) {
+  return run("actions", "readwrite", (store) => store.add({ owner, body, key, queued: Date.now() }));
 }
 
-/** `owner`'s queued actions, oldest first: `[{ id, body }]`. */
+/** `owner`'s queued actions, oldest first: `[{ id, body, key }]`. */
 export async function queuedActions(owner) {
   const entries = (await run("actions", "readonly", (store) => store.index("owner").getAll(owner))) ?? [];
   return entries.sort((a, b) => a.id - b.id);

@@ -67,13 +67,13 @@ impl TidingsClient {
 
     /// The environment the publishable key opens (`name`, `type`, `status`, …).
     pub fn environment(&self) -> Promise {
-        self.request("GET", Ok(("/v1/environments/current".to_owned(), None)), Answer::Body)
+        self.request("GET", Ok(("/v1/environments/current".to_owned(), None)), Answer::Body, None)
     }
 
     /// One page of the feed, newest first: `{ items, page_info, counts, watermark }`.
     pub fn feed(&self, options: JsValue) -> Promise {
         let prepared = query(&options, Options::Page).map(|query| (self.feed_path(&query), None));
-        self.request("GET", prepared, Answer::Body)
+        self.request("GET", prepared, Answer::Body, None)
     }
 
     /// Changes after `since`: `{ changes, watermark, has_more, counts }`.
@@ -82,7 +82,7 @@ impl TidingsClient {
             let separator = if query.is_empty() { '?' } else { '&' };
             (self.feed_path(&format!("/changes{query}{separator}since={}", encode(&since))), None)
         });
-        self.request("GET", prepared, Answer::Body)
+        self.request("GET", prepared, Answer::Body, None)
     }
 
     /// Exact counts `{ total, unread, unseen }` for a filter (`{}`: the whole feed).
@@ -92,12 +92,12 @@ impl TidingsClient {
         let prepared = stringify(&js_sys::Array::of1(&filter))
             .map(|filters| (self.feed_path(&format!("/counts?filters={}", encode(&filters))), None))
             .ok_or_else(|| js_error(error::VALIDATION_FAILED, "the filter cannot be sent", None, Some("filter")));
-        self.request("GET", prepared, Answer::FirstResult)
+        self.request("GET", prepared, Answer::FirstResult, None)
     }
 
     /// The subscriber's preferences: `{ global, workflows }`.
     pub fn preferences(&self) -> Promise {
-        self.request("GET", Ok((self.preferences_path(), None)), Answer::Body)
+        self.request("GET", Ok((self.preferences_path(), None)), Answer::Body, None)
     }
 
     /// Changes some preferences (`null` removes a workflow override); answers them all.
@@ -106,15 +106,16 @@ impl TidingsClient {
         let prepared = stringify(&changes).map(|body| (self.preferences_path(), Some(body))).ok_or_else(|| {
             js_error(error::VALIDATION_FAILED, "the preferences cannot be sent", None, Some("preferences"))
         });
-        self.request("PATCH", prepared, Answer::Body)
+        self.request("PATCH", prepared, Answer::Body, None)
     }
 
-    /// Applies `{ action, ids } | { action, filter }` and answers `{ updated, counts }`.
-    pub fn act(&self, body: JsValue) -> Promise {
+    /// Applies `{ action, ids } | { action, filter }` and answers `{ updated, counts }`;
+    /// with an idempotency key, the API applies it once however often it is sent.
+    pub fn act(&self, body: JsValue, idempotency_key: Option<String>) -> Promise {
         let prepared = stringify(&body)
             .map(|body| (self.feed_path("/actions"), Some(body)))
             .ok_or_else(|| js_error(error::VALIDATION_FAILED, "the action cannot be sent", None, Some("action")));
-        self.request("POST", prepared, Answer::Body)
+        self.request("POST", prepared, Answer::Body, idempotency_key)
     }
 
     /// A promise of the URL of the subscriber's realtime socket (`ws://` or
@@ -126,7 +127,7 @@ impl TidingsClient {
         let options = Rc::clone(&self.options);
         let path = self.feed_path("/stream-ticket");
         future_to_promise(async move {
-            let body = send(&options, "POST", path, None).await?;
+            let body = send(&options, "POST", path, None, None).await?;
             let ticket = get(&body, "ticket").as_string().unwrap_or_default();
             let base = match options.api_url.strip_prefix("http") {
                 Some(rest) => format!("ws{rest}"),
@@ -153,11 +154,11 @@ impl TidingsClient {
 
     /// A promise of the answer to a prepared request; it rejects with the
     /// preparation's error, or with a `TidingsError` from [`send`].
-    fn request(&self, method: &'static str, prepared: Prepared, answer: Answer) -> Promise {
+    fn request(&self, method: &'static str, prepared: Prepared, answer: Answer, key: Option<String>) -> Promise {
         let options = Rc::clone(&self.options);
         future_to_promise(async move {
             let (path, body) = prepared?;
-            let body = send(&options, method, path, body).await?;
+            let body = send(&options, method, path, body, key.as_deref()).await?;
             Ok(match answer {
                 Answer::Body => body,
                 Answer::FirstResult => js_sys::Array::from(&get(&body, "results")).get(0),
@@ -168,7 +169,13 @@ impl TidingsClient {
 
 /// Sends a request with the key and subscriber credential; answers the
 /// parsed JSON body, or rejects with a `TidingsError`.
-async fn send(options: &ClientOptions, method: &str, path: String, body: Option<String>) -> Result<JsValue, JsValue> {
+async fn send(
+    options: &ClientOptions,
+    method: &str,
+    path: String,
+    body: Option<String>,
+    idempotency_key: Option<&str>,
+) -> Result<JsValue, JsValue> {
     let headers = Object::new();
     let header = |name: &str, value: &str| set(&headers, name, &JsValue::from_str(value));
     header("Authorization", &format!("Bearer {}", options.publishable_key.expose()));
@@ -176,6 +183,9 @@ async fn send(options: &ClientOptions, method: &str, path: String, body: Option<
         header("X-Subscriber-Token", token);
     } else if let Some(hash) = &options.subscriber_hash {
         header("X-Subscriber-Hash", hash);
+    }
+    if let Some(key) = idempotency_key {
+        header("Idempotency-Key", key);
     }
     let init = Object::new();
     set(&init, "method", &JsValue::from_str(method));

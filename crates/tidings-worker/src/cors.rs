@@ -26,7 +26,7 @@ pub fn decorate(mut response: Response, origin: Option<&str>) -> Response {
         let headers = response.headers_mut();
         let _ = headers.set("Access-Control-Allow-Origin", origin);
         let _ = headers.append("Vary", "Origin");
-        let _ = headers.set("Access-Control-Expose-Headers", "Retry-After");
+        let _ = headers.set("Access-Control-Expose-Headers", "Retry-After, Idempotency-Replay");
     }
     response
 }

@@ -6,6 +6,7 @@ use tidings_core::feed::FeedQuery;
 use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
+use tidings_core::idempotency;
 use tidings_core::key_scope::KeyScope;
 use tidings_core::query::decode_segment;
 use tidings_core::stream_ticket::StreamTicket;
@@ -20,9 +21,10 @@ use worker::Context;
 
 use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber, authenticate_ticket_request};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{header, json, json_text, query_pairs, read_json};
+use crate::http::{header, json, json_text, parse_json, query_pairs, read_body};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
+use crate::services::{self, idempotent};
 use crate::store::{Platform, TicketCredential};
 
 /// One page of a subscriber's feed with its counts and watermark.
@@ -160,19 +162,24 @@ pub async fn counts(request: &IncomingRequest, env: &Platform, raw_subscriber: &
     }
 }
 
-/// Marks messages seen/read/unread/archived/unarchived, or deletes them.
+/// Marks messages seen/read/unread/archived/unarchived, or deletes them;
+/// with an `Idempotency-Key`, once.
 pub async fn actions(request: &mut IncomingRequest, env: &Platform, ctx: &Context, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let caller = authenticate_subscriber(request, env, &subscriber, KeyScope::FeedWrite).await?;
-    let body: FeedActionRequest = read_json(request).await?;
-    let action =
-        feed_action::validate(body).map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
-    let (updated, counts) = caller.scope.apply_action(&subscriber, &action, now_ms()).await?;
-    if updated > 0 {
+    let key = idempotent::key_header(request)?;
+    let body = read_body(request).await?;
+    let action = feed_action::validate(parse_json::<FeedActionRequest>(&body)?)
+        .map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
+    let hash = idempotency::request_hash(&body);
+    let key = key.as_deref().map(|key| (key, hash.as_str()));
+    let answer = services::feed_action::act(&caller.scope, &subscriber, &action, key, now_ms()).await?;
+    if answer.updated > 0 && !answer.replay {
         let env = env.clone();
         ctx.wait_until(async move { caller.scope.announce(&env, &[subscriber]).await });
     }
-    json(&FeedActionResponse { updated, counts }, 200)
+    let response = json(&FeedActionResponse { updated: answer.updated, counts: answer.counts }, 200)?;
+    Ok(if answer.replay { idempotent::replayed(response) } else { response })
 }
 
 pub(super) fn parse_subscriber(raw: &str) -> ApiResult<SubscriberId> {

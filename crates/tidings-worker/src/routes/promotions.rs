@@ -203,9 +203,7 @@ pub(super) async fn replayed(
                 problems: vec![],
                 release_request: None,
             };
-            let mut response = json(&answer, 200)?;
-            let _ = response.headers_mut().set("Idempotency-Replay", "true");
-            Ok(Some(response))
+            Ok(Some(crate::services::idempotent::replayed(json(&answer, 200)?)))
         }
     }
 }

@@ -9,10 +9,11 @@ use worker::Context;
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{header, json, json_text, parse_json, read_body, read_json};
+use crate::http::{json, json_text, parse_json, read_body, read_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
-use crate::services::trigger::{follow_up, idempotency_error, process, ACCEPTED};
+use crate::services::idempotent;
+use crate::services::trigger::{follow_up, process, ACCEPTED};
 use crate::store::Platform;
 
 /// The most events one bulk trigger may carry.
@@ -23,10 +24,7 @@ const MAX_BULK_EVENTS: usize = 100;
 /// `Idempotency-Key`, a retry gets the first answer again.
 pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env, KeyScope::Trigger).await?;
-    let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
-    if let Some(key) = &idempotency_key {
-        idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
-    }
+    let idempotency_key = idempotent::key_header(request)?;
     let body = read_body(request).await?;
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
     let hash = idempotency::request_hash(&body);
@@ -34,11 +32,8 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
     let answer =
         process(env, &caller.scope, &valid, stored_key.as_deref().map(|key| (key, hash.as_str())), now_ms()).await?;
     follow_up(env, ctx, &caller.scope, answer.follow_up);
-    let mut response = json_text(answer.body, answer.status);
-    if answer.replay {
-        let _ = response.headers_mut().set("Idempotency-Replay", "true");
-    }
-    Ok(response)
+    let response = json_text(answer.body, answer.status);
+    Ok(if answer.replay { idempotent::replayed(response) } else { response })
 }
 
 /// `POST /v1/events/trigger/bulk`: up to 100 events (1,000 recipients in
@@ -49,9 +44,8 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
 /// key is ever one of them.
 pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) -> ApiResult {
     let caller = authenticate_secret(request, env, KeyScope::Trigger).await?;
-    let idempotency_key = header(request, "Idempotency-Key").map(|key| key.trim().to_owned());
+    let idempotency_key = idempotent::key_header(request)?;
     if let Some(key) = &idempotency_key {
-        idempotency::validate_key(key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
         if key.len() + 4 > idempotency::MAX_KEY_LEN {
             return Err(ApiError::validation("Idempotency-Key", "a bulk Idempotency-Key has at most 251 characters"));
         }

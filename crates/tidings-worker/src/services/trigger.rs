@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 
-use tidings_core::idempotency::{self, IdempotencyError, Outcome};
 use tidings_core::link;
 use tidings_core::message::MessageId;
 use tidings_core::preferences::Preferences;
@@ -25,8 +24,9 @@ use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json_text;
 use crate::platform::{now_ms, random, random_ids};
+use crate::services::idempotent::{self, Claimed};
 use crate::store::Platform;
-use crate::store::{AuditRecord, Claim, Delivery, Environment};
+use crate::store::{AuditRecord, Delivery, Environment};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 pub const ACCEPTED: u16 = 202;
@@ -79,18 +79,13 @@ pub async fn process(
         let ran = run(env, scope, valid, None, now, None).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
-    let claim_id = idempotency::claim_id(random()?);
-    match scope.claim_idempotency_key(key, hash, &claim_id, now).await? {
-        Claim::Claimed => match run(env, scope, valid, Some(key), now, None).await {
-            Ok(ran) => Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up }),
-            Err(error) => {
-                scope.release_idempotency_key(key, &claim_id).await;
-                Err(error)
-            }
-        },
-        Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
-            Outcome::Replay(status, body) => Ok(Answer { status, body, replay: true, follow_up: FollowUp::default() }),
-        },
+    match idempotent::claim(scope, key.to_owned(), hash, now).await? {
+        Claimed::Mine(ticket) => {
+            let ran = run(env, scope, valid, Some(ticket.key()), now, None).await;
+            let ran = ticket.settle(scope, ran).await?;
+            Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up })
+        }
+        Claimed::Replay(status, body) => Ok(Answer { status, body, replay: true, follow_up: FollowUp::default() }),
     }
 }
 
@@ -274,16 +269,4 @@ async fn log_refusal(scope: &Environment, transaction_id: &str, workflow: &str, 
         scope.log_failure(id.as_str(), transaction_id, workflow, error.code().as_str(), error.message(), now).await;
     }
     error
-}
-
-/// The API error of an idempotency failure.
-pub fn idempotency_error(error: IdempotencyError) -> ApiError {
-    match error {
-        IdempotencyError::MalformedKey => ApiError::validation("Idempotency-Key", error.to_string()),
-        IdempotencyError::Reused => ApiError::new(422, ErrorCode::IdempotencyKeyReused, error.to_string()),
-        IdempotencyError::InProgress => {
-            ApiError::new(409, ErrorCode::RequestInProgress, error.to_string()).retry_after(1)
-        }
-        _ => ApiError::internal("idempotency", error),
-    }
 }

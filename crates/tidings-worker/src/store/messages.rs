@@ -171,11 +171,14 @@ impl Environment {
     }
 
     /// Applies an action to the subscriber's own messages and returns how
-    /// many changed and the feed's counts after it, in one transaction.
+    /// many changed and the feed's counts after it, in one transaction. With
+    /// a claimed idempotency key, the transaction also stores the answer
+    /// under it (`{"updated": n}`), once.
     pub async fn apply_action(
         &self,
         subscriber: &SubscriberId,
         action: &FeedAction,
+        idempotency_key: Option<&str>,
         now_ms: u64,
     ) -> Result<(u64, FeedCounts), ApiError> {
         let change = match action.kind {
@@ -239,6 +242,18 @@ impl Environment {
             None => format!("{change} {conditions} RETURNING id"),
         };
         writes.push(statement(&self.db, &sql, &params)?);
+        if let Some(key) = idempotency_key {
+            // Right after the change: `changes()` is the rows it changed (the
+            // counters' triggers are not counted). Set once, so a retried batch
+            // that finds nothing left to change cannot overwrite the answer.
+            writes.push(statement(
+                &self.db,
+                "UPDATE idempotency_keys SET state = 'done', status = 200, \
+                 response = json_object('updated', changes()) WHERE key = ?1 AND state = 'in_flight'",
+                &[text(key)],
+            )?);
+            writes.push(self.forget_idempotency_keys_statement(now_ms)?);
+        }
         writes.push(self.counts_statement(subscriber, &FeedFilter::default())?);
         let results = self.write_batch("feed-action", writes).await?;
         let (Some(update), Some(counts)) = (results.get(update_index), results.last()) else {

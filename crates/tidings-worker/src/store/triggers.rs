@@ -109,6 +109,17 @@ impl Environment {
         Ok(Claim::Taken(StoredKey { request_hash: row.request_hash, response }))
     }
 
+    /// Forgets keys past their retention, a few at a time (part of a keyed
+    /// request's own transaction).
+    pub(super) fn forget_idempotency_keys_statement(&self, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
+        statement(
+            &self.db,
+            "DELETE FROM idempotency_keys WHERE key IN \
+             (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)",
+            &[number(now_ms.saturating_sub(RETENTION_MS))],
+        )
+    }
+
     /// Gives up this request's claim on a key after a failure, so a retry
     /// can run. A key whose answer was stored stays.
     pub async fn release_idempotency_key(&self, key: &str, claim_id: &str) {
@@ -226,13 +237,7 @@ impl Environment {
                 "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1",
                 &[text(key), number(u64::from(status)), text(response)],
             )?);
-            // Forget keys past their retention, a few at a time.
-            writes.push(statement(
-                &self.db,
-                "DELETE FROM idempotency_keys WHERE key IN \
-                 (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)",
-                &[number(now_ms.saturating_sub(RETENTION_MS))],
-            )?);
+            writes.push(self.forget_idempotency_keys_statement(now_ms)?);
         }
         if let Some(audit) = delivery.audit {
             writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);

@@ -1,0 +1,85 @@
+//! Requests sent with an `Idempotency-Key`: the header read the same way on
+//! every route, and a keyed request run at most once, its first answer
+//! replayed to every retry with the same body.
+
+use tidings_core::idempotency::{self, IdempotencyError, Outcome};
+use tidings_core::wire::ErrorCode;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::header;
+use crate::platform::random;
+use crate::request::IncomingRequest;
+use crate::store::{Claim, Environment};
+
+/// The request's `Idempotency-Key` (trimmed), if it has one; a malformed
+/// key is refused naming the header.
+pub fn key_header(request: &IncomingRequest) -> ApiResult<Option<String>> {
+    let Some(key) = header(request, "Idempotency-Key").map(|key| key.trim().to_owned()) else {
+        return Ok(None);
+    };
+    idempotency::validate_key(&key).map_err(|error| idempotency_error(error).with_field("Idempotency-Key"))?;
+    Ok(Some(key))
+}
+
+/// Marks an answer as the replay of a finished request (`Idempotency-Replay: true`).
+pub fn replayed(mut response: worker::Response) -> worker::Response {
+    let _ = response.headers_mut().set("Idempotency-Replay", "true");
+    response
+}
+
+/// What claiming a key found.
+pub enum Claimed {
+    /// The request is this one's to run: it stores its answer under the key
+    /// with its writes, or gives the claim up when it fails.
+    Mine(Ticket),
+    /// It ran before: the first answer's status and body.
+    Replay(u16, String),
+}
+
+/// A request's claim on its key.
+pub struct Ticket {
+    stored_key: String,
+    claim_id: String,
+}
+
+impl Ticket {
+    /// The key the request's work stores its answer under.
+    pub fn key(&self) -> &str {
+        &self.stored_key
+    }
+
+    /// Passes the work's result through; when it failed, gives the claim up
+    /// so a retry can run.
+    pub async fn settle<T>(self, scope: &Environment, result: ApiResult<T>) -> ApiResult<T> {
+        if result.is_err() {
+            scope.release_idempotency_key(&self.stored_key, &self.claim_id).await;
+        }
+        result
+    }
+}
+
+/// Claims `stored_key` for a body with fingerprint `hash`. A retry after
+/// the first request finished gets [`Claimed::Replay`]; one with another
+/// body is refused (`idempotency_key_reused`), one while it runs is asked
+/// to retry (`request_in_progress`).
+pub async fn claim(scope: &Environment, stored_key: String, hash: &str, now: u64) -> ApiResult<Claimed> {
+    let claim_id = idempotency::claim_id(random()?);
+    match scope.claim_idempotency_key(&stored_key, hash, &claim_id, now).await? {
+        Claim::Claimed => Ok(Claimed::Mine(Ticket { stored_key, claim_id })),
+        Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
+            Outcome::Replay(status, body) => Ok(Claimed::Replay(status, body)),
+        },
+    }
+}
+
+/// The API error of an idempotency failure.
+pub fn idempotency_error(error: IdempotencyError) -> ApiError {
+    match error {
+        IdempotencyError::MalformedKey => ApiError::validation("Idempotency-Key", error.to_string()),
+        IdempotencyError::Reused => ApiError::new(422, ErrorCode::IdempotencyKeyReused, error.to_string()),
+        IdempotencyError::InProgress => {
+            ApiError::new(409, ErrorCode::RequestInProgress, error.to_string()).retry_after(1)
+        }
+        _ => ApiError::internal("idempotency", error),
+    }
+}

@@ -174,6 +174,13 @@ describe("@tidings/sdk/server against the worker", () => {
     assert.equal((await development.feed.counts(subscriber)).unread, 3);
     const several = await development.feed.counts(subscriber, { filters: [{ read: false }, { read: true }] });
     assert.deepEqual(several.results.map((counts) => counts.total), [3, 0]);
+    // Feed actions are keyed too: the same key applies once, even after an undo in between.
+    const read = { action: "read", ids: [page.items[0].id] };
+    const actionKey = `read-${randomBytes(4).toString("hex")}`;
+    assert.equal((await development.feed.act(subscriber, read, { idempotencyKey: actionKey })).updated, 1);
+    assert.equal((await development.feed.act(subscriber, { action: "unread", ids: read.ids })).updated, 1);
+    const replayed = await development.feed.act(subscriber, read, { idempotencyKey: actionKey });
+    assert.deepEqual([replayed.updated, replayed.counts.unread], [1, 3], "the first answer, not applied again");
     const logs = await development.logs.list({ subscriber_id: subscriber });
     assert.equal(logs.items.filter((entry) => entry.workflow === "welcome").length, 3, JSON.stringify(logs.items));
     const bulk = await development.triggerBulk([event, { ...event, workflow: "no-such-workflow" }]);

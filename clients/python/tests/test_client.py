@@ -246,6 +246,13 @@ class AgainstTheWorker(unittest.TestCase):
         self.assertEqual(self.client.feed.counts(subscriber)["unread"], 2)
         several = self.client.feed.counts(subscriber, filters=[{"read": False}, {"read": True}])
         self.assertEqual([counts["total"] for counts in several["results"]], [2, 0])
+        # Feed actions are keyed too: the same key applies once, even after an undo in between.
+        read = {"action": "read", "ids": [self.client.feed.list(subscriber)["items"][0]["id"]]}
+        action_key = f"read-{secrets.token_hex(4)}"
+        self.assertEqual(self.client.feed.act(subscriber, read, idempotency_key=action_key)["updated"], 1)
+        self.assertEqual(self.client.feed.act(subscriber, {"action": "unread", "ids": read["ids"]})["updated"], 1)
+        replayed = self.client.feed.act(subscriber, read, idempotency_key=action_key)
+        self.assertEqual([replayed["updated"], replayed["counts"]["unread"]], [1, 2])
         bulk = self.client.trigger_bulk([event, {**event, "workflow": "no-such-workflow"}])
         self.assertEqual([result["status"] for result in bulk["results"]], [202, 404])
         self.assertEqual(self.client.environment()["name"], "development")

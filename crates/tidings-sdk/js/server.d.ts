@@ -142,7 +142,8 @@ export declare class TidingsServer {
     counts(subscriberId: string, query?: Omit<FeedFilterInput, "data">): Promise<FeedCounts>;
     counts(subscriberId: string, query: { filters: FeedFilterInput[] }): Promise<{ results: FeedCounts[] }>;
     changes(subscriberId: string, since: string, query?: Omit<FeedQuery, "after" | "before">): Promise<FeedChangesResponse>;
-    act(subscriberId: string, action: { action: string; ids?: string[]; filter?: FeedFilterInput }): Promise<FeedActionResponse>;
+    /** Applied once: always sent with an `Idempotency-Key` (yours, or a fresh one). */
+    act(subscriberId: string, action: { action: string; ids?: string[]; filter?: FeedFilterInput }, options?: { idempotencyKey?: string }): Promise<FeedActionResponse>;
     streamTicket(subscriberId: string): Promise<StreamTicketResponse>;
   };
   workflows: {

@@ -61,8 +61,11 @@ class Feed(_Resource):
     def changes(self, subscriber_id: str, since: str, **query: Any) -> Any:
         return self._request("feedChanges", params={"subscriber_id": subscriber_id}, query={**query, "since": since})
 
-    def act(self, subscriber_id: str, action: Mapping[str, Any]) -> Any:
-        return self._request("feedActions", params={"subscriber_id": subscriber_id}, body=dict(action))
+    def act(self, subscriber_id: str, action: Mapping[str, Any], *, idempotency_key: Optional[str] = None) -> Any:
+        """Applies an action once: always sent with an Idempotency-Key (yours, or a fresh one)."""
+        return self._request(
+            "feedActions", params={"subscriber_id": subscriber_id}, body=dict(action), idempotency_key=idempotency_key
+        )
 
     def stream_ticket(self, subscriber_id: str) -> Any:
         return self._request("feedStreamTicket", params={"subscriber_id": subscriber_id})

@@ -180,8 +180,8 @@ def prepare(
         except (TypeError, ValueError) as error:
             raise TidingsError("invalid_options", f"the body cannot be sent as JSON: {error}", field="body") from None
         headers["Content-Type"] = "application/json"
-    # A trigger is always keyed, so sending it again never notifies twice.
-    if idempotency_key is None and operation_id in ("trigger", "triggerBulk"):
+    # Triggers and feed actions are always keyed, so sending one again never acts twice.
+    if idempotency_key is None and operation_id in ("trigger", "triggerBulk", "feedActions"):
         idempotency_key = str(uuid.uuid4())
     if idempotency_key is not None:
         if not isinstance(idempotency_key, str) or not re.fullmatch(r"[\x21-\x7e]{1,255}", idempotency_key):

@@ -2,7 +2,7 @@
 // retries where they are safe. Only `fetch`, `URL`, `TextEncoder`,
 // `setTimeout` and `crypto.randomUUID`: every modern runtime has them.
 import { TidingsError } from "./error.js";
-import { BINARY_ANSWERS, OPERATIONS } from "./operations.js";
+import { BINARY_ANSWERS, KEYED, OPERATIONS } from "./operations.js";
 
 const DEFAULTS = { maxRetries: 3, maxRetryDelaySeconds: 30, baseRetryDelayMs: 250 };
 const SECRET_KEY = /^sk_[\x21-\x7e]+$/;
@@ -168,8 +168,8 @@ export class TidingsServer {
       payload = JSON.stringify(body);
       headers["Content-Type"] = "application/json";
     }
-    // A trigger is always keyed, so sending it again never notifies twice.
-    const key = idempotencyKey ?? (operationId === "trigger" || operationId === "triggerBulk" ? globalThis.crypto.randomUUID() : undefined);
+    // Triggers and feed actions are always keyed, so sending one again never acts twice.
+    const key = idempotencyKey ?? (KEYED.has(operationId) ? globalThis.crypto.randomUUID() : undefined);
     if (key !== undefined) {
       if (typeof key !== "string" || !/^[\x21-\x7e]{1,255}$/.test(key)) {
         throw new TidingsError({ code: "invalid_options", message: "idempotencyKey must be 1 to 255 printable ASCII characters", field: "idempotencyKey" });
@@ -256,7 +256,7 @@ function feed(client) {
     list: (subscriberId, query) => client.request("feed", { params: id(subscriberId), query }),
     counts: (subscriberId, query) => client.request("feedCounts", { params: id(subscriberId), query }),
     changes: (subscriberId, since, query = {}) => client.request("feedChanges", { params: id(subscriberId), query: { ...query, since } }),
-    act: (subscriberId, action) => client.request("feedActions", { params: id(subscriberId), body: action }),
+    act: (subscriberId, action, { idempotencyKey } = {}) => client.request("feedActions", { params: id(subscriberId), body: action, idempotencyKey }),
     streamTicket: (subscriberId) => client.request("feedStreamTicket", { params: id(subscriberId) }),
   };
 }

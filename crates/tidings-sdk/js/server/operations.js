@@ -8,7 +8,8 @@
  * may be sent again after a lost answer or a 503 without doing anything
  * twice. GET, PUT, PATCH and DELETE may unless marked `false` (saving a
  * workflow makes a new version each time); a POST may only when marked
- * `true` (a trigger, because the client always sends an `Idempotency-Key`).
+ * `true` (a trigger or a feed action, because the client always sends an
+ * `Idempotency-Key` with those: `KEYED`).
  */
 export const OPERATIONS = {
   currentEnvironment: ["GET", "/v1/environments/current"],
@@ -63,3 +64,6 @@ export const OPERATIONS = {
 
 /** Operations whose answer is the bytes of a file, whatever its type. */
 export const BINARY_ANSWERS = new Set(["getFile", "getLogo"]);
+
+/** The operations always sent with an `Idempotency-Key` (the caller's, or a fresh one). */
+export const KEYED = new Set(["trigger", "triggerBulk", "feedActions"]);

@@ -98,13 +98,13 @@ function exclusively(name, work) {
   return run;
 }
 
-/** Whether the API refused an action itself (not the network, a credential or its own trouble). */
 /** A fresh Idempotency-Key for one action: however often it is sent, the API applies it once. */
 function actionKey() {
   const crypto = globalThis.crypto;
   return crypto.randomUUID?.() ?? Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** Whether the API refused an action itself (not the network, a credential or its own trouble). */
 function refusal(error) {
   const retryable = ["network_error", "rate_limited", "unavailable", "internal_error", "subscriber_credential_expired", "request_in_progress"];
   return !retryable.includes(error?.code) && !(error?.status >= 500);

@@ -76,7 +76,8 @@ function tokenMatches({ subscriberId, publishableKey }, subscriberToken) {
 /** `Tidings.connect(options)`: the same as {@link createTidings}. */
 export const Tidings = { connect: createTidings };
 
-const asIds = (ids) => (Array.isArray(ids) ? ids : [ids]);
+// A copy: the body sent and the body queued under one key stay the same whatever the app does to its array.
+const asIds = (ids) => (Array.isArray(ids) ? [...ids] : [ids]);
 const now = () => new Date().toISOString();
 /** What each action does to an item, for optimistic updates (null: the item is gone). */
 const TRANSITIONS = {
@@ -344,7 +345,7 @@ class Feed {
     if (!owner) return Promise.resolve();
     clearTimeout(this.#retry);
     this.#flushing ??= exclusively(`tidings-queue:${owner}`, async () => {
-      const { queuedActions, removeAction } = await offlineStore();
+      const { queuedActions, removeAction, keyAction } = await offlineStore();
       let left = 0;
       for (const entry of await queuedActions(owner)) {
         if (globalThis.navigator?.onLine === false || this.#owner !== owner) {
@@ -353,8 +354,9 @@ class Feed {
         }
         let result;
         try {
-          // Queued before actions had keys: one now, kept for this attempt only.
-          result = await this.#client.act(entry.body, entry.key ?? actionKey());
+          // Queued before actions had keys: one now, kept with it for every later attempt.
+          if (!entry.key) await keyAction(entry, actionKey());
+          result = await this.#client.act(entry.body, entry.key);
         } catch (error) {
           // Not a refusal of the action (no network, a credential to renew, a busy or failing
           // API): it stays queued, first in line, for the next attempt.

@@ -79,6 +79,12 @@ export async function queuedActions(owner) {
   return entries.sort((a, b) => a.id - b.id);
 }
 
+/** Gives a queued action (from before actions had keys) its Idempotency-Key, kept for its later attempts. */
+export function keyAction(entry, key) {
+  entry.key = key;
+  return run("actions", "readwrite", (store) => store.put(entry));
+}
+
 /** Removes one queued action. */
 export function removeAction(id) {
   return run("actions", "readwrite", (store) => store.delete(id));

@@ -39,7 +39,7 @@ pub async fn act(
     let stored_key = idempotency::feed_action_key(subscriber.as_str(), key);
     match idempotent::claim(scope, stored_key, hash, now).await? {
         Claimed::Mine(ticket) => {
-            let applied = scope.apply_action(subscriber, action, Some(ticket.key()), now).await;
+            let applied = scope.apply_action(subscriber, action, Some(ticket.claim()), now).await;
             let (updated, counts) = ticket.settle(scope, applied).await?;
             Ok(ActionAnswer { updated, counts, replay: false })
         }

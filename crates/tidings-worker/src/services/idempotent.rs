@@ -43,9 +43,10 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// The key the request's work stores its answer under.
-    pub fn key(&self) -> &str {
-        &self.stored_key
+    /// The key the request's work stores its answer under, and this
+    /// request's claim on it: the work writes only while the claim holds.
+    pub fn claim(&self) -> (&str, &str) {
+        (&self.stored_key, &self.claim_id)
     }
 
     /// Passes the work's result through; when it failed, gives the claim up

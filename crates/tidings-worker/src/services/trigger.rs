@@ -26,7 +26,7 @@ use crate::http::json_text;
 use crate::platform::{now_ms, random, random_ids};
 use crate::services::idempotent::{self, Claimed};
 use crate::store::Platform;
-use crate::store::{AuditRecord, Delivery, Environment};
+use crate::store::{AuditRecord, Delivery, Environment, KeyedAnswer};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 pub const ACCEPTED: u16 = 202;
@@ -81,7 +81,7 @@ pub async fn process(
     };
     match idempotent::claim(scope, key.to_owned(), hash, now).await? {
         Claimed::Mine(ticket) => {
-            let ran = run(env, scope, valid, Some(ticket.key()), now, None).await;
+            let ran = run(env, scope, valid, Some(ticket.claim()), now, None).await;
             let ran = ticket.settle(scope, ran).await?;
             Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up })
         }
@@ -93,7 +93,7 @@ async fn run(
     env: &Platform,
     scope: &Environment,
     valid: &ValidTrigger,
-    idempotency_key: Option<&str>,
+    claim: Option<(&str, &str)>,
     now: u64,
     audit: Option<&AuditRecord<'_>>,
 ) -> ApiResult<Ran> {
@@ -224,7 +224,7 @@ async fn run(
         workflow: &workflow.key,
         transaction_id: &transaction_id,
         payload: &valid.payload,
-        idempotency: idempotency_key.map(|key| (key, ACCEPTED, text.as_str())),
+        idempotency: claim.map(|(key, claim_id)| KeyedAnswer { key, claim_id, status: ACCEPTED, body: text.as_str() }),
         audit,
         personal_paths: &personal_paths,
     };

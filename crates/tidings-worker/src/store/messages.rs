@@ -172,13 +172,16 @@ impl Environment {
 
     /// Applies an action to the subscriber's own messages and returns how
     /// many changed and the feed's counts after it, in one transaction. With
-    /// a claimed idempotency key, the transaction also stores the answer
-    /// under it (`{"updated": n}`), once.
+    /// a claimed idempotency key (key and claim id), it changes rows only
+    /// while the claim is still this request's (not taken over by a retry
+    /// after it was thought abandoned), stores the answer under the key
+    /// (`{"updated": n}`) once, and answers the stored count, so a batch
+    /// retried after a commit whose answer was lost answers the first count.
     pub async fn apply_action(
         &self,
         subscriber: &SubscriberId,
         action: &FeedAction,
-        idempotency_key: Option<&str>,
+        claim: Option<(&str, &str)>,
         now_ms: u64,
     ) -> Result<(u64, FeedCounts), ApiError> {
         let change = match action.kind {
@@ -213,7 +216,13 @@ impl Environment {
             ActionKind::Unarchive => "archived_at IS NOT NULL",
             ActionKind::Delete => "1",
         };
-        let conditions = format!("WHERE subscriber_id = ? AND {target} AND {changing}");
+        let mut conditions = format!("WHERE subscriber_id = ? AND {target} AND {changing}");
+        if let Some((key, claim_id)) = claim {
+            conditions.push_str(
+                " AND EXISTS (SELECT 1 FROM idempotency_keys WHERE key = ? AND claim_id = ? AND state = 'in_flight')",
+            );
+            params.extend([text(key), text(claim_id)]);
+        }
         let mut writes = vec![statement(&self.db, TICK, &[])?];
         if action.kind == ActionKind::Delete {
             // Deleted messages leave tombstones for delta sync; old ones are forgotten.
@@ -242,25 +251,43 @@ impl Environment {
             None => format!("{change} {conditions} RETURNING id"),
         };
         writes.push(statement(&self.db, &sql, &params)?);
-        if let Some(key) = idempotency_key {
+        if let Some((key, claim_id)) = claim {
             // Right after the change: `changes()` is the rows it changed (the
-            // counters' triggers are not counted). Set once, so a retried batch
-            // that finds nothing left to change cannot overwrite the answer.
+            // counters' triggers are not counted). Set once, by this claim only.
             writes.push(statement(
                 &self.db,
                 "UPDATE idempotency_keys SET state = 'done', status = 200, \
-                 response = json_object('updated', changes()) WHERE key = ?1 AND state = 'in_flight'",
-                &[text(key)],
+                 response = json_object('updated', changes()) WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
+                &[text(key), text(claim_id)],
             )?);
             writes.push(self.forget_idempotency_keys_statement(now_ms)?);
+            writes.push(statement(
+                &self.db,
+                "SELECT json_extract(response, '$.updated') AS updated FROM idempotency_keys \
+                 WHERE key = ?1 AND claim_id = ?2 AND state = 'done'",
+                &[text(key), text(claim_id)],
+            )?);
         }
         writes.push(self.counts_statement(subscriber, &FeedFilter::default())?);
         let results = self.write_batch("feed-action", writes).await?;
         let (Some(update), Some(counts)) = (results.get(update_index), results.last()) else {
             return Err(ApiError::internal("apply action", "batch returned the wrong number of results"));
         };
-        let changed =
-            update.results::<serde_json::Value>().map_err(|error| storage_error("decode action", error))?.len() as u64;
+        let changed = match claim {
+            None => update.results::<serde_json::Value>().map_err(|error| storage_error("decode action", error))?.len(),
+            Some(_) => {
+                #[derive(serde::Deserialize)]
+                struct Stored {
+                    updated: f64,
+                }
+                let stored = results.get(results.len() - 2).map(|result| result.results::<Stored>());
+                match stored {
+                    Some(Ok(rows)) if rows.len() == 1 => rows[0].updated as usize,
+                    // Another request took the claim over: nothing was changed by this one.
+                    _ => return Err(super::triggers::claim_lost()),
+                }
+            }
+        } as u64;
         Ok((changed, counts_from(counts)?))
     }
 

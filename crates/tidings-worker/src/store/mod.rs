@@ -76,7 +76,7 @@ pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
 pub use stream_tickets::TicketCredential;
 pub use test_mode::test_mode;
-pub use triggers::{Claim, Delivery};
+pub use triggers::{Claim, Delivery, KeyedAnswer};
 
 use tidings_core::audit::AuditQuery;
 use wasm_bindgen::JsValue;
@@ -91,6 +91,9 @@ fn control_db(env: &Platform) -> Result<D1Database, ApiError> {
 /// Maps a D1 failure to 503 when D1 documents it as transient, else 500.
 fn storage_error(context: &str, error: worker::Error) -> ApiError {
     let text = error.to_string();
+    if text.contains(triggers::CLAIM_LOST) {
+        return triggers::claim_lost();
+    }
     if retry::is_transient(&text) {
         ApiError::unavailable(context, text)
     } else {

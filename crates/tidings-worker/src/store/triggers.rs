@@ -46,12 +46,48 @@ pub struct Delivery<'a> {
     /// The trigger's payload (the same for every message).
     pub payload: &'a Value,
     /// The claimed idempotency key and the answer to remember with it.
-    pub idempotency: Option<(&'a str, u16, &'a str)>,
+    pub idempotency: Option<KeyedAnswer<'a>>,
     /// The audit entry of a member's test send, written with the messages.
     pub audit: Option<&'a AuditRecord<'a>>,
     /// The payload fields the workflow's schema marks personal, stored with
     /// each message (see [`tidings_core::schema::personal_paths`]).
     pub personal_paths: &'a [Vec<String>],
+}
+
+/// A claimed idempotency key and the answer a request stores under it.
+pub struct KeyedAnswer<'a> {
+    /// The stored key.
+    pub key: &'a str,
+    /// The request's claim on it: the writes commit only while it holds.
+    pub claim_id: &'a str,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's body.
+    pub body: &'a str,
+}
+
+/// What D1 says when [`claim_guard`] aborts a transaction: the key was taken
+/// over by a retry (after this request was thought abandoned), so this
+/// request's writes must not commit.
+pub(super) const CLAIM_LOST: &str = "idempotency_keys.request_hash";
+
+/// The answer to a request whose key a retry took over: its writes did not
+/// commit, and the retry's answer will be there shortly.
+pub(super) fn claim_lost() -> ApiError {
+    let taken = "a retry with this Idempotency-Key took it over; retry shortly";
+    ApiError::new(409, tidings_core::wire::ErrorCode::RequestInProgress, taken).retry_after(1)
+}
+
+/// The first statement of a keyed request's transaction: it fails (a NOT
+/// NULL violation, [`CLAIM_LOST`]) and so rolls everything back when another
+/// claim holds the key, and changes nothing when this one does (a retried
+/// batch after a lost answer included).
+fn claim_guard(db: &worker::D1Database, key: &str, claim_id: &str) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        db,
+        "UPDATE idempotency_keys SET request_hash = NULL WHERE key = ?1 AND claim_id IS NOT ?2",
+        &[text(key), text(claim_id)],
+    )
 }
 
 #[derive(Deserialize)]
@@ -141,6 +177,9 @@ impl Environment {
     /// a lost answer): rows are keyed by their ids and inserted only once.
     pub async fn deliver(&self, delivery: Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
         let mut writes: Vec<D1PreparedStatement> = Vec::new();
+        if let Some(keyed) = &delivery.idempotency {
+            writes.push(claim_guard(&self.db, keyed.key, keyed.claim_id)?);
+        }
         if !delivery.profiles.is_empty() {
             writes.push(self.upsert_statement(delivery.profiles, now_ms)?);
         }
@@ -231,11 +270,11 @@ impl Environment {
             )?);
         }
         writes.push(self.log_retention_statement(now_ms)?);
-        if let Some((key, status, response)) = delivery.idempotency {
+        if let Some(keyed) = &delivery.idempotency {
             writes.push(statement(
                 &self.db,
-                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1",
-                &[text(key), number(u64::from(status)), text(response)],
+                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1 AND claim_id = ?4",
+                &[text(keyed.key), number(u64::from(keyed.status)), text(keyed.body), text(keyed.claim_id)],
             )?);
             writes.push(self.forget_idempotency_keys_statement(now_ms)?);
         }

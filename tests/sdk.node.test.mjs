@@ -14,6 +14,18 @@ const mint = (subscriberId, { ttlSeconds = 3600, ageSeconds = 0 } = {}) =>
   signSubscriberToken({ signingSecret: keys.development.subscriber_signing_secret, environment: "development", subscriberId, ttlSeconds, now: Date.now() - ageSeconds * 1000 });
 
 describe("@tidings/sdk in Node.js", () => {
+  it("imports every entry where there is no window (server-side rendering), defining no element", async () => {
+    assert.equal(typeof globalThis.window, "undefined");
+    assert.equal(typeof globalThis.customElements, "undefined");
+    for (const entry of ["@tidings/sdk", "@tidings/sdk/react", "@tidings/sdk/elements", "@tidings/sdk/server"]) {
+      await assert.doesNotReject(import(entry), entry);
+    }
+    const { TidingsInbox, TidingsBell, messages } = await import("@tidings/sdk/elements");
+    assert.equal(typeof TidingsInbox, "function");
+    assert.equal(typeof TidingsBell, "function");
+    assert.ok(messages.en && messages.fr, "the shipped locales");
+  });
+
   it("loads its WebAssembly from the package's file and reads a feed", async () => {
     const subscriberId = freshSubscriber("node-sdk");
     await welcome(subscriberId, "Ada");

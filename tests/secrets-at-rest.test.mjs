@@ -3,7 +3,7 @@
 // validations (copies of registry rows) never holds one in plaintext.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { api, environmentNames, keys } from "./support/context.mjs";
+import { api, environmentNames, keys, waitFor } from "./support/context.mjs";
 import { queryLocal, wranglerLocal } from "./support/local-state.mjs";
 
 describe("secrets at rest", () => {
@@ -22,10 +22,11 @@ describe("secrets at rest", () => {
       // A validated key is cached in the environment's KV namespace: what is cached holds no plaintext secret.
       assert.equal((await api("/v1/environments/current", { key: keys[environment].publishable_key })).status, 200);
       const suffix = environment.toUpperCase().replaceAll("-", "_");
-      const cached = JSON.parse(wranglerLocal("kv", "key", "list", "--binding", `KV_${suffix}`))
+      // The cache is written after the answer (waitUntil), and read here by another process.
+      const listed = () => JSON.parse(wranglerLocal("kv", "key", "list", "--binding", `KV_${suffix}`))
         .map(({ name }) => name)
         .filter((name) => name.startsWith("key:"));
-      assert.ok(cached.length > 0, `KV_${suffix} holds no cached key`);
+      const cached = await waitFor(() => { const names = listed(); return names.length > 0 && names; }, `a cached key in KV_${suffix}`);
       for (const name of cached) {
         const value = wranglerLocal("kv", "key", "get", "--binding", `KV_${suffix}`, name);
         assert.ok(!plaintexts.some((secret) => value.includes(secret)), `${name} in KV_${suffix} holds a signing secret in plaintext`);

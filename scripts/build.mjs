@@ -45,7 +45,9 @@ export function sizeOf(path) {
 /**
  * The worker: cargo (release, wasm32), wasm-bindgen's module output (with
  * its reset-after-trap support) into `crates/tidings-worker/build/`, then
- * wasm-opt -O keeping function names for stack traces. The entry module
+ * wasm-opt -O, then the function names moved out of the upload into
+ * `build/function-map.txt` (`index:name`, what a trap's `wasm-function[N]`
+ * is; about 110 KiB gzip left out of the worker's budget). The entry module
  * `crates/tidings-worker/js/entry.mjs` (wrangler's `main`) imports it.
  */
 export function buildWorker({ force = false } = {}) {
@@ -66,6 +68,13 @@ export function buildWorker({ force = false } = {}) {
   writeFileSync(glue, readFileSync(glue, "utf8").replace("import source ", "import "));
   const wasm = join(root, output);
   run("wasm-opt", ["-O", ...WASM_OPT_FEATURES, "--enable-exception-handling", "--debuginfo", wasm, "-o", `${wasm}.opt`]);
+  renameSync(`${wasm}.opt`, wasm);
+  // Stripping custom sections keeps every function's index, so the map reads the stripped module's traps.
+  const mapped = spawnSync("wasm-opt", [
+    ...WASM_OPT_FEATURES, "--enable-exception-handling", wasm, "--print-function-map", "--strip-debug", "-o", `${wasm}.opt`,
+  ], { cwd: root, env: toolEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (mapped.status !== 0) throw new Error(`wasm-opt --print-function-map failed: ${mapped.stderr}`);
+  writeFileSync(join(out, "function-map.txt"), mapped.stdout);
   renameSync(`${wasm}.opt`, wasm);
   const size = sizeOf(output);
   console.log(`worker wasm: ${size.raw} B raw, ${size.gzip} B gzip`);

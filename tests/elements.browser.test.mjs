@@ -109,6 +109,9 @@ describe("<tidings-inbox> and <tidings-bell>", () => {
     await itemCount(page, 8);
     assert.equal((await subjects(page))[0], "Welcome, Live!");
     await waitUntil(page, () => document.querySelector("#inbox").shadowRoot.querySelector("[aria-live]").textContent === "1 new notification");
+    // The bell's popover is closed, so its inbox is hidden: the bell announces arrivals itself.
+    await welcome(subscriber, "Again");
+    await waitUntil(page, () => document.querySelector("#bell").shadowRoot.querySelector(".announce[aria-live]").textContent === "1 new notification");
     await page.close();
   });
 

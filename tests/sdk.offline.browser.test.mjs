@@ -179,6 +179,41 @@ describe("the offline-first feed", () => {
     await page.close();
   });
 
+  it("sends an action taken while the queue is being sent, after it, in order", async () => {
+    const subscriberId = freshSubscriber("offline-while-sending");
+    for (const name of ["Ada", "Grace", "Linus"]) await welcome(subscriberId, name);
+    const page = await chromium.context.newPage();
+    await page.goto(`${wwwUrl}/feed.html?subscriber=${freshSubscriber("demo-page")}`);
+    await view(page, { subscriberId });
+    await waitUntil(page, () => window.states.at(-1)?.ids.length === 3);
+    const ids = (await last(page)).ids;
+    const sent = [];
+    let releaseFirst;
+    const firstMayGo = new Promise((resolve) => (releaseFirst = resolve));
+    await page.route("**/feed/actions", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      sent.push(JSON.parse(route.request().postData()).ids.join());
+      if (sent.length === 1) await firstMayGo;
+      return route.continue();
+    });
+    await chromium.context.setOffline(true);
+    try {
+      for (const id of ids.slice(0, 2)) await page.evaluate((id) => window.tidings.feed.markRead(id), id);
+    } finally {
+      await chromium.context.setOffline(false);
+    }
+    for (let tries = 0; tries < 100 && sent.length === 0; tries++) await page.waitForTimeout(100);
+    assert.equal(sent.length, 1, "the queue is being sent, its first action held");
+    // Taken now, it queues behind the two being sent.
+    assert.equal((await page.evaluate((id) => window.tidings.feed.markRead(id), ids[2])).queued, true);
+    releaseFirst();
+    const unreadOnServer = async () => (await api(`/v1/subscribers/${subscriberId}/feed/counts`, { key: keys.development.secret_key })).body.unread;
+    for (let tries = 0; tries < 100 && (await unreadOnServer()) !== 0; tries++) await page.waitForTimeout(100);
+    assert.equal(await unreadOnServer(), 0, "all three reached the API");
+    assert.deepEqual(sent, ids.map(String), "in the order taken, each once");
+    await page.close();
+  });
+
   it("undoes and reports a queued action the API refuses", async () => {
     const subscriberId = freshSubscriber("offline-refused");
     await welcome(subscriberId, "Ada");

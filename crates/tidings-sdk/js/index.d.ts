@@ -136,7 +136,10 @@ export interface Feed {
   /** Delta sync: every change after `since` (a `watermark`), in order. */
   changes(since: string, options?: ViewOptions): Promise<FeedChangesResponse>;
   counts(filter?: FeedFilter): Promise<FeedCounts>;
-  /** Keeps `listener` up to date with a view of the feed, in real time, in every tab. */
+  /**
+   * Keeps `listener` up to date with a view of the feed, in real time, in every tab. Where the
+   * runtime has no `WebSocket` (Node.js 20), the view loads but follows changes only on `sync()`.
+   */
   subscribe(listener: (state: LiveState) => void, options?: ViewOptions): LiveFeed;
   markSeen(ids: string | string[]): Promise<ActionResult>;
   markRead(ids: string | string[]): Promise<ActionResult>;

@@ -61,7 +61,8 @@ export async function createTidings(options) {
  */
 function cacheOwner(options, token) {
   if (token && !tokenMatches(options, token)) return null;
-  return [options.apiUrl, options.publishableKey, options.subscriberId].join("\u0000");
+  // As the client reads them: `https://api/` and `https://api` are one API.
+  return [options.apiUrl.trim().replace(/\/+$/, ""), options.publishableKey.trim(), options.subscriberId].join("\u0000");
 }
 
 function tokenMatches({ subscriberId, publishableKey }, subscriberToken) {
@@ -107,8 +108,10 @@ function actionKey() {
 
 /** Whether the API refused an action itself (not the network, a credential or its own trouble). */
 function refusal(error) {
-  const retryable = ["network_error", "rate_limited", "unavailable", "internal_error", "subscriber_credential_expired", "request_in_progress"];
-  return !retryable.includes(error?.code) && !(error?.status >= 500);
+  // Only these say the action itself cannot be applied; anything else (no network, a captive
+  // portal's page, a credential to renew or fix, a busy API) leaves it queued for later.
+  const refused = ["validation_failed", "malformed_json", "not_found", "subscriber_token_read_only", "key_scope_insufficient", "idempotency_key_reused"];
+  return refused.includes(error?.code);
 }
 
 /** One subscriber's connection. */
@@ -159,6 +162,9 @@ class Feed {
   // Whether this subscriber's queue may hold actions: new ones then queue behind them, in order.
   #backlog = false;
   #flushing = null;
+  // Whether actions were queued while sending: the queue is read again when it is done.
+  #again = false;
+  #closed = false;
   #retry = null;
   #retryDelay = 0;
   #channel = null;
@@ -218,6 +224,7 @@ class Feed {
 
   /** Closes the views and stops listening and retrying (the session closes). */
   dispose() {
+    this.#closed = true;
     this.closeAll();
     globalThis.removeEventListener?.("online", this.#online);
     clearTimeout(this.#retry);
@@ -342,13 +349,17 @@ class Feed {
    */
   #flush() {
     const owner = this.#owner;
-    if (!owner) return Promise.resolve();
+    if (!owner || this.#closed) return Promise.resolve();
     clearTimeout(this.#retry);
-    this.#flushing ??= exclusively(`tidings-queue:${owner}`, async () => {
+    if (this.#flushing) {
+      this.#again = true;
+      return this.#flushing;
+    }
+    this.#flushing = exclusively(`tidings-queue:${owner}`, async () => {
       const { queuedActions, removeAction, keyAction } = await offlineStore();
       let left = 0;
       for (const entry of await queuedActions(owner)) {
-        if (globalThis.navigator?.onLine === false || this.#owner !== owner) {
+        if (globalThis.navigator?.onLine === false || this.#owner !== owner || this.#closed) {
           left += 1;
           break;
         }
@@ -376,12 +387,16 @@ class Feed {
       this.#backlog = left > 0;
       // Try again later while something is left (the online event may never come).
       this.#retryDelay = left > 0 ? Math.min(30_000, Math.max(2_000, this.#retryDelay * 2)) : 0;
-      if (left > 0 && this.#owner === owner) {
+      if (left > 0 && this.#owner === owner && !this.#closed) {
         this.#retry = setTimeout(() => this.#flush(), this.#retryDelay);
         this.#retry.unref?.();
       }
     }).catch(() => {}).finally(() => {
       this.#flushing = null;
+      if (this.#again) {
+        this.#again = false;
+        this.#flush();
+      }
     });
     return this.#flushing;
   }

@@ -82,6 +82,8 @@ class Relay {
 
   async #connect() {
     if (this.#closed || this.#connecting) return;
+    // A runtime without WebSocket (Node.js 20): views load and sync() on demand, with no socket.
+    if (typeof WebSocket !== "function") return;
     // Each connection exchanges the credentials for a one-time ticket first: no credential in the URL.
     this.#connecting = true;
     let url;
@@ -353,6 +355,9 @@ export class LiveFeed {
       // One write per burst of changes.
       this.#saving = setTimeout(() => {
         this.#saving = null;
+        // Never an action the API has not answered yet (the page may close before it does):
+        // the view is written again once it settles.
+        if (this.#pending > 0) return;
         const { items, counts, hasMore } = this.state;
         const { owner, view } = this.#cache ?? {};
         if (owner) offlineStore().then((offline) => offline.writeView(owner, view, { items, counts, hasMore, after: this.#after, watermark: this.#watermark }));

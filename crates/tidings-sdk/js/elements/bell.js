@@ -158,18 +158,30 @@ export class TidingsBell extends Base {
       if (attempt !== this.#connecting) return;
       if (this.#inbox) this.#inbox.session = this.#session;
       // The smallest live view: its counts are the badge.
+      let known = null;
       this.#counts = this.#session.feed.subscribe((state) => {
         if (attempt !== this.#connecting) return;
         this.#unread = state.counts.unread;
         this.#render();
+        // Closed, the inbox (and its live region) is hidden: the bell announces arrivals itself.
+        const newest = state.items[0]?.id ?? null;
+        if (known && newest && newest > known.id && !this.#open) {
+          const fresh = Math.max(1, state.counts.total - known.total);
+          this.#root.querySelector(".announce").textContent = this.#messages().newNotifications(fresh);
+        }
+        if (newest && (!known || newest > known.id)) known = { id: newest, total: state.counts.total };
       }, { limit: 1 });
     } catch {
       // The inbox shows the error when opened.
     }
   }
 
+  #messages() {
+    return messagesFor(validLocale(this.getAttribute("locale") ?? document.documentElement.lang), this.#properties.messages);
+  }
+
   #render() {
-    const m = messagesFor(validLocale(this.getAttribute("locale") ?? document.documentElement.lang), this.#properties.messages);
+    const m = this.#messages();
     if (!this.#inbox) {
       this.#inbox = new TidingsInbox();
       this.#inbox.setAttribute("part", "inbox");
@@ -187,7 +199,7 @@ export class TidingsBell extends Base {
       const button = h("button", { type: "button", class: "bell", part: "bell", "aria-haspopup": "dialog", onclick: () => (this.#open ? this.hide() : this.show()) });
       const popover = h("div", { class: "popover", part: "popover", role: "dialog", "aria-modal": "true" }, this.#inbox);
       popover.addEventListener("keydown", (event) => this.#trap(event));
-      this.#root.append(style, button, popover);
+      this.#root.append(style, button, h("div", { class: "announce visually-hidden", role: "status", "aria-live": "polite" }), popover);
     }
     const button = this.#root.querySelector(".bell");
     button.setAttribute("aria-label", m.bell(this.#unread));

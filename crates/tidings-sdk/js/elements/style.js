@@ -45,6 +45,7 @@ time { font-size: .8em; color: var(--_muted); }
 export const BELL_STYLE = `
 :host { display: inline-block; position: relative; font: var(--tidings-font, 14px/1.4 system-ui, sans-serif); }
 [hidden] { display: none !important; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .bell { position: relative; font: inherit; background: none; border: 1px solid transparent; border-radius: 50%;
   width: 40px; height: 40px; cursor: pointer; color: var(--tidings-bell-color, currentColor); }
 .bell:focus-visible { outline: 2px solid var(--tidings-accent, #0b57d0); }

@@ -254,6 +254,13 @@ describe("the offline-first feed", () => {
     assert.equal(await page.evaluate(() => window.states.filter((state) => state.ids.length > 0).length), 0, "another subscriber's view is not the cache");
 
     await page.unroute(`${apiUrl}/**`);
+    // A hash the API refuses: the cached view may show first, and is withdrawn once refused.
+    await page.reload();
+    await view(page, { subscriberId, subscriberHash: "0".repeat(64) }).catch(() => {});
+    await waitUntil(page, () => window.states.at(-1)?.error !== null);
+    assert.deepEqual(await page.evaluate(() => [window.states[0].status, window.states[0].ids.length]), ["cached", 1]);
+    assert.deepEqual(await page.evaluate(() => [window.states.at(-1).ids.length, window.states.at(-1).error]), [0, "subscriber_credential_invalid"]);
+
     await page.reload();
     await view(page, { subscriberId });
     await waitUntil(page, () => window.states.at(-1)?.status === "live");

@@ -240,7 +240,9 @@ class Feed {
     const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("tidings-cache") : null;
     channel?.postMessage({ cleared: owner });
     channel?.close();
-    await (await offlineStore()).clearOwner(owner);
+    // Under the queue's lock: no tab is between reading the queue and sending from it meanwhile
+    // (told above, each stops before its next action).
+    await exclusively(`tidings-queue:${owner}`, async () => (await offlineStore()).clearOwner(owner));
   }
 
   #forget() {

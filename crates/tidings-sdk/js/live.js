@@ -260,9 +260,13 @@ export class LiveFeed {
           this.#publish({ status: this.#relay.status });
         }
       } catch (error) {
-        if (error.code === "watermark_expired") await this.#load();
+        if (error.code === "watermark_expired") await this.#load().catch(() => {});
         // Offline with a cached view: the cache is the view until the network returns.
-        else if (!(this.#cachedOnly && error.code === "network_error")) this.#publish({ error });
+        else if (this.#cachedOnly && error.code === "network_error") return;
+        // A cached view the API will not show these credentials is withdrawn, not left on screen.
+        else if (this.#cachedOnly && error.status >= 400 && error.status < 500 && error.code !== "rate_limited") {
+          this.#publish({ items: [], counts: { total: 0, unread: 0, unseen: 0 }, hasMore: false, error });
+        } else this.#publish({ error });
       } finally {
         this.#syncing = null;
       }

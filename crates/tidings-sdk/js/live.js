@@ -47,7 +47,9 @@ class Relay {
       this.#emit(event.data);
     });
     this.#channel?.postMessage({ type: "hello" });
-    if (globalThis.navigator?.locks) {
+    // One socket across tabs only where its events can reach them: without BroadcastChannel,
+    // a socket of this view's own.
+    if (globalThis.navigator?.locks && this.#channel) {
       navigator.locks.request(this.#name, () => new Promise((release) => {
         this.#release = release;
         if (this.#closed) return release();

@@ -191,6 +191,8 @@ export class TidingsInbox extends Base {
       }
       const session = this.#session;
       session.environment().then((environment) => {
+        // Only for the connection it was asked for: a slow answer never badges the next one.
+        if (attempt !== this.#connecting) return;
         this.#environment = environment;
         this.#render();
       }, () => {});

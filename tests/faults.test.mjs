@@ -195,4 +195,23 @@ describe("storage faults", () => {
     const config = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
     assert.ok(!config.includes("TIDINGS_FAULT_INJECTION"));
   });
+  it("never commits a keyed request whose key another request took over meanwhile", async () => {
+    const subscriber = freshSubscriber("taken-over");
+    // Right after this request claims its key, another takes it over (as a retry does when the
+    // first seems abandoned): this one must commit nothing.
+    const takenOver = (idempotencyKey) => ({ [FAULTS]: "idempotency=taken-over", "Idempotency-Key": idempotencyKey });
+    const refused = await call("/v1/events/trigger", {
+      method: "POST", body: { workflow, to: [subscriber], payload: { order: 1 } }, headers: takenOver(`taken-${randomBytes(4).toString("hex")}`),
+    });
+    expectError(assert, refused, 409, "request_in_progress");
+    assert.deepEqual(await feed(subscriber), [], "the trigger stored nothing");
+
+    assert.equal((await trigger({ workflow, to: [subscriber], payload: { order: 2 } })).status, 202);
+    const [message] = await feed(subscriber);
+    const action = await call(`/v1/subscribers/${subscriber}/feed/actions`, {
+      method: "POST", body: { action: "read", ids: [message.id] }, headers: takenOver(`read-${randomBytes(4).toString("hex")}`),
+    });
+    expectError(assert, action, 409, "request_in_progress");
+    assert.equal((await feed(subscriber))[0].read_at, null, "the action changed nothing");
+  });
 });

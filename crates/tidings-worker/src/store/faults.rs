@@ -87,6 +87,7 @@ pub struct FaultPlan {
     remaining: RefCell<Vec<(String, Vec<Fault>)>>,
     trap: bool,
     hand_off: HandOffFault,
+    key_taken_over: bool,
 }
 
 impl FaultPlan {
@@ -104,10 +105,15 @@ impl FaultPlan {
         let mut remaining = Vec::new();
         let mut trap = false;
         let mut hand_off = HandOffFault::None;
+        let mut key_taken_over = false;
         for part in header.split(';').map(str::trim).filter(|part| !part.is_empty()) {
             let Some((operation, faults)) = part.split_once('=') else { continue };
             if operation.trim() == "worker" {
                 trap |= faults.trim() == "trap";
+                continue;
+            }
+            if operation.trim() == "idempotency" {
+                key_taken_over |= faults.trim() == "taken-over";
                 continue;
             }
             if operation.trim() == "handoff" {
@@ -130,7 +136,14 @@ impl FaultPlan {
                 .collect();
             remaining.push((operation.trim().to_owned(), faults));
         }
-        Self { remaining: RefCell::new(remaining), trap, hand_off }
+        Self { remaining: RefCell::new(remaining), trap, hand_off, key_taken_over }
+    }
+
+    /// Whether another request is to take this request's idempotency key
+    /// over right after it claimed it (`idempotency=taken-over`), as a retry
+    /// does when it thinks the first request abandoned.
+    pub(super) fn key_taken_over(&self) -> bool {
+        self.key_taken_over
     }
 
     /// What the request asked its webhook deliveries' hand-off to do.

@@ -107,7 +107,7 @@ pub struct Environment {
     pub(super) bindings: Bindings,
     privacy: Privacy,
     pub(super) db: D1Database,
-    faults: FaultPlan,
+    pub(super) faults: FaultPlan,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \

@@ -130,6 +130,10 @@ impl Environment {
         )?;
         let claimed = self.write_one("claim", claim).await?;
         if claimed.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0 {
+            if self.faults.key_taken_over() {
+                let take_over = "UPDATE idempotency_keys SET claim_id = 'taken-over' WHERE key = ?1";
+                self.write_one("claim", statement(&self.db, take_over, &[text(key)])?).await?;
+            }
             return Ok(Claim::Claimed);
         }
         let row: KeyRow = statement(

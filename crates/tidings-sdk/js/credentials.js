@@ -122,36 +122,13 @@ export class RenewingClient {
     this.#timer?.unref?.();
   }
 
-  environment(...args) {
-    return this.#send("environment", args);
-  }
-
-  feed(...args) {
-    return this.#send("feed", args);
-  }
-
-  changes(...args) {
-    return this.#send("changes", args);
-  }
-
-  counts(...args) {
-    return this.#send("counts", args);
-  }
-
-  preferences(...args) {
-    return this.#send("preferences", args);
-  }
-
-  updatePreferences(...args) {
-    return this.#send("updatePreferences", args);
-  }
-
-  act(...args) {
-    return this.#send("act", args);
-  }
-
-  streamUrl(...args) {
-    return this.#send("streamUrl", args);
+  // The wasm client's requests, each through #send (renewal and one resend).
+  static {
+    for (const name of ["environment", "feed", "changes", "counts", "preferences", "updatePreferences", "act", "streamUrl"]) {
+      this.prototype[name] = function (...args) {
+        return this.#send(name, args);
+      };
+    }
   }
 
   async #send(name, args) {

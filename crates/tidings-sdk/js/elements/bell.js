@@ -1,8 +1,7 @@
 // <tidings-bell>: a bell with the unread count that opens the inbox in a
 // popover (a modal dialog: focus stays inside, Escape or a click outside
 // closes it and focus returns to the bell).
-import { createTidings } from "../index.js";
-import { connectionOptions, upgradeProperties } from "./connection.js";
+import { ElementSession, upgradeProperties } from "./connection.js";
 import { h, TidingsInbox, validLocale } from "./inbox.js";
 import { messagesFor } from "./messages.js";
 import { BELL_STYLE } from "./style.js";
@@ -29,14 +28,12 @@ function icon() {
 export class TidingsBell extends Base {
   static observedAttributes = TidingsInbox.observedAttributes;
   #root;
-  #session = null;
-  #ownSession = false;
+  #connection = new ElementSession();
   #counts = null;
   #unread = 0;
   #open = false;
   #inbox = null;
   #properties = {};
-  #connecting = 0;
 
   constructor() {
     super();
@@ -44,21 +41,21 @@ export class TidingsBell extends Base {
   }
 
   set session(session) {
-    if (session === this.#session) return;
+    if (session === this.#connection.current) return;
     this.#dropSession();
-    this.#session = session ?? null;
+    this.#connection.share(session);
     this.#restart();
   }
 
   get session() {
-    return this.#session;
+    return this.#connection.current;
   }
 
   set getSubscriberToken(callback) {
     if (callback === this.#properties.getSubscriberToken) return;
     this.#properties.getSubscriberToken = callback;
     // A session this element opened (or is opening) was made without it: open it again.
-    if (this.#ownSession || this.#session === null) {
+    if (this.#connection.own || this.#connection.current === null) {
       this.#dropSession();
       if (this.isConnected) this.#restart();
     }
@@ -91,9 +88,9 @@ export class TidingsBell extends Base {
 
   disconnectedCallback() {
     // A connection still under way is abandoned.
-    this.#connecting += 1;
+    this.#connection.abandon();
     document.removeEventListener("pointerdown", this.#outside, true);
-    if (this.#ownSession) this.#dropSession();
+    if (this.#connection.own) this.#dropSession();
     this.#counts?.close();
     this.#counts = null;
   }
@@ -101,7 +98,7 @@ export class TidingsBell extends Base {
   attributeChangedCallback(name, before, after) {
     if (before === after) return;
     // Another user, key or token: nothing of the previous session stays, not even the count.
-    if (this.#ownSession && name !== "locale" && name !== "limit") this.#dropSession();
+    if (this.#connection.own && name !== "locale" && name !== "limit") this.#dropSession();
     if (this.isConnected) this.#restart();
   }
 
@@ -109,9 +106,7 @@ export class TidingsBell extends Base {
   #dropSession() {
     this.#counts?.close();
     this.#counts = null;
-    if (this.#ownSession) this.#session?.close();
-    this.#session = null;
-    this.#ownSession = false;
+    this.#connection.drop();
     this.#unread = 0;
     if (this.#inbox) this.#inbox.session = null;
     if (this.#root.querySelector(".bell")) this.#render();
@@ -145,22 +140,15 @@ export class TidingsBell extends Base {
   async #restart() {
     this.#counts?.close();
     this.#counts = null;
-    const attempt = ++this.#connecting;
+    const attempt = this.#connection.begin();
     try {
-      if (!this.#session) {
-        const options = connectionOptions(this, this.#properties.getSubscriberToken);
-        if (!options) return;
-        const session = await createTidings(options);
-        if (attempt !== this.#connecting) return session.close();
-        this.#session = session;
-        this.#ownSession = true;
-      }
-      if (attempt !== this.#connecting) return;
-      if (this.#inbox) this.#inbox.session = this.#session;
+      const session = await this.#connection.open(this, this.#properties.getSubscriberToken, attempt);
+      if (!session) return;
+      if (this.#inbox) this.#inbox.session = session;
       // The smallest live view: its counts are the badge.
       let known = null;
-      this.#counts = this.#session.feed.subscribe((state) => {
-        if (attempt !== this.#connecting) return;
+      this.#counts = session.feed.subscribe((state) => {
+        if (!this.#connection.isCurrent(attempt)) return;
         this.#unread = state.counts.unread;
         this.#render();
         // Closed, the inbox (and its live region) is hidden: the bell announces arrivals itself.
@@ -192,7 +180,8 @@ export class TidingsBell extends Base {
       if (value === null) this.#inbox.removeAttribute(name);
       else if (this.#inbox.getAttribute(name) !== value) this.#inbox.setAttribute(name, value);
     }
-    if (this.#session && this.#inbox.session !== this.#session) this.#inbox.session = this.#session;
+    const session = this.#connection.current;
+    if (session && this.#inbox.session !== session) this.#inbox.session = session;
     let style = this.#root.querySelector("style");
     if (!style) {
       style = h("style", {}, BELL_STYLE);

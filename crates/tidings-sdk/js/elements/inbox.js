@@ -1,8 +1,7 @@
 // <tidings-inbox>: a subscriber's feed, ready to drop into any page. It
 // connects from its attributes (or uses the `session` property), keeps a
 // live view per tab, and renders it in its own shadow root.
-import { createTidings } from "../index.js";
-import { CONNECTION, connectionOptions, upgradeProperties } from "./connection.js";
+import { CONNECTION, ElementSession, upgradeProperties } from "./connection.js";
 import { messagesFor } from "./messages.js";
 import { INBOX_STYLE } from "./style.js";
 
@@ -51,8 +50,7 @@ export class TidingsInbox extends Base {
   #root;
   #content;
   #live;
-  #session = null;
-  #ownSession = false;
+  #connection = new ElementSession();
   #view = null;
   #state = null;
   #tab = "all";
@@ -67,7 +65,6 @@ export class TidingsInbox extends Base {
   #focusedId = null;
   #timer;
   #observer;
-  #connecting = 0;
   #loadingMore = null;
   #autoLoad = true;
 
@@ -81,21 +78,21 @@ export class TidingsInbox extends Base {
   }
 
   set session(session) {
-    if (session === this.#session) return;
+    if (session === this.#connection.current) return;
     this.#dropSession();
-    this.#session = session ?? null;
+    this.#connection.share(session);
     this.#restart();
   }
 
   get session() {
-    return this.#session;
+    return this.#connection.current;
   }
 
   set getSubscriberToken(callback) {
     if (callback === this.#getToken) return;
     this.#getToken = callback;
     // A session this element opened (or is opening) was made without it: open it again.
-    if (this.#ownSession || this.#session === null) {
+    if (this.#connection.own || this.#connection.current === null) {
       this.#dropSession();
       if (this.isConnected) this.#restart();
     }
@@ -128,7 +125,7 @@ export class TidingsInbox extends Base {
 
   disconnectedCallback() {
     // A connection still under way is abandoned.
-    this.#connecting += 1;
+    this.#connection.abandon();
     clearInterval(this.#timer);
     globalThis.removeEventListener("online", this.#rerender);
     globalThis.removeEventListener("offline", this.#rerender);
@@ -139,7 +136,7 @@ export class TidingsInbox extends Base {
   attributeChangedCallback(name, before, after) {
     if (before === after) return;
     // Another user, key or token: nothing of the previous session stays, not even on screen.
-    if (CONNECTION.includes(name) && this.#ownSession) this.#dropSession();
+    if (CONNECTION.includes(name) && this.#connection.own) this.#dropSession();
     if (this.isConnected) this.#restart();
   }
 
@@ -147,9 +144,7 @@ export class TidingsInbox extends Base {
   #dropSession() {
     this.#view?.close();
     this.#view = null;
-    if (this.#ownSession) this.#session?.close();
-    this.#session = null;
-    this.#ownSession = false;
+    this.#connection.drop();
     this.#state = null;
     this.#environment = null;
   }
@@ -167,7 +162,7 @@ export class TidingsInbox extends Base {
   }
 
   #stop() {
-    if (this.#ownSession) this.#dropSession();
+    if (this.#connection.own) this.#dropSession();
     this.#view?.close();
     this.#view = null;
   }
@@ -179,20 +174,17 @@ export class TidingsInbox extends Base {
     this.#error = null;
     this.#newestSeen = null;
     this.#autoLoad = true;
-    const attempt = ++this.#connecting;
+    const attempt = this.#connection.begin();
     try {
-      if (!this.#session) {
-        const options = connectionOptions(this, this.#getToken);
-        if (!options) return this.#render();
-        const session = await createTidings(options);
-        if (attempt !== this.#connecting) return session.close();
-        this.#session = session;
-        this.#ownSession = true;
+      const session = await this.#connection.open(this, this.#getToken, attempt);
+      if (!session) {
+        // No complete connection (shown as such), or a later attempt took over (it renders).
+        if (this.#connection.isCurrent(attempt)) this.#render();
+        return;
       }
-      const session = this.#session;
       session.environment().then((environment) => {
         // Only for the connection it was asked for: a slow answer never badges the next one.
-        if (attempt !== this.#connecting) return;
+        if (!this.#connection.isCurrent(attempt)) return;
         this.#environment = environment;
         this.#render();
       }, () => {});
@@ -200,11 +192,11 @@ export class TidingsInbox extends Base {
       const limit = Number(this.getAttribute("limit")) || 20;
       this.#render();
       this.#view = session.feed.subscribe((state) => {
-        if (attempt === this.#connecting) this.#update(state);
+        if (this.#connection.isCurrent(attempt)) this.#update(state);
       }, { limit, ...filter });
       await this.#view.ready;
     } catch (error) {
-      if (attempt !== this.#connecting) return;
+      if (!this.#connection.isCurrent(attempt)) return;
       this.#error = error;
       this.#render();
     }
@@ -235,7 +227,7 @@ export class TidingsInbox extends Base {
 
   #act(name, ...args) {
     this.#error = null;
-    this.#session?.feed[name](...args).catch((error) => {
+    this.#connection.current?.feed[name](...args).catch((error) => {
       this.#error = error;
       this.#render();
     });

@@ -7,7 +7,10 @@
 // items, that the environment next door holds none of it, and that every
 // webhook delivery reached the receiver (which answers 503 to one first
 // attempt in twenty) exactly once by delivery id, or is dead with a reason.
-// Prints throughput, error rates, latency percentiles and delivery figures.
+// Then one trigger to a topic of `--topic` members (100,000 by default) fans
+// out through the FANOUTS queue, and every member's feed is read to check
+// that it holds that notification exactly once.
+// Prints throughput, error rates, latency percentiles, delivery and fan-out figures.
 //
 // Rate limits are raised for this run (a trigger budget of 1,000 per 10 s
 // per key would cap it at 100 triggers/s); tests/rate-limits.test.mjs tests
@@ -35,13 +38,14 @@ async function call(apiUrl, key, path, { method = "GET", body, headers = {} } = 
 }
 
 async function main() {
-  const { triggers, clients, readers, subscribers } = numberOptions({ triggers: 20_000, clients: 64, readers: 4, subscribers: 500 });
+  const { triggers, clients, readers, subscribers, topic } = numberOptions({ triggers: 20_000, clients: 64, readers: 4, subscribers: 500, topic: 100_000 });
   await setup();
   build();
   const stateDir = join(root, ".tidings", `load-${process.pid}`);
   const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits });
   try {
     await run(stack, { triggers, clients, readers, subscribers });
+    await fanOut(stack, { members: topic, clients });
   } finally {
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -223,6 +227,78 @@ Load test on 127.0.0.1 (wrangler dev, workerd, local D1/KV), ${new Date().toISOS
   verification            ${problems.length ? `${problems.length} problems` : "every acknowledged message is in its feed exactly once; counts match; staging untouched; every delivery accepted once"}`);
   if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
   if (acknowledged.size !== triggers) throw new Error(`${triggers - acknowledged.size} triggers were never acknowledged`);
+}
+
+/**
+ * One trigger to a topic of `members` subscribers: the members are added
+ * 1,000 per request, the fan-out is followed on its transaction, and every
+ * member's feed is read afterwards (`clients` at a time) to check it holds
+ * the notification exactly once and that its counts agree.
+ */
+async function fanOut(stack, { members, clients }) {
+  const { apiUrl } = stack;
+  const { secret_key: key } = stack.keys.environments.development;
+  const tag = randomBytes(3).toString("hex");
+  const topic = `load-topic-${tag}`;
+  const workflow = `load-topic-${tag}`;
+  const saved = await call(apiUrl, key, `/v1/workflows/${workflow}`, {
+    method: "PUT",
+    body: { name: "Topic load", steps: [{ type: "in_app", subject: "News {{ payload.tag }}", body: "for everyone" }] },
+  });
+  if (saved.status !== 201) throw new Error(`could not save the workflow: ${JSON.stringify(saved.body)}`);
+  const created = await call(apiUrl, key, `/v1/topics/${topic}`, { method: "PUT", body: { name: "Load" } });
+  if (created.status !== 201) throw new Error(`could not create the topic: ${JSON.stringify(created.body)}`);
+  step(`adding ${members} members to a topic`);
+  const ids = Array.from({ length: members }, (_, index) => `topic-${tag}-${index}`);
+  const chunks = [];
+  for (let at = 0; at < ids.length; at += 1000) chunks.push(ids.slice(at, at + 1000));
+  let nextChunk = 0;
+  const addStarted = performance.now();
+  await Promise.all(Array.from({ length: Math.min(8, clients) }, async () => {
+    while (nextChunk < chunks.length) {
+      const chunk = chunks[nextChunk++];
+      const added = await call(apiUrl, key, `/v1/topics/${topic}/subscribers`, { method: "POST", body: { subscribers: chunk } });
+      if (added.status !== 200) throw new Error(`adding members failed: ${added.status} ${JSON.stringify(added.body)}`);
+    }
+  }));
+  const addSeconds = (performance.now() - addStarted) / 1000;
+
+  step(`one trigger to the topic of ${members}`);
+  const started = performance.now();
+  const accepted = await call(apiUrl, key, "/v1/events/trigger", { method: "POST", body: { workflow, to: [{ topic }], payload: { tag } } });
+  if (accepted.status !== 202) throw new Error(`the trigger was refused: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+  let state;
+  for (;;) {
+    state = (await call(apiUrl, key, `/v1/transactions/${accepted.body.transaction_id}`)).body;
+    if (state.status !== "running") break;
+    if (performance.now() - started > 1_800_000) throw new Error(`the fan-out is still running after 30 minutes: ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const fanSeconds = (performance.now() - started) / 1000;
+
+  step(`reading ${members} feeds`);
+  const problems = [];
+  if (state.status !== "completed") problems.push(`the fan-out ended ${state.status}: ${JSON.stringify(state.error)}`);
+  if (state.recipients.done !== members || state.recipients.total !== members) problems.push(`the transaction says ${JSON.stringify(state.recipients)}`);
+  let nextMember = 0;
+  const readStarted = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (nextMember < ids.length) {
+      const id = ids[nextMember++];
+      const feed = await call(apiUrl, key, `/v1/subscribers/${id}/feed?limit=5`);
+      const items = feed.body?.items?.filter((item) => item.subject === `News ${tag}`) ?? [];
+      if (feed.status !== 200 || items.length !== 1 || feed.body.counts.total !== 1) {
+        problems.push(`${id}: ${feed.status}, ${items.length} copies, counts ${feed.body?.counts?.total}`);
+      }
+    }
+  }));
+  console.log(`
+Topic fan-out on 127.0.0.1 (one trigger, FANOUTS queue, local D1), ${new Date().toISOString().slice(0, 10)}
+  members added           ${members} in ${addSeconds.toFixed(1)} s (${chunks.length} requests of up to 1,000)
+  fan-out                 ${state.recipients.done} messages in ${fanSeconds.toFixed(1)} s = ${(state.recipients.done / fanSeconds).toFixed(0)} messages/s
+  feeds read afterwards   ${members} in ${((performance.now() - readStarted) / 1000).toFixed(1)} s
+  verification            ${problems.length ? `${problems.length} problems` : "every member's feed holds the notification exactly once; counts match"}`);
+  if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
 }
 
 main().catch((error) => {

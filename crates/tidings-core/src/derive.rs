@@ -26,6 +26,8 @@ pub enum Purpose {
     DeliveryHandOff,
     /// Signing the short-lived URLs of an environment's files.
     FileUrl,
+    /// Sealing topic fan-out pages handed to the queue (from the deployment's encryption key).
+    FanoutHandOff,
 }
 
 impl Purpose {
@@ -36,11 +38,13 @@ impl Purpose {
             Self::SubscriberHandle => b"tidings/subscriber-handle/v1",
             Self::DeliveryHandOff => b"tidings/delivery-hand-off/v1",
             Self::FileUrl => b"tidings/file-url/v1",
+            Self::FanoutHandOff => b"tidings/fanout-hand-off/v1",
         }
     }
 
     /// Every purpose, for tests.
-    pub const ALL: [Purpose; 4] = [Self::SubscriberToken, Self::SubscriberHandle, Self::DeliveryHandOff, Self::FileUrl];
+    pub const ALL: [Purpose; 5] =
+        [Self::SubscriberToken, Self::SubscriberHandle, Self::DeliveryHandOff, Self::FileUrl, Self::FanoutHandOff];
 }
 
 /// The 32-byte key `secret` gives for `purpose`: HKDF-SHA256 with one

@@ -39,6 +39,7 @@
 //! - [`signing`]: the two slots of an environment's signing secrets, and their rotation;
 //! - [`template`]: rendering of workflow text against a trigger's context;
 //! - [`trigger`]: validation of trigger requests;
+//! - [`topic`]: topics (groups of subscribers a trigger can address) and their fan-out;
 //! - [`variables`]: environment variables (names promoted, values per environment);
 //! - [`idempotency`]: idempotency keys and replay decisions;
 //! - [`feed`]: feed queries and pagination;
@@ -101,6 +102,7 @@ pub mod template;
 pub mod test_mode;
 pub mod timestamp;
 pub mod token;
+pub mod topic;
 pub mod trigger;
 pub mod variables;
 pub mod webhook;

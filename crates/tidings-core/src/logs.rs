@@ -23,6 +23,10 @@ pub enum LogStatus {
     /// Test mode kept an external delivery from the recipient (sent to the
     /// catch-all integration instead, if there is one).
     Suppressed,
+    /// A trigger to topics was accepted and fans out (step `fanout`).
+    Queued,
+    /// A fan-out reached every recipient (step `fanout`).
+    Completed,
 }
 
 impl LogStatus {
@@ -34,12 +38,14 @@ impl LogStatus {
             Self::Delivered => "delivered",
             Self::Skipped => "skipped",
             Self::Suppressed => "suppressed",
+            Self::Queued => "queued",
+            Self::Completed => "completed",
         }
     }
 
     /// Parses a wire name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Stored, Self::Failed, Self::Delivered, Self::Skipped, Self::Suppressed]
+        [Self::Stored, Self::Failed, Self::Delivered, Self::Skipped, Self::Suppressed, Self::Queued, Self::Completed]
             .into_iter()
             .find(|status| status.as_str() == text)
     }
@@ -66,6 +72,8 @@ pub struct LogQuery {
     pub workflow: Option<String>,
     /// Only this subscriber.
     pub subscriber: Option<SubscriberId>,
+    /// Only this trigger.
+    pub transaction_id: Option<String>,
     /// Only this status.
     pub status: Option<LogStatus>,
     /// Only entries at or after this Unix millisecond.
@@ -101,10 +109,19 @@ impl LogQuery {
                     query.subscriber =
                         Some(SubscriberId::parse(value).map_err(|_| fail("subscriber_id", "must be a subscriber id"))?);
                 }
+                "transaction_id" => {
+                    if !crate::trigger::is_transaction_id(value) {
+                        return Err(fail("transaction_id", "must be a transaction id from a trigger's answer"));
+                    }
+                    query.transaction_id = Some(value.to_owned());
+                }
                 "status" => {
                     query.status = Some(
                         LogStatus::parse(value)
-                            .ok_or(fail("status", "must be stored, delivered, skipped, suppressed or failed"))?,
+                            .ok_or(fail(
+                                "status",
+                                "must be stored, delivered, skipped, suppressed, failed, queued or completed",
+                            ))?,
                     )
                 }
                 "since" => {
@@ -116,7 +133,7 @@ impl LogQuery {
                 _ => {
                     return Err(fail(
                         "query",
-                        "unknown parameter; use limit, after, workflow, subscriber_id, status, since, until",
+                        "unknown parameter; use limit, after, workflow, subscriber_id, transaction_id, status, since, until",
                     ))
                 }
             }

@@ -10,7 +10,8 @@ use crate::preferences::Channel;
 use crate::profile::{self, Profile, ProfileError};
 use crate::schema::{self, Violation};
 use crate::subscriber::{SubscriberError, SubscriberId};
-use crate::wire::{ErrorCode, Recipient, Recipients, TriggerRequest};
+use crate::topic::{self, TopicError, TopicKey};
+use crate::wire::{ErrorCode, Recipient, Recipients, TopicRecipient, TriggerRequest};
 use crate::workflow::{self, RenderedInApp, Workflow, WorkflowError};
 
 /// The most recipients one trigger may name.
@@ -26,6 +27,17 @@ pub enum TriggerError {
     /// `to` is empty.
     #[error("a trigger needs at least one recipient")]
     NoRecipients,
+    /// `to` names more than [`topic::MAX_TOPICS_PER_TRIGGER`] topics.
+    #[error("a trigger may name at most {} topics", topic::MAX_TOPICS_PER_TRIGGER)]
+    TooManyTopics,
+    /// One topic key is invalid.
+    #[error("recipient {index}: {source}")]
+    Topic {
+        /// Position in `to`.
+        index: usize,
+        /// What is wrong with it.
+        source: TopicError,
+    },
     /// `to` names more than [`MAX_RECIPIENTS`] subscribers.
     #[error("a trigger may name at most {MAX_RECIPIENTS} recipients; use the bulk route for more")]
     TooManyRecipients,
@@ -83,8 +95,9 @@ impl TriggerError {
     pub fn field(&self) -> String {
         match self {
             Self::Workflow(_) => "workflow".to_owned(),
-            Self::NoRecipients | Self::TooManyRecipients => "to".to_owned(),
+            Self::NoRecipients | Self::TooManyRecipients | Self::TooManyTopics => "to".to_owned(),
             Self::Recipient { index, .. } => format!("to.{index}"),
+            Self::Topic { index, .. } => format!("to.{index}.topic"),
             Self::RecipientProfile { index, source } => format!("to.{index}.{}", source.field()),
             Self::NotAnObject(field) => (*field).to_owned(),
             Self::Render(_) | Self::UnsafeLink { .. } => "payload".to_owned(),
@@ -101,6 +114,9 @@ pub struct ValidTrigger {
     pub workflow: String,
     /// Distinct recipients, in the order given.
     pub recipients: Vec<SubscriberId>,
+    /// Distinct topics whose members also receive it, in the order given;
+    /// a trigger with topics is fanned out ([`crate::topic`]).
+    pub topics: Vec<TopicKey>,
     /// Profiles given as recipient objects, to store before delivering.
     pub profiles: Vec<(SubscriberId, Profile)>,
     /// The payload object (empty when none was sent).
@@ -125,8 +141,16 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
     let mut recipients: Vec<SubscriberId> = Vec::with_capacity(given.len());
     let mut seen = BTreeSet::new();
     let mut profiles = Vec::new();
+    let mut topics: Vec<TopicKey> = Vec::new();
     for (index, recipient) in given.into_iter().enumerate() {
         let id = match recipient {
+            Recipient::Topic(TopicRecipient { topic }) => {
+                let key = TopicKey::parse(&topic).map_err(|source| TriggerError::Topic { index, source })?;
+                if !topics.contains(&key) {
+                    topics.push(key);
+                }
+                continue;
+            }
             Recipient::Id(id) => {
                 SubscriberId::parse(&id).map_err(|source| TriggerError::Recipient { index, source })?
             }
@@ -151,12 +175,20 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
         Some(object @ Value::Object(_)) => Some(object),
         Some(_) => return Err(TriggerError::NotAnObject("actor")),
     };
-    Ok(ValidTrigger { workflow: request.workflow, recipients, profiles, payload, actor })
+    if topics.len() > topic::MAX_TOPICS_PER_TRIGGER {
+        return Err(TriggerError::TooManyTopics);
+    }
+    Ok(ValidTrigger { workflow: request.workflow, recipients, topics, profiles, payload, actor })
 }
 
 /// Makes the id of one trigger request, shared by all its messages.
 pub fn transaction_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
     format!("tx_{}", MessageId::generate(now_ms, random))
+}
+
+/// Whether `text` has the form of a transaction id ([`transaction_id`]).
+pub fn is_transaction_id(text: &str) -> bool {
+    text.strip_prefix("tx_").is_some_and(|id| MessageId::parse(id).is_ok())
 }
 
 /// A webhook POST to make for one recipient.
@@ -352,6 +384,42 @@ mod tests {
         let trigger = validate(request(json!({"workflow": "order", "to": "ada", "payload": {}}))).unwrap();
         let error = preview(&workflow, &trigger, &json!({})).unwrap_err();
         assert!(error.to_string().contains("payload.order"), "{error}");
+    }
+
+    #[test]
+    fn topics_are_recipients_of_their_own() {
+        let trigger = validate(request(json!({
+            "workflow": "welcome",
+            "to": [{"topic": "team-a"}, "ada", {"topic": "team-b"}, {"topic": "team-a"}]
+        })))
+        .unwrap();
+        let topics: Vec<&str> = trigger.topics.iter().map(TopicKey::as_str).collect();
+        assert_eq!(topics, ["team-a", "team-b"]);
+        assert_eq!(trigger.recipients.len(), 1);
+        // A topic alone is enough.
+        assert!(validate(request(json!({"workflow": "welcome", "to": [{"topic": "all"}]})))
+            .unwrap()
+            .recipients
+            .is_empty());
+        let bad = validate(request(json!({"workflow": "welcome", "to": ["ada", {"topic": "no spaces"}]}))).unwrap_err();
+        assert_eq!(bad.field(), "to.1.topic");
+        let many: Vec<Value> = (0..=topic::MAX_TOPICS_PER_TRIGGER).map(|n| json!({"topic": format!("t{n}")})).collect();
+        let too_many = validate(request(json!({"workflow": "welcome", "to": many}))).unwrap_err();
+        assert_eq!(too_many.field(), "to");
+        assert_eq!(too_many, TriggerError::TooManyTopics);
+        // A topic object takes nothing else; a subscriber object is not a topic.
+        assert!(
+            serde_json::from_value::<TriggerRequest>(json!({"workflow": "w", "to": [{"topic": "a", "x": 1}]})).is_err()
+        );
+    }
+
+    #[test]
+    fn transaction_ids_are_recognised() {
+        let id = transaction_id(1_700_000_000_000, [3; ID_RANDOM_BYTES]);
+        assert!(is_transaction_id(&id));
+        assert!(!is_transaction_id(id.trim_start_matches("tx_")));
+        assert!(!is_transaction_id("tx_"));
+        assert!(!is_transaction_id(&format!("{id}x")));
     }
 
     #[test]

@@ -218,6 +218,12 @@ impl From<LifecycleError> for ApiError {
     }
 }
 
+impl From<tidings_core::topic::QueryError> for ApiError {
+    fn from(error: tidings_core::topic::QueryError) -> Self {
+        Self::validation(error.field, error.to_string())
+    }
+}
+
 impl From<ProfileError> for ApiError {
     fn from(error: ProfileError) -> Self {
         Self::validation(error.field(), error.to_string())

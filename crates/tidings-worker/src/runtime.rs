@@ -10,6 +10,7 @@ use worker::{ScheduleContext, ScheduledEvent};
 
 use crate::delivery::{self, Handled};
 use crate::request::IncomingRequest;
+use crate::services::fanout;
 use crate::store::Platform;
 use crate::{cors, routes};
 
@@ -18,17 +19,32 @@ use crate::{cors, routes};
 /// sweep only with it.
 pub struct SweepTick(());
 
-/// The deliveries queue's consumer. Never returns an error (that would
+/// The consumer of both queues: webhook deliveries and topic fan-outs (told
+/// apart by the batch's queue name). Never returns an error (that would
 /// reset the Wasm instance): each message is acknowledged once handled, or
 /// retried after a pause when storage failed before anything was recorded.
 #[event(queue)]
-pub async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+pub async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, ctx: Context) -> Result<()> {
     let platform = Platform::new(env);
     let messages = batch.raw_iter().collect::<Vec<_>>();
     let bodies = messages
         .iter()
         .map(|message| message.body().as_string().unwrap_or_else(|| json_text(&message.body())))
         .collect();
+    // A deployment's fan-outs queue is `tidings-fanouts` or a name ending in it (`…-fanouts-<deployment>`).
+    let queue = batch.queue();
+    if queue.starts_with(crate::store::FANOUT_QUEUE_NAME) {
+        let verdicts = fanout::consume(&platform, &ctx, bodies).await;
+        for (message, verdict) in messages.iter().zip(verdicts) {
+            match verdict {
+                fanout::Handled::Done => message.ack(),
+                fanout::Handled::Again => {
+                    message.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(5).build())
+                }
+            }
+        }
+        return Ok(());
+    }
     let verdicts = delivery::consume(&platform, bodies).await;
     for (message, verdict) in messages.iter().zip(verdicts) {
         match verdict {
@@ -56,6 +72,7 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let tick = SweepTick(());
     crate::store::sweep_lifecycles(&platform, &tick, now).await;
     delivery::sweep(&platform, &tick, now).await;
+    fanout::sweep(&platform, &tick, now).await;
     crate::store::sweep_release_requests(&platform, &tick, now).await;
 }
 

@@ -215,6 +215,10 @@ error_codes! {
     TooManySecretKeys => "too_many_secret_keys",
     /// The environment has the most variables allowed.
     TooManyVariables => "too_many_variables",
+    /// No such topic.
+    TopicNotFound => "topic_not_found",
+    /// No trigger with this transaction id.
+    TransactionNotFound => "transaction_not_found",
     /// Storage is briefly unavailable; retry.
     Unavailable => "unavailable",
     /// The API answered something the SDK cannot read.

@@ -19,6 +19,7 @@ mod members;
 mod preferences;
 mod promotion;
 mod subscribers;
+mod topics;
 mod trigger;
 mod workflows;
 
@@ -55,8 +56,12 @@ pub use subscribers::{
     BulkSubscribersRequest, BulkSubscribersResponse, StreamTicketResponse, Subscriber, SubscriberInput, SubscriberList,
     SubscriberPageInfo, TokenRequest, TokenResponse, TokenRevocation,
 };
+pub use topics::{
+    FanoutHandOffMessage, Topic, TopicInput, TopicList, TopicMemberList, TopicMembersRequest, TopicMembersResponse,
+    Transaction, TransactionProgress,
+};
 pub use trigger::{
-    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TriggerRequest, TriggerResponse,
-    TriggeredDelivery, TriggeredMessage,
+    BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, Recipient, Recipients, TopicRecipient, TriggerRequest,
+    TriggerResponse, TriggeredDelivery, TriggeredMessage,
 };
 pub use workflows::{ActionInput, StepInput, WorkflowInput, WorkflowList, WorkflowResponse};

@@ -39,8 +39,19 @@ pub enum Recipients {
 pub enum Recipient {
     /// An id; an unknown id becomes an empty subscriber.
     Id(String),
+    /// A topic: its members when the fan-out reaches them.
+    Topic(TopicRecipient),
     /// A profile to upsert.
     Subscriber(super::SubscriberInput),
+}
+
+/// `{"topic": "key"}` in a trigger's `to`.
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicRecipient {
+    /// The topic's key.
+    pub topic: String,
 }
 
 /// The answer to a trigger, sent once every message is stored.
@@ -49,7 +60,9 @@ pub enum Recipient {
 pub struct TriggerResponse {
     /// Identifies this trigger in logs.
     pub transaction_id: String,
-    /// `processed`: every message below is stored.
+    /// `processed`: every message below is stored; `queued`: the trigger
+    /// names topics, is durably recorded and fans out in the background
+    /// (follow it with `GET /v1/transactions/{transaction_id}`).
     pub status: String,
     /// One message per recipient.
     pub messages: Vec<TriggeredMessage>,

@@ -23,6 +23,7 @@ mod preferences;
 mod promotions;
 mod release_requests;
 mod subscribers;
+mod topics;
 mod trigger;
 mod variables;
 mod workflows;
@@ -218,6 +219,14 @@ route_table! { request, env, ctx;
         (Put, ["v1", "workflows", key]) => workflows::put(&mut request, env, key).await,
         (Delete, ["v1", "workflows", key]) => workflows::delete(&request, env, key).await,
         (Get, ["v1", "workflows", key, "versions"]) => workflows::versions(&request, env, key).await,
+        (Get, ["v1", "topics"]) => topics::list(&request, env).await,
+        (Get, ["v1", "topics", key]) => topics::get(&request, env, key).await,
+        (Put, ["v1", "topics", key]) => topics::put(&mut request, env, key).await,
+        (Delete, ["v1", "topics", key]) => topics::delete(&request, env, key).await,
+        (Get, ["v1", "topics", key, "subscribers"]) => topics::members(&request, env, key).await,
+        (Post, ["v1", "topics", key, "subscribers"]) => topics::add_members(&mut request, env, key).await,
+        (Delete, ["v1", "topics", key, "subscribers"]) => topics::remove_members(&mut request, env, key).await,
+        (Get, ["v1", "transactions", id]) => topics::transaction(&request, env, id).await,
         (Get, ["v1", "subscribers"]) => subscribers::list(&request, env).await,
         (Post, ["v1", "subscribers", "bulk"]) => subscribers::bulk(&mut request, env).await,
         (Get, ["v1", "preferences", "defaults"]) => preferences::defaults(&request, env).await,

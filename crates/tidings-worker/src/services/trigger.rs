@@ -24,9 +24,10 @@ use crate::delivery;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json_text;
 use crate::platform::{now_ms, random, random_ids};
+use crate::services::fanout;
 use crate::services::idempotent::{self, Claimed};
 use crate::store::Platform;
-use crate::store::{AuditRecord, Delivery, Environment, KeyedAnswer};
+use crate::store::{AuditRecord, Delivery, Environment, KeyedAnswer, PageStep};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 pub const ACCEPTED: u16 = 202;
@@ -41,7 +42,7 @@ pub async fn trigger_in(
     valid: &ValidTrigger,
     audit: &AuditRecord<'_>,
 ) -> ApiResult {
-    let ran = run(env, scope, valid, None, now_ms(), Some(audit)).await?;
+    let ran = run(env, scope, valid, Job { audit: Some(audit), ..Job::default() }, now_ms()).await?;
     follow_up(env, ctx, scope, ran.follow_up);
     Ok(json_text(ran.body, ACCEPTED))
 }
@@ -76,12 +77,12 @@ pub async fn process(
     now: u64,
 ) -> ApiResult<Answer> {
     let Some((key, hash)) = key else {
-        let ran = run(env, scope, valid, None, now, None).await?;
+        let ran = run(env, scope, valid, Job::default(), now).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
     match idempotent::claim(scope, key.to_owned(), hash, now).await? {
         Claimed::Mine(ticket) => {
-            let ran = run(env, scope, valid, Some(ticket.claim()), now, None).await;
+            let ran = run(env, scope, valid, Job { claim: Some(ticket.claim()), ..Job::default() }, now).await;
             let ran = ticket.settle(scope, ran).await?;
             Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up })
         }
@@ -89,15 +90,36 @@ pub async fn process(
     }
 }
 
-async fn run(
+/// Writes one page of a fan-out: the trigger run for the page's recipients
+/// under the fan-out's transaction id, committed only with the cursor's
+/// move ([`PageStep`]). Answers the work to do after it.
+pub async fn run_page(
     env: &Platform,
     scope: &Environment,
     valid: &ValidTrigger,
-    claim: Option<(&str, &str)>,
+    page: PageStep<'_>,
     now: u64,
-    audit: Option<&AuditRecord<'_>>,
-) -> ApiResult<Ran> {
-    let transaction_id = trigger::transaction_id(now, random()?);
+) -> ApiResult<FollowUp> {
+    Ok(run(env, scope, valid, Job { page: Some(page), ..Job::default() }, now).await?.follow_up)
+}
+
+/// How a run is stored besides its messages.
+#[derive(Default)]
+struct Job<'a> {
+    /// The idempotency key claimed for it, and the claim.
+    claim: Option<(&'a str, &'a str)>,
+    /// The audit entry of a member's test send.
+    audit: Option<&'a AuditRecord<'a>>,
+    /// The fan-out page it writes, if it is one.
+    page: Option<PageStep<'a>>,
+}
+
+async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job<'_>, now: u64) -> ApiResult<Ran> {
+    let Job { claim, audit, page } = job;
+    let transaction_id = match &page {
+        Some(page) => page.transaction_id.to_owned(),
+        None => trigger::transaction_id(now, random()?),
+    };
     let Some(workflow) = scope.workflow(&valid.workflow).await? else {
         let error = ApiError::new(
             404,
@@ -117,6 +139,14 @@ async fn run(
         .collect();
     for (id, profile) in &valid.profiles {
         profiles.insert(id.to_string(), profile.to_json(id));
+    }
+    if !valid.topics.is_empty() {
+        let accepted = fanout::Accept { workflow: &workflow, transaction_id: &transaction_id, created: &bare_new };
+        let body = match fanout::accept(env, scope, valid, accepted, claim, audit, now).await? {
+            Ok(body) => body,
+            Err(refusal) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, refusal, now).await),
+        };
+        return Ok(Ran { body, follow_up: FollowUp::default() });
     }
     let (preferences, defaults) = scope.preferences_of(&valid.recipients).await?;
     // Variables cost a read only for workflows whose templates use them.
@@ -227,6 +257,7 @@ async fn run(
         idempotency: claim.map(|(key, claim_id)| KeyedAnswer { key, claim_id, status: ACCEPTED, body: text.as_str() }),
         audit,
         personal_paths: &personal_paths,
+        page,
     };
     scope.deliver(delivery, now).await?;
     let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);

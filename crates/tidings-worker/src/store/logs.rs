@@ -86,7 +86,7 @@ impl Environment {
             "SELECT id, transaction_id, workflow, subscriber_id, step, status, detail, created_at FROM logs \
              WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR workflow = ?2) AND (?3 IS NULL OR subscriber_id = ?3) \
              AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6) \
-             ORDER BY id DESC LIMIT ?7",
+             AND (?8 IS NULL OR transaction_id = ?8) ORDER BY id DESC LIMIT ?7",
             &[
                 optional(query.after.as_deref()),
                 optional(query.workflow.as_deref()),
@@ -95,6 +95,7 @@ impl Environment {
                 query.since.map_or(JsValue::NULL, number),
                 query.until.map_or(JsValue::NULL, number),
                 number(u64::from(query.limit) + 1),
+                optional(query.transaction_id.as_deref()),
             ],
         )?
         .all()

@@ -14,6 +14,8 @@ mod deliveries;
 mod delivery_queue;
 mod deployment;
 mod deployment_settings;
+mod fanout_queue;
+mod fanouts;
 mod faults;
 mod feed_page;
 mod feed_sql;
@@ -39,6 +41,7 @@ mod secrets;
 mod stream_tickets;
 mod subscribers;
 mod test_mode;
+mod topics;
 mod triggers;
 mod variables;
 mod wipe;
@@ -49,6 +52,8 @@ pub use control::{bootstrap, NewEnvironment};
 pub use deliveries::{AttemptRecord, ClaimedDelivery, DeliveryState, SUPPRESSED_BY_TEST_MODE};
 pub use delivery_queue::{sweepable_environments, verify_hand_off, Refusal, VerifiedHandOff};
 pub use deployment_settings::{deployment_settings, record_admin_use, set_admin_token};
+pub use fanout_queue::{verify_fanout, QUEUE_NAME as FANOUT_QUEUE_NAME};
+pub use fanouts::{NewFanout, PageStep};
 pub use faults::FaultPlan;
 pub use faults::{clock_injection_enabled, injected_clock, HandOffFault};
 pub use files::{file_error, Body, NewFile};
@@ -76,6 +81,7 @@ pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
 pub use stream_tickets::TicketCredential;
 pub use test_mode::test_mode;
+pub use topics::MembersChanged;
 pub use triggers::{Claim, Delivery, KeyedAnswer};
 
 use tidings_core::audit::AuditQuery;
@@ -93,6 +99,9 @@ fn storage_error(context: &str, error: worker::Error) -> ApiError {
     let text = error.to_string();
     if text.contains(triggers::CLAIM_LOST) {
         return triggers::claim_lost();
+    }
+    if text.contains(fanouts::PAGE_MOVED) {
+        return fanouts::page_moved();
     }
     if retry::is_transient(&text) {
         ApiError::unavailable(context, text)

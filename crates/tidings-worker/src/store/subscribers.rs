@@ -143,6 +143,7 @@ impl Environment {
                     &[text(id.as_str())],
                 )?,
                 statement(&self.db, "DELETE FROM deliveries WHERE subscriber_id = ?1", &[text(id.as_str())])?,
+                statement(&self.db, "DELETE FROM topic_subscribers WHERE subscriber_id = ?1", &[text(id.as_str())])?,
                 revocation_statement(&self.db, id, now_ms)?,
             ])
             .await

@@ -11,6 +11,7 @@ use tidings_core::test_mode::Suppressed;
 use tidings_core::trigger::WebhookJob;
 use worker::D1PreparedStatement;
 
+use super::fanouts::PageStep;
 use super::{number, statement, storage_error, text, AuditRecord, Environment};
 use crate::error::ApiError;
 
@@ -52,6 +53,9 @@ pub struct Delivery<'a> {
     /// The payload fields the workflow's schema marks personal, stored with
     /// each message (see [`tidings_core::schema::personal_paths`]).
     pub personal_paths: &'a [Vec<String>],
+    /// The fan-out page this is, if it is one: it commits only if the
+    /// fan-out's cursor is still where the page began, and moves it on.
+    pub page: Option<PageStep<'a>>,
 }
 
 /// A claimed idempotency key and the answer a request stores under it.
@@ -82,7 +86,7 @@ pub(super) fn claim_lost() -> ApiError {
 /// NULL violation, [`CLAIM_LOST`]) and so rolls everything back when another
 /// claim holds the key, and changes nothing when this one does (a retried
 /// batch after a lost answer included).
-fn claim_guard(db: &worker::D1Database, key: &str, claim_id: &str) -> Result<D1PreparedStatement, ApiError> {
+pub(super) fn claim_guard(db: &worker::D1Database, key: &str, claim_id: &str) -> Result<D1PreparedStatement, ApiError> {
     statement(
         db,
         "UPDATE idempotency_keys SET request_hash = NULL WHERE key = ?1 AND claim_id IS NOT ?2",
@@ -184,6 +188,9 @@ impl Environment {
         if let Some(keyed) = &delivery.idempotency {
             writes.push(claim_guard(&self.db, keyed.key, keyed.claim_id)?);
         }
+        if let Some(page) = &delivery.page {
+            writes.push(super::fanouts::page_guard(&self.db, page)?);
+        }
         if !delivery.profiles.is_empty() {
             writes.push(self.upsert_statement(delivery.profiles, now_ms)?);
         }
@@ -284,6 +291,9 @@ impl Environment {
         }
         if let Some(audit) = delivery.audit {
             writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
+        }
+        if let Some(page) = &delivery.page {
+            writes.push(super::fanouts::page_advance(&self.db, page, now_ms)?);
         }
         self.write_batch("deliver", writes).await?;
         Ok(())

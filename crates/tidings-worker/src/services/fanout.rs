@@ -1,0 +1,247 @@
+//! Triggers to topics: accepted once durably recorded and handed to the
+//! `FANOUTS` queue, then written page by page by its consumer (see
+//! [`tidings_core::topic`]). Each queue message asks for the next page of
+//! one fan-out; the page is read from the fan-out's cursor, written in one
+//! transaction that moves the cursor, and the next message is sent. A
+//! message delivered twice finds the cursor moved and writes nothing; a
+//! page that fails is rolled back whole and its message retried; the sweep
+//! hands off again a fan-out that stopped moving.
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::topic::{FanoutStatus, PAGE_SIZE};
+use tidings_core::trigger::{self, ValidTrigger};
+use tidings_core::wire::{ErrorCode, TriggerResponse};
+use tidings_core::workflow::Workflow;
+use worker::Context;
+
+use crate::error::{ApiError, ApiResult};
+use crate::platform::now_ms;
+use crate::runtime::SweepTick;
+use crate::services::trigger::{follow_up, run_page, ACCEPTED};
+use crate::store::{self, AuditRecord, Environment, KeyedAnswer, NewFanout, PageStep, Platform, Refusal};
+
+/// A fan-out runs again once it has not moved for this long (the sweep).
+const STALLED_AFTER_MS: u64 = 60_000;
+
+/// What the trigger already knows when it turns out to name topics.
+pub struct Accept<'a> {
+    /// The workflow, as read.
+    pub workflow: &'a Workflow,
+    /// The trigger's transaction id.
+    pub transaction_id: &'a str,
+    /// Direct recipients that do not exist yet (created empty).
+    pub created: &'a [SubscriberId],
+}
+
+/// Records a trigger to topics and hands it to the queue. Answers the
+/// 202 body, or (inner error) a refusal for the caller to log: a topic that
+/// does not exist, or a payload or workflow that could never render.
+pub async fn accept(
+    env: &Platform,
+    scope: &Environment,
+    valid: &ValidTrigger,
+    accept: Accept<'_>,
+    claim: Option<(&str, &str)>,
+    audit: Option<&AuditRecord<'_>>,
+    now: u64,
+) -> ApiResult<Result<String, ApiError>> {
+    let missing = scope.missing_topics(&valid.topics).await?;
+    if let Some(topic) = missing.first() {
+        let refusal = ApiError::new(
+            404,
+            ErrorCode::TopicNotFound,
+            format!(
+                "the {} environment has no topic {:?}; create it with PUT /v1/topics/{topic}",
+                scope.name(),
+                topic.as_str()
+            ),
+        )
+        .with_field("to");
+        return Ok(Err(refusal));
+    }
+    // What no recipient changes is checked now: the payload schema, the steps.
+    let probe = ValidTrigger { recipients: Vec::new(), profiles: Vec::new(), topics: Vec::new(), ..valid.clone() };
+    let checked = trigger::compose(
+        &probe,
+        accept.workflow,
+        &json!({}),
+        accept.transaction_id,
+        now,
+        true,
+        |_| json!({}),
+        |_, _| true,
+        || [0; 10],
+    );
+    if let Err(error) = checked {
+        return Ok(Err(error.into()));
+    }
+    let answer = TriggerResponse {
+        transaction_id: accept.transaction_id.to_owned(),
+        status: "queued".to_owned(),
+        messages: Vec::new(),
+        created_subscribers: accept.created.iter().map(ToString::to_string).collect(),
+        deliveries: Vec::new(),
+    };
+    let body = serde_json::to_string(&answer).map_err(|error| ApiError::internal("serialize trigger answer", error))?;
+    let fanout = NewFanout {
+        transaction_id: accept.transaction_id,
+        workflow: &accept.workflow.key,
+        payload: &valid.payload,
+        actor: valid.actor.as_ref(),
+        recipients: &valid.recipients,
+        profiles: &valid.profiles,
+        topics: &valid.topics,
+        idempotency: claim.map(|(key, claim_id)| KeyedAnswer { key, claim_id, status: ACCEPTED, body: body.as_str() }),
+        audit,
+    };
+    scope.record_fanout(fanout, now).await?;
+    // Recorded: the sweep hands it off if this fails, so the answer stands.
+    if let Err(error) = scope.hand_off_fanout(env, accept.transaction_id).await {
+        worker::console_error!("fan-out {} waits for the sweep: {error:?}", accept.transaction_id);
+    }
+    Ok(Ok(body))
+}
+
+/// What the consumer did with one queue message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// Done with it: acknowledge.
+    Done,
+    /// Storage failed before the page committed: let the queue retry it.
+    Again,
+}
+
+/// The fan-outs queue's consumer: every message of a batch, side by side
+/// (each is a page of a different fan-out, or a duplicate the cursor stops).
+pub async fn consume(env: &Platform, ctx: &Context, bodies: Vec<String>) -> Vec<Handled> {
+    join_all(bodies.iter().map(|body| consume_one(env, ctx, body))).await
+}
+
+async fn consume_one(env: &Platform, ctx: &Context, body: &str) -> Handled {
+    let verified = match store::verify_fanout(env, body) {
+        Ok(verified) => verified,
+        Err(refusal) => {
+            let why = match refusal {
+                Refusal::Malformed => "not a fan-out message",
+                Refusal::BadSeal => "its seal is not this deployment's",
+                Refusal::NotServed => "it names an environment this deployment does not serve",
+            };
+            worker::console_error!("fan-outs queue: message refused: {why}");
+            return Handled::Done;
+        }
+    };
+    let scope = match Environment::open_for_fanout(env, &verified).await {
+        Ok(scope) => scope,
+        // Gone or not ready: its fan-outs went with it.
+        Err(error) if matches!(error.status(), 404 | 409) => return Handled::Done,
+        Err(_) => return Handled::Again,
+    };
+    match next_page(env, ctx, &scope, verified.transaction_id()).await {
+        Ok(handled) => handled,
+        Err(error) => {
+            worker::console_error!("fan-out {}: {error:?}", verified.transaction_id());
+            Handled::Again
+        }
+    }
+}
+
+/// Writes the next pages of a fan-out, for up to [`BUDGET_MS`], then asks
+/// the queue for the rest; or marks the fan-out completed when no recipient
+/// is left.
+async fn next_page(env: &Platform, ctx: &Context, scope: &Environment, transaction_id: &str) -> ApiResult<Handled> {
+    let started = now_ms();
+    loop {
+        match write_page(env, ctx, scope, transaction_id).await? {
+            Page::Written if now_ms().saturating_sub(started) < BUDGET_MS => continue,
+            Page::Written => break,
+            Page::Finished => return Ok(Handled::Done),
+        }
+    }
+    // The pages are written: a lost message from here on is the sweep's.
+    if let Err(error) = scope.hand_off_fanout(env, transaction_id).await {
+        worker::console_error!("fan-out {transaction_id} waits for the sweep: {error:?}");
+    }
+    Ok(Handled::Done)
+}
+
+/// How long one queue message keeps writing pages before handing the rest
+/// on (well inside a consumer's limits, and each page is its own transaction).
+const BUDGET_MS: u64 = 5_000;
+
+/// What writing one page came to.
+enum Page {
+    /// A page was written; more may follow.
+    Written,
+    /// Nothing more to do for this message: the fan-out is completed or
+    /// failed, or another delivery of the message wrote the page and goes on.
+    Finished,
+}
+
+async fn write_page(env: &Platform, ctx: &Context, scope: &Environment, transaction_id: &str) -> ApiResult<Page> {
+    let now = now_ms();
+    let Some(fanout) = scope.fanout(transaction_id).await? else { return Ok(Page::Finished) };
+    if fanout.status() != FanoutStatus::Running {
+        return Ok(Page::Finished);
+    }
+    let recipients = scope.fanout_page(&fanout, PAGE_SIZE).await?;
+    let Some(last) = recipients.last().cloned() else {
+        scope.complete_fanout(transaction_id, &fanout.cursor, now).await?;
+        return Ok(Page::Finished);
+    };
+    let valid = ValidTrigger {
+        workflow: fanout.workflow.clone(),
+        recipients,
+        topics: Vec::new(),
+        profiles: Vec::new(),
+        payload: serde_json::from_str(&fanout.payload).unwrap_or_else(|_| json!({})),
+        actor: fanout.actor.as_deref().and_then(|actor| serde_json::from_str::<Value>(actor).ok()),
+    };
+    let page = PageStep { transaction_id, from: &fanout.cursor, to: last.as_str(), count: valid.recipients.len() };
+    match run_page(env, scope, &valid, page, now).await {
+        Ok(work) => {
+            follow_up(env, ctx, scope, work);
+            Ok(Page::Written)
+        }
+        // Written by another delivery of this message: that one goes on.
+        Err(error) if error.status() == 409 && error.code() == ErrorCode::RequestInProgress => Ok(Page::Finished),
+        Err(error) if error.status() < 500 => {
+            scope.fail_fanout(transaction_id, &error, now).await?;
+            Ok(Page::Finished)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The sweep: in every environment this deployment serves, hands off again
+/// each running fan-out that has not moved for a minute (its message was
+/// lost, or ran out of retries). One environment's failure never stops the others'.
+pub async fn sweep(env: &Platform, tick: &SweepTick, now: u64) {
+    let names = match store::sweepable_environments(env, tick).await {
+        Ok(names) => names,
+        Err(error) => return worker::console_error!("fan-out sweep: cannot list environments: {error:?}"),
+    };
+    for name in names {
+        let stalled = match Environment::open_for_sweep(env, tick, &name).await {
+            Ok(scope) => scope.stalled_fanouts(now.saturating_sub(STALLED_AFTER_MS)).await.map(|ids| (scope, ids)),
+            Err(error) => Err(error),
+        };
+        let (scope, stalled) = match stalled {
+            Ok(found) => found,
+            Err(error) => {
+                worker::console_error!("fan-out sweep: {name}: {error:?}");
+                continue;
+            }
+        };
+        for transaction_id in stalled {
+            let handed = match scope.hand_off_fanout(env, &transaction_id).await {
+                Ok(()) => scope.touch_fanout(&transaction_id, now).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = handed {
+                worker::console_error!("fan-out sweep: {transaction_id}: {error:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Fan-outs: triggers to topics, recorded when accepted and written page by
+//! page (see [`tidings_core::topic`]). A page commits in the trigger's own
+//! kind of transaction ([`Environment::deliver`]) opened by a guard that
+//! aborts it unless the fan-out's cursor is where the page began, and closed
+//! by the cursor moving past it.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tidings_core::profile::Profile;
+use tidings_core::subscriber::SubscriberId;
+use tidings_core::timestamp::rfc3339;
+use tidings_core::topic::{FanoutStatus, TopicKey};
+use tidings_core::wire::{ErrorCode, ErrorDetail, Transaction, TransactionProgress};
+use worker::{D1Database, D1PreparedStatement};
+
+use super::triggers::{claim_guard, KeyedAnswer};
+use super::{number, statement, storage_error, text, AuditRecord, Environment};
+use crate::error::ApiError;
+
+/// What D1 says when [`page_guard`] aborts a page: another delivery of the
+/// queue message wrote it first.
+pub(super) const PAGE_MOVED: &str = "fanouts.workflow";
+
+/// The answer to a page another consumer wrote first.
+pub(super) fn page_moved() -> ApiError {
+    ApiError::new(409, ErrorCode::RequestInProgress, "this fan-out page was written by another consumer")
+}
+
+/// A trigger to topics, as accepted: stored with its idempotency answer and
+/// the profiles it carried, all or nothing.
+pub struct NewFanout<'a> {
+    /// The trigger's transaction id.
+    pub transaction_id: &'a str,
+    /// The workflow key.
+    pub workflow: &'a str,
+    /// The payload object.
+    pub payload: &'a Value,
+    /// The actor object, if any.
+    pub actor: Option<&'a Value>,
+    /// Subscribers named directly (created empty when unknown).
+    pub recipients: &'a [SubscriberId],
+    /// Profiles given as recipient objects.
+    pub profiles: &'a [(SubscriberId, Profile)],
+    /// The topics.
+    pub topics: &'a [TopicKey],
+    /// The claimed idempotency key and the answer to remember with it.
+    pub idempotency: Option<KeyedAnswer<'a>>,
+    /// The audit entry of a member's test send.
+    pub audit: Option<&'a AuditRecord<'a>>,
+}
+
+/// One page being written: the guard and the cursor's move, added to the
+/// page's [`super::Delivery`].
+pub struct PageStep<'a> {
+    /// The fan-out's transaction id.
+    pub transaction_id: &'a str,
+    /// The cursor the page began at.
+    pub from: &'a str,
+    /// The page's last recipient: the cursor after it.
+    pub to: &'a str,
+    /// Recipients in the page.
+    pub count: usize,
+}
+
+/// A fan-out as stored.
+#[derive(Deserialize)]
+pub struct FanoutRow {
+    /// The trigger's transaction id.
+    pub transaction_id: String,
+    /// The workflow key.
+    pub workflow: String,
+    /// The payload (JSON text).
+    pub payload: String,
+    /// The actor (JSON text), if any.
+    pub actor: Option<String>,
+    recipients: String,
+    topics: String,
+    status: String,
+    /// The last recipient written ('' before the first page).
+    pub cursor: String,
+    done: f64,
+    total: f64,
+    error: Option<String>,
+    created_at: f64,
+    completed_at: Option<f64>,
+}
+
+impl FanoutRow {
+    /// Where it stands (an unknown stored status reads as failed).
+    pub fn status(&self) -> FanoutStatus {
+        FanoutStatus::parse(&self.status).unwrap_or(FanoutStatus::Failed)
+    }
+
+    /// The topics' keys.
+    pub fn topics(&self) -> Vec<String> {
+        serde_json::from_str(&self.topics).unwrap_or_default()
+    }
+
+    fn into_transaction(self) -> Transaction {
+        let topics = self.topics();
+        Transaction {
+            status: self.status().as_str().to_owned(),
+            transaction_id: self.transaction_id,
+            workflow: self.workflow,
+            topics,
+            recipients: TransactionProgress { done: self.done as u64, total: self.total as u64 },
+            error: self.error.and_then(|error| serde_json::from_str(&error).ok()),
+            created_at: rfc3339(self.created_at as u64),
+            completed_at: self.completed_at.map(|at| rfc3339(at as u64)),
+        }
+    }
+}
+
+const FANOUT_COLUMNS: &str = "transaction_id, workflow, payload, actor, recipients, topics, status, cursor, done, \
+    total, error, created_at, completed_at";
+
+/// The first statement of a page's transaction: it fails (a NOT NULL
+/// violation, [`PAGE_MOVED`]) and so rolls the page back unless the
+/// fan-out is running with its cursor at `from`.
+pub(super) fn page_guard(db: &D1Database, page: &PageStep<'_>) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        db,
+        "UPDATE fanouts SET workflow = NULL WHERE transaction_id = ?1 AND (cursor != ?2 OR status != 'running')",
+        &[text(page.transaction_id), text(page.from)],
+    )
+}
+
+/// The last statement of a page's transaction: the cursor moves past it.
+pub(super) fn page_advance(db: &D1Database, page: &PageStep<'_>, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        db,
+        "UPDATE fanouts SET cursor = ?2, done = done + ?3, updated_at = ?4 WHERE transaction_id = ?1",
+        &[text(page.transaction_id), text(page.to), number(page.count as u64), number(now_ms)],
+    )
+}
+
+impl Environment {
+    /// Records an accepted trigger to topics: the fan-out with its total
+    /// (distinct recipients now), the direct recipients' profiles and
+    /// subscribers, a `fanout`/`queued` log entry and the idempotency
+    /// answer, in one transaction.
+    pub async fn record_fanout(&self, fanout: NewFanout<'_>, now_ms: u64) -> Result<(), ApiError> {
+        let mut writes = Vec::new();
+        if let Some(keyed) = &fanout.idempotency {
+            writes.push(claim_guard(&self.db, keyed.key, keyed.claim_id)?);
+        }
+        if !fanout.profiles.is_empty() {
+            writes.push(self.upsert_statement(fanout.profiles, now_ms)?);
+        }
+        let recipients: Vec<&str> = fanout.recipients.iter().map(SubscriberId::as_str).collect();
+        let recipients = json!(recipients).to_string();
+        let topics: Vec<&str> = fanout.topics.iter().map(TopicKey::as_str).collect();
+        let topics = json!(topics).to_string();
+        if !fanout.recipients.is_empty() {
+            writes.push(statement(
+                &self.db,
+                "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (id) DO NOTHING",
+                &[text(&recipients), number(now_ms)],
+            )?);
+        }
+        writes.push(statement(
+            &self.db,
+            "INSERT INTO fanouts (transaction_id, workflow, payload, actor, recipients, topics, status, total, \
+             created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
+             (SELECT COUNT(*) FROM (SELECT value FROM json_each(?5) UNION SELECT subscriber_id FROM topic_subscribers \
+             WHERE topic IN (SELECT value FROM json_each(?6)))), ?7, ?7 WHERE true ON CONFLICT (transaction_id) DO NOTHING",
+            &[
+                text(fanout.transaction_id),
+                text(fanout.workflow),
+                text(&fanout.payload.to_string()),
+                fanout.actor.map_or(wasm_bindgen::JsValue::NULL, |actor| text(&actor.to_string())),
+                text(&recipients),
+                text(&topics),
+                number(now_ms),
+            ],
+        )?);
+        writes.push(self.fanout_log_statement(fanout.transaction_id, "queued", now_ms, "true")?);
+        writes.push(self.log_retention_statement(now_ms)?);
+        if let Some(keyed) = &fanout.idempotency {
+            writes.push(statement(
+                &self.db,
+                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1 AND claim_id = ?4",
+                &[text(keyed.key), number(u64::from(keyed.status)), text(keyed.body), text(keyed.claim_id)],
+            )?);
+            writes.push(self.forget_idempotency_keys_statement(now_ms)?);
+        }
+        if let Some(audit) = fanout.audit {
+            writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
+        }
+        self.write_batch("record fan-out", writes).await?;
+        Ok(())
+    }
+
+    /// A `fanout` log entry for a transaction in `status`, with its progress
+    /// as the fan-out row has it, written only if `guard` holds.
+    fn fanout_log_statement(
+        &self,
+        transaction_id: &str,
+        status: &str,
+        now_ms: u64,
+        guard: &str,
+    ) -> Result<D1PreparedStatement, ApiError> {
+        let id = format!("{}_{status}", transaction_id.trim_start_matches("tx_"));
+        statement(
+            &self.db,
+            &format!(
+                "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \
+                 SELECT ?1, transaction_id, workflow, NULL, 'fanout', ?3, json_object('topics', json(topics), \
+                 'done', done, 'total', total, 'error', json(error)), ?4 FROM fanouts WHERE transaction_id = ?2 AND {guard} \
+                 ON CONFLICT (id) DO NOTHING"
+            ),
+            &[text(&id), text(transaction_id), text(status), number(now_ms)],
+        )
+    }
+
+    /// The fan-out of `transaction_id`, if the trigger was one.
+    pub async fn fanout(&self, transaction_id: &str) -> Result<Option<FanoutRow>, ApiError> {
+        statement(
+            &self.db,
+            &format!("SELECT {FANOUT_COLUMNS} FROM fanouts WHERE transaction_id = ?1"),
+            &[text(transaction_id)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read fan-out", error))
+    }
+
+    /// The next page of a fan-out's recipients: the distinct ids after its
+    /// cursor among its direct recipients and its topics' members, in order.
+    pub async fn fanout_page(&self, fanout: &FanoutRow, size: usize) -> Result<Vec<SubscriberId>, ApiError> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let topics = fanout.topics();
+        let mut sql = String::from("SELECT id FROM (SELECT value AS id FROM json_each(?1) WHERE value > ?2");
+        for index in 0..topics.len() {
+            sql.push_str(&format!(
+                " UNION SELECT id FROM (SELECT subscriber_id AS id FROM topic_subscribers WHERE topic = ?{} \
+                 AND subscriber_id > ?2 ORDER BY subscriber_id LIMIT ?3)",
+                index + 4
+            ));
+        }
+        sql.push_str(") ORDER BY id LIMIT ?3");
+        let mut arguments = vec![text(&fanout.recipients), text(&fanout.cursor), number(size as u64)];
+        arguments.extend(topics.iter().map(|topic| text(topic)));
+        let rows: Vec<Id> = statement(&self.db, &sql, &arguments)?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("read fan-out page", error))?;
+        Ok(rows.into_iter().filter_map(|row| SubscriberId::parse(&row.id).ok()).collect())
+    }
+
+    /// Marks a running fan-out whose cursor is at `cursor` completed (its
+    /// total becomes what it reached), with its log entry.
+    pub async fn complete_fanout(&self, transaction_id: &str, cursor: &str, now_ms: u64) -> Result<(), ApiError> {
+        let finish = statement(
+            &self.db,
+            "UPDATE fanouts SET status = 'completed', total = done, completed_at = ?3, updated_at = ?3 \
+             WHERE transaction_id = ?1 AND status = 'running' AND cursor = ?2",
+            &[text(transaction_id), text(cursor), number(now_ms)],
+        )?;
+        let log = self.fanout_log_statement(transaction_id, "completed", now_ms, "changes() > 0")?;
+        self.write_batch("complete fan-out", vec![finish, log]).await?;
+        Ok(())
+    }
+
+    /// Marks a running fan-out failed with `error`, with its log entry.
+    pub async fn fail_fanout(&self, transaction_id: &str, error: &ApiError, now_ms: u64) -> Result<(), ApiError> {
+        let detail =
+            ErrorDetail { code: error.code(), message: error.message().to_owned(), field: None, details: None };
+        let finish = statement(
+            &self.db,
+            "UPDATE fanouts SET status = 'failed', error = ?2, completed_at = ?3, updated_at = ?3 \
+             WHERE transaction_id = ?1 AND status = 'running'",
+            &[text(transaction_id), text(&json!(detail).to_string()), number(now_ms)],
+        )?;
+        let log = self.fanout_log_statement(transaction_id, "failed", now_ms, "changes() > 0")?;
+        self.write_batch("fail fan-out", vec![finish, log]).await?;
+        Ok(())
+    }
+
+    /// Running fan-outs that have not moved since `idle_since`, for the
+    /// sweep to hand off again.
+    pub async fn stalled_fanouts(&self, idle_since: u64) -> Result<Vec<String>, ApiError> {
+        #[derive(Deserialize)]
+        struct Id {
+            transaction_id: String,
+        }
+        let rows: Vec<Id> = statement(
+            &self.db,
+            "SELECT transaction_id FROM fanouts WHERE status = 'running' AND updated_at < ?1 ORDER BY updated_at LIMIT 50",
+            &[number(idle_since)],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("list stalled fan-outs", error))?;
+        Ok(rows.into_iter().map(|row| row.transaction_id).collect())
+    }
+
+    /// Notes that a fan-out was handed off again, so the sweep waits before the next time.
+    pub async fn touch_fanout(&self, transaction_id: &str, now_ms: u64) -> Result<(), ApiError> {
+        let touch = statement(
+            &self.db,
+            "UPDATE fanouts SET updated_at = ?2 WHERE transaction_id = ?1 AND status = 'running'",
+            &[text(transaction_id), number(now_ms)],
+        )?;
+        self.write_one("touch fan-out", touch).await?;
+        Ok(())
+    }
+
+    /// Where a trigger stands: a fan-out's row, or for a trigger to
+    /// subscribers only, what its log entries say. `None` when neither
+    /// knows it (unknown, another environment's, or past log retention).
+    pub async fn transaction(&self, transaction_id: &str) -> Result<Option<Transaction>, ApiError> {
+        #[derive(Deserialize)]
+        struct Summary {
+            workflow: Option<String>,
+            recipients: f64,
+            created_at: Option<f64>,
+            failure: Option<String>,
+        }
+        if let Some(fanout) = self.fanout(transaction_id).await? {
+            return Ok(Some(fanout.into_transaction()));
+        }
+        let summary: Option<Summary> = statement(
+            &self.db,
+            "SELECT MIN(workflow) AS workflow, COUNT(DISTINCT subscriber_id) AS recipients, MIN(created_at) AS created_at, \
+             MAX(CASE WHEN step = 'trigger' AND status = 'failed' THEN detail END) AS failure \
+             FROM logs WHERE transaction_id = ?1",
+            &[text(transaction_id)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read transaction", error))?;
+        let Some(summary) = summary else { return Ok(None) };
+        let (Some(workflow), Some(created_at)) = (summary.workflow, summary.created_at) else { return Ok(None) };
+        let error: Option<ErrorDetail> = summary.failure.and_then(|failure| serde_json::from_str(&failure).ok());
+        let reached = summary.recipients as u64;
+        let at = rfc3339(created_at as u64);
+        Ok(Some(Transaction {
+            transaction_id: transaction_id.to_owned(),
+            workflow,
+            status: if error.is_some() { FanoutStatus::Failed } else { FanoutStatus::Completed }.as_str().to_owned(),
+            topics: Vec::new(),
+            recipients: TransactionProgress { done: reached, total: reached },
+            error,
+            created_at: at.clone(),
+            completed_at: Some(at),
+        }))
+    }
+}

@@ -1,0 +1,38 @@
+-- Topics: named groups of subscribers a trigger can address as one recipient.
+CREATE TABLE topics (
+  key TEXT PRIMARY KEY,
+  name TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE topic_subscribers (
+  topic TEXT NOT NULL,
+  subscriber_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (topic, subscriber_id)
+) WITHOUT ROWID;
+CREATE INDEX topic_subscribers_by_subscriber ON topic_subscribers (subscriber_id);
+-- A trigger that names topics: recorded when accepted, then written page by
+-- page by the FANOUTS queue's consumer. `cursor` is the last recipient id
+-- written ('' before the first page); a page commits only together with the
+-- cursor moving past it, and only if the cursor was where the page began.
+-- `workflow` is NOT NULL: the page guard sets it to NULL to abort a stale page.
+CREATE TABLE fanouts (
+  transaction_id TEXT PRIMARY KEY,
+  workflow TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  actor TEXT,
+  recipients TEXT NOT NULL,
+  topics TEXT NOT NULL,
+  status TEXT NOT NULL,
+  cursor TEXT NOT NULL DEFAULT '',
+  done INTEGER NOT NULL DEFAULT 0,
+  total INTEGER NOT NULL,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE INDEX fanouts_by_status ON fanouts (status, updated_at);
+-- A transaction's log rows, for its progress.
+CREATE INDEX logs_by_transaction ON logs (transaction_id);

@@ -1,0 +1,271 @@
+// Topics and their fan-out through the FANOUTS queue: managing topics and
+// members, a trigger to topics mixed with subscriber ids reaching each
+// recipient exactly once over several pages, preferences, idempotency,
+// progress on the transaction and in the logs, the sweep resuming a fan-out
+// whose hand-off was lost (twice at once), and isolation between environments.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { before, describe, it } from "node:test";
+import { api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
+
+const key = keys.development.secret_key;
+const call = (path, options = {}) => api(path, { key, ...options });
+const workflow = `topic-news-${randomBytes(4).toString("hex")}`;
+const fresh = (label) => `${label}-${randomBytes(4).toString("hex")}`;
+const trigger = (body, headers = {}) => call("/v1/events/trigger", { method: "POST", body, headers });
+const putTopic = (topic, body = {}) => call(`/v1/topics/${topic}`, { method: "PUT", body });
+const addMembers = (topic, subscribers) => call(`/v1/topics/${topic}/subscribers`, { method: "POST", body: { subscribers } });
+
+/** Waits until the transaction's fan-out has finished; answers its state. */
+async function finished(transactionId) {
+  return waitFor(async () => {
+    const state = await call(`/v1/transactions/${transactionId}`);
+    assert.equal(state.status, 200, JSON.stringify(state.body));
+    return state.body.status === "running" ? null : state.body;
+  }, `fan-out ${transactionId}`);
+}
+
+/** The messages titled `headline` in a subscriber's feed (each test's headlines are its own). */
+async function received(subscriber, headline) {
+  const feed = await call(`/v1/subscribers/${subscriber}/feed?limit=100`);
+  assert.equal(feed.status, 200, JSON.stringify(feed.body));
+  return feed.body.items.filter((item) => item.subject === headline);
+}
+
+before(async () => {
+  const saved = await call(`/v1/workflows/${workflow}`, {
+    method: "PUT",
+    body: {
+      name: "News",
+      payload_schema: { type: "object", properties: { headline: { type: "string" } }, required: ["headline"] },
+      steps: [{ type: "in_app", subject: "{{ payload.headline }}", body: "for {{ subscriber.subscriber_id }}" }],
+    },
+  });
+  assert.equal(saved.status, 201, JSON.stringify(saved.body));
+});
+
+describe("topics", () => {
+  it("are created, renamed, listed in key order with a cursor, and deleted", async () => {
+    const prefix = fresh("crud");
+    const created = await putTopic(`${prefix}-b`, { name: "Team B" });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual([created.body.key, created.body.name, created.body.subscribers], [`${prefix}-b`, "Team B", 0]);
+    assert.equal((await putTopic(`${prefix}-b`, { name: "Renamed" })).status, 200);
+    assert.equal((await call(`/v1/topics/${prefix}-b`)).body.name, "Renamed");
+    for (const suffix of ["a", "c"]) assert.equal((await putTopic(`${prefix}-${suffix}`)).status, 201);
+
+    const seen = [];
+    let after = null;
+    do {
+      const page = await call(`/v1/topics?limit=2${after ? `&after=${after}` : ""}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      assert.ok(page.body.items.length <= 2);
+      seen.push(...page.body.items.map((topic) => topic.key));
+      after = page.body.page_info.has_more ? page.body.page_info.after : null;
+    } while (after);
+    assert.deepEqual(seen.filter((topic) => topic.startsWith(prefix)), [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`]);
+    assert.deepEqual(seen, [...seen].sort(), "key order");
+
+    assert.equal((await call(`/v1/topics/${prefix}-a`, { method: "DELETE" })).status, 200);
+    expectError(assert, await call(`/v1/topics/${prefix}-a`), 404, "topic_not_found");
+    expectError(assert, await call(`/v1/topics/${prefix}-a`, { method: "DELETE" }), 404, "topic_not_found");
+  });
+
+  it("refuse bad keys, names, bodies and queries with typed errors", async () => {
+    assert.equal(expectError(assert, await putTopic("has%20space"), 400, "validation_failed").field, "key");
+    assert.equal(expectError(assert, await putTopic(fresh("long"), { name: "x".repeat(201) }), 400, "validation_failed").field, "name");
+    expectError(assert, await putTopic(fresh("extra"), { name: "a", colour: "red" }), 400, "validation_failed");
+    assert.equal(expectError(assert, await call("/v1/topics?limit=0"), 400, "validation_failed").field, "limit");
+    assert.equal(expectError(assert, await call("/v1/topics?page=2"), 400, "validation_failed").field, "query");
+    const topic = fresh("members-bad");
+    await putTopic(topic);
+    assert.equal(expectError(assert, await addMembers(topic, []), 400, "validation_failed").field, "subscribers");
+    const tooMany = Array.from({ length: 1001 }, (_, index) => `s-${index}`);
+    assert.equal(expectError(assert, await addMembers(topic, tooMany), 400, "validation_failed").field, "subscribers");
+    assert.equal(expectError(assert, await addMembers(topic, ["ok", "bad id!"]), 400, "validation_failed").field, "subscribers.1");
+    expectError(assert, await addMembers(fresh("missing"), ["ok"]), 404, "topic_not_found");
+    assert.equal((await call(`/v1/topics/${topic}`)).body.subscribers, 0, "nothing was added by a refused request");
+  });
+
+  it("add and remove members in bulk, create unknown subscribers, and forget deleted ones", async () => {
+    const topic = fresh("members");
+    await putTopic(topic);
+    const [known, newcomer, other] = [freshSubscriber("known"), freshSubscriber("new"), freshSubscriber("other")];
+    await call(`/v1/subscribers/${known}`, { method: "PUT", body: { first_name: "Known" } });
+    const added = await addMembers(topic, [known, newcomer, other, newcomer]);
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    assert.deepEqual(added.body, { topic, changed: 3, subscribers: 3 });
+    assert.equal((await addMembers(topic, [known])).body.changed, 0, "adding twice changes nothing");
+    assert.equal((await call(`/v1/subscribers/${newcomer}`)).status, 200, "an unknown id is created");
+    assert.equal((await call(`/v1/subscribers/${known}`)).body.first_name, "Known", "a known profile is untouched");
+
+    const first = await call(`/v1/topics/${topic}/subscribers?limit=2`);
+    assert.equal(first.body.items.length, 2);
+    assert.equal(first.body.page_info.has_more, true);
+    const rest = await call(`/v1/topics/${topic}/subscribers?limit=2&after=${first.body.page_info.after}`);
+    assert.deepEqual([...first.body.items, ...rest.body.items], [known, newcomer, other].sort());
+
+    const removed = await call(`/v1/topics/${topic}/subscribers`, { method: "DELETE", body: { subscribers: [other, "never-a-member"] } });
+    assert.deepEqual(removed.body, { topic, changed: 1, subscribers: 2 });
+    assert.equal((await call(`/v1/subscribers/${newcomer}`, { method: "DELETE" })).status, 200);
+    assert.deepEqual((await call(`/v1/topics/${topic}/subscribers`)).body.items, [known], "a deleted subscriber leaves its topics");
+  });
+});
+
+describe("triggers to topics", () => {
+  it("reach each recipient of overlapping topics and direct ids exactly once, and report progress", async () => {
+    const [a, b] = [fresh("fan-a"), fresh("fan-b")];
+    const people = Array.from({ length: 5 }, (_, index) => freshSubscriber(`fan${index}`));
+    await putTopic(a);
+    await putTopic(b);
+    await addMembers(a, people.slice(0, 3));
+    await addMembers(b, people.slice(2, 4));
+    const direct = freshSubscriber("direct");
+    const launch = fresh("Launch");
+    const accepted = await trigger({ workflow, to: [{ topic: a }, people[0], { topic: b }, { subscriber_id: direct, first_name: "D" }], payload: { headline: launch } });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    assert.equal(accepted.body.status, "queued");
+    assert.deepEqual(accepted.body.messages, []);
+    assert.deepEqual(accepted.body.created_subscribers, [], "the direct recipient was given as a profile");
+    const id = accepted.body.transaction_id;
+
+    const state = await finished(id);
+    assert.equal(state.status, "completed", JSON.stringify(state));
+    assert.deepEqual(state.recipients, { done: 5, total: 5 });
+    assert.deepEqual(state.topics, [a, b]);
+    assert.equal(state.workflow, workflow);
+    assert.ok(state.completed_at);
+    for (const person of [...people.slice(0, 4), direct]) {
+      assert.equal((await received(person, launch)).length, 1, `${person} has exactly one message`);
+    }
+    assert.equal((await received(people[4], launch)).length, 0, "not a member of either topic");
+    assert.equal((await call(`/v1/subscribers/${direct}`)).body.first_name, "D");
+
+    const logs = await call(`/v1/logs?transaction_id=${id}&limit=100`);
+    assert.equal(logs.status, 200, JSON.stringify(logs.body));
+    const fanout = logs.body.items.filter((entry) => entry.step === "fanout").map((entry) => [entry.status, entry.detail.total]);
+    assert.deepEqual(fanout.sort(), [["completed", 5], ["queued", 5]]);
+    assert.equal(logs.body.items.filter((entry) => entry.status === "stored").length, 5);
+    assert.ok(logs.body.items.every((entry) => entry.transaction_id === id));
+  });
+
+  it("write a topic of 1,201 members in pages, each member once", { timeout: 120_000 }, async () => {
+    const topic = fresh("big");
+    await putTopic(topic);
+    const prefix = freshSubscriber("big");
+    const members = Array.from({ length: 1201 }, (_, index) => `${prefix}-${String(index).padStart(4, "0")}`);
+    assert.equal((await addMembers(topic, members.slice(0, 1000))).body.changed, 1000);
+    assert.equal((await addMembers(topic, members.slice(1000))).body.subscribers, 1201);
+    const everyone = fresh("Everyone");
+    const accepted = await trigger({ workflow, to: [{ topic }], payload: { headline: everyone } });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const state = await waitFor(async () => {
+      const body = (await call(`/v1/transactions/${accepted.body.transaction_id}`)).body;
+      return body.status === "running" ? null : body;
+    }, "a 1,201-member fan-out");
+    assert.deepEqual([state.status, state.recipients], ["completed", { done: 1201, total: 1201 }]);
+    for (const member of [members[0], members[499], members[500], members[1000], members[1200]]) {
+      assert.equal((await received(member, everyone)).length, 1, member);
+    }
+  });
+
+  it("respect preferences, and refuse unknown topics and bad payloads before recording anything", async () => {
+    const topic = fresh("prefs");
+    await putTopic(topic);
+    const [muted, listening] = [freshSubscriber("muted"), freshSubscriber("listening")];
+    await addMembers(topic, [muted, listening]);
+    const off = await call(`/v1/subscribers/${muted}/preferences`, { method: "PATCH", body: { global: { in_app: false } } });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const quiet = fresh("Quiet");
+    const accepted = await trigger({ workflow, to: [{ topic }], payload: { headline: quiet } });
+    const state = await finished(accepted.body.transaction_id);
+    assert.deepEqual(state.recipients, { done: 2, total: 2 });
+    assert.equal((await received(muted, quiet)).length, 0);
+    assert.equal((await received(listening, quiet)).length, 1);
+    const skipped = await call(`/v1/logs?transaction_id=${accepted.body.transaction_id}&status=skipped`);
+    assert.deepEqual(skipped.body.items.map((entry) => entry.subscriber_id), [muted]);
+
+    const unknown = await trigger({ workflow, to: ["someone", { topic: fresh("nope") }], payload: { headline: "x" } });
+    const refusal = expectError(assert, unknown, 404, "topic_not_found");
+    assert.equal(refusal.field, "to");
+    assert.match(refusal.message, /nope-/);
+    expectError(assert, await trigger({ workflow, to: [{ topic }], payload: {} }), 422, "payload_invalid");
+    expectError(assert, await trigger({ workflow: "no-such-workflow", to: [{ topic }] }), 404, "workflow_not_found");
+    const twentyOne = Array.from({ length: 21 }, (_, index) => ({ topic: `t${index}` }));
+    assert.equal(expectError(assert, await trigger({ workflow, to: twentyOne, payload: { headline: "x" } }), 400, "validation_failed").field, "to");
+  });
+
+  it("replay with the same Idempotency-Key: one fan-out, one message each", async () => {
+    const topic = fresh("idem");
+    await putTopic(topic);
+    const member = freshSubscriber("idem-member");
+    await addMembers(topic, [member]);
+    const once = fresh("Once");
+    const body = { workflow, to: [{ topic }], payload: { headline: once } };
+    const headers = { "Idempotency-Key": fresh("fanout-key") };
+    const first = await trigger(body, headers);
+    const again = await trigger(body, headers);
+    assert.equal(again.headers.get("idempotency-replay"), "true");
+    assert.deepEqual(again.body, first.body);
+    await finished(first.body.transaction_id);
+    assert.equal((await received(member, once)).length, 1);
+  });
+
+  it("resume through the sweep when the hand-off was lost, exactly once even when handed off twice at once", { timeout: 60_000 }, async () => {
+    const topic = fresh("lost");
+    await putTopic(topic);
+    const prefix = freshSubscriber("lost");
+    const members = Array.from({ length: 700 }, (_, index) => `${prefix}-${index}`);
+    await addMembers(topic, members);
+    const late = fresh("Late");
+    const accepted = await trigger({ workflow, to: [{ topic }], payload: { headline: late } }, { "Tidings-Inject-Faults": "handoff=drop" });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const id = accepted.body.transaction_id;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const waiting = (await call(`/v1/transactions/${id}`)).body;
+    assert.deepEqual([waiting.status, waiting.recipients], ["running", { done: 0, total: 700 }], "nothing runs without a hand-off");
+    // Two sweeps at once, each a minute later than now: two messages for one fan-out.
+    const sweep = () => fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now() + 120_000}`);
+    const answers = await Promise.all([sweep(), sweep()]);
+    assert.ok(answers.every((answer) => answer.ok));
+    const state = await finished(id);
+    assert.deepEqual([state.status, state.recipients], ["completed", { done: 700, total: 700 }]);
+    for (const member of [members[0], members[350], members[699]]) {
+      assert.equal((await received(member, late)).length, 1, member);
+    }
+    const stored = async (after) => call(`/v1/logs?transaction_id=${id}&status=stored&limit=100${after ? `&after=${after}` : ""}`);
+    let count = 0;
+    let page = await stored();
+    for (;;) {
+      count += page.body.items.length;
+      if (!page.body.page_info.has_more) break;
+      page = await stored(page.body.page_info.after);
+    }
+    assert.equal(count, 700, "one stored entry per member");
+  });
+
+  it("report a trigger to subscribers as completed, and know no other environment's transactions", async () => {
+    const person = freshSubscriber("plain");
+    const plain = await trigger({ workflow, to: [person, freshSubscriber("plain2")], payload: { headline: "Direct" } });
+    assert.equal(plain.status, 202);
+    const state = await call(`/v1/transactions/${plain.body.transaction_id}`);
+    assert.equal(state.status, 200, JSON.stringify(state.body));
+    assert.deepEqual([state.body.status, state.body.recipients, state.body.topics], ["completed", { done: 2, total: 2 }, []]);
+    const staging = await api(`/v1/transactions/${plain.body.transaction_id}`, { key: keys.staging.secret_key });
+    expectError(assert, staging, 404, "transaction_not_found");
+    expectError(assert, await call("/v1/transactions/tx_nope"), 404, "transaction_not_found");
+    assert.equal(expectError(assert, await call("/v1/logs?transaction_id=nope"), 400, "validation_failed").field, "transaction_id");
+  });
+
+  it("keep topics to their environment", async () => {
+    const topic = fresh("own");
+    await putTopic(topic);
+    const staging = (path, options = {}) => api(path, { key: keys.staging.secret_key, ...options });
+    expectError(assert, await staging(`/v1/topics/${topic}`), 404, "topic_not_found");
+    expectError(assert, await staging(`/v1/topics/${topic}/subscribers`, { method: "POST", body: { subscribers: ["x"] } }), 404, "topic_not_found");
+    const listed = await staging("/v1/topics?limit=100");
+    assert.ok(!listed.body.items.some((item) => item.key === topic));
+    const publishable = await api(`/v1/topics/${topic}`, { key: keys.development.publishable_key });
+    assert.equal(publishable.body.error.code, "secret_key_required", JSON.stringify(publishable.body));
+  });
+});

@@ -52,7 +52,9 @@ before(async () => {
       body: { workflow: "welcome", to: [subscriber], payload: { name: `marker-${environment}-${tag}` } },
     });
     assert.equal(response.status, 202);
-    markers[environment] = { subscriber, name: `marker-${environment}-${tag}` };
+    markers[environment] = { subscriber, name: `marker-${environment}-${tag}`, transaction: response.body.transaction_id };
+    // A topic of its own with the marker subscriber in it (topics are data: production has them too).
+    await saveTopic(environment, topicKey(environment), [subscriber]);
     // A publishable and a secret key, issued and revoked.
     revoked[environment] = [];
     for (const kind of ["publishable", "secret"]) {
@@ -102,6 +104,14 @@ async function saveFile(environment, path) {
   assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
 }
 const workflowKey = (target) => `matrix-wf-${target}-${tag}`;
+const topicKey = (target) => `matrix-topic-${target}-${tag}`;
+
+async function saveTopic(environment, key, members) {
+  const put = await api(`/v1/topics/${key}`, { key: keys[environment].secret_key, method: "PUT", body: { name: "Matrix" } });
+  assert.equal(put.status, 201, JSON.stringify(put.body));
+  const added = await api(`/v1/topics/${key}/subscribers`, { key: keys[environment].secret_key, method: "POST", body: { subscribers: members } });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+}
 const integrationId = (target) => `matrix-int-${target}-${tag}`;
 const variableName = (target) => `MATRIX_${target.toUpperCase().replaceAll("-", "_")}_${tag.toUpperCase()}`;
 
@@ -158,6 +168,11 @@ async function makeVictim(path, target, variant = "") {
     const put = await api(`/v1/subscribers/${id}`, { key: keys[target].secret_key, method: "PUT", body: {} });
     assert.equal(put.status, 201);
     return { from: markers[target].subscriber, to: id, path: `/v1/subscribers/${id}` };
+  }
+  if (path.includes("{topic_key}")) {
+    const key = `matrix-topicv-${target}-${tag}${suffix}`;
+    await saveTopic(target, key, [markers[target].subscriber]);
+    return { from: topicKey(target), to: key, path: `/v1/topics/${key}` };
   }
   if (path.includes("{path}")) {
     const victim = `matrix/victim-${target}-${tag}${suffix}.txt`;
@@ -234,6 +249,8 @@ function request({ path, method, operation }, target, credential) {
     .replace("{name}", target)
     .replace("{key_id}", keyIds[target])
     .replace("{key}", workflowKey(target))
+    .replace("{topic_key}", topicKey(target))
+    .replace("{transaction_id}", markers[target].transaction)
     .replace("{integration_id}", integrationId(target))
     .replace("{variable_name}", variableName(target))
     .replace("{delivery_id}", deliveryIds[target] ?? "none")

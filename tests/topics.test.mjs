@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
-import { api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
+import { admin, api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -242,6 +242,43 @@ describe("triggers to topics", () => {
       page = await stored(page.body.page_info.after);
     }
     assert.equal(count, 700, "one stored entry per member");
+  });
+
+  it("render the workflow version they were accepted with, skip a subscriber deleted meanwhile, and refuse only whom a page cannot render for", { timeout: 60_000 }, async () => {
+    const pinned = fresh("pinned-wf");
+    const save = (subject) => call(`/v1/workflows/${pinned}`, {
+      method: "PUT",
+      body: { name: "Pinned", steps: [{ type: "in_app", subject, body: "b", avatar: "{{ subscriber.data.pic | default('https://example.com/a.png', true) }}" }] },
+    });
+    assert.ok([200, 201].includes((await save("First version")).status));
+    const topic = fresh("pinned");
+    await putTopic(topic);
+    const [kept, broken, gone] = [freshSubscriber("kept"), freshSubscriber("broken"), freshSubscriber("gone")];
+    await call(`/v1/subscribers/${broken}`, { method: "PUT", body: { data: { pic: "javascript:alert(1)" } } });
+    await addMembers(topic, [kept, broken]);
+    const accepted = await trigger({ workflow: pinned, to: [{ topic }, gone] }, { "Tidings-Inject-Faults": "handoff=drop" });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const id = accepted.body.transaction_id;
+    // Before any page is written: the workflow changes, and a direct recipient is deleted.
+    assert.equal((await save("Second version")).status, 200);
+    assert.equal((await call(`/v1/subscribers/${gone}`, { method: "DELETE" })).status, 200);
+    await fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now() + 120_000}`);
+    const state = await finished(id);
+    assert.equal(state.status, "completed", JSON.stringify(state));
+    assert.deepEqual(state.recipients, { done: 2, total: 2 }, "the deleted subscriber is passed over");
+    assert.equal((await received(kept, "First version")).length, 1, "the version the trigger was accepted with");
+    assert.equal((await received(kept, "Second version")).length, 0);
+    assert.equal((await received(broken, "First version")).length, 0);
+    expectError(assert, await call(`/v1/subscribers/${gone}`), 404, "subscriber_not_found");
+    const failed = await call(`/v1/logs?transaction_id=${id}&status=failed`);
+    assert.deepEqual(failed.body.items.map((entry) => [entry.subscriber_id, entry.detail.code]), [[broken, "unsafe_link"]]);
+  });
+
+  it("are refused in a console test send, which reaches people one by one", async () => {
+    const topic = fresh("console");
+    await putTopic(topic);
+    const sent = await admin(`/v1/environments/development/workflows/${workflow}/test`, { method: "POST", body: { to: [{ topic }], payload: { headline: "x" } } });
+    assert.equal(expectError(assert, sent, 400, "validation_failed").field, "to");
   });
 
   it("report a trigger to subscribers as completed, and know no other environment's transactions", async () => {

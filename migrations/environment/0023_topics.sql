@@ -17,9 +17,13 @@ CREATE INDEX topic_subscribers_by_subscriber ON topic_subscribers (subscriber_id
 -- written ('' before the first page); a page commits only together with the
 -- cursor moving past it, and only if the cursor was where the page began.
 -- `workflow` is NOT NULL: the page guard sets it to NULL to abort a stale page.
+-- Every page renders `workflow_version`, the version current when it was accepted.
+-- `failures` counts the failed attempts at the page after `cursor`; `writer`
+-- names the attempt that wrote the last page (so a retried batch knows its own).
 CREATE TABLE fanouts (
   transaction_id TEXT PRIMARY KEY,
   workflow TEXT NOT NULL,
+  workflow_version INTEGER NOT NULL,
   payload TEXT NOT NULL,
   actor TEXT,
   recipients TEXT NOT NULL,
@@ -29,6 +33,8 @@ CREATE TABLE fanouts (
   done INTEGER NOT NULL DEFAULT 0,
   total INTEGER NOT NULL,
   error TEXT,
+  failures INTEGER NOT NULL DEFAULT 0,
+  writer TEXT,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   completed_at INTEGER

@@ -8,6 +8,11 @@
 //! the middle of a page. A client that sends its watermark back gets, in
 //! version order, every message that changed since, so it catches up
 //! exactly, however long it was away (within the tombstone retention).
+//!
+//! Where the database has read replicas, a watermark also carries the
+//! bookmark of the read that made it (`<position>~<bookmark>`): the next
+//! read starts its session there, so it never sees an older state than the
+//! one the client already holds.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -20,6 +25,17 @@ use crate::wire::{FeedChange, RemovalReason};
 /// How long deleted messages are remembered for delta sync (30 days).
 pub const TOMBSTONE_RETENTION_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
+/// The longest read-replica bookmark a watermark or request carries.
+pub const MAX_BOOKMARK_LEN: usize = 256;
+
+/// Whether `text` can be a database session's bookmark: 1 to
+/// [`MAX_BOOKMARK_LEN`] letters, digits, `-`, `_`, `:` and `.` (D1's are hex
+/// groups joined by `-`). Anything else is refused before it reaches D1.
+pub fn is_bookmark(text: &str) -> bool {
+    (1..=MAX_BOOKMARK_LEN).contains(&text.len())
+        && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b':' | b'.'))
+}
+
 /// A position in an environment's feed clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watermark {
@@ -27,16 +43,28 @@ pub struct Watermark {
     pub version: u64,
     /// …and, when set, those of `version` up to this message id only.
     pub after: Option<MessageId>,
+    /// The read-replica bookmark of the read that made it, if any.
+    pub bookmark: Option<String>,
 }
 
 impl Watermark {
     /// The watermark covering every change up to `version`.
     pub fn at(version: u64) -> Self {
-        Self { version, after: None }
+        Self { version, after: None, bookmark: None }
     }
 
-    /// Reads `<version>` or `<version>.<message id>`.
+    /// This watermark, carrying `bookmark` (when there is one).
+    pub fn with_bookmark(self, bookmark: Option<String>) -> Self {
+        Self { bookmark, ..self }
+    }
+
+    /// Reads `<version>` or `<version>.<message id>`, either followed by `~<bookmark>`.
     pub fn parse(text: &str) -> Result<Self, SyncError> {
+        let (text, bookmark) = match text.split_once('~') {
+            Some((position, bookmark)) if is_bookmark(bookmark) => (position, Some(bookmark.to_owned())),
+            Some(_) => return Err(SyncError::Since),
+            None => (text, None),
+        };
         let (version, after) = match text.split_once('.') {
             Some((version, id)) => (version, Some(MessageId::parse(id).map_err(|_| SyncError::Since)?)),
             None => (text, None),
@@ -45,7 +73,7 @@ impl Watermark {
             return Err(SyncError::Since);
         }
         let version = version.parse().map_err(|_| SyncError::Since)?;
-        Ok(Self { version, after })
+        Ok(Self { version, after, bookmark })
     }
 
     /// Whether a change at (`version`, `id`) comes after this watermark.
@@ -61,8 +89,12 @@ impl Watermark {
 impl fmt::Display for Watermark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.after {
-            Some(id) => write!(f, "{}.{id}", self.version),
-            None => write!(f, "{}", self.version),
+            Some(id) => write!(f, "{}.{id}", self.version)?,
+            None => write!(f, "{}", self.version)?,
+        }
+        match &self.bookmark {
+            Some(bookmark) => write!(f, "~{bookmark}"),
+            None => Ok(()),
         }
     }
 }
@@ -189,7 +221,7 @@ pub fn changes_page(query: &ChangesQuery, mut stored: Vec<StoredChange>, clock: 
     let watermark = match stored.last() {
         Some(last) if has_more => {
             let (version, id) = last.position();
-            Watermark { version, after: Some(id.clone()) }
+            Watermark { version, after: Some(id.clone()), bookmark: None }
         }
         // Everything up to the clock was read in the same transaction.
         _ => Watermark::at(clock.max(query.since.version)),
@@ -221,10 +253,14 @@ mod tests {
 
     #[test]
     fn watermarks_round_trip() {
-        for text in ["0", "42", &format!("7.{}", id(3))] {
+        let bookmark = "00000001-00000002-00004f7e-0123456789abcdef";
+        for text in ["0", "42", &format!("7.{}", id(3)), &format!("42~{bookmark}"), &format!("7.{}~{bookmark}", id(3))]
+        {
             assert_eq!(Watermark::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["", "x", "-1", "1.", "1.nope", "1234567890123456", " 1"] {
+        assert_eq!(Watermark::parse(&format!("9~{bookmark}")).unwrap().bookmark.as_deref(), Some(bookmark));
+        let long = format!("1~{}", "a".repeat(MAX_BOOKMARK_LEN + 1));
+        for bad in ["", "x", "-1", "1.", "1.nope", "1234567890123456", " 1", "1~", "1~a b", "1~a~b", "~abc", &long] {
             assert_eq!(Watermark::parse(bad), Err(SyncError::Since), "{bad:?}");
         }
     }
@@ -234,7 +270,7 @@ mod tests {
         let mark = Watermark::at(5);
         assert!(!mark.precedes(5, &id(1)));
         assert!(mark.precedes(6, &id(1)));
-        let mid = Watermark { version: 5, after: Some(id(2)) };
+        let mid = Watermark { version: 5, after: Some(id(2)), bookmark: Some("b".into()) };
         assert!(!mid.precedes(5, &id(2)));
         assert!(mid.precedes(5, &id(3)));
         assert!(!mid.precedes(4, &id(9)));

@@ -91,6 +91,12 @@ impl TriggerError {
         }
     }
 
+    /// Whether it can be one recipient's alone (their profile rendered into
+    /// a template or a link), rather than the whole trigger's.
+    pub fn may_concern_one_recipient(&self) -> bool {
+        matches!(self, Self::Render(_) | Self::UnsafeLink { .. })
+    }
+
     /// The request field at fault, as a dotted path.
     pub fn field(&self) -> String {
         match self {

@@ -4,7 +4,13 @@
 //! limits), sent with the global `fetch`, and answered with the API's JSON
 //! as it came: its shapes are `tidings_core::wire`, described for
 //! TypeScript in `js/index.d.ts`. Error bodies become `TidingsError`s.
+//!
+//! Each answer's `Tidings-Bookmark` (the database's read-replica bookmark
+//! after the request) is kept and sent with the next request, so the
+//! client never reads a state older than one it has seen, its own actions
+//! included.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Object, Promise};
@@ -20,6 +26,7 @@ use crate::options::ClientOptions;
 #[wasm_bindgen]
 pub struct TidingsClient {
     options: Rc<ClientOptions>,
+    bookmark: Rc<RefCell<Option<String>>>,
 }
 
 /// Which query parameters a request takes from its options object.
@@ -50,7 +57,7 @@ impl TidingsClient {
     /// Throws a `TidingsError` when an option is unusable.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<TidingsClient, JsValue> {
-        Ok(Self { options: Rc::new(ClientOptions::from_js(&options)?) })
+        Ok(Self { options: Rc::new(ClientOptions::from_js(&options)?), bookmark: Rc::default() })
     }
 
     /// The subscriber this client acts for.
@@ -125,9 +132,10 @@ impl TidingsClient {
     #[wasm_bindgen(js_name = streamUrl)]
     pub fn stream_url(&self) -> Promise {
         let options = Rc::clone(&self.options);
+        let bookmark = Rc::clone(&self.bookmark);
         let path = self.feed_path("/stream-ticket");
         future_to_promise(async move {
-            let body = send(&options, "POST", path, None, None).await?;
+            let body = send(&options, &bookmark, "POST", path, None, None).await?;
             let ticket = get(&body, "ticket").as_string().unwrap_or_default();
             let base = match options.api_url.strip_prefix("http") {
                 Some(rest) => format!("ws{rest}"),
@@ -156,9 +164,10 @@ impl TidingsClient {
     /// preparation's error, or with a `TidingsError` from [`send`].
     fn request(&self, method: &'static str, prepared: Prepared, answer: Answer, key: Option<String>) -> Promise {
         let options = Rc::clone(&self.options);
+        let bookmark = Rc::clone(&self.bookmark);
         future_to_promise(async move {
             let (path, body) = prepared?;
-            let body = send(&options, method, path, body, key.as_deref()).await?;
+            let body = send(&options, &bookmark, method, path, body, key.as_deref()).await?;
             Ok(match answer {
                 Answer::Body => body,
                 Answer::FirstResult => js_sys::Array::from(&get(&body, "results")).get(0),
@@ -167,10 +176,12 @@ impl TidingsClient {
     }
 }
 
-/// Sends a request with the key and subscriber credential; answers the
-/// parsed JSON body, or rejects with a `TidingsError`.
+/// Sends a request with the key, the subscriber credential and the latest
+/// bookmark; keeps the answer's bookmark; answers the parsed JSON body, or
+/// rejects with a `TidingsError`.
 async fn send(
     options: &ClientOptions,
+    bookmark: &RefCell<Option<String>>,
     method: &str,
     path: String,
     body: Option<String>,
@@ -187,6 +198,9 @@ async fn send(
     if let Some(key) = idempotency_key {
         header("Idempotency-Key", key);
     }
+    if let Some(latest) = bookmark.borrow().as_deref() {
+        header(BOOKMARK, latest);
+    }
     let init = Object::new();
     set(&init, "method", &JsValue::from_str(method));
     if let Some(body) = body {
@@ -199,6 +213,9 @@ async fn send(
         .await
         .map_err(|_| js_error(NETWORK_ERROR, &format!("could not reach {}", options.api_url), None, None))?;
     let response: web_sys::Response = response.unchecked_into();
+    if let Ok(Some(latest)) = response.headers().get(BOOKMARK) {
+        bookmark.replace(Some(latest));
+    }
     let status = response.status();
     let unexpected = |detail: &str| {
         js_error(UNEXPECTED_RESPONSE, &format!("unexpected response (HTTP {status}): {detail}"), Some(status), None)
@@ -211,6 +228,9 @@ async fn send(
         Err(error::from_api(&body, status))
     }
 }
+
+/// The header carrying the database's read-replica bookmark both ways.
+const BOOKMARK: &str = "Tidings-Bookmark";
 
 /// The query string (`?a=1&b=2`, or empty) of a feed options object,
 /// checking each option's name and type.

@@ -7,8 +7,10 @@
 
 use worker::{Headers, Response, ResponseBuilder};
 
-const ALLOWED_HEADERS: &str =
-    "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Subscriber-Token, X-Subscriber-Hash";
+const ALLOWED_HEADERS: &str = "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Subscriber-Token, \
+    X-Subscriber-Hash, Tidings-Bookmark";
+/// Answer headers a page's script may read.
+const EXPOSED_HEADERS: &str = "Retry-After, Idempotency-Replay, Tidings-Bookmark";
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// The answer to an `OPTIONS` preflight.
@@ -26,7 +28,7 @@ pub fn decorate(mut response: Response, origin: Option<&str>) -> Response {
         let headers = response.headers_mut();
         let _ = headers.set("Access-Control-Allow-Origin", origin);
         let _ = headers.append("Vary", "Origin");
-        let _ = headers.set("Access-Control-Expose-Headers", "Retry-After, Idempotency-Replay");
+        let _ = headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
     }
     response
 }

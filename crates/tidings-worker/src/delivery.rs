@@ -29,15 +29,11 @@ use crate::platform::{now_ms, random};
 use crate::runtime::SweepTick;
 use crate::store::{self, AttemptRecord, ClaimedDelivery, DeliveryState, Environment, HandOffFault, Platform, Refusal};
 
-/// Hands a trigger's pending deliveries to the queue (after its commit).
-pub async fn hand_off_trigger(env: Platform, scope: Environment, transaction_id: String, fault: HandOffFault) {
-    match scope.deliveries_to_hand_off(&transaction_id).await {
-        Ok(due) => {
-            let due: Vec<(String, u32)> = due.into_iter().map(|delivery| (delivery.id, delivery.attempts)).collect();
-            scope.hand_off_as(&env, &due, now_ms(), 0, fault).await;
-        }
-        Err(error) => worker::console_error!("deliveries of {transaction_id} wait for the sweep: {error:?}"),
-    }
+/// Hands the deliveries a trigger (or a fan-out's page) just created to the
+/// queue, after its commit: each pending, its first attempt to claim.
+pub async fn hand_off_new(env: Platform, scope: Environment, deliveries: Vec<String>, fault: HandOffFault) {
+    let due: Vec<(String, u32)> = deliveries.into_iter().map(|id| (id, 0)).collect();
+    scope.hand_off_as(&env, &due, now_ms(), 0, fault).await;
 }
 
 /// The scheduled sweep: hands off again every pending delivery, in every

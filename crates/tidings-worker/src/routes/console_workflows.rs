@@ -83,6 +83,10 @@ pub async fn test(
     let request_body: TriggerRequest = serde_json::from_value(body)
         .map_err(|error| ApiError::validation("body", format!("the body is not a trigger: {error}")))?;
     let valid = trigger::validate(request_body)?;
+    if !valid.topics.is_empty() {
+        // A test reaches people one by one; a broadcast is a trigger, under the trigger's rights.
+        return Err(ApiError::validation("to", "a test send names subscribers, not topics"));
+    }
     // Recipients are counted, never named: subscriber ids may be personal data. The entry is
     // written with the messages, in one transaction.
     let summary = json!({"recipients": valid.recipients.len()});

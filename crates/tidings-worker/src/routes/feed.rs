@@ -27,19 +27,22 @@ use crate::request::IncomingRequest;
 use crate::services::{self, idempotent};
 use crate::store::{Platform, TicketCredential};
 
+use super::bookmark;
+
 /// One page of a subscriber's feed with its counts and watermark.
 pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &str) -> ApiResult {
     let subscriber = parse_subscriber(raw_subscriber)?;
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate_reader(request, env, &subscriber).await?;
+    caller.scope.read_from(bookmark::from_request(request)?.as_deref())?;
     let page = caller.read_within_budget(env, &subscriber, caller.scope.feed_page(&subscriber, &query)).await?;
     let page_info = page.page_info(&query);
-    let watermark = Watermark::at(page.clock).to_string();
+    let watermark = Watermark::at(page.clock).with_bookmark(caller.scope.bookmark()).to_string();
     let items = super::attachments::sign_items_json(&caller.scope, page.text.items_json, now_ms())?;
     let body = feed_response_json(&items, &page_info, &page.counts, &watermark)
         .map_err(|error| ApiError::internal("serialize response", error))?;
-    Ok(json_text(body, 200))
+    Ok(bookmark::attach(json_text(body, 200), caller.scope.bookmark()))
 }
 
 /// Delta sync: every change to the feed after `since`, in order.
@@ -49,6 +52,9 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
     let query = ChangesQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
         .map_err(|error| ApiError::validation(error.field(), error.to_string()))?;
     let caller = authenticate_reader(request, env, &subscriber).await?;
+    // The header's bookmark is the client's latest; the watermark's, the read that made it.
+    let start = bookmark::from_request(request)?.or_else(|| query.since.bookmark.clone());
+    caller.scope.read_from(start.as_deref())?;
     let found = caller.read_within_budget(env, &subscriber, caller.scope.changes(&subscriber, &query)).await?;
     if query.since.version < found.purged_through {
         return Err(ApiError::new(
@@ -62,15 +68,16 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
     }
     let mut page = feed_sync::changes_page(&query, found.changes, found.clock);
     super::attachments::sign_changes(&caller.scope, &mut page.changes, now_ms());
-    json(
+    let response = json(
         &FeedChangesResponse {
             changes: page.changes,
-            watermark: page.watermark.to_string(),
+            watermark: page.watermark.with_bookmark(caller.scope.bookmark()).to_string(),
             has_more: page.has_more,
             counts: found.counts,
         },
         200,
-    )
+    )?;
+    Ok(bookmark::attach(response, caller.scope.bookmark()))
 }
 
 /// Exchanges the headers' credentials for a one-time stream ticket, valid
@@ -154,12 +161,10 @@ pub async fn counts(request: &IncomingRequest, env: &Platform, raw_subscriber: &
         }
     };
     let caller = authenticate_reader(request, env, &subscriber).await?;
+    caller.scope.read_from(bookmark::from_request(request)?.as_deref())?;
     let results = caller.read_within_budget(env, &subscriber, caller.scope.counts(&subscriber, &filters)).await?;
-    if several {
-        json(&FeedCountsList { results }, 200)
-    } else {
-        json(&results[0], 200)
-    }
+    let response = if several { json(&FeedCountsList { results }, 200)? } else { json(&results[0], 200)? };
+    Ok(bookmark::attach(response, caller.scope.bookmark()))
 }
 
 /// Marks messages seen/read/unread/archived/unarchived, or deletes them;
@@ -173,12 +178,17 @@ pub async fn actions(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
         .map_err(|error| ApiError::validation(error.field.clone(), error.to_string()))?;
     let hash = idempotency::request_hash(&body);
     let key = key.as_deref().map(|key| (key, hash.as_str()));
+    // A malformed bookmark is refused as on reads; a write starts at the primary whatever it is.
+    bookmark::from_request(request)?;
+    caller.scope.write_through_session()?;
     let answer = services::feed_action::act(&caller.scope, &subscriber, &action, key, now_ms()).await?;
+    let written_at = caller.scope.bookmark();
     if answer.updated > 0 && !answer.replay {
         let env = env.clone();
         ctx.wait_until(async move { caller.scope.announce(&env, &[subscriber]).await });
     }
     let response = json(&FeedActionResponse { updated: answer.updated, counts: answer.counts }, 200)?;
+    let response = bookmark::attach(response, written_at);
     Ok(if answer.replay { idempotent::replayed(response) } else { response })
 }
 

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod audit;
+mod bookmark;
 mod bootstrap;
 mod brand;
 mod console;

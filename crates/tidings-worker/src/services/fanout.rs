@@ -17,10 +17,14 @@ use tidings_core::workflow::Workflow;
 use worker::Context;
 
 use crate::error::{ApiError, ApiResult};
-use crate::platform::now_ms;
+use crate::platform::{now_ms, random};
 use crate::runtime::SweepTick;
 use crate::services::trigger::{follow_up, run_page, ACCEPTED};
 use crate::store::{self, AuditRecord, Environment, KeyedAnswer, NewFanout, PageStep, Platform, Refusal};
+
+/// Failed attempts at one page after which the fan-out stops as failed
+/// (each retried by the queue after 5 s).
+const MAX_PAGE_FAILURES: u64 = 8;
 
 /// A fan-out runs again once it has not moved for this long (the sweep).
 const STALLED_AFTER_MS: u64 = 60_000;
@@ -29,6 +33,8 @@ const STALLED_AFTER_MS: u64 = 60_000;
 pub struct Accept<'a> {
     /// The workflow, as read.
     pub workflow: &'a Workflow,
+    /// Its version: every page renders this one.
+    pub version: u32,
     /// The trigger's transaction id.
     pub transaction_id: &'a str,
     /// Direct recipients that do not exist yet (created empty).
@@ -88,6 +94,7 @@ pub async fn accept(
     let fanout = NewFanout {
         transaction_id: accept.transaction_id,
         workflow: &accept.workflow.key,
+        workflow_version: accept.version,
         payload: &valid.payload,
         actor: valid.actor.as_ref(),
         recipients: &valid.recipients,
@@ -138,12 +145,21 @@ async fn consume_one(env: &Platform, ctx: &Context, body: &str) -> Handled {
         Err(error) if matches!(error.status(), 404 | 409) => return Handled::Done,
         Err(_) => return Handled::Again,
     };
-    match next_page(env, ctx, &scope, verified.transaction_id()).await {
-        Ok(handled) => handled,
-        Err(error) => {
-            worker::console_error!("fan-out {}: {error:?}", verified.transaction_id());
-            Handled::Again
+    let transaction_id = verified.transaction_id();
+    let error = match next_page(env, ctx, &scope, transaction_id).await {
+        Ok(handled) => return handled,
+        Err(error) => error,
+    };
+    worker::console_error!("fan-out {transaction_id}: {error:?}");
+    // A page that keeps failing stops the fan-out instead of being tried for ever.
+    match scope.note_fanout_failure(transaction_id, now_ms()).await {
+        Ok(failures) if failures >= MAX_PAGE_FAILURES => {
+            match scope.fail_fanout(transaction_id, &error, now_ms()).await {
+                Ok(()) => Handled::Done,
+                Err(_) => Handled::Again,
+            }
         }
+        _ => Handled::Again,
     }
 }
 
@@ -185,27 +201,39 @@ async fn write_page(env: &Platform, ctx: &Context, scope: &Environment, transact
     if fanout.status() != FanoutStatus::Running {
         return Ok(Page::Finished);
     }
-    let recipients = scope.fanout_page(&fanout, PAGE_SIZE).await?;
-    let Some(last) = recipients.last().cloned() else {
+    let Some(next) = scope.fanout_page(&fanout, PAGE_SIZE).await? else {
         scope.complete_fanout(transaction_id, &fanout.cursor, now).await?;
         return Ok(Page::Finished);
     };
     let valid = ValidTrigger {
         workflow: fanout.workflow.clone(),
-        recipients,
+        recipients: next.recipients,
         topics: Vec::new(),
         profiles: Vec::new(),
         payload: serde_json::from_str(&fanout.payload).unwrap_or_else(|_| json!({})),
         actor: fanout.actor.as_deref().and_then(|actor| serde_json::from_str::<Value>(actor).ok()),
     };
-    let page = PageStep { transaction_id, from: &fanout.cursor, to: last.as_str(), count: valid.recipients.len() };
+    let writer = tidings_core::message::MessageId::generate(now, random()?).to_string();
+    let page = PageStep {
+        transaction_id,
+        from: &fanout.cursor,
+        to: &next.last,
+        count: valid.recipients.len(),
+        workflow_version: fanout.workflow_version(),
+        writer: &writer,
+    };
     match run_page(env, scope, &valid, page, now).await {
         Ok(work) => {
             follow_up(env, ctx, scope, work);
             Ok(Page::Written)
         }
-        // Written by another delivery of this message: that one goes on.
-        Err(error) if error.status() == 409 && error.code() == ErrorCode::RequestInProgress => Ok(Page::Finished),
+        Err(error) if error.status() == 409 && error.code() == ErrorCode::RequestInProgress => {
+            // The cursor moved. By this attempt: the write committed and only its answer was lost
+            // (a retried batch), so this message goes on. By another: another delivery of the
+            // message wrote it and goes on itself.
+            let mine = scope.fanout(transaction_id).await?.is_some_and(|now| now.writer.as_deref() == Some(&writer));
+            Ok(if mine { Page::Written } else { Page::Finished })
+        }
         Err(error) if error.status() < 500 => {
             scope.fail_fanout(transaction_id, &error, now).await?;
             Ok(Page::Finished)

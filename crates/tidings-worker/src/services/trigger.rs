@@ -14,10 +14,11 @@ use tidings_core::preferences::Preferences;
 use tidings_core::schema;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::test_mode::Suppressed;
-use tidings_core::trigger::{self, ValidTrigger};
+use tidings_core::trigger::{self, TriggerError, ValidTrigger};
 use tidings_core::variables;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{TriggerResponse, TriggeredDelivery, TriggeredMessage};
+use tidings_core::workflow::Workflow;
 use worker::Context;
 
 use crate::delivery;
@@ -64,7 +65,8 @@ pub struct Answer {
 /// realtime sockets should hear of their new messages.
 #[derive(Default)]
 pub struct FollowUp {
-    webhooks: Option<String>,
+    /// The webhook deliveries this run created (each pending, no attempt made yet).
+    webhooks: Vec<String>,
     feeds: Vec<SubscriberId>,
 }
 
@@ -120,7 +122,12 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         Some(page) => page.transaction_id.to_owned(),
         None => trigger::transaction_id(now, random()?),
     };
-    let Some(workflow) = scope.workflow(&valid.workflow).await? else {
+    // A fan-out's pages render the version it was accepted with, whatever happened to the workflow since.
+    let found = match &page {
+        Some(page) => scope.workflow_at(&valid.workflow, page.workflow_version).await?,
+        None => scope.workflow_version(&valid.workflow).await?,
+    };
+    let Some(found) = found else {
         let error = ApiError::new(
             404,
             ErrorCode::WorkflowNotFound,
@@ -129,6 +136,8 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         .with_field("workflow");
         return Err(log_refusal(scope, &transaction_id, &valid.workflow, error, now).await);
     };
+    let version = found.version;
+    let workflow = Workflow { key: found.key, definition: found.definition };
     let mut profiles = scope.template_profiles(&valid.recipients).await?;
     let given: BTreeSet<&SubscriberId> = valid.profiles.iter().map(|(id, _)| id).collect();
     let bare_new: Vec<SubscriberId> = valid
@@ -141,7 +150,8 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         profiles.insert(id.to_string(), profile.to_json(id));
     }
     if !valid.topics.is_empty() {
-        let accepted = fanout::Accept { workflow: &workflow, transaction_id: &transaction_id, created: &bare_new };
+        let accepted =
+            fanout::Accept { workflow: &workflow, version, transaction_id: &transaction_id, created: &bare_new };
         let body = match fanout::accept(env, scope, valid, accepted, claim, audit, now).await? {
             Ok(body) => body,
             Err(refusal) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, refusal, now).await),
@@ -158,21 +168,47 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
     // suppressed delivery: at most two per step and recipient, plus the in-app message.
     let ids_needed = valid.recipients.len() * (2 * workflow.definition.steps.len() + 1);
     let mut supply = random_ids(ids_needed)?.into_iter();
-    let composed = trigger::compose(
-        valid,
-        &workflow,
-        &variables,
-        &transaction_id,
-        now,
-        link::allows_http(scope.environment_type()),
-        |id| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({})),
-        |id, channel| preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel),
-        || supply.next().unwrap_or_default(),
-    );
+    let allows_http = link::allows_http(scope.environment_type());
+    let profile_of = |id: &SubscriberId| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({}));
+    let allows = |id: &SubscriberId, channel| {
+        preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel)
+    };
+    let compose = |trigger: &ValidTrigger, next_id: &mut dyn FnMut() -> [u8; 10]| {
+        trigger::compose(trigger, &workflow, &variables, &transaction_id, now, allows_http, profile_of, allows, next_id)
+    };
+    let mut next_id = || supply.next().unwrap_or_default();
+    let mut refused: Vec<(SubscriberId, TriggerError)> = Vec::new();
+    let composed = match compose(valid, &mut next_id) {
+        // One recipient's profile must not stop a broadcast: a page refuses only whom it fails for.
+        Err(error) if page.is_some() && error.may_concern_one_recipient() => {
+            let mut kept = Vec::new();
+            for recipient in &valid.recipients {
+                let one = ValidTrigger { recipients: vec![recipient.clone()], ..valid.clone() };
+                match compose(&one, &mut || [0; 10]) {
+                    Ok(_) => kept.push(recipient.clone()),
+                    Err(error) => refused.push((recipient.clone(), error)),
+                }
+            }
+            if kept.is_empty() {
+                Err(error)
+            } else {
+                compose(&ValidTrigger { recipients: kept, ..valid.clone() }, &mut next_id)
+            }
+        }
+        other => other,
+    };
     let mut composed = match composed {
         Ok(composed) => composed,
         Err(error) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, error.into(), now).await),
     };
+    let refused: Vec<(MessageId, &SubscriberId, serde_json::Value)> = refused
+        .iter()
+        .map(|(subscriber, error)| {
+            let error = ApiError::from(error.clone());
+            let detail = serde_json::json!({"code": error.code().as_str(), "message": error.message()});
+            (MessageId::generate(now, supply.next().unwrap_or_default()), subscriber, detail)
+        })
+        .collect();
     // Test mode keeps external deliveries from recipients it does not list (the feed is untouched),
     // read from the registry where there is a delivery to route.
     let mode = if composed.webhooks.is_empty() { None } else { crate::store::test_mode(env, scope.name()).await? };
@@ -247,8 +283,11 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
     let delivery = Delivery {
         skipped: &skipped,
         suppressed: &suppressed,
+        refused: &refused,
         profiles: &valid.profiles,
-        bare_recipients: &valid.recipients,
+        // A fan-out's recipients exist (direct ones were created when it was accepted): one deleted
+        // since is not created again.
+        bare_recipients: if page.is_some() { &[] } else { &valid.recipients },
         messages: &composed.messages,
         webhooks: &composed.webhooks,
         workflow: &workflow.key,
@@ -260,7 +299,7 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         page,
     };
     scope.deliver(delivery, now).await?;
-    let webhooks = (!composed.webhooks.is_empty()).then_some(transaction_id);
+    let webhooks = composed.webhooks.iter().map(|job| job.id.to_string()).collect();
     let feeds = composed.messages.iter().map(|message| message.subscriber.clone()).collect();
     Ok(Ran { body: text, follow_up: FollowUp { webhooks, feeds } })
 }
@@ -284,11 +323,13 @@ pub fn follow_up(env: &Platform, ctx: &Context, scope: &Environment, follow_up: 
             Err(error) => worker::console_error!("realtime announcement skipped: {error:?}"),
         }
     }
-    let Some(transaction_id) = follow_up.webhooks else { return };
+    if follow_up.webhooks.is_empty() {
+        return;
+    }
     let fault = scope.hand_off_fault();
     match scope.reopen(env) {
-        Ok(scope) => ctx.wait_until(delivery::hand_off_trigger(env.clone(), scope, transaction_id, fault)),
-        Err(error) => worker::console_error!("deliveries of {transaction_id} wait for the sweep: {error:?}"),
+        Ok(scope) => ctx.wait_until(delivery::hand_off_new(env.clone(), scope, follow_up.webhooks, fault)),
+        Err(error) => worker::console_error!("deliveries wait for the sweep: {error:?}"),
     }
 }
 

@@ -141,15 +141,6 @@ const DELIVERY_COLUMNS: &str = "id, transaction_id, workflow, subscriber_id, int
     last_status, last_error, next_attempt_at, created_at, updated_at";
 
 impl Environment {
-    /// The pending deliveries of a trigger, to hand off after its commit.
-    pub async fn deliveries_to_hand_off(&self, transaction_id: &str) -> Result<Vec<DueDelivery>, ApiError> {
-        self.due_rows(
-            "SELECT id, attempts FROM deliveries WHERE transaction_id = ?1 AND status = 'pending' ORDER BY id",
-            &[text(transaction_id)],
-        )
-        .await
-    }
-
     /// Pending deliveries due longer ago than the grace: their hand-off was
     /// lost, or their attempt's lease ran out. Each is marked handed off, so
     /// while the queue catches up a later sweep does not hand it off again
@@ -186,14 +177,6 @@ impl Environment {
             statement(&self.db, &format!("DELETE FROM deliveries WHERE id IN ({expired})"), &[cutoff])?,
         ];
         self.write_batch("prune deliveries", prune).await.map(|_| ())
-    }
-
-    async fn due_rows(&self, sql: &str, bindings: &[JsValue]) -> Result<Vec<DueDelivery>, ApiError> {
-        statement(&self.db, sql, bindings)?
-            .all()
-            .await
-            .and_then(|result| result.results())
-            .map_err(|error| storage_error("read deliveries", error))
     }
 
     /// Where a delivery stands, if this environment has it.

@@ -33,6 +33,8 @@ pub struct NewFanout<'a> {
     pub transaction_id: &'a str,
     /// The workflow key.
     pub workflow: &'a str,
+    /// The workflow's version every page renders.
+    pub workflow_version: u32,
     /// The payload object.
     pub payload: &'a Value,
     /// The actor object, if any.
@@ -60,6 +62,18 @@ pub struct PageStep<'a> {
     pub to: &'a str,
     /// Recipients in the page.
     pub count: usize,
+    /// The workflow's version the fan-out renders.
+    pub workflow_version: u32,
+    /// This attempt's own id, recorded with the cursor's move.
+    pub writer: &'a str,
+}
+
+/// One page of a fan-out's recipients.
+pub struct FanoutPage {
+    /// The last id read: the cursor once the page is written.
+    pub last: String,
+    /// The recipients that still exist.
+    pub recipients: Vec<SubscriberId>,
 }
 
 /// A fan-out as stored.
@@ -69,6 +83,7 @@ pub struct FanoutRow {
     pub transaction_id: String,
     /// The workflow key.
     pub workflow: String,
+    workflow_version: f64,
     /// The payload (JSON text).
     pub payload: String,
     /// The actor (JSON text), if any.
@@ -78,6 +93,8 @@ pub struct FanoutRow {
     status: String,
     /// The last recipient written ('' before the first page).
     pub cursor: String,
+    /// The attempt that wrote the last page.
+    pub writer: Option<String>,
     done: f64,
     total: f64,
     error: Option<String>,
@@ -89,6 +106,11 @@ impl FanoutRow {
     /// Where it stands (an unknown stored status reads as failed).
     pub fn status(&self) -> FanoutStatus {
         FanoutStatus::parse(&self.status).unwrap_or(FanoutStatus::Failed)
+    }
+
+    /// The workflow's version every page renders.
+    pub fn workflow_version(&self) -> u32 {
+        self.workflow_version as u32
     }
 
     /// The topics' keys.
@@ -111,8 +133,9 @@ impl FanoutRow {
     }
 }
 
-const FANOUT_COLUMNS: &str = "transaction_id, workflow, payload, actor, recipients, topics, status, cursor, done, \
-    total, error, created_at, completed_at";
+const FANOUT_COLUMNS: &str =
+    "transaction_id, workflow, workflow_version, payload, actor, recipients, topics, status, cursor, done, \
+    total, error, created_at, completed_at, writer";
 
 /// The first statement of a page's transaction: it fails (a NOT NULL
 /// violation, [`PAGE_MOVED`]) and so rolls the page back unless the
@@ -129,8 +152,9 @@ pub(super) fn page_guard(db: &D1Database, page: &PageStep<'_>) -> Result<D1Prepa
 pub(super) fn page_advance(db: &D1Database, page: &PageStep<'_>, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
     statement(
         db,
-        "UPDATE fanouts SET cursor = ?2, done = done + ?3, updated_at = ?4 WHERE transaction_id = ?1",
-        &[text(page.transaction_id), text(page.to), number(page.count as u64), number(now_ms)],
+        "UPDATE fanouts SET cursor = ?2, done = done + ?3, failures = 0, writer = ?5, updated_at = ?4 \
+         WHERE transaction_id = ?1",
+        &[text(page.transaction_id), text(page.to), number(page.count as u64), number(now_ms), text(page.writer)],
     )
 }
 
@@ -162,9 +186,9 @@ impl Environment {
         writes.push(statement(
             &self.db,
             "INSERT INTO fanouts (transaction_id, workflow, payload, actor, recipients, topics, status, total, \
-             created_at, updated_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
+             created_at, updated_at, workflow_version) SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
              (SELECT COUNT(*) FROM (SELECT value FROM json_each(?5) UNION SELECT subscriber_id FROM topic_subscribers \
-             WHERE topic IN (SELECT value FROM json_each(?6)))), ?7, ?7 WHERE true ON CONFLICT (transaction_id) DO NOTHING",
+             WHERE topic IN (SELECT value FROM json_each(?6)))), ?7, ?7, ?8 WHERE true ON CONFLICT (transaction_id) DO NOTHING",
             &[
                 text(fanout.transaction_id),
                 text(fanout.workflow),
@@ -173,10 +197,19 @@ impl Environment {
                 text(&recipients),
                 text(&topics),
                 number(now_ms),
+                number(u64::from(fanout.workflow_version)),
             ],
         )?);
         writes.push(self.fanout_log_statement(fanout.transaction_id, "queued", now_ms, "true")?);
         writes.push(self.log_retention_statement(now_ms)?);
+        // Finished fan-outs (their payload included) are kept as long as the logs.
+        let cutoff = now_ms.saturating_sub(u64::from(self.log_retention_days()) * 86_400_000);
+        writes.push(statement(
+            &self.db,
+            "DELETE FROM fanouts WHERE transaction_id IN (SELECT transaction_id FROM fanouts \
+             WHERE status != 'running' AND completed_at < ?1 ORDER BY completed_at LIMIT 50)",
+            &[number(cutoff)],
+        )?);
         if let Some(keyed) = &fanout.idempotency {
             writes.push(statement(
                 &self.db,
@@ -227,14 +260,20 @@ impl Environment {
     }
 
     /// The next page of a fan-out's recipients: the distinct ids after its
-    /// cursor among its direct recipients and its topics' members, in order.
-    pub async fn fanout_page(&self, fanout: &FanoutRow, size: usize) -> Result<Vec<SubscriberId>, ApiError> {
+    /// cursor among its direct recipients and its topics' members, in order,
+    /// `None` when none is left. Ids of subscribers deleted since are passed
+    /// over (the cursor still moves past them), never re-created.
+    pub async fn fanout_page(&self, fanout: &FanoutRow, size: usize) -> Result<Option<FanoutPage>, ApiError> {
         #[derive(Deserialize)]
         struct Id {
             id: String,
+            live: f64,
         }
         let topics = fanout.topics();
-        let mut sql = String::from("SELECT id FROM (SELECT value AS id FROM json_each(?1) WHERE value > ?2");
+        let mut sql = String::from(
+            "SELECT id, EXISTS (SELECT 1 FROM subscribers s WHERE s.id = u.id) AS live FROM \
+             (SELECT value AS id FROM json_each(?1) WHERE value > ?2",
+        );
         for index in 0..topics.len() {
             sql.push_str(&format!(
                 " UNION SELECT id FROM (SELECT subscriber_id AS id FROM topic_subscribers WHERE topic = ?{} \
@@ -242,7 +281,7 @@ impl Environment {
                 index + 4
             ));
         }
-        sql.push_str(") ORDER BY id LIMIT ?3");
+        sql.push_str(") u ORDER BY id LIMIT ?3");
         let mut arguments = vec![text(&fanout.recipients), text(&fanout.cursor), number(size as u64)];
         arguments.extend(topics.iter().map(|topic| text(topic)));
         let rows: Vec<Id> = statement(&self.db, &sql, &arguments)?
@@ -250,7 +289,13 @@ impl Environment {
             .await
             .and_then(|result| result.results())
             .map_err(|error| storage_error("read fan-out page", error))?;
-        Ok(rows.into_iter().filter_map(|row| SubscriberId::parse(&row.id).ok()).collect())
+        let Some(last) = rows.last().map(|row| row.id.clone()) else { return Ok(None) };
+        let recipients = rows
+            .into_iter()
+            .filter(|row| row.live != 0.0)
+            .filter_map(|row| SubscriberId::parse(&row.id).ok())
+            .collect();
+        Ok(Some(FanoutPage { last, recipients }))
     }
 
     /// Marks a running fan-out whose cursor is at `cursor` completed (its
@@ -280,6 +325,25 @@ impl Environment {
         let log = self.fanout_log_statement(transaction_id, "failed", now_ms, "changes() > 0")?;
         self.write_batch("fail fan-out", vec![finish, log]).await?;
         Ok(())
+    }
+
+    /// Counts a failed attempt at a running fan-out's next page; answers
+    /// how many attempts at that page have failed.
+    pub async fn note_fanout_failure(&self, transaction_id: &str, now_ms: u64) -> Result<u64, ApiError> {
+        #[derive(Deserialize)]
+        struct Failures {
+            failures: f64,
+        }
+        let noted: Option<Failures> = statement(
+            &self.db,
+            "UPDATE fanouts SET failures = failures + 1, updated_at = ?2 WHERE transaction_id = ?1 \
+             AND status = 'running' RETURNING failures",
+            &[text(transaction_id), number(now_ms)],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("count fan-out failure", error))?;
+        Ok(noted.map_or(0, |noted| noted.failures as u64))
     }
 
     /// Running fan-outs that have not moved since `idle_since`, for the

@@ -15,7 +15,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::{assemble_page, FeedCounts, PageInfo, PageText};
 
 use super::messages::{counts_of, CountsRow, COUNTS_AND_CLOCK};
-use super::{feed_sql, number, statement, storage_error, text, Environment};
+use super::{feed_sql, number, storage_error, text, Environment};
 use crate::error::ApiError;
 
 /// A stored time in Unix milliseconds as `tidings_core::timestamp::rfc3339`
@@ -107,7 +107,7 @@ impl Environment {
              {COUNTS_AND_CLOCK} FROM feed_counts WHERE subscriber_id = ?"
         );
         let found: Option<PageRow> =
-            statement(&self.db, &sql, &params)?.first(None).await.map_err(|error| storage_error("read feed", error))?;
+            self.prepare(&sql, &params)?.first(None).await.map_err(|error| storage_error("read feed", error))?;
         let row = found.ok_or_else(|| ApiError::internal("read feed", "the feed row is missing"))?;
         let text = assemble_page(&row.page, query.limit, query.before.is_some())
             .map_err(|error| ApiError::internal("decode feed", error))?;
@@ -129,15 +129,15 @@ impl Environment {
             id: String,
             personal_paths: Option<String>,
         }
-        let rows: Vec<Row> = statement(
-            &self.db,
-            "SELECT id, personal_paths FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
-            &[text(&serde_json::Value::from(ids.to_vec()).to_string())],
-        )?
-        .all()
-        .await
-        .and_then(|result| result.results())
-        .map_err(|error| storage_error("read personal paths", error))?;
+        let rows: Vec<Row> = self
+            .prepare(
+                "SELECT id, personal_paths FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
+                &[text(&serde_json::Value::from(ids.to_vec()).to_string())],
+            )?
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("read personal paths", error))?;
         Ok(rows
             .into_iter()
             .map(|row| (row.id, row.personal_paths.and_then(|paths| serde_json::from_str(&paths).ok())))

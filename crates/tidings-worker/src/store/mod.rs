@@ -35,6 +35,7 @@ mod rate_limits;
 mod realtime;
 mod registry;
 mod release_requests;
+mod replicas;
 mod retry;
 mod scope;
 mod secrets;

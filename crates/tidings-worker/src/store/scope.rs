@@ -16,6 +16,7 @@
 //! row still provisioning ([`Bindings::while_provisioning`]) give them.
 
 use serde::Deserialize;
+use std::cell::OnceCell;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
@@ -28,7 +29,8 @@ use tidings_core::stream_ticket::{StreamTicket, TTL_MS};
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::EnvironmentInfo;
 use tidings_core::wire::ErrorCode;
-use worker::{D1Database, D1PreparedStatement, D1Result};
+
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, D1Result};
 
 use super::authorized::Authorized;
 use super::faults::FaultPlan;
@@ -108,6 +110,8 @@ pub struct Environment {
     privacy: Privacy,
     pub(super) db: D1Database,
     pub(super) faults: FaultPlan,
+    /// The feed's D1 session, once a route starts one (`replicas.rs`).
+    pub(super) session: OnceCell<D1DatabaseSession>,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
@@ -359,6 +363,7 @@ impl Environment {
             bindings,
             db,
             faults: FaultPlan::default(),
+            session: OnceCell::new(),
         })
     }
 
@@ -380,6 +385,7 @@ impl Environment {
             privacy: self.privacy,
             db,
             faults: FaultPlan::default(),
+            session: OnceCell::new(),
         })
     }
 
@@ -400,7 +406,7 @@ impl Environment {
         operation: &'static str,
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<D1Result>, ApiError> {
-        retry::write(&self.faults, operation, || self.db.batch(statements.clone())).await
+        retry::write(&self.faults, operation, || self.batch(statements.clone())).await
     }
 
     /// Runs one statement, retrying transient failures; only for writes

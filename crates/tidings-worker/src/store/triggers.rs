@@ -40,6 +40,8 @@ pub struct Delivery<'a> {
     pub skipped: &'a [(MessageId, &'a SubscriberId, &'static str)],
     /// Deliveries test mode kept from their recipients: log id and what became of each.
     pub suppressed: &'a [(MessageId, Suppressed)],
+    /// Recipients a fan-out's page could not render for: log id, recipient, error detail.
+    pub refused: &'a [(MessageId, &'a SubscriberId, Value)],
     /// The workflow key.
     pub workflow: &'a str,
     /// The trigger's transaction id.
@@ -156,8 +158,7 @@ impl Environment {
     /// Forgets keys past their retention, a few at a time (part of a keyed
     /// request's own transaction).
     pub(super) fn forget_idempotency_keys_statement(&self, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
-        statement(
-            &self.db,
+        self.prepare(
             "DELETE FROM idempotency_keys WHERE key IN \
              (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)",
             &[number(now_ms.saturating_sub(RETENTION_MS))],
@@ -257,7 +258,7 @@ impl Environment {
                 ],
             )?);
         }
-        if !delivery.skipped.is_empty() || !delivery.suppressed.is_empty() {
+        if !delivery.skipped.is_empty() || !delivery.suppressed.is_empty() || !delivery.refused.is_empty() {
             let skipped = delivery.skipped.iter().map(|(id, subscriber, channel)| {
                 json!({"id": id.as_str(), "subscriber_id": subscriber.as_str(), "step": channel,
                     "status": "skipped", "detail": {"reason": "preference"}})
@@ -266,7 +267,11 @@ impl Environment {
                 json!({"id": id.as_str(), "subscriber_id": suppressed.subscriber.as_str(), "step": "webhook",
                     "status": "suppressed", "detail": suppressed.detail()})
             });
-            let rows: Vec<Value> = skipped.chain(suppressed).collect();
+            let refused = delivery.refused.iter().map(|(id, subscriber, detail)| {
+                json!({"id": id.as_str(), "subscriber_id": subscriber.as_str(), "step": "trigger",
+                    "status": "failed", "detail": detail})
+            });
+            let rows: Vec<Value> = skipped.chain(suppressed).chain(refused).collect();
             writes.push(statement(
                 &self.db,
                 "INSERT INTO logs (id, transaction_id, workflow, subscriber_id, step, status, detail, created_at) \

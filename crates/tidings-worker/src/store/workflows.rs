@@ -83,14 +83,6 @@ pub(super) async fn seed_starters(db: &D1Database, now_ms: u64) -> Result<(), wo
 }
 
 impl Environment {
-    /// The current version of the workflow with `key`, if this environment has it.
-    pub async fn workflow(&self, key: &str) -> Result<Option<Workflow>, ApiError> {
-        Ok(self
-            .workflow_version(key)
-            .await?
-            .map(|response| Workflow { key: response.key, definition: response.definition }))
-    }
-
     /// The current version with its metadata.
     pub async fn workflow_version(&self, key: &str) -> Result<Option<WorkflowResponse>, ApiError> {
         let row: Option<WorkflowRow> = statement(
@@ -101,6 +93,21 @@ impl Environment {
         .first(None)
         .await
         .map_err(|error| storage_error("read workflow", error))?;
+        row.map(response_from_row).transpose()
+    }
+
+    /// Version `version` of the workflow with `key`, if this environment has it.
+    pub async fn workflow_at(&self, key: &str, version: u32) -> Result<Option<WorkflowResponse>, ApiError> {
+        let row: Option<WorkflowRow> = statement(
+            &self.db,
+            "SELECT v.workflow_key AS key, v.definition, v.version, w.created_at, v.created_at AS updated_at \
+             FROM workflow_versions v JOIN workflows w ON w.key = v.workflow_key \
+             WHERE v.workflow_key = ?1 AND v.version = ?2",
+            &[text(key), number(u64::from(version))],
+        )?
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read workflow version", error))?;
         row.map(response_from_row).transpose()
     }
 

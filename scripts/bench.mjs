@@ -11,6 +11,8 @@
 // the local rate limiter costs, Tidings without the feed's rate-limit
 // binding; and benches/d1-floor, the floor for any worker that reads D1 once
 // per request (Tidings' feed statement alone, in plain JavaScript).
+// Then, on a stack of its own, each operation's D1 work and the fan-out rate
+// of a trigger to a topic of 100,000 members (`--members N`; scripts/d1-work.mjs).
 import { spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +20,7 @@ import { dirname, join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, numberOptions, root, run, step, stop } from "./lib.mjs";
 import { setup } from "./setup.mjs";
+import { measureWork } from "./d1-work.mjs";
 import { checkSdkSize, checkWorkerBundle } from "./size.mjs";
 import { freePort, raiseRateLimits, startIsolatedStack, startWorker } from "./stack.mjs";
 
@@ -124,7 +127,7 @@ INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body
 }
 
 async function main() {
-  const { seconds, rounds } = numberOptions({ seconds: 5, rounds: 3 });
+  const { seconds, rounds, members: topicMembers } = numberOptions({ seconds: 5, rounds: 3, members: 100_000 });
   // wrangler dev records every request, and each binding call in it, in a local trace store for
   // its local explorer (X_LOCAL_OBSERVABILITY, on by default): wrangler's tooling, not the
   // runtime, and written to SQLite per request. Every contender is served without it.
@@ -326,6 +329,8 @@ async function main() {
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
+  // On a stack of its own, which counts every request's D1 work (not the one measured above).
+  console.log((await measureWork({ members: topicMembers })).join("\n"));
 }
 
 /**

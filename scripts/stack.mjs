@@ -89,7 +89,7 @@ export function withAbsolutePaths(toml, base = root) {
  * the .dev.vars beside it, so commands may edit it without touching the repo.
  * `faults: false` leaves storage fault injection off, as in a deployment.
  */
-export function isolatedConfig(directory, { faults = true } = {}) {
+export function isolatedConfig(directory, { faults = true, accounting = false } = {}) {
   adminToken();
   mkdirSync(directory, { recursive: true });
   const config = join(directory, "wrangler.toml");
@@ -99,7 +99,9 @@ export function isolatedConfig(directory, { faults = true } = {}) {
   writeFileSync(consoleConfig, withAbsolutePaths(readFileSync(defaultConsoleConfig, "utf8"), dirname(defaultConsoleConfig)));
   // Tests may inject storage faults (crates/tidings-worker/src/store/faults.rs); never a deployment.
   const injection = faults ? "TIDINGS_FAULT_INJECTION=enabled\n" : "";
-  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\n${injection}`;
+  // The bench's count of each request's D1 work (crates/tidings-worker/js/d1-accounting.mjs); never a deployment.
+  const counting = accounting ? "TIDINGS_D1_ACCOUNTING=enabled\n" : "";
+  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\n${injection}${counting}`;
   writeFileSync(join(directory, ".dev.vars"), vars, { mode: 0o600 });
   return config;
 }
@@ -176,9 +178,9 @@ export const raiseRateLimits = (toml) =>
  * configuration (`editConfig(text)` may change it), fresh state, free ports.
  * Returns what `startStack` does, plus `config`, `keysFile` and `persistTo`.
  */
-export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, productionRequiresApproval } = {}) {
+export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, accounting, productionRequiresApproval } = {}) {
   mkdirSync(stateDir, { recursive: true });
-  const config = isolatedConfig(join(stateDir, "config"), { faults });
+  const config = isolatedConfig(join(stateDir, "config"), { faults, accounting });
   if (editConfig) writeFileSync(config, editConfig(readFileSync(config, "utf8")));
   const keysFile = join(stateDir, "keys.json");
   const persistTo = join(stateDir, "state");

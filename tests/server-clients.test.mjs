@@ -46,7 +46,7 @@ describe("@tidings/sdk/server: the surface", () => {
     // Idempotency-Key); a PUT or DELETE unless marked (a workflow save makes a version).
     const marked = Object.entries(OPERATIONS).filter(([, [, , flag]]) => flag !== undefined).map(([id, [, , flag]]) => `${id}:${flag}`).sort();
     assert.deepEqual(marked, [
-      "bulkUpsertSubscribers:true", "createIntegration:false", "createWorkflow:false", "feedActions:true", "feedStreamTicket:true",
+      "addTopicMembers:true", "bulkUpsertSubscribers:true", "createIntegration:false", "createWorkflow:false", "feedActions:true", "feedStreamTicket:true",
       "mintSubscriberToken:true", "replayDeliveries:false", "replayDelivery:false", "saveWorkflow:false", "signFileUrls:true",
       "trigger:true", "triggerBulk:true",
     ]);
@@ -235,6 +235,28 @@ describe("@tidings/sdk/server against the worker", () => {
     assert.ok((await development.files.list({ prefix: "server-client/" })).items.some((item) => item.path === path));
     assert.deepEqual(await development.files.delete(path), { path, deleted: true });
     assert.deepEqual(await development.workflows.delete(key), { key, deleted: true });
+  });
+
+  it("manages topics and follows a trigger to one until it completes", async () => {
+    const topic = `server-client-${randomBytes(3).toString("hex")}`;
+    const members = [`${topic}-a`, `${topic}-b`, `${topic}-c`];
+    assert.equal((await development.topics.put(topic, { name: "Client" })).name, "Client");
+    assert.deepEqual(await development.topics.addMembers(topic, members), { topic, changed: 3, subscribers: 3 });
+    assert.deepEqual((await development.topics.members(topic, { limit: 2 })).items, members.slice(0, 2));
+    assert.equal((await development.topics.removeMembers(topic, [members[2]])).subscribers, 2);
+    assert.equal((await development.topics.get(topic)).subscribers, 2);
+    assert.ok(Array.isArray((await development.topics.list({ limit: 5 })).items));
+    const accepted = await development.trigger({ workflow: "welcome", to: [{ topic }], payload: { name: "Topic" } });
+    assert.equal(accepted.status, "queued");
+    let state;
+    for (let tries = 0; tries < 100; tries += 1) {
+      state = await development.transactions.get(accepted.transaction_id);
+      if (state.status !== "running") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual([state.status, state.recipients], ["completed", { done: 2, total: 2 }]);
+    assert.equal((await development.feed.list(members[0])).items[0].subject, "Welcome, Topic!");
+    assert.deepEqual(await development.topics.delete(topic), { key: topic, deleted: true });
   });
 
   it("retries a 503 and a 429 through a flaky proxy, honouring Retry-After, and never a create", async () => {

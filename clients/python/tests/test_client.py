@@ -303,6 +303,23 @@ class AgainstTheWorker(unittest.TestCase):
         self.assertEqual(self.client.files.delete(path), {"path": path, "deleted": True})
         self.assertEqual(self.client.workflows.delete(key), {"key": key, "deleted": True})
 
+    def test_topics_and_a_trigger_to_one(self) -> None:
+        topic = fresh("py-topic")
+        members = [f"{topic}-a", f"{topic}-b"]
+        self.assertEqual(self.client.topics.put(topic, name="Python")["name"], "Python")
+        self.assertEqual(self.client.topics.add_members(topic, members), {"topic": topic, "changed": 2, "subscribers": 2})
+        self.assertEqual(self.client.topics.members(topic)["items"], members)
+        accepted = self.client.trigger({"workflow": "welcome", "to": [{"topic": topic}], "payload": {"name": "Py"}})
+        self.assertEqual(accepted["status"], "queued")
+        deadline = time.time() + 20
+        state = self.client.transactions.get(accepted["transaction_id"])
+        while state["status"] == "running" and time.time() < deadline:
+            time.sleep(0.1)
+            state = self.client.transactions.get(accepted["transaction_id"])
+        self.assertEqual((state["status"], state["recipients"]), ("completed", {"done": 2, "total": 2}))
+        self.assertEqual(self.client.topics.remove_members(topic, [members[1]])["subscribers"], 1)
+        self.assertEqual(self.client.topics.delete(topic), {"key": topic, "deleted": True})
+
     def test_retries_through_a_flaky_proxy_and_never_resends_a_create(self) -> None:
         proxy = Receiver(forward_to=API_URL)
         try:

@@ -33,6 +33,11 @@ import type {
   SubscriberList,
   TokenResponse,
   TokenRevocation,
+  Topic,
+  TopicList,
+  TopicMemberList,
+  TopicMembersResponse,
+  Transaction,
   TriggerRequest,
   TriggerResponse,
   Variable,
@@ -178,7 +183,7 @@ export declare class TidingsServer {
     putLogo(bytes: Uint8Array, contentType: string): Promise<Brand>;
   };
   logs: {
-    list(query?: { limit?: number; after?: string; workflow?: string; subscriber_id?: string; status?: string; since?: string; until?: string }): Promise<LogList>;
+    list(query?: { limit?: number; after?: string; workflow?: string; subscriber_id?: string; transaction_id?: string; status?: string; since?: string; until?: string }): Promise<LogList>;
   };
   deliveries: {
     list(query?: { limit?: number; after?: string; status?: string; integration?: string; workflow?: string; since?: string }): Promise<DeliveryList>;
@@ -192,6 +197,21 @@ export declare class TidingsServer {
     put(path: string, bytes: Uint8Array, contentType: string): Promise<FileInfo>;
     get(path: string): Promise<FileBody>;
     delete(path: string): Promise<{ path: string; deleted: true }>;
+  };
+  /** Topics: groups of subscribers a trigger can address (`to: [{ topic: key }]`). */
+  topics: {
+    list(query?: { limit?: number; after?: string }): Promise<TopicList>;
+    get(key: string): Promise<Topic>;
+    put(key: string, input?: { name?: string | null }): Promise<Topic>;
+    delete(key: string): Promise<{ key: string; deleted: true }>;
+    members(key: string, query?: { limit?: number; after?: string }): Promise<TopicMemberList>;
+    /** 1 to 1,000 ids; unknown ones become empty subscribers. */
+    addMembers(key: string, subscriberIds: string[]): Promise<TopicMembersResponse>;
+    removeMembers(key: string, subscriberIds: string[]): Promise<TopicMembersResponse>;
+  };
+  /** Where a trigger stands: a fan-out to topics runs until every page is written. */
+  transactions: {
+    get(transactionId: string): Promise<Transaction>;
   };
   /** Calls any secret-key operation by its openapi.json `operationId`. */
   request(

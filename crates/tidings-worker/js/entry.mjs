@@ -17,6 +17,7 @@
 // rebuilt on their next use. tests/faults.test.mjs traps the worker on
 // purpose (`Tidings-Inject-Faults: worker=trap`) and checks what follows.
 import * as wasm from "../build/index.js";
+import { accountedEnv, accounting, withWork } from "./d1-accounting.mjs";
 
 Error.stackTraceLimit = 100;
 const state = wasm.__worker_init_state();
@@ -56,7 +57,9 @@ async function run(handler, ...args) {
 export default {
   async fetch(request, env, ctx) {
     if (env.CONSOLE && isConsolePath(new URL(request.url).pathname)) return env.CONSOLE.fetch(request);
-    return run(wasm.fetch, request, env, ctx);
+    if (!accounting(env)) return run(wasm.fetch, request, env, ctx);
+    const counted = accountedEnv(env);
+    return withWork(await run(wasm.fetch, request, counted.env, ctx), counted.header);
   },
   /** The deliveries queue's consumer (crates/tidings-worker/src/delivery.rs). */
   async queue(batch, env, ctx) {

@@ -32,6 +32,8 @@ class _Base:
         self.logs = resources.Logs(self.request)
         self.deliveries = resources.Deliveries(self.request)
         self.files = resources.Files(self.request)
+        self.topics = resources.Topics(self.request)
+        self.transactions = resources.Transactions(self.request)
 
     def request(self, operation_id: str, **options: Any) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -59,6 +59,14 @@ OPERATIONS: Dict[str, Tuple[str, str, bool]] = {
     "putFile": ("PUT", "/v1/files/{path}", True),
     "getFile": ("GET", "/v1/files/{path}", True),
     "deleteFile": ("DELETE", "/v1/files/{path}", True),
+    "listTopics": ("GET", "/v1/topics", True),
+    "getTopic": ("GET", "/v1/topics/{topic_key}", True),
+    "putTopic": ("PUT", "/v1/topics/{topic_key}", True),
+    "deleteTopic": ("DELETE", "/v1/topics/{topic_key}", True),
+    "listTopicMembers": ("GET", "/v1/topics/{topic_key}/subscribers", True),
+    "addTopicMembers": ("POST", "/v1/topics/{topic_key}/subscribers", True),
+    "removeTopicMembers": ("DELETE", "/v1/topics/{topic_key}/subscribers", True),
+    "getTransaction": ("GET", "/v1/transactions/{transaction_id}", True),
 }
 
 #: Operations whose answer is the bytes of a file, whatever its type.

@@ -177,6 +177,38 @@ class Deliveries(_Resource):
         return self._request("replayDeliveries", body=filter)
 
 
+class Topics(_Resource):
+    """Topics: groups of subscribers a trigger can address (``to=[{"topic": key}]``)."""
+
+    def list(self, *, limit: Optional[int] = None, after: Optional[str] = None) -> Any:
+        return self._request("listTopics", query={"limit": limit, "after": after})
+
+    def get(self, key: str) -> Any:
+        return self._request("getTopic", params={"topic_key": key})
+
+    def put(self, key: str, *, name: Optional[str] = None) -> Any:
+        return self._request("putTopic", params={"topic_key": key}, body={"name": name})
+
+    def delete(self, key: str) -> Any:
+        return self._request("deleteTopic", params={"topic_key": key})
+
+    def members(self, key: str, *, limit: Optional[int] = None, after: Optional[str] = None) -> Any:
+        return self._request("listTopicMembers", params={"topic_key": key}, query={"limit": limit, "after": after})
+
+    def add_members(self, key: str, subscriber_ids: List[str]) -> Any:
+        return self._request("addTopicMembers", params={"topic_key": key}, body={"subscribers": subscriber_ids})
+
+    def remove_members(self, key: str, subscriber_ids: List[str]) -> Any:
+        return self._request("removeTopicMembers", params={"topic_key": key}, body={"subscribers": subscriber_ids})
+
+
+class Transactions(_Resource):
+    """Where a trigger stands (a fan-out to topics: its progress)."""
+
+    def get(self, transaction_id: str) -> Any:
+        return self._request("getTransaction", params={"transaction_id": transaction_id})
+
+
 class Files(_Resource):
     """The environment's files."""
 

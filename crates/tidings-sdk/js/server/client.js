@@ -127,6 +127,8 @@ export class TidingsServer {
       replayMany: (filter = {}) => this.request("replayDeliveries", { body: filter }),
     };
     this.files = files(this);
+    this.topics = topics(this);
+    this.transactions = { get: (id) => this.request("getTransaction", { params: { transaction_id: id } }) };
   }
 
   /**
@@ -289,6 +291,19 @@ function brand(client) {
     put: (input) => client.request("putBrand", { body: input }),
     getLogo: () => client.request("getLogo"),
     putLogo: (bytes, contentType) => client.request("putLogo", { body: bytes, contentType }),
+  };
+}
+
+function topics(client) {
+  const id = (key) => ({ topic_key: key });
+  return {
+    list: (query) => client.request("listTopics", { query }),
+    get: (key) => client.request("getTopic", { params: id(key) }),
+    put: (key, input = {}) => client.request("putTopic", { params: id(key), body: input }),
+    delete: (key) => client.request("deleteTopic", { params: id(key) }),
+    members: (key, query) => client.request("listTopicMembers", { params: id(key), query }),
+    addMembers: (key, subscriberIds) => client.request("addTopicMembers", { params: id(key), body: { subscribers: subscriberIds } }),
+    removeMembers: (key, subscriberIds) => client.request("removeTopicMembers", { params: id(key), body: { subscribers: subscriberIds } }),
   };
 }
 

@@ -9,7 +9,8 @@
  * twice. GET, PUT, PATCH and DELETE may unless marked `false` (saving a
  * workflow makes a new version each time); a POST may only when marked
  * `true` (a trigger or a feed action, because the client always sends an
- * `Idempotency-Key` with those: `KEYED`).
+ * `Idempotency-Key` with those: `KEYED`; adding topic members, which adds
+ * each once however often it is sent).
  */
 export const OPERATIONS = {
   currentEnvironment: ["GET", "/v1/environments/current"],
@@ -60,6 +61,14 @@ export const OPERATIONS = {
   putFile: ["PUT", "/v1/files/{path}"],
   getFile: ["GET", "/v1/files/{path}"],
   deleteFile: ["DELETE", "/v1/files/{path}"],
+  listTopics: ["GET", "/v1/topics"],
+  getTopic: ["GET", "/v1/topics/{topic_key}"],
+  putTopic: ["PUT", "/v1/topics/{topic_key}"],
+  deleteTopic: ["DELETE", "/v1/topics/{topic_key}"],
+  listTopicMembers: ["GET", "/v1/topics/{topic_key}/subscribers"],
+  addTopicMembers: ["POST", "/v1/topics/{topic_key}/subscribers", true],
+  removeTopicMembers: ["DELETE", "/v1/topics/{topic_key}/subscribers"],
+  getTransaction: ["GET", "/v1/transactions/{transaction_id}"],
 };
 
 /** Operations whose answer is the bytes of a file, whatever its type. */

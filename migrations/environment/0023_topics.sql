@@ -2,6 +2,7 @@
 CREATE TABLE topics (
   key TEXT PRIMARY KEY,
   name TEXT,
+  members INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
@@ -12,6 +13,13 @@ CREATE TABLE topic_subscribers (
   PRIMARY KEY (topic, subscriber_id)
 ) WITHOUT ROWID;
 CREATE INDEX topic_subscribers_by_subscriber ON topic_subscribers (subscriber_id);
+-- A topic's member count, kept in step with its rows, so no read counts them.
+CREATE TRIGGER topic_member_added AFTER INSERT ON topic_subscribers BEGIN
+  UPDATE topics SET members = members + 1 WHERE key = NEW.topic;
+END;
+CREATE TRIGGER topic_member_removed AFTER DELETE ON topic_subscribers BEGIN
+  UPDATE topics SET members = members - 1 WHERE key = OLD.topic;
+END;
 -- A trigger that names topics: recorded when accepted, then written page by
 -- page by the FANOUTS queue's consumer. `cursor` is the last recipient id
 -- written ('' before the first page); a page commits only together with the

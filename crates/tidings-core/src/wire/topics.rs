@@ -95,8 +95,9 @@ pub struct Transaction {
 pub struct TransactionProgress {
     /// Recipients whose page was written (messages, skips by preference and deliveries).
     pub done: u64,
-    /// Distinct recipients when the trigger was accepted; when it completes,
-    /// the number it reached (members may join or leave in between).
+    /// While running: the direct recipients plus each topic's members when
+    /// the trigger was accepted (someone in two topics counts twice); once
+    /// completed, the distinct recipients it reached.
     pub total: u64,
 }
 

@@ -160,7 +160,8 @@ pub(super) fn page_advance(db: &D1Database, page: &PageStep<'_>, now_ms: u64) ->
 
 impl Environment {
     /// Records an accepted trigger to topics: the fan-out with its total
-    /// (distinct recipients now), the direct recipients' profiles and
+    /// (direct recipients and each topic's member count now: someone named
+    /// twice counts twice until the fan-out completes), the direct recipients' profiles and
     /// subscribers, a `fanout`/`queued` log entry and the idempotency
     /// answer, in one transaction.
     pub async fn record_fanout(&self, fanout: NewFanout<'_>, now_ms: u64) -> Result<(), ApiError> {
@@ -187,8 +188,8 @@ impl Environment {
             &self.db,
             "INSERT INTO fanouts (transaction_id, workflow, payload, actor, recipients, topics, status, total, \
              created_at, updated_at, workflow_version) SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
-             (SELECT COUNT(*) FROM (SELECT value FROM json_each(?5) UNION SELECT subscriber_id FROM topic_subscribers \
-             WHERE topic IN (SELECT value FROM json_each(?6)))), ?7, ?7, ?8 WHERE true ON CONFLICT (transaction_id) DO NOTHING",
+             json_array_length(?5) + (SELECT COALESCE(SUM(members), 0) FROM topics WHERE key IN \
+             (SELECT value FROM json_each(?6))), ?7, ?7, ?8 WHERE true ON CONFLICT (transaction_id) DO NOTHING",
             &[
                 text(fanout.transaction_id),
                 text(fanout.workflow),

@@ -32,8 +32,7 @@ impl TopicRow {
     }
 }
 
-const TOPIC_COLUMNS: &str = "t.key, t.name, t.created_at, t.updated_at, \
-    (SELECT COUNT(*) FROM topic_subscribers s WHERE s.topic = t.key) AS subscribers";
+const TOPIC_COLUMNS: &str = "t.key, t.name, t.created_at, t.updated_at, t.members AS subscribers";
 
 /// How a change to a topic's members went.
 pub enum MembersChanged {
@@ -89,16 +88,17 @@ impl Environment {
     /// Deletes a topic and its memberships; says whether it existed.
     /// Fan-outs already under way read no more of its members.
     pub async fn delete_topic(&self, key: &TopicKey) -> Result<bool, ApiError> {
+        // The topic goes first: its members' rows then update no counter.
         let results = self
             .write_batch(
                 "delete topic",
                 vec![
+                    statement(&self.db, "DELETE FROM topics WHERE key = ?1 RETURNING key", &[text(key.as_str())])?,
                     statement(&self.db, "DELETE FROM topic_subscribers WHERE topic = ?1", &[text(key.as_str())])?,
-                    statement(&self.db, "DELETE FROM topics WHERE key = ?1", &[text(key.as_str())])?,
                 ],
             )
             .await?;
-        Ok(changes(results.get(1)) > 0)
+        Ok(returned(results.first()) > 0)
     }
 
     /// Adds subscribers to a topic, creating the ones that do not exist
@@ -149,14 +149,15 @@ impl Environment {
                 &self.db,
                 &format!(
                     "INSERT INTO topic_subscribers (topic, subscriber_id, created_at) SELECT ?1, value, ?3 \
-                     FROM json_each(?2) WHERE {exists} ON CONFLICT DO NOTHING"
+                     FROM json_each(?2) WHERE {exists} ON CONFLICT DO NOTHING RETURNING subscriber_id"
                 ),
                 &[text(key.as_str()), text(&ids), number(now_ms)],
             )?);
         } else {
             writes.push(statement(
                 &self.db,
-                "DELETE FROM topic_subscribers WHERE topic = ?1 AND subscriber_id IN (SELECT value FROM json_each(?2))",
+                "DELETE FROM topic_subscribers WHERE topic = ?1 AND subscriber_id IN (SELECT value FROM json_each(?2)) \
+                 RETURNING subscriber_id",
                 &[text(key.as_str()), text(&ids)],
             )?);
         }
@@ -166,7 +167,8 @@ impl Environment {
             &[text(key.as_str()), number(now_ms)],
         )?);
         let results = self.write_batch("change topic members", writes).await?;
-        let changed = changes(results.get(if add { 1 } else { 0 }));
+        // Rows returned, not D1's `changes`, which also counts the counter's updates.
+        let changed = returned(results.get(if add { 1 } else { 0 }));
         let Some(topic) = self.topic(key).await? else { return Ok(MembersChanged::NoTopic) };
         Ok(MembersChanged::Done(TopicMembersResponse { topic: topic.key, changed, subscribers: topic.subscribers }))
     }
@@ -223,7 +225,7 @@ impl Environment {
     }
 }
 
-/// The rows a statement changed.
-fn changes(result: Option<&worker::D1Result>) -> u64 {
-    result.and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes).unwrap_or(0) as u64
+/// The rows a statement returned.
+fn returned(result: Option<&worker::D1Result>) -> u64 {
+    result.and_then(|result| result.results::<serde_json::Value>().ok()).map_or(0, |rows| rows.len() as u64)
 }

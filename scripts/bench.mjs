@@ -311,6 +311,19 @@ async function main() {
         ["  / D1 floor", ratio(u.rps, f.rps), ratio(u.p50, f.p50), ratio(u.p99, f.p99), ""],
       ]));
     }
+    // The feed targets against the one-statement D1 floor (issue 29): met or not, with the figure.
+    {
+      const [f1, s1] = ["floor", "tidings"].map((name) => summary(name, 1));
+      const [f32, t32, s32, u32] = ["floor", "typescript", "tidings", "unlimited"].map((name) => summary(name, 32));
+      const check = (label, value, goal, atMost = false) =>
+        `  ${label.padEnd(60)}${value.toFixed(2).padStart(6)}×  (${atMost ? "≤" : "≥"} ${goal}×: ${(atMost ? value <= goal : value >= goal) ? "met" : "not met"})`;
+      lines.push("\nFeed targets against the D1 floor (this run)");
+      lines.push(check("concurrency 32, requests/s / floor, rate limiter bound", s32.rps / f32.rps, 0.8));
+      lines.push(check("concurrency 32, requests/s / floor, rate limiter unbound", u32.rps / f32.rps, 0.95));
+      lines.push(check("concurrency 32, requests/s / hand-written TypeScript", s32.rps / t32.rps, 1.15));
+      lines.push(check("concurrency 1, p50 / floor's p50", s1.p50 / f1.p50, 1.25, true));
+      lines.push(check("concurrency 1, p99 / floor's p99", s1.p99 / f1.p99, 1.5, true));
+    }
     lines.push(`\nWhere the time of a Tidings feed request goes (concurrency 1; medians of ${rounds} × ${seconds} s)`);
     lines.push(table([["", "requests/s", "p50 ms", "", ""], ...Object.entries(breakdown).map(([name, runs]) => [name, median(runs.map((r) => r.rps)).toFixed(0), median(runs.map((r) => r.p50)).toFixed(2), "", ""])]));
     lines.push(`\nScaling (Tidings, concurrency 1); rows read by the same page + counts queries (TypeScript contender's X-Rows-Read)`);

@@ -7,7 +7,7 @@
 // the fan-out rate of one trigger to a topic of N members (100,000 by
 // default). docs/capacity.md builds on these figures. Prints; asserts nothing.
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "./build.mjs";
@@ -52,8 +52,19 @@ async function measure(stack, members) {
   step("D1 work per operation");
   const workflow = `work-${tag}`;
   await call(`/v1/workflows/${workflow}`, { method: "PUT", body: { name: "Work", steps: [{ type: "in_app", subject: "Order {{ payload.n }}", body: "b" }] } });
-  const trigger = (to, headers) => call("/v1/events/trigger", { method: "POST", body: { workflow, to, payload: { n: 1 } }, headers });
-  const ids = (label, count) => Array.from({ length: count }, (_, index) => `work-${tag}-${label}-${index}`);
+  // What the database holds by the end, for its size per message.
+  let stored = 0;
+  const named = new Set();
+  const trigger = async (to, headers) => {
+    const answer = await call("/v1/events/trigger", { method: "POST", body: { workflow, to, payload: { n: 1 } }, headers });
+    stored += answer.body.messages.length;
+    return answer;
+  };
+  const ids = (label, count) => {
+    const list = Array.from({ length: count }, (_, index) => `work-${tag}-${label}-${index}`);
+    for (const id of list) named.add(id);
+    return list;
+  };
   await trigger(ids("warm", 1));
   record("trigger, 1 new recipient", await trigger(ids("one", 1)));
   record("trigger, 1 existing recipient", await trigger(ids("one", 1)));
@@ -69,7 +80,9 @@ async function measure(stack, members) {
   for (let batch = 0; batch < 10; batch += 1) {
     const events = Array.from({ length: 100 }, (_, n) => ({ workflow, to: [reader], payload: { n: batch * 100 + n } }));
     await call("/v1/events/trigger/bulk", { method: "POST", body: { events } });
+    stored += events.length;
   }
+  named.add(reader);
   const feed = (rest = "") => call(`/v1/subscribers/${reader}/feed${rest}`);
   const first = await feed("?limit=20");
   record("feed page, 20 of 1,000 messages", first);
@@ -101,6 +114,9 @@ async function measure(stack, members) {
     state = (await call(`/v1/transactions/${accepted.body.transaction_id}`)).body;
   } while (state.status === "running");
   const seconds = (performance.now() - started) / 1000;
+  // What the environment's database weighs with all of it: the largest local D1 file is development's.
+  const messages = stored + state.recipients.done;
+  const bytes = Math.max(...sqliteFiles(stack.persistTo).map((file) => statSync(file).size));
 
   const table = rows.map((row) => row.map((cell, index) => (index ? String(cell).padStart(11) : String(cell).padEnd(52))).join("")).join("\n");
   return [
@@ -108,7 +124,13 @@ async function measure(stack, members) {
     `${"".padEnd(52)}${["calls", "statements", "rows read", "rows wrote", "ms"].map((name) => name.padStart(11)).join("")}`,
     table,
     `\nTopic fan-out: one trigger to ${(members + 1000).toLocaleString("en")} members ${state.status} in ${seconds.toFixed(1)} s = ${(state.recipients.done / seconds).toFixed(0)} messages/s (pages of 500 through the FANOUTS queue)`,
+    `Environment database on disk afterwards: ${(bytes / 1e6).toFixed(1)} MB for about ${messages.toLocaleString("en")} messages with their log entries and ${named.size.toLocaleString("en")} subscribers (${(bytes / messages).toFixed(0)} bytes per message, everything included)`,
   ];
+}
+
+/** Every SQLite file under a directory. */
+function sqliteFiles(directory) {
+  return readdirSync(directory, { recursive: true }).map((name) => join(directory, String(name))).filter((path) => path.endsWith(".sqlite"));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -54,6 +54,21 @@ pub fn derive_key(secret: &[u8], purpose: Purpose) -> [u8; 32] {
     hmac(&prk, &[purpose.label(), &[1]])
 }
 
+/// The hex HMAC-SHA256 of `text` under the key `secret` gives for
+/// `purpose`: a seal that only that secret makes, for that purpose only.
+pub fn seal(secret: &[u8], purpose: Purpose, text: &str) -> String {
+    crate::hex::encode(&hmac(&derive_key(secret, purpose), &[text.as_bytes()]))
+}
+
+/// Whether `seal` is [`seal`]'s for `text`, compared in constant time.
+pub fn verify_seal(secret: &[u8], purpose: Purpose, text: &str, seal: &str) -> bool {
+    let Some(bytes) = crate::hex::decode(seal) else { return false };
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&derive_key(secret, purpose))
+        .unwrap_or_else(|_| unreachable!("any key length"));
+    mac.update(text.as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("any key length"));
     for part in parts {

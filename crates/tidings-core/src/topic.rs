@@ -10,10 +10,7 @@
 //! most once however often a queue message is delivered, and a page that
 //! fails leaves nothing behind.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use crate::derive::{derive_key, Purpose};
+use crate::derive::{self, Purpose};
 
 /// The longest topic key.
 pub const MAX_KEY_LEN: usize = 64;
@@ -174,22 +171,18 @@ pub struct FanoutHandOff {
 }
 
 impl FanoutHandOff {
-    fn mac(&self, encryption_key: &[u8; 32]) -> Hmac<Sha256> {
-        let key = derive_key(encryption_key, Purpose::FanoutHandOff);
-        let mut mac =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap_or_else(|_| unreachable!("any key length"));
-        mac.update(format!("v1\n{}\n{}", self.environment, self.transaction_id).as_bytes());
-        mac
+    fn signed_text(&self) -> String {
+        format!("v1\n{}\n{}", self.environment, self.transaction_id)
     }
 
     /// The hex seal of this hand-off.
     pub fn seal(&self, encryption_key: &[u8; 32]) -> String {
-        crate::hex::encode(&self.mac(encryption_key).finalize().into_bytes())
+        derive::seal(encryption_key, Purpose::FanoutHandOff, &self.signed_text())
     }
 
     /// Whether `seal` is this hand-off's, in constant time.
     pub fn verify(&self, encryption_key: &[u8; 32], seal: &str) -> bool {
-        crate::hex::decode(seal).is_some_and(|bytes| self.mac(encryption_key).verify_slice(&bytes).is_ok())
+        derive::verify_seal(encryption_key, Purpose::FanoutHandOff, &self.signed_text(), seal)
     }
 }
 

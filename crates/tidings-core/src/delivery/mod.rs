@@ -10,10 +10,7 @@
 //! receiver sees the same `Tidings-Delivery-Id` on every attempt to
 //! deduplicate the at-least-once sends.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use crate::derive::{derive_key, Purpose};
+use crate::derive::{self, Purpose};
 
 mod query;
 pub use query::{CheckedReplayFilter, DeliveryQuery, DeliveryQueryError, DeliveryStatus};
@@ -129,22 +126,14 @@ impl HandOff {
         format!("v1\n{}\n{}\n{}\n{}", self.environment, self.delivery, self.attempts, self.at_ms)
     }
 
-    fn mac(&self, encryption_key: &[u8; 32]) -> Hmac<Sha256> {
-        let key = derive_key(encryption_key, Purpose::DeliveryHandOff);
-        let mut mac =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap_or_else(|_| unreachable!("any key length"));
-        mac.update(self.signed_text().as_bytes());
-        mac
-    }
-
     /// The hex seal of this hand-off.
     pub fn seal(&self, encryption_key: &[u8; 32]) -> String {
-        crate::hex::encode(&self.mac(encryption_key).finalize().into_bytes())
+        derive::seal(encryption_key, Purpose::DeliveryHandOff, &self.signed_text())
     }
 
     /// Whether `seal` is this hand-off's, in constant time.
     pub fn verify(&self, encryption_key: &[u8; 32], seal: &str) -> bool {
-        crate::hex::decode(seal).is_some_and(|bytes| self.mac(encryption_key).verify_slice(&bytes).is_ok())
+        derive::verify_seal(encryption_key, Purpose::DeliveryHandOff, &self.signed_text(), seal)
     }
 }
 

@@ -211,17 +211,7 @@ impl Environment {
              WHERE status != 'running' AND completed_at < ?1 ORDER BY completed_at LIMIT 50)",
             &[number(cutoff)],
         )?);
-        if let Some(keyed) = &fanout.idempotency {
-            writes.push(statement(
-                &self.db,
-                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1 AND claim_id = ?4",
-                &[text(keyed.key), number(u64::from(keyed.status)), text(keyed.body), text(keyed.claim_id)],
-            )?);
-            writes.push(self.forget_idempotency_keys_statement(now_ms)?);
-        }
-        if let Some(audit) = fanout.audit {
-            writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
-        }
+        writes.extend(self.closing_statements(fanout.idempotency.as_ref(), fanout.audit, now_ms)?);
         self.write_batch("record fan-out", writes).await?;
         Ok(())
     }

@@ -104,6 +104,30 @@ struct KeyRow {
 }
 
 impl Environment {
+    /// The last statements of a keyed request's or a member's transaction:
+    /// the answer stored under the claimed key (and old keys forgotten), and
+    /// the audit entry of a member's test send.
+    pub(super) fn closing_statements(
+        &self,
+        keyed: Option<&KeyedAnswer<'_>>,
+        audit: Option<&AuditRecord<'_>>,
+        now_ms: u64,
+    ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        let mut statements = Vec::new();
+        if let Some(keyed) = keyed {
+            statements.push(statement(
+                &self.db,
+                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1 AND claim_id = ?4",
+                &[text(keyed.key), number(u64::from(keyed.status)), text(keyed.body), text(keyed.claim_id)],
+            )?);
+            statements.push(self.forget_idempotency_keys_statement(now_ms)?);
+        }
+        if let Some(audit) = audit {
+            statements.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
+        }
+        Ok(statements)
+    }
+
     /// Claims `key` for a request with fingerprint `hash`: atomically, so of
     /// concurrent identical requests exactly one gets [`Claim::Claimed`]. An
     /// expired key, or one abandoned by a request that never finished, is
@@ -286,17 +310,7 @@ impl Environment {
             )?);
         }
         writes.push(self.log_retention_statement(now_ms)?);
-        if let Some(keyed) = &delivery.idempotency {
-            writes.push(statement(
-                &self.db,
-                "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1 AND claim_id = ?4",
-                &[text(keyed.key), number(u64::from(keyed.status)), text(keyed.body), text(keyed.claim_id)],
-            )?);
-            writes.push(self.forget_idempotency_keys_statement(now_ms)?);
-        }
-        if let Some(audit) = delivery.audit {
-            writes.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
-        }
+        writes.extend(self.closing_statements(delivery.idempotency.as_ref(), delivery.audit, now_ms)?);
         if let Some(page) = &delivery.page {
             writes.push(super::fanouts::page_advance(&self.db, page, now_ms)?);
         }

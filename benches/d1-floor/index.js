@@ -12,8 +12,9 @@ const WIRE_ITEM =
   "json_object('id', id, 'workflow', workflow, 'subject', subject, 'body', body, 'avatar', avatar, " +
   "'actions', json(actions), 'tags', json(tags), 'payload', json(payload), " +
   `'created_at', ${time("created_at")}, 'seen_at', ${time("seen_at")}, 'read_at', ${time("read_at")}, ` +
-  `'archived_at', ${time("archived_at")})`;
-const PAGE_COLUMNS = "id, workflow, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at";
+  `'archived_at', ${time("archived_at")}, 'attachments', json(COALESCE(attachments, '[]')))`;
+const PAGE_COLUMNS =
+  "id, workflow, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at, attachments";
 const STATEMENT =
   `SELECT (SELECT COALESCE(group_concat(${WIRE_ITEM}, char(30)), '') || char(10) || COALESCE(group_concat(id, ','), '') ` +
   `FROM (SELECT ${PAGE_COLUMNS} FROM messages WHERE subscriber_id = ? AND archived_at IS NULL ORDER BY id DESC LIMIT ?)) AS page, ` +

@@ -21,10 +21,11 @@ interface MessageRow {
   seen_at: number | null;
   read_at: number | null;
   archived_at: number | null;
+  attachments: string | null;
 }
 
 const COLUMNS =
-  "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at";
+  "id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, tags, payload, created_at, seen_at, read_at, archived_at, attachments";
 const FEED_ROUTE = /^\/v1\/subscribers\/([^/]+)\/feed$/;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -71,6 +72,8 @@ export default {
       seen_at: iso(row.seen_at),
       read_at: iso(row.read_at),
       archived_at: iso(row.archived_at),
+      // The files an in-app step attached (none in the bench's messages; their signed URLs would come from R2).
+      attachments: row.attachments === null ? [] : JSON.parse(row.attachments),
     }));
     const hasMore = rows.length > limit;
     return Response.json(

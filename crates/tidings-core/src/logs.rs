@@ -90,10 +90,7 @@ impl LogQuery {
         for (name, value) in pairs {
             match name {
                 "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|limit| (1..=100).contains(limit))
+                    query.limit = crate::query::page_limit(value)
                         .ok_or(fail("limit", "must be a whole number from 1 to 100"))?;
                 }
                 "after" => {

@@ -166,11 +166,10 @@ impl ListQuery {
         for (name, value) in pairs {
             match name {
                 "limit" => {
-                    query.limit =
-                        value.parse().ok().filter(|limit| (1..=100).contains(limit)).ok_or(ProfileError::Field {
-                            field: "limit",
-                            reason: "must be a whole number from 1 to 100",
-                        })?;
+                    query.limit = crate::query::page_limit(value).ok_or(ProfileError::Field {
+                        field: "limit",
+                        reason: "must be a whole number from 1 to 100",
+                    })?;
                 }
                 "after" => {
                     query.after = Some(SubscriberId::parse(value).map_err(|_| ProfileError::Field {

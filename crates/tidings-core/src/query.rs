@@ -12,6 +12,12 @@ pub enum QueryError {
     Utf8,
 }
 
+/// A page size from a query string: a whole number from 1 to 100, the
+/// range every listing route accepts; `None` for anything else.
+pub fn page_limit(value: &str) -> Option<u32> {
+    value.parse().ok().filter(|limit| (1..=100).contains(limit))
+}
+
 /// Splits `raw` (the part after `?`, without `#`) into decoded pairs.
 /// `+` means space in values, as HTML forms send it.
 pub fn parse_pairs(raw: &str) -> Result<Vec<(String, String)>, QueryError> {
@@ -81,6 +87,14 @@ fn decode(bytes: &[u8], plus_is_space: bool) -> Result<String, QueryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_limits_are_whole_numbers_from_1_to_100() {
+        assert_eq!([page_limit("1"), page_limit("100"), page_limit("50")], [Some(1), Some(100), Some(50)]);
+        for bad in ["0", "101", "-1", "1.5", "", "ten", " 5"] {
+            assert_eq!(page_limit(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_url_splits_into_path_and_query() {

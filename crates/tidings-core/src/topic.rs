@@ -103,10 +103,7 @@ impl ListQuery {
         for (name, value) in pairs {
             match name {
                 "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|limit| (1..=100).contains(limit))
+                    query.limit = crate::query::page_limit(value)
                         .ok_or(QueryError { field: "limit", reason: "must be a whole number from 1 to 100" })?;
                 }
                 "after" => {

@@ -76,11 +76,8 @@ impl DeliveryQuery {
         for (name, value) in pairs {
             match name {
                 "limit" => {
-                    query.limit = value
-                        .parse()
-                        .ok()
-                        .filter(|limit| (1..=100).contains(limit))
-                        .ok_or(fail("limit", "must be a whole number from 1 to 100"))?;
+                    query.limit =
+                        crate::query::page_limit(value).ok_or(fail("limit", "must be a whole number from 1 to 100"))?;
                 }
                 "after" => {
                     crate::message::MessageId::parse(value)

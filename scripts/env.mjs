@@ -5,6 +5,7 @@
 //   npm run env -- create qa --type staging [--after development] [--label QA] [--colour #7048e8] [--remote]
 //   npm run env -- create pr-42 --from development --ttl 72h   (a preview environment, of its source's type)
 //   npm run env -- create qa --type staging --deliver-only-to qa-1,@example.com   (test mode: webhooks reach only these)
+//   npm run env -- create big --type production --shards 4   (its feed in 4 databases, FEED0_BIG … FEED3_BIG)
 //   npm run env -- delete qa
 //   npm run env -- lock staging --reason "release freeze"  |  unlock staging
 //   npm run env -- archive qa [--retention-days 30]  |  restore qa  |  purge qa
@@ -68,6 +69,7 @@ const { values: options, positionals } = parseArgs({
     "deliver-only-to": { type: "string" },
     reason: { type: "string" },
     "retention-days": { type: "string" },
+    shards: { type: "string" },
   },
 });
 
@@ -102,8 +104,19 @@ async function call(method, path, body) {
 
 const suffix = (name) => name.toUpperCase().replaceAll("-", "_");
 
+/** The bindings of an environment's feed shards: none for one shard (its feed is in DB_<NAME>). */
+const shardBindings = (name, shards) =>
+  shards > 1 ? Array.from({ length: shards }, (_, index) => `FEED${index}_${suffix(name)}`) : [];
+
+/** Every database binding of the environment (its own, then its shards) that the configuration has. */
+function databaseBindings(name) {
+  const config = readFileSync(options.config, "utf8");
+  const shards = [...config.matchAll(new RegExp(`^binding = "(FEED\\d+_${suffix(name)})"$`, "gm"))].map((match) => match[1]);
+  return [`DB_${suffix(name)}`, ...shards];
+}
+
 /** Appends the environment's D1 and KV bindings to the configuration, once. */
-async function addBindings(name) {
+async function addBindings(name, shards = 1) {
   const config = readFileSync(options.config, "utf8");
   if (config.includes(`binding = "DB_${suffix(name)}"`)) return;
   let databaseId = placeholderId("d1", randomBytes(8).toString("hex"));
@@ -113,6 +126,14 @@ async function addBindings(name) {
     namespaceId = createResource({ kind: "kv", name: `tidings-${name}` });
     createBuckets([`tidings-files-${name}`]);
   }
+  const migrations = `${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?? "migrations/"}environment`;
+  const shardBlocks = shardBindings(name, shards).map((binding, index) => `
+[[d1_databases]]
+binding = "${binding}"
+database_name = "tidings-${name}-feed${index}"
+database_id = "${options.remote ? createResource({ kind: "d1", name: `tidings-${name}-feed${index}` }) : placeholderId("d1", randomBytes(8).toString("hex"))}"
+migrations_dir = "${migrations}"
+`).join("");
   const { head, generated } = splitDeployments(config);
   const block = `
 # environment: ${name}
@@ -120,8 +141,8 @@ async function addBindings(name) {
 binding = "DB_${suffix(name)}"
 database_name = "tidings-${name}"
 database_id = "${databaseId}"
-migrations_dir = "${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?? "migrations/"}environment"
-
+migrations_dir = "${migrations}"
+${shardBlocks}
 [[kv_namespaces]]
 binding = "KV_${suffix(name)}"
 id = "${namespaceId}"
@@ -140,6 +161,7 @@ function removeBindings(name) {
   const kept = tables.filter((table) =>
     table.trim() !== `# environment: ${name}` &&
     !table.includes(`binding = "DB_${suffix(name)}"`) &&
+    !new RegExp(`binding = "FEED\\d+_${suffix(name)}"`).test(table) &&
     !table.includes(`binding = "KV_${suffix(name)}"`) &&
     !table.includes(`binding = "FILES_${suffix(name)}"`));
   writeFileSync(options.config, withDeployments(kept.join("\n").trimEnd() + "\n", { add: generated }));
@@ -189,7 +211,7 @@ async function provision() {
   }
   if (waiting.length === 0) console.log(`every D1 database and KV namespace in ${options.config} has a real id`);
   createBuckets(buckets(splitDeployments(config).head).map((bucket) => bucket.name));
-  for (const binding of [...config.matchAll(/^binding = "(DB_[A-Z0-9_]+)"$/gm)].map((match) => match[1])) {
+  for (const binding of [...config.matchAll(/^binding = "((?:DB|FEED\d+)_[A-Z0-9_]+)"$/gm)].map((match) => match[1])) {
     await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
   }
   console.log(`ready to deploy: npx wrangler deploy${splitDeployments(config).generated ? " (or --env <name>, one deployment per environment)" : ""}`);
@@ -233,7 +255,11 @@ async function create(name) {
   const testMode = options["deliver-only-to"] !== undefined
     ? { deliver_only_to: options["deliver-only-to"].split(",").map((entry) => entry.trim()).filter(Boolean) }
     : {};
-  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour, ...preview, ...testMode };
+  const shards = options.shards === undefined ? undefined : Number(options.shards);
+  if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 64)) {
+    throw new CommandError(`--shards takes a whole number from 1 to 64, not ${JSON.stringify(options.shards)}`);
+  }
+  const body = { name, type: options.type, after: options.after, label: options.label, colour: options.colour, shards, ...preview, ...testMode };
   // An environment registered elsewhere (the console) and waiting for its bindings is provisioned as it is.
   // (Its subscriber signing secret was shown there, once.)
   const created = await call("POST", "/v1/environments", body).catch(async (error) => {
@@ -241,13 +267,17 @@ async function create(name) {
     if (!waiting) throw error;
     return {};
   });
-  await addBindings(name);
+  // The registry's count decides (an environment registered from the console keeps its own).
+  const registered = await call("GET", `/v1/environments/${name}`);
+  await addBindings(name, registered.shards ?? 1);
   // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await migrate(options["persist-to"], options.config, [`DB_${suffix(name)}`]);
+      await migrate(options["persist-to"], options.config, databaseBindings(name));
       if (options.remote) {
-        await runAsync(wrangler, ["d1", "migrations", "apply", `DB_${suffix(name)}`, "--remote", "--config", options.config]);
+        for (const binding of databaseBindings(name)) {
+          await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
+        }
       }
       break;
     } catch (error) {

@@ -18,6 +18,7 @@
 //! - [`logs`]: execution log statuses, queries and retention;
 //! - [`member`]: members' names, emails and the grants a request asks for;
 //! - [`settings`]: per-environment labels, colours and origin allow-lists;
+//! - [`shard`]: feed shards: which database holds a subscriber's feed;
 //! - [`subscriber`]: subscriber identifiers and the subscriber hash credential;
 //! - [`subscriber_handle`]: opaque, environment-bound handles standing for subscriber ids where they are masked;
 //! - [`preferences`]: which channels a subscriber receives;
@@ -94,6 +95,7 @@ pub mod release_request;
 pub mod schema;
 pub mod sealed;
 pub mod settings;
+pub mod shard;
 pub mod signing;
 pub mod stream_ticket;
 pub mod subscriber;

@@ -2,12 +2,16 @@
 
 use core::fmt;
 
+use sha2::{Digest, Sha256};
+
 use crate::base32;
 use crate::subscriber::SubscriberId;
 
 /// Random bytes needed by [`MessageId::generate`].
 pub const ID_RANDOM_BYTES: usize = 10;
 const ID_SYMBOLS: usize = 26;
+/// The leading symbols that hold the creation time (50 bits, of which 48 are used).
+const TIME_SYMBOLS: usize = 10;
 
 /// Why a string is not a message id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +36,27 @@ impl MessageId {
             value |= u128::from(*byte) << (8 * (ID_RANDOM_BYTES - 1 - index));
         }
         Self(base32::encode_u128(value, ID_SYMBOLS as u32))
+    }
+
+    /// The id of the in-app message a transaction puts in `subscriber`'s
+    /// feed: the transaction's creation time, then 80 bits of a hash of the
+    /// transaction and the subscriber. Writing a transaction again (a retry
+    /// after a failure that left some feed shards written) therefore gives
+    /// its messages the same ids, and stores each of them once.
+    pub fn for_recipient(transaction_id: &str, subscriber: &SubscriberId) -> Self {
+        let digest = Sha256::digest(format!("tidings.message.v1\0{transaction_id}\0{subscriber}").as_bytes());
+        let mut random = [0u8; ID_RANDOM_BYTES];
+        random.copy_from_slice(&digest[..ID_RANDOM_BYTES]);
+        let time = transaction_id.strip_prefix("tx_").and_then(|id| Self::parse(id).ok()).map_or(0, |id| id.time_ms());
+        Self::generate(time, random)
+    }
+
+    /// The creation time (Unix milliseconds) an id carries.
+    pub fn time_ms(&self) -> u64 {
+        self.0.bytes().take(TIME_SYMBOLS).fold(0u64, |time, symbol| {
+            let value = base32::ALPHABET.iter().position(|&known| known == symbol).unwrap_or(0) as u64;
+            (time << 5) | value
+        })
     }
 
     /// Checks that `text` is a message id.
@@ -93,6 +118,27 @@ pub struct Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transactions_message_for_a_recipient_has_one_id() {
+        let transaction = crate::trigger::transaction_id(1_700_000_000_123, [7; ID_RANDOM_BYTES]);
+        let ada = SubscriberId::parse("ada").unwrap();
+        let bob = SubscriberId::parse("bob").unwrap();
+        let id = MessageId::for_recipient(&transaction, &ada);
+        assert_eq!(id, MessageId::for_recipient(&transaction, &ada));
+        assert_ne!(id, MessageId::for_recipient(&transaction, &bob));
+        let other = crate::trigger::transaction_id(1_700_000_000_123, [8; ID_RANDOM_BYTES]);
+        assert_ne!(id, MessageId::for_recipient(&other, &ada));
+        assert_eq!(id.time_ms(), 1_700_000_000_123);
+        assert!(MessageId::parse(id.as_str()).is_ok());
+    }
+
+    #[test]
+    fn ids_carry_their_creation_time() {
+        for time in [0, 1, 1_700_000_000_000, 0xffff_ffff_ffff] {
+            assert_eq!(MessageId::generate(time, [255; ID_RANDOM_BYTES]).time_ms(), time);
+        }
+    }
 
     #[test]
     fn ids_sort_by_time_then_randomness() {

@@ -259,7 +259,7 @@ pub fn compose(
             let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
             check_links(&rendered, allows_http)?;
             composed.messages.push(Message {
-                id: MessageId::generate(now_ms, random()),
+                id: MessageId::for_recipient(transaction_id, subscriber),
                 subscriber: subscriber.clone(),
                 workflow: workflow.key.clone(),
                 transaction_id: transaction_id.to_owned(),

@@ -56,6 +56,13 @@ pub struct EnvironmentDetails {
     /// member's approval (release requests).
     #[serde(default)]
     pub require_approval: bool,
+    /// How many feed shards hold its subscribers' feeds (1: its own database).
+    #[serde(default = "one_shard")]
+    pub shards: u32,
+}
+
+fn one_shard() -> u32 {
+    1
 }
 
 /// A change freeze on an environment's content.
@@ -247,6 +254,11 @@ pub struct CreateEnvironmentRequest {
     /// Starts in test mode with these recipients (not for production).
     #[serde(default)]
     pub deliver_only_to: Option<Vec<String>>,
+    /// Feed shards, 1 to 64 (default 1: the feed in the environment's own
+    /// database). Each shard is a D1 database bound as `FEED<i>_<NAME>`;
+    /// the count is fixed once the environment exists.
+    #[serde(default)]
+    pub shards: Option<u64>,
 }
 
 /// The answer to `POST /v1/environments`: the environment, and its

@@ -35,7 +35,7 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_subscriber: &st
     let pairs = query_pairs(request)?;
     let query = FeedQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))?;
     let caller = authenticate_reader(request, env, &subscriber).await?;
-    caller.scope.read_from(bookmark::from_request(request)?.as_deref())?;
+    caller.scope.read_from(&subscriber, bookmark::from_request(request)?.as_deref())?;
     let page = caller.read_within_budget(env, &subscriber, caller.scope.feed_page(&subscriber, &query)).await?;
     let page_info = page.page_info(&query);
     let watermark = Watermark::at(page.clock).with_bookmark(caller.scope.bookmark()).to_string();
@@ -54,7 +54,7 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
     let caller = authenticate_reader(request, env, &subscriber).await?;
     // The header's bookmark is the client's latest; the watermark's, the read that made it.
     let start = bookmark::from_request(request)?.or_else(|| query.since.bookmark.clone());
-    caller.scope.read_from(start.as_deref())?;
+    caller.scope.read_from(&subscriber, start.as_deref())?;
     let found = caller.read_within_budget(env, &subscriber, caller.scope.changes(&subscriber, &query)).await?;
     if query.since.version < found.purged_through {
         return Err(ApiError::new(
@@ -161,7 +161,7 @@ pub async fn counts(request: &IncomingRequest, env: &Platform, raw_subscriber: &
         }
     };
     let caller = authenticate_reader(request, env, &subscriber).await?;
-    caller.scope.read_from(bookmark::from_request(request)?.as_deref())?;
+    caller.scope.read_from(&subscriber, bookmark::from_request(request)?.as_deref())?;
     let results = caller.read_within_budget(env, &subscriber, caller.scope.counts(&subscriber, &filters)).await?;
     let response = if several { json(&FeedCountsList { results }, 200)? } else { json(&results[0], 200)? };
     Ok(bookmark::attach(response, caller.scope.bookmark()))
@@ -180,7 +180,7 @@ pub async fn actions(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
     let key = key.as_deref().map(|key| (key, hash.as_str()));
     // A malformed bookmark is refused as on reads; a write starts at the primary whatever it is.
     bookmark::from_request(request)?;
-    caller.scope.write_through_session()?;
+    caller.scope.write_through_session(&subscriber)?;
     let answer = services::feed_action::act(&caller.scope, &subscriber, &action, key, now_ms()).await?;
     let written_at = caller.scope.bookmark();
     if answer.updated > 0 && !answer.replay {

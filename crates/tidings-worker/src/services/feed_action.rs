@@ -10,7 +10,7 @@ use tidings_core::wire::FeedCounts;
 
 use crate::error::{ApiError, ApiResult};
 use crate::services::idempotent::{self, Claimed};
-use crate::store::Environment;
+use crate::store::{Environment, KeyHome};
 
 /// What an action did.
 pub struct ActionAnswer {
@@ -37,7 +37,7 @@ pub async fn act(
         return Ok(ActionAnswer { updated, counts, replay: false });
     };
     let stored_key = idempotency::feed_action_key(subscriber.as_str(), key);
-    match idempotent::claim(scope, stored_key, hash, now).await? {
+    match idempotent::claim(scope, KeyHome::FeedOf(subscriber), stored_key, hash, None, now).await? {
         Claimed::Mine(ticket) => {
             let applied = scope.apply_action(subscriber, action, Some(ticket.claim()), now).await;
             let (updated, counts) = ticket.settle(scope, applied).await?;

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::header;
 use crate::platform::random;
 use crate::request::IncomingRequest;
-use crate::store::{Claim, Environment};
+use crate::store::{Claim, Environment, KeyHome};
 
 /// The request's `Idempotency-Key` (trimmed), if it has one; a malformed
 /// key is refused naming the header.
@@ -28,45 +28,61 @@ pub fn replayed(mut response: worker::Response) -> worker::Response {
 }
 
 /// What claiming a key found.
-pub enum Claimed {
+pub enum Claimed<'a> {
     /// The request is this one's to run: it stores its answer under the key
     /// with its writes, or gives the claim up when it fails.
-    Mine(Ticket),
+    Mine(Ticket<'a>),
     /// It ran before: the first answer's status and body.
     Replay(u16, String),
 }
 
 /// A request's claim on its key.
-pub struct Ticket {
+pub struct Ticket<'a> {
+    home: KeyHome<'a>,
     stored_key: String,
     claim_id: String,
+    transaction_id: Option<String>,
 }
 
-impl Ticket {
+impl Ticket<'_> {
     /// The key the request's work stores its answer under, and this
     /// request's claim on it: the work writes only while the claim holds.
     pub fn claim(&self) -> (&str, &str) {
         (&self.stored_key, &self.claim_id)
     }
 
+    /// The transaction a keyed trigger runs as: the one its first attempt
+    /// ran as when that failed, so its retry writes the same messages.
+    pub fn transaction_id(&self) -> Option<&str> {
+        self.transaction_id.as_deref()
+    }
+
     /// Passes the work's result through; when it failed, gives the claim up
     /// so a retry can run.
     pub async fn settle<T>(self, scope: &Environment, result: ApiResult<T>) -> ApiResult<T> {
         if result.is_err() {
-            scope.release_idempotency_key(&self.stored_key, &self.claim_id).await;
+            scope.release_idempotency_key(self.home, &self.stored_key, &self.claim_id).await;
         }
         result
     }
 }
 
-/// Claims `stored_key` for a body with fingerprint `hash`. A retry after
-/// the first request finished gets [`Claimed::Replay`]; one with another
-/// body is refused (`idempotency_key_reused`), one while it runs is asked
-/// to retry (`request_in_progress`).
-pub async fn claim(scope: &Environment, stored_key: String, hash: &str, now: u64) -> ApiResult<Claimed> {
+/// Claims `stored_key` (kept in `home`'s database) for a body with
+/// fingerprint `hash`; a trigger names the transaction it would run as. A
+/// retry after the first request finished gets [`Claimed::Replay`]; one with
+/// another body is refused (`idempotency_key_reused`), one while it runs is
+/// asked to retry (`request_in_progress`).
+pub async fn claim<'a>(
+    scope: &Environment,
+    home: KeyHome<'a>,
+    stored_key: String,
+    hash: &str,
+    transaction: Option<&str>,
+    now: u64,
+) -> ApiResult<Claimed<'a>> {
     let claim_id = idempotency::claim_id(random()?);
-    match scope.claim_idempotency_key(&stored_key, hash, &claim_id, now).await? {
-        Claim::Claimed => Ok(Claimed::Mine(Ticket { stored_key, claim_id })),
+    match scope.claim_idempotency_key(home, &stored_key, hash, &claim_id, transaction, now).await? {
+        Claim::Claimed(transaction_id) => Ok(Claimed::Mine(Ticket { home, stored_key, claim_id, transaction_id })),
         Claim::Taken(stored) => match idempotency::decide(&stored, hash).map_err(idempotency_error)? {
             Outcome::Replay(status, body) => Ok(Claimed::Replay(status, body)),
         },

@@ -129,7 +129,7 @@ impl MemberView {
         if self.hides_contents() {
             items = items.into_iter().map(privacy::hide_message).collect();
         } else if self.masks_subscribers() {
-            self.mask_personal_payload(&mut items).await?;
+            self.mask_personal_payload(subscriber, &mut items).await?;
         }
         Ok(FeedResponse { items, page_info, counts: page.counts, watermark: Watermark::at(page.clock).to_string() })
     }
@@ -138,9 +138,9 @@ impl MemberView {
     /// when it was written (stored with the message, so a later edit or
     /// deletion of the workflow changes nothing); a message written before
     /// they were recorded has its whole payload hidden.
-    async fn mask_personal_payload(&self, items: &mut [FeedItem]) -> ApiResult<()> {
+    async fn mask_personal_payload(&self, subscriber: &SubscriberId, items: &mut [FeedItem]) -> ApiResult<()> {
         let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
-        let personal_paths = self.scope.personal_paths_of(&ids).await?;
+        let personal_paths = self.scope.personal_paths_of(subscriber, &ids).await?;
         for item in items {
             match personal_paths.get(&item.id).cloned().flatten() {
                 Some(paths) => privacy::redact_paths(&mut item.payload, &paths),

@@ -28,7 +28,7 @@ use crate::platform::{now_ms, random, random_ids};
 use crate::services::fanout;
 use crate::services::idempotent::{self, Claimed};
 use crate::store::Platform;
-use crate::store::{AuditRecord, Delivery, Environment, KeyedAnswer, PageStep};
+use crate::store::{AuditRecord, Delivery, Environment, KeyHome, KeyedAnswer, PageStep};
 
 /// The status of a processed trigger: accepted, every message durably stored.
 pub const ACCEPTED: u16 = 202;
@@ -82,9 +82,15 @@ pub async fn process(
         let ran = run(env, scope, valid, Job::default(), now).await?;
         return Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up });
     };
-    match idempotent::claim(scope, key.to_owned(), hash, now).await? {
+    let fresh = trigger::transaction_id(now, random()?);
+    match idempotent::claim(scope, KeyHome::Primary, key.to_owned(), hash, Some(&fresh), now).await? {
         Claimed::Mine(ticket) => {
-            let ran = run(env, scope, valid, Job { claim: Some(ticket.claim()), ..Job::default() }, now).await;
+            let job = Job {
+                claim: Some(ticket.claim()),
+                transaction_id: Some(ticket.transaction_id().unwrap_or(&fresh)),
+                ..Job::default()
+            };
+            let ran = run(env, scope, valid, job, now).await;
             let ran = ticket.settle(scope, ran).await?;
             Ok(Answer { status: ACCEPTED, body: ran.body, replay: false, follow_up: ran.follow_up })
         }
@@ -114,13 +120,16 @@ struct Job<'a> {
     audit: Option<&'a AuditRecord<'a>>,
     /// The fan-out page it writes, if it is one.
     page: Option<PageStep<'a>>,
+    /// The transaction its idempotency key ran as before, if it did.
+    transaction_id: Option<&'a str>,
 }
 
 async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job<'_>, now: u64) -> ApiResult<Ran> {
-    let Job { claim, audit, page } = job;
-    let transaction_id = match &page {
-        Some(page) => page.transaction_id.to_owned(),
-        None => trigger::transaction_id(now, random()?),
+    let Job { claim, audit, page, transaction_id } = job;
+    let transaction_id = match (&page, transaction_id) {
+        (Some(page), _) => page.transaction_id.to_owned(),
+        (None, Some(keyed)) => keyed.to_owned(),
+        (None, None) => trigger::transaction_id(now, random()?),
     };
     // A fan-out's pages render the version it was accepted with, whatever happened to the workflow since.
     let found = match &page {

@@ -106,8 +106,11 @@ impl Environment {
              WHERE subscriber_id = ? AND {conditions}{cursor} ORDER BY id {order} LIMIT ?)) AS page, \
              {COUNTS_AND_CLOCK} FROM feed_counts WHERE subscriber_id = ?"
         );
-        let found: Option<PageRow> =
-            self.prepare(&sql, &params)?.first(None).await.map_err(|error| storage_error("read feed", error))?;
+        let found: Option<PageRow> = self
+            .prepare(subscriber, &sql, &params)?
+            .first(None)
+            .await
+            .map_err(|error| storage_error("read feed", error))?;
         let row = found.ok_or_else(|| ApiError::internal("read feed", "the feed row is missing"))?;
         let text = assemble_page(&row.page, query.limit, query.before.is_some())
             .map_err(|error| ApiError::internal("decode feed", error))?;
@@ -118,10 +121,12 @@ impl Environment {
 }
 
 impl Environment {
-    /// The personal payload paths each message of `ids` was written with:
+    /// The personal payload paths each message of `ids` (in `subscriber`'s
+    /// feed) was written with:
     /// `None` for one written before they were recorded (or not found).
     pub async fn personal_paths_of(
         &self,
+        subscriber: &SubscriberId,
         ids: &[&str],
     ) -> Result<BTreeMap<String, Option<Vec<Vec<String>>>>, ApiError> {
         #[derive(Deserialize)]
@@ -131,6 +136,7 @@ impl Environment {
         }
         let rows: Vec<Row> = self
             .prepare(
+                subscriber,
                 "SELECT id, personal_paths FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
                 &[text(&serde_json::Value::from(ids.to_vec()).to_string())],
             )?

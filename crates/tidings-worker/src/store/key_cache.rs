@@ -73,9 +73,16 @@ pub struct CachedKey {
     /// The registry's R2 binding (none: `FILES_<NAME>`).
     #[serde(default)]
     pub files_binding: Option<String>,
+    /// The environment's feed shards (cached validations written before shards have none: one).
+    #[serde(default = "one_shard")]
+    pub feed_shards: f64,
     /// A restricted key's scopes (none: full access, as every key had before scopes).
     #[serde(default)]
     pub scopes: Option<String>,
+}
+
+fn one_shard() -> f64 {
+    1.0
 }
 
 fn first_key_id() -> String {

@@ -362,7 +362,8 @@ async fn remove(
     forget_cached_keys(env, name).await?;
     super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
     let files = row.files_binding.as_deref();
-    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files)?;
+    let shards = tidings_core::shard::ShardCount::from_stored(row.feed_shards);
+    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
     super::wipe::wipe_bucket(env, &bindings).await?;
     super::wipe::wipe_database(env, &bindings).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;

@@ -10,7 +10,7 @@ use tidings_core::wire::FeedCounts;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
-use super::{feed_sql, number, storage_error, text, Environment};
+use super::{feed_sql, number, storage_error, text, Environment, KeyHome};
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -111,6 +111,7 @@ impl Environment {
         params.extend(after_params.iter().cloned());
         params.push(number(u64::from(query.limit) + 1));
         let changed = self.prepare(
+            subscriber,
             &format!(
                 "SELECT {COLUMNS}, version, CASE WHEN {matches} THEN 1 ELSE 0 END AS matches FROM messages \
                  WHERE subscriber_id = ? AND {after} ORDER BY version, id LIMIT ?"
@@ -121,6 +122,7 @@ impl Environment {
         tombstone_params.extend(after_params);
         tombstone_params.push(number(u64::from(query.limit) + 1));
         let deleted = self.prepare(
+            subscriber,
             &format!(
                 "SELECT id, version FROM message_tombstones WHERE subscriber_id = ? AND {after} \
                  ORDER BY version, id LIMIT ?"
@@ -128,9 +130,9 @@ impl Environment {
             &tombstone_params,
         )?;
         let counts = self.counts_statement(subscriber, &FeedFilter::default())?;
-        let clock = self.prepare(READ_CLOCK, &[])?;
+        let clock = self.prepare(subscriber, READ_CLOCK, &[])?;
         let results = self
-            .batch(vec![changed, deleted, counts, clock])
+            .batch(subscriber, vec![changed, deleted, counts, clock])
             .await
             .map_err(|error| storage_error("read changes", error))?;
         let [changed, deleted, counts, clock] = <[_; 4]>::try_from(results)
@@ -163,7 +165,7 @@ impl Environment {
     pub async fn counts(&self, subscriber: &SubscriberId, filters: &[FeedFilter]) -> Result<Vec<FeedCounts>, ApiError> {
         let statements =
             filters.iter().map(|filter| self.counts_statement(subscriber, filter)).collect::<Result<Vec<_>, _>>()?;
-        let results = self.batch(statements).await.map_err(|error| storage_error("count feed", error))?;
+        let results = self.batch(subscriber, statements).await.map_err(|error| storage_error("count feed", error))?;
         results.iter().map(counts_from).collect()
     }
 
@@ -220,10 +222,11 @@ impl Environment {
             );
             params.extend([text(key), text(claim_id)]);
         }
-        let mut writes = vec![self.prepare(TICK, &[])?];
+        let mut writes = vec![self.prepare(subscriber, TICK, &[])?];
         if action.kind == ActionKind::Delete {
             // Deleted messages leave tombstones for delta sync; old ones are forgotten.
             writes.push(self.prepare(
+                subscriber,
                 &format!(
                     "INSERT OR REPLACE INTO message_tombstones (id, subscriber_id, version, deleted_at) \
                      SELECT id, subscriber_id, {CLOCK}, ? FROM messages {conditions}"
@@ -232,11 +235,12 @@ impl Environment {
             )?);
             let horizon = number(now_ms.saturating_sub(TOMBSTONE_RETENTION_MS));
             writes.push(self.prepare(
+                subscriber,
                 "UPDATE feed_clock SET purged_through = MAX(purged_through, \
                  COALESCE((SELECT MAX(version) FROM message_tombstones WHERE deleted_at < ?), 0)) WHERE id = 1",
                 std::slice::from_ref(&horizon),
             )?);
-            writes.push(self.prepare("DELETE FROM message_tombstones WHERE deleted_at < ?", &[horizon])?);
+            writes.push(self.prepare(subscriber, "DELETE FROM message_tombstones WHERE deleted_at < ?", &[horizon])?);
         }
         let update_index = writes.len();
         // `RETURNING` counts the rows changed: D1's `changes` also counts the
@@ -245,24 +249,26 @@ impl Environment {
             Some(sets) => format!("UPDATE messages SET {sets}, version = {CLOCK} {conditions} RETURNING id"),
             None => format!("{change} {conditions} RETURNING id"),
         };
-        writes.push(self.prepare(&sql, &params)?);
+        writes.push(self.prepare(subscriber, &sql, &params)?);
         if let Some((key, claim_id)) = claim {
             // Right after the change: `changes()` is the rows it changed (the
             // counters' triggers are not counted). Set once, by this claim only.
             writes.push(self.prepare(
+                subscriber,
                 "UPDATE idempotency_keys SET state = 'done', status = 200, \
                  response = json_object('updated', changes()) WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
                 &[text(key), text(claim_id)],
             )?);
-            writes.push(self.forget_idempotency_keys_statement(now_ms)?);
+            writes.push(self.forget_idempotency_keys_statement(KeyHome::FeedOf(subscriber), now_ms)?);
             writes.push(self.prepare(
+                subscriber,
                 "SELECT json_extract(response, '$.updated') AS updated FROM idempotency_keys \
                  WHERE key = ?1 AND claim_id = ?2 AND state = 'done'",
                 &[text(key), text(claim_id)],
             )?);
         }
         writes.push(self.counts_statement(subscriber, &FeedFilter::default())?);
-        let results = self.write_batch("feed-action", writes).await?;
+        let results = self.write_feed_batch(subscriber, "feed-action", writes).await?;
         let (Some(update), Some(counts)) = (results.get(update_index), results.last()) else {
             return Err(ApiError::internal("apply action", "batch returned the wrong number of results"));
         };
@@ -294,7 +300,7 @@ impl Environment {
     ) -> Result<D1PreparedStatement, ApiError> {
         if *filter == FeedFilter::default() {
             // The clock column goes unread here.
-            return self.prepare(READ_COUNTS_AND_CLOCK, &[text(subscriber.as_str())]);
+            return self.prepare(subscriber, READ_COUNTS_AND_CLOCK, &[text(subscriber.as_str())]);
         }
         let mut params = vec![text(subscriber.as_str())];
         let sql = format!(
@@ -302,7 +308,7 @@ impl Environment {
              COALESCE(SUM(seen_at IS NULL), 0) AS unseen FROM messages WHERE subscriber_id = ? AND {}",
             feed_sql::conditions(filter, &mut params)
         );
-        self.prepare(&sql, &params)
+        self.prepare(subscriber, &sql, &params)
     }
 }
 

@@ -39,6 +39,7 @@ mod replicas;
 mod retry;
 mod scope;
 mod secrets;
+mod shards;
 mod stream_tickets;
 mod subscribers;
 mod test_mode;
@@ -80,6 +81,7 @@ pub use release_requests::{
 };
 pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
+pub use shards::KeyHome;
 pub use stream_tickets::TicketCredential;
 pub use test_mode::test_mode;
 pub use topics::MembersChanged;

@@ -47,6 +47,12 @@ impl Platform {
         self.env.d1(bindings.db())
     }
 
+    /// One of an environment's feed shards, by a binding name from its
+    /// [`Bindings`], when this deployment has it.
+    pub(in crate::store) fn database(&self, binding: &str) -> Result<D1Database, worker::Error> {
+        self.env.d1(binding)
+    }
+
     /// An environment's KV namespace, when this deployment has its binding.
     pub(in crate::store) fn environment_kv(&self, bindings: &Bindings) -> Result<KvStore, worker::Error> {
         self.env.kv(bindings.kv())

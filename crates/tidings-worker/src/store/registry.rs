@@ -6,6 +6,7 @@ use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::lifecycle::{self, ChainEntry, Status};
 use tidings_core::privacy::Privacy;
+use tidings_core::shard::{self, ShardCount};
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::ErrorCode;
@@ -51,13 +52,14 @@ pub(super) struct EnvironmentRow {
     pub(super) deliver_only_to: Option<String>,
     pub(super) catch_all_integration: Option<String>,
     pub(super) require_approval: f64,
+    pub(super) feed_shards: f64,
 }
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
     requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
     obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds, locked_reason, locked_at, \
     locked_by, archived_at, purge_at, preview_of, expires_at, files_binding, deliver_only_to, catch_all_integration, \
-    require_approval";
+    require_approval, feed_shards";
 
 /// Every environment, in promotion order.
 pub async fn list_environments(env: &Platform) -> Result<Vec<EnvironmentDetails>, ApiError> {
@@ -121,9 +123,16 @@ pub async fn create_environment(
         }
         None => lifecycle::insert_position(&chain, request.after.as_deref())?,
     };
+    let shards = request
+        .shards
+        .map(ShardCount::new)
+        .transpose()
+        .map_err(|error| ApiError::validation("shards", error.to_string()))?
+        .unwrap_or(ShardCount::ONE);
     let suffix = name.binding_suffix();
     let (db_binding, kv_binding, files_binding) =
         (format!("DB_{suffix}"), format!("KV_{suffix}"), format!("FILES_{suffix}"));
+    let shard_bindings = shard::bindings(&suffix, shards);
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let signing_secret = &super::secrets::seal_signing_secret(env, signing_secret)?;
     // Make room: positions at or past the new one move down by one (previews need none).
@@ -135,9 +144,9 @@ pub async fn create_environment(
         &control,
         "INSERT INTO environments (name, type, status, status_reason, position, db_binding, kv_binding, \
              requires_subscriber_credential, subscriber_signing_secret, label, colour, created_at, preview_of, \
-             expires_at, files_binding, preview_ttl_seconds, deliver_only_to, require_approval) \
+             expires_at, files_binding, preview_ttl_seconds, deliver_only_to, require_approval, feed_shards) \
              VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-             COALESCE(?16, (SELECT deliver_only_to FROM environments WHERE name = ?12)), ?17) \
+             COALESCE(?16, (SELECT deliver_only_to FROM environments WHERE name = ?12)), ?17, ?18) \
              ON CONFLICT (name) DO UPDATE SET type = excluded.type, status = excluded.status, \
              status_reason = excluded.status_reason, position = excluded.position, \
              requires_subscriber_credential = excluded.requires_subscriber_credential, \
@@ -149,12 +158,13 @@ pub async fn create_environment(
              locked_at = NULL, locked_by = NULL, archived_at = NULL, purge_at = NULL, status_before_archive = NULL, \
              preview_of = excluded.preview_of, expires_at = excluded.expires_at, files_binding = excluded.files_binding, \
              preview_ttl_seconds = excluded.preview_ttl_seconds, deliver_only_to = excluded.deliver_only_to, \
-             catch_all_integration = NULL, require_approval = excluded.require_approval \
+             catch_all_integration = NULL, require_approval = excluded.require_approval, \
+             feed_shards = excluded.feed_shards \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),
             text(environment_type.as_str()),
-            text(&waiting_for_bindings(&db_binding, &kv_binding, &files_binding)),
+            text(&waiting_for_bindings(&db_binding, &kv_binding, &files_binding, &shard_bindings)),
             number(u64::from(position)),
             text(&db_binding),
             text(&kv_binding),
@@ -170,6 +180,7 @@ pub async fn create_environment(
             optional(&request.deliver_only_to.clone().map(|list| serde_json::Value::from(list).to_string())),
             // New production environments wait for a second member's approval by default.
             number(u64::from(environment_type == EnvironmentType::Production)),
+            number(u64::from(shards.get())),
         ],
     )?);
     // A preview is seen by each member as its source is: their role there (a `none` included)
@@ -366,11 +377,15 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
     if !status.is_provisioning() {
         return Ok(row);
     }
-    let bindings = Bindings::while_provisioning(status, &row.db_binding, &row.kv_binding, row.files_binding.as_deref())
+    let shards = ShardCount::from_stored(row.feed_shards);
+    let files = row.files_binding.as_deref();
+    let bindings = Bindings::while_provisioning(status, &row.db_binding, &row.kv_binding, files, shards)
         .ok_or_else(|| ApiError::internal("provisioning", "the environment is not being provisioned"))?;
-    let waiting = || waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files());
+    let waiting = || waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
+    let shards_waiting = shards_not_ready(env, &bindings).await;
     let (next, reason) =
         match (env.environment_db(&bindings), env.environment_kv(&bindings), env.environment_files(&bindings)) {
+            (Ok(_), Ok(_), Ok(_)) if shards_waiting.is_some() => (Status::Creating, shards_waiting),
             (Ok(db), Ok(_), Ok(_)) => {
                 match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
                     // Every environment starts with the starter workflows, as the first ones did.
@@ -421,6 +436,31 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
     Ok(row)
 }
 
+/// Why the feed shards of an environment being provisioned cannot be used
+/// yet (a binding missing, or its schema not applied); `None` when every
+/// one can.
+async fn shards_not_ready(env: &Platform, bindings: &Bindings) -> Option<String> {
+    for binding in bindings.shards() {
+        let Ok(db) = env.database(binding) else {
+            return Some(waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards()));
+        };
+        // What a shard's feed needs, down to the latest migration it uses.
+        let probe = statement(
+            &db,
+            "SELECT (SELECT version FROM feed_clock WHERE id = 1) AS version, \
+             (SELECT COUNT(*) FROM feed_counts) AS counts, (SELECT COUNT(transaction_id) FROM idempotency_keys) AS keys",
+            &[],
+        )
+        .ok()?;
+        if let Err(error) = probe.first::<f64>(Some("version")).await {
+            return Some(format!(
+                "feed shard {binding} has no schema yet: apply the migrations in migrations/environment ({error})"
+            ));
+        }
+    }
+    None
+}
+
 /// SQL ranking a role column as [`tidings_core::policy::rank`] does.
 pub(super) fn role_rank(column: &str) -> String {
     let ranks = tidings_core::access::ROLES
@@ -463,8 +503,9 @@ pub(super) async fn set_status(
     Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
 }
 
-fn waiting_for_bindings(db_binding: &str, kv_binding: &str, files_binding: &str) -> String {
-    format!("waiting for the bindings {db_binding}, {kv_binding} and {files_binding}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
+fn waiting_for_bindings(db_binding: &str, kv_binding: &str, files_binding: &str, shards: &[String]) -> String {
+    let shards = if shards.is_empty() { String::new() } else { format!(", the feed shards {}", shards.join(", ")) };
+    format!("waiting for the bindings {db_binding}, {kv_binding}, {files_binding}{shards}: run `npm run env -- create`, or add them to wrangler.toml and deploy")
 }
 
 #[derive(Deserialize)]
@@ -594,5 +635,6 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         deliver_only_to: row.deliver_only_to.as_deref().map(super::test_mode::stored_entries),
         catch_all_integration: row.catch_all_integration,
         require_approval: row.require_approval != 0.0,
+        shards: ShardCount::from_stored(row.feed_shards).get(),
     }
 }

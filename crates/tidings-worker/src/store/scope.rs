@@ -24,6 +24,7 @@ use tidings_core::key_scope::KeyScopes;
 use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
+use tidings_core::shard::{self, ShardCount};
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::stream_ticket::{StreamTicket, TTL_MS};
 use tidings_core::subscriber::SubscriberId;
@@ -40,13 +41,16 @@ use super::realtime::StreamGrant;
 use super::{control_db, retry, statement, storage_error, text};
 use crate::error::ApiError;
 
-/// The names of one environment's D1 database and KV namespace, as its
-/// registry row records them; what [`Platform`] opens them with.
+/// The names of one environment's D1 database, feed shards, KV namespace
+/// and R2 bucket, as its registry row records them; what [`Platform`] opens
+/// them with.
 #[derive(Clone, Debug)]
 pub struct Bindings {
     db: String,
     kv: String,
     files: String,
+    /// The feed shards' databases; none when the feed is in `db`.
+    shards: Vec<String>,
 }
 
 impl Bindings {
@@ -58,18 +62,41 @@ impl Bindings {
         db: &str,
         kv: &str,
         files: Option<&str>,
+        shards: ShardCount,
     ) -> Result<Self, ApiError> {
         if authorized.require_deletion()?.as_str() != name {
             return Err(ApiError::internal("authorization", "this proof is for the deletion of another environment"));
         }
-        Ok(Self { db: db.to_owned(), kv: kv.to_owned(), files: files_binding(files, db) })
+        Ok(Self::of_row(db, kv, files, shards))
     }
 
     /// The bindings of an environment the registry says is still being
     /// provisioned (nothing stored yet), for checking that they exist and
     /// seeding its starters; `None` for any other status.
-    pub(super) fn while_provisioning(status: Status, db: &str, kv: &str, files: Option<&str>) -> Option<Self> {
-        status.is_provisioning().then(|| Self { db: db.to_owned(), kv: kv.to_owned(), files: files_binding(files, db) })
+    pub(super) fn while_provisioning(
+        status: Status,
+        db: &str,
+        kv: &str,
+        files: Option<&str>,
+        shards: ShardCount,
+    ) -> Option<Self> {
+        status.is_provisioning().then(|| Self::of_row(db, kv, files, shards))
+    }
+
+    /// The bindings a registry row names.
+    fn of_row(db: &str, kv: &str, files: Option<&str>, shards: ShardCount) -> Self {
+        Self {
+            db: db.to_owned(),
+            kv: kv.to_owned(),
+            files: files_binding(files, db),
+            shards: shard::bindings(db.trim_start_matches("DB_"), shards),
+        }
+    }
+
+    /// The feed shards' database bindings, in shard order; none when the
+    /// feed is in the environment's own database.
+    pub(super) fn shards(&self) -> &[String] {
+        &self.shards
     }
 
     /// The database binding's name.
@@ -109,9 +136,13 @@ pub struct Environment {
     pub(super) bindings: Bindings,
     privacy: Privacy,
     pub(super) db: D1Database,
+    /// The feed shards' databases, in shard order; none when the feed is in
+    /// `db` (`shards.rs`).
+    pub(super) shards: Vec<D1Database>,
     pub(super) faults: FaultPlan,
-    /// The feed's D1 session, once a route starts one (`replicas.rs`).
-    pub(super) session: OnceCell<D1DatabaseSession>,
+    /// The feed's D1 session and the shard it reads, once a route starts
+    /// one (`replicas.rs`).
+    pub(super) session: OnceCell<(usize, D1DatabaseSession)>,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
@@ -119,7 +150,7 @@ const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS envir
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
     e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
     e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
-    e.files_binding, k.scopes FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
+    e.files_binding, e.feed_shards, k.scopes FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 /// The same row for an environment by name, as if through a secret key.
 const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL AS expires_at, \
@@ -127,7 +158,7 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
     e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
     e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
     e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
-    e.files_binding, NULL AS scopes FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
+    e.files_binding, e.feed_shards, NULL AS scopes FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
@@ -342,9 +373,10 @@ impl Environment {
     fn from_row(env: &Platform, name: EnvironmentName, row: CachedKey, kv_binding: String) -> Result<Self, ApiError> {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
-        let files = files_binding(row.files_binding.as_deref(), &row.db_binding);
-        let bindings = Bindings { db: row.db_binding.clone(), kv: kv_binding, files };
+        let shard_count = ShardCount::from_stored(row.feed_shards);
+        let bindings = Bindings::of_row(&row.db_binding, &kv_binding, row.files_binding.as_deref(), shard_count);
         let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
+        let shards = open_shards(env, &name, &bindings)?;
         let signing = signing_secrets(env, &row)?;
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);
         let privacy =
@@ -362,6 +394,7 @@ impl Environment {
             token_max_ttl_seconds: row.subscriber_token_max_ttl_seconds as u64,
             bindings,
             db,
+            shards,
             faults: FaultPlan::default(),
             session: OnceCell::new(),
         })
@@ -371,6 +404,7 @@ impl Environment {
     /// the request (`wait_until`).
     pub fn reopen(&self, env: &Platform) -> Result<Self, ApiError> {
         let db = env.environment_db(&self.bindings).map_err(|error| ApiError::internal("reopen environment", error))?;
+        let shards = open_shards(env, &self.name, &self.bindings)?;
         Ok(Self {
             name: self.name.clone(),
             environment_type: self.environment_type,
@@ -384,6 +418,7 @@ impl Environment {
             bindings: self.bindings.clone(),
             privacy: self.privacy,
             db,
+            shards,
             faults: FaultPlan::default(),
             session: OnceCell::new(),
         })
@@ -406,7 +441,7 @@ impl Environment {
         operation: &'static str,
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<D1Result>, ApiError> {
-        retry::write(&self.faults, operation, || self.batch(statements.clone())).await
+        retry::write(&self.faults, operation, || self.db.batch(statements.clone())).await
     }
 
     /// Runs one statement, retrying transient failures; only for writes
@@ -484,6 +519,12 @@ pub(super) fn missing_binding(name: &EnvironmentName, binding: &str) -> ApiError
         ErrorCode::EnvironmentNotReady,
         format!("the {name} environment is not provisioned in this deployment: its binding {binding} is missing"),
     )
+}
+
+/// The databases of an environment's feed shards; a missing one is a
+/// missing binding, as the environment's own database would be.
+fn open_shards(env: &Platform, name: &EnvironmentName, bindings: &Bindings) -> Result<Vec<D1Database>, ApiError> {
+    bindings.shards().iter().map(|binding| env.database(binding).map_err(|_| missing_binding(name, binding))).collect()
 }
 
 /// The signing-secret slots of a registry row, opened (the registry and

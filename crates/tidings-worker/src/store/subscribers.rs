@@ -131,24 +131,45 @@ impl Environment {
     /// them afterwards) in one transaction, and revokes every token issued
     /// for them so far (an id used again does not bring them back); false
     /// when there was no such subscriber.
+    ///
+    /// With feed shards, their messages (and the shard's record of their id)
+    /// go from their shard first, then the rest in one transaction, then
+    /// their shard is cleared once more (of a trigger's message written
+    /// meanwhile).
     pub async fn delete_subscriber(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
-        let results = self
-            .db
-            .batch(vec![
-                statement(&self.db, "DELETE FROM messages WHERE subscriber_id = ?1", &[text(id.as_str())])?,
-                statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &[text(id.as_str())])?,
-                statement(
-                    &self.db,
-                    "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE subscriber_id = ?1)",
-                    &[text(id.as_str())],
-                )?,
-                statement(&self.db, "DELETE FROM deliveries WHERE subscriber_id = ?1", &[text(id.as_str())])?,
-                statement(&self.db, "DELETE FROM topic_subscribers WHERE subscriber_id = ?1", &[text(id.as_str())])?,
-                revocation_statement(&self.db, id, now_ms)?,
-            ])
-            .await
-            .map_err(|error| storage_error("delete subscriber", error))?;
-        let deleted = results.get(1).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
+        let subscriber = [text(id.as_str())];
+        let clear_feed = || statement(self.feed_db(id), "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber);
+        let sharded = !self.shards.is_empty();
+        // A shard's own record of the subscriber (an id its messages refer to) goes with them.
+        let clear_shard = || -> Result<_, ApiError> {
+            Ok(vec![clear_feed()?, statement(self.feed_db(id), "DELETE FROM subscribers WHERE id = ?1", &subscriber)?])
+        };
+        if sharded {
+            self.write_feed_batch(id, "delete subscriber's messages", clear_shard()?).await?;
+        }
+        let mut writes = Vec::new();
+        if !sharded {
+            // Without shards the feed is here, and goes in the same transaction.
+            writes.push(clear_feed()?);
+        }
+        let removal = writes.len();
+        writes.extend([
+            statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
+            statement(
+                &self.db,
+                "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE subscriber_id = ?1)",
+                &subscriber,
+            )?,
+            statement(&self.db, "DELETE FROM deliveries WHERE subscriber_id = ?1", &subscriber)?,
+            statement(&self.db, "DELETE FROM topic_subscribers WHERE subscriber_id = ?1", &subscriber)?,
+            revocation_statement(&self.db, id, now_ms)?,
+        ]);
+        let results = self.db.batch(writes).await.map_err(|error| storage_error("delete subscriber", error))?;
+        if sharded {
+            self.write_feed_batch(id, "delete subscriber's messages", clear_shard()?).await?;
+        }
+        let deleted =
+            results.get(removal).and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
         Ok(deleted.unwrap_or(0) > 0)
     }
 }

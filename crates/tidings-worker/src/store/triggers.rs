@@ -1,6 +1,8 @@
 //! Delivering a trigger: idempotency claims and the one transaction that
 //! stores a trigger's profiles, subscribers, messages and answer.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidings_core::idempotency::{StoredKey, ABANDONED_AFTER_MS, RETENTION_MS};
@@ -9,10 +11,11 @@ use tidings_core::profile::Profile;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::test_mode::Suppressed;
 use tidings_core::trigger::WebhookJob;
-use worker::D1PreparedStatement;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
 
 use super::fanouts::PageStep;
-use super::{number, statement, storage_error, text, AuditRecord, Environment};
+use super::{number, statement, storage_error, text, AuditRecord, Environment, KeyHome};
 use crate::error::ApiError;
 
 /// D1 allows about 2 MB per bound value; messages are sent in JSON chunks well below it.
@@ -20,8 +23,11 @@ const CHUNK_BYTES: usize = 512 * 1024;
 
 /// The outcome of claiming an idempotency key.
 pub enum Claim {
-    /// This request owns the key and must finish or release it.
-    Claimed,
+    /// This request owns the key and must finish or release it. A trigger's
+    /// claim answers the transaction it runs as: the one an earlier attempt
+    /// with the same body ran as, if it failed and released the key, so the
+    /// retry rewrites the same messages instead of new ones.
+    Claimed(Option<String>),
     /// Another request used the key first.
     Taken(StoredKey),
 }
@@ -120,7 +126,7 @@ impl Environment {
                 "UPDATE idempotency_keys SET state = 'done', status = ?2, response = ?3 WHERE key = ?1 AND claim_id = ?4",
                 &[text(keyed.key), number(u64::from(keyed.status)), text(keyed.body), text(keyed.claim_id)],
             )?);
-            statements.push(self.forget_idempotency_keys_statement(now_ms)?);
+            statements.push(self.forget_idempotency_keys_statement(KeyHome::Primary, now_ms)?);
         }
         if let Some(audit) = audit {
             statements.push(super::environment_audit_statement(&self.db, audit, now_ms, "?5", "1", &[])?);
@@ -131,24 +137,39 @@ impl Environment {
     /// Claims `key` for a request with fingerprint `hash`: atomically, so of
     /// concurrent identical requests exactly one gets [`Claim::Claimed`]. An
     /// expired key, or one abandoned by a request that never finished, is
-    /// claimed anew. `claim_id` is this request's own: retrying the claim
-    /// after an answer lost in transit finds the key already ours.
+    /// claimed anew, and so is one released after a failure. `claim_id` is
+    /// this request's own: retrying the claim after an answer lost in
+    /// transit finds the key already ours. `transaction` is the transaction
+    /// a trigger would run as if no earlier attempt ran (none for other
+    /// requests). The key is kept in `home`'s database.
     pub async fn claim_idempotency_key(
         &self,
+        home: KeyHome<'_>,
         key: &str,
         hash: &str,
         claim_id: &str,
+        transaction: Option<&str>,
         now_ms: u64,
     ) -> Result<Claim, ApiError> {
+        #[derive(Deserialize)]
+        struct ClaimedRow {
+            transaction_id: Option<String>,
+        }
+        let db = self.key_db(home);
+        // A retry of the same body keeps the transaction an attempt before it ran as.
         let claim = statement(
-            &self.db,
-            "INSERT INTO idempotency_keys (key, request_hash, state, created_at, claim_id) \
-             VALUES (?1, ?2, 'in_flight', ?3, ?6) \
+            db,
+            "INSERT INTO idempotency_keys (key, request_hash, state, created_at, claim_id, transaction_id) \
+             VALUES (?1, ?2, 'in_flight', ?3, ?6, ?7) \
              ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', status = NULL, \
-             response = NULL, created_at = excluded.created_at, claim_id = excluded.claim_id \
+             response = NULL, created_at = excluded.created_at, claim_id = excluded.claim_id, \
+             transaction_id = CASE WHEN idempotency_keys.request_hash = excluded.request_hash \
+             THEN COALESCE(idempotency_keys.transaction_id, excluded.transaction_id) ELSE excluded.transaction_id END \
              WHERE idempotency_keys.created_at < ?4 \
+             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.claim_id IS NULL) \
              OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.created_at < ?5) \
-             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.claim_id = ?6)",
+             OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.claim_id = ?6) \
+             RETURNING transaction_id",
             &[
                 text(key),
                 text(hash),
@@ -156,45 +177,57 @@ impl Environment {
                 number(now_ms.saturating_sub(RETENTION_MS)),
                 number(now_ms.saturating_sub(ABANDONED_AFTER_MS)),
                 text(claim_id),
+                transaction.map_or(JsValue::NULL, text),
             ],
         )?;
-        let claimed = self.write_one("claim", claim).await?;
-        if claimed.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0 {
+        let claimed: Vec<ClaimedRow> = super::retry::write(&self.faults, "claim", || {
+            let claim = claim.clone();
+            async move { claim.all().await }
+        })
+        .await?
+        .results()
+        .map_err(|error| storage_error("claim idempotency key", error))?;
+        if let Some(row) = claimed.into_iter().next() {
             if self.faults.key_taken_over() {
                 let take_over = "UPDATE idempotency_keys SET claim_id = 'taken-over' WHERE key = ?1";
-                self.write_one("claim", statement(&self.db, take_over, &[text(key)])?).await?;
+                self.write_one("claim", statement(db, take_over, &[text(key)])?).await?;
             }
-            return Ok(Claim::Claimed);
+            return Ok(Claim::Claimed(row.transaction_id));
         }
-        let row: KeyRow = statement(
-            &self.db,
-            "SELECT request_hash, status, response FROM idempotency_keys WHERE key = ?1",
-            &[text(key)],
-        )?
-        .first(None)
-        .await
-        .map_err(|error| storage_error("read idempotency key", error))?
-        .ok_or_else(|| ApiError::unavailable("read idempotency key", "claimed key vanished"))?;
+        let row: KeyRow =
+            statement(db, "SELECT request_hash, status, response FROM idempotency_keys WHERE key = ?1", &[text(key)])?
+                .first(None)
+                .await
+                .map_err(|error| storage_error("read idempotency key", error))?
+                .ok_or_else(|| ApiError::unavailable("read idempotency key", "claimed key vanished"))?;
         let response = row.status.zip(row.response).map(|(status, body)| (status as u16, body));
         Ok(Claim::Taken(StoredKey { request_hash: row.request_hash, response }))
     }
 
     /// Forgets keys past their retention, a few at a time (part of a keyed
-    /// request's own transaction).
-    pub(super) fn forget_idempotency_keys_statement(&self, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
-        self.prepare(
-            "DELETE FROM idempotency_keys WHERE key IN \
-             (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)",
-            &[number(now_ms.saturating_sub(RETENTION_MS))],
-        )
+    /// request's own transaction, in `home`'s database).
+    pub(super) fn forget_idempotency_keys_statement(
+        &self,
+        home: KeyHome<'_>,
+        now_ms: u64,
+    ) -> Result<D1PreparedStatement, ApiError> {
+        let sql = "DELETE FROM idempotency_keys WHERE key IN \
+             (SELECT key FROM idempotency_keys WHERE created_at < ?1 ORDER BY created_at LIMIT 50)";
+        let arguments = [number(now_ms.saturating_sub(RETENTION_MS))];
+        match home {
+            KeyHome::Primary => statement(&self.db, sql, &arguments),
+            KeyHome::FeedOf(subscriber) => self.prepare(subscriber, sql, &arguments),
+        }
     }
 
     /// Gives up this request's claim on a key after a failure, so a retry
-    /// can run. A key whose answer was stored stays.
-    pub async fn release_idempotency_key(&self, key: &str, claim_id: &str) {
+    /// can run (as the same transaction, for the same body): the key stays,
+    /// in flight with no claim. A key whose answer was stored stays as it is.
+    pub async fn release_idempotency_key(&self, home: KeyHome<'_>, key: &str, claim_id: &str) {
         let release = statement(
-            &self.db,
-            "DELETE FROM idempotency_keys WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
+            self.key_db(home),
+            "UPDATE idempotency_keys SET claim_id = NULL \
+             WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
             &[text(key), text(claim_id)],
         );
         if let Ok(release) = release {
@@ -208,7 +241,42 @@ impl Environment {
     /// new subscribers, messages, and the idempotency answer. Returns only
     /// once D1 has committed. Every statement may run twice (a retry after
     /// a lost answer): rows are keyed by their ids and inserted only once.
+    ///
+    /// With feed shards, the messages are written first, one transaction
+    /// per shard, all at once, and the rest after every shard committed. A
+    /// message's id is its transaction's and recipient's
+    /// ([`MessageId::for_recipient`]), so shards written by an attempt that
+    /// failed later are written again by its retry without a duplicate.
     pub async fn deliver(&self, delivery: Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
+        let payload = delivery.payload.to_string();
+        let personal_paths = serde_json::to_string(delivery.personal_paths).unwrap_or_else(|_| "[]".to_owned());
+        let rows = MessageRows { payload: &payload, personal_paths: &personal_paths };
+        if !self.shards.is_empty() && !delivery.messages.is_empty() {
+            let mut by_shard: BTreeMap<usize, Vec<Message>> = BTreeMap::new();
+            for message in delivery.messages {
+                by_shard.entry(self.shard_index(&message.subscriber)).or_default().push(message.clone());
+            }
+            let mut batches = Vec::with_capacity(by_shard.len());
+            for (index, messages) in by_shard {
+                let db = &self.shards[index];
+                // A shard knows its subscribers by id alone (their messages refer to them); profiles stay in the primary.
+                let ids: Vec<&str> = messages.iter().map(|message| message.subscriber.as_str()).collect();
+                let mut statements = vec![
+                    statement(
+                        db,
+                        "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 \
+                         FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
+                        &[text(&json!(ids).to_string()), number(now_ms)],
+                    )?,
+                    statement(db, super::messages::TICK, &[])?,
+                ];
+                for chunk in chunks(&messages) {
+                    statements.push(rows.insert(db, chunk)?);
+                }
+                batches.push((index, statements));
+            }
+            self.write_shards("shard-write", batches).await?;
+        }
         let mut writes: Vec<D1PreparedStatement> = Vec::new();
         if let Some(keyed) = &delivery.idempotency {
             writes.push(claim_guard(&self.db, keyed.key, keyed.claim_id)?);
@@ -228,36 +296,17 @@ impl Environment {
                 &[text(&json!(ids).to_string()), number(now_ms)],
             )?);
         }
-        let payload = delivery.payload.to_string();
-        let personal_paths = serde_json::to_string(delivery.personal_paths).unwrap_or_else(|_| "[]".to_owned());
-        if !delivery.messages.is_empty() {
+        let in_primary = self.shards.is_empty();
+        if in_primary && !delivery.messages.is_empty() {
             writes.push(statement(&self.db, super::messages::TICK, &[])?);
         }
         for chunk in chunks(delivery.messages) {
             let Some(first) = chunk.first() else { continue };
             let chunk_json = Value::Array(chunk.iter().map(message_json).collect()).to_string();
             writes.push(self.stored_log_statement(&chunk_json, &first.workflow, &first.transaction_id, now_ms)?);
-            writes.push(statement(
-                &self.db,
-                &format!(
-                    "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
-                     payload, created_at, tags, personal_paths, attachments, version) \
-                     SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
-                     value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, ?7, \
-                     CASE WHEN json_array_length(value -> '$.attachments') > 0 THEN value -> '$.attachments' END, {} \
-                     FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
-                    super::messages::CLOCK
-                ),
-                &[
-                    text(&chunk_json),
-                    text(&first.workflow),
-                    text(&first.transaction_id),
-                    text(&payload),
-                    number(first.created_at),
-                    text(&serde_json::to_string(&first.tags).unwrap_or_else(|_| "[]".to_owned())),
-                    text(&personal_paths),
-                ],
-            )?);
+            if in_primary {
+                writes.push(rows.insert(&self.db, chunk)?);
+            }
         }
         if !delivery.webhooks.is_empty() {
             let jobs: Vec<Value> = delivery
@@ -316,6 +365,44 @@ impl Environment {
         }
         self.write_batch("deliver", writes).await?;
         Ok(())
+    }
+}
+
+/// What every message of one delivery shares, as stored.
+struct MessageRows<'a> {
+    payload: &'a str,
+    personal_paths: &'a str,
+}
+
+impl MessageRows<'_> {
+    /// The statement inserting `chunk` (messages of one transaction and
+    /// workflow) into `db`'s feed, each once.
+    fn insert(&self, db: &D1Database, chunk: &[Message]) -> Result<D1PreparedStatement, ApiError> {
+        let Some(first) = chunk.first() else {
+            return Err(ApiError::internal("deliver", "an empty chunk of messages"));
+        };
+        let chunk_json = Value::Array(chunk.iter().map(message_json).collect()).to_string();
+        statement(
+            db,
+            &format!(
+                "INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, avatar, actions, \
+                 payload, created_at, tags, personal_paths, attachments, version) \
+                 SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
+                 value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, ?7, \
+                 CASE WHEN json_array_length(value -> '$.attachments') > 0 THEN value -> '$.attachments' END, {} \
+                 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
+                super::messages::CLOCK
+            ),
+            &[
+                text(&chunk_json),
+                text(&first.workflow),
+                text(&first.transaction_id),
+                text(self.payload),
+                number(first.created_at),
+                text(&serde_json::to_string(&first.tags).unwrap_or_else(|_| "[]".to_owned())),
+                text(self.personal_paths),
+            ],
+        )
     }
 }
 

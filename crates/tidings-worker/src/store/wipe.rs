@@ -1,8 +1,9 @@
 //! Removing everything an environment holds, for its deletion: every row of
-//! every table of its database, every entry of its KV namespace and every
-//! object of its R2 bucket.
+//! every table of its database and of its feed shards, every entry of its KV
+//! namespace and every object of its R2 bucket.
 
 use serde::Deserialize;
+use worker::D1Database;
 
 use super::platform::{Bindings, Platform};
 use super::{number, statement, storage_error};
@@ -18,16 +19,26 @@ const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND n
 /// version goes on from where it was, with everything before it purged:
 /// a watermark from before the deletion is told to sync again.
 pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result<(), ApiError> {
+    // No binding: nothing of the environment is reachable there to remove.
+    if let Ok(db) = env.environment_db(bindings) {
+        wipe(&db).await?;
+    }
+    for binding in bindings.shards() {
+        if let Ok(db) = env.database(binding) {
+            wipe(&db).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Empties one of an environment's databases, as [`wipe_database`] says.
+async fn wipe(db: &D1Database) -> Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Table {
         name: String,
     }
-    let Ok(db) = env.environment_db(bindings) else {
-        // No binding: nothing of the environment is reachable to remove.
-        return Ok(());
-    };
     let listing = format!("SELECT name FROM sqlite_master WHERE type = 'table' AND {NOT_DATA} ORDER BY name");
-    let tables: Vec<Table> = match statement(&db, &listing, &[])?.all().await.and_then(|result| result.results()) {
+    let tables: Vec<Table> = match statement(db, &listing, &[])?.all().await.and_then(|result| result.results()) {
         Ok(tables) => tables,
         Err(error) => return Err(storage_error("list environment tables", error)),
     };
@@ -36,7 +47,7 @@ pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result
     }
     let has_clock = tables.iter().any(|table| table.name == "feed_clock");
     let clock: Option<f64> = if has_clock {
-        statement(&db, "SELECT version FROM feed_clock WHERE id = 1", &[])?
+        statement(db, "SELECT version FROM feed_clock WHERE id = 1", &[])?
             .first(Some("version"))
             .await
             .map_err(|error| storage_error("read feed clock", error))?
@@ -44,14 +55,14 @@ pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result
         None
     };
     for _ in 0..3 {
-        let mut wipe = vec![statement(&db, "PRAGMA defer_foreign_keys = ON", &[])?];
+        let mut wipe = vec![statement(db, "PRAGMA defer_foreign_keys = ON", &[])?];
         for table in &tables {
-            wipe.push(statement(&db, &format!("DELETE FROM \"{}\"", table.name.replace('"', "\"\"")), &[])?);
+            wipe.push(statement(db, &format!("DELETE FROM \"{}\"", table.name.replace('"', "\"\"")), &[])?);
         }
         if has_clock {
             let version = number(clock.unwrap_or(0.0) as u64);
             wipe.push(statement(
-                &db,
+                db,
                 "INSERT INTO feed_clock (id, version, purged_through) VALUES (1, ?1, ?1)",
                 &[version],
             )?);
@@ -62,7 +73,7 @@ pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result
             .iter()
             .filter(|table| table.name != "feed_clock")
             .map(|table| {
-                statement(&db, &format!("SELECT COUNT(*) AS count FROM \"{}\"", table.name.replace('"', "\"\"")), &[])
+                statement(db, &format!("SELECT COUNT(*) AS count FROM \"{}\"", table.name.replace('"', "\"\"")), &[])
             })
             .collect::<Result<Vec<_>, _>>()?;
         let results = db.batch(counts).await.map_err(|error| storage_error("check environment data", error))?;

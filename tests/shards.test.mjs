@@ -1,0 +1,263 @@
+// Feed shards: an environment created with `npm run env -- create … --shards 4`
+// keeps its subscribers' feeds in four D1 databases (FEED0_… to FEED3_…),
+// each subscriber's whole feed in one. Checked through the real stack and
+// the databases' own files: the feeds spread over every shard and none
+// stays in the environment's own database; the same workload gives the same
+// feeds, counts, changes and logs with one shard and with four; a keyed
+// trigger that failed after some shards committed is completed by its retry
+// without a duplicate; a subscriber's deletion and a topic's fan-out reach
+// the right shard; another environment's key reaches none of it; deleting
+// the environment empties every shard, and the control plane keeps working
+// when it is created again with another count.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { admin, api, expectError, waitFor } from "./support/context.mjs";
+import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+
+const scratch = mkdtempSync(join(tmpdir(), "tidings-shards-"));
+const envCommand = (...args) => runEnvCommand(join(scratch, "keys.json"), ...args);
+const SHARDED = "sharded";
+const SINGLE = "single";
+const SHARD_BINDINGS = [0, 1, 2, 3].map((index) => `FEED${index}_SHARDED`);
+const tag = randomBytes(3).toString("hex");
+const workflow = `shards-${tag}`;
+const FAULTS = "Tidings-Inject-Faults";
+const secrets = {};
+
+const call = (name, path, options = {}) => api(path, { key: secrets[name], ...options });
+const trigger = (name, body, headers = {}) => call(name, "/v1/events/trigger", { method: "POST", body: { workflow, ...body }, headers });
+
+function wrangler(...args) {
+  // The real wrangler, on the files the running worker uses.
+  const result = spawnSync("wrangler", [...args, "--local", "--config", process.env.TIDINGS_TEST_CONFIG, "--persist-to", process.env.TIDINGS_TEST_STATE], {
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  assert.equal(result.status, 0, result.stderr + result.stdout);
+  return result.stdout;
+}
+
+/** Messages per subscriber in one database, read from its file (not through the worker). */
+function storedMessages(binding, prefix) {
+  const [{ results }] = JSON.parse(wrangler("d1", "execute", binding, "--json", "--command",
+    `SELECT subscriber_id, COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%' GROUP BY subscriber_id`));
+  return Object.fromEntries(results.map((row) => [row.subscriber_id, row.count]));
+}
+
+async function feed(name, subscriber, query = "") {
+  const response = await call(name, `/v1/subscribers/${subscriber}/feed?limit=100${query}`);
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body;
+}
+
+const subscribers = (prefix, count) => Array.from({ length: count }, (_, index) => `${prefix}-${String(index).padStart(2, "0")}`);
+
+before(async () => {
+  for (const [name, shards] of [[SHARDED, "4"], [SINGLE, "1"]]) {
+    const created = await envCommand("create", name, "--type", "development", "--shards", shards);
+    assert.equal(created.code, 0, created.stderr + created.stdout);
+    secrets[name] = created.json().secret_key;
+    const saved = await call(name, `/v1/workflows/${workflow}`, {
+      method: "PUT",
+      body: { name: "Shards", steps: [{ type: "in_app", subject: "{{ payload.title }}", body: "for {{ subscriber.subscriber_id }}" }] },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+  }
+}, { timeout: 240_000 });
+
+after(async () => {
+  await envCommand("delete", SHARDED);
+  await envCommand("delete", SINGLE);
+  rmSync(scratch, { recursive: true, force: true });
+}, { timeout: 120_000 });
+
+describe("feed shards", () => {
+  it("are registered, and spread feeds over every shard and none in the environment's own database", async () => {
+    const shown = await admin(`/v1/environments/${SHARDED}`);
+    assert.equal(shown.status, 200, JSON.stringify(shown.body));
+    assert.equal(shown.body.shards, 4);
+    assert.equal((await admin(`/v1/environments/${SINGLE}`)).body.shards, 1);
+    const prefix = `spread-${tag}`;
+    const recipients = subscribers(prefix, 40);
+    const sent = await trigger(SHARDED, { to: recipients, payload: { title: "spread" } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const perShard = SHARD_BINDINGS.map((binding) => storedMessages(binding, prefix));
+    for (const [index, held] of perShard.entries()) {
+      assert.ok(Object.keys(held).length > 0, `shard ${index} holds some feeds: ${JSON.stringify(perShard)}`);
+    }
+    const everywhere = perShard.flatMap((held) => Object.entries(held));
+    assert.deepEqual(everywhere.map(([subscriber]) => subscriber).sort(), recipients, "each feed is in exactly one shard");
+    assert.ok(everywhere.every(([, count]) => count === 1));
+    assert.deepEqual(storedMessages("DB_SHARDED", prefix), {}, "no message stays in the environment's own database");
+    // A one-shard environment keeps its feed where it always was.
+    assert.equal((await trigger(SINGLE, { to: recipients.slice(0, 3), payload: { title: "here" } })).status, 202);
+    assert.equal(Object.keys(storedMessages("DB_SINGLE", prefix)).length, 3);
+  });
+
+  it("give the same feeds, counts, changes and logs as one shard for the same workload", async () => {
+    const prefix = `same-${tag}`;
+    const people = subscribers(prefix, 12);
+    /** Runs the workload in one environment and answers what a client and the logs see, ids replaced by names. */
+    async function workload(name) {
+      const first = await trigger(name, { to: people, payload: { title: "first" } });
+      const second = await trigger(name, { to: people.slice(0, 6), payload: { title: "second" } });
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      assert.equal(second.status, 202, JSON.stringify(second.body));
+      const names = new Map([[first.body.transaction_id, "first"], [second.body.transaction_id, "second"]]);
+      const act = async (subscriber, body) => {
+        const acted = await call(name, `/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body });
+        assert.equal(acted.status, 200, JSON.stringify(acted.body));
+        return acted.body;
+      };
+      const idOf = async (subscriber, title) => (await feed(name, subscriber)).items.find((item) => item.subject === title).id;
+      const answers = [
+        await act(people[0], { action: "read", ids: [await idOf(people[0], "first")] }),
+        await act(people[1], { action: "archive", filter: {} }),
+        await act(people[2], { action: "delete", ids: [await idOf(people[2], "second")] }),
+        await act(people[3], { action: "seen", filter: {} }),
+        await act(people[3], { action: "unread", filter: {} }),
+        await act(people[4], { action: "read", filter: {} }),
+        await act(people[4], { action: "unarchive", filter: {} }),
+      ];
+      const seen = [];
+      for (const subscriber of people) {
+        const page = await feed(name, subscriber, "&archived=include");
+        const changes = await call(name, `/v1/subscribers/${subscriber}/feed/changes?since=0`);
+        assert.equal(changes.status, 200, JSON.stringify(changes.body));
+        const counts = await call(name, `/v1/subscribers/${subscriber}/feed/counts`);
+        seen.push({
+          subscriber,
+          items: page.items.map((item) => ({
+            subject: item.subject, body: item.body, transaction: names.get(item.transaction_id),
+            read: Boolean(item.read_at), seen: Boolean(item.seen_at), archived: Boolean(item.archived_at),
+          })),
+          counts: [page.counts, counts.body],
+          changes: changes.body.changes.map((change) =>
+            change.kind === "remove" ? `remove:${change.reason}` : `upsert:${change.item.subject}:${Boolean(change.item.read_at)}`),
+        });
+      }
+      const logs = [];
+      for (const [id, label] of names) {
+        const listed = await call(name, `/v1/logs?transaction_id=${id}&limit=100`);
+        assert.equal(listed.status, 200, JSON.stringify(listed.body));
+        logs.push(...listed.body.items.map((entry) => `${label}:${entry.subscriber_id}:${entry.step}:${entry.status}`).sort());
+      }
+      return { answers, seen, logs };
+    }
+    const single = await workload(SINGLE);
+    const sharded = await workload(SHARDED);
+    assert.deepEqual(sharded, single);
+    assert.equal(single.logs.length, 18, "a stored entry per message");
+  });
+
+  it("complete a keyed trigger that failed after some shards committed, without a duplicate", async () => {
+    for (const [label, faults] of [["primary", "deliver=fail,fail,fail,fail"], ["shard", `shard-write=ok,${Array(12).fill("fail").join(",")}`]]) {
+      const prefix = `retry-${label}-${tag}`;
+      const recipients = subscribers(prefix, 16);
+      const body = { to: recipients, payload: { title: `retry ${label}` } };
+      const key = `retry-${label}-${tag}`;
+      const failed = await trigger(SHARDED, body, { [FAULTS]: faults, "Idempotency-Key": key });
+      expectError(assert, failed, 503, "unavailable");
+      const stored = SHARD_BINDINGS.map((binding) => Object.keys(storedMessages(binding, prefix)).length);
+      assert.ok(stored.some((count) => count > 0), `some shard committed before the failure (${label}): ${stored}`);
+      const retried = await trigger(SHARDED, body, { "Idempotency-Key": key });
+      assert.equal(retried.status, 202, JSON.stringify(retried.body));
+      const answered = new Map(retried.body.messages.map((message) => [message.subscriber_id, message.id]));
+      for (const subscriber of recipients) {
+        const items = (await feed(SHARDED, subscriber)).items;
+        assert.deepEqual(items.map((item) => item.id), [answered.get(subscriber)], `${subscriber} has the answered message once`);
+      }
+      const logs = await call(SHARDED, `/v1/logs?transaction_id=${retried.body.transaction_id}&limit=100`);
+      assert.equal(logs.body.items.filter((entry) => entry.status === "stored").length, recipients.length);
+      const replayed = await trigger(SHARDED, body, { "Idempotency-Key": key });
+      assert.deepEqual(replayed.body, retried.body, "the answer replays");
+    }
+  });
+
+  it("keep a feed action's idempotency key beside the feed it changes", async () => {
+    const [subscriber] = subscribers(`keyed-${tag}`, 1);
+    assert.equal((await trigger(SHARDED, { to: [subscriber], payload: { title: "keyed" } })).status, 202);
+    const act = () => call(SHARDED, `/v1/subscribers/${subscriber}/feed/actions`, {
+      method: "POST", body: { action: "read", filter: {} }, headers: { "Idempotency-Key": `act-${tag}` },
+    });
+    const first = await act();
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.updated, 1);
+    assert.equal((await call(SHARDED, `/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body: { action: "unread", filter: {} } })).status, 200);
+    const again = await act();
+    assert.equal(again.headers.get("idempotency-replay"), "true");
+    assert.equal(again.body.updated, 1);
+    assert.equal(again.body.counts.unread, 1, "the replay changed nothing");
+  });
+
+  it("remove a deleted subscriber's messages from their shard", async () => {
+    const [subscriber] = subscribers(`gone-${tag}`, 1);
+    assert.equal((await trigger(SHARDED, { to: [subscriber], payload: { title: "before" } })).status, 202);
+    assert.equal((await call(SHARDED, `/v1/subscribers/${subscriber}`, { method: "DELETE" })).status, 200);
+    const held = SHARD_BINDINGS.map((binding) => storedMessages(binding, subscriber));
+    assert.ok(held.every((found) => Object.keys(found).length === 0), JSON.stringify(held));
+    assert.equal((await trigger(SHARDED, { to: [subscriber], payload: { title: "after" } })).status, 202);
+    assert.deepEqual((await feed(SHARDED, subscriber)).items.map((item) => item.subject), ["after"]);
+  });
+
+  it("fan a topic out to members on every shard, each once", async () => {
+    const topic = `topic-${tag}`;
+    const members = subscribers(`member-${tag}`, 30);
+    assert.equal((await call(SHARDED, `/v1/topics/${topic}`, { method: "PUT", body: {} })).status, 201);
+    assert.equal((await call(SHARDED, `/v1/topics/${topic}/subscribers`, { method: "POST", body: { subscribers: members } })).status, 200);
+    const sent = await trigger(SHARDED, { to: [{ topic }, members[0]], payload: { title: "broadcast" } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const done = await waitFor(async () => {
+      const state = await call(SHARDED, `/v1/transactions/${sent.body.transaction_id}`);
+      return state.body.status === "running" ? null : state.body;
+    }, "the fan-out");
+    assert.equal(done.status, "completed", JSON.stringify(done));
+    assert.deepEqual(done.recipients, { done: 30, total: 30 });
+    for (const member of members) {
+      assert.deepEqual((await feed(SHARDED, member)).items.map((item) => item.subject), ["broadcast"], member);
+    }
+    const perShard = SHARD_BINDINGS.map((binding) => Object.keys(storedMessages(binding, `member-${tag}`)).length);
+    assert.ok(perShard.every((count) => count > 0), `members on every shard: ${perShard}`);
+  });
+
+  it("are out of reach of another environment's keys", async () => {
+    const [subscriber] = subscribers(`apart-${tag}`, 1);
+    assert.equal((await trigger(SHARDED, { to: [subscriber], payload: { title: "sharded only" } })).status, 202);
+    assert.equal((await trigger(SINGLE, { to: [subscriber], payload: { title: "single only" } })).status, 202);
+    assert.deepEqual((await feed(SINGLE, subscriber)).items.map((item) => item.subject), ["single only"]);
+    assert.deepEqual((await feed(SHARDED, subscriber)).items.map((item) => item.subject), ["sharded only"]);
+    const id = (await feed(SHARDED, subscriber)).items[0].id;
+    const acted = await call(SINGLE, `/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body: { action: "delete", ids: [id] } });
+    assert.equal(acted.body.updated, 0, "another environment's action finds nothing");
+    assert.equal((await feed(SHARDED, subscriber)).items.length, 1);
+  });
+
+  it("are all emptied when the environment is deleted, and it can be created again with another count", async () => {
+    const deleted = await admin(`/v1/environments/${SHARDED}`, { method: "DELETE" });
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    for (const binding of ["DB_SHARDED", ...SHARD_BINDINGS]) {
+      const [{ results }] = JSON.parse(wrangler("d1", "execute", binding, "--json", "--command", "SELECT COUNT(*) AS count FROM messages"));
+      assert.equal(results[0].count, 0, `${binding} is empty`);
+    }
+    const refused = await admin("/v1/environments", { method: "POST", body: { name: SHARDED, type: "development", shards: 65 } });
+    assert.equal(expectError(assert, refused, 400, "validation_failed").field, "shards");
+    const again = await admin("/v1/environments", { method: "POST", body: { name: SHARDED, type: "development", shards: 2 } });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    assert.equal(again.body.status, "ready", "its first two shards are bound already");
+    assert.equal(again.body.shards, 2);
+    for (const path of ["/v1/environments", "/v1/me"]) assert.equal((await admin(path)).status, 200, path);
+    // More shards than the deployment binds: it waits for them, and breaks nothing else.
+    assert.equal((await admin(`/v1/environments/${SHARDED}`, { method: "DELETE" })).status, 200);
+    const wider = await admin("/v1/environments", { method: "POST", body: { name: SHARDED, type: "development", shards: 8 } });
+    assert.equal(wider.status, 202, JSON.stringify(wider.body));
+    assert.equal(wider.body.status, "creating");
+    assert.match(wider.body.status_reason, /FEED7_SHARDED/);
+    for (const path of ["/v1/environments", "/v1/me"]) assert.equal((await admin(path)).status, 200, path);
+    assert.equal((await call(SINGLE, "/v1/environments/current")).status, 200, "another environment keeps working");
+  });
+});

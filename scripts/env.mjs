@@ -44,7 +44,8 @@ import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
 import { adminTokenFor, defaultConfig, migrate } from "./stack.mjs";
 import {
-  buckets, createdId, listedBuckets, listedId, placeholderId, placeholders, replaceId, splitDeployments, withDeployments,
+  bindingSuffix, buckets, createdId, listedBuckets, listedId, placeholderId, placeholders, replaceId, shardTables,
+  splitDeployments, withDeployments,
 } from "./wrangler-config.mjs";
 
 const { values: options, positionals } = parseArgs({
@@ -102,11 +103,7 @@ async function call(method, path, body) {
   return payload;
 }
 
-const suffix = (name) => name.toUpperCase().replaceAll("-", "_");
-
-/** The bindings of an environment's feed shards: none for one shard (its feed is in DB_<NAME>). */
-const shardBindings = (name, shards) =>
-  shards > 1 ? Array.from({ length: shards }, (_, index) => `FEED${index}_${suffix(name)}`) : [];
+const suffix = bindingSuffix;
 
 /** Every database binding of the environment (its own, then its shards) that the configuration has. */
 function databaseBindings(name) {
@@ -118,7 +115,7 @@ function databaseBindings(name) {
 /** Appends the environment's D1 and KV bindings to the configuration, once. */
 async function addBindings(name, shards = 1) {
   const config = readFileSync(options.config, "utf8");
-  if (config.includes(`binding = "DB_${suffix(name)}"`)) return;
+  if (config.includes(`binding = "DB_${suffix(name)}"`)) return addShardBindings(name, shards, config);
   let databaseId = placeholderId("d1", randomBytes(8).toString("hex"));
   let namespaceId = placeholderId("kv", randomBytes(8).toString("hex"));
   if (options.remote) {
@@ -127,13 +124,10 @@ async function addBindings(name, shards = 1) {
     createBuckets([`tidings-files-${name}`]);
   }
   const migrations = `${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?? "migrations/"}environment`;
-  const shardBlocks = shardBindings(name, shards).map((binding, index) => `
-[[d1_databases]]
-binding = "${binding}"
-database_name = "tidings-${name}-feed${index}"
-database_id = "${options.remote ? createResource({ kind: "d1", name: `tidings-${name}-feed${index}` }) : placeholderId("d1", randomBytes(8).toString("hex"))}"
-migrations_dir = "${migrations}"
-`).join("");
+  const shardBlocks = shardTables(name, shards, {
+    migrationsDir: migrations,
+    databaseId: newDatabaseId,
+  });
   const { head, generated } = splitDeployments(config);
   const block = `
 # environment: ${name}
@@ -152,6 +146,23 @@ binding = "FILES_${suffix(name)}"
 bucket_name = "tidings-files-${name}"
 `;
   writeFileSync(options.config, withDeployments(head.trimEnd() + "\n" + block, { add: generated }));
+}
+
+/** The id of a new D1 database: created on Cloudflare with --remote, else a local placeholder. */
+const newDatabaseId = (databaseName) =>
+  options.remote ? createResource({ kind: "d1", name: databaseName }) : placeholderId("d1", randomBytes(8).toString("hex"));
+
+/** Adds the feed shards an environment bound already lacks (re-created with more shards). */
+function addShardBindings(name, shards, config) {
+  const migrationsDir = config.match(/^migrations_dir = "(.*environment)"$/m)?.[1] ?? "migrations/environment";
+  const tables = shardTables(name, shards, {
+    migrationsDir,
+    config,
+    databaseId: newDatabaseId,
+  });
+  if (!tables) return;
+  const { head, generated } = splitDeployments(config);
+  writeFileSync(options.config, withDeployments(head.trimEnd() + "\n" + tables, { add: generated }));
 }
 
 /** Removes the environment's bindings (and their comment) from the configuration. */
@@ -318,7 +329,7 @@ async function remove(name) {
   if (existsSync(options.keys)) writeFileSync(options.keys, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
   if (options.json) return console.log(JSON.stringify(deleted));
   console.log(`deleted ${name}: ${deleted.revoked_keys} key(s) revoked, data removed, bindings removed from ${options.config}`);
-  if (options.remote) console.log(`remove the Cloudflare resources with: npx wrangler d1 delete tidings-${name}; npx wrangler kv namespace delete …; npx wrangler r2 bucket delete tidings-files-${name}`);
+  if (options.remote) console.log(`remove the Cloudflare resources with: npx wrangler d1 delete tidings-${name} (and each feed shard's, tidings-${name}_feed<i>); npx wrangler kv namespace delete …; npx wrangler r2 bucket delete tidings-files-${name}`);
 }
 
 async function list() {

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { root, runAsync, start, step, stop, toolEnv } from "./lib.mjs";
 import { serveWww } from "./serve-www.mjs";
+import { withShards } from "./wrangler-config.mjs";
 
 export const defaultConfig = join(root, "wrangler.toml");
 /** The admin console's worker (static assets only), which the API worker's CONSOLE binding serves. */
@@ -131,7 +132,7 @@ export function adminTokenFor(config) {
  * Bootstraps the default environments unless `keysFile` holds keys the worker accepts.
  * Production starts with four-eyes approval unless `productionRequiresApproval` is false.
  */
-async function ensureKeys(apiUrl, keysFile, { productionRequiresApproval = true } = {}) {
+async function ensureKeys(apiUrl, keysFile, { productionRequiresApproval = true, shards = {} } = {}) {
   if (existsSync(keysFile)) {
     const saved = JSON.parse(readFileSync(keysFile, "utf8"));
     const key = saved.environments?.development?.publishable_key;
@@ -145,6 +146,7 @@ async function ensureKeys(apiUrl, keysFile, { productionRequiresApproval = true 
     body: JSON.stringify({
       owner: { name: "Local owner", email: "owner@tidings.local" },
       production_requires_approval: productionRequiresApproval,
+      shards,
     }),
   });
   const body = await response.json();
@@ -178,10 +180,12 @@ export const raiseRateLimits = (toml) =>
  * configuration (`editConfig(text)` may change it), fresh state, free ports.
  * Returns what `startStack` does, plus `config`, `keysFile` and `persistTo`.
  */
-export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, accounting, productionRequiresApproval } = {}) {
+export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, accounting, productionRequiresApproval, shards = {} } = {}) {
   mkdirSync(stateDir, { recursive: true });
   const config = isolatedConfig(join(stateDir, "config"), { faults, accounting });
   if (editConfig) writeFileSync(config, editConfig(readFileSync(config, "utf8")));
+  // First environments with feed shards: their databases bound beside their own.
+  for (const [name, count] of Object.entries(shards)) writeFileSync(config, withShards(readFileSync(config, "utf8"), name, count));
   const keysFile = join(stateDir, "keys.json");
   const persistTo = join(stateDir, "state");
   const stack = await startStack({
@@ -190,6 +194,7 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig, faults
     persistTo,
     keysFile,
     productionRequiresApproval,
+    shards,
     apiPort: await freePort(),
     // The www server asks the OS for a port when it starts: one picked now could be taken by
     // then (workerd binds ports of its own as it starts) and fail with EADDRINUSE.
@@ -205,7 +210,7 @@ export async function startIsolatedStack(stateDir, { logFile, editConfig, faults
  * `persistTo` is where local D1/KV state lives; `keysFile` where keys are kept.
  */
 export async function startStack({
-  persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile, productionRequiresApproval,
+  persistTo, keysFile, apiPort, wwwPort, config = defaultConfig, quiet = false, logFile, productionRequiresApproval, shards,
 }) {
   adminToken();
   await migrate(persistTo, config);
@@ -213,7 +218,7 @@ export async function startStack({
   let { worker, apiUrl, log, logStream } = await startWorker(workerOptions);
   let www;
   try {
-    const keys = await ensureKeys(apiUrl, keysFile, { productionRequiresApproval });
+    const keys = await ensureKeys(apiUrl, keysFile, { productionRequiresApproval, shards });
     www = await serveWww({ port: wwwPort, apiUrl, publishableKey: keys.environments.development.publishable_key });
     return {
       apiUrl,

@@ -86,7 +86,9 @@ async function main() {
   // A fresh deployment's production waits for a second member's approval. The suites promote
   // into production directly, so the test deployment is bootstrapped without it;
   // tests/approvals.test.mjs turns it on where it tests it.
-  const stack = await startIsolatedStack(stateDir, { logFile, productionRequiresApproval: false });
+  // Staging keeps its feed in four shards (FEED0_STAGING … FEED3_STAGING), so every suite that
+  // uses it (the isolation matrix, promotion, the SDK's) runs against a sharded environment too.
+  const stack = await startIsolatedStack(stateDir, { logFile, productionRequiresApproval: false, shards: { staging: 4 } });
   let failed = false;
   try {
     step("end-to-end tests (worker in workerd, SDK in headless Chromium)");

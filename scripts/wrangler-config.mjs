@@ -27,6 +27,47 @@ export function placeholderId(kind, randomHex) {
   return kind === "d1" ? `00000000-0000-4000-8000-${randomHex.slice(0, 12)}` : `000000000000400080${randomHex.slice(0, 14)}`;
 }
 
+/** The binding suffix of an environment: `preview-42` gives `PREVIEW_42`. */
+export const bindingSuffix = (name) => name.toUpperCase().replaceAll("-", "_");
+
+/** The bindings of an environment's feed shards: none for one shard (its feed is in DB_<NAME>). */
+export const shardBindings = (name, shards) =>
+  shards > 1 ? Array.from({ length: shards }, (_, index) => `FEED${index}_${bindingSuffix(name)}`) : [];
+
+/**
+ * The name of shard `index`'s D1 database: `tidings-big_feed2`. Environment
+ * names have no `_`, so no environment's own database (`tidings-<name>`) is ever called that.
+ */
+export const shardDatabaseName = (name, index) => `tidings-${name}_feed${index}`;
+
+/**
+ * The `[[d1_databases]]` tables of an environment's feed shards that `config`
+ * lacks, each with the id `databaseId(databaseName)` gives and the environment migrations.
+ */
+export function shardTables(name, shards, { migrationsDir, databaseId, config = "" }) {
+  return shardBindings(name, shards)
+    .map((binding, index) => ({ binding, index }))
+    .filter(({ binding }) => !config.includes(`binding = "${binding}"`))
+    .map(({ binding, index }) => `
+[[d1_databases]]
+binding = "${binding}"
+database_name = "${shardDatabaseName(name, index)}"
+database_id = "${databaseId(shardDatabaseName(name, index))}"
+migrations_dir = "${migrationsDir}"
+`).join("");
+}
+
+/** `head` with the feed shards of `name` added after its own database's table (for a stack's first environments). */
+export function withShards(head, name, shards) {
+  const own = new RegExp(`(\\[\\[d1_databases\\]\\]\\nbinding = "DB_${bindingSuffix(name)}"\\n(?:[a-z_]+ = .*\\n)*)`);
+  const migrationsDir = head.match(own)?.[1].match(/^migrations_dir = "(.*)"$/m)?.[1];
+  if (!migrationsDir) throw new Error(`no database DB_${bindingSuffix(name)} to add feed shards beside`);
+  const tables = shardTables(name, shards, { migrationsDir, databaseId: () => placeholderId("d1", randomHex()) });
+  return head.replace(own, (table) => `${table}${tables}`);
+}
+
+const randomHex = () => Array.from({ length: 16 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+
 /** The configuration before the generated sections, and whether it had them. */
 export function splitDeployments(config) {
   const at = config.indexOf(DEPLOYMENTS_MARK);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { admin, api, apiUrl, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
 
@@ -414,12 +415,17 @@ describe("isolation matrix", () => {
           { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
         assert.equal(held.status === 0 && held.stdout.length > 0, other === environment, `tidings-files-${environment} and ${onlyFile(other)}`);
       }
-      // D1: of this suite's subscribers, only those written with this environment's keys.
-      const [result] = wrangler("d1", "execute", `DB_${suffix}`, "--json", "--command",
-        `SELECT DISTINCT subscriber_id FROM messages WHERE subscriber_id LIKE 'matrix-%-${tag}'`);
-      const stored = result.results.map((row) => row.subscriber_id).sort();
+      // D1: of this suite's subscribers, only those written with this environment's keys, in its
+      // own database or its feed shards (FEED<i>_<NAME>) together.
+      const shards = [...readFileSync(config, "utf8").matchAll(new RegExp(`^binding = "(FEED\\d+_${suffix})"$`, "gm"))].map((match) => match[1]);
+      const stored = [];
+      for (const database of [`DB_${suffix}`, ...shards]) {
+        const [result] = wrangler("d1", "execute", database, "--json", "--command",
+          `SELECT DISTINCT subscriber_id FROM messages WHERE subscriber_id LIKE 'matrix-%-${tag}'`);
+        stored.push(...result.results.map((row) => row.subscriber_id));
+      }
       const expected = [markers[environment].subscriber, ...writes.filter((write) => write.writer === environment).map((write) => write.subscriber)].sort();
-      assert.deepEqual(stored, expected, `DB_${suffix}`);
+      assert.deepEqual(stored.sort(), expected, `DB_${suffix} and its shards ${shards.join(", ")}`);
     }
   });
 });

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -235,6 +235,38 @@ describe("feed shards", () => {
     const acted = await call(SINGLE, `/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body: { action: "delete", ids: [id] } });
     assert.equal(acted.body.updated, 0, "another environment's action finds nothing");
     assert.equal((await feed(SHARDED, subscriber)).items.length, 1);
+  });
+
+  it("are never another environment's: names cannot collide, and a database stamped as one environment's shard is refused to another", async () => {
+    // `db-single`'s shards are named after it, never after `single`.
+    const lookalike = await admin("/v1/environments", { method: "POST", body: { name: "db-single", type: "development", shards: 2 } });
+    assert.equal(lookalike.status, 202, JSON.stringify(lookalike.body));
+    assert.match(lookalike.body.status_reason, /FEED0_DB_SINGLE, FEED1_DB_SINGLE/);
+    assert.equal((await admin("/v1/environments/db-single", { method: "DELETE" })).status, 200);
+    // A careless configuration binds `thief`'s shards to the sharded environment's databases.
+    const config = readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8");
+    const idOf = (binding) => config.match(new RegExp(`binding = "${binding}"\\ndatabase_name = "[^"]+"\\ndatabase_id = "([^"]+)"`))[1];
+    const borrowed = [1, 0].map((index, shard) => `
+[[d1_databases]]
+binding = "FEED${shard}_THIEF"
+database_name = "borrowed-${shard}"
+database_id = "${idOf(`FEED${index}_SHARDED`)}"
+migrations_dir = "${config.match(/^migrations_dir = "(.*environment)"$/m)[1]}"
+`).join("");
+    writeFileSync(process.env.TIDINGS_TEST_CONFIG, config.replace("\n[[kv_namespaces]]", `${borrowed}\n[[kv_namespaces]]`));
+    try {
+      const thief = await admin("/v1/environments", { method: "POST", body: { name: "thief", type: "development", shards: 2 } });
+      assert.ok([201, 202].includes(thief.status), JSON.stringify(thief.body));
+      const failed = await waitFor(async () => {
+        const shown = (await admin("/v1/environments/thief")).body;
+        return shown.status === "failed" ? shown : null;
+      }, "the borrowed shards to be refused");
+      assert.match(failed.status_reason, /FEED0_THIEF is shard 1 of the sharded environment/);
+      assert.equal((await admin("/v1/environments/thief", { method: "DELETE" })).status, 200);
+      assert.ok((await feed(SHARDED, `spread-${tag}-00`)).items.length > 0, "the sharded environment's feeds are untouched");
+    } finally {
+      writeFileSync(process.env.TIDINGS_TEST_CONFIG, config);
+    }
   });
 
   it("are all emptied when the environment is deleted, and it can be created again with another count", async () => {

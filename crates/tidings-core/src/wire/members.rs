@@ -141,6 +141,11 @@ pub struct BootstrapRequest {
     /// Chosen once, here: turning it off later needs a second member.
     #[serde(default = "yes")]
     pub production_requires_approval: bool,
+    /// Feed shards of the first environments, by name (1 to 64; those not
+    /// named have one: their feed in their own database), e.g.
+    /// `{"production": 4}`. Each shard is a D1 database bound as `FEED<i>_<NAME>`.
+    #[serde(default)]
+    pub shards: std::collections::BTreeMap<String, u64>,
 }
 
 fn yes() -> bool {
@@ -149,7 +154,7 @@ fn yes() -> bool {
 
 impl Default for BootstrapRequest {
     fn default() -> Self {
-        BootstrapRequest { owner: None, production_requires_approval: true }
+        BootstrapRequest { owner: None, production_requires_approval: true, shards: Default::default() }
     }
 }
 

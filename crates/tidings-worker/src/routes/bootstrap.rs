@@ -4,6 +4,7 @@
 use tidings_core::access::{self, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType, DEFAULT_ENVIRONMENTS};
 use tidings_core::key::{ApiKey, KeyKind};
+use tidings_core::shard::ShardCount;
 use tidings_core::subscriber;
 use tidings_core::wire::{BootstrapRequest, BootstrapResponse, EnvironmentInfo, IssuedEnvironment, IssuedOwner};
 
@@ -24,6 +25,13 @@ pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResu
     let input: BootstrapRequest =
         if body.iter().all(u8::is_ascii_whitespace) { BootstrapRequest::default() } else { parse_json(&body)? };
     let now = now_ms();
+    if let Some(unknown) = input.shards.keys().find(|name| !DEFAULT_ENVIRONMENTS.iter().any(|(known, _)| known == name))
+    {
+        return Err(ApiError::validation(
+            format!("shards.{unknown}"),
+            "shards are given for the first environments only: development, staging, production",
+        ));
+    }
     let mut environments = Vec::new();
     for (position, (name, environment_type)) in DEFAULT_ENVIRONMENTS.into_iter().enumerate() {
         let name = EnvironmentName::parse(name).map_err(|error| ApiError::internal("default environment", error))?;
@@ -32,6 +40,12 @@ pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResu
             ApiKey::generate(KeyKind::Secret, &name, random()?),
         ];
         let signing_secret = subscriber::signing_secret(random()?);
+        let shards = input
+            .shards
+            .get(name.as_str())
+            .copied()
+            .map_or(Ok(ShardCount::ONE), ShardCount::new)
+            .map_err(|error| ApiError::validation(format!("shards.{name}"), error.to_string()))?;
         // Production starts with four-eyes approval unless the bootstrap says otherwise.
         let require_approval = environment_type == EnvironmentType::Production && input.production_requires_approval;
         environments.push(NewEnvironment {
@@ -41,6 +55,7 @@ pub async fn bootstrap(request: &mut IncomingRequest, env: &Platform) -> ApiResu
             keys,
             signing_secret,
             require_approval,
+            shards,
         });
     }
     // The first owner, with a personal access token shown this once.

@@ -24,6 +24,8 @@ pub struct NewEnvironment {
     pub signing_secret: String,
     /// Whether releases into it wait for a second member's approval.
     pub require_approval: bool,
+    /// Its feed shards.
+    pub shards: tidings_core::shard::ShardCount,
 }
 
 /// Registers the first environments, once, with their keys (and the first
@@ -51,8 +53,8 @@ pub async fn bootstrap(
         writes.push(statement(
             &control,
             "INSERT INTO environments (name, type, status, position, db_binding, kv_binding, \
-             requires_subscriber_credential, subscriber_signing_secret, created_at, require_approval) \
-             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             requires_subscriber_credential, subscriber_signing_secret, created_at, require_approval, feed_shards) \
+             VALUES (?1, ?2, 'creating', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             &[
                 text(environment.name.as_str()),
                 text(environment.environment_type.as_str()),
@@ -63,6 +65,7 @@ pub async fn bootstrap(
                 text(&super::secrets::seal_signing_secret(env, &environment.signing_secret)?),
                 number(now_ms),
                 number(u64::from(environment.require_approval)),
+                number(u64::from(environment.shards.get())),
             ],
         )?);
         for key in &environment.keys {

@@ -73,16 +73,13 @@ pub struct CachedKey {
     /// The registry's R2 binding (none: `FILES_<NAME>`).
     #[serde(default)]
     pub files_binding: Option<String>,
-    /// The environment's feed shards (cached validations written before shards have none: one).
-    #[serde(default = "one_shard")]
+    /// The environment's feed shards. Required: a validation cached before
+    /// shards existed is not read (a miss), so a sharded environment is never
+    /// opened as one without shards.
     pub feed_shards: f64,
     /// A restricted key's scopes (none: full access, as every key had before scopes).
     #[serde(default)]
     pub scopes: Option<String>,
-}
-
-fn one_shard() -> f64 {
-    1.0
 }
 
 fn first_key_id() -> String {

@@ -379,46 +379,55 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
     }
     let shards = ShardCount::from_stored(row.feed_shards);
     let files = row.files_binding.as_deref();
-    let bindings = Bindings::while_provisioning(status, &row.db_binding, &row.kv_binding, files, shards)
+    let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
+    let bindings = Bindings::while_provisioning(status, &name, &row.db_binding, &row.kv_binding, files, shards)
         .ok_or_else(|| ApiError::internal("provisioning", "the environment is not being provisioned"))?;
     let waiting = || waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
     let shards_waiting = shards_not_ready(env, &bindings).await;
     let (next, reason) =
         match (env.environment_db(&bindings), env.environment_kv(&bindings), env.environment_files(&bindings)) {
-            (Ok(_), Ok(_), Ok(_)) if shards_waiting.is_some() => (Status::Creating, shards_waiting),
-            (Ok(db), Ok(_), Ok(_)) => {
-                match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?.first::<f64>(Some("count")).await {
-                    // Every environment starts with the starter workflows, as the first ones did.
-                    Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
-                        Ok(()) => (Status::Ready, None),
-                        // Migrations are still being applied: the schema is there in part.
+            // A shard that is another environment's is a lasting failure, told at once.
+            (_, _, _) if matches!(shards_waiting, Some((Status::Failed, _))) => {
+                (Status::Failed, shards_waiting.map(|(_, reason)| reason))
+            }
+            (Ok(db), Ok(_), Ok(_)) => match shards_waiting {
+                Some((status, reason)) => (status, Some(reason)),
+                None => {
+                    match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?
+                        .first::<f64>(Some("count"))
+                        .await
+                    {
+                        // Every environment starts with the starter workflows, as the first ones did.
+                        Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
+                            Ok(()) => (Status::Ready, None),
+                            // Migrations are still being applied: the schema is there in part.
+                            Err(error) if is_incomplete_schema(&error.to_string()) => (
+                                Status::Creating,
+                                Some(format!(
+                                "database {} has part of its schema: apply every migration in migrations/environment",
+                                row.db_binding
+                            )),
+                            ),
+                            Err(error) => {
+                                (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}")))
+                            }
+                        },
                         Err(error) if is_incomplete_schema(&error.to_string()) => (
                             Status::Creating,
                             Some(format!(
-                                "database {} has part of its schema: apply every migration in migrations/environment",
+                                "database {} has no schema yet: apply the migrations in migrations/environment",
                                 row.db_binding
                             )),
                         ),
                         Err(error) => {
-                            (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}")))
+                            (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding)))
                         }
-                    },
-                    Err(error) if is_incomplete_schema(&error.to_string()) => (
-                        Status::Creating,
-                        Some(format!(
-                            "database {} has no schema yet: apply the migrations in migrations/environment",
-                            row.db_binding
-                        )),
-                    ),
-                    Err(error) => {
-                        (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding)))
                     }
                 }
-            }
+            },
             _ => (Status::Creating, Some(waiting())),
         };
     if next != status || reason != row.status_reason {
-        let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
         let moved = set_status(env, &name, next, reason.as_deref(), Some(status)).await?;
         row.status = next.as_str().to_owned();
         row.status_reason = reason;
@@ -437,25 +446,57 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
 }
 
 /// Why the feed shards of an environment being provisioned cannot be used
-/// yet (a binding missing, or its schema not applied); `None` when every
-/// one can.
-async fn shards_not_ready(env: &Platform, bindings: &Bindings) -> Option<String> {
-    for binding in bindings.shards() {
+/// yet (a binding missing or its schema not applied: still `creating`), or
+/// ever (a database another environment's shard: `failed`); `None` when
+/// every one can, each then stamped as this environment's.
+async fn shards_not_ready(env: &Platform, bindings: &Bindings) -> Option<(Status, String)> {
+    #[derive(Deserialize)]
+    struct Stamp {
+        environment: String,
+        shard: f64,
+    }
+    let environment = bindings.environment().as_str();
+    for (index, binding) in bindings.shards().iter().enumerate() {
         let Ok(db) = env.database(binding) else {
-            return Some(waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards()));
+            let waiting = waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
+            return Some((Status::Creating, waiting));
         };
-        // What a shard's feed needs, down to the latest migration it uses.
-        let probe = statement(
-            &db,
-            "SELECT (SELECT version FROM feed_clock WHERE id = 1) AS version, \
-             (SELECT COUNT(*) FROM feed_counts) AS counts, (SELECT COUNT(transaction_id) FROM idempotency_keys) AS keys",
-            &[],
-        )
-        .ok()?;
-        if let Err(error) = probe.first::<f64>(Some("version")).await {
-            return Some(format!(
-                "feed shard {binding} has no schema yet: apply the migrations in migrations/environment ({error})"
-            ));
+        let stamp = [text(environment), number(index as u64)];
+        let statements = [
+            statement(&db, "INSERT INTO feed_shard (id, environment, shard) VALUES (1, ?1, ?2) ON CONFLICT (id) DO NOTHING", &stamp),
+            // What a shard's feed needs, down to the latest migration it uses.
+            statement(
+                &db,
+                "SELECT environment, shard, (SELECT version FROM feed_clock WHERE id = 1) AS version, \
+                 (SELECT COUNT(*) FROM feed_counts) AS counts, (SELECT COUNT(transaction_id) FROM idempotency_keys) AS keys, \
+                 (SELECT COUNT(*) FROM subscriber_deletions) AS deletions FROM feed_shard",
+                &[],
+            ),
+        ];
+        let Ok(statements) = statements.into_iter().collect::<Result<Vec<_>, _>>() else {
+            return Some((Status::Creating, format!("feed shard {binding} cannot be checked yet")));
+        };
+        let read = db.batch(statements).await.and_then(|results| match results.get(1) {
+            Some(result) => result.results::<Stamp>(),
+            None => Ok(Vec::new()),
+        });
+        match read.as_deref() {
+            Ok([stamp]) if stamp.environment == environment && stamp.shard as usize == index => {}
+            Ok([stamp]) => {
+                return Some((
+                    Status::Failed,
+                    format!(
+                        "database {binding} is shard {} of the {} environment: bind a database of its own",
+                        stamp.shard, stamp.environment
+                    ),
+                ))
+            }
+            _ => {
+                return Some((
+                    Status::Creating,
+                    format!("feed shard {binding} has no schema yet: apply the migrations in migrations/environment"),
+                ))
+            }
         }
     }
     None

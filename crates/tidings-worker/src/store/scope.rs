@@ -46,6 +46,8 @@ use crate::error::ApiError;
 /// them with.
 #[derive(Clone, Debug)]
 pub struct Bindings {
+    /// The environment they are bound for.
+    environment: EnvironmentName,
     db: String,
     kv: String,
     files: String,
@@ -64,10 +66,11 @@ impl Bindings {
         files: Option<&str>,
         shards: ShardCount,
     ) -> Result<Self, ApiError> {
-        if authorized.require_deletion()?.as_str() != name {
+        let environment = authorized.require_deletion()?;
+        if environment.as_str() != name {
             return Err(ApiError::internal("authorization", "this proof is for the deletion of another environment"));
         }
-        Ok(Self::of_row(db, kv, files, shards))
+        Ok(Self::of_row(environment, db, kv, files, shards))
     }
 
     /// The bindings of an environment the registry says is still being
@@ -75,22 +78,30 @@ impl Bindings {
     /// seeding its starters; `None` for any other status.
     pub(super) fn while_provisioning(
         status: Status,
+        environment: &EnvironmentName,
         db: &str,
         kv: &str,
         files: Option<&str>,
         shards: ShardCount,
     ) -> Option<Self> {
-        status.is_provisioning().then(|| Self::of_row(db, kv, files, shards))
+        status.is_provisioning().then(|| Self::of_row(environment, db, kv, files, shards))
     }
 
-    /// The bindings a registry row names.
-    fn of_row(db: &str, kv: &str, files: Option<&str>, shards: ShardCount) -> Self {
+    /// The bindings a registry row names; the shards' are named after the
+    /// environment ([`shard::bindings`]).
+    fn of_row(environment: &EnvironmentName, db: &str, kv: &str, files: Option<&str>, shards: ShardCount) -> Self {
         Self {
+            environment: environment.clone(),
             db: db.to_owned(),
             kv: kv.to_owned(),
             files: files_binding(files, db),
-            shards: shard::bindings(db.trim_start_matches("DB_"), shards),
+            shards: shard::bindings(&environment.binding_suffix(), shards),
         }
+    }
+
+    /// The environment these bindings are for.
+    pub(super) fn environment(&self) -> &EnvironmentName {
+        &self.environment
     }
 
     /// The feed shards' database bindings, in shard order; none when the
@@ -118,7 +129,7 @@ impl Bindings {
 /// The registry's files binding, or for rows written before it was recorded,
 /// `FILES_<NAME>` beside the row's `DB_<NAME>`.
 pub(super) fn files_binding(recorded: Option<&str>, db_binding: &str) -> String {
-    recorded.map_or_else(|| format!("FILES_{}", db_binding.trim_start_matches("DB_")), str::to_owned)
+    recorded.map_or_else(|| format!("FILES_{}", db_binding.strip_prefix("DB_").unwrap_or(db_binding)), str::to_owned)
 }
 
 /// One environment's registry entry and database, opened from a validated
@@ -374,7 +385,7 @@ impl Environment {
         let environment_type = EnvironmentType::parse(&row.environment_type)
             .map_err(|error| ApiError::internal("registry type", error))?;
         let shard_count = ShardCount::from_stored(row.feed_shards);
-        let bindings = Bindings::of_row(&row.db_binding, &kv_binding, row.files_binding.as_deref(), shard_count);
+        let bindings = Bindings::of_row(&name, &row.db_binding, &kv_binding, row.files_binding.as_deref(), shard_count);
         let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
         let shards = open_shards(env, &name, &bindings)?;
         let signing = signing_secrets(env, &row)?;

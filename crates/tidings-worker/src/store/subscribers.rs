@@ -133,16 +133,26 @@ impl Environment {
     /// when there was no such subscriber.
     ///
     /// With feed shards, their messages (and the shard's record of their id)
-    /// go from their shard first, then the rest in one transaction, then
-    /// their shard is cleared once more (of a trigger's message written
-    /// meanwhile).
+    /// go from their shard first, which records the deletion (a trigger that
+    /// read their profile before it writes nothing after), then the rest in
+    /// one transaction, then their shard is cleared once more.
     pub async fn delete_subscriber(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
         let subscriber = [text(id.as_str())];
         let clear_feed = || statement(self.feed_db(id), "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber);
         let sharded = !self.shards.is_empty();
         // A shard's own record of the subscriber (an id its messages refer to) goes with them.
         let clear_shard = || -> Result<_, ApiError> {
-            Ok(vec![clear_feed()?, statement(self.feed_db(id), "DELETE FROM subscribers WHERE id = ?1", &subscriber)?])
+            let db = self.feed_db(id);
+            Ok(vec![
+                clear_feed()?,
+                statement(db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
+                statement(
+                    db,
+                    "INSERT INTO subscriber_deletions (subscriber_id, deleted_at) VALUES (?1, ?2) \
+                     ON CONFLICT (subscriber_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)",
+                    &[text(id.as_str()), number(now_ms)],
+                )?,
+            ])
         };
         if sharded {
             self.write_feed_batch(id, "delete subscriber's messages", clear_shard()?).await?;

@@ -163,7 +163,8 @@ impl Environment {
              VALUES (?1, ?2, 'in_flight', ?3, ?6, ?7) \
              ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', status = NULL, \
              response = NULL, created_at = excluded.created_at, claim_id = excluded.claim_id, \
-             transaction_id = CASE WHEN idempotency_keys.request_hash = excluded.request_hash \
+             transaction_id = CASE WHEN idempotency_keys.state = 'in_flight' \
+             AND idempotency_keys.request_hash = excluded.request_hash \
              THEN COALESCE(idempotency_keys.transaction_id, excluded.transaction_id) ELSE excluded.transaction_id END \
              WHERE idempotency_keys.created_at < ?4 \
              OR (idempotency_keys.state = 'in_flight' AND idempotency_keys.claim_id IS NULL) \
@@ -264,9 +265,12 @@ impl Environment {
                 let mut statements = vec![
                     statement(
                         db,
-                        "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 \
-                         FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
-                        &[text(&json!(ids).to_string()), number(now_ms)],
+                        &format!(
+                            "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 \
+                             FROM json_each(?1) WHERE {} ON CONFLICT (id) DO NOTHING",
+                            not_deleted_since("value", "?3")
+                        ),
+                        &[text(&json!(ids).to_string()), number(now_ms), number(messages[0].created_at)],
                     )?,
                     statement(db, super::messages::TICK, &[])?,
                 ];
@@ -368,7 +372,19 @@ impl Environment {
     }
 }
 
-/// What every message of one delivery shares, as stored.
+/// SQL: the subscriber `id` (an expression) was not deleted at or after
+/// `since` (a parameter: when the trigger read the profiles it rendered).
+/// A feed shard records deletions; a trigger that raced one writes nothing
+/// for the deleted subscriber, and a later one (a new subscriber of that id) does.
+fn not_deleted_since(id: &str, since: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM subscriber_deletions d WHERE d.subscriber_id = {id} AND d.deleted_at >= {since})"
+    )
+}
+
+/// What every message of one delivery shares, as stored. A message deleted
+/// already (a retry of a transaction whose first attempt wrote it, after
+/// the subscriber deleted it) is not written again.
 struct MessageRows<'a> {
     payload: &'a str,
     personal_paths: &'a str,
@@ -390,8 +406,10 @@ impl MessageRows<'_> {
                  SELECT value ->> '$.id', value ->> '$.subscriber_id', ?2, ?3, value ->> '$.subject', \
                  value ->> '$.body', value ->> '$.avatar', value -> '$.actions', ?4, ?5, ?6, ?7, \
                  CASE WHEN json_array_length(value -> '$.attachments') > 0 THEN value -> '$.attachments' END, {} \
-                 FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
-                super::messages::CLOCK
+                 FROM json_each(?1) WHERE NOT EXISTS (SELECT 1 FROM message_tombstones t WHERE t.id = value ->> '$.id') \
+                 AND {} ON CONFLICT (id) DO NOTHING",
+                super::messages::CLOCK,
+                not_deleted_since("value ->> '$.subscriber_id'", "?5"),
             ),
             &[
                 text(&chunk_json),

@@ -15,24 +15,72 @@ const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND n
 /// Removes every row of every table of an environment's database, the list
 /// read from `sqlite_master` (so a table a later migration adds is covered).
 /// Triggers may write while rows go (the feed counts), so it repeats until
-/// every table is empty. The feed clock is set back to one row whose
-/// version goes on from where it was, with everything before it purged:
-/// a watermark from before the deletion is told to sync again.
+/// every table is empty. The feed clock of each of its databases (its own
+/// and its feed shards') is set back to one row whose version goes on from
+/// the highest of them, with everything before it purged: a watermark from
+/// before the deletion is told to sync again, whichever database it came
+/// from. A shard stamped as another environment's is left alone: it holds
+/// nothing of this one (which was refused it when provisioned).
 pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result<(), ApiError> {
     // No binding: nothing of the environment is reachable there to remove.
-    if let Ok(db) = env.environment_db(bindings) {
-        wipe(&db).await?;
-    }
-    for binding in bindings.shards() {
+    let mut databases: Vec<D1Database> = env.environment_db(bindings).into_iter().collect();
+    for (index, binding) in bindings.shards().iter().enumerate() {
         if let Ok(db) = env.database(binding) {
-            wipe(&db).await?;
+            if is_own_shard(&db, bindings, index, binding).await? {
+                databases.push(db);
+            }
         }
+    }
+    let mut clock = 0;
+    for db in &databases {
+        clock = clock.max(feed_clock(db).await?);
+    }
+    for db in &databases {
+        wipe(db, clock).await?;
     }
     Ok(())
 }
 
-/// Empties one of an environment's databases, as [`wipe_database`] says.
-async fn wipe(db: &D1Database) -> Result<(), ApiError> {
+/// Whether a shard is this environment's shard `index`: not when it says it
+/// belongs to another environment or index (a binding pointed at the wrong database).
+async fn is_own_shard(db: &D1Database, bindings: &Bindings, index: usize, binding: &str) -> Result<bool, ApiError> {
+    #[derive(Deserialize)]
+    struct Stamp {
+        environment: String,
+        shard: f64,
+    }
+    // A shard without the table (never migrated) holds nothing to protect.
+    let Ok(stamps) = statement(db, "SELECT environment, shard FROM feed_shard", &[])?
+        .all()
+        .await
+        .and_then(|result| result.results::<Stamp>())
+    else {
+        return Ok(true);
+    };
+    match stamps.first() {
+        Some(stamp) if stamp.environment != bindings.environment().as_str() || stamp.shard as usize != index => {
+            worker::console_warn!(
+                "{binding} is shard {} of the {} environment: left alone when {} was deleted",
+                stamp.shard,
+                stamp.environment,
+                bindings.environment()
+            );
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
+
+/// A database's feed clock (0 without one).
+async fn feed_clock(db: &D1Database) -> Result<u64, ApiError> {
+    let clock: Option<f64> =
+        statement(db, "SELECT version FROM feed_clock WHERE id = 1", &[])?.first(Some("version")).await.unwrap_or(None);
+    Ok(clock.unwrap_or(0.0) as u64)
+}
+
+/// Empties one of an environment's databases, as [`wipe_database`] says,
+/// its feed clock going on from `clock`.
+async fn wipe(db: &D1Database, clock: u64) -> Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Table {
         name: String,
@@ -46,21 +94,13 @@ async fn wipe(db: &D1Database) -> Result<(), ApiError> {
         return Ok(());
     }
     let has_clock = tables.iter().any(|table| table.name == "feed_clock");
-    let clock: Option<f64> = if has_clock {
-        statement(db, "SELECT version FROM feed_clock WHERE id = 1", &[])?
-            .first(Some("version"))
-            .await
-            .map_err(|error| storage_error("read feed clock", error))?
-    } else {
-        None
-    };
     for _ in 0..3 {
         let mut wipe = vec![statement(db, "PRAGMA defer_foreign_keys = ON", &[])?];
         for table in &tables {
             wipe.push(statement(db, &format!("DELETE FROM \"{}\"", table.name.replace('"', "\"\"")), &[])?);
         }
         if has_clock {
-            let version = number(clock.unwrap_or(0.0) as u64);
+            let version = number(clock);
             wipe.push(statement(
                 db,
                 "INSERT INTO feed_clock (id, version, purged_through) VALUES (1, ?1, ?1)",

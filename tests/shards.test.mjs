@@ -3,7 +3,7 @@
 // each subscriber's whole feed in one. Checked through the real stack and
 // the databases' own files: the feeds spread over every shard and none
 // stays in the environment's own database; the same workload gives the same
-// feeds, counts, changes and logs with one shard and with four; a keyed
+// feeds, counts, changes and logs with one shard (development) and with four; a keyed
 // trigger that failed after some shards committed is completed by its retry
 // without a duplicate; a subscriber's deletion and a topic's fan-out reach
 // the right shard; another environment's key reaches none of it; deleting
@@ -16,18 +16,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { admin, api, expectError, waitFor } from "./support/context.mjs";
+import { admin, api, expectError, keys, waitFor } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-shards-"));
 const envCommand = (...args) => runEnvCommand(join(scratch, "keys.json"), ...args);
 const SHARDED = "sharded";
-const SINGLE = "single";
+const SINGLE = "development"; // one shard: its feed in DB_DEVELOPMENT
 const SHARD_BINDINGS = [0, 1, 2, 3].map((index) => `FEED${index}_SHARDED`);
 const tag = randomBytes(3).toString("hex");
 const workflow = `shards-${tag}`;
 const FAULTS = "Tidings-Inject-Faults";
-const secrets = {};
+const secrets = { [SINGLE]: keys[SINGLE].secret_key };
 
 const call = (name, path, options = {}) => api(path, { key: secrets[name], ...options });
 const trigger = (name, body, headers = {}) => call(name, "/v1/events/trigger", { method: "POST", body: { workflow, ...body }, headers });
@@ -58,10 +58,10 @@ async function feed(name, subscriber, query = "") {
 const subscribers = (prefix, count) => Array.from({ length: count }, (_, index) => `${prefix}-${String(index).padStart(2, "0")}`);
 
 before(async () => {
-  for (const [name, shards] of [[SHARDED, "4"], [SINGLE, "1"]]) {
-    const created = await envCommand("create", name, "--type", "development", "--shards", shards);
-    assert.equal(created.code, 0, created.stderr + created.stdout);
-    secrets[name] = created.json().secret_key;
+  const created = await envCommand("create", SHARDED, "--type", "development", "--shards", "4");
+  assert.equal(created.code, 0, created.stderr + created.stdout);
+  secrets[SHARDED] = created.json().secret_key;
+  for (const name of [SHARDED, SINGLE]) {
     const saved = await call(name, `/v1/workflows/${workflow}`, {
       method: "PUT",
       body: { name: "Shards", steps: [{ type: "in_app", subject: "{{ payload.title }}", body: "for {{ subscriber.subscriber_id }}" }] },
@@ -72,7 +72,6 @@ before(async () => {
 
 after(async () => {
   await envCommand("delete", SHARDED);
-  await envCommand("delete", SINGLE);
   rmSync(scratch, { recursive: true, force: true });
 }, { timeout: 120_000 });
 
@@ -96,7 +95,7 @@ describe("feed shards", () => {
     assert.deepEqual(storedMessages("DB_SHARDED", prefix), {}, "no message stays in the environment's own database");
     // A one-shard environment keeps its feed where it always was.
     assert.equal((await trigger(SINGLE, { to: recipients.slice(0, 3), payload: { title: "here" } })).status, 202);
-    assert.equal(Object.keys(storedMessages("DB_SINGLE", prefix)).length, 3);
+    assert.equal(Object.keys(storedMessages("DB_DEVELOPMENT", prefix)).length, 3);
   });
 
   it("give the same feeds, counts, changes and logs as one shard for the same workload", async () => {
@@ -238,11 +237,11 @@ describe("feed shards", () => {
   });
 
   it("are never another environment's: names cannot collide, and a database stamped as one environment's shard is refused to another", async () => {
-    // `db-single`'s shards are named after it, never after `single`.
-    const lookalike = await admin("/v1/environments", { method: "POST", body: { name: "db-single", type: "development", shards: 2 } });
+    // `db-sharded`'s shards are named after it, never after `sharded`'s (FEED<i>_SHARDED).
+    const lookalike = await admin("/v1/environments", { method: "POST", body: { name: "db-sharded", type: "development", shards: 2 } });
     assert.equal(lookalike.status, 202, JSON.stringify(lookalike.body));
-    assert.match(lookalike.body.status_reason, /FEED0_DB_SINGLE, FEED1_DB_SINGLE/);
-    assert.equal((await admin("/v1/environments/db-single", { method: "DELETE" })).status, 200);
+    assert.match(lookalike.body.status_reason, /FEED0_DB_SHARDED, FEED1_DB_SHARDED/);
+    assert.equal((await admin("/v1/environments/db-sharded", { method: "DELETE" })).status, 200);
     // A careless configuration binds `thief`'s shards to the sharded environment's databases.
     const config = readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8");
     const idOf = (binding) => config.match(new RegExp(`binding = "${binding}"\\ndatabase_name = "[^"]+"\\ndatabase_id = "([^"]+)"`))[1];

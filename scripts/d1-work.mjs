@@ -22,9 +22,10 @@ const parseWork = (header) =>
 /** Measures D1 work per operation and the topic fan-out rate on a stack of its own; answers printable lines. */
 export async function measureWork({ members = 100_000 } = {}) {
   const stateDir = join(root, ".tidings", `work-${process.pid}`);
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, accounting: true });
+  // Staging keeps its feed in four shards: the same work at one shard (development) and four, side by side.
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, accounting: true, shards: { staging: 4 } });
   try {
-    return await measure(stack, members);
+    return [...(await compareShards(stack)), ...(await measure(stack, members))];
   } finally {
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -125,6 +126,62 @@ async function measure(stack, members) {
     table,
     `\nTopic fan-out: one trigger to ${(members + 1000).toLocaleString("en")} members ${state.status} in ${seconds.toFixed(1)} s = ${(state.recipients.done / seconds).toFixed(0)} messages/s (pages of 500 through the FANOUTS queue)`,
     `Environment database on disk afterwards: ${(bytes / 1e6).toFixed(1)} MB for about ${messages.toLocaleString("en")} messages with their log entries and ${named.size.toLocaleString("en")} subscribers (${(bytes / messages).toFixed(0)} bytes per message, everything included)`,
+  ];
+}
+
+/**
+ * The same triggers and feed reads in development (one shard: its feed in its
+ * own database) and staging (four feed shards): D1 work in all, the shards'
+ * part of it, and trigger throughput, the two environments taking turns.
+ */
+async function compareShards(stack) {
+  const tag = randomBytes(3).toString("hex");
+  const environments = [["development", 1], ["staging", 4]];
+  const call = async (environment, path, { method = "GET", body } = {}) => {
+    const response = await fetch(`${stack.apiUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${stack.keys.environments[environment].secret_key}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+    return { body: text ? JSON.parse(text) : null, work: parseWork(response.headers.get("tidings-d1-work")) };
+  };
+  step("D1 work and trigger throughput at one and four feed shards");
+  const workflow = `shards-${tag}`;
+  const recipients = Array.from({ length: 500 }, (_, index) => `shards-${tag}-${index}`);
+  const reader = `shards-${tag}-reader`;
+  const rows = [];
+  for (const [environment] of environments) {
+    await call(environment, `/v1/workflows/${workflow}`, { method: "PUT", body: { name: "Shards", steps: [{ type: "in_app", subject: "Order {{ payload.n }}", body: "b" }] } });
+    const trigger = (to) => call(environment, "/v1/events/trigger", { method: "POST", body: { workflow, to, payload: { n: 1 } } });
+    await trigger(recipients);
+    const page = await trigger(recipients);
+    for (let n = 0; n < 100; n += 1) await trigger([reader]);
+    const read = await call(environment, `/v1/subscribers/${reader}/feed?limit=20`);
+    const one = await trigger([reader]);
+    rows.push([environment, "trigger, 500 existing recipients", page.work], [environment, "trigger, 1 existing recipient", one.work], [environment, "feed page, 20 of 101", read.work]);
+  }
+  // 40 triggers of 500 existing recipients, 4 at a time; each environment twice, in turns.
+  const throughput = Object.fromEntries(environments.map(([environment]) => [environment, 0]));
+  for (let round = 0; round < 2; round += 1) {
+    for (const [environment] of environments) {
+      const started = performance.now();
+      for (let at = 0; at < 40; at += 4) {
+        await Promise.all(Array.from({ length: 4 }, () =>
+          call(environment, "/v1/events/trigger", { method: "POST", body: { workflow, to: recipients, payload: { n: 2 } } })));
+      }
+      throughput[environment] = Math.max(throughput[environment], (40 * 500) / ((performance.now() - started) / 1000));
+    }
+  }
+  const cells = (work) => [work.calls, work.statements, work.rows_read, work.rows_written, `${work.shard_calls}/${work.shard_rows_written}`];
+  return [
+    `\nD1 work at one and four feed shards (calls, statements and rows in all of the environment's databases; "on shards": the shards' calls/rows written)`,
+    `${"".padEnd(52)}${["calls", "statements", "rows read", "rows wrote", "on shards"].map((name) => name.padStart(11)).join("")}`,
+    ...rows.map(([environment, operation, work]) =>
+      `${`${operation} (${environments.find(([name]) => name === environment)[1]} shard${environment === "development" ? "" : "s"})`.padEnd(52)}${cells(work).map((cell) => String(cell).padStart(11)).join("")}`),
+    `Trigger throughput, 40 triggers of 500 existing recipients, 4 at a time (best of 2 turns): ` +
+      environments.map(([environment, shards]) => `${shards} shard${shards === 1 ? "" : "s"} ${throughput[environment].toFixed(0)} messages/s`).join(", "),
   ];
 }
 

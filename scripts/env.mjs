@@ -44,8 +44,8 @@ import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
 import { adminTokenFor, defaultConfig, migrate } from "./stack.mjs";
 import {
-  bindingSuffix, buckets, createdId, listedBuckets, listedId, placeholderId, placeholders, replaceId, shardTables,
-  splitDeployments, withDeployments,
+  bindingSuffix as suffix, buckets, createdId, listedBuckets, listedId, placeholderId, placeholders, replaceId,
+  shardBindings, shardTables, splitDeployments, withDeployments,
 } from "./wrangler-config.mjs";
 
 const { values: options, positionals } = parseArgs({
@@ -103,14 +103,12 @@ async function call(method, path, body) {
   return payload;
 }
 
-const suffix = bindingSuffix;
 
-/** Every database binding of the environment (its own, then its shards) that the configuration has. */
-function databaseBindings(name) {
-  const config = readFileSync(options.config, "utf8");
-  const shards = [...config.matchAll(new RegExp(`^binding = "(FEED\\d+_${suffix(name)})"$`, "gm"))].map((match) => match[1]);
-  return [`DB_${suffix(name)}`, ...shards];
-}
+/** Every database binding of the environment: its own, then its shards'. */
+const databaseBindings = (name, shards) => [`DB_${suffix(name)}`, ...shardBindings(name, shards)];
+
+/** The environment migrations' directory, as the configuration names it. */
+const migrationsDirOf = (config) => config.match(/^migrations_dir = "(.*environment)"$/m)?.[1] ?? "migrations/environment";
 
 /** Appends the environment's D1 and KV bindings to the configuration, once. */
 async function addBindings(name, shards = 1) {
@@ -123,7 +121,7 @@ async function addBindings(name, shards = 1) {
     namespaceId = createResource({ kind: "kv", name: `tidings-${name}` });
     createBuckets([`tidings-files-${name}`]);
   }
-  const migrations = `${config.match(/^migrations_dir = "(.*)environment"$/m)?.[1] ?? "migrations/"}environment`;
+  const migrations = migrationsDirOf(config);
   const shardBlocks = shardTables(name, shards, {
     migrationsDir: migrations,
     databaseId: newDatabaseId,
@@ -154,9 +152,8 @@ const newDatabaseId = (databaseName) =>
 
 /** Adds the feed shards an environment bound already lacks (re-created with more shards). */
 function addShardBindings(name, shards, config) {
-  const migrationsDir = config.match(/^migrations_dir = "(.*environment)"$/m)?.[1] ?? "migrations/environment";
   const tables = shardTables(name, shards, {
-    migrationsDir,
+    migrationsDir: migrationsDirOf(config),
     config,
     databaseId: newDatabaseId,
   });
@@ -279,14 +276,14 @@ async function create(name) {
     return {};
   });
   // The registry's count decides (an environment registered from the console keeps its own).
-  const registered = await call("GET", `/v1/environments/${name}`);
-  await addBindings(name, registered.shards ?? 1);
+  const { shards: shardCount = 1 } = await call("GET", `/v1/environments/${name}`);
+  await addBindings(name, shardCount);
   // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await migrate(options["persist-to"], options.config, databaseBindings(name));
+      await migrate(options["persist-to"], options.config, databaseBindings(name, shardCount));
       if (options.remote) {
-        for (const binding of databaseBindings(name)) {
+        for (const binding of databaseBindings(name, shardCount)) {
           await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
         }
       }

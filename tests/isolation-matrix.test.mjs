@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { admin, api, apiUrl, environmentNames, forgeKey, keys, subscriberHash } from "./support/context.mjs";
+import { queryLocal } from "./support/local-state.mjs";
 
 const METHODS = ["get", "put", "post", "patch", "delete"];
 const tag = randomBytes(4).toString("hex");
@@ -420,9 +421,8 @@ describe("isolation matrix", () => {
       const shards = [...readFileSync(config, "utf8").matchAll(new RegExp(`^binding = "(FEED\\d+_${suffix})"$`, "gm"))].map((match) => match[1]);
       const stored = [];
       for (const database of [`DB_${suffix}`, ...shards]) {
-        const [result] = wrangler("d1", "execute", database, "--json", "--command",
-          `SELECT DISTINCT subscriber_id FROM messages WHERE subscriber_id LIKE 'matrix-%-${tag}'`);
-        stored.push(...result.results.map((row) => row.subscriber_id));
+        const rows = queryLocal(database, `SELECT DISTINCT subscriber_id FROM messages WHERE subscriber_id LIKE 'matrix-%-${tag}'`);
+        stored.push(...rows.map((row) => row.subscriber_id));
       }
       const expected = [markers[environment].subscriber, ...writes.filter((write) => write.writer === environment).map((write) => write.subscriber)].sort();
       assert.deepEqual(stored.sort(), expected, `DB_${suffix} and its shards ${shards.join(", ")}`);

@@ -10,7 +10,6 @@
 // the environment empties every shard, and the control plane keeps working
 // when it is created again with another count.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +17,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin, api, expectError, keys, waitFor } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { queryLocal } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-shards-"));
 const envCommand = (...args) => runEnvCommand(join(scratch, "keys.json"), ...args);
@@ -32,21 +32,11 @@ const secrets = { [SINGLE]: keys[SINGLE].secret_key };
 const call = (name, path, options = {}) => api(path, { key: secrets[name], ...options });
 const trigger = (name, body, headers = {}) => call(name, "/v1/events/trigger", { method: "POST", body: { workflow, ...body }, headers });
 
-function wrangler(...args) {
-  // The real wrangler, on the files the running worker uses.
-  const result = spawnSync("wrangler", [...args, "--local", "--config", process.env.TIDINGS_TEST_CONFIG, "--persist-to", process.env.TIDINGS_TEST_STATE], {
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
-  assert.equal(result.status, 0, result.stderr + result.stdout);
-  return result.stdout;
-}
-
 /** Messages per subscriber in one database, read from its file (not through the worker). */
 function storedMessages(binding, prefix) {
-  const [{ results }] = JSON.parse(wrangler("d1", "execute", binding, "--json", "--command",
-    `SELECT subscriber_id, COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%' GROUP BY subscriber_id`));
-  return Object.fromEntries(results.map((row) => [row.subscriber_id, row.count]));
+  const rows = queryLocal(binding,
+    `SELECT subscriber_id, COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%' GROUP BY subscriber_id`);
+  return Object.fromEntries(rows.map((row) => [row.subscriber_id, row.count]));
 }
 
 async function feed(name, subscriber, query = "") {
@@ -245,11 +235,13 @@ describe("feed shards", () => {
     // A careless configuration binds `thief`'s shards to the sharded environment's databases.
     const config = readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8");
     const idOf = (binding) => config.match(new RegExp(`binding = "${binding}"\\ndatabase_name = "[^"]+"\\ndatabase_id = "([^"]+)"`))[1];
-    const borrowed = [1, 0].map((index, shard) => `
+    // And `thief-2`'s first shard to development's own database.
+    const borrowed = [["FEED0_THIEF", "FEED1_SHARDED"], ["FEED1_THIEF", "FEED0_SHARDED"], ["FEED0_THIEF_2", "DB_DEVELOPMENT"], ["FEED1_THIEF_2", "FEED2_SHARDED"]]
+      .map(([binding, target]) => `
 [[d1_databases]]
-binding = "FEED${shard}_THIEF"
-database_name = "borrowed-${shard}"
-database_id = "${idOf(`FEED${index}_SHARDED`)}"
+binding = "${binding}"
+database_name = "borrowed-${binding.toLowerCase()}"
+database_id = "${idOf(target)}"
 migrations_dir = "${config.match(/^migrations_dir = "(.*environment)"$/m)[1]}"
 `).join("");
     writeFileSync(process.env.TIDINGS_TEST_CONFIG, config.replace("\n[[kv_namespaces]]", `${borrowed}\n[[kv_namespaces]]`));
@@ -262,6 +254,16 @@ migrations_dir = "${config.match(/^migrations_dir = "(.*environment)"$/m)[1]}"
       }, "the borrowed shards to be refused");
       assert.match(failed.status_reason, /FEED0_THIEF is shard 1 of the sharded environment/);
       assert.equal((await admin("/v1/environments/thief", { method: "DELETE" })).status, 200);
+      const second = await admin("/v1/environments", { method: "POST", body: { name: "thief-2", type: "development", shards: 2 } });
+      assert.ok([201, 202].includes(second.status), JSON.stringify(second.body));
+      const refused = await waitFor(async () => {
+        const shown = (await admin("/v1/environments/thief-2")).body;
+        return shown.status === "failed" ? shown : null;
+      }, "an environment's own database to be refused as a shard");
+      assert.match(refused.status_reason, /FEED0_THIEF_2 is (the own database of the development environment|an environment's own database)/);
+      assert.equal((await admin("/v1/environments/thief-2", { method: "DELETE" })).status, 200);
+      assert.equal((await call(SINGLE, "/v1/environments/current")).status, 200, "development keeps working");
+      assert.ok((await feed(SINGLE, `spread-${tag}-00`)).items.length > 0, "development's feeds are untouched");
       assert.ok((await feed(SHARDED, `spread-${tag}-00`)).items.length > 0, "the sharded environment's feeds are untouched");
     } finally {
       writeFileSync(process.env.TIDINGS_TEST_CONFIG, config);
@@ -272,8 +274,8 @@ migrations_dir = "${config.match(/^migrations_dir = "(.*environment)"$/m)[1]}"
     const deleted = await admin(`/v1/environments/${SHARDED}`, { method: "DELETE" });
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     for (const binding of ["DB_SHARDED", ...SHARD_BINDINGS]) {
-      const [{ results }] = JSON.parse(wrangler("d1", "execute", binding, "--json", "--command", "SELECT COUNT(*) AS count FROM messages"));
-      assert.equal(results[0].count, 0, `${binding} is empty`);
+      const [{ count }] = queryLocal(binding, "SELECT COUNT(*) AS count FROM messages");
+      assert.equal(count, 0, `${binding} is empty`);
     }
     const refused = await admin("/v1/environments", { method: "POST", body: { name: SHARDED, type: "development", shards: 65 } });
     assert.equal(expectError(assert, refused, 400, "validation_failed").field, "shards");

@@ -58,10 +58,14 @@ impl Ticket<'_> {
     }
 
     /// Passes the work's result through; when it failed, gives the claim up
-    /// so a retry can run.
+    /// so a retry can run. A failure of storage (5xx) may have written part
+    /// of a trigger (some feed shards): its retry runs as the same
+    /// transaction. A refusal wrote nothing but its log entry: its retry is a
+    /// new transaction.
     pub async fn settle<T>(self, scope: &Environment, result: ApiResult<T>) -> ApiResult<T> {
-        if result.is_err() {
-            scope.release_idempotency_key(self.home, &self.stored_key, &self.claim_id).await;
+        if let Err(error) = &result {
+            let keep_transaction = error.status() >= 500;
+            scope.release_idempotency_key(self.home, &self.stored_key, &self.claim_id, keep_transaction).await;
         }
         result
     }

@@ -365,7 +365,7 @@ async fn remove(
     let shards = tidings_core::shard::ShardCount::from_stored(row.feed_shards);
     let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
     super::wipe::wipe_bucket(env, &bindings).await?;
-    super::wipe::wipe_database(env, &bindings).await?;
+    super::wipe::wipe_database(env, &bindings, row.created_at as u64).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;
     // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
     // that finished first stops this batch at its guard.

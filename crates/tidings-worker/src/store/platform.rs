@@ -47,10 +47,13 @@ impl Platform {
         self.env.d1(bindings.db())
     }
 
-    /// One of an environment's feed shards, by a binding name from its
-    /// [`Bindings`], when this deployment has it.
-    pub(in crate::store) fn database(&self, binding: &str) -> Result<D1Database, worker::Error> {
-        self.env.d1(binding)
+    /// An environment's feed shard `index` (of [`Bindings::shards`]), when
+    /// this deployment has its binding.
+    pub(in crate::store) fn shard_db(&self, bindings: &Bindings, index: usize) -> Result<D1Database, worker::Error> {
+        match bindings.shards().get(index) {
+            Some(binding) => self.env.d1(binding),
+            None => Err(worker::Error::RustError(format!("the environment has no feed shard {index}"))),
+        }
     }
 
     /// An environment's KV namespace, when this deployment has its binding.

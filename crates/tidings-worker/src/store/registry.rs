@@ -20,6 +20,7 @@ use super::authorized::Authorized;
 use super::keys::forget_cached_keys;
 use super::members::{audit_statement, audit_statement_if, AuditRecord};
 use super::platform::{Bindings, Platform};
+use super::shards::{claim_database, Identity, PRIMARY};
 use super::{control_db, number, statement, storage_error, text};
 use crate::error::ApiError;
 
@@ -383,48 +384,51 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
     let bindings = Bindings::while_provisioning(status, &name, &row.db_binding, &row.kv_binding, files, shards)
         .ok_or_else(|| ApiError::internal("provisioning", "the environment is not being provisioned"))?;
     let waiting = || waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
-    let shards_waiting = shards_not_ready(env, &bindings).await;
+    let shards_waiting = shards_not_ready(env, &bindings, row.created_at as u64).await;
     let (next, reason) =
         match (env.environment_db(&bindings), env.environment_kv(&bindings), env.environment_files(&bindings)) {
             // A shard that is another environment's is a lasting failure, told at once.
             (_, _, _) if matches!(shards_waiting, Some((Status::Failed, _))) => {
                 (Status::Failed, shards_waiting.map(|(_, reason)| reason))
             }
-            (Ok(db), Ok(_), Ok(_)) => match shards_waiting {
-                Some((status, reason)) => (status, Some(reason)),
-                None => {
-                    match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?
-                        .first::<f64>(Some("count"))
-                        .await
-                    {
-                        // Every environment starts with the starter workflows, as the first ones did.
-                        Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
-                            Ok(()) => (Status::Ready, None),
-                            // Migrations are still being applied: the schema is there in part.
-                            Err(error) if is_incomplete_schema(&error.to_string()) => (
-                                Status::Creating,
-                                Some(format!(
+            (Ok(db), Ok(_), Ok(_)) => {
+                match (shards_waiting, claim_own_database(&db, &bindings, row.created_at).await) {
+                    (_, Some(refusal)) => (Status::Failed, Some(refusal)),
+                    (Some((status, reason)), None) => (status, Some(reason)),
+                    (None, None) => {
+                        match statement(&db, "SELECT COUNT(*) AS count FROM messages", &[])?
+                            .first::<f64>(Some("count"))
+                            .await
+                        {
+                            // Every environment starts with the starter workflows, as the first ones did.
+                            Ok(_) => match super::workflows::seed_starters(&db, crate::platform::now_ms()).await {
+                                Ok(()) => (Status::Ready, None),
+                                // Migrations are still being applied: the schema is there in part.
+                                Err(error) if is_incomplete_schema(&error.to_string()) => (
+                                    Status::Creating,
+                                    Some(format!(
                                 "database {} has part of its schema: apply every migration in migrations/environment",
                                 row.db_binding
                             )),
+                                ),
+                                Err(error) => {
+                                    (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}")))
+                                }
+                            },
+                            Err(error) if is_incomplete_schema(&error.to_string()) => (
+                                Status::Creating,
+                                Some(format!(
+                                    "database {} has no schema yet: apply the migrations in migrations/environment",
+                                    row.db_binding
+                                )),
                             ),
                             Err(error) => {
-                                (Status::Failed, Some(format!("the starter workflows cannot be stored: {error}")))
+                                (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding)))
                             }
-                        },
-                        Err(error) if is_incomplete_schema(&error.to_string()) => (
-                            Status::Creating,
-                            Some(format!(
-                                "database {} has no schema yet: apply the migrations in migrations/environment",
-                                row.db_binding
-                            )),
-                        ),
-                        Err(error) => {
-                            (Status::Failed, Some(format!("database {} cannot be read: {error}", row.db_binding)))
                         }
                     }
                 }
-            },
+            }
             _ => (Status::Creating, Some(waiting())),
         };
     if next != status || reason != row.status_reason {
@@ -445,52 +449,38 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
     Ok(row)
 }
 
+/// Why the environment's own database cannot be its own (its stamp says it
+/// is another's); `None` when it can, stamped as its own, or when its
+/// schema is not there yet (which the caller reports).
+async fn claim_own_database(db: &D1Database, bindings: &Bindings, created_at: f64) -> Option<String> {
+    let identity =
+        Identity { environment: bindings.environment().as_str(), created_at: created_at as u64, role: PRIMARY };
+    claim_database(db, bindings.db(), &identity).await.ok().flatten()
+}
+
 /// Why the feed shards of an environment being provisioned cannot be used
 /// yet (a binding missing or its schema not applied: still `creating`), or
-/// ever (a database another environment's shard: `failed`); `None` when
+/// ever (a database that is another's, by its stamp: `failed`); `None` when
 /// every one can, each then stamped as this environment's.
-async fn shards_not_ready(env: &Platform, bindings: &Bindings) -> Option<(Status, String)> {
-    #[derive(Deserialize)]
-    struct Stamp {
-        environment: String,
-        shard: f64,
-    }
-    let environment = bindings.environment().as_str();
+async fn shards_not_ready(env: &Platform, bindings: &Bindings, created_at: u64) -> Option<(Status, String)> {
     for (index, binding) in bindings.shards().iter().enumerate() {
-        let Ok(db) = env.database(binding) else {
+        let Ok(db) = env.shard_db(bindings, index) else {
             let waiting = waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
             return Some((Status::Creating, waiting));
         };
-        let stamp = [text(environment), number(index as u64)];
-        let statements = [
-            statement(&db, "INSERT INTO feed_shard (id, environment, shard) VALUES (1, ?1, ?2) ON CONFLICT (id) DO NOTHING", &stamp),
-            // What a shard's feed needs, down to the latest migration it uses.
-            statement(
-                &db,
-                "SELECT environment, shard, (SELECT version FROM feed_clock WHERE id = 1) AS version, \
-                 (SELECT COUNT(*) FROM feed_counts) AS counts, (SELECT COUNT(transaction_id) FROM idempotency_keys) AS keys, \
-                 (SELECT COUNT(*) FROM subscriber_deletions) AS deletions FROM feed_shard",
-                &[],
-            ),
-        ];
-        let Ok(statements) = statements.into_iter().collect::<Result<Vec<_>, _>>() else {
-            return Some((Status::Creating, format!("feed shard {binding} cannot be checked yet")));
-        };
-        let read = db.batch(statements).await.and_then(|results| match results.get(1) {
-            Some(result) => result.results::<Stamp>(),
-            None => Ok(Vec::new()),
-        });
-        match read.as_deref() {
-            Ok([stamp]) if stamp.environment == environment && stamp.shard as usize == index => {}
-            Ok([stamp]) => {
-                return Some((
-                    Status::Failed,
-                    format!(
-                        "database {binding} is shard {} of the {} environment: bind a database of its own",
-                        stamp.shard, stamp.environment
-                    ),
-                ))
-            }
+        let identity = Identity { environment: bindings.environment().as_str(), created_at, role: index as i64 };
+        // What a shard's feed needs, down to the latest migration it uses.
+        let schema = statement(
+            &db,
+            "SELECT (SELECT version FROM feed_clock WHERE id = 1) AS version, (SELECT COUNT(*) FROM feed_counts) AS counts, \
+             (SELECT COUNT(transaction_id) FROM idempotency_keys) AS keys, (SELECT COUNT(*) FROM subscriber_deletions) AS deletions",
+            &[],
+        )
+        .ok()?;
+        let migrated = schema.first::<serde_json::Value>(None).await.is_ok();
+        match claim_database(&db, binding, &identity).await {
+            Ok(Some(refusal)) => return Some((Status::Failed, refusal)),
+            Ok(None) if migrated => {}
             _ => {
                 return Some((
                     Status::Creating,

@@ -535,7 +535,9 @@ pub(super) fn missing_binding(name: &EnvironmentName, binding: &str) -> ApiError
 /// The databases of an environment's feed shards; a missing one is a
 /// missing binding, as the environment's own database would be.
 fn open_shards(env: &Platform, name: &EnvironmentName, bindings: &Bindings) -> Result<Vec<D1Database>, ApiError> {
-    bindings.shards().iter().map(|binding| env.database(binding).map_err(|_| missing_binding(name, binding))).collect()
+    (0..bindings.shards().len())
+        .map(|index| env.shard_db(bindings, index).map_err(|_| missing_binding(name, &bindings.shards()[index])))
+        .collect()
 }
 
 /// The signing-secret slots of a registry row, opened (the registry and

@@ -43,6 +43,10 @@ const UPSERT: &str =
     email = excluded.email, phone = excluded.phone, avatar = excluded.avatar, locale = excluded.locale, \
     timezone = excluded.timezone, data = excluded.data, updated_at = excluded.updated_at";
 
+/// How long a feed shard remembers a subscriber's deletion: far longer than
+/// any trigger runs between reading profiles and writing messages.
+const DELETION_MEMORY_MS: u64 = 60 * 60 * 1000;
+
 impl Environment {
     /// Creates or replaces profiles; says which ids were new. One D1 read and
     /// one D1 write, whatever the number of profiles.
@@ -151,6 +155,12 @@ impl Environment {
                     "INSERT INTO subscriber_deletions (subscriber_id, deleted_at) VALUES (?1, ?2) \
                      ON CONFLICT (subscriber_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)",
                     &[text(id.as_str()), number(now_ms)],
+                )?,
+                // A deletion needs remembering only while a trigger that read the profile before it may run.
+                statement(
+                    db,
+                    "DELETE FROM subscriber_deletions WHERE deleted_at < ?1",
+                    &[number(now_ms.saturating_sub(DELETION_MEMORY_MS))],
                 )?,
             ])
         };

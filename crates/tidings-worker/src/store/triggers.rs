@@ -163,7 +163,7 @@ impl Environment {
              VALUES (?1, ?2, 'in_flight', ?3, ?6, ?7) \
              ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, state = 'in_flight', status = NULL, \
              response = NULL, created_at = excluded.created_at, claim_id = excluded.claim_id, \
-             transaction_id = CASE WHEN idempotency_keys.state = 'in_flight' \
+             transaction_id = CASE WHEN idempotency_keys.state = 'in_flight' AND idempotency_keys.created_at >= ?4 \
              AND idempotency_keys.request_hash = excluded.request_hash \
              THEN COALESCE(idempotency_keys.transaction_id, excluded.transaction_id) ELSE excluded.transaction_id END \
              WHERE idempotency_keys.created_at < ?4 \
@@ -222,14 +222,15 @@ impl Environment {
     }
 
     /// Gives up this request's claim on a key after a failure, so a retry
-    /// can run (as the same transaction, for the same body): the key stays,
-    /// in flight with no claim. A key whose answer was stored stays as it is.
-    pub async fn release_idempotency_key(&self, home: KeyHome<'_>, key: &str, claim_id: &str) {
+    /// can run: the key stays, in flight with no claim, and keeps its
+    /// transaction when `keep_transaction` (the same body's retry then runs
+    /// as it). A key whose answer was stored stays as it is.
+    pub async fn release_idempotency_key(&self, home: KeyHome<'_>, key: &str, claim_id: &str, keep_transaction: bool) {
         let release = statement(
             self.key_db(home),
-            "UPDATE idempotency_keys SET claim_id = NULL \
+            "UPDATE idempotency_keys SET claim_id = NULL, transaction_id = CASE WHEN ?3 THEN transaction_id END \
              WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
-            &[text(key), text(claim_id)],
+            &[text(key), text(claim_id), number(u64::from(keep_transaction))],
         );
         if let Ok(release) = release {
             if let Err(error) = self.write_one("release", release).await {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use worker::D1Database;
 
 use super::platform::{Bindings, Platform};
+use super::shards::{is_database_of, Identity, PRIMARY};
 use super::{number, statement, storage_error};
 use crate::error::ApiError;
 
@@ -19,14 +20,21 @@ const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND n
 /// and its feed shards') is set back to one row whose version goes on from
 /// the highest of them, with everything before it purged: a watermark from
 /// before the deletion is told to sync again, whichever database it came
-/// from. A shard stamped as another environment's is left alone: it holds
-/// nothing of this one (which was refused it when provisioned).
-pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result<(), ApiError> {
+/// from. A database whose stamp says it is another (another environment's,
+/// an earlier one's of the same name, or another role's) is left alone.
+pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings, created_at: u64) -> Result<(), ApiError> {
+    let environment = bindings.environment().as_str();
+    let identity = |role| Identity { environment, created_at, role };
     // No binding: nothing of the environment is reachable there to remove.
-    let mut databases: Vec<D1Database> = env.environment_db(bindings).into_iter().collect();
+    let mut databases = Vec::new();
+    if let Ok(db) = env.environment_db(bindings) {
+        if is_database_of(&db, bindings.db(), &identity(PRIMARY)).await? {
+            databases.push(db);
+        }
+    }
     for (index, binding) in bindings.shards().iter().enumerate() {
-        if let Ok(db) = env.database(binding) {
-            if is_own_shard(&db, bindings, index, binding).await? {
+        if let Ok(db) = env.shard_db(bindings, index) {
+            if is_database_of(&db, binding, &identity(index as i64)).await? {
                 databases.push(db);
             }
         }
@@ -36,46 +44,19 @@ pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings) -> Result
         clock = clock.max(feed_clock(db).await?);
     }
     for db in &databases {
-        wipe(db, clock).await?;
+        // One past the highest: no watermark of before reads as current anywhere.
+        wipe(db, clock + 1).await?;
     }
     Ok(())
 }
 
-/// Whether a shard is this environment's shard `index`: not when it says it
-/// belongs to another environment or index (a binding pointed at the wrong database).
-async fn is_own_shard(db: &D1Database, bindings: &Bindings, index: usize, binding: &str) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Stamp {
-        environment: String,
-        shard: f64,
-    }
-    // A shard without the table (never migrated) holds nothing to protect.
-    let Ok(stamps) = statement(db, "SELECT environment, shard FROM feed_shard", &[])?
-        .all()
-        .await
-        .and_then(|result| result.results::<Stamp>())
-    else {
-        return Ok(true);
-    };
-    match stamps.first() {
-        Some(stamp) if stamp.environment != bindings.environment().as_str() || stamp.shard as usize != index => {
-            worker::console_warn!(
-                "{binding} is shard {} of the {} environment: left alone when {} was deleted",
-                stamp.shard,
-                stamp.environment,
-                bindings.environment()
-            );
-            Ok(false)
-        }
-        _ => Ok(true),
-    }
-}
-
-/// A database's feed clock (0 without one).
+/// A database's feed clock (0 without the table: never migrated).
 async fn feed_clock(db: &D1Database) -> Result<u64, ApiError> {
-    let clock: Option<f64> =
-        statement(db, "SELECT version FROM feed_clock WHERE id = 1", &[])?.first(Some("version")).await.unwrap_or(None);
-    Ok(clock.unwrap_or(0.0) as u64)
+    match statement(db, "SELECT version FROM feed_clock WHERE id = 1", &[])?.first::<f64>(Some("version")).await {
+        Ok(clock) => Ok(clock.unwrap_or(0.0) as u64),
+        Err(error) if error.to_string().contains("no such table") => Ok(0),
+        Err(error) => Err(storage_error("read feed clock", error)),
+    }
 }
 
 /// Empties one of an environment's databases, as [`wipe_database`] says,

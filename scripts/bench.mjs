@@ -10,7 +10,9 @@
 // key validation, subscriber credential check and feed route; to show what
 // the local rate limiter costs, Tidings without the feed's rate-limit
 // binding; and benches/d1-floor, the floor for any worker that reads D1 once
-// per request (Tidings' feed statement alone, in plain JavaScript).
+// per request (Tidings' feed statement alone, in plain JavaScript). The same
+// feed is also read in staging, whose feed is in four shards, beside the floor
+// reading the shard that holds it.
 // Then, on a stack of its own, each operation's D1 work and the fan-out rate
 // of a trigger to a topic of 100,000 members (`--members N`; scripts/d1-work.mjs).
 import { spawnSync } from "node:child_process";
@@ -126,6 +128,34 @@ INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body
   });
 }
 
+/** The feed shard (0 to `shards` − 1) holding a subscriber's feed: as tidings_core::shard::shard_of. */
+function shardOf(subscriber, shards) {
+  const digest = createHash("sha256").update(subscriber).digest();
+  return ((digest[0] << 8) | digest[1]) % 256 % shards;
+}
+
+/**
+ * The same 10,000-message feed as development's `bench-10k`, in staging, which has four feed
+ * shards: written into the shard that holds it. Answers that shard's binding.
+ */
+function seedShard(stack) {
+  const binding = `FEED${shardOf("bench-10k", 4)}_STAGING`;
+  step(`seeding bench-10k's 10,000 messages into staging's shard ${binding}`);
+  const sql = `
+INSERT INTO subscribers (id, created_at) VALUES ('bench-10k', 0);
+INSERT INTO messages (id, subscriber_id, workflow, transaction_id, subject, body, payload, created_at, version)
+  WITH RECURSIVE s(n) AS (SELECT 1001 UNION ALL SELECT n + 1 FROM s WHERE n < 11000)
+  SELECT printf('%026d', n), 'bench-10k', 'bench', 'tx' || n, 'Order ' || n || ' shipped', 'Your order is on its way.',
+    '{"order":' || n || '}', 1790000000000 + n, 0
+  FROM s;`;
+  const file = join(stack.persistTo, "..", "seed-shard.sql");
+  writeFileSync(file, sql);
+  run("wrangler", ["d1", "execute", binding, "--local", "--config", stack.config, "--persist-to", stack.persistTo, "--file", file], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return binding;
+}
+
 async function main() {
   const { seconds, rounds, members: topicMembers } = numberOptions({ seconds: 5, rounds: 3, members: 100_000 });
   // wrangler dev records every request, and each binding call in it, in a local trace store for
@@ -136,12 +166,15 @@ async function main() {
   installWrk();
   build();
   const stateDir = join(root, ".tidings", `bench-${process.pid}`);
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false });
+  // Staging keeps its feed in four shards: the feed targets are checked there too.
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, shards: { staging: 4 } });
   const contenders = [];
   try {
     seed(stack);
+    const shardBinding = seedShard(stack);
     const toml = readFileSync(stack.config, "utf8");
     const database = bindingId(toml, "DB_DEVELOPMENT", "database_id");
+    const shardDatabase = bindingId(toml, shardBinding, "database_id");
     const namespace = bindingId(toml, "KV_DEVELOPMENT", "id");
     const date = toml.match(/^compatibility_date = "(.+)"$/m)[1];
     const configs = {
@@ -151,6 +184,9 @@ async function main() {
         `[[kv_namespaces]]\nbinding = "KV"\nid = "${namespace}"\n`,
       floor: `name = "bench-d1-floor"\nmain = "${join(root, "benches/d1-floor/index.js")}"\ncompatibility_date = "${date}"\n\n` +
         `[[d1_databases]]\nbinding = "DB"\ndatabase_name = "tidings-development"\ndatabase_id = "${database}"\n`,
+      // The floor on the shard that holds staging's bench-10k.
+      shardFloor: `name = "bench-d1-floor-shard"\nmain = "${join(root, "benches/d1-floor/index.js")}"\ncompatibility_date = "${date}"\n\n` +
+        `[[d1_databases]]\nbinding = "DB"\ndatabase_name = "tidings-staging_feed"\ndatabase_id = "${shardDatabase}"\n`,
     };
     const development = stack.keys.environments.development;
     const keyHash = createHash("sha256").update(development.publishable_key).digest("hex");
@@ -172,6 +208,9 @@ async function main() {
     const empty = await served(emptyConfig);
     const typescript = await served(typescriptConfig);
     const floor = await served(floorConfig);
+    const shardFloorConfig = join(stateDir, "d1-floor-shard.toml");
+    writeFileSync(shardFloorConfig, configs.shardFloor);
+    const shardFloor = await served(shardFloorConfig);
     // Tidings without the feed's rate-limit binding (it then draws no budget), beside its
     // .dev.vars: locally each draw is a round trip to a Durable Object, on Cloudflare a local counter.
     const unlimitedConfig = join(dirname(stack.config), "unlimited.toml");
@@ -188,6 +227,14 @@ async function main() {
       floor: { url: feed(floor.url, "bench-10k"), headers: {} },
       tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       unlimited: { url: feed(unlimited.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
+      sharded: {
+        url: feed(stack.apiUrl, "bench-10k"),
+        headers: {
+          Authorization: `Bearer ${stack.keys.environments.staging.publishable_key}`,
+          "X-Subscriber-Hash": createHmac("sha256", stack.keys.environments.staging.subscriber_signing_secret).update("bench-10k").digest("hex"),
+        },
+      },
+      shardFloor: { url: feed(shardFloor.url, "bench-10k"), headers: {} },
     };
     // Every contender that reads the feed must answer the same items as Tidings, or the
     // comparison is not of the same work (the floor repeats Tidings' statement by hand).
@@ -323,6 +370,15 @@ async function main() {
       lines.push(check("concurrency 32, requests/s / hand-written TypeScript", s32.rps / t32.rps, 1.15));
       lines.push(check("concurrency 1, p50 / floor's p50", s1.p50 / f1.p50, 1.25, true));
       lines.push(check("concurrency 1, p99 / floor's p99", s1.p99 / f1.p99, 1.5, true));
+      // The same targets for an environment with four feed shards, against the floor on its shard.
+      const [g1, h1] = ["shardFloor", "sharded"].map((name) => summary(name, 1));
+      const [g32, h32] = ["shardFloor", "sharded"].map((name) => summary(name, 32));
+      lines.push(`\nFeed targets for 4 feed shards (staging; the floor reads the shard holding the feed): Tidings ${h32.rps.toFixed(0)} requests/s at 32, p50 ${h1.p50.toFixed(2)} ms at 1; floor ${g32.rps.toFixed(0)}, ${g1.p50.toFixed(2)} ms`);
+      lines.push(check("concurrency 32, requests/s / shard's floor, rate limiter bound", h32.rps / g32.rps, 0.8));
+      lines.push(check("concurrency 32, requests/s / hand-written TypeScript", h32.rps / t32.rps, 1.15));
+      lines.push(check("concurrency 1, p50 / shard floor's p50", h1.p50 / g1.p50, 1.25, true));
+      lines.push(check("concurrency 1, p99 / shard floor's p99", h1.p99 / g1.p99, 1.5, true));
+      lines.push(check("concurrency 32, 4 shards / 1 shard requests/s (sharding must not tax a read)", h32.rps / s32.rps, 0.95));
     }
     lines.push(`\nWhere the time of a Tidings feed request goes (concurrency 1; medians of ${rounds} × ${seconds} s)`);
     lines.push(table([["", "requests/s", "p50 ms", "", ""], ...Object.entries(breakdown).map(([name, runs]) => [name, median(runs.map((r) => r.rps)).toFixed(0), median(runs.map((r) => r.p50)).toFixed(2), "", ""])]));

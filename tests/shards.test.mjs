@@ -246,21 +246,18 @@ migrations_dir = "${config.match(/^migrations_dir = "(.*environment)"$/m)[1]}"
 `).join("");
     writeFileSync(process.env.TIDINGS_TEST_CONFIG, config.replace("\n[[kv_namespaces]]", `${borrowed}\n[[kv_namespaces]]`));
     try {
-      const thief = await admin("/v1/environments", { method: "POST", body: { name: "thief", type: "development", shards: 2 } });
-      assert.ok([201, 202].includes(thief.status), JSON.stringify(thief.body));
-      const failed = await waitFor(async () => {
-        const shown = (await admin("/v1/environments/thief")).body;
-        return shown.status === "failed" ? shown : null;
-      }, "the borrowed shards to be refused");
-      assert.match(failed.status_reason, /FEED0_THIEF is shard 1 of the sharded environment/);
+      /** Registers `name` with two shards and waits until its provisioning fails; answers the reason. */
+      const refusedReason = async (name) => {
+        const registered = await admin("/v1/environments", { method: "POST", body: { name, type: "development", shards: 2 } });
+        assert.ok([201, 202].includes(registered.status), JSON.stringify(registered.body));
+        return waitFor(async () => {
+          const shown = (await admin(`/v1/environments/${name}`)).body;
+          return shown.status === "failed" ? shown.status_reason : null;
+        }, `${name}'s borrowed databases to be refused`);
+      };
+      assert.match(await refusedReason("thief"), /FEED0_THIEF is shard 1 of the sharded environment/);
       assert.equal((await admin("/v1/environments/thief", { method: "DELETE" })).status, 200);
-      const second = await admin("/v1/environments", { method: "POST", body: { name: "thief-2", type: "development", shards: 2 } });
-      assert.ok([201, 202].includes(second.status), JSON.stringify(second.body));
-      const refused = await waitFor(async () => {
-        const shown = (await admin("/v1/environments/thief-2")).body;
-        return shown.status === "failed" ? shown : null;
-      }, "an environment's own database to be refused as a shard");
-      assert.match(refused.status_reason, /FEED0_THIEF_2 is (the own database of the development environment|an environment's own database)/);
+      assert.match(await refusedReason("thief-2"), /FEED0_THIEF_2 is (the own database of the development environment|an environment's own database)/);
       assert.equal((await admin("/v1/environments/thief-2", { method: "DELETE" })).status, 200);
       assert.equal((await call(SINGLE, "/v1/environments/current")).status, 200, "development keeps working");
       assert.ok((await feed(SINGLE, `spread-${tag}-00`)).items.length > 0, "development's feeds are untouched");

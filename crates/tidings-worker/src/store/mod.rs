@@ -2,10 +2,11 @@
 //!
 //! Environment isolation lives here: an [`Environment`] can only be
 //! opened from an [`ApiKey`] whose hash is registered for the environment the
-//! key names, and it holds that one environment's database and nothing else.
-//! Binding names come from the registry, never from a request; the one
-//! exception is the key cache, read from the KV namespace of the environment
-//! a checksum-valid key names, and only ever trusted for that key's hash.
+//! key names, and it holds that one environment's databases (its own and its
+//! feed shards) and nothing else. Binding names come from the registry, never
+//! from a request; the one exception is the key cache, read from the KV
+//! namespace of the environment a checksum-valid key names, and only ever
+//! trusted for that key's hash.
 
 mod authorized;
 mod brand;

@@ -383,7 +383,7 @@ pub(super) async fn refresh_status(env: &Platform, mut row: EnvironmentRow) -> R
     let name = EnvironmentName::parse(&row.name).map_err(|error| ApiError::internal("registry name", error))?;
     let bindings = Bindings::while_provisioning(status, &name, &row.db_binding, &row.kv_binding, files, shards)
         .ok_or_else(|| ApiError::internal("provisioning", "the environment is not being provisioned"))?;
-    let waiting = || waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
+    let waiting = || bindings.waiting_reason();
     let shards_waiting = shards_not_ready(env, &bindings, row.created_at as u64).await;
     let (next, reason) =
         match (env.environment_db(&bindings), env.environment_kv(&bindings), env.environment_files(&bindings)) {
@@ -465,8 +465,7 @@ async fn claim_own_database(db: &D1Database, bindings: &Bindings, created_at: f6
 async fn shards_not_ready(env: &Platform, bindings: &Bindings, created_at: u64) -> Option<(Status, String)> {
     for (index, binding) in bindings.shards().iter().enumerate() {
         let Ok(db) = env.shard_db(bindings, index) else {
-            let waiting = waiting_for_bindings(bindings.db(), bindings.kv(), bindings.files(), bindings.shards());
-            return Some((Status::Creating, waiting));
+            return Some((Status::Creating, bindings.waiting_reason()));
         };
         let identity = Identity { environment: bindings.environment().as_str(), created_at, role: index as i64 };
         // What a shard's feed needs, down to the latest migration it uses.
@@ -532,6 +531,13 @@ pub(super) async fn set_status(
     .await
     .map_err(|error| storage_error("set environment status", error))?;
     Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+}
+
+impl Bindings {
+    /// Why an environment with these bindings is still `creating`.
+    fn waiting_reason(&self) -> String {
+        waiting_for_bindings(self.db(), self.kv(), self.files(), self.shards())
+    }
 }
 
 fn waiting_for_bindings(db_binding: &str, kv_binding: &str, files_binding: &str, shards: &[String]) -> String {

@@ -276,7 +276,7 @@ impl Environment {
                     statement(db, super::messages::TICK, &[])?,
                 ];
                 for chunk in chunks(&messages) {
-                    statements.push(rows.insert(db, chunk)?);
+                    statements.push(rows.insert(db, chunk, &chunk_json(chunk))?);
                 }
                 batches.push((index, statements));
             }
@@ -307,10 +307,11 @@ impl Environment {
         }
         for chunk in chunks(delivery.messages) {
             let Some(first) = chunk.first() else { continue };
-            let chunk_json = Value::Array(chunk.iter().map(message_json).collect()).to_string();
+            // One serialization of the chunk for its log entries and, without shards, its rows.
+            let chunk_json = chunk_json(chunk);
             writes.push(self.stored_log_statement(&chunk_json, &first.workflow, &first.transaction_id, now_ms)?);
             if in_primary {
-                writes.push(rows.insert(&self.db, chunk)?);
+                writes.push(rows.insert(&self.db, chunk, &chunk_json)?);
             }
         }
         if !delivery.webhooks.is_empty() {
@@ -394,11 +395,11 @@ struct MessageRows<'a> {
 impl MessageRows<'_> {
     /// The statement inserting `chunk` (messages of one transaction and
     /// workflow) into `db`'s feed, each once.
-    fn insert(&self, db: &D1Database, chunk: &[Message]) -> Result<D1PreparedStatement, ApiError> {
+    /// `chunk_json` is [`chunk_json`] of `chunk`.
+    fn insert(&self, db: &D1Database, chunk: &[Message], chunk_json: &str) -> Result<D1PreparedStatement, ApiError> {
         let Some(first) = chunk.first() else {
             return Err(ApiError::internal("deliver", "an empty chunk of messages"));
         };
-        let chunk_json = Value::Array(chunk.iter().map(message_json).collect()).to_string();
         statement(
             db,
             &format!(
@@ -413,7 +414,7 @@ impl MessageRows<'_> {
                 not_deleted_since("value ->> '$.subscriber_id'", "?5"),
             ),
             &[
-                text(&chunk_json),
+                text(chunk_json),
                 text(&first.workflow),
                 text(&first.transaction_id),
                 text(self.payload),
@@ -423,6 +424,11 @@ impl MessageRows<'_> {
             ],
         )
     }
+}
+
+/// A chunk of messages as the JSON array the log and message inserts expand.
+fn chunk_json(chunk: &[Message]) -> String {
+    Value::Array(chunk.iter().map(message_json).collect()).to_string()
 }
 
 fn message_json(message: &Message) -> Value {

@@ -6,6 +6,7 @@
 //   npm run env -- create pr-42 --from development --ttl 72h   (a preview environment, of its source's type)
 //   npm run env -- create qa --type staging --deliver-only-to qa-1,@example.com   (test mode: webhooks reach only these)
 //   npm run env -- create big --type production --shards 4   (its feed in 4 databases, FEED0_BIG … FEED3_BIG)
+//   npm run env -- reshard big --shards 8   (moves its feeds to 8 shards while it keeps serving)
 //   npm run env -- delete qa
 //   npm run env -- lock staging --reason "release freeze"  |  unlock staging
 //   npm run env -- archive qa [--retention-days 30]  |  restore qa  |  purge qa
@@ -231,6 +232,66 @@ function deployments() {
   console.log(`wrote one [env.<name>] section per environment into ${options.config}; deploy one with npx wrangler deploy --env <name>`);
 }
 
+/** Applies the environment migrations to these databases (locally, and on Cloudflare with --remote). */
+async function migrateDatabases(bindings) {
+  // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await migrate(options["persist-to"], options.config, bindings);
+      if (options.remote) {
+        for (const binding of bindings) {
+          await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
+        }
+      }
+      return;
+    } catch (error) {
+      if (attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+}
+
+/**
+ * Moves an environment's feeds to more shards while it keeps serving: binds
+ * and migrates the shards it lacks, then calls the worker until every
+ * bucket of subscribers is copied, verified and switched (each call moves
+ * some for a few seconds). Run again, it goes on with a move under way.
+ */
+async function reshard(name) {
+  const shards = Number(options.shards);
+  if (!name || !Number.isInteger(shards) || shards < 2 || shards > 64) {
+    throw new CommandError("usage: npm run env -- reshard <name> --shards <2 to 64, more than it has>");
+  }
+  const environment = await call("GET", `/v1/environments/${name}`);
+  if (shards < environment.shards) throw new CommandError(`${name} has ${environment.shards} shards; an environment's feeds move to more shards, never fewer`);
+  await addBindings(name, shards);
+  await migrateDatabases(databaseBindings(name, shards));
+  // The worker sees new bindings once wrangler dev has reloaded its configuration (or after a deploy).
+  const deadline = Date.now() + (options.remote ? 0 : 60_000);
+  let progress;
+  while (!progress?.done) {
+    try {
+      progress = await call("POST", `/v1/environments/${name}/reshard`, { shards });
+    } catch (error) {
+      // Another call holds the move's lease (one that died holds it for 20 s at most): wait for it.
+      const busy = error.message.startsWith("reshard_in_progress") && Date.now() < deadline + 60_000;
+      if (busy) {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        continue;
+      }
+      if (!error.message.startsWith("environment_not_ready") || Date.now() > deadline) {
+        const deploy = options.remote && error.message.startsWith("environment_not_ready") ? " (deploy with `npx wrangler deploy` so the worker has the new bindings, then run this again)" : "";
+        throw new CommandError(`${error.message}${deploy}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    if (!options.json) console.log(`${name}: ${progress.buckets_moved}/${progress.buckets_to_move} buckets moved to ${progress.shards} shards (${progress.subscribers_moved} subscribers, ${progress.messages_moved} messages in this call)`);
+  }
+  if (options.json) return console.log(JSON.stringify(progress));
+  console.log(`${name}: its feeds are on ${progress.shards} shards (FEED0_${suffix(name)} … FEED${progress.shards - 1}_${suffix(name)})`);
+}
+
 async function waitUntilReady(name) {
   const deadline = Date.now() + 60_000;
   let environment;
@@ -278,21 +339,7 @@ async function create(name) {
   // The registry's count decides (an environment registered from the console keeps its own).
   const { shards: shardCount = 1 } = await call("GET", `/v1/environments/${name}`);
   await addBindings(name, shardCount);
-  // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await migrate(options["persist-to"], options.config, databaseBindings(name, shardCount));
-      if (options.remote) {
-        for (const binding of databaseBindings(name, shardCount)) {
-          await runAsync(wrangler, ["d1", "migrations", "apply", binding, "--remote", "--config", options.config]);
-        }
-      }
-      break;
-    } catch (error) {
-      if (attempt === 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
-    }
-  }
+  await migrateDatabases(databaseBindings(name, shardCount));
   const environment = await waitUntilReady(name);
   const publishable = await call("POST", `/v1/environments/${name}/keys`, { kind: "publishable" });
   const secret = await call("POST", `/v1/environments/${name}/keys`, { kind: "secret" });
@@ -442,6 +489,7 @@ const [command, name, second] = positionals;
 const commands = {
   list: () => list(),
   create: () => create(name),
+  reshard: () => reshard(name),
   delete: () => remove(name),
   export: () => exportFile(name),
   import: () => importFile(name),
@@ -455,7 +503,7 @@ const commands = {
   deployments: () => deployments(),
 };
 try {
-  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|delete|lock|unlock|archive|restore|purge|export|import|clone|provision|deployments> … (see scripts/env.mjs)");
+  if (!commands[command]) throw new CommandError("usage: npm run env -- <list|create|reshard|delete|lock|unlock|archive|restore|purge|export|import|clone|provision|deployments> … (see scripts/env.mjs)");
   await commands[command]();
 } catch (error) {
   console.error(`✖ ${error.message}`);

@@ -83,6 +83,12 @@ pub enum ControlAction<'a> {
         /// The environment's name.
         environment: &'a str,
     },
+    /// Move an environment's feed to more shards (its storage layout): the
+    /// same rights as deleting it.
+    ReshardEnvironment {
+        /// The environment's name.
+        environment: &'a str,
+    },
     /// Create a preview environment seeded with the content of `from`:
     /// creating environments, and seeing `from`.
     CreatePreview {
@@ -323,7 +329,9 @@ fn check(
             }
         }
         ControlAction::CreateEnvironment => deployment(grants, DeploymentAction::ManageEnvironments),
-        ControlAction::DeleteEnvironment { environment } | ControlAction::ArchiveEnvironment { environment } => {
+        ControlAction::DeleteEnvironment { environment }
+        | ControlAction::ArchiveEnvironment { environment }
+        | ControlAction::ReshardEnvironment { environment } => {
             visible(grants, chain, environment)?;
             deployment(grants, DeploymentAction::ManageEnvironments)?;
             in_environment(grants, chain, environment, Action::Configure)

@@ -14,6 +14,10 @@
 //! id, and a bucket to a shard ([`shard_of`]): every message of one
 //! subscriber is in one database, so a feed page, its counts and its delta
 //! sync are each one query on one shard, exactly as without shards.
+//!
+//! An environment grows by *resharding*: its [`BucketMap`] moves from one
+//! count to a larger one a bucket at a time ([`BucketMap::pending`]), each
+//! bucket's feed copied, verified and switched while the rest keep serving.
 
 use sha2::{Digest, Sha256};
 
@@ -31,6 +35,12 @@ pub enum ShardError {
     /// Not a whole number from 1 to [`MAX_SHARDS`].
     #[error("an environment has 1 to {MAX_SHARDS} feed shards")]
     Count,
+    /// A move to as many shards as it has, or fewer.
+    #[error("an environment's feed moves to more shards than it has ({0}), never fewer")]
+    NotGrowing(u32),
+    /// A stored set of moved buckets that is not 64 hexadecimal digits.
+    #[error("the stored set of moved buckets is unreadable")]
+    MovedSet,
 }
 
 /// How many feed shards an environment has: 1 to [`MAX_SHARDS`]; 1 keeps
@@ -96,6 +106,189 @@ pub fn bindings(suffix: &str, count: ShardCount) -> Vec<String> {
     }
 }
 
+/// The database holding one bucket's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FeedHome {
+    /// The environment's own database (an environment with one shard).
+    Primary,
+    /// Feed shard `i`, bound as [`binding`] `FEED<i>_<ENV>`.
+    Shard(usize),
+}
+
+impl FeedHome {
+    /// Where `bucket` lives when the environment has `count` shards.
+    pub fn of_bucket(bucket: u32, count: ShardCount) -> Self {
+        if count.is_sharded() {
+            Self::Shard((bucket % count.get()) as usize)
+        } else {
+            Self::Primary
+        }
+    }
+
+    /// The role number a database's identity stamp records: -1 for the
+    /// primary, the index for a shard.
+    pub fn role(self) -> i64 {
+        match self {
+            Self::Primary => -1,
+            Self::Shard(index) => index as i64,
+        }
+    }
+
+    /// The home a stamp's role number names.
+    pub fn from_role(role: i64) -> Self {
+        usize::try_from(role).map_or(Self::Primary, Self::Shard)
+    }
+}
+
+/// Which buckets have moved: one bit per bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct MovedSet([u64; 4]);
+
+impl MovedSet {
+    /// Whether `bucket` has moved.
+    pub fn contains(self, bucket: u32) -> bool {
+        bucket < BUCKETS && self.0[(bucket / 64) as usize] & (1 << (bucket % 64)) != 0
+    }
+
+    /// The set with `bucket` in it too.
+    pub fn with(mut self, bucket: u32) -> Self {
+        if bucket < BUCKETS {
+            self.0[(bucket / 64) as usize] |= 1 << (bucket % 64);
+        }
+        self
+    }
+
+    /// How many buckets have moved.
+    pub fn len(self) -> u32 {
+        self.0.iter().map(|word| word.count_ones()).sum()
+    }
+
+    /// Whether no bucket has moved.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// As stored: 64 hexadecimal digits, bucket 0 in the last bit of the first word.
+    pub fn encode(self) -> String {
+        self.0.iter().map(|word| format!("{word:016x}")).collect()
+    }
+
+    /// Reads [`Self::encode`]'s text back.
+    pub fn decode(text: &str) -> Result<Self, ShardError> {
+        if text.len() != 64 || !text.is_ascii() {
+            return Err(ShardError::MovedSet);
+        }
+        let mut words = [0u64; 4];
+        for (index, word) in words.iter_mut().enumerate() {
+            *word = u64::from_str_radix(&text[index * 16..index * 16 + 16], 16).map_err(|_| ShardError::MovedSet)?;
+        }
+        Ok(Self(words))
+    }
+}
+
+/// One bucket's move while an environment is resharded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketMove {
+    /// The bucket.
+    pub bucket: u32,
+    /// Where its feed is until the move is switched.
+    pub from: FeedHome,
+    /// Where it goes.
+    pub to: FeedHome,
+}
+
+/// Where each bucket's feed lives: an environment settled at one shard
+/// count, or moving from one count to a larger one, with the buckets
+/// switched to the new count so far. A bucket's home changes only when its
+/// move is switched, after its feed was copied and verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BucketMap {
+    from: ShardCount,
+    to: ShardCount,
+    moved: MovedSet,
+}
+
+impl BucketMap {
+    /// Every bucket at its home among `count` shards.
+    pub fn settled(count: ShardCount) -> Self {
+        Self { from: count, to: count, moved: MovedSet::default() }
+    }
+
+    /// A move from `from` shards to `to` (more) with `moved` switched so far.
+    pub fn moving(from: ShardCount, to: ShardCount, moved: MovedSet) -> Result<Self, ShardError> {
+        if to <= from {
+            return Err(ShardError::NotGrowing(from.get()));
+        }
+        Ok(Self { from, to, moved }.settling())
+    }
+
+    /// The map a registry or primary row describes: `to` shards, moving from
+    /// `from` when it is given, with the `moved` set's text.
+    pub fn from_stored(to: ShardCount, from: Option<ShardCount>, moved: Option<&str>) -> Result<Self, ShardError> {
+        match from {
+            Some(from) if from != to => {
+                Self::moving(from, to, moved.map(MovedSet::decode).transpose()?.unwrap_or_default())
+            }
+            _ => Ok(Self::settled(to)),
+        }
+    }
+
+    /// The count it started from (its count, when settled).
+    pub fn from(self) -> ShardCount {
+        self.from
+    }
+
+    /// The count it is moving to (its count, when settled): how many shard
+    /// bindings it needs.
+    pub fn to(self) -> ShardCount {
+        self.to
+    }
+
+    /// The buckets switched so far.
+    pub fn moved(self) -> MovedSet {
+        self.moved
+    }
+
+    /// Whether every bucket is at its home among [`Self::to`] shards.
+    pub fn is_settled(self) -> bool {
+        self.from == self.to
+    }
+
+    /// Where `bucket`'s feed is now.
+    pub fn home_of(self, bucket: u32) -> FeedHome {
+        let count = if self.moved.contains(bucket) { self.to } else { self.from };
+        FeedHome::of_bucket(bucket, count)
+    }
+
+    /// Where `subscriber`'s feed is now.
+    pub fn home_of_subscriber(self, subscriber: &SubscriberId) -> FeedHome {
+        self.home_of(bucket_of(subscriber))
+    }
+
+    /// The moves still to make, in bucket order: buckets whose home changes
+    /// and that have not been switched.
+    pub fn pending(self) -> impl Iterator<Item = BucketMove> {
+        (0..BUCKETS).filter(move |bucket| !self.moved.contains(*bucket)).filter_map(move |bucket| {
+            let (from, to) = (FeedHome::of_bucket(bucket, self.from), FeedHome::of_bucket(bucket, self.to));
+            (from != to).then_some(BucketMove { bucket, from, to })
+        })
+    }
+
+    /// The map once `bucket`'s move is switched; settled when it was the last.
+    pub fn switched(self, bucket: u32) -> Self {
+        Self { moved: self.moved.with(bucket), ..self }.settling()
+    }
+
+    /// Settled once no move is pending.
+    fn settling(self) -> Self {
+        if self.pending().next().is_none() {
+            Self::settled(self.to)
+        } else {
+            self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +336,74 @@ mod tests {
         assert!(seen.iter().all(|&n| n > 60), "{seen:?}");
     }
 
+    fn count(n: u64) -> ShardCount {
+        ShardCount::new(n).unwrap()
+    }
+
+    #[test]
+    fn moved_sets_read_back_and_refuse_other_text() {
+        let set = MovedSet::default().with(0).with(63).with(64).with(255);
+        assert_eq!(MovedSet::decode(&set.encode()), Ok(set));
+        assert_eq!(set.len(), 4);
+        assert!(set.contains(255) && !set.contains(1));
+        assert_eq!(MovedSet::decode("00"), Err(ShardError::MovedSet));
+        assert_eq!(MovedSet::decode(&"g".repeat(64)), Err(ShardError::MovedSet));
+        assert_eq!(MovedSet::decode(&"é".repeat(32)), Err(ShardError::MovedSet));
+    }
+
+    #[test]
+    fn a_map_only_grows() {
+        assert_eq!(BucketMap::moving(count(4), count(4), MovedSet::default()), Err(ShardError::NotGrowing(4)));
+        assert_eq!(BucketMap::moving(count(4), count(2), MovedSet::default()), Err(ShardError::NotGrowing(4)));
+        assert!(BucketMap::from_stored(count(4), Some(count(4)), None).unwrap().is_settled());
+    }
+
+    #[test]
+    fn doubling_moves_half_the_buckets_to_the_new_shards() {
+        let map = BucketMap::moving(count(4), count(8), MovedSet::default()).unwrap();
+        let moves: Vec<BucketMove> = map.pending().collect();
+        assert_eq!(moves.len(), 128);
+        assert!(moves
+            .iter()
+            .all(|step| matches!((step.from, step.to), (FeedHome::Shard(a), FeedHome::Shard(b)) if b == a + 4)));
+    }
+
+    #[test]
+    fn one_shard_moves_every_bucket_out_of_the_primary() {
+        let map = BucketMap::moving(ShardCount::ONE, count(4), MovedSet::default()).unwrap();
+        assert_eq!(map.pending().count(), 256);
+        assert!(map.pending().all(|step| step.from == FeedHome::Primary));
+        assert_eq!(FeedHome::from_role(FeedHome::Primary.role()), FeedHome::Primary);
+        assert_eq!(FeedHome::from_role(FeedHome::Shard(3).role()), FeedHome::Shard(3));
+    }
+
     proptest! {
+        #[test]
+        fn every_bucket_has_one_home_through_a_move(from in 1u64..=16, extra in 1u64..=16, order in proptest::collection::vec(0u32..BUCKETS, 0..300)) {
+            let (from, to) = (count(from), count((from + extra).min(64)));
+            prop_assume!(to > from);
+            let mut map = BucketMap::moving(from, to, MovedSet::default()).unwrap();
+            // Switch moves in any order: a bucket is always at its old home or its new one.
+            for bucket in order {
+                let Some(step) = map.pending().find(|step| step.bucket == bucket) else { continue };
+                prop_assert_eq!(map.home_of(bucket), step.from);
+                map = map.switched(bucket);
+                prop_assert_eq!(map.home_of(bucket), step.to);
+            }
+            for bucket in 0..BUCKETS {
+                let home = map.home_of(bucket);
+                prop_assert!(home == FeedHome::of_bucket(bucket, from) || home == FeedHome::of_bucket(bucket, to));
+            }
+            // Switching every pending move settles the map at the new count.
+            let pending: Vec<BucketMove> = map.pending().collect();
+            for step in pending {
+                map = map.switched(step.bucket);
+            }
+            prop_assert_eq!(map, BucketMap::settled(to));
+            let stored = BucketMap::from_stored(map.to(), Some(map.from()), Some(&map.moved().encode())).unwrap();
+            prop_assert_eq!(stored, map);
+        }
+
         #[test]
         fn a_subscriber_always_maps_to_the_same_shard_in_range(text in "[a-zA-Z0-9_-]{1,40}", count in 1u64..=64) {
             let count = ShardCount::new(count).unwrap();

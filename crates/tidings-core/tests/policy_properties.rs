@@ -97,6 +97,7 @@ enum Act {
     In(String, Action),
     Delete(String),
     Archive(String),
+    Reshard(String),
     CreatePreview(String),
     WithPersonalData(String, Action),
     Promote(String, String),
@@ -113,6 +114,7 @@ fn act() -> impl Strategy<Value = Act> {
         (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::In(name, action)),
         name().prop_map(Act::Delete),
         name().prop_map(Act::Archive),
+        name().prop_map(Act::Reshard),
         name().prop_map(Act::CreatePreview),
         (name(), prop::sample::select(ACTIONS.to_vec())).prop_map(|(name, action)| Act::WithPersonalData(name, action)),
         (name(), name()).prop_map(|(from, to)| Act::Promote(from, to)),
@@ -185,6 +187,7 @@ proptest! {
             Act::In(name, action) => ControlAction::InEnvironment { environment: name, action: *action },
             Act::Delete(name) => ControlAction::DeleteEnvironment { environment: name },
             Act::Archive(name) => ControlAction::ArchiveEnvironment { environment: name },
+            Act::Reshard(name) => ControlAction::ReshardEnvironment { environment: name },
             Act::CreatePreview(from) => ControlAction::CreatePreview { from },
             Act::WithPersonalData(name, action) => ControlAction::WithPersonalData { environment: name, action: *action },
             Act::Promote(from, to) => ControlAction::Promote { from, to },
@@ -216,7 +219,7 @@ proptest! {
                     prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)), "a lock by a non-admin");
                 }
             }
-            Act::Delete(name) | Act::Archive(name) => {
+            Act::Delete(name) | Act::Archive(name) | Act::Reshard(name) => {
                 prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)));
                 prop_assert!(rank(subject_grants.role) >= rank(Role::Admin), "environments removed by a non-admin");
             }

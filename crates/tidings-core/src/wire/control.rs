@@ -56,9 +56,13 @@ pub struct EnvironmentDetails {
     /// member's approval (release requests).
     #[serde(default)]
     pub require_approval: bool,
-    /// How many feed shards hold its subscribers' feeds (1: its own database).
+    /// How many feed shards hold its subscribers' feeds (1: its own database),
+    /// or, while they move to more, how many they move to.
     #[serde(default = "one_shard")]
     pub shards: u32,
+    /// While its feeds move to more shards: how many they move from (`null`: settled).
+    #[serde(default)]
+    pub shards_from: Option<u32>,
 }
 
 fn one_shard() -> u32 {
@@ -82,6 +86,37 @@ pub struct EnvironmentLock {
 pub struct LockRequest {
     /// Why the content is frozen (1 to 500 characters); shown with every refusal.
     pub reason: String,
+}
+
+/// `POST /v1/environments/{name}/reshard`: move the environment's feeds to
+/// more shards, or go on moving them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReshardRequest {
+    /// The shard count to move to (more than it has, at most 64); the same
+    /// count again goes on with a move under way.
+    pub shards: u64,
+}
+
+/// Where a move of an environment's feeds to more shards stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReshardProgress {
+    /// The environment.
+    pub environment: String,
+    /// The count its feeds move from.
+    pub shards_from: u32,
+    /// The count they move to.
+    pub shards: u32,
+    /// Buckets of subscribers whose feeds were copied, verified and switched.
+    pub buckets_moved: u32,
+    /// Buckets the whole move switches (those whose shard changes).
+    pub buckets_to_move: u32,
+    /// Subscribers' feeds moved by this call.
+    pub subscribers_moved: u64,
+    /// Messages moved by this call.
+    pub messages_moved: u64,
+    /// Whether every bucket is at its new home: the move is done.
+    pub done: bool,
 }
 
 /// `POST /v1/environments/{name}/archive`.

@@ -93,6 +93,10 @@ error_codes! {
     EnvironmentNotArchived => "environment_not_archived",
     /// No such environment, or none the caller may see.
     EnvironmentNotFound => "environment_not_found",
+    /// The subscriber's feed is being switched to another feed shard: retry shortly.
+    FeedMoving => "feed_moving",
+    /// The environment's feed is moving to another shard count already.
+    ReshardInProgress => "reshard_in_progress",
     /// The environment is not provisioned yet.
     EnvironmentNotReady => "environment_not_ready",
     /// This deployment does not serve the key's environment.

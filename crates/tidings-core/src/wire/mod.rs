@@ -26,7 +26,8 @@ mod workflows;
 pub use control::{
     ArchiveRequest, CreateEnvironmentRequest, CreateKeyRequest, CreatedEnvironment, DeletedEnvironment,
     EnvironmentDetails, EnvironmentList, EnvironmentLock, EnvironmentPatch, IssuedKey, KeyInfo, KeyList, LockRequest,
-    RegenerateKeyRequest, RegeneratedKey, RotateSigningSecretRequest, RotatedSigningSecret,
+    RegenerateKeyRequest, RegeneratedKey, ReshardProgress, ReshardRequest, RotateSigningSecretRequest,
+    RotatedSigningSecret,
 };
 pub use deliveries::{
     Delivery, DeliveryAttempt, DeliveryDetail, DeliveryHandOffMessage, DeliveryList, ReplayFilter, ReplayResult,

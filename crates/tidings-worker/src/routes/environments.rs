@@ -10,6 +10,7 @@ use tidings_core::policy::ControlAction;
 use tidings_core::query::decode_segment;
 use tidings_core::release_request::RequestKind;
 use tidings_core::settings;
+use tidings_core::shard::ShardCount;
 use tidings_core::signing;
 use tidings_core::subscriber;
 use tidings_core::test_mode::DeliverOnlyTo;
@@ -19,7 +20,7 @@ use tidings_core::webhook;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
     ArchiveRequest, CreateEnvironmentRequest, CreatedEnvironment, EnvironmentDetails, EnvironmentList,
-    EnvironmentPatch, LockRequest, RotateSigningSecretRequest, RotatedSigningSecret,
+    EnvironmentPatch, LockRequest, ReshardRequest, RotateSigningSecretRequest, RotatedSigningSecret,
 };
 
 use crate::auth::{authenticate_actor, authorize, authorize_in, Authorized};
@@ -344,6 +345,26 @@ pub async fn unlock(request: &IncomingRequest, env: &Platform, raw_name: &str) -
         audit::draft(authorized.actor(), "environment.unlock", Some(name.as_str()), resource(&name), json!({}))?;
     json(&store::unlock_environment(env, &authorized, &entry.record(), now_ms()).await?, 200)
 }
+
+/// Moves an environment's feeds to more shards, or goes on moving them: each
+/// call moves buckets for a few seconds and answers where the move stands
+/// (200 once done, 202 while buckets are left; call again).
+pub async fn reshard(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
+    let name = parse_name(raw_name)?;
+    let authorized = authorize(request, env, ControlAction::ReshardEnvironment { environment: name.as_str() }).await?;
+    let body: ReshardRequest = read_json(request).await?;
+    let target = ShardCount::new(body.shards).map_err(|error| ApiError::validation("shards", error.to_string()))?;
+    let entry =
+        audit::draft(authorized.actor(), "environment.reshard", Some(name.as_str()), resource(&name), json!({}))?;
+    let lease = tidings_core::base64::encode(&random::<16>()?);
+    let progress =
+        store::reshard(env, &authorized, target, &lease, &entry.record(), now_ms(), RESHARD_BUDGET_MS).await?;
+    let status = if progress.done { 200 } else { 202 };
+    json(&progress, status)
+}
+
+/// How long one reshard call moves buckets before it answers.
+const RESHARD_BUDGET_MS: u64 = 5_000;
 
 /// Archives an environment: keys refused, data kept until its purge date.
 pub async fn archive(request: &mut IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {

@@ -115,6 +115,7 @@ route_table! { request, env, ctx;
         (Post, ["v1", "environments", name, "archive"]) => environments::archive(&mut request, env, name).await,
         (Post, ["v1", "environments", name, "restore"]) => environments::restore(&request, env, name).await,
         (Post, ["v1", "environments", name, "purge"]) => environments::purge(&request, env, name).await,
+        (Post, ["v1", "environments", name, "reshard"]) => environments::reshard(&mut request, env, name).await,
         (Post, ["v1", "environments", name, "signing-secret", "rotate"]) => {
             environments::rotate_signing_secret(&mut request, env, name).await
         },

@@ -61,6 +61,8 @@ pub struct Authorized {
     archive: bool,
     /// Whether the proof allows making a preview of the environment.
     preview: bool,
+    /// Whether the proof allows moving the environment's feed to more shards.
+    reshard: bool,
     /// For a review of a release request: whose request it may review.
     review: Option<String>,
 }
@@ -99,6 +101,14 @@ impl Authorized {
             return self.environment();
         }
         Err(ApiError::internal("authorization", "this proof does not allow a deletion"))
+    }
+
+    /// Checks that the proof allows resharding its environment.
+    pub(super) fn require_reshard(&self) -> Result<&EnvironmentName, ApiError> {
+        if self.reshard {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", "this proof does not allow resharding"))
     }
 
     /// Checks that the proof allows archiving or restoring its environment.
@@ -179,6 +189,7 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::InEnvironment { environment, .. }
         | ControlAction::DeleteEnvironment { environment }
         | ControlAction::ArchiveEnvironment { environment }
+        | ControlAction::ReshardEnvironment { environment }
         | ControlAction::WithPersonalData { environment, .. }
         | ControlAction::ReviewRelease { environment, .. } => Target::Environment(name(environment)?),
         ControlAction::CreatePreview { from } => Target::Environment(name(from)?),
@@ -200,11 +211,12 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
     };
     let archive = matches!(action_asked, ControlAction::ArchiveEnvironment { .. });
     let preview = matches!(action_asked, ControlAction::CreatePreview { .. });
+    let reshard = matches!(action_asked, ControlAction::ReshardEnvironment { .. });
     let review = match action_asked {
         ControlAction::ReviewRelease { requester, .. } => Some(requester.to_owned()),
         _ => None,
     };
-    Ok(Authorized { actor, chain, target, action, deletion, deployment_change, archive, preview, review })
+    Ok(Authorized { actor, chain, target, action, deletion, deployment_change, archive, preview, reshard, review })
 }
 
 /// The proof the scheduled sweep acts with on one environment that is due:
@@ -234,6 +246,7 @@ pub(super) async fn for_sweep(
         deletion: matches!(step, SweepStep::Purge | SweepStep::Discard),
         archive: step == SweepStep::Archive,
         preview: false,
+        reshard: false,
         review: None,
     })
 }

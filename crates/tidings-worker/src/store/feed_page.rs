@@ -15,6 +15,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::{assemble_page, FeedCounts, PageInfo, PageText};
 
 use super::messages::{counts_of, CountsRow, COUNTS_AND_CLOCK};
+use super::shards::{buckets_json, fence_column, Access};
 use super::{feed_sql, number, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -84,6 +85,10 @@ impl Environment {
     /// counts and the feed clock, in one statement (one snapshot). D1 reads
     /// the page's rows, one more if there is one, and the counters' row.
     pub async fn feed_page(&self, subscriber: &SubscriberId, query: &FeedQuery) -> Result<FeedPage, ApiError> {
+        self.on_current_map(|| self.read_feed_page(subscriber, query)).await
+    }
+
+    async fn read_feed_page(&self, subscriber: &SubscriberId, query: &FeedQuery) -> Result<FeedPage, ApiError> {
         let mut params = vec![text(subscriber.as_str())];
         let conditions = feed_sql::conditions(&query.filter, &mut params);
         // Paging back with `before` reads oldest first from the cursor.
@@ -99,12 +104,15 @@ impl Environment {
             (None, None) => ("", "DESC"),
         };
         params.push(number(u64::from(query.limit) + 1));
+        params.push(text(&buckets_json([subscriber])));
         params.push(text(subscriber.as_str()));
+        // The fence column fails the statement where the subscriber's bucket has moved away.
+        let fence = fence_column(params.len() - 1, Access::Read);
         let sql = format!(
             "SELECT (SELECT COALESCE(group_concat({WIRE_ITEM}, char(30)), '') || char(10) || \
              COALESCE(group_concat(id, ','), '') FROM (SELECT {PAGE_COLUMNS} FROM messages \
              WHERE subscriber_id = ? AND {conditions}{cursor} ORDER BY id {order} LIMIT ?)) AS page, \
-             {COUNTS_AND_CLOCK} FROM feed_counts WHERE subscriber_id = ?"
+             {fence} AS fenced, {COUNTS_AND_CLOCK} FROM feed_counts WHERE subscriber_id = ?"
         );
         let found: Option<PageRow> = self
             .prepare(subscriber, &sql, &params)?
@@ -129,20 +137,28 @@ impl Environment {
         subscriber: &SubscriberId,
         ids: &[&str],
     ) -> Result<BTreeMap<String, Option<Vec<Vec<String>>>>, ApiError> {
+        self.on_current_map(|| self.read_personal_paths(subscriber, ids)).await
+    }
+
+    async fn read_personal_paths(
+        &self,
+        subscriber: &SubscriberId,
+        ids: &[&str],
+    ) -> Result<BTreeMap<String, Option<Vec<Vec<String>>>>, ApiError> {
         #[derive(Deserialize)]
         struct Row {
             id: String,
             personal_paths: Option<String>,
         }
+        let read = self.prepare(
+            subscriber,
+            "SELECT id, personal_paths FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
+            &[text(&serde_json::Value::from(ids.to_vec()).to_string())],
+        )?;
         let rows: Vec<Row> = self
-            .prepare(
-                subscriber,
-                "SELECT id, personal_paths FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
-                &[text(&serde_json::Value::from(ids.to_vec()).to_string())],
-            )?
-            .all()
+            .batch(subscriber, Access::Read, vec![read])
             .await
-            .and_then(|result| result.results())
+            .and_then(|results| results.into_iter().next().map_or(Ok(Vec::new()), |result| result.results()))
             .map_err(|error| storage_error("read personal paths", error))?;
         Ok(rows
             .into_iter()

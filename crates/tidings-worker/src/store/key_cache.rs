@@ -77,6 +77,12 @@ pub struct CachedKey {
     /// shards existed is not read (a miss), so a sharded environment is never
     /// opened as one without shards.
     pub feed_shards: f64,
+    /// While the feed moves to `feed_shards` shards: the count it moves from.
+    #[serde(default)]
+    pub feed_shards_from: Option<f64>,
+    /// While the feed moves: the buckets switched so far (64 hexadecimal digits).
+    #[serde(default)]
+    pub feed_moved: Option<String>,
     /// A restricted key's scopes (none: full access, as every key had before scopes).
     #[serde(default)]
     pub scopes: Option<String>,

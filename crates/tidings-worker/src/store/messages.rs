@@ -10,6 +10,7 @@ use tidings_core::wire::FeedCounts;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
+use super::shards::Access;
 use super::{feed_sql, number, storage_error, text, Environment, KeyHome};
 use crate::error::ApiError;
 
@@ -99,8 +100,14 @@ pub struct FoundChanges {
 
 impl Environment {
     /// What changed in a feed after `query.since`, with counts and the clock,
-    /// read in one transaction.
+    /// read in one transaction (on the database holding it now: after a
+    /// move, every message and tombstone carries a version past any clock
+    /// the client read before it).
     pub async fn changes(&self, subscriber: &SubscriberId, query: &ChangesQuery) -> Result<FoundChanges, ApiError> {
+        self.on_current_map(|| self.read_changes(subscriber, query)).await
+    }
+
+    async fn read_changes(&self, subscriber: &SubscriberId, query: &ChangesQuery) -> Result<FoundChanges, ApiError> {
         let mut params = Vec::new();
         let matches = feed_sql::conditions(&query.filter, &mut params);
         params.push(text(subscriber.as_str()));
@@ -132,7 +139,7 @@ impl Environment {
         let counts = self.counts_statement(subscriber, &FeedFilter::default())?;
         let clock = self.prepare(subscriber, READ_CLOCK, &[])?;
         let results = self
-            .batch(subscriber, vec![changed, deleted, counts, clock])
+            .batch(subscriber, Access::Read, vec![changed, deleted, counts, clock])
             .await
             .map_err(|error| storage_error("read changes", error))?;
         let [changed, deleted, counts, clock] = <[_; 4]>::try_from(results)
@@ -163,10 +170,18 @@ impl Environment {
 
     /// Exact counts for each filter, read in one transaction.
     pub async fn counts(&self, subscriber: &SubscriberId, filters: &[FeedFilter]) -> Result<Vec<FeedCounts>, ApiError> {
-        let statements =
-            filters.iter().map(|filter| self.counts_statement(subscriber, filter)).collect::<Result<Vec<_>, _>>()?;
-        let results = self.batch(subscriber, statements).await.map_err(|error| storage_error("count feed", error))?;
-        results.iter().map(counts_from).collect()
+        self.on_current_map(|| async {
+            let statements = filters
+                .iter()
+                .map(|filter| self.counts_statement(subscriber, filter))
+                .collect::<Result<Vec<_>, _>>()?;
+            let results = self
+                .batch(subscriber, Access::Read, statements)
+                .await
+                .map_err(|error| storage_error("count feed", error))?;
+            results.iter().map(counts_from).collect()
+        })
+        .await
     }
 
     /// Applies an action to the subscriber's own messages and returns how
@@ -177,6 +192,16 @@ impl Environment {
     /// (`{"updated": n}`) once, and answers the stored count, so a batch
     /// retried after a commit whose answer was lost answers the first count.
     pub async fn apply_action(
+        &self,
+        subscriber: &SubscriberId,
+        action: &FeedAction,
+        claim: Option<(&str, &str)>,
+        now_ms: u64,
+    ) -> Result<(u64, FeedCounts), ApiError> {
+        self.on_current_map(|| self.apply_action_here(subscriber, action, claim, now_ms)).await
+    }
+
+    async fn apply_action_here(
         &self,
         subscriber: &SubscriberId,
         action: &FeedAction,

@@ -37,6 +37,7 @@ mod realtime;
 mod registry;
 mod release_requests;
 mod replicas;
+mod reshard;
 mod retry;
 mod scope;
 mod secrets;
@@ -80,6 +81,7 @@ pub use release_requests::{
     closed as request_closed, not_found as request_not_found, sweep_release_requests, Approval, Clearance, Cleared,
     NewReleaseRequest, StoredRequest,
 };
+pub use reshard::reshard;
 pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
 pub use shards::KeyHome;
@@ -106,6 +108,9 @@ fn storage_error(context: &str, error: worker::Error) -> ApiError {
     }
     if text.contains(fanouts::PAGE_MOVED) {
         return fanouts::page_moved();
+    }
+    if text.contains(shards::FEED_MOVED) {
+        return shards::feed_moving();
     }
     if retry::is_transient(&text) {
         ApiError::unavailable(context, text)

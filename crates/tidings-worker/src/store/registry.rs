@@ -54,13 +54,16 @@ pub(super) struct EnvironmentRow {
     pub(super) catch_all_integration: Option<String>,
     pub(super) require_approval: f64,
     pub(super) feed_shards: f64,
+    /// While the feed moves to more shards: the count it moves from.
+    #[serde(default)]
+    pub(super) feed_shards_from: Option<f64>,
 }
 
 const ENVIRONMENT_COLUMNS: &str = "name, type AS environment_type, status, position, label, colour, allowed_origins, \
     requires_subscriber_credential, status_reason, created_at, db_binding, kv_binding, log_retention_days, \
     obfuscate_subscriber_data, hide_message_contents, subscriber_token_max_ttl_seconds, locked_reason, locked_at, \
     locked_by, archived_at, purge_at, preview_of, expires_at, files_binding, deliver_only_to, catch_all_integration, \
-    require_approval, feed_shards";
+    require_approval, feed_shards, feed_shards_from";
 
 /// Every environment, in promotion order.
 pub async fn list_environments(env: &Platform) -> Result<Vec<EnvironmentDetails>, ApiError> {
@@ -673,5 +676,6 @@ fn details(row: EnvironmentRow) -> EnvironmentDetails {
         catch_all_integration: row.catch_all_integration,
         require_approval: row.require_approval != 0.0,
         shards: ShardCount::from_stored(row.feed_shards).get(),
+        shards_from: row.feed_shards_from.map(|from| ShardCount::from_stored(from).get()),
     }
 }

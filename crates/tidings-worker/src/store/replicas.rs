@@ -20,6 +20,7 @@ use tidings_core::subscriber::SubscriberId;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
+use super::shards::Access;
 use super::{statement, storage_error, Environment};
 use crate::error::ApiError;
 
@@ -47,17 +48,17 @@ impl Environment {
         if self.session.get().is_some() {
             return Ok(());
         }
-        let session = self
-            .feed_db(subscriber)
-            .with_session(Some(constraint))
-            .map_err(|error| storage_error("open session", error))?;
-        let _ = self.session.set((self.shard_index(subscriber), session));
+        let home = self.feed_home(subscriber);
+        let session =
+            self.db_of(home)?.with_session(Some(constraint)).map_err(|error| storage_error("open session", error))?;
+        let _ = self.session.set((home, session));
         Ok(())
     }
 
-    /// The session, if one was started on `subscriber`'s shard.
+    /// The session, if one was started on the database holding
+    /// `subscriber`'s feed (not on one it has moved away from since).
     fn session_of(&self, subscriber: &SubscriberId) -> Option<&worker::D1DatabaseSession> {
-        self.session.get().filter(|(shard, _)| *shard == self.shard_index(subscriber)).map(|(_, session)| session)
+        self.session.get().filter(|(home, _)| *home == self.feed_home(subscriber)).map(|(_, session)| session)
     }
 
     /// The bookmark of the latest query of this handle's session, if it has
@@ -76,21 +77,45 @@ impl Environment {
     ) -> Result<D1PreparedStatement, ApiError> {
         match self.session_of(subscriber) {
             Some(session) => session.prepare(sql).bind(arguments).map_err(|error| storage_error("bind", error)),
-            None => statement(self.feed_db(subscriber), sql, arguments),
+            None => statement(&*self.feed_db(subscriber)?, sql, arguments),
         }
     }
 
     /// Runs statements from [`Self::prepare`] for `subscriber` as one
-    /// batch: through the session when there is one on its shard.
+    /// batch, led by a fence guard for `access` (whose result is left out):
+    /// through the session when there is one on its shard. A database that
+    /// no longer serves the subscriber's bucket fails it with
+    /// [`super::shards::FEED_MOVED`].
     pub(super) async fn batch(
         &self,
         subscriber: &SubscriberId,
+        access: Access,
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<D1Result>, worker::Error> {
-        match self.session_of(subscriber) {
-            Some(session) => session.batch(statements).await,
-            None => self.feed_db(subscriber).batch(statements).await,
+        let guard = self
+            .prepare_fence(subscriber, access)
+            .map_err(|error| worker::Error::RustError(error.message().to_owned()))?;
+        let mut guarded = Vec::with_capacity(statements.len() + 1);
+        guarded.push(guard);
+        guarded.extend(statements);
+        let mut results = match self.session_of(subscriber) {
+            Some(session) => session.batch(guarded).await?,
+            None => {
+                let db =
+                    self.feed_db(subscriber).map_err(|error| worker::Error::RustError(error.message().to_owned()))?;
+                db.batch(guarded).await?
+            }
+        };
+        if !results.is_empty() {
+            results.remove(0);
         }
+        Ok(results)
+    }
+
+    /// The fence guard of `subscriber`'s bucket, through the session when there is one.
+    fn prepare_fence(&self, subscriber: &SubscriberId, access: Access) -> Result<D1PreparedStatement, ApiError> {
+        let sql = format!("SELECT {} AS fenced", super::shards::fence_column(1, access));
+        self.prepare(subscriber, &sql, &[super::text(&super::shards::buckets_json([subscriber]))])
     }
 
     /// Runs statements from [`Self::prepare`] for `subscriber` as one D1
@@ -102,6 +127,6 @@ impl Environment {
         operation: &'static str,
         statements: Vec<D1PreparedStatement>,
     ) -> Result<Vec<D1Result>, ApiError> {
-        super::retry::write(&self.faults, operation, || self.batch(subscriber, statements.clone())).await
+        super::retry::write(&self.faults, operation, || self.batch(subscriber, Access::Write, statements.clone())).await
     }
 }

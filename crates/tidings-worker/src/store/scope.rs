@@ -16,7 +16,8 @@
 //! row still provisioning ([`Bindings::while_provisioning`]) give them.
 
 use serde::Deserialize;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::Rc;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
 use tidings_core::key_lifecycle::KeyStatus;
@@ -24,7 +25,7 @@ use tidings_core::key_scope::KeyScopes;
 use tidings_core::lifecycle::Status;
 use tidings_core::origin;
 use tidings_core::privacy::Privacy;
-use tidings_core::shard::{self, ShardCount};
+use tidings_core::shard::{self, BucketMap, FeedHome, ShardCount};
 use tidings_core::signing::{SigningSecret, SigningSecrets};
 use tidings_core::stream_ticket::{StreamTicket, TTL_MS};
 use tidings_core::subscriber::SubscriberId;
@@ -87,6 +88,12 @@ impl Bindings {
         status.is_provisioning().then(|| Self::of_row(environment, db, kv, files, shards))
     }
 
+    /// The same bindings with `shards` feed shards (a bucket map read since
+    /// the handle was opened may need more).
+    pub(super) fn with_shards(&self, shards: ShardCount) -> Self {
+        Self { shards: shard::bindings(&self.environment.binding_suffix(), shards), ..self.clone() }
+    }
+
     /// The bindings a registry row names; the shards' are named after the
     /// environment ([`shard::bindings`]).
     fn of_row(environment: &EnvironmentName, db: &str, kv: &str, files: Option<&str>, shards: ShardCount) -> Self {
@@ -135,7 +142,7 @@ pub(super) fn files_binding(recorded: Option<&str>, db_binding: &str) -> String 
 /// One environment's registry entry and database, opened from a validated
 /// key or an [`Authorized`] proof.
 pub struct Environment {
-    name: EnvironmentName,
+    pub(super) name: EnvironmentName,
     environment_type: EnvironmentType,
     status: String,
     position: u32,
@@ -146,14 +153,20 @@ pub struct Environment {
     signing: SigningSecrets,
     pub(super) bindings: Bindings,
     privacy: Privacy,
-    pub(super) db: D1Database,
+    pub(super) db: Rc<D1Database>,
     /// The feed shards' databases, in shard order; none when the feed is in
-    /// `db` (`shards.rs`).
-    pub(super) shards: Vec<D1Database>,
+    /// `db` (`shards.rs`). More are opened when a bucket map read since
+    /// needs them.
+    pub(super) shards: RefCell<Vec<Rc<D1Database>>>,
+    /// Where each bucket's feed is, as the registry row said or as read
+    /// since from the environment's own database (`shards.rs`).
+    pub(super) map: Cell<BucketMap>,
+    /// The platform, to open the shards a newer bucket map needs.
+    pub(super) platform: Platform,
     pub(super) faults: FaultPlan,
-    /// The feed's D1 session and the shard it reads, once a route starts
+    /// The feed's D1 session and the database it reads, once a route starts
     /// one (`replicas.rs`).
-    pub(super) session: OnceCell<(usize, D1DatabaseSession)>,
+    pub(super) session: OnceCell<(FeedHome, D1DatabaseSession)>,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
@@ -161,7 +174,7 @@ const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS envir
     e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, e.previous_signing_secret, \
     e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
     e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
-    e.files_binding, e.feed_shards, k.scopes FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
+    e.files_binding, e.feed_shards, e.feed_shards_from, e.feed_moved, k.scopes FROM api_keys k JOIN environments e ON e.name = k.environment WHERE k.hash = ?1";
 
 /// The same row for an environment by name, as if through a secret key.
 const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL AS expires_at, \
@@ -169,7 +182,7 @@ const LOOKUP_BY_NAME: &str = "SELECT 'secret' AS kind, NULL AS revoked_at, NULL 
     e.requires_subscriber_credential, e.allowed_origins, e.subscriber_signing_secret, e.signing_key_id, \
     e.previous_signing_secret, e.previous_signing_key_id, e.previous_signing_expires_at, e.log_retention_days, \
     e.obfuscate_subscriber_data, e.hide_message_contents, e.kv_binding, e.subscriber_token_max_ttl_seconds, \
-    e.files_binding, e.feed_shards, NULL AS scopes FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
+    e.files_binding, e.feed_shards, e.feed_shards_from, e.feed_moved, NULL AS scopes FROM environments e WHERE e.name = ?1 AND e.status != 'deleted'";
 
 impl Environment {
     /// Looks `key` up by its hash (the isolate's memory, then the KV cache,
@@ -388,6 +401,12 @@ impl Environment {
         let bindings = Bindings::of_row(&name, &row.db_binding, &kv_binding, row.files_binding.as_deref(), shard_count);
         let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
         let shards = open_shards(env, &name, &bindings)?;
+        let map = BucketMap::from_stored(
+            shard_count,
+            row.feed_shards_from.map(ShardCount::from_stored),
+            row.feed_moved.as_deref(),
+        )
+        .map_err(|error| ApiError::internal("registry bucket map", error))?;
         let signing = signing_secrets(env, &row)?;
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);
         let privacy =
@@ -404,8 +423,10 @@ impl Environment {
             log_retention_days: row.log_retention_days as u32,
             token_max_ttl_seconds: row.subscriber_token_max_ttl_seconds as u64,
             bindings,
-            db,
-            shards,
+            db: Rc::new(db),
+            shards: RefCell::new(shards),
+            map: Cell::new(map),
+            platform: env.clone(),
             faults: FaultPlan::default(),
             session: OnceCell::new(),
         })
@@ -415,7 +436,8 @@ impl Environment {
     /// the request (`wait_until`).
     pub fn reopen(&self, env: &Platform) -> Result<Self, ApiError> {
         let db = env.environment_db(&self.bindings).map_err(|error| ApiError::internal("reopen environment", error))?;
-        let shards = open_shards(env, &self.name, &self.bindings)?;
+        let map = self.map.get();
+        let shards = open_shards(env, &self.name, &self.bindings.with_shards(map.to()))?;
         Ok(Self {
             name: self.name.clone(),
             environment_type: self.environment_type,
@@ -428,8 +450,10 @@ impl Environment {
             signing: self.signing.clone(),
             bindings: self.bindings.clone(),
             privacy: self.privacy,
-            db,
-            shards,
+            db: Rc::new(db),
+            shards: RefCell::new(shards),
+            map: Cell::new(map),
+            platform: env.clone(),
             faults: FaultPlan::default(),
             session: OnceCell::new(),
         })
@@ -534,9 +558,15 @@ pub(super) fn missing_binding(name: &EnvironmentName, binding: &str) -> ApiError
 
 /// The databases of an environment's feed shards; a missing one is a
 /// missing binding, as the environment's own database would be.
-fn open_shards(env: &Platform, name: &EnvironmentName, bindings: &Bindings) -> Result<Vec<D1Database>, ApiError> {
+pub(super) fn open_shards(
+    env: &Platform,
+    name: &EnvironmentName,
+    bindings: &Bindings,
+) -> Result<Vec<Rc<D1Database>>, ApiError> {
     (0..bindings.shards().len())
-        .map(|index| env.shard_db(bindings, index).map_err(|_| missing_binding(name, &bindings.shards()[index])))
+        .map(|index| {
+            env.shard_db(bindings, index).map(Rc::new).map_err(|_| missing_binding(name, &bindings.shards()[index]))
+        })
         .collect()
 }
 

@@ -6,12 +6,17 @@
 //! with, like its own database's: a request never names one, so no key of
 //! one environment can reach another's shards.
 
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
 use futures_util::future::try_join_all;
-use tidings_core::shard::{self, ShardCount};
+use tidings_core::shard::{self, BucketMap, FeedHome, ShardCount};
 use tidings_core::subscriber::SubscriberId;
+use tidings_core::wire::ErrorCode;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::Environment;
+use super::{statement, storage_error, Environment};
 use crate::error::ApiError;
 
 /// Where an idempotency key is kept: with the environment's own records
@@ -25,29 +30,150 @@ pub enum KeyHome<'a> {
     FeedOf(&'a SubscriberId),
 }
 
+/// The text of the error a fence guard raises (a JSON path SQLite refuses,
+/// quoted in its message), which [`super::storage_error`] answers as
+/// [`feed_moving`].
+pub(super) const FEED_MOVED: &str = "tidings-feed-moved";
+
+/// How often an operation refused by a fence is tried again, on the bucket
+/// map read anew, before the caller is told to retry.
+const MOVE_ATTEMPTS: u32 = 8;
+
+/// 503 `feed_moving`: the subscriber's feed is being switched to another
+/// database right now.
+pub(super) fn feed_moving() -> ApiError {
+    ApiError::new(
+        503,
+        ErrorCode::FeedMoving,
+        "this subscriber's feed is moving to another feed shard; retry in a moment",
+    )
+    .retry_after(1)
+}
+
+/// Whether a fence guard is for reading (refused once the bucket moved
+/// away) or writing (refused from the moment its copy starts).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Reads of a feed.
+    Read,
+    /// Changes to a feed.
+    Write,
+}
+
+/// The SQL condition that is true when this database does not serve any of
+/// the buckets in the JSON array bound at `?{buckets}` for `access`.
+fn fenced(buckets: usize, access: Access) -> String {
+    let states = match access {
+        Access::Read => "state = 'all'",
+        Access::Write => "state IN ('writes', 'all')",
+    };
+    format!("EXISTS (SELECT 1 FROM feed_fences WHERE bucket IN (SELECT value FROM json_each(?{buckets})) AND {states})")
+}
+
+/// An SQL expression that raises [`FEED_MOVED`] when this database does not
+/// serve the buckets bound at `?{buckets}` for `access`, and is NULL when it
+/// does; a column of a statement that reads one feed.
+pub(super) fn fence_column(buckets: usize, access: Access) -> String {
+    format!("CASE WHEN {} THEN json_extract('{{}}', '{FEED_MOVED}') END", fenced(buckets, access))
+}
+
+/// The buckets of `subscribers`, as the JSON array a fence guard binds.
+pub(super) fn buckets_json<'a>(subscribers: impl IntoIterator<Item = &'a SubscriberId>) -> String {
+    let mut buckets: Vec<u32> = subscribers.into_iter().map(shard::bucket_of).collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    serde_json::Value::from(buckets).to_string()
+}
+
 impl Environment {
-    /// How many feed shards this environment has.
-    pub fn shard_count(&self) -> ShardCount {
-        ShardCount::new(self.shards.len() as u64).unwrap_or(ShardCount::ONE)
+    /// Where each bucket's feed is, as this handle knows it.
+    pub fn bucket_map(&self) -> BucketMap {
+        self.map.get()
     }
 
-    /// The shard holding `subscriber`'s feed (0 when there is one).
-    pub(super) fn shard_index(&self, subscriber: &SubscriberId) -> usize {
-        shard::shard_of(subscriber, self.shard_count())
+    /// The database holding `subscriber`'s feed, as this handle's map says.
+    pub(super) fn feed_home(&self, subscriber: &SubscriberId) -> FeedHome {
+        self.map.get().home_of_subscriber(subscriber)
+    }
+
+    /// The database of `home`: a shard's, or the environment's own.
+    pub(super) fn db_of(&self, home: FeedHome) -> Result<Rc<D1Database>, ApiError> {
+        match home {
+            FeedHome::Primary => Ok(self.db.clone()),
+            FeedHome::Shard(index) => self
+                .shards
+                .borrow()
+                .get(index)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("feed shard", format!("the handle has no feed shard {index}"))),
+        }
     }
 
     /// The database holding `subscriber`'s feed: a shard's, or the
     /// environment's own when it has one shard.
-    pub(super) fn feed_db(&self, subscriber: &SubscriberId) -> &D1Database {
-        self.shards.get(self.shard_index(subscriber)).unwrap_or(&self.db)
+    pub(super) fn feed_db(&self, subscriber: &SubscriberId) -> Result<Rc<D1Database>, ApiError> {
+        self.db_of(self.feed_home(subscriber))
     }
 
     /// The database holding a key's records.
-    pub(super) fn key_db(&self, home: KeyHome<'_>) -> &D1Database {
+    pub(super) fn key_db(&self, home: KeyHome<'_>) -> Result<Rc<D1Database>, ApiError> {
         match home {
-            KeyHome::Primary => &self.db,
+            KeyHome::Primary => Ok(self.db.clone()),
             KeyHome::FeedOf(subscriber) => self.feed_db(subscriber),
         }
+    }
+
+    /// The statement that fails the batch it leads, with [`FEED_MOVED`],
+    /// when `db` does not serve `subscribers`' buckets for `access`: a
+    /// handle routing with an older bucket map writes and reads nothing.
+    pub(super) fn fence_guard<'a>(
+        &self,
+        db: &D1Database,
+        subscribers: impl IntoIterator<Item = &'a SubscriberId>,
+        access: Access,
+    ) -> Result<D1PreparedStatement, ApiError> {
+        let sql = format!("SELECT {} AS fenced", fence_column(1, access));
+        statement(db, &sql, &[super::text(&buckets_json(subscribers))])
+    }
+
+    /// Runs `operation`, and again on the bucket map read anew from the
+    /// environment's own database when a database refused it because the
+    /// feed it touches has moved (or is being switched: then after a short
+    /// wait). Every operation run through it must be safe to run twice.
+    pub(super) async fn on_current_map<T, Run, Running>(&self, operation: Run) -> Result<T, ApiError>
+    where
+        Run: Fn() -> Running,
+        Running: Future<Output = Result<T, ApiError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match operation().await {
+                Err(error) if error.code() == ErrorCode::FeedMoving && attempt < MOVE_ATTEMPTS => {
+                    attempt += 1;
+                    if !self.refresh_map().await? {
+                        worker::Delay::from(Duration::from_millis(50 * u64::from(attempt))).await;
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads the bucket map from the environment's own database, its
+    /// authority, opening any shard it needs that this handle has not;
+    /// answers whether it differs from the one this handle had.
+    pub(super) async fn refresh_map(&self) -> Result<bool, ApiError> {
+        let Some(map) = stored_map(&self.db).await? else { return Ok(false) };
+        if map == self.map.get() {
+            return Ok(false);
+        }
+        let needed = if map.to().is_sharded() { map.to().get() as usize } else { 0 };
+        if needed > self.shards.borrow().len() {
+            let opened = super::scope::open_shards(&self.platform, &self.name, &self.bindings.with_shards(map.to()))?;
+            *self.shards.borrow_mut() = opened;
+        }
+        self.map.set(map);
+        Ok(true)
     }
 
     /// Runs one batch on each shard, all at once, retrying transient
@@ -57,15 +183,41 @@ impl Environment {
     pub(super) async fn write_shards(
         &self,
         operation: &'static str,
-        batches: Vec<(usize, Vec<D1PreparedStatement>)>,
+        batches: Vec<(Rc<D1Database>, Vec<D1PreparedStatement>)>,
     ) -> Result<(), ApiError> {
         let mut writes = Vec::with_capacity(batches.len());
-        for (index, statements) in batches.into_iter().filter(|(_, statements)| !statements.is_empty()) {
-            let db = self.shards.get(index).ok_or_else(|| ApiError::internal(operation, "no such feed shard"))?;
-            writes.push(super::retry::write(&self.faults, operation, move || db.batch(statements.clone())));
+        for (db, statements) in batches.into_iter().filter(|(_, statements)| !statements.is_empty()) {
+            writes.push(
+                async move { super::retry::write(&self.faults, operation, || db.batch(statements.clone())).await },
+            );
         }
         try_join_all(writes).await.map(|_| ())
     }
+}
+
+/// The bucket map an environment's own database records, if a move ever
+/// started there (none: settled at the registry's count).
+pub(super) async fn stored_map(db: &D1Database) -> Result<Option<BucketMap>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct MapRow {
+        shards_from: f64,
+        shards_to: f64,
+        moved: String,
+    }
+    let row: Option<MapRow> = db
+        .prepare("SELECT shards_from, shards_to, moved FROM feed_map WHERE id = 1")
+        .first(None)
+        .await
+        .map_err(|error| storage_error("read bucket map", error))?;
+    row.map(|row| {
+        BucketMap::from_stored(
+            ShardCount::from_stored(row.shards_to),
+            Some(ShardCount::from_stored(row.shards_from)),
+            Some(&row.moved),
+        )
+        .map_err(|error| ApiError::internal("read bucket map", error))
+    })
+    .transpose()
 }
 
 /// The role a database plays for an environment in its identity stamp

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tidings_core::profile::{ListQuery, Profile};
+use tidings_core::shard::FeedHome;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::{BulkSubscribersResponse, Subscriber, SubscriberList, SubscriberPageInfo};
 
 use worker::{D1Database, D1PreparedStatement};
 
+use super::shards::Access;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -141,12 +143,17 @@ impl Environment {
     /// read their profile before it writes nothing after), then the rest in
     /// one transaction, then their shard is cleared once more.
     pub async fn delete_subscriber(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
+        self.on_current_map(|| self.delete_subscriber_here(id, now_ms)).await
+    }
+
+    async fn delete_subscriber_here(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
         let subscriber = [text(id.as_str())];
-        let clear_feed = || statement(self.feed_db(id), "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber);
-        let sharded = !self.shards.is_empty();
+        let feed_db = self.feed_db(id)?;
+        let clear_feed = || statement(&feed_db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber);
+        let sharded = self.feed_home(id) != FeedHome::Primary;
         // A shard's own record of the subscriber (an id its messages refer to) goes with them.
         let clear_shard = || -> Result<_, ApiError> {
-            let db = self.feed_db(id);
+            let db = &feed_db;
             Ok(vec![
                 clear_feed()?,
                 statement(db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
@@ -169,7 +176,8 @@ impl Environment {
         }
         let mut writes = Vec::new();
         if !sharded {
-            // Without shards the feed is here, and goes in the same transaction.
+            // Without shards the feed is here, and goes in the same transaction (unless it is moving away).
+            writes.push(self.fence_guard(&self.db, [id], Access::Write)?);
             writes.push(clear_feed()?);
         }
         let removal = writes.len();

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tidings_core::idempotency::{StoredKey, ABANDONED_AFTER_MS, RETENTION_MS};
 use tidings_core::message::{Message, MessageId};
 use tidings_core::profile::Profile;
+use tidings_core::shard::FeedHome;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::test_mode::Suppressed;
 use tidings_core::trigger::WebhookJob;
@@ -15,6 +16,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::fanouts::PageStep;
+use super::shards::Access;
 use super::{number, statement, storage_error, text, AuditRecord, Environment, KeyHome};
 use crate::error::ApiError;
 
@@ -151,11 +153,23 @@ impl Environment {
         transaction: Option<&str>,
         now_ms: u64,
     ) -> Result<Claim, ApiError> {
+        self.on_current_map(|| self.claim_here(home, key, hash, claim_id, transaction, now_ms)).await
+    }
+
+    async fn claim_here(
+        &self,
+        home: KeyHome<'_>,
+        key: &str,
+        hash: &str,
+        claim_id: &str,
+        transaction: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Claim, ApiError> {
         #[derive(Deserialize)]
         struct ClaimedRow {
             transaction_id: Option<String>,
         }
-        let db = self.key_db(home);
+        let db = &self.key_db(home)?;
         // A retry of the same body keeps the transaction an attempt before it ran as.
         let claim = statement(
             db,
@@ -181,12 +195,17 @@ impl Environment {
                 transaction.map_or(JsValue::NULL, text),
             ],
         )?;
+        // A feed action's key is claimed only where the subscriber's feed is.
+        let guard = match home {
+            KeyHome::Primary => None,
+            KeyHome::FeedOf(subscriber) => Some(self.fence_guard(db, [subscriber], Access::Write)?),
+        };
         let claimed: Vec<ClaimedRow> = super::retry::write(&self.faults, "claim", || {
-            let claim = claim.clone();
-            async move { claim.all().await }
+            let statements: Vec<D1PreparedStatement> = guard.iter().cloned().chain([claim.clone()]).collect();
+            async move { db.batch(statements).await.map(|mut results| results.pop()) }
         })
         .await?
-        .results()
+        .map_or(Ok(Vec::new()), |result| result.results())
         .map_err(|error| storage_error("claim idempotency key", error))?;
         if let Some(row) = claimed.into_iter().next() {
             if self.faults.key_taken_over() {
@@ -226,8 +245,9 @@ impl Environment {
     /// transaction when `keep_transaction` (the same body's retry then runs
     /// as it). A key whose answer was stored stays as it is.
     pub async fn release_idempotency_key(&self, home: KeyHome<'_>, key: &str, claim_id: &str, keep_transaction: bool) {
+        let Ok(db) = self.key_db(home) else { return };
         let release = statement(
-            self.key_db(home),
+            &db,
             "UPDATE idempotency_keys SET claim_id = NULL, transaction_id = CASE WHEN ?3 THEN transaction_id END \
              WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
             &[text(key), text(claim_id), number(u64::from(keep_transaction))],
@@ -250,38 +270,49 @@ impl Environment {
     /// ([`MessageId::for_recipient`]), so shards written by an attempt that
     /// failed later are written again by its retry without a duplicate.
     pub async fn deliver(&self, delivery: Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
+        self.on_current_map(|| self.deliver_on_map(&delivery, now_ms)).await
+    }
+
+    /// [`Self::deliver`] with this handle's bucket map; every database's
+    /// batch is led by a fence guard for the buckets it writes, so nothing
+    /// is written where a bucket no longer lives.
+    async fn deliver_on_map(&self, delivery: &Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
         let payload = delivery.payload.to_string();
         let personal_paths = serde_json::to_string(delivery.personal_paths).unwrap_or_else(|_| "[]".to_owned());
         let rows = MessageRows { payload: &payload, personal_paths: &personal_paths };
-        if !self.shards.is_empty() && !delivery.messages.is_empty() {
-            let mut by_shard: BTreeMap<usize, Vec<Message>> = BTreeMap::new();
-            for message in delivery.messages {
-                by_shard.entry(self.shard_index(&message.subscriber)).or_default().push(message.clone());
+        let map = self.bucket_map();
+        let mut in_shards: BTreeMap<FeedHome, Vec<Message>> = BTreeMap::new();
+        let mut primary_count = 0;
+        for message in delivery.messages {
+            match map.home_of_subscriber(&message.subscriber) {
+                FeedHome::Primary => primary_count += 1,
+                home => in_shards.entry(home).or_default().push(message.clone()),
             }
-            let mut batches = Vec::with_capacity(by_shard.len());
-            for (index, messages) in by_shard {
-                let db = &self.shards[index];
-                // A shard knows its subscribers by id alone (their messages refer to them); profiles stay in the primary.
-                let ids: Vec<&str> = messages.iter().map(|message| message.subscriber.as_str()).collect();
-                let mut statements = vec![
-                    statement(
-                        db,
-                        &format!(
-                            "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 \
-                             FROM json_each(?1) WHERE {} ON CONFLICT (id) DO NOTHING",
-                            not_deleted_since("value", "?3")
-                        ),
-                        &[text(&json!(ids).to_string()), number(now_ms), number(messages[0].created_at)],
-                    )?,
-                    statement(db, super::messages::TICK, &[])?,
-                ];
-                for chunk in chunks(&messages) {
-                    statements.push(rows.insert(db, chunk, &chunk_json(chunk))?);
-                }
-                batches.push((index, statements));
-            }
-            self.write_shards("shard-write", batches).await?;
         }
+        let mut batches = Vec::with_capacity(in_shards.len());
+        for (home, messages) in in_shards {
+            let db = self.db_of(home)?;
+            // A shard knows its subscribers by id alone (their messages refer to them); profiles stay in the primary.
+            let ids: Vec<&str> = messages.iter().map(|message| message.subscriber.as_str()).collect();
+            let mut statements = vec![
+                self.fence_guard(&db, messages.iter().map(|message| &message.subscriber), Access::Write)?,
+                statement(
+                    &db,
+                    &format!(
+                        "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 \
+                         FROM json_each(?1) WHERE {} ON CONFLICT (id) DO NOTHING",
+                        not_deleted_since("value", "?3")
+                    ),
+                    &[text(&json!(ids).to_string()), number(now_ms), number(messages[0].created_at)],
+                )?,
+                statement(&db, super::messages::TICK, &[])?,
+            ];
+            for chunk in chunks(&messages) {
+                statements.push(rows.insert(&db, chunk, &chunk_json(chunk))?);
+            }
+            batches.push((db, statements));
+        }
+        self.write_shards("shard-write", batches).await?;
         let mut writes: Vec<D1PreparedStatement> = Vec::new();
         if let Some(keyed) = &delivery.idempotency {
             writes.push(claim_guard(&self.db, keyed.key, keyed.claim_id)?);
@@ -301,17 +332,27 @@ impl Environment {
                 &[text(&json!(ids).to_string()), number(now_ms)],
             )?);
         }
-        let in_primary = self.shards.is_empty();
-        if in_primary && !delivery.messages.is_empty() {
+        // Messages whose feed is in the primary (one shard, or not moved yet) go in its transaction.
+        let all_in_primary = primary_count == delivery.messages.len();
+        let in_primary = |message: &&Message| map.home_of_subscriber(&message.subscriber) == FeedHome::Primary;
+        if primary_count > 0 {
+            let subscribers = delivery.messages.iter().filter(in_primary).map(|message| &message.subscriber);
+            writes.push(self.fence_guard(&self.db, subscribers, Access::Write)?);
             writes.push(statement(&self.db, super::messages::TICK, &[])?);
         }
         for chunk in chunks(delivery.messages) {
             let Some(first) = chunk.first() else { continue };
-            // One serialization of the chunk for its log entries and, without shards, its rows.
+            // One serialization of the chunk for its log entries and, when all are here, its rows.
             let chunk_json = chunk_json(chunk);
             writes.push(self.stored_log_statement(&chunk_json, &first.workflow, &first.transaction_id, now_ms)?);
-            if in_primary {
+            if all_in_primary {
                 writes.push(rows.insert(&self.db, chunk, &chunk_json)?);
+            }
+        }
+        if primary_count > 0 && !all_in_primary {
+            let here: Vec<Message> = delivery.messages.iter().filter(in_primary).cloned().collect();
+            for chunk in chunks(&here) {
+                writes.push(rows.insert(&self.db, chunk, &chunk_json(chunk))?);
             }
         }
         if !delivery.webhooks.is_empty() {

@@ -163,7 +163,7 @@ pub async fn create_environment(
              preview_of = excluded.preview_of, expires_at = excluded.expires_at, files_binding = excluded.files_binding, \
              preview_ttl_seconds = excluded.preview_ttl_seconds, deliver_only_to = excluded.deliver_only_to, \
              catch_all_integration = NULL, require_approval = excluded.require_approval, \
-             feed_shards = excluded.feed_shards \
+             feed_shards = excluded.feed_shards, feed_shards_from = NULL, feed_moved = NULL \
              WHERE environments.status = 'deleted'",
         &[
             text(name.as_str()),

@@ -62,8 +62,12 @@ impl Environment {
     }
 
     /// The bookmark of the latest query of this handle's session, if it has
-    /// one and ran a query.
+    /// one and ran a query; none once the bucket map changed under the
+    /// session (its bookmark would be a position in a database the feed left).
     pub fn bookmark(&self) -> Option<String> {
+        if self.session_moved.get() {
+            return None;
+        }
         self.session.get().and_then(|(_, session)| session.get_bookmark().ok().flatten())
     }
 

@@ -167,6 +167,9 @@ pub struct Environment {
     /// The feed's D1 session and the database it reads, once a route starts
     /// one (`replicas.rs`).
     pub(super) session: OnceCell<(FeedHome, D1DatabaseSession)>,
+    /// Whether the bucket map changed after the session started: its
+    /// bookmark is then another database's, and not handed out.
+    pub(super) session_moved: Cell<bool>,
 }
 
 const LOOKUP: &str = "SELECT k.kind, k.revoked_at, k.expires_at, e.name AS environment, \
@@ -401,12 +404,14 @@ impl Environment {
         let bindings = Bindings::of_row(&name, &row.db_binding, &kv_binding, row.files_binding.as_deref(), shard_count);
         let db = env.environment_db(&bindings).map_err(|_| missing_binding(&name, bindings.db()))?;
         let shards = open_shards(env, &name, &bindings)?;
+        // An unreadable routing copy routes as settled: the fences refuse what it gets wrong,
+        // and the map is read again from the environment's own database.
         let map = BucketMap::from_stored(
             shard_count,
             row.feed_shards_from.map(ShardCount::from_stored),
             row.feed_moved.as_deref(),
         )
-        .map_err(|error| ApiError::internal("registry bucket map", error))?;
+        .unwrap_or_else(|_| BucketMap::settled(shard_count));
         let signing = signing_secrets(env, &row)?;
         let flag = |value: Option<f64>| value.map(|value| value != 0.0);
         let privacy =
@@ -429,6 +434,7 @@ impl Environment {
             platform: env.clone(),
             faults: FaultPlan::default(),
             session: OnceCell::new(),
+            session_moved: Cell::new(false),
         })
     }
 
@@ -456,6 +462,7 @@ impl Environment {
             platform: env.clone(),
             faults: FaultPlan::default(),
             session: OnceCell::new(),
+            session_moved: Cell::new(false),
         })
     }
 

@@ -173,6 +173,7 @@ impl Environment {
             *self.shards.borrow_mut() = opened;
         }
         self.map.set(map);
+        self.session_moved.set(self.session.get().is_some());
         Ok(true)
     }
 

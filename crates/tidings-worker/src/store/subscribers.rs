@@ -180,6 +180,10 @@ impl Environment {
             writes.push(self.fence_guard(&self.db, [id], Access::Write)?);
             writes.push(clear_feed()?);
         }
+        if sharded {
+            // What a move of their bucket out of this database left before its clean-up ran.
+            writes.push(statement(&self.db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber)?);
+        }
         let removal = writes.len();
         writes.extend([
             statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,

@@ -1,0 +1,445 @@
+//! Resharding: moving an environment's feeds to more shards while it keeps
+//! serving (`POST /v1/environments/{name}/reshard`, `npm run env -- reshard`).
+//!
+//! The bucket map ([`BucketMap`]) is recorded in the environment's own
+//! database (`feed_map`, the authority) and copied into the registry for
+//! routing, after it: the copy never runs ahead. One call at a time holds a
+//! lease on the map ([`Lease`]): every write of the map checks it, and so
+//! does every step that deletes, so a call that lost its lease (it stalled,
+//! another took over) changes nothing more. The call moves buckets, one at
+//! a time, until its time is up:
+//!
+//! 1. **Fence** the bucket's writes where it is (`feed_fences` 'writes'):
+//!    from then on no statement changes its feeds there; reads go on.
+//! 2. **Copy** its subscribers' feeds to the new shard (`copy.rs`): messages
+//!    and tombstones, feed-action keys and recent deletions. The counters
+//!    rebuild themselves from the inserts.
+//! 3. **Verify** both sides' messages and tombstones (counts and sums) and
+//!    the new side's counters. Any failure before the switch lifts the fence.
+//! 4. **Switch**: fence all access at the old home ('all'); read its clock,
+//!    which no read of the bucket there can pass any more; stamp every copied
+//!    row with a version past it on the new shard and lift any fence there;
+//!    record the bucket moved in the map (compare-and-set, under the lease),
+//!    then in the registry. A client's watermark from the old home then sees
+//!    every row as changed: delta sync stays exact. A worker still routing
+//!    with an older map is refused by the fence and reads the map again
+//!    (`shards.rs`).
+//! 5. **Clean up** the old home. A move switched but not cleaned up (its
+//!    call died) is cleaned up by the next call first.
+
+mod copy;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tidings_core::environment::EnvironmentName;
+use tidings_core::shard::{self, BucketMap, BucketMove, FeedHome, ShardCount};
+use tidings_core::wire::{ErrorCode, ReshardProgress};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use self::copy::{batch, clean_up, clear_bucket, rows, summary, OF_BUCKET};
+use super::authorized::Authorized;
+use super::messages::CLOCK;
+use super::platform::Platform;
+use super::shards::{claim_database, stored_map, Identity};
+use super::{control_db, number, statement, storage_error, text, AuditRecord, Environment};
+use crate::error::ApiError;
+
+/// How long one call holds the lease on the map without renewing it: past
+/// it, another call may take over a move whose caller died.
+const LEASE_MS: u64 = 20_000;
+
+/// Moves `authorized`'s environment's feeds to `target` shards: starts the
+/// move (its shard bindings must exist and be migrated), or goes on with
+/// the one under way, for up to `budget_ms`; answers where it stands.
+pub async fn reshard(
+    env: &Platform,
+    authorized: &Authorized,
+    target: ShardCount,
+    lease_id: &str,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+    budget_ms: u64,
+) -> Result<ReshardProgress, ApiError> {
+    let name = authorized.require_reshard()?;
+    let scope = Environment::open_authorized(env, authorized).await?;
+    let lease = Lease { db: &scope.db, id: lease_id };
+    lease.take(registry_count(env, name).await?, now_ms).await?;
+    let moved = move_under_lease(env, &scope, target, &lease, audit, (now_ms, budget_ms)).await;
+    lease.release().await;
+    moved
+}
+
+/// Under the lease: checks the request against the map as recorded now,
+/// finishes what a dead call left, starts the move if it is not under way,
+/// then moves buckets until `budget_ms` is spent or none is left.
+async fn move_under_lease(
+    env: &Platform,
+    scope: &Environment,
+    target: ShardCount,
+    lease: &Lease<'_>,
+    audit: &AuditRecord<'_>,
+    (now_ms, budget_ms): (u64, u64),
+) -> Result<ReshardProgress, ApiError> {
+    let recorded = stored_map(&scope.db).await?;
+    let map = recorded.ok_or_else(|| ApiError::internal("reshard", "the bucket map was not recorded"))?;
+    if map.is_settled() && target < map.to() {
+        return Err(ApiError::validation("shards", shard::ShardError::NotGrowing(map.to().get()).to_string()));
+    }
+    if !map.is_settled() && map.to() != target {
+        let (from, to) = (map.from().get(), map.to().get());
+        return Err(ApiError::validation(
+            "shards",
+            format!(
+                "{}'s feeds are moving from {from} to {to} shards; finish that move first (reshard with {to} shards)",
+                scope.name()
+            ),
+        ));
+    }
+    // The map as recorded, with every shard it needs opened; then what a dead call left.
+    scope.refresh_map().await?;
+    scope.finish_switched_moves(lease).await?;
+    record_in_registry(env, scope, map, None).await?;
+    let from = map.from();
+    if map.is_settled() && map.to() != target {
+        start_move(env, scope, map, target, lease, audit, now_ms).await?;
+        scope.refresh_map().await?;
+    }
+    let mut map = scope.bucket_map();
+    let (mut subscribers, mut messages) = (0, 0);
+    let deadline = now_ms + budget_ms;
+    while let Some(step) = map.pending().next() {
+        if crate::platform::now_ms() > deadline {
+            break;
+        }
+        let moved = scope.move_bucket(env, step, lease, crate::platform::now_ms()).await?;
+        subscribers += moved.subscribers;
+        messages += moved.messages;
+        map = scope.bucket_map();
+    }
+    Ok(progress(scope, from, map, subscribers, messages))
+}
+
+/// The count of shards the registry records for `name`.
+async fn registry_count(env: &Platform, name: &EnvironmentName) -> Result<ShardCount, ApiError> {
+    Ok(ShardCount::from_stored(super::registry::environment_row(env, name).await?.feed_shards))
+}
+
+/// Where a move from `from` shards stands with the map `now`.
+fn progress(scope: &Environment, from: ShardCount, now: BucketMap, subscribers: u64, messages: u64) -> ReshardProgress {
+    let all = BucketMap::moving(from, now.to(), Default::default()).map_or(0, |fresh| fresh.pending().count() as u32);
+    let left = now.pending().count() as u32;
+    ReshardProgress {
+        environment: scope.name().as_str().to_owned(),
+        shards_from: from.get(),
+        shards: now.to().get(),
+        buckets_moved: all - left.min(all),
+        buckets_to_move: all,
+        subscribers_moved: subscribers,
+        messages_moved: messages,
+        done: now.is_settled(),
+    }
+}
+
+/// One call's lease on an environment's bucket map: the token every write
+/// of the map and every destructive step checks.
+pub(super) struct Lease<'a> {
+    db: &'a D1Database,
+    id: &'a str,
+}
+
+impl Lease<'_> {
+    /// Takes the lease, or refuses while another call holds it. A map never
+    /// recorded is recorded first, settled at the registry's `count`.
+    async fn take(&self, count: ShardCount, now_ms: u64) -> Result<(), ApiError> {
+        let record = statement(
+            self.db,
+            "INSERT INTO feed_map (id, shards_from, shards_to, moved) VALUES (1, ?1, ?1, ?2) ON CONFLICT (id) DO NOTHING",
+            &[number(u64::from(count.get())), text(&shard::MovedSet::default().encode())],
+        )?;
+        let lease = statement(
+            self.db,
+            "UPDATE feed_map SET lease_id = ?1, lease_until = ?2 WHERE id = 1 AND (lease_until < ?3 OR lease_id = ?1) \
+             RETURNING lease_id",
+            &[text(self.id), number(now_ms + LEASE_MS), number(now_ms)],
+        )?;
+        let results = batch(self.db, "take reshard lease", vec![record, lease]).await?;
+        if rows(results.get(1))?.is_empty() {
+            return Err(busy("another call is moving this environment's feeds right now; try again shortly"));
+        }
+        Ok(())
+    }
+
+    /// Extends the lease; fails when another call took it over.
+    pub(super) async fn renew(&self) -> Result<(), ApiError> {
+        let renewed = statement(
+            self.db,
+            "UPDATE feed_map SET lease_until = ?2 WHERE id = 1 AND lease_id = ?1 RETURNING lease_id",
+            &[text(self.id), number(crate::platform::now_ms() + LEASE_MS)],
+        )?;
+        let results = batch(self.db, "renew reshard lease", vec![renewed]).await?;
+        if rows(results.first())?.is_empty() {
+            return Err(busy("another call took this move over"));
+        }
+        Ok(())
+    }
+
+    /// Lets the next call take the lease at once.
+    async fn release(&self) {
+        let release =
+            statement(self.db, "UPDATE feed_map SET lease_until = 0 WHERE id = 1 AND lease_id = ?1", &[text(self.id)]);
+        if let Ok(release) = release {
+            let _ = release.run().await;
+        }
+    }
+
+    /// Records `next` as the map if it is still `previous` and this call
+    /// still holds the lease (compare-and-set); fails otherwise.
+    async fn record(&self, previous: BucketMap, next: BucketMap) -> Result<(), ApiError> {
+        let count = |count: ShardCount| number(u64::from(count.get()));
+        let recorded = statement(
+            self.db,
+            "UPDATE feed_map SET shards_from = ?1, shards_to = ?2, moved = ?3 WHERE id = 1 AND lease_id = ?4 \
+             AND shards_from = ?5 AND shards_to = ?6 AND moved = ?7 RETURNING id",
+            &[
+                count(next.from()),
+                count(next.to()),
+                text(&next.moved().encode()),
+                text(self.id),
+                count(previous.from()),
+                count(previous.to()),
+                text(&previous.moved().encode()),
+            ],
+        )?;
+        let results = batch(self.db, "record bucket map", vec![recorded]).await?;
+        if rows(results.first())?.is_empty() {
+            return Err(busy("the bucket map changed under this call; run the move again"));
+        }
+        Ok(())
+    }
+}
+
+/// 409 `reshard_in_progress`, to retry shortly.
+fn busy(message: &str) -> ApiError {
+    ApiError::new(409, ErrorCode::ReshardInProgress, message).retry_after(5)
+}
+
+/// Starts the move from `map` (settled) to `target`: every shard binding it
+/// needs must exist, be migrated and be (or become) stamped as this
+/// environment's; then the map is recorded moving, first in the
+/// environment's own database, then in the registry with the audit entry.
+async fn start_move(
+    env: &Platform,
+    scope: &Environment,
+    map: BucketMap,
+    target: ShardCount,
+    lease: &Lease<'_>,
+    audit: &AuditRecord<'_>,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    let name = scope.name();
+    let row = super::registry::environment_row(env, name).await?;
+    let bindings = scope.bindings.with_shards(target);
+    for (index, binding) in bindings.shards().iter().enumerate() {
+        let not_ready = |why: String| ApiError::new(409, ErrorCode::EnvironmentNotReady, why);
+        let db = env.shard_db(&bindings, index).map_err(|_| {
+            not_ready(format!(
+                "the feed shard binding {binding} is missing: run `npm run env -- reshard {name} --shards {}`, \
+                 or add it to wrangler.toml and deploy",
+                target.get()
+            ))
+        })?;
+        let migrated = db.prepare("SELECT COUNT(*) AS fences FROM feed_fences").first::<Value>(None).await.is_ok();
+        if !migrated {
+            return Err(not_ready(format!(
+                "feed shard {binding} has no schema yet: apply the migrations in migrations/environment"
+            )));
+        }
+        let identity = Identity { environment: name.as_str(), created_at: row.created_at as u64, role: index as i64 };
+        let refusal =
+            claim_database(&db, binding, &identity).await.map_err(|error| storage_error("stamp feed shard", error))?;
+        if let Some(reason) = refusal {
+            return Err(not_ready(reason));
+        }
+    }
+    let moving = BucketMap::moving(map.to(), target, Default::default())
+        .map_err(|error| ApiError::validation("shards", error.to_string()))?;
+    lease.record(map, moving).await?;
+    let summary = serde_json::json!({"before": {"shards": map.to().get()}, "after": {"shards": target.get()}});
+    let entry = super::members::audit_statement(&control_db(env)?, &AuditRecord { summary, ..*audit }, now_ms)?;
+    record_in_registry(env, scope, moving, Some(entry)).await
+}
+
+/// Copies `map` into the registry (with `audit`, the control plane's entry
+/// of a move that starts), only while the environment is in service: a
+/// deletion under way is never written over.
+async fn record_in_registry(
+    env: &Platform,
+    scope: &Environment,
+    map: BucketMap,
+    audit: Option<D1PreparedStatement>,
+) -> Result<(), ApiError> {
+    let to = number(u64::from(map.to().get()));
+    let (from, moved) = if map.is_settled() {
+        (JsValue::NULL, JsValue::NULL)
+    } else {
+        (number(u64::from(map.from().get())), text(&map.moved().encode()))
+    };
+    let control = control_db(env)?;
+    let update = statement(
+        &control,
+        "UPDATE environments SET feed_shards = ?2, feed_shards_from = ?3, feed_moved = ?4 \
+         WHERE name = ?1 AND status IN ('ready', 'active')",
+        &[text(scope.name().as_str()), to, from, moved],
+    )?;
+    batch(&control, "record bucket map", [update].into_iter().chain(audit).collect()).await.map(|_| ())
+}
+
+/// What one bucket's move carried.
+struct Moved {
+    subscribers: u64,
+    messages: u64,
+}
+
+impl Environment {
+    /// Moves one bucket's feeds (fence, copy, verify, switch, clean up) and
+    /// records it moved in the map.
+    async fn move_bucket(
+        &self,
+        env: &Platform,
+        step: BucketMove,
+        lease: &Lease<'_>,
+        now_ms: u64,
+    ) -> Result<Moved, ApiError> {
+        let bucket = number(u64::from(step.bucket));
+        let (source, target) = (self.db_of(step.from)?, self.db_of(step.to)?);
+        lease.renew().await?;
+        batch(
+            &self.db,
+            "start move",
+            vec![statement(
+                &self.db,
+                "INSERT INTO feed_moves (bucket, from_role, to_role, state, started_at) VALUES (?1, ?2, ?3, 'copying', ?4) \
+                 ON CONFLICT (bucket) DO UPDATE SET from_role = excluded.from_role, to_role = excluded.to_role, \
+                 state = 'copying', started_at = excluded.started_at, switched_at = NULL",
+                &[bucket.clone(), role(step.from), role(step.to), number(now_ms)],
+            )?],
+        )
+        .await?;
+        // 1. Fence the bucket's writes where it is.
+        let fence = "INSERT INTO feed_fences (bucket, state) VALUES (?1, 'writes') ON CONFLICT (bucket) DO NOTHING";
+        batch(&source, "fence bucket", vec![statement(&source, fence, std::slice::from_ref(&bucket))?]).await?;
+        // 2 and 3. Copy and verify; any failure lifts the fence, and the bucket stays where it was.
+        let copied = copy_and_verify((&source, &target), step.bucket, lease, now_ms).await;
+        let (subscribers, messages) = match copied {
+            Ok(copied) => copied,
+            Err(error) => {
+                let lift = "DELETE FROM feed_fences WHERE bucket = ?1 AND state = 'writes'";
+                let _ =
+                    batch(&source, "lift fence", vec![statement(&source, lift, std::slice::from_ref(&bucket))?]).await;
+                return Err(error);
+            }
+        };
+        // 4. Switch: the old home refuses the bucket; the copy is stamped past its last clock.
+        lease.renew().await?;
+        let close = "INSERT INTO feed_fences (bucket, state) VALUES (?1, 'all') ON CONFLICT (bucket) DO UPDATE SET state = 'all'";
+        let clock_sql = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
+        let closed = batch(
+            &source,
+            "switch bucket",
+            vec![statement(&source, close, std::slice::from_ref(&bucket))?, statement(&source, clock_sql, &[])?],
+        )
+        .await?;
+        let clock = rows(closed.get(1))?.into_iter().next().unwrap_or_default();
+        let clock_of = |field: &str| JsValue::from_f64(clock.get(field).and_then(Value::as_f64).unwrap_or(0.0));
+        let raise = "UPDATE feed_clock SET version = MAX(version, ?1) + 1, purged_through = MAX(purged_through, ?2) WHERE id = 1";
+        let of_bucket = std::slice::from_ref(&bucket);
+        batch(
+            &target,
+            "switch bucket",
+            vec![
+                statement(&target, raise, &[clock_of("version"), clock_of("purged_through")])?,
+                statement(&target, &format!("UPDATE messages SET version = {CLOCK} WHERE {OF_BUCKET}"), of_bucket)?,
+                statement(
+                    &target,
+                    &format!("UPDATE message_tombstones SET version = {CLOCK} WHERE {OF_BUCKET}"),
+                    of_bucket,
+                )?,
+                statement(&target, "DELETE FROM feed_fences WHERE bucket = ?1", of_bucket)?,
+            ],
+        )
+        .await?;
+        let map = self.bucket_map();
+        let switched = map.switched(step.bucket);
+        lease.record(map, switched).await?;
+        let done = "UPDATE feed_moves SET state = 'switched', switched_at = ?2, subscribers = ?3, messages = ?4 WHERE bucket = ?1";
+        let record =
+            statement(&self.db, done, &[bucket.clone(), number(now_ms), number(subscribers), number(messages)])?;
+        batch(&self.db, "switch bucket", vec![record]).await?;
+        record_in_registry(env, self, switched, None).await?;
+        self.map.set(switched);
+        // 5. Clean up the old home (the primary keeps its subscribers' profiles).
+        clean_up(&source, &bucket, step.from == FeedHome::Primary, lease).await?;
+        let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[bucket])?;
+        batch(&self.db, "finish move", vec![finished]).await?;
+        Ok(Moved { subscribers, messages })
+    }
+
+    /// Cleans up the old homes of moves that were switched by a call that
+    /// died before it cleaned up.
+    async fn finish_switched_moves(&self, lease: &Lease<'_>) -> Result<(), ApiError> {
+        #[derive(Deserialize)]
+        struct Switched {
+            bucket: f64,
+            from_role: f64,
+        }
+        let switched: Vec<Switched> = self
+            .db
+            .prepare("SELECT bucket, from_role FROM feed_moves WHERE state = 'switched'")
+            .all()
+            .await
+            .and_then(|result| result.results())
+            .map_err(|error| storage_error("read moves", error))?;
+        for left in switched {
+            let home = FeedHome::from_role(left.from_role as i64);
+            let bucket = number(left.bucket as u64);
+            clean_up(&*self.db_of(home)?, &bucket, home == FeedHome::Primary, lease).await?;
+            let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[bucket])?;
+            batch(&self.db, "finish move", vec![finished]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies bucket `bucket`'s feeds from `source` to `target` and checks the
+/// copy; answers how many subscribers and messages it carried.
+async fn copy_and_verify(
+    (source, target): (&D1Database, &D1Database),
+    bucket: u32,
+    lease: &Lease<'_>,
+    now_ms: u64,
+) -> Result<(u64, u64), ApiError> {
+    let bucket_value = number(u64::from(bucket));
+    // Nothing changes the bucket's feeds at the source any more: fill in the buckets it needs.
+    copy::fill_buckets(source, lease).await?;
+    lease.renew().await?;
+    batch(target, "clear moved bucket", clear_bucket(target, &bucket_value, true)?).await?;
+    let subscribers = copy::copy_subscribers((source, target), &bucket_value, lease).await?;
+    let messages = copy::copy_feed((source, target), &bucket_value, "messages", lease, now_ms).await?;
+    copy::copy_feed((source, target), &bucket_value, "message_tombstones", lease, now_ms).await?;
+    copy::copy_keys((source, target), &bucket_value).await?;
+    copy::copy_deletions((source, target), bucket).await?;
+    let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
+    if !before.matches(&after) {
+        return Err(ApiError::internal(
+            "move bucket",
+            format!("bucket {bucket} did not verify after its copy ({before:?} → {after:?}); it stays where it was"),
+        ));
+    }
+    Ok((subscribers, messages))
+}
+
+/// A home's role number, as an argument.
+fn role(home: FeedHome) -> JsValue {
+    JsValue::from_f64(home.role() as f64)
+}

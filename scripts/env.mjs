@@ -7,6 +7,7 @@
 //   npm run env -- create qa --type staging --deliver-only-to qa-1,@example.com   (test mode: webhooks reach only these)
 //   npm run env -- create big --type production --shards 4   (its feed in 4 databases, FEED0_BIG … FEED3_BIG)
 //   npm run env -- reshard big --shards 8   (moves its feeds to 8 shards while it keeps serving)
+//   npm run env -- reshard big --shards 8 --prepare   (only binds and migrates the new shards: deploy, then run without it)
 //   npm run env -- delete qa
 //   npm run env -- lock staging --reason "release freeze"  |  unlock staging
 //   npm run env -- archive qa [--retention-days 30]  |  restore qa  |  purge qa
@@ -39,7 +40,7 @@
 // Options: --config <wrangler.toml> --persist-to <dir> --keys <file> --api <url>
 // (the admin token: TIDINGS_ADMIN_TOKEN, else the .dev.vars next to the configuration)
 import { randomBytes } from "node:crypto";
-import { existsSync, fstatSync, ftruncateSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { capture, root, runAsync } from "./lib.mjs";
@@ -72,6 +73,7 @@ const { values: options, positionals } = parseArgs({
     reason: { type: "string" },
     "retention-days": { type: "string" },
     shards: { type: "string" },
+    prepare: { type: "boolean", default: false },
   },
 });
 
@@ -232,6 +234,36 @@ function deployments() {
   console.log(`wrote one [env.<name>] section per environment into ${options.config}; deploy one with npx wrangler deploy --env <name>`);
 }
 
+/**
+ * Runs `change` (which edits the configuration and migrates) while holding
+ * a lock file beside the configuration, so two commands at once (two admins,
+ * two terminals) never append the same bindings twice or migrate a database
+ * together. A lock left by a command that died is taken over after two minutes.
+ */
+async function withConfigLock(change) {
+  const lock = `${options.config}.lock`;
+  for (const deadline = Date.now() + 180_000; ;) {
+    try {
+      closeSync(openSync(lock, "wx"));
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 120_000) unlinkSync(lock);
+      } catch {}
+      if (Date.now() > deadline) throw new CommandError(`${lock} is held by another command; remove it if none is running`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await change();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {}
+  }
+}
+
 /** Applies the environment migrations to these databases (locally, and on Cloudflare with --remote). */
 async function migrateDatabases(bindings) {
   // Migrating while wrangler dev reloads its configuration can meet a busy database: retry.
@@ -264,8 +296,15 @@ async function reshard(name) {
   }
   const environment = await call("GET", `/v1/environments/${name}`);
   if (shards < environment.shards) throw new CommandError(`${name} has ${environment.shards} shards; an environment's feeds move to more shards, never fewer`);
-  await addBindings(name, shards);
-  await migrateDatabases(databaseBindings(name, shards));
+  await withConfigLock(async () => {
+    await addBindings(name, shards);
+    await migrateDatabases(databaseBindings(name, shards));
+  });
+  if (options.prepare) {
+    const prepared = { environment: name, shards, bindings: shardBindings(name, shards) };
+    if (options.json) return console.log(JSON.stringify(prepared));
+    return console.log(`${name}: ${prepared.bindings.join(", ")} bound and migrated; once the worker has them (deployed), run this again without --prepare`);
+  }
   // The worker sees new bindings once wrangler dev has reloaded its configuration (or after a deploy).
   const deadline = Date.now() + (options.remote ? 0 : 60_000);
   let progress;
@@ -338,8 +377,10 @@ async function create(name) {
   });
   // The registry's count decides (an environment registered from the console keeps its own).
   const { shards: shardCount = 1 } = await call("GET", `/v1/environments/${name}`);
-  await addBindings(name, shardCount);
-  await migrateDatabases(databaseBindings(name, shardCount));
+  await withConfigLock(async () => {
+    await addBindings(name, shardCount);
+    await migrateDatabases(databaseBindings(name, shardCount));
+  });
   const environment = await waitUntilReady(name);
   const publishable = await call("POST", `/v1/environments/${name}/keys`, { kind: "publishable" });
   const secret = await call("POST", `/v1/environments/${name}/keys`, { kind: "secret" });

@@ -242,13 +242,38 @@ describe("resharding", () => {
     await checkEverything(3);
   });
 
-  it("moves the buckets whose shard changes from three shards to six under load, and refuses fewer after", async () => {
+  it("moves the buckets whose shard changes from three shards to six under load, through a failed switch and two commands at once, and refuses fewer after", async () => {
+    const prepared = await envCommand("reshard", NAME, "--shards", "6", "--prepare");
+    assert.equal(prepared.code, 0, prepared.stderr + prepared.stdout);
     const stop = load();
-    const moved = await envCommand("reshard", NAME, "--shards", "6");
+    // A call whose first switch fails (the test stack's fault injection) leaves every feed where it
+    // was and serving (the load's reads and writes go on), with no fence left behind.
+    let failed;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      failed = await admin(`/v1/environments/${NAME}/reshard`, {
+        method: "POST", body: { shards: 6 }, headers: { "Tidings-Inject-Faults": "reshard-switch=fail" },
+      });
+      if (failed.body?.error?.code !== "environment_not_ready") break; // until the worker has the new bindings
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expectError(assert, failed, 503, "unavailable");
+    const moving = (await admin(`/v1/environments/${NAME}`)).body;
+    assert.deepEqual([moving.shards_from, moving.shards], [3, 6], "the move is under way");
+    for (let index = 0; index < 3; index += 1) {
+      assert.deepEqual(queryLocal(`FEED${index}_GROW`, "SELECT bucket, state FROM feed_fences"), [], `no fence left on shard ${index}`);
+    }
+    for (const person of people) await feedOf(person);
+    // Two admins run the same move at once: one call moves buckets at a time, the other waits its turn.
+    const [moved, twin] = await Promise.all([envCommand("reshard", NAME, "--shards", "6"), envCommand("reshard", NAME, "--shards", "6")]);
     await stop();
     assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+    assert.equal(twin.code, 0, twin.stderr + twin.stdout);
+    assert.equal(twin.json().done, true);
+    assert.equal(moved.json().done, true);
+    // The call that switched the last bucket reports the whole move; the other's last call found it done.
     const changing = Array.from({ length: 256 }, (_, bucket) => bucket).filter((bucket) => bucket % 3 !== bucket % 6).length;
-    assert.equal(moved.json().buckets_to_move, changing, moved.stdout);
+    const reports = [moved, twin].map((command) => command.json());
+    assert.ok(reports.some((report) => report.buckets_to_move === changing && report.buckets_moved === changing), moved.stdout + twin.stdout);
     await checkEverything(6);
     const fewer = await admin(`/v1/environments/${NAME}/reshard`, { method: "POST", body: { shards: 4 } });
     assert.equal(expectError(assert, fewer, 400, "validation_failed").field, "shards");

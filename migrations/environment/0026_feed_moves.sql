@@ -3,10 +3,12 @@
 --
 -- In every database: the buckets it no longer serves. 'writes': being copied away, still
 -- readable; 'all': moved away. Every feed statement checks its bucket here first, so a worker
--- routing with an older bucket map is refused and reads the map again.
+-- routing with an older bucket map is refused and reads the map again. owner: the lease of the
+-- call that set it (only that call lifts it).
 CREATE TABLE feed_fences (
   bucket INTEGER PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('writes', 'all'))
+  state TEXT NOT NULL CHECK (state IN ('writes', 'all')),
+  owner TEXT
 );
 -- A subscriber's bucket (0-255, a hash of their id), filled in when a move needs it.
 ALTER TABLE subscribers ADD COLUMN bucket INTEGER;

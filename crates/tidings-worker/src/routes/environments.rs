@@ -357,8 +357,10 @@ pub async fn reshard(request: &mut IncomingRequest, env: &Platform, raw_name: &s
     let entry =
         audit::draft(authorized.actor(), "environment.reshard", Some(name.as_str()), resource(&name), json!({}))?;
     let lease = tidings_core::base64::encode(&random::<16>()?);
+    let faults = store::FaultPlan::of(request, env);
     let progress =
-        store::reshard(env, &authorized, target, &lease, &entry.record(), now_ms(), RESHARD_BUDGET_MS).await?;
+        store::reshard(env, &authorized, target, (&lease, faults), &entry.record(), now_ms(), RESHARD_BUDGET_MS)
+            .await?;
     let status = if progress.done { 200 } else { 202 };
     json(&progress, status)
 }

@@ -151,6 +151,10 @@ async fn consume_one(env: &Platform, ctx: &Context, body: &str) -> Handled {
         Err(error) => error,
     };
     worker::console_error!("fan-out {transaction_id}: {error:?}");
+    // A recipient's feed moving to another shard (resharding) is no failure of the page: again, later.
+    if error.code() == tidings_core::wire::ErrorCode::FeedMoving {
+        return Handled::Again;
+    }
     // A page that keeps failing stops the fan-out instead of being tried for ever.
     match scope.note_fanout_failure(transaction_id, now_ms()).await {
         Ok(failures) if failures >= MAX_PAGE_FAILURES => {

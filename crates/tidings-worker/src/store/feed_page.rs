@@ -15,7 +15,7 @@ use tidings_core::subscriber::SubscriberId;
 use tidings_core::wire::{assemble_page, FeedCounts, PageInfo, PageText};
 
 use super::messages::{counts_of, CountsRow, COUNTS_AND_CLOCK};
-use super::shards::{buckets_json, fence_column, Access};
+use super::shards::{bucket_value, fence_column, Access, Buckets};
 use super::{feed_sql, number, storage_error, text, Environment};
 use crate::error::ApiError;
 
@@ -104,10 +104,10 @@ impl Environment {
             (None, None) => ("", "DESC"),
         };
         params.push(number(u64::from(query.limit) + 1));
-        params.push(text(&buckets_json([subscriber])));
+        params.push(bucket_value(subscriber));
         params.push(text(subscriber.as_str()));
         // The fence column fails the statement where the subscriber's bucket has moved away.
-        let fence = fence_column(params.len() - 1, Access::Read);
+        let fence = fence_column(Buckets::One(params.len() - 1), Access::Read);
         let sql = format!(
             "SELECT (SELECT COALESCE(group_concat({WIRE_ITEM}, char(30)), '') || char(10) || \
              COALESCE(group_concat(id, ','), '') FROM (SELECT {PAGE_COLUMNS} FROM messages \

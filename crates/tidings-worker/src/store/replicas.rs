@@ -20,7 +20,7 @@ use tidings_core::subscriber::SubscriberId;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
 
-use super::shards::Access;
+use super::shards::{bucket_value, fence_column, Access, Buckets};
 use super::{statement, storage_error, Environment};
 use crate::error::ApiError;
 
@@ -118,8 +118,8 @@ impl Environment {
 
     /// The fence guard of `subscriber`'s bucket, through the session when there is one.
     fn prepare_fence(&self, subscriber: &SubscriberId, access: Access) -> Result<D1PreparedStatement, ApiError> {
-        let sql = format!("SELECT {} AS fenced", super::shards::fence_column(1, access));
-        self.prepare(subscriber, &sql, &[super::text(&super::shards::buckets_json([subscriber]))])
+        let sql = format!("SELECT {} AS fenced", fence_column(Buckets::One(1), access));
+        self.prepare(subscriber, &sql, &[bucket_value(subscriber)])
     }
 
     /// Runs statements from [`Self::prepare`] for `subscriber` as one D1

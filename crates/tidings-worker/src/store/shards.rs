@@ -60,21 +60,40 @@ pub(super) enum Access {
     Write,
 }
 
-/// The SQL condition that is true when this database does not serve any of
-/// the buckets in the JSON array bound at `?{buckets}` for `access`.
-fn fenced(buckets: usize, access: Access) -> String {
+/// Which buckets a fence guard checks: the one bound at `?{n}` (a number),
+/// or those of the JSON array bound at `?{n}`.
+#[derive(Clone, Copy)]
+pub(super) enum Buckets {
+    /// One bucket, a number.
+    One(usize),
+    /// A JSON array of buckets.
+    Many(usize),
+}
+
+/// The SQL condition that is true when this database does not serve
+/// `buckets` for `access`.
+fn fenced(buckets: Buckets, access: Access) -> String {
     let states = match access {
         Access::Read => "state = 'all'",
         Access::Write => "state IN ('writes', 'all')",
     };
-    format!("EXISTS (SELECT 1 FROM feed_fences WHERE bucket IN (SELECT value FROM json_each(?{buckets})) AND {states})")
+    let which = match buckets {
+        Buckets::One(n) => format!("bucket = ?{n}"),
+        Buckets::Many(n) => format!("bucket IN (SELECT value FROM json_each(?{n}))"),
+    };
+    format!("EXISTS (SELECT 1 FROM feed_fences WHERE {which} AND {states})")
 }
 
 /// An SQL expression that raises [`FEED_MOVED`] when this database does not
-/// serve the buckets bound at `?{buckets}` for `access`, and is NULL when it
-/// does; a column of a statement that reads one feed.
-pub(super) fn fence_column(buckets: usize, access: Access) -> String {
+/// serve `buckets` for `access`, and is NULL when it does; a column of a
+/// statement that reads one feed.
+pub(super) fn fence_column(buckets: Buckets, access: Access) -> String {
     format!("CASE WHEN {} THEN json_extract('{{}}', '{FEED_MOVED}') END", fenced(buckets, access))
+}
+
+/// A subscriber's bucket, as a fence guard binds it.
+pub(super) fn bucket_value(subscriber: &SubscriberId) -> wasm_bindgen::JsValue {
+    wasm_bindgen::JsValue::from_f64(f64::from(shard::bucket_of(subscriber)))
 }
 
 /// The buckets of `subscribers`, as the JSON array a fence guard binds.
@@ -132,7 +151,7 @@ impl Environment {
         subscribers: impl IntoIterator<Item = &'a SubscriberId>,
         access: Access,
     ) -> Result<D1PreparedStatement, ApiError> {
-        let sql = format!("SELECT {} AS fenced", fence_column(1, access));
+        let sql = format!("SELECT {} AS fenced", fence_column(Buckets::Many(1), access));
         statement(db, &sql, &[super::text(&buckets_json(subscribers))])
     }
 

@@ -245,18 +245,39 @@ impl Environment {
     /// transaction when `keep_transaction` (the same body's retry then runs
     /// as it). A key whose answer was stored stays as it is.
     pub async fn release_idempotency_key(&self, home: KeyHome<'_>, key: &str, claim_id: &str, keep_transaction: bool) {
-        let Ok(db) = self.key_db(home) else { return };
+        let released = self.on_current_map(|| self.release_here(home, key, claim_id, keep_transaction)).await;
+        if let Err(error) = released {
+            worker::console_warn!("could not release idempotency key: {}", error.message());
+        }
+    }
+
+    /// [`Self::release_idempotency_key`] where this handle's map says the key
+    /// is (a feed action's only where its feed is, behind the fence guard).
+    async fn release_here(
+        &self,
+        home: KeyHome<'_>,
+        key: &str,
+        claim_id: &str,
+        keep_transaction: bool,
+    ) -> Result<(), ApiError> {
+        let db = self.key_db(home)?;
         let release = statement(
             &db,
             "UPDATE idempotency_keys SET claim_id = NULL, transaction_id = CASE WHEN ?3 THEN transaction_id END \
              WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
             &[text(key), text(claim_id), number(u64::from(keep_transaction))],
-        );
-        if let Ok(release) = release {
-            if let Err(error) = self.write_one("release", release).await {
-                worker::console_warn!("could not release idempotency key: {}", error.message());
-            }
-        }
+        )?;
+        let guard = match home {
+            KeyHome::Primary => None,
+            KeyHome::FeedOf(subscriber) => Some(self.fence_guard(&db, [subscriber], Access::Write)?),
+        };
+        super::retry::write(&self.faults, "release", || {
+            let statements: Vec<D1PreparedStatement> = guard.iter().cloned().chain([release.clone()]).collect();
+            let db = &db;
+            async move { db.batch(statements).await }
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Stores everything a trigger produced in one D1 transaction: profiles,

@@ -32,7 +32,7 @@ const KEYS_OF_BUCKET: &str = "key IN (SELECT k.key FROM idempotency_keys k JOIN 
     AND k.key >= 'feed:' || length(s.id) || ':' || s.id || ':' AND k.key < 'feed:' || length(s.id) || ':' || s.id || ';')";
 
 /// A bucket's feeds summed up on one side, to compare both.
-#[derive(Deserialize, PartialEq, Debug)]
+#[derive(Deserialize, PartialEq, Debug, Clone, Copy)]
 pub(super) struct Summary {
     messages: f64,
     unread: f64,
@@ -45,10 +45,12 @@ pub(super) struct Summary {
 }
 
 impl Summary {
-    /// Whether `copy` holds what `self` does, and its counters agree with its messages.
+    /// Whether `copy` holds what `self` does, and its counters agree with its
+    /// messages. Tombstones: at least as many (the source may forget old ones
+    /// meanwhile: purges run over a whole database).
     pub(super) fn matches(&self, copy: &Summary) -> bool {
-        let Summary { counted, .. } = copy;
-        Summary { counted: *counted, ..*self } == *copy && copy.counted == copy.kept
+        let Summary { counted, tombstones, .. } = *copy;
+        Summary { counted, tombstones, ..*self } == *copy && counted == copy.kept && tombstones >= self.tombstones
     }
 }
 
@@ -346,6 +348,22 @@ mod tests {
         map.insert("id".to_owned(), Value::from(id));
         map.insert("body".to_owned(), Value::from("x".repeat(bytes)));
         map
+    }
+
+    fn summary(messages: f64, kept: f64, counted: f64) -> Summary {
+        Summary { messages, unread: 1.0, unseen: 2.0, kept, created: 10.0, sizes: 99.0, tombstones: 3.0, counted }
+    }
+
+    #[test]
+    fn a_copy_matches_only_with_the_same_rows_and_counters_that_agree() {
+        let source = summary(5.0, 4.0, 7.0);
+        // The source's counters are not compared (the copy rebuilt its own).
+        assert!(source.matches(&summary(5.0, 4.0, 4.0)));
+        assert!(!source.matches(&summary(4.0, 4.0, 4.0)), "a message missing");
+        assert!(!source.matches(&summary(5.0, 4.0, 5.0)), "counters that disagree with the copy's messages");
+        assert!(!source.matches(&Summary { tombstones: 2.0, ..summary(5.0, 4.0, 4.0) }), "a tombstone missing");
+        // The source forgot an old tombstone after it was copied.
+        assert!(Summary { tombstones: 2.0, ..source }.matches(&summary(5.0, 4.0, 4.0)));
     }
 
     #[test]

@@ -39,6 +39,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use self::copy::{batch, clean_up, clear_bucket, rows, summary, OF_BUCKET};
 use super::authorized::Authorized;
+use super::faults::{Fault, FaultPlan};
 use super::messages::CLOCK;
 use super::platform::Platform;
 use super::shards::{claim_database, stored_map, Identity};
@@ -51,18 +52,22 @@ const LEASE_MS: u64 = 20_000;
 
 /// Moves `authorized`'s environment's feeds to `target` shards: starts the
 /// move (its shard bindings must exist and be migrated), or goes on with
-/// the one under way, for up to `budget_ms`; answers where it stands.
+/// the one under way, for up to `budget_ms`; answers where it stands. The
+/// call's lease id is fresh; its faults are a test stack's
+/// (`reshard-switch=fail` fails a bucket's switch before the new shard's
+/// batch).
 pub async fn reshard(
     env: &Platform,
     authorized: &Authorized,
     target: ShardCount,
-    lease_id: &str,
+    (lease_id, faults): (&str, FaultPlan),
     audit: &AuditRecord<'_>,
     now_ms: u64,
     budget_ms: u64,
 ) -> Result<ReshardProgress, ApiError> {
     let name = authorized.require_reshard()?;
-    let scope = Environment::open_authorized(env, authorized).await?;
+    let mut scope = Environment::open_authorized(env, authorized).await?;
+    scope.inject_faults(faults);
     let lease = Lease { db: &scope.db, id: lease_id };
     lease.take(registry_count(env, name).await?, now_ms).await?;
     let moved = move_under_lease(env, &scope, target, &lease, audit, (now_ms, budget_ms)).await;
@@ -194,8 +199,14 @@ impl Lease<'_> {
     }
 
     /// Records `next` as the map if it is still `previous` and this call
-    /// still holds the lease (compare-and-set); fails otherwise.
-    async fn record(&self, previous: BucketMap, next: BucketMap) -> Result<(), ApiError> {
+    /// still holds the lease (compare-and-set), with `also` in the same
+    /// transaction; fails otherwise.
+    async fn record(
+        &self,
+        previous: BucketMap,
+        next: BucketMap,
+        also: Option<D1PreparedStatement>,
+    ) -> Result<(), ApiError> {
         let count = |count: ShardCount| number(u64::from(count.get()));
         let recorded = statement(
             self.db,
@@ -211,7 +222,7 @@ impl Lease<'_> {
                 text(&previous.moved().encode()),
             ],
         )?;
-        let results = batch(self.db, "record bucket map", vec![recorded]).await?;
+        let results = batch(self.db, "record bucket map", [recorded].into_iter().chain(also).collect()).await?;
         if rows(results.first())?.is_empty() {
             return Err(busy("the bucket map changed under this call; run the move again"));
         }
@@ -264,15 +275,16 @@ async fn start_move(
     }
     let moving = BucketMap::moving(map.to(), target, Default::default())
         .map_err(|error| ApiError::validation("shards", error.to_string()))?;
-    lease.record(map, moving).await?;
+    lease.record(map, moving, None).await?;
     let summary = serde_json::json!({"before": {"shards": map.to().get()}, "after": {"shards": target.get()}});
     let entry = super::members::audit_statement(&control_db(env)?, &AuditRecord { summary, ..*audit }, now_ms)?;
     record_in_registry(env, scope, moving, Some(entry)).await
 }
 
 /// Copies `map` into the registry (with `audit`, the control plane's entry
-/// of a move that starts), only while the environment is in service: a
-/// deletion under way is never written over.
+/// of a move that starts); never over a deletion under way, which it
+/// refuses (an archived environment's copy is kept: a purge reads its
+/// shards from it).
 async fn record_in_registry(
     env: &Platform,
     scope: &Environment,
@@ -289,10 +301,14 @@ async fn record_in_registry(
     let update = statement(
         &control,
         "UPDATE environments SET feed_shards = ?2, feed_shards_from = ?3, feed_moved = ?4 \
-         WHERE name = ?1 AND status IN ('ready', 'active')",
+         WHERE name = ?1 AND status NOT IN ('deleting', 'deleted') RETURNING name",
         &[text(scope.name().as_str()), to, from, moved],
     )?;
-    batch(&control, "record bucket map", [update].into_iter().chain(audit).collect()).await.map(|_| ())
+    let results = batch(&control, "record bucket map", [update].into_iter().chain(audit).collect()).await?;
+    if rows(results.first())?.is_empty() {
+        return Err(ApiError::new(409, ErrorCode::EnvironmentNotReady, format!("{} is being deleted", scope.name())));
+    }
+    Ok(())
 }
 
 /// What one bucket's move carried.
@@ -303,7 +319,8 @@ struct Moved {
 
 impl Environment {
     /// Moves one bucket's feeds (fence, copy, verify, switch, clean up) and
-    /// records it moved in the map.
+    /// records it moved in the map. Any failure before the switch is
+    /// recorded lifts this call's fence: the bucket stays where it was.
     async fn move_bucket(
         &self,
         env: &Platform,
@@ -326,58 +343,29 @@ impl Environment {
             )?],
         )
         .await?;
-        // 1. Fence the bucket's writes where it is.
-        let fence = "INSERT INTO feed_fences (bucket, state) VALUES (?1, 'writes') ON CONFLICT (bucket) DO NOTHING";
-        batch(&source, "fence bucket", vec![statement(&source, fence, std::slice::from_ref(&bucket))?]).await?;
-        // 2 and 3. Copy and verify; any failure lifts the fence, and the bucket stays where it was.
-        let copied = copy_and_verify((&source, &target), step.bucket, lease, now_ms).await;
-        let (subscribers, messages) = match copied {
-            Ok(copied) => copied,
+        // Most subscribers' buckets are filled in before the fence; under it, only rows added since.
+        copy::fill_buckets(&source, lease).await?;
+        // 1. Fence the bucket's writes where it is, as this call's (its home is here: no fence
+        // of another kind can stand).
+        let fence = "INSERT INTO feed_fences (bucket, state, owner) VALUES (?1, 'writes', ?2) \
+            ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner";
+        batch(&source, "fence bucket", vec![statement(&source, fence, &[bucket.clone(), text(lease.id)])?]).await?;
+        let moved = self.copy_and_switch(env, step, (&source, &target), lease, now_ms).await;
+        let (subscribers, messages) = match moved {
+            Ok(moved) => moved,
             Err(error) => {
-                let lift = "DELETE FROM feed_fences WHERE bucket = ?1 AND state = 'writes'";
-                let _ =
-                    batch(&source, "lift fence", vec![statement(&source, lift, std::slice::from_ref(&bucket))?]).await;
+                // Unless the map says it moved, the bucket stays here: lift this call's fence (not
+                // one a call that took over set since).
+                if let Ok(Some(map)) = stored_map(&self.db).await {
+                    if map.home_of(step.bucket) == step.from {
+                        let lift = "DELETE FROM feed_fences WHERE bucket = ?1 AND owner = ?2";
+                        let lift = statement(&source, lift, &[bucket.clone(), text(lease.id)])?;
+                        let _ = batch(&source, "lift fence", vec![lift]).await;
+                    }
+                }
                 return Err(error);
             }
         };
-        // 4. Switch: the old home refuses the bucket; the copy is stamped past its last clock.
-        lease.renew().await?;
-        let close = "INSERT INTO feed_fences (bucket, state) VALUES (?1, 'all') ON CONFLICT (bucket) DO UPDATE SET state = 'all'";
-        let clock_sql = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
-        let closed = batch(
-            &source,
-            "switch bucket",
-            vec![statement(&source, close, std::slice::from_ref(&bucket))?, statement(&source, clock_sql, &[])?],
-        )
-        .await?;
-        let clock = rows(closed.get(1))?.into_iter().next().unwrap_or_default();
-        let clock_of = |field: &str| JsValue::from_f64(clock.get(field).and_then(Value::as_f64).unwrap_or(0.0));
-        let raise = "UPDATE feed_clock SET version = MAX(version, ?1) + 1, purged_through = MAX(purged_through, ?2) WHERE id = 1";
-        let of_bucket = std::slice::from_ref(&bucket);
-        batch(
-            &target,
-            "switch bucket",
-            vec![
-                statement(&target, raise, &[clock_of("version"), clock_of("purged_through")])?,
-                statement(&target, &format!("UPDATE messages SET version = {CLOCK} WHERE {OF_BUCKET}"), of_bucket)?,
-                statement(
-                    &target,
-                    &format!("UPDATE message_tombstones SET version = {CLOCK} WHERE {OF_BUCKET}"),
-                    of_bucket,
-                )?,
-                statement(&target, "DELETE FROM feed_fences WHERE bucket = ?1", of_bucket)?,
-            ],
-        )
-        .await?;
-        let map = self.bucket_map();
-        let switched = map.switched(step.bucket);
-        lease.record(map, switched).await?;
-        let done = "UPDATE feed_moves SET state = 'switched', switched_at = ?2, subscribers = ?3, messages = ?4 WHERE bucket = ?1";
-        let record =
-            statement(&self.db, done, &[bucket.clone(), number(now_ms), number(subscribers), number(messages)])?;
-        batch(&self.db, "switch bucket", vec![record]).await?;
-        record_in_registry(env, self, switched, None).await?;
-        self.map.set(switched);
         // 5. Clean up the old home (the primary keeps its subscribers' profiles).
         clean_up(&source, &bucket, step.from == FeedHome::Primary, lease).await?;
         let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[bucket])?;
@@ -385,26 +373,110 @@ impl Environment {
         Ok(Moved { subscribers, messages })
     }
 
-    /// Cleans up the old homes of moves that were switched by a call that
-    /// died before it cleaned up.
+    /// Steps 2 to 4 of a bucket's move: copy, verify, switch.
+    async fn copy_and_switch(
+        &self,
+        env: &Platform,
+        step: BucketMove,
+        (source, target): (&D1Database, &D1Database),
+        lease: &Lease<'_>,
+        now_ms: u64,
+    ) -> Result<(u64, u64), ApiError> {
+        let bucket = number(u64::from(step.bucket));
+        let (subscribers, messages) = copy_and_verify((source, target), step.bucket, lease, now_ms).await?;
+        // 4. Switch: the old home refuses the bucket (only while the fence is still this call's)
+        // and answers its clock, which no read of the bucket there can pass any more.
+        lease.renew().await?;
+        let close = "UPDATE feed_fences SET state = 'all' WHERE bucket = ?1 AND owner = ?2 RETURNING bucket";
+        let clock_sql = "SELECT version, purged_through FROM feed_clock WHERE id = 1";
+        let closed = batch(
+            source,
+            "switch bucket",
+            vec![statement(source, close, &[bucket.clone(), text(lease.id)])?, statement(source, clock_sql, &[])?],
+        )
+        .await?;
+        if rows(closed.first())?.is_empty() {
+            return Err(busy("another call took this bucket's move over"));
+        }
+        let clock = rows(closed.get(1))?.into_iter().next();
+        let clock_of = |field: &str| {
+            clock
+                .as_ref()
+                .and_then(|clock| clock.get(field))
+                .and_then(Value::as_f64)
+                .map(JsValue::from_f64)
+                .ok_or_else(|| ApiError::internal("switch bucket", "the old home's feed clock row is missing"))
+        };
+        if self.faults.next("reshard-switch") == Fault::Fail {
+            return Err(ApiError::unavailable("switch bucket", super::faults::INJECTED));
+        }
+        // The copy is stamped past that clock on the new shard, and its fence there (from an
+        // earlier move away) lifted.
+        let raise =
+            "UPDATE feed_clock SET version = MAX(version, ?1) + 1, purged_through = MAX(purged_through, ?2) WHERE id = 1";
+        let of_bucket = std::slice::from_ref(&bucket);
+        batch(
+            target,
+            "switch bucket",
+            vec![
+                statement(target, raise, &[clock_of("version")?, clock_of("purged_through")?])?,
+                statement(target, &format!("UPDATE messages SET version = {CLOCK} WHERE {OF_BUCKET}"), of_bucket)?,
+                statement(
+                    target,
+                    &format!("UPDATE message_tombstones SET version = {CLOCK} WHERE {OF_BUCKET}"),
+                    of_bucket,
+                )?,
+                statement(target, "DELETE FROM feed_fences WHERE bucket = ?1", of_bucket)?,
+            ],
+        )
+        .await?;
+        // The map and the move's record, in one transaction, under the lease.
+        let map = self.bucket_map();
+        let switched = map.switched(step.bucket);
+        let record = statement(
+            &self.db,
+            "UPDATE feed_moves SET state = 'switched', switched_at = ?2, subscribers = ?3, messages = ?4 \
+             WHERE bucket = ?1 AND EXISTS (SELECT 1 FROM feed_map WHERE id = 1 AND lease_id = ?5 AND moved = ?6)",
+            &[
+                bucket,
+                number(now_ms),
+                number(subscribers),
+                number(messages),
+                text(lease.id),
+                text(&switched.moved().encode()),
+            ],
+        )?;
+        lease.record(map, switched, Some(record)).await?;
+        self.map.set(switched);
+        record_in_registry(env, self, switched, None).await?;
+        Ok((subscribers, messages))
+    }
+
+    /// Cleans up the old homes of moves a call switched but died before it
+    /// cleaned up: every database a recorded move left that is not the
+    /// bucket's home now.
     async fn finish_switched_moves(&self, lease: &Lease<'_>) -> Result<(), ApiError> {
         #[derive(Deserialize)]
-        struct Switched {
+        struct Unfinished {
             bucket: f64,
             from_role: f64,
         }
-        let switched: Vec<Switched> = self
+        let unfinished: Vec<Unfinished> = self
             .db
-            .prepare("SELECT bucket, from_role FROM feed_moves WHERE state = 'switched'")
+            .prepare("SELECT bucket, from_role FROM feed_moves WHERE state != 'done'")
             .all()
             .await
             .and_then(|result| result.results())
             .map_err(|error| storage_error("read moves", error))?;
-        for left in switched {
-            let home = FeedHome::from_role(left.from_role as i64);
-            let bucket = number(left.bucket as u64);
-            clean_up(&*self.db_of(home)?, &bucket, home == FeedHome::Primary, lease).await?;
-            let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[bucket])?;
+        for left in unfinished {
+            let (bucket, home) = (left.bucket as u32, FeedHome::from_role(left.from_role as i64));
+            if self.bucket_map().home_of(bucket) == home {
+                // Not switched: the bucket still lives there.
+                continue;
+            }
+            let value = number(u64::from(bucket));
+            clean_up(&*self.db_of(home)?, &value, home == FeedHome::Primary, lease).await?;
+            let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[value])?;
             batch(&self.db, "finish move", vec![finished]).await?;
         }
         Ok(())
@@ -420,7 +492,7 @@ async fn copy_and_verify(
     now_ms: u64,
 ) -> Result<(u64, u64), ApiError> {
     let bucket_value = number(u64::from(bucket));
-    // Nothing changes the bucket's feeds at the source any more: fill in the buckets it needs.
+    // Nothing changes the bucket's feeds at the source any more: fill in the buckets of rows added since.
     copy::fill_buckets(source, lease).await?;
     lease.renew().await?;
     batch(target, "clear moved bucket", clear_bucket(target, &bucket_value, true)?).await?;

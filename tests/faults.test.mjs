@@ -21,6 +21,10 @@ const FAULTS = "Tidings-Inject-Faults";
  */
 function faults(name, once) {
   const key = keys[name].secret_key;
+  // With shards a trigger's messages commit on them before its records in the primary, where these
+  // faults strike: a failed attempt's message can be in the feed already, and its retry completes
+  // that same message (docs/shards.md).
+  const sharded = name !== "development";
   const call = (path, options = {}) => api(path, { key, ...options });
   const workflow = `faults-${randomBytes(4).toString("hex")}`;
 
@@ -72,7 +76,7 @@ function faults(name, once) {
       const failed = await trigger(body, { faults: "deliver=fail,fail,fail,fail", idempotencyKey });
       expectError(assert, failed, 503, "unavailable");
       assert.ok(Number(failed.headers.get("retry-after")) >= 1);
-      assert.equal((await feed(subscriber)).length, 0, "nothing stored");
+      assert.ok((await feed(subscriber)).length <= (sharded ? 1 : 0), "nothing stored but, with shards, the message the retry completes");
       const retried = await trigger(body, { idempotencyKey });
       assert.equal(retried.status, 202, JSON.stringify(retried.body));
       assert.equal(retried.headers.get("idempotency-replay"), null, "the failed attempt released its key");
@@ -186,7 +190,8 @@ function faults(name, once) {
         method: "POST", body: { workflow, to: [subscriber], payload: { order: 1 } }, headers: takenOver(`taken-${randomBytes(4).toString("hex")}`),
       });
       expectError(assert, refused, 409, "request_in_progress");
-      assert.deepEqual(await feed(subscriber), [], "the trigger stored nothing");
+      // With shards, the message of the transaction the other request runs may be there already.
+      assert.ok((await feed(subscriber)).length <= (sharded ? 1 : 0), "the trigger stored nothing in the primary's transaction");
 
       assert.equal((await trigger({ workflow, to: [subscriber], payload: { order: 2 } })).status, 202);
       const [message] = await feed(subscriber);
@@ -194,7 +199,7 @@ function faults(name, once) {
         method: "POST", body: { action: "read", ids: [message.id] }, headers: takenOver(`read-${randomBytes(4).toString("hex")}`),
       });
       expectError(assert, action, 409, "request_in_progress");
-      assert.equal((await feed(subscriber))[0].read_at, null, "the action changed nothing");
+      assert.ok((await feed(subscriber)).every((item) => item.read_at === null), "the action changed nothing");
     });
 
     if (once) it("starts a fresh Wasm instance after a trap: the next requests, triggers, feeds and realtime sockets work", async () => {

@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { admin, api, expectError, keys, waitFor } from "./support/context.mjs";
+import { admin, api, expectError, keys, reloaded, waitFor } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
 import { queryLocal } from "./support/local-state.mjs";
 
@@ -264,6 +264,7 @@ migrations_dir = "${config.match(/^migrations_dir = "(.*environment)"$/m)[1]}"
       assert.ok((await feed(SHARDED, `spread-${tag}-00`)).items.length > 0, "the sharded environment's feeds are untouched");
     } finally {
       writeFileSync(process.env.TIDINGS_TEST_CONFIG, config);
+      await reloaded();
     }
   });
 

@@ -100,6 +100,22 @@ export function expectError(assert, response, status, code) {
 }
 
 /** Polls `check` every 100 ms until it answers something truthy (within 20 s), and answers that. */
+/**
+ * Waits until wrangler dev has reloaded a rewritten configuration (a test's
+ * own edit, or `npm run env -- create|delete`): a request in flight while
+ * it restarts the worker is answered 503 ("restarted mid-request"), so the
+ * next test's first write must not meet that.
+ */
+export async function reloaded() {
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  let answered = 0;
+  await waitFor(async () => {
+    const status = await fetch(`${apiUrl}/health`).then((response) => response.status, () => 0);
+    answered = status === 200 ? answered + 1 : 0;
+    return answered >= 3;
+  }, "the worker to answer after its configuration was rewritten");
+}
+
 export async function waitFor(check, what) {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {

@@ -30,7 +30,7 @@ function checkCoreBoundary() {
   }
 }
 
-/** Formatting, lints (host and wasm32), the core's boundary and its tests. */
+/** Formatting, lints (host and wasm32), the core's boundary, its tests and the worker's unit tests. */
 function checkSources() {
   step("cargo fmt --check");
   run("cargo", ["fmt", "--all", "--check"]);
@@ -46,6 +46,8 @@ function checkSources() {
   run("cargo", ["deny", "--log-level", "error", "check", "licenses", "bans", "sources"]);
   step("core unit tests");
   run("cargo", ["test", "-p", "tidings-core"]);
+  step("worker unit tests (its pure helpers, natively)");
+  run("cargo", ["test", "-p", "tidings-worker", "--lib"]);
 }
 
 /**

@@ -196,10 +196,7 @@ impl Environment {
             ],
         )?;
         // A feed action's key is claimed only where the subscriber's feed is.
-        let guard = match home {
-            KeyHome::Primary => None,
-            KeyHome::FeedOf(subscriber) => Some(self.fence_guard(db, [subscriber], Access::Write)?),
-        };
+        let guard = self.key_guard(home, db)?;
         let claimed: Vec<ClaimedRow> = super::retry::write(&self.faults, "claim", || {
             let statements: Vec<D1PreparedStatement> = guard.iter().cloned().chain([claim.clone()]).collect();
             async move { db.batch(statements).await.map(|mut results| results.pop()) }
@@ -251,6 +248,15 @@ impl Environment {
         }
     }
 
+    /// The fence guard of a statement on a key kept in `home` (`db`): none in
+    /// the primary; beside a feed, its subscriber's bucket's.
+    fn key_guard(&self, home: KeyHome<'_>, db: &D1Database) -> Result<Option<D1PreparedStatement>, ApiError> {
+        match home {
+            KeyHome::Primary => Ok(None),
+            KeyHome::FeedOf(subscriber) => self.fence_guard(db, [subscriber], Access::Write).map(Some),
+        }
+    }
+
     /// [`Self::release_idempotency_key`] where this handle's map says the key
     /// is (a feed action's only where its feed is, behind the fence guard).
     async fn release_here(
@@ -267,10 +273,7 @@ impl Environment {
              WHERE key = ?1 AND claim_id = ?2 AND state = 'in_flight'",
             &[text(key), text(claim_id), number(u64::from(keep_transaction))],
         )?;
-        let guard = match home {
-            KeyHome::Primary => None,
-            KeyHome::FeedOf(subscriber) => Some(self.fence_guard(&db, [subscriber], Access::Write)?),
-        };
+        let guard = self.key_guard(home, &db)?;
         super::retry::write(&self.faults, "release", || {
             let statements: Vec<D1PreparedStatement> = guard.iter().cloned().chain([release.clone()]).collect();
             let db = &db;

@@ -88,7 +88,11 @@ fn fenced(buckets: Buckets, access: Access) -> String {
 /// serve `buckets` for `access`, and is NULL when it does; a column of a
 /// statement that reads one feed.
 pub(super) fn fence_column(buckets: Buckets, access: Access) -> String {
-    format!("CASE WHEN {} THEN json_extract('{{}}', '{FEED_MOVED}') END", fenced(buckets, access))
+    // A database that no move ever left (the most) has no fence at all: one probe, no row read.
+    format!(
+        "CASE WHEN NOT EXISTS (SELECT 1 FROM feed_fences) THEN NULL WHEN {} THEN json_extract('{{}}', '{FEED_MOVED}') END",
+        fenced(buckets, access)
+    )
 }
 
 /// A subscriber's bucket, as a fence guard binds it.

@@ -5,6 +5,13 @@
 //! The shards' bindings come from the registry row the handle was opened
 //! with, like its own database's: a request never names one, so no key of
 //! one environment can reach another's shards.
+//!
+//! Which database holds a bucket is the handle's [`BucketMap`], from the
+//! registry's routing copy, which may be older than the map the
+//! environment's own database records while it is resharded (`reshard/`).
+//! So every feed statement carries a fence check ([`fence_column`]): a
+//! database refuses a bucket it no longer serves, and the operation runs
+//! again on the map read anew ([`Environment::on_current_map`]).
 
 use std::future::Future;
 use std::rc::Rc;

@@ -127,7 +127,7 @@ impl FeedHome {
 
     /// The role number a database's identity stamp records: -1 for the
     /// primary, the index for a shard.
-    pub fn role(self) -> i64 {
+    pub const fn role(self) -> i64 {
         match self {
             Self::Primary => -1,
             Self::Shard(index) => index as i64,

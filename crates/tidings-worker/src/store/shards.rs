@@ -253,7 +253,7 @@ pub(super) async fn stored_map(db: &D1Database) -> Result<Option<BucketMap>, Api
 
 /// The role a database plays for an environment in its identity stamp
 /// (`feed_shard`): its own database, or feed shard `i` (`i` ≥ 0).
-pub(super) const PRIMARY: i64 = -1;
+pub(super) const PRIMARY: i64 = FeedHome::Primary.role();
 
 /// The identity stamp a database carries, and whether it holds an
 /// environment's own records (workflows: every environment's own database

@@ -21,7 +21,7 @@ use super::{number, statement, storage_error, text, AuditRecord, Environment, Ke
 use crate::error::ApiError;
 
 /// D1 allows about 2 MB per bound value; messages are sent in JSON chunks well below it.
-const CHUNK_BYTES: usize = 512 * 1024;
+pub(super) const CHUNK_BYTES: usize = 512 * 1024;
 
 /// The outcome of claiming an idempotency key.
 pub enum Claim {

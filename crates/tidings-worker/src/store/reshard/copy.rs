@@ -9,6 +9,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use super::super::messages::{CLOCK, TICK};
+use super::super::triggers::CHUNK_BYTES;
 use super::super::{statement, storage_error, text};
 use super::Lease;
 use crate::error::ApiError;
@@ -18,8 +19,6 @@ const SUBSCRIBER_PAGE: u64 = 500;
 /// Messages read per page of a copy (then written in chunks of at most
 /// [`CHUNK_BYTES`]).
 const MESSAGE_PAGE: u64 = 200;
-/// The most JSON text bound to one statement.
-const CHUNK_BYTES: usize = 512 * 1024;
 /// Rows deleted per statement when the old home is cleaned up.
 const DELETE_PAGE: u64 = 1_000;
 
@@ -179,8 +178,30 @@ pub(super) async fn copy_subscribers(
     }
 }
 
+/// The columns of the tables a move copies whole, read once per call (every
+/// database of an environment has the same migrations).
+pub(super) struct Columns {
+    /// `messages`.
+    pub messages: Vec<String>,
+    /// `message_tombstones`.
+    pub tombstones: Vec<String>,
+    /// `idempotency_keys`.
+    pub keys: Vec<String>,
+}
+
+impl Columns {
+    /// Reads them from `db`'s schema.
+    pub(super) async fn of(db: &D1Database) -> Result<Self, ApiError> {
+        Ok(Self {
+            messages: columns(db, "messages").await?,
+            tombstones: columns(db, "message_tombstones").await?,
+            keys: columns(db, "idempotency_keys").await?,
+        })
+    }
+}
+
 /// The columns of `table` in `db`, as its schema has them.
-pub(super) async fn columns(db: &D1Database, table: &str) -> Result<Vec<String>, ApiError> {
+async fn columns(db: &D1Database, table: &str) -> Result<Vec<String>, ApiError> {
     #[derive(Deserialize)]
     struct Column {
         name: String,
@@ -201,11 +222,10 @@ pub(super) async fn columns(db: &D1Database, table: &str) -> Result<Vec<String>,
 pub(super) async fn copy_feed(
     (source, target): (&D1Database, &D1Database),
     bucket: &JsValue,
-    table: &str,
+    (table, names): (&str, &[String]),
     lease: &Lease<'_>,
     now_ms: u64,
 ) -> Result<u64, ApiError> {
-    let names = columns(source, table).await?;
     let list = names.join(", ");
     let values = names
         .iter()
@@ -242,8 +262,11 @@ pub(super) async fn copy_feed(
 }
 
 /// Copies the idempotency keys of the bucket's feed actions to `target`.
-pub(super) async fn copy_keys((source, target): (&D1Database, &D1Database), bucket: &JsValue) -> Result<(), ApiError> {
-    let names = columns(source, "idempotency_keys").await?;
+pub(super) async fn copy_keys(
+    (source, target): (&D1Database, &D1Database),
+    bucket: &JsValue,
+    names: &[String],
+) -> Result<(), ApiError> {
     let list = names.join(", ");
     let values = names.iter().map(|name| format!("value ->> '$.{name}'")).collect::<Vec<_>>().join(", ");
     let rows: Vec<serde_json::Map<String, Value>> = statement(

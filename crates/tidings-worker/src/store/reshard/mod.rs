@@ -31,7 +31,6 @@ mod copy;
 
 use serde::Deserialize;
 use serde_json::Value;
-use tidings_core::environment::EnvironmentName;
 use tidings_core::shard::{self, BucketMap, BucketMove, FeedHome, ShardCount};
 use tidings_core::wire::{ErrorCode, ReshardProgress};
 use wasm_bindgen::JsValue;
@@ -69,8 +68,10 @@ pub async fn reshard(
     let mut scope = Environment::open_authorized(env, authorized).await?;
     scope.inject_faults(faults);
     let lease = Lease { db: &scope.db, id: lease_id };
-    lease.take(registry_count(env, name).await?, now_ms).await?;
-    let moved = move_under_lease(env, &scope, target, &lease, audit, (now_ms, budget_ms)).await;
+    let row = super::registry::environment_row(env, name).await?;
+    lease.take(ShardCount::from_stored(row.feed_shards), now_ms).await?;
+    let created_at = row.created_at as u64;
+    let moved = move_under_lease(env, &scope, (target, created_at), &lease, audit, (now_ms, budget_ms)).await;
     lease.release().await;
     moved
 }
@@ -81,11 +82,13 @@ pub async fn reshard(
 async fn move_under_lease(
     env: &Platform,
     scope: &Environment,
-    target: ShardCount,
+    (target, created_at): (ShardCount, u64),
     lease: &Lease<'_>,
     audit: &AuditRecord<'_>,
     (now_ms, budget_ms): (u64, u64),
 ) -> Result<ReshardProgress, ApiError> {
+    // The handle was opened from the registry's row: its map is the registry's copy.
+    let routed = scope.bucket_map();
     let recorded = stored_map(&scope.db).await?;
     let map = recorded.ok_or_else(|| ApiError::internal("reshard", "the bucket map was not recorded"))?;
     if map.is_settled() && target < map.to() {
@@ -104,12 +107,16 @@ async fn move_under_lease(
     // The map as recorded, with every shard it needs opened; then what a dead call left.
     scope.refresh_map().await?;
     scope.finish_switched_moves(lease).await?;
-    record_in_registry(env, scope, map, None).await?;
+    if routed != map {
+        // A call died between the map and its copy.
+        record_in_registry(env, scope, map, None).await?;
+    }
     let from = map.from();
     if map.is_settled() && map.to() != target {
-        start_move(env, scope, map, target, lease, audit, now_ms).await?;
+        start_move(env, scope, (map, target, created_at), lease, audit, now_ms).await?;
         scope.refresh_map().await?;
     }
+    let columns = copy::Columns::of(&scope.db).await?;
     let mut map = scope.bucket_map();
     let (mut subscribers, mut messages) = (0, 0);
     let deadline = now_ms + budget_ms;
@@ -117,17 +124,12 @@ async fn move_under_lease(
         if crate::platform::now_ms() > deadline {
             break;
         }
-        let moved = scope.move_bucket(env, step, lease, crate::platform::now_ms()).await?;
+        let moved = scope.move_bucket(env, (step, &columns), lease, crate::platform::now_ms()).await?;
         subscribers += moved.subscribers;
         messages += moved.messages;
         map = scope.bucket_map();
     }
     Ok(progress(scope, from, map, subscribers, messages))
-}
-
-/// The count of shards the registry records for `name`.
-async fn registry_count(env: &Platform, name: &EnvironmentName) -> Result<ShardCount, ApiError> {
-    Ok(ShardCount::from_stored(super::registry::environment_row(env, name).await?.feed_shards))
 }
 
 /// Where a move from `from` shards stands with the map `now`.
@@ -242,14 +244,12 @@ fn busy(message: &str) -> ApiError {
 async fn start_move(
     env: &Platform,
     scope: &Environment,
-    map: BucketMap,
-    target: ShardCount,
+    (map, target, created_at): (BucketMap, ShardCount, u64),
     lease: &Lease<'_>,
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let name = scope.name();
-    let row = super::registry::environment_row(env, name).await?;
     let bindings = scope.bindings.with_shards(target);
     for (index, binding) in bindings.shards().iter().enumerate() {
         let not_ready = |why: String| ApiError::new(409, ErrorCode::EnvironmentNotReady, why);
@@ -266,7 +266,7 @@ async fn start_move(
                 "feed shard {binding} has no schema yet: apply the migrations in migrations/environment"
             )));
         }
-        let identity = Identity { environment: name.as_str(), created_at: row.created_at as u64, role: index as i64 };
+        let identity = Identity { environment: name.as_str(), created_at, role: FeedHome::Shard(index).role() };
         let refusal =
             claim_database(&db, binding, &identity).await.map_err(|error| storage_error("stamp feed shard", error))?;
         if let Some(reason) = refusal {
@@ -324,7 +324,7 @@ impl Environment {
     async fn move_bucket(
         &self,
         env: &Platform,
-        step: BucketMove,
+        (step, columns): (BucketMove, &copy::Columns),
         lease: &Lease<'_>,
         now_ms: u64,
     ) -> Result<Moved, ApiError> {
@@ -350,7 +350,7 @@ impl Environment {
         let fence = "INSERT INTO feed_fences (bucket, state, owner) VALUES (?1, 'writes', ?2) \
             ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner";
         batch(&source, "fence bucket", vec![statement(&source, fence, &[bucket.clone(), text(lease.id)])?]).await?;
-        let moved = self.copy_and_switch(env, step, (&source, &target), lease, now_ms).await;
+        let moved = self.copy_and_switch(env, (step, columns), (&source, &target), lease, now_ms).await;
         let (subscribers, messages) = match moved {
             Ok(moved) => moved,
             Err(error) => {
@@ -377,13 +377,13 @@ impl Environment {
     async fn copy_and_switch(
         &self,
         env: &Platform,
-        step: BucketMove,
+        (step, columns): (BucketMove, &copy::Columns),
         (source, target): (&D1Database, &D1Database),
         lease: &Lease<'_>,
         now_ms: u64,
     ) -> Result<(u64, u64), ApiError> {
         let bucket = number(u64::from(step.bucket));
-        let (subscribers, messages) = copy_and_verify((source, target), step.bucket, lease, now_ms).await?;
+        let (subscribers, messages) = copy_and_verify((source, target), (step.bucket, columns), lease, now_ms).await?;
         // 4. Switch: the old home refuses the bucket (only while the fence is still this call's)
         // and answers its clock, which no read of the bucket there can pass any more.
         lease.renew().await?;
@@ -487,7 +487,7 @@ impl Environment {
 /// copy; answers how many subscribers and messages it carried.
 async fn copy_and_verify(
     (source, target): (&D1Database, &D1Database),
-    bucket: u32,
+    (bucket, columns): (u32, &copy::Columns),
     lease: &Lease<'_>,
     now_ms: u64,
 ) -> Result<(u64, u64), ApiError> {
@@ -497,9 +497,11 @@ async fn copy_and_verify(
     lease.renew().await?;
     batch(target, "clear moved bucket", clear_bucket(target, &bucket_value, true)?).await?;
     let subscribers = copy::copy_subscribers((source, target), &bucket_value, lease).await?;
-    let messages = copy::copy_feed((source, target), &bucket_value, "messages", lease, now_ms).await?;
-    copy::copy_feed((source, target), &bucket_value, "message_tombstones", lease, now_ms).await?;
-    copy::copy_keys((source, target), &bucket_value).await?;
+    let (messages_table, tombstones) =
+        (("messages", &columns.messages[..]), ("message_tombstones", &columns.tombstones[..]));
+    let messages = copy::copy_feed((source, target), &bucket_value, messages_table, lease, now_ms).await?;
+    copy::copy_feed((source, target), &bucket_value, tombstones, lease, now_ms).await?;
+    copy::copy_keys((source, target), &bucket_value, &columns.keys).await?;
     copy::copy_deletions((source, target), bucket).await?;
     let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
     if !before.matches(&after) {

@@ -9,15 +9,17 @@
 // would hand-write), and the Tidings worker (release build) with its real
 // key validation, subscriber credential check and feed route; to show what
 // the local rate limiter costs, Tidings without the feed's rate-limit
-// binding; and benches/d1-floor, the floor for any worker that reads D1 once
-// per request (Tidings' feed statement alone, in plain JavaScript). The same
+// binding; Tidings reading through D1 sessions, as a deployment whose databases
+// replicate does (TIDINGS_D1_READ_REPLICATION=auto); and benches/d1-floor, the
+// floor for any worker that reads D1 once per request (Tidings' feed statement
+// alone, in plain JavaScript). The same
 // feed is also read in staging, whose feed is in four shards, beside the floor
 // reading the shard that holds it.
 // Then, on a stack of its own, each operation's D1 work and the fan-out rate
 // of a trigger to a topic of 100,000 members (`--members N`; scripts/d1-work.mjs).
 import { spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { build } from "./build.mjs";
 import { capture, numberOptions, root, run, step, stop } from "./lib.mjs";
@@ -167,7 +169,9 @@ async function main() {
   build();
   const stateDir = join(root, ".tidings", `bench-${process.pid}`);
   // Staging keeps its feed in four shards: the feed targets are checked there too.
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, shards: { staging: 4 } });
+  // As deployed by default: databases without read replication, so no D1 sessions (a fifth
+  // contender below reads through them, as a deployment whose databases replicate does).
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, readReplication: false, shards: { staging: 4 } });
   const contenders = [];
   try {
     seed(stack);
@@ -217,6 +221,15 @@ async function main() {
     writeFileSync(unlimitedConfig, toml.replace(/\[\[ratelimits\]\]\nname = "RATE_LIMIT_FEED"\n[^\n]*\n[^\n]*\n/, ""));
     if (readFileSync(unlimitedConfig, "utf8").includes("RATE_LIMIT_FEED")) throw new Error("could not unbind RATE_LIMIT_FEED");
     const unlimited = await served(unlimitedConfig);
+    // Tidings as a deployment whose databases replicate (TIDINGS_D1_READ_REPLICATION=auto): every
+    // feed statement through a D1 session, whose bookmark the answer carries. Locally there is no
+    // replica, so this shows what a session costs and nothing of what a replica saves.
+    const replicatedConfig = join(dirname(stack.config), "replicated", "wrangler.toml");
+    mkdirSync(dirname(replicatedConfig), { recursive: true });
+    writeFileSync(replicatedConfig, toml);
+    const devVars = readFileSync(join(dirname(stack.config), ".dev.vars"), "utf8").trimEnd();
+    writeFileSync(join(dirname(replicatedConfig), ".dev.vars"), `${devVars}\nTIDINGS_D1_READ_REPLICATION=auto\n`, { mode: 0o600 });
+    const replicated = await served(replicatedConfig);
 
     const hash = (subscriber) => createHmac("sha256", development.subscriber_signing_secret).update(subscriber).digest("hex");
     const feed = (base, subscriber) => `${base}/v1/subscribers/${subscriber}/feed?limit=20`;
@@ -227,6 +240,7 @@ async function main() {
       floor: { url: feed(floor.url, "bench-10k"), headers: {} },
       tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       unlimited: { url: feed(unlimited.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
+      replicated: { url: feed(replicated.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       sharded: {
         url: feed(stack.apiUrl, "bench-10k"),
         headers: {
@@ -340,7 +354,7 @@ async function main() {
     const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
     const lines = [];
     for (const connections of [1, 32]) {
-      const [e, t, f, s, u] = ["empty", "typescript", "floor", "tidings", "unlimited"].map((name) => summary(name, connections));
+      const [e, t, f, s, u, r] = ["empty", "typescript", "floor", "tidings", "unlimited", "replicated"].map((name) => summary(name, connections));
       lines.push(`\nFeed page (20 items), subscriber with 10,000 messages, environment with ${MESSAGES.toLocaleString("en")}; concurrency ${connections}; medians of ${rounds} × ${seconds} s`);
       lines.push(table([
         ["", "requests/s", "p50 ms", "p99 ms", "errors"],
@@ -356,6 +370,9 @@ async function main() {
         ["  / empty", ratio(u.rps, e.rps), ratio(u.p50, e.p50), ratio(u.p99, e.p99), ""],
         ["  / TypeScript", ratio(u.rps, t.rps), ratio(u.p50, t.p50), ratio(u.p99, t.p99), ""],
         ["  / D1 floor", ratio(u.rps, f.rps), ratio(u.p50, f.p50), ratio(u.p99, f.p99), ""],
+        ["Tidings, read replication on (D1 sessions)", r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), r.errors],
+        ["  / D1 floor", ratio(r.rps, f.rps), ratio(r.p50, f.p50), ratio(r.p99, f.p99), ""],
+        ["  / Tidings", ratio(r.rps, s.rps), ratio(r.p50, s.p50), ratio(r.p99, s.p99), ""],
       ]));
     }
     // The feed targets against the one-statement D1 floor (issue 29): met or not, with the figure.

@@ -23,7 +23,7 @@ const parseWork = (header) =>
 export async function measureWork({ members = 100_000 } = {}) {
   const stateDir = join(root, ".tidings", `work-${process.pid}`);
   // Staging keeps its feed in four shards: the same work at one shard (development) and four, side by side.
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, accounting: true, shards: { staging: 4 } });
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, faults: false, accounting: true, readReplication: false, shards: { staging: 4 } });
   try {
     return [...(await compareShards(stack)), ...(await measure(stack, members))];
   } finally {

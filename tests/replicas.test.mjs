@@ -5,11 +5,15 @@
 // may send and read the header, and the SDK carries it from answer to
 // request. Locally D1 has no replica: what holds only on Cloudflare (a read
 // served by a replica at least as fresh as the bookmark) is documented, not
-// tested, here.
+// tested, here. The tests' stack reads as a deployment whose databases
+// replicate does (TIDINGS_D1_READ_REPLICATION=auto); the last test switches
+// that off, as deployments are by default, and back.
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { createTidings } from "@tidings/sdk";
-import { api, apiUrl, expectError, freshSubscriber, keys, welcome } from "./support/context.mjs";
+import { api, apiUrl, expectError, freshSubscriber, keys, reloaded, welcome } from "./support/context.mjs";
 
 const key = keys.development.secret_key;
 const BOOKMARK = /^[A-Za-z0-9_:.-]{1,256}$/;
@@ -108,5 +112,45 @@ describe("read replicas", () => {
     const read = calls.filter((call) => call.method === "GET" && /\/feed\?/.test(call.url)).at(-1);
     const since = calls.filter((call) => call.at !== null && call.at >= action.at && call.answered).map((call) => call.answered);
     assert.ok(since.includes(read.sent), `the read after the action sent ${read.sent}; answered since: ${since}`);
+  });
+
+  it("are not used where the databases do not replicate (the default): no bookmark answered, a client's still checked, its writes read from the primary", async () => {
+    const vars = join(dirname(process.env.TIDINGS_TEST_CONFIG), ".dev.vars");
+    const replicated = readFileSync(vars, "utf8");
+    assert.match(replicated, /^TIDINGS_D1_READ_REPLICATION=auto$/m);
+    // wrangler dev reads .dev.vars again when its configuration changes.
+    const config = readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8");
+    const settle = async (text) => {
+      writeFileSync(vars, text);
+      writeFileSync(process.env.TIDINGS_TEST_CONFIG, config);
+      await reloaded();
+    };
+    await settle(replicated.replace(/^TIDINGS_D1_READ_REPLICATION=auto$/m, "TIDINGS_D1_READ_REPLICATION=disabled"));
+    try {
+      const subscriber = freshSubscriber("primary-only");
+      await welcome(subscriber, "Dee");
+      const page = await feedOf(subscriber);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      assert.equal(page.headers.get("tidings-bookmark"), null, "no session, so no bookmark");
+      assert.doesNotMatch(page.body.watermark, /~/, "the watermark carries no bookmark");
+      // A bookmark a replicating deployment answered earlier is still well-formed input: checked, then not needed.
+      const earlier = { "Tidings-Bookmark": "00000001-00000002-00004f6e-0123456789abcdef" };
+      const acted = await feedOf(subscriber, "/actions", { method: "POST", body: { action: "read", ids: [page.body.items[0].id] }, headers: earlier });
+      assert.equal(acted.status, 200, JSON.stringify(acted.body));
+      assert.equal(acted.headers.get("tidings-bookmark"), null);
+      const after = await feedOf(subscriber, "", { headers: earlier });
+      assert.equal(after.status, 200, JSON.stringify(after.body));
+      assert.ok(after.body.items[0].read_at, "read your own write, from the primary");
+      const changes = await feedOf(subscriber, `/changes?since=${encodeURIComponent(`${page.body.watermark}~${earlier["Tidings-Bookmark"]}`)}`);
+      assert.equal(changes.status, 200, JSON.stringify(changes.body));
+      assert.equal(changes.body.changes.length, 1, "the read since the first page");
+      assert.doesNotMatch(changes.body.watermark, /~/);
+      const bad = { "Tidings-Bookmark": "not a bookmark; DROP TABLE" };
+      assert.equal(expectError(assert, await feedOf(subscriber, "/counts", { headers: bad }), 400, "validation_failed").field, "Tidings-Bookmark");
+    } finally {
+      await settle(replicated);
+    }
+    const again = await feedOf(freshSubscriber("replicated-again"));
+    assert.match(again.headers.get("tidings-bookmark") ?? "", BOOKMARK, "sessions again once the databases replicate");
   });
 });

@@ -21,6 +21,51 @@ pub enum DeploymentError {
         /// What is wrong with it.
         source: EnvironmentError,
     },
+    /// `TIDINGS_D1_READ_REPLICATION` is neither `auto` nor `disabled`.
+    #[error("TIDINGS_D1_READ_REPLICATION is {value:?}; set it to \"auto\" or \"disabled\"")]
+    ReadReplication {
+        /// The setting's text.
+        value: String,
+    },
+}
+
+/// Whether a deployment reads its feeds through D1's Sessions API, so
+/// that reads may be served by read replicas (`TIDINGS_D1_READ_REPLICATION`,
+/// named after D1's own replication modes).
+///
+/// Read replication is a setting of each D1 database, off until it is
+/// turned on. Without it every query runs on the primary, and a session
+/// only adds work: a bookmark to compute and carry per query. So a
+/// deployment uses sessions only when told its databases replicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadReplication {
+    /// No sessions: every feed statement runs on the primary, and answers
+    /// carry no bookmark. A client's bookmark is checked and needs nothing
+    /// more: the primary is as new as any bookmark. The default.
+    #[default]
+    Disabled,
+    /// Feed reads start a session at the client's bookmark (or anywhere
+    /// without one), writes at the primary, and answers carry the
+    /// session's bookmark.
+    Auto,
+}
+
+impl ReadReplication {
+    /// Reads the setting: `auto` or `disabled` (any case, blanks around),
+    /// nothing meaning `disabled`.
+    pub fn parse(setting: Option<&str>) -> Result<Self, DeploymentError> {
+        match setting.map(str::trim) {
+            None | Some("") => Ok(Self::Disabled),
+            Some(value) if value.eq_ignore_ascii_case("disabled") => Ok(Self::Disabled),
+            Some(value) if value.eq_ignore_ascii_case("auto") => Ok(Self::Auto),
+            Some(value) => Err(DeploymentError::ReadReplication { value: value.to_owned() }),
+        }
+    }
+
+    /// Whether feed statements go through a session.
+    pub const fn uses_sessions(self) -> bool {
+        matches!(self, Self::Auto)
+    }
 }
 
 /// The environments a deployment answers API keys for.
@@ -77,6 +122,23 @@ impl ServedEnvironments {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn read_replication_is_off_unless_set_to_auto() {
+        use super::ReadReplication;
+        for unset in [None, Some(""), Some("  "), Some("disabled"), Some(" Disabled ")] {
+            assert_eq!(ReadReplication::parse(unset), Ok(ReadReplication::Disabled), "{unset:?}");
+        }
+        for auto in [Some("auto"), Some(" AUTO ")] {
+            assert_eq!(ReadReplication::parse(auto), Ok(ReadReplication::Auto), "{auto:?}");
+        }
+        assert!(ReadReplication::Auto.uses_sessions());
+        assert!(!ReadReplication::Disabled.uses_sessions());
+        for wrong in ["on", "true", "enabled", "auto,disabled"] {
+            let error = ReadReplication::parse(Some(wrong)).unwrap_err();
+            assert!(error.to_string().contains(wrong), "{error}");
+        }
+    }
+
     use super::*;
 
     fn name(text: &str) -> EnvironmentName {

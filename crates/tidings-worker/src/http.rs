@@ -68,7 +68,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
 
 /// A request header's value, if present and readable.
 pub fn header(request: &IncomingRequest, name: &str) -> Option<String> {
-    request.headers().get(name).ok().flatten()
+    request.header(name).map(str::to_owned)
 }
 
 fn too_large() -> ApiError {

@@ -5,10 +5,30 @@
 //! JSON on each read, and no route uses it: side by side, not reading it
 //! served a few per cent more feed pages (docs/performance.md). This type
 //! reads the method, the URL and the headers once, and nothing else.
+//!
+//! The headers cross from JavaScript in one call, as one text
+//! ([`header_lines`]), and are looked up in Rust: a feed request reads about
+//! ten of them (the key, the subscriber credential, the origin, the
+//! bookmark…), and each `Headers.get` from Wasm was a call across the
+//! boundary with a string copied each way.
 
 use tidings_core::query;
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::worker_sys::web_sys;
-use worker::{FromRequest, Headers, Method};
+use worker::{FromRequest, Method};
+
+#[wasm_bindgen(inline_js = "export function header_lines(headers) {
+  let text = '';
+  for (const [name, value] of headers) text += name + '\\n' + value + '\\n';
+  return text;
+}")]
+extern "C" {
+    /// Every header as `name\nvalue\n`, names in lower case, repeated
+    /// headers joined as `Headers.get` joins them. A header's value cannot
+    /// hold a line feed (the runtime refuses one), so the text splits back
+    /// exactly.
+    fn header_lines(headers: &web_sys::Headers) -> String;
+}
 
 /// An incoming request: its method, URL and headers, and the platform's
 /// request for the body.
@@ -16,7 +36,8 @@ use worker::{FromRequest, Headers, Method};
 pub struct IncomingRequest {
     method: Method,
     url: String,
-    headers: Headers,
+    /// The headers as [`header_lines`] writes them.
+    headers: String,
     inner: web_sys::Request,
     body_used: bool,
 }
@@ -26,7 +47,7 @@ impl From<web_sys::Request> for IncomingRequest {
         IncomingRequest {
             method: Method::from(inner.method()),
             url: inner.url(),
-            headers: Headers(inner.headers()),
+            headers: header_lines(&inner.headers()),
             inner,
             body_used: false,
         }
@@ -56,8 +77,9 @@ impl IncomingRequest {
     }
 
     /// The request's headers.
-    pub fn headers(&self) -> &Headers {
-        &self.headers
+    /// The value of the header `name` (any case), if the request has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
     }
 
     /// The body as a stream, to read chunk by chunk (`None` for an empty body); a body can be read once.
@@ -77,5 +99,38 @@ impl IncomingRequest {
             .await
             .map_err(worker::Error::from)?;
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+}
+
+/// The value of `name` (any case) in headers written as [`header_lines`] writes them.
+fn find_header<'a>(lines: &'a str, name: &str) -> Option<&'a str> {
+    let mut parts = lines.split('\n');
+    while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+        if key.eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_header;
+
+    #[test]
+    fn finds_a_header_in_any_case_and_only_a_whole_name() {
+        let lines = "authorization\nBearer pk_x\nx-subscriber-hash\nabc\ncontent-length\n0\n";
+        assert_eq!(find_header(lines, "Authorization"), Some("Bearer pk_x"));
+        assert_eq!(find_header(lines, "X-Subscriber-Hash"), Some("abc"));
+        assert_eq!(find_header(lines, "Content-Length"), Some("0"));
+        assert_eq!(find_header(lines, "X-Subscriber"), None);
+        assert_eq!(find_header(lines, "abc"), None, "a value is never read as a name");
+        assert_eq!(find_header("", "Authorization"), None);
+    }
+
+    #[test]
+    fn keeps_an_empty_value() {
+        assert_eq!(find_header("origin\n\nhost\nexample.com\n", "Origin"), Some(""));
+        assert_eq!(find_header("origin\n\nhost\nexample.com\n", "Host"), Some("example.com"));
     }
 }

@@ -79,7 +79,7 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// The fetch handler: routes the request and renders any error once.
 #[event(fetch)]
 pub async fn fetch(request: IncomingRequest, env: Env, ctx: Context) -> Result<Response> {
-    let origin = request.headers().get("Origin").ok().flatten();
+    let origin = request.header("Origin").map(str::to_owned);
     let platform = Platform::new(env);
     let outcome = routes::handle(request, &platform, &ctx).await;
     let response = match outcome {

@@ -1,6 +1,7 @@
-//! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`).
+//! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`), and
+//! whether it reads feeds through D1 sessions (`TIDINGS_D1_READ_REPLICATION`).
 
-use tidings_core::deployment::ServedEnvironments;
+use tidings_core::deployment::{ReadReplication, ServedEnvironments};
 use tidings_core::environment::EnvironmentName;
 use tidings_core::wire::ErrorCode;
 
@@ -9,6 +10,16 @@ use crate::error::ApiError;
 
 /// The variable naming the environments this deployment answers keys for.
 const SERVED: &str = "TIDINGS_ENVIRONMENTS";
+
+/// The variable saying whether this deployment's databases replicate.
+const READ_REPLICATION: &str = "TIDINGS_D1_READ_REPLICATION";
+
+/// Whether this deployment reads feeds through D1 sessions; a setting it
+/// cannot read fails the request (500) rather than guess.
+pub(super) fn read_replication(env: &Platform) -> Result<ReadReplication, ApiError> {
+    ReadReplication::parse(env.var(READ_REPLICATION).as_deref())
+        .map_err(|error| ApiError::internal("deployment configuration", error))
+}
 
 /// Refuses a key of an environment this deployment does not serve, before
 /// any storage is read: 421 `environment_not_served`.

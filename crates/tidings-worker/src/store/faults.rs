@@ -97,8 +97,7 @@ impl FaultPlan {
         if !enabled {
             return Self::default();
         }
-        let header = request.headers().get(HEADER).ok().flatten().unwrap_or_default();
-        Self::parse(&header)
+        Self::parse(request.header(HEADER).unwrap_or_default())
     }
 
     fn parse(header: &str) -> Self {

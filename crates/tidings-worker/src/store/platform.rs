@@ -13,6 +13,11 @@
 
 #![allow(clippy::disallowed_types)]
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{Bucket, D1Database, Env, KvStore, ObjectNamespace, Queue, RateLimiter};
 
 use tidings_core::environment::EnvironmentName;
@@ -29,36 +34,127 @@ const CONTROL_DB: &str = "DB_CONTROL";
 #[derive(Clone)]
 pub struct Platform {
     env: Env,
+    memo: Rc<Memo>,
+}
+
+/// At most this many entries in each of a [`Memo`]'s maps; a full map starts over.
+const MEMO_CAPACITY: usize = 256;
+
+/// What an isolate has read from one `Env` object: D1 and KV bindings,
+/// variables and secrets, and signing secrets opened with the encryption
+/// key. The runtime hands every request of an isolate the same `Env`, and
+/// its bindings and values do not change while the isolate lives, so each
+/// is read across the boundary once instead of on every request (a KV
+/// binding is six property reads, a sealed secret a decryption). Another
+/// `Env` object (the bench's accounting proxy, a Durable Object's) gets a
+/// memo of its own.
+struct Memo {
+    env: JsValue,
+    databases: RefCell<HashMap<String, JsValue>>,
+    namespaces: RefCell<HashMap<String, KvStore>>,
+    values: RefCell<HashMap<String, Option<String>>>,
+    opened: RefCell<HashMap<String, String>>,
+}
+
+thread_local! {
+    /// The memo of the `Env` the latest request brought.
+    static LATEST: RefCell<Option<Rc<Memo>>> = const { RefCell::new(None) };
+}
+
+/// The memoized value of `key` in `map`, read with `read` the first time.
+fn memoized<V: Clone>(map: &RefCell<HashMap<String, V>>, key: &str, read: impl FnOnce() -> V) -> V {
+    if let Some(value) = map.borrow().get(key) {
+        return value.clone();
+    }
+    let value = read();
+    let mut map = map.borrow_mut();
+    if map.len() >= MEMO_CAPACITY {
+        map.clear();
+    }
+    map.insert(key.to_owned(), value.clone());
+    value
 }
 
 impl Platform {
     /// Wraps the runtime's `Env`: once per request, in the fetch handler.
     pub fn new(env: Env) -> Self {
-        Self { env }
+        let value: &JsValue = env.as_ref();
+        let memo = LATEST.with(|latest| {
+            let mut latest = latest.borrow_mut();
+            match latest.as_ref() {
+                Some(memo) if memo.env == *value => memo.clone(),
+                _ => {
+                    let memo = Rc::new(Memo {
+                        env: value.clone(),
+                        databases: RefCell::default(),
+                        namespaces: RefCell::default(),
+                        values: RefCell::default(),
+                        opened: RefCell::default(),
+                    });
+                    *latest = Some(memo.clone());
+                    memo
+                }
+            }
+        });
+        Self { env, memo }
+    }
+
+    /// A D1 binding, read once per `Env`.
+    fn d1(&self, binding: &str) -> Result<D1Database, worker::Error> {
+        if let Some(database) = self.memo.databases.borrow().get(binding) {
+            return Ok(database.clone().unchecked_into());
+        }
+        let database = self.env.d1(binding)?;
+        memoized(&self.memo.databases, binding, || database.as_ref().clone());
+        Ok(database)
+    }
+
+    /// A KV binding, read once per `Env`.
+    fn kv(&self, binding: &str) -> Result<KvStore, worker::Error> {
+        if let Some(namespace) = self.memo.namespaces.borrow().get(binding) {
+            return Ok(namespace.clone());
+        }
+        let namespace = self.env.kv(binding)?;
+        Ok(memoized(&self.memo.namespaces, binding, || namespace))
+    }
+
+    /// A signing secret as the registry keeps it (`stored`), opened by
+    /// `open` the first time this `Env` meets it. The sealed text is the
+    /// memo's key: the same text always opens to the same secret.
+    pub(in crate::store) fn opened<E>(
+        &self,
+        stored: &str,
+        open: impl FnOnce() -> Result<String, E>,
+    ) -> Result<String, E> {
+        if let Some(secret) = self.memo.opened.borrow().get(stored) {
+            return Ok(secret.clone());
+        }
+        let secret = open()?;
+        Ok(memoized(&self.memo.opened, stored, || secret))
     }
 
     /// The control-plane database.
     pub(in crate::store) fn control_db(&self) -> Result<D1Database, ApiError> {
-        self.env.d1(CONTROL_DB).map_err(|error| ApiError::internal("control database binding", error))
+        self.d1(CONTROL_DB).map_err(|error| ApiError::internal("control database binding", error))
     }
 
     /// An environment's database, when this deployment has its binding.
     pub(in crate::store) fn environment_db(&self, bindings: &Bindings) -> Result<D1Database, worker::Error> {
-        self.env.d1(bindings.db())
+        self.d1(bindings.db())
     }
 
     /// An environment's feed shard `index` (of [`Bindings::shards`]), when
     /// this deployment has its binding.
     pub(in crate::store) fn shard_db(&self, bindings: &Bindings, index: usize) -> Result<D1Database, worker::Error> {
         match bindings.shards().get(index) {
-            Some(binding) => self.env.d1(binding),
+            Some(binding) => self.d1(binding),
             None => Err(worker::Error::RustError(format!("the environment has no feed shard {index}"))),
         }
     }
 
     /// An environment's KV namespace, when this deployment has its binding.
     pub(in crate::store) fn environment_kv(&self, bindings: &Bindings) -> Result<KvStore, worker::Error> {
-        self.env.kv(bindings.kv())
+        self.kv(bindings.kv())
     }
 
     /// An environment's R2 bucket of files, when this deployment has its binding.
@@ -70,7 +166,7 @@ impl Platform {
     /// deployment has it: read before a key is known to exist, so it
     /// exposes those entries only.
     pub(in crate::store) fn key_cache(&self, environment: &EnvironmentName) -> Option<KeyCache> {
-        self.env.kv(&super::key_cache::namespace_of(environment)).ok().map(KeyCache::new)
+        self.kv(&super::key_cache::namespace_of(environment)).ok().map(KeyCache::new)
     }
 
     /// A rate limiter binding.
@@ -90,11 +186,13 @@ impl Platform {
 
     /// A secret of the deployment (`wrangler secret put`, `.dev.vars`).
     pub(in crate::store) fn secret(&self, name: &str) -> Option<String> {
-        self.env.secret(name).ok().map(|secret| secret.to_string())
+        memoized(&self.memo.values, &format!("secret:{name}"), || {
+            self.env.secret(name).ok().map(|secret| secret.to_string())
+        })
     }
 
     /// A plain variable of the deployment (`[vars]`).
     pub(in crate::store) fn var(&self, name: &str) -> Option<String> {
-        self.env.var(name).ok().map(|value| value.to_string())
+        memoized(&self.memo.values, &format!("var:{name}"), || self.env.var(name).ok().map(|value| value.to_string()))
     }
 }

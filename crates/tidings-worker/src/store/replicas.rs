@@ -1,7 +1,13 @@
-//! Read replicas: an environment's feed is read, and acted on, through a
-//! D1 session (the Sessions API), so reads may be served by a replica near
-//! the caller while the client never reads a state older than one it has
-//! already seen. A session starts at the bookmark the client brings (its
+//! Read replicas: where the deployment's databases replicate
+//! (`TIDINGS_D1_READ_REPLICATION=auto`,
+//! [`tidings_core::deployment::ReadReplication`]), an environment's feed is
+//! read, and acted on, through a D1 session (the Sessions API), so reads
+//! may be served by a replica near the caller while the client never reads
+//! a state older than one it has already seen. Otherwise (the default)
+//! no session starts: every feed statement runs on the primary and answers
+//! carry no bookmark, since a session would only add a bookmark's work to
+//! each query (locally a quarter of a feed page's throughput,
+//! docs/performance.md). A session starts at the bookmark the client brings (its
 //! last answer's, sent back in the `Tidings-Bookmark` header or inside a
 //! watermark), or, without one, anywhere ("first-unconstrained"); writes
 //! start at the primary. The session's bookmark after the request is what
@@ -45,7 +51,7 @@ impl Environment {
     }
 
     fn start_session(&self, subscriber: &SubscriberId, constraint: &str) -> Result<(), ApiError> {
-        if self.session.get().is_some() {
+        if self.session.get().is_some() || !super::deployment::read_replication(&self.platform)?.uses_sessions() {
             return Ok(());
         }
         let home = self.feed_home(subscriber);

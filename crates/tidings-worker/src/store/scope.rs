@@ -203,8 +203,10 @@ impl Environment {
         if key_cache::recall_unknown(&hash, now_ms) {
             return Err(unknown());
         }
-        let cache = env.key_cache(key.environment());
-        let cached = match (key_cache::recall(&hash, now_ms), &cache) {
+        let remembered = key_cache::recall(&hash, now_ms);
+        // The KV namespace is opened only when the isolate's memory misses.
+        let cache = if remembered.is_some() { None } else { env.key_cache(key.environment()) };
+        let cached = match (remembered, &cache) {
             (Some(row), _) => Some(row),
             (None, Some(cache)) => cache.get(&hash).await.inspect(|row| key_cache::remember(&hash, row, now_ms)),
             (None, None) => None,

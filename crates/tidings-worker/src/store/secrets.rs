@@ -46,6 +46,8 @@ pub(super) fn open_signing_secret(env: &Platform, stored: &str) -> Result<String
     if !stored.starts_with("v1.") {
         return Ok(stored.to_owned());
     }
-    let key = encryption_key(env)?;
-    sealed::open(&key, stored).map_err(|error| ApiError::internal("open signing secret", error))
+    env.opened(stored, || {
+        let key = encryption_key(env)?;
+        sealed::open(&key, stored).map_err(|error| ApiError::internal("open signing secret", error))
+    })
 }

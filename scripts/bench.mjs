@@ -257,6 +257,11 @@ async function main() {
       const check = await request(target.url, { headers: target.headers });
       if (!check.ok) throw new Error(`${name} answered ${check.status}: ${await check.text()}`);
       if (name !== "empty") pages[name] = JSON.stringify((await check.json()).items);
+      // Only the contender reading through D1 sessions answers a bookmark: the two modes differ.
+      const bookmarked = check.headers.get("tidings-bookmark") !== null;
+      if (["tidings", "unlimited", "replicated", "sharded"].includes(name) && bookmarked !== (name === "replicated")) {
+        throw new Error(`${name} ${bookmarked ? "answered" : "did not answer"} a bookmark: its read replication setting is not what the bench meant`);
+      }
     }
     for (const [name, items] of Object.entries(pages)) {
       if (items !== pages.tidings) throw new Error(`${name} answered other feed items than Tidings:\n${items.slice(0, 400)}\n${pages.tidings.slice(0, 400)}`);

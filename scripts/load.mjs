@@ -42,7 +42,7 @@ async function main() {
   await setup();
   build();
   const stateDir = join(root, ".tidings", `load-${process.pid}`);
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits });
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, readReplication: false });
   try {
     await run(stack, { triggers, clients, readers, subscribers });
     await fanOut(stack, { members: topic, clients });

@@ -147,6 +147,8 @@ describe("read replicas", () => {
       assert.doesNotMatch(changes.body.watermark, /~/);
       const bad = { "Tidings-Bookmark": "not a bookmark; DROP TABLE" };
       assert.equal(expectError(assert, await feedOf(subscriber, "/counts", { headers: bad }), 400, "validation_failed").field, "Tidings-Bookmark");
+      const badSince = `/changes?since=${encodeURIComponent(`${page.body.watermark}~not a bookmark`)}`;
+      assert.equal(expectError(assert, await feedOf(subscriber, badSince), 400, "validation_failed").field, "since");
     } finally {
       await settle(replicated);
     }

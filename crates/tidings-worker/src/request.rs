@@ -76,7 +76,6 @@ impl IncomingRequest {
         query::query_of_url(&self.url)
     }
 
-    /// The request's headers.
     /// The value of the header `name` (any case), if the request has it.
     pub fn header(&self, name: &str) -> Option<&str> {
         find_header(&self.headers, name)

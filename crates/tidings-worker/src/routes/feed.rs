@@ -54,7 +54,13 @@ pub async fn changes(request: &IncomingRequest, env: &Platform, raw_subscriber: 
     let caller = authenticate_reader(request, env, &subscriber).await?;
     // The header's bookmark is the client's latest; the watermark's, the read that made it.
     let start = bookmark::from_request(request)?.or_else(|| query.since.bookmark.clone());
-    caller.scope.read_from(&subscriber, start.as_deref())?;
+    match start {
+        Some(start) => caller.scope.read_from(&subscriber, Some(&start))?,
+        // A watermark without a bookmark (read before the deployment used sessions, or before
+        // bookmarks) may be newer than a replica: read from the primary, as new as any watermark.
+        None if query.since.version > 0 => caller.scope.read_from_primary(&subscriber)?,
+        None => caller.scope.read_from(&subscriber, None)?,
+    }
     let found = caller.read_within_budget(env, &subscriber, caller.scope.changes(&subscriber, &query)).await?;
     if query.since.version < found.purged_through {
         return Err(ApiError::new(

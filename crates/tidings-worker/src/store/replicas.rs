@@ -9,7 +9,8 @@
 //! each query (locally a quarter of a feed page's throughput,
 //! docs/performance.md). A session starts at the bookmark the client brings (its
 //! last answer's, sent back in the `Tidings-Bookmark` header or inside a
-//! watermark), or, without one, anywhere ("first-unconstrained"); writes
+//! watermark), or, without one, anywhere ("first-unconstrained"), but for
+//! delta sync from a watermark without one, which starts at the primary; writes
 //! start at the primary. The session's bookmark after the request is what
 //! the answer carries on.
 //!
@@ -42,6 +43,12 @@ impl Environment {
     /// Once per handle: a later call keeps the first session.
     pub fn read_from(&self, subscriber: &SubscriberId, bookmark: Option<&str>) -> Result<(), ApiError> {
         self.start_session(subscriber, bookmark.unwrap_or(ANYWHERE))
+    }
+
+    /// Reads this handle's feed statements through a session that starts
+    /// at the primary: for a client whose position came without a bookmark.
+    pub fn read_from_primary(&self, subscriber: &SubscriberId) -> Result<(), ApiError> {
+        self.start_session(subscriber, PRIMARY)
     }
 
     /// Writes this handle's feed statements through a session that starts

@@ -15,6 +15,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::rc::Rc;
 
 use wasm_bindgen::{JsCast, JsValue};
@@ -61,18 +62,23 @@ thread_local! {
     static LATEST: RefCell<Option<Rc<Memo>>> = const { RefCell::new(None) };
 }
 
-/// The memoized value of `key` in `map`, read with `read` the first time.
-fn memoized<V: Clone>(map: &RefCell<HashMap<String, V>>, key: &str, read: impl FnOnce() -> V) -> V {
+/// The memoized value of `key` in `map`, read with `read` the first time
+/// it succeeds (a failure is not kept: a missing binding is asked for again).
+fn memoized<V: Clone, E>(
+    map: &RefCell<HashMap<String, V>>,
+    key: &str,
+    read: impl FnOnce() -> Result<V, E>,
+) -> Result<V, E> {
     if let Some(value) = map.borrow().get(key) {
-        return value.clone();
+        return Ok(value.clone());
     }
-    let value = read();
+    let value = read()?;
     let mut map = map.borrow_mut();
     if map.len() >= MEMO_CAPACITY {
         map.clear();
     }
     map.insert(key.to_owned(), value.clone());
-    value
+    Ok(value)
 }
 
 impl Platform {
@@ -101,21 +107,13 @@ impl Platform {
 
     /// A D1 binding, read once per `Env`.
     fn d1(&self, binding: &str) -> Result<D1Database, worker::Error> {
-        if let Some(database) = self.memo.databases.borrow().get(binding) {
-            return Ok(database.clone().unchecked_into());
-        }
-        let database = self.env.d1(binding)?;
-        memoized(&self.memo.databases, binding, || database.as_ref().clone());
-        Ok(database)
+        let database = memoized(&self.memo.databases, binding, || self.env.d1(binding).map(JsValue::from))?;
+        Ok(database.unchecked_into())
     }
 
     /// A KV binding, read once per `Env`.
     fn kv(&self, binding: &str) -> Result<KvStore, worker::Error> {
-        if let Some(namespace) = self.memo.namespaces.borrow().get(binding) {
-            return Ok(namespace.clone());
-        }
-        let namespace = self.env.kv(binding)?;
-        Ok(memoized(&self.memo.namespaces, binding, || namespace))
+        memoized(&self.memo.namespaces, binding, || self.env.kv(binding))
     }
 
     /// A signing secret as the registry keeps it (`stored`), opened by
@@ -126,11 +124,7 @@ impl Platform {
         stored: &str,
         open: impl FnOnce() -> Result<String, E>,
     ) -> Result<String, E> {
-        if let Some(secret) = self.memo.opened.borrow().get(stored) {
-            return Ok(secret.clone());
-        }
-        let secret = open()?;
-        Ok(memoized(&self.memo.opened, stored, || secret))
+        memoized(&self.memo.opened, stored, open)
     }
 
     /// The control-plane database.
@@ -186,13 +180,16 @@ impl Platform {
 
     /// A secret of the deployment (`wrangler secret put`, `.dev.vars`).
     pub(in crate::store) fn secret(&self, name: &str) -> Option<String> {
-        memoized(&self.memo.values, &format!("secret:{name}"), || {
-            self.env.secret(name).ok().map(|secret| secret.to_string())
-        })
+        self.value(&format!("secret:{name}"), || self.env.secret(name).ok().map(|secret| secret.to_string()))
     }
 
     /// A plain variable of the deployment (`[vars]`).
     pub(in crate::store) fn var(&self, name: &str) -> Option<String> {
-        memoized(&self.memo.values, &format!("var:{name}"), || self.env.var(name).ok().map(|value| value.to_string()))
+        self.value(&format!("var:{name}"), || self.env.var(name).ok().map(|value| value.to_string()))
+    }
+
+    /// A variable or secret (`key`: `var:<name>` or `secret:<name>`), read once per `Env`.
+    fn value(&self, key: &str, read: impl FnOnce() -> Option<String>) -> Option<String> {
+        memoized(&self.memo.values, key, || Ok::<_, Infallible>(read())).unwrap_or_else(|never| match never {})
     }
 }

@@ -9,8 +9,8 @@
 //! each query (locally a quarter of a feed page's throughput,
 //! docs/performance.md). A session starts at the bookmark the client brings (its
 //! last answer's, sent back in the `Tidings-Bookmark` header or inside a
-//! watermark), or, without one, anywhere ("first-unconstrained"), but for
-//! delta sync from a watermark without one, which starts at the primary; writes
+//! watermark). Without one it starts anywhere ("first-unconstrained"), except
+//! for delta sync from a watermark, which starts at the primary. Writes
 //! start at the primary. The session's bookmark after the request is what
 //! the answer carries on.
 //!

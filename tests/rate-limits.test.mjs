@@ -14,7 +14,7 @@ const issuedKeys = [];
  * Requests one draw pays for, per binding: feed requests are drawn in units
  * (`Tier::requests_per_draw` in crates/tidings-core/src/rate_limit.rs).
  */
-const REQUESTS_PER_DRAW = { RATE_LIMIT_FEED: 4 };
+const REQUESTS_PER_DRAW = { RATE_LIMIT_FEED: 10 };
 
 /**
  * The budget of each [[ratelimits]] binding in wrangler.toml, in requests:

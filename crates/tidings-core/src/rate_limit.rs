@@ -67,7 +67,7 @@ impl Tier {
     /// this many requests; the other tiers draw once per request.
     pub fn requests_per_draw(self) -> u32 {
         match self {
-            Tier::Feed => 4,
+            Tier::Feed => 10,
             Tier::Triggers | Tier::Management | Tier::KeyLookups => 1,
         }
     }
@@ -143,10 +143,13 @@ impl Ledger {
         if per_draw <= 1 {
             return Decision::Draw;
         }
-        if !self.accounts.contains_key(counter) && self.accounts.len() >= LEDGER_CAPACITY {
-            self.accounts.clear();
+        if !self.accounts.contains_key(counter) {
+            if self.accounts.len() >= LEDGER_CAPACITY {
+                self.accounts.clear();
+            }
+            self.accounts.insert(counter.to_owned(), Account::default());
         }
-        let account = self.accounts.entry(counter.to_owned()).or_default();
+        let Some(account) = self.accounts.get_mut(counter) else { unreachable!("inserted above") };
         if now_ms < account.refused_until_ms {
             return Decision::Refuse;
         }
@@ -187,11 +190,12 @@ mod tests {
     }
 
     #[test]
-    fn a_feed_unit_pays_for_four_requests() {
+    fn a_feed_unit_pays_for_ten_requests() {
         let mut ledger = Ledger::default();
-        let decisions: Vec<Decision> = (0..9).map(|_| ledger.decide(Tier::Feed, "feed:dev:ada", 0)).collect();
+        let decisions: Vec<Decision> = (0..21).map(|_| ledger.decide(Tier::Feed, "feed:dev:ada", 0)).collect();
         use Decision::{Allow, Draw};
-        assert_eq!(decisions, [Draw, Allow, Allow, Allow, Draw, Allow, Allow, Allow, Draw]);
+        let unit = [Draw, Allow, Allow, Allow, Allow, Allow, Allow, Allow, Allow, Allow];
+        assert_eq!(decisions, [&unit[..], &unit[..], &[Draw]].concat());
         assert_eq!(ledger.decide(Tier::Feed, "feed:dev:grace", 0), Draw, "counters are apart");
     }
 

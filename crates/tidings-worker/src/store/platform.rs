@@ -41,8 +41,8 @@ pub struct Platform {
 /// At most this many entries in each of a [`Memo`]'s maps; a full map starts over.
 const MEMO_CAPACITY: usize = 256;
 
-/// What an isolate has read from one `Env` object: D1 and KV bindings,
-/// variables and secrets, and signing secrets opened with the encryption
+/// What an isolate has read from one `Env` object: D1, KV and rate-limit
+/// bindings, variables and secrets, and signing secrets opened with the encryption
 /// key. The runtime hands every request of an isolate the same `Env`, and
 /// its bindings and values do not change while the isolate lives, so each
 /// is read across the boundary once instead of on every request (a KV
@@ -53,6 +53,7 @@ struct Memo {
     env: JsValue,
     databases: RefCell<HashMap<String, JsValue>>,
     namespaces: RefCell<HashMap<String, KvStore>>,
+    limiters: RefCell<HashMap<String, JsValue>>,
     values: RefCell<HashMap<String, Option<String>>>,
     opened: RefCell<HashMap<String, String>>,
 }
@@ -94,6 +95,7 @@ impl Platform {
                         env: value.clone(),
                         databases: RefCell::default(),
                         namespaces: RefCell::default(),
+                        limiters: RefCell::default(),
                         values: RefCell::default(),
                         opened: RefCell::default(),
                     });
@@ -163,9 +165,10 @@ impl Platform {
         self.kv(&super::key_cache::namespace_of(environment)).ok().map(KeyCache::new)
     }
 
-    /// A rate limiter binding.
+    /// A rate limiter binding, read once per `Env`.
     pub(in crate::store) fn rate_limiter(&self, binding: &str) -> Result<RateLimiter, worker::Error> {
-        self.env.rate_limiter(binding)
+        let limiter = memoized(&self.memo.limiters, binding, || self.env.rate_limiter(binding).map(JsValue::from))?;
+        Ok(limiter.unchecked_into())
     }
 
     /// A Durable Object namespace.

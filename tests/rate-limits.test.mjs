@@ -83,6 +83,27 @@ describe("rate limits", () => {
     assert.equal((await feedOf("staging", subscriber)()).status, 200, "the same subscriber id in another environment");
   });
 
+  it("never lets feed requests that arrive at once past the budget", { timeout: 60_000 }, async () => {
+    const { limit, period } = limits.RATE_LIMIT_FEED;
+    // The binding counts in windows aligned to the clock: start early in one, so the burst stays in it.
+    const intoWindow = Date.now() % (period * 1000);
+    if (intoWindow > 2_000) await new Promise((resolve) => setTimeout(resolve, period * 1000 - intoWindow + 200));
+    const subscriber = freshSubscriber("burst");
+    const answers = await Promise.all(
+      Array.from({ length: 3 * limit }, () =>
+        api(`/v1/subscribers/${subscriber}/feed/counts`, {
+          key: keys.development.publishable_key,
+          headers: { "X-Subscriber-Hash": subscriberHash("development", subscriber) },
+        }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    assert.ok(statuses.every((status) => status === 200 || status === 429), `statuses: ${[...new Set(statuses)]}`);
+    const passed = statuses.filter((status) => status === 200).length;
+    assert.ok(passed > 0, "the first unit is granted");
+    assert.ok(passed <= limit, `${passed} of ${3 * limit} requests sent at once passed a budget of ${limit}`);
+  });
+
   it("limits server routes per secret key, and never another key", { timeout: 60_000 }, async () => {
     const busy = await freshSecretKey("development");
     const { succeeded, limited } = await exhaust(() => api("/v1/workflows", { key: busy }), 4 * limits.RATE_LIMIT_MANAGEMENT.limit);

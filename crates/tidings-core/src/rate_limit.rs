@@ -95,12 +95,21 @@ pub fn counter_key(tier: Tier, environment: &str, owner: &str) -> String {
     format!("{}:{environment}:{owner}", tier.name())
 }
 
-/// What to do with one request of a tier drawn in units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One draw from the binding, named so that the requests waiting on it find
+/// its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnitId(u64);
+
+/// What to do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
-    /// Draw one unit from the binding, then [`Ledger::settle`] its outcome.
-    Draw,
-    /// Already paid for by an earlier draw of this isolate.
+    /// Draw one unit from the binding, pass if it is granted, then
+    /// [`Ledger::settle`] its outcome.
+    Draw(UnitId),
+    /// Wait for the outcome of that unit, which another request is drawing,
+    /// and pass only if it is granted.
+    Join(UnitId),
+    /// Already paid for by a unit this isolate was granted.
     Allow,
     /// A recent draw was refused: the budget is spent.
     Refuse,
@@ -109,44 +118,49 @@ pub enum Decision {
 /// One isolate's account of the units it drew, per counter.
 ///
 /// A unit pays for [`Tier::requests_per_draw`] requests: the first request
-/// of a counter draws, and the next ones until the unit is used up pass
-/// without asking the binding. Every request that passes is covered by a
-/// successful draw, and the binding allows [`Tier::draws_per_period`] draws,
-/// so a counter never gets more than its [`Tier::limit`] per period (up to
-/// a unit's worth more where a unit drawn late in one window is used in the
-/// next). Where requests spread over several isolates, each starts its own
-/// unit, so the limit is reached sooner, never later. After a refused draw
-/// the isolate refuses the counter for a period without asking again.
+/// of a counter draws, the next ones join that draw and wait for its
+/// outcome until the unit is spoken for, and the places of a granted unit
+/// that no request took pay for the next requests without asking the
+/// binding. Every request that passes is covered by a granted draw, also
+/// when many arrive at once, and the binding grants
+/// [`Tier::draws_per_period`] draws, so a counter never gets more than its
+/// [`Tier::limit`] per period (up to a unit's worth more where a unit
+/// granted late in one window is used in the next). Where requests spread
+/// over several isolates, each starts its own unit, so the limit is reached
+/// sooner, never later. After a refused draw the isolate refuses the
+/// counter for a period without asking again.
 #[derive(Debug, Default)]
 pub struct Ledger {
     accounts: std::collections::HashMap<String, Account>,
+    next_unit: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Account {
-    /// Requests still paid for.
+    /// Requests paid for by granted units.
     paid: u32,
+    /// The unit being drawn, and how many more requests may join it.
+    drawing: Option<(UnitId, u32)>,
     /// Refused until this Unix millisecond.
     refused_until_ms: u64,
 }
 
-/// At most this many counters are remembered; a full ledger starts over
-/// (which only makes the next request of each counter draw again).
+/// At most this many counters are remembered. A full ledger forgets the
+/// counters that are neither refused nor being drawn (which only makes
+/// their next request draw again); refusals are kept.
 const LEDGER_CAPACITY: usize = 4_096;
 
 impl Ledger {
-    /// Decides one request of `tier` on `counter` at `now_ms`. A
-    /// [`Decision::Draw`] counts the unit as paid at once, so requests that
-    /// arrive while the draw is under way pass on it.
+    /// Decides one request of `tier` on `counter` at `now_ms`.
     pub fn decide(&mut self, tier: Tier, counter: &str, now_ms: u64) -> Decision {
+        let unit = UnitId(self.next_unit);
         let per_draw = tier.requests_per_draw();
         if per_draw <= 1 {
-            return Decision::Draw;
+            self.next_unit += 1;
+            return Decision::Draw(unit);
         }
         if !self.accounts.contains_key(counter) {
-            if self.accounts.len() >= LEDGER_CAPACITY {
-                self.accounts.clear();
-            }
+            self.make_room(now_ms);
             self.accounts.insert(counter.to_owned(), Account::default());
         }
         let Some(account) = self.accounts.get_mut(counter) else { unreachable!("inserted above") };
@@ -157,19 +171,44 @@ impl Ledger {
             account.paid -= 1;
             return Decision::Allow;
         }
-        account.paid = per_draw - 1;
-        Decision::Draw
+        if let Some((drawing, open)) = account.drawing.as_mut().filter(|(_, open)| *open > 0) {
+            *open -= 1;
+            return Decision::Join(*drawing);
+        }
+        account.drawing = Some((unit, per_draw - 1));
+        self.next_unit += 1;
+        Decision::Draw(unit)
     }
 
-    /// Records a draw's outcome: a refused draw takes back what it was
-    /// counted to pay for and refuses the counter for a period.
-    pub fn settle(&mut self, tier: Tier, counter: &str, allowed: bool, now_ms: u64) {
-        if allowed || tier.requests_per_draw() <= 1 {
+    /// Records the outcome of `unit`, drawn for `counter`: a granted unit's
+    /// places that no request joined are paid for; a refused one refuses
+    /// the counter for a period.
+    pub fn settle(&mut self, tier: Tier, counter: &str, unit: UnitId, granted: bool, now_ms: u64) {
+        let Some(account) = self.accounts.get_mut(counter) else { return };
+        if let Some((drawing, open)) = account.drawing {
+            if drawing == unit {
+                account.drawing = None;
+                if granted {
+                    account.paid += open;
+                }
+            }
+        }
+        if !granted {
+            account.paid = 0;
+            account.refused_until_ms = now_ms + u64::from(tier.period_seconds()) * 1000;
+        }
+    }
+
+    /// Forgets the counters that are neither refused nor being drawn when
+    /// the ledger is full; all of them if that is not enough.
+    fn make_room(&mut self, now_ms: u64) {
+        if self.accounts.len() < LEDGER_CAPACITY {
             return;
         }
-        let account = self.accounts.entry(counter.to_owned()).or_default();
-        account.paid = 0;
-        account.refused_until_ms = now_ms + u64::from(tier.period_seconds()) * 1000;
+        self.accounts.retain(|_, account| account.refused_until_ms > now_ms || account.drawing.is_some());
+        if self.accounts.len() >= LEDGER_CAPACITY {
+            self.accounts.clear();
+        }
     }
 }
 
@@ -189,61 +228,132 @@ mod tests {
         assert_ne!(counter_key(Tier::Feed, "staging", "ada"), counter_key(Tier::Management, "staging", "ada"));
     }
 
+    /// Decides `count` requests of `counter` one after another, each draw
+    /// settled as `grant` says before the next request.
+    fn one_by_one(ledger: &mut Ledger, counter: &str, count: usize, grant: impl Fn(u32) -> bool) -> Vec<Decision> {
+        let mut draws = 0;
+        (0..count)
+            .map(|_| {
+                let decision = ledger.decide(Tier::Feed, counter, 0);
+                if let Decision::Draw(unit) = decision {
+                    ledger.settle(Tier::Feed, counter, unit, grant(draws), 0);
+                    draws += 1;
+                }
+                decision
+            })
+            .collect()
+    }
+
+    fn is_draw(decision: &Decision) -> bool {
+        matches!(decision, Decision::Draw(_))
+    }
+
     #[test]
     fn a_feed_unit_pays_for_ten_requests() {
         let mut ledger = Ledger::default();
-        let decisions: Vec<Decision> = (0..21).map(|_| ledger.decide(Tier::Feed, "feed:dev:ada", 0)).collect();
-        use Decision::{Allow, Draw};
-        let unit = [Draw, Allow, Allow, Allow, Allow, Allow, Allow, Allow, Allow, Allow];
-        assert_eq!(decisions, [&unit[..], &unit[..], &[Draw]].concat());
-        assert_eq!(ledger.decide(Tier::Feed, "feed:dev:grace", 0), Draw, "counters are apart");
+        let decisions = one_by_one(&mut ledger, "feed:dev:ada", 21, |_| true);
+        let draws: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| is_draw(d)).map(|(i, _)| i).collect();
+        assert_eq!(draws, [0, 10, 20]);
+        assert!(decisions.iter().filter(|d| !is_draw(d)).all(|d| *d == Decision::Allow));
+        assert!(is_draw(&ledger.decide(Tier::Feed, "feed:dev:grace", 0)), "counters are apart");
     }
 
     #[test]
     fn one_isolate_allows_exactly_the_limit() {
         let mut ledger = Ledger::default();
-        let (mut draws, mut passed) = (0, 0);
-        for _ in 0..200 {
-            match ledger.decide(Tier::Feed, "c", 0) {
-                Decision::Draw if draws < Tier::Feed.draws_per_period() => {
-                    draws += 1;
-                    passed += 1;
-                }
-                Decision::Draw => ledger.settle(Tier::Feed, "c", false, 0),
-                Decision::Allow => passed += 1,
-                Decision::Refuse => {}
-            }
+        let granted = Tier::Feed.draws_per_period();
+        let decisions = one_by_one(&mut ledger, "c", 200, |draws| draws < granted);
+        let passed = decisions.iter().filter(|d| **d == Decision::Allow).count() + granted as usize;
+        assert_eq!(passed, Tier::Feed.limit() as usize);
+    }
+
+    #[test]
+    fn requests_at_once_wait_for_their_unit_and_never_pass_unpaid() {
+        // A thousand requests arrive before any draw is answered: each joins a unit being
+        // drawn (ten to a unit) instead of passing on it.
+        let mut ledger = Ledger::default();
+        let decisions: Vec<Decision> = (0..1_000).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        assert!(!decisions.contains(&Decision::Allow), "nothing passes before a unit is granted");
+        let units: Vec<UnitId> =
+            decisions.iter().filter_map(|d| if let Decision::Draw(unit) = d { Some(*unit) } else { None }).collect();
+        assert_eq!(units.len(), 100);
+        // The binding grants the budget's draws and refuses the rest.
+        let granted: Vec<UnitId> = units.iter().copied().take(Tier::Feed.draws_per_period() as usize).collect();
+        for unit in &units {
+            ledger.settle(Tier::Feed, "c", *unit, granted.contains(unit), 0);
         }
-        assert_eq!(passed, Tier::Feed.limit());
+        let passed = decisions
+            .iter()
+            .filter(|d| match d {
+                Decision::Draw(unit) | Decision::Join(unit) => granted.contains(unit),
+                _ => false,
+            })
+            .count();
+        assert_eq!(passed, Tier::Feed.limit() as usize);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1), Decision::Refuse);
+    }
+
+    #[test]
+    fn a_granted_unit_pays_for_its_places_nobody_joined() {
+        let mut ledger = Ledger::default();
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
+        ledger.settle(Tier::Feed, "c", unit, true, 0);
+        let next: Vec<Decision> = (0..8).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        assert_eq!(next[..7], [Decision::Allow; 7]);
+        assert!(is_draw(&next[7]), "ten places: the drawer, two that joined, seven paid");
+    }
+
+    #[test]
+    fn a_late_answer_for_an_older_unit_leaves_the_current_one() {
+        let mut ledger = Ledger::default();
+        let decisions: Vec<Decision> = (0..11).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        let (Decision::Draw(first), Decision::Draw(second)) = (decisions[0], decisions[10]) else {
+            panic!("a unit of ten, then the next")
+        };
+        ledger.settle(Tier::Feed, "c", first, true, 0);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(second), "the first unit's places were all taken");
     }
 
     #[test]
     fn a_refused_draw_refuses_for_a_period_without_asking() {
         let mut ledger = Ledger::default();
-        assert_eq!(ledger.decide(Tier::Feed, "c", 1_000), Decision::Draw);
-        ledger.settle(Tier::Feed, "c", false, 1_000);
-        assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Refuse, "the unit was taken back");
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 1_000) else { panic!("the first request draws") };
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1_000), Decision::Join(unit));
+        ledger.settle(Tier::Feed, "c", unit, false, 1_000);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Refuse, "the unit's places were not paid for");
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_999), Decision::Refuse);
-        assert_eq!(ledger.decide(Tier::Feed, "c", 11_000), Decision::Draw);
+        assert!(is_draw(&ledger.decide(Tier::Feed, "c", 11_000)));
     }
 
     #[test]
     fn other_tiers_draw_every_request() {
         let mut ledger = Ledger::default();
-        assert!((0..5).all(|_| ledger.decide(Tier::Triggers, "c", 0) == Decision::Draw));
-        ledger.settle(Tier::Management, "c", false, 0);
-        assert_eq!(ledger.decide(Tier::Management, "c", 1), Decision::Draw);
+        let decisions: Vec<Decision> = (0..5).map(|_| ledger.decide(Tier::Triggers, "c", 0)).collect();
+        assert!(decisions.iter().all(is_draw));
+        assert_eq!(decisions.iter().collect::<std::collections::HashSet<_>>().len(), 5, "each its own draw");
+        if let Decision::Draw(unit) = ledger.decide(Tier::Management, "c", 0) {
+            ledger.settle(Tier::Management, "c", unit, false, 0);
+        }
+        assert!(is_draw(&ledger.decide(Tier::Management, "c", 1)), "the binding alone refuses them");
         assert_eq!(Tier::Triggers.draws_per_period(), Tier::Triggers.limit());
     }
 
     #[test]
-    fn a_full_ledger_starts_over() {
+    fn a_full_ledger_forgets_counters_but_keeps_refusals() {
         let mut ledger = Ledger::default();
-        for n in 0..LEDGER_CAPACITY {
-            ledger.decide(Tier::Feed, &n.to_string(), 0);
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("the first request draws") };
+        ledger.settle(Tier::Feed, "spent", unit, false, 0);
+        for n in 1..LEDGER_CAPACITY {
+            let counter = n.to_string();
+            if let Decision::Draw(unit) = ledger.decide(Tier::Feed, &counter, 0) {
+                ledger.settle(Tier::Feed, &counter, unit, true, 0);
+            }
         }
-        assert_eq!(ledger.decide(Tier::Feed, "new", 0), Decision::Draw);
-        assert_eq!(ledger.accounts.len(), 1);
+        assert!(is_draw(&ledger.decide(Tier::Feed, "new", 0)));
+        assert_eq!(ledger.accounts.len(), 2, "the refused counter and the new one");
+        assert_eq!(ledger.decide(Tier::Feed, "spent", 1), Decision::Refuse, "a full ledger does not lift a refusal");
     }
 
     #[test]

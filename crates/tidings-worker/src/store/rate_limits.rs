@@ -2,10 +2,13 @@
 //! bindings that [`Tier::binding`] names. Feed requests are drawn in units
 //! of several requests, kept in this isolate's [`Ledger`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
 
-use tidings_core::rate_limit::{counter_key, Decision, Ledger, Tier};
+use tidings_core::rate_limit::{counter_key, Decision, Ledger, Tier, UnitId};
+use worker::RateLimiter;
 
 use super::platform::Platform;
 use crate::error::ApiError;
@@ -24,28 +27,122 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
         }
     };
     let counter = counter_key(tier, environment, owner);
-    match LEDGER.with(|ledger| ledger.borrow_mut().decide(tier, &counter, now_ms())) {
-        Decision::Allow => return Ok(()),
-        Decision::Refuse => return Err(ApiError::rate_limited(tier)),
-        Decision::Draw => {}
-    }
-    match limiter.limit(counter.clone()).await {
-        Ok(outcome) => {
-            LEDGER.with(|ledger| ledger.borrow_mut().settle(tier, &counter, outcome.success, now_ms()));
-            if outcome.success {
-                Ok(())
-            } else {
-                Err(ApiError::rate_limited(tier))
-            }
+    // Deciding and finding (or opening) the unit's outcome happen without an `await` between
+    // them, so a request that joins a unit always finds where its outcome will be.
+    let step = LEDGER.with_borrow_mut(|ledger| match ledger.decide(tier, &counter, now_ms()) {
+        Decision::Allow => Step::Pass,
+        Decision::Refuse => Step::Refuse,
+        Decision::Join(unit) => DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Pass, Step::Join),
+        Decision::Draw(unit) => {
+            let outcome = Outcome::default();
+            DRAWS.with_borrow_mut(|draws| draws.insert(unit, outcome.clone()));
+            Step::Draw(unit, outcome)
         }
+    });
+    let verdict = match step {
+        Step::Pass => return Ok(()),
+        Step::Refuse => return Err(ApiError::rate_limited(tier)),
+        Step::Join(outcome) => outcome.wait().await,
+        Step::Draw(unit, outcome) => {
+            let answer = OutcomeGuard { unit, outcome };
+            let verdict = ask(&limiter, counter.clone(), tier).await;
+            answer.outcome.set(verdict);
+            drop(answer);
+            LEDGER.with_borrow_mut(|ledger| {
+                ledger.settle(tier, &counter, unit, verdict != Verdict::Refused, now_ms());
+            });
+            verdict
+        }
+    };
+    match verdict {
+        Verdict::Refused => Err(ApiError::rate_limited(tier)),
+        Verdict::Granted | Verdict::Failed => Ok(()),
+    }
+}
+
+/// What a request does after the ledger decided.
+enum Step {
+    Pass,
+    Refuse,
+    /// Wait for the outcome of another request's draw.
+    Join(Outcome),
+    /// Draw, tell the requests that joined, and settle.
+    Draw(UnitId, Outcome),
+}
+
+/// The binding's answer to one draw.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Granted,
+    Refused,
+    /// The binding failed: the request passes, as the platform lets it.
+    Failed,
+}
+
+/// Where the request drawing a unit leaves the binding's answer for the
+/// requests that joined the unit.
+///
+/// A joined request looks for it on timers of its own instead of awaiting
+/// the drawing request's promise or being woken by it: the runtime refuses
+/// a request any I/O object or continuation that belongs to another one.
+#[derive(Clone, Default)]
+struct Outcome(Rc<Cell<Option<Verdict>>>);
+
+/// How often a joined request looks for its unit's outcome.
+const OUTCOME_POLL: Duration = Duration::from_millis(1);
+
+/// How many times it looks before it passes as if the binding had failed
+/// (about a budget's period).
+const OUTCOME_LOOKS: u32 = 10_000;
+
+impl Outcome {
+    fn set(&self, verdict: Verdict) {
+        self.0.set(Some(verdict));
+    }
+
+    async fn wait(&self) -> Verdict {
+        for _ in 0..OUTCOME_LOOKS {
+            if let Some(verdict) = self.0.get() {
+                return verdict;
+            }
+            worker::Delay::from(OUTCOME_POLL).await;
+        }
+        Verdict::Failed
+    }
+}
+
+/// The drawing request's hold on its unit's outcome: when it ends, the
+/// unit leaves [`DRAWS`], and if the binding had not answered (the request
+/// was dropped), the joined requests are answered [`Verdict::Failed`], so
+/// they never wait for an answer that cannot come.
+struct OutcomeGuard {
+    unit: UnitId,
+    outcome: Outcome,
+}
+
+impl Drop for OutcomeGuard {
+    fn drop(&mut self) {
+        if self.outcome.0.get().is_none() {
+            self.outcome.set(Verdict::Failed);
+        }
+        DRAWS.with_borrow_mut(|draws| draws.remove(&self.unit));
+    }
+}
+
+/// Asks the binding for one draw on `counter`.
+async fn ask(limiter: &RateLimiter, counter: String, tier: Tier) -> Verdict {
+    match limiter.limit(counter).await {
+        Ok(outcome) if outcome.success => Verdict::Granted,
+        Ok(_) => Verdict::Refused,
         Err(error) => {
             worker::console_warn!("rate limiter {} failed: {error}", tier.binding());
-            Ok(())
+            Verdict::Failed
         }
     }
 }
 
-/// The most clients remembered as blocked; past it, the memory starts over.
+/// The most clients remembered as blocked; past it, lapsed blocks are
+/// forgotten (and all of them only if that is not enough).
 const BLOCKED_CAPACITY: usize = 10_000;
 
 /// Before a storage lookup of a credential no cache holds (an API key, a
@@ -68,7 +165,11 @@ pub async fn note_failed_lookup(env: &Platform, client: &str, now_ms: u64) {
         let until = now_ms + u64::from(Tier::KeyLookups.period_seconds()) * 1000;
         BLOCKED.with_borrow_mut(|blocked| {
             if blocked.len() >= BLOCKED_CAPACITY && !blocked.contains_key(client) {
-                blocked.clear();
+                // Lapsed blocks go first: a flood of new clients must not lift current ones.
+                blocked.retain(|_, blocked_until| *blocked_until > now_ms);
+                if blocked.len() >= BLOCKED_CAPACITY {
+                    blocked.clear();
+                }
             }
             blocked.insert(client.to_owned(), until);
         });
@@ -81,6 +182,8 @@ thread_local! {
     /// The units of feed budgets this isolate drew. An isolate's requests
     /// interleave only at `await`s, and no borrow lives across one.
     static LEDGER: RefCell<Ledger> = RefCell::new(Ledger::default());
+    /// The draws under way, by unit, for the requests that join them.
+    static DRAWS: RefCell<HashMap<UnitId, Outcome>> = RefCell::new(HashMap::new());
     /// Tiers whose missing binding this isolate has already reported.
     static REPORTED: RefCell<Vec<Tier>> = const { RefCell::new(Vec::new()) };
 }

@@ -89,6 +89,7 @@ describe("rate limits", () => {
     const intoWindow = Date.now() % (period * 1000);
     if (intoWindow > 2_000) await new Promise((resolve) => setTimeout(resolve, period * 1000 - intoWindow + 200));
     const subscriber = freshSubscriber("burst");
+    const began = Date.now();
     const answers = await Promise.all(
       Array.from({ length: 3 * limit }, () =>
         api(`/v1/subscribers/${subscriber}/feed/counts`, {
@@ -101,7 +102,9 @@ describe("rate limits", () => {
     assert.ok(statuses.every((status) => status === 200 || status === 429), `statuses: ${[...new Set(statuses)]}`);
     const passed = statuses.filter((status) => status === 200).length;
     assert.ok(passed > 0, "the first unit is granted");
-    assert.ok(passed <= limit, `${passed} of ${3 * limit} requests sent at once passed a budget of ${limit}`);
+    // On a slow machine the burst may reach into the next window, which has a budget of its own.
+    const windows = Math.floor(Date.now() / (period * 1000)) - Math.floor(began / (period * 1000)) + 1;
+    assert.ok(passed <= windows * limit, `${passed} of ${3 * limit} requests sent at once passed ${windows} budget(s) of ${limit}`);
   });
 
   it("limits server routes per secret key, and never another key", { timeout: 60_000 }, async () => {

@@ -115,6 +115,18 @@ pub enum Decision {
     Refuse,
 }
 
+/// The binding's answer to one draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The unit is paid for.
+    Granted,
+    /// The budget is spent.
+    Refused,
+    /// The binding failed to answer: the requests that took part pass, as
+    /// the platform lets them, and nothing more is paid for.
+    Failed,
+}
+
 /// One isolate's account of the units it drew, per counter.
 ///
 /// A unit pays for [`Tier::requests_per_draw`] requests: the first request
@@ -180,20 +192,21 @@ impl Ledger {
         Decision::Draw(unit)
     }
 
-    /// Records the outcome of `unit`, drawn for `counter`: a granted unit's
-    /// places that no request joined are paid for; a refused one refuses
-    /// the counter for a period.
-    pub fn settle(&mut self, tier: Tier, counter: &str, unit: UnitId, granted: bool, now_ms: u64) {
+    /// Records the binding's `answer` for `unit`, drawn for `counter`: a
+    /// granted unit's places that no request joined are paid for; a refused
+    /// one refuses the counter for a period; a failed one pays for nothing
+    /// more (the requests that took part pass, as the platform lets them).
+    pub fn settle(&mut self, tier: Tier, counter: &str, unit: UnitId, answer: Answer, now_ms: u64) {
         let Some(account) = self.accounts.get_mut(counter) else { return };
         if let Some((drawing, open)) = account.drawing {
             if drawing == unit {
                 account.drawing = None;
-                if granted {
+                if answer == Answer::Granted {
                     account.paid += open;
                 }
             }
         }
-        if !granted {
+        if answer == Answer::Refused {
             account.paid = 0;
             account.refused_until_ms = now_ms + u64::from(tier.period_seconds()) * 1000;
         }
@@ -236,7 +249,13 @@ mod tests {
             .map(|_| {
                 let decision = ledger.decide(Tier::Feed, counter, 0);
                 if let Decision::Draw(unit) = decision {
-                    ledger.settle(Tier::Feed, counter, unit, grant(draws), 0);
+                    ledger.settle(
+                        Tier::Feed,
+                        counter,
+                        unit,
+                        if grant(draws) { Answer::Granted } else { Answer::Refused },
+                        0,
+                    );
                     draws += 1;
                 }
                 decision
@@ -280,7 +299,13 @@ mod tests {
         // The binding grants the budget's draws and refuses the rest.
         let granted: Vec<UnitId> = units.iter().copied().take(Tier::Feed.draws_per_period() as usize).collect();
         for unit in &units {
-            ledger.settle(Tier::Feed, "c", *unit, granted.contains(unit), 0);
+            ledger.settle(
+                Tier::Feed,
+                "c",
+                *unit,
+                if granted.contains(unit) { Answer::Granted } else { Answer::Refused },
+                0,
+            );
         }
         let passed = decisions
             .iter()
@@ -299,10 +324,19 @@ mod tests {
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
-        ledger.settle(Tier::Feed, "c", unit, true, 0);
+        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 0);
         let next: Vec<Decision> = (0..8).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
         assert_eq!(next[..7], [Decision::Allow; 7]);
         assert!(is_draw(&next[7]), "ten places: the drawer, two that joined, seven paid");
+    }
+
+    #[test]
+    fn a_failed_draw_pays_for_nothing_more() {
+        let mut ledger = Ledger::default();
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
+        ledger.settle(Tier::Feed, "c", unit, Answer::Failed, 0);
+        assert!(is_draw(&ledger.decide(Tier::Feed, "c", 0)), "the next request asks the binding again");
     }
 
     #[test]
@@ -312,7 +346,7 @@ mod tests {
         let (Decision::Draw(first), Decision::Draw(second)) = (decisions[0], decisions[10]) else {
             panic!("a unit of ten, then the next")
         };
-        ledger.settle(Tier::Feed, "c", first, true, 0);
+        ledger.settle(Tier::Feed, "c", first, Answer::Granted, 0);
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(second), "the first unit's places were all taken");
     }
 
@@ -321,7 +355,7 @@ mod tests {
         let mut ledger = Ledger::default();
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 1_000) else { panic!("the first request draws") };
         assert_eq!(ledger.decide(Tier::Feed, "c", 1_000), Decision::Join(unit));
-        ledger.settle(Tier::Feed, "c", unit, false, 1_000);
+        ledger.settle(Tier::Feed, "c", unit, Answer::Refused, 1_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Refuse, "the unit's places were not paid for");
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_999), Decision::Refuse);
         assert!(is_draw(&ledger.decide(Tier::Feed, "c", 11_000)));
@@ -334,7 +368,7 @@ mod tests {
         assert!(decisions.iter().all(is_draw));
         assert_eq!(decisions.iter().collect::<std::collections::HashSet<_>>().len(), 5, "each its own draw");
         if let Decision::Draw(unit) = ledger.decide(Tier::Management, "c", 0) {
-            ledger.settle(Tier::Management, "c", unit, false, 0);
+            ledger.settle(Tier::Management, "c", unit, Answer::Refused, 0);
         }
         assert!(is_draw(&ledger.decide(Tier::Management, "c", 1)), "the binding alone refuses them");
         assert_eq!(Tier::Triggers.draws_per_period(), Tier::Triggers.limit());
@@ -344,11 +378,11 @@ mod tests {
     fn a_full_ledger_forgets_counters_but_keeps_refusals() {
         let mut ledger = Ledger::default();
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("the first request draws") };
-        ledger.settle(Tier::Feed, "spent", unit, false, 0);
+        ledger.settle(Tier::Feed, "spent", unit, Answer::Refused, 0);
         for n in 1..LEDGER_CAPACITY {
             let counter = n.to_string();
             if let Decision::Draw(unit) = ledger.decide(Tier::Feed, &counter, 0) {
-                ledger.settle(Tier::Feed, &counter, unit, true, 0);
+                ledger.settle(Tier::Feed, &counter, unit, Answer::Granted, 0);
             }
         }
         assert!(is_draw(&ledger.decide(Tier::Feed, "new", 0)));

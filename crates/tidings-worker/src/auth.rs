@@ -3,7 +3,7 @@
 
 use core::future::Future;
 
-use futures_util::future::join;
+use futures_util::future::try_join;
 use tidings_core::access::{self, Action, Grants, Role};
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::key::{ApiKey, KeyKind};
@@ -395,17 +395,16 @@ impl Caller {
     /// Counts a browser's feed request against the subscriber's budget
     /// (secret keys count against their own, in [`authenticate`]).
     /// Runs `read` while drawing `subscriber`'s feed budget: a read changes
-    /// nothing, so both wait at once, and its answer is dropped (429) when
-    /// the budget is spent.
+    /// nothing, so both wait at once, and it is dropped (429) when the
+    /// budget is spent; a budget this isolate already knows is spent
+    /// refuses before the read starts.
     pub async fn read_within_budget<T>(
         &self,
         env: &Platform,
         subscriber: &SubscriberId,
         read: impl Future<Output = ApiResult<T>>,
     ) -> ApiResult<T> {
-        let (budget, answer) = join(self.draw_feed_budget(env, subscriber), read).await;
-        budget?;
-        answer
+        try_join(self.draw_feed_budget(env, subscriber), read).await.map(|((), answer)| answer)
     }
 
     async fn draw_feed_budget(&self, env: &Platform, subscriber: &SubscriberId) -> ApiResult<()> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tidings_core::rate_limit::{counter_key, Decision, Ledger, Tier, UnitId};
+use tidings_core::rate_limit::{counter_key, Answer, Decision, Ledger, Tier, UnitId};
 use worker::RateLimiter;
 
 use super::platform::Platform;
@@ -32,31 +32,34 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
     let step = LEDGER.with_borrow_mut(|ledger| match ledger.decide(tier, &counter, now_ms()) {
         Decision::Allow => Step::Pass,
         Decision::Refuse => Step::Refuse,
-        Decision::Join(unit) => DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Pass, Step::Join),
+        // No outcome to wait for (its drawing request ended without one): this request draws alone.
+        Decision::Join(unit) => DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Alone, Step::Join),
         Decision::Draw(unit) => {
             let outcome = Outcome::default();
             DRAWS.with_borrow_mut(|draws| draws.insert(unit, outcome.clone()));
             Step::Draw(unit, outcome)
         }
     });
-    let verdict = match step {
+    let answer = match step {
         Step::Pass => return Ok(()),
         Step::Refuse => return Err(ApiError::rate_limited(tier)),
-        Step::Join(outcome) => outcome.wait().await,
+        Step::Join(outcome) => match outcome.wait().await {
+            Some(answer) => answer,
+            None => ask(&limiter, counter, tier).await,
+        },
+        Step::Alone => ask(&limiter, counter, tier).await,
         Step::Draw(unit, outcome) => {
-            let answer = OutcomeGuard { unit, outcome };
-            let verdict = ask(&limiter, counter.clone(), tier).await;
-            answer.outcome.set(verdict);
-            drop(answer);
-            LEDGER.with_borrow_mut(|ledger| {
-                ledger.settle(tier, &counter, unit, verdict != Verdict::Refused, now_ms());
-            });
-            verdict
+            let hold = OutcomeGuard { unit, outcome };
+            let answer = ask(&limiter, counter.clone(), tier).await;
+            hold.outcome.set(answer);
+            drop(hold);
+            LEDGER.with_borrow_mut(|ledger| ledger.settle(tier, &counter, unit, answer, now_ms()));
+            answer
         }
     };
-    match verdict {
-        Verdict::Refused => Err(ApiError::rate_limited(tier)),
-        Verdict::Granted | Verdict::Failed => Ok(()),
+    match answer {
+        Answer::Refused => Err(ApiError::rate_limited(tier)),
+        Answer::Granted | Answer::Failed => Ok(()),
     }
 }
 
@@ -66,17 +69,10 @@ enum Step {
     Refuse,
     /// Wait for the outcome of another request's draw.
     Join(Outcome),
-    /// Draw, tell the requests that joined, and settle.
+    /// Ask the binding for this request alone.
+    Alone,
+    /// Draw, leave the answer for the requests that joined, and settle.
     Draw(UnitId, Outcome),
-}
-
-/// The binding's answer to one draw.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Granted,
-    Refused,
-    /// The binding failed: the request passes, as the platform lets it.
-    Failed,
 }
 
 /// Where the request drawing a unit leaves the binding's answer for the
@@ -85,36 +81,45 @@ enum Verdict {
 /// A joined request looks for it on timers of its own instead of awaiting
 /// the drawing request's promise or being woken by it: the runtime refuses
 /// a request any I/O object or continuation that belongs to another one.
+///
+/// It holds nothing while the draw is under way, then the answer, or `None`
+/// when the drawing request ended without one.
 #[derive(Clone, Default)]
-struct Outcome(Rc<Cell<Option<Verdict>>>);
+struct Outcome(Rc<Cell<Option<Option<Answer>>>>);
 
 /// How often a joined request looks for its unit's outcome.
 const OUTCOME_POLL: Duration = Duration::from_millis(1);
 
-/// How many times it looks before it passes as if the binding had failed
-/// (about a budget's period).
-const OUTCOME_LOOKS: u32 = 10_000;
+/// How long it looks before it asks the binding itself: the binding
+/// answers in milliseconds, so no answer by then means the drawing request
+/// was cancelled and none will come.
+const OUTCOME_PATIENCE_MS: u64 = 1_000;
 
 impl Outcome {
-    fn set(&self, verdict: Verdict) {
-        self.0.set(Some(verdict));
+    fn set(&self, answer: Answer) {
+        self.0.set(Some(Some(answer)));
     }
 
-    async fn wait(&self) -> Verdict {
-        for _ in 0..OUTCOME_LOOKS {
-            if let Some(verdict) = self.0.get() {
-                return verdict;
+    /// The unit's answer; `None` where its drawing request ended without
+    /// one, or once [`OUTCOME_PATIENCE_MS`] passed.
+    async fn wait(&self) -> Option<Answer> {
+        let deadline = now_ms() + OUTCOME_PATIENCE_MS;
+        loop {
+            if let Some(answer) = self.0.get() {
+                return answer;
+            }
+            if now_ms() >= deadline {
+                return None;
             }
             worker::Delay::from(OUTCOME_POLL).await;
         }
-        Verdict::Failed
     }
 }
 
 /// The drawing request's hold on its unit's outcome: when it ends, the
-/// unit leaves [`DRAWS`], and if the binding had not answered (the request
-/// was dropped), the joined requests are answered [`Verdict::Failed`], so
-/// they never wait for an answer that cannot come.
+/// unit leaves [`DRAWS`], and where it ends without an answer (its request
+/// was dropped) the requests that joined the unit ask the binding
+/// themselves at once instead of waiting for an answer that cannot come.
 struct OutcomeGuard {
     unit: UnitId,
     outcome: Outcome,
@@ -123,20 +128,20 @@ struct OutcomeGuard {
 impl Drop for OutcomeGuard {
     fn drop(&mut self) {
         if self.outcome.0.get().is_none() {
-            self.outcome.set(Verdict::Failed);
+            self.outcome.0.set(Some(None));
         }
         DRAWS.with_borrow_mut(|draws| draws.remove(&self.unit));
     }
 }
 
 /// Asks the binding for one draw on `counter`.
-async fn ask(limiter: &RateLimiter, counter: String, tier: Tier) -> Verdict {
+async fn ask(limiter: &RateLimiter, counter: String, tier: Tier) -> Answer {
     match limiter.limit(counter).await {
-        Ok(outcome) if outcome.success => Verdict::Granted,
-        Ok(_) => Verdict::Refused,
+        Ok(outcome) if outcome.success => Answer::Granted,
+        Ok(_) => Answer::Refused,
         Err(error) => {
             worker::console_warn!("rate limiter {} failed: {error}", tier.binding());
-            Verdict::Failed
+            Answer::Failed
         }
     }
 }

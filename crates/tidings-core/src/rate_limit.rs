@@ -111,6 +111,10 @@ pub enum Decision {
     Join(UnitId),
     /// Already paid for by a unit this isolate was granted.
     Allow,
+    /// Already paid for, and the places paid for run low: draw the next
+    /// unit ahead (all its places open to the requests after this one),
+    /// then [`Ledger::settle`] it. This request passes whatever the answer.
+    Refill(UnitId),
     /// A recent draw was refused: the budget is spent.
     Refuse,
 }
@@ -133,14 +137,16 @@ pub enum Answer {
 /// of a counter draws, the next ones join that draw and wait for its
 /// outcome until the unit is spoken for, and the places of a granted unit
 /// that no request took pay for the next requests without asking the
-/// binding. Every request that passes is covered by a granted draw, also
-/// when many arrive at once, and the binding grants
-/// [`Tier::draws_per_period`] draws, so a counter never gets more than its
-/// [`Tier::limit`] per period (up to a unit's worth more where a unit
-/// granted late in one window is used in the next). Where requests spread
-/// over several isolates, each starts its own unit, so the limit is reached
-/// sooner, never later. After a refused draw the isolate refuses the
-/// counter for a period without asking again.
+/// binding; once fewer than half a unit's places are left, the next unit is
+/// drawn ahead, so a steady stream of requests rarely waits. Every request
+/// that passes is covered by a granted draw, also when many arrive at once,
+/// and the binding grants [`Tier::draws_per_period`] draws, so a counter
+/// never gets more than its [`Tier::limit`] per period (up to a unit's
+/// worth more where places granted in one window are used in the next).
+/// Where requests spread over several isolates, each starts its own unit,
+/// so the limit is reached sooner, never later. After a refused draw the
+/// isolate passes the places already paid for, then refuses the counter for
+/// a period without asking again.
 #[derive(Debug, Default)]
 pub struct Ledger {
     accounts: std::collections::HashMap<String, Account>,
@@ -176,12 +182,20 @@ impl Ledger {
             self.accounts.insert(counter.to_owned(), Account::default());
         }
         let Some(account) = self.accounts.get_mut(counter) else { unreachable!("inserted above") };
-        if now_ms < account.refused_until_ms {
-            return Decision::Refuse;
-        }
+        let refused = now_ms < account.refused_until_ms;
         if account.paid > 0 {
             account.paid -= 1;
+            // Below half a unit, the next one is drawn while these places last: requests find
+            // places paid for instead of waiting for a draw.
+            if !refused && account.drawing.is_none() && account.paid < per_draw / 2 {
+                account.drawing = Some((unit, per_draw));
+                self.next_unit += 1;
+                return Decision::Refill(unit);
+            }
             return Decision::Allow;
+        }
+        if refused {
+            return Decision::Refuse;
         }
         if let Some((drawing, open)) = account.drawing.as_mut().filter(|(_, open)| *open > 0) {
             *open -= 1;
@@ -207,7 +221,7 @@ impl Ledger {
             }
         }
         if answer == Answer::Refused {
-            account.paid = 0;
+            // Places already paid for still pass; no unit is drawn until the period ends.
             account.refused_until_ms = now_ms + u64::from(tier.period_seconds()) * 1000;
         }
     }
@@ -242,23 +256,29 @@ mod tests {
     }
 
     /// Decides `count` requests of `counter` one after another, each draw
-    /// settled as `grant` says before the next request.
-    fn one_by_one(ledger: &mut Ledger, counter: &str, count: usize, grant: impl Fn(u32) -> bool) -> Vec<Decision> {
+    /// answered before the next request (granted while `grant` says so, by
+    /// the number of draws before it); with whether each request passed.
+    fn one_by_one(
+        ledger: &mut Ledger,
+        counter: &str,
+        count: usize,
+        grant: impl Fn(u32) -> bool,
+    ) -> Vec<(Decision, bool)> {
         let mut draws = 0;
         (0..count)
             .map(|_| {
                 let decision = ledger.decide(Tier::Feed, counter, 0);
-                if let Decision::Draw(unit) = decision {
-                    ledger.settle(
-                        Tier::Feed,
-                        counter,
-                        unit,
-                        if grant(draws) { Answer::Granted } else { Answer::Refused },
-                        0,
-                    );
-                    draws += 1;
-                }
-                decision
+                let passed = match decision {
+                    Decision::Draw(unit) | Decision::Refill(unit) => {
+                        let answer = if grant(draws) { Answer::Granted } else { Answer::Refused };
+                        draws += 1;
+                        ledger.settle(Tier::Feed, counter, unit, answer, 0);
+                        answer == Answer::Granted || matches!(decision, Decision::Refill(_))
+                    }
+                    Decision::Allow => true,
+                    Decision::Join(_) | Decision::Refuse => false,
+                };
+                (decision, passed)
             })
             .collect()
     }
@@ -267,13 +287,19 @@ mod tests {
         matches!(decision, Decision::Draw(_))
     }
 
+    fn asks_binding(decision: &Decision) -> bool {
+        matches!(decision, Decision::Draw(_) | Decision::Refill(_))
+    }
+
     #[test]
-    fn a_feed_unit_pays_for_ten_requests() {
+    fn a_feed_unit_pays_for_ten_requests_and_the_next_is_drawn_ahead() {
         let mut ledger = Ledger::default();
-        let decisions = one_by_one(&mut ledger, "feed:dev:ada", 21, |_| true);
-        let draws: Vec<usize> = decisions.iter().enumerate().filter(|(_, d)| is_draw(d)).map(|(i, _)| i).collect();
-        assert_eq!(draws, [0, 10, 20]);
-        assert!(decisions.iter().filter(|d| !is_draw(d)).all(|d| *d == Decision::Allow));
+        let decided = one_by_one(&mut ledger, "feed:dev:ada", 105, |_| true);
+        let asked: Vec<usize> =
+            decided.iter().enumerate().filter(|(_, (d, _))| asks_binding(d)).map(|(i, _)| i).collect();
+        // The first request draws; from then on the next unit is drawn when fewer than five places are left.
+        assert_eq!(asked, [0, 5, 15, 25, 35, 45, 55, 65, 75, 85, 95]);
+        assert!(decided.iter().all(|(decision, passed)| *passed && !matches!(decision, Decision::Join(_))));
         assert!(is_draw(&ledger.decide(Tier::Feed, "feed:dev:grace", 0)), "counters are apart");
     }
 
@@ -281,9 +307,18 @@ mod tests {
     fn one_isolate_allows_exactly_the_limit() {
         let mut ledger = Ledger::default();
         let granted = Tier::Feed.draws_per_period();
-        let decisions = one_by_one(&mut ledger, "c", 200, |draws| draws < granted);
-        let passed = decisions.iter().filter(|d| **d == Decision::Allow).count() + granted as usize;
-        assert_eq!(passed, Tier::Feed.limit() as usize);
+        let decided = one_by_one(&mut ledger, "c", 200, |draws| draws < granted);
+        assert_eq!(decided.iter().filter(|(_, passed)| *passed).count(), Tier::Feed.limit() as usize);
+        assert_eq!(decided[199].0, Decision::Refuse);
+    }
+
+    #[test]
+    fn a_refused_refill_leaves_the_places_already_paid_for() {
+        let mut ledger = Ledger::default();
+        let decided = one_by_one(&mut ledger, "c", 20, |draws| draws < 1);
+        assert!(matches!(decided[5].0, Decision::Refill(_)), "the unit drawn ahead");
+        let passed: Vec<bool> = decided.iter().map(|(_, passed)| *passed).collect();
+        assert_eq!(passed, [[true; 10], [false; 10]].concat(), "one granted unit: ten requests");
     }
 
     #[test]
@@ -325,9 +360,14 @@ mod tests {
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
         ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 0);
-        let next: Vec<Decision> = (0..8).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
-        assert_eq!(next[..7], [Decision::Allow; 7]);
-        assert!(is_draw(&next[7]), "ten places: the drawer, two that joined, seven paid");
+        // Ten places: the drawer, two that joined, seven paid for; the fifth from last draws ahead.
+        let next: Vec<Decision> = (0..7).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        assert!(next.iter().all(|d| matches!(d, Decision::Allow | Decision::Refill(_))));
+        assert_eq!(next.iter().filter(|d| matches!(d, Decision::Refill(_))).count(), 1);
+        let Some(Decision::Refill(ahead)) = next.iter().find(|d| matches!(d, Decision::Refill(_))).copied() else {
+            panic!("a unit drawn ahead")
+        };
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(ahead), "its places are open to the next");
     }
 
     #[test]

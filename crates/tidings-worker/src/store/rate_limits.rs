@@ -34,11 +34,8 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
         Decision::Refuse => Step::Refuse,
         // No outcome to wait for (its drawing request ended without one): this request draws alone.
         Decision::Join(unit) => DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Alone, Step::Join),
-        Decision::Draw(unit) => {
-            let outcome = Outcome::default();
-            DRAWS.with_borrow_mut(|draws| draws.insert(unit, outcome.clone()));
-            Step::Draw(unit, outcome)
-        }
+        Decision::Draw(unit) => Step::Draw(unit, Outcome::opened(unit), false),
+        Decision::Refill(unit) => Step::Draw(unit, Outcome::opened(unit), true),
     });
     let answer = match step {
         Step::Pass => return Ok(()),
@@ -48,12 +45,15 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
             None => ask(&limiter, counter, tier).await,
         },
         Step::Alone => ask(&limiter, counter, tier).await,
-        Step::Draw(unit, outcome) => {
+        Step::Draw(unit, outcome, paid) => {
             let hold = OutcomeGuard { unit, outcome };
             let answer = ask(&limiter, counter.clone(), tier).await;
             hold.outcome.set(answer);
             drop(hold);
             LEDGER.with_borrow_mut(|ledger| ledger.settle(tier, &counter, unit, answer, now_ms()));
+            if paid {
+                return Ok(());
+            }
             answer
         }
     };
@@ -71,8 +71,9 @@ enum Step {
     Join(Outcome),
     /// Ask the binding for this request alone.
     Alone,
-    /// Draw, leave the answer for the requests that joined, and settle.
-    Draw(UnitId, Outcome),
+    /// Draw, leave the answer for the requests that joined, and settle;
+    /// `true` where this request is already paid for (a unit drawn ahead).
+    Draw(UnitId, Outcome, bool),
 }
 
 /// Where the request drawing a unit leaves the binding's answer for the
@@ -96,6 +97,13 @@ const OUTCOME_POLL: Duration = Duration::from_millis(1);
 const OUTCOME_PATIENCE_MS: u64 = 1_000;
 
 impl Outcome {
+    /// A new unit's outcome, where the requests that join it find it.
+    fn opened(unit: UnitId) -> Self {
+        let outcome = Self::default();
+        DRAWS.with_borrow_mut(|draws| draws.insert(unit, outcome.clone()));
+        outcome
+    }
+
     fn set(&self, answer: Answer) {
         self.0.set(Some(Some(answer)));
     }

@@ -141,8 +141,8 @@ pub enum Answer {
 /// drawn ahead, so a steady stream of requests rarely waits. Every request
 /// that passes is covered by a granted draw, also when many arrive at once,
 /// and the binding grants [`Tier::draws_per_period`] draws, so a counter
-/// never gets more than its [`Tier::limit`] per period (up to a unit's
-/// worth more where places granted in one window are used in the next).
+/// never gets more than its [`Tier::limit`] per period (plus up to one and
+/// a half units' places granted in an earlier window and used in this one).
 /// Where requests spread over several isolates, each starts its own unit,
 /// so the limit is reached sooner, never later. After a refused draw the
 /// isolate passes the places already paid for, then refuses the counter for
@@ -368,6 +368,20 @@ mod tests {
             panic!("a unit drawn ahead")
         };
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(ahead), "its places are open to the next");
+    }
+
+    #[test]
+    fn requests_joining_a_unit_drawn_ahead_share_its_answer() {
+        let mut ledger = Ledger::default();
+        let Decision::Draw(first) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
+        ledger.settle(Tier::Feed, "c", first, Answer::Granted, 0);
+        let paid: Vec<Decision> = (0..9).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        let Some(Decision::Refill(ahead)) = paid.get(4).copied() else { panic!("the fifth paid place draws ahead") };
+        assert!(paid.iter().enumerate().all(|(i, d)| i == 4 || *d == Decision::Allow));
+        // The unit drawn ahead is still under way when the paid places run out.
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(ahead));
+        ledger.settle(Tier::Feed, "c", ahead, Answer::Refused, 0);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1), Decision::Refuse, "nothing left, and refused");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
         },
         Step::Alone => ask(&limiter, counter, tier).await,
         Step::Draw(unit, outcome, paid) => {
-            let hold = OutcomeGuard { unit, outcome };
+            let hold = OutcomeGuard { unit, outcome, tier, counter: counter.clone() };
             let answer = ask(&limiter, counter.clone(), tier).await;
             hold.outcome.set(answer);
             drop(hold);
@@ -126,17 +126,25 @@ impl Outcome {
 
 /// The drawing request's hold on its unit's outcome: when it ends, the
 /// unit leaves [`DRAWS`], and where it ends without an answer (its request
-/// was dropped) the requests that joined the unit ask the binding
-/// themselves at once instead of waiting for an answer that cannot come.
+/// was dropped) the unit is settled as failed and the requests that joined
+/// it ask the binding themselves at once instead of waiting for an answer
+/// that cannot come.
 struct OutcomeGuard {
     unit: UnitId,
     outcome: Outcome,
+    tier: Tier,
+    counter: String,
 }
 
 impl Drop for OutcomeGuard {
     fn drop(&mut self) {
         if self.outcome.0.get().is_none() {
             self.outcome.0.set(Some(None));
+            let _ = LEDGER.try_with(|ledger| {
+                if let Ok(mut ledger) = ledger.try_borrow_mut() {
+                    ledger.settle(self.tier, &self.counter, self.unit, Answer::Failed, now_ms());
+                }
+            });
         }
         DRAWS.with_borrow_mut(|draws| draws.remove(&self.unit));
     }

@@ -287,6 +287,13 @@ mod tests {
         matches!(decision, Decision::Draw(_))
     }
 
+    /// The first request of counter `c` draws a unit, and the next joins it.
+    fn draw_and_join(ledger: &mut Ledger, now_ms: u64) -> UnitId {
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", now_ms) else { panic!("the first request draws") };
+        assert_eq!(ledger.decide(Tier::Feed, "c", now_ms), Decision::Join(unit));
+        unit
+    }
+
     fn asks_binding(decision: &Decision) -> bool {
         matches!(decision, Decision::Draw(_) | Decision::Refill(_))
     }
@@ -356,8 +363,7 @@ mod tests {
     #[test]
     fn a_granted_unit_pays_for_its_places_nobody_joined() {
         let mut ledger = Ledger::default();
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
-        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
+        let unit = draw_and_join(&mut ledger, 0);
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
         ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 0);
         // Ten places: the drawer, two that joined, seven paid for; the fifth from last draws ahead.
@@ -387,8 +393,7 @@ mod tests {
     #[test]
     fn a_failed_draw_pays_for_nothing_more() {
         let mut ledger = Ledger::default();
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
-        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
+        let unit = draw_and_join(&mut ledger, 0);
         ledger.settle(Tier::Feed, "c", unit, Answer::Failed, 0);
         assert!(is_draw(&ledger.decide(Tier::Feed, "c", 0)), "the next request asks the binding again");
     }
@@ -407,8 +412,7 @@ mod tests {
     #[test]
     fn a_refused_draw_refuses_for_a_period_without_asking() {
         let mut ledger = Ledger::default();
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 1_000) else { panic!("the first request draws") };
-        assert_eq!(ledger.decide(Tier::Feed, "c", 1_000), Decision::Join(unit));
+        let unit = draw_and_join(&mut ledger, 1_000);
         ledger.settle(Tier::Feed, "c", unit, Answer::Refused, 1_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Refuse, "the unit's places were not paid for");
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_999), Decision::Refuse);

@@ -51,9 +51,9 @@ const MEMO_CAPACITY: usize = 256;
 /// memo of its own.
 struct Memo {
     env: JsValue,
-    databases: RefCell<HashMap<String, JsValue>>,
+    /// D1 and rate-limit bindings, by binding name.
+    bindings: RefCell<HashMap<String, JsValue>>,
     namespaces: RefCell<HashMap<String, KvStore>>,
-    limiters: RefCell<HashMap<String, JsValue>>,
     values: RefCell<HashMap<String, Option<String>>>,
     opened: RefCell<HashMap<String, String>>,
 }
@@ -93,9 +93,8 @@ impl Platform {
                 _ => {
                     let memo = Rc::new(Memo {
                         env: value.clone(),
-                        databases: RefCell::default(),
+                        bindings: RefCell::default(),
                         namespaces: RefCell::default(),
-                        limiters: RefCell::default(),
                         values: RefCell::default(),
                         opened: RefCell::default(),
                     });
@@ -107,10 +106,19 @@ impl Platform {
         Self { env, memo }
     }
 
+    /// A binding that is one JavaScript object (D1, rate limit), read with
+    /// `read` once per `Env`.
+    fn binding<T: JsCast + Into<JsValue>>(
+        &self,
+        name: &str,
+        read: impl FnOnce() -> Result<T, worker::Error>,
+    ) -> Result<T, worker::Error> {
+        Ok(memoized(&self.memo.bindings, name, || read().map(Into::into))?.unchecked_into())
+    }
+
     /// A D1 binding, read once per `Env`.
     fn d1(&self, binding: &str) -> Result<D1Database, worker::Error> {
-        let database = memoized(&self.memo.databases, binding, || self.env.d1(binding).map(JsValue::from))?;
-        Ok(database.unchecked_into())
+        self.binding(binding, || self.env.d1(binding))
     }
 
     /// A KV binding, read once per `Env`.
@@ -167,8 +175,7 @@ impl Platform {
 
     /// A rate limiter binding, read once per `Env`.
     pub(in crate::store) fn rate_limiter(&self, binding: &str) -> Result<RateLimiter, worker::Error> {
-        let limiter = memoized(&self.memo.limiters, binding, || self.env.rate_limiter(binding).map(JsValue::from))?;
-        Ok(limiter.unchecked_into())
+        self.binding(binding, || self.env.rate_limiter(binding))
     }
 
     /// A Durable Object namespace.

@@ -46,11 +46,11 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
         },
         Step::Alone => ask(&limiter, counter, tier).await,
         Step::Draw(unit, outcome, paid) => {
+            // Dropping the hold, here or where this request is dropped mid-draw, settles the unit.
             let hold = OutcomeGuard { unit, outcome, tier, counter: counter.clone() };
-            let answer = ask(&limiter, counter.clone(), tier).await;
-            hold.outcome.set(answer);
+            let answer = ask(&limiter, counter, tier).await;
+            hold.outcome.0.set(State::Answered(answer));
             drop(hold);
-            LEDGER.with_borrow_mut(|ledger| ledger.settle(tier, &counter, unit, answer, now_ms()));
             if paid {
                 return Ok(());
             }
@@ -82,11 +82,20 @@ enum Step {
 /// A joined request looks for it on timers of its own instead of awaiting
 /// the drawing request's promise or being woken by it: the runtime refuses
 /// a request any I/O object or continuation that belongs to another one.
-///
-/// It holds nothing while the draw is under way, then the answer, or `None`
-/// when the drawing request ended without one.
 #[derive(Clone, Default)]
-struct Outcome(Rc<Cell<Option<Option<Answer>>>>);
+struct Outcome(Rc<Cell<State>>);
+
+/// Where a unit's draw stands.
+#[derive(Clone, Copy, Default)]
+enum State {
+    /// The binding has not answered yet.
+    #[default]
+    Drawing,
+    /// The binding's answer.
+    Answered(Answer),
+    /// The drawing request ended without an answer.
+    Abandoned,
+}
 
 /// How often a joined request looks for its unit's outcome.
 const OUTCOME_POLL: Duration = Duration::from_millis(1);
@@ -104,17 +113,15 @@ impl Outcome {
         outcome
     }
 
-    fn set(&self, answer: Answer) {
-        self.0.set(Some(Some(answer)));
-    }
-
     /// The unit's answer; `None` where its drawing request ended without
     /// one, or once [`OUTCOME_PATIENCE_MS`] passed.
     async fn wait(&self) -> Option<Answer> {
         let deadline = now_ms() + OUTCOME_PATIENCE_MS;
         loop {
-            if let Some(answer) = self.0.get() {
-                return answer;
+            match self.0.get() {
+                State::Answered(answer) => return Some(answer),
+                State::Abandoned => return None,
+                State::Drawing => {}
             }
             if now_ms() >= deadline {
                 return None;
@@ -124,11 +131,11 @@ impl Outcome {
     }
 }
 
-/// The drawing request's hold on its unit's outcome: when it ends, the
-/// unit leaves [`DRAWS`], and where it ends without an answer (its request
-/// was dropped) the unit is settled as failed and the requests that joined
-/// it ask the binding themselves at once instead of waiting for an answer
-/// that cannot come.
+/// The drawing request's hold on its unit's outcome. When it ends, the
+/// unit is settled and leaves [`DRAWS`]; where it ends without an answer
+/// (its request was dropped), the unit is settled as failed and the
+/// requests that joined it ask the binding themselves at once instead of
+/// waiting for an answer that cannot come.
 struct OutcomeGuard {
     unit: UnitId,
     outcome: Outcome,
@@ -138,14 +145,19 @@ struct OutcomeGuard {
 
 impl Drop for OutcomeGuard {
     fn drop(&mut self) {
-        if self.outcome.0.get().is_none() {
-            self.outcome.0.set(Some(None));
-            let _ = LEDGER.try_with(|ledger| {
-                if let Ok(mut ledger) = ledger.try_borrow_mut() {
-                    ledger.settle(self.tier, &self.counter, self.unit, Answer::Failed, now_ms());
-                }
-            });
-        }
+        let answer = match self.outcome.0.get() {
+            State::Answered(answer) => answer,
+            State::Drawing | State::Abandoned => {
+                self.outcome.0.set(State::Abandoned);
+                Answer::Failed
+            }
+        };
+        // No borrow of the ledger lives across an `await`, so it is free wherever a future is dropped.
+        let _ = LEDGER.try_with(|ledger| {
+            if let Ok(mut ledger) = ledger.try_borrow_mut() {
+                ledger.settle(self.tier, &self.counter, self.unit, answer, now_ms());
+            }
+        });
         DRAWS.with_borrow_mut(|draws| draws.remove(&self.unit));
     }
 }

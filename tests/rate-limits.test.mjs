@@ -11,20 +11,26 @@ import { admin, api, expectError, forgeKey, freshSubscriber, keys, subscriberHas
 const issuedKeys = [];
 
 /**
- * Requests one draw pays for, per binding: feed requests are drawn in units
- * (`Tier::requests_per_draw` in crates/tidings-core/src/rate_limit.rs).
+ * Requests one draw pays for, per binding: a subscriber's fast feed requests
+ * are drawn in units (`Tier::units` in crates/tidings-core/src/rate_limit.rs).
  */
-const REQUESTS_PER_DRAW = { RATE_LIMIT_FEED: 10 };
+const REQUESTS_PER_DRAW = { RATE_LIMIT_FEED_UNITS: 50 };
+
+/** Bindings that count a part of another's tier: the feed's units. */
+const PART_OF = { RATE_LIMIT_FEED_UNITS: "RATE_LIMIT_FEED" };
 
 /**
- * The budget of each [[ratelimits]] binding in wrangler.toml, in requests:
- * its `simple = { limit, period }`, with the limit counted in draws.
+ * The budget of each tier in requests, by the binding named after it: the
+ * `simple = { limit, period }` of its [[ratelimits]] bindings in
+ * wrangler.toml, each limit counted in draws.
  */
 function configuredLimits() {
   const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
   const limits = {};
   for (const match of toml.matchAll(/name = "(RATE_LIMIT_\w+)"\s*\nnamespace_id = "\d+"\s*\nsimple = \{ limit = (\d+), period = (\d+) \}/g)) {
-    limits[match[1]] = { limit: Number(match[2]) * (REQUESTS_PER_DRAW[match[1]] ?? 1), period: Number(match[3]) };
+    const tier = PART_OF[match[1]] ?? match[1];
+    const requests = Number(match[2]) * (REQUESTS_PER_DRAW[match[1]] ?? 1);
+    limits[tier] = { limit: (limits[tier]?.limit ?? 0) + requests, period: Number(match[3]), bindings: [...(limits[tier]?.bindings ?? []), match[1]] };
   }
   return limits;
 }
@@ -68,8 +74,10 @@ after(async () => {
 describe("rate limits", () => {
   const limits = configuredLimits();
 
-  it("declares one binding per tier in wrangler.toml", () => {
+  it("declares one binding per tier in wrangler.toml, and one more for the feed's units", () => {
     assert.deepEqual(Object.keys(limits).sort(), ["RATE_LIMIT_FEED", "RATE_LIMIT_KEY_LOOKUPS", "RATE_LIMIT_MANAGEMENT", "RATE_LIMIT_TRIGGERS"]);
+    assert.deepEqual(limits.RATE_LIMIT_FEED.bindings, ["RATE_LIMIT_FEED", "RATE_LIMIT_FEED_UNITS"]);
+    assert.equal(limits.RATE_LIMIT_FEED.limit, 100);
   });
 
   it("limits feed requests per subscriber, and never another subscriber or environment", { timeout: 60_000 }, async () => {

@@ -1,10 +1,11 @@
 //! Rate-limit tiers: which budget a request draws from, and how large it is.
 //!
-//! Budgets are counted by the platform (the Workers Rate Limiting binding
-//! named by [`Tier::binding`]); [`Tier::draws_per_period`] and
-//! [`Tier::period_seconds`] must equal the bindings' `simple = { limit,
-//! period }` in `wrangler.toml`, which a test checks. Feed requests are
-//! drawn in units of several requests ([`Ledger`]).
+//! Budgets are counted by the platform (the Workers Rate Limiting bindings
+//! named by [`Tier::binding`] and [`Units::binding`]); [`Tier::draws_per_period`],
+//! [`Units::per_period`] and [`Tier::period_seconds`] must equal the
+//! bindings' `simple = { limit, period }` in `wrangler.toml`, which a test
+//! checks. A subscriber's fast feed requests are drawn in units of many
+//! requests ([`Ledger`]).
 //! Server routes count per secret key; feed routes, which every browser of
 //! an app reaches with the same publishable key, count per subscriber.
 
@@ -62,19 +63,20 @@ impl Tier {
         10
     }
 
-    /// How many requests one draw from the binding pays for. Feed requests
-    /// are drawn in units (see [`Ledger`]), so the binding counts units of
-    /// this many requests; the other tiers draw once per request.
-    pub fn requests_per_draw(self) -> u32 {
+    /// Where the tier also draws units of many requests at once, for an
+    /// owner whose requests come fast (see [`Ledger`]); `None` where every
+    /// request is one draw from [`Tier::binding`].
+    pub fn units(self) -> Option<Units> {
         match self {
-            Tier::Feed => 10,
-            Tier::Triggers | Tier::Management | Tier::KeyLookups => 1,
+            Tier::Feed => Some(Units { binding: "RATE_LIMIT_FEED_UNITS", requests: 50, per_period: 1 }),
+            Tier::Triggers | Tier::Management | Tier::KeyLookups => None,
         }
     }
 
-    /// The binding's `simple.limit`: draws allowed per period.
+    /// The binding's `simple.limit`: single requests [`Tier::binding`]
+    /// allows per period, the part of [`Tier::limit`] its units leave.
     pub fn draws_per_period(self) -> u32 {
-        self.limit() / self.requests_per_draw()
+        self.limit() - self.units().map_or(0, |units| units.requests * units.per_period)
     }
 
     /// The `RateLimit-Policy` header value (IETF httpapi-ratelimit-headers).
@@ -95,15 +97,30 @@ pub fn counter_key(tier: Tier, environment: &str, owner: &str) -> String {
     format!("{}:{environment}:{owner}", tier.name())
 }
 
-/// One draw from the binding, named so that the requests waiting on it find
-/// its outcome.
+/// A tier's units: draws from a binding of their own, each paying for many
+/// requests of one owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Units {
+    /// The Rate Limiting binding that counts the units.
+    pub binding: &'static str,
+    /// Requests one unit pays for.
+    pub requests: u32,
+    /// Units the binding grants per period (its `simple.limit`).
+    pub per_period: u32,
+}
+
+/// One unit being drawn, named so that the requests waiting on it find its
+/// outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UnitId(u64);
 
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
-    /// Draw one unit from the binding, pass if it is granted, then
+    /// Draw this request alone from [`Tier::binding`], pass if it is
+    /// granted, then [`Ledger::settle_single`] the answer.
+    Single,
+    /// Draw one unit from [`Units::binding`], pass if it is granted, then
     /// [`Ledger::settle`] its outcome.
     Draw(UnitId),
     /// Wait for the outcome of that unit, which another request is drawing,
@@ -115,38 +132,50 @@ pub enum Decision {
     /// unit ahead (all its places open to the requests after this one),
     /// then [`Ledger::settle`] it. This request passes whatever the answer.
     Refill(UnitId),
-    /// A recent draw was refused: the budget is spent.
+    /// Both bindings refused a draw in this window: the budget is spent.
     Refuse,
 }
 
 /// The binding's answer to one draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// The unit is paid for.
+    /// The draw is paid for.
     Granted,
-    /// The budget is spent.
+    /// That binding's part of the budget is spent: a request refused one
+    /// kind of draw asks [`Ledger::decide`] again, which offers the other
+    /// kind while it is not spent too.
     Refused,
     /// The binding failed to answer: the requests that took part pass, as
     /// the platform lets them, and nothing more is paid for.
     Failed,
 }
 
-/// One isolate's account of the units it drew, per counter.
+/// How many of an owner's requests an isolate draws one by one in a window
+/// before it draws units for them.
+pub const SINGLES_BEFORE_UNITS: u32 = 10;
+
+/// One isolate's account of the draws of tiers with [`Units`], per counter.
 ///
-/// A unit pays for [`Tier::requests_per_draw`] requests: the first request
-/// of a counter draws, the next ones join that draw and wait for its
-/// outcome until the unit is spoken for, and the places of a granted unit
-/// that no request took pay for the next requests without asking the
-/// binding; once fewer than half a unit's places are left, the next unit is
-/// drawn ahead, so a steady stream of requests rarely waits. Every request
-/// that passes is covered by a granted draw, also when many arrive at once,
-/// and the binding grants [`Tier::draws_per_period`] draws, so a counter
-/// never gets more than its [`Tier::limit`] per period (plus up to one and
-/// a half units' places granted in an earlier window and used in this one).
-/// Where requests spread over several isolates, each starts its own unit,
-/// so the limit is reached sooner, never later. After a refused draw the
-/// isolate passes the places already paid for, then refuses the counter for
-/// a period without asking again.
+/// The budget is split between two bindings: single requests
+/// ([`Tier::draws_per_period`]) and units of many ([`Units`]). An owner's
+/// first [`SINGLES_BEFORE_UNITS`] requests of a window in an isolate are
+/// drawn one by one, so an owner whose requests are few, or spread over
+/// many isolates, spends exactly what it uses. Past them, the isolate draws
+/// units: the request drawing one waits for the binding, the requests
+/// arriving meanwhile join it and wait for its outcome until the unit is
+/// spoken for, and the places of a granted unit that no request took pay
+/// for the next requests without asking a binding; once fewer than half a
+/// unit's places are left, the next unit is drawn ahead, so a steady stream
+/// of requests rarely waits. Once units are refused, requests are drawn one
+/// by one again, and the other way round; when both are refused the
+/// counter is refused until the window ends, without asking again.
+///
+/// Every request that passes is covered by a granted draw, also when many
+/// arrive at once, and places paid for lapse when the binding's window ends
+/// (windows aligned to the clock: `now / period`), so a counter never gets
+/// more than its [`Tier::limit`] in a window. Where requests spread over
+/// several isolates, only a unit's places left unused make the limit come
+/// sooner, never later.
 #[derive(Debug, Default)]
 pub struct Ledger {
     accounts: std::collections::HashMap<String, Account>,
@@ -155,63 +184,72 @@ pub struct Ledger {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Account {
-    /// Requests paid for by granted units.
+    /// The binding's counting window (Unix milliseconds / period) that the
+    /// rest of the account is for.
+    window: u64,
+    /// Requests decided in this window.
+    requests: u32,
+    /// Requests paid for by units granted in this window.
     paid: u32,
     /// The unit being drawn, and how many more requests may join it.
     drawing: Option<(UnitId, u32)>,
-    /// Refused until this Unix millisecond.
-    refused_until_ms: u64,
+    /// A single draw was refused in this window.
+    singles_spent: bool,
+    /// A unit was refused in this window.
+    units_spent: bool,
 }
 
 /// At most this many counters are remembered. A full ledger forgets the
-/// counters that are neither refused nor being drawn (which only makes
-/// their next request draw again); refusals are kept.
+/// counters that are neither refused in this window nor being drawn (which
+/// only makes their next request draw again); refusals are kept.
 const LEDGER_CAPACITY: usize = 4_096;
 
 impl Ledger {
     /// Decides one request of `tier` on `counter` at `now_ms`.
     pub fn decide(&mut self, tier: Tier, counter: &str, now_ms: u64) -> Decision {
-        let unit = UnitId(self.next_unit);
-        let per_draw = tier.requests_per_draw();
-        if per_draw <= 1 {
-            self.next_unit += 1;
-            return Decision::Draw(unit);
-        }
+        let Some(units) = tier.units() else { return Decision::Single };
+        let window = window_of(tier, now_ms);
         if !self.accounts.contains_key(counter) {
-            self.make_room(now_ms);
-            self.accounts.insert(counter.to_owned(), Account::default());
+            self.make_room(window);
+            self.accounts.insert(counter.to_owned(), Account { window, ..Account::default() });
         }
-        let Some(account) = self.accounts.get_mut(counter) else { unreachable!("inserted above") };
-        let refused = now_ms < account.refused_until_ms;
+        let unit = UnitId(self.next_unit);
+        let Some(account) = self.account(counter, window) else { unreachable!("inserted above") };
+        account.requests = account.requests.saturating_add(1);
         if account.paid > 0 {
             account.paid -= 1;
             // Below half a unit, the next one is drawn while these places last: requests find
             // places paid for instead of waiting for a draw.
-            if !refused && account.drawing.is_none() && account.paid < per_draw / 2 {
-                account.drawing = Some((unit, per_draw));
+            if !account.units_spent && account.drawing.is_none() && account.paid < units.requests / 2 {
+                account.drawing = Some((unit, units.requests));
                 self.next_unit += 1;
                 return Decision::Refill(unit);
             }
             return Decision::Allow;
         }
-        if refused {
-            return Decision::Refuse;
+        let busy = account.requests > SINGLES_BEFORE_UNITS;
+        match (account.singles_spent, account.units_spent) {
+            (true, true) => return Decision::Refuse,
+            (false, true) => return Decision::Single,
+            (false, false) if !busy => return Decision::Single,
+            _ => {}
         }
         if let Some((drawing, open)) = account.drawing.as_mut().filter(|(_, open)| *open > 0) {
             *open -= 1;
             return Decision::Join(*drawing);
         }
-        account.drawing = Some((unit, per_draw - 1));
+        account.drawing = Some((unit, units.requests - 1));
         self.next_unit += 1;
         Decision::Draw(unit)
     }
 
     /// Records the binding's `answer` for `unit`, drawn for `counter`: a
-    /// granted unit's places that no request joined are paid for; a refused
-    /// one refuses the counter for a period; a failed one pays for nothing
-    /// more (the requests that took part pass, as the platform lets them).
+    /// granted unit's places that no request joined are paid for, until the
+    /// window ends; a refused one means units are spent for the window; a
+    /// failed one pays for nothing more (the requests that took part pass,
+    /// as the platform lets them).
     pub fn settle(&mut self, tier: Tier, counter: &str, unit: UnitId, answer: Answer, now_ms: u64) {
-        let Some(account) = self.accounts.get_mut(counter) else { return };
+        let Some(account) = self.account(counter, window_of(tier, now_ms)) else { return };
         if let Some((drawing, open)) = account.drawing {
             if drawing == unit {
                 account.drawing = None;
@@ -221,22 +259,50 @@ impl Ledger {
             }
         }
         if answer == Answer::Refused {
-            // Places already paid for still pass; no unit is drawn until the period ends.
-            account.refused_until_ms = now_ms + u64::from(tier.period_seconds()) * 1000;
+            account.units_spent = true;
         }
     }
 
-    /// Forgets the counters that are neither refused nor being drawn when
-    /// the ledger is full; all of them if that is not enough.
-    fn make_room(&mut self, now_ms: u64) {
+    /// Records the binding's `answer` to a [`Decision::Single`] of
+    /// `counter`: refused means single draws are spent for the window.
+    pub fn settle_single(&mut self, tier: Tier, counter: &str, answer: Answer, now_ms: u64) {
+        if tier.units().is_none() || answer != Answer::Refused {
+            return;
+        }
+        if let Some(account) = self.account(counter, window_of(tier, now_ms)) {
+            account.singles_spent = true;
+        }
+    }
+
+    /// `counter`'s account for `window`, started afresh where the one kept
+    /// is for an earlier window: its places paid for lapse with it, and a
+    /// unit still being drawn for it pays for nothing here.
+    fn account(&mut self, counter: &str, window: u64) -> Option<&mut Account> {
+        let account = self.accounts.get_mut(counter)?;
+        if account.window != window {
+            *account = Account { window, ..Account::default() };
+        }
+        Some(account)
+    }
+
+    /// Forgets the counters that are neither refused in this window nor
+    /// being drawn when the ledger is full; all of them if that is not enough.
+    fn make_room(&mut self, window: u64) {
         if self.accounts.len() < LEDGER_CAPACITY {
             return;
         }
-        self.accounts.retain(|_, account| account.refused_until_ms > now_ms || account.drawing.is_some());
+        self.accounts.retain(|_, account| {
+            account.drawing.is_some() || (account.window == window && (account.singles_spent || account.units_spent))
+        });
         if self.accounts.len() >= LEDGER_CAPACITY {
             self.accounts.clear();
         }
     }
+}
+
+/// The binding's counting window that `now_ms` falls in.
+fn window_of(tier: Tier, now_ms: u64) -> u64 {
+    now_ms / (u64::from(tier.period_seconds()) * 1000)
 }
 
 #[cfg(test)]
@@ -255,108 +321,177 @@ mod tests {
         assert_ne!(counter_key(Tier::Feed, "staging", "ada"), counter_key(Tier::Management, "staging", "ada"));
     }
 
-    /// Decides `count` requests of `counter` one after another, each draw
-    /// answered before the next request (granted while `grant` says so, by
-    /// the number of draws before it); with whether each request passed.
+    /// The bindings' budgets left for one counter, as the platform keeps them.
+    struct Bindings {
+        singles: u32,
+        units: u32,
+    }
+
+    impl Bindings {
+        fn full() -> Self {
+            Self { singles: Tier::Feed.draws_per_period(), units: FEED_UNITS.per_period }
+        }
+
+        fn answer(left: &mut u32) -> Answer {
+            if *left == 0 {
+                return Answer::Refused;
+            }
+            *left -= 1;
+            Answer::Granted
+        }
+    }
+
+    const FEED_UNITS: Units = Units { binding: "RATE_LIMIT_FEED_UNITS", requests: 50, per_period: 1 };
+
+    /// One request of `counter`, as the worker serves it when every draw is
+    /// answered before the next request: a refused draw asks the ledger
+    /// again (at most three times). Its decisions, and whether it passed.
+    fn serve(ledger: &mut Ledger, bindings: &mut Bindings, counter: &str, now_ms: u64) -> (Vec<Decision>, bool) {
+        let mut decisions = Vec::new();
+        for _ in 0..3 {
+            let decision = ledger.decide(Tier::Feed, counter, now_ms);
+            decisions.push(decision);
+            let answer = match decision {
+                Decision::Allow => return (decisions, true),
+                Decision::Refuse | Decision::Join(_) => return (decisions, false),
+                Decision::Single => {
+                    let answer = Bindings::answer(&mut bindings.singles);
+                    ledger.settle_single(Tier::Feed, counter, answer, now_ms);
+                    answer
+                }
+                Decision::Draw(unit) | Decision::Refill(unit) => {
+                    let answer = Bindings::answer(&mut bindings.units);
+                    ledger.settle(Tier::Feed, counter, unit, answer, now_ms);
+                    if matches!(decision, Decision::Refill(_)) {
+                        return (decisions, true);
+                    }
+                    answer
+                }
+            };
+            if answer == Answer::Granted {
+                return (decisions, true);
+            }
+        }
+        (decisions, false)
+    }
+
+    /// Serves `count` requests of `counter` one after another at `now_ms`.
     fn one_by_one(
         ledger: &mut Ledger,
+        bindings: &mut Bindings,
         counter: &str,
         count: usize,
-        grant: impl Fn(u32) -> bool,
-    ) -> Vec<(Decision, bool)> {
-        let mut draws = 0;
-        (0..count)
-            .map(|_| {
-                let decision = ledger.decide(Tier::Feed, counter, 0);
-                let passed = match decision {
-                    Decision::Draw(unit) | Decision::Refill(unit) => {
-                        let answer = if grant(draws) { Answer::Granted } else { Answer::Refused };
-                        draws += 1;
-                        ledger.settle(Tier::Feed, counter, unit, answer, 0);
-                        answer == Answer::Granted || matches!(decision, Decision::Refill(_))
-                    }
-                    Decision::Allow => true,
-                    Decision::Join(_) | Decision::Refuse => false,
-                };
-                (decision, passed)
-            })
-            .collect()
+        now_ms: u64,
+    ) -> Vec<(Vec<Decision>, bool)> {
+        (0..count).map(|_| serve(ledger, bindings, counter, now_ms)).collect()
     }
 
-    fn is_draw(decision: &Decision) -> bool {
-        matches!(decision, Decision::Draw(_))
+    fn asks_units(decision: &Decision) -> bool {
+        matches!(decision, Decision::Draw(_) | Decision::Refill(_))
     }
 
-    /// The first request of counter `c` draws a unit, and the next joins it.
+    /// Counter `c`'s first requests of the window at `now_ms`, drawn one by
+    /// one and granted, after which its requests are drawn in units.
+    fn make_busy(ledger: &mut Ledger, now_ms: u64) {
+        let mut bindings = Bindings::full();
+        for (decisions, passed) in one_by_one(ledger, &mut bindings, "c", SINGLES_BEFORE_UNITS as usize, now_ms) {
+            assert_eq!((decisions, passed), (vec![Decision::Single], true));
+        }
+    }
+
+    /// Counter `c`, busy, draws a unit, and the next request joins it.
     fn draw_and_join(ledger: &mut Ledger, now_ms: u64) -> UnitId {
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", now_ms) else { panic!("the first request draws") };
+        make_busy(ledger, now_ms);
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", now_ms) else {
+            panic!("a busy counter draws a unit")
+        };
         assert_eq!(ledger.decide(Tier::Feed, "c", now_ms), Decision::Join(unit));
         unit
     }
 
-    fn asks_binding(decision: &Decision) -> bool {
-        matches!(decision, Decision::Draw(_) | Decision::Refill(_))
+    #[test]
+    fn the_feed_budget_is_split_between_single_draws_and_units() {
+        assert_eq!(Tier::Feed.units(), Some(FEED_UNITS));
+        assert_eq!(Tier::Feed.draws_per_period() + FEED_UNITS.requests * FEED_UNITS.per_period, Tier::Feed.limit());
+        assert!(Tier::Feed.draws_per_period() >= SINGLES_BEFORE_UNITS, "an isolate's first requests fit the singles");
+        assert_eq!(Tier::Triggers.draws_per_period(), Tier::Triggers.limit());
     }
 
     #[test]
-    fn a_feed_unit_pays_for_ten_requests_and_the_next_is_drawn_ahead() {
+    fn few_requests_are_drawn_one_by_one_and_many_in_units_drawn_ahead() {
         let mut ledger = Ledger::default();
-        let decided = one_by_one(&mut ledger, "feed:dev:ada", 105, |_| true);
-        let asked: Vec<usize> =
-            decided.iter().enumerate().filter(|(_, (d, _))| asks_binding(d)).map(|(i, _)| i).collect();
-        // The first request draws; from then on the next unit is drawn when fewer than five places are left.
-        assert_eq!(asked, [0, 5, 15, 25, 35, 45, 55, 65, 75, 85, 95]);
-        assert!(decided.iter().all(|(decision, passed)| *passed && !matches!(decision, Decision::Join(_))));
-        assert!(is_draw(&ledger.decide(Tier::Feed, "feed:dev:grace", 0)), "counters are apart");
+        let served = one_by_one(&mut ledger, &mut Bindings { singles: 50, units: 100 }, "feed:dev:ada", 200, 0);
+        assert!(served.iter().all(|(decisions, passed)| *passed && decisions.len() == 1));
+        let first: Vec<Decision> = served.iter().map(|(decisions, _)| decisions[0]).collect();
+        assert!(first[..10].iter().all(|d| *d == Decision::Single));
+        let asked: Vec<usize> = first.iter().enumerate().filter(|(_, d)| asks_units(d)).map(|(i, _)| i).collect();
+        // The eleventh request draws a unit of fifty; the next is drawn when fewer than 25 places are left.
+        assert_eq!(asked, [10, 35, 85, 135, 185]);
+        assert_eq!(ledger.decide(Tier::Feed, "feed:dev:grace", 0), Decision::Single, "counters are apart");
     }
 
     #[test]
-    fn one_isolate_allows_exactly_the_limit() {
+    fn one_isolate_allows_exactly_the_limit_in_a_window() {
         let mut ledger = Ledger::default();
-        let granted = Tier::Feed.draws_per_period();
-        let decided = one_by_one(&mut ledger, "c", 200, |draws| draws < granted);
-        assert_eq!(decided.iter().filter(|(_, passed)| *passed).count(), Tier::Feed.limit() as usize);
-        assert_eq!(decided[199].0, Decision::Refuse);
+        let mut bindings = Bindings::full();
+        let served = one_by_one(&mut ledger, &mut bindings, "c", 300, 0);
+        assert_eq!(served.iter().filter(|(_, passed)| *passed).count(), Tier::Feed.limit() as usize);
+        assert!(served[..100].iter().all(|(_, passed)| *passed), "the whole budget first");
+        assert_eq!(served[299].0, [Decision::Refuse], "refused without asking again");
+        // The next window has a budget of its own.
+        let next = one_by_one(&mut ledger, &mut Bindings::full(), "c", 1, 10_000);
+        assert_eq!(next[0], (vec![Decision::Single], true));
     }
 
     #[test]
-    fn a_refused_refill_leaves_the_places_already_paid_for() {
+    fn a_refused_refill_leaves_the_places_already_paid_for_then_draws_one_by_one() {
         let mut ledger = Ledger::default();
-        let decided = one_by_one(&mut ledger, "c", 20, |draws| draws < 1);
-        assert!(matches!(decided[5].0, Decision::Refill(_)), "the unit drawn ahead");
-        let passed: Vec<bool> = decided.iter().map(|(_, passed)| *passed).collect();
-        assert_eq!(passed, [[true; 10], [false; 10]].concat(), "one granted unit: ten requests");
+        let served = one_by_one(&mut ledger, &mut Bindings { singles: 50, units: 1 }, "c", 80, 0);
+        assert!(matches!(served[35].0[..], [Decision::Refill(_)]), "the unit drawn ahead, refused");
+        assert!(served.iter().all(|(_, passed)| *passed));
+        assert!(served[36..60].iter().all(|(decisions, _)| decisions[..] == [Decision::Allow]), "the places paid for");
+        assert!(served[60..].iter().all(|(decisions, _)| decisions[..] == [Decision::Single]), "then one by one");
     }
 
     #[test]
     fn requests_at_once_wait_for_their_unit_and_never_pass_unpaid() {
-        // A thousand requests arrive before any draw is answered: each joins a unit being
-        // drawn (ten to a unit) instead of passing on it.
+        // A thousand requests arrive before any draw is answered: past the first ten, each joins a
+        // unit being drawn (fifty to a unit) instead of passing on it.
         let mut ledger = Ledger::default();
+        let mut bindings = Bindings::full();
         let decisions: Vec<Decision> = (0..1_000).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
-        assert!(!decisions.contains(&Decision::Allow), "nothing passes before a unit is granted");
+        assert!(!decisions.contains(&Decision::Allow), "nothing passes before a draw is granted");
+        assert!(decisions[..10].iter().all(|d| *d == Decision::Single));
         let units: Vec<UnitId> =
             decisions.iter().filter_map(|d| if let Decision::Draw(unit) = d { Some(*unit) } else { None }).collect();
-        assert_eq!(units.len(), 100);
-        // The binding grants the budget's draws and refuses the rest.
-        let granted: Vec<UnitId> = units.iter().copied().take(Tier::Feed.draws_per_period() as usize).collect();
-        for unit in &units {
-            ledger.settle(
-                Tier::Feed,
-                "c",
-                *unit,
-                if granted.contains(unit) { Answer::Granted } else { Answer::Refused },
-                0,
-            );
+        assert_eq!(units.len(), 20);
+        // The bindings answer: the singles, then the units (one granted, the rest refused).
+        let mut answers = std::collections::HashMap::new();
+        for _ in 0..10 {
+            let answer = Bindings::answer(&mut bindings.singles);
+            ledger.settle_single(Tier::Feed, "c", answer, 0);
         }
-        let passed = decisions
-            .iter()
-            .filter(|d| match d {
-                Decision::Draw(unit) | Decision::Join(unit) => granted.contains(unit),
-                _ => false,
-            })
-            .count();
-        assert_eq!(passed, Tier::Feed.limit() as usize);
+        for unit in &units {
+            let answer = Bindings::answer(&mut bindings.units);
+            ledger.settle(Tier::Feed, "c", *unit, answer, 0);
+            answers.insert(*unit, answer);
+        }
+        let mut passed = 10;
+        let mut refused = 0;
+        for decision in &decisions[10..] {
+            let (Decision::Draw(unit) | Decision::Join(unit)) = decision else {
+                panic!("each request takes part in a unit")
+            };
+            if answers[unit] == Answer::Granted {
+                passed += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert_eq!(passed, 60, "ten singles and one unit");
+        // The requests whose unit was refused ask the ledger again, one after another: the singles left.
+        let retried = (0..refused).filter(|_| serve(&mut ledger, &mut bindings, "c", 0).1).count();
+        assert_eq!(passed + retried, Tier::Feed.limit() as usize);
         assert_eq!(ledger.decide(Tier::Feed, "c", 1), Decision::Refuse);
     }
 
@@ -366,8 +501,8 @@ mod tests {
         let unit = draw_and_join(&mut ledger, 0);
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(unit));
         ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 0);
-        // Ten places: the drawer, two that joined, seven paid for; the fifth from last draws ahead.
-        let next: Vec<Decision> = (0..7).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        // Fifty places: the drawer, two that joined, 47 paid for; the one leaving 24 draws ahead.
+        let next: Vec<Decision> = (0..47).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
         assert!(next.iter().all(|d| matches!(d, Decision::Allow | Decision::Refill(_))));
         assert_eq!(next.iter().filter(|d| matches!(d, Decision::Refill(_))).count(), 1);
         let Some(Decision::Refill(ahead)) = next.iter().find(|d| matches!(d, Decision::Refill(_))).copied() else {
@@ -379,15 +514,16 @@ mod tests {
     #[test]
     fn requests_joining_a_unit_drawn_ahead_share_its_answer() {
         let mut ledger = Ledger::default();
-        let Decision::Draw(first) = ledger.decide(Tier::Feed, "c", 0) else { panic!("the first request draws") };
+        make_busy(&mut ledger, 0);
+        let Decision::Draw(first) = ledger.decide(Tier::Feed, "c", 0) else { panic!("a busy counter draws a unit") };
         ledger.settle(Tier::Feed, "c", first, Answer::Granted, 0);
-        let paid: Vec<Decision> = (0..9).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
-        let Some(Decision::Refill(ahead)) = paid.get(4).copied() else { panic!("the fifth paid place draws ahead") };
-        assert!(paid.iter().enumerate().all(|(i, d)| i == 4 || *d == Decision::Allow));
+        let paid: Vec<Decision> = (0..49).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        let Some(Decision::Refill(ahead)) = paid.get(24).copied() else { panic!("the 25th paid place draws ahead") };
+        assert!(paid.iter().enumerate().all(|(i, d)| i == 24 || *d == Decision::Allow));
         // The unit drawn ahead is still under way when the paid places run out.
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(ahead));
         ledger.settle(Tier::Feed, "c", ahead, Answer::Refused, 0);
-        assert_eq!(ledger.decide(Tier::Feed, "c", 1), Decision::Refuse, "nothing left, and refused");
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1), Decision::Single, "units refused: one by one");
     }
 
     #[test]
@@ -395,62 +531,87 @@ mod tests {
         let mut ledger = Ledger::default();
         let unit = draw_and_join(&mut ledger, 0);
         ledger.settle(Tier::Feed, "c", unit, Answer::Failed, 0);
-        assert!(is_draw(&ledger.decide(Tier::Feed, "c", 0)), "the next request asks the binding again");
+        assert!(matches!(ledger.decide(Tier::Feed, "c", 0), Decision::Draw(_)), "the next request asks again");
     }
 
     #[test]
     fn a_late_answer_for_an_older_unit_leaves_the_current_one() {
         let mut ledger = Ledger::default();
-        let decisions: Vec<Decision> = (0..11).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
-        let (Decision::Draw(first), Decision::Draw(second)) = (decisions[0], decisions[10]) else {
-            panic!("a unit of ten, then the next")
+        make_busy(&mut ledger, 0);
+        let decisions: Vec<Decision> = (0..51).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
+        let (Decision::Draw(first), Decision::Draw(second)) = (decisions[0], decisions[50]) else {
+            panic!("a unit of fifty, then the next")
         };
         ledger.settle(Tier::Feed, "c", first, Answer::Granted, 0);
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Join(second), "the first unit's places were all taken");
     }
 
     #[test]
-    fn a_refused_draw_refuses_for_a_period_without_asking() {
+    fn refused_draws_of_both_kinds_refuse_until_the_window_ends() {
         let mut ledger = Ledger::default();
         let unit = draw_and_join(&mut ledger, 1_000);
         ledger.settle(Tier::Feed, "c", unit, Answer::Refused, 1_000);
-        assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Refuse, "the unit's places were not paid for");
-        assert_eq!(ledger.decide(Tier::Feed, "c", 10_999), Decision::Refuse);
-        assert!(is_draw(&ledger.decide(Tier::Feed, "c", 11_000)));
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Single, "the unit's places were not paid for");
+        ledger.settle_single(Tier::Feed, "c", Answer::Refused, 1_001);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1_002), Decision::Refuse);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Refuse);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 10_000), Decision::Single, "a new window");
     }
 
     #[test]
-    fn other_tiers_draw_every_request() {
+    fn refused_single_draws_turn_to_units() {
+        let mut ledger = Ledger::default();
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Single);
+        ledger.settle_single(Tier::Feed, "c", Answer::Refused, 0);
+        assert!(matches!(ledger.decide(Tier::Feed, "c", 0), Decision::Draw(_)), "not busy, but singles are spent");
+    }
+
+    #[test]
+    fn places_paid_for_lapse_when_the_window_ends() {
+        let mut ledger = Ledger::default();
+        make_busy(&mut ledger, 9_000);
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 9_000) else { panic!("a busy counter draws a unit") };
+        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 9_000);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Allow);
+        assert_eq!(
+            ledger.decide(Tier::Feed, "c", 10_000),
+            Decision::Single,
+            "the binding counts afresh, so does the ledger"
+        );
+    }
+
+    #[test]
+    fn a_unit_answered_after_its_window_pays_for_nothing() {
+        let mut ledger = Ledger::default();
+        make_busy(&mut ledger, 9_000);
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 9_000) else { panic!("a busy counter draws a unit") };
+        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 10_000);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 10_001), Decision::Single);
+    }
+
+    #[test]
+    fn other_tiers_draw_every_request_alone() {
         let mut ledger = Ledger::default();
         let decisions: Vec<Decision> = (0..5).map(|_| ledger.decide(Tier::Triggers, "c", 0)).collect();
-        assert!(decisions.iter().all(is_draw));
-        assert_eq!(decisions.iter().collect::<std::collections::HashSet<_>>().len(), 5, "each its own draw");
-        if let Decision::Draw(unit) = ledger.decide(Tier::Management, "c", 0) {
-            ledger.settle(Tier::Management, "c", unit, Answer::Refused, 0);
-        }
-        assert!(is_draw(&ledger.decide(Tier::Management, "c", 1)), "the binding alone refuses them");
-        assert_eq!(Tier::Triggers.draws_per_period(), Tier::Triggers.limit());
+        assert!(decisions.iter().all(|d| *d == Decision::Single));
+        ledger.settle_single(Tier::Management, "c", Answer::Refused, 0);
+        assert_eq!(ledger.decide(Tier::Management, "c", 1), Decision::Single, "the binding alone refuses them");
+        assert!(ledger.accounts.is_empty());
     }
 
     #[test]
     fn a_full_ledger_forgets_counters_but_keeps_refusals() {
         let mut ledger = Ledger::default();
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("the first request draws") };
+        assert_eq!(ledger.decide(Tier::Feed, "spent", 0), Decision::Single);
+        ledger.settle_single(Tier::Feed, "spent", Answer::Refused, 0);
+        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("then a unit") };
         ledger.settle(Tier::Feed, "spent", unit, Answer::Refused, 0);
         for n in 1..LEDGER_CAPACITY {
-            let counter = n.to_string();
-            if let Decision::Draw(unit) = ledger.decide(Tier::Feed, &counter, 0) {
-                ledger.settle(Tier::Feed, &counter, unit, Answer::Granted, 0);
-            }
+            assert_eq!(ledger.decide(Tier::Feed, &n.to_string(), 0), Decision::Single);
         }
-        assert!(is_draw(&ledger.decide(Tier::Feed, "new", 0)));
+        assert_eq!(ledger.decide(Tier::Feed, "new", 0), Decision::Single);
         assert_eq!(ledger.accounts.len(), 2, "the refused counter and the new one");
         assert_eq!(ledger.decide(Tier::Feed, "spent", 1), Decision::Refuse, "a full ledger does not lift a refusal");
-    }
-
-    #[test]
-    fn limits_are_whole_units() {
-        assert!(Tier::ALL.iter().all(|tier| tier.limit() % tier.requests_per_draw() == 0));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Drawing from rate-limit budgets, counted by the Workers Rate Limiting
-//! bindings that [`Tier::binding`] names. Feed requests are drawn in units
-//! of several requests, kept in this isolate's [`Ledger`].
+//! bindings that [`Tier::binding`] and [`Tier::units`] name. A subscriber's
+//! fast feed requests are drawn in units of many requests, kept in this
+//! isolate's [`Ledger`].
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,63 +15,89 @@ use super::platform::Platform;
 use crate::error::ApiError;
 use crate::platform::now_ms;
 
+/// How many times one request asks the ledger: a refused draw of one kind
+/// (single or unit) is followed by the other kind while it is not spent.
+const DECISIONS_PER_REQUEST: usize = 3;
+
 /// Counts one request against `owner`'s budget of `tier` in `environment`;
 /// 429 `rate_limited` once it is spent. A deployment without the binding
 /// is not limited (and says so in its log); a binding that fails lets the
 /// request through, as the platform itself does.
 pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) -> Result<(), ApiError> {
-    let limiter = match env.rate_limiter(tier.binding()) {
+    let singles = match env.rate_limiter(tier.binding()) {
         Ok(limiter) => limiter,
         Err(_) => {
-            warn_once(tier);
+            warn_once(tier.binding(), "its tier is not limited");
             return Ok(());
         }
     };
     let counter = counter_key(tier, environment, owner);
-    // Deciding and finding (or opening) the unit's outcome happen without an `await` between
-    // them, so a request that joins a unit always finds where its outcome will be.
-    let step = LEDGER.with_borrow_mut(|ledger| match ledger.decide(tier, &counter, now_ms()) {
-        Decision::Allow => Step::Pass,
-        Decision::Refuse => Step::Refuse,
-        // No outcome to wait for (its drawing request ended without one): this request draws alone.
-        Decision::Join(unit) => DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Alone, Step::Join),
-        Decision::Draw(unit) => Step::Draw(unit, Outcome::opened(unit), false),
-        Decision::Refill(unit) => Step::Draw(unit, Outcome::opened(unit), true),
-    });
-    let answer = match step {
-        Step::Pass => return Ok(()),
-        Step::Refuse => return Err(ApiError::rate_limited(tier)),
-        Step::Join(outcome) => match outcome.wait().await {
-            Some(answer) => answer,
-            None => ask(&limiter, counter, tier).await,
-        },
-        Step::Alone => ask(&limiter, counter, tier).await,
-        Step::Draw(unit, outcome, paid) => {
-            // Dropping the hold, here or where this request is dropped mid-draw, settles the unit.
-            let hold = OutcomeGuard { unit, outcome, tier, counter: counter.clone() };
-            let answer = ask(&limiter, counter, tier).await;
-            hold.outcome.0.set(State::Answered(answer));
-            drop(hold);
-            if paid {
-                return Ok(());
+    for _ in 0..DECISIONS_PER_REQUEST {
+        // Deciding and finding (or opening) the unit's outcome happen without an `await` between
+        // them, so a request that joins a unit always finds where its outcome will be.
+        let step = LEDGER.with_borrow_mut(|ledger| match ledger.decide(tier, &counter, now_ms()) {
+            Decision::Allow => Step::Pass,
+            Decision::Refuse => Step::Refuse,
+            Decision::Single => Step::Single,
+            // No outcome to wait for (its drawing request ended without one): drawn alone.
+            Decision::Join(unit) => {
+                DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Single, Step::Join)
             }
-            answer
+            Decision::Draw(unit) => Step::Draw(unit, Outcome::opened(unit), false),
+            Decision::Refill(unit) => Step::Draw(unit, Outcome::opened(unit), true),
+        });
+        let answer = match step {
+            Step::Pass => return Ok(()),
+            Step::Refuse => break,
+            Step::Single => draw_single(&singles, tier, &counter).await,
+            Step::Join(outcome) => match outcome.wait().await {
+                Some(answer) => answer,
+                None => draw_single(&singles, tier, &counter).await,
+            },
+            Step::Draw(unit, outcome, paid) => {
+                // Dropping the hold, here or where this request is dropped mid-draw, settles the unit.
+                let hold = OutcomeGuard { unit, outcome, tier, counter: counter.clone() };
+                let answer = match tier.units().map(|units| env.rate_limiter(units.binding)) {
+                    Some(Ok(limiter)) => ask(&limiter, &counter, tier).await,
+                    // Without the units' binding, units are refused: requests are drawn one by one.
+                    _ => {
+                        warn_once(tier.units().map_or("", |units| units.binding), "requests are drawn one by one");
+                        Answer::Refused
+                    }
+                };
+                hold.outcome.0.set(State::Answered(answer));
+                drop(hold);
+                if paid {
+                    return Ok(());
+                }
+                answer
+            }
+        };
+        match answer {
+            Answer::Granted | Answer::Failed => return Ok(()),
+            // The ledger knows what was refused: asked again, it offers the other kind or refuses.
+            Answer::Refused if tier.units().is_some() => continue,
+            Answer::Refused => break,
         }
-    };
-    match answer {
-        Answer::Refused => Err(ApiError::rate_limited(tier)),
-        Answer::Granted | Answer::Failed => Ok(()),
     }
+    Err(ApiError::rate_limited(tier))
+}
+
+/// Draws one request alone from the tier's binding and records the answer.
+async fn draw_single(limiter: &RateLimiter, tier: Tier, counter: &str) -> Answer {
+    let answer = ask(limiter, counter, tier).await;
+    LEDGER.with_borrow_mut(|ledger| ledger.settle_single(tier, counter, answer, now_ms()));
+    answer
 }
 
 /// What a request does after the ledger decided.
 enum Step {
     Pass,
     Refuse,
+    /// Draw this request alone.
+    Single,
     /// Wait for the outcome of another request's draw.
     Join(Outcome),
-    /// Ask the binding for this request alone.
-    Alone,
     /// Draw, leave the answer for the requests that joined, and settle;
     /// `true` where this request is already paid for (a unit drawn ahead).
     Draw(UnitId, Outcome, bool),
@@ -162,13 +189,13 @@ impl Drop for OutcomeGuard {
     }
 }
 
-/// Asks the binding for one draw on `counter`.
-async fn ask(limiter: &RateLimiter, counter: String, tier: Tier) -> Answer {
-    match limiter.limit(counter).await {
+/// Asks a binding of `tier` for one draw on `counter`.
+async fn ask(limiter: &RateLimiter, counter: &str, tier: Tier) -> Answer {
+    match limiter.limit(counter.to_owned()).await {
         Ok(outcome) if outcome.success => Answer::Granted,
         Ok(_) => Answer::Refused,
         Err(error) => {
-            worker::console_warn!("rate limiter {} failed: {error}", tier.binding());
+            worker::console_warn!("a rate limiter of the {} tier failed: {error}", tier.name());
             Answer::Failed
         }
     }
@@ -217,21 +244,22 @@ thread_local! {
     static LEDGER: RefCell<Ledger> = RefCell::new(Ledger::default());
     /// The draws under way, by unit, for the requests that join them.
     static DRAWS: RefCell<HashMap<UnitId, Outcome>> = RefCell::new(HashMap::new());
-    /// Tiers whose missing binding this isolate has already reported.
-    static REPORTED: RefCell<Vec<Tier>> = const { RefCell::new(Vec::new()) };
+    /// Missing bindings this isolate has already reported.
+    static REPORTED: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Says once per isolate, not on every request, that a tier is unlimited.
-fn warn_once(tier: Tier) {
+/// Says once per isolate, not on every request, that a binding is missing
+/// and what follows.
+fn warn_once(binding: &'static str, consequence: &str) {
     let first = REPORTED.with(|reported| {
         let mut reported = reported.borrow_mut();
-        let first = !reported.contains(&tier);
+        let first = !reported.contains(&binding);
         if first {
-            reported.push(tier);
+            reported.push(binding);
         }
         first
     });
     if first {
-        worker::console_warn!("no {} binding: the {} tier is not limited", tier.binding(), tier.name());
+        worker::console_warn!("no {binding} binding: {consequence}");
     }
 }

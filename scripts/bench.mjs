@@ -215,11 +215,11 @@ async function main() {
     const shardFloorConfig = join(stateDir, "d1-floor-shard.toml");
     writeFileSync(shardFloorConfig, configs.shardFloor);
     const shardFloor = await served(shardFloorConfig);
-    // Tidings without the feed's rate-limit binding (it then draws no budget), beside its
+    // Tidings without the feed's rate-limit bindings (it then draws no budget), beside its
     // .dev.vars: locally each draw is a round trip to a Durable Object, on Cloudflare a local counter.
     const unlimitedConfig = join(dirname(stack.config), "unlimited.toml");
-    writeFileSync(unlimitedConfig, toml.replace(/\[\[ratelimits\]\]\nname = "RATE_LIMIT_FEED"\n[^\n]*\n[^\n]*\n/, ""));
-    if (readFileSync(unlimitedConfig, "utf8").includes("RATE_LIMIT_FEED")) throw new Error("could not unbind RATE_LIMIT_FEED");
+    writeFileSync(unlimitedConfig, toml.replace(/\[\[ratelimits\]\]\nname = "RATE_LIMIT_FEED(_UNITS)?"\n[^\n]*\n[^\n]*\n/g, ""));
+    if (readFileSync(unlimitedConfig, "utf8").includes('name = "RATE_LIMIT_FEED')) throw new Error("could not unbind the feed's rate-limit bindings");
     const unlimited = await served(unlimitedConfig);
     // Tidings as a deployment whose databases replicate (TIDINGS_D1_READ_REPLICATION=auto): every
     // feed statement through a D1 session, whose bookmark the answer carries. Locally there is no

@@ -110,15 +110,19 @@ pub struct Units {
 }
 
 /// One unit being drawn, named so that the requests waiting on it find its
-/// outcome.
+/// outcome, with the counting window it was decided in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UnitId(u64);
+pub struct UnitId {
+    id: u64,
+    window: u64,
+}
 
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Decision {
     /// Draw this request alone from [`Tier::binding`], pass if it is
-    /// granted, then [`Ledger::settle_single`] the answer.
+    /// granted, then [`Ledger::settle_single`] the answer with the time of
+    /// this decision.
     Single,
     /// Draw one unit from [`Units::binding`], pass if it is granted, then
     /// [`Ledger::settle`] its outcome.
@@ -132,7 +136,8 @@ pub enum Decision {
     /// unit ahead (all its places open to the requests after this one),
     /// then [`Ledger::settle`] it. This request passes whatever the answer.
     Refill(UnitId),
-    /// Both bindings refused a draw in this window: the budget is spent.
+    /// Both kinds of draw were refused (or failed) in this window: the
+    /// budget is spent.
     Refuse,
 }
 
@@ -146,7 +151,8 @@ pub enum Answer {
     /// kind while it is not spent too.
     Refused,
     /// The binding failed to answer: the requests that took part pass, as
-    /// the platform lets them, and nothing more is paid for.
+    /// the platform lets them, nothing more is paid for, and a unit's
+    /// failure turns the rest of the window to single draws.
     Failed,
 }
 
@@ -213,7 +219,7 @@ impl Ledger {
             self.make_room(window);
             self.accounts.insert(counter.to_owned(), Account { window, ..Account::default() });
         }
-        let unit = UnitId(self.next_unit);
+        let unit = UnitId { id: self.next_unit, window };
         let Some(account) = self.account(counter, window) else { unreachable!("inserted above") };
         account.requests = account.requests.saturating_add(1);
         if account.paid > 0 {
@@ -245,11 +251,15 @@ impl Ledger {
 
     /// Records the binding's `answer` for `unit`, drawn for `counter`: a
     /// granted unit's places that no request joined are paid for, until the
-    /// window ends; a refused one means units are spent for the window; a
-    /// failed one pays for nothing more (the requests that took part pass,
-    /// as the platform lets them).
+    /// window ends; a refused or failed one turns the rest of the window to
+    /// single draws (the requests that took part in a failed one pass, as the
+    /// platform lets them). An answer that comes after the unit's window
+    /// ended changes nothing.
     pub fn settle(&mut self, tier: Tier, counter: &str, unit: UnitId, answer: Answer, now_ms: u64) {
-        let Some(account) = self.account(counter, window_of(tier, now_ms)) else { return };
+        if unit.window != window_of(tier, now_ms) {
+            return;
+        }
+        let Some(account) = self.account(counter, unit.window) else { return };
         if let Some((drawing, open)) = account.drawing {
             if drawing == unit {
                 account.drawing = None;
@@ -258,18 +268,21 @@ impl Ledger {
                 }
             }
         }
-        if answer == Answer::Refused {
+        if answer != Answer::Granted {
             account.units_spent = true;
         }
     }
 
     /// Records the binding's `answer` to a [`Decision::Single`] of
-    /// `counter`: refused means single draws are spent for the window.
-    pub fn settle_single(&mut self, tier: Tier, counter: &str, answer: Answer, now_ms: u64) {
-        if tier.units().is_none() || answer != Answer::Refused {
+    /// `counter` decided at `decided_ms`: refused means single draws are
+    /// spent for the window. An answer that comes after the window of its
+    /// decision ended changes nothing.
+    pub fn settle_single(&mut self, tier: Tier, counter: &str, decided_ms: u64, answer: Answer, now_ms: u64) {
+        let window = window_of(tier, now_ms);
+        if tier.units().is_none() || answer != Answer::Refused || window_of(tier, decided_ms) != window {
             return;
         }
-        if let Some(account) = self.account(counter, window_of(tier, now_ms)) {
+        if let Some(account) = self.account(counter, window) {
             account.singles_spent = true;
         }
     }
@@ -285,14 +298,14 @@ impl Ledger {
         Some(account)
     }
 
-    /// Forgets the counters that are neither refused in this window nor
-    /// being drawn when the ledger is full; all of them if that is not enough.
+    /// Forgets the counters that are neither refused nor being drawn in this
+    /// window when the ledger is full; all of them if that is not enough.
     fn make_room(&mut self, window: u64) {
         if self.accounts.len() < LEDGER_CAPACITY {
             return;
         }
         self.accounts.retain(|_, account| {
-            account.drawing.is_some() || (account.window == window && (account.singles_spent || account.units_spent))
+            account.window == window && (account.drawing.is_some() || account.singles_spent || account.units_spent)
         });
         if self.accounts.len() >= LEDGER_CAPACITY {
             self.accounts.clear();
@@ -356,7 +369,7 @@ mod tests {
                 Decision::Refuse | Decision::Join(_) => return (decisions, false),
                 Decision::Single => {
                     let answer = Bindings::answer(&mut bindings.singles);
-                    ledger.settle_single(Tier::Feed, counter, answer, now_ms);
+                    ledger.settle_single(Tier::Feed, counter, now_ms, answer, now_ms);
                     answer
                 }
                 Decision::Draw(unit) | Decision::Refill(unit) => {
@@ -438,6 +451,10 @@ mod tests {
         assert_eq!(served.iter().filter(|(_, passed)| *passed).count(), Tier::Feed.limit() as usize);
         assert!(served[..100].iter().all(|(_, passed)| *passed), "the whole budget first");
         assert_eq!(served[299].0, [Decision::Refuse], "refused without asking again");
+        let draws =
+            served.iter().flat_map(|(decisions, _)| decisions).filter(|d| **d == Decision::Single || asks_units(d));
+        // Ten single draws, a unit, the unit drawn ahead (refused), forty singles and the refused one.
+        assert_eq!(draws.count(), 53);
         // The next window has a budget of its own.
         let next = one_by_one(&mut ledger, &mut Bindings::full(), "c", 1, 10_000);
         assert_eq!(next[0], (vec![Decision::Single], true));
@@ -469,7 +486,7 @@ mod tests {
         let mut answers = std::collections::HashMap::new();
         for _ in 0..10 {
             let answer = Bindings::answer(&mut bindings.singles);
-            ledger.settle_single(Tier::Feed, "c", answer, 0);
+            ledger.settle_single(Tier::Feed, "c", 0, answer, 0);
         }
         for unit in &units {
             let answer = Bindings::answer(&mut bindings.units);
@@ -527,11 +544,28 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_draw_pays_for_nothing_more() {
+    fn a_failed_unit_pays_for_nothing_more_and_turns_the_window_to_single_draws() {
         let mut ledger = Ledger::default();
         let unit = draw_and_join(&mut ledger, 0);
         ledger.settle(Tier::Feed, "c", unit, Answer::Failed, 0);
-        assert!(matches!(ledger.decide(Tier::Feed, "c", 0), Decision::Draw(_)), "the next request asks again");
+        assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Single, "the working binding counts the rest");
+        assert!(matches!(ledger.decide(Tier::Feed, "c", 10_000), Decision::Single));
+    }
+
+    #[test]
+    fn answers_that_come_after_their_window_change_nothing() {
+        let mut ledger = Ledger::default();
+        let unit = draw_and_join(&mut ledger, 9_000);
+        // Refused as the window rolls: the next window's budget is its own.
+        ledger.settle(Tier::Feed, "c", unit, Answer::Refused, 10_001);
+        ledger.settle_single(Tier::Feed, "c", 9_999, Answer::Refused, 10_002);
+        make_busy(&mut ledger, 10_003);
+        assert!(matches!(ledger.decide(Tier::Feed, "c", 10_004), Decision::Draw(_)), "units are not spent");
+        // A single draw refused as the window rolls: the next window's first requests are drawn alone.
+        let mut other = Ledger::default();
+        assert_eq!(other.decide(Tier::Feed, "c", 9_998), Decision::Single);
+        other.settle_single(Tier::Feed, "c", 9_998, Answer::Refused, 10_002);
+        make_busy(&mut other, 10_003);
     }
 
     #[test]
@@ -552,7 +586,7 @@ mod tests {
         let unit = draw_and_join(&mut ledger, 1_000);
         ledger.settle(Tier::Feed, "c", unit, Answer::Refused, 1_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 1_001), Decision::Single, "the unit's places were not paid for");
-        ledger.settle_single(Tier::Feed, "c", Answer::Refused, 1_001);
+        ledger.settle_single(Tier::Feed, "c", 1_001, Answer::Refused, 1_001);
         assert_eq!(ledger.decide(Tier::Feed, "c", 1_002), Decision::Refuse);
         assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Refuse);
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_000), Decision::Single, "a new window");
@@ -562,7 +596,7 @@ mod tests {
     fn refused_single_draws_turn_to_units() {
         let mut ledger = Ledger::default();
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Single);
-        ledger.settle_single(Tier::Feed, "c", Answer::Refused, 0);
+        ledger.settle_single(Tier::Feed, "c", 0, Answer::Refused, 0);
         assert!(matches!(ledger.decide(Tier::Feed, "c", 0), Decision::Draw(_)), "not busy, but singles are spent");
     }
 
@@ -594,7 +628,7 @@ mod tests {
         let mut ledger = Ledger::default();
         let decisions: Vec<Decision> = (0..5).map(|_| ledger.decide(Tier::Triggers, "c", 0)).collect();
         assert!(decisions.iter().all(|d| *d == Decision::Single));
-        ledger.settle_single(Tier::Management, "c", Answer::Refused, 0);
+        ledger.settle_single(Tier::Management, "c", 0, Answer::Refused, 0);
         assert_eq!(ledger.decide(Tier::Management, "c", 1), Decision::Single, "the binding alone refuses them");
         assert!(ledger.accounts.is_empty());
     }
@@ -603,7 +637,7 @@ mod tests {
     fn a_full_ledger_forgets_counters_but_keeps_refusals() {
         let mut ledger = Ledger::default();
         assert_eq!(ledger.decide(Tier::Feed, "spent", 0), Decision::Single);
-        ledger.settle_single(Tier::Feed, "spent", Answer::Refused, 0);
+        ledger.settle_single(Tier::Feed, "spent", 0, Answer::Refused, 0);
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("then a unit") };
         ledger.settle(Tier::Feed, "spent", unit, Answer::Refused, 0);
         for n in 1..LEDGER_CAPACITY {

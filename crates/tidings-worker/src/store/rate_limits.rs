@@ -16,8 +16,9 @@ use crate::error::ApiError;
 use crate::platform::now_ms;
 
 /// How many times one request asks the ledger: a refused draw of one kind
-/// (single or unit) is followed by the other kind while it is not spent.
-const DECISIONS_PER_REQUEST: usize = 3;
+/// (single or unit) is followed by the other kind while it is not spent,
+/// and a joined unit that never answers by another decision.
+const DECISIONS_PER_REQUEST: usize = 4;
 
 /// Counts one request against `owner`'s budget of `tier` in `environment`;
 /// 429 `rate_limited` once it is spent. A deployment without the binding
@@ -33,26 +34,33 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
     };
     let counter = counter_key(tier, environment, owner);
     for _ in 0..DECISIONS_PER_REQUEST {
+        let decided = now_ms();
         // Deciding and finding (or opening) the unit's outcome happen without an `await` between
         // them, so a request that joins a unit always finds where its outcome will be.
-        let step = LEDGER.with_borrow_mut(|ledger| match ledger.decide(tier, &counter, now_ms()) {
+        let step = LEDGER.with_borrow_mut(|ledger| match ledger.decide(tier, &counter, decided) {
             Decision::Allow => Step::Pass,
             Decision::Refuse => Step::Refuse,
             Decision::Single => Step::Single,
             // No outcome to wait for (its drawing request ended without one): drawn alone.
-            Decision::Join(unit) => {
-                DRAWS.with_borrow(|draws| draws.get(&unit).cloned()).map_or(Step::Single, Step::Join)
-            }
+            Decision::Join(unit) => DRAWS
+                .with_borrow(|draws| draws.get(&unit).cloned())
+                .map_or(Step::Single, |outcome| Step::Join(unit, outcome)),
             Decision::Draw(unit) => Step::Draw(unit, Outcome::opened(unit), false),
             Decision::Refill(unit) => Step::Draw(unit, Outcome::opened(unit), true),
         });
         let answer = match step {
             Step::Pass => return Ok(()),
             Step::Refuse => break,
-            Step::Single => draw_single(&singles, tier, &counter).await,
-            Step::Join(outcome) => match outcome.wait().await {
+            Step::Single => draw_single(&singles, tier, &counter, decided).await,
+            Step::Join(unit, outcome) => match outcome.wait().await {
                 Some(answer) => answer,
-                None => draw_single(&singles, tier, &counter).await,
+                None => {
+                    // The unit's request ended without an answer, or the binding kept it waiting:
+                    // the unit pays for nothing (no request joins it any more), and this request
+                    // asks the ledger again.
+                    LEDGER.with_borrow_mut(|ledger| ledger.settle(tier, &counter, unit, Answer::Failed, now_ms()));
+                    continue;
+                }
             },
             Step::Draw(unit, outcome, paid) => {
                 // Dropping the hold, here or where this request is dropped mid-draw, settles the unit.
@@ -83,10 +91,11 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
     Err(ApiError::rate_limited(tier))
 }
 
-/// Draws one request alone from the tier's binding and records the answer.
-async fn draw_single(limiter: &RateLimiter, tier: Tier, counter: &str) -> Answer {
+/// Draws one request, decided at `decided`, alone from the tier's binding
+/// and records the answer.
+async fn draw_single(limiter: &RateLimiter, tier: Tier, counter: &str, decided: u64) -> Answer {
     let answer = ask(limiter, counter, tier).await;
-    LEDGER.with_borrow_mut(|ledger| ledger.settle_single(tier, counter, answer, now_ms()));
+    LEDGER.with_borrow_mut(|ledger| ledger.settle_single(tier, counter, decided, answer, now_ms()));
     answer
 }
 
@@ -96,8 +105,8 @@ enum Step {
     Refuse,
     /// Draw this request alone.
     Single,
-    /// Wait for the outcome of another request's draw.
-    Join(Outcome),
+    /// Wait for the outcome of another request's draw of that unit.
+    Join(UnitId, Outcome),
     /// Draw, leave the answer for the requests that joined, and settle;
     /// `true` where this request is already paid for (a unit drawn ahead).
     Draw(UnitId, Outcome, bool),
@@ -127,9 +136,9 @@ enum State {
 /// How often a joined request looks for its unit's outcome.
 const OUTCOME_POLL: Duration = Duration::from_millis(1);
 
-/// How long it looks before it asks the binding itself: the binding
-/// answers in milliseconds, so no answer by then means the drawing request
-/// was cancelled and none will come.
+/// How long it looks before it settles the unit as failed and asks the
+/// ledger again: the binding answers in milliseconds, so no answer by then
+/// means the drawing request was cancelled and none will come.
 const OUTCOME_PATIENCE_MS: u64 = 1_000;
 
 impl Outcome {
@@ -161,8 +170,8 @@ impl Outcome {
 /// The drawing request's hold on its unit's outcome. When it ends, the
 /// unit is settled and leaves [`DRAWS`]; where it ends without an answer
 /// (its request was dropped), the unit is settled as failed and the
-/// requests that joined it ask the binding themselves at once instead of
-/// waiting for an answer that cannot come.
+/// requests that joined it ask the ledger again at once instead of waiting
+/// for an answer that cannot come.
 struct OutcomeGuard {
     unit: UnitId,
     outcome: Outcome,

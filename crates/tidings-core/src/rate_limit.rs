@@ -136,8 +136,8 @@ pub enum Decision {
     /// unit ahead (all its places open to the requests after this one),
     /// then [`Ledger::settle`] it. This request passes whatever the answer.
     Refill(UnitId),
-    /// Both kinds of draw were refused (or failed) in this window: the
-    /// budget is spent.
+    /// Both kinds of draw were refused in this window (units also where
+    /// one failed): the budget is spent.
     Refuse,
 }
 
@@ -150,9 +150,10 @@ pub enum Answer {
     /// kind of draw asks [`Ledger::decide`] again, which offers the other
     /// kind while it is not spent too.
     Refused,
-    /// The binding failed to answer: the requests that took part pass, as
-    /// the platform lets them, nothing more is paid for, and a unit's
-    /// failure turns the rest of the window to single draws.
+    /// The binding failed to answer. A single draw's request passes, as the
+    /// platform lets it; a unit pays for nothing, and its failure turns the
+    /// rest of the window to single draws, which count the requests that
+    /// took part in it.
     Failed,
 }
 
@@ -252,9 +253,9 @@ impl Ledger {
     /// Records the binding's `answer` for `unit`, drawn for `counter`: a
     /// granted unit's places that no request joined are paid for, until the
     /// window ends; a refused or failed one turns the rest of the window to
-    /// single draws (the requests that took part in a failed one pass, as the
-    /// platform lets them). An answer that comes after the unit's window
-    /// ended changes nothing.
+    /// single draws (the requests that took part in it ask again, and are
+    /// drawn one by one). An answer that comes after the unit's window ended
+    /// changes nothing.
     pub fn settle(&mut self, tier: Tier, counter: &str, unit: UnitId, answer: Answer, now_ms: u64) {
         if unit.window != window_of(tier, now_ms) {
             return;
@@ -270,6 +271,21 @@ impl Ledger {
         }
         if answer != Answer::Granted {
             account.units_spent = true;
+        }
+    }
+
+    /// Forgets `unit`, which will not be answered (its drawing request
+    /// ended without an answer, or the binding kept it waiting too long):
+    /// no request joins it any more, it pays for nothing, and units are not
+    /// spent for that.
+    pub fn abandon(&mut self, tier: Tier, counter: &str, unit: UnitId, now_ms: u64) {
+        if unit.window != window_of(tier, now_ms) {
+            return;
+        }
+        if let Some(account) = self.account(counter, unit.window) {
+            if account.drawing.is_some_and(|(drawing, _)| drawing == unit) {
+                account.drawing = None;
+            }
         }
     }
 
@@ -289,10 +305,14 @@ impl Ledger {
 
     /// `counter`'s account for `window`, started afresh where the one kept
     /// is for an earlier window: its places paid for lapse with it, and a
-    /// unit still being drawn for it pays for nothing here.
+    /// unit still being drawn for it pays for nothing here. `None` where the
+    /// account is for a later window already (an account never goes back).
     fn account(&mut self, counter: &str, window: u64) -> Option<&mut Account> {
         let account = self.accounts.get_mut(counter)?;
-        if account.window != window {
+        if account.window > window {
+            return None;
+        }
+        if account.window < window {
             *account = Account { window, ..Account::default() };
         }
         Some(account)
@@ -549,7 +569,18 @@ mod tests {
         let unit = draw_and_join(&mut ledger, 0);
         ledger.settle(Tier::Feed, "c", unit, Answer::Failed, 0);
         assert_eq!(ledger.decide(Tier::Feed, "c", 0), Decision::Single, "the working binding counts the rest");
-        assert!(matches!(ledger.decide(Tier::Feed, "c", 10_000), Decision::Single));
+        make_busy(&mut ledger, 10_000);
+        assert!(matches!(ledger.decide(Tier::Feed, "c", 10_000), Decision::Draw(_)), "the next window draws units");
+    }
+
+    #[test]
+    fn an_abandoned_unit_pays_for_nothing_and_spends_nothing() {
+        let mut ledger = Ledger::default();
+        let unit = draw_and_join(&mut ledger, 0);
+        ledger.abandon(Tier::Feed, "c", unit, 0);
+        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 0);
+        let Decision::Draw(next) = ledger.decide(Tier::Feed, "c", 0) else { panic!("nobody joins it: a new unit") };
+        assert_ne!(next, unit);
     }
 
     #[test]
@@ -561,6 +592,12 @@ mod tests {
         ledger.settle_single(Tier::Feed, "c", 9_999, Answer::Refused, 10_002);
         make_busy(&mut ledger, 10_003);
         assert!(matches!(ledger.decide(Tier::Feed, "c", 10_004), Decision::Draw(_)), "units are not spent");
+        // Refused once the next window has begun deciding: that window is left as it is.
+        let mut late = Ledger::default();
+        let unit = draw_and_join(&mut late, 19_000);
+        make_busy(&mut late, 20_000);
+        late.settle(Tier::Feed, "c", unit, Answer::Refused, 20_001);
+        assert!(matches!(late.decide(Tier::Feed, "c", 20_002), Decision::Draw(_)));
         // A single draw refused as the window rolls: the next window's first requests are drawn alone.
         let mut other = Ledger::default();
         assert_eq!(other.decide(Tier::Feed, "c", 9_998), Decision::Single);

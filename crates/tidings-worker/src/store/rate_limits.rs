@@ -22,8 +22,9 @@ const DECISIONS_PER_REQUEST: usize = 4;
 
 /// Counts one request against `owner`'s budget of `tier` in `environment`;
 /// 429 `rate_limited` once it is spent. A deployment without the binding
-/// is not limited (and says so in its log); a binding that fails lets the
-/// request through, as the platform itself does.
+/// is not limited (and says so in its log); a single draw that fails lets
+/// the request through, as the platform itself does, and a unit that fails
+/// turns the window to single draws, which count the requests it held.
 pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) -> Result<(), ApiError> {
     let singles = match env.rate_limiter(tier.binding()) {
         Ok(limiter) => limiter,
@@ -41,24 +42,30 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
             Decision::Allow => Step::Pass,
             Decision::Refuse => Step::Refuse,
             Decision::Single => Step::Single,
-            // No outcome to wait for (its drawing request ended without one): drawn alone.
-            Decision::Join(unit) => DRAWS
-                .with_borrow(|draws| draws.get(&unit).cloned())
-                .map_or(Step::Single, |outcome| Step::Join(unit, outcome)),
+            Decision::Join(unit) => match DRAWS.with_borrow(|draws| draws.get(&unit).cloned()) {
+                Some(outcome) => Step::Join(unit, outcome),
+                // No outcome to wait for (its drawing request ended without one): decide again.
+                None => {
+                    ledger.abandon(tier, &counter, unit, decided);
+                    Step::Again
+                }
+            },
             Decision::Draw(unit) => Step::Draw(unit, Outcome::opened(unit), false),
             Decision::Refill(unit) => Step::Draw(unit, Outcome::opened(unit), true),
         });
+        let drawn_alone = matches!(step, Step::Single);
         let answer = match step {
             Step::Pass => return Ok(()),
             Step::Refuse => break,
+            Step::Again => continue,
             Step::Single => draw_single(&singles, tier, &counter, decided).await,
             Step::Join(unit, outcome) => match outcome.wait().await {
                 Some(answer) => answer,
                 None => {
                     // The unit's request ended without an answer, or the binding kept it waiting:
-                    // the unit pays for nothing (no request joins it any more), and this request
-                    // asks the ledger again.
-                    LEDGER.with_borrow_mut(|ledger| ledger.settle(tier, &counter, unit, Answer::Failed, now_ms()));
+                    // nobody joins the unit any more, and this request asks the ledger again.
+                    LEDGER.with_borrow_mut(|ledger| ledger.abandon(tier, &counter, unit, now_ms()));
+                    DRAWS.with_borrow_mut(|draws| draws.remove(&unit));
                     continue;
                 }
             },
@@ -81,11 +88,13 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
                 answer
             }
         };
-        match answer {
-            Answer::Granted | Answer::Failed => return Ok(()),
-            // The ledger knows what was refused: asked again, it offers the other kind or refuses.
-            Answer::Refused if tier.units().is_some() => continue,
-            Answer::Refused => break,
+        match (answer, drawn_alone) {
+            (Answer::Granted, _) | (Answer::Failed, true) => return Ok(()),
+            // The ledger knows what was refused, or which unit failed: asked again, it offers the
+            // other kind of draw or refuses, so a failing units' binding leaves the counting to
+            // the singles'.
+            _ if tier.units().is_some() => continue,
+            _ => break,
         }
     }
     Err(ApiError::rate_limited(tier))
@@ -107,6 +116,8 @@ enum Step {
     Single,
     /// Wait for the outcome of another request's draw of that unit.
     Join(UnitId, Outcome),
+    /// Ask the ledger again.
+    Again,
     /// Draw, leave the answer for the requests that joined, and settle;
     /// `true` where this request is already paid for (a unit drawn ahead).
     Draw(UnitId, Outcome, bool),
@@ -136,8 +147,8 @@ enum State {
 /// How often a joined request looks for its unit's outcome.
 const OUTCOME_POLL: Duration = Duration::from_millis(1);
 
-/// How long it looks before it settles the unit as failed and asks the
-/// ledger again: the binding answers in milliseconds, so no answer by then
+/// How long it looks before it abandons the unit and asks the ledger
+/// again: the binding answers in milliseconds, so no answer by then
 /// means the drawing request was cancelled and none will come.
 const OUTCOME_PATIENCE_MS: u64 = 1_000;
 
@@ -169,9 +180,9 @@ impl Outcome {
 
 /// The drawing request's hold on its unit's outcome. When it ends, the
 /// unit is settled and leaves [`DRAWS`]; where it ends without an answer
-/// (its request was dropped), the unit is settled as failed and the
-/// requests that joined it ask the ledger again at once instead of waiting
-/// for an answer that cannot come.
+/// (its request was dropped), the unit is abandoned and the requests that
+/// joined it ask the ledger again at once instead of waiting for an answer
+/// that cannot come.
 struct OutcomeGuard {
     unit: UnitId,
     outcome: Outcome,
@@ -182,16 +193,19 @@ struct OutcomeGuard {
 impl Drop for OutcomeGuard {
     fn drop(&mut self) {
         let answer = match self.outcome.0.get() {
-            State::Answered(answer) => answer,
+            State::Answered(answer) => Some(answer),
             State::Drawing | State::Abandoned => {
                 self.outcome.0.set(State::Abandoned);
-                Answer::Failed
+                None
             }
         };
         // No borrow of the ledger lives across an `await`, so it is free wherever a future is dropped.
         let _ = LEDGER.try_with(|ledger| {
             if let Ok(mut ledger) = ledger.try_borrow_mut() {
-                ledger.settle(self.tier, &self.counter, self.unit, answer, now_ms());
+                match answer {
+                    Some(answer) => ledger.settle(self.tier, &self.counter, self.unit, answer, now_ms()),
+                    None => ledger.abandon(self.tier, &self.counter, self.unit, now_ms()),
+                }
             }
         });
         DRAWS.with_borrow_mut(|draws| draws.remove(&self.unit));

@@ -3,9 +3,10 @@
 //! Budgets are counted by the platform (the Workers Rate Limiting bindings
 //! named by [`Tier::binding`] and [`Units::binding`]); [`Tier::draws_per_period`],
 //! [`Units::per_period`] and [`Tier::period_seconds`] must equal the
-//! bindings' `simple = { limit, period }` in `wrangler.toml`, which a test
-//! checks. A subscriber's fast feed requests are drawn in units of many
-//! requests ([`Ledger`]).
+//! bindings' `simple = { limit, period }` in `wrangler.toml`
+//! (`tests/rate-limits.test.mjs` checks each tier's bindings and their sum
+//! against the budget its 429 states). A subscriber's fast feed requests
+//! are drawn in units of many requests ([`Ledger`]).
 //! Server routes count per secret key; feed routes, which every browser of
 //! an app reaches with the same publishable key, count per subscriber.
 

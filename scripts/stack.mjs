@@ -4,9 +4,10 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
-import { root, runAsync, start, step, stop, toolEnv } from "./lib.mjs";
+import { root, start, step, stop, toolEnv } from "./lib.mjs";
 import { serveWww } from "./serve-www.mjs";
 import { withShards } from "./wrangler-config.mjs";
+import { applyLocalMigrations } from "./d1-migrate.mjs";
 
 export const defaultConfig = join(root, "wrangler.toml");
 /** The admin console's worker (static assets only), which the API worker's CONSOLE binding serves. */
@@ -63,15 +64,13 @@ export function freePort() {
 }
 
 /**
- * Applies pending migrations to every local D1 database, one at a time:
- * concurrent runs share workerd's local state and fail with SQLITE_BUSY.
+ * Applies pending migrations to every local D1 database, all in one
+ * Miniflare, as `wrangler d1 migrations apply --local` would one by one
+ * (scripts/d1-migrate.mjs).
  */
 export async function migrate(persistTo, config = defaultConfig, bindings = d1Bindings(config)) {
   step(`applying D1 migrations (${bindings.length} database${bindings.length === 1 ? "" : "s"})`);
-  for (const binding of bindings) {
-    const args = ["d1", "migrations", "apply", binding, "--local", "--config", config, "--persist-to", persistTo];
-    await runAsync("wrangler", args, { stdio: ["ignore", "ignore", "inherit"] });
-  }
+  await applyLocalMigrations(persistTo, config, bindings);
 }
 
 /**

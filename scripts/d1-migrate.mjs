@@ -10,8 +10,14 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { root } from "./lib.mjs";
 
-// The Miniflare wrangler itself runs (a dependency of wrangler's, not of ours).
-const { Miniflare, convertV4MiniflareOptions } = createRequire(join(root, "node_modules", "wrangler", "package.json"))("miniflare");
+/**
+ * The Miniflare wrangler itself runs (a dependency of wrangler's, not of
+ * ours), loaded when first needed: the scripts importing this module run
+ * before `setup` has installed the npm packages on a fresh machine.
+ */
+function wranglersMiniflare() {
+  return createRequire(join(root, "node_modules", "wrangler", "package.json"))("miniflare");
+}
 
 /** The table wrangler records applied migrations in, unless a database names another. */
 const DEFAULT_TABLE = "d1_migrations";
@@ -55,6 +61,7 @@ export async function applyLocalMigrations(persistTo, config, bindings) {
   const databases = localDatabases(config).filter((database) => !bindings || bindings.includes(database.binding));
   const missing = (bindings ?? []).filter((binding) => !databases.some((database) => database.binding === binding));
   if (missing.length > 0) throw new Error(`no [[d1_databases]] binding ${missing.join(", ")} in ${config}`);
+  const { Miniflare, convertV4MiniflareOptions } = wranglersMiniflare();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,

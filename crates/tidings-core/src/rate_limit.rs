@@ -433,12 +433,18 @@ mod tests {
         }
     }
 
-    /// Counter `c`, busy, draws a unit, and the next request joins it.
-    fn draw_and_join(ledger: &mut Ledger, now_ms: u64) -> UnitId {
+    /// Counter `c`, made busy, draws a unit.
+    fn busy_unit(ledger: &mut Ledger, now_ms: u64) -> UnitId {
         make_busy(ledger, now_ms);
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", now_ms) else {
             panic!("a busy counter draws a unit")
         };
+        unit
+    }
+
+    /// Counter `c`, made busy, draws a unit, and the next request joins it.
+    fn draw_and_join(ledger: &mut Ledger, now_ms: u64) -> UnitId {
+        let unit = busy_unit(ledger, now_ms);
         assert_eq!(ledger.decide(Tier::Feed, "c", now_ms), Decision::Join(unit));
         unit
     }
@@ -552,8 +558,7 @@ mod tests {
     #[test]
     fn requests_joining_a_unit_drawn_ahead_share_its_answer() {
         let mut ledger = Ledger::default();
-        make_busy(&mut ledger, 0);
-        let Decision::Draw(first) = ledger.decide(Tier::Feed, "c", 0) else { panic!("a busy counter draws a unit") };
+        let first = busy_unit(&mut ledger, 0);
         ledger.settle(Tier::Feed, "c", first, Answer::Granted, 0);
         let paid: Vec<Decision> = (0..49).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
         let Some(Decision::Refill(ahead)) = paid.get(24).copied() else { panic!("the 25th paid place draws ahead") };
@@ -641,8 +646,7 @@ mod tests {
     #[test]
     fn places_paid_for_lapse_when_the_window_ends() {
         let mut ledger = Ledger::default();
-        make_busy(&mut ledger, 9_000);
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 9_000) else { panic!("a busy counter draws a unit") };
+        let unit = busy_unit(&mut ledger, 9_000);
         ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 9_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Allow);
         assert_eq!(
@@ -655,8 +659,7 @@ mod tests {
     #[test]
     fn a_unit_answered_after_its_window_pays_for_nothing() {
         let mut ledger = Ledger::default();
-        make_busy(&mut ledger, 9_000);
-        let Decision::Draw(unit) = ledger.decide(Tier::Feed, "c", 9_000) else { panic!("a busy counter draws a unit") };
+        let unit = busy_unit(&mut ledger, 9_000);
         ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 10_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_001), Decision::Single);
     }

@@ -174,12 +174,16 @@ pub const SINGLES_BEFORE_UNITS: u32 = 10;
 /// spoken for, and the places of a granted unit that no request took pay
 /// for the next requests without asking a binding; once fewer than half a
 /// unit's places are left, the next unit is drawn ahead, so a steady stream
-/// of requests rarely waits. Once units are refused, requests are drawn one
-/// by one again, and the other way round; when both are refused the
-/// counter is refused until the window ends, without asking again.
+/// of requests rarely waits while units are granted (the feed's budget has
+/// one per window, so there the unit drawn ahead is refused, and the rest of
+/// the window is drawn one by one, each draw beside its request's read).
+/// Once units are refused, requests are drawn one by one again, and the
+/// other way round; when both are refused the counter is refused until the
+/// window ends, without asking again.
 ///
-/// Every request that passes is covered by a granted draw, also when many
-/// arrive at once, and places paid for lapse when the binding's window ends
+/// Every request that passes is covered by a granted draw (or a single draw
+/// whose binding failed, as the platform lets it), also when many arrive at
+/// once, and places paid for lapse when the binding's window ends
 /// (windows aligned to the clock: `now / period`), so a counter never gets
 /// more than its [`Tier::limit`] in a window. Where requests spread over
 /// several isolates, only a unit's places left unused make the limit come
@@ -208,8 +212,8 @@ struct Account {
 }
 
 /// At most this many counters are remembered. A full ledger forgets the
-/// counters that are neither refused in this window nor being drawn (which
-/// only makes their next request draw again); refusals are kept.
+/// counters that hold nothing for this window (no places paid for, no unit
+/// being drawn, no refusal), which only makes their next request draw again.
 const LEDGER_CAPACITY: usize = 4_096;
 
 impl Ledger {
@@ -222,7 +226,8 @@ impl Ledger {
             self.accounts.insert(counter.to_owned(), Account { window, ..Account::default() });
         }
         let unit = UnitId { id: self.next_unit, window };
-        let Some(account) = self.account(counter, window) else { unreachable!("inserted above") };
+        // No account for this window: the clock went back past a window's edge. Drawn alone.
+        let Some(account) = self.account(counter, window) else { return Decision::Single };
         account.requests = account.requests.saturating_add(1);
         if account.paid > 0 {
             account.paid -= 1;
@@ -319,14 +324,15 @@ impl Ledger {
         Some(account)
     }
 
-    /// Forgets the counters that are neither refused nor being drawn in this
-    /// window when the ledger is full; all of them if that is not enough.
+    /// Forgets the counters that hold nothing for this window when the
+    /// ledger is full; all of them if that is not enough.
     fn make_room(&mut self, window: u64) {
         if self.accounts.len() < LEDGER_CAPACITY {
             return;
         }
         self.accounts.retain(|_, account| {
-            account.window == window && (account.drawing.is_some() || account.singles_spent || account.units_spent)
+            account.window == window
+                && (account.paid > 0 || account.drawing.is_some() || account.singles_spent || account.units_spent)
         });
         if self.accounts.len() >= LEDGER_CAPACITY {
             self.accounts.clear();
@@ -675,18 +681,30 @@ mod tests {
     }
 
     #[test]
-    fn a_full_ledger_forgets_counters_but_keeps_refusals() {
+    fn a_full_ledger_forgets_counters_but_keeps_refusals_and_places_paid_for() {
         let mut ledger = Ledger::default();
         assert_eq!(ledger.decide(Tier::Feed, "spent", 0), Decision::Single);
         ledger.settle_single(Tier::Feed, "spent", 0, Answer::Refused, 0);
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("then a unit") };
         ledger.settle(Tier::Feed, "spent", unit, Answer::Refused, 0);
-        for n in 1..LEDGER_CAPACITY {
+        let paid = busy_unit(&mut ledger, 0);
+        ledger.settle(Tier::Feed, "c", paid, Answer::Granted, 0);
+        for n in 2..LEDGER_CAPACITY {
             assert_eq!(ledger.decide(Tier::Feed, &n.to_string(), 0), Decision::Single);
         }
         assert_eq!(ledger.decide(Tier::Feed, "new", 0), Decision::Single);
-        assert_eq!(ledger.accounts.len(), 2, "the refused counter and the new one");
+        assert_eq!(ledger.accounts.len(), 3, "the refused counter, the one with places paid for, and the new one");
         assert_eq!(ledger.decide(Tier::Feed, "spent", 1), Decision::Refuse, "a full ledger does not lift a refusal");
+        assert_eq!(ledger.decide(Tier::Feed, "c", 1), Decision::Allow, "nor lose places paid for");
+    }
+
+    #[test]
+    fn a_clock_gone_back_past_a_window_draws_alone() {
+        let mut ledger = Ledger::default();
+        let unit = busy_unit(&mut ledger, 10_000);
+        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 10_000);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Single);
+        assert_eq!(ledger.decide(Tier::Feed, "c", 10_001), Decision::Allow, "the window's places are kept");
     }
 
     #[test]

@@ -148,8 +148,9 @@ enum State {
 const OUTCOME_POLL: Duration = Duration::from_millis(1);
 
 /// How long it looks before it abandons the unit and asks the ledger
-/// again: the binding answers in milliseconds, so no answer by then
-/// means the drawing request was cancelled and none will come.
+/// again: a drawing request that ends without an answer says so at once
+/// (its hold's drop), so this only bounds a binding that keeps it waiting;
+/// the binding answers in milliseconds.
 const OUTCOME_PATIENCE_MS: u64 = 1_000;
 
 impl Outcome {

@@ -448,6 +448,15 @@ mod tests {
         unit
     }
 
+    /// A ledger in which counter `c`, made busy at `decided_ms`, drew a unit
+    /// whose grant came at `answered_ms`.
+    fn granted_unit(decided_ms: u64, answered_ms: u64) -> Ledger {
+        let mut ledger = Ledger::default();
+        let unit = busy_unit(&mut ledger, decided_ms);
+        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, answered_ms);
+        ledger
+    }
+
     /// Counter `c`, made busy, draws a unit, and the next request joins it.
     fn draw_and_join(ledger: &mut Ledger, now_ms: u64) -> UnitId {
         let unit = busy_unit(ledger, now_ms);
@@ -651,9 +660,7 @@ mod tests {
 
     #[test]
     fn places_paid_for_lapse_when_the_window_ends() {
-        let mut ledger = Ledger::default();
-        let unit = busy_unit(&mut ledger, 9_000);
-        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 9_000);
+        let mut ledger = granted_unit(9_000, 9_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Allow);
         assert_eq!(
             ledger.decide(Tier::Feed, "c", 10_000),
@@ -664,9 +671,7 @@ mod tests {
 
     #[test]
     fn a_unit_answered_after_its_window_pays_for_nothing() {
-        let mut ledger = Ledger::default();
-        let unit = busy_unit(&mut ledger, 9_000);
-        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 10_000);
+        let mut ledger = granted_unit(9_000, 10_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_001), Decision::Single);
     }
 
@@ -682,13 +687,11 @@ mod tests {
 
     #[test]
     fn a_full_ledger_forgets_counters_but_keeps_refusals_and_places_paid_for() {
-        let mut ledger = Ledger::default();
+        let mut ledger = granted_unit(0, 0);
         assert_eq!(ledger.decide(Tier::Feed, "spent", 0), Decision::Single);
         ledger.settle_single(Tier::Feed, "spent", 0, Answer::Refused, 0);
         let Decision::Draw(unit) = ledger.decide(Tier::Feed, "spent", 0) else { panic!("then a unit") };
         ledger.settle(Tier::Feed, "spent", unit, Answer::Refused, 0);
-        let paid = busy_unit(&mut ledger, 0);
-        ledger.settle(Tier::Feed, "c", paid, Answer::Granted, 0);
         for n in 2..LEDGER_CAPACITY {
             assert_eq!(ledger.decide(Tier::Feed, &n.to_string(), 0), Decision::Single);
         }
@@ -700,9 +703,7 @@ mod tests {
 
     #[test]
     fn a_clock_gone_back_past_a_window_draws_alone() {
-        let mut ledger = Ledger::default();
-        let unit = busy_unit(&mut ledger, 10_000);
-        ledger.settle(Tier::Feed, "c", unit, Answer::Granted, 10_000);
+        let mut ledger = granted_unit(10_000, 10_000);
         assert_eq!(ledger.decide(Tier::Feed, "c", 9_999), Decision::Single);
         assert_eq!(ledger.decide(Tier::Feed, "c", 10_001), Decision::Allow, "the window's places are kept");
     }

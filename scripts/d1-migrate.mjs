@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { root } from "./lib.mjs";
+import { d1Databases } from "./wrangler-config.mjs";
 
 /**
  * The Miniflare wrangler itself runs (a dependency of wrangler's, not of
@@ -29,21 +30,15 @@ const DEFAULT_TABLE = "d1_migrations";
  * the migrations table.
  */
 export function localDatabases(config) {
-  const toml = readFileSync(config, "utf8");
-  const value = (block, key) => block.match(new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, "m"))?.[1];
-  return toml
-    .split(/\n(?=\[)/)
-    .filter((block) => block.startsWith("[[d1_databases]]"))
-    .map((block) => {
-      const binding = value(block, "binding");
-      const directory = value(block, "migrations_dir") ?? "migrations";
-      return {
-        binding,
-        id: value(block, "preview_database_id") ?? value(block, "database_id") ?? binding,
-        migrationsDir: isAbsolute(directory) ? directory : join(dirname(config), directory),
-        table: value(block, "migrations_table") ?? DEFAULT_TABLE,
-      };
-    });
+  return d1Databases(readFileSync(config, "utf8")).map((database) => {
+    const directory = database.migrationsDir ?? "migrations";
+    return {
+      binding: database.binding,
+      id: database.previewDatabaseId ?? database.databaseId ?? database.binding,
+      migrationsDir: isAbsolute(directory) ? directory : join(dirname(config), directory),
+      table: database.migrationsTable ?? DEFAULT_TABLE,
+    };
+  });
 }
 
 /** An SQL identifier, quoted as wrangler quotes the migrations table. */

@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { root, start, step, stop, toolEnv } from "./lib.mjs";
 import { serveWww } from "./serve-www.mjs";
-import { withShards } from "./wrangler-config.mjs";
+import { d1Databases, withShards } from "./wrangler-config.mjs";
 import { applyLocalMigrations } from "./d1-migrate.mjs";
 
 export const defaultConfig = join(root, "wrangler.toml");
@@ -25,8 +25,7 @@ export function consoleConfigFor(config) {
 
 /** Every D1 binding declared in a wrangler configuration. */
 export function d1Bindings(config = defaultConfig) {
-  const toml = readFileSync(config, "utf8");
-  return [...toml.matchAll(/\[\[d1_databases\]\]\s*\nbinding\s*=\s*"([A-Z0-9_]+)"/g)].map((match) => match[1]);
+  return d1Databases(readFileSync(config, "utf8")).map((database) => database.binding);
 }
 
 /**

@@ -88,6 +88,23 @@ function tables(head) {
 
 const value = (table, key) => table.entries.find((entry) => entry.startsWith(`${key} =`))?.match(/=\s*"([^"]*)"/)?.[1];
 
+/**
+ * The top-level `[[d1_databases]]` of `head`: each binding with its
+ * `database_id`, `preview_database_id`, `migrations_dir` and
+ * `migrations_table` as written (undefined where absent).
+ */
+export function d1Databases(head) {
+  return tables(head)
+    .filter((table) => table.header === "[[d1_databases]]")
+    .map((table) => ({
+      binding: value(table, "binding"),
+      databaseId: value(table, "database_id"),
+      previewDatabaseId: value(table, "preview_database_id"),
+      migrationsDir: value(table, "migrations_dir"),
+      migrationsTable: value(table, "migrations_table"),
+    }));
+}
+
 /** The bindings of the given kind, as TOML inline tables. */
 function inline(all, header) {
   return all.filter((table) => table.header === header).map((table) => `{ ${table.entries.join(", ")} }`);

@@ -572,9 +572,7 @@ mod tests {
 
     #[test]
     fn requests_joining_a_unit_drawn_ahead_share_its_answer() {
-        let mut ledger = Ledger::default();
-        let first = busy_unit(&mut ledger, 0);
-        ledger.settle(Tier::Feed, "c", first, Answer::Granted, 0);
+        let mut ledger = granted_unit(0, 0);
         let paid: Vec<Decision> = (0..49).map(|_| ledger.decide(Tier::Feed, "c", 0)).collect();
         let Some(Decision::Refill(ahead)) = paid.get(24).copied() else { panic!("the 25th paid place draws ahead") };
         assert!(paid.iter().enumerate().all(|(i, d)| i == 24 || *d == Decision::Allow));

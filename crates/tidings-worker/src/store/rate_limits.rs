@@ -72,11 +72,12 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
             Step::Draw(unit, outcome, paid) => {
                 // Dropping the hold, here or where this request is dropped mid-draw, settles the unit.
                 let hold = OutcomeGuard { unit, outcome, tier, counter: counter.clone() };
-                let answer = match tier.units().map(|units| env.rate_limiter(units.binding)) {
-                    Some(Ok(limiter)) => ask(&limiter, &counter, tier).await,
+                let binding = tier.units().map_or(tier.binding(), |units| units.binding);
+                let answer = match env.rate_limiter(binding) {
+                    Ok(limiter) => ask(&limiter, &counter, tier).await,
                     // Without the units' binding, units are refused: requests are drawn one by one.
-                    _ => {
-                        warn_once(tier.units().map_or("", |units| units.binding), "requests are drawn one by one");
+                    Err(_) => {
+                        warn_once(binding, "requests are drawn one by one");
                         Answer::Refused
                     }
                 };

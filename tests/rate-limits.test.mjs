@@ -1,7 +1,8 @@
 // Rate limits: per secret key for server routes, per subscriber for feed
 // routes, every counter within one environment; 429 `rate_limited` with
 // Retry-After and RateLimit-* headers. Counted by the Workers Rate Limiting
-// binding, which workerd enforces locally.
+// binding, which workerd enforces locally. The 429's wait is checked against
+// this process's clock, so the worker must run on the same machine.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -39,28 +40,56 @@ function configuredLimits() {
 
 /**
  * Sends `send()` in waves of 20 until one answers 429 or `most` were sent.
- * Returns the successes before the first 429 and that 429.
+ * Returns the successes before the first 429 and that 429, with the times
+ * (Unix ms) its wave was sent and answered.
  */
 async function exhaust(send, most) {
   let succeeded = 0;
   for (let sent = 0; sent < most; sent += 20) {
+    const sentAt = Date.now();
     const wave = await Promise.all(Array.from({ length: 20 }, send));
+    const answeredAt = Date.now();
     const limited = wave.find((response) => response.status === 429);
     succeeded += wave.filter((response) => response.status !== 429).length;
-    if (limited) return { succeeded, limited };
+    if (limited) return { succeeded, limited, sentAt, answeredAt };
   }
   return { succeeded, limited: null };
 }
 
-/** Checks a 429 answer against the tier's configured budget. */
-function expectLimited(limited, tier, { limit, period }) {
+/** Whole seconds from `at` (Unix ms) to the end of its clock-aligned window, rounded up. */
+const secondsLeft = (at, period) => Math.ceil((period * 1000 - (at % (period * 1000))) / 1000);
+
+/**
+ * Checks a 429 answer against the tier's configured budget: it must wait
+ * until the end of the window it was refused in (windows are aligned to the
+ * clock locally), somewhere between the wave's sending and its answer.
+ */
+function expectLimited({ limited, sentAt, answeredAt }, tier, { limit, period }) {
   assert.ok(limited, `the ${tier} budget ran out`);
   const error = expectError(assert, limited, 429, "rate_limited");
   assert.match(error.message, new RegExp(`${limit} per ${period} seconds`));
-  assert.equal(limited.headers.get("retry-after"), String(period));
+  const wait = Number(limited.headers.get("retry-after"));
+  const possible = new Set();
+  for (let at = sentAt; at < answeredAt; at += 50) possible.add(secondsLeft(at, period));
+  possible.add(secondsLeft(answeredAt, period));
+  assert.ok(possible.has(wait), `Retry-After ${wait}, while the window ended ${[...possible].join(" or ")} s after the refusal`);
   assert.equal(limited.headers.get("ratelimit-policy"), `"${tier}";q=${limit};w=${period}`);
-  assert.equal(limited.headers.get("ratelimit"), `"${tier}";r=0;t=${period}`);
+  assert.equal(limited.headers.get("ratelimit"), `"${tier}";r=0;t=${wait}`);
+  return wait;
 }
+
+/**
+ * Waits, if need be, for the next window of `period` seconds to begin, so
+ * what follows starts early in a window (the binding's windows are aligned
+ * to the clock).
+ */
+async function startEarlyInWindow(period) {
+  const intoWindow = Date.now() % (period * 1000);
+  if (intoWindow > 2_000) await new Promise((resolve) => setTimeout(resolve, period * 1000 - intoWindow + 200));
+}
+
+/** Waits out a 429's `Retry-After` of `seconds`, as a client should. */
+const waitOut = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 100));
 
 async function freshSecretKey(environment) {
   const issued = await admin(`/v1/environments/${environment}/keys`, { method: "POST", body: { kind: "secret" } });
@@ -86,18 +115,21 @@ describe("rate limits", () => {
     const subscriber = freshSubscriber("busy");
     const feedOf = (environment, id) => () =>
       api(`/v1/subscribers/${id}/feed/counts`, { key: keys[environment].publishable_key, headers: { "X-Subscriber-Hash": subscriberHash(environment, id) } });
-    const { succeeded, limited } = await exhaust(feedOf("development", subscriber), 4 * limits.RATE_LIMIT_FEED.limit);
-    expectLimited(limited, "feed", limits.RATE_LIMIT_FEED);
+    const spent = await exhaust(feedOf("development", subscriber), 4 * limits.RATE_LIMIT_FEED.limit);
+    const { succeeded } = spent;
+    const wait = expectLimited(spent, "feed", limits.RATE_LIMIT_FEED);
     assert.ok(succeeded >= limits.RATE_LIMIT_FEED.limit, `${succeeded} requests passed before the first 429`);
     assert.equal((await feedOf("development", freshSubscriber("calm"))()).status, 200, "another subscriber");
     assert.equal((await feedOf("staging", subscriber)()).status, 200, "the same subscriber id in another environment");
+    // Retry-After is when the budget comes back, not an upper bound.
+    await waitOut(wait);
+    assert.equal((await feedOf("development", subscriber)()).status, 200, `served again ${wait} s after the refusal`);
   });
 
   it("never lets feed requests that arrive at once past the budget", { timeout: 60_000 }, async () => {
     const { limit, period } = limits.RATE_LIMIT_FEED;
-    // The binding counts in windows aligned to the clock: start early in one, so the burst stays in it.
-    const intoWindow = Date.now() % (period * 1000);
-    if (intoWindow > 2_000) await new Promise((resolve) => setTimeout(resolve, period * 1000 - intoWindow + 200));
+    // Early in a window, so the burst stays in it.
+    await startEarlyInWindow(period);
     const subscriber = freshSubscriber("burst");
     const began = Date.now();
     const answers = await Promise.all(
@@ -119,8 +151,9 @@ describe("rate limits", () => {
 
   it("limits server routes per secret key, and never another key", { timeout: 60_000 }, async () => {
     const busy = await freshSecretKey("development");
-    const { succeeded, limited } = await exhaust(() => api("/v1/workflows", { key: busy }), 4 * limits.RATE_LIMIT_MANAGEMENT.limit);
-    expectLimited(limited, "management", limits.RATE_LIMIT_MANAGEMENT);
+    const spent = await exhaust(() => api("/v1/workflows", { key: busy }), 4 * limits.RATE_LIMIT_MANAGEMENT.limit);
+    const { succeeded } = spent;
+    expectLimited(spent, "management", limits.RATE_LIMIT_MANAGEMENT);
     assert.ok(succeeded >= limits.RATE_LIMIT_MANAGEMENT.limit);
     assert.equal((await api("/v1/workflows", { key: keys.development.secret_key })).status, 200, "another key");
   });
@@ -129,8 +162,9 @@ describe("rate limits", () => {
     const busy = await freshSecretKey("staging");
     // Bodies the worker refuses after counting them: the budget is spent without storing anything.
     const send = () => api("/v1/events/trigger", { key: busy, method: "POST", body: { workflow: "" } });
-    const { succeeded, limited } = await exhaust(send, 4 * limits.RATE_LIMIT_TRIGGERS.limit);
-    expectLimited(limited, "triggers", limits.RATE_LIMIT_TRIGGERS);
+    const spent = await exhaust(send, 4 * limits.RATE_LIMIT_TRIGGERS.limit);
+    const { succeeded } = spent;
+    expectLimited(spent, "triggers", limits.RATE_LIMIT_TRIGGERS);
     assert.ok(succeeded >= limits.RATE_LIMIT_TRIGGERS.limit);
     assert.equal((await api("/v1/workflows", { key: busy })).status, 200, "the key's management budget is separate");
   });
@@ -145,13 +179,17 @@ describe("rate limits", () => {
         expectError(assert, answer, 401, "unknown_key");
       }
     }
-    // A flood of distinct well-formed keys that were never issued runs out of the budget.
-    const { limited } = await exhaust(() => current(forgeKey("pk", "staging")), 4 * limits.RATE_LIMIT_KEY_LOOKUPS.limit);
-    expectLimited(limited, "key_lookups", limits.RATE_LIMIT_KEY_LOOKUPS);
+    // A flood of distinct well-formed keys that were never issued runs out of the budget. The lookup
+    // the binding refuses still answers 401 and blocks the client until the window ends: start early
+    // in one, so the next wave meets the block.
+    await startEarlyInWindow(limits.RATE_LIMIT_KEY_LOOKUPS.period);
+    const spent = await exhaust(() => current(forgeKey("pk", "staging")), 8 * limits.RATE_LIMIT_KEY_LOOKUPS.limit);
+    const wait = expectLimited(spent, "key_lookups", limits.RATE_LIMIT_KEY_LOOKUPS);
     // Keys already validated are cached, so they are not refused meanwhile.
     assert.equal((await current(keys.staging.publishable_key)).status, 200);
-    // Let the window pass, so the next suites' first lookups are not refused.
-    await new Promise((resolve) => setTimeout(resolve, (limits.RATE_LIMIT_KEY_LOOKUPS.period + 1) * 1000));
+    // After Retry-After, lookups run again (and the next suites' first lookups are not refused).
+    await waitOut(wait);
+    expectError(assert, await current(forgeKey("pk", "staging")), 401, "unknown_key");
   });
 
   it("limits lookups of forged member tokens and stream tickets the same way", { timeout: 60_000 }, async () => {
@@ -159,8 +197,10 @@ describe("rate limits", () => {
     const random = (length) => Array.from(randomBytes(length), (byte) => base32[byte & 31]).join("");
     const me = () => api("/v1/me", { key: `mt_${random(52)}` });
     expectError(assert, await me(), 401, "member_token_invalid");
-    const { limited } = await exhaust(me, 4 * limits.RATE_LIMIT_KEY_LOOKUPS.limit);
-    expectLimited(limited, "key_lookups", limits.RATE_LIMIT_KEY_LOOKUPS);
-    await new Promise((resolve) => setTimeout(resolve, (limits.RATE_LIMIT_KEY_LOOKUPS.period + 1) * 1000));
+    await startEarlyInWindow(limits.RATE_LIMIT_KEY_LOOKUPS.period);
+    const spent = await exhaust(me, 8 * limits.RATE_LIMIT_KEY_LOOKUPS.limit);
+    const wait = expectLimited(spent, "key_lookups", limits.RATE_LIMIT_KEY_LOOKUPS);
+    await waitOut(wait);
+    expectError(assert, await me(), 401, "member_token_invalid");
   });
 });

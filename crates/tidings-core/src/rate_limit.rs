@@ -85,10 +85,29 @@ impl Tier {
         format!("\"{}\";q={};w={}", self.name(), self.limit(), self.period_seconds())
     }
 
-    /// The `RateLimit` header value of a refused request: nothing left
-    /// until the window ends.
-    pub fn exhausted_header(self) -> String {
-        format!("\"{}\";r=0;t={}", self.name(), self.period_seconds())
+    /// The `RateLimit` header value of a request refused at `now_ms`:
+    /// nothing left until the window ends, [`Tier::seconds_left`] away.
+    pub fn exhausted_header(self, now_ms: u64) -> String {
+        format!("\"{}\";r=0;t={}", self.name(), self.seconds_left(now_ms))
+    }
+
+    /// When the counting window that `now_ms` falls in ends, in Unix
+    /// milliseconds. Windows are aligned to the clock, as the binding's are
+    /// locally (Cloudflare does not document where its windows start).
+    pub fn window_end_ms(self, now_ms: u64) -> u64 {
+        (window_of(self, now_ms) + 1) * self.period_ms()
+    }
+
+    /// Whole seconds from `now_ms` to the end of its window, rounded up
+    /// (1 to [`Tier::period_seconds`]): a refusal's `Retry-After`.
+    pub fn seconds_left(self, now_ms: u64) -> u32 {
+        let seconds = (self.window_end_ms(now_ms) - now_ms).div_ceil(1000);
+        u32::try_from(seconds).unwrap_or(u32::MAX).clamp(1, self.period_seconds())
+    }
+
+    /// [`Tier::period_seconds`] in milliseconds.
+    fn period_ms(self) -> u64 {
+        u64::from(self.period_seconds()) * 1000
     }
 }
 
@@ -342,7 +361,7 @@ impl Ledger {
 
 /// The binding's counting window that `now_ms` falls in.
 fn window_of(tier: Tier, now_ms: u64) -> u64 {
-    now_ms / (u64::from(tier.period_seconds()) * 1000)
+    now_ms / tier.period_ms()
 }
 
 #[cfg(test)]
@@ -352,7 +371,17 @@ mod tests {
     #[test]
     fn headers_follow_the_ietf_draft() {
         assert_eq!(Tier::Feed.policy_header(), "\"feed\";q=100;w=10");
-        assert_eq!(Tier::Triggers.exhausted_header(), "\"triggers\";r=0;t=10");
+        assert_eq!(Tier::Triggers.exhausted_header(20_000), "\"triggers\";r=0;t=10");
+        assert_eq!(Tier::Feed.exhausted_header(27_500), "\"feed\";r=0;t=3");
+    }
+
+    #[test]
+    fn a_refusal_lasts_to_the_end_of_its_window() {
+        // (now, whole seconds left, rounded up)
+        for (now, left) in [(0, 10), (1, 10), (999, 10), (1_000, 9), (8_999, 2), (9_000, 1), (9_999, 1), (10_000, 10)] {
+            assert_eq!(Tier::Feed.seconds_left(now), left, "at {now} ms");
+            assert_eq!(Tier::Feed.window_end_ms(now), 10_000 * (now / 10_000 + 1), "at {now} ms");
+        }
     }
 
     #[test]

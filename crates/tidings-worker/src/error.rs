@@ -113,8 +113,9 @@ impl ApiError {
         self
     }
 
-    /// 429 `rate_limited`: `tier`'s budget is spent until its window ends.
-    pub fn rate_limited(tier: tidings_core::rate_limit::Tier) -> Self {
+    /// 429 `rate_limited`, refused at `now_ms`: `tier`'s budget is spent
+    /// until its window ends, which `Retry-After` and `RateLimit` give.
+    pub fn rate_limited(tier: tidings_core::rate_limit::Tier, now_ms: u64) -> Self {
         let mut error = Self::new(
             429,
             ErrorCode::RateLimited,
@@ -125,9 +126,9 @@ impl ApiError {
                 tier.period_seconds()
             ),
         )
-        .retry_after(tier.period_seconds());
+        .retry_after(tier.seconds_left(now_ms));
         error.headers.push(("RateLimit-Policy", tier.policy_header()));
-        error.headers.push(("RateLimit", tier.exhausted_header()));
+        error.headers.push(("RateLimit", tier.exhausted_header(now_ms)));
         error
     }
 

@@ -98,7 +98,7 @@ pub async fn draw(env: &Platform, tier: Tier, environment: &str, owner: &str) ->
             _ => break,
         }
     }
-    Err(ApiError::rate_limited(tier))
+    Err(ApiError::rate_limited(tier, now_ms()))
 }
 
 /// Draws one request, decided at `decided`, alone from the tier's binding
@@ -237,7 +237,7 @@ const BLOCKED_CAPACITY: usize = 10_000;
 pub fn guard_lookup(client: &str, now_ms: u64) -> Result<(), ApiError> {
     let blocked = BLOCKED.with_borrow(|blocked| blocked.get(client).is_some_and(|until| *until > now_ms));
     if blocked {
-        return Err(ApiError::rate_limited(Tier::KeyLookups));
+        return Err(ApiError::rate_limited(Tier::KeyLookups, now_ms));
     }
     Ok(())
 }
@@ -247,7 +247,8 @@ pub fn guard_lookup(client: &str, now_ms: u64) -> Result<(), ApiError> {
 /// the client for the rest of the window.
 pub async fn note_failed_lookup(env: &Platform, client: &str, now_ms: u64) {
     if draw(env, Tier::KeyLookups, "*", client).await.is_err() {
-        let until = now_ms + u64::from(Tier::KeyLookups.period_seconds()) * 1000;
+        // The window the binding refused in: it may have begun after the lookup did.
+        let until = Tier::KeyLookups.window_end_ms(crate::platform::now_ms().max(now_ms));
         BLOCKED.with_borrow_mut(|blocked| {
             if blocked.len() >= BLOCKED_CAPACITY && !blocked.contains_key(client) {
                 // Lapsed blocks go first: a flood of new clients must not lift current ones.

@@ -243,6 +243,11 @@ async function main() {
     const shardFloorConfig = join(stateDir, "d1-floor-shard.toml");
     writeFileSync(shardFloorConfig, configs.shardFloor);
     const shardFloor = await served(shardFloorConfig);
+    // Every contender in a process of its own: under load, local D1 grows a process's memory (a
+    // floor's from 126 to about 700 MB in 40 s at concurrency 1) and its slowest requests with it,
+    // so a process that served two contenders' rounds would answer the second one's more slowly.
+    const tidings = await served(stack.config);
+    const sharded = await served(stack.config);
     // Tidings without the feed's rate-limit bindings (it then draws no budget), beside its
     // .dev.vars: locally each draw is a round trip to a Durable Object, on Cloudflare a local counter.
     const unlimitedConfig = join(dirname(stack.config), "unlimited.toml");
@@ -266,11 +271,11 @@ async function main() {
       empty: { url: feed(empty.url, "bench-10k"), headers: auth },
       typescript: { url: feed(typescript.url, "bench-10k"), headers: auth },
       floor: { url: feed(floor.url, "bench-10k"), headers: {} },
-      tidings: { url: feed(stack.apiUrl, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
+      tidings: { url: feed(tidings.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       unlimited: { url: feed(unlimited.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       replicated: { url: feed(replicated.url, "bench-10k"), headers: { ...auth, "X-Subscriber-Hash": hash("bench-10k") } },
       sharded: {
-        url: feed(stack.apiUrl, "bench-10k"),
+        url: feed(sharded.url, "bench-10k"),
         headers: {
           Authorization: `Bearer ${stack.keys.environments.staging.publishable_key}`,
           "X-Subscriber-Hash": createHmac("sha256", stack.keys.environments.staging.subscriber_signing_secret).update("bench-10k").digest("hex"),
@@ -428,7 +433,7 @@ async function main() {
       lines.push(check("concurrency 32, requests/s / floor, rate limiter unbound", u32.rps / f32.rps, 0.95));
       lines.push(check("concurrency 32, requests/s / hand-written TypeScript", s32.rps / t32.rps, 1.15));
       lines.push(check("concurrency 1, p50 / floor's p50", s1.p50 / f1.p50, 1.25, true));
-      const rounds99 = (summary) => summary.roundP99s.map((p99) => p99.toFixed(1)).join(", ");
+      const rounds99 = (figures) => figures.roundP99s.map((p99) => p99.toFixed(1)).join(", ");
       lines.push(`${check("concurrency 1, p99 / floor's p99", s1.p99 / f1.p99, 1.5, true)}  rounds' own p99s: ${rounds99(s1)} against ${rounds99(f1)} ms`);
       // The same targets for an environment with four feed shards, against the floor on its shard.
       const [g1, h1] = ["shardFloor", "sharded"].map((name) => summary(name, 1));

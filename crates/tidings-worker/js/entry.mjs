@@ -40,8 +40,18 @@ function noteFailure(error) {
 
 addEventListener("error", (event) => noteFailure(event.error));
 
-/** Whether a path is the admin console's, served by the CONSOLE worker (www/console.wrangler.toml). */
-const isConsolePath = (path) => path === "/console" || path.startsWith("/console/");
+/**
+ * Whether a request is for the admin console, served by the CONSOLE worker
+ * (www/console.wrangler.toml): its path is `/console` or under `/console/`.
+ * A URL without `/console` in it is the API's, told apart without parsing
+ * it into a `URL` object, which every API request paid for before
+ * (docs/performance.md).
+ */
+function isConsoleRequest(url) {
+  if (!url.includes("/console")) return false;
+  const path = new URL(url).pathname;
+  return path === "/console" || path.startsWith("/console/");
+}
 
 /** Calls a Rust event handler on a working instance, noting a trap. */
 async function run(handler, ...args) {
@@ -56,7 +66,7 @@ async function run(handler, ...args) {
 
 export default {
   async fetch(request, env, ctx) {
-    if (env.CONSOLE && isConsolePath(new URL(request.url).pathname)) return env.CONSOLE.fetch(request);
+    if (env.CONSOLE && isConsoleRequest(request.url)) return env.CONSOLE.fetch(request);
     if (!accounting(env)) return run(wasm.fetch, request, env, ctx);
     const counted = accountedEnv(env);
     return withWork(await run(wasm.fetch, request, counted.env, ctx), counted.header);

@@ -148,6 +148,19 @@ describe("triggers to topics", () => {
     assert.deepEqual(fanout.sort(), [["completed", 5], ["queued", 7]]);
     assert.equal(logs.body.items.filter((entry) => entry.status === "stored").length, 5);
     assert.ok(logs.body.items.every((entry) => entry.transaction_id === id));
+
+    // One entry a page: every page ends on an entry whose id is the next page's cursor, the
+    // fan-out's own entries (`…_queued`, `…_completed`) as much as the messages'.
+    const paged = [];
+    let after = null;
+    do {
+      const page = await call(`/v1/logs?transaction_id=${id}&limit=1${after ? `&after=${after}` : ""}`);
+      assert.equal(page.status, 200, `after ${after}: ${JSON.stringify(page.body)}`);
+      paged.push(...page.body.items.map((entry) => entry.id));
+      after = page.body.page_info.has_more ? page.body.page_info.after : null;
+    } while (after && paged.length <= logs.body.items.length);
+    assert.deepEqual(paged, logs.body.items.map((entry) => entry.id));
+    assert.ok(paged.some((entryId) => entryId.endsWith("_queued")) && paged.some((entryId) => entryId.endsWith("_completed")));
   });
 
   it("write a topic of 1,201 members in pages, each member once", { timeout: 120_000 }, async () => {

@@ -94,8 +94,9 @@ impl LogQuery {
                         .ok_or(fail("limit", "must be a whole number from 1 to 100"))?;
                 }
                 "after" => {
-                    crate::message::MessageId::parse(value)
-                        .map_err(|_| fail("after", "must be an id from page_info"))?;
+                    if !is_log_id(value) {
+                        return Err(fail("after", "must be an id from page_info"));
+                    }
                     query.after = Some(value.to_owned());
                 }
                 "workflow" => {
@@ -139,6 +140,27 @@ impl LogQuery {
     }
 }
 
+/// The statuses a topic fan-out's own log entries have (step `fanout`).
+pub const FANOUT_STATUSES: [LogStatus; 3] = [LogStatus::Queued, LogStatus::Completed, LogStatus::Failed];
+
+/// The id of a topic fan-out's log entry in `status`: its transaction's
+/// message id and the status, so a fan-out has at most one entry of each.
+pub fn fanout_log_id(transaction_id: &str, status: LogStatus) -> String {
+    format!("{}_{}", transaction_id.strip_prefix("tx_").unwrap_or(transaction_id), status.as_str())
+}
+
+/// Whether `text` is the id of a log entry, as `page_info.after` hands it
+/// out: a message's or a delivery's id (one entry per recipient and step,
+/// or per refused trigger), or a fan-out's ([`fanout_log_id`]). Every id a
+/// page ends on must be accepted back as its cursor.
+pub fn is_log_id(text: &str) -> bool {
+    let valid_id = |id: &str| crate::message::MessageId::parse(id).is_ok();
+    valid_id(text)
+        || text
+            .split_once('_')
+            .is_some_and(|(id, status)| valid_id(id) && FANOUT_STATUSES.iter().any(|fanout| fanout.as_str() == status))
+}
+
 /// Checks a retention setting.
 pub fn validate_retention(days: u32) -> Result<(), LogQueryError> {
     if (1..=MAX_RETENTION_DAYS).contains(&days) {
@@ -170,5 +192,52 @@ mod tests {
             assert_eq!(LogQuery::from_pairs([(name, value)]).unwrap_err().field, field);
         }
         assert!(validate_retention(30).is_ok() && validate_retention(0).is_err() && validate_retention(366).is_err());
+    }
+
+    fn message_id(seed: u8) -> crate::message::MessageId {
+        crate::message::MessageId::generate(
+            1_790_000_000_000 + u64::from(seed),
+            [seed; crate::message::ID_RANDOM_BYTES],
+        )
+    }
+
+    #[test]
+    fn every_kind_of_entry_id_is_a_cursor() {
+        let id = message_id(7);
+        let transaction = format!("tx_{id}");
+        let mut ids = vec![id.to_string()];
+        ids.extend(FANOUT_STATUSES.iter().map(|status| fanout_log_id(&transaction, *status)));
+        for after in &ids {
+            let query = LogQuery::from_pairs([("after", after.as_str())]).unwrap();
+            assert_eq!(query.after.as_deref(), Some(after.as_str()), "{after}");
+        }
+        assert_eq!(fanout_log_id(&transaction, LogStatus::Queued), format!("{id}_queued"));
+    }
+
+    #[test]
+    fn a_cursor_is_only_an_entry_id() {
+        let id = message_id(9);
+        for after in [
+            "x".to_owned(),
+            format!("{id}_"),
+            format!("{id}_stored"),
+            format!("_{id}"),
+            format!("{id}_queued_queued"),
+            format!("tx_{id}"),
+            format!("{id}x_completed"),
+        ] {
+            assert_eq!(LogQuery::from_pairs([("after", after.as_str())]).unwrap_err().field, "after", "{after}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the transaction, its fan-out entries' ids page on.
+        #[test]
+        fn fanout_entry_ids_are_cursors(millis in 0u64..4_000_000_000_000, random in proptest::array::uniform10(0u8..)) {
+            let transaction = format!("tx_{}", crate::message::MessageId::generate(millis, random));
+            for status in FANOUT_STATUSES {
+                proptest::prop_assert!(is_log_id(&fanout_log_id(&transaction, status)));
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tidings_core::logs::{fanout_log_id, LogStatus};
 use tidings_core::profile::Profile;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::timestamp::rfc3339;
@@ -201,7 +202,7 @@ impl Environment {
                 number(u64::from(fanout.workflow_version)),
             ],
         )?);
-        writes.push(self.fanout_log_statement(fanout.transaction_id, "queued", now_ms, "true")?);
+        writes.push(self.fanout_log_statement(fanout.transaction_id, LogStatus::Queued, now_ms, "true")?);
         writes.push(self.log_retention_statement(now_ms)?);
         // Finished fan-outs (their payload included) are kept as long as the logs.
         let cutoff = now_ms.saturating_sub(u64::from(self.log_retention_days()) * 86_400_000);
@@ -221,11 +222,11 @@ impl Environment {
     fn fanout_log_statement(
         &self,
         transaction_id: &str,
-        status: &str,
+        status: LogStatus,
         now_ms: u64,
         guard: &str,
     ) -> Result<D1PreparedStatement, ApiError> {
-        let id = format!("{}_{status}", transaction_id.trim_start_matches("tx_"));
+        let id = fanout_log_id(transaction_id, status);
         statement(
             &self.db,
             &format!(
@@ -234,7 +235,7 @@ impl Environment {
                  'done', done, 'total', total, 'error', json(error)), ?4 FROM fanouts WHERE transaction_id = ?2 AND {guard} \
                  ON CONFLICT (id) DO NOTHING"
             ),
-            &[text(&id), text(transaction_id), text(status), number(now_ms)],
+            &[text(&id), text(transaction_id), text(status.as_str()), number(now_ms)],
         )
     }
 
@@ -298,7 +299,7 @@ impl Environment {
              WHERE transaction_id = ?1 AND status = 'running' AND cursor = ?2",
             &[text(transaction_id), text(cursor), number(now_ms)],
         )?;
-        let log = self.fanout_log_statement(transaction_id, "completed", now_ms, "changes() > 0")?;
+        let log = self.fanout_log_statement(transaction_id, LogStatus::Completed, now_ms, "changes() > 0")?;
         self.write_batch("complete fan-out", vec![finish, log]).await?;
         Ok(())
     }
@@ -313,7 +314,7 @@ impl Environment {
              WHERE transaction_id = ?1 AND status = 'running'",
             &[text(transaction_id), text(&json!(detail).to_string()), number(now_ms)],
         )?;
-        let log = self.fanout_log_statement(transaction_id, "failed", now_ms, "changes() > 0")?;
+        let log = self.fanout_log_statement(transaction_id, LogStatus::Failed, now_ms, "changes() > 0")?;
         self.write_batch("fail fan-out", vec![finish, log]).await?;
         Ok(())
     }

@@ -146,4 +146,33 @@ describe("deleting an environment", () => {
     assert.equal((await api("/v1/variables", { key: key.body.key })).body.items.length, 0);
     assert.equal((await api("/v1/integrations", { key: key.body.key })).body.items.length, 0);
   });
+
+  it("waits while a reshard call moves its feeds: refused with nothing changed, then deleted once the call ends", async () => {
+    if ((await admin(`/v1/environments/${name}`)).status === 404) {
+      const made = await admin("/v1/environments", { method: "POST", body: { name, type: "staging", after: "staging" } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+    }
+    const key = await admin(`/v1/environments/${name}/keys`, { method: "POST", body: { kind: "secret" } });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+    // A reshard call's lease on the feeds, as one under way holds it (renewed every step, 20 s at a time).
+    const hold = (until) => wrangler("d1", "execute", database, "--command",
+      "INSERT INTO feed_map (id, shards_from, shards_to, moved, lease_id, lease_until) " +
+      `VALUES (1, 1, 1, '${"0".repeat(64)}', 'a-reshard-call', ${until}) ` +
+      "ON CONFLICT (id) DO UPDATE SET lease_id = excluded.lease_id, lease_until = excluded.lease_until");
+    hold(Date.now() + 120_000);
+
+    const refused = await admin(`/v1/environments/${name}`, { method: "DELETE" });
+    expectError(assert, refused, 409, "reshard_in_progress");
+    assert.ok(Number(refused.headers.get("retry-after")) > 0, "the refusal says when to ask again");
+    const listed = await admin(`/v1/environments/${name}`);
+    assert.equal(listed.body.status, "active", "nothing of the deletion began");
+    assert.equal((await api("/v1/environments/current", { key: key.body.key })).status, 200, "its keys still work");
+
+    // The call ended (it lets its lease lapse): the deletion goes through, the lease with the rest.
+    hold(0);
+    const deleted = await admin(`/v1/environments/${name}`, { method: "DELETE" });
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    expectError(assert, await api("/v1/environments/current", { key: key.body.key }), 401, "key_revoked");
+    assert.equal(tableCounts().feed_map, 0, "no lease or map is left for the environment made again under this name");
+  });
 });

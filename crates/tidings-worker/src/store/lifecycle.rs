@@ -330,6 +330,11 @@ async fn remove(
     let control = control_db(env)?;
     let row = environment_row(env, name).await?;
     super::lock::unlocked(env, name).await?;
+    let files = row.files_binding.as_deref();
+    let shards = tidings_core::shard::ShardCount::from_stored(row.feed_shards);
+    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
+    // Nothing changes while a reshard call moves this environment's feeds.
+    super::wipe::hold_feeds(env, &bindings, shards, (row.created_at as u64, now_ms)).await?;
     match from {
         None => {
             set_status(env, name, Status::Deleting, None, None).await?;
@@ -361,9 +366,6 @@ async fn remove(
     let revoked_keys = revoked.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) as u64;
     forget_cached_keys(env, name).await?;
     super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
-    let files = row.files_binding.as_deref();
-    let shards = tidings_core::shard::ShardCount::from_stored(row.feed_shards);
-    let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
     super::wipe::wipe_bucket(env, &bindings).await?;
     super::wipe::wipe_database(env, &bindings, row.created_at as u64).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;

@@ -3,6 +3,7 @@
 //! namespace and every object of its R2 bucket.
 
 use serde::Deserialize;
+use tidings_core::shard::ShardCount;
 use worker::D1Database;
 
 use super::platform::{Bindings, Platform};
@@ -12,6 +13,23 @@ use crate::error::ApiError;
 
 /// Tables that are not an environment's data: SQLite's, D1's and the migrations ledger.
 const NOT_DATA: &str = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'";
+
+/// Before anything of a deletion: holds the environment's own database (where
+/// its stamp says it is this environment's) against reshard calls
+/// ([`super::reshard::hold_for_deletion`]); refuses while one is moving feeds.
+pub(super) async fn hold_feeds(
+    env: &Platform,
+    bindings: &Bindings,
+    shards: ShardCount,
+    (created_at, now_ms): (u64, u64),
+) -> Result<(), ApiError> {
+    let Ok(db) = env.environment_db(bindings) else { return Ok(()) };
+    let identity = Identity { environment: bindings.environment().as_str(), created_at, role: PRIMARY };
+    if !is_database_of(&db, bindings.db(), &identity).await? {
+        return Ok(());
+    }
+    super::reshard::hold_for_deletion(&db, shards, now_ms).await
+}
 
 /// Removes every row of every table of an environment's database, the list
 /// read from `sqlite_master` (so a table a later migration adds is covered).

@@ -148,6 +148,32 @@ fn progress(scope: &Environment, from: ShardCount, now: BucketMap, subscribers: 
     }
 }
 
+/// The lease an environment's deletion holds: one id, so a deletion called
+/// again (to finish one that was interrupted) takes it back at once.
+const DELETION_LEASE: &str = "deletion";
+
+/// Holds an environment's feeds against resharding while it is deleted: takes
+/// the lease a reshard call takes, so none moves feeds into databases being
+/// wiped (or writes its fences and moves after the wipe, where the
+/// environment made again under the same name would find them). Refuses (409
+/// `reshard_in_progress`, with a `Retry-After`) while a call holds it; the
+/// wipe removes the lease with the map. A database that cannot hold one (not
+/// migrated that far) has no reshard call to wait for either.
+pub(in crate::store) async fn hold_for_deletion(
+    db: &D1Database,
+    shards: ShardCount,
+    now_ms: u64,
+) -> Result<(), ApiError> {
+    match (Lease { db, id: DELETION_LEASE }).take(shards, now_ms).await {
+        Err(error) if error.code() == ErrorCode::ReshardInProgress => Err(error),
+        Err(error) => {
+            worker::console_warn!("no reshard lease taken for a deletion: {}", error.message());
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
 /// One call's lease on an environment's bucket map: the token every write
 /// of the map and every destructive step checks.
 pub(super) struct Lease<'a> {

@@ -3,8 +3,8 @@
 //! is not bounded by one database's size and write rate.
 //!
 //! An environment has one *primary* database (subscribers, content,
-//! releases, logs, deliveries, idempotency, settings) and a fixed number of
-//! feed shards, chosen when it is created. With one shard the feed lives in
+//! releases, logs, deliveries, idempotency, settings) and a number of feed
+//! shards, chosen when it is created, which resharding only grows. With one shard the feed lives in
 //! the primary, the layout every environment had before shards. With more,
 //! shard `i` is the database bound as [`binding`] `FEED<i>_<ENV>`, named so
 //! that no environment's own binding (`DB_<ENV>`, `KV_<ENV>`, `FILES_<ENV>`)

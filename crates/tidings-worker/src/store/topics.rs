@@ -43,17 +43,25 @@ pub enum MembersChanged {
 }
 
 impl Environment {
-    /// Creates a topic or sets its name; says whether it was created.
+    /// Creates a topic or sets its name; says whether it was created, as
+    /// the write itself found it (of requests racing to create one topic,
+    /// exactly one says created).
     pub async fn put_topic(&self, key: &TopicKey, name: Option<&str>, now_ms: u64) -> Result<bool, ApiError> {
-        let existed = self.topic(key).await?.is_some();
-        let upsert = statement(
+        let params = [text(key.as_str()), name.map_or(JsValue::NULL, text), number(now_ms)];
+        let create = statement(
             &self.db,
             "INSERT INTO topics (key, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
-             ON CONFLICT (key) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-            &[text(key.as_str()), name.map_or(JsValue::NULL, text), number(now_ms)],
+             ON CONFLICT (key) DO NOTHING RETURNING key",
+            &params,
         )?;
-        self.write_one("put topic", upsert).await?;
-        Ok(!existed)
+        let rename = statement(&self.db, "UPDATE topics SET name = ?2, updated_at = ?3 WHERE key = ?1", &params)?;
+        let results = self.write_batch("put topic", vec![create, rename]).await?;
+        let created = results.first().map(|result| result.results::<serde_json::Value>());
+        match created {
+            Some(Ok(rows)) => Ok(!rows.is_empty()),
+            Some(Err(error)) => Err(storage_error("put topic", error)),
+            None => Err(ApiError::internal("put topic", "the batch answered no result")),
+        }
     }
 
     /// One topic, with its member count.

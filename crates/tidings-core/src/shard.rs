@@ -4,8 +4,9 @@
 //!
 //! An environment has one *primary* database (subscribers, content,
 //! releases, logs, deliveries, idempotency, settings) and a number of feed
-//! shards, chosen when it is created, which resharding only grows. With one shard the feed lives in
-//! the primary, the layout every environment had before shards. With more,
+//! shards, chosen when it is created, which resharding only grows. With one
+//! shard the feed lives in the primary, the layout every environment had
+//! before shards. With more,
 //! shard `i` is the database bound as [`binding`] `FEED<i>_<ENV>`, named so
 //! that no environment's own binding (`DB_<ENV>`, `KV_<ENV>`, `FILES_<ENV>`)
 //! can ever be mistaken for a shard, whatever the environments are called.

@@ -333,10 +333,11 @@ async fn remove(
     let files = row.files_binding.as_deref();
     let shards = tidings_core::shard::ShardCount::from_stored(row.feed_shards);
     let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
-    // Nothing changes while a reshard call moves this environment's feeds.
-    super::wipe::hold_feeds(env, &bindings, shards, (row.created_at as u64, now_ms)).await?;
     match from {
         None => {
+            // Nothing changes while a reshard call moves this environment's feeds. (A purge is of an
+            // environment archived or being deleted, which no reshard call can open.)
+            super::wipe::hold_feeds(env, &bindings, shards, (row.created_at as u64, now_ms)).await?;
             set_status(env, name, Status::Deleting, None, None).await?;
         }
         Some(statuses) => {

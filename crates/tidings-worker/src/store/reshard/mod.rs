@@ -157,8 +157,10 @@ const DELETION_LEASE: &str = "deletion";
 /// wiped (or writes its fences and moves after the wipe, where the
 /// environment made again under the same name would find them). Refuses (409
 /// `reshard_in_progress`, with a `Retry-After`) while a call holds it; the
-/// wipe removes the lease with the map. A database that cannot hold one (not
-/// migrated that far) has no reshard call to wait for either.
+/// wipe removes the lease with the map. Where the lease cannot be taken at
+/// all (a database not migrated that far, or failing), the deletion goes on
+/// without it: a reshard call cannot run there either, and a broken
+/// environment must stay deletable.
 pub(in crate::store) async fn hold_for_deletion(
     db: &D1Database,
     shards: ShardCount,

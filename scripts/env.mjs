@@ -403,11 +403,21 @@ keys saved to ${options.keys}`);
 async function remove(name) {
   if (!name) throw new CommandError("usage: npm run env -- delete <name>");
   // Deleted already (from the console): what is left here is its bindings and saved keys.
-  const deleted = await call("DELETE", `/v1/environments/${name}`).catch((error) => {
+  const deletion = () => call("DELETE", `/v1/environments/${name}`).catch((error) => {
     const bound = readFileSync(options.config, "utf8").includes(`binding = "DB_${suffix(name)}"`);
     if (!error.message.startsWith("environment_not_found") || !bound) throw error;
     return { name, status: "deleted", revoked_keys: 0 };
   });
+  // A reshard call moving its feeds holds the deletion off (one call lasts seconds; one that died, 20 s).
+  const deadline = Date.now() + 60_000;
+  let deleted;
+  while (!deleted) {
+    deleted = await deletion().catch(async (error) => {
+      if (!error.message.startsWith("reshard_in_progress") || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      return null;
+    });
+  }
   removeBindings(name);
   const keys = savedKeys();
   delete keys.environments[name];

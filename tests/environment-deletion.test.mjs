@@ -160,16 +160,18 @@ describe("deleting an environment", () => {
       `VALUES (1, 1, 1, '${"0".repeat(64)}', 'a-reshard-call', ${until}) ` +
       "ON CONFLICT (id) DO UPDATE SET lease_id = excluded.lease_id, lease_until = excluded.lease_until");
     hold(Date.now() + 120_000);
-
-    const refused = await admin(`/v1/environments/${name}`, { method: "DELETE" });
-    expectError(assert, refused, 409, "reshard_in_progress");
-    assert.ok(Number(refused.headers.get("retry-after")) > 0, "the refusal says when to ask again");
-    const listed = await admin(`/v1/environments/${name}`);
-    assert.equal(listed.body.status, "active", "nothing of the deletion began");
-    assert.equal((await api("/v1/environments/current", { key: key.body.key })).status, 200, "its keys still work");
-
-    // The call ended (it lets its lease lapse): the deletion goes through, the lease with the rest.
-    hold(0);
+    try {
+      const refused = await admin(`/v1/environments/${name}`, { method: "DELETE" });
+      expectError(assert, refused, 409, "reshard_in_progress");
+      assert.ok(Number(refused.headers.get("retry-after")) > 0, "the refusal says when to ask again");
+      const listed = await admin(`/v1/environments/${name}`);
+      assert.equal(listed.body.status, "active", "nothing of the deletion began");
+      assert.equal((await api("/v1/environments/current", { key: key.body.key })).status, 200, "its keys still work");
+    } finally {
+      // The call ended (it lets its lease lapse); also where a check failed, so cleanup can delete.
+      hold(0);
+    }
+    // The deletion goes through, the lease with the rest.
     const deleted = await admin(`/v1/environments/${name}`, { method: "DELETE" });
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     expectError(assert, await api("/v1/environments/current", { key: key.body.key }), 401, "key_revoked");

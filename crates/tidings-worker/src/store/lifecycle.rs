@@ -335,12 +335,16 @@ async fn remove(
     let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
     match from {
         None => {
-            // Nothing changes while a reshard call moves this environment's feeds. (A purge is of an
-            // environment archived or being deleted, which no reshard call can open.)
+            // Nothing changes while a reshard call moves this environment's feeds.
             super::wipe::hold_feeds(env, &bindings, shards, (row.created_at as u64, now_ms)).await?;
             set_status(env, name, Status::Deleting, None, None).await?;
         }
         Some(statuses) => {
+            // No new reshard call opens an archived environment, but one begun before the archive
+            // may still be moving feeds: held off the same way, once the status is one purged.
+            if statuses.iter().any(|status| Some(*status) == Status::parse(&row.status)) {
+                super::wipe::hold_feeds(env, &bindings, shards, (row.created_at as u64, now_ms)).await?;
+            }
             // Only from these statuses: a restore that committed first keeps the environment.
             let listed = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect::<Vec<_>>().join(", ");
             let moved = statement(

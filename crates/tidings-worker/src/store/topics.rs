@@ -44,8 +44,9 @@ pub enum MembersChanged {
 
 impl Environment {
     /// Creates a topic or sets its name; says whether it was created, as
-    /// the write itself found it (of requests racing to create one topic,
-    /// exactly one says created).
+    /// the write itself found it: of requests racing to create one topic, at
+    /// most one says created (none where the creating write's answer was
+    /// lost and its retry found the topic).
     pub async fn put_topic(&self, key: &TopicKey, name: Option<&str>, now_ms: u64) -> Result<bool, ApiError> {
         let params = [text(key.as_str()), name.map_or(JsValue::NULL, text), number(now_ms)];
         let create = statement(

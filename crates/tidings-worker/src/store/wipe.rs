@@ -25,10 +25,15 @@ pub(super) async fn hold_feeds(
 ) -> Result<(), ApiError> {
     let Ok(db) = env.environment_db(bindings) else { return Ok(()) };
     let identity = Identity { environment: bindings.environment().as_str(), created_at, role: PRIMARY };
-    if !is_database_of(&db, bindings.db(), &identity).await? {
-        return Ok(());
+    match is_database_of(&db, bindings.db(), &identity).await {
+        Ok(true) => super::reshard::hold_for_deletion(&db, shards, now_ms).await,
+        Ok(false) => Ok(()),
+        // A failing database: the deletion still revokes the keys first (its wipe meets the failure).
+        Err(error) => {
+            worker::console_warn!("no reshard lease taken for a deletion: {}", error.message());
+            Ok(())
+        }
     }
-    super::reshard::hold_for_deletion(&db, shards, now_ms).await
 }
 
 /// Removes every row of every table of an environment's database, the list

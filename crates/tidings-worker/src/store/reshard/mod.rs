@@ -31,6 +31,7 @@ mod copy;
 
 use serde::Deserialize;
 use serde_json::Value;
+use tidings_core::lifecycle::Status;
 use tidings_core::shard::{self, BucketMap, BucketMove, FeedHome, ShardCount};
 use tidings_core::wire::{ErrorCode, ReshardProgress};
 use wasm_bindgen::JsValue;
@@ -70,6 +71,20 @@ pub async fn reshard(
     let lease = Lease { db: &scope.db, id: lease_id };
     let row = super::registry::environment_row(env, name).await?;
     lease.take(ShardCount::from_stored(row.feed_shards), now_ms).await?;
+    // Opened while it accepted work: with the lease held, it must still be that environment and still
+    // accept work. A deletion sets `deleting` after taking the lease and before its wipe, so a call
+    // that stalled until the deletion's lease lapsed, or until the wipe removed it, stops here.
+    let unchanged = super::registry::environment_row(env, name).await.is_ok_and(|now| {
+        now.created_at == row.created_at && Status::parse(&now.status).is_some_and(Status::accepts_new_keys)
+    });
+    if !unchanged {
+        lease.release().await;
+        return Err(ApiError::new(
+            409,
+            ErrorCode::EnvironmentNotReady,
+            format!("the {name} environment is being deleted or was made again; no feed was moved"),
+        ));
+    }
     let created_at = row.created_at as u64;
     let moved = move_under_lease(env, &scope, (target, created_at), &lease, audit, (now_ms, budget_ms)).await;
     lease.release().await;

@@ -57,7 +57,10 @@ async function exhaust(send, most) {
 }
 
 /** Whole seconds from `at` (Unix ms) to the end of its clock-aligned window, rounded up. */
-const secondsLeft = (at, period) => Math.ceil((period * 1000 - (at % (period * 1000))) / 1000);
+const secondsLeft = (at, period) => Math.ceil((windowEnd(at, period) - at) / 1000);
+
+/** When the clock-aligned window of `period` seconds that `at` (Unix ms) falls in ends. */
+const windowEnd = (at, period) => (Math.floor(at / (period * 1000)) + 1) * period * 1000;
 
 /**
  * Checks a 429 answer against the tier's configured budget: it must wait
@@ -100,8 +103,7 @@ async function thenUnblocked(spent, { period }, checks) {
   try {
     await checks();
   } finally {
-    const periodMs = period * 1000;
-    const ends = (Math.floor((spent.answeredAt ?? Date.now()) / periodMs) + 1) * periodMs;
+    const ends = windowEnd(spent.answeredAt ?? Date.now(), period);
     if (spent.limited && ends > Date.now()) await new Promise((resolve) => setTimeout(resolve, ends - Date.now() + 100));
   }
 }

@@ -4,7 +4,8 @@
 // data, restore brings it back as it was, purge removes it; a preview starts
 // with its source's content (never its subscribers or secrets), sits off the
 // promotion chain, and the Cron Trigger archives it when its lifetime ends
-// and purges it after the retention period (an injected clock).
+// and purges it after the retention period (an injected clock). Both keep
+// their feeds on two shards, which each step must take along.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin, api, apiUrl, expectError, freshSubscriber } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { recipientsOnEveryShard } from "./support/buckets.mjs";
+import { queryLocal } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-controls-"));
 const keysFile = join(scratch, "keys.json");
@@ -21,9 +24,17 @@ const tag = randomBytes(3).toString("hex");
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-// `freeze` (development type, right after staging) and its preview `pr-<tag>`.
+// `freeze` (development type, right after staging) and its preview `pr-<tag>`, each with two feed shards.
 const name = "freeze";
 const preview = `pr-${tag}`;
+const shardBindings = (environment) => [0, 1].map((index) => `FEED${index}_${environment.toUpperCase().replaceAll("-", "_")}`);
+
+/** Messages each of `environment`'s shards holds for subscribers whose ids start with `prefix`, read from their files. */
+const storedOnShards = (environment, prefix) => shardBindings(environment).map((binding) =>
+  queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count);
+
+/** Four recipients under one prefix, two on each shard. */
+const recipientsOf = (prefix) => recipientsOnEveryShard(prefix, 2);
 let freeze;
 let member;
 let outsider;
@@ -41,9 +52,10 @@ const workflow = (key, title) => ({
 
 before(async () => {
   // Created in test mode, as a CI job would: webhooks reach only these recipients.
-  const created = await envCommand("create", name, "--type", "development", "--after", "staging", "--deliver-only-to", "qa-1, @QA.example.com");
+  const created = await envCommand("create", name, "--type", "development", "--after", "staging", "--deliver-only-to", "qa-1, @QA.example.com", "--shards", "2");
   assert.equal(created.code, 0, created.stderr + created.stdout);
   freeze = created.json();
+  assert.equal(freeze.shards, 2);
   assert.deepEqual((await admin(`/v1/environments/${name}`)).body.deliver_only_to, ["qa-1", "@qa.example.com"]);
   const made = await admin("/v1/members", { method: "POST", body: { name: "Dev", email: `dev-${tag}@example.com`, role: "developer" } });
   assert.equal(made.status, 201, JSON.stringify(made.body));
@@ -141,9 +153,14 @@ describe("lock", () => {
 });
 
 describe("archive, restore, purge", () => {
-  it("refuses the keys while archived, and restores the environment as it was", { timeout: 60_000 }, async () => {
-    const subscriber = freshSubscriber("archived");
-    await api("/v1/events/trigger", { key: freeze.secret_key, method: "POST", body: { workflow: "welcome", to: [subscriber], payload: { name: "A" } } });
+  it("refuses the keys while archived, and restores the environment as it was, on both shards", { timeout: 60_000 }, async () => {
+    const prefix = freshSubscriber("archived");
+    const recipients = recipientsOf(prefix);
+    const [subscriber] = recipients;
+    const sent = await api("/v1/events/trigger", { key: freeze.secret_key, method: "POST", body: { workflow: "welcome", to: recipients, payload: { name: "A" } } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const stored = storedOnShards(name, prefix);
+    assert.deepEqual(stored, [2, 2], "each shard holds its recipients' feeds");
     expectError(assert, await admin("/v1/environments/development/archive", { method: "POST" }), 409, "environment_protected");
     expectError(assert, await admin("/v1/environments/production/archive", { method: "POST" }), 409, "environment_protected");
     expectError(assert, await admin(`/v1/environments/${name}/purge`, { method: "POST" }), 409, "environment_not_archived");
@@ -173,9 +190,12 @@ describe("archive, restore, purge", () => {
     assert.equal(restored.status, 200, JSON.stringify(restored.body));
     assert.equal(restored.body.status, "active");
     assert.equal(restored.body.purge_at, null);
-    const feed = await api(`/v1/subscribers/${subscriber}/feed`, { key: freeze.secret_key });
-    assert.equal(feed.status, 200, "the same keys work again");
-    assert.equal(feed.body.counts.total, 1, "the data came back as it was");
+    for (const recipient of recipients) {
+      const feed = await api(`/v1/subscribers/${recipient}/feed`, { key: freeze.secret_key });
+      assert.equal(feed.status, 200, "the same keys work again");
+      assert.equal(feed.body.counts.total, 1, `${recipient}'s feed came back as it was`);
+    }
+    assert.deepEqual(storedOnShards(name, prefix), stored, "each shard holds what it held");
   });
 });
 
@@ -196,10 +216,11 @@ describe("preview environments", () => {
     expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "staging", from: name, ttl_seconds: 7200 } }), 400, "validation_failed");
     expectError(assert, await admin("/v1/environments", { method: "POST", body: { name: "pr-bad", type: "development", from: "pr-missing", ttl_seconds: 7200 } }), 404, "environment_not_found");
 
-    const created = await envCommand("create", preview, "--from", name, "--ttl", "2h");
+    const created = await envCommand("create", preview, "--from", name, "--ttl", "2h", "--shards", "2");
     assert.equal(created.code, 0, created.stderr + created.stdout);
     const pr = created.json();
     assert.equal(pr.preview_of, name);
+    assert.equal(pr.shards, 2);
     assert.equal(pr.status, "active");
     const lifetime = Date.parse(pr.expires_at) - Date.parse(pr.created_at);
     assert.ok(Math.abs(lifetime - 2 * HOUR) < 60_000, `${lifetime}`);
@@ -236,6 +257,12 @@ describe("preview environments", () => {
     // The main chain still promotes staging → freeze → production.
     assert.equal((await admin(`/v1/changes?from=${name}&to=production`)).status, 200);
 
+    // Feeds of its own on both shards, which the purge must remove.
+    const prefix = freshSubscriber("preview");
+    const sent = await api("/v1/events/trigger", { key: pr.secret_key, method: "POST", body: { workflow: "welcome", to: recipientsOf(prefix), payload: { name: "P" } } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    assert.deepEqual(storedOnShards(preview, prefix), [2, 2], "each of the preview's shards holds its recipients' feeds");
+
     // The sweep: nothing before the end of its lifetime, archived after, purged after the retention.
     await sweep(Date.now() + HOUR);
     assert.equal((await admin(`/v1/environments/${preview}`)).body.status, "active");
@@ -248,6 +275,7 @@ describe("preview environments", () => {
     await sweep(Date.now() + 2 * HOUR + 31 * DAY);
     expectError(assert, await admin(`/v1/environments/${preview}`), 404, "environment_not_found");
     expectError(assert, await api("/v1/workflows", { key: pr.secret_key }), 401, "key_revoked");
+    assert.deepEqual(storedOnShards(preview, prefix), [0, 0], "the purge emptied both shards");
     // Its source was never touched.
     assert.equal((await api("/v1/subscribers", { key: sk })).body.items.length >= 1, true);
   });

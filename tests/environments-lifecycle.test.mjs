@@ -1,16 +1,18 @@
 // Custom environments through `npm run env` and the control-plane API:
-// creation with its own D1 and KV bindings, its place in the chain, its
-// isolation, and deletion (keys revoked first, then data and bindings).
+// creation with its own D1 and KV bindings (here with two feed shards), its
+// place in the chain, its isolation, and deletion (keys revoked first, then
+// data and bindings, every shard's with them).
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { signSubscriberToken } from "@tidings/sdk/server";
 import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { recipientsOnEveryShard } from "./support/buckets.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { queryLocal } from "./support/local-state.mjs";
 
 const config = process.env.TIDINGS_TEST_CONFIG;
 const scratch = mkdtempSync(join(tmpdir(), "tidings-env-"));
@@ -19,37 +21,50 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const envCommand = (...args) => runEnvCommand(keysFile, ...args);
 
+/** Messages stored in one of qa's databases for subscribers whose ids start with `prefix`, read from its file. */
+const storedIn = (binding, prefix) =>
+  queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;
+const QA_DATABASES = ["DB_QA", "FEED0_QA", "FEED1_QA"];
+
 const names = async () => (await admin("/v1/environments")).body.environments.map((environment) => `${environment.name}@${environment.position}`);
 
 describe("custom environments", () => {
-  it("creates one with its own bindings, places it before production, and isolates it", { timeout: 120_000 }, async () => {
-    const created = await envCommand("create", "qa", "--type", "staging", "--label", "QA", "--colour", "#7048e8");
+  it("creates one with its own bindings and two feed shards, places it before production, and isolates it", { timeout: 120_000 }, async () => {
+    const created = await envCommand("create", "qa", "--type", "staging", "--label", "QA", "--colour", "#7048e8", "--shards", "2");
     assert.equal(created.code, 0, created.stderr + created.stdout);
     const qa = created.json();
     assert.equal(qa.name, "qa");
     assert.equal(qa.type, "staging");
     assert.equal(qa.status, "active");
     assert.equal(qa.label, "QA");
+    assert.equal(qa.shards, 2);
     assert.match(qa.publishable_key, /^pk_qa_/);
     assert.match(qa.secret_key, /^sk_qa_/);
     assert.deepEqual(await names(), ["development@0", "staging@1", "qa@2", "production@3"]);
     const toml = readFileSync(config, "utf8");
     assert.match(toml, /binding = "DB_QA"/);
     assert.match(toml, /binding = "KV_QA"/);
+    assert.match(toml, /binding = "FEED0_QA"/);
+    assert.match(toml, /binding = "FEED1_QA"/);
 
     const current = await api("/v1/environments/current", { key: qa.publishable_key });
     assert.deepEqual([current.status, current.body.name, current.body.type, current.body.position], [200, "qa", "staging", 2]);
 
+    // Recipients on both shards: their feeds there, none in qa's own database.
     const subscriber = freshSubscriber("qa");
+    const recipients = recipientsOnEveryShard(subscriber, 2);
     const triggered = await api("/v1/events/trigger", {
       key: qa.secret_key,
       method: "POST",
-      body: { workflow: "welcome", to: [subscriber], payload: { name: "Quinn" } },
+      body: { workflow: "welcome", to: recipients, payload: { name: "Quinn" } },
     });
     assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
-    assert.equal((await api(`/v1/subscribers/${subscriber}/feed`, { key: qa.secret_key })).body.counts.total, 1);
+    for (const recipient of recipients) {
+      assert.equal((await api(`/v1/subscribers/${recipient}/feed`, { key: qa.secret_key })).body.counts.total, 1, recipient);
+    }
+    assert.deepEqual(QA_DATABASES.map((binding) => storedIn(binding, subscriber)), [0, 2, 2], "each shard holds its recipients' feeds, qa's own database none");
     for (const other of Object.keys(keys)) {
-      const feed = await api(`/v1/subscribers/${subscriber}/feed`, { key: keys[other].secret_key });
+      const feed = await api(`/v1/subscribers/${recipients[0]}/feed`, { key: keys[other].secret_key });
       assert.equal(feed.body.counts.total, 0, `${other} sees qa's data`);
     }
     // A staging-type environment needs subscriber credentials by default.
@@ -140,16 +155,22 @@ describe("custom environments", () => {
     expectError(assert, await admin("/v1/environments/nope", { method: "DELETE" }), 404, "environment_not_found");
   });
 
-  it("deletes one: keys revoked, data and bindings removed, chain closed up", { timeout: 60_000 }, async () => {
+  it("deletes one: keys revoked, data and bindings removed on every shard, chain closed up", { timeout: 60_000 }, async () => {
     const qa = JSON.parse(readFileSync(keysFile, "utf8")).environments.qa;
+    // The configuration as it was, to read qa's databases from their files once their bindings are gone.
+    const boundConfig = join(scratch, "bound.toml");
+    writeFileSync(boundConfig, readFileSync(config, "utf8"));
     const deleted = await envCommand("delete", "qa");
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.deepEqual([deleted.json().status, deleted.json().revoked_keys], ["deleted", 2]);
+    for (const binding of QA_DATABASES) {
+      assert.equal(queryLocal(binding, "SELECT COUNT(*) AS count FROM messages", boundConfig)[0].count, 0, `${binding} is empty`);
+    }
     expectError(assert, await api("/v1/environments/current", { key: qa.secret_key }), 401, "key_revoked");
     expectError(assert, await api("/v1/environments/current", { key: qa.publishable_key }), 401, "key_revoked");
     expectError(assert, await admin("/v1/environments/qa"), 404, "environment_not_found");
     assert.deepEqual(await names(), ["development@0", "staging@1", "production@2"]);
-    assert.doesNotMatch(readFileSync(config, "utf8"), /DB_QA|KV_QA|environment: qa/);
+    assert.doesNotMatch(readFileSync(config, "utf8"), /DB_QA|KV_QA|FEED\d+_QA|environment: qa/);
     assert.equal(JSON.parse(readFileSync(keysFile, "utf8")).environments.qa, undefined);
   });
 });

@@ -9,13 +9,14 @@
 // careless admin or an outsider may ask: fewer shards, missing bindings,
 // keys instead of a member, another move while one is under way.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin, api, expectError, reloaded } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { bucketOf } from "./support/buckets.mjs";
 import { queryLocal } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-reshard-"));
@@ -27,8 +28,6 @@ const people = Array.from({ length: 40 }, (_, index) => `grow-${tag}-${String(in
 const watched = people.slice(0, 10);
 let secret;
 
-/** A subscriber's bucket, as the worker computes it (SHA-256 of the id, first two bytes, mod 256). */
-const bucketOf = (id) => createHash("sha256").update(id).digest().readUInt16BE(0) % 256;
 
 /**
  * Calls the API with the environment's secret key, as a well-behaved client

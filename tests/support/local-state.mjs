@@ -4,15 +4,20 @@ import { execFileSync } from "node:child_process";
 
 /** Runs `wrangler <args> --local` against the test deployment's state; answers its output. */
 export function wranglerLocal(...args) {
+  return wranglerLocalWith(process.env.TIDINGS_TEST_CONFIG, ...args);
+}
+
+/** `wranglerLocal` with another configuration (one saved before a binding was removed). */
+function wranglerLocalWith(config, ...args) {
   return execFileSync(
     "wrangler",
-    [...args, "--local", "--config", process.env.TIDINGS_TEST_CONFIG, "--persist-to", process.env.TIDINGS_TEST_STATE],
+    [...args, "--local", "--config", config, "--persist-to", process.env.TIDINGS_TEST_STATE],
     { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
 }
 
-/** The rows `sql` selects from the local database `binding`. */
-export function queryLocal(binding, sql) {
-  const [result] = JSON.parse(wranglerLocal("d1", "execute", binding, "--json", "--command", sql));
+/** The rows `sql` selects from the local database `binding` (bound in `config`, the deployment's by default). */
+export function queryLocal(binding, sql, config = process.env.TIDINGS_TEST_CONFIG) {
+  const [result] = JSON.parse(wranglerLocalWith(config, "d1", "execute", binding, "--json", "--command", sql));
   return result.results;
 }

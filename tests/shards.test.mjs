@@ -3,7 +3,8 @@
 // each subscriber's whole feed in one. Checked through the real stack and
 // the databases' own files: the feeds spread over every shard and none
 // stays in the environment's own database; the same workload gives the same
-// feeds, counts, changes and logs with one shard (development) and with four; a keyed
+// feeds, counts, changes, transactions and logs with one shard (development)
+// and with four (triggers, feed actions, preferences, a bulk trigger, a topic); a keyed
 // trigger that failed after some shards committed is completed by its retry
 // without a duplicate; a subscriber's deletion and a topic's fan-out reach
 // the right shard; another environment's key reaches none of it; deleting
@@ -88,16 +89,20 @@ describe("feed shards", () => {
     assert.equal(Object.keys(storedMessages("DB_DEVELOPMENT", prefix)).length, 3);
   });
 
-  it("give the same feeds, counts, changes and logs as one shard for the same workload", async () => {
+  it("give the same feeds, counts, changes, transactions and logs as one shard for the same workload", { timeout: 120_000 }, async () => {
     const prefix = `same-${tag}`;
     const people = subscribers(prefix, 12);
+    const topic = `same-${tag}`;
     /** Runs the workload in one environment and answers what a client and the logs see, ids replaced by names. */
     async function workload(name) {
-      const first = await trigger(name, { to: people, payload: { title: "first" } });
-      const second = await trigger(name, { to: people.slice(0, 6), payload: { title: "second" } });
-      assert.equal(first.status, 202, JSON.stringify(first.body));
-      assert.equal(second.status, 202, JSON.stringify(second.body));
-      const names = new Map([[first.body.transaction_id, "first"], [second.body.transaction_id, "second"]]);
+      const names = new Map();
+      const sent = async (label, response) => {
+        assert.equal(response.status, 202, JSON.stringify(response.body));
+        names.set(response.body.transaction_id, label);
+        return response.body;
+      };
+      await sent("first", await trigger(name, { to: people, payload: { title: "first" } }));
+      await sent("second", await trigger(name, { to: people.slice(0, 6), payload: { title: "second" } }));
       const act = async (subscriber, body) => {
         const acted = await call(name, `/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body });
         assert.equal(acted.status, 200, JSON.stringify(acted.body));
@@ -113,6 +118,27 @@ describe("feed shards", () => {
         await act(people[4], { action: "read", filter: {} }),
         await act(people[4], { action: "unarchive", filter: {} }),
       ];
+      // One recipient turns the workflow's feed off: what follows skips them.
+      const off = await call(name, `/v1/subscribers/${people[6]}/preferences`, { method: "PATCH", body: { workflows: { [workflow]: { in_app: false } } } });
+      assert.equal(off.status, 200, JSON.stringify(off.body));
+      // A bulk trigger whose events land on several shards.
+      const bulk = await call(name, "/v1/events/trigger/bulk", {
+        method: "POST",
+        body: { events: [{ workflow, to: people.slice(6), payload: { title: "bulk one" } }, { workflow, to: people.slice(0, 3), payload: { title: "bulk two" } }] },
+      });
+      assert.equal(bulk.status, 202, JSON.stringify(bulk.body));
+      for (const [index, result] of bulk.body.results.entries()) {
+        assert.equal(result.status, 202, JSON.stringify(result));
+        names.set(result.body.transaction_id, `bulk ${index}`);
+      }
+      // A topic fanned out through the queue, mixed with a recipient named directly.
+      assert.equal((await call(name, `/v1/topics/${topic}`, { method: "PUT", body: {} })).status, 201);
+      assert.equal((await call(name, `/v1/topics/${topic}/subscribers`, { method: "POST", body: { subscribers: people.slice(3) } })).status, 200);
+      const broadcast = await sent("topic", await trigger(name, { to: [{ topic }, people[0]], payload: { title: "topic" } }));
+      const transaction = await waitFor(async () => {
+        const state = await call(name, `/v1/transactions/${broadcast.transaction_id}`);
+        return state.body.status === "running" ? null : state.body;
+      }, "the fan-out");
       const seen = [];
       for (const subscriber of people) {
         const page = await feed(name, subscriber, "&archived=include");
@@ -136,12 +162,16 @@ describe("feed shards", () => {
         assert.equal(listed.status, 200, JSON.stringify(listed.body));
         logs.push(...listed.body.items.map((entry) => `${label}:${entry.subscriber_id}:${entry.step}:${entry.status}`).sort());
       }
-      return { answers, seen, logs };
+      const { status, recipients } = transaction;
+      return { answers, seen, logs, topic: { status, recipients } };
     }
     const single = await workload(SINGLE);
     const sharded = await workload(SHARDED);
     assert.deepEqual(sharded, single);
-    assert.equal(single.logs.length, 18, "a stored entry per message");
+    const stored = (label) => single.logs.filter((entry) => entry.startsWith(`${label}:`) && entry.endsWith(":stored")).length;
+    assert.deepEqual(["first", "second", "bulk 0", "bulk 1", "topic"].map(stored), [12, 6, 5, 3, 9], "a stored entry per message");
+    assert.equal(single.logs.filter((entry) => entry.endsWith(":skipped")).length, 2, "the recipient who turned the feed off, twice");
+    assert.deepEqual(single.topic, { status: "completed", recipients: { done: 10, total: 10 } });
   });
 
   it("complete a keyed trigger that failed after some shards committed, without a duplicate", async () => {

@@ -10,7 +10,10 @@
 //! - `fail`: the attempt fails before D1 runs it (nothing is written);
 //! - `lost`: D1 runs and commits it, then the answer is lost, as with
 //!   "Network connection lost" after the commit;
-//! - `ok`: the attempt runs normally.
+//! - `ok`: the attempt runs normally;
+//! - `stall`: the attempt waits [`STALL`] first, where a step offers it
+//!   (a reshard's fence, `reshard-fence=stall`: the bucket's pre-copy is
+//!   done and it still takes writes), and runs normally everywhere else.
 //!
 //! Attempts past the end of the list run normally.
 //!
@@ -41,6 +44,9 @@ const HEADER: &str = "Tidings-Inject-Faults";
 /// The message of an injected failure: one D1 documents as retryable.
 pub(super) const INJECTED: &str = "D1_ERROR: Network connection lost. (injected fault)";
 
+/// How long a `stall` fault holds its step.
+pub(super) const STALL: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// The time a test asked the sweep to run at (`clock <ms>` as the cron
 /// text), when fault injection is on; `None` otherwise.
 pub fn injected_clock(env: &Platform, cron: &str) -> Option<u64> {
@@ -63,6 +69,8 @@ pub(super) enum Fault {
     Fail,
     /// Runs and commits, then reports failure.
     Lost,
+    /// Waits [`STALL`] first where the step offers it; runs normally.
+    Stall,
     /// Runs normally.
     None,
 }
@@ -129,6 +137,7 @@ impl FaultPlan {
                 .map(|fault| match fault.trim() {
                     "fail" => Fault::Fail,
                     "lost" => Fault::Lost,
+                    "stall" => Fault::Stall,
                     _ => Fault::None,
                 })
                 .rev()

@@ -45,7 +45,7 @@ where
         let outcome = match faults.next(operation) {
             Fault::Fail => Err(worker::Error::RustError(INJECTED.to_owned())),
             Fault::Lost => attempt().await.and_then(|_| Err(worker::Error::RustError(INJECTED.to_owned()))),
-            Fault::None => attempt().await,
+            Fault::None | Fault::Stall => attempt().await,
         };
         match outcome {
             Ok(value) => return Ok(value),

@@ -44,6 +44,11 @@ pub(super) struct Summary {
 }
 
 impl Summary {
+    /// The bucket's messages.
+    pub(super) fn messages(&self) -> u64 {
+        self.messages as u64
+    }
+
     /// Whether `copy` holds what `self` does, and its counters agree with its
     /// messages. Tombstones: at least as many (the source may forget old ones
     /// meanwhile: purges run over a whole database).
@@ -139,6 +144,28 @@ pub(super) async fn fill_buckets(db: &D1Database, lease: &Lease<'_>) -> Result<(
     }
 }
 
+/// A subscriber's row as a move copies it (profiles stay in the primary).
+#[derive(Deserialize)]
+struct SubscriberRow {
+    id: String,
+    created_at: f64,
+}
+
+/// A page of the bucket's subscriber rows in `db` after the id `after`.
+async fn subscriber_page(db: &D1Database, bucket: &JsValue, after: &str) -> Result<Vec<SubscriberRow>, ApiError> {
+    statement(
+        db,
+        &format!(
+            "SELECT id, created_at FROM subscribers WHERE bucket = ?1 AND id > ?2 ORDER BY id LIMIT {SUBSCRIBER_PAGE}"
+        ),
+        &[bucket.clone(), text(after)],
+    )?
+    .all()
+    .await
+    .and_then(|result| result.results())
+    .map_err(|error| storage_error("read subscribers", error))
+}
+
 /// Copies the bucket's subscriber rows (ids and creation times: profiles
 /// stay in the primary) to `target`; answers how many.
 pub(super) async fn copy_subscribers(
@@ -146,22 +173,9 @@ pub(super) async fn copy_subscribers(
     bucket: &JsValue,
     lease: &Lease<'_>,
 ) -> Result<u64, ApiError> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: String,
-        created_at: f64,
-    }
     let (mut after, mut copied) = (String::new(), 0);
     loop {
-        let rows: Vec<Row> = statement(
-            source,
-            &format!("SELECT id, created_at FROM subscribers WHERE bucket = ?1 AND id > ?2 ORDER BY id LIMIT {SUBSCRIBER_PAGE}"),
-            &[bucket.clone(), text(&after)],
-        )?
-        .all()
-        .await
-        .and_then(|result| result.results())
-        .map_err(|error| storage_error("read subscribers", error))?;
+        let rows = subscriber_page(source, bucket, &after).await?;
         let Some(last) = rows.last() else { return Ok(copied) };
         after = last.id.clone();
         copied += rows.len() as u64;
@@ -200,6 +214,84 @@ impl Columns {
     }
 }
 
+impl Columns {
+    /// `messages` with its columns.
+    pub(super) fn messages(&self) -> (&'static str, &[String]) {
+        ("messages", &self.messages)
+    }
+
+    /// `message_tombstones` with its columns.
+    pub(super) fn tombstones(&self) -> (&'static str, &[String]) {
+        ("message_tombstones", &self.tombstones)
+    }
+}
+
+/// What one pass of a bucket's copy carried.
+pub(super) struct Copied {
+    /// The bucket's subscribers.
+    pub subscribers: u64,
+    /// Messages and tombstones.
+    pub rows: u64,
+}
+
+/// Copies the bucket's subscribers, messages and tombstones to `target`
+/// whole, after clearing what an earlier attempt left there.
+pub(super) async fn copy_whole(
+    (source, target): (&D1Database, &D1Database),
+    (bucket, columns): (&JsValue, &Columns),
+    lease: &Lease<'_>,
+    now_ms: u64,
+) -> Result<Copied, ApiError> {
+    lease.renew().await?;
+    batch(target, "clear moved bucket", clear_bucket(target, bucket, true)?).await?;
+    let subscribers = copy_subscribers((source, target), bucket, lease).await?;
+    let whole = (Pass::Whole, lease);
+    let mut rows = copy_feed((source, target), bucket, columns.messages(), whole, now_ms).await?;
+    rows += copy_feed((source, target), bucket, columns.tombstones(), whole, now_ms).await?;
+    Ok(Copied { subscribers, rows })
+}
+
+/// The catch-up under the fence, after a pre-copy as of the source's clock
+/// `since`: drops the subscribers deleted since, copies those added, then the
+/// tombstones and messages changed since (tombstones first: a message
+/// written again after its deletion is copied after).
+pub(super) async fn catch_up(
+    (source, target): (&D1Database, &D1Database),
+    (bucket, columns): (&JsValue, &Columns),
+    since: f64,
+    lease: &Lease<'_>,
+    now_ms: u64,
+) -> Result<Copied, ApiError> {
+    lease.renew().await?;
+    prune_subscribers((source, target), bucket, lease).await?;
+    let subscribers = copy_subscribers((source, target), bucket, lease).await?;
+    let changed = (Pass::ChangedSince(since), lease);
+    let mut rows = copy_feed((source, target), bucket, columns.tombstones(), changed, now_ms).await?;
+    rows += copy_feed((source, target), bucket, columns.messages(), changed, now_ms).await?;
+    Ok(Copied { subscribers, rows })
+}
+
+/// The pre-copy: reads the source's feed clock, then copies the bucket
+/// whole while it still takes writes; answers that clock. Every row written
+/// to the source after it carries a later version (each write ticks the
+/// clock first), so the catch-up under the fence finds them.
+pub(super) async fn precopy(
+    (source, target): (&D1Database, &D1Database),
+    (bucket, columns): (&JsValue, &Columns),
+    lease: &Lease<'_>,
+    now_ms: u64,
+) -> Result<f64, ApiError> {
+    let clock = source
+        .prepare("SELECT version FROM feed_clock WHERE id = 1")
+        .first::<Value>(None)
+        .await
+        .map_err(|error| storage_error("read feed clock", error))?
+        .and_then(|clock| clock.get("version").and_then(Value::as_f64))
+        .ok_or_else(|| ApiError::internal("pre-copy bucket", "the feed clock row is missing"))?;
+    copy_whole((source, target), (bucket, columns), lease, now_ms).await?;
+    Ok(clock)
+}
+
 /// The columns of `table` in `db`, as its schema has them.
 async fn columns(db: &D1Database, table: &str) -> Result<Vec<String>, ApiError> {
     #[derive(Deserialize)]
@@ -214,18 +306,21 @@ async fn columns(db: &D1Database, table: &str) -> Result<Vec<String>, ApiError> 
     Ok(found.into_iter().map(|column| column.name).collect())
 }
 
-/// Copies the bucket's rows of `table` (messages or tombstones) to
-/// `target`, each stamped with the target's clock (ticked per chunk; the
-/// switch stamps them again past the source's last clock); answers how
-/// many. A copied tombstone counts as deleted at `now_ms` (if later): its
-/// new version must not be forgotten before a client could have seen it.
-pub(super) async fn copy_feed(
-    (source, target): (&D1Database, &D1Database),
-    bucket: &JsValue,
-    (table, names): (&str, &[String]),
-    lease: &Lease<'_>,
-    now_ms: u64,
-) -> Result<u64, ApiError> {
+/// Which of a bucket's rows a pass of its copy carries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Pass {
+    /// Every row, into a target cleared of the bucket (the pre-copy, or a
+    /// whole copy under the fence).
+    Whole,
+    /// The rows changed after the source's clock read this version (the
+    /// catch-up under the fence): each replaces the target's row of its id.
+    ChangedSince(f64),
+}
+
+/// The statement writing a chunk of `table`'s rows (a JSON array at `?1`)
+/// to the target in `pass`: every column as read, but the version, which is
+/// the target's clock, and a tombstone's deletion time, at least `now_ms`.
+fn insert_sql(table: &str, names: &[String], pass: Pass, now_ms: u64) -> String {
     let list = names.join(", ");
     let values = names
         .iter()
@@ -236,15 +331,49 @@ pub(super) async fn copy_feed(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let insert = format!(
-        "INSERT INTO {table} ({list}) SELECT {values} FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING"
-    );
+    let conflict = match pass {
+        Pass::Whole => "DO NOTHING".to_owned(),
+        Pass::ChangedSince(_) => {
+            let sets = names
+                .iter()
+                .filter(|name| name.as_str() != "id")
+                .map(|name| format!("{name} = excluded.{name}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("DO UPDATE SET {sets}")
+        }
+    };
+    format!("INSERT INTO {table} ({list}) SELECT {values} FROM json_each(?1) WHERE true ON CONFLICT (id) {conflict}")
+}
+
+/// Copies the bucket's rows of `table` (messages or tombstones) that `pass`
+/// carries to `target`, each stamped with the target's clock (ticked per
+/// chunk; the switch stamps them again past the source's last clock);
+/// answers how many. A copied tombstone counts as deleted at `now_ms` (if
+/// later): its new version must not be forgotten before a client could have
+/// seen it. A tombstone caught up removes its message at the target.
+pub(super) async fn copy_feed(
+    (source, target): (&D1Database, &D1Database),
+    bucket: &JsValue,
+    (table, names): (&str, &[String]),
+    (pass, lease): (Pass, &Lease<'_>),
+    now_ms: u64,
+) -> Result<u64, ApiError> {
+    let list = names.join(", ");
+    let insert = insert_sql(table, names, pass, now_ms);
+    let (changed, since) = match pass {
+        Pass::Whole => ("", JsValue::NULL),
+        Pass::ChangedSince(version) => ("AND version > ?3", JsValue::from_f64(version)),
+    };
+    let removes_messages = table == "message_tombstones" && matches!(pass, Pass::ChangedSince(_));
     let (mut after, mut copied) = (String::new(), 0);
     loop {
         let rows: Vec<serde_json::Map<String, Value>> = statement(
             source,
-            &format!("SELECT {list} FROM {table} WHERE {OF_BUCKET} AND id > ?2 ORDER BY id LIMIT {MESSAGE_PAGE}"),
-            &[bucket.clone(), text(&after)],
+            &format!(
+                "SELECT {list} FROM {table} WHERE {OF_BUCKET} {changed} AND id > ?2 ORDER BY id LIMIT {MESSAGE_PAGE}"
+            ),
+            &[bucket.clone(), text(&after), since.clone()][..if changed.is_empty() { 2 } else { 3 }],
         )?
         .all()
         .await
@@ -255,9 +384,63 @@ pub(super) async fn copy_feed(
         copied += rows.len() as u64;
         lease.renew().await?;
         for chunk in json_chunks(rows) {
-            let statements = vec![statement(target, TICK, &[])?, statement(target, &insert, &[text(&chunk)])?];
+            let mut statements = vec![statement(target, TICK, &[])?, statement(target, &insert, &[text(&chunk)])?];
+            if removes_messages {
+                let remove = "DELETE FROM messages WHERE id IN (SELECT value ->> '$.id' FROM json_each(?1))";
+                statements.push(statement(target, remove, &[text(&chunk)])?);
+            }
             batch(target, "copy moved feed", statements).await?;
         }
+    }
+}
+
+/// Removes from `target` the bucket's subscribers the source no longer has
+/// as they were when copied (deleted since, or deleted and made again), with
+/// their feeds there; answers how many. Their deletion at the source left no
+/// tombstones, so only their absence tells.
+pub(super) async fn prune_subscribers(
+    (source, target): (&D1Database, &D1Database),
+    bucket: &JsValue,
+    lease: &Lease<'_>,
+) -> Result<u64, ApiError> {
+    let (mut after, mut pruned) = (String::new(), 0);
+    loop {
+        let copied = subscriber_page(target, bucket, &after).await?;
+        let Some(last) = copied.last() else { return Ok(pruned) };
+        after = last.id.clone();
+        let ids = Value::from(copied.iter().map(|row| Value::from(row.id.as_str())).collect::<Vec<_>>()).to_string();
+        let current: Vec<SubscriberRow> = statement(
+            source,
+            "SELECT id, created_at FROM subscribers WHERE id IN (SELECT value FROM json_each(?1))",
+            &[text(&ids)],
+        )?
+        .all()
+        .await
+        .and_then(|result| result.results())
+        .map_err(|error| storage_error("read subscribers", error))?;
+        let gone: Vec<Value> = copied
+            .iter()
+            .filter(|row| !current.iter().any(|now| now.id == row.id && now.created_at == row.created_at))
+            .map(|row| Value::from(row.id.as_str()))
+            .collect();
+        if gone.is_empty() {
+            continue;
+        }
+        pruned += gone.len() as u64;
+        lease.renew().await?;
+        let gone = [text(&Value::from(gone).to_string())];
+        let of_gone = "IN (SELECT value FROM json_each(?1))";
+        batch(
+            target,
+            "prune copied subscribers",
+            vec![
+                statement(target, &format!("DELETE FROM messages WHERE subscriber_id {of_gone}"), &gone)?,
+                statement(target, &format!("DELETE FROM message_tombstones WHERE subscriber_id {of_gone}"), &gone)?,
+                statement(target, &format!("DELETE FROM feed_counts WHERE subscriber_id {of_gone}"), &gone)?,
+                statement(target, &format!("DELETE FROM subscribers WHERE id {of_gone}"), &gone)?,
+            ],
+        )
+        .await?;
     }
 }
 
@@ -387,6 +570,25 @@ mod tests {
         assert!(!source.matches(&Summary { tombstones: 2.0, ..summary(5.0, 4.0, 4.0) }), "a tombstone missing");
         // The source forgot an old tombstone after it was copied.
         assert!(Summary { tombstones: 2.0, ..source }.matches(&summary(5.0, 4.0, 4.0)));
+    }
+
+    #[test]
+    fn a_whole_pass_keeps_the_targets_rows_and_a_catch_up_replaces_them() {
+        let names: Vec<String> = ["id", "subscriber_id", "read_at", "version"].map(str::to_owned).into();
+        let whole = insert_sql("messages", &names, Pass::Whole, 7);
+        assert!(whole.ends_with("ON CONFLICT (id) DO NOTHING"), "{whole}");
+        assert!(whole.contains(&format!("value ->> '$.read_at', {CLOCK} FROM json_each(?1)")), "{whole}");
+        let caught_up = insert_sql("messages", &names, Pass::ChangedSince(3.0), 7);
+        assert!(
+            caught_up.ends_with(
+                "DO UPDATE SET subscriber_id = excluded.subscriber_id, read_at = excluded.read_at, version = excluded.version"
+            ),
+            "{caught_up}"
+        );
+        let tombstones: Vec<String> = ["id", "deleted_at"].map(str::to_owned).into();
+        assert!(
+            insert_sql("message_tombstones", &tombstones, Pass::Whole, 7).contains("MAX(value ->> '$.deleted_at', 7)")
+        );
     }
 
     #[test]

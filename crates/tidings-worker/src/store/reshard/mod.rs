@@ -9,13 +9,20 @@
 //! another took over) changes nothing more. The call moves buckets, one at
 //! a time, until its time is up:
 //!
-//! 1. **Fence** the bucket's writes where it is (`feed_fences` 'writes'):
-//!    from then on no statement changes its feeds there; reads go on.
-//! 2. **Copy** its subscribers' feeds to the new shard (`copy.rs`): messages
-//!    and tombstones, feed-action keys and recent deletions. The counters
-//!    rebuild themselves from the inserts.
+//! 1. **Pre-copy** its subscribers' feeds to the new shard (`copy.rs`) while
+//!    they still take writes: subscribers, messages and tombstones as of the
+//!    old home's clock, read first. The counters rebuild themselves from the
+//!    inserts.
+//! 2. **Fence** the bucket's writes where it is (`feed_fences` 'writes'):
+//!    from then on no statement changes its feeds there; reads go on. Then
+//!    **catch up**: drop the subscribers deleted since, copy the rows
+//!    changed since the pre-copy's clock (each replaces its copy; a
+//!    tombstone removes its message), the feed-action keys and recent
+//!    deletions. Under the fence only what changed meanwhile is copied.
 //! 3. **Verify** both sides' messages and tombstones (counts and sums) and
-//!    the new side's counters. Any failure before the switch lifts the fence.
+//!    the new side's counters; a catch-up that does not verify is followed
+//!    by a whole copy under the fence, verified again. Any failure before
+//!    the switch lifts the fence.
 //! 4. **Switch**: fence all access at the old home ('all'); read its clock,
 //!    which no read of the bucket there can pass any more; stamp every copied
 //!    row with a version past it on the new shard and lift any fence there;
@@ -37,9 +44,9 @@ use tidings_core::wire::{ErrorCode, ReshardProgress};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use self::copy::{batch, clean_up, clear_bucket, rows, summary, OF_BUCKET};
+use self::copy::{batch, clean_up, rows, summary, Pass, OF_BUCKET};
 use super::authorized::Authorized;
-use super::faults::{Fault, FaultPlan};
+use super::faults::{Fault, FaultPlan, STALL};
 use super::messages::CLOCK;
 use super::platform::Platform;
 use super::shards::{claim_database, stored_map, Identity};
@@ -356,8 +363,12 @@ async fn record_in_registry(
 
 /// What one bucket's move carried.
 struct Moved {
+    /// The bucket's subscribers.
     subscribers: u64,
+    /// The bucket's messages.
     messages: u64,
+    /// Messages and tombstones copied under the fence.
+    fenced_rows: u64,
 }
 
 impl Environment {
@@ -381,20 +392,28 @@ impl Environment {
                 &self.db,
                 "INSERT INTO feed_moves (bucket, from_role, to_role, state, started_at) VALUES (?1, ?2, ?3, 'copying', ?4) \
                  ON CONFLICT (bucket) DO UPDATE SET from_role = excluded.from_role, to_role = excluded.to_role, \
-                 state = 'copying', started_at = excluded.started_at, switched_at = NULL",
+                 state = 'copying', started_at = excluded.started_at, switched_at = NULL, fenced_at = NULL, \
+                 fenced_rows = NULL",
                 &[bucket.clone(), role(step.from), role(step.to), number(now_ms)],
             )?],
         )
         .await?;
-        // Most subscribers' buckets are filled in before the fence; under it, only rows added since.
+        // 1. Pre-copy while the bucket takes writes (most subscribers' buckets are filled in
+        // first; under the fence, only rows added since).
         copy::fill_buckets(&source, lease).await?;
-        // 1. Fence the bucket's writes where it is, as this call's (its home is here: no fence
+        let since = copy::precopy((&source, &target), (&bucket, columns), lease, now_ms).await?;
+        if self.faults.next("reshard-fence") == Fault::Stall {
+            worker::Delay::from(STALL).await;
+        }
+        // 2. Fence the bucket's writes where it is, as this call's (its home is here: no fence
         // of another kind can stand).
         let fence = "INSERT INTO feed_fences (bucket, state, owner) VALUES (?1, 'writes', ?2) \
             ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner";
         batch(&source, "fence bucket", vec![statement(&source, fence, &[bucket.clone(), text(lease.id)])?]).await?;
-        let moved = self.copy_and_switch(env, (step, columns), (&source, &target), lease, now_ms).await;
-        let (subscribers, messages) = match moved {
+        let fenced_at = crate::platform::now_ms();
+        let moved =
+            self.copy_and_switch(env, (step, columns), (&source, &target), (since, fenced_at), lease, now_ms).await;
+        let moved = match moved {
             Ok(moved) => moved,
             Err(error) => {
                 // Unless the map says it moved, the bucket stays here: lift this call's fence (not
@@ -413,20 +432,22 @@ impl Environment {
         clean_up(&source, &bucket, step.from == FeedHome::Primary, lease).await?;
         let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[bucket])?;
         batch(&self.db, "finish move", vec![finished]).await?;
-        Ok(Moved { subscribers, messages })
+        Ok(moved)
     }
 
-    /// Steps 2 to 4 of a bucket's move: copy, verify, switch.
+    /// Steps 2 to 4 of a bucket's move, under the fence set at `fenced_at`:
+    /// catch up from the pre-copy's clock `since`, verify, switch.
     async fn copy_and_switch(
         &self,
         env: &Platform,
         (step, columns): (BucketMove, &copy::Columns),
         (source, target): (&D1Database, &D1Database),
+        (since, fenced_at): (f64, u64),
         lease: &Lease<'_>,
         now_ms: u64,
-    ) -> Result<(u64, u64), ApiError> {
+    ) -> Result<Moved, ApiError> {
         let bucket = number(u64::from(step.bucket));
-        let (subscribers, messages) = copy_and_verify((source, target), (step.bucket, columns), lease, now_ms).await?;
+        let moved = catch_up_and_verify((source, target), (step.bucket, columns), since, lease, now_ms).await?;
         // 4. Switch: the old home refuses the bucket (only while the fence is still this call's)
         // and answers its clock, which no read of the bucket there can pass any more.
         lease.renew().await?;
@@ -478,21 +499,24 @@ impl Environment {
         let switched = map.switched(step.bucket);
         let record = statement(
             &self.db,
-            "UPDATE feed_moves SET state = 'switched', switched_at = ?2, subscribers = ?3, messages = ?4 \
+            "UPDATE feed_moves SET state = 'switched', switched_at = ?2, subscribers = ?3, messages = ?4, \
+             fenced_at = ?7, fenced_rows = ?8 \
              WHERE bucket = ?1 AND EXISTS (SELECT 1 FROM feed_map WHERE id = 1 AND lease_id = ?5 AND moved = ?6)",
             &[
                 bucket,
-                number(now_ms),
-                number(subscribers),
-                number(messages),
+                number(crate::platform::now_ms()),
+                number(moved.subscribers),
+                number(moved.messages),
                 text(lease.id),
                 text(&switched.moved().encode()),
+                number(fenced_at),
+                number(moved.fenced_rows),
             ],
         )?;
         lease.record(map, switched, Some(record)).await?;
         self.map.set(switched);
         record_in_registry(env, self, switched, None).await?;
-        Ok((subscribers, messages))
+        Ok(moved)
     }
 
     /// Cleans up the old homes of moves a call switched but died before it
@@ -526,34 +550,42 @@ impl Environment {
     }
 }
 
-/// Copies bucket `bucket`'s feeds from `source` to `target` and checks the
-/// copy; answers how many subscribers and messages it carried.
-async fn copy_and_verify(
+/// Under the fence: brings the pre-copy of bucket `bucket` (made as of the
+/// source's clock `since`) up to date at `target` and checks it; when it
+/// does not verify, copies the bucket whole and checks again. Answers what
+/// the move carried (the rows: those copied under the fence).
+async fn catch_up_and_verify(
     (source, target): (&D1Database, &D1Database),
     (bucket, columns): (u32, &copy::Columns),
+    since: f64,
     lease: &Lease<'_>,
     now_ms: u64,
-) -> Result<(u64, u64), ApiError> {
+) -> Result<Moved, ApiError> {
     let bucket_value = number(u64::from(bucket));
     // Nothing changes the bucket's feeds at the source any more: fill in the buckets of rows added since.
     copy::fill_buckets(source, lease).await?;
-    lease.renew().await?;
-    batch(target, "clear moved bucket", clear_bucket(target, &bucket_value, true)?).await?;
-    let subscribers = copy::copy_subscribers((source, target), &bucket_value, lease).await?;
-    let (messages_table, tombstones) =
-        (("messages", &columns.messages[..]), ("message_tombstones", &columns.tombstones[..]));
-    let messages = copy::copy_feed((source, target), &bucket_value, messages_table, lease, now_ms).await?;
-    copy::copy_feed((source, target), &bucket_value, tombstones, lease, now_ms).await?;
-    copy::copy_keys((source, target), &bucket_value, &columns.keys).await?;
-    copy::copy_deletions((source, target), bucket).await?;
-    let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
-    if !before.matches(&after) {
-        return Err(ApiError::internal(
-            "move bucket",
-            format!("bucket {bucket} did not verify after its copy ({before:?} → {after:?}); it stays where it was"),
-        ));
+    let pair = (source, target);
+    for pass in [Pass::ChangedSince(since), Pass::Whole] {
+        let copied = match pass {
+            Pass::ChangedSince(_) => copy::catch_up(pair, (&bucket_value, columns), since, lease, now_ms).await?,
+            Pass::Whole => copy::copy_whole(pair, (&bucket_value, columns), lease, now_ms).await?,
+        };
+        copy::copy_keys(pair, &bucket_value, &columns.keys).await?;
+        copy::copy_deletions(pair, bucket).await?;
+        let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
+        if before.matches(&after) {
+            return Ok(Moved {
+                subscribers: copied.subscribers,
+                messages: before.messages(),
+                fenced_rows: copied.rows,
+            });
+        }
+        worker::console_warn!("bucket {bucket} did not verify after its copy ({before:?} → {after:?})");
     }
-    Ok((subscribers, messages))
+    Err(ApiError::internal(
+        "move bucket",
+        format!("bucket {bucket} did not verify after its copy; it stays where it was"),
+    ))
 }
 
 /// A home's role number, as an argument.

@@ -1,0 +1,160 @@
+// A bucket's move copies its feeds while they still take writes, then fences
+// the writes and copies only what changed since: so a large bucket is fenced
+// for the time its changes take, not for its whole copy. Checked through the
+// real stack and the databases' own files, with the move's first call held
+// (the test stack's `reshard-fence=stall`) after its pre-copy of bucket 0 and
+// before the fence, while the test changes that bucket's feeds every way a
+// feed changes: a read, an archive, a deletion, a new message, a deleted
+// subscriber and one deleted and made again. After the move every feed is
+// exactly the one served before it, its counts exact, a delta-sync client's
+// replica equals it, and the move's record shows that only the changed rows
+// were copied under the fence.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { admin, api, expectError } from "./support/context.mjs";
+import { bucketOf } from "./support/buckets.mjs";
+import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { queryLocal } from "./support/local-state.mjs";
+
+const scratch = mkdtempSync(join(tmpdir(), "tidings-catch-up-"));
+const envCommand = (...args) => runEnvCommand(join(scratch, "keys.json"), ...args);
+const NAME = "late";
+const tag = randomBytes(3).toString("hex");
+const workflow = `late-${tag}`;
+const prefix = `late-${tag}-`;
+let secret;
+
+/** Six subscriber ids in bucket 0, the first a move to two shards takes (to FEED0_LATE). */
+function bucketZero() {
+  const found = [];
+  for (let index = 0; found.length < 6; index += 1) {
+    if (bucketOf(`${prefix}${index}`) === 0) found.push(`${prefix}${index}`);
+  }
+  return found;
+}
+const people = bucketZero();
+
+const call = (path, options = {}) => api(path, { key: secret, ...options });
+
+async function trigger(to, title) {
+  const sent = await call("/v1/events/trigger", { method: "POST", body: { workflow, to, payload: { title } } });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+}
+
+/** A feed as a client sees it (archived messages included): subjects and states, and its counts. */
+async function feedOf(subscriber) {
+  const page = await call(`/v1/subscribers/${subscriber}/feed?limit=100&archived=include`);
+  assert.equal(page.status, 200, JSON.stringify(page.body));
+  const items = page.body.items.map((item) => ({ id: item.id, subject: item.subject, read: Boolean(item.read_at), archived: Boolean(item.archived_at) }));
+  return { items, counts: page.body.counts };
+}
+
+/** Messages of this test's subscribers in one database's file. */
+const storedIn = (binding) =>
+  queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;
+
+before(async () => {
+  const created = await envCommand("create", NAME, "--type", "development");
+  assert.equal(created.code, 0, created.stderr + created.stdout);
+  secret = created.json().secret_key;
+  const saved = await call(`/v1/workflows/${workflow}`, {
+    method: "PUT",
+    body: { name: "Late", steps: [{ type: "in_app", subject: "{{ payload.title }}", body: "for {{ subscriber.subscriber_id }}" }] },
+  });
+  assert.equal(saved.status, 201, JSON.stringify(saved.body));
+}, { timeout: 120_000 });
+
+after(async () => {
+  await envCommand("delete", NAME);
+  rmSync(scratch, { recursive: true, force: true });
+}, { timeout: 120_000 });
+
+describe("a bucket's move", () => {
+  it("copies the bucket before its fence and, under it, only what changed since, losing no change", { timeout: 180_000 }, async () => {
+    await trigger(people, "one");
+    await trigger(people, "two");
+    const [reader, deleter, archiver, receiver, leaver, returner] = people;
+    // A delta-sync client of the reader, caught up before the move.
+    const replica = new Map();
+    let since = "0";
+    const poll = async () => {
+      for (;;) {
+        const changes = await call(`/v1/subscribers/${reader}/feed/changes?since=${encodeURIComponent(since)}&archived=include&limit=50`);
+        assert.equal(changes.status, 200, JSON.stringify(changes.body));
+        for (const change of changes.body.changes) {
+          if (change.kind === "upsert") replica.set(change.item.id, Boolean(change.item.read_at));
+          else replica.delete(change.id);
+        }
+        since = changes.body.watermark;
+        if (!changes.body.has_more) return;
+      }
+    };
+    await poll();
+
+    const prepared = await envCommand("reshard", NAME, "--shards", "2", "--prepare");
+    assert.equal(prepared.code, 0, prepared.stderr + prepared.stdout);
+    // The move's first call, held after its pre-copy of bucket 0 (until the worker has reloaded with
+    // the new bindings, it answers not ready or is dropped mid-request: then it is called again).
+    const moving = (async () => {
+      for (const deadline = Date.now() + 60_000; ;) {
+        const answer = await admin(`/v1/environments/${NAME}/reshard`, {
+          method: "POST", body: { shards: 2 }, headers: { "Tidings-Inject-Faults": "reshard-fence=stall" },
+        }).catch((error) => ({ status: 0, body: String(error) }));
+        const retry = answer.status === 0 || answer.body?.error?.code === "environment_not_ready";
+        if (!retry || Date.now() > deadline) return answer;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+    // The pre-copy is done once the new shard holds the bucket's twelve messages.
+    for (const deadline = Date.now() + 60_000; storedIn("FEED0_LATE") < 12;) {
+      assert.ok(Date.now() < deadline, "the pre-copy of bucket 0 reached the new shard");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    // While the call is held, the bucket still takes writes at its old home.
+    const idOf = async (subscriber, subject) => (await feedOf(subscriber)).items.find((item) => item.subject === subject).id;
+    const act = async (subscriber, body) => {
+      const acted = await call(`/v1/subscribers/${subscriber}/feed/actions`, { method: "POST", body });
+      assert.equal(acted.status, 200, JSON.stringify(acted.body));
+    };
+    await act(reader, { action: "read", ids: [await idOf(reader, "one")] });
+    await act(deleter, { action: "delete", ids: [await idOf(deleter, "one")] });
+    await act(archiver, { action: "archive", filter: {} });
+    await trigger([receiver], "three");
+    assert.equal((await call(`/v1/subscribers/${leaver}`, { method: "DELETE" })).status, 200);
+    assert.equal((await call(`/v1/subscribers/${returner}`, { method: "DELETE" })).status, 200);
+    await trigger([returner], "again");
+    const served = Object.fromEntries(await Promise.all(people.map(async (person) => [person, await feedOf(person)])));
+    assert.equal(storedIn("FEED0_LATE"), 12, "the writes came after the pre-copy, not into it");
+
+    const first = await moving;
+    assert.ok([200, 202].includes(first.status), JSON.stringify(first.body));
+    const finished = await envCommand("reshard", NAME, "--shards", "2");
+    assert.equal(finished.code, 0, finished.stderr + finished.stdout);
+    assert.equal(finished.json().done, true);
+
+    // Every feed is the one served before the move, on the new shard only.
+    for (const person of people) assert.deepEqual(await feedOf(person), served[person], person);
+    assert.deepEqual(served[reader].items.map((item) => item.read).sort(), [false, true]);
+    assert.deepEqual(served[deleter].items.map((item) => item.subject), ["two"]);
+    assert.deepEqual([served[archiver].items.every((item) => item.archived), served[archiver].counts.total], [true, 0]);
+    assert.equal(served[receiver].items.length, 3);
+    assert.deepEqual(served[leaver].items, []);
+    assert.deepEqual(served[returner].items.map((item) => item.subject), ["again"]);
+    assert.deepEqual(["DB_LATE", "FEED0_LATE", "FEED1_LATE"].map(storedIn), [0, 9, 0]);
+    // The client's next changes bring its replica to the feed.
+    await poll();
+    assert.deepEqual([...replica.entries()].sort(), served[reader].items.map((item) => [item.id, item.read]).sort());
+
+    // Under the fence only the changed rows were copied: one read, two archived and two new
+    // messages, one tombstone (the deleted subscribers' feeds went with no row to copy).
+    const [move] = queryLocal("DB_LATE", "SELECT messages, fenced_rows, fenced_at, switched_at FROM feed_moves WHERE bucket = 0");
+    assert.deepEqual([move.messages, move.fenced_rows], [9, 6], JSON.stringify(move));
+    assert.ok(move.fenced_at <= move.switched_at, JSON.stringify(move));
+    expectError(assert, await admin(`/v1/environments/${NAME}/reshard`, { method: "POST", body: { shards: 1 } }), 400, "validation_failed");
+  });
+});

@@ -2,3 +2,9 @@
 -- since: when the fence went up, and how many messages and tombstones were copied under it.
 ALTER TABLE feed_moves ADD COLUMN fenced_at INTEGER;
 ALTER TABLE feed_moves ADD COLUMN fenced_rows INTEGER;
+-- In a move's new home: the call that owns the bucket's copy into it (its lease). Every write of
+-- the copy checks it, so a call that lost its lease with a write in flight changes nothing.
+CREATE TABLE feed_copies (
+  bucket INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL
+);

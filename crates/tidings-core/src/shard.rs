@@ -255,10 +255,21 @@ impl BucketMap {
         self.from == self.to
     }
 
+    /// The shard count that placed `bucket` where its feed is now (its home
+    /// is `bucket` mod this count). Counts only grow, so a feed that moved
+    /// away and back again was placed by another count: the count names one
+    /// stay of a feed in one database ([`placed_bookmark`]).
+    pub fn placed_by(self, bucket: u32) -> ShardCount {
+        if self.moved.contains(bucket) {
+            self.to
+        } else {
+            self.from
+        }
+    }
+
     /// Where `bucket`'s feed is now.
     pub fn home_of(self, bucket: u32) -> FeedHome {
-        let count = if self.moved.contains(bucket) { self.to } else { self.from };
-        FeedHome::of_bucket(bucket, count)
+        FeedHome::of_bucket(bucket, self.placed_by(bucket))
     }
 
     /// Where `subscriber`'s feed is now.
@@ -290,6 +301,56 @@ impl BucketMap {
     }
 }
 
+/// A read-replica bookmark of the database holding a feed, tagged with the
+/// count that placed the feed there ([`BucketMap::placed_by`]):
+/// `n<count>:<bookmark>`. A bookmark is a position in one database; once the
+/// feed has moved, the worker knows the one a client brings back is another
+/// database's and starts its session at the primary instead. Untagged when
+/// the tag would make it longer than a bookmark may be.
+pub fn placed_bookmark(count: ShardCount, bookmark: &str) -> String {
+    let placed = format!("n{}:{bookmark}", count.get());
+    if placed.len() <= crate::feed_sync::MAX_BOOKMARK_LEN {
+        placed
+    } else {
+        bookmark.to_owned()
+    }
+}
+
+/// A bookmark a client brought back: the count its tag names (none for an
+/// untagged one, as answered before tags) and the database's own bookmark.
+pub fn read_placed_bookmark(text: &str) -> (Option<ShardCount>, &str) {
+    let tagged = text.strip_prefix('n').and_then(|rest| rest.split_once(':')).and_then(|(count, bookmark)| {
+        let digits = !count.is_empty() && count.len() <= 2 && count.bytes().all(|byte| byte.is_ascii_digit());
+        let count = ShardCount::new(count.parse().ok().filter(|_| digits)?).ok()?;
+        (!bookmark.is_empty()).then_some((Some(count), bookmark))
+    });
+    tagged.unwrap_or((None, text))
+}
+
+/// Where a feed read's database session starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart<'a> {
+    /// Anywhere: a replica of any age (no bookmark to keep up with).
+    Anywhere,
+    /// At the primary: as new as any bookmark.
+    Primary,
+    /// At this bookmark of the database holding the feed, or later.
+    At(&'a str),
+}
+
+/// Where the session of a read of a feed placed by `placed` starts, given
+/// the bookmark the client brought: at it when it is a position in that
+/// database (tagged with the same count, or untagged as answered before
+/// tags), at the primary when it is another database's (the feed has moved
+/// since), anywhere without one.
+pub fn session_start(bookmark: Option<&str>, placed: ShardCount) -> SessionStart<'_> {
+    match bookmark.map(read_placed_bookmark) {
+        None => SessionStart::Anywhere,
+        Some((Some(tagged), _)) if tagged != placed => SessionStart::Primary,
+        Some((_, bookmark)) => SessionStart::At(bookmark),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +358,48 @@ mod tests {
 
     fn id(text: &str) -> SubscriberId {
         SubscriberId::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_bookmark_names_the_count_that_placed_its_feed() {
+        let d1 = "00000001-00000002-00004f7e-0123456789abcdef";
+        let four = ShardCount::new(4).unwrap();
+        assert_eq!(placed_bookmark(four, d1), format!("n4:{d1}"));
+        assert_eq!(read_placed_bookmark(&format!("n4:{d1}")), (Some(four), d1));
+        // Untagged (answered before tags), or not a tag: the whole text is the database's.
+        for text in [d1, "n:abc", "n4:", "n65:abc", "n0:abc", "n004:abc", "nx:abc", "4:abc"] {
+            assert_eq!(read_placed_bookmark(text), (None, text), "{text}");
+        }
+        // A tag never makes a bookmark too long to come back.
+        let longest = "a".repeat(crate::feed_sync::MAX_BOOKMARK_LEN);
+        assert_eq!(placed_bookmark(four, &longest), longest);
+    }
+
+    #[test]
+    fn a_bookmark_of_the_database_a_feed_left_starts_at_the_primary() {
+        let d1 = "00000001-00000002-00004f7e-0123456789abcdef";
+        let [one, two] = [1, 2].map(|count| ShardCount::new(count).unwrap());
+        let before = placed_bookmark(one, d1);
+        assert_eq!(session_start(Some(&before), one), SessionStart::At(d1));
+        assert_eq!(session_start(Some(&before), two), SessionStart::Primary, "the feed moved since");
+        assert_eq!(session_start(Some(&placed_bookmark(two, d1)), one), SessionStart::Primary, "nor one from later");
+        assert_eq!(session_start(Some(d1), two), SessionStart::At(d1), "untagged, as answered before tags");
+        assert_eq!(session_start(None, two), SessionStart::Anywhere);
+    }
+
+    #[test]
+    fn a_bucket_moved_away_and_back_was_placed_by_another_count() {
+        // Bucket 4: shard 0 of 2, shard 1 of 3, shard 0 of 4.
+        let [two, three, four] = [2, 3, 4].map(|count| ShardCount::new(count).unwrap());
+        let first = BucketMap::settled(two);
+        let moving = BucketMap::moving(two, three, MovedSet::default()).unwrap();
+        assert_eq!(moving.placed_by(4), two, "not switched yet");
+        let back = BucketMap::settled(four);
+        assert_eq!(
+            (first.home_of(4), moving.switched(4).home_of(4), back.home_of(4)),
+            (FeedHome::Shard(0), FeedHome::Shard(1), FeedHome::Shard(0))
+        );
+        assert_ne!(first.placed_by(4), back.placed_by(4));
     }
 
     #[test]
@@ -413,6 +516,17 @@ mod tests {
             prop_assert!(shard < count.get() as usize);
             prop_assert_eq!(shard, shard_of(&subscriber, count));
             prop_assert!(bucket_of(&subscriber) < BUCKETS);
+        }
+
+        #[test]
+        fn a_placed_bookmark_reads_back_and_stays_a_bookmark(bookmark in "[A-Za-z0-9_:.-]{1,256}", count in 1u64..=64) {
+            let count = ShardCount::new(count).unwrap();
+            let placed = placed_bookmark(count, &bookmark);
+            prop_assert!(crate::feed_sync::is_bookmark(&placed));
+            let (tag, read) = read_placed_bookmark(&placed);
+            if placed != bookmark {
+                prop_assert_eq!((tag, read), (Some(count), bookmark.as_str()));
+            }
         }
 
         #[test]

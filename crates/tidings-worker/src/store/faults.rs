@@ -45,7 +45,7 @@ const HEADER: &str = "Tidings-Inject-Faults";
 pub(super) const INJECTED: &str = "D1_ERROR: Network connection lost. (injected fault)";
 
 /// How long a `stall` fault holds its step.
-pub(super) const STALL: std::time::Duration = std::time::Duration::from_secs(8);
+pub(super) const STALL: std::time::Duration = std::time::Duration::from_secs(12);
 
 /// The time a test asked the sweep to run at (`clock <ms>` as the cron
 /// text), when fault injection is on; `None` otherwise.

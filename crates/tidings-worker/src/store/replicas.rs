@@ -19,10 +19,15 @@
 //! the environment has feed shards: `shards.rs`); everything else the
 //! handle does uses its own database as before. A session serves one
 //! subscriber's shard; statements for a feed on another shard run without it.
+//! A bookmark is a position in one database, so the answers tag it with the
+//! count that placed the feed there
+//! ([`tidings_core::shard::placed_bookmark`]); one a client brings back from
+//! before the feed moved (resharding) starts the session at the primary.
 //! Locally there is one database and no replica: the API, the bookmark's
 //! round trip and the refusal of malformed bookmarks are what tests can
 //! check here (`tests/replicas.test.mjs`).
 
+use tidings_core::shard::{bucket_of, placed_bookmark, session_start, SessionStart};
 use tidings_core::subscriber::SubscriberId;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
@@ -39,10 +44,17 @@ const PRIMARY: &str = "first-primary";
 impl Environment {
     /// Reads this handle's feed statements through a session that starts
     /// at `bookmark` (checked by the caller with
-    /// [`tidings_core::feed_sync::is_bookmark`]), or anywhere without one.
-    /// Once per handle: a later call keeps the first session.
+    /// [`tidings_core::feed_sync::is_bookmark`]), or anywhere without one;
+    /// at the primary when it is a position in a database the feed has left
+    /// since (or one it was not yet in). Once per handle: a later call
+    /// keeps the first session.
     pub fn read_from(&self, subscriber: &SubscriberId, bookmark: Option<&str>) -> Result<(), ApiError> {
-        self.start_session(subscriber, bookmark.unwrap_or(ANYWHERE))
+        let start = match session_start(bookmark, self.bucket_map().placed_by(bucket_of(subscriber))) {
+            SessionStart::Anywhere => ANYWHERE,
+            SessionStart::Primary => PRIMARY,
+            SessionStart::At(bookmark) => bookmark,
+        };
+        self.start_session(subscriber, start)
     }
 
     /// Reads this handle's feed statements through a session that starts
@@ -61,27 +73,30 @@ impl Environment {
         if self.session.get().is_some() || !super::deployment::read_replication(&self.platform)?.uses_sessions() {
             return Ok(());
         }
+        let placed = self.bucket_map().placed_by(bucket_of(subscriber));
         let home = self.feed_home(subscriber);
         let session =
             self.db_of(home)?.with_session(Some(constraint)).map_err(|error| storage_error("open session", error))?;
-        let _ = self.session.set((home, session));
+        let _ = self.session.set((home, placed, session));
         Ok(())
     }
 
     /// The session, if one was started on the database holding
     /// `subscriber`'s feed (not on one it has moved away from since).
     fn session_of(&self, subscriber: &SubscriberId) -> Option<&worker::D1DatabaseSession> {
-        self.session.get().filter(|(home, _)| *home == self.feed_home(subscriber)).map(|(_, session)| session)
+        self.session.get().filter(|(home, ..)| *home == self.feed_home(subscriber)).map(|(.., session)| session)
     }
 
-    /// The bookmark of the latest query of this handle's session, if it has
-    /// one and ran a query; none once the bucket map changed under the
-    /// session (its bookmark would be a position in a database the feed left).
+    /// The bookmark of the latest query of this handle's session, tagged
+    /// with the count that placed the feed in its database, if it has one
+    /// and ran a query; none once the bucket map changed under the session
+    /// (its bookmark would be a position in a database the feed left).
     pub fn bookmark(&self) -> Option<String> {
         if self.session_moved.get() {
             return None;
         }
-        self.session.get().and_then(|(_, session)| session.get_bookmark().ok().flatten())
+        let (_, placed, session) = self.session.get()?;
+        session.get_bookmark().ok().flatten().map(|bookmark| placed_bookmark(*placed, &bookmark))
     }
 
     /// Prepares a statement on `subscriber`'s feed: through the session

@@ -164,9 +164,9 @@ pub struct Environment {
     /// The platform, to open the shards a newer bucket map needs.
     pub(super) platform: Platform,
     pub(super) faults: FaultPlan,
-    /// The feed's D1 session and the database it reads, once a route starts
-    /// one (`replicas.rs`).
-    pub(super) session: OnceCell<(FeedHome, D1DatabaseSession)>,
+    /// The feed's D1 session, the database it reads and the count that
+    /// placed the feed there, once a route starts one (`replicas.rs`).
+    pub(super) session: OnceCell<(FeedHome, ShardCount, D1DatabaseSession)>,
     /// Whether the bucket map changed after the session started: its
     /// bookmark is then another database's, and not handed out.
     pub(super) session_moved: Cell<bool>,

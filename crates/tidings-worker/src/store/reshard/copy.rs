@@ -188,7 +188,7 @@ pub(super) async fn copy_subscribers(
              ON CONFLICT (id) DO UPDATE SET bucket = excluded.bucket",
             &[text(&Value::from(pairs).to_string()), bucket.clone()],
         )?;
-        batch(target, "copy subscribers", vec![insert]).await?;
+        batch_owned(target, (bucket, lease), "copy subscribers", vec![insert]).await?;
     }
 }
 
@@ -243,7 +243,7 @@ pub(super) async fn copy_whole(
     now_ms: u64,
 ) -> Result<Copied, ApiError> {
     lease.renew().await?;
-    batch(target, "clear moved bucket", clear_bucket(target, bucket, true)?).await?;
+    batch_owned(target, (bucket, lease), "clear moved bucket", clear_bucket(target, bucket, true)?).await?;
     let subscribers = copy_subscribers((source, target), bucket, lease).await?;
     let whole = (Pass::Whole, lease);
     let mut rows = copy_feed((source, target), bucket, columns.messages(), whole, now_ms).await?;
@@ -271,10 +271,12 @@ pub(super) async fn catch_up(
     Ok(Copied { subscribers, rows })
 }
 
-/// The pre-copy: reads the source's feed clock, then copies the bucket
-/// whole while it still takes writes; answers that clock. Every row written
-/// to the source after it carries a later version (each write ticks the
-/// clock first), so the catch-up under the fence finds them.
+/// The pre-copy: reads the source's feed clock, fills in the buckets of its
+/// subscribers that have none, then copies the bucket whole while it still
+/// takes writes; answers that clock. Every row written to the source after
+/// it carries a later version (each write ticks the clock first), so the
+/// catch-up under the fence finds them, and a subscriber added before it is
+/// given a bucket before the copy reads them.
 pub(super) async fn precopy(
     (source, target): (&D1Database, &D1Database),
     (bucket, columns): (&JsValue, &Columns),
@@ -288,6 +290,7 @@ pub(super) async fn precopy(
         .map_err(|error| storage_error("read feed clock", error))?
         .and_then(|clock| clock.get("version").and_then(Value::as_f64))
         .ok_or_else(|| ApiError::internal("pre-copy bucket", "the feed clock row is missing"))?;
+    fill_buckets(source, lease).await?;
     copy_whole((source, target), (bucket, columns), lease, now_ms).await?;
     Ok(clock)
 }
@@ -389,15 +392,15 @@ pub(super) async fn copy_feed(
                 let remove = "DELETE FROM messages WHERE id IN (SELECT value ->> '$.id' FROM json_each(?1))";
                 statements.push(statement(target, remove, &[text(&chunk)])?);
             }
-            batch(target, "copy moved feed", statements).await?;
+            batch_owned(target, (bucket, lease), "copy moved feed", statements).await?;
         }
     }
 }
 
 /// Removes from `target` the bucket's subscribers the source no longer has
 /// as they were when copied (deleted since, or deleted and made again), with
-/// their feeds there; answers how many. Their deletion at the source left no
-/// tombstones, so only their absence tells.
+/// their messages and counts there; answers how many. Their deletion at the
+/// source left no tombstones, so only their absence tells.
 pub(super) async fn prune_subscribers(
     (source, target): (&D1Database, &D1Database),
     bucket: &JsValue,
@@ -430,12 +433,14 @@ pub(super) async fn prune_subscribers(
         lease.renew().await?;
         let gone = [text(&Value::from(gone).to_string())];
         let of_gone = "IN (SELECT value FROM json_each(?1))";
-        batch(
+        // Their tombstones stay, as at the source (a deletion leaves them; they count again when the id
+        // is made again).
+        batch_owned(
             target,
+            (bucket, lease),
             "prune copied subscribers",
             vec![
                 statement(target, &format!("DELETE FROM messages WHERE subscriber_id {of_gone}"), &gone)?,
-                statement(target, &format!("DELETE FROM message_tombstones WHERE subscriber_id {of_gone}"), &gone)?,
                 statement(target, &format!("DELETE FROM feed_counts WHERE subscriber_id {of_gone}"), &gone)?,
                 statement(target, &format!("DELETE FROM subscribers WHERE id {of_gone}"), &gone)?,
             ],
@@ -447,7 +452,7 @@ pub(super) async fn prune_subscribers(
 /// Copies the idempotency keys of the bucket's feed actions to `target`.
 pub(super) async fn copy_keys(
     (source, target): (&D1Database, &D1Database),
-    bucket: &JsValue,
+    (bucket, lease): (&JsValue, &Lease<'_>),
     names: &[String],
 ) -> Result<(), ApiError> {
     let list = names.join(", ");
@@ -465,14 +470,18 @@ pub(super) async fn copy_keys(
         "INSERT INTO idempotency_keys ({list}) SELECT {values} FROM json_each(?1) WHERE true ON CONFLICT (key) DO NOTHING"
     );
     for chunk in json_chunks(rows) {
-        batch(target, "copy moved keys", vec![statement(target, &insert, &[text(&chunk)])?]).await?;
+        batch_owned(target, (bucket, lease), "copy moved keys", vec![statement(target, &insert, &[text(&chunk)])?])
+            .await?;
     }
     Ok(())
 }
 
 /// Copies the recent deletions of the bucket's subscribers (whose rows are
 /// gone, so found by their ids' buckets) to `target`.
-pub(super) async fn copy_deletions((source, target): (&D1Database, &D1Database), bucket: u32) -> Result<(), ApiError> {
+pub(super) async fn copy_deletions(
+    (source, target): (&D1Database, &D1Database),
+    (bucket, lease): (u32, &Lease<'_>),
+) -> Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Row {
         subscriber_id: String,
@@ -498,7 +507,9 @@ pub(super) async fn copy_deletions((source, target): (&D1Database, &D1Database),
          FROM json_each(?1) WHERE true ON CONFLICT (subscriber_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)",
         &[text(&Value::from(moved).to_string())],
     )?;
-    batch(target, "copy deletions", vec![insert]).await.map(|_| ())
+    batch_owned(target, (&JsValue::from_f64(f64::from(bucket)), lease), "copy deletions", vec![insert])
+        .await
+        .map(|_| ())
 }
 
 /// A bucket's feeds summed up in `db`.
@@ -534,6 +545,47 @@ pub(super) fn json_chunks(rows: Vec<serde_json::Map<String, Value>>) -> Vec<Stri
 /// The rows of a result, as JSON values.
 pub(super) fn rows(result: Option<&D1Result>) -> Result<Vec<Value>, ApiError> {
     result.map_or(Ok(Vec::new()), |result| result.results().map_err(|error| storage_error("read result", error)))
+}
+
+/// What fails a write to a copy's target when the call making it no longer
+/// owns the copy there.
+const COPY_TAKEN_OVER: &str = "tidings-copy-taken-over";
+
+/// Makes `lease`'s call the owner of bucket `bucket`'s copy into `target`:
+/// from then on only its writes there go through ([`batch_owned`]).
+pub(super) async fn claim_copy(target: &D1Database, bucket: &JsValue, lease: &Lease<'_>) -> Result<(), ApiError> {
+    lease.renew().await?;
+    let claim = "INSERT INTO feed_copies (bucket, owner) VALUES (?1, ?2) \
+        ON CONFLICT (bucket) DO UPDATE SET owner = excluded.owner";
+    batch(target, "claim copy", vec![statement(target, claim, &[bucket.clone(), text(lease.id)])?]).await.map(|_| ())
+}
+
+/// Runs `statements` on the target of bucket `bucket`'s copy as one
+/// transaction, led by a guard that fails it (409 `reshard_in_progress`)
+/// unless `lease`'s call still owns the copy there: a call that lost its
+/// lease with a write still in flight changes nothing there.
+pub(super) async fn batch_owned(
+    target: &D1Database,
+    (bucket, lease): (&JsValue, &Lease<'_>),
+    operation: &str,
+    statements: Vec<D1PreparedStatement>,
+) -> Result<Vec<D1Result>, ApiError> {
+    let owned = format!(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM feed_copies WHERE bucket = ?1 AND owner = ?2) THEN NULL \
+         ELSE json_extract('{{}}', '{COPY_TAKEN_OVER}') END"
+    );
+    let mut guarded = vec![statement(target, &owned, &[bucket.clone(), text(lease.id)])?];
+    guarded.extend(statements);
+    match target.batch(guarded).await {
+        Ok(mut results) => {
+            results.remove(0);
+            Ok(results)
+        }
+        Err(error) if error.to_string().contains(COPY_TAKEN_OVER) => {
+            Err(super::busy("another call took this bucket's move over"))
+        }
+        Err(error) => Err(storage_error(operation, error)),
+    }
 }
 
 /// Runs statements on `db` as one transaction.

@@ -111,6 +111,17 @@ async fn move_under_lease(
 ) -> Result<ReshardProgress, ApiError> {
     // The handle was opened from the registry's row: its map is the registry's copy.
     let routed = scope.bucket_map();
+    let migrated = scope.db.prepare("SELECT fenced_at FROM feed_moves LIMIT 1").all().await.is_ok();
+    if !migrated {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::EnvironmentNotReady,
+            format!(
+                "{}'s database lacks migration 0027: apply the migrations in migrations/environment, then reshard",
+                scope.name()
+            ),
+        ));
+    }
     let recorded = stored_map(&scope.db).await?;
     let map = recorded.ok_or_else(|| ApiError::internal("reshard", "the bucket map was not recorded"))?;
     if map.is_settled() && target < map.to() {
@@ -310,7 +321,8 @@ async fn start_move(
                 target.get()
             ))
         })?;
-        let migrated = db.prepare("SELECT COUNT(*) AS fences FROM feed_fences").first::<Value>(None).await.is_ok();
+        // Migration 0027 (the copies' owners) implies every migration a move needs before it.
+        let migrated = db.prepare("SELECT COUNT(*) AS copies FROM feed_copies").first::<Value>(None).await.is_ok();
         if !migrated {
             return Err(not_ready(format!(
                 "feed shard {binding} has no schema yet: apply the migrations in migrations/environment"
@@ -398,15 +410,21 @@ impl Environment {
             )?],
         )
         .await?;
+        // The map says the bucket lives at the source: a fence there is a dead call's, and would
+        // hold its writes (or, 'all', every access) through the pre-copy. This call owns the copy
+        // into the target from now on.
+        lease.renew().await?;
+        let stale = statement(&source, "DELETE FROM feed_fences WHERE bucket = ?1", std::slice::from_ref(&bucket))?;
+        batch(&source, "lift stale fence", vec![stale]).await?;
+        copy::claim_copy(&target, &bucket, lease).await?;
         // 1. Pre-copy while the bucket takes writes (most subscribers' buckets are filled in
         // first; under the fence, only rows added since).
-        copy::fill_buckets(&source, lease).await?;
         let since = copy::precopy((&source, &target), (&bucket, columns), lease, now_ms).await?;
         if self.faults.next("reshard-fence") == Fault::Stall {
             worker::Delay::from(STALL).await;
         }
-        // 2. Fence the bucket's writes where it is, as this call's (its home is here: no fence
-        // of another kind can stand).
+        // 2. Fence the bucket's writes where it is, as this call's.
+        lease.renew().await?;
         let fence = "INSERT INTO feed_fences (bucket, state, owner) VALUES (?1, 'writes', ?2) \
             ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner";
         batch(&source, "fence bucket", vec![statement(&source, fence, &[bucket.clone(), text(lease.id)])?]).await?;
@@ -479,8 +497,9 @@ impl Environment {
         let raise =
             "UPDATE feed_clock SET version = MAX(version, ?1) + 1, purged_through = MAX(purged_through, ?2) WHERE id = 1";
         let of_bucket = std::slice::from_ref(&bucket);
-        batch(
+        copy::batch_owned(
             target,
+            (&bucket, lease),
             "switch bucket",
             vec![
                 statement(target, raise, &[clock_of("version")?, clock_of("purged_through")?])?,
@@ -491,6 +510,8 @@ impl Environment {
                     of_bucket,
                 )?,
                 statement(target, "DELETE FROM feed_fences WHERE bucket = ?1", of_bucket)?,
+                // Copied: no write of a copy goes through here any more.
+                statement(target, "DELETE FROM feed_copies WHERE bucket = ?1", of_bucket)?,
             ],
         )
         .await?;
@@ -570,8 +591,8 @@ async fn catch_up_and_verify(
             Pass::ChangedSince(_) => copy::catch_up(pair, (&bucket_value, columns), since, lease, now_ms).await?,
             Pass::Whole => copy::copy_whole(pair, (&bucket_value, columns), lease, now_ms).await?,
         };
-        copy::copy_keys(pair, &bucket_value, &columns.keys).await?;
-        copy::copy_deletions(pair, bucket).await?;
+        copy::copy_keys(pair, (&bucket_value, lease), &columns.keys).await?;
+        copy::copy_deletions(pair, (bucket, lease)).await?;
         let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
         if before.matches(&after) {
             return Ok(Moved {

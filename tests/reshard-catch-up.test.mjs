@@ -8,7 +8,9 @@
 // subscriber and one deleted and made again. After the move every feed is
 // exactly the one served before it, its counts exact, a delta-sync client's
 // replica equals it, the move's record shows that only the changed rows were
-// copied under the fence, and a read's bookmark names the new database.
+// copied under the fence, and a read's bookmark names the new database. The
+// next bucket's catch-up is taken as not verified (`reshard-verify=fail`):
+// it is copied whole under its fence, and its feeds are exact too.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,15 +30,17 @@ const workflow = `late-${tag}`;
 const prefix = `late-${tag}-`;
 let secret;
 
-/** Six subscriber ids in bucket 0, the first a move to two shards takes (to FEED0_LATE). */
-function bucketZero() {
+/** `count` subscriber ids in `bucket`. */
+function inBucket(bucket, count) {
   const found = [];
-  for (let index = 0; found.length < 6; index += 1) {
-    if (bucketOf(`${prefix}${index}`) === 0) found.push(`${prefix}${index}`);
+  for (let index = 0; found.length < count; index += 1) {
+    if (bucketOf(`${prefix}${index}`) === bucket) found.push(`${prefix}${index}`);
   }
   return found;
 }
-const people = bucketZero();
+// Bucket 0 is the first a move to two shards takes (to FEED0_LATE), bucket 1 the second (to FEED1_LATE).
+const people = inBucket(0, 6);
+const others = inBucket(1, 4);
 
 const call = (path, options = {}) => api(path, { key: secret, ...options });
 
@@ -75,14 +79,16 @@ after(async () => {
 
 describe("a bucket's move", () => {
   it("copies the bucket before its fence and, under it, only what changed since, losing no change", { timeout: 180_000 }, async () => {
-    await trigger(people, "one");
-    await trigger(people, "two");
+    await trigger([...people, ...others], "one");
+    await trigger([...people, ...others], "two");
     const [reader, deleter, archiver, receiver, leaver, returner] = people;
     // A tombstone before the move, of one who will be deleted and sent to again during it: the copy
     // keeps it, as the old home does.
     const returnerFirst = (await call(`/v1/subscribers/${returner}/feed?limit=100`)).body.items.find((item) => item.subject === "one");
     const removed = await call(`/v1/subscribers/${returner}/feed/actions`, { method: "POST", body: { action: "delete", ids: [returnerFirst.id] } });
     assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    const othersFirst = (await call(`/v1/subscribers/${others[0]}/feed?limit=100`)).body.items.find((item) => item.subject === "one");
+    assert.equal((await call(`/v1/subscribers/${others[0]}/feed/actions`, { method: "POST", body: { action: "delete", ids: [othersFirst.id] } })).status, 200);
     // A delta-sync client of the reader, caught up before the move.
     const replica = new Map();
     let since = "0";
@@ -141,19 +147,27 @@ describe("a bucket's move", () => {
 
     const first = await moving;
     assert.ok([200, 202].includes(first.status), JSON.stringify(first.body));
+    // The next call's first bucket (1): its catch-up taken as not verified (`reshard-verify=fail`),
+    // it is copied whole under its fence, and verified again.
+    const servedOthers = Object.fromEntries(await Promise.all(others.map(async (person) => [person, await feedOf(person)])));
+    const second = await admin(`/v1/environments/${NAME}/reshard`, {
+      method: "POST", body: { shards: 2 }, headers: { "Tidings-Inject-Faults": "reshard-verify=fail" },
+    });
+    assert.ok([200, 202].includes(second.status), JSON.stringify(second.body));
     const finished = await envCommand("reshard", NAME, "--shards", "2");
     assert.equal(finished.code, 0, finished.stderr + finished.stdout);
     assert.equal(finished.json().done, true);
 
     // Every feed is the one served before the move, on the new shard only.
     for (const person of people) assert.deepEqual(await feedOf(person), served[person], person);
+    for (const person of others) assert.deepEqual(await feedOf(person), servedOthers[person], person);
     assert.deepEqual(served[reader].items.map((item) => item.read).sort(), [false, true]);
     assert.deepEqual(served[deleter].items.map((item) => item.subject), ["two"]);
     assert.deepEqual([served[archiver].items.every((item) => item.archived), served[archiver].counts.total], [true, 0]);
     assert.equal(served[receiver].items.length, 3);
     assert.deepEqual(served[leaver].items, []);
     assert.deepEqual(served[returner].items.map((item) => item.subject), ["again"]);
-    assert.deepEqual(["DB_LATE", "FEED0_LATE", "FEED1_LATE"].map(storedIn), [0, 9, 0]);
+    assert.deepEqual(["DB_LATE", "FEED0_LATE", "FEED1_LATE"].map(storedIn), [0, 9, 7]);
     // The client's next changes bring its replica to the feed.
     await poll();
     assert.deepEqual([...replica.entries()].sort(), served[reader].items.map((item) => [item.id, item.read]).sort());
@@ -181,6 +195,9 @@ describe("a bucket's move", () => {
     const [move] = queryLocal("DB_LATE", "SELECT messages, fenced_rows, fenced_at, switched_at FROM feed_moves WHERE bucket = 0");
     assert.deepEqual([move.messages, move.fenced_rows], [9, 6], JSON.stringify(move));
     assert.ok(move.fenced_at <= move.switched_at, JSON.stringify(move));
+    // Bucket 1, copied whole under its fence: its seven messages and one tombstone.
+    const [whole] = queryLocal("DB_LATE", "SELECT messages, fenced_rows FROM feed_moves WHERE bucket = 1");
+    assert.deepEqual([whole.messages, whole.fenced_rows], [7, 8], JSON.stringify(whole));
     expectError(assert, await admin(`/v1/environments/${NAME}/reshard`, { method: "POST", body: { shards: 1 } }), 400, "validation_failed");
   });
 });

@@ -15,6 +15,11 @@
 //!   (a reshard's fence, `reshard-fence=stall`: the bucket's pre-copy is
 //!   done and it still takes writes), and runs normally everywhere else.
 //!
+//! Resharding also takes `reshard-switch=fail` (a bucket's switch fails
+//! before the new shard's batch) and `reshard-verify=fail` (a bucket's
+//! catch-up is taken as not verified, so it is copied whole under its
+//! fence).
+//!
 //! Attempts past the end of the list run normally.
 //!
 //! `handoff=drop` makes a trigger skip handing its webhook deliveries to

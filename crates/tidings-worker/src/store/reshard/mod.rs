@@ -465,7 +465,11 @@ impl Environment {
         now_ms: u64,
     ) -> Result<Moved, ApiError> {
         let bucket = number(u64::from(step.bucket));
-        let moved = catch_up_and_verify((source, target), (step.bucket, columns), since, lease, now_ms).await?;
+        // The test stack's `reshard-verify=fail` takes the catch-up as not verified.
+        let refuse_catch_up = self.faults.next("reshard-verify") == Fault::Fail;
+        let moved =
+            catch_up_and_verify((source, target), (step.bucket, columns), (since, refuse_catch_up), lease, now_ms)
+                .await?;
         // 4. Switch: the old home refuses the bucket (only while the fence is still this call's)
         // and answers its clock, which no read of the bucket there can pass any more.
         lease.renew().await?;
@@ -573,12 +577,13 @@ impl Environment {
 
 /// Under the fence: brings the pre-copy of bucket `bucket` (made as of the
 /// source's clock `since`) up to date at `target` and checks it; when it
-/// does not verify, copies the bucket whole and checks again. Answers what
-/// the move carried (the rows: those copied under the fence).
+/// does not verify (or `refused`, a test's fault), copies the bucket whole
+/// and checks again. Answers what the move carried (the rows: those copied
+/// under the fence).
 async fn catch_up_and_verify(
     (source, target): (&D1Database, &D1Database),
     (bucket, columns): (u32, &copy::Columns),
-    since: f64,
+    (since, refused): (f64, bool),
     lease: &Lease<'_>,
     now_ms: u64,
 ) -> Result<Moved, ApiError> {
@@ -594,7 +599,7 @@ async fn catch_up_and_verify(
         copy::copy_keys(pair, (&bucket_value, lease), &columns.keys).await?;
         copy::copy_deletions(pair, (bucket, lease)).await?;
         let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
-        if before.matches(&after) {
+        if before.matches(&after) && !(refused && pass != Pass::Whole) {
             return Ok(Moved {
                 subscribers: copied.subscribers,
                 messages: before.messages(),

@@ -195,6 +195,11 @@ describe("a bucket's move", () => {
     const [move] = queryLocal("DB_LATE", "SELECT messages, fenced_rows, fenced_at, switched_at FROM feed_moves WHERE bucket = 0");
     assert.deepEqual([move.messages, move.fenced_rows], [9, 6], JSON.stringify(move));
     assert.ok(move.fenced_at <= move.switched_at, JSON.stringify(move));
+    // Every fence at the old home carries the epoch of the call that set it; each call raised it.
+    const [{ unmarked }] = queryLocal("DB_LATE", "SELECT COUNT(*) AS unmarked FROM feed_fences WHERE epoch IS NULL");
+    assert.equal(unmarked, 0);
+    const [{ epoch, fenced }] = queryLocal("DB_LATE", "SELECT (SELECT lease_epoch FROM feed_map) AS epoch, MAX(epoch) AS fenced FROM feed_fences");
+    assert.ok(epoch >= 3 && fenced <= epoch && fenced >= 3, `map epoch ${epoch}, fences up to ${fenced}`);
     // Bucket 1, copied whole under its fence: its seven messages and one tombstone.
     const [whole] = queryLocal("DB_LATE", "SELECT messages, fenced_rows FROM feed_moves WHERE bucket = 1");
     assert.deepEqual([whole.messages, whole.fenced_rows], [7, 8], JSON.stringify(whole));

@@ -547,17 +547,42 @@ pub(super) fn rows(result: Option<&D1Result>) -> Result<Vec<Value>, ApiError> {
     result.map_or(Ok(Vec::new()), |result| result.results().map_err(|error| storage_error("read result", error)))
 }
 
+/// Whether `error` says a table or column of migration 0027 is missing.
+pub(super) fn is_unmigrated(error: &worker::Error) -> bool {
+    let text = error.to_string();
+    text.contains("no such table") || text.contains("no such column")
+}
+
+/// 409 `environment_not_ready`: `database` lacks migration 0027.
+pub(super) fn unmigrated(database: &str) -> ApiError {
+    ApiError::new(
+        409,
+        tidings_core::wire::ErrorCode::EnvironmentNotReady,
+        format!("{database} lacks migration 0027: apply the migrations in migrations/environment, then reshard"),
+    )
+}
+
 /// What fails a write to a copy's target when the call making it no longer
 /// owns the copy there.
 const COPY_TAKEN_OVER: &str = "tidings-copy-taken-over";
 
-/// Makes `lease`'s call the owner of bucket `bucket`'s copy into `target`:
-/// from then on only its writes there go through ([`batch_owned`]).
+/// Makes `lease`'s call the owner of bucket `bucket`'s copy into `target`
+/// (unless a call with a later epoch owns it): from then on only its writes
+/// there go through ([`batch_owned`]).
 pub(super) async fn claim_copy(target: &D1Database, bucket: &JsValue, lease: &Lease<'_>) -> Result<(), ApiError> {
     lease.renew().await?;
-    let claim = "INSERT INTO feed_copies (bucket, owner) VALUES (?1, ?2) \
-        ON CONFLICT (bucket) DO UPDATE SET owner = excluded.owner";
-    batch(target, "claim copy", vec![statement(target, claim, &[bucket.clone(), text(lease.id)])?]).await.map(|_| ())
+    let claim = "INSERT INTO feed_copies (bucket, owner, epoch) VALUES (?1, ?2, ?3) \
+        ON CONFLICT (bucket) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch \
+        WHERE feed_copies.epoch <= excluded.epoch RETURNING bucket";
+    let claimed =
+        match target.batch(vec![statement(target, claim, &[bucket.clone(), text(lease.id), lease.epoch()])?]).await {
+            Err(error) if is_unmigrated(&error) => return Err(unmigrated("a feed shard")),
+            other => other.map_err(|error| storage_error("claim copy", error))?,
+        };
+    if rows(claimed.first())?.is_empty() {
+        return Err(super::busy("another call took this bucket's move over"));
+    }
+    Ok(())
 }
 
 /// Runs `statements` on the target of bucket `bucket`'s copy as one
@@ -622,6 +647,15 @@ mod tests {
         assert!(!source.matches(&Summary { tombstones: 2.0, ..summary(5.0, 4.0, 4.0) }), "a tombstone missing");
         // The source forgot an old tombstone after it was copied.
         assert!(Summary { tombstones: 2.0, ..source }.matches(&summary(5.0, 4.0, 4.0)));
+    }
+
+    #[test]
+    fn only_a_missing_table_or_column_reads_as_unmigrated() {
+        let error = |text: &str| worker::Error::RustError(text.to_owned());
+        assert!(is_unmigrated(&error("D1_ERROR: no such table: feed_copies: SQLITE_ERROR")));
+        assert!(is_unmigrated(&error("D1_ERROR: no such column: fenced_at: SQLITE_ERROR")));
+        assert!(!is_unmigrated(&error("D1_ERROR: Network connection lost.")));
+        assert_eq!(unmigrated("a feed shard").status(), 409);
     }
 
     #[test]

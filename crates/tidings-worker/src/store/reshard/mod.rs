@@ -75,7 +75,7 @@ pub async fn reshard(
     let name = authorized.require_reshard()?;
     let mut scope = Environment::open_authorized(env, authorized).await?;
     scope.inject_faults(faults);
-    let lease = Lease { db: &scope.db, id: lease_id };
+    let lease = Lease::new(&scope.db, lease_id);
     let row = super::registry::environment_row(env, name).await?;
     lease.take(ShardCount::from_stored(row.feed_shards), now_ms).await?;
     // Opened while it accepted work: with the lease held, it must still be that environment and still
@@ -111,17 +111,6 @@ async fn move_under_lease(
 ) -> Result<ReshardProgress, ApiError> {
     // The handle was opened from the registry's row: its map is the registry's copy.
     let routed = scope.bucket_map();
-    let migrated = scope.db.prepare("SELECT fenced_at FROM feed_moves LIMIT 1").all().await.is_ok();
-    if !migrated {
-        return Err(ApiError::new(
-            409,
-            ErrorCode::EnvironmentNotReady,
-            format!(
-                "{}'s database lacks migration 0027: apply the migrations in migrations/environment, then reshard",
-                scope.name()
-            ),
-        ));
-    }
     let recorded = stored_map(&scope.db).await?;
     let map = recorded.ok_or_else(|| ApiError::internal("reshard", "the bucket map was not recorded"))?;
     if map.is_settled() && target < map.to() {
@@ -199,7 +188,7 @@ pub(in crate::store) async fn hold_for_deletion(
     shards: ShardCount,
     now_ms: u64,
 ) -> Result<(), ApiError> {
-    match (Lease { db, id: DELETION_LEASE }).take(shards, now_ms).await {
+    match Lease::new(db, DELETION_LEASE).take(shards, now_ms).await {
         Err(error) if error.code() == ErrorCode::ReshardInProgress => Err(error),
         Err(error) => {
             worker::console_warn!("no reshard lease taken for a deletion: {}", error.message());
@@ -210,13 +199,28 @@ pub(in crate::store) async fn hold_for_deletion(
 }
 
 /// One call's lease on an environment's bucket map: the token every write
-/// of the map and every destructive step checks.
+/// of the map and every destructive step checks. Each taking of it raises
+/// the map's epoch; the fences and copy claims a call writes in other
+/// databases carry its epoch, and one from an earlier epoch never replaces
+/// (or lifts) a later one, so a write of a call that lost its lease, still
+/// in flight, cannot undo the next call's.
 pub(super) struct Lease<'a> {
     db: &'a D1Database,
     id: &'a str,
+    epoch: std::cell::Cell<f64>,
 }
 
-impl Lease<'_> {
+impl<'a> Lease<'a> {
+    /// The lease `id` on `db`'s map, not taken yet.
+    fn new(db: &'a D1Database, id: &'a str) -> Self {
+        Self { db, id, epoch: std::cell::Cell::new(0.0) }
+    }
+
+    /// The epoch this call took the lease at, as an argument.
+    pub(super) fn epoch(&self) -> JsValue {
+        JsValue::from_f64(self.epoch.get())
+    }
+
     /// Takes the lease, or refuses while another call holds it. A map never
     /// recorded is recorded first, settled at the registry's `count`.
     async fn take(&self, count: ShardCount, now_ms: u64) -> Result<(), ApiError> {
@@ -227,14 +231,20 @@ impl Lease<'_> {
         )?;
         let lease = statement(
             self.db,
-            "UPDATE feed_map SET lease_id = ?1, lease_until = ?2 WHERE id = 1 AND (lease_until < ?3 OR lease_id = ?1) \
-             RETURNING lease_id",
+            "UPDATE feed_map SET lease_id = ?1, lease_until = ?2, lease_epoch = lease_epoch + 1 \
+             WHERE id = 1 AND (lease_until < ?3 OR lease_id = ?1) RETURNING lease_epoch",
             &[text(self.id), number(now_ms + LEASE_MS), number(now_ms)],
         )?;
-        let results = batch(self.db, "take reshard lease", vec![record, lease]).await?;
-        if rows(results.get(1))?.is_empty() {
+        // Migration 0027 brought the epoch: a database without it is not ready for a move.
+        let results = match self.db.batch(vec![record, lease]).await {
+            Err(error) if copy::is_unmigrated(&error) => return Err(copy::unmigrated("the environment's database")),
+            other => other.map_err(|error| storage_error("take reshard lease", error))?,
+        };
+        let taken = rows(results.get(1))?;
+        let Some(epoch) = taken.first().and_then(|row| row.get("lease_epoch")).and_then(Value::as_f64) else {
             return Err(busy("another call is moving this environment's feeds right now; try again shortly"));
-        }
+        };
+        self.epoch.set(epoch);
         Ok(())
     }
 
@@ -373,6 +383,10 @@ async fn record_in_registry(
     Ok(())
 }
 
+/// Records a bucket's move done (cleaned up), by the call holding the lease.
+const FINISH_MOVE: &str = "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1 \
+    AND EXISTS (SELECT 1 FROM feed_map WHERE id = 1 AND lease_id = ?2)";
+
 /// What one bucket's move carried.
 struct Moved {
     /// The bucket's subscribers.
@@ -402,11 +416,12 @@ impl Environment {
             "start move",
             vec![statement(
                 &self.db,
-                "INSERT INTO feed_moves (bucket, from_role, to_role, state, started_at) VALUES (?1, ?2, ?3, 'copying', ?4) \
+                "INSERT INTO feed_moves (bucket, from_role, to_role, state, started_at) \
+                 SELECT ?1, ?2, ?3, 'copying', ?4 WHERE EXISTS (SELECT 1 FROM feed_map WHERE id = 1 AND lease_id = ?5) \
                  ON CONFLICT (bucket) DO UPDATE SET from_role = excluded.from_role, to_role = excluded.to_role, \
                  state = 'copying', started_at = excluded.started_at, switched_at = NULL, fenced_at = NULL, \
                  fenced_rows = NULL",
-                &[bucket.clone(), role(step.from), role(step.to), number(now_ms)],
+                &[bucket.clone(), role(step.from), role(step.to), number(now_ms), text(lease.id)],
             )?],
         )
         .await?;
@@ -414,8 +429,8 @@ impl Environment {
         // hold its writes (or, 'all', every access) through the pre-copy. This call owns the copy
         // into the target from now on.
         lease.renew().await?;
-        let stale = statement(&source, "DELETE FROM feed_fences WHERE bucket = ?1", std::slice::from_ref(&bucket))?;
-        batch(&source, "lift stale fence", vec![stale]).await?;
+        let stale = "DELETE FROM feed_fences WHERE bucket = ?1 AND COALESCE(epoch, 0) < ?2";
+        batch(&source, "lift stale fence", vec![statement(&source, stale, &[bucket.clone(), lease.epoch()])?]).await?;
         copy::claim_copy(&target, &bucket, lease).await?;
         // 1. Pre-copy while the bucket takes writes (most subscribers' buckets are filled in
         // first; under the fence, only rows added since).
@@ -425,9 +440,18 @@ impl Environment {
         }
         // 2. Fence the bucket's writes where it is, as this call's.
         lease.renew().await?;
-        let fence = "INSERT INTO feed_fences (bucket, state, owner) VALUES (?1, 'writes', ?2) \
-            ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner";
-        batch(&source, "fence bucket", vec![statement(&source, fence, &[bucket.clone(), text(lease.id)])?]).await?;
+        let fence = "INSERT INTO feed_fences (bucket, state, owner, epoch) VALUES (?1, 'writes', ?2, ?3) \
+            ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner, epoch = excluded.epoch \
+            WHERE COALESCE(feed_fences.epoch, 0) <= excluded.epoch RETURNING bucket";
+        let fenced = batch(
+            &source,
+            "fence bucket",
+            vec![statement(&source, fence, &[bucket.clone(), text(lease.id), lease.epoch()])?],
+        )
+        .await?;
+        if rows(fenced.first())?.is_empty() {
+            return Err(busy("another call took this bucket's move over"));
+        }
         let fenced_at = crate::platform::now_ms();
         let moved =
             self.copy_and_switch(env, (step, columns), (&source, &target), (since, fenced_at), lease, now_ms).await;
@@ -448,7 +472,7 @@ impl Environment {
         };
         // 5. Clean up the old home (the primary keeps its subscribers' profiles).
         clean_up(&source, &bucket, step.from == FeedHome::Primary, lease).await?;
-        let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[bucket])?;
+        let finished = statement(&self.db, FINISH_MOVE, &[bucket, text(lease.id)])?;
         batch(&self.db, "finish move", vec![finished]).await?;
         Ok(moved)
     }
@@ -568,7 +592,7 @@ impl Environment {
             }
             let value = number(u64::from(bucket));
             clean_up(&*self.db_of(home)?, &value, home == FeedHome::Primary, lease).await?;
-            let finished = statement(&self.db, "UPDATE feed_moves SET state = 'done' WHERE bucket = ?1", &[value])?;
+            let finished = statement(&self.db, FINISH_MOVE, &[value, text(lease.id)])?;
             batch(&self.db, "finish move", vec![finished]).await?;
         }
         Ok(())

@@ -23,6 +23,54 @@ pub const MAX_NAME_LEN: usize = 200;
 /// Recipients written per fan-out page: one D1 transaction each.
 pub const PAGE_SIZE: usize = 500;
 
+/// D1 queries one Worker invocation may make on Workers Paid (D1's
+/// limits): every statement of a batch counts.
+pub const D1_QUERIES_PER_INVOCATION: u32 = 1_000;
+
+/// What one invocation of the fan-out consumer spends on pages, for all the
+/// messages of its batch together: the rest of
+/// [`D1_QUERIES_PER_INVOCATION`] opens each message's environment and ends
+/// its fan-out (at most 10 queries each, batches of 10).
+pub const FANOUT_PAGE_QUERIES: u32 = 900;
+
+/// At most how many D1 queries one fan-out page makes with its
+/// environment's feeds on `shards` shards (the larger count while a move is
+/// under way), messages of up to 512 KiB a page: 8 reads (the fan-out, its
+/// recipients, the workflow, their profiles and preferences, variables, test
+/// mode, integrations), up to 12 statements in the primary's transaction
+/// (its messages too with one database), and 4 in each shard's (a fence
+/// guard, subscribers, the clock, the messages). Larger messages add a
+/// statement per 512 KiB.
+pub fn page_queries(shards: crate::shard::ShardCount) -> u32 {
+    let per_shard = if shards.is_sharded() { 4 * shards.get() } else { 0 };
+    20 + per_shard
+}
+
+/// The D1 queries left to one invocation of the fan-out consumer, shared by
+/// the messages of its batch: each page takes its share before it runs, and
+/// a message that finds too little left hands the rest of its fan-out to a
+/// later invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryBudget {
+    left: u32,
+}
+
+impl QueryBudget {
+    /// A fresh invocation's budget ([`FANOUT_PAGE_QUERIES`]).
+    pub fn for_invocation() -> Self {
+        Self { left: FANOUT_PAGE_QUERIES }
+    }
+
+    /// Takes `cost` queries, if that many are left.
+    pub fn take(&mut self, cost: u32) -> bool {
+        let enough = self.left >= cost;
+        if enough {
+            self.left -= cost;
+        }
+        enough
+    }
+}
+
 /// Why a topic key or name is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -185,6 +233,19 @@ impl FanoutHandOff {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_invocation_writes_pages_within_d1s_query_limit_at_every_shard_count() {
+        use crate::shard::ShardCount;
+        for (shards, pages) in [(1, 45), (4, 25), (16, 10), (64, 3)] {
+            let cost = super::page_queries(ShardCount::new(shards).unwrap());
+            let mut budget = super::QueryBudget::for_invocation();
+            let written = std::iter::from_fn(|| budget.take(cost).then_some(())).count();
+            assert_eq!(written, pages, "{shards} shards");
+            // Pages, plus 10 messages' own queries, stay within the limit.
+            assert!(written as u32 * cost + 10 * 10 <= super::D1_QUERIES_PER_INVOCATION);
+        }
+    }
+
     use proptest::prelude::*;
 
     use super::*;

@@ -7,10 +7,12 @@
 //! page that fails is rolled back whole and its message retried; the sweep
 //! hands off again a fan-out that stopped moving.
 
+use std::cell::Cell;
+
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::topic::{FanoutStatus, PAGE_SIZE};
+use tidings_core::topic::{page_queries, FanoutStatus, QueryBudget, PAGE_SIZE};
 use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::wire::{ErrorCode, TriggerResponse};
 use tidings_core::workflow::Workflow;
@@ -121,12 +123,14 @@ pub enum Handled {
 }
 
 /// The fan-outs queue's consumer: every message of a batch, side by side
-/// (each is a page of a different fan-out, or a duplicate the cursor stops).
+/// (each is a page of a different fan-out, or a duplicate the cursor stops),
+/// sharing the invocation's D1 queries ([`QueryBudget`]).
 pub async fn consume(env: &Platform, ctx: &Context, bodies: Vec<String>) -> Vec<Handled> {
-    join_all(bodies.iter().map(|body| consume_one(env, ctx, body))).await
+    let budget = Cell::new(QueryBudget::for_invocation());
+    join_all(bodies.iter().map(|body| consume_one(env, ctx, &budget, body))).await
 }
 
-async fn consume_one(env: &Platform, ctx: &Context, body: &str) -> Handled {
+async fn consume_one(env: &Platform, ctx: &Context, budget: &Cell<QueryBudget>, body: &str) -> Handled {
     let verified = match store::verify_fanout(env, body) {
         Ok(verified) => verified,
         Err(refusal) => {
@@ -146,7 +150,7 @@ async fn consume_one(env: &Platform, ctx: &Context, body: &str) -> Handled {
         Err(_) => return Handled::Again,
     };
     let transaction_id = verified.transaction_id();
-    let error = match next_page(env, ctx, &scope, transaction_id).await {
+    let error = match next_page(env, ctx, (&scope, budget), transaction_id).await {
         Ok(handled) => return handled,
         Err(error) => error,
     };
@@ -167,12 +171,24 @@ async fn consume_one(env: &Platform, ctx: &Context, body: &str) -> Handled {
     }
 }
 
-/// Writes the next pages of a fan-out, for up to [`BUDGET_MS`], then asks
-/// the queue for the rest; or marks the fan-out completed when no recipient
-/// is left.
-async fn next_page(env: &Platform, ctx: &Context, scope: &Environment, transaction_id: &str) -> ApiResult<Handled> {
+/// Writes the next pages of a fan-out, for up to [`BUDGET_MS`] and while
+/// the invocation's D1 queries last, then asks the queue for the rest; or
+/// marks the fan-out completed when no recipient is left.
+async fn next_page(
+    env: &Platform,
+    ctx: &Context,
+    (scope, queries): (&Environment, &Cell<QueryBudget>),
+    transaction_id: &str,
+) -> ApiResult<Handled> {
     let started = now_ms();
+    let cost = page_queries(scope.bucket_map().to());
     loop {
+        let mut left = queries.get();
+        let affordable = left.take(cost);
+        queries.set(left);
+        if !affordable {
+            break;
+        }
         match write_page(env, ctx, scope, transaction_id).await? {
             Page::Written if now_ms().saturating_sub(started) < BUDGET_MS => continue,
             Page::Written => break,

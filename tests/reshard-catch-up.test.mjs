@@ -19,11 +19,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin, api, expectError } from "./support/context.mjs";
 import { bucketOf } from "./support/buckets.mjs";
-import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { environmentWithWorkflow, envCommand as runEnvCommand } from "./support/env-command.mjs";
 import { queryLocal } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-catch-up-"));
-const envCommand = (...args) => runEnvCommand(join(scratch, "keys.json"), ...args);
+const keysFile = join(scratch, "keys.json");
+const envCommand = (...args) => runEnvCommand(keysFile, ...args);
 const NAME = "late";
 const tag = randomBytes(3).toString("hex");
 const workflow = `late-${tag}`;
@@ -62,14 +63,7 @@ const storedIn = (binding) =>
   queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;
 
 before(async () => {
-  const created = await envCommand("create", NAME, "--type", "development");
-  assert.equal(created.code, 0, created.stderr + created.stdout);
-  secret = created.json().secret_key;
-  const saved = await call(`/v1/workflows/${workflow}`, {
-    method: "PUT",
-    body: { name: "Late", steps: [{ type: "in_app", subject: "{{ payload.title }}", body: "for {{ subscriber.subscriber_id }}" }] },
-  });
-  assert.equal(saved.status, 201, JSON.stringify(saved.body));
+  secret = await environmentWithWorkflow(keysFile, NAME, workflow, "{{ payload.title }}");
 }, { timeout: 120_000 });
 
 after(async () => {

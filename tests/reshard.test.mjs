@@ -15,12 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { admin, api, expectError, reloaded } from "./support/context.mjs";
-import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { environmentWithWorkflow, envCommand as runEnvCommand } from "./support/env-command.mjs";
 import { bucketOf } from "./support/buckets.mjs";
 import { queryLocal } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-reshard-"));
-const envCommand = (...args) => runEnvCommand(join(scratch, "keys.json"), ...args);
+const keysFile = join(scratch, "keys.json");
+const envCommand = (...args) => runEnvCommand(keysFile, ...args);
 const NAME = "grow";
 const tag = randomBytes(3).toString("hex");
 const workflow = `grow-${tag}`;
@@ -181,14 +182,7 @@ async function checkEverything(shards) {
 }
 
 before(async () => {
-  const created = await envCommand("create", NAME, "--type", "development");
-  assert.equal(created.code, 0, created.stderr + created.stdout);
-  secret = created.json().secret_key;
-  const saved = await call(`/v1/workflows/${workflow}`, {
-    method: "PUT",
-    body: { name: "Grow", steps: [{ type: "in_app", subject: "n{{ payload.n }}", body: "for {{ subscriber.subscriber_id }}" }] },
-  });
-  assert.equal(saved.status, 201, JSON.stringify(saved.body));
+  secret = await environmentWithWorkflow(keysFile, NAME, workflow, "n{{ payload.n }}");
   // Feeds with history: read, archived and deleted messages (tombstones) before any move.
   await trigger(people);
   await trigger(people.slice(0, 20));

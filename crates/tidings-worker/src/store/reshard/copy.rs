@@ -234,40 +234,30 @@ pub(super) struct Copied {
     pub rows: u64,
 }
 
-/// Copies the bucket's subscribers, messages and tombstones to `target`
-/// whole, after clearing what an earlier attempt left there.
-pub(super) async fn copy_whole(
+/// One pass of a bucket's copy to `target`: its subscribers, then the
+/// tombstones and messages `pass` carries. A whole pass first clears what an
+/// earlier attempt left there; a catch-up (after a pre-copy as of the
+/// source's clock) first drops the subscribers deleted since, and copies
+/// tombstones before messages, so a message written again after its
+/// deletion is copied after it.
+pub(super) async fn copy_pass(
     (source, target): (&D1Database, &D1Database),
     (bucket, columns): (&JsValue, &Columns),
-    lease: &Lease<'_>,
+    (pass, lease): (Pass, &Lease<'_>),
     now_ms: u64,
 ) -> Result<Copied, ApiError> {
     lease.renew().await?;
-    batch_owned(target, (bucket, lease), "clear moved bucket", clear_bucket(target, bucket, true)?).await?;
+    match pass {
+        Pass::Whole => {
+            batch_owned(target, (bucket, lease), "clear moved bucket", clear_bucket(target, bucket, true)?).await?;
+        }
+        Pass::ChangedSince(_) => {
+            prune_subscribers((source, target), bucket, lease).await?;
+        }
+    }
     let subscribers = copy_subscribers((source, target), bucket, lease).await?;
-    let whole = (Pass::Whole, lease);
-    let mut rows = copy_feed((source, target), bucket, columns.messages(), whole, now_ms).await?;
-    rows += copy_feed((source, target), bucket, columns.tombstones(), whole, now_ms).await?;
-    Ok(Copied { subscribers, rows })
-}
-
-/// The catch-up under the fence, after a pre-copy as of the source's clock
-/// `since`: drops the subscribers deleted since, copies those added, then the
-/// tombstones and messages changed since (tombstones first: a message
-/// written again after its deletion is copied after).
-pub(super) async fn catch_up(
-    (source, target): (&D1Database, &D1Database),
-    (bucket, columns): (&JsValue, &Columns),
-    since: f64,
-    lease: &Lease<'_>,
-    now_ms: u64,
-) -> Result<Copied, ApiError> {
-    lease.renew().await?;
-    prune_subscribers((source, target), bucket, lease).await?;
-    let subscribers = copy_subscribers((source, target), bucket, lease).await?;
-    let changed = (Pass::ChangedSince(since), lease);
-    let mut rows = copy_feed((source, target), bucket, columns.tombstones(), changed, now_ms).await?;
-    rows += copy_feed((source, target), bucket, columns.messages(), changed, now_ms).await?;
+    let mut rows = copy_feed((source, target), bucket, columns.tombstones(), (pass, lease), now_ms).await?;
+    rows += copy_feed((source, target), bucket, columns.messages(), (pass, lease), now_ms).await?;
     Ok(Copied { subscribers, rows })
 }
 
@@ -291,7 +281,7 @@ pub(super) async fn precopy(
         .and_then(|clock| clock.get("version").and_then(Value::as_f64))
         .ok_or_else(|| ApiError::internal("pre-copy bucket", "the feed clock row is missing"))?;
     fill_buckets(source, lease).await?;
-    copy_whole((source, target), (bucket, columns), lease, now_ms).await?;
+    copy_pass((source, target), (bucket, columns), (Pass::Whole, lease), now_ms).await?;
     Ok(clock)
 }
 

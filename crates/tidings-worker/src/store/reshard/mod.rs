@@ -616,10 +616,7 @@ async fn catch_up_and_verify(
     copy::fill_buckets(source, lease).await?;
     let pair = (source, target);
     for pass in [Pass::ChangedSince(since), Pass::Whole] {
-        let copied = match pass {
-            Pass::ChangedSince(_) => copy::catch_up(pair, (&bucket_value, columns), since, lease, now_ms).await?,
-            Pass::Whole => copy::copy_whole(pair, (&bucket_value, columns), lease, now_ms).await?,
-        };
+        let copied = copy::copy_pass(pair, (&bucket_value, columns), (pass, lease), now_ms).await?;
         copy::copy_keys(pair, (&bucket_value, lease), &columns.keys).await?;
         copy::copy_deletions(pair, (bucket, lease)).await?;
         let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);

@@ -68,7 +68,7 @@ export function buildWorker({ force = false } = {}) {
   writeFileSync(glue, readFileSync(glue, "utf8").replace("import source ", "import "));
   const wasm = join(root, output);
   // One pass: the map is printed after the optimizations, so its indices are the uploaded module's; the
-  // names themselves stay out of it (keeping them through the pass, to strip after, made it ~3.5 KiB larger).
+  // names themselves stay out of it (keeping them through the pass, to strip after, made it ~3.7 KiB larger).
   run("wasm-opt", [
     "-O", ...WASM_OPT_FEATURES, "--enable-exception-handling", wasm,
     `--symbolmap=${join(out, "function-map.txt")}`, "-o", `${wasm}.opt`,

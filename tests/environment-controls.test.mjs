@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { admin, api, apiUrl, expectError, freshSubscriber } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
 import { recipientsOnEveryShard } from "./support/buckets.mjs";
-import { queryLocal } from "./support/local-state.mjs";
+import { messagesStored } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-controls-"));
 const keysFile = join(scratch, "keys.json");
@@ -30,8 +30,7 @@ const preview = `pr-${tag}`;
 const shardBindings = (environment) => [0, 1].map((index) => `FEED${index}_${environment.toUpperCase().replaceAll("-", "_")}`);
 
 /** Messages each of `environment`'s shards holds for subscribers whose ids start with `prefix`, read from their files. */
-const storedOnShards = (environment, prefix) => shardBindings(environment).map((binding) =>
-  queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count);
+const storedOnShards = (environment, prefix) => shardBindings(environment).map((binding) => messagesStored(binding, prefix));
 
 /** Four recipients under one prefix, two on each shard. */
 const recipientsOf = (prefix) => recipientsOnEveryShard(prefix, 2);

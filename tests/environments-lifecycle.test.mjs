@@ -12,7 +12,7 @@ import { signSubscriberToken } from "@tidings/sdk/server";
 import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
 import { recipientsOnEveryShard } from "./support/buckets.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
-import { queryLocal } from "./support/local-state.mjs";
+import { messagesStored, queryLocal } from "./support/local-state.mjs";
 
 const config = process.env.TIDINGS_TEST_CONFIG;
 const scratch = mkdtempSync(join(tmpdir(), "tidings-env-"));
@@ -21,9 +21,6 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const envCommand = (...args) => runEnvCommand(keysFile, ...args);
 
-/** Messages stored in one of qa's databases for subscribers whose ids start with `prefix`, read from its file. */
-const storedIn = (binding, prefix) =>
-  queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;
 const QA_DATABASES = ["DB_QA", "FEED0_QA", "FEED1_QA"];
 
 const names = async () => (await admin("/v1/environments")).body.environments.map((environment) => `${environment.name}@${environment.position}`);
@@ -62,7 +59,7 @@ describe("custom environments", () => {
     for (const recipient of recipients) {
       assert.equal((await api(`/v1/subscribers/${recipient}/feed`, { key: qa.secret_key })).body.counts.total, 1, recipient);
     }
-    assert.deepEqual(QA_DATABASES.map((binding) => storedIn(binding, subscriber)), [0, 2, 2], "each shard holds its recipients' feeds, qa's own database none");
+    assert.deepEqual(QA_DATABASES.map((binding) => messagesStored(binding, subscriber)), [0, 2, 2], "each shard holds its recipients' feeds, qa's own database none");
     for (const other of Object.keys(keys)) {
       const feed = await api(`/v1/subscribers/${recipients[0]}/feed`, { key: keys[other].secret_key });
       assert.equal(feed.body.counts.total, 0, `${other} sees qa's data`);

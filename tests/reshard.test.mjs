@@ -29,7 +29,6 @@ const people = Array.from({ length: 40 }, (_, index) => `grow-${tag}-${String(in
 const watched = people.slice(0, 10);
 let secret;
 
-
 /**
  * Calls the API with the environment's secret key, as a well-behaved client
  * does: again after a dropped connection (wrangler reloading its

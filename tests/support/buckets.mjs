@@ -25,3 +25,12 @@ export function recipientsOnEveryShard(prefix, shards, perShard = 2) {
   }
   return found;
 }
+
+/** The first `count` subscriber ids `<prefix><n>` in `bucket`. */
+export function idsInBucket(prefix, bucket, count) {
+  const found = [];
+  for (let index = 0; found.length < count; index += 1) {
+    if (bucketOf(`${prefix}${index}`) === bucket) found.push(`${prefix}${index}`);
+  }
+  return found;
+}

@@ -21,3 +21,8 @@ export function queryLocal(binding, sql, config = process.env.TIDINGS_TEST_CONFI
   const [result] = JSON.parse(wranglerLocalWith(config, "d1", "execute", binding, "--json", "--command", sql));
   return result.results;
 }
+
+/** Messages the local database `binding` holds for subscribers whose ids start with `prefix`. */
+export function messagesStored(binding, prefix) {
+  return queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;
+}

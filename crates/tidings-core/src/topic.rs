@@ -27,11 +27,16 @@ pub const PAGE_SIZE: usize = 500;
 /// limits): every statement of a batch counts.
 pub const D1_QUERIES_PER_INVOCATION: u32 = 1_000;
 
-/// What one invocation of the fan-out consumer spends on pages, for all the
-/// messages of its batch together: the rest of
-/// [`D1_QUERIES_PER_INVOCATION`] opens each message's environment and ends
-/// its fan-out (at most 10 queries each, batches of 10).
-pub const FANOUT_PAGE_QUERIES: u32 = 900;
+/// D1 queries the fan-out consumer keeps for each message of its batch
+/// besides its pages: opening its environment, and ending its fan-out
+/// (completed, or failed after counting the failure).
+pub const QUERIES_PER_MESSAGE: u32 = 10;
+
+/// D1 queries an invocation of the fan-out consumer leaves unspent, for
+/// what a page's reckoning leaves out: a batch retried after a transient
+/// failure, messages over 512 KiB a page, a page run again on the current
+/// bucket map while its environment is resharded.
+pub const QUERY_SLACK: u32 = 100;
 
 /// At most how many D1 queries one fan-out page makes with its
 /// environment's feeds on `shards` shards (the larger count while a move is
@@ -46,19 +51,22 @@ pub fn page_queries(shards: crate::shard::ShardCount) -> u32 {
     20 + per_shard
 }
 
-/// The D1 queries left to one invocation of the fan-out consumer, shared by
-/// the messages of its batch: each page takes its share before it runs, and
-/// a message that finds too little left hands the rest of its fan-out to a
-/// later invocation.
+/// The D1 queries left to one invocation of the fan-out consumer for its
+/// pages, shared by the messages of its batch: each page takes its share
+/// before it runs, and a message that finds too little left hands the rest
+/// of its fan-out to a later invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryBudget {
     left: u32,
 }
 
 impl QueryBudget {
-    /// A fresh invocation's budget ([`FANOUT_PAGE_QUERIES`]).
-    pub fn for_invocation() -> Self {
-        Self { left: FANOUT_PAGE_QUERIES }
+    /// The queries an invocation consuming a batch of `messages` may spend
+    /// on pages: [`D1_QUERIES_PER_INVOCATION`] less each message's own
+    /// ([`QUERIES_PER_MESSAGE`]) and [`QUERY_SLACK`].
+    pub fn for_batch(messages: usize) -> Self {
+        let own = QUERIES_PER_MESSAGE.saturating_mul(u32::try_from(messages).unwrap_or(u32::MAX));
+        Self { left: D1_QUERIES_PER_INVOCATION.saturating_sub(own).saturating_sub(QUERY_SLACK) }
     }
 
     /// Takes `cost` queries, if that many are left.
@@ -233,23 +241,30 @@ impl FanoutHandOff {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn an_invocation_writes_pages_within_d1s_query_limit_at_every_shard_count() {
-        use crate::shard::ShardCount;
-        for (shards, pages) in [(1, 45), (4, 25), (16, 10), (64, 3)] {
-            let cost = super::page_queries(ShardCount::new(shards).unwrap());
-            let mut budget = super::QueryBudget::for_invocation();
-            let written = std::iter::from_fn(|| budget.take(cost).then_some(())).count();
-            assert_eq!(written, pages, "{shards} shards");
-            // Pages, plus 10 messages' own queries, stay within the limit.
-            assert!(written as u32 * cost + 10 * 10 <= super::D1_QUERIES_PER_INVOCATION);
-        }
-    }
-
     use proptest::prelude::*;
 
     use super::*;
     use crate::delivery::HandOff;
+
+    #[test]
+    fn an_invocation_writes_pages_within_d1s_query_limit_at_every_shard_count() {
+        use crate::shard::{ShardCount, MAX_SHARDS};
+        // A lone fan-out's message: pages of a page's reckoning, within the limit with its slack.
+        for (shards, pages) in [(1, 44), (4, 24), (16, 10), (64, 3)] {
+            let cost = super::page_queries(ShardCount::new(shards).unwrap());
+            let mut budget = super::QueryBudget::for_batch(1);
+            let written = std::iter::from_fn(|| budget.take(cost).then_some(())).count();
+            assert_eq!(written, pages, "{shards} shards");
+            assert!(
+                written as u32 * cost + super::QUERIES_PER_MESSAGE + super::QUERY_SLACK
+                    <= super::D1_QUERIES_PER_INVOCATION
+            );
+        }
+        // A full batch can always afford a page at the most shards: no fan-out is handed on for ever.
+        let largest = super::page_queries(ShardCount::new(u64::from(MAX_SHARDS)).unwrap());
+        assert!(super::QueryBudget::for_batch(10).take(largest));
+        assert!(!super::QueryBudget::for_batch(200).take(1), "a batch too large to afford anything");
+    }
 
     #[test]
     fn keys() {

@@ -126,11 +126,11 @@ pub enum Handled {
 /// (each is a page of a different fan-out, or a duplicate the cursor stops),
 /// sharing the invocation's D1 queries ([`QueryBudget`]).
 pub async fn consume(env: &Platform, ctx: &Context, bodies: Vec<String>) -> Vec<Handled> {
-    let budget = Cell::new(QueryBudget::for_invocation());
-    join_all(bodies.iter().map(|body| consume_one(env, ctx, &budget, body))).await
+    let queries = Cell::new(QueryBudget::for_batch(bodies.len()));
+    join_all(bodies.iter().map(|body| consume_one(env, ctx, &queries, body))).await
 }
 
-async fn consume_one(env: &Platform, ctx: &Context, budget: &Cell<QueryBudget>, body: &str) -> Handled {
+async fn consume_one(env: &Platform, ctx: &Context, queries: &Cell<QueryBudget>, body: &str) -> Handled {
     let verified = match store::verify_fanout(env, body) {
         Ok(verified) => verified,
         Err(refusal) => {
@@ -150,7 +150,7 @@ async fn consume_one(env: &Platform, ctx: &Context, budget: &Cell<QueryBudget>, 
         Err(_) => return Handled::Again,
     };
     let transaction_id = verified.transaction_id();
-    let error = match next_page(env, ctx, (&scope, budget), transaction_id).await {
+    let error = match next_page(env, ctx, (&scope, queries), transaction_id).await {
         Ok(handled) => return handled,
         Err(error) => error,
     };

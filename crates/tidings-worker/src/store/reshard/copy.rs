@@ -68,11 +68,7 @@ const SUMMARY: &str = "SELECT COUNT(*) AS messages, COALESCE(SUM(read_at IS NULL
 /// The statements removing a bucket's feeds from `db` (what an interrupted
 /// copy left at the target, or the source after the switch), and its
 /// subscriber rows when `subscribers` (a shard's, never the primary's).
-pub(super) fn clear_bucket(
-    db: &D1Database,
-    bucket: &JsValue,
-    subscribers: bool,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
+fn clear_bucket(db: &D1Database, bucket: &JsValue, subscribers: bool) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let arguments = std::slice::from_ref(bucket);
     let mut statements = vec![
         statement(db, &format!("DELETE FROM messages WHERE {OF_BUCKET}"), arguments)?,
@@ -168,7 +164,7 @@ async fn subscriber_page(db: &D1Database, bucket: &JsValue, after: &str) -> Resu
 
 /// Copies the bucket's subscriber rows (ids and creation times: profiles
 /// stay in the primary) to `target`; answers how many.
-pub(super) async fn copy_subscribers(
+async fn copy_subscribers(
     (source, target): (&D1Database, &D1Database),
     bucket: &JsValue,
     lease: &Lease<'_>,
@@ -195,12 +191,9 @@ pub(super) async fn copy_subscribers(
 /// The columns of the tables a move copies whole, read once per call (every
 /// database of an environment has the same migrations).
 pub(super) struct Columns {
-    /// `messages`.
-    pub messages: Vec<String>,
-    /// `message_tombstones`.
-    pub tombstones: Vec<String>,
-    /// `idempotency_keys`.
-    pub keys: Vec<String>,
+    messages: Vec<String>,
+    tombstones: Vec<String>,
+    keys: Vec<String>,
 }
 
 impl Columns {
@@ -212,9 +205,12 @@ impl Columns {
             keys: columns(db, "idempotency_keys").await?,
         })
     }
-}
 
-impl Columns {
+    /// `idempotency_keys`' columns.
+    pub(super) fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
     /// `messages` with its columns.
     pub(super) fn messages(&self) -> (&'static str, &[String]) {
         ("messages", &self.messages)
@@ -345,7 +341,7 @@ fn insert_sql(table: &str, names: &[String], pass: Pass, now_ms: u64) -> String 
 /// answers how many. A copied tombstone counts as deleted at `now_ms` (if
 /// later): its new version must not be forgotten before a client could have
 /// seen it. A tombstone caught up removes its message at the target.
-pub(super) async fn copy_feed(
+async fn copy_feed(
     (source, target): (&D1Database, &D1Database),
     bucket: &JsValue,
     (table, names): (&str, &[String]),
@@ -389,17 +385,17 @@ pub(super) async fn copy_feed(
 
 /// Removes from `target` the bucket's subscribers the source no longer has
 /// as they were when copied (deleted since, or deleted and made again), with
-/// their messages and counts there; answers how many. Their deletion at the
-/// source left no tombstones, so only their absence tells.
-pub(super) async fn prune_subscribers(
+/// their messages and counts there. Their deletion at the source left no
+/// tombstones, so only their absence tells.
+async fn prune_subscribers(
     (source, target): (&D1Database, &D1Database),
     bucket: &JsValue,
     lease: &Lease<'_>,
-) -> Result<u64, ApiError> {
-    let (mut after, mut pruned) = (String::new(), 0);
+) -> Result<(), ApiError> {
+    let mut after = String::new();
     loop {
         let copied = subscriber_page(target, bucket, &after).await?;
-        let Some(last) = copied.last() else { return Ok(pruned) };
+        let Some(last) = copied.last() else { return Ok(()) };
         after = last.id.clone();
         let ids = Value::from(copied.iter().map(|row| Value::from(row.id.as_str())).collect::<Vec<_>>()).to_string();
         let current: Vec<SubscriberRow> = statement(
@@ -419,7 +415,6 @@ pub(super) async fn prune_subscribers(
         if gone.is_empty() {
             continue;
         }
-        pruned += gone.len() as u64;
         lease.renew().await?;
         let gone = [text(&Value::from(gone).to_string())];
         let of_gone = "IN (SELECT value FROM json_each(?1))";
@@ -512,7 +507,7 @@ pub(super) async fn summary(db: &D1Database, bucket: &JsValue) -> Result<Summary
 }
 
 /// Rows as JSON arrays of at most [`CHUNK_BYTES`] each (one row may exceed it alone).
-pub(super) fn json_chunks(rows: Vec<serde_json::Map<String, Value>>) -> Vec<String> {
+fn json_chunks(rows: Vec<serde_json::Map<String, Value>>) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut size = 0;

@@ -62,7 +62,8 @@ const LEASE_MS: u64 = 20_000;
 /// the one under way, for up to `budget_ms`; answers where it stands. The
 /// call's lease id is fresh; its faults are a test stack's
 /// (`reshard-switch=fail` fails a bucket's switch before the new shard's
-/// batch).
+/// batch, `reshard-fence=stall` holds it between its pre-copy and its
+/// fence, `reshard-verify=fail` takes its catch-up as not verified).
 pub async fn reshard(
     env: &Platform,
     authorized: &Authorized,
@@ -430,7 +431,10 @@ impl Environment {
         // into the target from now on.
         lease.renew().await?;
         let stale = "DELETE FROM feed_fences WHERE bucket = ?1 AND COALESCE(epoch, 0) < ?2";
-        batch(&source, "lift stale fence", vec![statement(&source, stale, &[bucket.clone(), lease.epoch()])?]).await?;
+        match source.batch(vec![statement(&source, stale, &[bucket.clone(), lease.epoch()])?]).await {
+            Err(error) if copy::is_unmigrated(&error) => return Err(copy::unmigrated("a feed shard")),
+            other => other.map_err(|error| storage_error("lift stale fence", error))?,
+        };
         copy::claim_copy(&target, &bucket, lease).await?;
         // 1. Pre-copy while the bucket takes writes (most subscribers' buckets are filled in
         // first; under the fence, only rows added since).
@@ -438,33 +442,35 @@ impl Environment {
         if self.faults.next("reshard-fence") == Fault::Stall {
             worker::Delay::from(STALL).await;
         }
-        // 2. Fence the bucket's writes where it is, as this call's.
-        lease.renew().await?;
-        let fence = "INSERT INTO feed_fences (bucket, state, owner, epoch) VALUES (?1, 'writes', ?2, ?3) \
-            ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner, epoch = excluded.epoch \
-            WHERE COALESCE(feed_fences.epoch, 0) <= excluded.epoch RETURNING bucket";
-        let fenced = batch(
-            &source,
-            "fence bucket",
-            vec![statement(&source, fence, &[bucket.clone(), text(lease.id), lease.epoch()])?],
-        )
-        .await?;
-        if rows(fenced.first())?.is_empty() {
-            return Err(busy("another call took this bucket's move over"));
+        let moved = async {
+            // 2. Fence the bucket's writes where it is, as this call's.
+            lease.renew().await?;
+            let fence = "INSERT INTO feed_fences (bucket, state, owner, epoch) VALUES (?1, 'writes', ?2, ?3) \
+                ON CONFLICT (bucket) DO UPDATE SET state = 'writes', owner = excluded.owner, epoch = excluded.epoch \
+                WHERE COALESCE(feed_fences.epoch, 0) <= excluded.epoch RETURNING bucket";
+            let arguments = [bucket.clone(), text(lease.id), lease.epoch()];
+            let fenced = batch(&source, "fence bucket", vec![statement(&source, fence, &arguments)?]).await?;
+            if rows(fenced.first())?.is_empty() {
+                return Err(busy("another call took this bucket's move over"));
+            }
+            let fenced_at = crate::platform::now_ms();
+            self.copy_and_switch(env, (step, columns), (&source, &target), (since, fenced_at), lease, now_ms).await
         }
-        let fenced_at = crate::platform::now_ms();
-        let moved =
-            self.copy_and_switch(env, (step, columns), (&source, &target), (since, fenced_at), lease, now_ms).await;
+        .await;
         let moved = match moved {
             Ok(moved) => moved,
             Err(error) => {
                 // Unless the map says it moved, the bucket stays here: lift this call's fence (not
-                // one a call that took over set since).
+                // one a call that took over set since), if it went up, even with its answer lost.
                 if let Ok(Some(map)) = stored_map(&self.db).await {
                     if map.home_of(step.bucket) == step.from {
                         let lift = "DELETE FROM feed_fences WHERE bucket = ?1 AND owner = ?2";
-                        let lift = statement(&source, lift, &[bucket.clone(), text(lease.id)])?;
-                        let _ = batch(&source, "lift fence", vec![lift]).await;
+                        for _ in 0..2 {
+                            let lift = statement(&source, lift, &[bucket.clone(), text(lease.id)])?;
+                            if batch(&source, "lift fence", vec![lift]).await.is_ok() {
+                                break;
+                            }
+                        }
                     }
                 }
                 return Err(error);
@@ -617,7 +623,7 @@ async fn catch_up_and_verify(
     let pair = (source, target);
     for pass in [Pass::ChangedSince(since), Pass::Whole] {
         let copied = copy::copy_pass(pair, (&bucket_value, columns), (pass, lease), now_ms).await?;
-        copy::copy_keys(pair, (&bucket_value, lease), &columns.keys).await?;
+        copy::copy_keys(pair, (&bucket_value, lease), columns.keys()).await?;
         copy::copy_deletions(pair, (bucket, lease)).await?;
         let (before, after) = (summary(source, &bucket_value).await?, summary(target, &bucket_value).await?);
         if before.matches(&after) && !(refused && pass != Pass::Whole) {

@@ -27,7 +27,7 @@
 //! round trip and the refusal of malformed bookmarks are what tests can
 //! check here (`tests/replicas.test.mjs`).
 
-use tidings_core::shard::{bucket_of, placed_bookmark, session_start, SessionStart};
+use tidings_core::shard::{bucket_of, placed_bookmark, session_start, SessionStart, ShardCount};
 use tidings_core::subscriber::SubscriberId;
 use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, D1Result};
@@ -49,34 +49,43 @@ impl Environment {
     /// since (or one it was not yet in). Once per handle: a later call
     /// keeps the first session.
     pub fn read_from(&self, subscriber: &SubscriberId, bookmark: Option<&str>) -> Result<(), ApiError> {
-        let start = match session_start(bookmark, self.bucket_map().placed_by(bucket_of(subscriber))) {
+        self.start_session(subscriber, |placed| match session_start(bookmark, placed) {
             SessionStart::Anywhere => ANYWHERE,
             SessionStart::Primary => PRIMARY,
             SessionStart::At(bookmark) => bookmark,
-        };
-        self.start_session(subscriber, start)
+        })
     }
 
     /// Reads this handle's feed statements through a session that starts
     /// at the primary: for a client whose position came without a bookmark.
     pub fn read_from_primary(&self, subscriber: &SubscriberId) -> Result<(), ApiError> {
-        self.start_session(subscriber, PRIMARY)
+        self.start_session(subscriber, |_| PRIMARY)
     }
 
     /// Writes this handle's feed statements through a session that starts
     /// at the primary, so its bookmark afterwards covers the write.
     pub fn write_through_session(&self, subscriber: &SubscriberId) -> Result<(), ApiError> {
-        self.start_session(subscriber, PRIMARY)
+        self.start_session(subscriber, |_| PRIMARY)
     }
 
-    fn start_session(&self, subscriber: &SubscriberId, constraint: &str) -> Result<(), ApiError> {
+    /// Opens the session on the database holding `subscriber`'s feed,
+    /// starting where `constraint` says given the count that placed the feed
+    /// there; nothing where the databases do not replicate (the feed's hot
+    /// path then computes nothing for it).
+    fn start_session<'b>(
+        &self,
+        subscriber: &SubscriberId,
+        constraint: impl FnOnce(ShardCount) -> &'b str,
+    ) -> Result<(), ApiError> {
         if self.session.get().is_some() || !super::deployment::read_replication(&self.platform)?.uses_sessions() {
             return Ok(());
         }
-        let placed = self.bucket_map().placed_by(bucket_of(subscriber));
-        let home = self.feed_home(subscriber);
-        let session =
-            self.db_of(home)?.with_session(Some(constraint)).map_err(|error| storage_error("open session", error))?;
+        let bucket = bucket_of(subscriber);
+        let (placed, home) = (self.bucket_map().placed_by(bucket), self.bucket_map().home_of(bucket));
+        let session = self
+            .db_of(home)?
+            .with_session(Some(constraint(placed)))
+            .map_err(|error| storage_error("open session", error))?;
         let _ = self.session.set((home, placed, session));
         Ok(())
     }

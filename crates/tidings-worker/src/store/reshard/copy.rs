@@ -555,7 +555,6 @@ const COPY_TAKEN_OVER: &str = "tidings-copy-taken-over";
 /// (unless a call with a later epoch owns it): from then on only its writes
 /// there go through ([`batch_owned`]).
 pub(super) async fn claim_copy(target: &D1Database, bucket: &JsValue, lease: &Lease<'_>) -> Result<(), ApiError> {
-    lease.renew().await?;
     let claim = "INSERT INTO feed_copies (bucket, owner, epoch) VALUES (?1, ?2, ?3) \
         ON CONFLICT (bucket) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch \
         WHERE feed_copies.epoch <= excluded.epoch RETURNING bucket";

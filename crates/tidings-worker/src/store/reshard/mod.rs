@@ -428,8 +428,7 @@ impl Environment {
         .await?;
         // The map says the bucket lives at the source: a fence there is a dead call's, and would
         // hold its writes (or, 'all', every access) through the pre-copy. This call owns the copy
-        // into the target from now on.
-        lease.renew().await?;
+        // into the target from now on (both checked by the lease's epoch, renewed just above).
         let stale = "DELETE FROM feed_fences WHERE bucket = ?1 AND COALESCE(epoch, 0) < ?2";
         match source.batch(vec![statement(&source, stale, &[bucket.clone(), lease.epoch()])?]).await {
             Err(error) if copy::is_unmigrated(&error) => return Err(copy::unmigrated("a feed shard")),

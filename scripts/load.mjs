@@ -9,7 +9,9 @@
 // attempt in twenty) exactly once by delivery id, or is dead with a reason.
 // Then one trigger to a topic of `--topic` members (100,000 by default) fans
 // out through the FANOUTS queue, and every member's feed is read to check
-// that it holds that notification exactly once.
+// that it holds that notification exactly once. `--shards N` keeps the
+// development environment's feeds in N shards (1 by default), so the same
+// checks run against a sharded environment.
 // Prints throughput, error rates, latency percentiles, delivery and fan-out figures.
 //
 // Rate limits are raised for this run (a trigger budget of 1,000 per 10 s
@@ -20,10 +22,12 @@ import { createServer } from "node:http";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
-import { numberOptions, root, step } from "./lib.mjs";
+import { capture, numberOptions, root, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
 import { raiseRateLimits, startIsolatedStack } from "./stack.mjs";
+import { shardBindings } from "./wrangler-config.mjs";
 
+const feedShards = (count) => (count === 1 ? "feeds in one database" : `feeds in ${count} shards`);
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 async function call(apiUrl, key, path, { method = "GET", body, headers = {} } = {}) {
@@ -38,27 +42,27 @@ async function call(apiUrl, key, path, { method = "GET", body, headers = {} } = 
 }
 
 async function main() {
-  const { triggers, clients, readers, subscribers, topic } = numberOptions({ triggers: 20_000, clients: 64, readers: 4, subscribers: 500, topic: 100_000 });
+  const { triggers, clients, readers, subscribers, topic, shards } = numberOptions({ triggers: 20_000, clients: 64, readers: 4, subscribers: 500, topic: 100_000, shards: 1 });
   await setup();
   build();
   const stateDir = join(root, ".tidings", `load-${process.pid}`);
-  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, readReplication: false });
+  const stack = await startIsolatedStack(stateDir, { editConfig: raiseRateLimits, readReplication: false, shards: shards > 1 ? { development: shards } : {} });
   try {
-    await run(stack, { triggers, clients, readers, subscribers });
-    await fanOut(stack, { members: topic, clients });
+    await run(stack, { triggers, clients, readers, subscribers, shards });
+    await fanOut(stack, { members: topic, clients, shards });
   } finally {
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
-async function run(stack, { triggers, clients, readers, subscribers }) {
+async function run(stack, { triggers, clients, readers, subscribers, shards }) {
   const tag = randomBytes(3).toString("hex");
   const workflow = `load-${tag}`;
   const recipients = Array.from({ length: subscribers }, (_, index) => `load-${tag}-${index}`);
   const receiver = await startReceiver();
   try {
-    await runWith(stack, receiver, { triggers, clients, readers, subscribers, tag, workflow, recipients });
+    await runWith(stack, receiver, { triggers, clients, readers, subscribers, shards, tag, workflow, recipients });
   } finally {
     receiver.server.close();
   }
@@ -84,7 +88,7 @@ async function startReceiver() {
   return { server, arrivals, accepted, url: `http://127.0.0.1:${server.address().port}/hook` };
 }
 
-async function runWith(stack, receiver, { triggers, clients, readers, subscribers, tag, workflow, recipients }) {
+async function runWith(stack, receiver, { triggers, clients, readers, subscribers, shards, tag, workflow, recipients }) {
   const { apiUrl } = stack;
   const development = stack.keys.environments.development;
   const staging = stack.keys.environments.staging;
@@ -216,7 +220,7 @@ async function runWith(stack, receiver, { triggers, clients, readers, subscriber
   readMs.sort((a, b) => a - b);
   const format = (map) => [...map].map(([status, times]) => `${status}: ${times}`).join(", ");
   console.log(`
-Load test on 127.0.0.1 (wrangler dev, workerd, local D1/KV), ${new Date().toISOString().slice(0, 10)}
+Load test on 127.0.0.1 (wrangler dev, workerd, local D1/KV; ${feedShards(shards)}), ${new Date().toISOString().slice(0, 10)}
   triggers acknowledged   ${acknowledged.size} of ${triggers} in ${seconds.toFixed(1)} s = ${(acknowledged.size / seconds).toFixed(0)} triggers/s
   trigger answers         ${format(statuses)}
   trigger latency         p50 ${percentile(triggerMs, 50).toFixed(1)} ms, p99 ${percentile(triggerMs, 99).toFixed(1)} ms, max ${triggerMs.at(-1)?.toFixed(1)} ms
@@ -235,7 +239,7 @@ Load test on 127.0.0.1 (wrangler dev, workerd, local D1/KV), ${new Date().toISOS
  * member's feed is read afterwards (`clients` at a time) to check it holds
  * the notification exactly once and that its counts agree.
  */
-async function fanOut(stack, { members, clients }) {
+async function fanOut(stack, { members, clients, shards }) {
   const { apiUrl } = stack;
   const { secret_key: key } = stack.keys.environments.development;
   const tag = randomBytes(3).toString("hex");
@@ -292,13 +296,29 @@ async function fanOut(stack, { members, clients }) {
       }
     }
   }));
+  // On a sharded environment, the members' messages are where their buckets put them: on every shard.
+  const perShard = shards > 1 ? storedPerShard(stack, shards, `topic-${tag}-`) : [];
+  if (perShard.length && (perShard.some((count) => count === 0) || perShard.reduce((a, b) => a + b, 0) !== members)) {
+    problems.push(`the shards hold ${perShard.join(" + ")} of the members' messages, expected ${members} on every shard`);
+  }
   console.log(`
-Topic fan-out on 127.0.0.1 (one trigger, FANOUTS queue, local D1), ${new Date().toISOString().slice(0, 10)}
+Topic fan-out on 127.0.0.1 (one trigger, FANOUTS queue, local D1; ${feedShards(shards)}), ${new Date().toISOString().slice(0, 10)}
   members added           ${members} in ${addSeconds.toFixed(1)} s (${chunks.length} requests of up to 1,000)
   fan-out                 ${state.recipients.done} messages in ${fanSeconds.toFixed(1)} s = ${(state.recipients.done / fanSeconds).toFixed(0)} messages/s
   feeds read afterwards   ${members} in ${((performance.now() - readStarted) / 1000).toFixed(1)} s
   verification            ${problems.length ? `${problems.length} problems` : "every member's feed holds the notification exactly once; counts match"}`);
+  if (perShard.length) console.log(`  messages per shard      ${perShard.join(", ")}`);
   if (problems.length) throw new Error(problems.slice(0, 20).join("\n"));
+}
+
+/** How many messages each of development's `shards` feed shards holds for subscribers whose ids start with `prefix`. */
+function storedPerShard(stack, shards, prefix) {
+  return shardBindings("development", shards).map((binding) => {
+    const out = capture("wrangler", ["d1", "execute", binding, "--local", "--config", stack.config, "--persist-to", stack.persistTo, "--json",
+      "--command", `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`]);
+    if (out === null) throw new Error(`could not count the messages in ${binding}`);
+    return JSON.parse(out)[0].results[0].count;
+  });
 }
 
 main().catch((error) => {

@@ -10,14 +10,17 @@
 // replica equals it, the move's record shows that only the changed rows were
 // copied under the fence, and a read's bookmark names the new database. The
 // next bucket's catch-up is taken as not verified (`reshard-verify=fail`):
-// it is copied whole under its fence, and its feeds are exact too.
+// it is copied whole under its fence, and its feeds are exact too. Then a
+// call that ends with a bucket fenced (`reshard-fence=lost`, as when its
+// isolate ends) leaves the bucket's writes refused until the sweep takes the
+// move up and lifts the dead call's fence.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { admin, api, expectError } from "./support/context.mjs";
+import { admin, api, apiUrl, expectError } from "./support/context.mjs";
 import { idsInBucket } from "./support/buckets.mjs";
 import { environmentWithWorkflow, envCommand as runEnvCommand } from "./support/env-command.mjs";
 import { messagesStored, queryLocal } from "./support/local-state.mjs";
@@ -189,5 +192,41 @@ describe("a bucket's move", () => {
     const [whole] = queryLocal("DB_LATE", "SELECT messages, fenced_rows FROM feed_moves WHERE bucket = 1");
     assert.deepEqual([whole.messages, whole.fenced_rows], [7, 8], JSON.stringify(whole));
     expectError(assert, await admin(`/v1/environments/${NAME}/reshard`, { method: "POST", body: { shards: 1 } }), 400, "validation_failed");
+  });
+  it("is taken up by the sweep when its call ends with a bucket fenced", { timeout: 180_000 }, async () => {
+    const prepared = await envCommand("reshard", NAME, "--shards", "3", "--prepare");
+    assert.equal(prepared.code, 0, prepared.stderr + prepared.stdout);
+    // The move's first call ends once its first bucket is fenced, leaving the fence up.
+    for (const deadline = Date.now() + 60_000; ;) {
+      const answer = await admin(`/v1/environments/${NAME}/reshard`, {
+        method: "POST", body: { shards: 3 }, headers: { "Tidings-Inject-Faults": "reshard-fence=lost" },
+      }).catch((error) => ({ status: 0, body: String(error) }));
+      if (answer.status === 503 && answer.body?.error?.code === "unavailable") break;
+      // Not ready until reloaded with the new binding, as above.
+      const retry = answer.status === 0 || ["environment_not_ready", "reshard_in_progress"].includes(answer.body?.error?.code);
+      assert.ok(retry && Date.now() < deadline, JSON.stringify(answer.body));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const fences = ["FEED0_LATE", "FEED1_LATE"].flatMap((binding) => queryLocal(binding, "SELECT bucket, state FROM feed_fences"));
+    assert.equal(fences.length, 1, JSON.stringify(fences));
+    const [stranded] = fences;
+    assert.equal(stranded.state, "writes");
+    const fencedPeople = idsInBucket(`${prefix}s-`, stranded.bucket, 2);
+    // Nobody calls again: the bucket's writes are refused while the dead call's fence stands.
+    const refused = await call("/v1/events/trigger", { method: "POST", body: { workflow, to: fencedPeople, payload: { title: "fenced" } } });
+    expectError(assert, refused, 503, "feed_moving");
+    // The sweep takes the move up, and moves that bucket first: its writes go through again.
+    const swept = await fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now()}`);
+    assert.ok(swept.ok, `the sweep answered ${swept.status}`);
+    await trigger(fencedPeople, "after");
+    const [move] = queryLocal("DB_LATE", `SELECT switched_at FROM feed_moves WHERE bucket = ${stranded.bucket}`);
+    assert.ok(move?.switched_at, `the sweep moved bucket ${stranded.bucket}: ${JSON.stringify(move)}`);
+    const finished = await envCommand("reshard", NAME, "--shards", "3");
+    assert.equal(finished.code, 0, finished.stderr + finished.stdout);
+    assert.equal(finished.json().done, true);
+    for (const person of fencedPeople) assert.deepEqual((await feedOf(person)).items.map((item) => item.subject), ["after"], person);
+    for (const binding of ["DB_LATE", "FEED0_LATE", "FEED1_LATE", "FEED2_LATE"]) {
+      assert.deepEqual(queryLocal(binding, "SELECT bucket FROM feed_fences WHERE state = 'writes'"), [], binding);
+    }
   });
 });

@@ -288,6 +288,43 @@ describe("triggers to topics", () => {
     assert.deepEqual(failed.body.items.map((entry) => [entry.subscriber_id, entry.detail.code]), [[broken, "unsafe_link"]]);
   });
 
+  it("reach no topic or workflow deleted and made again under the same key after they were accepted", { timeout: 60_000 }, async () => {
+    const [kept, dropped] = [fresh("kept-topic"), fresh("remade-topic")];
+    const [original, removed, newcomer] = [freshSubscriber("original"), freshSubscriber("removed"), freshSubscriber("newcomer")];
+    await putTopic(kept);
+    await putTopic(dropped);
+    await addMembers(kept, [original]);
+    await addMembers(dropped, [removed]);
+    const headline = fresh("Before");
+    const accepted = await trigger({ workflow, to: [{ topic: kept }, { topic: dropped }], payload: { headline } }, { "Tidings-Inject-Faults": "handoff=drop" });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    // Before any page: one topic is deleted and made again under its key, with another member.
+    assert.equal((await call(`/v1/topics/${dropped}`, { method: "DELETE" })).status, 200);
+    assert.equal((await putTopic(dropped)).status, 201);
+    assert.equal((await addMembers(dropped, [newcomer])).status, 200);
+
+    const remade = fresh("remade-wf");
+    const save = (subject) => call(`/v1/workflows/${remade}`, { method: "PUT", body: { name: "Remade", steps: [{ type: "in_app", subject, body: "b" }] } });
+    assert.equal((await save("Accepted")).status, 201);
+    const pinned = await trigger({ workflow: remade, to: [{ topic: kept }] }, { "Tidings-Inject-Faults": "handoff=drop" });
+    assert.equal(pinned.status, 202, JSON.stringify(pinned.body));
+    // Before any page: the workflow is deleted and made again under its key (version 1 again).
+    assert.ok([200, 204].includes((await call(`/v1/workflows/${remade}`, { method: "DELETE" })).status));
+    assert.equal((await save("Impostor")).status, 201);
+
+    await fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now() + 120_000}`);
+    const topics = await finished(accepted.body.transaction_id);
+    assert.deepEqual([topics.status, topics.recipients], ["completed", { done: 1, total: 1 }], JSON.stringify(topics));
+    assert.equal((await received(original, headline)).length, 1);
+    assert.equal((await received(removed, headline)).length, 0, "a deleted topic's members are not read");
+    assert.equal((await received(newcomer, headline)).length, 0, "the topic made again is another topic");
+    const workflowState = await finished(pinned.body.transaction_id);
+    assert.equal(workflowState.status, "failed", JSON.stringify(workflowState));
+    assert.equal(workflowState.error?.code, "workflow_not_found", JSON.stringify(workflowState));
+    assert.equal((await received(original, "Impostor")).length, 0, "the workflow made again is another workflow");
+    assert.equal((await received(original, "Accepted")).length, 0);
+  });
+
   it("are refused in a console test send, which reaches people one by one", async () => {
     const topic = fresh("console");
     await putTopic(topic);

@@ -3,7 +3,9 @@
 use crate::error::ApiResult;
 use crate::http::json_text;
 
-const OPENAPI: &str = include_str!("../../../../openapi.json");
+/// The repository's `openapi.json`, without the whitespace between its
+/// tokens (`build.rs`).
+const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// `GET /health`.
 pub fn health() -> ApiResult {

@@ -240,6 +240,7 @@ async fn write_page(env: &Platform, ctx: &Context, scope: &Environment, transact
         to: &next.last,
         count: valid.recipients.len(),
         workflow_version: fanout.workflow_version(),
+        workflow_created_at: fanout.workflow_created_at(),
         writer: &writer,
     };
     match run_page(env, scope, &valid, page, now).await {

@@ -131,9 +131,10 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         (None, Some(keyed)) => keyed.to_owned(),
         (None, None) => trigger::transaction_id(now, random()?),
     };
-    // A fan-out's pages render the version it was accepted with, whatever happened to the workflow since.
+    // A fan-out's pages render the version it was accepted with, whatever happened to the workflow
+    // since; a workflow deleted and made again under its key is another (not found, as deleted).
     let found = match &page {
-        Some(page) => scope.workflow_at(&valid.workflow, page.workflow_version).await?,
+        Some(page) => scope.workflow_at(&valid.workflow, page.workflow_version, page.workflow_created_at).await?,
         None => scope.workflow_version(&valid.workflow).await?,
     };
     let Some(found) = found else {

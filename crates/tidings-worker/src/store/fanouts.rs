@@ -65,6 +65,9 @@ pub struct PageStep<'a> {
     pub count: usize,
     /// The workflow's version the fan-out renders.
     pub workflow_version: u32,
+    /// When the workflow it renders was created, if the fan-out recorded it:
+    /// a workflow deleted and made again under its key is not that workflow.
+    pub workflow_created_at: Option<u64>,
     /// This attempt's own id, recorded with the cursor's move.
     pub writer: &'a str,
 }
@@ -91,6 +94,9 @@ pub struct FanoutRow {
     pub actor: Option<String>,
     recipients: String,
     topics: String,
+    /// Each topic's `created_at` when the trigger was accepted (JSON object; none before migration 0028).
+    topic_stamps: Option<String>,
+    workflow_created_at: Option<f64>,
     status: String,
     /// The last recipient written ('' before the first page).
     pub cursor: String,
@@ -119,6 +125,24 @@ impl FanoutRow {
         serde_json::from_str(&self.topics).unwrap_or_default()
     }
 
+    /// When the workflow every page renders was created, if recorded.
+    pub fn workflow_created_at(&self) -> Option<u64> {
+        self.workflow_created_at.map(|at| at as u64)
+    }
+
+    /// The topics whose members the pages read, each with the `created_at`
+    /// it had when the trigger was accepted (`None`: not recorded, any). A
+    /// topic that was gone by then is left out: it has no members to read.
+    fn topics_read(&self) -> Vec<(String, Option<f64>)> {
+        let topics = self.topics();
+        let Some(stamps) = &self.topic_stamps else { return topics.into_iter().map(|topic| (topic, None)).collect() };
+        let stamps: serde_json::Map<String, Value> = serde_json::from_str(stamps).unwrap_or_default();
+        topics
+            .into_iter()
+            .filter_map(|topic| stamps.get(&topic).and_then(Value::as_f64).map(|stamp| (topic, Some(stamp))))
+            .collect()
+    }
+
     fn into_transaction(self) -> Transaction {
         let topics = self.topics();
         Transaction {
@@ -136,7 +160,7 @@ impl FanoutRow {
 
 const FANOUT_COLUMNS: &str =
     "transaction_id, workflow, workflow_version, payload, actor, recipients, topics, status, cursor, done, \
-    total, error, created_at, completed_at, writer";
+    total, error, created_at, completed_at, writer, workflow_created_at, topic_stamps";
 
 /// The first statement of a page's transaction: it fails (a NOT NULL
 /// violation, [`PAGE_MOVED`]) and so rolls the page back unless the
@@ -188,9 +212,12 @@ impl Environment {
         writes.push(statement(
             &self.db,
             "INSERT INTO fanouts (transaction_id, workflow, payload, actor, recipients, topics, status, total, \
-             created_at, updated_at, workflow_version) SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
+             created_at, updated_at, workflow_version, workflow_created_at, topic_stamps) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
              json_array_length(?5) + (SELECT COALESCE(SUM(members), 0) FROM topics WHERE key IN \
-             (SELECT value FROM json_each(?6))), ?7, ?7, ?8 WHERE true ON CONFLICT (transaction_id) DO NOTHING",
+             (SELECT value FROM json_each(?6))), ?7, ?7, ?8, (SELECT created_at FROM workflows WHERE key = ?2), \
+             (SELECT json_group_object(key, created_at) FROM topics WHERE key IN (SELECT value FROM json_each(?6))) \
+             WHERE true ON CONFLICT (transaction_id) DO NOTHING",
             &[
                 text(fanout.transaction_id),
                 text(fanout.workflow),
@@ -261,21 +288,28 @@ impl Environment {
             id: String,
             live: f64,
         }
-        let topics = fanout.topics();
         let mut sql = String::from(
             "SELECT id, EXISTS (SELECT 1 FROM subscribers s WHERE s.id = u.id) AS live FROM \
              (SELECT value AS id FROM json_each(?1) WHERE value > ?2",
         );
-        for index in 0..topics.len() {
+        let mut arguments = vec![text(&fanout.recipients), text(&fanout.cursor), number(size as u64)];
+        for (topic, stamp) in fanout.topics_read() {
+            arguments.push(text(&topic));
+            let key = arguments.len();
+            // The topic as it was when the trigger was accepted, not one made again under its key.
+            let same_topic = match stamp {
+                Some(stamp) => {
+                    arguments.push(wasm_bindgen::JsValue::from_f64(stamp));
+                    format!(" AND EXISTS (SELECT 1 FROM topics t WHERE t.key = ?{key} AND t.created_at = ?{})", key + 1)
+                }
+                None => String::new(),
+            };
             sql.push_str(&format!(
-                " UNION SELECT id FROM (SELECT subscriber_id AS id FROM topic_subscribers WHERE topic = ?{} \
-                 AND subscriber_id > ?2 ORDER BY subscriber_id LIMIT ?3)",
-                index + 4
+                " UNION SELECT id FROM (SELECT subscriber_id AS id FROM topic_subscribers WHERE topic = ?{key} \
+                 AND subscriber_id > ?2{same_topic} ORDER BY subscriber_id LIMIT ?3)"
             ));
         }
         sql.push_str(") u ORDER BY id LIMIT ?3");
-        let mut arguments = vec![text(&fanout.recipients), text(&fanout.cursor), number(size as u64)];
-        arguments.extend(topics.iter().map(|topic| text(topic)));
         let rows: Vec<Id> = statement(&self.db, &sql, &arguments)?
             .all()
             .await

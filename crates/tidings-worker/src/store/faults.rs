@@ -16,9 +16,10 @@
 //!   done and it still takes writes), and runs normally everywhere else.
 //!
 //! Resharding also takes `reshard-switch=fail` (a bucket's switch fails
-//! before the new shard's batch) and `reshard-verify=fail` (a bucket's
+//! before the new shard's batch), `reshard-verify=fail` (a bucket's
 //! catch-up is taken as not verified, so it is copied whole under its
-//! fence).
+//! fence) and `reshard-fence=lost` (the call ends once its fence is up,
+//! leaving it there, as when its isolate ends mid-move).
 //!
 //! Attempts past the end of the list run normally.
 //!

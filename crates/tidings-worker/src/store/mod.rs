@@ -81,7 +81,7 @@ pub use release_requests::{
     closed as request_closed, not_found as request_not_found, sweep_release_requests, Approval, Clearance, Cleared,
     NewReleaseRequest, StoredRequest,
 };
-pub use reshard::reshard;
+pub use reshard::{reshard, resume_moves};
 pub use scope::Environment;
 pub use secrets::{admin_token, encryption_key};
 pub use shards::KeyHome;

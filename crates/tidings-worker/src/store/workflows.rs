@@ -96,14 +96,22 @@ impl Environment {
         row.map(response_from_row).transpose()
     }
 
-    /// Version `version` of the workflow with `key`, if this environment has it.
-    pub async fn workflow_at(&self, key: &str, version: u32) -> Result<Option<WorkflowResponse>, ApiError> {
+    /// Version `version` of the workflow with `key`, if this environment has
+    /// it, and (when `created_at` is given) if that workflow was created then:
+    /// one deleted and made again under the same key is another workflow.
+    pub async fn workflow_at(
+        &self,
+        key: &str,
+        version: u32,
+        created_at: Option<u64>,
+    ) -> Result<Option<WorkflowResponse>, ApiError> {
+        let created_at = created_at.map_or(wasm_bindgen::JsValue::NULL, number);
         let row: Option<WorkflowRow> = statement(
             &self.db,
             "SELECT v.workflow_key AS key, v.definition, v.version, w.created_at, v.created_at AS updated_at \
              FROM workflow_versions v JOIN workflows w ON w.key = v.workflow_key \
-             WHERE v.workflow_key = ?1 AND v.version = ?2",
-            &[text(key), number(u64::from(version))],
+             WHERE v.workflow_key = ?1 AND v.version = ?2 AND (?3 IS NULL OR w.created_at = ?3)",
+            &[text(key), number(u64::from(version)), created_at],
         )?
         .first(None)
         .await

@@ -52,6 +52,8 @@ use super::platform::Platform;
 use super::shards::{claim_database, stored_map, Identity};
 use super::{control_db, number, statement, storage_error, text, AuditRecord, Environment};
 use crate::error::ApiError;
+use crate::runtime::SweepTick;
+use tidings_core::environment::EnvironmentName;
 
 /// How long one call holds the lease on the map without renewing it: past
 /// it, another call may take over a move whose caller died.
@@ -73,10 +75,71 @@ pub async fn reshard(
     now_ms: u64,
     budget_ms: u64,
 ) -> Result<ReshardProgress, ApiError> {
-    let name = authorized.require_reshard()?;
+    authorized.require_reshard()?;
     let mut scope = Environment::open_authorized(env, authorized).await?;
     scope.inject_faults(faults);
-    let lease = Lease::new(&scope.db, lease_id);
+    move_with_lease(env, &scope, target, &Lease::new(&scope.db, lease_id), Some(audit), (now_ms, budget_ms)).await
+}
+
+/// How long the sweep goes on with one environment's move.
+const SWEEP_BUDGET_MS: u64 = 5_000;
+
+/// The sweep's part in resharding: in every environment this deployment
+/// serves whose feeds are moving while no call holds the lease (the call
+/// moving them died, or nobody called again), goes on with the move for
+/// [`SWEEP_BUDGET_MS`] as a call would, so a dead call's fences (lifted as
+/// the move takes their bucket again) never hold a bucket for long. Only a
+/// call starts a move. One environment's failure never stops the others'.
+pub async fn resume_moves(env: &Platform, tick: &SweepTick) {
+    let names = match super::sweepable_environments(env, tick).await {
+        Ok(names) => names,
+        Err(error) => return worker::console_error!("reshard sweep: cannot list environments: {error:?}"),
+    };
+    for name in names {
+        match resume_move(env, tick, &name).await {
+            Ok(Some(progress)) => worker::console_log!(
+                "reshard sweep: {name}: {} of {} buckets moved",
+                progress.buckets_moved,
+                progress.buckets_to_move
+            ),
+            Ok(None) => {}
+            // A call is moving its feeds now.
+            Err(error) if error.code() == ErrorCode::ReshardInProgress => {}
+            Err(error) => worker::console_error!("reshard sweep: {name}: {error:?}"),
+        }
+    }
+}
+
+/// Goes on with `name`'s move, if one is under way; `None` when none is.
+async fn resume_move(
+    env: &Platform,
+    tick: &SweepTick,
+    name: &EnvironmentName,
+) -> Result<Option<ReshardProgress>, ApiError> {
+    let scope = Environment::open_for_sweep(env, tick, name).await?;
+    let Some(map) = stored_map(&scope.db).await? else { return Ok(None) };
+    if map.is_settled() {
+        return Ok(None);
+    }
+    let lease_id = format!("sweep-{}", tidings_core::base64::encode(&crate::platform::random::<16>()?));
+    let lease = Lease::new(&scope.db, &lease_id);
+    let now_ms = crate::platform::now_ms();
+    move_with_lease(env, &scope, map.to(), &lease, None, (now_ms, SWEEP_BUDGET_MS)).await.map(Some)
+}
+
+/// Takes `lease` on `scope`'s map, checks with it held that the
+/// environment is still the one opened and still accepts work, moves
+/// buckets towards `target` for up to `budget_ms`, and lets the lease go.
+/// `audit` records a move's start; without it (the sweep) none starts.
+async fn move_with_lease(
+    env: &Platform,
+    scope: &Environment,
+    target: ShardCount,
+    lease: &Lease<'_>,
+    audit: Option<&AuditRecord<'_>>,
+    (now_ms, budget_ms): (u64, u64),
+) -> Result<ReshardProgress, ApiError> {
+    let name = scope.name();
     let row = super::registry::environment_row(env, name).await?;
     lease.take(ShardCount::from_stored(row.feed_shards), now_ms).await?;
     // Opened while it accepted work: with the lease held, it must still be that environment and still
@@ -94,7 +157,7 @@ pub async fn reshard(
         ));
     }
     let created_at = row.created_at as u64;
-    let moved = move_under_lease(env, &scope, (target, created_at), &lease, audit, (now_ms, budget_ms)).await;
+    let moved = move_under_lease(env, scope, (target, created_at), lease, audit, (now_ms, budget_ms)).await;
     lease.release().await;
     moved
 }
@@ -107,7 +170,7 @@ async fn move_under_lease(
     scope: &Environment,
     (target, created_at): (ShardCount, u64),
     lease: &Lease<'_>,
-    audit: &AuditRecord<'_>,
+    audit: Option<&AuditRecord<'_>>,
     (now_ms, budget_ms): (u64, u64),
 ) -> Result<ReshardProgress, ApiError> {
     // The handle was opened from the registry's row: its map is the registry's copy.
@@ -136,6 +199,7 @@ async fn move_under_lease(
     }
     let from = map.from();
     if map.is_settled() && map.to() != target {
+        let audit = audit.ok_or_else(|| ApiError::internal("reshard", "only a call starts a move"))?;
         start_move(env, scope, (map, target, created_at), lease, audit, now_ms).await?;
         scope.refresh_map().await?;
     }
@@ -438,7 +502,8 @@ impl Environment {
         // 1. Pre-copy while the bucket takes writes (most subscribers' buckets are filled in
         // first; under the fence, only rows added since).
         let since = copy::precopy((&source, &target), (&bucket, columns), lease, now_ms).await?;
-        if self.faults.next("reshard-fence") == Fault::Stall {
+        let fence_fault = self.faults.next("reshard-fence");
+        if fence_fault == Fault::Stall {
             worker::Delay::from(STALL).await;
         }
         let moved = async {
@@ -452,12 +517,26 @@ impl Environment {
             if rows(fenced.first())?.is_empty() {
                 return Err(busy("another call took this bucket's move over"));
             }
+            if fence_fault == Fault::Lost {
+                // The test stack's `reshard-fence=lost`: the call ends with its fence up, as when its
+                // isolate does; the sweep (or the next call) takes the move up again.
+                return Ok(None);
+            }
             let fenced_at = crate::platform::now_ms();
-            self.copy_and_switch(env, (step, columns), (&source, &target), (since, fenced_at), lease, now_ms).await
+            self.copy_and_switch(env, (step, columns), (&source, &target), (since, fenced_at), lease, now_ms)
+                .await
+                .map(Some)
         }
         .await;
         let moved = match moved {
-            Ok(moved) => moved,
+            Ok(Some(moved)) => moved,
+            Ok(None) => {
+                return Err(ApiError::new(
+                    503,
+                    ErrorCode::Unavailable,
+                    "the call ended after fencing a bucket (injected)",
+                ))
+            }
             Err(error) => {
                 // Unless the map says it moved, the bucket stays here: lift this call's fence (not
                 // one a call that took over set since), if it went up, even with its answer lost.

@@ -9,12 +9,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { admin, api, expectError } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
+import { queryLocal } from "./support/local-state.mjs";
 
 const scratch = mkdtempSync(join(tmpdir(), "tidings-wipe-"));
 const keysFile = join(scratch, "keys.json");
@@ -176,5 +177,30 @@ describe("deleting an environment", () => {
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     expectError(assert, await api("/v1/environments/current", { key: key.body.key }), 401, "key_revoked");
     assert.equal(tableCounts().feed_map, 0, "no lease or map is left for the environment made again under this name");
+  });
+  it("wipes a feed shard a refused reshard stamped past the registry's count, so the name can have it again", { timeout: 180_000 }, async () => {
+    const strand = "strand";
+    const created = await envCommand("create", strand, "--type", "development");
+    assert.equal(created.code, 0, created.stderr + created.stdout);
+    try {
+      const prepared = await envCommand("reshard", strand, "--shards", "2", "--prepare");
+      assert.equal(prepared.code, 0, prepared.stderr + prepared.stdout);
+      // What a reshard call refused half-way leaves (say FEED1 was not migrated yet): FEED0 stamped
+      // as this environment's shard 0, while the registry still says one shard.
+      const [{ created_at: createdAt }] = queryLocal("DB_CONTROL", `SELECT created_at FROM environments WHERE name = '${strand}'`);
+      queryLocal("FEED0_STRAND", `INSERT INTO feed_shard (id, environment, shard, created_at) VALUES (1, '${strand}', 0, ${createdAt})`);
+      // The configuration as it is, to read the shard's file once its binding is gone.
+      const boundConfig = join(scratch, "strand.toml");
+      writeFileSync(boundConfig, readFileSync(process.env.TIDINGS_TEST_CONFIG, "utf8"));
+      const deleted = await envCommand("delete", strand);
+      assert.equal(deleted.code, 0, deleted.stderr + deleted.stdout);
+      assert.deepEqual(queryLocal("FEED0_STRAND", "SELECT environment FROM feed_shard", boundConfig), [], "the stamp went with the environment");
+      // Made again under the name with two shards, it takes the databases as its own.
+      const again = await envCommand("create", strand, "--type", "development", "--shards", "2");
+      assert.equal(again.code, 0, again.stderr + again.stdout);
+      assert.equal((await admin(`/v1/environments/${strand}`)).body.status, "active");
+    } finally {
+      await envCommand("delete", strand);
+    }
   });
 });

@@ -53,6 +53,9 @@ impl ShardCount {
     /// One shard: the feed in the primary database.
     pub const ONE: Self = Self(1);
 
+    /// The most shards an environment can have ([`MAX_SHARDS`]).
+    pub const MAX: Self = Self(MAX_SHARDS);
+
     /// Checks a requested number of shards.
     pub fn new(count: u64) -> Result<Self, ShardError> {
         match u32::try_from(count) {

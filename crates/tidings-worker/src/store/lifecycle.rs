@@ -8,6 +8,7 @@ use tidings_core::access::Action;
 use tidings_core::environment::EnvironmentName;
 use tidings_core::lifecycle::{self, Status};
 use tidings_core::promotion;
+use tidings_core::shard::ShardCount;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{DeletedEnvironment, EnvironmentDetails};
 
@@ -331,7 +332,7 @@ async fn remove(
     let row = environment_row(env, name).await?;
     super::lock::unlocked(env, name).await?;
     let files = row.files_binding.as_deref();
-    let shards = tidings_core::shard::ShardCount::from_stored(row.feed_shards);
+    let shards = ShardCount::from_stored(row.feed_shards);
     let bindings = Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, shards)?;
     match from {
         None => {
@@ -372,7 +373,12 @@ async fn remove(
     forget_cached_keys(env, name).await?;
     super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
     super::wipe::wipe_bucket(env, &bindings).await?;
-    super::wipe::wipe_database(env, &bindings, row.created_at as u64).await?;
+    // Every feed shard bound under its name and stamped as this environment's is wiped, also past the
+    // registry's count: a reshard call refused half-way (a new shard not migrated) has stamped the
+    // new shards before it, and the environment made again under this name must find them empty.
+    let every_shard =
+        Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, ShardCount::MAX)?;
+    super::wipe::wipe_database(env, &every_shard, row.created_at as u64).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;
     // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
     // that finished first stops this batch at its guard.

@@ -308,13 +308,18 @@ async function reshard(name) {
   // The worker sees new bindings once wrangler dev has reloaded its configuration (or after a deploy).
   const deadline = Date.now() + (options.remote ? 0 : 60_000);
   let progress;
+  // Since when another call has held the move's lease, every attempt in a row (none: the last went through).
+  let busySince;
   while (!progress?.done) {
     try {
       progress = await call("POST", `/v1/environments/${name}/reshard`, { shards });
+      busySince = undefined;
     } catch (error) {
-      // Another call holds the move's lease (one that died holds it for 20 s at most): wait for it.
-      const busy = error.message.startsWith("reshard_in_progress") && Date.now() < deadline + 60_000;
-      if (busy) {
+      // Another call holds the move's lease: one that died holds it for 20 s at most, and the Cron
+      // Trigger's sweep, which takes up a move whose lease is free, for about 5 s. Wait for it, as long
+      // as it keeps being taken for no more than a minute in a row.
+      busySince = error.message.startsWith("reshard_in_progress") ? (busySince ?? Date.now()) : undefined;
+      if (busySince !== undefined && Date.now() - busySince < 60_000) {
         await new Promise((resolve) => setTimeout(resolve, 2000));
         continue;
       }

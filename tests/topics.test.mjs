@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { admin, api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
+import { queryLocal } from "./support/local-state.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -298,6 +299,11 @@ describe("triggers to topics", () => {
     const headline = fresh("Before");
     const accepted = await trigger({ workflow, to: [{ topic: kept }, { topic: dropped }], payload: { headline } }, { "Tidings-Inject-Faults": "handoff=drop" });
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    // One recorded as before migration 0028, without the creation times: it reads its topics by key.
+    const legacyHeadline = fresh("Legacy");
+    const legacy = await trigger({ workflow, to: [{ topic: dropped }], payload: { headline: legacyHeadline } }, { "Tidings-Inject-Faults": "handoff=drop" });
+    assert.equal(legacy.status, 202, JSON.stringify(legacy.body));
+    queryLocal("DB_DEVELOPMENT", `UPDATE fanouts SET workflow_created_at = NULL, topic_stamps = NULL WHERE transaction_id = '${legacy.body.transaction_id}'`);
     // Before any page: one topic is deleted and made again under its key, with another member.
     assert.equal((await call(`/v1/topics/${dropped}`, { method: "DELETE" })).status, 200);
     assert.equal((await putTopic(dropped)).status, 201);
@@ -318,6 +324,8 @@ describe("triggers to topics", () => {
     assert.equal((await received(original, headline)).length, 1);
     assert.equal((await received(removed, headline)).length, 0, "a deleted topic's members are not read");
     assert.equal((await received(newcomer, headline)).length, 0, "the topic made again is another topic");
+    assert.equal((await finished(legacy.body.transaction_id)).status, "completed");
+    assert.deepEqual([(await received(newcomer, legacyHeadline)).length, (await received(removed, legacyHeadline)).length], [1, 0], "read by key, as before");
     const workflowState = await finished(pinned.body.transaction_id);
     assert.equal(workflowState.status, "failed", JSON.stringify(workflowState));
     assert.equal(workflowState.error?.code, "workflow_not_found", JSON.stringify(workflowState));

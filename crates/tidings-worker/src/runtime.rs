@@ -63,8 +63,8 @@ fn json_text(value: &wasm_bindgen::JsValue) -> String {
 }
 
 /// The Cron Trigger, at the event's scheduled time: environments' lives (expired previews
-/// archived, archives past their date purged), the deliveries and fan-outs sweeps, feed moves
-/// whose call died taken up again, then release requests nobody reviewed in time expired.
+/// archived, archives past their date purged), the deliveries and fan-outs sweeps, release
+/// requests nobody reviewed in time expired, then feed moves whose call died taken up again.
 #[event(scheduled)]
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let platform = Platform::new(env);
@@ -73,8 +73,8 @@ pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     crate::store::sweep_lifecycles(&platform, &tick, now).await;
     delivery::sweep(&platform, &tick, now).await;
     fanout::sweep(&platform, &tick, now).await;
-    crate::store::resume_moves(&platform, &tick).await;
     crate::store::sweep_release_requests(&platform, &tick, now).await;
+    crate::store::resume_moves(&platform, &tick).await;
 }
 
 /// The fetch handler: routes the request and renders any error once.

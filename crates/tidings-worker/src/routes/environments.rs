@@ -356,11 +356,9 @@ pub async fn reshard(request: &mut IncomingRequest, env: &Platform, raw_name: &s
     let target = ShardCount::new(body.shards).map_err(|error| ApiError::validation("shards", error.to_string()))?;
     let entry =
         audit::draft(authorized.actor(), "environment.reshard", Some(name.as_str()), resource(&name), json!({}))?;
-    let lease = tidings_core::base64::encode(&random::<16>()?);
     let faults = store::FaultPlan::of(request, env);
     let progress =
-        store::reshard(env, &authorized, target, (&lease, faults), &entry.record(), now_ms(), RESHARD_BUDGET_MS)
-            .await?;
+        store::reshard(env, &authorized, target, faults, &entry.record(), now_ms(), RESHARD_BUDGET_MS).await?;
     let status = if progress.done { 200 } else { 202 };
     json(&progress, status)
 }

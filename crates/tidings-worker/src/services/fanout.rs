@@ -37,6 +37,9 @@ pub struct Accept<'a> {
     pub workflow: &'a Workflow,
     /// Its version: every page renders this one.
     pub version: u32,
+    /// When the workflow read was created (`None` if unknown): every page
+    /// renders that workflow's version, not one of a workflow made again under its key.
+    pub workflow_created_at: Option<u64>,
     /// The trigger's transaction id.
     pub transaction_id: &'a str,
     /// Direct recipients that do not exist yet (created empty).
@@ -97,6 +100,7 @@ pub async fn accept(
         transaction_id: accept.transaction_id,
         workflow: &accept.workflow.key,
         workflow_version: accept.version,
+        workflow_created_at: accept.workflow_created_at,
         payload: &valid.payload,
         actor: valid.actor.as_ref(),
         recipients: &valid.recipients,

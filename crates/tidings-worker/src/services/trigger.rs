@@ -147,6 +147,8 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         return Err(log_refusal(scope, &transaction_id, &valid.workflow, error, now).await);
     };
     let version = found.version;
+    // When the workflow read was created: a fan-out renders that workflow only.
+    let workflow_created_at = tidings_core::timestamp::parse(&found.created_at);
     let workflow = Workflow { key: found.key, definition: found.definition };
     let mut profiles = scope.template_profiles(&valid.recipients).await?;
     let given: BTreeSet<&SubscriberId> = valid.profiles.iter().map(|(id, _)| id).collect();
@@ -160,8 +162,13 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         profiles.insert(id.to_string(), profile.to_json(id));
     }
     if !valid.topics.is_empty() {
-        let accepted =
-            fanout::Accept { workflow: &workflow, version, transaction_id: &transaction_id, created: &bare_new };
+        let accepted = fanout::Accept {
+            workflow: &workflow,
+            version,
+            workflow_created_at,
+            transaction_id: &transaction_id,
+            created: &bare_new,
+        };
         let body = match fanout::accept(env, scope, valid, accepted, claim, audit, now).await? {
             Ok(body) => body,
             Err(refusal) => return Err(log_refusal(scope, &transaction_id, &valid.workflow, refusal, now).await),

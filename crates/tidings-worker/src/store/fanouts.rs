@@ -36,6 +36,8 @@ pub struct NewFanout<'a> {
     pub workflow: &'a str,
     /// The workflow's version every page renders.
     pub workflow_version: u32,
+    /// When that workflow was created, as the trigger read it.
+    pub workflow_created_at: Option<u64>,
     /// The payload object.
     pub payload: &'a Value,
     /// The actor object, if any.
@@ -135,8 +137,12 @@ impl FanoutRow {
     /// topic that was gone by then is left out: it has no members to read.
     fn topics_read(&self) -> Vec<(String, Option<f64>)> {
         let topics = self.topics();
-        let Some(stamps) = &self.topic_stamps else { return topics.into_iter().map(|topic| (topic, None)).collect() };
-        let stamps: serde_json::Map<String, Value> = serde_json::from_str(stamps).unwrap_or_default();
+        // Not recorded (before migration 0028), or unreadable: every topic's members, as before.
+        let stamps = self
+            .topic_stamps
+            .as_deref()
+            .and_then(|stamps| serde_json::from_str::<serde_json::Map<String, Value>>(stamps).ok());
+        let Some(stamps) = stamps else { return topics.into_iter().map(|topic| (topic, None)).collect() };
         topics
             .into_iter()
             .filter_map(|topic| stamps.get(&topic).and_then(Value::as_f64).map(|stamp| (topic, Some(stamp))))
@@ -211,13 +217,12 @@ impl Environment {
         }
         writes.push(statement(
             &self.db,
-            "INSERT INTO fanouts (transaction_id, workflow, payload, actor, recipients, topics, status, total, \
+            "WITH named AS (SELECT key, members, created_at FROM topics WHERE key IN (SELECT value FROM json_each(?6))) \
+             INSERT INTO fanouts (transaction_id, workflow, payload, actor, recipients, topics, status, total, \
              created_at, updated_at, workflow_version, workflow_created_at, topic_stamps) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', \
-             json_array_length(?5) + (SELECT COALESCE(SUM(members), 0) FROM topics WHERE key IN \
-             (SELECT value FROM json_each(?6))), ?7, ?7, ?8, (SELECT created_at FROM workflows WHERE key = ?2), \
-             (SELECT json_group_object(key, created_at) FROM topics WHERE key IN (SELECT value FROM json_each(?6))) \
-             WHERE true ON CONFLICT (transaction_id) DO NOTHING",
+             json_array_length(?5) + (SELECT COALESCE(SUM(members), 0) FROM named), ?7, ?7, ?8, ?9, \
+             (SELECT json_group_object(key, created_at) FROM named) WHERE true ON CONFLICT (transaction_id) DO NOTHING",
             &[
                 text(fanout.transaction_id),
                 text(fanout.workflow),
@@ -227,6 +232,7 @@ impl Environment {
                 text(&topics),
                 number(now_ms),
                 number(u64::from(fanout.workflow_version)),
+                fanout.workflow_created_at.map_or(wasm_bindgen::JsValue::NULL, number),
             ],
         )?);
         writes.push(self.fanout_log_statement(fanout.transaction_id, LogStatus::Queued, now_ms, "true")?);

@@ -373,12 +373,12 @@ async fn remove(
     forget_cached_keys(env, name).await?;
     super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, now_ms).await;
     super::wipe::wipe_bucket(env, &bindings).await?;
-    // Every feed shard bound under its name and stamped as this environment's is wiped, also past the
-    // registry's count: a reshard call refused half-way (a new shard not migrated) has stamped the
-    // new shards before it, and the environment made again under this name must find them empty.
-    let every_shard =
-        Bindings::for_deletion(authorized, &row.name, &row.db_binding, &row.kv_binding, files, ShardCount::MAX)?;
-    super::wipe::wipe_database(env, &every_shard, row.created_at as u64).await?;
+    // Its feed shards are wiped, and past the registry's count every one bound under its name and
+    // stamped as this environment's: a reshard call refused half-way (a new shard not migrated) has
+    // stamped the new shards before it, and the environment made again under this name must find
+    // them empty.
+    let every_shard = bindings.with_shards(ShardCount::MAX);
+    super::wipe::wipe_database(env, &every_shard, row.created_at as u64, bindings.shards().len()).await?;
     super::wipe::wipe_namespace(env, &bindings).await?;
     // Tombstone, then close the gap the environment leaves in the chain; a concurrent deletion
     // that finished first stops this batch at its guard.

@@ -337,6 +337,17 @@ pub(super) async fn claim_database(
     Ok(stamps.first().and_then(|stamp| identity.refusal(stamp, binding)))
 }
 
+/// Whether `db` carries `identity`'s stamp (this environment, this
+/// incarnation, this role); `false` without a stamp or where it cannot be read.
+pub(super) async fn is_stamped_as(db: &D1Database, binding: &str, identity: &Identity<'_>) -> bool {
+    match db.prepare(READ_STAMP).all().await.and_then(|result| result.results::<Stamp>()) {
+        Ok(stamps) => stamps
+            .first()
+            .is_some_and(|stamp| stamp.environment.is_some() && identity.refusal(stamp, binding).is_none()),
+        Err(_) => false,
+    }
+}
+
 /// Whether `db` may be wiped as `identity`'s database: not when its stamp
 /// says it is another one. A database without the stamp's table (never
 /// migrated) holds nothing to protect; any other failure to read is an error.

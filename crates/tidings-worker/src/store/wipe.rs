@@ -7,7 +7,7 @@ use tidings_core::shard::ShardCount;
 use worker::D1Database;
 
 use super::platform::{Bindings, Platform};
-use super::shards::{is_database_of, Identity, PRIMARY};
+use super::shards::{is_database_of, is_stamped_as, Identity, PRIMARY};
 use super::{number, statement, storage_error};
 use crate::error::ApiError;
 
@@ -44,8 +44,15 @@ pub(super) async fn hold_feeds(
 /// the highest of them, with everything before it purged: a watermark from
 /// before the deletion is told to sync again, whichever database it came
 /// from. A database whose stamp says it is another (another environment's,
-/// an earlier one's of the same name, or another role's) is left alone.
-pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings, created_at: u64) -> Result<(), ApiError> {
+/// an earlier one's of the same name, or another role's) is left alone; of
+/// `bindings`' shards past the registry's `registered_shards`, only one
+/// stamped as this environment's is wiped.
+pub(super) async fn wipe_database(
+    env: &Platform,
+    bindings: &Bindings,
+    created_at: u64,
+    registered_shards: usize,
+) -> Result<(), ApiError> {
     let environment = bindings.environment().as_str();
     let identity = |role| Identity { environment, created_at, role };
     // No binding: nothing of the environment is reachable there to remove.
@@ -56,10 +63,16 @@ pub(super) async fn wipe_database(env: &Platform, bindings: &Bindings, created_a
         }
     }
     for (index, binding) in bindings.shards().iter().enumerate() {
-        if let Ok(db) = env.shard_db(bindings, index) {
-            if is_database_of(&db, binding, &identity(index as i64)).await? {
-                databases.push(db);
-            }
+        let Ok(db) = env.shard_db(bindings, index) else { continue };
+        // Past the registry's shards only a database stamped as this one is the environment's (a
+        // reshard refused half-way stamps new shards before it records them).
+        let ours = if index < registered_shards {
+            is_database_of(&db, binding, &identity(index as i64)).await?
+        } else {
+            is_stamped_as(&db, binding, &identity(index as i64)).await
+        };
+        if ours {
+            databases.push(db);
         }
     }
     let mut clock = 0;

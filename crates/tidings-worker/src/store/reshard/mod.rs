@@ -65,12 +65,13 @@ const LEASE_MS: u64 = 20_000;
 /// call's lease id is fresh; its faults are a test stack's
 /// (`reshard-switch=fail` fails a bucket's switch before the new shard's
 /// batch, `reshard-fence=stall` holds it between its pre-copy and its
-/// fence, `reshard-verify=fail` takes its catch-up as not verified).
+/// fence, `reshard-fence=lost` ends the call with its fence up,
+/// `reshard-verify=fail` takes its catch-up as not verified).
 pub async fn reshard(
     env: &Platform,
     authorized: &Authorized,
     target: ShardCount,
-    (lease_id, faults): (&str, FaultPlan),
+    faults: FaultPlan,
     audit: &AuditRecord<'_>,
     now_ms: u64,
     budget_ms: u64,
@@ -78,11 +79,20 @@ pub async fn reshard(
     authorized.require_reshard()?;
     let mut scope = Environment::open_authorized(env, authorized).await?;
     scope.inject_faults(faults);
-    move_with_lease(env, &scope, target, &Lease::new(&scope.db, lease_id), Some(audit), (now_ms, budget_ms)).await
+    let lease_id = fresh_lease_id()?;
+    move_with_lease(env, &scope, target, &Lease::new(&scope.db, &lease_id), Some(audit), (now_ms, budget_ms)).await
+}
+
+/// A lease id of its own for one call (or one sweep of one environment).
+fn fresh_lease_id() -> Result<String, ApiError> {
+    Ok(tidings_core::base64::encode(&crate::platform::random::<16>()?))
 }
 
 /// How long the sweep goes on with one environment's move.
 const SWEEP_BUDGET_MS: u64 = 5_000;
+
+/// How long one sweep goes on with moves, all environments together.
+const SWEEP_TOTAL_MS: u64 = 20_000;
 
 /// The sweep's part in resharding: in every environment this deployment
 /// serves whose feeds are moving while no call holds the lease (the call
@@ -95,7 +105,12 @@ pub async fn resume_moves(env: &Platform, tick: &SweepTick) {
         Ok(names) => names,
         Err(error) => return worker::console_error!("reshard sweep: cannot list environments: {error:?}"),
     };
+    let started = crate::platform::now_ms();
     for name in names {
+        // The rest wait for the next minute's sweep.
+        if crate::platform::now_ms().saturating_sub(started) > SWEEP_TOTAL_MS {
+            break;
+        }
         match resume_move(env, tick, &name).await {
             Ok(Some(progress)) => worker::console_log!(
                 "reshard sweep: {name}: {} of {} buckets moved",
@@ -121,7 +136,7 @@ async fn resume_move(
     if map.is_settled() {
         return Ok(None);
     }
-    let lease_id = format!("sweep-{}", tidings_core::base64::encode(&crate::platform::random::<16>()?));
+    let lease_id = fresh_lease_id()?;
     let lease = Lease::new(&scope.db, &lease_id);
     let now_ms = crate::platform::now_ms();
     move_with_lease(env, &scope, map.to(), &lease, None, (now_ms, SWEEP_BUDGET_MS)).await.map(Some)

@@ -303,18 +303,30 @@ async function reshard(name) {
   if (options.prepare) {
     const prepared = { environment: name, shards, bindings: shardBindings(name, shards) };
     if (options.json) return console.log(JSON.stringify(prepared));
-    return console.log(`${name}: ${prepared.bindings.join(", ")} bound and migrated; once the worker has them (deployed), run this again without --prepare`);
+    const every = splitDeployments(readFileSync(options.config, "utf8")).generated ? " (every deployment: npx wrangler deploy --env <name> for each)" : "";
+    return console.log(`${name}: ${prepared.bindings.join(", ")} bound and migrated; once the worker has them (deployed${every}), run this again without --prepare`);
   }
   // The worker sees new bindings once wrangler dev has reloaded its configuration (or after a deploy).
   const deadline = Date.now() + (options.remote ? 0 : 60_000);
   let progress;
   // Since when another call has held the move's lease, every attempt in a row (none: the last went through).
   let busySince;
+  // Calls in a row that failed on the way (the worker unreachable, or a 5xx): a move goes on safely
+  // from wherever a failed call left it, so the next call takes it up.
+  let failedInARow = 0;
   while (!progress?.done) {
     try {
       progress = await call("POST", `/v1/environments/${name}/reshard`, { shards });
       busySince = undefined;
+      failedInARow = 0;
     } catch (error) {
+      const transient = /^(unavailable|internal_error|feed_moving|5\d\d):|^the worker is not reachable/.test(error.message);
+      failedInARow = transient ? failedInARow + 1 : 0;
+      if (transient && failedInARow <= 5) {
+        console.error(`${name}: the call failed (${error.message}); calling again`);
+        await new Promise((resolve) => setTimeout(resolve, 2000 * failedInARow));
+        continue;
+      }
       // Another call holds the move's lease: one that died holds it for 20 s at most, and the Cron
       // Trigger's sweep, which takes up a move whose lease is free, for about 5 s. Wait for it, as long
       // as it keeps being taken for no more than a minute in a row.
@@ -324,7 +336,7 @@ async function reshard(name) {
         continue;
       }
       if (!error.message.startsWith("environment_not_ready") || Date.now() > deadline) {
-        const deploy = options.remote && error.message.startsWith("environment_not_ready") ? " (deploy with `npx wrangler deploy` so the worker has the new bindings, then run this again)" : "";
+        const deploy = options.remote && error.message.startsWith("environment_not_ready") ? " (deploy with `npx wrangler deploy`, and `--env <name>` for every deployment, so each worker has the new bindings, then run this again)" : "";
         throw new CommandError(`${error.message}${deploy}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));

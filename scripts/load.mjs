@@ -22,9 +22,9 @@ import { createServer } from "node:http";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "./build.mjs";
-import { capture, numberOptions, root, step } from "./lib.mjs";
+import { numberOptions, root, step } from "./lib.mjs";
 import { setup } from "./setup.mjs";
-import { raiseRateLimits, startIsolatedStack } from "./stack.mjs";
+import { messagesStoredIn, raiseRateLimits, startIsolatedStack } from "./stack.mjs";
 import { shardBindings } from "./wrangler-config.mjs";
 
 const feedShards = (count) => (count === 1 ? "feeds in one database" : `feeds in ${count} shards`);
@@ -312,14 +312,7 @@ Topic fan-out on 127.0.0.1 (one trigger, FANOUTS queue, local D1; ${feedShards(s
 }
 
 /** How many messages each of development's `shards` feed shards holds for subscribers whose ids start with `prefix`. */
-function storedPerShard(stack, shards, prefix) {
-  return shardBindings("development", shards).map((binding) => {
-    const out = capture("wrangler", ["d1", "execute", binding, "--local", "--config", stack.config, "--persist-to", stack.persistTo, "--json",
-      "--command", `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`]);
-    if (out === null) throw new Error(`could not count the messages in ${binding}`);
-    return JSON.parse(out)[0].results[0].count;
-  });
-}
+const storedPerShard = (stack, shards, prefix) => shardBindings("development", shards).map((binding) => messagesStoredIn(stack, binding, prefix));
 
 main().catch((error) => {
   console.error(`\n✖ ${error.message}`);

@@ -1,5 +1,6 @@
 // The local stack: D1 migrations, the worker in workerd (`wrangler dev`),
 // the one-time bootstrap of the default environments, and the www server.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -286,3 +287,19 @@ export async function startWorker({ config, consoleConfig, persistTo, port, depl
   }
   return { worker, apiUrl, log, logStream };
 }
+
+/**
+ * The rows `sql` selects from the local D1 database `binding` of a stack
+ * (its configuration `config` and state directory `persistTo`), read from
+ * the database's file with wrangler, as an operator with the disk would.
+ */
+export function queryLocalDatabase({ config, persistTo }, binding, sql) {
+  const out = execFileSync("wrangler", ["d1", "execute", binding, "--local", "--config", config, "--persist-to", persistTo, "--json", "--command", sql], {
+    cwd: root, encoding: "utf8", env: toolEnv(),
+  });
+  return JSON.parse(out)[0].results;
+}
+
+/** How many messages the local database `binding` of a stack holds for subscribers whose ids start with `prefix`. */
+export const messagesStoredIn = (stack, binding, prefix) =>
+  queryLocalDatabase(stack, binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;

@@ -1,6 +1,7 @@
 // The test deployment's local storage (D1 databases, KV namespaces), read
 // directly with wrangler, as an operator or an attacker with the disk would.
 import { execFileSync } from "node:child_process";
+import { messagesStoredIn, queryLocalDatabase } from "../../scripts/stack.mjs";
 
 /** Runs `wrangler <args> --local` against the test deployment's state; answers its output. */
 export function wranglerLocal(...args) {
@@ -16,13 +17,15 @@ function wranglerLocalWith(config, ...args) {
   );
 }
 
+/** The test deployment's local stack: its configuration and state. */
+const testStack = (config = process.env.TIDINGS_TEST_CONFIG) => ({ config, persistTo: process.env.TIDINGS_TEST_STATE });
+
 /** The rows `sql` selects from the local database `binding` (bound in `config`, the deployment's by default). */
-export function queryLocal(binding, sql, config = process.env.TIDINGS_TEST_CONFIG) {
-  const [result] = JSON.parse(wranglerLocalWith(config, "d1", "execute", binding, "--json", "--command", sql));
-  return result.results;
+export function queryLocal(binding, sql, config) {
+  return queryLocalDatabase(testStack(config), binding, sql);
 }
 
 /** Messages the local database `binding` holds for subscribers whose ids start with `prefix`. */
 export function messagesStored(binding, prefix) {
-  return queryLocal(binding, `SELECT COUNT(*) AS count FROM messages WHERE subscriber_id LIKE '${prefix}%'`)[0].count;
+  return messagesStoredIn(testStack(), binding, prefix);
 }

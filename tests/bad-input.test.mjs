@@ -54,6 +54,28 @@ describe("bad input", () => {
     assert.match(error.message, /surprise/);
   });
 
+  it("names the field at fault in a body of the wrong shape, however deep", async () => {
+    const member = { name: "Field", email: `field-${Date.now()}@example.com`, role: "viewer" };
+    const cases = [
+      [api, "/v1/events/trigger", { workflow: 42, to: ["a"] }, "workflow"],
+      [api, "/v1/events/trigger", { workflow: "welcome", to: ["a"], surprise: true }, "surprise"],
+      [api, "/v1/events/trigger", { workflow: "welcome", to: ["a"], tenant: 5 }, "tenant"],
+      [admin, "/v1/environments/development/reshard", { shards: "8" }, "shards"],
+      [admin, "/v1/environments/development/reshard", { shards: -1 }, "shards"],
+      [admin, "/v1/members", { ...member, environments: { development: 7 } }, "environments.development"],
+      [admin, "/v1/members", { ...member, promote_into: ["development", 3] }, "promote_into.1"],
+      [admin, "/v1/members", { email: member.email, role: "viewer" }, "name"],
+      // A value a type refused after reading it (here: no variant of `to` matched) is placed no
+      // deeper than the object holding it.
+      [api, "/v1/events/trigger", { workflow: "welcome", to: [{ topic: 7 }] }, "body"],
+    ];
+    for (const [send, path, body, field] of cases) {
+      const response = await (send === api ? api(path, { key: secret, method: "POST", body }) : admin(path, { method: "POST", body }));
+      const error = expectError(assert, response, 400, "validation_failed");
+      assert.equal(error.field, field, `${path} ${JSON.stringify(body)}: ${error.message}`);
+    }
+  });
+
   it("stores nothing of a refused trigger", async () => {
     const subscriber = freshSubscriber("refused");
     const refused = await api("/v1/events/trigger", { key: secret, method: "POST", body: { workflow: "welcome", to: [subscriber], payload: "x" } });

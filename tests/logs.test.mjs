@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
+import { admin, api, apiUrl, expectError, freshSubscriber, keys, waitFor } from "./support/context.mjs";
 
 const key = keys.development.secret_key;
 const call = (path, options = {}) => api(path, { key, ...options });
@@ -66,6 +66,49 @@ describe("execution logs", () => {
       assert.equal((await admin(path, { method: "PATCH", body: { log_retention_days: 7 } })).body.log_retention_days, 7);
       const tooLong = await admin(path, { method: "PATCH", body: { log_retention_days: 400 } });
       assert.equal(expectError(assert, tooLong, 400, "validation_failed").field, "log_retention_days");
+    } finally {
+      await admin(path, { method: "PATCH", body: { log_retention_days: 30 } });
+    }
+  });
+
+  it("keeps nothing past the retention in an environment nobody writes to, once the Cron Trigger has run", async () => {
+    // Production: few of the suite's triggers reach it, so one sweep's bounded prune covers it.
+    const production = (path, options = {}) => api(path, { key: keys.production.secret_key, ...options });
+    const tag = randomBytes(4).toString("hex");
+    const [ada, topic] = [freshSubscriber("kept-ada"), `kept-${tag}`];
+    assert.equal((await production(`/v1/subscribers/${ada}`, { method: "PUT", body: { first_name: "Ada" } })).status, 201);
+    assert.equal((await production(`/v1/topics/${topic}`, { method: "PUT", body: { name: "Kept" } })).status, 201);
+    assert.equal((await production(`/v1/topics/${topic}/subscribers`, { method: "POST", body: { subscribers: [ada] } })).status, 200);
+    const fanout = await production("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: [{ topic }], payload: { name: "Ada" } } });
+    assert.equal(fanout.status, 202, JSON.stringify(fanout.body));
+    const direct = await production("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: [ada], payload: { name: "Ada" } } });
+    assert.equal(direct.status, 202, JSON.stringify(direct.body));
+    const transactions = [fanout.body.transaction_id, direct.body.transaction_id];
+    await waitFor(async () => {
+      const state = await production(`/v1/transactions/${fanout.body.transaction_id}`);
+      return state.body?.status === "completed";
+    }, "the fan-out to finish");
+    const kept = async (environment, transaction) =>
+      (await api(`/v1/logs?${new URLSearchParams({ transaction_id: transaction })}`, { key: keys[environment].secret_key })).body.items.length;
+    for (const transaction of transactions) assert.ok((await kept("production", transaction)) > 0, "the trigger was logged");
+    // Another environment, with the default retention, keeps its entries.
+    const other = await api("/v1/events/trigger", { key: keys.staging.secret_key, method: "POST", body: { workflow: `never-${tag}`, to: [ada] } });
+    expectError(assert, other, 404, "workflow_not_found");
+    const otherLogs = await api(`/v1/logs?workflow=never-${tag}`, { key: keys.staging.secret_key });
+    assert.equal(otherLogs.body.items.length, 1);
+
+    const path = "/v1/environments/production";
+    try {
+      assert.equal((await admin(path, { method: "PATCH", body: { log_retention_days: 1 } })).status, 200);
+      // Nothing is written to production from here on: only the Cron Trigger, two days later, prunes.
+      const sweep = await fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now() + 2 * 86_400_000}`);
+      assert.equal(sweep.status, 200, await sweep.text());
+      for (const transaction of transactions) assert.equal(await kept("production", transaction), 0, `${transaction} still logged`);
+      expectError(assert, await production(`/v1/transactions/${fanout.body.transaction_id}`), 404, "transaction_not_found");
+      assert.equal((await api(`/v1/logs?workflow=never-${tag}`, { key: keys.staging.secret_key })).body.items.length, 1);
+      // The feed is not the log: the messages stay.
+      const feed = await production(`/v1/subscribers/${ada}/feed`);
+      assert.equal(feed.body.items.length, 2, JSON.stringify(feed.body));
     } finally {
       await admin(path, { method: "PATCH", body: { log_retention_days: 30 } });
     }

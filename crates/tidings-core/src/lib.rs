@@ -43,6 +43,7 @@
 //! - [`topic`]: topics (groups of subscribers a trigger can address) and their fan-out;
 //! - [`variables`]: environment variables (names promoted, values per environment);
 //! - [`idempotency`]: idempotency keys and replay decisions;
+//! - [`json_path`]: which field of a request body a JSON error is about;
 //! - [`feed`]: feed queries and pagination;
 //! - [`feed_filter`], [`feed_action`]: which messages a request is about, and marking them;
 //! - [`feed_sync`]: delta sync: watermarks and pages of changes;
@@ -74,6 +75,7 @@ pub mod feed_sync;
 pub mod files;
 mod hex;
 pub mod idempotency;
+pub mod json_path;
 pub mod key;
 pub mod key_lifecycle;
 pub mod key_scope;

@@ -38,8 +38,9 @@ pub async fn hand_off_new(env: Platform, scope: Environment, deliveries: Vec<Str
 
 /// The scheduled sweep: hands off again every pending delivery, in every
 /// environment this deployment serves, whose attempt is overdue (its
-/// hand-off was lost, or its attempt's lease ran out), and deletes finished
-/// deliveries older than the environment's log retention. `now_ms` is the
+/// hand-off was lost, or its attempt's lease ran out), and deletes what is
+/// past the environment's log retention (logs, finished fan-outs and
+/// deliveries), even where nothing is written any more. `now_ms` is the
 /// event's scheduled time (or, in the test stack, the time the test named:
 /// see [`store::injected_clock`]).
 pub async fn sweep(env: &Platform, tick: &SweepTick, now_ms: u64) {
@@ -66,8 +67,8 @@ pub async fn sweep(env: &Platform, tick: &SweepTick, now_ms: u64) {
             Ok(_) => {}
             Err(error) => worker::console_error!("sweep: {name}: {error:?}"),
         }
-        if let Err(error) = scope.prune_deliveries(now_ms).await {
-            worker::console_error!("sweep: {name}: finished deliveries not pruned: {error:?}");
+        if let Err(error) = scope.prune_past_retention(now_ms).await {
+            worker::console_error!("sweep: {name}: nothing pruned past retention: {error:?}");
         }
     }
 }

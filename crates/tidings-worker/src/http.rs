@@ -3,8 +3,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::error::Category;
-use tidings_core::query;
 use tidings_core::wire::ErrorCode;
+use tidings_core::{json_path, query};
 use worker::{Headers, Response, ResponseBuilder};
 
 use crate::error::{ApiError, ApiResult};
@@ -53,17 +53,35 @@ pub async fn read_body(request: &mut IncomingRequest) -> ApiResult<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Parses a JSON body into a wire type, with typed errors.
+/// Parses a JSON body into a wire type, with typed errors: one that does
+/// not match the type names the field at fault (`to.1.topic`), or `body`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let text = core::str::from_utf8(bytes)
         .map_err(|_| ApiError::new(400, ErrorCode::MalformedJson, "the body is not valid UTF-8").with_field("body"))?;
     serde_json::from_str(text).map_err(|error| match error.classify() {
-        Category::Data => ApiError::validation("body", format!("the body does not match the expected shape: {error}")),
+        Category::Data => ApiError::validation(
+            field_at_fault(text, &error).unwrap_or_else(|| "body".to_owned()),
+            format!("the body does not match the expected shape: {error}"),
+        ),
         Category::Syntax | Category::Eof | Category::Io => {
             ApiError::new(400, ErrorCode::MalformedJson, format!("the body is not valid JSON: {error}"))
                 .with_field("body")
         }
     })
+}
+
+/// The dotted path of the field a JSON text's deserialization error is
+/// about (a missing field's own path included), if it is not the text as
+/// a whole.
+pub fn field_at_fault(text: &str, error: &serde_json::Error) -> Option<String> {
+    let path = json_path::field_path(text, error.line(), error.column());
+    let message = error.to_string();
+    let field = match json_path::missing_field(&message) {
+        Some(missing) if path.is_empty() => missing.to_owned(),
+        Some(missing) => format!("{path}.{missing}"),
+        None => path,
+    };
+    (!field.is_empty()).then_some(field)
 }
 
 /// A request header's value, if present and readable.
@@ -74,4 +92,34 @@ pub fn header(request: &IncomingRequest, name: &str) -> Option<String> {
 fn too_large() -> ApiError {
     ApiError::new(413, ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
         .with_field("body")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    use super::field_at_fault;
+
+    #[allow(dead_code)]
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Member {
+        name: String,
+        #[serde(default)]
+        environments: BTreeMap<String, String>,
+    }
+
+    fn fault(text: &str) -> Option<String> {
+        let error = serde_json::from_str::<Member>(text).expect_err("refused");
+        field_at_fault(text, &error)
+    }
+
+    #[test]
+    fn names_the_field_or_nothing_for_the_whole_body() {
+        assert_eq!(fault(r#"{"name":"a","environments":{"staging":7}}"#).as_deref(), Some("environments.staging"));
+        assert_eq!(fault(r#"{"environments":{}}"#).as_deref(), Some("name"));
+        assert_eq!(fault(r#"{"name":"a","colour":1}"#).as_deref(), Some("colour"));
+        assert_eq!(fault(r#""a""#), None);
+    }
 }

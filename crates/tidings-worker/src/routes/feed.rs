@@ -21,7 +21,7 @@ use worker::Context;
 
 use crate::auth::{authenticate_reader, authenticate_stream, authenticate_subscriber, authenticate_ticket_request};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{header, json, json_text, parse_json, query_pairs, read_body};
+use crate::http::{field_at_fault, header, json, json_text, parse_json, query_pairs, read_body};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::services::{self, idempotent};
@@ -138,7 +138,9 @@ pub async fn counts(request: &IncomingRequest, env: &Platform, raw_subscriber: &
                 return Err(ApiError::validation("filters", "filters cannot be combined with other parameters"));
             }
             let inputs: Vec<FeedFilterInput> = serde_json::from_str(&text).map_err(|error| {
-                ApiError::validation("filters", format!("filters must be a JSON array of filters: {error}"))
+                let field =
+                    field_at_fault(&text, &error).map_or_else(|| "filters".to_owned(), |at| format!("filters.{at}"));
+                ApiError::validation(field, format!("filters must be a JSON array of filters: {error}"))
             })?;
             if inputs.is_empty() || inputs.len() > 10 {
                 return Err(ApiError::validation("filters", "ask for 1 to 10 filters"));

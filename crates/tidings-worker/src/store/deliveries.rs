@@ -162,21 +162,19 @@ impl Environment {
     }
 
     /// Deletes finished deliveries (and their attempts) last changed longer
-    /// ago than the log retention, at most 500 a time (the sweep calls it
-    /// every minute); pending ones stay.
-    pub async fn prune_deliveries(&self, now_ms: u64) -> Result<(), ApiError> {
+    /// ago than the log retention, at most 500 a time; pending ones stay.
+    pub(super) fn delivery_retention_statements(&self, now_ms: u64) -> Result<Vec<D1PreparedStatement>, ApiError> {
         let cutoff = number(now_ms.saturating_sub(u64::from(self.log_retention_days()) * 86_400_000));
         let expired = "SELECT id FROM deliveries WHERE status IN ('delivered', 'dead', 'failed') AND updated_at < ?1 \
             ORDER BY updated_at, id LIMIT 500";
-        let prune = vec![
+        Ok(vec![
             statement(
                 &self.db,
                 &format!("DELETE FROM delivery_attempts WHERE delivery_id IN ({expired})"),
                 std::slice::from_ref(&cutoff),
             )?,
             statement(&self.db, &format!("DELETE FROM deliveries WHERE id IN ({expired})"), &[cutoff])?,
-        ];
-        self.write_batch("prune deliveries", prune).await.map(|_| ())
+        ])
     }
 
     /// Where a delivery stands, if this environment has it.

@@ -237,17 +237,22 @@ impl Environment {
         )?);
         writes.push(self.fanout_log_statement(fanout.transaction_id, LogStatus::Queued, now_ms, "true")?);
         writes.push(self.log_retention_statement(now_ms)?);
-        // Finished fan-outs (their payload included) are kept as long as the logs.
+        writes.push(self.fanout_retention_statement(now_ms)?);
+        writes.extend(self.closing_statements(fanout.idempotency.as_ref(), fanout.audit, now_ms)?);
+        self.write_batch("record fan-out", writes).await?;
+        Ok(())
+    }
+
+    /// Deletes up to 50 finished fan-outs (their payloads included) that
+    /// ended longer ago than the log retention: they are kept as long as the logs.
+    pub(super) fn fanout_retention_statement(&self, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
         let cutoff = now_ms.saturating_sub(u64::from(self.log_retention_days()) * 86_400_000);
-        writes.push(statement(
+        statement(
             &self.db,
             "DELETE FROM fanouts WHERE transaction_id IN (SELECT transaction_id FROM fanouts \
              WHERE status != 'running' AND completed_at < ?1 ORDER BY completed_at LIMIT 50)",
             &[number(cutoff)],
-        )?);
-        writes.extend(self.closing_statements(fanout.idempotency.as_ref(), fanout.audit, now_ms)?);
-        self.write_batch("record fan-out", writes).await?;
-        Ok(())
+        )
     }
 
     /// A `fanout` log entry for a transaction in `status`, with its progress

@@ -54,6 +54,17 @@ impl Environment {
         )
     }
 
+    /// Deletes a bounded amount of what is past the log retention: log
+    /// entries, finished fan-outs (their payloads included), finished
+    /// deliveries and their attempts. Writes prune as they go; the
+    /// scheduled sweep calls this every minute for every environment, so an
+    /// idle one keeps nothing past its retention either.
+    pub async fn prune_past_retention(&self, now_ms: u64) -> Result<(), ApiError> {
+        let mut writes = vec![self.log_retention_statement(now_ms)?, self.fanout_retention_statement(now_ms)?];
+        writes.extend(self.delivery_retention_statements(now_ms)?);
+        self.write_batch("prune past retention", writes).await.map(|_| ())
+    }
+
     /// Records a refused trigger. Best effort: the refusal itself is the answer.
     pub async fn log_failure(
         &self,

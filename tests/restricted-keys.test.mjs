@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
-import { admin, api, expectError, freshSubscriber } from "./support/context.mjs";
+import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
 
 const tag = randomBytes(3).toString("hex");
 const issuedIds = [];
@@ -43,6 +43,9 @@ describe("restricted secret keys", () => {
       ["/v1/workflows", {}, "content:read"],
       ["/v1/logs", {}, "logs:read"],
       ["/v1/files", {}, "files:read"],
+      // A recipient with a profile creates or replaces it: that is writing subscribers.
+      ["/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: [{ subscriber_id: subscriber, email: "x@attacker.example" }], payload: { name: "S" } } }, "subscribers:write"],
+      ["/v1/events/trigger/bulk", { method: "POST", body: { events: [{ workflow: "welcome", to: [subscriber] }, { workflow: "welcome", to: [{ subscriber_id: subscriber, first_name: "X" }] }] } }, "subscribers:write"],
     ];
     for (const [path, options, scope] of refusals) {
       const response = await api(path, { key, ...options });
@@ -53,6 +56,8 @@ describe("restricted secret keys", () => {
     // Refused before anything was done: the subscriber is still there for a full-access key.
     const still = await api(`/v1/subscribers/${subscriber}/feed`, { key });
     assert.equal(still.body.counts.total, 1);
+    const profile = await api(`/v1/subscribers/${subscriber}`, { key: keys.development.secret_key });
+    assert.equal(profile.body.email, null, "a trigger-only key replaced the profile");
     // Whose key it is needs no scope.
     const current = await api("/v1/environments/current", { key });
     assert.equal(current.body.name, "development");

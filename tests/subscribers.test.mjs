@@ -35,6 +35,34 @@ describe("subscribers", () => {
     assert.equal((await call(`/v1/subscribers/${id}/feed`)).body.counts.total, 0);
   });
 
+  for (const environment of ["development", "staging"]) {
+    it(`leaves nothing of a deleted subscriber to one made again under the id (${environment})`, async () => {
+      const send = (path, options = {}) => api(path, { key: keys[environment].secret_key, ...options });
+      const [id, control] = [freshSubscriber("again"), freshSubscriber("again-control")];
+      for (const who of [id, control]) assert.equal((await send(`/v1/subscribers/${who}`, { method: "PUT", body: { first_name: "Ada" } })).status, 201);
+      const sent = await send("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: [id], payload: { name: "Ada" } } });
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
+      const removal = { action: "delete", ids: [sent.body.messages[0].id] };
+      const actionKey = { "Idempotency-Key": `again-${id}` };
+      assert.equal((await send(`/v1/subscribers/${id}/feed/actions`, { method: "POST", body: removal, headers: actionKey })).status, 200);
+      const muted = await send(`/v1/subscribers/${id}/preferences`, { method: "PATCH", body: { global: { webhook: false } } });
+      assert.equal(muted.status, 200, JSON.stringify(muted.body));
+      const tombstones = await send(`/v1/subscribers/${id}/feed/changes?since=0`);
+      assert.ok(tombstones.body.changes.some((change) => change.kind === "remove"), JSON.stringify(tombstones.body));
+
+      assert.equal((await send(`/v1/subscribers/${id}`, { method: "DELETE" })).status, 200);
+      assert.equal((await send(`/v1/subscribers/${id}`, { method: "PUT", body: { first_name: "Someone else" } })).status, 201);
+      // Preferences as a new subscriber's, no change to sync, and the action key is free again.
+      const fresh = (await send(`/v1/subscribers/${control}/preferences`)).body;
+      assert.deepEqual((await send(`/v1/subscribers/${id}/preferences`)).body, fresh);
+      const changes = await send(`/v1/subscribers/${id}/feed/changes?since=0`);
+      assert.deepEqual(changes.body.changes, [], JSON.stringify(changes.body));
+      const again = await send(`/v1/subscribers/${id}/feed/actions`, { method: "POST", body: removal, headers: actionKey });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.headers.get("idempotency-replay"), null, "the deleted subscriber's answer was replayed");
+    });
+  }
+
   it("creates bare subscribers on trigger", async () => {
     const id = freshSubscriber("bare");
     await call("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: id, payload: { name: "x" } } });

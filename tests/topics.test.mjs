@@ -206,6 +206,30 @@ describe("triggers to topics", () => {
     assert.match(refusal.message, /nope-/);
     expectError(assert, await trigger({ workflow, to: [{ topic }], payload: {} }), 422, "payload_invalid");
     expectError(assert, await trigger({ workflow: "no-such-workflow", to: [{ topic }] }), 404, "workflow_not_found");
+    // What every member would get alike (templates that read nothing of the recipient) is checked
+    // at once, as for a trigger to subscribers: an unsafe link from the payload, a value it lacks.
+    const linked = fresh("linked-wf");
+    const saved = await call(`/v1/workflows/${linked}`, {
+      method: "PUT",
+      body: {
+        name: "Linked",
+        steps: [{ type: "in_app", subject: "Hi {{ subscriber.first_name }}", body: "{{ payload.headline }}", actions: [{ label: "Open", url: "{{ payload.url }}" }] }],
+      },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const unsafe = await trigger({ workflow: linked, to: [{ topic }], payload: { headline: "h", url: "javascript:alert(1)" } });
+    assert.equal(expectError(assert, unsafe, 422, "unsafe_link").field, "payload");
+    const direct = await trigger({ workflow: linked, to: [listening], payload: { headline: "h", url: "javascript:alert(1)" } });
+    expectError(assert, direct, 422, "unsafe_link");
+    expectError(assert, await trigger({ workflow: linked, to: [{ topic }], payload: { url: "/x" } }), 422, "template_render_failed");
+    const refusals = await call(`/v1/logs?workflow=${linked}`);
+    assert.deepEqual(refusals.body.items.map((entry) => [entry.status, entry.detail.code]), [
+      ["failed", "template_render_failed"], ["failed", "unsafe_link"], ["failed", "unsafe_link"],
+    ], "refused, and no fan-out queued");
+    // The subject reads the member, so it is rendered per member: an empty profile is no refusal here.
+    const fine = await trigger({ workflow: linked, to: [{ topic }], payload: { headline: "h", url: "/orders/1" } });
+    assert.equal(fine.status, 202, JSON.stringify(fine.body));
+    await finished(fine.body.transaction_id);
     const twentyOne = Array.from({ length: 21 }, (_, index) => ({ topic: `t${index}` }));
     assert.equal(expectError(assert, await trigger({ workflow, to: twentyOne, payload: { headline: "x" } }), 400, "validation_failed").field, "to");
   });

@@ -333,6 +333,34 @@ pub fn preview(workflow: &Workflow, trigger: &ValidTrigger, variables: &Value) -
     Ok(Preview { in_app, webhooks })
 }
 
+/// Checks what every recipient of a trigger to topics would get alike,
+/// before it is accepted: the in-app templates that read nothing of the
+/// recipient (they never name `subscriber`) render from the payload, the
+/// actor and the variables alone, so a trigger that fails one of them (a
+/// value it lacks, an unsafe link) is refused at once, as a trigger to
+/// subscribers is, instead of failing its fan-out afterwards. Templates
+/// that read the recipient are rendered for each as the fan-out's pages go.
+/// The payload is checked against the workflow's schema first, as always.
+pub fn check_shared(
+    workflow: &Workflow,
+    trigger: &ValidTrigger,
+    variables: &Value,
+    allows_http: bool,
+) -> Result<(), TriggerError> {
+    if let Some(schema) = &workflow.definition.payload_schema {
+        schema::validate(schema, &trigger.payload).map_err(TriggerError::Payload)?;
+    }
+    let context = json!({"payload": trigger.payload, "subscriber": {}, "actor": trigger.actor, "vars": variables});
+    for (field, text) in workflow.render_shared_in_app(&context).map_err(TriggerError::Render)? {
+        // An empty avatar is no avatar, as when rendered for a recipient.
+        let link = field.ends_with(".url") || (field == "avatar" && !text.is_empty());
+        if link {
+            link::check_link(&text, allows_http).map_err(|source| TriggerError::UnsafeLink { field, source })?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a rendered avatar or action URL a feed may not carry.
 fn check_links(rendered: &RenderedInApp, allows_http: bool) -> Result<(), TriggerError> {
     let avatar = rendered.avatar.iter().map(|url| ("avatar".to_owned(), url));
@@ -609,5 +637,46 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn what_every_recipient_gets_alike_is_checked_before_a_fan_out() {
+        let workflow = |subject: &str, avatar: &str, url: &str| {
+            Workflow::from_input(
+                serde_json::from_value(json!({
+                    "name": "Shared",
+                    "steps": [{"type": "in_app", "subject": subject, "body": "b", "avatar": avatar,
+                               "actions": [{"label": "Open", "url": url}]}]
+                }))
+                .unwrap(),
+                Some("shared"),
+            )
+            .unwrap()
+        };
+        let check = |workflow: &Workflow, payload: Value| {
+            let trigger =
+                validate(request(json!({"workflow": "shared", "to": [{"topic": "news"}], "payload": payload})))
+                    .unwrap();
+            check_shared(workflow, &trigger, &json!({}), false)
+        };
+        let plain = workflow("Hi {{ subscriber.first_name }}", "{{ payload.avatar }}", "{{ payload.url }}");
+        // The subject reads the recipient: it is not rendered here, where there is none.
+        assert!(check(&plain, json!({"avatar": "", "url": "/orders/1"})).is_ok());
+        match check(&plain, json!({"avatar": "", "url": "javascript:alert(1)"})) {
+            Err(error @ TriggerError::UnsafeLink { .. }) => assert_eq!(error.field(), "payload"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            check(&plain, json!({"avatar": "data:text/html,x", "url": "/x"})),
+            Err(TriggerError::UnsafeLink { field, .. }) if field == "avatar"
+        ));
+        // A payload value the shared templates need, missing.
+        assert!(matches!(check(&plain, json!({"avatar": ""})), Err(TriggerError::Render(_))));
+        // A link built from the recipient's profile is checked per recipient, as pages render it.
+        let personal = workflow("Hi", "{{ payload.avatar }}", "{{ subscriber.data.url }}");
+        assert!(check(&personal, json!({"avatar": ""})).is_ok());
+        let mixed = workflow("{{ payload.title }}", "{{ subscriber.avatar }}", "https://example.com/{{ payload.id }}");
+        assert!(check(&mixed, json!({"title": "t", "id": 7})).is_ok());
+        assert!(matches!(check(&mixed, json!({"id": 7})), Err(TriggerError::Render(_))));
     }
 }

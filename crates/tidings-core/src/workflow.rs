@@ -199,10 +199,42 @@ impl Workflow {
     /// Compiles the in-app step's templates once; `None` when the workflow
     /// has no in-app step.
     pub fn in_app_renderer(&self) -> Result<Option<InAppRenderer>, WorkflowError> {
-        let Some((subject, body, avatar, actions)) = self.in_app() else {
+        let Some((_, _, avatar, actions)) = self.in_app() else {
             return Ok(None);
         };
-        // Templates in reading order, so an error names the first problem a person would see.
+        let fields = self.in_app_templates();
+        let renderer = compile_in_app(&fields)?;
+        Ok(Some(InAppRenderer {
+            renderer,
+            fields: fields.into_iter().map(|(field, _)| field).collect(),
+            has_avatar: avatar.is_some(),
+            actions: actions.len(),
+        }))
+    }
+
+    /// Renders the in-app templates that read nothing of the recipient
+    /// (they never name `subscriber`), each with its field: what every
+    /// recipient would get alike, for a check before any is known.
+    pub fn render_shared_in_app(&self, context: &Value) -> Result<Vec<(String, String)>, WorkflowError> {
+        let shared: Vec<(String, String)> =
+            self.in_app_templates().into_iter().filter(|(_, source)| !source.contains("subscriber")).collect();
+        let renderer = compile_in_app(&shared)?;
+        shared
+            .into_iter()
+            .enumerate()
+            .map(|(index, (field, _))| match renderer.render(index, context) {
+                Ok(text) => Ok((field, text)),
+                Err(source) => Err(WorkflowError::Render { step: "in_app".to_owned(), field, source }),
+            })
+            .collect()
+    }
+
+    /// The in-app step's templates with their fields, in reading order, so
+    /// an error names the first problem a person would see.
+    fn in_app_templates(&self) -> Vec<(String, String)> {
+        let Some((subject, body, avatar, actions)) = self.in_app() else {
+            return Vec::new();
+        };
         let mut fields = vec![("subject".to_owned(), subject.clone()), ("body".to_owned(), body.clone())];
         if let Some(avatar) = avatar {
             fields.push(("avatar".to_owned(), avatar.clone()));
@@ -211,16 +243,7 @@ impl Workflow {
             fields.push((format!("actions.{index}.label"), action.label.clone()));
             fields.push((format!("actions.{index}.url"), action.url.clone()));
         }
-        let renderer =
-            Renderer::new(fields.iter().map(|(_, source)| source.clone()).collect()).map_err(|(index, source)| {
-                WorkflowError::Render { step: "in_app".to_owned(), field: fields[index].0.clone(), source }
-            })?;
-        Ok(Some(InAppRenderer {
-            renderer,
-            fields: fields.into_iter().map(|(field, _)| field).collect(),
-            has_avatar: avatar.is_some(),
-            actions: actions.len(),
-        }))
+        fields
     }
 
     /// Compiles the body templates of the webhook steps once.
@@ -290,6 +313,13 @@ impl WebhookRenderer {
         }
         Ok((integration.clone(), body))
     }
+}
+
+/// Compiles in-app templates given with their fields.
+fn compile_in_app(fields: &[(String, String)]) -> Result<Renderer, WorkflowError> {
+    Renderer::new(fields.iter().map(|(_, source)| source.clone()).collect()).map_err(|(index, source)| {
+        WorkflowError::Render { step: "in_app".to_owned(), field: fields[index].0.clone(), source }
+    })
 }
 
 /// A workflow's in-app step, compiled: render it once per recipient.

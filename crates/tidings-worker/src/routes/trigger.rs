@@ -7,7 +7,7 @@ use tidings_core::trigger;
 use tidings_core::wire::{BulkTriggerRequest, BulkTriggerResponse, BulkTriggerResult, TriggerRequest};
 use worker::Context;
 
-use crate::auth::authenticate_secret;
+use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, json_text, parse_json, read_body, read_json};
 use crate::platform::now_ms;
@@ -27,6 +27,7 @@ pub async fn trigger(request: &mut IncomingRequest, env: &Platform, ctx: &Contex
     let idempotency_key = idempotent::key_header(request)?;
     let body = read_body(request).await?;
     let valid = trigger::validate(parse_json::<TriggerRequest>(&body)?)?;
+    require_profile_scope(&caller, [&valid])?;
     let hash = idempotency::request_hash(&body);
     let stored_key = idempotency_key.as_deref().map(idempotency::single_trigger_key);
     let answer =
@@ -61,6 +62,7 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) 
             trigger::validate(event).map_err(|error| ApiError::from(error).prefix_field(&format!("events.{index}")))?;
         events.push((hash, valid));
     }
+    require_profile_scope(&caller, events.iter().map(|(_, valid)| valid))?;
     let recipients: usize = events.iter().map(|(_, valid)| valid.recipients.len()).sum();
     if recipients > trigger::MAX_RECIPIENTS {
         return Err(ApiError::validation(
@@ -91,4 +93,17 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform, ctx: &Context) 
         results.push(result);
     }
     json(&BulkTriggerResponse { results }, ACCEPTED)
+}
+
+/// A recipient given with a profile creates or replaces that subscriber's
+/// profile, which is what `subscribers:write` allows: a restricted key with
+/// only `trigger` names recipients by id (an unknown one is created bare).
+fn require_profile_scope<'a>(
+    caller: &Caller,
+    triggers: impl IntoIterator<Item = &'a trigger::ValidTrigger>,
+) -> ApiResult<()> {
+    if triggers.into_iter().any(|valid| !valid.profiles.is_empty()) {
+        caller.require_scope(KeyScope::SubscribersWrite)?;
+    }
+    Ok(())
 }

@@ -161,7 +161,16 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
     for (id, profile) in &valid.profiles {
         profiles.insert(id.to_string(), profile.to_json(id));
     }
+    // Variables cost a read only for workflows whose templates use them.
+    let uses_variables = serde_json::to_value(&workflow.definition)
+        .is_ok_and(|definition| !variables::referenced(&definition).is_empty());
+    let variables = if uses_variables { scope.variable_values().await? } else { serde_json::json!({}) };
+    let allows_http = link::allows_http(scope.environment_type());
     if !valid.topics.is_empty() {
+        // What every member would get alike is refused now, as for a trigger to subscribers.
+        if let Err(error) = trigger::check_shared(&workflow, valid, &variables, allows_http) {
+            return Err(log_refusal(scope, &transaction_id, &valid.workflow, error.into(), now).await);
+        }
         let accepted = fanout::Accept {
             workflow: &workflow,
             version,
@@ -176,16 +185,11 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         return Ok(Ran { body, follow_up: FollowUp::default() });
     }
     let (preferences, defaults) = scope.preferences_of(&valid.recipients).await?;
-    // Variables cost a read only for workflows whose templates use them.
-    let uses_variables = serde_json::to_value(&workflow.definition)
-        .is_ok_and(|definition| !variables::referenced(&definition).is_empty());
-    let variables = if uses_variables { scope.variable_values().await? } else { serde_json::json!({}) };
     let nobody = Preferences::default();
     // One id per message, per webhook delivery, per skipped step and per
     // suppressed delivery: at most two per step and recipient, plus the in-app message.
     let ids_needed = valid.recipients.len() * (2 * workflow.definition.steps.len() + 1);
     let mut supply = random_ids(ids_needed)?.into_iter();
-    let allows_http = link::allows_http(scope.environment_type());
     let profile_of = |id: &SubscriberId| profiles.get(id.as_str()).cloned().unwrap_or_else(|| serde_json::json!({}));
     let allows = |id: &SubscriberId, channel| {
         preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel)

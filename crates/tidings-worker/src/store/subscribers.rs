@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tidings_core::idempotency;
 use tidings_core::profile::{ListQuery, Profile};
 use tidings_core::shard::FeedHome;
 use tidings_core::subscriber::SubscriberId;
@@ -134,9 +135,10 @@ impl Environment {
 
     /// Deletes a subscriber, their messages and their webhook deliveries
     /// (rendered bodies are personal data: nothing is sent or replayed for
-    /// them afterwards) in one transaction, and revokes every token issued
-    /// for them so far (an id used again does not bring them back); false
-    /// when there was no such subscriber.
+    /// them afterwards), their preferences, topic memberships, delta sync's
+    /// tombstones and feed actions' idempotency keys in one transaction, and
+    /// revokes every token issued for them so far: someone made again under
+    /// the id inherits none of it. False when there was no such subscriber.
     ///
     /// With feed shards, their messages (and the shard's record of their id)
     /// go from their shard first, which records the deletion (a trigger that
@@ -149,13 +151,27 @@ impl Environment {
     async fn delete_subscriber_here(&self, id: &SubscriberId, now_ms: u64) -> Result<bool, ApiError> {
         let subscriber = [text(id.as_str())];
         let feed_db = self.feed_db(id)?;
-        let clear_feed = || statement(&feed_db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber);
+        // Their messages, what delta sync remembers of deleted ones, and their feed actions'
+        // idempotency keys: a subscriber made again under the id inherits none of it.
+        let key_prefix = idempotency::feed_action_key(id.as_str(), "");
+        let key_bound = format!("{};", &key_prefix[..key_prefix.len() - 1]);
+        let clear_feed = || -> Result<Vec<_>, ApiError> {
+            Ok(vec![
+                statement(&feed_db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber)?,
+                statement(&feed_db, "DELETE FROM message_tombstones WHERE subscriber_id = ?1", &subscriber)?,
+                statement(
+                    &feed_db,
+                    "DELETE FROM idempotency_keys WHERE key >= ?1 AND key < ?2",
+                    &[text(&key_prefix), text(&key_bound)],
+                )?,
+            ])
+        };
         let sharded = self.feed_home(id) != FeedHome::Primary;
         // A shard's own record of the subscriber (an id its messages refer to) goes with them.
         let clear_shard = || -> Result<_, ApiError> {
             let db = &feed_db;
-            Ok(vec![
-                clear_feed()?,
+            let mut writes = clear_feed()?;
+            writes.extend([
                 statement(db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
                 statement(
                     db,
@@ -169,7 +185,8 @@ impl Environment {
                     "DELETE FROM subscriber_deletions WHERE deleted_at < ?1",
                     &[number(now_ms.saturating_sub(DELETION_MEMORY_MS))],
                 )?,
-            ])
+            ]);
+            Ok(writes)
         };
         if sharded {
             self.write_feed_batch(id, "delete subscriber's messages", clear_shard()?).await?;
@@ -178,7 +195,7 @@ impl Environment {
         if !sharded {
             // Without shards the feed is here, and goes in the same transaction (unless it is moving away).
             writes.push(self.fence_guard(&self.db, [id], Access::Write)?);
-            writes.push(clear_feed()?);
+            writes.extend(clear_feed()?);
         }
         if sharded {
             // What a move of their bucket out of this database left before its clean-up ran.
@@ -194,6 +211,7 @@ impl Environment {
             )?,
             statement(&self.db, "DELETE FROM deliveries WHERE subscriber_id = ?1", &subscriber)?,
             statement(&self.db, "DELETE FROM topic_subscribers WHERE subscriber_id = ?1", &subscriber)?,
+            statement(&self.db, "DELETE FROM preferences WHERE subscriber_id = ?1", &subscriber)?,
             revocation_statement(&self.db, id, now_ms)?,
         ]);
         let results = self.db.batch(writes).await.map_err(|error| storage_error("delete subscriber", error))?;

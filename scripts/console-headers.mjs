@@ -11,8 +11,12 @@ export const CONSOLE_HEADERS = {
   "Referrer-Policy": "no-referrer",
 };
 
-/** The same headers as a Workers static assets `_headers` file, for every console path. */
+/** The headers of the API description (`/openapi.json`): data, never run, always asked for again. */
+export const DESCRIPTION_HEADERS = { "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache" };
+
+/** The same headers as a Workers static assets `_headers` file, for every console path and the API description. */
 export function headersFile() {
-  const lines = Object.entries(CONSOLE_HEADERS).map(([name, value]) => `  ${name}: ${value}`).join("\n");
-  return ["/console", "/console/*"].map((pattern) => `${pattern}\n${lines}\n`).join("\n");
+  const block = (pattern, headers) =>
+    `${pattern}\n${Object.entries(headers).map(([name, value]) => `  ${name}: ${value}`).join("\n")}\n`;
+  return [...["/console", "/console/*"].map((pattern) => block(pattern, CONSOLE_HEADERS)), block("/openapi.json", DESCRIPTION_HEADERS)].join("\n");
 }

@@ -53,6 +53,17 @@ function isConsoleRequest(url) {
   return path === "/console" || path.startsWith("/console/");
 }
 
+/**
+ * Whether a request asks for the API description, which the CONSOLE worker
+ * serves as a static file (`build/assets/openapi.json`), so it is not part
+ * of this worker's upload.
+ */
+function isDescriptionRequest(request) {
+  const { url, method } = request;
+  if (!url.includes("/openapi.json") || (method !== "GET" && method !== "HEAD")) return false;
+  return new URL(url).pathname === "/openapi.json";
+}
+
 /** Calls a Rust event handler on a working instance, noting a trap. */
 async function run(handler, ...args) {
   resetIfBroken();
@@ -66,7 +77,7 @@ async function run(handler, ...args) {
 
 export default {
   async fetch(request, env, ctx) {
-    if (env.CONSOLE && isConsoleRequest(request.url)) return env.CONSOLE.fetch(request);
+    if (env.CONSOLE && (isConsoleRequest(request.url) || isDescriptionRequest(request))) return env.CONSOLE.fetch(request);
     if (!accounting(env)) return run(wasm.fetch, request, env, ctx);
     const counted = accountedEnv(env);
     return withWork(await run(wasm.fetch, request, counted.env, ctx), counted.header);

@@ -235,6 +235,37 @@ describe("self-escalation", () => {
   });
 });
 
+describe("tokens issued for someone else", () => {
+  it("never carry a right granted after they were issued: widening a member revokes their tokens", async () => {
+    // An admin without personal data anywhere makes a support member and keeps a copy of the first token.
+    const made = await as("admin", "/v1/members", { method: "POST", body: { name: "helper", email: emailOf("helper"), role: "support" } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const copy = await as("admin", `/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "onboarding" } });
+    assert.equal(copy.status, 201, JSON.stringify(copy.body));
+    const self = await api(`/v1/members/${made.body.id}/tokens`, { key: copy.body.token, method: "POST", body: { name: "mine" } });
+    assert.equal(self.status, 201, JSON.stringify(self.body));
+    const path = "/v1/environments/production/subscribers";
+    assert.equal((await api(path, { key: copy.body.token })).status, 200);
+    // Narrowing keeps the tokens.
+    const narrowed = await admin(`/v1/members/${made.body.id}`, { method: "PATCH", body: { environments: { development: "none" } } });
+    assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));
+    assert.equal((await api("/v1/me", { key: copy.body.token })).status, 200);
+    // The owner grants personal data in production: every token issued before stops, the member's own included.
+    const widened = await admin(`/v1/members/${made.body.id}`, { method: "PATCH", body: { personal_data_in: ["production"] } });
+    assert.equal(widened.status, 200, JSON.stringify(widened.body));
+    for (const token of [copy.body.token, self.body.token]) {
+      refused(await api(path, { key: token }), 401, "member_token_invalid", "a token issued before the grant");
+    }
+    // A new token, issued by someone who holds the grant, carries it.
+    const fresh = await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "after" } });
+    assert.equal(fresh.status, 201, JSON.stringify(fresh.body));
+    assert.equal((await api(path, { key: fresh.body.token })).status, 200);
+    assert.deepEqual((await memberRecord(made.body.id)).personal_data_in, ["production"]);
+    // An admin without the grant cannot issue them one any more.
+    refused(await as("admin", `/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "again" } }), 403, "forbidden", "issuing a token beyond one's own grants");
+  });
+});
+
 describe("hidden environments", () => {
   before(async () => {
     // Cannot see staging, yet may promote into production: the shape of an attempt to skip staging.

@@ -126,6 +126,10 @@ describe("four-eyes approval", () => {
     // A member given the right after the request: Vic, a viewer from before it, made a promoter.
     const raised = await admin(`/v1/members/${memberIds[2]}`, { method: "PATCH", body: { promote_into: [production] } });
     assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    // The grant revoked the tokens issued before it; a new one is too new to review.
+    expectError(assert, await as("vic", `${requests}/${request.id}/approve`, { method: "POST", body: {} }), 401, "member_token_invalid");
+    const reissued = await admin(`/v1/members/${memberIds[2]}/tokens`, { method: "POST", body: { name: "raised" } });
+    tokens.vic = reissued.body.token;
     expectError(assert, await as("vic", `${requests}/${request.id}/approve`, { method: "POST", body: {} }), 403, "forbidden");
     expectError(assert, await workflowIn(production, first), 404, "workflow_not_found");
   });

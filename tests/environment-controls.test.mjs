@@ -37,6 +37,8 @@ const recipientsOf = (prefix) => recipientsOnEveryShard(prefix, 2);
 let freeze;
 let member;
 let outsider;
+/** Tokens of members holding a row under the preview's name before it is made. */
+const granted = {};
 
 async function sweep(time) {
   const response = await fetch(`${apiUrl}/__scheduled?cron=clock+${time}`);
@@ -63,6 +65,13 @@ before(async () => {
   const kept = await admin("/v1/members", { method: "POST", body: { name: "Out", email: `out-${tag}@example.com`, role: "developer", environments: { [name]: "none" } } });
   assert.equal(kept.status, 201, JSON.stringify(kept.body));
   outsider = (await admin(`/v1/members/${kept.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+  // Rows kept under the preview's name before it exists (granted ahead, or left by a deleted
+  // environment of the name) give no more than the source does.
+  for (const [label, role, environments] of [["ahead", "developer", { [name]: "none", [preview]: "admin" }], ["above", "viewer", { [preview]: "admin" }]]) {
+    const made = await admin("/v1/members", { method: "POST", body: { name: label, email: `${label}-${tag}@example.com`, role, environments } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    granted[label] = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+  }
 });
 
 after(async () => {
@@ -227,6 +236,10 @@ describe("preview environments", () => {
     // Whoever is kept out of the source is kept out of its preview.
     expectError(assert, await api(`/v1/environments/${preview}`, { key: outsider }), 404, "environment_not_found");
     assert.equal((await api(`/v1/environments/${preview}`, { key: member })).body.preview_of, name);
+    expectError(assert, await api(`/v1/environments/${preview}`, { key: granted.ahead }), 404, "environment_not_found");
+    const write = await api(`/v1/environments/${preview}/workflows/ahead-${tag}`, { key: granted.above, method: "PUT", body: workflow(`ahead-${tag}`, "Ahead") });
+    expectError(assert, write, 403, "forbidden");
+    assert.equal((await api(`/v1/environments/${preview}`, { key: granted.above })).body.preview_of, name);
     // Content came along; subscribers, messages, integrations and secret values did not.
     const workflows = (await api("/v1/workflows", { key: pr.secret_key })).body.items.map((item) => item.key).sort();
     const source = (await api("/v1/workflows", { key: sk })).body.items.map((item) => item.key).sort();

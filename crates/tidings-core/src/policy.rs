@@ -508,6 +508,28 @@ pub fn rank(role: Role) -> u8 {
     }
 }
 
+/// Whether `after` gives anything `before` did not: a role that rises or
+/// changes sideways (viewer to support), where the deployment role or an
+/// environment's says so, an environment that was invisible, a promotion or
+/// a personal-data grant. A member's tokens are revoked when their grants
+/// widen: whoever issued a token may hold a copy, and may not hold what is
+/// granted after it.
+pub fn widens(before: &Grants, after: &Grants) -> bool {
+    let rises = |from: Role, to: Role| from != to && rank(to) >= rank(from);
+    if rises(before.role, after.role) {
+        return true;
+    }
+    let named = before.environments.keys().chain(after.environments.keys());
+    let environment_widens = named.into_iter().any(|name| match (before.role_in(name), after.role_in(name)) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(from), Some(to)) => rises(from, to),
+    });
+    environment_widens
+        || !after.promote_into.is_subset(&before.promote_into)
+        || !after.personal_data.is_subset(&before.personal_data)
+}
+
 /// Only owners manage owners; admins manage admins and below.
 fn dominates(subject: Subject<'_>, target: &Grants) -> Result<(), Denial> {
     if subject.break_glass || rank(target.role) <= rank(subject.grants.role) {
@@ -693,5 +715,60 @@ mod tests {
         let subject = Subject { id: "mem_v", grants: &grants, break_glass: false };
         let edit = ControlAction::InEnvironment { environment: "production", action: Action::EditContent };
         assert_eq!(decide(subject, &[], &chain(), edit), Decision::Deny(Denial::ReadOnly("production".to_owned())));
+    }
+
+    /// A change to a member's grants, in a test.
+    type Change = fn(&mut Grants);
+
+    #[test]
+    fn grants_widen_by_any_new_right_and_only_then() {
+        let base = Grants {
+            role: Role::Developer,
+            environments: [("production".to_owned(), None), ("staging".to_owned(), Some(Role::Viewer))].into(),
+            promote_into: BTreeSet::new(),
+            personal_data: BTreeSet::new(),
+        };
+        let with = |change: Change| {
+            let mut grants = base.clone();
+            change(&mut grants);
+            grants
+        };
+        assert!(!widens(&base, &base));
+        let wider: [(&str, Change); 7] = [
+            ("a higher role", |g| g.role = Role::Admin),
+            ("a visible environment", |g| {
+                g.environments.remove("production");
+            }),
+            ("a role in one environment", |g| {
+                g.environments.insert("staging".to_owned(), Some(Role::Admin));
+            }),
+            ("a sideways role", |g| {
+                g.environments.insert("staging".to_owned(), Some(Role::Support));
+            }),
+            ("an override dropped", |g| {
+                g.environments.remove("staging");
+            }),
+            ("a promotion", |g| {
+                g.promote_into.insert("production".to_owned());
+            }),
+            ("personal data", |g| {
+                g.personal_data.insert("staging".to_owned());
+            }),
+        ];
+        for (what, change) in wider {
+            assert!(widens(&base, &with(change)), "{what}");
+        }
+        let narrower: [(&str, Change); 3] = [
+            ("a lower role", |g| g.role = Role::Viewer),
+            ("an environment hidden", |g| {
+                g.environments.insert("development".to_owned(), None);
+            }),
+            ("a lower role in one environment", |g| {
+                g.environments.insert("development".to_owned(), Some(Role::Viewer));
+            }),
+        ];
+        for (what, change) in narrower {
+            assert!(!widens(&base, &with(change)), "{what}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tidings_core::access::{Grants, Role};
 use tidings_core::audit::AuditQuery;
+use tidings_core::policy;
 use tidings_core::timestamp::rfc3339;
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{AuditEntry, Member};
@@ -198,8 +199,8 @@ pub async fn create_member(
 }
 
 /// Changes a member's name and, when `grants` is given, replaces their role
-/// and grants, with its audit entry; an owner's change is refused if it left
-/// no owner who can sign in. A name-only change writes no grant, so it can
+/// and grants, with its audit entry, revoking their tokens when the grants
+/// widen; an owner's change is refused if it left no owner who can sign in. A name-only change writes no grant, so it can
 /// never put back grants another request changed meanwhile.
 pub async fn update_member(
     env: &Platform,
@@ -234,13 +235,22 @@ pub async fn update_member(
             &[text(id), text(name)],
         )?,
     ];
-    if let Some((_, grants)) = change {
+    if let Some((before, grants)) = change {
         writes.push(statement(
             &control,
             "UPDATE members SET role = ?2, grants_changed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
             &[text(id), text(grants.role.as_str()), number(now_ms)],
         )?);
         writes.extend(grant_statements(&control, id, grants)?);
+        // A token never carries a right granted after it was issued: whoever issued it (another
+        // member, who may lack that right) may hold a copy. The member is issued a new one.
+        if policy::widens(before, grants) {
+            writes.push(statement(
+                &control,
+                "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
+                &[text(id), number(now_ms)],
+            )?);
+        }
     }
     commit(&control, writes, audit, was_owner, now_ms).await
 }

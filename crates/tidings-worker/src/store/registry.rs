@@ -188,13 +188,38 @@ pub async fn create_environment(
         ],
     )?);
     // A preview is seen by each member as its source is: their role there (a `none` included)
-    // is copied, never a promotion or personal-data grant. Restrictions a deleted environment
-    // of this name left stay.
+    // is copied, never a promotion or personal-data grant. A row already kept under this name (a
+    // restriction a deleted environment of the name left, a role granted ahead of its creation)
+    // never gives more than the source does: the lower of the two stands.
     if let Some((source, _)) = &preview {
+        let rank = |role: &str| {
+            format!(
+                "(CASE {role} WHEN 'none' THEN 0 WHEN 'viewer' THEN 1 WHEN 'support' THEN 1 \
+                 WHEN 'developer' THEN 2 WHEN 'admin' THEN 3 ELSE 4 END)"
+            )
+        };
         writes.push(statement(
             &control,
-            "INSERT INTO member_grants (member_id, environment, role) SELECT member_id, ?1, role FROM member_grants \
-             WHERE environment = ?2 AND role IS NOT NULL ON CONFLICT (member_id, environment) DO NOTHING",
+            &format!(
+                "INSERT INTO member_grants (member_id, environment, role) SELECT member_id, ?1, role FROM member_grants \
+                 WHERE environment = ?2 AND role IS NOT NULL ON CONFLICT (member_id, environment) DO UPDATE SET \
+                 role = CASE WHEN member_grants.role IS NULL OR {} <= {} THEN excluded.role ELSE member_grants.role END",
+                rank("excluded.role"),
+                rank("member_grants.role"),
+            ),
+            &[text(name.as_str()), text(source.as_str())],
+        )?);
+        // Where the source has no row of theirs, a member sees it with their deployment role.
+        writes.push(statement(
+            &control,
+            &format!(
+                "UPDATE member_grants SET role = NULL WHERE environment = ?1 AND role IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM member_grants AS source WHERE source.member_id = member_grants.member_id \
+                 AND source.environment = ?2 AND source.role IS NOT NULL) \
+                 AND {} > {}",
+                rank("member_grants.role"),
+                rank("(SELECT role FROM members WHERE members.id = member_grants.member_id)"),
+            ),
             &[text(name.as_str()), text(source.as_str())],
         )?);
     }

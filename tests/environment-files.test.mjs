@@ -120,6 +120,32 @@ describe("environments as code", () => {
     expectError(assert, await importInto("development", { file: { format: "tidings.environment/1", layouts: {} } }), 400, "validation_failed");
   });
 
+  it("shows integration URLs, which can be credentials, whole only to those who administer the environment", async () => {
+    const made = await admin("/v1/members", { method: "POST", body: { name: "Dev", email: `ef-dev-${tag}@example.com`, role: "developer" } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const token = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "ef" } })).body.token;
+    const shown = "https://hooks.example.com/…";
+    // The export: cut for a developer, whole for an admin.
+    const cut = await api("/v1/environments/development/export", { key: token });
+    assert.equal(cut.status, 200, JSON.stringify(cut.body));
+    assert.equal(cut.body.integrations[integration].url, shown);
+    assert.equal((await admin("/v1/environments/development/export")).body.integrations[integration].url, "https://hooks.example.com/orders");
+    // A file with a cut URL (or a URL copied from where it was shown cut) is refused where it would be written.
+    const refused = await importInto("development", { file: { format: "tidings.environment/1", integrations: { [integration]: cut.body.integrations[integration] } } });
+    assert.equal(expectError(assert, refused, 400, "validation_failed").field, `file.integrations.${integration}.url`);
+    const copied = await development(`/v1/integrations/${integration}`, { method: "PUT", body: { kind: "webhook", name: "Orders", url: shown, signing_secret: `whsec_${tag}_0123456789abcdef` } });
+    assert.equal(expectError(assert, copied, 400, "validation_failed").field, "url");
+    // A diff of promotions: the same.
+    const diff = await api("/v1/changes?from=development&to=staging", { key: token });
+    assert.equal(diff.status, 200, JSON.stringify(diff.body));
+    const change = diff.body.changes.find((entry) => entry.resource === "integration" && entry.key === integration);
+    assert.ok(change, JSON.stringify(diff.body.changes));
+    assert.doesNotMatch(JSON.stringify(diff.body), /hooks\.example\.com\/orders/);
+    assert.equal(change.after.url, shown);
+    const whole = await admin("/v1/changes?from=development&to=staging");
+    assert.equal(whole.body.changes.find((entry) => entry.resource === "integration" && entry.key === integration).after.url, "https://hooks.example.com/orders");
+  });
+
   it("clones an environment: settings and content, never subscribers, messages, keys or secrets", { timeout: 120_000 }, async () => {
     const name = `clone-${tag}`;
     const cloned = await envCommand("clone", "development", name, "--type", "development");

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::environment::EnvironmentType;
-use crate::wire::{FeedItem, Subscriber};
+use crate::wire::{EnvironmentFile, FeedItem, PendingChange, Subscriber};
 
 /// What stands in for hidden text.
 pub const HIDDEN: &str = "•••";
@@ -109,6 +109,41 @@ fn redact_at(value: &mut Value, path: &[String]) {
     }
 }
 
+/// Cuts integration URLs in changes (a promotion's, a release's, a release
+/// request's) to their scheme and host ([`url_origin`]), for members who do
+/// not administer the environment: the URL of a webhook can be its
+/// credential. Other resources are left as they are.
+pub fn hide_integration_urls(changes: &mut [PendingChange]) {
+    fn hide(value: &mut Value) {
+        if let Some(Value::String(url)) = value.get_mut("url") {
+            *url = url_origin(url);
+        }
+    }
+    for change in changes.iter_mut().filter(|change| change.resource == "integration") {
+        change.before.iter_mut().chain(change.after.iter_mut()).for_each(hide);
+        for field in &mut change.fields {
+            for value in field.from.iter_mut().chain(field.to.iter_mut()) {
+                match (field.path.as_str(), value) {
+                    ("url", Value::String(url)) => *url = url_origin(url),
+                    ("$", value) => hide(value),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Cuts the integration URLs of an environment file to their scheme and
+/// host, as [`hide_integration_urls`] does for changes. Such a file cannot be
+/// imported as it is: a URL cut this way is refused where one is written.
+pub fn hide_file_urls(file: &mut EnvironmentFile) {
+    for integration in file.integrations.values_mut() {
+        if let Some(Value::String(url)) = integration.get_mut("url") {
+            *url = url_origin(url);
+        }
+    }
+}
+
 /// The scheme and host of a URL, the rest (path, query, user info: where
 /// credentials sit, as in Slack's webhook URLs) cut: `https://host/…`.
 pub fn url_origin(url: &str) -> String {
@@ -120,6 +155,45 @@ pub fn url_origin(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integration_urls_in_changes_and_files_keep_only_scheme_and_host() {
+        use crate::wire::{EnvironmentFile, FieldDiff, PendingChange};
+        let secret = "https://hooks.slack.com/services/T0/B0/secret";
+        let shown = "https://hooks.slack.com/…";
+        let change = |resource: &str| PendingChange {
+            id: "c".into(),
+            resource: resource.into(),
+            key: "hook".into(),
+            change: "modified".into(),
+            fields: vec![
+                FieldDiff {
+                    path: "url".into(),
+                    from: Some(json!(secret)),
+                    to: Some(json!(secret)),
+                    kind: "routing".into(),
+                },
+                FieldDiff { path: "$".into(), from: None, to: Some(json!({"url": secret})), kind: "routing".into() },
+            ],
+            before: Some(json!({"name": "Hook", "url": secret})),
+            after: Some(json!({"name": "Hook", "url": secret})),
+        };
+        let mut changes = vec![change("integration"), change("workflow")];
+        super::hide_integration_urls(&mut changes);
+        let text = serde_json::to_string(&changes[0]).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(changes[0].before.as_ref().unwrap()["url"], shown);
+        assert_eq!(changes[0].fields[0].to, Some(json!(shown)));
+        assert_eq!(changes[0].fields[1].to, Some(json!({"url": shown})));
+        assert_eq!(changes[1], change("workflow"), "only integrations");
+        let mut file: EnvironmentFile = serde_json::from_value(json!({
+            "format": "tidings.environment/1",
+            "integrations": {"hook": {"kind": "webhook", "name": "Hook", "url": secret}}
+        }))
+        .unwrap();
+        super::hide_file_urls(&mut file);
+        assert_eq!(file.integrations["hook"]["url"], shown);
+    }
+
     #[test]
     fn url_origins_keep_only_scheme_and_host() {
         use super::{url_origin, HIDDEN};

@@ -40,6 +40,14 @@ pub fn validate_url(url: &str) -> Result<(), IntegrationError> {
     if rest.is_empty() || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(IntegrationError { field: "url", reason: "must be an http(s) URL of at most 2048 characters" });
     }
+    // A URL shown with its path cut (`https://host/…`, to a member who does not administer the
+    // environment, or in a file they exported) would send deliveries to the host's root.
+    if url.ends_with("/…") {
+        return Err(IntegrationError {
+            field: "url",
+            reason: "is a URL shown with its path hidden (…); give the whole URL, or export the file as an admin of its environment",
+        });
+    }
     Ok(())
 }
 
@@ -82,6 +90,9 @@ mod tests {
     fn checks() {
         assert!(validate_url("http://127.0.0.1:9999/hook").is_ok());
         assert!(validate_url("ftp://x").is_err());
+        // A URL shown with its path cut is never written back.
+        assert!(validate_url("https://hooks.slack.com/…").is_err());
+        assert!(validate_url("https://hooks.slack.com/a…b").is_ok());
         assert!(validate_secret("short").is_err());
         assert!(validate_secret("whsec_0123456789abcdef").is_ok());
         assert!(validate_id("Bad Id").is_err());

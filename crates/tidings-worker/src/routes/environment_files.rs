@@ -7,17 +7,20 @@ use tidings_core::access::Action;
 use tidings_core::base64;
 use tidings_core::environment_file;
 use tidings_core::files::FilePath;
+use tidings_core::privacy;
 use tidings_core::promotion;
 use tidings_core::release_request::RequestKind;
 use tidings_core::wire::FileAsset;
-use tidings_core::wire::{ImportRequest, PromotionResponse};
+use tidings_core::wire::{ImportRequest, PendingChange, PromotionResponse};
 
 use crate::auth::authorize_in;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{header, json, json_text, parse_json, read_body};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
-use crate::routes::promotions::{open_for_releases, replayed, write_release, ReleaseOrigin, Written};
+use crate::routes::promotions::{
+    as_seen_by, hide_urls_unless_admin, open_for_releases, replayed, write_release, ReleaseOrigin, Written,
+};
 use crate::store::Platform;
 
 /// The environment's workflows, integrations (without secrets), variable
@@ -28,6 +31,10 @@ pub async fn export(request: &IncomingRequest, env: &Platform, raw_name: &str) -
     let environment = open_for_releases(env, &authorized).await?;
     let state = environment.content().await?;
     let mut file = environment_file::export(&state.snapshot, name.as_str());
+    // A webhook's URL can be its credential: whole only for those who administer the environment.
+    if !authorized.permits(Action::Configure) {
+        privacy::hide_file_urls(&mut file);
+    }
     // The brand assets the content names travel with it (a missing one is left out; an
     // import then reports it).
     for path in environment_file::referenced_assets(&state.snapshot) {
@@ -69,7 +76,8 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         .iter()
         .map(|problem| promotion::problem_to_wire(problem, false))
         .collect();
-    let listed = changes.iter().map(promotion::to_wire).collect();
+    let mut listed: Vec<PendingChange> = changes.iter().map(promotion::to_wire).collect();
+    hide_urls_unless_admin(&authorized, &[name.as_str()], &mut listed);
     if body.dry_run || changes.is_empty() {
         let answer = PromotionResponse {
             dry_run: body.dry_run,
@@ -105,7 +113,10 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         release_request,
     };
     match write_release(env, &target, origin, &changes, &problems, &state).await? {
-        Written::Release(release) => json(&answer(Some(release), None), 201),
-        Written::Request(request) => json(&answer(None, Some(request)), 202),
+        Written::Release(release) => json(&answer(Some(as_seen_by(&authorized, release)), None), 201),
+        Written::Request(mut request) => {
+            hide_urls_unless_admin(&authorized, &[name.as_str()], &mut request.changes);
+            json(&answer(None, Some(request)), 202)
+        }
     }
 }

@@ -6,11 +6,13 @@ use serde_json::json;
 use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::policy::ControlAction;
+use tidings_core::privacy;
 use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity};
 use tidings_core::release_request::{self, RequestKind};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
-    ChangeList, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList, ReleaseRequest,
+    ChangeList, PendingChange, PromotionProblem, PromotionRequest, PromotionResponse, Release, ReleaseList,
+    ReleaseRequest,
 };
 
 use crate::auth::{authenticate_actor, authorize_in, Actor, Authorized};
@@ -38,16 +40,18 @@ pub async fn changes(request: &IncomingRequest, env: &Platform) -> ApiResult {
     }
     let from = from.ok_or_else(|| ApiError::validation("from", "name the source environment: from=<name>"))?;
     let to = to.ok_or_else(|| ApiError::validation("to", "name the target environment: to=<name>"))?;
-    let (source, target) = open_pair(env, actor, &from, &to, false).await?.1;
+    let (authorized, (source, target)) = open_pair(env, actor, &from, &to, false).await?;
     let (source_state, target_state) = (source.content().await?, target.content().await?);
     let pending = promotion::diff(&source_state.snapshot, &target_state.snapshot);
     let problems = promotion::problems(&pending, &target_state.snapshot, &target_state.facts);
     let production = target.environment_type == EnvironmentType::Production;
+    let mut changes: Vec<PendingChange> = pending.iter().map(promotion::to_wire).collect();
+    hide_urls_unless_admin(&authorized, &[&from, &to], &mut changes);
     json(
         &ChangeList {
             from,
             to,
-            changes: pending.iter().map(promotion::to_wire).collect(),
+            changes,
             problems: problems.iter().map(|problem| promotion::problem_to_wire(problem, production)).collect(),
         },
         200,
@@ -86,7 +90,8 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     };
     let problems = problems_of(&chosen, &target, &target_state);
     refuse_blocking(&target, &problems)?;
-    let changes = chosen.iter().map(promotion::to_wire).collect();
+    let mut changes: Vec<PendingChange> = chosen.iter().map(promotion::to_wire).collect();
+    hide_urls_unless_admin(&authorized, &[&body.from, &body.to], &mut changes);
     if body.dry_run || chosen.is_empty() {
         let answer =
             PromotionResponse { dry_run: body.dry_run, release: None, changes, problems, release_request: None };
@@ -102,11 +107,13 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     };
     match write_release(env, &target, origin, &chosen, &problems, &target_state).await? {
         Written::Release(release) => {
+            let release = as_seen_by(&authorized, release);
             let answer =
                 PromotionResponse { dry_run: false, release: Some(release), changes, problems, release_request: None };
             json(&answer, 201)
         }
-        Written::Request(request) => {
+        Written::Request(mut request) => {
+            hide_urls_unless_admin(&authorized, &[&body.to], &mut request.changes);
             let answer =
                 PromotionResponse { dry_run: false, release: None, changes, problems, release_request: Some(request) };
             json(&answer, 202)
@@ -218,8 +225,7 @@ pub async fn releases(request: &IncomingRequest, env: &Platform, raw_name: &str)
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
-    let items =
-        target.releases(RELEASES_PER_PAGE).await?.into_iter().map(|release| visible_source(&authorized, release));
+    let items = target.releases(RELEASES_PER_PAGE).await?.into_iter().map(|release| as_seen_by(&authorized, release));
     json(&ReleaseList { items: items.collect() }, 200)
 }
 
@@ -229,7 +235,7 @@ pub async fn release(request: &IncomingRequest, env: &Platform, raw_name: &str, 
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
     let release = target.find_release(id).await?.ok_or_else(|| release_not_found(&target.name, id))?;
-    json(&visible_source(&authorized, release), 200)
+    json(&as_seen_by(&authorized, release), 200)
 }
 
 /// Restores what a release changed to its state before the release, as a
@@ -362,12 +368,23 @@ fn selection_error(error: PromotionError) -> ApiError {
 }
 
 /// A release as the caller may see it: the source environment of a promotion is
-/// left out where that environment is hidden from them.
-fn visible_source(authorized: &Authorized, mut release: Release) -> Release {
+/// left out where that environment is hidden from them, and integration URLs
+/// are cut to their host unless they administer its environment.
+pub(super) fn as_seen_by(authorized: &Authorized, mut release: Release) -> Release {
     if release.source.as_deref().is_some_and(|source| !authorized.permits_in(source, Action::View)) {
         release.source = None;
     }
+    hide_urls_unless_admin(authorized, &[&release.environment], &mut release.changes);
     release
+}
+
+/// Cuts the integration URLs in `changes` to their scheme and host unless the
+/// caller administers every one of `environments` (a webhook's URL can be
+/// its credential; the console's integration list shows them as much).
+pub(super) fn hide_urls_unless_admin(authorized: &Authorized, environments: &[&str], changes: &mut [PendingChange]) {
+    if !environments.iter().all(|name| authorized.permits_in(name, Action::Configure)) {
+        privacy::hide_integration_urls(changes);
+    }
 }
 
 fn release_not_found(environment: &EnvironmentName, id: &str) -> ApiError {

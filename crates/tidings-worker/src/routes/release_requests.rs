@@ -11,7 +11,7 @@ use tidings_core::release_request::{self, RequestKind, RequestStatus};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{ApprovedRequest, ReleaseRequestList, ReviewRequest};
 
-use super::promotions::{open_for_releases, problems_of, refuse_blocking};
+use super::promotions::{hide_urls_unless_admin, open_for_releases, problems_of, refuse_blocking};
 use crate::auth::{authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
@@ -25,7 +25,11 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> 
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
-    json(&ReleaseRequestList { items: target.release_requests(now_ms()).await? }, 200)
+    let mut items = target.release_requests(now_ms()).await?;
+    for item in &mut items {
+        hide_urls_unless_admin(&authorized, &[name.as_str()], &mut item.changes);
+    }
+    json(&ReleaseRequestList { items }, 200)
 }
 
 /// One release request, with the exact changes it would apply.
@@ -33,7 +37,8 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str, id: 
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
-    let stored = target.find_request(id, now_ms()).await?.ok_or_else(|| store::request_not_found(&name, id))?;
+    let mut stored = target.find_request(id, now_ms()).await?.ok_or_else(|| store::request_not_found(&name, id))?;
+    hide_urls_unless_admin(&authorized, &[name.as_str()], &mut stored.wire.changes);
     json(&stored.wire, 200)
 }
 
@@ -104,8 +109,10 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
         return Err(stale_error(&target, &[]));
     }
     let release = target.find_release(&release_id).await?.ok_or_else(|| ApiError::internal("approve", "no release"))?;
-    let request =
+    let mut request =
         target.find_request(id, now_ms()).await?.ok_or_else(|| ApiError::internal("approve", "no request"))?;
+    hide_urls_unless_admin(&review, &[target.name.as_str()], &mut request.wire.changes);
+    let release = super::promotions::as_seen_by(&review, release);
     json(&ApprovedRequest { request: request.wire, release: Some(release) }, 201)
 }
 
@@ -119,7 +126,9 @@ pub async fn reject(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         return Err(store::request_closed(&stored));
     }
     let comment = body.comment.as_deref().map(str::trim).unwrap_or_default();
-    json(&target.reject_request(&review, &stored, comment, now_ms()).await?, 200)
+    let mut rejected = target.reject_request(&review, &stored, comment, now_ms()).await?;
+    hide_urls_unless_admin(&review, &[target.name.as_str()], &mut rejected.changes);
+    json(&rejected, 200)
 }
 
 /// Reads the request (for those who may see the environment), then asks the

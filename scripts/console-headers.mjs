@@ -11,8 +11,13 @@ export const CONSOLE_HEADERS = {
   "Referrer-Policy": "no-referrer",
 };
 
-/** The headers of the API description (`/openapi.json`): data, never run, always asked for again. */
-export const DESCRIPTION_HEADERS = { "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache" };
+/** The headers of the API description (`/openapi.json`): data, never run, never kept, readable from any origin. */
+export const DESCRIPTION_HEADERS = {
+  "X-Content-Type-Options": "nosniff",
+  "Cache-Control": "no-store",
+  // Tools on other origins read it, as they did when the API served it (cors.rs).
+  "Access-Control-Allow-Origin": "*",
+};
 
 /** The same headers as a Workers static assets `_headers` file, for every console path and the API description. */
 export function headersFile() {

@@ -263,10 +263,38 @@ describe("tokens issued for someone else", () => {
     assert.deepEqual((await memberRecord(made.body.id)).personal_data_in, ["production"]);
     // An admin without the grant cannot issue them one any more.
     refused(await as("admin", `/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "again" } }), 403, "forbidden", "issuing a token beyond one's own grants");
+    assert.equal(widened.body.replacement_token, undefined, "only an owner is issued one in the answer");
+  });
+
+  it("issue a widened owner a new token in the change's answer, so an owner can always sign in", async () => {
+    await addMember("owner-widened", { role: "owner" });
+    const widened = await admin(`/v1/members/${ids["owner-widened"]}`, { method: "PATCH", body: { personal_data_in: ["production"] } });
+    assert.equal(widened.status, 200, JSON.stringify(widened.body));
+    assert.deepEqual(widened.body.personal_data_in, ["production"]);
+    refused(await as("owner-widened", "/v1/me"), 401, "member_token_invalid", "the owner's token from before the grant");
+    const replacement = widened.body.replacement_token;
+    assert.match(replacement.token, /^mt_/);
+    assert.equal((await api("/v1/me", { key: replacement.token })).body.id, ids["owner-widened"]);
   });
 });
 
 describe("hidden environments", () => {
+  it("are left out of the deployment audit log: member grants there, and the admin token's paths", async () => {
+    // The fenced member's grants name production; the admin token has been used on production's routes.
+    assert.equal((await admin("/v1/environments/production")).status, 200);
+    const whole = (await admin("/v1/audit-log?limit=100")).body.items;
+    assert.ok(whole.some((entry) => entry.resource.includes("/v1/environments/production")), "the admin token's use of production is recorded");
+    const seen = await as("limited", "/v1/audit-log?limit=100");
+    assert.equal(seen.status, 200, JSON.stringify(seen.body));
+    for (const entry of seen.body.items) {
+      assert.ok(!entry.resource.includes("/v1/environments/production"), entry.resource);
+      for (const side of [entry.summary?.before, entry.summary?.after].filter(Boolean)) {
+        assert.ok(!Object.keys(side.environments ?? {}).includes("production"), JSON.stringify(entry));
+        assert.ok(!(side.personal_data_in ?? []).includes("production"), JSON.stringify(entry));
+      }
+    }
+  });
+
   before(async () => {
     // Cannot see staging, yet may promote into production: the shape of an attempt to skip staging.
     await addMember("skipper", { role: "developer", environments: { staging: "none" }, promote_into: ["production"] });

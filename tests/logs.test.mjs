@@ -100,10 +100,14 @@ describe("execution logs", () => {
     const path = "/v1/environments/production";
     try {
       assert.equal((await admin(path, { method: "PATCH", body: { log_retention_days: 1 } })).status, 200);
-      // Nothing is written to production from here on: only the Cron Trigger, two days later, prunes.
-      const sweep = await fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now() + 2 * 86_400_000}`);
-      assert.equal(sweep.status, 200, await sweep.text());
-      for (const transaction of transactions) assert.equal(await kept("production", transaction), 0, `${transaction} still logged`);
+      // Nothing is written to production from here on: only the Cron Trigger, two days later, prunes,
+      // a bounded number of the oldest entries each time (other suites may have left some before ours).
+      const remaining = async () => (await Promise.all(transactions.map((transaction) => kept("production", transaction)))).reduce((a, b) => a + b, 0);
+      for (let sweeps = 0; sweeps < 30 && (await remaining()) > 0; sweeps += 1) {
+        const sweep = await fetch(`${apiUrl}/__scheduled?cron=clock+${Date.now() + 2 * 86_400_000}`);
+        assert.equal(sweep.status, 200, await sweep.text());
+      }
+      assert.equal(await remaining(), 0, "still logged after 30 sweeps");
       expectError(assert, await production(`/v1/transactions/${fanout.body.transaction_id}`), 404, "transaction_not_found");
       assert.equal((await api(`/v1/logs?workflow=never-${tag}`, { key: keys.staging.secret_key })).body.items.length, 1);
       // The feed is not the log: the messages stay.

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
-import { admin, api, keys, subscriberHash } from "./support/context.mjs";
+import { admin, adminToken, api, expectError, keys, subscriberHash } from "./support/context.mjs";
 
 const tag = randomBytes(4).toString("hex");
 const tokens = {};
@@ -165,5 +165,52 @@ describe("privacy per environment", () => {
     assert.ok(logs.items.every((entry) => entry.subscriber_id === handle), "log entries show the handle");
     assert.ok(!JSON.stringify(logs).includes("ada@example.com"));
     assert.ok(!JSON.stringify(logs).includes(subscriber), "a log entry names the subscriber");
+  });
+});
+
+describe("deliveries where personal data is masked", () => {
+  it("go somewhere new only by someone who may see personal data there", async () => {
+    const hook = `reroute-${tag}`;
+    const made = await admin("/v1/members", { method: "POST", body: { name: "Promoter", email: `promoter-${tag}@example.com`, role: "developer", promote_into: ["production"] } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const promoter = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+    const added = await api(`/v1/integrations/${hook}`, { key: keys.staging.secret_key, method: "PUT", body: { kind: "webhook", name: "Elsewhere", url: "https://hooks.example.com/elsewhere", signing_secret: `whsec_${tag}_0123456789abcdef` } });
+    assert.ok([200, 201].includes(added.status), JSON.stringify(added.body));
+    const diff = await api("/v1/changes?from=staging&to=production", { key: promoter });
+    const change = diff.body.changes.find((entry) => entry.resource === "integration" && entry.key === hook);
+    assert.ok(change, JSON.stringify(diff.body));
+    const promote = (key, dryRun) => api("/v1/promotions", { key, method: "POST", body: { from: "staging", to: "production", changes: [change.id], dry_run: dryRun } });
+    // Production masks personal data: a new integration there, by a promoter without the grant, is refused.
+    // A dry run answers as the promotion would.
+    for (const dryRun of [true, false]) {
+      const refused = await promote(promoter, dryRun);
+      expectError(assert, refused, 403, "forbidden");
+      assert.match(refused.body.error.message, /personal-data grant/);
+    }
+    expectError(assert, await api(`/v1/integrations/${hook}`, { key: keys.production.secret_key }), 404, "integration_not_found");
+    // So is test mode's catch-all, which sends kept deliveries to an integration.
+    const admins = (await admin("/v1/members", { method: "POST", body: { name: "Settings", email: `settings-${tag}@example.com`, role: "admin" } })).body;
+    const settingsToken = (await admin(`/v1/members/${admins.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+    const masked = await api("/v1/environments/staging", { key: settingsToken, method: "PATCH", body: { obfuscate_subscriber_data: true } });
+    assert.equal(masked.status, 200, JSON.stringify(masked.body));
+    try {
+      const routed = await api("/v1/environments/staging", { key: settingsToken, method: "PATCH", body: { deliver_only_to: ["qa-1"], catch_all_integration: hook } });
+      expectError(assert, routed, 403, "forbidden");
+      assert.equal((await admin("/v1/environments/staging")).body.catch_all_integration, null);
+    } finally {
+      await admin("/v1/environments/staging", { method: "PATCH", body: { obfuscate_subscriber_data: false, deliver_only_to: null } });
+    }
+    // An import that adds an integration, where development masks personal data: the same.
+    assert.equal((await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: true } })).status, 200);
+    try {
+      const file = { format: "tidings.environment/1", integrations: { [hook]: { kind: "webhook", name: "Elsewhere", url: "https://hooks.example.com/elsewhere" } } };
+      const imported = await api("/v1/environments/development/import", { key: promoter, method: "POST", body: { file, dry_run: false } });
+      expectError(assert, imported, 403, "forbidden");
+      expectError(assert, await api(`/v1/integrations/${hook}`, { key: keys.development.secret_key }), 404, "integration_not_found");
+    } finally {
+      await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: false } });
+    }
+    // With the grant (here the admin token's), the same promotion goes through.
+    assert.equal((await promote(adminToken, false)).status, 201);
   });
 });

@@ -2,6 +2,10 @@
 //! control plane (`aud_` and a time-ordered id), so ids order by time across
 //! the control database and each environment's database alike.
 
+use serde_json::Value;
+
+use crate::wire::AuditEntry;
+
 /// Entries per page when the request names none.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// The largest page.
@@ -60,6 +64,41 @@ impl AuditQuery {
     }
 }
 
+/// Leaves out of a deployment audit entry the environments a reader cannot
+/// see (`sees` says which they can): the grants a member change's summary
+/// lists there, and an environment's name in the request path an admin-token
+/// use records (as `…`). The member list hides the same grants.
+pub fn hide_environments(entry: &mut AuditEntry, sees: impl Fn(&str) -> bool) {
+    let hide = |summary: &mut Value| {
+        let Value::Object(map) = summary else { return };
+        if let Some(Value::Object(environments)) = map.get_mut("environments") {
+            environments.retain(|name, _| sees(name));
+        }
+        for list in ["promote_into", "personal_data_in"] {
+            if let Some(Value::Array(names)) = map.get_mut(list) {
+                names.retain(|name| name.as_str().is_none_or(&sees));
+            }
+        }
+    };
+    if let Value::Object(map) = &mut entry.summary {
+        for side in ["before", "after"] {
+            if let Some(summary) = map.get_mut(side) {
+                hide(summary);
+            }
+        }
+    }
+    hide(&mut entry.summary);
+    const PREFIX: &str = "/v1/environments/";
+    if let Some(at) = entry.resource.find(PREFIX) {
+        let start = at + PREFIX.len();
+        let end = entry.resource[start..].find('/').map_or(entry.resource.len(), |offset| start + offset);
+        let name = crate::query::decode_segment(&entry.resource[start..end]).unwrap_or_default();
+        if !sees(&name) {
+            entry.resource.replace_range(start..end, "…");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +112,38 @@ mod tests {
         assert_eq!(AuditQuery::from_pairs([("limit", "0")]).unwrap_err().field, "limit");
         assert_eq!(AuditQuery::from_pairs([("action", "a b")]).unwrap_err().field, "action");
         assert_eq!(AuditQuery::from_pairs([("since", "x")]).unwrap_err().field, "since");
+    }
+
+    #[test]
+    fn hidden_environments_are_left_out_of_deployment_entries() {
+        use serde_json::json;
+        let grants = json!({"role": "developer", "environments": {"production": "none", "staging": "viewer"},
+            "promote_into": ["production", "staging"], "personal_data_in": ["production"]});
+        let mut change = AuditEntry {
+            id: "aud_1".into(),
+            actor: "mem_1".into(),
+            action: "member.update".into(),
+            resource: "member:mem_2".into(),
+            summary: json!({"before": grants, "after": grants}),
+            created_at: "2026-12-05T00:00:00.000Z".into(),
+        };
+        let sees = |name: &str| name != "production";
+        super::hide_environments(&mut change, sees);
+        for side in ["before", "after"] {
+            assert_eq!(change.summary[side]["environments"], json!({"staging": "viewer"}));
+            assert_eq!(change.summary[side]["promote_into"], json!(["staging"]));
+            assert_eq!(change.summary[side]["personal_data_in"], json!([]));
+        }
+        let mut used = AuditEntry {
+            action: "admin_token.use".into(),
+            resource: "request:Get /v1/environments/production/keys".into(),
+            summary: json!({}),
+            ..change.clone()
+        };
+        super::hide_environments(&mut used, sees);
+        assert_eq!(used.resource, "request:Get /v1/environments/…/keys");
+        let mut seen = AuditEntry { resource: "request:Post /v1/environments/staging".into(), ..used.clone() };
+        super::hide_environments(&mut seen, sees);
+        assert_eq!(seen.resource, "request:Post /v1/environments/staging");
     }
 }

@@ -93,6 +93,13 @@ pub fn field_path(text: &str, line: usize, column: usize) -> String {
             }
         }
     }
+    // A container where a scalar was expected is reported at its first byte, not yet read:
+    // in an array, it is the next element.
+    if matches!(bytes.get(target), Some(b'{' | b'[')) {
+        if let Some(frame) = stack.last_mut() {
+            frame.value_starts();
+        }
+    }
     stack.iter().filter_map(Frame::segment).collect::<Vec<_>>().join(".")
 }
 
@@ -154,6 +161,8 @@ mod tests {
         to: Vec<Target>,
         #[serde(default)]
         kind: Option<Kind>,
+        #[serde(default)]
+        tags: Vec<String>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -195,6 +204,9 @@ mod tests {
         assert_eq!(blamed(r#"{"name":"a","to":[{"topic":"x"},{"topic":"y","z":1}]}"#), "to.1.z");
         assert_eq!(blamed(r#"{"name":"a","to":[{"topic":"x"},{}]}"#), "to.1.topic");
         assert_eq!(blamed(r#"{"name":"a","to":"all"}"#), "to");
+        assert_eq!(blamed(r#"{"name":"a","tags":["x",{}]}"#), "tags.1");
+        assert_eq!(blamed(r#"{"name":"a","tags":[[]]}"#), "tags.0");
+        assert_eq!(blamed(r#"{"name":"a","tags":["x",{"y":1}]}"#), "tags.1");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use tidings_core::access::Action;
-use tidings_core::audit::AuditQuery;
+use tidings_core::audit::{self, AuditQuery};
 use tidings_core::policy::ControlAction;
 use tidings_core::promotion;
 use tidings_core::wire::ErrorCode;
@@ -75,10 +75,16 @@ pub async fn audit_log(request: &IncomingRequest, env: &Platform, raw_name: &str
 }
 
 /// Deployment-wide audit entries (members, tokens): admins and owners.
+/// Environments hidden from the caller are left out of what they see.
 pub async fn deployment_audit_log(request: &IncomingRequest, env: &Platform) -> ApiResult {
-    authorize(request, env, ControlAction::ReadMembers).await?;
+    let authorized = authorize(request, env, ControlAction::ReadMembers).await?;
     let query = audit_query(request)?;
-    json(&audit_page(store::control_audit(env, None, &query).await?, &query), 200)
+    let mut page = audit_page(store::control_audit(env, None, &query).await?, &query);
+    let sees = |name: &str| authorized.actor().grants.role_in(name).is_some();
+    for entry in &mut page.items {
+        audit::hide_environments(entry, sees);
+    }
+    json(&page, 200)
 }
 
 fn audit_query(request: &IncomingRequest) -> ApiResult<AuditQuery> {

@@ -19,7 +19,8 @@ use crate::http::{header, json, json_text, parse_json, read_body};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
 use crate::routes::promotions::{
-    as_seen_by, hide_urls_unless_admin, open_for_releases, replayed, write_release, ReleaseOrigin, Written,
+    as_seen_by, hide_urls_unless_admin, open_for_releases, refuse_rerouting, replayed, write_release, ReleaseOrigin,
+    Written,
 };
 use crate::store::Platform;
 
@@ -76,6 +77,7 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         .iter()
         .map(|problem| promotion::problem_to_wire(problem, false))
         .collect();
+    refuse_rerouting(&authorized, &target, &changes, Action::EditContent)?;
     let mut listed: Vec<PendingChange> = changes.iter().map(promotion::to_wire).collect();
     hide_urls_unless_admin(&authorized, &[name.as_str()], &mut listed);
     if body.dry_run || changes.is_empty() {

@@ -111,7 +111,11 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
         || (before.hide_message_contents && patch.hide_message_contents == Some(false));
     let opens_feeds =
         before.environment.requires_subscriber_credential && patch.requires_subscriber_credential == Some(false);
-    let authorized = exposing(env, authorized, Action::Configure, unmasks || (opens_feeds && masks(&before))).await?;
+    // So does sending test mode's kept deliveries (rendered bodies) to a catch-all integration.
+    let reroutes = matches!(&patch.catch_all_integration, Some(Some(integration))
+        if before.catch_all_integration.as_deref() != Some(integration.as_str()));
+    let exposes = unmasks || ((opens_feeds || reroutes) && masks(&before));
+    let authorized = exposing(env, authorized, Action::Configure, exposes).await?;
     if let Some(label) = &patch.label {
         settings::validate_label(label)?;
     }

@@ -23,7 +23,7 @@ use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
 use crate::store::Platform;
-use crate::store::{self, NewMember, NewMemberToken};
+use crate::store::{self, GrantChange, NewMember, NewMemberToken};
 
 /// Token lifetime when none is asked for.
 const DEFAULT_TOKEN_DAYS: u32 = 90;
@@ -156,8 +156,45 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
     let entry = audit::draft(authorized.actor(), "member.update", None, format!("member:{id}"), change)?;
     let was_owner = before.role == Role::Owner;
     let changed = (grants != before).then_some((&before, &grants));
-    store::update_member(env, id, name.trim(), changed, was_owner, &entry.record(), now_ms()).await?;
-    json(&find(env, id).await?.ok_or_else(|| member_not_found(id))?.0, 200)
+    // Widening revokes the member's tokens (store::update_member). An owner is issued a new one in
+    // the same transaction, answered to whoever widened them (who holds every right it carries), so
+    // the deployment never loses its last owner able to sign in.
+    let now = now_ms();
+    let replacement = match changed {
+        Some((before, after)) if after.role == Role::Owner && policy::widens(before, after) => {
+            Some(mint_token(now, DEFAULT_TOKEN_DAYS)?)
+        }
+        _ => None,
+    };
+    let stored = replacement.as_ref().map(|minted| NewMemberToken {
+        id: &minted.id,
+        hash: &minted.hash,
+        name: REPLACEMENT_TOKEN_NAME,
+        expires_at: minted.expires_at,
+    });
+    let change = changed.map(|(before, after)| GrantChange { before, after, replacement: stored.as_ref() });
+    store::update_member(env, id, name.trim(), change, was_owner, &entry.record(), now).await?;
+    let member = find(env, id).await?.ok_or_else(|| member_not_found(id))?.0;
+    let replacement_token = replacement.map(|minted| IssuedMemberToken {
+        id: minted.id,
+        token: minted.token,
+        name: REPLACEMENT_TOKEN_NAME.to_owned(),
+        expires_at: rfc3339(minted.expires_at),
+    });
+    json(&UpdatedMember { member, replacement_token }, 200)
+}
+
+/// The name of the token an owner is issued when a change widens their grants.
+const REPLACEMENT_TOKEN_NAME: &str = "after a grant change";
+
+/// `PATCH /v1/members/{id}`: the member, and the token issued in place of
+/// theirs when the change widened an owner's grants.
+#[derive(Serialize)]
+struct UpdatedMember {
+    #[serde(flatten)]
+    member: Member,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replacement_token: Option<IssuedMemberToken>,
 }
 
 /// Removes a member; their tokens stop working at once.

@@ -7,7 +7,7 @@ use tidings_core::access::Action;
 use tidings_core::environment::{EnvironmentName, EnvironmentType};
 use tidings_core::policy::ControlAction;
 use tidings_core::privacy;
-use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity};
+use tidings_core::promotion::{self, Change, PromotionError, Replay, RequestIdentity, ResourceKind};
 use tidings_core::release_request::{self, RequestKind};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{
@@ -90,6 +90,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     };
     let problems = problems_of(&chosen, &target, &target_state);
     refuse_blocking(&target, &problems)?;
+    refuse_rerouting(&authorized, &target, &chosen, Action::PromoteInto)?;
     let mut changes: Vec<PendingChange> = chosen.iter().map(promotion::to_wire).collect();
     hide_urls_unless_admin(&authorized, &[&body.from, &body.to], &mut changes);
     if body.dry_run || chosen.is_empty() {
@@ -270,6 +271,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
         .with_details(json!({ "resources": superseded })));
     }
     let undo = promotion::inverse(&applied);
+    refuse_rerouting(&authorized, &target, &undo, Action::PromoteInto)?;
     let now = now_ms();
     let unlocked = target.unlocked(env).await?;
     let cleared = match target.clearance(env).await? {
@@ -284,7 +286,9 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
                 problems: &[],
                 target_fingerprint: &release_request::fingerprint(&state.snapshot),
             };
-            return json(&target.request_release(request, now).await?, 202);
+            let mut requested = target.request_release(request, now).await?;
+            hide_urls_unless_admin(&authorized, &[name.as_str()], &mut requested.changes);
+            return json(&requested, 202);
         }
     };
     let (rollback_id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
@@ -328,6 +332,37 @@ async fn open_pair(
     let (source, target) = Environment::open_pair(env, &authorized).await?;
     let pair = (PromotionEnvironment::of(env, &source)?, PromotionEnvironment::of(env, &target)?);
     Ok((authorized, pair))
+}
+
+/// Refuses (403 `forbidden`) a release that would send an environment's
+/// webhook deliveries somewhere new (an integration added, or its URL
+/// changed) where it masks personal data, unless the caller holds a
+/// personal-data grant there: deliveries carry rendered bodies, personal data
+/// the masking keeps from them, and replays go to an integration's current URL.
+pub(super) fn refuse_rerouting(
+    authorized: &Authorized,
+    target: &PromotionEnvironment,
+    chosen: &[Change],
+    action: Action,
+) -> ApiResult<()> {
+    let url = |content: &Option<serde_json::Value>| content.as_ref().and_then(|content| content.get("url")).cloned();
+    let reroutes = chosen.iter().any(|change| {
+        change.resource == ResourceKind::Integration
+            && change.after.is_some()
+            && url(&change.after) != url(&change.before)
+    });
+    if !target.masks_personal_data || !reroutes || authorized.permits_with_personal_data(target.name.as_str(), action) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        403,
+        ErrorCode::Forbidden,
+        format!(
+            "{} masks personal data, and adding an integration or changing its URL there sends its deliveries (rendered \
+             bodies, personal data) somewhere new; it needs a personal-data grant there",
+            target.name
+        ),
+    ))
 }
 
 /// 422 `preflight_failed`, with the problems in `details`, when any of them blocks.

@@ -160,6 +160,13 @@ impl Authorized {
         policy::decide(self.actor.subject(), &[], &self.chain, asked).is_allowed()
     }
 
+    /// Whether the policy allows `action` in `environment` with its personal
+    /// data shown ([`ControlAction::WithPersonalData`]: a personal-data grant there).
+    pub fn permits_with_personal_data(&self, environment: &str, action: Action) -> bool {
+        let asked = ControlAction::WithPersonalData { environment, action };
+        policy::decide(self.actor.subject(), &[], &self.chain, asked).is_allowed()
+    }
+
     /// Whether the policy also allows `action` on the same environment
     /// (e.g. seeing personal data where the route only needed to look).
     pub fn permits(&self, action: Action) -> bool {

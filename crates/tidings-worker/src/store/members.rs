@@ -198,15 +198,28 @@ pub async fn create_member(
     commit(&control, member_statements(&control, member, now_ms)?, audit, false, now_ms).await
 }
 
+/// A change of a member's grants: what they were (as the policy judged the
+/// change), what they become, and the token issued in place of theirs when
+/// the change widens them and they must keep one (an owner).
+pub struct GrantChange<'a> {
+    /// The grants the change was judged against.
+    pub before: &'a Grants,
+    /// The grants after it.
+    pub after: &'a Grants,
+    /// A token to store in the same transaction.
+    pub replacement: Option<&'a NewMemberToken<'a>>,
+}
+
 /// Changes a member's name and, when `grants` is given, replaces their role
 /// and grants, with its audit entry, revoking their tokens when the grants
-/// widen; an owner's change is refused if it left no owner who can sign in. A name-only change writes no grant, so it can
+/// widen (and storing `replacement`, issued in their place, if given); an
+/// owner's change is refused if it left no owner who can sign in. A name-only change writes no grant, so it can
 /// never put back grants another request changed meanwhile.
 pub async fn update_member(
     env: &Platform,
     id: &str,
     name: &str,
-    change: Option<(&Grants, &Grants)>,
+    change: Option<GrantChange<'_>>,
     was_owner: bool,
     audit: &AuditRecord<'_>,
     now_ms: u64,
@@ -214,8 +227,8 @@ pub async fn update_member(
     let control = control_db(env)?;
     // The member must still be there, with the grants the policy judged the change against:
     // a change made meanwhile (a revocation, say) is never undone by writing a stale copy.
-    let (role, stored) = match change {
-        Some((before, _)) => {
+    let (role, stored) = match &change {
+        Some(GrantChange { before, .. }) => {
             (text(before.role.as_str()), grants_fingerprint(before).map_or(JsValue::NULL, |print| text(&print)))
         }
         None => (JsValue::NULL, JsValue::NULL),
@@ -235,7 +248,7 @@ pub async fn update_member(
             &[text(id), text(name)],
         )?,
     ];
-    if let Some((before, grants)) = change {
+    if let Some(GrantChange { before, after: grants, replacement }) = change {
         writes.push(statement(
             &control,
             "UPDATE members SET role = ?2, grants_changed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
@@ -250,6 +263,9 @@ pub async fn update_member(
                 "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
                 &[text(id), number(now_ms)],
             )?);
+        }
+        if let Some(token) = replacement {
+            writes.push(token_statement(&control, id, token, now_ms)?);
         }
     }
     commit(&control, writes, audit, was_owner, now_ms).await

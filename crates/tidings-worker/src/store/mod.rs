@@ -70,7 +70,7 @@ pub use lifecycle::{
 pub use lock::Unlocked;
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
-    revoke_member_token, update_member, AuditRecord, NewMember, NewMemberToken,
+    revoke_member_token, update_member, AuditRecord, GrantChange, NewMember, NewMemberToken,
 };
 pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};

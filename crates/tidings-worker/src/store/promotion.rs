@@ -38,6 +38,8 @@ pub struct PromotionEnvironment {
     pub name: EnvironmentName,
     /// Its type: production refuses blocking problems.
     pub environment_type: EnvironmentType,
+    /// Whether it masks personal data (subscribers' fields or message contents).
+    pub masks_personal_data: bool,
     pub(super) db: D1Database,
     kv: KvStore,
     files: Bucket,
@@ -172,6 +174,10 @@ impl PromotionEnvironment {
         Ok(Self {
             name: environment.name().clone(),
             environment_type: environment.environment_type(),
+            masks_personal_data: {
+                let privacy = environment.privacy();
+                privacy.obfuscate_subscriber_data || privacy.hide_message_contents
+            },
             db: env
                 .environment_db(bindings)
                 .map_err(|_| super::scope::missing_binding(environment.name(), bindings.db()))?,

@@ -209,6 +209,12 @@ pub async fn create_environment(
             ),
             &[text(name.as_str()), text(source.as_str())],
         )?);
+        // Promotion and personal-data grants are never copied, nor kept from a row made ahead.
+        writes.push(statement(
+            &control,
+            "UPDATE member_grants SET promote = 0, personal_data = 0 WHERE environment = ?1",
+            &[text(name.as_str())],
+        )?);
         // Where the source has no row of theirs, a member sees it with their deployment role.
         writes.push(statement(
             &control,

@@ -155,12 +155,12 @@ impl Environment {
         // idempotency keys: a subscriber made again under the id inherits none of it.
         let key_prefix = idempotency::feed_action_key(id.as_str(), "");
         let key_bound = format!("{};", &key_prefix[..key_prefix.len() - 1]);
-        let clear_feed = || -> Result<Vec<_>, ApiError> {
+        let clear_feed = |db: &D1Database| -> Result<Vec<_>, ApiError> {
             Ok(vec![
-                statement(&feed_db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber)?,
-                statement(&feed_db, "DELETE FROM message_tombstones WHERE subscriber_id = ?1", &subscriber)?,
+                statement(db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber)?,
+                statement(db, "DELETE FROM message_tombstones WHERE subscriber_id = ?1", &subscriber)?,
                 statement(
-                    &feed_db,
+                    db,
                     "DELETE FROM idempotency_keys WHERE key >= ?1 AND key < ?2",
                     &[text(&key_prefix), text(&key_bound)],
                 )?,
@@ -170,7 +170,7 @@ impl Environment {
         // A shard's own record of the subscriber (an id its messages refer to) goes with them.
         let clear_shard = || -> Result<_, ApiError> {
             let db = &feed_db;
-            let mut writes = clear_feed()?;
+            let mut writes = clear_feed(db)?;
             writes.extend([
                 statement(db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
                 statement(
@@ -195,11 +195,11 @@ impl Environment {
         if !sharded {
             // Without shards the feed is here, and goes in the same transaction (unless it is moving away).
             writes.push(self.fence_guard(&self.db, [id], Access::Write)?);
-            writes.extend(clear_feed()?);
+            writes.extend(clear_feed(&self.db)?);
         }
         if sharded {
             // What a move of their bucket out of this database left before its clean-up ran.
-            writes.push(statement(&self.db, "DELETE FROM messages WHERE subscriber_id = ?1", &subscriber)?);
+            writes.extend(clear_feed(&self.db)?);
         }
         let removal = writes.len();
         writes.extend([

@@ -418,8 +418,11 @@ async fn prune_subscribers(
         lease.renew().await?;
         let gone = [text(&Value::from(gone).to_string())];
         let of_gone = "IN (SELECT value FROM json_each(?1))";
-        // Their tombstones stay, as at the source (a deletion leaves them; they count again when the id
-        // is made again).
+        // Their tombstones and feed actions' idempotency keys go too, as at the source: someone made
+        // again under the id inherits none of it.
+        let their_keys =
+            "EXISTS (SELECT 1 FROM json_each(?1) WHERE key >= 'feed:' || length(value) || ':' || value || ':' \
+             AND key < 'feed:' || length(value) || ':' || value || ';')";
         batch_owned(
             target,
             (bucket, lease),
@@ -427,6 +430,8 @@ async fn prune_subscribers(
             vec![
                 statement(target, &format!("DELETE FROM messages WHERE subscriber_id {of_gone}"), &gone)?,
                 statement(target, &format!("DELETE FROM feed_counts WHERE subscriber_id {of_gone}"), &gone)?,
+                statement(target, &format!("DELETE FROM message_tombstones WHERE subscriber_id {of_gone}"), &gone)?,
+                statement(target, &format!("DELETE FROM idempotency_keys WHERE {their_keys}"), &gone)?,
                 statement(target, &format!("DELETE FROM subscribers WHERE id {of_gone}"), &gone)?,
             ],
         )

@@ -142,6 +142,14 @@ describe("environments as code", () => {
     assert.ok(change, JSON.stringify(diff.body.changes));
     assert.doesNotMatch(JSON.stringify(diff.body), /hooks\.example\.com\/orders/);
     assert.equal(change.after.url, shown);
+    // An import's answer, and its replay, as the developer who sent it sees them.
+    const devHook = `ef-dev-${tag}`;
+    const file = { format: "tidings.environment/1", integrations: { [devHook]: { kind: "webhook", name: "Dev", url: "https://hooks.example.com/dev-secret" } } };
+    const send = () => api("/v1/environments/development/import", { key: token, method: "POST", body: { file, dry_run: false }, headers: { "Idempotency-Key": `ef-cut-${tag}` } });
+    for (const [answer, status] of [[await send(), 201], [await send(), 200]]) {
+      assert.equal(answer.status, status, JSON.stringify(answer.body));
+      assert.doesNotMatch(JSON.stringify(answer.body), /dev-secret/);
+    }
     const whole = await admin("/v1/changes?from=development&to=staging");
     assert.equal(whole.body.changes.find((entry) => entry.resource === "integration" && entry.key === integration).after.url, "https://hooks.example.com/orders");
   });

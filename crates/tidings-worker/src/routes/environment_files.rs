@@ -64,7 +64,7 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let body: ImportRequest = parse_json(&bytes)?;
     let target = open_for_releases(env, &authorized).await?;
     let identity = promotion::import_identity(idempotency_key.as_deref(), name.as_str(), &bytes);
-    if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
+    if let Some(replay) = replayed(&authorized, &target, body.dry_run, &identity).await? {
         return Ok(replay);
     }
     let state = target.content().await?;

@@ -69,7 +69,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     let identity = promotion::request_identity(idempotency_key.as_deref(), &body.from, &body.to, &body.changes);
     let keyed = matches!(identity, RequestIdentity::Keyed { .. });
     if keyed {
-        if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
+        if let Some(replay) = replayed(&authorized, &target, body.dry_run, &identity).await? {
             return Ok(replay);
         }
     }
@@ -81,7 +81,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
         // changes pending again (edited back by hand) are applied again, never answered as done.
         Err(error) => {
             if !keyed {
-                if let Some(replay) = replayed(&target, body.dry_run, &identity).await? {
+                if let Some(replay) = replayed(&authorized, &target, body.dry_run, &identity).await? {
                     return Ok(replay);
                 }
             }
@@ -188,6 +188,7 @@ pub(super) async fn write_release(
 /// body, or the same chosen changes while their release is still the
 /// target's latest and not rolled back). None for a dry run.
 pub(super) async fn replayed(
+    authorized: &Authorized,
     target: &PromotionEnvironment,
     dry_run: bool,
     identity: &RequestIdentity,
@@ -204,6 +205,7 @@ pub(super) async fn replayed(
             "this Idempotency-Key was used with another request body; use a new key for a new request",
         )),
         Replay::Replay => {
+            let release = as_seen_by(authorized, release);
             let answer = PromotionResponse {
                 dry_run: false,
                 changes: release.changes.clone(),
@@ -304,10 +306,9 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
         approves: None,
     };
     target.release(&unlocked, &cleared, &new_release, &undo, &state, now).await?;
-    json(
-        &target.find_release(&rollback_id).await?.ok_or_else(|| ApiError::internal("rollback", "release vanished"))?,
-        201,
-    )
+    let release =
+        target.find_release(&rollback_id).await?.ok_or_else(|| ApiError::internal("rollback", "release vanished"))?;
+    json(&as_seen_by(&authorized, release), 201)
 }
 
 /// Asks the policy whether the caller may promote `from` into `to` (or,

@@ -266,12 +266,17 @@ describe("tokens issued for someone else", () => {
     assert.equal(widened.body.replacement_token, undefined, "only an owner is issued one in the answer");
   });
 
-  it("issue a widened owner a new token in the change's answer, so an owner can always sign in", async () => {
+  it("issue an owner the admin token widens a new token in the change's answer, so an owner can always sign in", async () => {
     await addMember("owner-widened", { role: "owner" });
+    await addMember("owner-other", { role: "owner", environments: { production: "none" } });
+    // Another owner widening them gets no token of theirs: it would carry rights the widener lacks.
+    const byOwner = await as("owner-other", `/v1/members/${ids["owner-widened"]}`, { method: "PATCH", body: { promote_into: ["development"] } });
+    assert.equal(byOwner.status, 200, JSON.stringify(byOwner.body));
+    assert.equal(byOwner.body.replacement_token, undefined);
+    refused(await as("owner-widened", "/v1/me"), 401, "member_token_invalid", "the owner's token from before the grant");
     const widened = await admin(`/v1/members/${ids["owner-widened"]}`, { method: "PATCH", body: { personal_data_in: ["production"] } });
     assert.equal(widened.status, 200, JSON.stringify(widened.body));
     assert.deepEqual(widened.body.personal_data_in, ["production"]);
-    refused(await as("owner-widened", "/v1/me"), 401, "member_token_invalid", "the owner's token from before the grant");
     const replacement = widened.body.replacement_token;
     assert.match(replacement.token, /^mt_/);
     assert.equal((await api("/v1/me", { key: replacement.token })).body.id, ids["owner-widened"]);

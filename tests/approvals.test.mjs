@@ -203,6 +203,25 @@ describe("four-eyes approval", () => {
     assert.equal((await as("bob", `${requests}/${request.id}/reject`, { method: "POST", body: { comment: "set the value first" } })).status, 200);
   });
 
+  it("needs a personal-data grant to approve deliveries sent somewhere new in production, as to ask for them", async () => {
+    await member("pia", { role: "admin", personal_data_in: [production] });
+    const hook = `ap-hook-${tag}`;
+    const added = await api(`/v1/integrations/${hook}`, { key: keys.staging.secret_key, method: "PUT", body: { kind: "webhook", name: "Elsewhere", url: "https://hooks.example.com/ap", signing_secret: `whsec_${tag}_0123456789abcdef` } });
+    assert.ok([200, 201].includes(added.status), JSON.stringify(added.body));
+    const listed = await admin(`/v1/changes?from=staging&to=${production}`);
+    const change = listed.body.changes.find((candidate) => candidate.resource === "integration" && candidate.key === hook);
+    const ask = (who) => as(who, "/v1/promotions", { method: "POST", body: { from: "staging", to: production, changes: [change.id] } });
+    expectError(assert, await ask("alice"), 403, "forbidden");
+    const asked = await ask("pia");
+    assert.equal(asked.status, 202, JSON.stringify(asked.body));
+    const id = asked.body.release_request.id;
+    const refused = await as("bob", `${requests}/${id}/approve`, { method: "POST", body: {} });
+    expectError(assert, refused, 403, "forbidden");
+    assert.match(refused.body.error.message, /personal-data grant/);
+    expectError(assert, await api(`/v1/integrations/${hook}`, { key: keys[production].secret_key }), 404, "integration_not_found");
+    assert.equal((await as("bob", `${requests}/${id}/reject`, { method: "POST", body: { comment: "not without the grant" } })).status, 200);
+  });
+
   it("makes a rollback a request too, applied when approved", async () => {
     const asked = await as("alice", `/v1/environments/${production}/releases/${approvedRelease.id}/rollback`, { method: "POST" });
     assert.equal(asked.status, 202, JSON.stringify(asked.body));

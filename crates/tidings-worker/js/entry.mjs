@@ -58,10 +58,9 @@ function isConsoleRequest(url) {
  * serves as a static file (`build/assets/openapi.json`), so it is not part
  * of this worker's upload.
  */
-function isDescriptionRequest(request) {
-  const { url, method } = request;
-  if (!url.includes("/openapi.json") || (method !== "GET" && method !== "HEAD")) return false;
-  return new URL(url).pathname === "/openapi.json";
+function isDescriptionRequest(url, request) {
+  if (!url.includes("/openapi.json")) return false;
+  return (request.method === "GET" || request.method === "HEAD") && new URL(url).pathname === "/openapi.json";
 }
 
 /** Calls a Rust event handler on a working instance, noting a trap. */
@@ -77,7 +76,9 @@ async function run(handler, ...args) {
 
 export default {
   async fetch(request, env, ctx) {
-    if (env.CONSOLE && (isConsoleRequest(request.url) || isDescriptionRequest(request))) return env.CONSOLE.fetch(request);
+    // The URL is read once: every read of it makes a new string. A feed request pays two `includes`.
+    const url = request.url;
+    if (env.CONSOLE && (isConsoleRequest(url) || isDescriptionRequest(url, request))) return env.CONSOLE.fetch(request);
     if (!accounting(env)) return run(wasm.fetch, request, env, ctx);
     const counted = accountedEnv(env);
     return withWork(await run(wasm.fetch, request, counted.env, ctx), counted.header);

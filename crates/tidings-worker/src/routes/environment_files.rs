@@ -19,8 +19,8 @@ use crate::http::{header, json, json_text, parse_json, read_body};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
 use crate::routes::promotions::{
-    as_seen_by, hide_urls_unless_admin, open_for_releases, refuse_rerouting, replayed, write_release, ReleaseOrigin,
-    Written,
+    as_seen_by, hide_urls_unless_admin, open_for_releases, refuse_rerouting, replayed, request_as_seen_by,
+    write_release, ReleaseOrigin, Written,
 };
 use crate::store::Platform;
 
@@ -117,7 +117,7 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     match write_release(env, &target, origin, &changes, &problems, &state).await? {
         Written::Release(release) => json(&answer(Some(as_seen_by(&authorized, release)), None), 201),
         Written::Request(mut request) => {
-            hide_urls_unless_admin(&authorized, &[name.as_str()], &mut request.changes);
+            request_as_seen_by(&authorized, &mut request);
             json(&answer(None, Some(request)), 202)
         }
     }

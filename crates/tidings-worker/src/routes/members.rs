@@ -152,20 +152,27 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
     let authorized = store::authorize(env, actor, ControlAction::UpdateMember { member: id, after: &grants }).await?;
     let name = patch.name.as_deref().unwrap_or(&member.name);
     validate(name, &member.email)?;
-    let change = json!({"before": summary(&member.name, &member.email, &before), "after": summary(name, &member.email, &grants)});
-    let entry = audit::draft(authorized.actor(), "member.update", None, format!("member:{id}"), change)?;
     let was_owner = before.role == Role::Owner;
     let changed = (grants != before).then_some((&before, &grants));
-    // Widening revokes the member's tokens (store::update_member). An owner is issued a new one in
-    // the same transaction, answered to whoever widened them (who holds every right it carries), so
-    // the deployment never loses its last owner able to sign in.
+    // Widening revokes the member's tokens (store::update_member). An owner widened by the admin
+    // token, which holds every right the new token carries, is issued one in the same transaction,
+    // answered to that holder: a deployment's only owner can be widened by nobody else, and must keep
+    // a token to sign in with. An owner widened by another owner keeps none: the other owner signs
+    // in, and issues them one only if they hold everything it carries.
     let now = now_ms();
     let replacement = match changed {
-        Some((before, after)) if after.role == Role::Owner && policy::widens(before, after) => {
+        Some((before, after))
+            if after.role == Role::Owner && authorized.actor().break_glass && policy::widens(before, after) =>
+        {
             Some(mint_token(now, DEFAULT_TOKEN_DAYS)?)
         }
         _ => None,
     };
+    let mut change = json!({"before": summary(&member.name, &member.email, &before), "after": summary(name, &member.email, &grants)});
+    if let Some(minted) = &replacement {
+        change["replacement_token"] = json!(minted.id);
+    }
+    let entry = audit::draft(authorized.actor(), "member.update", None, format!("member:{id}"), change)?;
     let stored = replacement.as_ref().map(|minted| NewMemberToken {
         id: &minted.id,
         hash: &minted.hash,

@@ -114,7 +114,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
             json(&answer, 201)
         }
         Written::Request(mut request) => {
-            hide_urls_unless_admin(&authorized, &[&body.to], &mut request.changes);
+            request_as_seen_by(&authorized, &mut request);
             let answer =
                 PromotionResponse { dry_run: false, release: None, changes, problems, release_request: Some(request) };
             json(&answer, 202)
@@ -289,7 +289,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
                 target_fingerprint: &release_request::fingerprint(&state.snapshot),
             };
             let mut requested = target.request_release(request, now).await?;
-            hide_urls_unless_admin(&authorized, &[name.as_str()], &mut requested.changes);
+            request_as_seen_by(&authorized, &mut requested);
             return json(&requested, 202);
         }
     };
@@ -410,8 +410,22 @@ pub(super) fn as_seen_by(authorized: &Authorized, mut release: Release) -> Relea
     if release.source.as_deref().is_some_and(|source| !authorized.permits_in(source, Action::View)) {
         release.source = None;
     }
-    hide_urls_unless_admin(authorized, &[&release.environment], &mut release.changes);
+    let environments = involved(&release.environment, release.source.as_deref());
+    hide_urls_unless_admin(authorized, &environments, &mut release.changes);
     release
+}
+
+/// A release request as the caller may see it: integration URLs cut to their
+/// host unless they administer its environment and a promotion's source.
+pub(super) fn request_as_seen_by(authorized: &Authorized, request: &mut ReleaseRequest) {
+    let environments = involved(&request.environment, request.source.as_deref());
+    hide_urls_unless_admin(authorized, &environments, &mut request.changes);
+}
+
+/// The environments whose content a release or request carries: its own,
+/// and a promotion's source.
+fn involved<'a>(environment: &'a str, source: Option<&'a str>) -> Vec<&'a str> {
+    std::iter::once(environment).chain(source).collect()
 }
 
 /// Cuts the integration URLs in `changes` to their scheme and host unless the

@@ -11,7 +11,7 @@ use tidings_core::release_request::{self, RequestKind, RequestStatus};
 use tidings_core::wire::ErrorCode;
 use tidings_core::wire::{ApprovedRequest, ReleaseRequestList, ReviewRequest};
 
-use super::promotions::{hide_urls_unless_admin, open_for_releases, problems_of, refuse_blocking};
+use super::promotions::{open_for_releases, problems_of, refuse_blocking, refuse_rerouting, request_as_seen_by};
 use crate::auth::{authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, read_json};
@@ -27,7 +27,7 @@ pub async fn list(request: &IncomingRequest, env: &Platform, raw_name: &str) -> 
     let target = open_for_releases(env, &authorized).await?;
     let mut items = target.release_requests(now_ms()).await?;
     for item in &mut items {
-        hide_urls_unless_admin(&authorized, &[name.as_str()], &mut item.changes);
+        request_as_seen_by(&authorized, item);
     }
     json(&ReleaseRequestList { items }, 200)
 }
@@ -38,7 +38,7 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str, id: 
     let authorized = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &authorized).await?;
     let mut stored = target.find_request(id, now_ms()).await?.ok_or_else(|| store::request_not_found(&name, id))?;
-    hide_urls_unless_admin(&authorized, &[name.as_str()], &mut stored.wire.changes);
+    request_as_seen_by(&authorized, &mut stored.wire);
     json(&stored.wire, 200)
 }
 
@@ -76,6 +76,9 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
     // What the snapshot does not hold (variable values, integration secrets) may have changed:
     // the preflight runs again, and what would block a promotion blocks the approval.
     refuse_blocking(&target, &problems_of(&changes, &target, &state))?;
+    // Whoever applies it sends deliveries somewhere new as much as whoever asked (masking may have
+    // been turned on since the request).
+    refuse_rerouting(&review, &target, &changes, Action::PromoteInto)?;
     let cleared = Cleared::by_review(&review, &stored)?;
     let now = now_ms();
     let (release_id, audit_id) = (promotion::release_id(now, random()?), promotion::audit_id(now, random()?));
@@ -111,7 +114,7 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
     let release = target.find_release(&release_id).await?.ok_or_else(|| ApiError::internal("approve", "no release"))?;
     let mut request =
         target.find_request(id, now_ms()).await?.ok_or_else(|| ApiError::internal("approve", "no request"))?;
-    hide_urls_unless_admin(&review, &[target.name.as_str()], &mut request.wire.changes);
+    request_as_seen_by(&review, &mut request.wire);
     let release = super::promotions::as_seen_by(&review, release);
     json(&ApprovedRequest { request: request.wire, release: Some(release) }, 201)
 }
@@ -127,7 +130,7 @@ pub async fn reject(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     }
     let comment = body.comment.as_deref().map(str::trim).unwrap_or_default();
     let mut rejected = target.reject_request(&review, &stored, comment, now_ms()).await?;
-    hide_urls_unless_admin(&review, &[target.name.as_str()], &mut rejected.changes);
+    request_as_seen_by(&review, &mut rejected);
     json(&rejected, 200)
 }
 

@@ -200,7 +200,7 @@ pub async fn create_member(
 
 /// A change of a member's grants: what they were (as the policy judged the
 /// change), what they become, and the token issued in place of theirs when
-/// the change widens them and they must keep one (an owner).
+/// the admin token widens an owner's.
 pub struct GrantChange<'a> {
     /// The grants the change was judged against.
     pub before: &'a Grants,
@@ -210,11 +210,12 @@ pub struct GrantChange<'a> {
     pub replacement: Option<&'a NewMemberToken<'a>>,
 }
 
-/// Changes a member's name and, when `grants` is given, replaces their role
+/// Changes a member's name and, when `change` is given, replaces their role
 /// and grants, with its audit entry, revoking their tokens when the grants
-/// widen (and storing `replacement`, issued in their place, if given); an
-/// owner's change is refused if it left no owner who can sign in. A name-only change writes no grant, so it can
-/// never put back grants another request changed meanwhile.
+/// widen (and storing the replacement issued in their place, if any); an
+/// owner's change is refused if it left no owner who can sign in. A
+/// name-only change writes no grant, so it can never put back grants another
+/// request changed meanwhile.
 pub async fn update_member(
     env: &Platform,
     id: &str,

@@ -142,6 +142,14 @@ describe("environments as code", () => {
     assert.ok(change, JSON.stringify(diff.body.changes));
     assert.doesNotMatch(JSON.stringify(diff.body), /hooks\.example\.com\/orders/);
     assert.equal(change.after.url, shown);
+    // A URL written with backslashes, which a URL parser reads as slashes, is cut at its host too.
+    const slanted = `ef-slant-${tag}`;
+    const put = await development(`/v1/integrations/${slanted}`, { method: "PUT", body: { kind: "webhook", name: "Slanted", url: "https://hooks.example.com\\slant-secret\\x", signing_secret: `whsec_${tag}_0123456789abcdef` } });
+    assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.body));
+    const slantedExport = await api("/v1/environments/development/export", { key: token });
+    assert.equal(slantedExport.body.integrations[slanted].url, shown);
+    assert.doesNotMatch(JSON.stringify(slantedExport.body), /slant-secret/);
+    assert.equal((await development(`/v1/integrations/${slanted}`, { method: "DELETE" })).status, 200);
     // An import's answer, and its replay, as the developer who sent it sees them.
     const devHook = `ef-dev-${tag}`;
     const file = { format: "tidings.environment/1", integrations: { [devHook]: { kind: "webhook", name: "Dev", url: "https://hooks.example.com/dev-secret" } } };

@@ -148,8 +148,16 @@ pub fn hide_file_urls(file: &mut EnvironmentFile) {
 /// credentials sit, as in Slack's webhook URLs) cut: `https://host/…`.
 pub fn url_origin(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return HIDDEN.to_owned() };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+        return HIDDEN.to_owned();
+    }
+    // A browser's URL parser ends the authority at a backslash as at a slash.
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    // Only what a host and port are written with is shown; anything else may be a credential.
+    if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']')) {
+        return HIDDEN.to_owned();
+    }
     format!("{scheme}://{host}/…")
 }
 
@@ -201,6 +209,12 @@ mod tests {
         assert_eq!(url_origin("https://user:pass@example.com:8443/x?token=1"), "https://example.com:8443/…");
         assert_eq!(url_origin("https://example.com?token=1"), "https://example.com/…");
         assert_eq!(url_origin("not a url"), HIDDEN);
+        assert_eq!(url_origin("https://example.com\\hooks\\secret"), "https://example.com/…");
+        assert_eq!(url_origin("https://user:pw@example.com\\@x/secret"), "https://example.com/…");
+        assert_eq!(url_origin("https://example.com\tsecret/x"), HIDDEN);
+        assert_eq!(url_origin("a secret://example.com/x"), HIDDEN);
+        assert_eq!(url_origin("https://[::1]:8443/x"), "https://[::1]:8443/…");
+        assert_eq!(url_origin("https://exa%6dple.com/x"), HIDDEN);
     }
 
     use serde_json::json;

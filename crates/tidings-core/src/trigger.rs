@@ -350,7 +350,7 @@ pub fn check_shared(
     if let Some(schema) = &workflow.definition.payload_schema {
         schema::validate(schema, &trigger.payload).map_err(TriggerError::Payload)?;
     }
-    let context = json!({"payload": trigger.payload, "subscriber": {}, "actor": trigger.actor, "vars": variables});
+    let context = render_context(trigger, json!({}), variables);
     for (field, text) in workflow.render_shared_in_app(&context).map_err(TriggerError::Render)? {
         // An empty avatar is no avatar, as when rendered for a recipient.
         let link = field.ends_with(".url") || (field == "avatar" && !text.is_empty());
@@ -380,7 +380,13 @@ fn recipient_context(trigger: &ValidTrigger, subscriber: &SubscriberId, profile:
     } else {
         subscriber_context = json!({"id": subscriber.as_str(), "subscriber_id": subscriber.as_str()});
     }
-    json!({"payload": trigger.payload, "subscriber": subscriber_context, "actor": trigger.actor, "vars": variables})
+    render_context(trigger, subscriber_context, variables)
+}
+
+/// What a trigger's templates read: its payload and actor, the recipient
+/// (`subscriber`) and the environment's variables (`vars`).
+fn render_context(trigger: &ValidTrigger, subscriber: Value, variables: &Value) -> Value {
+    json!({"payload": trigger.payload, "subscriber": subscriber, "actor": trigger.actor, "vars": variables})
 }
 
 #[cfg(test)]

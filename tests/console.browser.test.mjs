@@ -102,7 +102,7 @@ describe("the admin console", () => {
     await screenshot("02-environments");
   });
 
-  it("creates a custom environment and watches its status move as it is provisioned, then deletes it", { timeout: 120_000 }, async () => {
+  it("creates a custom environment and watches its status move as it is provisioned, then deletes it", { timeout: 240_000 }, async () => {
     const name = `qa-${tag}`;
     await page.fill("#new-name", name);
     await page.selectOption("#new-type", "staging");
@@ -117,7 +117,8 @@ describe("the admin console", () => {
       // What the page tells the reader to run: bindings, migrations, keys.
       const provisioned = await envCommand(keysFile, "create", name, "--type", "staging");
       assert.equal(provisioned.code, 0, provisioned.stderr + provisioned.stdout);
-      await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 30_000 });
+      // The worker picks up the new bindings as wrangler reloads it, which a loaded machine can take a while to do.
+      await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 120_000 });
       await screenshot("03-environment-ready");
       // Lock: the reason shows on the environment; unlock lifts it.
       await page.click(`button[aria-label="Lock ${name}"]`);

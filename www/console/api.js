@@ -20,12 +20,16 @@ export const token = {
   clear: () => sessionStorage.removeItem(TOKEN),
 };
 
+/** How long a read may take before it fails as unreachable (a write is never given up on: it may have happened). */
+const READ_TIMEOUT_MS = 15_000;
+
 /** Calls the API; resolves with the parsed body, rejects with an ApiError. */
 export async function api(path, { method = "GET", body } = {}) {
   let response;
   try {
     response = await fetch(path, {
       method,
+      signal: method === "GET" ? AbortSignal.timeout(READ_TIMEOUT_MS) : undefined,
       headers: {
         Authorization: `Bearer ${token.get() ?? ""}`,
         ...(body === undefined ? {} : { "Content-Type": "application/json" }),

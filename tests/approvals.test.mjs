@@ -4,8 +4,9 @@
 // or rejects with a comment. The requester never approves their own, nor
 // does the admin token; a request the target has moved past is stale;
 // requests expire after 7 days (the sweep, with an injected clock); a member
-// or token made (or a member's rights changed) after a request cannot review it; turning approval off is
-// itself a request; all of it audited.
+// or token made (or a member's rights changed) after a request cannot review it; a request whose requester
+// was removed or lost the right is approved by nobody; the admin token asks for nothing; turning approval
+// off is itself a request; all of it audited.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -247,16 +248,42 @@ describe("four-eyes approval", () => {
     expectError(assert, await workflowIn(production, key), 404, "workflow_not_found");
   });
 
+  it("approves no request whose requester may no longer ask for it, and takes none from the admin token", async () => {
+    // The admin token asks for nothing: whoever holds it could be the owner who then approves.
+    const key = `orphan-${tag}`;
+    await stage(key, "Orphaned");
+    const listed = await admin(`/v1/changes?from=staging&to=${production}`);
+    const change = listed.body.changes.find((candidate) => candidate.resource === "workflow" && candidate.key === key);
+    const byAdminToken = await admin("/v1/promotions", { method: "POST", body: { from: "staging", to: production, changes: [change.id] } });
+    expectError(assert, byAdminToken, 403, "forbidden");
+    assert.match(byAdminToken.body.error.message, /admin token/);
+    const offByAdminToken = await admin(`/v1/environments/${production}`, { method: "PATCH", body: { require_approval: false } });
+    expectError(assert, offByAdminToken, 403, "forbidden");
+    assert.equal((await admin(`/v1/environments/${production}`)).body.require_approval, true);
+    // Dave asks, then loses the right to promote there; Erin asks, then is removed. Neither request is
+    // approved by anyone; both can still be rejected.
+    const asker = async (label, after) => {
+      const id = await member(label, { role: "admin" });
+      const pending = await as(label, "/v1/promotions", { method: "POST", body: { from: "staging", to: production, changes: [change.id] } });
+      assert.equal(pending.status, 202, JSON.stringify(pending.body));
+      assert.equal((await after(id)).status, 200);
+      const approving = await as("bob", `${requests}/${pending.body.release_request.id}/approve`, { method: "POST", body: {} });
+      expectError(assert, approving, 403, "forbidden");
+      assert.match(approving.body.error.message, /no longer/);
+      const rejected = await as("bob", `${requests}/${pending.body.release_request.id}/reject`, { method: "POST", body: { comment: "asker gone" } });
+      assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
+    };
+    await asker("dave", (id) => admin(`/v1/members/${id}`, { method: "PATCH", body: { role: "viewer" } }));
+    await asker("erin", (id) => admin(`/v1/members/${id}`, { method: "DELETE" }));
+    expectError(assert, await workflowIn(production, key), 404, "workflow_not_found");
+  });
+
   it("turns approval off only with a second member, and then applies directly", async () => {
     // Nobody lifts it alone: not an admin, not the admin token; with other settings it is refused.
     const mixed = await as("alice", `/v1/environments/${production}`, { method: "PATCH", body: { require_approval: false, label: "Prod" } });
     assert.equal(expectError(assert, mixed, 400, "validation_failed").field, "require_approval");
-    const byAdminToken = await admin(`/v1/environments/${production}`, { method: "PATCH", body: { require_approval: false } });
-    assert.equal(byAdminToken.status, 202, JSON.stringify(byAdminToken.body));
-    assert.deepEqual([byAdminToken.body.kind, byAdminToken.body.requested_by], ["approval_off", "admin"]);
+    expectError(assert, await admin(`/v1/environments/${production}`, { method: "PATCH", body: { require_approval: false } }), 403, "forbidden");
     assert.equal((await admin(`/v1/environments/${production}`)).body.require_approval, true);
-    expectError(assert, await admin(`${requests}/${byAdminToken.body.id}/approve`, { method: "POST", body: {} }), 403, "forbidden");
-    assert.equal((await as("bob", `${requests}/${byAdminToken.body.id}/reject`, { method: "POST", body: { comment: "not now" } })).status, 200);
     const asked = await as("alice", `/v1/environments/${production}`, { method: "PATCH", body: { require_approval: false } });
     assert.equal(asked.status, 202, JSON.stringify(asked.body));
     expectError(assert, await as("alice", `${requests}/${asked.body.id}/approve`, { method: "POST", body: {} }), 403, "own_release_request");

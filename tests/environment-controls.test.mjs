@@ -39,6 +39,7 @@ let member;
 let outsider;
 /** Tokens of members holding a row under the preview's name before it is made. */
 const granted = {};
+const grantedIds = {};
 
 async function sweep(time) {
   const response = await fetch(`${apiUrl}/__scheduled?cron=clock+${time}`);
@@ -71,6 +72,7 @@ before(async () => {
     const made = await admin("/v1/members", { method: "POST", body: { name: label, email: `${label}-${tag}@example.com`, role, environments } });
     assert.equal(made.status, 201, JSON.stringify(made.body));
     granted[label] = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+    grantedIds[label] = made.body.id;
   }
 });
 
@@ -240,6 +242,14 @@ describe("preview environments", () => {
     const write = await api(`/v1/environments/${preview}/workflows/ahead-${tag}`, { key: granted.above, method: "PUT", body: workflow(`ahead-${tag}`, "Ahead") });
     expectError(assert, write, 403, "forbidden");
     assert.equal((await api(`/v1/environments/${preview}`, { key: granted.above })).body.preview_of, name);
+    // What the preview's copy left of their rows grants nothing, and stands in the way of nothing:
+    // their tokens and changes are written as anyone's.
+    for (const label of ["ahead", "above"]) {
+      const token = await admin(`/v1/members/${grantedIds[label]}/tokens`, { method: "POST", body: { name: "after the preview" } });
+      assert.equal(token.status, 201, JSON.stringify(token.body));
+      const renamed = await admin(`/v1/members/${grantedIds[label]}`, { method: "PATCH", body: { name: `${label} renamed` } });
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    }
     // Content came along; subscribers, messages, integrations and secret values did not.
     const workflows = (await api("/v1/workflows", { key: pr.secret_key })).body.items.map((item) => item.key).sort();
     const source = (await api("/v1/workflows", { key: sk })).body.items.map((item) => item.key).sort();

@@ -156,18 +156,18 @@ describe("the npm package in a fresh Vite app with React", () => {
     await page.waitForFunction(() => document.querySelector("#unread").textContent === "1", null, { timeout: 10_000 });
 
     await welcome(subscriber, "Grace");
-    await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector("#unread").textContent === "2", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll("#items li").length === 2, null, { timeout: 20_000 });
+    await page.waitForFunction(() => document.querySelector("#unread").textContent === "2", null, { timeout: 20_000 });
 
     // <Inbox /> and <Bell />: the elements, loaded as their own chunk, on the provider's session.
-    await page.waitForFunction(() => document.querySelector("#element-inbox")?.shadowRoot?.querySelectorAll("li[data-id]").length === 2, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#element-inbox")?.shadowRoot?.querySelectorAll("li[data-id]").length === 2, null, { timeout: 20_000 });
     assert.match(await page.locator("#element-inbox").getByRole("tab", { name: "Non lues" }).textContent(), /Non lues/);
-    await page.waitForFunction(() => document.querySelector("#element-bell")?.shadowRoot?.querySelector(".count")?.textContent === "2", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#element-bell")?.shadowRoot?.querySelector(".count")?.textContent === "2", null, { timeout: 20_000 });
     const chunks = readdirSync(join(app, "dist/assets")).filter((file) => file.endsWith(".js"));
     assert.ok(chunks.length >= 2, `the elements are a chunk of their own: ${chunks.join(", ")}`);
 
     await page.click("#items li:first-child");
-    await page.waitForFunction(() => document.querySelector("#unread").textContent === "1", null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector("#unread").textContent === "1", null, { timeout: 20_000 });
     assert.equal(await page.getAttribute("#items li:first-child", "data-read"), "yes");
 
     await page.waitForSelector("#in-app:not([disabled])");

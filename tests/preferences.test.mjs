@@ -37,6 +37,29 @@ describe("preferences", () => {
     assert.equal((await trigger(subscriber)).body.messages.length, 0);
   });
 
+  it("keep at most 200 workflow overrides per subscriber, and a change past them writes nothing", async () => {
+    const subscriber = freshSubscriber("prefs-many");
+    const overrides = (from, count) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`wf-${from + index}`, { in_app: false }]));
+    for (const from of [0, 100]) {
+      const filled = await asSubscriber(subscriber, { method: "PATCH", body: { workflows: overrides(from, 100) } });
+      assert.equal(filled.status, 200, JSON.stringify(filled.body));
+    }
+    const past = await asSubscriber(subscriber, { method: "PATCH", body: { global: { in_app: false }, workflows: overrides(200, 1) } });
+    assert.equal(expectError(assert, past, 400, "validation_failed").field, "workflows");
+    const kept = (await asSubscriber(subscriber)).body;
+    assert.equal(Object.keys(kept.workflows).length, 200);
+    assert.equal(kept.workflows["wf-200"], undefined);
+    assert.equal(kept.global.in_app, true, "the refused change wrote nothing, its global part included");
+    // Changing one already set, or swapping one out, stays within the limit.
+    const swapped = await asSubscriber(subscriber, { method: "PATCH", body: { workflows: { "wf-0": { in_app: null }, "wf-200": { in_app: true }, "wf-1": { in_app: true } } } });
+    assert.equal(swapped.status, 200, JSON.stringify(swapped.body));
+    assert.equal(swapped.body.workflows["wf-200"].in_app, true);
+    // A trigger still honours what applies to its workflow.
+    const welcome = await asSubscriber(subscriber, { method: "PATCH", body: { workflows: { "wf-199": { in_app: null }, welcome: { in_app: false } } } });
+    assert.equal(welcome.status, 200, JSON.stringify(welcome.body));
+    assert.deepEqual((await trigger(subscriber)).body.messages, []);
+  });
+
   it("refuse bad changes and read-only tokens", async () => {
     const subscriber = freshSubscriber("prefs-bad");
     const badKey = await asSubscriber(subscriber, { method: "PATCH", body: { workflows: { "Not A Key": { in_app: false } } } });

@@ -151,6 +151,35 @@ describe("privacy per environment", () => {
     }
   });
 
+  it("never writes a rendered value into the execution log, and shows masked readers only error codes", async () => {
+    const flow = `leaky-${tag}`;
+    const key = keys.development.secret_key;
+    // A link whose "scheme" is the recipient's email: refused once rendered, as it must be.
+    const steps = [{ type: "in_app", subject: "s", body: "b", actions: [{ label: "Open", url: "{{ subscriber.email }}:" }] }];
+    const saved = await api(`/v1/workflows/${flow}`, { key, method: "PUT", body: { name: "Leaky", steps } });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const refused = await api("/v1/events/trigger", { key, method: "POST", body: { workflow: flow, to: subscriber } });
+    expectError(assert, refused, 422, "unsafe_link");
+    assert.doesNotMatch(JSON.stringify(refused.body), /ada@example\.com/, "the answer does not quote the rendered value");
+    const settings = { obfuscate_subscriber_data: true, hide_message_contents: true };
+    assert.equal((await admin("/v1/environments/development", { method: "PATCH", body: settings })).status, 200);
+    try {
+      const logs = await read("viewer", "development", `/logs?workflow=${flow}`);
+      const entry = logs.items.find((item) => item.status === "failed");
+      assert.ok(entry, JSON.stringify(logs.items));
+      assert.equal(entry.detail.code, "unsafe_link");
+      assert.equal(entry.detail.message, "•••", "a masked reader gets the code, not the message");
+      assert.doesNotMatch(JSON.stringify(logs), /ada@example\.com/);
+      const trusted = await read("trusted", "development", `/logs?workflow=${flow}`);
+      const whole = trusted.items.find((item) => item.status === "failed");
+      assert.match(whole.detail.message, /rendered URL/);
+      assert.doesNotMatch(whole.detail.message, /ada@example\.com/, "nothing rendered is stored");
+    } finally {
+      await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: false, hide_message_contents: false } });
+      await api(`/v1/workflows/${flow}`, { key, method: "DELETE" });
+    }
+  });
+
   it("follows the environment's settings when an admin changes them", async () => {
     const changed = await admin("/v1/environments/production", { method: "PATCH", body: { hide_message_contents: false } });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
@@ -197,8 +226,18 @@ describe("deliveries where personal data is masked", () => {
       const routed = await api("/v1/environments/staging", { key: settingsToken, method: "PATCH", body: { deliver_only_to: ["qa-1"], catch_all_integration: hook } });
       expectError(assert, routed, 403, "forbidden");
       assert.equal((await admin("/v1/environments/staging")).body.catch_all_integration, null);
+      // Where a catch-all is set (here by the admin token), a new list of whom test mode delivers to
+      // changes whose deliveries it takes: the same grant. Turning test mode off does not.
+      assert.equal((await admin("/v1/environments/staging", { method: "PATCH", body: { deliver_only_to: ["qa-1", "qa-2"], catch_all_integration: hook } })).status, 200);
+      const narrowed = await api("/v1/environments/staging", { key: settingsToken, method: "PATCH", body: { deliver_only_to: ["@nobody.invalid"] } });
+      expectError(assert, narrowed, 403, "forbidden");
+      assert.deepEqual((await admin("/v1/environments/staging")).body.deliver_only_to, ["qa-1", "qa-2"]);
+      const same = await api("/v1/environments/staging", { key: settingsToken, method: "PATCH", body: { deliver_only_to: ["qa-1", "qa-2"] } });
+      assert.equal(same.status, 200, JSON.stringify(same.body));
+      const off = await api("/v1/environments/staging", { key: settingsToken, method: "PATCH", body: { deliver_only_to: null } });
+      assert.equal(off.status, 200, JSON.stringify(off.body));
     } finally {
-      await admin("/v1/environments/staging", { method: "PATCH", body: { obfuscate_subscriber_data: false, deliver_only_to: null } });
+      await admin("/v1/environments/staging", { method: "PATCH", body: { obfuscate_subscriber_data: false, deliver_only_to: null, catch_all_integration: null } });
     }
     // An import that adds an integration, where development masks personal data: the same.
     assert.equal((await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: true } })).status, 200);
@@ -212,5 +251,29 @@ describe("deliveries where personal data is masked", () => {
     }
     // With the grant (here the admin token's), the same promotion goes through.
     assert.equal((await promote(adminToken, false)).status, 201);
+  });
+});
+
+describe("credentials where personal data is masked", () => {
+  it("shows a new environment's signing secret only to a caller who may see personal data there", async () => {
+    const made = await admin("/v1/members", { method: "POST", body: { name: "Creator", email: `creator-${tag}@example.com`, role: "admin" } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const creator = (await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "tests" } })).body.token;
+    const masked = `pe-${tag}`;
+    const open = `se-${tag}`;
+    try {
+      // Production-type: masked from the start, and the creator has no grant there.
+      const withheld = await api("/v1/environments", { key: creator, method: "POST", body: { name: masked, type: "production" } });
+      assert.equal(withheld.status, 202, JSON.stringify(withheld.body));
+      assert.equal(withheld.body.obfuscate_subscriber_data, true);
+      assert.equal(withheld.body.subscriber_signing_secret, null, "the secret signs any subscriber's credential");
+      expectError(assert, await api(`/v1/environments/${masked}/signing-secret/rotate`, { key: creator, method: "POST", body: {} }), 403, "forbidden");
+      // Staging-type: nothing masked, so the creator gets it, as before.
+      const shown = await api("/v1/environments", { key: creator, method: "POST", body: { name: open, type: "staging" } });
+      assert.equal(shown.status, 202, JSON.stringify(shown.body));
+      assert.match(shown.body.subscriber_signing_secret, /^[0-9a-f]{64}$/);
+    } finally {
+      for (const name of [masked, open]) await admin(`/v1/environments/${name}`, { method: "DELETE" });
+    }
   });
 });

@@ -137,6 +137,21 @@ describe("promotion", () => {
     assert.equal(secretOnly.status, 200, JSON.stringify(secretOnly.body));
     const flowLast = changeOf(await pending("staging", "production"), "workflow", workflow);
     await promoteOne("staging", "production", [flowLast.id]);
+    // A new URL keeps no secret given for the old one (it would sign what the new receiver gets):
+    // a direct change must bring its own, and a promotion drops the target's, saying so.
+    const moved = { kind: "webhook", name: "Hook", url: "https://hooks.example.test/moved" };
+    const withoutSecret = await api(`/v1/integrations/${integration}`, { key: secret("development"), method: "PUT", body: moved });
+    assert.equal(expectError(assert, withoutSecret, 400, "validation_failed").field, "signing_secret");
+    const withSecret = await api(`/v1/integrations/${integration}`, { key: secret("development"), method: "PUT", body: { ...moved, signing_secret: "n".repeat(32) } });
+    assert.equal(withSecret.status, 200, JSON.stringify(withSecret.body));
+    await promoteOne("development", "staging", [changeOf(await pending("development", "staging"), "integration", integration).id]);
+    const toProduction = await promote({ from: "staging", to: "production", changes: [changeOf(await pending("staging", "production"), "integration", integration).id] });
+    assert.equal(toProduction.status, 201, JSON.stringify(toProduction.body));
+    assert.deepEqual(toProduction.body.problems.map((problem) => [problem.code, problem.blocking]), [["integration_secret_dropped", false]]);
+    const dropped = await api(`/v1/integrations/${integration}`, { key: secret("production") });
+    assert.deepEqual([dropped.body.url, dropped.body.has_signing_secret], [moved.url, false]);
+    const renewed = await api(`/v1/integrations/${integration}`, { key: secret("production"), method: "PUT", body: { ...moved, signing_secret: "q".repeat(32) } });
+    assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
     expectError(assert, await api(`/v1/integrations/${integration}`, { key: secret("production"), method: "DELETE" }), 403, "environment_read_only");
     expectError(assert, await api(`/v1/workflows/${workflow}`, { key: secret("production"), method: "DELETE" }), 403, "environment_read_only");
   });

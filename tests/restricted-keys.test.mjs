@@ -137,4 +137,25 @@ describe("restricted secret keys", () => {
     const plain = await api(`/v1/files/scoped-${tag}.txt`, { key: issued.body.key, method: "PUT", body: "plain", headers: { "Content-Type": "text/plain" } });
     assert.equal(plain.status, 201, JSON.stringify(plain.body));
   });
+
+  it("reads an integration's URL, which can be a credential, whole only with integrations:write", async () => {
+    const hook = `scoped-hook-${tag}`;
+    const url = `https://hooks.example.com/services/${tag}/secret-path?token=abc`;
+    const body = { kind: "webhook", name: "Scoped", url, signing_secret: `whsec_${tag}_0123456789abcdef` };
+    assert.equal((await api(`/v1/integrations/${hook}`, { key: keys.development.secret_key, method: "PUT", body })).status, 201);
+    try {
+      const reader = (await issue({ kind: "secret", scopes: ["integrations:read"] })).body.key;
+      const one = await api(`/v1/integrations/${hook}`, { key: reader });
+      assert.equal(one.status, 200, JSON.stringify(one.body));
+      assert.equal(one.body.url, "https://hooks.example.com/…");
+      const listed = await api("/v1/integrations", { key: reader });
+      assert.equal(listed.body.items.find((item) => item.id === hook).url, "https://hooks.example.com/…");
+      assert.doesNotMatch(JSON.stringify(listed.body), /secret-path/);
+      const writer = (await issue({ kind: "secret", scopes: ["integrations:read", "integrations:write"] })).body.key;
+      assert.equal((await api(`/v1/integrations/${hook}`, { key: writer })).body.url, url);
+      assert.equal((await api(`/v1/integrations/${hook}`, { key: keys.development.secret_key })).body.url, url);
+    } finally {
+      await api(`/v1/integrations/${hook}`, { key: keys.development.secret_key, method: "DELETE" });
+    }
+  });
 });

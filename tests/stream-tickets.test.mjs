@@ -96,6 +96,30 @@ describe("stream tickets", () => {
     expectError(assert, await streamTicket(environment, ada, { key }), 401, "key_revoked");
   });
 
+  it("keep at most 10 sockets per subscriber: one more closes their oldest, and nobody else's", async () => {
+    const [ada, bob] = [freshSubscriber("ticket-many"), freshSubscriber("ticket-neighbour")];
+    const neighbour = await openSocket(environment, bob);
+    const sockets = [];
+    try {
+      await neighbour.ready;
+      for (let index = 0; index < 10; index += 1) {
+        const live = await openSocket(environment, ada);
+        await live.ready;
+        sockets.push(live);
+      }
+      const newest = await openSocket(environment, ada);
+      sockets.push(newest);
+      await newest.ready;
+      assert.equal((await sockets[0].next("closed", 5_000)).reason, "replaced");
+      await closing(sockets[0]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(sockets.slice(1).map((live) => live.socket.readyState), Array(10).fill(WebSocket.OPEN));
+      assert.equal(neighbour.socket.readyState, WebSocket.OPEN, "another subscriber's socket is untouched");
+    } finally {
+      for (const live of [neighbour, ...sockets]) live.socket.close();
+    }
+  });
+
   it("end with the subscriber's tokens: a revocation closes the sockets and refuses tickets issued before it", async () => {
     const ada = freshSubscriber("ticket-revoked");
     const token = (await api(`/v1/subscribers/${ada}/token`, { key: keys.staging.secret_key, method: "POST", body: {} })).body.token;
@@ -121,6 +145,16 @@ describe("stream tickets", () => {
       assert.equal((await hashed.next("closed", 5_000)).reason, "revoked");
     } finally {
       hashed.socket.close();
+    }
+    // So does one opened for an id that never had a profile: the deletion answers 404, and still ends it.
+    const nobody = freshSubscriber("ticket-profileless");
+    const unprofiled = await openSocket(environment, nobody);
+    try {
+      await unprofiled.ready;
+      expectError(assert, await api(`/v1/subscribers/${nobody}`, { key: keys.staging.secret_key, method: "DELETE" }), 404, "subscriber_not_found");
+      assert.equal((await unprofiled.next("closed", 5_000)).reason, "revoked");
+    } finally {
+      unprofiled.socket.close();
     }
   });
 });

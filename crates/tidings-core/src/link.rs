@@ -24,8 +24,11 @@ use crate::environment::EnvironmentType;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LinkError {
-    /// A scheme other than https (or http in development).
-    #[error("must be an https: URL{http} or a relative one, not {scheme}:", http = if *.allows_http { " (http: in development)" } else { "" })]
+    /// A scheme other than https (or http in development). The message
+    /// never repeats it: a rendered link's "scheme" is whatever the template
+    /// put before a colon (a recipient's email, a variable's value), and the
+    /// message is stored in execution logs that members read.
+    #[error("must be an https: URL{http} or a relative one", http = if *.allows_http { " (http: in development)" } else { "" })]
     Scheme {
         /// The scheme found.
         scheme: String,

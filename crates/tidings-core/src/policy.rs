@@ -124,6 +124,22 @@ pub enum ControlAction<'a> {
         /// after the request (a second identity made for the occasion) is
         /// nobody's second pair of eyes for it.
         reviewer_since_ms: u64,
+        /// For an approval, what the requester must still be allowed to do
+        /// there (promote into it; configure it, to turn approval off): a
+        /// request outlives neither its requester nor their right, and the
+        /// admin token's is nobody's. `None` for a rejection, which anyone
+        /// who may review gives.
+        approving: Option<Action>,
+    },
+    /// Ask for a release into an environment that requires approval (a
+    /// promotion, import or rollback, with `action`'s right there, or turning
+    /// approval off, with `Configure`): a member's only. The admin token acts
+    /// as any owner, so its request would be approved by the one holding it.
+    RequestRelease {
+        /// The environment.
+        environment: &'a str,
+        /// The right the request itself needs there.
+        action: Action,
     },
     /// List members, read the deployment's audit log.
     ReadMembers,
@@ -196,6 +212,12 @@ pub enum Denial {
     ReviewByAdminToken,
     /// The reviewer's member or token was made after the request.
     ReviewerTooNew,
+    /// The requester is no longer a member who may do what they asked
+    /// (removed or narrowed), or was the admin token.
+    RequesterWithoutRight,
+    /// The deployment's admin token asks for no release: four-eyes needs
+    /// two members, and the admin token could be any owner.
+    RequestByAdminToken,
     /// Nothing promotes into a preview environment; a preview promotes only
     /// into the environment it was made from.
     PreviewOffChain {
@@ -216,7 +238,9 @@ impl Denial {
             | Self::OwnGrants
             | Self::OwnRequest
             | Self::ReviewByAdminToken
-            | Self::ReviewerTooNew => 403,
+            | Self::ReviewerTooNew
+            | Self::RequesterWithoutRight
+            | Self::RequestByAdminToken => 403,
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => 422,
             Self::PreviewSource(_) => 400,
             Self::LastOwner => 409,
@@ -235,7 +259,10 @@ impl Denial {
             Self::PreviewSource(_) => ErrorCode::ValidationFailed,
             Self::LastOwner => ErrorCode::LastOwner,
             Self::OwnRequest => ErrorCode::OwnReleaseRequest,
-            Self::ReviewByAdminToken | Self::ReviewerTooNew => ErrorCode::Forbidden,
+            Self::ReviewByAdminToken
+            | Self::ReviewerTooNew
+            | Self::RequesterWithoutRight
+            | Self::RequestByAdminToken => ErrorCode::Forbidden,
         }
     }
 
@@ -274,6 +301,12 @@ impl Denial {
                 .to_owned(),
             Self::ReviewerTooNew => "a member or token created after the request was made cannot review it; \
                  a member who could act before it must"
+                .to_owned(),
+            Self::RequesterWithoutRight => "the requester may no longer do what this request asks (removed, or \
+                 their rights narrowed): reject it, and let a member who may ask again"
+                .to_owned(),
+            Self::RequestByAdminToken => "the deployment's admin token cannot ask for a release where approval is \
+                 required: a member who may do it asks, and a second member approves"
                 .to_owned(),
         }
     }
@@ -346,7 +379,7 @@ fn check(
         }
         ControlAction::PreviewPromotion { from, to } => promotion(grants, chain, from, to, Action::View),
         ControlAction::Promote { from, to } => promotion(grants, chain, from, to, Action::PromoteInto),
-        ControlAction::ReviewRelease { environment, requester, requested_at_ms, reviewer_since_ms } => {
+        ControlAction::ReviewRelease { environment, requester, requested_at_ms, reviewer_since_ms, approving } => {
             in_environment(grants, chain, environment, Action::PromoteInto)?;
             if subject.break_glass {
                 return Err(Denial::ReviewByAdminToken);
@@ -356,6 +389,22 @@ fn check(
             }
             if reviewer_since_ms >= requested_at_ms {
                 return Err(Denial::ReviewerTooNew);
+            }
+            if let Some(needed) = approving {
+                let still_allowed = members
+                    .iter()
+                    .find(|member| member.id == requester)
+                    .is_some_and(|member| in_environment(&member.grants, chain, environment, needed).is_ok());
+                if !still_allowed {
+                    return Err(Denial::RequesterWithoutRight);
+                }
+            }
+            Ok(())
+        }
+        ControlAction::RequestRelease { environment, action } => {
+            in_environment(grants, chain, environment, action)?;
+            if subject.break_glass {
+                return Err(Denial::RequestByAdminToken);
             }
             Ok(())
         }

@@ -142,6 +142,11 @@ pub struct PreferencesError {
 /// (`None` removes the setting).
 pub type Change = (Option<String>, Channel, Option<bool>);
 
+/// How many workflows one subscriber may set overrides for: what a
+/// subscriber (whose own credential writes them) keeps is bounded, as is
+/// what a trigger reads for them.
+pub const MAX_WORKFLOW_OVERRIDES: usize = 200;
+
 /// The settings a change writes.
 pub fn changes(input: PreferencesInput) -> Result<Vec<Change>, PreferencesError> {
     let mut out = Vec::new();

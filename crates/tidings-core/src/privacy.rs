@@ -82,6 +82,21 @@ pub fn hide_message(mut item: FeedItem) -> FeedItem {
     item
 }
 
+/// An execution log entry's detail without free text: every `message`
+/// (the entry's own, and a fan-out's `error.message`) becomes [`HIDDEN`],
+/// codes, ids, counts and statuses stay. Messages are written from a fixed
+/// vocabulary, but one that ever quoted a rendered value would quote
+/// personal data; readers who may not see it get only the codes.
+pub fn hide_log_messages(detail: &mut Value) {
+    let Value::Object(map) = detail else { return };
+    if let Some(message) = map.get_mut("message") {
+        *message = Value::from(HIDDEN);
+    }
+    if let Some(error) = map.get_mut("error") {
+        hide_log_messages(error);
+    }
+}
+
 /// Replaces the payload fields at `paths` (from
 /// [`crate::schema::personal_paths`]) with [`HIDDEN`]: [`crate::schema::ANY`]
 /// stands for every element or value there, the empty path for the whole
@@ -154,8 +169,21 @@ pub fn url_origin(url: &str) -> String {
     // A browser's URL parser ends the authority at a backslash as at a slash.
     let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    // Only what a host and port are written with is shown; anything else may be a credential.
+    // Only what a host and port are written with is shown; anything else may be a credential
+    // (`user:password` before a `?` or `#` that hides the `@` after it, say).
     if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']')) {
+        return HIDDEN.to_owned();
+    }
+    let is_port = |port: &str| !port.is_empty() && port.chars().all(|c| c.is_ascii_digit());
+    let host_and_port = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((_, "")) => true,
+            Some((_, rest)) => rest.strip_prefix(':').is_some_and(is_port),
+            None => false,
+        },
+        None => host.split_once(':').is_none_or(|(name, port)| !name.is_empty() && is_port(port)),
+    };
+    if !host_and_port {
         return HIDDEN.to_owned();
     }
     format!("{scheme}://{host}/…")
@@ -215,11 +243,31 @@ mod tests {
         assert_eq!(url_origin("a secret://example.com/x"), HIDDEN);
         assert_eq!(url_origin("https://[::1]:8443/x"), "https://[::1]:8443/…");
         assert_eq!(url_origin("https://exa%6dple.com/x"), HIDDEN);
+        assert_eq!(url_origin("https://user:pw?x@host/"), HIDDEN);
+        assert_eq!(url_origin("https://user:pw#x@host/"), HIDDEN);
+        assert_eq!(url_origin("https://host:8080/x"), "https://host:8080/…");
+        assert_eq!(url_origin("https://[::1]/x"), "https://[::1]/…");
+        assert_eq!(url_origin("https://[::1]:x/x"), HIDDEN);
+        assert_eq!(url_origin("https://a:1:2/x"), HIDDEN);
     }
 
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn log_details_keep_codes_and_lose_messages() {
+        let mut refused = json!({"code": "unsafe_link", "message": "the rendered URL …", "field": "actions.0.url"});
+        hide_log_messages(&mut refused);
+        assert_eq!(refused, json!({"code": "unsafe_link", "message": HIDDEN, "field": "actions.0.url"}));
+        let mut fanout =
+            json!({"topics": ["t"], "done": 3, "total": 9, "error": {"code": "template_error", "message": "x"}});
+        hide_log_messages(&mut fanout);
+        assert_eq!(fanout["error"], json!({"code": "template_error", "message": HIDDEN}));
+        let mut delivered = json!({"integration": "hook", "error": null, "status_code": 200});
+        hide_log_messages(&mut delivered);
+        assert_eq!(delivered, json!({"integration": "hook", "error": null, "status_code": 200}));
+    }
 
     #[test]
     fn redacts_the_fields_a_schema_marks_personal() {

@@ -541,6 +541,27 @@ mod tests {
     }
 
     #[test]
+    fn says_a_new_url_drops_the_secret_the_target_had_for_the_old_one() {
+        let mut source = snapshot(&[], &["crm"]);
+        source
+            .integrations
+            .insert("crm".to_owned(), json!({"kind": "webhook", "name": "crm", "url": "https://y.test/in"}));
+        let target = snapshot(&[], &["crm"]);
+        let changes = diff(&source, &target);
+        let with_secret = TargetFacts { with_secret: ["crm".to_owned()].into(), ..TargetFacts::default() };
+        let found = problems(&changes, &target, &with_secret);
+        assert_eq!(found, [Problem::SecretDropped { integration: "crm".to_owned() }]);
+        assert!(!found[0].blocks_production(), "production's new secret can only be set after the promotion");
+        assert_eq!(problems(&changes, &target, &TargetFacts::default()), [], "nothing to drop");
+        // A rename keeps the URL, and the secret.
+        let mut renamed = snapshot(&[], &["crm"]);
+        renamed
+            .integrations
+            .insert("crm".to_owned(), json!({"kind": "webhook", "name": "CRM", "url": "https://x.test/hook"}));
+        assert_eq!(problems(&diff(&renamed, &target), &target, &with_secret), []);
+    }
+
+    #[test]
     fn flags_variables_the_target_lacks_or_has_no_value_for() {
         let mut source = snapshot(&[("w", workflow("{{ vars.HOST }}/{{ vars.PATH }}", None))], &[]);
         source.variables = [("HOST".to_owned(), json!({})), ("PATH".to_owned(), json!({}))].into();

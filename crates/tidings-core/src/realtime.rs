@@ -30,6 +30,16 @@ pub const CREDENTIAL_EXPIRED: &str = r#"{"type":"closed","reason":"credential_ex
 /// or its subscriber's tokens, were revoked (close code 4003).
 pub const REVOKED: &str = r#"{"type":"closed","reason":"revoked"}"#;
 
+/// What a socket receives just before the hub closes it because its
+/// subscriber opened more than [`MAX_SOCKETS_PER_SUBSCRIBER`] (close code
+/// 4008): the oldest goes.
+pub const REPLACED: &str = r#"{"type":"closed","reason":"replaced"}"#;
+
+/// How many sockets one subscriber keeps open in a hub (tabs, devices): a
+/// new one past it closes their oldest, so no subscriber fills a hub that
+/// others share.
+pub const MAX_SOCKETS_PER_SUBSCRIBER: usize = 10;
+
 /// The hub of `subscriber` in the environment whose storage is `environment_binding`.
 pub fn hub_name(environment_binding: &str, subscriber: &SubscriberId) -> String {
     format!("{environment_binding}/{}", shard(subscriber))

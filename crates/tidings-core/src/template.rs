@@ -31,9 +31,12 @@ pub enum RenderError {
         path: String,
     },
     /// Any other rendering failure (a filter given the wrong type, …).
+    /// Only the failure's class and line: what the engine says in detail can
+    /// quote the values rendered (a recipient's profile, a variable), and
+    /// this message is stored in execution logs that members read.
     #[error("{message}")]
     Failed {
-        /// What the engine said.
+        /// The failure's class and line, e.g. `invalid operation on line 2`.
         message: String,
     },
 }
@@ -111,7 +114,7 @@ fn describe(source: &str, error: &minijinja::Error) -> RenderError {
             let path = error.range().map(|range| whole_path(source, range)).filter(|path| !path.is_empty());
             RenderError::MissingVariable { path: path.unwrap_or_else(|| "a variable".to_owned()) }
         }
-        _ => RenderError::Failed { message: error.to_string() },
+        kind => RenderError::Failed { message: format!("{kind} on line {}", error.line().unwrap_or(1)) },
     }
 }
 
@@ -135,6 +138,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_failure_names_its_class_and_line_never_a_value() {
+        let context = json!({"payload": {"email": "ada@example.com"}});
+        for template in
+            ["{{ payload.email + 1 }}", "line one\n{{ payload.email | int + [1] }}", "{{ payload.email.missing() }}"]
+        {
+            let error = render(template, &context).unwrap_err();
+            assert!(!error.to_string().contains("ada@example.com"), "{template}: {error}");
+        }
+        let error = render("a\n{{ payload.email + 1 }}", &context).unwrap_err();
+        assert!(error.to_string().ends_with("on line 2"), "{error}");
+    }
 
     #[test]
     fn stops_a_template_that_runs_too_long() {

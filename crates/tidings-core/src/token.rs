@@ -22,6 +22,7 @@ use sha2::Sha256;
 
 use crate::derive::{derive_key, Purpose};
 use crate::environment::EnvironmentName;
+use crate::key_scope::KeyScope;
 use crate::subscriber::SubscriberId;
 
 /// The longest lifetime any token may have: 30 days. An environment may set a shorter one.
@@ -35,7 +36,7 @@ const PREFIX: &str = "st2.";
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Read the feed and counts only.
+    /// Read the feed, its counts and preferences; change nothing.
     Read,
     /// Also mark messages and change preferences.
     Write,
@@ -56,6 +57,18 @@ impl Scope {
             "read" => Some(Self::Read),
             "write" => Some(Self::Write),
             _ => None,
+        }
+    }
+
+    /// Whether a token of this scope may be used for a route a key reaches
+    /// with `route`: a read token reads the subscriber's feed, counts and
+    /// preferences and changes nothing; a write token also marks messages
+    /// and changes preferences. No token reaches anything else.
+    pub fn permits(self, route: KeyScope) -> bool {
+        let reads = matches!(route, KeyScope::FeedRead | KeyScope::SubscribersRead);
+        match self {
+            Self::Read => reads,
+            Self::Write => reads || matches!(route, KeyScope::FeedWrite | KeyScope::SubscribersWrite),
         }
     }
 }
@@ -253,6 +266,26 @@ fn unbase64url(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::{KeyScope, Scope};
+
+    #[test]
+    fn a_read_token_only_reads() {
+        for route in KeyScope::ALL.iter().copied() {
+            if Scope::Read.permits(route) {
+                assert!(!route.is_write(), "{route:?}");
+                assert!(Scope::Write.permits(route), "a write token does all a read token does");
+            }
+        }
+        assert!(Scope::Read.permits(KeyScope::FeedRead) && Scope::Read.permits(KeyScope::SubscribersRead));
+        assert!(!Scope::Read.permits(KeyScope::FeedWrite) && !Scope::Read.permits(KeyScope::SubscribersWrite));
+        assert!(Scope::Write.permits(KeyScope::SubscribersWrite));
+        assert!(!Scope::Write.permits(KeyScope::Trigger), "no token is a server key");
+        assert!(!Scope::Write.permits(KeyScope::ContentWrite));
+    }
 }
 
 #[cfg(test)]

@@ -347,22 +347,39 @@ proptest! {
         let subject = Subject { id: &subject_state.id, grants: &subject_state.grants, break_glass };
         // The requester: one of the members, or the admin token (index past the list).
         let requester = if requester < members.len() { members[requester].id.clone() } else { "admin".to_owned() };
-        let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms };
-        if decide(subject, &members, &chain, asked).is_allowed() {
-            prop_assert_ne!(subject.id, requester.as_str());
-            prop_assert!(reviewer_since_ms < requested_at_ms, "a credential made after the request reviewed it");
-            prop_assert!(!subject.break_glass);
-            let promote = ControlAction::InEnvironment { environment: &environment, action: Action::PromoteInto };
-            prop_assert!(decide(subject, &members, &chain, promote).is_allowed());
+        for approving in [None, Some(Action::PromoteInto), Some(Action::Configure)] {
+            let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms, approving };
+            if decide(subject, &members, &chain, asked).is_allowed() {
+                prop_assert_ne!(subject.id, requester.as_str());
+                prop_assert!(reviewer_since_ms < requested_at_ms, "a credential made after the request reviewed it");
+                prop_assert!(!subject.break_glass);
+                let promote = ControlAction::InEnvironment { environment: &environment, action: Action::PromoteInto };
+                prop_assert!(decide(subject, &members, &chain, promote).is_allowed());
+                // An approval: the requester is still a member who may do what they asked.
+                if let Some(needed) = approving {
+                    let them = members.iter().find(|member| member.id == requester);
+                    prop_assert!(them.is_some(), "the admin token's request, or a removed member's, was approved");
+                    let them = them.unwrap();
+                    let subject = Subject { id: &them.id, grants: &them.grants, break_glass: false };
+                    let right = ControlAction::InEnvironment { environment: &environment, action: needed };
+                    prop_assert!(decide(subject, &members, &chain, right).is_allowed(), "a narrowed requester's request was approved");
+                }
+            }
+            // Whoever asks about their own request is refused, whatever they hold.
+            let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0, approving };
+            prop_assert!(!decide(subject, &members, &chain, own).is_allowed());
+            // The admin token, as owner of everything, is still refused.
+            let owner = Grants::role(Role::Owner);
+            let admin = Subject { id: "admin", grants: &owner, break_glass: true };
+            let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, approving };
+            prop_assert!(!decide(admin, &members, &chain, by_admin).is_allowed());
+            // Nor does it ask for one: it could be the owner who then approves.
+            let request = ControlAction::RequestRelease { environment: &environment, action: Action::PromoteInto };
+            prop_assert!(!decide(admin, &members, &chain, request).is_allowed());
+            if decide(subject, &members, &chain, request).is_allowed() {
+                prop_assert!(!subject.break_glass);
+            }
         }
-        // Whoever asks about their own request is refused, whatever they hold.
-        let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0 };
-        prop_assert!(!decide(subject, &members, &chain, own).is_allowed());
-        // The admin token, as owner of everything, is still refused.
-        let owner = Grants::role(Role::Owner);
-        let admin = Subject { id: "admin", grants: &owner, break_glass: true };
-        let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0 };
-        prop_assert!(!decide(admin, &members, &chain, by_admin).is_allowed());
     }
 
     #[test]

@@ -112,9 +112,12 @@ class Relay {
     };
     socket.addEventListener("message", (event) => {
       if (event.data === "pong") return;
-      const type = JSON.parse(event.data).type;
+      const { type, reason } = JSON.parse(event.data);
       if (type === "closed") {
         socket.close();
+        // Replaced by the subscriber's newest socket (more than the hub keeps): wait longest before
+        // asking again, so devices past the limit do not take turns closing each other.
+        if (reason === "replaced") this.#attempt = BACKOFF_MS.length - 1;
         return end();
       }
       if (type === "ready") {

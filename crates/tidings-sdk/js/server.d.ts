@@ -237,7 +237,7 @@ export interface SignSubscriberTokenOptions {
   subscriberId: string;
   /** Lifetime, 1 to 2,592,000 seconds (30 days; default 3,600), and at most the environment's `subscriber_token_max_ttl_seconds`. */
   ttlSeconds?: number;
-  /** `write` (default) or `read` (feed and counts only). */
+  /** `write` (default) or `read` (feed, counts and preferences; changes nothing). */
   scope?: "read" | "write";
   /** The signing secret's key id (`key_id` of its rotation; default `s1`). A stale id still verifies, a little slower. */
   keyId?: string;

@@ -12,7 +12,7 @@ use tidings_core::policy::ControlAction;
 use tidings_core::rate_limit::Tier;
 use tidings_core::stream_ticket::StreamTicket;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::token::{Claims, Scope, TokenError};
+use tidings_core::token::{Claims, TokenError};
 use tidings_core::wire::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
@@ -91,7 +91,7 @@ pub async fn authenticate_subscriber(
     scope: KeyScope,
 ) -> ApiResult<Caller> {
     let caller = authenticate(request, env, scope).await?;
-    caller.authorize_subscriber(request, subscriber, scope.is_write()).await?;
+    caller.authorize_subscriber(request, subscriber, scope).await?;
     caller.draw_feed_budget(env, subscriber).await?;
     Ok(caller)
 }
@@ -105,7 +105,7 @@ pub async fn authenticate_ticket_request(
     subscriber: &SubscriberId,
 ) -> ApiResult<(Caller, Option<Claims>)> {
     let caller = authenticate(request, env, KeyScope::FeedRead).await?;
-    let claims = caller.authorize_subscriber(request, subscriber, false).await?;
+    let claims = caller.authorize_subscriber(request, subscriber, KeyScope::FeedRead).await?;
     caller.draw_feed_budget(env, subscriber).await?;
     Ok((caller, claims))
 }
@@ -119,7 +119,7 @@ pub async fn authenticate_reader(
     subscriber: &SubscriberId,
 ) -> ApiResult<Caller> {
     let caller = authenticate(request, env, KeyScope::FeedRead).await?;
-    caller.authorize_subscriber(request, subscriber, false).await?;
+    caller.authorize_subscriber(request, subscriber, KeyScope::FeedRead).await?;
     Ok(caller)
 }
 
@@ -385,11 +385,11 @@ impl Caller {
         &self,
         request: &IncomingRequest,
         subscriber: &SubscriberId,
-        write: bool,
+        route: KeyScope,
     ) -> ApiResult<Option<Claims>> {
         let token = header(request, "X-Subscriber-Token");
         let hash = header(request, "X-Subscriber-Hash");
-        self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), write).await
+        self.authorize_credential(subscriber, token.as_deref(), hash.as_deref(), route).await
     }
 
     /// Counts a browser's feed request against the subscriber's budget
@@ -420,7 +420,7 @@ impl Caller {
         subscriber: &SubscriberId,
         token: Option<&str>,
         hash: Option<&str>,
-        write: bool,
+        route: KeyScope,
     ) -> ApiResult<Option<Claims>> {
         if self.kind == KeyKind::Secret {
             return Ok(None);
@@ -432,7 +432,7 @@ impl Caller {
                 .verify_token(token.trim(), self.scope.name(), subscriber, now_ms(), self.scope.token_max_ttl_seconds())
                 .map_err(token_error)?;
             claims.check_not_revoked(self.scope.tokens_not_before(subscriber).await?).map_err(token_error)?;
-            if write && claims.scope == Scope::Read {
+            if !claims.scope.permits(route) {
                 return Err(ApiError::new(
                     403,
                     ErrorCode::SubscriberTokenReadOnly,

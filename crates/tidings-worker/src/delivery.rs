@@ -18,6 +18,7 @@ use tidings_core::delivery::{
     after_failure, classify, parse_retry_after, AttemptClass, HandOff, Next, MAX_IN_FLIGHT_PER_INTEGRATION,
     REQUEST_TIMEOUT_MS,
 };
+use tidings_core::environment::EnvironmentType;
 use tidings_core::link;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::test_mode::Destination;
@@ -360,10 +361,16 @@ enum Sent {
 }
 
 /// Checks the target (gone, or in a private network) and POSTs the delivery once, signed.
+/// A production-type environment sends nothing unsigned: an integration without a secret
+/// there (its URL changed by a promotion, which drops the old receiver's) holds its
+/// deliveries, retried on the schedule, until one is set.
 async fn send(scope: &Environment, target: Option<store::WebhookTarget>, delivery: &ClaimedDelivery) -> Sent {
     let Some(target) = target else { return Sent::Refused("integration_missing") };
     if link::check_webhook_target(&target.url, scope.environment_type()).is_err() {
         return Sent::Refused("address_refused");
+    }
+    if target.signing_secret.is_none() && scope.environment_type() == EnvironmentType::Production {
+        return Sent::NoAnswer("integration_unsigned");
     }
     post(&target.url, target.signing_secret.as_deref(), delivery).await
 }

@@ -42,6 +42,9 @@ pub const CLOSE_PATH: &str = "/close";
 pub const CREDENTIAL_EXPIRED: u16 = 4001;
 /// The close code of a socket whose key, or whose subscriber's tokens, were revoked.
 pub const REVOKED: u16 = 4003;
+/// The close code of a subscriber's oldest socket when they open one past
+/// [`realtime::MAX_SOCKETS_PER_SUBSCRIBER`].
+pub const REPLACED: u16 = 4008;
 
 /// Credentials that stop working at `at` (Unix ms): a key's sockets, a
 /// subscriber's (their tokens were revoked, or they were deleted), or with
@@ -61,6 +64,9 @@ pub struct SocketEnd {
 struct Attachment {
     /// When its credentials stop working, Unix ms.
     deadline: Option<f64>,
+    /// When it was opened, Unix ms (absent on sockets opened before it was kept).
+    #[serde(default)]
+    opened_at: Option<f64>,
 }
 
 /// Holds the realtime sockets of some subscribers of one environment.
@@ -85,9 +91,16 @@ impl DurableObject for FeedHub {
                     return Response::error("subscriber or key missing", 400);
                 };
                 let deadline = headers.get(DEADLINE_HEADER)?.and_then(|text| text.parse::<f64>().ok());
+                // A subscriber keeps a bounded number of sockets here: past it, their oldest closes.
+                let open = self.state.get_websockets_with_tag(&subscriber);
+                let excess = (open.len() + 1).saturating_sub(realtime::MAX_SOCKETS_PER_SUBSCRIBER);
+                for socket in oldest_first(open).into_iter().take(excess) {
+                    end_socket(&socket, REPLACED);
+                }
                 let pair = WebSocketPair::new()?;
                 self.state.accept_websocket_with_tags(&pair.server, &[subscriber.as_str(), &key_tag(&key)]);
-                pair.server.serialize_attachment(Attachment { deadline })?;
+                pair.server
+                    .serialize_attachment(Attachment { deadline, opened_at: Some(Date::now().as_millis() as f64) })?;
                 pair.server.send_with_str(READY)?;
                 if let Some(deadline) = deadline {
                     self.wake_by(deadline).await?;
@@ -122,9 +135,10 @@ impl DurableObject for FeedHub {
                 } else {
                     for socket in sockets {
                         let current = socket.deserialize_attachment::<Attachment>().ok().flatten();
+                        let opened_at = current.as_ref().and_then(|attachment| attachment.opened_at);
                         let deadline =
                             current.and_then(|attachment| attachment.deadline).map_or(end.at, |at| at.min(end.at));
-                        socket.serialize_attachment(Attachment { deadline: Some(deadline) })?;
+                        socket.serialize_attachment(Attachment { deadline: Some(deadline), opened_at })?;
                     }
                     self.wake_by(end.at).await?;
                 }
@@ -189,14 +203,24 @@ fn offset_from_now(deadline: f64) -> i64 {
     (deadline - Date::now().as_millis() as f64).max(0.0) as i64
 }
 
+/// `sockets`, the longest open first (those that never said when they
+/// opened count as oldest).
+fn oldest_first(mut sockets: Vec<WebSocket>) -> Vec<WebSocket> {
+    let opened = |socket: &WebSocket| {
+        socket.deserialize_attachment::<Attachment>().ok().flatten().and_then(|attachment| attachment.opened_at)
+    };
+    sockets.sort_by(|a, b| opened(a).unwrap_or(0.0).total_cmp(&opened(b).unwrap_or(0.0)));
+    sockets
+}
+
 /// Tells a socket why it ends, then closes it with `code`: the message
 /// comes first so a client learns the reason even where its runtime reports
 /// the close late; from here on the socket hears nothing more.
 fn end_socket(socket: &WebSocket, code: u16) {
-    let (message, reason) = if code == REVOKED {
-        (realtime::REVOKED, "the credentials were revoked")
-    } else {
-        (realtime::CREDENTIAL_EXPIRED, "the credential expired")
+    let (message, reason) = match code {
+        REVOKED => (realtime::REVOKED, "the credentials were revoked"),
+        REPLACED => (realtime::REPLACED, "the subscriber opened too many sockets; this was the oldest"),
+        _ => (realtime::CREDENTIAL_EXPIRED, "the credential expired"),
     };
     let _ = socket.send_with_str(message);
     let _ = socket.close(Some(code), Some(reason));

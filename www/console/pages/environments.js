@@ -157,10 +157,14 @@ function createForm(main, session, announcements, done) {
           ...(from.value ? { from: from.value, ttl_seconds: Number(ttl.value) * 3600 } : { after: after.value || null }),
         },
       });
-      fill(result, h("div", { class: "secret", role: "alert" },
-        h("strong", {}, `${created.name} is ${created.status}. Its subscriber signing secret is shown only now:`),
-        h("code", { id: "signing-secret" }, created.subscriber_signing_secret),
-        h("span", { class: "muted" }, "Store it with your server's configuration; rotate it from the API if it leaks.")));
+      fill(result, created.subscriber_signing_secret
+        ? h("div", { class: "secret", role: "alert" },
+          h("strong", {}, `${created.name} is ${created.status}. Its subscriber signing secret is shown only now:`),
+          h("code", { id: "signing-secret" }, created.subscriber_signing_secret),
+          h("span", { class: "muted" }, "Store it with your server's configuration; rotate it from the API if it leaks."))
+        : h("div", { role: "alert" },
+          h("strong", {}, `${created.name} is ${created.status}.`),
+          h("span", { id: "signing-secret-withheld" }, ` It masks personal data and you have no personal-data grant there, so its subscriber signing secret is not shown: a member with the grant gets one by rotating it.`)));
       announcements.textContent = `${created.name} created; status ${created.status}.`;
       form.reset();
       await done();

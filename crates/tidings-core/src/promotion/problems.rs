@@ -53,6 +53,13 @@ pub enum Problem {
         /// The integration.
         integration: String,
     },
+    /// An integration's URL changes where the target has a signing secret
+    /// for it: that secret was given for the old receiver, so it is dropped
+    /// (it would sign what the new one gets); set a new one there after.
+    SecretDropped {
+        /// The integration.
+        integration: String,
+    },
 }
 
 /// What the target has that snapshots do not show.
@@ -76,6 +83,7 @@ impl Problem {
             Self::MissingVariable { .. } => "missing_variable",
             Self::MissingVariableValue { .. } => "missing_variable_value",
             Self::PrivateIntegrationUrl { .. } => "private_integration_url",
+            Self::SecretDropped { .. } => "integration_secret_dropped",
         }
     }
 
@@ -85,9 +93,9 @@ impl Problem {
             Self::MissingIntegration { workflow, .. }
             | Self::StricterSchema { workflow, .. }
             | Self::MissingVariable { workflow, .. } => format!("workflow:{workflow}"),
-            Self::MissingSecret { integration } | Self::PrivateIntegrationUrl { integration } => {
-                format!("integration:{integration}")
-            }
+            Self::MissingSecret { integration }
+            | Self::PrivateIntegrationUrl { integration }
+            | Self::SecretDropped { integration } => format!("integration:{integration}"),
             Self::MissingVariableValue { variable } => format!("variable:{variable}"),
         }
     }
@@ -113,12 +121,18 @@ impl Problem {
             Self::PrivateIntegrationUrl { integration } => format!(
                 "integration {integration}'s URL points at a private or loopback address, which only development may call"
             ),
+            Self::SecretDropped { integration } => format!(
+                "integration {integration}'s URL changes: its signing secret in the target was given for the old URL \
+                 and is dropped; set a new one there for the new receiver"
+            ),
         }
     }
 
-    /// Whether it blocks a promotion into a production environment.
+    /// Whether it blocks a promotion into a production environment. A
+    /// dropped secret does not: production's configuration changes only by
+    /// promotion, so the new URL's secret can only be set after it.
     pub fn blocks_production(&self) -> bool {
-        !matches!(self, Self::StricterSchema { .. })
+        !matches!(self, Self::StricterSchema { .. } | Self::SecretDropped { .. })
     }
 }
 
@@ -158,6 +172,10 @@ pub fn problems(chosen: &[Change], target: &Snapshot, facts: &TargetFacts) -> Ve
             if facts.allows_private_targets { EnvironmentType::Development } else { EnvironmentType::Production };
         if url.is_some_and(|url| crate::link::check_webhook_target(url, target_type).is_err()) {
             found.insert(Problem::PrivateIntegrationUrl { integration: change.key.clone() });
+        }
+        let before = change.before.as_ref().and_then(|config| config.get("url")).and_then(Value::as_str);
+        if url.is_some() && before.is_some() && url != before && facts.with_secret.contains(&change.key) {
+            found.insert(Problem::SecretDropped { integration: change.key.clone() });
         }
     }
     for change in chosen.iter().filter(|change| change.resource == ResourceKind::Workflow) {

@@ -303,8 +303,11 @@ pub struct CreatedEnvironment {
     /// The new environment.
     #[serde(flatten)]
     pub environment: EnvironmentDetails,
-    /// The key servers use to compute subscriber hashes (HMAC-SHA256).
-    pub subscriber_signing_secret: String,
+    /// The key servers use to compute subscriber hashes (HMAC-SHA256);
+    /// `null` where the new environment masks personal data and the caller
+    /// has no personal-data grant there (the secret signs any subscriber's
+    /// credential): someone with the grant rotates it to get one.
+    pub subscriber_signing_secret: Option<String>,
 }
 
 /// The answer to `DELETE /v1/environments/{name}`.

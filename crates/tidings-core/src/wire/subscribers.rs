@@ -102,7 +102,7 @@ pub struct TokenRequest {
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(optional, type = "number"))]
     pub ttl_seconds: Option<u64>,
-    /// `write` (default: read, mark, preferences) or `read` (feed and counts only).
+    /// `write` (default: read, mark, preferences) or `read` (feed, counts and preferences; changes nothing).
     #[serde(default)]
     pub scope: Option<String>,
 }

@@ -105,8 +105,7 @@ pub async fn import(request: &mut IncomingRequest, env: &Platform, raw_name: &st
             format!("the file names brand assets it does not carry and {name} lacks: {}", missing.join(", ")),
         ));
     }
-    let origin =
-        ReleaseOrigin { kind: RequestKind::Import, source: None, actor: &authorized.actor().id, identity: &identity };
+    let origin = ReleaseOrigin { kind: RequestKind::Import, source: None, requester: &authorized, identity: &identity };
     let answer = |release, release_request| PromotionResponse {
         dry_run: false,
         changes: listed,

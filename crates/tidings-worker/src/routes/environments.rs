@@ -112,8 +112,17 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let opens_feeds =
         before.environment.requires_subscriber_credential && patch.requires_subscriber_credential == Some(false);
     // So does sending test mode's kept deliveries (rendered bodies) to a catch-all integration.
+    // A new catch-all, or a new list of whom test mode delivers to while a catch-all takes the
+    // rest (a narrower list sends more recipients' deliveries there).
     let reroutes = matches!(&patch.catch_all_integration, Some(Some(integration))
         if before.catch_all_integration.as_deref() != Some(integration.as_str()));
+    let catch_all_after = match &patch.catch_all_integration {
+        Some(integration) => integration.is_some(),
+        None => before.catch_all_integration.is_some(),
+    };
+    let retargets = catch_all_after
+        && matches!(&patch.deliver_only_to, Some(Some(list)) if before.deliver_only_to.as_ref() != Some(list));
+    let reroutes = reroutes || retargets;
     let exposes = unmasks || ((opens_feeds || reroutes) && masks(&before));
     let authorized = exposing(env, authorized, Action::Configure, exposes).await?;
     if let Some(label) = &patch.label {
@@ -150,6 +159,7 @@ async fn request_approval_off(env: &Platform, authorized: &Authorized, patch: &E
             "turning approval off waits for a second member: send it on its own, and other settings apart",
         ));
     }
+    authorized.may_request_release(authorized.environment()?.as_str(), Action::Configure)?;
     let target = super::promotions::open_for_releases(env, authorized).await?;
     let request = store::NewReleaseRequest {
         kind: RequestKind::ApprovalOff,
@@ -283,7 +293,20 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
     let preview = ttl.map(|ttl| (&authorized, ttl));
     let environment = store::create_environment(env, &body, preview, &secret, &entry.record(), now_ms()).await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
-    json(&CreatedEnvironment { environment, subscriber_signing_secret: secret }, status)
+    // The signing secret signs any subscriber's credential: where the new environment masks
+    // personal data, it is shown only to a caller who may see that data there, as a rotation is.
+    let shown = !masks(&environment) || may_see_personal_data(env, authorized, &environment).await;
+    json(&CreatedEnvironment { environment, subscriber_signing_secret: shown.then_some(secret) }, status)
+}
+
+/// Whether the caller of `authorized` holds a personal-data grant (with the
+/// right to configure) in the environment just created. The environment is
+/// written by then: any failure to tell answers no (the secret is withheld,
+/// and a rotation by someone with the grant gives one), never an error.
+async fn may_see_personal_data(env: &Platform, authorized: Authorized, environment: &EnvironmentDetails) -> bool {
+    let Ok(name) = EnvironmentName::parse(&environment.environment.name) else { return false };
+    let asked = ControlAction::WithPersonalData { environment: name.as_str(), action: Action::Configure };
+    store::authorize(env, authorized.into_actor(), asked).await.is_ok()
 }
 
 /// Rotates the subscriber signing secret: a new current secret (shown

@@ -7,11 +7,12 @@
 use serde::Serialize;
 use tidings_core::key_scope::KeyScope;
 use tidings_core::link;
+use tidings_core::privacy;
 use tidings_core::query::decode_segment;
 use tidings_core::sealed;
 use tidings_core::webhook::{self, IntegrationError};
 use tidings_core::wire::ErrorCode;
-use tidings_core::wire::{IntegrationInput, IntegrationList};
+use tidings_core::wire::{Integration, IntegrationInput, IntegrationList};
 
 use crate::auth::{authenticate_secret, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -24,7 +25,19 @@ use crate::store::{self, IntegrationRecord};
 /// Every integration, secrets left out.
 pub async fn list(request: &IncomingRequest, env: &Platform) -> ApiResult {
     let caller = authenticate_secret(request, env, KeyScope::IntegrationsRead).await?;
-    json(&IntegrationList { items: caller.scope.integrations().await? }, 200)
+    let items = caller.scope.integrations().await?.into_iter().map(|item| as_seen_by(&caller, item)).collect();
+    json(&IntegrationList { items }, 200)
+}
+
+/// An integration as `caller` may see it: its URL (which can carry a
+/// credential, as Slack's do) whole only for a key that may change it
+/// (`integrations:write`); a restricted key that may only read gets its
+/// scheme and host, as a member who does not administer the environment does.
+fn as_seen_by(caller: &Caller, mut integration: Integration) -> Integration {
+    if !caller.scopes.permits(KeyScope::IntegrationsWrite) {
+        integration.url = privacy::url_origin(&integration.url);
+    }
+    integration
 }
 
 /// Creates an integration; 409 `integration_exists` when the id is taken.
@@ -51,10 +64,11 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
 pub async fn get(request: &IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env, KeyScope::IntegrationsRead).await?;
     let id = parse_id(raw_id)?;
-    json(&caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?, 200)
+    json(&as_seen_by(&caller, caller.scope.integration(&id).await?.ok_or_else(|| not_found(&id))?), 200)
 }
 
-/// Creates or replaces an integration; without `signing_secret`, the stored one is kept.
+/// Creates or replaces an integration; without `signing_secret`, the stored
+/// one is kept, which only the same URL may do.
 pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env, KeyScope::IntegrationsWrite).await?;
     let id = parse_id(raw_id)?;
@@ -74,6 +88,13 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) ->
     let exists = existing.is_some();
     if !exists && input.signing_secret.is_none() {
         return Err(ApiError::validation("signing_secret", "a new integration needs a signing_secret"));
+    }
+    // The stored secret was given for the stored URL's receiver: kept, it would sign what another gets.
+    if existing.as_ref().is_some_and(|stored| stored.url != input.url) && input.signing_secret.is_none() {
+        return Err(ApiError::validation(
+            "signing_secret",
+            "a new URL needs a new signing_secret: the stored one was given for the old receiver and signs for it only",
+        ));
     }
     save(&caller, env, &id, input, if exists { 200 } else { 201 }).await
 }

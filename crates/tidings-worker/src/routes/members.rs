@@ -135,7 +135,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
         json!({"after": summary(&input.name, &email, &grants)}),
     )?;
     let member = NewMember { id: &id, name: input.name.trim(), email: &email, grants: &grants };
-    store::create_member(env, &member, &entry.record(), now).await?;
+    store::create_member(env, authorized.actor(), &member, &entry.record(), now).await?;
     json(&find(env, &id).await?.ok_or_else(|| member_not_found(&id))?.0, 201)
 }
 
@@ -150,6 +150,11 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
     };
     let grants = member::patched(&before, &patch).map_err(invalid)?;
     let authorized = store::authorize(env, actor, ControlAction::UpdateMember { member: id, after: &grants }).await?;
+    // The change is made from the grants read above; the policy judged the ones it read. Should they
+    // differ (a change landed between the two reads), nothing is written.
+    if authorized.judged_member().is_some_and(|judged| *judged != before) {
+        return Err(store::member_changed());
+    }
     let name = patch.name.as_deref().unwrap_or(&member.name);
     validate(name, &member.email)?;
     let was_owner = before.role == Role::Owner;
@@ -180,7 +185,7 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
         expires_at: minted.expires_at,
     });
     let change = changed.map(|(before, after)| GrantChange { before, after, replacement: stored.as_ref() });
-    store::update_member(env, id, name.trim(), change, was_owner, &entry.record(), now).await?;
+    store::update_member(env, authorized.actor(), id, name.trim(), change, was_owner, &entry.record(), now).await?;
     let member = find(env, id).await?.ok_or_else(|| member_not_found(id))?.0;
     let replacement_token = replacement.map(|minted| IssuedMemberToken {
         id: minted.id,
@@ -220,7 +225,7 @@ pub async fn remove(request: &IncomingRequest, env: &Platform, id: &str) -> ApiR
         format!("member:{id}"),
         json!({"before": summary(&member.name, &member.email, &grants)}),
     )?;
-    store::remove_member(env, id, grants.role == Role::Owner, &entry.record(), now_ms()).await?;
+    store::remove_member(env, &authorized, id, grants.role == Role::Owner, &entry.record(), now_ms()).await?;
     json(&Removed { id, removed: true }, 200)
 }
 
@@ -241,7 +246,7 @@ pub async fn issue_token(request: &mut IncomingRequest, env: &Platform, id: &str
         NewMemberToken { id: &minted.id, hash: &minted.hash, name: body.name.trim(), expires_at: minted.expires_at };
     let summary = json!({"token": minted.id, "name": body.name});
     let entry = audit::draft(authorized.actor(), "member.token.issue", None, format!("member:{id}"), summary)?;
-    store::issue_member_token(env, id, &stored, &entry.record(), now).await?;
+    store::issue_member_token(env, &authorized, id, &stored, &entry.record(), now).await?;
     let issued = IssuedMemberToken {
         id: minted.id,
         token: minted.token,
@@ -262,7 +267,7 @@ pub async fn revoke_token(request: &IncomingRequest, env: &Platform, id: &str, t
     let was_owner = find(env, id).await?.is_some_and(|(_, grants)| grants.role == Role::Owner);
     let summary = json!({"token": token_id});
     let entry = audit::draft(authorized.actor(), "member.token.revoke", None, format!("member:{id}"), summary)?;
-    store::revoke_member_token(env, id, token_id, was_owner, &entry.record(), now_ms()).await?;
+    store::revoke_member_token(env, &authorized, id, token_id, was_owner, &entry.record(), now_ms()).await?;
     json(&Revoked { id: token_id, revoked: true }, 200)
 }
 

@@ -35,7 +35,7 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_subscribe
 
 /// Answers the subscriber's stored preferences as they are now.
 async fn answer_current(caller: &Caller, subscriber: &SubscriberId) -> ApiResult {
-    let (stored, _) = caller.scope.preferences_of(std::slice::from_ref(subscriber)).await?;
+    let (stored, _) = caller.scope.preferences_of(std::slice::from_ref(subscriber), None).await?;
     json(&stored.get(subscriber.as_str()).cloned().unwrap_or_default().to_wire(), 200)
 }
 

@@ -103,7 +103,7 @@ pub async fn promote(request: &mut IncomingRequest, env: &Platform) -> ApiResult
     let origin = ReleaseOrigin {
         kind: RequestKind::Promotion,
         source: Some(&body.from),
-        actor: &authorized.actor().id,
+        requester: &authorized,
         identity: &identity,
     };
     match write_release(env, &target, origin, &chosen, &problems, &target_state).await? {
@@ -134,7 +134,8 @@ pub(super) enum Written {
 pub(super) struct ReleaseOrigin<'a> {
     pub kind: RequestKind,
     pub source: Option<&'a str>,
-    pub actor: &'a str,
+    /// Whose release it is (and whose request, where approval is required).
+    pub requester: &'a Authorized,
     pub identity: &'a RequestIdentity,
 }
 
@@ -153,11 +154,12 @@ pub(super) async fn write_release(
     let cleared = match target.clearance(env).await? {
         Clearance::Cleared(cleared) => cleared,
         Clearance::NeedsApproval => {
+            origin.requester.may_request_release(target.name.as_str(), Action::PromoteInto)?;
             let request = NewReleaseRequest {
                 kind: origin.kind,
                 source: origin.source,
                 reverts: None,
-                requested_by: origin.actor,
+                requested_by: &origin.requester.actor().id,
                 changes,
                 problems,
                 target_fingerprint: &release_request::fingerprint(&state.snapshot),
@@ -171,7 +173,7 @@ pub(super) async fn write_release(
         id: &id,
         kind: origin.kind.as_str(),
         source: origin.source,
-        actor: origin.actor,
+        actor: &origin.requester.actor().id,
         request_key: request_key.as_deref(),
         request_fingerprint: origin.identity.fingerprint(),
         reverts: None,
@@ -279,6 +281,7 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
     let cleared = match target.clearance(env).await? {
         Clearance::Cleared(cleared) => cleared,
         Clearance::NeedsApproval => {
+            authorized.may_request_release(target.name.as_str(), Action::PromoteInto)?;
             let request = NewReleaseRequest {
                 kind: RequestKind::Rollback,
                 source: None,

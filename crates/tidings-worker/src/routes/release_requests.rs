@@ -47,7 +47,7 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str, id: 
 /// the environment, and only while the environment still holds what the
 /// request saw (else 409 `release_request_stale`).
 pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &str, id: &str) -> ApiResult {
-    let (review, target, stored) = open_review(request, env, raw_name, id).await?;
+    let (review, target, stored) = open_review(request, env, raw_name, id, Review::Approve).await?;
     let body: ReviewRequest = read_json(request).await?;
     release_request::check_comment(body.comment.as_deref(), false)
         .map_err(|message| ApiError::validation("comment", message))?;
@@ -121,7 +121,7 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
 
 /// Closes a pending request without applying it; the comment says why.
 pub async fn reject(request: &mut IncomingRequest, env: &Platform, raw_name: &str, id: &str) -> ApiResult {
-    let (review, target, stored) = open_review(request, env, raw_name, id).await?;
+    let (review, target, stored) = open_review(request, env, raw_name, id, Review::Reject).await?;
     let body: ReviewRequest = read_json(request).await?;
     release_request::check_comment(body.comment.as_deref(), true)
         .map_err(|message| ApiError::validation("comment", message))?;
@@ -134,14 +134,25 @@ pub async fn reject(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     json(&rejected, 200)
 }
 
+/// What a review does to a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Review {
+    /// Applies it: its requester must still be a member who may ask for it.
+    Approve,
+    /// Closes it.
+    Reject,
+}
+
 /// Reads the request (for those who may see the environment), then asks the
 /// policy whether the caller may review it: another member allowed to
-/// promote there, never its requester or the admin token.
+/// promote there, never its requester or the admin token; to approve it,
+/// only while its requester may still do what it asks.
 async fn open_review(
     request: &IncomingRequest,
     env: &Platform,
     raw_name: &str,
     id: &str,
+    review: Review,
 ) -> ApiResult<(Authorized, PromotionEnvironment, StoredRequest)> {
     let name = parse_name(raw_name)?;
     let viewer = authorize_in(request, env, &name, Action::View).await?;
@@ -152,6 +163,11 @@ async fn open_review(
         requester: &stored.requested_by,
         requested_at_ms: stored.created_at_ms,
         reviewer_since_ms: viewer.actor().since_ms,
+        approving: match (review, stored.kind) {
+            (Review::Reject, _) => None,
+            (Review::Approve, RequestKind::ApprovalOff) => Some(Action::Configure),
+            (Review::Approve, _) => Some(Action::PromoteInto),
+        },
     };
     let review = store::authorize(env, viewer.into_actor(), asked).await?;
     Ok((review, target, stored))

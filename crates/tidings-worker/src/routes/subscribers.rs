@@ -56,10 +56,12 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
     let caller = authenticate_secret(request, env, KeyScope::SubscribersWrite).await?;
     let id = parse_id(raw_id)?;
     let now = now_ms();
-    if !caller.scope.delete_subscriber(&id, now).await? {
+    let deleted = caller.scope.delete_subscriber(&id, now).await?;
+    // A socket needs no profile (a hash opens one for any id): the id's sockets end either way.
+    caller.scope.close_subscriber_sockets(env, &id, now).await;
+    if !deleted {
         return Err(not_found(&id));
     }
-    caller.scope.close_subscriber_sockets(env, &id, now).await;
     json(&Deleted { subscriber_id: id.to_string(), deleted: true }, 200)
 }
 

@@ -151,7 +151,8 @@ impl MemberView {
     }
 
     /// Execution logs: ids (subscribers' shown as handles where masked),
-    /// statuses and error classes, never personal data.
+    /// statuses and error classes, never personal data; where the
+    /// environment masks, error messages are hidden too (codes stay).
     pub async fn logs(&self, pairs: &[(String, String)]) -> ApiResult<LogList> {
         let mut pairs = pairs.to_vec();
         for (name, value) in &mut pairs {
@@ -162,8 +163,12 @@ impl MemberView {
         let query = LogQuery::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
             .map_err(|error| ApiError::validation(error.field, error.to_string()))?;
         let mut list = self.scope.logs(&query).await?;
+        let hide_messages = self.masks_subscribers() || self.hides_contents();
         for entry in &mut list.items {
             entry.subscriber_id = entry.subscriber_id.as_deref().map(|id| self.shown(id));
+            if hide_messages {
+                privacy::hide_log_messages(&mut entry.detail);
+            }
         }
         Ok(list)
     }

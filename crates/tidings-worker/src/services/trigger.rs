@@ -184,7 +184,7 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
         };
         return Ok(Ran { body, follow_up: FollowUp::default() });
     }
-    let (preferences, defaults) = scope.preferences_of(&valid.recipients).await?;
+    let (preferences, defaults) = scope.preferences_of(&valid.recipients, Some(&valid.workflow)).await?;
     let nobody = Preferences::default();
     // One id per message, per webhook delivery, per skipped step and per
     // suppressed delivery: at most two per step and recipient, plus the in-app message.

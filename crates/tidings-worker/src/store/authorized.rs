@@ -65,12 +65,23 @@ pub struct Authorized {
     reshard: bool,
     /// For a review of a release request: whose request it may review.
     review: Option<String>,
+    /// For an action on a member (a change, a removal, a token): their
+    /// grants as the policy judged them, which the write checks are still
+    /// theirs.
+    member: Option<Grants>,
 }
 
 impl Authorized {
     /// Who was allowed.
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// The grants the policy judged the action's member to hold, for an
+    /// action on a member; a write about them holds only while these are
+    /// still theirs ([`super::members`]).
+    pub fn judged_member(&self) -> Option<&Grants> {
+        self.member.as_ref()
     }
 
     /// Who was allowed, to ask the policy about a further action.
@@ -167,6 +178,17 @@ impl Authorized {
         policy::decide(self.actor.subject(), &[], &self.chain, asked).is_allowed()
     }
 
+    /// Refuses a release request the policy would not let this caller make
+    /// ([`ControlAction::RequestRelease`]: a member's, never the admin
+    /// token's), in `environment` with `action`'s right there.
+    pub fn may_request_release(&self, environment: &str, action: Action) -> Result<(), ApiError> {
+        let asked = ControlAction::RequestRelease { environment, action };
+        match policy::decide(self.actor.subject(), &[], &self.chain, asked) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(denial) => Err(refusal(&denial)),
+        }
+    }
+
     /// Whether the policy also allows `action` on the same environment
     /// (e.g. seeing personal data where the route only needed to look).
     pub fn permits(&self, action: Action) -> bool {
@@ -184,7 +206,10 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         | ControlAction::RemoveMember { .. }
         | ControlAction::IssueToken { .. }
         | ControlAction::RevokeToken { .. }
-        | ControlAction::ConfigureDeployment { .. } => member_states(env, crate::platform::now_ms()).await?,
+        | ControlAction::ConfigureDeployment { .. }
+        | ControlAction::ReviewRelease { approving: Some(_), .. } => {
+            member_states(env, crate::platform::now_ms()).await?
+        }
         _ => Vec::new(),
     };
     let action_asked = action;
@@ -198,7 +223,8 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         | ControlAction::ArchiveEnvironment { environment }
         | ControlAction::ReshardEnvironment { environment }
         | ControlAction::WithPersonalData { environment, .. }
-        | ControlAction::ReviewRelease { environment, .. } => Target::Environment(name(environment)?),
+        | ControlAction::ReviewRelease { environment, .. }
+        | ControlAction::RequestRelease { environment, .. } => Target::Environment(name(environment)?),
         ControlAction::CreatePreview { from } => Target::Environment(name(from)?),
         ControlAction::Promote { from, to } | ControlAction::PreviewPromotion { from, to } => {
             Target::Pair(name(from)?, name(to)?)
@@ -223,7 +249,28 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::ReviewRelease { requester, .. } => Some(requester.to_owned()),
         _ => None,
     };
-    Ok(Authorized { actor, chain, target, action, deletion, deployment_change, archive, preview, reshard, review })
+    let member = match action_asked {
+        ControlAction::UpdateMember { member, .. }
+        | ControlAction::RemoveMember { member }
+        | ControlAction::IssueToken { member }
+        | ControlAction::RevokeToken { member } => {
+            members.iter().find(|state| state.id == member).map(|state| state.grants.clone())
+        }
+        _ => None,
+    };
+    Ok(Authorized {
+        actor,
+        chain,
+        target,
+        action,
+        deletion,
+        deployment_change,
+        archive,
+        preview,
+        reshard,
+        review,
+        member,
+    })
 }
 
 /// The proof the scheduled sweep acts with on one environment that is due:
@@ -255,6 +302,7 @@ pub(super) async fn for_sweep(
         preview: false,
         reshard: false,
         review: None,
+        member: None,
     })
 }
 

@@ -53,7 +53,9 @@ const COLUMNS: &str = "id, kind, name, url, secret, created_at, updated_at, \
     (SELECT open_until FROM integration_health WHERE integration = integrations.id) AS open_until";
 
 impl Environment {
-    /// Creates or replaces an integration; true when it is new.
+    /// Creates or replaces an integration; true when it is new. Without a
+    /// new secret the stored one is kept only while the URL is the same: it
+    /// was given for that receiver.
     pub async fn save_integration(
         &self,
         unlocked: &Unlocked,
@@ -67,7 +69,8 @@ impl Environment {
             "INSERT INTO integrations (id, kind, name, url, secret, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
              ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, url = excluded.url, \
-             secret = COALESCE(excluded.secret, integrations.secret), updated_at = excluded.updated_at",
+             secret = CASE WHEN excluded.secret IS NOT NULL THEN excluded.secret \
+             WHEN integrations.url = excluded.url THEN integrations.secret END, updated_at = excluded.updated_at",
             &[
                 text(record.id),
                 text(record.kind),

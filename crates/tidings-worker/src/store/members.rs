@@ -14,6 +14,7 @@ use tidings_core::wire::{AuditEntry, Member};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::authorized::{Actor, Authorized};
 use super::platform::Platform;
 use super::{control_db, number, statement, storage_error, text, AuditRow};
 use crate::error::ApiError;
@@ -121,14 +122,46 @@ pub(super) fn token_statement(
 }
 
 /// A member's stored grant rows as one text, for [`grants_fingerprint`] to compare with.
+/// A row that grants nothing (no role, no flag: what a preview's copy leaves of a role above the
+/// member's own) is no grant, as reading the grants skips it.
 const STORED_GRANTS: &str = "SELECT group_concat(line, ',') FROM (SELECT environment || ':' || \
     COALESCE(role, '') || ':' || promote || ':' || personal_data AS line FROM member_grants \
-    WHERE member_id = ?1 ORDER BY environment)";
+    WHERE member_id = ?1 AND (role IS NOT NULL OR promote != 0 OR personal_data != 0) ORDER BY environment)";
 
 /// What a guard evaluates to abort its batch when the member changed since the policy judged
 /// the change: an integer overflow, an error of its own kind, told apart from the owner
 /// guard's malformed JSON.
 const CHANGED: &str = "abs(-9223372036854775807 - 1)";
+
+/// A statement that aborts its batch ([`CHANGED`], 409 `member_changed`)
+/// unless member `id` is still there with the role and grants `judged`,
+/// as the policy saw them; with `judged` `None`, only that they are there.
+fn unchanged_guard(control: &D1Database, id: &str, judged: Option<&Grants>) -> Result<D1PreparedStatement, ApiError> {
+    let (role, stored) = match judged {
+        Some(grants) => {
+            (text(grants.role.as_str()), grants_fingerprint(grants).map_or(JsValue::NULL, |print| text(&print)))
+        }
+        None => (JsValue::NULL, JsValue::NULL),
+    };
+    statement(
+        control,
+        &format!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM members WHERE id = ?1 AND removed_at IS NULL \
+             AND (?2 IS NULL OR (role = ?2 AND ({STORED_GRANTS}) IS ?3))) THEN 1 ELSE {CHANGED} END"
+        ),
+        &[text(id), role, stored],
+    )
+}
+
+/// The guard on the member who acts: a member narrowed or removed while
+/// their request ran does not write with the rights they had. The admin
+/// token is no member: nothing to guard.
+fn actor_guard(control: &D1Database, actor: &Actor) -> Result<Option<D1PreparedStatement>, ApiError> {
+    if actor.break_glass {
+        return Ok(None);
+    }
+    unchanged_guard(control, &actor.id, Some(&actor.grants)).map(Some)
+}
 
 /// The text [`STORED_GRANTS`] reads for these grants, as [`grant_statements`] writes them;
 /// `None` when they write no row.
@@ -190,12 +223,16 @@ fn member_error(error: worker::Error) -> ApiError {
 /// Creates a member with grants, and its audit entry, in one transaction.
 pub async fn create_member(
     env: &Platform,
+    actor: &Actor,
     member: &NewMember<'_>,
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    commit(&control, member_statements(&control, member, now_ms)?, audit, false, now_ms).await
+    // Only while the member creating them still holds the grants the policy judged they may give.
+    let mut writes: Vec<D1PreparedStatement> = actor_guard(&control, actor)?.into_iter().collect();
+    writes.extend(member_statements(&control, member, now_ms)?);
+    commit(&control, writes, audit, false, now_ms).await
 }
 
 /// A change of a member's grants: what they were (as the policy judged the
@@ -218,6 +255,7 @@ pub struct GrantChange<'a> {
 /// request changed meanwhile.
 pub async fn update_member(
     env: &Platform,
+    actor: &Actor,
     id: &str,
     name: &str,
     change: Option<GrantChange<'_>>,
@@ -228,27 +266,15 @@ pub async fn update_member(
     let control = control_db(env)?;
     // The member must still be there, with the grants the policy judged the change against:
     // a change made meanwhile (a revocation, say) is never undone by writing a stale copy.
-    let (role, stored) = match &change {
-        Some(GrantChange { before, .. }) => {
-            (text(before.role.as_str()), grants_fingerprint(before).map_or(JsValue::NULL, |print| text(&print)))
-        }
-        None => (JsValue::NULL, JsValue::NULL),
-    };
-    let mut writes = vec![
-        statement(
-            &control,
-            &format!(
-                "SELECT CASE WHEN EXISTS (SELECT 1 FROM members WHERE id = ?1 AND removed_at IS NULL \
-                 AND (?2 IS NULL OR (role = ?2 AND ({STORED_GRANTS}) IS ?3))) THEN 1 ELSE {CHANGED} END"
-            ),
-            &[text(id), role, stored],
-        )?,
-        statement(
-            &control,
-            "UPDATE members SET name = ?2 WHERE id = ?1 AND removed_at IS NULL",
-            &[text(id), text(name)],
-        )?,
-    ];
+    // So must the member who changes them, with theirs.
+    let judged = change.as_ref().map(|GrantChange { before, .. }| *before);
+    let mut writes = vec![unchanged_guard(&control, id, judged)?];
+    writes.extend(actor_guard(&control, actor)?);
+    writes.push(statement(
+        &control,
+        "UPDATE members SET name = ?2 WHERE id = ?1 AND removed_at IS NULL",
+        &[text(id), text(name)],
+    )?);
     if let Some(GrantChange { before, after: grants, replacement }) = change {
         writes.push(statement(
             &control,
@@ -275,13 +301,17 @@ pub async fn update_member(
 /// Removes a member (their tokens stop working at once), with its audit entry.
 pub async fn remove_member(
     env: &Platform,
+    authorized: &Authorized,
     id: &str,
     was_owner: bool,
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    let writes = vec![
+    // Only the member the policy judged removable, by a member who still holds what allowed it.
+    let mut writes = vec![unchanged_guard(&control, id, authorized.judged_member())?];
+    writes.extend(actor_guard(&control, authorized.actor())?);
+    writes.extend([
         // The email is freed (it is unique among members), so the person can be invited again.
         statement(
             &control,
@@ -293,26 +323,34 @@ pub async fn remove_member(
             "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
             &[text(id), number(now_ms)],
         )?,
-    ];
+    ]);
     commit(&control, writes, audit, was_owner, now_ms).await
 }
 
 /// Stores a personal access token, with its audit entry.
 pub async fn issue_member_token(
     env: &Platform,
+    authorized: &Authorized,
     member_id: &str,
     token: &NewMemberToken<'_>,
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
-    commit(&control, vec![token_statement(&control, member_id, token, now_ms)?], audit, false, now_ms).await
+    // The token carries the member's grants as they are when it is stored: only while they are
+    // those the policy judged the issuer may issue for (a widening meanwhile revoked every token
+    // before this one; this one must not slip past it), and while the issuer still has theirs.
+    let mut writes = vec![unchanged_guard(&control, member_id, authorized.judged_member())?];
+    writes.extend(actor_guard(&control, authorized.actor())?);
+    writes.push(token_statement(&control, member_id, token, now_ms)?);
+    commit(&control, writes, audit, false, now_ms).await
 }
 
 /// Revokes one of a member's live tokens, with its audit entry; 404
 /// `token_not_found` when there is no such live token.
 pub async fn revoke_member_token(
     env: &Platform,
+    authorized: &Authorized,
     member_id: &str,
     token_id: &str,
     was_owner: bool,
@@ -340,7 +378,10 @@ pub async fn revoke_member_token(
         "UPDATE member_tokens SET revoked_at = ?3 WHERE id = ?1 AND member_id = ?2 AND revoked_at IS NULL",
         &[text(token_id), text(member_id), number(now_ms)],
     )?;
-    commit(&control, vec![revoke], audit, was_owner, now_ms).await
+    let mut writes = vec![unchanged_guard(&control, member_id, authorized.judged_member())?];
+    writes.extend(actor_guard(&control, authorized.actor())?);
+    writes.push(revoke);
+    commit(&control, writes, audit, was_owner, now_ms).await
 }
 
 /// The live member a token hash belongs to, with their grants; `None` for an
@@ -503,6 +544,16 @@ fn owner_guard(control: &D1Database, now_ms: u64) -> Result<D1PreparedStatement,
     )
 }
 
+/// 409 `member_changed`: the member written about, or the member writing,
+/// was changed or removed after the policy judged the write.
+pub fn member_changed() -> ApiError {
+    ApiError::new(
+        409,
+        ErrorCode::MemberChanged,
+        "this member, or your own membership, was changed or removed meanwhile; read them again and retry",
+    )
+}
+
 /// Runs a member change with its audit entry as one transaction; with
 /// `guard_owners`, aborted (409 `last_owner`) if it left no owner who can sign in.
 async fn commit(
@@ -518,11 +569,7 @@ async fn commit(
     }
     match control.batch(writes).await {
         Ok(_) => Ok(()),
-        Err(error) if error.to_string().contains("integer overflow") => Err(ApiError::new(
-            409,
-            ErrorCode::MemberChanged,
-            "this member was changed or removed meanwhile; read them again and retry",
-        )),
+        Err(error) if error.to_string().contains("integer overflow") => Err(member_changed()),
         Err(error) if error.to_string().contains(LAST_OWNER) || error.to_string().contains("malformed JSON") => {
             Err(ApiError::new(
                 409,

@@ -69,8 +69,8 @@ pub use lifecycle::{
 };
 pub use lock::Unlocked;
 pub use members::{
-    control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, members, remove_member,
-    revoke_member_token, update_member, AuditRecord, GrantChange, NewMember, NewMemberToken,
+    control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, member_changed, members,
+    remove_member, revoke_member_token, update_member, AuditRecord, GrantChange, NewMember, NewMemberToken,
 };
 pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};

@@ -6,14 +6,23 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::json;
-use tidings_core::preferences::{Change, Channel, Preferences};
+use tidings_core::preferences::{Change, Channel, Preferences, MAX_WORKFLOW_OVERRIDES};
 use tidings_core::subscriber::SubscriberId;
 
+use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::lock::Unlocked;
 use super::{number, statement, storage_error, text, Environment};
 use crate::error::ApiError;
+
+/// Raised (as a JSON path) by the guard that keeps a subscriber's workflow
+/// overrides within [`MAX_WORKFLOW_OVERRIDES`].
+const PREFERENCES_FULL: &str = "tidings-preferences-full";
+
+/// How many workflows subscriber `?1` has overrides for.
+const OVERRIDES_COUNT: &str =
+    "SELECT COUNT(DISTINCT workflow) FROM preferences WHERE subscriber_id = ?1 AND workflow != ''";
 
 #[derive(Deserialize)]
 struct PreferenceRow {
@@ -52,7 +61,7 @@ pub(super) fn replace_defaults_statements(
 impl Environment {
     /// The environment's default preferences.
     pub async fn preference_defaults(&self) -> Result<Preferences, ApiError> {
-        let mut found = self.stored_preferences(&[]).await?;
+        let mut found = self.stored_preferences(&[], None).await?;
         Ok(found.remove(DEFAULTS).unwrap_or_default())
     }
 
@@ -72,24 +81,32 @@ impl Environment {
     }
 
     /// The preferences of each of `ids` (absent ids have none) and the
-    /// environment's defaults, in one query.
+    /// environment's defaults, in one query: all of them, or with
+    /// `workflow` only the global ones and that workflow's (what a trigger
+    /// of it reads).
     pub async fn preferences_of(
         &self,
         ids: &[SubscriberId],
+        workflow: Option<&str>,
     ) -> Result<(BTreeMap<String, Preferences>, Preferences), ApiError> {
-        let mut found = self.stored_preferences(ids).await?;
+        let mut found = self.stored_preferences(ids, workflow).await?;
         let defaults = found.remove(DEFAULTS).unwrap_or_default();
         Ok((found, defaults))
     }
 
     /// Stored settings of `ids` and of the defaults (under [`DEFAULTS`]).
-    async fn stored_preferences(&self, ids: &[SubscriberId]) -> Result<BTreeMap<String, Preferences>, ApiError> {
+    async fn stored_preferences(
+        &self,
+        ids: &[SubscriberId],
+        workflow: Option<&str>,
+    ) -> Result<BTreeMap<String, Preferences>, ApiError> {
         let ids: Vec<&str> = ids.iter().map(SubscriberId::as_str).collect();
         let rows: Vec<PreferenceRow> = statement(
             &self.db,
             "SELECT subscriber_id, workflow, channel, enabled FROM preferences \
-             WHERE subscriber_id IN (SELECT value FROM json_each(?1)) OR subscriber_id = ?2",
-            &[text(&json!(ids).to_string()), text(DEFAULTS)],
+             WHERE (subscriber_id IN (SELECT value FROM json_each(?1)) OR subscriber_id = ?2) \
+             AND (?3 IS NULL OR workflow IN ('', ?3))",
+            &[text(&json!(ids).to_string()), text(DEFAULTS), workflow.map_or(JsValue::NULL, text)],
         )?
         .all()
         .await
@@ -135,9 +152,32 @@ impl Environment {
                 )?,
             });
         }
-        if !writes.is_empty() {
-            self.db.batch(writes).await.map_err(|error| storage_error("update preferences", error))?;
+        if writes.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // In the same transaction: a change that leaves more overrides than a subscriber may keep fails
+        // whole. One who kept more from before the limit may still change them, and never add.
+        let count = OVERRIDES_COUNT;
+        let kept: Option<f64> =
+            statement(&self.db, &format!("SELECT ({count}) AS count"), &[text(subscriber.as_str())])?
+                .first(Some("count"))
+                .await
+                .map_err(|error| storage_error("count preferences", error))?;
+        let limit = (MAX_WORKFLOW_OVERRIDES as u64).max(kept.unwrap_or(0.0) as u64);
+        writes.push(statement(
+            &self.db,
+            &format!("SELECT CASE WHEN ({count}) > ?2 THEN json_extract('{{}}', '{PREFERENCES_FULL}') END"),
+            &[text(subscriber.as_str()), number(limit)],
+        )?);
+        match self.db.batch(writes).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.to_string().contains(PREFERENCES_FULL) => Err(ApiError::validation(
+                "workflows",
+                format!(
+                    "a subscriber keeps overrides for at most {MAX_WORKFLOW_OVERRIDES} workflows; remove some (null) first"
+                ),
+            )),
+            Err(error) => Err(storage_error("update preferences", error)),
+        }
     }
 }

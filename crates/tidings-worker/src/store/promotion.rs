@@ -524,12 +524,14 @@ impl PromotionEnvironment {
             ],
             (ResourceKind::Integration, Some(after)) => {
                 let field = |name: &str| text(after.get(name).and_then(Value::as_str).unwrap_or_default());
-                // The configuration moves; the target's own secret stays.
+                // The configuration moves; the target's own secret stays while the URL does (it was
+                // given for that receiver: it would sign what another gets).
                 vec![statement(
                     &self.db,
                     "INSERT INTO integrations (id, kind, name, url, secret, created_at, updated_at) \
                      VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?5) \
                      ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, url = excluded.url, \
+                     secret = CASE WHEN integrations.url = excluded.url THEN integrations.secret END, \
                      updated_at = excluded.updated_at",
                     &[key, field("kind"), field("name"), field("url"), number(now_ms)],
                 )?]

@@ -23,7 +23,7 @@ use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
 use crate::store::Platform;
-use crate::store::{self, GrantChange, NewMember, NewMemberToken};
+use crate::store::{self, GrantChange, MemberUpdate, NewMember, NewMemberToken};
 
 /// Token lifetime when none is asked for.
 const DEFAULT_TOKEN_DAYS: u32 = 90;
@@ -185,7 +185,8 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, id: &str) -> 
         expires_at: minted.expires_at,
     });
     let change = changed.map(|(before, after)| GrantChange { before, after, replacement: stored.as_ref() });
-    store::update_member(env, authorized.actor(), id, name.trim(), change, was_owner, &entry.record(), now).await?;
+    let update = MemberUpdate { id, name: name.trim(), change, was_owner };
+    store::update_member(env, authorized.actor(), update, &entry.record(), now).await?;
     let member = find(env, id).await?.ok_or_else(|| member_not_found(id))?.0;
     let replacement_token = replacement.map(|minted| IssuedMemberToken {
         id: minted.id,

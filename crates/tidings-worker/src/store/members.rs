@@ -247,6 +247,18 @@ pub struct GrantChange<'a> {
     pub replacement: Option<&'a NewMemberToken<'a>>,
 }
 
+/// A change to one member: their name and, with `change`, their grants.
+pub struct MemberUpdate<'a> {
+    /// The member's id.
+    pub id: &'a str,
+    /// Their name after the change.
+    pub name: &'a str,
+    /// Their grants' change, if any.
+    pub change: Option<GrantChange<'a>>,
+    /// Whether they were an owner (the change is then checked to leave one who can sign in).
+    pub was_owner: bool,
+}
+
 /// Changes a member's name and, when `change` is given, replaces their role
 /// and grants, with its audit entry, revoking their tokens when the grants
 /// widen (and storing the replacement issued in their place, if any); an
@@ -256,13 +268,11 @@ pub struct GrantChange<'a> {
 pub async fn update_member(
     env: &Platform,
     actor: &Actor,
-    id: &str,
-    name: &str,
-    change: Option<GrantChange<'_>>,
-    was_owner: bool,
+    update: MemberUpdate<'_>,
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<(), ApiError> {
+    let MemberUpdate { id, name, change, was_owner } = update;
     let control = control_db(env)?;
     // The member must still be there, with the grants the policy judged the change against:
     // a change made meanwhile (a revocation, say) is never undone by writing a stale copy.

@@ -266,6 +266,28 @@ describe("tokens issued for someone else", () => {
     assert.equal(widened.body.replacement_token, undefined, "only an owner is issued one in the answer");
   });
 
+  it("end when the member who issued them is removed: the issuer may keep a copy", async () => {
+    // An admin onboards a colleague with a token and keeps a copy; the colleague mints one with it.
+    await addMember("issuer", { role: "admin" });
+    const made = await as("issuer", "/v1/members", { method: "POST", body: { name: "colleague", email: emailOf("colleague"), role: "developer" } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const copy = await as("issuer", `/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "onboarding" } });
+    assert.equal(copy.status, 201, JSON.stringify(copy.body));
+    const own = await api(`/v1/members/${made.body.id}/tokens`, { key: copy.body.token, method: "POST", body: { name: "mine" } });
+    assert.equal(own.status, 201, JSON.stringify(own.body));
+    const byAdminToken = await admin(`/v1/members/${made.body.id}/tokens`, { method: "POST", body: { name: "from the admin token" } });
+    // What the colleague issues with the admin token's token is theirs alone.
+    const trusted = await api(`/v1/members/${made.body.id}/tokens`, { key: byAdminToken.body.token, method: "POST", body: { name: "mine, for real" } });
+    assert.equal(trusted.status, 201, JSON.stringify(trusted.body));
+    // The issuer leaves: the copy stops working, and so does what was minted with it (the issuer could
+    // have minted it); what the admin token issued, and what was minted with that, go on.
+    assert.equal((await admin(`/v1/members/${ids.issuer}`, { method: "DELETE" })).status, 200);
+    refused(await api("/v1/me", { key: copy.body.token }), 401, "member_token_invalid", "a token the removed member issued");
+    refused(await api("/v1/me", { key: own.body.token }), 401, "member_token_invalid", "a token minted with the removed member's copy");
+    assert.equal((await api("/v1/me", { key: byAdminToken.body.token })).body.id, made.body.id);
+    assert.equal((await api("/v1/me", { key: trusted.body.token })).body.id, made.body.id);
+  });
+
   it("issue an owner the admin token widens a new token in the change's answer, so an owner can always sign in", async () => {
     await addMember("owner-widened", { role: "owner" });
     await addMember("owner-other", { role: "owner", environments: { production: "none" } });

@@ -95,6 +95,25 @@ describe("integrations and webhooks", () => {
     assert.equal((await call(`/v1/subscribers/${subscriber}/feed`)).body.items[0].subject, "Order 42");
   });
 
+  it("lets no payload value add a field to the signed body", async () => {
+    const quoted = `${workflow}-quoted`;
+    const saved = await call(`/v1/workflows/${quoted}`, {
+      method: "PUT",
+      body: { name: "Quoted", steps: [{ type: "in_app", subject: "s", body: "b" }, { type: "webhook", integration, body: "{\"note\": \"{{ payload.note }}\", \"order\": {{ payload.order }}}" }] },
+    });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    const note = 'thanks", "refund": true, "amount": "9999';
+    const before = received.length;
+    const sent = await call("/v1/events/trigger", { method: "POST", body: { workflow: quoted, to: freshSubscriber("quoted"), payload: { note, order: 7 } } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const delivery = await waitFor(() => received.slice(before).find((entry) => entry.headers["tidings-delivery-id"] === sent.body.deliveries[0].id), "the webhook");
+    assert.deepEqual(JSON.parse(delivery.body), { note, order: 7 }, "the value stays one string");
+    // Where a string stands bare it cannot make fields either: the body is not JSON, and the trigger is refused.
+    const bare = await call("/v1/events/trigger", { method: "POST", body: { workflow: quoted, to: freshSubscriber("bare"), payload: { note: "n", order: '1, "refund": true' } } });
+    expectError(assert, bare, 422, "template_render_failed");
+    await call(`/v1/workflows/${quoted}`, { method: "DELETE" });
+  });
+
   it("delivers to many recipients, each with its own delivery", async () => {
     const recipients = [freshSubscriber("many-a"), freshSubscriber("many-b"), freshSubscriber("many-c")];
     const sent = await call("/v1/events/trigger", { method: "POST", body: { workflow, to: recipients, payload: { order: 9 } } });

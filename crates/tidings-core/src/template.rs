@@ -64,7 +64,38 @@ pub struct Renderer {
 impl Renderer {
     /// Compiles `sources`; template `i` is rendered with [`Renderer::render`]`(i, …)`.
     pub fn new(sources: Vec<String>) -> Result<Self, (usize, RenderError)> {
+        Self::compile(environment(), sources)
+    }
+
+    /// Compiles `sources` that write JSON (webhook bodies), in an escaping
+    /// mode of their own: every value is written as the inside of a JSON
+    /// string literal (a list or map as its text), so no value a payload or
+    /// profile carries can end the literal it stands in and add fields
+    /// (`1", "refund": true` stays one string between quotes; bare, it makes
+    /// the body invalid JSON). Numbers, booleans and `none` are written as
+    /// before. What the template marks safe is written as it is: `tojson`'s
+    /// output, and what `{% set %}` blocks, `join` and `~` build from safe parts
+    /// (so a `tojson` value stands bare, as JSON, and is never escaped twice);
+    /// `| safe` on a payload value gives this up.
+    pub fn for_json(sources: Vec<String>) -> Result<Self, (usize, RenderError)> {
         let mut environment = environment();
+        environment.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom(JSON_STRING.into()));
+        environment.set_formatter(|out, _state, value| {
+            use minijinja::value::ValueKind;
+            let text = match value.kind() {
+                ValueKind::None | ValueKind::Undefined => return Ok(()),
+                _ if value.is_safe() => return write!(out, "{value}").map_err(minijinja::Error::from),
+                ValueKind::Number | ValueKind::Bool => return write!(out, "{value}").map_err(minijinja::Error::from),
+                ValueKind::String => value.as_str().unwrap_or_default().to_owned(),
+                _ => value.to_string(),
+            };
+            let quoted = serde_json::Value::from(text).to_string();
+            out.write_str(&quoted[1..quoted.len() - 1]).map_err(minijinja::Error::from)
+        });
+        Self::compile(environment, sources)
+    }
+
+    fn compile(mut environment: Environment<'static>, sources: Vec<String>) -> Result<Self, (usize, RenderError)> {
         for (index, source) in sources.iter().enumerate() {
             environment
                 .add_template_owned(index.to_string(), source.clone())
@@ -82,6 +113,9 @@ impl Renderer {
             .map_err(|error| describe(source, &error))
     }
 }
+
+/// The name of [`Renderer::for_json`]'s escaping mode.
+const JSON_STRING: &str = "json-string";
 
 /// The engine's instruction budget for one render: a notification's text
 /// takes a few hundred; this allows loops over a few thousand items.
@@ -138,6 +172,42 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_json_body_takes_values_without_letting_them_end_a_string() {
+        let context = json!({"payload": {"note": "1\", \"refund\": true, \"x\": \"", "n": 7, "order": "A-7", "list": [1, "two"]}});
+        let renderer = Renderer::for_json(vec![
+            r#"{"note": "{{ payload.note }}", "n": {{ payload.n }}}"#.to_owned(),
+            r#"{"order": {{ payload.order | tojson }}, "list": {{ payload.list | tojson }}}"#.to_owned(),
+            r#"{"bare": {{ payload.note }}}"#.to_owned(),
+        ])
+        .unwrap();
+        let quoted: Value = serde_json::from_str(&renderer.render(0, &context).unwrap()).unwrap();
+        assert_eq!(quoted, json!({"note": "1\", \"refund\": true, \"x\": \"", "n": 7}), "one field, its text whole");
+        let encoded: Value = serde_json::from_str(&renderer.render(1, &context).unwrap()).unwrap();
+        assert_eq!(encoded, json!({"order": "A-7", "list": [1, "two"]}));
+        let bare = renderer.render(2, &context).unwrap();
+        assert!(serde_json::from_str::<Value>(&bare).is_err(), "a bare string adds no field: {bare}");
+    }
+
+    #[test]
+    fn a_json_body_escapes_lists_and_maps_and_keeps_what_the_template_builds_safe() {
+        let evil = "\", \"refund\": true, \"x\": \"";
+        let context = json!({"payload": {"tags": [evil], "who": {"name": evil}, "ids": [1, 2], "name": "O\"Brien"}});
+        let renderer = Renderer::for_json(vec![
+            r#"{"tags": "{{ payload.tags }}", "who": "{{ payload.who }}"}"#.to_owned(),
+            r#"{% set n %}{{ payload.name }}{% endset %}{"n": "{{ n }}"}"#.to_owned(),
+            r#"{"ids": [{{ payload.ids | map('tojson') | join(',') }}], "first": {{ payload.ids[0] | tojson ~ '' }}}"#
+                .to_owned(),
+        ])
+        .unwrap();
+        let printed: Value = serde_json::from_str(&renderer.render(0, &context).unwrap()).unwrap();
+        assert_eq!(printed.as_object().unwrap().len(), 2, "no field added: {printed}");
+        let captured: Value = serde_json::from_str(&renderer.render(1, &context).unwrap()).unwrap();
+        assert_eq!(captured, json!({"n": "O\"Brien"}), "escaped once, not twice");
+        let built: Value = serde_json::from_str(&renderer.render(2, &context).unwrap()).unwrap();
+        assert_eq!(built, json!({"ids": [1, 2], "first": 1}));
+    }
 
     #[test]
     fn a_failure_names_its_class_and_line_never_a_value() {

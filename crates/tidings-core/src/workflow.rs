@@ -258,10 +258,13 @@ impl Workflow {
                 StepInput::InApp { .. } => None,
             })
             .collect();
-        let renderer =
-            Renderer::new(steps.iter().map(|(_, _, body)| body.clone()).collect()).map_err(|(index, source)| {
-                WorkflowError::Render { step: format!("steps.{}", steps[index].0), field: "body".to_owned(), source }
-            })?;
+        let renderer = Renderer::for_json(steps.iter().map(|(_, _, body)| body.clone()).collect()).map_err(
+            |(index, source)| WorkflowError::Render {
+                step: format!("steps.{}", steps[index].0),
+                field: "body".to_owned(),
+                source,
+            },
+        )?;
         Ok(WebhookRenderer {
             renderer,
             steps: steps.into_iter().map(|(index, integration, _)| (index, integration)).collect(),

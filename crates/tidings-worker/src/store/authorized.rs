@@ -31,6 +31,10 @@ pub struct Actor {
     /// Since when this credential could act (Unix ms): the later of the
     /// member's creation and their token's issue; 0 for the admin token.
     pub since_ms: u64,
+    /// Who stands behind the credential: the member, whoever issued the
+    /// member's token when someone else did (they may keep a copy), or
+    /// `admin`. Tokens it issues are recorded as theirs.
+    pub issuer: String,
 }
 
 impl Actor {
@@ -290,6 +294,7 @@ pub(super) async fn for_sweep(
         grants: Grants::role(tidings_core::access::Role::Owner),
         break_glass: false,
         since_ms: 0,
+        issuer: "system".to_owned(),
     };
     Ok(Authorized {
         actor,

@@ -86,7 +86,7 @@ pub async fn bootstrap(
     }
     if let Some((member, token)) = owner {
         writes.extend(members::member_statements(&control, member, now_ms)?);
-        writes.push(members::token_statement(&control, member.id, token, now_ms)?);
+        writes.push(members::token_statement(&control, member.id, "admin", token, now_ms)?);
     }
     // One batch is one transaction: either every environment (and the owner) exists or none.
     control.batch(writes).await.map_err(|error| {

@@ -72,6 +72,22 @@ struct MemberRow {
     /// Only where the row was read through a token.
     #[serde(default)]
     grants_changed_at: Option<f64>,
+    /// Only where the row was read through a token: who issued it.
+    #[serde(default)]
+    token_issued_by: Option<String>,
+}
+
+/// A live member signed in with a token.
+pub struct SignedIn {
+    /// The member.
+    pub member: Member,
+    /// Their grants.
+    pub grants: Grants,
+    /// Since when the credential could act as it does (Unix ms): the latest of the member's
+    /// creation, their last change of role or grants, and the token's issue.
+    pub since_ms: u64,
+    /// Who stands behind the token: whoever issued it (who may keep a copy), or the member.
+    pub issuer: String,
 }
 
 #[derive(Deserialize)]
@@ -104,12 +120,14 @@ pub(super) fn member_statements(
 pub(super) fn token_statement(
     control: &D1Database,
     member_id: &str,
+    issued_by: &str,
     token: &NewMemberToken<'_>,
     now_ms: u64,
 ) -> Result<D1PreparedStatement, ApiError> {
     statement(
         control,
-        "INSERT INTO member_tokens (id, hash, member_id, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO member_tokens (id, hash, member_id, name, created_at, expires_at, issued_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         &[
             text(token.id),
             text(token.hash),
@@ -117,6 +135,7 @@ pub(super) fn token_statement(
             text(token.name),
             number(now_ms),
             number(token.expires_at),
+            text(issued_by),
         ],
     )
 }
@@ -302,13 +321,14 @@ pub async fn update_member(
             )?);
         }
         if let Some(token) = replacement {
-            writes.push(token_statement(&control, id, token, now_ms)?);
+            writes.push(token_statement(&control, id, &actor.issuer, token, now_ms)?);
         }
     }
     commit(&control, writes, audit, was_owner, now_ms).await
 }
 
-/// Removes a member (their tokens stop working at once), with its audit entry.
+/// Removes a member (their tokens stop working at once, and the tokens they
+/// issued to other members too), with its audit entry.
 pub async fn remove_member(
     env: &Platform,
     authorized: &Authorized,
@@ -318,6 +338,18 @@ pub async fn remove_member(
     now_ms: u64,
 ) -> Result<(), ApiError> {
     let control = control_db(env)?;
+    // Revoking what they issued may leave an owner without a token: then the owners are checked too.
+    let issued_to_an_owner: Option<f64> = statement(
+        &control,
+        "SELECT EXISTS (SELECT 1 FROM member_tokens JOIN members ON members.id = member_tokens.member_id \
+         WHERE member_tokens.issued_by = ?1 AND member_tokens.member_id != ?1 AND member_tokens.revoked_at IS NULL \
+         AND members.role = 'owner' AND members.removed_at IS NULL) AS found",
+        &[text(id)],
+    )?
+    .first(Some("found"))
+    .await
+    .map_err(|error| storage_error("read issued tokens", error))?;
+    let guard_owners = was_owner || issued_to_an_owner.unwrap_or(0.0) != 0.0;
     // Only the member the policy judged removable, by a member who still holds what allowed it.
     let mut writes = vec![unchanged_guard(&control, id, authorized.judged_member())?];
     writes.extend(actor_guard(&control, authorized.actor())?);
@@ -333,8 +365,14 @@ pub async fn remove_member(
             "UPDATE member_tokens SET revoked_at = ?2 WHERE member_id = ?1 AND revoked_at IS NULL",
             &[text(id), number(now_ms)],
         )?,
+        // The tokens they issued to others: they may keep a copy, and are no member any more.
+        statement(
+            &control,
+            "UPDATE member_tokens SET revoked_at = ?2 WHERE issued_by = ?1 AND member_id != ?1 AND revoked_at IS NULL",
+            &[text(id), number(now_ms)],
+        )?,
     ]);
-    commit(&control, writes, audit, was_owner, now_ms).await
+    commit(&control, writes, audit, guard_owners, now_ms).await
 }
 
 /// Stores a personal access token, with its audit entry.
@@ -352,7 +390,9 @@ pub async fn issue_member_token(
     // before this one; this one must not slip past it), and while the issuer still has theirs.
     let mut writes = vec![unchanged_guard(&control, member_id, authorized.judged_member())?];
     writes.extend(actor_guard(&control, authorized.actor())?);
-    writes.push(token_statement(&control, member_id, token, now_ms)?);
+    // Recorded as issued by whoever stands behind the credential used: a token minted with a copy
+    // someone else issued is theirs too, and ends when they are removed.
+    writes.push(token_statement(&control, member_id, &authorized.actor().issuer, token, now_ms)?);
     commit(&control, writes, audit, false, now_ms).await
 }
 
@@ -399,11 +439,7 @@ pub async fn revoke_member_token(
 /// Also answers since when the credential could act as it does: the latest
 /// of the member's creation, their last change of role or grants, and the
 /// token's issue (a review of a release request made before that is refused).
-pub async fn member_by_token(
-    env: &Platform,
-    hash: &str,
-    now_ms: u64,
-) -> Result<Option<(Member, Grants, u64)>, ApiError> {
+pub async fn member_by_token(env: &Platform, hash: &str, now_ms: u64) -> Result<Option<SignedIn>, ApiError> {
     let control = control_db(env)?;
     let results = control
         .batch(vec![
@@ -411,7 +447,8 @@ pub async fn member_by_token(
                 &control,
                 &format!(
                     "SELECT {MEMBER_COLUMNS}, grants_changed_at, \
-                     (SELECT created_at FROM member_tokens WHERE hash = ?1) AS token_created_at FROM members WHERE removed_at IS NULL AND id = \
+                     (SELECT created_at FROM member_tokens WHERE hash = ?1) AS token_created_at, \
+                     (SELECT issued_by FROM member_tokens WHERE hash = ?1) AS token_issued_by FROM members WHERE removed_at IS NULL AND id = \
                      (SELECT member_id FROM member_tokens WHERE hash = ?1 AND revoked_at IS NULL AND expires_at > ?2)"
                 ),
                 &[text(hash), number(now_ms)],
@@ -429,12 +466,19 @@ pub async fn member_by_token(
         .map_err(|_| ApiError::internal("read member", "batch returned the wrong number of results"))?;
     let members: Vec<MemberRow> = members.results().map_err(|error| storage_error("decode member", error))?;
     let grants: Vec<GrantRow> = grants.results().map_err(|error| storage_error("decode grants", error))?;
-    Ok(members.into_iter().next().map(|row| {
-        let since =
+    Ok(members.into_iter().next().map(|mut row| {
+        let since_ms =
             row.created_at.max(row.token_created_at.unwrap_or_default()).max(row.grants_changed_at.unwrap_or_default())
                 as u64;
+        // A token another member issued stands for them too (they may keep a copy): what it issues is
+        // theirs as well, and ends when they are removed. One the admin token issued, or the member,
+        // stands for the member.
+        let issuer = match row.token_issued_by.take() {
+            Some(by) if by != "admin" && by != row.id => by,
+            _ => row.id.clone(),
+        };
         let (member, grants) = assemble(row, &grants);
-        (member, grants, since)
+        SignedIn { member, grants, since_ms, issuer }
     }))
 }
 

@@ -71,7 +71,7 @@ pub use lock::Unlocked;
 pub use members::{
     control_audit, create_member, grants_to_wire, issue_member_token, member_by_token, member_changed, members,
     remove_member, revoke_member_token, update_member, AuditRecord, GrantChange, MemberUpdate, NewMember,
-    NewMemberToken,
+    NewMemberToken, SignedIn,
 };
 pub use platform::Platform;
 pub use promotion::{ContentState, NewRelease, PromotionEnvironment};

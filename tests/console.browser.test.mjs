@@ -118,7 +118,16 @@ describe("the admin console", () => {
       const provisioned = await envCommand(keysFile, "create", name, "--type", "staging");
       assert.equal(provisioned.code, 0, provisioned.stderr + provisioned.stdout);
       // The worker picks up the new bindings as wrangler reloads it, which a loaded machine can take a while to do.
-      await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 120_000 });
+      let registered;
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 1_000))) {
+        registered = await admin(`/v1/environments/${name}`).catch((error) => ({ status: 0, body: String(error) }));
+        if (["active", "ready"].includes(registered.body?.status)) break;
+      }
+      assert.ok(["active", "ready"].includes(registered.body?.status), `the API still says ${JSON.stringify(registered)}`);
+      await row.locator(".status[data-status=active], .status[data-status=ready]").waitFor({ timeout: 30_000 }).catch(async (error) => {
+        await screenshot("03-environment-stuck");
+        throw new Error(`the page still shows ${await row.textContent().catch(() => "no row")}: ${error.message}`);
+      });
       await screenshot("03-environment-ready");
       // Lock: the reason shows on the environment; unlock lifts it.
       await page.click(`button[aria-label="Lock ${name}"]`);

@@ -16,6 +16,8 @@ export async function renderEnvironments(main, { session, refresh }) {
   const list = h("div", { id: "environment-list" });
   const announcements = h("div", { role: "status", "aria-live": "polite" });
   let timer = null;
+  /** Whether a status shown is still moving (creating, deleting). */
+  let moving = false;
 
   const row = (environment) => [
     h("a", { href: `#/${environment.name}/workflows` }, environment.label ?? environment.name),
@@ -97,12 +99,29 @@ export async function renderEnvironments(main, { session, refresh }) {
     return change(button, name, "purge", undefined, (after) => `${name} is ${after.status}; ${after.revoked_keys} keys revoked.`);
   }
 
-  /** Reads the list again in 2 s while a status is still moving and this page is shown. */
+  /**
+   * Reads the list again every 2 s while a status is still moving and this page is shown. One
+   * ticker, not a chain of timers: a read that fails (the worker restarting as it picks up new
+   * bindings; a read that hangs gives up after 15 s, api.js) cannot end it, and only one read
+   * runs at a time.
+   */
   function poll(settling) {
-    clearTimeout(timer);
-    if (!settling || !main.contains(list)) return;
-    // A failed read (the worker restarting as it picks up new bindings) is tried again.
-    timer = setTimeout(() => draw().catch(() => poll(true)), 2000);
+    moving = settling;
+    if (timer !== null || !settling) return;
+    let reading = false;
+    timer = setInterval(() => {
+      if (!main.contains(list)) {
+        clearInterval(timer);
+        timer = null;
+        return;
+      }
+      if (!moving || reading) return;
+      reading = true;
+      // A read that fails leaves the list as it was, still moving: the next tick tries again.
+      draw().catch(() => {}).finally(() => {
+        reading = false;
+      });
+    }, 2000);
   }
 
   async function remove(button, name) {

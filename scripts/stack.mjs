@@ -89,7 +89,7 @@ export function withAbsolutePaths(toml, base = root) {
  * the .dev.vars beside it, so commands may edit it without touching the repo.
  * `faults: false` leaves storage fault injection off, as in a deployment.
  */
-export function isolatedConfig(directory, { faults = true, accounting = false, readReplication = true } = {}) {
+export function isolatedConfig(directory, { faults = true, accounting = false, readReplication = true, fileQuotaBytes } = {}) {
   adminToken();
   mkdirSync(directory, { recursive: true });
   const config = join(directory, "wrangler.toml");
@@ -104,7 +104,9 @@ export function isolatedConfig(directory, { faults = true, accounting = false, r
   // Feed reads through D1 sessions, as a deployment whose databases replicate reads them
   // (crates/tidings-worker/src/store/replicas.rs): the tests' stack does, so bookmarks are tested.
   const replication = readReplication ? "TIDINGS_D1_READ_REPLICATION=auto\n" : "";
-  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\n${injection}${counting}${replication}`;
+  // Another per-environment file quota than the default 1 GiB (tests fill one).
+  const quota = fileQuotaBytes ? `TIDINGS_FILE_QUOTA_BYTES=${fileQuotaBytes}\n` : "";
+  const vars = `${readFileSync(join(root, ".dev.vars"), "utf8").trimEnd()}\n${injection}${counting}${replication}${quota}`;
   writeFileSync(join(directory, ".dev.vars"), vars, { mode: 0o600 });
   return config;
 }
@@ -182,9 +184,9 @@ export const raiseRateLimits = (toml) =>
  * configuration (`editConfig(text)` may change it), fresh state, free ports.
  * Returns what `startStack` does, plus `config`, `keysFile` and `persistTo`.
  */
-export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, accounting, readReplication, productionRequiresApproval, shards = {} } = {}) {
+export async function startIsolatedStack(stateDir, { logFile, editConfig, faults, accounting, readReplication, fileQuotaBytes, productionRequiresApproval, shards = {} } = {}) {
   mkdirSync(stateDir, { recursive: true });
-  const config = isolatedConfig(join(stateDir, "config"), { faults, accounting, readReplication });
+  const config = isolatedConfig(join(stateDir, "config"), { faults, accounting, readReplication, fileQuotaBytes });
   if (editConfig) writeFileSync(config, editConfig(readFileSync(config, "utf8")));
   // First environments with feed shards: their databases bound beside their own.
   for (const [name, count] of Object.entries(shards)) writeFileSync(config, withShards(readFileSync(config, "utf8"), name, count));

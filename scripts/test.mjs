@@ -109,7 +109,10 @@ async function main() {
   // tests/approvals.test.mjs turns it on where it tests it.
   // Staging keeps its feed in four shards (FEED0_STAGING … FEED3_STAGING), so every suite that
   // uses it (the isolation matrix, promotion, the SDK's) runs against a sharded environment too.
-  const stack = await startIsolatedStack(stateDir, { logFile, productionRequiresApproval: false, shards: { staging: 4 } });
+  // Each environment keeps 32 MiB of files (TIDINGS_FILE_QUOTA_BYTES), so tests/limits.test.mjs
+  // can fill one with a few uploads.
+  const fileQuotaBytes = 32 * 1024 * 1024;
+  const stack = await startIsolatedStack(stateDir, { logFile, productionRequiresApproval: false, shards: { staging: 4 }, fileQuotaBytes });
   let failed = false;
   try {
     step("end-to-end tests (worker in workerd, SDK in headless Chromium)");
@@ -128,6 +131,7 @@ async function main() {
         TIDINGS_TEST_STATE: stack.persistTo,
         TIDINGS_TEST_ARTIFACTS: join(root, ".tidings", "test-artifacts"),
         TIDINGS_TEST_RECORD: recordFile,
+        TIDINGS_TEST_FILE_QUOTA_BYTES: String(fileQuotaBytes),
       },
     });
     if (only.length === 0) await propertyTests(stack, logFile);

@@ -20,8 +20,14 @@ use crate::hex;
 pub const MAX_PATH_BYTES: usize = 256;
 /// The largest file, in bytes (10 MiB).
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-/// The most an environment stores, in bytes (1 GiB).
+/// The most an environment stores, in bytes (1 GiB), unless the deployment
+/// sets another quota ([`quota_bytes`]).
 pub const ENVIRONMENT_QUOTA_BYTES: u64 = 1024 * 1024 * 1024;
+/// The largest quota a deployment may set (1 TiB).
+pub const MAX_QUOTA_BYTES: u64 = 1024 * 1024 * 1024 * 1024;
+/// How long room taken for an upload is held before it lapses by itself,
+/// in milliseconds (an upload whose request died never releases it).
+pub const RESERVATION_LIFETIME_MS: u64 = 15 * 60 * 1000;
 /// Where brand assets live: `brand/<sha-256 of the bytes>`.
 pub const BRAND_PREFIX: &str = "brand/";
 /// How long a signed URL lives by default, in seconds.
@@ -65,6 +71,29 @@ pub enum FileError {
     #[error("brand assets are content-addressed: the path must be brand/{0}")]
     BrandAddress(String),
 }
+
+/// The per-environment quota a deployment's setting asks for (its
+/// `TIDINGS_FILE_QUOTA_BYTES`): [`ENVIRONMENT_QUOTA_BYTES`] when unset, else
+/// a whole number of bytes from [`MAX_FILE_BYTES`] to [`MAX_QUOTA_BYTES`].
+pub fn quota_bytes(setting: Option<&str>) -> Result<u64, QuotaSettingError> {
+    let Some(setting) = setting.map(str::trim).filter(|setting| !setting.is_empty()) else {
+        return Ok(ENVIRONMENT_QUOTA_BYTES);
+    };
+    match setting.parse::<u64>() {
+        Ok(bytes) if (MAX_FILE_BYTES..=MAX_QUOTA_BYTES).contains(&bytes) => Ok(bytes),
+        _ => Err(QuotaSettingError),
+    }
+}
+
+/// The id of room taken for one upload, from 16 random bytes.
+pub fn reservation_id(random: [u8; 16]) -> String {
+    hex::encode(&random)
+}
+
+/// A file quota setting that is not a whole number of bytes in range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("TIDINGS_FILE_QUOTA_BYTES must be a whole number of bytes from 10485760 (10 MiB) to 1099511627776 (1 TiB)")]
+pub struct QuotaSettingError;
 
 impl FileError {
     /// The request field at fault.
@@ -326,6 +355,17 @@ mod tests {
 
     fn path(text: &str) -> FilePath {
         FilePath::parse(text).unwrap_or_else(|error| panic!("{text}: {error}"))
+    }
+
+    #[test]
+    fn the_quota_setting_is_whole_bytes_in_range_or_the_default() {
+        assert_eq!(quota_bytes(None), Ok(ENVIRONMENT_QUOTA_BYTES));
+        assert_eq!(quota_bytes(Some(" ")), Ok(ENVIRONMENT_QUOTA_BYTES));
+        assert_eq!(quota_bytes(Some("33554432")), Ok(32 * 1024 * 1024));
+        assert_eq!(quota_bytes(Some("1099511627776")), Ok(MAX_QUOTA_BYTES));
+        for bad in ["1", "10485759", "1099511627777", "1e9", "-5", "32MiB", "0x100000000"] {
+            assert_eq!(quota_bytes(Some(bad)), Err(QuotaSettingError), "{bad}");
+        }
     }
 
     #[test]

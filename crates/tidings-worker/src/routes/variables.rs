@@ -37,20 +37,15 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str) 
     if let Some(value) = &body.value {
         variables::validate_value(value).map_err(|error| ApiError::validation("value", error.to_string()))?;
     }
-    let existing = caller.scope.variables().await?;
-    let exists = existing.iter().any(|variable| variable.name == name);
-    if !exists {
-        // A new name is content; a value is the environment's own.
-        caller.require_content_writable("variable names")?;
-        if existing.len() >= MAX_VARIABLES {
-            return Err(ApiError::new(
-                409,
-                ErrorCode::TooManyVariables,
-                format!("an environment has at most {MAX_VARIABLES} variables"),
-            ));
-        }
+    let exists = caller.scope.variable(&name).await?.is_some();
+    // A new name is content (production takes names only by promotion); a value is the
+    // environment's own. Both rules and the limit are checked in the write itself.
+    let may_add = caller.require_content_writable("variable names");
+    let unlocked = caller.scope.unlocked(env).await?;
+    if !caller.scope.save_variable(&unlocked, (&name, body.value.as_deref()), may_add.is_ok(), now_ms()).await? {
+        may_add?;
+        return Err(too_many());
     }
-    caller.scope.save_variable(&caller.scope.unlocked(env).await?, &name, body.value.as_deref(), now_ms()).await?;
     let saved = caller.scope.variable(&name).await?.ok_or_else(|| ApiError::internal("save variable", "vanished"))?;
     json(&saved, if exists { 200 } else { 201 })
 }
@@ -83,4 +78,9 @@ fn parse_name(raw: &str) -> ApiResult<String> {
     let name = decode_segment(raw)?;
     variables::validate_name(&name).map_err(|error| ApiError::validation("name", error.to_string()))?;
     Ok(name)
+}
+
+/// The answer for a new name past [`MAX_VARIABLES`].
+fn too_many() -> ApiError {
+    ApiError::new(409, ErrorCode::TooManyVariables, format!("an environment has at most {MAX_VARIABLES} variables"))
 }

@@ -1,5 +1,6 @@
-//! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`), and
-//! whether it reads feeds through D1 sessions (`TIDINGS_D1_READ_REPLICATION`).
+//! The environments this deployment serves (`TIDINGS_ENVIRONMENTS`),
+//! whether it reads feeds through D1 sessions (`TIDINGS_D1_READ_REPLICATION`),
+//! and how many bytes of files an environment keeps (`TIDINGS_FILE_QUOTA_BYTES`).
 
 use tidings_core::deployment::{ReadReplication, ServedEnvironments};
 use tidings_core::environment::EnvironmentName;
@@ -13,6 +14,16 @@ const SERVED: &str = "TIDINGS_ENVIRONMENTS";
 
 /// The variable saying whether this deployment's databases replicate.
 const READ_REPLICATION: &str = "TIDINGS_D1_READ_REPLICATION";
+
+/// The variable setting each environment's file quota.
+const FILE_QUOTA: &str = "TIDINGS_FILE_QUOTA_BYTES";
+
+/// How many bytes of files each environment may keep; a setting it cannot
+/// read fails the request (500) rather than guess.
+pub(super) fn file_quota(env: &Platform) -> Result<u64, ApiError> {
+    tidings_core::files::quota_bytes(env.var(FILE_QUOTA).as_deref())
+        .map_err(|error| ApiError::internal("deployment configuration", error))
+}
 
 /// Whether this deployment reads feeds through D1 sessions; a setting it
 /// cannot read fails the request (500) rather than guess.

@@ -95,47 +95,113 @@ impl Environment {
                 "this environment no longer serves its keys (archived or deleted)",
             ));
         }
-        let size = body.len();
-        let used: f64 = statement(
-            &self.db,
-            "SELECT COALESCE(SUM(size), 0) - COALESCE((SELECT size FROM files WHERE path = ?1), 0) AS used FROM files",
-            &[text(path.as_str())],
-        )?
-        .first(Some("used"))
-        .await
-        .map_err(|error| storage_error("read file quota", error))?
-        .unwrap_or(0.0);
-        if used as u64 + size > files::ENVIRONMENT_QUOTA_BYTES {
-            return Err(ApiError::new(
-                413,
-                ErrorCode::StorageQuotaExceeded,
-                format!(
-                    "this environment stores {} bytes of files; this one would pass its quota of {} bytes",
-                    used as u64,
-                    files::ENVIRONMENT_QUOTA_BYTES
-                ),
-            ));
-        }
         let existing = self.file(path).await?;
         // A brand asset is named by its bytes: the first one stored stays as it is (type included).
         if let (true, Some(row)) = (path.is_brand_asset(), &existing) {
             return Ok((row.clone(), false));
         }
         let existed = existing.is_some();
-        let (sha256, size) = self.stream_into_bucket(env, path, body, inspector).await?;
-        self.write_one(
-            "record file",
-            statement(
-                &self.db,
-                "INSERT INTO files (path, size, content_type, sha256, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
-                 content_type = excluded.content_type, sha256 = excluded.sha256, updated_at = excluded.updated_at",
-                &[text(path.as_str()), number(size), text(&content_type), text(&sha256), number(now_ms)],
-            )?,
-        )
-        .await?;
+        let room = self.take_room(env, path, body.len(), now_ms).await?;
+        let stored = self.stream_into_bucket(env, path, body, inspector).await;
+        let (sha256, size) = match stored {
+            Ok(stored) => stored,
+            Err(error) => {
+                self.release_room(&room).await;
+                return Err(error);
+            }
+        };
+        // The row and the room's release in one transaction: the bytes are counted once, always.
+        let recorded = self
+            .write_batch(
+                "record file",
+                vec![
+                    statement(
+                        &self.db,
+                        "INSERT INTO files (path, size, content_type, sha256, created_at, updated_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (path) DO UPDATE SET size = excluded.size, \
+                         content_type = excluded.content_type, sha256 = excluded.sha256, \
+                         updated_at = excluded.updated_at",
+                        &[text(path.as_str()), number(size), text(&content_type), text(&sha256), number(now_ms)],
+                    )?,
+                    statement(
+                        &self.db,
+                        "DELETE FROM file_reservations WHERE id = ?1 OR expires_at <= ?2",
+                        &[text(&room), number(now_ms)],
+                    )?,
+                ],
+            )
+            .await;
+        if let Err(error) = recorded {
+            self.release_room(&room).await;
+            return Err(error);
+        }
         let row = self.file(path).await?.ok_or_else(|| ApiError::internal("store file", "vanished"))?;
         Ok((row, !existed))
+    }
+
+    /// Takes room for `size` bytes at `path` within the environment's quota,
+    /// answering the reservation's id; 413 when the files kept (the path's own
+    /// bytes aside, which the upload replaces) and the room other uploads
+    /// hold leave too little. The sum is read in the insert itself, so
+    /// uploads sent at once never pass the quota together.
+    async fn take_room(&self, env: &Platform, path: &FilePath, size: u64, now_ms: u64) -> Result<String, ApiError> {
+        let quota = super::deployment::file_quota(env)?;
+        let id = files::reservation_id(crate::platform::random()?);
+        let taken = statement(
+            &self.db,
+            "INSERT INTO file_reservations (id, path, size, expires_at) SELECT ?1, ?2, ?3, ?4 \
+             WHERE (SELECT COALESCE(SUM(size), 0) FROM files WHERE path != ?2) \
+             + (SELECT COALESCE(SUM(size), 0) FROM file_reservations WHERE expires_at > ?5) + ?3 <= ?6",
+            &[
+                text(&id),
+                text(path.as_str()),
+                number(size),
+                number(now_ms + files::RESERVATION_LIFETIME_MS),
+                number(now_ms),
+                number(quota),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(|error| storage_error("reserve file quota", error))?;
+        if taken.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0 {
+            return Ok(id);
+        }
+        let used: f64 = statement(
+            &self.db,
+            "SELECT (SELECT COALESCE(SUM(size), 0) FROM files WHERE path != ?1) \
+             + (SELECT COALESCE(SUM(size), 0) FROM file_reservations WHERE expires_at > ?2) AS used",
+            &[text(path.as_str()), number(now_ms)],
+        )?
+        .first(Some("used"))
+        .await
+        .map_err(|error| storage_error("read file quota", error))?
+        .unwrap_or(0.0);
+        Err(ApiError::new(
+            413,
+            ErrorCode::StorageQuotaExceeded,
+            format!(
+                "this environment stores or is receiving {} bytes of files; this one would pass its quota of {quota} bytes",
+                used as u64
+            ),
+        ))
+    }
+
+    /// Gives back room an upload took and did not use, with any room whose
+    /// upload died (past its lifetime). Best effort: room not given back
+    /// lapses by itself.
+    async fn release_room(&self, id: &str) {
+        let now = crate::platform::now_ms();
+        let Ok(release) = statement(
+            &self.db,
+            "DELETE FROM file_reservations WHERE id = ?1 OR expires_at <= ?2",
+            &[text(id), number(now)],
+        ) else {
+            return;
+        };
+        if let Err(error) = release.run().await {
+            worker::console_warn!("room for an upload not given back (it lapses): {error}");
+        }
     }
 
     /// A file's row, if it exists.

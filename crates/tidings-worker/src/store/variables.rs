@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tidings_core::timestamp::rfc3339;
+use tidings_core::variables::MAX_VARIABLES;
 use tidings_core::wire::Variable;
 use wasm_bindgen::JsValue;
 
@@ -48,25 +49,40 @@ impl Environment {
         Ok(self.variables().await?.into_iter().find(|variable| variable.name == name))
     }
 
-    /// Creates a variable or sets its value.
+    /// Creates a variable or sets its value. Answers false, writing nothing,
+    /// when the name is new and either `may_add` is false (names are content,
+    /// which production takes only by promotion) or the environment already
+    /// has [`MAX_VARIABLES`].
     pub async fn save_variable(
         &self,
         unlocked: &Unlocked,
-        name: &str,
-        value: Option<&str>,
+        variable: (&str, Option<&str>),
+        may_add: bool,
         now_ms: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         unlocked.check(self.name())?;
-        statement(
+        let (name, value) = variable;
+        // Whether the name exists and the count are read in the insert itself, so requests
+        // adding names at once never pass the limit together, and a name removed meanwhile
+        // is not added back by a caller who may only set values.
+        let result = statement(
             &self.db,
-            "INSERT INTO variables (name, value, updated_at) VALUES (?1, ?2, ?3) \
+            "INSERT INTO variables (name, value, updated_at) SELECT ?1, ?2, ?3 \
+             WHERE EXISTS (SELECT 1 FROM variables WHERE name = ?1) \
+             OR (?5 AND (SELECT COUNT(*) FROM variables) < ?4) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            &[text(name), value.map_or(JsValue::NULL, text), number(now_ms)],
+            &[
+                text(name),
+                value.map_or(JsValue::NULL, text),
+                number(now_ms),
+                number(MAX_VARIABLES as u64),
+                JsValue::from(u8::from(may_add)),
+            ],
         )?
         .run()
         .await
         .map_err(|error| storage_error("save variable", error))?;
-        Ok(())
+        Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
     }
 
     /// Deletes a variable; false when there was none.

@@ -523,6 +523,39 @@ describe("races and repeats", () => {
     refused(await admin(`/v1/environments/${name}`), 404, "environment_not_found", "the deleted environment");
   });
 
+  it("a member removed while their request's body still arrives gets nothing from it", async () => {
+    // An admin about to be removed opens a request for a secret key and holds its
+    // body back until the removal has committed; the worker reads the body before it asks
+    // who is calling, so the request meets the removal.
+    await addMember("trickler", { role: "admin" });
+    const encoder = new TextEncoder();
+    let finish;
+    const held = new Promise((resolve) => (finish = resolve));
+    const body = new ReadableStream({
+      async start(controller) {
+        controller.enqueue(encoder.encode('{"kind":'));
+        await held;
+        controller.enqueue(encoder.encode('"secret"}'));
+        controller.close();
+      },
+    });
+    const { apiUrl } = await import("./support/context.mjs");
+    const pending = fetch(`${apiUrl}/v1/environments/development/keys`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${tokens.trickler}`, "Content-Type": "application/json" },
+      body,
+      duplex: "half",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const removed = await admin(`/v1/members/${ids.trickler}`, { method: "DELETE" });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    finish();
+    const answer = await pending;
+    const text = await answer.text();
+    assert.equal(answer.status, 401, text);
+    assert.equal(JSON.parse(text).error.code, "member_token_invalid", text);
+  });
+
   it("a removed member can be invited again", async () => {
     const email = `again-adv-${tag}@example.com`;
     const first = await admin("/v1/members", { method: "POST", body: { name: "Again", email, role: "viewer" } });

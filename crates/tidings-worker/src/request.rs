@@ -40,6 +40,8 @@ pub struct IncomingRequest {
     headers: String,
     inner: web_sys::Request,
     body_used: bool,
+    /// The body, read before the route ran ([`IncomingRequest::arrive`]).
+    arrived: Option<worker::Result<Vec<u8>>>,
 }
 
 impl From<web_sys::Request> for IncomingRequest {
@@ -50,6 +52,7 @@ impl From<web_sys::Request> for IncomingRequest {
             headers: header_lines(&inner.headers()),
             inner,
             body_used: false,
+            arrived: None,
         }
     }
 }
@@ -89,8 +92,36 @@ impl IncomingRequest {
         Ok(self.inner.body())
     }
 
-    /// Reads the whole body; a body can be read once.
+    /// Waits for the whole body, up to `cap` bytes and one more (so a longer
+    /// one is still seen as too long), before anything asks who is calling:
+    /// the route then authenticates the caller as they are once their body
+    /// has arrived. A caller holding their body back cannot write with
+    /// rights taken from them (removed, narrowed, revoked) meanwhile.
+    /// [`IncomingRequest::bytes`] answers what arrived.
+    pub async fn arrive(&mut self, cap: usize) {
+        if self.body_used || self.arrived.is_some() {
+            return;
+        }
+        let read = async {
+            let Some(stream) = self.body_stream()? else { return Ok(Vec::new()) };
+            let mut chunks = worker::ByteStream::from(stream);
+            let mut bytes = Vec::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut chunks).await {
+                bytes.extend(chunk?);
+                if bytes.len() > cap {
+                    break;
+                }
+            }
+            Ok(bytes)
+        };
+        self.arrived = Some(read.await);
+    }
+
+    /// Reads the whole body (or what [`IncomingRequest::arrive`] read); a body can be read once.
     pub async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
+        if let Some(arrived) = self.arrived.take() {
+            return arrived;
+        }
         if std::mem::replace(&mut self.body_used, true) {
             return Err(worker::Error::BodyUsed);
         }
@@ -99,6 +130,14 @@ impl IncomingRequest {
             .map_err(worker::Error::from)?;
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
     }
+}
+
+/// Whether a request's body is read whole before its route runs
+/// ([`IncomingRequest::arrive`]): every request that may carry one, but a
+/// file's upload, which streams into its bucket as it arrives (10 MiB).
+pub fn body_arrives_first(method: &Method, segments: &[&str]) -> bool {
+    matches!(method, Method::Post | Method::Put | Method::Patch | Method::Delete)
+        && !matches!((method, segments), (Method::Put, ["v1", "files", ..]))
 }
 
 /// The value of `name` (any case) in headers written as [`header_lines`] writes them.
@@ -114,7 +153,19 @@ fn find_header<'a>(lines: &'a str, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::find_header;
+    use super::{body_arrives_first, find_header};
+    use worker::Method;
+
+    #[test]
+    fn bodies_arrive_before_routes_but_file_uploads() {
+        assert!(body_arrives_first(&Method::Post, &["v1", "environments", "development", "keys"]));
+        assert!(body_arrives_first(&Method::Patch, &["v1", "members", "m_1"]));
+        assert!(body_arrives_first(&Method::Delete, &["v1", "members", "m_1"]));
+        assert!(body_arrives_first(&Method::Put, &["v1", "variables", "A"]));
+        assert!(!body_arrives_first(&Method::Put, &["v1", "files", "docs", "a.txt"]));
+        assert!(body_arrives_first(&Method::Post, &["v1", "files", "sign"]));
+        assert!(!body_arrives_first(&Method::Get, &["v1", "subscribers", "a", "feed"]));
+    }
 
     #[test]
     fn finds_a_header_in_any_case_and_only_a_whole_name() {

@@ -45,6 +45,10 @@ pub async fn handle(request: IncomingRequest, env: &Platform, ctx: &Context) -> 
     }
     let path = request.path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut request = request;
+    if crate::request::body_arrives_first(&method, &segments) {
+        request.arrive(crate::http::MAX_BODY_BYTES).await;
+    }
     if let Some(answer) = dispatch(method.clone(), &segments, request, env, ctx).await {
         return answer;
     }

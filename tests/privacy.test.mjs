@@ -3,7 +3,7 @@
 // default) and development (shown), and that subscribers' own feeds are
 // unaffected.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { before, describe, it } from "node:test";
 import { admin, adminToken, api, expectError, keys, subscriberHash } from "./support/context.mjs";
 
@@ -97,6 +97,25 @@ describe("privacy per environment", () => {
     // A handle opens nothing in another environment.
     const elsewhere = await api(`/v1/environments/staging/subscribers/${encodeURIComponent(handle)}/messages`, { key: tokens.trusted });
     assert.notEqual(elsewhere.status, 200);
+  });
+
+  it("lets no message id or handle length tell a member without the grant whom they stand for", async () => {
+    // The viewer sees the subscriber's log entry under a handle, with its message and transaction ids.
+    const handle = await shownId("viewer", "production");
+    const logs = await read("viewer", "production", `/logs?subscriber_id=${encodeURIComponent(handle)}&limit=100`);
+    const entry = logs.items.find((item) => item.detail?.message_id);
+    assert.ok(entry, JSON.stringify(logs.items));
+    // Trying candidate ids against the message id finds nothing: it is keyed by the deployment's secret.
+    const candidates = [subscriber, "someone-else", profile.email];
+    const unkeyed = (id) => createHash("sha256").update(`tidings.message.v1\0${entry.transaction_id}\0${id}`).digest();
+    const randomPart = (id) => BigInt(`0x${unkeyed(id).subarray(0, 10).toString("hex")}`);
+    const fromId = (messageId) => [...messageId].reduce((value, symbol) => value * 32n + BigInt("0123456789abcdefghjkmnpqrstvwxyz".indexOf(symbol)), 0n) & ((1n << 80n) - 1n);
+    for (const candidate of candidates) assert.notEqual(fromId(entry.detail.message_id), randomPart(candidate), candidate);
+    // Handles of ids of different lengths are as long as each other.
+    const short = `0-p${tag.slice(0, 2)}`;
+    assert.equal((await api(`/v1/subscribers/${short}`, { key: keys.production.secret_key, method: "PUT", body: {} })).status, 201);
+    assert.notEqual(short.length, subscriber.length);
+    assert.equal((await shownId("viewer", "production", short)).length, handle.length);
   });
 
   it("never touches the subscriber's own feed", async () => {

@@ -28,6 +28,8 @@ pub enum Purpose {
     FileUrl,
     /// Sealing topic fan-out pages handed to the queue (from the deployment's encryption key).
     FanoutHandOff,
+    /// Naming a transaction's in-app messages (from the deployment's encryption key).
+    MessageId,
 }
 
 impl Purpose {
@@ -39,12 +41,19 @@ impl Purpose {
             Self::DeliveryHandOff => b"tidings/delivery-hand-off/v1",
             Self::FileUrl => b"tidings/file-url/v1",
             Self::FanoutHandOff => b"tidings/fanout-hand-off/v1",
+            Self::MessageId => b"tidings/message-id/v1",
         }
     }
 
     /// Every purpose, for tests.
-    pub const ALL: [Purpose; 5] =
-        [Self::SubscriberToken, Self::SubscriberHandle, Self::DeliveryHandOff, Self::FileUrl, Self::FanoutHandOff];
+    pub const ALL: [Purpose; 6] = [
+        Self::SubscriberToken,
+        Self::SubscriberHandle,
+        Self::DeliveryHandOff,
+        Self::FileUrl,
+        Self::FanoutHandOff,
+        Self::MessageId,
+    ];
 }
 
 /// The 32-byte key `secret` gives for `purpose`: HKDF-SHA256 with one

@@ -2,9 +2,11 @@
 
 use core::fmt;
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use crate::base32;
+use crate::derive::{derive_key, Purpose};
 use crate::subscriber::SubscriberId;
 
 /// Random bytes needed by [`MessageId::generate`].
@@ -39,15 +41,17 @@ impl MessageId {
     }
 
     /// The id of the in-app message a transaction puts in `subscriber`'s
-    /// feed: the transaction's creation time, then 80 bits of a hash of the
-    /// transaction and the subscriber. Writing a transaction again (a retry
-    /// after a failure that left some feed shards written) therefore gives
-    /// its messages the same ids, and stores each of them once.
-    pub fn for_recipient(transaction_id: &str, subscriber: &SubscriberId) -> Self {
-        let digest = Sha256::digest(format!("tidings.message.v1\0{transaction_id}\0{subscriber}").as_bytes());
+    /// feed ([`RecipientIds`]): the transaction's creation time, then 80 bits
+    /// of an HMAC of the transaction and the subscriber.
+    fn for_recipient(ids: &RecipientIds<'_>, subscriber: &SubscriberId) -> Self {
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&ids.key).unwrap_or_else(|_| unreachable!("any key length"));
+        mac.update(format!("tidings.message.v2\0{}\0{subscriber}", ids.transaction_id).as_bytes());
+        let digest = mac.finalize().into_bytes();
         let mut random = [0u8; ID_RANDOM_BYTES];
         random.copy_from_slice(&digest[..ID_RANDOM_BYTES]);
-        let time = transaction_id.strip_prefix("tx_").and_then(|id| Self::parse(id).ok()).map_or(0, |id| id.time_ms());
+        let time =
+            ids.transaction_id.strip_prefix("tx_").and_then(|id| Self::parse(id).ok()).map_or(0, |id| id.time_ms());
         Self::generate(time, random)
     }
 
@@ -77,6 +81,38 @@ impl MessageId {
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// How a transaction names the in-app messages it writes: one id per
+/// recipient, the same every time the transaction is written (a retry after
+/// a failure that left some feed shards written stores each message once).
+/// The id's random part is an HMAC under a key derived from the deployment's
+/// encryption key, so nobody without it can tell from an id (shown in logs,
+/// to members who see subscribers only as handles) which subscriber it is
+/// for, by trying candidates.
+pub struct RecipientIds<'a> {
+    transaction_id: &'a str,
+    key: [u8; 32],
+}
+
+impl<'a> RecipientIds<'a> {
+    /// The ids of `transaction_id`'s messages, under the deployment's
+    /// encryption key. A deployment without one (whose members cannot read
+    /// masked views either) names them under a fixed key.
+    pub fn new(encryption_key: Option<&[u8; 32]>, transaction_id: &'a str) -> Self {
+        let key = derive_key(encryption_key.map_or(&[0u8; 32][..], |key| &key[..]), Purpose::MessageId);
+        Self { transaction_id, key }
+    }
+
+    /// The transaction.
+    pub fn transaction_id(&self) -> &'a str {
+        self.transaction_id
+    }
+
+    /// The id of the message for `subscriber`.
+    pub fn of(&self, subscriber: &SubscriberId) -> MessageId {
+        MessageId::for_recipient(self, subscriber)
     }
 }
 
@@ -121,16 +157,29 @@ mod tests {
 
     #[test]
     fn a_transactions_message_for_a_recipient_has_one_id() {
+        let key = [3u8; 32];
         let transaction = crate::trigger::transaction_id(1_700_000_000_123, [7; ID_RANDOM_BYTES]);
+        let ids = RecipientIds::new(Some(&key), &transaction);
         let ada = SubscriberId::parse("ada").unwrap();
         let bob = SubscriberId::parse("bob").unwrap();
-        let id = MessageId::for_recipient(&transaction, &ada);
-        assert_eq!(id, MessageId::for_recipient(&transaction, &ada));
-        assert_ne!(id, MessageId::for_recipient(&transaction, &bob));
+        let id = ids.of(&ada);
+        assert_eq!(id, RecipientIds::new(Some(&key), &transaction).of(&ada), "the same on every write");
+        assert_ne!(id, ids.of(&bob));
         let other = crate::trigger::transaction_id(1_700_000_000_123, [8; ID_RANDOM_BYTES]);
-        assert_ne!(id, MessageId::for_recipient(&other, &ada));
+        assert_ne!(id, RecipientIds::new(Some(&key), &other).of(&ada));
         assert_eq!(id.time_ms(), 1_700_000_000_123);
         assert!(MessageId::parse(id.as_str()).is_ok());
+        assert_eq!(ids.transaction_id(), transaction);
+    }
+
+    #[test]
+    fn a_message_id_names_its_recipient_only_to_the_key_holder() {
+        let transaction = crate::trigger::transaction_id(1_700_000_000_123, [7; ID_RANDOM_BYTES]);
+        let ada = SubscriberId::parse("ada").unwrap();
+        let id = RecipientIds::new(Some(&[3u8; 32]), &transaction).of(&ada);
+        // Whoever tries candidate ids without the deployment's key finds no match.
+        assert_ne!(id, RecipientIds::new(Some(&[4u8; 32]), &transaction).of(&ada));
+        assert_ne!(id, RecipientIds::new(None, &transaction).of(&ada));
     }
 
     #[test]

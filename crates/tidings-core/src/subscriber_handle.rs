@@ -8,7 +8,9 @@
 //! derived from the deployment's encryption key, the environment's name as
 //! associated data: the same id always gives the same handle in one
 //! environment, a handle says nothing of the id, and it opens in no other
-//! environment. `~` never appears in an id, so no id is a handle.
+//! environment. The id is padded with NUL bytes (which no id holds) to a
+//! multiple of [`PAD_BYTES`] before it is sealed, so a handle's length does
+//! not tell an id's. `~` never appears in an id, so no id is a handle.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -21,6 +23,8 @@ use crate::subscriber::SubscriberId;
 
 /// What every handle starts with.
 pub const PREFIX: &str = "sh~";
+/// Ids are sealed padded to a multiple of this many bytes.
+pub const PAD_BYTES: usize = 32;
 
 /// The handle of `id` in `environment`, under the deployment's encryption key.
 pub fn seal(encryption_key: &[u8; 32], environment: &EnvironmentName, id: &SubscriberId) -> String {
@@ -34,7 +38,9 @@ pub fn seal(encryption_key: &[u8; 32], environment: &EnvironmentName, id: &Subsc
     nonce_bytes.copy_from_slice(&tag[..12]);
     let nonce = &Nonce::from(nonce_bytes);
     let cipher = ChaCha20Poly1305::new(&Key::from(key));
-    let payload = Payload { msg: id.as_str().as_bytes(), aad: environment.as_str().as_bytes() };
+    let mut padded = id.as_str().as_bytes().to_vec();
+    padded.resize(padded.len().div_ceil(PAD_BYTES) * PAD_BYTES, 0);
+    let payload = Payload { msg: &padded, aad: environment.as_str().as_bytes() };
     let sealed = cipher.encrypt(nonce, payload).unwrap_or_default();
     format!("{PREFIX}{}{}", crate::hex::encode(&tag[..12]), crate::hex::encode(&sealed))
 }
@@ -51,7 +57,8 @@ pub fn open(encryption_key: &[u8; 32], environment: &EnvironmentName, handle: &s
     let cipher = ChaCha20Poly1305::new(&Key::from(key));
     let opened =
         cipher.decrypt(&Nonce::from(nonce), Payload { msg: sealed, aad: environment.as_str().as_bytes() }).ok()?;
-    let id = SubscriberId::parse(std::str::from_utf8(&opened).ok()?).ok()?;
+    let end = opened.iter().rposition(|byte| *byte != 0).map_or(0, |last| last + 1);
+    let id = SubscriberId::parse(std::str::from_utf8(&opened[..end]).ok()?).ok()?;
     // Only the handle this id gives: no other nonce is accepted for it.
     (seal(encryption_key, environment, &id) == handle).then_some(id)
 }
@@ -88,5 +95,23 @@ mod tests {
         }
         // No subscriber id is a handle.
         assert!(SubscriberId::parse(&handle).is_err());
+    }
+
+    #[test]
+    fn a_handle_does_not_tell_the_length_of_its_id() {
+        let key = [7u8; 32];
+        let production = EnvironmentName::parse("production").unwrap();
+        let lengths: Vec<usize> = ["a", "ada", "ada@example.com", "u-0123456789abcdef0123456789abcd"]
+            .into_iter()
+            .map(|id| {
+                let id = SubscriberId::parse(id).unwrap();
+                let handle = seal(&key, &production, &id);
+                assert_eq!(open(&key, &production, &handle), Some(id));
+                handle.len()
+            })
+            .collect();
+        assert!(lengths.iter().all(|length| *length == lengths[0]), "{lengths:?}");
+        let long = SubscriberId::parse(&"x".repeat(SubscriberId::MAX_LEN)).unwrap();
+        assert_eq!(open(&key, &production, &seal(&key, &production, &long)), Some(long));
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::message::{Message, MessageId, ID_RANDOM_BYTES};
+use crate::message::{Message, MessageId, RecipientIds, ID_RANDOM_BYTES};
 use std::collections::BTreeSet;
 
 use crate::link::{self, LinkError};
@@ -234,7 +234,7 @@ pub fn compose(
     trigger: &ValidTrigger,
     workflow: &Workflow,
     variables: &Value,
-    transaction_id: &str,
+    ids: &RecipientIds<'_>,
     now_ms: u64,
     allows_http: bool,
     profile: impl Fn(&SubscriberId) -> Value,
@@ -259,10 +259,10 @@ pub fn compose(
             let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
             check_links(&rendered, allows_http)?;
             composed.messages.push(Message {
-                id: MessageId::for_recipient(transaction_id, subscriber),
+                id: ids.of(subscriber),
                 subscriber: subscriber.clone(),
                 workflow: workflow.key.clone(),
-                transaction_id: transaction_id.to_owned(),
+                transaction_id: ids.transaction_id().to_owned(),
                 subject: rendered.subject,
                 body: rendered.body,
                 avatar: rendered.avatar,
@@ -473,7 +473,7 @@ mod tests {
             &trigger,
             &starter_workflows()[0],
             &json!({}),
-            "tx",
+            &RecipientIds::new(None, "tx"),
             1_000,
             false,
             |_| json!({}),
@@ -499,7 +499,7 @@ mod tests {
             &trigger,
             &starter_workflows()[0],
             &json!({}),
-            "tx",
+            &RecipientIds::new(None, "tx"),
             0,
             false,
             |_| json!({}),
@@ -520,7 +520,7 @@ mod tests {
             &trigger,
             &starter_workflows()[0],
             &json!({}),
-            "tx",
+            &RecipientIds::new(None, "tx"),
             0,
             false,
             |_| json!({}),
@@ -550,9 +550,19 @@ mod tests {
                 json!({"first_name": null, "data": {"plan": "free"}})
             }
         };
-        let messages = compose(&trigger, &workflow, &json!({}), "tx", 0, false, profile, |_, _| true, || [0; 10])
-            .unwrap()
-            .messages;
+        let messages = compose(
+            &trigger,
+            &workflow,
+            &json!({}),
+            &RecipientIds::new(None, "tx"),
+            0,
+            false,
+            profile,
+            |_, _| true,
+            || [0; 10],
+        )
+        .unwrap()
+        .messages;
         assert_eq!(messages[0].subject, "Hi Ada (ada)");
         assert_eq!(messages[0].body, "PRO");
         assert_eq!(messages[1].subject, "Hi  (bob)");
@@ -596,8 +606,18 @@ mod tests {
         )
         .unwrap();
         let trigger = validate(request(json!({"workflow": "w", "to": "a", "payload": {}}))).unwrap();
-        let error = compose(&trigger, &workflow, &json!({}), "tx", 0, false, |_| json!({}), |_, _| true, || [0; 10])
-            .unwrap_err();
+        let error = compose(
+            &trigger,
+            &workflow,
+            &json!({}),
+            &RecipientIds::new(None, "tx"),
+            0,
+            false,
+            |_| json!({}),
+            |_, _| true,
+            || [0; 10],
+        )
+        .unwrap_err();
         assert_eq!(error.field(), "payload.id");
         let bad_schema = serde_json::from_value(json!({"key": "w", "name": "W", "payload_schema": {"pattern": "x"},
             "steps": [{"type": "in_app", "subject": "s", "body": "b"}]}))
@@ -625,7 +645,17 @@ mod tests {
         .unwrap();
         let run = |payload: Value, allows_http: bool| {
             let trigger = validate(request(json!({"workflow": "links", "to": ["a"], "payload": payload}))).unwrap();
-            compose(&trigger, &workflow, &json!({}), "tx", 0, allows_http, |_| json!({}), |_, _| true, || [0; 10])
+            compose(
+                &trigger,
+                &workflow,
+                &json!({}),
+                &RecipientIds::new(None, "tx"),
+                0,
+                allows_http,
+                |_| json!({}),
+                |_, _| true,
+                || [0; 10],
+            )
         };
         assert!(run(json!({"avatar": "https://cdn.example/a.png", "url": "/orders/1"}), false).is_ok());
         assert!(run(json!({"avatar": "http://localhost/a.png", "url": "/x"}), true).is_ok());

@@ -11,6 +11,7 @@ use std::cell::Cell;
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
+use tidings_core::message::RecipientIds;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::topic::{page_queries, FanoutStatus, QueryBudget, PAGE_SIZE};
 use tidings_core::trigger::{self, ValidTrigger};
@@ -78,7 +79,7 @@ pub async fn accept(
         &probe,
         accept.workflow,
         &json!({}),
-        accept.transaction_id,
+        &RecipientIds::new(None, accept.transaction_id),
         now,
         true,
         |_| json!({}),

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use tidings_core::link;
-use tidings_core::message::MessageId;
+use tidings_core::message::{MessageId, RecipientIds};
 use tidings_core::preferences::Preferences;
 use tidings_core::schema;
 use tidings_core::subscriber::SubscriberId;
@@ -27,7 +27,7 @@ use crate::http::json_text;
 use crate::platform::{now_ms, random, random_ids};
 use crate::services::fanout;
 use crate::services::idempotent::{self, Claimed};
-use crate::store::Platform;
+use crate::store::{self, Platform};
 use crate::store::{AuditRecord, Delivery, Environment, KeyHome, KeyedAnswer, PageStep};
 
 /// The status of a processed trigger: accepted, every message durably stored.
@@ -194,8 +194,10 @@ async fn run(env: &Platform, scope: &Environment, valid: &ValidTrigger, job: Job
     let allows = |id: &SubscriberId, channel| {
         preferences.get(id.as_str()).unwrap_or(&nobody).allows_over(&defaults, &workflow.key, channel)
     };
+    let encryption_key = store::encryption_key(env).ok();
+    let message_ids = RecipientIds::new(encryption_key.as_ref(), &transaction_id);
     let compose = |trigger: &ValidTrigger, next_id: &mut dyn FnMut() -> [u8; 10]| {
-        trigger::compose(trigger, &workflow, &variables, &transaction_id, now, allows_http, profile_of, allows, next_id)
+        trigger::compose(trigger, &workflow, &variables, &message_ids, now, allows_http, profile_of, allows, next_id)
     };
     let mut next_id = || supply.next().unwrap_or_default();
     let mut refused: Vec<(SubscriberId, TriggerError)> = Vec::new();

@@ -291,7 +291,7 @@ impl Environment {
     /// With feed shards, the messages are written first, one transaction
     /// per shard, all at once, and the rest after every shard committed. A
     /// message's id is its transaction's and recipient's
-    /// ([`MessageId::for_recipient`]), so shards written by an attempt that
+    /// ([`tidings_core::message::RecipientIds`]), so shards written by an attempt that
     /// failed later are written again by its retry without a duplicate.
     pub async fn deliver(&self, delivery: Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
         self.on_current_map(|| self.deliver_on_map(&delivery, now_ms)).await

@@ -146,6 +146,11 @@ describe("deleting an environment", () => {
     assert.equal((await api(`/v1/subscribers/ada-${tag}`, { key: key.body.key })).status, 404);
     assert.equal((await api("/v1/variables", { key: key.body.key })).body.items.length, 0);
     assert.equal((await api("/v1/integrations", { key: key.body.key })).body.items.length, 0);
+    // Its audit log starts with its creation: the deleted one's keys, settings and deletion are not shown.
+    const history = await admin(`/v1/environments/${name}/audit-log?limit=100`);
+    assert.equal(history.status, 200, JSON.stringify(history.body));
+    assert.deepEqual(history.body.items.map((entry) => entry.action), ["key.create", "environment.create"], JSON.stringify(history.body.items));
+    assert.equal(history.body.items[0].resource, `key:${key.body.id}`);
   });
 
   it("waits while a reshard call moves its feeds: refused with nothing changed, then deleted once the call ends", async () => {

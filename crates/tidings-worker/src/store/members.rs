@@ -635,8 +635,8 @@ async fn commit(
     }
 }
 
-/// Control-plane audit entries of an environment (or of the deployment, for
-/// `None`), newest first: up to `query.limit + 1`.
+/// Control-plane audit entries of an environment since it was created (or
+/// of the deployment, for `None`), newest first: up to `query.limit + 1`.
 pub async fn control_audit(
     env: &Platform,
     environment: Option<&str>,
@@ -644,8 +644,12 @@ pub async fn control_audit(
 ) -> Result<Vec<AuditEntry>, ApiError> {
     let (filter, mut params) = super::audit_filter(query, 1);
     params.insert(0, environment.map_or(JsValue::NULL, text));
+    // An environment's entries are those of this incarnation: one deleted and created again under
+    // its name starts a new history, and the old one's keys, settings and rotations are not shown.
     let sql = format!(
-        "SELECT id, actor, action, resource, summary, created_at FROM audit_log WHERE environment IS ?1 AND {filter}"
+        "SELECT id, actor, action, resource, summary, created_at FROM audit_log WHERE environment IS ?1 \
+         AND (?1 IS NULL OR created_at >= COALESCE((SELECT created_at FROM environments WHERE name = ?1), 0)) \
+         AND {filter}"
     );
     let rows: Vec<AuditRow> = statement(&control_db(env)?, &sql, &params)?
         .all()

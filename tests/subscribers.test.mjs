@@ -63,6 +63,28 @@ describe("subscribers", () => {
     });
   }
 
+  for (const environment of ["development", "staging"]) {
+    it(`writes nothing for a subscriber deleted while a trigger that read them was under way (${environment})`, async () => {
+      const send = (path, options = {}) => api(path, { key: keys[environment].secret_key, ...options });
+      const [id, control] = [freshSubscriber("erased"), freshSubscriber("erased-control")];
+      for (const who of [id, control]) assert.equal((await send(`/v1/subscribers/${who}`, { method: "PUT", body: { email: "ada@example.com" } })).status, 201);
+      // The trigger reads both profiles, then waits before it writes; the erasure commits meanwhile.
+      const trigger = send("/v1/events/trigger", {
+        method: "POST",
+        body: { workflow: "welcome", to: [{ subscriber_id: id, first_name: "Ada", email: "ada@example.com" }, control], payload: { name: "Ada" } },
+        headers: { "Tidings-Inject-Faults": "deliver=pause" },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal((await send(`/v1/subscribers/${id}`, { method: "DELETE" })).status, 200);
+      const sent = await trigger;
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
+      // As if the trigger ran first and the erasure after it: nothing of the erased subscriber stays.
+      expectError(assert, await send(`/v1/subscribers/${id}`), 404, "subscriber_not_found");
+      assert.deepEqual((await send(`/v1/subscribers/${id}/feed`)).body.items, []);
+      assert.equal((await send(`/v1/subscribers/${control}/feed`)).body.items.length, 1, "the other recipient has the message");
+    });
+  }
+
   it("creates bare subscribers on trigger", async () => {
     const id = freshSubscriber("bare");
     await call("/v1/events/trigger", { method: "POST", body: { workflow: "welcome", to: id, payload: { name: "x" } } });

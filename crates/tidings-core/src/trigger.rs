@@ -192,6 +192,12 @@ pub fn transaction_id(now_ms: u64, random: [u8; ID_RANDOM_BYTES]) -> String {
     format!("tx_{}", MessageId::generate(now_ms, random))
 }
 
+/// When a transaction was made (Unix ms), from its id; `None` for text
+/// that is no transaction id.
+pub fn transaction_time(id: &str) -> Option<u64> {
+    id.strip_prefix("tx_").and_then(|id| MessageId::parse(id).ok()).map(|id| id.time_ms())
+}
+
 /// Whether `text` has the form of a transaction id ([`transaction_id`]).
 pub fn is_transaction_id(text: &str) -> bool {
     text.strip_prefix("tx_").is_some_and(|id| MessageId::parse(id).is_ok())
@@ -392,6 +398,16 @@ fn render_context(trigger: &ValidTrigger, subscriber: Value, variables: &Value) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transaction_id_tells_when_it_was_made() {
+        let id = transaction_id(1_700_000_000_123, [9; ID_RANDOM_BYTES]);
+        assert_eq!(transaction_time(&id), Some(1_700_000_000_123));
+        assert!(is_transaction_id(&id));
+        for other in ["", "tx_", "tx", &id[3..], "tx_ZZZZZZZZZZZZZZZZZZZZZZZZZZ"] {
+            assert_eq!(transaction_time(other), None, "{other}");
+        }
+    }
     use crate::workflow::starter_workflows;
 
     fn request(value: Value) -> TriggerRequest {

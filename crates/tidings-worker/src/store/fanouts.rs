@@ -201,7 +201,7 @@ impl Environment {
             writes.push(claim_guard(&self.db, keyed.key, keyed.claim_id)?);
         }
         if !fanout.profiles.is_empty() {
-            writes.push(self.upsert_statement(fanout.profiles, now_ms)?);
+            writes.push(self.upsert_statement(fanout.profiles, now_ms, now_ms)?);
         }
         let recipients: Vec<&str> = fanout.recipients.iter().map(SubscriberId::as_str).collect();
         let recipients = json!(recipients).to_string();

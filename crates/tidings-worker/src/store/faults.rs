@@ -13,7 +13,10 @@
 //! - `ok`: the attempt runs normally;
 //! - `stall`: the attempt waits [`STALL`] first, where a step offers it
 //!   (a reshard's fence, `reshard-fence=stall`: the bucket's pre-copy is
-//!   done and it still takes writes), and runs normally everywhere else.
+//!   done and it still takes writes), and runs normally everywhere else;
+//! - `pause`: the attempt waits [`PAUSE`] first, then runs normally (any
+//!   write that retries), so a test can change something between what a
+//!   request read and what it writes.
 //!
 //! Resharding also takes `reshard-switch=fail` (a bucket's switch fails
 //! before the new shard's batch), `reshard-verify=fail` (a bucket's
@@ -53,6 +56,9 @@ pub(super) const INJECTED: &str = "D1_ERROR: Network connection lost. (injected 
 /// How long a `stall` fault holds its step.
 pub(super) const STALL: std::time::Duration = std::time::Duration::from_secs(12);
 
+/// How long a `pause` fault holds its write.
+pub(super) const PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The time a test asked the sweep to run at (`clock <ms>` as the cron
 /// text), when fault injection is on; `None` otherwise.
 pub fn injected_clock(env: &Platform, cron: &str) -> Option<u64> {
@@ -77,6 +83,8 @@ pub(super) enum Fault {
     Lost,
     /// Waits [`STALL`] first where the step offers it; runs normally.
     Stall,
+    /// Waits [`PAUSE`] first; runs normally.
+    Pause,
     /// Runs normally.
     None,
 }
@@ -144,6 +152,7 @@ impl FaultPlan {
                     "fail" => Fault::Fail,
                     "lost" => Fault::Lost,
                     "stall" => Fault::Stall,
+                    "pause" => Fault::Pause,
                     _ => Fault::None,
                 })
                 .rev()

@@ -46,6 +46,10 @@ where
             Fault::Fail => Err(worker::Error::RustError(INJECTED.to_owned())),
             Fault::Lost => attempt().await.and_then(|_| Err(worker::Error::RustError(INJECTED.to_owned()))),
             Fault::None | Fault::Stall => attempt().await,
+            Fault::Pause => {
+                worker::Delay::from(super::faults::PAUSE).await;
+                attempt().await
+            }
         };
         match outcome {
             Ok(value) => return Ok(value),

@@ -46,7 +46,7 @@ const UPSERT: &str =
     email = excluded.email, phone = excluded.phone, avatar = excluded.avatar, locale = excluded.locale, \
     timezone = excluded.timezone, data = excluded.data, updated_at = excluded.updated_at";
 
-/// How long a feed shard remembers a subscriber's deletion: far longer than
+/// How long each database of an environment remembers a subscriber's deletion: far longer than
 /// any trigger runs between reading profiles and writing messages.
 const DELETION_MEMORY_MS: u64 = 60 * 60 * 1000;
 
@@ -102,9 +102,16 @@ impl Environment {
         &self,
         profiles: &[(SubscriberId, Profile)],
         now_ms: u64,
+        since: u64,
     ) -> Result<worker::D1PreparedStatement, ApiError> {
         let rows: Vec<Value> = profiles.iter().map(|(id, profile)| profile.to_json(id)).collect();
-        statement(&self.db, UPSERT, &[text(&Value::Array(rows).to_string()), number(now_ms)])
+        // A trigger made before a subscriber's deletion does not bring them back.
+        let guarded = UPSERT.replacen(
+            "WHERE true",
+            &format!("WHERE {}", super::triggers::not_deleted_since("value ->> '$.subscriber_id'", "?3")),
+            1,
+        );
+        statement(&self.db, &guarded, &[text(&Value::Array(rows).to_string()), number(now_ms), number(since)])
     }
 
     /// One subscriber's profile.
@@ -173,18 +180,8 @@ impl Environment {
             let mut writes = clear_feed(db)?;
             writes.extend([
                 statement(db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
-                statement(
-                    db,
-                    "INSERT INTO subscriber_deletions (subscriber_id, deleted_at) VALUES (?1, ?2) \
-                     ON CONFLICT (subscriber_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)",
-                    &[text(id.as_str()), number(now_ms)],
-                )?,
-                // A deletion needs remembering only while a trigger that read the profile before it may run.
-                statement(
-                    db,
-                    "DELETE FROM subscriber_deletions WHERE deleted_at < ?1",
-                    &[number(now_ms.saturating_sub(DELETION_MEMORY_MS))],
-                )?,
+                deletion_record(db, id, now_ms)?,
+                forget_old_deletions(db, now_ms)?,
             ]);
             Ok(writes)
         };
@@ -204,6 +201,10 @@ impl Environment {
         let removal = writes.len();
         writes.extend([
             statement(&self.db, "DELETE FROM subscribers WHERE id = ?1", &subscriber)?,
+            // Remembered here too: a trigger that read their profile before writes nothing for
+            // them after (no profile, delivery or message), whether or not the feed has shards.
+            deletion_record(&self.db, id, now_ms)?,
+            forget_old_deletions(&self.db, now_ms)?,
             statement(
                 &self.db,
                 "DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE subscriber_id = ?1)",
@@ -285,4 +286,24 @@ fn subscriber_from_row(row: SubscriberRow) -> Result<Subscriber, ApiError> {
         created_at: rfc3339(row.created_at as u64),
         updated_at: rfc3339(row.updated_at.unwrap_or(row.created_at) as u64),
     })
+}
+
+/// Records `id`'s deletion at `now_ms` in `db` (see [`super::triggers::not_deleted_since`]).
+fn deletion_record(db: &D1Database, id: &SubscriberId, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        db,
+        "INSERT INTO subscriber_deletions (subscriber_id, deleted_at) VALUES (?1, ?2) \
+         ON CONFLICT (subscriber_id) DO UPDATE SET deleted_at = MAX(deleted_at, excluded.deleted_at)",
+        &[text(id.as_str()), number(now_ms)],
+    )
+}
+
+/// Forgets deletions older than [`DELETION_MEMORY_MS`]: a deletion needs
+/// remembering only while a trigger that read the profile before it may run.
+fn forget_old_deletions(db: &D1Database, now_ms: u64) -> Result<D1PreparedStatement, ApiError> {
+    statement(
+        db,
+        "DELETE FROM subscriber_deletions WHERE deleted_at < ?1",
+        &[number(now_ms.saturating_sub(DELETION_MEMORY_MS))],
+    )
 }

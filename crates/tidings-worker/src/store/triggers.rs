@@ -11,7 +11,7 @@ use tidings_core::profile::Profile;
 use tidings_core::shard::FeedHome;
 use tidings_core::subscriber::SubscriberId;
 use tidings_core::test_mode::Suppressed;
-use tidings_core::trigger::WebhookJob;
+use tidings_core::trigger::{self, WebhookJob};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -303,7 +303,10 @@ impl Environment {
     async fn deliver_on_map(&self, delivery: &Delivery<'_>, now_ms: u64) -> Result<(), ApiError> {
         let payload = delivery.payload.to_string();
         let personal_paths = serde_json::to_string(delivery.personal_paths).unwrap_or_else(|_| "[]".to_owned());
-        let rows = MessageRows { payload: &payload, personal_paths: &personal_paths };
+        // Whom a deletion has taken since the transaction was made (the fan-out accepted, the keyed
+        // request first run) gets nothing from it: no profile, subscriber, message or delivery.
+        let since = trigger::transaction_time(delivery.transaction_id).unwrap_or(now_ms).min(now_ms);
+        let rows = MessageRows { payload: &payload, personal_paths: &personal_paths, since };
         let map = self.bucket_map();
         let mut in_shards: BTreeMap<FeedHome, Vec<Message>> = BTreeMap::new();
         let mut primary_count = 0;
@@ -327,7 +330,7 @@ impl Environment {
                          FROM json_each(?1) WHERE {} ON CONFLICT (id) DO NOTHING",
                         not_deleted_since("value", "?3")
                     ),
-                    &[text(&json!(ids).to_string()), number(now_ms), number(messages[0].created_at)],
+                    &[text(&json!(ids).to_string()), number(now_ms), number(since)],
                 )?,
                 statement(&db, super::messages::TICK, &[])?,
             ];
@@ -345,15 +348,18 @@ impl Environment {
             writes.push(super::fanouts::page_guard(&self.db, page)?);
         }
         if !delivery.profiles.is_empty() {
-            writes.push(self.upsert_statement(delivery.profiles, now_ms)?);
+            writes.push(self.upsert_statement(delivery.profiles, now_ms, since)?);
         }
         if !delivery.bare_recipients.is_empty() {
             let ids: Vec<&str> = delivery.bare_recipients.iter().map(SubscriberId::as_str).collect();
             writes.push(statement(
                 &self.db,
-                "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 FROM json_each(?1) WHERE true \
-                 ON CONFLICT (id) DO NOTHING",
-                &[text(&json!(ids).to_string()), number(now_ms)],
+                &format!(
+                    "INSERT INTO subscribers (id, created_at, updated_at) SELECT value, ?2, ?2 FROM json_each(?1) \
+                     WHERE {} ON CONFLICT (id) DO NOTHING",
+                    not_deleted_since("value", "?3")
+                ),
+                &[text(&json!(ids).to_string()), number(now_ms), number(since)],
             )?);
         }
         // Messages whose feed is in the primary (one shard, or not moved yet) go in its transaction.
@@ -390,15 +396,19 @@ impl Environment {
                 .collect();
             writes.push(statement(
                 &self.db,
-                "INSERT INTO deliveries (id, transaction_id, workflow, subscriber_id, integration, body, created_at, \
-                 updated_at, next_attempt_at) SELECT value ->> '$.id', ?2, ?3, value ->> '$.subscriber_id', \
-                 value ->> '$.integration', value ->> '$.body', ?4, ?4, ?4 FROM json_each(?1) WHERE true \
-                 ON CONFLICT (id) DO NOTHING",
+                &format!(
+                    "INSERT INTO deliveries (id, transaction_id, workflow, subscriber_id, integration, body, \
+                     created_at, updated_at, next_attempt_at) SELECT value ->> '$.id', ?2, ?3, \
+                     value ->> '$.subscriber_id', value ->> '$.integration', value ->> '$.body', ?4, ?4, ?4 \
+                     FROM json_each(?1) WHERE {} ON CONFLICT (id) DO NOTHING",
+                    not_deleted_since("value ->> '$.subscriber_id'", "?5")
+                ),
                 &[
                     text(&Value::Array(jobs).to_string()),
                     text(delivery.transaction_id),
                     text(delivery.workflow),
                     number(now_ms),
+                    number(since),
                 ],
             )?);
         }
@@ -441,9 +451,10 @@ impl Environment {
 
 /// SQL: the subscriber `id` (an expression) was not deleted at or after
 /// `since` (a parameter: when the trigger read the profiles it rendered).
-/// A feed shard records deletions; a trigger that raced one writes nothing
-/// for the deleted subscriber, and a later one (a new subscriber of that id) does.
-fn not_deleted_since(id: &str, since: &str) -> String {
+/// Every database of the environment records deletions; a trigger that raced
+/// one writes nothing for the deleted subscriber, and a later one (a new
+/// subscriber of that id) does.
+pub(super) fn not_deleted_since(id: &str, since: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM subscriber_deletions d WHERE d.subscriber_id = {id} AND d.deleted_at >= {since})"
     )
@@ -455,6 +466,8 @@ fn not_deleted_since(id: &str, since: &str) -> String {
 struct MessageRows<'a> {
     payload: &'a str,
     personal_paths: &'a str,
+    /// When the transaction was made: a subscriber deleted since gets no message.
+    since: u64,
 }
 
 impl MessageRows<'_> {
@@ -476,7 +489,7 @@ impl MessageRows<'_> {
                  FROM json_each(?1) WHERE NOT EXISTS (SELECT 1 FROM message_tombstones t WHERE t.id = value ->> '$.id') \
                  AND {} ON CONFLICT (id) DO NOTHING",
                 super::messages::CLOCK,
-                not_deleted_since("value ->> '$.subscriber_id'", "?5"),
+                not_deleted_since("value ->> '$.subscriber_id'", "?8"),
             ),
             &[
                 text(chunk_json),
@@ -486,6 +499,7 @@ impl MessageRows<'_> {
                 number(first.created_at),
                 text(&serde_json::to_string(&first.tags).unwrap_or_else(|_| "[]".to_owned())),
                 text(self.personal_paths),
+                number(self.since),
             ],
         )
     }

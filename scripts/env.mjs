@@ -426,11 +426,15 @@ async function remove(name) {
     return { name, status: "deleted", revoked_keys: 0 };
   });
   // A reshard call moving its feeds holds the deletion off (one call lasts seconds; one that died, 20 s).
+  // A deletion cut short (the worker restarting for another command's configuration change, or a
+  // storage failure) is finished by asking again.
+  const again = (message) =>
+    ["reshard_in_progress", "503", "unavailable", "the worker is not reachable"].some((start) => message.startsWith(start));
   const deadline = Date.now() + 60_000;
   let deleted;
   while (!deleted) {
     deleted = await deletion().catch(async (error) => {
-      if (!error.message.startsWith("reshard_in_progress") || Date.now() > deadline) throw error;
+      if (!again(error.message) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 2000));
       return null;
     });

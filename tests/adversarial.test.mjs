@@ -523,6 +523,29 @@ describe("races and repeats", () => {
     refused(await admin(`/v1/environments/${name}`), 404, "environment_not_found", "the deleted environment");
   });
 
+  it("two previews made at once: one takes the next place, the other is told the chain changed", async () => {
+    const [slow, fast] = [`pra${tag}`, `prb${tag}`];
+    const make = (name, headers = {}) =>
+      admin("/v1/environments", { method: "POST", body: { name, type: "development", from: "development", ttl_seconds: 3600 }, headers });
+    try {
+      // The first reads the chain, then waits; the second takes the next place meanwhile.
+      const first = make(slow, { "Tidings-Inject-Faults": "create-environment=pause" });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const second = await make(fast);
+      assert.equal(second.status, 202, JSON.stringify(second.body));
+      const stopped = await first;
+      expectError(assert, stopped, 409, "chain_changed");
+      assert.equal(stopped.headers.get("retry-after"), "1");
+      refused(await admin(`/v1/environments/${slow}`), 404, "environment_not_found", "the refused preview");
+      // Asked again, it takes the place after.
+      const again = await make(slow);
+      assert.equal(again.status, 202, JSON.stringify(again.body));
+      assert.equal(again.body.position, second.body.position + 1);
+    } finally {
+      for (const name of [slow, fast]) await admin(`/v1/environments/${name}`, { method: "DELETE" });
+    }
+  });
+
   it("a member removed while their request's body still arrives gets nothing from it", async () => {
     // An admin about to be removed opens a request for a secret key and holds its
     // body back until the removal has committed; the worker reads the body before it asks

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { admin, api, apiUrl, expectError, freshSubscriber } from "./support/context.mjs";
+import { admin, api, apiUrl, expectError, freshSubscriber, reloaded } from "./support/context.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
 import { recipientsOnEveryShard } from "./support/buckets.mjs";
 import { messagesStored } from "./support/local-state.mjs";
@@ -77,7 +77,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const environment of [preview, name]) await envCommand("delete", environment);
+  for (const environment of [preview, name]) {
+    const deleted = await envCommand("delete", environment);
+    // The preview may be purged already (its lifetime test); the environment must go.
+    if (environment === name) assert.equal(deleted.code, 0, deleted.stderr + deleted.stdout);
+    // Each deletion rewrites the configuration: the worker restarts before the next request.
+    await reloaded();
+  }
   rmSync(scratch, { recursive: true, force: true });
 });
 

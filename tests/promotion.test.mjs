@@ -154,6 +154,23 @@ describe("promotion", () => {
     assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
     expectError(assert, await api(`/v1/integrations/${integration}`, { key: secret("production"), method: "DELETE" }), 403, "environment_read_only");
     expectError(assert, await api(`/v1/workflows/${workflow}`, { key: secret("production"), method: "DELETE" }), 403, "environment_read_only");
+
+    // A new secret alone, sent while a promotion moves the integration, does not put back the URL it read.
+    const movedAgain = { ...moved, url: "https://hooks.example.test/again" };
+    const edited = await api(`/v1/integrations/${integration}`, { key: secret("development"), method: "PUT", body: { ...movedAgain, signing_secret: "m".repeat(32) } });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    await promoteOne("development", "staging", [changeOf(await pending("development", "staging"), "integration", integration).id]);
+    const racing = api(`/v1/integrations/${integration}`, {
+      key: secret("production"),
+      method: "PUT",
+      body: { ...moved, signing_secret: "r".repeat(32) },
+      headers: { "Tidings-Inject-Faults": "integration-secret=pause" },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await promoteOne("staging", "production", [changeOf(await pending("staging", "production"), "integration", integration).id]);
+    expectError(assert, await racing, 403, "environment_read_only");
+    const promoted = await api(`/v1/integrations/${integration}`, { key: secret("production") });
+    assert.deepEqual([promoted.body.url, promoted.body.has_signing_secret], [movedAgain.url, false]);
   });
 
   it("moves variable names but never values, and checks production has values before promoting", async () => {

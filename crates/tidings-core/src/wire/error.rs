@@ -139,6 +139,8 @@ error_codes! {
     MemberExists => "member_exists",
     /// The member changed since the request read them.
     MemberChanged => "member_changed",
+    /// The promotion chain changed since the request read it.
+    ChainChanged => "chain_changed",
     /// No such member.
     MemberNotFound => "member_not_found",
     /// The member token is unknown, expired or revoked.

@@ -291,7 +291,9 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
     let entry =
         audit::draft(authorized.actor(), "environment.create", None, format!("environment:{}", body.name), json!({}))?;
     let preview = ttl.map(|ttl| (&authorized, ttl));
-    let environment = store::create_environment(env, &body, preview, &secret, &entry.record(), now_ms()).await?;
+    let faults = store::FaultPlan::of(request, env);
+    let environment =
+        store::create_environment(env, &body, preview, &secret, &entry.record(), (&faults, now_ms())).await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
     // The signing secret signs any subscriber's credential: where the new environment masks
     // personal data, it is shown only to a caller who may see that data there, as a rotation is.

@@ -57,7 +57,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
     if input.signing_secret.is_none() {
         return Err(ApiError::validation("signing_secret", "a new integration needs a signing_secret"));
     }
-    save(&caller, env, &id, input, 201).await
+    save(&caller, env, (&id, input, Write::Any), 201).await
 }
 
 /// One integration, secret left out.
@@ -82,6 +82,9 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) ->
             == (input.kind.as_str(), input.name.as_str(), input.url.as_str())
             && input.signing_secret.is_some()
     });
+    // Where integrations are content only promotion changes, a new secret alone is written only
+    // while the integration is still as read ([`SecretFor::Unchanged`]).
+    let content_writable = caller.require_content_writable("integrations").is_ok();
     if !secret_only {
         caller.require_content_writable("integrations")?;
     }
@@ -96,7 +99,8 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) ->
             "a new URL needs a new signing_secret: the stored one was given for the old receiver and signs for it only",
         ));
     }
-    save(&caller, env, &id, input, if exists { 200 } else { 201 }).await
+    let write = if content_writable { Write::Any } else { Write::SecretOnly };
+    save(&caller, env, (&id, input, write), if exists { 200 } else { 201 }).await
 }
 
 /// Deletes an integration.
@@ -115,7 +119,20 @@ pub async fn delete(request: &IncomingRequest, env: &Platform, raw_id: &str) -> 
     json(&Deleted { id, deleted: true }, 200)
 }
 
-async fn save(caller: &Caller, env: &Platform, id: &str, input: IntegrationInput, status: u16) -> ApiResult {
+/// What a save may change.
+enum Write {
+    /// The whole integration.
+    Any,
+    /// Its secret only, while its kind, name and URL are still the input's.
+    SecretOnly,
+}
+
+async fn save(
+    caller: &Caller,
+    env: &Platform,
+    (id, input, write): (&str, IntegrationInput, Write),
+    status: u16,
+) -> ApiResult {
     webhook::validate_id(id).map_err(invalid)?;
     webhook::validate_config(&input.kind, &input.name, &input.url).map_err(invalid)?;
     link::check_webhook_target(&input.url, caller.scope.environment_type())
@@ -129,7 +146,18 @@ async fn save(caller: &Caller, env: &Platform, id: &str, input: IntegrationInput
         None => None,
     };
     let record = IntegrationRecord { id, kind: &input.kind, name: &input.name, url: &input.url, sealed_secret };
-    caller.scope.save_integration(&caller.scope.unlocked(env).await?, record, now_ms()).await?;
+    let unlocked = caller.scope.unlocked(env).await?;
+    match write {
+        Write::Any => {
+            caller.scope.save_integration(&unlocked, record, now_ms()).await?;
+        }
+        Write::SecretOnly => {
+            if !caller.scope.set_integration_secret(&unlocked, record, now_ms()).await? {
+                // Changed (or removed) by a promotion since it was read: this would now change content.
+                caller.require_content_writable("integrations")?;
+            }
+        }
+    }
     let stored =
         caller.scope.integration(id).await?.ok_or_else(|| ApiError::internal("save integration", "vanished"))?;
     json(&stored, status)

@@ -181,6 +181,15 @@ impl FaultPlan {
         }
     }
 
+    /// Waits [`PAUSE`] when the next fault asked for `operation` is `pause`:
+    /// for steps whose write is not retried (a control-plane batch), between
+    /// what they read and what they write.
+    pub(super) async fn pause_if_asked(&self, operation: &str) {
+        if self.next(operation) == Fault::Pause {
+            worker::Delay::from(PAUSE).await;
+        }
+    }
+
     /// The fault for the next attempt at `operation`.
     pub(super) fn next(&self, operation: &str) -> Fault {
         let mut remaining = self.remaining.borrow_mut();

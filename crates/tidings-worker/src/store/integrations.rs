@@ -86,6 +86,40 @@ impl Environment {
         Ok(!existed)
     }
 
+    /// Sets a new secret for an integration whose kind, name and URL are
+    /// still `record`'s; false, writing nothing, when it is not there as
+    /// such (a promotion changed or removed it since it was read).
+    pub async fn set_integration_secret(
+        &self,
+        unlocked: &Unlocked,
+        record: IntegrationRecord<'_>,
+        now_ms: u64,
+    ) -> Result<bool, ApiError> {
+        unlocked.check(self.name())?;
+        let Some(secret) = record.sealed_secret.as_deref() else {
+            return Err(ApiError::internal("set integration secret", "no secret given"));
+        };
+        let result = self
+            .write_one(
+                "integration-secret",
+                statement(
+                    &self.db,
+                    "UPDATE integrations SET secret = ?5, updated_at = ?6 \
+                     WHERE id = ?1 AND kind = ?2 AND name = ?3 AND url = ?4",
+                    &[
+                        text(record.id),
+                        text(record.kind),
+                        text(record.name),
+                        text(record.url),
+                        text(secret),
+                        number(now_ms),
+                    ],
+                )?,
+            )
+            .await?;
+        Ok(result.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) > 0)
+    }
+
     /// One integration.
     pub async fn integration(&self, id: &str) -> Result<Option<Integration>, ApiError> {
         Ok(self.integration_row(id).await?.map(integration_from_row))

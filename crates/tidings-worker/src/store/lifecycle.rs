@@ -14,9 +14,9 @@ use tidings_core::wire::{DeletedEnvironment, EnvironmentDetails};
 
 use super::authorized::{for_sweep, Authorized, SweepStep};
 use super::keys::forget_cached_keys;
-use super::members::{audit_statement, AuditRecord};
+use super::members::{audit_statement, audit_statement_if, AuditRecord};
 use super::platform::{Bindings, Platform};
-use super::registry::{environment_details, environment_row, role_rank, set_status, shift_chain, GONE};
+use super::registry::{environment_details, environment_row, role_rank, shift_chain, GONE};
 use super::{control_db, number, statement, storage_error, text, Environment, NewRelease, PromotionEnvironment};
 use crate::error::ApiError;
 use crate::runtime::SweepTick;
@@ -42,15 +42,26 @@ pub async fn lock_environment(
         ));
     }
     let control = control_db(env)?;
+    // A deletion that began since the read above is finished, not frozen: the lock lands only
+    // on an environment that is not being deleted, in the same statement.
     let update = statement(
         &control,
         "UPDATE environments SET locked_reason = ?2, locked_at = ?3, locked_by = ?4 \
-         WHERE name = ?1 AND status != 'deleted'",
+         WHERE name = ?1 AND status NOT IN ('deleted', 'deleting')",
         &[text(name.as_str()), text(&reason), number(now_ms), text(&authorized.actor().id)],
     )?;
     let summary = serde_json::json!({"after": {"locked": true, "reason": reason}});
-    let record = audit_statement(&control, &AuditRecord { summary, ..*audit }, now_ms)?;
-    control.batch(vec![update, record]).await.map_err(|error| storage_error("lock environment", error))?;
+    let record = audit_statement_if(&control, &AuditRecord { summary, ..*audit }, now_ms, "changes() > 0", &[])?;
+    let results =
+        control.batch(vec![update, record]).await.map_err(|error| storage_error("lock environment", error))?;
+    let locked = results.first().and_then(|result| result.meta().ok().flatten()).and_then(|meta| meta.changes);
+    if locked.unwrap_or(0) == 0 {
+        return Err(ApiError::new(
+            409,
+            ErrorCode::EnvironmentNotReady,
+            format!("the {name} environment is being deleted; delete it again to finish"),
+        ));
+    }
     environment_details(env, name).await
 }
 
@@ -338,7 +349,20 @@ async fn remove(
         None => {
             // Nothing changes while a reshard call moves this environment's feeds.
             super::wipe::hold_feeds(env, &bindings, shards, (row.created_at as u64, now_ms)).await?;
-            set_status(env, name, Status::Deleting, None, None).await?;
+            // Only while unlocked: a lock that committed since the check above keeps the environment.
+            let moved = statement(
+                &control,
+                "UPDATE environments SET status = 'deleting', status_reason = NULL \
+                 WHERE name = ?1 AND status != 'deleted' AND locked_reason IS NULL",
+                &[text(name.as_str())],
+            )?
+            .run()
+            .await
+            .map_err(|error| storage_error("begin deletion", error))?;
+            if moved.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) == 0 {
+                super::lock::unlocked(env, name).await?;
+                return Err(ApiError::not_found(format!("there is no environment {name}")));
+            }
         }
         Some(statuses) => {
             // No new reshard call opens an archived environment, but one begun before the archive
@@ -350,13 +374,17 @@ async fn remove(
             let listed = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect::<Vec<_>>().join(", ");
             let moved = statement(
                 &control,
-                &format!("UPDATE environments SET status = 'deleting' WHERE name = ?1 AND status IN ({listed})"),
+                &format!(
+                    "UPDATE environments SET status = 'deleting' WHERE name = ?1 AND status IN ({listed}) \
+                     AND locked_reason IS NULL"
+                ),
                 &[text(name.as_str())],
             )?
             .run()
             .await
             .map_err(|error| storage_error("begin purge", error))?;
             if moved.meta().ok().flatten().and_then(|meta| meta.changes).unwrap_or(0) == 0 {
+                super::lock::unlocked(env, name).await?;
                 return Err(not_archived(name, &row.status));
             }
         }

@@ -17,6 +17,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::authorized::Authorized;
+use super::faults::FaultPlan;
 use super::keys::forget_cached_keys;
 use super::members::{audit_statement, audit_statement_if, AuditRecord};
 use super::platform::{Bindings, Platform};
@@ -103,10 +104,11 @@ pub async fn create_environment(
     preview: Option<(&Authorized, u64)>,
     signing_secret: &str,
     audit: &AuditRecord<'_>,
-    now_ms: u64,
+    (faults, now_ms): (&FaultPlan, u64),
 ) -> Result<EnvironmentDetails, ApiError> {
     let control = control_db(env)?;
     let chain = chain(env).await?;
+    faults.pause_if_asked("create-environment").await;
     let name = lifecycle::validate_new_name(&request.name, &chain)?;
     let environment_type = EnvironmentType::parse(&request.environment_type)
         .map_err(|error| ApiError::validation("type", error.to_string()))?;
@@ -139,8 +141,13 @@ pub async fn create_environment(
     let shard_bindings = shard::bindings(&suffix, shards);
     let optional = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, text);
     let signing_secret = &super::secrets::seal_signing_secret(env, signing_secret)?;
+    // The position was worked out from the chain as read: another creation or a deletion that
+    // committed since would put this one elsewhere (or on a taken position), so the batch stops.
+    let mut writes = vec![chain_guard(&control, &chain)?];
     // Make room: positions at or past the new one move down by one (previews need none).
-    let mut writes = if preview.is_some() { Vec::new() } else { shift_chain(&control, u64::from(position), 1)? };
+    if preview.is_none() {
+        writes.extend(shift_chain(&control, u64::from(position), 1)?);
+    }
     // A deleted environment's tombstone with this name is reused, every setting back to its
     // default (no old signing secret, privacy choice or retention comes back); its revoked keys
     // stay revoked. A preview starts in its source's test mode unless the request sets one.
@@ -245,14 +252,21 @@ pub async fn create_environment(
     };
     let audit = AuditRecord { environment: Some(name.as_str()), summary, ..*audit };
     writes.push(audit_statement(&control, &audit, now_ms)?);
-    control.batch(writes).await.map_err(|error| {
-        if error.to_string().contains(TAKEN) || error.to_string().contains("malformed JSON") {
-            ApiError::new(409, ErrorCode::EnvironmentExists, format!("an environment named {name} exists"))
-                .with_field("name")
-        } else {
-            storage_error("create environment", error)
+    let exists = || ApiError::new(409, ErrorCode::EnvironmentExists, format!("an environment named {name} exists"));
+    match control.batch(writes).await {
+        Ok(_) => {}
+        // Another creation of this name changes the chain too: say what a retry would meet.
+        Err(error) if error.to_string().contains(CHAIN_CHANGED) => {
+            return Err(match environment_row(env, &name).await {
+                Ok(_) => exists().with_field("name"),
+                Err(_) => chain_changed(),
+            });
         }
-    })?;
+        Err(error) if error.to_string().contains(TAKEN) || error.to_string().contains("malformed JSON") => {
+            return Err(exists().with_field("name"));
+        }
+        Err(error) => return Err(storage_error("create environment", error)),
+    }
     environment_details(env, &name).await
 }
 
@@ -340,6 +354,33 @@ pub(super) fn shift_chain(control: &D1Database, from: u64, delta: i8) -> Result<
             &[],
         )?,
     ])
+}
+
+/// How [`chain_guard`] aborts its batch: an integer overflow, told apart from
+/// the name guard's malformed JSON by SQLite's message.
+const CHAIN_CHANGED: &str = "integer overflow";
+
+/// A statement that aborts its batch unless the environments and their
+/// positions are still `chain`'s (as [`chain`] read them).
+fn chain_guard(control: &D1Database, chain: &[ChainEntry]) -> Result<D1PreparedStatement, ApiError> {
+    let read = chain.iter().map(|entry| format!("{}:{}", entry.name, entry.position)).collect::<Vec<_>>().join(",");
+    statement(
+        control,
+        "SELECT CASE WHEN (SELECT COALESCE(group_concat(entry, ','), '') FROM (SELECT name || ':' || position \
+         AS entry FROM environments WHERE status != 'deleted' ORDER BY position)) = ?1 THEN 1 \
+         ELSE abs(-9223372036854775807 - 1) END",
+        &[text(&read)],
+    )
+}
+
+/// The answer when the chain changed under a request: 409, retry.
+fn chain_changed() -> ApiError {
+    ApiError::new(
+        409,
+        ErrorCode::ChainChanged,
+        "the environments changed while this one was being created (another was created or deleted); try again",
+    )
+    .retry_after(1)
 }
 
 /// The environments of the chain (deleted ones excluded).

@@ -325,6 +325,21 @@ describe("hidden environments", () => {
   before(async () => {
     // Cannot see staging, yet may promote into production: the shape of an attempt to skip staging.
     await addMember("skipper", { role: "developer", environments: { staging: "none" }, promote_into: ["production"] });
+    // An admin kept out of staging, who may create environments.
+    await addMember("splitter", { role: "admin", environments: { staging: "none" } });
+  });
+
+  it("cannot split the chain around staging with a new environment, which would let production take content past it", async () => {
+    const environments = async () => (await admin("/v1/environments")).body.environments.map((environment) => environment.name);
+    const before = await environments();
+    // By default a new environment goes right before production: after staging, which they cannot configure.
+    const hotfix = await as("splitter", "/v1/environments", { method: "POST", body: { name: `hot${tag}`, type: "development" } });
+    const error = refused(hotfix, 403, "forbidden", "placing an environment between staging and production");
+    assert.doesNotMatch(error.message, /staging/i);
+    refused(await as("splitter", "/v1/environments", { method: "POST", body: { name: `hot${tag}`, type: "development", after: "development" } }), 403, "forbidden", "placing one between development and staging");
+    const named = await as("splitter", "/v1/environments", { method: "POST", body: { name: `hot${tag}`, type: "development", after: "staging" } });
+    assert.equal(refused(named, 404, "environment_not_found", "placing one after hidden staging").field, "after");
+    assert.deepEqual(await environments(), before, "nothing was created");
   });
 
   it("cannot promote development straight into production by not seeing staging, and is not told staging exists", async () => {
@@ -364,6 +379,12 @@ describe("hidden environments", () => {
     const one = await as("skipper", `/v1/environments/production/releases/${promoted.body.release.id}`);
     assert.equal(one.status, 200, JSON.stringify(one.body));
     assert.equal(one.body.source ?? null, null);
+    // Nor its audit log, to an admin there who cannot see staging.
+    const audit = await as("splitter", "/v1/environments/production/audit-log?limit=100");
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    assert.ok(audit.body.items.some((entry) => entry.action.startsWith("release.")), JSON.stringify(audit.body.items.slice(0, 3)));
+    assert.doesNotMatch(JSON.stringify(audit.body), /staging/);
+    assert.match(JSON.stringify((await as("owner", "/v1/environments/production/audit-log?limit=100")).body), /"source":"staging"/);
   });
 });
 
@@ -483,18 +504,22 @@ describe("what masking hides stays hidden", () => {
     assert.equal((await as("admin", `/v1/environments/production/keys/${publishable.body.id}`, { method: "DELETE" })).status, 200);
   });
 
-  it("a test send that would render masked profiles needs the grant", async () => {
+  it("a test send, or a key to open feeds, that would show masked profiles needs the grant", async () => {
     const workflow = `adv-${tag}-probe`;
     const saved = await admin(`/v1/environments/development/workflows/${workflow}`, {
       method: "PUT",
       body: { name: "Probe", steps: [{ type: "in_app", subject: "Hi {{ subscriber.id }}", body: "b" }] },
     });
     assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+    // Masking open feeds is as much an exposure as opening masked ones: the grant's.
+    refused(await as("admin", "/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: true } }), 403, "forbidden", "an admin masking an environment whose feeds are open");
     const masked = await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: true } });
     assert.equal(masked.status, 200, JSON.stringify(masked.body));
     try {
       const test = () => as("admin", `/v1/environments/development/workflows/${workflow}/test`, { method: "POST", body: { to: ["someone"], payload: {} } });
       refused(await test(), 403, "forbidden", "an admin without the grant test-sending where profiles are masked");
+      // Development's feeds need no subscriber credential: with masking on, a publishable key reads any feed whole.
+      refused(await as("admin", "/v1/environments/development/keys", { method: "POST", body: { kind: "publishable" } }), 403, "forbidden", "an admin minting a publishable key for open feeds where profiles are masked");
     } finally {
       const unmasked = await admin("/v1/environments/development", { method: "PATCH", body: { obfuscate_subscriber_data: false } });
       assert.equal(unmasked.status, 200, JSON.stringify(unmasked.body));
@@ -603,6 +628,20 @@ describe("races and repeats", () => {
 });
 
 describe("owners", () => {
+  it("only an owner archives or deletes a production environment, whatever its name", async () => {
+    const name = `prodeu${tag}`;
+    const created = await admin("/v1/environments", { method: "POST", body: { name, type: "production" } });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    try {
+      refused(await as("admin", `/v1/environments/${name}`, { method: "DELETE" }), 403, "forbidden", "an admin deleting a production-type environment");
+      refused(await as("admin", `/v1/environments/${name}/archive`, { method: "POST", body: {} }), 403, "forbidden", "an admin archiving a production-type environment");
+      assert.equal((await admin(`/v1/environments/${name}`)).body.status, "creating", "left as it was");
+    } finally {
+      const deleted = await as("owner", `/v1/environments/${name}`, { method: "DELETE" });
+      assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    }
+  });
+
   it("an owner may remove themself while another owner remains", async () => {
     await addMember("leaving", { role: "owner" });
     assert.equal((await memberRecord(ids.owner))?.role, "owner", "the bootstrap owner remains");

@@ -4,7 +4,8 @@
 // or rejects with a comment. The requester never approves their own, nor
 // does the admin token; a request the target has moved past is stale;
 // requests expire after 7 days (the sweep, with an injected clock); a member
-// or token made (or a member's rights changed) after a request cannot review it; a request whose requester
+// or token made (or a member's rights changed) after a request cannot review it, nor a token the requester
+// issued; a request whose requester
 // was removed or lost the right is approved by nobody; the admin token asks for nothing; turning approval
 // off is itself a request; all of it audited.
 import assert from "node:assert/strict";
@@ -54,6 +55,13 @@ before(async () => {
   await member("alice", { role: "admin" });
   await member("bob", { role: "admin" });
   await member("vic", { role: "viewer" });
+  // Dora is Alice's doing: Alice made her and issued her token, and may keep a copy.
+  const dora = await as("alice", "/v1/members", { method: "POST", body: { name: "dora", email: `dora-${tag}@example.com`, role: "admin" } });
+  assert.equal(dora.status, 201, JSON.stringify(dora.body));
+  memberIds.push(dora.body.id);
+  const doraToken = await as("alice", `/v1/members/${dora.body.id}/tokens`, { method: "POST", body: { name: "from alice" } });
+  assert.equal(doraToken.status, 201, JSON.stringify(doraToken.body));
+  tokens.dora = doraToken.body.token;
   const on = await admin(`/v1/environments/${production}`, { method: "PATCH", body: { require_approval: true } });
   assert.equal(on.status, 200, JSON.stringify(on.body));
   assert.equal(on.body.require_approval, true);
@@ -109,6 +117,10 @@ describe("four-eyes approval", () => {
     const [request] = (await as("bob", requests)).body.items.filter((item) => item.status === "pending");
     expectError(assert, await as("alice", `${requests}/${request.id}/approve`, { method: "POST", body: {} }), 403, "own_release_request");
     expectError(assert, await as("alice", `${requests}/${request.id}/reject`, { method: "POST", body: { comment: "mine" } }), 403, "own_release_request");
+    // Nor through a token Alice issued to someone else.
+    const byDora = await as("dora", `${requests}/${request.id}/approve`, { method: "POST", body: {} });
+    expectError(assert, byDora, 403, "own_release_request");
+    assert.match(byDora.body.error.message, /issued by the member who made the request/);
     expectError(assert, await admin(`${requests}/${request.id}/approve`, { method: "POST", body: {} }), 403, "forbidden");
     expectError(assert, await as("vic", `${requests}/${request.id}/approve`, { method: "POST", body: {} }), 403, "forbidden");
     expectError(assert, await as("bob", `${requests}/rr_nope/approve`, { method: "POST", body: {} }), 404, "release_request_not_found");

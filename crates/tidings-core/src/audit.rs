@@ -64,15 +64,19 @@ impl AuditQuery {
     }
 }
 
-/// Leaves out of a deployment audit entry the environments a reader cannot
-/// see (`sees` says which they can): the grants a member change's summary
-/// lists there, and an environment's name in the request path an admin-token
-/// use records (as `…`). The member list hides the same grants.
+/// Leaves out of an audit entry the environments a reader cannot see
+/// (`sees` says which they can): the grants a member change's summary lists
+/// there, a release's `source`, and an environment's name in the request
+/// path an admin-token use records (as `…`). The member list hides the same
+/// grants.
 pub fn hide_environments(entry: &mut AuditEntry, sees: impl Fn(&str) -> bool) {
     let hide = |summary: &mut Value| {
         let Value::Object(map) = summary else { return };
         if let Some(Value::Object(environments)) = map.get_mut("environments") {
             environments.retain(|name, _| sees(name));
+        }
+        if map.get("source").and_then(Value::as_str).is_some_and(|source| !sees(source)) {
+            map.remove("source");
         }
         for list in ["promote_into", "personal_data_in"] {
             if let Some(Value::Array(names)) = map.get_mut(list) {
@@ -115,7 +119,7 @@ mod tests {
     }
 
     #[test]
-    fn hidden_environments_are_left_out_of_deployment_entries() {
+    fn hidden_environments_are_left_out_of_entries() {
         use serde_json::json;
         let grants = json!({"role": "developer", "environments": {"production": "none", "staging": "viewer"},
             "promote_into": ["production", "staging"], "personal_data_in": ["production"]});
@@ -145,5 +149,13 @@ mod tests {
         let mut seen = AuditEntry { resource: "request:Post /v1/environments/staging".into(), ..used.clone() };
         super::hide_environments(&mut seen, sees);
         assert_eq!(seen.resource, "request:Post /v1/environments/staging");
+        // A release's source, where it is hidden.
+        let release = json!({"source": "production", "changes": 2});
+        let mut promoted = AuditEntry { action: "release.promotion".into(), summary: release, ..change.clone() };
+        super::hide_environments(&mut promoted, sees);
+        assert_eq!(promoted.summary, json!({"changes": 2}));
+        let mut visible = AuditEntry { summary: json!({"source": "staging"}), ..promoted.clone() };
+        super::hide_environments(&mut visible, sees);
+        assert_eq!(visible.summary, json!({"source": "staging"}));
     }
 }

@@ -73,9 +73,18 @@ pub enum ControlAction<'a> {
         /// What is done there.
         action: Action,
     },
-    /// Create an environment.
+    /// Create an environment (the deployment's right to manage them).
     CreateEnvironment,
-    /// Delete an environment, or purge an archived one.
+    /// Place a new environment on the promotion chain, after `after` or by
+    /// default before the first production environment: creating
+    /// environments, and configuring the environments on either side of its
+    /// place, whose promotions it changes (what the next one promotes from).
+    PlaceEnvironment {
+        /// The environment it goes after, as the request names it.
+        after: Option<&'a str>,
+    },
+    /// Delete an environment, or purge an archived one (a production-type
+    /// one, whatever its name: an owner only).
     DeleteEnvironment {
         /// The environment's name.
         environment: &'a str,
@@ -127,6 +136,10 @@ pub enum ControlAction<'a> {
         /// after the request (a second identity made for the occasion) is
         /// nobody's second pair of eyes for it.
         reviewer_since_ms: u64,
+        /// Who stands behind the reviewer's credential: the reviewer, or
+        /// whoever issued their token (who may keep a copy). A token the
+        /// requester issued is the requester's own pair of eyes.
+        reviewer_issuer: &'a str,
         /// For an approval, what the requester must still be allowed to do
         /// there (promote into it; configure it, to turn approval off): a
         /// request outlives neither its requester nor their right, and the
@@ -231,9 +244,42 @@ fn check(
             }
         }
         ControlAction::CreateEnvironment => deployment(grants, DeploymentAction::ManageEnvironments),
-        ControlAction::DeleteEnvironment { environment }
-        | ControlAction::ArchiveEnvironment { environment }
-        | ControlAction::ReshardEnvironment { environment } => {
+        ControlAction::PlaceEnvironment { after } => {
+            deployment(grants, DeploymentAction::ManageEnvironments)?;
+            if let Some(after) = after.filter(|after| entry(chain, after).is_some()) {
+                visible(grants, chain, after)?;
+            }
+            // A place that cannot be had (after production, after a preview, after nothing
+            // known) is the lifecycle's typed refusal, not the policy's.
+            let Ok(position) = crate::lifecycle::insert_position(chain, after) else { return Ok(()) };
+            let neighbours = chain
+                .iter()
+                .filter(|entry| entry.on_chain() && (entry.position + 1 == position || entry.position == position));
+            for neighbour in neighbours {
+                if in_environment(grants, chain, &neighbour.name, Action::Configure).is_err() {
+                    return Err(Denial::Forbidden(
+                        "an environment placed on the promotion chain changes what the environments on either side \
+                         of it promote from and into: it needs the right to configure both"
+                            .to_owned(),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        ControlAction::DeleteEnvironment { environment } | ControlAction::ArchiveEnvironment { environment } => {
+            let environment_type = visible(grants, chain, environment)?;
+            deployment(grants, DeploymentAction::ManageEnvironments)?;
+            in_environment(grants, chain, environment, Action::Configure)?;
+            // Whatever its name: a production-type environment's keys and subscribers end only
+            // by an owner's hand (or the break-glass token's).
+            if environment_type == EnvironmentType::Production && grants.role != Role::Owner && !subject.break_glass {
+                return Err(Denial::Forbidden(format!(
+                    "{environment} is a production environment: only an owner may archive, delete or purge it"
+                )));
+            }
+            Ok(())
+        }
+        ControlAction::ReshardEnvironment { environment } => {
             visible(grants, chain, environment)?;
             deployment(grants, DeploymentAction::ManageEnvironments)?;
             in_environment(grants, chain, environment, Action::Configure)
@@ -248,13 +294,23 @@ fn check(
         }
         ControlAction::PreviewPromotion { from, to } => promotion(grants, chain, from, to, Action::View),
         ControlAction::Promote { from, to } => promotion(grants, chain, from, to, Action::PromoteInto),
-        ControlAction::ReviewRelease { environment, requester, requested_at_ms, reviewer_since_ms, approving } => {
+        ControlAction::ReviewRelease {
+            environment,
+            requester,
+            requested_at_ms,
+            reviewer_since_ms,
+            reviewer_issuer,
+            approving,
+        } => {
             in_environment(grants, chain, environment, Action::PromoteInto)?;
             if subject.break_glass {
                 return Err(Denial::ReviewByAdminToken);
             }
             if subject.id == requester {
                 return Err(Denial::OwnRequest);
+            }
+            if reviewer_issuer == requester {
+                return Err(Denial::TokenOfRequester);
             }
             if reviewer_since_ms >= requested_at_ms {
                 return Err(Denial::ReviewerTooNew);
@@ -585,6 +641,28 @@ mod tests {
             decide(subject, &members, &chain(), delete),
             Decision::Deny(Denial::EnvironmentHidden("production".to_owned()))
         );
+    }
+
+    #[test]
+    fn an_environment_goes_only_between_environments_its_creator_configures() {
+        let mut kept_out = Grants::role(Role::Admin);
+        kept_out.environments.insert("staging".to_owned(), None);
+        let subject = Subject { id: "mem_a", grants: &kept_out, break_glass: false };
+        let place = |after| decide(subject, &[], &chain(), ControlAction::PlaceEnvironment { after });
+        // Before production (after staging, by default), or after development: next to staging.
+        assert!(matches!(place(None), Decision::Deny(Denial::Forbidden(_))));
+        assert!(matches!(place(Some("development")), Decision::Deny(Denial::Forbidden(_))));
+        // Naming staging is naming an environment they cannot see.
+        assert_eq!(place(Some("staging")), Decision::Deny(Denial::EnvironmentHidden("staging".to_owned())));
+        // What cannot be placed at all is left to the lifecycle's typed refusal.
+        assert_eq!(place(Some("production")), Decision::Allow);
+        let admin = Grants::role(Role::Admin);
+        let subject = Subject { id: "mem_b", grants: &admin, break_glass: false };
+        assert_eq!(decide(subject, &[], &chain(), ControlAction::PlaceEnvironment { after: None }), Decision::Allow);
+        let developer = Grants::role(Role::Developer);
+        let subject = Subject { id: "mem_d", grants: &developer, break_glass: false };
+        let placed = decide(subject, &[], &chain(), ControlAction::PlaceEnvironment { after: Some("development") });
+        assert!(matches!(placed, Decision::Deny(Denial::Forbidden(_))));
     }
 
     #[test]

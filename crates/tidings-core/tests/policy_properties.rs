@@ -222,6 +222,10 @@ proptest! {
             Act::Delete(name) | Act::Archive(name) | Act::Reshard(name) => {
                 prop_assert!(subject_grants.role_in(name).is_some_and(|role| rank(role) >= rank(Role::Admin)));
                 prop_assert!(rank(subject_grants.role) >= rank(Role::Admin), "environments removed by a non-admin");
+                let production = chain.iter().any(|entry| &entry.name == name && entry.environment_type == EnvironmentType::Production);
+                if production && !matches!(act, Act::Reshard(_)) {
+                    prop_assert!(break_glass || subject_grants.role == Role::Owner, "a production-type environment removed by a non-owner");
+                }
             }
             Act::CreatePreview(from) => {
                 let source = chain.iter().find(|entry| &entry.name == from);
@@ -341,16 +345,24 @@ proptest! {
         environment in name(),
         requested_at_ms in 1u64..1000,
         reviewer_since_ms in 0u64..1000,
+        issued_by in 0usize..7,
     ) {
         let chain = chain_with(with_qa, preview);
         let subject_state = &members[who % members.len()];
         let subject = Subject { id: &subject_state.id, grants: &subject_state.grants, break_glass };
         // The requester: one of the members, or the admin token (index past the list).
         let requester = if requester < members.len() { members[requester].id.clone() } else { "admin".to_owned() };
+        // Who issued the reviewer's token: themself, another member, or the admin token.
+        let reviewer_issuer = match issued_by {
+            index if index < members.len() => members[index].id.clone(),
+            5 => subject_state.id.clone(),
+            _ => "admin".to_owned(),
+        };
         for approving in [None, Some(Action::PromoteInto), Some(Action::Configure)] {
-            let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms, approving };
+            let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms, reviewer_issuer: &reviewer_issuer, approving };
             if decide(subject, &members, &chain, asked).is_allowed() {
                 prop_assert_ne!(subject.id, requester.as_str());
+                prop_assert_ne!(reviewer_issuer.as_str(), requester.as_str(), "a token the requester issued reviewed their request");
                 prop_assert!(reviewer_since_ms < requested_at_ms, "a credential made after the request reviewed it");
                 prop_assert!(!subject.break_glass);
                 let promote = ControlAction::InEnvironment { environment: &environment, action: Action::PromoteInto };
@@ -366,12 +378,15 @@ proptest! {
                 }
             }
             // Whoever asks about their own request is refused, whatever they hold.
-            let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0, approving };
+            let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: subject.id, approving };
             prop_assert!(!decide(subject, &members, &chain, own).is_allowed());
+            // Nor with another member's token they issued.
+            let through_token = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: &requester, approving };
+            prop_assert!(!decide(subject, &members, &chain, through_token).is_allowed());
             // The admin token, as owner of everything, is still refused.
             let owner = Grants::role(Role::Owner);
             let admin = Subject { id: "admin", grants: &owner, break_glass: true };
-            let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, approving };
+            let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: "admin", approving };
             prop_assert!(!decide(admin, &members, &chain, by_admin).is_allowed());
             // Nor does it ask for one: it could be the owner who then approves.
             let request = ControlAction::RequestRelease { environment: &environment, action: Action::PromoteInto };

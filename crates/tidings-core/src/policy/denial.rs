@@ -32,6 +32,9 @@ pub enum Denial {
     PreviewSource(String),
     /// Nobody approves or rejects their own release request.
     OwnRequest,
+    /// The reviewer's token was issued by the requester, who may keep a
+    /// copy: the requester's own eyes again.
+    TokenOfRequester,
     /// The deployment's admin token reviews no release request: approval
     /// needs a second member.
     ReviewByAdminToken,
@@ -62,6 +65,7 @@ impl Denial {
             | Self::ReadOnly(_)
             | Self::OwnGrants
             | Self::OwnRequest
+            | Self::TokenOfRequester
             | Self::ReviewByAdminToken
             | Self::ReviewerTooNew
             | Self::RequesterWithoutRight
@@ -83,7 +87,7 @@ impl Denial {
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => ErrorCode::PromotionNotAdjacent,
             Self::PreviewSource(_) => ErrorCode::ValidationFailed,
             Self::LastOwner => ErrorCode::LastOwner,
-            Self::OwnRequest => ErrorCode::OwnReleaseRequest,
+            Self::OwnRequest | Self::TokenOfRequester => ErrorCode::OwnReleaseRequest,
             Self::ReviewByAdminToken
             | Self::ReviewerTooNew
             | Self::RequesterWithoutRight
@@ -121,6 +125,9 @@ impl Denial {
                 "nobody approves or rejects their own release request; another member who may promote here must"
                     .to_owned()
             }
+            Self::TokenOfRequester => "this token was issued by the member who made the request (who may keep a \
+                 copy), so it is their own pair of eyes; review with a token you issued yourself"
+                .to_owned(),
             Self::ReviewByAdminToken => "the deployment's admin token cannot approve or reject release requests: \
                  a second member who may promote into the environment must"
                 .to_owned(),

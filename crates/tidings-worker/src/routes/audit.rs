@@ -71,7 +71,13 @@ pub async fn audit_log(request: &IncomingRequest, env: &Platform, raw_name: &str
         Err(error) => return Err(error),
     };
     items.extend(store::control_audit(env, Some(name.as_str()), &query).await?);
-    json(&audit_page(items, &query), 200)
+    let mut page = audit_page(items, &query);
+    // A release's source, and any other environment an entry names, only where the reader sees it.
+    let sees = |other: &str| authorized.actor().grants.role_in(other).is_some();
+    for entry in &mut page.items {
+        audit::hide_environments(entry, sees);
+    }
+    json(&page, 200)
 }
 
 /// Deployment-wide audit entries (members, tokens): admins and owners.

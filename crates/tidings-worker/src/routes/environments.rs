@@ -109,8 +109,14 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     // personal data: only for those who may see it there.
     let unmasks = (before.obfuscate_subscriber_data && patch.obfuscate_subscriber_data == Some(false))
         || (before.hide_message_contents && patch.hide_message_contents == Some(false));
-    let opens_feeds =
-        before.environment.requires_subscriber_credential && patch.requires_subscriber_credential == Some(false);
+    // Feeds any page may read, in a masked environment: reached by opening them or by masking
+    // open ones (in either order), it needs the grant; an environment already so may be
+    // changed otherwise without it.
+    let masks_after = patch.obfuscate_subscriber_data.unwrap_or(before.obfuscate_subscriber_data)
+        || patch.hide_message_contents.unwrap_or(before.hide_message_contents);
+    let open_before = !before.environment.requires_subscriber_credential;
+    let open_after = !patch.requires_subscriber_credential.unwrap_or(before.environment.requires_subscriber_credential);
+    let opens_feeds = masks_after && open_after && !(masks(&before) && open_before);
     // So does sending test mode's kept deliveries (rendered bodies) to a catch-all integration.
     // A new catch-all, or a new list of whom test mode delivers to while a catch-all takes the
     // rest (a narrower list sends more recipients' deliveries there).
@@ -123,7 +129,7 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let retargets = catch_all_after
         && matches!(&patch.deliver_only_to, Some(Some(list)) if before.deliver_only_to.as_ref() != Some(list));
     let reroutes = reroutes || retargets;
-    let exposes = unmasks || ((opens_feeds || reroutes) && masks(&before));
+    let exposes = unmasks || opens_feeds || (reroutes && masks(&before));
     let authorized = exposing(env, authorized, Action::Configure, exposes).await?;
     if let Some(label) = &patch.label {
         settings::validate_label(label)?;
@@ -278,7 +284,18 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
         (None, Some(_)) => {
             return Err(ApiError::validation("ttl_seconds", "only preview environments expire: give from as well"))
         }
-        (None, None) => (authorized, None),
+        // On the chain: the policy is asked again, about its place.
+        (None, None) => {
+            let asked = ControlAction::PlaceEnvironment { after: body.after.as_deref() };
+            let proof = store::authorize(env, authorized.into_actor(), asked).await.map_err(|error| {
+                if error.code() == ErrorCode::EnvironmentNotFound {
+                    error.with_field("after")
+                } else {
+                    error
+                }
+            })?;
+            (proof, None)
+        }
     };
     if let Some(label) = &body.label {
         settings::validate_label(label)?;

@@ -110,11 +110,14 @@ fn requested_scopes(kind: KeyKind, names: Option<&[String]>) -> ApiResult<KeySco
     Ok(KeyScopes::requested(names)?)
 }
 
-/// A secret key reads every subscriber's profile and feed unmasked: where the
-/// environment masks personal data, issuing one needs a personal-data grant there.
+/// A secret key reads every subscriber's profile and feed unmasked, and so
+/// does a publishable key where feeds need no subscriber credential: where
+/// the environment masks personal data, issuing one needs a personal-data
+/// grant there.
 async fn secret_key_rights(env: &Platform, authorized: Authorized, kind: KeyKind) -> ApiResult<Authorized> {
-    let masked = kind == KeyKind::Secret && masks(&store::environment(env, &authorized).await?);
-    exposing(env, authorized, Action::ManageKeys, masked).await
+    let details = store::environment(env, &authorized).await?;
+    let reads_feeds = kind == KeyKind::Secret || !details.environment.requires_subscriber_credential;
+    exposing(env, authorized, Action::ManageKeys, reads_feeds && masks(&details)).await
 }
 
 /// Drafts the audit entry of a key change; keys themselves never reach the audit log.

@@ -410,32 +410,41 @@ fn selection_error(error: PromotionError) -> ApiError {
 /// left out where that environment is hidden from them, and integration URLs
 /// are cut to their host unless they administer its environment.
 pub(super) fn as_seen_by(authorized: &Authorized, mut release: Release) -> Release {
+    // The source's content is the source's too, named or not.
+    let environments = involved(&release.environment, release.source.as_deref());
+    hide_urls_unless_admin(authorized, &environments, &mut release.changes);
     if release.source.as_deref().is_some_and(|source| !authorized.permits_in(source, Action::View)) {
         release.source = None;
     }
-    let environments = involved(&release.environment, release.source.as_deref());
-    hide_urls_unless_admin(authorized, &environments, &mut release.changes);
     release
 }
 
-/// A release request as the caller may see it: integration URLs cut to their
-/// host unless they administer its environment and a promotion's source.
+/// A release request as the caller may see it: a promotion's source left out
+/// where that environment is hidden from them, and integration URLs cut to
+/// their host unless they administer its environment and the source.
 pub(super) fn request_as_seen_by(authorized: &Authorized, request: &mut ReleaseRequest) {
     let environments = involved(&request.environment, request.source.as_deref());
     hide_urls_unless_admin(authorized, &environments, &mut request.changes);
+    if request.source.as_deref().is_some_and(|source| !authorized.permits_in(source, Action::View)) {
+        request.source = None;
+    }
 }
 
 /// The environments whose content a release or request carries: its own,
 /// and a promotion's source.
-fn involved<'a>(environment: &'a str, source: Option<&'a str>) -> Vec<&'a str> {
-    std::iter::once(environment).chain(source).collect()
+fn involved(environment: &str, source: Option<&str>) -> Vec<String> {
+    std::iter::once(environment).chain(source).map(str::to_owned).collect()
 }
 
 /// Cuts the integration URLs in `changes` to their scheme and host unless the
 /// caller administers every one of `environments` (a webhook's URL can be
 /// its credential; the console's integration list shows them as much).
-pub(super) fn hide_urls_unless_admin(authorized: &Authorized, environments: &[&str], changes: &mut [PendingChange]) {
-    if !environments.iter().all(|name| authorized.permits_in(name, Action::Configure)) {
+pub(super) fn hide_urls_unless_admin(
+    authorized: &Authorized,
+    environments: &[impl AsRef<str>],
+    changes: &mut [PendingChange],
+) {
+    if !environments.iter().all(|name| authorized.permits_in(name.as_ref(), Action::Configure)) {
         privacy::hide_integration_urls(changes);
     }
 }

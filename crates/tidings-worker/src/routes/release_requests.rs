@@ -158,11 +158,13 @@ async fn open_review(
     let viewer = authorize_in(request, env, &name, Action::View).await?;
     let target = open_for_releases(env, &viewer).await?;
     let stored = target.find_request(id, now_ms()).await?.ok_or_else(|| store::request_not_found(&name, id))?;
+    let issuer = viewer.actor().issuer.clone();
     let asked = ControlAction::ReviewRelease {
         environment: name.as_str(),
         requester: &stored.requested_by,
         requested_at_ms: stored.created_at_ms,
         reviewer_since_ms: viewer.actor().since_ms,
+        reviewer_issuer: &issuer,
         approving: match (review, stored.kind) {
             (Review::Reject, _) => None,
             (Review::Approve, RequestKind::ApprovalOff) => Some(Action::Configure),

@@ -37,6 +37,17 @@ describe("bad input", () => {
     }
   });
 
+  it("takes no body at all where the body is optional, as {} would be", async () => {
+    // Each answers as it would to {}: the request reaches its own checks.
+    expectError(assert, await admin("/v1/environments/development/release-requests/rr_none/approve", { method: "POST" }), 404, "release_request_not_found");
+    expectError(assert, await admin("/v1/environments/development/release-requests/rr_none/reject", { method: "POST" }), 404, "release_request_not_found");
+    expectError(assert, await admin("/v1/environments/development/keys/key_none/regenerate", { method: "POST" }), 404, "key_not_found");
+    const token = await api(`/v1/subscribers/${freshSubscriber("optional")}/token`, { key: secret, method: "POST" });
+    assert.equal(token.status, 201, JSON.stringify(token.body));
+    // A body that is there is still checked.
+    expectError(assert, await admin("/v1/environments/development/keys/key_none/regenerate", { method: "POST", body: "{not json" }), 400, "malformed_json");
+  });
+
   it("refuses JSON nested past the parser's depth limit, where any value is allowed", async () => {
     const subscriber = freshSubscriber("deep");
     const trigger = `{"workflow":"welcome","to":["${subscriber}"],"payload":{"deep":${nested(200)}}}`;

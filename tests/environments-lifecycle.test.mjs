@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { signSubscriberToken } from "@tidings/sdk/server";
+import { openSocket } from "./support/realtime.mjs";
 import { admin, api, expectError, freshSubscriber, keys } from "./support/context.mjs";
 import { recipientsOnEveryShard } from "./support/buckets.mjs";
 import { envCommand as runEnvCommand } from "./support/env-command.mjs";
@@ -78,6 +79,9 @@ describe("custom environments", () => {
     const oldToken = signSubscriberToken({ signingSecret: qa.subscriber_signing_secret, environment: "qa", subscriberId: subscriber });
     assert.equal(kidOf(oldToken), "s1");
 
+    // A realtime socket opened with the old secret's hash, which ends with its grace period.
+    const socket = await openSocket("qa", subscriber, { key: qa.publishable_key, headers: { "X-Subscriber-Hash": hashWith(qa.subscriber_signing_secret) } });
+    await socket.ready;
     const rotated = await admin("/v1/environments/qa/signing-secret/rotate", { method: "POST", body: { grace_period_seconds: 2 } });
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
     assert.equal(rotated.body.key_id, "s2");
@@ -100,8 +104,11 @@ describe("custom environments", () => {
       assert.equal((await feed(headers)).status, 200, JSON.stringify(headers));
     }
 
-    // After it, only the new secret opens the feed.
+    // After it, only the new secret opens the feed, and the socket the old one opened is closed.
     await new Promise((resolve) => setTimeout(resolve, 2200));
+    const ended = await socket.next("closed", 10_000);
+    assert.equal(ended.reason, "credential_expired");
+    socket.socket.close();
     expectError(assert, await feed({ "X-Subscriber-Token": oldToken }), 401, "subscriber_credential_invalid");
     expectError(assert, await feed({ "X-Subscriber-Hash": hashWith(qa.subscriber_signing_secret) }), 401, "subscriber_credential_invalid");
     assert.equal((await feed({ "X-Subscriber-Token": minted.body.token })).status, 200);

@@ -54,6 +54,11 @@ describe("stream tickets", () => {
     // A ticket naming another environment than the one it was issued in is unknown there.
     const forged = (await streamTicket(environment, ada)).body.ticket.replace("stk_staging_", "stk_production_");
     expectError(assert, await refusedUpgrade(streamPath(ada, forged)), 401, "stream_ticket_invalid");
+    // Nor does a made-up ticket tell which environments exist: one answer, word for word.
+    const madeUp = (environmentName) => forged.replace("stk_production_", `stk_${environmentName}_`);
+    const answers = await Promise.all(["production", "nowhere", "gone-long-ago"].map((name) => refusedUpgrade(streamPath(ada, madeUp(name)))));
+    for (const answer of answers) expectError(assert, answer, 401, "stream_ticket_invalid");
+    assert.equal(new Set(answers.map((answer) => answer.body.error.message)).size, 1, JSON.stringify(answers.map((answer) => answer.body)));
   });
 
   it("close the socket when its subscriber token expires", async () => {

@@ -155,11 +155,28 @@ pub async fn authenticate_stream(
         .map_err(|error| ApiError::new(401, ErrorCode::StreamTicketInvalid, error.to_string()))?;
     let (client, now) = (client_of(request), now_ms());
     store::guard_lookup(&client, now)?;
-    let opened = Environment::open_with_ticket(env, &ticket, subscriber, now).await;
-    if opened.as_ref().is_err_and(|error| error.code() == ErrorCode::StreamTicketInvalid) {
-        store::note_failed_lookup(env, &client, now).await;
-    }
-    let (scope, grant) = opened?;
+    // A ticket that is unknown, used or expired, or names an environment that does not exist
+    // or does not serve, is one answer, counted against the caller's lookups: the ticket's
+    // environment name is the caller's to choose, and whether it exists is nobody's business.
+    // (A real ticket whose key or credential ended since says so.)
+    let environment_level = [
+        ErrorCode::StreamTicketInvalid,
+        ErrorCode::EnvironmentNotFound,
+        ErrorCode::EnvironmentArchived,
+        ErrorCode::EnvironmentNotReady,
+    ];
+    let (scope, grant) = match Environment::open_with_ticket(env, &ticket, subscriber, now).await {
+        Ok(opened) => opened,
+        Err(error) if environment_level.contains(&error.code()) => {
+            store::note_failed_lookup(env, &client, now).await;
+            return Err(ApiError::new(
+                401,
+                ErrorCode::StreamTicketInvalid,
+                "this stream ticket is unknown, used or expired; ask for a new one",
+            ));
+        }
+        Err(error) => return Err(error),
+    };
     check_origin(request, &scope)?;
     Ok((scope, grant))
 }

@@ -37,6 +37,16 @@ pub async fn read_json<T: DeserializeOwned>(request: &mut IncomingRequest) -> Ap
     parse_json(&read_body(request).await?)
 }
 
+/// Reads a JSON body where the route's body is optional: none (or only
+/// whitespace) is the type's default, as `{}` would be.
+pub async fn read_optional_json<T: DeserializeOwned + Default>(request: &mut IncomingRequest) -> ApiResult<T> {
+    let bytes = read_body(request).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_json(&bytes)
+}
+
 /// Reads a body of at most [`MAX_BODY_BYTES`].
 pub async fn read_body(request: &mut IncomingRequest) -> ApiResult<Vec<u8>> {
     let declared = header(request, "Content-Length").and_then(|length| length.parse::<usize>().ok());

@@ -25,7 +25,7 @@ use tidings_core::wire::{
 
 use crate::auth::{authenticate_actor, authorize, authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, parse_json, read_body, read_json};
+use crate::http::{json, parse_json, read_body, read_json, read_optional_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
@@ -336,7 +336,7 @@ pub async fn rotate_signing_secret(request: &mut IncomingRequest, env: &Platform
     // The signing secret signs any subscriber's token: where masking is on, it needs the grant.
     let masked = masks(&store::environment(env, &authorized).await?);
     let authorized = exposing(env, authorized, Action::Configure, masked).await?;
-    let body: RotateSigningSecretRequest = read_json(request).await?;
+    let body: RotateSigningSecretRequest = read_optional_json(request).await?;
     let grace = body.grace_period_seconds.unwrap_or(signing::DEFAULT_GRACE_SECONDS);
     // The store completes the entry with the slots (never the secret).
     let resource = format!("environment:{name}");

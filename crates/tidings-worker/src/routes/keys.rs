@@ -15,7 +15,7 @@ use tidings_core::wire::{CreateKeyRequest, IssuedKey, KeyList, RegenerateKeyRequ
 use super::environments::{exposing, masks, parse_name};
 use crate::auth::{authorize_in, Actor, Authorized};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, read_json};
+use crate::http::{json, read_json, read_optional_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::audit;
@@ -52,7 +52,7 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform, raw_name: &st
 pub async fn regenerate(request: &mut IncomingRequest, env: &Platform, raw_name: &str, key_id: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
     let authorized = authorize_in(request, env, &name, Action::ManageKeys).await?;
-    let body: RegenerateKeyRequest = read_json(request).await?;
+    let body: RegenerateKeyRequest = read_optional_json(request).await?;
     let now = now_ms();
     let end = rotation_end(now, body.grace_period_seconds)?;
     let (kind, old_scopes) = store::usable_key(env, &authorized, key_id, now).await?;

@@ -14,7 +14,7 @@ use tidings_core::wire::{ApprovedRequest, ReleaseRequestList, ReviewRequest};
 use super::promotions::{open_for_releases, problems_of, refuse_blocking, refuse_rerouting, request_as_seen_by};
 use crate::auth::{authorize_in, Authorized};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, read_json};
+use crate::http::{json, read_optional_json};
 use crate::platform::{now_ms, random};
 use crate::request::IncomingRequest;
 use crate::routes::environments::parse_name;
@@ -48,7 +48,7 @@ pub async fn get(request: &IncomingRequest, env: &Platform, raw_name: &str, id: 
 /// request saw (else 409 `release_request_stale`).
 pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &str, id: &str) -> ApiResult {
     let (review, target, stored) = open_review(request, env, raw_name, id, Review::Approve).await?;
-    let body: ReviewRequest = read_json(request).await?;
+    let body: ReviewRequest = read_optional_json(request).await?;
     release_request::check_comment(body.comment.as_deref(), false)
         .map_err(|message| ApiError::validation("comment", message))?;
     if stored.status != RequestStatus::Pending {
@@ -122,7 +122,7 @@ pub async fn approve(request: &mut IncomingRequest, env: &Platform, raw_name: &s
 /// Closes a pending request without applying it; the comment says why.
 pub async fn reject(request: &mut IncomingRequest, env: &Platform, raw_name: &str, id: &str) -> ApiResult {
     let (review, target, stored) = open_review(request, env, raw_name, id, Review::Reject).await?;
-    let body: ReviewRequest = read_json(request).await?;
+    let body: ReviewRequest = read_optional_json(request).await?;
     release_request::check_comment(body.comment.as_deref(), true)
         .map_err(|message| ApiError::validation("comment", message))?;
     if stored.status != RequestStatus::Pending {

@@ -13,7 +13,7 @@ use tidings_core::wire::{BulkSubscribersRequest, SubscriberInput, TokenRequest, 
 
 use crate::auth::authenticate_secret;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{json, query_pairs, read_json};
+use crate::http::{json, query_pairs, read_json, read_optional_json};
 use crate::platform::now_ms;
 use crate::request::IncomingRequest;
 use crate::store::Platform;
@@ -78,7 +78,7 @@ pub async fn bulk(request: &mut IncomingRequest, env: &Platform) -> ApiResult {
 pub async fn token(request: &mut IncomingRequest, env: &Platform, raw_id: &str) -> ApiResult {
     let caller = authenticate_secret(request, env, KeyScope::TokensMint).await?;
     let id = parse_id(raw_id)?;
-    let body: TokenRequest = read_json(request).await?;
+    let body: TokenRequest = read_optional_json(request).await?;
     let scope = match body.scope.as_deref() {
         None | Some("write") => Scope::Write,
         Some("read") => Scope::Read,

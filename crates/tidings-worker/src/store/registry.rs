@@ -704,6 +704,11 @@ pub async fn rotate_signing_secret(
         ));
     }
     forget_cached_keys(env, name).await?;
+    // Realtime sockets opened with the old secret's credentials end with it: when its grace
+    // period does, or now.
+    let until = rotated.previous.as_ref().map_or(now_ms, |(_, until)| *until);
+    let db_binding = environment_row(env, name).await?.db_binding;
+    super::realtime::close_sockets(env, &db_binding, super::realtime::Sockets::All, until).await;
     Ok(rotated)
 }
 

@@ -290,6 +290,22 @@ describe("four-eyes approval", () => {
     expectError(assert, await workflowIn(production, key), 404, "workflow_not_found");
   });
 
+  it("refuses a review by whoever issued the token the request was made with", async () => {
+    // Dora's token is Alice's doing: a request made with it may be Alice's, so Alice reviews none of it.
+    const key = `issued-${tag}`;
+    await stage(key, "Issued");
+    const listed = await admin(`/v1/changes?from=staging&to=${production}`);
+    const change = listed.body.changes.find((candidate) => candidate.resource === "workflow" && candidate.key === key);
+    const asked = await as("dora", "/v1/promotions", { method: "POST", body: { from: "staging", to: production, changes: [change.id] } });
+    assert.equal(asked.status, 202, JSON.stringify(asked.body));
+    const request = asked.body.release_request;
+    const byAlice = await as("alice", `${requests}/${request.id}/approve`, { method: "POST", body: {} });
+    expectError(assert, byAlice, 403, "own_release_request");
+    assert.match(byAlice.body.error.message, /made with a token you issued/);
+    const rejected = await as("bob", `${requests}/${request.id}/reject`, { method: "POST", body: { comment: "not this one" } });
+    assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
+  });
+
   it("turns approval off only with a second member, and then applies directly", async () => {
     // Nobody lifts it alone: not an admin, not the admin token; with other settings it is refused.
     const mixed = await as("alice", `/v1/environments/${production}`, { method: "PATCH", body: { require_approval: false, label: "Prod" } });

@@ -90,6 +90,9 @@ describe("custom environments", () => {
     assert.notEqual(rotated.body.subscriber_signing_secret, qa.subscriber_signing_secret);
     const fresh = rotated.body.subscriber_signing_secret;
 
+    // A socket opened during the grace period with the old secret's hash ends with it too.
+    const during = await openSocket("qa", subscriber, { key: qa.publishable_key, headers: { "X-Subscriber-Hash": hashWith(qa.subscriber_signing_secret) } });
+    await during.ready;
     // During the grace period both secrets verify; new tokens carry the new key id.
     const minted = await api(`/v1/subscribers/${subscriber}/token`, { key: qa.secret_key, method: "POST", body: {} });
     assert.equal(kidOf(minted.body.token), "s2");
@@ -106,9 +109,11 @@ describe("custom environments", () => {
 
     // After it, only the new secret opens the feed, and the socket the old one opened is closed.
     await new Promise((resolve) => setTimeout(resolve, 2200));
-    const ended = await socket.next("closed", 10_000);
-    assert.equal(ended.reason, "credential_expired");
-    socket.socket.close();
+    for (const opened of [socket, during]) {
+      const ended = await opened.next("closed", 10_000);
+      assert.equal(ended.reason, "credential_expired");
+      opened.socket.close();
+    }
     expectError(assert, await feed({ "X-Subscriber-Token": oldToken }), 401, "subscriber_credential_invalid");
     expectError(assert, await feed({ "X-Subscriber-Hash": hashWith(qa.subscriber_signing_secret) }), 401, "subscriber_credential_invalid");
     assert.equal((await feed({ "X-Subscriber-Token": minted.body.token })).status, 200);

@@ -173,6 +173,38 @@ describe("promotion", () => {
     assert.deepEqual([promoted.body.url, promoted.body.has_signing_secret], [movedAgain.url, false]);
   });
 
+  it("refuses a rollback that would leave a production workflow naming an integration removed since", async () => {
+    const flow = `hooked-${tag}`;
+    const hook = `gone-hook-${tag}`;
+    const save = async (steps) => {
+      const saved = await api(`/v1/workflows/${flow}`, { key: secret("development"), method: "PUT", body: { name: "Hooked", steps: [{ type: "in_app", subject: "s", body: "b" }, ...steps] } });
+      assert.ok([200, 201].includes(saved.status), JSON.stringify(saved.body));
+    };
+    // Carry every pending change of `resource`/`key` down the chain into production.
+    const carry = async (resource, key) => {
+      let release;
+      for (const [from, to] of [["development", "staging"], ["staging", "production"]]) {
+        release = await promoteOne(from, to, [changeOf(await pending(from, to), resource, key).id]);
+      }
+      return release;
+    };
+    const config = { kind: "webhook", name: "Hook", url: "https://hooks.example.test/hooked" };
+    assert.equal((await api("/v1/integrations", { key: secret("development"), method: "POST", body: { id: hook, ...config, signing_secret: "h".repeat(32) } })).status, 201);
+    await carry("integration", hook);
+    assert.equal((await api(`/v1/integrations/${hook}`, { key: secret("production"), method: "PUT", body: { ...config, signing_secret: "p".repeat(32) } })).status, 200);
+    await save([{ type: "webhook", integration: hook, body: "{}" }]);
+    await carry("workflow", flow);
+    // The workflow stops using the integration (release one), then the integration goes (release two).
+    await save([]);
+    const unhooked = await carry("workflow", flow);
+    assert.equal((await api(`/v1/integrations/${hook}`, { key: secret("development"), method: "DELETE" })).status, 200);
+    await carry("integration", hook);
+    // Undoing release one would bring back a workflow that names the integration production no longer has.
+    const rollback = await admin(`/v1/environments/production/releases/${unhooked.id}/rollback`, { method: "POST" });
+    const error = expectError(assert, rollback, 422, "preflight_failed");
+    assert.deepEqual(error.details.problems.map((problem) => [problem.code, problem.resource]), [["missing_integration", `workflow:${flow}`]]);
+  });
+
   it("moves variable names but never values, and checks production has values before promoting", async () => {
     const flow = `vars-${tag}`;
     const variable = `SUPPORT_URL_${tag.toUpperCase()}`;

@@ -89,9 +89,16 @@ pub enum ControlAction<'a> {
         /// The environment's name.
         environment: &'a str,
     },
-    /// Archive an environment (keys refused, data kept), or restore one:
-    /// the same rights as deleting it.
+    /// Archive an environment (keys refused, data kept): the same rights as
+    /// deleting it.
     ArchiveEnvironment {
+        /// The environment's name.
+        environment: &'a str,
+    },
+    /// Restore an archived environment (its keys work again, its data as it
+    /// was): creating environments and configuring this one, as archiving
+    /// it but for production's owner-only rule, since nothing is lost.
+    RestoreEnvironment {
         /// The environment's name.
         environment: &'a str,
     },
@@ -140,6 +147,10 @@ pub enum ControlAction<'a> {
         /// whoever issued their token (who may keep a copy). A token the
         /// requester issued is the requester's own pair of eyes.
         reviewer_issuer: &'a str,
+        /// Who stands behind the credential the request was made with: the
+        /// requester, or whoever issued their token. That member may have
+        /// made the request with their copy, so they review none of it.
+        requester_issuer: &'a str,
         /// For an approval, what the requester must still be allowed to do
         /// there (promote into it; configure it, to turn approval off): a
         /// request outlives neither its requester nor their right, and the
@@ -252,24 +263,22 @@ fn check(
             // A place that cannot be had (after production, after a preview, after nothing
             // known) is the lifecycle's typed refusal, not the policy's.
             let Ok(position) = crate::lifecycle::insert_position(chain, after) else { return Ok(()) };
-            let neighbours = chain
-                .iter()
-                .filter(|entry| entry.on_chain() && (entry.position + 1 == position || entry.position == position));
-            for neighbour in neighbours {
-                if in_environment(grants, chain, &neighbour.name, Action::Configure).is_err() {
-                    return Err(Denial::Forbidden(
-                        "an environment placed on the promotion chain changes what the environments on either side \
-                         of it promote from and into: it needs the right to configure both"
-                            .to_owned(),
-                    ));
-                }
-            }
-            Ok(())
+            // The environments on either side: the one before the place, and the one now at it.
+            configures_neighbours(grants, chain, |entry| entry.position + 1 == position || entry.position == position)
         }
         ControlAction::DeleteEnvironment { environment } | ControlAction::ArchiveEnvironment { environment } => {
             let environment_type = visible(grants, chain, environment)?;
             deployment(grants, DeploymentAction::ManageEnvironments)?;
             in_environment(grants, chain, environment, Action::Configure)?;
+            // A deletion closes the gap: the environments on either side then promote into each other.
+            if let (ControlAction::DeleteEnvironment { .. }, Some(gone)) = (action, entry(chain, environment)) {
+                if gone.on_chain() {
+                    let (before, after) = (gone.position.checked_sub(1), gone.position + 1);
+                    configures_neighbours(grants, chain, |entry| {
+                        Some(entry.position) == before || entry.position == after
+                    })?;
+                }
+            }
             // Whatever its name: a production-type environment's keys and subscribers end only
             // by an owner's hand (or the break-glass token's).
             if environment_type == EnvironmentType::Production && grants.role != Role::Owner && !subject.break_glass {
@@ -279,7 +288,7 @@ fn check(
             }
             Ok(())
         }
-        ControlAction::ReshardEnvironment { environment } => {
+        ControlAction::ReshardEnvironment { environment } | ControlAction::RestoreEnvironment { environment } => {
             visible(grants, chain, environment)?;
             deployment(grants, DeploymentAction::ManageEnvironments)?;
             in_environment(grants, chain, environment, Action::Configure)
@@ -300,9 +309,15 @@ fn check(
             requested_at_ms,
             reviewer_since_ms,
             reviewer_issuer,
+            requester_issuer,
             approving,
         } => {
             in_environment(grants, chain, environment, Action::PromoteInto)?;
+            // Approving a change of the environment's settings (approval turned off) is a
+            // change of its settings: the reviewer needs that right too.
+            if approving == Some(Action::Configure) {
+                in_environment(grants, chain, environment, Action::Configure)?;
+            }
             if subject.break_glass {
                 return Err(Denial::ReviewByAdminToken);
             }
@@ -311,6 +326,9 @@ fn check(
             }
             if reviewer_issuer == requester {
                 return Err(Denial::TokenOfRequester);
+            }
+            if subject.id == requester_issuer {
+                return Err(Denial::RequestWithReviewersToken);
             }
             if reviewer_since_ms >= requested_at_ms {
                 return Err(Denial::ReviewerTooNew);
@@ -402,6 +420,27 @@ fn visible(grants: &Grants, chain: &[ChainEntry], name: &str) -> Result<Environm
         Some(entry) if grants.role_in(name).is_some() => Ok(entry.environment_type),
         _ => Err(Denial::EnvironmentHidden(name.to_owned())),
     }
+}
+
+/// Refuses a change to the promotion chain around the environments `around`
+/// picks (on the chain) unless the caller may configure each of them: what
+/// they promote from and into changes. The refusal names none of them.
+fn configures_neighbours(
+    grants: &Grants,
+    chain: &[ChainEntry],
+    around: impl Fn(&ChainEntry) -> bool,
+) -> Result<(), Denial> {
+    let neighbours = chain.iter().filter(|entry| entry.on_chain() && around(entry));
+    for neighbour in neighbours {
+        if in_environment(grants, chain, &neighbour.name, Action::Configure).is_err() {
+            return Err(Denial::Forbidden(
+                "this changes what the environments on either side of it on the promotion chain promote from and \
+                 into: it needs the right to configure both"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn in_environment(grants: &Grants, chain: &[ChainEntry], name: &str, action: Action) -> Result<(), Denial> {

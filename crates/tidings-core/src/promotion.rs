@@ -581,6 +581,38 @@ mod tests {
     }
 
     #[test]
+    fn flags_what_a_removal_breaks_in_workflows_it_does_not_touch() {
+        // Staging dropped integration crm and variable HOST (and its own workflow's use of them);
+        // production's untouched workflow `w` still uses both.
+        let mut target = snapshot(&[("w", workflow("{{ vars.HOST }}", Some("crm")))], &["crm"]);
+        target.variables = [("HOST".to_owned(), json!({}))].into();
+        let source = snapshot(&[("w", workflow("{{ vars.HOST }}", Some("crm")))], &[]);
+        let removals: Vec<Change> =
+            diff(&source, &target).into_iter().filter(|c| c.resource != ResourceKind::Workflow).collect();
+        assert_eq!(removals.iter().map(|c| c.kind).collect::<Vec<_>>(), [ChangeKind::Deleted, ChangeKind::Deleted]);
+        let facts = TargetFacts {
+            with_secret: ["crm".to_owned()].into(),
+            with_value: ["HOST".to_owned()].into(),
+            ..TargetFacts::default()
+        };
+        let found = problems(&removals, &target, &facts);
+        assert_eq!(
+            found,
+            [
+                Problem::MissingIntegration { workflow: "w".to_owned(), integration: "crm".to_owned() },
+                Problem::MissingVariable { workflow: "w".to_owned(), variable: "HOST".to_owned() },
+            ]
+        );
+        // What was missing before the change is not this change's problem.
+        let broken = snapshot(&[("w", workflow("{{ vars.GONE }}", Some("gone")))], &[]);
+        let unrelated = diff(
+            &snapshot(&[("w", workflow("{{ vars.GONE }}", Some("gone"))), ("x", workflow("X", None))], &[]),
+            &broken,
+        );
+        assert_eq!(problems(&unrelated, &broken, &TargetFacts::default()), []);
+    }
+
+    #[test]
     fn promotes_one_step_at_a_time_and_only_pending_changes() {
         let chain = ["development", "staging", "qa", "production"];
         assert_eq!(check_adjacent(&chain, "development", "staging"), Ok(()));

@@ -352,6 +352,8 @@ proptest! {
         let subject = Subject { id: &subject_state.id, grants: &subject_state.grants, break_glass };
         // The requester: one of the members, or the admin token (index past the list).
         let requester = if requester < members.len() { members[requester].id.clone() } else { "admin".to_owned() };
+        // Who issued the requester's token: themself, or (index 0 or 1) a member.
+        let requester_issuer = if issued_by < 2 && !members.is_empty() { members[issued_by % members.len()].id.clone() } else { requester.clone() };
         // Who issued the reviewer's token: themself, another member, or the admin token.
         let reviewer_issuer = match issued_by {
             index if index < members.len() => members[index].id.clone(),
@@ -359,14 +361,19 @@ proptest! {
             _ => "admin".to_owned(),
         };
         for approving in [None, Some(Action::PromoteInto), Some(Action::Configure)] {
-            let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms, reviewer_issuer: &reviewer_issuer, approving };
+            let asked = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms, reviewer_issuer: &reviewer_issuer, requester_issuer: &requester_issuer, approving };
             if decide(subject, &members, &chain, asked).is_allowed() {
                 prop_assert_ne!(subject.id, requester.as_str());
+                prop_assert_ne!(subject.id, requester_issuer.as_str(), "the member behind the requester's token reviewed their request");
                 prop_assert_ne!(reviewer_issuer.as_str(), requester.as_str(), "a token the requester issued reviewed their request");
                 prop_assert!(reviewer_since_ms < requested_at_ms, "a credential made after the request reviewed it");
                 prop_assert!(!subject.break_glass);
                 let promote = ControlAction::InEnvironment { environment: &environment, action: Action::PromoteInto };
                 prop_assert!(decide(subject, &members, &chain, promote).is_allowed());
+                if approving == Some(Action::Configure) {
+                    let configure = ControlAction::InEnvironment { environment: &environment, action: Action::Configure };
+                    prop_assert!(decide(subject, &members, &chain, configure).is_allowed(), "approval turned off by a reviewer who may not configure");
+                }
                 // An approval: the requester is still a member who may do what they asked.
                 if let Some(needed) = approving {
                     let them = members.iter().find(|member| member.id == requester);
@@ -378,15 +385,18 @@ proptest! {
                 }
             }
             // Whoever asks about their own request is refused, whatever they hold.
-            let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: subject.id, approving };
+            let own = ControlAction::ReviewRelease { environment: &environment, requester: subject.id, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: subject.id, requester_issuer: subject.id, approving };
             prop_assert!(!decide(subject, &members, &chain, own).is_allowed());
             // Nor with another member's token they issued.
-            let through_token = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: &requester, approving };
+            let through_token = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: &requester, requester_issuer: &requester, approving };
             prop_assert!(!decide(subject, &members, &chain, through_token).is_allowed());
+            // Nor one made with a token they issued to the requester.
+            let via_them = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: subject.id, requester_issuer: subject.id, approving };
+            prop_assert!(!decide(subject, &members, &chain, via_them).is_allowed());
             // The admin token, as owner of everything, is still refused.
             let owner = Grants::role(Role::Owner);
             let admin = Subject { id: "admin", grants: &owner, break_glass: true };
-            let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: "admin", approving };
+            let by_admin = ControlAction::ReviewRelease { environment: &environment, requester: &requester, requested_at_ms, reviewer_since_ms: 0, reviewer_issuer: "admin", requester_issuer: &requester, approving };
             prop_assert!(!decide(admin, &members, &chain, by_admin).is_allowed());
             // Nor does it ask for one: it could be the owner who then approves.
             let request = ControlAction::RequestRelease { environment: &environment, action: Action::PromoteInto };

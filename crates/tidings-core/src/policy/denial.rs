@@ -35,6 +35,9 @@ pub enum Denial {
     /// The reviewer's token was issued by the requester, who may keep a
     /// copy: the requester's own eyes again.
     TokenOfRequester,
+    /// The request was made with a token the reviewer issued, of which they
+    /// may keep a copy: their own request, in effect.
+    RequestWithReviewersToken,
     /// The deployment's admin token reviews no release request: approval
     /// needs a second member.
     ReviewByAdminToken,
@@ -66,6 +69,7 @@ impl Denial {
             | Self::OwnGrants
             | Self::OwnRequest
             | Self::TokenOfRequester
+            | Self::RequestWithReviewersToken
             | Self::ReviewByAdminToken
             | Self::ReviewerTooNew
             | Self::RequesterWithoutRight
@@ -87,7 +91,7 @@ impl Denial {
             Self::NotAdjacent { .. } | Self::PreviewOffChain { .. } => ErrorCode::PromotionNotAdjacent,
             Self::PreviewSource(_) => ErrorCode::ValidationFailed,
             Self::LastOwner => ErrorCode::LastOwner,
-            Self::OwnRequest | Self::TokenOfRequester => ErrorCode::OwnReleaseRequest,
+            Self::OwnRequest | Self::TokenOfRequester | Self::RequestWithReviewersToken => ErrorCode::OwnReleaseRequest,
             Self::ReviewByAdminToken
             | Self::ReviewerTooNew
             | Self::RequesterWithoutRight
@@ -127,6 +131,9 @@ impl Denial {
             }
             Self::TokenOfRequester => "this token was issued by the member who made the request (who may keep a \
                  copy), so it is their own pair of eyes; review with a token you issued yourself"
+                .to_owned(),
+            Self::RequestWithReviewersToken => "this request was made with a token you issued (of which you \
+                 may keep a copy), so it is your own; another member must review it"
                 .to_owned(),
             Self::ReviewByAdminToken => "the deployment's admin token cannot approve or reject release requests: \
                  a second member who may promote into the environment must"

@@ -138,14 +138,19 @@ impl Problem {
 
 /// What would be wrong after applying `chosen` to `target`: workflows
 /// needing integrations or variables the target would lack, or that have no
-/// secret or value there, and stricter schemas.
+/// secret or value there, and stricter schemas. A workflow the change does
+/// not touch counts too where the change removes what it uses (an
+/// integration or variable it deletes); what was already missing before the
+/// change does not block it.
 pub fn problems(chosen: &[Change], target: &Snapshot, facts: &TargetFacts) -> Vec<Problem> {
     let after = apply(chosen, target);
     let touched: BTreeSet<&str> =
         chosen.iter().filter(|change| change.resource == ResourceKind::Workflow).map(|c| c.key.as_str()).collect();
     let mut found = BTreeSet::new();
     for (integration, workflows) in after.used_integrations() {
-        for workflow in workflows.iter().filter(|workflow| touched.contains(workflow.as_str())) {
+        // Removed by this change: every workflow still using it breaks.
+        let removed = !after.integrations.contains_key(&integration) && target.integrations.contains_key(&integration);
+        for workflow in workflows.iter().filter(|workflow| removed || touched.contains(workflow.as_str())) {
             if !after.integrations.contains_key(&integration) {
                 found.insert(Problem::MissingIntegration {
                     workflow: workflow.clone(),
@@ -156,12 +161,13 @@ pub fn problems(chosen: &[Change], target: &Snapshot, facts: &TargetFacts) -> Ve
             }
         }
     }
-    for workflow in &touched {
-        let Some(definition) = after.workflows.get(*workflow) else { continue };
+    for (workflow, definition) in &after.workflows {
+        let touched = touched.contains(workflow.as_str());
         for variable in variables::referenced(definition) {
-            if !after.variables.contains_key(&variable) {
-                found.insert(Problem::MissingVariable { workflow: (*workflow).to_owned(), variable });
-            } else if !facts.with_value.contains(&variable) {
+            let missing = !after.variables.contains_key(&variable);
+            if missing && (touched || target.variables.contains_key(&variable)) {
+                found.insert(Problem::MissingVariable { workflow: workflow.clone(), variable });
+            } else if !missing && touched && !facts.with_value.contains(&variable) {
                 found.insert(Problem::MissingVariableValue { variable });
             }
         }

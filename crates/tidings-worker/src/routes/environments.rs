@@ -129,7 +129,9 @@ pub async fn update(request: &mut IncomingRequest, env: &Platform, raw_name: &st
     let retargets = catch_all_after
         && matches!(&patch.deliver_only_to, Some(Some(list)) if before.deliver_only_to.as_ref() != Some(list));
     let reroutes = reroutes || retargets;
-    let exposes = unmasks || opens_feeds || (reroutes && masks(&before));
+    // As with open feeds: a catch-all in a masked environment, however the two came together.
+    let catch_all_masked = catch_all_after && !(masks(&before) && before.catch_all_integration.is_some());
+    let exposes = unmasks || opens_feeds || (masks_after && (reroutes || catch_all_masked));
     let authorized = exposing(env, authorized, Action::Configure, exposes).await?;
     if let Some(label) = &patch.label {
         settings::validate_label(label)?;
@@ -172,6 +174,7 @@ async fn request_approval_off(env: &Platform, authorized: &Authorized, patch: &E
         source: None,
         reverts: None,
         requested_by: &authorized.actor().id,
+        requested_via: &authorized.actor().issuer,
         changes: &[],
         problems: &[],
         target_fingerprint: "",
@@ -307,10 +310,10 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
     // The store completes the entry with the environment's type and place.
     let entry =
         audit::draft(authorized.actor(), "environment.create", None, format!("environment:{}", body.name), json!({}))?;
-    let preview = ttl.map(|ttl| (&authorized, ttl));
     let faults = store::FaultPlan::of(request, env);
     let environment =
-        store::create_environment(env, &body, preview, &secret, &entry.record(), (&faults, now_ms())).await?;
+        store::create_environment(env, &body, (&authorized, ttl), &secret, &entry.record(), (&faults, now_ms()))
+            .await?;
     let status = if environment.environment.status == "creating" { 202 } else { 201 };
     // The signing secret signs any subscriber's credential: where the new environment masks
     // personal data, it is shown only to a caller who may see that data there, as a rotation is.
@@ -428,7 +431,7 @@ pub async fn archive(request: &mut IncomingRequest, env: &Platform, raw_name: &s
 /// Restores an archived environment as it was, keys included.
 pub async fn restore(request: &IncomingRequest, env: &Platform, raw_name: &str) -> ApiResult {
     let name = parse_name(raw_name)?;
-    let authorized = authorize(request, env, ControlAction::ArchiveEnvironment { environment: name.as_str() }).await?;
+    let authorized = authorize(request, env, ControlAction::RestoreEnvironment { environment: name.as_str() }).await?;
     let entry =
         audit::draft(authorized.actor(), "environment.restore", Some(name.as_str()), resource(&name), json!({}))?;
     json(&store::restore_environment(env, &authorized, &entry.record(), now_ms()).await?, 200)

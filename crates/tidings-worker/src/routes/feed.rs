@@ -7,6 +7,7 @@ use tidings_core::feed_action;
 use tidings_core::feed_filter::FeedFilter;
 use tidings_core::feed_sync::{self, ChangesQuery, Watermark};
 use tidings_core::idempotency;
+use tidings_core::key::KeyKind;
 use tidings_core::key_scope::KeyScope;
 use tidings_core::query::decode_segment;
 use tidings_core::stream_ticket::StreamTicket;
@@ -93,15 +94,26 @@ pub async fn stream_ticket(request: &IncomingRequest, env: &Platform, raw_subscr
     let (caller, token) = authenticate_ticket_request(request, env, &subscriber).await?;
     let ticket = StreamTicket::generate(caller.scope.name(), random()?);
     let now = now_ms();
+    // While a rotated signing secret's grace period runs, a subscriber credential may be the old
+    // secret's (which one vouched is not told apart): its socket ends with the grace period, and
+    // the client asks again with a credential of the current secret.
+    let grace_end = caller
+        .scope
+        .signing()
+        .previous
+        .as_ref()
+        .map(|(_, until)| *until)
+        .filter(|until| *until > now && caller.kind == KeyKind::Publishable);
     let credential = match token {
-        Some(claims) => {
-            TicketCredential { issued_at: claims.issued_at * 1000, expires_at: Some(claims.expires_at * 1000) }
-        }
+        Some(claims) => TicketCredential {
+            issued_at: claims.issued_at * 1000,
+            expires_at: Some(grace_end.map_or(claims.expires_at * 1000, |end| end.min(claims.expires_at * 1000))),
+        },
         // Without a token (a hash, a secret key) the ticket is as old as the subscriber's
         // revocation stamp at least, so only a later revocation (or deletion) ends it.
         None => TicketCredential {
             issued_at: now.max(caller.scope.tokens_not_before(&subscriber).await?),
-            expires_at: None,
+            expires_at: grace_end,
         },
     };
     let expires_at = caller.scope.issue_stream_ticket(&ticket, &subscriber, &caller.key_id, credential, now).await?;

@@ -83,7 +83,7 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_id: &str) ->
             && input.signing_secret.is_some()
     });
     // Where integrations are content only promotion changes, a new secret alone is written only
-    // while the integration is still as read ([`SecretFor::Unchanged`]).
+    // while the integration is still as read (`Write::SecretOnly`).
     let content_writable = caller.require_content_writable("integrations").is_ok();
     if !secret_only {
         caller.require_content_writable("integrations")?;

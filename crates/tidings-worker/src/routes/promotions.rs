@@ -160,6 +160,7 @@ pub(super) async fn write_release(
                 source: origin.source,
                 reverts: None,
                 requested_by: &origin.requester.actor().id,
+                requested_via: &origin.requester.actor().issuer,
                 changes,
                 problems,
                 target_fingerprint: &release_request::fingerprint(&state.snapshot),
@@ -276,6 +277,10 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
     }
     let undo = promotion::inverse(&applied);
     refuse_rerouting(&authorized, &target, &undo, Action::PromoteInto)?;
+    // What a promotion would be refused for, a rollback is too: restoring a workflow that names
+    // an integration or variable removed since, say.
+    let problems = problems_of(&undo, &target, &state);
+    refuse_blocking(&target, &problems)?;
     let now = now_ms();
     let unlocked = target.unlocked(env).await?;
     let cleared = match target.clearance(env).await? {
@@ -287,8 +292,9 @@ pub async fn rollback(request: &IncomingRequest, env: &Platform, raw_name: &str,
                 source: None,
                 reverts: Some(id),
                 requested_by: &authorized.actor().id,
+                requested_via: &authorized.actor().issuer,
                 changes: &undo,
-                problems: &[],
+                problems: &problems,
                 target_fingerprint: &release_request::fingerprint(&state.snapshot),
             };
             let mut requested = target.request_release(request, now).await?;

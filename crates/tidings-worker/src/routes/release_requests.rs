@@ -165,6 +165,7 @@ async fn open_review(
         requested_at_ms: stored.created_at_ms,
         reviewer_since_ms: viewer.actor().since_ms,
         reviewer_issuer: &issuer,
+        requester_issuer: &stored.requested_via,
         approving: match (review, stored.kind) {
             (Review::Reject, _) => None,
             (Review::Approve, RequestKind::ApprovalOff) => Some(Action::Configure),

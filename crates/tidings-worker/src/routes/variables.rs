@@ -40,10 +40,14 @@ pub async fn put(request: &mut IncomingRequest, env: &Platform, raw_name: &str) 
     let exists = caller.scope.variable(&name).await?.is_some();
     // A new name is content (production takes names only by promotion); a value is the
     // environment's own. Both rules and the limit are checked in the write itself.
-    let may_add = caller.require_content_writable("variable names");
+    if !exists {
+        caller.require_content_writable("variable names")?;
+    }
+    let may_add = caller.require_content_writable("variable names").is_ok();
     let unlocked = caller.scope.unlocked(env).await?;
-    if !caller.scope.save_variable(&unlocked, (&name, body.value.as_deref()), may_add.is_ok(), now_ms()).await? {
-        may_add?;
+    if !caller.scope.save_variable(&unlocked, (&name, body.value.as_deref()), may_add, now_ms()).await? {
+        // The name was new when written: removed since it was read, or added by another request.
+        caller.require_content_writable("variable names")?;
         return Err(too_many());
     }
     let saved = caller.scope.variable(&name).await?.ok_or_else(|| ApiError::internal("save variable", "vanished"))?;

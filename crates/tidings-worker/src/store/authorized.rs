@@ -143,6 +143,11 @@ impl Authorized {
         Err(ApiError::internal("authorization", "this proof does not allow reviewing this request"))
     }
 
+    /// The chain as the policy judged it.
+    pub(super) fn chain(&self) -> &[ChainEntry] {
+        &self.chain
+    }
+
     /// The environment a preview may be made from, when the proof allows one.
     pub(super) fn preview_source(&self) -> Result<&EnvironmentName, ApiError> {
         if self.preview {
@@ -225,6 +230,7 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::InEnvironment { environment, .. }
         | ControlAction::DeleteEnvironment { environment }
         | ControlAction::ArchiveEnvironment { environment }
+        | ControlAction::RestoreEnvironment { environment }
         | ControlAction::ReshardEnvironment { environment }
         | ControlAction::WithPersonalData { environment, .. }
         | ControlAction::ReviewRelease { environment, .. }
@@ -246,7 +252,8 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::ConfigureDeployment { disables_admin_token } => Some(disables_admin_token),
         _ => None,
     };
-    let archive = matches!(action_asked, ControlAction::ArchiveEnvironment { .. });
+    let archive =
+        matches!(action_asked, ControlAction::ArchiveEnvironment { .. } | ControlAction::RestoreEnvironment { .. });
     let preview = matches!(action_asked, ControlAction::CreatePreview { .. });
     let reshard = matches!(action_asked, ControlAction::ReshardEnvironment { .. });
     let review = match action_asked {

@@ -101,13 +101,15 @@ pub(super) async fn environment_details(
 pub async fn create_environment(
     env: &Platform,
     request: &CreateEnvironmentRequest,
-    preview: Option<(&Authorized, u64)>,
+    (authorized, ttl): (&Authorized, Option<u64>),
     signing_secret: &str,
     audit: &AuditRecord<'_>,
     (faults, now_ms): (&FaultPlan, u64),
 ) -> Result<EnvironmentDetails, ApiError> {
     let control = control_db(env)?;
-    let chain = chain(env).await?;
+    // The chain the policy judged the place on: written only while it still is (`chain_guard`).
+    let chain = authorized.chain().to_vec();
+    let preview = ttl.map(|ttl| (authorized, ttl));
     faults.pause_if_asked("create-environment").await;
     let name = lifecycle::validate_new_name(&request.name, &chain)?;
     let environment_type = EnvironmentType::parse(&request.environment_type)
@@ -706,9 +708,12 @@ pub async fn rotate_signing_secret(
     forget_cached_keys(env, name).await?;
     // Realtime sockets opened with the old secret's credentials end with it: when its grace
     // period does, or now.
+    // The rotation has committed: a failed read here must not hide its new secret.
     let until = rotated.previous.as_ref().map_or(now_ms, |(_, until)| *until);
-    let db_binding = environment_row(env, name).await?.db_binding;
-    super::realtime::close_sockets(env, &db_binding, super::realtime::Sockets::All, until).await;
+    match environment_row(env, name).await {
+        Ok(row) => super::realtime::close_sockets(env, &row.db_binding, super::realtime::Sockets::All, until).await,
+        Err(error) => worker::console_error!("sockets not told of a signing-secret rotation: {}", error.message()),
+    }
     Ok(rotated)
 }
 

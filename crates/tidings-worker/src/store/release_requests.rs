@@ -66,6 +66,8 @@ pub struct NewReleaseRequest<'a> {
     pub reverts: Option<&'a str>,
     /// Who asks.
     pub requested_by: &'a str,
+    /// Who stands behind the credential they ask with (`Actor::issuer`).
+    pub requested_via: &'a str,
     /// Exactly what it would apply.
     pub changes: &'a [Change],
     /// The preflight's non-blocking problems.
@@ -80,6 +82,9 @@ pub struct StoredRequest {
     pub wire: ReleaseRequest,
     /// Who asked.
     pub requested_by: String,
+    /// Who stood behind the credential they asked with (the requester, for
+    /// requests made before this was recorded).
+    pub requested_via: String,
     /// Its kind.
     pub kind: RequestKind,
     /// Its status now (a pending one past its lifetime is expired).
@@ -122,6 +127,7 @@ struct RequestRow {
     source: Option<String>,
     reverts: Option<String>,
     requested_by: String,
+    requested_via: Option<String>,
     changes: String,
     problems: String,
     target_fingerprint: String,
@@ -134,7 +140,8 @@ struct RequestRow {
     expires_at: f64,
 }
 
-const COLUMNS: &str = "id, kind, source, reverts, requested_by, changes, problems, target_fingerprint, status, \
+const COLUMNS: &str =
+    "id, kind, source, reverts, requested_by, requested_via, changes, problems, target_fingerprint, status, \
     reviewed_by, reviewed_at, comment, release_id, created_at, expires_at";
 
 /// The most requests one listing returns.
@@ -176,7 +183,8 @@ impl PromotionEnvironment {
         let insert = statement(
             &self.db,
             "INSERT INTO release_requests (id, kind, source, reverts, requested_by, changes, problems, status, \
-             created_at, expires_at, target_fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10)",
+             created_at, expires_at, target_fingerprint, requested_via) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11)",
             &[
                 text(&id),
                 text(request.kind.as_str()),
@@ -188,6 +196,7 @@ impl PromotionEnvironment {
                 number(now_ms),
                 number(now_ms + release_request::LIFETIME_MS),
                 text(request.target_fingerprint),
+                text(request.requested_via),
             ],
         )?;
         let summary = json!({
@@ -404,6 +413,7 @@ impl PromotionEnvironment {
         Ok(StoredRequest {
             target_fingerprint: row.target_fingerprint,
             created_at_ms: row.created_at as u64,
+            requested_via: row.requested_via.unwrap_or_else(|| row.requested_by.clone()),
             requested_by: row.requested_by.clone(),
             kind,
             status,

@@ -121,6 +121,13 @@ describe("deleting an environment", () => {
     assert.ok(kvKeys().length > 0, "cached keys live in KV");
     assert.ok(inBucket(`docs/${tag}.txt`) && inBucket(logoPath), "the file and the logo live in the bucket");
 
+    // An upload still under way when the deletion begins (its row written 12 s late, after the wipe).
+    const late = call(`/v1/files/docs/late-${tag}.txt`, {
+      method: "PUT",
+      body: `late ${tag}`,
+      headers: { "Content-Type": "text/plain", "Tidings-Inject-Faults": "record file=stall" },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const deleted = await admin(`/v1/environments/${name}`, { method: "DELETE" });
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     expectError(assert, await call("/v1/environments/current"), 401, "key_revoked");
@@ -131,6 +138,10 @@ describe("deleting an environment", () => {
     assert.deepEqual(kvKeys(), []);
     assert.ok(!inBucket(`docs/${tag}.txt`) && !inBucket(logoPath), "the bucket is empty after the deletion");
 
+    // The late upload takes itself back: it answers as a deleted environment's key, and leaves nothing.
+    expectError(assert, await late, 401, "key_revoked");
+    assert.equal(tableCounts().files, 0, "the late upload's row is gone");
+    assert.ok(!inBucket(`docs/late-${tag}.txt`), "the late upload's bytes are gone");
     // The same name again: registered, ready at once (its bindings are still there), empty but for the starters.
     const again = await admin("/v1/environments", { method: "POST", body: { name, type: "staging", after: "staging" } });
     assert.equal(again.status, 201, JSON.stringify(again.body));

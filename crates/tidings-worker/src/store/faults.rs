@@ -11,9 +11,9 @@
 //! - `lost`: D1 runs and commits it, then the answer is lost, as with
 //!   "Network connection lost" after the commit;
 //! - `ok`: the attempt runs normally;
-//! - `stall`: the attempt waits [`STALL`] first, where a step offers it
-//!   (a reshard's fence, `reshard-fence=stall`: the bucket's pre-copy is
-//!   done and it still takes writes), and runs normally everywhere else;
+//! - `stall`: the attempt waits [`STALL`] first, then runs normally: any
+//!   write that retries, and a reshard's fence (`reshard-fence=stall`: the
+//!   bucket's pre-copy is done and it still takes writes);
 //! - `pause`: the attempt waits [`PAUSE`] first, then runs normally (any
 //!   write that retries), so a test can change something between what a
 //!   request read and what it writes.
@@ -81,7 +81,7 @@ pub(super) enum Fault {
     Fail,
     /// Runs and commits, then reports failure.
     Lost,
-    /// Waits [`STALL`] first where the step offers it; runs normally.
+    /// Waits [`STALL`] first; runs normally.
     Stall,
     /// Waits [`PAUSE`] first; runs normally.
     Pause,

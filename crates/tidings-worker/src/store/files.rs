@@ -79,22 +79,9 @@ impl Environment {
         brand_asset_unlocked(self, unlocked, path)?;
         // A key validated from a cache may outlive its environment by a few seconds: the bucket
         // is written only while the registry says the environment serves, so nothing lands in
-        // it after a deletion (or an archive) has begun.
-        let live: Option<String> = statement(
-            &super::control_db(env)?,
-            "SELECT status FROM environments WHERE name = ?1 AND status IN ('ready', 'active')",
-            &[text(self.name().as_str())],
-        )?
-        .first(Some("status"))
-        .await
-        .map_err(|error| storage_error("read environment status", error))?;
-        if live.is_none() {
-            return Err(ApiError::new(
-                401,
-                ErrorCode::KeyRevoked,
-                "this environment no longer serves its keys (archived or deleted)",
-            ));
-        }
+        // it after a deletion (or an archive) has begun; and the upload is looked at again once
+        // written (below), as a slow one may outlast a deletion that began meanwhile.
+        let incarnation = self.serving_since(env).await?.ok_or_else(no_longer_serving)?;
         let existing = self.file(path).await?;
         // A brand asset is named by its bytes: the first one stored stays as it is (type included).
         if let (true, Some(row)) = (path.is_brand_asset(), &existing) {
@@ -135,8 +122,35 @@ impl Environment {
             self.release_room(&room).await;
             return Err(error);
         }
+        // A deletion that began while the bytes streamed has wiped (or is wiping) what was there
+        // before this row: this upload takes itself back, or an environment made again under the
+        // name would find it.
+        if self.serving_since(env).await? != Some(incarnation) {
+            if let Err(error) = self.remove_file(env, path).await {
+                worker::console_error!(
+                    "an upload that outlasted its environment was not taken back: {}",
+                    error.message()
+                );
+            }
+            return Err(no_longer_serving());
+        }
         let row = self.file(path).await?.ok_or_else(|| ApiError::internal("store file", "vanished"))?;
         Ok((row, !existed))
+    }
+
+    /// When the environment of this name that serves keys now was created
+    /// (its incarnation); `None` while it does not (archived, being deleted,
+    /// deleted).
+    async fn serving_since(&self, env: &Platform) -> Result<Option<u64>, ApiError> {
+        let created_at: Option<f64> = statement(
+            &super::control_db(env)?,
+            "SELECT created_at FROM environments WHERE name = ?1 AND status IN ('ready', 'active')",
+            &[text(self.name().as_str())],
+        )?
+        .first(Some("created_at"))
+        .await
+        .map_err(|error| storage_error("read environment status", error))?;
+        Ok(created_at.map(|created_at| created_at as u64))
     }
 
     /// Takes room for `size` bytes at `path` within the environment's quota,
@@ -235,6 +249,11 @@ impl Environment {
         path: &FilePath,
     ) -> Result<bool, ApiError> {
         brand_asset_unlocked(self, unlocked, path)?;
+        self.remove_file(env, path).await
+    }
+
+    /// [`Self::delete_file`] without its checks: the row, then the bytes.
+    async fn remove_file(&self, env: &Platform, path: &FilePath) -> Result<bool, ApiError> {
         let result = self
             .write_one("delete file", statement(&self.db, "DELETE FROM files WHERE path = ?1", &[text(path.as_str())])?)
             .await?;
@@ -452,4 +471,9 @@ impl Environment {
         scope.verify_file_url(path, signed, now_ms)?;
         Ok(scope)
     }
+}
+
+/// The answer to a write for an environment that no longer serves its keys.
+fn no_longer_serving() -> ApiError {
+    ApiError::new(401, ErrorCode::KeyRevoked, "this environment no longer serves its keys (archived or deleted)")
 }

@@ -45,9 +45,13 @@ where
         let outcome = match faults.next(operation) {
             Fault::Fail => Err(worker::Error::RustError(INJECTED.to_owned())),
             Fault::Lost => attempt().await.and_then(|_| Err(worker::Error::RustError(INJECTED.to_owned()))),
-            Fault::None | Fault::Stall => attempt().await,
+            Fault::None => attempt().await,
             Fault::Pause => {
                 worker::Delay::from(super::faults::PAUSE).await;
+                attempt().await
+            }
+            Fault::Stall => {
+                worker::Delay::from(super::faults::STALL).await;
                 attempt().await
             }
         };

@@ -62,6 +62,11 @@ before(async () => {
   const doraToken = await as("alice", `/v1/members/${dora.body.id}/tokens`, { method: "POST", body: { name: "from alice" } });
   assert.equal(doraToken.status, 201, JSON.stringify(doraToken.body));
   tokens.dora = doraToken.body.token;
+  // So is Fay's token: Alice may hold copies of both.
+  const fay = await as("alice", "/v1/members", { method: "POST", body: { name: "fay", email: `fay-${tag}@example.com`, role: "admin" } });
+  assert.equal(fay.status, 201, JSON.stringify(fay.body));
+  memberIds.push(fay.body.id);
+  tokens.fay = (await as("alice", `/v1/members/${fay.body.id}/tokens`, { method: "POST", body: { name: "from alice" } })).body.token;
   const on = await admin(`/v1/environments/${production}`, { method: "PATCH", body: { require_approval: true } });
   assert.equal(on.status, 200, JSON.stringify(on.body));
   assert.equal(on.body.require_approval, true);
@@ -290,8 +295,9 @@ describe("four-eyes approval", () => {
     expectError(assert, await workflowIn(production, key), 404, "workflow_not_found");
   });
 
-  it("refuses a review by whoever issued the token the request was made with", async () => {
-    // Dora's token is Alice's doing: a request made with it may be Alice's, so Alice reviews none of it.
+  it("refuses a review by whoever issued the token the request was made with, or with a token they issued", async () => {
+    // Dora's token is Alice's doing: a request made with it may be Alice's, so neither Alice nor a
+    // token Alice issued reviews it.
     const key = `issued-${tag}`;
     await stage(key, "Issued");
     const listed = await admin(`/v1/changes?from=staging&to=${production}`);
@@ -301,7 +307,9 @@ describe("four-eyes approval", () => {
     const request = asked.body.release_request;
     const byAlice = await as("alice", `${requests}/${request.id}/approve`, { method: "POST", body: {} });
     expectError(assert, byAlice, 403, "own_release_request");
-    assert.match(byAlice.body.error.message, /made with a token you issued/);
+    assert.match(byAlice.body.error.message, /made with a token issued by you/);
+    // Nor Fay, whose token Alice issued too.
+    expectError(assert, await as("fay", `${requests}/${request.id}/approve`, { method: "POST", body: {} }), 403, "own_release_request");
     const rejected = await as("bob", `${requests}/${request.id}/reject`, { method: "POST", body: { comment: "not this one" } });
     assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
   });

@@ -327,7 +327,9 @@ fn check(
             if reviewer_issuer == requester {
                 return Err(Denial::TokenOfRequester);
             }
-            if subject.id == requester_issuer {
+            // Nor one whose token and the request's were issued by the same member: they may
+            // hold copies of both.
+            if subject.id == requester_issuer || reviewer_issuer == requester_issuer {
                 return Err(Denial::RequestWithReviewersToken);
             }
             if reviewer_since_ms >= requested_at_ms {

@@ -346,6 +346,7 @@ proptest! {
         requested_at_ms in 1u64..1000,
         reviewer_since_ms in 0u64..1000,
         issued_by in 0usize..7,
+        request_issued_by in 0usize..7,
     ) {
         let chain = chain_with(with_qa, preview);
         let subject_state = &members[who % members.len()];
@@ -353,7 +354,12 @@ proptest! {
         // The requester: one of the members, or the admin token (index past the list).
         let requester = if requester < members.len() { members[requester].id.clone() } else { "admin".to_owned() };
         // Who issued the requester's token: themself, or (index 0 or 1) a member.
-        let requester_issuer = if issued_by < 2 && !members.is_empty() { members[issued_by % members.len()].id.clone() } else { requester.clone() };
+        // Who issued the requester's token: a member, the reviewer, or the requester themself.
+        let requester_issuer = match request_issued_by {
+            index if index < members.len() => members[index].id.clone(),
+            5 => subject_state.id.clone(),
+            _ => requester.clone(),
+        };
         // Who issued the reviewer's token: themself, another member, or the admin token.
         let reviewer_issuer = match issued_by {
             index if index < members.len() => members[index].id.clone(),
@@ -365,6 +371,7 @@ proptest! {
             if decide(subject, &members, &chain, asked).is_allowed() {
                 prop_assert_ne!(subject.id, requester.as_str());
                 prop_assert_ne!(subject.id, requester_issuer.as_str(), "the member behind the requester's token reviewed their request");
+                prop_assert_ne!(reviewer_issuer.as_str(), requester_issuer.as_str(), "one member behind both tokens");
                 prop_assert_ne!(reviewer_issuer.as_str(), requester.as_str(), "a token the requester issued reviewed their request");
                 prop_assert!(reviewer_since_ms < requested_at_ms, "a credential made after the request reviewed it");
                 prop_assert!(!subject.break_glass);

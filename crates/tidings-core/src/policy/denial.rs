@@ -35,8 +35,9 @@ pub enum Denial {
     /// The reviewer's token was issued by the requester, who may keep a
     /// copy: the requester's own eyes again.
     TokenOfRequester,
-    /// The request was made with a token the reviewer issued, of which they
-    /// may keep a copy: their own request, in effect.
+    /// The request was made with a token the reviewer issued, or the request's
+    /// token and the reviewer's were issued by the same member, who may keep
+    /// copies of both: one pair of eyes.
     RequestWithReviewersToken,
     /// The deployment's admin token reviews no release request: approval
     /// needs a second member.
@@ -132,8 +133,8 @@ impl Denial {
             Self::TokenOfRequester => "this token was issued by the member who made the request (who may keep a \
                  copy), so it is their own pair of eyes; review with a token you issued yourself"
                 .to_owned(),
-            Self::RequestWithReviewersToken => "this request was made with a token you issued (of which you \
-                 may keep a copy), so it is your own; another member must review it"
+            Self::RequestWithReviewersToken => "this request was made with a token issued by you, or by whoever \
+                 issued yours (who may keep copies of both); another member must review it"
                 .to_owned(),
             Self::ReviewByAdminToken => "the deployment's admin token cannot approve or reject release requests: \
                  a second member who may promote into the environment must"

@@ -61,8 +61,10 @@ pub struct Authorized {
     deployment_change: Option<bool>,
     /// Whether the proof allows deleting the environment.
     deletion: bool,
-    /// Whether the proof allows archiving or restoring the environment.
+    /// Whether the proof allows archiving the environment.
     archive: bool,
+    /// Whether the proof allows restoring the environment.
+    restore: bool,
     /// Whether the proof allows making a preview of the environment.
     preview: bool,
     /// Whether the proof allows moving the environment's feed to more shards.
@@ -126,12 +128,20 @@ impl Authorized {
         Err(ApiError::internal("authorization", "this proof does not allow resharding"))
     }
 
-    /// Checks that the proof allows archiving or restoring its environment.
+    /// Checks that the proof allows archiving its environment.
     pub(super) fn require_archive(&self) -> Result<&EnvironmentName, ApiError> {
         if self.archive {
             return self.environment();
         }
         Err(ApiError::internal("authorization", "this proof does not allow archiving"))
+    }
+
+    /// Checks that the proof allows restoring its environment.
+    pub(super) fn require_restore(&self) -> Result<&EnvironmentName, ApiError> {
+        if self.restore {
+            return self.environment();
+        }
+        Err(ApiError::internal("authorization", "this proof does not allow restoring"))
     }
 
     /// The environment whose release request by `requester` the proof
@@ -252,8 +262,8 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         ControlAction::ConfigureDeployment { disables_admin_token } => Some(disables_admin_token),
         _ => None,
     };
-    let archive =
-        matches!(action_asked, ControlAction::ArchiveEnvironment { .. } | ControlAction::RestoreEnvironment { .. });
+    let archive = matches!(action_asked, ControlAction::ArchiveEnvironment { .. });
+    let restore = matches!(action_asked, ControlAction::RestoreEnvironment { .. });
     let preview = matches!(action_asked, ControlAction::CreatePreview { .. });
     let reshard = matches!(action_asked, ControlAction::ReshardEnvironment { .. });
     let review = match action_asked {
@@ -277,6 +287,7 @@ pub async fn authorize(env: &Platform, actor: Actor, action: ControlAction<'_>) 
         deletion,
         deployment_change,
         archive,
+        restore,
         preview,
         reshard,
         review,
@@ -311,6 +322,7 @@ pub(super) async fn for_sweep(
         deployment_change: None,
         deletion: matches!(step, SweepStep::Purge | SweepStep::Discard),
         archive: step == SweepStep::Archive,
+        restore: false,
         preview: false,
         reshard: false,
         review: None,

@@ -135,7 +135,7 @@ pub async fn restore_environment(
     audit: &AuditRecord<'_>,
     now_ms: u64,
 ) -> Result<EnvironmentDetails, ApiError> {
-    let name = authorized.require_archive()?;
+    let name = authorized.require_restore()?;
     require_archived(env, name).await?;
     let control = control_db(env)?;
     let update = statement(

@@ -43,6 +43,25 @@ describe("triggers", () => {
     assert.equal((await call(`/v1/subscribers/${prefix}-997`)).status, 200);
   });
 
+  it("bounds what one trigger renders: the payload alone, times its recipients, and each rendered field", async () => {
+    const [ada, bob] = [freshSubscriber("big-ada"), freshSubscriber("big-bob")];
+    const tooLarge = await trigger({ workflow, to: [ada], payload: { text: "x".repeat(70_000) } });
+    assert.equal(expectError(assert, tooLarge, 413, "payload_too_large").field, "payload");
+    const many = Array.from({ length: 1000 }, (_, index) => `${bob}-${index}`);
+    const tooMuch = await trigger({ workflow, to: many, payload: { text: "y".repeat(30_000) } });
+    expectError(assert, tooMuch, 413, "payload_too_large");
+    assert.match(tooMuch.body.error.message, /at most \d+ recipients/);
+    // A body rendered past 64 KiB from a small payload.
+    const rendered = await trigger({ workflow, to: [ada], payload: { text: "z".repeat(60_000) } });
+    assert.equal(rendered.status, 202, JSON.stringify(rendered.body));
+    const doubled = `doubled-${workflow}`;
+    const saved = await call(`/v1/workflows/${doubled}`, { method: "PUT", body: { name: "Doubled", steps: [{ type: "in_app", subject: "s", body: "{{ payload.text }}{{ payload.text }}" }] } });
+    assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    expectError(assert, await trigger({ workflow: doubled, to: [bob], payload: { text: "w".repeat(40_000) } }), 422, "template_render_failed");
+    // Nothing of the refused ones was stored.
+    for (const who of [bob, `${bob}-0`]) expectError(assert, await call(`/v1/subscribers/${who}`), 404, "subscriber_not_found");
+  });
+
   it("names the failing recipient field", async () => {
     const bad = await trigger({ workflow, to: ["ok", { subscriber_id: "x", phone: "123" }], payload: { text: "t" } });
     assert.equal(expectError(assert, bad, 400, "validation_failed").field, "to.1.phone");

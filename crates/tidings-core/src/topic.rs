@@ -23,6 +23,13 @@ pub const MAX_NAME_LEN: usize = 200;
 /// Recipients written per fan-out page: one D1 transaction each.
 pub const PAGE_SIZE: usize = 500;
 
+/// The recipients of one fan-out page for a payload of `payload_bytes` as
+/// JSON text: [`PAGE_SIZE`], or fewer, so that a page renders no more than
+/// [`crate::trigger::MAX_PAYLOAD_WORK_BYTES`] of payload (at least one).
+pub fn page_size_for(payload_bytes: usize) -> usize {
+    (crate::trigger::MAX_PAYLOAD_WORK_BYTES / payload_bytes.max(1)).clamp(1, PAGE_SIZE)
+}
+
 /// D1 queries one Worker invocation may make on Workers Paid (D1's
 /// limits): every statement of a batch counts.
 pub const D1_QUERIES_PER_INVOCATION: u32 = 1_000;
@@ -244,6 +251,17 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_page_renders_a_bounded_amount_of_payload() {
+        assert_eq!(page_size_for(0), PAGE_SIZE);
+        assert_eq!(page_size_for(2), PAGE_SIZE);
+        assert_eq!(page_size_for(64 * 1024), 256);
+        assert_eq!(page_size_for(usize::MAX), 1);
+        for bytes in [1, 1000, 40_000, 64 * 1024] {
+            assert!(page_size_for(bytes) * bytes <= crate::trigger::MAX_PAYLOAD_WORK_BYTES.max(bytes));
+        }
+    }
     use crate::delivery::HandOff;
 
     #[test]

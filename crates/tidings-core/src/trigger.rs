@@ -17,6 +17,20 @@ use crate::workflow::{self, RenderedInApp, Workflow, WorkflowError};
 /// The most recipients one trigger may name.
 pub const MAX_RECIPIENTS: usize = 1_000;
 
+/// The largest payload a trigger carries, as JSON text.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// How much payload one trigger may render: its size as JSON text times
+/// the recipients it names. Bounds the worker's memory and time for one
+/// request (each recipient's templates read the whole payload), and a
+/// fan-out's page ([`crate::topic::page_size_for`]).
+pub const MAX_PAYLOAD_WORK_BYTES: usize = 16 * 1024 * 1024;
+/// The longest rendered in-app subject, avatar URL, action label or URL.
+pub const MAX_RENDERED_LINE_BYTES: usize = 4 * 1024;
+/// The longest rendered in-app body.
+pub const MAX_RENDERED_BODY_BYTES: usize = 64 * 1024;
+/// The longest rendered webhook body.
+pub const MAX_RENDERED_WEBHOOK_BYTES: usize = 256 * 1024;
+
 /// Why a trigger request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -69,6 +83,27 @@ pub enum TriggerError {
     /// A template could not be rendered for this trigger.
     #[error("{0}")]
     Render(WorkflowError),
+    /// The payload is larger than [`MAX_PAYLOAD_BYTES`], or than
+    /// [`MAX_PAYLOAD_WORK_BYTES`] shared among the recipients.
+    #[error("the payload is {bytes} bytes as JSON; {limit}")]
+    PayloadTooLarge {
+        /// Its size as JSON text.
+        bytes: usize,
+        /// The limit it passes, in words.
+        limit: String,
+    },
+    /// A template rendered more than its field may hold.
+    #[error("step {step}, {field}: rendered {bytes} bytes, more than {limit}")]
+    RenderedTooLarge {
+        /// `in_app` or `webhook N`.
+        step: String,
+        /// The field.
+        field: String,
+        /// What it rendered.
+        bytes: usize,
+        /// Its limit.
+        limit: usize,
+    },
     /// A rendered link (avatar or action URL) is not one a feed may carry.
     #[error("step in_app, {field}: the rendered URL {source}")]
     UnsafeLink {
@@ -87,6 +122,8 @@ impl TriggerError {
             Self::Render(_) => (422, ErrorCode::TemplateRenderFailed),
             Self::UnsafeLink { .. } => (422, ErrorCode::UnsafeLink),
             Self::Payload(_) => (422, ErrorCode::PayloadInvalid),
+            Self::PayloadTooLarge { .. } => (413, ErrorCode::PayloadTooLarge),
+            Self::RenderedTooLarge { .. } => (422, ErrorCode::TemplateRenderFailed),
             _ => (400, ErrorCode::ValidationFailed),
         }
     }
@@ -94,7 +131,7 @@ impl TriggerError {
     /// Whether it can be one recipient's alone (their profile rendered into
     /// a template or a link), rather than the whole trigger's.
     pub fn may_concern_one_recipient(&self) -> bool {
-        matches!(self, Self::Render(_) | Self::UnsafeLink { .. })
+        matches!(self, Self::Render(_) | Self::UnsafeLink { .. } | Self::RenderedTooLarge { .. })
     }
 
     /// The request field at fault, as a dotted path.
@@ -106,7 +143,10 @@ impl TriggerError {
             Self::Topic { index, .. } => format!("to.{index}.topic"),
             Self::RecipientProfile { index, source } => format!("to.{index}.{}", source.field()),
             Self::NotAnObject(field) => (*field).to_owned(),
-            Self::Render(_) | Self::UnsafeLink { .. } => "payload".to_owned(),
+            Self::Render(_)
+            | Self::UnsafeLink { .. }
+            | Self::RenderedTooLarge { .. }
+            | Self::PayloadTooLarge { .. } => "payload".to_owned(),
             Self::NoInAppStep => "workflow".to_owned(),
             Self::Payload(violation) => violation.path.clone(),
         }
@@ -184,7 +224,26 @@ pub fn validate(request: TriggerRequest) -> Result<ValidTrigger, TriggerError> {
     if topics.len() > topic::MAX_TOPICS_PER_TRIGGER {
         return Err(TriggerError::TooManyTopics);
     }
+    check_payload_size(&payload, recipients.len())?;
     Ok(ValidTrigger { workflow: request.workflow, recipients, topics, profiles, payload, actor })
+}
+
+/// Refuses a payload over [`MAX_PAYLOAD_BYTES`], or one that `recipients`
+/// would render more than [`MAX_PAYLOAD_WORK_BYTES`] of.
+pub fn check_payload_size(payload: &Value, recipients: usize) -> Result<(), TriggerError> {
+    let bytes = payload.to_string().len();
+    if bytes > MAX_PAYLOAD_BYTES {
+        let limit = format!("a payload is at most {MAX_PAYLOAD_BYTES} bytes");
+        return Err(TriggerError::PayloadTooLarge { bytes, limit });
+    }
+    if bytes.saturating_mul(recipients) > MAX_PAYLOAD_WORK_BYTES {
+        let most = MAX_PAYLOAD_WORK_BYTES / bytes.max(1);
+        let limit = format!(
+            "one trigger sends a payload this large to at most {most} recipients (fewer recipients, or a topic)"
+        );
+        return Err(TriggerError::PayloadTooLarge { bytes, limit });
+    }
+    Ok(())
 }
 
 /// Makes the id of one trigger request, shared by all its messages.
@@ -263,6 +322,7 @@ pub fn compose(
             composed.skipped.push((subscriber.clone(), Channel::InApp));
         } else if let Some(renderer) = &in_app {
             let rendered = renderer.render(&context).map_err(TriggerError::Render)?;
+            check_rendered_size(&rendered)?;
             check_links(&rendered, allows_http)?;
             composed.messages.push(Message {
                 id: ids.of(subscriber),
@@ -274,7 +334,8 @@ pub fn compose(
                 avatar: rendered.avatar,
                 actions: rendered.actions,
                 tags: workflow.definition.tags.clone(),
-                payload: trigger.payload.clone(),
+                // Stored once with the transaction (the delivery's payload), not with each message.
+                payload: Value::Null,
                 created_at: now_ms,
                 seen_at: None,
                 read_at: None,
@@ -288,6 +349,14 @@ pub fn compose(
         }
         for index in 0..webhooks.len() {
             let (integration, body) = webhooks.render(index, &context).map_err(TriggerError::Render)?;
+            if body.len() > MAX_RENDERED_WEBHOOK_BYTES {
+                return Err(TriggerError::RenderedTooLarge {
+                    step: format!("webhook {index}"),
+                    field: "body".to_owned(),
+                    bytes: body.len(),
+                    limit: MAX_RENDERED_WEBHOOK_BYTES,
+                });
+            }
             composed.webhooks.push(WebhookJob {
                 id: MessageId::generate(now_ms, random()),
                 subscriber: subscriber.clone(),
@@ -368,6 +437,27 @@ pub fn check_shared(
 }
 
 /// Refuses a rendered avatar or action URL a feed may not carry.
+/// Refuses an in-app step whose rendered fields pass their sizes.
+fn check_rendered_size(rendered: &RenderedInApp) -> Result<(), TriggerError> {
+    let lines = [("subject".to_owned(), &rendered.subject)]
+        .into_iter()
+        .chain(rendered.avatar.iter().map(|avatar| ("avatar".to_owned(), avatar)))
+        .chain(rendered.actions.iter().enumerate().flat_map(|(index, action)| {
+            [(format!("actions.{index}.label"), &action.label), (format!("actions.{index}.url"), &action.url)]
+        }));
+    let fields = lines.map(|(field, text)| (field, text.len(), MAX_RENDERED_LINE_BYTES)).chain([(
+        "body".to_owned(),
+        rendered.body.len(),
+        MAX_RENDERED_BODY_BYTES,
+    )]);
+    for (field, bytes, limit) in fields {
+        if bytes > limit {
+            return Err(TriggerError::RenderedTooLarge { step: "in_app".to_owned(), field, bytes, limit });
+        }
+    }
+    Ok(())
+}
+
 fn check_links(rendered: &RenderedInApp, allows_http: bool) -> Result<(), TriggerError> {
     let avatar = rendered.avatar.iter().map(|url| ("avatar".to_owned(), url));
     let actions =
@@ -412,6 +502,53 @@ mod tests {
 
     fn request(value: Value) -> TriggerRequest {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_payload_is_bounded_alone_and_by_its_recipients() {
+        let padded = |bytes: usize| json!({"pad": "x".repeat(bytes)});
+        let to = |count: usize| (0..count).map(|index| format!("u{index}")).collect::<Vec<_>>();
+        let error =
+            validate(request(json!({"workflow": "welcome", "to": "a", "payload": padded(70_000)}))).unwrap_err();
+        assert!(matches!(error, TriggerError::PayloadTooLarge { .. }), "{error}");
+        assert_eq!(error.status_and_code(), (413, ErrorCode::PayloadTooLarge));
+        assert_eq!(error.field(), "payload");
+        // 40 KB is fine for a few recipients, not for a thousand.
+        assert!(validate(request(json!({"workflow": "welcome", "to": to(10), "payload": padded(40_000)}))).is_ok());
+        let many = validate(request(json!({"workflow": "welcome", "to": to(1000), "payload": padded(40_000)})));
+        assert!(matches!(many, Err(TriggerError::PayloadTooLarge { .. })));
+        assert!(validate(request(json!({"workflow": "welcome", "to": to(1000), "payload": padded(2_000)}))).is_ok());
+    }
+
+    #[test]
+    fn rendered_fields_are_bounded() {
+        let trigger = validate(request(json!({"workflow": "big", "to": "a", "payload": {"n": 5000}}))).unwrap();
+        let big = |subject: &str, body: &str| Workflow {
+            key: "big".to_owned(),
+            definition: serde_json::from_value(
+                json!({"name": "Big", "steps": [{"type": "in_app", "subject": subject, "body": body}]}),
+            )
+            .unwrap(),
+        };
+        let compose_with = |workflow: &Workflow| {
+            compose(
+                &trigger,
+                workflow,
+                &json!({}),
+                &RecipientIds::new(None, "tx"),
+                0,
+                false,
+                |_| json!({}),
+                |_, _| true,
+                || [0; 10],
+            )
+        };
+        let error = compose_with(&big("{{ 'x' * payload.n }}", "b")).unwrap_err();
+        assert!(matches!(&error, TriggerError::RenderedTooLarge { field, .. } if field == "subject"), "{error}");
+        assert_eq!(error.status_and_code(), (422, ErrorCode::TemplateRenderFailed));
+        assert!(compose_with(&big("s", "{{ 'x' * payload.n }}")).is_ok(), "a body holds more");
+        let body = compose_with(&big("s", "{{ 'x' * 70000 }}")).unwrap_err();
+        assert!(matches!(&body, TriggerError::RenderedTooLarge { field, .. } if field == "body"), "{body}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 use tidings_core::message::RecipientIds;
 use tidings_core::subscriber::SubscriberId;
-use tidings_core::topic::{page_queries, FanoutStatus, QueryBudget, PAGE_SIZE};
+use tidings_core::topic::{page_queries, page_size_for, FanoutStatus, QueryBudget};
 use tidings_core::trigger::{self, ValidTrigger};
 use tidings_core::wire::{ErrorCode, TriggerResponse};
 use tidings_core::workflow::Workflow;
@@ -226,7 +226,8 @@ async fn write_page(env: &Platform, ctx: &Context, scope: &Environment, transact
     if fanout.status() != FanoutStatus::Running {
         return Ok(Page::Finished);
     }
-    let Some(next) = scope.fanout_page(&fanout, PAGE_SIZE).await? else {
+    // A large payload renders fewer recipients a page (the same bound as a direct trigger's).
+    let Some(next) = scope.fanout_page(&fanout, page_size_for(fanout.payload.len())).await? else {
         scope.complete_fanout(transaction_id, &fanout.cursor, now).await?;
         return Ok(Page::Finished);
     };

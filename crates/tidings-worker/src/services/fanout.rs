@@ -155,39 +155,24 @@ async fn consume_one(env: &Platform, ctx: &Context, queries: &Cell<QueryBudget>,
         Err(_) => return Handled::Again,
     };
     let transaction_id = verified.transaction_id();
-    // Counted before the page is tried: one that ends the worker (its memory or time) leaves no
-    // error to count after it, and would otherwise be tried for ever.
-    let Ok(attempts) = scope.note_fanout_attempt(transaction_id, now_ms()).await else { return Handled::Again };
-    if attempts > MAX_PAGE_FAILURES {
-        let error = ApiError::new(
-            500,
-            ErrorCode::InternalError,
-            format!("its next page failed {MAX_PAGE_FAILURES} times, or ended the worker before it could say"),
-        );
-        return stop(&scope, transaction_id, &error).await;
-    }
     let error = match next_page(env, ctx, (&scope, queries), transaction_id).await {
         Ok(handled) => return handled,
         Err(error) => error,
     };
     worker::console_error!("fan-out {transaction_id}: {error:?}");
     // A recipient's feed moving to another shard (resharding) is no failure of the page: again, later.
-    if error.code() == ErrorCode::FeedMoving {
-        let _ = scope.unnote_fanout_attempt(transaction_id).await;
+    if error.code() == tidings_core::wire::ErrorCode::FeedMoving {
         return Handled::Again;
     }
     // A page that keeps failing stops the fan-out instead of being tried for ever.
-    if attempts >= MAX_PAGE_FAILURES {
-        return stop(&scope, transaction_id, &error).await;
-    }
-    Handled::Again
-}
-
-/// Stops a fan-out as failed with `error`.
-async fn stop(scope: &Environment, transaction_id: &str, error: &ApiError) -> Handled {
-    match scope.fail_fanout(transaction_id, error, now_ms()).await {
-        Ok(()) => Handled::Done,
-        Err(_) => Handled::Again,
+    match scope.note_fanout_failure(transaction_id, now_ms()).await {
+        Ok(failures) if failures >= MAX_PAGE_FAILURES => {
+            match scope.fail_fanout(transaction_id, &error, now_ms()).await {
+                Ok(()) => Handled::Done,
+                Err(_) => Handled::Again,
+            }
+        }
+        _ => Handled::Again,
     }
 }
 

@@ -364,11 +364,9 @@ impl Environment {
         Ok(())
     }
 
-    /// Counts an attempt at a running fan-out's next page, before it is made
-    /// (a page that ends the worker itself is counted too); a page written
-    /// sets the count back to 0. Answers how many attempts at that page
-    /// have not succeeded, this one included.
-    pub async fn note_fanout_attempt(&self, transaction_id: &str, now_ms: u64) -> Result<u64, ApiError> {
+    /// Counts a failed attempt at a running fan-out's next page; answers
+    /// how many attempts at that page have failed.
+    pub async fn note_fanout_failure(&self, transaction_id: &str, now_ms: u64) -> Result<u64, ApiError> {
         #[derive(Deserialize)]
         struct Failures {
             failures: f64,
@@ -381,23 +379,8 @@ impl Environment {
         )?
         .first(None)
         .await
-        .map_err(|error| storage_error("count fan-out attempt", error))?;
+        .map_err(|error| storage_error("count fan-out failure", error))?;
         Ok(noted.map_or(0, |noted| noted.failures as u64))
-    }
-
-    /// Takes back an attempt [`Self::note_fanout_attempt`] counted, for a
-    /// page put off for a reason that is no failure of it (its recipients'
-    /// feeds moving).
-    pub async fn unnote_fanout_attempt(&self, transaction_id: &str) -> Result<(), ApiError> {
-        statement(
-            &self.db,
-            "UPDATE fanouts SET failures = MAX(failures - 1, 0) WHERE transaction_id = ?1",
-            &[text(transaction_id)],
-        )?
-        .run()
-        .await
-        .map_err(|error| storage_error("take back fan-out attempt", error))?;
-        Ok(())
     }
 
     /// Running fan-outs that have not moved since `idle_since`, for the

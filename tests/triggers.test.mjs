@@ -58,6 +58,10 @@ describe("triggers", () => {
     const saved = await call(`/v1/workflows/${doubled}`, { method: "PUT", body: { name: "Doubled", steps: [{ type: "in_app", subject: "s", body: "{{ payload.text }}{{ payload.text }}" }] } });
     assert.equal(saved.status, 201, JSON.stringify(saved.body));
     expectError(assert, await trigger({ workflow: doubled, to: [bob], payload: { text: "w".repeat(40_000) } }), 422, "template_render_failed");
+    // To a topic, what every member would get alike is checked before it is queued.
+    const topic = `big-${workflow}`;
+    assert.ok([200, 201].includes((await call(`/v1/topics/${topic}`, { method: "PUT", body: { name: "Big" } })).status));
+    expectError(assert, await trigger({ workflow: doubled, to: [{ topic }], payload: { text: "w".repeat(40_000) } }), 422, "template_render_failed");
     // Nothing of the refused ones was stored.
     for (const who of [bob, `${bob}-0`]) expectError(assert, await call(`/v1/subscribers/${who}`), 404, "subscriber_not_found");
   });

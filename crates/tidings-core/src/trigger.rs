@@ -430,13 +430,14 @@ pub fn check_shared(
         // An empty avatar is no avatar, as when rendered for a recipient.
         let link = field.ends_with(".url") || (field == "avatar" && !text.is_empty());
         if link {
-            link::check_link(&text, allows_http).map_err(|source| TriggerError::UnsafeLink { field, source })?;
+            link::check_link(&text, allows_http)
+                .map_err(|source| TriggerError::UnsafeLink { field: field.clone(), source })?;
         }
+        check_field_size(field, &text)?;
     }
     Ok(())
 }
 
-/// Refuses a rendered avatar or action URL a feed may not carry.
 /// Refuses an in-app step whose rendered fields pass their sizes.
 fn check_rendered_size(rendered: &RenderedInApp) -> Result<(), TriggerError> {
     let lines = [("subject".to_owned(), &rendered.subject)]
@@ -445,19 +446,23 @@ fn check_rendered_size(rendered: &RenderedInApp) -> Result<(), TriggerError> {
         .chain(rendered.actions.iter().enumerate().flat_map(|(index, action)| {
             [(format!("actions.{index}.label"), &action.label), (format!("actions.{index}.url"), &action.url)]
         }));
-    let fields = lines.map(|(field, text)| (field, text.len(), MAX_RENDERED_LINE_BYTES)).chain([(
-        "body".to_owned(),
-        rendered.body.len(),
-        MAX_RENDERED_BODY_BYTES,
-    )]);
-    for (field, bytes, limit) in fields {
-        if bytes > limit {
-            return Err(TriggerError::RenderedTooLarge { step: "in_app".to_owned(), field, bytes, limit });
-        }
+    for (field, text) in lines {
+        check_field_size(field, text)?;
+    }
+    check_field_size("body".to_owned(), &rendered.body)
+}
+
+/// Refuses one rendered in-app field (`body`, or a line: the subject, the
+/// avatar, an action's label or URL) past its size.
+fn check_field_size(field: String, text: &str) -> Result<(), TriggerError> {
+    let limit = if field == "body" { MAX_RENDERED_BODY_BYTES } else { MAX_RENDERED_LINE_BYTES };
+    if text.len() > limit {
+        return Err(TriggerError::RenderedTooLarge { step: "in_app".to_owned(), field, bytes: text.len(), limit });
     }
     Ok(())
 }
 
+/// Refuses a rendered avatar or action URL a feed may not carry.
 fn check_links(rendered: &RenderedInApp, allows_http: bool) -> Result<(), TriggerError> {
     let avatar = rendered.avatar.iter().map(|url| ("avatar".to_owned(), url));
     let actions =

@@ -353,7 +353,6 @@ proptest! {
         let subject = Subject { id: &subject_state.id, grants: &subject_state.grants, break_glass };
         // The requester: one of the members, or the admin token (index past the list).
         let requester = if requester < members.len() { members[requester].id.clone() } else { "admin".to_owned() };
-        // Who issued the requester's token: themself, or (index 0 or 1) a member.
         // Who issued the requester's token: a member, the reviewer, or the requester themself.
         let requester_issuer = match request_issued_by {
             index if index < members.len() => members[index].id.clone(),

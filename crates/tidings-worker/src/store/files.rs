@@ -124,8 +124,8 @@ impl Environment {
         }
         // A deletion that began while the bytes streamed has wiped (or is wiping) what was there
         // before this row: this upload takes itself back, or an environment made again under the
-        // name would find it.
-        if self.serving_since(env).await? != Some(incarnation) {
+        // name would find it. (An archive keeps its data, this file included.)
+        if !self.still_kept(env, incarnation).await? {
             if let Err(error) = self.remove_file(env, path).await {
                 worker::console_error!(
                     "an upload that outlasted its environment was not taken back: {}",
@@ -136,6 +136,20 @@ impl Environment {
         }
         let row = self.file(path).await?.ok_or_else(|| ApiError::internal("store file", "vanished"))?;
         Ok((row, !existed))
+    }
+
+    /// Whether the environment created at `incarnation` still keeps its data
+    /// (serving, or archived): not being deleted, deleted, or made again.
+    async fn still_kept(&self, env: &Platform, incarnation: u64) -> Result<bool, ApiError> {
+        let created_at: Option<f64> = statement(
+            &super::control_db(env)?,
+            "SELECT created_at FROM environments WHERE name = ?1 AND status IN ('ready', 'active', 'archived')",
+            &[text(self.name().as_str())],
+        )?
+        .first(Some("created_at"))
+        .await
+        .map_err(|error| storage_error("read environment status", error))?;
+        Ok(created_at.is_some_and(|created_at| created_at as u64 == incarnation))
     }
 
     /// When the environment of this name that serves keys now was created

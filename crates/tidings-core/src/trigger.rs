@@ -509,6 +509,12 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
+    /// [`compose`] for recipients with no profile who allow every channel.
+    fn compose_for(trigger: &ValidTrigger, workflow: &Workflow, allows_http: bool) -> Result<Composed, TriggerError> {
+        let ids = RecipientIds::new(None, "tx");
+        compose(trigger, workflow, &json!({}), &ids, 0, allows_http, |_| json!({}), |_, _| true, || [0; 10])
+    }
+
     #[test]
     fn a_payload_is_bounded_alone_and_by_its_recipients() {
         let padded = |bytes: usize| json!({"pad": "x".repeat(bytes)});
@@ -535,19 +541,7 @@ mod tests {
             )
             .unwrap(),
         };
-        let compose_with = |workflow: &Workflow| {
-            compose(
-                &trigger,
-                workflow,
-                &json!({}),
-                &RecipientIds::new(None, "tx"),
-                0,
-                false,
-                |_| json!({}),
-                |_, _| true,
-                || [0; 10],
-            )
-        };
+        let compose_with = |workflow: &Workflow| compose_for(&trigger, workflow, false);
         let error = compose_with(&big("{{ 'x' * payload.n }}", "b")).unwrap_err();
         assert!(matches!(&error, TriggerError::RenderedTooLarge { field, .. } if field == "subject"), "{error}");
         assert_eq!(error.status_and_code(), (422, ErrorCode::TemplateRenderFailed));
@@ -674,18 +668,7 @@ mod tests {
     fn single_recipient_and_missing_payload() {
         let trigger = validate(request(json!({"workflow": "welcome", "to": "a"}))).unwrap();
         assert_eq!(trigger.payload, json!({}));
-        let error = compose(
-            &trigger,
-            &starter_workflows()[0],
-            &json!({}),
-            &RecipientIds::new(None, "tx"),
-            0,
-            false,
-            |_| json!({}),
-            |_, _| true,
-            || [0; 10],
-        )
-        .unwrap_err();
+        let error = compose_for(&trigger, &starter_workflows()[0], false).unwrap_err();
         assert_eq!(error.field(), "payload");
         assert!(error.to_string().contains("payload.name"));
     }
@@ -764,18 +747,7 @@ mod tests {
         )
         .unwrap();
         let trigger = validate(request(json!({"workflow": "w", "to": "a", "payload": {}}))).unwrap();
-        let error = compose(
-            &trigger,
-            &workflow,
-            &json!({}),
-            &RecipientIds::new(None, "tx"),
-            0,
-            false,
-            |_| json!({}),
-            |_, _| true,
-            || [0; 10],
-        )
-        .unwrap_err();
+        let error = compose_for(&trigger, &workflow, false).unwrap_err();
         assert_eq!(error.field(), "payload.id");
         let bad_schema = serde_json::from_value(json!({"key": "w", "name": "W", "payload_schema": {"pattern": "x"},
             "steps": [{"type": "in_app", "subject": "s", "body": "b"}]}))
@@ -803,17 +775,7 @@ mod tests {
         .unwrap();
         let run = |payload: Value, allows_http: bool| {
             let trigger = validate(request(json!({"workflow": "links", "to": ["a"], "payload": payload}))).unwrap();
-            compose(
-                &trigger,
-                &workflow,
-                &json!({}),
-                &RecipientIds::new(None, "tx"),
-                0,
-                allows_http,
-                |_| json!({}),
-                |_, _| true,
-                || [0; 10],
-            )
+            compose_for(&trigger, &workflow, allows_http)
         };
         assert!(run(json!({"avatar": "https://cdn.example/a.png", "url": "/orders/1"}), false).is_ok());
         assert!(run(json!({"avatar": "http://localhost/a.png", "url": "/x"}), true).is_ok());

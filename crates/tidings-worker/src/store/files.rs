@@ -141,24 +141,23 @@ impl Environment {
     /// Whether the environment created at `incarnation` still keeps its data
     /// (serving, or archived): not being deleted, deleted, or made again.
     async fn still_kept(&self, env: &Platform, incarnation: u64) -> Result<bool, ApiError> {
-        let created_at: Option<f64> = statement(
-            &super::control_db(env)?,
-            "SELECT created_at FROM environments WHERE name = ?1 AND status IN ('ready', 'active', 'archived')",
-            &[text(self.name().as_str())],
-        )?
-        .first(Some("created_at"))
-        .await
-        .map_err(|error| storage_error("read environment status", error))?;
-        Ok(created_at.is_some_and(|created_at| created_at as u64 == incarnation))
+        let kept = self.created_while(env, "'ready', 'active', 'archived'").await?;
+        Ok(kept == Some(incarnation))
     }
 
     /// When the environment of this name that serves keys now was created
     /// (its incarnation); `None` while it does not (archived, being deleted,
     /// deleted).
     async fn serving_since(&self, env: &Platform) -> Result<Option<u64>, ApiError> {
+        self.created_while(env, "'ready', 'active'").await
+    }
+
+    /// When the environment of this name was created, if its status is one of
+    /// `statuses` (an SQL list of literals).
+    async fn created_while(&self, env: &Platform, statuses: &str) -> Result<Option<u64>, ApiError> {
         let created_at: Option<f64> = statement(
             &super::control_db(env)?,
-            "SELECT created_at FROM environments WHERE name = ?1 AND status IN ('ready', 'active')",
+            &format!("SELECT created_at FROM environments WHERE name = ?1 AND status IN ({statuses})"),
             &[text(self.name().as_str())],
         )?
         .first(Some("created_at"))

@@ -275,13 +275,9 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
                 ApiError::validation("ttl_seconds", "a preview environment needs a lifetime: ttl_seconds")
             })?;
             let asked = ControlAction::CreatePreview { from: from.as_str() };
-            let proof = store::authorize(env, authorized.into_actor(), asked).await.map_err(|error| {
-                if error.code() == ErrorCode::EnvironmentNotFound {
-                    error.with_field("from")
-                } else {
-                    error
-                }
-            })?;
+            let proof = store::authorize(env, authorized.into_actor(), asked)
+                .await
+                .map_err(|error| not_found_at(error, "from"))?;
             (proof, Some(ttl))
         }
         (None, Some(_)) => {
@@ -290,13 +286,9 @@ pub async fn create(request: &mut IncomingRequest, env: &Platform) -> ApiResult 
         // On the chain: the policy is asked again, about its place.
         (None, None) => {
             let asked = ControlAction::PlaceEnvironment { after: body.after.as_deref() };
-            let proof = store::authorize(env, authorized.into_actor(), asked).await.map_err(|error| {
-                if error.code() == ErrorCode::EnvironmentNotFound {
-                    error.with_field("after")
-                } else {
-                    error
-                }
-            })?;
+            let proof = store::authorize(env, authorized.into_actor(), asked)
+                .await
+                .map_err(|error| not_found_at(error, "after"))?;
             (proof, None)
         }
     };
@@ -447,4 +439,14 @@ pub async fn purge(request: &IncomingRequest, env: &Platform, raw_name: &str) ->
 
 fn resource(name: &EnvironmentName) -> String {
     format!("environment:{name}")
+}
+
+/// An environment the request names at `field` that is not found (or hidden
+/// from the caller) is that field's fault.
+fn not_found_at(error: ApiError, field: &str) -> ApiError {
+    if error.code() == ErrorCode::EnvironmentNotFound {
+        error.with_field(field)
+    } else {
+        error
+    }
 }
